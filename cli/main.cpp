@@ -1,0 +1,134 @@
+// The scaleplan command line: a thin shell over the library.
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "hardware/catalog.hpp"
+#include "sim/plan_builder.hpp"
+#include "sim/plan_io.hpp"
+#include "sim/prediction.hpp"
+#include "sim/scenario.hpp"
+#include "sim/trace.hpp"
+
+namespace {
+
+using namespace scaleplan;
+
+// Exit codes: 0 success, 1 internal failure, 2 bad input.
+constexpr int exit_bad_input = 2;
+
+const Catalog& catalog_for(const std::string& path, Catalog& storage) {
+  if (path.empty())
+    return Catalog::builtin();
+  storage = Catalog::load(path);
+  return storage;
+}
+
+std::ofstream open_output(const std::string& path) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out)
+    throw InputError({{{path, 0, 0}, "", "cannot open for writing"}});
+  return out;
+}
+
+std::vector<std::string> rank_names(const Scenario& s) {
+  std::vector<std::string> names;
+  const auto& p = s.job.parallelism;
+  for (int r = 0; r < p.world_size(); ++r) {
+    const RankCoordinates c = coordinates_of(r, p);
+    names.push_back("rank " + std::to_string(r) + " (pp " + std::to_string(c.pp) + ", dp " +
+                    std::to_string(c.dp) + ", tp " + std::to_string(c.tp) + ")");
+  }
+  return names;
+}
+
+struct RunOptions {
+  std::string scenario;
+  std::string catalog;
+  std::string trace;
+  std::string dump_plan;
+  bool json = false;
+};
+
+int run(const RunOptions& o) {
+  Catalog storage;
+  const Scenario scenario = load_scenario(o.scenario, catalog_for(o.catalog, storage));
+  const PreparedRun prepared = prepare_run(scenario);
+  if (!o.dump_plan.empty()) {
+    auto out = open_output(o.dump_plan);
+    write_plan(prepared.plan, out);
+  }
+  std::optional<ChromeTraceRecorder> recorder;
+  if (!o.trace.empty())
+    recorder.emplace(prepared.plan, rank_names(scenario));
+  const Prediction prediction = predict(scenario, prepared, recorder ? &*recorder : nullptr);
+  if (recorder) {
+    auto out = open_output(o.trace);
+    recorder->write(out);
+  }
+  if (o.json) {
+    std::cout << to_json(prediction).dump(2) << "\n";
+  } else {
+    std::cout << format_text(prediction);
+  }
+  return 0;
+}
+
+int list_catalog(const std::string& path) {
+  Catalog storage;
+  const Catalog& catalog = catalog_for(path, storage);
+  for (const auto& d : catalog.devices()) {
+    std::cout << d.name << "  (" << to_string(d.kind) << ", " << d.vendor << ")\n";
+    for (const auto& [dtype, figure] : d.peak_flops_per_s) {
+      std::cout << "  peak " << to_string(dtype) << ": " << figure.value / 1e12 << " TFLOP/s  ["
+                << figure.source << "]\n";
+    }
+    std::cout << "  memory: " << d.memory_bytes.value / (1u << 30) << " GiB  ["
+              << d.memory_bytes.source << "]\n";
+    std::cout << "  memory bandwidth: " << d.memory_bandwidth_bytes_per_s.value / 1e9 << " GB/s  ["
+              << d.memory_bandwidth_bytes_per_s.source << "]\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"scaleplan: predict training time, memory and cost of deep-learning clusters"};
+  app.require_subcommand(1);
+
+  RunOptions run_options;
+  auto* run_command = app.add_subcommand("run", "Simulate one training step of a scenario");
+  run_command->add_option("scenario", run_options.scenario, "Scenario YAML file")->required();
+  run_command->add_flag("--json", run_options.json, "Print the prediction as JSON");
+  run_command->add_option("--trace", run_options.trace,
+                          "Write a Chrome/Perfetto trace of the step to this file");
+  run_command->add_option("--dump-plan", run_options.dump_plan,
+                          "Write the per-rank plan (docs/plan-format.md) to this file");
+  run_command->add_option("--catalog", run_options.catalog,
+                          "Device catalog YAML (default: the built-in catalog)");
+
+  std::string catalog_path;
+  auto* catalog_command = app.add_subcommand("catalog", "List the devices in the catalog");
+  catalog_command->add_option("--catalog", catalog_path, "Device catalog YAML");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : exit_bad_input;
+  }
+  try {
+    if (*run_command)
+      return run(run_options);
+    if (*catalog_command)
+      return list_catalog(catalog_path);
+  } catch (const InputError& e) {
+    std::cerr << e.what() << "\n";
+    return exit_bad_input;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+// What one accelerator is: its peak rates, memory, links, power and price, each figure with the
+// source it came from.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace scaleplan {
+
+enum class DeviceKind { gpu, tpu, fpga };
+enum class Dtype { fp32, tf32, bf16, fp16, fp8 };
+
+std::string_view to_string(DeviceKind kind);
+std::string_view to_string(Dtype dtype);
+std::optional<Dtype> parse_dtype(std::string_view text);
+const std::vector<std::string>& dtype_names();
+
+// Bytes one element occupies in memory. tf32 is stored as fp32.
+double bytes_per_element(Dtype dtype);
+
+// A hardware figure and where it comes from (datasheet, paper, measurement).
+struct Figure {
+  double value = 0;
+  std::string source;
+};
+
+struct DeviceSpec {
+  std::string name;
+  DeviceKind kind = DeviceKind::gpu;
+  std::string vendor;
+  std::map<Dtype, Figure> peak_flops_per_s;  // dense, per dtype the device supports
+  Figure memory_bytes;
+  Figure memory_bandwidth_bytes_per_s;
+  Figure intra_node_link_bandwidth_bytes_per_s;  // per device, per direction
+  Figure host_link_bandwidth_bytes_per_s;        // per device, per direction (PCIe to host/NIC)
+  Figure intra_node_link_latency_s;
+  Figure power_w;
+  std::optional<Figure> price_usd_per_hour;
+  Figure compute_efficiency;  // fraction of peak reached by large GEMMs
+  Figure memory_efficiency;   // fraction of peak bandwidth reached by streaming kernels
+  Figure kernel_launch_overhead_s;
+  Figure collective_step_latency_s;
+
+  bool supports(Dtype dtype) const { return peak_flops_per_s.count(dtype) != 0; }
+  // Throws std::invalid_argument naming the dtypes the device has when it lacks `dtype`.
+  double peak_flops(Dtype dtype) const;
+};
+
+}  // namespace scaleplan

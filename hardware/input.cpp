@@ -1,0 +1,307 @@
+#include "hardware/input.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace scaleplan {
+
+std::string Diagnostic::format() const {
+  std::ostringstream out;
+  out << (where.file.empty() ? "<input>" : where.file);
+  if (where.line > 0) {
+    out << ':' << where.line;
+    if (where.column > 0)
+      out << ':' << where.column;
+  }
+  out << ": ";
+  if (!key.empty())
+    out << key << ": ";
+  out << message;
+  return out.str();
+}
+
+namespace {
+std::string join_diagnostics(const std::vector<Diagnostic>& diagnostics) {
+  std::string text;
+  for (const auto& d : diagnostics) {
+    if (!text.empty())
+      text += '\n';
+    text += d.format();
+  }
+  return text;
+}
+}  // namespace
+
+InputError::InputError(std::vector<Diagnostic> diagnostics)
+    : std::runtime_error(join_diagnostics(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+
+SourceLocation location_of(const YAML::Node& node, const std::string& file) {
+  if (!node.IsDefined())
+    return {file, 0, 0};
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null())
+    return {file, 0, 0};
+  return {file, mark.line + 1, mark.column + 1};
+}
+
+void Diagnostics::error(const YAML::Node& at, std::string key, std::string message) {
+  error(location_of(at, file_), std::move(key), std::move(message));
+}
+
+void Diagnostics::error(SourceLocation where, std::string key, std::string message) {
+  diagnostics_.push_back({std::move(where), std::move(key), std::move(message)});
+}
+
+void Diagnostics::throw_if_any() const {
+  if (!diagnostics_.empty())
+    throw InputError(diagnostics_);
+}
+
+namespace {
+YAML::Node parse_yaml(std::string_view text, const std::string& file_label) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    SourceLocation where{file_label, e.mark.is_null() ? 0 : e.mark.line + 1,
+                         e.mark.is_null() ? 0 : e.mark.column + 1};
+    throw InputError({{where, "", "malformed YAML: " + e.msg}});
+  } catch (const YAML::Exception& e) {
+    throw InputError({{{file_label, 0, 0}, "", std::string("malformed YAML: ") + e.what()}});
+  }
+}
+}  // namespace
+
+std::string read_input_file(const std::filesystem::path& path) {
+  const std::string label = path.string();
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    throw InputError({{{label, 0, 0}, "", "no such file"}});
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    throw InputError({{{label, 0, 0}, "", "not a regular file"}});
+  }
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec)
+    throw InputError({{{label, 0, 0}, "", "cannot read the file size: " + ec.message()}});
+  if (size > max_input_file_bytes) {
+    throw InputError({{{label, 0, 0},
+                       "",
+                       "file is " + std::to_string(size) + " bytes; inputs are limited to " +
+                           std::to_string(max_input_file_bytes) + " bytes"}});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw InputError({{{label, 0, 0}, "", "cannot open the file"}});
+  std::string text(static_cast<std::size_t>(size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
+YAML::Node load_yaml_file(const std::filesystem::path& path) {
+  return parse_yaml(read_input_file(path), path.string());
+}
+
+YAML::Node load_yaml_string(std::string_view text, const std::string& file_label) {
+  if (text.size() > max_input_file_bytes) {
+    throw InputError({{{file_label, 0, 0}, "", "input is larger than the limit"}});
+  }
+  return parse_yaml(text, file_label);
+}
+
+namespace {
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      const std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min({above + 1, row[j - 1] + 1, substitution});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+}  // namespace
+
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& candidate : candidates) {
+    const std::size_t d = edit_distance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+std::string join_alternatives(const std::vector<std::string>& words) {
+  std::string text;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0)
+      text += (i + 1 == words.size()) ? " or " : ", ";
+    text += words[i];
+  }
+  return text;
+}
+
+MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diagnostics)
+    : node_(node), path_(std::move(path)), diagnostics_(&diagnostics) {
+  if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
+    diagnostics_->error(node_, path_.empty() ? std::string("<top level>") : path_,
+                        "expected a mapping of keys to values");
+    node_ = YAML::Node(YAML::NodeType::Map);
+  }
+}
+
+std::string MapReader::path_of(std::string_view key) const {
+  return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+}
+
+bool MapReader::has(std::string_view key) const {
+  if (!node_.IsMap())
+    return false;
+  const YAML::Node& self = node_;
+  return self[std::string(key)].IsDefined();
+}
+
+SourceLocation MapReader::location(std::string_view key) const {
+  if (node_.IsMap()) {
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      if (it->first.Scalar() == key)
+        return location_of(it->second, diagnostics_->file());
+    }
+  }
+  return location_of(node_, diagnostics_->file());
+}
+
+void MapReader::error(std::string_view key, std::string message) const {
+  diagnostics_->error(location(key), path_of(key), std::move(message));
+}
+
+YAML::Node MapReader::lookup(std::string_view key) {
+  accept(key);
+  if (!node_.IsMap())
+    return YAML::Node();
+  const YAML::Node& self = node_;
+  return self[std::string(key)];
+}
+
+void MapReader::accept(std::string_view key) {
+  if (std::find(known_keys_.begin(), known_keys_.end(), key) == known_keys_.end()) {
+    known_keys_.emplace_back(key);
+  }
+}
+
+template <class T>
+std::optional<T> MapReader::scalar(std::string_view key, const char* expected) {
+  const YAML::Node value = lookup(key);
+  if (!value.IsDefined())
+    return std::nullopt;
+  if (!value.IsScalar()) {
+    error(key, std::string("expected ") + expected);
+    return std::nullopt;
+  }
+  try {
+    return value.as<T>();
+  } catch (const YAML::Exception&) {
+    error(key, std::string("expected ") + expected + ", got '" + value.Scalar() + "'");
+    return std::nullopt;
+  }
+}
+
+std::optional<std::int64_t> MapReader::integer(std::string_view key) {
+  return scalar<std::int64_t>(key, "an integer");
+}
+
+std::optional<double> MapReader::number(std::string_view key) {
+  auto value = scalar<double>(key, "a number");
+  if (value && !std::isfinite(*value)) {
+    error(key, "expected a finite number, got '" + node_[std::string(key)].Scalar() + "'");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> MapReader::boolean(std::string_view key) {
+  return scalar<bool>(key, "true or false");
+}
+
+std::optional<std::string> MapReader::string(std::string_view key) {
+  return scalar<std::string>(key, "a string");
+}
+
+std::optional<std::string> MapReader::choice(std::string_view key,
+                                             const std::vector<std::string>& allowed) {
+  auto value = string(key);
+  if (!value)
+    return std::nullopt;
+  if (std::find(allowed.begin(), allowed.end(), *value) != allowed.end())
+    return value;
+  std::string message = "'" + *value + "' is not one of " + join_alternatives(allowed);
+  if (auto near = closest_match(*value, allowed))
+    message += "; did you mean '" + *near + "'?";
+  error(key, message);
+  return std::nullopt;
+}
+
+bool MapReader::require(std::string_view key) {
+  accept(key);
+  if (has(key))
+    return true;
+  diagnostics_->error(location_of(node_, diagnostics_->file()), path_of(key),
+                      "required key is missing");
+  return false;
+}
+
+MapReader MapReader::child(std::string_view key) {
+  YAML::Node value = lookup(key);
+  if (!value.IsDefined() || value.IsNull()) {
+    return MapReader(YAML::Node(YAML::NodeType::Map), path_of(key), *diagnostics_);
+  }
+  return MapReader(value, path_of(key), *diagnostics_);
+}
+
+std::vector<YAML::Node> MapReader::sequence(std::string_view key) {
+  const YAML::Node value = lookup(key);
+  std::vector<YAML::Node> items;
+  if (!value.IsDefined() || value.IsNull())
+    return items;
+  if (!value.IsSequence()) {
+    error(key, "expected a list");
+    return items;
+  }
+  for (const auto& item : value)
+    items.push_back(item);
+  return items;
+}
+
+void MapReader::finish() {
+  if (!node_.IsMap())
+    return;
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string key =
+        it->first.IsScalar() ? it->first.Scalar() : std::string("<complex key>");
+    if (std::find(known_keys_.begin(), known_keys_.end(), key) != known_keys_.end())
+      continue;
+    std::string message = "unknown key";
+    if (auto near = closest_match(key, known_keys_)) {
+      message += "; did you mean '" + *near + "'?";
+    } else if (!known_keys_.empty()) {
+      message += "; valid keys here: " + join_alternatives(known_keys_);
+    }
+    diagnostics_->error(location_of(it->first, diagnostics_->file()), path_of(key), message);
+  }
+}
+
+}  // namespace scaleplan

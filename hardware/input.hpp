@@ -1,0 +1,126 @@
+// Reading hand-written YAML: every error names the file, the line, the column and the key, says
+// what would be valid, and all errors of a file are reported together.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace scaleplan {
+
+// A place in an input file; line and column are 1-based, 0 when unknown.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+struct Diagnostic {
+  SourceLocation where;
+  std::string key;  // dotted path such as "parallelism.tp"; empty for whole-file errors
+  std::string message;
+
+  // "file:line:column: key: message"
+  std::string format() const;
+};
+
+// Thrown for anything a user can get wrong in an input file. what() holds every diagnostic,
+// one per line.
+class InputError : public std::runtime_error {
+ public:
+  explicit InputError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+// Collects the errors of one file so that a user sees all of them at once.
+class Diagnostics {
+ public:
+  explicit Diagnostics(std::string file) : file_(std::move(file)) {}
+
+  void error(const YAML::Node& at, std::string key, std::string message);
+  void error(SourceLocation where, std::string key, std::string message);
+  const std::string& file() const { return file_; }
+  bool empty() const { return diagnostics_.empty(); }
+  void throw_if_any() const;
+
+ private:
+  std::string file_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+// Largest input file read; beyond it the file is refused before parsing (a planner input is
+// kilobytes, a measurement file megabytes).
+inline constexpr std::uintmax_t max_input_file_bytes = 256ull << 20;
+
+// Reads a whole input file; throws InputError for a missing, unreadable or oversized file.
+std::string read_input_file(const std::filesystem::path& path);
+
+// Parses a YAML file or string. Throws InputError naming the line of a syntax error, a missing
+// file, or a file over max_input_file_bytes.
+YAML::Node load_yaml_file(const std::filesystem::path& path);
+YAML::Node load_yaml_string(std::string_view text, const std::string& file_label);
+
+SourceLocation location_of(const YAML::Node& node, const std::string& file);
+
+// The closest candidate within a small edit distance, for "did you mean" hints.
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates);
+
+// Joins words as "a, b or c".
+std::string join_alternatives(const std::vector<std::string>& words);
+
+// Reads one YAML mapping. The keys a caller asks for are the schema: finish() reports every
+// other key as unknown, with the closest known key as a suggestion. Type and range errors go
+// to the Diagnostics; getters then return std::nullopt so that reading carries on.
+class MapReader {
+ public:
+  MapReader(const YAML::Node& node, std::string path, Diagnostics& diagnostics);
+
+  bool has(std::string_view key) const;
+  std::string path_of(std::string_view key) const;
+  SourceLocation location(std::string_view key) const;
+  const YAML::Node& node() const { return node_; }
+  Diagnostics& diagnostics() const { return *diagnostics_; }
+
+  std::optional<std::int64_t> integer(std::string_view key);
+  std::optional<double> number(std::string_view key);
+  std::optional<bool> boolean(std::string_view key);
+  std::optional<std::string> string(std::string_view key);
+  // One of `allowed`; anything else is reported with the allowed values.
+  std::optional<std::string> choice(std::string_view key, const std::vector<std::string>& allowed);
+
+  // Reports a missing key; returns whether it is present.
+  bool require(std::string_view key);
+  // A nested mapping (an empty one if the key is absent). Reports a value that is not a map.
+  MapReader child(std::string_view key);
+  // Reports a value that is not a sequence; returns the items otherwise.
+  std::vector<YAML::Node> sequence(std::string_view key);
+
+  void error(std::string_view key, std::string message) const;
+
+  // Declares a key as known without reading it (read elsewhere or deliberately ignored).
+  void accept(std::string_view key);
+  void finish();
+
+ private:
+  YAML::Node lookup(std::string_view key);
+  template <class T>
+  std::optional<T> scalar(std::string_view key, const char* expected);
+
+  YAML::Node node_;
+  std::string path_;
+  Diagnostics* diagnostics_;
+  std::vector<std::string> known_keys_;
+};
+
+}  // namespace scaleplan

@@ -1,0 +1,36 @@
+// One device kernel of a training step: its arithmetic, the bytes it moves through memory, and,
+// for matrix multiplies, its shape (which decides how close to peak it runs).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "hardware/device_spec.hpp"
+
+namespace scaleplan {
+
+enum class KernelKind { gemm, attention, elementwise, norm, embedding, optimizer };
+
+std::string_view to_string(KernelKind kind);
+
+// C[batch][m][n] = A[batch][m][k] · B[batch][k][n]
+struct GemmShape {
+  std::int64_t m = 0;
+  std::int64_t n = 0;
+  std::int64_t k = 0;
+  std::int64_t batch = 1;
+};
+
+struct Kernel {
+  std::string name;
+  KernelKind kind = KernelKind::elementwise;
+  Dtype dtype = Dtype::bf16;
+  double flops = 0;
+  double bytes = 0;  // read plus written in device memory
+  GemmShape gemm;    // meaningful for gemm and attention kernels
+};
+
+// A GEMM kernel with its FLOPs (2·m·n·k per batch) and the bytes of its operands and result.
+Kernel make_gemm(std::string name, GemmShape shape, Dtype dtype);
+
+}  // namespace scaleplan

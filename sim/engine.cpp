@@ -1,0 +1,24 @@
+#include "sim/engine.hpp"
+
+#include <stdexcept>
+
+namespace scaleplan {
+
+void Engine::schedule_at(SimTime at, EventHandler* handler, std::uint64_t payload) {
+  if (at < now_)
+    throw std::logic_error("event scheduled in the past");
+  queue_.push({at, next_sequence_++, handler, payload});
+}
+
+SimTime Engine::run() {
+  while (!queue_.empty()) {
+    const Event event = queue_.top();
+    queue_.pop();
+    now_ = event.time;
+    ++events_processed_;
+    event.handler->on_event(event.payload);
+  }
+  return now_;
+}
+
+}  // namespace scaleplan

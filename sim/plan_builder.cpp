@@ -1,0 +1,456 @@
+#include "sim/plan_builder.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <stdexcept>
+
+#include "sim/schedule.hpp"
+
+namespace scaleplan {
+
+RankCoordinates coordinates_of(int rank, const ParallelismSpec& p) {
+  RankCoordinates c;
+  c.tp = rank % p.tp;
+  rank /= p.tp;
+  c.cp = rank % p.cp;
+  rank /= p.cp;
+  c.dp = rank % p.dp;
+  c.pp = rank / p.dp;
+  return c;
+}
+
+int rank_of(const RankCoordinates& c, const ParallelismSpec& p) {
+  return c.tp + p.tp * (c.cp + p.cp * (c.dp + p.dp * c.pp));
+}
+
+int microbatches_per_replica(const TrainingJob& job) {
+  return static_cast<int>(job.training.global_batch /
+                          (job.training.micro_batch * job.parallelism.dp));
+}
+
+namespace {
+
+// Mixed-precision training keeps 16-bit weights, fp32 gradients (Megatron-LM accumulates and
+// reduces them in fp32) and an fp32 master copy with Adam's two moments. fp32 training keeps
+// fp32 weights and gradients and the two moments.
+struct BytesPerParameter {
+  double weights;
+  double gradients;
+  double optimizer;
+  double optimizer_step_traffic;  // bytes the optimizer kernel reads and writes
+};
+
+BytesPerParameter bytes_per_parameter(Dtype dtype) {
+  if (dtype == Dtype::fp32 || dtype == Dtype::tf32)
+    return {4, 4, 8, 28};
+  // Read: 16-bit weight, fp32 gradient, master, two moments (18); write: all but the gradient (14).
+  return {2, 4, 12, 32};
+}
+
+double stage_parameters(const TrainingJob& job, int stage) {
+  const auto& m = job.model;
+  const auto& p = job.parallelism;
+  const double layers_per_stage = static_cast<double>(m.layers) / p.pp;
+  double params = layers_per_stage * layer_parameters_per_rank(m, p.tp);
+  const double vocab_shard = static_cast<double>(m.vocab) / p.tp * static_cast<double>(m.hidden);
+  if (stage == 0) {
+    params += vocab_shard;
+    if (m.learned_positions)
+      params += static_cast<double>(m.seq_len * m.hidden);
+  }
+  if (stage == p.pp - 1) {
+    params += static_cast<double>(m.norm_parameters_per_hidden * m.hidden);
+    // The output projection: its own matrix, or (tied) a copy of the embedding that the last
+    // stage keeps in step with the first through a gradient all-reduce.
+    if (!m.tied_embeddings || p.pp > 1)
+      params += vocab_shard;
+  }
+  return params;
+}
+
+struct Blocks {
+  std::uint32_t attention_forward, attention_backward, attention_core_recompute;
+  std::uint32_t mlp_forward, mlp_backward;
+  std::uint32_t embedding_forward, embedding_backward;
+  std::uint32_t output_forward, output_backward;
+  LayerWork layer;
+  Block embedding;
+  Block output;
+};
+
+Blocks make_blocks(Plan& plan, const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  const LayerPartition partition{p.tp, p.cp, p.sequence_parallel};
+  Blocks b;
+  b.layer = transformer_layer(job.model, job.training.micro_batch, partition, job.training.dtype);
+  b.embedding = embedding_block(job.model, job.training.micro_batch, partition, job.training.dtype);
+  b.output = output_block(job.model, job.training.micro_batch, partition, job.training.dtype);
+  b.attention_forward = plan.add_block({"attention forward", b.layer.attention.forward});
+  b.attention_backward = plan.add_block({"attention backward", b.layer.attention.backward});
+  b.attention_core_recompute =
+      plan.add_block({"attention core recompute", b.layer.attention.recompute_selective});
+  b.mlp_forward = plan.add_block({"mlp forward", b.layer.mlp.forward});
+  b.mlp_backward = plan.add_block({"mlp backward", b.layer.mlp.backward});
+  b.embedding_forward = plan.add_block({"embedding forward", b.embedding.forward});
+  b.embedding_backward = plan.add_block({"embedding backward", b.embedding.backward});
+  b.output_forward = plan.add_block({"output forward", b.output.forward});
+  b.output_backward = plan.add_block({"output backward", b.output.backward});
+  return b;
+}
+
+// Appends ops to one rank's program. Compute and tensor-parallel communication form one chain,
+// as they do on a GPU where the TP collective sits on the critical path.
+class RankBuilder {
+ public:
+  RankBuilder(Plan& plan, RankProgram& program) : plan_(plan), program_(program) {}
+
+  std::uint32_t compute(std::uint32_t block, const std::string& label, int microbatch,
+                        double activation_bytes) {
+    Op op;
+    op.kind = OpKind::compute;
+    op.stream = Stream::compute;
+    op.block = block;
+    op.activation_bytes = activation_bytes;
+    return chained(std::move(op), label, microbatch);
+  }
+
+  std::uint32_t collective(std::uint32_t group, CollectiveKind kind, double bytes, Stream stream,
+                           const std::string& label, int microbatch, bool on_chain,
+                           std::vector<std::uint32_t> deps = {}) {
+    Op op;
+    op.kind = OpKind::collective;
+    op.stream = stream;
+    op.collective = kind;
+    op.group = group;
+    op.bytes = bytes;
+    if (on_chain)
+      return chained(std::move(op), label, microbatch);
+    op.deps = std::move(deps);
+    return append(std::move(op), label, microbatch);
+  }
+
+  // A receive the chain waits for.
+  void recv(int peer, double bytes, Stream stream, const std::string& label, int microbatch) {
+    Op op;
+    op.kind = OpKind::recv;
+    op.stream = stream;
+    op.peer = peer;
+    op.bytes = bytes;
+    pending_recv_ = append(std::move(op), label, microbatch);
+  }
+
+  // A send of what the chain has produced so far; the chain does not wait for it.
+  void send(int peer, double bytes, Stream stream, const std::string& label, int microbatch) {
+    Op op;
+    op.kind = OpKind::send;
+    op.stream = stream;
+    op.peer = peer;
+    op.bytes = bytes;
+    if (chain_)
+      op.deps.push_back(*chain_);
+    append(std::move(op), label, microbatch);
+  }
+
+  std::optional<std::uint32_t> chain() const { return chain_; }
+
+ private:
+  std::uint32_t chained(Op op, const std::string& label, int microbatch) {
+    if (chain_)
+      op.deps.push_back(*chain_);
+    if (pending_recv_) {
+      op.deps.push_back(*pending_recv_);
+      pending_recv_.reset();
+    }
+    chain_ = append(std::move(op), label, microbatch);
+    return *chain_;
+  }
+
+  std::uint32_t append(Op op, const std::string& label, int microbatch) {
+    op.label = plan_.label(label);
+    op.microbatch = microbatch;
+    std::sort(op.deps.begin(), op.deps.end());
+    op.deps.erase(std::unique(op.deps.begin(), op.deps.end()), op.deps.end());
+    program_.ops.push_back(std::move(op));
+    return static_cast<std::uint32_t>(program_.ops.size() - 1);
+  }
+
+  Plan& plan_;
+  RankProgram& program_;
+  std::optional<std::uint32_t> chain_;
+  std::optional<std::uint32_t> pending_recv_;
+};
+
+std::string layer_label(std::int64_t layer, const char* what) {
+  return "L" + std::to_string(layer) + " " + what;
+}
+
+}  // namespace
+
+StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
+  const BytesPerParameter per = bytes_per_parameter(job.training.dtype);
+  const double params = stage_parameters(job, stage);
+  StaticMemory memory;
+  memory.weights_bytes = params * per.weights;
+  memory.gradients_bytes = params * per.gradients;
+  memory.optimizer_bytes = params * per.optimizer;
+  return memory;
+}
+
+Plan build_plan(const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  const auto& m = job.model;
+  if (p.cp != 1 || p.ep != 1 || p.zero != 0) {
+    throw std::invalid_argument(
+        "context parallelism, expert parallelism and ZeRO are not supported yet");
+  }
+  const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
+  if (m.layers % (static_cast<std::int64_t>(p.pp) * chunks) != 0) {
+    throw std::invalid_argument("layers must divide evenly among pipeline stages and chunks");
+  }
+  const std::int64_t layers_per_chunk = m.layers / (p.pp * chunks);
+  const int microbatches = microbatches_per_replica(job);
+  const Dtype dtype = job.training.dtype;
+  const BytesPerParameter per = bytes_per_parameter(dtype);
+  const double sp = p.sequence_parallel ? p.tp : 1;
+  const double tokens = static_cast<double>(job.training.micro_batch * m.seq_len / p.cp);
+  const double boundary_bytes =
+      tokens * static_cast<double>(m.hidden) * bytes_per_element(dtype) / sp;
+  const double grad_bucket_bytes =
+      p.grad_bucket_bytes > 0 ? p.grad_bucket_bytes : std::max(40e6, 1e6 * p.dp) * per.gradients;
+
+  Plan plan;
+  const Blocks blocks = make_blocks(plan, job);
+  const int world = p.world_size();
+  plan.ranks.resize(world);
+
+  // Groups, indexed by the coordinates they span.
+  std::vector<std::uint32_t> tp_group(world), dp_group(world), embedding_group(world);
+  for (int r = 0; r < world; ++r) {
+    const RankCoordinates c = coordinates_of(r, p);
+    if (c.tp == 0 && p.tp > 1) {
+      Group g{"tp", {}};
+      for (int t = 0; t < p.tp; ++t)
+        g.ranks.push_back(rank_of({t, c.cp, c.dp, c.pp}, p));
+      const auto id = plan.add_group(std::move(g));
+      for (int t = 0; t < p.tp; ++t)
+        tp_group[rank_of({t, c.cp, c.dp, c.pp}, p)] = id;
+    }
+    if (c.dp == 0 && p.dp > 1) {
+      Group g{"dp", {}};
+      for (int d = 0; d < p.dp; ++d)
+        g.ranks.push_back(rank_of({c.tp, c.cp, d, c.pp}, p));
+      const auto id = plan.add_group(std::move(g));
+      for (int d = 0; d < p.dp; ++d)
+        dp_group[rank_of({c.tp, c.cp, d, c.pp}, p)] = id;
+    }
+    if (c.pp == 0 && p.pp > 1 && m.tied_embeddings) {
+      const int last = rank_of({c.tp, c.cp, c.dp, p.pp - 1}, p);
+      const auto id = plan.add_group({"embedding", {r, last}});
+      embedding_group[r] = embedding_group[last] = id;
+    }
+  }
+
+  std::vector<std::uint32_t> optimizer_block(p.pp);
+  for (int stage = 0; stage < p.pp; ++stage) {
+    Kernel step;
+    step.name = "adam_step";
+    step.kind = KernelKind::optimizer;
+    step.dtype = Dtype::fp32;
+    step.bytes = stage_parameters(job, stage) * per.optimizer_step_traffic;
+    optimizer_block[stage] =
+        plan.add_block({"optimizer step stage " + std::to_string(stage), {step}});
+  }
+  for (int r = 0; r < world; ++r) {
+    const RankCoordinates c = coordinates_of(r, p);
+    RankProgram& program = plan.ranks[r];
+    program.rank = r;
+    program.device = r;
+    program.static_memory = static_memory_of_stage(job, c.pp);
+    RankBuilder b(plan, program);
+    const int s = c.pp;
+    const int next = rank_of({c.tp, c.cp, c.dp, (s + 1) % p.pp}, p);
+    const int prev = rank_of({c.tp, c.cp, c.dp, (s + p.pp - 1) % p.pp}, p);
+    const bool tp_on = p.tp > 1;
+
+    // Tensor-parallel communication around a block: all-reduce of the output, or with sequence
+    // parallelism an all-gather of the input and a reduce-scatter of the output.
+    auto tp_before = [&](double bytes, const std::string& label, int mb) {
+      if (tp_on && p.sequence_parallel) {
+        b.collective(tp_group[r], CollectiveKind::all_gather, bytes, Stream::tp_comm,
+                     label + " all-gather", mb, true);
+      }
+    };
+    auto tp_after = [&](double bytes, const std::string& label, int mb) {
+      if (!tp_on)
+        return;
+      b.collective(
+          tp_group[r],
+          p.sequence_parallel ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce, bytes,
+          Stream::tp_comm, label + (p.sequence_parallel ? " reduce-scatter" : " all-reduce"), mb,
+          true);
+    };
+
+    std::vector<std::uint32_t> grad_reductions;
+    double bucket_fill = 0;
+    auto reduce_gradients = [&](double params, std::optional<std::uint32_t> after, bool flush) {
+      if (p.dp == 1)
+        return;
+      bucket_fill += params * per.gradients;
+      if (bucket_fill >= grad_bucket_bytes || (flush && bucket_fill > 0)) {
+        std::vector<std::uint32_t> deps;
+        if (after)
+          deps.push_back(*after);
+        grad_reductions.push_back(b.collective(dp_group[r], CollectiveKind::all_reduce, bucket_fill,
+                                               Stream::dp_comm, "dp gradient all-reduce", -1, false,
+                                               deps));
+        bucket_fill = 0;
+      }
+    };
+    std::vector<double> deferred_gradient_params;
+
+    const double attention_stored = p.recompute == Recompute::full
+                                        ? blocks.layer.attention.input_bytes
+                                    : p.recompute == Recompute::selective
+                                        ? blocks.layer.attention.activation_bytes -
+                                              blocks.layer.attention.selective_recompute_saved_bytes
+                                        : blocks.layer.attention.activation_bytes;
+    const double mlp_stored =
+        p.recompute == Recompute::full ? 0 : blocks.layer.mlp.activation_bytes;
+    const double layer_params = layer_parameters_per_rank(m, p.tp);
+    const double tp_bytes = tokens * static_cast<double>(m.hidden) * bytes_per_element(dtype);
+
+    for (const PipelineStep& step : pipeline_order(p.schedule, s, p.pp, microbatches, chunks)) {
+      const int mb = step.microbatch;
+      const int model_chunk = step.chunk * p.pp + s;
+      const bool first_chunk = model_chunk == 0;
+      const bool last_chunk = model_chunk == p.pp * chunks - 1;
+      const std::int64_t first_layer = model_chunk * layers_per_chunk;
+      const bool last_backward = !step.forward && mb == microbatches - 1;
+      if (step.forward) {
+        if (!first_chunk)
+          b.recv(prev, boundary_bytes, Stream::pp_recv_prev, "recv activations", mb);
+        if (first_chunk) {
+          b.compute(blocks.embedding_forward, "embedding forward", mb, 0);
+          if (tp_on) {
+            b.collective(
+                tp_group[r],
+                p.sequence_parallel ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
+                tp_bytes, Stream::tp_comm, "embedding tp", mb, true);
+          }
+        }
+        for (std::int64_t l = first_layer; l < first_layer + layers_per_chunk; ++l) {
+          tp_before(tp_bytes, layer_label(l, "attention tp"), mb);
+          b.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
+                    attention_stored);
+          tp_after(tp_bytes, layer_label(l, "attention tp"), mb);
+          tp_before(tp_bytes, layer_label(l, "mlp tp"), mb);
+          b.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, mlp_stored);
+          tp_after(tp_bytes, layer_label(l, "mlp tp"), mb);
+        }
+        if (last_chunk) {
+          b.compute(blocks.output_forward, "output forward", mb, blocks.output.activation_bytes);
+        } else {
+          b.send(next, boundary_bytes, Stream::pp_send_next, "send activations", mb);
+        }
+        continue;
+      }
+      if (!last_chunk)
+        b.recv(next, boundary_bytes, Stream::pp_recv_next, "recv gradients", mb);
+      if (last_chunk) {
+        const auto op = b.compute(blocks.output_backward, "output backward", mb,
+                                  -blocks.output.activation_bytes);
+        tp_after(tp_bytes, "output tp", mb);
+        if (last_backward) {
+          const double params =
+              static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
+              (m.tied_embeddings && p.pp == 1 ? 0.0
+                                              : static_cast<double>(m.vocab / p.tp * m.hidden));
+          if (p.overlap_grad_reduce) {
+            reduce_gradients(params, op, false);
+          } else {
+            deferred_gradient_params.push_back(params);
+          }
+        }
+      }
+      for (std::int64_t l = first_layer + layers_per_chunk - 1; l >= first_layer; --l) {
+        if (p.recompute == Recompute::full) {
+          tp_before(tp_bytes, layer_label(l, "recompute attention tp"), mb);
+          b.compute(blocks.attention_forward, layer_label(l, "recompute attention"), mb,
+                    blocks.layer.attention.activation_bytes);
+          tp_after(tp_bytes, layer_label(l, "recompute attention tp"), mb);
+          tp_before(tp_bytes, layer_label(l, "recompute mlp tp"), mb);
+          b.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb,
+                    blocks.layer.mlp.activation_bytes);
+          tp_after(tp_bytes, layer_label(l, "recompute mlp tp"), mb);
+        }
+        tp_before(tp_bytes, layer_label(l, "mlp backward tp"), mb);
+        b.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb,
+                  -blocks.layer.mlp.activation_bytes);
+        tp_after(tp_bytes, layer_label(l, "mlp backward tp"), mb);
+        if (p.recompute == Recompute::selective) {
+          b.compute(blocks.attention_core_recompute, layer_label(l, "recompute attention core"), mb,
+                    blocks.layer.attention.selective_recompute_saved_bytes);
+        }
+        tp_before(tp_bytes, layer_label(l, "attention backward tp"), mb);
+        const double attention_freed =
+            blocks.layer.attention.activation_bytes +
+            (p.recompute == Recompute::full ? blocks.layer.attention.input_bytes : 0.0);
+        const auto op = b.compute(blocks.attention_backward, layer_label(l, "attention backward"),
+                                  mb, -attention_freed);
+        tp_after(tp_bytes, layer_label(l, "attention backward tp"), mb);
+        if (last_backward) {
+          if (p.overlap_grad_reduce) {
+            reduce_gradients(layer_params, op, false);
+          } else {
+            deferred_gradient_params.push_back(layer_params);
+          }
+        }
+      }
+      if (first_chunk) {
+        const auto op = b.compute(blocks.embedding_backward, "embedding backward", mb, 0);
+        if (last_backward) {
+          double params = static_cast<double>(m.vocab / p.tp * m.hidden);
+          if (m.learned_positions)
+            params += static_cast<double>(m.seq_len * m.hidden);
+          if (p.overlap_grad_reduce) {
+            reduce_gradients(params, op, false);
+          } else {
+            deferred_gradient_params.push_back(params);
+          }
+        }
+      } else {
+        b.send(prev, boundary_bytes, Stream::pp_send_prev, "send gradients", mb);
+      }
+      if (last_backward && p.overlap_grad_reduce)
+        reduce_gradients(0, b.chain(), true);
+    }
+    for (double params : deferred_gradient_params)
+      reduce_gradients(params, b.chain(), false);
+    reduce_gradients(0, b.chain(), true);
+
+    std::vector<std::uint32_t> before_step = grad_reductions;
+    if (p.pp > 1 && m.tied_embeddings && (s == 0 || s == p.pp - 1)) {
+      const double bytes = static_cast<double>(m.vocab / p.tp * m.hidden) * per.gradients;
+      std::vector<std::uint32_t> deps;
+      if (b.chain())
+        deps.push_back(*b.chain());
+      before_step.push_back(b.collective(embedding_group[r], CollectiveKind::all_reduce, bytes,
+                                         Stream::dp_comm, "embedding gradient all-reduce", -1,
+                                         false, deps));
+    }
+    Op op;
+    op.kind = OpKind::compute;
+    op.stream = Stream::compute;
+    op.block = optimizer_block[s];
+    op.label = plan.label("optimizer step");
+    op.deps = before_step;
+    if (b.chain())
+      op.deps.push_back(*b.chain());
+    std::sort(op.deps.begin(), op.deps.end());
+    op.deps.erase(std::unique(op.deps.begin(), op.deps.end()), op.deps.end());
+    program.ops.push_back(std::move(op));
+  }
+  return plan;
+}
+
+}  // namespace scaleplan

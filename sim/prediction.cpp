@@ -1,0 +1,184 @@
+#include "sim/prediction.hpp"
+
+#include <cstdio>
+
+#include "sim/compute_model.hpp"
+
+namespace scaleplan {
+
+PreparedRun prepare_run(const Scenario& scenario) {
+  try {
+    return PreparedRun{Topology(scenario.cluster), build_plan(scenario.job)};
+  } catch (const TopologyError& e) {
+    auto where = scenario.locations.find("cluster.network");
+    SourceLocation location =
+        where != scenario.locations.end() ? where->second : SourceLocation{scenario.file, 0, 0};
+    throw InputError({{location, "cluster.network", e.what()}});
+  }
+}
+
+Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationObserver* observer) {
+  const DeviceSpec& device = scenario.cluster.device;
+  const RooflineModel compute(device);
+  SimulationOptions options;
+  options.collective_step_latency_s = device.collective_step_latency_s.value;
+  const SimulationResult sim = simulate(run.plan, run.topology, compute, options, observer);
+
+  const auto& job = scenario.job;
+  Prediction p;
+  p.scenario = scenario.name;
+  p.device = device.name;
+  p.devices = scenario.cluster.device_count();
+  p.parallelism = job.parallelism;
+  p.microbatches = microbatches_per_replica(job);
+  p.step_time_s = sim.step_time_s;
+  const double tokens = static_cast<double>(job.training.global_batch * job.model.seq_len);
+  p.tokens_per_s = tokens / sim.step_time_s;
+  p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
+  p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
+  p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
+  p.compute_model = compute.description();
+  p.events = sim.events;
+  p.flows = sim.flows;
+
+  const int world = static_cast<int>(sim.ranks.size());
+  p.stage_memory.resize(job.parallelism.pp);
+  for (int r = 0; r < world; ++r) {
+    const StaticMemory& st = run.plan.ranks[r].static_memory;
+    MemoryBreakdown m;
+    m.rank = r;
+    m.weights_bytes = st.weights_bytes;
+    m.gradients_bytes = st.gradients_bytes;
+    m.optimizer_bytes = st.optimizer_bytes;
+    m.communication_buffer_bytes = st.communication_buffer_bytes;
+    m.activations_bytes = sim.ranks[r].peak_activation_bytes;
+    m.peak_bytes = st.total() + m.activations_bytes;
+    m.capacity_bytes = device.memory_bytes.value;
+    m.fits = m.peak_bytes <= m.capacity_bytes;
+    const int stage = coordinates_of(r, job.parallelism).pp;
+    if (r == 0 || m.peak_bytes > p.memory.peak_bytes)
+      p.memory = m;
+    if (m.peak_bytes > p.stage_memory[stage].peak_bytes || p.stage_memory[stage].peak_bytes == 0) {
+      p.stage_memory[stage] = m;
+    }
+  }
+  int last = 0;
+  for (int r = 1; r < world; ++r) {
+    if (sim.ranks[r].finish_s > sim.ranks[last].finish_s)
+      last = r;
+  }
+  p.breakdown.rank = last;
+  p.breakdown.compute_s = sim.ranks[last].compute_s;
+  p.breakdown.exposed_comm_s = sim.ranks[last].exposed_comm_s;
+  p.breakdown.bubble_s = sim.ranks[last].idle_s;
+  return p;
+}
+
+namespace {
+
+std::string format(const char* pattern, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, pattern, value);
+  return buffer;
+}
+
+std::string gib(double bytes) {
+  return format("%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+}
+
+std::string share(double part, double whole) {
+  return whole > 0 ? format("%.1f %%", 100 * part / whole) : "-";
+}
+
+}  // namespace
+
+std::string format_text(const Prediction& p) {
+  const auto& par = p.parallelism;
+  std::string out;
+  out += "scenario   " + p.scenario + "\n";
+  out += "cluster    " + std::to_string(p.devices) + " x " + p.device + "\n";
+  out += "strategy   tp " + std::to_string(par.tp) + ", pp " + std::to_string(par.pp) + ", dp " +
+         std::to_string(par.dp) + ", " + std::string(to_string(par.schedule)) +
+         (par.virtual_stages > 1 ? " x" + std::to_string(par.virtual_stages) : "") + ", " +
+         std::to_string(p.microbatches) + " micro-batches per pipeline, recompute " +
+         std::string(to_string(par.recompute)) +
+         (par.sequence_parallel ? ", sequence parallel" : "") + "\n\n";
+  out += "step time                  " + format("%.3f s", p.step_time_s) + "\n";
+  out += "tokens/s                   " + format("%.0f", p.tokens_per_s) + "\n";
+  out += "model TFLOP/s per device   " + format("%.1f", p.model_tflops_per_device) + "\n";
+  out += "MFU                        " + format("%.1f %%", 100 * p.mfu) + "\n\n";
+  const auto& b = p.breakdown;
+  out += "step split (rank " + std::to_string(b.rank) + ", last to finish)\n";
+  out += "  compute                  " + format("%.3f s", b.compute_s) + "  " +
+         share(b.compute_s, p.step_time_s) + "\n";
+  out += "  exposed communication    " + format("%.3f s", b.exposed_comm_s) + "  " +
+         share(b.exposed_comm_s, p.step_time_s) + "\n";
+  out += "  pipeline bubble / idle   " + format("%.3f s", b.bubble_s) + "  " +
+         share(b.bubble_s, p.step_time_s) + "\n\n";
+  const auto& m = p.memory;
+  out += "memory per rank (highest: rank " + std::to_string(m.rank) + ")\n";
+  out += "  weights                  " + gib(m.weights_bytes) + "\n";
+  out += "  gradients                " + gib(m.gradients_bytes) + "\n";
+  out += "  optimizer state          " + gib(m.optimizer_bytes) + "\n";
+  out += "  activations (peak)       " + gib(m.activations_bytes) + "\n";
+  out += "  communication buffers    " + gib(m.communication_buffer_bytes) + "\n";
+  out += "  peak                     " + gib(m.peak_bytes) + " of " + gib(m.capacity_bytes) +
+         (m.fits ? "  fits\n" : "  DOES NOT FIT\n");
+  if (p.stage_memory.size() > 1) {
+    out += "  peak by pipeline stage  ";
+    for (std::size_t s = 0; s < p.stage_memory.size(); ++s) {
+      out += format(" %.1f", p.stage_memory[s].peak_bytes / (1024.0 * 1024 * 1024));
+    }
+    out += " GiB\n";
+  }
+  out += "\ncompute model: " + p.compute_model + "\n";
+  return out;
+}
+
+nlohmann::json to_json(const Prediction& p) {
+  auto memory = [](const MemoryBreakdown& m) {
+    return nlohmann::json{{"rank", m.rank},
+                          {"weights_bytes", m.weights_bytes},
+                          {"gradients_bytes", m.gradients_bytes},
+                          {"optimizer_bytes", m.optimizer_bytes},
+                          {"activations_bytes", m.activations_bytes},
+                          {"communication_buffer_bytes", m.communication_buffer_bytes},
+                          {"peak_bytes", m.peak_bytes},
+                          {"capacity_bytes", m.capacity_bytes},
+                          {"fits", m.fits}};
+  };
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& m : p.stage_memory)
+    stages.push_back(memory(m));
+  const auto& par = p.parallelism;
+  return nlohmann::json{{"scenario", p.scenario},
+                        {"device", p.device},
+                        {"devices", p.devices},
+                        {"parallelism",
+                         {{"tp", par.tp},
+                          {"pp", par.pp},
+                          {"dp", par.dp},
+                          {"cp", par.cp},
+                          {"ep", par.ep},
+                          {"schedule", std::string(to_string(par.schedule))},
+                          {"virtual_stages", par.virtual_stages},
+                          {"recompute", std::string(to_string(par.recompute))},
+                          {"sequence_parallel", par.sequence_parallel},
+                          {"microbatches", p.microbatches}}},
+                        {"step_time_s", p.step_time_s},
+                        {"tokens_per_s", p.tokens_per_s},
+                        {"model_flops_per_step", p.model_flops_per_step},
+                        {"model_tflops_per_device", p.model_tflops_per_device},
+                        {"mfu", p.mfu},
+                        {"memory", memory(p.memory)},
+                        {"stage_memory", stages},
+                        {"breakdown",
+                         {{"rank", p.breakdown.rank},
+                          {"compute_s", p.breakdown.compute_s},
+                          {"exposed_comm_s", p.breakdown.exposed_comm_s},
+                          {"bubble_s", p.breakdown.bubble_s}}},
+                        {"compute_model", p.compute_model},
+                        {"simulation", {{"events", p.events}, {"flows", p.flows}}}};
+}
+
+}  // namespace scaleplan

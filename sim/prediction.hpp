@@ -1,0 +1,67 @@
+// A scenario's prediction: one training step simulated, summarised as users read it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hardware/topology.hpp"
+#include "sim/plan.hpp"
+#include "sim/scenario.hpp"
+#include "sim/simulator.hpp"
+
+namespace scaleplan {
+
+struct MemoryBreakdown {
+  int rank = 0;
+  double weights_bytes = 0;
+  double gradients_bytes = 0;
+  double optimizer_bytes = 0;
+  double activations_bytes = 0;
+  double communication_buffer_bytes = 0;
+  double peak_bytes = 0;
+  double capacity_bytes = 0;
+  bool fits = true;
+};
+
+struct StepBreakdown {
+  int rank = 0;  // the rank whose step this is: the one that finishes last
+  double compute_s = 0;
+  double exposed_comm_s = 0;
+  double bubble_s = 0;
+};
+
+struct Prediction {
+  std::string scenario;
+  std::string device;
+  int devices = 0;
+  ParallelismSpec parallelism;
+  int microbatches = 0;
+  double step_time_s = 0;
+  double tokens_per_s = 0;
+  double model_flops_per_step = 0;
+  double model_tflops_per_device = 0;
+  double mfu = 0;
+  MemoryBreakdown memory;                     // the rank with the highest peak
+  std::vector<MemoryBreakdown> stage_memory;  // one per pipeline stage
+  StepBreakdown breakdown;
+  std::string compute_model;
+  std::uint64_t events = 0;
+  std::uint64_t flows = 0;
+};
+
+// Everything a run is built from, for callers that want the plan or the topology too.
+struct PreparedRun {
+  Topology topology;
+  Plan plan;
+};
+
+PreparedRun prepare_run(const Scenario& scenario);
+Prediction predict(const Scenario& scenario, const PreparedRun& run,
+                   SimulationObserver* observer = nullptr);
+
+std::string format_text(const Prediction& prediction);
+nlohmann::json to_json(const Prediction& prediction);
+
+}  // namespace scaleplan

@@ -1,0 +1,473 @@
+#include "sim/scenario.hpp"
+
+#include <numeric>
+
+#include "sim/schedule.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+std::string join_numbers(const std::vector<std::int64_t>& values) {
+  std::string text;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0)
+      text += ", ";
+    text += std::to_string(values[i]);
+  }
+  return text;
+}
+
+// Divisors of n up to `limit`, for "use one of ..." hints.
+std::vector<std::int64_t> divisors(std::int64_t n, std::int64_t limit = 1 << 20) {
+  std::vector<std::int64_t> result;
+  for (std::int64_t d = 1; d <= n && d <= limit && result.size() < 12; ++d) {
+    if (n % d == 0)
+      result.push_back(d);
+  }
+  return result;
+}
+
+// An integer key within [low, high]. Missing: `fallback` (nullopt means required).
+std::optional<std::int64_t> bounded_integer(MapReader& map, std::string_view key, std::int64_t low,
+                                            std::int64_t high,
+                                            std::optional<std::int64_t> fallback) {
+  if (!map.has(key)) {
+    if (!fallback) {
+      map.require(key);
+      return std::nullopt;
+    }
+    map.accept(key);
+    return fallback;
+  }
+  auto value = map.integer(key);
+  if (!value)
+    return std::nullopt;
+  if (*value < low || *value > high) {
+    map.error(key, std::to_string(*value) + " is out of range; use a value from " +
+                       std::to_string(low) + " to " + std::to_string(high));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> positive_number(MapReader& map, std::string_view key, double high,
+                                      std::optional<double> fallback) {
+  if (!map.has(key)) {
+    if (!fallback) {
+      map.require(key);
+      return std::nullopt;
+    }
+    map.accept(key);
+    return fallback;
+  }
+  auto value = map.number(key);
+  if (!value)
+    return std::nullopt;
+  if (!(*value > 0) || *value > high) {
+    map.error(key, "must be greater than 0 and at most " + std::to_string(high) + ", got " +
+                       std::to_string(*value));
+    return std::nullopt;
+  }
+  return value;
+}
+
+void read_cluster(MapReader& top, const Catalog& catalog, Scenario& s, bool& ok) {
+  if (!top.require("cluster")) {
+    ok = false;
+    return;
+  }
+  MapReader c = top.child("cluster");
+  s.locations["cluster"] = top.location("cluster");
+  s.locations["cluster.network"] =
+      c.has("network") ? c.location("network") : top.location("cluster");
+  if (c.require("device")) {
+    if (auto name = c.string("device")) {
+      if (const DeviceSpec* device = catalog.find(*name)) {
+        s.cluster.device = *device;
+      } else {
+        std::string message = "'" + *name + "' is not in the device catalog";
+        if (auto near = closest_match(*name, catalog.names())) {
+          message += "; did you mean '" + *near + "'?";
+        } else {
+          message += "; known devices: " + join_alternatives(catalog.names());
+        }
+        c.error("device", message);
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  auto nodes = bounded_integer(c, "nodes", 1, max_devices, std::nullopt);
+  auto per_node = bounded_integer(c, "devices_per_node", 1, 1024, std::nullopt);
+  if (nodes && per_node) {
+    if (*nodes * *per_node > max_devices) {
+      c.error("nodes", std::to_string(*nodes) + " nodes of " + std::to_string(*per_node) +
+                           " devices is " + std::to_string(*nodes * *per_node) +
+                           " devices; scaleplan simulates at most " + std::to_string(max_devices));
+      ok = false;
+    } else {
+      s.cluster.nodes = static_cast<int>(*nodes);
+      s.cluster.devices_per_node = static_cast<int>(*per_node);
+    }
+  } else {
+    ok = false;
+  }
+  if (auto fabric = c.choice("node_fabric", node_fabric_names())) {
+    s.cluster.node_fabric = *fabric == "nvswitch"      ? NodeFabric::nvswitch
+                            : *fabric == "nvlink-mesh" ? NodeFabric::nvlink_mesh
+                                                       : NodeFabric::pcie;
+  } else if (c.has("node_fabric")) {
+    ok = false;
+  }
+
+  MapReader n = c.child("network");
+  NetworkSpec& net = s.cluster.network;
+  net.switch_latency_s = catalog.network_defaults().switch_latency_s.value;
+  net.nic_latency_s = catalog.network_defaults().nic_latency_s.value;
+  if (n.has("topology") && !n.choice("topology", {"fat-tree"}))
+    ok = false;
+  const bool multi_node = nodes && *nodes > 1;
+  if (auto gbps = positive_number(n, "link_bandwidth_gbps", 1e6,
+                                  multi_node ? std::nullopt : std::optional<double>(100.0))) {
+    net.link_bandwidth_bytes_per_s = *gbps * 1e9 / 8;
+  } else {
+    ok = false;
+  }
+  if (auto nics = bounded_integer(n, "nics_per_node", 0, 64, per_node ? *per_node : 1)) {
+    net.nics_per_node = static_cast<int>(*nics);
+    if (multi_node && *nics == 0) {
+      n.error("nics_per_node",
+              "0 NICs leave the " + std::to_string(*nodes) + " nodes disconnected; use at least 1");
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  if (auto over = positive_number(n, "oversubscription", 64, 1.0)) {
+    if (*over < 1) {
+      n.error("oversubscription",
+              "must be at least 1 (1 is a non-blocking fat-tree), got " + std::to_string(*over));
+      ok = false;
+    }
+    net.oversubscription = *over;
+  } else {
+    ok = false;
+  }
+  if (auto radix = bounded_integer(n, "switch_radix", 4, 1024, 64)) {
+    net.switch_radix = static_cast<int>(*radix);
+  } else {
+    ok = false;
+  }
+  n.finish();
+  c.finish();
+}
+
+void read_model(MapReader& top, Scenario& s, bool& ok) {
+  if (!top.require("model")) {
+    ok = false;
+    return;
+  }
+  MapReader m = top.child("model");
+  TransformerConfig& model = s.job.model;
+  if (m.has("preset")) {
+    if (auto preset_name = m.choice("preset", transformer_preset_names())) {
+      model = *transformer_preset(*preset_name);
+    } else {
+      ok = false;
+    }
+  }
+  const bool preset = m.has("preset");
+  if (auto family = m.choice("family", {"gpt", "llama"})) {
+    const bool llama = *family == "llama";
+    model.gated_mlp = llama;
+    model.biases = !llama;
+    model.learned_positions = !llama;
+    model.tied_embeddings = !llama;
+    model.norm_parameters_per_hidden = llama ? 1 : 2;
+  } else if (m.has("family")) {
+    ok = false;
+  }
+  auto dimension = [&](std::string_view key, std::int64_t& field, std::int64_t high,
+                       std::optional<std::int64_t> fallback) {
+    const std::optional<std::int64_t> current =
+        preset ? std::optional<std::int64_t>(field) : fallback;
+    if (auto v = bounded_integer(m, key, 1, high, current)) {
+      field = *v;
+    } else {
+      ok = false;
+    }
+  };
+  dimension("layers", model.layers, max_layers, std::nullopt);
+  dimension("hidden", model.hidden, max_dimension, std::nullopt);
+  dimension("heads", model.heads, max_dimension, std::nullopt);
+  if (model.hidden <= 0 || model.heads <= 0) {
+    m.accept("ffn_hidden");
+    m.accept("kv_heads");
+    m.accept("vocab");
+    m.accept("seq_len");
+    m.finish();
+    return;
+  }
+  dimension("ffn_hidden", model.ffn_hidden, 16 * max_dimension,
+            preset ? std::nullopt : std::optional<std::int64_t>(4 * model.hidden));
+  dimension("kv_heads", model.kv_heads, max_dimension,
+            preset ? std::nullopt : std::optional<std::int64_t>(model.heads));
+  dimension("vocab", model.vocab, 16 * max_dimension, std::nullopt);
+  dimension("seq_len", model.seq_len, max_sequence, std::nullopt);
+  if (model.hidden % model.heads != 0) {
+    m.error("heads", std::to_string(model.heads) + " heads do not divide hidden (" +
+                         std::to_string(model.hidden) + "); use one of " +
+                         join_numbers(divisors(model.hidden)));
+    ok = false;
+  }
+  if (model.kv_heads > 0 && model.heads % model.kv_heads != 0) {
+    m.error("kv_heads", std::to_string(model.kv_heads) + " does not divide heads (" +
+                            std::to_string(model.heads) + "); use one of " +
+                            join_numbers(divisors(model.heads)));
+    ok = false;
+  }
+  if (model.name.empty())
+    model.name = s.name;
+  m.finish();
+}
+
+void read_training(MapReader& top, Scenario& s, bool& ok) {
+  if (!top.require("training")) {
+    ok = false;
+    return;
+  }
+  MapReader t = top.child("training");
+  if (auto v = bounded_integer(t, "global_batch", 1, max_global_batch, std::nullopt)) {
+    s.job.training.global_batch = *v;
+  } else {
+    ok = false;
+  }
+  if (auto v = bounded_integer(t, "micro_batch", 1, max_global_batch, 1)) {
+    s.job.training.micro_batch = *v;
+  } else {
+    ok = false;
+  }
+  if (auto dtype = t.choice("dtype", dtype_names())) {
+    s.job.training.dtype = *parse_dtype(*dtype);
+  } else if (t.has("dtype")) {
+    ok = false;
+  }
+  t.finish();
+}
+
+// Keys parsed for the format's sake whose non-default values the simulator does not model yet.
+void not_supported_yet(MapReader& map, std::string_view key, const std::string& what, bool& ok) {
+  map.error(key, what + " is not supported yet; leave it at its default");
+  ok = false;
+}
+
+void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
+  MapReader p = top.child("parallelism");
+  ParallelismSpec& par = s.job.parallelism;
+  auto degree = [&](std::string_view key, int& field) {
+    if (auto v = bounded_integer(p, key, 1, max_devices, 1)) {
+      field = static_cast<int>(*v);
+    } else {
+      ok = false;
+    }
+  };
+  degree("tp", par.tp);
+  degree("pp", par.pp);
+  degree("cp", par.cp);
+  degree("ep", par.ep);
+  const bool dp_given = p.has("dp");
+  if (dp_given)
+    degree("dp", par.dp);
+  if (auto schedule = p.choice("schedule", pipeline_schedule_names())) {
+    par.schedule = *schedule == "gpipe"  ? PipelineSchedule::gpipe
+                   : *schedule == "1f1b" ? PipelineSchedule::one_f_one_b
+                                         : PipelineSchedule::interleaved_1f1b;
+  } else if (p.has("schedule")) {
+    ok = false;
+  }
+  if (auto v = bounded_integer(p, "virtual_stages", 1, max_layers, 1)) {
+    par.virtual_stages = static_cast<int>(*v);
+  } else {
+    ok = false;
+  }
+  if (auto v = bounded_integer(p, "zero", 0, 3, 0)) {
+    par.zero = static_cast<int>(*v);
+  } else {
+    ok = false;
+  }
+  if (auto recompute = p.choice("recompute", recompute_names())) {
+    par.recompute = *recompute == "none"        ? Recompute::none
+                    : *recompute == "selective" ? Recompute::selective
+                                                : Recompute::full;
+  } else if (p.has("recompute")) {
+    ok = false;
+  }
+  if (auto v = p.boolean("sequence_parallel"))
+    par.sequence_parallel = *v;
+  if (auto v = p.boolean("overlap_grad_reduce"))
+    par.overlap_grad_reduce = *v;
+  if (p.has("grad_bucket_mb")) {
+    if (auto v = positive_number(p, "grad_bucket_mb", 1e6, std::nullopt)) {
+      par.grad_bucket_bytes = *v * 1e6;
+    } else {
+      ok = false;
+    }
+  } else {
+    p.accept("grad_bucket_mb");
+  }
+  if (par.cp != 1)
+    not_supported_yet(p, "cp", "context parallelism", ok);
+  if (par.ep != 1)
+    not_supported_yet(p, "ep", "expert parallelism", ok);
+  if (par.zero != 0)
+    not_supported_yet(p, "zero", "ZeRO stage " + std::to_string(par.zero), ok);
+  if (!ok) {
+    p.finish();
+    return;
+  }
+
+  // Consistency with the cluster and the model.
+  const std::int64_t devices = s.cluster.device_count();
+  const std::int64_t model_parallel = std::int64_t{par.tp} * par.pp * par.cp;
+  if (!dp_given) {
+    if (devices % model_parallel != 0) {
+      p.error("tp", "tp·pp·cp = " + std::to_string(model_parallel) + " does not divide the " +
+                        std::to_string(devices) + " devices, so no data-parallel degree fits");
+      ok = false;
+    } else {
+      par.dp = static_cast<int>(devices / model_parallel);
+    }
+  } else if (model_parallel * par.dp != devices) {
+    p.error("dp", "tp·pp·cp·dp = " + std::to_string(par.tp) + "·" + std::to_string(par.pp) + "·" +
+                      std::to_string(par.cp) + "·" + std::to_string(par.dp) + " = " +
+                      std::to_string(model_parallel * par.dp) + ", but the cluster has " +
+                      std::to_string(devices) + " devices (" + std::to_string(s.cluster.nodes) +
+                      " nodes × " + std::to_string(s.cluster.devices_per_node) + ")" +
+                      (devices % model_parallel == 0
+                           ? "; use dp: " + std::to_string(devices / model_parallel)
+                           : std::string()));
+    ok = false;
+  }
+  const TransformerConfig& m = s.job.model;
+  auto must_divide = [&](std::string_view key, std::int64_t parallel_degree, std::int64_t value,
+                         const std::string& what) {
+    if (value % parallel_degree == 0)
+      return;
+    std::vector<std::int64_t> options;
+    for (std::int64_t d : divisors(value, 4096))
+      options.push_back(d);
+    p.error(key, std::to_string(parallel_degree) + " does not divide " + what + " (" +
+                     std::to_string(value) + "); use one of " + join_numbers(options));
+    ok = false;
+  };
+  must_divide("tp", par.tp, m.heads, "heads");
+  if (m.kv_heads % par.tp != 0 && par.tp % m.kv_heads != 0) {
+    p.error("tp", std::to_string(par.tp) + " neither divides nor is a multiple of kv_heads (" +
+                      std::to_string(m.kv_heads) + ")");
+    ok = false;
+  }
+  must_divide("tp", par.tp, m.ffn_hidden, "ffn_hidden");
+  must_divide("tp", par.tp, m.vocab, "vocab (pad the vocabulary to a multiple of tp)");
+  const int chunks = par.schedule == PipelineSchedule::interleaved_1f1b ? par.virtual_stages : 1;
+  if (par.schedule != PipelineSchedule::interleaved_1f1b && par.virtual_stages != 1) {
+    p.error("virtual_stages",
+            "only the interleaved-1f1b schedule uses virtual stages; set "
+            "schedule: interleaved-1f1b or virtual_stages: 1");
+    ok = false;
+  }
+  if (m.layers % (std::int64_t{par.pp} * chunks) != 0) {
+    p.error(chunks > 1 ? "virtual_stages" : "pp",
+            "pp·virtual_stages = " + std::to_string(par.pp * chunks) + " does not divide layers (" +
+                std::to_string(m.layers) + "); use a pp that divides " + std::to_string(m.layers));
+    ok = false;
+  }
+  if (ok) {
+    const auto& t = s.job.training;
+    if (t.global_batch % (t.micro_batch * par.dp) != 0) {
+      p.error("dp", "global_batch (" + std::to_string(t.global_batch) +
+                        ") is not a multiple of micro_batch·dp (" + std::to_string(t.micro_batch) +
+                        "·" + std::to_string(par.dp) + ")");
+      ok = false;
+    } else {
+      const std::int64_t microbatches = t.global_batch / (t.micro_batch * par.dp);
+      if (microbatches > max_microbatches) {
+        p.error("dp", std::to_string(microbatches) +
+                          " micro-batches per pipeline per step is beyond the limit of " +
+                          std::to_string(max_microbatches) + "; raise micro_batch");
+        ok = false;
+      } else if (par.schedule == PipelineSchedule::interleaved_1f1b && microbatches % par.pp != 0) {
+        p.error("schedule", "interleaved-1f1b needs the micro-batches per pipeline (" +
+                                std::to_string(microbatches) + ") to be a multiple of pp (" +
+                                std::to_string(par.pp) + ")");
+        ok = false;
+      }
+    }
+  }
+  if (!s.cluster.device.name.empty() && !s.cluster.device.supports(s.job.training.dtype)) {
+    std::string have;
+    for (const auto& [d, f] : s.cluster.device.peak_flops_per_s) {
+      have += (have.empty() ? "" : ", ") + std::string(to_string(d));
+    }
+    top.child("training")
+        .error("dtype", s.cluster.device.name + " has no " +
+                            std::string(to_string(s.job.training.dtype)) +
+                            " peak in the catalog; use one of " + have);
+    ok = false;
+  }
+  p.finish();
+}
+
+}  // namespace
+
+Scenario parse_scenario(std::string_view yaml_text, const std::string& file_label,
+                        const Catalog& catalog) {
+  const YAML::Node root = load_yaml_string(yaml_text, file_label);
+  Diagnostics diagnostics(file_label);
+  if (!root.IsMap()) {
+    diagnostics.error(root, "",
+                      "a scenario is a mapping with cluster, model, training and "
+                      "parallelism sections");
+    diagnostics.throw_if_any();
+  }
+  MapReader top(root, "", diagnostics);
+  Scenario s;
+  s.file = file_label;
+  s.name = top.string("name").value_or(std::filesystem::path(file_label).stem().string());
+  top.accept("description");
+  bool ok = true;
+  read_cluster(top, catalog, s, ok);
+  read_model(top, s, ok);
+  read_training(top, s, ok);
+  read_parallelism(top, s, ok);
+  if (top.has("calibration")) {
+    if (auto path = top.string("calibration")) {
+      top.error("calibration", "calibration profiles are not supported yet; remove the key");
+    }
+  }
+  if (top.has("measured")) {
+    MapReader m = top.child("measured");
+    Measured measured;
+    if (auto v = positive_number(m, "step_time_s", 1e9, std::nullopt))
+      measured.step_time_s = *v;
+    measured.source = m.string("source").value_or("");
+    if (!m.has("source"))
+      m.require("source");
+    m.finish();
+    s.measured = measured;
+  } else {
+    top.accept("measured");
+  }
+  top.finish();
+  diagnostics.throw_if_any();
+  return s;
+}
+
+Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog) {
+  return parse_scenario(read_input_file(path), path.string(), catalog);
+}
+
+}  // namespace scaleplan

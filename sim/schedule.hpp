@@ -1,0 +1,23 @@
+// Pipeline schedules: the order in which one stage runs the forward and backward passes of its
+// micro-batches (and model chunks, when interleaved). Bubbles and activations in flight are not
+// computed here: they emerge when the engine runs these orders against each other.
+#pragma once
+
+#include <vector>
+
+#include "sim/strategy.hpp"
+
+namespace scaleplan {
+
+struct PipelineStep {
+  bool forward = true;
+  int microbatch = 0;
+  int chunk = 0;  // model chunk on this stage (0 unless interleaved)
+};
+
+// Throws std::invalid_argument if the schedule cannot run this shape (interleaving needs the
+// micro-batch count to be a multiple of the stage count).
+std::vector<PipelineStep> pipeline_order(PipelineSchedule schedule, int stage, int stages,
+                                         int microbatches, int chunks);
+
+}  // namespace scaleplan

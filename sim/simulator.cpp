@@ -1,0 +1,423 @@
+#include "sim/simulator.hpp"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+#include <tuple>
+#include <unordered_map>
+
+#include "sim/engine.hpp"
+#include "sim/network.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+constexpr std::uint64_t kind_shift = 60;
+constexpr std::uint64_t compute_end = 0;
+constexpr std::uint64_t transfer_end = 1;
+constexpr std::uint64_t rank_shift = 32;
+
+struct StreamQueue {
+  std::vector<std::uint32_t> ops;
+  std::size_t head = 0;
+  bool busy = false;
+};
+
+struct RankState {
+  std::vector<std::uint32_t> remaining_deps;
+  std::vector<std::uint32_t> dependents_begin;  // CSR offsets, size ops + 1
+  std::vector<std::uint32_t> dependents;
+  std::vector<std::uint32_t> sequence;  // order among this rank's ops with the same partner(s)
+  std::vector<SimTime> start;
+  std::vector<bool> done;
+  StreamQueue streams[stream_count];
+  std::size_t completed = 0;
+  double activation_bytes = 0;
+  double peak_activation_bytes = 0;
+  SimTime finish = 0;
+  std::vector<std::pair<SimTime, SimTime>> compute_busy;
+  std::vector<std::pair<SimTime, SimTime>> comm_busy;
+};
+
+// One collective or one message, from the moment its first participant reaches it.
+struct Transaction {
+  std::vector<std::pair<int, std::uint32_t>> participants;  // (rank, op)
+  std::size_t expected = 0;
+  std::vector<Phase> phases;
+  std::size_t phase = 0;
+  std::size_t outstanding_flows = 0;
+  bool in_use = false;
+};
+
+double measure(std::vector<std::pair<SimTime, SimTime>>& intervals) {
+  std::sort(intervals.begin(), intervals.end());
+  SimTime total = 0, cursor = 0;
+  for (auto [a, b] : intervals) {
+    a = std::max(a, cursor);
+    if (b > a) {
+      total += b - a;
+      cursor = b;
+    }
+  }
+  return to_seconds(total);
+}
+
+// Time covered by `a` but not by `b`; both are merged first.
+double measure_difference(std::vector<std::pair<SimTime, SimTime>> a,
+                          std::vector<std::pair<SimTime, SimTime>> b) {
+  auto merge = [](std::vector<std::pair<SimTime, SimTime>>& v) {
+    std::sort(v.begin(), v.end());
+    std::vector<std::pair<SimTime, SimTime>> out;
+    for (const auto& iv : v) {
+      if (!out.empty() && iv.first <= out.back().second) {
+        out.back().second = std::max(out.back().second, iv.second);
+      } else if (iv.second > iv.first) {
+        out.push_back(iv);
+      }
+    }
+    v = std::move(out);
+  };
+  merge(a);
+  merge(b);
+  SimTime total = 0;
+  std::size_t j = 0;
+  for (const auto& [start, end] : a) {
+    SimTime cursor = start;
+    while (j < b.size() && b[j].second <= cursor)
+      ++j;
+    for (std::size_t k = j; k < b.size() && b[k].first < end; ++k) {
+      if (b[k].first > cursor)
+        total += b[k].first - cursor;
+      cursor = std::max(cursor, b[k].second);
+      if (cursor >= end)
+        break;
+    }
+    if (cursor < end)
+      total += end - cursor;
+  }
+  return to_seconds(total);
+}
+
+class Simulation final : public EventHandler, public FlowObserver {
+ public:
+  Simulation(const Plan& plan, const Topology& topology, const ComputeModel& compute,
+             const SimulationOptions& options, SimulationObserver* observer)
+      : plan_(plan),
+        topology_(topology),
+        options_(options),
+        observer_(observer),
+        network_(engine_, topology) {
+    if (static_cast<int>(plan.ranks.size()) > topology.device_count()) {
+      throw std::invalid_argument("the plan has " + std::to_string(plan.ranks.size()) +
+                                  " ranks but the cluster only " +
+                                  std::to_string(topology.device_count()) + " devices");
+    }
+    block_time_.reserve(plan.blocks.size());
+    for (const auto& block : plan.blocks)
+      block_time_.push_back(to_sim_time(block_time_s(compute, block)));
+    ranks_.resize(plan.ranks.size());
+    for (std::size_t r = 0; r < plan.ranks.size(); ++r)
+      prepare(static_cast<int>(r));
+  }
+
+  SimulationResult run() {
+    for (int r = 0; r < static_cast<int>(ranks_.size()); ++r) {
+      for (int s = 0; s < stream_count; ++s)
+        try_start(r, static_cast<Stream>(s));
+    }
+    engine_.run();
+    check_finished();
+    SimulationResult result;
+    SimTime step = 0;
+    for (const auto& state : ranks_)
+      step = std::max(step, state.finish);
+    result.step_time_s = to_seconds(step);
+    for (auto& state : ranks_) {
+      RankResult r;
+      r.finish_s = to_seconds(state.finish);
+      r.compute_s = measure(state.compute_busy);
+      r.exposed_comm_s = measure_difference(state.comm_busy, state.compute_busy);
+      r.idle_s = std::max(0.0, result.step_time_s - r.compute_s - r.exposed_comm_s);
+      r.peak_activation_bytes = state.peak_activation_bytes;
+      result.ranks.push_back(r);
+    }
+    result.events = engine_.events_processed();
+    result.flows = network_.flows_started();
+    return result;
+  }
+
+  void on_event(std::uint64_t payload) override {
+    const std::uint64_t kind = payload >> kind_shift;
+    if (kind == compute_end) {
+      const int rank = static_cast<int>((payload >> rank_shift) & 0x0fffffff);
+      const auto op = static_cast<std::uint32_t>(payload & 0xffffffff);
+      finish_op(rank, op);
+    } else {
+      end_phase(static_cast<std::uint32_t>(payload & 0xffffffff));
+    }
+  }
+
+  void on_flow_done(std::uint64_t token) override {
+    Transaction& t = transactions_[token];
+    if (--t.outstanding_flows > 0)
+      return;
+    // The phase's steps each pay the software step cost and the wire latency of the longest
+    // route among its transfers.
+    const Phase& phase = t.phases[t.phase];
+    double route_latency = 0;
+    for (const auto& tr : phase.transfers) {
+      route_latency =
+          std::max(route_latency, topology_.route_latency_s(tr.src_device, tr.dst_device));
+    }
+    const double latency = phase.steps * (options_.collective_step_latency_s + route_latency);
+    engine_.schedule_after(to_sim_time(latency), this, (transfer_end << kind_shift) | token);
+  }
+
+ private:
+  void prepare(int r) {
+    const RankProgram& program = plan_.ranks[r];
+    RankState& state = ranks_[r];
+    const std::size_t n = program.ops.size();
+    state.remaining_deps.assign(n, 0);
+    state.sequence.assign(n, 0);
+    state.start.assign(n, 0);
+    state.done.assign(n, false);
+    std::vector<std::uint32_t> count(n + 1, 0);
+    std::map<std::uint32_t, std::uint32_t> per_group;
+    std::map<std::pair<int, int>, std::uint32_t> per_peer;  // (send?, peer)
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const Op& op = program.ops[i];
+      state.remaining_deps[i] = static_cast<std::uint32_t>(op.deps.size());
+      for (std::uint32_t d : op.deps)
+        ++count[d + 1];
+      state.streams[static_cast<int>(op.stream)].ops.push_back(i);
+      if (op.kind == OpKind::collective)
+        state.sequence[i] = per_group[op.group]++;
+      if (op.kind == OpKind::send)
+        state.sequence[i] = per_peer[{1, op.peer}]++;
+      if (op.kind == OpKind::recv)
+        state.sequence[i] = per_peer[{0, op.peer}]++;
+    }
+    for (std::size_t i = 1; i <= n; ++i)
+      count[i] += count[i - 1];
+    state.dependents_begin = count;
+    state.dependents.assign(count[n], 0);
+    std::vector<std::uint32_t> fill(count.begin(), count.end() - 1);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      for (std::uint32_t d : program.ops[i].deps)
+        state.dependents[fill[d]++] = i;
+    }
+  }
+
+  void try_start(int rank, Stream stream) {
+    RankState& state = ranks_[rank];
+    StreamQueue& q = state.streams[static_cast<int>(stream)];
+    if (q.busy || q.head >= q.ops.size())
+      return;
+    const std::uint32_t index = q.ops[q.head];
+    if (state.remaining_deps[index] != 0)
+      return;
+    q.busy = true;
+    const Op& op = plan_.ranks[rank].ops[index];
+    switch (op.kind) {
+      case OpKind::compute:
+        state.start[index] = engine_.now();
+        if (op.activation_bytes > 0)
+          change_memory(rank, op.activation_bytes);
+        engine_.schedule_after(
+            block_time_[op.block], this,
+            (compute_end << kind_shift) | (static_cast<std::uint64_t>(rank) << rank_shift) | index);
+        break;
+      case OpKind::collective: {
+        const auto key = std::make_tuple(std::uint64_t{op.group}, -1, state.sequence[index]);
+        join(key, rank, index, plan_.groups[op.group].ranks.size());
+        break;
+      }
+      case OpKind::send:
+      case OpKind::recv: {
+        const bool send = op.kind == OpKind::send;
+        const std::uint64_t from = send ? rank : op.peer;
+        const int to = send ? op.peer : rank;
+        join(std::make_tuple(from | (std::uint64_t{1} << 40), to, state.sequence[index]), rank,
+             index, 2);
+        break;
+      }
+    }
+  }
+
+  using Key = std::tuple<std::uint64_t, int, std::uint32_t>;
+
+  void join(const Key& key, int rank, std::uint32_t op, std::size_t expected) {
+    auto [it, inserted] = open_.try_emplace(key, 0);
+    if (inserted) {
+      it->second = allocate_transaction();
+      transactions_[it->second].expected = expected;
+    }
+    const std::uint32_t id = it->second;
+    Transaction& t = transactions_[id];
+    t.participants.emplace_back(rank, op);
+    if (t.participants.size() < t.expected)
+      return;
+    open_.erase(it);
+    launch(id);
+  }
+
+  std::uint32_t allocate_transaction() {
+    if (!free_transactions_.empty()) {
+      const std::uint32_t id = free_transactions_.back();
+      free_transactions_.pop_back();
+      transactions_[id].in_use = true;
+      return id;
+    }
+    transactions_.emplace_back();
+    transactions_.back().in_use = true;
+    return static_cast<std::uint32_t>(transactions_.size() - 1);
+  }
+
+  void launch(std::uint32_t id) {
+    Transaction& t = transactions_[id];
+    // Participants in a fixed order, whatever order they arrived in.
+    std::sort(t.participants.begin(), t.participants.end());
+    const auto [rank0, op0_index] = t.participants.front();
+    const Op& op0 = plan_.ranks[rank0].ops[op0_index];
+    for (auto [rank, op] : t.participants)
+      ranks_[rank].start[op] = engine_.now();
+    if (op0.kind == OpKind::collective) {
+      std::vector<int> devices;
+      for (int member : plan_.groups[op0.group].ranks)
+        devices.push_back(plan_.ranks[member].device);
+      t.phases =
+          expand_collective(op0.collective, default_algorithm(op0.collective), devices, op0.bytes);
+    } else {
+      const Op& send = op0.kind == OpKind::send
+                           ? op0
+                           : plan_.ranks[t.participants[1].first].ops[t.participants[1].second];
+      const int from = op0.kind == OpKind::send ? rank0 : t.participants[1].first;
+      Phase phase;
+      phase.transfers.push_back(
+          {plan_.ranks[from].device, plan_.ranks[send.peer].device, send.bytes});
+      t.phases = {phase};
+    }
+    t.phase = 0;
+    start_phase(id);
+  }
+
+  void start_phase(std::uint32_t id) {
+    Transaction& t = transactions_[id];
+    if (t.phase >= t.phases.size()) {
+      complete_transaction(id);
+      return;
+    }
+    const Phase& phase = t.phases[t.phase];
+    t.outstanding_flows = phase.transfers.size();
+    if (phase.transfers.empty()) {
+      engine_.schedule_after(0, this, (transfer_end << kind_shift) | id);
+      return;
+    }
+    for (const auto& tr : phase.transfers) {
+      network_.start_flow(tr.src_device, tr.dst_device, tr.bytes, this, id);
+    }
+  }
+
+  void end_phase(std::uint32_t id) {
+    ++transactions_[id].phase;
+    start_phase(id);
+  }
+
+  void complete_transaction(std::uint32_t id) {
+    auto participants = std::move(transactions_[id].participants);
+    transactions_[id] = Transaction{};
+    free_transactions_.push_back(id);
+    for (auto [rank, op] : participants)
+      finish_op(rank, op);
+  }
+
+  void change_memory(int rank, double delta) {
+    RankState& state = ranks_[rank];
+    state.activation_bytes += delta;
+    if (state.activation_bytes < 0 && state.activation_bytes > -1)
+      state.activation_bytes = 0;
+    state.peak_activation_bytes = std::max(state.peak_activation_bytes, state.activation_bytes);
+    if (observer_)
+      observer_->on_memory(rank, engine_.now(), state.activation_bytes);
+  }
+
+  void finish_op(int rank, std::uint32_t index) {
+    RankState& state = ranks_[rank];
+    const Op& op = plan_.ranks[rank].ops[index];
+    const SimTime now = engine_.now();
+    state.done[index] = true;
+    ++state.completed;
+    state.finish = std::max(state.finish, now);
+    if (op.kind == OpKind::compute) {
+      state.compute_busy.emplace_back(state.start[index], now);
+      if (op.activation_bytes < 0)
+        change_memory(rank, op.activation_bytes);
+    } else {
+      state.comm_busy.emplace_back(state.start[index], now);
+    }
+    if (observer_)
+      observer_->on_op(rank, index, state.start[index], now);
+    StreamQueue& q = state.streams[static_cast<int>(op.stream)];
+    q.busy = false;
+    ++q.head;
+    for (std::uint32_t k = state.dependents_begin[index]; k < state.dependents_begin[index + 1];
+         ++k) {
+      const std::uint32_t dependent = state.dependents[k];
+      if (--state.remaining_deps[dependent] == 0) {
+        try_start(rank, plan_.ranks[rank].ops[dependent].stream);
+      }
+    }
+    try_start(rank, op.stream);
+  }
+
+  void check_finished() const {
+    std::string stuck;
+    int reported = 0;
+    for (std::size_t r = 0; r < ranks_.size() && reported < 8; ++r) {
+      const RankState& state = ranks_[r];
+      if (state.completed == plan_.ranks[r].ops.size())
+        continue;
+      for (int s = 0; s < stream_count; ++s) {
+        const StreamQueue& q = state.streams[s];
+        if (q.head >= q.ops.size())
+          continue;
+        const std::uint32_t index = q.ops[q.head];
+        const Op& op = plan_.ranks[r].ops[index];
+        stuck += "\n  rank " + std::to_string(r) + " op " + std::to_string(index) + " (" +
+                 plan_.labels[op.label] + ", " + std::string(to_string(op.kind)) + " on " +
+                 std::string(to_string(op.stream)) + ")" +
+                 (state.remaining_deps[index] ? " waits for its dependencies"
+                                              : " waits for its partners");
+        ++reported;
+        break;
+      }
+    }
+    if (!stuck.empty())
+      throw std::runtime_error("the plan deadlocks; stuck ops:" + stuck);
+  }
+
+  const Plan& plan_;
+  const Topology& topology_;
+  SimulationOptions options_;
+  SimulationObserver* observer_;
+  Engine engine_;
+  Network network_;
+  std::vector<SimTime> block_time_;
+  std::vector<RankState> ranks_;
+  std::map<Key, std::uint32_t> open_;
+  std::vector<Transaction> transactions_;
+  std::vector<std::uint32_t> free_transactions_;
+};
+
+}  // namespace
+
+SimulationResult simulate(const Plan& plan, const Topology& topology, const ComputeModel& compute,
+                          const SimulationOptions& options, SimulationObserver* observer) {
+  validate_plan(plan);
+  Simulation simulation(plan, topology, compute, options, observer);
+  return simulation.run();
+}
+
+}  // namespace scaleplan

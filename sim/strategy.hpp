@@ -1,0 +1,46 @@
+// How a model is trained: batch sizes, dtype, and the parallel strategy.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hardware/device_spec.hpp"
+
+namespace scaleplan {
+
+enum class PipelineSchedule { gpipe, one_f_one_b, interleaved_1f1b };
+enum class Recompute { none, selective, full };
+
+std::string_view to_string(PipelineSchedule schedule);
+std::string_view to_string(Recompute recompute);
+const std::vector<std::string>& pipeline_schedule_names();
+const std::vector<std::string>& recompute_names();
+
+struct TrainingSpec {
+  std::int64_t global_batch = 1;  // sequences per step
+  std::int64_t micro_batch = 1;   // sequences per micro-batch
+  Dtype dtype = Dtype::bf16;
+};
+
+struct ParallelismSpec {
+  int tp = 1;
+  int pp = 1;
+  int dp = 1;
+  int cp = 1;
+  int ep = 1;
+  PipelineSchedule schedule = PipelineSchedule::one_f_one_b;
+  int virtual_stages = 1;
+  int zero = 0;
+  Recompute recompute = Recompute::none;
+  bool sequence_parallel = false;
+  // Data-parallel gradient reduction: bucket size and whether buckets reduce while backward
+  // still runs. Megatron-LM's default bucket is max(40M, 1M·dp) parameters.
+  bool overlap_grad_reduce = true;
+  double grad_bucket_bytes = 0;  // 0: Megatron's default for the dtype
+
+  int world_size() const { return tp * pp * dp * cp; }
+};
+
+}  // namespace scaleplan

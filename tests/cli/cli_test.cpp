@@ -1,0 +1,118 @@
+// End-to-end: the scaleplan binary on real scenario files.
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+struct Output {
+  int status = 0;
+  std::string text;
+};
+
+Output run(const std::string& arguments) {
+  const std::string command = std::string(SCALEPLAN_BINARY) + " " + arguments + " 2>&1";
+  Output out;
+  FILE* pipe = popen(command.c_str(), "r");
+  std::array<char, 4096> buffer{};
+  std::size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    out.text.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string scenario(const char* name) {
+  return std::string(SCALEPLAN_SOURCE_DIR) + "/scenarios/" + name;
+}
+
+TEST(Cli, RunPrintsThePrediction) {
+  const Output out = run("run " + scenario("gpt3-175b-64xa100.yaml"));
+  ASSERT_EQ(out.status, 0) << out.text;
+  for (const char* part : {"step time", "tokens/s", "MFU", "weights", "optimizer state",
+                           "activations", "exposed communication", "pipeline bubble"}) {
+    EXPECT_NE(out.text.find(part), std::string::npos) << part << "\n" << out.text;
+  }
+}
+
+TEST(Cli, JsonHasTheContractKeys) {
+  const Output out = run("run --json " + scenario("gpt3-175b-64xa100.yaml"));
+  ASSERT_EQ(out.status, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  for (const char* key : {"step_time_s", "tokens_per_s", "model_tflops_per_device", "mfu"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  for (const char* key : {"peak_bytes", "capacity_bytes", "fits"})
+    EXPECT_TRUE(j["memory"].contains(key));
+  for (const char* key : {"compute_s", "exposed_comm_s", "bubble_s"}) {
+    EXPECT_TRUE(j["breakdown"].contains(key));
+  }
+  const double step = j["step_time_s"];
+  const double parts = j["breakdown"]["compute_s"].get<double>() +
+                       j["breakdown"]["exposed_comm_s"].get<double>() +
+                       j["breakdown"]["bubble_s"].get<double>();
+  EXPECT_NEAR(parts, step, 1e-6 * step);
+  // GPT-3 175B on 64 A100 (Megatron-LM 1F1B, no recompute) runs at well under peak.
+  EXPECT_GT(j["mfu"].get<double>(), 0.2);
+  EXPECT_LT(j["mfu"].get<double>(), 0.8);
+}
+
+TEST(Cli, TraceAndPlanAreWrittenAndDeterministic) {
+  const auto dir = std::filesystem::temp_directory_path() / "scaleplan-cli-test";
+  std::filesystem::create_directories(dir);
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  std::string first_trace, first_plan, first_json;
+  for (int i = 0; i < 2; ++i) {
+    const Output out = run("run --json " + scenario("gpt3-175b-64xa100.yaml") + " --trace " +
+                           (dir / "t.json").string() + " --dump-plan " + (dir / "p.yaml").string());
+    ASSERT_EQ(out.status, 0) << out.text;
+    if (i == 0) {
+      first_trace = slurp(dir / "t.json");
+      first_plan = slurp(dir / "p.yaml");
+      first_json = out.text;
+    } else {
+      EXPECT_TRUE(first_trace == slurp(dir / "t.json"));
+      EXPECT_TRUE(first_plan == slurp(dir / "p.yaml"));
+      EXPECT_EQ(first_json, out.text);
+    }
+  }
+  const auto trace = nlohmann::json::parse(first_trace);
+  std::set<int> pids;
+  bool has_counter = false;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "X")
+      pids.insert(e["pid"].get<int>());
+    has_counter = has_counter || e["ph"] == "C";
+  }
+  EXPECT_EQ(pids.size(), 64u);
+  EXPECT_TRUE(has_counter);
+  EXPECT_NE(first_plan.find("format: scaleplan-plan"), std::string::npos);
+}
+
+TEST(Cli, BadInputExitsWithTwoAndNamesTheKey) {
+  const auto dir = std::filesystem::temp_directory_path() / "scaleplan-cli-test";
+  std::filesystem::create_directories(dir);
+  const auto bad = dir / "bad.yaml";
+  std::ofstream(bad) << "name: x\ncluster:\n  device: A100-SXM4-80GB\n  nodes: 2\n"
+                        "  devices_per_node: 8\n  netwrk: {}\nmodel: {preset: gpt3-1.3b}\n"
+                        "training: {global_batch: 8}\n";
+  const Output out = run("run " + bad.string());
+  EXPECT_EQ(out.status, 2);
+  EXPECT_NE(out.text.find("bad.yaml:6:3: cluster.netwrk: unknown key; did you mean 'network'?"),
+            std::string::npos)
+      << out.text;
+  const Output missing = run("run /nonexistent.yaml");
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.text.find("/nonexistent.yaml: no such file"), std::string::npos)
+      << missing.text;
+}
+
+}  // namespace

@@ -1,0 +1,65 @@
+#include "sim/engine.hpp"
+
+#include <gtest/gtest.h>
+
+namespace scaleplan {
+namespace {
+
+struct Recorder final : EventHandler {
+  Engine* engine = nullptr;
+  std::vector<std::pair<SimTime, std::uint64_t>> seen;
+  void on_event(std::uint64_t payload) override {
+    seen.emplace_back(engine->now(), payload);
+    // An event scheduling another at the same time runs after those already queued for it.
+    if (payload == 1)
+      engine->schedule_after(0, this, 99);
+  }
+};
+
+TEST(Engine, OrdersByTimeThenBySchedulingOrder) {
+  Engine engine;
+  Recorder r;
+  r.engine = &engine;
+  engine.schedule_at(20, &r, 3);
+  engine.schedule_at(10, &r, 1);
+  engine.schedule_at(10, &r, 2);
+  engine.schedule_at(5, &r, 0);
+  EXPECT_EQ(engine.run(), 20);
+  const std::vector<std::pair<SimTime, std::uint64_t>> expected{
+      {5, 0}, {10, 1}, {10, 2}, {10, 99}, {20, 3}};
+  EXPECT_EQ(r.seen, expected);
+  EXPECT_EQ(engine.events_processed(), 5u);
+}
+
+TEST(Engine, RefusesThePast) {
+  Engine engine;
+  Recorder r;
+  r.engine = &engine;
+  engine.schedule_at(10, &r, 0);
+  engine.run();
+  EXPECT_THROW(engine.schedule_at(5, &r, 0), std::logic_error);
+}
+
+TEST(Engine, SameInputSameOrder) {
+  auto run = [] {
+    Engine engine;
+    Recorder r;
+    r.engine = &engine;
+    for (std::uint64_t i = 0; i < 1000; ++i)
+      engine.schedule_at(static_cast<SimTime>((i * 7919) % 97), &r, i);
+    engine.run();
+    return r.seen;
+  };
+  EXPECT_EQ(run(), run());
+}
+
+TEST(Time, ConversionRoundsUpAndRefusesAbsurdDurations) {
+  EXPECT_EQ(to_sim_time(1e-12), 1);
+  EXPECT_EQ(to_sim_time(0.4e-12), 1);
+  EXPECT_EQ(to_sim_time(0), 0);
+  EXPECT_THROW(to_sim_time(-1), std::domain_error);
+  EXPECT_THROW(to_sim_time(1e9), std::overflow_error);
+}
+
+}  // namespace
+}  // namespace scaleplan

@@ -1,0 +1,118 @@
+#include "sim/plan.hpp"
+
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "hardware/input.hpp"
+#include "sim/plan_builder.hpp"
+#include "sim/plan_io.hpp"
+
+namespace scaleplan {
+namespace {
+
+TrainingJob small_job(int tp, int pp, int dp, int microbatches) {
+  TrainingJob job;
+  job.model = *transformer_preset("gpt3-1.3b");
+  job.model.layers = 4;
+  job.training.micro_batch = 1;
+  job.training.global_batch = microbatches * dp;
+  job.parallelism.tp = tp;
+  job.parallelism.pp = pp;
+  job.parallelism.dp = dp;
+  return job;
+}
+
+std::size_t count(const RankProgram& r, const Plan& plan, OpKind kind, const std::string& group) {
+  std::size_t n = 0;
+  for (const auto& op : r.ops) {
+    if (op.kind != kind)
+      continue;
+    if (kind == OpKind::collective && plan.groups[op.group].name != group)
+      continue;
+    ++n;
+  }
+  return n;
+}
+
+TEST(PlanBuilder, MegatronTensorParallelHasTwoAllReducesPerLayerEachWay) {
+  const auto job = small_job(2, 2, 1, 3);
+  const Plan plan = build_plan(job);
+  validate_plan(plan);
+  ASSERT_EQ(plan.ranks.size(), 4u);
+  // Stage 1 (ranks 2, 3): 2 layers × 3 micro-batches × (2 forward + 2 backward) all-reduces,
+  // plus the output block's input-gradient all-reduce per micro-batch.
+  EXPECT_EQ(count(plan.ranks[2], plan, OpKind::collective, "tp"), 2u * 3 * 4 + 3);
+  // Stage 0 adds the embedding's all-reduce per micro-batch instead.
+  EXPECT_EQ(count(plan.ranks[0], plan, OpKind::collective, "tp"), 2u * 3 * 4 + 3);
+  // One activation send per micro-batch forward, one gradient receive backward.
+  EXPECT_EQ(count(plan.ranks[0], plan, OpKind::send, ""), 3u);
+  EXPECT_EQ(count(plan.ranks[0], plan, OpKind::recv, ""), 3u);
+}
+
+TEST(PlanBuilder, DataParallelReducesEveryGradientOnce) {
+  const auto job = small_job(1, 1, 4, 2);
+  const Plan plan = build_plan(job);
+  double reduced = 0;
+  for (const auto& op : plan.ranks[0].ops) {
+    if (op.kind == OpKind::collective && plan.groups[op.group].name == "dp")
+      reduced += op.bytes;
+  }
+  // fp32 gradients of every parameter on the rank.
+  EXPECT_NEAR(reduced / (total_parameters(job.model) * 4), 1.0, 1e-9);
+  EXPECT_EQ(plan.ranks[0].static_memory.gradients_bytes, total_parameters(job.model) * 4);
+}
+
+TEST(PlanBuilder, RankLayoutPutsTensorParallelFastest) {
+  ParallelismSpec p;
+  p.tp = 8;
+  p.pp = 4;
+  p.dp = 2;
+  EXPECT_EQ(rank_of({3, 0, 1, 2}, p), 3 + 8 * (1 + 2 * 2));
+  const auto c = coordinates_of(45, p);
+  EXPECT_EQ(rank_of(c, p), 45);
+}
+
+TEST(PlanIo, RoundTripsExactly) {
+  const Plan plan = build_plan(small_job(2, 2, 2, 2));
+  std::ostringstream first;
+  write_plan(plan, first);
+  const Plan back = parse_plan(first.str(), "plan.yaml");
+  std::ostringstream second;
+  write_plan(back, second);
+  EXPECT_EQ(first.str(), second.str());
+}
+
+TEST(PlanIo, CyclesAndBadIndicesAreInputErrors) {
+  const std::string header =
+      "format: scaleplan-plan\nversion: 1\nlabels: [\"x\"]\n"
+      "blocks: [{name: b, kernels: []}]\ngroups: []\n";
+  const std::string cycle =
+      header +
+      "ranks:\n  - rank: 0\n    device: 0\n    ops:\n"
+      "      - {kind: compute, stream: compute, label: 0, block: 0, deps: [1]}\n"
+      "      - {kind: compute, stream: compute, label: 0, block: 0, deps: [0]}\n";
+  try {
+    parse_plan(cycle, "p.yaml");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("p.yaml:10:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("a cycle cannot run"), std::string::npos) << e.what();
+  }
+  const std::string orphan =
+      header +
+      "ranks:\n  - rank: 0\n    device: 0\n    ops:\n"
+      "      - {kind: send, stream: pp-send-next, label: 0, peer: 1, bytes: 8}\n"
+      "  - rank: 1\n    device: 1\n    ops: []\n";
+  try {
+    parse_plan(orphan, "p.yaml");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 0 sends more messages to rank 1"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(parse_plan("format: other\nversion: 1\n", "p.yaml"), InputError);
+}
+
+}  // namespace
+}  // namespace scaleplan

@@ -1,0 +1,127 @@
+#include "sim/scenario.hpp"
+
+#include <gtest/gtest.h>
+
+namespace scaleplan {
+namespace {
+
+const std::string good = R"(name: t
+cluster:
+  device: A100-SXM4-80GB
+  nodes: 8
+  devices_per_node: 8
+  network:
+    link_bandwidth_gbps: 200
+model:
+  preset: gpt3-175b
+training:
+  global_batch: 64
+parallelism:
+  tp: 8
+  pp: 8
+)";
+
+std::string errors_of(const std::string& text) {
+  try {
+    parse_scenario(text, "s.yaml", Catalog::builtin());
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return text.replace(at, from.size(), to);
+}
+
+TEST(Scenario, GoodScenarioParses) {
+  const Scenario s = parse_scenario(good, "s.yaml", Catalog::builtin());
+  EXPECT_EQ(s.job.parallelism.dp, 1);  // inferred from 64 / (8·8)
+  EXPECT_EQ(s.job.model.layers, 96);
+  EXPECT_EQ(s.cluster.device_count(), 64);
+  EXPECT_DOUBLE_EQ(s.cluster.network.link_bandwidth_bytes_per_s, 25e9);
+}
+
+TEST(Scenario, MalformedYamlNamesTheLine) {
+  const std::string e = errors_of("name: t\ncluster: [unclosed\n  nodes: 3\n");
+  EXPECT_NE(e.find("s.yaml:"), std::string::npos) << e;
+  EXPECT_NE(e.find("malformed YAML"), std::string::npos) << e;
+}
+
+TEST(Scenario, UnknownKeySuggestsTheRightOne) {
+  const std::string e = errors_of(replace(good, "  tp: 8", "  tpp: 8\n  tp: 8"));
+  EXPECT_NE(e.find("s.yaml:13:3: parallelism.tpp: unknown key; did you mean 'tp'?"),
+            std::string::npos)
+      << e;
+}
+
+TEST(Scenario, TpMustDivideHeads) {
+  const std::string e = errors_of(replace(good, "  tp: 8\n  pp: 8", "  tp: 5\n  pp: 8\n  dp: 1"));
+  EXPECT_NE(
+      e.find(
+          "s.yaml:13:7: parallelism.tp: 5 does not divide heads (96); use one of 1, 2, 3, 4, 6, 8"),
+      std::string::npos)
+      << e;
+}
+
+TEST(Scenario, DegreesMustMatchTheDeviceCount) {
+  const std::string e = errors_of(replace(good, "  pp: 8", "  pp: 8\n  dp: 2"));
+  EXPECT_NE(e.find("s.yaml:15:7: parallelism.dp: tp·pp·cp·dp = 8·8·1·2 = 128, but the cluster has "
+                   "64 devices (8 nodes × 8); use dp: 1"),
+            std::string::npos)
+      << e;
+}
+
+TEST(Scenario, UnknownDeviceSuggestsACatalogName) {
+  const std::string e = errors_of(replace(good, "A100-SXM4-80GB", "A100-SXM4-80G"));
+  EXPECT_NE(e.find("s.yaml:3:11: cluster.device: 'A100-SXM4-80G' is not in the device catalog; "
+                   "did you mean 'A100-SXM4-80GB'?"),
+            std::string::npos)
+      << e;
+}
+
+TEST(Scenario, AllErrorsAreReportedTogether) {
+  std::string text = replace(good, "  nodes: 8", "  nodes: -3");
+  text = replace(text, "  global_batch: 64", "  global_batch: lots");
+  const std::string e = errors_of(text);
+  EXPECT_NE(e.find("cluster.nodes: -3 is out of range"), std::string::npos) << e;
+  EXPECT_NE(e.find("training.global_batch: expected an integer, got 'lots'"), std::string::npos)
+      << e;
+}
+
+TEST(Scenario, UnsupportedKeysSaySo) {
+  const std::string e = errors_of(replace(good, "  pp: 8", "  pp: 4\n  cp: 2"));
+  EXPECT_NE(e.find("parallelism.cp: context parallelism is not supported yet"), std::string::npos)
+      << e;
+  const std::string z = errors_of(replace(good, "  pp: 8", "  pp: 8\n  zero: 2"));
+  EXPECT_NE(z.find("parallelism.zero: ZeRO stage 2 is not supported yet"), std::string::npos) << z;
+}
+
+TEST(Scenario, AbsurdSizesAreRefused) {
+  const std::string e = errors_of(replace(good, "  nodes: 8", "  nodes: 1000000000"));
+  EXPECT_NE(e.find("cluster.nodes: 1000000000 is out of range"), std::string::npos) << e;
+  const std::string bw =
+      errors_of(replace(good, "link_bandwidth_gbps: 200", "link_bandwidth_gbps: 0"));
+  EXPECT_NE(bw.find("cluster.network.link_bandwidth_gbps: must be greater than 0"),
+            std::string::npos)
+      << bw;
+}
+
+TEST(Scenario, DtypeMustBeOnTheDevice) {
+  const std::string e =
+      errors_of(replace(good, "  global_batch: 64", "  global_batch: 64\n  dtype: fp8"));
+  EXPECT_NE(e.find("training.dtype: A100-SXM4-80GB has no fp8 peak"), std::string::npos) << e;
+}
+
+TEST(Scenario, NoNicsMeansDisconnected) {
+  const std::string e = errors_of(replace(good, "    link_bandwidth_gbps: 200",
+                                          "    link_bandwidth_gbps: 200\n    nics_per_node: 0"));
+  EXPECT_NE(e.find("cluster.network.nics_per_node: 0 NICs leave the 8 nodes disconnected"),
+            std::string::npos)
+      << e;
+}
+
+}  // namespace
+}  // namespace scaleplan
