@@ -81,6 +81,7 @@ DeviceSpec read_device(MapReader& map) {
   assign("intra_node_link_bandwidth_bytes_per_s", d.intra_node_link_bandwidth_bytes_per_s);
   assign("host_link_bandwidth_bytes_per_s", d.host_link_bandwidth_bytes_per_s);
   assign("intra_node_link_latency_s", d.intra_node_link_latency_s);
+  d.intra_node_link_count = read_figure(map, "intra_node_link_count", false);
   assign("power_w", d.power_w);
   d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false);
   read_fraction(map, "compute_efficiency", d.compute_efficiency);
@@ -108,6 +109,8 @@ Catalog Catalog::parse(std::string_view yaml_text, const std::string& file_label
   if (auto f = read_figure(defaults, "nic_latency_s", true)) {
     catalog.network_defaults_.nic_latency_s = *f;
   }
+  catalog.network_defaults_.cross_socket_bandwidth_bytes_per_s =
+      read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false);
   defaults.accept("inter_node_link_latency_s");
   defaults.finish();
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@ namespace scaleplan {
 struct NetworkDefaults {
   Figure switch_latency_s;
   Figure nic_latency_s;
+  // Per direction, over all links between two sockets (optional in a user's catalog).
+  std::optional<Figure> cross_socket_bandwidth_bytes_per_s;
 };
 
 class Catalog {

@@ -2,6 +2,7 @@
 // inter-node network.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,21 +11,62 @@
 
 namespace scaleplan {
 
-enum class NodeFabric { nvswitch, nvlink_mesh, pcie };
-enum class NetworkTopologyKind { fat_tree };
+// How the devices of one node are joined. `ici` joins devices directly, chip to chip, as the
+// torus the network section describes (TPU inter-chip interconnect): it spans nodes.
+enum class NodeFabric { nvswitch, nvlink_mesh, pcie, ici };
+enum class NetworkTopologyKind { fat_tree, rail_optimized, torus, dragonfly };
 
 std::string_view to_string(NodeFabric fabric);
 const std::vector<std::string>& node_fabric_names();
 std::string_view to_string(NetworkTopologyKind kind);
+const std::vector<std::string>& network_topology_names();
+
+// PCIe inside a node: devices split evenly over PCIe switches, each switch under the host bridge
+// (CPU root complex) of one socket, sockets joined by a cross-socket link (UPI, xGMI).
+struct PcieLayout {
+  int switches = 1;
+  int sockets = 1;
+  double cross_socket_bandwidth_bytes_per_s = 0;  // per direction, all socket-to-socket links
+};
+
+struct TorusSpec {
+  std::vector<int> dims;         // devices along each axis; 2 or 3 axes
+  std::vector<bool> wraparound;  // per axis: the last device links back to the first
+  // Slices bigger than one cube are whole cubes joined by optical circuit switches (TPU v4/v5p:
+  // 4×4×4). An OCS steers light with mirrors and adds no switching hop, so links between cube
+  // faces are direct links like the ones inside a cube. Empty: no cube structure.
+  std::vector<int> cube;
+  double link_bandwidth_bytes_per_s = 0;  // per link, per direction
+  double link_latency_s = 0;
+};
+
+struct DragonflySpec {
+  int routers_per_group = 0;        // a: routers in a group, all joined to each other
+  int nics_per_router = 0;          // p: NICs (terminals) on each router
+  int global_links_per_router = 0;  // h: links from each router to other groups
+};
 
 struct NetworkSpec {
   NetworkTopologyKind topology = NetworkTopologyKind::fat_tree;
-  double link_bandwidth_bytes_per_s = 0;  // per NIC, per direction
+  double link_bandwidth_bytes_per_s = 0;  // per NIC, per direction; every switch port
   int nics_per_node = 0;
-  double oversubscription = 1.0;  // leaf downlinks : uplinks
-  int switch_radix = 64;          // ports per switch
+  // Fat-tree and rail-optimized: downlinks : uplinks of a switch, per tier from the leaf up.
+  // Tiers past the end of the list are non-blocking (1). The top tier has no uplinks.
+  std::vector<double> oversubscription{1.0};
+  int switch_radix = 64;     // ports per switch
+  std::optional<int> tiers;  // switch tiers; fewest that hold the NICs when absent
   double switch_latency_s = 0;
   double nic_latency_s = 0;
+  // Switches that reduce in the network (NVLink SHARP in NVSwitch nodes, SHARP in InfiniBand).
+  bool in_network_reduction = false;
+  TorusSpec torus;
+  DragonflySpec dragonfly;
+
+  double oversubscription_at(int tier) const {
+    return tier >= 1 && tier <= static_cast<int>(oversubscription.size())
+               ? oversubscription[tier - 1]
+               : 1.0;
+  }
 };
 
 struct ClusterSpec {
@@ -32,6 +74,7 @@ struct ClusterSpec {
   int nodes = 1;
   int devices_per_node = 1;
   NodeFabric node_fabric = NodeFabric::nvswitch;
+  PcieLayout pcie;
   NetworkSpec network;
 
   int device_count() const { return nodes * devices_per_node; }

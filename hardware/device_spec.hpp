@@ -37,6 +37,9 @@ struct DeviceSpec {
   Figure intra_node_link_bandwidth_bytes_per_s;  // per device, per direction
   Figure host_link_bandwidth_bytes_per_s;        // per device, per direction (PCIe to host/NIC)
   Figure intra_node_link_latency_s;
+  // Links the intra-node bandwidth is split over (TPU ICI: one per torus neighbour); absent for
+  // devices whose fabric is a switch.
+  std::optional<Figure> intra_node_link_count;
   Figure power_w;
   std::optional<Figure> price_usd_per_hour;
   Figure compute_efficiency;  // fraction of peak reached by large GEMMs

@@ -8,6 +8,7 @@
 
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/breadth_first_search.hpp>
+#include <boost/graph/filtered_graph.hpp>
 #include <boost/graph/visitors.hpp>
 
 namespace scaleplan {
@@ -20,13 +21,19 @@ using BoostGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidire
                                          boost::no_property, EdgeProperties>;
 constexpr std::uint16_t unreachable = std::numeric_limits<std::uint16_t>::max();
 
-std::uint64_t mix(std::uint64_t x) {
-  // splitmix64 finaliser: a fixed, portable hash so that ECMP choices never change between runs.
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+// Keeps the edges a route may take out of a vertex: none out of a device other than the source,
+// unless devices forward traffic.
+struct TransitFilter {
+  const BoostGraph* graph = nullptr;
+  const std::vector<Vertex>* vertices = nullptr;
+  VertexId source = 0;
+  bool devices_forward = false;
+  template <class Edge>
+  bool operator()(const Edge& e) const {
+    const auto from = static_cast<VertexId>(boost::source(e, *graph));
+    return devices_forward || from == source || (*vertices)[from].kind != VertexKind::device;
+  }
+};
 }  // namespace
 
 struct Topology::Graph {
@@ -44,12 +51,24 @@ Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>(
   if (cluster.nodes < 1 || cluster.devices_per_node < 1) {
     throw TopologyError("a cluster needs at least one node with at least one device");
   }
+  const NetworkSpec& net = cluster.network;
   device_count_ = cluster.device_count();
-  // Devices first, so that device d is vertex d.
-  for (int node = 0; node < cluster.nodes; ++node) {
-    for (int i = 0; i < cluster.devices_per_node; ++i) {
-      add_vertex({VertexKind::device, node, i, 0});
-    }
+  node_count_ = cluster.nodes;
+  node_fabric_ = cluster.node_fabric;
+  in_network_reduction_ = net.in_network_reduction;
+  add_devices(cluster);
+  const bool torus = net.topology == NetworkTopologyKind::torus;
+  if (torus != (cluster.node_fabric == NodeFabric::ici)) {
+    throw TopologyError(torus
+                            ? "a torus joins devices chip to chip: use node_fabric ici"
+                            : "an ici node fabric is part of a torus: use network topology torus");
+  }
+  if (torus) {
+    // Chips route ICI traffic for their neighbours: a device is a router.
+    devices_forward_ = true;
+    build_torus(cluster);
+    check_connected();
+    return;
   }
   std::vector<VertexId> nic_vertices;
   for (int node = 0; node < cluster.nodes; ++node)
@@ -59,7 +78,19 @@ Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>(
       throw TopologyError(std::to_string(cluster.nodes) +
                           " nodes with no NICs are not connected to each other");
     }
-    build_fat_tree(cluster, nic_vertices);
+    switch (net.topology) {
+      case NetworkTopologyKind::fat_tree:
+        build_fat_tree(cluster, nic_vertices);
+        break;
+      case NetworkTopologyKind::rail_optimized:
+        build_rail_optimized(cluster, nic_vertices);
+        break;
+      case NetworkTopologyKind::dragonfly:
+        build_dragonfly(cluster, nic_vertices);
+        break;
+      case NetworkTopologyKind::torus:
+        break;  // handled above
+    }
   }
   check_connected();
 }
@@ -70,6 +101,7 @@ Topology Topology::custom(int device_count, int switch_count,
     throw TopologyError("a network needs at least one device");
   Topology t;
   t.device_count_ = device_count;
+  t.devices_forward_ = true;
   for (int d = 0; d < device_count; ++d)
     t.add_vertex({VertexKind::device, 0, d, 0});
   for (int s = 0; s < switch_count; ++s)
@@ -103,6 +135,15 @@ void Topology::add_duplex_link(VertexId a, VertexId b, double bandwidth_bytes_pe
   }
 }
 
+void Topology::add_devices(const ClusterSpec& cluster) {
+  // Devices first, so that device d is vertex d.
+  for (int node = 0; node < cluster.nodes; ++node) {
+    for (int i = 0; i < cluster.devices_per_node; ++i) {
+      add_vertex({VertexKind::device, node, i, 0});
+    }
+  }
+}
+
 void Topology::build_node(const ClusterSpec& cluster, int node,
                           std::vector<VertexId>& nic_vertices) {
   const DeviceSpec& d = cluster.device;
@@ -113,7 +154,7 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
   const double pcie_bw = d.host_link_bandwidth_bytes_per_s.value;
   const double nic_latency = cluster.network.nic_latency_s;
 
-  std::optional<VertexId> pcie_switch;
+  std::vector<VertexId> pcie_switches;
   switch (cluster.node_fabric) {
     case NodeFabric::nvswitch: {
       const VertexId sw = add_vertex({VertexKind::node_switch, node, 0, 0});
@@ -132,11 +173,43 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
       break;
     }
     case NodeFabric::pcie: {
-      pcie_switch = add_vertex({VertexKind::node_switch, node, 0, 0});
-      for (int i = 0; i < n; ++i)
-        add_duplex_link(first_device + i, *pcie_switch, pcie_bw, nic_latency);
+      const PcieLayout& layout = cluster.pcie;
+      if (layout.switches < 1 || layout.switches > n || layout.sockets < 1 ||
+          layout.sockets > layout.switches) {
+        throw TopologyError("a PCIe node of " + std::to_string(n) + " devices cannot have " +
+                            std::to_string(layout.switches) + " PCIe switches under " +
+                            std::to_string(layout.sockets) +
+                            " sockets; use 1 to devices_per_node switches and at most one "
+                            "socket per switch");
+      }
+      for (int s = 0; s < layout.switches; ++s)
+        pcie_switches.push_back(add_vertex({VertexKind::node_switch, node, s, 0}));
+      // Devices split evenly, in order, over the switches.
+      for (int i = 0; i < n; ++i) {
+        add_duplex_link(first_device + i, pcie_switches[i * layout.switches / n], pcie_bw,
+                        nic_latency);
+      }
+      if (layout.switches > 1 || layout.sockets > 1) {
+        // Each switch's upstream port is an x16 link of the devices' PCIe generation to the host
+        // bridge of its socket. The endpoint links already carry the PCIe latency; the root
+        // complex adds well under a microsecond, which is not modelled.
+        std::vector<VertexId> bridges;
+        for (int k = 0; k < layout.sockets; ++k)
+          bridges.push_back(add_vertex({VertexKind::host_bridge, node, k, 0}));
+        for (int s = 0; s < layout.switches; ++s) {
+          add_duplex_link(pcie_switches[s], bridges[s * layout.sockets / layout.switches], pcie_bw,
+                          0.0);
+        }
+        for (int a = 0; a < layout.sockets; ++a) {
+          for (int b = a + 1; b < layout.sockets; ++b) {
+            add_duplex_link(bridges[a], bridges[b], layout.cross_socket_bandwidth_bytes_per_s, 0.0);
+          }
+        }
+      }
       break;
     }
+    case NodeFabric::ici:
+      break;  // a torus, built by build_torus
   }
   const int nics = cluster.network.nics_per_node;
   if (cluster.nodes == 1 || nics == 0)
@@ -144,8 +217,10 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
   for (int k = 0; k < nics; ++k) {
     const VertexId nic = add_vertex({VertexKind::nic, node, k, 0});
     nic_vertices.push_back(nic);
-    if (pcie_switch) {
-      add_duplex_link(nic, *pcie_switch, pcie_bw, nic_latency);
+    if (!pcie_switches.empty()) {
+      // NICs spread over the PCIe switches like the devices.
+      const auto sw = pcie_switches[k * static_cast<int>(pcie_switches.size()) / nics];
+      add_duplex_link(nic, sw, pcie_bw, nic_latency);
       continue;
     }
     // GPUDirect RDMA: each NIC sits on the PCIe switch of the devices it serves.
@@ -156,54 +231,8 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
   }
 }
 
-void Topology::build_fat_tree(const ClusterSpec& cluster,
-                              const std::vector<VertexId>& nic_vertices) {
-  const NetworkSpec& net = cluster.network;
-  const double bw = net.link_bandwidth_bytes_per_s;
-  const double latency = net.switch_latency_s;
-  const int radix = net.switch_radix;
-  // Leaf ports split into downlinks and uplinks in the ratio oversubscription : 1.
-  const int down = std::max(
-      1, static_cast<int>(std::floor(radix * net.oversubscription / (1.0 + net.oversubscription))));
-  const int up = std::max(1, radix - down);
-  const int nic_count = static_cast<int>(nic_vertices.size());
-  const int leaves = (nic_count + down - 1) / down;
-
-  std::vector<VertexId> leaf(leaves);
-  for (int l = 0; l < leaves; ++l)
-    leaf[l] = add_vertex({VertexKind::network_switch, -1, l, 1});
-  // NIC k of every node goes to the same leaf group where possible (nodes fill leaves in order).
-  for (int i = 0; i < nic_count; ++i)
-    add_duplex_link(nic_vertices[i], leaf[i / down], bw, latency);
-  if (leaves == 1)
-    return;
-
-  const int leaves_per_pod = std::max(1, radix / 2);
-  if (leaves <= radix) {
-    // Two tiers: every leaf has one uplink to each of `up` spines.
-    for (int s = 0; s < up; ++s) {
-      const VertexId spine = add_vertex({VertexKind::network_switch, -1, s, 2});
-      for (int l = 0; l < leaves; ++l)
-        add_duplex_link(leaf[l], spine, bw, latency);
-    }
-    return;
-  }
-  // Three tiers: pods of leaves_per_pod leaves under `up` aggregation switches; aggregation
-  // switch j of every pod joins core group j. A core group stands for the radix/2 core switches
-  // an aggregation switch reaches, as one vertex with one bundled link per aggregation switch.
-  const int pods = (leaves + leaves_per_pod - 1) / leaves_per_pod;
-  std::vector<VertexId> core(up);
-  for (int j = 0; j < up; ++j)
-    core[j] = add_vertex({VertexKind::network_switch, -1, j, 3});
-  for (int p = 0; p < pods; ++p) {
-    for (int j = 0; j < up; ++j) {
-      const VertexId agg = add_vertex({VertexKind::network_switch, -1, p * up + j, 2});
-      for (int l = p * leaves_per_pod; l < std::min(leaves, (p + 1) * leaves_per_pod); ++l) {
-        add_duplex_link(leaf[l], agg, bw, latency);
-      }
-      add_duplex_link(agg, core[j], bw * (radix / 2), latency);
-    }
-  }
+bool Topology::may_transit(VertexId v, VertexId source) const {
+  return devices_forward_ || v == source || vertices_[v].kind != VertexKind::device;
 }
 
 const std::vector<std::uint16_t>& Topology::distances_from(VertexId source) const {
@@ -212,8 +241,10 @@ const std::vector<std::uint16_t>& Topology::distances_from(VertexId source) cons
     return it->second;
   std::vector<std::uint16_t> distance(vertices_.size(), unreachable);
   distance[source] = 0;
+  const TransitFilter filter{&graph_->graph, &vertices_, source, devices_forward_};
+  const boost::filtered_graph<BoostGraph, TransitFilter> graph(graph_->graph, filter);
   boost::breadth_first_search(
-      graph_->graph, source,
+      graph, source,
       boost::visitor(boost::make_bfs_visitor(boost::record_distances(
           boost::make_iterator_property_map(distance.begin(),
                                             boost::get(boost::vertex_index, graph_->graph)),
@@ -244,16 +275,18 @@ const std::vector<LinkId>& Topology::route(int src_device, int dst_device) const
   std::vector<LinkId> path;
   VertexId v = dst;
   std::vector<LinkId> candidates;
+  // The source's digits pick the branches, least significant first (see the header).
+  std::uint64_t spread = static_cast<std::uint64_t>(src_device);
   while (v != src) {
-    // Walk back along any in-edge one hop closer to the source; the hash picks among equals.
+    // Walk back along any in-edge one hop closer to the source.
     candidates.clear();
     for (auto [e, end] = boost::in_edges(v, graph_->graph); e != end; ++e) {
       const VertexId u = static_cast<VertexId>(boost::source(*e, graph_->graph));
-      if (distance[u] + 1 == distance[v])
+      if (distance[u] != unreachable && distance[u] + 1 == distance[v] && may_transit(u, src))
         candidates.push_back(graph_->graph[*e].link);
     }
-    const std::uint64_t h = mix(key ^ (static_cast<std::uint64_t>(v) * 0x100000001b3ull));
-    const LinkId chosen = candidates[h % candidates.size()];
+    const LinkId chosen = candidates[spread % candidates.size()];
+    spread /= candidates.size();
     path.push_back(chosen);
     v = links_[chosen].from;
   }
@@ -268,6 +301,15 @@ double Topology::route_latency_s(int src_device, int dst_device) const {
   return latency;
 }
 
+std::vector<int> Topology::torus_coordinates(int device) const {
+  std::vector<int> coordinates;
+  for (int extent : torus_dims_) {
+    coordinates.push_back(device % extent);
+    device /= extent;
+  }
+  return coordinates;
+}
+
 std::string Topology::vertex_name(VertexId v) const {
   const Vertex& x = vertices_[v];
   switch (x.kind) {
@@ -276,9 +318,12 @@ std::string Topology::vertex_name(VertexId v) const {
     case VertexKind::nic:
       return "node" + std::to_string(x.node) + "/nic" + std::to_string(x.index);
     case VertexKind::node_switch:
-      return "node" + std::to_string(x.node) + "/switch";
+      return "node" + std::to_string(x.node) + "/switch" +
+             (x.index > 0 ? std::to_string(x.index) : std::string());
+    case VertexKind::host_bridge:
+      return "node" + std::to_string(x.node) + "/socket" + std::to_string(x.index);
     case VertexKind::network_switch: {
-      static const char* tier_names[] = {"?", "leaf", "spine", "core"};
+      static const char* tier_names[] = {"router", "leaf", "spine", "core"};
       return std::string(tier_names[std::clamp(x.tier, 0, 3)]) + std::to_string(x.index);
     }
   }

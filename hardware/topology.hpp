@@ -1,10 +1,17 @@
-// The cluster network as a Boost.Graph graph: vertices are devices, NICs and switches; every edge
-// is one direction of a link, with its bandwidth and latency. Routes are shortest paths in hops,
-// spread over equal-cost alternatives by a deterministic hash of the endpoints (ECMP).
+// The cluster network as a Boost.Graph graph: vertices are devices, NICs, host bridges and
+// switches; every edge is one direction of a link, with its bandwidth and latency. Routes are
+// shortest paths in hops. Among equal-cost paths a route takes, at each branch, the branch its
+// source device selects (source modulo the number of branches, then the quotient for the next
+// branch: D-mod-k routing keyed on the source, deterministic and free of collisions for the
+// shifted permutations that rings and tree levels produce).
+//
+// Generators (one file each): node fabrics and PCIe host bridges (topology.cpp), fat-tree and
+// rail-optimized fabrics (fat_tree.cpp), 2D/3D torus (torus.cpp), dragonfly (dragonfly.cpp).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,13 +23,13 @@ namespace scaleplan {
 using VertexId = std::uint32_t;
 using LinkId = std::uint32_t;
 
-enum class VertexKind { device, nic, node_switch, network_switch };
+enum class VertexKind { device, nic, node_switch, network_switch, host_bridge };
 
 struct Vertex {
   VertexKind kind = VertexKind::device;
   int node = -1;  // owning node, -1 for network switches
-  int index = 0;  // device, NIC or switch index within its node or tier
-  int tier = 0;   // network switches: 1 leaf, 2 spine/aggregation, 3 core
+  int index = 0;  // device, NIC, switch or socket index within its node or tier
+  int tier = 0;   // network switches: 1 leaf, 2 spine/aggregation, 3 core; dragonfly: group
 };
 
 // One direction of a physical link (or of a bundle of parallel links between two switches).
@@ -41,11 +48,14 @@ class TopologyError : public std::runtime_error {
 
 class Topology {
  public:
-  // Builds the graph for a cluster. Throws TopologyError when some device cannot reach another.
+  // Builds the graph for a cluster. Throws TopologyError when the parameters do not describe a
+  // buildable network (a fat-tree that needs more tiers than allowed, a torus whose size is not
+  // the device count) or when some device cannot reach another.
   explicit Topology(const ClusterSpec& cluster);
 
   // A hand-made network: `device_count` devices (vertices 0..device_count-1), `switch_count`
-  // switches after them, and duplex links between any of them.
+  // switches after them, and duplex links between any of them. Devices forward traffic (a ring
+  // of devices routes around the ring); all devices count as one node.
   struct DuplexLink {
     VertexId a = 0;
     VertexId b = 0;
@@ -58,6 +68,8 @@ class Topology {
   Topology& operator=(Topology&&) noexcept;
 
   int device_count() const { return device_count_; }
+  int node_count() const { return node_count_; }
+  int node_of(int device) const { return vertices_[device_vertex(device)].node; }
   std::size_t vertex_count() const { return vertices_.size(); }
   std::size_t link_count() const { return links_.size(); }
   const Vertex& vertex(VertexId v) const { return vertices_[v]; }
@@ -66,8 +78,18 @@ class Topology {
   std::string vertex_name(VertexId v) const;
   std::string link_name(LinkId id) const;
 
+  // What the cluster was built from, for collective algorithms that follow the hardware; absent
+  // for a custom network, about which nothing is assumed.
+  std::optional<NodeFabric> node_fabric() const { return node_fabric_; }
+  bool in_network_reduction() const { return in_network_reduction_; }
+  // Torus networks: devices along each axis, and a device's coordinates (axis 0 varies fastest
+  // with the device index). Empty for other networks.
+  const std::vector<int>& torus_dims() const { return torus_dims_; }
+  std::vector<int> torus_coordinates(int device) const;
+
   // Links from one device to another, in order. Cached; O(V + E) on the first route from a
-  // source, O(path length) after.
+  // source, O(path length) after. A device is never a transit hop unless devices forward (torus,
+  // custom networks).
   const std::vector<LinkId>& route(int src_device, int dst_device) const;
   double route_latency_s(int src_device, int dst_device) const;
 
@@ -76,12 +98,26 @@ class Topology {
   Topology();
   VertexId add_vertex(Vertex v);
   void add_duplex_link(VertexId a, VertexId b, double bandwidth_bytes_per_s, double latency_s);
+  void add_devices(const ClusterSpec& cluster);
   void build_node(const ClusterSpec& cluster, int node, std::vector<VertexId>& nic_vertices);
+  // NICs in node-major order (NIC k of node n at n·nics_per_node + k).
   void build_fat_tree(const ClusterSpec& cluster, const std::vector<VertexId>& nic_vertices);
+  void build_rail_optimized(const ClusterSpec& cluster, const std::vector<VertexId>& nic_vertices);
+  // `leaf_nics[l]`: the NICs on leaf l; consecutive leaves share a pod.
+  void build_folded_clos(const NetworkSpec& net,
+                         const std::vector<std::vector<VertexId>>& leaf_nics);
+  void build_torus(const ClusterSpec& cluster);
+  void build_dragonfly(const ClusterSpec& cluster, const std::vector<VertexId>& nic_vertices);
   void check_connected() const;
   const std::vector<std::uint16_t>& distances_from(VertexId source) const;
+  bool may_transit(VertexId v, VertexId source) const;
 
   int device_count_ = 0;
+  int node_count_ = 1;
+  bool devices_forward_ = false;
+  bool in_network_reduction_ = false;
+  std::optional<NodeFabric> node_fabric_;
+  std::vector<int> torus_dims_;
   std::vector<Vertex> vertices_;
   std::vector<Link> links_;
   std::unique_ptr<Graph> graph_;

@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "sim/scenario_network.hpp"
 #include "sim/schedule.hpp"
 
 namespace scaleplan {
@@ -117,52 +118,14 @@ void read_cluster(MapReader& top, const Catalog& catalog, Scenario& s, bool& ok)
     ok = false;
   }
   if (auto fabric = c.choice("node_fabric", node_fabric_names())) {
-    s.cluster.node_fabric = *fabric == "nvswitch"      ? NodeFabric::nvswitch
-                            : *fabric == "nvlink-mesh" ? NodeFabric::nvlink_mesh
-                                                       : NodeFabric::pcie;
+    const auto& names = node_fabric_names();
+    s.cluster.node_fabric =
+        static_cast<NodeFabric>(std::find(names.begin(), names.end(), *fabric) - names.begin());
   } else if (c.has("node_fabric")) {
     ok = false;
   }
 
-  MapReader n = c.child("network");
-  NetworkSpec& net = s.cluster.network;
-  net.switch_latency_s = catalog.network_defaults().switch_latency_s.value;
-  net.nic_latency_s = catalog.network_defaults().nic_latency_s.value;
-  if (n.has("topology") && !n.choice("topology", {"fat-tree"}))
-    ok = false;
-  const bool multi_node = nodes && *nodes > 1;
-  if (auto gbps = positive_number(n, "link_bandwidth_gbps", 1e6,
-                                  multi_node ? std::nullopt : std::optional<double>(100.0))) {
-    net.link_bandwidth_bytes_per_s = *gbps * 1e9 / 8;
-  } else {
-    ok = false;
-  }
-  if (auto nics = bounded_integer(n, "nics_per_node", 0, 64, per_node ? *per_node : 1)) {
-    net.nics_per_node = static_cast<int>(*nics);
-    if (multi_node && *nics == 0) {
-      n.error("nics_per_node",
-              "0 NICs leave the " + std::to_string(*nodes) + " nodes disconnected; use at least 1");
-      ok = false;
-    }
-  } else {
-    ok = false;
-  }
-  if (auto over = positive_number(n, "oversubscription", 64, 1.0)) {
-    if (*over < 1) {
-      n.error("oversubscription",
-              "must be at least 1 (1 is a non-blocking fat-tree), got " + std::to_string(*over));
-      ok = false;
-    }
-    net.oversubscription = *over;
-  } else {
-    ok = false;
-  }
-  if (auto radix = bounded_integer(n, "switch_radix", 4, 1024, 64)) {
-    net.switch_radix = static_cast<int>(*radix);
-  } else {
-    ok = false;
-  }
-  n.finish();
+  read_network(c, catalog, s.cluster, ok);
   c.finish();
 }
 

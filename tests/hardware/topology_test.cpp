@@ -4,30 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/hardware/topology_fixtures.hpp"
+
 namespace scaleplan {
 namespace {
 
-DeviceSpec test_device() {
-  DeviceSpec d;
-  d.name = "test";
-  d.intra_node_link_bandwidth_bytes_per_s = {300e9, "test"};
-  d.host_link_bandwidth_bytes_per_s = {32e9, "test"};
-  d.intra_node_link_latency_s = {1e-6, "test"};
-  return d;
-}
-
-ClusterSpec cluster(int nodes, int per_node, int nics, int radix = 64) {
-  ClusterSpec c;
-  c.device = test_device();
-  c.nodes = nodes;
-  c.devices_per_node = per_node;
-  c.network.link_bandwidth_bytes_per_s = 25e9;
-  c.network.nics_per_node = nics;
-  c.network.switch_radix = radix;
-  c.network.switch_latency_s = 1e-7;
-  c.network.nic_latency_s = 1e-6;
-  return c;
-}
+using test::cluster;
 
 TEST(Topology, IntraNodeTrafficStaysOnNvswitch) {
   const Topology t(cluster(2, 8, 8));
@@ -74,6 +56,55 @@ TEST(Topology, NodesWithoutNicsAreDisconnected) {
 TEST(Topology, ZeroBandwidthLinkIsRefused) {
   EXPECT_THROW(Topology::custom(2, 0, {{0, 1, 0.0, 0.0}}), TopologyError);
   EXPECT_THROW(Topology::custom(3, 0, {{0, 1, 1e9, 0.0}}), TopologyError);  // device 2 cut off
+}
+
+// Routes pick among equal-cost branches by the source's digits: consecutive sources (a ring's
+// senders) take distinct branches.
+TEST(Topology, EqualCostBranchesFollowTheSource) {
+  const Topology t(cluster(8, 8, 8, 16));
+  // 8 leaves of 8 NICs, 8 spines: sources 0..7 (node 0) to node 7 take spines 0..7 once each.
+  std::set<VertexId> spines;
+  for (int src = 0; src < 8; ++src)
+    spines.insert(t.link(t.route(src, 56 + src)[2]).to);
+  EXPECT_EQ(spines.size(), 8u);
+}
+
+TEST(Topology, PcieNodeWithTwoSwitchesUnderTwoSockets) {
+  ClusterSpec c = cluster(1, 8, 0);
+  c.node_fabric = NodeFabric::pcie;
+  c.pcie = {2, 2, 20e9};
+  const Topology t(c);
+  // 8 devices + 2 PCIe switches + 2 host bridges; duplex links: 8 device-switch, 2
+  // switch-bridge, 1 cross-socket = 11, i.e. 22 directed links.
+  EXPECT_EQ(t.vertex_count(), 12u);
+  EXPECT_EQ(t.link_count(), 22u);
+  // Devices 0-3 share switch 0: device, switch, device.
+  EXPECT_EQ(t.route(0, 3).size(), 2u);
+  // Device 4 is under the other socket: switch0, socket0, socket1, switch1: 5 links, the
+  // cross-socket link (20 GB/s, below the devices' 32 GB/s PCIe) the narrowest.
+  const auto& far = t.route(0, 4);
+  ASSERT_EQ(far.size(), 5u);
+  double narrowest = 1e300;
+  for (LinkId l : far)
+    narrowest = std::min(narrowest, t.link(l).bandwidth_bytes_per_s);
+  EXPECT_DOUBLE_EQ(narrowest, 20e9);
+  EXPECT_EQ(t.vertex(t.link(far[1]).to).kind, VertexKind::host_bridge);
+  // One socket, two switches: the route turns at the one host bridge (4 links).
+  c.pcie = {2, 1, 20e9};
+  EXPECT_EQ(Topology(c).route(0, 4).size(), 4u);
+}
+
+TEST(Topology, PcieNicsSpreadOverTheSwitches) {
+  ClusterSpec c = cluster(2, 8, 2);
+  c.node_fabric = NodeFabric::pcie;
+  c.pcie = {2, 2, 40e9};
+  const Topology t(c);
+  // NIC 1 sits on switch 1 with devices 4-7: device 5 reaches node 1's device 5 through
+  // switch, NIC, leaf, NIC, switch: 6 links, never crossing a socket.
+  const auto& route = t.route(5, 8 + 5);
+  ASSERT_EQ(route.size(), 6u);
+  for (LinkId l : route)
+    EXPECT_NE(t.vertex(t.link(l).to).kind, VertexKind::host_bridge);
 }
 
 }  // namespace
