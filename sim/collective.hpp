@@ -1,23 +1,55 @@
 // Collective operations expanded into transfers between devices.
 //
 // An algorithm turns a collective into phases. All transfers of a phase run concurrently as
-// flows on the network; a phase ends when its last flow ends plus `steps` times the per-step
-// latency (software step cost plus the longest route's wire latency). A ring's 2(n-1) steps move
-// equal chunks along the same links, so they are one phase of n flows, each carrying the sum of
-// its steps' chunks: the bandwidth term is exact and contention with other traffic is shared
-// max-min over the whole collective.
+// flows on the network; a phase ends when its last flow ends, plus its pipeline fill, plus
+// `steps` times the per-step latency (software step cost plus the longest route's wire latency).
+// A ring's 2(n-1) steps move equal chunks along the same links, so they are one phase of n
+// flows, each carrying the sum of its steps' chunks: the bandwidth term is exact and contention
+// with other traffic is shared max-min over the whole collective.
+//
+// A pipelined phase (a tree streaming chunks up and down) carries its whole volume as flows,
+// which gives the steady state; a chunk must still cross `pipeline_stages` hops, so the phase
+// lasts (chunks + stages − 1) chunk times: the flow time × (1 + (stages − 1) / chunks).
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
+
+#include "hardware/topology.hpp"
 
 namespace scaleplan {
 
 enum class CollectiveKind { all_reduce, reduce_scatter, all_gather, all_to_all, broadcast };
-enum class CollectiveAlgorithm { ring, direct };
+
+// ring: one ring through the members in group order (reductions, gathers, broadcast,
+//   all-to-all).
+// direct: every member sends to every other at once (all-to-all).
+// double_binary_tree: NCCL's two complementary binary trees over nodes (each carries half the
+//   data, pipelined in chunks), with a chain inside each node; one tree channel per member of a
+//   node, so that each rail carries its share (all-reduce).
+// hierarchical: reduce-scatter inside each node, all-reduce across nodes by one ring per local
+//   index (rail), all-gather inside each node (all-reduce; needs the same count per node).
+// torus: bidirectional rings along each torus axis in turn, reduce-scatter axis by axis, then
+//   all-gather in reverse (all-reduce, reduce-scatter, all-gather; members must form a box).
+// halving_doubling: Rabenseifner's recursive halving reduce-scatter and recursive doubling
+//   all-gather, log2 n exchanges each (reductions and gathers).
+// in_network: the switch reduces (NVLink SHARP inside an NVSwitch node, SHARP across nodes of
+//   one member each): every member sends S and receives S once (all-reduce; needs
+//   in_network_reduction).
+enum class CollectiveAlgorithm {
+  ring,
+  direct,
+  double_binary_tree,
+  hierarchical,
+  torus,
+  halving_doubling,
+  in_network
+};
 
 std::string_view to_string(CollectiveKind kind);
 std::string_view to_string(CollectiveAlgorithm algorithm);
+const std::vector<std::string>& collective_algorithm_names();
 
 struct Transfer {
   int src_device = 0;
@@ -28,14 +60,48 @@ struct Transfer {
 struct Phase {
   std::vector<Transfer> transfers;
   int steps = 1;
+  int pipeline_stages = 1;  // hops a chunk crosses; 1: not pipelined
+  int chunks = 1;           // chunks the data streams in
+
+  // The factor the pipeline fill stretches the flow time by.
+  double fill_factor() const {
+    return 1.0 + static_cast<double>(pipeline_stages - 1) / static_cast<double>(chunks);
+  }
 };
 
-// `bytes` is the size of the full buffer on each member (the all-reduce input, the all-gather
-// output, the reduce-scatter input, the all-to-all send buffer). `devices` in ring order.
-std::vector<Phase> expand_collective(CollectiveKind kind, CollectiveAlgorithm algorithm,
-                                     const std::vector<int>& devices, double bytes);
+// Slice a pipelined algorithm streams in: NCCL's default buffer NCCL_BUFFSIZE (4 MiB, NCCL
+// environment variable documentation) split into NCCL_STEPS = 8 slots (src/include/device.h).
+inline constexpr double pipeline_chunk_bytes = 4.0 * 1024 * 1024 / 8;
 
-// The algorithm used for a collective (ring for reductions and gathers, direct for all-to-all).
+// `bytes` is the size of the full buffer on each member (the all-reduce input, the all-gather
+// output, the reduce-scatter input, the all-to-all send buffer, the broadcast buffer). `devices`
+// in group order; the topology tells nodes, torus coordinates and in-network reduction.
+// Throws std::invalid_argument when the algorithm does not implement the kind or does not fit
+// the group (see algorithm_applies).
+std::vector<Phase> expand_collective(CollectiveKind kind, CollectiveAlgorithm algorithm,
+                                     const std::vector<int>& devices, double bytes,
+                                     const Topology& topology);
+
+// Whether expand_collective accepts this algorithm for this kind and group.
+bool algorithm_applies(CollectiveKind kind, CollectiveAlgorithm algorithm,
+                       const std::vector<int>& devices, const Topology& topology);
+
+// The time a collective's phases take alone on an idle network: per phase, the busiest link's
+// bytes over its bandwidth, stretched by the pipeline fill, plus steps × (step latency + longest
+// route latency). O(transfers × route length).
+double estimate_collective_time_s(const std::vector<Phase>& phases, const Topology& topology,
+                                  double step_latency_s);
+
+// NCCL-like choice: among the algorithms that apply (ring, double binary tree, hierarchical,
+// torus, in-network; direct for all-to-all), the one with the least estimated time, so that
+// trees win for small messages (log n steps against 2(n-1)), rings or the hierarchy for large
+// ones, NVLS/SHARP where the switches reduce, per-axis rings on a torus (where trees and the
+// node hierarchy are not candidates: TPUs run rings). Ties go to the earlier algorithm in that
+// list. Deterministic.
+CollectiveAlgorithm choose_algorithm(CollectiveKind kind, const std::vector<int>& devices,
+                                     double bytes, const Topology& topology, double step_latency_s);
+
+// The algorithm that needs no topology: ring, or direct for all-to-all.
 CollectiveAlgorithm default_algorithm(CollectiveKind kind);
 
 }  // namespace scaleplan

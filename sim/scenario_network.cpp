@@ -316,18 +316,21 @@ void read_network(MapReader& c, const Catalog& catalog, ClusterSpec& cluster, bo
   }
   if (dragonfly) {
     DragonflySpec& df = net.dragonfly;
+    bool read = true;  // all three read, whatever else is wrong in the file
     auto required = [&](const char* key, int& field) {
       if (!n.require(key)) {
-        ok = false;
+        ok = read = false;
         return;
       }
       if (auto v = integer_in(n, key, 1, 1024, ok))
         field = *v;
+      else
+        read = false;
     };
     required("routers_per_group", df.routers_per_group);
     required("nics_per_router", df.nics_per_router);
     required("global_links_per_router", df.global_links_per_router);
-    if (ok) {
+    if (read && net.nics_per_node > 0) {
       const std::int64_t nics = std::int64_t{cluster.nodes} * net.nics_per_node;
       const std::int64_t routers = (nics + df.nics_per_router - 1) / df.nics_per_router;
       const std::int64_t groups = (routers + df.routers_per_group - 1) / df.routers_per_group;

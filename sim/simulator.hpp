@@ -5,9 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "hardware/topology.hpp"
+#include "sim/collective.hpp"
 #include "sim/compute_model.hpp"
 #include "sim/plan.hpp"
 #include "sim/time.hpp"
@@ -27,6 +31,9 @@ class SimulationObserver {
 
 struct SimulationOptions {
   double collective_step_latency_s = 0;  // software cost of each step of a collective algorithm
+  // Forces one algorithm on every collective it implements (algorithm_applies); the others, and
+  // all when absent, take choose_algorithm's choice.
+  std::optional<CollectiveAlgorithm> collective_algorithm = std::nullopt;
 };
 
 struct RankResult {
@@ -42,6 +49,7 @@ struct SimulationResult {
   std::vector<RankResult> ranks;
   std::uint64_t events = 0;
   std::uint64_t flows = 0;
+  std::map<std::string, std::uint64_t> collectives_by_algorithm;  // algorithm name: collectives
 };
 
 // Throws std::runtime_error naming the stuck ops if the plan deadlocks.

@@ -102,9 +102,11 @@ TEST(Collective, TwoCollectivesShareALinkMaxMinFairly) {
 
 TEST(Collective, ExpansionMovesTheRightVolume) {
   const std::vector<int> devices{0, 1, 2, 3};
+  const Topology topology = ring(4, 1e9, 0);
   auto volume = [&](CollectiveKind kind) {
     double total = 0;
-    for (const auto& phase : expand_collective(kind, default_algorithm(kind), devices, 1000)) {
+    for (const auto& phase :
+         expand_collective(kind, default_algorithm(kind), devices, 1000, topology)) {
       for (const auto& t : phase.transfers)
         total += t.bytes;
     }
@@ -114,7 +116,8 @@ TEST(Collective, ExpansionMovesTheRightVolume) {
   EXPECT_DOUBLE_EQ(volume(CollectiveKind::all_gather), 4 * 3 / 4.0 * 1000);
   EXPECT_DOUBLE_EQ(volume(CollectiveKind::all_to_all), 4 * 3 * 250.0);
   EXPECT_TRUE(
-      expand_collective(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, {5}, 1e9).empty());
+      expand_collective(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, {3}, 1e9, topology)
+          .empty());
 }
 
 }  // namespace

@@ -1,0 +1,101 @@
+// The cost of max-min sharing: the solver alone on synthetic problems, and the Network's
+// reshare when flows of a collective start and finish on a fat-tree.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "hardware/topology.hpp"
+#include "sim/collective.hpp"
+#include "sim/maxmin.hpp"
+#include "sim/network.hpp"
+
+namespace scaleplan {
+namespace {
+
+// Arg: flows; each crosses 4 of flows/2 links picked by a fixed linear congruential sequence.
+void BM_MaxMinSolve(benchmark::State& state) {
+  const auto flows = static_cast<std::size_t>(state.range(0));
+  const std::size_t links = flows / 2;
+  std::vector<double> capacity(links);
+  for (std::size_t l = 0; l < links; ++l)
+    capacity[l] = 1e9 * static_cast<double>(1 + l % 4);
+  std::vector<std::vector<std::uint32_t>> flow_links(flows);
+  std::uint64_t x = 12345;
+  for (auto& route : flow_links) {
+    for (int hop = 0; hop < 4; ++hop) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      route.push_back(static_cast<std::uint32_t>((x >> 33) % links));
+    }
+  }
+  for (auto _ : state)
+    benchmark::DoNotOptimize(max_min_rates(capacity, flow_links));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["solves_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MaxMinSolve)->Arg(64)->Arg(512)->Arg(4096)->Unit(benchmark::kMicrosecond);
+
+struct Count final : FlowObserver {
+  std::uint64_t done = 0;
+  void on_flow_done(std::uint64_t) override { ++done; }
+};
+
+ClusterSpec fat_tree(int nodes) {
+  ClusterSpec c;
+  c.device.name = "bench";
+  c.device.intra_node_link_bandwidth_bytes_per_s = {300e9, "bench"};
+  c.device.host_link_bandwidth_bytes_per_s = {32e9, "bench"};
+  c.device.intra_node_link_latency_s = {1e-6, "bench"};
+  c.nodes = nodes;
+  c.devices_per_node = 8;
+  c.network.link_bandwidth_bytes_per_s = 25e9;
+  c.network.nics_per_node = 8;
+  c.network.switch_radix = 32;
+  return c;
+}
+
+// Arg: nodes of 8 GPUs. One data-parallel all-reduce per local index (8 rings over the nodes,
+// staggered sizes so that flows finish one by one): every start and finish reshares the
+// component it touches. Reported per flow event (a start or a finish).
+void BM_NetworkReshare(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  const Topology topology(fat_tree(nodes));
+  std::vector<Transfer> transfers;
+  for (int k = 0; k < 8; ++k) {
+    std::vector<int> rail;
+    for (int n = 0; n < nodes; ++n)
+      rail.push_back(n * 8 + k);
+    for (const Phase& p : expand_collective(CollectiveKind::all_reduce, CollectiveAlgorithm::ring,
+                                            rail, 1e8 * (1 + k), topology))
+      transfers.insert(transfers.end(), p.transfers.begin(), p.transfers.end());
+  }
+  // Warm the route cache so that the loop measures sharing, not BFS.
+  for (const Transfer& t : transfers)
+    topology.route(t.src_device, t.dst_device);
+  std::uint64_t flow_events = 0;
+  for (auto _ : state) {
+    Engine engine;
+    Network network(engine, topology);
+    Count count;
+    std::uint64_t token = 0;
+    for (const Transfer& t : transfers) {
+      // Slightly different sizes: distinct finish times, one reshare each.
+      network.start_flow(t.src_device, t.dst_device,
+                         t.bytes * (1 + 1e-6 * static_cast<double>(token)), &count, token);
+      ++token;
+    }
+    engine.run();
+    flow_events += 2 * count.done;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(flow_events));
+  state.counters["flows"] = static_cast<double>(transfers.size());
+  state.counters["flow_events_per_s"] =
+      benchmark::Counter(static_cast<double>(flow_events), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_NetworkReshare)->Arg(4)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace scaleplan
+
+BENCHMARK_MAIN();

@@ -1,0 +1,158 @@
+// The cluster network keys of a scenario (docs/scenario-format.md, "Cluster and network").
+#include "sim/scenario_network.hpp"
+
+#include <gtest/gtest.h>
+
+#include "hardware/topology.hpp"
+#include "sim/scenario.hpp"
+
+namespace scaleplan {
+namespace {
+
+std::string scenario(const std::string& cluster) {
+  return "name: t\ncluster:\n" + cluster +
+         "model:\n  preset: gpt3-175b\n  layers: 8\ntraining:\n  global_batch: 64\n";
+}
+
+const std::string gpu_cluster = R"(  device: A100-SXM4-80GB
+  nodes: 4
+  devices_per_node: 8
+  network:
+    link_bandwidth_gbps: 200
+)";
+
+std::string errors_of(const std::string& text) {
+  try {
+    parse_scenario(text, "s.yaml", Catalog::builtin());
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ScenarioNetwork, OversubscriptionIsANumberOrAListPerTier) {
+  Scenario s = parse_scenario(scenario(gpu_cluster + "    oversubscription: [2, 1.5]\n"), "s.yaml",
+                              Catalog::builtin());
+  EXPECT_EQ(s.cluster.network.oversubscription, (std::vector<double>{2, 1.5}));
+  EXPECT_DOUBLE_EQ(s.cluster.network.oversubscription_at(3), 1.0);
+  s = parse_scenario(scenario(gpu_cluster + "    oversubscription: 3\n"), "s.yaml",
+                     Catalog::builtin());
+  EXPECT_EQ(s.cluster.network.oversubscription, (std::vector<double>{3}));
+  // Line 8 is the oversubscription key (name, cluster, device, nodes, per node, network, bw).
+  const std::string e =
+      errors_of(scenario(gpu_cluster + "    oversubscription: [2, 0.5]\n    tiers: 3\n"));
+  EXPECT_NE(e.find("s.yaml:8:23: cluster.network.oversubscription: every value must be from 1"),
+            std::string::npos)
+      << e;
+  const std::string tiers =
+      errors_of(scenario(gpu_cluster + "    oversubscription: [2, 2]\n    tiers: 2\n"));
+  EXPECT_NE(tiers.find("cluster.network.oversubscription: lists 2 tiers but the network has 2"),
+            std::string::npos)
+      << tiers;
+}
+
+TEST(ScenarioNetwork, UnknownTopologySuggestsTheClosest) {
+  const std::string e = errors_of(scenario(gpu_cluster + "    topology: rail-optimised\n"));
+  EXPECT_NE(e.find("s.yaml:8:15: cluster.network.topology: 'rail-optimised' is not one of "
+                   "fat-tree, rail-optimized, torus or dragonfly; did you mean 'rail-optimized'?"),
+            std::string::npos)
+      << e;
+}
+
+TEST(ScenarioNetwork, TpuTorusTakesItsLinksFromTheCatalog) {
+  const Scenario s = parse_scenario(scenario(R"(  device: TPU-v4
+  nodes: 16
+  devices_per_node: 4
+  node_fabric: ici
+  network:
+    topology: torus
+    dims: [4, 4, 4]
+    cube: [4, 4, 4]
+)"),
+                                    "s.yaml", Catalog::builtin());
+  const TorusSpec& torus = s.cluster.network.torus;
+  EXPECT_EQ(torus.dims, (std::vector<int>{4, 4, 4}));
+  // TPU v4: 2.7e11 bytes/s over 6 ICI links = 4.5e10 per link per direction.
+  EXPECT_DOUBLE_EQ(torus.link_bandwidth_bytes_per_s, 4.5e10);
+  EXPECT_EQ(Topology(s.cluster).link_count(), 384u);
+}
+
+TEST(ScenarioNetwork, TorusErrorsNameTheKey) {
+  const std::string cluster = R"(  device: TPU-v4
+  nodes: 16
+  devices_per_node: 4
+  node_fabric: ici
+  network:
+    topology: torus
+    dims: [4, 4, 2]
+    switch_radix: 64
+)";
+  const std::string e = errors_of(scenario(cluster));
+  EXPECT_NE(e.find("s.yaml:9:11: cluster.network.dims: a torus of 32 devices for a cluster of 64"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("cluster.network.switch_radix: applies only to topology: fat-tree or "
+                   "rail-optimized"),
+            std::string::npos)
+      << e;
+  const std::string fabric = errors_of(scenario(R"(  device: TPU-v4
+  nodes: 16
+  devices_per_node: 4
+  network:
+    topology: torus
+    dims: [4, 4, 4]
+)"));
+  EXPECT_NE(fabric.find("cluster.node_fabric: a torus joins devices chip to chip: use "
+                        "node_fabric: ici"),
+            std::string::npos)
+      << fabric;
+}
+
+TEST(ScenarioNetwork, DragonflyAndPcieKeys) {
+  const Scenario s = parse_scenario(scenario(R"(  device: H100-PCIe-80GB
+  nodes: 4
+  devices_per_node: 8
+  node_fabric: pcie
+  pcie_switches_per_node: 2
+  sockets_per_node: 2
+  network:
+    topology: dragonfly
+    link_bandwidth_gbps: 200
+    nics_per_node: 2
+    routers_per_group: 2
+    nics_per_router: 2
+    global_links_per_router: 1
+    in_network_reduction: true
+)"),
+                                    "s.yaml", Catalog::builtin());
+  EXPECT_EQ(s.cluster.pcie.switches, 2);
+  EXPECT_EQ(s.cluster.pcie.sockets, 2);
+  // The catalog's UPI figure: 2 links × 20.8 GB/s.
+  EXPECT_DOUBLE_EQ(s.cluster.pcie.cross_socket_bandwidth_bytes_per_s, 41.6e9);
+  EXPECT_EQ(s.cluster.network.dragonfly.routers_per_group, 2);
+  EXPECT_TRUE(s.cluster.network.in_network_reduction);
+  EXPECT_NO_THROW(Topology{s.cluster});
+  // 8 NICs on 2-NIC routers in groups of 2 routers: 2 groups, one global link each: fine. With
+  // 16 NICs: 4 groups, but 2 routers × 1 global link reach only 3 groups.
+  const std::string e = errors_of(scenario(R"(  device: A100-SXM4-80GB
+  nodes: 8
+  devices_per_node: 8
+  pcie_switches_per_node: 2
+  network:
+    topology: dragonfly
+    link_bandwidth_gbps: 200
+    nics_per_node: 2
+    routers_per_group: 2
+    nics_per_router: 2
+    global_links_per_router: 1
+)"));
+  EXPECT_NE(e.find("cluster.pcie_switches_per_node: applies only to node_fabric: pcie"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("cluster.network.global_links_per_router: 16 NICs make 4 groups"),
+            std::string::npos)
+      << e;
+}
+
+}  // namespace
+}  // namespace scaleplan
