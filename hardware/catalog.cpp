@@ -72,6 +72,12 @@ DeviceSpec read_device(MapReader& map) {
       d.peak_flops_per_s[dtype] = *f;
   }
   peaks.finish();
+  if (map.has("peak_flops_per_s") && d.peak_flops_per_s.empty() && peaks.diagnostics().empty()) {
+    // A device without any peak cannot run a kernel; found here rather than as a scenario whose
+    // dtype "is not one of" an empty list.
+    map.error("peak_flops_per_s",
+              "needs the peak of at least one dtype: " + join_alternatives(dtype_names()));
+  }
   auto assign = [&](std::string_view key, Figure& out) {
     if (auto f = read_figure(map, key, true))
       out = *f;

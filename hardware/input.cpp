@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -60,7 +61,68 @@ void Diagnostics::throw_if_any() const {
 }
 
 namespace {
+
+// Length of the well-formed UTF-8 sequence starting at text[i], or 0 if it is malformed
+// (overlong forms, surrogates and code points past U+10FFFF included), per RFC 3629.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80)
+    return 1;
+  std::size_t length;
+  unsigned char low = 0x80, high = 0xbf;  // range of the second byte
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0)
+      low = 0xa0;
+    if (lead == 0xed)
+      high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0)
+      low = 0x90;
+    if (lead == 0xf4)
+      high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size() || byte(i + 1) < low || byte(i + 1) > high)
+    return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf)
+      return 0;
+  }
+  return length;
+}
+
+// YAML is Unicode text; yaml-cpp passes other bytes through into strings, which then break
+// JSON reports and traces far from the input. They are refused here, where the line is known.
+void check_utf8(std::string_view text, const std::string& file_label) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = utf8_sequence_length(text, i);
+    if (length == 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[i]));
+      throw InputError(
+          {{{file_label, line, column},
+            "",
+            std::string("byte ") + hex + " is not valid UTF-8; save the file as UTF-8 text"}});
+    }
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += length;
+  }
+}
+
 YAML::Node parse_yaml(std::string_view text, const std::string& file_label) {
+  check_utf8(text, file_label);
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {
@@ -107,7 +169,11 @@ YAML::Node load_yaml_file(const std::filesystem::path& path) {
 
 YAML::Node load_yaml_string(std::string_view text, const std::string& file_label) {
   if (text.size() > max_input_file_bytes) {
-    throw InputError({{{file_label, 0, 0}, "", "input is larger than the limit"}});
+    throw InputError(
+        {{{file_label, 0, 0},
+          "",
+          "input is " + std::to_string(text.size()) + " bytes; inputs are limited to " +
+              std::to_string(max_input_file_bytes) + " bytes"}});
   }
   return parse_yaml(text, file_label);
 }
@@ -178,8 +244,11 @@ bool MapReader::has(std::string_view key) const {
 SourceLocation MapReader::location(std::string_view key) const {
   if (node_.IsMap()) {
     for (auto it = node_.begin(); it != node_.end(); ++it) {
-      if (it->first.Scalar() == key)
-        return location_of(it->second, diagnostics_->file());
+      if (it->first.Scalar() == key) {
+        // An empty value has no place of its own (yaml-cpp marks it where the next token starts,
+        // often the next line); the key's place is where the user looks.
+        return location_of(it->second.IsNull() ? it->first : it->second, diagnostics_->file());
+      }
     }
   }
   return location_of(node_, diagnostics_->file());

@@ -7,6 +7,11 @@ namespace scaleplan {
 void Engine::schedule_at(SimTime at, EventHandler* handler, std::uint64_t payload) {
   if (at < now_)
     throw std::logic_error("event scheduled in the past");
+  if (at > sim_time_max) {
+    throw std::overflow_error("the simulated step runs past " +
+                              std::to_string(to_seconds(sim_time_max)) +
+                              " s (about 26 days), beyond what the simulator represents");
+  }
   queue_.push({at, next_sequence_++, handler, payload});
 }
 

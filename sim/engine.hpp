@@ -28,10 +28,12 @@ class Engine {
   std::uint64_t events_processed() const { return events_processed_; }
   std::size_t pending() const { return queue_.size(); }
 
-  // Schedules `handler->on_event(payload)` at absolute time `at` (not before now()).
+  // Schedules `handler->on_event(payload)` at absolute time `at` (not before now()). Throws
+  // std::overflow_error past sim_time_max, so that time never wraps around.
   void schedule_at(SimTime at, EventHandler* handler, std::uint64_t payload);
+  // `delay` must not be negative.
   void schedule_after(SimTime delay, EventHandler* handler, std::uint64_t payload) {
-    schedule_at(now_ + delay, handler, payload);
+    schedule_at(delay > sim_time_max - now_ ? sim_time_max + 1 : now_ + delay, handler, payload);
   }
 
   // Runs until no event is left. Returns the time of the last event.

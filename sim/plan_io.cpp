@@ -1,6 +1,7 @@
 #include "sim/plan_io.hpp"
 
 #include <cstdio>
+#include <limits>
 
 #include "hardware/input.hpp"
 
@@ -15,12 +16,30 @@ std::string number(double value) {
   return buffer;
 }
 
+// A YAML double-quoted scalar that reads back as `text`: quotes, backslashes and every character
+// YAML does not allow raw (C0 and C1 controls, DEL) are escaped, so that a label with a newline
+// in it does not come back folded into a space.
 std::string quoted(const std::string& text) {
   std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\')
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
       out += '\\';
-    out += c;
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\x%02X", c);
+      out += escape;
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      // U+0080..U+009F, two bytes in UTF-8.
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned char>(text[++i]));
+      out += escape;
+    } else {
+      out += static_cast<char>(c);
+    }
   }
   return out + "\"";
 }
@@ -147,6 +166,21 @@ std::optional<std::uint32_t> index_key(MapReader& map, std::string_view key, std
   return static_cast<std::uint32_t>(*v);
 }
 
+// An int-sized key: a value past the range of int is refused rather than wrapped (a peer of
+// 2^32 + 1 must not quietly become rank 1).
+std::optional<std::int32_t> int_key(MapReader& map, std::string_view key, std::int64_t low) {
+  auto v = map.integer(key);
+  if (!v)
+    return std::nullopt;
+  if (*v < low || *v > std::numeric_limits<std::int32_t>::max()) {
+    map.error(key, std::to_string(*v) + " is out of range; use a value from " +
+                       std::to_string(low) + " to " +
+                       std::to_string(std::numeric_limits<std::int32_t>::max()));
+    return std::nullopt;
+  }
+  return static_cast<std::int32_t>(*v);
+}
+
 double non_negative(MapReader& map, std::string_view key) {
   auto v = map.number(key);
   if (v && *v < 0) {
@@ -240,10 +274,10 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
   for (std::size_t r = 0; r < ranks.size(); ++r) {
     MapReader rr(ranks[r], "ranks[" + std::to_string(r) + "]", diagnostics);
     RankProgram program;
-    program.rank = static_cast<int>(rr.integer("rank").value_or(-1));
-    program.device = static_cast<int>(rr.integer("device").value_or(-1));
-    if (program.device < 0)
+    program.rank = int_key(rr, "rank", 0).value_or(-1);
+    if (!rr.has("device"))
       rr.error("device", "must be a device index, 0 or more");
+    program.device = int_key(rr, "device", 0).value_or(-1);
     MapReader sm = rr.child("static_memory");
     program.static_memory.weights_bytes = non_negative(sm, "weights_bytes");
     program.static_memory.gradients_bytes = non_negative(sm, "gradients_bytes");
@@ -270,11 +304,11 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
         }
       }
       if (op.kind == OpKind::send || op.kind == OpKind::recv) {
-        op.peer = static_cast<std::int32_t>(o.integer("peer").value_or(-1));
+        op.peer = int_key(o, "peer", 0).value_or(-1);
       }
       op.bytes = non_negative(o, "bytes");
       op.activation_bytes = o.number("activation_bytes").value_or(0);
-      op.microbatch = static_cast<std::int32_t>(o.integer("microbatch").value_or(-1));
+      op.microbatch = int_key(o, "microbatch", -1).value_or(-1);
       for (const auto& dep : o.sequence("deps")) {
         try {
           const auto d = dep.as<std::int64_t>();

@@ -1,7 +1,9 @@
 #include "sim/scenario.hpp"
 
+#include <limits>
 #include <numeric>
 
+#include "sim/plan_size.hpp"
 #include "sim/scenario_network.hpp"
 #include "sim/schedule.hpp"
 
@@ -27,6 +29,21 @@ std::vector<std::int64_t> divisors(std::int64_t n, std::int64_t limit = 1 << 20)
       result.push_back(d);
   }
   return result;
+}
+
+// a·b·..., or INT64_MAX when that would overflow.
+std::int64_t saturating_product(std::initializer_list<std::int64_t> factors) {
+  std::int64_t product = 1;
+  for (std::int64_t f : factors) {
+    if (__builtin_mul_overflow(product, f, &product))
+      return std::numeric_limits<std::int64_t>::max();
+  }
+  return product;
+}
+
+std::string product_text(std::int64_t product) {
+  return product == std::numeric_limits<std::int64_t>::max() ? std::string("more than 2^63")
+                                                             : std::to_string(product);
 }
 
 // An integer key within [low, high]. Missing: `fallback` (nullopt means required).
@@ -293,9 +310,11 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
     return;
   }
 
-  // Consistency with the cluster and the model.
+  // Consistency with the cluster and the model. Each degree is at most max_devices (2^20), so
+  // the product of four would overflow int64; it saturates instead (only compared and printed).
   const std::int64_t devices = s.cluster.device_count();
-  const std::int64_t model_parallel = std::int64_t{par.tp} * par.pp * par.cp;
+  const std::int64_t model_parallel = saturating_product({par.tp, par.pp, par.cp});
+  const std::int64_t requested_world = saturating_product({model_parallel, par.dp});
   if (!dp_given) {
     if (devices % model_parallel != 0) {
       p.error("tp", "tp·pp·cp = " + std::to_string(model_parallel) + " does not divide the " +
@@ -304,10 +323,10 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
     } else {
       par.dp = static_cast<int>(devices / model_parallel);
     }
-  } else if (model_parallel * par.dp != devices) {
+  } else if (requested_world != devices) {
     p.error("dp", "tp·pp·cp·dp = " + std::to_string(par.tp) + "·" + std::to_string(par.pp) + "·" +
                       std::to_string(par.cp) + "·" + std::to_string(par.dp) + " = " +
-                      std::to_string(model_parallel * par.dp) + ", but the cluster has " +
+                      product_text(requested_world) + ", but the cluster has " +
                       std::to_string(devices) + " devices (" + std::to_string(s.cluster.nodes) +
                       " nodes × " + std::to_string(s.cluster.devices_per_node) + ")" +
                       (devices % model_parallel == 0
@@ -342,10 +361,19 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
             "schedule: interleaved-1f1b or virtual_stages: 1");
     ok = false;
   }
+  if (chunks > 1 && par.pp == 1) {
+    // One rank would hold every virtual stage and send activations to itself (found by the
+    // scenario fuzzer: the plan then fails validation).
+    p.error("virtual_stages",
+            "virtual stages interleave the layers of several pipeline stages; "
+            "with pp: 1 use virtual_stages: 1 (or pp of 2 or more)");
+    ok = false;
+  }
   if (m.layers % (std::int64_t{par.pp} * chunks) != 0) {
     p.error(chunks > 1 ? "virtual_stages" : "pp",
-            "pp·virtual_stages = " + std::to_string(par.pp * chunks) + " does not divide layers (" +
-                std::to_string(m.layers) + "); use a pp that divides " + std::to_string(m.layers));
+            "pp·virtual_stages = " + std::to_string(std::int64_t{par.pp} * chunks) +
+                " does not divide layers (" + std::to_string(m.layers) +
+                "); use a pp that divides " + std::to_string(m.layers));
     ok = false;
   }
   if (ok) {
@@ -368,6 +396,21 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
                                 std::to_string(par.pp) + ")");
         ok = false;
       }
+    }
+  }
+  if (ok) {
+    // Refused here, with the keys that drive it, rather than as an exhausted memory or an
+    // hours-long run later (sim/plan_size.hpp, docs/reliability.md).
+    const std::int64_t ops = estimated_plan_ops(s.job);
+    if (ops > max_plan_ops) {
+      p.error("dp", "this job's plan would hold about " + product_text(ops) + " ops (" +
+                        std::to_string(devices) + " ranks × " +
+                        std::to_string(microbatches_per_replica(s.job)) + " micro-batches × " +
+                        std::to_string(s.job.model.layers / par.pp) +
+                        " layers per stage), beyond the limit of " + std::to_string(max_plan_ops) +
+                        "; raise training.micro_batch, lower training.global_batch, or use fewer "
+                        "cluster.nodes or model.layers");
+      ok = false;
     }
   }
   if (!s.cluster.device.name.empty() && !s.cluster.device.supports(s.job.training.dtype)) {

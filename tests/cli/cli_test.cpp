@@ -14,8 +14,10 @@ struct Output {
   std::string text;
 };
 
-Output run(const std::string& arguments) {
-  const std::string command = std::string(SCALEPLAN_BINARY) + " " + arguments + " 2>&1";
+// `environment` prefixes the command ("cd /tmp && VAR=value").
+Output run(const std::string& arguments, const std::string& environment = "") {
+  const std::string command =
+      environment + " " + std::string(SCALEPLAN_BINARY) + " " + arguments + " 2>&1";
   Output out;
   FILE* pipe = popen(command.c_str(), "r");
   std::array<char, 4096> buffer{};
@@ -71,8 +73,15 @@ TEST(Cli, TraceAndPlanAreWrittenAndDeterministic) {
   };
   std::string first_trace, first_plan, first_json;
   for (int i = 0; i < 2; ++i) {
-    const Output out = run("run --json " + scenario("gpt3-175b-64xa100.yaml") + " --trace " +
-                           (dir / "t.json").string() + " --dump-plan " + (dir / "p.yaml").string());
+    // The second run differs in everything that must not matter: the working directory, the
+    // thread-count variables, and glibc filling fresh and freed memory with 0xA5 (so that a read
+    // of uninitialised memory changes the output instead of happening to read zeros).
+    const std::string environment =
+        i == 0 ? "" : "cd / && MALLOC_PERTURB_=165 OMP_NUM_THREADS=7 EIGEN_NUM_THREADS=3";
+    const Output out =
+        run("run --json " + scenario("gpt3-175b-64xa100.yaml") + " --trace " +
+                (dir / "t.json").string() + " --dump-plan " + (dir / "p.yaml").string(),
+            environment);
     ASSERT_EQ(out.status, 0) << out.text;
     if (i == 0) {
       first_trace = slurp(dir / "t.json");

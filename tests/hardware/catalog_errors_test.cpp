@@ -1,0 +1,123 @@
+// Every error the catalog reader (hardware/catalog.cpp) can give a user, with its message.
+#include <gtest/gtest.h>
+
+#include "hardware/catalog.hpp"
+
+namespace scaleplan {
+namespace {
+
+const std::string valid = R"(network_defaults:
+  switch_latency_s: {value: 1.0e-7, source: "s"}
+  nic_latency_s: {value: 1.0e-6, source: "s"}
+devices:
+  - name: X
+    kind: gpu
+    peak_flops_per_s:
+      bf16: {value: 1.0e12, source: "s"}
+    memory_bytes: {value: 1.0e9, source: "s"}
+    memory_bandwidth_bytes_per_s: {value: 1.0e9, source: "s"}
+    intra_node_link_bandwidth_bytes_per_s: {value: 1.0e9, source: "s"}
+    host_link_bandwidth_bytes_per_s: {value: 1.0e9, source: "s"}
+    intra_node_link_latency_s: {value: 1.0e-6, source: "s"}
+    power_w: {value: 300, source: "s"}
+    compute_efficiency: {value: 0.5, source: "s"}
+    memory_efficiency: {value: 0.9, source: "s"}
+    kernel_launch_overhead_s: {value: 1.0e-6, source: "s"}
+    collective_step_latency_s: {value: 1.0e-6, source: "s"}
+)";
+
+std::string errors_of(const std::string& text) {
+  try {
+    Catalog::parse(text, "c.yaml");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+TEST(CatalogErrors, ValidCatalogParses) {
+  EXPECT_EQ(errors_of(valid), "");
+}
+
+TEST(CatalogErrors, MissingSections) {
+  EXPECT_EQ(errors_of("{}\n"),
+            "c.yaml:1:1: network_defaults: required key is missing\n"
+            "c.yaml: network_defaults.switch_latency_s: required key is missing\n"
+            "c.yaml: network_defaults.nic_latency_s: required key is missing\n"
+            "c.yaml:1:1: devices: required key is missing");
+  EXPECT_NE(
+      errors_of("network_defaults: 3\ndevices: {}\n").find("c.yaml:2:10: devices: expected a list"),
+      std::string::npos);
+}
+
+TEST(CatalogErrors, ZeroBandwidthIsRefused) {
+  const std::string e = errors_of(replace(valid, "memory_bandwidth_bytes_per_s: {value: 1.0e9",
+                                          "memory_bandwidth_bytes_per_s: {value: 0"));
+  EXPECT_EQ(
+      e, "c.yaml:10:43: devices[0].memory_bandwidth_bytes_per_s.value: must be greater than zero");
+  const std::string negative =
+      errors_of(replace(valid, "memory_bytes: {value: 1.0e9", "memory_bytes: {value: -1.0e9"));
+  EXPECT_EQ(negative, "c.yaml:9:27: devices[0].memory_bytes.value: must be greater than zero");
+}
+
+TEST(CatalogErrors, FiguresNeedASource) {
+  EXPECT_EQ(errors_of(replace(valid, "power_w: {value: 300, source: \"s\"}", "power_w: 300")),
+            "c.yaml:14:14: devices[0].power_w: expected {value: NUMBER, source: \"where the figure "
+            "comes from\"}");
+  EXPECT_EQ(errors_of(replace(valid, "power_w: {value: 300, source: \"s\"}",
+                              "power_w: {value: 300, source: \"\"}")),
+            "c.yaml:14:35: devices[0].power_w.source: must name where the figure comes from");
+  EXPECT_EQ(
+      errors_of(replace(valid, "power_w: {value: 300, source: \"s\"}", "power_w: {source: \"s\"}")),
+      "c.yaml:14:14: devices[0].power_w.value: required key is missing");
+  EXPECT_EQ(errors_of(replace(valid, "      bf16: {value: 1.0e12, source: \"s\"}\n", "")),
+            "c.yaml:7:5: devices[0].peak_flops_per_s: needs the peak of at least one dtype: fp32, "
+            "tf32, bf16, fp16 or fp8");
+  EXPECT_EQ(errors_of(replace(
+                valid, "    peak_flops_per_s:\n      bf16: {value: 1.0e12, source: \"s\"}\n", "")),
+            "c.yaml:5:5: devices[0].peak_flops_per_s: required key is missing");
+}
+
+TEST(CatalogErrors, EfficienciesAreFractions) {
+  EXPECT_EQ(errors_of(replace(valid, "compute_efficiency: {value: 0.5",
+                              "compute_efficiency: {value: 1.5")),
+            "c.yaml:15:33: devices[0].compute_efficiency.value: is a fraction of peak and must be "
+            "at most 1");
+}
+
+TEST(CatalogErrors, KindAndDtypeAreChecked) {
+  const std::string e =
+      errors_of(replace(replace(valid, "kind: gpu", "kind: gpuu"), "      bf16:", "      bf17:"));
+  EXPECT_NE(e.find("c.yaml:6:11: devices[0].kind: 'gpuu' is not one of gpu, tpu or fpga; did you "
+                   "mean 'gpu'?"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("c.yaml:8:7: devices[0].peak_flops_per_s.bf17: unknown key; did you mean "
+                   "'bf16'?"),
+            std::string::npos)
+      << e;
+}
+
+TEST(CatalogErrors, DuplicateNamesAreRefused) {
+  const std::string device = valid.substr(valid.find("  - name: X"));
+  EXPECT_EQ(errors_of(valid + device),
+            "c.yaml:19:11: devices[1].name: 'X' appears twice in the catalog");
+}
+
+TEST(CatalogErrors, LoadReportsTheFile) {
+  try {
+    Catalog::load("/nonexistent/catalog.yaml");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "/nonexistent/catalog.yaml: no such file");
+  }
+}
+
+}  // namespace
+}  // namespace scaleplan

@@ -1,0 +1,231 @@
+// Absurd and hostile inputs get a clear error, never an overflow, a hang or an exhausted memory
+// (docs/reliability.md).
+#include <limits>
+
+#include <gtest/gtest.h>
+
+#include "hardware/catalog.hpp"
+#include "sim/compute_model.hpp"
+#include "sim/engine.hpp"
+#include "sim/plan_builder.hpp"
+#include "sim/plan_size.hpp"
+#include "sim/scenario.hpp"
+#include "sim/simulator.hpp"
+
+namespace scaleplan {
+namespace {
+
+std::string scenario_errors(const std::string& text) {
+  try {
+    parse_scenario(text, "s.yaml", Catalog::builtin());
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TrainingJob job(int tp, int pp, int dp, std::int64_t layers, std::int64_t microbatches) {
+  TrainingJob j;
+  j.model = *transformer_preset("gpt3-1.3b");
+  j.model.layers = layers;
+  j.training.micro_batch = 1;
+  j.training.global_batch = microbatches * dp;
+  j.parallelism.tp = tp;
+  j.parallelism.pp = pp;
+  j.parallelism.dp = dp;
+  return j;
+}
+
+std::int64_t ops_of(const Plan& plan) {
+  std::int64_t n = 0;
+  for (const auto& r : plan.ranks)
+    n += static_cast<std::int64_t>(r.ops.size());
+  return n;
+}
+
+TEST(PlanSize, EstimateBoundsTheBuiltPlanClosely) {
+  struct Case {
+    int tp, pp, dp;
+    std::int64_t layers, microbatches;
+    PipelineSchedule schedule;
+    int virtual_stages;
+    Recompute recompute;
+    bool sequence_parallel;
+  };
+  const Case cases[] = {
+      {1, 1, 1, 2, 1, PipelineSchedule::one_f_one_b, 1, Recompute::none, false},
+      {2, 2, 1, 4, 3, PipelineSchedule::one_f_one_b, 1, Recompute::none, false},
+      {2, 2, 2, 4, 4, PipelineSchedule::gpipe, 1, Recompute::full, true},
+      {4, 2, 1, 8, 4, PipelineSchedule::interleaved_1f1b, 2, Recompute::selective, true},
+      {1, 4, 2, 8, 8, PipelineSchedule::one_f_one_b, 1, Recompute::selective, false},
+      {8, 1, 4, 6, 2, PipelineSchedule::one_f_one_b, 1, Recompute::full, false},
+  };
+  for (const Case& c : cases) {
+    TrainingJob j = job(c.tp, c.pp, c.dp, c.layers, c.microbatches);
+    j.parallelism.schedule = c.schedule;
+    j.parallelism.virtual_stages = c.virtual_stages;
+    j.parallelism.recompute = c.recompute;
+    j.parallelism.sequence_parallel = c.sequence_parallel;
+    const std::int64_t actual = ops_of(build_plan(j));
+    const std::int64_t estimate = estimated_plan_ops(j);
+    // An upper bound, so that the guard never lets through a plan larger than the limit, and
+    // within a small factor of the truth, so that it does not refuse plans that would fit.
+    EXPECT_GE(estimate, actual) << "tp " << c.tp << " pp " << c.pp << " dp " << c.dp;
+    // (The constant covers the per-step ops that dominate only tiny plans.)
+    EXPECT_LE(estimate, 3 * actual + 64) << "tp " << c.tp << " pp " << c.pp << " dp " << c.dp;
+  }
+}
+
+TEST(PlanSize, EstimateSaturatesInsteadOfOverflowing) {
+  TrainingJob j = job(1 << 20, 1 << 20, 1 << 20, 10'000, 1 << 16);
+  EXPECT_EQ(estimated_plan_ops(j), std::numeric_limits<std::int64_t>::max());
+}
+
+TEST(PlanSize, ScenarioBeyondTheLimitIsRefusedNamingTheKeys) {
+  // 16384 devices, 100 layers, 4096 micro-batches per replica: billions of ops, which would
+  // take hundreds of gigabytes to build. Refused while parsing, in microseconds.
+  const std::string e = scenario_errors(R"(name: huge
+cluster: {device: H100-SXM5-80GB, nodes: 2048, devices_per_node: 8,
+          network: {link_bandwidth_gbps: 400}}
+model: {family: gpt, layers: 100, hidden: 1024, heads: 16, vocab: 32000, seq_len: 2048}
+training: {global_batch: 8388608, micro_batch: 1}
+parallelism: {tp: 8, pp: 4, dp: 512}
+)");
+  EXPECT_NE(e.find("s.yaml:6:33: parallelism.dp: this job's plan would hold about "),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("ops (16384 ranks × 16384 micro-batches × 25 layers per stage), beyond the "
+                   "limit of 50000000; raise training.micro_batch, lower training.global_batch, "
+                   "or use fewer cluster.nodes or model.layers"),
+            std::string::npos)
+      << e;
+}
+
+TEST(Limits, BillionGpusAreRefused) {
+  const std::string e = scenario_errors(R"(cluster: {device: H100-SXM5-80GB, nodes: 1000000,
+          devices_per_node: 1000, network: {link_bandwidth_gbps: 400}}
+model: {preset: gpt3-1.3b}
+training: {global_batch: 1}
+)");
+  EXPECT_NE(e.find("s.yaml:1:42: cluster.nodes: 1000000 nodes of 1000 devices is 1000000000 "
+                   "devices; scaleplan simulates at most "),
+            std::string::npos)
+      << e;
+  const std::string per_node = scenario_errors(R"(cluster: {device: H100-SXM5-80GB, nodes: 1000,
+          devices_per_node: 1000000, network: {link_bandwidth_gbps: 400}}
+model: {preset: gpt3-1.3b}
+training: {global_batch: 1}
+)");
+  EXPECT_NE(per_node.find("s.yaml:2:29: cluster.devices_per_node: 1000000 is out of range; use a "
+                          "value from 1 to 1024"),
+            std::string::npos)
+      << per_node;
+}
+
+TEST(Limits, HugeParallelDegreesDoNotOverflow) {
+  // tp·pp·dp is 2^60 here; with cp it could reach 2^80, which scenario.cpp saturates instead of
+  // overflowing. Every degree is also checked against the model.
+  const std::string e =
+      scenario_errors(R"(cluster: {device: H100-SXM5-80GB, nodes: 1, devices_per_node: 8}
+model: {family: gpt, layers: 2, hidden: 64, heads: 2, vocab: 128, seq_len: 16}
+training: {global_batch: 8}
+parallelism: {tp: 1048576, pp: 1048576, dp: 1048576}
+)");
+  EXPECT_NE(e.find("parallelism.dp: tp·pp·cp·dp = 1048576·1048576·1·1048576 = "
+                   "1152921504606846976, but the cluster has 8 devices (1 nodes × 8)"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(
+      e.find("s.yaml:4:19: parallelism.tp: 1048576 does not divide heads (2); use one of 1, 2"),
+      std::string::npos)
+      << e;
+}
+
+TEST(Limits, ZeroBandwidthIsRefused) {
+  const std::string e =
+      scenario_errors(R"(cluster: {device: H100-SXM5-80GB, nodes: 2, devices_per_node: 8,
+          network: {link_bandwidth_gbps: 0}}
+model: {preset: gpt3-1.3b}
+training: {global_batch: 16}
+)");
+  EXPECT_NE(e.find("s.yaml:2:42: cluster.network.link_bandwidth_gbps: must be greater than 0 and "
+                   "at most 1000000.000000, got 0.000000"),
+            std::string::npos)
+      << e;
+  EXPECT_THROW(Topology::custom(2, 0, {{0, 1, 0.0, 1e-6}}), TopologyError);
+  try {
+    Topology::custom(2, 0, {{0, 1, 0.0, 1e-6}});
+  } catch (const TopologyError& t) {
+    EXPECT_NE(
+        std::string(t.what()).find("has no bandwidth; every link needs a bandwidth above zero"),
+        std::string::npos)
+        << t.what();
+  }
+}
+
+struct Noop final : EventHandler {
+  void on_event(std::uint64_t) override {}
+};
+
+TEST(Limits, SimulatedTimeNeverWrapsAround) {
+  Engine engine;
+  Noop noop;
+  engine.schedule_at(sim_time_max, &noop, 0);
+  engine.run();
+  // Once at the end of representable time, any further delay is refused rather than wrapped
+  // into a negative time (signed overflow).
+  try {
+    engine.schedule_after(std::numeric_limits<SimTime>::max(), &noop, 0);
+    FAIL() << "expected std::overflow_error";
+  } catch (const std::overflow_error& e) {
+    EXPECT_NE(std::string(e.what()).find("beyond what the simulator represents"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(engine.schedule_at(sim_time_max + 1, &noop, 0), std::overflow_error);
+  EXPECT_THROW(to_sim_time(1e300), std::overflow_error);
+  EXPECT_THROW(to_sim_time(-1), std::domain_error);
+}
+
+Plan one_rank_plan(double flops, int device) {
+  Plan plan;
+  Kernel k;
+  k.name = "k";
+  k.kind = KernelKind::gemm;
+  k.dtype = Dtype::bf16;
+  k.flops = flops;
+  plan.add_block({"b", {k}});
+  RankProgram r;
+  r.device = device;
+  Op op;
+  op.label = plan.label("op");
+  for (int i = 0; i < 4; ++i)
+    r.ops.push_back(op);
+  plan.ranks.push_back(r);
+  return plan;
+}
+
+TEST(Limits, StepLongerThanTheSimulatedRangeIsAnError) {
+  // Each op alone fits (1e20 FLOP at ~1e15 FLOP/s is ~1.2 days); four in a row are still under
+  // 26 days, forty are not. The engine stops with an error instead of overflowing time.
+  const RooflineModel compute(*Catalog::builtin().find("H100-SXM5-80GB"));
+  const Topology topology = Topology::custom(1, 0, {});
+  Plan plan = one_rank_plan(1e20, 0);
+  EXPECT_NO_THROW(simulate(plan, topology, compute, {}));
+  for (int i = 0; i < 36; ++i)
+    plan.ranks[0].ops.push_back(plan.ranks[0].ops[0]);
+  EXPECT_THROW(simulate(plan, topology, compute, {}), std::overflow_error);
+}
+
+TEST(Limits, RankOnADeviceOutsideTheClusterIsRefused) {
+  const RooflineModel compute(*Catalog::builtin().find("H100-SXM5-80GB"));
+  const Topology topology = Topology::custom(2, 0, {{0, 1, 1e9, 1e-6}});
+  try {
+    simulate(one_rank_plan(1e9, 7), topology, compute, {});
+    FAIL() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "rank 0 runs on device 7, but the cluster has 2 devices");
+  }
+}
+
+}  // namespace
+}  // namespace scaleplan

@@ -1,0 +1,169 @@
+// Every error the plan reader (sim/plan_io.cpp) and plan validation (sim/plan.cpp) can give,
+// with its message, and the round trip of hostile strings through the writer.
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "hardware/input.hpp"
+#include "sim/plan_io.hpp"
+
+namespace scaleplan {
+namespace {
+
+const std::string header = "format: scaleplan-plan\nversion: 1\n";
+
+// Two ranks, one block, one group: a valid plan that tests break one key at a time.
+const std::string valid = header + R"(labels: ["op"]
+blocks:
+  - name: "b"
+    kernels:
+      - {name: "g", kind: gemm, dtype: bf16, flops: 1, bytes: 1, m: 1, n: 1, k: 1, batch: 1}
+groups:
+  - {name: "dp", ranks: [0, 1]}
+ranks:
+  - rank: 0
+    device: 0
+    ops:
+      - {kind: compute, stream: compute, label: 0, block: 0}
+      - {kind: send, stream: pp-send-next, label: 0, peer: 1, bytes: 8, deps: [0]}
+      - {kind: collective, stream: dp-comm, label: 0, collective: all-reduce, group: 0, bytes: 8}
+  - rank: 1
+    device: 1
+    ops:
+      - {kind: recv, stream: pp-recv-prev, label: 0, peer: 0, bytes: 8}
+      - {kind: collective, stream: dp-comm, label: 0, collective: all-reduce, group: 0, bytes: 8}
+)";
+
+std::string errors_of(const std::string& text) {
+  try {
+    parse_plan(text, "p.yaml");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+TEST(PlanIoErrors, ValidPlanParses) {
+  EXPECT_EQ(errors_of(valid), "");
+}
+
+TEST(PlanIoErrors, NotAPlanFile) {
+  EXPECT_EQ(errors_of("format: scaleplan-scenario\nversion: 1\n"),
+            "p.yaml:1:9: format: expected 'scaleplan-plan'; this is not a plan file");
+  EXPECT_EQ(errors_of("format: scaleplan-plan\nversion: 9\n"),
+            "p.yaml:2:10: version: version 9 is not supported; this build reads version 1");
+  EXPECT_EQ(errors_of("name: x\n"),
+            "p.yaml:1:1: format: required key is missing\n"
+            "p.yaml:1:1: version: required key is missing");
+}
+
+TEST(PlanIoErrors, LabelsMustBeStrings) {
+  EXPECT_EQ(errors_of(replace(valid, "labels: [\"op\"]", "labels: [\"op\", [1]]")),
+            "p.yaml:3:16: labels: expected a string");
+}
+
+TEST(PlanIoErrors, NegativeSizesAreRefused) {
+  const std::string e =
+      errors_of(replace(replace(valid, "flops: 1, bytes: 1, m: 1", "flops: -1, bytes: 1, m: -4"),
+                        "peer: 1, bytes: 8", "peer: 1, bytes: -8"));
+  EXPECT_NE(e.find("p.yaml:7:53: blocks[0].kernels[0].flops: must not be negative"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("blocks[0].kernels[0].m: must not be negative"), std::string::npos) << e;
+  EXPECT_NE(e.find("ranks[0].ops[1].bytes: must not be negative"), std::string::npos) << e;
+}
+
+TEST(PlanIoErrors, IndicesMustPointIntoTheTables) {
+  const std::string e =
+      errors_of(replace(replace(valid, "label: 0, block: 0", "label: 3, block: 2"),
+                        "group: 0, bytes: 8}\n  - rank: 1", "group: 5, bytes: 8}\n  - rank: 1"));
+  EXPECT_NE(e.find("ranks[0].ops[0].label: 3 is not a valid label index (there are 1)"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("ranks[0].ops[0].block: 2 is not a valid block index (there are 1)"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("ranks[0].ops[2].group: 5 is not a valid group index (there are 1)"),
+            std::string::npos)
+      << e;
+}
+
+TEST(PlanIoErrors, ACycleIsRefused) {
+  // deps point backwards only; an op depending on itself or a later op could never start.
+  const std::string e = errors_of(replace(valid, "bytes: 8, deps: [0]}", "bytes: 8, deps: [1]}"));
+  EXPECT_NE(e.find("ranks[0].ops[1].deps: op 1 is not an earlier op of this rank (dependencies "
+                   "point backwards; a cycle cannot run)"),
+            std::string::npos)
+      << e;
+  const std::string not_index = errors_of(replace(valid, "deps: [0]", "deps: [first]"));
+  EXPECT_NE(not_index.find("ranks[0].ops[1].deps: expected an op index"), std::string::npos)
+      << not_index;
+}
+
+TEST(PlanIoErrors, IntegersPastIntAreRefusedNotWrapped) {
+  // 4294967297 = 2^32 + 1 would wrap to peer 1, a valid rank, if narrowed silently.
+  const std::string e = errors_of(replace(valid, "peer: 1,", "peer: 4294967297,"));
+  EXPECT_NE(e.find("ranks[0].ops[1].peer: 4294967297 is out of range; use a value from 0 to "
+                   "2147483647"),
+            std::string::npos)
+      << e;
+  const std::string device = errors_of(replace(valid, "device: 1", "device: -2"));
+  EXPECT_NE(device.find("ranks[1].device: -2 is out of range; use a value from 0 to 2147483647"),
+            std::string::npos)
+      << device;
+  const std::string missing = errors_of(replace(valid, "    device: 1\n", ""));
+  EXPECT_NE(missing.find("ranks[1].device: must be a device index, 0 or more"), std::string::npos)
+      << missing;
+  const std::string group_rank = errors_of(replace(valid, "ranks: [0, 1]", "ranks: [0, x]"));
+  EXPECT_NE(group_rank.find("groups[0].ranks: expected a rank number"), std::string::npos)
+      << group_rank;
+}
+
+TEST(PlanIoErrors, ValidationFailuresNameTheOp) {
+  EXPECT_EQ(errors_of(replace(valid, "  - rank: 1", "  - rank: 2")),
+            "p.yaml: plan: rank 2 op 0: ranks must be listed in order 0, 1, 2, ...");
+  EXPECT_EQ(errors_of(replace(valid, "peer: 0, bytes: 8}", "peer: 1, bytes: 8}")),
+            "p.yaml: plan: rank 1 op 0: peer rank 1 is not another rank");
+  EXPECT_EQ(errors_of(replace(valid, "ranks: [0, 1]", "ranks: [0, 1, 4]")),
+            "p.yaml: plan: group 0 names rank 4, which does not exist");
+  EXPECT_EQ(errors_of(replace(valid, "ranks: [0, 1]", "ranks: [0]")),
+            "p.yaml: plan: rank 1 op 1: collective on a group this rank is not in");
+  // Rank 1's collective removed: the group's members disagree on how many collectives they run.
+  const std::string unmatched = valid.substr(0, valid.rfind("      - {kind: collective"));
+  EXPECT_EQ(errors_of(unmatched),
+            "p.yaml: plan: group 0 (dp): rank 1 issues 0 collectives, rank 0 issues 1");
+  // Rank 1's receive removed: rank 0's send has no partner.
+  EXPECT_EQ(
+      errors_of(replace(
+          valid, "      - {kind: recv, stream: pp-recv-prev, label: 0, peer: 0, bytes: 8}\n", "")),
+      "p.yaml: plan: rank 0 sends more messages to rank 1 than it receives");
+}
+
+TEST(PlanIoErrors, HostileStringsRoundTrip) {
+  // The writer once left control characters raw, so a label with a newline read back with a
+  // space instead (found by the plan fuzzer).
+  const std::string text =
+      replace(valid, "labels: [\"op\"]",
+              "labels: [\"op\", \"a\\nb\", \"tab\\there\", \"nul\\x00\\x7f\", \"c1\\u0085\", "
+              "\"quote \\\" back \\\\\", \"ünï 𝛼\"]");
+  const Plan plan = parse_plan(text, "p.yaml");
+  ASSERT_EQ(plan.labels.size(), 7u);
+  EXPECT_EQ(plan.labels[1], "a\nb");
+  EXPECT_EQ(plan.labels[3], std::string("nul\0\x7f", 5));
+  std::ostringstream once;
+  write_plan(plan, once);
+  const Plan again = parse_plan(once.str(), "p2.yaml");
+  EXPECT_EQ(again.labels, plan.labels);
+  std::ostringstream twice;
+  write_plan(again, twice);
+  EXPECT_EQ(once.str(), twice.str());
+}
+
+}  // namespace
+}  // namespace scaleplan
