@@ -4,12 +4,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/calibrate_command.hpp"
 #include "hardware/catalog.hpp"
 #include "sim/plan_builder.hpp"
 #include "sim/plan_io.hpp"
 #include "sim/prediction.hpp"
 #include "sim/scenario.hpp"
 #include "sim/trace.hpp"
+#include "sim/validation.hpp"
 
 namespace {
 
@@ -53,8 +55,9 @@ struct RunOptions {
 
 int run(const RunOptions& o) {
   Catalog storage;
-  const Scenario scenario = load_scenario(o.scenario, catalog_for(o.catalog, storage));
-  const PreparedRun prepared = prepare_run(scenario);
+  const Catalog& catalog = catalog_for(o.catalog, storage);
+  const Scenario scenario = load_scenario(o.scenario, catalog);
+  const PreparedRun prepared = prepare_run(scenario, catalog);
   if (!o.dump_plan.empty()) {
     auto out = open_output(o.dump_plan);
     write_plan(prepared.plan, out);
@@ -71,6 +74,19 @@ int run(const RunOptions& o) {
     std::cout << to_json(prediction).dump(2) << "\n";
   } else {
     std::cout << format_text(prediction);
+  }
+  return 0;
+}
+
+int validate_cases(const std::vector<std::string>& paths, const std::string& catalog_path,
+                   bool json) {
+  Catalog storage;
+  const Catalog& catalog = catalog_for(catalog_path, storage);
+  const ValidationReport report = validate(validation_files(paths), catalog);
+  if (json) {
+    std::cout << to_json(report).dump(2) << "\n";
+  } else {
+    std::cout << format_text(report);
   }
   return 0;
 }
@@ -109,9 +125,20 @@ int main(int argc, char** argv) {
   run_command->add_option("--catalog", run_options.catalog,
                           "Device catalog YAML (default: the built-in catalog)");
 
+  std::vector<std::string> validate_paths;
+  bool validate_json = false;
+  std::string validate_catalog;
+  auto* validate_command = app.add_subcommand(
+      "validate", "Predict published runs (scenarios with a measured: block) and report the error");
+  validate_command->add_option("paths", validate_paths, "Scenario files or directories")->required();
+  validate_command->add_flag("--json", validate_json, "Print the table as JSON");
+  validate_command->add_option("--catalog", validate_catalog, "Device catalog YAML");
+
   std::string catalog_path;
   auto* catalog_command = app.add_subcommand("catalog", "List the devices in the catalog");
   catalog_command->add_option("--catalog", catalog_path, "Device catalog YAML");
+
+  const auto run_calibrate = add_calibrate_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -121,8 +148,10 @@ int main(int argc, char** argv) {
   try {
     if (*run_command)
       return run(run_options);
-    if (*catalog_command)
-      return list_catalog(catalog_path);
+    if (app.got_subcommand("calibrate"))
+      return run_calibrate();
+    if (*catalog_command) return list_catalog(catalog_path);
+    if (*validate_command) return validate_cases(validate_paths, validate_catalog, validate_json);
   } catch (const InputError& e) {
     std::cerr << e.what() << "\n";
     return exit_bad_input;

@@ -43,6 +43,15 @@ std::optional<Figure> read_figure(MapReader& map, std::string_view key, bool req
   return Figure{*value, *source};
 }
 
+std::optional<Figure> read_optional_fraction(MapReader& map, std::string_view key) {
+  auto f = read_figure(map, key, false);
+  if (f && f->value > 1) {
+    map.child(key).error("value", "is a fraction and must be at most 1");
+    return std::nullopt;
+  }
+  return f;
+}
+
 void read_fraction(MapReader& map, std::string_view key, Figure& out) {
   if (auto f = read_figure(map, key, true)) {
     if (f->value > 1) {
@@ -91,6 +100,8 @@ DeviceSpec read_device(MapReader& map) {
   assign("power_w", d.power_w);
   d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false);
   read_fraction(map, "compute_efficiency", d.compute_efficiency);
+  d.gemm_half_efficiency_flops = read_figure(map, "gemm_half_efficiency_flops", false);
+  d.intra_node_link_efficiency = read_optional_fraction(map, "intra_node_link_efficiency");
   read_fraction(map, "memory_efficiency", d.memory_efficiency);
   assign("kernel_launch_overhead_s", d.kernel_launch_overhead_s);
   assign("collective_step_latency_s", d.collective_step_latency_s);
@@ -117,6 +128,8 @@ Catalog Catalog::parse(std::string_view yaml_text, const std::string& file_label
   }
   catalog.network_defaults_.cross_socket_bandwidth_bytes_per_s =
       read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false);
+  catalog.network_defaults_.nic_bandwidth_efficiency =
+      read_optional_fraction(defaults, "nic_bandwidth_efficiency");
   defaults.accept("inter_node_link_latency_s");
   defaults.finish();
 

@@ -15,6 +15,8 @@ namespace scaleplan {
 struct NetworkDefaults {
   Figure switch_latency_s;
   Figure nic_latency_s;
+  // Fraction of a NIC's line rate collectives achieve. Absent: the nominal bandwidth.
+  std::optional<Figure> nic_bandwidth_efficiency;
   // Per direction, over all links between two sockets (optional in a user's catalog).
   std::optional<Figure> cross_socket_bandwidth_bytes_per_s;
 };

@@ -42,7 +42,13 @@ struct DeviceSpec {
   std::optional<Figure> intra_node_link_count;
   Figure power_w;
   std::optional<Figure> price_usd_per_hour;
-  Figure compute_efficiency;  // fraction of peak reached by large GEMMs
+  Figure compute_efficiency;  // fraction of peak large GEMMs approach (the curve's asymptote)
+  // GEMM size, in FLOPs, at which a GEMM reaches half of compute_efficiency: efficiency(F) =
+  // compute_efficiency · F / (F + this). Absent: every GEMM runs at compute_efficiency.
+  std::optional<Figure> gemm_half_efficiency_flops;
+  // Fraction of the intra-node link bandwidth collectives achieve (protocol overhead, measured
+  // as nccl-tests bus bandwidth over line rate). Absent: the nominal bandwidth.
+  std::optional<Figure> intra_node_link_efficiency;
   Figure memory_efficiency;   // fraction of peak bandwidth reached by streaming kernels
   Figure kernel_launch_overhead_s;
   Figure collective_step_latency_s;

@@ -1,14 +1,19 @@
 #include "sim/compute_model.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace scaleplan {
 
 double RooflineModel::kernel_time_s(const Kernel& kernel) const {
   double arithmetic_s = 0;
   if (kernel.flops > 0) {
-    arithmetic_s =
-        kernel.flops / (device_.peak_flops(kernel.dtype) * device_.compute_efficiency.value);
+    double efficiency = device_.compute_efficiency.value;
+    const bool matrix = kernel.kind == KernelKind::gemm || kernel.kind == KernelKind::attention;
+    if (matrix && device_.gemm_half_efficiency_flops) {
+      efficiency *= kernel.flops / (kernel.flops + device_.gemm_half_efficiency_flops->value);
+    }
+    arithmetic_s = kernel.flops / (device_.peak_flops(kernel.dtype) * efficiency);
   }
   const double memory_s =
       kernel.bytes / (device_.memory_bandwidth_bytes_per_s.value * device_.memory_efficiency.value);
@@ -16,9 +21,72 @@ double RooflineModel::kernel_time_s(const Kernel& kernel) const {
 }
 
 std::string RooflineModel::description() const {
-  return "roofline of " + device_.name + " at compute efficiency " +
-         std::to_string(device_.compute_efficiency.value) + " (" +
-         device_.compute_efficiency.source + ")";
+  std::string text = "roofline of " + device_.name + ", GEMM efficiency up to " +
+                     std::to_string(device_.compute_efficiency.value);
+  if (device_.gemm_half_efficiency_flops) {
+    text += ", half of it at " + std::to_string(device_.gemm_half_efficiency_flops->value / 1e9) +
+            " GFLOP per GEMM";
+  }
+  return text + " (catalog: " + device_.compute_efficiency.source + ")";
+}
+
+ProfiledComputeModel::ProfiledComputeModel(DeviceSpec device, Profile profile,
+                                           std::string profile_name)
+    : device_(std::move(device)),
+      profile_(std::move(profile)),
+      profile_name_(std::move(profile_name)) {}
+
+double ProfiledComputeModel::kernel_time_s(const Kernel& kernel) const {
+  if (kernel.kind == KernelKind::gemm || kernel.kind == KernelKind::attention) {
+    auto it = profile_.gemm.find(kernel.dtype);
+    if (it == profile_.gemm.end()) {
+      throw std::invalid_argument("calibration profile " + profile_name_ + " has no " +
+                                  std::string(to_string(kernel.dtype)) + " GEMM fit");
+    }
+    // The measured GEMM time includes its launch.
+    return it->second.time_s({kernel.gemm.m, kernel.gemm.n, kernel.gemm.k, kernel.gemm.batch});
+  }
+  double arithmetic_s = 0;
+  if (kernel.flops > 0) {
+    arithmetic_s =
+        kernel.flops / (device_.peak_flops(kernel.dtype) * device_.compute_efficiency.value);
+  }
+  if (profile_.memory)
+    return std::max(arithmetic_s, profile_.memory->time_s(kernel.bytes));
+  const double memory_s =
+      kernel.bytes / (device_.memory_bandwidth_bytes_per_s.value * device_.memory_efficiency.value);
+  const double launch_s = profile_.kernel_launch_overhead_s
+                              ? profile_.kernel_launch_overhead_s->value
+                              : device_.kernel_launch_overhead_s.value;
+  return std::max(arithmetic_s, memory_s) + launch_s;
+}
+
+std::string ProfiledComputeModel::description() const {
+  std::string text = "calibration profile " + profile_name_ + " of " + profile_.device + ": GEMM";
+  for (const auto& [dtype, gemm] : profile_.gemm) {
+    text +=
+        " " + std::string(to_string(dtype)) + " (" + std::to_string(gemm.table.size()) + " shapes)";
+  }
+  if (profile_.memory) {
+    text +=
+        ", memory " +
+        std::to_string(static_cast<long long>(profile_.memory->bandwidth_bytes_per_s.value / 1e9)) +
+        " GB/s";
+  } else {
+    text += ", memory from the catalog";
+  }
+  return text;
+}
+
+std::optional<double> profiled_collective_step_latency_s(const Profile& profile) {
+  const CollectiveProfile* best = nullptr;
+  for (const CollectiveProfile& c : profile.collectives) {
+    if (c.op == CollectiveOp::all_reduce && c.nodes == 1 && (!best || c.ranks > best->ranks))
+      best = &c;
+  }
+  if (!best)
+    return std::nullopt;
+  return best->latency_s.value / (2.0 * (best->ranks - 1));
 }
 
 double block_time_s(const ComputeModel& model, const ComputeBlock& block) {

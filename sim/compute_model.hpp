@@ -1,9 +1,11 @@
 // How long a kernel takes on a device.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "hardware/device_spec.hpp"
+#include "hardware/profile.hpp"
 #include "models/kernel.hpp"
 #include "sim/plan.hpp"
 
@@ -29,6 +31,30 @@ class RooflineModel final : public ComputeModel {
  private:
   DeviceSpec device_;
 };
+
+// Times from a calibration profile (hardware/profile.hpp): GEMM and attention kernels take the
+// profile's time for their shape and dtype (its table interpolated over its fitted model);
+// other kernels the larger of their arithmetic at the catalog's efficiency and their bytes at the
+// profile's streaming bandwidth and latency. Whatever the profile lacks (memory, launch overhead)
+// comes from the catalog device. Throws std::invalid_argument for a GEMM in a dtype the profile
+// has no fit for.
+class ProfiledComputeModel final : public ComputeModel {
+ public:
+  // `profile_name` (its file) is named in descriptions.
+  ProfiledComputeModel(DeviceSpec device, Profile profile, std::string profile_name);
+  double kernel_time_s(const Kernel& kernel) const override;
+  std::string description() const override;
+
+ private:
+  DeviceSpec device_;
+  Profile profile_;
+  std::string profile_name_;
+};
+
+// The per-step latency of a ring collective that the profile's alpha implies: alpha / (2(n-1))
+// of its all-reduce fit within one node with the most ranks (an all-reduce ring takes 2(n-1)
+// steps). nullopt when the profile has no such fit.
+std::optional<double> profiled_collective_step_latency_s(const Profile& profile);
 
 double block_time_s(const ComputeModel& model, const ComputeBlock& block);
 

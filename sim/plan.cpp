@@ -40,6 +40,8 @@ std::string_view to_string(Stream stream) {
       return "pp-send-prev";
     case Stream::pp_recv_next:
       return "pp-recv-next";
+    case Stream::param_gather:
+      return "param-gather";
   }
   return "?";
 }

@@ -30,8 +30,9 @@ enum class Stream : std::uint8_t {
   pp_recv_prev,
   pp_send_prev,
   pp_recv_next,
+  param_gather,
 };
-inline constexpr int stream_count = 9;
+inline constexpr int stream_count = 10;
 
 std::string_view to_string(OpKind kind);
 std::string_view to_string(Stream stream);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "sim/schedule.hpp"
 
@@ -105,8 +106,9 @@ class RankBuilder {
   RankBuilder(Plan& plan, RankProgram& program) : plan_(plan), program_(program) {}
 
   std::uint32_t compute(std::uint32_t block, const std::string& label, int microbatch,
-                        double activation_bytes) {
+                        double activation_bytes, std::optional<std::uint32_t> also_after = {}) {
     Op op;
+    if (also_after) op.deps.push_back(*also_after);
     op.kind = OpKind::compute;
     op.stream = Stream::compute;
     op.block = block;
@@ -186,22 +188,41 @@ std::string layer_label(std::int64_t layer, const char* what) {
 
 }  // namespace
 
+double gradient_bucket_bytes(const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  return p.grad_bucket_bytes > 0
+             ? p.grad_bucket_bytes
+             : std::max(40e6, 1e6 * p.dp) * bytes_per_parameter(job.training.dtype).gradients;
+}
+
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
   const BytesPerParameter per = bytes_per_parameter(job.training.dtype);
   const double params = stage_parameters(job, stage);
   StaticMemory memory;
-  memory.weights_bytes = params * per.weights;
-  memory.gradients_bytes = params * per.gradients;
-  memory.optimizer_bytes = params * per.optimizer;
+  const auto& p = job.parallelism;
+  const double dp = p.dp;
+  // ZeRO shards the optimizer state (stage 1), the gradients (2) and the weights (3) over the
+  // data-parallel group.
+  memory.weights_bytes = params * per.weights / (p.zero >= 3 ? dp : 1.0);
+  memory.gradients_bytes = params * per.gradients / (p.zero >= 2 ? dp : 1.0);
+  memory.optimizer_bytes = params * per.optimizer / (p.zero >= 1 ? dp : 1.0);
+  if (p.zero >= 2 && p.dp > 1) {
+    // The bucket being reduced is held whole until its reduce-scatter ends.
+    memory.communication_buffer_bytes += gradient_bucket_bytes(job);
+  }
+  if (p.zero >= 3 && p.dp > 1) {
+    // Two layers' weights gathered at a time: the one computing and the one prefetched.
+    memory.communication_buffer_bytes +=
+        2 * layer_parameters_per_rank(job.model, p.tp) * per.weights;
+  }
   return memory;
 }
 
 Plan build_plan(const TrainingJob& job) {
   const auto& p = job.parallelism;
   const auto& m = job.model;
-  if (p.cp != 1 || p.ep != 1 || p.zero != 0) {
-    throw std::invalid_argument(
-        "context parallelism, expert parallelism and ZeRO are not supported yet");
+  if (p.cp != 1 || p.ep != 1) {
+    throw std::invalid_argument("context and expert parallelism are not supported yet");
   }
   const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
   if (m.layers % (static_cast<std::int64_t>(p.pp) * chunks) != 0) {
@@ -215,8 +236,8 @@ Plan build_plan(const TrainingJob& job) {
   const double tokens = static_cast<double>(job.training.micro_batch * m.seq_len / p.cp);
   const double boundary_bytes =
       tokens * static_cast<double>(m.hidden) * bytes_per_element(dtype) / sp;
-  const double grad_bucket_bytes =
-      p.grad_bucket_bytes > 0 ? p.grad_bucket_bytes : std::max(40e6, 1e6 * p.dp) * per.gradients;
+  const double grad_bucket_bytes = gradient_bucket_bytes(job);
+  const bool sharded_weights = p.zero >= 3 && p.dp > 1;
 
   Plan plan;
   const Blocks blocks = make_blocks(plan, job);
@@ -256,7 +277,9 @@ Plan build_plan(const TrainingJob& job) {
     step.name = "adam_step";
     step.kind = KernelKind::optimizer;
     step.dtype = Dtype::fp32;
-    step.bytes = stage_parameters(job, stage) * per.optimizer_step_traffic;
+    // With ZeRO each rank steps only its shard of the optimizer state.
+    step.bytes = stage_parameters(job, stage) * per.optimizer_step_traffic /
+                 (p.zero >= 1 ? static_cast<double>(p.dp) : 1.0);
     optimizer_block[stage] =
         plan.add_block({"optimizer step stage " + std::to_string(stage), {step}});
   }
@@ -293,20 +316,53 @@ Plan build_plan(const TrainingJob& job) {
     std::vector<std::uint32_t> grad_reductions;
     double bucket_fill = 0;
     auto reduce_gradients = [&](double params, std::optional<std::uint32_t> after, bool flush) {
-      if (p.dp == 1)
+      if (p.dp == 1 || sharded_weights)
         return;
       bucket_fill += params * per.gradients;
       if (bucket_fill >= grad_bucket_bytes || (flush && bucket_fill > 0)) {
         std::vector<std::uint32_t> deps;
         if (after)
           deps.push_back(*after);
-        grad_reductions.push_back(b.collective(dp_group[r], CollectiveKind::all_reduce, bucket_fill,
-                                               Stream::dp_comm, "dp gradient all-reduce", -1, false,
-                                               deps));
+        // ZeRO reduce-scatters: each rank keeps the reduced shard it will step.
+        const bool scatter = p.zero >= 1;
+        grad_reductions.push_back(b.collective(
+            dp_group[r], scatter ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
+            bucket_fill, Stream::dp_comm,
+            scatter ? "dp gradient reduce-scatter" : "dp gradient all-reduce", -1, false, deps));
         bucket_fill = 0;
       }
     };
     std::vector<double> deferred_gradient_params;
+
+    // ZeRO-3: a layer's weights are all-gathered before each use (forward, and again before
+    // backward) on their own stream, at most two layers ahead of the compute that needs them,
+    // and its gradients reduce-scattered right after its backward pass, every micro-batch.
+    std::vector<std::uint32_t> recent_layer_computes;
+    auto gather_weights = [&](double params, const std::string& label,
+                              int mb) -> std::optional<std::uint32_t> {
+      if (!sharded_weights) return std::nullopt;
+      std::vector<std::uint32_t> deps;
+      if (recent_layer_computes.size() >= 2) {
+        deps.push_back(recent_layer_computes[recent_layer_computes.size() - 2]);
+      }
+      return b.collective(dp_group[r], CollectiveKind::all_gather, params * per.weights,
+                          Stream::param_gather, label + " weight all-gather", mb, false, deps);
+    };
+    auto scatter_gradients = [&](double params, std::uint32_t after, const std::string& label,
+                                 int mb) {
+      if (!sharded_weights) return;
+      grad_reductions.push_back(b.collective(dp_group[r], CollectiveKind::reduce_scatter,
+                                             params * per.gradients, Stream::dp_comm,
+                                             label + " gradient reduce-scatter", mb, false,
+                                             {after}));
+    };
+    const double embedding_params =
+        static_cast<double>(m.vocab / p.tp * m.hidden) +
+        (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0);
+    const double output_params = static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
+                                 (m.tied_embeddings && p.pp == 1
+                                      ? 0.0
+                                      : static_cast<double>(m.vocab / p.tp * m.hidden));
 
     const double attention_stored = p.recompute == Recompute::full
                                         ? blocks.layer.attention.input_bytes
@@ -330,7 +386,8 @@ Plan build_plan(const TrainingJob& job) {
         if (!first_chunk)
           b.recv(prev, boundary_bytes, Stream::pp_recv_prev, "recv activations", mb);
         if (first_chunk) {
-          b.compute(blocks.embedding_forward, "embedding forward", mb, 0);
+          b.compute(blocks.embedding_forward, "embedding forward", mb, 0,
+                    gather_weights(embedding_params, "embedding", mb));
           if (tp_on) {
             b.collective(
                 tp_group[r],
@@ -339,16 +396,20 @@ Plan build_plan(const TrainingJob& job) {
           }
         }
         for (std::int64_t l = first_layer; l < first_layer + layers_per_chunk; ++l) {
+          const auto gathered = gather_weights(layer_params, layer_label(l, "layer"), mb);
           tp_before(tp_bytes, layer_label(l, "attention tp"), mb);
-          b.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
-                    attention_stored);
+          const auto attention =
+              b.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
+                        attention_stored, gathered);
+          if (sharded_weights) recent_layer_computes.push_back(attention);
           tp_after(tp_bytes, layer_label(l, "attention tp"), mb);
           tp_before(tp_bytes, layer_label(l, "mlp tp"), mb);
           b.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, mlp_stored);
           tp_after(tp_bytes, layer_label(l, "mlp tp"), mb);
         }
         if (last_chunk) {
-          b.compute(blocks.output_forward, "output forward", mb, blocks.output.activation_bytes);
+          b.compute(blocks.output_forward, "output forward", mb, blocks.output.activation_bytes,
+                    gather_weights(output_params, "output", mb));
         } else {
           b.send(next, boundary_bytes, Stream::pp_send_next, "send activations", mb);
         }
@@ -358,25 +419,24 @@ Plan build_plan(const TrainingJob& job) {
         b.recv(next, boundary_bytes, Stream::pp_recv_next, "recv gradients", mb);
       if (last_chunk) {
         const auto op = b.compute(blocks.output_backward, "output backward", mb,
-                                  -blocks.output.activation_bytes);
+                                  -blocks.output.activation_bytes,
+                                  gather_weights(output_params, "output", mb));
         tp_after(tp_bytes, "output tp", mb);
+        scatter_gradients(output_params, op, "output", mb);
         if (last_backward) {
-          const double params =
-              static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
-              (m.tied_embeddings && p.pp == 1 ? 0.0
-                                              : static_cast<double>(m.vocab / p.tp * m.hidden));
           if (p.overlap_grad_reduce) {
-            reduce_gradients(params, op, false);
+            reduce_gradients(output_params, op, false);
           } else {
-            deferred_gradient_params.push_back(params);
+            deferred_gradient_params.push_back(output_params);
           }
         }
       }
       for (std::int64_t l = first_layer + layers_per_chunk - 1; l >= first_layer; --l) {
+        auto gathered = gather_weights(layer_params, layer_label(l, "layer"), mb);
         if (p.recompute == Recompute::full) {
           tp_before(tp_bytes, layer_label(l, "recompute attention tp"), mb);
           b.compute(blocks.attention_forward, layer_label(l, "recompute attention"), mb,
-                    blocks.layer.attention.activation_bytes);
+                    blocks.layer.attention.activation_bytes, std::exchange(gathered, std::nullopt));
           tp_after(tp_bytes, layer_label(l, "recompute attention tp"), mb);
           tp_before(tp_bytes, layer_label(l, "recompute mlp tp"), mb);
           b.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb,
@@ -385,7 +445,7 @@ Plan build_plan(const TrainingJob& job) {
         }
         tp_before(tp_bytes, layer_label(l, "mlp backward tp"), mb);
         b.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb,
-                  -blocks.layer.mlp.activation_bytes);
+                  -blocks.layer.mlp.activation_bytes, gathered);
         tp_after(tp_bytes, layer_label(l, "mlp backward tp"), mb);
         if (p.recompute == Recompute::selective) {
           b.compute(blocks.attention_core_recompute, layer_label(l, "recompute attention core"), mb,
@@ -398,6 +458,8 @@ Plan build_plan(const TrainingJob& job) {
         const auto op = b.compute(blocks.attention_backward, layer_label(l, "attention backward"),
                                   mb, -attention_freed);
         tp_after(tp_bytes, layer_label(l, "attention backward tp"), mb);
+        scatter_gradients(layer_params, op, layer_label(l, "layer"), mb);
+        if (sharded_weights) recent_layer_computes.push_back(op);
         if (last_backward) {
           if (p.overlap_grad_reduce) {
             reduce_gradients(layer_params, op, false);
@@ -407,15 +469,14 @@ Plan build_plan(const TrainingJob& job) {
         }
       }
       if (first_chunk) {
-        const auto op = b.compute(blocks.embedding_backward, "embedding backward", mb, 0);
+        const auto op = b.compute(blocks.embedding_backward, "embedding backward", mb, 0,
+                                  gather_weights(embedding_params, "embedding", mb));
+        scatter_gradients(embedding_params, op, "embedding", mb);
         if (last_backward) {
-          double params = static_cast<double>(m.vocab / p.tp * m.hidden);
-          if (m.learned_positions)
-            params += static_cast<double>(m.seq_len * m.hidden);
           if (p.overlap_grad_reduce) {
-            reduce_gradients(params, op, false);
+            reduce_gradients(embedding_params, op, false);
           } else {
-            deferred_gradient_params.push_back(params);
+            deferred_gradient_params.push_back(embedding_params);
           }
         }
       } else {
@@ -449,6 +510,13 @@ Plan build_plan(const TrainingJob& job) {
     std::sort(op.deps.begin(), op.deps.end());
     op.deps.erase(std::unique(op.deps.begin(), op.deps.end()), op.deps.end());
     program.ops.push_back(std::move(op));
+    if (p.dp > 1 && (p.zero == 1 || p.zero == 2)) {
+      // Each rank stepped its shard; the updated weights are gathered back before the next step
+      // (Megatron-LM's distributed optimizer without --overlap-param-gather).
+      const auto stepped = static_cast<std::uint32_t>(program.ops.size() - 1);
+      b.collective(dp_group[r], CollectiveKind::all_gather, stage_parameters(job, s) * per.weights,
+                   Stream::dp_comm, "dp weight all-gather", -1, false, {stepped});
+    }
   }
   return plan;
 }

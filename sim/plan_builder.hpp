@@ -32,6 +32,10 @@ int microbatches_per_replica(const TrainingJob& job);
 // std::invalid_argument otherwise.
 Plan build_plan(const TrainingJob& job);
 
+// Bytes of one data-parallel gradient bucket: the scenario's, or Megatron-LM's default of
+// max(40M, 1M·dp) parameters.
+double gradient_bucket_bytes(const TrainingJob& job);
+
 // Static memory of a pipeline stage's rank: weights, gradients, optimizer state.
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage);
 

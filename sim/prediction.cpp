@@ -1,14 +1,27 @@
 #include "sim/prediction.hpp"
 
 #include <cstdio>
+#include <memory>
 
 #include "sim/compute_model.hpp"
 
 namespace scaleplan {
 
-PreparedRun prepare_run(const Scenario& scenario) {
+ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog) {
+  ClusterSpec effective = cluster;
+  if (const auto& f = cluster.device.intra_node_link_efficiency) {
+    effective.device.intra_node_link_bandwidth_bytes_per_s.value *= f->value;
+  }
+  if (const auto& f = catalog.network_defaults().nic_bandwidth_efficiency) {
+    effective.network.link_bandwidth_bytes_per_s *= f->value;
+  }
+  return effective;
+}
+
+PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog) {
   try {
-    return PreparedRun{Topology(scenario.cluster), build_plan(scenario.job)};
+    return PreparedRun{Topology(effective_cluster(scenario.cluster, catalog)),
+                       build_plan(scenario.job)};
   } catch (const TopologyError& e) {
     auto where = scenario.locations.find("cluster.network");
     SourceLocation location =
@@ -19,10 +32,18 @@ PreparedRun prepare_run(const Scenario& scenario) {
 
 Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationObserver* observer) {
   const DeviceSpec& device = scenario.cluster.device;
-  const RooflineModel compute(device);
+  std::unique_ptr<ComputeModel> compute;
   SimulationOptions options;
   options.collective_step_latency_s = device.collective_step_latency_s.value;
-  const SimulationResult sim = simulate(run.plan, run.topology, compute, options, observer);
+  if (scenario.profile) {
+    compute = std::make_unique<ProfiledComputeModel>(device, *scenario.profile,
+                                                     scenario.calibration.value_or("?"));
+    if (auto latency = profiled_collective_step_latency_s(*scenario.profile))
+      options.collective_step_latency_s = *latency;
+  } else {
+    compute = std::make_unique<RooflineModel>(device);
+  }
+  const SimulationResult sim = simulate(run.plan, run.topology, *compute, options, observer);
 
   const auto& job = scenario.job;
   Prediction p;
@@ -37,7 +58,7 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
   p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
   p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
-  p.compute_model = compute.description();
+  p.compute_model = compute->description();
   p.events = sim.events;
   p.flows = sim.flows;
 

@@ -57,7 +57,11 @@ struct PreparedRun {
   Plan plan;
 };
 
-PreparedRun prepare_run(const Scenario& scenario);
+// The cluster as collectives see it: link bandwidths scaled by the catalog's measured
+// efficiencies (what nccl-tests reaches against line rate).
+ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog);
+
+PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog);
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
                    SimulationObserver* observer = nullptr);
 

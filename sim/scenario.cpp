@@ -303,8 +303,6 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
     not_supported_yet(p, "cp", "context parallelism", ok);
   if (par.ep != 1)
     not_supported_yet(p, "ep", "expert parallelism", ok);
-  if (par.zero != 0)
-    not_supported_yet(p, "zero", "ZeRO stage " + std::to_string(par.zero), ok);
   if (!ok) {
     p.finish();
     return;
@@ -427,6 +425,46 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
   p.finish();
 }
 
+// `calibration: PATH` names a profile (docs/calibration.md), relative to the scenario's folder.
+// Its own errors keep their file and line; a profile for another device, or without a GEMM fit
+// for the training dtype, is an error at the key.
+void read_calibration(MapReader& top, const std::string& file_label, Scenario& s) {
+  auto path = top.string("calibration");
+  if (!path)
+    return;
+  if (path->empty()) {
+    top.error("calibration", "expected the path of a calibration profile");
+    return;
+  }
+  std::filesystem::path resolved(*path);
+  if (resolved.is_relative())
+    resolved = std::filesystem::path(file_label).parent_path() / resolved;
+  s.calibration = resolved.lexically_normal().string();
+  try {
+    s.profile = load_profile(resolved);
+  } catch (const InputError& e) {
+    for (const Diagnostic& d : e.diagnostics())
+      top.diagnostics().error(d.where, d.key, d.message);
+    top.error("calibration", "cannot use the profile " + *s.calibration);
+    return;
+  }
+  const std::string& device = s.cluster.device.name;
+  if (!device.empty() && s.profile->device != device) {
+    top.error("calibration", "the profile " + *s.calibration + " refines " + s.profile->device +
+                                 ", but the cluster's device is " + device +
+                                 "; use a profile fitted with --device " + device);
+  }
+  const Dtype dtype = s.job.training.dtype;
+  if (!s.profile->gemm.count(dtype)) {
+    std::string have;
+    for (const auto& [d, g] : s.profile->gemm)
+      have += (have.empty() ? "" : ", ") + std::string(to_string(d));
+    top.error("calibration", "the profile " + *s.calibration + " has no " +
+                                 std::string(to_string(dtype)) + " GEMM fit for training.dtype" +
+                                 (have.empty() ? std::string() : "; it has " + have));
+  }
+}
+
 }  // namespace
 
 Scenario parse_scenario(std::string_view yaml_text, const std::string& file_label,
@@ -449,11 +487,8 @@ Scenario parse_scenario(std::string_view yaml_text, const std::string& file_labe
   read_model(top, s, ok);
   read_training(top, s, ok);
   read_parallelism(top, s, ok);
-  if (top.has("calibration")) {
-    if (auto path = top.string("calibration")) {
-      top.error("calibration", "calibration profiles are not supported yet; remove the key");
-    }
-  }
+  if (top.has("calibration"))
+    read_calibration(top, file_label, s);
   if (top.has("measured")) {
     MapReader m = top.child("measured");
     Measured measured;

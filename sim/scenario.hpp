@@ -11,6 +11,7 @@
 #include "hardware/catalog.hpp"
 #include "hardware/cluster.hpp"
 #include "hardware/input.hpp"
+#include "hardware/profile.hpp"
 #include "models/transformer.hpp"
 #include "sim/plan_builder.hpp"
 #include "sim/strategy.hpp"
@@ -28,7 +29,9 @@ struct Scenario {
   std::string file;
   ClusterSpec cluster;
   TrainingJob job;
+  // The calibration profile the scenario names, its path resolved against the scenario's folder.
   std::optional<std::string> calibration;
+  std::optional<Profile> profile;
   std::optional<Measured> measured;
   // Where sections start, for errors found after parsing (a topology that cannot be built).
   std::map<std::string, SourceLocation> locations;

@@ -46,6 +46,7 @@ struct Transaction {
   std::size_t expected = 0;
   std::vector<Phase> phases;
   std::size_t phase = 0;
+  SimTime phase_start = 0;
   std::size_t outstanding_flows = 0;
   bool in_use = false;
 };
@@ -152,6 +153,7 @@ class Simulation final : public EventHandler, public FlowObserver {
     }
     result.events = engine_.events_processed();
     result.flows = network_.flows_started();
+    result.collectives_by_algorithm = algorithm_counts_;
     return result;
   }
 
@@ -178,7 +180,10 @@ class Simulation final : public EventHandler, public FlowObserver {
       route_latency =
           std::max(route_latency, topology_.route_latency_s(tr.src_device, tr.dst_device));
     }
-    const double latency = phase.steps * (options_.collective_step_latency_s + route_latency);
+    // A pipelined phase also waits for its fill: the flow time stretched by fill_factor().
+    const double fill = to_seconds(engine_.now() - t.phase_start) * (phase.fill_factor() - 1.0);
+    const double latency =
+        fill + phase.steps * (options_.collective_step_latency_s + route_latency);
     engine_.schedule_after(to_sim_time(latency), this, (transfer_end << kind_shift) | token);
   }
 
@@ -295,8 +300,19 @@ class Simulation final : public EventHandler, public FlowObserver {
       std::vector<int> devices;
       for (int member : plan_.groups[op0.group].ranks)
         devices.push_back(plan_.ranks[member].device);
-      t.phases =
-          expand_collective(op0.collective, default_algorithm(op0.collective), devices, op0.bytes);
+      const auto key = std::make_tuple(op0.group, op0.collective, op0.bytes);
+      auto chosen = algorithms_.find(key);
+      if (chosen == algorithms_.end()) {
+        const auto& forced = options_.collective_algorithm;
+        const CollectiveAlgorithm algorithm =
+            forced && algorithm_applies(op0.collective, *forced, devices, topology_)
+                ? *forced
+                : choose_algorithm(op0.collective, devices, op0.bytes, topology_,
+                                   options_.collective_step_latency_s);
+        chosen = algorithms_.emplace(key, algorithm).first;
+      }
+      ++algorithm_counts_[std::string(to_string(chosen->second))];
+      t.phases = expand_collective(op0.collective, chosen->second, devices, op0.bytes, topology_);
     } else {
       const Op& send = op0.kind == OpKind::send
                            ? op0
@@ -318,6 +334,7 @@ class Simulation final : public EventHandler, public FlowObserver {
       return;
     }
     const Phase& phase = t.phases[t.phase];
+    t.phase_start = engine_.now();
     t.outstanding_flows = phase.transfers.size();
     if (phase.transfers.empty()) {
       engine_.schedule_after(0, this, (transfer_end << kind_shift) | id);
@@ -417,6 +434,9 @@ class Simulation final : public EventHandler, public FlowObserver {
   std::map<Key, std::uint32_t> open_;
   std::vector<Transaction> transactions_;
   std::vector<std::uint32_t> free_transactions_;
+  // Algorithm per (group, kind, bytes), chosen once; and how many collectives each ran.
+  std::map<std::tuple<std::uint32_t, CollectiveKind, double>, CollectiveAlgorithm> algorithms_;
+  std::map<std::string, std::uint64_t> algorithm_counts_;
 };
 
 }  // namespace

@@ -40,7 +40,7 @@ struct Output {
 
 Output run_once() {
   const Scenario scenario = parse_scenario(scenario_text, "determinism.yaml", Catalog::builtin());
-  const PreparedRun run = prepare_run(scenario);
+  const PreparedRun run = prepare_run(scenario, Catalog::builtin());
   ChromeTraceRecorder recorder(run.plan, {});
   const Prediction prediction = predict(scenario, run, &recorder);
   std::ostringstream trace;

@@ -116,3 +116,55 @@ TEST(PlanIo, CyclesAndBadIndicesAreInputErrors) {
 
 }  // namespace
 }  // namespace scaleplan
+
+namespace scaleplan {
+namespace {
+
+double dp_bytes(const Plan& plan, int rank, CollectiveKind kind) {
+  double total = 0;
+  for (const auto& op : plan.ranks[rank].ops) {
+    if (op.kind == OpKind::collective && op.collective == kind &&
+        plan.groups[op.group].name == "dp") {
+      total += op.bytes;
+    }
+  }
+  return total;
+}
+
+TEST(PlanBuilder, ZeroStagesShardMemoryAndChangeCollectives) {
+  // 4-way data parallel, one micro-batch per replica, fp32 gradients (4 bytes), 16-bit weights.
+  auto job = small_job(1, 1, 4, 1);
+  const double n = total_parameters(job.model);
+  for (int zero = 0; zero <= 3; ++zero) {
+    job.parallelism.zero = zero;
+    const Plan plan = build_plan(job);
+    validate_plan(plan);
+    const StaticMemory& m = plan.ranks[0].static_memory;
+    // Stage 1 shards the 12 bytes of Adam state, stage 2 the 4 of gradients, stage 3 the 2 of
+    // weights, each over the 4 data-parallel ranks.
+    EXPECT_DOUBLE_EQ(m.optimizer_bytes, n * 12 / (zero >= 1 ? 4 : 1)) << zero;
+    EXPECT_DOUBLE_EQ(m.gradients_bytes, n * 4 / (zero >= 2 ? 4 : 1)) << zero;
+    EXPECT_DOUBLE_EQ(m.weights_bytes, n * 2 / (zero >= 3 ? 4 : 1)) << zero;
+    const double all_reduced = dp_bytes(plan, 0, CollectiveKind::all_reduce);
+    const double scattered = dp_bytes(plan, 0, CollectiveKind::reduce_scatter);
+    const double gathered = dp_bytes(plan, 0, CollectiveKind::all_gather);
+    if (zero == 0) {
+      // Plain data parallelism all-reduces every fp32 gradient once.
+      EXPECT_NEAR(all_reduced / (n * 4), 1, 1e-9);
+      EXPECT_EQ(scattered + gathered, 0);
+    } else if (zero <= 2) {
+      // Reduce-scatter the gradients, all-gather the updated 16-bit weights after the step.
+      EXPECT_EQ(all_reduced, 0);
+      EXPECT_NEAR(scattered / (n * 4), 1, 1e-9);
+      EXPECT_NEAR(gathered / (n * 2), 1, 1e-9);
+    } else {
+      // Weights gathered before forward and again before backward; gradients scattered once.
+      EXPECT_EQ(all_reduced, 0);
+      EXPECT_NEAR(scattered / (n * 4), 1, 1e-9);
+      EXPECT_NEAR(gathered / (2 * n * 2), 1, 1e-9);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace scaleplan

@@ -1,0 +1,65 @@
+// The collective benchmarks, one process per device, bootstrapped with MPI: the driver splits
+// the world into groups of several shapes (all ranks, each node, sub-groups of a node, one rank
+// per node), sweeps every collective over message sizes in each, and writes one measurement run
+// from rank 0. The backend runs the collectives: NCCL in scaleplan-bench-nccl, MPI itself in
+// scaleplan-bench-mpi.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <mpi.h>
+
+#include "calibrate/measurements.hpp"
+
+namespace scaleplan {
+
+// A communicator over one group, with send and receive buffers for the largest message.
+class CollectiveGroup {
+ public:
+  virtual ~CollectiveGroup() = default;
+  // Starts one collective over `bytes` (nccl-tests' size: see CollectiveProfile) of fp32 data,
+  // a multiple of 4 · group size.
+  virtual void start(CollectiveOp op, std::size_t bytes) = 0;
+  // Returns when everything started has finished on this rank.
+  virtual void synchronize() = 0;
+};
+
+class CollectiveBackend {
+ public:
+  virtual ~CollectiveBackend() = default;
+  // Device, driver and library versions; the driver adds hosts and the MPI version.
+  virtual Environment environment() const = 0;
+  virtual std::string algorithm() const = 0;  // "nccl", "mpi"
+  // Collective over the members of `group` (every member calls it).
+  virtual std::unique_ptr<CollectiveGroup> make_group(MPI_Comm group, std::size_t max_bytes) = 0;
+};
+
+struct CollectiveBenchOptions {
+  double min_bytes = 8;
+  double max_bytes = 8.0 * (1ull << 30);
+  double factor = 2;
+  std::vector<CollectiveOp> ops{CollectiveOp::all_reduce,     CollectiveOp::all_gather,
+                                CollectiveOp::reduce_scatter, CollectiveOp::all_to_all,
+                                CollectiveOp::broadcast,      CollectiveOp::send_recv};
+  // world, node, node:G (G consecutive ranks of a node), rail (one rank per node).
+  std::vector<std::string> groups{"world", "node", "node:2", "rail"};
+  int warmup = 5;
+  int iterations = 20;  // per timed sample
+  int repeats = 5;      // timed samples; the median is kept
+};
+
+// Collective over `world`. Returns the run on world rank 0, an empty run elsewhere. Throws
+// std::invalid_argument for a bad group spec.
+MeasurementRun run_collective_bench(CollectiveBackend& backend,
+                                    const CollectiveBenchOptions& options, MPI_Comm world);
+
+// Parses the command line, initialises MPI, runs the sweep and writes the measurements file
+// from rank 0. Returns the process exit code.
+int collective_bench_main(int argc, char** argv, const std::string& program,
+                          const std::function<std::unique_ptr<CollectiveBackend>()>& make_backend);
+
+}  // namespace scaleplan

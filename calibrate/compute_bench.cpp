@@ -1,0 +1,125 @@
+#include "calibrate/compute_bench.hpp"
+
+#include <algorithm>
+#include <ostream>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+
+#include "hardware/input.hpp"
+#include "models/transformer.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+void add_kernels(
+    const std::vector<Kernel>& kernels,
+    std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>>& shapes) {
+  for (const Kernel& k : kernels) {
+    if (k.kind == KernelKind::gemm || k.kind == KernelKind::attention)
+      shapes.insert({k.gemm.m, k.gemm.n, k.gemm.k, k.gemm.batch});
+  }
+}
+
+}  // namespace
+
+std::vector<GemmDims> gemm_sweep(const GemmSweepOptions& o) {
+  std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>> shapes;
+  if (o.transformer) {
+    for (const std::string& name : o.presets) {
+      const auto model = transformer_preset(name);
+      if (!model) {
+        throw std::invalid_argument("unknown transformer preset '" + name +
+                                    "'; known: " + join_alternatives(transformer_preset_names()));
+      }
+      for (int tp : o.tp) {
+        if (tp < 1 || model->heads % tp != 0 || model->ffn_hidden % tp != 0 ||
+            model->vocab % tp != 0)
+          continue;
+        const LayerPartition partition{tp, 1, false};
+        const LayerWork layer = transformer_layer(*model, o.micro_batch, partition, Dtype::bf16);
+        for (const Block* block : {&layer.attention, &layer.mlp}) {
+          add_kernels(block->forward, shapes);
+          add_kernels(block->backward, shapes);
+        }
+        const Block head = output_block(*model, o.micro_batch, partition, Dtype::bf16);
+        add_kernels(head.forward, shapes);
+        add_kernels(head.backward, shapes);
+      }
+    }
+  }
+  if (o.grid) {
+    if (o.grid_factor < 2 || o.grid_min < 1 || o.grid_max < o.grid_min)
+      throw std::invalid_argument("the GEMM grid needs 1 <= min <= max and a factor of at least 2");
+    std::vector<std::int64_t> sizes;
+    for (std::int64_t s = o.grid_min; s <= o.grid_max; s *= o.grid_factor)
+      sizes.push_back(s);
+    for (std::int64_t batch : o.grid_batches) {
+      for (std::int64_t m : sizes) {
+        for (std::int64_t n : sizes) {
+          for (std::int64_t k : sizes)
+            shapes.insert({m, n, k, batch});
+        }
+      }
+    }
+  }
+  std::vector<GemmDims> result;
+  for (const auto& [m, n, k, batch] : shapes) {
+    const GemmDims dims{m, n, k, batch};
+    if (gemm_flops(dims) <= o.max_flops)
+      result.push_back(dims);
+  }
+  return result;
+}
+
+double median_of(std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  const std::size_t n = samples.size();
+  return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+}
+
+MeasurementRun run_compute_bench(ComputeBackend& backend, const ComputeBenchOptions& o,
+                                 std::ostream& log) {
+  MeasurementRun run;
+  run.environment = backend.environment();
+  run.source = run.environment.tool + " on " + run.environment.device +
+               (run.environment.hosts.empty() ? "" : " (" + run.environment.hosts.front() + ")");
+  const int repeats = o.timing.repeats;
+  if (o.gemm) {
+    const std::vector<GemmDims> shapes = gemm_sweep(o.sweep);
+    for (Dtype dtype : o.dtypes) {
+      if (auto why = backend.unsupported(dtype)) {
+        log << "skipping " << to_string(dtype) << " GEMMs: " << *why << "\n";
+        continue;
+      }
+      log << "timing " << shapes.size() << " " << to_string(dtype) << " GEMM shapes\n";
+      for (const GemmDims& dims : shapes) {
+        if (auto why = backend.cannot_run(dtype, dims)) {
+          log << "skipping " << to_string(dtype) << " " << dims.m << "x" << dims.n << "x" << dims.k
+              << " batch " << dims.batch << ": " << *why << "\n";
+          continue;
+        }
+        run.gemm.push_back({dtype, dims, backend.gemm_time_s(dtype, dims, o.timing), repeats});
+      }
+    }
+  }
+  if (o.memory) {
+    if (o.memory_factor < 2 || o.memory_min_elements < 1 ||
+        o.memory_max_elements < o.memory_min_elements)
+      throw std::invalid_argument("the memory sweep needs 1 <= min <= max and a factor >= 2");
+    log << "timing copy and triad\n";
+    for (std::int64_t e = o.memory_min_elements; e <= o.memory_max_elements; e *= o.memory_factor) {
+      const double bytes = 4.0 * static_cast<double>(e);
+      run.memory.push_back({"copy", 2 * bytes, backend.copy_time_s(e, o.timing), repeats});
+      run.memory.push_back({"triad", 3 * bytes, backend.triad_time_s(e, o.timing), repeats});
+    }
+  }
+  if (o.launch) {
+    log << "timing kernel launches\n";
+    run.launch.push_back({"empty", backend.launch_time_s(o.timing), repeats});
+  }
+  return run;
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,329 @@
+#include "calibrate/fit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <tuple>
+
+namespace scaleplan {
+
+Eigen::VectorXd nonnegative_least_squares(const Eigen::MatrixXd& a, const Eigen::VectorXd& b,
+                                          unsigned required_columns_mask) {
+  const int columns = static_cast<int>(a.cols());
+  if (columns > 16)
+    throw std::invalid_argument("subset least squares is for a handful of columns");
+  // Columns scaled to unit norm: the features span many orders of magnitude (1 to 1e15 FLOPs).
+  Eigen::VectorXd scale(columns);
+  for (int j = 0; j < columns; ++j) {
+    const double norm = a.col(j).norm();
+    scale(j) = norm > 0 ? 1 / norm : 1;
+  }
+  const Eigen::MatrixXd scaled = a * scale.asDiagonal();
+  std::optional<Eigen::VectorXd> best;
+  double best_residual = 0;
+  int best_size = 0;
+  for (unsigned mask = 1; mask < (1u << columns); ++mask) {
+    if ((mask & required_columns_mask) != required_columns_mask)
+      continue;
+    std::vector<int> chosen;
+    for (int j = 0; j < columns; ++j) {
+      if (mask & (1u << j))
+        chosen.push_back(j);
+    }
+    const int size = static_cast<int>(chosen.size());
+    if (size > a.rows())
+      continue;
+    Eigen::MatrixXd sub(a.rows(), size);
+    for (int j = 0; j < size; ++j)
+      sub.col(j) = scaled.col(chosen[j]);
+    const auto qr = sub.colPivHouseholderQr();
+    if (qr.rank() < size)
+      continue;
+    const Eigen::VectorXd c = qr.solve(b);
+    if ((c.array() < 0).any())
+      continue;
+    const double residual = (sub * c - b).squaredNorm();
+    // A larger subset must lower the residual by more than rounding to be preferred.
+    const double rounding = 1e-12 * b.squaredNorm();
+    const bool better = !best || residual < best_residual - rounding ||
+                        (residual <= best_residual + rounding && size < best_size);
+    if (better) {
+      Eigen::VectorXd full = Eigen::VectorXd::Zero(columns);
+      for (int j = 0; j < size; ++j)
+        full(chosen[j]) = c(j) * scale(chosen[j]);
+      best = full;
+      best_residual = residual;
+      best_size = size;
+    }
+  }
+  if (!best)
+    throw std::invalid_argument("no non-negative least-squares solution");
+  return *best;
+}
+
+namespace {
+
+std::string format(const char* pattern, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, pattern, value);
+  return buffer;
+}
+
+// R² of log(time): the fits minimise relative error, which is error in log time, and log time
+// keeps the largest points from drowning the rest. With fewer than two distinct times R² is 1
+// for an exact fit, else 0.
+FitQuality quality(const std::vector<double>& measured_time,
+                   const std::vector<double>& predicted_time) {
+  FitQuality q;
+  q.points = static_cast<int>(measured_time.size());
+  double mean = 0;
+  for (double t : measured_time)
+    mean += std::log(t);
+  mean /= static_cast<double>(measured_time.size());
+  double total = 0, residual = 0;
+  for (std::size_t i = 0; i < measured_time.size(); ++i) {
+    const double y = std::log(measured_time[i]), fitted = std::log(predicted_time[i]);
+    total += (y - mean) * (y - mean);
+    residual += (y - fitted) * (y - fitted);
+    q.worst_relative_error = std::max(
+        q.worst_relative_error, std::abs(predicted_time[i] - measured_time[i]) / measured_time[i]);
+  }
+  constexpr double tiny = 1e-24;
+  q.r_squared = total > tiny ? 1 - residual / total : (residual <= tiny ? 1 : 0);
+  return q;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::string join(const std::set<std::string>& words) {
+  std::string text;
+  for (const auto& w : words)
+    text += (text.empty() ? "" : "; ") + w;
+  return text;
+}
+
+// Fits time = intercept + slope·x on relative error, both non-negative, slope required.
+std::pair<double, double> fit_alpha_beta(const std::vector<double>& x,
+                                         const std::vector<double>& time_s) {
+  const Eigen::Index n = static_cast<Eigen::Index>(x.size());
+  Eigen::MatrixXd a(n, 2);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    a(i, 0) = 1 / time_s[i];
+    a(i, 1) = x[i] / time_s[i];
+  }
+  const Eigen::VectorXd c = nonnegative_least_squares(a, Eigen::VectorXd::Ones(n), 0b10);
+  return {c(0), c(1)};
+}
+
+using DimsKey = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
+
+struct GemmPoints {
+  std::map<DimsKey, std::vector<double>> times;  // repeated shapes: their median is the point
+  std::set<std::string> sources;
+};
+
+void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, FitResult& out) {
+  std::vector<GemmDims> dims;
+  std::vector<double> time_s;
+  for (const auto& [key, times] : points.times) {
+    const auto [m, n, k, batch] = key;
+    dims.push_back({m, n, k, batch});
+    time_s.push_back(median(times));
+  }
+  GemmProfile g;
+  g.interpolation_radius_octaves = options.interpolation_radius_octaves;
+  const std::string sources = join(points.sources);
+  if (options.device && options.device->supports(dtype)) {
+    g.peak_flops_per_s = options.device->peak_flops_per_s.at(dtype);
+  } else {
+    double best = 0;
+    for (std::size_t i = 0; i < dims.size(); ++i)
+      best = std::max(best, gemm_flops(dims[i]) / time_s[i]);
+    g.peak_flops_per_s = {best, "highest " + std::string(to_string(dtype)) +
+                                    " GEMM throughput measured in: " + sources};
+  }
+  const double peak = g.peak_flops_per_s.value;
+  const Eigen::Index n = static_cast<Eigen::Index>(dims.size());
+  Eigen::MatrixXd a(n, 5);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const GemmDims& d = dims[i];
+    const double f = gemm_flops(d);
+    const double row[5] = {1, f, f / static_cast<double>(d.m), f / static_cast<double>(d.n),
+                           f / static_cast<double>(d.k)};
+    for (int j = 0; j < 5; ++j)
+      a(i, j) = row[j] / time_s[i];
+  }
+  Eigen::VectorXd c = nonnegative_least_squares(a, Eigen::VectorXd::Ones(n), 0b00010);
+  // Against a datasheet peak the asymptote may not exceed it: the fit is redone with the peak as
+  // the asymptote (c1 = 1/peak moved to the right-hand side) when it would.
+  const bool capped = options.device && c(1) * peak < 1;
+  if (capped) {
+    Eigen::VectorXd rest = Eigen::VectorXd::Ones(n) - a.col(1) / peak;
+    Eigen::MatrixXd others(n, 4);
+    others << a.col(0), a.col(2), a.col(3), a.col(4);
+    const Eigen::VectorXd d = nonnegative_least_squares(others, rest, 0);
+    c << d(0), 1 / peak, d(1), d(2), d(3);
+  }
+  g.model.fixed_s = c(0);
+  g.model.peak_efficiency = 1 / (c(1) * peak);
+  g.model.m_half = c(2) / c(1);
+  g.model.n_half = c(3) / c(1);
+  g.model.k_half = c(4) / c(1);
+  std::vector<double> predicted_time;
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    g.table.push_back({dims[i], gemm_flops(dims[i]) / (time_s[i] * peak)});
+    predicted_time.push_back(gemm_flops(dims[i]) / (g.model_efficiency(dims[i]) * peak));
+  }
+  g.fit = quality(time_s, predicted_time);
+  g.source = "least-squares fit and table of " + std::to_string(dims.size()) + " " +
+             std::string(to_string(dtype)) + " GEMM shapes from: " + sources;
+  std::string summary = "peak efficiency " + format("%.3f", g.model.peak_efficiency) + " of " +
+                        format("%.4g", peak / 1e12) + " TFLOP/s, half at m " +
+                        format("%.0f", g.model.m_half) + ", n " + format("%.0f", g.model.n_half) +
+                        ", k " + format("%.0f", g.model.k_half) + ", fixed " +
+                        format("%.2f us", g.model.fixed_s * 1e6) +
+                        (capped ? " (asymptote capped at the datasheet peak)" : "");
+  out.lines.push_back({"gemm " + std::string(to_string(dtype)), summary, g.fit});
+  out.profile.gemm[dtype] = std::move(g);
+}
+
+void fit_memory(const std::vector<std::pair<double, double>>& points,
+                const std::set<std::string>& sources, FitResult& out) {
+  std::vector<double> bytes, time_s;
+  for (const auto& [b, t] : points) {
+    bytes.push_back(b);
+    time_s.push_back(t);
+  }
+  const auto [latency, seconds_per_byte] = fit_alpha_beta(bytes, time_s);
+  const std::string source = "fit of time = latency + bytes / bandwidth to " +
+                             std::to_string(points.size()) +
+                             " copy/triad points from: " + join(sources);
+  BandwidthProfile b{{1 / seconds_per_byte, source}, {latency, source}, std::nullopt};
+  std::vector<double> predicted_time;
+  for (double x : bytes)
+    predicted_time.push_back(b.time_s(x));
+  b.fit = quality(time_s, predicted_time);
+  out.lines.push_back({"memory",
+                       format("%.1f GB/s", b.bandwidth_bytes_per_s.value / 1e9) + ", latency " +
+                           format("%.2f us", latency * 1e6),
+                       b.fit});
+  out.profile.memory = b;
+}
+
+using GroupKey = std::tuple<CollectiveOp, std::string, int, int>;
+
+struct CollectivePoints {
+  std::vector<double> bytes, time_s;
+  std::set<std::string> sources;
+};
+
+void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResult& out) {
+  const auto& [op, algorithm, ranks, nodes] = key;
+  const auto [alpha, seconds_per_byte] = fit_alpha_beta(points.bytes, points.time_s);
+  const double factor = bus_bandwidth_factor(op, ranks);
+  const std::string source = "fit of time = alpha + bytes / algbw to " +
+                             std::to_string(points.bytes.size()) +
+                             " points from: " + join(points.sources);
+  CollectiveProfile c{op,          algorithm,       ranks,
+                      nodes,       {alpha, source}, {factor / seconds_per_byte, source},
+                      std::nullopt};
+  std::vector<double> predicted_time;
+  for (double x : points.bytes)
+    predicted_time.push_back(c.time_s(x));
+  c.fit = quality(points.time_s, predicted_time);
+  out.lines.push_back({std::string(to_string(op)) + " " + algorithm + " " + std::to_string(ranks) +
+                           " ranks / " + std::to_string(nodes) + (nodes == 1 ? " node" : " nodes"),
+                       "alpha " + format("%.2f us", alpha * 1e6) + ", busbw " +
+                           format("%.2f GB/s", c.bus_bandwidth_bytes_per_s.value / 1e9),
+                       c.fit});
+  out.profile.collectives.push_back(c);
+}
+
+}  // namespace
+
+FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions& options) {
+  FitResult out;
+  std::map<Dtype, GemmPoints> gemm;
+  std::vector<std::pair<double, double>> memory;
+  std::set<std::string> memory_sources, launch_sources;
+  std::vector<double> launch;
+  std::map<GroupKey, CollectivePoints> collectives;
+  std::set<std::string> devices, drivers, cuda, nccl, hosts;
+  for (const Measurements& input : inputs) {
+    for (const MeasurementRun& run : input.runs) {
+      const Environment& e = run.environment;
+      for (const auto& [set, value] :
+           {std::pair{&devices, &e.device}, std::pair{&drivers, &e.driver},
+            std::pair{&cuda, &e.cuda}, std::pair{&nccl, &e.nccl}}) {
+        if (!value->empty())
+          set->insert(*value);
+      }
+      hosts.insert(e.hosts.begin(), e.hosts.end());
+      for (const GemmMeasurement& g : run.gemm) {
+        gemm[g.dtype].times[{g.dims.m, g.dims.n, g.dims.k, g.dims.batch}].push_back(g.time_s);
+        gemm[g.dtype].sources.insert(run.source);
+      }
+      for (const MemoryMeasurement& m : run.memory) {
+        memory.emplace_back(m.bytes, m.time_s);
+        memory_sources.insert(run.source);
+      }
+      for (const LaunchMeasurement& l : run.launch) {
+        launch.push_back(l.time_s);
+        launch_sources.insert(run.source);
+      }
+      for (const CollectiveMeasurement& c : run.collectives) {
+        CollectivePoints& p = collectives[{c.op, c.algorithm, c.ranks, c.nodes}];
+        p.bytes.push_back(c.bytes);
+        p.time_s.push_back(c.time_s);
+        p.sources.insert(run.source);
+      }
+    }
+  }
+  if (gemm.empty() && memory.empty() && launch.empty() && collectives.empty())
+    throw std::invalid_argument("the measurements hold nothing to fit");
+  Profile& p = out.profile;
+  p.device = options.device ? options.device->name : join(devices);
+  p.measured_on = {join(devices), join(drivers), join(cuda), join(nccl),
+                   std::vector<std::string>(hosts.begin(), hosts.end())};
+  p.description = "fitted by scaleplan calibrate fit";
+  for (const auto& [dtype, points] : gemm)
+    fit_gemm(dtype, points, options, out);
+  if (!memory.empty())
+    fit_memory(memory, memory_sources, out);
+  if (!launch.empty()) {
+    const double m = median(launch);
+    p.kernel_launch_overhead_s =
+        Figure{m, "median of " + std::to_string(launch.size()) +
+                      " launch measurements from: " + join(launch_sources)};
+    out.lines.push_back({"launch", format("%.2f us", m * 1e6), std::nullopt});
+  }
+  for (const auto& [key, points] : collectives)
+    fit_collective(key, points, out);
+  return out;
+}
+
+std::string format_fit_report(const FitResult& result) {
+  std::string text = "profile for " + result.profile.device + "\n";
+  std::size_t width = 0;
+  for (const FitLine& line : result.lines)
+    width = std::max(width, line.what.size());
+  for (const FitLine& line : result.lines) {
+    text += "  " + line.what + std::string(width - line.what.size() + 2, ' ');
+    if (line.quality) {
+      text += "R² " + format("%.4f", line.quality->r_squared) + ", worst error " +
+              format("%.1f %%", 100 * line.quality->worst_relative_error) + ", " +
+              std::to_string(line.quality->points) + " points: ";
+    }
+    text += line.summary + "\n";
+  }
+  return text;
+}
+
+}  // namespace scaleplan

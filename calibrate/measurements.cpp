@@ -1,0 +1,245 @@
+#include "calibrate/measurements.hpp"
+
+#include "hardware/input.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+double positive(MapReader& map, std::string_view key, bool allow_zero = false) {
+  if (!map.require(key))
+    return 0;
+  auto v = map.number(key);
+  if (!v)
+    return 0;
+  if (allow_zero ? *v < 0 : *v <= 0) {
+    map.error(key, std::string(allow_zero ? "must not be negative" : "must be greater than zero") +
+                       ", got " + yaml_number(*v));
+    return 0;
+  }
+  return *v;
+}
+
+std::int64_t positive_integer(MapReader& map, std::string_view key) {
+  if (!map.require(key))
+    return 1;
+  auto v = map.integer(key);
+  if (v && *v <= 0) {
+    map.error(key, "must be a positive integer, got " + std::to_string(*v));
+    return 1;
+  }
+  return v.value_or(1);
+}
+
+int optional_repeats(MapReader& map) {
+  if (!map.has("repeats")) {
+    map.accept("repeats");
+    return 0;
+  }
+  return static_cast<int>(positive_integer(map, "repeats"));
+}
+
+Environment read_environment(MapReader& e) {
+  Environment env;
+  env.tool = e.string("tool").value_or("");
+  env.backend = e.string("backend").value_or("");
+  env.device = e.string("device").value_or("");
+  env.driver = e.string("driver").value_or("");
+  env.cuda = e.string("cuda").value_or("");
+  env.nccl = e.string("nccl").value_or("");
+  env.mpi = e.string("mpi").value_or("");
+  env.blas = e.string("blas").value_or("");
+  for (const YAML::Node& host : e.sequence("hosts")) {
+    if (host.IsScalar()) {
+      env.hosts.push_back(host.Scalar());
+    } else {
+      e.diagnostics().error(host, e.path_of("hosts[]"), "expected a host name");
+    }
+  }
+  e.finish();
+  return env;
+}
+
+GemmMeasurement read_gemm(MapReader& g) {
+  GemmMeasurement m;
+  if (g.require("dtype")) {
+    if (auto d = g.choice("dtype", dtype_names()))
+      m.dtype = *parse_dtype(*d);
+  }
+  m.dims.m = positive_integer(g, "m");
+  m.dims.n = positive_integer(g, "n");
+  m.dims.k = positive_integer(g, "k");
+  if (g.has("batch")) {
+    m.dims.batch = positive_integer(g, "batch");
+  } else {
+    g.accept("batch");
+  }
+  m.time_s = positive(g, "time_s");
+  m.repeats = optional_repeats(g);
+  g.finish();
+  return m;
+}
+
+CollectiveMeasurement read_collective(MapReader& c) {
+  CollectiveMeasurement m;
+  if (c.require("collective")) {
+    if (auto op = c.choice("collective", collective_op_names()))
+      m.op = *parse_collective_op(*op);
+  }
+  if (c.require("algorithm"))
+    m.algorithm = c.string("algorithm").value_or("");
+  m.ranks = static_cast<int>(positive_integer(c, "ranks"));
+  m.nodes = static_cast<int>(positive_integer(c, "nodes"));
+  if (m.ranks < 2)
+    c.error("ranks", "a collective needs at least 2 ranks");
+  if (m.nodes > m.ranks)
+    c.error("nodes", "more nodes (" + std::to_string(m.nodes) + ") than ranks");
+  m.bytes = positive(c, "bytes");
+  m.count = c.has("count") ? positive_integer(c, "count") : (c.accept("count"), 0);
+  m.type = c.string("type").value_or("");
+  m.redop = c.string("redop").value_or("");
+  m.root = static_cast<int>(c.integer("root").value_or(-1));
+  m.in_place = c.boolean("in_place").value_or(false);
+  m.time_s = positive(c, "time_s");
+  m.algbw_bytes_per_s = c.has("algbw_bytes_per_s") ? positive(c, "algbw_bytes_per_s", true)
+                                                   : (c.accept("algbw_bytes_per_s"), 0.0);
+  m.busbw_bytes_per_s = c.has("busbw_bytes_per_s") ? positive(c, "busbw_bytes_per_s", true)
+                                                   : (c.accept("busbw_bytes_per_s"), 0.0);
+  m.repeats = optional_repeats(c);
+  c.finish();
+  return m;
+}
+
+}  // namespace
+
+Measurements parse_measurements(std::string_view yaml_text, const std::string& file_label) {
+  const YAML::Node root = load_yaml_string(yaml_text, file_label);
+  Diagnostics diagnostics(file_label);
+  MapReader top(root, "", diagnostics);
+  if (top.require("format")) {
+    if (auto format = top.string("format"); format && *format != "scaleplan-measurements/1")
+      top.error("format", "expected 'scaleplan-measurements/1', got '" + *format + "'");
+  }
+  Measurements result;
+  const std::vector<YAML::Node> runs = top.sequence("runs");
+  if (top.has("runs") && runs.empty())
+    top.error("runs", "lists no runs");
+  top.require("runs");
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    MapReader r(runs[i], "runs[" + std::to_string(i) + "]", diagnostics);
+    MeasurementRun run;
+    if (r.require("source"))
+      run.source = r.string("source").value_or("");
+    MapReader e = r.child("environment");
+    run.environment = read_environment(e);
+    for (const YAML::Node& item : r.sequence("gemm")) {
+      MapReader g(item, r.path_of("gemm[]"), diagnostics);
+      run.gemm.push_back(read_gemm(g));
+    }
+    for (const YAML::Node& item : r.sequence("memory")) {
+      MapReader m(item, r.path_of("memory[]"), diagnostics);
+      MemoryMeasurement mm;
+      if (m.require("kernel"))
+        mm.kernel = m.string("kernel").value_or("");
+      mm.bytes = positive(m, "bytes");
+      mm.time_s = positive(m, "time_s");
+      mm.repeats = optional_repeats(m);
+      m.finish();
+      run.memory.push_back(mm);
+    }
+    for (const YAML::Node& item : r.sequence("launch")) {
+      MapReader l(item, r.path_of("launch[]"), diagnostics);
+      LaunchMeasurement lm;
+      if (l.require("kernel"))
+        lm.kernel = l.string("kernel").value_or("");
+      lm.time_s = positive(l, "time_s");
+      lm.repeats = optional_repeats(l);
+      l.finish();
+      run.launch.push_back(lm);
+    }
+    for (const YAML::Node& item : r.sequence("collectives")) {
+      MapReader c(item, r.path_of("collectives[]"), diagnostics);
+      run.collectives.push_back(read_collective(c));
+    }
+    r.finish();
+    result.runs.push_back(std::move(run));
+  }
+  top.finish();
+  diagnostics.throw_if_any();
+  return result;
+}
+
+Measurements load_measurements(const std::filesystem::path& path) {
+  return parse_measurements(read_input_file(path), path.string());
+}
+
+std::string write_measurements(const Measurements& measurements) {
+  std::string out = "format: scaleplan-measurements/1\nruns:\n";
+  for (const MeasurementRun& run : measurements.runs) {
+    const Environment& e = run.environment;
+    out += "  - source: " + yaml_quoted(run.source) + "\n";
+    out += "    environment:\n";
+    auto field = [&](const char* key, const std::string& value) {
+      if (!value.empty())
+        out += std::string("      ") + key + ": " + yaml_quoted(value) + "\n";
+    };
+    field("tool", e.tool);
+    field("backend", e.backend);
+    field("device", e.device);
+    field("driver", e.driver);
+    field("cuda", e.cuda);
+    field("nccl", e.nccl);
+    field("mpi", e.mpi);
+    field("blas", e.blas);
+    out += "      hosts: [";
+    for (std::size_t i = 0; i < e.hosts.size(); ++i)
+      out += (i ? ", " : "") + yaml_quoted(e.hosts[i]);
+    out += "]\n";
+    if (!run.gemm.empty())
+      out += "    gemm:\n";
+    for (const GemmMeasurement& g : run.gemm) {
+      out += "      - {dtype: " + std::string(to_string(g.dtype)) +
+             ", m: " + std::to_string(g.dims.m) + ", n: " + std::to_string(g.dims.n) +
+             ", k: " + std::to_string(g.dims.k) + ", batch: " + std::to_string(g.dims.batch) +
+             ", time_s: " + yaml_number(g.time_s);
+      out += g.repeats > 0 ? ", repeats: " + std::to_string(g.repeats) + "}\n" : "}\n";
+    }
+    if (!run.memory.empty())
+      out += "    memory:\n";
+    for (const MemoryMeasurement& m : run.memory) {
+      out += "      - {kernel: " + yaml_quoted(m.kernel) + ", bytes: " + yaml_number(m.bytes) +
+             ", time_s: " + yaml_number(m.time_s);
+      out += m.repeats > 0 ? ", repeats: " + std::to_string(m.repeats) + "}\n" : "}\n";
+    }
+    if (!run.launch.empty())
+      out += "    launch:\n";
+    for (const LaunchMeasurement& l : run.launch) {
+      out += "      - {kernel: " + yaml_quoted(l.kernel) + ", time_s: " + yaml_number(l.time_s);
+      out += l.repeats > 0 ? ", repeats: " + std::to_string(l.repeats) + "}\n" : "}\n";
+    }
+    if (!run.collectives.empty())
+      out += "    collectives:\n";
+    for (const CollectiveMeasurement& c : run.collectives) {
+      out += "      - {collective: " + std::string(to_string(c.op)) +
+             ", algorithm: " + yaml_quoted(c.algorithm) + ", ranks: " + std::to_string(c.ranks) +
+             ", nodes: " + std::to_string(c.nodes) + ", bytes: " + yaml_number(c.bytes);
+      if (c.count > 0)
+        out += ", count: " + std::to_string(c.count);
+      if (!c.type.empty())
+        out += ", type: " + yaml_quoted(c.type);
+      if (!c.redop.empty())
+        out += ", redop: " + yaml_quoted(c.redop);
+      out += ", root: " + std::to_string(c.root);
+      out += std::string(", in_place: ") + (c.in_place ? "true" : "false");
+      out += ", time_s: " + yaml_number(c.time_s);
+      if (c.algbw_bytes_per_s > 0)
+        out += ", algbw_bytes_per_s: " + yaml_number(c.algbw_bytes_per_s);
+      if (c.busbw_bytes_per_s > 0)
+        out += ", busbw_bytes_per_s: " + yaml_number(c.busbw_bytes_per_s);
+      out += c.repeats > 0 ? ", repeats: " + std::to_string(c.repeats) + "}\n" : "}\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace scaleplan

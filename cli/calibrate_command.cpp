@@ -1,0 +1,165 @@
+#include "cli/calibrate_command.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "calibrate/compare.hpp"
+#include "calibrate/fit.hpp"
+#include "calibrate/nccl_tests_import.hpp"
+#include "hardware/catalog.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+struct CalibrateOptions {
+  CLI::App* import = nullptr;
+  CLI::App* fit = nullptr;
+  CLI::App* compare = nullptr;
+
+  std::vector<std::string> inputs;  // import: nccl-tests outputs; fit: measurements
+  std::string output;
+  std::string collective;
+  int ranks = 0;
+  int nodes = 0;
+  std::string algorithm = "nccl";
+
+  std::string device;
+  std::string catalog;
+  double radius_octaves = 2;
+
+  std::string profile;
+  std::string measurements;
+};
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out)
+    throw InputError({{{path, 0, 0}, "", "cannot open for writing"}});
+  out << text;
+  if (!out)
+    throw InputError({{{path, 0, 0}, "", "cannot write the file"}});
+}
+
+int run_import(const CalibrateOptions& o) {
+  NcclTestsImportOptions options;
+  if (!o.collective.empty())
+    options.collective = parse_collective_op(o.collective);
+  if (o.ranks > 0)
+    options.ranks = o.ranks;
+  if (o.nodes > 0)
+    options.nodes = o.nodes;
+  options.algorithm = o.algorithm;
+  Measurements measurements;
+  for (const std::string& file : o.inputs) {
+    NcclTestsImport imported = import_nccl_tests_file(file, options);
+    for (const std::string& warning : imported.warnings)
+      std::cerr << "warning: " << warning << "\n";
+    const auto& rows = imported.run.collectives;
+    const CollectiveMeasurement& first = rows.front();
+    std::cout << file << ": " << rows.size() / 2 << " rows (out-of-place and in-place) of "
+              << to_string(first.op) << " on " << first.ranks << " ranks over " << first.nodes
+              << (first.nodes == 1 ? " node" : " nodes") << ", " << yaml_number(first.bytes)
+              << " to " << yaml_number(rows.back().bytes) << " bytes\n";
+    measurements.runs.push_back(std::move(imported.run));
+  }
+  write_file(o.output, write_measurements(measurements));
+  std::cout << "wrote " << o.output << "\n";
+  return 0;
+}
+
+int run_fit(const CalibrateOptions& o) {
+  Catalog storage;
+  const Catalog& catalog =
+      o.catalog.empty() ? Catalog::builtin() : (storage = Catalog::load(o.catalog));
+  FitOptions options;
+  options.interpolation_radius_octaves = o.radius_octaves;
+  if (!o.device.empty()) {
+    options.device = catalog.find(o.device);
+    if (!options.device) {
+      std::string message = "'" + o.device + "' is not in the device catalog";
+      if (auto near = closest_match(o.device, catalog.names()))
+        message += "; did you mean '" + *near + "'?";
+      else
+        message += "; known devices: " + join_alternatives(catalog.names());
+      throw InputError({{{"--device", 0, 0}, "", message}});
+    }
+  }
+  std::vector<Measurements> inputs;
+  bool empty = true;
+  for (const std::string& file : o.inputs) {
+    inputs.push_back(load_measurements(file));
+    for (const MeasurementRun& run : inputs.back().runs) {
+      empty = empty && run.gemm.empty() && run.memory.empty() && run.launch.empty() &&
+              run.collectives.empty();
+    }
+  }
+  if (empty)
+    throw InputError({{{o.inputs.front(), 0, 0}, "", "the measurements hold nothing to fit"}});
+  const FitResult result = fit_profile(inputs, options);
+  write_file(o.output, write_profile(result.profile));
+  std::cout << format_fit_report(result) << "wrote " << o.output << "\n";
+  return 0;
+}
+
+int run_compare(const CalibrateOptions& o) {
+  const Profile profile = load_profile(o.profile);
+  const Measurements measurements = load_measurements(o.measurements);
+  std::cout << format_comparison(compare_profile(profile, measurements));
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_calibrate_commands(CLI::App& app) {
+  auto o = std::make_shared<CalibrateOptions>();
+  CLI::App* calibrate =
+      app.add_subcommand("calibrate", "Turn measurements of real hardware into a profile");
+  calibrate->require_subcommand(1);
+
+  o->import = calibrate->add_subcommand(
+      "import", "Convert nccl-tests output (all_reduce_perf and friends) into measurements");
+  o->import->add_option("files", o->inputs, "nccl-tests output files")
+      ->required()
+      ->check(CLI::ExistingFile);
+  o->import->add_option("-o,--output", o->output, "Measurements YAML to write")->required();
+  o->import
+      ->add_option("--collective", o->collective,
+                   "The collective measured (default: from the binary name in the output)")
+      ->check(CLI::IsMember(collective_op_names()));
+  o->import->add_option("--ranks", o->ranks, "Ranks, when the output has no '# Using devices'")
+      ->check(CLI::Range(2, 1 << 24));
+  o->import->add_option("--nodes", o->nodes, "Nodes, with --ranks (default 1)")
+      ->check(CLI::Range(1, 1 << 24));
+  o->import->add_option("--algorithm", o->algorithm,
+                        "NCCL algorithm the run used (default: nccl, NCCL's own choice)");
+
+  o->fit = calibrate->add_subcommand("fit",
+                                     "Fit measurements into a profile and print the fit "
+                                     "quality");
+  o->fit->add_option("measurements", o->inputs, "Measurements YAML files")->required();
+  o->fit->add_option("-o,--output", o->output, "Profile YAML to write")->required();
+  o->fit->add_option("--device", o->device,
+                     "Catalog device the profile refines (its peaks become the reference)");
+  o->fit->add_option("--catalog", o->catalog, "Device catalog YAML (default: built-in)");
+  o->fit
+      ->add_option("--radius", o->radius_octaves,
+                   "GEMM table interpolation radius in octaves (default 2)")
+      ->check(CLI::Range(0.01, 64.0));
+
+  o->compare = calibrate->add_subcommand(
+      "compare", "Print predicted against measured for every measured point");
+  o->compare->add_option("profile", o->profile, "Profile YAML")->required();
+  o->compare->add_option("measurements", o->measurements, "Measurements YAML")->required();
+
+  return [o]() -> int {
+    if (*o->import)
+      return run_import(*o);
+    if (*o->fit)
+      return run_fit(*o);
+    return run_compare(*o);
+  };
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,152 @@
+// A calibration profile: what a device was measured to do, replacing the catalog's single
+// efficiency figures with curves. GEMM efficiency per dtype as a function of shape (a measured
+// table interpolated in log space over a least-squares model), memory bandwidth as latency plus
+// bytes over bandwidth, kernel launch overhead, and an alpha-beta (latency, bus bandwidth) per
+// collective, algorithm and group shape. Every figure carries its source and every fit its
+// quality. The YAML format is documented in docs/calibration.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hardware/device_spec.hpp"
+#include "hardware/input.hpp"
+
+namespace scaleplan {
+
+// The collectives calibration measures (nccl-tests' set). hardware/ does not know the simulator's
+// collective types; sim maps its own onto these.
+enum class CollectiveOp {
+  all_reduce,
+  all_gather,
+  reduce_scatter,
+  all_to_all,
+  broadcast,
+  send_recv
+};
+
+std::string_view to_string(CollectiveOp op);
+std::optional<CollectiveOp> parse_collective_op(std::string_view text);
+const std::vector<std::string>& collective_op_names();
+
+// nccl-tests' bus-bandwidth factor (doc/PERFORMANCE.md): busbw = algbw · factor, where algbw is
+// the buffer size over the time. All-reduce 2(n-1)/n; all-gather, reduce-scatter and all-to-all
+// (n-1)/n; broadcast and send/recv 1.
+double bus_bandwidth_factor(CollectiveOp op, int ranks);
+
+// How well a fit reproduces the points it was fitted to: R² of log(time) (fits minimise relative
+// error, which is error in log time) and the worst relative error of a time.
+struct FitQuality {
+  double r_squared = 0;
+  double worst_relative_error = 0;
+  int points = 0;
+};
+
+struct GemmDims {
+  std::int64_t m = 0;
+  std::int64_t n = 0;
+  std::int64_t k = 0;
+  std::int64_t batch = 1;
+};
+
+double gemm_flops(const GemmDims& dims);
+
+// time_s = fixed_s + flops / (peak_efficiency · peak) · (1 + m_half/m + n_half/n + k_half/k).
+// A GEMM large in every dimension runs at peak_efficiency; one whose m equals m_half (the others
+// large) runs at half of it. The m_half/m term is the cost of streaming B once per tile row,
+// n_half/n of A, k_half/k of writing C, so the model is linear in its coefficients.
+struct GemmModel {
+  double fixed_s = 0;
+  double peak_efficiency = 0;
+  double m_half = 0;
+  double n_half = 0;
+  double k_half = 0;
+};
+
+struct GemmSample {
+  GemmDims dims;
+  double efficiency = 0;  // achieved FLOP/s over the profile's peak for the dtype
+};
+
+struct GemmProfile {
+  Figure peak_flops_per_s;  // what efficiencies are fractions of
+  GemmModel model;
+  std::vector<GemmSample> table;
+  // Table points further than this (Euclidean distance of log2 m, n, k, batch) leave a shape to
+  // the model alone.
+  double interpolation_radius_octaves = 2;
+  std::string source;  // where the table and the fit come from
+  std::optional<FitQuality> fit;
+
+  // Efficiency of the model alone, and of the table interpolated over the model.
+  double model_efficiency(const GemmDims& dims) const;
+  double efficiency(const GemmDims& dims) const;
+  double time_s(const GemmDims& dims) const;
+};
+
+// time_s = latency_s + bytes / bandwidth_bytes_per_s, for streaming kernels (bytes read plus
+// written).
+struct BandwidthProfile {
+  Figure bandwidth_bytes_per_s;
+  Figure latency_s;
+  std::optional<FitQuality> fit;
+
+  double time_s(double bytes) const;
+};
+
+// time_s = latency_s + bytes · bus_bandwidth_factor(op, ranks) / bus_bandwidth_bytes_per_s, where
+// bytes is nccl-tests' size: the all-reduce buffer, the all-gather output, the reduce-scatter
+// input, the all-to-all send buffer, the broadcast buffer, the send/recv message.
+struct CollectiveProfile {
+  CollectiveOp op = CollectiveOp::all_reduce;
+  std::string algorithm;  // as measured: "nccl" (NCCL's own choice), "ring", "mpi", ...
+  int ranks = 0;
+  int nodes = 0;
+  Figure latency_s;
+  Figure bus_bandwidth_bytes_per_s;
+  std::optional<FitQuality> fit;
+
+  double time_s(double bytes) const;
+};
+
+// Where the measurements were taken.
+struct MeasuredOn {
+  std::string device;
+  std::string driver;
+  std::string cuda;
+  std::string nccl;
+  std::vector<std::string> hosts;
+};
+
+struct Profile {
+  std::string device;  // the catalog device this profile refines
+  std::string description;
+  MeasuredOn measured_on;
+  std::map<Dtype, GemmProfile> gemm;
+  std::optional<BandwidthProfile> memory;
+  std::optional<Figure> kernel_launch_overhead_s;
+  std::vector<CollectiveProfile> collectives;
+
+  // The fit for `op` on a group of `ranks` over `nodes` nodes: an exact (ranks, nodes) match if
+  // there is one, else the same node count with the nearest rank count, else the nearest group.
+  // nullptr when the profile has no fit for `op`.
+  const CollectiveProfile* collective(CollectiveOp op, int ranks, int nodes) const;
+};
+
+// Throws InputError naming file, line and key, every error of the file at once.
+Profile parse_profile(std::string_view yaml_text, const std::string& file_label);
+Profile load_profile(const std::filesystem::path& path);
+// Deterministic YAML that parse_profile reads back to an equal profile.
+std::string write_profile(const Profile& profile);
+
+// Helpers for YAML writers: the shortest text of a double that reads back to the same value, and
+// a double-quoted string.
+std::string yaml_number(double value);
+std::string yaml_quoted(std::string_view text);
+
+}  // namespace scaleplan

@@ -1,0 +1,149 @@
+#include "calibrate/fit.hpp"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "calibrate/compare.hpp"
+#include "hardware/catalog.hpp"
+
+namespace scaleplan {
+namespace {
+
+TEST(Fit, NonNegativeLeastSquaresDropsANegativeColumn) {
+  // b = 2·x0 − 0.3·x1: the unconstrained fit is (2, −0.3); with c ≥ 0 the second column goes
+  // and c0 is the one-column least-squares fit (x0·b) / (x0·x0).
+  Eigen::MatrixXd a(4, 2);
+  a << 1, 0.1, 2, 0.5, 3, 0.2, 4, 0.9;
+  const Eigen::VectorXd b = 2 * a.col(0) - 0.3 * a.col(1);
+  const Eigen::VectorXd c = nonnegative_least_squares(a, b, 0b01);
+  EXPECT_NEAR(c(0), a.col(0).dot(b) / a.col(0).squaredNorm(), 1e-12);
+  EXPECT_EQ(c(1), 0);
+  // With the second column required, the only non-negative candidate is that column alone.
+  const Eigen::VectorXd forced = nonnegative_least_squares(a, b, 0b10);
+  EXPECT_EQ(forced(0), 0);
+  EXPECT_NEAR(forced(1), a.col(1).dot(b) / a.col(1).squaredNorm(), 1e-12);
+}
+
+// Times made by a known GemmModel on a grid are fitted back to that model.
+TEST(Fit, RecoversAKnownGemmModel) {
+  const GemmModel truth{4e-6, 0.8, 128, 64, 256};
+  GemmProfile reference;
+  reference.peak_flops_per_s = {1e14, "synthetic"};
+  reference.model = truth;
+  MeasurementRun run;
+  run.source = "synthetic";
+  for (std::int64_t m : {64, 256, 1024, 4096}) {
+    for (std::int64_t n : {64, 512, 4096}) {
+      for (std::int64_t k : {128, 1024, 8192}) {
+        const GemmDims d{m, n, k, 1};
+        run.gemm.push_back(
+            {Dtype::bf16, d, gemm_flops(d) / (reference.model_efficiency(d) * 1e14), 1});
+      }
+    }
+  }
+  DeviceSpec device;
+  device.name = "synthetic";
+  device.peak_flops_per_s[Dtype::bf16] = {1e14, "synthetic peak"};
+  FitOptions options;
+  options.device = &device;
+  const FitResult result = fit_profile({Measurements{{run}}}, options);
+  const GemmProfile& g = result.profile.gemm.at(Dtype::bf16);
+  EXPECT_NEAR(g.model.peak_efficiency, 0.8, 1e-9);
+  EXPECT_NEAR(g.model.m_half, 128, 1e-6);
+  EXPECT_NEAR(g.model.n_half, 64, 1e-6);
+  EXPECT_NEAR(g.model.k_half, 256, 1e-6);
+  EXPECT_NEAR(g.model.fixed_s, 4e-6, 1e-12);
+  ASSERT_TRUE(g.fit);
+  EXPECT_NEAR(g.fit->r_squared, 1, 1e-9);
+  EXPECT_LT(g.fit->worst_relative_error, 1e-9);
+  EXPECT_EQ(g.fit->points, 36);
+  EXPECT_EQ(g.peak_flops_per_s.source, "synthetic peak");
+  // A shape outside the table is the model's.
+  const GemmDims outside{16384, 16384, 16384, 1};
+  EXPECT_NEAR(g.efficiency(outside), reference.model_efficiency(outside), 1e-9);
+}
+
+TEST(Fit, AsymptoteAboveTheDatasheetPeakIsCapped) {
+  MeasurementRun run;
+  run.source = "synthetic";
+  for (std::int64_t s : {256, 1024, 4096}) {
+    const GemmDims d{s, s, s, 1};
+    const double size = static_cast<double>(s);
+    // Efficiency 1.2 · s / (s + 300): the asymptote 1.2 exceeds the peak.
+    run.gemm.push_back({Dtype::fp16, d, gemm_flops(d) / (1e14 * 1.2 * size / (size + 300.0)), 1});
+  }
+  DeviceSpec device;
+  device.name = "synthetic";
+  device.peak_flops_per_s[Dtype::fp16] = {1e14, "peak"};
+  FitOptions options;
+  options.device = &device;
+  const FitResult result = fit_profile({Measurements{{run}}}, options);
+  EXPECT_DOUBLE_EQ(result.profile.gemm.at(Dtype::fp16).model.peak_efficiency, 1.0);
+  EXPECT_NE(format_fit_report(result).find("capped"), std::string::npos);
+}
+
+TEST(Fit, AlphaBetaCollectiveAndMemoryRecovered) {
+  MeasurementRun run;
+  run.source = "synthetic";
+  for (double bytes = 8; bytes <= 1e9; bytes *= 4) {
+    CollectiveMeasurement c;
+    c.op = CollectiveOp::all_reduce;
+    c.algorithm = "nccl";
+    c.ranks = 8;
+    c.nodes = 1;
+    c.bytes = bytes;
+    // busbw 200 GB/s, alpha 20 us: algbw = busbw / (2·7/8).
+    c.time_s = 20e-6 + bytes * 1.75 / 200e9;
+    run.collectives.push_back(c);
+    run.memory.push_back({"triad", bytes, 1e-6 + bytes / 2e12, 1});
+  }
+  run.launch.push_back({"empty", 2e-6, 1});
+  run.launch.push_back({"empty", 3e-6, 1});
+  run.launch.push_back({"empty", 10e-6, 1});
+  const FitResult result = fit_profile({Measurements{{run}}}, {});
+  const Profile& p = result.profile;
+  ASSERT_EQ(p.collectives.size(), 1u);
+  EXPECT_NEAR(p.collectives[0].latency_s.value, 20e-6, 1e-12);
+  EXPECT_NEAR(p.collectives[0].bus_bandwidth_bytes_per_s.value, 200e9, 1e-3);
+  EXPECT_NEAR(p.collectives[0].fit->r_squared, 1, 1e-9);
+  ASSERT_TRUE(p.memory);
+  EXPECT_NEAR(p.memory->bandwidth_bytes_per_s.value, 2e12, 1);
+  EXPECT_NEAR(p.memory->latency_s.value, 1e-6, 1e-15);
+  EXPECT_DOUBLE_EQ(p.kernel_launch_overhead_s->value, 3e-6);  // the median
+  const std::string report = format_fit_report(result);
+  EXPECT_NE(report.find("all-reduce nccl 8 ranks / 1 node"), std::string::npos) << report;
+  EXPECT_NE(report.find("R² 1.0000"), std::string::npos) << report;
+
+  // Predicted against measured on the same points: errors at rounding level.
+  const Comparison c = compare_profile(p, Measurements{{run}});
+  ASSERT_EQ(c.summaries.size(), 3u);
+  for (const ComparisonSummary& s : c.summaries) {
+    if (s.kind != "launch") {
+      EXPECT_LT(s.worst_abs_error, 1e-9) << s.kind;
+    }
+  }
+  for (const ComparisonSummary& s : c.summaries) {
+    if (s.kind == "launch") {
+      EXPECT_NEAR(s.worst_abs_error, 7.0 / 10, 1e-12);  // the 3 us median against 10 us
+    }
+  }
+  EXPECT_NE(format_comparison(c).find("collective all-reduce 8 ranks / 1 node"), std::string::npos);
+}
+
+TEST(Fit, ComparisonNamesWhatTheProfileCannotPredict) {
+  Profile p;
+  MeasurementRun run;
+  run.gemm.push_back({Dtype::fp8, {64, 64, 64, 1}, 1e-5, 1});
+  const Comparison c = compare_profile(p, Measurements{{run}});
+  EXPECT_TRUE(c.rows.empty());
+  ASSERT_EQ(c.unmatched.size(), 1u);
+  EXPECT_EQ(c.unmatched[0], "gemm fp8: the profile has no fit");
+}
+
+TEST(Fit, NothingToFitIsAnError) {
+  EXPECT_THROW(fit_profile({Measurements{{MeasurementRun{}}}}, {}), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace scaleplan
