@@ -1,6 +1,7 @@
 #include "sim/compute_model.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 namespace scaleplan {
@@ -21,13 +22,18 @@ double RooflineModel::kernel_time_s(const Kernel& kernel) const {
 }
 
 std::string RooflineModel::description() const {
-  std::string text = "roofline of " + device_.name + ", GEMM efficiency up to " +
-                     std::to_string(device_.compute_efficiency.value);
+  char text[256];
   if (device_.gemm_half_efficiency_flops) {
-    text += ", half of it at " + std::to_string(device_.gemm_half_efficiency_flops->value / 1e9) +
-            " GFLOP per GEMM";
+    std::snprintf(text, sizeof text,
+                  "roofline of %s from the catalog: GEMMs up to %.3g of peak, half of that at "
+                  "%.3g GFLOP",
+                  device_.name.c_str(), device_.compute_efficiency.value,
+                  device_.gemm_half_efficiency_flops->value / 1e9);
+  } else {
+    std::snprintf(text, sizeof text, "roofline of %s from the catalog: GEMMs at %.3g of peak",
+                  device_.name.c_str(), device_.compute_efficiency.value);
   }
-  return text + " (catalog: " + device_.compute_efficiency.source + ")";
+  return text;
 }
 
 ProfiledComputeModel::ProfiledComputeModel(DeviceSpec device, Profile profile,
