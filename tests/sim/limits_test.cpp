@@ -216,6 +216,43 @@ TEST(Limits, StepLongerThanTheSimulatedRangeIsAnError) {
   EXPECT_THROW(simulate(plan, topology, compute, {}), std::overflow_error);
 }
 
+TEST(Limits, CrossedCollectivesAreADeadlockErrorNotAHang) {
+  // Valid by validate_plan's rules (every member issues one collective on each group), but rank 0
+  // waits in group 0 while rank 1 waits in group 1: the engine runs out of events and says which
+  // ops are stuck.
+  const RooflineModel compute(*Catalog::builtin().find("H100-SXM5-80GB"));
+  const Topology topology = Topology::custom(2, 0, {{0, 1, 1e9, 1e-6}});
+  Plan plan;
+  plan.label("first");
+  plan.label("second");
+  plan.add_group({"a", {0, 1}});
+  plan.add_group({"b", {0, 1}});
+  for (int r = 0; r < 2; ++r) {
+    RankProgram program;
+    program.rank = r;
+    program.device = r;
+    for (std::uint32_t k = 0; k < 2; ++k) {
+      Op op;
+      op.kind = OpKind::collective;
+      op.stream = Stream::dp_comm;
+      op.group = r == 0 ? k : 1 - k;
+      op.label = k;
+      op.bytes = 1e6;
+      program.ops.push_back(op);
+    }
+    plan.ranks.push_back(program);
+  }
+  try {
+    simulate(plan, topology, compute, {});
+    FAIL() << "expected a deadlock";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "the plan deadlocks; stuck ops:\n"
+              "  rank 0 op 0 (first, collective on dp-comm) waits for its partners\n"
+              "  rank 1 op 0 (first, collective on dp-comm) waits for its partners");
+  }
+}
+
 TEST(Limits, RankOnADeviceOutsideTheClusterIsRefused) {
   const RooflineModel compute(*Catalog::builtin().find("H100-SXM5-80GB"));
   const Topology topology = Topology::custom(2, 0, {{0, 1, 1e9, 1e-6}});
