@@ -177,21 +177,47 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   a.name = "attention";
   a.forward.push_back(memory_kernel("attn_norm", KernelKind::norm, dtype, 2 * tok * h * e / sp));
   a.forward.push_back(make_gemm("qkv", {tokens, (m.hidden + 2 * m.kv_dim()) / t, m.hidden}, dtype));
-  Kernel qk = make_gemm("attn_scores", {s_local, s_kv, m.head_dim(), b * heads_local}, dtype);
-  qk.kind = KernelKind::attention;
-  // Scale, mask, softmax and dropout: read and write the score matrix, write a one-byte mask.
-  Kernel softmax =
-      memory_kernel("attn_softmax", KernelKind::elementwise, dtype, scores * (2 * e + 1));
-  Kernel av = make_gemm("attn_values", {s_local, m.head_dim(), s_kv, b * heads_local}, dtype);
-  av.kind = KernelKind::attention;
-  a.forward.push_back(qk);
-  a.forward.push_back(softmax);
-  a.forward.push_back(av);
-  a.recompute_selective = {qk, softmax, av};
-  a.forward.push_back(make_gemm("attn_proj", {tokens, m.hidden, m.hidden / t}, dtype));
-  a.forward.push_back(
-      memory_kernel("attn_residual", KernelKind::elementwise, dtype, tok * h * (3 * e + 1) / sp));
-  add_backward(a.forward, a.backward);
+  const Kernel qkv = a.forward.back();
+  const Kernel proj = make_gemm("attn_proj", {tokens, m.hidden, m.hidden / t}, dtype);
+  const Kernel residual =
+      memory_kernel("attn_residual", KernelKind::elementwise, dtype, tok * h * (3 * e + 1) / sp);
+  if (m.flash_attention) {
+    // One fused kernel: QK^T and PV (2·s·s·d FLOPs each per head), only the unmasked part under
+    // causal masking; reads Q, K, V and writes the output. Its backward recomputes the scores
+    // and runs five products to the forward's two: 2.5 times the work.
+    Kernel fused;
+    fused.name = "flash_attention";
+    fused.kind = KernelKind::attention;
+    fused.dtype = dtype;
+    fused.flops = (m.causal ? 0.5 : 1.0) * 4 * scores * d(m.head_dim());
+    fused.bytes = tok * (2 * h + 2 * d(m.kv_dim())) / d(t) * e;
+    fused.gemm = {s_local, s_kv, m.head_dim(), b * heads_local};
+    Kernel fused_backward = fused;
+    fused_backward.name = "flash_attention_backward";
+    fused_backward.flops = 2.5 * fused.flops;
+    fused_backward.bytes = 2 * fused.bytes;
+    a.forward.push_back(fused);
+    a.forward.push_back(proj);
+    a.forward.push_back(residual);
+    add_backward({proj, residual}, a.backward);
+    a.backward.push_back(fused_backward);
+    add_backward({a.forward[0], qkv}, a.backward);
+  } else {
+    Kernel qk = make_gemm("attn_scores", {s_local, s_kv, m.head_dim(), b * heads_local}, dtype);
+    qk.kind = KernelKind::attention;
+    // Scale, mask, softmax and dropout: read and write the score matrix, write a one-byte mask.
+    Kernel softmax =
+        memory_kernel("attn_softmax", KernelKind::elementwise, dtype, scores * (2 * e + 1));
+    Kernel av = make_gemm("attn_values", {s_local, m.head_dim(), s_kv, b * heads_local}, dtype);
+    av.kind = KernelKind::attention;
+    a.forward.push_back(qk);
+    a.forward.push_back(softmax);
+    a.forward.push_back(av);
+    a.recompute_selective = {qk, softmax, av};
+    a.forward.push_back(proj);
+    a.forward.push_back(residual);
+    add_backward(a.forward, a.backward);
+  }
   a.tp_collective_bytes = t > 1 ? tok * h * e : 0;
   a.input_bytes = tok * h * act / sp;
   // Korthikanti et al. 2022, section 4.1: norm input and QKV input (replicated without sequence
@@ -200,9 +226,12 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   const double kv_share = d(m.kv_dim()) / h;
   const double replicated = tok * h * (2 * act + 1) / sp;
   const double split = tok * h * act * (2 + 2 * kv_share) / d(t);
-  const double core = scores * (2 * act + 1);
+  // Materialised attention keeps the softmax output, its dropout mask and the dropout output;
+  // fused attention only the softmax statistics (fp32, one per query and head).
+  const double core =
+      m.flash_attention ? d(b) * d(heads_local) * d(s_local) * 4 : scores * (2 * act + 1);
   a.activation_bytes = replicated + split + core;
-  a.selective_recompute_saved_bytes = core;
+  a.selective_recompute_saved_bytes = m.flash_attention ? 0.0 : core;
 
   Block& f = w.mlp;
   f.name = "mlp";
@@ -264,7 +293,11 @@ Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const L
   return block;
 }
 
-double training_flops_per_token(const TransformerConfig& m) {
+double training_flops_per_token(const TransformerConfig& model) {
+  // Model FLOPs count attention over the whole score matrix, forward and backward as two and
+  // four products, whatever the kernels do (the convention MFU is reported in).
+  TransformerConfig m = model;
+  m.flash_attention = false;
   const LayerPartition whole;
   const LayerWork layer = transformer_layer(m, 1, whole, Dtype::bf16);
   const Block head = output_block(m, 1, whole, Dtype::bf16);

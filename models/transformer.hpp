@@ -28,6 +28,11 @@ struct TransformerConfig {
   bool learned_positions = true;       // GPT learns position embeddings; Llama uses rotary
   bool tied_embeddings = true;         // output projection shares the input embedding
   int norm_parameters_per_hidden = 2;  // LayerNorm: gain and bias; RMSNorm: gain only
+  // Fused attention (FlashAttention) never writes the score matrix; materialised attention
+  // (Megatron-LM before 2023) runs two batched GEMMs and a softmax over it and keeps it for
+  // backward.
+  bool flash_attention = true;
+  bool causal = true;  // decoder masking; fused kernels skip the masked half of the scores
 
   std::int64_t head_dim() const { return hidden / heads; }
   std::int64_t kv_dim() const { return kv_heads * head_dim(); }

@@ -138,7 +138,7 @@ class RankBuilder {
     op.stream = stream;
     op.peer = peer;
     op.bytes = bytes;
-    pending_recv_ = append(std::move(op), label, microbatch);
+    pending_.push_back(append(std::move(op), label, microbatch));
   }
 
   // A send of what the chain has produced so far; the chain does not wait for it.
@@ -155,13 +155,31 @@ class RankBuilder {
 
   std::optional<std::uint32_t> chain() const { return chain_; }
 
+  // Communication that runs beside the chain (overlapping the compute issued next) and that the
+  // chained op after that waits for.
+  void beside_chain(std::uint32_t group, CollectiveKind kind, double bytes, Stream stream,
+                    const std::string& label, int microbatch) {
+    Op op;
+    op.kind = OpKind::collective;
+    op.stream = stream;
+    op.collective = kind;
+    op.group = group;
+    op.bytes = bytes;
+    if (chain_) op.deps.push_back(*chain_);
+    pending_after_next_.push_back(append(std::move(op), label, microbatch));
+  }
+
  private:
   std::uint32_t chained(Op op, const std::string& label, int microbatch) {
     if (chain_)
       op.deps.push_back(*chain_);
-    if (pending_recv_) {
-      op.deps.push_back(*pending_recv_);
-      pending_recv_.reset();
+    if (!pending_.empty()) {
+      op.deps.insert(op.deps.end(), pending_.begin(), pending_.end());
+      pending_.clear();
+    }
+    if (!pending_after_next_.empty()) {
+      pending_ = std::move(pending_after_next_);
+      pending_after_next_.clear();
     }
     chain_ = append(std::move(op), label, microbatch);
     return *chain_;
@@ -179,7 +197,8 @@ class RankBuilder {
   Plan& plan_;
   RankProgram& program_;
   std::optional<std::uint32_t> chain_;
-  std::optional<std::uint32_t> pending_recv_;
+  std::vector<std::uint32_t> pending_;  // ops the next chained op must also wait for
+  std::vector<std::uint32_t> pending_after_next_;  // ... and the one after it
 };
 
 std::string layer_label(std::int64_t layer, const char* what) {
@@ -200,17 +219,19 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
   const double params = stage_parameters(job, stage);
   StaticMemory memory;
   const auto& p = job.parallelism;
-  const double dp = p.dp;
+  // Gradients are reduced, and ZeRO shards, over data and context parallel ranks together: both
+  // hold the same weights.
+  const double dp = static_cast<double>(p.dp) * p.cp;
   // ZeRO shards the optimizer state (stage 1), the gradients (2) and the weights (3) over the
   // data-parallel group.
   memory.weights_bytes = params * per.weights / (p.zero >= 3 ? dp : 1.0);
   memory.gradients_bytes = params * per.gradients / (p.zero >= 2 ? dp : 1.0);
   memory.optimizer_bytes = params * per.optimizer / (p.zero >= 1 ? dp : 1.0);
-  if (p.zero >= 2 && p.dp > 1) {
+  if (p.zero >= 2 && dp > 1) {
     // The bucket being reduced is held whole until its reduce-scatter ends.
     memory.communication_buffer_bytes += gradient_bucket_bytes(job);
   }
-  if (p.zero >= 3 && p.dp > 1) {
+  if (p.zero >= 3 && dp > 1) {
     // Two layers' weights gathered at a time: the one computing and the one prefetched.
     memory.communication_buffer_bytes +=
         2 * layer_parameters_per_rank(job.model, p.tp) * per.weights;
@@ -221,9 +242,7 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
 Plan build_plan(const TrainingJob& job) {
   const auto& p = job.parallelism;
   const auto& m = job.model;
-  if (p.cp != 1 || p.ep != 1) {
-    throw std::invalid_argument("context and expert parallelism are not supported yet");
-  }
+  if (p.ep != 1) throw std::invalid_argument("expert parallelism is not supported yet");
   const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
   if (m.layers % (static_cast<std::int64_t>(p.pp) * chunks) != 0) {
     throw std::invalid_argument("layers must divide evenly among pipeline stages and chunks");
@@ -237,7 +256,8 @@ Plan build_plan(const TrainingJob& job) {
   const double boundary_bytes =
       tokens * static_cast<double>(m.hidden) * bytes_per_element(dtype) / sp;
   const double grad_bucket_bytes = gradient_bucket_bytes(job);
-  const bool sharded_weights = p.zero >= 3 && p.dp > 1;
+  const int data_parallel = p.dp * p.cp;  // ranks holding the same weights
+  const bool sharded_weights = p.zero >= 3 && data_parallel > 1;
 
   Plan plan;
   const Blocks blocks = make_blocks(plan, job);
@@ -245,7 +265,8 @@ Plan build_plan(const TrainingJob& job) {
   plan.ranks.resize(world);
 
   // Groups, indexed by the coordinates they span.
-  std::vector<std::uint32_t> tp_group(world), dp_group(world), embedding_group(world);
+  std::vector<std::uint32_t> tp_group(world), dp_group(world), cp_group(world),
+      embedding_group(world);
   for (int r = 0; r < world; ++r) {
     const RankCoordinates c = coordinates_of(r, p);
     if (c.tp == 0 && p.tp > 1) {
@@ -256,13 +277,21 @@ Plan build_plan(const TrainingJob& job) {
       for (int t = 0; t < p.tp; ++t)
         tp_group[rank_of({t, c.cp, c.dp, c.pp}, p)] = id;
     }
-    if (c.dp == 0 && p.dp > 1) {
+    if (c.dp == 0 && c.cp == 0 && data_parallel > 1) {
       Group g{"dp", {}};
-      for (int d = 0; d < p.dp; ++d)
-        g.ranks.push_back(rank_of({c.tp, c.cp, d, c.pp}, p));
+      for (int k = 0; k < p.cp; ++k) {
+        for (int d = 0; d < p.dp; ++d) g.ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
+      }
       const auto id = plan.add_group(std::move(g));
-      for (int d = 0; d < p.dp; ++d)
-        dp_group[rank_of({c.tp, c.cp, d, c.pp}, p)] = id;
+      for (int k = 0; k < p.cp; ++k) {
+        for (int d = 0; d < p.dp; ++d) dp_group[rank_of({c.tp, k, d, c.pp}, p)] = id;
+      }
+    }
+    if (c.cp == 0 && p.cp > 1) {
+      Group g{"cp", {}};
+      for (int k = 0; k < p.cp; ++k) g.ranks.push_back(rank_of({c.tp, k, c.dp, c.pp}, p));
+      const auto id = plan.add_group(std::move(g));
+      for (int k = 0; k < p.cp; ++k) cp_group[rank_of({c.tp, k, c.dp, c.pp}, p)] = id;
     }
     if (c.pp == 0 && p.pp > 1 && m.tied_embeddings) {
       const int last = rank_of({c.tp, c.cp, c.dp, p.pp - 1}, p);
@@ -279,7 +308,7 @@ Plan build_plan(const TrainingJob& job) {
     step.dtype = Dtype::fp32;
     // With ZeRO each rank steps only its shard of the optimizer state.
     step.bytes = stage_parameters(job, stage) * per.optimizer_step_traffic /
-                 (p.zero >= 1 ? static_cast<double>(p.dp) : 1.0);
+                 (p.zero >= 1 ? static_cast<double>(data_parallel) : 1.0);
     optimizer_block[stage] =
         plan.add_block({"optimizer step stage " + std::to_string(stage), {step}});
   }
@@ -316,7 +345,7 @@ Plan build_plan(const TrainingJob& job) {
     std::vector<std::uint32_t> grad_reductions;
     double bucket_fill = 0;
     auto reduce_gradients = [&](double params, std::optional<std::uint32_t> after, bool flush) {
-      if (p.dp == 1 || sharded_weights)
+      if (data_parallel == 1 || sharded_weights)
         return;
       bucket_fill += params * per.gradients;
       if (bucket_fill >= grad_bucket_bytes || (flush && bucket_fill > 0)) {
@@ -374,6 +403,22 @@ Plan build_plan(const TrainingJob& job) {
         p.recompute == Recompute::full ? 0 : blocks.layer.mlp.activation_bytes;
     const double layer_params = layer_parameters_per_rank(m, p.tp);
     const double tp_bytes = tokens * static_cast<double>(m.hidden) * bytes_per_element(dtype);
+    // Context parallelism (ring attention): the sequence's keys and values go round the context
+    // group while the attention core computes on the blocks already there; backward sends the
+    // key and value gradients round as well.
+    const double kv_heads_local = static_cast<double>(std::max<std::int64_t>(1, m.kv_heads / p.tp));
+    const double kv_bytes = static_cast<double>(job.training.micro_batch * m.seq_len) * 2 *
+                            kv_heads_local * static_cast<double>(m.head_dim()) *
+                            bytes_per_element(dtype);
+    auto ring_attention = [&](bool forward, std::int64_t l, int mb) {
+      if (p.cp == 1) return;
+      b.beside_chain(cp_group[r], CollectiveKind::all_gather, kv_bytes, Stream::cp_comm,
+                     layer_label(l, "cp key/value exchange"), mb);
+      if (!forward) {
+        b.beside_chain(cp_group[r], CollectiveKind::reduce_scatter, kv_bytes, Stream::cp_comm,
+                       layer_label(l, "cp key/value gradient exchange"), mb);
+      }
+    };
 
     for (const PipelineStep& step : pipeline_order(p.schedule, s, p.pp, microbatches, chunks)) {
       const int mb = step.microbatch;
@@ -398,6 +443,7 @@ Plan build_plan(const TrainingJob& job) {
         for (std::int64_t l = first_layer; l < first_layer + layers_per_chunk; ++l) {
           const auto gathered = gather_weights(layer_params, layer_label(l, "layer"), mb);
           tp_before(tp_bytes, layer_label(l, "attention tp"), mb);
+          ring_attention(true, l, mb);
           const auto attention =
               b.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
                         attention_stored, gathered);
@@ -435,6 +481,7 @@ Plan build_plan(const TrainingJob& job) {
         auto gathered = gather_weights(layer_params, layer_label(l, "layer"), mb);
         if (p.recompute == Recompute::full) {
           tp_before(tp_bytes, layer_label(l, "recompute attention tp"), mb);
+          ring_attention(true, l, mb);
           b.compute(blocks.attention_forward, layer_label(l, "recompute attention"), mb,
                     blocks.layer.attention.activation_bytes, std::exchange(gathered, std::nullopt));
           tp_after(tp_bytes, layer_label(l, "recompute attention tp"), mb);
@@ -452,6 +499,7 @@ Plan build_plan(const TrainingJob& job) {
                     blocks.layer.attention.selective_recompute_saved_bytes);
         }
         tp_before(tp_bytes, layer_label(l, "attention backward tp"), mb);
+        ring_attention(false, l, mb);
         const double attention_freed =
             blocks.layer.attention.activation_bytes +
             (p.recompute == Recompute::full ? blocks.layer.attention.input_bytes : 0.0);
@@ -510,7 +558,7 @@ Plan build_plan(const TrainingJob& job) {
     std::sort(op.deps.begin(), op.deps.end());
     op.deps.erase(std::unique(op.deps.begin(), op.deps.end()), op.deps.end());
     program.ops.push_back(std::move(op));
-    if (p.dp > 1 && (p.zero == 1 || p.zero == 2)) {
+    if (data_parallel > 1 && (p.zero == 1 || p.zero == 2)) {
       // Each rank stepped its shard; the updated weights are gathered back before the next step
       // (Megatron-LM's distributed optimizer without --overlap-param-gather).
       const auto stepped = static_cast<std::uint32_t>(program.ops.size() - 1);

@@ -161,6 +161,12 @@ void read_model(MapReader& top, Scenario& s, bool& ok) {
     }
   }
   const bool preset = m.has("preset");
+  if (auto attention = m.choice("attention", {"flash", "materialized"})) {
+    model.flash_attention = *attention == "flash";
+  } else if (m.has("attention")) {
+    ok = false;
+  }
+  if (auto causal = m.boolean("causal")) model.causal = *causal;
   if (auto family = m.choice("family", {"gpt", "llama"})) {
     const bool llama = *family == "llama";
     model.gated_mlp = llama;
@@ -299,8 +305,6 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
   } else {
     p.accept("grad_bucket_mb");
   }
-  if (par.cp != 1)
-    not_supported_yet(p, "cp", "context parallelism", ok);
   if (par.ep != 1)
     not_supported_yet(p, "ep", "expert parallelism", ok);
   if (!ok) {
@@ -351,6 +355,7 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
     ok = false;
   }
   must_divide("tp", par.tp, m.ffn_hidden, "ffn_hidden");
+  must_divide("cp", par.cp, m.seq_len, "seq_len");
   must_divide("tp", par.tp, m.vocab, "vocab (pad the vocabulary to a multiple of tp)");
   const int chunks = par.schedule == PipelineSchedule::interleaved_1f1b ? par.virtual_stages : 1;
   if (par.schedule != PipelineSchedule::interleaved_1f1b && par.virtual_stages != 1) {

@@ -65,7 +65,8 @@ TEST(Transformer, ActivationsMatchKorthikanti) {
                          {"gpt3-175b", 8},
                          {"megatron-530b", 8},
                          {"megatron-1t", 8}}) {
-    const auto m = *transformer_preset(name);
+    auto m = *transformer_preset(name);
+    m.flash_attention = false;  // the paper's Megatron-LM materialised the attention scores
     const double s = static_cast<double>(m.seq_len), h = static_cast<double>(m.hidden);
     const double a = static_cast<double>(m.heads), b = 1;
     auto layer_bytes = [&](bool sp, bool selective) {
@@ -82,6 +83,30 @@ TEST(Transformer, ActivationsMatchKorthikanti) {
     EXPECT_NEAR(layer_bytes(true, false) / with_sp, 1.0, 0.01) << name;
     EXPECT_NEAR(layer_bytes(true, true) / selective_sp, 1.0, 0.01) << name;
   }
+}
+
+TEST(Transformer, FlashAttentionKeepsNoScoresAndSkipsTheMaskedHalf) {
+  auto m = *transformer_preset("llama3-8b");
+  const LayerWork fused = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
+  m.flash_attention = false;
+  const LayerWork materialised = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
+  auto attention_flops = [](const std::vector<Kernel>& kernels) {
+    double f = 0;
+    for (const auto& k : kernels) f += k.kind == KernelKind::attention ? k.flops : 0;
+    return f;
+  };
+  // Causal: half the score tiles forward; backward 2.5 times the fused forward, against twice
+  // the materialised forward.
+  EXPECT_DOUBLE_EQ(attention_flops(fused.attention.forward),
+                   0.5 * attention_flops(materialised.attention.forward));
+  EXPECT_DOUBLE_EQ(attention_flops(fused.attention.backward),
+                   2.5 * attention_flops(fused.attention.forward));
+  // No s×s term in the stored activations: 8192 tokens, 32 heads of fp32 statistics.
+  EXPECT_DOUBLE_EQ(materialised.attention.activation_bytes - fused.attention.activation_bytes,
+                   materialised.attention.selective_recompute_saved_bytes - 8192.0 * 32 * 4);
+  EXPECT_TRUE(fused.attention.recompute_selective.empty());
+  // Model FLOPs (for MFU) do not depend on the kernel.
+  EXPECT_DOUBLE_EQ(training_flops_per_token(m), training_flops_per_token(*transformer_preset("llama3-8b")));
 }
 
 TEST(Transformer, TensorParallelSplitsGemms) {

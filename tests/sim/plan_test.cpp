@@ -168,3 +168,46 @@ TEST(PlanBuilder, ZeroStagesShardMemoryAndChangeCollectives) {
 
 }  // namespace
 }  // namespace scaleplan
+
+namespace scaleplan {
+namespace {
+
+TEST(PlanBuilder, ContextParallelRingsKeysAndValuesAndShardsActivations) {
+  // 2-way context parallel, 2-way data parallel, one micro-batch per replica.
+  auto job = small_job(1, 1, 2, 1);
+  job.parallelism.cp = 2;
+  const Plan plan = build_plan(job);
+  validate_plan(plan);
+  ASSERT_EQ(plan.ranks.size(), 4u);
+  std::size_t gathers = 0, scatters = 0;
+  double gathered_bytes = 0;
+  bool dp_spans_cp = false;
+  for (const auto& op : plan.ranks[0].ops) {
+    if (op.kind != OpKind::collective) continue;
+    const Group& g = plan.groups[op.group];
+    if (g.name == "cp") {
+      EXPECT_EQ(g.ranks, (std::vector<int>{0, 1}));  // rank = tp + tp·(cp + cp·dp)
+      if (op.collective == CollectiveKind::all_gather) {
+        ++gathers;
+        gathered_bytes = op.bytes;
+      }
+      if (op.collective == CollectiveKind::reduce_scatter) ++scatters;
+    }
+    if (g.name == "dp") dp_spans_cp = g.ranks.size() == 4;
+  }
+  // Per layer: one key/value exchange forward, one plus a gradient exchange backward.
+  EXPECT_EQ(gathers, 2u * 4);
+  EXPECT_EQ(scatters, 4u);
+  // K and V of the whole 2048-token sequence, 2048 wide, 2 bytes each.
+  EXPECT_DOUBLE_EQ(gathered_bytes, 2048.0 * 2 * 2048 * 2);
+  // Gradients are reduced over data and context parallel ranks together.
+  EXPECT_TRUE(dp_spans_cp);
+  // Each context-parallel rank holds half the sequence's activations.
+  auto single = small_job(1, 1, 2, 1);
+  const LayerWork whole = transformer_layer(single.model, 1, {1, 1, false}, Dtype::bf16);
+  const LayerWork half = transformer_layer(single.model, 1, {1, 2, false}, Dtype::bf16);
+  EXPECT_NEAR(half.mlp.activation_bytes / whole.mlp.activation_bytes, 0.5, 1e-12);
+}
+
+}  // namespace
+}  // namespace scaleplan
