@@ -51,6 +51,7 @@ TEST(PlanSize, EstimateBoundsTheBuiltPlanClosely) {
     int virtual_stages;
     Recompute recompute;
     bool sequence_parallel;
+    int zero = 0;
   };
   const Case cases[] = {
       {1, 1, 1, 2, 1, PipelineSchedule::one_f_one_b, 1, Recompute::none, false},
@@ -59,6 +60,10 @@ TEST(PlanSize, EstimateBoundsTheBuiltPlanClosely) {
       {4, 2, 1, 8, 4, PipelineSchedule::interleaved_1f1b, 2, Recompute::selective, true},
       {1, 4, 2, 8, 8, PipelineSchedule::one_f_one_b, 1, Recompute::selective, false},
       {8, 1, 4, 6, 2, PipelineSchedule::one_f_one_b, 1, Recompute::full, false},
+      // ZeRO gathers parameters and scatters gradients per layer.
+      {1, 1, 4, 4, 2, PipelineSchedule::one_f_one_b, 1, Recompute::none, false, 1},
+      {2, 2, 2, 4, 4, PipelineSchedule::one_f_one_b, 1, Recompute::full, false, 3},
+      {1, 1, 8, 4, 1, PipelineSchedule::one_f_one_b, 1, Recompute::selective, false, 3},
   };
   for (const Case& c : cases) {
     TrainingJob j = job(c.tp, c.pp, c.dp, c.layers, c.microbatches);
@@ -66,6 +71,7 @@ TEST(PlanSize, EstimateBoundsTheBuiltPlanClosely) {
     j.parallelism.virtual_stages = c.virtual_stages;
     j.parallelism.recompute = c.recompute;
     j.parallelism.sequence_parallel = c.sequence_parallel;
+    j.parallelism.zero = c.zero;
     const std::int64_t actual = ops_of(build_plan(j));
     const std::int64_t estimate = estimated_plan_ops(j);
     // An upper bound, so that the guard never lets through a plan larger than the limit, and
