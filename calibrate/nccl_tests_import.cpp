@@ -497,6 +497,8 @@ class Importer {
 
 NcclTestsImport import_nccl_tests(std::string_view text, const std::string& file_label,
                                   const NcclTestsImportOptions& options) {
+  // Host names and device names go into measurements files, which are YAML and must be UTF-8.
+  check_utf8(text, file_label);
   return Importer(file_label, options).run(text);
 }
 

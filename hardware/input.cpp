@@ -97,6 +97,8 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   return length;
 }
 
+}  // namespace
+
 // YAML is Unicode text; yaml-cpp passes other bytes through into strings, which then break
 // JSON reports and traces far from the input. They are refused here, where the line is known.
 void check_utf8(std::string_view text, const std::string& file_label) {
@@ -120,6 +122,8 @@ void check_utf8(std::string_view text, const std::string& file_label) {
     i += length;
   }
 }
+
+namespace {
 
 YAML::Node parse_yaml(std::string_view text, const std::string& file_label) {
   check_utf8(text, file_label);

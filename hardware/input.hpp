@@ -65,6 +65,11 @@ inline constexpr std::uintmax_t max_input_file_bytes = 256ull << 20;
 // Reads a whole input file; throws InputError for a missing, unreadable or oversized file.
 std::string read_input_file(const std::filesystem::path& path);
 
+// Throws InputError naming the line and column of the first byte that is not well-formed UTF-8
+// (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF). Every text input is
+// checked, so that what is read can be written back as YAML and JSON.
+void check_utf8(std::string_view text, const std::string& file_label);
+
 // Parses a YAML file or string. Throws InputError naming the line of a syntax error, a missing
 // file, or a file over max_input_file_bytes.
 YAML::Node load_yaml_file(const std::filesystem::path& path);

@@ -138,5 +138,14 @@ TEST(NcclTestsImport, OlderLayoutWithoutRootAndUncheckedResults) {
   EXPECT_TRUE(r.warnings.empty() || r.warnings[0].find("Using devices") != std::string::npos);
 }
 
+TEST(NcclTestsImport, TextThatIsNotUtf8IsRefusedWithItsLine) {
+  // Found by fuzzing: a stray byte in a host name imported, then made the measurements file
+  // written from it unreadable.
+  std::string text = header;
+  text.replace(text.find("hostA"), 1, "\xe7");
+  EXPECT_EQ(error_of(text),
+            "t.txt:3:31: byte 0xE7 is not valid UTF-8; save the file as UTF-8 text");
+}
+
 }  // namespace
 }  // namespace scaleplan
