@@ -51,6 +51,7 @@ struct RunOptions {
   std::string trace;
   std::string dump_plan;
   bool json = false;
+  bool links = false;
 };
 
 int run(const RunOptions& o) {
@@ -73,7 +74,7 @@ int run(const RunOptions& o) {
   if (o.json) {
     std::cout << to_json(prediction).dump(2) << "\n";
   } else {
-    std::cout << format_text(prediction);
+    std::cout << format_text(prediction, o.links);
   }
   return 0;
 }
@@ -118,6 +119,8 @@ int main(int argc, char** argv) {
   auto* run_command = app.add_subcommand("run", "Simulate one training step of a scenario");
   run_command->add_option("scenario", run_options.scenario, "Scenario YAML file")->required();
   run_command->add_flag("--json", run_options.json, "Print the prediction as JSON");
+  run_command->add_flag("--links", run_options.links,
+                        "Also print the busiest links and their utilisation");
   run_command->add_option("--trace", run_options.trace,
                           "Write a Chrome/Perfetto trace of the step to this file");
   run_command->add_option("--dump-plan", run_options.dump_plan,

@@ -1,5 +1,6 @@
 #include "sim/prediction.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -61,6 +62,20 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   p.compute_model = compute->description();
   p.events = sim.events;
   p.flows = sim.flows;
+  p.collectives_by_algorithm = sim.collectives_by_algorithm;
+  std::vector<LinkUsage> links;
+  for (LinkId id = 0; id < sim.link_bytes.size(); ++id) {
+    if (sim.link_bytes[id] <= 0) continue;
+    const Link& link = run.topology.link(id);
+    links.push_back({run.topology.link_name(id), link.bandwidth_bytes_per_s, sim.link_bytes[id],
+                     sim.link_bytes[id] / (link.bandwidth_bytes_per_s * sim.step_time_s)});
+  }
+  // Busiest first; equal utilisations keep link order, so the table never changes between runs.
+  std::stable_sort(links.begin(), links.end(), [](const LinkUsage& a, const LinkUsage& b) {
+    return a.utilization > b.utilization;
+  });
+  if (links.size() > 10) links.resize(10);
+  p.busiest_links = std::move(links);
 
   const int world = static_cast<int>(sim.ranks.size());
   p.stage_memory.resize(job.parallelism.pp);
@@ -113,7 +128,7 @@ std::string share(double part, double whole) {
 
 }  // namespace
 
-std::string format_text(const Prediction& p) {
+std::string format_text(const Prediction& p, bool with_links) {
   const auto& par = p.parallelism;
   std::string out;
   out += "scenario   " + p.scenario + "\n";
@@ -152,9 +167,32 @@ std::string format_text(const Prediction& p) {
     }
     out += " GiB\n";
   }
+  if (with_links) {
+    out += "\nbusiest links (bytes carried / what the link could carry in the step)\n";
+    for (const auto& l : p.busiest_links) {
+      char line[256];
+      std::snprintf(line, sizeof line, "  %-40s %6.1f %%  %10.3f GB at %7.1f GB/s\n",
+                    l.name.c_str(), 100 * l.utilization, l.bytes / 1e9,
+                    l.bandwidth_bytes_per_s / 1e9);
+      out += line;
+    }
+  }
   out += "\ncompute model: " + p.compute_model + "\n";
   return out;
 }
+
+namespace {
+nlohmann::json links_json(const std::vector<LinkUsage>& links) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& l : links) {
+    out.push_back({{"link", l.name},
+                   {"bandwidth_bytes_per_s", l.bandwidth_bytes_per_s},
+                   {"bytes", l.bytes},
+                   {"utilization", l.utilization}});
+  }
+  return out;
+}
+}  // namespace
 
 nlohmann::json to_json(const Prediction& p) {
   auto memory = [](const MemoryBreakdown& m) {
@@ -199,6 +237,8 @@ nlohmann::json to_json(const Prediction& p) {
                           {"exposed_comm_s", p.breakdown.exposed_comm_s},
                           {"bubble_s", p.breakdown.bubble_s}}},
                         {"compute_model", p.compute_model},
+      {"collectives_by_algorithm", p.collectives_by_algorithm},
+      {"busiest_links", links_json(p.busiest_links)},
                         {"simulation", {{"events", p.events}, {"flows", p.flows}}}};
 }
 

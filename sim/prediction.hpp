@@ -1,6 +1,7 @@
 // A scenario's prediction: one training step simulated, summarised as users read it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@ struct StepBreakdown {
   double bubble_s = 0;
 };
 
+// How busy one link was over the step.
+struct LinkUsage {
+  std::string name;
+  double bandwidth_bytes_per_s = 0;
+  double bytes = 0;
+  double utilization = 0;  // bytes / (bandwidth · step time)
+};
+
 struct Prediction {
   std::string scenario;
   std::string device;
@@ -49,6 +58,8 @@ struct Prediction {
   std::string compute_model;
   std::uint64_t events = 0;
   std::uint64_t flows = 0;
+  std::map<std::string, std::uint64_t> collectives_by_algorithm;
+  std::vector<LinkUsage> busiest_links;  // at most 10, busiest first
 };
 
 // Everything a run is built from, for callers that want the plan or the topology too.
@@ -65,7 +76,8 @@ PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog);
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
                    SimulationObserver* observer = nullptr);
 
-std::string format_text(const Prediction& prediction);
+// `with_links` adds the table of the busiest links.
+std::string format_text(const Prediction& prediction, bool with_links = false);
 nlohmann::json to_json(const Prediction& prediction);
 
 }  // namespace scaleplan

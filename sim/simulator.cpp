@@ -154,6 +154,7 @@ class Simulation final : public EventHandler, public FlowObserver {
     result.events = engine_.events_processed();
     result.flows = network_.flows_started();
     result.collectives_by_algorithm = algorithm_counts_;
+    result.link_bytes = network_.link_bytes();
     return result;
   }
 

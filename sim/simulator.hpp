@@ -50,6 +50,7 @@ struct SimulationResult {
   std::uint64_t events = 0;
   std::uint64_t flows = 0;
   std::map<std::string, std::uint64_t> collectives_by_algorithm;  // algorithm name: collectives
+  std::vector<double> link_bytes;  // bytes each link carried during the step (index: LinkId)
 };
 
 // Throws std::runtime_error naming the stuck ops if the plan deadlocks.

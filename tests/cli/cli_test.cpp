@@ -148,3 +148,27 @@ TEST(Cli, ValidateRefusesCasesWithoutMeasurements) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, LinksReportTheBusiestLinks) {
+  const Output text = run("run --links " + scenario("gpt3-175b-64xa100.yaml"));
+  ASSERT_EQ(text.status, 0) << text.text;
+  EXPECT_NE(text.text.find("busiest links"), std::string::npos) << text.text;
+  const Output json = run("run --json " + scenario("gpt3-175b-64xa100.yaml"));
+  const auto j = nlohmann::json::parse(json.text);
+  ASSERT_FALSE(j["busiest_links"].empty());
+  double previous = 2;
+  for (const auto& link : j["busiest_links"]) {
+    const double u = link["utilization"];
+    // A link never carries more than its bandwidth allows over the step.
+    EXPECT_GT(u, 0);
+    EXPECT_LE(u, 1.0 + 1e-9);
+    EXPECT_LE(u, previous);
+    previous = u;
+  }
+  // Tensor-parallel all-reduces dominate: the busiest links are NVSwitch links.
+  EXPECT_NE(j["busiest_links"][0]["link"].get<std::string>().find("switch"), std::string::npos);
+}
+
+}  // namespace
