@@ -8,9 +8,15 @@
 
 namespace scaleplan {
 
-ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog) {
+ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
+                              const Profile* profile) {
   ClusterSpec effective = cluster;
-  if (const auto& f = cluster.device.intra_node_link_efficiency) {
+  const CollectiveProfile* measured =
+      profile ? profile->collective(CollectiveOp::all_reduce, cluster.devices_per_node, 1)
+              : nullptr;
+  if (measured && measured->nodes == 1) {
+    effective.device.intra_node_link_bandwidth_bytes_per_s = measured->bus_bandwidth_bytes_per_s;
+  } else if (const auto& f = cluster.device.intra_node_link_efficiency) {
     effective.device.intra_node_link_bandwidth_bytes_per_s.value *= f->value;
   }
   if (const auto& f = catalog.network_defaults().nic_bandwidth_efficiency) {
@@ -21,7 +27,8 @@ ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog
 
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog) {
   try {
-    return PreparedRun{Topology(effective_cluster(scenario.cluster, catalog)),
+    const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
+    return PreparedRun{Topology(effective_cluster(scenario.cluster, catalog, profile)),
                        build_plan(scenario.job)};
   } catch (const TopologyError& e) {
     auto where = scenario.locations.find("cluster.network");

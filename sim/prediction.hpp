@@ -69,8 +69,12 @@ struct PreparedRun {
 };
 
 // The cluster as collectives see it: link bandwidths scaled by the catalog's measured
-// efficiencies (what nccl-tests reaches against line rate).
-ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog);
+// efficiencies (what nccl-tests reaches against line rate), and, when a calibration profile has
+// a single-node all-reduce fit, the intra-node links at its measured bus bandwidth (a ring over
+// a switch moves 2(n-1)/n of the buffer through each device link, exactly the bus bandwidth
+// convention of nccl-tests).
+ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
+                              const Profile* profile = nullptr);
 
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog);
 Prediction predict(const Scenario& scenario, const PreparedRun& run,

@@ -211,3 +211,36 @@ TEST(PlanBuilder, ContextParallelRingsKeysAndValuesAndShardsActivations) {
 
 }  // namespace
 }  // namespace scaleplan
+
+#include "sim/prediction.hpp"
+
+namespace scaleplan {
+namespace {
+
+TEST(EffectiveCluster, ProfileBusBandwidthSetsTheIntraNodeLinks) {
+  ClusterSpec cluster;
+  cluster.device = *Catalog::builtin().find("A100-SXM4-80GB");
+  cluster.nodes = 1;
+  cluster.devices_per_node = 8;
+  // Catalog only: 300 GB/s per direction at the nccl-tests efficiency 0.683.
+  const ClusterSpec from_catalog = effective_cluster(cluster, Catalog::builtin());
+  EXPECT_NEAR(from_catalog.device.intra_node_link_bandwidth_bytes_per_s.value, 300e9 * 0.683, 1e3);
+  // A profile with a measured 8-GPU all-reduce: its bus bandwidth is the link bandwidth a ring
+  // over the NVSwitch sees, whatever the catalog says.
+  Profile profile;
+  profile.device = "A100-SXM4-80GB";
+  CollectiveProfile all_reduce;
+  all_reduce.op = CollectiveOp::all_reduce;
+  all_reduce.ranks = 8;
+  all_reduce.nodes = 1;
+  all_reduce.latency_s = {5e-5, "test"};
+  all_reduce.bus_bandwidth_bytes_per_s = {180e9, "test"};
+  profile.collectives.push_back(all_reduce);
+  const ClusterSpec calibrated = effective_cluster(cluster, Catalog::builtin(), &profile);
+  EXPECT_DOUBLE_EQ(calibrated.device.intra_node_link_bandwidth_bytes_per_s.value, 180e9);
+  const Topology topology(calibrated);
+  EXPECT_DOUBLE_EQ(topology.link(topology.route(0, 1)[0]).bandwidth_bytes_per_s, 180e9);
+}
+
+}  // namespace
+}  // namespace scaleplan
