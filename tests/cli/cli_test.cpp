@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -27,6 +29,14 @@ Output run(const std::string& arguments, const std::string& environment = "") {
   const int status = pclose(pipe);
   out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
+}
+
+// A folder of this test process's own, so that concurrent runs never share output files.
+std::filesystem::path test_dir() {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("scaleplan-cli-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 std::string scenario(const char* name) {
@@ -65,8 +75,7 @@ TEST(Cli, JsonHasTheContractKeys) {
 }
 
 TEST(Cli, TraceAndPlanAreWrittenAndDeterministic) {
-  const auto dir = std::filesystem::temp_directory_path() / "scaleplan-cli-test";
-  std::filesystem::create_directories(dir);
+  const auto dir = test_dir();
   auto slurp = [](const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -107,8 +116,7 @@ TEST(Cli, TraceAndPlanAreWrittenAndDeterministic) {
 }
 
 TEST(Cli, BadInputExitsWithTwoAndNamesTheKey) {
-  const auto dir = std::filesystem::temp_directory_path() / "scaleplan-cli-test";
-  std::filesystem::create_directories(dir);
+  const auto dir = test_dir();
   const auto bad = dir / "bad.yaml";
   std::ofstream(bad) << "name: x\ncluster:\n  device: A100-SXM4-80GB\n  nodes: 2\n"
                         "  devices_per_node: 8\n  netwrk: {}\nmodel: {preset: gpt3-1.3b}\n"
