@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
   std::string validate_catalog;
   auto* validate_command = app.add_subcommand(
       "validate", "Predict published runs (scenarios with a measured: block) and report the error");
-  validate_command->add_option("paths", validate_paths, "Scenario files or directories")->required();
+  validate_command->add_option("paths", validate_paths, "Scenario files or directories")
+      ->required();
   validate_command->add_flag("--json", validate_json, "Print the table as JSON");
   validate_command->add_option("--catalog", validate_catalog, "Device catalog YAML");
 
@@ -153,8 +154,10 @@ int main(int argc, char** argv) {
       return run(run_options);
     if (app.got_subcommand("calibrate"))
       return run_calibrate();
-    if (*catalog_command) return list_catalog(catalog_path);
-    if (*validate_command) return validate_cases(validate_paths, validate_catalog, validate_json);
+    if (*catalog_command)
+      return list_catalog(catalog_path);
+    if (*validate_command)
+      return validate_cases(validate_paths, validate_catalog, validate_json);
   } catch (const InputError& e) {
     std::cerr << e.what() << "\n";
     return exit_bad_input;

@@ -1,5 +1,7 @@
 #include "hardware/catalog.hpp"
 
+#include "hardware/figure_input.hpp"
+
 #include <algorithm>
 
 namespace scaleplan {
@@ -7,41 +9,6 @@ namespace scaleplan {
 extern const char* const builtin_catalog_yaml;
 
 namespace {
-
-// A figure is {value, source}; a bare number is refused because its source would be lost.
-std::optional<Figure> read_figure(MapReader& map, std::string_view key, bool required,
-                                  bool must_be_positive = true) {
-  if (!map.has(key)) {
-    map.accept(key);
-    if (required)
-      map.require(key);
-    return std::nullopt;
-  }
-  if (!map.node()[std::string(key)].IsMap()) {
-    map.accept(key);
-    map.error(key, "expected {value: NUMBER, source: \"where the figure comes from\"}");
-    return std::nullopt;
-  }
-  MapReader figure = map.child(key);
-  auto value = figure.number("value");
-  auto source = figure.string("source");
-  if (!figure.has("value"))
-    figure.require("value");
-  if (!figure.has("source"))
-    figure.require("source");
-  figure.finish();
-  if (!value || !source)
-    return std::nullopt;
-  if (source->empty()) {
-    figure.error("source", "must name where the figure comes from");
-    return std::nullopt;
-  }
-  if (must_be_positive ? !(*value > 0) : !(*value >= 0)) {
-    figure.error("value", must_be_positive ? "must be greater than zero" : "must not be negative");
-    return std::nullopt;
-  }
-  return Figure{*value, *source};
-}
 
 std::optional<Figure> read_optional_fraction(MapReader& map, std::string_view key) {
   auto f = read_figure(map, key, false);

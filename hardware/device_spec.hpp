@@ -49,7 +49,7 @@ struct DeviceSpec {
   // Fraction of the intra-node link bandwidth collectives achieve (protocol overhead, measured
   // as nccl-tests bus bandwidth over line rate). Absent: the nominal bandwidth.
   std::optional<Figure> intra_node_link_efficiency;
-  Figure memory_efficiency;   // fraction of peak bandwidth reached by streaming kernels
+  Figure memory_efficiency;  // fraction of peak bandwidth reached by streaming kernels
   Figure kernel_launch_overhead_s;
   Figure collective_step_latency_s;
 

@@ -1,5 +1,7 @@
 #include "hardware/profile.hpp"
 
+#include "hardware/figure_input.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -151,41 +153,6 @@ const CollectiveProfile* Profile::collective(CollectiveOp op, int ranks, int nod
 
 namespace {
 
-// A figure is {value, source}; a bare number is refused because its source would be lost.
-std::optional<Figure> read_figure(MapReader& map, std::string_view key, bool required,
-                                  bool allow_zero = false) {
-  if (!map.has(key)) {
-    map.accept(key);
-    if (required)
-      map.require(key);
-    return std::nullopt;
-  }
-  if (!map.node()[std::string(key)].IsMap()) {
-    map.accept(key);
-    map.error(key, "expected {value: NUMBER, source: \"where the figure comes from\"}");
-    return std::nullopt;
-  }
-  MapReader figure = map.child(key);
-  auto value = figure.number("value");
-  auto source = figure.string("source");
-  if (!figure.has("value"))
-    figure.require("value");
-  if (!figure.has("source"))
-    figure.require("source");
-  figure.finish();
-  if (!value || !source)
-    return std::nullopt;
-  if (source->empty()) {
-    figure.error("source", "must name where the figure comes from");
-    return std::nullopt;
-  }
-  if (allow_zero ? !(*value >= 0) : !(*value > 0)) {
-    figure.error("value", allow_zero ? "must not be negative" : "must be greater than zero");
-    return std::nullopt;
-  }
-  return Figure{*value, *source};
-}
-
 std::optional<double> read_number(MapReader& map, std::string_view key, double low, double high,
                                   bool required = true) {
   if (!map.has(key)) {
@@ -282,7 +249,7 @@ CollectiveProfile read_collective(MapReader& c) {
     c.error("ranks", "a collective needs at least 2 ranks");
   if (p.nodes > p.ranks)
     c.error("nodes", "more nodes than ranks");
-  p.latency_s = read_figure(c, "latency_s", true, true).value_or(Figure{});
+  p.latency_s = read_figure(c, "latency_s", true, FigureRange::non_negative).value_or(Figure{});
   p.bus_bandwidth_bytes_per_s =
       read_figure(c, "bus_bandwidth_bytes_per_s", true).value_or(Figure{1, ""});
   p.fit = read_fit(c);
@@ -336,14 +303,15 @@ Profile parse_profile(std::string_view yaml_text, const std::string& file_label)
     MapReader m = top.child("memory");
     BandwidthProfile b;
     b.bandwidth_bytes_per_s = read_figure(m, "bandwidth_bytes_per_s", true).value_or(Figure{1, ""});
-    b.latency_s = read_figure(m, "latency_s", true, true).value_or(Figure{});
+    b.latency_s = read_figure(m, "latency_s", true, FigureRange::non_negative).value_or(Figure{});
     b.fit = read_fit(m);
     m.finish();
     p.memory = b;
   } else {
     top.accept("memory");
   }
-  p.kernel_launch_overhead_s = read_figure(top, "kernel_launch_overhead_s", false, true);
+  p.kernel_launch_overhead_s =
+      read_figure(top, "kernel_launch_overhead_s", false, FigureRange::non_negative);
   for (const YAML::Node& item : top.sequence("collectives")) {
     MapReader c(item, "collectives[]", diagnostics);
     p.collectives.push_back(read_collective(c));

@@ -108,7 +108,8 @@ class RankBuilder {
   std::uint32_t compute(std::uint32_t block, const std::string& label, int microbatch,
                         double activation_bytes, std::optional<std::uint32_t> also_after = {}) {
     Op op;
-    if (also_after) op.deps.push_back(*also_after);
+    if (also_after)
+      op.deps.push_back(*also_after);
     op.kind = OpKind::compute;
     op.stream = Stream::compute;
     op.block = block;
@@ -165,7 +166,8 @@ class RankBuilder {
     op.collective = kind;
     op.group = group;
     op.bytes = bytes;
-    if (chain_) op.deps.push_back(*chain_);
+    if (chain_)
+      op.deps.push_back(*chain_);
     pending_after_next_.push_back(append(std::move(op), label, microbatch));
   }
 
@@ -197,7 +199,7 @@ class RankBuilder {
   Plan& plan_;
   RankProgram& program_;
   std::optional<std::uint32_t> chain_;
-  std::vector<std::uint32_t> pending_;  // ops the next chained op must also wait for
+  std::vector<std::uint32_t> pending_;             // ops the next chained op must also wait for
   std::vector<std::uint32_t> pending_after_next_;  // ... and the one after it
 };
 
@@ -242,7 +244,8 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
 Plan build_plan(const TrainingJob& job) {
   const auto& p = job.parallelism;
   const auto& m = job.model;
-  if (p.ep != 1) throw std::invalid_argument("expert parallelism is not supported yet");
+  if (p.ep != 1)
+    throw std::invalid_argument("expert parallelism is not supported yet");
   const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
   if (m.layers % (static_cast<std::int64_t>(p.pp) * chunks) != 0) {
     throw std::invalid_argument("layers must divide evenly among pipeline stages and chunks");
@@ -280,18 +283,22 @@ Plan build_plan(const TrainingJob& job) {
     if (c.dp == 0 && c.cp == 0 && data_parallel > 1) {
       Group g{"dp", {}};
       for (int k = 0; k < p.cp; ++k) {
-        for (int d = 0; d < p.dp; ++d) g.ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
+        for (int d = 0; d < p.dp; ++d)
+          g.ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
       }
       const auto id = plan.add_group(std::move(g));
       for (int k = 0; k < p.cp; ++k) {
-        for (int d = 0; d < p.dp; ++d) dp_group[rank_of({c.tp, k, d, c.pp}, p)] = id;
+        for (int d = 0; d < p.dp; ++d)
+          dp_group[rank_of({c.tp, k, d, c.pp}, p)] = id;
       }
     }
     if (c.cp == 0 && p.cp > 1) {
       Group g{"cp", {}};
-      for (int k = 0; k < p.cp; ++k) g.ranks.push_back(rank_of({c.tp, k, c.dp, c.pp}, p));
+      for (int k = 0; k < p.cp; ++k)
+        g.ranks.push_back(rank_of({c.tp, k, c.dp, c.pp}, p));
       const auto id = plan.add_group(std::move(g));
-      for (int k = 0; k < p.cp; ++k) cp_group[rank_of({c.tp, k, c.dp, c.pp}, p)] = id;
+      for (int k = 0; k < p.cp; ++k)
+        cp_group[rank_of({c.tp, k, c.dp, c.pp}, p)] = id;
     }
     if (c.pp == 0 && p.pp > 1 && m.tied_embeddings) {
       const int last = rank_of({c.tp, c.cp, c.dp, p.pp - 1}, p);
@@ -369,7 +376,8 @@ Plan build_plan(const TrainingJob& job) {
     std::vector<std::uint32_t> recent_layer_computes;
     auto gather_weights = [&](double params, const std::string& label,
                               int mb) -> std::optional<std::uint32_t> {
-      if (!sharded_weights) return std::nullopt;
+      if (!sharded_weights)
+        return std::nullopt;
       std::vector<std::uint32_t> deps;
       if (recent_layer_computes.size() >= 2) {
         deps.push_back(recent_layer_computes[recent_layer_computes.size() - 2]);
@@ -379,19 +387,18 @@ Plan build_plan(const TrainingJob& job) {
     };
     auto scatter_gradients = [&](double params, std::uint32_t after, const std::string& label,
                                  int mb) {
-      if (!sharded_weights) return;
-      grad_reductions.push_back(b.collective(dp_group[r], CollectiveKind::reduce_scatter,
-                                             params * per.gradients, Stream::dp_comm,
-                                             label + " gradient reduce-scatter", mb, false,
-                                             {after}));
+      if (!sharded_weights)
+        return;
+      grad_reductions.push_back(
+          b.collective(dp_group[r], CollectiveKind::reduce_scatter, params * per.gradients,
+                       Stream::dp_comm, label + " gradient reduce-scatter", mb, false, {after}));
     };
     const double embedding_params =
         static_cast<double>(m.vocab / p.tp * m.hidden) +
         (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0);
-    const double output_params = static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
-                                 (m.tied_embeddings && p.pp == 1
-                                      ? 0.0
-                                      : static_cast<double>(m.vocab / p.tp * m.hidden));
+    const double output_params =
+        static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
+        (m.tied_embeddings && p.pp == 1 ? 0.0 : static_cast<double>(m.vocab / p.tp * m.hidden));
 
     const double attention_stored = p.recompute == Recompute::full
                                         ? blocks.layer.attention.input_bytes
@@ -411,7 +418,8 @@ Plan build_plan(const TrainingJob& job) {
                             kv_heads_local * static_cast<double>(m.head_dim()) *
                             bytes_per_element(dtype);
     auto ring_attention = [&](bool forward, std::int64_t l, int mb) {
-      if (p.cp == 1) return;
+      if (p.cp == 1)
+        return;
       b.beside_chain(cp_group[r], CollectiveKind::all_gather, kv_bytes, Stream::cp_comm,
                      layer_label(l, "cp key/value exchange"), mb);
       if (!forward) {
@@ -447,7 +455,8 @@ Plan build_plan(const TrainingJob& job) {
           const auto attention =
               b.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
                         attention_stored, gathered);
-          if (sharded_weights) recent_layer_computes.push_back(attention);
+          if (sharded_weights)
+            recent_layer_computes.push_back(attention);
           tp_after(tp_bytes, layer_label(l, "attention tp"), mb);
           tp_before(tp_bytes, layer_label(l, "mlp tp"), mb);
           b.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, mlp_stored);
@@ -464,9 +473,9 @@ Plan build_plan(const TrainingJob& job) {
       if (!last_chunk)
         b.recv(next, boundary_bytes, Stream::pp_recv_next, "recv gradients", mb);
       if (last_chunk) {
-        const auto op = b.compute(blocks.output_backward, "output backward", mb,
-                                  -blocks.output.activation_bytes,
-                                  gather_weights(output_params, "output", mb));
+        const auto op =
+            b.compute(blocks.output_backward, "output backward", mb,
+                      -blocks.output.activation_bytes, gather_weights(output_params, "output", mb));
         tp_after(tp_bytes, "output tp", mb);
         scatter_gradients(output_params, op, "output", mb);
         if (last_backward) {
@@ -507,7 +516,8 @@ Plan build_plan(const TrainingJob& job) {
                                   mb, -attention_freed);
         tp_after(tp_bytes, layer_label(l, "attention backward tp"), mb);
         scatter_gradients(layer_params, op, layer_label(l, "layer"), mb);
-        if (sharded_weights) recent_layer_computes.push_back(op);
+        if (sharded_weights)
+          recent_layer_computes.push_back(op);
         if (last_backward) {
           if (p.overlap_grad_reduce) {
             reduce_gradients(layer_params, op, false);

@@ -72,7 +72,8 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   p.collectives_by_algorithm = sim.collectives_by_algorithm;
   std::vector<LinkUsage> links;
   for (LinkId id = 0; id < sim.link_bytes.size(); ++id) {
-    if (sim.link_bytes[id] <= 0) continue;
+    if (sim.link_bytes[id] <= 0)
+      continue;
     const Link& link = run.topology.link(id);
     links.push_back({run.topology.link_name(id), link.bandwidth_bytes_per_s, sim.link_bytes[id],
                      sim.link_bytes[id] / (link.bandwidth_bytes_per_s * sim.step_time_s)});
@@ -81,7 +82,8 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   std::stable_sort(links.begin(), links.end(), [](const LinkUsage& a, const LinkUsage& b) {
     return a.utilization > b.utilization;
   });
-  if (links.size() > 10) links.resize(10);
+  if (links.size() > 10)
+    links.resize(10);
   p.busiest_links = std::move(links);
 
   const int world = static_cast<int>(sim.ranks.size());
@@ -244,8 +246,8 @@ nlohmann::json to_json(const Prediction& p) {
                           {"exposed_comm_s", p.breakdown.exposed_comm_s},
                           {"bubble_s", p.breakdown.bubble_s}}},
                         {"compute_model", p.compute_model},
-      {"collectives_by_algorithm", p.collectives_by_algorithm},
-      {"busiest_links", links_json(p.busiest_links)},
+                        {"collectives_by_algorithm", p.collectives_by_algorithm},
+                        {"busiest_links", links_json(p.busiest_links)},
                         {"simulation", {{"events", p.events}, {"flows", p.flows}}}};
 }
 

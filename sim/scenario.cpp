@@ -166,7 +166,8 @@ void read_model(MapReader& top, Scenario& s, bool& ok) {
   } else if (m.has("attention")) {
     ok = false;
   }
-  if (auto causal = m.boolean("causal")) model.causal = *causal;
+  if (auto causal = m.boolean("causal"))
+    model.causal = *causal;
   if (auto family = m.choice("family", {"gpt", "llama"})) {
     const bool llama = *family == "llama";
     model.gated_mlp = llama;

@@ -20,7 +20,8 @@ std::vector<std::filesystem::path> validation_files(const std::vector<std::strin
           found.push_back(entry.path());
         }
       }
-      if (found.empty()) throw InputError({{{p, 0, 0}, "", "no *.yaml scenarios in this directory"}});
+      if (found.empty())
+        throw InputError({{{p, 0, 0}, "", "no *.yaml scenarios in this directory"}});
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
     } else if (std::filesystem::exists(p, ec)) {
@@ -67,7 +68,8 @@ ValidationReport validate(const std::vector<std::filesystem::path>& files, const
 
 std::string format_text(const ValidationReport& report) {
   std::size_t width = 4;
-  for (const auto& c : report.cases) width = std::max(width, c.name.size());
+  for (const auto& c : report.cases)
+    width = std::max(width, c.name.size());
   std::string out;
   char line[512];
   std::snprintf(line, sizeof line, "%-*s  %12s  %12s  %8s\n", static_cast<int>(width), "case",

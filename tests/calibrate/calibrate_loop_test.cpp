@@ -58,8 +58,7 @@ TEST(CalibrateLoop, CpuMeasureFitCompare) {
   // OpenMPI keeps some of its allocations to process exit; under the sanitizer build that is
   // reported as leaks that are not ours, so the MPI ranks run without leak detection.
   out = run(std::string(SCALEPLAN_MPIRUN) + " --allow-run-as-root --oversubscribe -np 2" +
-            " -x ASAN_OPTIONS=detect_leaks=0 " +
-            SCALEPLAN_BENCH_MPI + " -o " + mpi +
+            " -x ASAN_OPTIONS=detect_leaks=0 " + SCALEPLAN_BENCH_MPI + " -o " + mpi +
             " -b 8 -e 256K -f 4 --warmup 2 --iterations 10 --repeats 5");
   ASSERT_EQ(out.status, 0) << out.text;
   const scaleplan::Measurements measured = scaleplan::load_measurements(mpi);

@@ -33,8 +33,8 @@ Output run(const std::string& arguments, const std::string& environment = "") {
 
 // A folder of this test process's own, so that concurrent runs never share output files.
 std::filesystem::path test_dir() {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("scaleplan-cli-test-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("scaleplan-cli-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -140,7 +140,8 @@ namespace {
 // SC'23, reports 3.65 % mean and 8.87 % worst on the same runs): MAPE at most 5 %, no case worse
 // than 10 %. The figures come from the device catalog alone; nothing is tuned per case.
 TEST(Cli, ValidationCasesMeetTheAccuracyBar) {
-  const Output out = run("validate --json " + std::string(SCALEPLAN_SOURCE_DIR) + "/scenarios/validation");
+  const Output out =
+      run("validate --json " + std::string(SCALEPLAN_SOURCE_DIR) + "/scenarios/validation");
   ASSERT_EQ(out.status, 0) << out.text;
   const auto report = nlohmann::json::parse(out.text);
   ASSERT_EQ(report["cases"].size(), 8u);

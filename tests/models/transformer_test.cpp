@@ -92,7 +92,8 @@ TEST(Transformer, FlashAttentionKeepsNoScoresAndSkipsTheMaskedHalf) {
   const LayerWork materialised = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
   auto attention_flops = [](const std::vector<Kernel>& kernels) {
     double f = 0;
-    for (const auto& k : kernels) f += k.kind == KernelKind::attention ? k.flops : 0;
+    for (const auto& k : kernels)
+      f += k.kind == KernelKind::attention ? k.flops : 0;
     return f;
   };
   // Causal: half the score tiles forward; backward 2.5 times the fused forward, against twice
@@ -106,7 +107,8 @@ TEST(Transformer, FlashAttentionKeepsNoScoresAndSkipsTheMaskedHalf) {
                    materialised.attention.selective_recompute_saved_bytes - 8192.0 * 32 * 4);
   EXPECT_TRUE(fused.attention.recompute_selective.empty());
   // Model FLOPs (for MFU) do not depend on the kernel.
-  EXPECT_DOUBLE_EQ(training_flops_per_token(m), training_flops_per_token(*transformer_preset("llama3-8b")));
+  EXPECT_DOUBLE_EQ(training_flops_per_token(m),
+                   training_flops_per_token(*transformer_preset("llama3-8b")));
 }
 
 TEST(Transformer, TensorParallelSplitsGemms) {

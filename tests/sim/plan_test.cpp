@@ -183,7 +183,8 @@ TEST(PlanBuilder, ContextParallelRingsKeysAndValuesAndShardsActivations) {
   double gathered_bytes = 0;
   bool dp_spans_cp = false;
   for (const auto& op : plan.ranks[0].ops) {
-    if (op.kind != OpKind::collective) continue;
+    if (op.kind != OpKind::collective)
+      continue;
     const Group& g = plan.groups[op.group];
     if (g.name == "cp") {
       EXPECT_EQ(g.ranks, (std::vector<int>{0, 1}));  // rank = tp + tp·(cp + cp·dp)
@@ -191,9 +192,11 @@ TEST(PlanBuilder, ContextParallelRingsKeysAndValuesAndShardsActivations) {
         ++gathers;
         gathered_bytes = op.bytes;
       }
-      if (op.collective == CollectiveKind::reduce_scatter) ++scatters;
+      if (op.collective == CollectiveKind::reduce_scatter)
+        ++scatters;
     }
-    if (g.name == "dp") dp_spans_cp = g.ranks.size() == 4;
+    if (g.name == "dp")
+      dp_spans_cp = g.ranks.size() == 4;
   }
   // Per layer: one key/value exchange forward, one plus a gradient exchange backward.
   EXPECT_EQ(gathers, 2u * 4);
