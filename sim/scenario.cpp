@@ -313,7 +313,7 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
     return;
   }
 
-  // Consistency with the cluster and the model. Each degree is at most max_devices (2^20), so
+  // Consistency with the cluster and the model. Each degree is at most max_devices (2^15), so
   // the product of four would overflow int64; it saturates instead (only compared and printed).
   const std::int64_t devices = s.cluster.device_count();
   const std::int64_t model_parallel = saturating_product({par.tp, par.pp, par.cp});

