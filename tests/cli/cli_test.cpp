@@ -181,3 +181,29 @@ TEST(Cli, LinksReportTheBusiestLinks) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, UnwritableOutputIsABadInput) {
+  const Output out =
+      run("run " + scenario("gpt3-175b-64xa100.yaml") + " --trace /nonexistent-dir/step.json");
+  EXPECT_EQ(out.status, 2);
+  EXPECT_NE(out.text.find("/nonexistent-dir/step.json: cannot open for writing"), std::string::npos)
+      << out.text;
+}
+
+TEST(Cli, TopologyThatCannotBeBuiltNamesTheNetworkKey) {
+  // 64 nodes × 8 NICs = 512 NICs; radix-8 switches hold at most 128 in the tiers allowed.
+  const auto file = test_dir() / "tiers.yaml";
+  std::ofstream(file) << "name: t\ncluster:\n  device: A100-SXM4-80GB\n  nodes: 64\n"
+                         "  devices_per_node: 8\n  network:\n    topology: fat-tree\n"
+                         "    link_bandwidth_gbps: 200\n    switch_radix: 8\n"
+                         "model: {preset: gpt3-1.3b}\ntraining: {global_batch: 512}\n";
+  const Output out = run("run " + file.string());
+  EXPECT_EQ(out.status, 2);
+  EXPECT_NE(out.text.find("tiers.yaml:7:5: cluster.network: 512 NICs do not fit"),
+            std::string::npos)
+      << out.text;
+}
+
+}  // namespace
