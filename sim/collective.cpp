@@ -36,11 +36,6 @@ const std::vector<std::string>& collective_algorithm_names() {
   return names;
 }
 
-CollectiveAlgorithm default_algorithm(CollectiveKind kind) {
-  return kind == CollectiveKind::all_to_all ? CollectiveAlgorithm::direct
-                                            : CollectiveAlgorithm::ring;
-}
-
 namespace collective_detail {
 
 Phase ring_phase(const std::vector<int>& devices, double bytes_per_member, int steps) {

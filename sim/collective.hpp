@@ -101,7 +101,4 @@ double estimate_collective_time_s(const std::vector<Phase>& phases, const Topolo
 CollectiveAlgorithm choose_algorithm(CollectiveKind kind, const std::vector<int>& devices,
                                      double bytes, const Topology& topology, double step_latency_s);
 
-// The algorithm that needs no topology: ring, or direct for all-to-all.
-CollectiveAlgorithm default_algorithm(CollectiveKind kind);
-
 }  // namespace scaleplan
