@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_map>
 
 #include "sim/maxmin.hpp"
 
@@ -18,7 +17,8 @@ Network::Network(Engine& engine, const Topology& topology)
       topology_(&topology),
       flows_on_link_(topology.link_count()),
       link_bytes_(topology.link_count(), 0.0),
-      link_mark_(topology.link_count(), 0) {}
+      link_mark_(topology.link_count(), 0),
+      local_link_(topology.link_count(), 0) {}
 
 void Network::start_flow(int src_device, int dst_device, double bytes, FlowObserver* observer,
                          std::uint64_t token) {
@@ -96,17 +96,16 @@ void Network::reshare(const std::vector<LinkId>& touched_links) {
   // Fixed order so that the solver's tie-breaking never depends on discovery order.
   std::sort(component_flows_.begin(), component_flows_.end());
   std::sort(component_links_.begin(), component_links_.end());
-  std::unordered_map<LinkId, std::uint32_t> local_link;
   std::vector<double> capacity;
   capacity.reserve(component_links_.size());
   for (LinkId l : component_links_) {
-    local_link.emplace(l, static_cast<std::uint32_t>(capacity.size()));
+    local_link_[l] = static_cast<std::uint32_t>(capacity.size());
     capacity.push_back(topology_->link(l).bandwidth_bytes_per_s);
   }
   std::vector<std::vector<std::uint32_t>> flow_links(component_flows_.size());
   for (std::size_t i = 0; i < component_flows_.size(); ++i) {
     for (LinkId l : *flows_[component_flows_[i]].links)
-      flow_links[i].push_back(local_link.at(l));
+      flow_links[i].push_back(local_link_[l]);
   }
   const std::vector<double> rates = max_min_rates(capacity, flow_links);
   const SimTime now = engine_->now();

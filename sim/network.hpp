@@ -81,6 +81,7 @@ class Network final : public EventHandler {
   std::vector<std::uint32_t> component_flows_;
   std::vector<LinkId> component_links_;
   std::vector<std::uint32_t> link_mark_;
+  std::vector<std::uint32_t> local_link_;  // a component link's index in the solver's arrays
   std::vector<std::uint32_t> flow_mark_;
   std::uint32_t mark_ = 0;
 };
