@@ -16,4 +16,24 @@ namespace scaleplan {
 std::vector<double> max_min_rates(const std::vector<double>& link_capacity,
                                   const std::vector<std::vector<std::uint32_t>>& flow_links);
 
+// The same computation for callers that solve many small problems (the network reshares on
+// every flow start and end): flat arrays in, and no allocation once the buffers have grown.
+class MaxMinSolver {
+ public:
+  // Flow f crosses the links flow_links[flow_begin[f]] .. flow_links[flow_begin[f + 1] - 1],
+  // indices into `link_capacity`. Returns the rates, valid until the next call.
+  const std::vector<double>& solve(const std::vector<double>& link_capacity,
+                                   const std::vector<std::uint32_t>& flow_begin,
+                                   const std::vector<std::uint32_t>& flow_links);
+
+ private:
+  std::vector<double> remaining_;
+  std::vector<double> rate_;
+  std::vector<std::uint32_t> unfrozen_on_link_;
+  std::vector<std::uint32_t> link_begin_;
+  std::vector<std::uint32_t> flows_on_link_;
+  std::vector<std::uint32_t> fill_;
+  std::vector<char> frozen_;
+};
+
 }  // namespace scaleplan

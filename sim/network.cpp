@@ -71,7 +71,8 @@ void Network::reshare(const std::vector<LinkId>& touched_links) {
   ++mark_;
   component_flows_.clear();
   component_links_.clear();
-  std::vector<LinkId> stack(touched_links.begin(), touched_links.end());
+  std::vector<LinkId>& stack = stack_;
+  stack.assign(touched_links.begin(), touched_links.end());
   for (LinkId l : stack)
     link_mark_[l] = mark_;
   while (!stack.empty()) {
@@ -96,18 +97,19 @@ void Network::reshare(const std::vector<LinkId>& touched_links) {
   // Fixed order so that the solver's tie-breaking never depends on discovery order.
   std::sort(component_flows_.begin(), component_flows_.end());
   std::sort(component_links_.begin(), component_links_.end());
-  std::vector<double> capacity;
-  capacity.reserve(component_links_.size());
+  capacity_.clear();
   for (LinkId l : component_links_) {
-    local_link_[l] = static_cast<std::uint32_t>(capacity.size());
-    capacity.push_back(topology_->link(l).bandwidth_bytes_per_s);
+    local_link_[l] = static_cast<std::uint32_t>(capacity_.size());
+    capacity_.push_back(topology_->link(l).bandwidth_bytes_per_s);
   }
-  std::vector<std::vector<std::uint32_t>> flow_links(component_flows_.size());
-  for (std::size_t i = 0; i < component_flows_.size(); ++i) {
-    for (LinkId l : *flows_[component_flows_[i]].links)
-      flow_links[i].push_back(local_link_[l]);
+  flow_begin_.assign(1, 0);
+  flow_links_.clear();
+  for (const std::uint32_t f : component_flows_) {
+    for (LinkId l : *flows_[f].links)
+      flow_links_.push_back(local_link_[l]);
+    flow_begin_.push_back(static_cast<std::uint32_t>(flow_links_.size()));
   }
-  const std::vector<double> rates = max_min_rates(capacity, flow_links);
+  const std::vector<double>& rates = solver_.solve(capacity_, flow_begin_, flow_links_);
   const SimTime now = engine_->now();
   for (std::size_t i = 0; i < component_flows_.size(); ++i) {
     const std::uint32_t index = component_flows_[i];

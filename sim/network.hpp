@@ -9,6 +9,7 @@
 
 #include "hardware/topology.hpp"
 #include "sim/engine.hpp"
+#include "sim/maxmin.hpp"
 
 namespace scaleplan {
 
@@ -82,6 +83,11 @@ class Network final : public EventHandler {
   std::vector<LinkId> component_links_;
   std::vector<std::uint32_t> link_mark_;
   std::vector<std::uint32_t> local_link_;  // a component link's index in the solver's arrays
+  std::vector<LinkId> stack_;
+  std::vector<double> capacity_;
+  std::vector<std::uint32_t> flow_begin_;
+  std::vector<std::uint32_t> flow_links_;
+  MaxMinSolver solver_;
   std::vector<std::uint32_t> flow_mark_;
   std::uint32_t mark_ = 0;
 };
