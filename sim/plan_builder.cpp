@@ -120,12 +120,7 @@ class RankBuilder {
   std::uint32_t collective(std::uint32_t group, CollectiveKind kind, double bytes, Stream stream,
                            const std::string& label, int microbatch, bool on_chain,
                            std::vector<std::uint32_t> deps = {}) {
-    Op op;
-    op.kind = OpKind::collective;
-    op.stream = stream;
-    op.collective = kind;
-    op.group = group;
-    op.bytes = bytes;
+    Op op = collective_op(group, kind, bytes, stream);
     if (on_chain)
       return chained(std::move(op), label, microbatch);
     op.deps = std::move(deps);
@@ -160,18 +155,23 @@ class RankBuilder {
   // chained op after that waits for.
   void beside_chain(std::uint32_t group, CollectiveKind kind, double bytes, Stream stream,
                     const std::string& label, int microbatch) {
-    Op op;
-    op.kind = OpKind::collective;
-    op.stream = stream;
-    op.collective = kind;
-    op.group = group;
-    op.bytes = bytes;
+    Op op = collective_op(group, kind, bytes, stream);
     if (chain_)
       op.deps.push_back(*chain_);
     pending_after_next_.push_back(append(std::move(op), label, microbatch));
   }
 
  private:
+  static Op collective_op(std::uint32_t group, CollectiveKind kind, double bytes, Stream stream) {
+    Op op;
+    op.kind = OpKind::collective;
+    op.stream = stream;
+    op.collective = kind;
+    op.group = group;
+    op.bytes = bytes;
+    return op;
+  }
+
   std::uint32_t chained(Op op, const std::string& label, int microbatch) {
     if (chain_)
       op.deps.push_back(*chain_);

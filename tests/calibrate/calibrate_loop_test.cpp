@@ -1,38 +1,24 @@
 // The whole loop on this machine: the CPU benchmark programs measure, `scaleplan calibrate fit`
 // fits and reports the fit quality, `scaleplan calibrate compare` predicts every measured point.
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <regex>
 
 #include <gtest/gtest.h>
 
+#include "tests/support/command.hpp"
+
 #include "calibrate/measurements.hpp"
 
 namespace {
 
-struct Output {
-  int status = 0;
-  std::string text;
-};
+using Output = scaleplan::test::CommandOutput;
 
 Output run(const std::string& command) {
-  Output out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buffer{};
-  std::size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    out.text.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  return scaleplan::test::run_command(command);
 }
 
 std::filesystem::path work_dir() {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("scaleplan-calibrate-loop-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
+  return scaleplan::test::scratch_dir("scaleplan-calibrate-loop");
 }
 
 // Every "R² x, worst error y %" of the fit report.

@@ -1,42 +1,25 @@
 // End-to-end: the scaleplan binary on real scenario files.
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/command.hpp"
+
 namespace {
 
-struct Output {
-  int status = 0;
-  std::string text;
-};
+using Output = scaleplan::test::CommandOutput;
 
 // `environment` prefixes the command ("cd /tmp && VAR=value").
 Output run(const std::string& arguments, const std::string& environment = "") {
-  const std::string command =
-      environment + " " + std::string(SCALEPLAN_BINARY) + " " + arguments + " 2>&1";
-  Output out;
-  FILE* pipe = popen(command.c_str(), "r");
-  std::array<char, 4096> buffer{};
-  std::size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    out.text.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  out.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  return scaleplan::test::run_command(environment + " " + std::string(SCALEPLAN_BINARY) + " " +
+                                      arguments);
 }
 
 // A folder of this test process's own, so that concurrent runs never share output files.
 std::filesystem::path test_dir() {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("scaleplan-cli-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
+  return scaleplan::test::scratch_dir("scaleplan-cli-test");
 }
 
 std::string scenario(const char* name) {

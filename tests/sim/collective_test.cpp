@@ -3,19 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "sim/simulator.hpp"
+#include "tests/hardware/topology_fixtures.hpp"
 
 namespace scaleplan {
 namespace {
-
-DeviceSpec idle_device() {
-  DeviceSpec d;
-  d.name = "test";
-  d.peak_flops_per_s[Dtype::bf16] = {1e12, "test"};
-  d.memory_bandwidth_bytes_per_s = {1e12, "test"};
-  d.compute_efficiency = {1, "test"};
-  d.memory_efficiency = {1, "test"};
-  return d;
-}
 
 // Every rank runs one collective of `bytes` over all ranks.
 Plan one_collective(int ranks, CollectiveKind kind, double bytes) {
@@ -52,7 +43,7 @@ TEST(Collective, RingAllReduceMatchesClosedForm) {
   const int n = 8;
   const double bandwidth = 50e9, latency = 2e-6, step = 5e-6, bytes = 1e9;
   const Topology topology = ring(n, bandwidth, latency);
-  const RooflineModel compute(idle_device());
+  const RooflineModel compute(test::test_device());
   const SimulationResult r =
       simulate(one_collective(n, CollectiveKind::all_reduce, bytes), topology, compute, {step});
   // 2(n-1)/n · S/B for the data, 2(n-1) steps of software and wire latency.
@@ -66,7 +57,7 @@ TEST(Collective, RingReduceScatterAndAllGatherAreHalfAnAllReduce) {
   const int n = 4;
   const double bandwidth = 10e9, bytes = 4e8;
   const Topology topology = ring(n, bandwidth, 0);
-  const RooflineModel compute(idle_device());
+  const RooflineModel compute(test::test_device());
   for (auto kind : {CollectiveKind::reduce_scatter, CollectiveKind::all_gather}) {
     const auto r = simulate(one_collective(n, kind, bytes), topology, compute, {0});
     EXPECT_NEAR(r.step_time_s, (n - 1.0) / n * bytes / bandwidth, 1e-9) << to_string(kind);
@@ -95,7 +86,7 @@ TEST(Collective, TwoCollectivesShareALinkMaxMinFairly) {
     op.label = plan.label("ar");
     plan.ranks[r].ops.push_back(op);
   }
-  const RooflineModel compute(idle_device());
+  const RooflineModel compute(test::test_device());
   const auto shared = simulate(plan, topology, compute, {0});
   EXPECT_NEAR(shared.step_time_s, 2 * bytes / 10e9, 1e-9);
 }
