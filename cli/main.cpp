@@ -1,4 +1,5 @@
 // The scaleplan command line: a thin shell over the library.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -34,10 +35,11 @@ std::ofstream open_output(const std::string& path) {
   return out;
 }
 
-std::vector<std::string> rank_names(const Scenario& s) {
+std::vector<std::string> rank_names(const Scenario& s, const Plan& plan) {
   std::vector<std::string> names;
   const auto& p = s.job.parallelism;
-  for (int r = 0; r < p.world_size(); ++r) {
+  for (const RankProgram& program : plan.ranks) {
+    const int r = program.rank;
     const RankCoordinates c = coordinates_of(r, p);
     names.push_back("rank " + std::to_string(r) + " (pp " + std::to_string(c.pp) + ", dp " +
                     std::to_string(c.dp) + ", tp " + std::to_string(c.tp) + ")");
@@ -52,20 +54,27 @@ struct RunOptions {
   std::string dump_plan;
   bool json = false;
   bool links = false;
+  bool all_ranks = false;
+  std::string network_model = "auto";
 };
 
 int run(const RunOptions& o) {
   Catalog storage;
   const Catalog& catalog = catalog_for(o.catalog, storage);
   const Scenario scenario = load_scenario(o.scenario, catalog);
-  const PreparedRun prepared = prepare_run(scenario, catalog);
+  RunSettings settings;
+  settings.ranks = o.all_ranks ? RankScope::all_ranks : RankScope::one_replica;
+  const auto& models = network_model_names();
+  settings.network_model = static_cast<NetworkModel>(
+      std::find(models.begin(), models.end(), o.network_model) - models.begin());
+  const PreparedRun prepared = prepare_run(scenario, catalog, settings);
   if (!o.dump_plan.empty()) {
     auto out = open_output(o.dump_plan);
     write_plan(prepared.plan, out);
   }
   std::optional<ChromeTraceRecorder> recorder;
   if (!o.trace.empty())
-    recorder.emplace(prepared.plan, rank_names(scenario));
+    recorder.emplace(prepared.plan, rank_names(scenario, prepared.plan));
   const Prediction prediction = predict(scenario, prepared, recorder ? &*recorder : nullptr);
   if (recorder) {
     auto out = open_output(o.trace);
@@ -127,6 +136,16 @@ int main(int argc, char** argv) {
                           "Write the per-rank plan (docs/plan-format.md) to this file");
   run_command->add_option("--catalog", run_options.catalog,
                           "Device catalog YAML (default: the built-in catalog)");
+  run_command->add_flag("--all-ranks", run_options.all_ranks,
+                        "Simulate every rank (default: one data-parallel replica, whose copies "
+                        "still load the network)");
+  run_command
+      ->add_option("--network-model", run_options.network_model,
+                   "flows, alpha-beta, or auto: flows unless the step would start more than " +
+                       std::to_string(SimulationOptions{}.flow_budget) +
+                       ", then alpha-beta "
+                       "for the collectives that would start the most")
+      ->check(CLI::IsMember(network_model_names()));
 
   std::vector<std::string> validate_paths;
   bool validate_json = false;

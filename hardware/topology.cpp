@@ -40,6 +40,10 @@ struct Topology::Graph {
   BoostGraph graph;
   mutable std::map<VertexId, std::vector<std::uint16_t>> distances;
   mutable std::unordered_map<std::uint64_t, std::vector<LinkId>> routes;
+  // endpoint_path's routes from node 0: [local source · devices per node + local destination]
+  // inside the node, [local source] out of it.
+  mutable std::vector<std::optional<EndpointPath>> inside_node;
+  mutable std::vector<std::optional<EndpointPath>> out_of_node;
 };
 
 Topology::Topology() : graph_(std::make_unique<Graph>()) {}
@@ -299,6 +303,78 @@ double Topology::route_latency_s(int src_device, int dst_device) const {
   for (LinkId id : route(src_device, dst_device))
     latency += links_[id].latency_s;
   return latency;
+}
+
+Topology::EndpointPath Topology::summarize_route(int src_device, int dst_device) const {
+  EndpointPath path;
+  path.bandwidth_bytes_per_s = std::numeric_limits<double>::infinity();
+  for (LinkId id : route(src_device, dst_device)) {
+    path.bandwidth_bytes_per_s =
+        std::min(path.bandwidth_bytes_per_s, links_[id].bandwidth_bytes_per_s);
+    path.latency_s += links_[id].latency_s;
+  }
+  return path;
+}
+
+Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) const {
+  if (devices_forward_) {
+    EndpointPath path = summarize_route(src_device, dst_device);
+    path.routed = true;
+    return path;
+  }
+  // Port ids: the kind in the top bits, then a device, a device pair or a node's NIC.
+  constexpr int kind_shift = 60;
+  const std::uint64_t out_port = 0, in_port = 1, pair_port = 2, nic_out = 3, nic_in = 4;
+  const int per_node = device_count_ / node_count_;
+  const int src_node = node_of(src_device), dst_node = node_of(dst_device);
+  const int src_local = src_device - src_node * per_node;
+  const int dst_local = dst_device - dst_node * per_node;
+  if (src_node == dst_node) {
+    auto& inside = graph_->inside_node;
+    inside.resize(static_cast<std::size_t>(per_node) * per_node);
+    auto& cached = inside[static_cast<std::size_t>(src_local) * per_node + dst_local];
+    if (!cached)
+      cached = summarize_route(src_local, dst_local);
+    EndpointPath path = *cached;
+    // A directly linked pair owns its link; through a switch or a PCIe tree, a device's traffic
+    // shares its own port.
+    if (route(src_local, dst_local).size() == 1) {
+      path.egress_port = path.ingress_port =
+          (pair_port << kind_shift) |
+          (static_cast<std::uint64_t>(src_device) * device_count_ + dst_device);
+    } else {
+      path.egress_port = (out_port << kind_shift) | static_cast<std::uint64_t>(src_device);
+      path.ingress_port = (in_port << kind_shift) | static_cast<std::uint64_t>(dst_device);
+    }
+    return path;
+  }
+  auto& out = graph_->out_of_node;
+  out.resize(per_node);
+  // The NIC a local device leaves its node through: the first NIC on its way out.
+  auto way_out = [&](int local) -> EndpointPath& {
+    auto& cached = out[local];
+    if (!cached) {
+      const int far = (node_count_ - 1) * per_node + local;
+      cached = summarize_route(local, far);
+      for (LinkId id : route(local, far)) {
+        const Vertex& v = vertices_[links_[id].to];
+        if (v.kind == VertexKind::nic) {
+          cached->egress_port = static_cast<std::uint64_t>(v.index);
+          break;
+        }
+      }
+    }
+    return *cached;
+  };
+  const EndpointPath& leaving = way_out(src_local);
+  const std::uint64_t entering_nic = way_out(dst_local).egress_port;
+  EndpointPath path = leaving;
+  constexpr int node_shift = 24;  // NICs per node stay far below 2^24
+  path.egress_port = (nic_out << kind_shift) |
+                     (static_cast<std::uint64_t>(src_node) << node_shift) | leaving.egress_port;
+  path.ingress_port =
+      (nic_in << kind_shift) | (static_cast<std::uint64_t>(dst_node) << node_shift) | entering_nic;
+  return path;
 }
 
 std::vector<int> Topology::torus_coordinates(int device) const {

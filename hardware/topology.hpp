@@ -93,6 +93,24 @@ class Topology {
   const std::vector<LinkId>& route(int src_device, int dst_device) const;
   double route_latency_s(int src_device, int dst_device) const;
 
+  // A transfer from one device to another as estimates see it, without routing it: its route's
+  // bottleneck bandwidth and latency, and the two endpoint ports it occupies (equal ids for
+  // transfers that share a device's port into its node fabric, a directly linked pair, or a
+  // NIC). Every node of a generated cluster is built alike, so each (local source, local
+  // destination) pair inside a node, and each local device's way out of its node, is routed
+  // once, from node 0 (out of the node: to the last node, the longest way). Exact where only the
+  // endpoints limit traffic, as in nonblocking fabrics; costs no routing per device, so it
+  // serves clusters of any size. Where devices forward traffic (tori, custom networks) there are
+  // no such ports: `routed` is set and the caller takes route(src, dst) instead.
+  struct EndpointPath {
+    double bandwidth_bytes_per_s = 0;
+    double latency_s = 0;
+    std::uint64_t egress_port = 0;
+    std::uint64_t ingress_port = 0;
+    bool routed = false;
+  };
+  EndpointPath endpoint_path(int src_device, int dst_device) const;
+
  private:
   struct Graph;
   Topology();
@@ -110,6 +128,7 @@ class Topology {
   void build_dragonfly(const ClusterSpec& cluster, const std::vector<VertexId>& nic_vertices);
   void check_connected() const;
   const std::vector<std::uint16_t>& distances_from(VertexId source) const;
+  EndpointPath summarize_route(int src_device, int dst_device) const;
   bool may_transit(VertexId v, VertexId source) const;
 
   int device_count_ = 0;

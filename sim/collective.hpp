@@ -86,9 +86,12 @@ std::vector<Phase> expand_collective(CollectiveKind kind, CollectiveAlgorithm al
 bool algorithm_applies(CollectiveKind kind, CollectiveAlgorithm algorithm,
                        const std::vector<int>& devices, const Topology& topology);
 
-// The time a collective's phases take alone on an idle network: per phase, the busiest link's
-// bytes over its bandwidth, stretched by the pipeline fill, plus steps × (step latency + longest
-// route latency). O(transfers × route length).
+// The alpha-beta time of a collective's phases alone on an idle network: per phase, the busiest
+// endpoint port's transfer time (its transfers' bytes over their paths' bottleneck bandwidth,
+// Topology::endpoint_path; on tori and custom networks the busiest link of the routes),
+// stretched by the pipeline fill, plus steps × (step latency + longest path latency). What the
+// flow model gives when only the endpoints limit a phase; O(transfers), no routing per device,
+// so it prices collectives on any number of devices.
 double estimate_collective_time_s(const std::vector<Phase>& phases, const Topology& topology,
                                   double step_latency_s);
 

@@ -1,5 +1,6 @@
 // Choosing a collective algorithm the way NCCL's tuner does (src/graph/tuning.cc): estimate each
-// algorithm's time as latency plus bytes over bandwidth on this network, take the fastest.
+// algorithm's time as latency plus bytes over bandwidth on this network, take the fastest. The
+// same estimate is the simulator's alpha-beta fast path.
 #include <algorithm>
 
 #include "sim/collective_detail.hpp"
@@ -9,30 +10,37 @@ namespace scaleplan {
 double estimate_collective_time_s(const std::vector<Phase>& phases, const Topology& topology,
                                   double step_latency_s) {
   double total_s = 0;
-  std::vector<std::pair<LinkId, double>> load;
+  std::vector<std::pair<std::uint64_t, double>> busy;  // (port or link, seconds of transfer)
   for (const Phase& phase : phases) {
-    load.clear();
-    double route_latency_s = 0;
+    busy.clear();
+    double latency_s = 0;
     for (const Transfer& t : phase.transfers) {
       if (t.src_device == t.dst_device)
         continue;
-      for (LinkId l : topology.route(t.src_device, t.dst_device))
-        load.emplace_back(l, t.bytes);
-      route_latency_s =
-          std::max(route_latency_s, topology.route_latency_s(t.src_device, t.dst_device));
+      const Topology::EndpointPath path = topology.endpoint_path(t.src_device, t.dst_device);
+      latency_s = std::max(latency_s, path.latency_s);
+      if (path.routed) {
+        for (LinkId l : topology.route(t.src_device, t.dst_device))
+          busy.emplace_back(l, t.bytes / topology.link(l).bandwidth_bytes_per_s);
+        continue;
+      }
+      const double seconds = t.bytes / path.bandwidth_bytes_per_s;
+      busy.emplace_back(path.egress_port, seconds);
+      if (path.ingress_port != path.egress_port)
+        busy.emplace_back(path.ingress_port, seconds);
     }
-    // The busiest link bounds the phase: sum each link's bytes.
-    std::sort(load.begin(), load.end());
+    // The busiest port bounds the phase: sum each port's seconds.
+    std::sort(busy.begin(), busy.end());
     double busiest_s = 0;
-    for (std::size_t i = 0; i < load.size();) {
-      double bytes = 0;
+    for (std::size_t i = 0; i < busy.size();) {
+      double seconds = 0;
       std::size_t j = i;
-      for (; j < load.size() && load[j].first == load[i].first; ++j)
-        bytes += load[j].second;
-      busiest_s = std::max(busiest_s, bytes / topology.link(load[i].first).bandwidth_bytes_per_s);
+      for (; j < busy.size() && busy[j].first == busy[i].first; ++j)
+        seconds += busy[j].second;
+      busiest_s = std::max(busiest_s, seconds);
       i = j;
     }
-    total_s += busiest_s * phase.fill_factor() + phase.steps * (step_latency_s + route_latency_s);
+    total_s += busiest_s * phase.fill_factor() + phase.steps * (step_latency_s + latency_s);
   }
   return total_s;
 }

@@ -81,11 +81,28 @@ struct RankProgram {
   std::vector<Op> ops;
 };
 
+// Data-parallel symmetry: a plan may list the programs of one data-parallel replica and stand
+// for `count` identical replicas. Ranks are numbered rank = inner + rank_stride·(replica +
+// count·outer) with inner < rank_stride (the plan builder's layout: tensor and context parallel
+// inside, pipeline outside); rank r of replica k runs the program of the listed rank
+// r - k·rank_stride on that rank's device + k·rank_stride.
+struct Replicas {
+  int count = 1;
+  int rank_stride = 1;
+
+  int replica_of(int rank) const { return (rank / rank_stride) % count; }
+  int listed_rank_of(int rank) const { return rank - replica_of(rank) * rank_stride; }
+};
+
 struct Plan {
   std::vector<std::string> labels;
   std::vector<ComputeBlock> blocks;
   std::vector<Group> groups;
-  std::vector<RankProgram> ranks;
+  std::vector<RankProgram> ranks;  // in rank order; replica 0's only when replicas.count > 1
+  Replicas replicas;
+
+  // Ranks in the job: the listed ones and their copies in the other replicas.
+  int world_size() const { return static_cast<int>(ranks.size()) * replicas.count; }
 
   // Index of a label, added if new.
   std::uint32_t label(std::string_view text);
@@ -97,8 +114,10 @@ struct Plan {
 };
 
 // Checks the invariants the engine relies on: dependencies point backwards, every collective
-// has a matching op on every member of its group, every send has its receive. Throws
-// std::invalid_argument naming the first broken op.
+// has a matching op on every listed member of its group, every send has its receive, and with
+// replicas, that the listed ranks are exactly replica 0's, that messages stay inside it and that
+// a group spanning replicas spans replicas 0..w-1 with w dividing the count (so that its copies
+// tile the others). Throws std::invalid_argument naming the first broken op.
 void validate_plan(const Plan& plan);
 
 }  // namespace scaleplan

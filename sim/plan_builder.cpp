@@ -29,7 +29,22 @@ int microbatches_per_replica(const TrainingJob& job) {
                           (job.training.micro_batch * job.parallelism.dp));
 }
 
+std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks) {
+  if (chunks < 1 || layers < chunks)
+    throw std::invalid_argument("every pipeline chunk needs at least one layer");
+  const std::int64_t share = (layers + chunks - 1) / chunks;
+  std::vector<std::int64_t> counts(chunks, share);
+  std::int64_t surplus = share * chunks - layers;
+  for (int k = 0; surplus > 0; ++k, --surplus)
+    --counts[k % 2 == 0 ? k / 2 : chunks - 1 - k / 2];
+  return counts;
+}
+
 namespace {
+
+int model_chunks(const ParallelismSpec& p) {
+  return p.pp * (p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1);
+}
 
 // Mixed-precision training keeps 16-bit weights, fp32 gradients (Megatron-LM accumulates and
 // reduces them in fp32) and an fp32 master copy with Adam's two moments. fp32 training keeps
@@ -51,8 +66,12 @@ BytesPerParameter bytes_per_parameter(Dtype dtype) {
 double stage_parameters(const TrainingJob& job, int stage) {
   const auto& m = job.model;
   const auto& p = job.parallelism;
-  const double layers_per_stage = static_cast<double>(m.layers) / p.pp;
-  double params = layers_per_stage * layer_parameters_per_rank(m, p.tp);
+  // Model chunk c runs on stage c mod pp.
+  const auto layers = chunk_layers(m.layers, model_chunks(p));
+  std::int64_t stage_layers = 0;
+  for (std::size_t c = stage; c < layers.size(); c += p.pp)
+    stage_layers += layers[c];
+  double params = static_cast<double>(stage_layers) * layer_parameters_per_rank(m, p.tp);
   const double vocab_shard = static_cast<double>(m.vocab) / p.tp * static_cast<double>(m.hidden);
   if (stage == 0) {
     params += vocab_shard;
@@ -241,16 +260,16 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
   return memory;
 }
 
-Plan build_plan(const TrainingJob& job) {
+Plan build_plan(const TrainingJob& job, RankScope scope) {
   const auto& p = job.parallelism;
   const auto& m = job.model;
   if (p.ep != 1)
     throw std::invalid_argument("expert parallelism is not supported yet");
-  const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
-  if (m.layers % (static_cast<std::int64_t>(p.pp) * chunks) != 0) {
-    throw std::invalid_argument("layers must divide evenly among pipeline stages and chunks");
-  }
-  const std::int64_t layers_per_chunk = m.layers / (p.pp * chunks);
+  const int chunks = model_chunks(p) / p.pp;
+  const std::vector<std::int64_t> layers_of_chunk = chunk_layers(m.layers, p.pp * chunks);
+  std::vector<std::int64_t> first_layer_of_chunk(layers_of_chunk.size(), 0);
+  for (std::size_t c = 1; c < layers_of_chunk.size(); ++c)
+    first_layer_of_chunk[c] = first_layer_of_chunk[c - 1] + layers_of_chunk[c - 1];
   const int microbatches = microbatches_per_replica(job);
   const Dtype dtype = job.training.dtype;
   const BytesPerParameter per = bytes_per_parameter(dtype);
@@ -265,14 +284,18 @@ Plan build_plan(const TrainingJob& job) {
   Plan plan;
   const Blocks blocks = make_blocks(plan, job);
   const int world = p.world_size();
-  plan.ranks.resize(world);
+  const bool one_replica = scope == RankScope::one_replica && p.dp > 1;
+  if (one_replica)
+    plan.replicas = {p.dp, p.tp * p.cp};
+  auto listed = [&](int rank) { return !one_replica || coordinates_of(rank, p).dp == 0; };
+  plan.ranks.reserve(world / plan.replicas.count);
 
   // Groups, indexed by the coordinates they span.
   std::vector<std::uint32_t> tp_group(world), dp_group(world), cp_group(world),
       embedding_group(world);
   for (int r = 0; r < world; ++r) {
     const RankCoordinates c = coordinates_of(r, p);
-    if (c.tp == 0 && p.tp > 1) {
+    if (c.tp == 0 && p.tp > 1 && listed(r)) {
       Group g{"tp", {}};
       for (int t = 0; t < p.tp; ++t)
         g.ranks.push_back(rank_of({t, c.cp, c.dp, c.pp}, p));
@@ -292,7 +315,7 @@ Plan build_plan(const TrainingJob& job) {
           dp_group[rank_of({c.tp, k, d, c.pp}, p)] = id;
       }
     }
-    if (c.cp == 0 && p.cp > 1) {
+    if (c.cp == 0 && p.cp > 1 && listed(r)) {
       Group g{"cp", {}};
       for (int k = 0; k < p.cp; ++k)
         g.ranks.push_back(rank_of({c.tp, k, c.dp, c.pp}, p));
@@ -300,7 +323,7 @@ Plan build_plan(const TrainingJob& job) {
       for (int k = 0; k < p.cp; ++k)
         cp_group[rank_of({c.tp, k, c.dp, c.pp}, p)] = id;
     }
-    if (c.pp == 0 && p.pp > 1 && m.tied_embeddings) {
+    if (c.pp == 0 && p.pp > 1 && m.tied_embeddings && listed(r)) {
       const int last = rank_of({c.tp, c.cp, c.dp, p.pp - 1}, p);
       const auto id = plan.add_group({"embedding", {r, last}});
       embedding_group[r] = embedding_group[last] = id;
@@ -320,8 +343,10 @@ Plan build_plan(const TrainingJob& job) {
         plan.add_block({"optimizer step stage " + std::to_string(stage), {step}});
   }
   for (int r = 0; r < world; ++r) {
+    if (!listed(r))
+      continue;
     const RankCoordinates c = coordinates_of(r, p);
-    RankProgram& program = plan.ranks[r];
+    RankProgram& program = plan.ranks.emplace_back();
     program.rank = r;
     program.device = r;
     program.static_memory = static_memory_of_stage(job, c.pp);
@@ -433,7 +458,8 @@ Plan build_plan(const TrainingJob& job) {
       const int model_chunk = step.chunk * p.pp + s;
       const bool first_chunk = model_chunk == 0;
       const bool last_chunk = model_chunk == p.pp * chunks - 1;
-      const std::int64_t first_layer = model_chunk * layers_per_chunk;
+      const std::int64_t first_layer = first_layer_of_chunk[model_chunk];
+      const std::int64_t layers_per_chunk = layers_of_chunk[model_chunk];
       const bool last_backward = !step.forward && mb == microbatches - 1;
       if (step.forward) {
         if (!first_chunk)

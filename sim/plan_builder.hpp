@@ -28,9 +28,20 @@ int rank_of(const RankCoordinates& c, const ParallelismSpec& p);
 
 int microbatches_per_replica(const TrainingJob& job);
 
+// Layers of each model chunk (pipeline stages times virtual stages, in model order). When they
+// do not divide evenly, every chunk gets the rounded-up share and the chunks holding the
+// embedding and the output head give one back each, first and last, then the next ones inward:
+// Llama 3 405B's 126 layers on 16 stages run 7 on the first and last stages and 8 elsewhere
+// (Llama 3 herd paper, arXiv:2407.21783, section 3.3.2). Needs at least one layer per chunk.
+std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks);
+
+// Which ranks a plan lists: every rank, or one data-parallel replica standing for all of them
+// (Replicas in sim/plan.hpp; the data-parallel replicas of this builder's plans are identical).
+enum class RankScope { all_ranks, one_replica };
+
 // The job must be valid (the scenario loader checks divisibility and sizes); throws
 // std::invalid_argument otherwise.
-Plan build_plan(const TrainingJob& job);
+Plan build_plan(const TrainingJob& job, RankScope scope = RankScope::all_ranks);
 
 // Bytes of one data-parallel gradient bucket: the scenario's, or Megatron-LM's default of
 // max(40M, 1M·dp) parameters.

@@ -85,6 +85,10 @@ Enum enum_at(const std::vector<std::string>& names, const std::string& name) {
 void write_plan(const Plan& plan, std::ostream& out) {
   out << "# scaleplan plan: the per-rank programs of one training step (docs/plan-format.md)\n";
   out << "format: scaleplan-plan\nversion: " << plan_format_version << "\n";
+  if (plan.replicas.count > 1) {
+    out << "replicas: {count: " << plan.replicas.count
+        << ", rank_stride: " << plan.replicas.rank_stride << "}\n";
+  }
   out << "labels:\n";
   for (const auto& label : plan.labels)
     out << "  - " << quoted(label) << "\n";
@@ -214,6 +218,12 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
   diagnostics.throw_if_any();
 
   Plan plan;
+  if (top.has("replicas")) {
+    MapReader replicas = top.child("replicas");
+    plan.replicas.count = int_key(replicas, "count", 1).value_or(1);
+    plan.replicas.rank_stride = int_key(replicas, "rank_stride", 1).value_or(1);
+    replicas.finish();
+  }
   for (const auto& item : top.sequence("labels")) {
     if (!item.IsScalar()) {
       diagnostics.error(item, "labels", "expected a string");

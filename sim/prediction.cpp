@@ -25,11 +25,12 @@ ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog
   return effective;
 }
 
-PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog) {
+PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
+                        const RunSettings& settings) {
   try {
     const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
     return PreparedRun{Topology(effective_cluster(scenario.cluster, catalog, profile)),
-                       build_plan(scenario.job)};
+                       build_plan(scenario.job, settings.ranks), settings};
   } catch (const TopologyError& e) {
     auto where = scenario.locations.find("cluster.network");
     SourceLocation location =
@@ -43,6 +44,7 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   std::unique_ptr<ComputeModel> compute;
   SimulationOptions options;
   options.collective_step_latency_s = device.collective_step_latency_s.value;
+  options.network_model = run.settings.network_model;
   if (scenario.profile) {
     compute = std::make_unique<ProfiledComputeModel>(device, *scenario.profile,
                                                      scenario.calibration.value_or("?"));
@@ -69,6 +71,12 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   p.compute_model = compute->description();
   p.events = sim.events;
   p.flows = sim.flows;
+  p.replicas_simulated_as_one = run.plan.replicas.count;
+  p.network_model = options.network_model;
+  p.flow_transactions = sim.flow_transactions;
+  p.alpha_beta_transactions = sim.alpha_beta_transactions;
+  p.flows_if_all_flows = sim.flows_if_all_flows;
+  p.flow_budget = options.flow_budget;
   p.collectives_by_algorithm = sim.collectives_by_algorithm;
   std::vector<LinkUsage> links;
   for (LinkId id = 0; id < sim.link_bytes.size(); ++id) {
@@ -86,33 +94,34 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
     links.resize(10);
   p.busiest_links = std::move(links);
 
-  const int world = static_cast<int>(sim.ranks.size());
+  const int listed = static_cast<int>(sim.ranks.size());
   p.stage_memory.resize(job.parallelism.pp);
-  for (int r = 0; r < world; ++r) {
-    const StaticMemory& st = run.plan.ranks[r].static_memory;
+  for (int i = 0; i < listed; ++i) {
+    const int r = sim.ranks[i].rank;
+    const StaticMemory& st = run.plan.ranks[i].static_memory;
     MemoryBreakdown m;
     m.rank = r;
     m.weights_bytes = st.weights_bytes;
     m.gradients_bytes = st.gradients_bytes;
     m.optimizer_bytes = st.optimizer_bytes;
     m.communication_buffer_bytes = st.communication_buffer_bytes;
-    m.activations_bytes = sim.ranks[r].peak_activation_bytes;
+    m.activations_bytes = sim.ranks[i].peak_activation_bytes;
     m.peak_bytes = st.total() + m.activations_bytes;
     m.capacity_bytes = device.memory_bytes.value;
     m.fits = m.peak_bytes <= m.capacity_bytes;
     const int stage = coordinates_of(r, job.parallelism).pp;
-    if (r == 0 || m.peak_bytes > p.memory.peak_bytes)
+    if (i == 0 || m.peak_bytes > p.memory.peak_bytes)
       p.memory = m;
     if (m.peak_bytes > p.stage_memory[stage].peak_bytes || p.stage_memory[stage].peak_bytes == 0) {
       p.stage_memory[stage] = m;
     }
   }
   int last = 0;
-  for (int r = 1; r < world; ++r) {
-    if (sim.ranks[r].finish_s > sim.ranks[last].finish_s)
-      last = r;
+  for (int i = 1; i < listed; ++i) {
+    if (sim.ranks[i].finish_s > sim.ranks[last].finish_s)
+      last = i;
   }
-  p.breakdown.rank = last;
+  p.breakdown.rank = sim.ranks[last].rank;
   p.breakdown.compute_s = sim.ranks[last].compute_s;
   p.breakdown.exposed_comm_s = sim.ranks[last].exposed_comm_s;
   p.breakdown.bubble_s = sim.ranks[last].idle_s;
@@ -133,6 +142,24 @@ std::string gib(double bytes) {
 
 std::string share(double part, double whole) {
   return whole > 0 ? format("%.1f %%", 100 * part / whole) : "-";
+}
+
+// How the step was simulated: which ranks, and how the network carried their traffic.
+std::string simulation_text(const Prediction& p) {
+  std::string out = p.replicas_simulated_as_one > 1
+                        ? "one data-parallel replica standing for " +
+                              std::to_string(p.replicas_simulated_as_one) +
+                              " (--all-ranks simulates each)"
+                        : "every rank";
+  out += "; " + std::to_string(p.flow_transactions) + " collectives and messages as flows";
+  if (p.alpha_beta_transactions > 0) {
+    out += ", " + std::to_string(p.alpha_beta_transactions) + " on the alpha-beta fast path";
+    if (p.network_model == NetworkModel::automatic) {
+      out += " (as flows the step would start " + std::to_string(p.flows_if_all_flows) +
+             ", over the budget of " + std::to_string(p.flow_budget) + ")";
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -187,6 +214,7 @@ std::string format_text(const Prediction& p, bool with_links) {
     }
   }
   out += "\ncompute model: " + p.compute_model + "\n";
+  out += "simulated:     " + simulation_text(p) + "\n";
   return out;
 }
 
@@ -248,7 +276,15 @@ nlohmann::json to_json(const Prediction& p) {
                         {"compute_model", p.compute_model},
                         {"collectives_by_algorithm", p.collectives_by_algorithm},
                         {"busiest_links", links_json(p.busiest_links)},
-                        {"simulation", {{"events", p.events}, {"flows", p.flows}}}};
+                        {"simulation",
+                         {{"events", p.events},
+                          {"flows", p.flows},
+                          {"replicas_simulated_as_one", p.replicas_simulated_as_one},
+                          {"network_model", std::string(to_string(p.network_model))},
+                          {"flow_transactions", p.flow_transactions},
+                          {"alpha_beta_transactions", p.alpha_beta_transactions},
+                          {"flows_if_all_flows", p.flows_if_all_flows},
+                          {"flow_budget", p.flow_budget}}}};
 }
 
 }  // namespace scaleplan

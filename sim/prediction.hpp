@@ -9,6 +9,7 @@
 
 #include "hardware/topology.hpp"
 #include "sim/plan.hpp"
+#include "sim/plan_builder.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 
@@ -58,14 +59,27 @@ struct Prediction {
   std::string compute_model;
   std::uint64_t events = 0;
   std::uint64_t flows = 0;
+  int replicas_simulated_as_one = 1;  // data-parallel replicas the simulated ranks stand for
+  NetworkModel network_model = NetworkModel::automatic;
+  std::uint64_t flow_transactions = 0;  // collectives and messages simulated as flows
+  std::uint64_t alpha_beta_transactions = 0;
+  std::uint64_t flows_if_all_flows = 0;
+  std::uint64_t flow_budget = 0;
   std::map<std::string, std::uint64_t> collectives_by_algorithm;
   std::vector<LinkUsage> busiest_links;  // at most 10, busiest first
+};
+
+// How a scenario is simulated; the defaults are what `scaleplan run` does.
+struct RunSettings {
+  RankScope ranks = RankScope::one_replica;
+  NetworkModel network_model = NetworkModel::automatic;
 };
 
 // Everything a run is built from, for callers that want the plan or the topology too.
 struct PreparedRun {
   Topology topology;
   Plan plan;
+  RunSettings settings;
 };
 
 // The cluster as collectives see it: link bandwidths scaled by the catalog's measured
@@ -76,7 +90,8 @@ struct PreparedRun {
 ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
                               const Profile* profile = nullptr);
 
-PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog);
+PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
+                        const RunSettings& settings = {});
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
                    SimulationObserver* observer = nullptr);
 

@@ -373,13 +373,15 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
             "with pp: 1 use virtual_stages: 1 (or pp of 2 or more)");
     ok = false;
   }
-  if (m.layers % (std::int64_t{par.pp} * chunks) != 0) {
+  if (m.layers < std::int64_t{par.pp} * chunks) {
     p.error(chunks > 1 ? "virtual_stages" : "pp",
             "pp·virtual_stages = " + std::to_string(std::int64_t{par.pp} * chunks) +
-                " does not divide layers (" + std::to_string(m.layers) +
-                "); use a pp that divides " + std::to_string(m.layers));
+                " model chunks need at least one layer each, but the model has " +
+                std::to_string(m.layers) + "; use pp·virtual_stages of at most " +
+                std::to_string(m.layers));
     ok = false;
   }
+
   if (ok) {
     const auto& t = s.job.training;
     if (t.global_batch % (t.micro_batch * par.dp) != 0) {

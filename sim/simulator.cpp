@@ -42,13 +42,27 @@ struct RankState {
 
 // One collective or one message, from the moment its first participant reaches it.
 struct Transaction {
-  std::vector<std::pair<int, std::uint32_t>> participants;  // (rank, op)
+  std::vector<std::pair<int, std::uint32_t>> participants;  // (program index, op)
   std::size_t expected = 0;
-  std::vector<Phase> phases;
+  const std::vector<Phase>* shared_phases = nullptr;  // a collective's, from the cache
+  std::vector<Phase> own_phases;                      // a message's
   std::size_t phase = 0;
   SimTime phase_start = 0;
   std::size_t outstanding_flows = 0;
   bool in_use = false;
+};
+
+const std::vector<Phase>& phases_of(const Transaction& t) {
+  return t.shared_phases ? *t.shared_phases : t.own_phases;
+}
+
+// A collective's expansion on one group, once for all its occurrences.
+struct CollectiveRoute {
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::ring;
+  std::vector<Phase> phases;  // with the other replicas' copies of the transfers
+  std::uint64_t occurrences = 0;
+  bool alpha_beta = false;
+  double alpha_beta_s = -1;  // computed on first use
 };
 
 double measure(std::vector<std::pair<SimTime, SimTime>>& intervals) {
@@ -122,12 +136,30 @@ class Simulation final : public EventHandler, public FlowObserver {
                                     std::to_string(topology.device_count()) + " devices");
       }
     }
+    const Replicas& replicas = plan.replicas;
+    if (replicas.count > 1) {
+      for (const auto& program : plan.ranks) {
+        const std::int64_t last_copy =
+            program.device + std::int64_t{replicas.count - 1} * replicas.rank_stride;
+        if (last_copy >= topology.device_count()) {
+          throw std::invalid_argument("rank " + std::to_string(program.rank) + " on device " +
+                                      std::to_string(program.device) + " has a copy in replica " +
+                                      std::to_string(replicas.count - 1) + " on device " +
+                                      std::to_string(last_copy) + ", but the cluster has " +
+                                      std::to_string(topology.device_count()) + " devices");
+        }
+      }
+    }
+    slot_of_rank_.assign(plan.world_size(), -1);
+    for (std::size_t i = 0; i < plan.ranks.size(); ++i)
+      slot_of_rank_[plan.ranks[i].rank] = static_cast<int>(i);
     block_time_.reserve(plan.blocks.size());
     for (const auto& block : plan.blocks)
       block_time_.push_back(to_sim_time(block_time_s(compute, block)));
     ranks_.resize(plan.ranks.size());
     for (std::size_t r = 0; r < plan.ranks.size(); ++r)
       prepare(static_cast<int>(r));
+    choose_network_models();
   }
 
   SimulationResult run() {
@@ -142,8 +174,10 @@ class Simulation final : public EventHandler, public FlowObserver {
     for (const auto& state : ranks_)
       step = std::max(step, state.finish);
     result.step_time_s = to_seconds(step);
-    for (auto& state : ranks_) {
+    for (std::size_t i = 0; i < ranks_.size(); ++i) {
+      RankState& state = ranks_[i];
       RankResult r;
+      r.rank = plan_.ranks[i].rank;
       r.finish_s = to_seconds(state.finish);
       r.compute_s = measure(state.compute_busy);
       r.exposed_comm_s = measure_difference(state.comm_busy, state.compute_busy);
@@ -154,6 +188,9 @@ class Simulation final : public EventHandler, public FlowObserver {
     result.events = engine_.events_processed();
     result.flows = network_.flows_started();
     result.collectives_by_algorithm = algorithm_counts_;
+    result.flow_transactions = flow_transactions_;
+    result.alpha_beta_transactions = alpha_beta_transactions_;
+    result.flows_if_all_flows = flows_if_all_flows_;
     result.link_bytes = network_.link_bytes();
     return result;
   }
@@ -175,7 +212,7 @@ class Simulation final : public EventHandler, public FlowObserver {
       return;
     // The phase's steps each pay the software step cost and the wire latency of the longest
     // route among its transfers.
-    const Phase& phase = t.phases[t.phase];
+    const Phase& phase = phases_of(t)[t.phase];
     double route_latency = 0;
     for (const auto& tr : phase.transfers) {
       route_latency =
@@ -245,14 +282,15 @@ class Simulation final : public EventHandler, public FlowObserver {
         break;
       case OpKind::collective: {
         const auto key = std::make_tuple(std::uint64_t{op.group}, -1, state.sequence[index]);
-        join(key, rank, index, plan_.groups[op.group].ranks.size());
+        join(key, rank, index, listed_members(op.group));
         break;
       }
       case OpKind::send:
       case OpKind::recv: {
         const bool send = op.kind == OpKind::send;
-        const std::uint64_t from = send ? rank : op.peer;
-        const int to = send ? op.peer : rank;
+        const int self = plan_.ranks[rank].rank;
+        const std::uint64_t from = send ? self : op.peer;
+        const int to = send ? op.peer : self;
         join(std::make_tuple(from | (std::uint64_t{1} << 40), to, state.sequence[index]), rank,
              index, 2);
         break;
@@ -293,48 +331,187 @@ class Simulation final : public EventHandler, public FlowObserver {
     Transaction& t = transactions_[id];
     // Participants in a fixed order, whatever order they arrived in.
     std::sort(t.participants.begin(), t.participants.end());
-    const auto [rank0, op0_index] = t.participants.front();
-    const Op& op0 = plan_.ranks[rank0].ops[op0_index];
-    for (auto [rank, op] : t.participants)
-      ranks_[rank].start[op] = engine_.now();
+    const auto [slot0, op0_index] = t.participants.front();
+    const Op& op0 = plan_.ranks[slot0].ops[op0_index];
+    for (auto [slot, op] : t.participants)
+      ranks_[slot].start[op] = engine_.now();
+    bool alpha_beta = false;
+    double alpha_beta_s = 0;
     if (op0.kind == OpKind::collective) {
-      std::vector<int> devices;
-      for (int member : plan_.groups[op0.group].ranks)
-        devices.push_back(plan_.ranks[member].device);
-      const auto key = std::make_tuple(op0.group, op0.collective, op0.bytes);
-      auto chosen = algorithms_.find(key);
-      if (chosen == algorithms_.end()) {
-        const auto& forced = options_.collective_algorithm;
-        const CollectiveAlgorithm algorithm =
-            forced && algorithm_applies(op0.collective, *forced, devices, topology_)
-                ? *forced
-                : choose_algorithm(op0.collective, devices, op0.bytes, topology_,
-                                   options_.collective_step_latency_s);
-        chosen = algorithms_.emplace(key, algorithm).first;
+      CollectiveRoute& route = collective_route(op0);
+      ++algorithm_counts_[std::string(to_string(route.algorithm))];
+      alpha_beta = route.alpha_beta;
+      if (alpha_beta) {
+        if (route.alpha_beta_s < 0) {
+          route.alpha_beta_s = estimate_collective_time_s(route.phases, topology_,
+                                                          options_.collective_step_latency_s);
+        }
+        alpha_beta_s = route.alpha_beta_s;
+      } else {
+        t.shared_phases = &route.phases;
       }
-      ++algorithm_counts_[std::string(to_string(chosen->second))];
-      t.phases = expand_collective(op0.collective, chosen->second, devices, op0.bytes, topology_);
     } else {
-      const Op& send = op0.kind == OpKind::send
-                           ? op0
-                           : plan_.ranks[t.participants[1].first].ops[t.participants[1].second];
-      const int from = op0.kind == OpKind::send ? rank0 : t.participants[1].first;
+      const bool sender_first = op0.kind == OpKind::send;
+      const int from_slot = sender_first ? slot0 : t.participants[1].first;
+      const Op& send = sender_first ? op0 : plan_.ranks[from_slot].ops[t.participants[1].second];
       Phase phase;
-      phase.transfers.push_back(
-          {plan_.ranks[from].device, plan_.ranks[send.peer].device, send.bytes});
-      t.phases = {phase};
+      const int src = plan_.ranks[from_slot].device;
+      const int dst = device_of_rank(send.peer);
+      phase.transfers.push_back({src, dst, send.bytes});
+      add_replica_copies(phase, 1);  // a message stays inside its replica
+      alpha_beta = messages_alpha_beta_;
+      if (alpha_beta) {
+        const auto key = std::make_tuple(src, dst, send.bytes);
+        auto cached = message_times_.find(key);
+        if (cached == message_times_.end()) {
+          cached = message_times_
+                       .emplace(key, estimate_collective_time_s({phase}, topology_,
+                                                                options_.collective_step_latency_s))
+                       .first;
+        }
+        alpha_beta_s = cached->second;
+      } else {
+        t.own_phases = {std::move(phase)};
+      }
     }
     t.phase = 0;
+    if (alpha_beta) {
+      ++alpha_beta_transactions_;
+      engine_.schedule_after(to_sim_time(alpha_beta_s), this, (transfer_end << kind_shift) | id);
+      return;
+    }
+    ++flow_transactions_;
     start_phase(id);
+  }
+
+  // The collective's algorithm and phases on its group, expanded on first use.
+  CollectiveRoute& collective_route(const Op& op) {
+    const auto key = std::make_tuple(op.group, op.collective, op.bytes);
+    auto found = routes_.find(key);
+    if (found != routes_.end())
+      return found->second;
+    std::vector<int> devices;
+    for (int member : plan_.groups[op.group].ranks)
+      devices.push_back(device_of_rank(member));
+    const auto& forced = options_.collective_algorithm;
+    CollectiveRoute route;
+    route.algorithm = forced && algorithm_applies(op.collective, *forced, devices, topology_)
+                          ? *forced
+                          : choose_algorithm(op.collective, devices, op.bytes, topology_,
+                                             options_.collective_step_latency_s);
+    route.phases = expand_collective(op.collective, route.algorithm, devices, op.bytes, topology_);
+    const int spanned = replicas_spanned(op.group);
+    for (Phase& phase : route.phases)
+      add_replica_copies(phase, spanned);
+    return routes_.emplace(key, std::move(route)).first->second;
+  }
+
+  // The device a rank runs on, the listed ranks' or a copy's in another replica.
+  int device_of_rank(int rank) const {
+    const int listed = plan_.replicas.listed_rank_of(rank);
+    return plan_.ranks[slot_of_rank_[listed]].device + (rank - listed);
+  }
+
+  std::size_t listed_members(std::uint32_t group) const {
+    std::size_t listed = 0;
+    for (int member : plan_.groups[group].ranks)
+      listed += slot_of_rank_[member] >= 0 ? 1 : 0;
+    return listed;
+  }
+
+  // Replicas 0..w-1 a group spans (validate_plan checks that they are a prefix).
+  int replicas_spanned(std::uint32_t group) const {
+    int spanned = 1;
+    for (int member : plan_.groups[group].ranks)
+      spanned = std::max(spanned, plan_.replicas.replica_of(member) + 1);
+    return spanned;
+  }
+
+  // The same transfers in the replicas the listed ones stand for, wherever they could share a
+  // link with other traffic: between nodes, and inside a node unless every device has its own
+  // port into an NVSwitch or NVLink fabric.
+  void add_replica_copies(Phase& phase, int spanned) const {
+    const Replicas& replicas = plan_.replicas;
+    if (replicas.count <= spanned)
+      return;
+    const auto fabric = topology_.node_fabric();
+    const bool private_ports =
+        fabric && (*fabric == NodeFabric::nvswitch || *fabric == NodeFabric::nvlink_mesh);
+    const std::size_t listed = phase.transfers.size();
+    for (int copy = spanned; copy < replicas.count; copy += spanned) {
+      const int offset = copy * replicas.rank_stride;
+      for (std::size_t i = 0; i < listed; ++i) {
+        const Transfer tr = phase.transfers[i];
+        if (private_ports && topology_.node_of(tr.src_device) == topology_.node_of(tr.dst_device))
+          continue;
+        phase.transfers.push_back({tr.src_device + offset, tr.dst_device + offset, tr.bytes});
+      }
+    }
+  }
+
+  // Before the run: how many flows each kind of collective (and the messages) would start, and
+  // which take the fast path.
+  void choose_network_models() {
+    std::uint64_t message_flows = 0;
+    for (std::size_t slot = 0; slot < plan_.ranks.size(); ++slot) {
+      const RankProgram& program = plan_.ranks[slot];
+      for (const Op& op : program.ops) {
+        if (op.kind == OpKind::send) {
+          Phase phase;
+          phase.transfers.push_back({program.device, device_of_rank(op.peer), op.bytes});
+          add_replica_copies(phase, 1);
+          message_flows += phase.transfers.size();
+        } else if (op.kind == OpKind::collective && first_listed_member(op.group) == program.rank) {
+          ++collective_route(op).occurrences;
+        }
+      }
+    }
+    // (flows, key) per kind of collective; the messages as one kind, keyed last.
+    using Demand = std::pair<std::uint64_t, const RouteKey*>;
+    std::vector<Demand> demands;
+    std::uint64_t total = message_flows;
+    for (auto& [key, route] : routes_) {
+      std::uint64_t transfers = 0;
+      for (const Phase& phase : route.phases)
+        transfers += phase.transfers.size();
+      demands.emplace_back(transfers * route.occurrences, &key);
+      total += transfers * route.occurrences;
+    }
+    demands.emplace_back(message_flows, nullptr);
+    flows_if_all_flows_ = total;
+    const NetworkModel model = options_.network_model;
+    if (model == NetworkModel::flows)
+      return;
+    // Largest demand first; equal demands in key order, the messages after the collectives.
+    std::stable_sort(demands.begin(), demands.end(),
+                     [](const Demand& a, const Demand& b) { return a.first > b.first; });
+    for (const auto& [flows, key] : demands) {
+      if (model == NetworkModel::automatic && total <= options_.flow_budget)
+        break;
+      if (key) {
+        routes_.at(*key).alpha_beta = true;
+      } else {
+        messages_alpha_beta_ = true;
+      }
+      total -= flows;
+    }
+  }
+
+  int first_listed_member(std::uint32_t group) const {
+    for (int member : plan_.groups[group].ranks) {
+      if (slot_of_rank_[member] >= 0)
+        return member;
+    }
+    return -1;
   }
 
   void start_phase(std::uint32_t id) {
     Transaction& t = transactions_[id];
-    if (t.phase >= t.phases.size()) {
+    if (t.phase >= phases_of(t).size()) {
       complete_transaction(id);
       return;
     }
-    const Phase& phase = t.phases[t.phase];
+    const Phase& phase = phases_of(t)[t.phase];
     t.phase_start = engine_.now();
     t.outstanding_flows = phase.transfers.size();
     if (phase.transfers.empty()) {
@@ -411,9 +588,10 @@ class Simulation final : public EventHandler, public FlowObserver {
           continue;
         const std::uint32_t index = q.ops[q.head];
         const Op& op = plan_.ranks[r].ops[index];
-        stuck += "\n  rank " + std::to_string(r) + " op " + std::to_string(index) + " (" +
-                 plan_.labels[op.label] + ", " + std::string(to_string(op.kind)) + " on " +
-                 std::string(to_string(op.stream)) + ")" +
+        stuck += "\n  rank " + std::to_string(plan_.ranks[r].rank) + " op " +
+                 std::to_string(index) + " (" + plan_.labels[op.label] + ", " +
+                 std::string(to_string(op.kind)) + " on " + std::string(to_string(op.stream)) +
+                 ")" +
                  (state.remaining_deps[index] ? " waits for its dependencies"
                                               : " waits for its partners");
         ++reported;
@@ -431,16 +609,32 @@ class Simulation final : public EventHandler, public FlowObserver {
   Engine engine_;
   Network network_;
   std::vector<SimTime> block_time_;
+  std::vector<int> slot_of_rank_;  // index in plan_.ranks, -1 for another replica's rank
   std::vector<RankState> ranks_;
   std::map<Key, std::uint32_t> open_;
   std::vector<Transaction> transactions_;
   std::vector<std::uint32_t> free_transactions_;
-  // Algorithm per (group, kind, bytes), chosen once; and how many collectives each ran.
-  std::map<std::tuple<std::uint32_t, CollectiveKind, double>, CollectiveAlgorithm> algorithms_;
+  // Per (group, kind, bytes), chosen and expanded once; and how many collectives each ran.
+  using RouteKey = std::tuple<std::uint32_t, CollectiveKind, double>;
+  std::map<RouteKey, CollectiveRoute> routes_;
   std::map<std::string, std::uint64_t> algorithm_counts_;
+  bool messages_alpha_beta_ = false;
+  std::map<std::tuple<int, int, double>, double> message_times_;  // fast-path (src, dst, bytes)
+  std::uint64_t flow_transactions_ = 0;
+  std::uint64_t alpha_beta_transactions_ = 0;
+  std::uint64_t flows_if_all_flows_ = 0;
 };
 
 }  // namespace
+
+std::string_view to_string(NetworkModel model) {
+  return network_model_names()[static_cast<std::size_t>(model)];
+}
+
+const std::vector<std::string>& network_model_names() {
+  static const std::vector<std::string> names{"auto", "flows", "alpha-beta"};
+  return names;
+}
 
 SimulationResult simulate(const Plan& plan, const Topology& topology, const ComputeModel& compute,
                           const SimulationOptions& options, SimulationObserver* observer) {

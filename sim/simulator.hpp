@@ -1,7 +1,10 @@
 // Runs a plan on the engine: compute ops take their roofline time on their rank's compute stream,
-// collectives and point-to-point messages become flows on the network once every participant has
-// reached them. Reports when each rank finished and how its time split into compute, exposed
-// communication and idle (pipeline bubble), and its activation memory over time.
+// collectives and point-to-point messages become flows on the network (or take the alpha-beta
+// fast path) once every listed participant has reached them. A plan listing one data-parallel
+// replica is simulated once; the other replicas' copies of its transfers go on the network beside
+// it wherever they could share a link with it. Reports when each rank finished and how its time
+// split into compute, exposed communication and idle (pipeline bubble), and its activation memory
+// over time.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +21,8 @@
 
 namespace scaleplan {
 
-// Subscribers see what happened; the engine does not know who listens.
+// Subscribers see what happened; the engine does not know who listens. `rank` is the program's
+// index in Plan::ranks (the rank itself unless the plan lists one replica).
 class SimulationObserver {
  public:
   virtual ~SimulationObserver() = default;
@@ -29,14 +33,28 @@ class SimulationObserver {
   virtual void on_memory(int rank, SimTime time, double bytes) = 0;
 };
 
+// How collectives and messages cross the network: as flows sharing links max-min fairly, or on
+// the alpha-beta fast path (estimate_collective_time_s: each alone on an idle network, endpoints
+// as the bottleneck, no flows). `automatic` keeps flows unless the step would start more than
+// the flow budget, then moves the kinds of collective that would start the most flows to the
+// fast path, largest first, until the rest fit.
+enum class NetworkModel { automatic, flows, alpha_beta };
+std::string_view to_string(NetworkModel model);
+const std::vector<std::string>& network_model_names();
+
 struct SimulationOptions {
   double collective_step_latency_s = 0;  // software cost of each step of a collective algorithm
   // Forces one algorithm on every collective it implements (algorithm_applies); the others, and
   // all when absent, take choose_algorithm's choice.
   std::optional<CollectiveAlgorithm> collective_algorithm = std::nullopt;
+  NetworkModel network_model = NetworkModel::automatic;
+  // Flows a step may start before `automatic` takes the fast path: a million flows simulate in
+  // seconds on one core (bench/), contended fabrics slower.
+  std::uint64_t flow_budget = 1'000'000;
 };
 
 struct RankResult {
+  int rank = 0;
   double finish_s = 0;
   double compute_s = 0;       // compute stream busy
   double exposed_comm_s = 0;  // compute idle while this rank's communication is in flight
@@ -46,9 +64,14 @@ struct RankResult {
 
 struct SimulationResult {
   double step_time_s = 0;
-  std::vector<RankResult> ranks;
+  std::vector<RankResult> ranks;  // the plan's listed ranks, in its order
   std::uint64_t events = 0;
   std::uint64_t flows = 0;
+  // Collectives and messages run as flows and on the alpha-beta fast path, and the flows the
+  // step would have started with every one of them as flows.
+  std::uint64_t flow_transactions = 0;
+  std::uint64_t alpha_beta_transactions = 0;
+  std::uint64_t flows_if_all_flows = 0;
   std::map<std::string, std::uint64_t> collectives_by_algorithm;  // algorithm name: collectives
   std::vector<double> link_bytes;  // bytes each link carried during the step (index: LinkId)
 };

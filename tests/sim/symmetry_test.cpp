@@ -1,0 +1,215 @@
+// Data-parallel symmetry (one replica simulated, its copies still on the network) against
+// simulating every rank, and the alpha-beta fast path against the flow model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "hardware/catalog.hpp"
+#include "sim/collective.hpp"
+#include "sim/plan_builder.hpp"
+#include "sim/prediction.hpp"
+#include "sim/scenario.hpp"
+#include "sim/simulator.hpp"
+#include "tests/hardware/topology_fixtures.hpp"
+
+namespace scaleplan {
+namespace {
+
+// 256 A100 in 32 nodes on a fat-tree whose leaves are 2:1 oversubscribed, so the replicas'
+// gradient all-reduces and pipeline messages contend for the uplinks.
+constexpr const char* cluster_256 = R"(
+name: symmetry-256
+cluster:
+  device: A100-SXM4-80GB
+  nodes: 32
+  devices_per_node: 8
+  node_fabric: nvswitch
+  network:
+    topology: fat-tree
+    link_bandwidth_gbps: 200
+    nics_per_node: 8
+    switch_radix: 32
+    oversubscription: 2.0
+model:
+  preset: gpt3-13b
+training:
+  global_batch: 64
+  micro_batch: 1
+  dtype: bf16
+)";
+
+Prediction run(const std::string& parallelism, RankScope ranks, NetworkModel network) {
+  const Scenario scenario =
+      parse_scenario(std::string(cluster_256) + parallelism, "symmetry.yaml", Catalog::builtin());
+  const PreparedRun prepared = prepare_run(scenario, Catalog::builtin(), {ranks, network});
+  return predict(scenario, prepared);
+}
+
+void expect_symmetry_agrees(const std::string& parallelism, NetworkModel network) {
+  const Prediction one = run(parallelism, RankScope::one_replica, network);
+  const Prediction all = run(parallelism, RankScope::all_ranks, network);
+  EXPECT_GT(one.replicas_simulated_as_one, 1);
+  EXPECT_EQ(all.replicas_simulated_as_one, 1);
+  EXPECT_LT(one.events * 4, all.events) << "one replica should cost a fraction of all ranks";
+  EXPECT_NEAR(one.step_time_s, all.step_time_s, 0.01 * all.step_time_s) << parallelism;
+  EXPECT_DOUBLE_EQ(one.memory.peak_bytes, all.memory.peak_bytes);
+}
+
+TEST(Symmetry, OneReplicaAgreesWithAllRanksOn256Gpus) {
+  expect_symmetry_agrees(R"(
+parallelism: {tp: 8, pp: 4, dp: 8, schedule: 1f1b}
+)",
+                         NetworkModel::flows);
+}
+
+TEST(Symmetry, AgreesWithZeroThreeAndTheFastPath) {
+  // Every layer's weights gathered and gradients scattered over data-parallel groups that span
+  // all replicas.
+  expect_symmetry_agrees(R"(
+parallelism: {tp: 4, pp: 2, dp: 32, zero: 3}
+)",
+                         NetworkModel::flows);
+  expect_symmetry_agrees(R"(
+parallelism: {tp: 8, pp: 4, dp: 8, schedule: 1f1b}
+)",
+                         NetworkModel::alpha_beta);
+}
+
+TEST(Symmetry, ReplicaCopiesContendOnTheFabric) {
+  // Pipeline messages cross the oversubscribed leaves; with their copies left out, one replica
+  // would have the uplinks to itself and finish sooner than the cluster does.
+  const std::string parallelism = R"(
+parallelism: {tp: 8, pp: 4, dp: 8, schedule: 1f1b}
+)";
+  const Prediction one = run(parallelism, RankScope::one_replica, NetworkModel::flows);
+  EXPECT_GT(one.flows, one.flow_transactions) << "copies add flows beside the listed ones";
+}
+
+// One collective on a group of devices, as every member's only op.
+Plan one_collective(const std::vector<int>& devices, CollectiveKind kind, double bytes) {
+  Plan plan;
+  Group group{"g", {}};
+  for (std::size_t r = 0; r < devices.size(); ++r)
+    group.ranks.push_back(static_cast<int>(r));
+  plan.add_group(group);
+  plan.ranks.resize(devices.size());
+  for (std::size_t r = 0; r < devices.size(); ++r) {
+    plan.ranks[r].rank = static_cast<int>(r);
+    plan.ranks[r].device = devices[r];
+    Op op;
+    op.kind = OpKind::collective;
+    op.stream = Stream::dp_comm;
+    op.collective = kind;
+    op.bytes = bytes;
+    op.label = plan.label("collective");
+    plan.ranks[r].ops.push_back(op);
+  }
+  return plan;
+}
+
+double step_time_s(const Plan& plan, const Topology& topology, NetworkModel model,
+                   std::optional<CollectiveAlgorithm> algorithm = std::nullopt) {
+  const RooflineModel compute(test::test_device());
+  SimulationOptions options;
+  options.collective_step_latency_s = 3e-6;
+  options.collective_algorithm = algorithm;
+  options.network_model = model;
+  return simulate(plan, topology, compute, options).step_time_s;
+}
+
+TEST(AlphaBeta, AgreesWithTheFlowModelWithinFivePercentUncontended) {
+  // 4 nodes of 8 on a nonblocking fat-tree: rings, trees, the node hierarchy and all-to-all,
+  // inside a node and across nodes, from latency-bound to bandwidth-bound sizes.
+  const Topology topology(test::cluster(4, 8, 8));
+  std::vector<int> node, across, one_per_node;
+  for (int d = 0; d < 8; ++d)
+    node.push_back(d);
+  for (int d = 0; d < 32; ++d)
+    across.push_back(d);
+  for (int n = 0; n < 4; ++n)
+    one_per_node.push_back(8 * n + 3);
+  struct Case {
+    const std::vector<int>* devices;
+    CollectiveKind kind;
+    std::optional<CollectiveAlgorithm> algorithm;
+  };
+  const std::vector<Case> cases = {
+      {&node, CollectiveKind::all_reduce, CollectiveAlgorithm::ring},
+      {&node, CollectiveKind::all_gather, std::nullopt},
+      {&node, CollectiveKind::all_to_all, std::nullopt},
+      {&across, CollectiveKind::all_reduce, CollectiveAlgorithm::ring},
+      {&across, CollectiveKind::all_reduce, CollectiveAlgorithm::double_binary_tree},
+      {&across, CollectiveKind::all_reduce, CollectiveAlgorithm::hierarchical},
+      {&across, CollectiveKind::reduce_scatter, std::nullopt},
+      {&one_per_node, CollectiveKind::all_reduce, std::nullopt},
+      {&one_per_node, CollectiveKind::all_to_all, std::nullopt},
+  };
+  for (const Case& c : cases) {
+    for (double bytes : {64e3, 16e6, 1e9}) {
+      const Plan plan = one_collective(*c.devices, c.kind, bytes);
+      const double flows = step_time_s(plan, topology, NetworkModel::flows, c.algorithm);
+      const double fast = step_time_s(plan, topology, NetworkModel::alpha_beta, c.algorithm);
+      EXPECT_NEAR(fast, flows, 0.05 * flows)
+          << to_string(c.kind) << " on " << c.devices->size() << " devices, " << bytes << " bytes, "
+          << (c.algorithm ? to_string(*c.algorithm) : "chosen");
+    }
+  }
+}
+
+TEST(AlphaBeta, IgnoresContentionTheFlowModelSees) {
+  // Two pairs' all-reduces across a 2:1 oversubscribed leaf uplink: the flow model shares the
+  // uplink, the fast path prices each collective alone, so it is faster here by design.
+  ClusterSpec spec = test::cluster(4, 8, 8, 8);
+  spec.network.oversubscription = {4.0};
+  const Topology topology(spec);
+  std::vector<int> devices;
+  for (int d = 0; d < 32; ++d)
+    devices.push_back(d);
+  const Plan plan = one_collective(devices, CollectiveKind::all_to_all, 1e9);
+  EXPECT_LT(step_time_s(plan, topology, NetworkModel::alpha_beta),
+            0.9 * step_time_s(plan, topology, NetworkModel::flows));
+}
+
+TEST(AlphaBeta, AutomaticTakesTheFastPathOverTheFlowBudget) {
+  const Topology topology(test::cluster(4, 8, 8));
+  std::vector<int> devices;
+  for (int d = 0; d < 32; ++d)
+    devices.push_back(d);
+  const Plan plan = one_collective(devices, CollectiveKind::all_reduce, 1e8);
+  const RooflineModel compute(test::test_device());
+  SimulationOptions options;
+  options.collective_step_latency_s = 3e-6;
+  options.collective_algorithm = CollectiveAlgorithm::ring;
+  const SimulationResult within = simulate(plan, topology, compute, options);
+  EXPECT_EQ(within.flow_transactions, 1u);
+  EXPECT_EQ(within.alpha_beta_transactions, 0u);
+  // A ring all-reduce on 32 devices: one phase of 32 transfers, each member streaming to the
+  // next through the 2(n-1) steps.
+  EXPECT_EQ(within.flows_if_all_flows, 32u);
+  options.flow_budget = 31;
+  const SimulationResult over = simulate(plan, topology, compute, options);
+  EXPECT_EQ(over.flow_transactions, 0u);
+  EXPECT_EQ(over.alpha_beta_transactions, 1u);
+  EXPECT_EQ(over.flows, 0u);
+  EXPECT_NEAR(over.step_time_s, within.step_time_s, 0.05 * within.step_time_s);
+}
+
+}  // namespace
+}  // namespace scaleplan
+
+namespace scaleplan {
+namespace {
+
+TEST(ChunkLayers, UnevenSplitsGiveBackLayersAtTheEnds) {
+  EXPECT_EQ(chunk_layers(96, 8), std::vector<std::int64_t>(8, 12));
+  // Llama 3 405B: 126 layers on 16 stages, 7 on the first and last.
+  std::vector<std::int64_t> llama(16, 8);
+  llama.front() = llama.back() = 7;
+  EXPECT_EQ(chunk_layers(126, 16), llama);
+  EXPECT_EQ(chunk_layers(10, 4), (std::vector<std::int64_t>{2, 3, 3, 2}));
+  EXPECT_EQ(chunk_layers(9, 4), (std::vector<std::int64_t>{2, 2, 3, 2}));
+  EXPECT_THROW(chunk_layers(3, 4), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace scaleplan
