@@ -76,7 +76,10 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   p.flow_transactions = sim.flow_transactions;
   p.alpha_beta_transactions = sim.alpha_beta_transactions;
   p.flows_if_all_flows = sim.flows_if_all_flows;
+  p.routed_sources_if_all_flows = sim.routed_sources_if_all_flows;
   p.flow_budget = options.flow_budget;
+  p.route_search_budget = options.route_search_budget;
+  p.network_size = run.topology.vertex_count() + run.topology.link_count();
   p.collectives_by_algorithm = sim.collectives_by_algorithm;
   std::vector<LinkUsage> links;
   for (LinkId id = 0; id < sim.link_bytes.size(); ++id) {
@@ -155,8 +158,11 @@ std::string simulation_text(const Prediction& p) {
   if (p.alpha_beta_transactions > 0) {
     out += ", " + std::to_string(p.alpha_beta_transactions) + " on the alpha-beta fast path";
     if (p.network_model == NetworkModel::automatic) {
+      const double budget_sources = p.route_search_budget / static_cast<double>(p.network_size);
       out += " (as flows the step would start " + std::to_string(p.flows_if_all_flows) +
-             ", over the budget of " + std::to_string(p.flow_budget) + ")";
+             " flows from " + std::to_string(p.routed_sources_if_all_flows) +
+             " devices; the budget is " + std::to_string(p.flow_budget) + " flows from " +
+             format("%.0f", budget_sources) + " devices on this network)";
     }
   }
   return out;
@@ -284,7 +290,10 @@ nlohmann::json to_json(const Prediction& p) {
                           {"flow_transactions", p.flow_transactions},
                           {"alpha_beta_transactions", p.alpha_beta_transactions},
                           {"flows_if_all_flows", p.flows_if_all_flows},
-                          {"flow_budget", p.flow_budget}}}};
+                          {"routed_sources_if_all_flows", p.routed_sources_if_all_flows},
+                          {"flow_budget", p.flow_budget},
+                          {"route_search_budget", p.route_search_budget},
+                          {"network_vertices_and_links", p.network_size}}}};
 }
 
 }  // namespace scaleplan

@@ -24,13 +24,18 @@ struct StreamQueue {
   bool busy = false;
 };
 
+// What the engine tracks of one op, together so that starting and finishing it touches one cache
+// line.
+struct OpState {
+  std::uint32_t remaining_deps = 0;
+  std::uint32_t sequence = 0;  // order among this rank's ops with the same partner(s)
+  SimTime start = 0;
+};
+
 struct RankState {
-  std::vector<std::uint32_t> remaining_deps;
+  std::vector<OpState> ops;
   std::vector<std::uint32_t> dependents_begin;  // CSR offsets, size ops + 1
   std::vector<std::uint32_t> dependents;
-  std::vector<std::uint32_t> sequence;  // order among this rank's ops with the same partner(s)
-  std::vector<SimTime> start;
-  std::vector<bool> done;
   StreamQueue streams[stream_count];
   std::size_t completed = 0;
   double activation_bytes = 0;
@@ -191,6 +196,7 @@ class Simulation final : public EventHandler, public FlowObserver {
     result.flow_transactions = flow_transactions_;
     result.alpha_beta_transactions = alpha_beta_transactions_;
     result.flows_if_all_flows = flows_if_all_flows_;
+    result.routed_sources_if_all_flows = routed_sources_if_all_flows_;
     result.link_bytes = network_.link_bytes();
     return result;
   }
@@ -230,25 +236,22 @@ class Simulation final : public EventHandler, public FlowObserver {
     const RankProgram& program = plan_.ranks[r];
     RankState& state = ranks_[r];
     const std::size_t n = program.ops.size();
-    state.remaining_deps.assign(n, 0);
-    state.sequence.assign(n, 0);
-    state.start.assign(n, 0);
-    state.done.assign(n, false);
+    state.ops.assign(n, OpState{});
     std::vector<std::uint32_t> count(n + 1, 0);
     std::map<std::uint32_t, std::uint32_t> per_group;
     std::map<std::pair<int, int>, std::uint32_t> per_peer;  // (send?, peer)
     for (std::uint32_t i = 0; i < n; ++i) {
       const Op& op = program.ops[i];
-      state.remaining_deps[i] = static_cast<std::uint32_t>(op.deps.size());
+      state.ops[i].remaining_deps = static_cast<std::uint32_t>(op.deps.size());
       for (std::uint32_t d : op.deps)
         ++count[d + 1];
       state.streams[static_cast<int>(op.stream)].ops.push_back(i);
       if (op.kind == OpKind::collective)
-        state.sequence[i] = per_group[op.group]++;
+        state.ops[i].sequence = per_group[op.group]++;
       if (op.kind == OpKind::send)
-        state.sequence[i] = per_peer[{1, op.peer}]++;
+        state.ops[i].sequence = per_peer[{1, op.peer}]++;
       if (op.kind == OpKind::recv)
-        state.sequence[i] = per_peer[{0, op.peer}]++;
+        state.ops[i].sequence = per_peer[{0, op.peer}]++;
     }
     for (std::size_t i = 1; i <= n; ++i)
       count[i] += count[i - 1];
@@ -267,13 +270,13 @@ class Simulation final : public EventHandler, public FlowObserver {
     if (q.busy || q.head >= q.ops.size())
       return;
     const std::uint32_t index = q.ops[q.head];
-    if (state.remaining_deps[index] != 0)
+    if (state.ops[index].remaining_deps != 0)
       return;
     q.busy = true;
     const Op& op = plan_.ranks[rank].ops[index];
     switch (op.kind) {
       case OpKind::compute:
-        state.start[index] = engine_.now();
+        state.ops[index].start = engine_.now();
         if (op.activation_bytes > 0)
           change_memory(rank, op.activation_bytes);
         engine_.schedule_after(
@@ -281,7 +284,7 @@ class Simulation final : public EventHandler, public FlowObserver {
             (compute_end << kind_shift) | (static_cast<std::uint64_t>(rank) << rank_shift) | index);
         break;
       case OpKind::collective: {
-        const auto key = std::make_tuple(std::uint64_t{op.group}, -1, state.sequence[index]);
+        const auto key = std::make_tuple(std::uint64_t{op.group}, -1, state.ops[index].sequence);
         join(key, rank, index, listed_members(op.group));
         break;
       }
@@ -291,7 +294,7 @@ class Simulation final : public EventHandler, public FlowObserver {
         const int self = plan_.ranks[rank].rank;
         const std::uint64_t from = send ? self : op.peer;
         const int to = send ? op.peer : self;
-        join(std::make_tuple(from | (std::uint64_t{1} << 40), to, state.sequence[index]), rank,
+        join(std::make_tuple(from | (std::uint64_t{1} << 40), to, state.ops[index].sequence), rank,
              index, 2);
         break;
       }
@@ -334,7 +337,7 @@ class Simulation final : public EventHandler, public FlowObserver {
     const auto [slot0, op0_index] = t.participants.front();
     const Op& op0 = plan_.ranks[slot0].ops[op0_index];
     for (auto [slot, op] : t.participants)
-      ranks_[slot].start[op] = engine_.now();
+      ranks_[slot].ops[op].start = engine_.now();
     bool alpha_beta = false;
     double alpha_beta_s = 0;
     if (op0.kind == OpKind::collective) {
@@ -452,7 +455,14 @@ class Simulation final : public EventHandler, public FlowObserver {
   // Before the run: how many flows each kind of collective (and the messages) would start, and
   // which take the fast path.
   void choose_network_models() {
-    std::uint64_t message_flows = 0;
+    // Per kind of collective, and for the messages as one kind: the flows it would start and the
+    // devices they start from.
+    struct Demand {
+      std::uint64_t flows = 0;
+      std::vector<int> sources;
+      CollectiveRoute* route = nullptr;  // null: the messages
+    };
+    Demand messages;
     for (std::size_t slot = 0; slot < plan_.ranks.size(); ++slot) {
       const RankProgram& program = plan_.ranks[slot];
       for (const Op& op : program.ops) {
@@ -460,40 +470,58 @@ class Simulation final : public EventHandler, public FlowObserver {
           Phase phase;
           phase.transfers.push_back({program.device, device_of_rank(op.peer), op.bytes});
           add_replica_copies(phase, 1);
-          message_flows += phase.transfers.size();
+          messages.flows += phase.transfers.size();
+          for (const Transfer& tr : phase.transfers)
+            messages.sources.push_back(tr.src_device);
         } else if (op.kind == OpKind::collective && first_listed_member(op.group) == program.rank) {
           ++collective_route(op).occurrences;
         }
       }
     }
-    // (flows, key) per kind of collective; the messages as one kind, keyed last.
-    using Demand = std::pair<std::uint64_t, const RouteKey*>;
     std::vector<Demand> demands;
-    std::uint64_t total = message_flows;
     for (auto& [key, route] : routes_) {
-      std::uint64_t transfers = 0;
-      for (const Phase& phase : route.phases)
-        transfers += phase.transfers.size();
-      demands.emplace_back(transfers * route.occurrences, &key);
-      total += transfers * route.occurrences;
+      Demand d;
+      d.route = &route;
+      for (const Phase& phase : route.phases) {
+        d.flows += phase.transfers.size() * route.occurrences;
+        for (const Transfer& tr : phase.transfers)
+          d.sources.push_back(tr.src_device);
+      }
+      demands.push_back(std::move(d));
     }
-    demands.emplace_back(message_flows, nullptr);
-    flows_if_all_flows_ = total;
+    demands.push_back(std::move(messages));
+    std::vector<std::uint32_t> users(topology_.device_count(), 0);
+    std::uint64_t flows = 0, sources = 0;
+    for (Demand& d : demands) {
+      std::sort(d.sources.begin(), d.sources.end());
+      d.sources.erase(std::unique(d.sources.begin(), d.sources.end()), d.sources.end());
+      flows += d.flows;
+      for (int src : d.sources)
+        sources += users[src]++ == 0 ? 1 : 0;
+    }
+    flows_if_all_flows_ = flows;
+    routed_sources_if_all_flows_ = sources;
     const NetworkModel model = options_.network_model;
     if (model == NetworkModel::flows)
       return;
-    // Largest demand first; equal demands in key order, the messages after the collectives.
+    // Most flows first; equal ones in key order, the messages after the collectives.
     std::stable_sort(demands.begin(), demands.end(),
-                     [](const Demand& a, const Demand& b) { return a.first > b.first; });
-    for (const auto& [flows, key] : demands) {
-      if (model == NetworkModel::automatic && total <= options_.flow_budget)
+                     [](const Demand& a, const Demand& b) { return a.flows > b.flows; });
+    for (const Demand& d : demands) {
+      const double search_work =
+          static_cast<double>(sources) *
+          static_cast<double>(topology_.vertex_count() + topology_.link_count());
+      if (model == NetworkModel::automatic && flows <= options_.flow_budget &&
+          search_work <= options_.route_search_budget)
         break;
-      if (key) {
-        routes_.at(*key).alpha_beta = true;
+      if (d.route) {
+        d.route->alpha_beta = true;
       } else {
         messages_alpha_beta_ = true;
       }
-      total -= flows;
+      flows -= d.flows;
+      for (int src : d.sources)
+        sources -= --users[src] == 0 ? 1 : 0;
     }
   }
 
@@ -550,25 +578,24 @@ class Simulation final : public EventHandler, public FlowObserver {
     RankState& state = ranks_[rank];
     const Op& op = plan_.ranks[rank].ops[index];
     const SimTime now = engine_.now();
-    state.done[index] = true;
     ++state.completed;
     state.finish = std::max(state.finish, now);
     if (op.kind == OpKind::compute) {
-      state.compute_busy.emplace_back(state.start[index], now);
+      state.compute_busy.emplace_back(state.ops[index].start, now);
       if (op.activation_bytes < 0)
         change_memory(rank, op.activation_bytes);
     } else {
-      state.comm_busy.emplace_back(state.start[index], now);
+      state.comm_busy.emplace_back(state.ops[index].start, now);
     }
     if (observer_)
-      observer_->on_op(rank, index, state.start[index], now);
+      observer_->on_op(rank, index, state.ops[index].start, now);
     StreamQueue& q = state.streams[static_cast<int>(op.stream)];
     q.busy = false;
     ++q.head;
     for (std::uint32_t k = state.dependents_begin[index]; k < state.dependents_begin[index + 1];
          ++k) {
       const std::uint32_t dependent = state.dependents[k];
-      if (--state.remaining_deps[dependent] == 0) {
+      if (--state.ops[dependent].remaining_deps == 0) {
         try_start(rank, plan_.ranks[rank].ops[dependent].stream);
       }
     }
@@ -592,8 +619,8 @@ class Simulation final : public EventHandler, public FlowObserver {
                  std::to_string(index) + " (" + plan_.labels[op.label] + ", " +
                  std::string(to_string(op.kind)) + " on " + std::string(to_string(op.stream)) +
                  ")" +
-                 (state.remaining_deps[index] ? " waits for its dependencies"
-                                              : " waits for its partners");
+                 (state.ops[index].remaining_deps ? " waits for its dependencies"
+                                                  : " waits for its partners");
         ++reported;
         break;
       }
@@ -623,6 +650,7 @@ class Simulation final : public EventHandler, public FlowObserver {
   std::uint64_t flow_transactions_ = 0;
   std::uint64_t alpha_beta_transactions_ = 0;
   std::uint64_t flows_if_all_flows_ = 0;
+  std::uint64_t routed_sources_if_all_flows_ = 0;
 };
 
 }  // namespace
