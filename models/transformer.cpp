@@ -1,6 +1,8 @@
 #include "models/transformer.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 
 namespace scaleplan {
 
@@ -40,6 +42,34 @@ TransformerConfig llama(std::string name, std::int64_t layers, std::int64_t hidd
   return c;
 }
 
+// Jiang et al. 2024, "Mixtral of Experts" (arXiv:2401.04088), section 2 and Table 1: Mistral 7B's
+// layers with 8 experts of the FFN's width, top-2 routing, 32k context; 46.7B parameters, 12.9B
+// active per token (Mistral AI's announcement).
+TransformerConfig mixtral_8x7b() {
+  TransformerConfig c = llama("mixtral-8x7b", 32, 4096, 14336, 32, 8, 32000, 32768);
+  c.moe.experts = 8;
+  c.moe.top_k = 2;
+  c.moe.expert_ffn_hidden = 14336;
+  return c;
+}
+
+// DeepSeek-AI 2024, "DeepSeek-V3 Technical Report" (arXiv:2412.19437), section 4.2: 61 layers,
+// hidden 7168, MLA with 128 heads of 128 (+64 rotary) dimensions, query latent 1536, key/value
+// latent 512; every layer but the first three is MoE with 1 shared and 256 routed experts of
+// width 2048, 8 routed per token; pre-training sequences of 4K. The dense FFN width (18432) and
+// the vocabulary (129280) are from the released config.json. The multi-token-prediction module
+// is left out: 671B parameters, 37B active, as the report counts the main model.
+TransformerConfig deepseek_v3() {
+  TransformerConfig c = llama("deepseek-v3", 61, 7168, 18432, 128, 128, 129280, 4096);
+  c.mla = {1536, 512, 128, 64, 128};
+  c.moe.experts = 256;
+  c.moe.top_k = 8;
+  c.moe.shared_experts = 1;
+  c.moe.expert_ffn_hidden = 2048;
+  c.moe.dense_layers = 3;
+  return c;
+}
+
 // Dimensions from: Brown et al. 2020 (GPT-3, Table 2.1) with Megatron's vocabulary padded to
 // 51200; Korthikanti et al. 2022 (Table 3) for the 22B, 530B and 1T models; Touvron et al. 2023
 // (Llama 2, Table 1 and the released configs); Llama Team 2024 (The Llama 3 Herd of Models,
@@ -58,6 +88,8 @@ const std::vector<TransformerConfig>& presets() {
       llama("llama3-8b", 32, 4096, 14336, 32, 8, 128256, 8192),
       llama("llama3-70b", 80, 8192, 28672, 64, 8, 128256, 8192),
       llama("llama3-405b", 126, 16384, 53248, 128, 8, 128256, 8192),
+      mixtral_8x7b(),
+      deepseek_v3(),
   };
   return all;
 }
@@ -103,6 +135,22 @@ void add_backward(const std::vector<Kernel>& forward, std::vector<Kernel>& backw
   }
 }
 
+// FC1, activation and FC2 of `batch` FFNs of width `ffn`, split over `t` tensor-parallel ranks,
+// each over `rows` tokens. `stored` gets the activation elements backward keeps beyond the FC1
+// input: the activation's input and output (FC2's input).
+std::vector<Kernel> ffn_kernels(const TransformerConfig& m, const std::string& prefix,
+                                std::int64_t rows, std::int64_t batch, std::int64_t ffn,
+                                std::int64_t t, Dtype dtype, double& stored) {
+  const std::int64_t fc1_out = (m.gated_mlp ? 2 : 1) * ffn / t;
+  const double act_in = d(rows) * d(batch) * d(fc1_out);
+  const double act_out = d(rows) * d(batch) * d(ffn / t);
+  stored = act_in + act_out;
+  return {make_gemm(prefix + "fc1", {rows, fc1_out, m.hidden, batch}, dtype),
+          memory_kernel(prefix + "mlp_activation", KernelKind::elementwise, dtype,
+                        (act_in + act_out) * bytes_per_element(dtype)),
+          make_gemm(prefix + "fc2", {rows, m.hidden, ffn / t, batch}, dtype)};
+}
+
 }  // namespace
 
 const std::vector<std::string>& transformer_preset_names() {
@@ -123,20 +171,79 @@ std::optional<TransformerConfig> transformer_preset(std::string_view name) {
   return std::nullopt;
 }
 
-double layer_parameters(const TransformerConfig& m) {
-  return layer_parameters_per_rank(m, 1);
+std::int64_t TransformerConfig::moe_layers_in(std::int64_t first, std::int64_t count) const {
+  if (!is_moe())
+    return 0;
+  return std::max<std::int64_t>(0, first + count - std::max(first, moe.dense_layers));
 }
 
-double layer_parameters_per_rank(const TransformerConfig& m, int tp) {
-  const double h = d(m.hidden), f = d(m.ffn_hidden), kv = d(m.kv_dim()), t = tp;
-  const double mlp_in = m.gated_mlp ? 2 * f : f;
-  // Column-parallel weights (QKV, FC1) and their biases split across ranks; row-parallel weights
-  // (projection, FC2) split too, but their biases and the norms are replicated.
-  double params = (h * (h + 2 * kv) + h * h + h * mlp_in + f * h) / t;
+namespace {
+
+// Attention weights of one tensor-parallel rank. Column-parallel weights (QKV, latent
+// up-projections) and their biases split across ranks; row-parallel weights (projection) split
+// too, but their biases are replicated. The latent down-projections and their norms are
+// replicated: every rank computes them whole (Megatron-LM's MLA).
+double attention_parameters_per_rank(const TransformerConfig& m, double t) {
+  const double h = d(m.hidden);
+  if (!m.latent_attention()) {
+    const double kv = d(m.kv_dim());
+    double params = (h * (h + 2 * kv) + h * h) / t;
+    if (m.biases)
+      params += (h + 2 * kv) / t + h;
+    return params;
+  }
+  const LatentAttentionConfig& a = m.mla;
+  const double heads = d(m.heads), q_rank = d(a.q_lora_rank), kv_rank = d(a.kv_lora_rank);
+  const double rope = d(a.qk_rope_head_dim), qk = d(m.qk_head_dim()), v = d(m.v_head_dim());
+  const double q_up = heads * qk, kv_up = heads * (d(a.qk_nope_head_dim) + v);
+  double replicated = h * (kv_rank + rope) + kv_rank;
+  if (a.q_lora_rank > 0)
+    replicated += h * q_rank + q_rank;
+  double split = ((a.q_lora_rank > 0 ? q_rank : h) * q_up + kv_rank * kv_up + heads * v * h) / t;
+  if (m.biases) {
+    replicated += (a.q_lora_rank > 0 ? q_rank : 0.0) + kv_rank + rope + h;
+    split += (q_up + kv_up) / t;
+  }
+  return replicated + split;
+}
+
+// One FFN of width `ffn` (gated: three matrices), split like attention.
+double ffn_parameters_per_rank(const TransformerConfig& m, std::int64_t ffn, double t) {
+  const double h = d(m.hidden), f = d(ffn);
+  const double in = m.gated_mlp ? 2 * f : f;
+  double params = (h * in + f * h) / t;
   if (m.biases)
-    params += (h + 2 * kv + mlp_in) / t + 2 * h;
-  params += 2.0 * m.norm_parameters_per_hidden * h;
+    params += in / t + h;
   return params;
+}
+
+// With `routed` of the routed experts counted: all of them held, or the top_k a token uses.
+ParameterSplit layer_parameters_with(const TransformerConfig& m, bool moe_layer, double t,
+                                     double routed) {
+  ParameterSplit params;
+  params.dense =
+      attention_parameters_per_rank(m, t) + 2.0 * m.norm_parameters_per_hidden * d(m.hidden);
+  if (!moe_layer) {
+    params.dense += ffn_parameters_per_rank(m, m.ffn_hidden, t);
+    return params;
+  }
+  // The router is replicated and has no bias (Mixtral, DeepSeek-V3).
+  params.dense += d(m.moe.experts) * d(m.hidden);
+  if (m.moe.shared_experts > 0)
+    params.dense += ffn_parameters_per_rank(m, m.moe.shared_experts * m.moe.expert_ffn_hidden, t);
+  params.expert = routed * ffn_parameters_per_rank(m, m.moe.expert_ffn_hidden, t);
+  return params;
+}
+
+}  // namespace
+
+double layer_parameters(const TransformerConfig& m, std::int64_t layer) {
+  return layer_parameters_per_rank(m, layer, 1, 1).total();
+}
+
+ParameterSplit layer_parameters_per_rank(const TransformerConfig& m, std::int64_t layer, int tp,
+                                         int ep) {
+  return layer_parameters_with(m, m.is_moe_layer(layer), tp, d(m.moe.experts / ep));
 }
 
 double embedding_parameters(const TransformerConfig& m) {
@@ -148,9 +255,26 @@ double embedding_parameters(const TransformerConfig& m) {
   return params;
 }
 
+namespace {
+
+// Sums layers by kind: dense layers come first, all alike, and so do the MoE layers after them.
+double model_parameters(const TransformerConfig& m, double routed) {
+  const std::int64_t moe_layers = m.moe_layers_in(0, m.layers);
+  const std::int64_t dense_layers = m.layers - moe_layers;
+  double params = d(dense_layers) * layer_parameters_with(m, false, 1, 0).total();
+  if (moe_layers > 0)
+    params += d(moe_layers) * layer_parameters_with(m, true, 1, routed).total();
+  return params + embedding_parameters(m) + m.norm_parameters_per_hidden * d(m.hidden);
+}
+
+}  // namespace
+
 double total_parameters(const TransformerConfig& m) {
-  return d(m.layers) * layer_parameters(m) + embedding_parameters(m) +
-         m.norm_parameters_per_hidden * d(m.hidden);
+  return model_parameters(m, d(m.moe.experts));
+}
+
+double active_parameters(const TransformerConfig& m) {
+  return model_parameters(m, d(m.moe.top_k));
 }
 
 double activation_element_bytes(Dtype dtype) {
@@ -176,9 +300,40 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   Block& a = w.attention;
   a.name = "attention";
   a.forward.push_back(memory_kernel("attn_norm", KernelKind::norm, dtype, 2 * tok * h * e / sp));
-  a.forward.push_back(make_gemm("qkv", {tokens, (m.hidden + 2 * m.kv_dim()) / t, m.hidden}, dtype));
-  const Kernel qkv = a.forward.back();
-  const Kernel proj = make_gemm("attn_proj", {tokens, m.hidden, m.hidden / t}, dtype);
+  // Widths of the queries, keys, values and attention output of all heads, per token.
+  double q_width = h, k_width = d(m.kv_dim()), v_width = d(m.kv_dim()), out_width = h;
+  std::int64_t proj_in = m.hidden / t;
+  // Activations the projections keep besides their input: the normed latents of MLA.
+  double latent_bytes = 0;
+  if (!m.latent_attention()) {
+    a.forward.push_back(
+        make_gemm("qkv", {tokens, (m.hidden + 2 * m.kv_dim()) / t, m.hidden}, dtype));
+  } else {
+    // Down-projections to the latents (replicated over tensor-parallel ranks), their norms, and
+    // per-head up-projections (split by heads).
+    const LatentAttentionConfig& mla = m.mla;
+    const std::int64_t q_local = heads_local * m.qk_head_dim();
+    if (mla.q_lora_rank > 0) {
+      a.forward.push_back(make_gemm("q_down", {tokens, mla.q_lora_rank, m.hidden}, dtype));
+      a.forward.push_back(make_gemm("q_up", {tokens, q_local, mla.q_lora_rank}, dtype));
+    } else {
+      a.forward.push_back(make_gemm("q", {tokens, q_local, m.hidden}, dtype));
+    }
+    a.forward.push_back(
+        make_gemm("kv_down", {tokens, mla.kv_lora_rank + mla.qk_rope_head_dim, m.hidden}, dtype));
+    const double latents = d(mla.q_lora_rank + mla.kv_lora_rank);
+    a.forward.push_back(
+        memory_kernel("latent_norm", KernelKind::norm, dtype, 2 * tok * latents * e));
+    a.forward.push_back(make_gemm(
+        "kv_up", {tokens, heads_local * (mla.qk_nope_head_dim + mla.v_head_dim), mla.kv_lora_rank},
+        dtype));
+    q_width = k_width = d(m.heads) * d(m.qk_head_dim());
+    v_width = out_width = d(m.heads) * d(m.v_head_dim());
+    proj_in = heads_local * m.v_head_dim();
+    latent_bytes = tok * latents * act;
+  }
+  const std::vector<Kernel> projections(a.forward.begin(), a.forward.end());
+  const Kernel proj = make_gemm("attn_proj", {tokens, m.hidden, proj_in}, dtype);
   const Kernel residual =
       memory_kernel("attn_residual", KernelKind::elementwise, dtype, tok * h * (3 * e + 1) / sp);
   if (m.flash_attention) {
@@ -189,9 +344,9 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     fused.name = "flash_attention";
     fused.kind = KernelKind::attention;
     fused.dtype = dtype;
-    fused.flops = (m.causal ? 0.5 : 1.0) * 4 * scores * d(m.head_dim());
-    fused.bytes = tok * (2 * h + 2 * d(m.kv_dim())) / d(t) * e;
-    fused.gemm = {s_local, s_kv, m.head_dim(), b * heads_local};
+    fused.flops = (m.causal ? 0.5 : 1.0) * 2 * scores * d(m.qk_head_dim() + m.v_head_dim());
+    fused.bytes = tok * (q_width + k_width + v_width + out_width) / d(t) * e;
+    fused.gemm = {s_local, s_kv, m.qk_head_dim(), b * heads_local};
     Kernel fused_backward = fused;
     fused_backward.name = "flash_attention_backward";
     fused_backward.flops = 2.5 * fused.flops;
@@ -201,14 +356,14 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     a.forward.push_back(residual);
     add_backward({proj, residual}, a.backward);
     a.backward.push_back(fused_backward);
-    add_backward({a.forward[0], qkv}, a.backward);
+    add_backward(projections, a.backward);
   } else {
-    Kernel qk = make_gemm("attn_scores", {s_local, s_kv, m.head_dim(), b * heads_local}, dtype);
+    Kernel qk = make_gemm("attn_scores", {s_local, s_kv, m.qk_head_dim(), b * heads_local}, dtype);
     qk.kind = KernelKind::attention;
     // Scale, mask, softmax and dropout: read and write the score matrix, write a one-byte mask.
     Kernel softmax =
         memory_kernel("attn_softmax", KernelKind::elementwise, dtype, scores * (2 * e + 1));
-    Kernel av = make_gemm("attn_values", {s_local, m.head_dim(), s_kv, b * heads_local}, dtype);
+    Kernel av = make_gemm("attn_values", {s_local, m.v_head_dim(), s_kv, b * heads_local}, dtype);
     av.kind = KernelKind::attention;
     a.forward.push_back(qk);
     a.forward.push_back(softmax);
@@ -222,10 +377,12 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   a.input_bytes = tok * h * act / sp;
   // Korthikanti et al. 2022, section 4.1: norm input and QKV input (replicated without sequence
   // parallelism), Q, K, V and projection input (split), softmax output, dropout mask and dropout
-  // output (split), and the output dropout mask (replicated).
-  const double kv_share = d(m.kv_dim()) / h;
-  const double replicated = tok * h * (2 * act + 1) / sp;
-  const double split = tok * h * act * (2 + 2 * kv_share) / d(t);
+  // output (split), and the output dropout mask (replicated). MLA keeps its latents (replicated)
+  // and its Q, K, V and projection input of their own widths.
+  const double replicated = tok * h * (2 * act + 1) / sp + latent_bytes;
+  const double split = m.latent_attention()
+                           ? tok * act * (q_width + k_width + v_width + out_width) / d(t)
+                           : tok * h * act * (2 + 2 * d(m.kv_dim()) / h) / d(t);
   // Materialised attention keeps the softmax output, its dropout mask and the dropout output;
   // fused attention only the softmax statistics (fp32, one per query and head).
   const double core =
@@ -235,21 +392,92 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
 
   Block& f = w.mlp;
   f.name = "mlp";
-  const std::int64_t fc1_out = (m.gated_mlp ? 2 : 1) * m.ffn_hidden / t;
   f.forward.push_back(memory_kernel("mlp_norm", KernelKind::norm, dtype, 2 * tok * h * e / sp));
-  f.forward.push_back(make_gemm("fc1", {tokens, fc1_out, m.hidden}, dtype));
-  const double act_in = tok * d(fc1_out);
-  const double act_out = tok * d(m.ffn_hidden / t);
-  f.forward.push_back(
-      memory_kernel("mlp_activation", KernelKind::elementwise, dtype, (act_in + act_out) * e));
-  f.forward.push_back(make_gemm("fc2", {tokens, m.hidden, m.ffn_hidden / t}, dtype));
+  double ffn_stored = 0;
+  for (Kernel& k : ffn_kernels(m, "", tokens, 1, m.ffn_hidden, t, dtype, ffn_stored))
+    f.forward.push_back(std::move(k));
   f.forward.push_back(
       memory_kernel("mlp_residual", KernelKind::elementwise, dtype, tok * h * (3 * e + 1) / sp));
   add_backward(f.forward, f.backward);
   f.tp_collective_bytes = t > 1 ? tok * h * e : 0;
   f.input_bytes = tok * h * act / sp;
   // Norm input, FC1 input and dropout mask (replicated); activation input and FC2 input (split).
-  f.activation_bytes = tok * h * (2 * act + 1) / sp + (act_in + act_out) * act;
+  f.activation_bytes = tok * h * (2 * act + 1) / sp + ffn_stored * act;
+  return w;
+}
+
+MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const LayerPartition& p,
+                Dtype dtype) {
+  const MoeConfig& moe = m.moe;
+  if (!m.is_moe() || moe.experts % p.ep != 0 || (p.tp > 1 && !p.sequence_parallel)) {
+    throw std::invalid_argument(
+        "an MoE MLP needs experts divisible by ep, and sequence parallelism with tp > 1");
+  }
+  const std::int64_t t = p.tp;
+  const std::int64_t sp = p.sequence_parallel ? t : 1;
+  const std::int64_t tokens = micro_batch * m.seq_len / p.cp;
+  const std::int64_t routed_tokens = (tokens + sp - 1) / sp;  // this rank's sequence shard
+  const double e = bytes_per_element(dtype);
+  const double act = activation_element_bytes(dtype);
+  const double h = d(m.hidden);
+  const double tok = d(tokens);
+  const double local_tok = tok / d(sp);
+  const double experts = d(moe.experts);
+  // Token copies the rank sends, and those its experts compute: with balanced routing each rank
+  // of the expert-parallel group receives as many as it sends, and the tensor-parallel
+  // all-gather collects the sp shards.
+  const double copies = local_tok * d(moe.top_k) * moe.capacity_factor;
+  MoeWork w;
+  w.local_experts = moe.experts / p.ep;
+  w.tokens_per_expert = static_cast<std::int64_t>(std::ceil(copies * d(sp) / d(w.local_experts)));
+  const double slots = d(w.tokens_per_expert) * d(w.local_experts);
+  w.dispatch_bytes = copies * h * e;
+  w.expert_tp_bytes = t > 1 ? slots * h * e : 0;
+
+  Block& r = w.router;
+  r.name = "moe router";
+  r.forward.push_back(memory_kernel("mlp_norm", KernelKind::norm, dtype, 2 * local_tok * h * e));
+  r.forward.push_back(make_gemm("router", {routed_tokens, moe.experts, m.hidden}, dtype));
+  // Scores to fp32 probabilities and the top-k choice; then the copies laid out by expert.
+  r.forward.push_back(
+      memory_kernel("router_top_k", KernelKind::elementwise, dtype, local_tok * experts * (e + 4)));
+  r.forward.push_back(
+      memory_kernel("moe_permute", KernelKind::elementwise, dtype, (local_tok + copies) * h * e));
+  add_backward(r.forward, r.backward);
+  r.input_bytes = local_tok * h * act;
+  // Norm input, router (and shared expert) input and dropout mask, as the dense MLP's, and the
+  // fp32 routing probabilities.
+  r.activation_bytes = local_tok * h * (2 * act + 1) + local_tok * experts * 4;
+
+  Block& x = w.experts;
+  x.name = "moe experts";
+  double expert_stored = 0;
+  x.forward = ffn_kernels(m, "expert_", w.tokens_per_expert, w.local_experts, moe.expert_ffn_hidden,
+                          t, dtype, expert_stored);
+  add_backward(x.forward, x.backward);
+  // FC1 input (the gathered copies), activation input and FC2 input.
+  x.activation_bytes = (slots * h + expert_stored) * act;
+
+  Block& s = w.shared;
+  s.name = "moe shared experts";
+  if (moe.shared_experts > 0) {
+    double shared_stored = 0;
+    s.forward = ffn_kernels(m, "shared_", tokens, 1, moe.shared_experts * moe.expert_ffn_hidden, t,
+                            dtype, shared_stored);
+    add_backward(s.forward, s.backward);
+    s.tp_collective_bytes = t > 1 ? tok * h * e : 0;
+    s.activation_bytes = shared_stored * act;  // its input is the router's
+  }
+
+  Block& c = w.combine;
+  c.name = "moe combine";
+  c.forward.push_back(
+      memory_kernel("moe_unpermute", KernelKind::elementwise, dtype, (copies + local_tok) * h * e));
+  c.forward.push_back(
+      memory_kernel("mlp_residual", KernelKind::elementwise, dtype, local_tok * h * (3 * e + 1)));
+  add_backward(c.forward, c.backward);
+  // The expert outputs, which the gradient of the routing probabilities needs.
+  c.activation_bytes = copies * h * act;
   return w;
 }
 
@@ -295,12 +523,16 @@ Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const L
 
 double training_flops_per_token(const TransformerConfig& model) {
   // Model FLOPs count attention over the whole score matrix, forward and backward as two and
-  // four products, whatever the kernels do (the convention MFU is reported in).
+  // four products, whatever the kernels do (the convention MFU is reported in), and MoE layers
+  // under balanced routing with no padding. A micro-batch of `experts` sequences gives every
+  // expert a whole number of tokens.
   TransformerConfig m = model;
   m.flash_attention = false;
+  m.moe.capacity_factor = 1.0;
+  const std::int64_t sequences = m.is_moe() ? m.moe.experts : 1;
   const LayerPartition whole;
-  const LayerWork layer = transformer_layer(m, 1, whole, Dtype::bf16);
-  const Block head = output_block(m, 1, whole, Dtype::bf16);
+  const LayerWork layer = transformer_layer(m, sequences, whole, Dtype::bf16);
+  const Block head = output_block(m, sequences, whole, Dtype::bf16);
   auto flops = [](const Block& b) {
     double sum = 0;
     for (const auto* list : {&b.forward, &b.backward}) {
@@ -311,9 +543,15 @@ double training_flops_per_token(const TransformerConfig& model) {
     }
     return sum;
   };
-  const double per_sequence =
-      d(m.layers) * (flops(layer.attention) + flops(layer.mlp)) + flops(head);
-  return per_sequence / d(m.seq_len);
+  const std::int64_t moe_layers = m.moe_layers_in(0, m.layers);
+  double per_step = d(m.layers - moe_layers) * (flops(layer.attention) + flops(layer.mlp));
+  if (moe_layers > 0) {
+    const MoeWork moe = moe_mlp(m, sequences, whole, Dtype::bf16);
+    per_step += d(moe_layers) * (flops(layer.attention) + flops(moe.router) + flops(moe.experts) +
+                                 flops(moe.shared) + flops(moe.combine));
+  }
+  per_step += flops(head);
+  return per_step / (d(sequences) * d(m.seq_len));
 }
 
 }  // namespace scaleplan

@@ -1,6 +1,7 @@
-// Dense decoder-only transformers (GPT and Llama families): parameter counts, and per-layer
-// kernels, communication volumes and stored activations as functions of micro-batch, tensor,
-// sequence and context parallelism and dtype.
+// Decoder-only transformers (GPT and Llama families, Mixture-of-Experts models such as Mixtral and
+// DeepSeek-V3): parameter counts, and per-layer kernels, communication volumes and stored
+// activations as functions of micro-batch, tensor, sequence, context and expert parallelism and
+// dtype.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,35 @@
 #include "models/kernel.hpp"
 
 namespace scaleplan {
+
+// Mixture-of-Experts MLP (Shazeer et al. 2017, GShard, Switch): a router sends each token to
+// `top_k` of `experts` routed experts, each an FFN of `expert_ffn_hidden`; shared experts
+// (DeepSeekMoE, Dai et al. 2024) see every token and run as one dense FFN of
+// shared_experts · expert_ffn_hidden. Layers before `dense_layers` keep the dense FFN of
+// ffn_hidden (DeepSeek-V3's first three).
+struct MoeConfig {
+  std::int64_t experts = 0;  // routed experts; 0: a dense model
+  std::int64_t top_k = 1;
+  std::int64_t shared_experts = 0;
+  std::int64_t expert_ffn_hidden = 0;
+  // Token slots each expert computes, relative to perfectly balanced routing
+  // (tokens · top_k / experts): Megatron-LM's --moe-expert-capacity-factor with
+  // --moe-pad-expert-input-to-capacity. Above 1 it also stands for routing imbalance: the busiest
+  // expert sets the pace. Model FLOPs (MFU) count balanced routing whatever this is.
+  double capacity_factor = 1.0;
+  std::int64_t dense_layers = 0;
+};
+
+// Multi-head latent attention (DeepSeek-V2, arXiv:2405.04434, section 2.1): queries and
+// keys/values are projected down to low-rank latents and back up per head; keys carry a
+// decoupled rotary part shared by all heads. Active when kv_lora_rank > 0.
+struct LatentAttentionConfig {
+  std::int64_t q_lora_rank = 0;  // 0: queries projected straight from the hidden state
+  std::int64_t kv_lora_rank = 0;
+  std::int64_t qk_nope_head_dim = 0;
+  std::int64_t qk_rope_head_dim = 0;
+  std::int64_t v_head_dim = 0;
+};
 
 struct TransformerConfig {
   std::string name;
@@ -33,28 +63,57 @@ struct TransformerConfig {
   // backward.
   bool flash_attention = true;
   bool causal = true;  // decoder masking; fused kernels skip the masked half of the scores
+  MoeConfig moe;
+  LatentAttentionConfig mla;
 
   std::int64_t head_dim() const { return hidden / heads; }
   std::int64_t kv_dim() const { return kv_heads * head_dim(); }
+  bool latent_attention() const { return mla.kv_lora_rank > 0; }
+  // Per-head widths of queries and keys, and of values: head_dim without latent attention.
+  std::int64_t qk_head_dim() const {
+    return latent_attention() ? mla.qk_nope_head_dim + mla.qk_rope_head_dim : head_dim();
+  }
+  std::int64_t v_head_dim() const { return latent_attention() ? mla.v_head_dim : head_dim(); }
+  bool is_moe() const { return moe.experts > 0; }
+  bool is_moe_layer(std::int64_t layer) const { return is_moe() && layer >= moe.dense_layers; }
+  // Layers among [first, first + count) with an MoE MLP.
+  std::int64_t moe_layers_in(std::int64_t first, std::int64_t count) const;
 };
 
 const std::vector<std::string>& transformer_preset_names();
 std::optional<TransformerConfig> transformer_preset(std::string_view name);
 
+// Parameters a rank holds, split by which ranks hold the same copy: `dense` ones (attention,
+// norms, dense FFN, router, shared experts) are the same on every data-parallel rank, `expert`
+// ones (routed experts) only on the ranks that hold the same experts.
+struct ParameterSplit {
+  double dense = 0;
+  double expert = 0;
+  double total() const { return dense + expert; }
+};
+
 // Parameter counts.
-double layer_parameters(const TransformerConfig& model);
+double layer_parameters(const TransformerConfig& model, std::int64_t layer);
 double embedding_parameters(const TransformerConfig& model);  // word, position, untied output
 double total_parameters(const TransformerConfig& model);
+// The weights one token's computation uses: every parameter but the routed experts the router
+// did not pick (top_k of them per MoE layer are used). Counts the input embedding, as Mistral's
+// 12.9B for Mixtral 8x7B does (DeepSeek's 37B, 36.6B without it, does not).
+double active_parameters(const TransformerConfig& model);
 
-// How one layer is split across devices.
+// How one layer is split across devices. Expert parallelism spreads the routed experts over
+// `ep` ranks; each expert is split over the tensor-parallel group as the dense FFN is.
 struct LayerPartition {
   int tp = 1;
   int cp = 1;
   bool sequence_parallel = false;
+  int ep = 1;
 };
 
-// Parameters of one transformer layer held by one tensor-parallel rank.
-double layer_parameters_per_rank(const TransformerConfig& model, int tp);
+// Parameters of transformer layer `layer` held by one rank of `tp` tensor-parallel and `ep`
+// expert-parallel ranks.
+ParameterSplit layer_parameters_per_rank(const TransformerConfig& model, std::int64_t layer, int tp,
+                                         int ep);
 
 // Half a transformer layer (attention or MLP) as one tensor-parallel rank runs it.
 struct Block {
@@ -78,7 +137,28 @@ struct Block {
 
 struct LayerWork {
   Block attention;
-  Block mlp;
+  Block mlp;  // the dense FFN (layers without experts)
+};
+
+// The MLP of an MoE layer as one rank runs it, after Megatron-LM's all-to-all token dispatcher:
+// the rank routes its tokens (its sequence shard under sequence parallelism), sends each token's
+// top_k copies to the ranks holding those experts (all-to-all over the expert-parallel group),
+// the tensor-parallel group all-gathers what arrived, the local experts compute on it with their
+// FFN split over tp (expert tensor parallelism = tp), a reduce-scatter and a second all-to-all
+// bring the results back, and the router's weights combine them.
+struct MoeWork {
+  Block router;   // norm, router GEMM, top-k, permutation of the rank's tokens
+  Block experts;  // grouped GEMMs of the rank's experts over the token copies they receive
+  Block shared;   // shared experts: a dense FFN over every token; no kernels without them
+  Block combine;  // un-permutation, weighted sum of the expert outputs, residual
+  // All-to-all send buffer per rank, each way: the rank's token copies, top_k · capacity of them
+  // per token, of hidden elements each.
+  double dispatch_bytes = 0;
+  // The tensor-parallel all-gather of the dispatched copies (its output) and the reduce-scatter
+  // of the expert outputs (its input); 0 without tensor parallelism.
+  double expert_tp_bytes = 0;
+  std::int64_t local_experts = 0;
+  std::int64_t tokens_per_expert = 0;  // token slots each local expert computes
 };
 
 // Bytes of one stored activation element: 16-bit training keeps 16-bit activations (fp8 GEMMs
@@ -87,6 +167,8 @@ double activation_element_bytes(Dtype dtype);
 
 LayerWork transformer_layer(const TransformerConfig& model, std::int64_t micro_batch,
                             const LayerPartition& partition, Dtype dtype);
+MoeWork moe_mlp(const TransformerConfig& model, std::int64_t micro_batch,
+                const LayerPartition& partition, Dtype dtype);
 // Word (and position) embedding of the first pipeline stage.
 Block embedding_block(const TransformerConfig& model, std::int64_t micro_batch,
                       const LayerPartition& partition, Dtype dtype);
@@ -95,7 +177,8 @@ Block output_block(const TransformerConfig& model, std::int64_t micro_batch,
                    const LayerPartition& partition, Dtype dtype);
 
 // FLOPs of one training step (forward and backward, no recompute) per token, summed over the
-// model's GEMM and attention kernels: the "model FLOPs" that MFU divides by.
+// model's GEMM and attention kernels: the "model FLOPs" that MFU divides by. MoE layers count
+// the router and the top_k experts each token uses under balanced routing (active parameters).
 double training_flops_per_token(const TransformerConfig& model);
 
 }  // namespace scaleplan

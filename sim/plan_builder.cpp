@@ -63,30 +63,65 @@ BytesPerParameter bytes_per_parameter(Dtype dtype) {
   return {2, 4, 12, 32};
 }
 
-double stage_parameters(const TrainingJob& job, int stage) {
+ParameterSplit stage_parameters(const TrainingJob& job, int stage) {
   const auto& m = job.model;
   const auto& p = job.parallelism;
   // Model chunk c runs on stage c mod pp.
   const auto layers = chunk_layers(m.layers, model_chunks(p));
-  std::int64_t stage_layers = 0;
-  for (std::size_t c = stage; c < layers.size(); c += p.pp)
-    stage_layers += layers[c];
-  double params = static_cast<double>(stage_layers) * layer_parameters_per_rank(m, p.tp);
+  ParameterSplit params;
+  std::int64_t first = 0;
+  for (std::size_t c = 0; c < layers.size(); first += layers[c], ++c) {
+    if (static_cast<int>(c % p.pp) != stage)
+      continue;
+    for (std::int64_t l = first; l < first + layers[c]; ++l) {
+      const ParameterSplit layer = layer_parameters_per_rank(m, l, p.tp, p.ep);
+      params.dense += layer.dense;
+      params.expert += layer.expert;
+    }
+  }
   const double vocab_shard = static_cast<double>(m.vocab) / p.tp * static_cast<double>(m.hidden);
   if (stage == 0) {
-    params += vocab_shard;
+    params.dense += vocab_shard;
     if (m.learned_positions)
-      params += static_cast<double>(m.seq_len * m.hidden);
+      params.dense += static_cast<double>(m.seq_len * m.hidden);
   }
   if (stage == p.pp - 1) {
-    params += static_cast<double>(m.norm_parameters_per_hidden * m.hidden);
+    params.dense += static_cast<double>(m.norm_parameters_per_hidden * m.hidden);
     // The output projection: its own matrix, or (tied) a copy of the embedding that the last
     // stage keeps in step with the first through a gradient all-reduce.
     if (!m.tied_embeddings || p.pp > 1)
-      params += vocab_shard;
+      params.dense += vocab_shard;
   }
   return params;
 }
+
+// Ranks that hold the same weights, over which gradients are reduced and ZeRO shards: data and
+// context parallel ranks for dense weights, and for routed experts those among them with the
+// same experts (Megatron-LM's expert data-parallel group).
+struct ReplicaCounts {
+  int dense = 1;
+  int expert = 1;
+};
+
+ReplicaCounts replica_counts(const ParallelismSpec& p) {
+  return {p.dp * p.cp, p.dp / p.ep * p.cp};
+}
+
+// Bytes of `params` per rank, with ZeRO from `zero_stage` on sharding each part over its
+// replicas.
+double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
+                     const ParallelismSpec& p, int zero_stage) {
+  const ReplicaCounts replicas = replica_counts(p);
+  const bool shard = p.zero >= zero_stage;
+  return params.dense * bytes_per_parameter / (shard ? replicas.dense : 1.0) +
+         params.expert * bytes_per_parameter / (shard ? replicas.expert : 1.0);
+}
+
+struct MoeBlocks {
+  std::uint32_t router_forward, router_backward, experts_forward, experts_backward;
+  std::uint32_t shared_forward, shared_backward, combine_forward, combine_backward;
+  MoeWork work;
+};
 
 struct Blocks {
   std::uint32_t attention_forward, attention_backward, attention_core_recompute;
@@ -96,11 +131,12 @@ struct Blocks {
   LayerWork layer;
   Block embedding;
   Block output;
+  std::optional<MoeBlocks> moe;
 };
 
 Blocks make_blocks(Plan& plan, const TrainingJob& job) {
   const auto& p = job.parallelism;
-  const LayerPartition partition{p.tp, p.cp, p.sequence_parallel};
+  const LayerPartition partition{p.tp, p.cp, p.sequence_parallel, p.ep};
   Blocks b;
   b.layer = transformer_layer(job.model, job.training.micro_batch, partition, job.training.dtype);
   b.embedding = embedding_block(job.model, job.training.micro_batch, partition, job.training.dtype);
@@ -115,6 +151,19 @@ Blocks make_blocks(Plan& plan, const TrainingJob& job) {
   b.embedding_backward = plan.add_block({"embedding backward", b.embedding.backward});
   b.output_forward = plan.add_block({"output forward", b.output.forward});
   b.output_backward = plan.add_block({"output backward", b.output.backward});
+  if (job.model.is_moe()) {
+    MoeBlocks x;
+    x.work = moe_mlp(job.model, job.training.micro_batch, partition, job.training.dtype);
+    x.router_forward = plan.add_block({"moe router forward", x.work.router.forward});
+    x.router_backward = plan.add_block({"moe router backward", x.work.router.backward});
+    x.experts_forward = plan.add_block({"moe experts forward", x.work.experts.forward});
+    x.experts_backward = plan.add_block({"moe experts backward", x.work.experts.backward});
+    x.shared_forward = plan.add_block({"moe shared experts forward", x.work.shared.forward});
+    x.shared_backward = plan.add_block({"moe shared experts backward", x.work.shared.backward});
+    x.combine_forward = plan.add_block({"moe combine forward", x.work.combine.forward});
+    x.combine_backward = plan.add_block({"moe combine backward", x.work.combine.backward});
+    b.moe = std::move(x);
+  }
   return b;
 }
 
@@ -222,7 +271,7 @@ class RankBuilder {
   std::vector<std::uint32_t> pending_after_next_;  // ... and the one after it
 };
 
-std::string layer_label(std::int64_t layer, const char* what) {
+std::string layer_label(std::int64_t layer, const std::string& what) {
   return "L" + std::to_string(layer) + " " + what;
 }
 
@@ -237,17 +286,17 @@ double gradient_bucket_bytes(const TrainingJob& job) {
 
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
   const BytesPerParameter per = bytes_per_parameter(job.training.dtype);
-  const double params = stage_parameters(job, stage);
+  const ParameterSplit params = stage_parameters(job, stage);
   StaticMemory memory;
   const auto& p = job.parallelism;
   // Gradients are reduced, and ZeRO shards, over data and context parallel ranks together: both
   // hold the same weights.
   const double dp = static_cast<double>(p.dp) * p.cp;
   // ZeRO shards the optimizer state (stage 1), the gradients (2) and the weights (3) over the
-  // data-parallel group.
-  memory.weights_bytes = params * per.weights / (p.zero >= 3 ? dp : 1.0);
-  memory.gradients_bytes = params * per.gradients / (p.zero >= 2 ? dp : 1.0);
-  memory.optimizer_bytes = params * per.optimizer / (p.zero >= 1 ? dp : 1.0);
+  // data-parallel group (the expert data-parallel group for routed experts).
+  memory.weights_bytes = sharded_bytes(params, per.weights, p, 3);
+  memory.gradients_bytes = sharded_bytes(params, per.gradients, p, 2);
+  memory.optimizer_bytes = sharded_bytes(params, per.optimizer, p, 1);
   if (p.zero >= 2 && dp > 1) {
     // The bucket being reduced is held whole until its reduce-scatter ends.
     memory.communication_buffer_bytes += gradient_bucket_bytes(job);
@@ -255,7 +304,7 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
   if (p.zero >= 3 && dp > 1) {
     // Two layers' weights gathered at a time: the one computing and the one prefetched.
     memory.communication_buffer_bytes +=
-        2 * layer_parameters_per_rank(job.model, p.tp) * per.weights;
+        2 * layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total() * per.weights;
   }
   return memory;
 }
@@ -263,8 +312,12 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
 Plan build_plan(const TrainingJob& job, RankScope scope) {
   const auto& p = job.parallelism;
   const auto& m = job.model;
-  if (p.ep != 1)
-    throw std::invalid_argument("expert parallelism is not supported yet");
+  if (p.ep < 1 || p.dp % p.ep != 0)
+    throw std::invalid_argument("ep must divide dp: expert-parallel ranks are data-parallel ranks");
+  if (p.ep > 1 && !m.is_moe())
+    throw std::invalid_argument("expert parallelism needs a model with MoE layers");
+  if (m.is_moe() && p.zero >= 3)
+    throw std::invalid_argument("ZeRO-3 is not modelled for MoE models; use zero 0, 1 or 2");
   const int chunks = model_chunks(p) / p.pp;
   const std::vector<std::int64_t> layers_of_chunk = chunk_layers(m.layers, p.pp * chunks);
   std::vector<std::int64_t> first_layer_of_chunk(layers_of_chunk.size(), 0);
@@ -279,20 +332,23 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
       tokens * static_cast<double>(m.hidden) * bytes_per_element(dtype) / sp;
   const double grad_bucket_bytes = gradient_bucket_bytes(job);
   const int data_parallel = p.dp * p.cp;  // ranks holding the same weights
+  const int expert_data_parallel = replica_counts(p).expert;
   const bool sharded_weights = p.zero >= 3 && data_parallel > 1;
 
   Plan plan;
   const Blocks blocks = make_blocks(plan, job);
   const int world = p.world_size();
-  const bool one_replica = scope == RankScope::one_replica && p.dp > 1;
+  // With expert parallelism the replicas are blocks of ep data-parallel ranks (the ep groups,
+  // identical to each other), so that every group spans whole replicas from the first on.
+  const bool one_replica = scope == RankScope::one_replica && p.dp > p.ep;
   if (one_replica)
-    plan.replicas = {p.dp, p.tp * p.cp};
-  auto listed = [&](int rank) { return !one_replica || coordinates_of(rank, p).dp == 0; };
+    plan.replicas = {p.dp / p.ep, p.tp * p.cp * p.ep};
+  auto listed = [&](int rank) { return !one_replica || coordinates_of(rank, p).dp < p.ep; };
   plan.ranks.reserve(world / plan.replicas.count);
 
   // Groups, indexed by the coordinates they span.
-  std::vector<std::uint32_t> tp_group(world), dp_group(world), cp_group(world),
-      embedding_group(world);
+  std::vector<std::uint32_t> tp_group(world), dp_group(world), cp_group(world), ep_group(world),
+      edp_group(world), embedding_group(world);
   for (int r = 0; r < world; ++r) {
     const RankCoordinates c = coordinates_of(r, p);
     if (c.tp == 0 && p.tp > 1 && listed(r)) {
@@ -323,12 +379,38 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
       for (int k = 0; k < p.cp; ++k)
         cp_group[rank_of({c.tp, k, c.dp, c.pp}, p)] = id;
     }
+    // Expert parallelism: blocks of ep consecutive data-parallel indices (Megatron-LM's order
+    // tp-cp-ep-dp), so that an expert-parallel group of the same tensor and context rank spans
+    // tp·cp·ep consecutive ranks. Its expert data-parallel group: the ranks with the same index
+    // in their block, over every block and context rank.
+    if (c.dp % p.ep == 0 && p.ep > 1 && listed(r)) {
+      Group g{"ep", {}};
+      for (int e = 0; e < p.ep; ++e)
+        g.ranks.push_back(rank_of({c.tp, c.cp, c.dp + e, c.pp}, p));
+      const auto id = plan.add_group(std::move(g));
+      for (int e = 0; e < p.ep; ++e)
+        ep_group[rank_of({c.tp, c.cp, c.dp + e, c.pp}, p)] = id;
+    }
+    if (m.is_moe() && c.dp < p.ep && c.cp == 0 && expert_data_parallel > 1) {
+      Group g{"edp", {}};
+      for (int k = 0; k < p.cp; ++k) {
+        for (int d = c.dp; d < p.dp; d += p.ep)
+          g.ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
+      }
+      const auto id = plan.add_group(std::move(g));
+      for (int member : plan.groups[id].ranks)
+        edp_group[member] = id;
+    }
     if (c.pp == 0 && p.pp > 1 && m.tied_embeddings && listed(r)) {
       const int last = rank_of({c.tp, c.cp, c.dp, p.pp - 1}, p);
       const auto id = plan.add_group({"embedding", {r, last}});
       embedding_group[r] = embedding_group[last] = id;
     }
   }
+
+  std::vector<ParameterSplit> layer_params;
+  for (std::int64_t l = 0; l < m.layers; ++l)
+    layer_params.push_back(layer_parameters_per_rank(m, l, p.tp, p.ep));
 
   std::vector<std::uint32_t> optimizer_block(p.pp);
   for (int stage = 0; stage < p.pp; ++stage) {
@@ -337,8 +419,7 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
     step.kind = KernelKind::optimizer;
     step.dtype = Dtype::fp32;
     // With ZeRO each rank steps only its shard of the optimizer state.
-    step.bytes = stage_parameters(job, stage) * per.optimizer_step_traffic /
-                 (p.zero >= 1 ? static_cast<double>(data_parallel) : 1.0);
+    step.bytes = sharded_bytes(stage_parameters(job, stage), per.optimizer_step_traffic, p, 1);
     optimizer_block[stage] =
         plan.add_block({"optimizer step stage " + std::to_string(stage), {step}});
   }
@@ -375,25 +456,35 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
     };
 
     std::vector<std::uint32_t> grad_reductions;
-    double bucket_fill = 0;
-    auto reduce_gradients = [&](double params, std::optional<std::uint32_t> after, bool flush) {
-      if (data_parallel == 1 || sharded_weights)
+    // Gradients fill buckets, one for dense weights reduced over the data-parallel group and one
+    // for routed experts reduced over the expert data-parallel group.
+    double bucket_fill = 0, expert_bucket_fill = 0;
+    auto reduce_bucket = [&](double& fill, double params, std::optional<std::uint32_t> after,
+                             bool flush, int replicas, std::uint32_t group,
+                             const std::string& what) {
+      if (replicas == 1 || sharded_weights)
         return;
-      bucket_fill += params * per.gradients;
-      if (bucket_fill >= grad_bucket_bytes || (flush && bucket_fill > 0)) {
+      fill += params * per.gradients;
+      if (fill >= grad_bucket_bytes || (flush && fill > 0)) {
         std::vector<std::uint32_t> deps;
         if (after)
           deps.push_back(*after);
         // ZeRO reduce-scatters: each rank keeps the reduced shard it will step.
         const bool scatter = p.zero >= 1;
         grad_reductions.push_back(b.collective(
-            dp_group[r], scatter ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
-            bucket_fill, Stream::dp_comm,
-            scatter ? "dp gradient reduce-scatter" : "dp gradient all-reduce", -1, false, deps));
-        bucket_fill = 0;
+            group, scatter ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce, fill,
+            Stream::dp_comm, what + (scatter ? " gradient reduce-scatter" : " gradient all-reduce"),
+            -1, false, deps));
+        fill = 0;
       }
     };
-    std::vector<double> deferred_gradient_params;
+    auto reduce_gradients = [&](double params, std::optional<std::uint32_t> after, bool flush,
+                                double expert_params = 0) {
+      reduce_bucket(bucket_fill, params, after, flush, data_parallel, dp_group[r], "dp");
+      reduce_bucket(expert_bucket_fill, expert_params, after, flush, expert_data_parallel,
+                    edp_group[r], "expert dp");
+    };
+    std::vector<ParameterSplit> deferred_gradient_params;
 
     // ZeRO-3: a layer's weights are all-gathered before each use (forward, and again before
     // backward) on their own stream, at most two layers ahead of the compute that needs them,
@@ -433,14 +524,13 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
                                         : blocks.layer.attention.activation_bytes;
     const double mlp_stored =
         p.recompute == Recompute::full ? 0 : blocks.layer.mlp.activation_bytes;
-    const double layer_params = layer_parameters_per_rank(m, p.tp);
     const double tp_bytes = tokens * static_cast<double>(m.hidden) * bytes_per_element(dtype);
     // Context parallelism (ring attention): the sequence's keys and values go round the context
     // group while the attention core computes on the blocks already there; backward sends the
     // key and value gradients round as well.
     const double kv_heads_local = static_cast<double>(std::max<std::int64_t>(1, m.kv_heads / p.tp));
-    const double kv_bytes = static_cast<double>(job.training.micro_batch * m.seq_len) * 2 *
-                            kv_heads_local * static_cast<double>(m.head_dim()) *
+    const double kv_bytes = static_cast<double>(job.training.micro_batch * m.seq_len) *
+                            kv_heads_local * static_cast<double>(m.qk_head_dim() + m.v_head_dim()) *
                             bytes_per_element(dtype);
     auto ring_attention = [&](bool forward, std::int64_t l, int mb) {
       if (p.cp == 1)
@@ -451,6 +541,65 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
         b.beside_chain(cp_group[r], CollectiveKind::reduce_scatter, kv_bytes, Stream::cp_comm,
                        layer_label(l, "cp key/value gradient exchange"), mb);
       }
+    };
+
+    // The MLP of an MoE layer (models/transformer.hpp, MoeWork), forward as run in the forward
+    // pass or recomputed before backward, and backward. The all-to-alls sit on the chain: the
+    // experts wait for their tokens, the combine for the experts' outputs. Backward mirrors
+    // forward: each all-to-all sends gradients the other way, the tensor-parallel all-gather
+    // becomes a reduce-scatter and the reduce-scatter an all-gather.
+    auto ep_all_to_all = [&](const std::string& label, int mb) {
+      if (p.ep > 1) {
+        b.collective(ep_group[r], CollectiveKind::all_to_all, blocks.moe->work.dispatch_bytes,
+                     Stream::ep_comm, label + " all-to-all", mb, true);
+      }
+    };
+    auto expert_tp = [&](CollectiveKind kind, const std::string& label, int mb) {
+      if (tp_on) {
+        b.collective(
+            tp_group[r], kind, blocks.moe->work.expert_tp_bytes, Stream::tp_comm,
+            label + (kind == CollectiveKind::all_gather ? " all-gather" : " reduce-scatter"), mb,
+            true);
+      }
+    };
+    auto moe_forward = [&](std::int64_t l, int mb, bool recompute) {
+      const MoeBlocks& x = *blocks.moe;
+      const std::string pass = recompute ? "recompute moe " : "moe ";
+      // Full recompute keeps nothing in the forward pass; the recompute keeps it all.
+      const bool keep = recompute || p.recompute != Recompute::full;
+      auto stored = [&](const Block& block) { return keep ? block.activation_bytes : 0.0; };
+      b.compute(x.router_forward, layer_label(l, (pass + "router")), mb, stored(x.work.router));
+      ep_all_to_all(layer_label(l, (pass + "dispatch")), mb);
+      expert_tp(CollectiveKind::all_gather, layer_label(l, (pass + "experts tp")), mb);
+      b.compute(x.experts_forward, layer_label(l, (pass + "experts")), mb, stored(x.work.experts));
+      expert_tp(CollectiveKind::reduce_scatter, layer_label(l, (pass + "experts tp")), mb);
+      ep_all_to_all(layer_label(l, (pass + "combine")), mb);
+      if (!x.work.shared.forward.empty()) {
+        tp_before(tp_bytes, layer_label(l, (pass + "shared experts tp")), mb);
+        b.compute(x.shared_forward, layer_label(l, (pass + "shared experts")), mb,
+                  stored(x.work.shared));
+        tp_after(tp_bytes, layer_label(l, (pass + "shared experts tp")), mb);
+      }
+      b.compute(x.combine_forward, layer_label(l, (pass + "combine")), mb, stored(x.work.combine));
+    };
+    auto moe_backward = [&](std::int64_t l, int mb) {
+      const MoeBlocks& x = *blocks.moe;
+      b.compute(x.combine_backward, layer_label(l, "moe combine backward"), mb,
+                -x.work.combine.activation_bytes);
+      if (!x.work.shared.forward.empty()) {
+        tp_before(tp_bytes, layer_label(l, "moe shared experts backward tp"), mb);
+        b.compute(x.shared_backward, layer_label(l, "moe shared experts backward"), mb,
+                  -x.work.shared.activation_bytes);
+        tp_after(tp_bytes, layer_label(l, "moe shared experts backward tp"), mb);
+      }
+      ep_all_to_all(layer_label(l, "moe combine backward"), mb);
+      expert_tp(CollectiveKind::all_gather, layer_label(l, "moe experts backward tp"), mb);
+      b.compute(x.experts_backward, layer_label(l, "moe experts backward"), mb,
+                -x.work.experts.activation_bytes);
+      expert_tp(CollectiveKind::reduce_scatter, layer_label(l, "moe experts backward tp"), mb);
+      ep_all_to_all(layer_label(l, "moe dispatch backward"), mb);
+      b.compute(x.router_backward, layer_label(l, "moe router backward"), mb,
+                -x.work.router.activation_bytes);
     };
 
     for (const PipelineStep& step : pipeline_order(p.schedule, s, p.pp, microbatches, chunks)) {
@@ -475,7 +624,8 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           }
         }
         for (std::int64_t l = first_layer; l < first_layer + layers_per_chunk; ++l) {
-          const auto gathered = gather_weights(layer_params, layer_label(l, "layer"), mb);
+          const auto gathered =
+              gather_weights(layer_params[l].total(), layer_label(l, "layer"), mb);
           tp_before(tp_bytes, layer_label(l, "attention tp"), mb);
           ring_attention(true, l, mb);
           const auto attention =
@@ -484,9 +634,13 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           if (sharded_weights)
             recent_layer_computes.push_back(attention);
           tp_after(tp_bytes, layer_label(l, "attention tp"), mb);
-          tp_before(tp_bytes, layer_label(l, "mlp tp"), mb);
-          b.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, mlp_stored);
-          tp_after(tp_bytes, layer_label(l, "mlp tp"), mb);
+          if (m.is_moe_layer(l)) {
+            moe_forward(l, mb, false);
+          } else {
+            tp_before(tp_bytes, layer_label(l, "mlp tp"), mb);
+            b.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, mlp_stored);
+            tp_after(tp_bytes, layer_label(l, "mlp tp"), mb);
+          }
         }
         if (last_chunk) {
           b.compute(blocks.output_forward, "output forward", mb, blocks.output.activation_bytes,
@@ -508,27 +662,35 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           if (p.overlap_grad_reduce) {
             reduce_gradients(output_params, op, false);
           } else {
-            deferred_gradient_params.push_back(output_params);
+            deferred_gradient_params.push_back({output_params, 0});
           }
         }
       }
       for (std::int64_t l = first_layer + layers_per_chunk - 1; l >= first_layer; --l) {
-        auto gathered = gather_weights(layer_params, layer_label(l, "layer"), mb);
+        auto gathered = gather_weights(layer_params[l].total(), layer_label(l, "layer"), mb);
         if (p.recompute == Recompute::full) {
           tp_before(tp_bytes, layer_label(l, "recompute attention tp"), mb);
           ring_attention(true, l, mb);
           b.compute(blocks.attention_forward, layer_label(l, "recompute attention"), mb,
                     blocks.layer.attention.activation_bytes, std::exchange(gathered, std::nullopt));
           tp_after(tp_bytes, layer_label(l, "recompute attention tp"), mb);
-          tp_before(tp_bytes, layer_label(l, "recompute mlp tp"), mb);
-          b.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb,
-                    blocks.layer.mlp.activation_bytes);
-          tp_after(tp_bytes, layer_label(l, "recompute mlp tp"), mb);
+          if (m.is_moe_layer(l)) {
+            moe_forward(l, mb, true);
+          } else {
+            tp_before(tp_bytes, layer_label(l, "recompute mlp tp"), mb);
+            b.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb,
+                      blocks.layer.mlp.activation_bytes);
+            tp_after(tp_bytes, layer_label(l, "recompute mlp tp"), mb);
+          }
         }
-        tp_before(tp_bytes, layer_label(l, "mlp backward tp"), mb);
-        b.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb,
-                  -blocks.layer.mlp.activation_bytes, gathered);
-        tp_after(tp_bytes, layer_label(l, "mlp backward tp"), mb);
+        if (m.is_moe_layer(l)) {
+          moe_backward(l, mb);  // ZeRO-3 (gathered weights) is refused for MoE models
+        } else {
+          tp_before(tp_bytes, layer_label(l, "mlp backward tp"), mb);
+          b.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb,
+                    -blocks.layer.mlp.activation_bytes, gathered);
+          tp_after(tp_bytes, layer_label(l, "mlp backward tp"), mb);
+        }
         if (p.recompute == Recompute::selective) {
           b.compute(blocks.attention_core_recompute, layer_label(l, "recompute attention core"), mb,
                     blocks.layer.attention.selective_recompute_saved_bytes);
@@ -541,14 +703,14 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
         const auto op = b.compute(blocks.attention_backward, layer_label(l, "attention backward"),
                                   mb, -attention_freed);
         tp_after(tp_bytes, layer_label(l, "attention backward tp"), mb);
-        scatter_gradients(layer_params, op, layer_label(l, "layer"), mb);
+        scatter_gradients(layer_params[l].total(), op, layer_label(l, "layer"), mb);
         if (sharded_weights)
           recent_layer_computes.push_back(op);
         if (last_backward) {
           if (p.overlap_grad_reduce) {
-            reduce_gradients(layer_params, op, false);
+            reduce_gradients(layer_params[l].dense, op, false, layer_params[l].expert);
           } else {
-            deferred_gradient_params.push_back(layer_params);
+            deferred_gradient_params.push_back(layer_params[l]);
           }
         }
       }
@@ -560,7 +722,7 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           if (p.overlap_grad_reduce) {
             reduce_gradients(embedding_params, op, false);
           } else {
-            deferred_gradient_params.push_back(embedding_params);
+            deferred_gradient_params.push_back({embedding_params, 0});
           }
         }
       } else {
@@ -569,8 +731,8 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
       if (last_backward && p.overlap_grad_reduce)
         reduce_gradients(0, b.chain(), true);
     }
-    for (double params : deferred_gradient_params)
-      reduce_gradients(params, b.chain(), false);
+    for (const ParameterSplit& params : deferred_gradient_params)
+      reduce_gradients(params.dense, b.chain(), false, params.expert);
     reduce_gradients(0, b.chain(), true);
 
     std::vector<std::uint32_t> before_step = grad_reductions;
@@ -594,12 +756,19 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
     std::sort(op.deps.begin(), op.deps.end());
     op.deps.erase(std::unique(op.deps.begin(), op.deps.end()), op.deps.end());
     program.ops.push_back(std::move(op));
-    if (data_parallel > 1 && (p.zero == 1 || p.zero == 2)) {
+    if (p.zero == 1 || p.zero == 2) {
       // Each rank stepped its shard; the updated weights are gathered back before the next step
       // (Megatron-LM's distributed optimizer without --overlap-param-gather).
       const auto stepped = static_cast<std::uint32_t>(program.ops.size() - 1);
-      b.collective(dp_group[r], CollectiveKind::all_gather, stage_parameters(job, s) * per.weights,
-                   Stream::dp_comm, "dp weight all-gather", -1, false, {stepped});
+      const ParameterSplit stage_params = stage_parameters(job, s);
+      if (data_parallel > 1) {
+        b.collective(dp_group[r], CollectiveKind::all_gather, stage_params.dense * per.weights,
+                     Stream::dp_comm, "dp weight all-gather", -1, false, {stepped});
+      }
+      if (expert_data_parallel > 1 && stage_params.expert > 0) {
+        b.collective(edp_group[r], CollectiveKind::all_gather, stage_params.expert * per.weights,
+                     Stream::dp_comm, "expert dp weight all-gather", -1, false, {stepped});
+      }
     }
   }
   return plan;

@@ -37,6 +37,8 @@ std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks);
 
 // Which ranks a plan lists: every rank, or one data-parallel replica standing for all of them
 // (Replicas in sim/plan.hpp; the data-parallel replicas of this builder's plans are identical).
+// With expert parallelism a replica is a block of ep data-parallel ranks, which exchange tokens
+// with each other: the listed ranks are those of data-parallel index below ep.
 enum class RankScope { all_ranks, one_replica };
 
 // The job must be valid (the scenario loader checks divisibility and sizes); throws

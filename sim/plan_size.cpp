@@ -24,17 +24,21 @@ std::int64_t estimated_plan_ops(const TrainingJob& job) {
 
   // Per layer and micro-batch, each of the two half-layers (attention, MLP) runs a forward, a
   // backward and possibly a recompute, each with up to two collectives around it (tensor
-  // parallel all-gather and reduce-scatter), and up to two more for context parallelism,
-  // expert parallelism or ZeRO-3 parameter gathering; selective recompute adds one op per layer.
-  const double collectives_per_pass =
-      2.0 + (p.cp > 1 ? 2 : 0) + (p.ep > 1 ? 2 : 0) + (p.zero >= 3 ? 2 : 0);
+  // parallel all-gather and reduce-scatter), and up to two more for context parallelism or
+  // ZeRO-3 parameter gathering; selective recompute adds one op per layer. An MoE MLP pass runs
+  // up to ten ops where a dense one runs three: router, experts, shared experts and combine, two
+  // all-to-alls and four tensor-parallel collectives.
+  const double collectives_per_pass = 2.0 + (p.cp > 1 ? 2 : 0) + (p.zero >= 3 ? 2 : 0);
   const double passes = p.recompute == Recompute::full ? 3 : 2;
-  const double per_layer = 2 * passes * (1 + collectives_per_pass) + 1;
+  const double moe_extra_per_pass = job.model.is_moe() ? 7 : 0;
+  const double per_layer =
+      2 * passes * (1 + collectives_per_pass) + passes * moe_extra_per_pass + 1;
   // Per micro-batch and chunk: pipeline sends and receives both ways, embedding and output
   // blocks with their collectives.
   const double per_chunk = 4 + 2 * (2 + collectives_per_pass);
-  // Per rank and step: a gradient reduction per layer at most, embedding and optimizer ops.
-  const double per_step = 2 * layers_per_rank + 16;
+  // Per rank and step: a gradient reduction per layer at most (two with routed experts),
+  // embedding and optimizer ops.
+  const double per_step = (job.model.is_moe() ? 4 : 2) * layers_per_rank + 16;
   const double ops =
       world * (microbatches * (layers_per_rank * per_layer + chunks * per_chunk) + per_step);
   constexpr double limit = static_cast<double>(std::numeric_limits<std::int64_t>::max());

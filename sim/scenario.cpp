@@ -146,6 +146,82 @@ void read_cluster(MapReader& top, const Catalog& catalog, Scenario& s, bool& ok)
   c.finish();
 }
 
+// model.moe: the preset's values (if it has experts) or the defaults below stand for keys left out.
+void read_moe(MapReader& m, TransformerConfig& model, bool& ok) {
+  if (!m.has("moe")) {
+    m.accept("moe");
+  } else {
+    MapReader e = m.child("moe");
+    MoeConfig& moe = model.moe;
+    const bool preset = moe.experts > 0;
+    auto integer = [&](std::string_view key, std::int64_t& field, std::int64_t low,
+                       std::int64_t high, std::optional<std::int64_t> fallback) {
+      if (auto v = bounded_integer(e, key, low, high, preset ? field : fallback)) {
+        field = *v;
+      } else {
+        ok = false;
+      }
+    };
+    integer("experts", moe.experts, 1, max_dimension, std::nullopt);
+    integer("top_k", moe.top_k, 1, max_dimension, std::nullopt);
+    integer("shared_experts", moe.shared_experts, 0, max_dimension, 0);
+    integer("expert_ffn_hidden", moe.expert_ffn_hidden, 1, 16 * max_dimension, model.ffn_hidden);
+    integer("dense_layers", moe.dense_layers, 0, max_layers, 0);
+    if (auto v = positive_number(e, "capacity_factor", 64, preset ? moe.capacity_factor : 1.0)) {
+      moe.capacity_factor = *v;
+    } else {
+      ok = false;
+    }
+    if (ok && moe.top_k > moe.experts) {
+      e.error("top_k", std::to_string(moe.top_k) + " experts per token, but the layer has " +
+                           std::to_string(moe.experts) + "; use at most " +
+                           std::to_string(moe.experts));
+      ok = false;
+    }
+    if (ok && moe.dense_layers >= model.layers) {
+      e.error("dense_layers",
+              std::to_string(moe.dense_layers) + " dense layers leave none of the " +
+                  std::to_string(model.layers) + " layers with experts; use fewer than " +
+                  std::to_string(model.layers));
+      ok = false;
+    }
+    e.finish();
+    return;
+  }
+  if (model.is_moe() && model.moe.dense_layers >= model.layers) {
+    m.error("layers", "the preset's first " + std::to_string(model.moe.dense_layers) +
+                          " layers are dense, which leaves none of " +
+                          std::to_string(model.layers) +
+                          " with experts; use more layers or set moe.dense_layers");
+    ok = false;
+  }
+}
+
+// model.mla: multi-head latent attention; the preset's values stand for keys left out.
+void read_latent_attention(MapReader& m, TransformerConfig& model, bool& ok) {
+  if (!m.has("mla")) {
+    m.accept("mla");
+    return;
+  }
+  MapReader a = m.child("mla");
+  LatentAttentionConfig& mla = model.mla;
+  const bool preset = model.latent_attention();
+  auto integer = [&](std::string_view key, std::int64_t& field, std::int64_t low,
+                     std::optional<std::int64_t> fallback) {
+    if (auto v = bounded_integer(a, key, low, max_dimension, preset ? field : fallback)) {
+      field = *v;
+    } else {
+      ok = false;
+    }
+  };
+  integer("q_lora_rank", mla.q_lora_rank, 0, 0);
+  integer("kv_lora_rank", mla.kv_lora_rank, 1, std::nullopt);
+  integer("qk_nope_head_dim", mla.qk_nope_head_dim, 1, std::nullopt);
+  integer("qk_rope_head_dim", mla.qk_rope_head_dim, 0, 0);
+  integer("v_head_dim", mla.v_head_dim, 1, std::nullopt);
+  a.finish();
+}
+
 void read_model(MapReader& top, Scenario& s, bool& ok) {
   if (!top.require("model")) {
     ok = false;
@@ -196,6 +272,8 @@ void read_model(MapReader& top, Scenario& s, bool& ok) {
     m.accept("kv_heads");
     m.accept("vocab");
     m.accept("seq_len");
+    m.accept("moe");
+    m.accept("mla");
     m.finish();
     return;
   }
@@ -217,6 +295,8 @@ void read_model(MapReader& top, Scenario& s, bool& ok) {
                             join_numbers(divisors(model.heads)));
     ok = false;
   }
+  read_moe(m, model, ok);
+  read_latent_attention(m, model, ok);
   if (model.name.empty())
     model.name = s.name;
   m.finish();
@@ -244,12 +324,6 @@ void read_training(MapReader& top, Scenario& s, bool& ok) {
     ok = false;
   }
   t.finish();
-}
-
-// Keys parsed for the format's sake whose non-default values the simulator does not model yet.
-void not_supported_yet(MapReader& map, std::string_view key, const std::string& what, bool& ok) {
-  map.error(key, what + " is not supported yet; leave it at its default");
-  ok = false;
 }
 
 void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
@@ -306,8 +380,6 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
   } else {
     p.accept("grad_bucket_mb");
   }
-  if (par.ep != 1)
-    not_supported_yet(p, "ep", "expert parallelism", ok);
   if (!ok) {
     p.finish();
     return;
@@ -357,6 +429,35 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
   }
   must_divide("tp", par.tp, m.ffn_hidden, "ffn_hidden");
   must_divide("cp", par.cp, m.seq_len, "seq_len");
+  // Expert parallelism (Megatron-LM): the expert-parallel ranks are data-parallel ranks, each
+  // holding experts/ep of the routed experts, split over tp as the dense FFN is; Megatron-LM
+  // needs sequence parallelism for MoE with tp > 1.
+  if (m.is_moe()) {
+    must_divide("ep", par.ep, m.moe.experts, "moe.experts");
+    must_divide("tp", par.tp, m.moe.expert_ffn_hidden, "moe.expert_ffn_hidden");
+    if (par.tp > 1 && !par.sequence_parallel) {
+      p.error(p.has("sequence_parallel") ? "sequence_parallel" : "tp",
+              "MoE layers with tp > 1 need sequence parallelism (as in Megatron-LM); set "
+              "sequence_parallel: true or tp: 1");
+      ok = false;
+    }
+    if (par.zero >= 3) {
+      p.error("zero", "ZeRO-3 is not modelled for MoE models; use zero 0, 1 or 2");
+      ok = false;
+    }
+  } else if (par.ep > 1) {
+    p.error("ep",
+            "expert parallelism needs a model with MoE layers (model.moe, or a preset "
+            "such as mixtral-8x7b); use ep: 1");
+    ok = false;
+  }
+  if (ok && par.dp % par.ep != 0) {
+    p.error("ep", std::to_string(par.ep) + " does not divide dp (" + std::to_string(par.dp) +
+                      "): expert-parallel ranks are carved out of the data-parallel ranks; use "
+                      "one of " +
+                      join_numbers(divisors(par.dp)));
+    ok = false;
+  }
   must_divide("tp", par.tp, m.vocab, "vocab (pad the vocabulary to a multiple of tp)");
   const int chunks = par.schedule == PipelineSchedule::interleaved_1f1b ? par.virtual_stages : 1;
   if (par.schedule != PipelineSchedule::interleaved_1f1b && par.virtual_stages != 1) {
