@@ -176,7 +176,8 @@ std::string format_text(const Prediction& p, bool with_links) {
   out += "scenario   " + p.scenario + "\n";
   out += "cluster    " + std::to_string(p.devices) + " x " + p.device + "\n";
   out += "strategy   tp " + std::to_string(par.tp) + ", pp " + std::to_string(par.pp) + ", dp " +
-         std::to_string(par.dp) + ", " + std::string(to_string(par.schedule)) +
+         std::to_string(par.dp) + (par.ep > 1 ? ", ep " + std::to_string(par.ep) : "") + ", " +
+         std::string(to_string(par.schedule)) +
          (par.virtual_stages > 1 ? " x" + std::to_string(par.virtual_stages) : "") + ", " +
          std::to_string(p.microbatches) + " micro-batches per pipeline, recompute " +
          std::string(to_string(par.recompute)) +

@@ -390,6 +390,7 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
   const std::int64_t devices = s.cluster.device_count();
   const std::int64_t model_parallel = saturating_product({par.tp, par.pp, par.cp});
   const std::int64_t requested_world = saturating_product({model_parallel, par.dp});
+  const bool dp_fits = dp_given ? requested_world == devices : devices % model_parallel == 0;
   if (!dp_given) {
     if (devices % model_parallel != 0) {
       p.error("tp", "tp·pp·cp = " + std::to_string(model_parallel) + " does not divide the " +
@@ -451,7 +452,7 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
             "such as mixtral-8x7b); use ep: 1");
     ok = false;
   }
-  if (ok && par.dp % par.ep != 0) {
+  if (dp_fits && par.dp % par.ep != 0) {
     p.error("ep", std::to_string(par.ep) + " does not divide dp (" + std::to_string(par.dp) +
                       "): expert-parallel ranks are carved out of the data-parallel ranks; use "
                       "one of " +

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "models/transformer.hpp"
 #include "tests/support/command.hpp"
 
 namespace {
@@ -55,6 +56,30 @@ TEST(Cli, JsonHasTheContractKeys) {
   // GPT-3 175B on 64 A100 (Megatron-LM 1F1B, no recompute) runs at well under peak.
   EXPECT_GT(j["mfu"].get<double>(), 0.2);
   EXPECT_LT(j["mfu"].get<double>(), 0.8);
+}
+
+TEST(Cli, MixtralRunsWithExpertParallelismAndActiveParameterFlops) {
+  const std::string file = scenario("mixtral-8x7b-64xh100.yaml");
+  const Output text = run("run " + file);
+  ASSERT_EQ(text.status, 0) << text.text;
+  EXPECT_NE(text.text.find("strategy   tp 1, pp 4, dp 16, ep 8, 1f1b"), std::string::npos)
+      << text.text;
+  const Output out = run("run --json " + file);
+  ASSERT_EQ(out.status, 0) << out.text;
+  const auto j = nlohmann::json::parse(out.text);
+  EXPECT_EQ(j["parallelism"]["ep"], 8);
+  // Model FLOPs (and MFU) count the two experts each token uses: about 6 × 12.9B active
+  // parameters plus attention per token, a third of what all 46.7B would give.
+  auto model = *scaleplan::transformer_preset("mixtral-8x7b");
+  model.seq_len = 4096;
+  const double tokens = 256.0 * 4096;
+  EXPECT_DOUBLE_EQ(j["model_flops_per_step"].get<double>(),
+                   scaleplan::training_flops_per_token(model) * tokens);
+  EXPECT_LT(j["model_flops_per_step"].get<double>() / tokens,
+            0.4 * 6 * scaleplan::total_parameters(model));
+  EXPECT_GT(j["mfu"].get<double>(), 0.2);
+  EXPECT_LT(j["mfu"].get<double>(), 0.8);
+  EXPECT_TRUE(j["memory"]["fits"].get<bool>());
 }
 
 TEST(Cli, TraceAndPlanAreWrittenAndDeterministic) {

@@ -121,5 +121,160 @@ TEST(Transformer, TensorParallelSplitsGemms) {
   EXPECT_DOUBLE_EQ(eight.attention.tp_collective_bytes, 2048.0 * 12288 * 2);
 }
 
+TEST(Transformer, MixtralParameterCountsMatchPublished) {
+  // Jiang et al. 2024 (arXiv:2401.04088) and Mistral AI's announcement: 46.7B parameters, 12.9B
+  // used per token (two of eight experts).
+  const auto m = *transformer_preset("mixtral-8x7b");
+  EXPECT_NEAR(total_parameters(m) / 46.7e9, 1.0, 0.01);
+  EXPECT_NEAR(active_parameters(m) / 12.9e9, 1.0, 0.01);
+  // By hand from the released config: per layer, attention 4096·(4096 + 2·1024) + 4096², norms
+  // 2·4096, router 8·4096 and 8 experts of 3·4096·14336; untied embeddings of 32000·4096.
+  const double attention = 4096.0 * 6144 + 4096.0 * 4096, expert = 3 * 4096.0 * 14336;
+  const double layer = attention + 2 * 4096 + 8 * 4096 + 8 * expert;
+  EXPECT_DOUBLE_EQ(layer_parameters(m, 0), layer);
+  EXPECT_DOUBLE_EQ(total_parameters(m), 32 * layer + 2 * 32000.0 * 4096 + 4096);
+  EXPECT_DOUBLE_EQ(active_parameters(m), 32 * (layer - 6 * expert) + 2 * 32000.0 * 4096 + 4096);
+}
+
+TEST(Transformer, DeepSeekV3ParameterCountsMatchPublished) {
+  // DeepSeek-V3 technical report (arXiv:2412.19437): 671B parameters, 37B activated per token;
+  // the released checkpoint's README counts 36.6B activated for the main model, the output head
+  // included and the input embedding (a lookup) not. Both within 0.5 %: MLA is modelled with
+  // its own projections, so the count is exact up to the router's 256 bias terms per layer,
+  // which are not trained by gradient (auxiliary-loss-free balancing).
+  const auto m = *transformer_preset("deepseek-v3");
+  const double embedding = 129280.0 * 7168;
+  EXPECT_NEAR(total_parameters(m) / 671e9, 1.0, 0.005);
+  EXPECT_NEAR((active_parameters(m) - embedding) / 36.6e9, 1.0, 0.005);
+  EXPECT_NEAR(active_parameters(m) / 37e9, 1.0, 0.02);
+  // By hand from config.json. MLA: q_a 7168·1536 and its norm 1536, q_b 1536·128·192, kv_a
+  // 7168·(512 + 64) and its norm 512, kv_b 512·128·(128 + 128), o 128·128·7168.
+  const double mla = 7168.0 * 1536 + 1536 + 1536.0 * 128 * 192 + 7168.0 * 576 + 512 +
+                     512.0 * 128 * 256 + 128.0 * 128 * 7168;
+  EXPECT_DOUBLE_EQ(mla, 187'107'328.0);
+  const double norms = 2 * 7168.0, expert = 3 * 7168.0 * 2048;
+  EXPECT_DOUBLE_EQ(layer_parameters(m, 2), mla + norms + 3 * 7168.0 * 18432);
+  EXPECT_DOUBLE_EQ(layer_parameters(m, 3), mla + norms + 256 * 7168.0 + 257 * expert);
+  EXPECT_DOUBLE_EQ(total_parameters(m),
+                   3 * layer_parameters(m, 2) + 58 * layer_parameters(m, 3) + 2 * embedding + 7168);
+}
+
+TEST(Transformer, ParametersPerRankSplitExpertsOverExpertParallelRanks) {
+  const auto m = *transformer_preset("mixtral-8x7b");
+  const ParameterSplit whole = layer_parameters_per_rank(m, 5, 1, 1);
+  const ParameterSplit split = layer_parameters_per_rank(m, 5, 2, 4);
+  // Two of the eight experts, each halved by tensor parallelism; attention halved; norms and
+  // router replicated.
+  EXPECT_DOUBLE_EQ(split.expert, whole.expert / 4 / 2);
+  EXPECT_DOUBLE_EQ(split.dense, (4096.0 * 6144 + 4096.0 * 4096) / 2 + 2 * 4096 + 8 * 4096);
+  EXPECT_DOUBLE_EQ(whole.total(), layer_parameters(m, 5));
+}
+
+// A small MoE model whose FLOPs are worked out by hand below.
+TransformerConfig small_moe() {
+  TransformerConfig m = *transformer_preset("llama2-7b");
+  m.layers = 4;
+  m.hidden = 512;
+  m.heads = 8;
+  m.kv_heads = 8;
+  m.ffn_hidden = 2048;
+  m.vocab = 1000;
+  m.seq_len = 256;
+  m.moe.experts = 8;
+  m.moe.top_k = 2;
+  m.moe.shared_experts = 1;
+  m.moe.expert_ffn_hidden = 256;
+  m.moe.dense_layers = 1;
+  return m;
+}
+
+TEST(Transformer, MoeTrainingFlopsCountActiveParametersByHand) {
+  TransformerConfig m = small_moe();
+  // Weights a token multiplies: the dense layer's attention 4·512² and FFN 3·512·2048; each of
+  // the three MoE layers' attention, router 8·512, one shared and two routed experts of
+  // 3·512·256; the output projection 1000·512. Six FLOPs per weight, plus attention scores and
+  // values 12·l·h·s.
+  const double dense_layer = 4 * 512.0 * 512 + 3 * 512.0 * 2048;
+  const double moe_layer = 4 * 512.0 * 512 + 8 * 512 + 3 * (3 * 512.0 * 256);
+  const double weights = dense_layer + 3 * moe_layer + 1000 * 512;
+  EXPECT_DOUBLE_EQ(weights, 11'403'264.0);
+  const double expected = 6 * weights + 12 * 4 * 512.0 * 256;
+  EXPECT_DOUBLE_EQ(training_flops_per_token(m), expected);
+  // Padding to capacity is not model work.
+  m.moe.capacity_factor = 1.25;
+  EXPECT_DOUBLE_EQ(training_flops_per_token(m), expected);
+}
+
+TEST(Transformer, MixtralFlopsAreSixActiveParametersPlusAttention) {
+  const auto m = *transformer_preset("mixtral-8x7b");
+  const double h = 4096, l = 32, s = static_cast<double>(m.seq_len);
+  // Active parameters but the input embedding (a lookup) and the norms.
+  const double matrices = active_parameters(m) - 32000 * h - (2 * l + 1) * h;
+  EXPECT_NEAR(training_flops_per_token(m) / (6 * matrices + 12 * l * h * s), 1.0, 1e-12);
+}
+
+TEST(Transformer, LatentAttentionScoresUseTheQueryKeyAndValueHeadWidths) {
+  auto m = *transformer_preset("deepseek-v3");
+  m.flash_attention = false;
+  const LayerWork w = transformer_layer(m, 1, {8, 1, true}, Dtype::bf16);
+  // q_down, q_up, kv_down, latent norm, kv_up, scores, softmax, values, projection, residual.
+  const auto& f = w.attention.forward;
+  ASSERT_EQ(f.size(), 11u);
+  EXPECT_EQ(f[1].name, "q_down");
+  EXPECT_EQ(f[1].gemm.n, 1536);  // replicated over tensor-parallel ranks
+  EXPECT_EQ(f[2].gemm.n, 16 * 192);
+  EXPECT_EQ(f[5].gemm.n, 16 * 256);
+  EXPECT_EQ(f[6].gemm.k, 192);
+  EXPECT_EQ(f[8].gemm.n, 128);
+  EXPECT_EQ(f[9].gemm.k, 16 * 128);
+  // Stored: norm and projection inputs and the dropout mask (sequence parallel), the latents
+  // (whole), Q, K (192 wide), V and the projection input (128 wide) of 16 heads, and the scores.
+  const double t = 4096, act = 2;
+  const double scores = 16 * t * t;
+  const double expected = t * 7168 * (2 * act + 1) / 8 + t * (1536 + 512) * act +
+                          t * act * 16 * (192 + 192 + 128 + 128) + scores * (2 * act + 1);
+  EXPECT_DOUBLE_EQ(w.attention.activation_bytes, expected);
+}
+
+TEST(Transformer, MoeMlpDispatchesTopKCopiesToTheLocalExperts) {
+  auto m = *transformer_preset("mixtral-8x7b");
+  m.seq_len = 4096;
+  // Eight experts over eight ranks: one each, computing 4096·2 token copies under balanced
+  // routing; the all-to-all sends each rank's 8192 copies of 4096 bf16 elements.
+  const MoeWork one = moe_mlp(m, 1, {1, 1, false, 8}, Dtype::bf16);
+  EXPECT_EQ(one.local_experts, 1);
+  EXPECT_EQ(one.tokens_per_expert, 8192);
+  EXPECT_DOUBLE_EQ(one.dispatch_bytes, 8192.0 * 4096 * 2);
+  EXPECT_EQ(one.expert_tp_bytes, 0);
+  const Kernel& fc1 = one.experts.forward[0];
+  EXPECT_EQ(fc1.gemm.m, 8192);
+  EXPECT_EQ(fc1.gemm.n, 2 * 14336);
+  EXPECT_EQ(fc1.gemm.batch, 1);
+  // Stored for backward: norm input, router input and dropout mask; fp32 routing
+  // probabilities; expert FC1 input, activation input (2·14336) and FC2 input (14336); the
+  // returned expert outputs.
+  const double t = 4096, act = 2, copies = 8192;
+  EXPECT_DOUBLE_EQ(one.router.activation_bytes, t * 4096 * (2 * act + 1) + t * 8 * 4);
+  EXPECT_DOUBLE_EQ(one.experts.activation_bytes, copies * (4096 + 3 * 14336) * act);
+  EXPECT_DOUBLE_EQ(one.combine.activation_bytes, copies * 4096 * act);
+  EXPECT_TRUE(one.shared.forward.empty());
+
+  // Two tensor-parallel ranks with sequence parallelism and ep 2: each rank routes its half of
+  // the sequence, four local experts compute 4096·2·1.25·2/8 slots each on the copies the
+  // tensor-parallel pair gathered, with half of every expert's FFN.
+  m.moe.capacity_factor = 1.25;
+  const MoeWork tp = moe_mlp(m, 1, {2, 1, true, 2}, Dtype::bf16);
+  EXPECT_EQ(tp.local_experts, 4);
+  EXPECT_EQ(tp.tokens_per_expert, 2560);
+  EXPECT_EQ(tp.router.forward[1].gemm.m, 2048);
+  EXPECT_DOUBLE_EQ(tp.dispatch_bytes, 2048 * 2 * 1.25 * 4096 * 2);
+  EXPECT_DOUBLE_EQ(tp.expert_tp_bytes, 4 * 2560.0 * 4096 * 2);
+  EXPECT_EQ(tp.experts.forward[0].gemm.n, 14336);
+  EXPECT_EQ(tp.experts.forward[0].gemm.batch, 4);
+  // Megatron-LM runs MoE with tensor parallelism only under sequence parallelism.
+  EXPECT_THROW(moe_mlp(m, 1, {2, 1, false, 2}, Dtype::bf16), std::invalid_argument);
+  EXPECT_THROW(moe_mlp(m, 1, {1, 1, false, 3}, Dtype::bf16), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace scaleplan

@@ -88,6 +88,34 @@ TEST(PlanSize, EstimateBoundsTheBuiltPlanClosely) {
   }
 }
 
+TEST(PlanSize, EstimateBoundsMoePlans) {
+  struct Case {
+    int tp, pp, dp, ep;
+    std::int64_t layers, microbatches;
+    Recompute recompute;
+    std::int64_t shared_experts, dense_layers;
+    int zero;
+  };
+  const Case cases[] = {
+      {1, 1, 4, 4, 2, 2, Recompute::none, 0, 0, 0},
+      {2, 2, 4, 2, 4, 4, Recompute::full, 1, 1, 1},
+      {2, 1, 2, 2, 3, 3, Recompute::selective, 2, 2, 2},
+      {1, 2, 8, 8, 4, 2, Recompute::none, 1, 0, 1},
+  };
+  for (const Case& c : cases) {
+    TrainingJob j = job(c.tp, c.pp, c.dp, c.layers, c.microbatches);
+    j.model.moe = {8, 2, c.shared_experts, 2048, 1.0, c.dense_layers};
+    j.parallelism.ep = c.ep;
+    j.parallelism.sequence_parallel = c.tp > 1;
+    j.parallelism.recompute = c.recompute;
+    j.parallelism.zero = c.zero;
+    const std::int64_t actual = ops_of(build_plan(j));
+    const std::int64_t estimate = estimated_plan_ops(j);
+    EXPECT_GE(estimate, actual) << "tp " << c.tp << " pp " << c.pp << " ep " << c.ep;
+    EXPECT_LE(estimate, 4 * actual + 64) << "tp " << c.tp << " pp " << c.pp << " ep " << c.ep;
+  }
+}
+
 TEST(PlanSize, EstimateSaturatesInsteadOfOverflowing) {
   TrainingJob j = job(1 << 20, 1 << 20, 1 << 20, 10'000, 1 << 16);
   EXPECT_EQ(estimated_plan_ops(j), std::numeric_limits<std::int64_t>::max());

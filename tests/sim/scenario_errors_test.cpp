@@ -116,6 +116,92 @@ TEST(ScenarioErrors, TrainingKeys) {
                "65536; raise micro_batch");
 }
 
+// Mixtral 8x7B's layers on 16 devices: 2 pipeline stages, dp 8, the 8 experts over 8 ranks.
+const std::string moe = R"(name: t
+cluster:
+  device: H100-SXM5-80GB
+  nodes: 2
+  devices_per_node: 8
+  network:
+    link_bandwidth_gbps: 400
+model:
+  preset: mixtral-8x7b
+  layers: 8
+  seq_len: 4096
+training:
+  global_batch: 64
+parallelism:
+  tp: 1
+  pp: 2
+  ep: 8
+)";
+
+TEST(ScenarioErrors, MoeParses) {
+  EXPECT_EQ(errors_of(moe), "");
+  const Scenario s = parse_scenario(moe, "s.yaml", Catalog::builtin());
+  EXPECT_EQ(s.job.parallelism.ep, 8);
+  EXPECT_EQ(s.job.parallelism.dp, 8);
+  EXPECT_EQ(s.job.model.moe.experts, 8);
+  const Scenario keys = parse_scenario(
+      replace(moe, "  seq_len: 4096",
+              "  seq_len: 4096\n  moe: {top_k: 1, shared_experts: 2, capacity_factor: 1.5}"),
+      "s.yaml", Catalog::builtin());
+  EXPECT_EQ(keys.job.model.moe.experts, 8);  // the preset's
+  EXPECT_EQ(keys.job.model.moe.top_k, 1);
+  EXPECT_EQ(keys.job.model.moe.shared_experts, 2);
+  EXPECT_DOUBLE_EQ(keys.job.model.moe.capacity_factor, 1.5);
+}
+
+TEST(ScenarioErrors, ExpertParallelism) {
+  EXPECT_ERROR(
+      replace(moe, "  ep: 8", "  ep: 3"),
+      "s.yaml:17:7: parallelism.ep: 3 does not divide moe.experts (8); use one of 1, 2, 4, "
+      "8");
+  EXPECT_ERROR(replace(moe, "  ep: 8", "  ep: 3"),
+               "s.yaml:17:7: parallelism.ep: 3 does not divide dp (8): expert-parallel ranks are "
+               "carved out of the data-parallel ranks; use one of 1, 2, 4, 8");
+  EXPECT_ERROR(replace(moe, "  pp: 2", "  pp: 4"),
+               "s.yaml:17:7: parallelism.ep: 8 does not divide dp (4)");
+  EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  ep: 2"),
+               "parallelism.ep: expert parallelism needs a model with MoE layers (model.moe, or a "
+               "preset such as mixtral-8x7b); use ep: 1");
+  EXPECT_ERROR(replace(moe, "  tp: 1", "  tp: 2"),
+               "s.yaml:15:7: parallelism.tp: MoE layers with tp > 1 need sequence parallelism (as "
+               "in Megatron-LM); set sequence_parallel: true or tp: 1");
+  EXPECT_ERROR(replace(moe, "  tp: 1", "  tp: 2\n  sequence_parallel: false"),
+               "parallelism.sequence_parallel: MoE layers with tp > 1 need sequence parallelism");
+  EXPECT_ERROR(replace(moe, "  ep: 8", "  ep: 8\n  zero: 3"),
+               "parallelism.zero: ZeRO-3 is not modelled for MoE models; use zero 0, 1 or 2");
+  EXPECT_ERROR(replace(replace(moe, "  tp: 1", "  tp: 2\n  sequence_parallel: true"),
+                       "  seq_len: 4096", "  seq_len: 4096\n  moe: {expert_ffn_hidden: 1001}"),
+               "parallelism.tp: 2 does not divide moe.expert_ffn_hidden (1001); use one of 1, 7, "
+               "11, 13, 77, 91, 143, 1001");
+}
+
+TEST(ScenarioErrors, MoeAndLatentAttentionKeys) {
+  auto with = [](const std::string& keys) {
+    return replace(moe, "  seq_len: 4096", "  seq_len: 4096\n" + keys);
+  };
+  EXPECT_ERROR(with("  moe: {top_k: 9}"),
+               "model.moe.top_k: 9 experts per token, but the layer has 8; use at most 8");
+  EXPECT_ERROR(with("  moe: {dense_layers: 8}"),
+               "model.moe.dense_layers: 8 dense layers leave none of the 8 layers with experts; "
+               "use fewer than 8");
+  EXPECT_ERROR(with("  moe: {expert: 4}"),
+               "model.moe.expert: unknown key; did you mean 'experts'?");
+  EXPECT_ERROR(with("  moe: {capacity_factor: 0}"),
+               "model.moe.capacity_factor: must be greater than 0");
+  EXPECT_ERROR(replace(good, "  seq_len: 2048", "  seq_len: 2048\n  moe: {top_k: 2}"),
+               "model.moe.experts: required key is missing");
+  EXPECT_ERROR(replace(good, "  seq_len: 2048", "  seq_len: 2048\n  mla: {kv_lora_rank: 0}"),
+               "model.mla.kv_lora_rank: 0 is out of range; use a value from 1 to 1048576");
+  EXPECT_ERROR(replace(good, "  seq_len: 2048", "  seq_len: 2048\n  mla: {kv_lora_rank: 64}"),
+               "model.mla.qk_nope_head_dim: required key is missing");
+  EXPECT_ERROR(replace(replace(moe, "mixtral-8x7b", "deepseek-v3"), "  layers: 8", "  layers: 2"),
+               "model.layers: the preset's first 3 layers are dense, which leaves none of 2 with "
+               "experts; use more layers or set moe.dense_layers");
+}
+
 TEST(ScenarioErrors, ParallelismKeys) {
   EXPECT_ERROR(replace(good, "  tp: 4", "  tp: 0"),
                "parallelism.tp: 0 is out of range; use a value from 1 to 32768");

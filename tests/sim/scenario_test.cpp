@@ -91,12 +91,6 @@ TEST(Scenario, AllErrorsAreReportedTogether) {
       << e;
 }
 
-TEST(Scenario, UnsupportedKeysSaySo) {
-  const std::string ep = errors_of(replace(good, "  pp: 8", "  pp: 8\n  ep: 2"));
-  EXPECT_NE(ep.find("parallelism.ep: expert parallelism is not supported yet"), std::string::npos)
-      << ep;
-}
-
 TEST(Scenario, AbsurdSizesAreRefused) {
   const std::string e = errors_of(replace(good, "  nodes: 8", "  nodes: 1000000000"));
   EXPECT_NE(e.find("cluster.nodes: 1000000000 is out of range"), std::string::npos) << e;
