@@ -1,5 +1,7 @@
 #include "calibrate/measurements.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "calibrate/compute_bench.hpp"
@@ -83,6 +85,19 @@ TEST(ComputeBench, SweepHoldsTransformerShapesAndTheGrid) {
     EXPECT_LE(gemm_flops(d), 1e9);
   o.presets = {"gpt-5"};
   EXPECT_THROW(gemm_sweep(o), std::invalid_argument);
+  // MoE presets add the router and the grouped expert GEMMs: Mixtral's 32768-token sequence
+  // sends 32768·2/8 tokens to each of its 8 experts.
+  o.presets = {"mixtral-8x7b"};
+  o.tp = {1};
+  o.max_flops = 1e15;
+  const std::vector<GemmDims> moe = gemm_sweep(o);
+  auto has_moe = [&](GemmDims d) {
+    return std::any_of(moe.begin(), moe.end(), [&](const GemmDims& s) {
+      return s.m == d.m && s.n == d.n && s.k == d.k && s.batch == d.batch;
+    });
+  };
+  EXPECT_TRUE(has_moe({32768, 8, 4096, 1}));
+  EXPECT_TRUE(has_moe({8192, 2 * 14336, 4096, 8}));
 }
 
 TEST(ComputeBench, CpuBackendMeasuresEverything) {
