@@ -231,9 +231,9 @@ void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResu
   const std::string source = "fit of time = alpha + bytes / algbw to " +
                              std::to_string(points.bytes.size()) +
                              " points from: " + join(points.sources);
-  CollectiveProfile c{op,          algorithm,       ranks,
-                      nodes,       {alpha, source}, {factor / seconds_per_byte, source},
-                      std::nullopt};
+  CollectiveProfile c{op,           algorithm,       ranks,
+                      nodes,        {alpha, source}, {factor / seconds_per_byte, source},
+                      std::nullopt, std::nullopt};
   std::vector<double> predicted_time;
   for (double x : points.bytes)
     predicted_time.push_back(c.time_s(x));

@@ -25,8 +25,9 @@ PortSplit split_ports(const NetworkSpec& net, int tier) {
 
 std::string tier_limit_message(std::size_t nics, int radix, int tiers, std::size_t capacity) {
   return std::to_string(nics) + " NICs do not fit in " + std::to_string(tiers) +
-         " tier(s) of radix-" + std::to_string(radix) + " switches, which hold at most " +
-         std::to_string(capacity) + "; raise switch_radix or tiers (at most 3)";
+         (tiers == 1 ? " tier" : " tiers") + " of radix-" + std::to_string(radix) +
+         " switches, which hold at most " + std::to_string(capacity) + "; raise switch_radix" +
+         (tiers < 3 ? " or tiers (at most 3)" : "");
 }
 
 }  // namespace
@@ -80,16 +81,16 @@ void Topology::build_folded_clos(const NetworkSpec& net,
   const auto per_leaf = static_cast<std::size_t>(leaf_ports.down);
   const std::size_t capacity[] = {per_leaf, per_leaf * radix,
                                   per_leaf * agg_ports.down * static_cast<std::size_t>(radix)};
-  int needed = leaves == 1 ? 1 : leaves <= radix ? 2 : 3;
+  const int needed = leaves == 1 ? 1 : leaves <= radix ? 2 : 3;
   const int pods = (leaves + agg_ports.down - 1) / agg_ports.down;
-  if (needed == 3 && pods > radix)
-    throw TopologyError(tier_limit_message(nic_count, radix, 3, capacity[2]));
   const int listed = static_cast<int>(net.oversubscription.size());
   // An oversubscription list of n tiers describes a tree of at least n + 1 tiers.
   const int tiers = net.tiers.value_or(std::max(needed, listed > 1 ? listed + 1 : 1));
   if (tiers < 1 || tiers > 3)
     throw TopologyError("a fat-tree has 1 to 3 switch tiers, not " + std::to_string(tiers));
-  if (tiers < needed)
+  // The tree the scenario asked for (or the fewest tiers that could hold it) is the one the
+  // message names, so that `tiers: 2` is never reported as three.
+  if (tiers < needed || (tiers == 3 && pods > radix))
     throw TopologyError(tier_limit_message(nic_count, radix, tiers, capacity[tiers - 1]));
   if (listed > 1 && listed >= tiers) {
     throw TopologyError("oversubscription lists " + std::to_string(listed) +

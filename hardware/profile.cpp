@@ -131,7 +131,13 @@ double CollectiveProfile::time_s(double bytes) const {
          bytes * bus_bandwidth_factor(op, ranks) / bus_bandwidth_bytes_per_s.value;
 }
 
-const CollectiveProfile* Profile::collective(CollectiveOp op, int ranks, int nodes) const {
+namespace {
+
+// The fit for `op` nearest to (ranks, nodes) among those `eligible` accepts.
+template <typename Eligible>
+const CollectiveProfile* nearest_collective(const std::vector<CollectiveProfile>& collectives,
+                                            CollectiveOp op, int ranks, int nodes,
+                                            Eligible eligible) {
   const CollectiveProfile* best = nullptr;
   auto distance = [&](const CollectiveProfile& c) {
     // Node count first (crossing the network changes everything), then rank count in octaves;
@@ -140,12 +146,25 @@ const CollectiveProfile* Profile::collective(CollectiveOp op, int ranks, int nod
                      std::abs(std::log2(static_cast<double>(c.ranks) / ranks))};
   };
   for (const CollectiveProfile& c : collectives) {
-    if (c.op != op)
+    if (c.op != op || !eligible(c))
       continue;
     if (!best || distance(c) < distance(*best))
       best = &c;
   }
   return best;
+}
+
+}  // namespace
+
+const CollectiveProfile* Profile::collective(CollectiveOp op, int ranks, int nodes) const {
+  return nearest_collective(collectives, op, ranks, nodes,
+                            [](const CollectiveProfile&) { return true; });
+}
+
+const CollectiveProfile* Profile::inter_node_collective(CollectiveOp op, int ranks,
+                                                        int nodes) const {
+  return nearest_collective(collectives, op, ranks, nodes,
+                            [](const CollectiveProfile& c) { return c.nodes > 1; });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,6 +268,13 @@ CollectiveProfile read_collective(MapReader& c) {
     c.error("ranks", "a collective needs at least 2 ranks");
   if (p.nodes > p.ranks)
     c.error("nodes", "more nodes than ranks");
+  if (c.has("nics_per_node")) {
+    p.nics_per_node = static_cast<int>(read_positive_integer(c, "nics_per_node").value_or(1));
+    if (p.nodes == 1)
+      c.error("nics_per_node", "applies only to groups over several nodes (nodes > 1)");
+  } else {
+    c.accept("nics_per_node");
+  }
   p.latency_s = read_figure(c, "latency_s", true, FigureRange::non_negative).value_or(Figure{});
   p.bus_bandwidth_bytes_per_s =
       read_figure(c, "bus_bandwidth_bytes_per_s", true).value_or(Figure{1, ""});
@@ -414,6 +440,8 @@ std::string write_profile(const Profile& p) {
     out += "    algorithm: " + yaml_quoted(c.algorithm) + "\n";
     out += "    ranks: " + std::to_string(c.ranks) + "\n";
     out += "    nodes: " + std::to_string(c.nodes) + "\n";
+    if (c.nics_per_node)
+      out += "    nics_per_node: " + std::to_string(*c.nics_per_node) + "\n";
     out += "    latency_s: " + figure(c.latency_s) + "\n";
     out += "    bus_bandwidth_bytes_per_s: " + figure(c.bus_bandwidth_bytes_per_s) + "\n";
     out += fit_line(c.fit, "    ");

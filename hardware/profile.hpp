@@ -110,6 +110,9 @@ struct CollectiveProfile {
   Figure latency_s;
   Figure bus_bandwidth_bytes_per_s;
   std::optional<FitQuality> fit;
+  // NICs per node of the cluster measured (groups over several nodes only); absent: the
+  // scenario's cluster is taken to have as many as the one measured.
+  std::optional<int> nics_per_node;
 
   double time_s(double bytes) const;
 };
@@ -136,6 +139,9 @@ struct Profile {
   // there is one, else the same node count with the nearest rank count, else the nearest group.
   // nullptr when the profile has no fit for `op`.
   const CollectiveProfile* collective(CollectiveOp op, int ranks, int nodes) const;
+  // The same choice among the fits measured over more than one node: what the inter-node
+  // network delivers. nullptr when the profile has none for `op`.
+  const CollectiveProfile* inter_node_collective(CollectiveOp op, int ranks, int nodes) const;
 };
 
 // Throws InputError naming file, line and key, every error of the file at once.

@@ -8,29 +8,103 @@
 
 namespace scaleplan {
 
-ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
-                              const Profile* profile) {
-  ClusterSpec effective = cluster;
+namespace {
+
+std::string format(const char* pattern, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, pattern, value);
+  return buffer;
+}
+
+std::string gigabytes_per_s(double bytes_per_s) {
+  return format("%.1f GB/s", bytes_per_s / 1e9);
+}
+
+std::string measured_group(const CollectiveProfile& c) {
+  return std::string(to_string(c.op)) + " " + std::to_string(c.ranks) + " ranks / " +
+         std::to_string(c.nodes) + (c.nodes == 1 ? " node" : " nodes");
+}
+
+}  // namespace
+
+EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
+                                   const Profile* profile, const std::string& profile_name) {
+  EffectiveCluster out{cluster, ""};
+  ClusterSpec& effective = out.cluster;
+  const std::string of_profile = "calibration profile " + profile_name;
+  Figure& intra = effective.device.intra_node_link_bandwidth_bytes_per_s;
   const CollectiveProfile* measured =
       profile ? profile->collective(CollectiveOp::all_reduce, cluster.devices_per_node, 1)
               : nullptr;
   if (measured && measured->nodes == 1) {
-    effective.device.intra_node_link_bandwidth_bytes_per_s = measured->bus_bandwidth_bytes_per_s;
+    intra = measured->bus_bandwidth_bytes_per_s;
+    out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (" +
+                      measured_group(*measured) + " bus bandwidth, " + of_profile + ")";
   } else if (const auto& f = cluster.device.intra_node_link_efficiency) {
-    effective.device.intra_node_link_bandwidth_bytes_per_s.value *= f->value;
+    intra.value *= f->value;
+    out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog " +
+                      gigabytes_per_s(cluster.device.intra_node_link_bandwidth_bytes_per_s.value) +
+                      format(" x nccl-tests efficiency %.3g)", f->value);
+  } else {
+    out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog)";
   }
-  if (const auto& f = catalog.network_defaults().nic_bandwidth_efficiency) {
-    effective.network.link_bandwidth_bytes_per_s *= f->value;
+
+  NetworkSpec& net = effective.network;
+  const bool nics =
+      cluster.nodes > 1 && net.nics_per_node > 0 && net.topology != NetworkTopologyKind::torus;
+  const CollectiveProfile* inter =
+      profile && nics ? profile->inter_node_collective(CollectiveOp::all_reduce,
+                                                       cluster.device_count(), cluster.nodes)
+                      : nullptr;
+  if (inter) {
+    const int nics_measured = inter->nics_per_node.value_or(net.nics_per_node);
+    const int nics_used = std::min(std::max(1, inter->ranks / inter->nodes), nics_measured);
+    net.link_bandwidth_bytes_per_s = inter->bus_bandwidth_bytes_per_s.value / nics_used;
+    out.description += "; NIC links " + gigabytes_per_s(net.link_bandwidth_bytes_per_s) + " (" +
+                       measured_group(*inter) + " bus bandwidth " +
+                       gigabytes_per_s(inter->bus_bandwidth_bytes_per_s.value) + " over " +
+                       std::to_string(nics_used) + (nics_used == 1 ? " NIC" : " NICs") +
+                       " per node, " + of_profile + ")";
+    if (net.link_bandwidth_bytes_per_s > cluster.network.link_bandwidth_bytes_per_s) {
+      // Not clamped: the measurement stands, but it is likely NCCL's tree on few nodes, which
+      // moves less over the network than the ring the bus bandwidth convention assumes.
+      out.description += ", above the scenario's line rate of " +
+                         gigabytes_per_s(cluster.network.link_bandwidth_bytes_per_s);
+    }
+  } else if (const auto& f = catalog.network_defaults().nic_bandwidth_efficiency) {
+    net.link_bandwidth_bytes_per_s *= f->value;
+    if (nics) {
+      out.description += "; NIC links " + gigabytes_per_s(net.link_bandwidth_bytes_per_s) +
+                         " (scenario " +
+                         gigabytes_per_s(cluster.network.link_bandwidth_bytes_per_s) +
+                         format(" x catalog NIC efficiency %.3g)", f->value);
+    }
+  } else if (nics) {
+    out.description +=
+        "; NIC links " + gigabytes_per_s(net.link_bandwidth_bytes_per_s) + " (scenario)";
   }
-  return effective;
+  if (cluster.network.topology == NetworkTopologyKind::torus) {
+    // Torus links are the scenario's (or the catalog's per-link share), untouched here.
+    out.description = "torus links " +
+                      gigabytes_per_s(cluster.network.torus.link_bandwidth_bytes_per_s) +
+                      " per direction";
+  }
+  const auto latency = profile ? profiled_collective_step_latency_s(*profile) : std::nullopt;
+  out.description +=
+      format("; collective step latency %.3g us",
+             1e6 * latency.value_or(cluster.device.collective_step_latency_s.value)) +
+      (latency ? " (" + of_profile + ")" : std::string(" (catalog)"));
+  return out;
 }
 
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                         const RunSettings& settings) {
   try {
     const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
-    return PreparedRun{Topology(effective_cluster(scenario.cluster, catalog, profile)),
-                       build_plan(scenario.job, settings.ranks), settings};
+    EffectiveCluster effective =
+        effective_cluster(scenario.cluster, catalog, profile, scenario.calibration.value_or(""));
+    return PreparedRun{Topology(effective.cluster), build_plan(scenario.job, settings.ranks),
+                       settings, std::move(effective.description)};
   } catch (const TopologyError& e) {
     auto where = scenario.locations.find("cluster.network");
     SourceLocation location =
@@ -69,6 +143,7 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
   p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
   p.compute_model = compute->description();
+  p.link_bandwidths = run.link_bandwidths;
   p.events = sim.events;
   p.flows = sim.flows;
   p.replicas_simulated_as_one = run.plan.replicas.count;
@@ -132,12 +207,6 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
 }
 
 namespace {
-
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
 
 std::string gib(double bytes) {
   return format("%.2f GiB", bytes / (1024.0 * 1024 * 1024));
@@ -221,6 +290,7 @@ std::string format_text(const Prediction& p, bool with_links) {
     }
   }
   out += "\ncompute model: " + p.compute_model + "\n";
+  out += "links:         " + p.link_bandwidths + "\n";
   out += "simulated:     " + simulation_text(p) + "\n";
   return out;
 }
@@ -281,6 +351,7 @@ nlohmann::json to_json(const Prediction& p) {
                           {"exposed_comm_s", p.breakdown.exposed_comm_s},
                           {"bubble_s", p.breakdown.bubble_s}}},
                         {"compute_model", p.compute_model},
+                        {"link_bandwidths", p.link_bandwidths},
                         {"collectives_by_algorithm", p.collectives_by_algorithm},
                         {"busiest_links", links_json(p.busiest_links)},
                         {"simulation",

@@ -57,6 +57,7 @@ struct Prediction {
   std::vector<MemoryBreakdown> stage_memory;  // one per pipeline stage
   StepBreakdown breakdown;
   std::string compute_model;
+  std::string link_bandwidths;  // each link bandwidth the simulation used and where it came from
   std::uint64_t events = 0;
   std::uint64_t flows = 0;
   int replicas_simulated_as_one = 1;  // data-parallel replicas the simulated ranks stand for
@@ -83,15 +84,27 @@ struct PreparedRun {
   Topology topology;
   Plan plan;
   RunSettings settings;
+  std::string link_bandwidths;  // EffectiveCluster::description
+};
+
+struct EffectiveCluster {
+  ClusterSpec cluster;
+  std::string description;  // for reports: the bandwidths set and where each came from
 };
 
 // The cluster as collectives see it: link bandwidths scaled by the catalog's measured
-// efficiencies (what nccl-tests reaches against line rate), and, when a calibration profile has
-// a single-node all-reduce fit, the intra-node links at its measured bus bandwidth (a ring over
-// a switch moves 2(n-1)/n of the buffer through each device link, exactly the bus bandwidth
-// convention of nccl-tests).
-ClusterSpec effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
-                              const Profile* profile = nullptr);
+// efficiencies (what nccl-tests reaches against line rate), or, where a calibration profile has
+// a fit, at its measured all-reduce bus bandwidth:
+// - intra-node links (a single-node fit): a ring over a switch moves 2(n-1)/n of the buffer
+//   through each device link, exactly the bus bandwidth convention of nccl-tests;
+// - NIC and switch links (a fit over several nodes): NCCL runs one ring per NIC, each crossing
+//   every node boundary once, so each NIC carries busbw over the NICs in use, the lesser of the
+//   group's ranks per node and the measured cluster's NICs per node (the scenario's when the
+//   profile does not say).
+// `profile_name` names the profile in the description.
+EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
+                                   const Profile* profile = nullptr,
+                                   const std::string& profile_name = "");
 
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                         const RunSettings& settings = {});

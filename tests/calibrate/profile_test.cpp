@@ -90,6 +90,11 @@ TEST(Profile, WriteThenParseRoundTrips) {
   c.latency_s = {3.22e-5, "derivation"};
   c.bus_bandwidth_bytes_per_s = {3.7e11, "issue"};
   p.collectives.push_back(c);
+  c.op = CollectiveOp::all_reduce;
+  c.ranks = 24;
+  c.nodes = 3;
+  c.nics_per_node = 4;
+  p.collectives.push_back(c);
   const std::string text = write_profile(p);
   const Profile q = parse_profile(text, "p.yaml");
   EXPECT_EQ(write_profile(q), text);
@@ -99,6 +104,8 @@ TEST(Profile, WriteThenParseRoundTrips) {
   EXPECT_EQ(q.gemm.at(Dtype::bf16).fit->points, 64);
   EXPECT_EQ(q.collectives.at(0).op, CollectiveOp::reduce_scatter);
   EXPECT_FALSE(q.collectives.at(0).fit);
+  EXPECT_FALSE(q.collectives.at(0).nics_per_node);
+  EXPECT_EQ(q.collectives.at(1).nics_per_node, 4);
 }
 
 TEST(Profile, ErrorsNameFileLineAndKey) {
@@ -111,6 +118,9 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
       "collectives:\n"
       "  - {collective: all-reduse, algorithm: nccl, ranks: 8, nodes: 1,\n"
       "     latency_s: {value: 1e-5, source: s}, bus_bandwidth_bytes_per_s: {value: 1e11, "
+      "source: s}}\n"
+      "  - {collective: all-reduce, algorithm: nccl, ranks: 8, nodes: 1, nics_per_node: 8,\n"
+      "     latency_s: {value: 1e-5, source: s}, bus_bandwidth_bytes_per_s: {value: 1e11, "
       "source: s}}\n";
   try {
     parse_profile(text, "p.yaml");
@@ -122,6 +132,10 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
         << what;
     EXPECT_NE(what.find("memory.latency_s.source: must name"), std::string::npos) << what;
     EXPECT_NE(what.find("did you mean 'all-reduce'"), std::string::npos) << what;
+    EXPECT_NE(what.find("p.yaml:9:"), std::string::npos) << what;
+    EXPECT_NE(what.find("collectives[].nics_per_node: applies only to groups over several nodes"),
+              std::string::npos)
+        << what;
   }
 }
 

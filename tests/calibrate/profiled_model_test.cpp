@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/compute_model.hpp"
+#include "sim/prediction.hpp"
 #include "sim/scenario.hpp"
 
 namespace scaleplan {
@@ -99,6 +100,69 @@ TEST_F(ScenarioCalibration, PathIsRelativeToTheScenarioAndFeedsThePrediction) {
   EXPECT_EQ(pclose(pipe), 0) << text;
   EXPECT_NE(text.find("compute model: calibration profile " + *s.calibration), std::string::npos)
       << text;
+}
+
+// Pure data parallelism over 4 nodes of one A100 and one NIC each, gradients reduced after the
+// backward pass (nothing to hide them behind), timed with the built-in A100 profile plus a
+// 4-rank / 4-node all-reduce fit of `bus_bandwidth_bytes_per_s`.
+Prediction predict_data_parallel(const std::filesystem::path& dir,
+                                 double bus_bandwidth_bytes_per_s) {
+  Profile profile = load_profile(source_dir() + "/scenarios/profiles/a100.yaml");
+  std::erase_if(profile.collectives, [](const CollectiveProfile& c) { return c.nodes > 1; });
+  CollectiveProfile inter;
+  inter.op = CollectiveOp::all_reduce;
+  inter.algorithm = "nccl";
+  inter.ranks = 4;
+  inter.nodes = 4;
+  inter.latency_s = {1e-4, "test"};
+  inter.bus_bandwidth_bytes_per_s = {bus_bandwidth_bytes_per_s, "test"};
+  profile.collectives.push_back(inter);
+  std::ofstream(dir / "profiles" / "inter.yaml") << write_profile(profile);
+  const auto path = dir / "dp.yaml";
+  std::ofstream(path) << R"(name: dp
+calibration: profiles/inter.yaml
+cluster:
+  device: A100-SXM4-80GB
+  nodes: 4
+  devices_per_node: 1
+  network:
+    link_bandwidth_gbps: 200
+    nics_per_node: 1
+model:
+  preset: gpt3-1.3b
+  layers: 2
+training:
+  global_batch: 4
+parallelism:
+  dp: 4
+  overlap_grad_reduce: false
+)";
+  const Scenario s = load_scenario(path, Catalog::builtin());
+  return predict(s, prepare_run(s, Catalog::builtin()));
+}
+
+TEST_F(ScenarioCalibration, InterNodeBusBandwidthSetsTheNicLinks) {
+  const Prediction slow = predict_data_parallel(dir_, 10e9);
+  const Prediction fast = predict_data_parallel(dir_, 20e9);
+  // One rank per node: each ring crossing uses one NIC, which carries the bus bandwidth.
+  EXPECT_NE(
+      slow.link_bandwidths.find("NIC links 10.0 GB/s (all-reduce 4 ranks / 4 nodes bus "
+                                "bandwidth 10.0 GB/s over 1 NIC per node, calibration profile"),
+      std::string::npos)
+      << slow.link_bandwidths;
+  EXPECT_NE(format_text(fast).find("links:         intra-node links 204.0 GB/s"),
+            std::string::npos);
+  // Every gradient crosses the network in a 4-rank ring: each rank sends 2·3/4 of the fp32
+  // gradients of every parameter through its NIC link, at 10 GB/s or at 20 GB/s. Compute and the
+  // latencies are the same in both runs, so the step times differ by those bytes over 20 GB/s.
+  ASSERT_EQ(slow.collectives_by_algorithm.size(), 1u);
+  EXPECT_EQ(slow.collectives_by_algorithm.begin()->first, "ring");
+  TransformerConfig model = *transformer_preset("gpt3-1.3b");
+  model.layers = 2;
+  const double nic_bytes = 1.5 * 4 * total_parameters(model);
+  EXPECT_NEAR(slow.step_time_s - fast.step_time_s, nic_bytes / 10e9 - nic_bytes / 20e9, 1e-9);
+  // A 1.3B model's 2-layer slice has 0.25 G parameters: 1.5 GB at 10 GB/s is most of the step.
+  EXPECT_GT((slow.step_time_s - fast.step_time_s) / fast.step_time_s, 0.5);
 }
 
 TEST_F(ScenarioCalibration, ErrorsNameTheKeyAndSayWhy) {

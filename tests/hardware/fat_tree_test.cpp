@@ -40,11 +40,33 @@ TEST(FatTree, ThreeTiersWithOversubscriptionPerTier) {
   EXPECT_DOUBLE_EQ(24 * 25e9 / pod_uplinks, 3.0);
 }
 
+std::string topology_error(const ClusterSpec& c) {
+  try {
+    Topology{c};
+  } catch (const TopologyError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 TEST(FatTree, TooFewTiersIsAnError) {
-  // Radix 4: leaves of 2 NICs; two tiers hold at most 4 leaves (8 NICs), not 20.
+  // Radix 4: leaves of 2 NICs; two tiers hold at most 4 leaves (8 NICs), not 20. The message
+  // names the two tiers asked for, although 20 NICs would not fit in three either.
   ClusterSpec c = cluster(20, 1, 1, 4);
   c.network.tiers = 2;
-  EXPECT_THROW(Topology{c}, TopologyError);
+  EXPECT_EQ(topology_error(c),
+            "20 NICs do not fit in 2 tiers of radix-4 switches, which hold at most 8; raise "
+            "switch_radix or tiers (at most 3)");
+  c.network.tiers = 1;
+  EXPECT_EQ(topology_error(c),
+            "20 NICs do not fit in 1 tier of radix-4 switches, which hold at most 2; raise "
+            "switch_radix or tiers (at most 3)");
+  // Three tiers hold pods of 2 leaves under each of 4 core ports: 16 NICs. With the tiers left
+  // to the generator, three is what it tried.
+  c.network.tiers.reset();
+  EXPECT_EQ(topology_error(c),
+            "20 NICs do not fit in 3 tiers of radix-4 switches, which hold at most 16; raise "
+            "switch_radix");
   // An oversubscription list longer than the tiers below the top is refused.
   c.network.tiers = 3;
   c.network.oversubscription = {1, 1, 1};

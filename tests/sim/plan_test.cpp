@@ -220,29 +220,92 @@ TEST(PlanBuilder, ContextParallelRingsKeysAndValuesAndShardsActivations) {
 namespace scaleplan {
 namespace {
 
+CollectiveProfile all_reduce_fit(int ranks, int nodes, double bus_bandwidth_bytes_per_s) {
+  CollectiveProfile c;
+  c.op = CollectiveOp::all_reduce;
+  c.algorithm = "nccl";
+  c.ranks = ranks;
+  c.nodes = nodes;
+  c.latency_s = {5e-5, "test"};
+  c.bus_bandwidth_bytes_per_s = {bus_bandwidth_bytes_per_s, "test"};
+  return c;
+}
+
 TEST(EffectiveCluster, ProfileBusBandwidthSetsTheIntraNodeLinks) {
   ClusterSpec cluster;
   cluster.device = *Catalog::builtin().find("A100-SXM4-80GB");
   cluster.nodes = 1;
   cluster.devices_per_node = 8;
   // Catalog only: 300 GB/s per direction at the nccl-tests efficiency 0.683.
-  const ClusterSpec from_catalog = effective_cluster(cluster, Catalog::builtin());
-  EXPECT_NEAR(from_catalog.device.intra_node_link_bandwidth_bytes_per_s.value, 300e9 * 0.683, 1e3);
+  const EffectiveCluster from_catalog = effective_cluster(cluster, Catalog::builtin());
+  EXPECT_NEAR(from_catalog.cluster.device.intra_node_link_bandwidth_bytes_per_s.value,
+              300e9 * 0.683, 1e3);
+  EXPECT_EQ(from_catalog.description,
+            "intra-node links 204.9 GB/s (catalog 300.0 GB/s x nccl-tests efficiency 0.683); "
+            "collective step latency 3.4 us (catalog)");
   // A profile with a measured 8-GPU all-reduce: its bus bandwidth is the link bandwidth a ring
   // over the NVSwitch sees, whatever the catalog says.
   Profile profile;
   profile.device = "A100-SXM4-80GB";
-  CollectiveProfile all_reduce;
-  all_reduce.op = CollectiveOp::all_reduce;
-  all_reduce.ranks = 8;
-  all_reduce.nodes = 1;
-  all_reduce.latency_s = {5e-5, "test"};
-  all_reduce.bus_bandwidth_bytes_per_s = {180e9, "test"};
-  profile.collectives.push_back(all_reduce);
-  const ClusterSpec calibrated = effective_cluster(cluster, Catalog::builtin(), &profile);
-  EXPECT_DOUBLE_EQ(calibrated.device.intra_node_link_bandwidth_bytes_per_s.value, 180e9);
-  const Topology topology(calibrated);
+  profile.collectives.push_back(all_reduce_fit(8, 1, 180e9));
+  const EffectiveCluster calibrated =
+      effective_cluster(cluster, Catalog::builtin(), &profile, "p.yaml");
+  EXPECT_DOUBLE_EQ(calibrated.cluster.device.intra_node_link_bandwidth_bytes_per_s.value, 180e9);
+  const Topology topology(calibrated.cluster);
   EXPECT_DOUBLE_EQ(topology.link(topology.route(0, 1)[0]).bandwidth_bytes_per_s, 180e9);
+  // 50 us over the 14 steps of an 8-rank ring.
+  EXPECT_EQ(calibrated.description,
+            "intra-node links 180.0 GB/s (all-reduce 8 ranks / 1 node bus bandwidth, calibration "
+            "profile p.yaml); collective step latency 3.57 us (calibration profile p.yaml)");
+}
+
+TEST(EffectiveCluster, ProfileInterNodeBusBandwidthSetsTheNicLinks) {
+  // 4 nodes of 8 A100 with 4 NICs of 200 Gb/s each.
+  ClusterSpec cluster;
+  cluster.device = *Catalog::builtin().find("A100-SXM4-80GB");
+  cluster.nodes = 4;
+  cluster.devices_per_node = 8;
+  cluster.network.link_bandwidth_bytes_per_s = 25e9;
+  cluster.network.nics_per_node = 4;
+  // Catalog only: line rate at the NIC efficiency 0.94.
+  const EffectiveCluster from_catalog = effective_cluster(cluster, Catalog::builtin());
+  EXPECT_DOUBLE_EQ(from_catalog.cluster.network.link_bandwidth_bytes_per_s, 25e9 * 0.94);
+  EXPECT_NE(from_catalog.description.find(
+                "NIC links 23.5 GB/s (scenario 25.0 GB/s x catalog NIC efficiency 0.94)"),
+            std::string::npos)
+      << from_catalog.description;
+
+  // 24 ranks over 3 nodes (8 a node) through the nodes' 4 NICs: NCCL's 4 rings each cross a
+  // node boundary through their own NIC, so each NIC carries 96/4 = 24 GB/s.
+  Profile profile;
+  profile.device = "A100-SXM4-80GB";
+  profile.collectives.push_back(all_reduce_fit(8, 1, 200e9));
+  profile.collectives.push_back(all_reduce_fit(24, 3, 96e9));
+  EffectiveCluster calibrated = effective_cluster(cluster, Catalog::builtin(), &profile, "p.yaml");
+  EXPECT_DOUBLE_EQ(calibrated.cluster.network.link_bandwidth_bytes_per_s, 24e9);
+  EXPECT_DOUBLE_EQ(calibrated.cluster.device.intra_node_link_bandwidth_bytes_per_s.value, 200e9);
+  EXPECT_NE(calibrated.description.find("NIC links 24.0 GB/s (all-reduce 24 ranks / 3 nodes bus "
+                                        "bandwidth 96.0 GB/s over 4 NICs per node, calibration "
+                                        "profile p.yaml)"),
+            std::string::npos)
+      << calibrated.description;
+  const Topology topology(calibrated.cluster);
+  // Device 0 to device 8 (next node): device, NIC, leaf, NIC, device; the NIC-leaf hop is a
+  // network link.
+  EXPECT_DOUBLE_EQ(topology.link(topology.route(0, 8)[1]).bandwidth_bytes_per_s, 24e9);
+
+  // The measured cluster had 2 NICs per node: each carried half the bus bandwidth.
+  profile.collectives.back().nics_per_node = 2;
+  calibrated = effective_cluster(cluster, Catalog::builtin(), &profile, "p.yaml");
+  EXPECT_DOUBLE_EQ(calibrated.cluster.network.link_bandwidth_bytes_per_s, 48e9);
+  // A rail group (one rank per node) uses one NIC per node: its bus bandwidth is one NIC's.
+  profile.collectives.back() = all_reduce_fit(3, 3, 22e9);
+  calibrated = effective_cluster(cluster, Catalog::builtin(), &profile, "p.yaml");
+  EXPECT_DOUBLE_EQ(calibrated.cluster.network.link_bandwidth_bytes_per_s, 22e9);
+  // Only fits over several nodes set the NICs, however near a single-node fit's shape is.
+  profile.collectives.pop_back();
+  calibrated = effective_cluster(cluster, Catalog::builtin(), &profile, "p.yaml");
+  EXPECT_DOUBLE_EQ(calibrated.cluster.network.link_bandwidth_bytes_per_s, 25e9 * 0.94);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "hardware/topology.hpp"
+#include "sim/prediction.hpp"
 #include "sim/scenario.hpp"
 
 namespace scaleplan {
@@ -49,6 +50,38 @@ TEST(ScenarioNetwork, OversubscriptionIsANumberOrAListPerTier) {
   EXPECT_NE(tiers.find("cluster.network.oversubscription: lists 2 tiers but the network has 2"),
             std::string::npos)
       << tiers;
+}
+
+TEST(ScenarioNetwork, TooFewTiersNamesTheTiersAskedFor) {
+  // 20 single-NIC nodes on radix-4 switches: two tiers hold 8 NICs. The error comes from
+  // building the topology and is reported at cluster.network (line 7).
+  const Scenario s = parse_scenario(R"(name: t
+cluster:
+  device: A100-SXM4-80GB
+  nodes: 20
+  devices_per_node: 1
+  network:
+    link_bandwidth_gbps: 200
+    nics_per_node: 1
+    switch_radix: 4
+    tiers: 2
+model:
+  preset: gpt3-175b
+  layers: 8
+training:
+  global_batch: 20
+)",
+                                    "s.yaml", Catalog::builtin());
+  std::string e;
+  try {
+    prepare_run(s, Catalog::builtin());
+  } catch (const InputError& error) {
+    e = error.what();
+  }
+  EXPECT_NE(e.find("s.yaml:7:5: cluster.network: 20 NICs do not fit in 2 tiers of radix-4 "
+                   "switches, which hold at most 8; raise switch_radix or tiers (at most 3)"),
+            std::string::npos)
+      << e;
 }
 
 TEST(ScenarioNetwork, UnknownTopologySuggestsTheClosest) {
