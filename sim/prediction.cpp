@@ -218,8 +218,13 @@ std::string share(double part, double whole) {
 
 // How the step was simulated: which ranks, and how the network carried their traffic.
 std::string simulation_text(const Prediction& p) {
+  // With expert parallelism a replica is a block of ep data-parallel replicas (an ep group).
+  const std::string replica =
+      p.parallelism.ep > 1
+          ? "block of " + std::to_string(p.parallelism.ep) + " data-parallel replicas (an ep group)"
+          : "data-parallel replica";
   std::string out = p.replicas_simulated_as_one > 1
-                        ? "one data-parallel replica standing for " +
+                        ? "one " + replica + " standing for " +
                               std::to_string(p.replicas_simulated_as_one) +
                               " (--all-ranks simulates each)"
                         : "every rank";

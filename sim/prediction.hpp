@@ -60,7 +60,9 @@ struct Prediction {
   std::string link_bandwidths;  // each link bandwidth the simulation used and where it came from
   std::uint64_t events = 0;
   std::uint64_t flows = 0;
-  int replicas_simulated_as_one = 1;  // data-parallel replicas the simulated ranks stand for
+  // Data-parallel replicas (blocks of ep of them with expert parallelism) the simulated ranks
+  // stand for.
+  int replicas_simulated_as_one = 1;
   NetworkModel network_model = NetworkModel::automatic;
   std::uint64_t flow_transactions = 0;  // collectives and messages simulated as flows
   std::uint64_t alpha_beta_transactions = 0;

@@ -9,6 +9,8 @@
 #include "hardware/catalog.hpp"
 #include "sim/compute_model.hpp"
 #include "sim/plan_builder.hpp"
+#include "sim/prediction.hpp"
+#include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 
 namespace scaleplan {
@@ -211,6 +213,40 @@ TEST(MoePlan, SimulatesWithDirectAllToAlls) {
   const SimulationResult replicated =
       simulate(build_plan(moe_job(1, 4, 1, 2)), topology, compute, {});
   EXPECT_EQ(replicated.collectives_by_algorithm.count("direct"), 0u);
+}
+
+TEST(MoePlan, OneExpertParallelBlockStandsForTheOthers) {
+  // 32 H100 on a 2:1 oversubscribed fat-tree; pp 2, dp 16 in blocks of ep 4: the plan lists the
+  // first block, which stands for 4, and the expert gradients' groups span all of them.
+  const Scenario scenario = parse_scenario(R"(name: moe-symmetry
+cluster:
+  device: H100-SXM5-80GB
+  nodes: 4
+  devices_per_node: 8
+  network: {link_bandwidth_gbps: 400, switch_radix: 8, oversubscription: 2.0}
+model: {preset: mixtral-8x7b, layers: 4, seq_len: 1024}
+training: {global_batch: 32, micro_batch: 1}
+parallelism: {tp: 1, pp: 2, ep: 4}
+)",
+                                           "moe.yaml", Catalog::builtin());
+  auto predict_with = [&](RankScope ranks) {
+    const PreparedRun run = prepare_run(scenario, Catalog::builtin(), {ranks, NetworkModel::flows});
+    validate_plan(run.plan);
+    return predict(scenario, run);
+  };
+  const Prediction one = predict_with(RankScope::one_replica);
+  const Prediction all = predict_with(RankScope::all_ranks);
+  EXPECT_EQ(one.replicas_simulated_as_one, 4);
+  EXPECT_EQ(all.replicas_simulated_as_one, 1);
+  EXPECT_NEAR(one.step_time_s, all.step_time_s, 0.01 * all.step_time_s);
+  EXPECT_DOUBLE_EQ(one.memory.peak_bytes, all.memory.peak_bytes);
+  const PreparedRun listed = prepare_run(scenario, Catalog::builtin());
+  EXPECT_EQ(listed.plan.replicas.rank_stride, 4);
+  for (const Group& g : listed.plan.groups) {
+    if (g.name == "edp") {
+      EXPECT_EQ(g.ranks.size(), 4u);  // one rank of each block
+    }
+  }
 }
 
 }  // namespace
