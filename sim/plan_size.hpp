@@ -18,7 +18,7 @@ inline constexpr std::int64_t max_plan_ops = 50'000'000;
 // An upper bound on the number of ops build_plan(job) emits, over all ranks, computed in O(1)
 // without overflow (saturates at INT64_MAX). It counts every op the builder may emit per layer,
 // micro-batch and rank, so it stays an upper bound as the builder adds collectives for context
-// and expert parallelism and ZeRO; tests/sim/plan_size_test.cpp checks it against real plans.
+// and expert parallelism and ZeRO; tests/sim/limits_test.cpp checks it against real plans.
 std::int64_t estimated_plan_ops(const TrainingJob& job);
 
 }  // namespace scaleplan
