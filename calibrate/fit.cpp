@@ -11,7 +11,7 @@
 namespace scaleplan {
 
 Eigen::VectorXd nonnegative_least_squares(const Eigen::MatrixXd& a, const Eigen::VectorXd& b,
-                                          unsigned required_columns_mask) {
+                                          unsigned required_columns_mask, int max_columns) {
   const int columns = static_cast<int>(a.cols());
   if (columns > 16)
     throw std::invalid_argument("subset least squares is for a handful of columns");
@@ -34,7 +34,7 @@ Eigen::VectorXd nonnegative_least_squares(const Eigen::MatrixXd& a, const Eigen:
         chosen.push_back(j);
     }
     const int size = static_cast<int>(chosen.size());
-    if (size > a.rows())
+    if (size > a.rows() || size > max_columns)
       continue;
     Eigen::MatrixXd sub(a.rows(), size);
     for (int j = 0; j < size; ++j)
@@ -160,7 +160,12 @@ void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, 
     for (int j = 0; j < 5; ++j)
       a(i, j) = row[j] / time_s[i];
   }
-  Eigen::VectorXd c = nonnegative_least_squares(a, Eigen::VectorXd::Ones(n), 0b00010);
+  // The fit keeps a degree of freedom: with n points it uses at most n - 1 of its coefficients
+  // (one for a single point). Otherwise it passes through every point whatever their noise, so
+  // that two measurements 1 % apart (different software, say) become a shape law that
+  // extrapolates to shapes nobody measured, while its quality figures report a perfect fit.
+  const int max_columns = std::max(1, static_cast<int>(n) - 1);
+  Eigen::VectorXd c = nonnegative_least_squares(a, Eigen::VectorXd::Ones(n), 0b00010, max_columns);
   // Against a datasheet peak the asymptote may not exceed it: the fit is redone with the peak as
   // the asymptote (c1 = 1/peak moved to the right-hand side) when it would.
   const bool capped = options.device && c(1) * peak < 1;
@@ -168,7 +173,10 @@ void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, 
     Eigen::VectorXd rest = Eigen::VectorXd::Ones(n) - a.col(1) / peak;
     Eigen::MatrixXd others(n, 4);
     others << a.col(0), a.col(2), a.col(3), a.col(4);
-    const Eigen::VectorXd d = nonnegative_least_squares(others, rest, 0);
+    // The peak spends the one coefficient a fit of one or two points may use.
+    const Eigen::VectorXd d = max_columns > 1
+                                  ? nonnegative_least_squares(others, rest, 0, max_columns - 1)
+                                  : Eigen::VectorXd::Zero(4).eval();
     c << d(0), 1 / peak, d(1), d(2), d(3);
   }
   g.model.fixed_s = c(0);

@@ -51,8 +51,9 @@ std::string format_fit_report(const FitResult& result);
 // trying every subset of columns that contains `required` (columns are few), keeping the
 // non-negative solution with the smallest residual; ties go to fewer columns. Returns
 // coefficients with zeros for dropped columns; throws std::invalid_argument when no subset has
-// a non-negative solution.
+// a non-negative solution. At most `max_columns` columns are used (and never more than there
+// are rows).
 Eigen::VectorXd nonnegative_least_squares(const Eigen::MatrixXd& a, const Eigen::VectorXd& b,
-                                          unsigned required_columns_mask);
+                                          unsigned required_columns_mask, int max_columns = 16);
 
 }  // namespace scaleplan

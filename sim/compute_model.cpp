@@ -49,8 +49,13 @@ double ProfiledComputeModel::kernel_time_s(const Kernel& kernel) const {
       throw std::invalid_argument("calibration profile " + profile_name_ + " has no " +
                                   std::string(to_string(kernel.dtype)) + " GEMM fit");
     }
-    // The measured GEMM time includes its launch.
-    return it->second.time_s({kernel.gemm.m, kernel.gemm.n, kernel.gemm.k, kernel.gemm.batch});
+    // The efficiency measured for the kernel's shape applies to all of its FLOPs, which are not
+    // always those of one GEMM of that shape: a fused attention kernel is named by the shape of
+    // QK^T but also runs PV (less the masked half when causal), and its backward 2.5 times the
+    // forward's work. The measured GEMM time includes its launch.
+    const GemmProfile& g = it->second;
+    const GemmDims dims{kernel.gemm.m, kernel.gemm.n, kernel.gemm.k, kernel.gemm.batch};
+    return kernel.flops / (g.efficiency(dims) * g.peak_flops_per_s.value);
   }
   double arithmetic_s = 0;
   if (kernel.flops > 0) {

@@ -32,8 +32,9 @@ class RooflineModel final : public ComputeModel {
   DeviceSpec device_;
 };
 
-// Times from a calibration profile (hardware/profile.hpp): GEMM and attention kernels take the
-// profile's time for their shape and dtype (its table interpolated over its fitted model);
+// Times from a calibration profile (hardware/profile.hpp): GEMM and attention kernels run their
+// FLOPs at the profile's efficiency for their shape and dtype (its table interpolated over its
+// fitted model);
 // other kernels the larger of their arithmetic at the catalog's efficiency and their bytes at the
 // profile's streaming bandwidth and latency. Whatever the profile lacks (memory, launch overhead)
 // comes from the catalog device. Throws std::invalid_argument for a GEMM in a dtype the profile

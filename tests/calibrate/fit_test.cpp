@@ -64,6 +64,30 @@ TEST(Fit, RecoversAKnownGemmModel) {
   EXPECT_NEAR(g.efficiency(outside), reference.model_efficiency(outside), 1e-9);
 }
 
+TEST(Fit, AFitKeepsADegreeOfFreedom) {
+  // Two shapes 1.2 % apart in efficiency. Two coefficients would pass through both and turn the
+  // difference into a law of n (half efficiency at n = 32) for every shape never measured; the
+  // fit uses one, the least-squares constant on relative error: Σe² / Σe.
+  MeasurementRun run;
+  run.source = "synthetic";
+  const GemmDims a{1024, 10240, 5120, 1}, b{6912, 2048, 16384, 1};
+  const double ea = 0.8692, eb = 0.8587;
+  run.gemm.push_back({Dtype::bf16, a, gemm_flops(a) / (ea * 1e14), 1});
+  run.gemm.push_back({Dtype::bf16, b, gemm_flops(b) / (eb * 1e14), 1});
+  DeviceSpec device;
+  device.name = "synthetic";
+  device.peak_flops_per_s[Dtype::bf16] = {1e14, "peak"};
+  FitOptions options;
+  options.device = &device;
+  const GemmProfile g = fit_profile({Measurements{{run}}}, options).profile.gemm.at(Dtype::bf16);
+  EXPECT_NEAR(g.model.peak_efficiency, (ea * ea + eb * eb) / (ea + eb), 1e-12);
+  EXPECT_EQ(g.model.m_half + g.model.n_half + g.model.k_half + g.model.fixed_s, 0);
+  // Its quality says it does not pass through both points.
+  EXPECT_GT(g.fit->worst_relative_error, 0.005);
+  // The table still reproduces each measurement exactly.
+  EXPECT_DOUBLE_EQ(g.efficiency(a), ea);
+}
+
 TEST(Fit, AsymptoteAboveTheDatasheetPeakIsCapped) {
   MeasurementRun run;
   run.source = "synthetic";

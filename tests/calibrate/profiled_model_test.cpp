@@ -1,4 +1,5 @@
 // The profile in the simulator: ProfiledComputeModel, and `calibration:` in scenarios.
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -41,6 +42,30 @@ TEST(ProfiledComputeModel, GemmsFromTheProfileStreamsFromItsBandwidth) {
   with_memory.memory = BandwidthProfile{{2e12, "t"}, {3e-6, "t"}, std::nullopt};
   const ProfiledComputeModel measured(device, with_memory, "m");
   EXPECT_NEAR(measured.kernel_time_s(norm), 3e-6 + 1e9 / 2e12, 1e-15);
+}
+
+TEST(ProfiledComputeModel, FusedAttentionRunsAllItsFlopsAtItsShapesEfficiency) {
+  const Profile profile = load_profile(source_dir() + "/scenarios/profiles/h100.yaml");
+  const DeviceSpec& device = *Catalog::builtin().find("H100-SXM5-80GB");
+  const ProfiledComputeModel model(device, profile, "h100.yaml");
+  TransformerConfig config = *transformer_preset("gpt3-175b");
+  config.flash_attention = true;
+  config.causal = false;
+  const LayerWork layer = transformer_layer(config, 1, {8, 1, false}, Dtype::bf16);
+  auto find = [](const std::vector<Kernel>& kernels, const std::string& name) {
+    return *std::find_if(kernels.begin(), kernels.end(),
+                         [&](const Kernel& k) { return k.name == name; });
+  };
+  const Kernel forward = find(layer.attention.forward, "flash_attention");
+  const Kernel backward = find(layer.attention.backward, "flash_attention_backward");
+  // Both kernels carry the shape of QK^T (2048 × 2048 × 128, 12 heads); without a causal mask
+  // the forward also runs PV, twice that product's FLOPs, and the backward 2.5 times the forward.
+  const GemmProfile& bf16 = profile.gemm.at(Dtype::bf16);
+  const GemmDims qk{2048, 2048, 128, 12};
+  const double qk_s = bf16.time_s(qk);
+  EXPECT_DOUBLE_EQ(forward.flops, 2 * gemm_flops(qk));
+  EXPECT_NEAR(model.kernel_time_s(forward) / qk_s, 2, 1e-12);
+  EXPECT_NEAR(model.kernel_time_s(backward) / qk_s, 5, 1e-12);
 }
 
 TEST(ProfiledComputeModel, StepLatencyFromTheIntraNodeAllReduce) {
