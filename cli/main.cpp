@@ -77,6 +77,10 @@ int run(const RunOptions& o) {
     recorder.emplace(prepared.plan, rank_names(scenario, prepared.plan));
   const Prediction prediction = predict(scenario, prepared, recorder ? &*recorder : nullptr);
   if (recorder) {
+    std::vector<TracedLink> links;
+    for (const LinkUsage& l : prediction.busiest_links)
+      links.push_back({l.link, l.name});
+    recorder->trace_links(std::move(links));
     auto out = open_output(o.trace);
     recorder->write(out);
   }

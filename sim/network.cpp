@@ -20,6 +20,11 @@ Network::Network(Engine& engine, const Topology& topology)
       link_mark_(topology.link_count(), 0),
       local_link_(topology.link_count(), 0) {}
 
+void Network::set_link_rate_observer(LinkRateObserver* observer) {
+  link_rate_observer_ = observer;
+  link_rate_.assign(observer ? topology_->link_count() : 0, 0.0);
+}
+
 void Network::start_flow(int src_device, int dst_device, double bytes, FlowObserver* observer,
                          std::uint64_t token) {
   ++flows_started_;
@@ -92,8 +97,12 @@ void Network::reshare(const std::vector<LinkId>& touched_links) {
       }
     }
   }
-  if (component_flows_.empty())
+  if (component_flows_.empty()) {
+    // The touched links lost their last flow.
+    if (link_rate_observer_)
+      report_link_rates();
     return;
+  }
   // Fixed order so that the solver's tie-breaking never depends on discovery order.
   std::sort(component_flows_.begin(), component_flows_.end());
   std::sort(component_links_.begin(), component_links_.end());
@@ -122,6 +131,22 @@ void Network::reshare(const std::vector<LinkId>& touched_links) {
     const double seconds = flow.remaining_bytes / flow.rate_bytes_per_s;
     flow.finish = now + to_sim_time(seconds);
     due_.push({flow.finish, index, flow.generation});
+  }
+  if (link_rate_observer_)
+    report_link_rates();
+}
+
+// The component's links, each at the sum of its flows' new rates, reported where that changed.
+void Network::report_link_rates() {
+  const SimTime now = engine_->now();
+  for (LinkId l : component_links_) {
+    double rate = 0;
+    for (std::uint32_t f : flows_on_link_[l])
+      rate += flows_[f].rate_bytes_per_s;
+    if (rate != link_rate_[l]) {
+      link_rate_[l] = rate;
+      link_rate_observer_->on_link_rate(l, now, rate);
+    }
   }
 }
 

@@ -21,6 +21,16 @@ class FlowObserver {
   ~FlowObserver() = default;
 };
 
+// Told each time the total rate of a link changes: when the flows crossing it are reshared, start
+// or end. Between two calls the link carries `bytes_per_s` steadily.
+class LinkRateObserver {
+ public:
+  virtual void on_link_rate(LinkId link, SimTime time, double bytes_per_s) = 0;
+
+ protected:
+  ~LinkRateObserver() = default;
+};
+
 class Network final : public EventHandler {
  public:
   Network(Engine& engine, const Topology& topology);
@@ -30,6 +40,10 @@ class Network final : public EventHandler {
   // bytes, completes at once (still through an event, so callers never re-enter).
   void start_flow(int src_device, int dst_device, double bytes, FlowObserver* observer,
                   std::uint64_t token);
+
+  // Reports link rate changes from now on; nullptr stops. Without an observer the network keeps
+  // no per-link rates at all.
+  void set_link_rate_observer(LinkRateObserver* observer);
 
   const Topology& topology() const { return *topology_; }
   std::size_t active_flows() const { return active_count_; }
@@ -64,6 +78,7 @@ class Network final : public EventHandler {
   void reshare(const std::vector<LinkId>& touched_links);
   void schedule_wakeup();
   void finish_flow(std::uint32_t index);
+  void report_link_rates();
 
   Engine* engine_;
   const Topology* topology_;
@@ -90,6 +105,9 @@ class Network final : public EventHandler {
   MaxMinSolver solver_;
   std::vector<std::uint32_t> flow_mark_;
   std::uint32_t mark_ = 0;
+
+  LinkRateObserver* link_rate_observer_ = nullptr;
+  std::vector<double> link_rate_;  // last rate reported per link (with an observer only)
 };
 
 }  // namespace scaleplan

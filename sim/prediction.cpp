@@ -161,7 +161,7 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
     if (sim.link_bytes[id] <= 0)
       continue;
     const Link& link = run.topology.link(id);
-    links.push_back({run.topology.link_name(id), link.bandwidth_bytes_per_s, sim.link_bytes[id],
+    links.push_back({id, run.topology.link_name(id), link.bandwidth_bytes_per_s, sim.link_bytes[id],
                      sim.link_bytes[id] / (link.bandwidth_bytes_per_s * sim.step_time_s)});
   }
   // Busiest first; equal utilisations keep link order, so the table never changes between runs.

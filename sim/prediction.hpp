@@ -36,6 +36,7 @@ struct StepBreakdown {
 
 // How busy one link was over the step.
 struct LinkUsage {
+  LinkId link = 0;
   std::string name;
   double bandwidth_bytes_per_s = 0;
   double bytes = 0;

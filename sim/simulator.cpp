@@ -158,6 +158,8 @@ class Simulation final : public EventHandler, public FlowObserver {
     slot_of_rank_.assign(plan.world_size(), -1);
     for (std::size_t i = 0; i < plan.ranks.size(); ++i)
       slot_of_rank_[plan.ranks[i].rank] = static_cast<int>(i);
+    if (observer)
+      network_.set_link_rate_observer(observer->link_rate_observer());
     block_time_.reserve(plan.blocks.size());
     for (const auto& block : plan.blocks)
       block_time_.push_back(to_sim_time(block_time_s(compute, block)));

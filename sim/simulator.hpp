@@ -21,6 +21,8 @@
 
 namespace scaleplan {
 
+class LinkRateObserver;  // sim/network.hpp
+
 // Subscribers see what happened; the engine does not know who listens. `rank` is the program's
 // index in Plan::ranks (the rank itself unless the plan lists one replica).
 class SimulationObserver {
@@ -31,6 +33,9 @@ class SimulationObserver {
   virtual void on_op(int rank, std::uint32_t op, SimTime start, SimTime end) = 0;
   // The activation memory of `rank` changed to `bytes` at `time`.
   virtual void on_memory(int rank, SimTime time, double bytes) = 0;
+  // Where the network reports each change of a link's rate; none (the default) spares the
+  // network from tracking link rates.
+  virtual LinkRateObserver* link_rate_observer() { return nullptr; }
 };
 
 // How collectives and messages cross the network: as flows sharing links max-min fairly, or on

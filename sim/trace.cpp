@@ -1,5 +1,6 @@
 #include "sim/trace.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,17 @@ void ChromeTraceRecorder::on_memory(int rank, SimTime time, double bytes) {
   samples_.push_back({rank, time, bytes});
 }
 
+void ChromeTraceRecorder::on_link_rate(LinkId link, SimTime time, double bytes_per_s) {
+  if (link >= link_rates_.size())
+    link_rates_.resize(link + 1);
+  std::vector<Rate>& rates = link_rates_[link];
+  // Several reshares at one instant leave only the last rate standing.
+  if (!rates.empty() && rates.back().time == time)
+    rates.pop_back();
+  if (rates.empty() || rates.back().bytes_per_s != bytes_per_s)
+    rates.push_back({time, bytes_per_s});
+}
+
 namespace {
 // Microseconds with picosecond resolution, printed the same way on every run.
 std::string microseconds(SimTime t) {
@@ -26,6 +38,35 @@ std::string microseconds(SimTime t) {
   return buffer;
 }
 }  // namespace
+
+// The mean rate over each of `intervals` equal parts of [0, end): the bytes the piecewise-constant
+// rate moved in the part over its length, at the part's start; then the rate from `end` on.
+std::vector<ChromeTraceRecorder::Rate> ChromeTraceRecorder::mean_rates(
+    const std::vector<Rate>& rates, SimTime end, std::size_t intervals) {
+  const auto parts = static_cast<SimTime>(intervals);
+  // i·end / parts without forming i·end, which overflows for steps of hours.
+  auto boundary = [&](SimTime i) { return end / parts * i + end % parts * i / parts; };
+  std::vector<Rate> means;
+  std::size_t next = 0;  // the first change not yet applied
+  double rate = 0;
+  for (SimTime i = 0; i < parts; ++i) {
+    const SimTime from = boundary(i), to = boundary(i + 1);
+    if (to == from)
+      continue;
+    double bytes = 0;
+    SimTime cursor = from;
+    while (next < rates.size() && rates[next].time < to) {
+      bytes += rate * to_seconds(rates[next].time - cursor);
+      cursor = std::max(cursor, rates[next].time);
+      rate = rates[next].bytes_per_s;
+      ++next;
+    }
+    bytes += rate * to_seconds(to - cursor);
+    means.push_back({from, bytes / to_seconds(to - from)});
+  }
+  means.push_back({end, rates.empty() ? 0.0 : rates.back().bytes_per_s});
+  return means;
+}
 
 void ChromeTraceRecorder::write(std::ostream& out) const {
   out << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
@@ -67,6 +108,41 @@ void ChromeTraceRecorder::write(std::ostream& out) const {
       text += ",\"bytes\":" + nlohmann::json(op.bytes).dump();
     text += "}}";
     line(text);
+  }
+  SimTime step_end = 0;
+  for (const Slice& s : slices_)
+    step_end = std::max(step_end, s.end);
+  const std::size_t network_pid = plan_->ranks.size();
+  if (!traced_links_.empty()) {
+    line(nlohmann::json{{"name", "process_name"},
+                        {"ph", "M"},
+                        {"pid", network_pid},
+                        {"args", {{"name", "network: busiest links (GB/s)"}}}}
+             .dump());
+    line(nlohmann::json{{"name", "process_sort_index"},
+                        {"ph", "M"},
+                        {"pid", network_pid},
+                        {"args", {{"sort_index", network_pid}}}}
+             .dump());
+  }
+  for (const TracedLink& traced : traced_links_) {
+    const std::string head = "{\"name\":" + nlohmann::json(traced.name).dump() +
+                             ",\"ph\":\"C\",\"pid\":" + std::to_string(network_pid) + ",\"ts\":";
+    auto counter = [&](SimTime time, double bytes_per_s) {
+      line(head + microseconds(time) +
+           ",\"args\":{\"GB/s\":" + nlohmann::json(bytes_per_s / 1e9).dump() + "}}");
+    };
+    static const std::vector<Rate> none;
+    const std::vector<Rate>& rates =
+        traced.link < link_rates_.size() ? link_rates_[traced.link] : none;
+    if (rates.size() <= max_link_points) {
+      for (const Rate& r : rates)
+        counter(r.time, r.bytes_per_s);
+    } else {
+      const SimTime end = std::max(step_end, rates.back().time);
+      for (const Rate& r : mean_rates(rates, end, max_link_points))
+        counter(r.time, r.bytes_per_s);
+    }
   }
   for (const Sample& m : samples_) {
     line("{\"name\":\"activation memory (GiB)\",\"ph\":\"C\",\"pid\":" + std::to_string(m.rank) +

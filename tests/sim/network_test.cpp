@@ -1,5 +1,8 @@
 #include "sim/network.hpp"
 
+#include <map>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace scaleplan {
@@ -9,6 +12,26 @@ struct Finishes final : FlowObserver {
   Engine* engine = nullptr;
   std::map<std::uint64_t, SimTime> at;
   void on_flow_done(std::uint64_t token) override { at[token] = engine->now(); }
+};
+
+// Starts a flow when its event comes.
+struct FlowLater final : EventHandler {
+  FlowLater(Network* network, int src, int dst, double bytes, FlowObserver* observer,
+            std::uint64_t token)
+      : network_(network),
+        src_(src),
+        dst_(dst),
+        bytes_(bytes),
+        observer_(observer),
+        token_(token) {}
+  void on_event(std::uint64_t) override {
+    network_->start_flow(src_, dst_, bytes_, observer_, token_);
+  }
+  Network* network_;
+  int src_, dst_;
+  double bytes_;
+  FlowObserver* observer_;
+  std::uint64_t token_;
 };
 
 TEST(Network, ThreeFlowsFinishAtHandComputedTimes) {
@@ -56,18 +79,51 @@ TEST(Network, LateFlowSlowsAnEarlierOne) {
   Network network(engine, topology);
   Finishes f;
   f.engine = &engine;
-  struct Starter final : EventHandler {
-    Network* network;
-    Finishes* f;
-    void on_event(std::uint64_t) override { network->start_flow(0, 1, 0.5e9, f, 1); }
-  } starter;
-  starter.network = &network;
-  starter.f = &f;
+  FlowLater starter{&network, 0, 1, 0.5e9, &f, 1};
   network.start_flow(0, 1, 2e9, &f, 0);
   engine.schedule_at(to_sim_time(1.0), &starter, 0);
   engine.run();
   EXPECT_NEAR(to_seconds(f.at[1]), 2.0, 1e-9);
   EXPECT_NEAR(to_seconds(f.at[0]), 2.5, 1e-9);
+}
+
+struct RateLog final : LinkRateObserver {
+  std::map<LinkId, std::vector<std::pair<double, double>>> changes;  // link: (seconds, bytes/s)
+  void on_link_rate(LinkId link, SimTime time, double bytes_per_s) override {
+    changes[link].emplace_back(to_seconds(time), bytes_per_s);
+  }
+};
+
+TEST(Network, ReportsEachChangeOfALinksRate) {
+  // Devices 0 - 1 - 2: link A (0 to 1) 10 GB/s, link B (1 to 2) 6 GB/s. Flow X, 0 -> 2, 12 GB,
+  // runs at B's 6 GB/s, which leaves A a third idle. Flow Y, 1 -> 2, 3 GB, joins at 1 s: B is
+  // shared 3 + 3, so A drops to 3. Y ends at 1 + 3/3 = 2 s; X, with 12 - 6 - 3 = 3 GB left, is
+  // back at 6 GB/s and ends at 2 + 3/6 = 2.5 s. B stays at 6 GB/s throughout.
+  const Topology topology = Topology::custom(3, 0, {{0, 1, 10e9, 0}, {1, 2, 6e9, 0}});
+  Engine engine;
+  Network network(engine, topology);
+  RateLog log;
+  network.set_link_rate_observer(&log);
+  Finishes f;
+  f.engine = &engine;
+  FlowLater starter{&network, 1, 2, 3e9, &f, 1};
+  network.start_flow(0, 2, 12e9, &f, 0);
+  engine.schedule_at(to_sim_time(1.0), &starter, 0);
+  engine.run();
+  const LinkId a = topology.route(0, 1)[0], b = topology.route(1, 2)[0];
+  using Changes = std::vector<std::pair<double, double>>;
+  const Changes a_expected{{0, 6e9}, {1, 3e9}, {2, 6e9}, {2.5, 0}};
+  const Changes b_expected{{0, 6e9}, {2.5, 0}};
+  ASSERT_EQ(log.changes[a].size(), a_expected.size());
+  for (std::size_t i = 0; i < a_expected.size(); ++i) {
+    EXPECT_NEAR(log.changes[a][i].first, a_expected[i].first, 1e-9);
+    EXPECT_NEAR(log.changes[a][i].second, a_expected[i].second, 1e-3);
+  }
+  ASSERT_EQ(log.changes[b].size(), b_expected.size());
+  EXPECT_NEAR(log.changes[b][1].first, 2.5, 1e-9);
+  EXPECT_EQ(log.changes[b][1].second, 0);
+  // Only the two links the flows crossed, one direction each.
+  EXPECT_EQ(log.changes.size(), 2u);
 }
 
 }  // namespace

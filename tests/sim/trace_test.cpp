@@ -1,0 +1,136 @@
+// The Chrome/Perfetto trace: counter tracks of the busiest links' rates.
+#include "sim/trace.hpp"
+
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "sim/prediction.hpp"
+#include "sim/scenario.hpp"
+
+namespace scaleplan {
+namespace {
+
+nlohmann::json written(const ChromeTraceRecorder& recorder) {
+  std::ostringstream out;
+  recorder.write(out);
+  return nlohmann::json::parse(out.str());
+}
+
+TEST(ChromeTrace, BusiestLinksHaveCounterTracksOfTheirRate) {
+  // Two nodes of one A100 and one 200 Gb/s NIC each, pure data parallelism, gradients reduced
+  // after the backward pass. The 2-rank ring sends each rank's gradients to the other through
+  // its NIC: the NIC's network link (25 GB/s at the catalog's 0.94) is the bottleneck, slower
+  // than the 31.5 GB/s PCIe link in front of it, so it runs full for the whole all-reduce.
+  const Scenario s = parse_scenario(R"(name: t
+cluster:
+  device: A100-SXM4-80GB
+  nodes: 2
+  devices_per_node: 1
+  network:
+    link_bandwidth_gbps: 200
+    nics_per_node: 1
+model:
+  preset: gpt3-1.3b
+  layers: 2
+training:
+  global_batch: 2
+parallelism:
+  dp: 2
+  overlap_grad_reduce: false
+)",
+                                    "t.yaml", Catalog::builtin());
+  const PreparedRun run = prepare_run(s, Catalog::builtin());
+  ChromeTraceRecorder recorder(run.plan, {"rank 0", "rank 1"});
+  const Prediction p = predict(s, run, &recorder);
+  ASSERT_FALSE(p.busiest_links.empty());
+  const LinkUsage& busiest = p.busiest_links.front();
+  EXPECT_DOUBLE_EQ(busiest.bandwidth_bytes_per_s, 25e9 * 0.94);
+  std::vector<TracedLink> traced;
+  for (const LinkUsage& l : p.busiest_links)
+    traced.push_back({l.link, l.name});
+  recorder.trace_links(traced);
+  const nlohmann::json trace = written(recorder);
+
+  // The all-reduces on rank 0, and the busiest link's counter samples (time, GB/s).
+  std::vector<std::pair<double, double>> all_reduces, samples;
+  std::set<std::string> tracks;
+  bool named = false;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "X" && e["pid"] == 0 && e["cat"] == "collective") {
+      const double ts = e["ts"];
+      all_reduces.emplace_back(ts, ts + e["dur"].get<double>());
+    }
+    if (e["ph"] == "C" && e["pid"] == 2) {
+      tracks.insert(e["name"].get<std::string>());
+      if (e["name"] == busiest.name)
+        samples.emplace_back(e["ts"].get<double>(), e["args"]["GB/s"].get<double>());
+    }
+    named = named || (e["ph"] == "M" && e["pid"] == 2 && e["name"] == "process_name");
+  }
+  EXPECT_TRUE(named);
+  // One track per link `run --links` lists, and no other.
+  EXPECT_EQ(tracks.size(), p.busiest_links.size());
+  for (const LinkUsage& l : p.busiest_links)
+    EXPECT_TRUE(tracks.count(l.name)) << l.name;
+  ASSERT_FALSE(all_reduces.empty());
+  ASSERT_FALSE(samples.empty());
+  // In the middle of every all-reduce the link runs at its bandwidth, 23.5 GB/s; after the last
+  // one it is idle.
+  for (const auto& [start, end] : all_reduces) {
+    const double middle = (start + end) / 2;
+    double rate = 0;
+    for (const auto& [ts, gb_per_s] : samples) {
+      if (ts <= middle)
+        rate = gb_per_s;
+    }
+    EXPECT_DOUBLE_EQ(rate, 23.5) << "all-reduce at " << start << " us";
+  }
+  EXPECT_EQ(samples.back().second, 0);
+  EXPECT_GE(samples.back().first, all_reduces.back().first);
+}
+
+TEST(ChromeTrace, ABusyLinkIsSampledAsItsMeanRate) {
+  // A link idle on even microseconds and at 2 GB/s on odd ones for 4 ms changes 4,001 times:
+  // more than max_link_points, so the trace shows its mean over 1,000 intervals of 4 us, 1 GB/s
+  // each, and its final rate at the end.
+  const Plan plan;
+  ChromeTraceRecorder recorder(plan, {});
+  constexpr SimTime microsecond = 1'000'000;
+  for (SimTime i = 0; i <= 4000; ++i)
+    recorder.on_link_rate(3, i * microsecond, i % 2 == 1 ? 2e9 : 0.0);
+  recorder.trace_links({{3, "busy"}});
+  std::vector<std::pair<double, double>> samples;
+  const nlohmann::json trace = written(recorder);
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "C")
+      samples.emplace_back(e["ts"].get<double>(), e["args"]["GB/s"].get<double>());
+  }
+  ASSERT_EQ(samples.size(), ChromeTraceRecorder::max_link_points + 1);
+  for (std::size_t i = 0; i < ChromeTraceRecorder::max_link_points; ++i) {
+    EXPECT_DOUBLE_EQ(samples[i].first, 4.0 * static_cast<double>(i));
+    EXPECT_NEAR(samples[i].second, 1.0, 1e-12);
+  }
+  EXPECT_EQ(samples.back(), (std::pair<double, double>{4000, 0}));
+}
+
+TEST(ChromeTrace, RatesAtOneInstantLeaveTheLast) {
+  const Plan plan;
+  ChromeTraceRecorder recorder(plan, {});
+  recorder.on_link_rate(0, 0, 1e9);
+  recorder.on_link_rate(0, 5, 3e9);
+  recorder.on_link_rate(0, 5, 1e9);  // back where it was: no change at 5 at all
+  recorder.on_link_rate(0, 9, 0);
+  recorder.trace_links({{0, "l"}});
+  std::vector<double> times;
+  const nlohmann::json trace = written(recorder);
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "C")
+      times.push_back(e["ts"].get<double>());
+  }
+  EXPECT_EQ(times, (std::vector<double>{0, 9e-6}));
+}
+
+}  // namespace
+}  // namespace scaleplan
