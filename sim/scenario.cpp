@@ -344,9 +344,10 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
   if (dp_given)
     degree("dp", par.dp);
   if (auto schedule = p.choice("schedule", pipeline_schedule_names())) {
-    par.schedule = *schedule == "gpipe"  ? PipelineSchedule::gpipe
-                   : *schedule == "1f1b" ? PipelineSchedule::one_f_one_b
-                                         : PipelineSchedule::interleaved_1f1b;
+    par.schedule = *schedule == "gpipe"              ? PipelineSchedule::gpipe
+                   : *schedule == "1f1b"             ? PipelineSchedule::one_f_one_b
+                   : *schedule == "interleaved-1f1b" ? PipelineSchedule::interleaved_1f1b
+                                                     : PipelineSchedule::zero_bubble_h1;
   } else if (p.has("schedule")) {
     ok = false;
   }

@@ -205,8 +205,9 @@ TEST(ScenarioErrors, MoeAndLatentAttentionKeys) {
 TEST(ScenarioErrors, ParallelismKeys) {
   EXPECT_ERROR(replace(good, "  tp: 4", "  tp: 0"),
                "parallelism.tp: 0 is out of range; use a value from 1 to 32768");
-  EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  schedule: zigzag"),
-               "parallelism.schedule: 'zigzag' is not one of gpipe, 1f1b or interleaved-1f1b");
+  EXPECT_ERROR(
+      replace(good, "  pp: 2", "  pp: 2\n  schedule: zigzag"),
+      "parallelism.schedule: 'zigzag' is not one of gpipe, 1f1b, interleaved-1f1b or zb-h1");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  recompute: most"),
                "parallelism.recompute: 'most' is not one of none, selective or full");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  sequence_parallel: maybe"),
