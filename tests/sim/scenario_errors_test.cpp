@@ -255,6 +255,20 @@ TEST(ScenarioErrors, PipelineShape) {
                "to be a multiple of pp (2)");
 }
 
+TEST(ScenarioErrors, MemoryKeys) {
+  EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: 1}\n",
+               "s.yaml:20:39: memory.allocator_headroom_fraction: must be at least 0 and less "
+               "than 1 (a share of the reserved memory), got 1.000000");
+  EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: -0.1}\n",
+               "memory.allocator_headroom_fraction: must be at least 0 and less than 1");
+  EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: lots}\n",
+               "memory.allocator_headroom_fraction: expected a number");
+  EXPECT_ERROR(good + "memory: {allocator_headroom: 0.1}\n",
+               "memory.allocator_headroom: unknown key; valid keys here: "
+               "allocator_headroom_fraction");
+  EXPECT_ERROR(good + "memory: 0.1\n", "memory: ");
+}
+
 TEST(ScenarioErrors, MeasuredNeedsASource) {
   EXPECT_ERROR(good + "measured: {step_time_s: 1.5}\n", "measured.source: required key is missing");
   EXPECT_ERROR(good + "measured: {step_time_s: 0, source: x}\n",
