@@ -615,6 +615,16 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
                 -x.work.router.activation_bytes);
     };
 
+    // Sequence parallelism keeps the input of the column-parallel GEMMs (QKV, FC1) split along
+    // the sequence; their weight gradient needs it whole, so Megatron-LM all-gathers it again in
+    // backward, beside the input-gradient GEMM, and waits for it before the weight gradient
+    // (LinearWithGradAccumulationAndAsyncCommunication).
+    auto regather_input = [&](const std::string& label, int mb) {
+      if (tp_on && p.sequence_parallel) {
+        b.beside_chain(tp_group[r], CollectiveKind::all_gather, tp_bytes, Stream::tp_comm,
+                       label + " input all-gather", mb);
+      }
+    };
     // A block's gradients are whole once its weight gradient has run: ZeRO-3 scatters them every
     // micro-batch, data parallelism reduces them after the last.
     auto gradients_ready = [&](const ParameterSplit& params, std::uint32_t op,
@@ -745,6 +755,7 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           moe_backward(l, mb);  // ZeRO-3 (gathered weights) is refused for MoE models
         } else {
           tp_before(tp_bytes, layer_label(l, "mlp backward tp"), mb);
+          regather_input(layer_label(l, "mlp backward"), mb);
           if (split) {
             b.compute(blocks.mlp_input_gradient, layer_label(l, "mlp input gradient"), mb,
                       mlp_kept - mlp.activation_bytes, gathered);
@@ -760,6 +771,7 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
         }
         tp_before(tp_bytes, layer_label(l, "attention backward tp"), mb);
         ring_attention(false, l, mb);
+        regather_input(layer_label(l, "attention backward"), mb);
         const auto op = split
                             ? b.compute(blocks.attention_input_gradient,
                                         layer_label(l, "attention input gradient"), mb,
