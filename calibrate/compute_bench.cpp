@@ -41,17 +41,17 @@ std::vector<GemmDims> gemm_sweep(const GemmSweepOptions& o) {
         const LayerWork layer = transformer_layer(*model, o.micro_batch, partition, Dtype::bf16);
         for (const Block* block : {&layer.attention, &layer.mlp}) {
           add_kernels(block->forward, shapes);
-          add_kernels(block->backward, shapes);
+          add_kernels(block->backward(), shapes);
         }
         const Block head = output_block(*model, o.micro_batch, partition, Dtype::bf16);
         add_kernels(head.forward, shapes);
-        add_kernels(head.backward, shapes);
+        add_kernels(head.backward(), shapes);
         if (model->is_moe() && model->moe.expert_ffn_hidden % tp == 0) {
           // Experts as one rank holds them all (ep 1); MoE needs sequence parallelism with tp.
           const MoeWork moe = moe_mlp(*model, o.micro_batch, {tp, 1, tp > 1, 1}, Dtype::bf16);
           for (const Block* block : {&moe.router, &moe.experts, &moe.shared}) {
             add_kernels(block->forward, shapes);
-            add_kernels(block->backward, shapes);
+            add_kernels(block->backward(), shapes);
           }
         }
       }

@@ -107,32 +107,48 @@ Kernel memory_kernel(std::string name, KernelKind kind, Dtype dtype, double byte
   return k;
 }
 
-// Backward of a GEMM: the input gradient (dgrad) and the weight gradient (wgrad).
-void add_gemm_backward(const Kernel& forward, std::vector<Kernel>& backward) {
+// Backward of a GEMM: the input gradient (dgrad) and the weight gradient (wgrad). The two
+// products of attention (scores and values) have no weights: both are input gradients.
+void add_gemm_backward(const Kernel& forward, Block& block) {
   const GemmShape& s = forward.gemm;
-  backward.push_back(make_gemm(forward.name + "_dgrad", {s.m, s.k, s.n, s.batch}, forward.dtype));
-  backward.push_back(make_gemm(forward.name + "_wgrad", {s.k, s.n, s.m, s.batch}, forward.dtype));
+  Kernel dgrad = make_gemm(forward.name + "_dgrad", {s.m, s.k, s.n, s.batch}, forward.dtype);
+  Kernel wgrad = make_gemm(forward.name + "_wgrad", {s.k, s.n, s.m, s.batch}, forward.dtype);
+  if (forward.kind == KernelKind::attention) {
+    dgrad.kind = wgrad.kind = KernelKind::attention;
+    block.backward_input.push_back(std::move(dgrad));
+    block.backward_input.push_back(std::move(wgrad));
+    return;
+  }
+  block.backward_input.push_back(std::move(dgrad));
+  block.backward_weight.push_back(std::move(wgrad));
 }
 
 // Backward of a memory-bound kernel reads the output gradient and the saved input and writes the
 // input gradient: about twice the forward traffic.
-void add_memory_backward(const Kernel& forward, std::vector<Kernel>& backward) {
-  backward.push_back(
+void add_memory_backward(const Kernel& forward, Block& block) {
+  block.backward_input.push_back(
       memory_kernel(forward.name + "_backward", forward.kind, forward.dtype, 2 * forward.bytes));
 }
 
-void add_backward(const std::vector<Kernel>& forward, std::vector<Kernel>& backward) {
+void add_backward(const std::vector<Kernel>& forward, Block& block) {
   for (auto it = forward.rbegin(); it != forward.rend(); ++it) {
     if (it->kind == KernelKind::gemm || it->kind == KernelKind::attention) {
-      add_gemm_backward(*it, backward);
-      if (it->kind == KernelKind::attention) {
-        for (auto k = backward.end() - 2; k != backward.end(); ++k)
-          k->kind = KernelKind::attention;
-      }
+      add_gemm_backward(*it, block);
     } else {
-      add_memory_backward(*it, backward);
+      add_memory_backward(*it, block);
     }
   }
+}
+
+// Elements of the outputs of the GEMMs among `kernels` (attention's products excluded): the
+// output gradients their weight gradients read.
+double gemm_output_elements(const std::vector<Kernel>& kernels) {
+  double elements = 0;
+  for (const Kernel& k : kernels) {
+    if (k.kind == KernelKind::gemm)
+      elements += d(k.gemm.m) * d(k.gemm.n) * d(k.gemm.batch);
+  }
+  return elements;
 }
 
 // FC1, activation and FC2 of `batch` FFNs of width `ffn`, split over `t` tensor-parallel ranks,
@@ -277,6 +293,12 @@ double active_parameters(const TransformerConfig& m) {
   return model_parameters(m, d(m.moe.top_k));
 }
 
+std::vector<Kernel> Block::backward() const {
+  std::vector<Kernel> both = backward_input;
+  both.insert(both.end(), backward_weight.begin(), backward_weight.end());
+  return both;
+}
+
 double activation_element_bytes(Dtype dtype) {
   return std::max(2.0, bytes_per_element(dtype));
 }
@@ -354,9 +376,9 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     a.forward.push_back(fused);
     a.forward.push_back(proj);
     a.forward.push_back(residual);
-    add_backward({proj, residual}, a.backward);
-    a.backward.push_back(fused_backward);
-    add_backward(projections, a.backward);
+    add_backward({proj, residual}, a);
+    a.backward_input.push_back(fused_backward);
+    add_backward(projections, a);
   } else {
     Kernel qk = make_gemm("attn_scores", {s_local, s_kv, m.qk_head_dim(), b * heads_local}, dtype);
     qk.kind = KernelKind::attention;
@@ -371,7 +393,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     a.recompute_selective = {qk, softmax, av};
     a.forward.push_back(proj);
     a.forward.push_back(residual);
-    add_backward(a.forward, a.backward);
+    add_backward(a.forward, a);
   }
   a.tp_collective_bytes = t > 1 ? tok * h * e : 0;
   a.input_bytes = tok * h * act / sp;
@@ -389,6 +411,12 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
       m.flash_attention ? d(b) * d(heads_local) * d(s_local) * 4 : scores * (2 * act + 1);
   a.activation_bytes = replicated + split + core;
   a.selective_recompute_saved_bytes = m.flash_attention ? 0.0 : core;
+  // The weight gradients of the projections read their inputs as stored (the normed input, MLA's
+  // latents, the output projection's input) and their output gradients; with sequence
+  // parallelism the normed input is all-gathered again for them.
+  const double regathered_input = p.sequence_parallel && t > 1 ? tok * h * act : 0.0;
+  a.weight_gradient_inputs_bytes = tok * h * act / sp + latent_bytes + tok * d(proj_in) * act;
+  a.weight_gradient_operands_bytes = gemm_output_elements(a.forward) * act + regathered_input;
 
   Block& f = w.mlp;
   f.name = "mlp";
@@ -398,11 +426,17 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     f.forward.push_back(std::move(k));
   f.forward.push_back(
       memory_kernel("mlp_residual", KernelKind::elementwise, dtype, tok * h * (3 * e + 1) / sp));
-  add_backward(f.forward, f.backward);
+  add_backward(f.forward, f);
   f.tp_collective_bytes = t > 1 ? tok * h * e : 0;
   f.input_bytes = tok * h * act / sp;
   // Norm input, FC1 input and dropout mask (replicated); activation input and FC2 input (split).
   f.activation_bytes = tok * h * (2 * act + 1) / sp + ffn_stored * act;
+  // FC1's weight gradient reads its input as stored, FC2's its input; both their output
+  // gradients; sequence parallelism all-gathers FC1's input again.
+  const Kernel& fc2 = f.forward[3];  // after the norm, FC1 and the activation
+  f.weight_gradient_inputs_bytes =
+      tok * h * act / sp + d(fc2.gemm.m) * d(fc2.gemm.k) * d(fc2.gemm.batch) * act;
+  f.weight_gradient_operands_bytes = gemm_output_elements(f.forward) * act + regathered_input;
   return w;
 }
 
@@ -443,7 +477,7 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
       memory_kernel("router_top_k", KernelKind::elementwise, dtype, local_tok * experts * (e + 4)));
   r.forward.push_back(
       memory_kernel("moe_permute", KernelKind::elementwise, dtype, (local_tok + copies) * h * e));
-  add_backward(r.forward, r.backward);
+  add_backward(r.forward, r);
   r.input_bytes = local_tok * h * act;
   // Norm input, router (and shared expert) input and dropout mask, as the dense MLP's, and the
   // fp32 routing probabilities.
@@ -454,7 +488,7 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   double expert_stored = 0;
   x.forward = ffn_kernels(m, "expert_", w.tokens_per_expert, w.local_experts, moe.expert_ffn_hidden,
                           t, dtype, expert_stored);
-  add_backward(x.forward, x.backward);
+  add_backward(x.forward, x);
   // FC1 input (the gathered copies), activation input and FC2 input.
   x.activation_bytes = (slots * h + expert_stored) * act;
 
@@ -464,7 +498,7 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
     double shared_stored = 0;
     s.forward = ffn_kernels(m, "shared_", tokens, 1, moe.shared_experts * moe.expert_ffn_hidden, t,
                             dtype, shared_stored);
-    add_backward(s.forward, s.backward);
+    add_backward(s.forward, s);
     s.tp_collective_bytes = t > 1 ? tok * h * e : 0;
     s.activation_bytes = shared_stored * act;  // its input is the router's
   }
@@ -475,7 +509,7 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
       memory_kernel("moe_unpermute", KernelKind::elementwise, dtype, (copies + local_tok) * h * e));
   c.forward.push_back(
       memory_kernel("mlp_residual", KernelKind::elementwise, dtype, local_tok * h * (3 * e + 1)));
-  add_backward(c.forward, c.backward);
+  add_backward(c.forward, c);
   // The expert outputs, which the gradient of the routing probabilities needs.
   c.activation_bytes = copies * h * act;
   return w;
@@ -491,7 +525,7 @@ Block embedding_block(const TransformerConfig& m, std::int64_t micro_batch, cons
   // Gather rows of the vocabulary-parallel table (and add positions): read and write tokens × h.
   block.forward.push_back(memory_kernel("embedding_lookup", KernelKind::embedding, dtype,
                                         tok * h * e * (m.learned_positions ? 3 : 2)));
-  block.backward.push_back(
+  block.backward_weight.push_back(
       memory_kernel("embedding_grad", KernelKind::embedding, dtype, 2 * tok * h * e));
   block.tp_collective_bytes = p.tp > 1 ? tok * h * e : 0;
   return block;
@@ -514,7 +548,7 @@ Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const L
   // Cross-entropy in fp32 over the local vocabulary shard: read logits, write fp32 softmax.
   block.forward.push_back(memory_kernel("cross_entropy", KernelKind::elementwise, dtype,
                                         tok * d(vocab_local) * (e + 4)));
-  add_backward(block.forward, block.backward);
+  add_backward(block.forward, block);
   block.tp_collective_bytes = p.tp > 1 ? tok * h * e : 0;
   block.input_bytes = tok * h * act / sp;
   block.activation_bytes = tok * h * act / sp + tok * h * act + tok * d(vocab_local) * 4;
@@ -535,7 +569,7 @@ double training_flops_per_token(const TransformerConfig& model) {
   const Block head = output_block(m, sequences, whole, Dtype::bf16);
   auto flops = [](const Block& b) {
     double sum = 0;
-    for (const auto* list : {&b.forward, &b.backward}) {
+    for (const auto* list : {&b.forward, &b.backward_input, &b.backward_weight}) {
       for (const auto& k : *list) {
         if (k.kind == KernelKind::gemm || k.kind == KernelKind::attention)
           sum += k.flops;

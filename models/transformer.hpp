@@ -119,7 +119,12 @@ ParameterSplit layer_parameters_per_rank(const TransformerConfig& model, std::in
 struct Block {
   std::string name;
   std::vector<Kernel> forward;
-  std::vector<Kernel> backward;
+  // The backward pass in its two parts (Qi et al. 2024, "Zero Bubble Pipeline Parallelism"):
+  // the input gradient, which the previous layer waits for (every GEMM's dgrad, and the backward
+  // of the kernels without weights: attention, norms, elementwise), and the weight gradient,
+  // which nothing in the backward pass waits for (every GEMM's wgrad, the embedding's gradient).
+  std::vector<Kernel> backward_input;
+  std::vector<Kernel> backward_weight;
   // Kernels of `forward` that selective recompute runs again before backward (the attention
   // core: scores, softmax, dropout, values).
   std::vector<Kernel> recompute_selective;
@@ -133,6 +138,15 @@ struct Block {
   double selective_recompute_saved_bytes = 0;
   // The block's input, which full recompute keeps instead of everything else.
   double input_bytes = 0;
+  // What a weight-gradient pass run after the input-gradient pass (not right after it) keeps
+  // until it runs: the part of activation_bytes it reads (the stored inputs of the block's
+  // GEMMs), and what the input-gradient pass makes for it (the gradients of the GEMMs' outputs
+  // and, with sequence parallelism, the column-parallel GEMM's input all-gathered again).
+  double weight_gradient_inputs_bytes = 0;
+  double weight_gradient_operands_bytes = 0;
+
+  // Both parts, input gradient first, for schedules that run them back to back.
+  std::vector<Kernel> backward() const;
 };
 
 struct LayerWork {

@@ -128,6 +128,9 @@ struct Blocks {
   std::uint32_t mlp_forward, mlp_backward;
   std::uint32_t embedding_forward, embedding_backward;
   std::uint32_t output_forward, output_backward;
+  // Zero-bubble schedules only: the layer's backward in its input- and weight-gradient parts.
+  std::uint32_t attention_input_gradient = 0, attention_weight_gradient = 0;
+  std::uint32_t mlp_input_gradient = 0, mlp_weight_gradient = 0;
   LayerWork layer;
   Block embedding;
   Block output;
@@ -142,27 +145,37 @@ Blocks make_blocks(Plan& plan, const TrainingJob& job) {
   b.embedding = embedding_block(job.model, job.training.micro_batch, partition, job.training.dtype);
   b.output = output_block(job.model, job.training.micro_batch, partition, job.training.dtype);
   b.attention_forward = plan.add_block({"attention forward", b.layer.attention.forward});
-  b.attention_backward = plan.add_block({"attention backward", b.layer.attention.backward});
+  b.attention_backward = plan.add_block({"attention backward", b.layer.attention.backward()});
   b.attention_core_recompute =
       plan.add_block({"attention core recompute", b.layer.attention.recompute_selective});
   b.mlp_forward = plan.add_block({"mlp forward", b.layer.mlp.forward});
-  b.mlp_backward = plan.add_block({"mlp backward", b.layer.mlp.backward});
+  b.mlp_backward = plan.add_block({"mlp backward", b.layer.mlp.backward()});
   b.embedding_forward = plan.add_block({"embedding forward", b.embedding.forward});
-  b.embedding_backward = plan.add_block({"embedding backward", b.embedding.backward});
+  b.embedding_backward = plan.add_block({"embedding backward", b.embedding.backward()});
   b.output_forward = plan.add_block({"output forward", b.output.forward});
-  b.output_backward = plan.add_block({"output backward", b.output.backward});
+  b.output_backward = plan.add_block({"output backward", b.output.backward()});
   if (job.model.is_moe()) {
     MoeBlocks x;
     x.work = moe_mlp(job.model, job.training.micro_batch, partition, job.training.dtype);
     x.router_forward = plan.add_block({"moe router forward", x.work.router.forward});
-    x.router_backward = plan.add_block({"moe router backward", x.work.router.backward});
+    x.router_backward = plan.add_block({"moe router backward", x.work.router.backward()});
     x.experts_forward = plan.add_block({"moe experts forward", x.work.experts.forward});
-    x.experts_backward = plan.add_block({"moe experts backward", x.work.experts.backward});
+    x.experts_backward = plan.add_block({"moe experts backward", x.work.experts.backward()});
     x.shared_forward = plan.add_block({"moe shared experts forward", x.work.shared.forward});
-    x.shared_backward = plan.add_block({"moe shared experts backward", x.work.shared.backward});
+    x.shared_backward = plan.add_block({"moe shared experts backward", x.work.shared.backward()});
     x.combine_forward = plan.add_block({"moe combine forward", x.work.combine.forward});
-    x.combine_backward = plan.add_block({"moe combine backward", x.work.combine.backward});
+    x.combine_backward = plan.add_block({"moe combine backward", x.work.combine.backward()});
     b.moe = std::move(x);
+  }
+  if (p.schedule == PipelineSchedule::zero_bubble_h1) {
+    b.attention_input_gradient =
+        plan.add_block({"attention backward input gradient", b.layer.attention.backward_input});
+    b.attention_weight_gradient =
+        plan.add_block({"attention backward weight gradient", b.layer.attention.backward_weight});
+    b.mlp_input_gradient =
+        plan.add_block({"mlp backward input gradient", b.layer.mlp.backward_input});
+    b.mlp_weight_gradient =
+        plan.add_block({"mlp backward weight gradient", b.layer.mlp.backward_weight});
   }
   return b;
 }
@@ -602,6 +615,42 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
                 -x.work.router.activation_bytes);
     };
 
+    // Sequence parallelism keeps the input of the column-parallel GEMMs (QKV, FC1) split along
+    // the sequence; their weight gradient needs it whole, so Megatron-LM all-gathers it again in
+    // backward, beside the input-gradient GEMM, and waits for it before the weight gradient
+    // (LinearWithGradAccumulationAndAsyncCommunication).
+    auto regather_input = [&](const std::string& label, int mb) {
+      if (tp_on && p.sequence_parallel) {
+        b.beside_chain(tp_group[r], CollectiveKind::all_gather, tp_bytes, Stream::tp_comm,
+                       label + " input all-gather", mb);
+      }
+    };
+    // A block's gradients are whole once its weight gradient has run: ZeRO-3 scatters them every
+    // micro-batch, data parallelism reduces them after the last.
+    auto gradients_ready = [&](const ParameterSplit& params, std::uint32_t op,
+                               const std::string& label, int mb, bool last_microbatch) {
+      scatter_gradients(params.total(), op, label, mb);
+      if (!last_microbatch)
+        return;
+      if (p.overlap_grad_reduce) {
+        reduce_gradients(params.dense, op, false, params.expert);
+      } else {
+        deferred_gradient_params.push_back(params);
+      }
+    };
+    // Activation memory of a layer's backward. Run whole, it frees everything the forward (or
+    // the recompute) kept. Split (zero bubble), the input gradient frees all but what the weight
+    // gradient reads and adds the output gradients it makes for it; the weight gradient frees
+    // those when it ends (Block::weight_gradient_inputs_bytes, weight_gradient_operands_bytes).
+    // An MoE layer's MLP runs its backward whole in the input-gradient pass.
+    const auto& attention = blocks.layer.attention;
+    const auto& mlp = blocks.layer.mlp;
+    const double attention_freed =
+        attention.activation_bytes + (p.recompute == Recompute::full ? attention.input_bytes : 0.0);
+    const double attention_kept =
+        attention.weight_gradient_inputs_bytes + attention.weight_gradient_operands_bytes;
+    const double mlp_kept = mlp.weight_gradient_inputs_bytes + mlp.weight_gradient_operands_bytes;
+
     for (const PipelineStep& step : pipeline_order(p.schedule, s, p.pp, microbatches, chunks)) {
       const int mb = step.microbatch;
       const int model_chunk = step.chunk * p.pp + s;
@@ -609,8 +658,8 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
       const bool last_chunk = model_chunk == p.pp * chunks - 1;
       const std::int64_t first_layer = first_layer_of_chunk[model_chunk];
       const std::int64_t layers_per_chunk = layers_of_chunk[model_chunk];
-      const bool last_backward = !step.forward && mb == microbatches - 1;
-      if (step.forward) {
+      const bool last_microbatch = mb == microbatches - 1;
+      if (step.pass == PipelinePass::forward) {
         if (!first_chunk)
           b.recv(prev, boundary_bytes, Stream::pp_recv_prev, "recv activations", mb);
         if (first_chunk) {
@@ -628,11 +677,11 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
               gather_weights(layer_params[l].total(), layer_label(l, "layer"), mb);
           tp_before(tp_bytes, layer_label(l, "attention tp"), mb);
           ring_attention(true, l, mb);
-          const auto attention =
+          const auto attention_op =
               b.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
                         attention_stored, gathered);
           if (sharded_weights)
-            recent_layer_computes.push_back(attention);
+            recent_layer_computes.push_back(attention_op);
           tp_after(tp_bytes, layer_label(l, "attention tp"), mb);
           if (m.is_moe_layer(l)) {
             moe_forward(l, mb, false);
@@ -650,21 +699,40 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
         }
         continue;
       }
+      if (step.pass == PipelinePass::weight_gradient) {
+        for (std::int64_t l = first_layer + layers_per_chunk - 1; l >= first_layer; --l) {
+          if (!m.is_moe_layer(l)) {
+            b.compute(blocks.mlp_weight_gradient, layer_label(l, "mlp weight gradient"), mb,
+                      -mlp_kept);
+          }
+          const auto op =
+              b.compute(blocks.attention_weight_gradient,
+                        layer_label(l, "attention weight gradient"), mb, -attention_kept);
+          gradients_ready(layer_params[l], op, layer_label(l, "layer"), mb, last_microbatch);
+        }
+        if (first_chunk) {
+          // The embedding's backward is its weight gradient alone.
+          const auto op = b.compute(blocks.embedding_backward, "embedding backward", mb, 0,
+                                    gather_weights(embedding_params, "embedding", mb));
+          gradients_ready({embedding_params, 0}, op, "embedding", mb, last_microbatch);
+        }
+        if (last_microbatch && p.overlap_grad_reduce)
+          reduce_gradients(0, b.chain(), true);
+        continue;
+      }
+      // The whole backward, or (zero bubble) its input gradient, which the previous stage waits
+      // for; the weight gradient follows in its own step.
+      const bool split = step.pass == PipelinePass::input_gradient;
       if (!last_chunk)
         b.recv(next, boundary_bytes, Stream::pp_recv_next, "recv gradients", mb);
       if (last_chunk) {
+        // The output projection's weight gradient runs with its input gradient even under zero
+        // bubble: deferring it would keep the logits' gradient (tokens × vocabulary) alive.
         const auto op =
             b.compute(blocks.output_backward, "output backward", mb,
                       -blocks.output.activation_bytes, gather_weights(output_params, "output", mb));
         tp_after(tp_bytes, "output tp", mb);
-        scatter_gradients(output_params, op, "output", mb);
-        if (last_backward) {
-          if (p.overlap_grad_reduce) {
-            reduce_gradients(output_params, op, false);
-          } else {
-            deferred_gradient_params.push_back({output_params, 0});
-          }
-        }
+        gradients_ready({output_params, 0}, op, "output", mb, last_microbatch);
       }
       for (std::int64_t l = first_layer + layers_per_chunk - 1; l >= first_layer; --l) {
         auto gathered = gather_weights(layer_params[l].total(), layer_label(l, "layer"), mb);
@@ -672,14 +740,14 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           tp_before(tp_bytes, layer_label(l, "recompute attention tp"), mb);
           ring_attention(true, l, mb);
           b.compute(blocks.attention_forward, layer_label(l, "recompute attention"), mb,
-                    blocks.layer.attention.activation_bytes, std::exchange(gathered, std::nullopt));
+                    attention.activation_bytes, std::exchange(gathered, std::nullopt));
           tp_after(tp_bytes, layer_label(l, "recompute attention tp"), mb);
           if (m.is_moe_layer(l)) {
             moe_forward(l, mb, true);
           } else {
             tp_before(tp_bytes, layer_label(l, "recompute mlp tp"), mb);
             b.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb,
-                      blocks.layer.mlp.activation_bytes);
+                      mlp.activation_bytes);
             tp_after(tp_bytes, layer_label(l, "recompute mlp tp"), mb);
           }
         }
@@ -687,48 +755,43 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           moe_backward(l, mb);  // ZeRO-3 (gathered weights) is refused for MoE models
         } else {
           tp_before(tp_bytes, layer_label(l, "mlp backward tp"), mb);
-          b.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb,
-                    -blocks.layer.mlp.activation_bytes, gathered);
+          regather_input(layer_label(l, "mlp backward"), mb);
+          if (split) {
+            b.compute(blocks.mlp_input_gradient, layer_label(l, "mlp input gradient"), mb,
+                      mlp_kept - mlp.activation_bytes, gathered);
+          } else {
+            b.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb,
+                      -mlp.activation_bytes, gathered);
+          }
           tp_after(tp_bytes, layer_label(l, "mlp backward tp"), mb);
         }
         if (p.recompute == Recompute::selective) {
           b.compute(blocks.attention_core_recompute, layer_label(l, "recompute attention core"), mb,
-                    blocks.layer.attention.selective_recompute_saved_bytes);
+                    attention.selective_recompute_saved_bytes);
         }
         tp_before(tp_bytes, layer_label(l, "attention backward tp"), mb);
         ring_attention(false, l, mb);
-        const double attention_freed =
-            blocks.layer.attention.activation_bytes +
-            (p.recompute == Recompute::full ? blocks.layer.attention.input_bytes : 0.0);
-        const auto op = b.compute(blocks.attention_backward, layer_label(l, "attention backward"),
-                                  mb, -attention_freed);
+        regather_input(layer_label(l, "attention backward"), mb);
+        const auto op = split
+                            ? b.compute(blocks.attention_input_gradient,
+                                        layer_label(l, "attention input gradient"), mb,
+                                        attention_kept - attention_freed)
+                            : b.compute(blocks.attention_backward,
+                                        layer_label(l, "attention backward"), mb, -attention_freed);
         tp_after(tp_bytes, layer_label(l, "attention backward tp"), mb);
-        scatter_gradients(layer_params[l].total(), op, layer_label(l, "layer"), mb);
         if (sharded_weights)
           recent_layer_computes.push_back(op);
-        if (last_backward) {
-          if (p.overlap_grad_reduce) {
-            reduce_gradients(layer_params[l].dense, op, false, layer_params[l].expert);
-          } else {
-            deferred_gradient_params.push_back(layer_params[l]);
-          }
-        }
+        if (!split)
+          gradients_ready(layer_params[l], op, layer_label(l, "layer"), mb, last_microbatch);
       }
-      if (first_chunk) {
+      if (!first_chunk) {
+        b.send(prev, boundary_bytes, Stream::pp_send_prev, "send gradients", mb);
+      } else if (!split) {
         const auto op = b.compute(blocks.embedding_backward, "embedding backward", mb, 0,
                                   gather_weights(embedding_params, "embedding", mb));
-        scatter_gradients(embedding_params, op, "embedding", mb);
-        if (last_backward) {
-          if (p.overlap_grad_reduce) {
-            reduce_gradients(embedding_params, op, false);
-          } else {
-            deferred_gradient_params.push_back({embedding_params, 0});
-          }
-        }
-      } else {
-        b.send(prev, boundary_bytes, Stream::pp_send_prev, "send gradients", mb);
+        gradients_ready({embedding_params, 0}, op, "embedding", mb, last_microbatch);
       }
-      if (last_backward && p.overlap_grad_reduce)
+      if (!split && last_microbatch && p.overlap_grad_reduce)
         reduce_gradients(0, b.chain(), true);
     }
     for (const ParameterSplit& params : deferred_gradient_params)

@@ -1,6 +1,6 @@
 // Builds the plan of one training step of a dense transformer under tensor (Megatron style, with
-// optional sequence parallelism), pipeline (GPipe, 1F1B, interleaved 1F1B) and data parallelism
-// (gradient all-reduce in buckets, overlapped with the last backward pass).
+// optional sequence parallelism), pipeline (GPipe, 1F1B, interleaved 1F1B, zero bubble ZB-H1) and
+// data parallelism (gradient all-reduce in buckets, overlapped with the last backward pass).
 #pragma once
 
 #include "models/transformer.hpp"

@@ -23,13 +23,17 @@ std::int64_t estimated_plan_ops(const TrainingJob& job) {
       static_cast<double>(std::max<std::int64_t>(1, job.model.layers)) / std::max(1, p.pp));
 
   // Per layer and micro-batch, each of the two half-layers (attention, MLP) runs a forward, a
-  // backward and possibly a recompute, each with up to two collectives around it (tensor
-  // parallel all-gather and reduce-scatter), and up to two more for context parallelism or
-  // ZeRO-3 parameter gathering; selective recompute adds one op per layer. An MoE MLP pass runs
-  // up to ten ops where a dense one runs three: router, experts, shared experts and combine, two
-  // all-to-alls and four tensor-parallel collectives.
-  const double collectives_per_pass = 2.0 + (p.cp > 1 ? 2 : 0) + (p.zero >= 3 ? 2 : 0);
-  const double passes = p.recompute == Recompute::full ? 3 : 2;
+  // backward (or input and weight gradients) and possibly a recompute, each with up to two
+  // collectives around it (tensor parallel all-gather and reduce-scatter), one more with sequence
+  // parallelism (backward all-gathers the input again), and up to two more for context
+  // parallelism or ZeRO-3 parameter gathering; selective recompute adds one op per layer. An MoE
+  // MLP pass runs up to ten ops where a dense one runs three: router, experts, shared experts and
+  // combine, two all-to-alls and four tensor-parallel collectives.
+  const double collectives_per_pass =
+      2.0 + (p.sequence_parallel ? 1 : 0) + (p.cp > 1 ? 2 : 0) + (p.zero >= 3 ? 2 : 0);
+  // Zero bubble runs the weight gradients as passes of their own.
+  const double passes = (p.recompute == Recompute::full ? 3 : 2) +
+                        (p.schedule == PipelineSchedule::zero_bubble_h1 ? 1 : 0);
   const double moe_extra_per_pass = job.model.is_moe() ? 7 : 0;
   const double per_layer =
       2 * passes * (1 + collectives_per_pass) + passes * moe_extra_per_pass + 1;

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "sim/compute_model.hpp"
+#include "sim/device_memory.hpp"
 
 namespace scaleplan {
 
@@ -174,6 +175,11 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
 
   const int listed = static_cast<int>(sim.ranks.size());
   p.stage_memory.resize(job.parallelism.pp);
+  p.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+  // NCCL runs on GPUs; TPUs and FPGAs communicate without its buffers.
+  const std::vector<double> nccl = device.kind == DeviceKind::gpu
+                                       ? nccl_buffer_bytes(run.plan)
+                                       : std::vector<double>(run.plan.ranks.size(), 0.0);
   for (int i = 0; i < listed; ++i) {
     const int r = sim.ranks[i].rank;
     const StaticMemory& st = run.plan.ranks[i].static_memory;
@@ -184,7 +190,12 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
     m.optimizer_bytes = st.optimizer_bytes;
     m.communication_buffer_bytes = st.communication_buffer_bytes;
     m.activations_bytes = sim.ranks[i].peak_activation_bytes;
-    m.peak_bytes = st.total() + m.activations_bytes;
+    m.nccl_buffer_bytes = nccl[i];
+    // Everything but NCCL's buffers comes from the framework's caching allocator.
+    const double allocated = st.total() + m.activations_bytes;
+    m.allocator_headroom_bytes =
+        allocator_headroom_bytes(allocated, scenario.allocator_headroom_fraction);
+    m.peak_bytes = allocated + m.nccl_buffer_bytes + m.allocator_headroom_bytes;
     m.capacity_bytes = device.memory_bytes.value;
     m.fits = m.peak_bytes <= m.capacity_bytes;
     const int stage = coordinates_of(r, job.parallelism).pp;
@@ -275,6 +286,9 @@ std::string format_text(const Prediction& p, bool with_links) {
   out += "  optimizer state          " + gib(m.optimizer_bytes) + "\n";
   out += "  activations (peak)       " + gib(m.activations_bytes) + "\n";
   out += "  communication buffers    " + gib(m.communication_buffer_bytes) + "\n";
+  out += "  NCCL buffers             " + gib(m.nccl_buffer_bytes) + "\n";
+  out += "  allocator headroom       " + gib(m.allocator_headroom_bytes) +
+         format("  (%.1f %% of reserved)", 100 * p.allocator_headroom_fraction) + "\n";
   out += "  peak                     " + gib(m.peak_bytes) + " of " + gib(m.capacity_bytes) +
          (m.fits ? "  fits\n" : "  DOES NOT FIT\n");
   if (p.stage_memory.size() > 1) {
@@ -321,6 +335,8 @@ nlohmann::json to_json(const Prediction& p) {
                           {"optimizer_bytes", m.optimizer_bytes},
                           {"activations_bytes", m.activations_bytes},
                           {"communication_buffer_bytes", m.communication_buffer_bytes},
+                          {"nccl_buffer_bytes", m.nccl_buffer_bytes},
+                          {"allocator_headroom_bytes", m.allocator_headroom_bytes},
                           {"peak_bytes", m.peak_bytes},
                           {"capacity_bytes", m.capacity_bytes},
                           {"fits", m.fits}};
@@ -348,6 +364,7 @@ nlohmann::json to_json(const Prediction& p) {
                         {"model_flops_per_step", p.model_flops_per_step},
                         {"model_tflops_per_device", p.model_tflops_per_device},
                         {"mfu", p.mfu},
+                        {"allocator_headroom_fraction", p.allocator_headroom_fraction},
                         {"memory", memory(p.memory)},
                         {"stage_memory", stages},
                         {"breakdown",

@@ -21,7 +21,10 @@ struct MemoryBreakdown {
   double gradients_bytes = 0;
   double optimizer_bytes = 0;
   double activations_bytes = 0;
-  double communication_buffer_bytes = 0;
+  double communication_buffer_bytes = 0;  // ZeRO's gradient bucket and gathered weights
+  double nccl_buffer_bytes = 0;           // the NCCL communicators' own buffers (GPUs only)
+  // Reserved by the framework's caching allocator beyond what it has handed out at the peak.
+  double allocator_headroom_bytes = 0;
   double peak_bytes = 0;
   double capacity_bytes = 0;
   bool fits = true;
@@ -54,6 +57,7 @@ struct Prediction {
   double model_flops_per_step = 0;
   double model_tflops_per_device = 0;
   double mfu = 0;
+  double allocator_headroom_fraction = 0;     // of the reserved memory, from the scenario
   MemoryBreakdown memory;                     // the rank with the highest peak
   std::vector<MemoryBreakdown> stage_memory;  // one per pipeline stage
   StepBreakdown breakdown;

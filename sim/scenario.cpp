@@ -344,9 +344,10 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
   if (dp_given)
     degree("dp", par.dp);
   if (auto schedule = p.choice("schedule", pipeline_schedule_names())) {
-    par.schedule = *schedule == "gpipe"  ? PipelineSchedule::gpipe
-                   : *schedule == "1f1b" ? PipelineSchedule::one_f_one_b
-                                         : PipelineSchedule::interleaved_1f1b;
+    par.schedule = *schedule == "gpipe"              ? PipelineSchedule::gpipe
+                   : *schedule == "1f1b"             ? PipelineSchedule::one_f_one_b
+                   : *schedule == "interleaved-1f1b" ? PipelineSchedule::interleaved_1f1b
+                                                     : PipelineSchedule::zero_bubble_h1;
   } else if (p.has("schedule")) {
     ok = false;
   }
@@ -575,6 +576,25 @@ void read_calibration(MapReader& top, const std::string& file_label, Scenario& s
   }
 }
 
+// `memory:` settings of the framework around the plan.
+void read_memory(MapReader& top, Scenario& s) {
+  MapReader m = top.child("memory");
+  if (m.has("allocator_headroom_fraction")) {
+    if (auto v = m.number("allocator_headroom_fraction")) {
+      if (*v >= 0 && *v < 1) {
+        s.allocator_headroom_fraction = *v;
+      } else {
+        m.error("allocator_headroom_fraction",
+                "must be at least 0 and less than 1 (a share of the reserved memory), got " +
+                    std::to_string(*v));
+      }
+    }
+  } else {
+    m.accept("allocator_headroom_fraction");
+  }
+  m.finish();
+}
+
 }  // namespace
 
 Scenario parse_scenario(std::string_view yaml_text, const std::string& file_label,
@@ -599,6 +619,7 @@ Scenario parse_scenario(std::string_view yaml_text, const std::string& file_labe
   read_parallelism(top, s, ok);
   if (top.has("calibration"))
     read_calibration(top, file_label, s);
+  read_memory(top, s);
   if (top.has("measured")) {
     MapReader m = top.child("measured");
     Measured measured;

@@ -13,6 +13,7 @@
 #include "hardware/input.hpp"
 #include "hardware/profile.hpp"
 #include "models/transformer.hpp"
+#include "sim/device_memory.hpp"
 #include "sim/plan_builder.hpp"
 #include "sim/strategy.hpp"
 
@@ -33,6 +34,9 @@ struct Scenario {
   std::optional<std::string> calibration;
   std::optional<Profile> profile;
   std::optional<Measured> measured;
+  // memory.allocator_headroom_fraction: the share of the caching allocator's reserved memory
+  // left unallocated at the peak.
+  double allocator_headroom_fraction = default_allocator_headroom_fraction().value;
   // Where sections start, for errors found after parsing (a topology that cannot be built).
   std::map<std::string, SourceLocation> locations;
 };

@@ -10,7 +10,7 @@
 
 namespace scaleplan {
 
-enum class PipelineSchedule { gpipe, one_f_one_b, interleaved_1f1b };
+enum class PipelineSchedule { gpipe, one_f_one_b, interleaved_1f1b, zero_bubble_h1 };
 enum class Recompute { none, selective, full };
 
 std::string_view to_string(PipelineSchedule schedule);

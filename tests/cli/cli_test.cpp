@@ -30,8 +30,9 @@ std::string scenario(const char* name) {
 TEST(Cli, RunPrintsThePrediction) {
   const Output out = run("run " + scenario("gpt3-175b-64xa100.yaml"));
   ASSERT_EQ(out.status, 0) << out.text;
-  for (const char* part : {"step time", "tokens/s", "MFU", "weights", "optimizer state",
-                           "activations", "exposed communication", "pipeline bubble"}) {
+  for (const char* part :
+       {"step time", "tokens/s", "MFU", "weights", "optimizer state", "activations", "NCCL buffers",
+        "allocator headroom", "exposed communication", "pipeline bubble"}) {
     EXPECT_NE(out.text.find(part), std::string::npos) << part << "\n" << out.text;
   }
 }
@@ -43,8 +44,9 @@ TEST(Cli, JsonHasTheContractKeys) {
   for (const char* key : {"step_time_s", "tokens_per_s", "model_tflops_per_device", "mfu"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  for (const char* key : {"peak_bytes", "capacity_bytes", "fits"})
-    EXPECT_TRUE(j["memory"].contains(key));
+  for (const char* key :
+       {"peak_bytes", "capacity_bytes", "fits", "nccl_buffer_bytes", "allocator_headroom_bytes"})
+    EXPECT_TRUE(j["memory"].contains(key)) << key;
   for (const char* key : {"compute_s", "exposed_comm_s", "bubble_s"}) {
     EXPECT_TRUE(j["breakdown"].contains(key));
   }

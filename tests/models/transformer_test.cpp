@@ -100,7 +100,7 @@ TEST(Transformer, FlashAttentionKeepsNoScoresAndSkipsTheMaskedHalf) {
   // the materialised forward.
   EXPECT_DOUBLE_EQ(attention_flops(fused.attention.forward),
                    0.5 * attention_flops(materialised.attention.forward));
-  EXPECT_DOUBLE_EQ(attention_flops(fused.attention.backward),
+  EXPECT_DOUBLE_EQ(attention_flops(fused.attention.backward_input),
                    2.5 * attention_flops(fused.attention.forward));
   // No s×s term in the stored activations: 8192 tokens, 32 heads of fp32 statistics.
   EXPECT_DOUBLE_EQ(materialised.attention.activation_bytes - fused.attention.activation_bytes,
@@ -109,6 +109,51 @@ TEST(Transformer, FlashAttentionKeepsNoScoresAndSkipsTheMaskedHalf) {
   // Model FLOPs (for MFU) do not depend on the kernel.
   EXPECT_DOUBLE_EQ(training_flops_per_token(m),
                    training_flops_per_token(*transformer_preset("llama3-8b")));
+}
+
+TEST(Transformer, BackwardSplitsIntoInputAndWeightGradients) {
+  const auto m = *transformer_preset("gpt3-175b");
+  const LayerWork layer = transformer_layer(m, 1, {8, 1, true}, Dtype::bf16);
+  auto gemm_flops = [](const std::vector<Kernel>& kernels, KernelKind kind) {
+    double f = 0;
+    for (const auto& k : kernels)
+      f += k.kind == kind ? k.flops : 0;
+    return f;
+  };
+  for (const Block* block : {&layer.attention, &layer.mlp}) {
+    // Each GEMM's dgrad and wgrad each cost its forward; attention has no weights, so its whole
+    // backward is input gradient.
+    const double forward = gemm_flops(block->forward, KernelKind::gemm);
+    EXPECT_DOUBLE_EQ(gemm_flops(block->backward_input, KernelKind::gemm), forward);
+    EXPECT_DOUBLE_EQ(gemm_flops(block->backward_weight, KernelKind::gemm), forward);
+    EXPECT_EQ(gemm_flops(block->backward_weight, KernelKind::attention), 0);
+    for (const Kernel& k : block->backward_weight)
+      EXPECT_NE(k.name.find("_wgrad"), std::string::npos) << k.name;
+    EXPECT_EQ(block->backward().size(),
+              block->backward_input.size() + block->backward_weight.size());
+  }
+  EXPECT_DOUBLE_EQ(gemm_flops(layer.attention.backward_input, KernelKind::attention),
+                   2.5 * gemm_flops(layer.attention.forward, KernelKind::attention));
+  // The embedding's backward is its weight gradient alone.
+  const Block embedding = embedding_block(m, 1, {8, 1, true}, Dtype::bf16);
+  EXPECT_TRUE(embedding.backward_input.empty());
+  EXPECT_EQ(embedding.backward_weight.size(), 1u);
+
+  // Kept for a deferred weight gradient, in units of tokens·hidden bytes (2048 tokens, 16-bit,
+  // tp 8 with sequence parallelism): attention reads the QKV input as stored (2/8) and the
+  // projection input (2/8), and keeps QKV's output gradient (3·2/8), the projection's whole
+  // output gradient (2) and the QKV input gathered again (2); the MLP reads the FC1 input (2/8)
+  // and the FC2 input (4·2/8) and keeps FC1's output gradient (4·2/8), FC2's (2) and the FC1
+  // input gathered again (2).
+  const double unit = 2048.0 * 12288;
+  EXPECT_DOUBLE_EQ(layer.attention.weight_gradient_inputs_bytes, 0.5 * unit);
+  EXPECT_DOUBLE_EQ(layer.attention.weight_gradient_operands_bytes, 4.75 * unit);
+  EXPECT_DOUBLE_EQ(layer.mlp.weight_gradient_inputs_bytes, 1.25 * unit);
+  EXPECT_DOUBLE_EQ(layer.mlp.weight_gradient_operands_bytes, 5 * unit);
+  // Without tensor parallelism nothing is gathered again and the inputs are whole.
+  const LayerWork whole = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
+  EXPECT_DOUBLE_EQ(whole.mlp.weight_gradient_inputs_bytes, 10 * unit);
+  EXPECT_DOUBLE_EQ(whole.mlp.weight_gradient_operands_bytes, 10 * unit);
 }
 
 TEST(Transformer, TensorParallelSplitsGemms) {

@@ -69,6 +69,9 @@ TEST(PlanSize, EstimateBoundsTheBuiltPlanClosely) {
       {2, 2, 1, 4, 4, PipelineSchedule::one_f_one_b, 1, Recompute::none, true, 0, 2},
       {1, 1, 2, 2, 2, PipelineSchedule::gpipe, 1, Recompute::full, false, 1, 4},
       {2, 2, 2, 4, 4, PipelineSchedule::interleaved_1f1b, 2, Recompute::selective, true, 3, 2},
+      // Zero bubble runs the weight gradients as passes of their own.
+      {2, 4, 2, 8, 8, PipelineSchedule::zero_bubble_h1, 1, Recompute::none, true},
+      {1, 2, 2, 4, 2, PipelineSchedule::zero_bubble_h1, 1, Recompute::full, false, 3},
   };
   for (const Case& c : cases) {
     TrainingJob j = job(c.tp, c.pp, c.dp, c.layers, c.microbatches);

@@ -165,10 +165,11 @@ TEST(MoePlan, TensorParallelExpertsGatherTheDispatchedTokens) {
   const Plan plan = build_plan(job);
   validate_plan(plan);
   // Per MoE layer and pass: attention, experts and shared experts each have an all-gather and a
-  // reduce-scatter; plus the embedding's reduce-scatter and the output's input gradient.
+  // reduce-scatter, and the attention's backward all-gathers its input again (sequence
+  // parallelism); plus the embedding's reduce-scatter and the output's input gradient.
   const auto gathers = collectives(plan, 0, "tp", CollectiveKind::all_gather);
   const auto scatters = collectives(plan, 0, "tp", CollectiveKind::reduce_scatter);
-  EXPECT_EQ(gathers.count + scatters.count, 2u * 2 * 6 + 2);
+  EXPECT_EQ(gathers.count + scatters.count, 2u * 2 * 6 + 2 + 2);
   // Each rank routes its 128-token half of the sequence: 256 copies of 512 elements go out.
   const Collectives a2a = collectives(plan, 0, "ep", CollectiveKind::all_to_all);
   EXPECT_DOUBLE_EQ(a2a.bytes / static_cast<double>(a2a.count), 128 * 2 * 512 * 2.0);

@@ -1,5 +1,6 @@
 #include "sim/plan.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -210,6 +211,42 @@ TEST(PlanBuilder, ContextParallelRingsKeysAndValuesAndShardsActivations) {
   const LayerWork whole = transformer_layer(single.model, 1, {1, 1, false}, Dtype::bf16);
   const LayerWork half = transformer_layer(single.model, 1, {1, 2, false}, Dtype::bf16);
   EXPECT_NEAR(half.mlp.activation_bytes / whole.mlp.activation_bytes, 0.5, 1e-12);
+}
+
+TEST(PlanBuilder, SequenceParallelGathersTheLayerInputAgainBesideTheBackward) {
+  // tp 2 with sequence parallelism: each half-layer's backward all-gathers its input again for
+  // the weight gradient of QKV or FC1, on the tensor-parallel stream beside the backward compute,
+  // and the reduce-scatter of the input gradient waits for it (Megatron-LM's
+  // LinearWithGradAccumulationAndAsyncCommunication).
+  for (PipelineSchedule schedule :
+       {PipelineSchedule::one_f_one_b, PipelineSchedule::zero_bubble_h1}) {
+    auto job = small_job(2, 1, 1, 2);
+    job.parallelism.sequence_parallel = true;
+    job.parallelism.schedule = schedule;
+    const Plan plan = build_plan(job);
+    validate_plan(plan);
+    const RankProgram& rank = plan.ranks[0];
+    std::size_t regathers = 0;
+    for (std::uint32_t i = 0; i < rank.ops.size(); ++i) {
+      const Op& op = rank.ops[i];
+      if (!plan.labels[op.label].ends_with("input all-gather"))
+        continue;
+      ++regathers;
+      EXPECT_EQ(op.stream, Stream::tp_comm);
+      EXPECT_EQ(op.collective, CollectiveKind::all_gather);
+      EXPECT_DOUBLE_EQ(op.bytes, 2048.0 * 2048 * 2);  // the whole sequence's input, 16-bit
+      // Next: the backward compute, which does not wait for it; then the reduce-scatter, which
+      // does.
+      const Op& compute = rank.ops[i + 1];
+      const Op& scatter = rank.ops[i + 2];
+      EXPECT_EQ(compute.kind, OpKind::compute);
+      EXPECT_EQ(std::count(compute.deps.begin(), compute.deps.end(), i), 0);
+      EXPECT_EQ(scatter.collective, CollectiveKind::reduce_scatter);
+      EXPECT_EQ(std::count(scatter.deps.begin(), scatter.deps.end(), i), 1);
+    }
+    // Two half-layers, four layers, two micro-batches.
+    EXPECT_EQ(regathers, 2u * 4 * 2) << to_string(schedule);
+  }
 }
 
 }  // namespace

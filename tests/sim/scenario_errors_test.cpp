@@ -205,8 +205,9 @@ TEST(ScenarioErrors, MoeAndLatentAttentionKeys) {
 TEST(ScenarioErrors, ParallelismKeys) {
   EXPECT_ERROR(replace(good, "  tp: 4", "  tp: 0"),
                "parallelism.tp: 0 is out of range; use a value from 1 to 32768");
-  EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  schedule: zigzag"),
-               "parallelism.schedule: 'zigzag' is not one of gpipe, 1f1b or interleaved-1f1b");
+  EXPECT_ERROR(
+      replace(good, "  pp: 2", "  pp: 2\n  schedule: zigzag"),
+      "parallelism.schedule: 'zigzag' is not one of gpipe, 1f1b, interleaved-1f1b or zb-h1");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  recompute: most"),
                "parallelism.recompute: 'most' is not one of none, selective or full");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  sequence_parallel: maybe"),
@@ -252,6 +253,20 @@ TEST(ScenarioErrors, PipelineShape) {
                        "  global_batch: 32", "  global_batch: 6"),
                "parallelism.schedule: interleaved-1f1b needs the micro-batches per pipeline (3) "
                "to be a multiple of pp (2)");
+}
+
+TEST(ScenarioErrors, MemoryKeys) {
+  EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: 1}\n",
+               "s.yaml:20:39: memory.allocator_headroom_fraction: must be at least 0 and less "
+               "than 1 (a share of the reserved memory), got 1.000000");
+  EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: -0.1}\n",
+               "memory.allocator_headroom_fraction: must be at least 0 and less than 1");
+  EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: lots}\n",
+               "memory.allocator_headroom_fraction: expected a number");
+  EXPECT_ERROR(good + "memory: {allocator_headroom: 0.1}\n",
+               "memory.allocator_headroom: unknown key; valid keys here: "
+               "allocator_headroom_fraction");
+  EXPECT_ERROR(good + "memory: 0.1\n", "memory: ");
 }
 
 TEST(ScenarioErrors, MeasuredNeedsASource) {

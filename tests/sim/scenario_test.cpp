@@ -44,6 +44,17 @@ TEST(Scenario, GoodScenarioParses) {
   EXPECT_DOUBLE_EQ(s.cluster.network.link_bandwidth_bytes_per_s, 25e9);
 }
 
+TEST(Scenario, ScheduleNamesEachSchedule) {
+  for (const std::string& name : pipeline_schedule_names()) {
+    const Scenario s = parse_scenario(replace(good, "  pp: 8", "  pp: 8\n  schedule: " + name),
+                                      "s.yaml", Catalog::builtin());
+    EXPECT_EQ(to_string(s.job.parallelism.schedule), name);
+  }
+  const Scenario zb = parse_scenario(replace(good, "  pp: 8", "  pp: 8\n  schedule: zb-h1"),
+                                     "s.yaml", Catalog::builtin());
+  EXPECT_EQ(zb.job.parallelism.schedule, PipelineSchedule::zero_bubble_h1);
+}
+
 TEST(Scenario, MalformedYamlNamesTheLine) {
   const std::string e = errors_of("name: t\ncluster: [unclosed\n  nodes: 3\n");
   EXPECT_NE(e.find("s.yaml:"), std::string::npos) << e;
