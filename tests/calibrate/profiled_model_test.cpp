@@ -57,7 +57,7 @@ TEST(ProfiledComputeModel, FusedAttentionRunsAllItsFlopsAtItsShapesEfficiency) {
                          [&](const Kernel& k) { return k.name == name; });
   };
   const Kernel forward = find(layer.attention.forward, "flash_attention");
-  const Kernel backward = find(layer.attention.backward, "flash_attention_backward");
+  const Kernel backward = find(layer.attention.backward(), "flash_attention_backward");
   // Both kernels carry the shape of QK^T (2048 × 2048 × 128, 12 heads); without a causal mask
   // the forward also runs PV, twice that product's FLOPs, and the backward 2.5 times the forward.
   const GemmProfile& bf16 = profile.gemm.at(Dtype::bf16);
