@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace scaleplan {
@@ -362,9 +363,22 @@ std::vector<YAML::Node> MapReader::sequence(std::string_view key) {
 void MapReader::finish() {
   if (!node_.IsMap())
     return;
+  // yaml-cpp keeps every copy of a repeated key and lookups find the first, so a second
+  // `schedule:` would be ignored without a word.
+  std::map<std::string, SourceLocation> first_seen;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     const std::string key =
         it->first.IsScalar() ? it->first.Scalar() : std::string("<complex key>");
+    const SourceLocation here = location_of(it->first, diagnostics_->file());
+    if (it->first.IsScalar()) {
+      const auto [first, inserted] = first_seen.emplace(key, here);
+      if (!inserted) {
+        diagnostics_->error(here, path_of(key),
+                            "appears twice in this mapping (first at line " +
+                                std::to_string(first->second.line) + "); keep one");
+        continue;
+      }
+    }
     if (std::find(known_keys_.begin(), known_keys_.end(), key) != known_keys_.end())
       continue;
     std::string message = "unknown key";

@@ -133,6 +133,14 @@ TEST(InputErrors, UnknownKeyWithoutANearMatchListsTheValidOnes) {
             "devices_per_node");
 }
 
+TEST(InputErrors, RepeatedKeyIsAnError) {
+  // Found in review: two `schedule:` lines ran with the first and said nothing.
+  const std::string e =
+      diagnostics_of("nodes: 1\nnodes: 2\n", [](MapReader& m) { (void)m.integer("nodes"); });
+  EXPECT_EQ(e,
+            "f.yaml:2:1: section.nodes: appears twice in this mapping (first at line 1); keep one");
+}
+
 TEST(InputErrors, ChoiceWithoutANearMatchListsTheAllowedValues) {
   const std::string e = diagnostics_of("c: qqqqqqqq\n", [](MapReader& m) {
     (void)m.choice("c", {"ring", "tree", "direct"});
