@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "models/kernel.hpp"
 #include "sim/collective.hpp"
 
@@ -60,7 +62,9 @@ struct Op {
   double bytes = 0;  // collective: buffer size per member; send/recv: message size
   // Activation memory this op allocates when it starts (> 0) or frees when it ends (< 0).
   double activation_bytes = 0;
-  std::vector<std::uint32_t> deps;  // indices of earlier ops of the same rank
+  // Indices of earlier ops of the same rank; nearly every op has one or two, kept inline (plans
+  // of large jobs hold tens of millions of ops).
+  boost::container::small_vector<std::uint32_t, 2> deps;
 };
 
 // Memory a rank holds for the whole step, independent of the schedule.

@@ -204,7 +204,7 @@ class RankBuilder {
     Op op = collective_op(group, kind, bytes, stream);
     if (on_chain)
       return chained(std::move(op), label, microbatch);
-    op.deps = std::move(deps);
+    op.deps.assign(deps.begin(), deps.end());
     return append(std::move(op), label, microbatch);
   }
 
@@ -813,7 +813,7 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
     op.stream = Stream::compute;
     op.block = optimizer_block[s];
     op.label = plan.label("optimizer step");
-    op.deps = before_step;
+    op.deps.assign(before_step.begin(), before_step.end());
     if (b.chain())
       op.deps.push_back(*b.chain());
     std::sort(op.deps.begin(), op.deps.end());

@@ -110,10 +110,13 @@ TEST(MoePlan, ExpertsWaitForTheDispatchAndTheCombineForTheExperts) {
   const std::size_t combine = index_of("L0 moe combine all-to-all");
   const std::size_t unpermute = index_of("L0 moe combine");
   ASSERT_LT(unpermute, ops.size());
-  EXPECT_EQ(ops[dispatch].deps, (std::vector<std::uint32_t>{static_cast<std::uint32_t>(router)}));
-  EXPECT_EQ(ops[experts].deps, (std::vector<std::uint32_t>{static_cast<std::uint32_t>(dispatch)}));
-  EXPECT_EQ(ops[combine].deps, (std::vector<std::uint32_t>{static_cast<std::uint32_t>(experts)}));
-  EXPECT_EQ(ops[unpermute].deps, (std::vector<std::uint32_t>{static_cast<std::uint32_t>(combine)}));
+  auto deps_of = [&](std::size_t op) {
+    return std::vector<std::size_t>(ops[op].deps.begin(), ops[op].deps.end());
+  };
+  EXPECT_EQ(deps_of(dispatch), std::vector<std::size_t>{router});
+  EXPECT_EQ(deps_of(experts), std::vector<std::size_t>{dispatch});
+  EXPECT_EQ(deps_of(combine), std::vector<std::size_t>{experts});
+  EXPECT_EQ(deps_of(unpermute), std::vector<std::size_t>{combine});
   // Backward: the combine's gradient goes back to the experts first.
   EXPECT_LT(index_of("L0 moe combine backward all-to-all"),
             index_of("L0 moe dispatch backward all-to-all"));
