@@ -441,6 +441,9 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
       continue;
     const RankCoordinates c = coordinates_of(r, p);
     RankProgram& program = plan.ranks.emplace_back();
+    // The ranks of a stage run programs of one length: room for as many ops as the last one.
+    if (plan.ranks.size() > 1)
+      program.ops.reserve(plan.ranks[plan.ranks.size() - 2].ops.size());
     program.rank = r;
     program.device = r;
     program.static_memory = static_memory_of_stage(job, c.pp);
