@@ -1,6 +1,7 @@
 #include "sim/plan_builder.hpp"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -436,14 +437,46 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
     optimizer_block[stage] =
         plan.add_block({"optimizer step stage " + std::to_string(stage), {step}});
   }
+  // Every rank of a stage runs the same program on its own groups and pipeline peers, so the
+  // first is built and the others copy it with those swapped: building (labels, dependencies) is
+  // most of the cost of a plan with a thousand ranks.
+  const std::pair<const char*, const std::vector<std::uint32_t>*> groups_by_name[] = {
+      {"tp", &tp_group}, {"dp", &dp_group},   {"cp", &cp_group},
+      {"ep", &ep_group}, {"edp", &edp_group}, {"embedding", &embedding_group}};
+  auto group_for = [&](std::uint32_t group_of_built, int built, int r) {
+    for (const auto& [name, of_rank] : groups_by_name) {
+      if (plan.groups[group_of_built].name == name && (*of_rank)[built] == group_of_built)
+        return (*of_rank)[r];
+    }
+    throw std::logic_error("plan builder: group " + plan.groups[group_of_built].name +
+                           " has no counterpart for rank " + std::to_string(r));
+  };
+  std::vector<int> built_of_stage(p.pp, -1);  // index in plan.ranks of the stage's built program
   for (int r = 0; r < world; ++r) {
     if (!listed(r))
       continue;
     const RankCoordinates c = coordinates_of(r, p);
+    if (const int built = built_of_stage[c.pp]; built >= 0) {
+      RankProgram copy = plan.ranks[built];
+      const int built_rank = copy.rank;
+      std::map<std::uint32_t, std::uint32_t> groups;
+      for (Op& op : copy.ops) {
+        if (op.kind == OpKind::collective) {
+          auto [it, inserted] = groups.try_emplace(op.group, 0);
+          if (inserted)
+            it->second = group_for(op.group, built_rank, r);
+          op.group = it->second;
+        } else if (op.kind == OpKind::send || op.kind == OpKind::recv) {
+          op.peer += r - built_rank;  // the peers differ from the rank in pp alone
+        }
+      }
+      copy.rank = r;
+      copy.device = r;
+      plan.ranks.push_back(std::move(copy));
+      continue;
+    }
+    built_of_stage[c.pp] = static_cast<int>(plan.ranks.size());
     RankProgram& program = plan.ranks.emplace_back();
-    // The ranks of a stage run programs of one length: room for as many ops as the last one.
-    if (plan.ranks.size() > 1)
-      program.ops.reserve(plan.ranks[plan.ranks.size() - 2].ops.size());
     program.rank = r;
     program.device = r;
     program.static_memory = static_memory_of_stage(job, c.pp);
