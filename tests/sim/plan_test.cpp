@@ -347,3 +347,42 @@ TEST(EffectiveCluster, ProfileInterNodeBusBandwidthSetsTheNicLinks) {
 
 }  // namespace
 }  // namespace scaleplan
+
+namespace scaleplan {
+namespace {
+
+TEST(PlanBuilder, RanksOfAStageRunOneProgramOnTheirOwnGroupsAndPeers) {
+  // The builder builds a stage's first rank and copies it for the others: each copy must name
+  // groups holding its own rank and peers that differ from it in the pipeline coordinate alone.
+  TrainingJob job = small_job(2, 2, 2, 4);
+  job.parallelism.cp = 2;
+  job.parallelism.schedule = PipelineSchedule::zero_bubble_h1;
+  job.parallelism.zero = 1;
+  const Plan plan = build_plan(job, RankScope::all_ranks);
+  ASSERT_EQ(plan.ranks.size(), 16u);
+  for (const RankProgram& program : plan.ranks) {
+    const RankCoordinates c = coordinates_of(program.rank, job.parallelism);
+    const RankProgram& first = plan.ranks[rank_of({0, 0, 0, c.pp}, job.parallelism)];
+    ASSERT_EQ(program.ops.size(), first.ops.size()) << "rank " << program.rank;
+    for (std::size_t i = 0; i < program.ops.size(); ++i) {
+      const Op& op = program.ops[i];
+      EXPECT_EQ(op.label, first.ops[i].label);
+      EXPECT_EQ(op.bytes, first.ops[i].bytes);
+      if (op.kind == OpKind::collective) {
+        const auto& members = plan.groups[op.group].ranks;
+        EXPECT_NE(std::find(members.begin(), members.end(), program.rank), members.end())
+            << "rank " << program.rank << " op " << i;
+        EXPECT_EQ(plan.groups[op.group].name, plan.groups[first.ops[i].group].name);
+      }
+      if (op.kind == OpKind::send || op.kind == OpKind::recv) {
+        RankCoordinates peer = coordinates_of(op.peer, job.parallelism);
+        EXPECT_NE(peer.pp, c.pp);
+        peer.pp = c.pp;
+        EXPECT_EQ(rank_of(peer, job.parallelism), program.rank);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace scaleplan
