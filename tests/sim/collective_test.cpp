@@ -4,31 +4,12 @@
 
 #include "sim/simulator.hpp"
 #include "tests/hardware/topology_fixtures.hpp"
+#include "tests/support/plans.hpp"
 
 namespace scaleplan {
 namespace {
 
-// Every rank runs one collective of `bytes` over all ranks.
-Plan one_collective(int ranks, CollectiveKind kind, double bytes) {
-  Plan plan;
-  Group group{"all", {}};
-  for (int r = 0; r < ranks; ++r)
-    group.ranks.push_back(r);
-  plan.add_group(group);
-  plan.ranks.resize(ranks);
-  for (int r = 0; r < ranks; ++r) {
-    plan.ranks[r].rank = r;
-    plan.ranks[r].device = r;
-    Op op;
-    op.kind = OpKind::collective;
-    op.stream = Stream::dp_comm;
-    op.collective = kind;
-    op.bytes = bytes;
-    op.label = plan.label("collective");
-    plan.ranks[r].ops.push_back(op);
-  }
-  return plan;
-}
+using test::one_collective;
 
 Topology ring(int n, double bandwidth, double latency) {
   std::vector<Topology::DuplexLink> links;

@@ -11,6 +11,7 @@
 #include "sim/scenario.hpp"
 #include "sim/simulator.hpp"
 #include "tests/hardware/topology_fixtures.hpp"
+#include "tests/support/plans.hpp"
 
 namespace scaleplan {
 namespace {
@@ -85,27 +86,7 @@ parallelism: {tp: 8, pp: 4, dp: 8, schedule: 1f1b}
   EXPECT_GT(one.flows, one.flow_transactions) << "copies add flows beside the listed ones";
 }
 
-// One collective on a group of devices, as every member's only op.
-Plan one_collective(const std::vector<int>& devices, CollectiveKind kind, double bytes) {
-  Plan plan;
-  Group group{"g", {}};
-  for (std::size_t r = 0; r < devices.size(); ++r)
-    group.ranks.push_back(static_cast<int>(r));
-  plan.add_group(group);
-  plan.ranks.resize(devices.size());
-  for (std::size_t r = 0; r < devices.size(); ++r) {
-    plan.ranks[r].rank = static_cast<int>(r);
-    plan.ranks[r].device = devices[r];
-    Op op;
-    op.kind = OpKind::collective;
-    op.stream = Stream::dp_comm;
-    op.collective = kind;
-    op.bytes = bytes;
-    op.label = plan.label("collective");
-    plan.ranks[r].ops.push_back(op);
-  }
-  return plan;
-}
+using test::one_collective;
 
 double step_time_s(const Plan& plan, const Topology& topology, NetworkModel model,
                    std::optional<CollectiveAlgorithm> algorithm = std::nullopt) {
