@@ -84,6 +84,48 @@ TEST(PlanIo, RoundTripsExactly) {
   EXPECT_EQ(first.str(), second.str());
 }
 
+TEST(PlanIo, OneReplicaPlansRoundTripWithTheirReplicas) {
+  const Plan plan = build_plan(small_job(2, 2, 4, 2), RankScope::one_replica);
+  EXPECT_EQ(plan.replicas.count, 4);
+  EXPECT_EQ(plan.replicas.rank_stride, 2);
+  EXPECT_EQ(plan.ranks.size(), 4u);  // tp 2 × pp 2 of replica 0
+  EXPECT_EQ(plan.world_size(), 16);
+  std::ostringstream first;
+  write_plan(plan, first);
+  EXPECT_NE(first.str().find("replicas: {count: 4, rank_stride: 2}"), std::string::npos);
+  const Plan back = parse_plan(first.str(), "plan.yaml");
+  EXPECT_EQ(back.replicas.count, 4);
+  std::ostringstream second;
+  write_plan(back, second);
+  EXPECT_EQ(first.str(), second.str());
+}
+
+TEST(PlanIo, ReplicasThatDoNotTileAreInputErrors) {
+  const Plan plan = build_plan(small_job(2, 2, 4, 2), RankScope::one_replica);
+  std::ostringstream out;
+  write_plan(plan, out);
+  const std::string text = out.str();
+  auto with = [&](const std::string& replicas) {
+    std::string changed = text;
+    changed.replace(changed.find("replicas: {count: 4, rank_stride: 2}"),
+                    std::string("replicas: {count: 4, rank_stride: 2}").size(), replicas);
+    try {
+      parse_plan(changed, "p.yaml");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(with("replicas: {count: 0, rank_stride: 2}"),
+            "p.yaml:4:19: replicas.count: 0 is out of range; use a value from 1 to 2147483647");
+  // With stride 4 the listed rank 8 (stage 1) would belong to replica 2.
+  EXPECT_EQ(with("replicas: {count: 4, rank_stride: 4}"),
+            "p.yaml: plan: rank 8 op 0: ranks must be replica 0's, listed in ascending order");
+  EXPECT_EQ(with("replicas: {count: 3, rank_stride: 8}"),
+            "p.yaml: plan: 4 listed ranks in 3 replicas of rank stride 8 do not make whole "
+            "replicas (the world size must be a multiple of stride x count)");
+}
+
 TEST(PlanIo, CyclesAndBadIndicesAreInputErrors) {
   const std::string header =
       "format: scaleplan-plan\nversion: 1\nlabels: [\"x\"]\n"
