@@ -1,8 +1,8 @@
 // libFuzzer target: the plan reader. Any input must either parse or throw InputError. A plan
 // that parses must write back and read again to the same text (the format round-trips), and a
-// small one is simulated: the reader's validation promises the engine a well-formed plan, so the
-// simulation must end (finished, or a deadlock/overflow reported as an exception), never crash
-// or hang.
+// small one is simulated (with its replicas' copies, when it lists one replica): the reader's
+// validation promises the engine a well-formed plan, so the simulation must end (finished, or a
+// deadlock/overflow reported as an exception), never crash or hang.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -75,15 +75,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t ops = 0;
   for (const auto& rank : plan.ranks)
     ops += rank.ops.size();
-  if (plan.ranks.empty() || plan.ranks.size() > max_fuzz_ranks || ops > max_fuzz_ops)
+  // A plan of one replica runs its copies on the devices after it: the cluster holds them all.
+  const auto world = static_cast<std::size_t>(plan.world_size());
+  if (plan.ranks.empty() || world > max_fuzz_ranks || ops > max_fuzz_ops)
     return 0;
   for (const auto& rank : plan.ranks) {
-    if (rank.device < 0 || static_cast<std::size_t>(rank.device) >= plan.ranks.size())
+    if (rank.device < 0 || static_cast<std::size_t>(rank.device) >= world)
       return 0;  // the simulator refuses it (tested elsewhere); here only the engine is fuzzed
   }
   const RooflineModel compute(*Catalog::builtin().find("H100-SXM5-80GB"));
   try {
-    (void)simulate(plan, star(plan.ranks.size()), compute, SimulationOptions{1e-6});
+    (void)simulate(plan, star(world), compute, SimulationOptions{1e-6});
   } catch (const std::exception&) {
     // Deadlocks, durations beyond the simulated range and dtypes the device lacks are reported
     // as exceptions; that is the contract.
