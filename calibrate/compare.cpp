@@ -5,15 +5,11 @@
 #include <cstdio>
 #include <set>
 
+#include "hardware/input.hpp"
+
 namespace scaleplan {
 
 namespace {
-
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
 
 std::string size_text(double bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -22,15 +18,15 @@ std::string size_text(double bytes) {
     bytes /= 1024;
     ++unit;
   }
-  return format(bytes == std::floor(bytes) ? "%.0f " : "%.2f ", bytes) + units[unit];
+  return format_number(bytes == std::floor(bytes) ? "%.0f " : "%.2f ", bytes) + units[unit];
 }
 
 std::string time_text(double s) {
   if (s < 1e-3)
-    return format("%.2f us", s * 1e6);
+    return format_number("%.2f us", s * 1e6);
   if (s < 1)
-    return format("%.3f ms", s * 1e3);
-  return format("%.3f s", s);
+    return format_number("%.3f ms", s * 1e3);
+  return format_number("%.3f s", s);
 }
 
 std::string group_text(int ranks, int nodes) {
@@ -127,18 +123,19 @@ std::string format_comparison(const Comparison& c) {
   for (const ComparisonRow& row : c.rows) {
     text += pad(row.kind + " " + row.point, width) + "  " + pad(time_text(row.measured_s), 12) +
             pad(time_text(row.predicted_s), 12) +
-            pad(format("%+.1f %%", 100 * row.relative_error()), 10);
+            pad(format_number("%+.1f %%", 100 * row.relative_error()), 10);
     if (row.model_only_s) {
-      text += time_text(*row.model_only_s) +
-              format(" (%+.1f %%)", 100 * (*row.model_only_s - row.measured_s) / row.measured_s);
+      text +=
+          time_text(*row.model_only_s) +
+          format_number(" (%+.1f %%)", 100 * (*row.model_only_s - row.measured_s) / row.measured_s);
     }
     text += "\n";
   }
   text += "\n";
   for (const ComparisonSummary& s : c.summaries) {
     text += s.kind + ": " + std::to_string(s.points) + " points, median |error| " +
-            format("%.1f %%", 100 * s.median_abs_error) + ", worst " +
-            format("%.1f %%", 100 * s.worst_abs_error) + "\n";
+            format_number("%.1f %%", 100 * s.median_abs_error) + ", worst " +
+            format_number("%.1f %%", 100 * s.worst_abs_error) + "\n";
   }
   for (const std::string& u : c.unmatched)
     text += "not compared: " + u + "\n";

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "hardware/input.hpp"
+
 namespace scaleplan {
 
 Eigen::VectorXd nonnegative_least_squares(const Eigen::MatrixXd& a, const Eigen::VectorXd& b,
@@ -65,12 +67,6 @@ Eigen::VectorXd nonnegative_least_squares(const Eigen::MatrixXd& a, const Eigen:
 }
 
 namespace {
-
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
 
 // R² of log(time): the fits minimise relative error, which is error in log time, and log time
 // keeps the largest points from drowning the rest. With fewer than two distinct times R² is 1
@@ -192,11 +188,12 @@ void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, 
   g.fit = quality(time_s, predicted_time);
   g.source = "least-squares fit and table of " + std::to_string(dims.size()) + " " +
              std::string(to_string(dtype)) + " GEMM shapes from: " + sources;
-  std::string summary = "peak efficiency " + format("%.3f", g.model.peak_efficiency) + " of " +
-                        format("%.4g", peak / 1e12) + " TFLOP/s, half at m " +
-                        format("%.0f", g.model.m_half) + ", n " + format("%.0f", g.model.n_half) +
-                        ", k " + format("%.0f", g.model.k_half) + ", fixed " +
-                        format("%.2f us", g.model.fixed_s * 1e6) +
+  std::string summary = "peak efficiency " + format_number("%.3f", g.model.peak_efficiency) +
+                        " of " + format_number("%.4g", peak / 1e12) + " TFLOP/s, half at m " +
+                        format_number("%.0f", g.model.m_half) + ", n " +
+                        format_number("%.0f", g.model.n_half) + ", k " +
+                        format_number("%.0f", g.model.k_half) + ", fixed " +
+                        format_number("%.2f us", g.model.fixed_s * 1e6) +
                         (capped ? " (asymptote capped at the datasheet peak)" : "");
   out.lines.push_back({"gemm " + std::string(to_string(dtype)), summary, g.fit});
   out.profile.gemm[dtype] = std::move(g);
@@ -219,8 +216,8 @@ void fit_memory(const std::vector<std::pair<double, double>>& points,
     predicted_time.push_back(b.time_s(x));
   b.fit = quality(time_s, predicted_time);
   out.lines.push_back({"memory",
-                       format("%.1f GB/s", b.bandwidth_bytes_per_s.value / 1e9) + ", latency " +
-                           format("%.2f us", latency * 1e6),
+                       format_number("%.1f GB/s", b.bandwidth_bytes_per_s.value / 1e9) +
+                           ", latency " + format_number("%.2f us", latency * 1e6),
                        b.fit});
   out.profile.memory = b;
 }
@@ -248,8 +245,8 @@ void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResu
   c.fit = quality(points.time_s, predicted_time);
   out.lines.push_back({std::string(to_string(op)) + " " + algorithm + " " + std::to_string(ranks) +
                            " ranks / " + std::to_string(nodes) + (nodes == 1 ? " node" : " nodes"),
-                       "alpha " + format("%.2f us", alpha * 1e6) + ", busbw " +
-                           format("%.2f GB/s", c.bus_bandwidth_bytes_per_s.value / 1e9),
+                       "alpha " + format_number("%.2f us", alpha * 1e6) + ", busbw " +
+                           format_number("%.2f GB/s", c.bus_bandwidth_bytes_per_s.value / 1e9),
                        c.fit});
   out.profile.collectives.push_back(c);
 }
@@ -310,7 +307,7 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
     p.kernel_launch_overhead_s =
         Figure{m, "median of " + std::to_string(launch.size()) +
                       " launch measurements from: " + join(launch_sources)};
-    out.lines.push_back({"launch", format("%.2f us", m * 1e6), std::nullopt});
+    out.lines.push_back({"launch", format_number("%.2f us", m * 1e6), std::nullopt});
   }
   for (const auto& [key, points] : collectives)
     fit_collective(key, points, out);
@@ -325,8 +322,8 @@ std::string format_fit_report(const FitResult& result) {
   for (const FitLine& line : result.lines) {
     text += "  " + line.what + std::string(width - line.what.size() + 2, ' ');
     if (line.quality) {
-      text += "R² " + format("%.4f", line.quality->r_squared) + ", worst error " +
-              format("%.1f %%", 100 * line.quality->worst_relative_error) + ", " +
+      text += "R² " + format_number("%.4f", line.quality->r_squared) + ", worst error " +
+              format_number("%.1f %%", 100 * line.quality->worst_relative_error) + ", " +
               std::to_string(line.quality->points) + " points: ";
     }
     text += line.summary + "\n";

@@ -84,6 +84,9 @@ std::optional<std::string> closest_match(std::string_view word,
 // Joins words as "a, b or c".
 std::string join_alternatives(const std::vector<std::string>& words);
 
+// One number printed with a printf pattern ("%.3f s"), for reports and messages.
+std::string format_number(const char* pattern, double value);
+
 // Reads one YAML mapping. The keys a caller asks for are the schema: finish() reports every
 // other key as unknown, with the closest known key as a suggestion. Type and range errors go
 // to the Diagnostics; getters then return std::nullopt so that reading carries on.

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "hardware/input.hpp"
 #include "sim/compute_model.hpp"
 #include "sim/device_memory.hpp"
 
@@ -11,14 +12,8 @@ namespace scaleplan {
 
 namespace {
 
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
-
 std::string gigabytes_per_s(double bytes_per_s) {
-  return format("%.1f GB/s", bytes_per_s / 1e9);
+  return format_number("%.1f GB/s", bytes_per_s / 1e9);
 }
 
 std::string measured_group(const CollectiveProfile& c) {
@@ -45,7 +40,7 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
     intra.value *= f->value;
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog " +
                       gigabytes_per_s(cluster.device.intra_node_link_bandwidth_bytes_per_s.value) +
-                      format(" x nccl-tests efficiency %.3g)", f->value);
+                      format_number(" x nccl-tests efficiency %.3g)", f->value);
   } else {
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog)";
   }
@@ -78,7 +73,7 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
       out.description += "; NIC links " + gigabytes_per_s(net.link_bandwidth_bytes_per_s) +
                          " (scenario " +
                          gigabytes_per_s(cluster.network.link_bandwidth_bytes_per_s) +
-                         format(" x catalog NIC efficiency %.3g)", f->value);
+                         format_number(" x catalog NIC efficiency %.3g)", f->value);
     }
   } else if (nics) {
     out.description +=
@@ -92,8 +87,8 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
   }
   const auto latency = profile ? profiled_collective_step_latency_s(*profile) : std::nullopt;
   out.description +=
-      format("; collective step latency %.3g us",
-             1e6 * latency.value_or(cluster.device.collective_step_latency_s.value)) +
+      format_number("; collective step latency %.3g us",
+                    1e6 * latency.value_or(cluster.device.collective_step_latency_s.value)) +
       (latency ? " (" + of_profile + ")" : std::string(" (catalog)"));
   return out;
 }
@@ -220,11 +215,11 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
 namespace {
 
 std::string gib(double bytes) {
-  return format("%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+  return format_number("%.2f GiB", bytes / (1024.0 * 1024 * 1024));
 }
 
 std::string share(double part, double whole) {
-  return whole > 0 ? format("%.1f %%", 100 * part / whole) : "-";
+  return whole > 0 ? format_number("%.1f %%", 100 * part / whole) : "-";
 }
 
 // How the step was simulated: which ranks, and how the network carried their traffic.
@@ -247,7 +242,7 @@ std::string simulation_text(const Prediction& p) {
       out += " (as flows the step would start " + std::to_string(p.flows_if_all_flows) +
              " flows from " + std::to_string(p.routed_sources_if_all_flows) +
              " devices; the budget is " + std::to_string(p.flow_budget) + " flows from " +
-             format("%.0f", budget_sources) + " devices on this network)";
+             format_number("%.0f", budget_sources) + " devices on this network)";
     }
   }
   return out;
@@ -267,17 +262,17 @@ std::string format_text(const Prediction& p, bool with_links) {
          std::to_string(p.microbatches) + " micro-batches per pipeline, recompute " +
          std::string(to_string(par.recompute)) +
          (par.sequence_parallel ? ", sequence parallel" : "") + "\n\n";
-  out += "step time                  " + format("%.3f s", p.step_time_s) + "\n";
-  out += "tokens/s                   " + format("%.0f", p.tokens_per_s) + "\n";
-  out += "model TFLOP/s per device   " + format("%.1f", p.model_tflops_per_device) + "\n";
-  out += "MFU                        " + format("%.1f %%", 100 * p.mfu) + "\n\n";
+  out += "step time                  " + format_number("%.3f s", p.step_time_s) + "\n";
+  out += "tokens/s                   " + format_number("%.0f", p.tokens_per_s) + "\n";
+  out += "model TFLOP/s per device   " + format_number("%.1f", p.model_tflops_per_device) + "\n";
+  out += "MFU                        " + format_number("%.1f %%", 100 * p.mfu) + "\n\n";
   const auto& b = p.breakdown;
   out += "step split (rank " + std::to_string(b.rank) + ", last to finish)\n";
-  out += "  compute                  " + format("%.3f s", b.compute_s) + "  " +
+  out += "  compute                  " + format_number("%.3f s", b.compute_s) + "  " +
          share(b.compute_s, p.step_time_s) + "\n";
-  out += "  exposed communication    " + format("%.3f s", b.exposed_comm_s) + "  " +
+  out += "  exposed communication    " + format_number("%.3f s", b.exposed_comm_s) + "  " +
          share(b.exposed_comm_s, p.step_time_s) + "\n";
-  out += "  pipeline bubble / idle   " + format("%.3f s", b.bubble_s) + "  " +
+  out += "  pipeline bubble / idle   " + format_number("%.3f s", b.bubble_s) + "  " +
          share(b.bubble_s, p.step_time_s) + "\n\n";
   const auto& m = p.memory;
   out += "memory per rank (highest: rank " + std::to_string(m.rank) + ")\n";
@@ -288,13 +283,13 @@ std::string format_text(const Prediction& p, bool with_links) {
   out += "  communication buffers    " + gib(m.communication_buffer_bytes) + "\n";
   out += "  NCCL buffers             " + gib(m.nccl_buffer_bytes) + "\n";
   out += "  allocator headroom       " + gib(m.allocator_headroom_bytes) +
-         format("  (%.1f %% of reserved)", 100 * p.allocator_headroom_fraction) + "\n";
+         format_number("  (%.1f %% of reserved)", 100 * p.allocator_headroom_fraction) + "\n";
   out += "  peak                     " + gib(m.peak_bytes) + " of " + gib(m.capacity_bytes) +
          (m.fits ? "  fits\n" : "  DOES NOT FIT\n");
   if (p.stage_memory.size() > 1) {
     out += "  peak by pipeline stage  ";
     for (std::size_t s = 0; s < p.stage_memory.size(); ++s) {
-      out += format(" %.1f", p.stage_memory[s].peak_bytes / (1024.0 * 1024 * 1024));
+      out += format_number(" %.1f", p.stage_memory[s].peak_bytes / (1024.0 * 1024 * 1024));
     }
     out += " GiB\n";
   }

@@ -158,6 +158,11 @@ class Simulation final : public EventHandler, public FlowObserver {
     slot_of_rank_.assign(plan.world_size(), -1);
     for (std::size_t i = 0; i < plan.ranks.size(); ++i)
       slot_of_rank_[plan.ranks[i].rank] = static_cast<int>(i);
+    listed_members_.assign(plan.groups.size(), 0);
+    for (std::size_t g = 0; g < plan.groups.size(); ++g) {
+      for (int member : plan.groups[g].ranks)
+        listed_members_[g] += slot_of_rank_[member] >= 0 ? 1 : 0;
+    }
     if (observer)
       network_.set_link_rate_observer(observer->link_rate_observer());
     block_time_.reserve(plan.blocks.size());
@@ -287,7 +292,7 @@ class Simulation final : public EventHandler, public FlowObserver {
         break;
       case OpKind::collective: {
         const auto key = std::make_tuple(std::uint64_t{op.group}, -1, state.ops[index].sequence);
-        join(key, rank, index, listed_members(op.group));
+        join(key, rank, index, listed_members_[op.group]);
         break;
       }
       case OpKind::send:
@@ -359,24 +364,20 @@ class Simulation final : public EventHandler, public FlowObserver {
       const bool sender_first = op0.kind == OpKind::send;
       const int from_slot = sender_first ? slot0 : t.participants[1].first;
       const Op& send = sender_first ? op0 : plan_.ranks[from_slot].ops[t.participants[1].second];
-      Phase phase;
       const int src = plan_.ranks[from_slot].device;
       const int dst = device_of_rank(send.peer);
-      phase.transfers.push_back({src, dst, send.bytes});
-      add_replica_copies(phase, 1);  // a message stays inside its replica
       alpha_beta = messages_alpha_beta_;
       if (alpha_beta) {
         const auto key = std::make_tuple(src, dst, send.bytes);
         auto cached = message_times_.find(key);
         if (cached == message_times_.end()) {
-          cached = message_times_
-                       .emplace(key, estimate_collective_time_s({phase}, topology_,
-                                                                options_.collective_step_latency_s))
-                       .first;
+          const double time_s = estimate_collective_time_s(
+              {message_phase(src, dst, send.bytes)}, topology_, options_.collective_step_latency_s);
+          cached = message_times_.emplace(key, time_s).first;
         }
         alpha_beta_s = cached->second;
       } else {
-        t.own_phases = {std::move(phase)};
+        t.own_phases = {message_phase(src, dst, send.bytes)};
       }
     }
     t.phase = 0;
@@ -411,17 +412,18 @@ class Simulation final : public EventHandler, public FlowObserver {
     return routes_.emplace(key, std::move(route)).first->second;
   }
 
+  // A message and its copies in the other replicas (a message stays inside its replica).
+  Phase message_phase(int src, int dst, double bytes) const {
+    Phase phase;
+    phase.transfers.push_back({src, dst, bytes});
+    add_replica_copies(phase, 1);
+    return phase;
+  }
+
   // The device a rank runs on, the listed ranks' or a copy's in another replica.
   int device_of_rank(int rank) const {
     const int listed = plan_.replicas.listed_rank_of(rank);
     return plan_.ranks[slot_of_rank_[listed]].device + (rank - listed);
-  }
-
-  std::size_t listed_members(std::uint32_t group) const {
-    std::size_t listed = 0;
-    for (int member : plan_.groups[group].ranks)
-      listed += slot_of_rank_[member] >= 0 ? 1 : 0;
-    return listed;
   }
 
   // Replicas 0..w-1 a group spans (validate_plan checks that they are a prefix).
@@ -469,9 +471,7 @@ class Simulation final : public EventHandler, public FlowObserver {
       const RankProgram& program = plan_.ranks[slot];
       for (const Op& op : program.ops) {
         if (op.kind == OpKind::send) {
-          Phase phase;
-          phase.transfers.push_back({program.device, device_of_rank(op.peer), op.bytes});
-          add_replica_copies(phase, 1);
+          const Phase phase = message_phase(program.device, device_of_rank(op.peer), op.bytes);
           messages.flows += phase.transfers.size();
           for (const Transfer& tr : phase.transfers)
             messages.sources.push_back(tr.src_device);
@@ -638,7 +638,8 @@ class Simulation final : public EventHandler, public FlowObserver {
   Engine engine_;
   Network network_;
   std::vector<SimTime> block_time_;
-  std::vector<int> slot_of_rank_;  // index in plan_.ranks, -1 for another replica's rank
+  std::vector<int> slot_of_rank_;            // index in plan_.ranks, -1 for another replica's rank
+  std::vector<std::size_t> listed_members_;  // per group: the members the plan lists
   std::vector<RankState> ranks_;
   std::map<Key, std::uint32_t> open_;
   std::vector<Transaction> transactions_;
