@@ -93,10 +93,12 @@ int run(const RunOptions& o) {
 }
 
 int validate_cases(const std::vector<std::string>& paths, const std::string& catalog_path,
-                   bool json) {
+                   const std::string& calibration, bool json) {
   Catalog storage;
   const Catalog& catalog = catalog_for(catalog_path, storage);
-  const ValidationReport report = validate(validation_files(paths), catalog);
+  const ValidationReport report = validate(
+      validation_files(paths), catalog,
+      calibration.empty() ? std::nullopt : std::optional<std::filesystem::path>(calibration));
   if (json) {
     std::cout << to_json(report).dump(2) << "\n";
   } else {
@@ -160,6 +162,10 @@ int main(int argc, char** argv) {
       ->required();
   validate_command->add_flag("--json", validate_json, "Print the table as JSON");
   validate_command->add_option("--catalog", validate_catalog, "Device catalog YAML");
+  std::string validate_calibration;
+  validate_command->add_option(
+      "--calibration", validate_calibration,
+      "Time every case with this calibration profile instead of the catalog (or the case's own)");
 
   std::string catalog_path;
   auto* catalog_command = app.add_subcommand("catalog", "List the devices in the catalog");
@@ -180,7 +186,7 @@ int main(int argc, char** argv) {
     if (*catalog_command)
       return list_catalog(catalog_path);
     if (*validate_command)
-      return validate_cases(validate_paths, validate_catalog, validate_json);
+      return validate_cases(validate_paths, validate_catalog, validate_calibration, validate_json);
   } catch (const InputError& e) {
     std::cerr << e.what() << "\n";
     return exit_bad_input;

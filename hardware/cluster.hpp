@@ -27,6 +27,9 @@ struct PcieLayout {
   int switches = 1;
   int sockets = 1;
   double cross_socket_bandwidth_bytes_per_s = 0;  // per direction, all socket-to-socket links
+  // One way through a device's PCIe hop. Apart from NIC latency, which a calibration profile may
+  // replace with what it measured between nodes.
+  double device_link_latency_s = 0;
 };
 
 struct TorusSpec {

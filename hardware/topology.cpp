@@ -191,7 +191,7 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
       // Devices split evenly, in order, over the switches.
       for (int i = 0; i < n; ++i) {
         add_duplex_link(first_device + i, pcie_switches[i * layout.switches / n], pcie_bw,
-                        nic_latency);
+                        layout.device_link_latency_s);
       }
       if (layout.switches > 1 || layout.sockets > 1) {
         // Each switch's upstream port is an x16 link of the devices' PCIe generation to the host

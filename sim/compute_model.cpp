@@ -89,17 +89,6 @@ std::string ProfiledComputeModel::description() const {
   return text;
 }
 
-std::optional<double> profiled_collective_step_latency_s(const Profile& profile) {
-  const CollectiveProfile* best = nullptr;
-  for (const CollectiveProfile& c : profile.collectives) {
-    if (c.op == CollectiveOp::all_reduce && c.nodes == 1 && (!best || c.ranks > best->ranks))
-      best = &c;
-  }
-  if (!best)
-    return std::nullopt;
-  return best->latency_s.value / (2.0 * (best->ranks - 1));
-}
-
 double block_time_s(const ComputeModel& model, const ComputeBlock& block) {
   double total = 0;
   for (const Kernel& k : block.kernels)

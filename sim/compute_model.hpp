@@ -1,7 +1,6 @@
 // How long a kernel takes on a device.
 #pragma once
 
-#include <optional>
 #include <string>
 
 #include "hardware/device_spec.hpp"
@@ -51,11 +50,6 @@ class ProfiledComputeModel final : public ComputeModel {
   Profile profile_;
   std::string profile_name_;
 };
-
-// The per-step latency of a ring collective that the profile's alpha implies: alpha / (2(n-1))
-// of its all-reduce fit within one node with the most ranks (an all-reduce ring takes 2(n-1)
-// steps). nullopt when the profile has no such fit.
-std::optional<double> profiled_collective_step_latency_s(const Profile& profile);
 
 double block_time_s(const ComputeModel& model, const ComputeBlock& block);
 

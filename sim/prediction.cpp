@@ -25,9 +25,16 @@ std::string measured_group(const CollectiveProfile& c) {
 
 EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
                                    const Profile* profile, const std::string& profile_name) {
-  EffectiveCluster out{cluster, ""};
+  EffectiveCluster out{cluster, "", cluster.device.collective_step_latency_s.value, std::nullopt,
+                       std::nullopt};
   ClusterSpec& effective = out.cluster;
   const std::string of_profile = "calibration profile " + profile_name;
+  const auto ring_step = [&](const CollectiveProfile& fit) {
+    const double time_s = fit.latency_s.value / (2.0 * (fit.ranks - 1));
+    return EffectiveCluster::RingStep{
+        time_s, format_number("%.3g us per ring step of ", 1e6 * time_s) + measured_group(fit) +
+                    " alpha, " + of_profile};
+  };
   Figure& intra = effective.device.intra_node_link_bandwidth_bytes_per_s;
   const CollectiveProfile* measured =
       profile ? profile->collective(CollectiveOp::all_reduce, cluster.devices_per_node, 1)
@@ -36,6 +43,8 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
     intra = measured->bus_bandwidth_bytes_per_s;
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (" +
                       measured_group(*measured) + " bus bandwidth, " + of_profile + ")";
+    if (cluster.devices_per_node > 1)
+      out.intra_node_ring_step = ring_step(*measured);
   } else if (const auto& f = cluster.device.intra_node_link_efficiency) {
     intra.value *= f->value;
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog " +
@@ -61,6 +70,7 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
                        gigabytes_per_s(inter->bus_bandwidth_bytes_per_s.value) + " over " +
                        std::to_string(nics_used) + (nics_used == 1 ? " NIC" : " NICs") +
                        " per node, " + of_profile + ")";
+    out.inter_node_ring_step = ring_step(*inter);
     if (net.link_bandwidth_bytes_per_s > cluster.network.link_bandwidth_bytes_per_s) {
       // Not clamped: the measurement stands, but it is likely NCCL's tree on few nodes, which
       // moves less over the network than the ring the bus bandwidth convention assumes.
@@ -85,12 +95,41 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
                       gigabytes_per_s(cluster.network.torus.link_bandwidth_bytes_per_s) +
                       " per direction";
   }
-  const auto latency = profile ? profiled_collective_step_latency_s(*profile) : std::nullopt;
-  out.description +=
-      format_number("; collective step latency %.3g us",
-                    1e6 * latency.value_or(cluster.device.collective_step_latency_s.value)) +
-      (latency ? " (" + of_profile + ")" : std::string(" (catalog)"));
   return out;
+}
+
+Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
+  // What a measured step leaves once the route is paid, and the description of the split.
+  const auto split = [](const EffectiveCluster::RingStep& step, double route_s, const char* what,
+                        const char* route) {
+    return std::pair{std::max(0.0, step.time_s - route_s),
+                     " (" + step.source + format_number(", less %.3g us ", 1e6 * route_s) + what +
+                         (step.time_s < route_s ? route : "") + ")"};
+  };
+  std::string& description = effective.description;
+  if (const auto& step = effective.intra_node_ring_step) {
+    const auto [latency_s, source] =
+        split(*step, topology.route_latency_s(0, 1), "route between devices",
+              ", longer than the measured step");
+    effective.collective_step_latency_s = latency_s;
+    description += format_number("; collective step latency %.3g us", 1e6 * latency_s) + source;
+  } else {
+    description += format_number("; collective step latency %.3g us (catalog)",
+                                 1e6 * effective.collective_step_latency_s);
+  }
+  if (const auto& step = effective.inter_node_ring_step) {
+    NetworkSpec& net = effective.cluster.network;
+    // The route crosses two NICs; the rest of it (switches, cables, PCIe) stays as built.
+    const double rest_s =
+        topology.route_latency_s(0, effective.cluster.devices_per_node) - 2 * net.nic_latency_s;
+    const auto [both_nics_s, source] =
+        split(*step, effective.collective_step_latency_s + rest_s,
+              "step latency, switches and cables", ", longer than the measured step");
+    net.nic_latency_s = both_nics_s / 2;
+    description += format_number("; NIC latency %.3g us", 1e6 * net.nic_latency_s) + source;
+    return Topology(effective.cluster);
+  }
+  return topology;
 }
 
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
@@ -99,8 +138,9 @@ PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
     const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
     EffectiveCluster effective =
         effective_cluster(scenario.cluster, catalog, profile, scenario.calibration.value_or(""));
-    return PreparedRun{Topology(effective.cluster), build_plan(scenario.job, settings.ranks),
-                       settings, std::move(effective.description)};
+    Topology topology = calibrate_latencies(effective, Topology(effective.cluster));
+    return PreparedRun{std::move(topology), build_plan(scenario.job, settings.ranks), settings,
+                       std::move(effective.description), effective.collective_step_latency_s};
   } catch (const TopologyError& e) {
     auto where = scenario.locations.find("cluster.network");
     SourceLocation location =
@@ -113,13 +153,11 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   const DeviceSpec& device = scenario.cluster.device;
   std::unique_ptr<ComputeModel> compute;
   SimulationOptions options;
-  options.collective_step_latency_s = device.collective_step_latency_s.value;
+  options.collective_step_latency_s = run.collective_step_latency_s;
   options.network_model = run.settings.network_model;
   if (scenario.profile) {
     compute = std::make_unique<ProfiledComputeModel>(device, *scenario.profile,
                                                      scenario.calibration.value_or("?"));
-    if (auto latency = profiled_collective_step_latency_s(*scenario.profile))
-      options.collective_step_latency_s = *latency;
   } else {
     compute = std::make_unique<RooflineModel>(device);
   }

@@ -92,11 +92,23 @@ struct PreparedRun {
   Plan plan;
   RunSettings settings;
   std::string link_bandwidths;  // EffectiveCluster::description
+  double collective_step_latency_s = 0;
 };
 
 struct EffectiveCluster {
   ClusterSpec cluster;
   std::string description;  // for reports: the bandwidths set and where each came from
+  // The software cost of each step of a collective algorithm: the catalog's, until
+  // calibrate_latencies replaces it with what a profile measured.
+  double collective_step_latency_s = 0;
+  // One step of the ring that a profile's all-reduce fit implies (its alpha over the 2(n-1)
+  // steps of an n-rank ring), inside a node and between nodes, with where it came from.
+  struct RingStep {
+    double time_s = 0;
+    std::string source;
+  };
+  std::optional<RingStep> intra_node_ring_step;
+  std::optional<RingStep> inter_node_ring_step;
 };
 
 // The cluster as collectives see it: link bandwidths scaled by the catalog's measured
@@ -108,10 +120,22 @@ struct EffectiveCluster {
 //   every node boundary once, so each NIC carries busbw over the NICs in use, the lesser of the
 //   group's ranks per node and the measured cluster's NICs per node (the scenario's when the
 //   profile does not say).
+// The same fits' alphas give the ring steps that calibrate_latencies turns into latencies.
 // `profile_name` names the profile in the description.
 EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
                                    const Profile* profile = nullptr,
                                    const std::string& profile_name = "");
+
+// The simulator charges each step of a collective phase the step latency plus the latency of
+// the longest route among its transfers, so a ring over the group a profile measured costs
+// 2(n-1) such steps. This sets the latencies that make the measured steps come out:
+// - the step latency: the intra-node ring step less the route between devices 0 and 1;
+// - the NIC latency: the inter-node ring step less the step latency and the rest of the route
+//   between the first devices of nodes 0 and 1 (same rail, one leaf switch), over its two NICs.
+// A measured step shorter than the route alone leaves the latency at 0, and the description
+// says so. Appends both latencies, and where they came from, to the description. Returns the
+// topology built with the NIC latency; `topology` is the one built from effective.cluster.
+Topology calibrate_latencies(EffectiveCluster& effective, Topology topology);
 
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                         const RunSettings& settings = {});

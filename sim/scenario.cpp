@@ -559,21 +559,8 @@ void read_calibration(MapReader& top, const std::string& file_label, Scenario& s
     top.error("calibration", "cannot use the profile " + *s.calibration);
     return;
   }
-  const std::string& device = s.cluster.device.name;
-  if (!device.empty() && s.profile->device != device) {
-    top.error("calibration", "the profile " + *s.calibration + " refines " + s.profile->device +
-                                 ", but the cluster's device is " + device +
-                                 "; use a profile fitted with --device " + device);
-  }
-  const Dtype dtype = s.job.training.dtype;
-  if (!s.profile->gemm.count(dtype)) {
-    std::string have;
-    for (const auto& [d, g] : s.profile->gemm)
-      have += (have.empty() ? "" : ", ") + std::string(to_string(d));
-    top.error("calibration", "the profile " + *s.calibration + " has no " +
-                                 std::string(to_string(dtype)) + " GEMM fit for training.dtype" +
-                                 (have.empty() ? std::string() : "; it has " + have));
-  }
+  for (const std::string& mismatch : calibration_mismatches(s, *s.profile, *s.calibration))
+    top.error("calibration", mismatch);
 }
 
 // `memory:` settings of the framework around the plan.
@@ -636,6 +623,27 @@ Scenario parse_scenario(std::string_view yaml_text, const std::string& file_labe
   top.finish();
   diagnostics.throw_if_any();
   return s;
+}
+
+std::vector<std::string> calibration_mismatches(const Scenario& scenario, const Profile& profile,
+                                                const std::string& profile_name) {
+  std::vector<std::string> mismatches;
+  const std::string& device = scenario.cluster.device.name;
+  if (!device.empty() && profile.device != device) {
+    mismatches.push_back("the profile " + profile_name + " refines " + profile.device +
+                         ", but the cluster's device is " + device +
+                         "; use a profile fitted with --device " + device);
+  }
+  const Dtype dtype = scenario.job.training.dtype;
+  if (!profile.gemm.count(dtype)) {
+    std::string have;
+    for (const auto& [d, g] : profile.gemm)
+      have += (have.empty() ? "" : ", ") + std::string(to_string(d));
+    mismatches.push_back("the profile " + profile_name + " has no " +
+                         std::string(to_string(dtype)) + " GEMM fit for training.dtype" +
+                         (have.empty() ? std::string() : "; it has " + have));
+  }
+  return mismatches;
 }
 
 Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog) {

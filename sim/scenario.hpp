@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hardware/catalog.hpp"
 #include "hardware/cluster.hpp"
@@ -57,5 +58,10 @@ inline constexpr std::int64_t max_microbatches = 1 << 16;  // per pipeline per s
 Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog);
 Scenario parse_scenario(std::string_view yaml_text, const std::string& file_label,
                         const Catalog& catalog);
+
+// Why `profile` (named `profile_name`) cannot time `scenario`: it refines another device, or has
+// no GEMM fit for training.dtype. Empty when it can.
+std::vector<std::string> calibration_mismatches(const Scenario& scenario, const Profile& profile,
+                                                const std::string& profile_name);
 
 }  // namespace scaleplan

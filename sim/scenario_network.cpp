@@ -131,6 +131,9 @@ void read_pcie(MapReader& c, const Catalog& catalog, ClusterSpec& cluster, bool&
     }
   }
   PcieLayout& layout = cluster.pcie;
+  // The catalog's NIC figure is an RDMA endpoint's NIC plus PCIe hop; a device's own hop to its
+  // switch is taken to cost the same.
+  layout.device_link_latency_s = catalog.network_defaults().nic_latency_s.value;
   const int per_node = cluster.devices_per_node;
   if (auto v = integer_in(c, "pcie_switches_per_node", 1, std::max(1, per_node), ok))
     layout.switches = *v;

@@ -33,15 +33,30 @@ std::vector<std::filesystem::path> validation_files(const std::vector<std::strin
   return files;
 }
 
-ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog) {
+ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
+                          const std::optional<std::filesystem::path>& calibration) {
   ValidationReport report;
+  std::optional<Profile> profile;
+  if (calibration) {
+    profile = load_profile(*calibration);
+    report.calibration = calibration->string();
+  }
   double sum = 0;
   for (const auto& file : files) {
-    const Scenario scenario = load_scenario(file, catalog);
+    Scenario scenario = load_scenario(file, catalog);
     if (!scenario.measured) {
       throw InputError({{{file.string(), 1, 1},
                          "measured",
                          "a validation case needs a measured: block with step_time_s and source"}});
+    }
+    if (profile) {
+      std::vector<Diagnostic> mismatches;
+      for (const std::string& m : calibration_mismatches(scenario, *profile, report.calibration))
+        mismatches.push_back({{file.string(), 0, 0}, "--calibration", m});
+      if (!mismatches.empty())
+        throw InputError(std::move(mismatches));
+      scenario.profile = profile;
+      scenario.calibration = report.calibration;
     }
     const PreparedRun run = prepare_run(scenario, catalog);
     const Prediction prediction = predict(scenario, run);
@@ -81,6 +96,8 @@ std::string format_text(const ValidationReport& report) {
                   100 * c.relative_error);
     out += line;
   }
+  if (!report.calibration.empty())
+    out += "\nevery case timed with the calibration profile " + report.calibration + "\n";
   std::snprintf(line, sizeof line, "\n%zu cases: MAPE %.2f %%, worst %.2f %% (%s)\n",
                 report.cases.size(), report.mean_absolute_percentage_error,
                 report.worst_absolute_percentage_error, report.worst_case.c_str());
@@ -101,7 +118,8 @@ nlohmann::json to_json(const ValidationReport& report) {
   return {{"cases", cases},
           {"mape_percent", report.mean_absolute_percentage_error},
           {"worst_percent", report.worst_absolute_percentage_error},
-          {"worst_case", report.worst_case}};
+          {"worst_case", report.worst_case},
+          {"calibration", report.calibration}};
 }
 
 }  // namespace scaleplan

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,14 +27,19 @@ struct ValidationReport {
   double mean_absolute_percentage_error = 0;  // in percent
   double worst_absolute_percentage_error = 0;
   std::string worst_case;
+  std::string calibration;  // the profile every case was timed with; empty: each case's own
 };
 
 // The scenario files named, and the *.yaml files inside named directories, in sorted order.
 // Throws InputError for a path that does not exist or a directory without scenarios.
 std::vector<std::filesystem::path> validation_files(const std::vector<std::string>& paths);
 
-// Predicts every case. Throws InputError for a scenario without a `measured:` block.
-ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog);
+// Predicts every case, each timed with the calibration profile `calibration` when given (in place
+// of the one the case names, if any): how well a profile predicts the runs it was not fitted to.
+// Throws InputError for a scenario without a `measured:` block, and for a profile that cannot
+// time a case (another device, no GEMM fit for its dtype).
+ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
+                          const std::optional<std::filesystem::path>& calibration = std::nullopt);
 
 std::string format_text(const ValidationReport& report);
 nlohmann::json to_json(const ValidationReport& report);

@@ -68,13 +68,6 @@ TEST(ProfiledComputeModel, FusedAttentionRunsAllItsFlopsAtItsShapesEfficiency) {
   EXPECT_NEAR(model.kernel_time_s(backward) / qk_s, 5, 1e-12);
 }
 
-TEST(ProfiledComputeModel, StepLatencyFromTheIntraNodeAllReduce) {
-  const Profile profile = load_profile(source_dir() + "/scenarios/profiles/a100.yaml");
-  // 56 us over the 2·(8-1) steps of an 8-rank ring all-reduce.
-  EXPECT_NEAR(*profiled_collective_step_latency_s(profile), 56e-6 / 14, 1e-15);
-  EXPECT_FALSE(profiled_collective_step_latency_s(Profile{}));
-}
-
 class ScenarioCalibration : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -159,6 +159,41 @@ TEST(Cli, ValidationCasesMeetTheAccuracyBar) {
   EXPECT_LE(report["worst_percent"].get<double>(), 10.0) << out.text;
 }
 
+TEST(Cli, ValidateTimesEveryCaseWithTheProfileGiven) {
+  const std::string profile = scenario("profiles/a100.yaml");
+  const std::string case_file = scenario("validation/korthikanti2022-22b-full-recompute.yaml");
+  const Output calibrated = run("validate --json --calibration " + profile + " " + case_file);
+  ASSERT_EQ(calibrated.status, 0) << calibrated.text;
+  const auto report = nlohmann::json::parse(calibrated.text);
+  EXPECT_EQ(report["calibration"], profile);
+  const double predicted = report["cases"][0]["predicted_step_time_s"];
+  // The same case naming the profile itself predicts the same step, and the catalog another.
+  const auto dir = test_dir();
+  std::ifstream in(case_file);
+  std::ofstream out(dir / "case.yaml");
+  out << "calibration: " << profile << "\n" << in.rdbuf();
+  out.close();
+  const Output named = run("run --json " + (dir / "case.yaml").string());
+  ASSERT_EQ(named.status, 0) << named.text;
+  EXPECT_EQ(nlohmann::json::parse(named.text)["step_time_s"].get<double>(), predicted);
+  const Output catalog = run("validate --json " + case_file);
+  EXPECT_NE(nlohmann::json::parse(catalog.text)["cases"][0]["predicted_step_time_s"], predicted);
+  std::filesystem::remove_all(dir);
+
+  // A profile of another device, without the cases' fp16 fit: both reasons, at the case's file.
+  const Output wrong =
+      run("validate --calibration " + scenario("profiles/h100.yaml") + " " + case_file);
+  EXPECT_EQ(wrong.status, 2);
+  EXPECT_NE(
+      wrong.text.find(case_file + ": --calibration: the profile " + scenario("profiles/h100.yaml") +
+                      " refines H100-SXM5-80GB, but the cluster's device is A100-SXM4-80GB"),
+      std::string::npos)
+      << wrong.text;
+  EXPECT_NE(wrong.text.find("has no fp16 GEMM fit for training.dtype; it has tf32, bf16"),
+            std::string::npos)
+      << wrong.text;
+}
+
 TEST(Cli, ValidateRefusesCasesWithoutMeasurements) {
   const Output out = run("validate " + scenario("gpt3-175b-64xa100.yaml"));
   EXPECT_EQ(out.status, 2);

@@ -29,6 +29,7 @@ inline ClusterSpec cluster(int nodes, int per_node, int nics, int radix = 64) {
   c.network.switch_radix = radix;
   c.network.switch_latency_s = 1e-7;
   c.network.nic_latency_s = 1e-6;
+  c.pcie.device_link_latency_s = 1e-6;
   return c;
 }
 

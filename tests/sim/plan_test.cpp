@@ -294,7 +294,9 @@ TEST(PlanBuilder, SequenceParallelGathersTheLayerInputAgainBesideTheBackward) {
 }  // namespace
 }  // namespace scaleplan
 
+#include "sim/compute_model.hpp"
 #include "sim/prediction.hpp"
+#include "tests/support/plans.hpp"
 
 namespace scaleplan {
 namespace {
@@ -320,8 +322,7 @@ TEST(EffectiveCluster, ProfileBusBandwidthSetsTheIntraNodeLinks) {
   EXPECT_NEAR(from_catalog.cluster.device.intra_node_link_bandwidth_bytes_per_s.value,
               300e9 * 0.683, 1e3);
   EXPECT_EQ(from_catalog.description,
-            "intra-node links 204.9 GB/s (catalog 300.0 GB/s x nccl-tests efficiency 0.683); "
-            "collective step latency 3.4 us (catalog)");
+            "intra-node links 204.9 GB/s (catalog 300.0 GB/s x nccl-tests efficiency 0.683)");
   // A profile with a measured 8-GPU all-reduce: its bus bandwidth is the link bandwidth a ring
   // over the NVSwitch sees, whatever the catalog says.
   Profile profile;
@@ -332,10 +333,9 @@ TEST(EffectiveCluster, ProfileBusBandwidthSetsTheIntraNodeLinks) {
   EXPECT_DOUBLE_EQ(calibrated.cluster.device.intra_node_link_bandwidth_bytes_per_s.value, 180e9);
   const Topology topology(calibrated.cluster);
   EXPECT_DOUBLE_EQ(topology.link(topology.route(0, 1)[0]).bandwidth_bytes_per_s, 180e9);
-  // 50 us over the 14 steps of an 8-rank ring.
   EXPECT_EQ(calibrated.description,
             "intra-node links 180.0 GB/s (all-reduce 8 ranks / 1 node bus bandwidth, calibration "
-            "profile p.yaml); collective step latency 3.57 us (calibration profile p.yaml)");
+            "profile p.yaml)");
 }
 
 TEST(EffectiveCluster, ProfileInterNodeBusBandwidthSetsTheNicLinks) {
@@ -385,6 +385,80 @@ TEST(EffectiveCluster, ProfileInterNodeBusBandwidthSetsTheNicLinks) {
   profile.collectives.pop_back();
   calibrated = effective_cluster(cluster, Catalog::builtin(), &profile, "p.yaml");
   EXPECT_DOUBLE_EQ(calibrated.cluster.network.link_bandwidth_bytes_per_s, 25e9 * 0.94);
+}
+
+TEST(EffectiveCluster, ProfileAlphasSetTheStepAndNicLatencies) {
+  // 2 nodes of 8 A100, one NIC per GPU. The profile measured 56 us for 8 ranks in a node, 4 us
+  // per step of a 14-step ring, and 150 us for 16 ranks over both nodes, 5 us per step of a
+  // 30-step ring.
+  ClusterSpec cluster;
+  cluster.device = *Catalog::builtin().find("A100-SXM4-80GB");
+  cluster.nodes = 2;
+  cluster.devices_per_node = 8;
+  cluster.network.link_bandwidth_bytes_per_s = 25e9;
+  cluster.network.nics_per_node = 8;
+  cluster.network.switch_latency_s = 1.3e-7;
+  cluster.network.nic_latency_s = 6e-7;
+  Profile profile;
+  profile.device = "A100-SXM4-80GB";
+  profile.collectives.push_back(all_reduce_fit(8, 1, 200e9));
+  profile.collectives.back().latency_s.value = 56e-6;
+  profile.collectives.push_back(all_reduce_fit(16, 2, 180e9));
+  profile.collectives.back().latency_s.value = 150e-6;
+
+  // Without calibration: the catalog's step latency, and its NIC latency stays.
+  EffectiveCluster catalog_only = effective_cluster(cluster, Catalog::builtin());
+  calibrate_latencies(catalog_only, Topology(catalog_only.cluster));
+  EXPECT_EQ(catalog_only.collective_step_latency_s, 3.4e-6);
+  EXPECT_EQ(catalog_only.cluster.network.nic_latency_s, 6e-7);
+  EXPECT_NE(catalog_only.description.find("; collective step latency 3.4 us (catalog)"),
+            std::string::npos)
+      << catalog_only.description;
+
+  EffectiveCluster calibrated = effective_cluster(cluster, Catalog::builtin(), &profile, "p.yaml");
+  ASSERT_TRUE(calibrated.intra_node_ring_step && calibrated.inter_node_ring_step);
+  EXPECT_NEAR(calibrated.intra_node_ring_step->time_s, 4e-6, 1e-15);
+  EXPECT_NEAR(calibrated.inter_node_ring_step->time_s, 5e-6, 1e-15);
+  const Topology topology = calibrate_latencies(calibrated, Topology(calibrated.cluster));
+  // Device, NVSwitch, device: two NVLink hops of 0.6 us, so the step latency is 4 - 1.2 us.
+  EXPECT_NEAR(calibrated.collective_step_latency_s, 2.8e-6, 1e-15);
+  // Device, NIC, leaf, NIC, device: the two NIC-leaf links carry a switch latency each, 0.26 us;
+  // the step between nodes leaves 5 - 2.8 - 0.26 = 1.94 us to the two NICs.
+  EXPECT_NEAR(calibrated.cluster.network.nic_latency_s, 0.97e-6, 1e-15);
+  EXPECT_NEAR(topology.route_latency_s(0, 8), 2.2e-6, 1e-15);
+  EXPECT_NE(calibrated.description.find(
+                "; collective step latency 2.8 us (4 us per ring step of all-reduce 8 ranks / 1 "
+                "node alpha, calibration profile p.yaml, less 1.2 us route between devices); NIC "
+                "latency 0.97 us (5 us per ring step of all-reduce 16 ranks / 2 nodes alpha, "
+                "calibration profile p.yaml, less 3.06 us step latency, switches and cables)"),
+            std::string::npos)
+      << calibrated.description;
+
+  // End to end: 8-byte ring all-reduces take the measured alphas, in a node and over both. The
+  // bytes add 30 steps of 8/16 B over 180 GB/s, well under a nanosecond.
+  SimulationOptions options;
+  options.collective_step_latency_s = calibrated.collective_step_latency_s;
+  options.collective_algorithm = CollectiveAlgorithm::ring;
+  const RooflineModel compute(calibrated.cluster.device);
+  EXPECT_NEAR(
+      simulate(test::one_collective(8, CollectiveKind::all_reduce, 8), topology, compute, options)
+          .step_time_s,
+      56e-6, 1e-9);
+  EXPECT_NEAR(
+      simulate(test::one_collective(16, CollectiveKind::all_reduce, 8), topology, compute, options)
+          .step_time_s,
+      150e-6, 1e-9);
+
+  // A step between nodes shorter than the step latency and the switches: the NICs take no time,
+  // and the description says the measurement is faster than the route.
+  profile.collectives.back().latency_s.value = 30 * 3e-6;
+  calibrated = effective_cluster(cluster, Catalog::builtin(), &profile, "p.yaml");
+  calibrate_latencies(calibrated, Topology(calibrated.cluster));
+  EXPECT_EQ(calibrated.cluster.network.nic_latency_s, 0.0);
+  EXPECT_NE(calibrated.description.find(
+                "less 3.06 us step latency, switches and cables, longer than the measured step)"),
+            std::string::npos)
+      << calibrated.description;
 }
 
 }  // namespace
