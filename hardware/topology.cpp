@@ -44,6 +44,13 @@ struct Topology::Graph {
   // inside the node, [local source] out of it.
   mutable std::vector<std::optional<EndpointPath>> inside_node;
   mutable std::vector<std::optional<EndpointPath>> out_of_node;
+  // endpoint_links' way out of node 0 from [local device]: its links up to and including the one
+  // into its NIC, and that NIC.
+  struct WayOut {
+    std::vector<LinkId> links;
+    VertexId nic = 0;
+  };
+  mutable std::vector<std::optional<WayOut>> way_out_links;
 };
 
 Topology::Topology() : graph_(std::make_unique<Graph>()) {}
@@ -77,6 +84,10 @@ Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>(
   std::vector<VertexId> nic_vertices;
   for (int node = 0; node < cluster.nodes; ++node)
     build_node(cluster, node, nic_vertices);
+  node_link_stride_ = static_cast<LinkId>(links_.size()) / static_cast<LinkId>(cluster.nodes);
+  node_vertex_stride_ =
+      static_cast<VertexId>(vertices_.size() - static_cast<std::size_t>(device_count_)) /
+      static_cast<VertexId>(cluster.nodes);
   if (cluster.nodes > 1) {
     if (nic_vertices.empty()) {
       throw TopologyError(std::to_string(cluster.nodes) +
@@ -94,6 +105,12 @@ Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>(
         break;
       case NetworkTopologyKind::torus:
         break;  // handled above
+    }
+    nic_uplink_.assign(vertices_.size(), 0);
+    for (LinkId id = 0; id < links_.size(); ++id) {
+      const Vertex& from = vertices_[links_[id].from];
+      if (from.kind == VertexKind::nic && vertices_[links_[id].to].node != from.node)
+        nic_uplink_[links_[id].from] = id;
     }
   }
   check_connected();
@@ -314,6 +331,57 @@ Topology::EndpointPath Topology::summarize_route(int src_device, int dst_device)
     path.latency_s += links_[id].latency_s;
   }
   return path;
+}
+
+void Topology::endpoint_links(int src_device, int dst_device, std::vector<LinkId>& out) const {
+  if (src_device == dst_device)
+    return;
+  if (devices_forward_) {
+    const auto& links = route(src_device, dst_device);
+    out.insert(out.end(), links.begin(), links.end());
+    return;
+  }
+  const int per_node = device_count_ / node_count_;
+  const int src_node = node_of(src_device), dst_node = node_of(dst_device);
+  const int src_local = src_device - src_node * per_node;
+  const int dst_local = dst_device - dst_node * per_node;
+  const auto in_node = [&](LinkId node_0_link, int node) {
+    return node_0_link + static_cast<LinkId>(node) * node_link_stride_;
+  };
+  if (src_node == dst_node) {
+    for (LinkId id : route(src_local, dst_local))
+      out.push_back(in_node(id, src_node));
+    return;
+  }
+  auto& cache = graph_->way_out_links;
+  cache.resize(per_node);
+  auto way_out = [&](int local) -> const Graph::WayOut& {
+    auto& cached = cache[local];
+    if (!cached) {
+      cached.emplace();
+      for (LinkId id : route(local, (node_count_ - 1) * per_node + local)) {
+        cached->links.push_back(id);
+        if (vertices_[links_[id].to].kind == VertexKind::nic) {
+          cached->nic = links_[id].to;
+          break;
+        }
+      }
+    }
+    return *cached;
+  };
+  const auto nic_of = [&](const Graph::WayOut& w, int node) {
+    return w.nic + static_cast<VertexId>(node) * node_vertex_stride_;
+  };
+  const Graph::WayOut& leaving = way_out(src_local);
+  for (LinkId id : leaving.links)
+    out.push_back(in_node(id, src_node));
+  out.push_back(nic_uplink_[nic_of(leaving, src_node)]);
+  // The way in is the destination's way out, backwards: a duplex link's two directions are
+  // consecutive ids 2k and 2k + 1.
+  const Graph::WayOut& entering = way_out(dst_local);
+  out.push_back(nic_uplink_[nic_of(entering, dst_node)] ^ 1u);
+  for (auto it = entering.links.rbegin(); it != entering.links.rend(); ++it)
+    out.push_back(in_node(*it, dst_node) ^ 1u);
 }
 
 Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) const {

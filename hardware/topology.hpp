@@ -111,6 +111,13 @@ class Topology {
   };
   EndpointPath endpoint_path(int src_device, int dst_device) const;
 
+  // The links of a transfer that endpoint_path can name without routing it, appended to `out`:
+  // inside a node, its whole route; between nodes, the source's links to its NIC and that NIC's
+  // link into the network, then the destination NIC's link out of the network and its links to
+  // the destination. The fabric between the two NICs' switches is left out: naming it would take
+  // the routing endpoint_path avoids. Where devices forward (`routed`), the whole route.
+  void endpoint_links(int src_device, int dst_device, std::vector<LinkId>& out) const;
+
  private:
   struct Graph;
   Topology();
@@ -133,6 +140,11 @@ class Topology {
 
   int device_count_ = 0;
   int node_count_ = 1;
+  // Every node of a generated cluster is built alike, node after node: node n's links are node
+  // 0's plus n · node_link_stride_, and the same holds for its vertices after the devices.
+  LinkId node_link_stride_ = 0;
+  VertexId node_vertex_stride_ = 0;
+  std::vector<LinkId> nic_uplink_;  // per vertex: a NIC's link into the network
   bool devices_forward_ = false;
   bool in_network_reduction_ = false;
   std::optional<NodeFabric> node_fabric_;

@@ -14,6 +14,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hardware/topology.hpp"
@@ -94,6 +95,12 @@ bool algorithm_applies(CollectiveKind kind, CollectiveAlgorithm algorithm,
 // so it prices collectives on any number of devices.
 double estimate_collective_time_s(const std::vector<Phase>& phases, const Topology& topology,
                                   double step_latency_s);
+
+// The bytes the same phases put on each link the estimate can name (Topology::endpoint_links:
+// the links inside the nodes and the NICs' links, not the fabric between leaf switches), by
+// link id, each link once.
+std::vector<std::pair<LinkId, double>> estimate_link_bytes(const std::vector<Phase>& phases,
+                                                           const Topology& topology);
 
 // NCCL-like choice: among the algorithms that apply (ring, double binary tree, hierarchical,
 // torus, in-network; direct for all-to-all), the one with the least estimated time, so that

@@ -45,6 +45,29 @@ double estimate_collective_time_s(const std::vector<Phase>& phases, const Topolo
   return total_s;
 }
 
+std::vector<std::pair<LinkId, double>> estimate_link_bytes(const std::vector<Phase>& phases,
+                                                           const Topology& topology) {
+  std::vector<std::pair<LinkId, double>> bytes;
+  std::vector<LinkId> links;
+  for (const Phase& phase : phases) {
+    for (const Transfer& t : phase.transfers) {
+      links.clear();
+      topology.endpoint_links(t.src_device, t.dst_device, links);
+      for (LinkId l : links)
+        bytes.emplace_back(l, t.bytes);
+    }
+  }
+  std::sort(bytes.begin(), bytes.end());
+  std::vector<std::pair<LinkId, double>> merged;
+  for (const auto& [link, b] : bytes) {
+    if (!merged.empty() && merged.back().first == link)
+      merged.back().second += b;
+    else
+      merged.emplace_back(link, b);
+  }
+  return merged;
+}
+
 CollectiveAlgorithm choose_algorithm(CollectiveKind kind, const std::vector<int>& devices,
                                      double bytes, const Topology& topology,
                                      double step_latency_s) {

@@ -45,6 +45,13 @@ struct RankState {
   std::vector<std::pair<SimTime, SimTime>> comm_busy;
 };
 
+// What the fast path charges for a collective or a message: its time alone on the network, and
+// the bytes it puts on the links it can name (estimate_link_bytes).
+struct AlphaBetaCost {
+  double time_s = 0;
+  std::vector<std::pair<LinkId, double>> link_bytes;
+};
+
 // One collective or one message, from the moment its first participant reaches it.
 struct Transaction {
   std::vector<std::pair<int, std::uint32_t>> participants;  // (program index, op)
@@ -54,6 +61,7 @@ struct Transaction {
   std::size_t phase = 0;
   SimTime phase_start = 0;
   std::size_t outstanding_flows = 0;
+  const AlphaBetaCost* alpha_beta = nullptr;  // on the fast path: what it charged
   bool in_use = false;
 };
 
@@ -67,7 +75,7 @@ struct CollectiveRoute {
   std::vector<Phase> phases;  // with the other replicas' copies of the transfers
   std::uint64_t occurrences = 0;
   bool alpha_beta = false;
-  double alpha_beta_s = -1;  // computed on first use
+  std::optional<AlphaBetaCost> alpha_beta_cost;  // computed on first use
 };
 
 double measure(std::vector<std::pair<SimTime, SimTime>>& intervals) {
@@ -119,7 +127,7 @@ double measure_difference(std::vector<std::pair<SimTime, SimTime>> a,
   return to_seconds(total);
 }
 
-class Simulation final : public EventHandler, public FlowObserver {
+class Simulation final : public EventHandler, public FlowObserver, public LinkRateObserver {
  public:
   Simulation(const Plan& plan, const Topology& topology, const ComputeModel& compute,
              const SimulationOptions& options, SimulationObserver* observer)
@@ -163,8 +171,14 @@ class Simulation final : public EventHandler, public FlowObserver {
       for (int member : plan.groups[g].ranks)
         listed_members_[g] += slot_of_rank_[member] >= 0 ? 1 : 0;
     }
-    if (observer)
-      network_.set_link_rate_observer(observer->link_rate_observer());
+    fast_link_bytes_.assign(topology.link_count(), 0.0);
+    link_rate_observer_ = observer ? observer->link_rate_observer() : nullptr;
+    if (link_rate_observer_) {
+      network_.set_link_rate_observer(this);
+      flow_rate_.assign(topology.link_count(), 0.0);
+      fast_rate_.assign(topology.link_count(), 0.0);
+      fast_active_.assign(topology.link_count(), 0);
+    }
     block_time_.reserve(plan.blocks.size());
     for (const auto& block : plan.blocks)
       block_time_.push_back(to_sim_time(block_time_s(compute, block)));
@@ -205,6 +219,8 @@ class Simulation final : public EventHandler, public FlowObserver {
     result.flows_if_all_flows = flows_if_all_flows_;
     result.routed_sources_if_all_flows = routed_sources_if_all_flows_;
     result.link_bytes = network_.link_bytes();
+    for (std::size_t l = 0; l < result.link_bytes.size(); ++l)
+      result.link_bytes[l] += fast_link_bytes_[l];
     return result;
   }
 
@@ -217,6 +233,13 @@ class Simulation final : public EventHandler, public FlowObserver {
     } else {
       end_phase(static_cast<std::uint32_t>(payload & 0xffffffff));
     }
+  }
+
+  // The network's flows and the fast path's transactions load the same links: the observer sees
+  // their sum.
+  void on_link_rate(LinkId link, SimTime time, double bytes_per_s) override {
+    flow_rate_[link] = bytes_per_s;
+    link_rate_observer_->on_link_rate(link, time, bytes_per_s + fast_rate_[link]);
   }
 
   void on_flow_done(std::uint64_t token) override {
@@ -345,18 +368,13 @@ class Simulation final : public EventHandler, public FlowObserver {
     const Op& op0 = plan_.ranks[slot0].ops[op0_index];
     for (auto [slot, op] : t.participants)
       ranks_[slot].ops[op].start = engine_.now();
-    bool alpha_beta = false;
-    double alpha_beta_s = 0;
     if (op0.kind == OpKind::collective) {
       CollectiveRoute& route = collective_route(op0);
       ++algorithm_counts_[std::string(to_string(route.algorithm))];
-      alpha_beta = route.alpha_beta;
-      if (alpha_beta) {
-        if (route.alpha_beta_s < 0) {
-          route.alpha_beta_s = estimate_collective_time_s(route.phases, topology_,
-                                                          options_.collective_step_latency_s);
-        }
-        alpha_beta_s = route.alpha_beta_s;
+      if (route.alpha_beta) {
+        if (!route.alpha_beta_cost)
+          route.alpha_beta_cost = alpha_beta_cost(route.phases);
+        t.alpha_beta = &*route.alpha_beta_cost;
       } else {
         t.shared_phases = &route.phases;
       }
@@ -366,28 +384,55 @@ class Simulation final : public EventHandler, public FlowObserver {
       const Op& send = sender_first ? op0 : plan_.ranks[from_slot].ops[t.participants[1].second];
       const int src = plan_.ranks[from_slot].device;
       const int dst = device_of_rank(send.peer);
-      alpha_beta = messages_alpha_beta_;
-      if (alpha_beta) {
+      if (messages_alpha_beta_) {
         const auto key = std::make_tuple(src, dst, send.bytes);
-        auto cached = message_times_.find(key);
-        if (cached == message_times_.end()) {
-          const double time_s = estimate_collective_time_s(
-              {message_phase(src, dst, send.bytes)}, topology_, options_.collective_step_latency_s);
-          cached = message_times_.emplace(key, time_s).first;
-        }
-        alpha_beta_s = cached->second;
+        auto cached = message_costs_.find(key);
+        if (cached == message_costs_.end())
+          cached =
+              message_costs_.emplace(key, alpha_beta_cost({message_phase(src, dst, send.bytes)}))
+                  .first;
+        t.alpha_beta = &cached->second;
       } else {
         t.own_phases = {message_phase(src, dst, send.bytes)};
       }
     }
     t.phase = 0;
-    if (alpha_beta) {
+    if (t.alpha_beta) {
       ++alpha_beta_transactions_;
-      engine_.schedule_after(to_sim_time(alpha_beta_s), this, (transfer_end << kind_shift) | id);
+      charge(*t.alpha_beta, true);
+      engine_.schedule_after(to_sim_time(t.alpha_beta->time_s), this,
+                             (transfer_end << kind_shift) | id);
       return;
     }
     ++flow_transactions_;
     start_phase(id);
+  }
+
+  AlphaBetaCost alpha_beta_cost(const std::vector<Phase>& phases) const {
+    return {estimate_collective_time_s(phases, topology_, options_.collective_step_latency_s),
+            estimate_link_bytes(phases, topology_)};
+  }
+
+  // A fast-path transaction's bytes land on its links when it starts; with a link observer its
+  // links also carry bytes over time, steadily, until it ends (`starting` false).
+  void charge(const AlphaBetaCost& cost, bool starting) {
+    if (starting) {
+      for (const auto& [link, bytes] : cost.link_bytes)
+        fast_link_bytes_[link] += bytes;
+    }
+    if (!link_rate_observer_ || !(cost.time_s > 0))
+      return;
+    for (const auto& [link, bytes] : cost.link_bytes) {
+      const double rate = bytes / cost.time_s;
+      if (starting) {
+        ++fast_active_[link];
+        fast_rate_[link] += rate;
+      } else {
+        // The last one leaves exactly nothing, whatever rounding the sums left.
+        fast_rate_[link] = --fast_active_[link] ? fast_rate_[link] - rate : 0.0;
+      }
+      link_rate_observer_->on_link_rate(link, engine_.now(), flow_rate_[link] + fast_rate_[link]);
+    }
   }
 
   // The collective's algorithm and phases on its group, expanded on first use.
@@ -554,6 +599,8 @@ class Simulation final : public EventHandler, public FlowObserver {
   }
 
   void end_phase(std::uint32_t id) {
+    if (const AlphaBetaCost* cost = transactions_[id].alpha_beta)
+      charge(*cost, false);
     ++transactions_[id].phase;
     start_phase(id);
   }
@@ -649,7 +696,14 @@ class Simulation final : public EventHandler, public FlowObserver {
   std::map<RouteKey, CollectiveRoute> routes_;
   std::map<std::string, std::uint64_t> algorithm_counts_;
   bool messages_alpha_beta_ = false;
-  std::map<std::tuple<int, int, double>, double> message_times_;  // fast-path (src, dst, bytes)
+  std::map<std::tuple<int, int, double>, AlphaBetaCost> message_costs_;  // fast-path messages
+  std::vector<double> fast_link_bytes_;  // bytes the fast path put on each link
+  // With a link observer: each link's rate from flows and from fast-path transactions, and how
+  // many of those are on it.
+  LinkRateObserver* link_rate_observer_ = nullptr;
+  std::vector<double> flow_rate_;
+  std::vector<double> fast_rate_;
+  std::vector<std::uint32_t> fast_active_;
   std::uint64_t flow_transactions_ = 0;
   std::uint64_t alpha_beta_transactions_ = 0;
   std::uint64_t flows_if_all_flows_ = 0;

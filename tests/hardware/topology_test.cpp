@@ -107,5 +107,51 @@ TEST(Topology, PcieNicsSpreadOverTheSwitches) {
     EXPECT_NE(t.vertex(t.link(l).to).kind, VertexKind::host_bridge);
 }
 
+// endpoint_links names, without routing, the links of a route it can know from node 0: all of
+// an intra-node route, and both ends of an inter-node one up to and from the NICs' switches.
+void expect_endpoint_links_match_routes(const ClusterSpec& c) {
+  const Topology t(c);
+  const int n = c.devices_per_node;
+  for (int src = 0; src < t.device_count(); src += 3) {
+    for (int dst = 0; dst < t.device_count(); dst += 5) {
+      std::vector<LinkId> links;
+      t.endpoint_links(src, dst, links);
+      const std::vector<LinkId>& route = t.route(src, dst);
+      if (src / n == dst / n) {
+        EXPECT_EQ(links, route) << src << " -> " << dst;
+        continue;
+      }
+      // Up to the first NIC's link into the network, and from the last NIC's link out of it.
+      std::vector<LinkId> ends;
+      std::size_t up = 0;
+      while (t.vertex(t.link(route[up]).from).kind != VertexKind::nic)
+        ends.push_back(route[up++]);
+      ends.push_back(route[up]);
+      std::size_t down = route.size() - 1;
+      while (t.vertex(t.link(route[down]).to).kind != VertexKind::nic)
+        --down;
+      ends.insert(ends.end(), route.begin() + static_cast<std::ptrdiff_t>(down), route.end());
+      EXPECT_EQ(links, ends) << src << " -> " << dst;
+    }
+  }
+}
+
+TEST(Topology, EndpointLinksAreTheEndsOfTheRoute) {
+  expect_endpoint_links_match_routes(cluster(6, 8, 8, 8));  // two tiers: leaf, spine
+  expect_endpoint_links_match_routes(cluster(4, 8, 2));     // NICs shared by 4 devices
+  ClusterSpec rail = cluster(4, 4, 4);
+  rail.network.topology = NetworkTopologyKind::rail_optimized;
+  expect_endpoint_links_match_routes(rail);
+  ClusterSpec pcie = cluster(3, 8, 2);
+  pcie.node_fabric = NodeFabric::pcie;
+  pcie.pcie = {2, 2, 40e9};
+  expect_endpoint_links_match_routes(pcie);
+  // A torus routes through devices: the whole route.
+  const Topology torus(test::torus_cluster({4, 4}, 4, 50e9));
+  std::vector<LinkId> links;
+  torus.endpoint_links(0, 10, links);
+  EXPECT_EQ(links, torus.route(0, 10));
+}
+
 }  // namespace
 }  // namespace scaleplan
