@@ -146,6 +146,10 @@ TEST(Topology, EndpointLinksAreTheEndsOfTheRoute) {
   pcie.node_fabric = NodeFabric::pcie;
   pcie.pcie = {2, 2, 40e9};
   expect_endpoint_links_match_routes(pcie);
+  ClusterSpec dragonfly = cluster(24, 2, 1);
+  dragonfly.network.topology = NetworkTopologyKind::dragonfly;
+  dragonfly.network.dragonfly = {4, 2, 2};
+  expect_endpoint_links_match_routes(dragonfly);
   // A torus routes through devices: the whole route.
   const Topology torus(test::torus_cluster({4, 4}, 4, 50e9));
   std::vector<LinkId> links;
