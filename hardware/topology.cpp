@@ -44,13 +44,7 @@ struct Topology::Graph {
   // inside the node, [local source] out of it.
   mutable std::vector<std::optional<EndpointPath>> inside_node;
   mutable std::vector<std::optional<EndpointPath>> out_of_node;
-  // endpoint_links' way out of node 0 from [local device]: its links up to and including the one
-  // into its NIC, and that NIC.
-  struct WayOut {
-    std::vector<LinkId> links;
-    VertexId nic = 0;
-  };
-  mutable std::vector<std::optional<WayOut>> way_out_links;
+  mutable std::vector<std::optional<WayOut>> way_out;  // [local device]
 };
 
 Topology::Topology() : graph_(std::make_unique<Graph>()) {}
@@ -112,6 +106,7 @@ Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>(
       if (from.kind == VertexKind::nic && vertices_[links_[id].to].node != from.node)
         nic_uplink_[links_[id].from] = id;
     }
+    find_leaf_uplinks();
   }
   check_connected();
 }
@@ -333,6 +328,44 @@ Topology::EndpointPath Topology::summarize_route(int src_device, int dst_device)
   return path;
 }
 
+void Topology::find_leaf_uplinks() {
+  const auto tier_of = [&](VertexId v) {
+    return vertices_[v].kind == VertexKind::network_switch ? vertices_[v].tier : 0;
+  };
+  std::vector<double> aggregation_up(vertices_.size(), 0.0);
+  for (const Link& l : links_) {
+    if (tier_of(l.from) == 2 && tier_of(l.to) == 3)
+      aggregation_up[l.from] += l.bandwidth_bytes_per_s;
+  }
+  leaf_uplinks_.assign(vertices_.size(), LeafUplinks{0, std::numeric_limits<VertexId>::max(), 0});
+  for (const Link& l : links_) {
+    if (tier_of(l.from) != 1 || tier_of(l.to) != 2)
+      continue;
+    LeafUplinks& leaf = leaf_uplinks_[l.from];
+    leaf.leaf_bytes_per_s += l.bandwidth_bytes_per_s;
+    leaf.pod = std::min(leaf.pod, l.to);
+    leaf.pod_bytes_per_s += aggregation_up[l.to];
+  }
+}
+
+const Topology::WayOut& Topology::way_out_of_node_0(int local_device) const {
+  auto& cache = graph_->way_out;
+  cache.resize(static_cast<std::size_t>(device_count_ / node_count_));
+  auto& cached = cache[local_device];
+  if (!cached) {
+    cached.emplace();
+    const int far = (node_count_ - 1) * (device_count_ / node_count_) + local_device;
+    for (LinkId id : route(local_device, far)) {
+      cached->links.push_back(id);
+      if (vertices_[links_[id].to].kind == VertexKind::nic) {
+        cached->nic = links_[id].to;
+        break;
+      }
+    }
+  }
+  return *cached;
+}
+
 void Topology::endpoint_links(int src_device, int dst_device, std::vector<LinkId>& out) const {
   if (src_device == dst_device)
     return;
@@ -353,32 +386,16 @@ void Topology::endpoint_links(int src_device, int dst_device, std::vector<LinkId
       out.push_back(in_node(id, src_node));
     return;
   }
-  auto& cache = graph_->way_out_links;
-  cache.resize(per_node);
-  auto way_out = [&](int local) -> const Graph::WayOut& {
-    auto& cached = cache[local];
-    if (!cached) {
-      cached.emplace();
-      for (LinkId id : route(local, (node_count_ - 1) * per_node + local)) {
-        cached->links.push_back(id);
-        if (vertices_[links_[id].to].kind == VertexKind::nic) {
-          cached->nic = links_[id].to;
-          break;
-        }
-      }
-    }
-    return *cached;
-  };
-  const auto nic_of = [&](const Graph::WayOut& w, int node) {
+  const auto nic_of = [&](const WayOut& w, int node) {
     return w.nic + static_cast<VertexId>(node) * node_vertex_stride_;
   };
-  const Graph::WayOut& leaving = way_out(src_local);
+  const WayOut& leaving = way_out_of_node_0(src_local);
   for (LinkId id : leaving.links)
     out.push_back(in_node(id, src_node));
   out.push_back(nic_uplink_[nic_of(leaving, src_node)]);
   // The way in is the destination's way out, backwards: a duplex link's two directions are
   // consecutive ids 2k and 2k + 1.
-  const Graph::WayOut& entering = way_out(dst_local);
+  const WayOut& entering = way_out_of_node_0(dst_local);
   out.push_back(nic_uplink_[nic_of(entering, dst_node)] ^ 1u);
   for (auto it = entering.links.rbegin(); it != entering.links.rend(); ++it)
     out.push_back(in_node(*it, dst_node) ^ 1u);
@@ -442,6 +459,28 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
                      (static_cast<std::uint64_t>(src_node) << node_shift) | leaving.egress_port;
   path.ingress_port =
       (nic_in << kind_shift) | (static_cast<std::uint64_t>(dst_node) << node_shift) | entering_nic;
+  // The switches the two NICs hang from: their uplink bundles, if they differ.
+  const auto leaf_of = [&](int local, int node) {
+    const VertexId nic =
+        way_out_of_node_0(local).nic + static_cast<VertexId>(node) * node_vertex_stride_;
+    return links_[nic_uplink_[nic]].to;
+  };
+  const VertexId src_leaf = leaf_of(src_local, src_node), dst_leaf = leaf_of(dst_local, dst_node);
+  const LeafUplinks& up = leaf_uplinks_[src_leaf];
+  const LeafUplinks& down = leaf_uplinks_[dst_leaf];
+  const std::uint64_t leaf_up = 5, leaf_down = 6, pod_up = 7, pod_down = 8;
+  auto add = [&](std::uint64_t kind, VertexId v, double bandwidth_bytes_per_s) {
+    path.bundles[static_cast<std::size_t>(path.bundle_count++)] = {(kind << kind_shift) | v,
+                                                                   bandwidth_bytes_per_s};
+  };
+  if (src_leaf != dst_leaf && up.leaf_bytes_per_s > 0 && down.leaf_bytes_per_s > 0) {
+    add(leaf_up, src_leaf, up.leaf_bytes_per_s);
+    add(leaf_down, dst_leaf, down.leaf_bytes_per_s);
+    if (up.pod != down.pod && up.pod_bytes_per_s > 0 && down.pod_bytes_per_s > 0) {
+      add(pod_up, up.pod, up.pod_bytes_per_s);
+      add(pod_down, down.pod, down.pod_bytes_per_s);
+    }
+  }
   return path;
 }
 

@@ -9,6 +9,7 @@
 // rail-optimized fabrics (fat_tree.cpp), 2D/3D torus (torus.cpp), dragonfly (dragonfly.cpp).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -108,6 +109,16 @@ class Topology {
     std::uint64_t egress_port = 0;
     std::uint64_t ingress_port = 0;
     bool routed = false;
+    // Between nodes of a folded Clos: the uplinks it climbs through (its leaf's, then its pod's
+    // when it leaves the pod) and the downlinks it descends, each bundle one port that every
+    // transfer through it shares, at the bundle's total bandwidth (ECMP spreads it over the
+    // bundle's links). This is where oversubscription shows; none inside a node or under one leaf.
+    struct Bundle {
+      std::uint64_t port = 0;
+      double bandwidth_bytes_per_s = 0;
+    };
+    std::array<Bundle, 4> bundles{};
+    int bundle_count = 0;
   };
   EndpointPath endpoint_path(int src_device, int dst_device) const;
 
@@ -120,6 +131,21 @@ class Topology {
 
  private:
   struct Graph;
+  // A local device's way out of node 0: its links up to and including the one into its NIC, and
+  // that NIC.
+  struct WayOut {
+    std::vector<LinkId> links;
+    VertexId nic = 0;
+  };
+  const WayOut& way_out_of_node_0(int local_device) const;
+  // Per leaf switch of a folded Clos: its uplinks' total bandwidth, its pod (the lowest of its
+  // aggregation switches, the same for every leaf of the pod) and the pod's uplinks' total.
+  struct LeafUplinks {
+    double leaf_bytes_per_s = 0;
+    VertexId pod = 0;
+    double pod_bytes_per_s = 0;
+  };
+  void find_leaf_uplinks();
   Topology();
   VertexId add_vertex(Vertex v);
   void add_duplex_link(VertexId a, VertexId b, double bandwidth_bytes_per_s, double latency_s);
@@ -144,7 +170,8 @@ class Topology {
   // 0's plus n · node_link_stride_, and the same holds for its vertices after the devices.
   LinkId node_link_stride_ = 0;
   VertexId node_vertex_stride_ = 0;
-  std::vector<LinkId> nic_uplink_;  // per vertex: a NIC's link into the network
+  std::vector<LinkId> nic_uplink_;         // per vertex: a NIC's link into the network
+  std::vector<LeafUplinks> leaf_uplinks_;  // per vertex: a leaf switch's
   bool devices_forward_ = false;
   bool in_network_reduction_ = false;
   std::optional<NodeFabric> node_fabric_;

@@ -88,7 +88,8 @@ bool algorithm_applies(CollectiveKind kind, CollectiveAlgorithm algorithm,
                        const std::vector<int>& devices, const Topology& topology);
 
 // The alpha-beta time of a collective's phases alone on an idle network: per phase, the busiest
-// endpoint port's transfer time (its transfers' bytes over their paths' bottleneck bandwidth,
+// port's transfer time (its transfers' bytes over their paths' bottleneck bandwidth at the
+// endpoints, over the bundle's bandwidth at the leaf and pod uplinks of a folded Clos,
 // Topology::endpoint_path; on tori and custom networks the busiest link of the routes),
 // stretched by the pipeline fill, plus steps × (step latency + longest path latency). What the
 // flow model gives when only the endpoints limit a phase; O(transfers), no routing per device,

@@ -28,6 +28,10 @@ double estimate_collective_time_s(const std::vector<Phase>& phases, const Topolo
       busy.emplace_back(path.egress_port, seconds);
       if (path.ingress_port != path.egress_port)
         busy.emplace_back(path.ingress_port, seconds);
+      for (int b = 0; b < path.bundle_count; ++b) {
+        const auto& bundle = path.bundles[static_cast<std::size_t>(b)];
+        busy.emplace_back(bundle.port, t.bytes / bundle.bandwidth_bytes_per_s);
+      }
     }
     // The busiest port bounds the phase: sum each port's seconds.
     std::sort(busy.begin(), busy.end());

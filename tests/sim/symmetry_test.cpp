@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numeric>
 
 #include "hardware/catalog.hpp"
 #include "sim/collective.hpp"
@@ -137,16 +138,65 @@ TEST(AlphaBeta, AgreesWithTheFlowModelWithinFivePercentUncontended) {
   }
 }
 
-TEST(AlphaBeta, IgnoresContentionTheFlowModelSees) {
-  // Two pairs' all-reduces across a 2:1 oversubscribed leaf uplink: the flow model shares the
-  // uplink, the fast path prices each collective alone, so it is faster here by design.
-  ClusterSpec spec = test::cluster(4, 8, 8, 8);
+TEST(AlphaBeta, SeesTheOversubscribedUplinksItsTransfersShare) {
+  // All-to-alls whose transfers climb oversubscribed uplinks: the fast path prices each leaf's
+  // and each pod's uplinks as one bundle, so it finds the bottleneck the flows do.
+  const auto all_devices = [](int n) {
+    std::vector<int> devices(static_cast<std::size_t>(n));
+    std::iota(devices.begin(), devices.end(), 0);
+    return devices;
+  };
+  // 4 nodes of 8 NICs under radix-8 leaves at 4:1 (6 NICs down, 2 links up each).
+  ClusterSpec two_tiers = test::cluster(4, 8, 8, 8);
+  two_tiers.network.oversubscription = {4.0};
+  // 12 nodes of 2 under radix-6 switches: leaves 1:1 (3 NICs each), pods of 5 leaves whose
+  // three aggregation switches have one core uplink each (5:1); three tiers.
+  ClusterSpec three_tiers = test::cluster(12, 2, 2, 6);
+  three_tiers.network.oversubscription = {1.0, 5.0};
+  for (const ClusterSpec& spec : {two_tiers, three_tiers}) {
+    const Topology topology(spec);
+    const Plan plan =
+        one_collective(all_devices(topology.device_count()), CollectiveKind::all_to_all, 1e9);
+    const double flows = step_time_s(plan, topology, NetworkModel::flows);
+    const double fast = step_time_s(plan, topology, NetworkModel::alpha_beta);
+    EXPECT_NEAR(fast, flows, 0.02 * flows) << topology.device_count() << " devices";
+    // The uplinks are what limits it: without oversubscription it runs faster.
+    ClusterSpec nonblocking = spec;
+    nonblocking.network.oversubscription = {1.0};
+    const Topology open(nonblocking);
+    EXPECT_LT(step_time_s(plan, open, NetworkModel::flows), 0.8 * flows);
+    EXPECT_LT(step_time_s(plan, open, NetworkModel::alpha_beta), 0.8 * fast);
+  }
+}
+
+TEST(AlphaBeta, PricesEachCollectiveAlone) {
+  // Two all-reduces at once, of devices {0, 4} and {1, 5}: nodes 0 and 2, under different
+  // leaves (radix 5 at 4:1: a leaf holds the 4 NICs of 2 nodes and has 1 uplink). Both cross
+  // leaf 0's one uplink; the flows share it, the fast path prices each collective alone, so it
+  // is faster here by design.
+  ClusterSpec spec = test::cluster(4, 2, 2, 5);
   spec.network.oversubscription = {4.0};
   const Topology topology(spec);
-  std::vector<int> devices;
-  for (int d = 0; d < 32; ++d)
-    devices.push_back(d);
-  const Plan plan = one_collective(devices, CollectiveKind::all_to_all, 1e9);
+  Plan plan;
+  plan.ranks.resize(4);
+  const std::vector<int> devices = {0, 1, 4, 5};  // nodes 0 and 2: different leaves
+  for (int r = 0; r < 4; ++r) {
+    plan.ranks[r].rank = r;
+    plan.ranks[r].device = devices[r];
+  }
+  for (const std::vector<int>& members : {std::vector<int>{0, 2}, std::vector<int>{1, 3}}) {
+    const std::uint32_t g = plan.add_group({"g" + std::to_string(plan.groups.size()), members});
+    for (int r : members) {
+      Op op;
+      op.kind = OpKind::collective;
+      op.stream = Stream::dp_comm;
+      op.collective = CollectiveKind::all_reduce;
+      op.group = g;
+      op.bytes = 1e9;
+      op.label = plan.label("all-reduce");
+      plan.ranks[r].ops.push_back(op);
+    }
+  }
   EXPECT_LT(step_time_s(plan, topology, NetworkModel::alpha_beta),
             0.9 * step_time_s(plan, topology, NetworkModel::flows));
 }
