@@ -312,11 +312,19 @@ CollectiveProfile all_reduce_fit(int ranks, int nodes, double bus_bandwidth_byte
   return c;
 }
 
-TEST(EffectiveCluster, ProfileBusBandwidthSetsTheIntraNodeLinks) {
+// `nodes` nodes of 8 A100, `nics` NICs of 200 Gb/s each.
+ClusterSpec a100_cluster(int nodes, int nics) {
   ClusterSpec cluster;
   cluster.device = *Catalog::builtin().find("A100-SXM4-80GB");
-  cluster.nodes = 1;
+  cluster.nodes = nodes;
   cluster.devices_per_node = 8;
+  cluster.network.link_bandwidth_bytes_per_s = 25e9;
+  cluster.network.nics_per_node = nics;
+  return cluster;
+}
+
+TEST(EffectiveCluster, ProfileBusBandwidthSetsTheIntraNodeLinks) {
+  const ClusterSpec cluster = a100_cluster(1, 0);
   // Catalog only: 300 GB/s per direction at the nccl-tests efficiency 0.683.
   const EffectiveCluster from_catalog = effective_cluster(cluster, Catalog::builtin());
   EXPECT_NEAR(from_catalog.cluster.device.intra_node_link_bandwidth_bytes_per_s.value,
@@ -339,13 +347,7 @@ TEST(EffectiveCluster, ProfileBusBandwidthSetsTheIntraNodeLinks) {
 }
 
 TEST(EffectiveCluster, ProfileInterNodeBusBandwidthSetsTheNicLinks) {
-  // 4 nodes of 8 A100 with 4 NICs of 200 Gb/s each.
-  ClusterSpec cluster;
-  cluster.device = *Catalog::builtin().find("A100-SXM4-80GB");
-  cluster.nodes = 4;
-  cluster.devices_per_node = 8;
-  cluster.network.link_bandwidth_bytes_per_s = 25e9;
-  cluster.network.nics_per_node = 4;
+  const ClusterSpec cluster = a100_cluster(4, 4);
   // Catalog only: line rate at the NIC efficiency 0.94.
   const EffectiveCluster from_catalog = effective_cluster(cluster, Catalog::builtin());
   EXPECT_DOUBLE_EQ(from_catalog.cluster.network.link_bandwidth_bytes_per_s, 25e9 * 0.94);
@@ -391,12 +393,7 @@ TEST(EffectiveCluster, ProfileAlphasSetTheStepAndNicLatencies) {
   // 2 nodes of 8 A100, one NIC per GPU. The profile measured 56 us for 8 ranks in a node, 4 us
   // per step of a 14-step ring, and 150 us for 16 ranks over both nodes, 5 us per step of a
   // 30-step ring.
-  ClusterSpec cluster;
-  cluster.device = *Catalog::builtin().find("A100-SXM4-80GB");
-  cluster.nodes = 2;
-  cluster.devices_per_node = 8;
-  cluster.network.link_bandwidth_bytes_per_s = 25e9;
-  cluster.network.nics_per_node = 8;
+  ClusterSpec cluster = a100_cluster(2, 8);
   cluster.network.switch_latency_s = 1.3e-7;
   cluster.network.nic_latency_s = 6e-7;
   Profile profile;
