@@ -19,9 +19,15 @@ struct Placement {
   int node = 0;
 };
 
-Placement place(MPI_Comm world) {
+Placement place(MPI_Comm world, std::optional<int> ranks_per_node) {
   Placement p;
   MPI_Comm_rank(world, &p.world_rank);
+  if (ranks_per_node) {
+    p.local_size = *ranks_per_node;
+    p.local_rank = p.world_rank % p.local_size;
+    p.node = p.world_rank / p.local_size;
+    return p;
+  }
   MPI_Comm node_comm;
   MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, p.world_rank, MPI_INFO_NULL, &node_comm);
   MPI_Comm_rank(node_comm, &p.local_rank);
@@ -97,19 +103,44 @@ std::size_t round_bytes(CollectiveOp op, double bytes, int ranks) {
 
 }  // namespace
 
+void check_ranks_per_node(int ranks_per_node, int world_size) {
+  if (ranks_per_node >= 1 && world_size % ranks_per_node == 0)
+    return;
+  std::string valid;
+  for (int n = 1; n <= world_size; ++n) {
+    if (world_size % n == 0)
+      valid += (valid.empty() ? "" : ", ") + std::to_string(n);
+  }
+  const std::string world = "a world of " + std::to_string(world_size) + " ranks";
+  throw std::invalid_argument("--ranks-per-node " + std::to_string(ranks_per_node) +
+                              (ranks_per_node < 1
+                                   ? ": a node needs at least 1 rank; for " + world + ","
+                                   : " does not divide " + world + ";") +
+                              " use one of " + valid);
+}
+
 MeasurementRun run_collective_bench(CollectiveBackend& backend, const CollectiveBenchOptions& o,
                                     MPI_Comm world) {
   if (!(o.min_bytes >= 1) || o.max_bytes < o.min_bytes || !(o.factor > 1))
     throw std::invalid_argument("the size sweep needs 1 <= min <= max and a factor above 1");
   int world_size = 0;
   MPI_Comm_size(world, &world_size);
-  const Placement placement = place(world);
+  if (o.ranks_per_node)
+    check_ranks_per_node(*o.ranks_per_node, world_size);
+  const Placement placement = place(world, o.ranks_per_node);
   const bool root = placement.world_rank == 0;
   MeasurementRun run;
   run.environment = backend.environment();
   run.environment.mpi = mpi_library_version();
   run.environment.hosts = host_names(world, placement.world_rank, world_size);
   run.source = run.environment.tool + " on " + std::to_string(world_size) + " ranks";
+  if (o.ranks_per_node) {
+    // The node split is the option's, not the hosts': a reader of the file must know that groups
+    // "over several nodes" may have shared one host.
+    run.source += " as " + std::to_string(world_size / *o.ranks_per_node) + " nodes of " +
+                  std::to_string(*o.ranks_per_node) + " (--ranks-per-node " +
+                  std::to_string(*o.ranks_per_node) + ")";
+  }
   std::set<std::pair<int, int>> measured;  // (ranks, nodes) of the groups rank 0 has measured
   for (const std::string& spec : o.groups) {
     const std::optional<int> my_colour = colour(spec, placement);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,13 +48,22 @@ struct CollectiveBenchOptions {
                                 CollectiveOp::broadcast,      CollectiveOp::send_recv};
   // world, node, node:G (G consecutive ranks of a node), rail (one rank per node).
   std::vector<std::string> groups{"world", "node", "node:2", "rail"};
+  // Absent: a node is the ranks that share memory (MPI_COMM_TYPE_SHARED). Set: every
+  // ranks_per_node consecutive world ranks form one node (node = rank / N, local rank =
+  // rank % N), to emulate several nodes on one host or to follow a launcher's known block layout.
+  std::optional<int> ranks_per_node;
   int warmup = 5;
   int iterations = 20;  // per timed sample
   int repeats = 5;      // timed samples; the median is kept
 };
 
+// Throws std::invalid_argument, naming the option, the world size and the values that would be
+// valid, unless `ranks_per_node` splits `world_size` ranks into whole nodes (at least 1, and a
+// divisor of the world size).
+void check_ranks_per_node(int ranks_per_node, int world_size);
+
 // Collective over `world`. Returns the run on world rank 0, an empty run elsewhere. Throws
-// std::invalid_argument for a bad group spec.
+// std::invalid_argument for a bad group spec or ranks_per_node.
 MeasurementRun run_collective_bench(CollectiveBackend& backend,
                                     const CollectiveBenchOptions& options, MPI_Comm world);
 

@@ -41,6 +41,10 @@ int collective_bench_main(int argc, char** argv, const std::string& program,
       ->delimiter(',')
       ->check(CLI::IsMember(collective_op_names()));
   app.add_option("--groups", o.groups, "Group shapes: world, node, node:G, rail")->delimiter(',');
+  int ranks_per_node = 0;
+  app.add_option("--ranks-per-node", ranks_per_node,
+                 "Every N consecutive ranks form one node (default: the ranks that share "
+                 "memory); emulates several nodes on one host");
   app.add_option("--warmup", o.warmup, "Untimed collectives per size")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--iterations", o.iterations, "Collectives per timed sample")
@@ -55,6 +59,20 @@ int collective_bench_main(int argc, char** argv, const std::string& program,
     const int code = rank == 0 ? app.exit(e) : e.get_exit_code();
     MPI_Finalize();
     return code == 0 ? 0 : 2;
+  }
+  if (app.count("--ranks-per-node")) {
+    int world_size = 0;
+    MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+    try {
+      check_ranks_per_node(ranks_per_node, world_size);
+    } catch (const std::invalid_argument& e) {
+      // Every rank finds the same error before any collective; rank 0 says it, all end cleanly.
+      if (rank == 0)
+        std::cerr << program << ": " << e.what() << "\n";
+      MPI_Finalize();
+      return 2;
+    }
+    o.ranks_per_node = ranks_per_node;
   }
   if (!ops.empty()) {
     o.ops.clear();

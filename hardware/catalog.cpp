@@ -33,10 +33,11 @@ DeviceSpec read_device(MapReader& map) {
   if (map.require("name"))
     d.name = map.string("name").value_or("");
   if (map.require("kind")) {
-    if (auto kind = map.choice("kind", {"gpu", "tpu", "fpga"})) {
-      d.kind = *kind == "gpu"   ? DeviceKind::gpu
-               : *kind == "tpu" ? DeviceKind::tpu
-                                : DeviceKind::fpga;
+    if (auto kind = map.choice("kind", {"gpu", "tpu", "fpga", "cpu"})) {
+      d.kind = *kind == "gpu"    ? DeviceKind::gpu
+               : *kind == "tpu"  ? DeviceKind::tpu
+               : *kind == "fpga" ? DeviceKind::fpga
+                                 : DeviceKind::cpu;
     }
   }
   d.vendor = map.string("vendor").value_or("");

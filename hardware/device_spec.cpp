@@ -12,6 +12,8 @@ std::string_view to_string(DeviceKind kind) {
       return "tpu";
     case DeviceKind::fpga:
       return "fpga";
+    case DeviceKind::cpu:
+      return "cpu";
   }
   return "?";
 }

@@ -10,7 +10,9 @@
 
 namespace scaleplan {
 
-enum class DeviceKind { gpu, tpu, fpga };
+// cpu: ranks on host processors, as the CPU benchmarks run them (Eigen GEMMs, MPI collectives),
+// so that a profile measured on a CPU machine can drive a scenario.
+enum class DeviceKind { gpu, tpu, fpga, cpu };
 enum class Dtype { fp32, tf32, bf16, fp16, fp8 };
 
 std::string_view to_string(DeviceKind kind);

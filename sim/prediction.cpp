@@ -209,7 +209,8 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   const int listed = static_cast<int>(sim.ranks.size());
   p.stage_memory.resize(job.parallelism.pp);
   p.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
-  // NCCL runs on GPUs; TPUs and FPGAs communicate without its buffers.
+  // NCCL runs on GPUs; TPUs, FPGAs and CPU ranks (MPI on host memory) communicate without its
+  // buffers.
   const std::vector<double> nccl = device.kind == DeviceKind::gpu
                                        ? nccl_buffer_bytes(run.plan)
                                        : std::vector<double>(run.plan.ranks.size(), 0.0);

@@ -91,11 +91,18 @@ TEST(CatalogErrors, EfficienciesAreFractions) {
             "at most 1");
 }
 
+TEST(CatalogErrors, EveryDeviceKindParses) {
+  for (DeviceKind kind : {DeviceKind::gpu, DeviceKind::tpu, DeviceKind::fpga, DeviceKind::cpu}) {
+    const std::string text = replace(valid, "kind: gpu", "kind: " + std::string(to_string(kind)));
+    EXPECT_EQ(Catalog::parse(text, "c.yaml").devices().front().kind, kind) << to_string(kind);
+  }
+}
+
 TEST(CatalogErrors, KindAndDtypeAreChecked) {
   const std::string e =
       errors_of(replace(replace(valid, "kind: gpu", "kind: gpuu"), "      bf16:", "      bf17:"));
-  EXPECT_NE(e.find("c.yaml:6:11: devices[0].kind: 'gpuu' is not one of gpu, tpu or fpga; did you "
-                   "mean 'gpu'?"),
+  EXPECT_NE(e.find("c.yaml:6:11: devices[0].kind: 'gpuu' is not one of gpu, tpu, fpga or cpu; "
+                   "did you mean 'gpu'?"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("c.yaml:8:7: devices[0].peak_flops_per_s.bf17: unknown key; did you mean "
