@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -229,24 +230,155 @@ struct CollectivePoints {
   std::set<std::string> sources;
 };
 
+// A line through points[from, to) of a collective, on relative error: its coefficients and the
+// sum of squared relative residuals. The last regime must keep a bandwidth term: it is what the
+// largest messages reach.
+struct RegimeFit {
+  double latency_s = 0;
+  double seconds_per_byte = 0;
+  double squared_error = 0;
+};
+
+RegimeFit fit_regime(const std::vector<std::pair<double, double>>& points, std::size_t from,
+                     std::size_t to, bool needs_bandwidth) {
+  const auto n = static_cast<Eigen::Index>(to - from);
+  Eigen::MatrixXd a(n, 2);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const auto& [bytes, time_s] = points[from + static_cast<std::size_t>(i)];
+    a(i, 0) = 1 / time_s;
+    a(i, 1) = bytes / time_s;
+  }
+  const Eigen::VectorXd ones = Eigen::VectorXd::Ones(n);
+  try {
+    const Eigen::VectorXd c = nonnegative_least_squares(a, ones, needs_bandwidth ? 0b10u : 0b00u);
+    return {c(0), c(1), (a * c - ones).squaredNorm()};
+  } catch (const std::invalid_argument&) {
+    // Times that fall with size have no line with a bandwidth term: not a last regime.
+    return {0, 0, std::numeric_limits<double>::infinity()};
+  }
+}
+
+// The size regimes of a collective's points, sorted by size: at most max_regimes runs of at
+// least min_points consecutive points, each with its own line, chosen by dynamic programming
+// over the boundaries to minimise the Bayesian information criterion of the relative residuals,
+// n·ln(SSE/n) + (3k - 1)·ln n for k regimes (two coefficients each and k - 1 boundaries), so
+// that a regime is added only where the curve bends by more than the noise.
+std::vector<RegimeFit> fit_regimes(const std::vector<std::pair<double, double>>& points,
+                                   std::vector<std::size_t>& starts) {
+  constexpr std::size_t max_regimes = 3, min_points = 4;
+  const std::size_t n = points.size();
+  const std::size_t most = std::min(max_regimes, std::max<std::size_t>(1, n / min_points));
+  constexpr double unreachable = std::numeric_limits<double>::infinity();
+  // best[k][j]: the least error of k regimes over points[0, j), and where its last one starts.
+  std::vector<std::vector<double>> best(most + 1, std::vector<double>(n + 1, unreachable));
+  std::vector<std::vector<std::size_t>> start(most + 1, std::vector<std::size_t>(n + 1, 0));
+  std::map<std::pair<std::size_t, std::size_t>, RegimeFit> fits;
+  auto fit = [&](std::size_t from, std::size_t to) -> const RegimeFit& {
+    auto [it, inserted] = fits.try_emplace({from, to});
+    if (inserted)
+      it->second = fit_regime(points, from, to, to == n);
+    return it->second;
+  };
+  best[0][0] = 0;
+  for (std::size_t k = 1; k <= most; ++k) {
+    for (std::size_t j = 1; j <= n; ++j) {
+      // One regime may be short when there are few points in all; more need min_points each.
+      const std::size_t shortest = most == 1 ? 1 : min_points;
+      for (std::size_t i = 0; i + shortest <= j; ++i) {
+        // Regimes start at a new size: repeated measurements of one size stay together.
+        if (best[k - 1][i] == unreachable || (i > 0 && points[i - 1].first == points[i].first))
+          continue;
+        const double error = best[k - 1][i] + fit(i, j).squared_error;
+        if (error < best[k][j]) {
+          best[k][j] = error;
+          start[k][j] = i;
+        }
+      }
+    }
+  }
+  std::size_t chosen = 1;
+  double chosen_criterion = unreachable;
+  const auto points_n = static_cast<double>(n);
+  for (std::size_t k = 1; k <= most; ++k) {
+    if (best[k][n] == unreachable)
+      continue;
+    // A floor far below any measurement's noise keeps exact fits finite and lets the penalty
+    // prefer the fewest regimes among them.
+    const double sse = std::max(best[k][n], 1e-24 * points_n);
+    const double criterion = points_n * std::log(sse / points_n) +
+                             (3.0 * static_cast<double>(k) - 1) * std::log(points_n);
+    if (criterion < chosen_criterion) {
+      chosen = k;
+      chosen_criterion = criterion;
+    }
+  }
+  if (chosen_criterion == unreachable)
+    throw std::invalid_argument("no line with a bandwidth term fits the largest sizes measured");
+  std::vector<RegimeFit> regimes(chosen);
+  starts.assign(chosen, 0);
+  std::size_t j = n;
+  for (std::size_t k = chosen; k >= 1; --k) {
+    const std::size_t i = start[k][j];
+    regimes[k - 1] = fit(i, j);
+    starts[k - 1] = i;
+    j = i;
+  }
+  return regimes;
+}
+
 void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResult& out) {
   const auto& [op, algorithm, ranks, nodes] = key;
-  const auto [alpha, seconds_per_byte] = fit_alpha_beta(points.bytes, points.time_s);
+  std::vector<std::pair<double, double>> sorted;
+  for (std::size_t i = 0; i < points.bytes.size(); ++i)
+    sorted.emplace_back(points.bytes[i], points.time_s[i]);
+  std::sort(sorted.begin(), sorted.end());
+  const std::string group = std::string(to_string(op)) + " " + algorithm + " " +
+                            std::to_string(ranks) + " ranks / " + std::to_string(nodes) +
+                            (nodes == 1 ? " node" : " nodes");
+  std::vector<std::size_t> starts;
+  std::vector<RegimeFit> regimes;
+  try {
+    regimes = fit_regimes(sorted, starts);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(group + ": " + e.what() + "; measure larger messages");
+  }
   const double factor = bus_bandwidth_factor(op, ranks);
-  const std::string source = "fit of time = alpha + bytes / algbw to " +
-                             std::to_string(points.bytes.size()) +
-                             " points from: " + join(points.sources);
-  CollectiveProfile c{op,           algorithm,       ranks,
-                      nodes,        {alpha, source}, {factor / seconds_per_byte, source},
-                      std::nullopt, std::nullopt};
+  std::string regime_text;
+  for (std::size_t r = 0; r < regimes.size(); ++r)
+    regime_text += (r ? ", " : "") + format_number("%.0f B", sorted[starts[r]].first);
+  const std::string source =
+      (regimes.size() == 1
+           ? std::string("fit of time = alpha + bytes / algbw to ")
+           : "fit of time = alpha + bytes / algbw per size regime (from " + regime_text + ") to ") +
+      std::to_string(points.bytes.size()) + " points from: " + join(points.sources);
+  const RegimeFit& smallest = regimes.front();
+  const RegimeFit& largest = regimes.back();
+  CollectiveProfile c{op,
+                      algorithm,
+                      ranks,
+                      nodes,
+                      {smallest.latency_s, source},
+                      {factor / largest.seconds_per_byte, source},
+                      std::nullopt,
+                      std::nullopt,
+                      {}};
+  if (regimes.size() > 1) {
+    for (std::size_t r = 0; r < regimes.size(); ++r) {
+      // A regime starts where its first point is; the first covers everything below too.
+      c.segments.push_back({r == 0 ? 0.0 : sorted[starts[r]].first, regimes[r].latency_s,
+                            regimes[r].seconds_per_byte});
+    }
+  }
   std::vector<double> predicted_time;
   for (double x : points.bytes)
     predicted_time.push_back(c.time_s(x));
   c.fit = quality(points.time_s, predicted_time);
-  out.lines.push_back({std::string(to_string(op)) + " " + algorithm + " " + std::to_string(ranks) +
-                           " ranks / " + std::to_string(nodes) + (nodes == 1 ? " node" : " nodes"),
-                       "alpha " + format_number("%.2f us", alpha * 1e6) + ", busbw " +
-                           format_number("%.2f GB/s", c.bus_bandwidth_bytes_per_s.value / 1e9),
+  out.lines.push_back({group,
+                       "alpha " + format_number("%.2f us", smallest.latency_s * 1e6) + ", busbw " +
+                           format_number("%.2f GB/s", c.bus_bandwidth_bytes_per_s.value / 1e9) +
+                           (regimes.size() > 1 ? ", " + std::to_string(regimes.size()) +
+                                                     " size regimes from " + regime_text
+                                               : std::string()),
                        c.fit});
   out.profile.collectives.push_back(c);
 }

@@ -127,8 +127,16 @@ double BandwidthProfile::time_s(double bytes) const {
 }
 
 double CollectiveProfile::time_s(double bytes) const {
-  return latency_s.value +
-         bytes * bus_bandwidth_factor(op, ranks) / bus_bandwidth_bytes_per_s.value;
+  if (segments.empty()) {
+    return latency_s.value +
+           bytes * bus_bandwidth_factor(op, ranks) / bus_bandwidth_bytes_per_s.value;
+  }
+  // The last regime that starts at or below the size; sizes below the first take the first.
+  auto regime = std::upper_bound(
+      segments.begin(), segments.end(), bytes,
+      [](double b, const CollectiveSegment& segment) { return b < segment.from_bytes; });
+  const CollectiveSegment& s = regime == segments.begin() ? segments.front() : *std::prev(regime);
+  return s.latency_s + bytes * s.seconds_per_byte;
 }
 
 namespace {
@@ -278,6 +286,20 @@ CollectiveProfile read_collective(MapReader& c) {
   p.latency_s = read_figure(c, "latency_s", true, FigureRange::non_negative).value_or(Figure{});
   p.bus_bandwidth_bytes_per_s =
       read_figure(c, "bus_bandwidth_bytes_per_s", true).value_or(Figure{1, ""});
+  for (const YAML::Node& item : c.sequence("segments")) {
+    MapReader r(item, c.path_of("segments[]"), c.diagnostics());
+    CollectiveSegment segment;
+    segment.from_bytes = read_number(r, "from_bytes", 0, 1e18).value_or(0);
+    segment.latency_s = read_number(r, "latency_s", 0, 1e6).value_or(0);
+    segment.seconds_per_byte = read_number(r, "seconds_per_byte", 0, 1e6).value_or(0);
+    if (!p.segments.empty() && !(segment.from_bytes > p.segments.back().from_bytes)) {
+      r.error("from_bytes",
+              "regimes go from small to large sizes: " + yaml_number(segment.from_bytes) +
+                  " does not exceed the previous " + yaml_number(p.segments.back().from_bytes));
+    }
+    r.finish();
+    p.segments.push_back(segment);
+  }
   p.fit = read_fit(c);
   c.finish();
   return p;
@@ -444,6 +466,13 @@ std::string write_profile(const Profile& p) {
       out += "    nics_per_node: " + std::to_string(*c.nics_per_node) + "\n";
     out += "    latency_s: " + figure(c.latency_s) + "\n";
     out += "    bus_bandwidth_bytes_per_s: " + figure(c.bus_bandwidth_bytes_per_s) + "\n";
+    if (!c.segments.empty())
+      out += "    segments:\n";
+    for (const CollectiveSegment& segment : c.segments) {
+      out += "      - {from_bytes: " + yaml_number(segment.from_bytes) +
+             ", latency_s: " + yaml_number(segment.latency_s) +
+             ", seconds_per_byte: " + yaml_number(segment.seconds_per_byte) + "}\n";
+    }
     out += fit_line(c.fit, "    ");
   }
   return out;

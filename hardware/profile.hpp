@@ -99,9 +99,21 @@ struct BandwidthProfile {
   double time_s(double bytes) const;
 };
 
+// One size regime of a collective: from `from_bytes` up to the next regime, time = latency_s +
+// bytes · seconds_per_byte. NCCL changes protocol (LL, LL128, Simple), algorithm and channel
+// count with the message size, so one line rarely follows the whole curve.
+struct CollectiveSegment {
+  double from_bytes = 0;
+  double latency_s = 0;
+  double seconds_per_byte = 0;
+};
+
 // time_s = latency_s + bytes · bus_bandwidth_factor(op, ranks) / bus_bandwidth_bytes_per_s, where
 // bytes is nccl-tests' size: the all-reduce buffer, the all-gather output, the reduce-scatter
-// input, the all-to-all send buffer, the broadcast buffer, the send/recv message.
+// input, the all-to-all send buffer, the broadcast buffer, the send/recv message. A fitted
+// profile may carry size regimes instead: time then follows the regime of the size, latency_s is
+// the first regime's (what the smallest messages pay) and the bus bandwidth the last's (what the
+// largest reach), which is how the simulator reads them.
 struct CollectiveProfile {
   CollectiveOp op = CollectiveOp::all_reduce;
   std::string algorithm;  // as measured: "nccl" (NCCL's own choice), "ring", "mpi", ...
@@ -113,6 +125,7 @@ struct CollectiveProfile {
   // NICs per node of the cluster measured (groups over several nodes only); absent: the
   // scenario's cluster is taken to have as many as the one measured.
   std::optional<int> nics_per_node;
+  std::vector<CollectiveSegment> segments;  // smallest first; empty: one line
 
   double time_s(double bytes) const;
 };

@@ -155,6 +155,55 @@ TEST(Fit, AlphaBetaCollectiveAndMemoryRecovered) {
   EXPECT_NE(format_comparison(c).find("collective all-reduce 8 ranks / 1 node"), std::string::npos);
 }
 
+TEST(Fit, CollectiveSizeRegimesAreFoundWhereTheCurveBends) {
+  // An 8-rank all-reduce whose protocol changes twice, as NCCL's LL, LL128 and Simple do: below
+  // 64 KiB 20 us + bytes / 10 GB/s, up to 16 MiB 30 us + bytes / 100 GB/s, beyond 200 us +
+  // bytes / 171.4 GB/s (busbw 300 GB/s: algbw = busbw / (2·7/8)).
+  MeasurementRun run;
+  run.source = "synthetic";
+  const auto regime_time_s = [](double bytes) {
+    if (bytes < 65536)
+      return 20e-6 + bytes / 10e9;
+    if (bytes < 16777216)
+      return 30e-6 + bytes / 100e9;
+    return 200e-6 + bytes * 1.75 / 300e9;
+  };
+  for (double bytes = 8; bytes <= 4e9; bytes *= 2) {
+    CollectiveMeasurement c;
+    c.op = CollectiveOp::all_reduce;
+    c.algorithm = "nccl";
+    c.ranks = 8;
+    c.nodes = 1;
+    c.bytes = bytes;
+    c.time_s = regime_time_s(bytes);
+    run.collectives.push_back(c);
+  }
+  const FitResult result = fit_profile({Measurements{{run}}}, {});
+  const CollectiveProfile& c = result.profile.collectives.at(0);
+  ASSERT_EQ(c.segments.size(), 3u);
+  EXPECT_EQ(c.segments[1].from_bytes, 65536);
+  EXPECT_EQ(c.segments[2].from_bytes, 16777216);
+  // The smallest messages' latency and the largest messages' bus bandwidth, exactly.
+  EXPECT_NEAR(c.latency_s.value, 20e-6, 1e-12);
+  EXPECT_NEAR(c.bus_bandwidth_bytes_per_s.value, 300e9, 1);
+  EXPECT_NEAR(c.fit->worst_relative_error, 0, 1e-9);
+  for (const CollectiveMeasurement& m : run.collectives)
+    EXPECT_NEAR(c.time_s(m.bytes) / m.time_s, 1, 1e-9) << m.bytes;
+  EXPECT_NE(format_fit_report(result).find("3 size regimes from 8 B, 65536 B, 16777216 B"),
+            std::string::npos)
+      << format_fit_report(result);
+
+  // Noise of a percent does not make regimes of its own: a single line stays one.
+  MeasurementRun line = run;
+  for (std::size_t i = 0; i < line.collectives.size(); ++i) {
+    CollectiveMeasurement& m = line.collectives[i];
+    m.time_s = (20e-6 + m.bytes * 1.75 / 300e9) * (i % 2 ? 1.01 : 0.99);
+  }
+  const CollectiveProfile one = fit_profile({Measurements{{line}}}, {}).profile.collectives.at(0);
+  EXPECT_TRUE(one.segments.empty());
+  EXPECT_NEAR(one.bus_bandwidth_bytes_per_s.value, 300e9, 0.02 * 300e9);
+}
+
 TEST(Fit, ComparisonNamesWhatTheProfileCannotPredict) {
   Profile p;
   MeasurementRun run;

@@ -94,6 +94,7 @@ TEST(Profile, WriteThenParseRoundTrips) {
   c.ranks = 24;
   c.nodes = 3;
   c.nics_per_node = 4;
+  c.segments = {{0, 3.22e-5, 1e-9}, {65536, 5e-5, 1.2e-11}};
   p.collectives.push_back(c);
   const std::string text = write_profile(p);
   const Profile q = parse_profile(text, "p.yaml");
@@ -106,6 +107,12 @@ TEST(Profile, WriteThenParseRoundTrips) {
   EXPECT_FALSE(q.collectives.at(0).fit);
   EXPECT_FALSE(q.collectives.at(0).nics_per_node);
   EXPECT_EQ(q.collectives.at(1).nics_per_node, 4);
+  ASSERT_EQ(q.collectives.at(1).segments.size(), 2u);
+  EXPECT_EQ(q.collectives.at(1).segments[1].from_bytes, 65536);
+  // Each size takes its regime: below 64 KiB the first line, from it on the second.
+  EXPECT_DOUBLE_EQ(q.collectives.at(1).time_s(1024), 3.22e-5 + 1024 * 1e-9);
+  EXPECT_DOUBLE_EQ(q.collectives.at(1).time_s(65536), 5e-5 + 65536 * 1.2e-11);
+  EXPECT_DOUBLE_EQ(q.collectives.at(1).time_s(1e9), 5e-5 + 1e9 * 1.2e-11);
 }
 
 TEST(Profile, ErrorsNameFileLineAndKey) {
@@ -121,7 +128,9 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
       "source: s}}\n"
       "  - {collective: all-reduce, algorithm: nccl, ranks: 8, nodes: 1, nics_per_node: 8,\n"
       "     latency_s: {value: 1e-5, source: s}, bus_bandwidth_bytes_per_s: {value: 1e11, "
-      "source: s}}\n";
+      "source: s},\n"
+      "     segments: [{from_bytes: 0, latency_s: 1e-5, seconds_per_byte: 1e-10},\n"
+      "                {from_bytes: 0, latency_s: 2e-5, seconds_per_byte: 1e-11}]}\n";
   try {
     parse_profile(text, "p.yaml");
     FAIL() << "expected InputError";
@@ -134,6 +143,11 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
     EXPECT_NE(what.find("did you mean 'all-reduce'"), std::string::npos) << what;
     EXPECT_NE(what.find("p.yaml:9:"), std::string::npos) << what;
     EXPECT_NE(what.find("collectives[].nics_per_node: applies only to groups over several nodes"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("p.yaml:12:"), std::string::npos) << what;
+    EXPECT_NE(what.find("collectives[].segments[].from_bytes: regimes go from small to large "
+                        "sizes: 0 does not exceed the previous 0"),
               std::string::npos)
         << what;
   }
