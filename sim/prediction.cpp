@@ -302,9 +302,13 @@ std::string format_text(const Prediction& p, bool with_links) {
          std::string(to_string(par.recompute)) +
          (par.sequence_parallel ? ", sequence parallel" : "") + "\n\n";
   out += "step time                  " + format_number("%.3f s", p.step_time_s) + "\n";
-  out += "tokens/s                   " + format_number("%.0f", p.tokens_per_s) + "\n";
-  out += "model TFLOP/s per device   " + format_number("%.1f", p.model_tflops_per_device) + "\n";
-  out += "MFU                        " + format_number("%.1f %%", 100 * p.mfu) + "\n\n";
+  // Small machines (a CPU cluster) run at a fraction of a TFLOP/s: those keep three digits.
+  const auto rate = [](const char* format, double value) {
+    return format_number(value >= 1 ? format : "%.3g", value);
+  };
+  out += "tokens/s                   " + rate("%.0f", p.tokens_per_s) + "\n";
+  out += "model TFLOP/s per device   " + rate("%.1f", p.model_tflops_per_device) + "\n";
+  out += "MFU                        " + rate("%.1f", 100 * p.mfu) + " %\n\n";
   const auto& b = p.breakdown;
   out += "step split (rank " + std::to_string(b.rank) + ", last to finish)\n";
   out += "  compute                  " + format_number("%.3f s", b.compute_s) + "  " +

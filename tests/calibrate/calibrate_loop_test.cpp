@@ -253,6 +253,16 @@ TEST(CalibrateLoop, EmulatedNodesMeasureFitPredict) {
   // CPU ranks communicate through MPI: no NCCL buffers.
   EXPECT_EQ(base["memory"]["nccl_buffer_bytes"].get<double>(), 0.0);
   EXPECT_TRUE(base["memory"]["fits"].get<bool>());
+  // The text report keeps three digits of a fraction of a TFLOP/s rather than printing 0.0.
+  const Output text = run(std::string(SCALEPLAN_BINARY) + " run --catalog " + catalog + " " +
+                          (base_dir / "scenario.yaml").string());
+  ASSERT_EQ(text.status, 0) << text.text;
+  const double tflops = base["model_tflops_per_device"].get<double>();
+  ASSERT_LT(tflops, 1);
+  EXPECT_NE(text.text.find("model TFLOP/s per device   " +
+                           scaleplan::format_number("%.3g", tflops) + "\n"),
+            std::string::npos)
+      << text.text;
 
   // The compute part of the step comes from the profile and from nothing else. With GEMMs twice
   // as slow (half the peak their efficiencies are fractions of, twice the fitted fixed cost of a
