@@ -482,6 +482,10 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   // Norm input, router (and shared expert) input and dropout mask, as the dense MLP's, and the
   // fp32 routing probabilities.
   r.activation_bytes = local_tok * h * (2 * act + 1) + local_tok * experts * 4;
+  // The router's weight gradient reads its input (the normed input, which the shared experts'
+  // FC1 reads too and which is counted here once) and its output gradient.
+  r.weight_gradient_inputs_bytes = local_tok * h * act;
+  r.weight_gradient_operands_bytes = gemm_output_elements(r.forward) * act;
 
   Block& x = w.experts;
   x.name = "moe experts";
@@ -491,6 +495,12 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   add_backward(x.forward, x);
   // FC1 input (the gathered copies), activation input and FC2 input.
   x.activation_bytes = (slots * h + expert_stored) * act;
+  // FC1's weight gradient reads the gathered copies as stored (no all-gather again: the
+  // dispatcher gathered them), FC2's its input; both their output gradients.
+  const Kernel& expert_fc2 = x.forward[2];  // after FC1 and the activation
+  x.weight_gradient_inputs_bytes =
+      (slots * h + d(expert_fc2.gemm.m) * d(expert_fc2.gemm.k) * d(expert_fc2.gemm.batch)) * act;
+  x.weight_gradient_operands_bytes = gemm_output_elements(x.forward) * act;
 
   Block& s = w.shared;
   s.name = "moe shared experts";
@@ -501,6 +511,14 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
     add_backward(s.forward, s);
     s.tp_collective_bytes = t > 1 ? tok * h * e : 0;
     s.activation_bytes = shared_stored * act;  // its input is the router's
+    // FC2's weight gradient reads its input, FC1's the router's input (counted by the router);
+    // both their output gradients; sequence parallelism all-gathers FC1's input again, as for
+    // the dense FFN.
+    const Kernel& shared_fc2 = s.forward[2];
+    s.weight_gradient_inputs_bytes =
+        d(shared_fc2.gemm.m) * d(shared_fc2.gemm.k) * d(shared_fc2.gemm.batch) * act;
+    s.weight_gradient_operands_bytes = gemm_output_elements(s.forward) * act +
+                                       (p.sequence_parallel && t > 1 ? tok * h * act : 0.0);
   }
 
   Block& c = w.combine;

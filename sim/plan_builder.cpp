@@ -111,14 +111,13 @@ void StageBuilder::build() {
   // the recompute) kept. Split (zero bubble), the input gradient frees all but what the weight
   // gradient reads and adds the output gradients it makes for it; the weight gradient frees
   // those when it ends (Block::weight_gradient_inputs_bytes, weight_gradient_operands_bytes).
-  // An MoE layer's MLP runs its backward whole in the input-gradient pass.
+  // An MoE layer's MLP does the same block by block (moe_backward, moe_weight_gradient).
   const auto& attention = blocks.layer.attention;
   const auto& mlp = blocks.layer.mlp;
   const double attention_freed =
       attention.activation_bytes + (p.recompute == Recompute::full ? attention.input_bytes : 0.0);
-  const double attention_kept =
-      attention.weight_gradient_inputs_bytes + attention.weight_gradient_operands_bytes;
-  const double mlp_kept = mlp.weight_gradient_inputs_bytes + mlp.weight_gradient_operands_bytes;
+  const double attention_kept = weight_gradient_kept_bytes(attention);
+  const double mlp_kept = weight_gradient_kept_bytes(mlp);
 
   for (const PipelineStep& step : pipeline_order(p.schedule, s, p.pp, microbatches, chunks)) {
     const int mb = step.microbatch;
@@ -170,7 +169,9 @@ void StageBuilder::build() {
     }
     if (step.pass == PipelinePass::weight_gradient) {
       for (std::int64_t l = first_layer + layers_per_chunk - 1; l >= first_layer; --l) {
-        if (!m.is_moe_layer(l)) {
+        if (m.is_moe_layer(l)) {
+          moe_weight_gradient(l, mb);
+        } else {
           b_.compute(blocks.mlp_weight_gradient, layer_label(l, "mlp weight gradient"), mb,
                      -mlp_kept);
         }
@@ -220,7 +221,7 @@ void StageBuilder::build() {
         }
       }
       if (m.is_moe_layer(l)) {
-        moe_backward(l, mb);  // ZeRO-3 (gathered weights) is refused for MoE models
+        moe_backward(l, mb, split);  // ZeRO-3 (gathered weights) is refused for MoE models
       } else {
         tp_before(tp_bytes_, layer_label(l, "mlp backward tp"), mb);
         regather_input(layer_label(l, "mlp backward"), mb);

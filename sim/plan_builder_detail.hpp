@@ -67,8 +67,19 @@ double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
 struct MoeBlocks {
   std::uint32_t router_forward, router_backward, experts_forward, experts_backward;
   std::uint32_t shared_forward, shared_backward, combine_forward, combine_backward;
+  // Zero-bubble schedules only: the backward of the blocks with weights in its input- and
+  // weight-gradient parts (the combine has no weights: its backward is all input gradient).
+  std::uint32_t router_input_gradient = 0, router_weight_gradient = 0;
+  std::uint32_t experts_input_gradient = 0, experts_weight_gradient = 0;
+  std::uint32_t shared_input_gradient = 0, shared_weight_gradient = 0;
   MoeWork work;
 };
+
+// Activation bytes a block's input-gradient pass leaves for its weight-gradient pass run later:
+// the stored inputs the weight gradient reads and the output gradients made for it.
+inline double weight_gradient_kept_bytes(const Block& block) {
+  return block.weight_gradient_inputs_bytes + block.weight_gradient_operands_bytes;
+}
 
 // Indices into Plan::blocks of every compute block the job runs, with the work they stand for.
 struct Blocks {
@@ -168,7 +179,9 @@ class StageBuilder {
   void ep_all_to_all(const std::string& label, int mb);
   void expert_tp(CollectiveKind kind, const std::string& label, int mb);
   void moe_forward(std::int64_t l, int mb, bool recompute);
-  void moe_backward(std::int64_t l, int mb);
+  // The whole backward, or (split, zero bubble) its input gradient.
+  void moe_backward(std::int64_t l, int mb, bool split);
+  void moe_weight_gradient(std::int64_t l, int mb);
 
   Plan& plan_;
   RankProgram& program_;

@@ -168,11 +168,12 @@ TEST(MoePlan, TensorParallelExpertsGatherTheDispatchedTokens) {
   const Plan plan = build_plan(job);
   validate_plan(plan);
   // Per MoE layer and pass: attention, experts and shared experts each have an all-gather and a
-  // reduce-scatter, and the attention's backward all-gathers its input again (sequence
-  // parallelism); plus the embedding's reduce-scatter and the output's input gradient.
+  // reduce-scatter, and the backward of the attention and of the shared experts all-gathers
+  // their input again (sequence parallelism; the experts keep the copies gathered whole); plus
+  // the embedding's reduce-scatter and the output's input gradient.
   const auto gathers = collectives(plan, 0, "tp", CollectiveKind::all_gather);
   const auto scatters = collectives(plan, 0, "tp", CollectiveKind::reduce_scatter);
-  EXPECT_EQ(gathers.count + scatters.count, 2u * 2 * 6 + 2 + 2);
+  EXPECT_EQ(gathers.count + scatters.count, 2u * 2 * 6 + 2 * 2 + 2);
   // Each rank routes its 128-token half of the sequence: 256 copies of 512 elements go out.
   const Collectives a2a = collectives(plan, 0, "ep", CollectiveKind::all_to_all);
   EXPECT_DOUBLE_EQ(a2a.bytes / static_cast<double>(a2a.count), 128 * 2 * 512 * 2.0);
@@ -185,6 +186,21 @@ TEST(MoePlan, TensorParallelExpertsGatherTheDispatchedTokens) {
       expert_gather = op.bytes;
   }
   EXPECT_DOUBLE_EQ(expert_gather, 2 * 256.0 * 512 * 2);
+  // The shared experts' FC1 input, the whole 256-token sequence, gathered again beside their
+  // backward, and waited for by the reduce-scatter after it, as for the dense FFN.
+  const auto& ops = plan.ranks[0].ops;
+  bool regathered = false;
+  for (std::uint32_t i = 0; i < ops.size(); ++i) {
+    if (plan.labels[ops[i].label] != "L0 moe shared experts backward input all-gather")
+      continue;
+    regathered = true;
+    EXPECT_DOUBLE_EQ(ops[i].bytes, 256.0 * 512 * 2);
+    EXPECT_EQ(plan.labels[ops[i + 1].label], "L0 moe shared experts backward");
+    EXPECT_EQ(std::count(ops[i + 1].deps.begin(), ops[i + 1].deps.end(), i), 0);
+    EXPECT_EQ(ops[i + 2].collective, CollectiveKind::reduce_scatter);
+    EXPECT_EQ(std::count(ops[i + 2].deps.begin(), ops[i + 2].deps.end(), i), 1);
+  }
+  EXPECT_TRUE(regathered);
 }
 
 TEST(MoePlan, InvalidExpertLayoutsAreRefused) {
@@ -251,6 +267,155 @@ parallelism: {tp: 1, pp: 2, ep: 4}
       EXPECT_EQ(g.ranks.size(), 4u);  // one rank of each block
     }
   }
+}
+
+// Two stages of one MoE layer each (with a shared expert), 4 micro-batches, on one node of 4
+// H100s: dp 2 in one expert-parallel group of 2.
+TrainingJob pipelined_moe_job(PipelineSchedule schedule) {
+  auto job = moe_job(1, 2, 2, 4);
+  job.model.moe.shared_experts = 1;
+  job.parallelism.pp = 2;
+  job.parallelism.schedule = schedule;
+  return job;
+}
+
+SimulationResult simulate_on_one_node(const Plan& plan) {
+  ClusterSpec cluster;
+  cluster.device = *Catalog::builtin().find("H100-SXM5-80GB");
+  cluster.nodes = 1;
+  cluster.devices_per_node = 4;
+  const Topology topology(cluster);
+  const RooflineModel compute(cluster.device);
+  return simulate(plan, topology, compute, {});
+}
+
+double compute_flops(const Plan& plan, const RankProgram& rank) {
+  double flops = 0;
+  for (const Op& op : rank.ops) {
+    if (op.kind != OpKind::compute)
+      continue;
+    for (const Kernel& k : plan.blocks[op.block].kernels)
+      flops += k.flops;
+  }
+  return flops;
+}
+
+TEST(MoePlan, ZeroBubbleRunsTheExpertsWeightGradientsInTheWeightGradientPass) {
+  const TrainingJob job = pipelined_moe_job(PipelineSchedule::zero_bubble_h1);
+  const Plan plan = build_plan(job);
+  validate_plan(plan);
+  for (const RankProgram& rank : plan.ranks) {
+    const int layer = coordinates_of(rank.rank, job.parallelism).pp;
+    const std::string l = "L" + std::to_string(layer) + " ";
+    auto index_of = [&](const std::string& label, int mb) {
+      for (std::size_t i = 0; i < rank.ops.size(); ++i) {
+        if (plan.labels[rank.ops[i].label] == l + label && rank.ops[i].microbatch == mb)
+          return i;
+      }
+      ADD_FAILURE() << l << label << " mb " << mb;
+      return rank.ops.size();
+    };
+    for (const Op& op : rank.ops) {
+      EXPECT_FALSE(plan.labels[op.label].ends_with("experts backward") ||
+                   plan.labels[op.label].ends_with("router backward"))
+          << plan.labels[op.label];
+    }
+    for (int mb = 0; mb < 4; ++mb) {
+      // The input gradient keeps the all-to-alls on its chain; the attention's input gradient,
+      // the end of the stage's B pass, follows them.
+      const std::size_t experts_b = index_of("moe experts input gradient", mb);
+      const std::size_t dispatch_b = index_of("moe dispatch backward all-to-all", mb);
+      const std::size_t router_b = index_of("moe router input gradient", mb);
+      const std::size_t attention_b = index_of("attention input gradient", mb);
+      EXPECT_LT(index_of("moe combine backward all-to-all", mb), experts_b);
+      EXPECT_LT(experts_b, dispatch_b);
+      EXPECT_LT(dispatch_b, router_b);
+      EXPECT_LT(router_b, attention_b);
+      // The weight gradients come after the whole B pass, in the W pass: shared experts, experts
+      // and router, then the attention's.
+      const std::size_t shared_w = index_of("moe shared experts weight gradient", mb);
+      EXPECT_LT(attention_b, shared_w);
+      EXPECT_EQ(index_of("moe experts weight gradient", mb), shared_w + 1);
+      EXPECT_EQ(index_of("moe router weight gradient", mb), shared_w + 2);
+      EXPECT_EQ(index_of("attention weight gradient", mb), shared_w + 3);
+    }
+    // Stage 1 runs W(x) after F(x+1): its weight gradients are not right after their B.
+    if (layer == 1) {
+      EXPECT_LT(index_of("moe combine", 1), index_of("moe experts weight gradient", 0));
+    }
+  }
+}
+
+TEST(MoePlan, ZeroBubbleSplitsTheMoeBackwardWithoutChangingItsWork) {
+  // Every GEMM's backward is its dgrad in B and its wgrad in W: the same kernels as 1F1B's.
+  const Plan zb = build_plan(pipelined_moe_job(PipelineSchedule::zero_bubble_h1));
+  const Plan one_f = build_plan(pipelined_moe_job(PipelineSchedule::one_f_one_b));
+  ASSERT_EQ(zb.ranks.size(), one_f.ranks.size());
+  for (std::size_t r = 0; r < zb.ranks.size(); ++r) {
+    EXPECT_GT(compute_flops(zb, zb.ranks[r]), 0);
+    EXPECT_NEAR(compute_flops(zb, zb.ranks[r]), compute_flops(one_f, one_f.ranks[r]),
+                1e-12 * compute_flops(one_f, one_f.ranks[r]));
+  }
+  auto block_flops = [&](const std::string& name) {
+    for (const ComputeBlock& block : zb.blocks) {
+      if (block.name == name) {
+        double flops = 0;
+        for (const Kernel& k : block.kernels)
+          flops += k.flops;
+        return flops;
+      }
+    }
+    ADD_FAILURE() << name;
+    return 0.0;
+  };
+  // The experts' FC1 (256 slots × 2048 × 512) and FC2 (256 × 512 × 1024), 2 local experts: each
+  // backward GEMM costs its forward's 2·m·n·k, once in each part.
+  const double expert_gemms = 2 * 2 * (256.0 * 2048 * 512 + 256.0 * 512 * 1024);
+  EXPECT_DOUBLE_EQ(block_flops("moe experts backward weight gradient"), expert_gemms);
+  EXPECT_DOUBLE_EQ(block_flops("moe experts backward input gradient"), expert_gemms);
+  EXPECT_DOUBLE_EQ(block_flops("moe router backward weight gradient"), 2 * 256.0 * 4 * 512);
+}
+
+TEST(MoePlan, ZeroBubbleKeepsOnlyWhatTheWeightGradientsReadUntilTheyRun) {
+  // What each MoE block's input gradient leaves for its weight gradient (tp 1, 256 tokens,
+  // 16-bit): router input 256·512 and router output gradient 256·4 elements; the experts'
+  // gathered copies 512·512, FC2 input 2·256·1024 and output gradients 2·256·(2048 + 512); the
+  // shared expert's FC2 input 256·1024 and output gradients 256·(2048 + 512) (its FC1 input is
+  // the router's).
+  const double router = (256.0 * 512 + 256 * 4) * 2;
+  const double experts = (512.0 * 512 + 2 * 256 * 1024 + 2 * 256 * (2048 + 512)) * 2;
+  const double shared = (256.0 * 1024 + 256 * (2048 + 512)) * 2;
+  const TrainingJob job = pipelined_moe_job(PipelineSchedule::zero_bubble_h1);
+  const LayerWork layer = transformer_layer(job.model, 1, {}, job.training.dtype);
+  const double waiting = layer.attention.weight_gradient_inputs_bytes +
+                         layer.attention.weight_gradient_operands_bytes + router + experts + shared;
+  // Stage 1 runs W(x) after F(x+1): it holds one micro-batch's waiting weight-gradient operands
+  // on top of 1F1B's peak. Stage 0 runs each W right after its B, but inside B the experts keep
+  // more than they free: the combine's backward frees the expert outputs (512·512), then the
+  // shared expert's input gradient frees its activations and keeps their FC2 input and output
+  // gradients (net: its output gradient, 256·512) and the experts' input gradient likewise keeps
+  // their output gradient (512·512); the router, which frees the normed input, comes last.
+  const double stage0_rise = 256.0 * 512 * 2;
+  const SimulationResult zb = simulate_on_one_node(build_plan(job));
+  const SimulationResult one_f =
+      simulate_on_one_node(build_plan(pipelined_moe_job(PipelineSchedule::one_f_one_b)));
+  ASSERT_EQ(zb.ranks.size(), 4u);
+  for (std::size_t r = 0; r < zb.ranks.size(); ++r) {
+    const bool stage0 = coordinates_of(static_cast<int>(r), job.parallelism).pp == 0;
+    EXPECT_NEAR(zb.ranks[r].peak_activation_bytes,
+                one_f.ranks[r].peak_activation_bytes + (stage0 ? stage0_rise : waiting), 1.0)
+        << "rank " << r;
+  }
+}
+
+TEST(MoePlan, ZeroBubbleIsFasterThan1F1BWhenThePipelineIdles) {
+  const SimulationResult zb =
+      simulate_on_one_node(build_plan(pipelined_moe_job(PipelineSchedule::zero_bubble_h1)));
+  const SimulationResult one_f =
+      simulate_on_one_node(build_plan(pipelined_moe_job(PipelineSchedule::one_f_one_b)));
+  EXPECT_LT(zb.step_time_s, one_f.step_time_s);
+  for (std::size_t r = 0; r < zb.ranks.size(); ++r)
+    EXPECT_LT(zb.ranks[r].idle_s, one_f.ranks[r].idle_s) << "rank " << r;
 }
 
 }  // namespace
