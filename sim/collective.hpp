@@ -97,6 +97,12 @@ bool algorithm_applies(CollectiveKind kind, CollectiveAlgorithm algorithm,
 double estimate_collective_time_s(const std::vector<Phase>& phases, const Topology& topology,
                                   double step_latency_s);
 
+// The seconds each of those ports (each link, where devices forward) spends on the phases'
+// transfers at its full bandwidth, by port id, each port once: the share of the ports the
+// phases take, whatever else runs beside them.
+std::vector<std::pair<std::uint64_t, double>> estimate_port_seconds(
+    const std::vector<Phase>& phases, const Topology& topology);
+
 // The bytes the same phases put on each link the estimate can name (Topology::endpoint_links:
 // the links inside the nodes and the NICs' links, not the fabric between leaf switches), by
 // link id, each link once.

@@ -7,46 +7,74 @@
 
 namespace scaleplan {
 
+namespace {
+
+// Appends the seconds each port (each link, where devices forward) spends on the phase's
+// transfers, and returns the phase's longest path latency.
+double add_port_seconds(const Phase& phase, const Topology& topology,
+                        std::vector<std::pair<std::uint64_t, double>>& busy) {
+  double latency_s = 0;
+  for (const Transfer& t : phase.transfers) {
+    if (t.src_device == t.dst_device)
+      continue;
+    const Topology::EndpointPath path = topology.endpoint_path(t.src_device, t.dst_device);
+    latency_s = std::max(latency_s, path.latency_s);
+    if (path.routed) {
+      for (LinkId l : topology.route(t.src_device, t.dst_device))
+        busy.emplace_back(l, t.bytes / topology.link(l).bandwidth_bytes_per_s);
+      continue;
+    }
+    const double seconds = t.bytes / path.bandwidth_bytes_per_s;
+    busy.emplace_back(path.egress_port, seconds);
+    if (path.ingress_port != path.egress_port)
+      busy.emplace_back(path.ingress_port, seconds);
+    for (int b = 0; b < path.bundle_count; ++b) {
+      const auto& bundle = path.bundles[static_cast<std::size_t>(b)];
+      busy.emplace_back(bundle.port, t.bytes / bundle.bandwidth_bytes_per_s);
+    }
+  }
+  return latency_s;
+}
+
+// Sorted by key, each key once with the sum of its values.
+template <typename Key>
+std::vector<std::pair<Key, double>> merged(std::vector<std::pair<Key, double>> amounts) {
+  std::sort(amounts.begin(), amounts.end());
+  std::vector<std::pair<Key, double>> out;
+  for (const auto& [key, amount] : amounts) {
+    if (!out.empty() && out.back().first == key)
+      out.back().second += amount;
+    else
+      out.emplace_back(key, amount);
+  }
+  return out;
+}
+
+}  // namespace
+
 double estimate_collective_time_s(const std::vector<Phase>& phases, const Topology& topology,
                                   double step_latency_s) {
   double total_s = 0;
-  std::vector<std::pair<std::uint64_t, double>> busy;  // (port or link, seconds of transfer)
+  std::vector<std::pair<std::uint64_t, double>> busy;
   for (const Phase& phase : phases) {
     busy.clear();
-    double latency_s = 0;
-    for (const Transfer& t : phase.transfers) {
-      if (t.src_device == t.dst_device)
-        continue;
-      const Topology::EndpointPath path = topology.endpoint_path(t.src_device, t.dst_device);
-      latency_s = std::max(latency_s, path.latency_s);
-      if (path.routed) {
-        for (LinkId l : topology.route(t.src_device, t.dst_device))
-          busy.emplace_back(l, t.bytes / topology.link(l).bandwidth_bytes_per_s);
-        continue;
-      }
-      const double seconds = t.bytes / path.bandwidth_bytes_per_s;
-      busy.emplace_back(path.egress_port, seconds);
-      if (path.ingress_port != path.egress_port)
-        busy.emplace_back(path.ingress_port, seconds);
-      for (int b = 0; b < path.bundle_count; ++b) {
-        const auto& bundle = path.bundles[static_cast<std::size_t>(b)];
-        busy.emplace_back(bundle.port, t.bytes / bundle.bandwidth_bytes_per_s);
-      }
-    }
-    // The busiest port bounds the phase: sum each port's seconds.
-    std::sort(busy.begin(), busy.end());
+    const double latency_s = add_port_seconds(phase, topology, busy);
+    // The busiest port bounds the phase.
     double busiest_s = 0;
-    for (std::size_t i = 0; i < busy.size();) {
-      double seconds = 0;
-      std::size_t j = i;
-      for (; j < busy.size() && busy[j].first == busy[i].first; ++j)
-        seconds += busy[j].second;
+    for (const auto& [port, seconds] : merged(std::move(busy)))
       busiest_s = std::max(busiest_s, seconds);
-      i = j;
-    }
+    busy.clear();
     total_s += busiest_s * phase.fill_factor() + phase.steps * (step_latency_s + latency_s);
   }
   return total_s;
+}
+
+std::vector<std::pair<std::uint64_t, double>> estimate_port_seconds(
+    const std::vector<Phase>& phases, const Topology& topology) {
+  std::vector<std::pair<std::uint64_t, double>> busy;
+  for (const Phase& phase : phases)
+    add_port_seconds(phase, topology, busy);
+  return merged(std::move(busy));
 }
 
 std::vector<std::pair<LinkId, double>> estimate_link_bytes(const std::vector<Phase>& phases,
@@ -61,15 +89,7 @@ std::vector<std::pair<LinkId, double>> estimate_link_bytes(const std::vector<Pha
         bytes.emplace_back(l, t.bytes);
     }
   }
-  std::sort(bytes.begin(), bytes.end());
-  std::vector<std::pair<LinkId, double>> merged;
-  for (const auto& [link, b] : bytes) {
-    if (!merged.empty() && merged.back().first == link)
-      merged.back().second += b;
-    else
-      merged.emplace_back(link, b);
-  }
-  return merged;
+  return merged(std::move(bytes));
 }
 
 CollectiveAlgorithm choose_algorithm(CollectiveKind kind, const std::vector<int>& devices,

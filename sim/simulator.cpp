@@ -50,6 +50,9 @@ struct RankState {
 struct AlphaBetaCost {
   double time_s = 0;
   std::vector<std::pair<LinkId, double>> link_bytes;
+  // The time it occupies each of its ports (estimate_port_seconds), by the simulation's own dense
+  // port index.
+  std::vector<std::pair<std::uint32_t, SimTime>> port_time;
 };
 
 // One collective or one message, from the moment its first participant reaches it.
@@ -62,6 +65,7 @@ struct Transaction {
   SimTime phase_start = 0;
   std::size_t outstanding_flows = 0;
   const AlphaBetaCost* alpha_beta = nullptr;  // on the fast path: what it charged
+  SimTime alpha_beta_duration = 0;
   bool in_use = false;
 };
 
@@ -399,31 +403,58 @@ class Simulation final : public EventHandler, public FlowObserver, public LinkRa
     t.phase = 0;
     if (t.alpha_beta) {
       ++alpha_beta_transactions_;
-      charge(*t.alpha_beta, true);
-      engine_.schedule_after(to_sim_time(t.alpha_beta->time_s), this,
-                             (transfer_end << kind_shift) | id);
+      t.alpha_beta_duration = queue_on_ports(*t.alpha_beta);
+      charge(t, true);
+      engine_.schedule_after(t.alpha_beta_duration, this, (transfer_end << kind_shift) | id);
       return;
     }
     ++flow_transactions_;
     start_phase(id);
   }
 
-  AlphaBetaCost alpha_beta_cost(const std::vector<Phase>& phases) const {
-    return {estimate_collective_time_s(phases, topology_, options_.collective_step_latency_s),
-            estimate_link_bytes(phases, topology_)};
+  AlphaBetaCost alpha_beta_cost(const std::vector<Phase>& phases) {
+    AlphaBetaCost cost{
+        estimate_collective_time_s(phases, topology_, options_.collective_step_latency_s),
+        estimate_link_bytes(phases, topology_),
+        {}};
+    for (const auto& [port, seconds] : estimate_port_seconds(phases, topology_)) {
+      const auto [it, inserted] =
+          port_index_.try_emplace(port, static_cast<std::uint32_t>(port_busy_until_.size()));
+      if (inserted)
+        port_busy_until_.push_back(0);
+      cost.port_time.emplace_back(it->second, to_sim_time(seconds));
+    }
+    return cost;
+  }
+
+  // How long a fast-path transaction starting now takes: its time alone, or longer where one of
+  // its ports is still working off earlier fast-path traffic, whose backlog it then joins. The
+  // ports serve that traffic back to back, so concurrent collectives through a port take as long
+  // in all as the port needs for all of them (the last one the longest, rather than all the same
+  // as under fair sharing).
+  SimTime queue_on_ports(const AlphaBetaCost& cost) {
+    const SimTime now = engine_.now();
+    SimTime duration = to_sim_time(cost.time_s);
+    for (const auto& [port, busy] : cost.port_time)
+      duration = std::max(duration, std::max<SimTime>(port_busy_until_[port] - now, 0) + busy);
+    for (const auto& [port, busy] : cost.port_time)
+      port_busy_until_[port] = std::max(port_busy_until_[port], now) + busy;
+    return duration;
   }
 
   // A fast-path transaction's bytes land on its links when it starts; with a link observer its
   // links also carry bytes over time, steadily, until it ends (`starting` false).
-  void charge(const AlphaBetaCost& cost, bool starting) {
+  void charge(const Transaction& t, bool starting) {
+    const AlphaBetaCost& cost = *t.alpha_beta;
     if (starting) {
       for (const auto& [link, bytes] : cost.link_bytes)
         fast_link_bytes_[link] += bytes;
     }
-    if (!link_rate_observer_ || !(cost.time_s > 0))
+    if (!link_rate_observer_ || t.alpha_beta_duration <= 0)
       return;
+    const double duration_s = to_seconds(t.alpha_beta_duration);
     for (const auto& [link, bytes] : cost.link_bytes) {
-      const double rate = bytes / cost.time_s;
+      const double rate = bytes / duration_s;
       if (starting) {
         ++fast_active_[link];
         fast_rate_[link] += rate;
@@ -599,8 +630,8 @@ class Simulation final : public EventHandler, public FlowObserver, public LinkRa
   }
 
   void end_phase(std::uint32_t id) {
-    if (const AlphaBetaCost* cost = transactions_[id].alpha_beta)
-      charge(*cost, false);
+    if (transactions_[id].alpha_beta)
+      charge(transactions_[id], false);
     ++transactions_[id].phase;
     start_phase(id);
   }
@@ -698,6 +729,10 @@ class Simulation final : public EventHandler, public FlowObserver, public LinkRa
   bool messages_alpha_beta_ = false;
   std::map<std::tuple<int, int, double>, AlphaBetaCost> message_costs_;  // fast-path messages
   std::vector<double> fast_link_bytes_;  // bytes the fast path put on each link
+  // Each port the fast path has used (estimate_port_seconds' ids), densely numbered, and when it
+  // will have worked off the fast-path traffic given to it.
+  std::unordered_map<std::uint64_t, std::uint32_t> port_index_;
+  std::vector<SimTime> port_busy_until_;
   // With a link observer: each link's rate from flows and from fast-path transactions, and how
   // many of those are on it.
   LinkRateObserver* link_rate_observer_ = nullptr;

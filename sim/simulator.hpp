@@ -39,8 +39,10 @@ class SimulationObserver {
 };
 
 // How collectives and messages cross the network: as flows sharing links max-min fairly, or on
-// the alpha-beta fast path (estimate_collective_time_s: each alone on an idle network, endpoints
-// as the bottleneck, no flows). `automatic` keeps flows unless the step would start more than
+// the alpha-beta fast path (estimate_collective_time_s: its time alone on an idle network, ports
+// as the bottleneck, no flows; and no sooner than each of its ports has worked off the fast-path
+// traffic given to it before, first come first served). `automatic` keeps flows unless the step
+// would start more than
 // the flow budget, then moves the kinds of collective that would start the most flows to the
 // fast path, largest first, until the rest fit.
 enum class NetworkModel { automatic, flows, alpha_beta };
