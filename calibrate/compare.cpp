@@ -11,27 +11,12 @@ namespace scaleplan {
 
 namespace {
 
-std::string size_text(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int unit = 0;
-  while (bytes >= 1024 && unit < 4) {
-    bytes /= 1024;
-    ++unit;
-  }
-  return format_number(bytes == std::floor(bytes) ? "%.0f " : "%.2f ", bytes) + units[unit];
-}
-
 std::string time_text(double s) {
   if (s < 1e-3)
     return format_number("%.2f us", s * 1e6);
   if (s < 1)
     return format_number("%.3f ms", s * 1e3);
   return format_number("%.3f s", s);
-}
-
-std::string group_text(int ranks, int nodes) {
-  return std::to_string(ranks) + " ranks / " + std::to_string(nodes) +
-         (nodes == 1 ? " node" : " nodes");
 }
 
 }  // namespace
@@ -63,7 +48,7 @@ Comparison compare_profile(const Profile& profile, const Measurements& measureme
         unmatched.insert("memory: the profile has no bandwidth fit");
         continue;
       }
-      out.rows.push_back({"memory", m.kernel + " " + size_text(m.bytes), m.time_s,
+      out.rows.push_back({"memory", m.kernel + " " + format_bytes(m.bytes), m.time_s,
                           profile.memory->time_s(m.bytes), std::nullopt});
     }
     for (const LaunchMeasurement& l : run.launch) {
@@ -81,7 +66,7 @@ Comparison compare_profile(const Profile& profile, const Measurements& measureme
         continue;
       }
       std::string point = std::string(to_string(c.op)) + " " + group_text(c.ranks, c.nodes) + " " +
-                          size_text(c.bytes) + (c.in_place ? " in-place" : "");
+                          format_bytes(c.bytes) + (c.in_place ? " in-place" : "");
       if (fit->ranks != c.ranks || fit->nodes != c.nodes)
         point += " (fit for " + group_text(fit->ranks, fit->nodes) + ")";
       out.rows.push_back({"collective", point, c.time_s, fit->time_s(c.bytes), std::nullopt});

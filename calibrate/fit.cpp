@@ -332,9 +332,8 @@ void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResu
   for (std::size_t i = 0; i < points.bytes.size(); ++i)
     sorted.emplace_back(points.bytes[i], points.time_s[i]);
   std::sort(sorted.begin(), sorted.end());
-  const std::string group = std::string(to_string(op)) + " " + algorithm + " " +
-                            std::to_string(ranks) + " ranks / " + std::to_string(nodes) +
-                            (nodes == 1 ? " node" : " nodes");
+  const std::string group =
+      std::string(to_string(op)) + " " + algorithm + " " + group_text(ranks, nodes);
   std::vector<std::size_t> starts;
   std::vector<RegimeFit> regimes;
   try {
@@ -345,7 +344,7 @@ void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResu
   const double factor = bus_bandwidth_factor(op, ranks);
   std::string regime_text;
   for (std::size_t r = 0; r < regimes.size(); ++r)
-    regime_text += (r ? ", " : "") + format_number("%.0f B", sorted[starts[r]].first);
+    regime_text += (r ? ", " : "") + format_bytes(sorted[starts[r]].first);
   const std::string source =
       (regimes.size() == 1
            ? std::string("fit of time = alpha + bytes / algbw to ")

@@ -222,6 +222,16 @@ std::string format_number(const char* pattern, double value) {
   return buffer;
 }
 
+std::string format_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return format_number(bytes == std::floor(bytes) ? "%.0f " : "%.2f ", bytes) + units[unit];
+}
+
 std::string join_alternatives(const std::vector<std::string>& words) {
   std::string text;
   for (std::size_t i = 0; i < words.size(); ++i) {

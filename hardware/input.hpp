@@ -86,6 +86,8 @@ std::string join_alternatives(const std::vector<std::string>& words);
 
 // One number printed with a printf pattern ("%.3f s"), for reports and messages.
 std::string format_number(const char* pattern, double value);
+// A byte count in binary units, whole where it is ("32 KiB", "1.50 MiB").
+std::string format_bytes(double bytes);
 
 // Reads one YAML mapping. The keys a caller asks for are the schema: finish() reports every
 // other key as unknown, with the closest known key as a suggestion. Type and range errors go

@@ -126,6 +126,11 @@ double BandwidthProfile::time_s(double bytes) const {
   return latency_s.value + bytes / bandwidth_bytes_per_s.value;
 }
 
+std::string group_text(int ranks, int nodes) {
+  return std::to_string(ranks) + " ranks / " + std::to_string(nodes) +
+         (nodes == 1 ? " node" : " nodes");
+}
+
 double CollectiveProfile::time_s(double bytes) const {
   if (segments.empty()) {
     return latency_s.value +

@@ -39,6 +39,9 @@ const std::vector<std::string>& collective_op_names();
 // (n-1)/n; broadcast and send/recv 1.
 double bus_bandwidth_factor(CollectiveOp op, int ranks);
 
+// A group shape as reports name it: "8 ranks / 1 node".
+std::string group_text(int ranks, int nodes);
+
 // How well a fit reproduces the points it was fitted to: R² of log(time) (fits minimise relative
 // error, which is error in log time) and the worst relative error of a time.
 struct FitQuality {

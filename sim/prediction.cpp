@@ -17,8 +17,7 @@ std::string gigabytes_per_s(double bytes_per_s) {
 }
 
 std::string measured_group(const CollectiveProfile& c) {
-  return std::string(to_string(c.op)) + " " + std::to_string(c.ranks) + " ranks / " +
-         std::to_string(c.nodes) + (c.nodes == 1 ? " node" : " nodes");
+  return std::string(to_string(c.op)) + " " + group_text(c.ranks, c.nodes);
 }
 
 }  // namespace

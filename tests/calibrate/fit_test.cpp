@@ -189,7 +189,7 @@ TEST(Fit, CollectiveSizeRegimesAreFoundWhereTheCurveBends) {
   EXPECT_NEAR(c.fit->worst_relative_error, 0, 1e-9);
   for (const CollectiveMeasurement& m : run.collectives)
     EXPECT_NEAR(c.time_s(m.bytes) / m.time_s, 1, 1e-9) << m.bytes;
-  EXPECT_NE(format_fit_report(result).find("3 size regimes from 8 B, 65536 B, 16777216 B"),
+  EXPECT_NE(format_fit_report(result).find("3 size regimes from 8 B, 64 KiB, 16 MiB"),
             std::string::npos)
       << format_fit_report(result);
 
