@@ -107,19 +107,24 @@ TEST(Fit, AsymptoteAboveTheDatasheetPeakIsCapped) {
   EXPECT_NE(format_fit_report(result).find("capped"), std::string::npos);
 }
 
+// An all-reduce over 8 ranks of one node measured at `bytes` in `time_s`.
+CollectiveMeasurement all_reduce_8(double bytes, double time_s) {
+  CollectiveMeasurement c;
+  c.op = CollectiveOp::all_reduce;
+  c.algorithm = "nccl";
+  c.ranks = 8;
+  c.nodes = 1;
+  c.bytes = bytes;
+  c.time_s = time_s;
+  return c;
+}
+
 TEST(Fit, AlphaBetaCollectiveAndMemoryRecovered) {
   MeasurementRun run;
   run.source = "synthetic";
   for (double bytes = 8; bytes <= 1e9; bytes *= 4) {
-    CollectiveMeasurement c;
-    c.op = CollectiveOp::all_reduce;
-    c.algorithm = "nccl";
-    c.ranks = 8;
-    c.nodes = 1;
-    c.bytes = bytes;
     // busbw 200 GB/s, alpha 20 us: algbw = busbw / (2·7/8).
-    c.time_s = 20e-6 + bytes * 1.75 / 200e9;
-    run.collectives.push_back(c);
+    run.collectives.push_back(all_reduce_8(bytes, 20e-6 + bytes * 1.75 / 200e9));
     run.memory.push_back({"triad", bytes, 1e-6 + bytes / 2e12, 1});
   }
   run.launch.push_back({"empty", 2e-6, 1});
@@ -168,16 +173,8 @@ TEST(Fit, CollectiveSizeRegimesAreFoundWhereTheCurveBends) {
       return 30e-6 + bytes / 100e9;
     return 200e-6 + bytes * 1.75 / 300e9;
   };
-  for (double bytes = 8; bytes <= 4e9; bytes *= 2) {
-    CollectiveMeasurement c;
-    c.op = CollectiveOp::all_reduce;
-    c.algorithm = "nccl";
-    c.ranks = 8;
-    c.nodes = 1;
-    c.bytes = bytes;
-    c.time_s = regime_time_s(bytes);
-    run.collectives.push_back(c);
-  }
+  for (double bytes = 8; bytes <= 4e9; bytes *= 2)
+    run.collectives.push_back(all_reduce_8(bytes, regime_time_s(bytes)));
   const FitResult result = fit_profile({Measurements{{run}}}, {});
   const CollectiveProfile& c = result.profile.collectives.at(0);
   ASSERT_EQ(c.segments.size(), 3u);

@@ -217,21 +217,24 @@ TEST(MoePlan, InvalidExpertLayoutsAreRefused) {
   EXPECT_THROW(build_plan(moe_job(1, 8, 8, 1)), std::invalid_argument);  // 4 experts over 8
 }
 
-TEST(MoePlan, SimulatesWithDirectAllToAlls) {
+// One node of 4 H100.
+SimulationResult simulate_on_one_node(const Plan& plan) {
   ClusterSpec cluster;
   cluster.device = *Catalog::builtin().find("H100-SXM5-80GB");
   cluster.nodes = 1;
   cluster.devices_per_node = 4;
   const Topology topology(cluster);
   const RooflineModel compute(cluster.device);
-  const Plan sharded = build_plan(moe_job(1, 4, 2, 2));
-  const SimulationResult result = simulate(sharded, topology, compute, {});
+  return simulate(plan, topology, compute, {});
+}
+
+TEST(MoePlan, SimulatesWithDirectAllToAlls) {
+  const SimulationResult result = simulate_on_one_node(build_plan(moe_job(1, 4, 2, 2)));
   // Two expert-parallel groups, each running 2 layers × 2 micro-batches × 4 all-to-alls.
   EXPECT_EQ(result.collectives_by_algorithm.at("direct"), 2u * 2 * 2 * 4);
   EXPECT_GT(result.step_time_s, 0);
   // Without expert parallelism the same step runs no all-to-all at all.
-  const SimulationResult replicated =
-      simulate(build_plan(moe_job(1, 4, 1, 2)), topology, compute, {});
+  const SimulationResult replicated = simulate_on_one_node(build_plan(moe_job(1, 4, 1, 2)));
   EXPECT_EQ(replicated.collectives_by_algorithm.count("direct"), 0u);
 }
 
@@ -277,16 +280,6 @@ TrainingJob pipelined_moe_job(PipelineSchedule schedule) {
   job.parallelism.pp = 2;
   job.parallelism.schedule = schedule;
   return job;
-}
-
-SimulationResult simulate_on_one_node(const Plan& plan) {
-  ClusterSpec cluster;
-  cluster.device = *Catalog::builtin().find("H100-SXM5-80GB");
-  cluster.nodes = 1;
-  cluster.devices_per_node = 4;
-  const Topology topology(cluster);
-  const RooflineModel compute(cluster.device);
-  return simulate(plan, topology, compute, {});
 }
 
 double compute_flops(const Plan& plan, const RankProgram& rank) {
