@@ -8,6 +8,7 @@
 #include "calibrate/fit.hpp"
 #include "calibrate/nccl_tests_import.hpp"
 #include "hardware/catalog.hpp"
+#include "sim/validation.hpp"
 
 namespace scaleplan {
 
@@ -17,6 +18,7 @@ struct CalibrateOptions {
   CLI::App* import = nullptr;
   CLI::App* fit = nullptr;
   CLI::App* compare = nullptr;
+  CLI::App* fit_steps = nullptr;
 
   std::vector<std::string> inputs;  // import: nccl-tests outputs; fit: measurements
   std::string output;
@@ -31,6 +33,7 @@ struct CalibrateOptions {
 
   std::string profile;
   std::string measurements;
+  std::vector<std::string> runs;  // fit-steps: scenarios with measured steps, or folders of them
 };
 
 void write_file(const std::string& path, const std::string& text) {
@@ -110,6 +113,31 @@ int run_compare(const CalibrateOptions& o) {
   return 0;
 }
 
+int run_fit_steps(const CalibrateOptions& o) {
+  Catalog storage;
+  const Catalog& catalog =
+      o.catalog.empty() ? Catalog::builtin() : (storage = Catalog::load(o.catalog));
+  const NamedProfile calibration{load_profile(o.profile), o.profile};
+  const std::vector<std::filesystem::path> files = validation_files(o.runs);
+  const SustainedFractionFit fit = fit_sustained_gemm_fraction(files, catalog, calibration);
+  Profile fitted = calibration.profile;
+  std::string cases;
+  for (const ValidationCase& c : fit.before.cases)
+    cases += (cases.empty() ? "" : ", ") + c.file;
+  fitted.sustained_gemm_fraction = Figure{
+      fit.fraction,
+      "fitted by scaleplan calibrate fit-steps to " + std::to_string(files.size()) +
+          " measured steps (" + cases + "): MAPE " +
+          format_number("%.2f %%", fit.before.mean_absolute_percentage_error) + " without it, " +
+          format_number("%.2f %%", fit.after.mean_absolute_percentage_error) + " with it"};
+  write_file(o.output, write_profile(fitted));
+  std::cout << "without a sustained fraction:\n"
+            << format_text(fit.before) << "\nsustained GEMM fraction "
+            << format_number("%.3f", fit.fraction) << ":\n"
+            << format_text(fit.after) << "wrote " << o.output << "\n";
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> add_calibrate_commands(CLI::App& app) {
@@ -153,11 +181,25 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
   o->compare->add_option("profile", o->profile, "Profile YAML")->required();
   o->compare->add_option("measurements", o->measurements, "Measurements YAML")->required();
 
+  o->fit_steps = calibrate->add_subcommand(
+      "fit-steps",
+      "Fit the share of its measured GEMM throughput a profile's training steps sustain to "
+      "measured steps (scenarios with a measured: block), and print the error before and after");
+  o->fit_steps->add_option("profile", o->profile, "Profile YAML")
+      ->required()
+      ->check(CLI::ExistingFile);
+  o->fit_steps->add_option("runs", o->runs, "Scenario files or directories with measured steps")
+      ->required();
+  o->fit_steps->add_option("-o,--output", o->output, "Profile YAML to write")->required();
+  o->fit_steps->add_option("--catalog", o->catalog, "Device catalog YAML (default: built-in)");
+
   return [o]() -> int {
     if (*o->import)
       return run_import(*o);
     if (*o->fit)
       return run_fit(*o);
+    if (*o->fit_steps)
+      return run_fit_steps(*o);
     return run_compare(*o);
   };
 }

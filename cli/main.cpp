@@ -96,9 +96,11 @@ int validate_cases(const std::vector<std::string>& paths, const std::string& cat
                    const std::string& calibration, bool json) {
   Catalog storage;
   const Catalog& catalog = catalog_for(catalog_path, storage);
-  const ValidationReport report = validate(
-      validation_files(paths), catalog,
-      calibration.empty() ? std::nullopt : std::optional<std::filesystem::path>(calibration));
+  std::optional<NamedProfile> profile;
+  if (!calibration.empty())
+    profile = NamedProfile{load_profile(calibration), calibration};
+  const ValidationReport report =
+      validate(validation_files(paths), catalog, profile ? &*profile : nullptr);
   if (json) {
     std::cout << to_json(report).dump(2) << "\n";
   } else {

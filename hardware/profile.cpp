@@ -365,6 +365,11 @@ Profile parse_profile(std::string_view yaml_text, const std::string& file_label)
   }
   p.kernel_launch_overhead_s =
       read_figure(top, "kernel_launch_overhead_s", false, FigureRange::non_negative);
+  p.sustained_gemm_fraction = read_figure(top, "sustained_gemm_fraction", false);
+  if (p.sustained_gemm_fraction && p.sustained_gemm_fraction->value > max_sustained_gemm_fraction)
+    top.error("sustained_gemm_fraction", "a share of the measured throughput, at most " +
+                                             yaml_number(max_sustained_gemm_fraction) + "; got " +
+                                             yaml_number(p.sustained_gemm_fraction->value));
   for (const YAML::Node& item : top.sequence("collectives")) {
     MapReader c(item, "collectives[]", diagnostics);
     p.collectives.push_back(read_collective(c));
@@ -460,6 +465,8 @@ std::string write_profile(const Profile& p) {
   }
   if (p.kernel_launch_overhead_s)
     out += "kernel_launch_overhead_s: " + figure(*p.kernel_launch_overhead_s) + "\n";
+  if (p.sustained_gemm_fraction)
+    out += "sustained_gemm_fraction: " + figure(*p.sustained_gemm_fraction) + "\n";
   if (!p.collectives.empty())
     out += "collectives:\n";
   for (const CollectiveProfile& c : p.collectives) {

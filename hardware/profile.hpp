@@ -142,6 +142,10 @@ struct MeasuredOn {
   std::vector<std::string> hosts;
 };
 
+// A step may sustain a little more than the benchmarks reached (a benchmark's own overheads), but
+// not a multiple of it.
+inline constexpr double max_sustained_gemm_fraction = 1.5;
+
 struct Profile {
   std::string device;  // the catalog device this profile refines
   std::string description;
@@ -149,6 +153,11 @@ struct Profile {
   std::map<Dtype, GemmProfile> gemm;
   std::optional<BandwidthProfile> memory;
   std::optional<Figure> kernel_launch_overhead_s;
+  // The share of its measured GEMM throughput a training step sustains: isolated benchmarks run
+  // at boost clocks with the GPU to themselves, a step's GEMMs at sustained-power clocks beside
+  // communication kernels that take SMs. Fitted to measured steps (scaleplan calibrate
+  // fit-steps); absent: 1.
+  std::optional<Figure> sustained_gemm_fraction;
   std::vector<CollectiveProfile> collectives;
 
   // The fit for `op` on a group of `ranks` over `nodes` nodes: an exact (ranks, nodes) match if

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "hardware/input.hpp"
+
 namespace scaleplan {
 
 double RooflineModel::kernel_time_s(const Kernel& kernel) const {
@@ -55,7 +57,9 @@ double ProfiledComputeModel::kernel_time_s(const Kernel& kernel) const {
     // forward's work. The measured GEMM time includes its launch.
     const GemmProfile& g = it->second;
     const GemmDims dims{kernel.gemm.m, kernel.gemm.n, kernel.gemm.k, kernel.gemm.batch};
-    return kernel.flops / (g.efficiency(dims) * g.peak_flops_per_s.value);
+    const double sustained =
+        profile_.sustained_gemm_fraction ? profile_.sustained_gemm_fraction->value : 1.0;
+    return kernel.flops / (g.efficiency(dims) * sustained * g.peak_flops_per_s.value);
   }
   double arithmetic_s = 0;
   if (kernel.flops > 0) {
@@ -77,6 +81,10 @@ std::string ProfiledComputeModel::description() const {
   for (const auto& [dtype, gemm] : profile_.gemm) {
     text +=
         " " + std::string(to_string(dtype)) + " (" + std::to_string(gemm.table.size()) + " shapes)";
+  }
+  if (profile_.sustained_gemm_fraction) {
+    text += format_number(" at %.3g of the measured throughput (sustained in a step)",
+                          profile_.sustained_gemm_fraction->value);
   }
   if (profile_.memory) {
     text +=

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "sim/prediction.hpp"
 #include "sim/scenario.hpp"
@@ -34,13 +35,11 @@ std::vector<std::filesystem::path> validation_files(const std::vector<std::strin
 }
 
 ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
-                          const std::optional<std::filesystem::path>& calibration) {
+                          const NamedProfile* calibration) {
   ValidationReport report;
-  std::optional<Profile> profile;
-  if (calibration) {
-    profile = load_profile(*calibration);
-    report.calibration = calibration->string();
-  }
+  const Profile* profile = calibration ? &calibration->profile : nullptr;
+  if (calibration)
+    report.calibration = calibration->name;
   double sum = 0;
   for (const auto& file : files) {
     Scenario scenario = load_scenario(file, catalog);
@@ -55,7 +54,7 @@ ValidationReport validate(const std::vector<std::filesystem::path>& files, const
         mismatches.push_back({{file.string(), 0, 0}, "--calibration", m});
       if (!mismatches.empty())
         throw InputError(std::move(mismatches));
-      scenario.profile = profile;
+      scenario.profile = *profile;
       scenario.calibration = report.calibration;
     }
     const PreparedRun run = prepare_run(scenario, catalog);
@@ -79,6 +78,55 @@ ValidationReport validate(const std::vector<std::filesystem::path>& files, const
     report.mean_absolute_percentage_error = sum / static_cast<double>(report.cases.size());
   }
   return report;
+}
+
+SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesystem::path>& files,
+                                                 const Catalog& catalog,
+                                                 const NamedProfile& calibration) {
+  SustainedFractionFit fit;
+  fit.before = validate(files, catalog, &calibration);
+  std::map<double, ValidationReport> tried;
+  const auto mape = [&](double fraction) {
+    auto found = tried.find(fraction);
+    if (found == tried.end()) {
+      NamedProfile sustained = calibration;
+      sustained.profile.sustained_gemm_fraction = Figure{fraction, "trial"};
+      found = tried.emplace(fraction, validate(files, catalog, &sustained)).first;
+    }
+    return found->second.mean_absolute_percentage_error;
+  };
+  constexpr double grid_step = 0.05, lowest = 0.3, tolerance = 0.001;
+  double best = 1;
+  const auto grid_points = static_cast<int>((max_sustained_gemm_fraction - lowest) / grid_step);
+  for (int i = 0; i <= grid_points; ++i) {
+    const double f = lowest + i * grid_step;
+    if (mape(f) < mape(best))
+      best = f;
+  }
+  // Every prediction scales monotonically with the fraction, so the MAPE has one valley near the
+  // best grid point; golden section narrows it, one new try a step.
+  const double golden = (std::sqrt(5.0) - 1) / 2;
+  double a = std::max(lowest, best - grid_step);
+  double b = std::min(max_sustained_gemm_fraction, best + grid_step);
+  double c = b - golden * (b - a), d = a + golden * (b - a);
+  while (b - a > tolerance) {
+    if (mape(c) < mape(d)) {
+      b = d;
+      d = c;
+      c = b - golden * (b - a);
+    } else {
+      a = c;
+      c = d;
+      d = a + golden * (b - a);
+    }
+  }
+  for (double f : {c, d}) {
+    if (mape(f) < mape(best))
+      best = f;
+  }
+  fit.fraction = best;
+  fit.after = tried.at(best);
+  return fit;
 }
 
 std::string format_text(const ValidationReport& report) {

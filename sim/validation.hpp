@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hardware/catalog.hpp"
+#include "hardware/profile.hpp"
 
 namespace scaleplan {
 
@@ -34,12 +35,31 @@ struct ValidationReport {
 // Throws InputError for a path that does not exist or a directory without scenarios.
 std::vector<std::filesystem::path> validation_files(const std::vector<std::string>& paths);
 
-// Predicts every case, each timed with the calibration profile `calibration` when given (in place
-// of the one the case names, if any): how well a profile predicts the runs it was not fitted to.
-// Throws InputError for a scenario without a `measured:` block, and for a profile that cannot
-// time a case (another device, no GEMM fit for its dtype).
+// A calibration profile and the name reports give it (its file).
+struct NamedProfile {
+  Profile profile;
+  std::string name;
+};
+
+// Predicts every case, each timed with `calibration` when given (in place of the profile the
+// case names, if any): how well a profile predicts runs it was not fitted to. Throws InputError
+// for a scenario without a `measured:` block, and for a profile that cannot time a case (another
+// device, no GEMM fit for its dtype).
 ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
-                          const std::optional<std::filesystem::path>& calibration = std::nullopt);
+                          const NamedProfile* calibration = nullptr);
+
+// The sustained GEMM fraction (Profile::sustained_gemm_fraction) that best predicts measured
+// steps with `calibration`: the one of least MAPE over the cases, searched on a grid of 0.05 from
+// 0.3 to max_sustained_gemm_fraction, then by golden section to 0.001 around the best grid point.
+// Each try predicts every case, so it takes some twenty validations.
+struct SustainedFractionFit {
+  double fraction = 1;
+  ValidationReport before;  // the profile as given
+  ValidationReport after;   // with `fraction`
+};
+SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesystem::path>& files,
+                                                 const Catalog& catalog,
+                                                 const NamedProfile& calibration);
 
 std::string format_text(const ValidationReport& report);
 nlohmann::json to_json(const ValidationReport& report);

@@ -96,6 +96,7 @@ TEST(Profile, WriteThenParseRoundTrips) {
   c.nics_per_node = 4;
   c.segments = {{0, 3.22e-5, 1e-9}, {65536, 5e-5, 1.2e-11}};
   p.collectives.push_back(c);
+  p.sustained_gemm_fraction = Figure{0.87, "fitted to steps"};
   const std::string text = write_profile(p);
   const Profile q = parse_profile(text, "p.yaml");
   EXPECT_EQ(write_profile(q), text);
@@ -107,6 +108,7 @@ TEST(Profile, WriteThenParseRoundTrips) {
   EXPECT_FALSE(q.collectives.at(0).fit);
   EXPECT_FALSE(q.collectives.at(0).nics_per_node);
   EXPECT_EQ(q.collectives.at(1).nics_per_node, 4);
+  EXPECT_EQ(q.sustained_gemm_fraction->value, 0.87);
   ASSERT_EQ(q.collectives.at(1).segments.size(), 2u);
   EXPECT_EQ(q.collectives.at(1).segments[1].from_bytes, 65536);
   // Each size takes its regime: below 64 KiB the first line, from it on the second.
@@ -119,6 +121,7 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
   const std::string text =
       "format: scaleplan-profile/1\n"
       "device: X\n"
+      "sustained_gemm_fraction: {value: 3, source: s}\n"
       "memory:\n"
       "  bandwidth_bytes_per_s: 3e12\n"
       "  latency_s: {value: 1e-6, source: \"\"}\n"
@@ -136,16 +139,21 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
     FAIL() << "expected InputError";
   } catch (const InputError& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("p.yaml:4:"), std::string::npos) << what;
+    EXPECT_NE(what.find("p.yaml:3:"), std::string::npos) << what;
+    EXPECT_NE(what.find("sustained_gemm_fraction: a share of the measured throughput, at most 1.5; "
+                        "got 3"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("p.yaml:5:"), std::string::npos) << what;
     EXPECT_NE(what.find("memory.bandwidth_bytes_per_s: expected {value"), std::string::npos)
         << what;
     EXPECT_NE(what.find("memory.latency_s.source: must name"), std::string::npos) << what;
     EXPECT_NE(what.find("did you mean 'all-reduce'"), std::string::npos) << what;
-    EXPECT_NE(what.find("p.yaml:9:"), std::string::npos) << what;
+    EXPECT_NE(what.find("p.yaml:10:"), std::string::npos) << what;
     EXPECT_NE(what.find("collectives[].nics_per_node: applies only to groups over several nodes"),
               std::string::npos)
         << what;
-    EXPECT_NE(what.find("p.yaml:12:"), std::string::npos) << what;
+    EXPECT_NE(what.find("p.yaml:13:"), std::string::npos) << what;
     EXPECT_NE(what.find("collectives[].segments[].from_bytes: regimes go from small to large "
                         "sizes: 0 does not exceed the previous 0"),
               std::string::npos)

@@ -42,6 +42,16 @@ TEST(ProfiledComputeModel, GemmsFromTheProfileStreamsFromItsBandwidth) {
   with_memory.memory = BandwidthProfile{{2e12, "t"}, {3e-6, "t"}, std::nullopt};
   const ProfiledComputeModel measured(device, with_memory, "m");
   EXPECT_NEAR(measured.kernel_time_s(norm), 3e-6 + 1e9 / 2e12, 1e-15);
+
+  // A step that sustains 0.8 of the measured GEMM throughput takes 1/0.8 as long per GEMM, and
+  // streams as before.
+  Profile sustained = with_memory;
+  sustained.sustained_gemm_fraction = Figure{0.8, "t"};
+  const ProfiledComputeModel slower(device, sustained, "s");
+  EXPECT_NEAR(slower.kernel_time_s(gemm), gemm.flops / (0.8 * 783.3e12), 1e-12);
+  EXPECT_EQ(slower.kernel_time_s(norm), measured.kernel_time_s(norm));
+  EXPECT_NE(slower.description().find("at 0.8 of the measured throughput"), std::string::npos)
+      << slower.description();
 }
 
 TEST(ProfiledComputeModel, FusedAttentionRunsAllItsFlopsAtItsShapesEfficiency) {

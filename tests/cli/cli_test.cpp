@@ -194,6 +194,29 @@ TEST(Cli, ValidateTimesEveryCaseWithTheProfileGiven) {
       << wrong.text;
 }
 
+TEST(Cli, FitStepsFitsTheSustainedGemmFractionToMeasuredSteps) {
+  // The A100 profile's microbenchmark GEMMs predict the 22B full-recompute step about 8 % fast;
+  // the fraction of their throughput that makes the step come out as measured is below 1, and
+  // the profile written with it predicts the step.
+  const auto dir = test_dir();
+  const std::string fitted = (dir / "fitted.yaml").string();
+  const std::string case_file = scenario("validation/korthikanti2022-22b-full-recompute.yaml");
+  const Output fit = run("calibrate fit-steps " + scenario("profiles/a100.yaml") + " " + case_file +
+                         " -o " + fitted);
+  ASSERT_EQ(fit.status, 0) << fit.text;
+  EXPECT_NE(fit.text.find("sustained GEMM fraction 0."), std::string::npos) << fit.text;
+  const Output validated = run("validate --json --calibration " + fitted + " " + case_file);
+  ASSERT_EQ(validated.status, 0) << validated.text;
+  const auto report = nlohmann::json::parse(validated.text);
+  EXPECT_LT(report["mape_percent"].get<double>(), 0.5) << validated.text;
+  std::ifstream in(fitted);
+  const std::string profile((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(profile.find("sustained_gemm_fraction: {value: 0."), std::string::npos);
+  EXPECT_NE(profile.find("fitted by scaleplan calibrate fit-steps to 1 measured steps ("),
+            std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, ValidateRefusesCasesWithoutMeasurements) {
   const Output out = run("validate " + scenario("gpt3-175b-64xa100.yaml"));
   EXPECT_EQ(out.status, 2);
