@@ -47,26 +47,20 @@ Placement place(MPI_Comm world, std::optional<int> ranks_per_node) {
 
 // The colour that puts this rank in its group of `spec`, or nullopt when the spec does not apply
 // to this layout (a node size that G does not divide).
-std::optional<int> colour(const std::string& spec, const Placement& p) {
-  if (spec == "world")
-    return 0;
-  if (spec == "node")
-    return p.node;
-  if (spec == "rail")
-    return p.local_rank;
-  if (spec.rfind("node:", 0) == 0) {
-    const std::string digits = spec.substr(5);
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
-        digits.size() > 6)
-      throw std::invalid_argument("group '" + spec + "': expected node:G with G a rank count");
-    const int g = std::stoi(digits);
-    if (g < 1)
-      throw std::invalid_argument("group '" + spec + "': G must be at least 1");
-    if (p.local_size % g != 0)
-      return std::nullopt;
-    return p.node * 65536 + p.local_rank / g;
+std::optional<int> colour(const GroupSpec& spec, const Placement& p) {
+  switch (spec.kind) {
+    case GroupSpec::Kind::world:
+      return 0;
+    case GroupSpec::Kind::node:
+      return p.node;
+    case GroupSpec::Kind::rail:
+      return p.local_rank;
+    case GroupSpec::Kind::node_part:
+      if (p.local_size % spec.part_ranks != 0)
+        return std::nullopt;
+      return p.node * 65536 + p.local_rank / spec.part_ranks;
   }
-  throw std::invalid_argument("unknown group '" + spec + "'; use world, node, node:G or rail");
+  return std::nullopt;
 }
 
 std::string mpi_library_version() {
@@ -102,6 +96,26 @@ std::size_t round_bytes(CollectiveOp op, double bytes, int ranks) {
 }
 
 }  // namespace
+
+GroupSpec parse_group_spec(const std::string& spec) {
+  if (spec == "world")
+    return {GroupSpec::Kind::world, 0};
+  if (spec == "node")
+    return {GroupSpec::Kind::node, 0};
+  if (spec == "rail")
+    return {GroupSpec::Kind::rail, 0};
+  if (spec.rfind("node:", 0) == 0) {
+    const std::string digits = spec.substr(5);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
+        digits.size() > 6)
+      throw std::invalid_argument("group '" + spec + "': expected node:G with G a rank count");
+    const int g = std::stoi(digits);
+    if (g < 1)
+      throw std::invalid_argument("group '" + spec + "': G must be at least 1");
+    return {GroupSpec::Kind::node_part, g};
+  }
+  throw std::invalid_argument("unknown group '" + spec + "'; use world, node, node:G or rail");
+}
 
 void check_ranks_per_node(int ranks_per_node, int world_size) {
   if (ranks_per_node >= 1 && world_size % ranks_per_node == 0)
@@ -143,7 +157,7 @@ MeasurementRun run_collective_bench(CollectiveBackend& backend, const Collective
   }
   std::set<std::pair<int, int>> measured;  // (ranks, nodes) of the groups rank 0 has measured
   for (const std::string& spec : o.groups) {
-    const std::optional<int> my_colour = colour(spec, placement);
+    const std::optional<int> my_colour = colour(parse_group_spec(spec), placement);
     MPI_Comm group;
     MPI_Comm_split(world, my_colour.value_or(MPI_UNDEFINED), placement.world_rank, &group);
     // Rank 0 decides for everyone whether this spec adds a group shape, so that every rank runs

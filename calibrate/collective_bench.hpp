@@ -62,6 +62,17 @@ struct CollectiveBenchOptions {
 // divisor of the world size).
 void check_ranks_per_node(int ranks_per_node, int world_size);
 
+// A group shape of --groups: every rank, a node, G consecutive ranks of a node, or one rank per
+// node.
+struct GroupSpec {
+  enum class Kind { world, node, node_part, rail };
+  Kind kind = Kind::world;
+  int part_ranks = 0;  // node_part: G
+};
+// Reads "world", "node", "node:G" or "rail". Throws std::invalid_argument naming the spec and
+// what would be valid.
+GroupSpec parse_group_spec(const std::string& spec);
+
 // Collective over `world`. Returns the run on world rank 0, an empty run elsewhere. Throws
 // std::invalid_argument for a bad group spec or ranks_per_node.
 MeasurementRun run_collective_bench(CollectiveBackend& backend,

@@ -60,19 +60,21 @@ int collective_bench_main(int argc, char** argv, const std::string& program,
     MPI_Finalize();
     return code == 0 ? 0 : 2;
   }
-  if (app.count("--ranks-per-node")) {
-    int world_size = 0;
-    MPI_Comm_size(MPI_COMM_WORLD, &world_size);
-    try {
+  try {
+    if (app.count("--ranks-per-node")) {
+      int world_size = 0;
+      MPI_Comm_size(MPI_COMM_WORLD, &world_size);
       check_ranks_per_node(ranks_per_node, world_size);
-    } catch (const std::invalid_argument& e) {
-      // Every rank finds the same error before any collective; rank 0 says it, all end cleanly.
-      if (rank == 0)
-        std::cerr << program << ": " << e.what() << "\n";
-      MPI_Finalize();
-      return 2;
+      o.ranks_per_node = ranks_per_node;
     }
-    o.ranks_per_node = ranks_per_node;
+    for (const std::string& spec : o.groups)
+      parse_group_spec(spec);
+  } catch (const std::invalid_argument& e) {
+    // Every rank finds the same error before any collective; rank 0 says it, all end cleanly.
+    if (rank == 0)
+      std::cerr << program << ": " << e.what() << "\n";
+    MPI_Finalize();
+    return 2;
   }
   if (!ops.empty()) {
     o.ops.clear();

@@ -291,8 +291,9 @@ TEST(CalibrateLoop, EmulatedNodesMeasureFitPredict) {
   std::filesystem::remove_all(dir);
 }
 
-// Only rank 0 reports a node size that does not divide the world, and no rank measures.
-TEST(CalibrateLoop, RanksPerNodeMustDivideTheWorld) {
+// Only rank 0 reports a node size that does not divide the world, or an unknown group shape, and
+// no rank measures.
+TEST(CalibrateLoop, RankZeroRefusesBadNodeSizesAndGroups) {
   const auto dir = work_dir("scaleplan-calibrate-split");
   const std::string mpi = (dir / "mpi.yaml").string();
   const Output out = measure_collectives(4, mpi, " --ranks-per-node 3");
@@ -303,6 +304,16 @@ TEST(CalibrateLoop, RanksPerNodeMustDivideTheWorld) {
   const auto at = out.text.find(message);
   EXPECT_NE(at, std::string::npos) << out.text;
   EXPECT_EQ(out.text.find(message, at + 1), std::string::npos) << out.text;
+  EXPECT_FALSE(std::filesystem::exists(mpi));
+
+  // So is a group shape that does not exist, before any rank measures.
+  const Output groups = measure_collectives(4, mpi, " --groups world,racks");
+  EXPECT_NE(groups.status, 0);
+  const std::string unknown =
+      "scaleplan-bench-mpi: unknown group 'racks'; use world, node, node:G or rail";
+  const auto first = groups.text.find(unknown);
+  EXPECT_NE(first, std::string::npos) << groups.text;
+  EXPECT_EQ(groups.text.find(unknown, first + 1), std::string::npos) << groups.text;
   EXPECT_FALSE(std::filesystem::exists(mpi));
   std::filesystem::remove_all(dir);
 }
