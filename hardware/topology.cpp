@@ -40,11 +40,10 @@ struct Topology::Graph {
   BoostGraph graph;
   mutable std::map<VertexId, std::vector<std::uint16_t>> distances;
   mutable std::unordered_map<std::uint64_t, std::vector<LinkId>> routes;
-  // endpoint_path's routes from node 0: [local source · devices per node + local destination]
-  // inside the node, [local source] out of it.
+  // endpoint_path's and endpoint_links' routes from node 0: [local source · devices per node +
+  // local destination] inside the node, [local source] out of it.
   mutable std::vector<std::optional<EndpointPath>> inside_node;
-  mutable std::vector<std::optional<EndpointPath>> out_of_node;
-  mutable std::vector<std::optional<WayOut>> way_out;  // [local device]
+  mutable std::vector<std::optional<WayOut>> way_out;
 };
 
 Topology::Topology() : graph_(std::make_unique<Graph>()) {}
@@ -355,6 +354,9 @@ const Topology::WayOut& Topology::way_out_of_node_0(int local_device) const {
   if (!cached) {
     cached.emplace();
     const int far = (node_count_ - 1) * (device_count_ / node_count_) + local_device;
+    const EndpointPath whole = summarize_route(local_device, far);
+    cached->bandwidth_bytes_per_s = whole.bandwidth_bytes_per_s;
+    cached->latency_s = whole.latency_s;
     for (LinkId id : route(local_device, far)) {
       cached->links.push_back(id);
       if (vertices_[links_[id].to].kind == VertexKind::nic) {
@@ -407,7 +409,7 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
     path.routed = true;
     return path;
   }
-  // Port ids: the kind in the top bits, then a device, a device pair or a node's NIC.
+  // Port ids: the kind in the top bits, then a device, a device pair, a node's NIC or a switch.
   constexpr int kind_shift = 60;
   const std::uint64_t out_port = 0, in_port = 1, pair_port = 2, nic_out = 3, nic_in = 4;
   const int per_node = device_count_ / node_count_;
@@ -433,39 +435,25 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
     }
     return path;
   }
-  auto& out = graph_->out_of_node;
-  out.resize(per_node);
-  // The NIC a local device leaves its node through: the first NIC on its way out.
-  auto way_out = [&](int local) -> EndpointPath& {
-    auto& cached = out[local];
-    if (!cached) {
-      const int far = (node_count_ - 1) * per_node + local;
-      cached = summarize_route(local, far);
-      for (LinkId id : route(local, far)) {
-        const Vertex& v = vertices_[links_[id].to];
-        if (v.kind == VertexKind::nic) {
-          cached->egress_port = static_cast<std::uint64_t>(v.index);
-          break;
-        }
-      }
-    }
-    return *cached;
-  };
-  const EndpointPath& leaving = way_out(src_local);
-  const std::uint64_t entering_nic = way_out(dst_local).egress_port;
-  EndpointPath path = leaving;
+  // Each end leaves or enters its node through the first NIC on its way out.
+  const WayOut& leaving = way_out_of_node_0(src_local);
+  const WayOut& entering = way_out_of_node_0(dst_local);
+  EndpointPath path;
+  path.bandwidth_bytes_per_s = leaving.bandwidth_bytes_per_s;
+  path.latency_s = leaving.latency_s;
   constexpr int node_shift = 24;  // NICs per node stay far below 2^24
-  path.egress_port = (nic_out << kind_shift) |
-                     (static_cast<std::uint64_t>(src_node) << node_shift) | leaving.egress_port;
-  path.ingress_port =
-      (nic_in << kind_shift) | (static_cast<std::uint64_t>(dst_node) << node_shift) | entering_nic;
-  // The switches the two NICs hang from: their uplink bundles, if they differ.
-  const auto leaf_of = [&](int local, int node) {
-    const VertexId nic =
-        way_out_of_node_0(local).nic + static_cast<VertexId>(node) * node_vertex_stride_;
-    return links_[nic_uplink_[nic]].to;
+  const auto nic_index = [&](const WayOut& w) {
+    return static_cast<std::uint64_t>(vertices_[w.nic].index);
   };
-  const VertexId src_leaf = leaf_of(src_local, src_node), dst_leaf = leaf_of(dst_local, dst_node);
+  path.egress_port = (nic_out << kind_shift) |
+                     (static_cast<std::uint64_t>(src_node) << node_shift) | nic_index(leaving);
+  path.ingress_port = (nic_in << kind_shift) |
+                      (static_cast<std::uint64_t>(dst_node) << node_shift) | nic_index(entering);
+  // The switches the two NICs hang from: their uplink bundles, if they differ.
+  const auto leaf_of = [&](const WayOut& w, int node) {
+    return links_[nic_uplink_[w.nic + static_cast<VertexId>(node) * node_vertex_stride_]].to;
+  };
+  const VertexId src_leaf = leaf_of(leaving, src_node), dst_leaf = leaf_of(entering, dst_node);
   const LeafUplinks& up = leaf_uplinks_[src_leaf];
   const LeafUplinks& down = leaf_uplinks_[dst_leaf];
   const std::uint64_t leaf_up = 5, leaf_down = 6, pod_up = 7, pod_down = 8;

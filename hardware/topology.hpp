@@ -131,11 +131,14 @@ class Topology {
 
  private:
   struct Graph;
-  // A local device's way out of node 0: its links up to and including the one into its NIC, and
-  // that NIC.
+  // A local device's way out of node 0, to the same device of the last node (the longest way):
+  // its links up to and including the one into its NIC, that NIC, and the whole route's
+  // bottleneck bandwidth and latency.
   struct WayOut {
     std::vector<LinkId> links;
     VertexId nic = 0;
+    double bandwidth_bytes_per_s = 0;
+    double latency_s = 0;
   };
   const WayOut& way_out_of_node_0(int local_device) const;
   // Per leaf switch of a folded Clos: its uplinks' total bandwidth, its pod (the lowest of its

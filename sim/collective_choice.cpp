@@ -36,18 +36,19 @@ double add_port_seconds(const Phase& phase, const Topology& topology,
   return latency_s;
 }
 
-// Sorted by key, each key once with the sum of its values.
+// Sorts by key and keeps each key once, with the sum of its values; in place, so that callers
+// reuse the vector's storage.
 template <typename Key>
-std::vector<std::pair<Key, double>> merged(std::vector<std::pair<Key, double>> amounts) {
+void merge_by_key(std::vector<std::pair<Key, double>>& amounts) {
   std::sort(amounts.begin(), amounts.end());
-  std::vector<std::pair<Key, double>> out;
-  for (const auto& [key, amount] : amounts) {
-    if (!out.empty() && out.back().first == key)
-      out.back().second += amount;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < amounts.size(); ++i) {
+    if (kept > 0 && amounts[kept - 1].first == amounts[i].first)
+      amounts[kept - 1].second += amounts[i].second;
     else
-      out.emplace_back(key, amount);
+      amounts[kept++] = amounts[i];
   }
-  return out;
+  amounts.resize(kept);
 }
 
 }  // namespace
@@ -59,11 +60,11 @@ double estimate_collective_time_s(const std::vector<Phase>& phases, const Topolo
   for (const Phase& phase : phases) {
     busy.clear();
     const double latency_s = add_port_seconds(phase, topology, busy);
+    merge_by_key(busy);
     // The busiest port bounds the phase.
     double busiest_s = 0;
-    for (const auto& [port, seconds] : merged(std::move(busy)))
+    for (const auto& [port, seconds] : busy)
       busiest_s = std::max(busiest_s, seconds);
-    busy.clear();
     total_s += busiest_s * phase.fill_factor() + phase.steps * (step_latency_s + latency_s);
   }
   return total_s;
@@ -74,7 +75,8 @@ std::vector<std::pair<std::uint64_t, double>> estimate_port_seconds(
   std::vector<std::pair<std::uint64_t, double>> busy;
   for (const Phase& phase : phases)
     add_port_seconds(phase, topology, busy);
-  return merged(std::move(busy));
+  merge_by_key(busy);
+  return busy;
 }
 
 std::vector<std::pair<LinkId, double>> estimate_link_bytes(const std::vector<Phase>& phases,
@@ -89,7 +91,8 @@ std::vector<std::pair<LinkId, double>> estimate_link_bytes(const std::vector<Pha
         bytes.emplace_back(l, t.bytes);
     }
   }
-  return merged(std::move(bytes));
+  merge_by_key(bytes);
+  return bytes;
 }
 
 CollectiveAlgorithm choose_algorithm(CollectiveKind kind, const std::vector<int>& devices,
