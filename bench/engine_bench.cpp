@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "sim/engine.hpp"
+#include "sim/engine/engine.hpp"
 
 namespace scaleplan {
 namespace {

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "hardware/topology.hpp"
-#include "sim/collective.hpp"
-#include "sim/maxmin.hpp"
-#include "sim/network.hpp"
+#include "sim/collective/collective.hpp"
+#include "sim/engine/maxmin.hpp"
+#include "sim/engine/network.hpp"
 
 namespace scaleplan {
 namespace {

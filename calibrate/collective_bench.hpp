@@ -78,9 +78,4 @@ GroupSpec parse_group_spec(const std::string& spec);
 MeasurementRun run_collective_bench(CollectiveBackend& backend,
                                     const CollectiveBenchOptions& options, MPI_Comm world);
 
-// Parses the command line, initialises MPI, runs the sweep and writes the measurements file
-// from rank 0. Returns the process exit code.
-int collective_bench_main(int argc, char** argv, const std::string& program,
-                          const std::function<std::unique_ptr<CollectiveBackend>()>& make_backend);
-
 }  // namespace scaleplan

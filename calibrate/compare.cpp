@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <set>
 
-#include "hardware/input.hpp"
+#include "hardware/input/diagnostics.hpp"
 
 namespace scaleplan {
 

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "hardware/input.hpp"
+#include "hardware/input/diagnostics.hpp"
 #include "models/transformer.hpp"
 
 namespace scaleplan {

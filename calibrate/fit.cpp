@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "hardware/input.hpp"
+#include "hardware/input/yaml_reader.hpp"
 
 namespace scaleplan {
 

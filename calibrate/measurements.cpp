@@ -1,6 +1,7 @@
 #include "calibrate/measurements.hpp"
 
-#include "hardware/input.hpp"
+#include "hardware/input/yaml_reader.hpp"
+#include "hardware/io/profile_io.hpp"
 
 namespace scaleplan {
 

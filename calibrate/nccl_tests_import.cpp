@@ -7,7 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "hardware/input.hpp"
+#include "hardware/input/yaml_reader.hpp"
+#include "hardware/io/profile_io.hpp"
 
 namespace scaleplan {
 

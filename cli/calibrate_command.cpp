@@ -7,8 +7,9 @@
 #include "calibrate/compare.hpp"
 #include "calibrate/fit.hpp"
 #include "calibrate/nccl_tests_import.hpp"
-#include "hardware/catalog.hpp"
-#include "sim/validation.hpp"
+#include "hardware/io/catalog.hpp"
+#include "hardware/io/profile_io.hpp"
+#include "sim/report/validation.hpp"
 
 namespace scaleplan {
 

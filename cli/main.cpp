@@ -6,13 +6,14 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/calibrate_command.hpp"
-#include "hardware/catalog.hpp"
-#include "sim/plan_builder.hpp"
-#include "sim/plan_io.hpp"
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
-#include "sim/trace.hpp"
-#include "sim/validation.hpp"
+#include "hardware/io/catalog.hpp"
+#include "hardware/io/profile_io.hpp"
+#include "sim/plan/plan_io.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/report/validation.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/simulate/trace.hpp"
+#include "sim/strategy/plan_builder.hpp"
 
 namespace {
 
@@ -85,7 +86,7 @@ int run(const RunOptions& o) {
     recorder->write(out);
   }
   if (o.json) {
-    std::cout << to_json(prediction).dump(2) << "\n";
+    std::cout << format_json(prediction);
   } else {
     std::cout << format_text(prediction, o.links);
   }
@@ -102,7 +103,7 @@ int validate_cases(const std::vector<std::string>& paths, const std::string& cat
   const ValidationReport report =
       validate(validation_files(paths), catalog, profile ? &*profile : nullptr);
   if (json) {
-    std::cout << to_json(report).dump(2) << "\n";
+    std::cout << format_json(report);
   } else {
     std::cout << format_text(report);
   }

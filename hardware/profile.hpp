@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "hardware/device_spec.hpp"
-#include "hardware/input.hpp"
 
 namespace scaleplan {
 
@@ -168,16 +167,5 @@ struct Profile {
   // network delivers. nullptr when the profile has none for `op`.
   const CollectiveProfile* inter_node_collective(CollectiveOp op, int ranks, int nodes) const;
 };
-
-// Throws InputError naming file, line and key, every error of the file at once.
-Profile parse_profile(std::string_view yaml_text, const std::string& file_label);
-Profile load_profile(const std::filesystem::path& path);
-// Deterministic YAML that parse_profile reads back to an equal profile.
-std::string write_profile(const Profile& profile);
-
-// Helpers for YAML writers: the shortest text of a double that reads back to the same value, and
-// a double-quoted string.
-std::string yaml_number(double value);
-std::string yaml_quoted(std::string_view text);
 
 }  // namespace scaleplan

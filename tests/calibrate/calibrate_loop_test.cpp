@@ -14,7 +14,8 @@
 #include "tests/support/command.hpp"
 
 #include "calibrate/measurements.hpp"
-#include "hardware/input.hpp"
+#include "hardware/input/yaml_reader.hpp"
+#include "hardware/io/profile_io.hpp"
 #include "hardware/profile.hpp"
 
 namespace {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "calibrate/compare.hpp"
-#include "hardware/catalog.hpp"
+#include "hardware/io/catalog.hpp"
 
 namespace scaleplan {
 namespace {

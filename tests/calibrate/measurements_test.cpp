@@ -6,7 +6,7 @@
 
 #include "calibrate/compute_bench.hpp"
 #include "calibrate/cpu_backend.hpp"
-#include "hardware/input.hpp"
+#include "hardware/input/yaml_reader.hpp"
 
 namespace scaleplan {
 namespace {

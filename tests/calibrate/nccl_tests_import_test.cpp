@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "hardware/input.hpp"
+#include "hardware/input/yaml_reader.hpp"
 
 namespace scaleplan {
 namespace {

@@ -1,4 +1,6 @@
 #include "hardware/profile.hpp"
+#include "hardware/input/diagnostics.hpp"
+#include "hardware/io/profile_io.hpp"
 
 #include <cmath>
 

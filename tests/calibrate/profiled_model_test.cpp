@@ -7,9 +7,10 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/compute_model.hpp"
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
+#include "hardware/io/profile_io.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/simulate/compute_model.hpp"
 
 namespace scaleplan {
 namespace {

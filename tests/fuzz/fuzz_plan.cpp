@@ -10,11 +10,11 @@
 #include <sstream>
 #include <string_view>
 
-#include "hardware/catalog.hpp"
+#include "hardware/io/catalog.hpp"
 #include "hardware/topology.hpp"
-#include "sim/compute_model.hpp"
-#include "sim/plan_io.hpp"
-#include "sim/simulator.hpp"
+#include "sim/plan/plan_io.hpp"
+#include "sim/simulate/compute_model.hpp"
+#include "sim/simulate/simulator.hpp"
 
 namespace {
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "hardware/io/profile_io.hpp"
 #include "hardware/profile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "sim/plan_size.hpp"
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/strategy/plan_size.hpp"
 
 namespace {
 
@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const PreparedRun run = prepare_run(scenario, Catalog::builtin());
     const Prediction prediction = predict(scenario, run);
-    (void)to_json(prediction).dump();
+    (void)format_json(prediction);
   } catch (const InputError&) {
     return 0;
   }

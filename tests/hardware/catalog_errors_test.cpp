@@ -1,7 +1,7 @@
 // Every error the catalog reader (hardware/catalog.cpp) can give a user, with its message.
 #include <gtest/gtest.h>
 
-#include "hardware/catalog.hpp"
+#include "hardware/io/catalog.hpp"
 
 namespace scaleplan {
 namespace {

@@ -1,4 +1,4 @@
-#include "hardware/catalog.hpp"
+#include "hardware/io/catalog.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "hardware/input.hpp"
+#include "hardware/input/yaml_reader.hpp"
 
 #include <gtest/gtest.h>
 

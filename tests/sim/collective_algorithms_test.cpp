@@ -2,8 +2,8 @@
 // generators. Every expected time is derived in the comment before its assertion.
 #include <gtest/gtest.h>
 
-#include "sim/collective.hpp"
-#include "sim/simulator.hpp"
+#include "sim/collective/collective.hpp"
+#include "sim/simulate/simulator.hpp"
 #include "tests/hardware/topology_fixtures.hpp"
 
 namespace scaleplan {

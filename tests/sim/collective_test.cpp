@@ -1,8 +1,8 @@
-#include "sim/collective.hpp"
+#include "sim/collective/collective.hpp"
 
 #include <gtest/gtest.h>
 
-#include "sim/simulator.hpp"
+#include "sim/simulate/simulator.hpp"
 #include "tests/hardware/topology_fixtures.hpp"
 #include "tests/support/plans.hpp"
 

@@ -6,9 +6,9 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
-#include "sim/trace.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/simulate/trace.hpp"
 
 namespace scaleplan {
 namespace {
@@ -45,7 +45,7 @@ Output run_once() {
   const Prediction prediction = predict(scenario, run, &recorder);
   std::ostringstream trace;
   recorder.write(trace);
-  return {to_json(prediction).dump(2), trace.str()};
+  return {format_json(prediction), trace.str()};
 }
 
 TEST(Determinism, RepeatedRunsInOneProcessAreIdentical) {

@@ -1,10 +1,11 @@
-#include "sim/device_memory.hpp"
+#include "sim/simulate/device_memory.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
-#include "sim/plan_builder.hpp"
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/strategy/plan_builder.hpp"
 
 namespace scaleplan {
 namespace {
@@ -101,7 +102,7 @@ TEST(DeviceMemory, APlanThatDoesNotFitShowsItsBreakdownAndTheCapacity) {
         "(20.0 % of reserved)", " of 80.00 GiB  DOES NOT FIT"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
   }
-  const auto json = to_json(p);
+  const auto json = nlohmann::json::parse(format_json(p));
   EXPECT_FALSE(json["memory"]["fits"].get<bool>());
   EXPECT_EQ(json["memory"]["nccl_buffer_bytes"].get<double>(), m.nccl_buffer_bytes);
   EXPECT_EQ(json["memory"]["allocator_headroom_bytes"].get<double>(), m.allocator_headroom_bytes);

@@ -4,13 +4,13 @@
 
 #include <gtest/gtest.h>
 
-#include "hardware/catalog.hpp"
-#include "sim/compute_model.hpp"
-#include "sim/engine.hpp"
-#include "sim/plan_builder.hpp"
-#include "sim/plan_size.hpp"
-#include "sim/scenario.hpp"
-#include "sim/simulator.hpp"
+#include "hardware/io/catalog.hpp"
+#include "sim/engine/engine.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/simulate/compute_model.hpp"
+#include "sim/simulate/simulator.hpp"
+#include "sim/strategy/plan_builder.hpp"
+#include "sim/strategy/plan_size.hpp"
 
 namespace scaleplan {
 namespace {

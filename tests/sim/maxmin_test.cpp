@@ -1,4 +1,4 @@
-#include "sim/maxmin.hpp"
+#include "sim/engine/maxmin.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,12 +6,12 @@
 
 #include <gtest/gtest.h>
 
-#include "hardware/catalog.hpp"
-#include "sim/compute_model.hpp"
-#include "sim/plan_builder.hpp"
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
-#include "sim/simulator.hpp"
+#include "hardware/io/catalog.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/simulate/compute_model.hpp"
+#include "sim/simulate/simulator.hpp"
+#include "sim/strategy/plan_builder.hpp"
 
 namespace scaleplan {
 namespace {

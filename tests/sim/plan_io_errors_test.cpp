@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "hardware/input.hpp"
-#include "sim/plan_io.hpp"
+#include "hardware/input/yaml_reader.hpp"
+#include "sim/plan/plan_io.hpp"
 
 namespace scaleplan {
 namespace {

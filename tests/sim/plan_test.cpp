@@ -1,13 +1,13 @@
-#include "sim/plan.hpp"
+#include "sim/plan/plan.hpp"
 
 #include <algorithm>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
-#include "hardware/input.hpp"
-#include "sim/plan_builder.hpp"
-#include "sim/plan_io.hpp"
+#include "hardware/input/yaml_reader.hpp"
+#include "sim/plan/plan_io.hpp"
+#include "sim/strategy/plan_builder.hpp"
 
 namespace scaleplan {
 namespace {
@@ -294,8 +294,8 @@ TEST(PlanBuilder, SequenceParallelGathersTheLayerInputAgainBesideTheBackward) {
 }  // namespace
 }  // namespace scaleplan
 
-#include "sim/compute_model.hpp"
-#include "sim/prediction.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/simulate/compute_model.hpp"
 #include "tests/support/plans.hpp"
 
 namespace scaleplan {

@@ -2,8 +2,8 @@
 // ones are in scenario_test.cpp, the rest here.
 #include <gtest/gtest.h>
 
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace scaleplan {
 namespace {

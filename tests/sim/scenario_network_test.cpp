@@ -1,11 +1,11 @@
 // The cluster network keys of a scenario (docs/scenario-format.md, "Cluster and network").
-#include "sim/scenario_network.hpp"
+#include "sim/scenario/scenario_network.hpp"
 
 #include <gtest/gtest.h>
 
 #include "hardware/topology.hpp"
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace scaleplan {
 namespace {

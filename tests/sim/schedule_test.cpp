@@ -1,9 +1,9 @@
-#include "sim/schedule.hpp"
+#include "sim/strategy/schedule.hpp"
 
 #include <gtest/gtest.h>
 
-#include "sim/plan_builder.hpp"
-#include "sim/simulator.hpp"
+#include "sim/simulate/simulator.hpp"
+#include "sim/strategy/plan_builder.hpp"
 
 namespace scaleplan {
 namespace {

@@ -5,12 +5,12 @@
 #include <cmath>
 #include <numeric>
 
-#include "hardware/catalog.hpp"
-#include "sim/collective.hpp"
-#include "sim/plan_builder.hpp"
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
-#include "sim/simulator.hpp"
+#include "hardware/io/catalog.hpp"
+#include "sim/collective/collective.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/simulate/simulator.hpp"
+#include "sim/strategy/plan_builder.hpp"
 #include "tests/hardware/topology_fixtures.hpp"
 #include "tests/support/plans.hpp"
 

@@ -1,13 +1,13 @@
 // The Chrome/Perfetto trace: counter tracks of the busiest links' rates.
-#include "sim/trace.hpp"
+#include "sim/simulate/trace.hpp"
 
 #include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "sim/prediction.hpp"
-#include "sim/scenario.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace scaleplan {
 namespace {

@@ -4,7 +4,7 @@
 #include <numeric>
 #include <vector>
 
-#include "sim/plan.hpp"
+#include "sim/plan/plan.hpp"
 
 namespace scaleplan::test {
 

@@ -1,0 +1,108 @@
+#include "cli/bench/collective_bench_cli.hpp"
+
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/bench/bench_cli.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+double size_option(const std::string& text, const char* name) {
+  auto bytes = parse_byte_size(text);
+  if (!bytes || *bytes < 1)
+    throw CLI::ValidationError(name,
+                               "expected a size such as 8, 64K, 1M or 8G, got '" + text + "'");
+  return *bytes;
+}
+
+}  // namespace
+
+int collective_bench_main(int argc, char** argv, const std::string& program,
+                          const std::function<std::unique_ptr<CollectiveBackend>()>& make_backend) {
+  MPI_Init(&argc, &argv);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  CLI::App app{program +
+               ": time collectives over message sizes and group shapes into a "
+               "scaleplan measurements file (docs/calibration.md); run one process per "
+               "device under mpirun or srun"};
+  CollectiveBenchOptions o;
+  std::string output, min_bytes = "8", max_bytes = "8G";
+  std::vector<std::string> ops;
+  app.add_option("-o,--output", output, "Measurements YAML to write (by rank 0)")->required();
+  app.add_option("-b,--min-bytes", min_bytes, "Smallest message (default 8)");
+  app.add_option("-e,--max-bytes", max_bytes, "Largest message (default 8G)");
+  app.add_option("-f,--factor", o.factor, "Ratio of successive sizes (default 2)")
+      ->check(CLI::Range(1.001, 1e6));
+  app.add_option("--collectives", ops, "Collectives to time (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(collective_op_names()));
+  app.add_option("--groups", o.groups, "Group shapes: world, node, node:G, rail")->delimiter(',');
+  int ranks_per_node = 0;
+  app.add_option("--ranks-per-node", ranks_per_node,
+                 "Every N consecutive ranks form one node (default: the ranks that share "
+                 "memory); emulates several nodes on one host");
+  app.add_option("--warmup", o.warmup, "Untimed collectives per size")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--iterations", o.iterations, "Collectives per timed sample")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--repeats", o.repeats, "Timed samples per size; the median is kept")
+      ->check(CLI::PositiveNumber);
+  try {
+    app.parse(argc, argv);
+    o.min_bytes = size_option(min_bytes, "--min-bytes");
+    o.max_bytes = size_option(max_bytes, "--max-bytes");
+  } catch (const CLI::ParseError& e) {
+    const int code = rank == 0 ? app.exit(e) : e.get_exit_code();
+    MPI_Finalize();
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    if (app.count("--ranks-per-node")) {
+      int world_size = 0;
+      MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+      check_ranks_per_node(ranks_per_node, world_size);
+      o.ranks_per_node = ranks_per_node;
+    }
+    for (const std::string& spec : o.groups)
+      parse_group_spec(spec);
+  } catch (const std::invalid_argument& e) {
+    // Every rank finds the same error before any collective; rank 0 says it, all end cleanly.
+    if (rank == 0)
+      std::cerr << program << ": " << e.what() << "\n";
+    MPI_Finalize();
+    return 2;
+  }
+  if (!ops.empty()) {
+    o.ops.clear();
+    for (const auto& name : ops)
+      o.ops.push_back(*parse_collective_op(name));
+  }
+  try {
+    std::unique_ptr<CollectiveBackend> backend = make_backend();
+    const MeasurementRun run = run_collective_bench(*backend, o, MPI_COMM_WORLD);
+    backend.reset();
+    if (rank == 0) {
+      std::ofstream out(output, std::ios::binary);
+      Measurements measurements;
+      measurements.runs.push_back(run);
+      out << write_measurements(measurements);
+      if (!out)
+        throw std::runtime_error("cannot write " + output);
+      std::cerr << "wrote " << output << "\n";
+    }
+  } catch (const std::exception& e) {
+    std::cerr << program << " (rank " << rank << "): " << e.what() << "\n";
+    // The other ranks may be waiting in a collective this rank will never join; only an abort
+    // ends them.
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  MPI_Finalize();
+  return 0;
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,53 @@
+// What every reader reports and every report prints: a place in an input file, an error at a
+// key, the exception that carries all of a file's errors, and the text helpers messages share.
+// No YAML here, so that value types and their checks can report problems without a parser.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace scaleplan {
+
+// A place in an input file; line and column are 1-based, 0 when unknown.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+struct Diagnostic {
+  SourceLocation where;
+  std::string key;  // dotted path such as "parallelism.tp"; empty for whole-file errors
+  std::string message;
+
+  // "file:line:column: key: message"
+  std::string format() const;
+};
+
+// Thrown for anything a user can get wrong in an input file. what() holds every diagnostic,
+// one per line.
+class InputError : public std::runtime_error {
+ public:
+  explicit InputError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+// The closest candidate within a small edit distance, for "did you mean" hints.
+std::optional<std::string> closest_match(std::string_view word,
+                                         const std::vector<std::string>& candidates);
+
+// Joins words as "a, b or c".
+std::string join_alternatives(const std::vector<std::string>& words);
+
+// One number printed with a printf pattern ("%.3f s"), for reports and messages.
+std::string format_number(const char* pattern, double value);
+// A byte count in binary units, whole where it is ("32 KiB", "1.50 MiB").
+std::string format_bytes(double bytes);
+
+}  // namespace scaleplan

@@ -1,0 +1,142 @@
+#include "hardware/io/catalog.hpp"
+
+#include "hardware/io/figure_input.hpp"
+
+#include <algorithm>
+
+namespace scaleplan {
+
+extern const char* const builtin_catalog_yaml;
+
+namespace {
+
+std::optional<Figure> read_optional_fraction(MapReader& map, std::string_view key) {
+  auto f = read_figure(map, key, false);
+  if (f && f->value > 1) {
+    map.child(key).error("value", "is a fraction and must be at most 1");
+    return std::nullopt;
+  }
+  return f;
+}
+
+void read_fraction(MapReader& map, std::string_view key, Figure& out) {
+  if (auto f = read_figure(map, key, true)) {
+    if (f->value > 1) {
+      map.child(key).error("value", "is a fraction of peak and must be at most 1");
+    }
+    out = *f;
+  }
+}
+
+DeviceSpec read_device(MapReader& map) {
+  DeviceSpec d;
+  if (map.require("name"))
+    d.name = map.string("name").value_or("");
+  if (map.require("kind")) {
+    if (auto kind = map.choice("kind", {"gpu", "tpu", "fpga", "cpu"})) {
+      d.kind = *kind == "gpu"    ? DeviceKind::gpu
+               : *kind == "tpu"  ? DeviceKind::tpu
+               : *kind == "fpga" ? DeviceKind::fpga
+                                 : DeviceKind::cpu;
+    }
+  }
+  d.vendor = map.string("vendor").value_or("");
+  MapReader peaks = map.child("peak_flops_per_s");
+  if (!map.has("peak_flops_per_s"))
+    map.require("peak_flops_per_s");
+  for (Dtype dtype : {Dtype::fp32, Dtype::tf32, Dtype::bf16, Dtype::fp16, Dtype::fp8}) {
+    if (auto f = read_figure(peaks, to_string(dtype), false))
+      d.peak_flops_per_s[dtype] = *f;
+  }
+  peaks.finish();
+  if (map.has("peak_flops_per_s") && d.peak_flops_per_s.empty() && peaks.diagnostics().empty()) {
+    // A device without any peak cannot run a kernel; found here rather than as a scenario whose
+    // dtype "is not one of" an empty list.
+    map.error("peak_flops_per_s",
+              "needs the peak of at least one dtype: " + join_alternatives(dtype_names()));
+  }
+  auto assign = [&](std::string_view key, Figure& out) {
+    if (auto f = read_figure(map, key, true))
+      out = *f;
+  };
+  assign("memory_bytes", d.memory_bytes);
+  assign("memory_bandwidth_bytes_per_s", d.memory_bandwidth_bytes_per_s);
+  assign("intra_node_link_bandwidth_bytes_per_s", d.intra_node_link_bandwidth_bytes_per_s);
+  assign("host_link_bandwidth_bytes_per_s", d.host_link_bandwidth_bytes_per_s);
+  assign("intra_node_link_latency_s", d.intra_node_link_latency_s);
+  d.intra_node_link_count = read_figure(map, "intra_node_link_count", false);
+  assign("power_w", d.power_w);
+  d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false);
+  read_fraction(map, "compute_efficiency", d.compute_efficiency);
+  d.gemm_half_efficiency_flops = read_figure(map, "gemm_half_efficiency_flops", false);
+  d.intra_node_link_efficiency = read_optional_fraction(map, "intra_node_link_efficiency");
+  read_fraction(map, "memory_efficiency", d.memory_efficiency);
+  assign("kernel_launch_overhead_s", d.kernel_launch_overhead_s);
+  assign("collective_step_latency_s", d.collective_step_latency_s);
+  map.finish();
+  return d;
+}
+
+}  // namespace
+
+Catalog Catalog::parse(std::string_view yaml_text, const std::string& file_label) {
+  const YAML::Node root = load_yaml_string(yaml_text, file_label);
+  Diagnostics diagnostics(file_label);
+  MapReader top(root, "", diagnostics);
+  Catalog catalog;
+
+  MapReader defaults = top.child("network_defaults");
+  if (!top.has("network_defaults"))
+    top.require("network_defaults");
+  if (auto f = read_figure(defaults, "switch_latency_s", true)) {
+    catalog.network_defaults_.switch_latency_s = *f;
+  }
+  if (auto f = read_figure(defaults, "nic_latency_s", true)) {
+    catalog.network_defaults_.nic_latency_s = *f;
+  }
+  catalog.network_defaults_.cross_socket_bandwidth_bytes_per_s =
+      read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false);
+  catalog.network_defaults_.nic_bandwidth_efficiency =
+      read_optional_fraction(defaults, "nic_bandwidth_efficiency");
+  defaults.accept("inter_node_link_latency_s");
+  defaults.finish();
+
+  if (!top.has("devices"))
+    top.require("devices");
+  const auto items = top.sequence("devices");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    MapReader device(items[i], "devices[" + std::to_string(i) + "]", diagnostics);
+    DeviceSpec spec = read_device(device);
+    if (!spec.name.empty() && catalog.find(spec.name)) {
+      device.error("name", "'" + spec.name + "' appears twice in the catalog");
+    }
+    catalog.devices_.push_back(std::move(spec));
+  }
+  top.finish();
+  diagnostics.throw_if_any();
+  return catalog;
+}
+
+Catalog Catalog::load(const std::filesystem::path& path) {
+  return parse(read_input_file(path), path.string());
+}
+
+const Catalog& Catalog::builtin() {
+  static const Catalog catalog = parse(builtin_catalog_yaml, "hardware/catalog.yaml");
+  return catalog;
+}
+
+const DeviceSpec* Catalog::find(std::string_view name) const {
+  auto it = std::find_if(devices_.begin(), devices_.end(),
+                         [&](const DeviceSpec& d) { return d.name == name; });
+  return it == devices_.end() ? nullptr : &*it;
+}
+
+std::vector<std::string> Catalog::names() const {
+  std::vector<std::string> names;
+  for (const auto& d : devices_)
+    names.push_back(d.name);
+  return names;
+}
+
+}  // namespace scaleplan

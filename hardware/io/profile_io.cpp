@@ -1,0 +1,320 @@
+#include "hardware/io/profile_io.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+
+#include "hardware/input/yaml_reader.hpp"
+#include "hardware/io/figure_input.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+std::optional<double> read_number(MapReader& map, std::string_view key, double low, double high,
+                                  bool required = true) {
+  if (!map.has(key)) {
+    map.accept(key);
+    if (required)
+      map.require(key);
+    return std::nullopt;
+  }
+  auto v = map.number(key);
+  if (v && (*v < low || *v > high)) {
+    map.error(key, "must be from " + std::to_string(low) + " to " + std::to_string(high) +
+                       ", got " + std::to_string(*v));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::int64_t> read_positive_integer(MapReader& map, std::string_view key) {
+  if (!map.require(key))
+    return std::nullopt;
+  auto v = map.integer(key);
+  if (v && *v <= 0) {
+    map.error(key, "must be a positive integer, got " + std::to_string(*v));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<FitQuality> read_fit(MapReader& parent) {
+  if (!parent.has("fit")) {
+    parent.accept("fit");
+    return std::nullopt;
+  }
+  MapReader f = parent.child("fit");
+  FitQuality q;
+  q.r_squared = read_number(f, "r_squared", -1e300, 1).value_or(0);
+  q.worst_relative_error = read_number(f, "worst_relative_error", 0, 1e300).value_or(0);
+  q.points = static_cast<int>(read_positive_integer(f, "points").value_or(0));
+  f.finish();
+  return q;
+}
+
+std::string read_text(MapReader& map, std::string_view key) {
+  return map.string(key).value_or("");
+}
+
+GemmProfile read_gemm(MapReader& g) {
+  GemmProfile p;
+  p.peak_flops_per_s = read_figure(g, "peak_flops_per_s", true).value_or(Figure{1, ""});
+  if (g.require("source"))
+    p.source = read_text(g, "source");
+  if (g.require("model")) {
+    MapReader m = g.child("model");
+    p.model.fixed_s = read_number(m, "fixed_s", 0, 1e6).value_or(0);
+    p.model.peak_efficiency = read_number(m, "peak_efficiency", 1e-9, 1e3).value_or(1);
+    p.model.m_half = read_number(m, "m_half", 0, 1e12).value_or(0);
+    p.model.n_half = read_number(m, "n_half", 0, 1e12).value_or(0);
+    p.model.k_half = read_number(m, "k_half", 0, 1e12).value_or(0);
+    m.finish();
+  }
+  if (g.has("interpolation_radius_octaves")) {
+    p.interpolation_radius_octaves =
+        read_number(g, "interpolation_radius_octaves", 1e-3, 64).value_or(2);
+  } else {
+    g.accept("interpolation_radius_octaves");
+  }
+  for (const YAML::Node& row : g.sequence("table")) {
+    MapReader r(row, g.path_of("table[]"), g.diagnostics());
+    GemmSample s;
+    s.dims.m = read_positive_integer(r, "m").value_or(1);
+    s.dims.n = read_positive_integer(r, "n").value_or(1);
+    s.dims.k = read_positive_integer(r, "k").value_or(1);
+    s.dims.batch = read_positive_integer(r, "batch").value_or(1);
+    s.efficiency = read_number(r, "efficiency", 1e-12, 1e3).value_or(1);
+    r.finish();
+    p.table.push_back(s);
+  }
+  p.fit = read_fit(g);
+  g.finish();
+  return p;
+}
+
+CollectiveProfile read_collective(MapReader& c) {
+  CollectiveProfile p;
+  if (c.require("collective")) {
+    if (auto op = c.choice("collective", collective_op_names()))
+      p.op = *parse_collective_op(*op);
+  }
+  if (c.require("algorithm"))
+    p.algorithm = read_text(c, "algorithm");
+  p.ranks = static_cast<int>(read_positive_integer(c, "ranks").value_or(2));
+  p.nodes = static_cast<int>(read_positive_integer(c, "nodes").value_or(1));
+  if (p.ranks < 2)
+    c.error("ranks", "a collective needs at least 2 ranks");
+  if (p.nodes > p.ranks)
+    c.error("nodes", "more nodes than ranks");
+  if (c.has("nics_per_node")) {
+    p.nics_per_node = static_cast<int>(read_positive_integer(c, "nics_per_node").value_or(1));
+    if (p.nodes == 1)
+      c.error("nics_per_node", "applies only to groups over several nodes (nodes > 1)");
+  } else {
+    c.accept("nics_per_node");
+  }
+  p.latency_s = read_figure(c, "latency_s", true, FigureRange::non_negative).value_or(Figure{});
+  p.bus_bandwidth_bytes_per_s =
+      read_figure(c, "bus_bandwidth_bytes_per_s", true).value_or(Figure{1, ""});
+  for (const YAML::Node& item : c.sequence("segments")) {
+    MapReader r(item, c.path_of("segments[]"), c.diagnostics());
+    CollectiveSegment segment;
+    segment.from_bytes = read_number(r, "from_bytes", 0, 1e18).value_or(0);
+    segment.latency_s = read_number(r, "latency_s", 0, 1e6).value_or(0);
+    segment.seconds_per_byte = read_number(r, "seconds_per_byte", 0, 1e6).value_or(0);
+    if (!p.segments.empty() && !(segment.from_bytes > p.segments.back().from_bytes)) {
+      r.error("from_bytes",
+              "regimes go from small to large sizes: " + yaml_number(segment.from_bytes) +
+                  " does not exceed the previous " + yaml_number(p.segments.back().from_bytes));
+    }
+    r.finish();
+    p.segments.push_back(segment);
+  }
+  p.fit = read_fit(c);
+  c.finish();
+  return p;
+}
+
+}  // namespace
+
+Profile parse_profile(std::string_view yaml_text, const std::string& file_label) {
+  const YAML::Node root = load_yaml_string(yaml_text, file_label);
+  Diagnostics diagnostics(file_label);
+  MapReader top(root, "", diagnostics);
+  Profile p;
+  if (top.require("format")) {
+    if (auto format = top.string("format"); format && *format != "scaleplan-profile/1")
+      top.error("format", "expected 'scaleplan-profile/1', got '" + *format + "'");
+  }
+  if (top.require("device"))
+    p.device = read_text(top, "device");
+  p.description = read_text(top, "description");
+  {
+    MapReader on = top.child("measured_on");
+    p.measured_on.device = read_text(on, "device");
+    p.measured_on.driver = read_text(on, "driver");
+    p.measured_on.cuda = read_text(on, "cuda");
+    p.measured_on.nccl = read_text(on, "nccl");
+    for (const YAML::Node& host : on.sequence("hosts")) {
+      if (host.IsScalar()) {
+        p.measured_on.hosts.push_back(host.Scalar());
+      } else {
+        diagnostics.error(host, on.path_of("hosts[]"), "expected a host name");
+      }
+    }
+    on.finish();
+  }
+  {
+    MapReader gemm = top.child("gemm");
+    for (Dtype dtype : {Dtype::fp32, Dtype::tf32, Dtype::bf16, Dtype::fp16, Dtype::fp8}) {
+      const std::string_view name = to_string(dtype);
+      if (!gemm.has(name)) {
+        gemm.accept(name);
+        continue;
+      }
+      MapReader g = gemm.child(name);
+      p.gemm[dtype] = read_gemm(g);
+    }
+    gemm.finish();
+  }
+  if (top.has("memory")) {
+    MapReader m = top.child("memory");
+    BandwidthProfile b;
+    b.bandwidth_bytes_per_s = read_figure(m, "bandwidth_bytes_per_s", true).value_or(Figure{1, ""});
+    b.latency_s = read_figure(m, "latency_s", true, FigureRange::non_negative).value_or(Figure{});
+    b.fit = read_fit(m);
+    m.finish();
+    p.memory = b;
+  } else {
+    top.accept("memory");
+  }
+  p.kernel_launch_overhead_s =
+      read_figure(top, "kernel_launch_overhead_s", false, FigureRange::non_negative);
+  p.sustained_gemm_fraction = read_figure(top, "sustained_gemm_fraction", false);
+  if (p.sustained_gemm_fraction && p.sustained_gemm_fraction->value > max_sustained_gemm_fraction)
+    top.error("sustained_gemm_fraction", "a share of the measured throughput, at most " +
+                                             yaml_number(max_sustained_gemm_fraction) + "; got " +
+                                             yaml_number(p.sustained_gemm_fraction->value));
+  for (const YAML::Node& item : top.sequence("collectives")) {
+    MapReader c(item, "collectives[]", diagnostics);
+    p.collectives.push_back(read_collective(c));
+  }
+  top.finish();
+  diagnostics.throw_if_any();
+  return p;
+}
+
+Profile load_profile(const std::filesystem::path& path) {
+  return parse_profile(read_input_file(path), path.string());
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML writing
+
+std::string yaml_number(double value) {
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
+std::string yaml_quoted(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+namespace {
+
+std::string figure(const Figure& f) {
+  return "{value: " + yaml_number(f.value) + ", source: " + yaml_quoted(f.source) + "}";
+}
+
+std::string fit_line(const std::optional<FitQuality>& q, const std::string& indent) {
+  if (!q)
+    return "";
+  return indent + "fit: {r_squared: " + yaml_number(q->r_squared) +
+         ", worst_relative_error: " + yaml_number(q->worst_relative_error) +
+         ", points: " + std::to_string(q->points) + "}\n";
+}
+
+}  // namespace
+
+std::string write_profile(const Profile& p) {
+  std::string out = "format: scaleplan-profile/1\n";
+  out += "device: " + yaml_quoted(p.device) + "\n";
+  if (!p.description.empty())
+    out += "description: " + yaml_quoted(p.description) + "\n";
+  const MeasuredOn& on = p.measured_on;
+  out += "measured_on:\n";
+  out += "  device: " + yaml_quoted(on.device) + "\n";
+  out += "  driver: " + yaml_quoted(on.driver) + "\n";
+  out += "  cuda: " + yaml_quoted(on.cuda) + "\n";
+  out += "  nccl: " + yaml_quoted(on.nccl) + "\n";
+  out += "  hosts: [";
+  for (std::size_t i = 0; i < on.hosts.size(); ++i)
+    out += (i ? ", " : "") + yaml_quoted(on.hosts[i]);
+  out += "]\n";
+  if (!p.gemm.empty())
+    out += "gemm:\n";
+  for (const auto& [dtype, g] : p.gemm) {
+    out += "  " + std::string(to_string(dtype)) + ":\n";
+    out += "    peak_flops_per_s: " + figure(g.peak_flops_per_s) + "\n";
+    out += "    source: " + yaml_quoted(g.source) + "\n";
+    out += "    model: {fixed_s: " + yaml_number(g.model.fixed_s) +
+           ", peak_efficiency: " + yaml_number(g.model.peak_efficiency) +
+           ", m_half: " + yaml_number(g.model.m_half) + ", n_half: " + yaml_number(g.model.n_half) +
+           ", k_half: " + yaml_number(g.model.k_half) + "}\n";
+    out += fit_line(g.fit, "    ");
+    out +=
+        "    interpolation_radius_octaves: " + yaml_number(g.interpolation_radius_octaves) + "\n";
+    out += "    table:\n";
+    for (const GemmSample& s : g.table) {
+      out += "      - {m: " + std::to_string(s.dims.m) + ", n: " + std::to_string(s.dims.n) +
+             ", k: " + std::to_string(s.dims.k) + ", batch: " + std::to_string(s.dims.batch) +
+             ", efficiency: " + yaml_number(s.efficiency) + "}\n";
+    }
+  }
+  if (p.memory) {
+    out += "memory:\n";
+    out += "  bandwidth_bytes_per_s: " + figure(p.memory->bandwidth_bytes_per_s) + "\n";
+    out += "  latency_s: " + figure(p.memory->latency_s) + "\n";
+    out += fit_line(p.memory->fit, "  ");
+  }
+  if (p.kernel_launch_overhead_s)
+    out += "kernel_launch_overhead_s: " + figure(*p.kernel_launch_overhead_s) + "\n";
+  if (p.sustained_gemm_fraction)
+    out += "sustained_gemm_fraction: " + figure(*p.sustained_gemm_fraction) + "\n";
+  if (!p.collectives.empty())
+    out += "collectives:\n";
+  for (const CollectiveProfile& c : p.collectives) {
+    out += "  - collective: " + std::string(to_string(c.op)) + "\n";
+    out += "    algorithm: " + yaml_quoted(c.algorithm) + "\n";
+    out += "    ranks: " + std::to_string(c.ranks) + "\n";
+    out += "    nodes: " + std::to_string(c.nodes) + "\n";
+    if (c.nics_per_node)
+      out += "    nics_per_node: " + std::to_string(*c.nics_per_node) + "\n";
+    out += "    latency_s: " + figure(c.latency_s) + "\n";
+    out += "    bus_bandwidth_bytes_per_s: " + figure(c.bus_bandwidth_bytes_per_s) + "\n";
+    if (!c.segments.empty())
+      out += "    segments:\n";
+    for (const CollectiveSegment& segment : c.segments) {
+      out += "      - {from_bytes: " + yaml_number(segment.from_bytes) +
+             ", latency_s: " + yaml_number(segment.latency_s) +
+             ", seconds_per_byte: " + yaml_number(segment.seconds_per_byte) + "}\n";
+    }
+    out += fit_line(c.fit, "    ");
+  }
+  return out;
+}
+
+}  // namespace scaleplan

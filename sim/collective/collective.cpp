@@ -1,0 +1,238 @@
+#include "sim/collective/collective.hpp"
+
+#include <stdexcept>
+
+#include "sim/collective/collective_detail.hpp"
+
+namespace scaleplan {
+
+using namespace collective_detail;
+
+std::string_view to_string(CollectiveAlgorithm algorithm) {
+  return collective_algorithm_names()[static_cast<std::size_t>(algorithm)];
+}
+
+const std::vector<std::string>& collective_algorithm_names() {
+  // In enum order.
+  static const std::vector<std::string> names{"ring",         "direct", "double-binary-tree",
+                                              "hierarchical", "torus",  "halving-doubling",
+                                              "in-network"};
+  return names;
+}
+
+namespace collective_detail {
+
+Phase ring_phase(const std::vector<int>& devices, double bytes_per_member, int steps) {
+  Phase phase;
+  phase.steps = steps;
+  const std::size_t n = devices.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    phase.transfers.push_back({devices[i], devices[(i + 1) % n], bytes_per_member});
+  }
+  return phase;
+}
+
+std::vector<std::vector<int>> members_by_node(const std::vector<int>& devices,
+                                              const Topology& topology) {
+  std::vector<std::vector<int>> nodes;
+  std::vector<int> node_ids;
+  for (int d : devices) {
+    const int node = topology.node_of(d);
+    std::size_t i = 0;
+    while (i < node_ids.size() && node_ids[i] != node)
+      ++i;
+    if (i == node_ids.size()) {
+      node_ids.push_back(node);
+      nodes.emplace_back();
+    }
+    nodes[i].push_back(d);
+  }
+  return nodes;
+}
+
+std::optional<std::size_t> uniform_members_per_node(const std::vector<std::vector<int>>& nodes) {
+  for (const auto& members : nodes) {
+    if (members.size() != nodes.front().size())
+      return std::nullopt;
+  }
+  return nodes.front().size();
+}
+
+}  // namespace collective_detail
+
+namespace {
+
+std::vector<Phase> ring(CollectiveKind kind, const std::vector<int>& devices, double bytes) {
+  const double nd = static_cast<double>(devices.size());
+  const int n_steps = static_cast<int>(devices.size()) - 1;
+  switch (kind) {
+    case CollectiveKind::all_reduce:
+      // Reduce-scatter then all-gather: 2(n-1) steps of S/n each.
+      return {ring_phase(devices, 2.0 * (nd - 1) / nd * bytes, 2 * n_steps)};
+    case CollectiveKind::reduce_scatter:
+    case CollectiveKind::all_gather:
+      return {ring_phase(devices, (nd - 1) / nd * bytes, n_steps)};
+    case CollectiveKind::broadcast: {
+      // Pipelined ring broadcast: the buffer streams once around the ring (n-1 hops).
+      Phase phase;
+      phase.steps = n_steps;
+      for (std::size_t i = 0; i + 1 < devices.size(); ++i)
+        phase.transfers.push_back({devices[i], devices[i + 1], bytes});
+      return {phase};
+    }
+    case CollectiveKind::all_to_all:
+      // Ring all-to-all: a block for the member d hops away crosses d links, so each ring link
+      // carries the sum over d of d·S/n = (n-1)·S/2.
+      return {ring_phase(devices, (nd - 1) / 2.0 * bytes, n_steps)};
+  }
+  return {};
+}
+
+std::vector<Phase> direct_all_to_all(const std::vector<int>& devices, double bytes) {
+  const std::size_t n = devices.size();
+  Phase phase;
+  phase.steps = 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      if (i != j)
+        phase.transfers.push_back({devices[i], devices[j], bytes / static_cast<double>(n)});
+    }
+  }
+  return {phase};
+}
+
+// Members 0..p-1 (p the largest power of two ≤ n) exchange with the member `distance` away in
+// the bit sense; the n − p others are folded onto members 0..n−p−1 before and after (Thakur,
+// Rabenseifner, Gropp, "Optimization of Collective Communication Operations in MPICH", 2005).
+std::vector<Phase> halving_doubling(CollectiveKind kind, const std::vector<int>& devices,
+                                    double bytes) {
+  const std::size_t n = devices.size();
+  std::size_t p = 1;
+  while (p * 2 <= n)
+    p *= 2;
+  const std::size_t extra = n - p;
+  const double pd = static_cast<double>(p);
+  auto exchange = [&](std::size_t distance, double bytes_each) {
+    Phase phase;
+    for (std::size_t i = 0; i < p; ++i)
+      phase.transfers.push_back({devices[i], devices[i ^ distance], bytes_each});
+    return phase;
+  };
+  auto fold = [&](bool inward, double bytes_each) {
+    Phase phase;
+    for (std::size_t i = 0; i < extra; ++i) {
+      const int outer = devices[p + i];
+      const int inner = devices[i];
+      phase.transfers.push_back({inward ? outer : inner, inward ? inner : outer, bytes_each});
+    }
+    return phase;
+  };
+  const bool reduce = kind != CollectiveKind::all_gather;
+  const bool gather = kind != CollectiveKind::reduce_scatter;
+  std::vector<Phase> phases;
+  // Folded members hand in their whole input (reductions) or their shard (gathers).
+  if (extra > 0)
+    phases.push_back(fold(true, reduce ? bytes : bytes / static_cast<double>(n)));
+  if (reduce) {
+    // Halving: distance p/2 with S/2, p/4 with S/4, ..., 1 with S/p.
+    double share = bytes / 2;
+    for (std::size_t distance = p / 2; distance >= 1; distance /= 2, share /= 2)
+      phases.push_back(exchange(distance, share));
+  }
+  if (gather) {
+    // Doubling: distance 1 with S/p, 2 with 2S/p, ..., p/2 with S/2.
+    double share = bytes / pd;
+    for (std::size_t distance = 1; distance < p; distance *= 2, share *= 2)
+      phases.push_back(exchange(distance, share));
+  }
+  if (extra > 0)
+    phases.push_back(fold(false, gather ? bytes : bytes / static_cast<double>(n)));
+  return phases;
+}
+
+// Every member's link to the switch carries S up and S down once, as in the aggregation tree of
+// the switches; a shift by one member gives each member exactly that send and that receive.
+std::vector<Phase> in_network_all_reduce(const std::vector<int>& devices, double bytes) {
+  return {ring_phase(devices, bytes, 1)};
+}
+
+bool in_network_fits(const std::vector<int>& devices, const Topology& topology) {
+  if (!topology.in_network_reduction() || !topology.node_fabric())
+    return false;
+  const auto nodes = members_by_node(devices, topology);
+  // Inside one NVSwitch node (NVLS), or one member on each of several nodes (SHARP in the
+  // network switches).
+  if (nodes.size() == 1)
+    return *topology.node_fabric() == NodeFabric::nvswitch;
+  return nodes.size() == devices.size() && topology.torus_dims().empty();
+}
+
+}  // namespace
+
+bool algorithm_applies(CollectiveKind kind, CollectiveAlgorithm algorithm,
+                       const std::vector<int>& devices, const Topology& topology) {
+  const bool reduction_or_gather = kind == CollectiveKind::all_reduce ||
+                                   kind == CollectiveKind::reduce_scatter ||
+                                   kind == CollectiveKind::all_gather;
+  switch (algorithm) {
+    case CollectiveAlgorithm::ring:
+      return true;
+    case CollectiveAlgorithm::direct:
+      return kind == CollectiveKind::all_to_all;
+    case CollectiveAlgorithm::double_binary_tree:
+      return kind == CollectiveKind::all_reduce;
+    case CollectiveAlgorithm::hierarchical: {
+      if (kind != CollectiveKind::all_reduce)
+        return false;
+      const auto nodes = members_by_node(devices, topology);
+      return nodes.size() > 1 && uniform_members_per_node(nodes).has_value();
+    }
+    case CollectiveAlgorithm::torus:
+      return reduction_or_gather && torus_lines(devices, topology).has_value();
+    case CollectiveAlgorithm::halving_doubling:
+      return reduction_or_gather;
+    case CollectiveAlgorithm::in_network:
+      return kind == CollectiveKind::all_reduce && in_network_fits(devices, topology);
+  }
+  return false;
+}
+
+std::vector<Phase> expand_collective(CollectiveKind kind, CollectiveAlgorithm algorithm,
+                                     const std::vector<int>& devices, double bytes,
+                                     const Topology& topology) {
+  if (devices.empty())
+    throw std::invalid_argument("a collective needs at least one member");
+  for (int d : devices) {
+    if (d < 0 || d >= topology.device_count()) {
+      throw std::invalid_argument("collective member " + std::to_string(d) +
+                                  " is not a device of the network");
+    }
+  }
+  if (devices.size() == 1)
+    return {};
+  if (!algorithm_applies(kind, algorithm, devices, topology)) {
+    throw std::invalid_argument("the " + std::string(to_string(algorithm)) +
+                                " algorithm does not implement " + std::string(to_string(kind)) +
+                                " for this group of " + std::to_string(devices.size()) +
+                                " devices");
+  }
+  switch (algorithm) {
+    case CollectiveAlgorithm::ring:
+      return ring(kind, devices, bytes);
+    case CollectiveAlgorithm::direct:
+      return direct_all_to_all(devices, bytes);
+    case CollectiveAlgorithm::double_binary_tree:
+      return double_binary_tree(devices, bytes, topology);
+    case CollectiveAlgorithm::hierarchical:
+      return hierarchical_all_reduce(devices, bytes, topology);
+    case CollectiveAlgorithm::torus:
+      return torus_collective(kind, devices, bytes, topology);
+    case CollectiveAlgorithm::halving_doubling:
+      return halving_doubling(kind, devices, bytes);
+    case CollectiveAlgorithm::in_network:
+      return in_network_all_reduce(devices, bytes);
+  }
+  return {};
+}
+
+}  // namespace scaleplan

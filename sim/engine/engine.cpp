@@ -1,0 +1,29 @@
+#include "sim/engine/engine.hpp"
+
+#include <stdexcept>
+
+namespace scaleplan {
+
+void Engine::schedule_at(SimTime at, EventHandler* handler, std::uint64_t payload) {
+  if (at < now_)
+    throw std::logic_error("event scheduled in the past");
+  if (at > sim_time_max) {
+    throw std::overflow_error("the simulated step runs past " +
+                              std::to_string(to_seconds(sim_time_max)) +
+                              " s (about 26 days), beyond what the simulator represents");
+  }
+  queue_.push({at, next_sequence_++, handler, payload});
+}
+
+SimTime Engine::run() {
+  while (!queue_.empty()) {
+    const Event event = queue_.top();
+    queue_.pop();
+    now_ = event.time;
+    ++events_processed_;
+    event.handler->on_event(event.payload);
+  }
+  return now_;
+}
+
+}  // namespace scaleplan

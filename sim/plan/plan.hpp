@@ -1,0 +1,127 @@
+// A plan: the per-rank programs one training step runs, as data.
+//
+// Each rank's program is a list of ops in issue order. An op runs on one of the rank's streams;
+// ops of a stream start in program order, one at a time, each once its dependencies (earlier ops
+// of the same rank) have finished. Compute ops name a block of kernels; collective ops name a
+// group of ranks and match across members by their order within the group; sends and receives
+// match by (sender, receiver, order). The engine simulates a plan, the executor runs it, the
+// dump writes it (docs/plan-format.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/container/small_vector.hpp>
+
+#include "models/kernel.hpp"
+#include "sim/plan/collective_kind.hpp"
+
+namespace scaleplan {
+
+enum class OpKind : std::uint8_t { compute, collective, send, recv };
+enum class Stream : std::uint8_t {
+  compute,
+  tp_comm,
+  cp_comm,
+  ep_comm,
+  dp_comm,
+  pp_send_next,
+  pp_recv_prev,
+  pp_send_prev,
+  pp_recv_next,
+  param_gather,
+};
+inline constexpr int stream_count = 10;
+
+std::string_view to_string(OpKind kind);
+std::string_view to_string(Stream stream);
+
+// Kernels that run back to back as one op (a transformer block's forward, say).
+struct ComputeBlock {
+  std::string name;
+  std::vector<Kernel> kernels;
+};
+
+struct Group {
+  std::string name;        // "tp", "dp", ...
+  std::vector<int> ranks;  // in ring order
+};
+
+struct Op {
+  OpKind kind = OpKind::compute;
+  Stream stream = Stream::compute;
+  CollectiveKind collective = CollectiveKind::all_reduce;
+  std::uint32_t label = 0;  // index into Plan::labels
+  std::uint32_t block = 0;  // compute: index into Plan::blocks
+  std::uint32_t group = 0;  // collective: index into Plan::groups
+  std::int32_t peer = -1;   // send/recv: the other rank
+  std::int32_t microbatch = -1;
+  double bytes = 0;  // collective: buffer size per member; send/recv: message size
+  // Activation memory this op allocates when it starts (> 0) or frees when it ends (< 0).
+  double activation_bytes = 0;
+  // Indices of earlier ops of the same rank; nearly every op has one or two, kept inline (plans
+  // of large jobs hold tens of millions of ops).
+  boost::container::small_vector<std::uint32_t, 2> deps;
+};
+
+// Memory a rank holds for the whole step, independent of the schedule.
+struct StaticMemory {
+  double weights_bytes = 0;
+  double gradients_bytes = 0;
+  double optimizer_bytes = 0;
+  double communication_buffer_bytes = 0;
+  double total() const {
+    return weights_bytes + gradients_bytes + optimizer_bytes + communication_buffer_bytes;
+  }
+};
+
+struct RankProgram {
+  int rank = 0;
+  int device = 0;
+  StaticMemory static_memory;
+  std::vector<Op> ops;
+};
+
+// Data-parallel symmetry: a plan may list the programs of one data-parallel replica and stand
+// for `count` identical replicas. Ranks are numbered rank = inner + rank_stride·(replica +
+// count·outer) with inner < rank_stride (the plan builder's layout: tensor and context parallel
+// inside, pipeline outside); rank r of replica k runs the program of the listed rank
+// r - k·rank_stride on that rank's device + k·rank_stride.
+struct Replicas {
+  int count = 1;
+  int rank_stride = 1;
+
+  int replica_of(int rank) const { return (rank / rank_stride) % count; }
+  int listed_rank_of(int rank) const { return rank - replica_of(rank) * rank_stride; }
+};
+
+struct Plan {
+  std::vector<std::string> labels;
+  std::vector<ComputeBlock> blocks;
+  std::vector<Group> groups;
+  std::vector<RankProgram> ranks;  // in rank order; replica 0's only when replicas.count > 1
+  Replicas replicas;
+
+  // Ranks in the job: the listed ones and their copies in the other replicas.
+  int world_size() const { return static_cast<int>(ranks.size()) * replicas.count; }
+
+  // Index of a label, added if new.
+  std::uint32_t label(std::string_view text);
+  std::uint32_t add_block(ComputeBlock block);
+  std::uint32_t add_group(Group group);
+
+ private:
+  std::unordered_map<std::string, std::uint32_t> label_index_;
+};
+
+// Checks the invariants the engine relies on: dependencies point backwards, every collective
+// has a matching op on every listed member of its group, every send has its receive, and with
+// replicas, that the listed ranks are exactly replica 0's, that messages stay inside it and that
+// a group spanning replicas spans replicas 0..w-1 with w dividing the count (so that its copies
+// tile the others). Throws std::invalid_argument naming the first broken op.
+void validate_plan(const Plan& plan);
+
+}  // namespace scaleplan

@@ -1,0 +1,357 @@
+#include "sim/plan/plan_io.hpp"
+
+#include <cstdio>
+#include <limits>
+
+#include "hardware/input/yaml_reader.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+// Shortest text that reads back to the same double.
+std::string number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.17g", value);
+  return buffer;
+}
+
+// A YAML double-quoted scalar that reads back as `text`: quotes, backslashes and every character
+// YAML does not allow raw (C0 and C1 controls, DEL) are escaped, so that a label with a newline
+// in it does not come back folded into a space.
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\x%02X", c);
+      out += escape;
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      // U+0080..U+009F, two bytes in UTF-8.
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned char>(text[++i]));
+      out += escape;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+const std::vector<std::string>& kernel_kind_names() {
+  static const std::vector<std::string> names{"gemm", "attention", "elementwise",
+                                              "norm", "embedding", "optimizer"};
+  return names;
+}
+
+const std::vector<std::string>& op_kind_names() {
+  static const std::vector<std::string> names{"compute", "collective", "send", "recv"};
+  return names;
+}
+
+const std::vector<std::string>& stream_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (int s = 0; s < stream_count; ++s)
+      n.emplace_back(to_string(static_cast<Stream>(s)));
+    return n;
+  }();
+  return names;
+}
+
+const std::vector<std::string>& collective_names() {
+  static const std::vector<std::string> names{"all-reduce", "reduce-scatter", "all-gather",
+                                              "all-to-all", "broadcast"};
+  return names;
+}
+
+template <class Enum>
+Enum enum_at(const std::vector<std::string>& names, const std::string& name) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name)
+      return static_cast<Enum>(i);
+  }
+  return static_cast<Enum>(0);
+}
+
+}  // namespace
+
+void write_plan(const Plan& plan, std::ostream& out) {
+  out << "# scaleplan plan: the per-rank programs of one training step (docs/plan-format.md)\n";
+  out << "format: scaleplan-plan\nversion: " << plan_format_version << "\n";
+  if (plan.replicas.count > 1) {
+    out << "replicas: {count: " << plan.replicas.count
+        << ", rank_stride: " << plan.replicas.rank_stride << "}\n";
+  }
+  out << "labels:\n";
+  for (const auto& label : plan.labels)
+    out << "  - " << quoted(label) << "\n";
+  out << "blocks:\n";
+  for (const auto& block : plan.blocks) {
+    out << "  - name: " << quoted(block.name) << "\n    kernels:\n";
+    for (const auto& k : block.kernels) {
+      out << "      - {name: " << quoted(k.name) << ", kind: " << to_string(k.kind)
+          << ", dtype: " << to_string(k.dtype) << ", flops: " << number(k.flops)
+          << ", bytes: " << number(k.bytes);
+      if (k.kind == KernelKind::gemm || k.kind == KernelKind::attention) {
+        out << ", m: " << k.gemm.m << ", n: " << k.gemm.n << ", k: " << k.gemm.k
+            << ", batch: " << k.gemm.batch;
+      }
+      out << "}\n";
+    }
+  }
+  out << "groups:\n";
+  for (const auto& g : plan.groups) {
+    out << "  - {name: " << quoted(g.name) << ", ranks: [";
+    for (std::size_t i = 0; i < g.ranks.size(); ++i)
+      out << (i ? ", " : "") << g.ranks[i];
+    out << "]}\n";
+  }
+  out << "ranks:\n";
+  for (const auto& r : plan.ranks) {
+    const auto& m = r.static_memory;
+    out << "  - rank: " << r.rank << "\n    device: " << r.device
+        << "\n    static_memory: {weights_bytes: " << number(m.weights_bytes)
+        << ", gradients_bytes: " << number(m.gradients_bytes)
+        << ", optimizer_bytes: " << number(m.optimizer_bytes)
+        << ", communication_buffer_bytes: " << number(m.communication_buffer_bytes) << "}\n";
+    out << "    ops:\n";
+    for (const auto& op : r.ops) {
+      out << "      - {kind: " << to_string(op.kind) << ", stream: " << to_string(op.stream)
+          << ", label: " << op.label;
+      switch (op.kind) {
+        case OpKind::compute:
+          out << ", block: " << op.block;
+          if (op.activation_bytes != 0)
+            out << ", activation_bytes: " << number(op.activation_bytes);
+          break;
+        case OpKind::collective:
+          out << ", collective: " << to_string(op.collective) << ", group: " << op.group
+              << ", bytes: " << number(op.bytes);
+          break;
+        case OpKind::send:
+        case OpKind::recv:
+          out << ", peer: " << op.peer << ", bytes: " << number(op.bytes);
+          break;
+      }
+      if (op.microbatch >= 0)
+        out << ", microbatch: " << op.microbatch;
+      if (!op.deps.empty()) {
+        out << ", deps: [";
+        for (std::size_t i = 0; i < op.deps.size(); ++i)
+          out << (i ? ", " : "") << op.deps[i];
+        out << "]";
+      }
+      out << "}\n";
+    }
+  }
+}
+
+namespace {
+
+std::optional<std::uint32_t> index_key(MapReader& map, std::string_view key, std::size_t bound,
+                                       const char* what) {
+  if (!map.require(key))
+    return std::nullopt;
+  auto v = map.integer(key);
+  if (!v)
+    return std::nullopt;
+  if (*v < 0 || static_cast<std::uint64_t>(*v) >= bound) {
+    map.error(key, std::to_string(*v) + " is not a valid " + what + " index (there are " +
+                       std::to_string(bound) + ")");
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(*v);
+}
+
+// An int-sized key: a value past the range of int is refused rather than wrapped (a peer of
+// 2^32 + 1 must not quietly become rank 1).
+std::optional<std::int32_t> int_key(MapReader& map, std::string_view key, std::int64_t low) {
+  auto v = map.integer(key);
+  if (!v)
+    return std::nullopt;
+  if (*v < low || *v > std::numeric_limits<std::int32_t>::max()) {
+    map.error(key, std::to_string(*v) + " is out of range; use a value from " +
+                       std::to_string(low) + " to " +
+                       std::to_string(std::numeric_limits<std::int32_t>::max()));
+    return std::nullopt;
+  }
+  return static_cast<std::int32_t>(*v);
+}
+
+double non_negative(MapReader& map, std::string_view key) {
+  auto v = map.number(key);
+  if (v && *v < 0) {
+    map.error(key, "must not be negative");
+    return 0;
+  }
+  return v.value_or(0);
+}
+
+}  // namespace
+
+Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
+  const YAML::Node root = load_yaml_string(yaml_text, file_label);
+  Diagnostics diagnostics(file_label);
+  MapReader top(root, "", diagnostics);
+  if (top.require("format")) {
+    auto format = top.string("format");
+    if (format && *format != "scaleplan-plan") {
+      top.error("format", "expected 'scaleplan-plan'; this is not a plan file");
+    }
+  }
+  if (top.require("version")) {
+    auto version = top.integer("version");
+    if (version && *version != plan_format_version) {
+      top.error("version", "version " + std::to_string(*version) +
+                               " is not supported; this build "
+                               "reads version " +
+                               std::to_string(plan_format_version));
+    }
+  }
+  diagnostics.throw_if_any();
+
+  Plan plan;
+  if (top.has("replicas")) {
+    MapReader replicas = top.child("replicas");
+    plan.replicas.count = int_key(replicas, "count", 1).value_or(1);
+    plan.replicas.rank_stride = int_key(replicas, "rank_stride", 1).value_or(1);
+    replicas.finish();
+  }
+  for (const auto& item : top.sequence("labels")) {
+    if (!item.IsScalar()) {
+      diagnostics.error(item, "labels", "expected a string");
+      continue;
+    }
+    plan.label(item.Scalar());
+  }
+  const auto blocks = top.sequence("blocks");
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    MapReader block(blocks[b], "blocks[" + std::to_string(b) + "]", diagnostics);
+    ComputeBlock cb;
+    cb.name = block.string("name").value_or("");
+    const auto kernels = block.sequence("kernels");
+    for (std::size_t k = 0; k < kernels.size(); ++k) {
+      MapReader kr(kernels[k], block.path_of("kernels") + "[" + std::to_string(k) + "]",
+                   diagnostics);
+      Kernel kernel;
+      kernel.name = kr.string("name").value_or("");
+      if (auto kind = kr.choice("kind", kernel_kind_names())) {
+        kernel.kind = enum_at<KernelKind>(kernel_kind_names(), *kind);
+      }
+      if (auto dtype = kr.choice("dtype", dtype_names()))
+        kernel.dtype = *parse_dtype(*dtype);
+      kernel.flops = non_negative(kr, "flops");
+      kernel.bytes = non_negative(kr, "bytes");
+      for (auto [key, field] : {std::pair<const char*, std::int64_t*>{"m", &kernel.gemm.m},
+                                {"n", &kernel.gemm.n},
+                                {"k", &kernel.gemm.k},
+                                {"batch", &kernel.gemm.batch}}) {
+        if (auto v = kr.integer(key)) {
+          if (*v < 0)
+            kr.error(key, "must not be negative");
+          *field = *v;
+        }
+      }
+      kr.finish();
+      cb.kernels.push_back(std::move(kernel));
+    }
+    block.finish();
+    plan.add_block(std::move(cb));
+  }
+  const auto groups = top.sequence("groups");
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    MapReader gr(groups[g], "groups[" + std::to_string(g) + "]", diagnostics);
+    Group group;
+    group.name = gr.string("name").value_or("");
+    for (const auto& rank : gr.sequence("ranks")) {
+      try {
+        group.ranks.push_back(rank.as<int>());
+      } catch (const YAML::Exception&) {
+        diagnostics.error(rank, gr.path_of("ranks"), "expected a rank number");
+      }
+    }
+    gr.finish();
+    plan.add_group(std::move(group));
+  }
+  const auto ranks = top.sequence("ranks");
+  for (std::size_t r = 0; r < ranks.size(); ++r) {
+    MapReader rr(ranks[r], "ranks[" + std::to_string(r) + "]", diagnostics);
+    RankProgram program;
+    program.rank = int_key(rr, "rank", 0).value_or(-1);
+    if (!rr.has("device"))
+      rr.error("device", "must be a device index, 0 or more");
+    program.device = int_key(rr, "device", 0).value_or(-1);
+    MapReader sm = rr.child("static_memory");
+    program.static_memory.weights_bytes = non_negative(sm, "weights_bytes");
+    program.static_memory.gradients_bytes = non_negative(sm, "gradients_bytes");
+    program.static_memory.optimizer_bytes = non_negative(sm, "optimizer_bytes");
+    program.static_memory.communication_buffer_bytes =
+        non_negative(sm, "communication_buffer_bytes");
+    sm.finish();
+    const auto ops = rr.sequence("ops");
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      MapReader o(ops[i], rr.path_of("ops") + "[" + std::to_string(i) + "]", diagnostics);
+      Op op;
+      if (auto kind = o.choice("kind", op_kind_names()))
+        op.kind = enum_at<OpKind>(op_kind_names(), *kind);
+      if (auto stream = o.choice("stream", stream_names()))
+        op.stream = enum_at<Stream>(stream_names(), *stream);
+      op.label = index_key(o, "label", plan.labels.size(), "label").value_or(0);
+      if (op.kind == OpKind::compute) {
+        op.block = index_key(o, "block", plan.blocks.size(), "block").value_or(0);
+      }
+      if (op.kind == OpKind::collective) {
+        op.group = index_key(o, "group", plan.groups.size(), "group").value_or(0);
+        if (auto c = o.choice("collective", collective_names())) {
+          op.collective = enum_at<CollectiveKind>(collective_names(), *c);
+        }
+      }
+      if (op.kind == OpKind::send || op.kind == OpKind::recv) {
+        op.peer = int_key(o, "peer", 0).value_or(-1);
+      }
+      op.bytes = non_negative(o, "bytes");
+      op.activation_bytes = o.number("activation_bytes").value_or(0);
+      op.microbatch = int_key(o, "microbatch", -1).value_or(-1);
+      for (const auto& dep : o.sequence("deps")) {
+        try {
+          const auto d = dep.as<std::int64_t>();
+          if (d < 0 || static_cast<std::size_t>(d) >= i) {
+            diagnostics.error(dep, o.path_of("deps"),
+                              "op " + std::to_string(d) +
+                                  " is not an earlier op of this rank "
+                                  "(dependencies point backwards; a cycle cannot run)");
+          } else {
+            op.deps.push_back(static_cast<std::uint32_t>(d));
+          }
+        } catch (const YAML::Exception&) {
+          diagnostics.error(dep, o.path_of("deps"), "expected an op index");
+        }
+      }
+      o.finish();
+      program.ops.push_back(std::move(op));
+    }
+    rr.finish();
+    plan.ranks.push_back(std::move(program));
+  }
+  top.finish();
+  diagnostics.throw_if_any();
+  try {
+    validate_plan(plan);
+  } catch (const std::invalid_argument& e) {
+    throw InputError({{{file_label, 0, 0}, "", e.what()}});
+  }
+  return plan;
+}
+
+Plan read_plan(const std::filesystem::path& path) {
+  return parse_plan(read_input_file(path), path.string());
+}
+
+}  // namespace scaleplan

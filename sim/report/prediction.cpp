@@ -1,0 +1,439 @@
+#include "sim/report/prediction.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+#include "hardware/input/diagnostics.hpp"
+#include "sim/simulate/compute_model.hpp"
+#include "sim/simulate/device_memory.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace scaleplan {
+
+namespace {
+
+std::string gigabytes_per_s(double bytes_per_s) {
+  return format_number("%.1f GB/s", bytes_per_s / 1e9);
+}
+
+std::string measured_group(const CollectiveProfile& c) {
+  return std::string(to_string(c.op)) + " " + group_text(c.ranks, c.nodes);
+}
+
+}  // namespace
+
+EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
+                                   const Profile* profile, const std::string& profile_name) {
+  EffectiveCluster out{cluster, "", cluster.device.collective_step_latency_s.value, std::nullopt,
+                       std::nullopt};
+  ClusterSpec& effective = out.cluster;
+  const std::string of_profile = "calibration profile " + profile_name;
+  const auto ring_step = [&](const CollectiveProfile& fit) {
+    const double time_s = fit.latency_s.value / (2.0 * (fit.ranks - 1));
+    return EffectiveCluster::RingStep{
+        time_s, format_number("%.3g us per ring step of ", 1e6 * time_s) + measured_group(fit) +
+                    " alpha, " + of_profile};
+  };
+  Figure& intra = effective.device.intra_node_link_bandwidth_bytes_per_s;
+  const CollectiveProfile* measured =
+      profile ? profile->collective(CollectiveOp::all_reduce, cluster.devices_per_node, 1)
+              : nullptr;
+  if (measured && measured->nodes == 1) {
+    intra = measured->bus_bandwidth_bytes_per_s;
+    out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (" +
+                      measured_group(*measured) + " bus bandwidth, " + of_profile + ")";
+    if (cluster.devices_per_node > 1)
+      out.intra_node_ring_step = ring_step(*measured);
+  } else if (const auto& f = cluster.device.intra_node_link_efficiency) {
+    intra.value *= f->value;
+    out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog " +
+                      gigabytes_per_s(cluster.device.intra_node_link_bandwidth_bytes_per_s.value) +
+                      format_number(" x nccl-tests efficiency %.3g)", f->value);
+  } else {
+    out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog)";
+  }
+
+  NetworkSpec& net = effective.network;
+  const bool nics =
+      cluster.nodes > 1 && net.nics_per_node > 0 && net.topology != NetworkTopologyKind::torus;
+  const CollectiveProfile* inter =
+      profile && nics ? profile->inter_node_collective(CollectiveOp::all_reduce,
+                                                       cluster.device_count(), cluster.nodes)
+                      : nullptr;
+  if (inter) {
+    const int nics_measured = inter->nics_per_node.value_or(net.nics_per_node);
+    const int nics_used = std::min(std::max(1, inter->ranks / inter->nodes), nics_measured);
+    net.link_bandwidth_bytes_per_s = inter->bus_bandwidth_bytes_per_s.value / nics_used;
+    out.description += "; NIC links " + gigabytes_per_s(net.link_bandwidth_bytes_per_s) + " (" +
+                       measured_group(*inter) + " bus bandwidth " +
+                       gigabytes_per_s(inter->bus_bandwidth_bytes_per_s.value) + " over " +
+                       std::to_string(nics_used) + (nics_used == 1 ? " NIC" : " NICs") +
+                       " per node, " + of_profile + ")";
+    out.inter_node_ring_step = ring_step(*inter);
+    if (net.link_bandwidth_bytes_per_s > cluster.network.link_bandwidth_bytes_per_s) {
+      // Not clamped: the measurement stands, but it is likely NCCL's tree on few nodes, which
+      // moves less over the network than the ring the bus bandwidth convention assumes.
+      out.description += ", above the scenario's line rate of " +
+                         gigabytes_per_s(cluster.network.link_bandwidth_bytes_per_s);
+    }
+  } else if (const auto& f = catalog.network_defaults().nic_bandwidth_efficiency) {
+    net.link_bandwidth_bytes_per_s *= f->value;
+    if (nics) {
+      out.description += "; NIC links " + gigabytes_per_s(net.link_bandwidth_bytes_per_s) +
+                         " (scenario " +
+                         gigabytes_per_s(cluster.network.link_bandwidth_bytes_per_s) +
+                         format_number(" x catalog NIC efficiency %.3g)", f->value);
+    }
+  } else if (nics) {
+    out.description +=
+        "; NIC links " + gigabytes_per_s(net.link_bandwidth_bytes_per_s) + " (scenario)";
+  }
+  if (cluster.network.topology == NetworkTopologyKind::torus) {
+    // Torus links are the scenario's (or the catalog's per-link share), untouched here.
+    out.description = "torus links " +
+                      gigabytes_per_s(cluster.network.torus.link_bandwidth_bytes_per_s) +
+                      " per direction";
+  }
+  return out;
+}
+
+Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
+  // What a measured step leaves once the route is paid, and the description of the split.
+  const auto split = [](const EffectiveCluster::RingStep& step, double route_s, const char* what,
+                        const char* route) {
+    return std::pair{std::max(0.0, step.time_s - route_s),
+                     " (" + step.source + format_number(", less %.3g us ", 1e6 * route_s) + what +
+                         (step.time_s < route_s ? route : "") + ")"};
+  };
+  std::string& description = effective.description;
+  if (const auto& step = effective.intra_node_ring_step) {
+    const auto [latency_s, source] =
+        split(*step, topology.route_latency_s(0, 1), "route between devices",
+              ", longer than the measured step");
+    effective.collective_step_latency_s = latency_s;
+    description += format_number("; collective step latency %.3g us", 1e6 * latency_s) + source;
+  } else {
+    description += format_number("; collective step latency %.3g us (catalog)",
+                                 1e6 * effective.collective_step_latency_s);
+  }
+  if (const auto& step = effective.inter_node_ring_step) {
+    NetworkSpec& net = effective.cluster.network;
+    // The route crosses two NICs; the rest of it (switches, cables, PCIe) stays as built.
+    const double rest_s =
+        topology.route_latency_s(0, effective.cluster.devices_per_node) - 2 * net.nic_latency_s;
+    const auto [both_nics_s, source] =
+        split(*step, effective.collective_step_latency_s + rest_s,
+              "step latency, switches and cables", ", longer than the measured step");
+    net.nic_latency_s = both_nics_s / 2;
+    description += format_number("; NIC latency %.3g us", 1e6 * net.nic_latency_s) + source;
+    return Topology(effective.cluster);
+  }
+  return topology;
+}
+
+PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
+                        const RunSettings& settings) {
+  try {
+    const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
+    EffectiveCluster effective =
+        effective_cluster(scenario.cluster, catalog, profile, scenario.calibration.value_or(""));
+    Topology topology = calibrate_latencies(effective, Topology(effective.cluster));
+    return PreparedRun{std::move(topology), build_plan(scenario.job, settings.ranks), settings,
+                       std::move(effective.description), effective.collective_step_latency_s};
+  } catch (const TopologyError& e) {
+    auto where = scenario.locations.find("cluster.network");
+    SourceLocation location =
+        where != scenario.locations.end() ? where->second : SourceLocation{scenario.file, 0, 0};
+    throw InputError({{location, "cluster.network", e.what()}});
+  }
+}
+
+Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationObserver* observer) {
+  const DeviceSpec& device = scenario.cluster.device;
+  std::unique_ptr<ComputeModel> compute;
+  SimulationOptions options;
+  options.collective_step_latency_s = run.collective_step_latency_s;
+  options.network_model = run.settings.network_model;
+  if (scenario.profile) {
+    compute = std::make_unique<ProfiledComputeModel>(device, *scenario.profile,
+                                                     scenario.calibration.value_or("?"));
+  } else {
+    compute = std::make_unique<RooflineModel>(device);
+  }
+  const SimulationResult sim = simulate(run.plan, run.topology, *compute, options, observer);
+
+  const auto& job = scenario.job;
+  Prediction p;
+  p.scenario = scenario.name;
+  p.device = device.name;
+  p.devices = scenario.cluster.device_count();
+  p.parallelism = job.parallelism;
+  p.microbatches = microbatches_per_replica(job);
+  p.step_time_s = sim.step_time_s;
+  const double tokens = static_cast<double>(job.training.global_batch * job.model.seq_len);
+  p.tokens_per_s = tokens / sim.step_time_s;
+  p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
+  p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
+  p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
+  p.compute_model = compute->description();
+  p.link_bandwidths = run.link_bandwidths;
+  p.events = sim.events;
+  p.flows = sim.flows;
+  p.replicas_simulated_as_one = run.plan.replicas.count;
+  p.network_model = options.network_model;
+  p.flow_transactions = sim.flow_transactions;
+  p.alpha_beta_transactions = sim.alpha_beta_transactions;
+  p.flows_if_all_flows = sim.flows_if_all_flows;
+  p.routed_sources_if_all_flows = sim.routed_sources_if_all_flows;
+  p.flow_budget = options.flow_budget;
+  p.route_search_budget = options.route_search_budget;
+  p.network_size = run.topology.vertex_count() + run.topology.link_count();
+  p.collectives_by_algorithm = sim.collectives_by_algorithm;
+  std::vector<LinkUsage> links;
+  for (LinkId id = 0; id < sim.link_bytes.size(); ++id) {
+    if (sim.link_bytes[id] <= 0)
+      continue;
+    const Link& link = run.topology.link(id);
+    links.push_back({id, run.topology.link_name(id), link.bandwidth_bytes_per_s, sim.link_bytes[id],
+                     sim.link_bytes[id] / (link.bandwidth_bytes_per_s * sim.step_time_s)});
+  }
+  // Busiest first; equal utilisations keep link order, so the table never changes between runs.
+  std::stable_sort(links.begin(), links.end(), [](const LinkUsage& a, const LinkUsage& b) {
+    return a.utilization > b.utilization;
+  });
+  if (links.size() > 10)
+    links.resize(10);
+  p.busiest_links = std::move(links);
+
+  const int listed = static_cast<int>(sim.ranks.size());
+  p.stage_memory.resize(job.parallelism.pp);
+  p.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+  // NCCL runs on GPUs; TPUs, FPGAs and CPU ranks (MPI on host memory) communicate without its
+  // buffers.
+  const std::vector<double> nccl = device.kind == DeviceKind::gpu
+                                       ? nccl_buffer_bytes(run.plan)
+                                       : std::vector<double>(run.plan.ranks.size(), 0.0);
+  for (int i = 0; i < listed; ++i) {
+    const int r = sim.ranks[i].rank;
+    const StaticMemory& st = run.plan.ranks[i].static_memory;
+    MemoryBreakdown m;
+    m.rank = r;
+    m.weights_bytes = st.weights_bytes;
+    m.gradients_bytes = st.gradients_bytes;
+    m.optimizer_bytes = st.optimizer_bytes;
+    m.communication_buffer_bytes = st.communication_buffer_bytes;
+    m.activations_bytes = sim.ranks[i].peak_activation_bytes;
+    m.nccl_buffer_bytes = nccl[i];
+    // Everything but NCCL's buffers comes from the framework's caching allocator.
+    const double allocated = st.total() + m.activations_bytes;
+    m.allocator_headroom_bytes =
+        allocator_headroom_bytes(allocated, scenario.allocator_headroom_fraction);
+    m.peak_bytes = allocated + m.nccl_buffer_bytes + m.allocator_headroom_bytes;
+    m.capacity_bytes = device.memory_bytes.value;
+    m.fits = m.peak_bytes <= m.capacity_bytes;
+    const int stage = coordinates_of(r, job.parallelism).pp;
+    if (i == 0 || m.peak_bytes > p.memory.peak_bytes)
+      p.memory = m;
+    if (m.peak_bytes > p.stage_memory[stage].peak_bytes || p.stage_memory[stage].peak_bytes == 0) {
+      p.stage_memory[stage] = m;
+    }
+  }
+  int last = 0;
+  for (int i = 1; i < listed; ++i) {
+    if (sim.ranks[i].finish_s > sim.ranks[last].finish_s)
+      last = i;
+  }
+  p.breakdown.rank = sim.ranks[last].rank;
+  p.breakdown.compute_s = sim.ranks[last].compute_s;
+  p.breakdown.exposed_comm_s = sim.ranks[last].exposed_comm_s;
+  p.breakdown.bubble_s = sim.ranks[last].idle_s;
+  return p;
+}
+
+namespace {
+
+std::string gib(double bytes) {
+  return format_number("%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+}
+
+std::string share(double part, double whole) {
+  return whole > 0 ? format_number("%.1f %%", 100 * part / whole) : "-";
+}
+
+// How the step was simulated: which ranks, and how the network carried their traffic.
+std::string simulation_text(const Prediction& p) {
+  // With expert parallelism a replica is a block of ep data-parallel replicas (an ep group).
+  const std::string replica =
+      p.parallelism.ep > 1
+          ? "block of " + std::to_string(p.parallelism.ep) + " data-parallel replicas (an ep group)"
+          : "data-parallel replica";
+  std::string out = p.replicas_simulated_as_one > 1
+                        ? "one " + replica + " standing for " +
+                              std::to_string(p.replicas_simulated_as_one) +
+                              " (--all-ranks simulates each)"
+                        : "every rank";
+  out += "; " + std::to_string(p.flow_transactions) + " collectives and messages as flows";
+  if (p.alpha_beta_transactions > 0) {
+    out += ", " + std::to_string(p.alpha_beta_transactions) + " on the alpha-beta fast path";
+    if (p.network_model == NetworkModel::automatic) {
+      const double budget_sources = p.route_search_budget / static_cast<double>(p.network_size);
+      out += " (as flows the step would start " + std::to_string(p.flows_if_all_flows) +
+             " flows from " + std::to_string(p.routed_sources_if_all_flows) +
+             " devices; the budget is " + std::to_string(p.flow_budget) + " flows from " +
+             format_number("%.0f", budget_sources) + " devices on this network)";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_text(const Prediction& p, bool with_links) {
+  const auto& par = p.parallelism;
+  std::string out;
+  out += "scenario   " + p.scenario + "\n";
+  out += "cluster    " + std::to_string(p.devices) + " x " + p.device + "\n";
+  out += "strategy   tp " + std::to_string(par.tp) + ", pp " + std::to_string(par.pp) + ", dp " +
+         std::to_string(par.dp) + (par.ep > 1 ? ", ep " + std::to_string(par.ep) : "") + ", " +
+         std::string(to_string(par.schedule)) +
+         (par.virtual_stages > 1 ? " x" + std::to_string(par.virtual_stages) : "") + ", " +
+         std::to_string(p.microbatches) + " micro-batches per pipeline, recompute " +
+         std::string(to_string(par.recompute)) +
+         (par.sequence_parallel ? ", sequence parallel" : "") + "\n\n";
+  out += "step time                  " + format_number("%.3f s", p.step_time_s) + "\n";
+  // Small machines (a CPU cluster) run at a fraction of a TFLOP/s: those keep three digits.
+  const auto rate = [](const char* format, double value) {
+    return format_number(value >= 1 ? format : "%.3g", value);
+  };
+  out += "tokens/s                   " + rate("%.0f", p.tokens_per_s) + "\n";
+  out += "model TFLOP/s per device   " + rate("%.1f", p.model_tflops_per_device) + "\n";
+  out += "MFU                        " + rate("%.1f", 100 * p.mfu) + " %\n\n";
+  const auto& b = p.breakdown;
+  out += "step split (rank " + std::to_string(b.rank) + ", last to finish)\n";
+  out += "  compute                  " + format_number("%.3f s", b.compute_s) + "  " +
+         share(b.compute_s, p.step_time_s) + "\n";
+  out += "  exposed communication    " + format_number("%.3f s", b.exposed_comm_s) + "  " +
+         share(b.exposed_comm_s, p.step_time_s) + "\n";
+  out += "  pipeline bubble / idle   " + format_number("%.3f s", b.bubble_s) + "  " +
+         share(b.bubble_s, p.step_time_s) + "\n\n";
+  const auto& m = p.memory;
+  out += "memory per rank (highest: rank " + std::to_string(m.rank) + ")\n";
+  out += "  weights                  " + gib(m.weights_bytes) + "\n";
+  out += "  gradients                " + gib(m.gradients_bytes) + "\n";
+  out += "  optimizer state          " + gib(m.optimizer_bytes) + "\n";
+  out += "  activations (peak)       " + gib(m.activations_bytes) + "\n";
+  out += "  communication buffers    " + gib(m.communication_buffer_bytes) + "\n";
+  out += "  NCCL buffers             " + gib(m.nccl_buffer_bytes) + "\n";
+  out += "  allocator headroom       " + gib(m.allocator_headroom_bytes) +
+         format_number("  (%.1f %% of reserved)", 100 * p.allocator_headroom_fraction) + "\n";
+  out += "  peak                     " + gib(m.peak_bytes) + " of " + gib(m.capacity_bytes) +
+         (m.fits ? "  fits\n" : "  DOES NOT FIT\n");
+  if (p.stage_memory.size() > 1) {
+    out += "  peak by pipeline stage  ";
+    for (std::size_t s = 0; s < p.stage_memory.size(); ++s) {
+      out += format_number(" %.1f", p.stage_memory[s].peak_bytes / (1024.0 * 1024 * 1024));
+    }
+    out += " GiB\n";
+  }
+  if (with_links) {
+    out += "\nbusiest links (bytes carried / what the link could carry in the step)\n";
+    for (const auto& l : p.busiest_links) {
+      char line[256];
+      std::snprintf(line, sizeof line, "  %-40s %6.1f %%  %10.3f GB at %7.1f GB/s\n",
+                    l.name.c_str(), 100 * l.utilization, l.bytes / 1e9,
+                    l.bandwidth_bytes_per_s / 1e9);
+      out += line;
+    }
+  }
+  out += "\ncompute model: " + p.compute_model + "\n";
+  out += "links:         " + p.link_bandwidths + "\n";
+  out += "simulated:     " + simulation_text(p) + "\n";
+  return out;
+}
+
+namespace {
+nlohmann::json links_json(const std::vector<LinkUsage>& links) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& l : links) {
+    out.push_back({{"link", l.name},
+                   {"bandwidth_bytes_per_s", l.bandwidth_bytes_per_s},
+                   {"bytes", l.bytes},
+                   {"utilization", l.utilization}});
+  }
+  return out;
+}
+}  // namespace
+
+namespace {
+nlohmann::json to_json(const Prediction& p) {
+  auto memory = [](const MemoryBreakdown& m) {
+    return nlohmann::json{{"rank", m.rank},
+                          {"weights_bytes", m.weights_bytes},
+                          {"gradients_bytes", m.gradients_bytes},
+                          {"optimizer_bytes", m.optimizer_bytes},
+                          {"activations_bytes", m.activations_bytes},
+                          {"communication_buffer_bytes", m.communication_buffer_bytes},
+                          {"nccl_buffer_bytes", m.nccl_buffer_bytes},
+                          {"allocator_headroom_bytes", m.allocator_headroom_bytes},
+                          {"peak_bytes", m.peak_bytes},
+                          {"capacity_bytes", m.capacity_bytes},
+                          {"fits", m.fits}};
+  };
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& m : p.stage_memory)
+    stages.push_back(memory(m));
+  const auto& par = p.parallelism;
+  return nlohmann::json{{"scenario", p.scenario},
+                        {"device", p.device},
+                        {"devices", p.devices},
+                        {"parallelism",
+                         {{"tp", par.tp},
+                          {"pp", par.pp},
+                          {"dp", par.dp},
+                          {"cp", par.cp},
+                          {"ep", par.ep},
+                          {"schedule", std::string(to_string(par.schedule))},
+                          {"virtual_stages", par.virtual_stages},
+                          {"recompute", std::string(to_string(par.recompute))},
+                          {"sequence_parallel", par.sequence_parallel},
+                          {"microbatches", p.microbatches}}},
+                        {"step_time_s", p.step_time_s},
+                        {"tokens_per_s", p.tokens_per_s},
+                        {"model_flops_per_step", p.model_flops_per_step},
+                        {"model_tflops_per_device", p.model_tflops_per_device},
+                        {"mfu", p.mfu},
+                        {"allocator_headroom_fraction", p.allocator_headroom_fraction},
+                        {"memory", memory(p.memory)},
+                        {"stage_memory", stages},
+                        {"breakdown",
+                         {{"rank", p.breakdown.rank},
+                          {"compute_s", p.breakdown.compute_s},
+                          {"exposed_comm_s", p.breakdown.exposed_comm_s},
+                          {"bubble_s", p.breakdown.bubble_s}}},
+                        {"compute_model", p.compute_model},
+                        {"link_bandwidths", p.link_bandwidths},
+                        {"collectives_by_algorithm", p.collectives_by_algorithm},
+                        {"busiest_links", links_json(p.busiest_links)},
+                        {"simulation",
+                         {{"events", p.events},
+                          {"flows", p.flows},
+                          {"replicas_simulated_as_one", p.replicas_simulated_as_one},
+                          {"network_model", std::string(to_string(p.network_model))},
+                          {"flow_transactions", p.flow_transactions},
+                          {"alpha_beta_transactions", p.alpha_beta_transactions},
+                          {"flows_if_all_flows", p.flows_if_all_flows},
+                          {"routed_sources_if_all_flows", p.routed_sources_if_all_flows},
+                          {"flow_budget", p.flow_budget},
+                          {"route_search_budget", p.route_search_budget},
+                          {"network_vertices_and_links", p.network_size}}}};
+}
+
+}  // namespace
+
+std::string format_json(const Prediction& prediction) {
+  return to_json(prediction).dump(2) + "\n";
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,182 @@
+#include "sim/report/validation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace scaleplan {
+
+std::vector<std::filesystem::path> validation_files(const std::vector<std::string>& paths) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(p, ec)) {
+      std::vector<std::filesystem::path> found;
+      for (const auto& entry : std::filesystem::directory_iterator(p)) {
+        if (entry.is_regular_file() && entry.path().extension() == ".yaml") {
+          found.push_back(entry.path());
+        }
+      }
+      if (found.empty())
+        throw InputError({{{p, 0, 0}, "", "no *.yaml scenarios in this directory"}});
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (std::filesystem::exists(p, ec)) {
+      files.emplace_back(p);
+    } else {
+      throw InputError({{{p, 0, 0}, "", "no such file or directory"}});
+    }
+  }
+  return files;
+}
+
+ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
+                          const NamedProfile* calibration) {
+  ValidationReport report;
+  const Profile* profile = calibration ? &calibration->profile : nullptr;
+  if (calibration)
+    report.calibration = calibration->name;
+  double sum = 0;
+  for (const auto& file : files) {
+    Scenario scenario = load_scenario(file, catalog);
+    if (!scenario.measured) {
+      throw InputError({{{file.string(), 1, 1},
+                         "measured",
+                         "a validation case needs a measured: block with step_time_s and source"}});
+    }
+    if (profile) {
+      std::vector<Diagnostic> mismatches;
+      for (const std::string& m : calibration_mismatches(scenario, *profile, report.calibration))
+        mismatches.push_back({{file.string(), 0, 0}, "--calibration", m});
+      if (!mismatches.empty())
+        throw InputError(std::move(mismatches));
+      scenario.profile = *profile;
+      scenario.calibration = report.calibration;
+    }
+    const PreparedRun run = prepare_run(scenario, catalog);
+    const Prediction prediction = predict(scenario, run);
+    ValidationCase c;
+    c.name = scenario.name;
+    c.file = file.string();
+    c.source = scenario.measured->source;
+    c.measured_step_time_s = scenario.measured->step_time_s;
+    c.predicted_step_time_s = prediction.step_time_s;
+    c.relative_error = (c.predicted_step_time_s - c.measured_step_time_s) / c.measured_step_time_s;
+    const double absolute_percent = 100 * std::abs(c.relative_error);
+    sum += absolute_percent;
+    if (absolute_percent >= report.worst_absolute_percentage_error) {
+      report.worst_absolute_percentage_error = absolute_percent;
+      report.worst_case = c.name;
+    }
+    report.cases.push_back(std::move(c));
+  }
+  if (!report.cases.empty()) {
+    report.mean_absolute_percentage_error = sum / static_cast<double>(report.cases.size());
+  }
+  return report;
+}
+
+SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesystem::path>& files,
+                                                 const Catalog& catalog,
+                                                 const NamedProfile& calibration) {
+  SustainedFractionFit fit;
+  fit.before = validate(files, catalog, &calibration);
+  std::map<double, ValidationReport> tried;
+  const auto mape = [&](double fraction) {
+    auto found = tried.find(fraction);
+    if (found == tried.end()) {
+      NamedProfile sustained = calibration;
+      sustained.profile.sustained_gemm_fraction = Figure{fraction, "trial"};
+      found = tried.emplace(fraction, validate(files, catalog, &sustained)).first;
+    }
+    return found->second.mean_absolute_percentage_error;
+  };
+  constexpr double grid_step = 0.05, lowest = 0.3, tolerance = 0.001;
+  double best = 1;
+  const auto grid_points = static_cast<int>((max_sustained_gemm_fraction - lowest) / grid_step);
+  for (int i = 0; i <= grid_points; ++i) {
+    const double f = lowest + i * grid_step;
+    if (mape(f) < mape(best))
+      best = f;
+  }
+  // Every prediction scales monotonically with the fraction, so the MAPE has one valley near the
+  // best grid point; golden section narrows it, one new try a step.
+  const double golden = (std::sqrt(5.0) - 1) / 2;
+  double a = std::max(lowest, best - grid_step);
+  double b = std::min(max_sustained_gemm_fraction, best + grid_step);
+  double c = b - golden * (b - a), d = a + golden * (b - a);
+  while (b - a > tolerance) {
+    if (mape(c) < mape(d)) {
+      b = d;
+      d = c;
+      c = b - golden * (b - a);
+    } else {
+      a = c;
+      c = d;
+      d = a + golden * (b - a);
+    }
+  }
+  for (double f : {c, d}) {
+    if (mape(f) < mape(best))
+      best = f;
+  }
+  fit.fraction = best;
+  fit.after = tried.at(best);
+  return fit;
+}
+
+std::string format_text(const ValidationReport& report) {
+  std::size_t width = 4;
+  for (const auto& c : report.cases)
+    width = std::max(width, c.name.size());
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-*s  %12s  %12s  %8s\n", static_cast<int>(width), "case",
+                "measured s", "predicted s", "error");
+  out += line;
+  for (const auto& c : report.cases) {
+    std::snprintf(line, sizeof line, "%-*s  %12.3f  %12.3f  %+7.1f%%\n", static_cast<int>(width),
+                  c.name.c_str(), c.measured_step_time_s, c.predicted_step_time_s,
+                  100 * c.relative_error);
+    out += line;
+  }
+  if (!report.calibration.empty())
+    out += "\nevery case timed with the calibration profile " + report.calibration + "\n";
+  std::snprintf(line, sizeof line, "\n%zu cases: MAPE %.2f %%, worst %.2f %% (%s)\n",
+                report.cases.size(), report.mean_absolute_percentage_error,
+                report.worst_absolute_percentage_error, report.worst_case.c_str());
+  out += line;
+  return out;
+}
+
+namespace {
+nlohmann::json to_json(const ValidationReport& report) {
+  nlohmann::json cases = nlohmann::json::array();
+  for (const auto& c : report.cases) {
+    cases.push_back({{"case", c.name},
+                     {"file", c.file},
+                     {"source", c.source},
+                     {"measured_step_time_s", c.measured_step_time_s},
+                     {"predicted_step_time_s", c.predicted_step_time_s},
+                     {"relative_error", c.relative_error}});
+  }
+  return {{"cases", cases},
+          {"mape_percent", report.mean_absolute_percentage_error},
+          {"worst_percent", report.worst_absolute_percentage_error},
+          {"worst_case", report.worst_case},
+          {"calibration", report.calibration}};
+}
+
+}  // namespace
+
+std::string format_json(const ValidationReport& report) {
+  return to_json(report).dump(2) + "\n";
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,67 @@
+// A scenario file: the cluster, the model, the training settings and the parallel strategy,
+// validated as a whole. The format is a contract (docs/scenario-format.md): keys are added,
+// never renamed.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hardware/cluster.hpp"
+#include "hardware/input/diagnostics.hpp"
+#include "hardware/io/catalog.hpp"
+#include "hardware/profile.hpp"
+#include "models/transformer.hpp"
+#include "sim/simulate/device_memory.hpp"
+#include "sim/strategy/plan_builder.hpp"
+#include "sim/strategy/strategy.hpp"
+
+namespace scaleplan {
+
+// A published measurement the scenario reproduces (validation cases only; `run` ignores it).
+struct Measured {
+  double step_time_s = 0;
+  std::string source;
+};
+
+struct Scenario {
+  std::string name;
+  std::string file;
+  ClusterSpec cluster;
+  TrainingJob job;
+  // The calibration profile the scenario names, its path resolved against the scenario's folder.
+  std::optional<std::string> calibration;
+  std::optional<Profile> profile;
+  std::optional<Measured> measured;
+  // memory.allocator_headroom_fraction: the share of the caching allocator's reserved memory
+  // left unallocated at the peak.
+  double allocator_headroom_fraction = default_allocator_headroom_fraction().value;
+  // Where sections start, for errors found after parsing (a topology that cannot be built).
+  std::map<std::string, SourceLocation> locations;
+};
+
+// Limits beyond which a scenario is refused as absurd rather than simulated for hours.
+// Routing keeps a hop-distance table per source device, so memory grows with devices × network
+// vertices: 32,768 devices take about 5 GB. Beyond that a scenario is refused rather than left to
+// run out of memory.
+inline constexpr std::int64_t max_devices = 1 << 15;
+inline constexpr std::int64_t max_layers = 10'000;
+inline constexpr std::int64_t max_dimension = 1 << 20;     // hidden, ffn_hidden, heads, vocab
+inline constexpr std::int64_t max_sequence = 1 << 24;      // tokens per sequence
+inline constexpr std::int64_t max_global_batch = 1 << 24;  // sequences per step
+inline constexpr std::int64_t max_microbatches = 1 << 16;  // per pipeline per step
+
+// Reads and checks a scenario. Throws InputError with every problem found, each naming the
+// file, line, column and key and saying what would be valid.
+Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog);
+Scenario parse_scenario(std::string_view yaml_text, const std::string& file_label,
+                        const Catalog& catalog);
+
+// Why `profile` (named `profile_name`) cannot time `scenario`: it refines another device, or has
+// no GEMM fit for training.dtype. Empty when it can.
+std::vector<std::string> calibration_mismatches(const Scenario& scenario, const Profile& profile,
+                                                const std::string& profile_name);
+
+}  // namespace scaleplan

@@ -1,0 +1,55 @@
+// Builds the plan of one training step of a dense transformer under tensor (Megatron style, with
+// optional sequence parallelism), pipeline (GPipe, 1F1B, interleaved 1F1B, zero bubble ZB-H1) and
+// data parallelism (gradient all-reduce in buckets, overlapped with the last backward pass).
+#pragma once
+
+#include "models/transformer.hpp"
+#include "sim/plan/plan.hpp"
+#include "sim/strategy/strategy.hpp"
+
+namespace scaleplan {
+
+struct TrainingJob {
+  TransformerConfig model;
+  TrainingSpec training;
+  ParallelismSpec parallelism;
+};
+
+// Rank layout (Megatron-LM's default order, tensor parallel fastest):
+// rank = tp_rank + tp · (cp_rank + cp · (dp_rank + dp · pp_rank)); rank r runs on device r.
+struct RankCoordinates {
+  int tp = 0;
+  int cp = 0;
+  int dp = 0;
+  int pp = 0;
+};
+RankCoordinates coordinates_of(int rank, const ParallelismSpec& p);
+int rank_of(const RankCoordinates& c, const ParallelismSpec& p);
+
+int microbatches_per_replica(const TrainingJob& job);
+
+// Layers of each model chunk (pipeline stages times virtual stages, in model order). When they
+// do not divide evenly, every chunk gets the rounded-up share and the chunks holding the
+// embedding and the output head give one back each, first and last, then the next ones inward:
+// Llama 3 405B's 126 layers on 16 stages run 7 on the first and last stages and 8 elsewhere
+// (Llama 3 herd paper, arXiv:2407.21783, section 3.3.2). Needs at least one layer per chunk.
+std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks);
+
+// Which ranks a plan lists: every rank, or one data-parallel replica standing for all of them
+// (Replicas in sim/plan.hpp; the data-parallel replicas of this builder's plans are identical).
+// With expert parallelism a replica is a block of ep data-parallel ranks, which exchange tokens
+// with each other: the listed ranks are those of data-parallel index below ep.
+enum class RankScope { all_ranks, one_replica };
+
+// The job must be valid (the scenario loader checks divisibility and sizes); throws
+// std::invalid_argument otherwise.
+Plan build_plan(const TrainingJob& job, RankScope scope = RankScope::all_ranks);
+
+// Bytes of one data-parallel gradient bucket: the scenario's, or Megatron-LM's default of
+// max(40M, 1M·dp) parameters.
+double gradient_bucket_bytes(const TrainingJob& job);
+
+// Static memory of a pipeline stage's rank: weights, gradients, optimizer state.
+StaticMemory static_memory_of_stage(const TrainingJob& job, int stage);
+
+}  // namespace scaleplan

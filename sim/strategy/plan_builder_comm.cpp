@@ -1,0 +1,213 @@
+// How a stage's ops depend on each other (RankBuilder), and the communication around its
+// compute: tensor parallel, context parallel (ring attention), data-parallel gradient buckets
+// and ZeRO's gathers and scatters.
+#include <algorithm>
+#include <utility>
+
+#include "sim/strategy/plan_builder_detail.hpp"
+
+namespace scaleplan::plan_detail {
+
+std::uint32_t RankBuilder::compute(std::uint32_t block, const std::string& label, int microbatch,
+                                   double activation_bytes,
+                                   std::optional<std::uint32_t> also_after) {
+  Op op;
+  if (also_after)
+    op.deps.push_back(*also_after);
+  op.kind = OpKind::compute;
+  op.stream = Stream::compute;
+  op.block = block;
+  op.activation_bytes = activation_bytes;
+  return chained(std::move(op), label, microbatch);
+}
+
+std::uint32_t RankBuilder::collective(std::uint32_t group, CollectiveKind kind, double bytes,
+                                      Stream stream, const std::string& label, int microbatch,
+                                      bool on_chain, std::vector<std::uint32_t> deps) {
+  Op op = collective_op(group, kind, bytes, stream);
+  if (on_chain)
+    return chained(std::move(op), label, microbatch);
+  op.deps.assign(deps.begin(), deps.end());
+  return append(std::move(op), label, microbatch);
+}
+
+void RankBuilder::recv(int peer, double bytes, Stream stream, const std::string& label,
+                       int microbatch) {
+  pending_.push_back(append(message_op(OpKind::recv, peer, bytes, stream), label, microbatch));
+}
+
+void RankBuilder::send(int peer, double bytes, Stream stream, const std::string& label,
+                       int microbatch) {
+  after_chain(message_op(OpKind::send, peer, bytes, stream), label, microbatch);
+}
+
+void RankBuilder::beside_chain(std::uint32_t group, CollectiveKind kind, double bytes,
+                               Stream stream, const std::string& label, int microbatch) {
+  pending_after_next_.push_back(
+      after_chain(collective_op(group, kind, bytes, stream), label, microbatch));
+}
+
+Op RankBuilder::collective_op(std::uint32_t group, CollectiveKind kind, double bytes,
+                              Stream stream) {
+  Op op;
+  op.kind = OpKind::collective;
+  op.stream = stream;
+  op.collective = kind;
+  op.group = group;
+  op.bytes = bytes;
+  return op;
+}
+
+Op RankBuilder::message_op(OpKind kind, int peer, double bytes, Stream stream) {
+  Op op;
+  op.kind = kind;
+  op.stream = stream;
+  op.peer = peer;
+  op.bytes = bytes;
+  return op;
+}
+
+std::uint32_t RankBuilder::after_chain(Op op, const std::string& label, int microbatch) {
+  if (chain_)
+    op.deps.push_back(*chain_);
+  return append(std::move(op), label, microbatch);
+}
+
+std::uint32_t RankBuilder::chained(Op op, const std::string& label, int microbatch) {
+  if (chain_)
+    op.deps.push_back(*chain_);
+  if (!pending_.empty()) {
+    op.deps.insert(op.deps.end(), pending_.begin(), pending_.end());
+    pending_.clear();
+  }
+  if (!pending_after_next_.empty()) {
+    pending_ = std::move(pending_after_next_);
+    pending_after_next_.clear();
+  }
+  chain_ = append(std::move(op), label, microbatch);
+  return *chain_;
+}
+
+std::uint32_t RankBuilder::append(Op op, const std::string& label, int microbatch) {
+  op.label = plan_.label(label);
+  op.microbatch = microbatch;
+  std::sort(op.deps.begin(), op.deps.end());
+  op.deps.erase(std::unique(op.deps.begin(), op.deps.end()), op.deps.end());
+  program_.ops.push_back(std::move(op));
+  return static_cast<std::uint32_t>(program_.ops.size() - 1);
+}
+
+void StageBuilder::tp_before(double bytes, const std::string& label, int mb) {
+  if (tp_on_ && job_.parallelism.sequence_parallel) {
+    b_.collective(groups_.tp, CollectiveKind::all_gather, bytes, Stream::tp_comm,
+                  label + " all-gather", mb, true);
+  }
+}
+
+void StageBuilder::tp_after(double bytes, const std::string& label, int mb) {
+  if (!tp_on_)
+    return;
+  const auto& p = job_.parallelism;
+  b_.collective(groups_.tp,
+                p.sequence_parallel ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
+                bytes, Stream::tp_comm,
+                label + (p.sequence_parallel ? " reduce-scatter" : " all-reduce"), mb, true);
+}
+
+// Sequence parallelism keeps the input of the column-parallel GEMMs (QKV, FC1) split along the
+// sequence; their weight gradient needs it whole, so Megatron-LM all-gathers it again in
+// backward, beside the input-gradient GEMM, and waits for it before the weight gradient
+// (LinearWithGradAccumulationAndAsyncCommunication).
+void StageBuilder::regather_input(const std::string& label, int mb) {
+  if (tp_on_ && job_.parallelism.sequence_parallel) {
+    b_.beside_chain(groups_.tp, CollectiveKind::all_gather, tp_bytes_, Stream::tp_comm,
+                    label + " input all-gather", mb);
+  }
+}
+
+// Context parallelism (ring attention): the sequence's keys and values go round the context
+// group while the attention core computes on the blocks already there; backward sends the key
+// and value gradients round as well.
+void StageBuilder::ring_attention(bool forward, std::int64_t l, int mb) {
+  const auto& p = job_.parallelism;
+  const auto& m = job_.model;
+  if (p.cp == 1)
+    return;
+  const double kv_heads_local = static_cast<double>(std::max<std::int64_t>(1, m.kv_heads / p.tp));
+  const double kv_bytes = static_cast<double>(job_.training.micro_batch * m.seq_len) *
+                          kv_heads_local * static_cast<double>(m.qk_head_dim() + m.v_head_dim()) *
+                          bytes_per_element(job_.training.dtype);
+  b_.beside_chain(groups_.cp, CollectiveKind::all_gather, kv_bytes, Stream::cp_comm,
+                  layer_label(l, "cp key/value exchange"), mb);
+  if (!forward) {
+    b_.beside_chain(groups_.cp, CollectiveKind::reduce_scatter, kv_bytes, Stream::cp_comm,
+                    layer_label(l, "cp key/value gradient exchange"), mb);
+  }
+}
+
+void StageBuilder::reduce_bucket(double& fill, double params, std::optional<std::uint32_t> after,
+                                 bool flush, int replicas, std::uint32_t group,
+                                 const std::string& what) {
+  if (replicas == 1 || sharded_weights_)
+    return;
+  fill += params * per_.gradients;
+  if (fill >= grad_bucket_bytes_ || (flush && fill > 0)) {
+    std::vector<std::uint32_t> deps;
+    if (after)
+      deps.push_back(*after);
+    // ZeRO reduce-scatters: each rank keeps the reduced shard it will step.
+    const bool scatter = job_.parallelism.zero >= 1;
+    grad_reductions_.push_back(b_.collective(
+        group, scatter ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce, fill,
+        Stream::dp_comm, what + (scatter ? " gradient reduce-scatter" : " gradient all-reduce"), -1,
+        false, deps));
+    fill = 0;
+  }
+}
+
+void StageBuilder::reduce_gradients(double params, std::optional<std::uint32_t> after, bool flush,
+                                    double expert_params) {
+  reduce_bucket(bucket_fill_, params, after, flush, replicas_.dense, groups_.dp, "dp");
+  reduce_bucket(expert_bucket_fill_, expert_params, after, flush, replicas_.expert, groups_.edp,
+                "expert dp");
+}
+
+// ZeRO-3: a layer's weights are all-gathered before each use (forward, and again before
+// backward) on their own stream, at most two layers ahead of the compute that needs them, and
+// its gradients reduce-scattered right after its backward pass, every micro-batch.
+std::optional<std::uint32_t> StageBuilder::gather_weights(double params, const std::string& label,
+                                                          int mb) {
+  if (!sharded_weights_)
+    return std::nullopt;
+  std::vector<std::uint32_t> deps;
+  if (recent_layer_computes_.size() >= 2) {
+    deps.push_back(recent_layer_computes_[recent_layer_computes_.size() - 2]);
+  }
+  return b_.collective(groups_.dp, CollectiveKind::all_gather, params * per_.weights,
+                       Stream::param_gather, label + " weight all-gather", mb, false, deps);
+}
+
+void StageBuilder::scatter_gradients(double params, std::uint32_t after, const std::string& label,
+                                     int mb) {
+  if (!sharded_weights_)
+    return;
+  grad_reductions_.push_back(b_.collective(groups_.dp, CollectiveKind::reduce_scatter,
+                                           params * per_.gradients, Stream::dp_comm,
+                                           label + " gradient reduce-scatter", mb, false, {after}));
+}
+
+// A block's gradients are whole once its weight gradient has run: ZeRO-3 scatters them every
+// micro-batch, data parallelism reduces them after the last.
+void StageBuilder::gradients_ready(const ParameterSplit& params, std::uint32_t op,
+                                   const std::string& label, int mb, bool last_microbatch) {
+  scatter_gradients(params.total(), op, label, mb);
+  if (!last_microbatch)
+    return;
+  if (job_.parallelism.overlap_grad_reduce) {
+    reduce_gradients(params.dense, op, false, params.expert);
+  } else {
+    deferred_gradient_params_.push_back(params);
+  }
+}
+
+}  // namespace scaleplan::plan_detail

@@ -1,0 +1,209 @@
+// Pieces shared by the plan builder's files (plan_builder.cpp, plan_builder_layout.cpp,
+// plan_builder_memory.cpp, plan_builder_blocks.cpp, plan_builder_moe.cpp, plan_builder_comm.cpp);
+// not part of the library's interface.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/strategy/plan_builder.hpp"
+
+namespace scaleplan::plan_detail {
+
+// Pipeline stages times virtual stages.
+int model_chunks(const ParallelismSpec& p);
+
+// Whether a plan with these replicas lists the rank's program (RankScope).
+bool listed(int rank, const ParallelismSpec& p, const Replicas& replicas);
+
+// The groups a rank belongs to, by what they span; 0 where it belongs to none of a kind.
+struct GroupsOfRank {
+  std::uint32_t tp = 0;
+  std::uint32_t dp = 0;  // data and context parallel ranks: those holding the same weights
+  std::uint32_t cp = 0;
+  std::uint32_t ep = 0;
+  std::uint32_t edp = 0;        // expert data parallel: the ranks holding the same experts
+  std::uint32_t embedding = 0;  // first and last stage, with tied embeddings
+};
+
+// Adds the groups of the ranks the plan lists (plan.replicas must be set); indexed by rank.
+std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job);
+
+// The program of `rank`: a copy of `built`, the program of a rank of the same stage, on rank's
+// own groups and pipeline peers.
+RankProgram copy_program(const Plan& plan, const std::vector<GroupsOfRank>& groups,
+                         const RankProgram& built, int rank);
+
+// Mixed-precision training keeps 16-bit weights, fp32 gradients (Megatron-LM accumulates and
+// reduces them in fp32) and an fp32 master copy with Adam's two moments. fp32 training keeps
+// fp32 weights and gradients and the two moments.
+struct BytesPerParameter {
+  double weights;
+  double gradients;
+  double optimizer;
+  double optimizer_step_traffic;  // bytes the optimizer kernel reads and writes
+};
+BytesPerParameter bytes_per_parameter(Dtype dtype);
+
+// Parameters a rank of the stage holds, over all its model chunks.
+ParameterSplit stage_parameters(const TrainingJob& job, int stage);
+
+// Ranks that hold the same weights, over which gradients are reduced and ZeRO shards: data and
+// context parallel ranks for dense weights, and for routed experts those among them with the
+// same experts (Megatron-LM's expert data-parallel group).
+struct ReplicaCounts {
+  int dense = 1;
+  int expert = 1;
+};
+ReplicaCounts replica_counts(const ParallelismSpec& p);
+
+// Bytes of `params` per rank, with ZeRO from `zero_stage` on sharding each part over its
+// replicas.
+double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
+                     const ParallelismSpec& p, int zero_stage);
+
+struct MoeBlocks {
+  std::uint32_t router_forward, router_backward, experts_forward, experts_backward;
+  std::uint32_t shared_forward, shared_backward, combine_forward, combine_backward;
+  // Zero-bubble schedules only: the backward of the blocks with weights in its input- and
+  // weight-gradient parts (the combine has no weights: its backward is all input gradient).
+  std::uint32_t router_input_gradient = 0, router_weight_gradient = 0;
+  std::uint32_t experts_input_gradient = 0, experts_weight_gradient = 0;
+  std::uint32_t shared_input_gradient = 0, shared_weight_gradient = 0;
+  MoeWork work;
+};
+
+// Activation bytes a block's input-gradient pass leaves for its weight-gradient pass run later:
+// the stored inputs the weight gradient reads and the output gradients made for it.
+inline double weight_gradient_kept_bytes(const Block& block) {
+  return block.weight_gradient_inputs_bytes + block.weight_gradient_operands_bytes;
+}
+
+// Indices into Plan::blocks of every compute block the job runs, with the work they stand for.
+struct Blocks {
+  std::uint32_t attention_forward, attention_backward, attention_core_recompute;
+  std::uint32_t mlp_forward, mlp_backward;
+  std::uint32_t embedding_forward, embedding_backward;
+  std::uint32_t output_forward, output_backward;
+  // Zero-bubble schedules only: the layer's backward in its input- and weight-gradient parts.
+  std::uint32_t attention_input_gradient = 0, attention_weight_gradient = 0;
+  std::uint32_t mlp_input_gradient = 0, mlp_weight_gradient = 0;
+  std::vector<std::uint32_t> optimizer_step;  // by stage
+  LayerWork layer;
+  Block embedding;
+  Block output;
+  std::optional<MoeBlocks> moe;
+};
+
+Blocks make_blocks(Plan& plan, const TrainingJob& job);
+MoeBlocks make_moe_blocks(Plan& plan, const TrainingJob& job, const LayerPartition& partition);
+
+inline std::string layer_label(std::int64_t layer, const std::string& what) {
+  return "L" + std::to_string(layer) + " " + what;
+}
+
+// Appends ops to one rank's program. Compute and tensor-parallel communication form one chain,
+// as they do on a GPU where the TP collective sits on the critical path.
+class RankBuilder {
+ public:
+  RankBuilder(Plan& plan, RankProgram& program) : plan_(plan), program_(program) {}
+
+  std::uint32_t compute(std::uint32_t block, const std::string& label, int microbatch,
+                        double activation_bytes, std::optional<std::uint32_t> also_after = {});
+  std::uint32_t collective(std::uint32_t group, CollectiveKind kind, double bytes, Stream stream,
+                           const std::string& label, int microbatch, bool on_chain,
+                           std::vector<std::uint32_t> deps = {});
+  // A receive the chain waits for.
+  void recv(int peer, double bytes, Stream stream, const std::string& label, int microbatch);
+  // A send of what the chain has produced so far; the chain does not wait for it.
+  void send(int peer, double bytes, Stream stream, const std::string& label, int microbatch);
+
+  std::optional<std::uint32_t> chain() const { return chain_; }
+
+  // Communication that runs beside the chain (overlapping the compute issued next) and that the
+  // chained op after that waits for.
+  void beside_chain(std::uint32_t group, CollectiveKind kind, double bytes, Stream stream,
+                    const std::string& label, int microbatch);
+
+ private:
+  static Op collective_op(std::uint32_t group, CollectiveKind kind, double bytes, Stream stream);
+  static Op message_op(OpKind kind, int peer, double bytes, Stream stream);  // send or recv
+  // Appends the op as the chain's next, waiting for the chain and what is pending.
+  std::uint32_t chained(Op op, const std::string& label, int microbatch);
+  // Appends the op after the chain, which does not wait for it.
+  std::uint32_t after_chain(Op op, const std::string& label, int microbatch);
+  std::uint32_t append(Op op, const std::string& label, int microbatch);
+
+  Plan& plan_;
+  RankProgram& program_;
+  std::optional<std::uint32_t> chain_;
+  std::vector<std::uint32_t> pending_;             // ops the next chained op must also wait for
+  std::vector<std::uint32_t> pending_after_next_;  // ... and the one after it
+};
+
+// What build_plan makes once for the programs of every stage.
+struct PlanParts {
+  Blocks blocks;
+  std::vector<GroupsOfRank> groups;
+  std::vector<std::int64_t> layers_of_chunk;  // model chunks in model order
+  std::vector<std::int64_t> first_layer_of_chunk;
+  std::vector<ParameterSplit> layer_params;  // what a rank holds of each layer
+};
+
+// Builds the program of one rank (program.rank, whose static memory and identity are set): its
+// stage's pipeline schedule, then the gradient reductions and the optimizer step.
+class StageBuilder {
+ public:
+  StageBuilder(Plan& plan, RankProgram& program, const TrainingJob& job, const PlanParts& parts);
+
+  void build();
+
+ private:
+  // Tensor-parallel communication around a block: all-reduce of the output, or with sequence
+  // parallelism an all-gather of the input and a reduce-scatter of the output.
+  void tp_before(double bytes, const std::string& label, int mb);
+  void tp_after(double bytes, const std::string& label, int mb);
+  void regather_input(const std::string& label, int mb);
+  void ring_attention(bool forward, std::int64_t l, int mb);
+  void reduce_bucket(double& fill, double params, std::optional<std::uint32_t> after, bool flush,
+                     int replicas, std::uint32_t group, const std::string& what);
+  void reduce_gradients(double params, std::optional<std::uint32_t> after, bool flush,
+                        double expert_params = 0);
+  std::optional<std::uint32_t> gather_weights(double params, const std::string& label, int mb);
+  void scatter_gradients(double params, std::uint32_t after, const std::string& label, int mb);
+  void gradients_ready(const ParameterSplit& params, std::uint32_t op, const std::string& label,
+                       int mb, bool last_microbatch);
+
+  void ep_all_to_all(const std::string& label, int mb);
+  void expert_tp(CollectiveKind kind, const std::string& label, int mb);
+  void moe_forward(std::int64_t l, int mb, bool recompute);
+  // The whole backward, or (split, zero bubble) its input gradient.
+  void moe_backward(std::int64_t l, int mb, bool split);
+  void moe_weight_gradient(std::int64_t l, int mb);
+
+  Plan& plan_;
+  RankProgram& program_;
+  const TrainingJob& job_;
+  const PlanParts& parts_;
+  const GroupsOfRank groups_;
+  RankBuilder b_;
+  const BytesPerParameter per_;
+  const ReplicaCounts replicas_;
+  const bool sharded_weights_;  // ZeRO-3 over more than one rank
+  const bool tp_on_;
+  // Hidden states of a micro-batch's tokens on this rank's context-parallel shard.
+  const double tp_bytes_;
+  const double grad_bucket_bytes_;
+
+  std::vector<std::uint32_t> grad_reductions_;
+  // Gradients fill buckets, one for dense weights reduced over the data-parallel group and one
+  // for routed experts reduced over the expert data-parallel group.
+  double bucket_fill_ = 0;
+  double expert_bucket_fill_ = 0;
+  std::vector<ParameterSplit> deferred_gradient_params_;
+  std::vector<std::uint32_t> recent_layer_computes_;
+};
+
+}  // namespace scaleplan::plan_detail

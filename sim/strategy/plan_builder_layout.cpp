@@ -1,0 +1,161 @@
+// Where ranks and layers go: rank coordinates, the layers of each model chunk, the groups of
+// ranks, and the programs of a stage's ranks as copies of the first.
+#include <map>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+#include "sim/strategy/plan_builder_detail.hpp"
+
+namespace scaleplan {
+
+RankCoordinates coordinates_of(int rank, const ParallelismSpec& p) {
+  RankCoordinates c;
+  c.tp = rank % p.tp;
+  rank /= p.tp;
+  c.cp = rank % p.cp;
+  rank /= p.cp;
+  c.dp = rank % p.dp;
+  c.pp = rank / p.dp;
+  return c;
+}
+
+int rank_of(const RankCoordinates& c, const ParallelismSpec& p) {
+  return c.tp + p.tp * (c.cp + p.cp * (c.dp + p.dp * c.pp));
+}
+
+int microbatches_per_replica(const TrainingJob& job) {
+  return static_cast<int>(job.training.global_batch /
+                          (job.training.micro_batch * job.parallelism.dp));
+}
+
+std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks) {
+  if (chunks < 1 || layers < chunks)
+    throw std::invalid_argument("every pipeline chunk needs at least one layer");
+  const std::int64_t share = (layers + chunks - 1) / chunks;
+  std::vector<std::int64_t> counts(chunks, share);
+  std::int64_t surplus = share * chunks - layers;
+  for (int k = 0; surplus > 0; ++k, --surplus)
+    --counts[k % 2 == 0 ? k / 2 : chunks - 1 - k / 2];
+  return counts;
+}
+
+namespace plan_detail {
+
+int model_chunks(const ParallelismSpec& p) {
+  return p.pp * (p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1);
+}
+
+bool listed(int rank, const ParallelismSpec& p, const Replicas& replicas) {
+  return replicas.count == 1 || coordinates_of(rank, p).dp < p.ep;
+}
+
+std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  const auto& m = job.model;
+  const ReplicaCounts replicas = replica_counts(p);
+  const int world = p.world_size();
+  std::vector<GroupsOfRank> groups(world);
+  for (int r = 0; r < world; ++r) {
+    const RankCoordinates c = coordinates_of(r, p);
+    const bool is_listed = listed(r, p, plan.replicas);
+    if (c.tp == 0 && p.tp > 1 && is_listed) {
+      Group g{"tp", {}};
+      for (int t = 0; t < p.tp; ++t)
+        g.ranks.push_back(rank_of({t, c.cp, c.dp, c.pp}, p));
+      const auto id = plan.add_group(std::move(g));
+      for (int t = 0; t < p.tp; ++t)
+        groups[rank_of({t, c.cp, c.dp, c.pp}, p)].tp = id;
+    }
+    if (c.dp == 0 && c.cp == 0 && replicas.dense > 1) {
+      Group g{"dp", {}};
+      for (int k = 0; k < p.cp; ++k) {
+        for (int d = 0; d < p.dp; ++d)
+          g.ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
+      }
+      const auto id = plan.add_group(std::move(g));
+      for (int k = 0; k < p.cp; ++k) {
+        for (int d = 0; d < p.dp; ++d)
+          groups[rank_of({c.tp, k, d, c.pp}, p)].dp = id;
+      }
+    }
+    if (c.cp == 0 && p.cp > 1 && is_listed) {
+      Group g{"cp", {}};
+      for (int k = 0; k < p.cp; ++k)
+        g.ranks.push_back(rank_of({c.tp, k, c.dp, c.pp}, p));
+      const auto id = plan.add_group(std::move(g));
+      for (int k = 0; k < p.cp; ++k)
+        groups[rank_of({c.tp, k, c.dp, c.pp}, p)].cp = id;
+    }
+    // Expert parallelism: blocks of ep consecutive data-parallel indices (Megatron-LM's order
+    // tp-cp-ep-dp), so that an expert-parallel group of the same tensor and context rank spans
+    // tp·cp·ep consecutive ranks. Its expert data-parallel group: the ranks with the same index
+    // in their block, over every block and context rank.
+    if (c.dp % p.ep == 0 && p.ep > 1 && is_listed) {
+      Group g{"ep", {}};
+      for (int e = 0; e < p.ep; ++e)
+        g.ranks.push_back(rank_of({c.tp, c.cp, c.dp + e, c.pp}, p));
+      const auto id = plan.add_group(std::move(g));
+      for (int e = 0; e < p.ep; ++e)
+        groups[rank_of({c.tp, c.cp, c.dp + e, c.pp}, p)].ep = id;
+    }
+    if (m.is_moe() && c.dp < p.ep && c.cp == 0 && replicas.expert > 1) {
+      Group g{"edp", {}};
+      for (int k = 0; k < p.cp; ++k) {
+        for (int d = c.dp; d < p.dp; d += p.ep)
+          g.ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
+      }
+      const auto id = plan.add_group(std::move(g));
+      for (int member : plan.groups[id].ranks)
+        groups[member].edp = id;
+    }
+    if (c.pp == 0 && p.pp > 1 && m.tied_embeddings && is_listed) {
+      const int last = rank_of({c.tp, c.cp, c.dp, p.pp - 1}, p);
+      const auto id = plan.add_group({"embedding", {r, last}});
+      groups[r].embedding = groups[last].embedding = id;
+    }
+  }
+  return groups;
+}
+
+namespace {
+
+constexpr std::pair<std::string_view, std::uint32_t GroupsOfRank::*> groups_by_name[] = {
+    {"tp", &GroupsOfRank::tp},   {"dp", &GroupsOfRank::dp},
+    {"cp", &GroupsOfRank::cp},   {"ep", &GroupsOfRank::ep},
+    {"edp", &GroupsOfRank::edp}, {"embedding", &GroupsOfRank::embedding}};
+
+// The group of `rank` that stands where `group_of_built` stands for `built`.
+std::uint32_t counterpart(const Plan& plan, const std::vector<GroupsOfRank>& groups,
+                          std::uint32_t group_of_built, int built, int rank) {
+  for (const auto& [name, member] : groups_by_name) {
+    if (plan.groups[group_of_built].name == name && groups[built].*member == group_of_built)
+      return groups[rank].*member;
+  }
+  throw std::logic_error("plan builder: group " + plan.groups[group_of_built].name +
+                         " has no counterpart for rank " + std::to_string(rank));
+}
+
+}  // namespace
+
+RankProgram copy_program(const Plan& plan, const std::vector<GroupsOfRank>& groups,
+                         const RankProgram& built, int rank) {
+  RankProgram copy = built;
+  std::map<std::uint32_t, std::uint32_t> group_of_copy;
+  for (Op& op : copy.ops) {
+    if (op.kind == OpKind::collective) {
+      auto [it, inserted] = group_of_copy.try_emplace(op.group, 0);
+      if (inserted)
+        it->second = counterpart(plan, groups, op.group, built.rank, rank);
+      op.group = it->second;
+    } else if (op.kind == OpKind::send || op.kind == OpKind::recv) {
+      op.peer += rank - built.rank;  // the peers differ from the rank in pp alone
+    }
+  }
+  copy.rank = rank;
+  copy.device = rank;
+  return copy;
+}
+
+}  // namespace plan_detail
+}  // namespace scaleplan

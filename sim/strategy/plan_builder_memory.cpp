@@ -1,0 +1,98 @@
+// Parameters per pipeline stage and what a rank keeps of them: weights, gradients and optimizer
+// state, sharded by ZeRO.
+#include <algorithm>
+
+#include "sim/strategy/plan_builder_detail.hpp"
+
+namespace scaleplan {
+
+using namespace plan_detail;
+
+namespace plan_detail {
+
+BytesPerParameter bytes_per_parameter(Dtype dtype) {
+  if (dtype == Dtype::fp32 || dtype == Dtype::tf32)
+    return {4, 4, 8, 28};
+  // Read: 16-bit weight, fp32 gradient, master, two moments (18); write: all but the gradient (14).
+  return {2, 4, 12, 32};
+}
+
+ParameterSplit stage_parameters(const TrainingJob& job, int stage) {
+  const auto& m = job.model;
+  const auto& p = job.parallelism;
+  // Model chunk c runs on stage c mod pp.
+  const auto layers = chunk_layers(m.layers, model_chunks(p));
+  ParameterSplit params;
+  std::int64_t first = 0;
+  for (std::size_t c = 0; c < layers.size(); first += layers[c], ++c) {
+    if (static_cast<int>(c % p.pp) != stage)
+      continue;
+    for (std::int64_t l = first; l < first + layers[c]; ++l) {
+      const ParameterSplit layer = layer_parameters_per_rank(m, l, p.tp, p.ep);
+      params.dense += layer.dense;
+      params.expert += layer.expert;
+    }
+  }
+  const double vocab_shard = static_cast<double>(m.vocab) / p.tp * static_cast<double>(m.hidden);
+  if (stage == 0) {
+    params.dense += vocab_shard;
+    if (m.learned_positions)
+      params.dense += static_cast<double>(m.seq_len * m.hidden);
+  }
+  if (stage == p.pp - 1) {
+    params.dense += static_cast<double>(m.norm_parameters_per_hidden * m.hidden);
+    // The output projection: its own matrix, or (tied) a copy of the embedding that the last
+    // stage keeps in step with the first through a gradient all-reduce.
+    if (!m.tied_embeddings || p.pp > 1)
+      params.dense += vocab_shard;
+  }
+  return params;
+}
+
+ReplicaCounts replica_counts(const ParallelismSpec& p) {
+  return {p.dp * p.cp, p.dp / p.ep * p.cp};
+}
+
+double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
+                     const ParallelismSpec& p, int zero_stage) {
+  const ReplicaCounts replicas = replica_counts(p);
+  const bool shard = p.zero >= zero_stage;
+  return params.dense * bytes_per_parameter / (shard ? replicas.dense : 1.0) +
+         params.expert * bytes_per_parameter / (shard ? replicas.expert : 1.0);
+}
+
+}  // namespace plan_detail
+
+double gradient_bucket_bytes(const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  return p.grad_bucket_bytes > 0
+             ? p.grad_bucket_bytes
+             : std::max(40e6, 1e6 * p.dp) * bytes_per_parameter(job.training.dtype).gradients;
+}
+
+StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
+  const BytesPerParameter per = bytes_per_parameter(job.training.dtype);
+  const ParameterSplit params = stage_parameters(job, stage);
+  StaticMemory memory;
+  const auto& p = job.parallelism;
+  // Gradients are reduced, and ZeRO shards, over data and context parallel ranks together: both
+  // hold the same weights.
+  const double dp = static_cast<double>(p.dp) * p.cp;
+  // ZeRO shards the optimizer state (stage 1), the gradients (2) and the weights (3) over the
+  // data-parallel group (the expert data-parallel group for routed experts).
+  memory.weights_bytes = sharded_bytes(params, per.weights, p, 3);
+  memory.gradients_bytes = sharded_bytes(params, per.gradients, p, 2);
+  memory.optimizer_bytes = sharded_bytes(params, per.optimizer, p, 1);
+  if (p.zero >= 2 && dp > 1) {
+    // The bucket being reduced is held whole until its reduce-scatter ends.
+    memory.communication_buffer_bytes += gradient_bucket_bytes(job);
+  }
+  if (p.zero >= 3 && dp > 1) {
+    // Two layers' weights gathered at a time: the one computing and the one prefetched.
+    memory.communication_buffer_bytes +=
+        2 * layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total() * per.weights;
+  }
+  return memory;
+}
+
+}  // namespace scaleplan
