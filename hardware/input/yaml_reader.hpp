@@ -14,6 +14,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "hardware/input/diagnostics.hpp"
+#include "hardware/input/enum_names.hpp"
 
 namespace scaleplan {
 
@@ -71,6 +72,12 @@ class MapReader {
   std::optional<std::string> string(std::string_view key);
   // One of `allowed`; anything else is reported with the allowed values.
   std::optional<std::string> choice(std::string_view key, const std::vector<std::string>& allowed);
+  // One of the names in `table`, as its enum value; anything else is reported with the names.
+  template <class Enum, std::size_t N>
+  std::optional<Enum> enumeration(std::string_view key, const EnumNames<Enum, N>& table) {
+    const auto name = choice(key, table.names());
+    return name ? table.parse(*name) : std::nullopt;
+  }
 
   // Reports a missing key; returns whether it is present.
   bool require(std::string_view key);

@@ -344,11 +344,8 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
   const bool dp_given = p.has("dp");
   if (dp_given)
     degree("dp", par.dp);
-  if (auto schedule = p.choice("schedule", pipeline_schedule_names())) {
-    par.schedule = *schedule == "gpipe"              ? PipelineSchedule::gpipe
-                   : *schedule == "1f1b"             ? PipelineSchedule::one_f_one_b
-                   : *schedule == "interleaved-1f1b" ? PipelineSchedule::interleaved_1f1b
-                                                     : PipelineSchedule::zero_bubble_h1;
+  if (auto schedule = p.enumeration("schedule", pipeline_schedule_names)) {
+    par.schedule = *schedule;
   } else if (p.has("schedule")) {
     ok = false;
   }
@@ -362,10 +359,8 @@ void read_parallelism(MapReader& top, Scenario& s, bool& ok) {
   } else {
     ok = false;
   }
-  if (auto recompute = p.choice("recompute", recompute_names())) {
-    par.recompute = *recompute == "none"        ? Recompute::none
-                    : *recompute == "selective" ? Recompute::selective
-                                                : Recompute::full;
+  if (auto recompute = p.enumeration("recompute", recompute_names)) {
+    par.recompute = *recompute;
   } else if (p.has("recompute")) {
     ok = false;
   }

@@ -6,42 +6,6 @@
 
 namespace scaleplan {
 
-std::string_view to_string(PipelineSchedule schedule) {
-  switch (schedule) {
-    case PipelineSchedule::gpipe:
-      return "gpipe";
-    case PipelineSchedule::one_f_one_b:
-      return "1f1b";
-    case PipelineSchedule::interleaved_1f1b:
-      return "interleaved-1f1b";
-    case PipelineSchedule::zero_bubble_h1:
-      return "zb-h1";
-  }
-  return "?";
-}
-
-std::string_view to_string(Recompute recompute) {
-  switch (recompute) {
-    case Recompute::none:
-      return "none";
-    case Recompute::selective:
-      return "selective";
-    case Recompute::full:
-      return "full";
-  }
-  return "?";
-}
-
-const std::vector<std::string>& pipeline_schedule_names() {
-  static const std::vector<std::string> names{"gpipe", "1f1b", "interleaved-1f1b", "zb-h1"};
-  return names;
-}
-
-const std::vector<std::string>& recompute_names() {
-  static const std::vector<std::string> names{"none", "selective", "full"};
-  return names;
-}
-
 namespace {
 
 // Megatron-LM's interleaved order: micro-batches advance in groups of `stages`, cycling through

@@ -7,16 +7,31 @@
 #include <vector>
 
 #include "hardware/device_spec.hpp"
+#include "hardware/input/enum_names.hpp"
 
 namespace scaleplan {
 
 enum class PipelineSchedule { gpipe, one_f_one_b, interleaved_1f1b, zero_bubble_h1 };
 enum class Recompute { none, selective, full };
 
-std::string_view to_string(PipelineSchedule schedule);
-std::string_view to_string(Recompute recompute);
-const std::vector<std::string>& pipeline_schedule_names();
-const std::vector<std::string>& recompute_names();
+inline constexpr EnumNames<PipelineSchedule, 4> pipeline_schedule_names{{{
+    {PipelineSchedule::gpipe, "gpipe"},
+    {PipelineSchedule::one_f_one_b, "1f1b"},
+    {PipelineSchedule::interleaved_1f1b, "interleaved-1f1b"},
+    {PipelineSchedule::zero_bubble_h1, "zb-h1"},
+}}};
+inline constexpr EnumNames<Recompute, 3> recompute_names{{{
+    {Recompute::none, "none"},
+    {Recompute::selective, "selective"},
+    {Recompute::full, "full"},
+}}};
+
+inline std::string_view to_string(PipelineSchedule schedule) {
+  return pipeline_schedule_names.name(schedule);
+}
+inline std::string_view to_string(Recompute recompute) {
+  return recompute_names.name(recompute);
+}
 
 struct TrainingSpec {
   std::int64_t global_batch = 1;  // sequences per step

@@ -45,7 +45,7 @@ TEST(Scenario, GoodScenarioParses) {
 }
 
 TEST(Scenario, ScheduleNamesEachSchedule) {
-  for (const std::string& name : pipeline_schedule_names()) {
+  for (const std::string& name : pipeline_schedule_names.names()) {
     const Scenario s = parse_scenario(replace(good, "  pp: 8", "  pp: 8\n  schedule: " + name),
                                       "s.yaml", Catalog::builtin());
     EXPECT_EQ(to_string(s.job.parallelism.schedule), name);
