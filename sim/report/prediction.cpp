@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "hardware/input/diagnostics.hpp"
 #include "sim/simulate/compute_model.hpp"
 #include "sim/simulate/device_memory.hpp"
@@ -15,7 +17,7 @@ namespace scaleplan {
 namespace {
 
 std::string gigabytes_per_s(double bytes_per_s) {
-  return format_number("%.1f GB/s", bytes_per_s / 1e9);
+  return fmt::format("{:.1f} GB/s", bytes_per_s / 1e9);
 }
 
 std::string measured_group(const CollectiveProfile& c) {
@@ -33,7 +35,7 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
   const auto ring_step = [&](const CollectiveProfile& fit) {
     const double time_s = fit.latency_s.value / (2.0 * (fit.ranks - 1));
     return EffectiveCluster::RingStep{
-        time_s, format_number("%.3g us per ring step of ", 1e6 * time_s) + measured_group(fit) +
+        time_s, fmt::format("{:.3g} us per ring step of ", 1e6 * time_s) + measured_group(fit) +
                     " alpha, " + of_profile};
   };
   Figure& intra = effective.device.intra_node_link_bandwidth_bytes_per_s;
@@ -50,7 +52,7 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
     intra.value *= f->value;
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog " +
                       gigabytes_per_s(cluster.device.intra_node_link_bandwidth_bytes_per_s.value) +
-                      format_number(" x nccl-tests efficiency %.3g)", f->value);
+                      fmt::format(" x nccl-tests efficiency {:.3g})", f->value);
   } else {
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog)";
   }
@@ -84,7 +86,7 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
       out.description += "; NIC links " + gigabytes_per_s(net.link_bandwidth_bytes_per_s) +
                          " (scenario " +
                          gigabytes_per_s(cluster.network.link_bandwidth_bytes_per_s) +
-                         format_number(" x catalog NIC efficiency %.3g)", f->value);
+                         fmt::format(" x catalog NIC efficiency {:.3g})", f->value);
     }
   } else if (nics) {
     out.description +=
@@ -104,7 +106,7 @@ Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
   const auto split = [](const EffectiveCluster::RingStep& step, double route_s, const char* what,
                         const char* route) {
     return std::pair{std::max(0.0, step.time_s - route_s),
-                     " (" + step.source + format_number(", less %.3g us ", 1e6 * route_s) + what +
+                     " (" + step.source + fmt::format(", less {:.3g} us ", 1e6 * route_s) + what +
                          (step.time_s < route_s ? route : "") + ")"};
   };
   std::string& description = effective.description;
@@ -113,10 +115,10 @@ Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
         split(*step, topology.route_latency_s(0, 1), "route between devices",
               ", longer than the measured step");
     effective.collective_step_latency_s = latency_s;
-    description += format_number("; collective step latency %.3g us", 1e6 * latency_s) + source;
+    description += fmt::format("; collective step latency {:.3g} us", 1e6 * latency_s) + source;
   } else {
-    description += format_number("; collective step latency %.3g us (catalog)",
-                                 1e6 * effective.collective_step_latency_s);
+    description += fmt::format("; collective step latency {:.3g} us (catalog)",
+                               1e6 * effective.collective_step_latency_s);
   }
   if (const auto& step = effective.inter_node_ring_step) {
     NetworkSpec& net = effective.cluster.network;
@@ -127,7 +129,7 @@ Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
         split(*step, effective.collective_step_latency_s + rest_s,
               "step latency, switches and cables", ", longer than the measured step");
     net.nic_latency_s = both_nics_s / 2;
-    description += format_number("; NIC latency %.3g us", 1e6 * net.nic_latency_s) + source;
+    description += fmt::format("; NIC latency {:.3g} us", 1e6 * net.nic_latency_s) + source;
     return Topology(effective.cluster);
   }
   return topology;
@@ -255,11 +257,11 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
 namespace {
 
 std::string gib(double bytes) {
-  return format_number("%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+  return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024 * 1024));
 }
 
 std::string share(double part, double whole) {
-  return whole > 0 ? format_number("%.1f %%", 100 * part / whole) : "-";
+  return whole > 0 ? fmt::format("{:.1f} %", 100 * part / whole) : "-";
 }
 
 // How the step was simulated: which ranks, and how the network carried their traffic.
@@ -282,7 +284,7 @@ std::string simulation_text(const Prediction& p) {
       out += " (as flows the step would start " + std::to_string(p.flows_if_all_flows) +
              " flows from " + std::to_string(p.routed_sources_if_all_flows) +
              " devices; the budget is " + std::to_string(p.flow_budget) + " flows from " +
-             format_number("%.0f", budget_sources) + " devices on this network)";
+             fmt::format("{:.0f}", budget_sources) + " devices on this network)";
     }
   }
   return out;
@@ -302,21 +304,21 @@ std::string format_text(const Prediction& p, bool with_links) {
          std::to_string(p.microbatches) + " micro-batches per pipeline, recompute " +
          std::string(to_string(par.recompute)) +
          (par.sequence_parallel ? ", sequence parallel" : "") + "\n\n";
-  out += "step time                  " + format_number("%.3f s", p.step_time_s) + "\n";
+  out += "step time                  " + fmt::format("{:.3f} s", p.step_time_s) + "\n";
   // Small machines (a CPU cluster) run at a fraction of a TFLOP/s: those keep three digits.
-  const auto rate = [](const char* format, double value) {
-    return format_number(value >= 1 ? format : "%.3g", value);
+  const auto rate = [](int decimals, double value) {
+    return value >= 1 ? fmt::format("{:.{}f}", value, decimals) : fmt::format("{:.3g}", value);
   };
-  out += "tokens/s                   " + rate("%.0f", p.tokens_per_s) + "\n";
-  out += "model TFLOP/s per device   " + rate("%.1f", p.model_tflops_per_device) + "\n";
-  out += "MFU                        " + rate("%.1f", 100 * p.mfu) + " %\n\n";
+  out += "tokens/s                   " + rate(0, p.tokens_per_s) + "\n";
+  out += "model TFLOP/s per device   " + rate(1, p.model_tflops_per_device) + "\n";
+  out += "MFU                        " + rate(1, 100 * p.mfu) + " %\n\n";
   const auto& b = p.breakdown;
   out += "step split (rank " + std::to_string(b.rank) + ", last to finish)\n";
-  out += "  compute                  " + format_number("%.3f s", b.compute_s) + "  " +
+  out += "  compute                  " + fmt::format("{:.3f} s", b.compute_s) + "  " +
          share(b.compute_s, p.step_time_s) + "\n";
-  out += "  exposed communication    " + format_number("%.3f s", b.exposed_comm_s) + "  " +
+  out += "  exposed communication    " + fmt::format("{:.3f} s", b.exposed_comm_s) + "  " +
          share(b.exposed_comm_s, p.step_time_s) + "\n";
-  out += "  pipeline bubble / idle   " + format_number("%.3f s", b.bubble_s) + "  " +
+  out += "  pipeline bubble / idle   " + fmt::format("{:.3f} s", b.bubble_s) + "  " +
          share(b.bubble_s, p.step_time_s) + "\n\n";
   const auto& m = p.memory;
   out += "memory per rank (highest: rank " + std::to_string(m.rank) + ")\n";
@@ -327,13 +329,13 @@ std::string format_text(const Prediction& p, bool with_links) {
   out += "  communication buffers    " + gib(m.communication_buffer_bytes) + "\n";
   out += "  NCCL buffers             " + gib(m.nccl_buffer_bytes) + "\n";
   out += "  allocator headroom       " + gib(m.allocator_headroom_bytes) +
-         format_number("  (%.1f %% of reserved)", 100 * p.allocator_headroom_fraction) + "\n";
+         fmt::format("  ({:.1f} % of reserved)", 100 * p.allocator_headroom_fraction) + "\n";
   out += "  peak                     " + gib(m.peak_bytes) + " of " + gib(m.capacity_bytes) +
          (m.fits ? "  fits\n" : "  DOES NOT FIT\n");
   if (p.stage_memory.size() > 1) {
     out += "  peak by pipeline stage  ";
     for (std::size_t s = 0; s < p.stage_memory.size(); ++s) {
-      out += format_number(" %.1f", p.stage_memory[s].peak_bytes / (1024.0 * 1024 * 1024));
+      out += fmt::format(" {:.1f}", p.stage_memory[s].peak_bytes / (1024.0 * 1024 * 1024));
     }
     out += " GiB\n";
   }
