@@ -1,53 +1,14 @@
 #include "sim/scenario/scenario.hpp"
 
-#include <limits>
-#include <numeric>
-
 #include <fmt/format.h>
 
 #include "hardware/io/profile_io.hpp"
 #include "sim/scenario/scenario_network.hpp"
-#include "sim/strategy/plan_size.hpp"
-#include "sim/strategy/schedule.hpp"
+#include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
 
 namespace {
-
-std::string join_numbers(const std::vector<std::int64_t>& values) {
-  std::string text;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i > 0)
-      text += ", ";
-    text += std::to_string(values[i]);
-  }
-  return text;
-}
-
-// Divisors of n up to `limit`, for "use one of ..." hints.
-std::vector<std::int64_t> divisors(std::int64_t n, std::int64_t limit = 1 << 20) {
-  std::vector<std::int64_t> result;
-  for (std::int64_t d = 1; d <= n && d <= limit && result.size() < 12; ++d) {
-    if (n % d == 0)
-      result.push_back(d);
-  }
-  return result;
-}
-
-// a·b·..., or INT64_MAX when that would overflow.
-std::int64_t saturating_product(std::initializer_list<std::int64_t> factors) {
-  std::int64_t product = 1;
-  for (std::int64_t f : factors) {
-    if (__builtin_mul_overflow(product, f, &product))
-      return std::numeric_limits<std::int64_t>::max();
-  }
-  return product;
-}
-
-std::string product_text(std::int64_t product) {
-  return product == std::numeric_limits<std::int64_t>::max() ? std::string("more than 2^63")
-                                                             : std::to_string(product);
-}
 
 // An integer key that `if_absent` stands for when absent (a preset's value or a default); without
 // one the key is required.
@@ -207,11 +168,11 @@ void read_model(MapReader& top, Scenario& s) {
   dimension("seq_len", model.seq_len, max_sequence, std::nullopt);
   if (model.hidden % model.heads != 0) {
     m.error("heads", fmt::format("{} heads do not divide hidden ({}); use one of {}", model.heads,
-                                 model.hidden, fmt::join(divisors(model.hidden), ", ")));
+                                 model.hidden, divisor_hint(model.hidden)));
   }
   if (model.kv_heads > 0 && model.heads % model.kv_heads != 0) {
     m.error("kv_heads", fmt::format("{} does not divide heads ({}); use one of {}", model.kv_heads,
-                                    model.heads, fmt::join(divisors(model.heads), ", ")));
+                                    model.heads, divisor_hint(model.heads)));
   }
   read_moe(m, model);
   read_latent_attention(m, model);
@@ -234,6 +195,35 @@ void read_training(MapReader& top, Scenario& s) {
   t.finish();
 }
 
+// Whether the file writes the dotted `key` below `map`.
+bool written(MapReader& map, std::string_view key) {
+  const auto dot = key.find('.');
+  if (dot == std::string_view::npos)
+    return map.has(key);
+  if (!map.has(key.substr(0, dot)))
+    return false;
+  MapReader section = map.child(key.substr(0, dot));
+  return written(section, key.substr(dot + 1));
+}
+
+void report_at(MapReader& map, std::string_view key, std::string message) {
+  const auto dot = key.find('.');
+  if (dot == std::string_view::npos) {
+    map.error(key, std::move(message));
+    return;
+  }
+  MapReader section = map.child(key.substr(0, dot));
+  report_at(section, key.substr(dot + 1), std::move(message));
+}
+
+// A strategy problem at its key's place in the file, or at the key the file writes instead when
+// a default broke the rule.
+void report(MapReader& top, const PlanProblem& problem) {
+  const bool instead = !problem.key_if_unwritten.empty() && !written(top, problem.key) &&
+                       written(top, problem.key_if_unwritten);
+  report_at(top, instead ? problem.key_if_unwritten : problem.key, problem.message);
+}
+
 void read_parallelism(MapReader& top, Scenario& s) {
   MapReader p = top.child("parallelism");
   ParallelismSpec& par = s.job.parallelism;
@@ -245,9 +235,10 @@ void read_parallelism(MapReader& top, Scenario& s) {
   degree("pp", par.pp);
   degree("cp", par.cp);
   degree("ep", par.ep);
-  const bool dp_given = p.has("dp");
-  if (dp_given)
+  if (p.has("dp"))
     degree("dp", par.dp);
+  else
+    par.dp = fitting_data_parallel_degree(s.cluster, par);
   if (auto schedule = p.enumeration("schedule", pipeline_schedule_names))
     par.schedule = *schedule;
   if (auto v = p.integer("virtual_stages", 1, max_layers, 1))
@@ -262,160 +253,11 @@ void read_parallelism(MapReader& top, Scenario& s) {
     par.overlap_grad_reduce = *v;
   if (auto v = p.number("grad_bucket_mb", NumberRange::positive(1e6)))
     par.grad_bucket_bytes = *v * 1e6;
-  // The rules below relate values of every section; one that was not read still holds its
+  // The strategy rules relate values of every section; one that was not read still holds its
   // default, so they wait until everything before them has been read without an error.
-  if (!p.diagnostics().empty()) {
-    p.finish();
-    return;
-  }
-  bool ok = true;
-
-  // Consistency with the cluster and the model. Each degree is at most max_devices (2^15), so
-  // the product of four would overflow int64; it saturates instead (only compared and printed).
-  const std::int64_t devices = s.cluster.device_count();
-  const std::int64_t model_parallel = saturating_product({par.tp, par.pp, par.cp});
-  const std::int64_t requested_world = saturating_product({model_parallel, par.dp});
-  const bool dp_fits = dp_given ? requested_world == devices : devices % model_parallel == 0;
-  if (!dp_given) {
-    if (devices % model_parallel != 0) {
-      p.error("tp", "tp·pp·cp = " + std::to_string(model_parallel) + " does not divide the " +
-                        std::to_string(devices) + " devices, so no data-parallel degree fits");
-      ok = false;
-    } else {
-      par.dp = static_cast<int>(devices / model_parallel);
-    }
-  } else if (requested_world != devices) {
-    p.error("dp", "tp·pp·cp·dp = " + std::to_string(par.tp) + "·" + std::to_string(par.pp) + "·" +
-                      std::to_string(par.cp) + "·" + std::to_string(par.dp) + " = " +
-                      product_text(requested_world) + ", but the cluster has " +
-                      std::to_string(devices) + " devices (" + std::to_string(s.cluster.nodes) +
-                      " nodes × " + std::to_string(s.cluster.devices_per_node) + ")" +
-                      (devices % model_parallel == 0
-                           ? "; use dp: " + std::to_string(devices / model_parallel)
-                           : std::string()));
-    ok = false;
-  }
-  const TransformerConfig& m = s.job.model;
-  auto must_divide = [&](std::string_view key, std::int64_t parallel_degree, std::int64_t value,
-                         const std::string& what) {
-    if (value % parallel_degree == 0)
-      return;
-    std::vector<std::int64_t> options;
-    for (std::int64_t d : divisors(value, 4096))
-      options.push_back(d);
-    p.error(key, std::to_string(parallel_degree) + " does not divide " + what + " (" +
-                     std::to_string(value) + "); use one of " + join_numbers(options));
-    ok = false;
-  };
-  must_divide("tp", par.tp, m.heads, "heads");
-  if (m.kv_heads % par.tp != 0 && par.tp % m.kv_heads != 0) {
-    p.error("tp", std::to_string(par.tp) + " neither divides nor is a multiple of kv_heads (" +
-                      std::to_string(m.kv_heads) + ")");
-    ok = false;
-  }
-  must_divide("tp", par.tp, m.ffn_hidden, "ffn_hidden");
-  must_divide("cp", par.cp, m.seq_len, "seq_len");
-  // Expert parallelism (Megatron-LM): the expert-parallel ranks are data-parallel ranks, each
-  // holding experts/ep of the routed experts, split over tp as the dense FFN is; Megatron-LM
-  // needs sequence parallelism for MoE with tp > 1.
-  if (m.is_moe()) {
-    must_divide("ep", par.ep, m.moe.experts, "moe.experts");
-    must_divide("tp", par.tp, m.moe.expert_ffn_hidden, "moe.expert_ffn_hidden");
-    if (par.tp > 1 && !par.sequence_parallel) {
-      p.error(p.has("sequence_parallel") ? "sequence_parallel" : "tp",
-              "MoE layers with tp > 1 need sequence parallelism (as in Megatron-LM); set "
-              "sequence_parallel: true or tp: 1");
-      ok = false;
-    }
-    if (par.zero >= 3) {
-      p.error("zero", "ZeRO-3 is not modelled for MoE models; use zero 0, 1 or 2");
-      ok = false;
-    }
-  } else if (par.ep > 1) {
-    p.error("ep",
-            "expert parallelism needs a model with MoE layers (model.moe, or a preset "
-            "such as mixtral-8x7b); use ep: 1");
-    ok = false;
-  }
-  if (dp_fits && par.dp % par.ep != 0) {
-    p.error("ep", std::to_string(par.ep) + " does not divide dp (" + std::to_string(par.dp) +
-                      "): expert-parallel ranks are carved out of the data-parallel ranks; use "
-                      "one of " +
-                      join_numbers(divisors(par.dp)));
-    ok = false;
-  }
-  must_divide("tp", par.tp, m.vocab, "vocab (pad the vocabulary to a multiple of tp)");
-  const int chunks = par.schedule == PipelineSchedule::interleaved_1f1b ? par.virtual_stages : 1;
-  if (par.schedule != PipelineSchedule::interleaved_1f1b && par.virtual_stages != 1) {
-    p.error("virtual_stages",
-            "only the interleaved-1f1b schedule uses virtual stages; set "
-            "schedule: interleaved-1f1b or virtual_stages: 1");
-    ok = false;
-  }
-  if (chunks > 1 && par.pp == 1) {
-    // One rank would hold every virtual stage and send activations to itself (found by the
-    // scenario fuzzer: the plan then fails validation).
-    p.error("virtual_stages",
-            "virtual stages interleave the layers of several pipeline stages; "
-            "with pp: 1 use virtual_stages: 1 (or pp of 2 or more)");
-    ok = false;
-  }
-  if (m.layers < std::int64_t{par.pp} * chunks) {
-    p.error(chunks > 1 ? "virtual_stages" : "pp",
-            "pp·virtual_stages = " + std::to_string(std::int64_t{par.pp} * chunks) +
-                " model chunks need at least one layer each, but the model has " +
-                std::to_string(m.layers) + "; use pp·virtual_stages of at most " +
-                std::to_string(m.layers));
-    ok = false;
-  }
-
-  if (ok) {
-    const auto& t = s.job.training;
-    if (t.global_batch % (t.micro_batch * par.dp) != 0) {
-      p.error("dp", "global_batch (" + std::to_string(t.global_batch) +
-                        ") is not a multiple of micro_batch·dp (" + std::to_string(t.micro_batch) +
-                        "·" + std::to_string(par.dp) + ")");
-      ok = false;
-    } else {
-      const std::int64_t microbatches = t.global_batch / (t.micro_batch * par.dp);
-      if (microbatches > max_microbatches) {
-        p.error("dp", std::to_string(microbatches) +
-                          " micro-batches per pipeline per step is beyond the limit of " +
-                          std::to_string(max_microbatches) + "; raise micro_batch");
-        ok = false;
-      } else if (par.schedule == PipelineSchedule::interleaved_1f1b && microbatches % par.pp != 0) {
-        p.error("schedule", "interleaved-1f1b needs the micro-batches per pipeline (" +
-                                std::to_string(microbatches) + ") to be a multiple of pp (" +
-                                std::to_string(par.pp) + ")");
-        ok = false;
-      }
-    }
-  }
-  if (ok) {
-    // Refused here, with the keys that drive it, rather than as an exhausted memory or an
-    // hours-long run later (sim/plan_size.hpp, docs/reliability.md).
-    const std::int64_t ops = estimated_plan_ops(s.job);
-    if (ops > max_plan_ops) {
-      p.error("dp", "this job's plan would hold about " + product_text(ops) + " ops (" +
-                        std::to_string(devices) + " ranks × " +
-                        std::to_string(microbatches_per_replica(s.job)) + " micro-batches × " +
-                        std::to_string(s.job.model.layers / par.pp) +
-                        " layers per stage), beyond the limit of " + std::to_string(max_plan_ops) +
-                        "; raise training.micro_batch, lower training.global_batch, or use fewer "
-                        "cluster.nodes or model.layers");
-      ok = false;
-    }
-  }
-  if (!s.cluster.device.name.empty() && !s.cluster.device.supports(s.job.training.dtype)) {
-    std::string have;
-    for (const auto& [d, f] : s.cluster.device.peak_flops_per_s) {
-      have += (have.empty() ? "" : ", ") + std::string(to_string(d));
-    }
-    top.child("training")
-        .error("dtype", s.cluster.device.name + " has no " +
-                            std::string(to_string(s.job.training.dtype)) +
-                            " peak in the catalog; use one of " + have);
-    ok = false;
+  if (p.diagnostics().empty()) {
+    for (const PlanProblem& problem : check_strategy(s.cluster, s.job))
+      report(top, problem);
   }
   p.finish();
 }
