@@ -58,7 +58,8 @@ bool check_ranges(const TrainingJob& job, Problems& problems) {
   for (const Range& r : ranges) {
     if (r.value >= r.min && r.value <= r.max)
       continue;
-    problems.push_back({r.key, {},
+    problems.push_back({r.key,
+                        {},
                         r.max == unbounded
                             ? fmt::format("{} is out of range; use {} or more", r.value, r.min)
                             : fmt::format("{} is out of range; use a value from {} to {}", r.value,
@@ -71,7 +72,8 @@ void must_divide(Problems& problems, std::string_view key, std::int64_t degree, 
                  std::string_view what) {
   if (value % degree == 0)
     return;
-  problems.push_back({key, {},
+  problems.push_back({key,
+                      {},
                       fmt::format("{} does not divide {} ({}); use one of {}", degree, what, value,
                                   divisor_hint(value, 4096))});
 }
@@ -83,9 +85,10 @@ void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) 
   const auto& m = job.model;
   must_divide(problems, "parallelism.tp", p.tp, m.heads, "heads");
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
-    problems.push_back({"parallelism.tp", {},
-                        fmt::format("{} neither divides nor is a multiple of kv_heads ({})", p.tp,
-                                    m.kv_heads)});
+    problems.push_back(
+        {"parallelism.tp",
+         {},
+         fmt::format("{} neither divides nor is a multiple of kv_heads ({})", p.tp, m.kv_heads)});
   }
   must_divide(problems, "parallelism.tp", p.tp, m.ffn_hidden, "ffn_hidden");
   must_divide(problems, "parallelism.cp", p.cp, m.seq_len, "seq_len");
@@ -94,25 +97,26 @@ void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) 
   // needs sequence parallelism for MoE with tp > 1.
   if (m.is_moe()) {
     must_divide(problems, "parallelism.ep", p.ep, m.moe.experts, "moe.experts");
-    must_divide(problems, "parallelism.tp", p.tp, m.moe.expert_ffn_hidden,
-                "moe.expert_ffn_hidden");
+    must_divide(problems, "parallelism.tp", p.tp, m.moe.expert_ffn_hidden, "moe.expert_ffn_hidden");
     if (p.tp > 1 && !p.sequence_parallel) {
       problems.push_back({"parallelism.sequence_parallel", "parallelism.tp",
                           "MoE layers with tp > 1 need sequence parallelism (as in Megatron-LM); "
                           "set sequence_parallel: true or tp: 1"});
     }
     if (p.zero >= 3) {
-      problems.push_back({"parallelism.zero", {},
-                          "ZeRO-3 is not modelled for MoE models; use zero 0, 1 or 2"});
+      problems.push_back(
+          {"parallelism.zero", {}, "ZeRO-3 is not modelled for MoE models; use zero 0, 1 or 2"});
     }
   } else if (p.ep > 1) {
-    problems.push_back({"parallelism.ep", {},
+    problems.push_back({"parallelism.ep",
+                        {},
                         "expert parallelism needs a model with MoE layers (model.moe, or a "
                         "preset such as mixtral-8x7b); use ep: 1"});
   }
   if (world_fits && p.dp % p.ep != 0) {
     problems.push_back(
-        {"parallelism.ep", {},
+        {"parallelism.ep",
+         {},
          fmt::format("{} does not divide dp ({}): expert-parallel ranks are carved out of the "
                      "data-parallel ranks; use one of {}",
                      p.ep, p.dp, divisor_hint(p.dp))});
@@ -122,21 +126,24 @@ void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) 
   const bool interleaved = p.schedule == PipelineSchedule::interleaved_1f1b;
   const std::int64_t chunks = interleaved ? p.virtual_stages : 1;
   if (!interleaved && p.virtual_stages != 1) {
-    problems.push_back({"parallelism.virtual_stages", {},
+    problems.push_back({"parallelism.virtual_stages",
+                        {},
                         "only the interleaved-1f1b schedule uses virtual stages; set "
                         "schedule: interleaved-1f1b or virtual_stages: 1"});
   }
   if (chunks > 1 && p.pp == 1) {
     // One rank would hold every virtual stage and send activations to itself (found by the
     // scenario fuzzer: the plan then fails validation).
-    problems.push_back({"parallelism.virtual_stages", {},
+    problems.push_back({"parallelism.virtual_stages",
+                        {},
                         "virtual stages interleave the layers of several pipeline stages; "
                         "with pp: 1 use virtual_stages: 1 (or pp of 2 or more)"});
   }
   const std::int64_t model_chunks = saturating_product({p.pp, chunks});
   if (m.layers < model_chunks) {
     problems.push_back(
-        {chunks > 1 ? "parallelism.virtual_stages" : "parallelism.pp", {},
+        {chunks > 1 ? "parallelism.virtual_stages" : "parallelism.pp",
+         {},
          fmt::format("pp·virtual_stages = {} model chunks need at least one layer each, but the "
                      "model has {}; use pp·virtual_stages of at most {}",
                      product_text(model_chunks), m.layers, m.layers)});
@@ -151,21 +158,24 @@ void check_batch_and_size(const TrainingJob& job, Problems& problems) {
   const auto& t = job.training;
   const std::int64_t per_step = saturating_product({t.micro_batch, p.dp});
   if (t.global_batch % per_step != 0) {
-    problems.push_back({"parallelism.dp", {},
+    problems.push_back({"parallelism.dp",
+                        {},
                         fmt::format("global_batch ({}) is not a multiple of micro_batch·dp ({}·{})",
                                     t.global_batch, t.micro_batch, p.dp)});
     return;
   }
   const std::int64_t microbatches = t.global_batch / per_step;
   if (microbatches > max_microbatches) {
-    problems.push_back({"parallelism.dp", {},
+    problems.push_back({"parallelism.dp",
+                        {},
                         fmt::format("{} micro-batches per pipeline per step is beyond the limit "
                                     "of {}; raise micro_batch",
                                     microbatches, max_microbatches)});
     return;
   }
   if (p.schedule == PipelineSchedule::interleaved_1f1b && microbatches % p.pp != 0) {
-    problems.push_back({"parallelism.schedule", {},
+    problems.push_back({"parallelism.schedule",
+                        {},
                         fmt::format("interleaved-1f1b needs the micro-batches per pipeline ({}) "
                                     "to be a multiple of pp ({})",
                                     microbatches, p.pp)});
@@ -174,7 +184,8 @@ void check_batch_and_size(const TrainingJob& job, Problems& problems) {
   const std::int64_t ops = estimated_plan_ops(job);
   if (ops > max_plan_ops) {
     problems.push_back(
-        {"parallelism.dp", {},
+        {"parallelism.dp",
+         {},
          fmt::format("this job's plan would hold about {} ops ({} ranks × {} micro-batches × {} "
                      "layers per stage), beyond the limit of {}; raise training.micro_batch, "
                      "lower training.global_batch, or use fewer cluster.nodes or model.layers",
@@ -217,13 +228,15 @@ std::vector<PlanProblem> check_strategy(const ClusterSpec& cluster, const Traini
     const std::int64_t model_parallel = saturating_product({p.tp, p.pp, p.cp});
     const std::int64_t world = saturating_product({model_parallel, p.dp});
     if (devices % model_parallel != 0) {
-      problems.push_back({"parallelism.tp", {},
+      problems.push_back({"parallelism.tp",
+                          {},
                           fmt::format("tp·pp·cp = {} does not divide the {} devices, so no "
                                       "data-parallel degree fits",
                                       product_text(model_parallel), devices)});
     } else if (world != devices) {
       problems.push_back(
-          {"parallelism.dp", {},
+          {"parallelism.dp",
+           {},
            fmt::format("tp·pp·cp·dp = {}·{}·{}·{} = {}, but the cluster has {} devices ({} nodes "
                        "× {}); use dp: {}",
                        p.tp, p.pp, p.cp, p.dp, product_text(world), devices, cluster.nodes,
@@ -236,7 +249,8 @@ std::vector<PlanProblem> check_strategy(const ClusterSpec& cluster, const Traini
     std::string have;
     for (const auto& [dtype, peak] : device.peak_flops_per_s)
       have += (have.empty() ? "" : ", ") + std::string(to_string(dtype));
-    problems.push_back({"training.dtype", {},
+    problems.push_back({"training.dtype",
+                        {},
                         fmt::format("{} has no {} peak in the catalog; use one of {}", device.name,
                                     to_string(job.training.dtype), have)});
   }

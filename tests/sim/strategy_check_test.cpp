@@ -64,8 +64,8 @@ TEST(StrategyCheck, AValidJobHasNoProblemAndAllocatesNothing) {
 
 TEST(StrategyCheck, TensorParallelDegreeMustDivideHeads) {
   TrainingJob job = dense_job();
-  job.parallelism.tp = 6;  // 6·2·2 = 24 devices, and 6 divides none of heads, ffn or vocab
-  job.model.kv_heads = 2;  // 6 is a multiple of 2
+  job.parallelism.tp = 6;       // 6·2·2 = 24 devices, and 6 divides none of heads, ffn or vocab
+  job.model.kv_heads = 2;       // 6 is a multiple of 2
   job.model.ffn_hidden = 4104;  // a multiple of 6, so that only heads and vocab are left
   job.model.vocab = 32004;      // likewise
   // Divisors of 16 up to 4096: 1, 2, 4, 8, 16.
