@@ -55,12 +55,9 @@ ClusterSpec fat_tree(int nodes) {
   return c;
 }
 
-// Arg: nodes of 8 GPUs. One data-parallel all-reduce per local index (8 rings over the nodes,
-// staggered sizes so that flows finish one by one): every start and finish reshares the
-// component it touches. Reported per flow event (a start or a finish).
-void BM_NetworkReshare(benchmark::State& state) {
-  const int nodes = static_cast<int>(state.range(0));
-  const Topology topology(fat_tree(nodes));
+// The transfers of one all-reduce per local index over `nodes` nodes (8 rail rings), as
+// BM_NetworkReshare starts them: staggered sizes, 1e8 bytes on rail 0 and 1e8 more each rail.
+std::vector<Transfer> rail_rings(const Topology& topology, int nodes) {
   std::vector<Transfer> transfers;
   for (int k = 0; k < 8; ++k) {
     std::vector<int> rail;
@@ -70,6 +67,16 @@ void BM_NetworkReshare(benchmark::State& state) {
                                             rail, 1e8 * (1 + k), topology))
       transfers.insert(transfers.end(), p.transfers.begin(), p.transfers.end());
   }
+  return transfers;
+}
+
+// Arg: nodes of 8 GPUs. One data-parallel all-reduce per local index (8 rings over the nodes,
+// staggered sizes so that flows finish one by one): every start and finish reshares the
+// component it touches. Reported per flow event (a start or a finish).
+void BM_NetworkReshare(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  const Topology topology(fat_tree(nodes));
+  const std::vector<Transfer> transfers = rail_rings(topology, nodes);
   // Warm the route cache so that the loop measures sharing, not BFS.
   for (const Transfer& t : transfers)
     topology.route(t.src_device, t.dst_device);
@@ -94,6 +101,51 @@ void BM_NetworkReshare(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(flow_events), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_NetworkReshare)->Arg(4)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond);
+
+// What the lookup benchmarks ask about: the transfers of 8 rail rings over the nodes and of a
+// ring inside each node, each routed once already.
+std::vector<Transfer> routed_transfers(const Topology& topology, int nodes) {
+  std::vector<Transfer> transfers = rail_rings(topology, nodes);
+  for (int n = 0; n < nodes; ++n) {
+    for (int k = 0; k < 8; ++k)
+      transfers.push_back({n * 8 + k, n * 8 + (k + 1) % 8, 1e8});
+  }
+  for (const Transfer& t : transfers)
+    topology.route(t.src_device, t.dst_device);
+  return transfers;
+}
+
+// Arg: nodes of 8 GPUs. Topology::route on routes already found, what every flow start and every
+// finished phase's latency asks. Reported per lookup.
+void BM_TopologyRoute(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  const Topology topology(fat_tree(nodes));
+  const std::vector<Transfer> transfers = routed_transfers(topology, nodes);
+  for (auto _ : state) {
+    for (const Transfer& t : transfers)
+      benchmark::DoNotOptimize(topology.route(t.src_device, t.dst_device).data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * transfers.size()));
+  state.counters["lookups_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * transfers.size()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TopologyRoute)->Arg(4)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+// Arg: nodes of 8 GPUs. Topology::endpoint_path, what the algorithm chooser and the fast path ask
+// for every transfer, on the same transfers. Reported per lookup.
+void BM_TopologyEndpointPath(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  const Topology topology(fat_tree(nodes));
+  const std::vector<Transfer> transfers = routed_transfers(topology, nodes);
+  for (auto _ : state) {
+    for (const Transfer& t : transfers)
+      benchmark::DoNotOptimize(topology.endpoint_path(t.src_device, t.dst_device));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * transfers.size()));
+  state.counters["lookups_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * transfers.size()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TopologyEndpointPath)->Arg(4)->Arg(64)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace scaleplan
