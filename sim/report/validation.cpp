@@ -36,13 +36,20 @@ std::vector<std::filesystem::path> validation_files(const std::vector<std::strin
   return files;
 }
 
-ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
-                          const NamedProfile* calibration) {
-  ValidationReport report;
-  const Profile* profile = calibration ? &calibration->profile : nullptr;
-  if (calibration)
-    report.calibration = calibration->name;
-  double sum = 0;
+namespace {
+
+// A validation case read once: its scenario, and its network and plan, ready to predict as many
+// times as a fit asks.
+struct LoadedCase {
+  std::filesystem::path file;
+  Scenario scenario;
+  PreparedRun run;
+};
+
+// Reads every case, each with `calibration` in place of its own profile when given.
+std::vector<LoadedCase> load_cases(const std::vector<std::filesystem::path>& files,
+                                   const Catalog& catalog, const NamedProfile* calibration) {
+  std::vector<LoadedCase> cases;
   for (const auto& file : files) {
     Scenario scenario = load_scenario(file, catalog);
     if (!scenario.measured) {
@@ -50,20 +57,43 @@ ValidationReport validate(const std::vector<std::filesystem::path>& files, const
                          "measured",
                          "a validation case needs a measured: block with step_time_s and source"}});
     }
-    if (profile) {
+    if (calibration) {
       std::vector<Diagnostic> mismatches;
-      for (const std::string& m : calibration_mismatches(scenario, *profile, report.calibration))
+      for (const std::string& m :
+           calibration_mismatches(scenario, calibration->profile, calibration->name))
         mismatches.push_back({{file.string(), 0, 0}, "--calibration", m});
       if (!mismatches.empty())
         throw InputError(std::move(mismatches));
-      scenario.profile = *profile;
-      scenario.calibration = report.calibration;
+      scenario.profile = calibration->profile;
+      scenario.calibration = calibration->name;
     }
-    const PreparedRun run = prepare_run(scenario, catalog);
-    const Prediction prediction = predict(scenario, run);
+    PreparedRun run = prepare_run(scenario, catalog);
+    cases.push_back({file, std::move(scenario), std::move(run)});
+  }
+  return cases;
+}
+
+// Predicts every case, each timed with `calibration` when given (its collective fits are the
+// ones the cases were loaded with; only its compute curves may differ), with the case's own
+// profile otherwise.
+ValidationReport evaluate(const std::vector<LoadedCase>& cases, const NamedProfile* calibration) {
+  ValidationReport report;
+  if (calibration)
+    report.calibration = calibration->name;
+  double sum = 0;
+  for (const LoadedCase& loaded : cases) {
+    const Scenario& scenario = loaded.scenario;
+    const Profile* profile = calibration        ? &calibration->profile
+                             : scenario.profile ? &*scenario.profile
+                                                : nullptr;
+    const std::unique_ptr<ComputeModel> compute =
+        make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
+    const Prediction prediction =
+        predict({scenario.cluster, scenario.job, *compute, loaded.run.network, loaded.run.settings},
+                loaded.run.plan);
     ValidationCase c;
     c.name = scenario.name;
-    c.file = file.string();
+    c.file = loaded.file.string();
     c.source = scenario.measured->source;
     c.measured_step_time_s = scenario.measured->step_time_s;
     c.predicted_step_time_s = prediction.step_time_s;
@@ -82,18 +112,28 @@ ValidationReport validate(const std::vector<std::filesystem::path>& files, const
   return report;
 }
 
+}  // namespace
+
+ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
+                          const NamedProfile* calibration) {
+  return evaluate(load_cases(files, catalog, calibration), calibration);
+}
+
 SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesystem::path>& files,
                                                  const Catalog& catalog,
                                                  const NamedProfile& calibration) {
+  // The fraction changes only how long GEMMs take: every case is read, and its network and plan
+  // built, once for all the tries.
+  const std::vector<LoadedCase> cases = load_cases(files, catalog, &calibration);
   SustainedFractionFit fit;
-  fit.before = validate(files, catalog, &calibration);
+  fit.before = evaluate(cases, &calibration);
   std::map<double, ValidationReport> tried;
   const auto mape = [&](double fraction) {
     auto found = tried.find(fraction);
     if (found == tried.end()) {
       NamedProfile sustained = calibration;
       sustained.profile.sustained_gemm_fraction = Figure{fraction, "trial"};
-      found = tried.emplace(fraction, validate(files, catalog, &sustained)).first;
+      found = tried.emplace(fraction, evaluate(cases, &sustained)).first;
     }
     return found->second.mean_absolute_percentage_error;
   };
