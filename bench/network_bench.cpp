@@ -102,9 +102,12 @@ void BM_NetworkReshare(benchmark::State& state) {
 }
 BENCHMARK(BM_NetworkReshare)->Arg(4)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond);
 
-// What the lookup benchmarks ask about: the transfers of 8 rail rings over the nodes and of a
-// ring inside each node, each routed once already.
-std::vector<Transfer> routed_transfers(const Topology& topology, int nodes) {
+// Arg: nodes of 8 GPUs. `lookup(topology, transfer)` on the transfers of 8 rail rings over the
+// nodes and of a ring inside each node, each routed once before. Reported per lookup.
+template <class Lookup>
+void time_lookups(benchmark::State& state, Lookup lookup) {
+  const int nodes = static_cast<int>(state.range(0));
+  const Topology topology(fat_tree(nodes));
   std::vector<Transfer> transfers = rail_rings(topology, nodes);
   for (int n = 0; n < nodes; ++n) {
     for (int k = 0; k < 8; ++k)
@@ -112,38 +115,30 @@ std::vector<Transfer> routed_transfers(const Topology& topology, int nodes) {
   }
   for (const Transfer& t : transfers)
     topology.route(t.src_device, t.dst_device);
-  return transfers;
-}
-
-// Arg: nodes of 8 GPUs. Topology::route on routes already found, what every flow start and every
-// finished phase's latency asks. Reported per lookup.
-void BM_TopologyRoute(benchmark::State& state) {
-  const int nodes = static_cast<int>(state.range(0));
-  const Topology topology(fat_tree(nodes));
-  const std::vector<Transfer> transfers = routed_transfers(topology, nodes);
   for (auto _ : state) {
     for (const Transfer& t : transfers)
-      benchmark::DoNotOptimize(topology.route(t.src_device, t.dst_device).data());
+      lookup(topology, t);
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * transfers.size()));
-  state.counters["lookups_per_s"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * transfers.size()), benchmark::Counter::kIsRate);
+  const auto lookups = static_cast<std::int64_t>(state.iterations() * transfers.size());
+  state.SetItemsProcessed(lookups);
+  state.counters["lookups_per_s"] =
+      benchmark::Counter(static_cast<double>(lookups), benchmark::Counter::kIsRate);
+}
+
+// Topology::route on routes already found: what every flow start and every finished phase's
+// latency asks.
+void BM_TopologyRoute(benchmark::State& state) {
+  time_lookups(state, [](const Topology& topology, const Transfer& t) {
+    benchmark::DoNotOptimize(topology.route(t.src_device, t.dst_device).data());
+  });
 }
 BENCHMARK(BM_TopologyRoute)->Arg(4)->Arg(64)->Unit(benchmark::kMicrosecond);
 
-// Arg: nodes of 8 GPUs. Topology::endpoint_path, what the algorithm chooser and the fast path ask
-// for every transfer, on the same transfers. Reported per lookup.
+// Topology::endpoint_path: what the algorithm chooser and the fast path ask for every transfer.
 void BM_TopologyEndpointPath(benchmark::State& state) {
-  const int nodes = static_cast<int>(state.range(0));
-  const Topology topology(fat_tree(nodes));
-  const std::vector<Transfer> transfers = routed_transfers(topology, nodes);
-  for (auto _ : state) {
-    for (const Transfer& t : transfers)
-      benchmark::DoNotOptimize(topology.endpoint_path(t.src_device, t.dst_device));
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * transfers.size()));
-  state.counters["lookups_per_s"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * transfers.size()), benchmark::Counter::kIsRate);
+  time_lookups(state, [](const Topology& topology, const Transfer& t) {
+    benchmark::DoNotOptimize(topology.endpoint_path(t.src_device, t.dst_device));
+  });
 }
 BENCHMARK(BM_TopologyEndpointPath)->Arg(4)->Arg(64)->Unit(benchmark::kMicrosecond);
 
