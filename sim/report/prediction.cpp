@@ -146,21 +146,27 @@ std::unique_ptr<ComputeModel> make_compute_model(const DeviceSpec& device, const
   return std::make_unique<RooflineModel>(device);
 }
 
-PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
-                        const RunSettings& settings) {
-  RunSettings with_headroom = settings;
-  with_headroom.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+ClusterNetwork prepare_network(const Scenario& scenario, const Catalog& catalog) {
   try {
     const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
-    return PreparedRun{
-        prepare_network(scenario.cluster, catalog, profile, scenario.calibration.value_or("")),
-        build_plan(scenario.job, settings.ranks), with_headroom};
+    return prepare_network(scenario.cluster, catalog, profile, scenario.calibration.value_or(""));
   } catch (const TopologyError& e) {
     auto where = scenario.locations.find("cluster.network");
     SourceLocation location =
         where != scenario.locations.end() ? where->second : SourceLocation{scenario.file, 0, 0};
     throw InputError({{location, "cluster.network", e.what()}});
   }
+}
+
+RunSettings run_settings(const Scenario& scenario, RunSettings settings) {
+  settings.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+  return settings;
+}
+
+PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
+                        const RunSettings& settings) {
+  return PreparedRun{prepare_network(scenario, catalog), build_plan(scenario.job, settings.ranks),
+                     run_settings(scenario, settings)};
 }
 
 Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationObserver* observer) {

@@ -175,13 +175,18 @@ Prediction predict(const PredictionInputs& inputs);
 Prediction predict(const PredictionInputs& inputs, const Plan& plan,
                    SimulationObserver* observer = nullptr);
 
+// The scenario's values for the entry point. The network of its cluster, with its calibration
+// profile: a network that cannot be built is an InputError at the scenario's cluster.network key.
+ClusterNetwork prepare_network(const Scenario& scenario, const Catalog& catalog);
+// `settings` with the scenario's allocator headroom.
+RunSettings run_settings(const Scenario& scenario, RunSettings settings = {});
+
 // A scenario made ready to predict: its cluster's network and its job's plan.
 struct PreparedRun {
   ClusterNetwork network;
   Plan plan;
-  RunSettings settings;  // as given, with the scenario's allocator headroom
+  RunSettings settings;  // run_settings(scenario, settings given)
 };
-// Maps a network that cannot be built to an InputError at the scenario's cluster.network key.
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                         const RunSettings& settings = {});
 // predict on the scenario's values, with the compute model of its calibration profile if it
