@@ -7,8 +7,6 @@
 #include <fmt/format.h>
 
 #include "hardware/input/diagnostics.hpp"
-#include "sim/simulate/compute_model.hpp"
-#include "sim/simulate/device_memory.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -135,15 +133,25 @@ Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
   return topology;
 }
 
-PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
-                        const RunSettings& settings) {
+ClusterNetwork prepare_network(const ClusterSpec& cluster, const Catalog& catalog,
+                               const Profile* profile, const std::string& profile_name) {
+  EffectiveCluster effective = effective_cluster(cluster, catalog, profile, profile_name);
+  Topology topology = calibrate_latencies(effective, Topology(effective.cluster));
+  return ClusterNetwork{std::move(topology), std::move(effective.description),
+                        effective.collective_step_latency_s};
+}
+
+std::unique_ptr<ComputeModel> make_compute_model(const DeviceSpec& device, const Profile* profile,
+                                                 const std::string& profile_name) {
+  if (profile)
+    return std::make_unique<ProfiledComputeModel>(device, *profile, profile_name);
+  return std::make_unique<RooflineModel>(device);
+}
+
+ClusterNetwork prepare_network(const Scenario& scenario, const Catalog& catalog) {
   try {
     const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
-    EffectiveCluster effective =
-        effective_cluster(scenario.cluster, catalog, profile, scenario.calibration.value_or(""));
-    Topology topology = calibrate_latencies(effective, Topology(effective.cluster));
-    return PreparedRun{std::move(topology), build_plan(scenario.job, settings.ranks), settings,
-                       std::move(effective.description), effective.collective_step_latency_s};
+    return prepare_network(scenario.cluster, catalog, profile, scenario.calibration.value_or(""));
   } catch (const TopologyError& e) {
     auto where = scenario.locations.find("cluster.network");
     SourceLocation location =
@@ -152,25 +160,43 @@ PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
   }
 }
 
-Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationObserver* observer) {
-  const DeviceSpec& device = scenario.cluster.device;
-  std::unique_ptr<ComputeModel> compute;
-  SimulationOptions options;
-  options.collective_step_latency_s = run.collective_step_latency_s;
-  options.network_model = run.settings.network_model;
-  if (scenario.profile) {
-    compute = std::make_unique<ProfiledComputeModel>(device, *scenario.profile,
-                                                     scenario.calibration.value_or("?"));
-  } else {
-    compute = std::make_unique<RooflineModel>(device);
-  }
-  const SimulationResult sim = simulate(run.plan, run.topology, *compute, options, observer);
+RunSettings run_settings(const Scenario& scenario, RunSettings settings) {
+  settings.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+  return settings;
+}
 
-  const auto& job = scenario.job;
-  Prediction p;
+PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
+                        const RunSettings& settings) {
+  return PreparedRun{prepare_network(scenario, catalog), build_plan(scenario.job, settings.ranks),
+                     run_settings(scenario, settings)};
+}
+
+Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationObserver* observer) {
+  const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
+  const std::unique_ptr<ComputeModel> compute =
+      make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
+  Prediction p = predict({scenario.cluster, scenario.job, *compute, run.network, run.settings},
+                         run.plan, observer);
   p.scenario = scenario.name;
+  return p;
+}
+
+Prediction predict(const PredictionInputs& inputs) {
+  return predict(inputs, build_plan(inputs.job, inputs.settings.ranks));
+}
+
+Prediction predict(const PredictionInputs& inputs, const Plan& plan, SimulationObserver* observer) {
+  const DeviceSpec& device = inputs.cluster.device;
+  const ClusterNetwork& network = inputs.network;
+  SimulationOptions options;
+  options.collective_step_latency_s = network.collective_step_latency_s;
+  options.network_model = inputs.settings.network_model;
+  const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observer);
+
+  const TrainingJob& job = inputs.job;
+  Prediction p;
   p.device = device.name;
-  p.devices = scenario.cluster.device_count();
+  p.devices = inputs.cluster.device_count();
   p.parallelism = job.parallelism;
   p.microbatches = microbatches_per_replica(job);
   p.step_time_s = sim.step_time_s;
@@ -179,11 +205,11 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
   p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
   p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
-  p.compute_model = compute->description();
-  p.link_bandwidths = run.link_bandwidths;
+  p.compute_model = inputs.compute.description();
+  p.link_bandwidths = network.link_bandwidths;
   p.events = sim.events;
   p.flows = sim.flows;
-  p.replicas_simulated_as_one = run.plan.replicas.count;
+  p.replicas_simulated_as_one = plan.replicas.count;
   p.network_model = options.network_model;
   p.flow_transactions = sim.flow_transactions;
   p.alpha_beta_transactions = sim.alpha_beta_transactions;
@@ -191,14 +217,15 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   p.routed_sources_if_all_flows = sim.routed_sources_if_all_flows;
   p.flow_budget = options.flow_budget;
   p.route_search_budget = options.route_search_budget;
-  p.network_size = run.topology.vertex_count() + run.topology.link_count();
+  p.network_size = network.topology.vertex_count() + network.topology.link_count();
   p.collectives_by_algorithm = sim.collectives_by_algorithm;
   std::vector<LinkUsage> links;
   for (LinkId id = 0; id < sim.link_bytes.size(); ++id) {
     if (sim.link_bytes[id] <= 0)
       continue;
-    const Link& link = run.topology.link(id);
-    links.push_back({id, run.topology.link_name(id), link.bandwidth_bytes_per_s, sim.link_bytes[id],
+    const Link& link = network.topology.link(id);
+    links.push_back({id, network.topology.link_name(id), link.bandwidth_bytes_per_s,
+                     sim.link_bytes[id],
                      sim.link_bytes[id] / (link.bandwidth_bytes_per_s * sim.step_time_s)});
   }
   // Busiest first; equal utilisations keep link order, so the table never changes between runs.
@@ -211,15 +238,16 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
 
   const int listed = static_cast<int>(sim.ranks.size());
   p.stage_memory.resize(job.parallelism.pp);
-  p.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+  const double headroom_fraction = inputs.settings.allocator_headroom_fraction;
+  p.allocator_headroom_fraction = headroom_fraction;
   // NCCL runs on GPUs; TPUs, FPGAs and CPU ranks (MPI on host memory) communicate without its
   // buffers.
   const std::vector<double> nccl = device.kind == DeviceKind::gpu
-                                       ? nccl_buffer_bytes(run.plan)
-                                       : std::vector<double>(run.plan.ranks.size(), 0.0);
+                                       ? nccl_buffer_bytes(plan)
+                                       : std::vector<double>(plan.ranks.size(), 0.0);
   for (int i = 0; i < listed; ++i) {
     const int r = sim.ranks[i].rank;
-    const StaticMemory& st = run.plan.ranks[i].static_memory;
+    const StaticMemory& st = plan.ranks[i].static_memory;
     MemoryBreakdown m;
     m.rank = r;
     m.weights_bytes = st.weights_bytes;
@@ -230,8 +258,7 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
     m.nccl_buffer_bytes = nccl[i];
     // Everything but NCCL's buffers comes from the framework's caching allocator.
     const double allocated = st.total() + m.activations_bytes;
-    m.allocator_headroom_bytes =
-        allocator_headroom_bytes(allocated, scenario.allocator_headroom_fraction);
+    m.allocator_headroom_bytes = allocator_headroom_bytes(allocated, headroom_fraction);
     m.peak_bytes = allocated + m.nccl_buffer_bytes + m.allocator_headroom_bytes;
     m.capacity_bytes = device.memory_bytes.value;
     m.fits = m.peak_bytes <= m.capacity_bytes;
