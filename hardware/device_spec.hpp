@@ -60,8 +60,14 @@ struct DeviceSpec {
   // Links the intra-node bandwidth is split over (TPU ICI: one per torus neighbour); absent for
   // devices whose fabric is a switch.
   std::optional<Figure> intra_node_link_count;
+  // Network ports on the device itself (Intel Gaudi's RoCE), per device, per direction over the
+  // ports that leave the node: its scale-out traffic reaches them without the host link. Absent:
+  // the NICs sit on PCIe, behind host_link_bandwidth.
+  std::optional<Figure> on_chip_nic_bandwidth_bytes_per_s;
   Figure power_w;
-  std::optional<Figure> price_usd_per_hour;
+  std::optional<Figure> price_usd_per_hour;  // rented: cloud price per device-hour
+  // Bought: the price of one device (list or street price; "estimate:" where none is public).
+  std::optional<Figure> purchase_price_usd;
   Figure compute_efficiency;  // fraction of peak large GEMMs approach (the curve's asymptote)
   // GEMM size, in FLOPs, at which a GEMM reaches half of compute_efficiency: efficiency(F) =
   // compute_efficiency · F / (F + this). Absent: every GEMM runs at compute_efficiency.

@@ -311,10 +311,13 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
       add_duplex_link(nic, sw, pcie_bw, nic_latency);
       continue;
     }
-    // GPUDirect RDMA: each NIC sits on the PCIe switch of the devices it serves.
+    // GPUDirect RDMA: each NIC sits on the PCIe switch of the devices it serves, or on the
+    // device itself (Gaudi's RoCE ports), reached at the ports' own rate.
+    const double device_nic_bw =
+        d.on_chip_nic_bandwidth_bytes_per_s ? d.on_chip_nic_bandwidth_bytes_per_s->value : pcie_bw;
     for (int i = 0; i < n; ++i) {
       if (i * nics / n == k)
-        add_duplex_link(first_device + i, nic, pcie_bw, nic_latency);
+        add_duplex_link(first_device + i, nic, device_nic_bw, nic_latency);
     }
   }
 }

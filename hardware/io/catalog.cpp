@@ -57,8 +57,11 @@ DeviceSpec read_device(MapReader& map) {
   assign("host_link_bandwidth_bytes_per_s", d.host_link_bandwidth_bytes_per_s);
   assign("intra_node_link_latency_s", d.intra_node_link_latency_s);
   d.intra_node_link_count = read_figure(map, "intra_node_link_count", false);
+  d.on_chip_nic_bandwidth_bytes_per_s =
+      read_figure(map, "on_chip_nic_bandwidth_bytes_per_s", false);
   assign("power_w", d.power_w);
   d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false);
+  d.purchase_price_usd = read_figure(map, "purchase_price_usd", false);
   read_fraction(map, "compute_efficiency", d.compute_efficiency);
   d.gemm_half_efficiency_flops = read_figure(map, "gemm_half_efficiency_flops", false);
   d.intra_node_link_efficiency = read_optional_fraction(map, "intra_node_link_efficiency");

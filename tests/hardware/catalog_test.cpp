@@ -7,8 +7,10 @@ namespace {
 
 TEST(Catalog, BuiltinHasTheRequiredDevices) {
   const Catalog& catalog = Catalog::builtin();
-  for (const char* name : {"A100-SXM4-40GB", "A100-SXM4-80GB", "H100-SXM5-80GB", "H200-SXM-141GB",
-                           "TPU-v4", "TPU-v5p"}) {
+  for (const char* name :
+       {"A100-SXM4-40GB", "A100-SXM4-80GB", "H100-SXM5-80GB", "H100-PCIe-80GB", "H200-SXM-141GB",
+        "B200-SXM-180GB", "GB200-NVL72-186GB", "MI300X-192GB", "MI325X-256GB", "Gaudi3-HL325L",
+        "TPU-v4", "TPU-v5e", "TPU-v5p", "TPU-v6e"}) {
     EXPECT_NE(catalog.find(name), nullptr) << name;
   }
   bool has_fpga = false;
@@ -29,6 +31,50 @@ TEST(Catalog, EveryFigureHasASource) {
       EXPECT_GT(f->source.size(), 5u) << d.name;
     }
   }
+}
+
+// What a buyer compares: every accelerator that can be rented has a price per hour, each price
+// says where it comes from, and a purchase price no vendor published says it is an estimate.
+TEST(Catalog, PricesHaveSources) {
+  for (const char* name : {"H100-SXM5-80GB", "H100-PCIe-80GB", "H200-SXM-141GB", "B200-SXM-180GB",
+                           "MI300X-192GB", "TPU-v5e", "TPU-v5p", "TPU-v6e"}) {
+    const DeviceSpec& d = *Catalog::builtin().find(name);
+    ASSERT_TRUE(d.price_usd_per_hour) << name;
+    EXPECT_GT(d.price_usd_per_hour->value, 0) << name;
+  }
+  int estimates = 0;
+  for (const auto& d : Catalog::builtin().devices()) {
+    if (!d.purchase_price_usd)
+      continue;
+    EXPECT_GT(d.purchase_price_usd->value, 1000) << d.name;
+    // Only Intel lists a price (Gaudi 3's eight-card kit); the others are estimates.
+    const bool estimate = d.purchase_price_usd->source.rfind("estimate:", 0) == 0;
+    EXPECT_EQ(estimate, d.vendor != "Intel") << d.name;
+    estimates += estimate ? 1 : 0;
+  }
+  EXPECT_GE(estimates, 5);
+}
+
+TEST(Catalog, NewAcceleratorsMatchTheirDatasheets) {
+  const Catalog& catalog = Catalog::builtin();
+  // B200: 4.5 PFLOPS bf16 with sparsity per GPU, halved; 1.8 TB/s NVLink both ways, halved.
+  const DeviceSpec& b200 = *catalog.find("B200-SXM-180GB");
+  EXPECT_DOUBLE_EQ(b200.peak_flops(Dtype::bf16), 2250e12);
+  EXPECT_DOUBLE_EQ(b200.intra_node_link_bandwidth_bytes_per_s.value, 900e9);
+  // MI300X: 7 Infinity Fabric links of 64 GB/s per direction.
+  const DeviceSpec& mi300x = *catalog.find("MI300X-192GB");
+  EXPECT_DOUBLE_EQ(mi300x.intra_node_link_bandwidth_bytes_per_s.value, 7 * 64e9);
+  EXPECT_DOUBLE_EQ(mi300x.memory_bytes.value, 192.0 * (1ull << 30));
+  // Gaudi 3: 21 scale-up ports and 3 scale-out ports of 200 Gb/s, the latter on the chip.
+  const DeviceSpec& gaudi = *catalog.find("Gaudi3-HL325L");
+  EXPECT_DOUBLE_EQ(gaudi.intra_node_link_bandwidth_bytes_per_s.value, 21 * 200e9 / 8);
+  ASSERT_TRUE(gaudi.on_chip_nic_bandwidth_bytes_per_s);
+  EXPECT_DOUBLE_EQ(gaudi.on_chip_nic_bandwidth_bytes_per_s->value, 3 * 200e9 / 8);
+  // TPU v6e: 800 GB/s of ICI both ways over 4 ports.
+  const DeviceSpec& v6e = *catalog.find("TPU-v6e");
+  EXPECT_DOUBLE_EQ(
+      v6e.intra_node_link_bandwidth_bytes_per_s.value / v6e.intra_node_link_count->value,
+      800e9 / 2 / 4);
 }
 
 TEST(Catalog, KnownFiguresMatchDatasheets) {

@@ -30,6 +30,23 @@ TEST(Topology, InterNodeTrafficCrossesNicsAndLeaf) {
   EXPECT_DOUBLE_EQ(t.route_latency_s(3, 11), 1e-6 + 1e-7 + 1e-7 + 1e-6);
 }
 
+TEST(Topology, OnChipNicsAreReachedAtTheirOwnRate) {
+  // Gaudi-like: the device's own network ports (50 GB/s) carry its scale-out traffic instead of
+  // its 32 GB/s host link, and a full mesh joins the devices of a node.
+  ClusterSpec c = cluster(2, 8, 8);
+  c.node_fabric = NodeFabric::nvlink_mesh;
+  c.device.on_chip_nic_bandwidth_bytes_per_s = Figure{50e9, "test"};
+  const Topology t(c);
+  const auto& out = t.route(3, 8 + 3);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(t.vertex(t.link(out[0]).to).kind, VertexKind::nic);
+  EXPECT_EQ(t.link(out[0]).bandwidth_bytes_per_s, 50e9);
+  // Inside the node each pair has its own link: 300 GB/s over the 7 peers.
+  const auto& inside = t.route(0, 5);
+  ASSERT_EQ(inside.size(), 1u);
+  EXPECT_DOUBLE_EQ(t.link(inside[0]).bandwidth_bytes_per_s, 300e9 / 7);
+}
+
 TEST(Topology, TwoTierFatTreeSpreadsOverSpines) {
   // 8 nodes × 8 NICs = 64 NICs on a radix-16 fabric: 8 leaves of 8 down / 8 up ports, 8 spines.
   const Topology t(cluster(8, 8, 8, 16));
