@@ -4,6 +4,7 @@
 
 #include "hardware/io/profile_io.hpp"
 #include "sim/scenario/scenario_network.hpp"
+#include "sim/scenario/scenario_sections.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
@@ -18,17 +19,13 @@ std::optional<std::int64_t> integer_or(MapReader& map, std::string_view key, std
                    : map.integer(key, low, high, required_key);
 }
 
-void read_cluster(MapReader& top, const Catalog& catalog, Scenario& s) {
-  if (!top.require("cluster"))
-    return;
-  MapReader c = top.child("cluster");
-  s.locations["cluster"] = top.location("cluster");
-  s.locations["cluster.network"] =
-      c.has("network") ? c.location("network") : top.location("cluster");
+}  // namespace
+
+void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& cluster) {
   if (c.require("device")) {
     if (auto name = c.string("device")) {
       if (const DeviceSpec* device = catalog.find(*name)) {
-        s.cluster.device = *device;
+        cluster.device = *device;
       } else {
         std::string message = fmt::format("'{}' is not in the device catalog", *name);
         if (auto near = closest_match(*name, catalog.names())) {
@@ -48,15 +45,27 @@ void read_cluster(MapReader& top, const Catalog& catalog, Scenario& s) {
                                    "most {}",
                                    *nodes, *per_node, *nodes * *per_node, max_devices));
     } else {
-      s.cluster.nodes = static_cast<int>(*nodes);
-      s.cluster.devices_per_node = static_cast<int>(*per_node);
+      cluster.nodes = static_cast<int>(*nodes);
+      cluster.devices_per_node = static_cast<int>(*per_node);
     }
   }
   if (auto fabric = c.enumeration("node_fabric", node_fabric_names))
-    s.cluster.node_fabric = *fabric;
+    cluster.node_fabric = *fabric;
 
-  read_network(c, catalog, s.cluster);
+  read_network(c, catalog, cluster);
   c.finish();
+}
+
+namespace {
+
+void read_cluster(MapReader& top, const Catalog& catalog, Scenario& s) {
+  if (!top.require("cluster"))
+    return;
+  MapReader c = top.child("cluster");
+  s.locations["cluster"] = top.location("cluster");
+  s.locations["cluster.network"] =
+      c.has("network") ? c.location("network") : top.location("cluster");
+  read_cluster_section(c, catalog, s.cluster);
 }
 
 // model.moe: the preset's values (if it has experts) or the defaults below stand for keys left out.
@@ -123,11 +132,9 @@ void read_latent_attention(MapReader& m, TransformerConfig& model) {
   a.finish();
 }
 
-void read_model(MapReader& top, Scenario& s) {
-  if (!top.require("model"))
-    return;
-  MapReader m = top.child("model");
-  TransformerConfig& model = s.job.model;
+}  // namespace
+
+void read_model_section(MapReader& m, TransformerConfig& model) {
   if (m.has("preset")) {
     if (auto preset_name = m.choice("preset", transformer_preset_names()))
       model = *transformer_preset(*preset_name);
@@ -176,9 +183,18 @@ void read_model(MapReader& top, Scenario& s) {
   }
   read_moe(m, model);
   read_latent_attention(m, model);
-  if (model.name.empty())
-    model.name = s.name;
   m.finish();
+}
+
+namespace {
+
+void read_model(MapReader& top, Scenario& s) {
+  if (!top.require("model"))
+    return;
+  MapReader m = top.child("model");
+  read_model_section(m, s.job.model);
+  if (s.job.model.name.empty())
+    s.job.model.name = s.name;
 }
 
 void read_training(MapReader& top, Scenario& s) {

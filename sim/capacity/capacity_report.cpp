@@ -1,0 +1,267 @@
+#include "sim/capacity/capacity_report.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+namespace scaleplan::capacity {
+
+namespace {
+
+constexpr double day_s = 86400;
+
+std::string plan_text(const ParallelismSpec& p, std::int64_t micro_batch) {
+  std::string text = fmt::format("tp {} pp {} dp {}", p.tp, p.pp, p.dp);
+  if (p.cp > 1)
+    text += fmt::format(" cp {}", p.cp);
+  if (p.ep > 1)
+    text += fmt::format(" ep {}", p.ep);
+  text += fmt::format(" mb {}", micro_batch);
+  if (p.pp > 1) {
+    text += fmt::format(" {}", to_string(p.schedule));
+    if (p.virtual_stages > 1)
+      text += fmt::format("x{}", p.virtual_stages);
+  }
+  if (p.zero > 0)
+    text += fmt::format(" zero {}", p.zero);
+  if (p.recompute != Recompute::none)
+    text += fmt::format(" rc {}", to_string(p.recompute));
+  if (p.sequence_parallel)
+    text += " sp";
+  return text;
+}
+
+std::string label(const OptionResult& r) {
+  return fmt::format("{} x{} {}", r.option, r.size.devices, to_string(r.pricing));
+}
+
+std::string cluster_label(const OptionResult& r) {
+  return fmt::format("{} x{}", r.option, r.size.devices);
+}
+
+std::string marks(const OptionResult& r) {
+  std::string m;
+  m += r.on_front ? "*" : " ";
+  m += r.satisfies() ? " " : "x";
+  return m;
+}
+
+std::string header_text(const CapacityReport& report) {
+  std::string out;
+  out += fmt::format("capacity   {}\n", report.spec);
+  out += fmt::format("job        {}: {:.3g} tokens, {} steps of {} x {}-token sequences\n",
+                     report.model, report.tokens, report.steps, report.global_batch,
+                     report.seq_len);
+  out += fmt::format(
+      "limits     deadline {}, budget {}\n",
+      report.deadline_s ? fmt::format("{:.1f} days", *report.deadline_s / day_s) : "none",
+      report.budget_usd ? fmt::format("${:.2f}M", *report.budget_usd / 1e6) : "none");
+  return out;
+}
+
+std::string details_text(const OptionResult& r) {
+  const Goodput& g = r.goodput;
+  std::string out = fmt::format(
+      "  {}: MTBF {:.1f} h, checkpoint {:.2f} TB written in {:.0f} s every {:.0f} min, restart "
+      "{:.0f} s, {:.0f} failures expected; goodput {:.1f} %",
+      cluster_label(r), g.job_mtbf_s / 3600, r.checkpoint_bytes / 1e12, g.checkpoint_write_s,
+      g.checkpoint_interval_s / 60, g.restart_s, g.expected_failures, 100 * g.goodput);
+  if (r.data.bottleneck != DataBottleneck::none) {
+    out += fmt::format("; data: {} binds at {:.3g} tokens/s (compute {:.3g})",
+                       to_string(r.data.bottleneck), r.data.pipeline_tokens_per_s,
+                       r.outcome.plan->prediction.tokens_per_s);
+  }
+  return out + "\n";
+}
+
+}  // namespace
+
+std::string format_text(const CapacityReport& report) {
+  std::string out = header_text(report) + "\n";
+  out += fmt::format("{:<2} {:<24} {:>5} {:<40} {:>7} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8}\n", "",
+                     "cluster", "price", "best plan", "step s", "MFU", "ideal d", "goodput",
+                     "days", "cost $M", "MWh");
+  for (const OptionResult& r : report.rows) {
+    const std::string name = fmt::format("{} x{}", r.option, r.size.devices);
+    if (!r.has_plan()) {
+      out += fmt::format("{:<2} {:<24} {:>5} no plan fits: {}\n", marks(r), name,
+                         to_string(r.pricing), r.outcome.why_none);
+      continue;
+    }
+    const ChosenPlan& plan = *r.outcome.plan;
+    out += fmt::format(
+        "{:<2} {:<24} {:>5} {:<40} {:>7.3f} {:>5.1f}% {:>7.1f} {:>6.1f}% {:>7.1f} {:>9.2f} "
+        "{:>8.0f}\n",
+        marks(r), name, to_string(r.pricing),
+        plan_text(plan.job.parallelism, plan.job.training.micro_batch),
+        plan.prediction.step_time_s, 100 * plan.prediction.mfu, r.ideal_s / day_s,
+        100 * r.goodput.goodput, r.goodput.wall_s / day_s, r.cost.usd / 1e6, r.energy_mwh);
+  }
+  out += "\n*: on the time/cost Pareto front; x: misses the deadline or the budget, or no plan "
+         "fits\n";
+  out += "days: effective time to train (ideal: steps x simulated step time; then the data "
+         "pipeline, failures, checkpoints and restarts)\n";
+
+  out += "\nPareto front (fastest first):\n";
+  for (std::size_t i : report.front) {
+    const OptionResult& r = report.rows[i];
+    out += fmt::format("  {:<32} {:>7.1f} days  ${:>8.2f}M\n", label(r), r.goodput.wall_s / day_s,
+                       r.cost.usd / 1e6);
+  }
+  if (report.front.empty())
+    out += "  (empty: no cluster has a plan that fits)\n";
+
+  if (report.best) {
+    const OptionResult& r = report.rows[*report.best];
+    out += fmt::format("\nbest: {}: {:.1f} days, ${:.2f}M, {:.0f} MWh (the cheapest that meets the "
+                       "deadline and the budget)\n",
+                       label(r), r.goodput.wall_s / day_s, r.cost.usd / 1e6, r.energy_mwh);
+  } else {
+    out += "\nno cluster meets the deadline and the budget:\n";
+    for (const OptionResult& r : report.rows) {
+      for (const std::string& why : r.misses)
+        out += fmt::format("  {}: {}\n", label(r), why);
+    }
+  }
+
+  out += "\ngoodput (Daly 2006: failures from the devices' and nodes' MTBF, checkpoints every "
+         "optimum interval):\n";
+  // Once per cluster: its rows rented and bought share the plan and the time.
+  for (std::size_t i = 0; i < report.rows.size(); ++i) {
+    const OptionResult& r = report.rows[i];
+    if (r.has_plan() && (i == 0 || report.rows[i - 1].cluster != r.cluster))
+      out += details_text(r);
+  }
+  return out;
+}
+
+std::string format_csv(const CapacityReport& report) {
+  std::string out =
+      "option,pricing,device,devices,nodes,ports,tp,pp,dp,cp,ep,micro_batch,schedule,"
+      "virtual_stages,zero,recompute,sequence_parallel,step_time_s,estimate_step_time_s,"
+      "tokens_per_s,mfu,peak_memory_bytes,capacity_bytes,ideal_s,data_bottleneck,data_limited_s,"
+      "job_mtbf_s,checkpoint_bytes,checkpoint_write_s,checkpoint_interval_s,restart_s,"
+      "expected_failures,goodput,effective_s,facility_power_w,energy_mwh,cost_usd,capital_usd,"
+      "energy_usd,meets_deadline,meets_budget,on_pareto_front,why\n";
+  for (const OptionResult& r : report.rows) {
+    std::string why;
+    for (const std::string& w : r.misses)
+      why += (why.empty() ? "" : "; ") + w;
+    out += fmt::format("{},{},{},{},{},{},", r.option, to_string(r.pricing), r.device,
+                       r.size.devices, r.size.nodes, r.size.ports);
+    if (r.has_plan()) {
+      const ChosenPlan& plan = *r.outcome.plan;
+      const ParallelismSpec& p = plan.job.parallelism;
+      const Prediction& s = plan.prediction;
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},", p.tp, p.pp, p.dp, p.cp, p.ep,
+                         plan.job.training.micro_batch, to_string(p.schedule), p.virtual_stages,
+                         p.zero, to_string(p.recompute), p.sequence_parallel);
+      out += fmt::format("{},{},{},{},{},{},{},{},{},", s.step_time_s, plan.estimate_step_time_s,
+                         s.tokens_per_s, s.mfu, s.memory.peak_bytes, s.memory.capacity_bytes,
+                         r.ideal_s, to_string(r.data.bottleneck), r.data_limited_s);
+      const Goodput& g = r.goodput;
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},", g.job_mtbf_s,
+                         r.checkpoint_bytes, g.checkpoint_write_s, g.checkpoint_interval_s,
+                         g.restart_s, g.expected_failures, g.goodput, g.wall_s, r.facility_power_w,
+                         r.energy_mwh, r.cost.usd, r.cost.capital_usd, r.cost.energy_usd);
+    } else {
+      out += std::string(11 + 9 + 13, ',');
+    }
+    // The reasons may hold commas: quoted, with quotes doubled (RFC 4180).
+    std::string quoted;
+    for (char c : why)
+      quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    out += fmt::format("{},{},{},\"{}\"\n", r.meets_deadline, r.meets_budget, r.on_front, quoted);
+  }
+  return out;
+}
+
+namespace {
+
+nlohmann::json plan_json(const ChosenPlan& plan) {
+  const ParallelismSpec& p = plan.job.parallelism;
+  const Prediction& s = plan.prediction;
+  return {{"parallelism",
+           {{"tp", p.tp},
+            {"pp", p.pp},
+            {"dp", p.dp},
+            {"cp", p.cp},
+            {"ep", p.ep},
+            {"schedule", to_string(p.schedule)},
+            {"virtual_stages", p.virtual_stages},
+            {"zero", p.zero},
+            {"recompute", to_string(p.recompute)},
+            {"sequence_parallel", p.sequence_parallel}}},
+          {"micro_batch", plan.job.training.micro_batch},
+          {"step_time_s", s.step_time_s},
+          {"estimate_step_time_s", plan.estimate_step_time_s},
+          {"tokens_per_s", s.tokens_per_s},
+          {"mfu", s.mfu},
+          {"peak_memory_bytes", s.memory.peak_bytes},
+          {"capacity_bytes", s.memory.capacity_bytes}};
+}
+
+nlohmann::json row_json(const OptionResult& r) {
+  nlohmann::json row = {{"option", r.option},
+                        {"pricing", to_string(r.pricing)},
+                        {"device", r.device},
+                        {"devices", r.size.devices},
+                        {"nodes", r.size.nodes},
+                        {"ports", r.size.ports},
+                        {"meets_deadline", r.meets_deadline},
+                        {"meets_budget", r.meets_budget},
+                        {"on_pareto_front", r.on_front},
+                        {"misses", r.misses}};
+  if (!r.has_plan()) {
+    row["plan"] = nullptr;
+    return row;
+  }
+  const Goodput& g = r.goodput;
+  row["plan"] = plan_json(*r.outcome.plan);
+  row["search_s"] = r.outcome.search_s;
+  row["ideal_s"] = r.ideal_s;
+  row["data"] = {{"bottleneck", to_string(r.data.bottleneck)},
+                 {"pipeline_tokens_per_s", r.data.bottleneck == DataBottleneck::none
+                                               ? nlohmann::json(nullptr)
+                                               : nlohmann::json(r.data.pipeline_tokens_per_s)},
+                 {"data_limited_s", r.data_limited_s}};
+  row["goodput"] = {{"job_mtbf_s", g.job_mtbf_s},
+                    {"checkpoint_bytes", r.checkpoint_bytes},
+                    {"checkpoint_write_s", g.checkpoint_write_s},
+                    {"checkpoint_interval_s", g.checkpoint_interval_s},
+                    {"restart_s", g.restart_s},
+                    {"expected_failures", g.expected_failures},
+                    {"goodput", g.goodput}};
+  row["effective_s"] = g.wall_s;
+  row["facility_power_w"] = r.facility_power_w;
+  row["energy_mwh"] = r.energy_mwh;
+  row["cost"] = {{"usd", r.cost.usd},
+                 {"capital_usd", r.cost.capital_usd},
+                 {"energy_usd", r.cost.energy_usd},
+                 {"price_source", r.price_source}};
+  return row;
+}
+
+}  // namespace
+
+std::string format_json(const CapacityReport& report) {
+  nlohmann::json out = {{"spec", report.spec},
+                        {"model", report.model},
+                        {"tokens", report.tokens},
+                        {"steps", report.steps},
+                        {"global_batch", report.global_batch},
+                        {"seq_len", report.seq_len},
+                        {"deadline_s", report.deadline_s ? nlohmann::json(*report.deadline_s)
+                                                         : nlohmann::json(nullptr)},
+                        {"budget_usd", report.budget_usd ? nlohmann::json(*report.budget_usd)
+                                                         : nlohmann::json(nullptr)},
+                        {"pareto_front", report.front},
+                        {"best", report.best ? nlohmann::json(*report.best)
+                                             : nlohmann::json(nullptr)}};
+  out["rows"] = nlohmann::json::array();
+  for (const OptionResult& r : report.rows)
+    out["rows"].push_back(row_json(r));
+  return out.dump(2) + "\n";
+}
+
+}  // namespace scaleplan::capacity

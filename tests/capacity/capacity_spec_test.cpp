@@ -1,0 +1,129 @@
+#include "sim/capacity/capacity_spec.hpp"
+
+#include <gtest/gtest.h>
+
+namespace scaleplan::capacity {
+namespace {
+
+constexpr const char* spec_text = R"(format: scaleplan-capacity/1
+name: small
+model: {preset: llama2-7b, seq_len: 4096}
+training:
+  tokens: 1.0e9
+  global_batch: 256
+  dtype: bf16
+deadline_days: 30
+options:
+  - name: h100
+    cluster:
+      device: H100-SXM5-80GB
+      nodes: [2, 4]
+      devices_per_node: 8
+      network: {topology: rail-optimized, link_bandwidth_gbps: 400}
+    rent: {}
+    buy: {usd_per_node: 150000, usd_per_port: 3000, life_years: 5}
+  - cluster: {device: TPU-v5p, nodes: 16, devices_per_node: 4, node_fabric: ici,
+              network: {topology: torus, dims: [4, 4, 4], cube: [4, 4, 4]}}
+    rent: {usd_per_device_hour: 3.5}
+)";
+
+const Catalog& catalog() {
+  return Catalog::builtin();
+}
+
+TEST(CapacitySpec, ReadsTheJobAndEverySize) {
+  const CapacitySpec spec = parse_capacity_spec(spec_text, "small.yaml", catalog());
+  EXPECT_EQ(spec.name, "small");
+  // 1e9 tokens in steps of 256 × 4096 = 1,048,576 tokens: 954 steps (rounded up).
+  EXPECT_EQ(spec.steps, 954);
+  EXPECT_DOUBLE_EQ(spec.tokens, 954.0 * 256 * 4096);
+  EXPECT_DOUBLE_EQ(*spec.deadline_s, 30 * 86400.0);
+  ASSERT_EQ(spec.options.size(), 3u);
+  EXPECT_EQ(spec.options[0].cluster.device_count(), 16);
+  EXPECT_EQ(spec.options[1].cluster.device_count(), 32);
+  EXPECT_EQ(spec.options[1].name, "h100");
+  // Rent without a price takes the catalog's, with its source; buy the catalog's estimate.
+  const DeviceSpec& h100 = *catalog().find("H100-SXM5-80GB");
+  EXPECT_EQ(spec.options[0].rent->usd_per_device_hour.value, h100.price_usd_per_hour->value);
+  EXPECT_EQ(spec.options[0].buy->usd_per_device.source, h100.purchase_price_usd->source);
+  EXPECT_EQ(spec.options[0].buy->life_years, 5);
+  // The TPU option is named after its device, rented at the spec's price, not bought.
+  EXPECT_EQ(spec.options[2].name, "TPU-v5p");
+  EXPECT_EQ(spec.options[2].rent->usd_per_device_hour.value, 3.5);
+  EXPECT_FALSE(spec.options[2].buy);
+  // Defaults: Llama 3's failure rates, the node overhead, 4-byte token ids for a 32k vocabulary
+  // fit in 2 bytes.
+  EXPECT_EQ(spec.failures.device_mtbf_h.value, llama3_failure_rates().device_mtbf_h.value);
+  EXPECT_EQ(spec.options[0].node_overhead_w, default_node_overhead_w().value);
+  EXPECT_EQ(spec.data.bytes_per_token, 2);
+}
+
+// Every problem of a bad spec, each at its file, line, column and key.
+std::string errors_of(const std::string& text) {
+  try {
+    parse_capacity_spec(text, "bad.yaml", catalog());
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CapacitySpec, BadSpecsNameFileLineAndKey) {
+  std::string text = spec_text;
+  text.replace(text.find("H100-SXM5-80GB"), 14, "H100-SXM5-80G");
+  text.replace(text.find("life_years: 5"), 13, "life_year: 5");
+  text.replace(text.find("tokens: 1.0e9"), 13, "tokens: -1");
+  const std::string what = errors_of(text);
+  EXPECT_NE(what.find("bad.yaml:12:15: options[0].cluster.device: 'H100-SXM5-80G' is not in the "
+                      "device catalog; did you mean 'H100-SXM5-80GB'?"),
+            std::string::npos)
+      << what;
+  EXPECT_NE(what.find("bad.yaml:17:10: options[0].buy.life_years: required key is missing"),
+            std::string::npos)
+      << what;
+  EXPECT_NE(what.find("options[0].buy.life_year: unknown key"), std::string::npos) << what;
+  EXPECT_NE(what.find("bad.yaml:5:11: training.tokens: must be greater than 0"),
+            std::string::npos)
+      << what;
+  // The device is wrong at both sizes, but said once.
+  EXPECT_EQ(what.find("is not in the device catalog"), what.rfind("is not in the device catalog"))
+      << what;
+}
+
+TEST(CapacitySpec, PaymentAndSizesAreChecked) {
+  std::string text = spec_text;
+  text.replace(text.find("    rent: {usd_per_device_hour: 3.5}\n"), 36, "");
+  text.replace(text.find("nodes: 16"), 9, "nodes: [16, 32]");
+  const std::string what = errors_of(text);
+  EXPECT_NE(what.find("options[1].rent: give rent, buy or both"), std::string::npos) << what;
+  EXPECT_NE(what.find("options[1].cluster.nodes: a torus fixes the device count with its dims"),
+            std::string::npos)
+      << what;
+}
+
+TEST(CapacitySpec, AnUnpricedDeviceNeedsAPrice) {
+  std::string text = spec_text;
+  text.replace(text.find("    rent: {usd_per_device_hour: 3.5}\n"), 36, "    buy: {usd_per_node: 0, "
+                                                                       "usd_per_port: 0, "
+                                                                       "life_years: 4}\n");
+  const std::string what = errors_of(text);
+  EXPECT_NE(what.find("options[1].buy: TPU-v5p has no purchase_price_usd in the catalog"),
+            std::string::npos)
+      << what;
+}
+
+TEST(CapacitySpec, TokensOrStepsNotBoth) {
+  std::string text = spec_text;
+  text.replace(text.find("  tokens: 1.0e9\n"), 16, "  tokens: 1.0e9\n  steps: 10\n");
+  EXPECT_NE(errors_of(text).find("training.steps: give exactly one of tokens"), std::string::npos);
+}
+
+TEST(CapacitySpec, TheHeaderSaysWhatTheFileIs) {
+  std::string text = spec_text;
+  text.replace(0, 28, "format: scaleplan-plan");
+  EXPECT_NE(errors_of(text).find("format: expected 'scaleplan-capacity/1' (a capacity spec file)"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace scaleplan::capacity
