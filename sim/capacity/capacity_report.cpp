@@ -49,9 +49,9 @@ std::string marks(const OptionResult& r) {
 std::string header_text(const CapacityReport& report) {
   std::string out;
   out += fmt::format("capacity   {}\n", report.spec);
-  out += fmt::format("job        {}: {:.3g} tokens, {} steps of {} x {}-token sequences\n",
-                     report.model, report.tokens, report.steps, report.global_batch,
-                     report.seq_len);
+  out +=
+      fmt::format("job        {}: {:.3g} tokens, {} steps of {} x {}-token sequences\n",
+                  report.model, report.tokens, report.steps, report.global_batch, report.seq_len);
   out += fmt::format(
       "limits     deadline {}, budget {}\n",
       report.deadline_s ? fmt::format("{:.1f} days", *report.deadline_s / day_s) : "none",
@@ -79,8 +79,8 @@ std::string details_text(const OptionResult& r) {
 std::string format_text(const CapacityReport& report) {
   std::string out = header_text(report) + "\n";
   out += fmt::format("{:<2} {:<24} {:>5} {:<40} {:>7} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8}\n", "",
-                     "cluster", "price", "best plan", "step s", "MFU", "ideal d", "goodput",
-                     "days", "cost $M", "MWh");
+                     "cluster", "price", "best plan", "step s", "MFU", "ideal d", "goodput", "days",
+                     "cost $M", "MWh");
   for (const OptionResult& r : report.rows) {
     const std::string name = fmt::format("{} x{}", r.option, r.size.devices);
     if (!r.has_plan()) {
@@ -93,14 +93,16 @@ std::string format_text(const CapacityReport& report) {
         "{:<2} {:<24} {:>5} {:<40} {:>7.3f} {:>5.1f}% {:>7.1f} {:>6.1f}% {:>7.1f} {:>9.2f} "
         "{:>8.0f}\n",
         marks(r), name, to_string(r.pricing),
-        plan_text(plan.job.parallelism, plan.job.training.micro_batch),
-        plan.prediction.step_time_s, 100 * plan.prediction.mfu, r.ideal_s / day_s,
-        100 * r.goodput.goodput, r.goodput.wall_s / day_s, r.cost.usd / 1e6, r.energy_mwh);
+        plan_text(plan.job.parallelism, plan.job.training.micro_batch), plan.prediction.step_time_s,
+        100 * plan.prediction.mfu, r.ideal_s / day_s, 100 * r.goodput.goodput,
+        r.goodput.wall_s / day_s, r.cost.usd / 1e6, r.energy_mwh);
   }
-  out += "\n*: on the time/cost Pareto front; x: misses the deadline or the budget, or no plan "
-         "fits\n";
-  out += "days: effective time to train (ideal: steps x simulated step time; then the data "
-         "pipeline, failures, checkpoints and restarts)\n";
+  out +=
+      "\n*: on the time/cost Pareto front; x: misses the deadline or the budget, or no plan "
+      "fits\n";
+  out +=
+      "days: effective time to train (ideal: steps x simulated step time; then the data "
+      "pipeline, failures, checkpoints and restarts)\n";
 
   out += "\nPareto front (fastest first):\n";
   for (std::size_t i : report.front) {
@@ -113,9 +115,10 @@ std::string format_text(const CapacityReport& report) {
 
   if (report.best) {
     const OptionResult& r = report.rows[*report.best];
-    out += fmt::format("\nbest: {}: {:.1f} days, ${:.2f}M, {:.0f} MWh (the cheapest that meets the "
-                       "deadline and the budget)\n",
-                       label(r), r.goodput.wall_s / day_s, r.cost.usd / 1e6, r.energy_mwh);
+    out += fmt::format(
+        "\nbest: {}: {:.1f} days, ${:.2f}M, {:.0f} MWh (the cheapest that meets the "
+        "deadline and the budget)\n",
+        label(r), r.goodput.wall_s / day_s, r.cost.usd / 1e6, r.energy_mwh);
   } else {
     out += "\nno cluster meets the deadline and the budget:\n";
     for (const OptionResult& r : report.rows) {
@@ -124,8 +127,9 @@ std::string format_text(const CapacityReport& report) {
     }
   }
 
-  out += "\ngoodput (Daly 2006: failures from the devices' and nodes' MTBF, checkpoints every "
-         "optimum interval):\n";
+  out +=
+      "\ngoodput (Daly 2006: failures from the devices' and nodes' MTBF, checkpoints every "
+      "optimum interval):\n";
   // Once per cluster: its rows rented and bought share the plan and the time.
   for (std::size_t i = 0; i < report.rows.size(); ++i) {
     const OptionResult& r = report.rows[i];
@@ -218,7 +222,6 @@ nlohmann::json row_json(const OptionResult& r) {
   }
   const Goodput& g = r.goodput;
   row["plan"] = plan_json(*r.outcome.plan);
-  row["search_s"] = r.outcome.search_s;
   row["ideal_s"] = r.ideal_s;
   row["data"] = {{"bottleneck", to_string(r.data.bottleneck)},
                  {"pipeline_tokens_per_s", r.data.bottleneck == DataBottleneck::none
@@ -245,19 +248,19 @@ nlohmann::json row_json(const OptionResult& r) {
 }  // namespace
 
 std::string format_json(const CapacityReport& report) {
-  nlohmann::json out = {{"spec", report.spec},
-                        {"model", report.model},
-                        {"tokens", report.tokens},
-                        {"steps", report.steps},
-                        {"global_batch", report.global_batch},
-                        {"seq_len", report.seq_len},
-                        {"deadline_s", report.deadline_s ? nlohmann::json(*report.deadline_s)
-                                                         : nlohmann::json(nullptr)},
-                        {"budget_usd", report.budget_usd ? nlohmann::json(*report.budget_usd)
-                                                         : nlohmann::json(nullptr)},
-                        {"pareto_front", report.front},
-                        {"best", report.best ? nlohmann::json(*report.best)
-                                             : nlohmann::json(nullptr)}};
+  nlohmann::json out = {
+      {"spec", report.spec},
+      {"model", report.model},
+      {"tokens", report.tokens},
+      {"steps", report.steps},
+      {"global_batch", report.global_batch},
+      {"seq_len", report.seq_len},
+      {"deadline_s",
+       report.deadline_s ? nlohmann::json(*report.deadline_s) : nlohmann::json(nullptr)},
+      {"budget_usd",
+       report.budget_usd ? nlohmann::json(*report.budget_usd) : nlohmann::json(nullptr)},
+      {"pareto_front", report.front},
+      {"best", report.best ? nlohmann::json(*report.best) : nlohmann::json(nullptr)}};
   out["rows"] = nlohmann::json::array();
   for (const OptionResult& r : report.rows)
     out["rows"].push_back(row_json(r));

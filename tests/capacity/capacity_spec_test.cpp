@@ -82,8 +82,7 @@ TEST(CapacitySpec, BadSpecsNameFileLineAndKey) {
             std::string::npos)
       << what;
   EXPECT_NE(what.find("options[0].buy.life_year: unknown key"), std::string::npos) << what;
-  EXPECT_NE(what.find("bad.yaml:5:11: training.tokens: must be greater than 0"),
-            std::string::npos)
+  EXPECT_NE(what.find("bad.yaml:5:11: training.tokens: must be greater than 0"), std::string::npos)
       << what;
   // The device is wrong at both sizes, but said once.
   EXPECT_EQ(what.find("is not in the device catalog"), what.rfind("is not in the device catalog"))
@@ -103,9 +102,10 @@ TEST(CapacitySpec, PaymentAndSizesAreChecked) {
 
 TEST(CapacitySpec, AnUnpricedDeviceNeedsAPrice) {
   std::string text = spec_text;
-  text.replace(text.find("    rent: {usd_per_device_hour: 3.5}\n"), 36, "    buy: {usd_per_node: 0, "
-                                                                       "usd_per_port: 0, "
-                                                                       "life_years: 4}\n");
+  text.replace(text.find("    rent: {usd_per_device_hour: 3.5}\n"), 36,
+               "    buy: {usd_per_node: 0, "
+               "usd_per_port: 0, "
+               "life_years: 4}\n");
   const std::string what = errors_of(text);
   EXPECT_NE(what.find("options[1].buy: TPU-v5p has no purchase_price_usd in the catalog"),
             std::string::npos)
@@ -123,6 +123,26 @@ TEST(CapacitySpec, TheHeaderSaysWhatTheFileIs) {
   text.replace(0, 28, "format: scaleplan-plan");
   EXPECT_NE(errors_of(text).find("format: expected 'scaleplan-capacity/1' (a capacity spec file)"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace scaleplan::capacity
+
+namespace scaleplan::capacity {
+namespace {
+
+TEST(CapacitySpec, TheShippedExampleReads) {
+  const CapacitySpec spec = load_capacity_spec(
+      SCALEPLAN_SOURCE_DIR "/scenarios/capacity/llama3-70b-15t-tokens.yaml", Catalog::builtin());
+  // H100, H200, B200 and MI300X at two sizes each, TPU v5p at two.
+  ASSERT_EQ(spec.options.size(), 10u);
+  EXPECT_EQ(spec.options[0].cluster.device_count(), 2048);
+  EXPECT_EQ(spec.options[9].cluster.device_count(), 6144);
+  EXPECT_DOUBLE_EQ(*spec.deadline_s, 90 * 86400.0);
+  // 15e12 tokens in steps of 512 · 8192 tokens.
+  EXPECT_EQ(spec.steps, 3576279);  // 15e12 / 4,194,304 = 3,576,278.4, rounded up
+  for (const ClusterOption& o : spec.options)
+    EXPECT_EQ(o.buy.has_value(), o.cluster.device.kind == DeviceKind::gpu) << o.name;
 }
 
 }  // namespace

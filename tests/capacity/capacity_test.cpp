@@ -77,8 +77,7 @@ TEST(Capacity, EachSizeRentedAndBought) {
   EXPECT_DOUBLE_EQ(buy1.cost.capital_usd, 260000);
   EXPECT_DOUBLE_EQ(report.rows[3].cost.capital_usd, 552000);
   EXPECT_NEAR(buy1.cost.usd,
-              260000 * buy1.goodput.wall_s / (4 * seconds_per_year) +
-                  buy1.energy_mwh * 1000 * 0.1,
+              260000 * buy1.goodput.wall_s / (4 * seconds_per_year) + buy1.energy_mwh * 1000 * 0.1,
               1e-6);
   // One node misses the 10-day deadline; two (600,000 s ideal, 6.9 days) meet it.
   EXPECT_FALSE(rent1.meets_deadline);

@@ -45,8 +45,8 @@ TEST(Pareto, NoDominatedPointAndBothExtremes) {
       if (on[i])
         continue;
       EXPECT_TRUE(std::any_of(front.begin(), front.end(), [&](std::size_t f) {
-        return dominates(points[f], points[i]) || (points[f].time_s == points[i].time_s &&
-                                                   points[f].cost_usd == points[i].cost_usd);
+        return dominates(points[f], points[i]) ||
+               (points[f].time_s == points[i].time_s && points[f].cost_usd == points[i].cost_usd);
       })) << trial;
     }
     const auto by_time = [](const TimeCost& a, const TimeCost& b) {
