@@ -34,8 +34,8 @@ std::string millions(double usd) {
 
 }  // namespace
 
-OptionResult evaluate_option(const CapacitySpec& spec, const ClusterOption& option,
-                             Pricing pricing, const PlanOutcome& outcome) {
+OptionResult evaluate_option(const CapacitySpec& spec, const ClusterOption& option, Pricing pricing,
+                             const PlanOutcome& outcome) {
   OptionResult r;
   r.option = option.name;
   r.pricing = pricing;
@@ -72,9 +72,8 @@ OptionResult evaluate_option(const CapacitySpec& spec, const ClusterOption& opti
   }
   if (spec.budget_usd && r.cost.usd > *spec.budget_usd) {
     r.meets_budget = false;
-    r.misses.push_back(
-        fmt::format("costs {}, over the budget of {}", millions(r.cost.usd),
-                    millions(*spec.budget_usd)));
+    r.misses.push_back(fmt::format("costs {}, over the budget of {}", millions(r.cost.usd),
+                                   millions(*spec.budget_usd)));
   }
   return r;
 }

@@ -38,8 +38,8 @@ struct PlanOutcome {
 // Finds the fastest plan of `base` (the spec's model and training) on the option's cluster,
 // simulating the best `top_k` estimates in full. Throws InputError for a cluster whose network
 // cannot be built.
-using PlanFinder = std::function<PlanOutcome(const ClusterOption& option, const TrainingJob& base,
-                                             int top_k)>;
+using PlanFinder =
+    std::function<PlanOutcome(const ClusterOption& option, const TrainingJob& base, int top_k)>;
 
 // One cluster paid for one way.
 struct OptionResult {
@@ -90,8 +90,8 @@ struct CapacityReport {
 double checkpoint_bytes(const TrainingJob& job);
 
 // The figures of one cluster paid for one way, given what its search found.
-OptionResult evaluate_option(const CapacitySpec& spec, const ClusterOption& option,
-                             Pricing pricing, const PlanOutcome& outcome);
+OptionResult evaluate_option(const CapacitySpec& spec, const ClusterOption& option, Pricing pricing,
+                             const PlanOutcome& outcome);
 
 // Searches every option once and evaluates it for each way it may be paid for; marks the front
 // and the best row.

@@ -137,10 +137,10 @@ std::optional<BuyPrice> read_buy(MapReader& option, const DeviceSpec& device) {
                                       device.name));
     }
   }
-  buy.usd_per_node = b.number("usd_per_node", NumberRange::non_negative(1e10), required_key)
-                         .value_or(0);
-  buy.usd_per_port = b.number("usd_per_port", NumberRange::non_negative(1e8), required_key)
-                         .value_or(0);
+  buy.usd_per_node =
+      b.number("usd_per_node", NumberRange::non_negative(1e10), required_key).value_or(0);
+  buy.usd_per_port =
+      b.number("usd_per_port", NumberRange::non_negative(1e8), required_key).value_or(0);
   buy.life_years = b.number("life_years", NumberRange::positive(50), required_key).value_or(1);
   b.finish();
   return buy;
@@ -227,24 +227,22 @@ void read_goodput(MapReader& top, CapacitySpec& spec) {
 
   MapReader c = top.child("checkpoint");
   spec.checkpoint.write_bytes_per_s =
-      c.number("write_gb_per_s", gigabytes_per_s).value_or(
-          default_checkpoint_write_bytes_per_s().value / 1e9) *
+      c.number("write_gb_per_s", gigabytes_per_s)
+          .value_or(default_checkpoint_write_bytes_per_s().value / 1e9) *
       1e9;
   spec.checkpoint.read_bytes_per_s =
-      c.number("read_gb_per_s", gigabytes_per_s).value_or(
-          default_checkpoint_read_bytes_per_s().value / 1e9) *
+      c.number("read_gb_per_s", gigabytes_per_s)
+          .value_or(default_checkpoint_read_bytes_per_s().value / 1e9) *
       1e9;
-  spec.checkpoint.restart_s =
-      c.number("restart_minutes", NumberRange::non_negative(1e6))
-          .value_or(default_restart_s().value / 60) *
-      60;
+  spec.checkpoint.restart_s = c.number("restart_minutes", NumberRange::non_negative(1e6))
+                                  .value_or(default_restart_s().value / 60) *
+                              60;
   c.finish();
 
   MapReader d = top.child("data");
-  spec.data.storage_read_bytes_per_s =
-      d.number("storage_read_gb_per_s", gigabytes_per_s)
-          .value_or(spec.checkpoint.read_bytes_per_s / 1e9) *
-      1e9;
+  spec.data.storage_read_bytes_per_s = d.number("storage_read_gb_per_s", gigabytes_per_s)
+                                           .value_or(spec.checkpoint.read_bytes_per_s / 1e9) *
+                                       1e9;
   // Token ids as stored: 16 bits hold a vocabulary of up to 65,536, 32 bits anything larger.
   const double ids = spec.job.model.vocab <= 65536 ? 2 : 4;
   spec.data.bytes_per_token = d.number("bytes_per_token", NumberRange::positive(1e6)).value_or(ids);

@@ -48,8 +48,7 @@ struct ClusterSize {
 };
 
 // Watts drawn at the wall: (devices · device power + nodes · node overhead) · PUE.
-double facility_power_w(const ClusterSize& size, double device_power_w,
-                        const PowerSettings& power);
+double facility_power_w(const ClusterSize& size, double device_power_w, const PowerSettings& power);
 // Megawatt-hours over `wall_s`.
 double energy_mwh(double facility_power_w, double wall_s);
 

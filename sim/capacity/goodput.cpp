@@ -77,8 +77,8 @@ DataRate data_rate(double compute_tokens_per_s, int nodes, const DataPipeline& p
   rate.pipeline_tokens_per_s = std::min(storage, hosts);
   rate.tokens_per_s = std::min(compute_tokens_per_s, rate.pipeline_tokens_per_s);
   if (rate.pipeline_tokens_per_s < compute_tokens_per_s)
-    rate.bottleneck = storage <= hosts ? DataBottleneck::storage_read
-                                       : DataBottleneck::host_preprocessing;
+    rate.bottleneck =
+        storage <= hosts ? DataBottleneck::storage_read : DataBottleneck::host_preprocessing;
   return rate;
 }
 

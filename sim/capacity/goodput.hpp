@@ -75,8 +75,8 @@ Goodput goodput(const GoodputInputs& inputs);
 
 // The data pipeline: tokens read from storage and prepared on the hosts.
 struct DataPipeline {
-  double storage_read_bytes_per_s = 0;  // for the whole job; 0: not a limit
-  double bytes_per_token = 0;           // as stored (token ids)
+  double storage_read_bytes_per_s = 0;    // for the whole job; 0: not a limit
+  double bytes_per_token = 0;             // as stored (token ids)
   double host_tokens_per_s_per_node = 0;  // preprocessing; 0: not a limit
 };
 
@@ -91,7 +91,7 @@ inline std::string_view to_string(DataBottleneck b) {
 }
 
 struct DataRate {
-  double tokens_per_s = 0;  // what the job runs at: the least of compute and the pipeline
+  double tokens_per_s = 0;           // what the job runs at: the least of compute and the pipeline
   double pipeline_tokens_per_s = 0;  // what the pipeline alone delivers (infinite: no limit)
   DataBottleneck bottleneck = DataBottleneck::none;  // none: compute binds
 };
