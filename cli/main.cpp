@@ -1,5 +1,4 @@
 // The scaleplan command line: a thin shell over the library.
-#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -65,9 +64,8 @@ int run(const RunOptions& o) {
   const Scenario scenario = load_scenario(o.scenario, catalog);
   RunSettings settings;
   settings.ranks = o.all_ranks ? RankScope::all_ranks : RankScope::one_replica;
-  const auto& models = network_model_names();
-  settings.network_model = static_cast<NetworkModel>(
-      std::find(models.begin(), models.end(), o.network_model) - models.begin());
+  // The command line accepts only the table's names (CLI::IsMember below).
+  settings.network_model = network_model_names.parse(o.network_model).value();
   const PreparedRun prepared = prepare_run(scenario, catalog, settings);
   if (!o.dump_plan.empty()) {
     auto out = open_output(o.dump_plan);
@@ -154,7 +152,7 @@ int main(int argc, char** argv) {
                        std::to_string(SimulationOptions{}.flow_budget) +
                        ", then alpha-beta "
                        "for the collectives that would start the most")
-      ->check(CLI::IsMember(network_model_names()));
+      ->check(CLI::IsMember(network_model_names.names()));
 
   std::vector<std::string> validate_paths;
   bool validate_json = false;

@@ -747,15 +747,6 @@ class Simulation final : public EventHandler, public FlowObserver, public LinkRa
 
 }  // namespace
 
-std::string_view to_string(NetworkModel model) {
-  return network_model_names()[static_cast<std::size_t>(model)];
-}
-
-const std::vector<std::string>& network_model_names() {
-  static const std::vector<std::string> names{"auto", "flows", "alpha-beta"};
-  return names;
-}
-
 SimulationResult simulate(const Plan& plan, const Topology& topology, const ComputeModel& compute,
                           const SimulationOptions& options, SimulationObserver* observer) {
   validate_plan(plan);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "hardware/input/enum_names.hpp"
 #include "hardware/topology.hpp"
 #include "sim/collective/collective.hpp"
 #include "sim/engine/time.hpp"
@@ -46,8 +47,14 @@ class SimulationObserver {
 // the flow budget, then moves the kinds of collective that would start the most flows to the
 // fast path, largest first, until the rest fit.
 enum class NetworkModel { automatic, flows, alpha_beta };
-std::string_view to_string(NetworkModel model);
-const std::vector<std::string>& network_model_names();
+inline constexpr EnumNames<NetworkModel, 3> network_model_names{{{
+    {NetworkModel::automatic, "auto"},
+    {NetworkModel::flows, "flows"},
+    {NetworkModel::alpha_beta, "alpha-beta"},
+}}};
+inline std::string_view to_string(NetworkModel model) {
+  return network_model_names.name(model);
+}
 
 struct SimulationOptions {
   double collective_step_latency_s = 0;  // software cost of each step of a collective algorithm
