@@ -74,7 +74,7 @@ int run(const RunOptions& o) {
   std::optional<ChromeTraceRecorder> recorder;
   if (!o.trace.empty())
     recorder.emplace(prepared.plan, rank_names(scenario, prepared.plan));
-  const Prediction prediction = predict(scenario, prepared, recorder ? &*recorder : nullptr);
+  const Prediction prediction = predict(scenario, prepared, {recorder ? &*recorder : nullptr});
   if (recorder) {
     std::vector<TracedLink> links;
     for (const LinkUsage& l : prediction.busiest_links)

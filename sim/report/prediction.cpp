@@ -150,7 +150,8 @@ PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
   }
 }
 
-Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationObserver* observer) {
+Prediction predict(const Scenario& scenario, const PreparedRun& run,
+                   const std::vector<SimulationObserver*>& observers) {
   const DeviceSpec& device = scenario.cluster.device;
   std::unique_ptr<ComputeModel> compute;
   SimulationOptions options;
@@ -162,7 +163,7 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationO
   } else {
     compute = std::make_unique<RooflineModel>(device);
   }
-  const SimulationResult sim = simulate(run.plan, run.topology, *compute, options, observer);
+  const SimulationResult sim = simulate(run.plan, run.topology, *compute, options, observers);
 
   const auto& job = scenario.job;
   Prediction p;

@@ -137,8 +137,9 @@ Topology calibrate_latencies(EffectiveCluster& effective, Topology topology);
 
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                         const RunSettings& settings = {});
+// `observers` (null entries ignored) watch the simulation: a TimelineRecorder, say.
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
-                   SimulationObserver* observer = nullptr);
+                   const std::vector<SimulationObserver*>& observers = {});
 
 // `with_links` adds the table of the busiest links.
 std::string format_text(const Prediction& prediction, bool with_links = false);

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "sim/engine/network.hpp"
+#include "hardware/topology.hpp"
 #include "sim/plan/plan.hpp"
-#include "sim/simulate/simulator.hpp"
+#include "sim/simulate/simulation_observer.hpp"
 
 namespace scaleplan {
 
@@ -19,7 +19,7 @@ struct TracedLink {
   std::string name;
 };
 
-class ChromeTraceRecorder final : public SimulationObserver, public LinkRateObserver {
+class ChromeTraceRecorder final : public SimulationObserver {
  public:
   // A link whose rate changes more often than this is drawn as its mean rate over this many equal
   // intervals of the step instead, so that the trace of a big run stays small.
@@ -30,7 +30,7 @@ class ChromeTraceRecorder final : public SimulationObserver, public LinkRateObse
 
   void on_op(int rank, std::uint32_t op, SimTime start, SimTime end) override;
   void on_memory(int rank, SimTime time, double bytes) override;
-  LinkRateObserver* link_rate_observer() override { return this; }
+  bool observes_link_rates() const override { return true; }
   void on_link_rate(LinkId link, SimTime time, double bytes_per_s) override;
 
   // The links whose rates the trace shows (those `run --links` lists, say), in track order.

@@ -42,7 +42,7 @@ Output run_once() {
   const Scenario scenario = parse_scenario(scenario_text, "determinism.yaml", Catalog::builtin());
   const PreparedRun run = prepare_run(scenario, Catalog::builtin());
   ChromeTraceRecorder recorder(run.plan, {});
-  const Prediction prediction = predict(scenario, run, &recorder);
+  const Prediction prediction = predict(scenario, run, {&recorder});
   std::ostringstream trace;
   recorder.write(trace);
   return {format_json(prediction), trace.str()};

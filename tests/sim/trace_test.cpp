@@ -48,7 +48,7 @@ parallelism:
     SCOPED_TRACE(std::string(to_string(model)));
     const PreparedRun run = prepare_run(s, Catalog::builtin(), {RankScope::one_replica, model});
     ChromeTraceRecorder recorder(run.plan, {"rank 0", "rank 1"});
-    const Prediction p = predict(s, run, &recorder);
+    const Prediction p = predict(s, run, {&recorder});
     ASSERT_FALSE(p.busiest_links.empty());
     if (model == NetworkModel::flows)
       flow_bytes = p.busiest_links.front().bytes;

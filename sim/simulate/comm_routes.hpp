@@ -1,0 +1,96 @@
+// How each collective and message of a plan crosses the network: the algorithm and phases of a
+// collective on its group, or a message's single transfer, both with the copies of their
+// transfers in the replicas the plan's listed ones stand for; and which network model carries
+// them. Each distinct route is expanded once, on first use, and numbered densely.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "hardware/topology.hpp"
+#include "sim/collective/collective.hpp"
+#include "sim/plan/plan.hpp"
+
+namespace scaleplan {
+
+struct CommRoute {
+  bool collective = false;
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::ring;  // collectives only
+  std::vector<Phase> phases;  // with the other replicas' copies of the transfers
+  bool alpha_beta = false;    // carried by the fast path rather than as flows
+  std::uint64_t launched = 0;
+};
+
+// A collective's route is the same for every occurrence with the same group, kind and size.
+struct CollectiveRouteKey {
+  std::uint32_t group = 0;
+  CollectiveKind kind = CollectiveKind::all_reduce;
+  double bytes = 0;
+  friend bool operator==(const CollectiveRouteKey&, const CollectiveRouteKey&) = default;
+};
+
+class CommRoutes {
+ public:
+  // All references must outlive the routes.
+  CommRoutes(const Plan& plan, const Topology& topology, double collective_step_latency_s,
+             std::optional<CollectiveAlgorithm> forced_algorithm);
+
+  // The route of a collective op, expanded on first use: the forced algorithm where it applies,
+  // else choose_algorithm's choice.
+  std::uint32_t collective(const Op& op);
+  // The route of a message between two devices.
+  std::uint32_t message(int src_device, int dst_device, double bytes);
+
+  CommRoute& operator[](std::uint32_t id) { return routes_[id]; }
+  const CommRoute& operator[](std::uint32_t id) const { return routes_[id]; }
+  std::size_t size() const { return routes_.size(); }
+  // The collectives' routes so far, ordered by (group, kind, bytes).
+  std::vector<std::pair<CollectiveRouteKey, std::uint32_t>> collectives_in_key_order() const;
+
+  // Whether messages created from now on take the fast path.
+  void set_messages_alpha_beta(bool alpha_beta) { messages_alpha_beta_ = alpha_beta; }
+  // A message and its copies in the other replicas (a message stays inside its replica).
+  Phase message_phase(int src_device, int dst_device, double bytes) const;
+
+  // The device a rank runs on: the listed ranks' own, or a copy's in another replica.
+  int device_of_rank(int rank) const;
+  // The first member of a group that the plan lists.
+  int first_listed_member(std::uint32_t group) const;
+
+  // Collectives launched, by algorithm name.
+  std::map<std::string, std::uint64_t> launched_by_algorithm() const;
+
+ private:
+  struct KeyHash {
+    std::size_t operator()(const CollectiveRouteKey& key) const;
+  };
+  struct MessageKey {
+    int src_device = 0;
+    int dst_device = 0;
+    double bytes = 0;
+    friend bool operator==(const MessageKey&, const MessageKey&) = default;
+  };
+  struct MessageKeyHash {
+    std::size_t operator()(const MessageKey& key) const;
+  };
+
+  int replicas_spanned(std::uint32_t group) const;
+  void add_replica_copies(Phase& phase, int spanned) const;
+
+  const Plan& plan_;
+  const Topology& topology_;
+  double step_latency_s_;
+  std::optional<CollectiveAlgorithm> forced_algorithm_;
+  std::vector<int> slot_of_rank_;  // index in plan_.ranks, -1 for another replica's rank
+  std::vector<CommRoute> routes_;
+  std::unordered_map<CollectiveRouteKey, std::uint32_t, KeyHash> collective_routes_;
+  std::unordered_map<MessageKey, std::uint32_t, MessageKeyHash> message_routes_;
+  bool messages_alpha_beta_ = false;
+};
+
+}  // namespace scaleplan
