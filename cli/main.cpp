@@ -11,8 +11,9 @@
 #include "sim/report/prediction.hpp"
 #include "sim/report/validation.hpp"
 #include "sim/scenario/scenario.hpp"
-#include "sim/simulate/trace.hpp"
+#include "sim/simulate/timeline_recorder.hpp"
 #include "sim/strategy/plan_builder.hpp"
+#include "sim/timeline/chrome_trace.hpp"
 
 namespace {
 
@@ -71,17 +72,18 @@ int run(const RunOptions& o) {
     auto out = open_output(o.dump_plan);
     write_plan(prepared.plan, out);
   }
-  std::optional<ChromeTraceRecorder> recorder;
+  std::optional<TimelineRecorder> recorder;
   if (!o.trace.empty())
-    recorder.emplace(prepared.plan, rank_names(scenario, prepared.plan));
+    recorder.emplace(prepared.plan, true);
   const Prediction prediction = predict(scenario, prepared, {recorder ? &*recorder : nullptr});
   if (recorder) {
-    std::vector<TracedLink> links;
+    // The links' rates are recorded during the run; the trace shows the busiest, known after it.
+    ChromeTraceOptions trace;
+    trace.rank_names = rank_names(scenario, prepared.plan);
     for (const LinkUsage& l : prediction.busiest_links)
-      links.push_back({l.link, l.name});
-    recorder->trace_links(std::move(links));
+      trace.links.push_back({l.link, l.name});
     auto out = open_output(o.trace);
-    recorder->write(out);
+    write_chrome_trace(out, recorder->timeline(), trace);
   }
   if (o.json) {
     std::cout << format_json(prediction);

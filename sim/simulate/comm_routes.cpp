@@ -31,8 +31,7 @@ std::size_t CommRoutes::MessageKeyHash::operator()(const MessageKey& key) const 
   return combine(pair, bits_of(key.bytes));
 }
 
-CommRoutes::CommRoutes(const Plan& plan, const Topology& topology,
-                       double collective_step_latency_s,
+CommRoutes::CommRoutes(const Plan& plan, const Topology& topology, double collective_step_latency_s,
                        std::optional<CollectiveAlgorithm> forced_algorithm)
     : plan_(plan),
       topology_(topology),

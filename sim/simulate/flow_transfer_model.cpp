@@ -5,8 +5,7 @@
 namespace scaleplan {
 
 FlowTransferModel::FlowTransferModel(Engine& engine, Network& network, const CommRoutes& routes,
-                                     double collective_step_latency_s,
-                                     TransactionDoneHandler& done)
+                                     double collective_step_latency_s, TransactionDoneHandler& done)
     : engine_(engine),
       network_(network),
       routes_(routes),

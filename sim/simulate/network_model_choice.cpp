@@ -50,7 +50,8 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
   }
   std::vector<Demand> demands;
   for (const auto& [key, id] : routes.collectives_in_key_order())
-    demands.push_back(collective_demand(routes[id], id < occurrences.size() ? occurrences[id] : 0, id));
+    demands.push_back(
+        collective_demand(routes[id], id < occurrences.size() ? occurrences[id] : 0, id));
   demands.push_back(std::move(messages));
   std::vector<std::uint32_t> users(topology.device_count(), 0);
   std::uint64_t flows = 0, sources = 0;
@@ -69,9 +70,8 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
   std::stable_sort(demands.begin(), demands.end(),
                    [](const Demand& a, const Demand& b) { return a.flows > b.flows; });
   for (const Demand& d : demands) {
-    const double search_work =
-        static_cast<double>(sources) *
-        static_cast<double>(topology.vertex_count() + topology.link_count());
+    const double search_work = static_cast<double>(sources) *
+                               static_cast<double>(topology.vertex_count() + topology.link_count());
     if (model == NetworkModel::automatic && flows <= options.flow_budget &&
         search_work <= options.route_search_budget)
       break;

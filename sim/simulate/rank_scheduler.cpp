@@ -123,10 +123,9 @@ void RankScheduler::check_finished() const {
         continue;
       const std::uint32_t index = q.ops[q.head];
       const Op& op = plan_.ranks[r].ops[index];
-      stuck += "\n  rank " + std::to_string(plan_.ranks[r].rank) + " op " +
-               std::to_string(index) + " (" + plan_.labels[op.label] + ", " +
-               std::string(to_string(op.kind)) + " on " + std::string(to_string(op.stream)) +
-               ")" +
+      stuck += "\n  rank " + std::to_string(plan_.ranks[r].rank) + " op " + std::to_string(index) +
+               " (" + plan_.labels[op.label] + ", " + std::string(to_string(op.kind)) + " on " +
+               std::string(to_string(op.stream)) + ")" +
                (state.ops[index].remaining_deps ? " waits for its dependencies"
                                                 : " waits for its partners");
       ++reported;

@@ -70,8 +70,8 @@ std::optional<std::uint32_t> TransactionMatcher::join(int rank, std::uint32_t op
   std::uint32_t& waiting = open_[slot];
   if (waiting == none) {
     // The channel whose slots include this one.
-    const auto channel =
-        std::upper_bound(channel_begin_.begin(), channel_begin_.end(), slot) - channel_begin_.begin() - 1;
+    const auto channel = std::upper_bound(channel_begin_.begin(), channel_begin_.end(), slot) -
+                         channel_begin_.begin() - 1;
     waiting = allocate();
     transactions_[waiting].expected = expected_[static_cast<std::size_t>(channel)];
   }
