@@ -27,13 +27,34 @@ void Network::set_link_rate_observer(LinkRateObserver* observer) {
 
 void Network::start_flow(int src_device, int dst_device, double bytes, FlowObserver* observer,
                          std::uint64_t token) {
-  ++flows_started_;
-  if (src_device == dst_device || bytes <= 0) {
-    if (immediate_.empty())
-      engine_->schedule_after(0, this, immediate_payload);
-    immediate_.emplace_back(observer, token);
-    return;
+  const FlowStart start{src_device, dst_device, bytes, token};
+  start_flows(std::span(&start, 1), observer);
+}
+
+void Network::start_flows(std::span<const FlowStart> flows, FlowObserver* observer) {
+  started_links_.clear();
+  for (const FlowStart& start : flows) {
+    ++flows_started_;
+    if (start.src_device == start.dst_device || start.bytes <= 0) {
+      if (immediate_.empty())
+        engine_->schedule_after(0, this, immediate_payload);
+      immediate_.emplace_back(observer, start.token);
+      continue;
+    }
+    const std::vector<LinkId>& links = *flows_[add_flow(start, observer)].links;
+    started_links_.insert(started_links_.end(), links.begin(), links.end());
   }
+  if (started_links_.empty())
+    return;
+  std::sort(started_links_.begin(), started_links_.end());
+  started_links_.erase(std::unique(started_links_.begin(), started_links_.end()),
+                       started_links_.end());
+  reshare(started_links_);
+  schedule_wakeup();
+}
+
+// A new active flow, on its links, at no rate until the next reshare.
+std::uint32_t Network::add_flow(const FlowStart& start, FlowObserver* observer) {
   std::uint32_t index;
   if (!free_flows_.empty()) {
     index = free_flows_.back();
@@ -44,19 +65,18 @@ void Network::start_flow(int src_device, int dst_device, double bytes, FlowObser
     flow_mark_.push_back(0);
   }
   Flow& flow = flows_[index];
-  flow.links = &topology_->route(src_device, dst_device);
-  flow.remaining_bytes = bytes;
+  flow.links = &topology_->route(start.src_device, start.dst_device);
+  flow.remaining_bytes = start.bytes;
   flow.rate_bytes_per_s = 0;
   flow.last_update = engine_->now();
   flow.observer = observer;
-  flow.token = token;
+  flow.token = start.token;
   flow.active = true;
   ++flow.generation;
   ++active_count_;
   for (LinkId l : *flow.links)
     flows_on_link_[l].push_back(index);
-  reshare(*flow.links);
-  schedule_wakeup();
+  return index;
 }
 
 void Network::settle(Flow& flow) {
@@ -71,18 +91,30 @@ void Network::settle(Flow& flow) {
   flow.last_update = now;
 }
 
+// Each connected component of flows and links reachable from the touched links is solved on its
+// own: the solver's rounds scan every link it is given, so solving independent components
+// together would cost their product, and the rates are the same bit for bit either way.
 void Network::reshare(const std::vector<LinkId>& touched_links) {
-  // Collect the component: flows reachable from the touched links through shared links.
+  ++reshares_;
   ++mark_;
+  for (const LinkId start : touched_links) {
+    if (link_mark_[start] == mark_)
+      continue;
+    collect_component(start);
+    solve_component();
+  }
+}
+
+// The flows and links reachable from `start` through shared links, each sorted, so that the
+// solver's tie-breaking never depends on discovery order.
+void Network::collect_component(LinkId start) {
   component_flows_.clear();
   component_links_.clear();
-  std::vector<LinkId>& stack = stack_;
-  stack.assign(touched_links.begin(), touched_links.end());
-  for (LinkId l : stack)
-    link_mark_[l] = mark_;
-  while (!stack.empty()) {
-    const LinkId l = stack.back();
-    stack.pop_back();
+  stack_.assign(1, start);
+  link_mark_[start] = mark_;
+  while (!stack_.empty()) {
+    const LinkId l = stack_.back();
+    stack_.pop_back();
     component_links_.push_back(l);
     for (std::uint32_t f : flows_on_link_[l]) {
       if (flow_mark_[f] == mark_)
@@ -92,20 +124,22 @@ void Network::reshare(const std::vector<LinkId>& touched_links) {
       for (LinkId other : *flows_[f].links) {
         if (link_mark_[other] != mark_) {
           link_mark_[other] = mark_;
-          stack.push_back(other);
+          stack_.push_back(other);
         }
       }
     }
   }
+  std::sort(component_flows_.begin(), component_flows_.end());
+  std::sort(component_links_.begin(), component_links_.end());
+}
+
+void Network::solve_component() {
   if (component_flows_.empty()) {
-    // The touched links lost their last flow.
+    // The link lost its last flow.
     if (link_rate_observer_)
       report_link_rates();
     return;
   }
-  // Fixed order so that the solver's tie-breaking never depends on discovery order.
-  std::sort(component_flows_.begin(), component_flows_.end());
-  std::sort(component_links_.begin(), component_links_.end());
   capacity_.clear();
   for (LinkId l : component_links_) {
     local_link_[l] = static_cast<std::uint32_t>(capacity_.size());

@@ -34,8 +34,10 @@ void FlowTransferModel::start_phase(std::uint32_t transaction) {
     engine_.schedule_after(0, this, transaction);
     return;
   }
+  starts_.clear();
   for (const Transfer& tr : phase.transfers)
-    network_.start_flow(tr.src_device, tr.dst_device, tr.bytes, this, transaction);
+    starts_.push_back({tr.src_device, tr.dst_device, tr.bytes, transaction});
+  network_.start_flows(starts_, this);
 }
 
 void FlowTransferModel::on_flow_done(std::uint64_t token) {

@@ -1,7 +1,7 @@
-// Transactions as flows: each phase's transfers start together as flows on the Network, sharing
-// links max-min fairly with all other traffic; a phase ends when its last flow has arrived, plus
-// its pipeline fill and its steps' latency (software step cost and the longest route's wire
-// latency); the next phase starts then.
+// Transactions as flows: each phase's transfers start together as flows on the Network, in one
+// recomputation of the rates, and share links max-min fairly with all other traffic; a phase
+// ends when its last flow has arrived, plus its pipeline fill and its steps' latency (software
+// step cost and the longest route's wire latency); the next phase starts then.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +43,8 @@ class FlowTransferModel final : public TransferModel, public FlowObserver, publi
   const CommRoutes& routes_;
   double step_latency_s_;
   TransactionDoneHandler& done_;
-  std::vector<Progress> progress_;  // by transaction id
+  std::vector<Progress> progress_;          // by transaction id
+  std::vector<Network::FlowStart> starts_;  // the phase starting
   std::uint64_t transactions_ = 0;
 };
 

@@ -40,9 +40,9 @@ struct LinkRateSample {
 };
 
 struct Timeline {
-  std::vector<int> ranks;           // the rank each program runs (Plan::ranks[i].rank)
-  std::vector<std::string> labels;  // the plan's op labels
-  std::vector<TimelineOp> ops;      // in the order they ended
+  std::vector<int> ranks;            // the rank each program runs (Plan::ranks[i].rank)
+  std::vector<std::string> labels;   // the plan's op labels
+  std::vector<TimelineOp> ops;       // in the order they ended
   std::vector<MemorySample> memory;  // in time order
   // Per link (index: LinkId), each change of its total rate, in time order; empty where the
   // link never carried anything or rates were not recorded.

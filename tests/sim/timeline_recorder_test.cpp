@@ -68,8 +68,8 @@ parallelism: {pp: 2, dp: 2}
         if (program.ops[i].stream == static_cast<Stream>(stream))
           expected.push_back(i);
       }
-      const std::vector<std::uint32_t> on = timeline.ops_on(static_cast<int>(r),
-                                                            static_cast<Stream>(stream));
+      const std::vector<std::uint32_t> on =
+          timeline.ops_on(static_cast<int>(r), static_cast<Stream>(stream));
       ASSERT_EQ(on.size(), expected.size());
       std::int64_t free_from = 0;
       for (std::size_t k = 0; k < on.size(); ++k) {
