@@ -25,19 +25,14 @@ std::size_t CommRoutes::KeyHash::operator()(const CollectiveRouteKey& key) const
   return combine(combine(key.group, static_cast<std::uint64_t>(key.kind)), bits_of(key.bytes));
 }
 
-std::size_t CommRoutes::MessageKeyHash::operator()(const MessageKey& key) const {
-  const std::uint64_t pair = (std::uint64_t{static_cast<std::uint32_t>(key.src_device)} << 32) |
-                             static_cast<std::uint32_t>(key.dst_device);
-  return combine(pair, bits_of(key.bytes));
-}
-
 CommRoutes::CommRoutes(const Plan& plan, const Topology& topology, double collective_step_latency_s,
                        std::optional<CollectiveAlgorithm> forced_algorithm)
     : plan_(plan),
       topology_(topology),
       step_latency_s_(collective_step_latency_s),
       forced_algorithm_(forced_algorithm),
-      slot_of_rank_(plan.world_size(), -1) {
+      slot_of_rank_(plan.world_size(), -1),
+      message_routes_(topology.device_count()) {
   for (std::size_t i = 0; i < plan.ranks.size(); ++i)
     slot_of_rank_[plan.ranks[i].rank] = static_cast<int>(i);
 }
@@ -66,15 +61,17 @@ std::uint32_t CommRoutes::collective(const Op& op) {
 }
 
 std::uint32_t CommRoutes::message(int src_device, int dst_device, double bytes) {
-  const MessageKey key{src_device, dst_device, bytes};
-  if (const auto found = message_routes_.find(key); found != message_routes_.end())
-    return found->second;
+  std::vector<MessageRoute>& from = message_routes_[src_device];
+  for (const MessageRoute& known : from) {
+    if (known.dst_device == dst_device && known.bytes == bytes)
+      return known.route;
+  }
   CommRoute route;
   route.phases = {message_phase(src_device, dst_device, bytes)};
   route.alpha_beta = messages_alpha_beta_;
   const auto id = static_cast<std::uint32_t>(routes_.size());
   routes_.push_back(std::move(route));
-  message_routes_.emplace(key, id);
+  from.push_back({dst_device, bytes, id});
   return id;
 }
 

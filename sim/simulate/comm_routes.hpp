@@ -69,14 +69,12 @@ class CommRoutes {
   struct KeyHash {
     std::size_t operator()(const CollectiveRouteKey& key) const;
   };
-  struct MessageKey {
-    int src_device = 0;
+  // A message route from a known source: a device sends to few peers (its pipeline
+  // neighbours) in few sizes, so each source's routes are a short list searched in order.
+  struct MessageRoute {
     int dst_device = 0;
     double bytes = 0;
-    friend bool operator==(const MessageKey&, const MessageKey&) = default;
-  };
-  struct MessageKeyHash {
-    std::size_t operator()(const MessageKey& key) const;
+    std::uint32_t route = 0;
   };
 
   int replicas_spanned(std::uint32_t group) const;
@@ -89,7 +87,7 @@ class CommRoutes {
   std::vector<int> slot_of_rank_;  // index in plan_.ranks, -1 for another replica's rank
   std::vector<CommRoute> routes_;
   std::unordered_map<CollectiveRouteKey, std::uint32_t, KeyHash> collective_routes_;
-  std::unordered_map<MessageKey, std::uint32_t, MessageKeyHash> message_routes_;
+  std::vector<std::vector<MessageRoute>> message_routes_;  // by source device
   bool messages_alpha_beta_ = false;
 };
 

@@ -10,19 +10,23 @@ constexpr int rank_shift = 32;
 }  // namespace
 
 RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engine& engine,
-                             const ObserverList& observers, CommunicationHandler& communication)
+                             const ObserverList& observers, CommunicationHandler& communication,
+                             std::vector<std::vector<std::uint32_t>> communication_tags)
     : plan_(plan), engine_(engine), observers_(observers), communication_(communication) {
   block_time_.reserve(plan.blocks.size());
   for (const auto& block : plan.blocks)
     block_time_.push_back(to_sim_time(block_time_s(compute, block)));
   ranks_.resize(plan.ranks.size());
-  for (std::size_t r = 0; r < plan.ranks.size(); ++r)
-    prepare(static_cast<int>(r));
+  for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
+    prepare(static_cast<int>(r), communication_tags[r]);
+    // Each rank's tags are in its op states now.
+    std::vector<std::uint32_t>().swap(communication_tags[r]);
+  }
 }
 
 // Each op's dependency count, its dependents as compressed rows, and each stream's ops in
 // program order.
-void RankScheduler::prepare(int r) {
+void RankScheduler::prepare(int r, const std::vector<std::uint32_t>& communication_tags) {
   const RankProgram& program = plan_.ranks[r];
   RankState& state = ranks_[r];
   const std::size_t n = program.ops.size();
@@ -31,6 +35,7 @@ void RankScheduler::prepare(int r) {
   for (std::uint32_t i = 0; i < n; ++i) {
     const Op& op = program.ops[i];
     state.ops[i].remaining_deps = static_cast<std::uint32_t>(op.deps.size());
+    state.ops[i].communication_tag = communication_tags[i];
     for (std::uint32_t d : op.deps)
       ++count[d + 1];
     state.streams[static_cast<int>(op.stream)].ops.push_back(i);
@@ -64,7 +69,7 @@ void RankScheduler::try_start(int rank, Stream stream) {
   q.busy = true;
   const Op& op = plan_.ranks[rank].ops[index];
   if (op.kind != OpKind::compute) {
-    communication_.on_communication_ready(rank, index);
+    communication_.on_communication_ready(rank, index, state.ops[index].communication_tag);
     return;
   }
   state.ops[index].start = engine_.now();

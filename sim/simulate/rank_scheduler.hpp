@@ -14,10 +14,11 @@
 
 namespace scaleplan {
 
-// Receives the communication ops (collectives, sends, receives) whose turn has come.
+// Receives the communication ops (collectives, sends, receives) whose turn has come, with the tag
+// the scheduler was given for each.
 class CommunicationHandler {
  public:
-  virtual void on_communication_ready(int rank, std::uint32_t op) = 0;
+  virtual void on_communication_ready(int rank, std::uint32_t op, std::uint32_t tag) = 0;
 
  protected:
   ~CommunicationHandler() = default;
@@ -25,9 +26,12 @@ class CommunicationHandler {
 
 class RankScheduler final : public EventHandler {
  public:
-  // `rank` arguments are indices into plan.ranks. All references must outlive the scheduler.
+  // `rank` arguments are indices into plan.ranks. `communication_tags[rank][op]` is a number the
+  // scheduler keeps beside each communication op's state and hands back with it (the
+  // TransactionMatcher's slot). All references must outlive the scheduler.
   RankScheduler(const Plan& plan, const ComputeModel& compute, Engine& engine,
-                const ObserverList& observers, CommunicationHandler& communication);
+                const ObserverList& observers, CommunicationHandler& communication,
+                std::vector<std::vector<std::uint32_t>> communication_tags);
 
   // Starts what can start at time zero: the first op of every stream without dependencies.
   void start();
@@ -54,6 +58,7 @@ class RankScheduler final : public EventHandler {
   // cache line.
   struct OpState {
     std::uint32_t remaining_deps = 0;
+    std::uint32_t communication_tag = 0;
     SimTime start = 0;
   };
   struct RankState {
@@ -65,7 +70,7 @@ class RankScheduler final : public EventHandler {
     double activation_bytes = 0;
   };
 
-  void prepare(int rank);
+  void prepare(int rank, const std::vector<std::uint32_t>& communication_tags);
   void try_start(int rank, Stream stream);
   void change_memory(int rank, double delta);
 

@@ -8,8 +8,8 @@ namespace {
 
 using Intervals = std::vector<std::pair<SimTime, SimTime>>;
 
-double measure(Intervals intervals) {
-  std::sort(intervals.begin(), intervals.end());
+// Time covered by sorted intervals.
+double measure(const Intervals& intervals) {
   SimTime total = 0, cursor = 0;
   for (auto [a, b] : intervals) {
     a = std::max(a, cursor);
@@ -21,9 +21,8 @@ double measure(Intervals intervals) {
   return to_seconds(total);
 }
 
-// Sorted, overlapping and touching intervals joined, empty ones dropped.
-Intervals merged(Intervals v) {
-  std::sort(v.begin(), v.end());
+// Sorted intervals with the overlapping and touching ones joined, empty ones dropped.
+Intervals merged(const Intervals& v) {
   Intervals out;
   for (const auto& iv : v) {
     if (!out.empty() && iv.first <= out.back().second) {
@@ -35,7 +34,7 @@ Intervals merged(Intervals v) {
   return out;
 }
 
-// Time covered by `a` but not by `b`.
+// Time covered by `a` but not by `b`, both sorted.
 double measure_difference(const Intervals& unmerged_a, const Intervals& unmerged_b) {
   const Intervals a = merged(unmerged_a);
   const Intervals b = merged(unmerged_b);
@@ -92,8 +91,12 @@ std::vector<RankResult> RankStatistics::results() const {
     RankResult r;
     r.rank = plan_->ranks[i].rank;
     r.finish_s = to_seconds(state.finish);
-    r.compute_s = measure(state.compute_busy);
-    r.exposed_comm_s = measure_difference(state.comm_busy, state.compute_busy);
+    Intervals compute = state.compute_busy;
+    Intervals comm = state.comm_busy;
+    std::sort(compute.begin(), compute.end());
+    std::sort(comm.begin(), comm.end());
+    r.compute_s = measure(compute);
+    r.exposed_comm_s = measure_difference(comm, compute);
     r.idle_s = std::max(0.0, step_time_s - r.compute_s - r.exposed_comm_s);
     r.peak_activation_bytes = state.peak_activation_bytes;
     results.push_back(r);

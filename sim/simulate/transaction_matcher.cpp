@@ -62,27 +62,85 @@ TransactionMatcher::TransactionMatcher(const Plan& plan) {
         slot = channel_begin_[slot] + count[slot]++;
     }
   }
-  open_.assign(channel_begin_.back(), none);
 }
 
-std::optional<std::uint32_t> TransactionMatcher::join(int rank, std::uint32_t op) {
-  const std::uint32_t slot = slot_[rank][op];
-  std::uint32_t& waiting = open_[slot];
-  if (waiting == none) {
+std::optional<std::uint32_t> TransactionMatcher::join(std::uint32_t slot, Participant participant) {
+  std::uint32_t id = waiting_.find(slot);
+  if (id == none) {
     // The channel whose slots include this one.
     const auto channel = std::upper_bound(channel_begin_.begin(), channel_begin_.end(), slot) -
                          channel_begin_.begin() - 1;
-    waiting = allocate();
-    transactions_[waiting].expected = expected_[static_cast<std::size_t>(channel)];
+    id = allocate();
+    transactions_[id].expected = expected_[static_cast<std::size_t>(channel)];
+    if (transactions_[id].expected > 1)
+      waiting_.insert(slot, id);
+  } else if (transactions_[id].participants.size() + 1 == transactions_[id].expected) {
+    waiting_.erase(slot);
   }
-  const std::uint32_t id = waiting;
   Transaction& t = transactions_[id];
-  t.participants.push_back({rank, op});
+  t.participants.push_back(participant);
   if (t.participants.size() < t.expected)
     return std::nullopt;
-  waiting = none;
   std::sort(t.participants.begin(), t.participants.end());
   return id;
+}
+
+std::size_t TransactionMatcher::WaitingTable::home(std::uint32_t slot) const {
+  // Fibonacci hashing: consecutive slots of a channel spread over the table.
+  return static_cast<std::size_t>((std::uint64_t{slot} * 0x9e3779b97f4a7c15ull) >> 32) &
+         (entries_.size() - 1);
+}
+
+std::uint32_t TransactionMatcher::WaitingTable::find(std::uint32_t slot) const {
+  const std::size_t mask = entries_.size() - 1;
+  for (std::size_t i = home(slot);; i = (i + 1) & mask) {
+    if (entries_[i].slot == slot)
+      return entries_[i].transaction;
+    if (entries_[i].slot == none)
+      return none;
+  }
+}
+
+void TransactionMatcher::WaitingTable::insert(std::uint32_t slot, std::uint32_t transaction) {
+  if (2 * (size_ + 1) > entries_.size())
+    grow();
+  const std::size_t mask = entries_.size() - 1;
+  std::size_t i = home(slot);
+  while (entries_[i].slot != none)
+    i = (i + 1) & mask;
+  entries_[i] = {slot, transaction};
+  ++size_;
+}
+
+// Backward-shift deletion: the entries after the hole that could sit in it move up, so that no
+// probe sequence is broken and no tombstones accumulate.
+void TransactionMatcher::WaitingTable::erase(std::uint32_t slot) {
+  const std::size_t mask = entries_.size() - 1;
+  std::size_t hole = home(slot);
+  while (entries_[hole].slot != slot)
+    hole = (hole + 1) & mask;
+  for (std::size_t next = (hole + 1) & mask; entries_[next].slot != none;
+       next = (next + 1) & mask) {
+    // The entry at `next` may fill the hole if its home is not cyclically in (hole, next].
+    const std::size_t h = home(entries_[next].slot);
+    const bool stays = hole <= next ? (hole < h && h <= next) : (hole < h || h <= next);
+    if (!stays) {
+      entries_[hole] = entries_[next];
+      hole = next;
+    }
+  }
+  entries_[hole] = Entry{};
+  --size_;
+}
+
+void TransactionMatcher::WaitingTable::grow() {
+  std::vector<Entry> old = std::move(entries_);
+  entries_.assign(old.size() * 2, Entry{});
+  size_ = 0;
+  for (const Entry& e : old) {
+    if (e.slot != none)
+      insert(e.slot, e.transaction);
+  }
 }
 
 std::uint32_t TransactionMatcher::allocate() {

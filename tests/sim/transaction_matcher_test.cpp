@@ -25,6 +25,23 @@ Op message(OpKind kind, int peer) {
   return op;
 }
 
+// A matcher with the slots it hands out, joined by rank and op as the scheduler does.
+class Matching {
+ public:
+  explicit Matching(const Plan& plan) : matcher_(plan), slots_(matcher_.take_slots()) {}
+  std::optional<std::uint32_t> join(int rank, std::uint32_t op) {
+    return matcher_.join(slots_[rank][op], {rank, op});
+  }
+  const std::vector<Participant>& participants(std::uint32_t id) const {
+    return matcher_.participants(id);
+  }
+  std::vector<Participant> release(std::uint32_t id) { return matcher_.release(id); }
+
+ private:
+  TransactionMatcher matcher_;
+  std::vector<std::vector<std::uint32_t>> slots_;
+};
+
 // Three ranks: two all-reduces over all three, then rank 0 sends twice to rank 1, which receives
 // twice; rank 2 also computes once.
 Plan three_ranks() {
@@ -49,7 +66,7 @@ Plan three_ranks() {
 
 TEST(TransactionMatcher, CollectivesMatchByTheirOrderInTheGroup) {
   const Plan plan = three_ranks();
-  TransactionMatcher matcher(plan);
+  Matching matcher(plan);
   // Rank 0 reaches both all-reduces before the others reach any: neither completes.
   EXPECT_EQ(matcher.join(0, 0), std::nullopt);
   EXPECT_EQ(matcher.join(0, 1), std::nullopt);
@@ -73,7 +90,7 @@ TEST(TransactionMatcher, CollectivesMatchByTheirOrderInTheGroup) {
 
 TEST(TransactionMatcher, MessagesMatchByTheirOrderBetweenSenderAndReceiver) {
   const Plan plan = three_ranks();
-  TransactionMatcher matcher(plan);
+  Matching matcher(plan);
   // The receiver's first receive waits for the first send, not the second.
   EXPECT_EQ(matcher.join(1, 2), std::nullopt);
   EXPECT_EQ(matcher.join(0, 3), std::nullopt);
@@ -101,10 +118,36 @@ TEST(TransactionMatcher, AGroupWaitsOnlyForItsListedMembers) {
   plan.add_group({"dp", {0, 1}});
   plan.ranks.resize(1);
   plan.ranks[0].ops.push_back(collective(0));
-  TransactionMatcher matcher(plan);
+  Matching matcher(plan);
   const auto alone = matcher.join(0, 0);
   ASSERT_TRUE(alone);
   EXPECT_EQ(matcher.participants(*alone).size(), 1u);
+}
+
+TEST(TransactionMatcher, ManyTransactionsWaitAtOnce) {
+  // Two ranks, 500 all-reduces: rank 0 reaches them all before rank 1 reaches any, so 500 wait
+  // at once (the waiting table grows several times); rank 1 then completes them from the last
+  // to the first, and each pairs its op with rank 0's op of the same order.
+  constexpr std::uint32_t count = 500;
+  Plan plan;
+  plan.add_group({"pair", {0, 1}});
+  plan.ranks.resize(2);
+  for (int r = 0; r < 2; ++r) {
+    plan.ranks[r].rank = r;
+    plan.ranks[r].device = r;
+    plan.ranks[r].ops.assign(count, collective(0));
+  }
+  Matching matcher(plan);
+  for (std::uint32_t i = 0; i < count; ++i)
+    ASSERT_EQ(matcher.join(0, i), std::nullopt);
+  for (std::uint32_t i = count; i-- > 0;) {
+    const auto done = matcher.join(1, i);
+    ASSERT_TRUE(done) << i;
+    const std::vector<Participant> both = matcher.release(*done);
+    ASSERT_EQ(both.size(), 2u);
+    EXPECT_EQ(both[0].op, i);
+    EXPECT_EQ(both[1].op, i);
+  }
 }
 
 }  // namespace
