@@ -11,17 +11,14 @@ constexpr int rank_shift = 32;
 
 RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engine& engine,
                              const ObserverList& observers, CommunicationHandler& communication,
-                             std::vector<std::vector<std::uint32_t>> communication_tags)
+                             const CommunicationTags& communication_tags)
     : plan_(plan), engine_(engine), observers_(observers), communication_(communication) {
   block_time_.reserve(plan.blocks.size());
   for (const auto& block : plan.blocks)
     block_time_.push_back(to_sim_time(block_time_s(compute, block)));
   ranks_.resize(plan.ranks.size());
-  for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
-    prepare(static_cast<int>(r), communication_tags[r]);
-    // Each rank's tags are in its op states now.
-    std::vector<std::uint32_t>().swap(communication_tags[r]);
-  }
+  for (std::size_t r = 0; r < plan.ranks.size(); ++r)
+    prepare(static_cast<int>(r), communication_tags(static_cast<int>(r)));
 }
 
 // Each op's dependency count, its dependents as compressed rows, and each stream's ops in

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "sim/engine/engine.hpp"
@@ -26,12 +27,15 @@ class CommunicationHandler {
 
 class RankScheduler final : public EventHandler {
  public:
-  // `rank` arguments are indices into plan.ranks. `communication_tags[rank][op]` is a number the
-  // scheduler keeps beside each communication op's state and hands back with it (the
-  // TransactionMatcher's slot). All references must outlive the scheduler.
+  // Gives, for each op of a rank, a number the scheduler keeps beside the op's state and hands
+  // back with a communication op (the TransactionMatcher's order); called once per rank, just
+  // before the scheduler reads that rank's program.
+  using CommunicationTags = std::function<std::vector<std::uint32_t>(int rank)>;
+
+  // `rank` arguments are indices into plan.ranks. All references must outlive the scheduler.
   RankScheduler(const Plan& plan, const ComputeModel& compute, Engine& engine,
                 const ObserverList& observers, CommunicationHandler& communication,
-                std::vector<std::vector<std::uint32_t>> communication_tags);
+                const CommunicationTags& communication_tags);
 
   // Starts what can start at time zero: the first op of every stream without dependencies.
   void start();

@@ -60,7 +60,8 @@ class Simulation final : public CommunicationHandler, public TransactionDoneHand
         network_(engine_, topology),
         routes_(plan, topology, options.collective_step_latency_s, options.collective_algorithm),
         matcher_(plan),
-        scheduler_(plan, compute, engine_, observers_, *this, matcher_.take_slots()),
+        scheduler_(plan, compute, engine_, observers_, *this,
+                   [this](int rank) { return matcher_.orders(rank); }),
         flows_(engine_, network_, routes_, options.collective_step_latency_s, *this),
         link_rates_(observers_.observes_link_rates() ? topology.link_count() : 0, observers_),
         alpha_beta_(engine_, topology, routes_, options.collective_step_latency_s,
@@ -91,8 +92,8 @@ class Simulation final : public CommunicationHandler, public TransactionDoneHand
     return result;
   }
 
-  void on_communication_ready(int rank, std::uint32_t op, std::uint32_t slot) override {
-    if (const auto transaction = matcher_.join(slot, {rank, op}))
+  void on_communication_ready(int rank, std::uint32_t op, std::uint32_t order) override {
+    if (const auto transaction = matcher_.join(rank, op, order))
       launch(*transaction);
   }
 

@@ -25,12 +25,15 @@ Op message(OpKind kind, int peer) {
   return op;
 }
 
-// A matcher with the slots it hands out, joined by rank and op as the scheduler does.
+// A matcher with the orders it gives each op, joined by rank and op as the scheduler does.
 class Matching {
  public:
-  explicit Matching(const Plan& plan) : matcher_(plan), slots_(matcher_.take_slots()) {}
+  explicit Matching(const Plan& plan) : matcher_(plan) {
+    for (std::size_t r = 0; r < plan.ranks.size(); ++r)
+      orders_.push_back(matcher_.orders(static_cast<int>(r)));
+  }
   std::optional<std::uint32_t> join(int rank, std::uint32_t op) {
-    return matcher_.join(slots_[rank][op], {rank, op});
+    return matcher_.join(rank, op, orders_[rank][op]);
   }
   const std::vector<Participant>& participants(std::uint32_t id) const {
     return matcher_.participants(id);
@@ -39,7 +42,7 @@ class Matching {
 
  private:
   TransactionMatcher matcher_;
-  std::vector<std::vector<std::uint32_t>> slots_;
+  std::vector<std::vector<std::uint32_t>> orders_;
 };
 
 // Three ranks: two all-reduces over all three, then rank 0 sends twice to rank 1, which receives
