@@ -32,7 +32,7 @@ void Network::start_flow(int src_device, int dst_device, double bytes, FlowObser
 }
 
 void Network::start_flows(std::span<const FlowStart> flows, FlowObserver* observer) {
-  started_links_.clear();
+  started_flows_.clear();
   for (const FlowStart& start : flows) {
     ++flows_started_;
     if (start.src_device == start.dst_device || start.bytes <= 0) {
@@ -41,15 +41,15 @@ void Network::start_flows(std::span<const FlowStart> flows, FlowObserver* observ
       immediate_.emplace_back(observer, start.token);
       continue;
     }
-    const std::vector<LinkId>& links = *flows_[add_flow(start, observer)].links;
-    started_links_.insert(started_links_.end(), links.begin(), links.end());
+    started_flows_.push_back(add_flow(start, observer));
   }
-  if (started_links_.empty())
+  if (started_flows_.empty())
     return;
-  std::sort(started_links_.begin(), started_links_.end());
-  started_links_.erase(std::unique(started_links_.begin(), started_links_.end()),
-                       started_links_.end());
-  reshare(started_links_);
+  begin_reshare();
+  for (const std::uint32_t index : started_flows_) {
+    for (const LinkId l : *flows_[index].links)
+      reshare_from(l);
+  }
   schedule_wakeup();
 }
 
@@ -91,18 +91,19 @@ void Network::settle(Flow& flow) {
   flow.last_update = now;
 }
 
-// Each connected component of flows and links reachable from the touched links is solved on its
-// own: the solver's rounds scan every link it is given, so solving independent components
-// together would cost their product, and the rates are the same bit for bit either way.
-void Network::reshare(const std::vector<LinkId>& touched_links) {
+void Network::begin_reshare() {
   ++reshares_;
   ++mark_;
-  for (const LinkId start : touched_links) {
-    if (link_mark_[start] == mark_)
-      continue;
-    collect_component(start);
-    solve_component();
-  }
+}
+
+// Each connected component of flows and links is solved on its own: the solver's rounds scan
+// every link it is given, so solving independent components together would cost their product,
+// and the rates are the same bit for bit either way (so is the order the components come in).
+void Network::reshare_from(LinkId link) {
+  if (link_mark_[link] == mark_)
+    return;
+  collect_component(link);
+  solve_component();
 }
 
 // The flows and links reachable from `start` through shared links, each sorted, so that the
@@ -240,9 +241,9 @@ void Network::on_event(std::uint64_t payload) {
     finish_flow(top.flow);
   }
   if (!touched.empty()) {
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    reshare(touched);
+    begin_reshare();
+    for (const LinkId l : touched)
+      reshare_from(l);
   }
   schedule_wakeup();
   for (auto [observer, token] : done)

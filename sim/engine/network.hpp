@@ -93,7 +93,10 @@ class Network final : public EventHandler {
 
   std::uint32_t add_flow(const FlowStart& start, FlowObserver* observer);
   void settle(Flow& flow);
-  void reshare(const std::vector<LinkId>& touched_links);
+  // A recomputation of the rates: begin_reshare(), then reshare_from() each link whose flows
+  // changed; each component is solved once.
+  void begin_reshare();
+  void reshare_from(LinkId link);
   void collect_component(LinkId start);
   void solve_component();
   void schedule_wakeup();
@@ -114,8 +117,8 @@ class Network final : public EventHandler {
   // Flows that complete without crossing a link, delivered at the next event.
   std::vector<std::pair<FlowObserver*, std::uint64_t>> immediate_;
 
-  // Scratch space for reshare(), kept to avoid reallocating on every flow event.
-  std::vector<LinkId> started_links_;  // start_flows(): the links its flows cross
+  // Scratch space for recomputations, kept to avoid reallocating on every flow event.
+  std::vector<std::uint32_t> started_flows_;  // start_flows(): the flows it added
   std::vector<std::uint32_t> component_flows_;
   std::vector<LinkId> component_links_;
   std::vector<std::uint32_t> link_mark_;
