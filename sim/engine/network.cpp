@@ -102,6 +102,15 @@ void Network::begin_reshare() {
 void Network::reshare_from(LinkId link) {
   if (link_mark_[link] == mark_)
     return;
+  if (flows_on_link_[link].empty()) {
+    // The link lost its last flow: a component of its own, with nothing to solve.
+    link_mark_[link] = mark_;
+    if (link_rate_observer_) {
+      component_links_.assign(1, link);
+      report_link_rates();
+    }
+    return;
+  }
   collect_component(link);
   solve_component();
 }
@@ -135,12 +144,6 @@ void Network::collect_component(LinkId start) {
 }
 
 void Network::solve_component() {
-  if (component_flows_.empty()) {
-    // The link lost its last flow.
-    if (link_rate_observer_)
-      report_link_rates();
-    return;
-  }
   capacity_.clear();
   for (LinkId l : component_links_) {
     local_link_[l] = static_cast<std::uint32_t>(capacity_.size());
