@@ -1,29 +1,9 @@
 #include "sim/simulate/comm_routes.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <tuple>
 
 namespace scaleplan {
-
-namespace {
-
-// Equal sizes hash equally: +0 and -0 compare equal, so they share a bit pattern here.
-std::uint64_t bits_of(double bytes) {
-  return bytes == 0 ? 0 : std::bit_cast<std::uint64_t>(bytes);
-}
-
-std::size_t combine(std::uint64_t seed, std::uint64_t value) {
-  // The 64-bit golden-ratio mix (as boost::hash_combine).
-  seed ^= value + 0x9e3779b97f4a7c15ull + (seed << 12) + (seed >> 4);
-  return static_cast<std::size_t>(seed);
-}
-
-}  // namespace
-
-std::size_t CommRoutes::KeyHash::operator()(const CollectiveRouteKey& key) const {
-  return combine(combine(key.group, static_cast<std::uint64_t>(key.kind)), bits_of(key.bytes));
-}
 
 CommRoutes::CommRoutes(const Plan& plan, const Topology& topology, double collective_step_latency_s,
                        std::optional<CollectiveAlgorithm> forced_algorithm)
@@ -32,15 +12,18 @@ CommRoutes::CommRoutes(const Plan& plan, const Topology& topology, double collec
       step_latency_s_(collective_step_latency_s),
       forced_algorithm_(forced_algorithm),
       slot_of_rank_(plan.world_size(), -1),
+      collective_routes_(plan.groups.size()),
       message_routes_(topology.device_count()) {
   for (std::size_t i = 0; i < plan.ranks.size(); ++i)
     slot_of_rank_[plan.ranks[i].rank] = static_cast<int>(i);
 }
 
 std::uint32_t CommRoutes::collective(const Op& op) {
-  const CollectiveRouteKey key{op.group, op.collective, op.bytes};
-  if (const auto found = collective_routes_.find(key); found != collective_routes_.end())
-    return found->second;
+  std::vector<CollectiveRoute>& known = collective_routes_[op.group];
+  for (const CollectiveRoute& r : known) {
+    if (r.kind == op.collective && r.bytes == op.bytes)
+      return r.route;
+  }
   std::vector<int> devices;
   for (int member : plan_.groups[op.group].ranks)
     devices.push_back(device_of_rank(member));
@@ -56,7 +39,7 @@ std::uint32_t CommRoutes::collective(const Op& op) {
     add_replica_copies(phase, spanned);
   const auto id = static_cast<std::uint32_t>(routes_.size());
   routes_.push_back(std::move(route));
-  collective_routes_.emplace(key, id);
+  known.push_back({op.collective, op.bytes, id});
   return id;
 }
 
@@ -75,15 +58,16 @@ std::uint32_t CommRoutes::message(int src_device, int dst_device, double bytes) 
   return id;
 }
 
-std::vector<std::pair<CollectiveRouteKey, std::uint32_t>> CommRoutes::collectives_in_key_order()
-    const {
-  std::vector<std::pair<CollectiveRouteKey, std::uint32_t>> routes(collective_routes_.begin(),
-                                                                   collective_routes_.end());
-  std::sort(routes.begin(), routes.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first.group, a.first.kind, a.first.bytes) <
-           std::tie(b.first.group, b.first.kind, b.first.bytes);
-  });
-  return routes;
+std::vector<std::uint32_t> CommRoutes::collectives_in_key_order() const {
+  std::vector<std::uint32_t> ids;
+  for (std::vector<CollectiveRoute> known : collective_routes_) {
+    std::sort(known.begin(), known.end(), [](const CollectiveRoute& a, const CollectiveRoute& b) {
+      return std::tie(a.kind, a.bytes) < std::tie(b.kind, b.bytes);
+    });
+    for (const CollectiveRoute& r : known)
+      ids.push_back(r.route);
+  }
+  return ids;
 }
 
 Phase CommRoutes::message_phase(int src_device, int dst_device, double bytes) const {

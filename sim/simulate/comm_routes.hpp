@@ -8,7 +8,6 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -26,14 +25,6 @@ struct CommRoute {
   std::uint64_t launched = 0;
 };
 
-// A collective's route is the same for every occurrence with the same group, kind and size.
-struct CollectiveRouteKey {
-  std::uint32_t group = 0;
-  CollectiveKind kind = CollectiveKind::all_reduce;
-  double bytes = 0;
-  friend bool operator==(const CollectiveRouteKey&, const CollectiveRouteKey&) = default;
-};
-
 class CommRoutes {
  public:
   // All references must outlive the routes.
@@ -49,8 +40,8 @@ class CommRoutes {
   CommRoute& operator[](std::uint32_t id) { return routes_[id]; }
   const CommRoute& operator[](std::uint32_t id) const { return routes_[id]; }
   std::size_t size() const { return routes_.size(); }
-  // The collectives' routes so far, ordered by (group, kind, bytes).
-  std::vector<std::pair<CollectiveRouteKey, std::uint32_t>> collectives_in_key_order() const;
+  // The collectives' routes so far, ordered by group, kind and size.
+  std::vector<std::uint32_t> collectives_in_key_order() const;
 
   // Whether messages created from now on take the fast path.
   void set_messages_alpha_beta(bool alpha_beta) { messages_alpha_beta_ = alpha_beta; }
@@ -66,8 +57,12 @@ class CommRoutes {
   std::map<std::string, std::uint64_t> launched_by_algorithm() const;
 
  private:
-  struct KeyHash {
-    std::size_t operator()(const CollectiveRouteKey& key) const;
+  // A collective's route is the same for every occurrence with the same group, kind and size;
+  // a group sees few kinds and sizes, so each group's routes are a short list searched in order.
+  struct CollectiveRoute {
+    CollectiveKind kind = CollectiveKind::all_reduce;
+    double bytes = 0;
+    std::uint32_t route = 0;
   };
   // A message route from a known source: a device sends to few peers (its pipeline
   // neighbours) in few sizes, so each source's routes are a short list searched in order.
@@ -86,8 +81,8 @@ class CommRoutes {
   std::optional<CollectiveAlgorithm> forced_algorithm_;
   std::vector<int> slot_of_rank_;  // index in plan_.ranks, -1 for another replica's rank
   std::vector<CommRoute> routes_;
-  std::unordered_map<CollectiveRouteKey, std::uint32_t, KeyHash> collective_routes_;
-  std::vector<std::vector<MessageRoute>> message_routes_;  // by source device
+  std::vector<std::vector<CollectiveRoute>> collective_routes_;  // by group
+  std::vector<std::vector<MessageRoute>> message_routes_;        // by source device
   bool messages_alpha_beta_ = false;
 };
 

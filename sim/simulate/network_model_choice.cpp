@@ -49,7 +49,7 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
     }
   }
   std::vector<Demand> demands;
-  for (const auto& [key, id] : routes.collectives_in_key_order())
+  for (const std::uint32_t id : routes.collectives_in_key_order())
     demands.push_back(
         collective_demand(routes[id], id < occurrences.size() ? occurrences[id] : 0, id));
   demands.push_back(std::move(messages));
