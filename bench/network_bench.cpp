@@ -55,12 +55,9 @@ ClusterSpec fat_tree(int nodes) {
   return c;
 }
 
-// Arg: nodes of 8 GPUs. One data-parallel all-reduce per local index (8 rings over the nodes,
-// staggered sizes so that flows finish one by one): every start and finish reshares the
-// component it touches. Reported per flow event (a start or a finish).
-void BM_NetworkReshare(benchmark::State& state) {
-  const int nodes = static_cast<int>(state.range(0));
-  const Topology topology(fat_tree(nodes));
+// The transfers of one all-reduce per local index over `nodes` nodes (8 rail rings), as
+// BM_NetworkReshare starts them: staggered sizes, 1e8 bytes on rail 0 and 1e8 more each rail.
+std::vector<Transfer> rail_rings(const Topology& topology, int nodes) {
   std::vector<Transfer> transfers;
   for (int k = 0; k < 8; ++k) {
     std::vector<int> rail;
@@ -70,6 +67,16 @@ void BM_NetworkReshare(benchmark::State& state) {
                                             rail, 1e8 * (1 + k), topology))
       transfers.insert(transfers.end(), p.transfers.begin(), p.transfers.end());
   }
+  return transfers;
+}
+
+// Arg: nodes of 8 GPUs. One data-parallel all-reduce per local index (8 rings over the nodes,
+// staggered sizes so that flows finish one by one): every start and finish reshares the
+// component it touches. Reported per flow event (a start or a finish).
+void BM_NetworkReshare(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  const Topology topology(fat_tree(nodes));
+  const std::vector<Transfer> transfers = rail_rings(topology, nodes);
   // Warm the route cache so that the loop measures sharing, not BFS.
   for (const Transfer& t : transfers)
     topology.route(t.src_device, t.dst_device);
@@ -140,6 +147,45 @@ BENCHMARK(BM_NetworkStartPhase)
     ->Args({4, 0})
     ->Args({4, 1})
     ->Unit(benchmark::kMillisecond);
+// Arg: nodes of 8 GPUs. `lookup(topology, transfer)` on the transfers of 8 rail rings over the
+// nodes and of a ring inside each node, each routed once before. Reported per lookup.
+template <class Lookup>
+void time_lookups(benchmark::State& state, Lookup lookup) {
+  const int nodes = static_cast<int>(state.range(0));
+  const Topology topology(fat_tree(nodes));
+  std::vector<Transfer> transfers = rail_rings(topology, nodes);
+  for (int n = 0; n < nodes; ++n) {
+    for (int k = 0; k < 8; ++k)
+      transfers.push_back({n * 8 + k, n * 8 + (k + 1) % 8, 1e8});
+  }
+  for (const Transfer& t : transfers)
+    topology.route(t.src_device, t.dst_device);
+  for (auto _ : state) {
+    for (const Transfer& t : transfers)
+      lookup(topology, t);
+  }
+  const auto lookups = static_cast<std::int64_t>(state.iterations() * transfers.size());
+  state.SetItemsProcessed(lookups);
+  state.counters["lookups_per_s"] =
+      benchmark::Counter(static_cast<double>(lookups), benchmark::Counter::kIsRate);
+}
+
+// Topology::route on routes already found: what every flow start and every finished phase's
+// latency asks.
+void BM_TopologyRoute(benchmark::State& state) {
+  time_lookups(state, [](const Topology& topology, const Transfer& t) {
+    benchmark::DoNotOptimize(topology.route(t.src_device, t.dst_device).data());
+  });
+}
+BENCHMARK(BM_TopologyRoute)->Arg(4)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+// Topology::endpoint_path: what the algorithm chooser and the fast path ask for every transfer.
+void BM_TopologyEndpointPath(benchmark::State& state) {
+  time_lookups(state, [](const Topology& topology, const Transfer& t) {
+    benchmark::DoNotOptimize(topology.endpoint_path(t.src_device, t.dst_device));
+  });
+}
+BENCHMARK(BM_TopologyEndpointPath)->Arg(4)->Arg(64)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace scaleplan

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "hardware/input/diagnostics.hpp"
 
@@ -13,10 +14,10 @@ namespace {
 
 std::string time_text(double s) {
   if (s < 1e-3)
-    return format_number("%.2f us", s * 1e6);
+    return fmt::format("{:.2f} us", s * 1e6);
   if (s < 1)
-    return format_number("%.3f ms", s * 1e3);
-  return format_number("%.3f s", s);
+    return fmt::format("{:.3f} ms", s * 1e3);
+  return fmt::format("{:.3f} s", s);
 }
 
 }  // namespace
@@ -108,19 +109,19 @@ std::string format_comparison(const Comparison& c) {
   for (const ComparisonRow& row : c.rows) {
     text += pad(row.kind + " " + row.point, width) + "  " + pad(time_text(row.measured_s), 12) +
             pad(time_text(row.predicted_s), 12) +
-            pad(format_number("%+.1f %%", 100 * row.relative_error()), 10);
+            pad(fmt::format("{:+.1f} %", 100 * row.relative_error()), 10);
     if (row.model_only_s) {
       text +=
           time_text(*row.model_only_s) +
-          format_number(" (%+.1f %%)", 100 * (*row.model_only_s - row.measured_s) / row.measured_s);
+          fmt::format(" ({:+.1f} %)", 100 * (*row.model_only_s - row.measured_s) / row.measured_s);
     }
     text += "\n";
   }
   text += "\n";
   for (const ComparisonSummary& s : c.summaries) {
     text += s.kind + ": " + std::to_string(s.points) + " points, median |error| " +
-            format_number("%.1f %%", 100 * s.median_abs_error) + ", worst " +
-            format_number("%.1f %%", 100 * s.worst_abs_error) + "\n";
+            fmt::format("{:.1f} %", 100 * s.median_abs_error) + ", worst " +
+            fmt::format("{:.1f} %", 100 * s.worst_abs_error) + "\n";
   }
   for (const std::string& u : c.unmatched)
     text += "not compared: " + u + "\n";

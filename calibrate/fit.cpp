@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
 #include <stdexcept>
 #include <tuple>
+
+#include <fmt/format.h>
 
 #include "hardware/input/yaml_reader.hpp"
 
@@ -189,12 +190,12 @@ void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, 
   g.fit = quality(time_s, predicted_time);
   g.source = "least-squares fit and table of " + std::to_string(dims.size()) + " " +
              std::string(to_string(dtype)) + " GEMM shapes from: " + sources;
-  std::string summary = "peak efficiency " + format_number("%.3f", g.model.peak_efficiency) +
-                        " of " + format_number("%.4g", peak / 1e12) + " TFLOP/s, half at m " +
-                        format_number("%.0f", g.model.m_half) + ", n " +
-                        format_number("%.0f", g.model.n_half) + ", k " +
-                        format_number("%.0f", g.model.k_half) + ", fixed " +
-                        format_number("%.2f us", g.model.fixed_s * 1e6) +
+  std::string summary = "peak efficiency " + fmt::format("{:.3f}", g.model.peak_efficiency) +
+                        " of " + fmt::format("{:.4g}", peak / 1e12) + " TFLOP/s, half at m " +
+                        fmt::format("{:.0f}", g.model.m_half) + ", n " +
+                        fmt::format("{:.0f}", g.model.n_half) + ", k " +
+                        fmt::format("{:.0f}", g.model.k_half) + ", fixed " +
+                        fmt::format("{:.2f} us", g.model.fixed_s * 1e6) +
                         (capped ? " (asymptote capped at the datasheet peak)" : "");
   out.lines.push_back({"gemm " + std::string(to_string(dtype)), summary, g.fit});
   out.profile.gemm[dtype] = std::move(g);
@@ -217,8 +218,8 @@ void fit_memory(const std::vector<std::pair<double, double>>& points,
     predicted_time.push_back(b.time_s(x));
   b.fit = quality(time_s, predicted_time);
   out.lines.push_back({"memory",
-                       format_number("%.1f GB/s", b.bandwidth_bytes_per_s.value / 1e9) +
-                           ", latency " + format_number("%.2f us", latency * 1e6),
+                       fmt::format("{:.1f} GB/s", b.bandwidth_bytes_per_s.value / 1e9) +
+                           ", latency " + fmt::format("{:.2f} us", latency * 1e6),
                        b.fit});
   out.profile.memory = b;
 }
@@ -373,8 +374,8 @@ void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResu
     predicted_time.push_back(c.time_s(x));
   c.fit = quality(points.time_s, predicted_time);
   out.lines.push_back({group,
-                       "alpha " + format_number("%.2f us", smallest.latency_s * 1e6) + ", busbw " +
-                           format_number("%.2f GB/s", c.bus_bandwidth_bytes_per_s.value / 1e9) +
+                       "alpha " + fmt::format("{:.2f} us", smallest.latency_s * 1e6) + ", busbw " +
+                           fmt::format("{:.2f} GB/s", c.bus_bandwidth_bytes_per_s.value / 1e9) +
                            (regimes.size() > 1 ? ", " + std::to_string(regimes.size()) +
                                                      " size regimes from " + regime_text
                                                : std::string()),
@@ -438,7 +439,7 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
     p.kernel_launch_overhead_s =
         Figure{m, "median of " + std::to_string(launch.size()) +
                       " launch measurements from: " + join(launch_sources)};
-    out.lines.push_back({"launch", format_number("%.2f us", m * 1e6), std::nullopt});
+    out.lines.push_back({"launch", fmt::format("{:.2f} us", m * 1e6), std::nullopt});
   }
   for (const auto& [key, points] : collectives)
     fit_collective(key, points, out);
@@ -453,8 +454,8 @@ std::string format_fit_report(const FitResult& result) {
   for (const FitLine& line : result.lines) {
     text += "  " + line.what + std::string(width - line.what.size() + 2, ' ');
     if (line.quality) {
-      text += "R² " + format_number("%.4f", line.quality->r_squared) + ", worst error " +
-              format_number("%.1f %%", 100 * line.quality->worst_relative_error) + ", " +
+      text += "R² " + fmt::format("{:.4f}", line.quality->r_squared) + ", worst error " +
+              fmt::format("{:.1f} %", 100 * line.quality->worst_relative_error) + ", " +
               std::to_string(line.quality->points) + " points: ";
     }
     text += line.summary + "\n";

@@ -1,5 +1,9 @@
 #include "calibrate/measurements.hpp"
 
+#include <limits>
+
+#include <fmt/format.h>
+
 #include "hardware/input/yaml_reader.hpp"
 #include "hardware/io/profile_io.hpp"
 
@@ -7,37 +11,22 @@ namespace scaleplan {
 
 namespace {
 
-double positive(MapReader& map, std::string_view key, bool allow_zero = false) {
-  if (!map.require(key))
-    return 0;
-  auto v = map.number(key);
-  if (!v)
-    return 0;
-  if (allow_zero ? *v < 0 : *v <= 0) {
-    map.error(key, std::string(allow_zero ? "must not be negative" : "must be greater than zero") +
-                       ", got " + yaml_number(*v));
-    return 0;
-  }
-  return *v;
+constexpr std::int64_t unbounded = std::numeric_limits<std::int64_t>::max();
+
+double positive(MapReader& map, std::string_view key) {
+  return map.number(key, NumberRange::positive(), required_key).value_or(0);
 }
 
 std::int64_t positive_integer(MapReader& map, std::string_view key) {
-  if (!map.require(key))
-    return 1;
-  auto v = map.integer(key);
-  if (v && *v <= 0) {
-    map.error(key, "must be a positive integer, got " + std::to_string(*v));
-    return 1;
-  }
-  return v.value_or(1);
+  return map.integer(key, 1, unbounded, required_key).value_or(1);
 }
 
+// A count kept in an int (ranks, nodes, repeats): a larger one is refused rather than wrapped.
+constexpr std::int64_t int_max = std::numeric_limits<int>::max();
+
+// Absent: 0, the repeats were not recorded.
 int optional_repeats(MapReader& map) {
-  if (!map.has("repeats")) {
-    map.accept("repeats");
-    return 0;
-  }
-  return static_cast<int>(positive_integer(map, "repeats"));
+  return static_cast<int>(map.integer("repeats", 1, int_max, 0).value_or(0));
 }
 
 Environment read_environment(MapReader& e) {
@@ -64,17 +53,13 @@ Environment read_environment(MapReader& e) {
 GemmMeasurement read_gemm(MapReader& g) {
   GemmMeasurement m;
   if (g.require("dtype")) {
-    if (auto d = g.choice("dtype", dtype_names()))
-      m.dtype = *parse_dtype(*d);
+    if (auto d = g.enumeration("dtype", dtype_names))
+      m.dtype = *d;
   }
   m.dims.m = positive_integer(g, "m");
   m.dims.n = positive_integer(g, "n");
   m.dims.k = positive_integer(g, "k");
-  if (g.has("batch")) {
-    m.dims.batch = positive_integer(g, "batch");
-  } else {
-    g.accept("batch");
-  }
+  m.dims.batch = g.integer("batch", 1, unbounded, 1).value_or(1);
   m.time_s = positive(g, "time_s");
   m.repeats = optional_repeats(g);
   g.finish();
@@ -84,28 +69,26 @@ GemmMeasurement read_gemm(MapReader& g) {
 CollectiveMeasurement read_collective(MapReader& c) {
   CollectiveMeasurement m;
   if (c.require("collective")) {
-    if (auto op = c.choice("collective", collective_op_names()))
-      m.op = *parse_collective_op(*op);
+    if (auto op = c.enumeration("collective", collective_op_names))
+      m.op = *op;
   }
   if (c.require("algorithm"))
     m.algorithm = c.string("algorithm").value_or("");
-  m.ranks = static_cast<int>(positive_integer(c, "ranks"));
-  m.nodes = static_cast<int>(positive_integer(c, "nodes"));
+  m.ranks = static_cast<int>(c.integer("ranks", 1, int_max, required_key).value_or(1));
+  m.nodes = static_cast<int>(c.integer("nodes", 1, int_max, required_key).value_or(1));
   if (m.ranks < 2)
     c.error("ranks", "a collective needs at least 2 ranks");
   if (m.nodes > m.ranks)
-    c.error("nodes", "more nodes (" + std::to_string(m.nodes) + ") than ranks");
+    c.error("nodes", fmt::format("more nodes ({}) than ranks", m.nodes));
   m.bytes = positive(c, "bytes");
-  m.count = c.has("count") ? positive_integer(c, "count") : (c.accept("count"), 0);
+  m.count = c.integer("count", 1, unbounded, 0).value_or(0);
   m.type = c.string("type").value_or("");
   m.redop = c.string("redop").value_or("");
   m.root = static_cast<int>(c.integer("root").value_or(-1));
   m.in_place = c.boolean("in_place").value_or(false);
   m.time_s = positive(c, "time_s");
-  m.algbw_bytes_per_s = c.has("algbw_bytes_per_s") ? positive(c, "algbw_bytes_per_s", true)
-                                                   : (c.accept("algbw_bytes_per_s"), 0.0);
-  m.busbw_bytes_per_s = c.has("busbw_bytes_per_s") ? positive(c, "busbw_bytes_per_s", true)
-                                                   : (c.accept("busbw_bytes_per_s"), 0.0);
+  m.algbw_bytes_per_s = c.number("algbw_bytes_per_s", NumberRange::non_negative(), 0.0).value_or(0);
+  m.busbw_bytes_per_s = c.number("busbw_bytes_per_s", NumberRange::non_negative(), 0.0).value_or(0);
   m.repeats = optional_repeats(c);
   c.finish();
   return m;
@@ -117,10 +100,7 @@ Measurements parse_measurements(std::string_view yaml_text, const std::string& f
   const YAML::Node root = load_yaml_string(yaml_text, file_label);
   Diagnostics diagnostics(file_label);
   MapReader top(root, "", diagnostics);
-  if (top.require("format")) {
-    if (auto format = top.string("format"); format && *format != "scaleplan-measurements/1")
-      top.error("format", "expected 'scaleplan-measurements/1', got '" + *format + "'");
-  }
+  top.header("scaleplan-measurements/1", "measurements");
   Measurements result;
   const std::vector<YAML::Node> runs = top.sequence("runs");
   if (top.has("runs") && runs.empty())

@@ -4,6 +4,8 @@
 #include <iostream>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "calibrate/compare.hpp"
 #include "calibrate/fit.hpp"
 #include "calibrate/nccl_tests_import.hpp"
@@ -49,7 +51,7 @@ void write_file(const std::string& path, const std::string& text) {
 int run_import(const CalibrateOptions& o) {
   NcclTestsImportOptions options;
   if (!o.collective.empty())
-    options.collective = parse_collective_op(o.collective);
+    options.collective = collective_op_names.parse(o.collective);
   if (o.ranks > 0)
     options.ranks = o.ranks;
   if (o.nodes > 0)
@@ -129,12 +131,12 @@ int run_fit_steps(const CalibrateOptions& o) {
       fit.fraction,
       "fitted by scaleplan calibrate fit-steps to " + std::to_string(files.size()) +
           " measured steps (" + cases + "): MAPE " +
-          format_number("%.2f %%", fit.before.mean_absolute_percentage_error) + " without it, " +
-          format_number("%.2f %%", fit.after.mean_absolute_percentage_error) + " with it"};
+          fmt::format("{:.2f} %", fit.before.mean_absolute_percentage_error) + " without it, " +
+          fmt::format("{:.2f} %", fit.after.mean_absolute_percentage_error) + " with it"};
   write_file(o.output, write_profile(fitted));
   std::cout << "without a sustained fraction:\n"
             << format_text(fit.before) << "\nsustained GEMM fraction "
-            << format_number("%.3f", fit.fraction) << ":\n"
+            << fmt::format("{:.3f}", fit.fraction) << ":\n"
             << format_text(fit.after) << "wrote " << o.output << "\n";
   return 0;
 }
@@ -156,7 +158,7 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
   o->import
       ->add_option("--collective", o->collective,
                    "The collective measured (default: from the binary name in the output)")
-      ->check(CLI::IsMember(collective_op_names()));
+      ->check(CLI::IsMember(collective_op_names.names()));
   o->import->add_option("--ranks", o->ranks, "Ranks, when the output has no '# Using devices'")
       ->check(CLI::Range(2, 1 << 24));
   o->import->add_option("--nodes", o->nodes, "Nodes, with --ranks (default 1)")

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hardware/device_spec.hpp"
+#include "hardware/input/enum_names.hpp"
 
 namespace scaleplan {
 
@@ -16,10 +17,25 @@ namespace scaleplan {
 enum class NodeFabric { nvswitch, nvlink_mesh, pcie, ici };
 enum class NetworkTopologyKind { fat_tree, rail_optimized, torus, dragonfly };
 
-std::string_view to_string(NodeFabric fabric);
-const std::vector<std::string>& node_fabric_names();
-std::string_view to_string(NetworkTopologyKind kind);
-const std::vector<std::string>& network_topology_names();
+inline constexpr EnumNames<NodeFabric, 4> node_fabric_names{{{
+    {NodeFabric::nvswitch, "nvswitch"},
+    {NodeFabric::nvlink_mesh, "nvlink-mesh"},
+    {NodeFabric::pcie, "pcie"},
+    {NodeFabric::ici, "ici"},
+}}};
+inline constexpr EnumNames<NetworkTopologyKind, 4> network_topology_names{{{
+    {NetworkTopologyKind::fat_tree, "fat-tree"},
+    {NetworkTopologyKind::rail_optimized, "rail-optimized"},
+    {NetworkTopologyKind::torus, "torus"},
+    {NetworkTopologyKind::dragonfly, "dragonfly"},
+}}};
+
+inline std::string_view to_string(NodeFabric fabric) {
+  return node_fabric_names.name(fabric);
+}
+inline std::string_view to_string(NetworkTopologyKind kind) {
+  return network_topology_names.name(kind);
+}
 
 // PCIe inside a node: devices split evenly over PCIe switches, each switch under the host bridge
 // (CPU root complex) of one socket, sockets joined by a cross-socket link (UPI, xGMI).

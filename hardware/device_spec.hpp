@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "hardware/input/enum_names.hpp"
+
 namespace scaleplan {
 
 // cpu: ranks on host processors, as the CPU benchmarks run them (Eigen GEMMs, MPI collectives),
@@ -15,10 +17,26 @@ namespace scaleplan {
 enum class DeviceKind { gpu, tpu, fpga, cpu };
 enum class Dtype { fp32, tf32, bf16, fp16, fp8 };
 
-std::string_view to_string(DeviceKind kind);
-std::string_view to_string(Dtype dtype);
-std::optional<Dtype> parse_dtype(std::string_view text);
-const std::vector<std::string>& dtype_names();
+inline constexpr EnumNames<DeviceKind, 4> device_kind_names{{{
+    {DeviceKind::gpu, "gpu"},
+    {DeviceKind::tpu, "tpu"},
+    {DeviceKind::fpga, "fpga"},
+    {DeviceKind::cpu, "cpu"},
+}}};
+inline constexpr EnumNames<Dtype, 5> dtype_names{{{
+    {Dtype::fp32, "fp32"},
+    {Dtype::tf32, "tf32"},
+    {Dtype::bf16, "bf16"},
+    {Dtype::fp16, "fp16"},
+    {Dtype::fp8, "fp8"},
+}}};
+
+inline std::string_view to_string(DeviceKind kind) {
+  return device_kind_names.name(kind);
+}
+inline std::string_view to_string(Dtype dtype) {
+  return dtype_names.name(dtype);
+}
 
 // Bytes one element occupies in memory. tf32 is stored as fp32.
 double bytes_per_element(Dtype dtype);

@@ -7,40 +7,6 @@
 
 namespace scaleplan {
 
-std::string_view to_string(CollectiveOp op) {
-  switch (op) {
-    case CollectiveOp::all_reduce:
-      return "all-reduce";
-    case CollectiveOp::all_gather:
-      return "all-gather";
-    case CollectiveOp::reduce_scatter:
-      return "reduce-scatter";
-    case CollectiveOp::all_to_all:
-      return "all-to-all";
-    case CollectiveOp::broadcast:
-      return "broadcast";
-    case CollectiveOp::send_recv:
-      return "send-recv";
-  }
-  return "?";
-}
-
-const std::vector<std::string>& collective_op_names() {
-  static const std::vector<std::string> names{"all-reduce", "all-gather", "reduce-scatter",
-                                              "all-to-all", "broadcast",  "send-recv"};
-  return names;
-}
-
-std::optional<CollectiveOp> parse_collective_op(std::string_view text) {
-  for (CollectiveOp op :
-       {CollectiveOp::all_reduce, CollectiveOp::all_gather, CollectiveOp::reduce_scatter,
-        CollectiveOp::all_to_all, CollectiveOp::broadcast, CollectiveOp::send_recv}) {
-    if (to_string(op) == text)
-      return op;
-  }
-  return std::nullopt;
-}
-
 double bus_bandwidth_factor(CollectiveOp op, int ranks) {
   const double n = ranks;
   switch (op) {

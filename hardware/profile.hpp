@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "hardware/device_spec.hpp"
+#include "hardware/input/enum_names.hpp"
 
 namespace scaleplan {
 
@@ -29,9 +30,18 @@ enum class CollectiveOp {
   send_recv
 };
 
-std::string_view to_string(CollectiveOp op);
-std::optional<CollectiveOp> parse_collective_op(std::string_view text);
-const std::vector<std::string>& collective_op_names();
+inline constexpr EnumNames<CollectiveOp, 6> collective_op_names{{{
+    {CollectiveOp::all_reduce, "all-reduce"},
+    {CollectiveOp::all_gather, "all-gather"},
+    {CollectiveOp::reduce_scatter, "reduce-scatter"},
+    {CollectiveOp::all_to_all, "all-to-all"},
+    {CollectiveOp::broadcast, "broadcast"},
+    {CollectiveOp::send_recv, "send-recv"},
+}}};
+
+inline std::string_view to_string(CollectiveOp op) {
+  return collective_op_names.name(op);
+}
 
 // nccl-tests' bus-bandwidth factor (doc/PERFORMANCE.md): busbw = algbw · factor, where algbw is
 // the buffer size over the time. All-reduce 2(n-1)/n; all-gather, reduce-scatter and all-to-all

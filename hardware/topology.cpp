@@ -1,10 +1,11 @@
 #include "hardware/topology.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <limits>
-#include <map>
-#include <unordered_map>
+#include <utility>
 
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/breadth_first_search.hpp>
@@ -34,16 +35,88 @@ struct TransitFilter {
     return devices_forward || from == source || (*vertices)[from].kind != VertexKind::device;
   }
 };
+
+// Slots each filled at most once and then only read, safely from any number of threads (the
+// header's contract): a reader takes a slot with one acquire load; a writer publishes a value with
+// a compare-exchange, and when two race the first wins and the other's value, computed from the
+// same graph and so equal, is dropped. Values never move once published.
+template <class T>
+const T& publish_once(std::atomic<T*>& slot, std::unique_ptr<T> value) {
+  T* expected = nullptr;
+  if (slot.compare_exchange_strong(expected, value.get(), std::memory_order_acq_rel,
+                                   std::memory_order_acquire))
+    return *value.release();
+  return *expected;
+}
+
+// A number of such slots fixed when made (made, moved and assigned only while the Topology is
+// built; then only read and filled).
+template <class T>
+class OnceSlots {
+ public:
+  OnceSlots() = default;
+  explicit OnceSlots(std::size_t size)
+      : slots_(std::make_unique<std::atomic<T*>[]>(size)), size_(size) {}
+  OnceSlots(OnceSlots&& other) noexcept
+      : slots_(std::move(other.slots_)), size_(std::exchange(other.size_, 0)) {}
+  OnceSlots& operator=(OnceSlots&& other) noexcept {
+    OnceSlots(std::move(other)).swap(*this);
+    return *this;
+  }
+  ~OnceSlots() {
+    for (std::size_t i = 0; i < size_; ++i)
+      delete slots_[i].load(std::memory_order_relaxed);
+  }
+  // The value in slot i, or null while none is published.
+  const T* find(std::size_t i) const { return slots_[i].load(std::memory_order_acquire); }
+  // Publishes `value` in slot i unless a value is there already; returns the one in the slot.
+  const T& publish(std::size_t i, std::unique_ptr<T> value) const {
+    return publish_once(slots_[i], std::move(value));
+  }
+
+ private:
+  void swap(OnceSlots& other) noexcept {
+    std::swap(slots_, other.slots_);
+    std::swap(size_, other.size_);
+  }
+  std::unique_ptr<std::atomic<T*>[]> slots_;
+  std::size_t size_ = 0;
+};
+
+// Routes from a source are kept in chunks of this many destinations, made when first used: a
+// source that routes to a few peers (a ring's neighbours) costs a few chunks, not a slot per
+// device of a cluster of tens of thousands.
+constexpr std::size_t route_chunk = 64;
+struct RouteChunk {
+  RouteChunk() = default;
+  RouteChunk(const RouteChunk&) = delete;
+  RouteChunk& operator=(const RouteChunk&) = delete;
+  ~RouteChunk() {
+    for (auto& slot : routes)
+      delete slot.load(std::memory_order_relaxed);
+  }
+  // Filled through const chunks, as OnceSlots are.
+  mutable std::array<std::atomic<std::vector<LinkId>*>, route_chunk> routes{};
+};
 }  // namespace
+
+struct Topology::RoutesFrom {
+  RoutesFrom(std::vector<std::uint16_t> hops, int device_count)
+      : distance(std::move(hops)),
+        chunks((static_cast<std::size_t>(device_count) + route_chunk - 1) / route_chunk) {}
+  std::vector<std::uint16_t> distance;  // hops from the source to each vertex
+  // The route to destination d: slot d % route_chunk of chunk d / route_chunk.
+  OnceSlots<RouteChunk> chunks;
+};
 
 struct Topology::Graph {
   BoostGraph graph;
-  mutable std::map<VertexId, std::vector<std::uint16_t>> distances;
-  mutable std::unordered_map<std::uint64_t, std::vector<LinkId>> routes;
+  // Made by finish_building, once the devices are known; filled as routes are asked for.
+  OnceSlots<RoutesFrom> routes_from;  // per source device
   // endpoint_path's and endpoint_links' routes from node 0: [local source · devices per node +
   // local destination] inside the node, [local source] out of it.
-  mutable std::vector<std::optional<EndpointPath>> inside_node;
-  mutable std::vector<std::optional<WayOut>> way_out;
+  OnceSlots<InsideNode> inside_node;
+  OnceSlots<WayOut> way_out;
 };
 
 Topology::Topology() : graph_(std::make_unique<Graph>()) {}
@@ -71,7 +144,7 @@ Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>(
     // Chips route ICI traffic for their neighbours: a device is a router.
     devices_forward_ = true;
     build_torus(cluster);
-    check_connected();
+    finish_building();
     return;
   }
   std::vector<VertexId> nic_vertices;
@@ -107,7 +180,7 @@ Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>(
     }
     find_leaf_uplinks();
   }
-  check_connected();
+  finish_building();
 }
 
 Topology Topology::custom(int device_count, int switch_count,
@@ -128,7 +201,7 @@ Topology Topology::custom(int device_count, int switch_count,
     }
     t.add_duplex_link(l.a, l.b, l.bandwidth_bytes_per_s, l.latency_s);
   }
-  t.check_connected();
+  t.finish_building();
   return t;
 }
 
@@ -250,10 +323,10 @@ bool Topology::may_transit(VertexId v, VertexId source) const {
   return devices_forward_ || v == source || vertices_[v].kind != VertexKind::device;
 }
 
-const std::vector<std::uint16_t>& Topology::distances_from(VertexId source) const {
-  auto it = graph_->distances.find(source);
-  if (it != graph_->distances.end())
-    return it->second;
+const Topology::RoutesFrom& Topology::routes_from(int src_device) const {
+  if (const RoutesFrom* found = graph_->routes_from.find(static_cast<std::size_t>(src_device)))
+    return *found;
+  const VertexId source = device_vertex(src_device);
   std::vector<std::uint16_t> distance(vertices_.size(), unreachable);
   distance[source] = 0;
   const TransitFilter filter{&graph_->graph, &vertices_, source, devices_forward_};
@@ -264,11 +337,21 @@ const std::vector<std::uint16_t>& Topology::distances_from(VertexId source) cons
           boost::make_iterator_property_map(distance.begin(),
                                             boost::get(boost::vertex_index, graph_->graph)),
           boost::on_tree_edge()))));
-  return graph_->distances.emplace(source, std::move(distance)).first->second;
+  return graph_->routes_from.publish(
+      static_cast<std::size_t>(src_device),
+      std::make_unique<RoutesFrom>(std::move(distance), device_count_));
 }
 
-void Topology::check_connected() const {
-  const auto& distance = distances_from(device_vertex(0));
+void Topology::finish_building() {
+  const auto devices = static_cast<std::size_t>(device_count_);
+  graph_->routes_from = OnceSlots<RoutesFrom>(devices);
+  if (!devices_forward_) {
+    // Where devices forward, endpoint_path and endpoint_links take whole routes instead.
+    const auto per_node = devices / static_cast<std::size_t>(node_count_);
+    graph_->inside_node = OnceSlots<InsideNode>(per_node * per_node);
+    graph_->way_out = OnceSlots<WayOut>(per_node);
+  }
+  const auto& distance = routes_from(0).distance;
   for (int d = 0; d < device_count_; ++d) {
     if (distance[device_vertex(d)] == unreachable) {
       throw TopologyError(vertex_name(device_vertex(d)) + " cannot reach " +
@@ -278,15 +361,22 @@ void Topology::check_connected() const {
 }
 
 const std::vector<LinkId>& Topology::route(int src_device, int dst_device) const {
-  const std::uint64_t key =
-      (static_cast<std::uint64_t>(src_device) << 32) | static_cast<std::uint32_t>(dst_device);
-  auto cached = graph_->routes.find(key);
-  if (cached != graph_->routes.end())
-    return cached->second;
+  const auto destination = static_cast<std::size_t>(dst_device);
+  const std::size_t chunk_index = destination / route_chunk, slot = destination % route_chunk;
+  const RoutesFrom* from = graph_->routes_from.find(static_cast<std::size_t>(src_device));
+  const RouteChunk* chunk = from ? from->chunks.find(chunk_index) : nullptr;
+  if (chunk) {
+    if (const std::vector<LinkId>* cached = chunk->routes[slot].load(std::memory_order_acquire))
+      return *cached;
+  } else {
+    if (!from)
+      from = &routes_from(src_device);
+    chunk = &from->chunks.publish(chunk_index, std::make_unique<RouteChunk>());
+  }
 
   const VertexId src = device_vertex(src_device);
   const VertexId dst = device_vertex(dst_device);
-  const auto& distance = distances_from(src);
+  const auto& distance = from->distance;
   std::vector<LinkId> path;
   VertexId v = dst;
   std::vector<LinkId> candidates;
@@ -306,7 +396,7 @@ const std::vector<LinkId>& Topology::route(int src_device, int dst_device) const
     v = links_[chosen].from;
   }
   std::reverse(path.begin(), path.end());
-  return graph_->routes.emplace(key, std::move(path)).first->second;
+  return publish_once(chunk->routes[slot], std::make_unique<std::vector<LinkId>>(std::move(path)));
 }
 
 double Topology::route_latency_s(int src_device, int dst_device) const {
@@ -348,24 +438,32 @@ void Topology::find_leaf_uplinks() {
 }
 
 const Topology::WayOut& Topology::way_out_of_node_0(int local_device) const {
-  auto& cache = graph_->way_out;
-  cache.resize(static_cast<std::size_t>(device_count_ / node_count_));
-  auto& cached = cache[local_device];
-  if (!cached) {
-    cached.emplace();
-    const int far = (node_count_ - 1) * (device_count_ / node_count_) + local_device;
-    const EndpointPath whole = summarize_route(local_device, far);
-    cached->bandwidth_bytes_per_s = whole.bandwidth_bytes_per_s;
-    cached->latency_s = whole.latency_s;
-    for (LinkId id : route(local_device, far)) {
-      cached->links.push_back(id);
-      if (vertices_[links_[id].to].kind == VertexKind::nic) {
-        cached->nic = links_[id].to;
-        break;
-      }
+  const auto slot = static_cast<std::size_t>(local_device);
+  if (const WayOut* cached = graph_->way_out.find(slot))
+    return *cached;
+  auto made = std::make_unique<WayOut>();
+  const int far = (node_count_ - 1) * (device_count_ / node_count_) + local_device;
+  const EndpointPath whole = summarize_route(local_device, far);
+  made->bandwidth_bytes_per_s = whole.bandwidth_bytes_per_s;
+  made->latency_s = whole.latency_s;
+  for (LinkId id : route(local_device, far)) {
+    made->links.push_back(id);
+    if (vertices_[links_[id].to].kind == VertexKind::nic) {
+      made->nic = links_[id].to;
+      break;
     }
   }
-  return *cached;
+  return graph_->way_out.publish(slot, std::move(made));
+}
+
+const Topology::InsideNode& Topology::inside_node_0(int src_local, int dst_local) const {
+  const auto per_node = static_cast<std::size_t>(device_count_ / node_count_);
+  const std::size_t slot = static_cast<std::size_t>(src_local) * per_node + dst_local;
+  if (const InsideNode* cached = graph_->inside_node.find(slot))
+    return *cached;
+  return graph_->inside_node.publish(
+      slot, std::make_unique<InsideNode>(InsideNode{summarize_route(src_local, dst_local),
+                                                    route(src_local, dst_local).size() == 1}));
 }
 
 void Topology::endpoint_links(int src_device, int dst_device, std::vector<LinkId>& out) const {
@@ -417,15 +515,11 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
   const int src_local = src_device - src_node * per_node;
   const int dst_local = dst_device - dst_node * per_node;
   if (src_node == dst_node) {
-    auto& inside = graph_->inside_node;
-    inside.resize(static_cast<std::size_t>(per_node) * per_node);
-    auto& cached = inside[static_cast<std::size_t>(src_local) * per_node + dst_local];
-    if (!cached)
-      cached = summarize_route(src_local, dst_local);
-    EndpointPath path = *cached;
+    const InsideNode& inside = inside_node_0(src_local, dst_local);
+    EndpointPath path = inside.path;
     // A directly linked pair owns its link; through a switch or a PCIe tree, a device's traffic
     // shares its own port.
-    if (route(src_local, dst_local).size() == 1) {
+    if (inside.direct) {
       path.egress_port = path.ingress_port =
           (pair_port << kind_shift) |
           (static_cast<std::uint64_t>(src_device) * device_count_ + dst_device);

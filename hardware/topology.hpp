@@ -7,6 +7,16 @@
 //
 // Generators (one file each): node fabrics and PCIe host bridges (topology.cpp), fat-tree and
 // rail-optimized fabrics (fat_tree.cpp), 2D/3D torus (torus.cpp), dragonfly (dragonfly.cpp).
+//
+// Sharing between threads: a Topology is built once and then only read. Its const methods may
+// be called from any number of threads at once on one shared Topology (a planner or a sweep
+// builds it once and simulates many plans on it in parallel); they give every thread the same
+// results as a single thread would. What they route is remembered (routes, hop distances,
+// endpoint paths) in slots that are each filled at most once and never change after: a lookup is
+// one atomic load, with no lock; two threads that reach an empty slot at once may both compute
+// its value, which is the same, and the first to publish it wins. References returned (route())
+// stay valid as long as the Topology. Moving or destroying a Topology while another thread reads
+// it is a data race, as for any object.
 #pragma once
 
 #include <array>
@@ -89,8 +99,8 @@ class Topology {
   std::vector<int> torus_coordinates(int device) const;
 
   // Links from one device to another, in order. Cached; O(V + E) on the first route from a
-  // source, O(path length) after. A device is never a transit hop unless devices forward (torus,
-  // custom networks).
+  // source, O(path length) on the first to a destination, O(1) after. A device is never a
+  // transit hop unless devices forward (torus, custom networks).
   const std::vector<LinkId>& route(int src_device, int dst_device) const;
   double route_latency_s(int src_device, int dst_device) const;
 
@@ -141,6 +151,15 @@ class Topology {
     double latency_s = 0;
   };
   const WayOut& way_out_of_node_0(int local_device) const;
+  // A path inside node 0 and whether it is a single link (a directly linked pair).
+  struct InsideNode {
+    EndpointPath path;
+    bool direct = false;
+  };
+  const InsideNode& inside_node_0(int src_local, int dst_local) const;
+  // What has been routed from one source device: its hop distances and its routes (topology.cpp).
+  struct RoutesFrom;
+  const RoutesFrom& routes_from(int src_device) const;
   // Per leaf switch of a folded Clos: its uplinks' total bandwidth, its pod (the lowest of its
   // aggregation switches, the same for every leaf of the pod) and the pod's uplinks' total.
   struct LeafUplinks {
@@ -162,8 +181,9 @@ class Topology {
                          const std::vector<std::vector<VertexId>>& leaf_nics);
   void build_torus(const ClusterSpec& cluster);
   void build_dragonfly(const ClusterSpec& cluster, const std::vector<VertexId>& nic_vertices);
-  void check_connected() const;
-  const std::vector<std::uint16_t>& distances_from(VertexId source) const;
+  // The last step of every constructor: makes the (empty) caches for the built network, then
+  // checks that every device reaches device 0.
+  void finish_building();
   EndpointPath summarize_route(int src_device, int dst_device) const;
   bool may_transit(VertexId v, VertexId source) const;
 

@@ -2,24 +2,6 @@
 
 namespace scaleplan {
 
-std::string_view to_string(KernelKind kind) {
-  switch (kind) {
-    case KernelKind::gemm:
-      return "gemm";
-    case KernelKind::attention:
-      return "attention";
-    case KernelKind::elementwise:
-      return "elementwise";
-    case KernelKind::norm:
-      return "norm";
-    case KernelKind::embedding:
-      return "embedding";
-    case KernelKind::optimizer:
-      return "optimizer";
-  }
-  return "?";
-}
-
 Kernel make_gemm(std::string name, GemmShape shape, Dtype dtype) {
   const double m = static_cast<double>(shape.m);
   const double n = static_cast<double>(shape.n);

@@ -6,12 +6,24 @@
 #include <string>
 
 #include "hardware/device_spec.hpp"
+#include "hardware/input/enum_names.hpp"
 
 namespace scaleplan {
 
 enum class KernelKind { gemm, attention, elementwise, norm, embedding, optimizer };
 
-std::string_view to_string(KernelKind kind);
+inline constexpr EnumNames<KernelKind, 6> kernel_kind_names{{{
+    {KernelKind::gemm, "gemm"},
+    {KernelKind::attention, "attention"},
+    {KernelKind::elementwise, "elementwise"},
+    {KernelKind::norm, "norm"},
+    {KernelKind::embedding, "embedding"},
+    {KernelKind::optimizer, "optimizer"},
+}}};
+
+inline std::string_view to_string(KernelKind kind) {
+  return kernel_kind_names.name(kind);
+}
 
 // C[batch][m][n] = A[batch][m][k] · B[batch][k][n]
 struct GemmShape {

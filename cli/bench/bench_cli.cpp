@@ -50,7 +50,7 @@ int compute_bench_main(int argc, char** argv, const std::string& program,
   app.add_option("-o,--output", output, "Measurements YAML to write")->required();
   app.add_option("--dtypes", dtypes, "GEMM dtypes (default: fp32 tf32 bf16 fp16 fp8)")
       ->delimiter(',')
-      ->check(CLI::IsMember(dtype_names()));
+      ->check(CLI::IsMember(dtype_names.names()));
   app.add_option("--presets", o.sweep.presets, "Transformer presets whose GEMM shapes to time")
       ->delimiter(',');
   app.add_option("--tp", o.sweep.tp, "Tensor-parallel degrees of the transformer shapes")
@@ -91,7 +91,7 @@ int compute_bench_main(int argc, char** argv, const std::string& program,
   if (!dtypes.empty()) {
     o.dtypes.clear();
     for (const auto& d : dtypes)
-      o.dtypes.push_back(*parse_dtype(d));
+      o.dtypes.push_back(*dtype_names.parse(d));
   }
   o.gemm = !no_gemm;
   o.memory = !no_memory;

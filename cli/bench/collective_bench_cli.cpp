@@ -40,7 +40,7 @@ int collective_bench_main(int argc, char** argv, const std::string& program,
       ->check(CLI::Range(1.001, 1e6));
   app.add_option("--collectives", ops, "Collectives to time (default: all)")
       ->delimiter(',')
-      ->check(CLI::IsMember(collective_op_names()));
+      ->check(CLI::IsMember(collective_op_names.names()));
   app.add_option("--groups", o.groups, "Group shapes: world, node, node:G, rail")->delimiter(',');
   int ranks_per_node = 0;
   app.add_option("--ranks-per-node", ranks_per_node,
@@ -80,7 +80,7 @@ int collective_bench_main(int argc, char** argv, const std::string& program,
   if (!ops.empty()) {
     o.ops.clear();
     for (const auto& name : ops)
-      o.ops.push_back(*parse_collective_op(name));
+      o.ops.push_back(*collective_op_names.parse(name));
   }
   try {
     std::unique_ptr<CollectiveBackend> backend = make_backend();

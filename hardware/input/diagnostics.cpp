@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <sstream>
+
+#include <fmt/format.h>
 
 namespace scaleplan {
 
@@ -70,12 +71,6 @@ std::optional<std::string> closest_match(std::string_view word,
   return best;
 }
 
-std::string format_number(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
-
 std::string format_bytes(double bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int unit = 0;
@@ -83,7 +78,8 @@ std::string format_bytes(double bytes) {
     bytes /= 1024;
     ++unit;
   }
-  return format_number(bytes == std::floor(bytes) ? "%.0f " : "%.2f ", bytes) + units[unit];
+  return bytes == std::floor(bytes) ? fmt::format("{:.0f} {}", bytes, units[unit])
+                                    : fmt::format("{:.2f} {}", bytes, units[unit]);
 }
 
 std::string join_alternatives(const std::vector<std::string>& words) {

@@ -45,8 +45,6 @@ std::optional<std::string> closest_match(std::string_view word,
 // Joins words as "a, b or c".
 std::string join_alternatives(const std::vector<std::string>& words);
 
-// One number printed with a printf pattern ("%.3f s"), for reports and messages.
-std::string format_number(const char* pattern, double value);
 // A byte count in binary units, whole where it is ("32 KiB", "1.50 MiB").
 std::string format_bytes(double bytes);
 

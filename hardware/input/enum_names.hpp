@@ -3,7 +3,10 @@
 // choices, so that the four cannot drift apart.
 //
 //   inline constexpr EnumNames<Recompute, 3> recompute_names{{{
-//       {Recompute::none, "none"}, {Recompute::selective, "selective"}, {Recompute::full, "full"}}}};
+//       {Recompute::none, "none"},
+//       {Recompute::selective, "selective"},
+//       {Recompute::full, "full"},
+//   }}};
 //   std::string_view to_string(Recompute r) { return recompute_names.name(r); }
 #pragma once
 

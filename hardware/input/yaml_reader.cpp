@@ -2,12 +2,36 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include <fmt/format.h>
+
 namespace scaleplan {
+
+std::string NumberRange::violation(double value) const {
+  if (low == 0 && low_included && !std::isfinite(high))
+    return fmt::format("must not be negative, got {}", value);
+  return fmt::format("must be {}, got {}", describe(), value);
+}
+
+std::string NumberRange::describe() const {
+  const bool bounded_below = std::isfinite(low);
+  const bool bounded_above = std::isfinite(high);
+  const std::string lower = fmt::format("{} {}", low_included ? "at least" : "greater than", low);
+  const std::string upper = fmt::format("{} {}", high_included ? "at most" : "less than", high);
+  if (bounded_below && bounded_above) {
+    if (low_included && high_included)
+      return fmt::format("from {} to {}", low, high);
+    return lower + " and " + upper;
+  }
+  if (bounded_below)
+    return lower;
+  if (bounded_above)
+    return upper;
+  return "a number";
+}
 
 SourceLocation location_of(const YAML::Node& node, const std::string& file) {
   if (!node.IsDefined())
@@ -77,12 +101,11 @@ void check_utf8(std::string_view text, const std::string& file_label) {
   for (std::size_t i = 0; i < text.size();) {
     const std::size_t length = utf8_sequence_length(text, i);
     if (length == 0) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[i]));
       throw InputError(
           {{{file_label, line, column},
             "",
-            std::string("byte ") + hex + " is not valid UTF-8; save the file as UTF-8 text"}});
+            fmt::format("byte 0x{:02X} is not valid UTF-8; save the file as UTF-8 text",
+                        static_cast<unsigned char>(text[i]))}});
     }
     if (text[i] == '\n') {
       ++line;
@@ -234,6 +257,131 @@ std::optional<double> MapReader::number(std::string_view key) {
   return value;
 }
 
+std::optional<std::int64_t> MapReader::integer_within(std::string_view key, std::int64_t min,
+                                                      std::int64_t max) {
+  const auto value = integer(key);
+  if (!value || (*value >= min && *value <= max))
+    return value;
+  if (max == std::numeric_limits<std::int64_t>::max()) {
+    error(key, fmt::format("{} is out of range; use {} or more", *value, min));
+  } else {
+    error(key, fmt::format("{} is out of range; use a value from {} to {}", *value, min, max));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> MapReader::integer(std::string_view key, std::int64_t min,
+                                               std::int64_t max) {
+  if (!has(key)) {
+    accept(key);
+    return std::nullopt;
+  }
+  return integer_within(key, min, max);
+}
+
+std::optional<std::int64_t> MapReader::integer(std::string_view key, std::int64_t min,
+                                               std::int64_t max, std::int64_t if_absent) {
+  if (!has(key)) {
+    accept(key);
+    return if_absent;
+  }
+  return integer_within(key, min, max);
+}
+
+std::optional<std::int64_t> MapReader::integer(std::string_view key, std::int64_t min,
+                                               std::int64_t max, Required) {
+  if (!require(key))
+    return std::nullopt;
+  return integer_within(key, min, max);
+}
+
+std::optional<double> MapReader::number_within(std::string_view key, NumberRange range) {
+  const auto value = number(key);
+  if (!value || range.contains(*value))
+    return value;
+  error(key, range.violation(*value));
+  return std::nullopt;
+}
+
+std::optional<double> MapReader::number(std::string_view key, NumberRange range) {
+  if (!has(key)) {
+    accept(key);
+    return std::nullopt;
+  }
+  return number_within(key, range);
+}
+
+std::optional<double> MapReader::number(std::string_view key, NumberRange range, double if_absent) {
+  if (!has(key)) {
+    accept(key);
+    return if_absent;
+  }
+  return number_within(key, range);
+}
+
+std::optional<double> MapReader::number(std::string_view key, NumberRange range, Required) {
+  if (!require(key))
+    return std::nullopt;
+  return number_within(key, range);
+}
+
+std::optional<std::vector<double>> MapReader::numbers(std::string_view key, NumberRange range,
+                                                      std::size_t min_items,
+                                                      std::size_t max_items) {
+  if (!has(key)) {
+    accept(key);
+    return std::nullopt;
+  }
+  const YAML::Node list = lookup(key);
+  if (!list.IsSequence()) {
+    error(key, "expected a list of numbers");
+    return std::nullopt;
+  }
+  std::vector<double> values;
+  for (const auto& item : list) {
+    double v = 0;
+    if (!item.IsScalar() || !YAML::convert<double>::decode(item, v) || !std::isfinite(v)) {
+      diagnostics_->error(item, path_of(key), "expected a list of numbers");
+      return std::nullopt;
+    }
+    values.push_back(v);
+  }
+  if (values.size() < min_items || values.size() > max_items) {
+    const std::string count = max_items > min_items ? fmt::format("{} to {}", min_items, max_items)
+                                                    : fmt::format("{}", min_items);
+    error(key, fmt::format("expected {} values, got {}", count, values.size()));
+    return std::nullopt;
+  }
+  for (double v : values) {
+    if (!range.contains(v)) {
+      error(key, fmt::format("every value must be {}, got {}", range.describe(), v));
+      return std::nullopt;
+    }
+  }
+  return values;
+}
+
+std::optional<std::vector<std::int64_t>> MapReader::integers(std::string_view key, std::int64_t min,
+                                                             std::int64_t max,
+                                                             std::size_t min_items,
+                                                             std::size_t max_items) {
+  const auto values =
+      numbers(key, NumberRange::closed(static_cast<double>(min), static_cast<double>(max)),
+              min_items, max_items);
+  if (!values)
+    return std::nullopt;
+  std::vector<std::int64_t> result;
+  result.reserve(values->size());
+  for (double v : *values) {
+    if (v != std::floor(v)) {
+      error(key, fmt::format("expected whole numbers, got {}", v));
+      return std::nullopt;
+    }
+    result.push_back(static_cast<std::int64_t>(v));
+  }
+  return result;
+}
+
 std::optional<bool> MapReader::boolean(std::string_view key) {
   return scalar<bool>(key, "true or false");
 }
@@ -254,6 +402,29 @@ std::optional<std::string> MapReader::choice(std::string_view key,
     message += "; did you mean '" + *near + "'?";
   error(key, message);
   return std::nullopt;
+}
+
+bool MapReader::header(std::string_view format, std::string_view kind_of_file,
+                       std::optional<std::int64_t> version) {
+  bool right = false;
+  if (require("format")) {
+    const auto text = string("format");
+    right = text && *text == format;
+    if (text && !right) {
+      error("format",
+            fmt::format("expected '{}' (a {} file), got '{}'", format, kind_of_file, *text));
+    }
+  }
+  if (!version)
+    return right;
+  if (!require("version"))
+    return false;
+  const auto number = integer("version");
+  if (number && *number != *version) {
+    error("version", fmt::format("version {} is not supported; this build reads version {}",
+                                 *number, *version));
+  }
+  return right && number == version;
 }
 
 bool MapReader::require(std::string_view key) {

@@ -2,8 +2,10 @@
 // what would be valid, and all errors of a file are reported together.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -53,6 +55,41 @@ YAML::Node load_yaml_string(std::string_view text, const std::string& file_label
 
 SourceLocation location_of(const YAML::Node& node, const std::string& file);
 
+// The numbers a key accepts: from `low` to `high`, each end included or not, either end possibly
+// infinite. Messages describe it as a user reads it ("greater than 0 and at most 64").
+struct NumberRange {
+  double low = -std::numeric_limits<double>::infinity();
+  double high = std::numeric_limits<double>::infinity();
+  bool low_included = true;
+  bool high_included = true;
+
+  // [low, high]
+  static constexpr NumberRange closed(double low, double high) { return {low, high, true, true}; }
+  // (0, high]
+  static constexpr NumberRange positive(double high = std::numeric_limits<double>::infinity()) {
+    return {0, high, false, true};
+  }
+  // [0, high]
+  static constexpr NumberRange non_negative(double high = std::numeric_limits<double>::infinity()) {
+    return {0, high, true, true};
+  }
+  // [low, high)
+  static constexpr NumberRange below(double low, double high) { return {low, high, true, false}; }
+
+  constexpr bool contains(double value) const {
+    return (low_included ? value >= low : value > low) &&
+           (high_included ? value <= high : value < high);
+  }
+  // "from 1 to 64", "greater than 0 and at most 1000000", "not negative", ...
+  std::string describe() const;
+  // What a message says of a value outside: "must be from 1 to 64, got 0.5".
+  std::string violation(double value) const;
+};
+
+// A ranged getter given `required_key` reports an absent key as missing.
+struct Required {};
+inline constexpr Required required_key{};
+
 // Reads one YAML mapping. The keys a caller asks for are the schema: finish() reports every
 // other key as unknown, with the closest known key as a suggestion. Type and range errors go
 // to the Diagnostics; getters then return std::nullopt so that reading carries on.
@@ -68,6 +105,37 @@ class MapReader {
 
   std::optional<std::int64_t> integer(std::string_view key);
   std::optional<double> number(std::string_view key);
+
+  // An integer from `min` to `max` ("0 is out of range; use a value from 1 to 64" otherwise).
+  // Absent: std::nullopt without an error, `if_absent`, or a "required key is missing" error.
+  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max);
+  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max,
+                                      std::int64_t if_absent);
+  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max,
+                                      Required);
+  // A finite number within `range` ("must be from 1 to 64, got 0.5" otherwise). Absent: as for
+  // integer().
+  std::optional<double> number(std::string_view key, NumberRange range);
+  std::optional<double> number(std::string_view key, NumberRange range, double if_absent);
+  std::optional<double> number(std::string_view key, NumberRange range, Required);
+  // A bool is neither a default nor `required_key` (a flag named `required` passed by mistake).
+  template <class Flag>
+  requires std::same_as<Flag, bool> std::optional<double> number(std::string_view, NumberRange,
+                                                                 Flag)
+  = delete;
+  template <class Flag>
+  requires std::same_as<Flag, bool> std::optional<std::int64_t> integer(std::string_view,
+                                                                        std::int64_t, std::int64_t,
+                                                                        Flag)
+  = delete;
+  // A list of `min_items` to `max_items` numbers, each within `range`; absent: std::nullopt
+  // without an error. One bad item rejects the whole list.
+  std::optional<std::vector<double>> numbers(std::string_view key, NumberRange range,
+                                             std::size_t min_items, std::size_t max_items);
+  // As numbers(), each a whole number from `min` to `max`.
+  std::optional<std::vector<std::int64_t>> integers(std::string_view key, std::int64_t min,
+                                                    std::int64_t max, std::size_t min_items,
+                                                    std::size_t max_items);
   std::optional<bool> boolean(std::string_view key);
   std::optional<std::string> string(std::string_view key);
   // One of `allowed`; anything else is reported with the allowed values.
@@ -78,6 +146,13 @@ class MapReader {
     const auto name = choice(key, table.names());
     return name ? table.parse(*name) : std::nullopt;
   }
+
+  // The header of a scaleplan file: `format:` naming its kind ("scaleplan-profile/1"), and for
+  // formats that number their versions apart, `version:`. Both are required; anything else than
+  // `format` and `version` is reported ("expected 'scaleplan-plan' (a plan file), got 'x'").
+  // Returns whether the header is this build's.
+  bool header(std::string_view format, std::string_view kind_of_file,
+              std::optional<std::int64_t> version = std::nullopt);
 
   // Reports a missing key; returns whether it is present.
   bool require(std::string_view key);
@@ -96,6 +171,9 @@ class MapReader {
   YAML::Node lookup(std::string_view key);
   template <class T>
   std::optional<T> scalar(std::string_view key, const char* expected);
+  std::optional<std::int64_t> integer_within(std::string_view key, std::int64_t min,
+                                             std::int64_t max);
+  std::optional<double> number_within(std::string_view key, NumberRange range);
 
   YAML::Node node_;
   std::string path_;

@@ -4,28 +4,24 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace scaleplan {
 
 extern const char* const builtin_catalog_yaml;
 
 namespace {
 
+// Efficiencies: fractions of a peak.
+constexpr NumberRange fraction = NumberRange::positive(1);
+
 std::optional<Figure> read_optional_fraction(MapReader& map, std::string_view key) {
-  auto f = read_figure(map, key, false);
-  if (f && f->value > 1) {
-    map.child(key).error("value", "is a fraction and must be at most 1");
-    return std::nullopt;
-  }
-  return f;
+  return read_figure(map, key, false, fraction);
 }
 
 void read_fraction(MapReader& map, std::string_view key, Figure& out) {
-  if (auto f = read_figure(map, key, true)) {
-    if (f->value > 1) {
-      map.child(key).error("value", "is a fraction of peak and must be at most 1");
-    }
+  if (auto f = read_figure(map, key, true, fraction))
     out = *f;
-  }
 }
 
 DeviceSpec read_device(MapReader& map) {
@@ -33,19 +29,15 @@ DeviceSpec read_device(MapReader& map) {
   if (map.require("name"))
     d.name = map.string("name").value_or("");
   if (map.require("kind")) {
-    if (auto kind = map.choice("kind", {"gpu", "tpu", "fpga", "cpu"})) {
-      d.kind = *kind == "gpu"    ? DeviceKind::gpu
-               : *kind == "tpu"  ? DeviceKind::tpu
-               : *kind == "fpga" ? DeviceKind::fpga
-                                 : DeviceKind::cpu;
-    }
+    if (auto kind = map.enumeration("kind", device_kind_names))
+      d.kind = *kind;
   }
   d.vendor = map.string("vendor").value_or("");
   MapReader peaks = map.child("peak_flops_per_s");
   if (!map.has("peak_flops_per_s"))
     map.require("peak_flops_per_s");
-  for (Dtype dtype : {Dtype::fp32, Dtype::tf32, Dtype::bf16, Dtype::fp16, Dtype::fp8}) {
-    if (auto f = read_figure(peaks, to_string(dtype), false))
+  for (const auto& [dtype, name] : dtype_names.entries()) {
+    if (auto f = read_figure(peaks, name, false))
       d.peak_flops_per_s[dtype] = *f;
   }
   peaks.finish();
@@ -53,7 +45,7 @@ DeviceSpec read_device(MapReader& map) {
     // A device without any peak cannot run a kernel; found here rather than as a scenario whose
     // dtype "is not one of" an empty list.
     map.error("peak_flops_per_s",
-              "needs the peak of at least one dtype: " + join_alternatives(dtype_names()));
+              "needs the peak of at least one dtype: " + join_alternatives(dtype_names.names()));
   }
   auto assign = [&](std::string_view key, Figure& out) {
     if (auto f = read_figure(map, key, true))
@@ -108,7 +100,7 @@ Catalog Catalog::parse(std::string_view yaml_text, const std::string& file_label
     MapReader device(items[i], "devices[" + std::to_string(i) + "]", diagnostics);
     DeviceSpec spec = read_device(device);
     if (!spec.name.empty() && catalog.find(spec.name)) {
-      device.error("name", "'" + spec.name + "' appears twice in the catalog");
+      device.error("name", fmt::format("'{}' appears twice in the catalog", spec.name));
     }
     catalog.devices_.push_back(std::move(spec));
   }

@@ -3,7 +3,7 @@
 namespace scaleplan {
 
 std::optional<Figure> read_figure(MapReader& map, std::string_view key, bool required,
-                                  FigureRange range) {
+                                  NumberRange range) {
   if (!map.has(key)) {
     map.accept(key);
     if (required)
@@ -16,10 +16,8 @@ std::optional<Figure> read_figure(MapReader& map, std::string_view key, bool req
     return std::nullopt;
   }
   MapReader figure = map.child(key);
-  auto value = figure.number("value");
+  auto value = figure.number("value", range, required_key);
   auto source = figure.string("source");
-  if (!figure.has("value"))
-    figure.require("value");
   if (!figure.has("source"))
     figure.require("source");
   figure.finish();
@@ -27,11 +25,6 @@ std::optional<Figure> read_figure(MapReader& map, std::string_view key, bool req
     return std::nullopt;
   if (source->empty()) {
     figure.error("source", "must name where the figure comes from");
-    return std::nullopt;
-  }
-  const bool positive = range == FigureRange::positive;
-  if (positive ? !(*value > 0) : !(*value >= 0)) {
-    figure.error("value", positive ? "must be greater than zero" : "must not be negative");
     return std::nullopt;
   }
   return Figure{*value, *source};

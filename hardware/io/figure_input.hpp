@@ -10,12 +10,10 @@
 
 namespace scaleplan {
 
-enum class FigureRange { positive, non_negative };
-
 // Reads `key` of `map` as {value: NUMBER, source: TEXT}. A bare number, an empty source or a
 // value out of `range` is reported to the map's diagnostics and gives std::nullopt; a missing key
 // is reported only when `required`.
 std::optional<Figure> read_figure(MapReader& map, std::string_view key, bool required,
-                                  FigureRange range = FigureRange::positive);
+                                  NumberRange range = NumberRange::positive());
 
 }  // namespace scaleplan

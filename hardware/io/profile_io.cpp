@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "hardware/input/yaml_reader.hpp"
 #include "hardware/io/figure_input.hpp"
@@ -12,32 +15,19 @@ namespace scaleplan {
 
 namespace {
 
-std::optional<double> read_number(MapReader& map, std::string_view key, double low, double high,
-                                  bool required = true) {
-  if (!map.has(key)) {
-    map.accept(key);
-    if (required)
-      map.require(key);
-    return std::nullopt;
-  }
-  auto v = map.number(key);
-  if (v && (*v < low || *v > high)) {
-    map.error(key, "must be from " + std::to_string(low) + " to " + std::to_string(high) +
-                       ", got " + std::to_string(*v));
-    return std::nullopt;
-  }
-  return v;
+// A number from `low` to `high`, required.
+std::optional<double> read_number(MapReader& map, std::string_view key, double low, double high) {
+  return map.number(key, NumberRange::closed(low, high), required_key);
 }
 
 std::optional<std::int64_t> read_positive_integer(MapReader& map, std::string_view key) {
-  if (!map.require(key))
-    return std::nullopt;
-  auto v = map.integer(key);
-  if (v && *v <= 0) {
-    map.error(key, "must be a positive integer, got " + std::to_string(*v));
-    return std::nullopt;
-  }
-  return v;
+  return map.integer(key, 1, std::numeric_limits<std::int64_t>::max(), required_key);
+}
+
+// A positive count kept in an int (ranks, nodes, points): a larger one is refused, not wrapped.
+std::optional<int> read_count(MapReader& map, std::string_view key) {
+  const auto v = map.integer(key, 1, std::numeric_limits<int>::max(), required_key);
+  return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
 }
 
 std::optional<FitQuality> read_fit(MapReader& parent) {
@@ -49,7 +39,7 @@ std::optional<FitQuality> read_fit(MapReader& parent) {
   FitQuality q;
   q.r_squared = read_number(f, "r_squared", -1e300, 1).value_or(0);
   q.worst_relative_error = read_number(f, "worst_relative_error", 0, 1e300).value_or(0);
-  q.points = static_cast<int>(read_positive_integer(f, "points").value_or(0));
+  q.points = read_count(f, "points").value_or(0);
   f.finish();
   return q;
 }
@@ -72,12 +62,10 @@ GemmProfile read_gemm(MapReader& g) {
     p.model.k_half = read_number(m, "k_half", 0, 1e12).value_or(0);
     m.finish();
   }
-  if (g.has("interpolation_radius_octaves")) {
-    p.interpolation_radius_octaves =
-        read_number(g, "interpolation_radius_octaves", 1e-3, 64).value_or(2);
-  } else {
-    g.accept("interpolation_radius_octaves");
-  }
+  p.interpolation_radius_octaves =
+      g.number("interpolation_radius_octaves", NumberRange::closed(1e-3, 64),
+               p.interpolation_radius_octaves)
+          .value_or(p.interpolation_radius_octaves);
   for (const YAML::Node& row : g.sequence("table")) {
     MapReader r(row, g.path_of("table[]"), g.diagnostics());
     GemmSample s;
@@ -97,25 +85,25 @@ GemmProfile read_gemm(MapReader& g) {
 CollectiveProfile read_collective(MapReader& c) {
   CollectiveProfile p;
   if (c.require("collective")) {
-    if (auto op = c.choice("collective", collective_op_names()))
-      p.op = *parse_collective_op(*op);
+    if (auto op = c.enumeration("collective", collective_op_names))
+      p.op = *op;
   }
   if (c.require("algorithm"))
     p.algorithm = read_text(c, "algorithm");
-  p.ranks = static_cast<int>(read_positive_integer(c, "ranks").value_or(2));
-  p.nodes = static_cast<int>(read_positive_integer(c, "nodes").value_or(1));
+  p.ranks = read_count(c, "ranks").value_or(2);
+  p.nodes = read_count(c, "nodes").value_or(1);
   if (p.ranks < 2)
     c.error("ranks", "a collective needs at least 2 ranks");
   if (p.nodes > p.ranks)
     c.error("nodes", "more nodes than ranks");
   if (c.has("nics_per_node")) {
-    p.nics_per_node = static_cast<int>(read_positive_integer(c, "nics_per_node").value_or(1));
+    p.nics_per_node = read_count(c, "nics_per_node").value_or(1);
     if (p.nodes == 1)
       c.error("nics_per_node", "applies only to groups over several nodes (nodes > 1)");
   } else {
     c.accept("nics_per_node");
   }
-  p.latency_s = read_figure(c, "latency_s", true, FigureRange::non_negative).value_or(Figure{});
+  p.latency_s = read_figure(c, "latency_s", true, NumberRange::non_negative()).value_or(Figure{});
   p.bus_bandwidth_bytes_per_s =
       read_figure(c, "bus_bandwidth_bytes_per_s", true).value_or(Figure{1, ""});
   for (const YAML::Node& item : c.sequence("segments")) {
@@ -125,9 +113,9 @@ CollectiveProfile read_collective(MapReader& c) {
     segment.latency_s = read_number(r, "latency_s", 0, 1e6).value_or(0);
     segment.seconds_per_byte = read_number(r, "seconds_per_byte", 0, 1e6).value_or(0);
     if (!p.segments.empty() && !(segment.from_bytes > p.segments.back().from_bytes)) {
-      r.error("from_bytes",
-              "regimes go from small to large sizes: " + yaml_number(segment.from_bytes) +
-                  " does not exceed the previous " + yaml_number(p.segments.back().from_bytes));
+      r.error("from_bytes", fmt::format("regimes go from small to large sizes: {} does not exceed "
+                                        "the previous {}",
+                                        segment.from_bytes, p.segments.back().from_bytes));
     }
     r.finish();
     p.segments.push_back(segment);
@@ -144,10 +132,7 @@ Profile parse_profile(std::string_view yaml_text, const std::string& file_label)
   Diagnostics diagnostics(file_label);
   MapReader top(root, "", diagnostics);
   Profile p;
-  if (top.require("format")) {
-    if (auto format = top.string("format"); format && *format != "scaleplan-profile/1")
-      top.error("format", "expected 'scaleplan-profile/1', got '" + *format + "'");
-  }
+  top.header("scaleplan-profile/1", "calibration profile");
   if (top.require("device"))
     p.device = read_text(top, "device");
   p.description = read_text(top, "description");
@@ -168,8 +153,7 @@ Profile parse_profile(std::string_view yaml_text, const std::string& file_label)
   }
   {
     MapReader gemm = top.child("gemm");
-    for (Dtype dtype : {Dtype::fp32, Dtype::tf32, Dtype::bf16, Dtype::fp16, Dtype::fp8}) {
-      const std::string_view name = to_string(dtype);
+    for (const auto& [dtype, name] : dtype_names.entries()) {
       if (!gemm.has(name)) {
         gemm.accept(name);
         continue;
@@ -183,7 +167,7 @@ Profile parse_profile(std::string_view yaml_text, const std::string& file_label)
     MapReader m = top.child("memory");
     BandwidthProfile b;
     b.bandwidth_bytes_per_s = read_figure(m, "bandwidth_bytes_per_s", true).value_or(Figure{1, ""});
-    b.latency_s = read_figure(m, "latency_s", true, FigureRange::non_negative).value_or(Figure{});
+    b.latency_s = read_figure(m, "latency_s", true, NumberRange::non_negative()).value_or(Figure{});
     b.fit = read_fit(m);
     m.finish();
     p.memory = b;
@@ -191,12 +175,12 @@ Profile parse_profile(std::string_view yaml_text, const std::string& file_label)
     top.accept("memory");
   }
   p.kernel_launch_overhead_s =
-      read_figure(top, "kernel_launch_overhead_s", false, FigureRange::non_negative);
+      read_figure(top, "kernel_launch_overhead_s", false, NumberRange::non_negative());
   p.sustained_gemm_fraction = read_figure(top, "sustained_gemm_fraction", false);
   if (p.sustained_gemm_fraction && p.sustained_gemm_fraction->value > max_sustained_gemm_fraction)
-    top.error("sustained_gemm_fraction", "a share of the measured throughput, at most " +
-                                             yaml_number(max_sustained_gemm_fraction) + "; got " +
-                                             yaml_number(p.sustained_gemm_fraction->value));
+    top.error("sustained_gemm_fraction",
+              fmt::format("a share of the measured throughput, at most {}; got {}",
+                          max_sustained_gemm_fraction, p.sustained_gemm_fraction->value));
   for (const YAML::Node& item : top.sequence("collectives")) {
     MapReader c(item, "collectives[]", diagnostics);
     p.collectives.push_back(read_collective(c));

@@ -8,18 +8,6 @@ namespace scaleplan {
 
 using namespace collective_detail;
 
-std::string_view to_string(CollectiveAlgorithm algorithm) {
-  return collective_algorithm_names()[static_cast<std::size_t>(algorithm)];
-}
-
-const std::vector<std::string>& collective_algorithm_names() {
-  // In enum order.
-  static const std::vector<std::string> names{"ring",         "direct", "double-binary-tree",
-                                              "hierarchical", "torus",  "halving-doubling",
-                                              "in-network"};
-  return names;
-}
-
 namespace collective_detail {
 
 Phase ring_phase(const std::vector<int>& devices, double bytes_per_member, int steps) {

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "hardware/input/enum_names.hpp"
 #include "hardware/topology.hpp"
 #include "sim/plan/collective_kind.hpp"
 
@@ -47,8 +48,19 @@ enum class CollectiveAlgorithm {
   in_network
 };
 
-std::string_view to_string(CollectiveAlgorithm algorithm);
-const std::vector<std::string>& collective_algorithm_names();
+inline constexpr EnumNames<CollectiveAlgorithm, 7> collective_algorithm_names{{{
+    {CollectiveAlgorithm::ring, "ring"},
+    {CollectiveAlgorithm::direct, "direct"},
+    {CollectiveAlgorithm::double_binary_tree, "double-binary-tree"},
+    {CollectiveAlgorithm::hierarchical, "hierarchical"},
+    {CollectiveAlgorithm::torus, "torus"},
+    {CollectiveAlgorithm::halving_doubling, "halving-doubling"},
+    {CollectiveAlgorithm::in_network, "in-network"},
+}}};
+
+inline std::string_view to_string(CollectiveAlgorithm algorithm) {
+  return collective_algorithm_names.name(algorithm);
+}
 
 struct Transfer {
   int src_device = 0;

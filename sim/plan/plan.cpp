@@ -6,62 +6,6 @@
 
 namespace scaleplan {
 
-std::string_view to_string(CollectiveKind kind) {
-  switch (kind) {
-    case CollectiveKind::all_reduce:
-      return "all-reduce";
-    case CollectiveKind::reduce_scatter:
-      return "reduce-scatter";
-    case CollectiveKind::all_gather:
-      return "all-gather";
-    case CollectiveKind::all_to_all:
-      return "all-to-all";
-    case CollectiveKind::broadcast:
-      return "broadcast";
-  }
-  return "?";
-}
-
-std::string_view to_string(OpKind kind) {
-  switch (kind) {
-    case OpKind::compute:
-      return "compute";
-    case OpKind::collective:
-      return "collective";
-    case OpKind::send:
-      return "send";
-    case OpKind::recv:
-      return "recv";
-  }
-  return "?";
-}
-
-std::string_view to_string(Stream stream) {
-  switch (stream) {
-    case Stream::compute:
-      return "compute";
-    case Stream::tp_comm:
-      return "tp-comm";
-    case Stream::cp_comm:
-      return "cp-comm";
-    case Stream::ep_comm:
-      return "ep-comm";
-    case Stream::dp_comm:
-      return "dp-comm";
-    case Stream::pp_send_next:
-      return "pp-send-next";
-    case Stream::pp_recv_prev:
-      return "pp-recv-prev";
-    case Stream::pp_send_prev:
-      return "pp-send-prev";
-    case Stream::pp_recv_next:
-      return "pp-recv-next";
-    case Stream::param_gather:
-      return "param-gather";
-  }
-  return "?";
-}
-
 std::uint32_t Plan::label(std::string_view text) {
   auto [it, inserted] =
       label_index_.try_emplace(std::string(text), static_cast<std::uint32_t>(labels.size()));

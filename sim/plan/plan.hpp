@@ -16,6 +16,7 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include "hardware/input/enum_names.hpp"
 #include "models/kernel.hpp"
 #include "sim/plan/collective_kind.hpp"
 
@@ -36,8 +37,31 @@ enum class Stream : std::uint8_t {
 };
 inline constexpr int stream_count = 10;
 
-std::string_view to_string(OpKind kind);
-std::string_view to_string(Stream stream);
+inline constexpr EnumNames<OpKind, 4> op_kind_names{{{
+    {OpKind::compute, "compute"},
+    {OpKind::collective, "collective"},
+    {OpKind::send, "send"},
+    {OpKind::recv, "recv"},
+}}};
+inline constexpr EnumNames<Stream, stream_count> stream_names{{{
+    {Stream::compute, "compute"},
+    {Stream::tp_comm, "tp-comm"},
+    {Stream::cp_comm, "cp-comm"},
+    {Stream::ep_comm, "ep-comm"},
+    {Stream::dp_comm, "dp-comm"},
+    {Stream::pp_send_next, "pp-send-next"},
+    {Stream::pp_recv_prev, "pp-recv-prev"},
+    {Stream::pp_send_prev, "pp-send-prev"},
+    {Stream::pp_recv_next, "pp-recv-next"},
+    {Stream::param_gather, "param-gather"},
+}}};
+
+inline std::string_view to_string(OpKind kind) {
+  return op_kind_names.name(kind);
+}
+inline std::string_view to_string(Stream stream) {
+  return stream_names.name(stream);
+}
 
 // Kernels that run back to back as one op (a transformer block's forward, say).
 struct ComputeBlock {

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "hardware/input/yaml_reader.hpp"
 
 namespace scaleplan {
@@ -42,42 +44,6 @@ std::string quoted(const std::string& text) {
     }
   }
   return out + "\"";
-}
-
-const std::vector<std::string>& kernel_kind_names() {
-  static const std::vector<std::string> names{"gemm", "attention", "elementwise",
-                                              "norm", "embedding", "optimizer"};
-  return names;
-}
-
-const std::vector<std::string>& op_kind_names() {
-  static const std::vector<std::string> names{"compute", "collective", "send", "recv"};
-  return names;
-}
-
-const std::vector<std::string>& stream_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> n;
-    for (int s = 0; s < stream_count; ++s)
-      n.emplace_back(to_string(static_cast<Stream>(s)));
-    return n;
-  }();
-  return names;
-}
-
-const std::vector<std::string>& collective_names() {
-  static const std::vector<std::string> names{"all-reduce", "reduce-scatter", "all-gather",
-                                              "all-to-all", "broadcast"};
-  return names;
-}
-
-template <class Enum>
-Enum enum_at(const std::vector<std::string>& names, const std::string& name) {
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == name)
-      return static_cast<Enum>(i);
-  }
-  return static_cast<Enum>(0);
 }
 
 }  // namespace
@@ -155,16 +121,16 @@ void write_plan(const Plan& plan, std::ostream& out) {
 
 namespace {
 
-std::optional<std::uint32_t> index_key(MapReader& map, std::string_view key, std::size_t bound,
-                                       const char* what) {
+// An index into one of the plan's tables (labels, blocks, groups), which has `size` entries.
+std::optional<std::uint32_t> index_key(MapReader& map, std::string_view key, std::size_t size,
+                                       std::string_view table) {
   if (!map.require(key))
     return std::nullopt;
-  auto v = map.integer(key);
+  const auto v = map.integer(key);
   if (!v)
     return std::nullopt;
-  if (*v < 0 || static_cast<std::uint64_t>(*v) >= bound) {
-    map.error(key, std::to_string(*v) + " is not a valid " + what + " index (there are " +
-                       std::to_string(bound) + ")");
+  if (*v < 0 || static_cast<std::uint64_t>(*v) >= size) {
+    map.error(key, fmt::format("{} is not a valid {} index (there are {})", *v, table, size));
     return std::nullopt;
   }
   return static_cast<std::uint32_t>(*v);
@@ -173,25 +139,12 @@ std::optional<std::uint32_t> index_key(MapReader& map, std::string_view key, std
 // An int-sized key: a value past the range of int is refused rather than wrapped (a peer of
 // 2^32 + 1 must not quietly become rank 1).
 std::optional<std::int32_t> int_key(MapReader& map, std::string_view key, std::int64_t low) {
-  auto v = map.integer(key);
-  if (!v)
-    return std::nullopt;
-  if (*v < low || *v > std::numeric_limits<std::int32_t>::max()) {
-    map.error(key, std::to_string(*v) + " is out of range; use a value from " +
-                       std::to_string(low) + " to " +
-                       std::to_string(std::numeric_limits<std::int32_t>::max()));
-    return std::nullopt;
-  }
-  return static_cast<std::int32_t>(*v);
+  const auto v = map.integer(key, low, std::numeric_limits<std::int32_t>::max());
+  return v ? std::optional<std::int32_t>(static_cast<std::int32_t>(*v)) : std::nullopt;
 }
 
 double non_negative(MapReader& map, std::string_view key) {
-  auto v = map.number(key);
-  if (v && *v < 0) {
-    map.error(key, "must not be negative");
-    return 0;
-  }
-  return v.value_or(0);
+  return map.number(key, NumberRange::non_negative(), 0.0).value_or(0);
 }
 
 }  // namespace
@@ -200,21 +153,7 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
   const YAML::Node root = load_yaml_string(yaml_text, file_label);
   Diagnostics diagnostics(file_label);
   MapReader top(root, "", diagnostics);
-  if (top.require("format")) {
-    auto format = top.string("format");
-    if (format && *format != "scaleplan-plan") {
-      top.error("format", "expected 'scaleplan-plan'; this is not a plan file");
-    }
-  }
-  if (top.require("version")) {
-    auto version = top.integer("version");
-    if (version && *version != plan_format_version) {
-      top.error("version", "version " + std::to_string(*version) +
-                               " is not supported; this build "
-                               "reads version " +
-                               std::to_string(plan_format_version));
-    }
-  }
+  top.header("scaleplan-plan", "plan", plan_format_version);
   diagnostics.throw_if_any();
 
   Plan plan;
@@ -242,22 +181,18 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
                    diagnostics);
       Kernel kernel;
       kernel.name = kr.string("name").value_or("");
-      if (auto kind = kr.choice("kind", kernel_kind_names())) {
-        kernel.kind = enum_at<KernelKind>(kernel_kind_names(), *kind);
-      }
-      if (auto dtype = kr.choice("dtype", dtype_names()))
-        kernel.dtype = *parse_dtype(*dtype);
+      if (auto kind = kr.enumeration("kind", kernel_kind_names))
+        kernel.kind = *kind;
+      if (auto dtype = kr.enumeration("dtype", dtype_names))
+        kernel.dtype = *dtype;
       kernel.flops = non_negative(kr, "flops");
       kernel.bytes = non_negative(kr, "bytes");
       for (auto [key, field] : {std::pair<const char*, std::int64_t*>{"m", &kernel.gemm.m},
                                 {"n", &kernel.gemm.n},
                                 {"k", &kernel.gemm.k},
                                 {"batch", &kernel.gemm.batch}}) {
-        if (auto v = kr.integer(key)) {
-          if (*v < 0)
-            kr.error(key, "must not be negative");
+        if (auto v = kr.integer(key, 0, std::numeric_limits<std::int64_t>::max()))
           *field = *v;
-        }
       }
       kr.finish();
       cb.kernels.push_back(std::move(kernel));
@@ -299,19 +234,18 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
     for (std::size_t i = 0; i < ops.size(); ++i) {
       MapReader o(ops[i], rr.path_of("ops") + "[" + std::to_string(i) + "]", diagnostics);
       Op op;
-      if (auto kind = o.choice("kind", op_kind_names()))
-        op.kind = enum_at<OpKind>(op_kind_names(), *kind);
-      if (auto stream = o.choice("stream", stream_names()))
-        op.stream = enum_at<Stream>(stream_names(), *stream);
+      if (auto kind = o.enumeration("kind", op_kind_names))
+        op.kind = *kind;
+      if (auto stream = o.enumeration("stream", stream_names))
+        op.stream = *stream;
       op.label = index_key(o, "label", plan.labels.size(), "label").value_or(0);
       if (op.kind == OpKind::compute) {
         op.block = index_key(o, "block", plan.blocks.size(), "block").value_or(0);
       }
       if (op.kind == OpKind::collective) {
         op.group = index_key(o, "group", plan.groups.size(), "group").value_or(0);
-        if (auto c = o.choice("collective", collective_names())) {
-          op.collective = enum_at<CollectiveKind>(collective_names(), *c);
-        }
+        if (auto c = o.enumeration("collective", collective_kind_names))
+          op.collective = *c;
       }
       if (op.kind == OpKind::send || op.kind == OpKind::recv) {
         op.peer = int_key(o, "peer", 0).value_or(-1);
@@ -324,9 +258,9 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
           const auto d = dep.as<std::int64_t>();
           if (d < 0 || static_cast<std::size_t>(d) >= i) {
             diagnostics.error(dep, o.path_of("deps"),
-                              "op " + std::to_string(d) +
-                                  " is not an earlier op of this rank "
-                                  "(dependencies point backwards; a cycle cannot run)");
+                              fmt::format("op {} is not an earlier op of this rank (dependencies "
+                                          "point backwards; a cycle cannot run)",
+                                          d));
           } else {
             op.deps.push_back(static_cast<std::uint32_t>(d));
           }

@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "hardware/input/diagnostics.hpp"
-#include "sim/simulate/compute_model.hpp"
-#include "sim/simulate/device_memory.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -15,7 +15,7 @@ namespace scaleplan {
 namespace {
 
 std::string gigabytes_per_s(double bytes_per_s) {
-  return format_number("%.1f GB/s", bytes_per_s / 1e9);
+  return fmt::format("{:.1f} GB/s", bytes_per_s / 1e9);
 }
 
 std::string measured_group(const CollectiveProfile& c) {
@@ -33,7 +33,7 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
   const auto ring_step = [&](const CollectiveProfile& fit) {
     const double time_s = fit.latency_s.value / (2.0 * (fit.ranks - 1));
     return EffectiveCluster::RingStep{
-        time_s, format_number("%.3g us per ring step of ", 1e6 * time_s) + measured_group(fit) +
+        time_s, fmt::format("{:.3g} us per ring step of ", 1e6 * time_s) + measured_group(fit) +
                     " alpha, " + of_profile};
   };
   Figure& intra = effective.device.intra_node_link_bandwidth_bytes_per_s;
@@ -50,7 +50,7 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
     intra.value *= f->value;
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog " +
                       gigabytes_per_s(cluster.device.intra_node_link_bandwidth_bytes_per_s.value) +
-                      format_number(" x nccl-tests efficiency %.3g)", f->value);
+                      fmt::format(" x nccl-tests efficiency {:.3g})", f->value);
   } else {
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog)";
   }
@@ -84,7 +84,7 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
       out.description += "; NIC links " + gigabytes_per_s(net.link_bandwidth_bytes_per_s) +
                          " (scenario " +
                          gigabytes_per_s(cluster.network.link_bandwidth_bytes_per_s) +
-                         format_number(" x catalog NIC efficiency %.3g)", f->value);
+                         fmt::format(" x catalog NIC efficiency {:.3g})", f->value);
     }
   } else if (nics) {
     out.description +=
@@ -104,7 +104,7 @@ Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
   const auto split = [](const EffectiveCluster::RingStep& step, double route_s, const char* what,
                         const char* route) {
     return std::pair{std::max(0.0, step.time_s - route_s),
-                     " (" + step.source + format_number(", less %.3g us ", 1e6 * route_s) + what +
+                     " (" + step.source + fmt::format(", less {:.3g} us ", 1e6 * route_s) + what +
                          (step.time_s < route_s ? route : "") + ")"};
   };
   std::string& description = effective.description;
@@ -113,10 +113,10 @@ Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
         split(*step, topology.route_latency_s(0, 1), "route between devices",
               ", longer than the measured step");
     effective.collective_step_latency_s = latency_s;
-    description += format_number("; collective step latency %.3g us", 1e6 * latency_s) + source;
+    description += fmt::format("; collective step latency {:.3g} us", 1e6 * latency_s) + source;
   } else {
-    description += format_number("; collective step latency %.3g us (catalog)",
-                                 1e6 * effective.collective_step_latency_s);
+    description += fmt::format("; collective step latency {:.3g} us (catalog)",
+                               1e6 * effective.collective_step_latency_s);
   }
   if (const auto& step = effective.inter_node_ring_step) {
     NetworkSpec& net = effective.cluster.network;
@@ -127,21 +127,31 @@ Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
         split(*step, effective.collective_step_latency_s + rest_s,
               "step latency, switches and cables", ", longer than the measured step");
     net.nic_latency_s = both_nics_s / 2;
-    description += format_number("; NIC latency %.3g us", 1e6 * net.nic_latency_s) + source;
+    description += fmt::format("; NIC latency {:.3g} us", 1e6 * net.nic_latency_s) + source;
     return Topology(effective.cluster);
   }
   return topology;
 }
 
-PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
-                        const RunSettings& settings) {
+ClusterNetwork prepare_network(const ClusterSpec& cluster, const Catalog& catalog,
+                               const Profile* profile, const std::string& profile_name) {
+  EffectiveCluster effective = effective_cluster(cluster, catalog, profile, profile_name);
+  Topology topology = calibrate_latencies(effective, Topology(effective.cluster));
+  return ClusterNetwork{std::move(topology), std::move(effective.description),
+                        effective.collective_step_latency_s};
+}
+
+std::unique_ptr<ComputeModel> make_compute_model(const DeviceSpec& device, const Profile* profile,
+                                                 const std::string& profile_name) {
+  if (profile)
+    return std::make_unique<ProfiledComputeModel>(device, *profile, profile_name);
+  return std::make_unique<RooflineModel>(device);
+}
+
+ClusterNetwork prepare_network(const Scenario& scenario, const Catalog& catalog) {
   try {
     const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
-    EffectiveCluster effective =
-        effective_cluster(scenario.cluster, catalog, profile, scenario.calibration.value_or(""));
-    Topology topology = calibrate_latencies(effective, Topology(effective.cluster));
-    return PreparedRun{std::move(topology), build_plan(scenario.job, settings.ranks), settings,
-                       std::move(effective.description), effective.collective_step_latency_s};
+    return prepare_network(scenario.cluster, catalog, profile, scenario.calibration.value_or(""));
   } catch (const TopologyError& e) {
     auto where = scenario.locations.find("cluster.network");
     SourceLocation location =
@@ -150,26 +160,45 @@ PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
   }
 }
 
+RunSettings run_settings(const Scenario& scenario, RunSettings settings) {
+  settings.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+  return settings;
+}
+
+PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
+                        const RunSettings& settings) {
+  return PreparedRun{prepare_network(scenario, catalog), build_plan(scenario.job, settings.ranks),
+                     run_settings(scenario, settings)};
+}
+
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
                    const std::vector<SimulationObserver*>& observers) {
-  const DeviceSpec& device = scenario.cluster.device;
-  std::unique_ptr<ComputeModel> compute;
-  SimulationOptions options;
-  options.collective_step_latency_s = run.collective_step_latency_s;
-  options.network_model = run.settings.network_model;
-  if (scenario.profile) {
-    compute = std::make_unique<ProfiledComputeModel>(device, *scenario.profile,
-                                                     scenario.calibration.value_or("?"));
-  } else {
-    compute = std::make_unique<RooflineModel>(device);
-  }
-  const SimulationResult sim = simulate(run.plan, run.topology, *compute, options, observers);
-
-  const auto& job = scenario.job;
-  Prediction p;
+  const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
+  const std::unique_ptr<ComputeModel> compute =
+      make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
+  Prediction p = predict({scenario.cluster, scenario.job, *compute, run.network, run.settings},
+                         run.plan, observers);
   p.scenario = scenario.name;
+  return p;
+}
+
+Prediction predict(const PredictionInputs& inputs) {
+  return predict(inputs, build_plan(inputs.job, inputs.settings.ranks));
+}
+
+Prediction predict(const PredictionInputs& inputs, const Plan& plan,
+                   const std::vector<SimulationObserver*>& observers) {
+  const DeviceSpec& device = inputs.cluster.device;
+  const ClusterNetwork& network = inputs.network;
+  SimulationOptions options;
+  options.collective_step_latency_s = network.collective_step_latency_s;
+  options.network_model = inputs.settings.network_model;
+  const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observers);
+
+  const TrainingJob& job = inputs.job;
+  Prediction p;
   p.device = device.name;
-  p.devices = scenario.cluster.device_count();
+  p.devices = inputs.cluster.device_count();
   p.parallelism = job.parallelism;
   p.microbatches = microbatches_per_replica(job);
   p.step_time_s = sim.step_time_s;
@@ -178,11 +207,11 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run,
   p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
   p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
   p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
-  p.compute_model = compute->description();
-  p.link_bandwidths = run.link_bandwidths;
+  p.compute_model = inputs.compute.description();
+  p.link_bandwidths = network.link_bandwidths;
   p.events = sim.events;
   p.flows = sim.flows;
-  p.replicas_simulated_as_one = run.plan.replicas.count;
+  p.replicas_simulated_as_one = plan.replicas.count;
   p.network_model = options.network_model;
   p.flow_transactions = sim.flow_transactions;
   p.alpha_beta_transactions = sim.alpha_beta_transactions;
@@ -190,14 +219,15 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run,
   p.routed_sources_if_all_flows = sim.routed_sources_if_all_flows;
   p.flow_budget = options.flow_budget;
   p.route_search_budget = options.route_search_budget;
-  p.network_size = run.topology.vertex_count() + run.topology.link_count();
+  p.network_size = network.topology.vertex_count() + network.topology.link_count();
   p.collectives_by_algorithm = sim.collectives_by_algorithm;
   std::vector<LinkUsage> links;
   for (LinkId id = 0; id < sim.link_bytes.size(); ++id) {
     if (sim.link_bytes[id] <= 0)
       continue;
-    const Link& link = run.topology.link(id);
-    links.push_back({id, run.topology.link_name(id), link.bandwidth_bytes_per_s, sim.link_bytes[id],
+    const Link& link = network.topology.link(id);
+    links.push_back({id, network.topology.link_name(id), link.bandwidth_bytes_per_s,
+                     sim.link_bytes[id],
                      sim.link_bytes[id] / (link.bandwidth_bytes_per_s * sim.step_time_s)});
   }
   // Busiest first; equal utilisations keep link order, so the table never changes between runs.
@@ -210,15 +240,16 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run,
 
   const int listed = static_cast<int>(sim.ranks.size());
   p.stage_memory.resize(job.parallelism.pp);
-  p.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+  const double headroom_fraction = inputs.settings.allocator_headroom_fraction;
+  p.allocator_headroom_fraction = headroom_fraction;
   // NCCL runs on GPUs; TPUs, FPGAs and CPU ranks (MPI on host memory) communicate without its
   // buffers.
   const std::vector<double> nccl = device.kind == DeviceKind::gpu
-                                       ? nccl_buffer_bytes(run.plan)
-                                       : std::vector<double>(run.plan.ranks.size(), 0.0);
+                                       ? nccl_buffer_bytes(plan)
+                                       : std::vector<double>(plan.ranks.size(), 0.0);
   for (int i = 0; i < listed; ++i) {
     const int r = sim.ranks[i].rank;
-    const StaticMemory& st = run.plan.ranks[i].static_memory;
+    const StaticMemory& st = plan.ranks[i].static_memory;
     MemoryBreakdown m;
     m.rank = r;
     m.weights_bytes = st.weights_bytes;
@@ -229,8 +260,7 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run,
     m.nccl_buffer_bytes = nccl[i];
     // Everything but NCCL's buffers comes from the framework's caching allocator.
     const double allocated = st.total() + m.activations_bytes;
-    m.allocator_headroom_bytes =
-        allocator_headroom_bytes(allocated, scenario.allocator_headroom_fraction);
+    m.allocator_headroom_bytes = allocator_headroom_bytes(allocated, headroom_fraction);
     m.peak_bytes = allocated + m.nccl_buffer_bytes + m.allocator_headroom_bytes;
     m.capacity_bytes = device.memory_bytes.value;
     m.fits = m.peak_bytes <= m.capacity_bytes;
@@ -256,11 +286,11 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run,
 namespace {
 
 std::string gib(double bytes) {
-  return format_number("%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+  return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024 * 1024));
 }
 
 std::string share(double part, double whole) {
-  return whole > 0 ? format_number("%.1f %%", 100 * part / whole) : "-";
+  return whole > 0 ? fmt::format("{:.1f} %", 100 * part / whole) : "-";
 }
 
 // How the step was simulated: which ranks, and how the network carried their traffic.
@@ -283,7 +313,7 @@ std::string simulation_text(const Prediction& p) {
       out += " (as flows the step would start " + std::to_string(p.flows_if_all_flows) +
              " flows from " + std::to_string(p.routed_sources_if_all_flows) +
              " devices; the budget is " + std::to_string(p.flow_budget) + " flows from " +
-             format_number("%.0f", budget_sources) + " devices on this network)";
+             fmt::format("{:.0f}", budget_sources) + " devices on this network)";
     }
   }
   return out;
@@ -303,21 +333,21 @@ std::string format_text(const Prediction& p, bool with_links) {
          std::to_string(p.microbatches) + " micro-batches per pipeline, recompute " +
          std::string(to_string(par.recompute)) +
          (par.sequence_parallel ? ", sequence parallel" : "") + "\n\n";
-  out += "step time                  " + format_number("%.3f s", p.step_time_s) + "\n";
+  out += "step time                  " + fmt::format("{:.3f} s", p.step_time_s) + "\n";
   // Small machines (a CPU cluster) run at a fraction of a TFLOP/s: those keep three digits.
-  const auto rate = [](const char* format, double value) {
-    return format_number(value >= 1 ? format : "%.3g", value);
+  const auto rate = [](int decimals, double value) {
+    return value >= 1 ? fmt::format("{:.{}f}", value, decimals) : fmt::format("{:.3g}", value);
   };
-  out += "tokens/s                   " + rate("%.0f", p.tokens_per_s) + "\n";
-  out += "model TFLOP/s per device   " + rate("%.1f", p.model_tflops_per_device) + "\n";
-  out += "MFU                        " + rate("%.1f", 100 * p.mfu) + " %\n\n";
+  out += "tokens/s                   " + rate(0, p.tokens_per_s) + "\n";
+  out += "model TFLOP/s per device   " + rate(1, p.model_tflops_per_device) + "\n";
+  out += "MFU                        " + rate(1, 100 * p.mfu) + " %\n\n";
   const auto& b = p.breakdown;
   out += "step split (rank " + std::to_string(b.rank) + ", last to finish)\n";
-  out += "  compute                  " + format_number("%.3f s", b.compute_s) + "  " +
+  out += "  compute                  " + fmt::format("{:.3f} s", b.compute_s) + "  " +
          share(b.compute_s, p.step_time_s) + "\n";
-  out += "  exposed communication    " + format_number("%.3f s", b.exposed_comm_s) + "  " +
+  out += "  exposed communication    " + fmt::format("{:.3f} s", b.exposed_comm_s) + "  " +
          share(b.exposed_comm_s, p.step_time_s) + "\n";
-  out += "  pipeline bubble / idle   " + format_number("%.3f s", b.bubble_s) + "  " +
+  out += "  pipeline bubble / idle   " + fmt::format("{:.3f} s", b.bubble_s) + "  " +
          share(b.bubble_s, p.step_time_s) + "\n\n";
   const auto& m = p.memory;
   out += "memory per rank (highest: rank " + std::to_string(m.rank) + ")\n";
@@ -328,13 +358,13 @@ std::string format_text(const Prediction& p, bool with_links) {
   out += "  communication buffers    " + gib(m.communication_buffer_bytes) + "\n";
   out += "  NCCL buffers             " + gib(m.nccl_buffer_bytes) + "\n";
   out += "  allocator headroom       " + gib(m.allocator_headroom_bytes) +
-         format_number("  (%.1f %% of reserved)", 100 * p.allocator_headroom_fraction) + "\n";
+         fmt::format("  ({:.1f} % of reserved)", 100 * p.allocator_headroom_fraction) + "\n";
   out += "  peak                     " + gib(m.peak_bytes) + " of " + gib(m.capacity_bytes) +
          (m.fits ? "  fits\n" : "  DOES NOT FIT\n");
   if (p.stage_memory.size() > 1) {
     out += "  peak by pipeline stage  ";
     for (std::size_t s = 0; s < p.stage_memory.size(); ++s) {
-      out += format_number(" %.1f", p.stage_memory[s].peak_bytes / (1024.0 * 1024 * 1024));
+      out += fmt::format(" {:.1f}", p.stage_memory[s].peak_bytes / (1024.0 * 1024 * 1024));
     }
     out += " GiB\n";
   }

@@ -1,13 +1,20 @@
-// A scenario's prediction: one training step simulated, summarised as users read it.
+// A prediction: one training step simulated, summarised as users read it. The entry point takes
+// values (a cluster, a job, a compute model, a network built once, settings) and reads no file,
+// so that a caller evaluating many plans (a planner, a sweep, a fit) builds the network once and
+// may share it between threads; a scenario file is one way to get those values
+// (prepare_run and predict(Scenario, ...) below, what `scaleplan run` calls).
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "hardware/topology.hpp"
 #include "sim/plan/plan.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/simulate/compute_model.hpp"
+#include "sim/simulate/device_memory.hpp"
 #include "sim/simulate/simulator.hpp"
 #include "sim/strategy/plan_builder.hpp"
 
@@ -45,7 +52,7 @@ struct LinkUsage {
 };
 
 struct Prediction {
-  std::string scenario;
+  std::string scenario;  // the scenario's name; empty from the value entry point unless set
   std::string device;
   int devices = 0;
   ParallelismSpec parallelism;
@@ -78,19 +85,13 @@ struct Prediction {
   std::vector<LinkUsage> busiest_links;  // at most 10, busiest first
 };
 
-// How a scenario is simulated; the defaults are what `scaleplan run` does.
+// How a plan is simulated and its memory counted; the defaults are what `scaleplan run` does.
 struct RunSettings {
   RankScope ranks = RankScope::one_replica;
   NetworkModel network_model = NetworkModel::automatic;
-};
-
-// Everything a run is built from, for callers that want the plan or the topology too.
-struct PreparedRun {
-  Topology topology;
-  Plan plan;
-  RunSettings settings;
-  std::string link_bandwidths;  // EffectiveCluster::description
-  double collective_step_latency_s = 0;
+  // The share of the caching allocator's reserved memory left unallocated at the peak (the
+  // scenario key memory.allocator_headroom_fraction).
+  double allocator_headroom_fraction = default_allocator_headroom_fraction().value;
 };
 
 struct EffectiveCluster {
@@ -135,9 +136,62 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
 // topology built with the NIC latency; `topology` is the one built from effective.cluster.
 Topology calibrate_latencies(EffectiveCluster& effective, Topology topology);
 
+// A cluster made ready to run plans on: its topology, built once, with the link bandwidths
+// (effective_cluster) and latencies (calibrate_latencies) that the catalog and a calibration
+// profile give it. Immutable once made: one serves any number of predictions, from any number of
+// threads at once (Topology's contract, hardware/topology.hpp).
+struct ClusterNetwork {
+  Topology topology;
+  std::string link_bandwidths;  // EffectiveCluster::description
+  double collective_step_latency_s = 0;
+};
+// Throws TopologyError when the cluster's network cannot be built.
+ClusterNetwork prepare_network(const ClusterSpec& cluster, const Catalog& catalog,
+                               const Profile* profile = nullptr,
+                               const std::string& profile_name = "");
+
+// How long kernels take on `device`: the calibration profile's curves where one is given (named
+// `profile_name` in reports), the catalog's roofline otherwise.
+std::unique_ptr<ComputeModel> make_compute_model(const DeviceSpec& device,
+                                                 const Profile* profile = nullptr,
+                                                 const std::string& profile_name = "");
+
+// What one prediction is computed from, all of it values that the caller owns and nothing read
+// from a file: `network` prepared from `cluster` (prepare_network), `compute` for its device, and
+// a job that the scenario rules accept (build_plan throws std::invalid_argument otherwise). Build
+// the network and the compute model once and predict as many jobs on them as wanted, on any
+// number of threads at once.
+struct PredictionInputs {
+  const ClusterSpec& cluster;
+  const TrainingJob& job;
+  const ComputeModel& compute;
+  const ClusterNetwork& network;
+  RunSettings settings = {};
+};
+// Builds the job's plan (build_plan(job, settings.ranks)), simulates one step and summarises it.
+Prediction predict(const PredictionInputs& inputs);
+// The same for a plan the caller built from the job with build_plan(job, settings.ranks), to
+// write it out, trace it or predict it again. `observers` (null entries ignored) watch the
+// simulation: a TimelineRecorder, say.
+Prediction predict(const PredictionInputs& inputs, const Plan& plan,
+                   const std::vector<SimulationObserver*>& observers = {});
+
+// The scenario's values for the entry point. The network of its cluster, with its calibration
+// profile: a network that cannot be built is an InputError at the scenario's cluster.network key.
+ClusterNetwork prepare_network(const Scenario& scenario, const Catalog& catalog);
+// `settings` with the scenario's allocator headroom.
+RunSettings run_settings(const Scenario& scenario, RunSettings settings = {});
+
+// A scenario made ready to predict: its cluster's network and its job's plan.
+struct PreparedRun {
+  ClusterNetwork network;
+  Plan plan;
+  RunSettings settings;  // run_settings(scenario, settings given)
+};
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                         const RunSettings& settings = {});
-// `observers` (null entries ignored) watch the simulation: a TimelineRecorder, say.
+// predict on the scenario's values, with the compute model of its calibration profile if it
+// names one; the prediction carries the scenario's name.
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
                    const std::vector<SimulationObserver*>& observers = {});
 

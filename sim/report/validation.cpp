@@ -36,38 +36,71 @@ std::vector<std::filesystem::path> validation_files(const std::vector<std::strin
   return files;
 }
 
-ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
-                          const NamedProfile* calibration) {
+namespace {
+
+// A validation case read once: its scenario and its network, ready to predict as many times as a
+// fit asks. Each prediction builds the plan again, a fraction of a percent of its time, so that
+// only one plan at a time is in memory.
+struct LoadedCase {
+  std::filesystem::path file;
+  Scenario scenario;
+  ClusterNetwork network;
+};
+
+// Reads a case, with `calibration` in place of its own profile when given.
+LoadedCase load_case(const std::filesystem::path& file, const Catalog& catalog,
+                     const NamedProfile* calibration) {
+  Scenario scenario = load_scenario(file, catalog);
+  if (!scenario.measured) {
+    throw InputError({{{file.string(), 1, 1},
+                       "measured",
+                       "a validation case needs a measured: block with step_time_s and source"}});
+  }
+  if (calibration) {
+    std::vector<Diagnostic> mismatches;
+    for (const std::string& m :
+         calibration_mismatches(scenario, calibration->profile, calibration->name))
+      mismatches.push_back({{file.string(), 0, 0}, "--calibration", m});
+    if (!mismatches.empty())
+      throw InputError(std::move(mismatches));
+    scenario.profile = calibration->profile;
+    scenario.calibration = calibration->name;
+  }
+  ClusterNetwork network = prepare_network(scenario, catalog);
+  return {file, std::move(scenario), std::move(network)};
+}
+
+// Predicts a case, timed with `calibration` when given (its collective fits are the ones the case
+// was loaded with; only its compute curves may differ), with the case's own profile otherwise.
+ValidationCase predict_case(const LoadedCase& loaded, const NamedProfile* calibration) {
+  const Scenario& scenario = loaded.scenario;
+  const Profile* profile = calibration        ? &calibration->profile
+                           : scenario.profile ? &*scenario.profile
+                                              : nullptr;
+  const std::unique_ptr<ComputeModel> compute =
+      make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
+  const Prediction prediction =
+      predict({scenario.cluster, scenario.job, *compute, loaded.network, run_settings(scenario)});
+  ValidationCase c;
+  c.name = scenario.name;
+  c.file = loaded.file.string();
+  c.source = scenario.measured->source;
+  c.measured_step_time_s = scenario.measured->step_time_s;
+  c.predicted_step_time_s = prediction.step_time_s;
+  c.relative_error = (c.predicted_step_time_s - c.measured_step_time_s) / c.measured_step_time_s;
+  return c;
+}
+
+// The report on `cases` cases, case i predicted by `predict_one(i)`.
+template <class PredictCase>
+ValidationReport report_on(std::size_t cases, const NamedProfile* calibration,
+                           PredictCase predict_one) {
   ValidationReport report;
-  const Profile* profile = calibration ? &calibration->profile : nullptr;
   if (calibration)
     report.calibration = calibration->name;
   double sum = 0;
-  for (const auto& file : files) {
-    Scenario scenario = load_scenario(file, catalog);
-    if (!scenario.measured) {
-      throw InputError({{{file.string(), 1, 1},
-                         "measured",
-                         "a validation case needs a measured: block with step_time_s and source"}});
-    }
-    if (profile) {
-      std::vector<Diagnostic> mismatches;
-      for (const std::string& m : calibration_mismatches(scenario, *profile, report.calibration))
-        mismatches.push_back({{file.string(), 0, 0}, "--calibration", m});
-      if (!mismatches.empty())
-        throw InputError(std::move(mismatches));
-      scenario.profile = *profile;
-      scenario.calibration = report.calibration;
-    }
-    const PreparedRun run = prepare_run(scenario, catalog);
-    const Prediction prediction = predict(scenario, run);
-    ValidationCase c;
-    c.name = scenario.name;
-    c.file = file.string();
-    c.source = scenario.measured->source;
-    c.measured_step_time_s = scenario.measured->step_time_s;
-    c.predicted_step_time_s = prediction.step_time_s;
-    c.relative_error = (c.predicted_step_time_s - c.measured_step_time_s) / c.measured_step_time_s;
+  for (std::size_t i = 0; i < cases; ++i) {
+    ValidationCase c = predict_one(i);
     const double absolute_percent = 100 * std::abs(c.relative_error);
     sum += absolute_percent;
     if (absolute_percent >= report.worst_absolute_percentage_error) {
@@ -82,18 +115,36 @@ ValidationReport validate(const std::vector<std::filesystem::path>& files, const
   return report;
 }
 
+}  // namespace
+
+ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
+                          const NamedProfile* calibration) {
+  return report_on(files.size(), calibration, [&](std::size_t i) {
+    return predict_case(load_case(files[i], catalog, calibration), calibration);
+  });
+}
+
 SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesystem::path>& files,
                                                  const Catalog& catalog,
                                                  const NamedProfile& calibration) {
+  // The fraction changes only how long GEMMs take: every case is read, and its network built,
+  // once for all the tries.
+  std::vector<LoadedCase> cases;
+  for (const auto& file : files)
+    cases.push_back(load_case(file, catalog, &calibration));
+  const auto evaluate = [&](const NamedProfile& profile) {
+    return report_on(cases.size(), &profile,
+                     [&](std::size_t i) { return predict_case(cases[i], &profile); });
+  };
   SustainedFractionFit fit;
-  fit.before = validate(files, catalog, &calibration);
+  fit.before = evaluate(calibration);
   std::map<double, ValidationReport> tried;
   const auto mape = [&](double fraction) {
     auto found = tried.find(fraction);
     if (found == tried.end()) {
       NamedProfile sustained = calibration;
       sustained.profile.sustained_gemm_fraction = Figure{fraction, "trial"};
-      found = tried.emplace(fraction, validate(files, catalog, &sustained)).first;
+      found = tried.emplace(fraction, evaluate(sustained)).first;
     }
     return found->second.mean_absolute_percentage_error;
   };

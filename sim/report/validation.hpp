@@ -49,7 +49,8 @@ ValidationReport validate(const std::vector<std::filesystem::path>& files, const
 // The sustained GEMM fraction (Profile::sustained_gemm_fraction) that best predicts measured
 // steps with `calibration`: the one of least MAPE over the cases, searched on a grid of 0.05 from
 // 0.3 to max_sustained_gemm_fraction, then by golden section to 0.001 around the best grid point.
-// Each try predicts every case, so it takes some twenty validations.
+// Each try predicts every case, so it takes some twenty validations; each case is read, and its
+// network built, once for all of them.
 struct SustainedFractionFit {
   double fraction = 1;
   ValidationReport before;  // the profile as given

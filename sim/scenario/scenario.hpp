@@ -51,7 +51,6 @@ inline constexpr std::int64_t max_layers = 10'000;
 inline constexpr std::int64_t max_dimension = 1 << 20;     // hidden, ffn_hidden, heads, vocab
 inline constexpr std::int64_t max_sequence = 1 << 24;      // tokens per sequence
 inline constexpr std::int64_t max_global_batch = 1 << 24;  // sequences per step
-inline constexpr std::int64_t max_microbatches = 1 << 16;  // per pipeline per step
 
 // Reads and checks a scenario. Throws InputError with every problem found, each naming the
 // file, line, column and key and saying what would be valid.

@@ -10,7 +10,7 @@ namespace scaleplan {
 
 // Reads the network keys of `cluster_map` (the `cluster` section) into `cluster`, whose device,
 // nodes, devices_per_node and node_fabric are already read. Reports every problem to the map's
-// diagnostics and clears `ok`.
-void read_network(MapReader& cluster_map, const Catalog& catalog, ClusterSpec& cluster, bool& ok);
+// diagnostics.
+void read_network(MapReader& cluster_map, const Catalog& catalog, ClusterSpec& cluster);
 
 }  // namespace scaleplan

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "hardware/input/diagnostics.hpp"
 
 namespace scaleplan {
@@ -83,8 +85,8 @@ std::string ProfiledComputeModel::description() const {
         " " + std::string(to_string(dtype)) + " (" + std::to_string(gemm.table.size()) + " shapes)";
   }
   if (profile_.sustained_gemm_fraction) {
-    text += format_number(" at %.3g of the measured throughput (sustained in a step)",
-                          profile_.sustained_gemm_fraction->value);
+    text += fmt::format(" at {:.3g} of the measured throughput (sustained in a step)",
+                        profile_.sustained_gemm_fraction->value);
   }
   if (profile_.memory) {
     text +=

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace scaleplan {
 
 const NcclBufferFigures& nccl_buffer_figures() {
@@ -66,8 +68,8 @@ const Figure& default_allocator_headroom_fraction() {
 
 double allocator_headroom_bytes(double allocated_bytes, double fraction) {
   if (!(fraction >= 0 && fraction < 1)) {
-    throw std::invalid_argument("allocator headroom fraction " + std::to_string(fraction) +
-                                " is outside [0, 1)");
+    throw std::invalid_argument(
+        fmt::format("allocator headroom fraction {} is outside [0, 1)", fraction));
   }
   return allocated_bytes * fraction / (1 - fraction);
 }

@@ -4,22 +4,25 @@
 #include <stdexcept>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "sim/strategy/plan_builder_detail.hpp"
 #include "sim/strategy/schedule.hpp"
+#include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
 
 using namespace plan_detail;
 
 Plan build_plan(const TrainingJob& job, RankScope scope) {
+  if (const auto problems = check_strategy(job); !problems.empty()) {
+    std::string text = "build_plan: the job breaks the strategy rules:";
+    for (const PlanProblem& problem : problems)
+      text += fmt::format("\n{}: {}", problem.key, problem.message);
+    throw std::invalid_argument(text);
+  }
   const auto& p = job.parallelism;
   const auto& m = job.model;
-  if (p.ep < 1 || p.dp % p.ep != 0)
-    throw std::invalid_argument("ep must divide dp: expert-parallel ranks are data-parallel ranks");
-  if (p.ep > 1 && !m.is_moe())
-    throw std::invalid_argument("expert parallelism needs a model with MoE layers");
-  if (m.is_moe() && p.zero >= 3)
-    throw std::invalid_argument("ZeRO-3 is not modelled for MoE models; use zero 0, 1 or 2");
   PlanParts parts;
   parts.layers_of_chunk = chunk_layers(m.layers, model_chunks(p));
   parts.first_layer_of_chunk.assign(parts.layers_of_chunk.size(), 0);
@@ -81,192 +84,225 @@ StageBuilder::StageBuilder(Plan& plan, RankProgram& program, const TrainingJob& 
           static_cast<double>(job.model.hidden) * bytes_per_element(job.training.dtype)),
       grad_bucket_bytes_(gradient_bucket_bytes(job)) {}
 
-void StageBuilder::build() {
+StageBuilder::StageShape StageBuilder::stage_shape() const {
   const auto& p = job_.parallelism;
   const auto& m = job_.model;
   const Blocks& blocks = parts_.blocks;
   const RankCoordinates c = coordinates_of(program_.rank, p);
-  const int s = c.pp;
-  const int next = rank_of({c.tp, c.cp, c.dp, (s + 1) % p.pp}, p);
-  const int prev = rank_of({c.tp, c.cp, c.dp, (s + p.pp - 1) % p.pp}, p);
-  const int chunks = model_chunks(p) / p.pp;
-  const int microbatches = microbatches_per_replica(job_);
+  StageShape k;
+  k.stage = c.pp;
+  k.next = rank_of({c.tp, c.cp, c.dp, (k.stage + 1) % p.pp}, p);
+  k.prev = rank_of({c.tp, c.cp, c.dp, (k.stage + p.pp - 1) % p.pp}, p);
+  k.chunks = model_chunks(p) / p.pp;
+  k.microbatches = microbatches_per_replica(job_);
   // Activations cross a stage boundary split along the sequence under sequence parallelism.
   const double sp = p.sequence_parallel ? p.tp : 1;
-  const double boundary_bytes = tp_bytes_ / sp;
-  const double embedding_params =
-      static_cast<double>(m.vocab / p.tp * m.hidden) +
-      (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0);
-  const double output_params =
+  k.boundary_bytes = tp_bytes_ / sp;
+  k.embedding_params = static_cast<double>(m.vocab / p.tp * m.hidden) +
+                       (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0);
+  k.output_params =
       static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
       (m.tied_embeddings && p.pp == 1 ? 0.0 : static_cast<double>(m.vocab / p.tp * m.hidden));
-  const double attention_stored = p.recompute == Recompute::full
-                                      ? blocks.layer.attention.input_bytes
-                                  : p.recompute == Recompute::selective
-                                      ? blocks.layer.attention.activation_bytes -
-                                            blocks.layer.attention.selective_recompute_saved_bytes
-                                      : blocks.layer.attention.activation_bytes;
-  const double mlp_stored = p.recompute == Recompute::full ? 0 : blocks.layer.mlp.activation_bytes;
+  const auto& attention = blocks.layer.attention;
+  const auto& mlp = blocks.layer.mlp;
+  k.attention_stored = p.recompute == Recompute::full ? attention.input_bytes
+                       : p.recompute == Recompute::selective
+                           ? attention.activation_bytes - attention.selective_recompute_saved_bytes
+                           : attention.activation_bytes;
+  k.mlp_stored = p.recompute == Recompute::full ? 0 : mlp.activation_bytes;
   // Activation memory of a layer's backward. Run whole, it frees everything the forward (or
   // the recompute) kept. Split (zero bubble), the input gradient frees all but what the weight
   // gradient reads and adds the output gradients it makes for it; the weight gradient frees
   // those when it ends (Block::weight_gradient_inputs_bytes, weight_gradient_operands_bytes).
   // An MoE layer's MLP does the same block by block (moe_backward, moe_weight_gradient).
-  const auto& attention = blocks.layer.attention;
-  const auto& mlp = blocks.layer.mlp;
-  const double attention_freed =
+  k.attention_freed =
       attention.activation_bytes + (p.recompute == Recompute::full ? attention.input_bytes : 0.0);
-  const double attention_kept = weight_gradient_kept_bytes(attention);
-  const double mlp_kept = weight_gradient_kept_bytes(mlp);
+  k.attention_kept = weight_gradient_kept_bytes(attention);
+  k.mlp_kept = weight_gradient_kept_bytes(mlp);
+  return k;
+}
 
-  for (const PipelineStep& step : pipeline_order(p.schedule, s, p.pp, microbatches, chunks)) {
-    const int mb = step.microbatch;
-    const int model_chunk = step.chunk * p.pp + s;
-    const bool first_chunk = model_chunk == 0;
-    const bool last_chunk = model_chunk == p.pp * chunks - 1;
-    const std::int64_t first_layer = parts_.first_layer_of_chunk[model_chunk];
-    const std::int64_t layers_per_chunk = parts_.layers_of_chunk[model_chunk];
-    const bool last_microbatch = mb == microbatches - 1;
+void StageBuilder::build() {
+  const auto& p = job_.parallelism;
+  const StageShape k = stage_shape();
+  for (const PipelineStep& step :
+       pipeline_order(p.schedule, k.stage, p.pp, k.microbatches, k.chunks)) {
+    const int model_chunk = step.chunk * p.pp + k.stage;
+    const StepPlace at{step.microbatch,
+                       model_chunk == 0,
+                       model_chunk == p.pp * k.chunks - 1,
+                       parts_.first_layer_of_chunk[model_chunk],
+                       parts_.layers_of_chunk[model_chunk],
+                       step.microbatch == k.microbatches - 1};
     if (step.pass == PipelinePass::forward) {
-      if (!first_chunk)
-        b_.recv(prev, boundary_bytes, Stream::pp_recv_prev, "recv activations", mb);
-      if (first_chunk) {
-        b_.compute(blocks.embedding_forward, "embedding forward", mb, 0,
-                   gather_weights(embedding_params, "embedding", mb));
-        if (tp_on_) {
-          b_.collective(
-              groups_.tp,
-              p.sequence_parallel ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
-              tp_bytes_, Stream::tp_comm, "embedding tp", mb, true);
-        }
-      }
-      for (std::int64_t l = first_layer; l < first_layer + layers_per_chunk; ++l) {
-        const auto gathered =
-            gather_weights(parts_.layer_params[l].total(), layer_label(l, "layer"), mb);
-        tp_before(tp_bytes_, layer_label(l, "attention tp"), mb);
-        ring_attention(true, l, mb);
-        const auto attention_op =
-            b_.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
-                       attention_stored, gathered);
-        if (sharded_weights_)
-          recent_layer_computes_.push_back(attention_op);
-        tp_after(tp_bytes_, layer_label(l, "attention tp"), mb);
-        if (m.is_moe_layer(l)) {
-          moe_forward(l, mb, false);
-        } else {
-          tp_before(tp_bytes_, layer_label(l, "mlp tp"), mb);
-          b_.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, mlp_stored);
-          tp_after(tp_bytes_, layer_label(l, "mlp tp"), mb);
-        }
-      }
-      if (last_chunk) {
-        b_.compute(blocks.output_forward, "output forward", mb, blocks.output.activation_bytes,
-                   gather_weights(output_params, "output", mb));
-      } else {
-        b_.send(next, boundary_bytes, Stream::pp_send_next, "send activations", mb);
-      }
-      continue;
+      forward_step(k, at);
+    } else if (step.pass == PipelinePass::weight_gradient) {
+      weight_gradient_step(k, at);
+    } else {
+      backward_step(k, at, step.pass == PipelinePass::input_gradient);
     }
-    if (step.pass == PipelinePass::weight_gradient) {
-      for (std::int64_t l = first_layer + layers_per_chunk - 1; l >= first_layer; --l) {
-        if (m.is_moe_layer(l)) {
-          moe_weight_gradient(l, mb);
-        } else {
-          b_.compute(blocks.mlp_weight_gradient, layer_label(l, "mlp weight gradient"), mb,
-                     -mlp_kept);
-        }
-        const auto op =
-            b_.compute(blocks.attention_weight_gradient,
-                       layer_label(l, "attention weight gradient"), mb, -attention_kept);
-        gradients_ready(parts_.layer_params[l], op, layer_label(l, "layer"), mb, last_microbatch);
-      }
-      if (first_chunk) {
-        // The embedding's backward is its weight gradient alone.
-        const auto op = b_.compute(blocks.embedding_backward, "embedding backward", mb, 0,
-                                   gather_weights(embedding_params, "embedding", mb));
-        gradients_ready({embedding_params, 0}, op, "embedding", mb, last_microbatch);
-      }
-      if (last_microbatch && p.overlap_grad_reduce)
-        reduce_gradients(0, b_.chain(), true);
-      continue;
-    }
-    // The whole backward, or (zero bubble) its input gradient, which the previous stage waits
-    // for; the weight gradient follows in its own step.
-    const bool split = step.pass == PipelinePass::input_gradient;
-    if (!last_chunk)
-      b_.recv(next, boundary_bytes, Stream::pp_recv_next, "recv gradients", mb);
-    if (last_chunk) {
-      // The output projection's weight gradient runs with its input gradient even under zero
-      // bubble: deferring it would keep the logits' gradient (tokens × vocabulary) alive.
-      const auto op =
-          b_.compute(blocks.output_backward, "output backward", mb, -blocks.output.activation_bytes,
-                     gather_weights(output_params, "output", mb));
-      tp_after(tp_bytes_, "output tp", mb);
-      gradients_ready({output_params, 0}, op, "output", mb, last_microbatch);
-    }
-    for (std::int64_t l = first_layer + layers_per_chunk - 1; l >= first_layer; --l) {
-      auto gathered = gather_weights(parts_.layer_params[l].total(), layer_label(l, "layer"), mb);
-      if (p.recompute == Recompute::full) {
-        tp_before(tp_bytes_, layer_label(l, "recompute attention tp"), mb);
-        ring_attention(true, l, mb);
-        b_.compute(blocks.attention_forward, layer_label(l, "recompute attention"), mb,
-                   attention.activation_bytes, std::exchange(gathered, std::nullopt));
-        tp_after(tp_bytes_, layer_label(l, "recompute attention tp"), mb);
-        if (m.is_moe_layer(l)) {
-          moe_forward(l, mb, true);
-        } else {
-          tp_before(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
-          b_.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb, mlp.activation_bytes);
-          tp_after(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
-        }
-      }
-      if (m.is_moe_layer(l)) {
-        moe_backward(l, mb, split);  // ZeRO-3 (gathered weights) is refused for MoE models
-      } else {
-        tp_before(tp_bytes_, layer_label(l, "mlp backward tp"), mb);
-        regather_input(layer_label(l, "mlp backward"), mb);
-        if (split) {
-          b_.compute(blocks.mlp_input_gradient, layer_label(l, "mlp input gradient"), mb,
-                     mlp_kept - mlp.activation_bytes, gathered);
-        } else {
-          b_.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb, -mlp.activation_bytes,
-                     gathered);
-        }
-        tp_after(tp_bytes_, layer_label(l, "mlp backward tp"), mb);
-      }
-      if (p.recompute == Recompute::selective) {
-        b_.compute(blocks.attention_core_recompute, layer_label(l, "recompute attention core"), mb,
-                   attention.selective_recompute_saved_bytes);
-      }
-      tp_before(tp_bytes_, layer_label(l, "attention backward tp"), mb);
-      ring_attention(false, l, mb);
-      regather_input(layer_label(l, "attention backward"), mb);
-      const auto op = split
-                          ? b_.compute(blocks.attention_input_gradient,
-                                       layer_label(l, "attention input gradient"), mb,
-                                       attention_kept - attention_freed)
-                          : b_.compute(blocks.attention_backward,
-                                       layer_label(l, "attention backward"), mb, -attention_freed);
-      tp_after(tp_bytes_, layer_label(l, "attention backward tp"), mb);
-      if (sharded_weights_)
-        recent_layer_computes_.push_back(op);
-      if (!split)
-        gradients_ready(parts_.layer_params[l], op, layer_label(l, "layer"), mb, last_microbatch);
-    }
-    if (!first_chunk) {
-      b_.send(prev, boundary_bytes, Stream::pp_send_prev, "send gradients", mb);
-    } else if (!split) {
-      const auto op = b_.compute(blocks.embedding_backward, "embedding backward", mb, 0,
-                                 gather_weights(embedding_params, "embedding", mb));
-      gradients_ready({embedding_params, 0}, op, "embedding", mb, last_microbatch);
-    }
-    if (!split && last_microbatch && p.overlap_grad_reduce)
-      reduce_gradients(0, b_.chain(), true);
   }
   for (const ParameterSplit& params : deferred_gradient_params_)
     reduce_gradients(params.dense, b_.chain(), false, params.expert);
   reduce_gradients(0, b_.chain(), true);
+  optimizer_step(k);
+}
 
+void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
+  const auto& p = job_.parallelism;
+  const auto& m = job_.model;
+  const Blocks& blocks = parts_.blocks;
+  const int mb = at.microbatch;
+  if (!at.first_chunk)
+    b_.recv(k.prev, k.boundary_bytes, Stream::pp_recv_prev, "recv activations", mb);
+  if (at.first_chunk) {
+    b_.compute(blocks.embedding_forward, "embedding forward", mb, 0,
+               gather_weights(k.embedding_params, "embedding", mb));
+    if (tp_on_) {
+      b_.collective(
+          groups_.tp,
+          p.sequence_parallel ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
+          tp_bytes_, Stream::tp_comm, "embedding tp", mb, true);
+    }
+  }
+  for (std::int64_t l = at.first_layer; l < at.first_layer + at.layers; ++l) {
+    const auto gathered =
+        gather_weights(parts_.layer_params[l].total(), layer_label(l, "layer"), mb);
+    tp_before(tp_bytes_, layer_label(l, "attention tp"), mb);
+    ring_attention(true, l, mb);
+    const auto attention_op =
+        b_.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
+                   k.attention_stored, gathered);
+    if (sharded_weights_)
+      recent_layer_computes_.push_back(attention_op);
+    tp_after(tp_bytes_, layer_label(l, "attention tp"), mb);
+    if (m.is_moe_layer(l)) {
+      moe_forward(l, mb, false);
+    } else {
+      tp_before(tp_bytes_, layer_label(l, "mlp tp"), mb);
+      b_.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, k.mlp_stored);
+      tp_after(tp_bytes_, layer_label(l, "mlp tp"), mb);
+    }
+  }
+  if (at.last_chunk) {
+    b_.compute(blocks.output_forward, "output forward", mb, blocks.output.activation_bytes,
+               gather_weights(k.output_params, "output", mb));
+  } else {
+    b_.send(k.next, k.boundary_bytes, Stream::pp_send_next, "send activations", mb);
+  }
+}
+
+void StageBuilder::weight_gradient_step(const StageShape& k, const StepPlace& at) {
+  const auto& m = job_.model;
+  const Blocks& blocks = parts_.blocks;
+  const int mb = at.microbatch;
+  for (std::int64_t l = at.first_layer + at.layers - 1; l >= at.first_layer; --l) {
+    if (m.is_moe_layer(l)) {
+      moe_weight_gradient(l, mb);
+    } else {
+      b_.compute(blocks.mlp_weight_gradient, layer_label(l, "mlp weight gradient"), mb,
+                 -k.mlp_kept);
+    }
+    const auto op = b_.compute(blocks.attention_weight_gradient,
+                               layer_label(l, "attention weight gradient"), mb, -k.attention_kept);
+    gradients_ready(parts_.layer_params[l], op, layer_label(l, "layer"), mb, at.last_microbatch);
+  }
+  if (at.first_chunk) {
+    // The embedding's backward is its weight gradient alone.
+    const auto op = b_.compute(blocks.embedding_backward, "embedding backward", mb, 0,
+                               gather_weights(k.embedding_params, "embedding", mb));
+    gradients_ready({k.embedding_params, 0}, op, "embedding", mb, at.last_microbatch);
+  }
+  if (at.last_microbatch && job_.parallelism.overlap_grad_reduce)
+    reduce_gradients(0, b_.chain(), true);
+}
+
+// The whole backward, or (zero bubble, `split`) its input gradient, which the previous stage
+// waits for; the weight gradient follows in its own step.
+void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool split) {
+  const auto& p = job_.parallelism;
+  const auto& m = job_.model;
+  const Blocks& blocks = parts_.blocks;
+  const auto& attention = blocks.layer.attention;
+  const auto& mlp = blocks.layer.mlp;
+  const int mb = at.microbatch;
+  if (!at.last_chunk)
+    b_.recv(k.next, k.boundary_bytes, Stream::pp_recv_next, "recv gradients", mb);
+  if (at.last_chunk) {
+    // The output projection's weight gradient runs with its input gradient even under zero
+    // bubble: deferring it would keep the logits' gradient (tokens × vocabulary) alive.
+    const auto op =
+        b_.compute(blocks.output_backward, "output backward", mb, -blocks.output.activation_bytes,
+                   gather_weights(k.output_params, "output", mb));
+    tp_after(tp_bytes_, "output tp", mb);
+    gradients_ready({k.output_params, 0}, op, "output", mb, at.last_microbatch);
+  }
+  for (std::int64_t l = at.first_layer + at.layers - 1; l >= at.first_layer; --l) {
+    auto gathered = gather_weights(parts_.layer_params[l].total(), layer_label(l, "layer"), mb);
+    if (p.recompute == Recompute::full) {
+      tp_before(tp_bytes_, layer_label(l, "recompute attention tp"), mb);
+      ring_attention(true, l, mb);
+      b_.compute(blocks.attention_forward, layer_label(l, "recompute attention"), mb,
+                 attention.activation_bytes, std::exchange(gathered, std::nullopt));
+      tp_after(tp_bytes_, layer_label(l, "recompute attention tp"), mb);
+      if (m.is_moe_layer(l)) {
+        moe_forward(l, mb, true);
+      } else {
+        tp_before(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
+        b_.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb, mlp.activation_bytes);
+        tp_after(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
+      }
+    }
+    if (m.is_moe_layer(l)) {
+      moe_backward(l, mb, split);  // ZeRO-3 (gathered weights) is refused for MoE models
+    } else {
+      tp_before(tp_bytes_, layer_label(l, "mlp backward tp"), mb);
+      regather_input(layer_label(l, "mlp backward"), mb);
+      if (split) {
+        b_.compute(blocks.mlp_input_gradient, layer_label(l, "mlp input gradient"), mb,
+                   k.mlp_kept - mlp.activation_bytes, gathered);
+      } else {
+        b_.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb, -mlp.activation_bytes,
+                   gathered);
+      }
+      tp_after(tp_bytes_, layer_label(l, "mlp backward tp"), mb);
+    }
+    if (p.recompute == Recompute::selective) {
+      b_.compute(blocks.attention_core_recompute, layer_label(l, "recompute attention core"), mb,
+                 attention.selective_recompute_saved_bytes);
+    }
+    tp_before(tp_bytes_, layer_label(l, "attention backward tp"), mb);
+    ring_attention(false, l, mb);
+    regather_input(layer_label(l, "attention backward"), mb);
+    const auto op = split
+                        ? b_.compute(blocks.attention_input_gradient,
+                                     layer_label(l, "attention input gradient"), mb,
+                                     k.attention_kept - k.attention_freed)
+                        : b_.compute(blocks.attention_backward,
+                                     layer_label(l, "attention backward"), mb, -k.attention_freed);
+    tp_after(tp_bytes_, layer_label(l, "attention backward tp"), mb);
+    if (sharded_weights_)
+      recent_layer_computes_.push_back(op);
+    if (!split)
+      gradients_ready(parts_.layer_params[l], op, layer_label(l, "layer"), mb, at.last_microbatch);
+  }
+  if (!at.first_chunk) {
+    b_.send(k.prev, k.boundary_bytes, Stream::pp_send_prev, "send gradients", mb);
+  } else if (!split) {
+    const auto op = b_.compute(blocks.embedding_backward, "embedding backward", mb, 0,
+                               gather_weights(k.embedding_params, "embedding", mb));
+    gradients_ready({k.embedding_params, 0}, op, "embedding", mb, at.last_microbatch);
+  }
+  if (!split && at.last_microbatch && p.overlap_grad_reduce)
+    reduce_gradients(0, b_.chain(), true);
+}
+
+// The tied embedding's gradient all-reduce between the first and last stages, the optimizer
+// step after every gradient reduction, and with a sharded optimizer the weights' all-gather.
+void StageBuilder::optimizer_step(const StageShape& k) {
+  const auto& p = job_.parallelism;
+  const auto& m = job_.model;
+  const int s = k.stage;
   std::vector<std::uint32_t> before_step = grad_reductions_;
   if (p.pp > 1 && m.tied_embeddings && (s == 0 || s == p.pp - 1)) {
     const double bytes = static_cast<double>(m.vocab / p.tp * m.hidden) * per_.gradients;
@@ -280,7 +316,7 @@ void StageBuilder::build() {
   Op op;
   op.kind = OpKind::compute;
   op.stream = Stream::compute;
-  op.block = blocks.optimizer_step[s];
+  op.block = parts_.blocks.optimizer_step[s];
   op.label = plan_.label("optimizer step");
   op.deps.assign(before_step.begin(), before_step.end());
   if (b_.chain())

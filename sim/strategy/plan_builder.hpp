@@ -41,8 +41,7 @@ std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks);
 // with each other: the listed ranks are those of data-parallel index below ep.
 enum class RankScope { all_ranks, one_replica };
 
-// The job must be valid (the scenario loader checks divisibility and sizes); throws
-// std::invalid_argument otherwise.
+// Throws std::invalid_argument naming every rule of check_strategy(job) the job breaks.
 Plan build_plan(const TrainingJob& job, RankScope scope = RankScope::all_ranks);
 
 // Bytes of one data-parallel gradient bucket: the scenario's, or Megatron-LM's default of

@@ -161,6 +161,40 @@ class StageBuilder {
   void build();
 
  private:
+  // What every step of this rank's stage uses, worked out once.
+  struct StageShape {
+    int stage = 0;
+    int next = 0;  // the rank of the next and the previous stage (pipeline peers)
+    int prev = 0;
+    int chunks = 1;  // model chunks per stage (virtual stages)
+    int microbatches = 1;
+    double boundary_bytes = 0;  // activations crossing a stage boundary
+    double embedding_params = 0;
+    double output_params = 0;
+    // Activation bytes a layer's attention and MLP keep for backward, a whole backward frees,
+    // and a split input gradient leaves for the weight gradient.
+    double attention_stored = 0;
+    double mlp_stored = 0;
+    double attention_freed = 0;
+    double attention_kept = 0;
+    double mlp_kept = 0;
+  };
+  // Where one step of the pipeline order falls in the model.
+  struct StepPlace {
+    int microbatch = 0;
+    bool first_chunk = false;  // holds the embedding
+    bool last_chunk = false;   // holds the output head
+    std::int64_t first_layer = 0;
+    std::int64_t layers = 0;
+    bool last_microbatch = false;
+  };
+
+  StageShape stage_shape() const;
+  void forward_step(const StageShape& k, const StepPlace& at);
+  void weight_gradient_step(const StageShape& k, const StepPlace& at);
+  void backward_step(const StageShape& k, const StepPlace& at, bool split);
+  void optimizer_step(const StageShape& k);
+
   // Tensor-parallel communication around a block: all-reduce of the output, or with sequence
   // parallelism an all-gather of the input and a reduce-scatter of the output.
   void tp_before(double bytes, const std::string& label, int mb);

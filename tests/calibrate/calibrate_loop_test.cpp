@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -237,7 +238,7 @@ TEST(CalibrateLoop, EmulatedNodesMeasureFitPredict) {
   ASSERT_TRUE(intra && intra->ranks == 2 && intra->nodes == 1);
   ASSERT_TRUE(inter && inter->ranks == 4 && inter->nodes == 2);
   auto gb_per_s = [](const scaleplan::Figure& f) {
-    return scaleplan::format_number("%.1f GB/s", f.value / 1e9);
+    return fmt::format("{:.1f} GB/s", f.value / 1e9);
   };
   const std::string links = base["link_bandwidths"].get<std::string>();
   const std::string of_profile = "calibration profile " + profile_name + ")";
@@ -260,8 +261,7 @@ TEST(CalibrateLoop, EmulatedNodesMeasureFitPredict) {
   ASSERT_EQ(text.status, 0) << text.text;
   const double tflops = base["model_tflops_per_device"].get<double>();
   ASSERT_LT(tflops, 1);
-  EXPECT_NE(text.text.find("model TFLOP/s per device   " +
-                           scaleplan::format_number("%.3g", tflops) + "\n"),
+  EXPECT_NE(text.text.find("model TFLOP/s per device   " + fmt::format("{:.3g}", tflops) + "\n"),
             std::string::npos)
       << text.text;
 

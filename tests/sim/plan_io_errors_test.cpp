@@ -54,8 +54,9 @@ TEST(PlanIoErrors, ValidPlanParses) {
 }
 
 TEST(PlanIoErrors, NotAPlanFile) {
-  EXPECT_EQ(errors_of("format: scaleplan-scenario\nversion: 1\n"),
-            "p.yaml:1:9: format: expected 'scaleplan-plan'; this is not a plan file");
+  EXPECT_EQ(
+      errors_of("format: scaleplan-scenario\nversion: 1\n"),
+      "p.yaml:1:9: format: expected 'scaleplan-plan' (a plan file), got 'scaleplan-scenario'");
   EXPECT_EQ(errors_of("format: scaleplan-plan\nversion: 9\n"),
             "p.yaml:2:10: version: version 9 is not supported; this build reads version 1");
   EXPECT_EQ(errors_of("name: x\n"),
@@ -72,11 +73,12 @@ TEST(PlanIoErrors, NegativeSizesAreRefused) {
   const std::string e =
       errors_of(replace(replace(valid, "flops: 1, bytes: 1, m: 1", "flops: -1, bytes: 1, m: -4"),
                         "peer: 1, bytes: 8", "peer: 1, bytes: -8"));
-  EXPECT_NE(e.find("p.yaml:7:53: blocks[0].kernels[0].flops: must not be negative"),
+  EXPECT_NE(e.find("p.yaml:7:53: blocks[0].kernels[0].flops: must not be negative, got -1"),
             std::string::npos)
       << e;
-  EXPECT_NE(e.find("blocks[0].kernels[0].m: must not be negative"), std::string::npos) << e;
-  EXPECT_NE(e.find("ranks[0].ops[1].bytes: must not be negative"), std::string::npos) << e;
+  EXPECT_NE(e.find("blocks[0].kernels[0].m: -4 is out of range; use 0 or more"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("ranks[0].ops[1].bytes: must not be negative, got -8"), std::string::npos) << e;
 }
 
 TEST(PlanIoErrors, IndicesMustPointIntoTheTables) {

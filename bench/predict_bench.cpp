@@ -1,0 +1,94 @@
+// The value entry point as a planner calls it: a 1,024-GPU cluster and its network built once,
+// then one plan predicted again and again from values, with no file read (the device comes from
+// the catalog compiled into the library, everything else is set here).
+#include <benchmark/benchmark.h>
+
+#include <memory>
+
+#include "hardware/io/catalog.hpp"
+#include "sim/report/prediction.hpp"
+
+namespace scaleplan {
+namespace {
+
+// 128 DGX A100 nodes (8 GPUs on NVSwitch, 8 × 200 Gb/s NICs) on a fat-tree of radix-40
+// switches: bench/scenarios/gpt3-175b-1024xa100.yaml as values.
+ClusterSpec a100_cluster_1024() {
+  const Catalog& catalog = Catalog::builtin();
+  ClusterSpec c;
+  c.device = *catalog.find("A100-SXM4-80GB");
+  c.nodes = 128;
+  c.devices_per_node = 8;
+  c.pcie.device_link_latency_s = catalog.network_defaults().nic_latency_s.value;
+  c.network.link_bandwidth_bytes_per_s = 200e9 / 8;
+  c.network.nics_per_node = 8;
+  c.network.switch_radix = 40;
+  c.network.switch_latency_s = catalog.network_defaults().switch_latency_s.value;
+  c.network.nic_latency_s = catalog.network_defaults().nic_latency_s.value;
+  return c;
+}
+
+// GPT-3 175B in Megatron-LM's layout for 1,024 GPUs (Narayanan et al., SC'21, table 1): tp 8,
+// pp 8 interleaved by 2, dp 16, batch 1,536, full recompute.
+TrainingJob gpt3_175b_job() {
+  TrainingJob job;
+  job.model = *transformer_preset("gpt3-175b");
+  job.training.global_batch = 1536;
+  job.training.micro_batch = 1;
+  job.training.dtype = Dtype::bf16;
+  job.parallelism.tp = 8;
+  job.parallelism.pp = 8;
+  job.parallelism.dp = 16;
+  job.parallelism.schedule = PipelineSchedule::interleaved_1f1b;
+  job.parallelism.virtual_stages = 2;
+  job.parallelism.recompute = Recompute::full;
+  return job;
+}
+
+// What one plan evaluation costs once the network exists: build the plan, simulate the step
+// (one data-parallel replica standing for 16, the default), summarise it. Reported per plan.
+void BM_PredictFromValues(benchmark::State& state) {
+  const ClusterSpec cluster = a100_cluster_1024();
+  const TrainingJob job = gpt3_175b_job();
+  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
+  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  Prediction p;
+  for (auto _ : state) {
+    p = predict({cluster, job, *compute, network});
+    benchmark::ClobberMemory();
+  }
+  state.counters["plans_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  // What `scaleplan run bench/scenarios/gpt3-175b-1024xa100.yaml` predicts: the same values.
+  state.counters["step_time_s"] = benchmark::Counter(p.step_time_s);
+}
+BENCHMARK(BM_PredictFromValues)->Unit(benchmark::kMillisecond)->MinTime(3);
+
+// The same with the plan built once too: the simulation and the summary alone.
+void BM_PredictBuiltPlan(benchmark::State& state) {
+  const ClusterSpec cluster = a100_cluster_1024();
+  const TrainingJob job = gpt3_175b_job();
+  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
+  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  const RunSettings settings;
+  const Plan plan = build_plan(job, settings.ranks);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(predict({cluster, job, *compute, network, settings}, plan));
+  state.counters["plans_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PredictBuiltPlan)->Unit(benchmark::kMillisecond)->MinTime(3);
+
+// What each evaluation would cost on top without the shared network: building it (graph, latency
+// calibration, the first route search).
+void BM_PrepareNetwork(benchmark::State& state) {
+  const ClusterSpec cluster = a100_cluster_1024();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(prepare_network(cluster, Catalog::builtin()));
+}
+BENCHMARK(BM_PrepareNetwork)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace scaleplan
+
+BENCHMARK_MAIN();

@@ -1,0 +1,269 @@
+#include "sim/strategy/strategy_check.hpp"
+
+#include <initializer_list>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "sim/strategy/plan_size.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+// Messages are built only for a problem found: a job without one allocates nothing.
+using Problems = std::vector<PlanProblem>;
+
+// a·b·..., or INT64_MAX when that would overflow. Degrees checked by value may each be as large
+// as an int, so a product of four may not fit; it is only compared and printed.
+std::int64_t saturating_product(std::initializer_list<std::int64_t> factors) {
+  std::int64_t product = 1;
+  for (std::int64_t f : factors) {
+    if (__builtin_mul_overflow(product, f, &product))
+      return std::numeric_limits<std::int64_t>::max();
+  }
+  return product;
+}
+
+std::string product_text(std::int64_t product) {
+  return product == std::numeric_limits<std::int64_t>::max() ? std::string("more than 2^63")
+                                                             : fmt::format("{}", product);
+}
+
+// Values the rules divide by or count with must be positive (the scenario reader's ranges make
+// them so; a caller building jobs by value may not). Returns whether they are.
+bool check_ranges(const TrainingJob& job, Problems& problems) {
+  const auto& p = job.parallelism;
+  const auto& t = job.training;
+  struct Range {
+    std::string_view key;
+    std::int64_t value;
+    std::int64_t min;
+    std::int64_t max;
+  };
+  constexpr std::int64_t unbounded = std::numeric_limits<std::int64_t>::max();
+  const Range ranges[] = {
+      {"parallelism.tp", p.tp, 1, unbounded},
+      {"parallelism.pp", p.pp, 1, unbounded},
+      {"parallelism.dp", p.dp, 1, unbounded},
+      {"parallelism.cp", p.cp, 1, unbounded},
+      {"parallelism.ep", p.ep, 1, unbounded},
+      {"parallelism.virtual_stages", p.virtual_stages, 1, unbounded},
+      {"parallelism.zero", p.zero, 0, 3},
+      {"training.global_batch", t.global_batch, 1, unbounded},
+      {"training.micro_batch", t.micro_batch, 1, unbounded},
+      {"model.kv_heads", job.model.kv_heads, 1, unbounded},
+  };
+  const std::size_t before = problems.size();
+  for (const Range& r : ranges) {
+    if (r.value >= r.min && r.value <= r.max)
+      continue;
+    problems.push_back({r.key,
+                        {},
+                        r.max == unbounded
+                            ? fmt::format("{} is out of range; use {} or more", r.value, r.min)
+                            : fmt::format("{} is out of range; use a value from {} to {}", r.value,
+                                          r.min, r.max)});
+  }
+  return problems.size() == before;
+}
+
+void must_divide(Problems& problems, std::string_view key, std::int64_t degree, std::int64_t value,
+                 std::string_view what) {
+  if (value % degree == 0)
+    return;
+  problems.push_back({key,
+                      {},
+                      fmt::format("{} does not divide {} ({}); use one of {}", degree, what, value,
+                                  divisor_hint(value, 4096))});
+}
+
+// Rules 2 to 9 of the header's list: what each degree splits, and the pipeline's chunks.
+// `world_fits`: tp·pp·cp·dp is the device count, so that dp is the one the job runs with.
+void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) {
+  const auto& p = job.parallelism;
+  const auto& m = job.model;
+  must_divide(problems, "parallelism.tp", p.tp, m.heads, "heads");
+  if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
+    problems.push_back(
+        {"parallelism.tp",
+         {},
+         fmt::format("{} neither divides nor is a multiple of kv_heads ({})", p.tp, m.kv_heads)});
+  }
+  must_divide(problems, "parallelism.tp", p.tp, m.ffn_hidden, "ffn_hidden");
+  must_divide(problems, "parallelism.cp", p.cp, m.seq_len, "seq_len");
+  // Expert parallelism (Megatron-LM): the expert-parallel ranks are data-parallel ranks, each
+  // holding experts/ep of the routed experts, split over tp as the dense FFN is; Megatron-LM
+  // needs sequence parallelism for MoE with tp > 1.
+  if (m.is_moe()) {
+    must_divide(problems, "parallelism.ep", p.ep, m.moe.experts, "moe.experts");
+    must_divide(problems, "parallelism.tp", p.tp, m.moe.expert_ffn_hidden, "moe.expert_ffn_hidden");
+    if (p.tp > 1 && !p.sequence_parallel) {
+      problems.push_back({"parallelism.sequence_parallel", "parallelism.tp",
+                          "MoE layers with tp > 1 need sequence parallelism (as in Megatron-LM); "
+                          "set sequence_parallel: true or tp: 1"});
+    }
+    if (p.zero >= 3) {
+      problems.push_back(
+          {"parallelism.zero", {}, "ZeRO-3 is not modelled for MoE models; use zero 0, 1 or 2"});
+    }
+  } else if (p.ep > 1) {
+    problems.push_back({"parallelism.ep",
+                        {},
+                        "expert parallelism needs a model with MoE layers (model.moe, or a "
+                        "preset such as mixtral-8x7b); use ep: 1"});
+  }
+  if (world_fits && p.dp % p.ep != 0) {
+    problems.push_back(
+        {"parallelism.ep",
+         {},
+         fmt::format("{} does not divide dp ({}): expert-parallel ranks are carved out of the "
+                     "data-parallel ranks; use one of {}",
+                     p.ep, p.dp, divisor_hint(p.dp))});
+  }
+  must_divide(problems, "parallelism.tp", p.tp, m.vocab,
+              "vocab (pad the vocabulary to a multiple of tp)");
+  const bool interleaved = p.schedule == PipelineSchedule::interleaved_1f1b;
+  const std::int64_t chunks = interleaved ? p.virtual_stages : 1;
+  if (!interleaved && p.virtual_stages != 1) {
+    problems.push_back({"parallelism.virtual_stages",
+                        {},
+                        "only the interleaved-1f1b schedule uses virtual stages; set "
+                        "schedule: interleaved-1f1b or virtual_stages: 1"});
+  }
+  if (chunks > 1 && p.pp == 1) {
+    // One rank would hold every virtual stage and send activations to itself (found by the
+    // scenario fuzzer: the plan then fails validation).
+    problems.push_back({"parallelism.virtual_stages",
+                        {},
+                        "virtual stages interleave the layers of several pipeline stages; "
+                        "with pp: 1 use virtual_stages: 1 (or pp of 2 or more)"});
+  }
+  const std::int64_t model_chunks = saturating_product({p.pp, chunks});
+  if (m.layers < model_chunks) {
+    problems.push_back(
+        {chunks > 1 ? "parallelism.virtual_stages" : "parallelism.pp",
+         {},
+         fmt::format("pp·virtual_stages = {} model chunks need at least one layer each, but the "
+                     "model has {}; use pp·virtual_stages of at most {}",
+                     product_text(model_chunks), m.layers, m.layers)});
+  }
+}
+
+// The batch splits into whole micro-batches per pipeline, not too many, and the plan stays
+// within max_plan_ops (refused here, with the keys that drive it, rather than as an exhausted
+// memory or an hours-long run later: sim/strategy/plan_size.hpp, docs/reliability.md).
+void check_batch_and_size(const TrainingJob& job, Problems& problems) {
+  const auto& p = job.parallelism;
+  const auto& t = job.training;
+  const std::int64_t per_step = saturating_product({t.micro_batch, p.dp});
+  if (t.global_batch % per_step != 0) {
+    problems.push_back({"parallelism.dp",
+                        {},
+                        fmt::format("global_batch ({}) is not a multiple of micro_batch·dp ({}·{})",
+                                    t.global_batch, t.micro_batch, p.dp)});
+    return;
+  }
+  const std::int64_t microbatches = t.global_batch / per_step;
+  if (microbatches > max_microbatches) {
+    problems.push_back({"parallelism.dp",
+                        {},
+                        fmt::format("{} micro-batches per pipeline per step is beyond the limit "
+                                    "of {}; raise micro_batch",
+                                    microbatches, max_microbatches)});
+    return;
+  }
+  if (p.schedule == PipelineSchedule::interleaved_1f1b && microbatches % p.pp != 0) {
+    problems.push_back({"parallelism.schedule",
+                        {},
+                        fmt::format("interleaved-1f1b needs the micro-batches per pipeline ({}) "
+                                    "to be a multiple of pp ({})",
+                                    microbatches, p.pp)});
+    return;
+  }
+  const std::int64_t ops = estimated_plan_ops(job);
+  if (ops > max_plan_ops) {
+    problems.push_back(
+        {"parallelism.dp",
+         {},
+         fmt::format("this job's plan would hold about {} ops ({} ranks × {} micro-batches × {} "
+                     "layers per stage), beyond the limit of {}; raise training.micro_batch, "
+                     "lower training.global_batch, or use fewer cluster.nodes or model.layers",
+                     product_text(ops), p.world_size(), microbatches, job.model.layers / p.pp,
+                     max_plan_ops)});
+  }
+}
+
+void check_job(const TrainingJob& job, bool world_fits, Problems& problems) {
+  check_degrees(job, world_fits, problems);
+  if (problems.empty())
+    check_batch_and_size(job, problems);
+}
+
+}  // namespace
+
+std::string divisor_hint(std::int64_t n, std::int64_t limit) {
+  std::string text;
+  int listed = 0;
+  for (std::int64_t d = 1; d <= n && d <= limit && listed < 12; ++d) {
+    if (n % d != 0)
+      continue;
+    text += listed++ == 0 ? fmt::format("{}", d) : fmt::format(", {}", d);
+  }
+  return text;
+}
+
+std::vector<PlanProblem> check_strategy(const TrainingJob& job) {
+  Problems problems;
+  if (check_ranges(job, problems))
+    check_job(job, true, problems);
+  return problems;
+}
+
+std::vector<PlanProblem> check_strategy(const ClusterSpec& cluster, const TrainingJob& job) {
+  Problems problems;
+  const auto& p = job.parallelism;
+  if (check_ranges(job, problems)) {
+    const std::int64_t devices = cluster.device_count();
+    const std::int64_t model_parallel = saturating_product({p.tp, p.pp, p.cp});
+    const std::int64_t world = saturating_product({model_parallel, p.dp});
+    if (devices % model_parallel != 0) {
+      problems.push_back({"parallelism.tp",
+                          {},
+                          fmt::format("tp·pp·cp = {} does not divide the {} devices, so no "
+                                      "data-parallel degree fits",
+                                      product_text(model_parallel), devices)});
+    } else if (world != devices) {
+      problems.push_back(
+          {"parallelism.dp",
+           {},
+           fmt::format("tp·pp·cp·dp = {}·{}·{}·{} = {}, but the cluster has {} devices ({} nodes "
+                       "× {}); use dp: {}",
+                       p.tp, p.pp, p.cp, p.dp, product_text(world), devices, cluster.nodes,
+                       cluster.devices_per_node, devices / model_parallel)});
+    }
+    check_job(job, world == devices, problems);
+  }
+  const DeviceSpec& device = cluster.device;
+  if (!device.name.empty() && !device.supports(job.training.dtype)) {
+    std::string have;
+    for (const auto& [dtype, peak] : device.peak_flops_per_s)
+      have += (have.empty() ? "" : ", ") + std::string(to_string(dtype));
+    problems.push_back({"training.dtype",
+                        {},
+                        fmt::format("{} has no {} peak in the catalog; use one of {}", device.name,
+                                    to_string(job.training.dtype), have)});
+  }
+  return problems;
+}
+
+int fitting_data_parallel_degree(const ClusterSpec& cluster, const ParallelismSpec& parallelism) {
+  const std::int64_t model_parallel =
+      saturating_product({parallelism.tp, parallelism.pp, parallelism.cp});
+  const std::int64_t devices = cluster.device_count();
+  return model_parallel >= 1 && devices % model_parallel == 0
+             ? static_cast<int>(devices / model_parallel)
+             : 1;
+}
+
+}  // namespace scaleplan
