@@ -28,6 +28,8 @@ std::string days(double seconds) {
   return fmt::format("{:.1f} days", seconds / 86400);
 }
 
+constexpr double gib = 1024.0 * 1024 * 1024;
+
 std::string millions(double usd) {
   return fmt::format("${:.2f}M", usd / 1e6);
 }
@@ -42,10 +44,19 @@ OptionResult evaluate_option(const CapacitySpec& spec, const ClusterOption& opti
   r.device = option.cluster.device.name;
   r.size = size_of(option.cluster);
   r.outcome = outcome;
-  if (!outcome.plan) {
+  // A finder keeps only plans whose simulated peak fits; one that did not is no plan here, so
+  // that no row rests on a plan the devices cannot hold.
+  if (outcome.plan && !outcome.plan->prediction.memory.fits) {
+    const MemoryBreakdown& memory = outcome.plan->prediction.memory;
+    r.outcome.plan.reset();
+    r.outcome.why_none = fmt::format("the plan found peaks at {:.1f} GiB, over the {:.1f} GiB a "
+                                     "device has",
+                                     memory.peak_bytes / gib, memory.capacity_bytes / gib);
+  }
+  if (!r.outcome.plan) {
     r.meets_deadline = false;
     r.meets_budget = false;
-    r.misses.push_back("no plan fits: " + outcome.why_none);
+    r.misses.push_back("no plan fits: " + r.outcome.why_none);
     return r;
   }
   const Prediction& step = outcome.plan->prediction;

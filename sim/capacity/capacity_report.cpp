@@ -1,5 +1,9 @@
 #include "sim/capacity/capacity_report.hpp"
 
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
@@ -9,6 +13,29 @@ namespace scaleplan::capacity {
 namespace {
 
 constexpr double day_s = 86400;
+
+// A text field as RFC 4180 writes it: quoted, with quotes doubled, when it holds a comma, a quote
+// or a line break (names and reasons may).
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos)
+    return text;
+  std::string quoted = "\"";
+  for (char c : text)
+    quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+// A duration in the unit a reader takes in at a glance: seconds with a decimal while they are few
+// (a checkpoint written in half a second), then minutes, hours, days.
+std::string duration_text(double s) {
+  if (s < 100)
+    return fmt::format("{:.1f} s", s);
+  if (s < 2 * 3600)
+    return fmt::format("{:.0f} min", s / 60);
+  if (s < 2 * day_s)
+    return fmt::format("{:.1f} h", s / 3600);
+  return fmt::format("{:.1f} days", s / day_s);
+}
 
 std::string plan_text(const ParallelismSpec& p, std::int64_t micro_batch) {
   std::string text = fmt::format("tp {} pp {} dp {}", p.tp, p.pp, p.dp);
@@ -20,7 +47,7 @@ std::string plan_text(const ParallelismSpec& p, std::int64_t micro_batch) {
   if (p.pp > 1) {
     text += fmt::format(" {}", to_string(p.schedule));
     if (p.virtual_stages > 1)
-      text += fmt::format("x{}", p.virtual_stages);
+      text += fmt::format(" x{}", p.virtual_stages);
   }
   if (p.zero > 0)
     text += fmt::format(" zero {}", p.zero);
@@ -62,10 +89,11 @@ std::string header_text(const CapacityReport& report) {
 std::string details_text(const OptionResult& r) {
   const Goodput& g = r.goodput;
   std::string out = fmt::format(
-      "  {}: MTBF {:.1f} h, checkpoint {:.2f} TB written in {:.0f} s every {:.0f} min, restart "
-      "{:.0f} s, {:.0f} failures expected; goodput {:.1f} %",
-      cluster_label(r), g.job_mtbf_s / 3600, r.checkpoint_bytes / 1e12, g.checkpoint_write_s,
-      g.checkpoint_interval_s / 60, g.restart_s, g.expected_failures, 100 * g.goodput);
+      "  {}: job MTBF {}, checkpoint {:.2f} TB written in {} every {}, restart {}, {:.0f} "
+      "failures expected; goodput {:.1f} %",
+      cluster_label(r), duration_text(g.job_mtbf_s), r.checkpoint_bytes / 1e12,
+      duration_text(g.checkpoint_write_s), duration_text(g.checkpoint_interval_s),
+      duration_text(g.restart_s), g.expected_failures, 100 * g.goodput);
   if (r.data.bottleneck != DataBottleneck::none) {
     out += fmt::format("; data: {} binds at {:.3g} tokens/s (compute {:.3g})",
                        to_string(r.data.bottleneck), r.data.pipeline_tokens_per_s,
@@ -74,35 +102,56 @@ std::string details_text(const OptionResult& r) {
   return out + "\n";
 }
 
-}  // namespace
-
-std::string format_text(const CapacityReport& report) {
-  std::string out = header_text(report) + "\n";
-  out += fmt::format("{:<2} {:<24} {:>5} {:<40} {:>7} {:>6} {:>7} {:>7} {:>7} {:>9} {:>8}\n", "",
-                     "cluster", "price", "best plan", "step s", "MFU", "ideal d", "goodput", "days",
-                     "cost $M", "MWh");
+// One line per row: the plan column as wide as its longest plan, so that the figures line up.
+std::string table_text(const CapacityReport& report) {
+  std::vector<std::string> names;
+  std::vector<std::string> plans;
+  std::size_t name_width = std::string_view("cluster").size();
+  std::size_t plan_width = std::string_view("best plan").size();
   for (const OptionResult& r : report.rows) {
-    const std::string name = fmt::format("{} x{}", r.option, r.size.devices);
+    names.push_back(cluster_label(r));
+    plans.push_back(r.has_plan() ? plan_text(r.outcome.plan->job.parallelism,
+                                             r.outcome.plan->job.training.micro_batch)
+                                 : "");
+    name_width = std::max(name_width, names.back().size());
+    plan_width = std::max(plan_width, plans.back().size());
+  }
+  std::string out =
+      fmt::format("{:<2} {:<{}} {:<5} {:<{}} {:>7} {:>6} {:>10} {:>7} {:>6} {:>8} {:>10} {:>7}\n",
+                  "", "cluster", name_width, "price", "best plan", plan_width, "step s", "MFU",
+                  "ideal days", "goodput", "days", "cost $M", "capital $M", "MWh");
+  for (std::size_t i = 0; i < report.rows.size(); ++i) {
+    const OptionResult& r = report.rows[i];
     if (!r.has_plan()) {
-      out += fmt::format("{:<2} {:<24} {:>5} no plan fits: {}\n", marks(r), name,
+      out += fmt::format("{:<2} {:<{}} {:<5} no plan fits: {}\n", marks(r), names[i], name_width,
                          to_string(r.pricing), r.outcome.why_none);
       continue;
     }
-    const ChosenPlan& plan = *r.outcome.plan;
+    const Prediction& step = r.outcome.plan->prediction;
+    const std::string capital =
+        r.pricing == Pricing::buy ? fmt::format("{:.2f}", r.cost.capital_usd / 1e6) : "-";
     out += fmt::format(
-        "{:<2} {:<24} {:>5} {:<40} {:>7.3f} {:>5.1f}% {:>7.1f} {:>6.1f}% {:>7.1f} {:>9.2f} "
-        "{:>8.0f}\n",
-        marks(r), name, to_string(r.pricing),
-        plan_text(plan.job.parallelism, plan.job.training.micro_batch), plan.prediction.step_time_s,
-        100 * plan.prediction.mfu, r.ideal_s / day_s, 100 * r.goodput.goodput,
-        r.goodput.wall_s / day_s, r.cost.usd / 1e6, r.energy_mwh);
+        "{:<2} {:<{}} {:<5} {:<{}} {:>7.3f} {:>5.1f}% {:>10.1f} {:>6.1f}% {:>6.1f} {:>8.2f} "
+        "{:>10} {:>7.0f}\n",
+        marks(r), names[i], name_width, to_string(r.pricing), plans[i], plan_width,
+        step.step_time_s, 100 * step.mfu, r.ideal_s / day_s, 100 * r.goodput.goodput,
+        r.goodput.wall_s / day_s, r.cost.usd / 1e6, capital, r.energy_mwh);
   }
+  return out;
+}
+
+}  // namespace
+
+std::string format_text(const CapacityReport& report) {
+  std::string out = header_text(report) + "\n" + table_text(report);
   out +=
       "\n*: on the time/cost Pareto front; x: misses the deadline or the budget, or no plan "
       "fits\n";
   out +=
-      "days: effective time to train (ideal: steps x simulated step time; then the data "
-      "pipeline, failures, checkpoints and restarts)\n";
+      "days: effective time to train (ideal days: steps x simulated step time; then the data "
+      "pipeline, failures, checkpoints and restarts)\n"
+      "cost: rented, devices x price per device-hour x effective hours; bought, the capital "
+      "spread over the cluster's life for the effective time, plus the electricity\n";
 
   out += "\nPareto front (fastest first):\n";
   for (std::size_t i : report.front) {
@@ -151,8 +200,8 @@ std::string format_csv(const CapacityReport& report) {
     std::string why;
     for (const std::string& w : r.misses)
       why += (why.empty() ? "" : "; ") + w;
-    out += fmt::format("{},{},{},{},{},{},", r.option, to_string(r.pricing), r.device,
-                       r.size.devices, r.size.nodes, r.size.ports);
+    out += fmt::format("{},{},{},{},{},{},", csv_field(r.option), to_string(r.pricing),
+                       csv_field(r.device), r.size.devices, r.size.nodes, r.size.ports);
     if (r.has_plan()) {
       const ChosenPlan& plan = *r.outcome.plan;
       const ParallelismSpec& p = plan.job.parallelism;
@@ -171,11 +220,8 @@ std::string format_csv(const CapacityReport& report) {
     } else {
       out += std::string(11 + 9 + 13, ',');
     }
-    // The reasons may hold commas: quoted, with quotes doubled (RFC 4180).
-    std::string quoted;
-    for (char c : why)
-      quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    out += fmt::format("{},{},{},\"{}\"\n", r.meets_deadline, r.meets_budget, r.on_front, quoted);
+    out += fmt::format("{},{},{},{}\n", r.meets_deadline, r.meets_budget, r.on_front,
+                       csv_field(why));
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/capacity/capacity_report.hpp"
+#include "sim/report/prediction.hpp"
 
 namespace scaleplan::capacity {
 namespace {
@@ -109,11 +110,107 @@ TEST(Capacity, NoClusterSatisfiesSaysWhy) {
   // The rows without a plan are in the CSV with their reason, and not on the front.
   const std::string csv = format_csv(report);
   EXPECT_NE(csv.find("small,rent,H100-SXM5-80GB,24,3,24,"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("\"no plan fits: every plan needs more memory than the device has\""),
+  EXPECT_NE(csv.find(",false,false,false,no plan fits: every plan needs more memory than the "
+                     "device has\n"),
             std::string::npos)
+      << csv;
+  // A reason with a comma is quoted (RFC 4180).
+  EXPECT_NE(csv.find(",\"takes 11.6 days, past the deadline of 10.0 days\"\n"), std::string::npos)
       << csv;
   for (std::size_t i : report.front)
     EXPECT_TRUE(report.rows[i].has_plan());
+}
+
+TEST(Capacity, APlanOverMemoryIsNoPlan) {
+  // A finder keeps only plans that fit; should one hand back a plan whose simulated peak is over
+  // the device's memory, the row has no plan and says why, and it stays off the front.
+  const CapacitySpec spec = parse_capacity_spec(spec_text, "two.yaml", Catalog::builtin());
+  const auto over_memory = [](const ClusterOption& option, const TrainingJob& base, int) {
+    PlanOutcome outcome = hand_plans(option, base, 0);
+    if (outcome.plan && option.cluster.nodes == 1) {
+      outcome.plan->prediction.memory.peak_bytes = 90.0 * (1u << 30);
+      outcome.plan->prediction.memory.capacity_bytes = 80.0 * (1u << 30);
+      outcome.plan->prediction.memory.fits = false;
+    }
+    return outcome;
+  };
+  const CapacityReport report = evaluate_capacity(spec, over_memory);
+  ASSERT_EQ(report.rows.size(), 4u);
+  for (const OptionResult& r : {report.rows[0], report.rows[1]}) {
+    EXPECT_FALSE(r.has_plan());
+    EXPECT_FALSE(r.on_front);
+    ASSERT_EQ(r.misses.size(), 1u);
+    EXPECT_EQ(r.misses[0],
+              "no plan fits: the plan found peaks at 90.0 GiB, over the 80.0 GiB a device has");
+  }
+  EXPECT_TRUE(report.rows[2].has_plan());
+  for (std::size_t i : report.front)
+    EXPECT_TRUE(report.rows[i].outcome.plan->prediction.memory.fits);
+}
+
+TEST(Capacity, TheShippedSpecOnASimulatedPlan) {
+  // The shipped example's first cluster, 256 nodes of 8 H100, with a Megatron-LM plan simulated
+  // in full (the plan the planner would pick is its own business; this checks what capacity
+  // makes of a real simulated step).
+  const Catalog& catalog = Catalog::builtin();
+  const CapacitySpec spec = load_capacity_spec(
+      SCALEPLAN_SOURCE_DIR "/scenarios/capacity/llama3-70b-15t-tokens.yaml", catalog);
+  const ClusterOption& h100 = spec.options[0];
+  ASSERT_EQ(h100.cluster.device_count(), 2048);
+  ChosenPlan plan;
+  plan.job = spec.job;
+  plan.job.training.micro_batch = 1;
+  ParallelismSpec& p = plan.job.parallelism;
+  p.tp = 8;
+  p.pp = 4;
+  p.dp = 64;
+  p.schedule = PipelineSchedule::interleaved_1f1b;
+  p.virtual_stages = 5;
+  p.zero = 1;
+  p.sequence_parallel = true;
+  p.overlap_grad_reduce = true;
+  const ClusterNetwork network = prepare_network(h100.cluster, catalog);
+  const auto compute = make_compute_model(h100.cluster.device);
+  plan.prediction = predict({h100.cluster, plan.job, *compute, network});
+  ASSERT_TRUE(plan.prediction.memory.fits);
+  PlanOutcome outcome;
+  outcome.plan = plan;
+
+  const OptionResult rent = evaluate_option(spec, h100, Pricing::rent, outcome);
+  const OptionResult buy = evaluate_option(spec, h100, Pricing::buy, outcome);
+  // 15e12 tokens in steps of 512 x 8,192: 3,576,279 steps (rounded up).
+  EXPECT_EQ(spec.steps, 3576279);
+  const double step_s = plan.prediction.step_time_s;
+  EXPECT_DOUBLE_EQ(rent.ideal_s, 3576279 * step_s);
+  // Between 35 % and 65 % MFU, as Megatron-LM runs of this size do (Llama 3 reports 38-43 % on
+  // 16k H100): 6 x 70.6e9 x 15e12 FLOP / (2,048 x 989.4e12 FLOP/s) is 36 days at peak, so 56 to
+  // 104 days to train.
+  EXPECT_GT(plan.prediction.mfu, 0.35);
+  EXPECT_LT(plan.prediction.mfu, 0.65);
+  // A 2 TB/s file system keeps up with 4 bytes per token (Llama 3's 128k vocabulary): compute
+  // binds, the data-limited time is the ideal one.
+  EXPECT_EQ(rent.data.bottleneck, DataBottleneck::none);
+  EXPECT_DOUBLE_EQ(rent.data_limited_s, rent.ideal_s);
+  // Failures: 1 / (2,048 / 82,944 + 256 / 16,283) = 24.74 h between interruptions. A checkpoint
+  // of 14 bytes per parameter is written in under a second at 2 TB/s, so checkpoints are cheap
+  // and the 10-minute restarts dominate: about (τ/2 + R) / M ≈ (150 + 600) / 89,000 ≈ 0.9 % lost.
+  EXPECT_NEAR(rent.goodput.job_mtbf_s / 3600, 1 / (2048 / 82944.0 + 256 / (2048 * 1296 / 163.0)),
+              1e-9);
+  EXPECT_NEAR(rent.checkpoint_bytes, 14 * total_parameters(spec.job.model), 1);
+  EXPECT_LT(rent.goodput.checkpoint_write_s, 1.0);
+  EXPECT_GT(rent.goodput.goodput, 0.985);
+  EXPECT_LT(rent.goodput.goodput, 0.995);
+  EXPECT_NEAR(rent.goodput.expected_failures, rent.goodput.wall_s / rent.goodput.job_mtbf_s,
+              0.1 * rent.goodput.expected_failures);
+  // Rented at AWS's capacity-block rate, 4.916 $ per GPU-hour, for the effective hours.
+  EXPECT_DOUBLE_EQ(rent.cost.usd, 2048 * 4.916 * rent.goodput.wall_s / 3600);
+  // Bought: 2,048 x 25,000 $ (the catalog's estimate) + 256 nodes x 100,000 $ + 2,048 ports x
+  // 5,000 $ = 87.04 M$, of which the run uses wall / 5 years, plus the electricity at 8 c/kWh.
+  EXPECT_DOUBLE_EQ(buy.cost.capital_usd, 2048 * 25000.0 + 256 * 100000.0 + 2048 * 5000.0);
+  // Power: (2,048 x 700 W + 256 x 4,600 W) x 1.2 PUE = 3.133 MW.
+  EXPECT_DOUBLE_EQ(rent.facility_power_w, (2048 * 700.0 + 256 * 4600.0) * 1.2);
+  EXPECT_NEAR(rent.energy_mwh, 3.13344 * rent.goodput.wall_s / 3600, 1e-6 * rent.energy_mwh);
+  EXPECT_EQ(rent.meets_deadline, rent.goodput.wall_s <= 90 * 86400.0);
 }
 
 }  // namespace
