@@ -49,9 +49,10 @@ OptionResult evaluate_option(const CapacitySpec& spec, const ClusterOption& opti
   if (outcome.plan && !outcome.plan->prediction.memory.fits) {
     const MemoryBreakdown& memory = outcome.plan->prediction.memory;
     r.outcome.plan.reset();
-    r.outcome.why_none = fmt::format("the plan found peaks at {:.1f} GiB, over the {:.1f} GiB a "
-                                     "device has",
-                                     memory.peak_bytes / gib, memory.capacity_bytes / gib);
+    r.outcome.why_none = fmt::format(
+        "the plan found peaks at {:.1f} GiB, over the {:.1f} GiB a "
+        "device has",
+        memory.peak_bytes / gib, memory.capacity_bytes / gib);
   }
   if (!r.outcome.plan) {
     r.meets_deadline = false;

@@ -220,8 +220,8 @@ std::string format_csv(const CapacityReport& report) {
     } else {
       out += std::string(11 + 9 + 13, ',');
     }
-    out += fmt::format("{},{},{},{}\n", r.meets_deadline, r.meets_budget, r.on_front,
-                       csv_field(why));
+    out +=
+        fmt::format("{},{},{},{}\n", r.meets_deadline, r.meets_budget, r.on_front, csv_field(why));
   }
   return out;
 }
