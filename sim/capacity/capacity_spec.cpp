@@ -150,15 +150,13 @@ void read_option(MapReader& option, const CapacitySpec& spec, const Catalog& cat
                  std::set<std::string>& reported, std::vector<ClusterOption>& out) {
   Diagnostics& diagnostics = option.diagnostics();
   const std::size_t first = out.size();
-  if (option.require("cluster")) {
-    MapReader c = option.child("cluster");
+  // A cluster that is not a map is reported by child(), which reads it as an empty one; reading
+  // its keys would only add errors that follow from that one.
+  const YAML::Node value = option.has("cluster") ? option.node()["cluster"] : YAML::Node();
+  const bool not_a_map = !value.IsNull() && !value.IsMap();
+  MapReader c = option.child("cluster");
+  if (option.require("cluster") && !not_a_map) {
     const auto counts = node_counts(c);
-    const YAML::Node network = c.node()["network"];
-    const bool torus = network.IsMap() && network["topology"].IsScalar() &&
-                       network["topology"].Scalar() == "torus";
-    if (torus && counts.size() > 1) {
-      c.error("nodes", "a torus fixes the device count with its dims; give one size per option");
-    }
     for (const YAML::Node& nodes : counts) {
       ClusterOption o;
       o.network_key = c.has("network") ? c.path_of("network") : option.path_of("cluster");
@@ -167,6 +165,10 @@ void read_option(MapReader& option, const CapacitySpec& spec, const Catalog& cat
           read_size(c.node(), nodes, option.path_of("cluster"), catalog, diagnostics, reported);
       out.push_back(std::move(o));
     }
+    // Asked of the cluster as read, not of the YAML: yaml-cpp throws when asked the type of an
+    // absent key's node.
+    if (counts.size() > 1 && out[first].cluster.network.topology == NetworkTopologyKind::torus)
+      c.error("nodes", "a torus fixes the device count with its dims; give one size per option");
     c.accept("nodes");
   }
   const std::string name = option.string("name").value_or("");

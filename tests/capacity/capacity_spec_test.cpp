@@ -89,6 +89,36 @@ TEST(CapacitySpec, BadSpecsNameFileLineAndKey) {
       << what;
 }
 
+TEST(CapacitySpec, AClusterThatIsNotAMapIsAnError) {
+  // Found by fuzzing (tests/fuzz/corpus/capacity_spec/regression-cluster-not-a-map.yaml): a
+  // cluster written as text is read as an empty map, whose absent network the reader looked up;
+  // yaml-cpp threw InvalidNode instead of the error being reported.
+  std::string text = spec_text;
+  const std::size_t from = text.find("    cluster:\n      device: H100");
+  const std::size_t to = text.find("    rent: {}");
+  text.replace(from, to - from, "    cluster: eight H100 per node\n");
+  const std::string what = errors_of(text);
+  EXPECT_NE(what.find("bad.yaml:11:14: options[0].cluster: expected a mapping of keys to values"),
+            std::string::npos)
+      << what;
+  // That error alone: none of the cluster's keys is reported missing as well.
+  EXPECT_EQ(what.find("options[0].cluster."), std::string::npos) << what;
+}
+
+TEST(CapacitySpec, AbsentNetworkKeysAreNoCrash) {
+  // Found by fuzzing (regression-network-without-topology.yaml): yaml-cpp throws when asked the
+  // type of an absent key's node, and the torus check asked the YAML for the network's topology.
+  // It asks the cluster as read now. A cluster without `network`, and a network without
+  // `topology` (a fat-tree by default), read as the scenario format says.
+  const std::string_view network =
+      "      network: {topology: rail-optimized, link_bandwidth_gbps: 400}\n";
+  for (const std::string replacement : {"", "      network: {link_bandwidth_gbps: 400}\n"}) {
+    std::string text = spec_text;
+    text.replace(text.find(network), network.size(), replacement);
+    EXPECT_EQ(errors_of(text), "") << replacement;
+  }
+}
+
 TEST(CapacitySpec, PaymentAndSizesAreChecked) {
   std::string text = spec_text;
   text.replace(text.find("    rent: {usd_per_device_hour: 3.5}\n"), 36, "");
