@@ -22,14 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const InputError&) {
     return 0;
   }
-  const auto one_second_steps = [&spec](const ClusterOption& option, const TrainingJob& base,
-                                        int) {
+  const auto one_second_steps = [&spec](const ClusterOption& option, const TrainingJob& base, int) {
     ChosenPlan plan;
     plan.job = base;
     plan.job.parallelism.dp = option.cluster.device_count();
     plan.prediction.step_time_s = 1;
-    plan.prediction.tokens_per_s =
-        static_cast<double>(spec.job.training.global_batch) * static_cast<double>(base.model.seq_len);
+    plan.prediction.tokens_per_s = static_cast<double>(spec.job.training.global_batch) *
+                                   static_cast<double>(base.model.seq_len);
     PlanOutcome outcome;
     outcome.plan = plan;
     return outcome;
