@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +37,12 @@ inline constexpr int max_default_virtual_stages = 8;
 
 // The axis names, as the search section and --fix write them (the parallelism keys, plus
 // micro_batch).
-const std::vector<std::string_view>& search_axis_names();
+const std::vector<std::string>& search_axis_names();
+
+// Fixes the axes `text` names to one value each: "tp=8,pp=4,schedule=1f1b,recompute=full,
+// sequence_parallel=true" (`scaleplan plan --fix`). Throws InputError, every problem at once,
+// each at `source` with the axis as its key: an unknown axis (with the closest name), a value
+// that is not one the axis takes, an axis given twice.
+void fix_axes(SearchSpace& space, std::string_view text, const std::string& source = "--fix");
 
 }  // namespace scaleplan
