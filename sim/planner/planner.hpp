@@ -81,7 +81,7 @@ struct RankedPlan {
   double step_time_s = 0;
   double cost_usd = 0;
   double energy_j = 0;
-  double objective = 0;  // the one minimised: step_time_s, cost_usd or energy_j
+  double objective = 0;     // the one minimised: step_time_s, cost_usd or energy_j
   std::uint64_t index = 0;  // position in the enumeration, which breaks ties
 };
 
@@ -89,8 +89,12 @@ struct SearchCounts {
   std::uint64_t enumerated = 0;        // candidates in the space
   std::uint64_t pruned_by_rule = 0;    // broke a strategy rule (check_strategy)
   std::uint64_t pruned_by_memory = 0;  // estimated peak over the device's memory
-  std::uint64_t estimated = 0;         // estimated and fitting: the ranked candidates
-  std::uint64_t simulated = 0;         // simulated in full
+  std::uint64_t estimated = 0;         // estimated and fitting
+  // Of those, left out of the ranking: another variant of the same degrees and micro-batch
+  // takes the same estimated time in less memory (ZeRO 1 against 2; selective recompute, which
+  // recomputes nothing under fused attention, against none).
+  std::uint64_t same_time_more_memory = 0;
+  std::uint64_t simulated = 0;              // simulated in full
   std::uint64_t simulated_over_memory = 0;  // of those, the simulated peak did not fit
 };
 
