@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/calibrate_command.hpp"
+#include "cli/plan_command.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/plan/plan_io.hpp"
@@ -175,6 +176,7 @@ int main(int argc, char** argv) {
   catalog_command->add_option("--catalog", catalog_path, "Device catalog YAML");
 
   const auto run_calibrate = add_calibrate_commands(app);
+  const auto run_plan = add_plan_command(app);
 
   try {
     app.parse(argc, argv);
@@ -186,6 +188,8 @@ int main(int argc, char** argv) {
       return run(run_options);
     if (app.got_subcommand("calibrate"))
       return run_calibrate();
+    if (app.got_subcommand("plan"))
+      return run_plan();
     if (*catalog_command)
       return list_catalog(catalog_path);
     if (*validate_command)

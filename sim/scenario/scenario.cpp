@@ -4,6 +4,7 @@
 
 #include "hardware/io/profile_io.hpp"
 #include "sim/scenario/scenario_network.hpp"
+#include "sim/scenario/scenario_search.hpp"
 #include "sim/scenario/scenario_sections.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
@@ -240,7 +241,7 @@ void report(MapReader& top, const PlanProblem& problem) {
   report_at(top, instead ? problem.key_if_unwritten : problem.key, problem.message);
 }
 
-void read_parallelism(MapReader& top, Scenario& s) {
+void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
   MapReader p = top.child("parallelism");
   ParallelismSpec& par = s.job.parallelism;
   auto degree = [&](std::string_view key, int& field) {
@@ -271,7 +272,7 @@ void read_parallelism(MapReader& top, Scenario& s) {
     par.grad_bucket_bytes = *v * 1e6;
   // The strategy rules relate values of every section; one that was not read still holds its
   // default, so they wait until everything before them has been read without an error.
-  if (p.diagnostics().empty()) {
+  if (use == ScenarioUse::run && p.diagnostics().empty()) {
     for (const PlanProblem& problem : check_strategy(s.cluster, s.job))
       report(top, problem);
   }
@@ -317,7 +318,7 @@ void read_memory(MapReader& top, Scenario& s) {
 }  // namespace
 
 Scenario parse_scenario(std::string_view yaml_text, const std::string& file_label,
-                        const Catalog& catalog) {
+                        const Catalog& catalog, ScenarioUse use) {
   const YAML::Node root = load_yaml_string(yaml_text, file_label);
   Diagnostics diagnostics(file_label);
   if (!root.IsMap()) {
@@ -334,7 +335,13 @@ Scenario parse_scenario(std::string_view yaml_text, const std::string& file_labe
   read_cluster(top, catalog, s);
   read_model(top, s);
   read_training(top, s);
-  read_parallelism(top, s);
+  read_parallelism(top, s, use);
+  // The search reads the cluster, model and training it checks its values against; it waits for
+  // them to be read without an error.
+  if (top.has("search") && diagnostics.empty())
+    s.search = read_search(top, s.cluster, s.job);
+  else
+    top.accept("search");
   if (top.has("calibration"))
     read_calibration(top, file_label, s);
   read_memory(top, s);
@@ -377,8 +384,8 @@ std::vector<std::string> calibration_mismatches(const Scenario& scenario, const 
   return mismatches;
 }
 
-Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog) {
-  return parse_scenario(read_input_file(path), path.string(), catalog);
+Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog, ScenarioUse use) {
+  return parse_scenario(read_input_file(path), path.string(), catalog, use);
 }
 
 }  // namespace scaleplan

@@ -16,6 +16,7 @@
 #include "models/transformer.hpp"
 #include "sim/simulate/device_memory.hpp"
 #include "sim/strategy/plan_builder.hpp"
+#include "sim/strategy/search_space.hpp"
 #include "sim/strategy/strategy.hpp"
 
 namespace scaleplan {
@@ -35,6 +36,8 @@ struct Scenario {
   std::optional<std::string> calibration;
   std::optional<Profile> profile;
   std::optional<Measured> measured;
+  // The `search:` section: the axes `scaleplan plan` ranges over (docs/planner.md).
+  std::optional<SearchSpace> search;
   // memory.allocator_headroom_fraction: the share of the caching allocator's reserved memory
   // left unallocated at the peak.
   double allocator_headroom_fraction = default_allocator_headroom_fraction().value;
@@ -52,11 +55,17 @@ inline constexpr std::int64_t max_dimension = 1 << 20;     // hidden, ffn_hidden
 inline constexpr std::int64_t max_sequence = 1 << 24;      // tokens per sequence
 inline constexpr std::int64_t max_global_batch = 1 << 24;  // sequences per step
 
+// What a scenario is read for. To run it, its parallelism must keep the strategy rules. To plan
+// (`scaleplan plan`), the planner chooses the parallelism: the section's values are read and
+// range-checked but need not form a valid plan, and may be left out.
+enum class ScenarioUse { run, plan };
+
 // Reads and checks a scenario. Throws InputError with every problem found, each naming the
 // file, line, column and key and saying what would be valid.
-Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog);
+Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog,
+                       ScenarioUse use = ScenarioUse::run);
 Scenario parse_scenario(std::string_view yaml_text, const std::string& file_label,
-                        const Catalog& catalog);
+                        const Catalog& catalog, ScenarioUse use = ScenarioUse::run);
 
 // Why `profile` (named `profile_name`) cannot time `scenario`: it refines another device, or has
 // no GEMM fit for training.dtype. Empty when it can.

@@ -30,30 +30,36 @@ const NcclBufferFigures& nccl_buffer_figures() {
 }
 
 std::vector<double> nccl_buffer_bytes(const Plan& plan) {
-  const NcclBufferFigures& f = nccl_buffer_figures();
-  const double connection = f.connection_bytes();
-  std::vector<double> bytes(plan.ranks.size(), 0.0);
   // With data-parallel symmetry only one replica's ranks are listed; the others hold the same.
   std::vector<int> index_of(static_cast<std::size_t>(plan.world_size()), -1);
   for (std::size_t i = 0; i < plan.ranks.size(); ++i)
     index_of[plan.ranks[i].rank] = static_cast<int>(i);
+  std::vector<int> communicators(plan.ranks.size(), 0);
   for (const Group& group : plan.groups) {
     if (group.ranks.size() < 2)
       continue;
     for (int member : group.ranks) {
       if (index_of[member] >= 0)
-        bytes[index_of[member]] += f.collective_channels.value * connection;
+        ++communicators[index_of[member]];
     }
   }
+  std::vector<double> bytes(plan.ranks.size(), 0.0);
   for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
     std::set<int> senders;
     for (const Op& op : plan.ranks[r].ops) {
       if (op.kind == OpKind::recv)
         senders.insert(op.peer);
     }
-    bytes[r] += static_cast<double>(senders.size()) * f.p2p_channels_per_peer.value * connection;
+    bytes[r] = nccl_buffer_bytes(communicators[r], static_cast<int>(senders.size()));
   }
   return bytes;
+}
+
+double nccl_buffer_bytes(int communicators, int senders) {
+  const NcclBufferFigures& f = nccl_buffer_figures();
+  const double connection = f.connection_bytes();
+  return communicators * f.collective_channels.value * connection +
+         senders * f.p2p_channels_per_peer.value * connection;
 }
 
 const Figure& default_allocator_headroom_fraction() {

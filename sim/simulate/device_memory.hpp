@@ -30,6 +30,9 @@ const NcclBufferFigures& nccl_buffer_figures();
 // is counted once, at the receiving rank, which is where NCCL puts LL and LL128 and, over the
 // network, Simple too.
 std::vector<double> nccl_buffer_bytes(const Plan& plan);
+// The same for one rank, from what it connects to: `communicators` groups of two or more ranks
+// and `senders` point-to-point peers it receives from.
+double nccl_buffer_bytes(int communicators, int senders);
 
 // Reserved-but-unallocated memory of PyTorch's caching allocator at the peak, as a fraction of
 // all it has reserved: the scenario key memory.allocator_headroom_fraction defaults to this.

@@ -65,6 +65,27 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
   return plan;
 }
 
+// Activation memory of a layer's backward. Run whole, it frees everything the forward (or the
+// recompute) kept. Split (zero bubble), the input gradient frees all but what the weight gradient
+// reads and adds the output gradients it makes for it; the weight gradient frees those when it
+// ends (Block::weight_gradient_inputs_bytes, weight_gradient_operands_bytes). An MoE layer's MLP
+// does the same block by block (moe_backward, moe_weight_gradient).
+LayerActivations layer_activations(const LayerWork& layer, Recompute recompute) {
+  const Block& attention = layer.attention;
+  const Block& mlp = layer.mlp;
+  LayerActivations a;
+  a.attention_stored = recompute == Recompute::full ? attention.input_bytes
+                       : recompute == Recompute::selective
+                           ? attention.activation_bytes - attention.selective_recompute_saved_bytes
+                           : attention.activation_bytes;
+  a.mlp_stored = recompute == Recompute::full ? 0 : mlp.activation_bytes;
+  a.attention_freed =
+      attention.activation_bytes + (recompute == Recompute::full ? attention.input_bytes : 0.0);
+  a.attention_kept = weight_gradient_kept_bytes(attention);
+  a.mlp_kept = weight_gradient_kept_bytes(mlp);
+  return a;
+}
+
 namespace plan_detail {
 
 StageBuilder::StageBuilder(Plan& plan, RankProgram& program, const TrainingJob& job,
@@ -79,15 +100,12 @@ StageBuilder::StageBuilder(Plan& plan, RankProgram& program, const TrainingJob& 
       replicas_(replica_counts(job.parallelism)),
       sharded_weights_(job.parallelism.zero >= 3 && replicas_.dense > 1),
       tp_on_(job.parallelism.tp > 1),
-      tp_bytes_(
-          static_cast<double>(job.training.micro_batch * job.model.seq_len / job.parallelism.cp) *
-          static_cast<double>(job.model.hidden) * bytes_per_element(job.training.dtype)),
+      tp_bytes_(tensor_parallel_bytes(job)),
       grad_bucket_bytes_(gradient_bucket_bytes(job)) {}
 
 StageBuilder::StageShape StageBuilder::stage_shape() const {
   const auto& p = job_.parallelism;
   const auto& m = job_.model;
-  const Blocks& blocks = parts_.blocks;
   const RankCoordinates c = coordinates_of(program_.rank, p);
   StageShape k;
   k.stage = c.pp;
@@ -95,30 +113,13 @@ StageBuilder::StageShape StageBuilder::stage_shape() const {
   k.prev = rank_of({c.tp, c.cp, c.dp, (k.stage + p.pp - 1) % p.pp}, p);
   k.chunks = model_chunks(p) / p.pp;
   k.microbatches = microbatches_per_replica(job_);
-  // Activations cross a stage boundary split along the sequence under sequence parallelism.
-  const double sp = p.sequence_parallel ? p.tp : 1;
-  k.boundary_bytes = tp_bytes_ / sp;
+  k.boundary_bytes = stage_boundary_bytes(job_);
   k.embedding_params = static_cast<double>(m.vocab / p.tp * m.hidden) +
                        (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0);
   k.output_params =
       static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
       (m.tied_embeddings && p.pp == 1 ? 0.0 : static_cast<double>(m.vocab / p.tp * m.hidden));
-  const auto& attention = blocks.layer.attention;
-  const auto& mlp = blocks.layer.mlp;
-  k.attention_stored = p.recompute == Recompute::full ? attention.input_bytes
-                       : p.recompute == Recompute::selective
-                           ? attention.activation_bytes - attention.selective_recompute_saved_bytes
-                           : attention.activation_bytes;
-  k.mlp_stored = p.recompute == Recompute::full ? 0 : mlp.activation_bytes;
-  // Activation memory of a layer's backward. Run whole, it frees everything the forward (or
-  // the recompute) kept. Split (zero bubble), the input gradient frees all but what the weight
-  // gradient reads and adds the output gradients it makes for it; the weight gradient frees
-  // those when it ends (Block::weight_gradient_inputs_bytes, weight_gradient_operands_bytes).
-  // An MoE layer's MLP does the same block by block (moe_backward, moe_weight_gradient).
-  k.attention_freed =
-      attention.activation_bytes + (p.recompute == Recompute::full ? attention.input_bytes : 0.0);
-  k.attention_kept = weight_gradient_kept_bytes(attention);
-  k.mlp_kept = weight_gradient_kept_bytes(mlp);
+  k.activations = layer_activations(parts_.blocks.layer, p.recompute);
   return k;
 }
 
@@ -172,7 +173,7 @@ void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
     ring_attention(true, l, mb);
     const auto attention_op =
         b_.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
-                   k.attention_stored, gathered);
+                   k.activations.attention_stored, gathered);
     if (sharded_weights_)
       recent_layer_computes_.push_back(attention_op);
     tp_after(tp_bytes_, layer_label(l, "attention tp"), mb);
@@ -180,7 +181,7 @@ void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
       moe_forward(l, mb, false);
     } else {
       tp_before(tp_bytes_, layer_label(l, "mlp tp"), mb);
-      b_.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, k.mlp_stored);
+      b_.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, k.activations.mlp_stored);
       tp_after(tp_bytes_, layer_label(l, "mlp tp"), mb);
     }
   }
@@ -201,10 +202,11 @@ void StageBuilder::weight_gradient_step(const StageShape& k, const StepPlace& at
       moe_weight_gradient(l, mb);
     } else {
       b_.compute(blocks.mlp_weight_gradient, layer_label(l, "mlp weight gradient"), mb,
-                 -k.mlp_kept);
+                 -k.activations.mlp_kept);
     }
-    const auto op = b_.compute(blocks.attention_weight_gradient,
-                               layer_label(l, "attention weight gradient"), mb, -k.attention_kept);
+    const auto op =
+        b_.compute(blocks.attention_weight_gradient, layer_label(l, "attention weight gradient"),
+                   mb, -k.activations.attention_kept);
     gradients_ready(parts_.layer_params[l], op, layer_label(l, "layer"), mb, at.last_microbatch);
   }
   if (at.first_chunk) {
@@ -260,7 +262,7 @@ void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool 
       regather_input(layer_label(l, "mlp backward"), mb);
       if (split) {
         b_.compute(blocks.mlp_input_gradient, layer_label(l, "mlp input gradient"), mb,
-                   k.mlp_kept - mlp.activation_bytes, gathered);
+                   k.activations.mlp_kept - mlp.activation_bytes, gathered);
       } else {
         b_.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb, -mlp.activation_bytes,
                    gathered);
@@ -274,12 +276,12 @@ void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool 
     tp_before(tp_bytes_, layer_label(l, "attention backward tp"), mb);
     ring_attention(false, l, mb);
     regather_input(layer_label(l, "attention backward"), mb);
-    const auto op = split
-                        ? b_.compute(blocks.attention_input_gradient,
-                                     layer_label(l, "attention input gradient"), mb,
-                                     k.attention_kept - k.attention_freed)
-                        : b_.compute(blocks.attention_backward,
-                                     layer_label(l, "attention backward"), mb, -k.attention_freed);
+    const auto op =
+        split ? b_.compute(blocks.attention_input_gradient,
+                           layer_label(l, "attention input gradient"), mb,
+                           k.activations.attention_kept - k.activations.attention_freed)
+              : b_.compute(blocks.attention_backward, layer_label(l, "attention backward"), mb,
+                           -k.activations.attention_freed);
     tp_after(tp_bytes_, layer_label(l, "attention backward tp"), mb);
     if (sharded_weights_)
       recent_layer_computes_.push_back(op);

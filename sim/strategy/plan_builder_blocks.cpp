@@ -5,6 +5,22 @@
 
 #include "sim/strategy/plan_builder_detail.hpp"
 
+namespace scaleplan {
+
+Kernel optimizer_step_kernel(const TrainingJob& job, const ParameterSplit& stage_params) {
+  Kernel step;
+  step.name = "adam_step";
+  step.kind = KernelKind::optimizer;
+  step.dtype = Dtype::fp32;
+  // With ZeRO each rank steps only its shard of the optimizer state.
+  step.bytes =
+      sharded_bytes(stage_params, bytes_per_parameter(job.training.dtype).optimizer_step_traffic,
+                    job.parallelism, 1);
+  return step;
+}
+
+}  // namespace scaleplan
+
 namespace scaleplan::plan_detail {
 
 Blocks make_blocks(Plan& plan, const TrainingJob& job) {
@@ -36,16 +52,10 @@ Blocks make_blocks(Plan& plan, const TrainingJob& job) {
     b.mlp_weight_gradient =
         plan.add_block({"mlp backward weight gradient", b.layer.mlp.backward_weight});
   }
-  const BytesPerParameter per = bytes_per_parameter(job.training.dtype);
   for (int stage = 0; stage < p.pp; ++stage) {
-    Kernel step;
-    step.name = "adam_step";
-    step.kind = KernelKind::optimizer;
-    step.dtype = Dtype::fp32;
-    // With ZeRO each rank steps only its shard of the optimizer state.
-    step.bytes = sharded_bytes(stage_parameters(job, stage), per.optimizer_step_traffic, p, 1);
     b.optimizer_step.push_back(
-        plan.add_block({"optimizer step stage " + std::to_string(stage), {step}}));
+        plan.add_block({"optimizer step stage " + std::to_string(stage),
+                        {optimizer_step_kernel(job, stage_parameters(job, stage))}}));
   }
   return b;
 }

@@ -6,6 +6,29 @@
 
 #include "sim/strategy/plan_builder_detail.hpp"
 
+namespace scaleplan {
+
+double tensor_parallel_bytes(const TrainingJob& job) {
+  return static_cast<double>(job.training.micro_batch * job.model.seq_len / job.parallelism.cp) *
+         static_cast<double>(job.model.hidden) * bytes_per_element(job.training.dtype);
+}
+
+double stage_boundary_bytes(const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  return tensor_parallel_bytes(job) / (p.sequence_parallel ? p.tp : 1);
+}
+
+double context_parallel_kv_bytes(const TrainingJob& job) {
+  const auto& m = job.model;
+  const double kv_heads_local =
+      static_cast<double>(std::max<std::int64_t>(1, m.kv_heads / job.parallelism.tp));
+  return static_cast<double>(job.training.micro_batch * m.seq_len) * kv_heads_local *
+         static_cast<double>(m.qk_head_dim() + m.v_head_dim()) *
+         bytes_per_element(job.training.dtype);
+}
+
+}  // namespace scaleplan
+
 namespace scaleplan::plan_detail {
 
 std::uint32_t RankBuilder::compute(std::uint32_t block, const std::string& label, int microbatch,
@@ -129,14 +152,9 @@ void StageBuilder::regather_input(const std::string& label, int mb) {
 // group while the attention core computes on the blocks already there; backward sends the key
 // and value gradients round as well.
 void StageBuilder::ring_attention(bool forward, std::int64_t l, int mb) {
-  const auto& p = job_.parallelism;
-  const auto& m = job_.model;
-  if (p.cp == 1)
+  if (job_.parallelism.cp == 1)
     return;
-  const double kv_heads_local = static_cast<double>(std::max<std::int64_t>(1, m.kv_heads / p.tp));
-  const double kv_bytes = static_cast<double>(job_.training.micro_batch * m.seq_len) *
-                          kv_heads_local * static_cast<double>(m.qk_head_dim() + m.v_head_dim()) *
-                          bytes_per_element(job_.training.dtype);
+  const double kv_bytes = context_parallel_kv_bytes(job_);
   b_.beside_chain(groups_.cp, CollectiveKind::all_gather, kv_bytes, Stream::cp_comm,
                   layer_label(l, "cp key/value exchange"), mb);
   if (!forward) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/strategy/plan_builder.hpp"
+#include "sim/strategy/plan_quantities.hpp"
 
 namespace scaleplan::plan_detail {
 
@@ -36,34 +37,6 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job);
 RankProgram copy_program(const Plan& plan, const std::vector<GroupsOfRank>& groups,
                          const RankProgram& built, int rank);
 
-// Mixed-precision training keeps 16-bit weights, fp32 gradients (Megatron-LM accumulates and
-// reduces them in fp32) and an fp32 master copy with Adam's two moments. fp32 training keeps
-// fp32 weights and gradients and the two moments.
-struct BytesPerParameter {
-  double weights;
-  double gradients;
-  double optimizer;
-  double optimizer_step_traffic;  // bytes the optimizer kernel reads and writes
-};
-BytesPerParameter bytes_per_parameter(Dtype dtype);
-
-// Parameters a rank of the stage holds, over all its model chunks.
-ParameterSplit stage_parameters(const TrainingJob& job, int stage);
-
-// Ranks that hold the same weights, over which gradients are reduced and ZeRO shards: data and
-// context parallel ranks for dense weights, and for routed experts those among them with the
-// same experts (Megatron-LM's expert data-parallel group).
-struct ReplicaCounts {
-  int dense = 1;
-  int expert = 1;
-};
-ReplicaCounts replica_counts(const ParallelismSpec& p);
-
-// Bytes of `params` per rank, with ZeRO from `zero_stage` on sharding each part over its
-// replicas.
-double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
-                     const ParallelismSpec& p, int zero_stage);
-
 struct MoeBlocks {
   std::uint32_t router_forward, router_backward, experts_forward, experts_backward;
   std::uint32_t shared_forward, shared_backward, combine_forward, combine_backward;
@@ -74,12 +47,6 @@ struct MoeBlocks {
   std::uint32_t shared_input_gradient = 0, shared_weight_gradient = 0;
   MoeWork work;
 };
-
-// Activation bytes a block's input-gradient pass leaves for its weight-gradient pass run later:
-// the stored inputs the weight gradient reads and the output gradients made for it.
-inline double weight_gradient_kept_bytes(const Block& block) {
-  return block.weight_gradient_inputs_bytes + block.weight_gradient_operands_bytes;
-}
 
 // Indices into Plan::blocks of every compute block the job runs, with the work they stand for.
 struct Blocks {
@@ -173,11 +140,7 @@ class StageBuilder {
     double output_params = 0;
     // Activation bytes a layer's attention and MLP keep for backward, a whole backward frees,
     // and a split input gradient leaves for the weight gradient.
-    double attention_stored = 0;
-    double mlp_stored = 0;
-    double attention_freed = 0;
-    double attention_kept = 0;
-    double mlp_kept = 0;
+    LayerActivations activations;
   };
   // Where one step of the pipeline order falls in the model.
   struct StepPlace {

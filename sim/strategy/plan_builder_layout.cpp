@@ -40,6 +40,42 @@ std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks) {
   return counts;
 }
 
+// Expert parallelism takes blocks of ep consecutive data-parallel indices (Megatron-LM's order
+// tp-cp-ep-dp), so that an expert-parallel group of the same tensor and context rank spans
+// tp·cp·ep consecutive ranks; its expert data-parallel group holds the ranks with the same index
+// in their block, over every block and context rank.
+std::vector<int> group_ranks(GroupKind kind, int rank, const ParallelismSpec& p) {
+  const RankCoordinates c = coordinates_of(rank, p);
+  std::vector<int> ranks;
+  switch (kind) {
+    case GroupKind::tp:
+      for (int t = 0; t < p.tp; ++t)
+        ranks.push_back(rank_of({t, c.cp, c.dp, c.pp}, p));
+      break;
+    case GroupKind::dp:
+      for (int k = 0; k < p.cp; ++k) {
+        for (int d = 0; d < p.dp; ++d)
+          ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
+      }
+      break;
+    case GroupKind::cp:
+      for (int k = 0; k < p.cp; ++k)
+        ranks.push_back(rank_of({c.tp, k, c.dp, c.pp}, p));
+      break;
+    case GroupKind::ep:
+      for (int e = 0; e < p.ep; ++e)
+        ranks.push_back(rank_of({c.tp, c.cp, c.dp - c.dp % p.ep + e, c.pp}, p));
+      break;
+    case GroupKind::edp:
+      for (int k = 0; k < p.cp; ++k) {
+        for (int d = c.dp % p.ep; d < p.dp; d += p.ep)
+          ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
+      }
+      break;
+  }
+  return ranks;
+}
+
 namespace plan_detail {
 
 int model_chunks(const ParallelismSpec& p) {
@@ -56,59 +92,25 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
   const ReplicaCounts replicas = replica_counts(p);
   const int world = p.world_size();
   std::vector<GroupsOfRank> groups(world);
+  // Adds the `kind` group of rank r, named `name`, and records it for every member.
+  const auto add = [&](GroupKind kind, int r, const char* name, std::uint32_t GroupsOfRank::*of) {
+    const auto id = plan.add_group({name, group_ranks(kind, r, p)});
+    for (int member : plan.groups[id].ranks)
+      groups[member].*of = id;
+  };
   for (int r = 0; r < world; ++r) {
     const RankCoordinates c = coordinates_of(r, p);
     const bool is_listed = listed(r, p, plan.replicas);
-    if (c.tp == 0 && p.tp > 1 && is_listed) {
-      Group g{"tp", {}};
-      for (int t = 0; t < p.tp; ++t)
-        g.ranks.push_back(rank_of({t, c.cp, c.dp, c.pp}, p));
-      const auto id = plan.add_group(std::move(g));
-      for (int t = 0; t < p.tp; ++t)
-        groups[rank_of({t, c.cp, c.dp, c.pp}, p)].tp = id;
-    }
-    if (c.dp == 0 && c.cp == 0 && replicas.dense > 1) {
-      Group g{"dp", {}};
-      for (int k = 0; k < p.cp; ++k) {
-        for (int d = 0; d < p.dp; ++d)
-          g.ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
-      }
-      const auto id = plan.add_group(std::move(g));
-      for (int k = 0; k < p.cp; ++k) {
-        for (int d = 0; d < p.dp; ++d)
-          groups[rank_of({c.tp, k, d, c.pp}, p)].dp = id;
-      }
-    }
-    if (c.cp == 0 && p.cp > 1 && is_listed) {
-      Group g{"cp", {}};
-      for (int k = 0; k < p.cp; ++k)
-        g.ranks.push_back(rank_of({c.tp, k, c.dp, c.pp}, p));
-      const auto id = plan.add_group(std::move(g));
-      for (int k = 0; k < p.cp; ++k)
-        groups[rank_of({c.tp, k, c.dp, c.pp}, p)].cp = id;
-    }
-    // Expert parallelism: blocks of ep consecutive data-parallel indices (Megatron-LM's order
-    // tp-cp-ep-dp), so that an expert-parallel group of the same tensor and context rank spans
-    // tp·cp·ep consecutive ranks. Its expert data-parallel group: the ranks with the same index
-    // in their block, over every block and context rank.
-    if (c.dp % p.ep == 0 && p.ep > 1 && is_listed) {
-      Group g{"ep", {}};
-      for (int e = 0; e < p.ep; ++e)
-        g.ranks.push_back(rank_of({c.tp, c.cp, c.dp + e, c.pp}, p));
-      const auto id = plan.add_group(std::move(g));
-      for (int e = 0; e < p.ep; ++e)
-        groups[rank_of({c.tp, c.cp, c.dp + e, c.pp}, p)].ep = id;
-    }
-    if (m.is_moe() && c.dp < p.ep && c.cp == 0 && replicas.expert > 1) {
-      Group g{"edp", {}};
-      for (int k = 0; k < p.cp; ++k) {
-        for (int d = c.dp; d < p.dp; d += p.ep)
-          g.ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
-      }
-      const auto id = plan.add_group(std::move(g));
-      for (int member : plan.groups[id].ranks)
-        groups[member].edp = id;
-    }
+    if (c.tp == 0 && p.tp > 1 && is_listed)
+      add(GroupKind::tp, r, "tp", &GroupsOfRank::tp);
+    if (c.dp == 0 && c.cp == 0 && replicas.dense > 1)
+      add(GroupKind::dp, r, "dp", &GroupsOfRank::dp);
+    if (c.cp == 0 && p.cp > 1 && is_listed)
+      add(GroupKind::cp, r, "cp", &GroupsOfRank::cp);
+    if (c.dp % p.ep == 0 && p.ep > 1 && is_listed)
+      add(GroupKind::ep, r, "ep", &GroupsOfRank::ep);
+    if (m.is_moe() && c.dp < p.ep && c.cp == 0 && replicas.expert > 1)
+      add(GroupKind::edp, r, "edp", &GroupsOfRank::edp);
     if (c.pp == 0 && p.pp > 1 && m.tied_embeddings && is_listed) {
       const int last = rank_of({c.tp, c.cp, c.dp, p.pp - 1}, p);
       const auto id = plan.add_group({"embedding", {r, last}});

@@ -8,8 +8,6 @@ namespace scaleplan {
 
 using namespace plan_detail;
 
-namespace plan_detail {
-
 BytesPerParameter bytes_per_parameter(Dtype dtype) {
   if (dtype == Dtype::fp32 || dtype == Dtype::tf32)
     return {4, 4, 8, 28};
@@ -61,8 +59,6 @@ double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
          params.expert * bytes_per_parameter / (shard ? replicas.expert : 1.0);
 }
 
-}  // namespace plan_detail
-
 double gradient_bucket_bytes(const TrainingJob& job) {
   const auto& p = job.parallelism;
   return p.grad_bucket_bytes > 0
@@ -71,8 +67,11 @@ double gradient_bucket_bytes(const TrainingJob& job) {
 }
 
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
+  return static_memory_of_stage(job, stage_parameters(job, stage));
+}
+
+StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit& params) {
   const BytesPerParameter per = bytes_per_parameter(job.training.dtype);
-  const ParameterSplit params = stage_parameters(job, stage);
   StaticMemory memory;
   const auto& p = job.parallelism;
   // Gradients are reduced, and ZeRO shards, over data and context parallel ranks together: both

@@ -1,0 +1,76 @@
+// What the planner's estimate pays for communication: each collective on the groups of a parallel
+// layout, and each pipeline message, priced as the simulator's alpha-beta path prices them, and
+// remembered. Part of sim/planner; not thread-safe (one per PlanEstimator).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "hardware/topology.hpp"
+#include "sim/plan/collective_kind.hpp"
+#include "sim/strategy/plan_quantities.hpp"
+
+namespace scaleplan {
+
+// Which groups of a kind run a collective at the same time: those of one pipeline stage (the
+// gradient reductions after a stage's last backward), or those of every stage (what each
+// micro-batch runs: tensor, context and expert parallel collectives, ZeRO-3's gathers,
+// pipeline messages), since in the steady state every stage is at work.
+enum class Concurrency { stage, world };
+
+class CollectivePrices {
+ public:
+  CollectivePrices(const Topology& topology, double step_latency_s)
+      : topology_(topology), step_latency_s_(step_latency_s) {}
+
+  // Seconds a `kind` collective of `bytes` per member takes on the `group` groups under `p`,
+  // all of those `concurrency` names at once: the algorithm the simulator would choose for the
+  // first group (choose_algorithm), its phases with the other groups' transfers beside them
+  // (each group is the first moved by a rank offset, as the simulator copies a replica's), timed
+  // by estimate_collective_time_s. Transfers inside a node whose devices each have their own
+  // port (NVSwitch, NVLink) cannot meet another group's and are left out, as the simulator
+  // leaves out such copies. 0 for a group of one rank.
+  double collective_s(GroupKind group, CollectiveKind kind, double bytes, const ParallelismSpec& p,
+                      Concurrency concurrency);
+
+  // Seconds the all-reduce of a tied embedding's gradient takes between each rank of the first
+  // pipeline stage and its peer in the last, all at once.
+  double embedding_all_reduce_s(const ParallelismSpec& p, double bytes);
+
+  // Seconds every rank takes to send `bytes` to its peer in the next pipeline stage, every
+  // stage at once.
+  double message_s(const ParallelismSpec& p, double bytes);
+
+ private:
+  struct Priced {
+    CollectiveKind kind;
+    double bytes;
+    bool operator==(const Priced&) const = default;
+  };
+  struct PricedHash {
+    std::size_t operator()(const Priced& p) const {
+      return std::hash<double>{}(p.bytes) * 31 + static_cast<std::size_t>(p.kind);
+    }
+  };
+  // A kind of group in a layout: the first group and where the others are.
+  struct Layout {
+    std::vector<int> devices;  // the first group's, in ring order
+    std::vector<int> offsets;  // of the other groups that run at once: add to each device
+    std::unordered_map<Priced, double, PricedHash> seconds;
+  };
+  Layout& layout(GroupKind group, const ParallelismSpec& p, Concurrency concurrency);
+  double price(Layout& layout, CollectiveKind kind, double bytes);
+
+  const Topology& topology_;
+  double step_latency_s_;
+  // By group kind, concurrency, tp, pp, cp, dp, ep.
+  std::map<std::tuple<GroupKind, Concurrency, int, int, int, int, int>, Layout> layouts_;
+  std::map<std::tuple<int, int, int, int>, Layout> embedding_layouts_;  // tp, cp, dp, pp
+  std::map<std::tuple<int, int, int, int, double>, double> messages_;   // tp, cp, dp, pp, bytes
+};
+
+}  // namespace scaleplan

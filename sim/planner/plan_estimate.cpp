@@ -1,0 +1,525 @@
+// The estimate, stage by stage: each stage's forward, backward (and, zero bubble, weight
+// gradient) per micro-batch from the layer costs, the pipeline's length by its schedule, then
+// each stage's gradient reductions after its last backward, its optimizer step and ZeRO's
+// weight all-gather; the step ends when the last stage does. Memory per stage: static memory,
+// activations in flight by schedule, NCCL's buffers and the allocator's headroom.
+#include "sim/planner/plan_estimate.hpp"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <numeric>
+#include <stdexcept>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <boost/container/small_vector.hpp>
+
+#include "sim/planner/collective_prices.hpp"
+#include "sim/planner/layer_costs.hpp"
+#include "sim/strategy/plan_quantities.hpp"
+#include "sim/strategy/schedule.hpp"
+#include "sim/strategy/strategy_check.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+PassCost scaled(const PassCost& cost, double times) {
+  return {cost.compute_s * times, cost.comm_s * times};
+}
+
+// One pipeline stage's work per micro-batch (over all its model chunks) and its memory.
+struct Stage {
+  std::int64_t dense_layers = 0;
+  std::int64_t moe_layers = 0;
+  PassCost forward;
+  PassCost backward;         // whole, or zero bubble's input gradient
+  PassCost weight_gradient;  // zero bubble only
+  // Activations one micro-batch keeps per model chunk of the stage (in the stage's chunk order),
+  // and under zero bubble what its input gradients leave for its weight gradients.
+  boost::container::small_vector<double, 4> chunk_stored_bytes;
+  double kept_bytes = 0;
+  double transient_bytes = 0;
+  ParameterSplit params;
+  // When its last backward (zero bubble: weight gradient) ends, and when it is done.
+  double backward_end_s = 0;
+  double finish_s = 0;
+  double tail_comm_s = 0;  // exposed after the last backward: reductions, ZeRO's gather
+  double optimizer_s = 0;
+};
+
+// A gradient bucket's reduction: when it may start (relative to the end of the stage's last
+// backward), its bytes and its group.
+struct Bucket {
+  double ready_s = 0;
+  double bytes = 0;
+  GroupKind group = GroupKind::dp;
+};
+
+// Where a stage holds the most activations, by the order its schedule runs (pipeline_order, as
+// the plan builder lays it out): the micro-batches of each model chunk held when the backward
+// that starts with the most held begins (its recompute then adds the transient); under zero
+// bubble, the (forwards held, input gradients waiting for their weight gradient, whether a
+// backward is starting) points that no other point exceeds in all three.
+struct Holding {
+  std::vector<int> chunk_microbatches;
+  std::vector<std::array<int, 3>> split_points;
+};
+
+std::vector<Holding> holdings_of(PipelineSchedule schedule, int stages, int microbatches,
+                                 int chunks) {
+  std::vector<Holding> out(static_cast<std::size_t>(stages));
+  for (int s = 0; s < stages; ++s) {
+    Holding& h = out[static_cast<std::size_t>(s)];
+    std::vector<int> held(static_cast<std::size_t>(chunks), 0);
+    int most = -1;
+    int forwards = 0;
+    int waiting = 0;
+    std::vector<std::array<int, 3>> points;
+    for (const PipelineStep& step : pipeline_order(schedule, s, stages, microbatches, chunks)) {
+      const auto c = static_cast<std::size_t>(step.chunk);
+      switch (step.pass) {
+        case PipelinePass::forward:
+          ++held[c];
+          ++forwards;
+          break;
+        case PipelinePass::backward:
+        case PipelinePass::input_gradient: {
+          const int total = std::accumulate(held.begin(), held.end(), 0);
+          if (total > most) {
+            most = total;
+            h.chunk_microbatches = held;
+          }
+          points.push_back({forwards, waiting, 1});
+          --held[c];
+          --forwards;
+          if (step.pass == PipelinePass::input_gradient)
+            points.push_back({forwards, ++waiting, 0});
+          break;
+        }
+        case PipelinePass::weight_gradient:
+          --waiting;
+          break;
+      }
+    }
+    if (schedule != PipelineSchedule::zero_bubble_h1)
+      continue;
+    for (const auto& p : points) {
+      const bool dominated = std::any_of(points.begin(), points.end(), [&](const auto& q) {
+        return q != p && q[0] >= p[0] && q[1] >= p[1] && q[2] >= p[2];
+      });
+      if (!dominated &&
+          std::find(h.split_points.begin(), h.split_points.end(), p) == h.split_points.end())
+        h.split_points.push_back(p);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct PlanEstimator::Impl {
+  const ClusterSpec& cluster;
+  const ClusterNetwork& network;
+  const ComputeModel& compute;
+  double headroom_fraction;
+  CollectivePrices prices;
+  // Layer costs by tp, pp, cp, dp, ep, sequence parallelism and micro-batch.
+  using CostKey = std::tuple<int, int, int, int, int, bool, std::int64_t>;
+  std::map<CostKey, LayerCosts> costs;
+  // By schedule, stages, micro-batches and chunks per stage.
+  std::map<std::tuple<PipelineSchedule, int, int, int>, std::vector<Holding>> holdings;
+
+  Impl(const ClusterSpec& c, const ClusterNetwork& n, const ComputeModel& m, double headroom)
+      : cluster(c),
+        network(n),
+        compute(m),
+        headroom_fraction(headroom),
+        prices(n.topology, n.collective_step_latency_s) {}
+
+  const LayerCosts& costs_of(const TrainingJob& job) {
+    const ParallelismSpec& p = job.parallelism;
+    const CostKey key{
+        p.tp, p.pp, p.cp, p.dp, p.ep, p.sequence_parallel && p.tp > 1, job.training.micro_batch};
+    auto found = costs.find(key);
+    if (found == costs.end())
+      found = costs.emplace(key, layer_costs(job, compute, prices)).first;
+    return found->second;
+  }
+
+  PlanEstimate estimate(const TrainingJob& job);
+  std::vector<Stage> stages_of(const TrainingJob& job, const LayerCosts& c);
+  double pipeline_s(const TrainingJob& job, std::vector<Stage>& stages, double message_s) const;
+  void finish_stages(const TrainingJob& job, std::vector<Stage>& stages);
+  double reduction_end_s(const TrainingJob& job, int s, const Stage& stage);
+  const std::vector<Holding>& holdings_for(const TrainingJob& job) {
+    const ParallelismSpec& p = job.parallelism;
+    const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
+    const auto key = std::make_tuple(p.schedule, p.pp, microbatches_per_replica(job), chunks);
+    auto found = holdings.find(key);
+    if (found == holdings.end()) {
+      found =
+          holdings
+              .emplace(key, holdings_of(p.schedule, p.pp, microbatches_per_replica(job), chunks))
+              .first;
+    }
+    return found->second;
+  }
+  MemoryEstimate memory_of(const TrainingJob& job, int s, const Stage& stage,
+                           const Holding& holding) const;
+};
+
+// Each stage's layers (model chunk c runs on stage c mod pp), their costs per micro-batch, and
+// with ZeRO-3 the weight gathers and gradient scatters that outlast the layers they run beside.
+std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const LayerCosts& c) {
+  const ParallelismSpec& p = job.parallelism;
+  const TransformerConfig& m = job.model;
+  const auto r = static_cast<std::size_t>(p.recompute);
+  const bool split = p.schedule == PipelineSchedule::zero_bubble_h1;
+  const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
+  std::vector<Stage> stages(static_cast<std::size_t>(p.pp));
+  const LayerCost& dense = c.dense[r];
+  const LayerCost& moe = c.moe[r];
+  std::int64_t first = 0;
+  const std::vector<std::int64_t> layers_of_chunk = chunk_layers(m.layers, p.pp * chunks);
+  for (std::size_t k = 0; k < layers_of_chunk.size(); ++k) {
+    Stage& stage = stages[k % stages.size()];
+    const std::int64_t moe_layers = m.moe_layers_in(first, layers_of_chunk[k]);
+    const std::int64_t dense_layers = layers_of_chunk[k] - moe_layers;
+    stage.moe_layers += moe_layers;
+    stage.dense_layers += dense_layers;
+    first += layers_of_chunk[k];
+    double stored = static_cast<double>(dense_layers) * dense.stored_bytes +
+                    static_cast<double>(moe_layers) * moe.stored_bytes;
+    if (k + 1 == layers_of_chunk.size())
+      stored += c.output.stored_bytes;
+    stage.chunk_stored_bytes.push_back(stored);
+  }
+  const bool zero3 = p.zero >= 3 && c.layer_gather_s > 0;
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    Stage& stage = stages[s];
+    const auto nd = static_cast<double>(stage.dense_layers);
+    const auto nm = static_cast<double>(stage.moe_layers);
+    const auto add = [&](const LayerCost& cost, double n) {
+      stage.forward += scaled(cost.forward, n);
+      stage.backward += scaled(split ? cost.input_gradient : cost.backward, n);
+      if (split)
+        stage.weight_gradient += scaled(cost.weight_gradient, n);
+      stage.kept_bytes += cost.kept_bytes * n;
+      if (n > 0)
+        stage.transient_bytes = std::max(stage.transient_bytes, cost.transient_bytes);
+    };
+    add(dense, nd);
+    add(moe, nm);
+    if (s == 0)
+      add(c.embedding, 1);
+    if (s + 1 == stages.size()) {
+      stage.forward += c.output.forward;
+      stage.backward += c.output.backward;
+    }
+    if (zero3) {
+      // Each layer's weights are gathered before its forward and its backward, two layers
+      // ahead, and its gradients scattered after its backward, on the data-parallel links.
+      const double g = c.layer_gather_s;
+      const double x = c.layer_scatter_s;
+      const auto& pass_b = split ? dense.input_gradient : dense.backward;
+      stage.forward.comm_s += nd * std::max(0.0, g - dense.forward.compute_s);
+      if (split) {
+        stage.backward.comm_s += nd * std::max(0.0, g - pass_b.compute_s);
+        stage.weight_gradient.comm_s += nd * std::max(0.0, x - dense.weight_gradient.compute_s);
+      } else {
+        stage.backward.comm_s += nd * std::max(0.0, g + x - pass_b.compute_s);
+      }
+    }
+  }
+  return stages;
+}
+
+// The pipeline's length until the first stage's last backward, by schedule, with each stage's
+// forward F, backward B (zero bubble: input gradient) and weight gradient W per micro-batch and
+// m micro-batches: the first micro-batch crosses every stage forward and back (the fill and the
+// drain, with a message at each boundary each way), and the slowest stage paces the other m-1.
+// 1F1B and GPipe: sum(F+B) + (m-1) max(F+B); interleaved over v chunks: the same per chunk with
+// m·v chunk passes, so the fill and drain shrink v times; ZB-H1: the weight gradients fill the
+// drain, sum(F+B) + (m-1) max(F+B+W) + W of the first stage. Sets each stage's backward_end_s:
+// the last backward travels from the last stage to the first.
+double PlanEstimator::Impl::pipeline_s(const TrainingJob& job, std::vector<Stage>& stages,
+                                       double message_s) const {
+  const ParallelismSpec& p = job.parallelism;
+  const double m = microbatches_per_replica(job);
+  const double v = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
+  const bool split = p.schedule == PipelineSchedule::zero_bubble_h1;
+  double sum_s = 0;
+  double slowest_s = 0;
+  double sum_forward_s = 0, slowest_forward_s = 0, sum_backward_s = 0, slowest_backward_s = 0;
+  for (const Stage& stage : stages) {
+    const double pass_s = stage.forward.total_s() + stage.backward.total_s();
+    sum_s += pass_s;
+    slowest_s = std::max(slowest_s, pass_s + (split ? stage.weight_gradient.total_s() : 0.0));
+    sum_forward_s += stage.forward.total_s();
+    sum_backward_s += stage.backward.total_s();
+    slowest_forward_s = std::max(slowest_forward_s, stage.forward.total_s());
+    slowest_backward_s = std::max(slowest_backward_s, stage.backward.total_s());
+  }
+  const double messages_s = 2.0 * (p.pp - 1) * message_s;
+  double length_s = 0;
+  switch (p.schedule) {
+    case PipelineSchedule::gpipe:
+      length_s = sum_forward_s + (m - 1) * slowest_forward_s + sum_backward_s +
+                 (m - 1) * slowest_backward_s;
+      break;
+    case PipelineSchedule::one_f_one_b:
+    case PipelineSchedule::interleaved_1f1b:
+      length_s = sum_s / v + (m * v - 1) * slowest_s / v;
+      break;
+    case PipelineSchedule::zero_bubble_h1:
+      length_s = sum_s + (m - 1) * slowest_s + stages.front().weight_gradient.total_s();
+      break;
+  }
+  length_s += messages_s;
+  double end_s = length_s;
+  for (Stage& stage : stages) {
+    stage.backward_end_s = end_s;
+    end_s -= stage.backward.total_s() / v + message_s;
+  }
+  if (split) {
+    // Stage s runs its last s weight gradients after its last input gradient.
+    for (std::size_t s = 0; s < stages.size(); ++s) {
+      Stage& stage = stages[s];
+      stage.backward_end_s =
+          std::min(length_s, stage.backward_end_s - stages.front().weight_gradient.total_s() +
+                                 static_cast<double>(s) * stage.weight_gradient.total_s());
+    }
+  }
+  return length_s;
+}
+
+// When a stage's gradient reductions end, relative to the end of its last backward. Gradients
+// become whole as the last micro-batch's backward passes each layer (interleaved: each model
+// chunk's last backward, the last chunk's first, pp chunk passes apart); they fill buckets that
+// reduce one after the other on the data-parallel stream, the last when the backward ends
+// (StageBuilder::reduce_bucket). ZeRO-3 scatters every micro-batch instead; its last scatter
+// follows the last backward.
+double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const Stage& stage) {
+  const ParallelismSpec& p = job.parallelism;
+  const TransformerConfig& m = job.model;
+  const ReplicaCounts replicas = replica_counts(p);
+  if (p.zero >= 3 && replicas.dense > 1) {
+    const LayerCosts& c = costs_of(job);
+    return c.layer_scatter_s;
+  }
+  const bool last_stage = s == p.pp - 1;
+  const double grad_bytes = bytes_per_parameter(job.training.dtype).gradients;
+  const double bucket_bytes = gradient_bucket_bytes(job);
+  const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
+  const bool split = p.schedule == PipelineSchedule::zero_bubble_h1;
+  const double pass_s =
+      (split ? stage.weight_gradient.total_s() : stage.backward.total_s()) / chunks;
+  const ParameterSplit dense_layer = layer_parameters_per_rank(m, 0, p.tp, p.ep);
+  const ParameterSplit moe_layer = layer_parameters_per_rank(m, m.layers - 1, p.tp, p.ep);
+  const double vocab_shard = static_cast<double>(m.vocab / p.tp * m.hidden);
+
+  std::vector<Bucket> buckets;
+  double dense_fill = 0;
+  double expert_fill = 0;
+  const auto add = [&](double ready_s, const ParameterSplit& params) {
+    if (!p.overlap_grad_reduce)
+      ready_s = 0;
+    if (replicas.dense > 1) {
+      dense_fill += params.dense * grad_bytes;
+      if (dense_fill >= bucket_bytes) {
+        buckets.push_back({ready_s, dense_fill, GroupKind::dp});
+        dense_fill = 0;
+      }
+    }
+    if (replicas.expert > 1) {
+      expert_fill += params.expert * grad_bytes;
+      if (expert_fill >= bucket_bytes) {
+        buckets.push_back({ready_s, expert_fill, GroupKind::edp});
+        expert_fill = 0;
+      }
+    }
+  };
+  if (last_stage) {
+    const double output = static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
+                          (m.tied_embeddings && p.pp == 1 ? 0.0 : vocab_shard);
+    add(-pass_s, {output, 0});
+  }
+  // The layers per chunk, in the order of the last backward: the last chunk first, each from its
+  // last layer down.
+  const double layers = static_cast<double>(stage.dense_layers + stage.moe_layers);
+  const double moe_share = layers > 0 ? static_cast<double>(stage.moe_layers) / layers : 0;
+  const double per_chunk = layers / chunks;
+  for (int k = chunks - 1; k >= 0; --k) {
+    const double chunk_end_s = -static_cast<double>(k) * p.pp * pass_s;
+    const auto n = static_cast<int>(per_chunk + 0.5);
+    for (int i = 0; i < n; ++i) {
+      // MoE layers come after the dense ones: the first to finish in backward.
+      const bool is_moe = static_cast<double>(i) < moe_share * n;
+      add(chunk_end_s - pass_s + pass_s * (i + 1) / std::max(n, 1),
+          is_moe ? moe_layer : dense_layer);
+    }
+  }
+  if (s == 0) {
+    add(0,
+        {vocab_shard + (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0), 0});
+  }
+  if (dense_fill > 0)
+    buckets.push_back({0, dense_fill, GroupKind::dp});
+  if (expert_fill > 0)
+    buckets.push_back({0, expert_fill, GroupKind::edp});
+
+  const CollectiveKind kind =
+      p.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
+  double end_s = 0;
+  double last_bytes = -1;
+  GroupKind last_group = GroupKind::tp;
+  double last_s = 0;
+  for (const Bucket& b : buckets) {
+    if (b.bytes != last_bytes || b.group != last_group) {
+      last_s = prices.collective_s(b.group, kind, b.bytes, p, Concurrency::stage);
+      last_bytes = b.bytes;
+      last_group = b.group;
+    }
+    end_s = std::max(end_s, b.ready_s) + last_s;
+  }
+  if (p.pp > 1 && m.tied_embeddings && (s == 0 || last_stage))
+    end_s += prices.embedding_all_reduce_s(p, vocab_shard * grad_bytes);
+  return end_s;
+}
+
+// After its last backward each stage finishes its gradient reductions (and the tied embedding's),
+// steps its optimizer, and under ZeRO 1 and 2 all-gathers the updated weights.
+void PlanEstimator::Impl::finish_stages(const TrainingJob& job, std::vector<Stage>& stages) {
+  const ParallelismSpec& p = job.parallelism;
+  const ReplicaCounts replicas = replica_counts(p);
+  const double weight_bytes = bytes_per_parameter(job.training.dtype).weights;
+  // Stages in the middle hold the same parameters: their collectives are priced once.
+  std::optional<std::pair<double, double>> last_gather;  // bytes, seconds
+  const auto gather_s = [&](GroupKind group, double bytes) {
+    if (bytes <= 0)
+      return 0.0;
+    return prices.collective_s(group, CollectiveKind::all_gather, bytes, p, Concurrency::stage);
+  };
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    Stage& stage = stages[s];
+    const double reductions_s = reduction_end_s(job, static_cast<int>(s), stage);
+    stage.optimizer_s = compute.kernel_time_s(optimizer_step_kernel(job, stage.params));
+    double gathers_s = 0;
+    if (p.zero == 1 || p.zero == 2) {
+      const double dense_bytes = replicas.dense > 1 ? stage.params.dense * weight_bytes : 0;
+      if (!last_gather || last_gather->first != dense_bytes)
+        last_gather = {dense_bytes, gather_s(GroupKind::dp, dense_bytes)};
+      gathers_s = last_gather->second;
+      if (replicas.expert > 1)
+        gathers_s += gather_s(GroupKind::edp, stage.params.expert * weight_bytes);
+    }
+    stage.tail_comm_s = reductions_s + gathers_s;
+    stage.finish_s = stage.backward_end_s + reductions_s + stage.optimizer_s + gathers_s;
+  }
+}
+
+// Activations at the stage's peak by its schedule's order (Holding). NCCL connects a rank to each
+// group of two or more it belongs to, and to the pipeline peers it receives from: the previous
+// stage where the stage runs a chunk after the first, the next where it runs one before the last
+// (interleaving wraps round from the last stage to the first).
+MemoryEstimate PlanEstimator::Impl::memory_of(const TrainingJob& job, int s, const Stage& stage,
+                                              const Holding& holding) const {
+  const ParallelismSpec& p = job.parallelism;
+  const TransformerConfig& m = job.model;
+  const ReplicaCounts replicas = replica_counts(p);
+  const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
+  double activations = 0;
+  if (holding.split_points.empty()) {
+    for (std::size_t c = 0; c < holding.chunk_microbatches.size(); ++c)
+      activations += holding.chunk_microbatches[c] * stage.chunk_stored_bytes[c];
+    activations += stage.transient_bytes;
+  }
+  for (const auto& [forwards, waiting, starting] : holding.split_points) {
+    activations =
+        std::max(activations, forwards * stage.chunk_stored_bytes.front() +
+                                  waiting * stage.kept_bytes + starting * stage.transient_bytes);
+  }
+  MemoryEstimate memory;
+  memory.stage = s;
+  const StaticMemory fixed = static_memory_of_stage(job, stage.params);
+  memory.weights_bytes = fixed.weights_bytes;
+  memory.gradients_bytes = fixed.gradients_bytes;
+  memory.optimizer_bytes = fixed.optimizer_bytes;
+  memory.communication_buffer_bytes = fixed.communication_buffer_bytes;
+  memory.activations_bytes = activations;
+  if (cluster.device.kind == DeviceKind::gpu) {
+    const bool tied_pair = p.pp > 1 && m.tied_embeddings && (s == 0 || s == p.pp - 1);
+    const int communicators = (p.tp > 1) + (replicas.dense > 1) + (p.cp > 1) + (p.ep > 1) +
+                              (m.is_moe() && replicas.expert > 1) + tied_pair;
+    const bool from_previous = p.pp > 1 && (s > 0 || chunks > 1);
+    const bool from_next = p.pp > 1 && (s < p.pp - 1 || chunks > 1);
+    const int senders = p.pp == 2 ? (from_previous || from_next ? 1 : 0)
+                                  : static_cast<int>(from_previous) + static_cast<int>(from_next);
+    memory.nccl_buffer_bytes = nccl_buffer_bytes(communicators, senders);
+  }
+  const double allocated = fixed.total() + memory.activations_bytes;
+  memory.allocator_headroom_bytes = allocator_headroom_bytes(allocated, headroom_fraction);
+  memory.peak_bytes = allocated + memory.nccl_buffer_bytes + memory.allocator_headroom_bytes;
+  memory.capacity_bytes = cluster.device.memory_bytes.value;
+  memory.fits = memory.peak_bytes <= memory.capacity_bytes;
+  return memory;
+}
+
+PlanEstimate PlanEstimator::Impl::estimate(const TrainingJob& job) {
+  const LayerCosts& c = costs_of(job);
+  std::vector<Stage> stages = stages_of(job, c);
+  // Stages alike in what they hold share their parameters' count (O(layers) each).
+  std::map<std::tuple<std::int64_t, std::int64_t, bool, bool>, ParameterSplit> params;
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    const auto key = std::make_tuple(stages[s].dense_layers, stages[s].moe_layers, s == 0,
+                                     s + 1 == stages.size());
+    auto found = params.find(key);
+    if (found == params.end())
+      found = params.emplace(key, stage_parameters(job, static_cast<int>(s))).first;
+    stages[s].params = found->second;
+  }
+  pipeline_s(job, stages, c.message_s);
+  finish_stages(job, stages);
+
+  PlanEstimate e;
+  const std::vector<Holding>& holding = holdings_for(job);
+  std::size_t last = 0;
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    if (stages[s].finish_s > stages[last].finish_s)
+      last = s;
+    const MemoryEstimate memory = memory_of(job, static_cast<int>(s), stages[s], holding[s]);
+    if (s == 0 || memory.peak_bytes > e.memory.peak_bytes)
+      e.memory = memory;
+  }
+  const Stage& stage = stages[last];
+  const double m = microbatches_per_replica(job);
+  e.step_time_s = stage.finish_s;
+  e.compute_s =
+      m * (stage.forward.compute_s + stage.backward.compute_s + stage.weight_gradient.compute_s) +
+      stage.optimizer_s;
+  e.exposed_comm_s =
+      m * (stage.forward.comm_s + stage.backward.comm_s + stage.weight_gradient.comm_s) +
+      stage.tail_comm_s;
+  e.bubble_s = std::max(0.0, e.step_time_s - e.compute_s - e.exposed_comm_s);
+  return e;
+}
+
+PlanEstimator::PlanEstimator(const ClusterSpec& cluster, const ClusterNetwork& network,
+                             const ComputeModel& compute, double allocator_headroom_fraction)
+    : impl_(std::make_unique<Impl>(cluster, network, compute, allocator_headroom_fraction)) {}
+PlanEstimator::~PlanEstimator() = default;
+PlanEstimator::PlanEstimator(PlanEstimator&&) noexcept = default;
+
+PlanEstimate PlanEstimator::estimate(const TrainingJob& job) {
+  if (const auto problems = check_strategy(impl_->cluster, job); !problems.empty()) {
+    std::string text = "PlanEstimator::estimate: the job breaks the strategy rules:";
+    for (const PlanProblem& problem : problems)
+      text += fmt::format("\n{}: {}", problem.key, problem.message);
+    throw std::invalid_argument(text);
+  }
+  return impl_->estimate(job);
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,37 @@
+#include "sim/scenario/scenario_writer.hpp"
+
+#include <filesystem>
+
+#include <yaml-cpp/yaml.h>
+
+#include "hardware/input/yaml_reader.hpp"
+
+namespace scaleplan {
+
+std::string scenario_with_plan(std::string_view yaml_text, const std::string& file_label,
+                               const TrainingJob& job, const std::string& name,
+                               const std::optional<std::string>& calibration_path) {
+  YAML::Node root = load_yaml_string(yaml_text, file_label);
+  root["name"] = name;
+  root.remove("search");
+  if (calibration_path)
+    root["calibration"] = std::filesystem::absolute(*calibration_path).lexically_normal().string();
+  root["training"]["micro_batch"] = job.training.micro_batch;
+  const ParallelismSpec& p = job.parallelism;
+  YAML::Node parallelism = root["parallelism"];
+  parallelism["tp"] = p.tp;
+  parallelism["pp"] = p.pp;
+  parallelism["dp"] = p.dp;
+  parallelism["cp"] = p.cp;
+  parallelism["ep"] = p.ep;
+  parallelism["schedule"] = std::string(to_string(p.schedule));
+  parallelism["virtual_stages"] = p.virtual_stages;
+  parallelism["zero"] = p.zero;
+  parallelism["recompute"] = std::string(to_string(p.recompute));
+  parallelism["sequence_parallel"] = p.sequence_parallel;
+  YAML::Emitter out;
+  out << root;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,92 @@
+// What the plan builder derives from a job before it lays out any op: the parameters and
+// bytes each stage holds, the groups a rank belongs to, the bytes each kind of communication
+// moves, the activations a layer keeps. build_plan uses them, and so does whoever reasons about
+// a plan without building it (the planner's fast estimate, sim/planner), so that both count
+// alike.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/kernel.hpp"
+#include "models/transformer.hpp"
+#include "sim/strategy/plan_builder.hpp"
+
+namespace scaleplan {
+
+// Mixed-precision training keeps 16-bit weights, fp32 gradients (Megatron-LM accumulates and
+// reduces them in fp32) and an fp32 master copy with Adam's two moments. fp32 training keeps
+// fp32 weights and gradients and the two moments.
+struct BytesPerParameter {
+  double weights;
+  double gradients;
+  double optimizer;
+  double optimizer_step_traffic;  // bytes the optimizer kernel reads and writes
+};
+BytesPerParameter bytes_per_parameter(Dtype dtype);
+
+// Parameters a rank of the stage holds, over all its model chunks. O(layers).
+ParameterSplit stage_parameters(const TrainingJob& job, int stage);
+
+// Ranks that hold the same weights, over which gradients are reduced and ZeRO shards: data and
+// context parallel ranks for dense weights, and for routed experts those among them with the
+// same experts (Megatron-LM's expert data-parallel group).
+struct ReplicaCounts {
+  int dense = 1;
+  int expert = 1;
+};
+ReplicaCounts replica_counts(const ParallelismSpec& p);
+
+// Bytes of `params` per rank, with ZeRO from `zero_stage` on sharding each part over its
+// replicas.
+double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
+                     const ParallelismSpec& p, int zero_stage);
+
+// The groups of ranks a plan's collectives run on (RankCoordinates gives the layout):
+// tp: the tensor-parallel ranks; dp: the data- and context-parallel ranks holding the same
+// weights (gradients and ZeRO), context index outer; cp: the context-parallel ranks; ep: a block
+// of ep consecutive data-parallel indices; edp: the ranks holding the same experts, the same
+// index in every ep block over every context rank.
+enum class GroupKind { tp, dp, cp, ep, edp };
+// The members of the `kind` group that `rank` belongs to, in ring order; a single rank where the
+// job has no such group (its degree is 1).
+std::vector<int> group_ranks(GroupKind kind, int rank, const ParallelismSpec& p);
+
+// Bytes of the hidden states of a micro-batch's tokens on one context-parallel shard: what the
+// tensor-parallel all-reduce (or all-gather and reduce-scatter) around a block moves.
+double tensor_parallel_bytes(const TrainingJob& job);
+// Bytes of the activations (and their gradients) a micro-batch sends across a stage boundary:
+// split along the sequence under sequence parallelism.
+double stage_boundary_bytes(const TrainingJob& job);
+// Bytes of a layer's keys and values that ring attention sends round the context-parallel group
+// (and, in backward, their gradients).
+double context_parallel_kv_bytes(const TrainingJob& job);
+
+// Activation bytes a block's input-gradient pass leaves for its weight-gradient pass run later:
+// the stored inputs the weight gradient reads and the output gradients made for it.
+inline double weight_gradient_kept_bytes(const Block& block) {
+  return block.weight_gradient_inputs_bytes + block.weight_gradient_operands_bytes;
+}
+
+// Activation bytes of one micro-batch that a layer keeps from its forward to its backward, and
+// what its backward frees, by recompute (dense layers; an MoE layer's MLP keeps its blocks'
+// activation_bytes, or nothing under full recompute).
+struct LayerActivations {
+  double attention_stored = 0;
+  double mlp_stored = 0;
+  // What the attention's whole backward frees: everything its forward (or recompute) kept.
+  double attention_freed = 0;
+  // What a split backward's input gradient leaves for the weight gradient (zero bubble).
+  double attention_kept = 0;
+  double mlp_kept = 0;
+};
+LayerActivations layer_activations(const LayerWork& layer, Recompute recompute);
+
+// The optimizer step of a rank of a stage that holds `stage_params` (stage_parameters): one
+// kernel streaming its shard of the optimizer state.
+Kernel optimizer_step_kernel(const TrainingJob& job, const ParameterSplit& stage_params);
+
+// Static memory of a rank of a stage that holds `stage_params` (static_memory_of_stage).
+StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit& stage_params);
+
+}  // namespace scaleplan
