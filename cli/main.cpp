@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/calibrate_command.hpp"
+#include "cli/capacity_command.hpp"
 #include "cli/plan_command.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/io/profile_io.hpp"
@@ -177,6 +178,7 @@ int main(int argc, char** argv) {
 
   const auto run_calibrate = add_calibrate_commands(app);
   const auto run_plan = add_plan_command(app);
+  const auto run_capacity = add_capacity_command(app);
 
   try {
     app.parse(argc, argv);
@@ -190,6 +192,8 @@ int main(int argc, char** argv) {
       return run_calibrate();
     if (app.got_subcommand("plan"))
       return run_plan();
+    if (app.got_subcommand("capacity"))
+      return run_capacity();
     if (*catalog_command)
       return list_catalog(catalog_path);
     if (*validate_command)
