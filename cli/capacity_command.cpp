@@ -75,7 +75,8 @@ std::function<int()> add_capacity_command(CLI::App& app) {
   command->add_option("spec", o->spec, "Capacity spec YAML (docs/capacity.md)")->required();
   command->add_flag("--json", o->json, "Print the report as JSON");
   command->add_option("--csv", o->csv, "Also write one CSV row per cluster and pricing here");
-  command->add_option("--threads", o->threads, "Worker threads of each search (default: every core)")
+  command
+      ->add_option("--threads", o->threads, "Worker threads of each search (default: every core)")
       ->check(CLI::Range(1, 1024));
   command->add_option("--catalog", o->catalog, "Device catalog YAML (default: the built-in one)");
   return [o] { return run_capacity(*o); };

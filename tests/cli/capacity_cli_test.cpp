@@ -112,8 +112,7 @@ options:
   ASSERT_EQ(out.status, 0) << out.text;
   EXPECT_NE(out.text.find("A100-SXM4-40GB x8 rent: no plan fits: of "), std::string::npos)
       << out.text;
-  EXPECT_NE(out.text.find("need more than 40 GiB by the estimate"), std::string::npos)
-      << out.text;
+  EXPECT_NE(out.text.find("need more than 40 GiB by the estimate"), std::string::npos) << out.text;
   EXPECT_NE(out.text.find("best: H200-SXM-141GB x16 rent"), std::string::npos) << out.text;
 }
 
