@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -105,13 +106,20 @@ std::vector<Holding> holdings_of(PipelineSchedule schedule, int stages, int micr
     }
     if (schedule != PipelineSchedule::zero_bubble_h1)
       continue;
+    // A point another one dominates comes after it in descending lexicographic order: sweep in
+    // that order, remembering the most waiting seen so far over all points and over those where
+    // a backward starts (the third coordinate is 0 or 1).
+    std::sort(points.begin(), points.end(), std::greater<>());
+    points.erase(std::unique(points.begin(), points.end()), points.end());
+    int most_waiting = -1;
+    int most_waiting_starting = -1;
     for (const auto& p : points) {
-      const bool dominated = std::any_of(points.begin(), points.end(), [&](const auto& q) {
-        return q != p && q[0] >= p[0] && q[1] >= p[1] && q[2] >= p[2];
-      });
-      if (!dominated &&
-          std::find(h.split_points.begin(), h.split_points.end(), p) == h.split_points.end())
-        h.split_points.push_back(p);
+      if ((p[2] == 1 ? most_waiting_starting : most_waiting) >= p[1])
+        continue;
+      h.split_points.push_back(p);
+      most_waiting = std::max(most_waiting, p[1]);
+      if (p[2] == 1)
+        most_waiting_starting = std::max(most_waiting_starting, p[1]);
     }
   }
   return out;

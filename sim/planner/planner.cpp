@@ -88,6 +88,10 @@ class BestList {
   std::vector<RankedPlan> plans_;  // a max-heap by `better`: the worst kept at the front
 };
 
+bool same_layout(const SearchShape& a, const SearchShape& b) {
+  return a.tp == b.tp && a.pp == b.pp && a.dp == b.dp && a.cp == b.cp && a.ep == b.ep;
+}
+
 struct Shape {
   SearchShape shape;
   std::vector<SearchVariant> variants;
@@ -117,10 +121,14 @@ class Search {
         keep_(static_cast<std::size_t>(std::max(1, options.top_k)) * 3) {
     check_search_space(space);
     for (const SearchShape& shape : search_shapes(space, cluster, base)) {
+      const bool same_degrees = !shapes_.empty() && same_layout(shapes_.back().shape, shape);
+      if (!same_degrees)
+        unit_starts_.push_back(shapes_.size());
       Shape s{shape, search_variants(space, shape, base), total_};
       total_ += s.variants.size();
       shapes_.push_back(std::move(s));
     }
+    unit_starts_.push_back(shapes_.size());
   }
 
   PlanSearch run();
@@ -142,8 +150,12 @@ class Search {
   const int threads_;
   const std::size_t keep_;
   std::vector<Shape> shapes_;
+  // A thread takes the shapes of one layout of degrees at a time (from unit_starts_[i] to
+  // unit_starts_[i + 1]), so that the collectives its estimator prices for the layout serve
+  // every micro-batch of it.
+  std::vector<std::size_t> unit_starts_;
   std::uint64_t total_ = 0;
-  std::atomic<std::size_t> next_shape_{0};
+  std::atomic<std::size_t> next_unit_{0};
   std::atomic<std::uint64_t> done_{0};
   Clock::time_point last_report_{};
 };
@@ -226,11 +238,13 @@ void Search::estimate_worker(WorkerResult& result, bool reporting) {
   for (;;) {
     if (options_.stop.stop_requested())
       break;
-    const std::size_t i = next_shape_.fetch_add(1);
-    if (i >= shapes_.size())
+    const std::size_t unit = next_unit_.fetch_add(1);
+    if (unit + 1 >= unit_starts_.size())
       break;
-    estimate_shape(shapes_[i], estimator, job, result);
-    done_ += shapes_[i].variants.size();
+    for (std::size_t i = unit_starts_[unit]; i < unit_starts_[unit + 1]; ++i) {
+      estimate_shape(shapes_[i], estimator, job, result);
+      done_ += shapes_[i].variants.size();
+    }
     if (reporting)
       report(SearchPhase::estimating, done_.load(), total_, false);
   }
