@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -380,7 +381,9 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
 
   const CollectiveKind kind =
       p.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
-  double end_s = 0;
+  // Buckets filled during the backward may finish before it ends (negative times); the
+  // optimizer step waits for the backward in any case.
+  double end_s = -std::numeric_limits<double>::infinity();
   double last_bytes = -1;
   GroupKind last_group = GroupKind::tp;
   double last_s = 0;
@@ -392,6 +395,7 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
     }
     end_s = std::max(end_s, b.ready_s) + last_s;
   }
+  end_s = std::max(0.0, end_s);
   if (p.pp > 1 && m.tied_embeddings && (s == 0 || last_stage))
     end_s += prices.embedding_all_reduce_s(p, vocab_shard * grad_bytes);
   return end_s;
