@@ -253,19 +253,28 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
 // m·v chunk passes, so the fill and drain shrink v times; ZB-H1: the weight gradients fill the
 // drain, sum(F+B) + (m-1) max(F+B+W) + W of the first stage. Sets each stage's backward_end_s:
 // the last backward travels from the last stage to the first.
+//
+// In the steady state of 1F1B a stage's forward of a micro-batch waits for the previous stage's
+// (F_s(j) after F_{s-1}(j) and its message) and its backward for the next stage's, around a
+// loop that holds as many micro-batches as the stage has in flight: each pass then waits for
+// its message, 2 per model chunk per micro-batch (c each), and the slowest stage's period is
+// F+B+2vc. Zero bubble's deferred weight gradients fill up to W of that wait; GPipe's forwards
+// and backwards form no such loop.
 double PlanEstimator::Impl::pipeline_s(const TrainingJob& job, std::vector<Stage>& stages,
                                        double message_s) const {
   const ParallelismSpec& p = job.parallelism;
   const double m = microbatches_per_replica(job);
   const double v = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
   const bool split = p.schedule == PipelineSchedule::zero_bubble_h1;
+  const double waits_s = p.pp > 1 ? 2.0 * v * message_s : 0.0;
   double sum_s = 0;
   double slowest_s = 0;
   double sum_forward_s = 0, slowest_forward_s = 0, sum_backward_s = 0, slowest_backward_s = 0;
   for (const Stage& stage : stages) {
     const double pass_s = stage.forward.total_s() + stage.backward.total_s();
     sum_s += pass_s;
-    slowest_s = std::max(slowest_s, pass_s + (split ? stage.weight_gradient.total_s() : 0.0));
+    slowest_s = std::max(
+        slowest_s, pass_s + (split ? std::max(stage.weight_gradient.total_s(), waits_s) : waits_s));
     sum_forward_s += stage.forward.total_s();
     sum_backward_s += stage.backward.total_s();
     slowest_forward_s = std::max(slowest_forward_s, stage.forward.total_s());
