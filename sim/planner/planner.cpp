@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <mutex>
 #include <stdexcept>
 #include <thread>
 
