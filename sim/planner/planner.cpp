@@ -418,12 +418,19 @@ std::string explain_difference(const RankedPlan& first, const RankedPlan& second
   }
   const double gap = second.step_time_s - first.step_time_s;
   const double delta = most->second_s - most->first_s;
+  const std::string differ = differences(first.job, second.job);
+  // A gap under 0.05 % is below what the models resolve: say they tie rather than name a part.
+  if (gap < 5e-4 * second.step_time_s) {
+    return fmt::format(
+        "plans 1 and 2 take the same time per step to within 0.05 % ({:.4f} s "
+        "against {:.4f} s){}",
+        first.step_time_s, second.step_time_s, differ.empty() ? "" : "; they differ in " + differ);
+  }
   std::string text = fmt::format(
       "plan 1 is {:.3f} s ({:.1f} %) faster per step than plan 2: its {} is {:.3f} s {} "
       "({:.3f} s against {:.3f} s)",
       gap, second.step_time_s > 0 ? 100 * gap / second.step_time_s : 0.0, most->name,
       std::abs(delta), delta >= 0 ? "shorter" : "longer", most->first_s, most->second_s);
-  const std::string differ = differences(first.job, second.job);
   if (!differ.empty())
     text += "; they differ in " + differ;
   return text;
