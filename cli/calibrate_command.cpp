@@ -1,6 +1,5 @@
 #include "cli/calibrate_command.hpp"
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -9,6 +8,7 @@
 #include "calibrate/compare.hpp"
 #include "calibrate/fit.hpp"
 #include "calibrate/nccl_tests_import.hpp"
+#include "cli/output_file.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/report/validation.hpp"
@@ -39,15 +39,6 @@ struct CalibrateOptions {
   std::vector<std::string> runs;  // fit-steps: scenarios with measured steps, or folders of them
 };
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    throw InputError({{{path, 0, 0}, "", "cannot open for writing"}});
-  out << text;
-  if (!out)
-    throw InputError({{{path, 0, 0}, "", "cannot write the file"}});
-}
-
 int run_import(const CalibrateOptions& o) {
   NcclTestsImportOptions options;
   if (!o.collective.empty())
@@ -70,7 +61,7 @@ int run_import(const CalibrateOptions& o) {
               << " to " << yaml_number(rows.back().bytes) << " bytes\n";
     measurements.runs.push_back(std::move(imported.run));
   }
-  write_file(o.output, write_measurements(measurements));
+  write_output_file(o.output, write_measurements(measurements));
   std::cout << "wrote " << o.output << "\n";
   return 0;
 }
@@ -104,7 +95,7 @@ int run_fit(const CalibrateOptions& o) {
   if (empty)
     throw InputError({{{o.inputs.front(), 0, 0}, "", "the measurements hold nothing to fit"}});
   const FitResult result = fit_profile(inputs, options);
-  write_file(o.output, write_profile(result.profile));
+  write_output_file(o.output, write_profile(result.profile));
   std::cout << format_fit_report(result) << "wrote " << o.output << "\n";
   return 0;
 }
@@ -133,7 +124,7 @@ int run_fit_steps(const CalibrateOptions& o) {
           " measured steps (" + cases + "): MAPE " +
           fmt::format("{:.2f} %", fit.before.mean_absolute_percentage_error) + " without it, " +
           fmt::format("{:.2f} %", fit.after.mean_absolute_percentage_error) + " with it"};
-  write_file(o.output, write_profile(fitted));
+  write_output_file(o.output, write_profile(fitted));
   std::cout << "without a sustained fraction:\n"
             << format_text(fit.before) << "\nsustained GEMM fraction "
             << fmt::format("{:.3f}", fit.fraction) << ":\n"

@@ -1,11 +1,11 @@
 #include "cli/plan_command.hpp"
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include <fmt/format.h>
 
+#include "cli/output_file.hpp"
 #include "hardware/input/yaml_reader.hpp"
 #include "hardware/io/catalog.hpp"
 #include "sim/planner/plan_report.hpp"
@@ -29,15 +29,6 @@ struct PlanOptions {
   int threads = 0;
   std::string network_model = "auto";
 };
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    throw InputError({{{path, 0, 0}, "", "cannot open for writing"}});
-  out << text;
-  if (!out)
-    throw InputError({{{path, 0, 0}, "", "cannot write the file"}});
-}
 
 [[noreturn]] void bad_option(const std::string& option, const std::string& message) {
   throw InputError({{{option, 0, 0}, "", message}});
@@ -84,15 +75,16 @@ int run_plan(const PlanOptions& o) {
                                   scenario.job, options.objective};
   std::cout << (o.json ? format_plan_json(search, context) : format_plan_text(search, context));
   if (!o.csv.empty())
-    write_file(o.csv, format_plan_csv(search));
+    write_output_file(o.csv, format_plan_csv(search));
   if (emit_rank > 0) {
     if (emit_rank > static_cast<int>(search.ranked.size()))
       bad_option("--emit-scenario", fmt::format("the search ranked {} plans, not {}",
                                                 search.ranked.size(), emit_rank));
     const RankedPlan& plan = search.ranked[static_cast<std::size_t>(emit_rank - 1)];
-    write_file(o.emit[1], scenario_with_plan(read_input_file(o.scenario), o.scenario, plan.job,
-                                             fmt::format("{}-plan{}", scenario.name, emit_rank),
-                                             scenario.calibration));
+    write_output_file(o.emit[1],
+                      scenario_with_plan(read_input_file(o.scenario), o.scenario, plan.job,
+                                         fmt::format("{}-plan{}", scenario.name, emit_rank),
+                                         scenario.calibration));
     if (!o.json)
       std::cout << "wrote plan " << emit_rank << " to " << o.emit[1] << "\n";
   }

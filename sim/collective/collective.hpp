@@ -107,6 +107,19 @@ bool algorithm_applies(CollectiveKind kind, CollectiveAlgorithm algorithm,
 double estimate_collective_time_s(const std::vector<Phase>& phases, const Topology& topology,
                                   double step_latency_s);
 
+// The two terms of a phase's alpha-beta time that depend on where its transfers go: the busiest
+// port's seconds on them, and the longest path latency. The busiest port's seconds are linear in
+// the transfers' bytes, so that a caller pricing the same transfers at many sizes (the planner)
+// may work them out once per byte.
+struct PhaseLoad {
+  double busiest_s = 0;
+  double latency_s = 0;
+};
+PhaseLoad phase_load(const Phase& phase, const Topology& topology);
+// A phase's alpha-beta time from its load, as estimate_collective_time_s adds it up: the busiest
+// port's seconds stretched by the pipeline fill, plus steps × (step latency + path latency).
+double phase_time_s(const Phase& phase, const PhaseLoad& load, double step_latency_s);
+
 // The seconds each of those ports (each link, where devices forward) spends on the phases'
 // transfers at its full bandwidth, by port id, each port once: the share of the ports the
 // phases take, whatever else runs beside them.
@@ -127,5 +140,11 @@ std::vector<std::pair<LinkId, double>> estimate_link_bytes(const std::vector<Pha
 // list. Deterministic.
 CollectiveAlgorithm choose_algorithm(CollectiveKind kind, const std::vector<int>& devices,
                                      double bytes, const Topology& topology, double step_latency_s);
+// The algorithms choose_algorithm weighs for `kind` on `devices`, in its order (ties go to the
+// earlier); one when there is no choice (direct for all-to-all; ring for a broadcast or a single
+// device). Never empty.
+std::vector<CollectiveAlgorithm> algorithm_candidates(CollectiveKind kind,
+                                                      const std::vector<int>& devices,
+                                                      const Topology& topology);
 
 }  // namespace scaleplan

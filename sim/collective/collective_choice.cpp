@@ -51,22 +51,36 @@ void merge_by_key(std::vector<std::pair<Key, double>>& amounts) {
   amounts.resize(kept);
 }
 
+// phase_load with the caller's storage for the ports' seconds.
+PhaseLoad phase_load(const Phase& phase, const Topology& topology,
+                     std::vector<std::pair<std::uint64_t, double>>& busy) {
+  busy.clear();
+  PhaseLoad load;
+  load.latency_s = add_port_seconds(phase, topology, busy);
+  merge_by_key(busy);
+  // The busiest port bounds the phase.
+  for (const auto& [port, seconds] : busy)
+    load.busiest_s = std::max(load.busiest_s, seconds);
+  return load;
+}
+
 }  // namespace
+
+PhaseLoad phase_load(const Phase& phase, const Topology& topology) {
+  std::vector<std::pair<std::uint64_t, double>> busy;
+  return phase_load(phase, topology, busy);
+}
+
+double phase_time_s(const Phase& phase, const PhaseLoad& load, double step_latency_s) {
+  return load.busiest_s * phase.fill_factor() + phase.steps * (step_latency_s + load.latency_s);
+}
 
 double estimate_collective_time_s(const std::vector<Phase>& phases, const Topology& topology,
                                   double step_latency_s) {
   double total_s = 0;
   std::vector<std::pair<std::uint64_t, double>> busy;
-  for (const Phase& phase : phases) {
-    busy.clear();
-    const double latency_s = add_port_seconds(phase, topology, busy);
-    merge_by_key(busy);
-    // The busiest port bounds the phase.
-    double busiest_s = 0;
-    for (const auto& [port, seconds] : busy)
-      busiest_s = std::max(busiest_s, seconds);
-    total_s += busiest_s * phase.fill_factor() + phase.steps * (step_latency_s + latency_s);
-  }
+  for (const Phase& phase : phases)
+    total_s += phase_time_s(phase, phase_load(phase, topology, busy), step_latency_s);
   return total_s;
 }
 
@@ -95,16 +109,14 @@ std::vector<std::pair<LinkId, double>> estimate_link_bytes(const std::vector<Pha
   return bytes;
 }
 
-CollectiveAlgorithm choose_algorithm(CollectiveKind kind, const std::vector<int>& devices,
-                                     double bytes, const Topology& topology,
-                                     double step_latency_s) {
+std::vector<CollectiveAlgorithm> algorithm_candidates(CollectiveKind kind,
+                                                      const std::vector<int>& devices,
+                                                      const Topology& topology) {
   if (kind == CollectiveKind::all_to_all)
-    return CollectiveAlgorithm::direct;
+    return {CollectiveAlgorithm::direct};
   if (devices.size() <= 1 || kind == CollectiveKind::broadcast)
-    return CollectiveAlgorithm::ring;
-  CollectiveAlgorithm best = CollectiveAlgorithm::ring;
-  double best_s = 0;
-  bool first = true;
+    return {CollectiveAlgorithm::ring};
+  std::vector<CollectiveAlgorithm> candidates;
   const bool torus = !topology.torus_dims().empty();
   for (CollectiveAlgorithm candidate :
        {CollectiveAlgorithm::ring, CollectiveAlgorithm::double_binary_tree,
@@ -117,6 +129,23 @@ CollectiveAlgorithm choose_algorithm(CollectiveKind kind, const std::vector<int>
     if (torus && (candidate == CollectiveAlgorithm::double_binary_tree ||
                   candidate == CollectiveAlgorithm::hierarchical))
       continue;
+    candidates.push_back(candidate);
+  }
+  if (candidates.empty())
+    candidates.push_back(CollectiveAlgorithm::ring);
+  return candidates;
+}
+
+CollectiveAlgorithm choose_algorithm(CollectiveKind kind, const std::vector<int>& devices,
+                                     double bytes, const Topology& topology,
+                                     double step_latency_s) {
+  const std::vector<CollectiveAlgorithm> candidates = algorithm_candidates(kind, devices, topology);
+  if (candidates.size() == 1)
+    return candidates.front();
+  CollectiveAlgorithm best = candidates.front();
+  double best_s = 0;
+  bool first = true;
+  for (CollectiveAlgorithm candidate : candidates) {
     const double t = estimate_collective_time_s(
         expand_collective(kind, candidate, devices, bytes, topology), topology, step_latency_s);
     if (first || t < best_s) {

@@ -41,7 +41,7 @@ CollectivePrices::Layout& CollectivePrices::layout(GroupKind group, const Parall
   layout.devices = group_ranks(group, 0, p);
   const int ranks = concurrency == Concurrency::stage ? p.tp * p.cp * p.dp : p.world_size();
   for (int r = 1; r < ranks; ++r) {
-    if (group_ranks(group, r, p).front() == r)
+    if (group_leader(group, r, p) == r)
       layout.offsets.push_back(r - layout.devices.front());
   }
   return layouts_.emplace(key, std::move(layout)).first->second;
@@ -67,6 +67,36 @@ double CollectivePrices::embedding_all_reduce_s(const ParallelismSpec& p, double
   return price(found->second, CollectiveKind::all_reduce, bytes);
 }
 
+CollectivePrices::Loads& CollectivePrices::loads(Layout& l, CollectiveKind kind,
+                                                 CollectiveAlgorithm algorithm) {
+  const auto key = std::make_pair(kind, algorithm);
+  auto found = l.loads.find(key);
+  if (found != l.loads.end())
+    return found->second;
+  Loads loads;
+  for (const Phase& phase : expand_collective(kind, algorithm, l.devices, 1.0, topology_)) {
+    loads.transfers.push_back(phase.transfers.size());
+    loads.alone.push_back(phase_load(phase, topology_));
+  }
+  return l.loads.emplace(key, std::move(loads)).first->second;
+}
+
+std::optional<double> CollectivePrices::seconds_of(const std::vector<Phase>& phases,
+                                                   const Loads& loads,
+                                                   const std::vector<PhaseLoad>& per_byte,
+                                                   double bytes) const {
+  if (phases.size() != per_byte.size())
+    return std::nullopt;
+  double seconds = 0;
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    if (phases[i].transfers.size() != loads.transfers[i])
+      return std::nullopt;
+    seconds += phase_time_s(phases[i], {per_byte[i].busiest_s * bytes, per_byte[i].latency_s},
+                            step_latency_s_);
+  }
+  return seconds;
+}
+
 double CollectivePrices::price(Layout& l, CollectiveKind kind, double bytes) {
   if (l.devices.size() < 2 || bytes <= 0)
     return 0;
@@ -74,34 +104,62 @@ double CollectivePrices::price(Layout& l, CollectiveKind kind, double bytes) {
   auto found = l.seconds.find(key);
   if (found != l.seconds.end())
     return found->second;
-  const CollectiveAlgorithm algorithm =
-      choose_algorithm(kind, l.devices, bytes, topology_, step_latency_s_);
-  std::vector<Phase> phases = expand_collective(kind, algorithm, l.devices, bytes, topology_);
+  auto candidates = l.candidates.find(kind);
+  if (candidates == l.candidates.end())
+    candidates = l.candidates.emplace(kind, algorithm_candidates(kind, l.devices, topology_)).first;
+  // choose_algorithm's choice: the least time of the first group alone, the earlier on ties.
+  std::vector<Phase> phases;
+  CollectiveAlgorithm algorithm = candidates->second.front();
+  double best_s = 0;
+  for (CollectiveAlgorithm candidate : candidates->second) {
+    std::vector<Phase> expanded = expand_collective(kind, candidate, l.devices, bytes, topology_);
+    if (candidates->second.size() > 1) {
+      const Loads& per_byte = loads(l, kind, candidate);
+      const double alone_s =
+          seconds_of(expanded, per_byte, per_byte.alone, bytes)
+              .value_or(estimate_collective_time_s(expanded, topology_, step_latency_s_));
+      if (!phases.empty() && alone_s >= best_s)
+        continue;
+      best_s = alone_s;
+    }
+    algorithm = candidate;
+    phases = std::move(expanded);
+  }
+  Loads& per_byte = loads(l, kind, algorithm);
   const bool private_inside = private_ports(topology_);
-  for (Phase& phase : phases)
-    add_copies(phase, l.offsets, topology_, private_inside);
-  const double seconds = estimate_collective_time_s(phases, topology_, step_latency_s_);
-  l.seconds.emplace(key, seconds);
-  return seconds;
+  if (per_byte.together.empty()) {
+    for (Phase& phase : expand_collective(kind, algorithm, l.devices, 1.0, topology_)) {
+      add_copies(phase, l.offsets, topology_, private_inside);
+      per_byte.together.push_back(phase_load(phase, topology_));
+    }
+  }
+  std::optional<double> seconds = seconds_of(phases, per_byte, per_byte.together, bytes);
+  if (!seconds) {
+    for (Phase& phase : phases)
+      add_copies(phase, l.offsets, topology_, private_inside);
+    seconds = estimate_collective_time_s(phases, topology_, step_latency_s_);
+  }
+  l.seconds.emplace(key, *seconds);
+  return *seconds;
 }
 
 double CollectivePrices::message_s(const ParallelismSpec& p, double bytes) {
-  const auto key = std::make_tuple(p.tp, p.cp, p.dp, p.pp, bytes);
-  auto found = messages_.find(key);
-  if (found != messages_.end())
-    return found->second;
+  const auto key = std::make_tuple(p.tp, p.cp, p.dp, p.pp);
   // Rank r sends to r + stage_ranks, the same rank of the next stage; every rank of every stage
   // but the last at once.
   const int stage_ranks = p.tp * p.cp * p.dp;
-  Phase phase;
-  phase.transfers.push_back({0, stage_ranks, bytes});
-  std::vector<int> offsets;
-  for (int r = 1; r < stage_ranks * (p.pp - 1); ++r)
-    offsets.push_back(r);
-  add_copies(phase, offsets, topology_, private_ports(topology_));
-  const double seconds = estimate_collective_time_s({phase}, topology_, step_latency_s_);
-  messages_.emplace(key, seconds);
-  return seconds;
+  auto found = messages_.find(key);
+  if (found == messages_.end()) {
+    Phase phase;
+    phase.transfers.push_back({0, stage_ranks, 1.0});
+    std::vector<int> offsets;
+    for (int r = 1; r < stage_ranks * (p.pp - 1); ++r)
+      offsets.push_back(r);
+    add_copies(phase, offsets, topology_, private_ports(topology_));
+    found = messages_.emplace(key, phase_load(phase, topology_)).first;
+  }
+  return phase_time_s(Phase{}, {found->second.busiest_s * bytes, found->second.latency_s},
+                      step_latency_s_);
 }
 
 }  // namespace scaleplan

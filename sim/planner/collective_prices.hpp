@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
 
 #include "hardware/topology.hpp"
+#include "sim/collective/collective.hpp"
 #include "sim/plan/collective_kind.hpp"
 #include "sim/strategy/plan_quantities.hpp"
 
@@ -31,9 +33,15 @@ class CollectivePrices {
   // all of those `concurrency` names at once: the algorithm the simulator would choose for the
   // first group (choose_algorithm), its phases with the other groups' transfers beside them
   // (each group is the first moved by a rank offset, as the simulator copies a replica's), timed
-  // by estimate_collective_time_s. Transfers inside a node whose devices each have their own
-  // port (NVSwitch, NVLink) cannot meet another group's and are left out, as the simulator
-  // leaves out such copies. 0 for a group of one rank.
+  // as estimate_collective_time_s times them. Transfers inside a node whose devices each have
+  // their own port (NVSwitch, NVLink) cannot meet another group's and are left out, as the
+  // simulator leaves out such copies. 0 for a group of one rank.
+  //
+  // The phases' loads (phase_load) are linear in the bytes: they are worked out once per byte
+  // for each group layout, kind and algorithm, and scaled, so that pricing another size costs
+  // an expansion of the first group's phases, not a pass over every copy. The choice of
+  // algorithm compares the same scaled loads; it can differ from choose_algorithm's only where
+  // two algorithms' times agree to rounding.
   double collective_s(GroupKind group, CollectiveKind kind, double bytes, const ParallelismSpec& p,
                       Concurrency concurrency);
 
@@ -56,21 +64,37 @@ class CollectivePrices {
       return std::hash<double>{}(p.bytes) * 31 + static_cast<std::size_t>(p.kind);
     }
   };
+  // An algorithm's phases on a layout, per byte: the first group's alone (for the choice) and
+  // with the other groups' copies (for the price), with each phase's transfer count to check
+  // that an expansion at another size has the same shape.
+  struct Loads {
+    std::vector<std::size_t> transfers;
+    std::vector<PhaseLoad> alone;
+    std::vector<PhaseLoad> together;  // empty until the algorithm is chosen once
+  };
   // A kind of group in a layout: the first group and where the others are.
   struct Layout {
     std::vector<int> devices;  // the first group's, in ring order
     std::vector<int> offsets;  // of the other groups that run at once: add to each device
     std::unordered_map<Priced, double, PricedHash> seconds;
+    std::map<CollectiveKind, std::vector<CollectiveAlgorithm>> candidates;
+    std::map<std::pair<CollectiveKind, CollectiveAlgorithm>, Loads> loads;
   };
   Layout& layout(GroupKind group, const ParallelismSpec& p, Concurrency concurrency);
   double price(Layout& layout, CollectiveKind kind, double bytes);
+  Loads& loads(Layout& layout, CollectiveKind kind, CollectiveAlgorithm algorithm);
+  // Seconds of `phases` (expanded at `bytes`) with `per_byte` loads, or nullopt where their
+  // shape differs from the loads'.
+  std::optional<double> seconds_of(const std::vector<Phase>& phases, const Loads& loads,
+                                   const std::vector<PhaseLoad>& per_byte, double bytes) const;
 
   const Topology& topology_;
   double step_latency_s_;
   // By group kind, concurrency, tp, pp, cp, dp, ep.
   std::map<std::tuple<GroupKind, Concurrency, int, int, int, int, int>, Layout> layouts_;
   std::map<std::tuple<int, int, int, int>, Layout> embedding_layouts_;  // tp, cp, dp, pp
-  std::map<std::tuple<int, int, int, int, double>, double> messages_;   // tp, cp, dp, pp, bytes
+  // A stage-boundary message's load per byte, by tp, cp, dp, pp.
+  std::map<std::tuple<int, int, int, int>, PhaseLoad> messages_;
 };
 
 }  // namespace scaleplan

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <stdexcept>
@@ -105,13 +107,20 @@ std::vector<Holding> holdings_of(PipelineSchedule schedule, int stages, int micr
     }
     if (schedule != PipelineSchedule::zero_bubble_h1)
       continue;
+    // A point another one dominates comes after it in descending lexicographic order: sweep in
+    // that order, remembering the most waiting seen so far over all points and over those where
+    // a backward starts (the third coordinate is 0 or 1).
+    std::sort(points.begin(), points.end(), std::greater<>());
+    points.erase(std::unique(points.begin(), points.end()), points.end());
+    int most_waiting = -1;
+    int most_waiting_starting = -1;
     for (const auto& p : points) {
-      const bool dominated = std::any_of(points.begin(), points.end(), [&](const auto& q) {
-        return q != p && q[0] >= p[0] && q[1] >= p[1] && q[2] >= p[2];
-      });
-      if (!dominated &&
-          std::find(h.split_points.begin(), h.split_points.end(), p) == h.split_points.end())
-        h.split_points.push_back(p);
+      if ((p[2] == 1 ? most_waiting_starting : most_waiting) >= p[1])
+        continue;
+      h.split_points.push_back(p);
+      most_waiting = std::max(most_waiting, p[1]);
+      if (p[2] == 1)
+        most_waiting_starting = std::max(most_waiting_starting, p[1]);
     }
   }
   return out;
@@ -244,19 +253,28 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
 // m·v chunk passes, so the fill and drain shrink v times; ZB-H1: the weight gradients fill the
 // drain, sum(F+B) + (m-1) max(F+B+W) + W of the first stage. Sets each stage's backward_end_s:
 // the last backward travels from the last stage to the first.
+//
+// In the steady state of 1F1B a stage's forward of a micro-batch waits for the previous stage's
+// (F_s(j) after F_{s-1}(j) and its message) and its backward for the next stage's, around a
+// loop that holds as many micro-batches as the stage has in flight: each pass then waits for
+// its message, 2 per model chunk per micro-batch (c each), and the slowest stage's period is
+// F+B+2vc. Zero bubble's deferred weight gradients fill up to W of that wait; GPipe's forwards
+// and backwards form no such loop.
 double PlanEstimator::Impl::pipeline_s(const TrainingJob& job, std::vector<Stage>& stages,
                                        double message_s) const {
   const ParallelismSpec& p = job.parallelism;
   const double m = microbatches_per_replica(job);
   const double v = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
   const bool split = p.schedule == PipelineSchedule::zero_bubble_h1;
+  const double waits_s = p.pp > 1 ? 2.0 * v * message_s : 0.0;
   double sum_s = 0;
   double slowest_s = 0;
   double sum_forward_s = 0, slowest_forward_s = 0, sum_backward_s = 0, slowest_backward_s = 0;
   for (const Stage& stage : stages) {
     const double pass_s = stage.forward.total_s() + stage.backward.total_s();
     sum_s += pass_s;
-    slowest_s = std::max(slowest_s, pass_s + (split ? stage.weight_gradient.total_s() : 0.0));
+    slowest_s = std::max(
+        slowest_s, pass_s + (split ? std::max(stage.weight_gradient.total_s(), waits_s) : waits_s));
     sum_forward_s += stage.forward.total_s();
     sum_backward_s += stage.backward.total_s();
     slowest_forward_s = std::max(slowest_forward_s, stage.forward.total_s());
@@ -372,7 +390,9 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
 
   const CollectiveKind kind =
       p.zero >= 1 ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce;
-  double end_s = 0;
+  // Buckets filled during the backward may finish before it ends (negative times); the
+  // optimizer step waits for the backward in any case.
+  double end_s = -std::numeric_limits<double>::infinity();
   double last_bytes = -1;
   GroupKind last_group = GroupKind::tp;
   double last_s = 0;
@@ -384,6 +404,7 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
     }
     end_s = std::max(end_s, b.ready_s) + last_s;
   }
+  end_s = std::max(0.0, end_s);
   if (p.pp > 1 && m.tied_embeddings && (s == 0 || last_stage))
     end_s += prices.embedding_all_reduce_s(p, vocab_shard * grad_bytes);
   return end_s;

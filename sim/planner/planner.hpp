@@ -127,7 +127,8 @@ PlanSearch search_plans(const SearchSpace& space, const ClusterSpec& cluster,
                         const TrainingJob& base, const SearchOptions& options = {});
 
 // One line on why `first` beats `second`: the part of the step (compute, exposed
-// communication, bubble) that differs most, by how much, and the settings that differ.
+// communication, bubble) that differs most, by how much, and the settings that differ; or, when
+// their step times are within 0.05 %, that they tie.
 std::string explain_difference(const RankedPlan& first, const RankedPlan& second);
 
 }  // namespace scaleplan

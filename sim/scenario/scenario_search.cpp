@@ -8,16 +8,19 @@ namespace scaleplan {
 
 namespace {
 
-// One value or a list of them; an empty list is an error.
+// One value or a list of them; an empty list is an error. `list` returns nullopt where it has
+// reported what is wrong with the list.
 template <class T, class ReadOne, class ReadList>
 std::vector<T> one_or_list(MapReader& map, std::string_view key, ReadOne one, ReadList list) {
   if (!map.has(key))
     return {};
   if (map.node()[std::string(key)].IsSequence()) {
-    std::vector<T> values = list();
-    if (values.empty())
+    std::optional<std::vector<T>> values = list();
+    if (!values)
+      return {};
+    if (values->empty())
       map.error(key, "expected at least one value");
-    return values;
+    return *values;
   }
   if (auto v = one())
     return {*v};
@@ -32,13 +35,11 @@ std::vector<int> degrees(MapReader& map, std::string_view key, std::int64_t max)
           return static_cast<int>(*v);
         return std::nullopt;
       },
-      [&] {
-        std::vector<int> out;
-        if (auto values = map.integers(key, 1, max, 1, 64)) {
-          for (std::int64_t v : *values)
-            out.push_back(static_cast<int>(v));
-        }
-        return out;
+      [&]() -> std::optional<std::vector<int>> {
+        const auto values = map.integers(key, 1, max, 1, 64);
+        if (!values)
+          return std::nullopt;
+        return std::vector<int>(values->begin(), values->end());
       });
 }
 
@@ -46,7 +47,7 @@ template <class Enum, std::size_t N>
 std::vector<Enum> choices(MapReader& map, std::string_view key, const EnumNames<Enum, N>& names) {
   return one_or_list<Enum>(
       map, key, [&] { return map.enumeration(key, names); },
-      [&] {
+      [&]() -> std::optional<std::vector<Enum>> {
         std::vector<Enum> out;
         for (const YAML::Node& item : map.sequence(key)) {
           const auto value = item.IsScalar() ? names.parse(item.Scalar()) : std::nullopt;
@@ -54,7 +55,7 @@ std::vector<Enum> choices(MapReader& map, std::string_view key, const EnumNames<
             map.diagnostics().error(
                 item, map.path_of(key),
                 fmt::format("expected one of {}", join_alternatives(names.names())));
-            return std::vector<Enum>{};
+            return std::nullopt;
           }
           out.push_back(*value);
         }
@@ -97,6 +98,10 @@ void check_degrees(MapReader& map, std::string_view key, const std::vector<int>&
 
 SearchSpace read_search(MapReader& top, const ClusterSpec& cluster, const TrainingJob& job) {
   MapReader map = top.child("search");
+  // Every axis is a key of the section, whether this file gives it or not: an unknown key's
+  // message lists them all.
+  for (const std::string& axis : search_axis_names())
+    map.accept(axis);
   SearchSpace space;
   constexpr std::int64_t max_degree = 1 << 15;
   space.tp = degrees(map, "tp", max_degree);
@@ -135,23 +140,21 @@ SearchSpace read_search(MapReader& top, const ClusterSpec& cluster, const Traini
           return static_cast<int>(*v);
         return std::nullopt;
       },
-      [&] {
-        std::vector<int> out;
-        if (auto values = map.integers("zero", 0, 3, 1, 4)) {
-          for (std::int64_t v : *values)
-            out.push_back(static_cast<int>(v));
-        }
-        return out;
+      [&]() -> std::optional<std::vector<int>> {
+        const auto values = map.integers("zero", 0, 3, 1, 4);
+        if (!values)
+          return std::nullopt;
+        return std::vector<int>(values->begin(), values->end());
       });
   space.sequence_parallel = one_or_list<bool>(
       map, "sequence_parallel", [&] { return map.boolean("sequence_parallel"); },
-      [&] {
+      [&]() -> std::optional<std::vector<bool>> {
         std::vector<bool> out;
         for (const YAML::Node& item : map.sequence("sequence_parallel")) {
           if (!item.IsScalar() || (item.Scalar() != "true" && item.Scalar() != "false")) {
             map.diagnostics().error(item, map.path_of("sequence_parallel"),
                                     "expected true or false");
-            return std::vector<bool>{};
+            return std::nullopt;
           }
           out.push_back(item.Scalar() == "true");
         }

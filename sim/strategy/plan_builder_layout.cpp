@@ -76,6 +76,23 @@ std::vector<int> group_ranks(GroupKind kind, int rank, const ParallelismSpec& p)
   return ranks;
 }
 
+int group_leader(GroupKind kind, int rank, const ParallelismSpec& p) {
+  const RankCoordinates c = coordinates_of(rank, p);
+  switch (kind) {
+    case GroupKind::tp:
+      return rank_of({0, c.cp, c.dp, c.pp}, p);
+    case GroupKind::dp:
+      return rank_of({c.tp, 0, 0, c.pp}, p);
+    case GroupKind::cp:
+      return rank_of({c.tp, 0, c.dp, c.pp}, p);
+    case GroupKind::ep:
+      return rank_of({c.tp, c.cp, c.dp - c.dp % p.ep, c.pp}, p);
+    case GroupKind::edp:
+      return rank_of({c.tp, 0, c.dp % p.ep, c.pp}, p);
+  }
+  return rank;
+}
+
 namespace plan_detail {
 
 int model_chunks(const ParallelismSpec& p) {

@@ -51,6 +51,8 @@ enum class GroupKind { tp, dp, cp, ep, edp };
 // The members of the `kind` group that `rank` belongs to, in ring order; a single rank where the
 // job has no such group (its degree is 1).
 std::vector<int> group_ranks(GroupKind kind, int rank, const ParallelismSpec& p);
+// group_ranks(kind, rank, p).front() in O(1), without building the group.
+int group_leader(GroupKind kind, int rank, const ParallelismSpec& p);
 
 // Bytes of the hidden states of a micro-batch's tokens on one context-parallel shard: what the
 // tensor-parallel all-reduce (or all-gather and reduce-scatter) around a block moves.

@@ -2,7 +2,8 @@
 // or throw InputError; anything else (a crash, another exception, a sanitizer report, a hang)
 // is a bug. Scenarios that parse and are small also go through plan building and simulation, so
 // that the validator and the plan builder stay in agreement: whatever the reader accepts must
-// simulate or be refused with InputError.
+// simulate or be refused with InputError. Each input is read for `scaleplan plan` too, where
+// the parallelism need not be valid and a search section ranges over the axes.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -23,6 +24,10 @@ constexpr std::int64_t max_fuzz_ops = 20'000;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace scaleplan;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  try {
+    (void)parse_scenario(text, "fuzz.yaml", Catalog::builtin(), ScenarioUse::plan);
+  } catch (const InputError&) {
+  }
   Scenario scenario;
   try {
     scenario = parse_scenario(text, "fuzz.yaml", Catalog::builtin());

@@ -225,6 +225,27 @@ TEST(Planner, ExplainsWhyTheFirstPlanBeatsTheSecond) {
   EXPECT_NE(why.find("they differ in"), std::string::npos) << why;
 }
 
+TEST(Planner, ExplainsATieAsATieAndAGapByThePartThatDiffersMost) {
+  RankedPlan first;
+  first.job = small_gpt(32);
+  first.job.parallelism.tp = 2;
+  first.step_time_s = 1.0000;
+  first.estimate.compute_s = 0.9;
+  RankedPlan second = first;
+  second.job.parallelism.dp = 2;
+  // 0.02 % apart: a tie, with the settings that differ.
+  second.step_time_s = 1.0002;
+  EXPECT_EQ(explain_difference(first, second),
+            "plans 1 and 2 take the same time per step to within 0.05 % (1.0000 s against "
+            "1.0002 s); they differ in dp 1 against 2");
+  // 1 % apart: the part that differs most.
+  second.step_time_s = 1.01;
+  second.estimate.exposed_comm_s = 0.01;
+  EXPECT_EQ(explain_difference(first, second),
+            "plan 1 is 0.010 s (1.0 %) faster per step than plan 2: its exposed communication is "
+            "0.010 s shorter (0.000 s against 0.010 s); they differ in dp 1 against 2");
+}
+
 TEST(Planner, CostNeedsAPrice) {
   ClusterSpec cluster = test::a100_cluster(1);
   cluster.device.price_usd_per_hour.reset();
