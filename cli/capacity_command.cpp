@@ -2,14 +2,12 @@
 
 #include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include <fmt/format.h>
 
-#include "hardware/input/diagnostics.hpp"
+#include "cli/output_file.hpp"
 #include "hardware/io/catalog.hpp"
 #include "sim/capacity/capacity_report.hpp"
 #include "sim/capacity/capacity_search.hpp"
@@ -25,12 +23,6 @@ struct CapacityOptions {
   bool json = false;
   int threads = 0;
 };
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out || !(out << text))
-    throw InputError({{{path, 0, 0}, "", "cannot write to this file"}});
-}
 
 // On a terminal, one line on stderr saying which cluster the planner is searching (a spec of
 // thousands of devices takes minutes); nothing when stderr is piped.
@@ -59,7 +51,7 @@ int run_capacity(const CapacityOptions& o) {
   const capacity::CapacityReport report = capacity::evaluate_capacity(
       spec, with_progress(capacity::planner_finder(catalog, o.threads), spec.options.size()));
   if (!o.csv.empty())
-    write_file(o.csv, capacity::format_csv(report));
+    write_output_file(o.csv, capacity::format_csv(report));
   std::cout << (o.json ? capacity::format_json(report) : capacity::format_text(report));
   return 0;
 }
