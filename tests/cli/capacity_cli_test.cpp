@@ -95,6 +95,42 @@ TEST(CapacityCli, JsonAndCsvCarryEveryRow) {
   EXPECT_EQ(lines, 5);  // the header and four rows
 }
 
+TEST(CapacityCli, TheNetworkIsAChoice) {
+  // The same 64 H100 behind three networks of 100 Gb/s NICs and 16-port switches: a
+  // non-blocking fat-tree, one whose leaves have a quarter of the uplinks they need (4:1), and
+  // rails. Traffic between leaves shares the thinner uplinks, so the oversubscribed network's
+  // best plan is slower (the planner may pick another plan to route around it); rails carry
+  // the data-parallel traffic of same-rank GPUs within one switch and are no slower.
+  const Output out =
+      capacity("--json " + write_spec("networks.yaml", R"(format: scaleplan-capacity/1
+model: {preset: llama2-7b, seq_len: 4096}
+training: {steps: 10000, global_batch: 256, dtype: bf16}
+search: {top_k: 2}
+options:
+  - name: non-blocking
+    cluster: {device: H100-SXM5-80GB, nodes: 8, devices_per_node: 8,
+              network: {topology: fat-tree, link_bandwidth_gbps: 100, switch_radix: 16}}
+    rent: {}
+  - name: oversubscribed
+    cluster: {device: H100-SXM5-80GB, nodes: 8, devices_per_node: 8,
+              network: {topology: fat-tree, link_bandwidth_gbps: 100, switch_radix: 16,
+                        oversubscription: 4}}
+    rent: {}
+  - name: rails
+    cluster: {device: H100-SXM5-80GB, nodes: 8, devices_per_node: 8,
+              network: {topology: rail-optimized, link_bandwidth_gbps: 100, switch_radix: 16}}
+    rent: {}
+)"));
+  ASSERT_EQ(out.status, 0) << out.text;
+  const auto rows = nlohmann::json::parse(out.text)["rows"];
+  ASSERT_EQ(rows.size(), 3u);
+  const auto step = [&](int i) { return rows[i]["plan"]["step_time_s"].get<double>(); };
+  EXPECT_GT(step(1), 1.05 * step(0)) << out.text;
+  EXPECT_LE(step(2), step(0)) << out.text;
+  // Rented at the same rate, the slower network costs more.
+  EXPECT_GT(rows[1]["cost"]["usd"].get<double>(), rows[0]["cost"]["usd"].get<double>());
+}
+
 TEST(CapacityCli, AClusterWithoutAPlanThatFitsSaysWhy) {
   // Llama 3 70B with Adam needs about 1 TB of weights and optimizer state: one node of 8 A100
   // of 40 GiB cannot hold it whatever the plan (ZeRO 3 spreads 988 GB over 320 GiB), two
