@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/capacity/capacity_report.hpp"
 #include "sim/capacity/pareto.hpp"
 
 namespace scaleplan::capacity {
@@ -24,15 +25,7 @@ ClusterSize size_of(const ClusterSpec& cluster) {
           cluster.nodes > 1 ? cluster.nodes * cluster.network.nics_per_node : 0};
 }
 
-std::string days(double seconds) {
-  return fmt::format("{:.1f} days", seconds / 86400);
-}
-
 constexpr double gib = 1024.0 * 1024 * 1024;
-
-std::string millions(double usd) {
-  return fmt::format("${:.2f}M", usd / 1e6);
-}
 
 }  // namespace
 
@@ -79,13 +72,14 @@ OptionResult evaluate_option(const CapacitySpec& spec, const ClusterOption& opti
   }
   if (spec.deadline_s && r.goodput.wall_s > *spec.deadline_s) {
     r.meets_deadline = false;
-    r.misses.push_back(fmt::format("takes {}, past the deadline of {}", days(r.goodput.wall_s),
-                                   days(*spec.deadline_s)));
+    r.misses.push_back(fmt::format("takes {}, past the deadline of {}",
+                                   duration_text(r.goodput.wall_s),
+                                   duration_text(*spec.deadline_s)));
   }
   if (spec.budget_usd && r.cost.usd > *spec.budget_usd) {
     r.meets_budget = false;
-    r.misses.push_back(fmt::format("costs {}, over the budget of {}", millions(r.cost.usd),
-                                   millions(*spec.budget_usd)));
+    r.misses.push_back(fmt::format("costs {}, over the budget of {}", money_text(r.cost.usd),
+                                   money_text(*spec.budget_usd)));
   }
   return r;
 }
