@@ -93,6 +93,35 @@ TEST(Capacity, EachSizeRentedAndBought) {
     EXPECT_TRUE(report.rows[i].on_front);
 }
 
+TEST(Capacity, ABudgetMarksTheDearRows) {
+  // Rented, one node costs 8 x 2 $/h x 278 h = 4.4 k$ and two nodes 16 x 2 $/h x 167 h = 5.3 k$;
+  // a budget of 5,000 $ leaves out the second. Bought, both cost far less (the run's share of
+  // the capital, plus the energy). The best is then the cheapest row in time and budget.
+  std::string text = spec_text;
+  text.replace(text.find("deadline_days: 10"), 17, "deadline_days: 10\nbudget_usd: 5000");
+  const CapacitySpec spec = parse_capacity_spec(text, "two.yaml", Catalog::builtin());
+  ASSERT_EQ(spec.budget_usd, 5000);
+  const CapacityReport report = evaluate_capacity(spec, hand_plans);
+  ASSERT_EQ(report.rows.size(), 4u);
+  const OptionResult& rent2 = report.rows[2];
+  EXPECT_NEAR(rent2.cost.usd, 16 * 2 * rent2.goodput.wall_s / 3600, 1e-6);
+  EXPECT_GT(rent2.cost.usd, 5000);
+  EXPECT_FALSE(rent2.meets_budget);
+  EXPECT_TRUE(rent2.meets_deadline);
+  ASSERT_EQ(rent2.misses.size(), 1u);
+  EXPECT_EQ(rent2.misses[0], "costs $5.3k, over the budget of $5.0k");
+  for (const OptionResult& r : report.rows)
+    EXPECT_EQ(r.meets_budget, r.cost.usd <= 5000) << r.option << " " << to_string(r.pricing);
+  ASSERT_TRUE(report.best);
+  const OptionResult& best = report.rows[*report.best];
+  EXPECT_EQ(best.size.nodes, 2);
+  EXPECT_EQ(best.pricing, Pricing::buy);
+  const std::string out = format_text(report);
+  EXPECT_NE(out.find("marked x:\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("small x16 rent: costs $5.3k, over the budget of $5.0k"), std::string::npos)
+      << out;
+}
+
 TEST(Capacity, NoClusterSatisfiesSaysWhy) {
   std::string text = spec_text;
   text.replace(text.find("nodes: [1, 2]"), 13, "nodes: [1, 3]");
