@@ -97,6 +97,17 @@ ClusterSpec read_size(YAML::Node cluster_node, const YAML::Node& nodes, const st
   return cluster;
 }
 
+// A price the section gives at `key` (within `range`), the catalog's figure where it gives none;
+// absent when neither does, or the section's value is wrong (reported).
+std::optional<Figure> price_of(MapReader& section, std::string_view key, NumberRange range,
+                               const std::optional<Figure>& catalog_figure) {
+  if (auto v = section.number(key, range))
+    return Figure{*v, "spec: " + section.path_of(key)};
+  if (section.has(key))
+    return std::nullopt;
+  return catalog_figure;
+}
+
 std::optional<RentPrice> read_rent(MapReader& option, const DeviceSpec& device) {
   if (!option.has("rent")) {
     option.accept("rent");
@@ -104,16 +115,13 @@ std::optional<RentPrice> read_rent(MapReader& option, const DeviceSpec& device) 
   }
   MapReader r = option.child("rent");
   RentPrice rent;
-  if (auto v = r.number("usd_per_device_hour", NumberRange::positive(1e6))) {
-    rent.usd_per_device_hour = {*v, "spec: " + r.path_of("usd_per_device_hour")};
-  } else if (!r.has("usd_per_device_hour")) {
-    if (device.price_usd_per_hour) {
-      rent.usd_per_device_hour = *device.price_usd_per_hour;
-    } else if (!device.name.empty()) {
-      option.error("rent", fmt::format("{} has no price_usd_per_hour in the catalog; give "
-                                       "rent.usd_per_device_hour",
-                                       device.name));
-    }
+  if (auto price = price_of(r, "usd_per_device_hour", NumberRange::positive(1e6),
+                            device.price_usd_per_hour)) {
+    rent.usd_per_device_hour = *price;
+  } else if (!r.has("usd_per_device_hour") && !device.name.empty()) {
+    option.error("rent", fmt::format("{} has no price_usd_per_hour in the catalog; give "
+                                     "rent.usd_per_device_hour",
+                                     device.name));
   }
   r.finish();
   return rent;
@@ -126,16 +134,13 @@ std::optional<BuyPrice> read_buy(MapReader& option, const DeviceSpec& device) {
   }
   MapReader b = option.child("buy");
   BuyPrice buy;
-  if (auto v = b.number("usd_per_device", NumberRange::non_negative(1e9))) {
-    buy.usd_per_device = {*v, "spec: " + b.path_of("usd_per_device")};
-  } else if (!b.has("usd_per_device")) {
-    if (device.purchase_price_usd) {
-      buy.usd_per_device = *device.purchase_price_usd;
-    } else if (!device.name.empty()) {
-      option.error("buy", fmt::format("{} has no purchase_price_usd in the catalog (it is not "
-                                      "sold, or no price is known); give buy.usd_per_device",
-                                      device.name));
-    }
+  if (auto price = price_of(b, "usd_per_device", NumberRange::non_negative(1e9),
+                            device.purchase_price_usd)) {
+    buy.usd_per_device = *price;
+  } else if (!b.has("usd_per_device") && !device.name.empty()) {
+    option.error("buy", fmt::format("{} has no purchase_price_usd in the catalog (it is not "
+                                    "sold, or no price is known); give buy.usd_per_device",
+                                    device.name));
   }
   buy.usd_per_node =
       b.number("usd_per_node", NumberRange::non_negative(1e10), required_key).value_or(0);
