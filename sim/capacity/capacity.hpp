@@ -4,7 +4,7 @@
 // budget; and the time/cost Pareto front.
 //
 // The search is a function the caller passes (PlanFinder), so that what follows from a plan is a
-// pure function of values and can be tested with plans made by hand; find_plans_with_planner
+// pure function of values and can be tested with plans made by hand; find_plan_with_planner
 // (capacity_search.hpp) is the one `scaleplan capacity` uses.
 #pragma once
 
