@@ -1,0 +1,58 @@
+// Progress of a long command on a terminal: one status line on stderr, redrawn in place, saying
+// what runs, how much of it is done and how long the rest should take. Nothing is written when
+// stderr is not a terminal (piped, redirected, under a test), so output that is read by programs
+// never carries it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "hardware/input/progress.hpp"
+
+namespace scaleplan {
+
+// --progress: auto (a terminal only), always, never.
+enum class ProgressMode { automatic, always, never };
+
+// Registers the --progress option on `command`, one of the commands that can take long.
+void add_progress_option(CLI::App& command, ProgressMode& mode);
+
+// The library's progress (hardware/input/progress.hpp) as a status line on a terminal:
+// "validate: 3/8 files, 12 s left (korthikanti2022-1t-full-recompute.yaml)". Each task's time left
+// is estimated from its own rate so far. Redraws at most ten times a second (a task's last update
+// always draws) and not before the first task has run for half a second unless the mode is
+// `always`, so that quick commands stay silent. The destructor clears the line.
+class TerminalProgress final : public ProgressSink {
+ public:
+  explicit TerminalProgress(ProgressMode mode, std::FILE* stream = stderr);
+  ~TerminalProgress() override;
+  TerminalProgress(const TerminalProgress&) = delete;
+  TerminalProgress& operator=(const TerminalProgress&) = delete;
+
+  // The sink to hand to the library: null when nothing would be drawn.
+  ProgressSink* sink() { return enabled_ ? this : nullptr; }
+  void report(const ProgressUpdate& update) override;
+  // Clears the line, so that the command's own output starts on a clean line.
+  void clear();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled_ = false;
+  bool always_ = false;
+  bool drawn_ = false;
+  std::FILE* stream_;
+  Clock::time_point start_;      // of the command
+  std::string task_;             // the task of the last update
+  Clock::time_point task_start_;
+  Clock::time_point last_draw_;
+};
+
+// "2 min 05 s" for a duration in seconds (whole seconds, "0 s" for less than one).
+std::string duration_text(double seconds);
+
+}  // namespace scaleplan
