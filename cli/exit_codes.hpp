@@ -17,10 +17,12 @@ struct ExitCode {
 inline constexpr ExitCode exit_codes[] = {
     {exit_success, "success (a plan that does not fit is still a success without --require-fit)"},
     {exit_internal_error, "an internal error: a bug, or a failure the program did not expect"},
-    {exit_bad_input, "bad input: a file or an argument is wrong; stderr names the file, line, "
-                     "column and key and says what would be valid"},
-    {exit_does_not_fit, "run or simulate with --require-fit: the plan does not fit in device "
-                        "memory (the report is printed all the same)"},
+    {exit_bad_input,
+     "bad input: a file or an argument is wrong; stderr names the file, line, "
+     "column and key and says what would be valid"},
+    {exit_does_not_fit,
+     "run or simulate with --require-fit: the plan does not fit in device "
+     "memory (the report is printed all the same)"},
 };
 
 }  // namespace scaleplan

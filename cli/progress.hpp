@@ -46,8 +46,8 @@ class TerminalProgress final : public ProgressSink {
   bool always_ = false;
   bool drawn_ = false;
   std::FILE* stream_;
-  Clock::time_point start_;      // of the command
-  std::string task_;             // the task of the last update
+  Clock::time_point start_;  // of the command
+  std::string task_;         // the task of the last update
   Clock::time_point task_start_;
   Clock::time_point last_draw_;
 };

@@ -150,8 +150,7 @@ void check_plan_fits_cluster(const Plan& plan, const std::string& plan_file,
   }
   for (const RankProgram& program : plan.ranks) {
     // The copies of a replicated plan run on the listed devices shifted by whole replicas.
-    const int last_device =
-        program.device + (plan.replicas.count - 1) * plan.replicas.rank_stride;
+    const int last_device = program.device + (plan.replicas.count - 1) * plan.replicas.rank_stride;
     if (program.device < 0 || last_device >= devices) {
       problems.push_back({{plan_file, 0, 0},
                           "ranks",

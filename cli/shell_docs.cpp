@@ -281,9 +281,8 @@ std::string man_page(const CLI::App& app, std::string_view version) {
   const std::vector<CommandInfo> commands = commands_of(app);
   std::string out = fmt::format(".TH SCALEPLAN 1 \"\" \"scaleplan {}\" \"User Commands\"\n",
                                 troff(std::string(version)));
-  out += ".SH NAME\nscaleplan \\- " + troff(app.get_description().substr(
-                                             app.get_description().find(": ") + 2)) +
-         "\n";
+  out += ".SH NAME\nscaleplan \\- " +
+         troff(app.get_description().substr(app.get_description().find(": ") + 2)) + "\n";
   out += ".SH SYNOPSIS\n.B scaleplan\n\\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIARGUMENTS\\fR]\n";
   out += ".SH DESCRIPTION\n" + troff(app.get_description()) +
          ". Each command below is one way in; \\fBscaleplan COMMAND \\-\\-help\\fR says the "
@@ -305,8 +304,8 @@ std::string man_page(const CLI::App& app, std::string_view version) {
       for (const std::string& n : o.names)
         names += (names.empty() ? "" : ", ") + ("\\fB" + troff(n) + "\\fR");
       if (o.takes_value)
-        names += o.choices.empty() ? " \\fIVALUE\\fR" : " \\fI" + troff(joined(o.choices, "|")) +
-                                                          "\\fR";
+        names +=
+            o.choices.empty() ? " \\fIVALUE\\fR" : " \\fI" + troff(joined(o.choices, "|")) + "\\fR";
       out += ".TP\n" + names + "\n" + troff(o.description) + "\n";
     }
   }

@@ -15,7 +15,7 @@ namespace scaleplan {
 // Where a task stands: `done` of `total` `units`, the last or current item `current` (a file
 // name, say; may be empty). done <= total; done == total is the task's last report.
 struct ProgressUpdate {
-  std::string_view task;   // "validate", "simulating"
+  std::string_view task;  // "validate", "simulating"
   std::uint64_t done = 0;
   std::uint64_t total = 0;
   std::string_view units;    // "predictions", "ops"

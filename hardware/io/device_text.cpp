@@ -65,8 +65,8 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
   out += line("GEMM efficiency (large GEMMs)", fraction(d.compute_efficiency.value),
               d.compute_efficiency);
   if (const auto& f = d.gemm_half_efficiency_flops)
-    out += line("GEMM size at half that efficiency", fmt::format("{:.3g} GFLOP", f->value / 1e9),
-                *f);
+    out +=
+        line("GEMM size at half that efficiency", fmt::format("{:.3g} GFLOP", f->value / 1e9), *f);
   else
     out += absent("GEMM size at half that efficiency");
   out += line("kernel launch overhead", microseconds(d.kernel_launch_overhead_s.value),
@@ -81,8 +81,8 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
     out += absent("collective efficiency (nccl-tests)");
   if (const auto& f = d.intra_node_link_count)
     out += line("links", fmt::format("{:.0f}", f->value), *f);
-  out += line("latency", microseconds(d.intra_node_link_latency_s.value),
-              d.intra_node_link_latency_s);
+  out +=
+      line("latency", microseconds(d.intra_node_link_latency_s.value), d.intra_node_link_latency_s);
   out += line("host link (PCIe) bandwidth", bytes_per_s(d.host_link_bandwidth_bytes_per_s.value),
               d.host_link_bandwidth_bytes_per_s);
   out += line("collective step latency", microseconds(d.collective_step_latency_s.value),
@@ -112,8 +112,8 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
 }
 
 std::string format_device_list(const Catalog& catalog) {
-  std::string out = fmt::format("{:<20} {:<5} {:<8} {:>20} {:>11} {:>12} {:>8}\n", "device",
-                                "kind", "vendor", "dense peak", "memory", "bandwidth", "USD/h");
+  std::string out = fmt::format("{:<20} {:<5} {:<8} {:>20} {:>11} {:>12} {:>8}\n", "device", "kind",
+                                "vendor", "dense peak", "memory", "bandwidth", "USD/h");
   for (const DeviceSpec& d : catalog.devices()) {
     out += fmt::format(
         "{:<20} {:<5} {:<8} {:>20} {:>11} {:>12} {:>8}\n", d.name, to_string(d.kind), d.vendor,

@@ -89,8 +89,9 @@ std::vector<Candidate> pipeline_parallel(const ClusterSpec& cluster, const Train
 }
 
 const std::vector<Setting>& settings() {
-  static const std::vector<Setting> all{zero_stages,    sequence_parallelism, recompute,
-                                        smaller_micro_batches, tensor_parallel, pipeline_parallel};
+  static const std::vector<Setting> all{zero_stages,     sequence_parallelism,
+                                        recompute,       smaller_micro_batches,
+                                        tensor_parallel, pipeline_parallel};
   return all;
 }
 
@@ -171,8 +172,8 @@ std::vector<MemoryFitChange> changes_that_fit(const Scenario& scenario, const Pr
   const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
   const std::unique_ptr<ComputeModel> compute =
       make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
-  return changes_that_fit(
-      {scenario.cluster, scenario.job, *compute, run.network, run.settings}, count);
+  return changes_that_fit({scenario.cluster, scenario.job, *compute, run.network, run.settings},
+                          count);
 }
 
 }  // namespace scaleplan
