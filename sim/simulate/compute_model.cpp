@@ -84,25 +84,31 @@ double ProfiledComputeModel::kernel_time_s(const Kernel& kernel) const {
 }
 
 std::string ProfiledComputeModel::description(Dtype dtype) const {
-  std::string text = "calibration profile " + profile_name_ + " of " + profile_.device + ": GEMM";
-  for (const auto& [fitted, gemm] : profile_.gemm) {
-    text += " " + std::string(to_string(fitted)) + " (" + std::to_string(gemm.table.size()) +
-            " shapes)";
-  }
-  if (profile_.gemm.empty())
-    text += " none";
-  if (profile_.sustained_gemm_fraction) {
-    text += fmt::format(" at {:.3g} of the measured throughput (sustained in a step)",
-                        profile_.sustained_gemm_fraction->value);
+  // Each part of the model with where it comes from: the profile's fits, or the catalog's
+  // figures for what the profile lacks.
+  std::string text = "calibration profile " + profile_name_ + " of " + profile_.device + ": ";
+  if (!profile_.gemm.empty()) {
+    text += "GEMM";
+    for (const auto& [fitted, gemm] : profile_.gemm) {
+      text += fmt::format(" {} ({})", to_string(fitted),
+                          counted(static_cast<std::int64_t>(gemm.table.size()), "shape"));
+    }
+    if (profile_.sustained_gemm_fraction) {
+      text += fmt::format(" at {:.3g} of the measured throughput (sustained in a step)",
+                          profile_.sustained_gemm_fraction->value);
+    }
+    text += ", ";
   }
   if (profile_.memory) {
-    text +=
-        ", memory " +
-        std::to_string(static_cast<long long>(profile_.memory->bandwidth_bytes_per_s.value / 1e9)) +
-        " GB/s";
+    text += fmt::format("memory {} GB/s",
+                        static_cast<long long>(profile_.memory->bandwidth_bytes_per_s.value / 1e9));
   } else {
-    text += ", memory from the catalog";
+    text += "memory from the catalog";
   }
+  text += profile_.kernel_launch_overhead_s
+              ? fmt::format(", launch overhead {:.3g} us",
+                            profile_.kernel_launch_overhead_s->value * 1e6)
+              : std::string(", launch overhead from the catalog");
   if (!profile_.gemm.count(dtype)) {
     text += fmt::format("; no {0} GEMM fit, so {0} GEMMs from the catalog's roofline of {1}: {2}",
                         to_string(dtype), device_.name, catalog_gemm_curve(device_));
