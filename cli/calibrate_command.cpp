@@ -150,7 +150,9 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
   o->import->add_option("files", o->inputs, "nccl-tests output files")
       ->required()
       ->check(CLI::ExistingFile);
-  o->import->add_option("-o,--output", o->output, "Measurements YAML to write")->required();
+  o->import->add_option("-o,--output", o->output, "Measurements YAML to write")
+      ->required()
+      ->type_name("FILE");
   o->import
       ->add_option("--collective", o->collective,
                    "The collective measured (default: from the binary name in the output)")
@@ -166,9 +168,13 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
                                      "Fit measurements into a profile and print the fit "
                                      "quality");
   o->fit->add_option("measurements", o->inputs, "Measurements YAML files")->required();
-  o->fit->add_option("-o,--output", o->output, "Profile YAML to write")->required();
-  o->fit->add_option("--device", o->device,
-                     "Catalog device the profile refines (its peaks become the reference)");
+  o->fit->add_option("-o,--output", o->output, "Profile YAML to write")
+      ->required()
+      ->type_name("FILE");
+  o->fit
+      ->add_option("--device", o->device,
+                   "Catalog device the profile refines (its peaks become the reference)")
+      ->type_name("DEVICE");
   add_catalog_options(*o->fit, o->catalog);
   o->fit
       ->add_option("--radius", o->radius_octaves,
@@ -189,7 +195,9 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
       ->check(CLI::ExistingFile);
   o->fit_steps->add_option("runs", o->runs, "Scenario files or directories with measured steps")
       ->required();
-  o->fit_steps->add_option("-o,--output", o->output, "Profile YAML to write")->required();
+  o->fit_steps->add_option("-o,--output", o->output, "Profile YAML to write")
+      ->required()
+      ->type_name("FILE");
   add_catalog_options(*o->fit_steps, o->catalog);
   add_progress_option(*o->fit_steps, o->progress);
 

@@ -8,9 +8,11 @@
 namespace scaleplan {
 
 void add_catalog_options(CLI::App& command, CatalogChoice& choice) {
-  command.add_option("--catalog", choice.file,
-                     "Device catalog YAML that extends the built-in catalog (a device of the same "
-                     "name replaces the built-in one)");
+  command
+      .add_option("--catalog", choice.file,
+                  "Device catalog YAML that extends the built-in catalog (a device of the same "
+                  "name replaces the built-in one)")
+      ->type_name("FILE");
   command.add_flag("--replace-catalog", choice.replace,
                    "Use the --catalog file alone, in place of the built-in catalog");
 }

@@ -62,9 +62,11 @@ int main(int argc, char** argv) {
       ->required();
   validate_command->add_flag("--json", validate_options.json, "Print the table as JSON");
   add_catalog_options(*validate_command, validate_options.catalog);
-  validate_command->add_option(
-      "--calibration", validate_options.calibration,
-      "Time every case with this calibration profile instead of the catalog (or the case's own)");
+  validate_command
+      ->add_option("--calibration", validate_options.calibration,
+                   "Time every case with this calibration profile instead of the catalog (or the "
+                   "case's own)")
+      ->type_name("FILE");
   add_progress_option(*validate_command, validate_options.progress);
 
   const auto run_catalog = add_catalog_command(app);

@@ -178,16 +178,19 @@ int simulate_plan(const RunCommands& c) {
 void add_step_options(CLI::App& command, StepOptions& o) {
   command.add_flag("--json", o.json, "Print the prediction as JSON");
   command.add_flag("--links", o.links, "Also print the busiest links and their utilisation");
-  command.add_option("--trace", o.trace, "Write a Chrome/Perfetto trace of the step to this file");
+  command.add_option("--trace", o.trace, "Write a Chrome/Perfetto trace of the step to this file")
+      ->type_name("FILE");
   add_catalog_options(command, o.catalog);
-  command.add_option("--calibration", o.calibration,
-                     "Time the step with this calibration profile in place of the scenario's own "
-                     "(if any); whatever the profile lacks comes from the catalog");
+  command
+      .add_option("--calibration", o.calibration,
+                  "Time the step with this calibration profile in place of the scenario's own "
+                  "(if any); whatever the profile lacks comes from the catalog")
+      ->type_name("FILE");
   command
       .add_option("--network-model", o.network_model,
                   "flows, alpha-beta, or auto: flows unless the step would start more than " +
                       std::to_string(SimulationOptions{}.flow_budget) +
-                      ", then alpha-beta for the collectives that would start the most")
+                      " flows, then alpha-beta for the collectives that would start the most")
       ->check(CLI::IsMember(network_model_names.names()));
   command.add_flag("--require-fit", o.require_fit,
                    "Exit with status " + std::to_string(exit_does_not_fit) +
@@ -203,8 +206,10 @@ std::function<int()> add_run_commands(CLI::App& app) {
   c->run = app.add_subcommand("run", "Simulate one training step of a scenario");
   c->run->add_option("scenario", c->step.scenario, "Scenario YAML file")->required();
   add_step_options(*c->run, c->step);
-  c->run->add_option("--dump-plan", c->dump_plan,
-                     "Write the per-rank plan (docs/plan-format.md) to this file");
+  c->run
+      ->add_option("--dump-plan", c->dump_plan,
+                   "Write the per-rank plan (docs/plan-format.md) to this file")
+      ->type_name("FILE");
   c->run->add_flag("--all-ranks", c->all_ranks,
                    "Simulate every rank (default: one data-parallel replica, whose copies still "
                    "load the network)");
@@ -218,7 +223,8 @@ std::function<int()> add_run_commands(CLI::App& app) {
       ->add_option("--cluster", c->step.scenario,
                    "The scenario whose cluster (device, nodes, network, calibration) runs the "
                    "plan, and whose job it trains (for tokens/s and MFU)")
-      ->required();
+      ->required()
+      ->type_name("SCENARIO");
   add_step_options(*c->simulate, c->step);
 
   return [c]() { return *c->simulate ? simulate_plan(*c) : run_scenario(*c); };

@@ -21,6 +21,7 @@ struct OptionInfo {
   std::string description;
   bool takes_value = false;
   std::vector<std::string> choices;  // from an IsMember check; empty: a file or free text
+  std::string value_name;            // "FILE", "FLOAT": CLI11's type name, without choices
 };
 
 struct CommandInfo {
@@ -71,9 +72,14 @@ void collect(const CLI::App& app, const std::string& path, std::vector<CommandIn
     for (const std::string& s : option->get_snames())
       o.names.push_back("-" + s);
     o.description = option->get_description();
-    o.takes_value = option->get_type_size() != 0;
-    if (o.takes_value)
+    // A flag expects no items (CLI11 sets its expected count to 0).
+    o.takes_value = option->get_items_expected_max() > 0;
+    if (o.takes_value) {
       o.choices = choices_of(*option);
+      o.value_name = option->get_type_name().substr(0, option->get_type_name().find(':'));
+      if (o.value_name.empty())
+        o.value_name = "VALUE";
+    }
     info.options.push_back(std::move(o));
   }
   const auto subcommands = app.get_subcommands([](const CLI::App*) { return true; });
@@ -305,7 +311,7 @@ std::string man_page(const CLI::App& app, std::string_view version) {
         names += (names.empty() ? "" : ", ") + ("\\fB" + troff(n) + "\\fR");
       if (o.takes_value)
         names +=
-            o.choices.empty() ? " \\fIVALUE\\fR" : " \\fI" + troff(joined(o.choices, "|")) + "\\fR";
+            " \\fI" + troff(o.choices.empty() ? o.value_name : joined(o.choices, "|")) + "\\fR";
       out += ".TP\n" + names + "\n" + troff(o.description) + "\n";
     }
   }
@@ -342,9 +348,9 @@ std::function<int()> add_shell_docs_commands(CLI::App& app) {
   o->completion->add_option("shell", o->shell, "bash or zsh")
       ->required()
       ->check(CLI::IsMember({"bash", "zsh"}));
-  o->completion->add_option("-o,--output", o->output, "Write it to this file");
+  o->completion->add_option("-o,--output", o->output, "Write it to this file")->type_name("FILE");
   CLI::App* man = app.add_subcommand("man", "Print the man page (troff; or write it to a file)");
-  man->add_option("-o,--output", o->output, "Write it to this file");
+  man->add_option("-o,--output", o->output, "Write it to this file")->type_name("FILE");
   return [o, &app]() {
     const std::string text = *o->completion
                                  ? (o->shell == "bash" ? bash_completion(app) : zsh_completion(app))

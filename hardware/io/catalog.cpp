@@ -3,6 +3,7 @@
 #include "hardware/io/figure_input.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -165,10 +166,22 @@ std::vector<std::string> Catalog::names() const {
 std::string unknown_device_message(const Catalog& catalog, std::string_view name) {
   std::string message = fmt::format("'{}' is not in the device catalog", name);
   if (auto near = closest_match(name, catalog.names()))
-    message += fmt::format("; did you mean '{}'?", *near);
-  else
-    message += "; known devices: " + join_alternatives(catalog.names());
-  return message;
+    return message + fmt::format("; did you mean '{}'?", *near);
+  // A short name people say ("H100", "tpu-v4") is part of the catalog's longer ones.
+  const auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  std::vector<std::string> containing;
+  for (const std::string& known : catalog.names()) {
+    if (!name.empty() && lower(known).find(lower(name)) != std::string::npos)
+      containing.push_back(known);
+  }
+  if (!containing.empty())
+    return message + "; did you mean " + join_alternatives(containing) + "?";
+  return message + "; known devices: " + join_alternatives(catalog.names());
 }
 
 }  // namespace scaleplan

@@ -60,8 +60,10 @@ struct ExtendedCatalog {
   std::vector<std::string> replaced;  // in the file's order
 };
 
-// "'H100' is not in the device catalog; did you mean 'H200'?" (or the known devices when none is
-// close): the message for a device name `catalog` does not have.
+// The message for a device name `catalog` does not have: "'H100-SMX5-80GB' is not in the device
+// catalog; did you mean 'H100-SXM5-80GB'?" for a near miss, the devices whose names contain it
+// for a short name ("'H100' ...; did you mean H100-SXM5-80GB or H100-PCIe-80GB?"), else every
+// known device.
 std::string unknown_device_message(const Catalog& catalog, std::string_view name);
 
 }  // namespace scaleplan
