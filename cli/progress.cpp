@@ -81,7 +81,8 @@ void TerminalProgress::report(const ProgressUpdate& u) {
     return;
   const double elapsed_s = std::chrono::duration<double>(now - task_start_).count();
   std::string line = fmt::format("{}: {}/{} {}", u.task, u.done, u.total, u.units);
-  if (u.done > 0 && !last) {
+  // A rate measured over less than a second says little about the rest.
+  if (u.done > 0 && !last && elapsed_s >= 1) {
     const double left_s =
         elapsed_s * static_cast<double>(u.total - u.done) / static_cast<double>(u.done);
     line += ", " + duration_text(left_s) + " left";

@@ -164,12 +164,30 @@ void check_plan_fits_cluster(const Plan& plan, const std::string& plan_file,
     throw InputError(std::move(problems));
 }
 
+// Whether `plan` is the one the scenario's job builds (as many ranks, each with as many ops): when
+// it is not, the report's model line, tokens/s and MFU, which come from the job, describe another
+// job than the plan's, and a note on `notes` says so.
+void note_a_plan_of_another_job(const Plan& plan, const std::string& plan_file,
+                                const Scenario& scenario, std::ostream& notes) {
+  const Plan built = build_plan(
+      scenario.job, plan.replicas.count > 1 ? RankScope::one_replica : RankScope::all_ranks);
+  bool same = built.ranks.size() == plan.ranks.size();
+  for (std::size_t i = 0; same && i < plan.ranks.size(); ++i)
+    same = built.ranks[i].ops.size() == plan.ranks[i].ops.size();
+  if (!same) {
+    notes << "note: " << plan_file << " is not the plan of " << scenario.file
+          << "'s job; it is simulated as written, and the report's model, tokens/s and MFU are "
+             "those of the scenario's job\n";
+  }
+}
+
 int simulate_plan(const RunCommands& c) {
   const StepOptions& o = c.step;
   const Catalog catalog = load_catalog(o.catalog, std::cerr);
   const Scenario scenario = load_step_scenario(o, catalog);
   const Plan plan = read_plan(c.plan);
   check_plan_fits_cluster(plan, c.plan, scenario);
+  note_a_plan_of_another_job(plan, c.plan, scenario, std::cerr);
   const RunSettings settings = settings_of(o, scenario, RankScope::all_ranks);
   const ClusterNetwork network = prepare_network(scenario, catalog);
   return simulate_and_report(o, scenario, plan, network, settings, false);
