@@ -130,8 +130,8 @@ TEST(RunCommand, ProgressGoesToStderrOnlyWhenAsked) {
   const auto dir = test_dir();
   const auto err = dir / "stderr.txt";
   // stderr is a pipe or a file here, not a terminal: the default draws nothing.
-  Output out = scaleplan::test::run_command("{ " + std::string(SCALEPLAN_BINARY) + " run " +
-                                            small + " 2>" + err.string() + "; }");
+  Output out = scaleplan::test::run_command("{ " + std::string(SCALEPLAN_BINARY) + " run " + small +
+                                            " 2>" + err.string() + "; }");
   ASSERT_EQ(out.status, 0) << out.text;
   EXPECT_EQ(slurp(err), "");
   out = scaleplan::test::run_command("{ " + std::string(SCALEPLAN_BINARY) + " run " + small +
