@@ -30,7 +30,8 @@ struct CommandInfo {
   std::vector<std::string> subcommands;
   std::vector<std::string> subcommand_descriptions;
   std::vector<OptionInfo> options;
-  std::vector<std::string> positionals;  // "SCENARIO", with "..." when it takes several
+  // "SCENARIO", with "..." when it takes several, in brackets when optional ("[NAME]").
+  std::vector<std::string> positionals;
 };
 
 // The choices CLI11 writes into an option's type name for an IsMember check: "TEXT:{a,b,c}".
@@ -63,7 +64,8 @@ void collect(const CLI::App& app, const std::string& path, std::vector<CommandIn
       std::string name = option->get_name(true, false);
       for (char& c : name)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      info.positionals.push_back(name + (option->get_items_expected_max() > 1 ? " ..." : ""));
+      name += option->get_items_expected_max() > 1 ? " ..." : "";
+      info.positionals.push_back(option->get_required() ? name : "[" + name + "]");
       continue;
     }
     OptionInfo o;

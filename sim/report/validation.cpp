@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "version/version.hpp"
@@ -247,10 +249,10 @@ std::string format_text(const ValidationReport& report) {
     out += "\n";
   for (const SkippedFile& f : report.skipped)
     out += "skipped " + f.file + ": " + f.reason + "\n";
-  std::snprintf(line, sizeof line, "\n%zu cases: MAPE %.2f %%, worst %.2f %% (%s)\n",
-                report.cases.size(), report.mean_absolute_percentage_error,
-                report.worst_absolute_percentage_error, report.worst_case.c_str());
-  out += line;
+  out += fmt::format("\n{}: MAPE {:.2f} %, worst {:.2f} % ({})\n",
+                     counted(static_cast<std::int64_t>(report.cases.size()), "case"),
+                     report.mean_absolute_percentage_error, report.worst_absolute_percentage_error,
+                     report.worst_case);
   return out;
 }
 

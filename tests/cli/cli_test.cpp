@@ -222,6 +222,33 @@ TEST(Cli, ValidateRefusesCasesWithoutMeasurements) {
       << out.text;
 }
 
+TEST(Cli, ValidateSkipsScenariosWithoutMeasurementsInADirectory) {
+  // A directory of one validation case and one plain scenario: the case is validated, the
+  // scenario skipped with a note in the report.
+  const auto dir = test_dir() / "runs";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy(scenario("validation/korthikanti2022-22b-full-recompute.yaml"), dir);
+  std::filesystem::copy(scenario("gpt3-175b-64xa100.yaml"), dir);
+  const Output text = run("validate " + dir.string());
+  ASSERT_EQ(text.status, 0) << text.text;
+  EXPECT_NE(text.text.find("skipped " + (dir / "gpt3-175b-64xa100.yaml").string() +
+                           ": no measured: block\n"),
+            std::string::npos)
+      << text.text;
+  EXPECT_NE(text.text.find("\n1 case: MAPE"), std::string::npos) << text.text;
+  const auto json = nlohmann::json::parse(run("validate --json " + dir.string()).text);
+  EXPECT_EQ(json["cases"].size(), 1u);
+  EXPECT_EQ(json["skipped"][0]["reason"], "no measured: block");
+
+  // A directory with no case at all has nothing to report.
+  std::filesystem::remove(dir / "korthikanti2022-22b-full-recompute.yaml");
+  const Output none = run("validate " + dir.string());
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.text.find("none of the 1 file given is a validation case"), std::string::npos)
+      << none.text;
+  std::filesystem::remove_all(dir.parent_path());
+}
+
 }  // namespace
 
 namespace {

@@ -32,7 +32,8 @@ TEST(MemoryFit, ActivationPeaksWithoutSimulatingAreTheSimulatedOnes) {
     const std::vector<double> peaks = activation_peak_bytes(plan);
     ASSERT_EQ(peaks.size(), plan.ranks.size());
     // The report's highest rank and its peak, found both ways.
-    const MemoryBreakdown counted = peak_memory(cluster, job, default_allocator_headroom_fraction().value);
+    const MemoryBreakdown counted =
+        peak_memory(cluster, job, default_allocator_headroom_fraction().value);
     EXPECT_EQ(counted.rank, simulated.memory.rank) << to_string(job.parallelism.schedule);
     EXPECT_EQ(counted.activations_bytes, simulated.memory.activations_bytes)
         << to_string(job.parallelism.schedule);
