@@ -12,8 +12,8 @@ namespace scaleplan {
 
 class SimulationProgress final : public SimulationObserver {
  public:
-  // Reports to `sink` (null: nothing) about a thousand times over the run, so that a step of
-  // millions of ops costs the sink a thousand calls.
+  // Reports to `sink` (null: nothing) every (plan's ops / 1000) ops: 1,000 to 2,000 reports over
+  // a run of at least 1,000 ops, so that a step of millions of ops costs the sink as few calls.
   SimulationProgress(const Plan& plan, ProgressSink* sink);
 
   void on_op(int rank, std::uint32_t op, SimTime start, SimTime end) override;

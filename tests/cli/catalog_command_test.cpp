@@ -51,7 +51,8 @@ TEST(CatalogCommand, ADeviceShowsEveryFigureWithItsSource) {
         "  power                                           700 W  [NVIDIA H100",
         "  price per device-hour                       12.29 USD  [AWS EC2 on-demand price of "
         "p5.48xlarge",
-        "  NIC collective efficiency                        0.94  [NVIDIA/nccl-tests issues #290"}) {
+        "  NIC collective efficiency                        0.94  [NVIDIA/nccl-tests issues "
+        "#290"}) {
     EXPECT_NE(out.text.find(line), std::string::npos) << line << "\n" << out.text;
   }
   const Output list = run("catalog");
@@ -97,9 +98,9 @@ TEST(CatalogCommand, AFileExtendsTheBuiltInCatalogUnlessItReplacesIt) {
   std::ofstream(mine) << renamed;
   const Output replaced = run("catalog --catalog " + mine);
   EXPECT_EQ(replaced.status, 0) << replaced.text;
-  EXPECT_NE(replaced.text.find("note: " + mine +
-                               ": device 'A100-SXM4-80GB' replaces the built-in one"),
-            std::string::npos)
+  EXPECT_NE(
+      replaced.text.find("note: " + mine + ": device 'A100-SXM4-80GB' replaces the built-in one"),
+      std::string::npos)
       << replaced.text;
 
   // --replace-catalog: the file alone, which then needs its network_defaults.

@@ -36,7 +36,8 @@ TEST(ShellDocs, BashCompletesCommandsOptionsAndChoices) {
   EXPECT_EQ(bash_completes(script, "scaleplan \"\""),
             "run simulate validate catalog calibrate completion man\n");
   EXPECT_EQ(bash_completes(script, "scaleplan calibrate f"), "fit fit-steps\n");
-  EXPECT_EQ(bash_completes(script, "scaleplan run --network-model \"\""), "auto flows alpha-beta\n");
+  EXPECT_EQ(bash_completes(script, "scaleplan run --network-model \"\""),
+            "auto flows alpha-beta\n");
   // After a flag comes an option again, not its value.
   EXPECT_EQ(bash_completes(script, "scaleplan run --json --net"), "--network-model\n");
   EXPECT_EQ(bash_completes(script, "scaleplan simulate --c"),
@@ -51,16 +52,14 @@ TEST(ShellDocs, ZshCompletionAndTheManPageDescribeEveryCommand) {
   const Output man = scaleplan::test::run_command(binary + " man");
   ASSERT_EQ(man.status, 0) << man.text;
   // Each command with its arguments, an optional one in brackets (troff escapes hyphens).
-  for (const auto& [command, synopsis] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [command, synopsis] : std::vector<std::pair<std::string, std::string>>{
            {"run", "run SCENARIO [OPTIONS]"},
            {"simulate", "simulate PLAN [OPTIONS]"},
            {"validate", "validate PATHS ... [OPTIONS]"},
            {"catalog", "catalog [NAME] [OPTIONS]"},
            {"calibrate fit-steps", "calibrate fit\\-steps PROFILE RUNS ... [OPTIONS]"}}) {
     EXPECT_NE(zsh.text.find("(\" " + command + "\")"), std::string::npos) << command;
-    EXPECT_NE(man.text.find(".SS \"scaleplan " + synopsis + "\"\n"), std::string::npos)
-        << synopsis;
+    EXPECT_NE(man.text.find(".SS \"scaleplan " + synopsis + "\"\n"), std::string::npos) << synopsis;
   }
   // The exit codes scripts rely on, --require-fit's among them.
   EXPECT_NE(man.text.find(".SH EXIT STATUS"), std::string::npos);
@@ -71,17 +70,17 @@ TEST(ShellDocs, ZshCompletionAndTheManPageDescribeEveryCommand) {
 TEST(ShellDocs, InstallPutsThemWhereShellsAndManLook) {
   const auto prefix = test_dir() / "prefix";
   const std::string build = std::filesystem::path(binary).parent_path().string();
-  const Output installed = scaleplan::test::run_command("cmake --install " + build +
-                                                        " --prefix " + prefix.string());
+  const Output installed =
+      scaleplan::test::run_command("cmake --install " + build + " --prefix " + prefix.string());
   ASSERT_EQ(installed.status, 0) << installed.text;
-  for (const char* file : {"share/bash-completion/completions/scaleplan",
-                           "share/zsh/site-functions/_scaleplan", "share/man/man1/scaleplan.1",
-                           "bin/scaleplan"}) {
+  for (const char* file :
+       {"share/bash-completion/completions/scaleplan", "share/zsh/site-functions/_scaleplan",
+        "share/man/man1/scaleplan.1", "bin/scaleplan"}) {
     EXPECT_TRUE(std::filesystem::exists(prefix / file)) << file;
   }
   // The installed completion is the one the installed program writes.
-  const Output now = scaleplan::test::run_command((prefix / "bin/scaleplan").string() +
-                                                  " completion bash");
+  const Output now =
+      scaleplan::test::run_command((prefix / "bin/scaleplan").string() + " completion bash");
   std::ifstream in(prefix / "share/bash-completion/completions/scaleplan");
   EXPECT_EQ(now.text,
             std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
