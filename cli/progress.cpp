@@ -66,6 +66,11 @@ std::string duration_text(double seconds) {
   return fmt::format("{} h {:02} min", whole / 3600, whole % 3600 / 60);
 }
 
+void TerminalProgress::announce(std::string_view what) {
+  if (enabled_)
+    draw(std::string(what), Clock::now());
+}
+
 void TerminalProgress::report(const ProgressUpdate& u) {
   if (!enabled_)
     return;
@@ -89,6 +94,10 @@ void TerminalProgress::report(const ProgressUpdate& u) {
   }
   if (!u.current.empty())
     line += fmt::format(" ({})", u.current);
+  draw(std::move(line), now);
+}
+
+void TerminalProgress::draw(std::string line, Clock::time_point now) {
   // One line only: a line wider than the terminal would wrap, and \r would then redraw the
   // wrapped part alone.
   const std::size_t columns = terminal_columns(stream_);

@@ -38,11 +38,17 @@ class TerminalProgress final : public ProgressSink {
   // The sink to hand to the library: null when nothing would be drawn.
   ProgressSink* sink() { return enabled_ ? this : nullptr; }
   void report(const ProgressUpdate& update) override;
+  // Draws `what` at once, for a step that reports nothing until it ends (reading a big file):
+  // the next report or clear() replaces it.
+  void announce(std::string_view what);
   // Clears the line, so that the command's own output starts on a clean line.
   void clear();
 
  private:
   using Clock = std::chrono::steady_clock;
+  // Draws `line` in place of the last, cut to the terminal's width.
+  void draw(std::string line, Clock::time_point now);
+
   bool enabled_ = false;
   bool always_ = false;
   bool drawn_ = false;

@@ -1,8 +1,11 @@
 #include "cli/run_command.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "cli/catalog_command.hpp"
 #include "cli/exit_codes.hpp"
@@ -77,9 +80,9 @@ RunSettings settings_of(const StepOptions& o, const Scenario& scenario, RankScop
 // Simulates `plan` of `scenario`'s job on `network`, writes the trace if asked, prints the
 // report and returns the exit code. `suggest_changes`: a plan that does not fit gets the changes
 // of the scenario's strategy that would make it fit.
-int simulate_and_report(const StepOptions& o, const Scenario& scenario, const Plan& plan,
-                        const ClusterNetwork& network, const RunSettings& settings,
-                        bool suggest_changes) {
+int simulate_and_report(const StepOptions& o, TerminalProgress& terminal, const Scenario& scenario,
+                        const Plan& plan, const ClusterNetwork& network,
+                        const RunSettings& settings, bool suggest_changes) {
   const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
   const std::unique_ptr<ComputeModel> compute =
       make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
@@ -87,7 +90,6 @@ int simulate_and_report(const StepOptions& o, const Scenario& scenario, const Pl
   std::optional<TimelineRecorder> recorder;
   if (!o.trace.empty())
     recorder.emplace(plan, true);
-  TerminalProgress terminal(o.progress);
   SimulationProgress progress(plan, terminal.sink());
   Prediction prediction = predict(inputs, plan, {recorder ? &*recorder : nullptr, &progress});
   progress.finish();
@@ -130,7 +132,8 @@ int run_scenario(const RunCommands& c) {
     auto out = open_output(c.dump_plan);
     write_plan(plan, out);
   }
-  return simulate_and_report(o, scenario, plan, network, settings, true);
+  TerminalProgress terminal(o.progress);
+  return simulate_and_report(o, terminal, scenario, plan, network, settings, true);
 }
 
 // A plan read from a file, checked against the cluster it is to run on: its ranks must be the
@@ -185,12 +188,19 @@ int simulate_plan(const RunCommands& c) {
   const StepOptions& o = c.step;
   const Catalog catalog = load_catalog(o.catalog, std::cerr);
   const Scenario scenario = load_step_scenario(o, catalog);
+  TerminalProgress terminal(o.progress);
+  // Reading a plan is one call into the YAML parser, which says nothing until it is done, at
+  // about 2 MB/s: a big file is announced.
+  std::error_code error;
+  const auto plan_bytes = std::filesystem::file_size(c.plan, error);
+  if (!error && plan_bytes > 8'000'000)
+    terminal.announce(fmt::format("reading {} ({} MB)", c.plan, plan_bytes / 1'000'000));
   const Plan plan = read_plan(c.plan);
   check_plan_fits_cluster(plan, c.plan, scenario);
   note_a_plan_of_another_job(plan, c.plan, scenario, std::cerr);
   const RunSettings settings = settings_of(o, scenario, RankScope::all_ranks);
   const ClusterNetwork network = prepare_network(scenario, catalog);
-  return simulate_and_report(o, scenario, plan, network, settings, false);
+  return simulate_and_report(o, terminal, scenario, plan, network, settings, false);
 }
 
 void add_step_options(CLI::App& command, StepOptions& o) {

@@ -19,8 +19,8 @@ struct Recorded {
 class RecordingSink final : public ProgressSink {
  public:
   void report(const ProgressUpdate& u) override {
-    updates.push_back({std::string(u.task), u.done, u.total, std::string(u.units),
-                       std::string(u.current)});
+    updates.push_back(
+        {std::string(u.task), u.done, u.total, std::string(u.units), std::string(u.current)});
   }
   std::vector<Recorded> updates;
 };
