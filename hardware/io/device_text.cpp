@@ -1,5 +1,7 @@
 #include "hardware/io/device_text.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace scaleplan {
@@ -112,14 +114,24 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
 }
 
 std::string format_device_list(const Catalog& catalog) {
-  std::string out = fmt::format("{:<20} {:<5} {:<8} {:>20} {:>11} {:>12} {:>8}\n", "device", "kind",
-                                "vendor", "dense peak", "memory", "bandwidth", "USD/h");
+  // Names and vendors as wide as the longest, so that a user's device keeps the columns.
+  std::size_t name_width = 20, vendor_width = 8;
   for (const DeviceSpec& d : catalog.devices()) {
-    out += fmt::format(
-        "{:<20} {:<5} {:<8} {:>20} {:>11} {:>12} {:>8}\n", d.name, to_string(d.kind), d.vendor,
-        training_peak(d), fmt::format("{:.0f} GiB", d.memory_bytes.value / gib),
-        bytes_per_s(d.memory_bandwidth_bytes_per_s.value),
-        d.price_usd_per_hour ? fmt::format("{:.2f}", d.price_usd_per_hour->value) : "-");
+    name_width = std::max(name_width, d.name.size());
+    vendor_width = std::max(vendor_width, d.vendor.size());
+  }
+  const auto row = [&](std::string_view name, std::string_view kind, std::string_view vendor,
+                       const std::string& peak, const std::string& memory,
+                       const std::string& bandwidth, const std::string& price) {
+    return fmt::format("{:<{}} {:<5} {:<{}} {:>20} {:>11} {:>12} {:>8}\n", name, name_width, kind,
+                       vendor, vendor_width, peak, memory, bandwidth, price);
+  };
+  std::string out = row("device", "kind", "vendor", "dense peak", "memory", "bandwidth", "USD/h");
+  for (const DeviceSpec& d : catalog.devices()) {
+    out += row(d.name, to_string(d.kind), d.vendor, training_peak(d),
+               fmt::format("{:.0f} GiB", d.memory_bytes.value / gib),
+               bytes_per_s(d.memory_bandwidth_bytes_per_s.value),
+               d.price_usd_per_hour ? fmt::format("{:.2f}", d.price_usd_per_hour->value) : "-");
   }
   return out;
 }
