@@ -126,8 +126,36 @@ std::string subcommand_transitions(const std::vector<CommandInfo>& commands, boo
   for (const CommandInfo& c : commands) {
     for (const std::string& sub : c.subcommands) {
       const std::string next = script_path(c) + " " + sub;
-      out += fmt::format("      {}\"{}\") path=\"{}\" ;;\n", zsh ? "(" : "",
+      out += fmt::format("      {}\"{}\") cmd_path=\"{}\" ;;\n", zsh ? "(" : "",
                          script_path(c) + " " + sub, next);
+    }
+  }
+  return out;
+}
+
+// The `case "$cmd_path|$prev"` arms both shells share: after an option that takes a value, its
+// choices, or a file name.
+std::string value_arms(const std::vector<CommandInfo>& commands, bool zsh) {
+  std::string out;
+  for (const CommandInfo& c : commands) {
+    for (const OptionInfo& o : c.options) {
+      if (!o.takes_value)
+        continue;
+      std::string arms;
+      for (const std::string& name : o.names)
+        arms += (arms.empty() ? "" : "|") + fmt::format("\"{}|{}\"", script_path(c), name);
+      std::vector<std::string> choices;
+      for (const std::string& choice : o.choices)
+        choices.push_back(single_quoted(choice));
+      if (zsh) {
+        out += fmt::format("    ({}) {}; return ;;\n", arms,
+                           choices.empty() ? "_files" : "compadd -- " + joined(choices));
+      } else if (choices.empty()) {
+        out += fmt::format("    {}) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", arms);
+      } else {
+        out += fmt::format("    {}) COMPREPLY=($(compgen -W {} -- \"$cur\")); return ;;\n", arms,
+                           single_quoted(joined(o.choices)));
+      }
     }
   }
   return out;
@@ -143,33 +171,19 @@ std::string bash_completion(const CLI::App& app) {
       "# share/bash-completion/completions/scaleplan (cmake --install does).\n"
       "_scaleplan() {\n"
       "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-      "  local path=\"\" i\n"
+      "  local cmd_path=\"\" i\n"
       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
-      "    case \"$path ${COMP_WORDS[i]}\" in\n";
+      "    case \"$cmd_path ${COMP_WORDS[i]}\" in\n";
   out += subcommand_transitions(commands, false);
   out +=
       "    esac\n"
       "  done\n"
       "  local subcommands=\"\" options=\"\"\n"
-      "  case \"$path|$prev\" in\n";
-  for (const CommandInfo& c : commands) {
-    for (const OptionInfo& o : c.options) {
-      if (!o.takes_value)
-        continue;
-      std::string arms;
-      for (const std::string& name : o.names)
-        arms += (arms.empty() ? "" : "|") + fmt::format("\"{}|{}\"", script_path(c), name);
-      if (o.choices.empty()) {
-        out += fmt::format("    {}) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n", arms);
-      } else {
-        out += fmt::format("    {}) COMPREPLY=($(compgen -W {} -- \"$cur\")); return ;;\n", arms,
-                           single_quoted(joined(o.choices)));
-      }
-    }
-  }
+      "  case \"$cmd_path|$prev\" in\n";
+  out += value_arms(commands, false);
   out +=
       "  esac\n"
-      "  case \"$path\" in\n";
+      "  case \"$cmd_path\" in\n";
   for (const CommandInfo& c : commands) {
     std::vector<std::string> names;
     for (const OptionInfo& o : c.options)
@@ -209,36 +223,20 @@ std::string zsh_completion(const CLI::App& app) {
       "# command-line definitions. Install it as _scaleplan in a folder of $fpath\n"
       "# (cmake --install puts it in share/zsh/site-functions).\n"
       "_scaleplan() {\n"
-      "  local path=\"\" i\n"
+      "  local cmd_path=\"\" i\n"
       "  for ((i = 2; i < CURRENT; i++)); do\n"
-      "    case \"$path ${words[i]}\" in\n";
+      "    case \"$cmd_path ${words[i]}\" in\n";
   out += subcommand_transitions(commands, true);
   out +=
       "    esac\n"
       "  done\n"
       "  local prev=${words[CURRENT-1]}\n"
       "  local -a subcommands options\n"
-      "  case \"$path|$prev\" in\n";
-  for (const CommandInfo& c : commands) {
-    for (const OptionInfo& o : c.options) {
-      if (!o.takes_value)
-        continue;
-      std::string arms;
-      for (const std::string& name : o.names)
-        arms += (arms.empty() ? "" : "|") + fmt::format("\"{}|{}\"", script_path(c), name);
-      if (o.choices.empty()) {
-        out += fmt::format("    ({}) _files; return ;;\n", arms);
-      } else {
-        std::vector<std::string> quoted;
-        for (const std::string& choice : o.choices)
-          quoted.push_back(single_quoted(choice));
-        out += fmt::format("    ({}) compadd -- {}; return ;;\n", arms, joined(quoted));
-      }
-    }
-  }
+      "  case \"$cmd_path|$prev\" in\n";
+  out += value_arms(commands, true);
   out +=
       "  esac\n"
-      "  case \"$path\" in\n";
+      "  case \"$cmd_path\" in\n";
   for (const CommandInfo& c : commands) {
     std::vector<std::string> subcommands, options;
     for (std::size_t i = 0; i < c.subcommands.size(); ++i)

@@ -45,6 +45,36 @@ TEST(ShellDocs, BashCompletesCommandsOptionsAndChoices) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ShellDocs, ZshCompletesCommandsOptionsAndChoices) {
+  if (scaleplan::test::run_command("command -v zsh").status != 0)
+    GTEST_SKIP() << "zsh is not installed";
+  const auto dir = test_dir();
+  const std::string script = (dir / "_scaleplan").string();
+  ASSERT_EQ(scaleplan::test::run_command(binary + " completion zsh -o " + script).status, 0);
+  // zsh's completion functions stubbed to print what they are given; `words`, CURRENT and
+  // PREFIX set as zsh sets them for the word being completed.
+  const std::string harness = (dir / "harness.zsh").string();
+  // The file ends by calling _scaleplan, as zsh's autoloading expects: sourced after `words`,
+  // CURRENT and PREFIX are set, it completes once.
+  std::ofstream(harness) << "_describe() { local name=${@[-1]}; local -a a; a=(\"${(@P)name}\"); "
+                            "print -r -- \"${(j: :)${a[@]%%:*}}\"; }\n"
+                            "compadd() { shift; print -r -- \"$*\"; }\n"
+                            "_files() { print -r -- files; }\n"
+                            "words=(\"$@\"); CURRENT=${#words}; PREFIX=${words[-1]}\n"
+                            "source "
+                         << script << "\n";
+  const auto completes = [&](const std::string& words) {
+    return scaleplan::test::run_command("zsh " + harness + " " + words).text;
+  };
+  EXPECT_EQ(completes("scaleplan \"\""),
+            "run simulate validate catalog calibrate completion man\n");
+  EXPECT_EQ(completes("scaleplan calibrate \"\""), "import fit compare fit-steps\n");
+  EXPECT_EQ(completes("scaleplan run --network-model \"\""), "auto flows alpha-beta\n");
+  EXPECT_EQ(completes("scaleplan run --trace \"\""), "files\n");
+  EXPECT_EQ(completes("scaleplan catalog --json --"), "--help -h --catalog --replace-catalog\n");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ShellDocs, ZshCompletionAndTheManPageDescribeEveryCommand) {
   const Output zsh = scaleplan::test::run_command(binary + " completion zsh");
   ASSERT_EQ(zsh.status, 0) << zsh.text;
