@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <utility>
 #include <vector>
 
@@ -92,8 +93,9 @@ void TerminalProgress::report(const ProgressUpdate& u) {
         elapsed_s * static_cast<double>(u.total - u.done) / static_cast<double>(u.done);
     line += ", " + duration_text(left_s) + " left";
   }
+  // A file's name alone: the folders before it would push it past the terminal's width.
   if (!u.current.empty())
-    line += fmt::format(" ({})", u.current);
+    line += fmt::format(" ({})", std::filesystem::path(u.current).filename().string());
   draw(std::move(line), now);
 }
 

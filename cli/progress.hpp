@@ -23,11 +23,11 @@ enum class ProgressMode { automatic, always, never };
 void add_progress_option(CLI::App& command, ProgressMode& mode);
 
 // The library's progress (hardware/input/progress.hpp) as a status line on a terminal:
-// "validate: 3/8 files, 12 s left (korthikanti2022-1t-full-recompute.yaml)". Each task's time left
-// is estimated from its own rate so far, once it has run for a second. Redraws at most ten times a
-// second (a task's last update always draws) and not before the first task has run for half a
-// second unless the mode is `always`, so that quick commands stay silent. The destructor clears the
-// line.
+// "validate: 3/8 files, 12 s left (korthikanti2022-1t-full-recompute.yaml)", the current item by
+// its file name when it is a path. Each task's time left is estimated from its own rate so far,
+// once it has run for a second. Redraws at most ten times a second (a task's last update always
+// draws) and not before the first task has run for half a second unless the mode is `always`, so
+// that quick commands stay silent. The destructor clears the line.
 class TerminalProgress final : public ProgressSink {
  public:
   explicit TerminalProgress(ProgressMode mode, std::FILE* stream = stderr);
