@@ -22,6 +22,16 @@ std::size_t terminal_columns(std::FILE* stream) {
   return 80;
 }
 
+// "2 min 05 s" for a duration in seconds (whole seconds, "0 s" for less than one).
+std::string duration_text(double seconds) {
+  const auto whole = static_cast<std::int64_t>(seconds + 0.5);
+  if (whole < 60)
+    return fmt::format("{} s", whole);
+  if (whole < 3600)
+    return fmt::format("{} min {:02} s", whole / 60, whole % 60);
+  return fmt::format("{} h {:02} min", whole / 3600, whole % 3600 / 60);
+}
+
 }  // namespace
 
 void add_progress_option(CLI::App& command, ProgressMode& mode) {
@@ -56,15 +66,6 @@ TerminalProgress::TerminalProgress(ProgressMode mode, std::FILE* stream)
 
 TerminalProgress::~TerminalProgress() {
   clear();
-}
-
-std::string duration_text(double seconds) {
-  const auto whole = static_cast<std::int64_t>(seconds + 0.5);
-  if (whole < 60)
-    return fmt::format("{} s", whole);
-  if (whole < 3600)
-    return fmt::format("{} min {:02} s", whole / 60, whole % 60);
-  return fmt::format("{} h {:02} min", whole / 3600, whole % 3600 / 60);
 }
 
 void TerminalProgress::announce(std::string_view what) {

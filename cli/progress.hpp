@@ -59,7 +59,4 @@ class TerminalProgress final : public ProgressSink {
   Clock::time_point last_draw_;
 };
 
-// "2 min 05 s" for a duration in seconds (whole seconds, "0 s" for less than one).
-std::string duration_text(double seconds);
-
 }  // namespace scaleplan

@@ -167,13 +167,4 @@ std::vector<MemoryFitChange> changes_that_fit(const PredictionInputs& inputs, st
   return found;
 }
 
-std::vector<MemoryFitChange> changes_that_fit(const Scenario& scenario, const PreparedRun& run,
-                                              std::size_t count) {
-  const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
-  const std::unique_ptr<ComputeModel> compute =
-      make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
-  return changes_that_fit({scenario.cluster, scenario.job, *compute, run.network, run.settings},
-                          count);
-}
-
 }  // namespace scaleplan

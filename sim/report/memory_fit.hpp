@@ -28,8 +28,5 @@ MemoryBreakdown peak_memory(const ClusterSpec& cluster, const TrainingJob& job,
 // Empty when nothing tried fits.
 std::vector<MemoryFitChange> changes_that_fit(const PredictionInputs& inputs,
                                               std::size_t count = 3);
-// The same for a scenario made ready to run, with the compute model of its calibration profile.
-std::vector<MemoryFitChange> changes_that_fit(const Scenario& scenario, const PreparedRun& run,
-                                              std::size_t count = 3);
 
 }  // namespace scaleplan
