@@ -8,7 +8,9 @@
 #include "calibrate/compare.hpp"
 #include "calibrate/fit.hpp"
 #include "calibrate/nccl_tests_import.hpp"
+#include "cli/catalog_command.hpp"
 #include "cli/output_file.hpp"
+#include "cli/progress.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/report/validation.hpp"
@@ -31,8 +33,9 @@ struct CalibrateOptions {
   std::string algorithm = "nccl";
 
   std::string device;
-  std::string catalog;
+  CatalogChoice catalog;
   double radius_octaves = 2;
+  ProgressMode progress = ProgressMode::automatic;
 
   std::string profile;
   std::string measurements;
@@ -67,21 +70,13 @@ int run_import(const CalibrateOptions& o) {
 }
 
 int run_fit(const CalibrateOptions& o) {
-  Catalog storage;
-  const Catalog& catalog =
-      o.catalog.empty() ? Catalog::builtin() : (storage = Catalog::load(o.catalog));
+  const Catalog catalog = load_catalog(o.catalog, std::cerr);
   FitOptions options;
   options.interpolation_radius_octaves = o.radius_octaves;
   if (!o.device.empty()) {
     options.device = catalog.find(o.device);
-    if (!options.device) {
-      std::string message = "'" + o.device + "' is not in the device catalog";
-      if (auto near = closest_match(o.device, catalog.names()))
-        message += "; did you mean '" + *near + "'?";
-      else
-        message += "; known devices: " + join_alternatives(catalog.names());
-      throw InputError({{{"--device", 0, 0}, "", message}});
-    }
+    if (!options.device)
+      throw InputError({{{"--device", 0, 0}, "", unknown_device_message(catalog, o.device)}});
   }
   std::vector<Measurements> inputs;
   bool empty = true;
@@ -108,19 +103,20 @@ int run_compare(const CalibrateOptions& o) {
 }
 
 int run_fit_steps(const CalibrateOptions& o) {
-  Catalog storage;
-  const Catalog& catalog =
-      o.catalog.empty() ? Catalog::builtin() : (storage = Catalog::load(o.catalog));
+  const Catalog catalog = load_catalog(o.catalog, std::cerr);
   const NamedProfile calibration{load_profile(o.profile), o.profile};
-  const std::vector<std::filesystem::path> files = validation_files(o.runs);
-  const SustainedFractionFit fit = fit_sustained_gemm_fraction(files, catalog, calibration);
+  const std::vector<ValidationFile> files = validation_files(o.runs);
+  TerminalProgress progress(o.progress);
+  const SustainedFractionFit fit =
+      fit_sustained_gemm_fraction(files, catalog, calibration, progress.sink());
+  progress.clear();
   Profile fitted = calibration.profile;
   std::string cases;
   for (const ValidationCase& c : fit.before.cases)
     cases += (cases.empty() ? "" : ", ") + c.file;
   fitted.sustained_gemm_fraction = Figure{
       fit.fraction,
-      "fitted by scaleplan calibrate fit-steps to " + std::to_string(files.size()) +
+      "fitted by scaleplan calibrate fit-steps to " + std::to_string(fit.before.cases.size()) +
           " measured steps (" + cases + "): MAPE " +
           fmt::format("{:.2f} %", fit.before.mean_absolute_percentage_error) + " without it, " +
           fmt::format("{:.2f} %", fit.after.mean_absolute_percentage_error) + " with it"};
@@ -145,7 +141,9 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
   o->import->add_option("files", o->inputs, "nccl-tests output files")
       ->required()
       ->check(CLI::ExistingFile);
-  o->import->add_option("-o,--output", o->output, "Measurements YAML to write")->required();
+  o->import->add_option("-o,--output", o->output, "Measurements YAML to write")
+      ->required()
+      ->type_name("FILE");
   o->import
       ->add_option("--collective", o->collective,
                    "The collective measured (default: from the binary name in the output)")
@@ -161,10 +159,14 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
                                      "Fit measurements into a profile and print the fit "
                                      "quality");
   o->fit->add_option("measurements", o->inputs, "Measurements YAML files")->required();
-  o->fit->add_option("-o,--output", o->output, "Profile YAML to write")->required();
-  o->fit->add_option("--device", o->device,
-                     "Catalog device the profile refines (its peaks become the reference)");
-  o->fit->add_option("--catalog", o->catalog, "Device catalog YAML (default: built-in)");
+  o->fit->add_option("-o,--output", o->output, "Profile YAML to write")
+      ->required()
+      ->type_name("FILE");
+  o->fit
+      ->add_option("--device", o->device,
+                   "Catalog device the profile refines (its peaks become the reference)")
+      ->type_name("DEVICE");
+  add_catalog_options(*o->fit, o->catalog);
   o->fit
       ->add_option("--radius", o->radius_octaves,
                    "GEMM table interpolation radius in octaves (default 2)")
@@ -184,8 +186,11 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
       ->check(CLI::ExistingFile);
   o->fit_steps->add_option("runs", o->runs, "Scenario files or directories with measured steps")
       ->required();
-  o->fit_steps->add_option("-o,--output", o->output, "Profile YAML to write")->required();
-  o->fit_steps->add_option("--catalog", o->catalog, "Device catalog YAML (default: built-in)");
+  o->fit_steps->add_option("-o,--output", o->output, "Profile YAML to write")
+      ->required()
+      ->type_name("FILE");
+  add_catalog_options(*o->fit_steps, o->catalog);
+  add_progress_option(*o->fit_steps, o->progress);
 
   return [o]() -> int {
     if (*o->import)

@@ -1,14 +1,11 @@
 #include "cli/capacity_command.hpp"
 
-#include <unistd.h>
-
 #include <iostream>
 #include <memory>
 
-#include <fmt/format.h>
-
+#include "cli/catalog_command.hpp"
 #include "cli/output_file.hpp"
-#include "hardware/io/catalog.hpp"
+#include "cli/progress.hpp"
 #include "sim/capacity/capacity_report.hpp"
 #include "sim/capacity/capacity_search.hpp"
 
@@ -18,38 +15,33 @@ namespace {
 
 struct CapacityOptions {
   std::string spec;
-  std::string catalog;
+  CatalogChoice catalog;
   std::string csv;
   bool json = false;
   int threads = 0;
+  ProgressMode progress = ProgressMode::automatic;
 };
 
-// On a terminal, one line on stderr saying which cluster the planner is searching (a spec of
-// thousands of devices takes minutes); nothing when stderr is piped.
-capacity::PlanFinder with_progress(capacity::PlanFinder find, std::size_t clusters) {
-  if (!::isatty(STDERR_FILENO))
-    return find;
-  auto done = std::make_shared<std::size_t>(0);
-  return [find = std::move(find), clusters, done](const capacity::ClusterOption& option,
-                                                  const TrainingJob& base, int top_k) {
-    std::cerr << fmt::format("\r\033[Ksearching plans: {} x{} ({} of {})", option.name,
-                             option.cluster.device_count(), ++*done, clusters)
-              << std::flush;
+// Each cluster's plan search counts as one step of the command's progress (a spec of thousands
+// of devices takes minutes).
+capacity::PlanFinder with_progress(capacity::PlanFinder find, ProgressCounter& counter) {
+  return [find = std::move(find), &counter](const capacity::ClusterOption& option,
+                                            const TrainingJob& base, int top_k) {
     capacity::PlanOutcome outcome = find(option, base, top_k);
-    if (*done == clusters)
-      std::cerr << "\r\033[K" << std::flush;
+    counter.advance(option.name);
     return outcome;
   };
 }
 
 int run_capacity(const CapacityOptions& o) {
-  std::optional<Catalog> own;
-  if (!o.catalog.empty())
-    own = Catalog::load(o.catalog);
-  const Catalog& catalog = own ? *own : Catalog::builtin();
+  const Catalog catalog = load_catalog(o.catalog, std::cerr);
   const capacity::CapacitySpec spec = capacity::load_capacity_spec(o.spec, catalog);
+  TerminalProgress terminal(o.progress);
+  ProgressCounter counter(terminal.sink(), "capacity", "clusters searched", spec.options.size());
   const capacity::CapacityReport report = capacity::evaluate_capacity(
-      spec, with_progress(capacity::planner_finder(catalog, o.threads), spec.options.size()));
+      spec, with_progress(capacity::planner_finder(catalog, o.threads), counter));
+  counter.finish();
+  terminal.clear();
   if (!o.csv.empty())
     write_output_file(o.csv, capacity::format_csv(report));
   std::cout << (o.json ? capacity::format_json(report) : capacity::format_text(report));
@@ -70,7 +62,8 @@ std::function<int()> add_capacity_command(CLI::App& app) {
   command
       ->add_option("--threads", o->threads, "Worker threads of each search (default: every core)")
       ->check(CLI::Range(1, 1024));
-  command->add_option("--catalog", o->catalog, "Device catalog YAML (default: the built-in one)");
+  add_catalog_options(*command, o->catalog);
+  add_progress_option(*command, o->progress);
   return [o] { return run_capacity(*o); };
 }
 

@@ -1,132 +1,47 @@
 // The scaleplan command line: a thin shell over the library.
-#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/calibrate_command.hpp"
 #include "cli/capacity_command.hpp"
+#include "cli/catalog_command.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/plan_command.hpp"
-#include "hardware/io/catalog.hpp"
+#include "cli/progress.hpp"
+#include "cli/run_command.hpp"
+#include "cli/shell_docs.hpp"
 #include "hardware/io/profile_io.hpp"
-#include "sim/plan/plan_io.hpp"
-#include "sim/report/prediction.hpp"
 #include "sim/report/validation.hpp"
-#include "sim/scenario/scenario.hpp"
-#include "sim/simulate/timeline_recorder.hpp"
-#include "sim/strategy/plan_builder.hpp"
-#include "sim/timeline/chrome_trace.hpp"
+#include "version/version.hpp"
 
 namespace {
 
 using namespace scaleplan;
 
-// Exit codes: 0 success, 1 internal failure, 2 bad input.
-constexpr int exit_bad_input = 2;
-
-const Catalog& catalog_for(const std::string& path, Catalog& storage) {
-  if (path.empty())
-    return Catalog::builtin();
-  storage = Catalog::load(path);
-  return storage;
-}
-
-std::ofstream open_output(const std::string& path) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    throw InputError({{{path, 0, 0}, "", "cannot open for writing"}});
-  return out;
-}
-
-std::vector<std::string> rank_names(const Scenario& s, const Plan& plan) {
-  std::vector<std::string> names;
-  const auto& p = s.job.parallelism;
-  for (const RankProgram& program : plan.ranks) {
-    const int r = program.rank;
-    const RankCoordinates c = coordinates_of(r, p);
-    names.push_back("rank " + std::to_string(r) + " (pp " + std::to_string(c.pp) + ", dp " +
-                    std::to_string(c.dp) + ", tp " + std::to_string(c.tp) + ")");
-  }
-  return names;
-}
-
-struct RunOptions {
-  std::string scenario;
-  std::string catalog;
-  std::string trace;
-  std::string dump_plan;
+struct ValidateOptions {
+  std::vector<std::string> paths;
+  CatalogChoice catalog;
+  std::string calibration;
   bool json = false;
-  bool links = false;
-  bool all_ranks = false;
-  std::string network_model = "auto";
+  ProgressMode progress = ProgressMode::automatic;
 };
 
-int run(const RunOptions& o) {
-  Catalog storage;
-  const Catalog& catalog = catalog_for(o.catalog, storage);
-  const Scenario scenario = load_scenario(o.scenario, catalog);
-  RunSettings settings;
-  settings.ranks = o.all_ranks ? RankScope::all_ranks : RankScope::one_replica;
-  // The command line accepts only the table's names (CLI::IsMember below).
-  settings.network_model = network_model_names.parse(o.network_model).value();
-  const PreparedRun prepared = prepare_run(scenario, catalog, settings);
-  if (!o.dump_plan.empty()) {
-    auto out = open_output(o.dump_plan);
-    write_plan(prepared.plan, out);
-  }
-  std::optional<TimelineRecorder> recorder;
-  if (!o.trace.empty())
-    recorder.emplace(prepared.plan, true);
-  const Prediction prediction = predict(scenario, prepared, {recorder ? &*recorder : nullptr});
-  if (recorder) {
-    // The links' rates are recorded during the run; the trace shows the busiest, known after it.
-    ChromeTraceOptions trace;
-    trace.rank_names = rank_names(scenario, prepared.plan);
-    for (const LinkUsage& l : prediction.busiest_links)
-      trace.links.push_back({l.link, l.name});
-    auto out = open_output(o.trace);
-    write_chrome_trace(out, recorder->timeline(), trace);
-  }
-  if (o.json) {
-    std::cout << format_json(prediction);
-  } else {
-    std::cout << format_text(prediction, o.links);
-  }
-  return 0;
-}
-
-int validate_cases(const std::vector<std::string>& paths, const std::string& catalog_path,
-                   const std::string& calibration, bool json) {
-  Catalog storage;
-  const Catalog& catalog = catalog_for(catalog_path, storage);
+int validate_cases(const ValidateOptions& o) {
+  const Catalog catalog = load_catalog(o.catalog, std::cerr);
   std::optional<NamedProfile> profile;
-  if (!calibration.empty())
-    profile = NamedProfile{load_profile(calibration), calibration};
+  if (!o.calibration.empty())
+    profile = NamedProfile{load_profile(o.calibration), o.calibration};
+  TerminalProgress progress(o.progress);
   const ValidationReport report =
-      validate(validation_files(paths), catalog, profile ? &*profile : nullptr);
-  if (json) {
+      validate(validation_files(o.paths), catalog, profile ? &*profile : nullptr, progress.sink());
+  progress.clear();
+  if (o.json) {
     std::cout << format_json(report);
   } else {
     std::cout << format_text(report);
   }
-  return 0;
-}
-
-int list_catalog(const std::string& path) {
-  Catalog storage;
-  const Catalog& catalog = catalog_for(path, storage);
-  for (const auto& d : catalog.devices()) {
-    std::cout << d.name << "  (" << to_string(d.kind) << ", " << d.vendor << ")\n";
-    for (const auto& [dtype, figure] : d.peak_flops_per_s) {
-      std::cout << "  peak " << to_string(dtype) << ": " << figure.value / 1e12 << " TFLOP/s  ["
-                << figure.source << "]\n";
-    }
-    std::cout << "  memory: " << d.memory_bytes.value / (1u << 30) << " GiB  ["
-              << d.memory_bytes.source << "]\n";
-    std::cout << "  memory bandwidth: " << d.memory_bandwidth_bytes_per_s.value / 1e9 << " GB/s  ["
-              << d.memory_bandwidth_bytes_per_s.source << "]\n";
-  }
-  return 0;
+  return exit_success;
 }
 
 }  // namespace
@@ -134,76 +49,63 @@ int list_catalog(const std::string& path) {
 int main(int argc, char** argv) {
   CLI::App app{"scaleplan: predict training time, memory and cost of deep-learning clusters"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "scaleplan " + scaleplan_version_text(),
+                       "Print the version and the git commit of this build, and exit");
 
-  RunOptions run_options;
-  auto* run_command = app.add_subcommand("run", "Simulate one training step of a scenario");
-  run_command->add_option("scenario", run_options.scenario, "Scenario YAML file")->required();
-  run_command->add_flag("--json", run_options.json, "Print the prediction as JSON");
-  run_command->add_flag("--links", run_options.links,
-                        "Also print the busiest links and their utilisation");
-  run_command->add_option("--trace", run_options.trace,
-                          "Write a Chrome/Perfetto trace of the step to this file");
-  run_command->add_option("--dump-plan", run_options.dump_plan,
-                          "Write the per-rank plan (docs/plan-format.md) to this file");
-  run_command->add_option("--catalog", run_options.catalog,
-                          "Device catalog YAML (default: the built-in catalog)");
-  run_command->add_flag("--all-ranks", run_options.all_ranks,
-                        "Simulate every rank (default: one data-parallel replica, whose copies "
-                        "still load the network)");
-  run_command
-      ->add_option("--network-model", run_options.network_model,
-                   "flows, alpha-beta, or auto: flows unless the step would start more than " +
-                       std::to_string(SimulationOptions{}.flow_budget) +
-                       ", then alpha-beta "
-                       "for the collectives that would start the most")
-      ->check(CLI::IsMember(network_model_names.names()));
+  const auto run_step = add_run_commands(app);
 
-  std::vector<std::string> validate_paths;
-  bool validate_json = false;
-  std::string validate_catalog;
+  ValidateOptions validate_options;
   auto* validate_command = app.add_subcommand(
       "validate", "Predict published runs (scenarios with a measured: block) and report the error");
-  validate_command->add_option("paths", validate_paths, "Scenario files or directories")
+  validate_command
+      ->add_option("paths", validate_options.paths,
+                   "Scenario files or directories (whose scenarios without a measured: block are "
+                   "skipped with a note)")
       ->required();
-  validate_command->add_flag("--json", validate_json, "Print the table as JSON");
-  validate_command->add_option("--catalog", validate_catalog, "Device catalog YAML");
-  std::string validate_calibration;
-  validate_command->add_option(
-      "--calibration", validate_calibration,
-      "Time every case with this calibration profile instead of the catalog (or the case's own)");
+  validate_command->add_flag("--json", validate_options.json, "Print the table as JSON");
+  add_catalog_options(*validate_command, validate_options.catalog);
+  validate_command
+      ->add_option("--calibration", validate_options.calibration,
+                   "Time every case with this calibration profile instead of the catalog (or the "
+                   "case's own)")
+      ->type_name("FILE");
+  add_progress_option(*validate_command, validate_options.progress);
 
-  std::string catalog_path;
-  auto* catalog_command = app.add_subcommand("catalog", "List the devices in the catalog");
-  catalog_command->add_option("--catalog", catalog_path, "Device catalog YAML");
+  const auto run_catalog = add_catalog_command(app);
 
   const auto run_calibrate = add_calibrate_commands(app);
   const auto run_plan = add_plan_command(app);
   const auto run_capacity = add_capacity_command(app);
 
+  // Last, so that they describe every command above.
+  const auto run_shell_docs = add_shell_docs_commands(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : exit_bad_input;
+    return app.exit(e) == 0 ? exit_success : exit_bad_input;
   }
   try {
-    if (*run_command)
-      return run(run_options);
+    if (app.got_subcommand("run") || app.got_subcommand("simulate"))
+      return run_step();
     if (app.got_subcommand("calibrate"))
       return run_calibrate();
     if (app.got_subcommand("plan"))
       return run_plan();
     if (app.got_subcommand("capacity"))
       return run_capacity();
-    if (*catalog_command)
-      return list_catalog(catalog_path);
+    if (app.got_subcommand("catalog"))
+      return run_catalog();
     if (*validate_command)
-      return validate_cases(validate_paths, validate_catalog, validate_calibration, validate_json);
+      return validate_cases(validate_options);
+    if (app.got_subcommand("completion") || app.got_subcommand("man"))
+      return run_shell_docs();
   } catch (const InputError& e) {
     std::cerr << e.what() << "\n";
     return exit_bad_input;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return exit_internal_error;
   }
-  return 0;
+  return exit_success;
 }

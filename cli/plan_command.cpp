@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "cli/catalog_command.hpp"
 #include "cli/output_file.hpp"
 #include "hardware/input/yaml_reader.hpp"
-#include "hardware/io/catalog.hpp"
 #include "sim/planner/plan_report.hpp"
 #include "sim/planner/planner.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -19,7 +19,7 @@ namespace {
 
 struct PlanOptions {
   std::string scenario;
-  std::string catalog;
+  CatalogChoice catalog;
   int top = 20;
   std::string objective = "time";
   std::vector<std::string> fix;
@@ -35,9 +35,7 @@ struct PlanOptions {
 }
 
 int run_plan(const PlanOptions& o) {
-  Catalog storage;
-  const Catalog& catalog =
-      o.catalog.empty() ? Catalog::builtin() : (storage = Catalog::load(o.catalog));
+  const Catalog catalog = load_catalog(o.catalog, std::cerr);
   const Scenario scenario = load_scenario(o.scenario, catalog, ScenarioUse::plan);
   SearchSpace space = scenario.search.value_or(SearchSpace{});
   for (const std::string& fix : o.fix)
@@ -115,7 +113,7 @@ std::function<int()> add_plan_command(CLI::App& app) {
       ->expected(2);
   plan->add_option("--threads", o->threads, "Worker threads (default: every core)")
       ->check(CLI::Range(1, 1024));
-  plan->add_option("--catalog", o->catalog, "Device catalog YAML (default: the built-in one)");
+  add_catalog_options(*plan, o->catalog);
   plan->add_option("--network-model", o->network_model,
                    "How the top plans are simulated: flows, alpha-beta or auto")
       ->check(CLI::IsMember(network_model_names.names()));

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "hardware/input/diagnostics.hpp"
+
 namespace scaleplan {
 
 double bus_bandwidth_factor(CollectiveOp op, int ranks) {
@@ -91,8 +93,7 @@ double BandwidthProfile::time_s(double bytes) const {
 }
 
 std::string group_text(int ranks, int nodes) {
-  return std::to_string(ranks) + " ranks / " + std::to_string(nodes) +
-         (nodes == 1 ? " node" : " nodes");
+  return counted(ranks, "rank") + " / " + counted(nodes, "node");
 }
 
 double CollectiveProfile::time_s(double bytes) const {

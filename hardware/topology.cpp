@@ -586,8 +586,7 @@ std::string Topology::vertex_name(VertexId v) const {
     case VertexKind::nic:
       return "node" + std::to_string(x.node) + "/nic" + std::to_string(x.index);
     case VertexKind::node_switch:
-      return "node" + std::to_string(x.node) + "/switch" +
-             (x.index > 0 ? std::to_string(x.index) : std::string());
+      return "node" + std::to_string(x.node) + "/switch" + std::to_string(x.index);
     case VertexKind::host_bridge:
       return "node" + std::to_string(x.node) + "/socket" + std::to_string(x.index);
     case VertexKind::network_switch: {

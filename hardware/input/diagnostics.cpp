@@ -92,4 +92,11 @@ std::string join_alternatives(const std::vector<std::string>& words) {
   return text;
 }
 
+std::string counted(std::int64_t count, std::string_view noun, std::string_view plural) {
+  std::string text = std::to_string(count) + " ";
+  if (count == 1)
+    return text.append(noun);
+  return plural.empty() ? text.append(noun).append("s") : text.append(plural);
+}
+
 }  // namespace scaleplan

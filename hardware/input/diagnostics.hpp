@@ -3,6 +3,7 @@
 // No YAML here, so that value types and their checks can report problems without a parser.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,10 @@ std::optional<std::string> closest_match(std::string_view word,
 
 // Joins words as "a, b or c".
 std::string join_alternatives(const std::vector<std::string>& words);
+
+// A count and its noun, plural unless the count is 1: "1 node", "8 nodes", "1 micro-batch".
+// `plural` defaults to the noun with an "s".
+std::string counted(std::int64_t count, std::string_view noun, std::string_view plural = {});
 
 // A byte count in binary units, whole where it is ("32 KiB", "1.50 MiB").
 std::string format_bytes(double bytes);

@@ -3,6 +3,7 @@
 #include "hardware/io/figure_input.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -74,46 +75,77 @@ DeviceSpec read_device(MapReader& map) {
 
 }  // namespace
 
-Catalog Catalog::parse(std::string_view yaml_text, const std::string& file_label) {
+void Catalog::read(std::string_view yaml_text, const std::string& file_label, bool extending,
+                   std::vector<std::string>& replaced) {
   const YAML::Node root = load_yaml_string(yaml_text, file_label);
   Diagnostics diagnostics(file_label);
   MapReader top(root, "", diagnostics);
-  Catalog catalog;
 
+  // Extending, a figure the file leaves out keeps the base catalog's.
+  const bool defaults_required = !extending;
   MapReader defaults = top.child("network_defaults");
-  if (!top.has("network_defaults"))
+  if (!top.has("network_defaults") && defaults_required)
     top.require("network_defaults");
-  if (auto f = read_figure(defaults, "switch_latency_s", true)) {
-    catalog.network_defaults_.switch_latency_s = *f;
-  }
-  if (auto f = read_figure(defaults, "nic_latency_s", true)) {
-    catalog.network_defaults_.nic_latency_s = *f;
-  }
-  catalog.network_defaults_.cross_socket_bandwidth_bytes_per_s =
-      read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false);
-  catalog.network_defaults_.nic_bandwidth_efficiency =
-      read_optional_fraction(defaults, "nic_bandwidth_efficiency");
+  NetworkDefaults& net = network_defaults_;
+  if (auto f = read_figure(defaults, "switch_latency_s", defaults_required))
+    net.switch_latency_s = *f;
+  if (auto f = read_figure(defaults, "nic_latency_s", defaults_required))
+    net.nic_latency_s = *f;
+  if (auto f = read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false))
+    net.cross_socket_bandwidth_bytes_per_s = f;
+  else if (!extending)
+    net.cross_socket_bandwidth_bytes_per_s.reset();
+  if (auto f = read_optional_fraction(defaults, "nic_bandwidth_efficiency"))
+    net.nic_bandwidth_efficiency = f;
+  else if (!extending)
+    net.nic_bandwidth_efficiency.reset();
   defaults.accept("inter_node_link_latency_s");
   defaults.finish();
 
   if (!top.has("devices"))
     top.require("devices");
   const auto items = top.sequence("devices");
+  std::vector<std::string> seen;
   for (std::size_t i = 0; i < items.size(); ++i) {
     MapReader device(items[i], "devices[" + std::to_string(i) + "]", diagnostics);
     DeviceSpec spec = read_device(device);
-    if (!spec.name.empty() && catalog.find(spec.name)) {
+    if (!spec.name.empty() && std::find(seen.begin(), seen.end(), spec.name) != seen.end()) {
       device.error("name", fmt::format("'{}' appears twice in the catalog", spec.name));
     }
-    catalog.devices_.push_back(std::move(spec));
+    seen.push_back(spec.name);
+    auto same = std::find_if(devices_.begin(), devices_.end(),
+                             [&](const DeviceSpec& d) { return d.name == spec.name; });
+    if (extending && !spec.name.empty() && same != devices_.end()) {
+      replaced.push_back(spec.name);
+      *same = std::move(spec);
+    } else {
+      devices_.push_back(std::move(spec));
+    }
   }
   top.finish();
   diagnostics.throw_if_any();
+}
+
+Catalog Catalog::parse(std::string_view yaml_text, const std::string& file_label) {
+  Catalog catalog;
+  std::vector<std::string> replaced;
+  catalog.read(yaml_text, file_label, false, replaced);
   return catalog;
 }
 
 Catalog Catalog::load(const std::filesystem::path& path) {
   return parse(read_input_file(path), path.string());
+}
+
+ExtendedCatalog Catalog::extended_by(std::string_view yaml_text,
+                                     const std::string& file_label) const {
+  ExtendedCatalog out{*this, {}};
+  out.catalog.read(yaml_text, file_label, true, out.replaced);
+  return out;
+}
+
+ExtendedCatalog Catalog::extended_by_file(const std::filesystem::path& path) const {
+  return extended_by(read_input_file(path), path.string());
 }
 
 const Catalog& Catalog::builtin() {
@@ -132,6 +164,27 @@ std::vector<std::string> Catalog::names() const {
   for (const auto& d : devices_)
     names.push_back(d.name);
   return names;
+}
+
+std::string unknown_device_message(const Catalog& catalog, std::string_view name) {
+  std::string message = fmt::format("'{}' is not in the device catalog", name);
+  if (auto near = closest_match(name, catalog.names()))
+    return message + fmt::format("; did you mean '{}'?", *near);
+  // A short name people say ("H100", "tpu-v4") is part of the catalog's longer ones.
+  const auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  std::vector<std::string> containing;
+  for (const std::string& known : catalog.names()) {
+    if (!name.empty() && lower(known).find(lower(name)) != std::string::npos)
+      containing.push_back(known);
+  }
+  if (!containing.empty())
+    return message + "; did you mean " + join_alternatives(containing) + "?";
+  return message + "; known devices: " + join_alternatives(catalog.names());
 }
 
 }  // namespace scaleplan

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "hardware/input/diagnostics.hpp"
+#include "version/version.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -182,6 +183,38 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run,
   return p;
 }
 
+std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
+                                            const std::vector<double>& activation_peak_bytes,
+                                            const DeviceSpec& device,
+                                            double allocator_headroom_fraction) {
+  // NCCL runs on GPUs; TPUs, FPGAs and CPU ranks (MPI on host memory) communicate without its
+  // buffers.
+  const std::vector<double> nccl = device.kind == DeviceKind::gpu
+                                       ? nccl_buffer_bytes(plan)
+                                       : std::vector<double>(plan.ranks.size(), 0.0);
+  std::vector<MemoryBreakdown> out;
+  out.reserve(plan.ranks.size());
+  for (std::size_t i = 0; i < plan.ranks.size(); ++i) {
+    const StaticMemory& st = plan.ranks[i].static_memory;
+    MemoryBreakdown m;
+    m.rank = plan.ranks[i].rank;
+    m.weights_bytes = st.weights_bytes;
+    m.gradients_bytes = st.gradients_bytes;
+    m.optimizer_bytes = st.optimizer_bytes;
+    m.communication_buffer_bytes = st.communication_buffer_bytes;
+    m.activations_bytes = activation_peak_bytes[i];
+    m.nccl_buffer_bytes = nccl[i];
+    // Everything but NCCL's buffers comes from the framework's caching allocator.
+    const double allocated = st.total() + m.activations_bytes;
+    m.allocator_headroom_bytes = allocator_headroom_bytes(allocated, allocator_headroom_fraction);
+    m.peak_bytes = allocated + m.nccl_buffer_bytes + m.allocator_headroom_bytes;
+    m.capacity_bytes = device.memory_bytes.value;
+    m.fits = m.peak_bytes <= m.capacity_bytes;
+    out.push_back(m);
+  }
+  return out;
+}
+
 Prediction predict(const PredictionInputs& inputs) {
   return predict(inputs, build_plan(inputs.job, inputs.settings.ranks));
 }
@@ -204,10 +237,12 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   p.step_time_s = sim.step_time_s;
   const double tokens = static_cast<double>(job.training.global_batch * job.model.seq_len);
   p.tokens_per_s = tokens / sim.step_time_s;
+  p.model_parameters = total_parameters(job.model);
+  p.model_active_parameters = active_parameters(job.model);
   p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
   p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
   p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
-  p.compute_model = inputs.compute.description();
+  p.compute_model = inputs.compute.description(job.training.dtype);
   p.link_bandwidths = network.link_bandwidths;
   p.events = sim.events;
   p.flows = sim.flows;
@@ -242,29 +277,14 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   p.stage_memory.resize(job.parallelism.pp);
   const double headroom_fraction = inputs.settings.allocator_headroom_fraction;
   p.allocator_headroom_fraction = headroom_fraction;
-  // NCCL runs on GPUs; TPUs, FPGAs and CPU ranks (MPI on host memory) communicate without its
-  // buffers.
-  const std::vector<double> nccl = device.kind == DeviceKind::gpu
-                                       ? nccl_buffer_bytes(plan)
-                                       : std::vector<double>(plan.ranks.size(), 0.0);
+  std::vector<double> activation_peaks;
+  for (const RankResult& r : sim.ranks)
+    activation_peaks.push_back(r.peak_activation_bytes);
+  const std::vector<MemoryBreakdown> memory =
+      memory_by_rank(plan, activation_peaks, device, headroom_fraction);
   for (int i = 0; i < listed; ++i) {
-    const int r = sim.ranks[i].rank;
-    const StaticMemory& st = plan.ranks[i].static_memory;
-    MemoryBreakdown m;
-    m.rank = r;
-    m.weights_bytes = st.weights_bytes;
-    m.gradients_bytes = st.gradients_bytes;
-    m.optimizer_bytes = st.optimizer_bytes;
-    m.communication_buffer_bytes = st.communication_buffer_bytes;
-    m.activations_bytes = sim.ranks[i].peak_activation_bytes;
-    m.nccl_buffer_bytes = nccl[i];
-    // Everything but NCCL's buffers comes from the framework's caching allocator.
-    const double allocated = st.total() + m.activations_bytes;
-    m.allocator_headroom_bytes = allocator_headroom_bytes(allocated, headroom_fraction);
-    m.peak_bytes = allocated + m.nccl_buffer_bytes + m.allocator_headroom_bytes;
-    m.capacity_bytes = device.memory_bytes.value;
-    m.fits = m.peak_bytes <= m.capacity_bytes;
-    const int stage = coordinates_of(r, job.parallelism).pp;
+    const MemoryBreakdown& m = memory[i];
+    const int stage = coordinates_of(m.rank, job.parallelism).pp;
     if (i == 0 || m.peak_bytes > p.memory.peak_bytes)
       p.memory = m;
     if (m.peak_bytes > p.stage_memory[stage].peak_bytes || p.stage_memory[stage].peak_bytes == 0) {
@@ -287,6 +307,15 @@ namespace {
 
 std::string gib(double bytes) {
   return fmt::format("{:.2f} GiB", bytes / (1024.0 * 1024 * 1024));
+}
+
+// "174.6 B", "1.01 T": a parameter count as people quote it.
+std::string parameter_count(double parameters) {
+  if (parameters >= 1e12)
+    return fmt::format("{:.2f} T", parameters / 1e12);
+  if (parameters >= 1e9)
+    return fmt::format("{:.1f} B", parameters / 1e9);
+  return fmt::format("{:.1f} M", parameters / 1e6);
 }
 
 std::string share(double part, double whole) {
@@ -319,6 +348,20 @@ std::string simulation_text(const Prediction& p) {
   return out;
 }
 
+// What would make a plan that does not fit fit.
+std::string changes_text(const std::vector<MemoryFitChange>& changes) {
+  if (changes.empty()) {
+    return "\nno change tried fits (ZeRO stage, sequence parallelism, recompute, micro-batch, tp "
+           "or pp, one or two at a time)\n";
+  }
+  std::string out = "\nchanges that fit, fastest first (each simulated)\n";
+  for (const MemoryFitChange& c : changes) {
+    out += fmt::format("  {:<52} peak {}, step {:.3f} s\n", c.change, gib(c.memory.peak_bytes),
+                       c.step_time_s);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_text(const Prediction& p, bool with_links) {
@@ -326,12 +369,20 @@ std::string format_text(const Prediction& p, bool with_links) {
   std::string out;
   out += "scenario   " + p.scenario + "\n";
   out += "cluster    " + std::to_string(p.devices) + " x " + p.device + "\n";
+  out += "model      " + parameter_count(p.model_parameters) + " parameters";
+  if (p.model_active_parameters < p.model_parameters)
+    out += ", " + parameter_count(p.model_active_parameters) + " active per token";
+  out += "\n";
+  // A pipeline schedule only means something with more than one stage.
+  const std::string schedule =
+      par.pp > 1
+          ? std::string(to_string(par.schedule)) +
+                (par.virtual_stages > 1 ? " x" + std::to_string(par.virtual_stages) : "") + ", "
+          : "";
   out += "strategy   tp " + std::to_string(par.tp) + ", pp " + std::to_string(par.pp) + ", dp " +
          std::to_string(par.dp) + (par.ep > 1 ? ", ep " + std::to_string(par.ep) : "") + ", " +
-         std::string(to_string(par.schedule)) +
-         (par.virtual_stages > 1 ? " x" + std::to_string(par.virtual_stages) : "") + ", " +
-         std::to_string(p.microbatches) + " micro-batches per pipeline, recompute " +
-         std::string(to_string(par.recompute)) +
+         schedule + counted(p.microbatches, "micro-batch", "micro-batches") +
+         " per pipeline, recompute " + std::string(to_string(par.recompute)) +
          (par.sequence_parallel ? ", sequence parallel" : "") + "\n\n";
   out += "step time                  " + fmt::format("{:.3f} s", p.step_time_s) + "\n";
   // Small machines (a CPU cluster) run at a fraction of a TFLOP/s: those keep three digits.
@@ -368,6 +419,8 @@ std::string format_text(const Prediction& p, bool with_links) {
     }
     out += " GiB\n";
   }
+  if (p.changes_that_fit)
+    out += changes_text(*p.changes_that_fit);
   if (with_links) {
     out += "\nbusiest links (bytes carried / what the link could carry in the step)\n";
     for (const auto& l : p.busiest_links) {
@@ -395,6 +448,16 @@ nlohmann::json links_json(const std::vector<LinkUsage>& links) {
   }
   return out;
 }
+
+nlohmann::json changes_json(const std::vector<MemoryFitChange>& changes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const MemoryFitChange& c : changes) {
+    out.push_back({{"change", c.change},
+                   {"peak_bytes", c.memory.peak_bytes},
+                   {"step_time_s", c.step_time_s}});
+  }
+  return out;
+}
 }  // namespace
 
 namespace {
@@ -416,7 +479,8 @@ nlohmann::json to_json(const Prediction& p) {
   for (const auto& m : p.stage_memory)
     stages.push_back(memory(m));
   const auto& par = p.parallelism;
-  return nlohmann::json{{"scenario", p.scenario},
+  return nlohmann::json{{"scaleplan_version", scaleplan_version_text()},
+                        {"scenario", p.scenario},
                         {"device", p.device},
                         {"devices", p.devices},
                         {"parallelism",
@@ -432,6 +496,8 @@ nlohmann::json to_json(const Prediction& p) {
                           {"microbatches", p.microbatches}}},
                         {"step_time_s", p.step_time_s},
                         {"tokens_per_s", p.tokens_per_s},
+                        {"model_parameters", p.model_parameters},
+                        {"model_active_parameters", p.model_active_parameters},
                         {"model_flops_per_step", p.model_flops_per_step},
                         {"model_tflops_per_device", p.model_tflops_per_device},
                         {"mfu", p.mfu},
@@ -464,7 +530,10 @@ nlohmann::json to_json(const Prediction& p) {
 }  // namespace
 
 std::string format_json(const Prediction& prediction) {
-  return to_json(prediction).dump(2) + "\n";
+  nlohmann::json j = to_json(prediction);
+  if (prediction.changes_that_fit)
+    j["changes_that_fit"] = changes_json(*prediction.changes_that_fit);
+  return j.dump(2) + "\n";
 }
 
 }  // namespace scaleplan

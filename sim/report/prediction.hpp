@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,23 @@ struct MemoryBreakdown {
   bool fits = true;
 };
 
+// The memory of each listed rank of `plan` on `device` (index: as in plan.ranks): its static
+// memory, the peak of its activations `activation_peak_bytes[i]` (simulated, or
+// activation_peak_bytes(plan)), NCCL's buffers (GPUs only) and the caching allocator's headroom
+// at `allocator_headroom_fraction`.
+std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
+                                            const std::vector<double>& activation_peak_bytes,
+                                            const DeviceSpec& device,
+                                            double allocator_headroom_fraction);
+
+// A change of strategy that makes a job fit that did not (sim/report/memory_fit.hpp).
+struct MemoryFitChange {
+  std::string change;      // as scenario keys: "parallelism.zero: 1, parallelism.recompute: full"
+  TrainingJob job;         // the job with the change
+  MemoryBreakdown memory;  // its rank of highest memory
+  double step_time_s = 0;  // simulated
+};
+
 struct StepBreakdown {
   int rank = 0;  // the rank whose step this is: the one that finishes last
   double compute_s = 0;
@@ -59,6 +77,8 @@ struct Prediction {
   int microbatches = 0;
   double step_time_s = 0;
   double tokens_per_s = 0;
+  double model_parameters = 0;         // total_parameters of the model
+  double model_active_parameters = 0;  // used per token: fewer than the total with MoE
   double model_flops_per_step = 0;
   double model_tflops_per_device = 0;
   double mfu = 0;
@@ -83,6 +103,9 @@ struct Prediction {
   std::size_t network_size = 0;    // vertices + links
   std::map<std::string, std::uint64_t> collectives_by_algorithm;
   std::vector<LinkUsage> busiest_links;  // at most 10, busiest first
+  // When the plan does not fit and the caller asked (changes_that_fit): what would make it fit,
+  // fastest first; empty when nothing tried does. Absent when not asked.
+  std::optional<std::vector<MemoryFitChange>> changes_that_fit;
 };
 
 // How a plan is simulated and its memory counted; the defaults are what `scaleplan run` does.

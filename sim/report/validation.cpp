@@ -5,15 +5,18 @@
 #include <cstdio>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "version/version.hpp"
 
 #include <nlohmann/json.hpp>
 
 namespace scaleplan {
 
-std::vector<std::filesystem::path> validation_files(const std::vector<std::string>& paths) {
-  std::vector<std::filesystem::path> files;
+std::vector<ValidationFile> validation_files(const std::vector<std::string>& paths) {
+  std::vector<ValidationFile> files;
   for (const auto& p : paths) {
     std::error_code ec;
     if (std::filesystem::is_directory(p, ec)) {
@@ -26,9 +29,10 @@ std::vector<std::filesystem::path> validation_files(const std::vector<std::strin
       if (found.empty())
         throw InputError({{{p, 0, 0}, "", "no *.yaml scenarios in this directory"}});
       std::sort(found.begin(), found.end());
-      files.insert(files.end(), found.begin(), found.end());
+      for (auto& f : found)
+        files.push_back({std::move(f), true});
     } else if (std::filesystem::exists(p, ec)) {
-      files.emplace_back(p);
+      files.push_back({p, false});
     } else {
       throw InputError({{{p, 0, 0}, "", "no such file or directory"}});
     }
@@ -47,27 +51,35 @@ struct LoadedCase {
   ClusterNetwork network;
 };
 
-// Reads a case, with `calibration` in place of its own profile when given.
-LoadedCase load_case(const std::filesystem::path& file, const Catalog& catalog,
-                     const NamedProfile* calibration) {
+constexpr const char* no_measured_block = "no measured: block";
+
+// A validation with every file skipped has nothing to report.
+void require_cases(std::size_t cases, const std::vector<SkippedFile>& skipped) {
+  if (cases == 0 && !skipped.empty()) {
+    throw InputError({{{skipped.front().file, 0, 0},
+                       "measured",
+                       "none of the " + counted(static_cast<std::int64_t>(skipped.size()), "file") +
+                           " given is a validation case (a scenario with a measured: block)"}});
+  }
+}
+
+// Reads a case, with `calibration` in place of its own profile when given; nullopt for a file
+// found in a directory that is not a validation case (no `measured:` block).
+std::optional<LoadedCase> load_case(const ValidationFile& validation_file, const Catalog& catalog,
+                                    const NamedProfile* calibration) {
+  const std::filesystem::path& file = validation_file.path;
   Scenario scenario = load_scenario(file, catalog);
   if (!scenario.measured) {
+    if (validation_file.found_in_directory)
+      return std::nullopt;
     throw InputError({{{file.string(), 1, 1},
                        "measured",
                        "a validation case needs a measured: block with step_time_s and source"}});
   }
-  if (calibration) {
-    std::vector<Diagnostic> mismatches;
-    for (const std::string& m :
-         calibration_mismatches(scenario, calibration->profile, calibration->name))
-      mismatches.push_back({{file.string(), 0, 0}, "--calibration", m});
-    if (!mismatches.empty())
-      throw InputError(std::move(mismatches));
-    scenario.profile = calibration->profile;
-    scenario.calibration = calibration->name;
-  }
+  if (calibration)
+    use_calibration(scenario, calibration->profile, calibration->name, {file.string(), 0, 0});
   ClusterNetwork network = prepare_network(scenario, catalog);
-  return {file, std::move(scenario), std::move(network)};
+  return LoadedCase{file, std::move(scenario), std::move(network)};
 }
 
 // Predicts a case, timed with `calibration` when given (its collective fits are the ones the case
@@ -117,27 +129,63 @@ ValidationReport report_on(std::size_t cases, const NamedProfile* calibration,
 
 }  // namespace
 
-ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
-                          const NamedProfile* calibration) {
-  return report_on(files.size(), calibration, [&](std::size_t i) {
-    return predict_case(load_case(files[i], catalog, calibration), calibration);
-  });
+ValidationReport validate(const std::vector<ValidationFile>& files, const Catalog& catalog,
+                          const NamedProfile* calibration, ProgressSink* progress) {
+  ProgressCounter counter(progress, "validate", "files", files.size());
+  std::vector<SkippedFile> skipped;
+  std::vector<ValidationCase> cases;
+  for (const ValidationFile& file : files) {
+    std::optional<LoadedCase> loaded = load_case(file, catalog, calibration);
+    if (loaded)
+      cases.push_back(predict_case(*loaded, calibration));
+    else
+      skipped.push_back({file.path.string(), no_measured_block});
+    counter.advance(file.path.string());
+  }
+  counter.finish();
+  require_cases(cases.size(), skipped);
+  ValidationReport report =
+      report_on(cases.size(), calibration, [&](std::size_t i) { return std::move(cases[i]); });
+  report.skipped = std::move(skipped);
+  return report;
 }
 
-SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesystem::path>& files,
+SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFile>& files,
                                                  const Catalog& catalog,
-                                                 const NamedProfile& calibration) {
+                                                 const NamedProfile& calibration,
+                                                 ProgressSink* progress) {
   // The fraction changes only how long GEMMs take: every case is read, and its network built,
   // once for all the tries.
   std::vector<LoadedCase> cases;
-  for (const auto& file : files)
-    cases.push_back(load_case(file, catalog, &calibration));
+  std::vector<SkippedFile> skipped;
+  for (const auto& file : files) {
+    if (std::optional<LoadedCase> loaded = load_case(file, catalog, &calibration))
+      cases.push_back(std::move(*loaded));
+    else
+      skipped.push_back({file.path.string(), no_measured_block});
+  }
+  require_cases(cases.size(), skipped);
+  constexpr double grid_step = 0.05, lowest = 0.3, tolerance = 0.001;
+  const auto grid_points = static_cast<int>((max_sustained_gemm_fraction - lowest) / grid_step);
+  const double golden = (std::sqrt(5.0) - 1) / 2;
+  // Tries at most: the profile as given, the fraction 1, the grid, the golden section's two
+  // starting points, one a step while it narrows 2·grid_step down to the tolerance, and the last
+  // step's new point, compared after the loop.
+  const auto golden_steps =
+      static_cast<std::size_t>(std::ceil(std::log(tolerance / (2 * grid_step)) / std::log(golden)));
+  const std::size_t tries = 2 + static_cast<std::size_t>(grid_points + 1) + 2 + golden_steps + 1;
+  ProgressCounter counter(progress, "calibrate fit-steps", "predictions", cases.size() * tries);
   const auto evaluate = [&](const NamedProfile& profile) {
-    return report_on(cases.size(), &profile,
-                     [&](std::size_t i) { return predict_case(cases[i], &profile); });
+    return report_on(cases.size(), &profile, [&](std::size_t i) {
+      ValidationCase c = predict_case(cases[i], &profile);
+      counter.advance(c.file);
+      return c;
+    });
   };
   SustainedFractionFit fit;
   fit.before = evaluate(calibration);
+  // Said once, with the report before the fit.
+  fit.before.skipped = std::move(skipped);
   std::map<double, ValidationReport> tried;
   const auto mape = [&](double fraction) {
     auto found = tried.find(fraction);
@@ -148,9 +196,7 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesyst
     }
     return found->second.mean_absolute_percentage_error;
   };
-  constexpr double grid_step = 0.05, lowest = 0.3, tolerance = 0.001;
   double best = 1;
-  const auto grid_points = static_cast<int>((max_sustained_gemm_fraction - lowest) / grid_step);
   for (int i = 0; i <= grid_points; ++i) {
     const double f = lowest + i * grid_step;
     if (mape(f) < mape(best))
@@ -158,7 +204,6 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesyst
   }
   // Every prediction scales monotonically with the fraction, so the MAPE has one valley near the
   // best grid point; golden section narrows it, one new try a step.
-  const double golden = (std::sqrt(5.0) - 1) / 2;
   double a = std::max(lowest, best - grid_step);
   double b = std::min(max_sustained_gemm_fraction, best + grid_step);
   double c = b - golden * (b - a), d = a + golden * (b - a);
@@ -177,6 +222,7 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesyst
     if (mape(f) < mape(best))
       best = f;
   }
+  counter.finish();
   fit.fraction = best;
   fit.after = tried.at(best);
   return fit;
@@ -199,10 +245,14 @@ std::string format_text(const ValidationReport& report) {
   }
   if (!report.calibration.empty())
     out += "\nevery case timed with the calibration profile " + report.calibration + "\n";
-  std::snprintf(line, sizeof line, "\n%zu cases: MAPE %.2f %%, worst %.2f %% (%s)\n",
-                report.cases.size(), report.mean_absolute_percentage_error,
-                report.worst_absolute_percentage_error, report.worst_case.c_str());
-  out += line;
+  if (!report.skipped.empty())
+    out += "\n";
+  for (const SkippedFile& f : report.skipped)
+    out += "skipped " + f.file + ": " + f.reason + "\n";
+  out += fmt::format("\n{}: MAPE {:.2f} %, worst {:.2f} % ({})\n",
+                     counted(static_cast<std::int64_t>(report.cases.size()), "case"),
+                     report.mean_absolute_percentage_error, report.worst_absolute_percentage_error,
+                     report.worst_case);
   return out;
 }
 
@@ -217,7 +267,12 @@ nlohmann::json to_json(const ValidationReport& report) {
                      {"predicted_step_time_s", c.predicted_step_time_s},
                      {"relative_error", c.relative_error}});
   }
-  return {{"cases", cases},
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const SkippedFile& f : report.skipped)
+    skipped.push_back({{"file", f.file}, {"reason", f.reason}});
+  return {{"scaleplan_version", scaleplan_version_text()},
+          {"cases", cases},
+          {"skipped", skipped},
           {"mape_percent", report.mean_absolute_percentage_error},
           {"worst_percent", report.worst_absolute_percentage_error},
           {"worst_case", report.worst_case},

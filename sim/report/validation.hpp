@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "hardware/input/progress.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/profile.hpp"
 
@@ -21,17 +22,33 @@ struct ValidationCase {
   double relative_error = 0;  // (predicted - measured) / measured
 };
 
+// A scenario file found in a directory without a `measured:` block: not a validation case, left
+// out with a note rather than refused.
+struct SkippedFile {
+  std::string file;
+  std::string reason;
+};
+
 struct ValidationReport {
   std::vector<ValidationCase> cases;
+  std::vector<SkippedFile> skipped;
   double mean_absolute_percentage_error = 0;  // in percent
   double worst_absolute_percentage_error = 0;
   std::string worst_case;
   std::string calibration;  // the profile every case was timed with; empty: each case's own
 };
 
+// A file to validate, and whether the user named it or it was found in a named directory.
+struct ValidationFile {
+  std::filesystem::path path;
+  // Found in a directory: a scenario there without a `measured:` block is skipped with a note; a
+  // file named on its own must be a validation case.
+  bool found_in_directory = false;
+};
+
 // The scenario files named, and the *.yaml files inside named directories, in sorted order.
 // Throws InputError for a path that does not exist or a directory without scenarios.
-std::vector<std::filesystem::path> validation_files(const std::vector<std::string>& paths);
+std::vector<ValidationFile> validation_files(const std::vector<std::string>& paths);
 
 // A calibration profile and the name reports give it (its file).
 struct NamedProfile {
@@ -40,25 +57,31 @@ struct NamedProfile {
 };
 
 // Predicts every case, each timed with `calibration` when given (in place of the profile the
-// case names, if any): how well a profile predicts runs it was not fitted to. Throws InputError
-// for a scenario without a `measured:` block, and for a profile that cannot time a case (another
-// device, no GEMM fit for its dtype).
-ValidationReport validate(const std::vector<std::filesystem::path>& files, const Catalog& catalog,
-                          const NamedProfile* calibration = nullptr);
+// case names, if any): how well a profile predicts runs it was not fitted to. A file found in a
+// directory without a `measured:` block is skipped (ValidationReport::skipped). Throws
+// InputError for a named file without a `measured:` block, and for a profile that cannot time a
+// case (another device). `progress`, when given, hears of each file read (task "validate", units
+// "files", the file's path).
+ValidationReport validate(const std::vector<ValidationFile>& files, const Catalog& catalog,
+                          const NamedProfile* calibration = nullptr,
+                          ProgressSink* progress = nullptr);
 
 // The sustained GEMM fraction (Profile::sustained_gemm_fraction) that best predicts measured
 // steps with `calibration`: the one of least MAPE over the cases, searched on a grid of 0.05 from
 // 0.3 to max_sustained_gemm_fraction, then by golden section to 0.001 around the best grid point.
 // Each try predicts every case, so it takes some twenty validations; each case is read, and its
-// network built, once for all of them.
+// network built, once for all of them. `progress` hears of every prediction (task "calibrate
+// fit-steps", units "predictions"); its total is an upper bound (the tries that the golden section
+// needs are not known beforehand) until the last report, whose `done` equals its `total`.
 struct SustainedFractionFit {
   double fraction = 1;
-  ValidationReport before;  // the profile as given
+  ValidationReport before;  // the profile as given, with the files skipped
   ValidationReport after;   // with `fraction`
 };
-SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesystem::path>& files,
+SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFile>& files,
                                                  const Catalog& catalog,
-                                                 const NamedProfile& calibration);
+                                                 const NamedProfile& calibration,
+                                                 ProgressSink* progress = nullptr);
 
 std::string format_text(const ValidationReport& report);
 // Indented JSON (docs/scenario-format.md lists the keys), with a final newline.

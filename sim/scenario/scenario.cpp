@@ -28,13 +28,7 @@ void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& clu
       if (const DeviceSpec* device = catalog.find(*name)) {
         cluster.device = *device;
       } else {
-        std::string message = fmt::format("'{}' is not in the device catalog", *name);
-        if (auto near = closest_match(*name, catalog.names())) {
-          message += fmt::format("; did you mean '{}'?", *near);
-        } else {
-          message += "; known devices: " + join_alternatives(catalog.names());
-        }
-        c.error("device", message);
+        c.error("device", unknown_device_message(catalog, *name));
       }
     }
   }
@@ -344,6 +338,8 @@ Scenario parse_scenario(std::string_view yaml_text, const std::string& file_labe
     top.accept("search");
   if (top.has("calibration"))
     read_calibration(top, file_label, s);
+  else
+    top.accept("calibration");
   read_memory(top, s);
   if (top.has("measured")) {
     MapReader m = top.child("measured");
@@ -368,20 +364,25 @@ std::vector<std::string> calibration_mismatches(const Scenario& scenario, const 
   std::vector<std::string> mismatches;
   const std::string& device = scenario.cluster.device.name;
   if (!device.empty() && profile.device != device) {
-    mismatches.push_back("the profile " + profile_name + " refines " + profile.device +
+    mismatches.push_back("the profile " + profile_name + " refines " +
+                         (profile.device.empty()
+                              ? "no catalog device (it was fitted without --device)"
+                              : profile.device) +
                          ", but the cluster's device is " + device +
                          "; use a profile fitted with --device " + device);
   }
-  const Dtype dtype = scenario.job.training.dtype;
-  if (!profile.gemm.count(dtype)) {
-    std::string have;
-    for (const auto& [d, g] : profile.gemm)
-      have += (have.empty() ? "" : ", ") + std::string(to_string(d));
-    mismatches.push_back("the profile " + profile_name + " has no " +
-                         std::string(to_string(dtype)) + " GEMM fit for training.dtype" +
-                         (have.empty() ? std::string() : "; it has " + have));
-  }
   return mismatches;
+}
+
+void use_calibration(Scenario& scenario, const Profile& profile, const std::string& profile_name,
+                     const SourceLocation& option) {
+  std::vector<Diagnostic> mismatches;
+  for (const std::string& m : calibration_mismatches(scenario, profile, profile_name))
+    mismatches.push_back({option, "--calibration", m});
+  if (!mismatches.empty())
+    throw InputError(std::move(mismatches));
+  scenario.profile = profile;
+  scenario.calibration = profile_name;
 }
 
 Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog, ScenarioUse use) {

@@ -67,9 +67,16 @@ Scenario load_scenario(const std::filesystem::path& path, const Catalog& catalog
 Scenario parse_scenario(std::string_view yaml_text, const std::string& file_label,
                         const Catalog& catalog, ScenarioUse use = ScenarioUse::run);
 
-// Why `profile` (named `profile_name`) cannot time `scenario`: it refines another device, or has
-// no GEMM fit for training.dtype. Empty when it can.
+// Why `profile` (named `profile_name`) cannot time `scenario`: it refines another device. Empty
+// when it can. What the profile lacks (a GEMM fit for training.dtype, collective fits) comes from
+// the catalog, and the report says so.
 std::vector<std::string> calibration_mismatches(const Scenario& scenario, const Profile& profile,
                                                 const std::string& profile_name);
+
+// `scenario` timed with `profile` (named `profile_name` in reports) in place of the profile it
+// names, if any: what `--calibration` does. Throws InputError at `option` (the command-line option
+// or file that chose the profile) when the profile cannot time the scenario.
+void use_calibration(Scenario& scenario, const Profile& profile, const std::string& profile_name,
+                     const SourceLocation& option);
 
 }  // namespace scaleplan

@@ -77,10 +77,10 @@ void read_torus(MapReader& n, const ClusterSpec& cluster, NetworkSpec& net) {
     for (int d : *dims)
       size *= d;
     if (size != cluster.device_count()) {
-      n.error("dims",
-              fmt::format("a torus of {} devices for a cluster of {} ({} nodes × {}); the "
-                          "product of dims must be the device count",
-                          size, cluster.device_count(), cluster.nodes, cluster.devices_per_node));
+      n.error("dims", fmt::format("a torus of {} devices for a cluster of {} ({} × {}); the "
+                                  "product of dims must be the device count",
+                                  size, cluster.device_count(), counted(cluster.nodes, "node"),
+                                  cluster.devices_per_node));
     }
     torus.dims = *dims;
   }

@@ -1,8 +1,6 @@
 #include "sim/simulate/compute_model.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -10,34 +8,44 @@
 
 namespace scaleplan {
 
+namespace {
+
+bool is_matrix(const Kernel& kernel) {
+  return kernel.kind == KernelKind::gemm || kernel.kind == KernelKind::attention;
+}
+
+// "GEMMs up to 0.77 of peak, half of that at 20.7 GFLOP": the catalog's curve.
+std::string catalog_gemm_curve(const DeviceSpec& device) {
+  if (device.gemm_half_efficiency_flops) {
+    return fmt::format("GEMMs up to {:.3g} of peak, half of that at {:.3g} GFLOP",
+                       device.compute_efficiency.value,
+                       device.gemm_half_efficiency_flops->value / 1e9);
+  }
+  return fmt::format("GEMMs at {:.3g} of peak", device.compute_efficiency.value);
+}
+
+}  // namespace
+
+double catalog_compute_efficiency(const DeviceSpec& device, const Kernel& kernel) {
+  double efficiency = device.compute_efficiency.value;
+  if (is_matrix(kernel) && device.gemm_half_efficiency_flops)
+    efficiency *= kernel.flops / (kernel.flops + device.gemm_half_efficiency_flops->value);
+  return efficiency;
+}
+
 double RooflineModel::kernel_time_s(const Kernel& kernel) const {
   double arithmetic_s = 0;
   if (kernel.flops > 0) {
-    double efficiency = device_.compute_efficiency.value;
-    const bool matrix = kernel.kind == KernelKind::gemm || kernel.kind == KernelKind::attention;
-    if (matrix && device_.gemm_half_efficiency_flops) {
-      efficiency *= kernel.flops / (kernel.flops + device_.gemm_half_efficiency_flops->value);
-    }
-    arithmetic_s = kernel.flops / (device_.peak_flops(kernel.dtype) * efficiency);
+    arithmetic_s = kernel.flops /
+                   (device_.peak_flops(kernel.dtype) * catalog_compute_efficiency(device_, kernel));
   }
   const double memory_s =
       kernel.bytes / (device_.memory_bandwidth_bytes_per_s.value * device_.memory_efficiency.value);
   return std::max(arithmetic_s, memory_s) + device_.kernel_launch_overhead_s.value;
 }
 
-std::string RooflineModel::description() const {
-  char text[256];
-  if (device_.gemm_half_efficiency_flops) {
-    std::snprintf(text, sizeof text,
-                  "roofline of %s from the catalog: GEMMs up to %.3g of peak, half of that at "
-                  "%.3g GFLOP",
-                  device_.name.c_str(), device_.compute_efficiency.value,
-                  device_.gemm_half_efficiency_flops->value / 1e9);
-  } else {
-    std::snprintf(text, sizeof text, "roofline of %s from the catalog: GEMMs at %.3g of peak",
-                  device_.name.c_str(), device_.compute_efficiency.value);
-  }
-  return text;
+std::string RooflineModel::description(Dtype /*dtype*/) const {
+  return "roofline of " + device_.name + " from the catalog: " + catalog_gemm_curve(device_);
 }
 
 ProfiledComputeModel::ProfiledComputeModel(DeviceSpec device, Profile profile,
@@ -47,12 +55,8 @@ ProfiledComputeModel::ProfiledComputeModel(DeviceSpec device, Profile profile,
       profile_name_(std::move(profile_name)) {}
 
 double ProfiledComputeModel::kernel_time_s(const Kernel& kernel) const {
-  if (kernel.kind == KernelKind::gemm || kernel.kind == KernelKind::attention) {
-    auto it = profile_.gemm.find(kernel.dtype);
-    if (it == profile_.gemm.end()) {
-      throw std::invalid_argument("calibration profile " + profile_name_ + " has no " +
-                                  std::string(to_string(kernel.dtype)) + " GEMM fit");
-    }
+  auto it = is_matrix(kernel) ? profile_.gemm.find(kernel.dtype) : profile_.gemm.end();
+  if (it != profile_.gemm.end()) {
     // The efficiency measured for the kernel's shape applies to all of its FLOPs, which are not
     // always those of one GEMM of that shape: a fused attention kernel is named by the shape of
     // QK^T but also runs PV (less the masked half when causal), and its backward 2.5 times the
@@ -63,10 +67,11 @@ double ProfiledComputeModel::kernel_time_s(const Kernel& kernel) const {
         profile_.sustained_gemm_fraction ? profile_.sustained_gemm_fraction->value : 1.0;
     return kernel.flops / (g.efficiency(dims) * sustained * g.peak_flops_per_s.value);
   }
+  // Other kernels, and GEMMs of a dtype the profile has no fit for: the catalog's efficiency.
   double arithmetic_s = 0;
   if (kernel.flops > 0) {
-    arithmetic_s =
-        kernel.flops / (device_.peak_flops(kernel.dtype) * device_.compute_efficiency.value);
+    arithmetic_s = kernel.flops /
+                   (device_.peak_flops(kernel.dtype) * catalog_compute_efficiency(device_, kernel));
   }
   if (profile_.memory)
     return std::max(arithmetic_s, profile_.memory->time_s(kernel.bytes));
@@ -78,23 +83,35 @@ double ProfiledComputeModel::kernel_time_s(const Kernel& kernel) const {
   return std::max(arithmetic_s, memory_s) + launch_s;
 }
 
-std::string ProfiledComputeModel::description() const {
-  std::string text = "calibration profile " + profile_name_ + " of " + profile_.device + ": GEMM";
-  for (const auto& [dtype, gemm] : profile_.gemm) {
-    text +=
-        " " + std::string(to_string(dtype)) + " (" + std::to_string(gemm.table.size()) + " shapes)";
-  }
-  if (profile_.sustained_gemm_fraction) {
-    text += fmt::format(" at {:.3g} of the measured throughput (sustained in a step)",
-                        profile_.sustained_gemm_fraction->value);
+std::string ProfiledComputeModel::description(Dtype dtype) const {
+  // Each part of the model with where it comes from: the profile's fits, or the catalog's
+  // figures for what the profile lacks.
+  std::string text = "calibration profile " + profile_name_ + " of " + profile_.device + ": ";
+  if (!profile_.gemm.empty()) {
+    text += "GEMM";
+    for (const auto& [fitted, gemm] : profile_.gemm) {
+      text += fmt::format(" {} ({})", to_string(fitted),
+                          counted(static_cast<std::int64_t>(gemm.table.size()), "shape"));
+    }
+    if (profile_.sustained_gemm_fraction) {
+      text += fmt::format(" at {:.3g} of the measured throughput (sustained in a step)",
+                          profile_.sustained_gemm_fraction->value);
+    }
+    text += ", ";
   }
   if (profile_.memory) {
-    text +=
-        ", memory " +
-        std::to_string(static_cast<long long>(profile_.memory->bandwidth_bytes_per_s.value / 1e9)) +
-        " GB/s";
+    text += fmt::format("memory {} GB/s",
+                        static_cast<long long>(profile_.memory->bandwidth_bytes_per_s.value / 1e9));
   } else {
-    text += ", memory from the catalog";
+    text += "memory from the catalog";
+  }
+  text += profile_.kernel_launch_overhead_s
+              ? fmt::format(", launch overhead {:.3g} us",
+                            profile_.kernel_launch_overhead_s->value * 1e6)
+              : std::string(", launch overhead from the catalog");
+  if (!profile_.gemm.count(dtype)) {
+    text += fmt::format("; no {0} GEMM fit, so {0} GEMMs from the catalog's roofline of {1}: {2}",
+                        to_string(dtype), device_.name, catalog_gemm_curve(device_));
   }
   return text;
 }

@@ -14,9 +14,15 @@ class ComputeModel {
  public:
   virtual ~ComputeModel() = default;
   virtual double kernel_time_s(const Kernel& kernel) const = 0;
-  // One line saying where the figures come from, for reports.
-  virtual std::string description() const = 0;
+  // One line saying where the figures come from, for reports on a job whose GEMMs run in
+  // `dtype` (training.dtype).
+  virtual std::string description(Dtype dtype) const = 0;
 };
+
+// The catalog's efficiency for a kernel's arithmetic: compute_efficiency, and for GEMM and
+// attention kernels the size curve F / (F + gemm_half_efficiency_flops) on top where the device
+// has one.
+double catalog_compute_efficiency(const DeviceSpec& device, const Kernel& kernel);
 
 // Roofline with the catalog's single efficiency figures: the larger of arithmetic time at
 // compute_efficiency × peak for the kernel's dtype and memory time at memory_efficiency × peak
@@ -25,7 +31,7 @@ class RooflineModel final : public ComputeModel {
  public:
   explicit RooflineModel(DeviceSpec device) : device_(std::move(device)) {}
   double kernel_time_s(const Kernel& kernel) const override;
-  std::string description() const override;
+  std::string description(Dtype dtype) const override;
 
  private:
   DeviceSpec device_;
@@ -33,17 +39,17 @@ class RooflineModel final : public ComputeModel {
 
 // Times from a calibration profile (hardware/profile.hpp): GEMM and attention kernels run their
 // FLOPs at the profile's efficiency for their shape and dtype (its table interpolated over its
-// fitted model);
-// other kernels the larger of their arithmetic at the catalog's efficiency and their bytes at the
-// profile's streaming bandwidth and latency. Whatever the profile lacks (memory, launch overhead)
-// comes from the catalog device. Throws std::invalid_argument for a GEMM in a dtype the profile
-// has no fit for.
+// fitted model); other kernels the larger of their arithmetic at the catalog's efficiency and
+// their bytes at the profile's streaming bandwidth and latency. Whatever the profile lacks comes
+// from the catalog device: GEMMs in a dtype it has no fit for (a profile fitted from nccl-tests
+// alone has none) run at the catalog's GEMM curve, as in RooflineModel; memory and launch
+// overhead are the catalog's where it measured none. The description says which is which.
 class ProfiledComputeModel final : public ComputeModel {
  public:
   // `profile_name` (its file) is named in descriptions.
   ProfiledComputeModel(DeviceSpec device, Profile profile, std::string profile_name);
   double kernel_time_s(const Kernel& kernel) const override;
-  std::string description() const override;
+  std::string description(Dtype dtype) const override;
 
  private:
   DeviceSpec device_;

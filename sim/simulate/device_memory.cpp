@@ -1,5 +1,6 @@
 #include "sim/simulate/device_memory.hpp"
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,26 @@ const NcclBufferFigures& nccl_buffer_figures() {
        "two-node log shows '2 p2p channels per peer' (NVIDIA/nccl#1189)"},
   };
   return figures;
+}
+
+std::vector<double> activation_peak_bytes(const Plan& plan) {
+  std::vector<double> peaks;
+  peaks.reserve(plan.ranks.size());
+  for (const RankProgram& program : plan.ranks) {
+    double bytes = 0, peak = 0;
+    for (const Op& op : program.ops) {
+      if (op.kind != OpKind::compute || op.activation_bytes == 0)
+        continue;
+      bytes += op.activation_bytes;
+      // The simulator's own rounding rule: frees that undo allocations of other sizes leave dust
+      // below zero.
+      if (bytes < 0 && bytes > -1)
+        bytes = 0;
+      peak = std::max(peak, bytes);
+    }
+    peaks.push_back(peak);
+  }
+  return peaks;
 }
 
 std::vector<double> nccl_buffer_bytes(const Plan& plan) {

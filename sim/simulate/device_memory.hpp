@@ -34,6 +34,13 @@ std::vector<double> nccl_buffer_bytes(const Plan& plan);
 // and `senders` point-to-point peers it receives from.
 double nccl_buffer_bytes(int communicators, int senders);
 
+// The peak of activation memory on each listed rank of `plan` (index: as in plan.ranks), the
+// same bytes the simulator reports, found without simulating: only compute ops allocate (at their
+// start) and free (at their end) activations, and a rank's compute stream runs its ops one at a
+// time in program order, so the peak is the highest running sum over that order whatever the
+// timing. O(ops).
+std::vector<double> activation_peak_bytes(const Plan& plan);
+
 // Reserved-but-unallocated memory of PyTorch's caching allocator at the peak, as a fraction of
 // all it has reserved: the scenario key memory.allocator_headroom_fraction defaults to this.
 const Figure& default_allocator_headroom_fraction();

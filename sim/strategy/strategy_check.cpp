@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "hardware/input/diagnostics.hpp"
 #include "sim/strategy/plan_size.hpp"
 
 namespace scaleplan {
@@ -68,14 +69,17 @@ bool check_ranges(const TrainingJob& job, Problems& problems) {
   return problems.size() == before;
 }
 
+// `advice`, when given, is a second way out beside the divisors: "pad the vocabulary to a
+// multiple of tp".
 void must_divide(Problems& problems, std::string_view key, std::int64_t degree, std::int64_t value,
-                 std::string_view what) {
+                 std::string_view what, std::string_view advice = {}) {
   if (value % degree == 0)
     return;
-  problems.push_back({key,
-                      {},
-                      fmt::format("{} does not divide {} ({}); use one of {}", degree, what, value,
-                                  divisor_hint(value, 4096))});
+  problems.push_back(
+      {key,
+       {},
+       fmt::format("{} does not divide {} ({}); use one of {}{}{}", degree, what, value,
+                   divisor_hint(value, 4096), advice.empty() ? "" : ", or ", advice)});
 }
 
 // Rules 2 to 9 of the header's list: what each degree splits, and the pipeline's chunks.
@@ -121,8 +125,8 @@ void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) 
                      "data-parallel ranks; use one of {}",
                      p.ep, p.dp, divisor_hint(p.dp))});
   }
-  must_divide(problems, "parallelism.tp", p.tp, m.vocab,
-              "vocab (pad the vocabulary to a multiple of tp)");
+  must_divide(problems, "parallelism.tp", p.tp, m.vocab, "vocab",
+              "pad the vocabulary to a multiple of tp");
   const bool interleaved = p.schedule == PipelineSchedule::interleaved_1f1b;
   const std::int64_t chunks = interleaved ? p.virtual_stages : 1;
   if (!interleaved && p.virtual_stages != 1) {
@@ -237,10 +241,11 @@ std::vector<PlanProblem> check_strategy(const ClusterSpec& cluster, const Traini
       problems.push_back(
           {"parallelism.dp",
            {},
-           fmt::format("tp·pp·cp·dp = {}·{}·{}·{} = {}, but the cluster has {} devices ({} nodes "
+           fmt::format("tp·pp·cp·dp = {}·{}·{}·{} = {}, but the cluster has {} devices ({} "
                        "× {}); use dp: {}",
-                       p.tp, p.pp, p.cp, p.dp, product_text(world), devices, cluster.nodes,
-                       cluster.devices_per_node, devices / model_parallel)});
+                       p.tp, p.pp, p.cp, p.dp, product_text(world), devices,
+                       counted(cluster.nodes, "node"), cluster.devices_per_node,
+                       devices / model_parallel)});
     }
     check_job(job, world == devices, problems);
   }

@@ -146,7 +146,11 @@ void write_links(EventWriter& line, const Timeline& timeline,
 
 void write_chrome_trace(std::ostream& out, const Timeline& timeline,
                         const ChromeTraceOptions& options) {
-  out << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  nlohmann::ordered_json other_data = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : options.other_data)
+    other_data[key] = value;
+  out << "{\"displayTimeUnit\":\"ns\",\"otherData\":" << other_data.dump()
+      << ",\"traceEvents\":[\n";
   EventWriter line(out);
   write_processes(line, timeline, options.rank_names);
   write_slices(line, timeline);

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/timeline/timeline.hpp"
@@ -24,6 +25,9 @@ struct ChromeTraceOptions {
   std::vector<std::string> rank_names;
   // The links whose rates the trace shows (those `run --links` lists, say), in track order.
   std::vector<TracedLink> links;
+  // Key-value pairs the trace carries in its otherData object, in this order: the build that
+  // wrote it and the scenario, say, so that a trace can be traced to both.
+  std::vector<std::pair<std::string, std::string>> other_data;
 };
 
 // A link whose rate changes more often than this is drawn as its mean rate over this many equal

@@ -8,7 +8,7 @@ namespace scaleplan {
 namespace {
 
 std::string data(const char* name) {
-  return std::string(SCALEPLAN_SOURCE_DIR) + "/tests/calibrate/data/" + name;
+  return std::string(SCALEPLAN_SOURCE_DIR) + "/scenarios/profiles/measurements/nccl-tests/" + name;
 }
 
 TEST(NcclTestsImport, TwoNodeH100SampleImportsEveryRow) {

@@ -1,4 +1,5 @@
-// libFuzzer target: the device catalog reader. Any input must either parse or throw InputError.
+// libFuzzer target: the device catalog reader, as a whole catalog and as a file extending the
+// built-in one (--catalog). Any input must either parse or throw InputError.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -17,6 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)device.peak_flops(dtype);
       (void)catalog.find(device.name);
     }
+  } catch (const InputError&) {
+  }
+  try {
+    const ExtendedCatalog extended = Catalog::builtin().extended_by(text, "fuzz-catalog.yaml");
+    for (const auto& name : extended.replaced)
+      (void)extended.catalog.find(name)->peak_flops_per_s.size();
   } catch (const InputError&) {
   }
   return 0;

@@ -1,5 +1,8 @@
 #include "hardware/io/catalog.hpp"
 
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace scaleplan {
@@ -124,6 +127,85 @@ TEST(Catalog, FiguresWithoutSourcesAreRejected) {
               std::string::npos)
         << what;
   }
+}
+
+// One device, every required figure given: what a user adds to the built-in catalog.
+std::string device_yaml(const std::string& name, double memory_bytes) {
+  return "  - name: " + name + R"(
+    kind: gpu
+    vendor: "test"
+    peak_flops_per_s:
+      bf16: {value: 1.0e+15, source: "s"}
+    memory_bytes: {value: )" +
+         std::to_string(memory_bytes) + R"(, source: "my measurement"}
+    memory_bandwidth_bytes_per_s: {value: 4.0e+12, source: "s"}
+    intra_node_link_bandwidth_bytes_per_s: {value: 4.5e+11, source: "s"}
+    host_link_bandwidth_bytes_per_s: {value: 6.3e+10, source: "s"}
+    intra_node_link_latency_s: {value: 1.0e-6, source: "s"}
+    power_w: {value: 700, source: "s"}
+    compute_efficiency: {value: 0.8, source: "s"}
+    memory_efficiency: {value: 0.9, source: "s"}
+    kernel_launch_overhead_s: {value: 1.0e-6, source: "s"}
+    collective_step_latency_s: {value: 1.0e-6, source: "s"}
+)";
+}
+
+TEST(Catalog, AFileExtendsTheBuiltInCatalog) {
+  const Catalog& builtin = Catalog::builtin();
+  // No network_defaults: extending, the built-in ones stay.
+  const ExtendedCatalog extended =
+      builtin.extended_by("devices:\n" + device_yaml("my-gpu", 1e11), "mine.yaml");
+  EXPECT_TRUE(extended.replaced.empty());
+  ASSERT_EQ(extended.catalog.devices().size(), builtin.devices().size() + 1);
+  EXPECT_EQ(extended.catalog.devices().back().name, "my-gpu");
+  EXPECT_EQ(extended.catalog.find("my-gpu")->memory_bytes.source, "my measurement");
+  EXPECT_NE(extended.catalog.find("H100-SXM5-80GB"), nullptr);
+  EXPECT_EQ(extended.catalog.network_defaults().nic_latency_s.value,
+            builtin.network_defaults().nic_latency_s.value);
+  // The file alone is not a catalog: it lacks network_defaults.
+  EXPECT_THROW(Catalog::parse("devices:\n" + device_yaml("my-gpu", 1e11), "mine.yaml"), InputError);
+}
+
+TEST(Catalog, ADeviceOfABuiltInNameReplacesItInItsPlace) {
+  const Catalog& builtin = Catalog::builtin();
+  const ExtendedCatalog extended = builtin.extended_by(
+      "network_defaults:\n  nic_latency_s: {value: 2.0e-6, source: \"my NIC\"}\ndevices:\n" +
+          device_yaml("A100-SXM4-80GB", 1e11),
+      "mine.yaml");
+  EXPECT_EQ(extended.replaced, std::vector<std::string>{"A100-SXM4-80GB"});
+  ASSERT_EQ(extended.catalog.devices().size(), builtin.devices().size());
+  EXPECT_EQ(extended.catalog.names(), builtin.names());
+  EXPECT_EQ(extended.catalog.find("A100-SXM4-80GB")->memory_bytes.value, 1e11);
+  // A network figure given replaces the built-in one; those not given stay.
+  EXPECT_EQ(extended.catalog.network_defaults().nic_latency_s.source, "my NIC");
+  EXPECT_EQ(extended.catalog.network_defaults().switch_latency_s.value,
+            builtin.network_defaults().switch_latency_s.value);
+  // The built-in catalog itself is unchanged.
+  EXPECT_EQ(builtin.find("A100-SXM4-80GB")->memory_bytes.value, 80.0 * (1u << 30));
+}
+
+TEST(Catalog, AnExtendingFileIsCheckedAsACatalogIs) {
+  try {
+    Catalog::builtin().extended_by(
+        "devices:\n" + device_yaml("my-gpu", 1e11) + device_yaml("my-gpu", 2e11), "mine.yaml");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "mine.yaml:17:11: devices[1].name: 'my-gpu' appears twice in the catalog"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Catalog, AnUnknownDeviceGetsTheNamesItMightMean) {
+  const Catalog& catalog = Catalog::builtin();
+  EXPECT_EQ(unknown_device_message(catalog, "H100-SMX5-80GB"),
+            "'H100-SMX5-80GB' is not in the device catalog; did you mean 'H100-SXM5-80GB'?");
+  EXPECT_EQ(unknown_device_message(catalog, "h100"),
+            "'h100' is not in the device catalog; did you mean H100-SXM5-80GB or "
+            "H100-PCIe-80GB?");
+  EXPECT_EQ(unknown_device_message(catalog, "B200").find("known devices: A100-SXM4-40GB, "),
+            std::string("'B200' is not in the device catalog; ").size());
 }
 
 }  // namespace

@@ -106,6 +106,9 @@ TEST(Topology, PcieNodeWithTwoSwitchesUnderTwoSockets) {
     narrowest = std::min(narrowest, t.link(l).bandwidth_bytes_per_s);
   EXPECT_DOUBLE_EQ(narrowest, 20e9);
   EXPECT_EQ(t.vertex(t.link(far[1]).to).kind, VertexKind::host_bridge);
+  // Every switch of a node is named with its index, the first one too.
+  EXPECT_EQ(t.vertex_name(t.link(far[0]).to), "node0/switch0");
+  EXPECT_EQ(t.vertex_name(t.link(far[3]).to), "node0/switch1");
   // One socket, two switches: the route turns at the one host bridge (4 links).
   c.pcie = {2, 1, 20e9};
   EXPECT_EQ(Topology(c).route(0, 4).size(), 4u);

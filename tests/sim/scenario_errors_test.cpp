@@ -66,10 +66,23 @@ TEST(ScenarioErrors, TopLevelAndSections) {
                "cluster.device: required key is missing");
 }
 
+TEST(ScenarioErrors, CalibrationIsAKeyLikeTheOthers) {
+  // Listed among the valid keys, and a misspelling of it gets a did-you-mean, though a scenario
+  // without it never reads it.
+  EXPECT_ERROR("bogus: 1\n" + good,
+               "s.yaml:1:1: bogus: unknown key; valid keys here: name, description, cluster, "
+               "model, training, parallelism, calibration, memory or measured");
+  EXPECT_ERROR("calibraton: p.yaml\n" + good,
+               "s.yaml:1:1: calibraton: unknown key; did you mean 'calibration'?");
+}
+
 TEST(ScenarioErrors, UnknownDeviceWithoutANearMatchListsTheCatalog) {
   EXPECT_ERROR(replace(good, "A100-SXM4-80GB", "ZZZZZZZZZZZZZZZZZZ"),
                "s.yaml:3:11: cluster.device: 'ZZZZZZZZZZZZZZZZZZ' is not in the device catalog; "
                "known devices: A100-SXM4-40GB, A100-SXM4-80GB");
+  EXPECT_ERROR(replace(good, "A100-SXM4-80GB", "a100"),
+               "s.yaml:3:11: cluster.device: 'a100' is not in the device catalog; did you mean "
+               "A100-SXM4-40GB or A100-SXM4-80GB?");
 }
 
 TEST(ScenarioErrors, NetworkKeys) {
@@ -224,8 +237,8 @@ TEST(ScenarioErrors, ParallelismKeys) {
   EXPECT_ERROR(replace(good, "  heads: 16", "  heads: 16\n  ffn_hidden: 4098"),
                "parallelism.tp: 4 does not divide ffn_hidden (4098); use one of 1, 2, 3, 6");
   EXPECT_ERROR(replace(good, "  vocab: 32000", "  vocab: 32001"),
-               "parallelism.tp: 4 does not divide vocab (pad the vocabulary to a multiple of tp) "
-               "(32001); use one of 1, 3");
+               "parallelism.tp: 4 does not divide vocab (32001); use one of 1, 3, or pad the "
+               "vocabulary to a multiple of tp");
   // kv_heads 8 with tp 4 is fine: tp divides it.
   EXPECT_EQ(errors_of(replace(good, "  heads: 16", "  heads: 16\n  kv_heads: 8")), "");
   EXPECT_ERROR(replace(replace(good, "  heads: 16", "  heads: 12\n  kv_heads: 6"), "  hidden: 1024",

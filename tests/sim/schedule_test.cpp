@@ -61,7 +61,7 @@ struct LayersOnly final : ComputeModel {
   double kernel_time_s(const Kernel& k) const override {
     return k.name.rfind("lm_head", 0) == 0 ? 0.0 : k.flops / 1e14;
   }
-  std::string description() const override { return "layers only"; }
+  std::string description(Dtype) const override { return "layers only"; }
 };
 
 struct PipelineRun {

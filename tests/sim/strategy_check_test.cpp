@@ -79,6 +79,12 @@ TEST(StrategyCheck, DegreesMustFillTheCluster) {
   EXPECT_EQ(text_of(check_strategy(two_nodes(), job)),
             "parallelism.dp: tp·pp·cp·dp = 4·2·1·4 = 32, but the cluster has 16 devices (2 nodes "
             "× 8); use dp: 2\n");
+  // One node is "1 node", not "1 nodes".
+  ClusterSpec one_node = two_nodes();
+  one_node.nodes = 1;
+  EXPECT_EQ(text_of(check_strategy(one_node, job)),
+            "parallelism.dp: tp·pp·cp·dp = 4·2·1·4 = 32, but the cluster has 8 devices (1 node "
+            "× 8); use dp: 1\n");
   // On its own the job is its own cluster of 32 devices, and valid.
   EXPECT_TRUE(check_strategy(job).empty());
 

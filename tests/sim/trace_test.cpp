@@ -57,7 +57,7 @@ parallelism:
       EXPECT_NEAR(p.busiest_links.front().bytes / flow_bytes, 1, 1e-12);
     const LinkUsage& busiest = p.busiest_links.front();
     EXPECT_DOUBLE_EQ(busiest.bandwidth_bytes_per_s, 25e9 * 0.94);
-    ChromeTraceOptions options{{"rank 0", "rank 1"}, {}};
+    ChromeTraceOptions options{{"rank 0", "rank 1"}, {}, {}};
     for (const LinkUsage& l : p.busiest_links)
       options.links.push_back({l.link, l.name});
     const nlohmann::json trace = written(recorder.timeline(), options);
@@ -116,7 +116,7 @@ TEST(ChromeTrace, ABusyLinkIsSampledAsItsMeanRate) {
   for (std::int64_t i = 0; i <= 4000; ++i)
     timeline.link_rates[3].push_back({i * microsecond, i % 2 == 1 ? 2e9 : 0.0});
   std::vector<std::pair<double, double>> samples;
-  const nlohmann::json trace = written(timeline, {{}, {{3, "busy"}}});
+  const nlohmann::json trace = written(timeline, {{}, {{3, "busy"}}, {}});
   for (const auto& e : trace["traceEvents"]) {
     if (e["ph"] == "C")
       samples.emplace_back(e["ts"].get<double>(), e["args"]["GB/s"].get<double>());
@@ -140,7 +140,11 @@ TEST(ChromeTrace, WritesTheTimelineItIsGiven) {
   timeline.ops.push_back(
       {0, 1, 1, -1, OpKind::collective, Stream::dp_comm, 2e6, 2'500'000, 4'000'000});
   timeline.memory.push_back({0, 1'000'000, 1024.0 * 1024 * 1024});
-  const nlohmann::json trace = written(timeline, {{"stage 0"}, {}});
+  const nlohmann::json trace =
+      written(timeline, {{"stage 0"}, {}, {{"scaleplan_version", "1.2.3 (git abc)"}, {"n", "x"}}});
+  // The metadata, so that a trace names the build that wrote it.
+  EXPECT_EQ(trace["otherData"],
+            nlohmann::json({{"scaleplan_version", "1.2.3 (git abc)"}, {"n", "x"}}));
   std::vector<nlohmann::json> slices, counters;
   for (const auto& e : trace["traceEvents"]) {
     if (e["ph"] == "X")

@@ -1,0 +1,30 @@
+#include "hardware/input/progress.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace scaleplan {
+
+ProgressCounter::ProgressCounter(ProgressSink* sink, std::string task, std::string units,
+                                 std::uint64_t total)
+    : sink_(sink), task_(std::move(task)), units_(std::move(units)), total_(total) {}
+
+void ProgressCounter::advance(std::string_view current, std::uint64_t items) {
+  done_ += items;
+  if (!sink_)
+    return;
+  // An estimated total that proves short grows with the count, so that done <= total holds.
+  total_ = std::max(total_, done_);
+  finished_ = done_ == total_;
+  sink_->report({task_, done_, total_, units_, current});
+}
+
+void ProgressCounter::finish() {
+  if (!sink_ || finished_)
+    return;
+  finished_ = true;
+  total_ = done_;
+  sink_->report({task_, done_, total_, units_, {}});
+}
+
+}  // namespace scaleplan
