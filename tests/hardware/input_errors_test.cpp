@@ -239,8 +239,8 @@ TEST(MapReaderRanges, Lists) {
                            }),
             "f.yaml:1:4: section.a: expected 2 to 3 values, got 4\n"
             "f.yaml:2:4: section.b: every value must be from 1 to 16, got 0\n"
-            "f.yaml:3:4: section.c: expected whole numbers, got 1.5\n"
-            "f.yaml:4:8: section.d: expected a list of numbers\n"
+            "f.yaml:3:5: section.c: expected an integer, got '1.5'\n"
+            "f.yaml:4:8: section.d: expected a number, got 'x'\n"
             "f.yaml:5:4: section.e: expected a list of numbers");
 }
 
