@@ -43,6 +43,11 @@ inline std::string_view to_string(CollectiveOp op) {
   return collective_op_names.name(op);
 }
 
+// The most ranks (and nodes) a measured collective spans: far beyond any cluster measured, and a
+// bound every reader and the nccl-tests importer share, so that a count one of them accepts the
+// others read back.
+inline constexpr int max_collective_ranks = 1 << 24;
+
 // nccl-tests' bus-bandwidth factor (doc/PERFORMANCE.md): busbw = algbw · factor, where algbw is
 // the buffer size over the time. All-reduce 2(n-1)/n; all-gather, reduce-scatter and all-to-all
 // (n-1)/n; broadcast and send/recv 1.

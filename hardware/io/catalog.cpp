@@ -12,18 +12,6 @@ extern const char* const builtin_catalog_yaml;
 
 namespace {
 
-// Efficiencies: fractions of a peak.
-constexpr NumberRange fraction = NumberRange::positive(1);
-
-std::optional<Figure> read_optional_fraction(MapReader& map, std::string_view key) {
-  return read_figure(map, key, false, fraction);
-}
-
-void read_fraction(MapReader& map, std::string_view key, Figure& out) {
-  if (auto f = read_figure(map, key, true, fraction))
-    out = *f;
-}
-
 DeviceSpec read_device(MapReader& map) {
   DeviceSpec d;
   if (map.require("name"))
@@ -37,7 +25,7 @@ DeviceSpec read_device(MapReader& map) {
   if (!map.has("peak_flops_per_s"))
     map.require("peak_flops_per_s");
   for (const auto& [dtype, name] : dtype_names.entries()) {
-    if (auto f = read_figure(peaks, name, false))
+    if (auto f = read_figure(peaks, name, false, physical::flops_per_s))
       d.peak_flops_per_s[dtype] = *f;
   }
   peaks.finish();
@@ -47,24 +35,28 @@ DeviceSpec read_device(MapReader& map) {
     map.error("peak_flops_per_s",
               "needs the peak of at least one dtype: " + join_alternatives(dtype_names.names()));
   }
-  auto assign = [&](std::string_view key, Figure& out) {
-    if (auto f = read_figure(map, key, true))
+  auto assign = [&](std::string_view key, NumberRange range, Figure& out) {
+    if (auto f = read_figure(map, key, true, range))
       out = *f;
   };
-  assign("memory_bytes", d.memory_bytes);
-  assign("memory_bandwidth_bytes_per_s", d.memory_bandwidth_bytes_per_s);
-  assign("intra_node_link_bandwidth_bytes_per_s", d.intra_node_link_bandwidth_bytes_per_s);
-  assign("host_link_bandwidth_bytes_per_s", d.host_link_bandwidth_bytes_per_s);
-  assign("intra_node_link_latency_s", d.intra_node_link_latency_s);
-  d.intra_node_link_count = read_figure(map, "intra_node_link_count", false);
-  assign("power_w", d.power_w);
-  d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false);
-  read_fraction(map, "compute_efficiency", d.compute_efficiency);
-  d.gemm_half_efficiency_flops = read_figure(map, "gemm_half_efficiency_flops", false);
-  d.intra_node_link_efficiency = read_optional_fraction(map, "intra_node_link_efficiency");
-  read_fraction(map, "memory_efficiency", d.memory_efficiency);
-  assign("kernel_launch_overhead_s", d.kernel_launch_overhead_s);
-  assign("collective_step_latency_s", d.collective_step_latency_s);
+  assign("memory_bytes", physical::memory_bytes, d.memory_bytes);
+  assign("memory_bandwidth_bytes_per_s", physical::bytes_per_s, d.memory_bandwidth_bytes_per_s);
+  assign("intra_node_link_bandwidth_bytes_per_s", physical::bytes_per_s,
+         d.intra_node_link_bandwidth_bytes_per_s);
+  assign("host_link_bandwidth_bytes_per_s", physical::bytes_per_s,
+         d.host_link_bandwidth_bytes_per_s);
+  assign("intra_node_link_latency_s", physical::latency_s, d.intra_node_link_latency_s);
+  d.intra_node_link_count = read_figure(map, "intra_node_link_count", false, physical::link_count);
+  assign("power_w", physical::power_w, d.power_w);
+  d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false, physical::usd_per_hour);
+  assign("compute_efficiency", physical::efficiency, d.compute_efficiency);
+  d.gemm_half_efficiency_flops =
+      read_figure(map, "gemm_half_efficiency_flops", false, physical::gemm_flops);
+  d.intra_node_link_efficiency =
+      read_figure(map, "intra_node_link_efficiency", false, physical::efficiency);
+  assign("memory_efficiency", physical::efficiency, d.memory_efficiency);
+  assign("kernel_launch_overhead_s", physical::latency_s, d.kernel_launch_overhead_s);
+  assign("collective_step_latency_s", physical::latency_s, d.collective_step_latency_s);
   map.finish();
   return d;
 }
@@ -80,16 +72,16 @@ Catalog Catalog::parse(std::string_view yaml_text, const std::string& file_label
   MapReader defaults = top.child("network_defaults");
   if (!top.has("network_defaults"))
     top.require("network_defaults");
-  if (auto f = read_figure(defaults, "switch_latency_s", true)) {
+  if (auto f = read_figure(defaults, "switch_latency_s", true, physical::latency_s)) {
     catalog.network_defaults_.switch_latency_s = *f;
   }
-  if (auto f = read_figure(defaults, "nic_latency_s", true)) {
+  if (auto f = read_figure(defaults, "nic_latency_s", true, physical::latency_s)) {
     catalog.network_defaults_.nic_latency_s = *f;
   }
   catalog.network_defaults_.cross_socket_bandwidth_bytes_per_s =
-      read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false);
+      read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false, physical::bytes_per_s);
   catalog.network_defaults_.nic_bandwidth_efficiency =
-      read_optional_fraction(defaults, "nic_bandwidth_efficiency");
+      read_figure(defaults, "nic_bandwidth_efficiency", false, physical::efficiency);
   defaults.accept("inter_node_link_latency_s");
   defaults.finish();
 
