@@ -91,10 +91,11 @@ TEST(Fit, AFitKeepsADegreeOfFreedom) {
 TEST(Fit, AsymptoteAboveTheDatasheetPeakIsCapped) {
   MeasurementRun run;
   run.source = "synthetic";
-  for (std::int64_t s : {256, 1024, 4096}) {
+  for (std::int64_t s : {128, 256, 1024}) {
     const GemmDims d{s, s, s, 1};
     const double size = static_cast<double>(s);
-    // Efficiency 1.2 · s / (s + 300): the asymptote 1.2 exceeds the peak.
+    // Efficiency 1.2 · s / (s + 300): the asymptote 1.2 exceeds the peak, while every point
+    // measured stays below it (0.36, 0.55, 0.93).
     run.gemm.push_back({Dtype::fp16, d, gemm_flops(d) / (1e14 * 1.2 * size / (size + 300.0)), 1});
   }
   DeviceSpec device;
