@@ -120,10 +120,11 @@ TEST(PlanIo, ReplicasThatDoNotTileAreInputErrors) {
             "p.yaml:4:19: replicas.count: 0 is out of range; use a value from 1 to 2147483647");
   // With stride 4 the listed rank 8 (stage 1) would belong to replica 2.
   EXPECT_EQ(with("replicas: {count: 4, rank_stride: 4}"),
-            "p.yaml: plan: rank 8 op 0: ranks must be replica 0's, listed in ascending order");
+            "p.yaml:219:5: ranks[2]: plan: rank 8: ranks must be replica 0's, listed in ascending "
+            "order");
   EXPECT_EQ(with("replicas: {count: 3, rank_stride: 8}"),
-            "p.yaml: plan: 4 listed ranks in 3 replicas of rank stride 8 do not make whole "
-            "replicas (the world size must be a multiple of stride x count)");
+            "p.yaml:4:11: replicas: plan: 4 listed ranks in 3 replicas of rank stride 8 do not "
+            "make whole replicas (the world size must be a multiple of stride x count)");
 }
 
 TEST(PlanIo, CyclesAndBadIndicesAreInputErrors) {
