@@ -1,6 +1,6 @@
 #include "cli/calibrate_command.hpp"
 
-#include <fstream>
+#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -9,6 +9,7 @@
 #include "calibrate/compare.hpp"
 #include "calibrate/fit.hpp"
 #include "calibrate/nccl_tests_import.hpp"
+#include "cli/output_file.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/report/validation.hpp"
@@ -39,15 +40,6 @@ struct CalibrateOptions {
   std::vector<std::string> runs;  // fit-steps: scenarios with measured steps, or folders of them
 };
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    throw InputError({{{path, 0, 0}, "", "cannot open for writing"}});
-  out << text;
-  if (!out)
-    throw InputError({{{path, 0, 0}, "", "cannot write the file"}});
-}
-
 int run_import(const CalibrateOptions& o) {
   NcclTestsImportOptions options;
   if (!o.collective.empty())
@@ -61,17 +53,19 @@ int run_import(const CalibrateOptions& o) {
   for (const std::string& file : o.inputs) {
     NcclTestsImport imported = import_nccl_tests_file(file, options);
     for (const std::string& warning : imported.warnings)
-      std::cerr << "warning: " << warning << "\n";
+      std::cerr << "warning: " << printable_text(warning) << "\n";
     const auto& rows = imported.run.collectives;
     const CollectiveMeasurement& first = rows.front();
-    std::cout << file << ": " << rows.size() / 2 << " rows (out-of-place and in-place) of "
-              << to_string(first.op) << " on " << first.ranks << " ranks over " << first.nodes
+    std::cout << printable_text(file) << ": " << rows.size() / 2
+              << " rows (out-of-place and in-place) of " << to_string(first.op) << " on "
+              << first.ranks << " ranks over " << first.nodes
               << (first.nodes == 1 ? " node" : " nodes") << ", " << yaml_number(first.bytes)
               << " to " << yaml_number(rows.back().bytes) << " bytes\n";
     measurements.runs.push_back(std::move(imported.run));
   }
-  write_file(o.output, write_measurements(measurements));
+  write_output_file(o.output, write_measurements(measurements));
   std::cout << "wrote " << o.output << "\n";
+  check_standard_output();
   return 0;
 }
 
@@ -104,8 +98,9 @@ int run_fit(const CalibrateOptions& o) {
   if (empty)
     throw InputError({{{o.inputs.front(), 0, 0}, "", "the measurements hold nothing to fit"}});
   const FitResult result = fit_profile(inputs, options);
-  write_file(o.output, write_profile(result.profile));
+  write_output_file(o.output, write_profile(result.profile));
   std::cout << format_fit_report(result) << "wrote " << o.output << "\n";
+  check_standard_output();
   return 0;
 }
 
@@ -113,6 +108,7 @@ int run_compare(const CalibrateOptions& o) {
   const Profile profile = load_profile(o.profile);
   const Measurements measurements = load_measurements(o.measurements);
   std::cout << format_comparison(compare_profile(profile, measurements));
+  check_standard_output();
   return 0;
 }
 
@@ -133,13 +129,28 @@ int run_fit_steps(const CalibrateOptions& o) {
           " measured steps (" + cases + "): MAPE " +
           fmt::format("{:.2f} %", fit.before.mean_absolute_percentage_error) + " without it, " +
           fmt::format("{:.2f} %", fit.after.mean_absolute_percentage_error) + " with it"};
-  write_file(o.output, write_profile(fitted));
+  write_output_file(o.output, write_profile(fitted));
   std::cout << "without a sustained fraction:\n"
             << format_text(fit.before) << "\nsustained GEMM fraction "
             << fmt::format("{:.3f}", fit.fraction) << ":\n"
             << format_text(fit.after) << "wrote " << o.output << "\n";
+  check_standard_output();
   return 0;
 }
+
+// CLI::Range lets NaN through (every comparison with it is false): a number option is checked to
+// be finite first.
+const CLI::Validator finite_number(
+    [](std::string& text) -> std::string {
+      try {
+        std::size_t used = 0;
+        if (std::isfinite(std::stod(text, &used)) && used == text.size())
+          return "";
+      } catch (const std::exception&) {
+      }
+      return "expected a finite number, got '" + text + "'";
+    },
+    "FINITE");
 
 }  // namespace
 
@@ -160,9 +171,9 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
                    "The collective measured (default: from the binary name in the output)")
       ->check(CLI::IsMember(collective_op_names.names()));
   o->import->add_option("--ranks", o->ranks, "Ranks, when the output has no '# Using devices'")
-      ->check(CLI::Range(2, 1 << 24));
+      ->check(CLI::Range(2, max_collective_ranks));
   o->import->add_option("--nodes", o->nodes, "Nodes, with --ranks (default 1)")
-      ->check(CLI::Range(1, 1 << 24));
+      ->check(CLI::Range(1, max_collective_ranks));
   o->import->add_option("--algorithm", o->algorithm,
                         "NCCL algorithm the run used (default: nccl, NCCL's own choice)");
 
@@ -177,7 +188,7 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
   o->fit
       ->add_option("--radius", o->radius_octaves,
                    "GEMM table interpolation radius in octaves (default 2)")
-      ->check(CLI::Range(0.01, 64.0));
+      ->check(finite_number & CLI::Range(0.01, 64.0));
 
   o->compare = calibrate->add_subcommand(
       "compare", "Print predicted against measured for every measured point");

@@ -1,11 +1,12 @@
 // The scaleplan command line: a thin shell over the library.
 #include <algorithm>
-#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/calibrate_command.hpp"
+#include "cli/output_file.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/plan/plan_io.hpp"
@@ -27,13 +28,6 @@ const Catalog& catalog_for(const std::string& path, Catalog& storage) {
     return Catalog::builtin();
   storage = Catalog::load(path);
   return storage;
-}
-
-std::ofstream open_output(const std::string& path) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    throw InputError({{{path, 0, 0}, "", "cannot open for writing"}});
-  return out;
 }
 
 std::vector<std::string> rank_names(const Scenario& s, const Plan& plan) {
@@ -69,10 +63,8 @@ int run(const RunOptions& o) {
   settings.network_model = static_cast<NetworkModel>(
       std::find(models.begin(), models.end(), o.network_model) - models.begin());
   const PreparedRun prepared = prepare_run(scenario, catalog, settings);
-  if (!o.dump_plan.empty()) {
-    auto out = open_output(o.dump_plan);
-    write_plan(prepared.plan, out);
-  }
+  if (!o.dump_plan.empty())
+    write_output_file(o.dump_plan, [&](std::ostream& out) { write_plan(prepared.plan, out); });
   std::optional<ChromeTraceRecorder> recorder;
   if (!o.trace.empty())
     recorder.emplace(prepared.plan, rank_names(scenario, prepared.plan));
@@ -82,14 +74,14 @@ int run(const RunOptions& o) {
     for (const LinkUsage& l : prediction.busiest_links)
       links.push_back({l.link, l.name});
     recorder->trace_links(std::move(links));
-    auto out = open_output(o.trace);
-    recorder->write(out);
+    write_output_file(o.trace, [&](std::ostream& out) { recorder->write(out); });
   }
   if (o.json) {
     std::cout << format_json(prediction);
   } else {
     std::cout << format_text(prediction, o.links);
   }
+  check_standard_output();
   return 0;
 }
 
@@ -107,23 +99,28 @@ int validate_cases(const std::vector<std::string>& paths, const std::string& cat
   } else {
     std::cout << format_text(report);
   }
+  check_standard_output();
   return 0;
 }
 
 int list_catalog(const std::string& path) {
   Catalog storage;
   const Catalog& catalog = catalog_for(path, storage);
+  std::ostringstream text;
   for (const auto& d : catalog.devices()) {
-    std::cout << d.name << "  (" << to_string(d.kind) << ", " << d.vendor << ")\n";
+    text << d.name << "  (" << to_string(d.kind) << ", " << d.vendor << ")\n";
     for (const auto& [dtype, figure] : d.peak_flops_per_s) {
-      std::cout << "  peak " << to_string(dtype) << ": " << figure.value / 1e12 << " TFLOP/s  ["
-                << figure.source << "]\n";
+      text << "  peak " << to_string(dtype) << ": " << figure.value / 1e12 << " TFLOP/s  ["
+           << figure.source << "]\n";
     }
-    std::cout << "  memory: " << d.memory_bytes.value / (1u << 30) << " GiB  ["
-              << d.memory_bytes.source << "]\n";
-    std::cout << "  memory bandwidth: " << d.memory_bandwidth_bytes_per_s.value / 1e9 << " GB/s  ["
-              << d.memory_bandwidth_bytes_per_s.source << "]\n";
+    text << "  memory: " << d.memory_bytes.value / (1u << 30) << " GiB  [" << d.memory_bytes.source
+         << "]\n";
+    text << "  memory bandwidth: " << d.memory_bandwidth_bytes_per_s.value / 1e9 << " GB/s  ["
+         << d.memory_bandwidth_bytes_per_s.source << "]\n";
   }
+  // Names and sources come from a catalog file, which may hold terminal escapes.
+  std::cout << printable_text(text.str());
+  check_standard_output();
   return 0;
 }
 

@@ -379,7 +379,7 @@ std::string format_text(const Prediction& p, bool with_links) {
   out += "\ncompute model: " + p.compute_model + "\n";
   out += "links:         " + p.link_bandwidths + "\n";
   out += "simulated:     " + simulation_text(p) + "\n";
-  return out;
+  return printable_text(out);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "hardware/input/diagnostics.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -18,11 +19,15 @@ std::vector<std::filesystem::path> validation_files(const std::vector<std::strin
     std::error_code ec;
     if (std::filesystem::is_directory(p, ec)) {
       std::vector<std::filesystem::path> found;
-      for (const auto& entry : std::filesystem::directory_iterator(p)) {
-        if (entry.is_regular_file() && entry.path().extension() == ".yaml") {
-          found.push_back(entry.path());
-        }
+      // Error codes rather than exceptions: an unreadable directory is the user's to fix.
+      std::filesystem::directory_iterator entry(p, ec), end;
+      for (; !ec && entry != end; entry.increment(ec)) {
+        std::error_code type_ec;
+        if (entry->is_regular_file(type_ec) && entry->path().extension() == ".yaml")
+          found.push_back(entry->path());
       }
+      if (ec)
+        throw InputError({{{p, 0, 0}, "", "cannot read the directory: " + ec.message()}});
       if (found.empty())
         throw InputError({{{p, 0, 0}, "", "no *.yaml scenarios in this directory"}});
       std::sort(found.begin(), found.end());
@@ -203,7 +208,7 @@ std::string format_text(const ValidationReport& report) {
                 report.cases.size(), report.mean_absolute_percentage_error,
                 report.worst_absolute_percentage_error, report.worst_case.c_str());
   out += line;
-  return out;
+  return printable_text(out);
 }
 
 namespace {
