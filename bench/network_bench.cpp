@@ -102,6 +102,51 @@ void BM_NetworkReshare(benchmark::State& state) {
 }
 BENCHMARK(BM_NetworkReshare)->Arg(4)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond);
 
+// Args: nodes of 8 GPUs, and 1 to start the phase's flows as one batch (Network::start_flows)
+// or 0 to start them one by one. The phase is a direct all-to-all over every GPU: its flows
+// share the NICs and the fabric, one component, so each start one by one reshares all the flows
+// started before it, and the batch reshares them once. Runs to the end; reported per phase.
+void BM_NetworkStartPhase(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  const bool batch = state.range(1) != 0;
+  const Topology topology(fat_tree(nodes));
+  std::vector<int> everyone(static_cast<std::size_t>(nodes) * 8);
+  for (std::size_t d = 0; d < everyone.size(); ++d)
+    everyone[d] = static_cast<int>(d);
+  std::vector<Network::FlowStart> starts;
+  for (const Phase& p : expand_collective(CollectiveKind::all_to_all, CollectiveAlgorithm::direct,
+                                          everyone, 1e8, topology)) {
+    for (const Transfer& t : p.transfers)
+      starts.push_back({t.src_device, t.dst_device, t.bytes, starts.size()});
+  }
+  for (const Network::FlowStart& s : starts)
+    topology.route(s.src_device, s.dst_device);
+  std::uint64_t reshares = 0;
+  for (auto _ : state) {
+    Engine engine;
+    Network network(engine, topology);
+    Count count;
+    if (batch) {
+      network.start_flows(starts, &count);
+    } else {
+      for (const Network::FlowStart& s : starts)
+        network.start_flow(s.src_device, s.dst_device, s.bytes, &count, s.token);
+    }
+    engine.run();
+    reshares = network.reshares();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["flows"] = static_cast<double>(starts.size());
+  state.counters["reshares"] = static_cast<double>(reshares);
+  state.counters["phases_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_NetworkStartPhase)
+    ->Args({2, 0})
+    ->Args({2, 1})
+    ->Args({4, 0})
+    ->Args({4, 1})
+    ->Unit(benchmark::kMillisecond);
 // Arg: nodes of 8 GPUs. `lookup(topology, transfer)` on the transfers of 8 rail rings over the
 // nodes and of a ring inside each node, each routed once before. Reported per lookup.
 template <class Lookup>

@@ -1,5 +1,4 @@
 // The scaleplan command line: a thin shell over the library.
-#include <algorithm>
 #include <iostream>
 #include <sstream>
 
@@ -13,8 +12,9 @@
 #include "sim/report/prediction.hpp"
 #include "sim/report/validation.hpp"
 #include "sim/scenario/scenario.hpp"
-#include "sim/simulate/trace.hpp"
+#include "sim/simulate/timeline_recorder.hpp"
 #include "sim/strategy/plan_builder.hpp"
+#include "sim/timeline/chrome_trace.hpp"
 
 namespace {
 
@@ -59,22 +59,24 @@ int run(const RunOptions& o) {
   const Scenario scenario = load_scenario(o.scenario, catalog);
   RunSettings settings;
   settings.ranks = o.all_ranks ? RankScope::all_ranks : RankScope::one_replica;
-  const auto& models = network_model_names();
-  settings.network_model = static_cast<NetworkModel>(
-      std::find(models.begin(), models.end(), o.network_model) - models.begin());
+  // The command line accepts only the table's names (CLI::IsMember below).
+  settings.network_model = network_model_names.parse(o.network_model).value();
   const PreparedRun prepared = prepare_run(scenario, catalog, settings);
   if (!o.dump_plan.empty())
     write_output_file(o.dump_plan, [&](std::ostream& out) { write_plan(prepared.plan, out); });
-  std::optional<ChromeTraceRecorder> recorder;
+  std::optional<TimelineRecorder> recorder;
   if (!o.trace.empty())
-    recorder.emplace(prepared.plan, rank_names(scenario, prepared.plan));
-  const Prediction prediction = predict(scenario, prepared, recorder ? &*recorder : nullptr);
+    recorder.emplace(prepared.plan, true);
+  const Prediction prediction = predict(scenario, prepared, {recorder ? &*recorder : nullptr});
   if (recorder) {
-    std::vector<TracedLink> links;
+    // The links' rates are recorded during the run; the trace shows the busiest, known after it.
+    ChromeTraceOptions trace;
+    trace.rank_names = rank_names(scenario, prepared.plan);
     for (const LinkUsage& l : prediction.busiest_links)
-      links.push_back({l.link, l.name});
-    recorder->trace_links(std::move(links));
-    write_output_file(o.trace, [&](std::ostream& out) { recorder->write(out); });
+      trace.links.push_back({l.link, l.name});
+    write_output_file(o.trace, [&](std::ostream& out) {
+      write_chrome_trace(out, recorder->timeline(), trace);
+    });
   }
   if (o.json) {
     std::cout << format_json(prediction);
@@ -151,7 +153,7 @@ int main(int argc, char** argv) {
                        std::to_string(SimulationOptions{}.flow_budget) +
                        ", then alpha-beta "
                        "for the collectives that would start the most")
-      ->check(CLI::IsMember(network_model_names()));
+      ->check(CLI::IsMember(network_model_names.names()));
 
   std::vector<std::string> validate_paths;
   bool validate_json = false;

@@ -27,13 +27,34 @@ void Network::set_link_rate_observer(LinkRateObserver* observer) {
 
 void Network::start_flow(int src_device, int dst_device, double bytes, FlowObserver* observer,
                          std::uint64_t token) {
-  ++flows_started_;
-  if (src_device == dst_device || bytes <= 0) {
-    if (immediate_.empty())
-      engine_->schedule_after(0, this, immediate_payload);
-    immediate_.emplace_back(observer, token);
-    return;
+  const FlowStart start{src_device, dst_device, bytes, token};
+  start_flows(std::span(&start, 1), observer);
+}
+
+void Network::start_flows(std::span<const FlowStart> flows, FlowObserver* observer) {
+  started_flows_.clear();
+  for (const FlowStart& start : flows) {
+    ++flows_started_;
+    if (start.src_device == start.dst_device || start.bytes <= 0) {
+      if (immediate_.empty())
+        engine_->schedule_after(0, this, immediate_payload);
+      immediate_.emplace_back(observer, start.token);
+      continue;
+    }
+    started_flows_.push_back(add_flow(start, observer));
   }
+  if (started_flows_.empty())
+    return;
+  begin_reshare();
+  for (const std::uint32_t index : started_flows_) {
+    for (const LinkId l : *flows_[index].links)
+      reshare_from(l);
+  }
+  schedule_wakeup();
+}
+
+// A new active flow, on its links, at no rate until the next reshare.
+std::uint32_t Network::add_flow(const FlowStart& start, FlowObserver* observer) {
   std::uint32_t index;
   if (!free_flows_.empty()) {
     index = free_flows_.back();
@@ -44,19 +65,18 @@ void Network::start_flow(int src_device, int dst_device, double bytes, FlowObser
     flow_mark_.push_back(0);
   }
   Flow& flow = flows_[index];
-  flow.links = &topology_->route(src_device, dst_device);
-  flow.remaining_bytes = bytes;
+  flow.links = &topology_->route(start.src_device, start.dst_device);
+  flow.remaining_bytes = start.bytes;
   flow.rate_bytes_per_s = 0;
   flow.last_update = engine_->now();
   flow.observer = observer;
-  flow.token = token;
+  flow.token = start.token;
   flow.active = true;
   ++flow.generation;
   ++active_count_;
   for (LinkId l : *flow.links)
     flows_on_link_[l].push_back(index);
-  reshare(*flow.links);
-  schedule_wakeup();
+  return index;
 }
 
 void Network::settle(Flow& flow) {
@@ -71,18 +91,40 @@ void Network::settle(Flow& flow) {
   flow.last_update = now;
 }
 
-void Network::reshare(const std::vector<LinkId>& touched_links) {
-  // Collect the component: flows reachable from the touched links through shared links.
+void Network::begin_reshare() {
+  ++reshares_;
   ++mark_;
+}
+
+// Each connected component of flows and links is solved on its own: the solver's rounds scan
+// every link it is given, so solving independent components together would cost their product,
+// and the rates are the same bit for bit either way (so is the order the components come in).
+void Network::reshare_from(LinkId link) {
+  if (link_mark_[link] == mark_)
+    return;
+  if (flows_on_link_[link].empty()) {
+    // The link lost its last flow: a component of its own, with nothing to solve.
+    link_mark_[link] = mark_;
+    if (link_rate_observer_) {
+      component_links_.assign(1, link);
+      report_link_rates();
+    }
+    return;
+  }
+  collect_component(link);
+  solve_component();
+}
+
+// The flows and links reachable from `start` through shared links, each sorted, so that the
+// solver's tie-breaking never depends on discovery order.
+void Network::collect_component(LinkId start) {
   component_flows_.clear();
   component_links_.clear();
-  std::vector<LinkId>& stack = stack_;
-  stack.assign(touched_links.begin(), touched_links.end());
-  for (LinkId l : stack)
-    link_mark_[l] = mark_;
-  while (!stack.empty()) {
-    const LinkId l = stack.back();
-    stack.pop_back();
+  stack_.assign(1, start);
+  link_mark_[start] = mark_;
+  while (!stack_.empty()) {
+    const LinkId l = stack_.back();
+    stack_.pop_back();
     component_links_.push_back(l);
     for (std::uint32_t f : flows_on_link_[l]) {
       if (flow_mark_[f] == mark_)
@@ -92,20 +134,16 @@ void Network::reshare(const std::vector<LinkId>& touched_links) {
       for (LinkId other : *flows_[f].links) {
         if (link_mark_[other] != mark_) {
           link_mark_[other] = mark_;
-          stack.push_back(other);
+          stack_.push_back(other);
         }
       }
     }
   }
-  if (component_flows_.empty()) {
-    // The touched links lost their last flow.
-    if (link_rate_observer_)
-      report_link_rates();
-    return;
-  }
-  // Fixed order so that the solver's tie-breaking never depends on discovery order.
   std::sort(component_flows_.begin(), component_flows_.end());
   std::sort(component_links_.begin(), component_links_.end());
+}
+
+void Network::solve_component() {
   capacity_.clear();
   for (LinkId l : component_links_) {
     local_link_[l] = static_cast<std::uint32_t>(capacity_.size());
@@ -206,9 +244,9 @@ void Network::on_event(std::uint64_t payload) {
     finish_flow(top.flow);
   }
   if (!touched.empty()) {
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    reshare(touched);
+    begin_reshare();
+    for (const LinkId l : touched)
+      reshare_from(l);
   }
   schedule_wakeup();
   for (auto [observer, token] : done)

@@ -1,10 +1,13 @@
 // Flows over the cluster network. A flow carries bytes from one device to another along its
-// route; concurrent flows share every link max-min fairly, and rates are recomputed whenever a
-// flow starts or ends, only among the flows that share links with it (transitively).
+// route; concurrent flows share every link max-min fairly, and rates are recomputed whenever
+// flows start or end, only among the flows that share links with them (transitively), one
+// connected component at a time. Flows that start together (a phase of a collective) cost one
+// recomputation, not one each.
 #pragma once
 
 #include <cstdint>
 #include <queue>
+#include <span>
 #include <vector>
 
 #include "hardware/topology.hpp"
@@ -41,6 +44,18 @@ class Network final : public EventHandler {
   void start_flow(int src_device, int dst_device, double bytes, FlowObserver* observer,
                   std::uint64_t token);
 
+  struct FlowStart {
+    int src_device = 0;
+    int dst_device = 0;
+    double bytes = 0;
+    std::uint64_t token = 0;
+  };
+  // Starts all of `flows` now, each as start_flow would, with one recomputation of the rates
+  // for them all: one reshare of the components they touch instead of one per flow, and the
+  // same rates as starting them one by one (max-min sharing has one solution, and the solver
+  // takes each component's links in the same order either way).
+  void start_flows(std::span<const FlowStart> flows, FlowObserver* observer);
+
   // Reports link rate changes from now on; nullptr stops. Without an observer the network keeps
   // no per-link rates at all.
   void set_link_rate_observer(LinkRateObserver* observer);
@@ -48,6 +63,8 @@ class Network final : public EventHandler {
   const Topology& topology() const { return *topology_; }
   std::size_t active_flows() const { return active_count_; }
   std::uint64_t flows_started() const { return flows_started_; }
+  // Times the rates were recomputed (each solves the components its flows touch).
+  std::uint64_t reshares() const { return reshares_; }
   // Bytes each link has carried so far (index: LinkId).
   const std::vector<double>& link_bytes() const { return link_bytes_; }
 
@@ -74,8 +91,14 @@ class Network final : public EventHandler {
     }
   };
 
+  std::uint32_t add_flow(const FlowStart& start, FlowObserver* observer);
   void settle(Flow& flow);
-  void reshare(const std::vector<LinkId>& touched_links);
+  // A recomputation of the rates: begin_reshare(), then reshare_from() each link whose flows
+  // changed; each component is solved once.
+  void begin_reshare();
+  void reshare_from(LinkId link);
+  void collect_component(LinkId start);
+  void solve_component();
   void schedule_wakeup();
   void finish_flow(std::uint32_t index);
   void report_link_rates();
@@ -90,10 +113,12 @@ class Network final : public EventHandler {
   SimTime scheduled_wakeup_ = -1;
   std::size_t active_count_ = 0;
   std::uint64_t flows_started_ = 0;
+  std::uint64_t reshares_ = 0;
   // Flows that complete without crossing a link, delivered at the next event.
   std::vector<std::pair<FlowObserver*, std::uint64_t>> immediate_;
 
-  // Scratch space for reshare(), kept to avoid reallocating on every flow event.
+  // Scratch space for recomputations, kept to avoid reallocating on every flow event.
+  std::vector<std::uint32_t> started_flows_;  // start_flows(): the flows it added
   std::vector<std::uint32_t> component_flows_;
   std::vector<LinkId> component_links_;
   std::vector<std::uint32_t> link_mark_;

@@ -171,12 +171,13 @@ PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                      run_settings(scenario, settings)};
 }
 
-Prediction predict(const Scenario& scenario, const PreparedRun& run, SimulationObserver* observer) {
+Prediction predict(const Scenario& scenario, const PreparedRun& run,
+                   const std::vector<SimulationObserver*>& observers) {
   const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
   const std::unique_ptr<ComputeModel> compute =
       make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
   Prediction p = predict({scenario.cluster, scenario.job, *compute, run.network, run.settings},
-                         run.plan, observer);
+                         run.plan, observers);
   p.scenario = scenario.name;
   return p;
 }
@@ -185,13 +186,14 @@ Prediction predict(const PredictionInputs& inputs) {
   return predict(inputs, build_plan(inputs.job, inputs.settings.ranks));
 }
 
-Prediction predict(const PredictionInputs& inputs, const Plan& plan, SimulationObserver* observer) {
+Prediction predict(const PredictionInputs& inputs, const Plan& plan,
+                   const std::vector<SimulationObserver*>& observers) {
   const DeviceSpec& device = inputs.cluster.device;
   const ClusterNetwork& network = inputs.network;
   SimulationOptions options;
   options.collective_step_latency_s = network.collective_step_latency_s;
   options.network_model = inputs.settings.network_model;
-  const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observer);
+  const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observers);
 
   const TrainingJob& job = inputs.job;
   Prediction p;

@@ -171,9 +171,10 @@ struct PredictionInputs {
 // Builds the job's plan (build_plan(job, settings.ranks)), simulates one step and summarises it.
 Prediction predict(const PredictionInputs& inputs);
 // The same for a plan the caller built from the job with build_plan(job, settings.ranks), to
-// write it out, trace it or predict it again; `observer` sees the simulation.
+// write it out, trace it or predict it again. `observers` (null entries ignored) watch the
+// simulation: a TimelineRecorder, say.
 Prediction predict(const PredictionInputs& inputs, const Plan& plan,
-                   SimulationObserver* observer = nullptr);
+                   const std::vector<SimulationObserver*>& observers = {});
 
 // The scenario's values for the entry point. The network of its cluster, with its calibration
 // profile: a network that cannot be built is an InputError at the scenario's cluster.network key.
@@ -192,7 +193,7 @@ PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
 // predict on the scenario's values, with the compute model of its calibration profile if it
 // names one; the prediction carries the scenario's name.
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
-                   SimulationObserver* observer = nullptr);
+                   const std::vector<SimulationObserver*>& observers = {});
 
 // `with_links` adds the table of the busiest links.
 std::string format_text(const Prediction& prediction, bool with_links = false);

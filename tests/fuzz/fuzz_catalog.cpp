@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "hardware/input/diagnostics.hpp"
 #include "hardware/io/catalog.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

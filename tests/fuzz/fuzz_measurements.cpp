@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "calibrate/measurements.hpp"
+#include "hardware/input/diagnostics.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace scaleplan;

@@ -6,6 +6,7 @@
 
 #include "calibrate/measurements.hpp"
 #include "calibrate/nccl_tests_import.hpp"
+#include "hardware/input/diagnostics.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace scaleplan;

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "hardware/input/diagnostics.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/topology.hpp"
 #include "sim/plan/plan_io.hpp"

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "hardware/input/diagnostics.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "hardware/profile.hpp"
 

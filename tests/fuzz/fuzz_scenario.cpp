@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "hardware/input/diagnostics.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/strategy/plan_size.hpp"

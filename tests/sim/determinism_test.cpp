@@ -8,7 +8,8 @@
 
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
-#include "sim/simulate/trace.hpp"
+#include "sim/simulate/timeline_recorder.hpp"
+#include "sim/timeline/chrome_trace.hpp"
 
 namespace scaleplan {
 namespace {
@@ -41,10 +42,13 @@ struct Output {
 Output run_once() {
   const Scenario scenario = parse_scenario(scenario_text, "determinism.yaml", Catalog::builtin());
   const PreparedRun run = prepare_run(scenario, Catalog::builtin());
-  ChromeTraceRecorder recorder(run.plan, {});
-  const Prediction prediction = predict(scenario, run, &recorder);
+  TimelineRecorder recorder(run.plan, true);
+  const Prediction prediction = predict(scenario, run, {&recorder});
+  ChromeTraceOptions options;
+  for (const LinkUsage& l : prediction.busiest_links)
+    options.links.push_back({l.link, l.name});
   std::ostringstream trace;
-  recorder.write(trace);
+  write_chrome_trace(trace, recorder.timeline(), options);
   return {format_json(prediction), trace.str()};
 }
 

@@ -126,5 +126,58 @@ TEST(Network, ReportsEachChangeOfALinksRate) {
   EXPECT_EQ(log.changes.size(), 2u);
 }
 
+// Five devices on one switch (vertex 5), each link a different speed, and flows (token: their
+// index) in two components: 0, 1 and 2 exchange data among themselves; 3 sends to 4. Device 2
+// also sends to itself, and 1 sends nothing to 3: both complete at once without touching a link.
+const std::vector<Network::FlowStart> star_flows{{0, 1, 3e9, 0}, {1, 2, 5e9, 1}, {2, 0, 2e9, 2},
+                                                 {0, 2, 4e9, 3}, {2, 2, 1e9, 4}, {3, 4, 6e9, 5},
+                                                 {1, 3, 0, 6}};
+
+struct StarRun {
+  std::map<std::uint64_t, SimTime> finish;  // by token
+  std::vector<double> link_bytes;
+  std::uint64_t reshares_at_start = 0;
+  std::uint64_t events = 0;
+};
+
+StarRun run_star(bool batch) {
+  const Topology topology = Topology::custom(
+      5, 1, {{0, 5, 10e9, 0}, {1, 5, 6e9, 0}, {2, 5, 8e9, 0}, {3, 5, 4e9, 0}, {4, 5, 5e9, 0}});
+  Engine engine;
+  Network network(engine, topology);
+  Finishes f;
+  f.engine = &engine;
+  if (batch) {
+    network.start_flows(star_flows, &f);
+  } else {
+    for (const Network::FlowStart& s : star_flows)
+      network.start_flow(s.src_device, s.dst_device, s.bytes, &f, s.token);
+  }
+  const std::uint64_t reshares = network.reshares();
+  engine.run();
+  return {f.at, network.link_bytes(), reshares, engine.events_processed()};
+}
+
+TEST(Network, ABatchOfFlowsRunsAsOneByOneWithOneReshare) {
+  // Started one by one, each of the five flows that cross links reshares its component; started
+  // as a batch, one reshare covers them all. Max-min sharing has one solution, and the solver
+  // takes a component's links in LinkId order however many components it solves at once, so
+  // every flow gets the same rate to the last bit: the same finishes, in the same order, and the
+  // same bytes on every link. The batch never schedules a wakeup that a later start in the
+  // batch supersedes, so it processes no more events.
+  const StarRun one_by_one = run_star(false);
+  const StarRun batch = run_star(true);
+  EXPECT_EQ(one_by_one.reshares_at_start, 5u);
+  EXPECT_EQ(batch.reshares_at_start, 1u);
+  ASSERT_EQ(one_by_one.finish.size(), 7u);
+  EXPECT_EQ(batch.finish, one_by_one.finish);
+  EXPECT_EQ(batch.link_bytes, one_by_one.link_bytes);
+  EXPECT_LE(batch.events, one_by_one.events);
+  // The two that cross no link finish at once, the others later.
+  EXPECT_EQ(batch.finish.at(4), 0);
+  EXPECT_EQ(batch.finish.at(6), 0);
+  EXPECT_GT(batch.finish.at(0), 0);
+}
+
 }  // namespace
 }  // namespace scaleplan

@@ -1,5 +1,5 @@
-// The Chrome/Perfetto trace: counter tracks of the busiest links' rates.
-#include "sim/simulate/trace.hpp"
+// The Chrome/Perfetto trace of a Timeline: counter tracks of the busiest links' rates.
+#include "sim/timeline/chrome_trace.hpp"
 
 #include <sstream>
 
@@ -8,13 +8,14 @@
 
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/simulate/timeline_recorder.hpp"
 
 namespace scaleplan {
 namespace {
 
-nlohmann::json written(const ChromeTraceRecorder& recorder) {
+nlohmann::json written(const Timeline& timeline, const ChromeTraceOptions& options) {
   std::ostringstream out;
-  recorder.write(out);
+  write_chrome_trace(out, timeline, options);
   return nlohmann::json::parse(out.str());
 }
 
@@ -47,8 +48,8 @@ parallelism:
   for (NetworkModel model : {NetworkModel::flows, NetworkModel::alpha_beta}) {
     SCOPED_TRACE(std::string(to_string(model)));
     const PreparedRun run = prepare_run(s, Catalog::builtin(), {RankScope::one_replica, model});
-    ChromeTraceRecorder recorder(run.plan, {"rank 0", "rank 1"});
-    const Prediction p = predict(s, run, &recorder);
+    TimelineRecorder recorder(run.plan, true);
+    const Prediction p = predict(s, run, {&recorder});
     ASSERT_FALSE(p.busiest_links.empty());
     if (model == NetworkModel::flows)
       flow_bytes = p.busiest_links.front().bytes;
@@ -56,11 +57,10 @@ parallelism:
       EXPECT_NEAR(p.busiest_links.front().bytes / flow_bytes, 1, 1e-12);
     const LinkUsage& busiest = p.busiest_links.front();
     EXPECT_DOUBLE_EQ(busiest.bandwidth_bytes_per_s, 25e9 * 0.94);
-    std::vector<TracedLink> traced;
+    ChromeTraceOptions options{{"rank 0", "rank 1"}, {}};
     for (const LinkUsage& l : p.busiest_links)
-      traced.push_back({l.link, l.name});
-    recorder.trace_links(traced);
-    const nlohmann::json trace = written(recorder);
+      options.links.push_back({l.link, l.name});
+    const nlohmann::json trace = written(recorder.timeline(), options);
     // The links' process comes after the ranks' (one rank when one replica stands for both).
     const auto network_pid = static_cast<int>(run.plan.ranks.size());
 
@@ -108,43 +108,60 @@ parallelism:
 
 TEST(ChromeTrace, ABusyLinkIsSampledAsItsMeanRate) {
   // A link idle on even microseconds and at 2 GB/s on odd ones for 4 ms changes 4,001 times:
-  // more than max_link_points, so the trace shows its mean over 1,000 intervals of 4 us, 1 GB/s
-  // each, and its final rate at the end.
-  const Plan plan;
-  ChromeTraceRecorder recorder(plan, {});
-  constexpr SimTime microsecond = 1'000'000;
-  for (SimTime i = 0; i <= 4000; ++i)
-    recorder.on_link_rate(3, i * microsecond, i % 2 == 1 ? 2e9 : 0.0);
-  recorder.trace_links({{3, "busy"}});
+  // more than chrome_trace_max_link_points, so the trace shows its mean over 1,000 intervals of
+  // 4 us, 1 GB/s each, and its final rate at the end.
+  Timeline timeline;
+  timeline.link_rates.resize(4);
+  constexpr std::int64_t microsecond = 1'000'000;
+  for (std::int64_t i = 0; i <= 4000; ++i)
+    timeline.link_rates[3].push_back({i * microsecond, i % 2 == 1 ? 2e9 : 0.0});
   std::vector<std::pair<double, double>> samples;
-  const nlohmann::json trace = written(recorder);
+  const nlohmann::json trace = written(timeline, {{}, {{3, "busy"}}});
   for (const auto& e : trace["traceEvents"]) {
     if (e["ph"] == "C")
       samples.emplace_back(e["ts"].get<double>(), e["args"]["GB/s"].get<double>());
   }
-  ASSERT_EQ(samples.size(), ChromeTraceRecorder::max_link_points + 1);
-  for (std::size_t i = 0; i < ChromeTraceRecorder::max_link_points; ++i) {
+  ASSERT_EQ(samples.size(), chrome_trace_max_link_points + 1);
+  for (std::size_t i = 0; i < chrome_trace_max_link_points; ++i) {
     EXPECT_DOUBLE_EQ(samples[i].first, 4.0 * static_cast<double>(i));
     EXPECT_NEAR(samples[i].second, 1.0, 1e-12);
   }
   EXPECT_EQ(samples.back(), (std::pair<double, double>{4000, 0}));
 }
 
-TEST(ChromeTrace, RatesAtOneInstantLeaveTheLast) {
-  const Plan plan;
-  ChromeTraceRecorder recorder(plan, {});
-  recorder.on_link_rate(0, 0, 1e9);
-  recorder.on_link_rate(0, 5, 3e9);
-  recorder.on_link_rate(0, 5, 1e9);  // back where it was: no change at 5 at all
-  recorder.on_link_rate(0, 9, 0);
-  recorder.trace_links({{0, "l"}});
-  std::vector<double> times;
-  const nlohmann::json trace = written(recorder);
+TEST(ChromeTrace, WritesTheTimelineItIsGiven) {
+  // A timeline made by hand, as a measured run would make one: one rank, a 1.5 us GEMM from 1 us
+  // and a 2 MB all-reduce after it, and its memory rising to 1 GiB. Every slice and sample
+  // appears with its times in microseconds.
+  Timeline timeline;
+  timeline.ranks = {0};
+  timeline.labels = {"gemm", "grads"};
+  timeline.ops.push_back({0, 0, 0, 3, OpKind::compute, Stream::compute, 0, 1'000'000, 2'500'000});
+  timeline.ops.push_back(
+      {0, 1, 1, -1, OpKind::collective, Stream::dp_comm, 2e6, 2'500'000, 4'000'000});
+  timeline.memory.push_back({0, 1'000'000, 1024.0 * 1024 * 1024});
+  const nlohmann::json trace = written(timeline, {{"stage 0"}, {}});
+  std::vector<nlohmann::json> slices, counters;
   for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "X")
+      slices.push_back(e);
     if (e["ph"] == "C")
-      times.push_back(e["ts"].get<double>());
+      counters.push_back(e);
+    if (e["ph"] == "M" && e["name"] == "process_name") {
+      EXPECT_EQ(e["args"]["name"], "stage 0");
+    }
   }
-  EXPECT_EQ(times, (std::vector<double>{0, 9e-6}));
+  ASSERT_EQ(slices.size(), 2u);
+  EXPECT_EQ(slices[0]["name"], "gemm");
+  EXPECT_DOUBLE_EQ(slices[0]["ts"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(slices[0]["dur"].get<double>(), 1.5);
+  EXPECT_EQ(slices[0]["args"]["microbatch"], 3);
+  EXPECT_FALSE(slices[0]["args"].contains("bytes"));
+  EXPECT_EQ(slices[1]["cat"], "collective");
+  EXPECT_EQ(slices[1]["tid"], static_cast<int>(Stream::dp_comm));
+  EXPECT_EQ(slices[1]["args"]["bytes"], 2e6);
+  ASSERT_EQ(counters.size(), 1u);
+  EXPECT_EQ(counters[0]["args"]["GiB"], 1.0);
 }
 
 }  // namespace

@@ -1,0 +1,90 @@
+#include "sim/simulate/network_model_choice.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace scaleplan {
+
+namespace {
+
+// Per route of a collective, and for the messages as one: the flows it would start and the
+// devices they start from.
+struct Demand {
+  std::uint64_t flows = 0;
+  std::vector<int> sources;
+  std::optional<std::uint32_t> route;  // none: the messages
+};
+
+Demand collective_demand(const CommRoute& route, std::uint64_t occurrences, std::uint32_t id) {
+  Demand d;
+  d.route = id;
+  for (const Phase& phase : route.phases) {
+    d.flows += phase.transfers.size() * occurrences;
+    for (const Transfer& tr : phase.transfers)
+      d.sources.push_back(tr.src_device);
+  }
+  return d;
+}
+
+}  // namespace
+
+FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
+                                 const SimulationOptions& options, CommRoutes& routes) {
+  Demand messages;
+  std::vector<std::uint64_t> occurrences;  // per route: its collectives in the step
+  for (const RankProgram& program : plan.ranks) {
+    for (const Op& op : program.ops) {
+      if (op.kind == OpKind::send) {
+        const Phase phase =
+            routes.message_phase(program.device, routes.device_of_rank(op.peer), op.bytes);
+        messages.flows += phase.transfers.size();
+        for (const Transfer& tr : phase.transfers)
+          messages.sources.push_back(tr.src_device);
+      } else if (op.kind == OpKind::collective &&
+                 routes.first_listed_member(op.group) == program.rank) {
+        const std::uint32_t id = routes.collective(op);
+        occurrences.resize(std::max<std::size_t>(occurrences.size(), id + 1), 0);
+        ++occurrences[id];
+      }
+    }
+  }
+  std::vector<Demand> demands;
+  for (const std::uint32_t id : routes.collectives_in_key_order())
+    demands.push_back(
+        collective_demand(routes[id], id < occurrences.size() ? occurrences[id] : 0, id));
+  demands.push_back(std::move(messages));
+  std::vector<std::uint32_t> users(topology.device_count(), 0);
+  std::uint64_t flows = 0, sources = 0;
+  for (Demand& d : demands) {
+    std::sort(d.sources.begin(), d.sources.end());
+    d.sources.erase(std::unique(d.sources.begin(), d.sources.end()), d.sources.end());
+    flows += d.flows;
+    for (int src : d.sources)
+      sources += users[src]++ == 0 ? 1 : 0;
+  }
+  const FlowDemand all_flows{flows, sources};
+  const NetworkModel model = options.network_model;
+  if (model == NetworkModel::flows)
+    return all_flows;
+  // Most flows first; equal ones in key order, the messages after the collectives.
+  std::stable_sort(demands.begin(), demands.end(),
+                   [](const Demand& a, const Demand& b) { return a.flows > b.flows; });
+  for (const Demand& d : demands) {
+    const double search_work = static_cast<double>(sources) *
+                               static_cast<double>(topology.vertex_count() + topology.link_count());
+    if (model == NetworkModel::automatic && flows <= options.flow_budget &&
+        search_work <= options.route_search_budget)
+      break;
+    if (d.route) {
+      routes[*d.route].alpha_beta = true;
+    } else {
+      routes.set_messages_alpha_beta(true);
+    }
+    flows -= d.flows;
+    for (int src : d.sources)
+      sources -= --users[src] == 0 ? 1 : 0;
+  }
+  return all_flows;
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,25 @@
+// Before a run: which collectives and messages take the alpha-beta fast path.
+#pragma once
+
+#include <cstdint>
+
+#include "sim/simulate/comm_routes.hpp"
+#include "sim/simulate/simulation_options.hpp"
+
+namespace scaleplan {
+
+// What the step would ask of the flow model with every collective and message as flows.
+struct FlowDemand {
+  std::uint64_t flows = 0;
+  std::uint64_t routed_sources = 0;  // devices the flows start from, each routed once
+};
+
+// Expands every collective of the plan into `routes` and marks those that take the fast path:
+// none under NetworkModel::flows, all under alpha_beta; under automatic, while the step would
+// start more flows than options.flow_budget or search more routes than
+// options.route_search_budget, the collectives of one (group, kind, size), or all the messages
+// as one, that would start the most flows (ties in key order, the messages last).
+FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
+                                 const SimulationOptions& options, CommRoutes& routes);
+
+}  // namespace scaleplan

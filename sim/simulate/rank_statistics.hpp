@@ -1,0 +1,48 @@
+// Per-rank statistics of a run, kept by an observer: when each rank finished, how its time split
+// into compute, exposed communication and idle (pipeline bubble), and its activation peak.
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include "sim/plan/plan.hpp"
+#include "sim/simulate/simulation_observer.hpp"
+
+namespace scaleplan {
+
+struct RankResult {
+  int rank = 0;
+  double finish_s = 0;
+  double compute_s = 0;       // compute stream busy
+  double exposed_comm_s = 0;  // compute idle while this rank's communication is in flight
+  double idle_s = 0;          // compute idle, nothing in flight: waiting on other ranks
+  double peak_activation_bytes = 0;
+};
+
+class RankStatistics final : public SimulationObserver {
+ public:
+  explicit RankStatistics(const Plan& plan);
+
+  void on_op(int rank, std::uint32_t op, SimTime start, SimTime end) override;
+  void on_memory(int rank, SimTime time, double bytes) override;
+
+  // When the last rank finished.
+  SimTime step_end() const;
+  // The plan's listed ranks, in its order. O(ops log ops) per rank: the busy intervals are
+  // sorted and merged.
+  std::vector<RankResult> results() const;
+
+ private:
+  using Intervals = std::vector<std::pair<SimTime, SimTime>>;
+  struct PerRank {
+    SimTime finish = 0;
+    Intervals compute_busy;
+    Intervals comm_busy;
+    double peak_activation_bytes = 0;
+  };
+
+  const Plan* plan_;
+  std::vector<PerRank> ranks_;
+};
+
+}  // namespace scaleplan

@@ -1,0 +1,44 @@
+// The settings of one simulation: the collectives' software step cost and algorithm, and how
+// traffic crosses the network.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "hardware/input/enum_names.hpp"
+#include "sim/collective/collective.hpp"
+
+namespace scaleplan {
+
+// How collectives and messages cross the network: as flows sharing links max-min fairly, or on
+// the alpha-beta fast path (estimate_collective_time_s: its time alone on an idle network, ports
+// as the bottleneck, no flows; and no sooner than each of its ports has worked off the fast-path
+// traffic given to it before, first come first served). `automatic` keeps flows unless the step
+// would start more than the flow budget, then moves the collectives (per group, kind and size)
+// that would start the most flows to the fast path, largest first, until the rest fit.
+enum class NetworkModel { automatic, flows, alpha_beta };
+inline constexpr EnumNames<NetworkModel, 3> network_model_names{{{
+    {NetworkModel::automatic, "auto"},
+    {NetworkModel::flows, "flows"},
+    {NetworkModel::alpha_beta, "alpha-beta"},
+}}};
+inline std::string_view to_string(NetworkModel model) {
+  return network_model_names.name(model);
+}
+
+struct SimulationOptions {
+  double collective_step_latency_s = 0;  // software cost of each step of a collective algorithm
+  // Forces one algorithm on every collective it implements (algorithm_applies); the others, and
+  // all when absent, take choose_algorithm's choice.
+  std::optional<CollectiveAlgorithm> collective_algorithm = std::nullopt;
+  NetworkModel network_model = NetworkModel::automatic;
+  // Flows a step may start before `automatic` takes the fast path: a million flows simulate in
+  // seconds on one core (bench/), contended fabrics slower.
+  std::uint64_t flow_budget = 1'000'000;
+  // Route search work (devices routed from × (vertices + links)) before `automatic` takes the
+  // fast path: about 0.2 s on one core (2,048 searches of a 16,384-GPU fat-tree, 3e8, took 1.3 s).
+  double route_search_budget = 5e7;
+};
+
+}  // namespace scaleplan

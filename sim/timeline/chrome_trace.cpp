@@ -1,0 +1,162 @@
+#include "sim/timeline/chrome_trace.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace scaleplan {
+
+namespace {
+
+// Microseconds with picosecond resolution, printed the same way on every run.
+std::string microseconds(std::int64_t ps) {
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%lld.%06lld", static_cast<long long>(ps / 1'000'000),
+                static_cast<long long>(ps % 1'000'000));
+  return buffer;
+}
+
+double to_seconds(std::int64_t ps) {
+  return static_cast<double>(ps) / 1e12;
+}
+
+// The mean rate over each of `intervals` equal parts of [0, end): the bytes the piecewise-constant
+// rate moved in the part over its length, at the part's start; then the rate from `end` on.
+std::vector<LinkRateSample> mean_rates(const std::vector<LinkRateSample>& rates, std::int64_t end,
+                                       std::size_t intervals) {
+  const auto parts = static_cast<std::int64_t>(intervals);
+  // i·end / parts without forming i·end, which overflows for steps of hours.
+  auto boundary = [&](std::int64_t i) { return end / parts * i + end % parts * i / parts; };
+  std::vector<LinkRateSample> means;
+  std::size_t next = 0;  // the first change not yet applied
+  double rate = 0;
+  for (std::int64_t i = 0; i < parts; ++i) {
+    const std::int64_t from = boundary(i), to = boundary(i + 1);
+    if (to == from)
+      continue;
+    double bytes = 0;
+    std::int64_t cursor = from;
+    while (next < rates.size() && rates[next].time_ps < to) {
+      bytes += rate * to_seconds(rates[next].time_ps - cursor);
+      cursor = std::max(cursor, rates[next].time_ps);
+      rate = rates[next].bytes_per_s;
+      ++next;
+    }
+    bytes += rate * to_seconds(to - cursor);
+    means.push_back({from, bytes / to_seconds(to - from)});
+  }
+  means.push_back({end, rates.empty() ? 0.0 : rates.back().bytes_per_s});
+  return means;
+}
+
+// One line per event, separated by ",\n".
+class EventWriter {
+ public:
+  explicit EventWriter(std::ostream& out) : out_(out) {}
+  void operator()(const std::string& text) {
+    if (!first_)
+      out_ << ",\n";
+    first_ = false;
+    out_ << text;
+  }
+
+ private:
+  std::ostream& out_;
+  bool first_ = true;
+};
+
+void write_processes(EventWriter& line, const Timeline& timeline,
+                     const std::vector<std::string>& rank_names) {
+  for (std::size_t r = 0; r < timeline.ranks.size(); ++r) {
+    const std::string name = r < rank_names.size() ? rank_names[r] : "rank " + std::to_string(r);
+    line(nlohmann::json{
+        {"name", "process_name"}, {"ph", "M"}, {"pid", r}, {"args", {{"name", name}}}}
+             .dump());
+    line(nlohmann::json{
+        {"name", "process_sort_index"}, {"ph", "M"}, {"pid", r}, {"args", {{"sort_index", r}}}}
+             .dump());
+    for (int s = 0; s < stream_count; ++s) {
+      line(nlohmann::json{{"name", "thread_name"},
+                          {"ph", "M"},
+                          {"pid", r},
+                          {"tid", s},
+                          {"args", {{"name", std::string(to_string(static_cast<Stream>(s)))}}}}
+               .dump());
+    }
+  }
+}
+
+void write_slices(EventWriter& line, const Timeline& timeline) {
+  for (const TimelineOp& op : timeline.ops) {
+    std::string text = "{\"name\":" + nlohmann::json(timeline.labels[op.label]).dump() +
+                       ",\"cat\":\"" + std::string(to_string(op.kind)) +
+                       "\",\"ph\":\"X\",\"pid\":" + std::to_string(op.rank) +
+                       ",\"tid\":" + std::to_string(static_cast<int>(op.stream)) +
+                       ",\"ts\":" + microseconds(op.start_ps) +
+                       ",\"dur\":" + microseconds(op.end_ps - op.start_ps) +
+                       ",\"args\":{\"op\":" + std::to_string(op.op);
+    if (op.microbatch >= 0)
+      text += ",\"microbatch\":" + std::to_string(op.microbatch);
+    if (op.kind != OpKind::compute)
+      text += ",\"bytes\":" + nlohmann::json(op.bytes).dump();
+    text += "}}";
+    line(text);
+  }
+}
+
+void write_links(EventWriter& line, const Timeline& timeline,
+                 const std::vector<TracedLink>& links) {
+  const std::size_t network_pid = timeline.ranks.size();
+  if (!links.empty()) {
+    line(nlohmann::json{{"name", "process_name"},
+                        {"ph", "M"},
+                        {"pid", network_pid},
+                        {"args", {{"name", "network: busiest links (GB/s)"}}}}
+             .dump());
+    line(nlohmann::json{{"name", "process_sort_index"},
+                        {"ph", "M"},
+                        {"pid", network_pid},
+                        {"args", {{"sort_index", network_pid}}}}
+             .dump());
+  }
+  const std::int64_t step_end = timeline.end_ps();
+  for (const TracedLink& traced : links) {
+    const std::string head = "{\"name\":" + nlohmann::json(traced.name).dump() +
+                             ",\"ph\":\"C\",\"pid\":" + std::to_string(network_pid) + ",\"ts\":";
+    auto counter = [&](std::int64_t time_ps, double bytes_per_s) {
+      line(head + microseconds(time_ps) +
+           ",\"args\":{\"GB/s\":" + nlohmann::json(bytes_per_s / 1e9).dump() + "}}");
+    };
+    static const std::vector<LinkRateSample> none;
+    const std::vector<LinkRateSample>& rates =
+        traced.link < timeline.link_rates.size() ? timeline.link_rates[traced.link] : none;
+    if (rates.size() <= chrome_trace_max_link_points) {
+      for (const LinkRateSample& r : rates)
+        counter(r.time_ps, r.bytes_per_s);
+    } else {
+      const std::int64_t end = std::max(step_end, rates.back().time_ps);
+      for (const LinkRateSample& r : mean_rates(rates, end, chrome_trace_max_link_points))
+        counter(r.time_ps, r.bytes_per_s);
+    }
+  }
+}
+
+}  // namespace
+
+void write_chrome_trace(std::ostream& out, const Timeline& timeline,
+                        const ChromeTraceOptions& options) {
+  out << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  EventWriter line(out);
+  write_processes(line, timeline, options.rank_names);
+  write_slices(line, timeline);
+  write_links(line, timeline, options.links);
+  for (const MemorySample& m : timeline.memory) {
+    line("{\"name\":\"activation memory (GiB)\",\"ph\":\"C\",\"pid\":" + std::to_string(m.rank) +
+         ",\"ts\":" + microseconds(m.time_ps) + ",\"args\":{\"GiB\":" +
+         nlohmann::json(m.activation_bytes / (1024.0 * 1024 * 1024)).dump() + "}}");
+  }
+  out << "\n]}\n";
+}
+
+}  // namespace scaleplan
