@@ -185,7 +185,9 @@ void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, 
   g.model.k_half = c(4) / c(1);
   std::vector<double> predicted_time;
   for (std::size_t i = 0; i < dims.size(); ++i) {
-    g.table.push_back({dims[i], gemm_flops(dims[i]) / (time_s[i] * peak)});
+    // Achieved over peak, in that order: the best shape's is exactly 1 where the peak is the
+    // best achieved (f / (t · peak) can round to 1 + 2^-52, which the profile reader refuses).
+    g.table.push_back({dims[i], gemm_flops(dims[i]) / time_s[i] / peak});
     predicted_time.push_back(gemm_flops(dims[i]) / (g.model_efficiency(dims[i]) * peak));
   }
   g.fit = quality(time_s, predicted_time);
