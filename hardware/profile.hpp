@@ -104,6 +104,10 @@ struct GemmProfile {
   double model_efficiency(const GemmDims& dims) const;
   double efficiency(const GemmDims& dims) const;
   double time_s(const GemmDims& dims) const;
+  // The highest throughput the profile gives a GEMM: its peak times the larger of the model's
+  // asymptote and the best table efficiency. At most the device's datasheet peak for the dtype
+  // (times the sustained fraction) in a scenario that uses the profile.
+  double highest_flops_per_s() const;
 };
 
 // time_s = latency_s + bytes / bandwidth_bytes_per_s, for streaming kernels (bytes read plus

@@ -141,6 +141,14 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesyst
     return report_on(cases.size(), &profile,
                      [&](std::size_t i) { return predict_case(cases[i], &profile); });
   };
+  // The fraction may not lift any case's GEMMs above its device's datasheet peak (the scenario
+  // reader refuses such a profile): at most datasheet / highest throughput of the profile.
+  double highest = max_sustained_gemm_fraction;
+  for (const LoadedCase& c : cases) {
+    const Dtype dtype = c.scenario.job.training.dtype;
+    highest = std::min(highest, c.scenario.cluster.device.peak_flops(dtype) /
+                                    calibration.profile.gemm.at(dtype).highest_flops_per_s());
+  }
   SustainedFractionFit fit;
   fit.before = evaluate(calibration);
   std::map<double, ValidationReport> tried;
@@ -154,8 +162,8 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesyst
     return found->second.mean_absolute_percentage_error;
   };
   constexpr double grid_step = 0.05, lowest = 0.3, tolerance = 0.001;
-  double best = 1;
-  const auto grid_points = static_cast<int>((max_sustained_gemm_fraction - lowest) / grid_step);
+  double best = std::min(1.0, highest);
+  const auto grid_points = static_cast<int>((highest - lowest) / grid_step);
   for (int i = 0; i <= grid_points; ++i) {
     const double f = lowest + i * grid_step;
     if (mape(f) < mape(best))
@@ -165,7 +173,7 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<std::filesyst
   // best grid point; golden section narrows it, one new try a step.
   const double golden = (std::sqrt(5.0) - 1) / 2;
   double a = std::max(lowest, best - grid_step);
-  double b = std::min(max_sustained_gemm_fraction, best + grid_step);
+  double b = std::min(highest, best + grid_step);
   double c = b - golden * (b - a), d = a + golden * (b - a);
   while (b - a > tolerance) {
     if (mape(c) < mape(d)) {

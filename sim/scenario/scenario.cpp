@@ -292,8 +292,9 @@ void read_calibration(MapReader& top, const std::string& file_label, Scenario& s
 // `memory:` settings of the framework around the plan.
 void read_memory(MapReader& top, Scenario& s) {
   MapReader m = top.child("memory");
-  // A share of the caching allocator's reserved memory.
-  if (auto v = m.number("allocator_headroom_fraction", NumberRange::below(0, 1)))
+  // A share of the caching allocator's reserved memory: at most 0.9, a peak ten times what is
+  // allocated (GMLake measures up to 0.33); close to 1 the headroom A·f/(1−f) has no bound.
+  if (auto v = m.number("allocator_headroom_fraction", NumberRange::closed(0, 0.9)))
     s.allocator_headroom_fraction = *v;
   m.finish();
 }
@@ -325,7 +326,9 @@ Scenario parse_scenario(std::string_view yaml_text, const std::string& file_labe
   if (top.has("measured")) {
     MapReader m = top.child("measured");
     Measured measured;
-    if (auto v = m.number("step_time_s", NumberRange::positive(1e9), required_key))
+    // A step of 1 µs to 11.6 days: what a device can run at all, and what the simulator
+    // represents; anything outside is a typo, and its percentage error a number of 300 digits.
+    if (auto v = m.number("step_time_s", NumberRange::closed(1e-6, 1e6), required_key))
       measured.step_time_s = *v;
     measured.source = m.string("source").value_or("");
     if (!m.has("source"))
@@ -357,6 +360,19 @@ std::vector<std::string> calibration_mismatches(const Scenario& scenario, const 
     mismatches.push_back("the profile " + profile_name + " has no " +
                          std::string(to_string(dtype)) + " GEMM fit for training.dtype" +
                          (have.empty() ? std::string() : "; it has " + have));
+  } else if (scenario.cluster.device.supports(dtype)) {
+    const double sustained =
+        profile.sustained_gemm_fraction ? profile.sustained_gemm_fraction->value : 1.0;
+    const double highest = profile.gemm.at(dtype).highest_flops_per_s() * sustained;
+    const double datasheet = scenario.cluster.device.peak_flops(dtype);
+    if (highest > datasheet) {
+      mismatches.push_back(fmt::format(
+          "the profile {} runs {} GEMMs at up to {:.4g} FLOP/s ({:.3g} times the {} datasheet "
+          "peak of {:.4g}): an efficiency above 1, which no measurement gives; refit it with "
+          "calibrate fit --device {}",
+          profile_name, to_string(dtype), highest, highest / datasheet, device, datasheet,
+          device));
+    }
   }
   return mismatches;
 }

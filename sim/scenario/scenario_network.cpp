@@ -9,8 +9,8 @@ namespace scaleplan {
 
 namespace {
 
-// Link bandwidths in Gbit/s: up to a petabit per second.
-constexpr NumberRange gigabits_per_s = NumberRange::positive(1e6);
+// Link bandwidths in Gbit/s: a megabit to a petabit per second (physical::bytes_per_s in bits).
+constexpr NumberRange gigabits_per_s = NumberRange::closed(1e-3, 1e6);
 
 std::optional<int> small_integer(MapReader& map, std::string_view key, int min, int max) {
   const auto v = map.integer(key, min, max);

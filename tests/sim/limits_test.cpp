@@ -191,8 +191,8 @@ TEST(Limits, ZeroBandwidthIsRefused) {
 model: {preset: gpt3-1.3b}
 training: {global_batch: 16}
 )");
-  EXPECT_NE(e.find("s.yaml:2:42: cluster.network.link_bandwidth_gbps: must be greater than 0 and "
-                   "at most 1000000, got 0"),
+  EXPECT_NE(e.find("s.yaml:2:42: cluster.network.link_bandwidth_gbps: must be from 0.001 to "
+                   "1000000, got 0"),
             std::string::npos)
       << e;
   EXPECT_THROW(Topology::custom(2, 0, {{0, 1, 0.0, 1e-6}}), TopologyError);

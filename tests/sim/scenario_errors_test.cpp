@@ -258,10 +258,12 @@ TEST(ScenarioErrors, PipelineShape) {
 
 TEST(ScenarioErrors, MemoryKeys) {
   EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: 1}\n",
-               "s.yaml:20:39: memory.allocator_headroom_fraction: must be at least 0 and less "
-               "than 1, got 1");
+               "s.yaml:20:39: memory.allocator_headroom_fraction: must be from 0 to 0.9, got 1");
+  // Just below 1 the headroom A·f/(1−f) would be 1e16 times the allocated memory.
+  EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: 0.9999999999999999}\n",
+               "memory.allocator_headroom_fraction: must be from 0 to 0.9");
   EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: -0.1}\n",
-               "memory.allocator_headroom_fraction: must be at least 0 and less than 1");
+               "memory.allocator_headroom_fraction: must be from 0 to 0.9");
   EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: lots}\n",
                "memory.allocator_headroom_fraction: expected a number");
   EXPECT_ERROR(good + "memory: {allocator_headroom: 0.1}\n",
@@ -273,7 +275,10 @@ TEST(ScenarioErrors, MemoryKeys) {
 TEST(ScenarioErrors, MeasuredNeedsASource) {
   EXPECT_ERROR(good + "measured: {step_time_s: 1.5}\n", "measured.source: required key is missing");
   EXPECT_ERROR(good + "measured: {step_time_s: 0, source: x}\n",
-               "measured.step_time_s: must be greater than 0");
+               "measured.step_time_s: must be from 1e-06 to 1000000, got 0");
+  // A step of 1e-300 s would give a percentage error of 300 digits.
+  EXPECT_ERROR(good + "measured: {step_time_s: 1e-300, source: x}\n",
+               "measured.step_time_s: must be from 1e-06 to 1000000, got 1e-300");
 }
 
 }  // namespace
