@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
     std::cerr << e.what() << "\n";
     return exit_bad_input;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << printable_text(e.what()) << "\n";
     return 1;
   }
   return 0;

@@ -84,8 +84,13 @@ ValidationCase predict_case(const LoadedCase& loaded, const NamedProfile* calibr
                                               : nullptr;
   const std::unique_ptr<ComputeModel> compute =
       make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
-  const Prediction prediction =
-      predict({scenario.cluster, scenario.job, *compute, loaded.network, run_settings(scenario)});
+  Prediction prediction;
+  try {
+    prediction =
+        predict({scenario.cluster, scenario.job, *compute, loaded.network, run_settings(scenario)});
+  } catch (const TimeOverflow& overflow) {
+    throw time_overflow_error(scenario, overflow);
+  }
   ValidationCase c;
   c.name = scenario.name;
   c.file = loaded.file.string();

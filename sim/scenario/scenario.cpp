@@ -185,6 +185,12 @@ void read_training(MapReader& top, Scenario& s) {
   if (!top.require("training"))
     return;
   MapReader t = top.child("training");
+  // Where a step too long for the simulator sends the reader (predict on a Scenario).
+  s.locations["training"] = top.location("training");
+  for (const char* key : {"global_batch", "micro_batch"}) {
+    s.locations[std::string("training.") + key] =
+        t.has(key) ? t.location(key) : top.location("training");
+  }
   TrainingSpec& training = s.job.training;
   if (auto v = t.integer("global_batch", 1, max_global_batch, required_key))
     training.global_batch = *v;
