@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "hardware/io/profile_io.hpp"
+#include "hardware/topology.hpp"
 #include "sim/scenario/scenario_network.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
@@ -54,6 +55,14 @@ void read_cluster(MapReader& top, const Catalog& catalog, Scenario& s) {
   }
   if (auto fabric = c.enumeration("node_fabric", node_fabric_names))
     s.cluster.node_fabric = *fabric;
+  // A mesh joins every pair of a node's devices: links grow with the square of the node.
+  if (const double mesh = node_mesh_links(s.cluster); mesh > static_cast<double>(max_network_links)) {
+    c.error("devices_per_node",
+            fmt::format("an NVLink mesh of {} devices per node in {} nodes has {:.3g} links, more "
+                        "than the {} scaleplan builds (about 160 bytes each); use fewer devices "
+                        "per node or node_fabric: nvswitch",
+                        s.cluster.devices_per_node, s.cluster.nodes, mesh, max_network_links));
+  }
 
   read_network(c, catalog, s.cluster);
   c.finish();
