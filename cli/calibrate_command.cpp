@@ -1,6 +1,5 @@
 #include "cli/calibrate_command.hpp"
 
-#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -9,6 +8,7 @@
 #include "calibrate/compare.hpp"
 #include "calibrate/fit.hpp"
 #include "calibrate/nccl_tests_import.hpp"
+#include "cli/option_checks.hpp"
 #include "cli/output_file.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/io/profile_io.hpp"
@@ -137,20 +137,6 @@ int run_fit_steps(const CalibrateOptions& o) {
   check_standard_output();
   return 0;
 }
-
-// CLI::Range lets NaN through (every comparison with it is false): a number option is checked to
-// be finite first.
-const CLI::Validator finite_number(
-    [](std::string& text) -> std::string {
-      try {
-        std::size_t used = 0;
-        if (std::isfinite(std::stod(text, &used)) && used == text.size())
-          return "";
-      } catch (const std::exception&) {
-      }
-      return "expected a finite number, got '" + text + "'";
-    },
-    "FINITE");
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 
 #include "cli/calibrate_command.hpp"
 #include "cli/output_file.hpp"
+#include "cli/trace_options.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/plan/plan_io.hpp"
@@ -30,11 +31,10 @@ const Catalog& catalog_for(const std::string& path, Catalog& storage) {
   return storage;
 }
 
-std::vector<std::string> rank_names(const Scenario& s, const Plan& plan) {
+std::vector<std::string> rank_names(const Scenario& s, const std::vector<int>& ranks) {
   std::vector<std::string> names;
   const auto& p = s.job.parallelism;
-  for (const RankProgram& program : plan.ranks) {
-    const int r = program.rank;
+  for (const int r : ranks) {
     const RankCoordinates c = coordinates_of(r, p);
     names.push_back("rank " + std::to_string(r) + " (pp " + std::to_string(c.pp) + ", dp " +
                     std::to_string(c.dp) + ", tp " + std::to_string(c.tp) + ")");
@@ -45,7 +45,7 @@ std::vector<std::string> rank_names(const Scenario& s, const Plan& plan) {
 struct RunOptions {
   std::string scenario;
   std::string catalog;
-  std::string trace;
+  TraceOptions trace;
   std::string dump_plan;
   bool json = false;
   bool links = false;
@@ -65,18 +65,16 @@ int run(const RunOptions& o) {
   if (!o.dump_plan.empty())
     write_output_file(o.dump_plan, [&](std::ostream& out) { write_plan(prepared.plan, out); });
   std::optional<TimelineRecorder> recorder;
-  if (!o.trace.empty())
-    recorder.emplace(prepared.plan, true);
-  const Prediction prediction = predict(scenario, prepared, {recorder ? &*recorder : nullptr});
+  if (!o.trace.path.empty())
+    recorder.emplace(prepared.plan, true, trace_selection(o.trace, prepared.plan));
+  const Prediction prediction = predict_traced(scenario, prepared, recorder);
   if (recorder) {
     // The links' rates are recorded during the run; the trace shows the busiest, known after it.
     ChromeTraceOptions trace;
-    trace.rank_names = rank_names(scenario, prepared.plan);
+    trace.rank_names = rank_names(scenario, recorder->timeline().ranks);
     for (const LinkUsage& l : prediction.busiest_links)
       trace.links.push_back({l.link, l.name});
-    write_output_file(o.trace, [&](std::ostream& out) {
-      write_chrome_trace(out, recorder->timeline(), trace);
-    });
+    write_trace(o.trace, recorder->timeline(), trace);
   }
   if (o.json) {
     std::cout << format_json(prediction);
@@ -138,8 +136,7 @@ int main(int argc, char** argv) {
   run_command->add_flag("--json", run_options.json, "Print the prediction as JSON");
   run_command->add_flag("--links", run_options.links,
                         "Also print the busiest links and their utilisation");
-  run_command->add_option("--trace", run_options.trace,
-                          "Write a Chrome/Perfetto trace of the step to this file");
+  add_trace_options(*run_command, run_options.trace);
   run_command->add_option("--dump-plan", run_options.dump_plan,
                           "Write the per-rank plan (docs/plan-format.md) to this file");
   run_command->add_option("--catalog", run_options.catalog,

@@ -28,8 +28,8 @@ class GzipBuffer final : public std::streambuf {
  public:
   explicit GzipBuffer(std::ostream& sink) : sink_(sink) {
     // 15 + 16: the largest window, with a gzip header and trailer rather than zlib's.
-    ok_ = deflateInit2(&zs_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                       Z_DEFAULT_STRATEGY) == Z_OK;
+    ok_ = deflateInit2(&zs_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) ==
+          Z_OK;
     setp(input_.data(), input_.data() + input_.size());
   }
   ~GzipBuffer() override { deflateEnd(&zs_); }

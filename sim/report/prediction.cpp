@@ -191,9 +191,9 @@ InputError time_overflow_error(const Scenario& scenario, const TimeOverflow& ove
   const auto where = scenario.locations.find(key);
   const SourceLocation location =
       where != scenario.locations.end() ? where->second : SourceLocation{scenario.file, 0, 0};
-  return InputError({{location, key,
-                      std::string("the step cannot be simulated: ") + overflow.what() + "; " +
-                          advice}});
+  return InputError(
+      {{location, key,
+        std::string("the step cannot be simulated: ") + overflow.what() + "; " + advice}});
 }
 
 Prediction predict(const Scenario& scenario, const PreparedRun& run,

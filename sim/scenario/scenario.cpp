@@ -56,7 +56,8 @@ void read_cluster(MapReader& top, const Catalog& catalog, Scenario& s) {
   if (auto fabric = c.enumeration("node_fabric", node_fabric_names))
     s.cluster.node_fabric = *fabric;
   // A mesh joins every pair of a node's devices: links grow with the square of the node.
-  if (const double mesh = node_mesh_links(s.cluster); mesh > static_cast<double>(max_network_links)) {
+  if (const double mesh = node_mesh_links(s.cluster);
+      mesh > static_cast<double>(max_network_links)) {
     c.error("devices_per_node",
             fmt::format("an NVLink mesh of {} devices per node in {} nodes has {:.3g} links, more "
                         "than the {} scaleplan builds (about 160 bytes each); use fewer devices "
@@ -385,8 +386,7 @@ std::vector<std::string> calibration_mismatches(const Scenario& scenario, const 
           "the profile {} runs {} GEMMs at up to {:.4g} FLOP/s ({:.3g} times the {} datasheet "
           "peak of {:.4g}): an efficiency above 1, which no measurement gives; refit it with "
           "calibrate fit --device {}",
-          profile_name, to_string(dtype), highest, highest / datasheet, device, datasheet,
-          device));
+          profile_name, to_string(dtype), highest, highest / datasheet, device, datasheet, device));
     }
   }
   return mismatches;

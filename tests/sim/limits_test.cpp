@@ -283,12 +283,13 @@ TEST(Limits, AScenarioStepTooLongIsAnInputErrorAtItsKey) {
   // gpt3-175b on one micro-batch of 2^24 sequences of 2048 tokens: 6 · 175e9 · 2^35 = 3.6e22
   // FLOP over 8 A100s at 312 TFLOP/s is over 1.4e7 s, past the 2.3e6 s simulated; no single
   // op is (the largest GEMM of a tp rank, 2 · 2^35 · 12288 · 4608 = 3.9e18 FLOP, takes hours).
-  const Scenario s = parse_scenario(R"(cluster: {device: A100-SXM4-80GB, nodes: 1, devices_per_node: 8}
+  const Scenario s =
+      parse_scenario(R"(cluster: {device: A100-SXM4-80GB, nodes: 1, devices_per_node: 8}
 model: {preset: gpt3-175b}
 training: {global_batch: 16777216, micro_batch: 16777216}
 parallelism: {tp: 8}
 )",
-                                    "s.yaml", Catalog::builtin());
+                     "s.yaml", Catalog::builtin());
   const PreparedRun run = prepare_run(s, Catalog::builtin());
   try {
     predict(s, run);

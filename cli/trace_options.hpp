@@ -1,0 +1,43 @@
+// `scaleplan run --trace` and the options that bound a trace: which ranks, which time window,
+// and gzip compression (a path ending in .gz). A trace that would exceed max_timeline_events is
+// refused before the simulation starts, naming the option that limits it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "sim/report/prediction.hpp"
+#include "sim/simulate/timeline_recorder.hpp"
+#include "sim/timeline/chrome_trace.hpp"
+
+namespace scaleplan {
+
+struct TraceOptions {
+  std::string path;   // empty: no trace
+  std::string ranks;  // "0-7,16": the ranks traced; empty: every rank simulated
+  std::optional<std::pair<double, double>> window_s;  // from, to, in seconds of the step
+};
+
+// Registers --trace, --trace-ranks and --trace-window on `command`.
+void add_trace_options(CLI::App& command, TraceOptions& options);
+
+// What to record of a run of `plan` for `options`. Throws InputError at the option to change for a
+// malformed rank list or window, a rank the plan does not simulate, or a trace whose events
+// (bounded before simulating, timeline_event_bound) would exceed max_timeline_events.
+TimelineSelection trace_selection(const TraceOptions& options, const Plan& plan);
+
+// predict on the scenario with `recorder` (when there is one) observing: a window that still
+// holds more than the recorder's max_events is an InputError at --trace-window.
+Prediction predict_traced(const Scenario& scenario, const PreparedRun& run,
+                          std::optional<TimelineRecorder>& recorder);
+
+// Writes the trace of `timeline` to options.path, gzip-compressed when it ends in .gz; throws
+// InputError when the file cannot be written.
+void write_trace(const TraceOptions& options, const Timeline& timeline,
+                 const ChromeTraceOptions& chrome);
+
+}  // namespace scaleplan
