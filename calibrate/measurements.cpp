@@ -17,8 +17,6 @@ constexpr std::int64_t unbounded = std::numeric_limits<std::int64_t>::max();
 constexpr NumberRange measured_time_s = NumberRange::closed(1e-9, 1e6);
 // Bytes a kernel moves or a collective sends: 1 byte to 1 PB.
 constexpr NumberRange measured_bytes = NumberRange::closed(1, 1e15);
-// A GEMM dimension: up to 2^31 - 1 (no GEMM library takes more).
-constexpr std::int64_t max_gemm_dimension = std::numeric_limits<std::int32_t>::max();
 
 double required_number(MapReader& map, std::string_view key, NumberRange range) {
   return map.number(key, range, required_key).value_or(range.low);
@@ -81,9 +79,11 @@ CollectiveMeasurement read_collective(MapReader& c) {
   }
   if (c.require("algorithm"))
     m.algorithm = c.string("algorithm").value_or("");
-  m.ranks = static_cast<int>(c.integer("ranks", 1, max_collective_ranks, required_key).value_or(1));
+  // Within max_collective_ranks, so that the casts keep every value.
+  const auto ranks = c.integer("ranks", 1, max_collective_ranks, required_key);
+  m.ranks = static_cast<int>(ranks.value_or(2));
   m.nodes = static_cast<int>(c.integer("nodes", 1, max_collective_ranks, required_key).value_or(1));
-  if (m.ranks < 2)
+  if (ranks && *ranks < 2)
     c.error("ranks", "a collective needs at least 2 ranks");
   if (m.nodes > m.ranks)
     c.error("nodes", fmt::format("more nodes ({}) than ranks", m.nodes));

@@ -103,8 +103,8 @@ Prediction predict_traced(const Scenario& scenario, const PreparedRun& run,
   try {
     return predict(scenario, run, {recorder ? &*recorder : nullptr});
   } catch (const TimelineSelectionError& e) {
-    fail("--trace-window", std::string(e.what()) +
-                               "; narrow the window or trace fewer ranks (--trace-ranks)");
+    fail("--trace-window",
+         std::string(e.what()) + "; narrow the window or trace fewer ranks (--trace-ranks)");
   }
 }
 

@@ -64,6 +64,10 @@ struct FitQuality {
   int points = 0;
 };
 
+// The largest GEMM dimension (m, n, k or batch) a measurement or a profile holds: what GEMM
+// libraries take (cuBLAS and Eigen index with 32-bit ints); the readers of both share it.
+inline constexpr std::int64_t max_gemm_dimension = (std::int64_t{1} << 31) - 1;
+
 struct GemmDims {
   std::int64_t m = 0;
   std::int64_t n = 0;

@@ -23,13 +23,15 @@ std::optional<double> read_number(MapReader& map, std::string_view key, double l
   return map.number(key, NumberRange::closed(low, high), required_key);
 }
 
-std::optional<std::int64_t> read_positive_integer(MapReader& map, std::string_view key) {
-  return map.integer(key, 1, std::numeric_limits<std::int64_t>::max(), required_key);
+std::optional<std::int64_t> read_gemm_dimension(MapReader& map, std::string_view key) {
+  return map.integer(key, 1, max_gemm_dimension, required_key);
 }
 
-// A positive count kept in an int (ranks, nodes, points): a larger one is refused, not wrapped.
-std::optional<int> read_count(MapReader& map, std::string_view key) {
-  const auto v = map.integer(key, 1, std::numeric_limits<int>::max(), required_key);
+// A positive count kept in an int, up to `max` (ranks, nodes, points): a larger one is refused,
+// not wrapped.
+std::optional<int> read_count(MapReader& map, std::string_view key,
+                              int max = std::numeric_limits<int>::max()) {
+  const auto v = map.integer(key, 1, max, required_key);
   return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
 }
 
@@ -76,10 +78,10 @@ GemmProfile read_gemm(MapReader& g) {
   for (const YAML::Node& row : g.sequence("table")) {
     MapReader r(row, g.path_of("table[]"), g.diagnostics());
     GemmSample s;
-    s.dims.m = read_positive_integer(r, "m").value_or(1);
-    s.dims.n = read_positive_integer(r, "n").value_or(1);
-    s.dims.k = read_positive_integer(r, "k").value_or(1);
-    s.dims.batch = read_positive_integer(r, "batch").value_or(1);
+    s.dims.m = read_gemm_dimension(r, "m").value_or(1);
+    s.dims.n = read_gemm_dimension(r, "n").value_or(1);
+    s.dims.k = read_gemm_dimension(r, "k").value_or(1);
+    s.dims.batch = read_gemm_dimension(r, "batch").value_or(1);
     // Achieved over the profile's peak for one shape: never above it, and tiny for tiny shapes
     // (two FLOPs in a microsecond-long kernel).
     s.efficiency = read_number(r, "efficiency", 1e-15, 1).value_or(1);
@@ -99,8 +101,8 @@ CollectiveProfile read_collective(MapReader& c) {
   }
   if (c.require("algorithm"))
     p.algorithm = read_text(c, "algorithm");
-  p.ranks = read_count(c, "ranks").value_or(2);
-  p.nodes = read_count(c, "nodes").value_or(1);
+  p.ranks = read_count(c, "ranks", max_collective_ranks).value_or(2);
+  p.nodes = read_count(c, "nodes", max_collective_ranks).value_or(1);
   if (p.ranks < 2)
     c.error("ranks", "a collective needs at least 2 ranks");
   if (p.nodes > p.ranks)

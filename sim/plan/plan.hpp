@@ -130,7 +130,8 @@ struct Plan {
   std::vector<RankProgram> ranks;  // in rank order; replica 0's only when replicas.count > 1
   Replicas replicas;
 
-  // Ranks in the job: the listed ones and their copies in the other replicas.
+  // Ranks in the job: the listed ones and their copies in the other replicas, for a plan that
+  // validate_plan accepts (at most max_devices ranks, so the product fits).
   int world_size() const { return static_cast<int>(ranks.size()) * replicas.count; }
 
   // Index of a label, added if new.

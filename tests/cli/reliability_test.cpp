@@ -116,8 +116,9 @@ TEST(Reliability, OutputsThatCannotBeWrittenAreErrors) {
   Output out = run("run " + small_trace + " > /dev/full; }", "{");
   EXPECT_EQ(out.status, 2) << out.text;
   EXPECT_NE(out.text.find("<standard output>: cannot write"), std::string::npos) << out.text;
-  out = run("calibrate import " + source("tests/fuzz/corpus/nccl_tests/"
-                                         "h100-2node-16gpu-allreduce-gcp-a3mega.txt") +
+  out = run("calibrate import " +
+            source("tests/fuzz/corpus/nccl_tests/"
+                   "h100-2node-16gpu-allreduce-gcp-a3mega.txt") +
             " -o /dev/full");
   EXPECT_EQ(out.status, 2) << out.text;
   EXPECT_NE(out.text.find("/dev/full: cannot write the file"), std::string::npos) << out.text;

@@ -125,6 +125,14 @@ TEST(PlanIo, ReplicasThatDoNotTileAreInputErrors) {
   EXPECT_EQ(with("replicas: {count: 3, rank_stride: 8}"),
             "p.yaml:4:11: replicas: plan: 4 listed ranks in 3 replicas of rank stride 8 do not "
             "make whole replicas (the world size must be a multiple of stride x count)");
+  // 4 listed ranks × 2^30 replicas = 2^32 ranks: as an int, 0, which the world size check then
+  // divided by (SIGFPE). And stride × count = 2 · (2^31 − 1) wrapped to −2.
+  EXPECT_EQ(with("replicas: {count: 1073741824, rank_stride: 2}"),
+            "p.yaml:4:11: replicas: plan: 4 listed ranks in 1073741824 replicas make 4294967296 "
+            "ranks; a plan runs on at most 32768 devices");
+  EXPECT_EQ(with("replicas: {count: 2, rank_stride: 2147483647}"),
+            "p.yaml:4:11: replicas: plan: 4 listed ranks in 2 replicas of rank stride 2147483647 "
+            "do not make whole replicas (the world size must be a multiple of stride x count)");
 }
 
 TEST(PlanIo, CyclesAndBadIndicesAreInputErrors) {

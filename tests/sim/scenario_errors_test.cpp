@@ -2,6 +2,7 @@
 // ones are in scenario_test.cpp, the rest here.
 #include <gtest/gtest.h>
 
+#include "hardware/io/profile_io.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -279,6 +280,23 @@ TEST(ScenarioErrors, MeasuredNeedsASource) {
   // A step of 1e-300 s would give a percentage error of 300 digits.
   EXPECT_ERROR(good + "measured: {step_time_s: 1e-300, source: x}\n",
                "measured.step_time_s: must be from 1e-06 to 1000000, got 1e-300");
+}
+
+TEST(ScenarioErrors, AProfileAboveTheDatasheetPeakIsAMismatch) {
+  // The A100 profile's bf16 GEMMs run at up to 0.869 of its 312 TFLOP/s peak; at a sustained
+  // fraction of 1.5 that is 1.3 times the datasheet peak: an MFU above 100 %.
+  Scenario s = parse_scenario(good, "s.yaml", Catalog::builtin());
+  s.job.training.dtype = Dtype::bf16;
+  Profile profile =
+      load_profile(std::string(SCALEPLAN_SOURCE_DIR) + "/scenarios/profiles/a100.yaml");
+  EXPECT_TRUE(calibration_mismatches(s, profile, "a100.yaml").empty());
+  profile.sustained_gemm_fraction = Figure{1.5, "test"};
+  const std::vector<std::string> mismatches = calibration_mismatches(s, profile, "a100.yaml");
+  ASSERT_EQ(mismatches.size(), 1u);
+  EXPECT_EQ(mismatches[0],
+            "the profile a100.yaml runs bf16 GEMMs at up to 4.068e+14 FLOP/s (1.3 times the "
+            "A100-SXM4-80GB datasheet peak of 3.12e+14): an efficiency above 1, which no "
+            "measurement gives; refit it with calibrate fit --device A100-SXM4-80GB");
 }
 
 }  // namespace
