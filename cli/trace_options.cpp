@@ -105,6 +105,8 @@ Prediction predict_traced(const Scenario& scenario, const PreparedRun& run,
   } catch (const TimelineSelectionError& e) {
     fail("--trace-window",
          std::string(e.what()) + "; narrow the window or trace fewer ranks (--trace-ranks)");
+  } catch (const NetworkModelError& e) {
+    fail("--network-model", std::string(e.what()) + "; use --network-model auto");
   }
 }
 

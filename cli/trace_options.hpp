@@ -30,8 +30,9 @@ void add_trace_options(CLI::App& command, TraceOptions& options);
 // (bounded before simulating, timeline_event_bound) would exceed max_timeline_events.
 TimelineSelection trace_selection(const TraceOptions& options, const Plan& plan);
 
-// predict on the scenario with `recorder` (when there is one) observing: a window that still
-// holds more than the recorder's max_events is an InputError at --trace-window.
+// predict on the scenario with `recorder` (when there is one) observing, as `scaleplan run` does:
+// a window that still holds more than the recorder's max_events is an InputError at
+// --trace-window, a step too large for the network model chosen one at --network-model.
 Prediction predict_traced(const Scenario& scenario, const PreparedRun& run,
                           std::optional<TimelineRecorder>& recorder);
 

@@ -126,13 +126,20 @@ namespace {
 // A first pass over the parser's events, before yaml-cpp builds any node: counts the nodes the
 // tree would hold and the reading would visit (an alias counts as the nodes it repeats, so that
 // ten aliases of ten aliases of ... cannot make a small file read as billions of values), and
-// refuses excessive nesting and an alias inside the node it names (a cycle that no reader could
-// finish). It holds a counter per anchor, not the tree.
+// refuses excessive nesting, an alias inside the node it names (a cycle that no reader could
+// finish) and a second document (which YAML::Load would drop without a word). It holds a counter
+// per anchor, not the tree.
 class InputShape final : public YAML::EventHandler {
  public:
   explicit InputShape(const std::string& file_label) : file_(file_label) {}
 
-  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ > 1) {
+      fail(mark,
+           "a second YAML document starts here; scaleplan reads one document per file, so "
+           "the rest would be ignored");
+    }
+  }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
@@ -218,6 +225,7 @@ class InputShape final : public YAML::EventHandler {
   }
 
   const std::string& file_;
+  int documents_ = 0;
   std::uint64_t nodes_ = 0;
   std::vector<Anchor> anchors_;  // by yaml-cpp's anchor number
   std::vector<Open> open_;
@@ -247,7 +255,8 @@ YAML::Node parse_yaml(std::string_view text, const std::string& file_label) {
     std::istream events(&events_text);
     YAML::Parser parser(events);
     InputShape shape(file_label);
-    parser.HandleNextDocument(shape);
+    while (parser.HandleNextDocument(shape)) {
+    }
     TextBuffer nodes_text(text);
     std::istream nodes(&nodes_text);
     return YAML::Load(nodes);

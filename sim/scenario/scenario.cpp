@@ -385,8 +385,10 @@ std::vector<std::string> calibration_mismatches(const Scenario& scenario, const 
       mismatches.push_back(fmt::format(
           "the profile {} runs {} GEMMs at up to {:.4g} FLOP/s ({:.3g} times the {} datasheet "
           "peak of {:.4g}): an efficiency above 1, which no measurement gives; refit it with "
-          "calibrate fit --device {}",
-          profile_name, to_string(dtype), highest, highest / datasheet, device, datasheet, device));
+          "calibrate fit --device {}{}",
+          profile_name, to_string(dtype), highest, highest / datasheet, device, datasheet, device,
+          sustained > 1 ? fmt::format(" or lower its sustained_gemm_fraction ({})", sustained)
+                        : ""));
     }
   }
   return mismatches;

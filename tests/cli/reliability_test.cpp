@@ -101,6 +101,20 @@ TEST(Reliability, ATraceTooLargeIsRefusedBeforeTheRunNamingTheOption) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Reliability, FlowsForcedBeyondTheirLimitsAreRefused) {
+  // Every rank of 32,768 devices as flows would route from each device across 336,000 vertices
+  // and links: 11 GB of route tables (the run had reached 5.6 GB after five minutes).
+  const auto dir = test_dir();
+  const std::string file = write(dir / "large.yaml", large_scenario);
+  const Output out = run("run --all-ranks --network-model flows " + file);
+  EXPECT_EQ(out.status, 2) << out.text;
+  EXPECT_NE(out.text.find("<command line>: --network-model: as flows the step would start "),
+            std::string::npos)
+      << out.text;
+  EXPECT_NE(out.text.find("; use --network-model auto"), std::string::npos) << out.text;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Reliability, OutputsThatCannotBeWrittenAreErrors) {
   // /dev/full takes no byte: every writer reports it and exits non-zero.
   if (!std::filesystem::exists("/dev/full"))

@@ -93,6 +93,14 @@ TEST(InputHostile, DeepNestingIsRefusedWithItsPlace) {
   EXPECT_NE(load_error(deep).find("nested more than 64 deep"), std::string::npos);
 }
 
+TEST(InputHostile, ASecondDocumentIsAnErrorNotDropped) {
+  // YAML::Load reads the first document and drops the rest without a word.
+  EXPECT_EQ(load_error("tp: 2\n---\ntp: 4\n"),
+            "f.yaml:2:1: a second YAML document starts here; scaleplan reads one document per "
+            "file, so the rest would be ignored");
+  EXPECT_NO_THROW(load_yaml_string("---\ntp: 2\n...\n", "f.yaml"));
+}
+
 TEST(InputHostile, LeadingZerosAndOtherBasesAreErrorsNeverOctal) {
   // YAML 1.1 reads 040 as 32, YAML 1.2 as 40: neither is taken.
   const auto integer = [](MapReader& m) { m.integer("n"); };

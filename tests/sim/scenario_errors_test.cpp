@@ -296,7 +296,8 @@ TEST(ScenarioErrors, AProfileAboveTheDatasheetPeakIsAMismatch) {
   EXPECT_EQ(mismatches[0],
             "the profile a100.yaml runs bf16 GEMMs at up to 4.068e+14 FLOP/s (1.3 times the "
             "A100-SXM4-80GB datasheet peak of 3.12e+14): an efficiency above 1, which no "
-            "measurement gives; refit it with calibrate fit --device A100-SXM4-80GB");
+            "measurement gives; refit it with calibrate fit --device A100-SXM4-80GB or lower its "
+            "sustained_gemm_fraction (1.5)");
 }
 
 }  // namespace
