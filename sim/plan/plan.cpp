@@ -76,6 +76,13 @@ void validate_plan(const Plan& plan) {
           {Kind::rank, i});
     }
     listed[static_cast<std::size_t>(program.rank)] = true;
+    // Which devices exist is the cluster's to say (the simulator checks); a negative index is
+    // never one, and the plan format refuses it.
+    if (program.device < 0) {
+      throw PlanError("plan: rank " + std::to_string(program.rank) + " runs on device " +
+                          std::to_string(program.device) + ", which is not a device index",
+                      {Kind::rank, i});
+    }
   }
   // Count per (group, member) and per (sender, receiver) so mismatches are caught up front
   // instead of as a simulation that never ends.

@@ -164,11 +164,12 @@ class PlanError : public std::invalid_argument {
 };
 
 // Checks the invariants the engine relies on: the world (listed ranks × replicas) has 1 to
-// max_devices ranks, dependencies point backwards, every collective has a matching op on every
-// listed member of its group, every send has its receive, and with replicas, that the listed
-// ranks are exactly replica 0's, that messages stay inside it and that a group spanning replicas
-// spans replicas 0..w-1 with w dividing the count (so that its copies tile the others). Throws
-// PlanError naming the first broken op (or group, rank, replicas).
+// max_devices ranks, every rank runs on a device index of 0 or more, dependencies point backwards,
+// every collective has a matching op on every listed member of its group, every send has its
+// receive, and with replicas, that the listed ranks are exactly replica 0's, that messages stay
+// inside it and that a group spanning replicas spans replicas 0..w-1 with w dividing the count (so
+// that its copies tile the others). Throws PlanError naming the first broken op (or group, rank,
+// replicas).
 void validate_plan(const Plan& plan);
 
 }  // namespace scaleplan

@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 #include <tuple>
@@ -51,8 +53,18 @@ const std::vector<Plan>& base_plans() {
 
 // A value from the input: often an edge (0, ±1, powers of two near the int range), else any.
 int fuzzed_int(FuzzedDataProvider& data) {
-  static constexpr int edges[] = {0, 1, -1, 2, 3, 4, 8, 1 << 15, 1 << 16, 1 << 30,
-                                  std::numeric_limits<int>::max(), std::numeric_limits<int>::min()};
+  static constexpr int edges[] = {0,
+                                  1,
+                                  -1,
+                                  2,
+                                  3,
+                                  4,
+                                  8,
+                                  1 << 15,
+                                  1 << 16,
+                                  1 << 30,
+                                  std::numeric_limits<int>::max(),
+                                  std::numeric_limits<int>::min()};
   if (data.ConsumeBool())
     return data.PickValueInArray(edges);
   return data.ConsumeIntegral<int>();
@@ -102,7 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
             fuzzed_int(data);
         break;
       case 4: {
-        Group& group = plan.groups[data.ConsumeIntegralInRange<std::size_t>(0, plan.groups.size() - 1)];
+        Group& group =
+            plan.groups[data.ConsumeIntegralInRange<std::size_t>(0, plan.groups.size() - 1)];
         if (!group.ranks.empty())
           group.ranks[data.ConsumeIntegralInRange<std::size_t>(0, group.ranks.size() - 1)] =
               fuzzed_int(data);
@@ -128,8 +141,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   }
   // What validate_plan accepts, the plan format writes and reads back unchanged.
   const std::string once = written(plan);
-  if (written(parse_plan(once, "fuzz-plan-replicas.yaml")) != once)
-    __builtin_trap();
+  try {
+    if (written(parse_plan(once, "fuzz-plan-replicas.yaml")) != once)
+      __builtin_trap();
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "validate_plan accepts what the plan reader refuses:\n%s\n", e.what());
+    std::abort();
+  }
   const int world = plan.world_size();
   if (world > max_fuzz_devices)
     return 0;

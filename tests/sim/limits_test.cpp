@@ -371,6 +371,15 @@ TEST(Limits, RankOnADeviceOutsideTheClusterIsRefused) {
   } catch (const std::invalid_argument& e) {
     EXPECT_EQ(std::string(e.what()), "rank 0 runs on device 7, but the cluster has 2 devices");
   }
+  // A negative device is no device of any cluster: the plan itself is refused, as the plan
+  // format refuses it (found by fuzz_plan_replicas).
+  try {
+    simulate(one_rank_plan(1e9, -2147483610), topology, compute, {});
+    FAIL() << "expected PlanError";
+  } catch (const PlanError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "plan: rank 0 runs on device -2147483610, which is not a device index");
+  }
 }
 
 }  // namespace
