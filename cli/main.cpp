@@ -62,8 +62,13 @@ int run(const RunOptions& o) {
   // The command line accepts only the table's names (CLI::IsMember below).
   settings.network_model = network_model_names.parse(o.network_model).value();
   const PreparedRun prepared = prepare_run(scenario, catalog, settings);
-  if (!o.dump_plan.empty())
+  if (!o.dump_plan.empty()) {
+    // Still worth reading and diffing: written, with a warning.
+    if (auto problem = unreadable_yaml(o.dump_plan, plan_yaml_values(prepared.plan), "plan",
+                                       "the plan format's reader takes plans of about 240,000 ops"))
+      std::cerr << "warning: " << problem->format() << "\n";
     write_output_file(o.dump_plan, [&](std::ostream& out) { write_plan(prepared.plan, out); });
+  }
   std::optional<TimelineRecorder> recorder;
   if (!o.trace.path.empty())
     recorder.emplace(prepared.plan, true, trace_selection(o.trace, prepared.plan));

@@ -9,7 +9,10 @@
 
 #include <zlib.h>
 
+#include <fmt/format.h>
+
 #include "hardware/input/diagnostics.hpp"
+#include "hardware/input/yaml_reader.hpp"
 
 namespace scaleplan {
 
@@ -105,6 +108,18 @@ void write_output_file(const std::string& path, std::string_view text) {
   write_output_file(path, [text](std::ostream& out) {
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
   });
+}
+
+std::optional<Diagnostic> unreadable_yaml(const std::string& path, std::uint64_t values,
+                                          const std::string& what, const std::string& advice) {
+  if (values <= max_yaml_nodes)
+    return std::nullopt;
+  return Diagnostic{{path, 0, 0},
+                    "",
+                    fmt::format("the {} would hold {} YAML values, lists and maps, more than the "
+                                "{} a reader takes (yaml-cpp needs about {} bytes each), so "
+                                "nothing could read the file back; {}",
+                                what, values, max_yaml_nodes, yaml_bytes_per_node, advice)};
 }
 
 void check_standard_output() {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <streambuf>
@@ -131,7 +132,10 @@ namespace {
 // per anchor, not the tree.
 class InputShape final : public YAML::EventHandler {
  public:
-  explicit InputShape(const std::string& file_label) : file_(file_label) {}
+  // `limit`: the most nodes before it throws.
+  InputShape(const std::string& file_label, std::uint64_t limit)
+      : file_(file_label), limit_(limit) {}
+  std::uint64_t nodes() const { return nodes_; }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     if (++documents_ > 1) {
@@ -183,7 +187,7 @@ class InputShape final : public YAML::EventHandler {
   }
   void add(const YAML::Mark& mark, std::uint64_t nodes) {
     nodes_ += nodes;
-    if (nodes_ > max_yaml_nodes) {
+    if (nodes_ > limit_) {
       fail(mark, fmt::format("the file holds more than {} YAML values, lists and maps (an alias "
                              "counting as what it repeats); yaml-cpp takes about {} bytes per "
                              "node to parse, so inputs are limited to {}; split the input",
@@ -225,6 +229,7 @@ class InputShape final : public YAML::EventHandler {
   }
 
   const std::string& file_;
+  std::uint64_t limit_;
   int documents_ = 0;
   std::uint64_t nodes_ = 0;
   std::vector<Anchor> anchors_;  // by yaml-cpp's anchor number
@@ -248,15 +253,22 @@ class TextBuffer final : public std::streambuf {
   throw InputError({{where, "", "malformed YAML: " + e.msg}});
 }
 
+// The first pass over `text`'s events (InputShape), before any node is built.
+std::uint64_t scan_shape(std::string_view text, const std::string& file_label,
+                         std::uint64_t limit) {
+  TextBuffer events_text(text);
+  std::istream events(&events_text);
+  YAML::Parser parser(events);
+  InputShape shape(file_label, limit);
+  while (parser.HandleNextDocument(shape)) {
+  }
+  return shape.nodes();
+}
+
 YAML::Node parse_yaml(std::string_view text, const std::string& file_label) {
   check_utf8(text, file_label);
   try {
-    TextBuffer events_text(text);
-    std::istream events(&events_text);
-    YAML::Parser parser(events);
-    InputShape shape(file_label);
-    while (parser.HandleNextDocument(shape)) {
-    }
+    scan_shape(text, file_label, max_yaml_nodes);
     TextBuffer nodes_text(text);
     std::istream nodes(&nodes_text);
     return YAML::Load(nodes);
@@ -265,6 +277,14 @@ YAML::Node parse_yaml(std::string_view text, const std::string& file_label) {
   }
 }
 }  // namespace
+
+std::uint64_t yaml_value_count(std::string_view text, const std::string& file_label) {
+  try {
+    return scan_shape(text, file_label, std::numeric_limits<std::uint64_t>::max());
+  } catch (const YAML::Exception& e) {
+    throw_malformed(e, file_label);
+  }
+}
 
 std::string read_input_file(const std::filesystem::path& path) {
   const std::string label = path.string();

@@ -50,6 +50,12 @@ inline constexpr std::uint64_t max_yaml_nodes = 1 << 22;
 inline constexpr std::uint64_t yaml_bytes_per_node = 460;
 inline constexpr std::size_t max_yaml_depth = 64;
 
+// The YAML values, lists and maps `text` holds, an alias counting as what it repeats: what the
+// readers limit to max_yaml_nodes, counted without building them, so that a writer can tell
+// before writing whether what it writes can be read back. Throws InputError for text that is
+// not YAML (or nests deeper than max_yaml_depth).
+std::uint64_t yaml_value_count(std::string_view text, const std::string& file_label);
+
 // Reads a whole input file; throws InputError for a missing, unreadable or oversized file.
 std::string read_input_file(const std::filesystem::path& path);
 

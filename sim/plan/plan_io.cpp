@@ -119,6 +119,46 @@ void write_plan(const Plan& plan, std::ostream& out) {
   }
 }
 
+std::uint64_t plan_yaml_values(const Plan& plan) {
+  // As write_plan writes them: a key and its value are two, a map or a list one more.
+  std::uint64_t values = 1 + 2 + 2;  // the file's map, format, version
+  if (plan.replicas.count > 1)
+    values += 2 + 4;
+  values += 2 + plan.labels.size();
+  values += 2;
+  for (const ComputeBlock& block : plan.blocks) {
+    values += 1 + 2 + 2;
+    for (const Kernel& k : block.kernels) {
+      const bool gemm = k.kind == KernelKind::gemm || k.kind == KernelKind::attention;
+      values += 1 + 10 + (gemm ? 8 : 0);
+    }
+  }
+  values += 2;
+  for (const Group& group : plan.groups)
+    values += 1 + 2 + 2 + group.ranks.size();
+  values += 2;
+  for (const RankProgram& rank : plan.ranks) {
+    values += 1 + 2 + 2 + 2 + 8 + 2;
+    for (const Op& op : rank.ops) {
+      values += 1 + 6;
+      switch (op.kind) {
+        case OpKind::compute:
+          values += 2 + (op.activation_bytes != 0 ? 2 : 0);
+          break;
+        case OpKind::collective:
+          values += 6;
+          break;
+        case OpKind::send:
+        case OpKind::recv:
+          values += 4;
+          break;
+      }
+      values += (op.microbatch >= 0 ? 2 : 0) + (op.deps.empty() ? 0 : 2 + op.deps.size());
+    }
+  }
+  return values;
+}
+
 namespace {
 
 // An index into one of the plan's tables (labels, blocks, groups), which has `size` entries.

@@ -84,6 +84,24 @@ TEST(PlanIo, RoundTripsExactly) {
   EXPECT_EQ(first.str(), second.str());
 }
 
+TEST(PlanIo, ValuesAreCountedWithoutWriting) {
+  // plan_yaml_values is what the YAML reader counts in the written file, for plans with and
+  // without replicas, with every kind of op, and for the hand-made plan of a test.
+  std::vector<Plan> plans = {build_plan(small_job(2, 2, 2, 2)),
+                             build_plan(small_job(2, 2, 4, 2), RankScope::one_replica),
+                             build_plan(small_job(1, 4, 1, 8))};
+  TrainingJob moe = small_job(1, 1, 2, 2);
+  moe.model = *transformer_preset("mixtral-8x7b");
+  moe.model.layers = 2;
+  moe.parallelism.ep = 2;
+  plans.push_back(build_plan(moe));
+  for (const Plan& plan : plans) {
+    std::ostringstream out;
+    write_plan(plan, out);
+    EXPECT_EQ(plan_yaml_values(plan), yaml_value_count(out.str(), "plan.yaml"));
+  }
+}
+
 TEST(PlanIo, OneReplicaPlansRoundTripWithTheirReplicas) {
   const Plan plan = build_plan(small_job(2, 2, 4, 2), RankScope::one_replica);
   EXPECT_EQ(plan.replicas.count, 4);
