@@ -93,7 +93,9 @@ void read_moe(MapReader& m, TransformerConfig& model) {
   integer("shared_experts", moe.shared_experts, 0, max_dimension, 0);
   integer("expert_ffn_hidden", moe.expert_ffn_hidden, 1, 16 * max_dimension, model.ffn_hidden);
   integer("dense_layers", moe.dense_layers, 0, max_layers, 0);
-  if (auto v = e.number("capacity_factor", NumberRange::positive(64),
+  // Token slots per expert over balanced routing: below 0.1 nine tokens of ten would be dropped,
+  // which no training run does (1e-300 made the experts' work vanish).
+  if (auto v = e.number("capacity_factor", NumberRange::closed(0.1, 64),
                         preset ? moe.capacity_factor : 1.0)) {
     moe.capacity_factor = *v;
   }
@@ -267,7 +269,8 @@ void read_parallelism(MapReader& top, Scenario& s) {
     par.sequence_parallel = *v;
   if (auto v = p.boolean("overlap_grad_reduce"))
     par.overlap_grad_reduce = *v;
-  if (auto v = p.number("grad_bucket_mb", NumberRange::positive(1e6)))
+  // From a kilobyte (1e-300 made every gradient its own bucket) to a terabyte.
+  if (auto v = p.number("grad_bucket_mb", NumberRange::closed(1e-3, 1e6)))
     par.grad_bucket_bytes = *v * 1e6;
   // The strategy rules relate values of every section; one that was not read still holds its
   // default, so they wait until everything before them has been read without an error.

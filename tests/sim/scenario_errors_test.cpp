@@ -193,7 +193,9 @@ TEST(ScenarioErrors, MoeAndLatentAttentionKeys) {
   EXPECT_ERROR(with("  moe: {expert: 4}"),
                "model.moe.expert: unknown key; did you mean 'experts'?");
   EXPECT_ERROR(with("  moe: {capacity_factor: 0}"),
-               "model.moe.capacity_factor: must be greater than 0");
+               "model.moe.capacity_factor: must be from 0.1 to 64, got 0");
+  EXPECT_ERROR(with("  moe: {capacity_factor: 1e-300}"),
+               "model.moe.capacity_factor: must be from 0.1 to 64, got 1e-300");
   EXPECT_ERROR(replace(good, "  seq_len: 2048", "  seq_len: 2048\n  moe: {top_k: 2}"),
                "model.moe.experts: required key is missing");
   EXPECT_ERROR(replace(good, "  seq_len: 2048", "  seq_len: 2048\n  mla: {kv_lora_rank: 0}"),
@@ -216,7 +218,7 @@ TEST(ScenarioErrors, ParallelismKeys) {
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  sequence_parallel: maybe"),
                "parallelism.sequence_parallel: expected true or false, got 'maybe'");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  grad_bucket_mb: -5"),
-               "parallelism.grad_bucket_mb: must be greater than 0 and at most 1000000, got -5");
+               "parallelism.grad_bucket_mb: must be from 0.001 to 1000000, got -5");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  zero: 4"),
                "parallelism.zero: 4 is out of range; use a value from 0 to 3");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 3"),
