@@ -464,8 +464,7 @@ std::optional<double> decimal_number(std::string_view text, std::string& problem
   return value;
 }
 
-template <class T>
-std::optional<T> MapReader::scalar(std::string_view key, const char* expected) {
+std::optional<YAML::Node> MapReader::scalar_node(std::string_view key, const char* expected) {
   const YAML::Node value = lookup(key);
   if (!value.IsDefined())
     return std::nullopt;
@@ -473,10 +472,18 @@ std::optional<T> MapReader::scalar(std::string_view key, const char* expected) {
     error(key, std::string("expected ") + expected);
     return std::nullopt;
   }
+  return value;
+}
+
+template <class T>
+std::optional<T> MapReader::scalar(std::string_view key, const char* expected) {
+  const std::optional<YAML::Node> value = scalar_node(key, expected);
+  if (!value)
+    return std::nullopt;
   try {
-    return value.as<T>();
+    return value->as<T>();
   } catch (const YAML::Exception&) {
-    error(key, std::string("expected ") + expected + ", got '" + value.Scalar() + "'");
+    error(key, std::string("expected ") + expected + ", got '" + value->Scalar() + "'");
     return std::nullopt;
   }
 }
@@ -484,15 +491,11 @@ std::optional<T> MapReader::scalar(std::string_view key, const char* expected) {
 // A decimal integer or number (decimal_integer, decimal_number) at `key`.
 template <class T, class Parse>
 std::optional<T> MapReader::decimal(std::string_view key, const char* expected, Parse parse) {
-  const YAML::Node value = lookup(key);
-  if (!value.IsDefined())
+  const std::optional<YAML::Node> value = scalar_node(key, expected);
+  if (!value)
     return std::nullopt;
-  if (!value.IsScalar()) {
-    error(key, std::string("expected ") + expected);
-    return std::nullopt;
-  }
   std::string problem;
-  const std::optional<T> result = parse(value.Scalar(), problem);
+  const std::optional<T> result = parse(value->Scalar(), problem);
   if (!result)
     error(key, problem);
   return result;

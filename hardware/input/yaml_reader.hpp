@@ -195,6 +195,9 @@ class MapReader {
 
  private:
   YAML::Node lookup(std::string_view key);
+  // The scalar at `key`; std::nullopt when it is absent, or not a scalar (reported as not
+  // `expected`).
+  std::optional<YAML::Node> scalar_node(std::string_view key, const char* expected);
   template <class T>
   std::optional<T> scalar(std::string_view key, const char* expected);
   template <class T, class Parse>

@@ -8,40 +8,18 @@
 #include <gtest/gtest.h>
 
 #include "hardware/input/yaml_reader.hpp"
+#include "tests/support/input_errors.hpp"
 
 namespace scaleplan {
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
+using test::diagnostics_of;
+using test::message_of;
 
 std::filesystem::path temp_dir() {
   const auto dir = std::filesystem::temp_directory_path() / "scaleplan-input-errors-test";
   std::filesystem::create_directories(dir);
   return dir;
-}
-
-// Reads `text` as the mapping at `path` and returns every diagnostic the reader gives after
-// `read` has asked for its keys.
-std::string diagnostics_of(const std::string& text, const std::function<void(MapReader&)>& read) {
-  const YAML::Node node = load_yaml_string(text, "f.yaml");
-  Diagnostics diagnostics("f.yaml");
-  MapReader map(node, "section", diagnostics);
-  read(map);
-  map.finish();
-  try {
-    diagnostics.throw_if_any();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(InputErrors, MissingFile) {

@@ -9,37 +9,20 @@
 
 #include "hardware/input/checked_math.hpp"
 #include "hardware/input/yaml_reader.hpp"
+#include "tests/support/input_errors.hpp"
 
 namespace scaleplan {
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
+using test::message_of;
 
 std::string load_error(const std::string& text) {
   return message_of([&] { load_yaml_string(text, "f.yaml"); });
 }
 
-// The diagnostics of reading `key` of a one-key mapping with `read`.
+// The diagnostics of reading the top-level mapping with `read`.
 std::string read_error(const std::string& text, const std::function<void(MapReader&)>& read) {
-  const YAML::Node node = load_yaml_string(text, "f.yaml");
-  Diagnostics diagnostics("f.yaml");
-  MapReader map(node, "", diagnostics);
-  read(map);
-  map.finish();
-  try {
-    diagnostics.throw_if_any();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return test::diagnostics_of(text, read, "");
 }
 
 TEST(InputHostile, ManyNodesAreRefusedBeforeYamlCppBuildsThem) {
