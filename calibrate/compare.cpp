@@ -125,7 +125,7 @@ std::string format_comparison(const Comparison& c) {
   }
   for (const std::string& u : c.unmatched)
     text += "not compared: " + u + "\n";
-  return text;
+  return printable_text(text);
 }
 
 }  // namespace scaleplan

@@ -1,12 +1,12 @@
 #include "calibrate/cuda_backend.hpp"
 
 #include <fstream>
-#include <regex>
 #include <stdexcept>
 #include <vector>
 
 #include "calibrate/cpu_backend.hpp"
 #include "calibrate/cuda_kernels.hpp"
+#include "calibrate/text_scan.hpp"
 
 namespace scaleplan {
 
@@ -32,10 +32,10 @@ std::string cuda_runtime_version() {
 std::string nvidia_driver_version() {
   std::ifstream in("/proc/driver/nvidia/version");
   std::string line;
-  static const std::regex version(R"(Kernel Module\s+(?:for \S+\s+)?(\d+\.\d+(?:\.\d+)?))");
-  std::smatch match;
-  if (std::getline(in, line) && std::regex_search(line, match, version))
-    return match[1].str();
+  if (std::getline(in, line)) {
+    if (auto version = nvidia_module_version_in(line))
+      return *version;
+  }
   int api = 0;
   SCALEPLAN_CUDA(cudaDriverGetVersion(&api));
   return "CUDA driver API " + std::to_string(api / 1000) + "." + std::to_string(api % 1000 / 10);

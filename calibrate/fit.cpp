@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "hardware/input/yaml_reader.hpp"
+#include "hardware/io/profile_io.hpp"
 
 namespace scaleplan {
 
@@ -184,7 +185,9 @@ void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, 
   g.model.k_half = c(4) / c(1);
   std::vector<double> predicted_time;
   for (std::size_t i = 0; i < dims.size(); ++i) {
-    g.table.push_back({dims[i], gemm_flops(dims[i]) / (time_s[i] * peak)});
+    // Achieved over peak, in that order: the best shape's is exactly 1 where the peak is the
+    // best achieved (f / (t · peak) can round to 1 + 2^-52, which the profile reader refuses).
+    g.table.push_back({dims[i], gemm_flops(dims[i]) / time_s[i] / peak});
     predicted_time.push_back(gemm_flops(dims[i]) / (g.model_efficiency(dims[i]) * peak));
   }
   g.fit = quality(time_s, predicted_time);
@@ -383,6 +386,43 @@ void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResu
   out.profile.collectives.push_back(c);
 }
 
+// A GEMM measured faster than the datasheet peak it is fitted against would be stored as an
+// efficiency above 1: the time is wrong (a kernel that did not run, a clock that did not wait),
+// or it was measured on another device or dtype.
+void check_below_datasheet_peak(const GemmMeasurement& g, const std::string& source,
+                                const FitOptions& options, std::vector<Diagnostic>& problems) {
+  if (!options.device || !options.device->supports(g.dtype))
+    return;
+  const Figure& peak = options.device->peak_flops_per_s.at(g.dtype);
+  const double achieved = gemm_flops(g.dims) / g.time_s;
+  if (achieved <= peak.value)
+    return;
+  problems.push_back(
+      {{source, 0, 0},
+       "gemm",
+       fmt::format("{} {}×{}×{} (batch {}) in {:.3g} s is {:.3g} FLOP/s, {:.3g} times the {} "
+                   "datasheet peak of {:.3g} FLOP/s; the time is too short, or it was measured "
+                   "on another device or dtype",
+                   to_string(g.dtype), g.dims.m, g.dims.n, g.dims.k, g.dims.batch, g.time_s,
+                   achieved, achieved / peak.value, options.device->name, peak.value)});
+}
+
+// A fit must give a profile its reader takes back: every figure within its physical range.
+// Measurements that fit outside it (a bandwidth of 1e20 B/s from times too short) are refused
+// here, rather than written into a profile that every later command would refuse.
+void check_readable(const Profile& profile) {
+  try {
+    parse_profile(write_profile(profile), "<fitted profile>");
+  } catch (const InputError& e) {
+    std::vector<Diagnostic> problems;
+    for (Diagnostic d : e.diagnostics()) {
+      d.message = "the measurements fit a figure outside its physical range: " + d.message;
+      problems.push_back(std::move(d));
+    }
+    throw InputError(std::move(problems));
+  }
+}
+
 }  // namespace
 
 FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions& options) {
@@ -393,6 +433,7 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
   std::vector<double> launch;
   std::map<GroupKey, CollectivePoints> collectives;
   std::set<std::string> devices, drivers, cuda, nccl, hosts;
+  std::vector<Diagnostic> problems;
   for (const Measurements& input : inputs) {
     for (const MeasurementRun& run : input.runs) {
       const Environment& e = run.environment;
@@ -404,6 +445,7 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
       }
       hosts.insert(e.hosts.begin(), e.hosts.end());
       for (const GemmMeasurement& g : run.gemm) {
+        check_below_datasheet_peak(g, run.source, options, problems);
         gemm[g.dtype].times[{g.dims.m, g.dims.n, g.dims.k, g.dims.batch}].push_back(g.time_s);
         gemm[g.dtype].sources.insert(run.source);
       }
@@ -423,6 +465,8 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
       }
     }
   }
+  if (!problems.empty())
+    throw InputError(std::move(problems));
   if (gemm.empty() && memory.empty() && launch.empty() && collectives.empty())
     throw std::invalid_argument("the measurements hold nothing to fit");
   Profile& p = out.profile;
@@ -443,6 +487,7 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
   }
   for (const auto& [key, points] : collectives)
     fit_collective(key, points, out);
+  check_readable(out.profile);
   return out;
 }
 
@@ -460,7 +505,7 @@ std::string format_fit_report(const FitResult& result) {
     }
     text += line.summary + "\n";
   }
-  return text;
+  return printable_text(text);
 }
 
 }  // namespace scaleplan

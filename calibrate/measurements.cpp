@@ -13,12 +13,17 @@ namespace {
 
 constexpr std::int64_t unbounded = std::numeric_limits<std::int64_t>::max();
 
-double positive(MapReader& map, std::string_view key) {
-  return map.number(key, NumberRange::positive(), required_key).value_or(0);
+// A measured time: 1 ns (no kernel or collective is shorter) to 11 days.
+constexpr NumberRange measured_time_s = NumberRange::closed(1e-9, 1e6);
+// Bytes a kernel moves or a collective sends: 1 byte to 1 PB.
+constexpr NumberRange measured_bytes = NumberRange::closed(1, 1e15);
+
+double required_number(MapReader& map, std::string_view key, NumberRange range) {
+  return map.number(key, range, required_key).value_or(range.low);
 }
 
-std::int64_t positive_integer(MapReader& map, std::string_view key) {
-  return map.integer(key, 1, unbounded, required_key).value_or(1);
+std::int64_t gemm_dimension(MapReader& map, std::string_view key) {
+  return map.integer(key, 1, max_gemm_dimension, required_key).value_or(1);
 }
 
 // A count kept in an int (ranks, nodes, repeats): a larger one is refused rather than wrapped.
@@ -56,11 +61,11 @@ GemmMeasurement read_gemm(MapReader& g) {
     if (auto d = g.enumeration("dtype", dtype_names))
       m.dtype = *d;
   }
-  m.dims.m = positive_integer(g, "m");
-  m.dims.n = positive_integer(g, "n");
-  m.dims.k = positive_integer(g, "k");
-  m.dims.batch = g.integer("batch", 1, unbounded, 1).value_or(1);
-  m.time_s = positive(g, "time_s");
+  m.dims.m = gemm_dimension(g, "m");
+  m.dims.n = gemm_dimension(g, "n");
+  m.dims.k = gemm_dimension(g, "k");
+  m.dims.batch = g.integer("batch", 1, max_gemm_dimension, 1).value_or(1);
+  m.time_s = required_number(g, "time_s", measured_time_s);
   m.repeats = optional_repeats(g);
   g.finish();
   return m;
@@ -74,21 +79,27 @@ CollectiveMeasurement read_collective(MapReader& c) {
   }
   if (c.require("algorithm"))
     m.algorithm = c.string("algorithm").value_or("");
-  m.ranks = static_cast<int>(c.integer("ranks", 1, int_max, required_key).value_or(1));
-  m.nodes = static_cast<int>(c.integer("nodes", 1, int_max, required_key).value_or(1));
-  if (m.ranks < 2)
+  // Within max_collective_ranks, so that the casts keep every value.
+  const auto ranks = c.integer("ranks", 1, max_collective_ranks, required_key);
+  m.ranks = static_cast<int>(ranks.value_or(2));
+  m.nodes = static_cast<int>(c.integer("nodes", 1, max_collective_ranks, required_key).value_or(1));
+  if (ranks && *ranks < 2)
     c.error("ranks", "a collective needs at least 2 ranks");
   if (m.nodes > m.ranks)
     c.error("nodes", fmt::format("more nodes ({}) than ranks", m.nodes));
-  m.bytes = positive(c, "bytes");
+  m.bytes = required_number(c, "bytes", measured_bytes);
   m.count = c.integer("count", 1, unbounded, 0).value_or(0);
   m.type = c.string("type").value_or("");
   m.redop = c.string("redop").value_or("");
-  m.root = static_cast<int>(c.integer("root").value_or(-1));
+  // -1: the collective has no root.
+  m.root = static_cast<int>(c.integer("root", -1, max_collective_ranks - 1, -1).value_or(-1));
+  if (m.root >= m.ranks)
+    c.error("root", fmt::format("rank {} is not one of the {} ranks", m.root, m.ranks));
   m.in_place = c.boolean("in_place").value_or(false);
-  m.time_s = positive(c, "time_s");
-  m.algbw_bytes_per_s = c.number("algbw_bytes_per_s", NumberRange::non_negative(), 0.0).value_or(0);
-  m.busbw_bytes_per_s = c.number("busbw_bytes_per_s", NumberRange::non_negative(), 0.0).value_or(0);
+  m.time_s = required_number(c, "time_s", measured_time_s);
+  constexpr NumberRange bandwidth = NumberRange::non_negative(1e15);
+  m.algbw_bytes_per_s = c.number("algbw_bytes_per_s", bandwidth, 0.0).value_or(0);
+  m.busbw_bytes_per_s = c.number("busbw_bytes_per_s", bandwidth, 0.0).value_or(0);
   m.repeats = optional_repeats(c);
   c.finish();
   return m;
@@ -122,8 +133,8 @@ Measurements parse_measurements(std::string_view yaml_text, const std::string& f
       MemoryMeasurement mm;
       if (m.require("kernel"))
         mm.kernel = m.string("kernel").value_or("");
-      mm.bytes = positive(m, "bytes");
-      mm.time_s = positive(m, "time_s");
+      mm.bytes = required_number(m, "bytes", measured_bytes);
+      mm.time_s = required_number(m, "time_s", measured_time_s);
       mm.repeats = optional_repeats(m);
       m.finish();
       run.memory.push_back(mm);
@@ -133,7 +144,7 @@ Measurements parse_measurements(std::string_view yaml_text, const std::string& f
       LaunchMeasurement lm;
       if (l.require("kernel"))
         lm.kernel = l.string("kernel").value_or("");
-      lm.time_s = positive(l, "time_s");
+      lm.time_s = required_number(l, "time_s", measured_time_s);
       lm.repeats = optional_repeats(l);
       l.finish();
       run.launch.push_back(lm);

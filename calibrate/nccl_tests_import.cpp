@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
+
+#include "calibrate/text_scan.hpp"
+#include "hardware/input/checked_math.hpp"
 #include "hardware/input/yaml_reader.hpp"
 #include "hardware/io/profile_io.hpp"
 
@@ -89,7 +92,6 @@ std::optional<double> parse_size(const std::string& text) {
 }
 
 struct Device {
-  int rank = 0;
   std::string host;
   std::string name;
 };
@@ -102,10 +104,7 @@ std::optional<Device> parse_device_line(std::string_view line) {
   bool have_rank = false, have_host = false;
   for (std::size_t i = 0; i + 1 < w.size(); ++i) {
     if (w[i] == "Rank") {
-      if (auto r = parse_integer(w[i + 1])) {
-        d.rank = static_cast<int>(*r);
-        have_rank = true;
-      }
+      have_rank = have_rank || parse_integer(w[i + 1]).has_value();
     } else if (w[i] == "on") {
       d.host = w[i + 1];
       have_host = true;
@@ -147,6 +146,7 @@ class Importer {
       : file_(std::move(file)), options_(options), diagnostics_(file_) {}
 
   NcclTestsImport run(std::string_view text) {
+    check_options();
     std::istringstream in{std::string(text)};
     std::string line;
     int number = 0;
@@ -161,20 +161,31 @@ class Importer {
   }
 
  private:
+  // What the measurements reader (and so calibrate fit) would refuse, refused before reading.
+  void check_options() {
+    const int ranks = options_.ranks.value_or(max_collective_ranks);
+    const int nodes = options_.nodes.value_or(1);
+    if (ranks < 2 || ranks > max_collective_ranks)
+      error(0, fmt::format("--ranks {} is not from 2 to {}", ranks, max_collective_ranks));
+    if (nodes < 1 || nodes > ranks) {
+      error(0, fmt::format("--nodes {} is not from 1 to the ranks ({}): every node runs at least "
+                           "one rank",
+                           nodes, ranks));
+    }
+    diagnostics_.throw_if_any();
+  }
+
   void error(int line, std::string message) {
     diagnostics_.error(SourceLocation{file_, line, 0}, "", std::move(message));
   }
 
   void scan(const std::string& line, int number) {
-    static const std::regex binary(R"(\b([a-z_]+)_perf(_mpi)?\b)");
-    static const std::regex nccl_version(R"(NCCL version (\d+\.\d+\.\d+[^\s]*))");
-    std::smatch match;
-    const bool names_binary = std::regex_search(line, match, binary);
-    if (names_binary && !binaries_.count(match[1].str()))
-      binaries_[match[1].str()] = number;
-    capture_command_line(line, names_binary);
-    if (std::regex_search(line, match, nccl_version) && nccl_version_.empty())
-      nccl_version_ = match[1].str();
+    const std::optional<std::string> binary = nccl_tests_binary_in(line);
+    if (binary)
+      binaries_.try_emplace(*binary, number);
+    capture_command_line(line, number, binary.has_value());
+    if (nccl_version_.empty())
+      nccl_version_ = nccl_version_in(line).value_or("");
     const std::size_t first = line.find_first_not_of(" \t>");
     if (first == std::string::npos)
       return;
@@ -188,13 +199,14 @@ class Importer {
 
   // The command line is the first uncommented line that runs a binary or an MPI launcher, with
   // its backslash continuations.
-  void capture_command_line(const std::string& line, bool names_binary) {
+  void capture_command_line(const std::string& line, int number, bool names_binary) {
     const bool comment = line.find_first_not_of(" \t") != std::string::npos &&
                          line[line.find_first_not_of(" \t")] == '#';
-    static const std::regex launcher(R"(\b(mpirun|mpiexec|srun)\b)");
     if (command_state_ == CommandState::before && !comment &&
-        (names_binary || std::regex_search(line, launcher)))
+        (names_binary || names_mpi_launcher(line))) {
       command_state_ = CommandState::reading;
+      command_line_number_ = number;
+    }
     if (command_state_ != CommandState::reading)
       return;
     command_line_ += line + " ";
@@ -218,8 +230,10 @@ class Importer {
     }
     if (w.size() > 2 && w[1] == "nThread") {
       for (std::size_t i = 1; i + 1 < w.size(); ++i) {
-        if (w[i] == "nThread")
+        if (w[i] == "nThread") {
           header_threads_ = parse_integer(w[i + 1]);
+          header_counts_line_ = number;
+        }
         if (w[i] == "nGpus")
           header_gpus_ = parse_integer(w[i + 1]);
         if (w[i] == "maxBytes")
@@ -283,8 +297,17 @@ class Importer {
     row.count = integer_at("count");
     row.type = w[i++];
     row.redop = w[i++];
-    if (with_root_)
-      row.root = static_cast<int>(integer_at("root"));
+    if (with_root_) {
+      // -1 where the collective has no root.
+      const std::int64_t root = integer_at("root");
+      if (auto rank = narrow_to_int(root, -1, max_collective_ranks - 1)) {
+        row.root = *rank;
+      } else if (ok) {
+        error(number, fmt::format("column 5 (root): {} is not a rank (-1 to {})", root,
+                                  max_collective_ranks - 1));
+        ok = false;
+      }
+    }
     for (int half = 0; half < 2; ++half) {
       row.time_us[half] = number_at("time");
       row.algbw_gb_per_s[half] = number_at("algbw");
@@ -297,6 +320,10 @@ class Importer {
     }
     if (ok && row.size_bytes <= 0) {
       error(number, "size must be greater than zero");
+      ok = false;
+    }
+    if (ok && row.count <= 0) {
+      error(number, "count must be greater than zero");
       ok = false;
     }
     if (ok)
@@ -354,8 +381,20 @@ class Importer {
     if (mpi_launch)
       return std::nullopt;
     if (header_gpus_ && header_threads_)
-      return static_cast<int>(*header_gpus_ * *header_threads_);
-    return static_cast<int>(gpus * threads);
+      return rank_count(*header_gpus_, *header_threads_, header_counts_line_, "nGpus × nThread");
+    return rank_count(gpus, threads, command_line_number_, "-g × -t");
+  }
+
+  // gpus · threads ranks, each at least 1 and the product at most max_collective_ranks: a
+  // 64-bit product is checked, never wrapped or narrowed (2^32 + 8 is not 8).
+  int rank_count(std::int64_t gpus, std::int64_t threads, int line, const char* what) {
+    const std::optional<std::int64_t> ranks = checked_product({gpus, threads});
+    if (gpus < 1 || threads < 1 || !ranks || *ranks > max_collective_ranks) {
+      error(line, fmt::format("{} = {} × {} is not a rank count from 1 to {}", what, gpus, threads,
+                              max_collective_ranks));
+      diagnostics_.throw_if_any();
+    }
+    return static_cast<int>(*ranks);
   }
 
   NcclTestsImport finish(int lines) {
@@ -376,6 +415,11 @@ class Importer {
         names.insert(d.name);
     }
     if (!devices_.empty()) {
+      if (devices_.size() > static_cast<std::size_t>(max_collective_ranks)) {
+        error(0, fmt::format("{} '# Using devices' lines; a collective spans at most {} ranks",
+                             devices_.size(), max_collective_ranks));
+        diagnostics_.throw_if_any();
+      }
       ranks = static_cast<int>(devices_.size());
       nodes = static_cast<int>(hosts.size());
     } else if (options_.ranks) {
@@ -486,7 +530,9 @@ class Importer {
   std::string nccl_version_;
   bool in_devices_ = false;
   std::vector<Device> devices_;
+  int command_line_number_ = 0;
   std::optional<std::int64_t> header_threads_, header_gpus_;
+  int header_counts_line_ = 0;
   std::optional<double> max_bytes_;
   bool with_root_ = true;
   int header_line_ = 0;

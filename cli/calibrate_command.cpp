@@ -9,8 +9,10 @@
 #include "calibrate/fit.hpp"
 #include "calibrate/nccl_tests_import.hpp"
 #include "cli/catalog_command.hpp"
+#include "cli/option_checks.hpp"
 #include "cli/output_file.hpp"
 #include "cli/progress.hpp"
+#include "hardware/input/yaml_reader.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/report/validation.hpp"
@@ -55,17 +57,27 @@ int run_import(const CalibrateOptions& o) {
   for (const std::string& file : o.inputs) {
     NcclTestsImport imported = import_nccl_tests_file(file, options);
     for (const std::string& warning : imported.warnings)
-      std::cerr << "warning: " << warning << "\n";
+      std::cerr << "warning: " << printable_text(warning) << "\n";
     const auto& rows = imported.run.collectives;
     const CollectiveMeasurement& first = rows.front();
-    std::cout << file << ": " << rows.size() / 2 << " rows (out-of-place and in-place) of "
-              << to_string(first.op) << " on " << first.ranks << " ranks over " << first.nodes
+    std::cout << printable_text(file) << ": " << rows.size() / 2
+              << " rows (out-of-place and in-place) of " << to_string(first.op) << " on "
+              << first.ranks << " ranks over " << first.nodes
               << (first.nodes == 1 ? " node" : " nodes") << ", " << yaml_number(first.bytes)
               << " to " << yaml_number(rows.back().bytes) << " bytes\n";
     measurements.runs.push_back(std::move(imported.run));
   }
-  write_output_file(o.output, write_measurements(measurements));
+  const std::string text = write_measurements(measurements);
+  // calibrate fit reads what import writes: refused here rather than there. A value takes a
+  // byte at least, so a small file needs no count.
+  if (text.size() > max_yaml_nodes) {
+    if (auto problem = unreadable_yaml(o.output, yaml_value_count(text, o.output), "measurements",
+                                       "import fewer rows or files into each measurements file"))
+      throw InputError({*problem});
+  }
+  write_output_file(o.output, text);
   std::cout << "wrote " << o.output << "\n";
+  check_standard_output();
   return 0;
 }
 
@@ -92,6 +104,7 @@ int run_fit(const CalibrateOptions& o) {
   const FitResult result = fit_profile(inputs, options);
   write_output_file(o.output, write_profile(result.profile));
   std::cout << format_fit_report(result) << "wrote " << o.output << "\n";
+  check_standard_output();
   return 0;
 }
 
@@ -99,6 +112,7 @@ int run_compare(const CalibrateOptions& o) {
   const Profile profile = load_profile(o.profile);
   const Measurements measurements = load_measurements(o.measurements);
   std::cout << format_comparison(compare_profile(profile, measurements));
+  check_standard_output();
   return 0;
 }
 
@@ -125,6 +139,7 @@ int run_fit_steps(const CalibrateOptions& o) {
             << format_text(fit.before) << "\nsustained GEMM fraction "
             << fmt::format("{:.3f}", fit.fraction) << ":\n"
             << format_text(fit.after) << "wrote " << o.output << "\n";
+  check_standard_output();
   return 0;
 }
 
@@ -149,9 +164,9 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
                    "The collective measured (default: from the binary name in the output)")
       ->check(CLI::IsMember(collective_op_names.names()));
   o->import->add_option("--ranks", o->ranks, "Ranks, when the output has no '# Using devices'")
-      ->check(CLI::Range(2, 1 << 24));
+      ->check(CLI::Range(2, max_collective_ranks));
   o->import->add_option("--nodes", o->nodes, "Nodes, with --ranks (default 1)")
-      ->check(CLI::Range(1, 1 << 24));
+      ->check(CLI::Range(1, max_collective_ranks));
   o->import->add_option("--algorithm", o->algorithm,
                         "NCCL algorithm the run used (default: nccl, NCCL's own choice)");
 
@@ -170,7 +185,7 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
   o->fit
       ->add_option("--radius", o->radius_octaves,
                    "GEMM table interpolation radius in octaves (default 2)")
-      ->check(CLI::Range(0.01, 64.0));
+      ->check(finite_number & CLI::Range(0.01, 64.0));
 
   o->compare = calibrate->add_subcommand(
       "compare", "Print predicted against measured for every measured point");

@@ -45,6 +45,7 @@ int run_capacity(const CapacityOptions& o) {
   if (!o.csv.empty())
     write_output_file(o.csv, capacity::format_csv(report));
   std::cout << (o.json ? capacity::format_json(report) : capacity::format_text(report));
+  check_standard_output();
   return 0;
 }
 

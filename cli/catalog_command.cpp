@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/output_file.hpp"
 #include "hardware/io/device_text.hpp"
 
 namespace scaleplan {
@@ -44,14 +45,17 @@ struct CatalogCommand {
 int run_catalog(const CatalogCommand& o) {
   const Catalog catalog = load_catalog(o.catalog, std::cerr);
   if (o.device.empty()) {
-    std::cout << format_device_list(catalog)
+    // Names and sources come from a catalog file, which may hold terminal escapes.
+    std::cout << printable_text(format_device_list(catalog))
               << "\nscaleplan catalog NAME shows every figure of a device and its source\n";
+    check_standard_output();
     return 0;
   }
   const DeviceSpec* device = catalog.find(o.device);
   if (!device)
     throw InputError({{{"NAME", 0, 0}, "", unknown_device_message(catalog, o.device)}});
-  std::cout << format_device(*device, catalog.network_defaults());
+  std::cout << printable_text(format_device(*device, catalog.network_defaults()));
+  check_standard_output();
   return 0;
 }
 

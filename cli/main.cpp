@@ -1,5 +1,6 @@
 // The scaleplan command line: a thin shell over the library.
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -11,6 +12,7 @@
 #include "cli/progress.hpp"
 #include "cli/run_command.hpp"
 #include "cli/shell_docs.hpp"
+#include "cli/output_file.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/report/validation.hpp"
 #include "version/version.hpp"
@@ -52,7 +54,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "scaleplan " + scaleplan_version_text(),
                        "Print the version and the git commit of this build, and exit");
 
-  const auto run_step = add_run_commands(app);
+    std::cerr << "error: " << printable_text(e.what()) << "\n";
+    return exit_internal_error;
 
   ValidateOptions validate_options;
   auto* validate_command = app.add_subcommand(
@@ -104,7 +107,8 @@ int main(int argc, char** argv) {
     std::cerr << e.what() << "\n";
     return exit_bad_input;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << printable_text(e.what()) << "
+";
     return exit_internal_error;
   }
   return exit_success;

@@ -86,6 +86,7 @@ int run_plan(const PlanOptions& o) {
     if (!o.json)
       std::cout << "wrote plan " << emit_rank << " to " << o.emit[1] << "\n";
   }
+  check_standard_output();
   return 0;
 }
 

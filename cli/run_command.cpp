@@ -1,7 +1,6 @@
 #include "cli/run_command.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -9,7 +8,9 @@
 
 #include "cli/catalog_command.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/output_file.hpp"
 #include "cli/progress.hpp"
+#include "cli/trace_options.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/plan/plan_io.hpp"
 #include "sim/report/memory_fit.hpp"
@@ -31,7 +32,7 @@ struct StepOptions {
   std::string scenario;
   CatalogChoice catalog;
   std::string calibration;
-  std::string trace;
+  TraceOptions trace;
   bool json = false;
   bool links = false;
   bool require_fit = false;
@@ -50,18 +51,10 @@ struct RunCommands {
   std::string plan;
 };
 
-std::ofstream open_output(const std::string& path) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out)
-    throw InputError({{{path, 0, 0}, "", "cannot open for writing"}});
-  return out;
-}
-
-std::vector<std::string> rank_names(const Scenario& s, const Plan& plan) {
+std::vector<std::string> rank_names(const Scenario& s, const std::vector<int>& ranks) {
   std::vector<std::string> names;
   const auto& p = s.job.parallelism;
-  for (const RankProgram& program : plan.ranks) {
-    const int r = program.rank;
+  for (const int r : ranks) {
     const RankCoordinates c = coordinates_of(r, p);
     names.push_back("rank " + std::to_string(r) + " (pp " + std::to_string(c.pp) + ", dp " +
                     std::to_string(c.dp) + ", tp " + std::to_string(c.tp) + ")");
@@ -88,27 +81,27 @@ int simulate_and_report(const StepOptions& o, TerminalProgress& terminal, const 
       make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
   const PredictionInputs inputs{scenario.cluster, scenario.job, *compute, network, settings};
   std::optional<TimelineRecorder> recorder;
-  if (!o.trace.empty())
-    recorder.emplace(plan, true);
+  if (!o.trace.path.empty())
+    recorder.emplace(plan, true, trace_selection(o.trace, plan));
   SimulationProgress progress(plan, terminal.sink());
-  Prediction prediction = predict(inputs, plan, {recorder ? &*recorder : nullptr, &progress});
+  Prediction prediction =
+      predict_traced(scenario, inputs, plan, {recorder ? &*recorder : nullptr, &progress});
   progress.finish();
   terminal.clear();
-  prediction.scenario = scenario.name;
   if (recorder) {
     // The links' rates are recorded during the run; the trace shows the busiest, known after it.
     ChromeTraceOptions trace;
-    trace.rank_names = rank_names(scenario, plan);
+    trace.rank_names = rank_names(scenario, recorder->timeline().ranks);
     for (const LinkUsage& l : prediction.busiest_links)
       trace.links.push_back({l.link, l.name});
     trace.other_data = {{"scaleplan_version", scaleplan_version_text()},
                         {"scenario", scenario.file}};
-    auto out = open_output(o.trace);
-    write_chrome_trace(out, recorder->timeline(), trace);
+    write_trace(o.trace, recorder->timeline(), trace);
   }
   if (suggest_changes && !prediction.memory.fits)
     prediction.changes_that_fit = changes_that_fit(inputs);
   std::cout << (o.json ? format_json(prediction) : format_text(prediction, o.links));
+  check_standard_output();
   return o.require_fit && !prediction.memory.fits ? exit_does_not_fit : exit_success;
 }
 
@@ -129,8 +122,11 @@ int run_scenario(const RunCommands& c) {
   const ClusterNetwork network = prepare_network(scenario, catalog);
   const Plan plan = build_plan(scenario.job, settings.ranks);
   if (!c.dump_plan.empty()) {
-    auto out = open_output(c.dump_plan);
-    write_plan(plan, out);
+    // Still worth reading and diffing: written, with a warning.
+    if (auto problem = unreadable_yaml(c.dump_plan, plan_yaml_values(plan), "plan",
+                                       "the plan format's reader takes plans of about 240,000 ops"))
+      std::cerr << "warning: " << problem->format() << "\n";
+    write_output_file(c.dump_plan, [&](std::ostream& out) { write_plan(plan, out); });
   }
   TerminalProgress terminal(o.progress);
   return simulate_and_report(o, terminal, scenario, plan, network, settings, true);
@@ -206,8 +202,7 @@ int simulate_plan(const RunCommands& c) {
 void add_step_options(CLI::App& command, StepOptions& o) {
   command.add_flag("--json", o.json, "Print the prediction as JSON");
   command.add_flag("--links", o.links, "Also print the busiest links and their utilisation");
-  command.add_option("--trace", o.trace, "Write a Chrome/Perfetto trace of the step to this file")
-      ->type_name("FILE");
+  add_trace_options(command, o.trace);
   add_catalog_options(command, o.catalog);
   command
       .add_option("--calibration", o.calibration,

@@ -2,6 +2,7 @@
 // inter-node network.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +88,12 @@ struct NetworkSpec {
                : 1.0;
   }
 };
+
+// The most devices a cluster (and so a plan) has. Routing keeps a hop-distance table per source
+// device it routes from, so memory grows with devices × network vertices where every rank is
+// simulated; a larger cluster is refused rather than left to run out of memory
+// (docs/reliability.md has the measured cost).
+inline constexpr std::int64_t max_devices = 1 << 15;
 
 struct ClusterSpec {
   DeviceSpec device;

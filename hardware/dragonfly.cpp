@@ -2,9 +2,25 @@
 // to each other by global links (Kim, Dally, Scott, Abts, "Technology-Driven, Highly-Scalable
 // Dragonfly Topology", ISCA 2008). Routes are minimal (local, global, local); Valiant or
 // adaptive non-minimal routing is not modelled.
+#include <cmath>
+
 #include "hardware/topology.hpp"
 
 namespace scaleplan {
+
+double dragonfly_links(double nics, const DragonflySpec& dragonfly) {
+  const double a = dragonfly.routers_per_group;
+  const double p = dragonfly.nics_per_router;
+  const double h = dragonfly.global_links_per_router;
+  if (a < 1 || p < 1 || h < 1)
+    return 2 * nics;
+  const double routers = std::ceil(nics / p);
+  const double groups = std::ceil(routers / a);
+  // As build_dragonfly: m = ⌊a·h / (groups − 1)⌋ parallel links between every two groups.
+  const double global =
+      groups > 1 ? groups * (groups - 1) / 2 * std::floor(a * h / (groups - 1)) : 0;
+  return 2 * (nics + groups * a * (a - 1) / 2 + global);
+}
 
 void Topology::build_dragonfly(const ClusterSpec& cluster,
                                const std::vector<VertexId>& nic_vertices) {

@@ -88,6 +88,13 @@ double GemmProfile::time_s(const GemmDims& d) const {
   return gemm_flops(d) / (efficiency(d) * peak_flops_per_s.value);
 }
 
+double GemmProfile::highest_flops_per_s() const {
+  double best = model.peak_efficiency;
+  for (const GemmSample& s : table)
+    best = std::max(best, s.efficiency);
+  return best * peak_flops_per_s.value;
+}
+
 double BandwidthProfile::time_s(double bytes) const {
   return latency_s.value + bytes / bandwidth_bytes_per_s.value;
 }

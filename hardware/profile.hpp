@@ -43,6 +43,11 @@ inline std::string_view to_string(CollectiveOp op) {
   return collective_op_names.name(op);
 }
 
+// The most ranks (and nodes) a measured collective spans: far beyond any cluster measured, and a
+// bound every reader and the nccl-tests importer share, so that a count one of them accepts the
+// others read back.
+inline constexpr int max_collective_ranks = 1 << 24;
+
 // nccl-tests' bus-bandwidth factor (doc/PERFORMANCE.md): busbw = algbw · factor, where algbw is
 // the buffer size over the time. All-reduce 2(n-1)/n; all-gather, reduce-scatter and all-to-all
 // (n-1)/n; broadcast and send/recv 1.
@@ -58,6 +63,10 @@ struct FitQuality {
   double worst_relative_error = 0;
   int points = 0;
 };
+
+// The largest GEMM dimension (m, n, k or batch) a measurement or a profile holds: what GEMM
+// libraries take (cuBLAS and Eigen index with 32-bit ints); the readers of both share it.
+inline constexpr std::int64_t max_gemm_dimension = (std::int64_t{1} << 31) - 1;
 
 struct GemmDims {
   std::int64_t m = 0;
@@ -99,6 +108,10 @@ struct GemmProfile {
   double model_efficiency(const GemmDims& dims) const;
   double efficiency(const GemmDims& dims) const;
   double time_s(const GemmDims& dims) const;
+  // The highest throughput the profile gives a GEMM: its peak times the larger of the model's
+  // asymptote and the best table efficiency. At most the device's datasheet peak for the dtype
+  // (times the sustained fraction) in a scenario that uses the profile.
+  double highest_flops_per_s() const;
 };
 
 // time_s = latency_s + bytes / bandwidth_bytes_per_s, for streaming kernels (bytes read plus

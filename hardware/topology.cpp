@@ -205,6 +205,13 @@ Topology Topology::custom(int device_count, int switch_count,
   return t;
 }
 
+double node_mesh_links(const ClusterSpec& cluster) {
+  if (cluster.node_fabric != NodeFabric::nvlink_mesh)
+    return 0;
+  const double n = cluster.devices_per_node;
+  return static_cast<double>(cluster.nodes) * n * (n - 1);
+}
+
 VertexId Topology::add_vertex(Vertex v) {
   vertices_.push_back(v);
   return static_cast<VertexId>(boost::add_vertex(graph_->graph));
@@ -212,6 +219,11 @@ VertexId Topology::add_vertex(Vertex v) {
 
 void Topology::add_duplex_link(VertexId a, VertexId b, double bandwidth_bytes_per_s,
                                double latency_s) {
+  if (static_cast<std::int64_t>(links_.size()) + 2 > max_network_links) {
+    throw TopologyError("the network has more than " + std::to_string(max_network_links) +
+                        " links, the most scaleplan builds (about 160 bytes each); use fewer "
+                        "nodes, devices per node, NICs or switches");
+  }
   if (!(bandwidth_bytes_per_s > 0) || !std::isfinite(bandwidth_bytes_per_s)) {
     throw TopologyError("link " + vertex_name(a) + " <-> " + vertex_name(b) +
                         " has no bandwidth; every link needs a bandwidth above zero");

@@ -51,6 +51,20 @@ struct Link {
   double latency_s = 0;
 };
 
+// The most directed links a network may have. A link costs about 160 bytes once built and routed
+// (a dragonfly of 8.6 million links and vertices held 1.4 GB), so a network stays under about
+// 1.3 GB; a fat-tree of 32,768 devices has 0.34 million links and vertices. Generators refuse a
+// larger network when they reach the limit, and scenario readers refuse the shapes whose links
+// grow faster than their devices (node_mesh_links, dragonfly_links) before anything is built.
+inline constexpr std::int64_t max_network_links = 1 << 23;
+
+// Directed links of a cluster's NVLink meshes (every pair of a node's devices, in every node):
+// 0 for other node fabrics. In floating point, so that no size overflows the count.
+double node_mesh_links(const ClusterSpec& cluster);
+// Directed links of a dragonfly fabric over `nics` NICs: NIC to router, the routers of each group
+// all joined, and the global links between groups (build_dragonfly). Counted, not built.
+double dragonfly_links(double nics, const DragonflySpec& dragonfly);
+
 // Thrown when a cluster description cannot be built into a connected network.
 class TopologyError : public std::runtime_error {
  public:

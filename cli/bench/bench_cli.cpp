@@ -1,9 +1,10 @@
 #include "cli/bench/bench_cli.hpp"
 
-#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+
+#include "cli/output_file.hpp"
 
 namespace scaleplan {
 
@@ -102,12 +103,7 @@ int compute_bench_main(int argc, char** argv, const std::string& program,
     std::unique_ptr<ComputeBackend> backend = make_backend();
     Measurements measurements;
     measurements.runs.push_back(run_compute_bench(*backend, o, std::cerr));
-    std::ofstream out(output, std::ios::binary);
-    if (!out)
-      throw std::runtime_error("cannot open " + output + " for writing");
-    out << write_measurements(measurements);
-    if (!out)
-      throw std::runtime_error("cannot write " + output);
+    write_output_file(output, write_measurements(measurements));
     std::cerr << "wrote " << output << "\n";
   } catch (const std::exception& e) {
     std::cerr << program << ": " << e.what() << "\n";

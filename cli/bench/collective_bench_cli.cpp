@@ -1,9 +1,10 @@
 #include "cli/bench/collective_bench_cli.hpp"
 
-#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+
+#include "cli/output_file.hpp"
 
 #include "cli/bench/bench_cli.hpp"
 
@@ -87,12 +88,9 @@ int collective_bench_main(int argc, char** argv, const std::string& program,
     const MeasurementRun run = run_collective_bench(*backend, o, MPI_COMM_WORLD);
     backend.reset();
     if (rank == 0) {
-      std::ofstream out(output, std::ios::binary);
       Measurements measurements;
       measurements.runs.push_back(run);
-      out << write_measurements(measurements);
-      if (!out)
-        throw std::runtime_error("cannot write " + output);
+      write_output_file(output, write_measurements(measurements));
       std::cerr << "wrote " << output << "\n";
     }
   } catch (const std::exception& e) {

@@ -20,7 +20,33 @@ std::string Diagnostic::format() const {
   if (!key.empty())
     out << key << ": ";
   out << message;
-  return out.str();
+  return printable_text(out.str());
+}
+
+std::string printable_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto byte = [&](std::size_t i) {
+    return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned c = byte(i);
+    if ((c < 0x20 && c != '\n') || c == 0x7f) {
+      out += fmt::format("\\x{:02X}", c);
+    } else if (c == 0xc2 && byte(i + 1) >= 0x80 && byte(i + 1) <= 0x9f) {
+      out += fmt::format("\\u{:04X}", byte(i + 1));
+      ++i;
+    } else if (c == 0xe2 && byte(i + 1) == 0x80 && byte(i + 2) >= 0xaa && byte(i + 2) <= 0xae) {
+      out += fmt::format("\\u{:04X}", 0x2000 + byte(i + 2) - 0x80);
+      i += 2;
+    } else if (c == 0xe2 && byte(i + 1) == 0x81 && byte(i + 2) >= 0xa6 && byte(i + 2) <= 0xa9) {
+      out += fmt::format("\\u{:04X}", 0x2040 + byte(i + 2) - 0x80);
+      i += 2;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 namespace {

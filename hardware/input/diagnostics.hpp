@@ -39,6 +39,13 @@ class InputError : public std::runtime_error {
   std::vector<Diagnostic> diagnostics_;
 };
 
+// `text` safe to print to a terminal: C0 control characters other than the line break, DEL and
+// the C1 controls (U+0080..U+009F) become \xNN or \u00NN, and the bidirectional overrides and
+// isolates (U+202A..U+202E, U+2066..U+2069) \u20NN, so that a name read from a file cannot move
+// the cursor, recolour the terminal, set its title or reorder what is shown. Reports and error
+// messages pass what they print through it.
+std::string printable_text(std::string_view text);
+
 // The closest candidate within a small edit distance, for "did you mean" hints.
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string>& candidates);

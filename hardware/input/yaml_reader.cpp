@@ -1,12 +1,17 @@
 #include "hardware/input/yaml_reader.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
+#include <streambuf>
 
 #include <fmt/format.h>
+#include <yaml-cpp/anchor.h>
+#include <yaml-cpp/eventhandler.h>
 
 namespace scaleplan {
 
@@ -119,19 +124,167 @@ void check_utf8(std::string_view text, const std::string& file_label) {
 
 namespace {
 
+// A first pass over the parser's events, before yaml-cpp builds any node: counts the nodes the
+// tree would hold and the reading would visit (an alias counts as the nodes it repeats, so that
+// ten aliases of ten aliases of ... cannot make a small file read as billions of values), and
+// refuses excessive nesting, an alias inside the node it names (a cycle that no reader could
+// finish) and a second document (which YAML::Load would drop without a word). It holds a counter
+// per anchor, not the tree.
+class InputShape final : public YAML::EventHandler {
+ public:
+  // `limit`: the most nodes before it throws.
+  InputShape(const std::string& file_label, std::uint64_t limit)
+      : file_(file_label), limit_(limit) {}
+  std::uint64_t nodes() const { return nodes_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ > 1) {
+      fail(mark,
+           "a second YAML document starts here; scaleplan reads one document per file, so "
+           "the rest would be ignored");
+    }
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    leaf(mark, anchor);
+  }
+  void OnAnchor(const YAML::Mark&, const std::string& name) override { pending_name_ = name; }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    if (anchor >= anchors_.size() || !anchors_[anchor].closed) {
+      const std::string name = anchor < anchors_.size() ? anchors_[anchor].name : "";
+      fail(mark, fmt::format("alias *{} is inside the node &{} it repeats, which would make it "
+                             "endless",
+                             name, name));
+    }
+    add(mark, anchors_[anchor].nodes);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Anchor {
+    std::string name;
+    std::uint64_t nodes = 0;
+    bool closed = false;
+  };
+  struct Open {
+    YAML::anchor_t anchor;
+    std::uint64_t nodes_before;
+  };
+
+  [[noreturn]] void fail(const YAML::Mark& mark, std::string message) const {
+    throw InputError({{{file_, mark.line + 1, mark.column + 1}, "", std::move(message)}});
+  }
+  void add(const YAML::Mark& mark, std::uint64_t nodes) {
+    nodes_ += nodes;
+    if (nodes_ > limit_) {
+      fail(mark, fmt::format("the file holds more than {} YAML values, lists and maps (an alias "
+                             "counting as what it repeats); yaml-cpp takes about {} bytes per "
+                             "node to parse, so inputs are limited to {}; split the input",
+                             max_yaml_nodes, yaml_bytes_per_node, max_yaml_nodes));
+    }
+  }
+  void name_anchor(YAML::anchor_t anchor) {
+    if (anchor == YAML::NullAnchor)
+      return;
+    if (anchors_.size() <= anchor)
+      anchors_.resize(anchor + 1);
+    anchors_[anchor].name = std::move(pending_name_);
+  }
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    name_anchor(anchor);
+    add(mark, 1);
+    if (anchor != YAML::NullAnchor) {
+      anchors_[anchor].nodes = 1;
+      anchors_[anchor].closed = true;
+    }
+  }
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (open_.size() >= max_yaml_depth) {
+      fail(mark, fmt::format("lists and maps nested more than {} deep; scaleplan's formats nest "
+                             "a few levels",
+                             max_yaml_depth));
+    }
+    name_anchor(anchor);
+    open_.push_back({anchor, nodes_});
+    add(mark, 1);
+  }
+  void close() {
+    const Open done = open_.back();
+    open_.pop_back();
+    if (done.anchor != YAML::NullAnchor) {
+      anchors_[done.anchor].nodes = nodes_ - done.nodes_before;
+      anchors_[done.anchor].closed = true;
+    }
+  }
+
+  const std::string& file_;
+  std::uint64_t limit_;
+  int documents_ = 0;
+  std::uint64_t nodes_ = 0;
+  std::vector<Anchor> anchors_;  // by yaml-cpp's anchor number
+  std::vector<Open> open_;
+  std::string pending_name_;
+};
+
+// A stream buffer that reads a string without copying it (a 256 MiB input is parsed twice).
+class TextBuffer final : public std::streambuf {
+ public:
+  explicit TextBuffer(std::string_view text) {
+    // The get area is only read.
+    char* begin = const_cast<char*>(text.data());
+    setg(begin, begin, begin + text.size());
+  }
+};
+
+[[noreturn]] void throw_malformed(const YAML::Exception& e, const std::string& file_label) {
+  SourceLocation where{file_label, e.mark.is_null() ? 0 : e.mark.line + 1,
+                       e.mark.is_null() ? 0 : e.mark.column + 1};
+  throw InputError({{where, "", "malformed YAML: " + e.msg}});
+}
+
+// The first pass over `text`'s events (InputShape), before any node is built.
+std::uint64_t scan_shape(std::string_view text, const std::string& file_label,
+                         std::uint64_t limit) {
+  TextBuffer events_text(text);
+  std::istream events(&events_text);
+  YAML::Parser parser(events);
+  InputShape shape(file_label, limit);
+  while (parser.HandleNextDocument(shape)) {
+  }
+  return shape.nodes();
+}
+
 YAML::Node parse_yaml(std::string_view text, const std::string& file_label) {
   check_utf8(text, file_label);
   try {
-    return YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    SourceLocation where{file_label, e.mark.is_null() ? 0 : e.mark.line + 1,
-                         e.mark.is_null() ? 0 : e.mark.column + 1};
-    throw InputError({{where, "", "malformed YAML: " + e.msg}});
+    scan_shape(text, file_label, max_yaml_nodes);
+    TextBuffer nodes_text(text);
+    std::istream nodes(&nodes_text);
+    return YAML::Load(nodes);
   } catch (const YAML::Exception& e) {
-    throw InputError({{{file_label, 0, 0}, "", std::string("malformed YAML: ") + e.what()}});
+    throw_malformed(e, file_label);
   }
 }
 }  // namespace
+
+std::uint64_t yaml_value_count(std::string_view text, const std::string& file_label) {
+  try {
+    return scan_shape(text, file_label, std::numeric_limits<std::uint64_t>::max());
+  } catch (const YAML::Exception& e) {
+    throw_malformed(e, file_label);
+  }
+}
 
 std::string read_input_file(const std::filesystem::path& path) {
   const std::string label = path.string();
@@ -227,8 +380,91 @@ void MapReader::accept(std::string_view key) {
   }
 }
 
-template <class T>
-std::optional<T> MapReader::scalar(std::string_view key, const char* expected) {
+namespace {
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// The length of the run of digits at text[from].
+std::size_t digits_at(std::string_view text, std::size_t from) {
+  std::size_t end = from;
+  while (end < text.size() && is_digit(text[end]))
+    ++end;
+  return end - from;
+}
+
+// Where `text` breaks the decimal syntax, as a message; empty when it keeps it. `fraction`:
+// whether a fraction and an exponent may follow the integer part.
+std::string syntax_problem(std::string_view text, bool fraction, const char* expected) {
+  const std::string got = fmt::format("expected {}, got '{}'", expected, text);
+  std::size_t at = (!text.empty() && (text[0] == '-' || text[0] == '+')) ? 1 : 0;
+  if (fraction) {
+    std::string word(text.substr(at));
+    std::transform(word.begin(), word.end(), word.begin(),
+                   [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+    if (word == ".inf" || word == ".nan" || word == "inf" || word == "nan" || word == "infinity")
+      return fmt::format("expected a finite number, got '{}'", text);
+  }
+  const std::size_t whole = digits_at(text, at);
+  if (whole > 1 && text[at] == '0') {
+    return fmt::format(
+        "'{}' has a leading zero, which YAML 1.1 reads as octal and YAML 1.2 as "
+        "decimal; write it without the zero",
+        text);
+  }
+  at += whole;
+  std::size_t mantissa = whole;
+  if (fraction && at < text.size() && text[at] == '.') {
+    const std::size_t after = digits_at(text, at + 1);
+    mantissa += after;
+    at += 1 + after;
+  }
+  if (mantissa == 0)
+    return got;
+  if (fraction && at < text.size() && (text[at] == 'e' || text[at] == 'E')) {
+    std::size_t exponent_at = at + 1;
+    if (exponent_at < text.size() && (text[exponent_at] == '-' || text[exponent_at] == '+'))
+      ++exponent_at;
+    const std::size_t exponent = digits_at(text, exponent_at);
+    if (exponent == 0)
+      return got;
+    at = exponent_at + exponent;
+  }
+  return at == text.size() ? std::string() : got;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> decimal_integer(std::string_view text, std::string& problem) {
+  problem = syntax_problem(text, false, "an integer");
+  if (!problem.empty())
+    return std::nullopt;
+  const std::size_t sign = text[0] == '+' ? 1 : 0;  // from_chars takes '-' only
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data() + sign, text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    problem = fmt::format("{} is beyond the range of a 64-bit integer", text);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> decimal_number(std::string_view text, std::string& problem) {
+  problem = syntax_problem(text, true, "a number");
+  if (!problem.empty())
+    return std::nullopt;
+  const std::size_t sign = text[0] == '+' ? 1 : 0;
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data() + sign, text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    problem = fmt::format("expected a finite number, got '{}'", text);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<YAML::Node> MapReader::scalar_node(std::string_view key, const char* expected) {
   const YAML::Node value = lookup(key);
   if (!value.IsDefined())
     return std::nullopt;
@@ -236,25 +472,41 @@ std::optional<T> MapReader::scalar(std::string_view key, const char* expected) {
     error(key, std::string("expected ") + expected);
     return std::nullopt;
   }
+  return value;
+}
+
+template <class T>
+std::optional<T> MapReader::scalar(std::string_view key, const char* expected) {
+  const std::optional<YAML::Node> value = scalar_node(key, expected);
+  if (!value)
+    return std::nullopt;
   try {
-    return value.as<T>();
+    return value->as<T>();
   } catch (const YAML::Exception&) {
-    error(key, std::string("expected ") + expected + ", got '" + value.Scalar() + "'");
+    error(key, std::string("expected ") + expected + ", got '" + value->Scalar() + "'");
     return std::nullopt;
   }
+}
+
+// A decimal integer or number (decimal_integer, decimal_number) at `key`.
+template <class T, class Parse>
+std::optional<T> MapReader::decimal(std::string_view key, const char* expected, Parse parse) {
+  const std::optional<YAML::Node> value = scalar_node(key, expected);
+  if (!value)
+    return std::nullopt;
+  std::string problem;
+  const std::optional<T> result = parse(value->Scalar(), problem);
+  if (!result)
+    error(key, problem);
+  return result;
 }
 
 std::optional<std::int64_t> MapReader::integer(std::string_view key) {
-  return scalar<std::int64_t>(key, "an integer");
+  return decimal<std::int64_t>(key, "an integer", decimal_integer);
 }
 
 std::optional<double> MapReader::number(std::string_view key) {
-  auto value = scalar<double>(key, "a number");
-  if (value && !std::isfinite(*value)) {
-    error(key, "expected a finite number, got '" + node_[std::string(key)].Scalar() + "'");
-    return std::nullopt;
-  }
-  return value;
+  return decimal<double>(key, "a number", decimal_number);
 }
 
 std::optional<std::int64_t> MapReader::integer_within(std::string_view key, std::int64_t min,
@@ -325,26 +577,26 @@ std::optional<double> MapReader::number(std::string_view key, NumberRange range,
   return number_within(key, range);
 }
 
-std::optional<std::vector<double>> MapReader::numbers(std::string_view key, NumberRange range,
-                                                      std::size_t min_items,
+template <class T, class Parse>
+std::optional<std::vector<T>> MapReader::decimal_list(std::string_view key, const char* expected,
+                                                      Parse parse, std::size_t min_items,
                                                       std::size_t max_items) {
-  if (!has(key)) {
-    accept(key);
-    return std::nullopt;
-  }
   const YAML::Node list = lookup(key);
   if (!list.IsSequence()) {
-    error(key, "expected a list of numbers");
+    error(key, fmt::format("expected a list of {}", expected));
     return std::nullopt;
   }
-  std::vector<double> values;
+  std::vector<T> values;
   for (const auto& item : list) {
-    double v = 0;
-    if (!item.IsScalar() || !YAML::convert<double>::decode(item, v) || !std::isfinite(v)) {
-      diagnostics_->error(item, path_of(key), "expected a list of numbers");
+    std::string problem;
+    const std::optional<T> v = item.IsScalar() ? parse(item.Scalar(), problem) : std::optional<T>();
+    if (!v) {
+      diagnostics_->error(
+          item, path_of(key),
+          problem.empty() ? fmt::format("expected a list of {}", expected) : problem);
       return std::nullopt;
     }
-    values.push_back(v);
+    values.push_back(*v);
   }
   if (values.size() < min_items || values.size() > max_items) {
     const std::string count = max_items > min_items ? fmt::format("{} to {}", min_items, max_items)
@@ -352,7 +604,18 @@ std::optional<std::vector<double>> MapReader::numbers(std::string_view key, Numb
     error(key, fmt::format("expected {} values, got {}", count, values.size()));
     return std::nullopt;
   }
-  for (double v : values) {
+  return values;
+}
+
+std::optional<std::vector<double>> MapReader::numbers(std::string_view key, NumberRange range,
+                                                      std::size_t min_items,
+                                                      std::size_t max_items) {
+  if (!has(key)) {
+    accept(key);
+    return std::nullopt;
+  }
+  auto values = decimal_list<double>(key, "numbers", decimal_number, min_items, max_items);
+  for (double v : values.value_or(std::vector<double>{})) {
     if (!range.contains(v)) {
       error(key, fmt::format("every value must be {}, got {}", range.describe(), v));
       return std::nullopt;
@@ -365,21 +628,18 @@ std::optional<std::vector<std::int64_t>> MapReader::integers(std::string_view ke
                                                              std::int64_t max,
                                                              std::size_t min_items,
                                                              std::size_t max_items) {
-  const auto values =
-      numbers(key, NumberRange::closed(static_cast<double>(min), static_cast<double>(max)),
-              min_items, max_items);
-  if (!values)
+  if (!has(key)) {
+    accept(key);
     return std::nullopt;
-  std::vector<std::int64_t> result;
-  result.reserve(values->size());
-  for (double v : *values) {
-    if (v != std::floor(v)) {
-      error(key, fmt::format("expected whole numbers, got {}", v));
+  }
+  auto values = decimal_list<std::int64_t>(key, "integers", decimal_integer, min_items, max_items);
+  for (std::int64_t v : values.value_or(std::vector<std::int64_t>{})) {
+    if (v < min || v > max) {
+      error(key, fmt::format("every value must be from {} to {}, got {}", min, max, v));
       return std::nullopt;
     }
-    result.push_back(static_cast<std::int64_t>(v));
   }
-  return result;
+  return values;
 }
 
 std::optional<bool> MapReader::boolean(std::string_view key) {
@@ -480,7 +740,10 @@ void MapReader::finish() {
     if (std::find(known_keys_.begin(), known_keys_.end(), key) != known_keys_.end())
       continue;
     std::string message = "unknown key";
-    if (auto near = closest_match(key, known_keys_)) {
+    if (key == "<<") {
+      // YAML 1.1's merge key; yaml-cpp reads it as an ordinary key named "<<".
+      message = "merge keys (<<) are not supported; write the keys out";
+    } else if (auto near = closest_match(key, known_keys_)) {
       message += "; did you mean '" + *near + "'?";
     } else if (!known_keys_.empty()) {
       message += "; valid keys here: " + join_alternatives(known_keys_);

@@ -40,6 +40,22 @@ class Diagnostics {
 // kilobytes, a measurement file megabytes).
 inline constexpr std::uintmax_t max_input_file_bytes = 256ull << 20;
 
+// Largest YAML input in nodes (every value, list and map; an alias counts as the nodes it
+// repeats), checked before yaml-cpp builds its tree: yaml-cpp takes about 460 bytes per node
+// (measured with yaml-cpp 0.7: a list of 10^6 numbers, 463 MB), so the limit bounds a parse to
+// about 1.9 GB; the file size limit alone would allow tens of GB. The deepest nesting of lists
+// and maps read: scaleplan's formats nest six levels at most, and yaml-cpp's own guard stops
+// near 500 with the message "bad file".
+inline constexpr std::uint64_t max_yaml_nodes = 1 << 22;
+inline constexpr std::uint64_t yaml_bytes_per_node = 460;
+inline constexpr std::size_t max_yaml_depth = 64;
+
+// The YAML values, lists and maps `text` holds, an alias counting as what it repeats: what the
+// readers limit to max_yaml_nodes, counted without building them, so that a writer can tell
+// before writing whether what it writes can be read back. Throws InputError for text that is
+// not YAML (or nests deeper than max_yaml_depth).
+std::uint64_t yaml_value_count(std::string_view text, const std::string& file_label);
+
 // Reads a whole input file; throws InputError for a missing, unreadable or oversized file.
 std::string read_input_file(const std::filesystem::path& path);
 
@@ -54,6 +70,16 @@ YAML::Node load_yaml_file(const std::filesystem::path& path);
 YAML::Node load_yaml_string(std::string_view text, const std::string& file_label);
 
 SourceLocation location_of(const YAML::Node& node, const std::string& file);
+
+// The one number syntax of every input (docs/scenario-format.md): decimal. An integer is an
+// optional sign and digits; a number may also have a fraction and an exponent (2.5, 1e-6, .5).
+// A leading zero before another digit is an error, not octal and not decimal: YAML 1.1 reads
+// `040` as 32 and YAML 1.2 as 40, and a file must not mean one thing to one reader and another
+// to the next. Hexadecimal, octal and binary forms (0x1F, 0o17, 0b1), digit separators, .inf
+// and .nan are errors too. On an error the functions return std::nullopt and set `problem` to
+// the message ("expected an integer, got '0x1F'").
+std::optional<std::int64_t> decimal_integer(std::string_view text, std::string& problem);
+std::optional<double> decimal_number(std::string_view text, std::string& problem);
 
 // The numbers a key accepts: from `low` to `high`, each end included or not, either end possibly
 // infinite. Messages describe it as a user reads it ("greater than 0 and at most 64").
@@ -169,8 +195,19 @@ class MapReader {
 
  private:
   YAML::Node lookup(std::string_view key);
+  // The scalar at `key`; std::nullopt when it is absent, or not a scalar (reported as not
+  // `expected`).
+  std::optional<YAML::Node> scalar_node(std::string_view key, const char* expected);
   template <class T>
   std::optional<T> scalar(std::string_view key, const char* expected);
+  template <class T, class Parse>
+  std::optional<T> decimal(std::string_view key, const char* expected, Parse parse);
+  // The items of the list at `key`, each read by `parse` (decimal_integer or decimal_number);
+  // std::nullopt after reporting the first that is not one, or a list of the wrong length.
+  template <class T, class Parse>
+  std::optional<std::vector<T>> decimal_list(std::string_view key, const char* expected,
+                                             Parse parse, std::size_t min_items,
+                                             std::size_t max_items);
   std::optional<std::int64_t> integer_within(std::string_view key, std::int64_t min,
                                              std::int64_t max);
   std::optional<double> number_within(std::string_view key, NumberRange range);

@@ -13,18 +13,6 @@ extern const char* const builtin_catalog_yaml;
 
 namespace {
 
-// Efficiencies: fractions of a peak.
-constexpr NumberRange fraction = NumberRange::positive(1);
-
-std::optional<Figure> read_optional_fraction(MapReader& map, std::string_view key) {
-  return read_figure(map, key, false, fraction);
-}
-
-void read_fraction(MapReader& map, std::string_view key, Figure& out) {
-  if (auto f = read_figure(map, key, true, fraction))
-    out = *f;
-}
-
 DeviceSpec read_device(MapReader& map) {
   DeviceSpec d;
   if (map.require("name"))
@@ -38,7 +26,7 @@ DeviceSpec read_device(MapReader& map) {
   if (!map.has("peak_flops_per_s"))
     map.require("peak_flops_per_s");
   for (const auto& [dtype, name] : dtype_names.entries()) {
-    if (auto f = read_figure(peaks, name, false))
+    if (auto f = read_figure(peaks, name, false, physical::flops_per_s))
       d.peak_flops_per_s[dtype] = *f;
   }
   peaks.finish();
@@ -48,27 +36,31 @@ DeviceSpec read_device(MapReader& map) {
     map.error("peak_flops_per_s",
               "needs the peak of at least one dtype: " + join_alternatives(dtype_names.names()));
   }
-  auto assign = [&](std::string_view key, Figure& out) {
-    if (auto f = read_figure(map, key, true))
+  auto assign = [&](std::string_view key, NumberRange range, Figure& out) {
+    if (auto f = read_figure(map, key, true, range))
       out = *f;
   };
-  assign("memory_bytes", d.memory_bytes);
-  assign("memory_bandwidth_bytes_per_s", d.memory_bandwidth_bytes_per_s);
-  assign("intra_node_link_bandwidth_bytes_per_s", d.intra_node_link_bandwidth_bytes_per_s);
-  assign("host_link_bandwidth_bytes_per_s", d.host_link_bandwidth_bytes_per_s);
-  assign("intra_node_link_latency_s", d.intra_node_link_latency_s);
-  d.intra_node_link_count = read_figure(map, "intra_node_link_count", false);
+  assign("memory_bytes", physical::memory_bytes, d.memory_bytes);
+  assign("memory_bandwidth_bytes_per_s", physical::bytes_per_s, d.memory_bandwidth_bytes_per_s);
+  assign("intra_node_link_bandwidth_bytes_per_s", physical::bytes_per_s,
+         d.intra_node_link_bandwidth_bytes_per_s);
+  assign("host_link_bandwidth_bytes_per_s", physical::bytes_per_s,
+         d.host_link_bandwidth_bytes_per_s);
+  assign("intra_node_link_latency_s", physical::latency_s, d.intra_node_link_latency_s);
+  d.intra_node_link_count = read_figure(map, "intra_node_link_count", false, physical::link_count);
   d.on_chip_nic_bandwidth_bytes_per_s =
-      read_figure(map, "on_chip_nic_bandwidth_bytes_per_s", false);
-  assign("power_w", d.power_w);
-  d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false);
-  d.purchase_price_usd = read_figure(map, "purchase_price_usd", false);
-  read_fraction(map, "compute_efficiency", d.compute_efficiency);
-  d.gemm_half_efficiency_flops = read_figure(map, "gemm_half_efficiency_flops", false);
-  d.intra_node_link_efficiency = read_optional_fraction(map, "intra_node_link_efficiency");
-  read_fraction(map, "memory_efficiency", d.memory_efficiency);
-  assign("kernel_launch_overhead_s", d.kernel_launch_overhead_s);
-  assign("collective_step_latency_s", d.collective_step_latency_s);
+      read_figure(map, "on_chip_nic_bandwidth_bytes_per_s", false, physical::bytes_per_s);
+  assign("power_w", physical::power_w, d.power_w);
+  d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false, physical::usd_per_hour);
+  d.purchase_price_usd = read_figure(map, "purchase_price_usd", false, physical::usd_purchase);
+  assign("compute_efficiency", physical::efficiency, d.compute_efficiency);
+  d.gemm_half_efficiency_flops =
+      read_figure(map, "gemm_half_efficiency_flops", false, physical::gemm_flops);
+  d.intra_node_link_efficiency =
+      read_figure(map, "intra_node_link_efficiency", false, physical::efficiency);
+  assign("memory_efficiency", physical::efficiency, d.memory_efficiency);
+  assign("kernel_launch_overhead_s", physical::latency_s, d.kernel_launch_overhead_s);
+  assign("collective_step_latency_s", physical::latency_s, d.collective_step_latency_s);
   map.finish();
   return d;
 }
@@ -87,15 +79,16 @@ void Catalog::read(std::string_view yaml_text, const std::string& file_label, bo
   if (!top.has("network_defaults") && defaults_required)
     top.require("network_defaults");
   NetworkDefaults& net = network_defaults_;
-  if (auto f = read_figure(defaults, "switch_latency_s", defaults_required))
+  if (auto f = read_figure(defaults, "switch_latency_s", defaults_required, physical::latency_s))
     net.switch_latency_s = *f;
-  if (auto f = read_figure(defaults, "nic_latency_s", defaults_required))
+  if (auto f = read_figure(defaults, "nic_latency_s", defaults_required, physical::latency_s))
     net.nic_latency_s = *f;
-  if (auto f = read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false))
+  if (auto f = read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false,
+                           physical::bytes_per_s))
     net.cross_socket_bandwidth_bytes_per_s = f;
   else if (!extending)
     net.cross_socket_bandwidth_bytes_per_s.reset();
-  if (auto f = read_optional_fraction(defaults, "nic_bandwidth_efficiency"))
+  if (auto f = read_figure(defaults, "nic_bandwidth_efficiency", false, physical::efficiency))
     net.nic_bandwidth_efficiency = f;
   else if (!extending)
     net.nic_bandwidth_efficiency.reset();

@@ -8,9 +8,9 @@ void Engine::schedule_at(SimTime at, EventHandler* handler, std::uint64_t payloa
   if (at < now_)
     throw std::logic_error("event scheduled in the past");
   if (at > sim_time_max) {
-    throw std::overflow_error("the simulated step runs past " +
-                              std::to_string(to_seconds(sim_time_max)) +
-                              " s (about 26 days), beyond what the simulator represents");
+    throw TimeOverflow(TimeOverflow::Cause::step,
+                       "the simulated step runs past " + seconds_text(to_seconds(sim_time_max)) +
+                           " (about 26 days), beyond what the simulator represents");
   }
   queue_.push({at, next_sequence_++, handler, payload});
 }

@@ -167,7 +167,7 @@ void Network::solve_component() {
     flow.rate_bytes_per_s = rates[i];
     ++flow.generation;
     const double seconds = flow.remaining_bytes / flow.rate_bytes_per_s;
-    flow.finish = now + to_sim_time(seconds);
+    flow.finish = now + to_sim_time(seconds, TimeOverflow::Cause::communication);
     due_.push({flow.finish, index, flow.generation});
   }
   if (link_rate_observer_)

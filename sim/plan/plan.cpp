@@ -1,8 +1,14 @@
 #include "sim/plan/plan.hpp"
 
+#include <algorithm>
 #include <map>
-#include <stdexcept>
+#include <optional>
 #include <tuple>
+
+#include <fmt/format.h>
+
+#include "hardware/cluster.hpp"
+#include "hardware/input/checked_math.hpp"
 
 namespace scaleplan {
 
@@ -25,77 +31,103 @@ std::uint32_t Plan::add_group(Group group) {
 }
 
 void validate_plan(const Plan& plan) {
+  using Kind = PlanPlace::Kind;
   const Replicas& replicas = plan.replicas;
   if (replicas.count < 1 || replicas.rank_stride < 1) {
-    throw std::invalid_argument("plan: replicas need a count and a rank stride of at least 1");
+    throw PlanError("plan: replicas need a count and a rank stride of at least 1",
+                    {Kind::replicas});
   }
-  const int world = plan.world_size();
-  if (replicas.count > 1 && world % (replicas.rank_stride * replicas.count) != 0) {
-    throw std::invalid_argument(
-        "plan: " + std::to_string(plan.ranks.size()) + " listed ranks in " +
-        std::to_string(replicas.count) + " replicas of rank stride " +
-        std::to_string(replicas.rank_stride) +
-        " do not make whole replicas (the world size must be a multiple of stride x count)");
+  // Checked before anything is sized by it: a product that wrapped could be zero (and divide) or
+  // small (and index out of bounds).
+  const std::optional<std::int64_t> world_ranks =
+      checked_product({static_cast<std::int64_t>(plan.ranks.size()), replicas.count});
+  if (!world_ranks || *world_ranks > max_devices) {
+    throw PlanError(
+        fmt::format("plan: {} listed ranks in {} replicas make {} ranks; a plan runs "
+                    "on at most {} devices",
+                    plan.ranks.size(), replicas.count,
+                    world_ranks ? fmt::format("{}", *world_ranks) : "more than 2^63", max_devices),
+        {Kind::replicas});
   }
-  auto fail = [](const RankProgram& r, std::size_t i, const std::string& what) {
-    throw std::invalid_argument("plan: rank " + std::to_string(r.rank) + " op " +
-                                std::to_string(i) + ": " + what);
+  const int world = static_cast<int>(*world_ranks);
+  const std::int64_t replica_span = std::int64_t{replicas.rank_stride} * replicas.count;
+  if (replicas.count > 1 && (replica_span > world || world % replica_span != 0)) {
+    throw PlanError(
+        fmt::format("plan: {} listed ranks in {} replicas of rank stride {} do not make whole "
+                    "replicas (the world size must be a multiple of stride x count)",
+                    plan.ranks.size(), replicas.count, replicas.rank_stride),
+        {Kind::replicas});
+  }
+  auto fail = [&plan](std::size_t rank_index, std::size_t i, const std::string& what) {
+    throw PlanError("plan: rank " + std::to_string(plan.ranks[rank_index].rank) + " op " +
+                        std::to_string(i) + ": " + what,
+                    {Kind::op, rank_index, i});
   };
   // Listed ranks are replica 0's in ascending order; with one replica, exactly 0, 1, 2, ...
-  std::vector<bool> listed(world, false);
+  std::vector<bool> listed(static_cast<std::size_t>(world), false);
   for (std::size_t i = 0; i < plan.ranks.size(); ++i) {
     const RankProgram& program = plan.ranks[i];
     const bool in_order = i == 0 ? program.rank >= 0 : program.rank > plan.ranks[i - 1].rank;
     if (!in_order || program.rank >= world || replicas.replica_of(program.rank) != 0) {
-      fail(program, 0,
-           replicas.count == 1 ? "ranks must be listed in order 0, 1, 2, ..."
-                               : "ranks must be replica 0's, listed in ascending order");
+      throw PlanError(
+          "plan: rank " + std::to_string(program.rank) + ": " +
+              (replicas.count == 1 ? "ranks must be listed in order 0, 1, 2, ..."
+                                   : "ranks must be replica 0's, listed in ascending order"),
+          {Kind::rank, i});
     }
-    listed[program.rank] = true;
+    listed[static_cast<std::size_t>(program.rank)] = true;
+    // Which devices exist is the cluster's to say (the simulator checks); a negative index is
+    // never one, and the plan format refuses it.
+    if (program.device < 0) {
+      throw PlanError("plan: rank " + std::to_string(program.rank) + " runs on device " +
+                          std::to_string(program.device) + ", which is not a device index",
+                      {Kind::rank, i});
+    }
   }
   // Count per (group, member) and per (sender, receiver) so mismatches are caught up front
   // instead of as a simulation that never ends.
   std::map<std::pair<std::uint32_t, int>, std::size_t> collectives;
   std::map<std::pair<int, int>, long> messages;
-  for (const RankProgram& program : plan.ranks) {
+  for (std::size_t rank_index = 0; rank_index < plan.ranks.size(); ++rank_index) {
+    const RankProgram& program = plan.ranks[rank_index];
     const int r = program.rank;
     for (std::size_t i = 0; i < program.ops.size(); ++i) {
       const Op& op = program.ops[i];
       if (op.label >= plan.labels.size())
-        fail(program, i, "label index out of range");
+        fail(rank_index, i, "label index out of range");
       for (std::uint32_t dep : op.deps) {
         if (dep >= i) {
-          fail(program, i,
+          fail(rank_index, i,
                "depends on op " + std::to_string(dep) +
                    ", which is not earlier in the program (a cycle or a forward edge)");
         }
       }
       if (!(op.bytes >= 0))
-        fail(program, i, "negative byte count");
+        fail(rank_index, i, "negative byte count");
       switch (op.kind) {
         case OpKind::compute:
           if (op.block >= plan.blocks.size())
-            fail(program, i, "block index out of range");
+            fail(rank_index, i, "block index out of range");
           break;
         case OpKind::collective: {
           if (op.group >= plan.groups.size())
-            fail(program, i, "group index out of range");
+            fail(rank_index, i, "group index out of range");
           const auto& members = plan.groups[op.group].ranks;
           bool member = false;
           for (int m : members)
             member = member || m == r;
           if (!member)
-            fail(program, i, "collective on a group this rank is not in");
+            fail(rank_index, i, "collective on a group this rank is not in");
           ++collectives[{op.group, r}];
           break;
         }
         case OpKind::send:
         case OpKind::recv:
           if (op.peer < 0 || op.peer >= world || op.peer == r) {
-            fail(program, i, "peer rank " + std::to_string(op.peer) + " is not another rank");
+            fail(rank_index, i, "peer rank " + std::to_string(op.peer) + " is not another rank");
           }
           if (!listed[op.peer]) {
-            fail(program, i,
+            fail(rank_index, i,
                  "peer rank " + std::to_string(op.peer) +
                      " is in another data-parallel replica; messages stay inside one");
           }
@@ -115,8 +147,9 @@ void validate_plan(const Plan& plan) {
     int first_listed = -1;
     for (int m : members) {
       if (m < 0 || m >= world) {
-        throw std::invalid_argument("plan: group " + std::to_string(g) + " names rank " +
-                                    std::to_string(m) + ", which does not exist");
+        throw PlanError("plan: group " + std::to_string(g) + " names rank " + std::to_string(m) +
+                            ", which does not exist",
+                        {Kind::group, g});
       }
       spans[replicas.replica_of(m)] = true;
       if (listed[m] && first_listed < 0)
@@ -127,26 +160,32 @@ void validate_plan(const Plan& plan) {
       ++width;
     for (int k = width; k < replicas.count; ++k) {
       if (spans[k] || width == 0 || replicas.count % width != 0) {
-        throw std::invalid_argument(name +
-                                    " spans replicas that do not tile: a group must span "
-                                    "replicas 0..w-1, w dividing the replica count");
+        throw PlanError(name +
+                            " spans replicas that do not tile: a group must span replicas "
+                            "0..w-1, w dividing the replica count",
+                        {Kind::group, g});
       }
     }
     const std::size_t expected = first_listed < 0 ? 0 : collectives[{g, first_listed}];
     for (int m : members) {
       if (listed[m] && collectives[{g, m}] != expected) {
-        throw std::invalid_argument(name + ": rank " + std::to_string(m) + " issues " +
-                                    std::to_string(collectives[{g, m}]) + " collectives, rank " +
-                                    std::to_string(first_listed) + " issues " +
-                                    std::to_string(expected));
+        throw PlanError(name + ": rank " + std::to_string(m) + " issues " +
+                            std::to_string(collectives[{g, m}]) + " collectives, rank " +
+                            std::to_string(first_listed) + " issues " + std::to_string(expected),
+                        {Kind::group, g});
       }
     }
   }
   for (const auto& [pair, balance] : messages) {
     if (balance != 0) {
-      throw std::invalid_argument("plan: rank " + std::to_string(pair.first) + " sends " +
-                                  (balance > 0 ? "more" : "fewer") + " messages to rank " +
-                                  std::to_string(pair.second) + " than it receives");
+      // Listed ranks are in ascending order (checked above).
+      const auto sender = std::lower_bound(
+          plan.ranks.begin(), plan.ranks.end(), pair.first,
+          [](const RankProgram& program, int rank) { return program.rank < rank; });
+      throw PlanError("plan: rank " + std::to_string(pair.first) + " sends " +
+                          (balance > 0 ? "more" : "fewer") + " messages to rank " +
+                          std::to_string(pair.second) + " than it receives",
+                      {Kind::rank, static_cast<std::size_t>(sender - plan.ranks.begin())});
     }
   }
 }

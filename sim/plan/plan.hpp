@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -129,7 +130,8 @@ struct Plan {
   std::vector<RankProgram> ranks;  // in rank order; replica 0's only when replicas.count > 1
   Replicas replicas;
 
-  // Ranks in the job: the listed ones and their copies in the other replicas.
+  // Ranks in the job: the listed ones and their copies in the other replicas, for a plan that
+  // validate_plan accepts (at most max_devices ranks, so the product fits).
   int world_size() const { return static_cast<int>(ranks.size()) * replicas.count; }
 
   // Index of a label, added if new.
@@ -141,11 +143,33 @@ struct Plan {
   std::unordered_map<std::string, std::uint32_t> label_index_;
 };
 
-// Checks the invariants the engine relies on: dependencies point backwards, every collective
-// has a matching op on every listed member of its group, every send has its receive, and with
-// replicas, that the listed ranks are exactly replica 0's, that messages stay inside it and that
-// a group spanning replicas spans replicas 0..w-1 with w dividing the count (so that its copies
-// tile the others). Throws std::invalid_argument naming the first broken op.
+// Where in a plan a problem is: the replicas, a group (by index), a listed rank (by its index in
+// Plan::ranks) or one of its ops, so that a reader can point at the line.
+struct PlanPlace {
+  enum class Kind { plan, replicas, group, rank, op };
+  Kind kind = Kind::plan;
+  std::size_t index = 0;  // group: into Plan::groups; rank and op: into Plan::ranks
+  std::size_t op = 0;     // op: into that rank's ops
+};
+
+// What validate_plan throws: the problem and where it is.
+class PlanError : public std::invalid_argument {
+ public:
+  PlanError(const std::string& message, PlanPlace place)
+      : std::invalid_argument(message), place_(place) {}
+  const PlanPlace& place() const { return place_; }
+
+ private:
+  PlanPlace place_;
+};
+
+// Checks the invariants the engine relies on: the world (listed ranks × replicas) has 1 to
+// max_devices ranks, every rank runs on a device index of 0 or more, dependencies point backwards,
+// every collective has a matching op on every listed member of its group, every send has its
+// receive, and with replicas, that the listed ranks are exactly replica 0's, that messages stay
+// inside it and that a group spanning replicas spans replicas 0..w-1 with w dividing the count (so
+// that its copies tile the others). Throws PlanError naming the first broken op (or group, rank,
+// replicas).
 void validate_plan(const Plan& plan);
 
 }  // namespace scaleplan

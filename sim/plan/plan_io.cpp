@@ -119,6 +119,46 @@ void write_plan(const Plan& plan, std::ostream& out) {
   }
 }
 
+std::uint64_t plan_yaml_values(const Plan& plan) {
+  // As write_plan writes them: a key and its value are two, a map or a list one more.
+  std::uint64_t values = 1 + 2 + 2;  // the file's map, format, version
+  if (plan.replicas.count > 1)
+    values += 2 + 4;
+  values += 2 + plan.labels.size();
+  values += 2;
+  for (const ComputeBlock& block : plan.blocks) {
+    values += 1 + 2 + 2;
+    for (const Kernel& k : block.kernels) {
+      const bool gemm = k.kind == KernelKind::gemm || k.kind == KernelKind::attention;
+      values += 1 + 10 + (gemm ? 8 : 0);
+    }
+  }
+  values += 2;
+  for (const Group& group : plan.groups)
+    values += 1 + 2 + 2 + group.ranks.size();
+  values += 2;
+  for (const RankProgram& rank : plan.ranks) {
+    values += 1 + 2 + 2 + 2 + 8 + 2;
+    for (const Op& op : rank.ops) {
+      values += 1 + 6;
+      switch (op.kind) {
+        case OpKind::compute:
+          values += 2 + (op.activation_bytes != 0 ? 2 : 0);
+          break;
+        case OpKind::collective:
+          values += 6;
+          break;
+        case OpKind::send:
+        case OpKind::recv:
+          values += 4;
+          break;
+      }
+      values += (op.microbatch >= 0 ? 2 : 0) + (op.deps.empty() ? 0 : 2 + op.deps.size());
+    }
+  }
+  return values;
+}
+
 namespace {
 
 // An index into one of the plan's tables (labels, blocks, groups), which has `size` entries.
@@ -143,8 +183,56 @@ std::optional<std::int32_t> int_key(MapReader& map, std::string_view key, std::i
   return v ? std::optional<std::int32_t>(static_cast<std::int32_t>(*v)) : std::nullopt;
 }
 
-double non_negative(MapReader& map, std::string_view key) {
-  return map.number(key, NumberRange::non_negative(), 0.0).value_or(0);
+// An index or rank in a list (a group's ranks, an op's dependencies): a decimal integer from 0 to
+// the range of int.
+std::optional<std::int32_t> list_item(const YAML::Node& item, Diagnostics& diagnostics,
+                                      const std::string& path, const char* what) {
+  std::string problem;
+  const auto v = item.IsScalar() ? decimal_integer(item.Scalar(), problem) : std::nullopt;
+  if (!v) {
+    // A value that is no integer at all is named by what it should be.
+    if (problem.empty() || problem.starts_with("expected"))
+      problem = fmt::format("expected {}, got '{}'", what, item.IsScalar() ? item.Scalar() : "");
+    diagnostics.error(item, path, problem);
+    return std::nullopt;
+  }
+  if (*v < 0 || *v > std::numeric_limits<std::int32_t>::max()) {
+    diagnostics.error(item, path,
+                      fmt::format("{} is out of range for {}; use a value from 0 to {}", *v, what,
+                                  std::numeric_limits<std::int32_t>::max()));
+    return std::nullopt;
+  }
+  return static_cast<std::int32_t>(*v);
+}
+
+// Sizes in a plan: FLOPs of a kernel, bytes it moves or an op sends, memory a rank holds. Up to
+// 1e21 (a zettaFLOP, a zettabyte): far beyond any step, small enough that a time computed from
+// one stays a number; what is still too long for the simulator is an error at its op.
+constexpr double max_plan_quantity = 1e21;
+
+double quantity(MapReader& map, std::string_view key) {
+  return map.number(key, NumberRange::non_negative(max_plan_quantity), 0.0).value_or(0);
+}
+
+// Where `place` is in the file, and its key path ("ranks[2].ops[7]").
+std::pair<SourceLocation, std::string> locate(const YAML::Node& root, const PlanPlace& place,
+                                              const std::string& file) {
+  using Kind = PlanPlace::Kind;
+  switch (place.kind) {
+    case Kind::plan:
+      break;
+    case Kind::replicas:
+      return {location_of(root["replicas"], file), "replicas"};
+    case Kind::group:
+      return {location_of(root["groups"][place.index], file),
+              fmt::format("groups[{}]", place.index)};
+    case Kind::rank:
+      return {location_of(root["ranks"][place.index], file), fmt::format("ranks[{}]", place.index)};
+    case Kind::op:
+      return {location_of(root["ranks"][place.index]["ops"][place.op], file),
+              fmt::format("ranks[{}].ops[{}]", place.index, place.op)};
+  }
+  return {SourceLocation{file, 0, 0}, ""};
 }
 
 }  // namespace
@@ -185,8 +273,8 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
         kernel.kind = *kind;
       if (auto dtype = kr.enumeration("dtype", dtype_names))
         kernel.dtype = *dtype;
-      kernel.flops = non_negative(kr, "flops");
-      kernel.bytes = non_negative(kr, "bytes");
+      kernel.flops = quantity(kr, "flops");
+      kernel.bytes = quantity(kr, "bytes");
       for (auto [key, field] : {std::pair<const char*, std::int64_t*>{"m", &kernel.gemm.m},
                                 {"n", &kernel.gemm.n},
                                 {"k", &kernel.gemm.k},
@@ -206,11 +294,8 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
     Group group;
     group.name = gr.string("name").value_or("");
     for (const auto& rank : gr.sequence("ranks")) {
-      try {
-        group.ranks.push_back(rank.as<int>());
-      } catch (const YAML::Exception&) {
-        diagnostics.error(rank, gr.path_of("ranks"), "expected a rank number");
-      }
+      if (auto r = list_item(rank, diagnostics, gr.path_of("ranks"), "a rank number"))
+        group.ranks.push_back(*r);
     }
     gr.finish();
     plan.add_group(std::move(group));
@@ -224,11 +309,10 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
       rr.error("device", "must be a device index, 0 or more");
     program.device = int_key(rr, "device", 0).value_or(-1);
     MapReader sm = rr.child("static_memory");
-    program.static_memory.weights_bytes = non_negative(sm, "weights_bytes");
-    program.static_memory.gradients_bytes = non_negative(sm, "gradients_bytes");
-    program.static_memory.optimizer_bytes = non_negative(sm, "optimizer_bytes");
-    program.static_memory.communication_buffer_bytes =
-        non_negative(sm, "communication_buffer_bytes");
+    program.static_memory.weights_bytes = quantity(sm, "weights_bytes");
+    program.static_memory.gradients_bytes = quantity(sm, "gradients_bytes");
+    program.static_memory.optimizer_bytes = quantity(sm, "optimizer_bytes");
+    program.static_memory.communication_buffer_bytes = quantity(sm, "communication_buffer_bytes");
     sm.finish();
     const auto ops = rr.sequence("ops");
     for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -250,22 +334,21 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
       if (op.kind == OpKind::send || op.kind == OpKind::recv) {
         op.peer = int_key(o, "peer", 0).value_or(-1);
       }
-      op.bytes = non_negative(o, "bytes");
-      op.activation_bytes = o.number("activation_bytes").value_or(0);
+      op.bytes = quantity(o, "bytes");
+      op.activation_bytes =
+          o.number("activation_bytes", NumberRange::closed(-max_plan_quantity, max_plan_quantity),
+                   0.0)
+              .value_or(0);
       op.microbatch = int_key(o, "microbatch", -1).value_or(-1);
       for (const auto& dep : o.sequence("deps")) {
-        try {
-          const auto d = dep.as<std::int64_t>();
-          if (d < 0 || static_cast<std::size_t>(d) >= i) {
-            diagnostics.error(dep, o.path_of("deps"),
-                              fmt::format("op {} is not an earlier op of this rank (dependencies "
-                                          "point backwards; a cycle cannot run)",
-                                          d));
-          } else {
-            op.deps.push_back(static_cast<std::uint32_t>(d));
-          }
-        } catch (const YAML::Exception&) {
-          diagnostics.error(dep, o.path_of("deps"), "expected an op index");
+        const auto d = list_item(dep, diagnostics, o.path_of("deps"), "an op index");
+        if (d && static_cast<std::size_t>(*d) >= i) {
+          diagnostics.error(dep, o.path_of("deps"),
+                            fmt::format("op {} is not an earlier op of this rank (dependencies "
+                                        "point backwards; a cycle cannot run)",
+                                        *d));
+        } else if (d) {
+          op.deps.push_back(static_cast<std::uint32_t>(*d));
         }
       }
       o.finish();
@@ -278,8 +361,9 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
   diagnostics.throw_if_any();
   try {
     validate_plan(plan);
-  } catch (const std::invalid_argument& e) {
-    throw InputError({{{file_label, 0, 0}, "", e.what()}});
+  } catch (const PlanError& e) {
+    auto [where, key] = locate(root, e.place(), file_label);
+    throw InputError({{std::move(where), std::move(key), e.what()}});
   }
   return plan;
 }

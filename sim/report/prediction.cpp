@@ -172,15 +172,44 @@ PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                      run_settings(scenario, settings)};
 }
 
+InputError time_overflow_error(const Scenario& scenario, const TimeOverflow& overflow) {
+  using Cause = TimeOverflow::Cause;
+  std::string key, advice;
+  switch (overflow.cause()) {
+    case Cause::compute:
+      key = "training.micro_batch";
+      advice = "lower training.micro_batch or the model's sizes, or use a faster cluster.device";
+      break;
+    case Cause::communication:
+      key = "cluster.network";
+      advice = "raise the network's bandwidths or lower the model's sizes";
+      break;
+    case Cause::step:
+      key = "training.global_batch";
+      advice = "lower training.global_batch (fewer micro-batches a step) or the model's sizes";
+      break;
+  }
+  const auto where = scenario.locations.find(key);
+  const SourceLocation location =
+      where != scenario.locations.end() ? where->second : SourceLocation{scenario.file, 0, 0};
+  return InputError(
+      {{location, key,
+        std::string("the step cannot be simulated: ") + overflow.what() + "; " + advice}});
+}
+
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
                    const std::vector<SimulationObserver*>& observers) {
   const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
   const std::unique_ptr<ComputeModel> compute =
       make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
-  Prediction p = predict({scenario.cluster, scenario.job, *compute, run.network, run.settings},
-                         run.plan, observers);
-  p.scenario = scenario.name;
-  return p;
+  try {
+    Prediction p = predict({scenario.cluster, scenario.job, *compute, run.network, run.settings},
+                           run.plan, observers);
+    p.scenario = scenario.name;
+    return p;
+  } catch (const TimeOverflow& overflow) {
+    throw time_overflow_error(scenario, overflow);
+  }
 }
 
 std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
@@ -434,7 +463,7 @@ std::string format_text(const Prediction& p, bool with_links) {
   out += "\ncompute model: " + p.compute_model + "\n";
   out += "links:         " + p.link_bandwidths + "\n";
   out += "simulated:     " + simulation_text(p) + "\n";
-  return out;
+  return printable_text(out);
 }
 
 namespace {

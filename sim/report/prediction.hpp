@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "hardware/input/diagnostics.hpp"
 #include "hardware/topology.hpp"
+#include "sim/engine/time.hpp"
 #include "sim/plan/plan.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/simulate/compute_model.hpp"
@@ -213,8 +215,13 @@ struct PreparedRun {
 };
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                         const RunSettings& settings = {});
+// The input error a step too long to simulate is, at the scenario key that lengthens what
+// overflowed: training.micro_batch for one compute op, cluster.network for one communication,
+// training.global_batch for the step as a whole.
+InputError time_overflow_error(const Scenario& scenario, const TimeOverflow& overflow);
 // predict on the scenario's values, with the compute model of its calibration profile if it
-// names one; the prediction carries the scenario's name.
+// names one; the prediction carries the scenario's name. A step too long to simulate is an
+// InputError (time_overflow_error).
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
                    const std::vector<SimulationObserver*>& observers = {});
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "hardware/input/diagnostics.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "version/version.hpp"
@@ -21,11 +22,15 @@ std::vector<ValidationFile> validation_files(const std::vector<std::string>& pat
     std::error_code ec;
     if (std::filesystem::is_directory(p, ec)) {
       std::vector<std::filesystem::path> found;
-      for (const auto& entry : std::filesystem::directory_iterator(p)) {
-        if (entry.is_regular_file() && entry.path().extension() == ".yaml") {
-          found.push_back(entry.path());
-        }
+      // Error codes rather than exceptions: an unreadable directory is the user's to fix.
+      std::filesystem::directory_iterator entry(p, ec), end;
+      for (; !ec && entry != end; entry.increment(ec)) {
+        std::error_code type_ec;
+        if (entry->is_regular_file(type_ec) && entry->path().extension() == ".yaml")
+          found.push_back(entry->path());
       }
+      if (ec)
+        throw InputError({{{p, 0, 0}, "", "cannot read the directory: " + ec.message()}});
       if (found.empty())
         throw InputError({{{p, 0, 0}, "", "no *.yaml scenarios in this directory"}});
       std::sort(found.begin(), found.end());
@@ -91,8 +96,13 @@ ValidationCase predict_case(const LoadedCase& loaded, const NamedProfile* calibr
                                               : nullptr;
   const std::unique_ptr<ComputeModel> compute =
       make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or("?"));
-  const Prediction prediction =
-      predict({scenario.cluster, scenario.job, *compute, loaded.network, run_settings(scenario)});
+  Prediction prediction;
+  try {
+    prediction =
+        predict({scenario.cluster, scenario.job, *compute, loaded.network, run_settings(scenario)});
+  } catch (const TimeOverflow& overflow) {
+    throw time_overflow_error(scenario, overflow);
+  }
   ValidationCase c;
   c.name = scenario.name;
   c.file = loaded.file.string();
@@ -165,8 +175,20 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
       skipped.push_back({file.path.string(), no_measured_block});
   }
   require_cases(cases.size(), skipped);
+  // The fraction may not lift any case's GEMMs above its device's datasheet peak (the scenario
+  // reader refuses such a profile): at most datasheet / highest throughput of the profile. A case
+  // whose dtype the profile lacks times its GEMMs from the catalog, which the fraction leaves be.
+  double highest = max_sustained_gemm_fraction;
+  for (const LoadedCase& c : cases) {
+    const Dtype dtype = c.scenario.job.training.dtype;
+    if (const auto gemm = calibration.profile.gemm.find(dtype);
+        gemm != calibration.profile.gemm.end()) {
+      highest = std::min(highest, c.scenario.cluster.device.peak_flops(dtype) /
+                                      gemm->second.highest_flops_per_s());
+    }
+  }
   constexpr double grid_step = 0.05, lowest = 0.3, tolerance = 0.001;
-  const auto grid_points = static_cast<int>((max_sustained_gemm_fraction - lowest) / grid_step);
+  const auto grid_points = static_cast<int>((highest - lowest) / grid_step);
   const double golden = (std::sqrt(5.0) - 1) / 2;
   // Tries at most: the profile as given, the fraction 1, the grid, the golden section's two
   // starting points, one a step while it narrows 2·grid_step down to the tolerance, and the last
@@ -196,7 +218,7 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
     }
     return found->second.mean_absolute_percentage_error;
   };
-  double best = 1;
+  double best = std::min(1.0, highest);
   for (int i = 0; i <= grid_points; ++i) {
     const double f = lowest + i * grid_step;
     if (mape(f) < mape(best))
@@ -205,7 +227,7 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
   // Every prediction scales monotonically with the fraction, so the MAPE has one valley near the
   // best grid point; golden section narrows it, one new try a step.
   double a = std::max(lowest, best - grid_step);
-  double b = std::min(max_sustained_gemm_fraction, best + grid_step);
+  double b = std::min(highest, best + grid_step);
   double c = b - golden * (b - a), d = a + golden * (b - a);
   while (b - a > tolerance) {
     if (mape(c) < mape(d)) {
@@ -253,7 +275,7 @@ std::string format_text(const ValidationReport& report) {
                      counted(static_cast<std::int64_t>(report.cases.size()), "case"),
                      report.mean_absolute_percentage_error, report.worst_absolute_percentage_error,
                      report.worst_case);
-  return out;
+  return printable_text(out);
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "hardware/io/profile_io.hpp"
+#include "hardware/topology.hpp"
 #include "sim/scenario/scenario_network.hpp"
 #include "sim/scenario/scenario_search.hpp"
 #include "sim/scenario/scenario_sections.hpp"
@@ -46,6 +47,15 @@ void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& clu
   }
   if (auto fabric = c.enumeration("node_fabric", node_fabric_names))
     cluster.node_fabric = *fabric;
+  // A mesh joins every pair of a node's devices: links grow with the square of the node.
+  if (const double mesh = node_mesh_links(cluster);
+      mesh > static_cast<double>(max_network_links)) {
+    c.error("devices_per_node",
+            fmt::format("an NVLink mesh of {} devices per node in {} nodes has {:.3g} links, more "
+                        "than the {} scaleplan builds (about 160 bytes each); use fewer devices "
+                        "per node or node_fabric: nvswitch",
+                        cluster.devices_per_node, cluster.nodes, mesh, max_network_links));
+  }
 
   read_network(c, catalog, cluster);
   c.finish();
@@ -87,7 +97,9 @@ void read_moe(MapReader& m, TransformerConfig& model) {
   integer("shared_experts", moe.shared_experts, 0, max_dimension, 0);
   integer("expert_ffn_hidden", moe.expert_ffn_hidden, 1, 16 * max_dimension, model.ffn_hidden);
   integer("dense_layers", moe.dense_layers, 0, max_layers, 0);
-  if (auto v = e.number("capacity_factor", NumberRange::positive(64),
+  // Token slots per expert over balanced routing: below 0.1 nine tokens of ten would be dropped,
+  // which no training run does (1e-300 made the experts' work vanish).
+  if (auto v = e.number("capacity_factor", NumberRange::closed(0.1, 64),
                         preset ? moe.capacity_factor : 1.0)) {
     moe.capacity_factor = *v;
   }
@@ -196,6 +208,12 @@ void read_training(MapReader& top, Scenario& s) {
   if (!top.require("training"))
     return;
   MapReader t = top.child("training");
+  // Where a step too long for the simulator sends the reader (predict on a Scenario).
+  s.locations["training"] = top.location("training");
+  for (const char* key : {"global_batch", "micro_batch"}) {
+    s.locations[std::string("training.") + key] =
+        t.has(key) ? t.location(key) : top.location("training");
+  }
   TrainingSpec& training = s.job.training;
   if (auto v = t.integer("global_batch", 1, max_global_batch, required_key))
     training.global_batch = *v;
@@ -262,7 +280,8 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
     par.sequence_parallel = *v;
   if (auto v = p.boolean("overlap_grad_reduce"))
     par.overlap_grad_reduce = *v;
-  if (auto v = p.number("grad_bucket_mb", NumberRange::positive(1e6)))
+  // From a kilobyte (1e-300 made every gradient its own bucket) to a terabyte.
+  if (auto v = p.number("grad_bucket_mb", NumberRange::closed(1e-3, 1e6)))
     par.grad_bucket_bytes = *v * 1e6;
   // The strategy rules relate values of every section; one that was not read still holds its
   // default, so they wait until everything before them has been read without an error.
@@ -303,8 +322,9 @@ void read_calibration(MapReader& top, const std::string& file_label, Scenario& s
 // `memory:` settings of the framework around the plan.
 void read_memory(MapReader& top, Scenario& s) {
   MapReader m = top.child("memory");
-  // A share of the caching allocator's reserved memory.
-  if (auto v = m.number("allocator_headroom_fraction", NumberRange::below(0, 1)))
+  // A share of the caching allocator's reserved memory: at most 0.9, a peak ten times what is
+  // allocated (GMLake measures up to 0.33); close to 1 the headroom A·f/(1−f) has no bound.
+  if (auto v = m.number("allocator_headroom_fraction", NumberRange::closed(0, 0.9)))
     s.allocator_headroom_fraction = *v;
   m.finish();
 }
@@ -344,7 +364,9 @@ Scenario parse_scenario(std::string_view yaml_text, const std::string& file_labe
   if (top.has("measured")) {
     MapReader m = top.child("measured");
     Measured measured;
-    if (auto v = m.number("step_time_s", NumberRange::positive(1e9), required_key))
+    // A step of 1 µs to 11.6 days: what a device can run at all, and what the simulator
+    // represents; anything outside is a typo, and its percentage error a number of 300 digits.
+    if (auto v = m.number("step_time_s", NumberRange::closed(1e-6, 1e6), required_key))
       measured.step_time_s = *v;
     measured.source = m.string("source").value_or("");
     if (!m.has("source"))
@@ -370,6 +392,25 @@ std::vector<std::string> calibration_mismatches(const Scenario& scenario, const 
                               : profile.device) +
                          ", but the cluster's device is " + device +
                          "; use a profile fitted with --device " + device);
+  }
+  // A dtype the profile has no GEMM fit for is timed from the catalog (make_compute_model says
+  // so in the report); one it has must not run above the datasheet.
+  const Dtype dtype = scenario.job.training.dtype;
+  if (const auto gemm = profile.gemm.find(dtype);
+      gemm != profile.gemm.end() && scenario.cluster.device.supports(dtype)) {
+    const double sustained =
+        profile.sustained_gemm_fraction ? profile.sustained_gemm_fraction->value : 1.0;
+    const double highest = gemm->second.highest_flops_per_s() * sustained;
+    const double datasheet = scenario.cluster.device.peak_flops(dtype);
+    if (highest > datasheet) {
+      mismatches.push_back(fmt::format(
+          "the profile {} runs {} GEMMs at up to {:.4g} FLOP/s ({:.3g} times the {} datasheet "
+          "peak of {:.4g}): an efficiency above 1, which no measurement gives; refit it with "
+          "calibrate fit --device {}{}",
+          profile_name, to_string(dtype), highest, highest / datasheet, device, datasheet, device,
+          sustained > 1 ? fmt::format(" or lower its sustained_gemm_fraction ({})", sustained)
+                        : ""));
+    }
   }
   return mismatches;
 }

@@ -45,11 +45,8 @@ struct Scenario {
   std::map<std::string, SourceLocation> locations;
 };
 
-// Limits beyond which a scenario is refused as absurd rather than simulated for hours.
-// Routing keeps a hop-distance table per source device, so memory grows with devices × network
-// vertices: 32,768 devices take about 5 GB. Beyond that a scenario is refused rather than left to
-// run out of memory.
-inline constexpr std::int64_t max_devices = 1 << 15;
+// Limits beyond which a scenario is refused as absurd rather than simulated for hours (and
+// max_devices, hardware/cluster.hpp).
 inline constexpr std::int64_t max_layers = 10'000;
 inline constexpr std::int64_t max_dimension = 1 << 20;     // hidden, ffn_hidden, heads, vocab
 inline constexpr std::int64_t max_sequence = 1 << 24;      // tokens per sequence

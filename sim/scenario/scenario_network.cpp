@@ -5,12 +5,14 @@
 
 #include <fmt/format.h>
 
+#include "hardware/topology.hpp"
+
 namespace scaleplan {
 
 namespace {
 
-// Link bandwidths in Gbit/s: up to a petabit per second.
-constexpr NumberRange gigabits_per_s = NumberRange::positive(1e6);
+// Link bandwidths in Gbit/s: a megabit to a petabit per second (physical::bytes_per_s in bits).
+constexpr NumberRange gigabits_per_s = NumberRange::closed(1e-3, 1e6);
 
 std::optional<int> small_integer(MapReader& map, std::string_view key, int min, int max) {
   const auto v = map.integer(key, min, max);
@@ -184,6 +186,17 @@ void read_dragonfly(MapReader& n, const ClusterSpec& cluster, NetworkSpec& net) 
                         "each reach at most {} groups; raise routers_per_group, "
                         "global_links_per_router or nics_per_router",
                         nics, groups, df.routers_per_group, df.global_links_per_router, reach + 1));
+    return;
+  }
+  // Local links grow with the square of routers_per_group, global ones with groups × a × h.
+  const double links = dragonfly_links(static_cast<double>(nics), df);
+  if (links > static_cast<double>(max_network_links)) {
+    n.error("routers_per_group",
+            fmt::format("a dragonfly of {} groups of {} routers with {} global links each has "
+                        "{:.3g} links, more than the {} scaleplan builds (about 160 bytes "
+                        "each); lower routers_per_group or global_links_per_router",
+                        groups, df.routers_per_group, df.global_links_per_router, links,
+                        max_network_links));
   }
 }
 

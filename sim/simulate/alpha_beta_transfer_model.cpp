@@ -54,7 +54,8 @@ const AlphaBetaTransferModel::Cost& AlphaBetaTransferModel::cost_of(std::uint32_
         port_index_.try_emplace(port, static_cast<std::uint32_t>(port_busy_until_.size()));
     if (inserted)
       port_busy_until_.push_back(0);
-    cost->port_time.emplace_back(it->second, to_sim_time(seconds));
+    cost->port_time.emplace_back(it->second,
+                                 to_sim_time(seconds, TimeOverflow::Cause::communication));
   }
   return *cost;
 }
@@ -64,7 +65,7 @@ const AlphaBetaTransferModel::Cost& AlphaBetaTransferModel::cost_of(std::uint32_
 // the same as under fair sharing).
 SimTime AlphaBetaTransferModel::queue_on_ports(const Cost& cost) {
   const SimTime now = engine_.now();
-  SimTime duration = to_sim_time(cost.time_s);
+  SimTime duration = to_sim_time(cost.time_s, TimeOverflow::Cause::communication);
   for (const auto& [port, busy] : cost.port_time)
     duration = std::max(duration, std::max<SimTime>(port_busy_until_[port] - now, 0) + busy);
   for (const auto& [port, busy] : cost.port_time)

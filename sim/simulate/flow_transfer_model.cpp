@@ -55,7 +55,8 @@ void FlowTransferModel::on_flow_done(std::uint64_t token) {
   // A pipelined phase also waits for its fill: the flow time stretched by fill_factor().
   const double fill = to_seconds(engine_.now() - p.phase_start) * (phase.fill_factor() - 1.0);
   const double latency = fill + phase.steps * (step_latency_s_ + route_latency);
-  engine_.schedule_after(to_sim_time(latency), this, transaction);
+  engine_.schedule_after(to_sim_time(latency, TimeOverflow::Cause::communication), this,
+                         transaction);
 }
 
 void FlowTransferModel::on_event(std::uint64_t transaction) {

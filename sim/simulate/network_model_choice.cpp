@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace scaleplan {
 
 namespace {
@@ -64,14 +66,26 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
   }
   const FlowDemand all_flows{flows, sources};
   const NetworkModel model = options.network_model;
-  if (model == NetworkModel::flows)
+  const auto network_size = static_cast<double>(topology.vertex_count() + topology.link_count());
+  if (model == NetworkModel::flows) {
+    const double search_work = static_cast<double>(sources) * network_size;
+    if (flows > options.flow_limit || search_work > options.route_search_limit) {
+      throw NetworkModelError(fmt::format(
+          "as flows the step would start {} flows from {} devices, each routed across a network "
+          "of {} vertices and links (about {:.2g} GB of route tables); flows carry at most {} "
+          "flows and {:.3g} of route search, and the automatic model puts what is beyond its "
+          "budget on the alpha-beta fast path",
+          flows, sources, topology.vertex_count() + topology.link_count(),
+          static_cast<double>(sources) * static_cast<double>(topology.vertex_count()) * 2 / 1e9,
+          options.flow_limit, options.route_search_limit));
+    }
     return all_flows;
+  }
   // Most flows first; equal ones in key order, the messages after the collectives.
   std::stable_sort(demands.begin(), demands.end(),
                    [](const Demand& a, const Demand& b) { return a.flows > b.flows; });
   for (const Demand& d : demands) {
-    const double search_work = static_cast<double>(sources) *
-                               static_cast<double>(topology.vertex_count() + topology.link_count());
+    const double search_work = static_cast<double>(sources) * network_size;
     if (model == NetworkModel::automatic && flows <= options.flow_budget &&
         search_work <= options.route_search_budget)
       break;

@@ -18,7 +18,8 @@ struct FlowDemand {
 // none under NetworkModel::flows, all under alpha_beta; under automatic, while the step would
 // start more flows than options.flow_budget or search more routes than
 // options.route_search_budget, the collectives of one (group, kind, size), or all the messages
-// as one, that would start the most flows (ties in key order, the messages last).
+// as one, that would start the most flows (ties in key order, the messages last). Under flows,
+// a step beyond options.flow_limit or options.route_search_limit throws NetworkModelError.
 FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
                                  const SimulationOptions& options, CommRoutes& routes);
 

@@ -1,7 +1,10 @@
 #include "sim/simulate/rank_scheduler.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace scaleplan {
 
@@ -14,8 +17,21 @@ RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engi
                              const CommunicationTags& communication_tags)
     : plan_(plan), engine_(engine), observers_(observers), communication_(communication) {
   block_time_.reserve(plan.blocks.size());
-  for (const auto& block : plan.blocks)
-    block_time_.push_back(to_sim_time(block_time_s(compute, block)));
+  for (const auto& block : plan.blocks) {
+    const double seconds = block_time_s(compute, block);
+    try {
+      block_time_.push_back(to_sim_time(seconds, TimeOverflow::Cause::compute));
+    } catch (const TimeOverflow& e) {
+      double flops = 0, bytes = 0;
+      for (const Kernel& k : block.kernels) {
+        flops += k.flops;
+        bytes += k.bytes;
+      }
+      throw TimeOverflow(TimeOverflow::Cause::compute,
+                         fmt::format("compute block '{}' ({:.3g} FLOP, {:.3g} bytes) takes {}: {}",
+                                     block.name, flops, bytes, seconds_text(seconds), e.what()));
+    }
+  }
   ranks_.resize(plan.ranks.size());
   for (std::size_t r = 0; r < plan.ranks.size(); ++r)
     prepare(static_cast<int>(r), communication_tags(static_cast<int>(r)));
@@ -71,7 +87,7 @@ void RankScheduler::try_start(int rank, Stream stream) {
   }
   state.ops[index].start = engine_.now();
   if (op.activation_bytes > 0)
-    change_memory(rank, op.activation_bytes);
+    change_memory(rank, index, op.activation_bytes);
   engine_.schedule_after(block_time_[op.block], this,
                          (static_cast<std::uint64_t>(rank) << rank_shift) | index);
 }
@@ -84,12 +100,21 @@ void RankScheduler::communication_started(int rank, std::uint32_t op) {
   ranks_[rank].ops[op].start = engine_.now();
 }
 
-void RankScheduler::change_memory(int rank, double delta) {
+void RankScheduler::change_memory(int rank, std::uint32_t op, double delta) {
   RankState& state = ranks_[rank];
+  const double held = state.activation_bytes;
   state.activation_bytes += delta;
-  // Frees that undo allocations of other sizes leave rounding dust below zero.
-  if (state.activation_bytes < 0 && state.activation_bytes > -1)
+  // Frees that undo allocations of other sizes leave rounding dust below zero; more is a plan
+  // that frees what it never allocated, whose peak memory would be wrong.
+  if (state.activation_bytes < 0) {
+    if (state.activation_bytes < -std::max(1.0, 1e-9 * -delta)) {
+      throw PlanError(fmt::format("plan: rank {} op {} frees {} bytes of activations, but the rank "
+                                  "holds {} then (a memory balance below zero)",
+                                  plan_.ranks[rank].rank, op, -delta, held),
+                      {PlanPlace::Kind::op, static_cast<std::size_t>(rank), op});
+    }
     state.activation_bytes = 0;
+  }
   observers_.memory(rank, engine_.now(), state.activation_bytes);
 }
 
@@ -98,7 +123,7 @@ void RankScheduler::finish(int rank, std::uint32_t index) {
   const Op& op = plan_.ranks[rank].ops[index];
   ++state.completed;
   if (op.kind == OpKind::compute && op.activation_bytes < 0)
-    change_memory(rank, op.activation_bytes);
+    change_memory(rank, index, op.activation_bytes);
   observers_.op(rank, index, state.ops[index].start, engine_.now());
   StreamQueue& q = state.streams[static_cast<int>(op.stream)];
   q.busy = false;

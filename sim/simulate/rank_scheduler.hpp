@@ -76,7 +76,8 @@ class RankScheduler final : public EventHandler {
 
   void prepare(int rank, const std::vector<std::uint32_t>& communication_tags);
   void try_start(int rank, Stream stream);
-  void change_memory(int rank, double delta);
+  // Throws PlanError at `op` when the rank's activation memory would fall below zero.
+  void change_memory(int rank, std::uint32_t op, double delta);
 
   const Plan& plan_;
   Engine& engine_;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 
 #include "hardware/input/enum_names.hpp"
@@ -39,6 +40,19 @@ struct SimulationOptions {
   // Route search work (devices routed from × (vertices + links)) before `automatic` takes the
   // fast path: about 0.2 s on one core (2,048 searches of a 16,384-GPU fat-tree, 3e8, took 1.3 s).
   double route_search_budget = 5e7;
+  // What `flows`, which has no fast path to fall back to, may ask for: each device routed from
+  // keeps 2 bytes of hop distance per network vertex (every rank of 32,768 A100s as flows would
+  // route from 32,768 devices across 336,000 vertices and links: 11 GB, still growing at 5.6 GB
+  // after 5 minutes), and flows run one after the other (the largest golden case starts 5.8
+  // million). Beyond either, choose_network_models throws NetworkModelError.
+  double route_search_limit = 1e9;
+  std::uint64_t flow_limit = 50'000'000;
+};
+
+// A network model that cannot carry the step within the limits above.
+class NetworkModelError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
 };
 
 }  // namespace scaleplan

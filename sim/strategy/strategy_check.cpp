@@ -1,10 +1,10 @@
 #include "sim/strategy/strategy_check.hpp"
 
-#include <initializer_list>
 #include <limits>
 
 #include <fmt/format.h>
 
+#include "hardware/input/checked_math.hpp"
 #include "hardware/input/diagnostics.hpp"
 #include "sim/strategy/plan_size.hpp"
 
@@ -14,17 +14,6 @@ namespace {
 
 // Messages are built only for a problem found: a job without one allocates nothing.
 using Problems = std::vector<PlanProblem>;
-
-// a·b·..., or INT64_MAX when that would overflow. Degrees checked by value may each be as large
-// as an int, so a product of four may not fit; it is only compared and printed.
-std::int64_t saturating_product(std::initializer_list<std::int64_t> factors) {
-  std::int64_t product = 1;
-  for (std::int64_t f : factors) {
-    if (__builtin_mul_overflow(product, f, &product))
-      return std::numeric_limits<std::int64_t>::max();
-  }
-  return product;
-}
 
 std::string product_text(std::int64_t product) {
   return product == std::numeric_limits<std::int64_t>::max() ? std::string("more than 2^63")

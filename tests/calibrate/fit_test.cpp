@@ -91,10 +91,11 @@ TEST(Fit, AFitKeepsADegreeOfFreedom) {
 TEST(Fit, AsymptoteAboveTheDatasheetPeakIsCapped) {
   MeasurementRun run;
   run.source = "synthetic";
-  for (std::int64_t s : {256, 1024, 4096}) {
+  for (std::int64_t s : {128, 256, 1024}) {
     const GemmDims d{s, s, s, 1};
     const double size = static_cast<double>(s);
-    // Efficiency 1.2 · s / (s + 300): the asymptote 1.2 exceeds the peak.
+    // Efficiency 1.2 · s / (s + 300): the asymptote 1.2 exceeds the peak, while every point
+    // measured stays below it (0.36, 0.55, 0.93).
     run.gemm.push_back({Dtype::fp16, d, gemm_flops(d) / (1e14 * 1.2 * size / (size + 300.0)), 1});
   }
   DeviceSpec device;
@@ -105,6 +106,48 @@ TEST(Fit, AsymptoteAboveTheDatasheetPeakIsCapped) {
   const FitResult result = fit_profile({Measurements{{run}}}, options);
   EXPECT_DOUBLE_EQ(result.profile.gemm.at(Dtype::fp16).model.peak_efficiency, 1.0);
   EXPECT_NE(format_fit_report(result).find("capped"), std::string::npos);
+}
+
+TEST(Fit, AGemmFasterThanTheDatasheetPeakIsRefused) {
+  // 2·1024³ FLOP in 1e-6 s is 2.1e15 FLOP/s, 21 times the device's 1e14: stored against that
+  // peak it would be an efficiency of 21.
+  MeasurementRun run;
+  run.source = "fast.yaml";
+  const GemmDims d{1024, 1024, 1024, 1};
+  run.gemm.push_back({Dtype::fp16, d, 1e-6, 1});
+  DeviceSpec device;
+  device.name = "synthetic";
+  device.peak_flops_per_s[Dtype::fp16] = {1e14, "peak"};
+  FitOptions options;
+  options.device = &device;
+  try {
+    fit_profile({Measurements{{run}}}, options);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "fast.yaml: gemm: fp16 1024×1024×1024 (batch 1) in 1e-06 s is 2.15e+15 FLOP/s, 21.5 "
+              "times the synthetic datasheet peak of 1e+14 FLOP/s; the time is too short, or it "
+              "was measured on another device or dtype");
+  }
+}
+
+TEST(Fit, AFitOutsideThePhysicalRangesIsRefused) {
+  // A memory copy of 1 PB in 1 ns fits a bandwidth of 1e24 B/s, which the profile reader would
+  // refuse (at most 1e15): the fit refuses it rather than write a profile nothing can read.
+  MeasurementRun run;
+  run.source = "synthetic";
+  run.memory.push_back({"copy", 1e15, 1e-9, 1});
+  run.memory.push_back({"copy", 5e14, 0.5e-9, 1});
+  try {
+    fit_profile({Measurements{{run}}}, {});
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("memory.bandwidth_bytes_per_s.value: the measurements fit a figure outside "
+                        "its physical range: must be from 1000000 to 1000000000000000"),
+              std::string::npos)
+        << what;
+  }
 }
 
 // An all-reduce over 8 ranks of one node measured at `bytes` in `time_s`.

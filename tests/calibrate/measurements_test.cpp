@@ -55,9 +55,47 @@ TEST(Measurements, ErrorsNameFileLineAndKey) {
     const std::string what = e.what();
     EXPECT_NE(what.find("m.yaml:5:"), std::string::npos) << what;
     EXPECT_NE(what.find("did you mean 'bf16'"), std::string::npos) << what;
-    EXPECT_NE(what.find("runs[0].gemm[].m: -1 is out of range; use 1 or more"), std::string::npos)
+    EXPECT_NE(what.find("runs[0].gemm[].m: -1 is out of range; use a value from 1 to 2147483647"),
+              std::string::npos)
         << what;
-    EXPECT_NE(what.find("runs[0].gemm[].time_s: must be greater than 0, got 0"), std::string::npos)
+    // No kernel is measured faster than a nanosecond.
+    EXPECT_NE(what.find("runs[0].gemm[].time_s: must be from 1e-09 to 1000000, got 0"),
+              std::string::npos)
+        << what;
+  }
+}
+
+TEST(Measurements, CountsAndFiguresOutOfRangeAreRefusedNeverNarrowed) {
+  // ranks 4,294,967,304 = 2^32 + 8 was narrowed to 8; a time of 1e-300 s, a root past the ranks
+  // and more nodes than ranks are each refused at their key.
+  const std::string text =
+      "format: scaleplan-measurements/1\n"
+      "runs:\n"
+      "  - source: x\n"
+      "    collectives:\n"
+      "      - {collective: all-reduce, algorithm: nccl, ranks: 4294967304, nodes: 1,\n"
+      "         bytes: 8, time_s: 1e-5}\n"
+      "      - {collective: broadcast, algorithm: nccl, ranks: 4, nodes: 8, root: 4,\n"
+      "         bytes: 8, time_s: 1e-300}\n";
+  try {
+    parse_measurements(text, "m.yaml");
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("m.yaml:5:58: runs[0].collectives[].ranks: 4294967304 is out of range; "
+                        "use a value from 1 to 16777216"),
+              std::string::npos)
+        << what;
+    // One error for the rank count, not a second that it is below 2.
+    EXPECT_EQ(what.find("needs at least 2 ranks"), std::string::npos) << what;
+    EXPECT_NE(what.find("runs[0].collectives[].nodes: more nodes (8) than ranks"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("runs[0].collectives[].root: rank 4 is not one of the 4 ranks"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("runs[0].collectives[].time_s: must be from 1e-09 to 1000000, got 1e-300"),
+              std::string::npos)
         << what;
   }
 }

@@ -147,5 +147,53 @@ TEST(NcclTestsImport, TextThatIsNotUtf8IsRefusedWithItsLine) {
             "t.txt:3:31: byte 0xE7 is not valid UTF-8; save the file as UTF-8 text");
 }
 
+TEST(NcclTestsImport, RankCountsAreCheckedNeverWrapped) {
+  const std::string row =
+      "  1048576  262144  float  sum  -1  20.0  52.43  52.43  0  20.0  52.43  52.43  0\n";
+  const std::string columns =
+      "#  size count type redop root time algbw busbw #wrong time algbw busbw #wrong\n";
+  // 4,294,967,304 = 2^32 + 8 threads: narrowed to an int, 8 ranks.
+  std::string e =
+      error_of("./all_reduce_perf\n# nThread 4294967304 nGpus 1 minBytes 8\n" + columns + row);
+  EXPECT_EQ(e, "t.txt:2: nGpus × nThread = 1 × 4294967304 is not a rank count from 1 to 16777216");
+  // 2^32 · 2^32 wraps to 0 in 64 bits.
+  e = error_of("./all_reduce_perf -g 4294967296 -t 4294967296\n" + columns + row);
+  EXPECT_EQ(e, "t.txt:1: -g × -t = 4294967296 × 4294967296 is not a rank count from 1 to 16777216");
+  e = error_of("./all_reduce_perf -g 0\n" + columns + row);
+  EXPECT_EQ(e, "t.txt:1: -g × -t = 0 × 1 is not a rank count from 1 to 16777216");
+  // A root past the ranks' range.
+  e = error_of("./all_reduce_perf -g 2\n" + header +
+               "  1048576  262144  float  sum  4294967296  20.0  52.43  52.43  0  20.0  52.43  "
+               "52.43  0\n");
+  EXPECT_NE(e.find("t.txt:8: column 5 (root): 4294967296 is not a rank (-1 to 16777215)"),
+            std::string::npos)
+      << e;
+  // Nodes the measurements reader would refuse are refused here, before anything is read.
+  NcclTestsImportOptions options;
+  options.ranks = 4;
+  options.nodes = 8;
+  EXPECT_EQ(error_of("./all_reduce_perf\n" + columns + row, options),
+            "t.txt: --nodes 8 is not from 1 to the ranks (4): every node runs at least one rank");
+}
+
+TEST(NcclTestsImport, LongLinesAreScannedWithoutRecursion) {
+  // A regular expression over a 30 KB line of letters overflowed the stack (std::regex recurses
+  // per character). A megabyte-long word, a long word ending in _perf and a long version are
+  // scanned in one pass.
+  const std::string letters(1 << 20, 'a');
+  std::string e = error_of(letters + "\n" + header);
+  EXPECT_NE(e.find("pass --collective"), std::string::npos) << e.substr(0, 200);
+  e = error_of(letters + "_perf -g 2\n" + header);
+  EXPECT_NE(e.find("measures a collective scaleplan does not model"), std::string::npos)
+      << e.substr(0, 200);
+  const std::string row =
+      "  1048576  262144  float  sum  -1  20.0  52.43  52.43  0  20.0  52.43  52.43  0\n";
+  const NcclTestsImport r =
+      import_nccl_tests("# NCCL version 2.18." + std::string(1 << 20, '1') +
+                            "+cuda12.2\n./all_reduce_perf -g 2\n" + header + row,
+                        "t.txt", {});
+  EXPECT_EQ(r.run.environment.nccl.size(), 5u + (1u << 20) + 9u);
+}
+
 }  // namespace
 }  // namespace scaleplan

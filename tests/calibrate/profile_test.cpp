@@ -163,6 +163,40 @@ TEST(Profile, ErrorsNameFileLineAndKey) {
   }
 }
 
+TEST(Profile, EfficienciesAboveThePeakAreRefused) {
+  // A table efficiency of 1000 (1000 times the profile's peak) and a model asymptote of 3: a
+  // measurement never beats the peak it is a fraction of; the asymptote may pass it only a
+  // little, where the peak is the best shape measured.
+  const std::string text =
+      "format: scaleplan-profile/1\n"
+      "device: X\n"
+      "gemm:\n"
+      "  bf16:\n"
+      "    peak_flops_per_s: {value: 1e15, source: s}\n"
+      "    source: s\n"
+      "    model: {fixed_s: 0, peak_efficiency: 3, m_half: 0, n_half: 0, k_half: 0}\n"
+      "    table:\n"
+      "      - {m: 64, n: 64, k: 64, batch: 1, efficiency: 1000}\n"
+      "      - {m: 4294967296, n: 64, k: 64, batch: 1, efficiency: 0.5}\n";
+  try {
+    parse_profile(text, "p.yaml");
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("p.yaml:7:42: gemm.bf16.model.peak_efficiency: must be from 0.001 to 2, "
+                        "got 3"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("gemm.bf16.table[].efficiency: must be from 1e-15 to 1, got 1000"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("gemm.bf16.table[].m: 4294967296 is out of range; use a value from 1 to "
+                        "2147483647"),
+              std::string::npos)
+        << what;
+  }
+}
+
 TEST(Profile, BuiltInProfilesLoad) {
   for (const char* name : {"a100.yaml", "h100.yaml"}) {
     const Profile p =

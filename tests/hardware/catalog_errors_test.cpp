@@ -59,13 +59,15 @@ TEST(CatalogErrors, MissingSections) {
 TEST(CatalogErrors, ZeroBandwidthIsRefused) {
   const std::string e = errors_of(replace(valid, "memory_bandwidth_bytes_per_s: {value: 1.0e9",
                                           "memory_bandwidth_bytes_per_s: {value: 0"));
-  EXPECT_EQ(
-      e,
-      "c.yaml:10:43: devices[0].memory_bandwidth_bytes_per_s.value: must be greater than 0, got 0");
+  EXPECT_EQ(e,
+            "c.yaml:10:43: devices[0].memory_bandwidth_bytes_per_s.value: must be from 1000000 to "
+            "1000000000000000, got 0");
   const std::string negative =
       errors_of(replace(valid, "memory_bytes: {value: 1.0e9", "memory_bytes: {value: -1.0e9"));
-  EXPECT_EQ(negative,
-            "c.yaml:9:27: devices[0].memory_bytes.value: must be greater than 0, got -1000000000");
+  EXPECT_EQ(
+      negative,
+      "c.yaml:9:27: devices[0].memory_bytes.value: must be from 1048576 to 1125899906842624, got "
+      "-1000000000");
 }
 
 TEST(CatalogErrors, FiguresNeedASource) {
@@ -89,8 +91,7 @@ TEST(CatalogErrors, FiguresNeedASource) {
 TEST(CatalogErrors, EfficienciesAreFractions) {
   EXPECT_EQ(errors_of(replace(valid, "compute_efficiency: {value: 0.5",
                               "compute_efficiency: {value: 1.5")),
-            "c.yaml:15:33: devices[0].compute_efficiency.value: must be greater than 0 and at most "
-            "1, got 1.5");
+            "c.yaml:15:33: devices[0].compute_efficiency.value: must be from 0.001 to 1, got 1.5");
 }
 
 TEST(CatalogErrors, EveryDeviceKindParses) {

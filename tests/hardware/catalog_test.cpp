@@ -119,9 +119,8 @@ TEST(Catalog, FiguresWithoutSourcesAreRejected) {
     EXPECT_NE(what.find("cat.yaml:15:14: devices[0].power_w: expected {value: NUMBER, source:"),
               std::string::npos)
         << what;
-    EXPECT_NE(
-        what.find("devices[0].compute_efficiency.value: must be greater than 0 and at most 1"),
-        std::string::npos)
+    EXPECT_NE(what.find("devices[0].compute_efficiency.value: must be from 0.001 to 1"),
+              std::string::npos)
         << what;
     EXPECT_NE(what.find("devices[0].memory_efficiency.source: required key is missing"),
               std::string::npos)

@@ -8,40 +8,18 @@
 #include <gtest/gtest.h>
 
 #include "hardware/input/yaml_reader.hpp"
+#include "tests/support/input_errors.hpp"
 
 namespace scaleplan {
 namespace {
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an InputError";
-  return "";
-}
+using test::diagnostics_of;
+using test::message_of;
 
 std::filesystem::path temp_dir() {
   const auto dir = std::filesystem::temp_directory_path() / "scaleplan-input-errors-test";
   std::filesystem::create_directories(dir);
   return dir;
-}
-
-// Reads `text` as the mapping at `path` and returns every diagnostic the reader gives after
-// `read` has asked for its keys.
-std::string diagnostics_of(const std::string& text, const std::function<void(MapReader&)>& read) {
-  const YAML::Node node = load_yaml_string(text, "f.yaml");
-  Diagnostics diagnostics("f.yaml");
-  MapReader map(node, "section", diagnostics);
-  read(map);
-  map.finish();
-  try {
-    diagnostics.throw_if_any();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(InputErrors, MissingFile) {
@@ -239,8 +217,8 @@ TEST(MapReaderRanges, Lists) {
                            }),
             "f.yaml:1:4: section.a: expected 2 to 3 values, got 4\n"
             "f.yaml:2:4: section.b: every value must be from 1 to 16, got 0\n"
-            "f.yaml:3:4: section.c: expected whole numbers, got 1.5\n"
-            "f.yaml:4:8: section.d: expected a list of numbers\n"
+            "f.yaml:3:5: section.c: expected an integer, got '1.5'\n"
+            "f.yaml:4:8: section.d: expected a number, got 'x'\n"
             "f.yaml:5:4: section.e: expected a list of numbers");
 }
 

@@ -6,6 +6,7 @@
 
 #include "hardware/io/catalog.hpp"
 #include "sim/engine/engine.hpp"
+#include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/simulate/compute_model.hpp"
 #include "sim/simulate/simulator.hpp"
@@ -191,8 +192,8 @@ TEST(Limits, ZeroBandwidthIsRefused) {
 model: {preset: gpt3-1.3b}
 training: {global_batch: 16}
 )");
-  EXPECT_NE(e.find("s.yaml:2:42: cluster.network.link_bandwidth_gbps: must be greater than 0 and "
-                   "at most 1000000, got 0"),
+  EXPECT_NE(e.find("s.yaml:2:42: cluster.network.link_bandwidth_gbps: must be from 0.001 to "
+                   "1000000, got 0"),
             std::string::npos)
       << e;
   EXPECT_THROW(Topology::custom(2, 0, {{0, 1, 0.0, 1e-6}}), TopologyError);
@@ -259,6 +260,71 @@ TEST(Limits, StepLongerThanTheSimulatedRangeIsAnError) {
   EXPECT_THROW(simulate(plan, topology, compute, {}), std::overflow_error);
 }
 
+TEST(Limits, AnOpTooLongForTheSimulatorNamesItsBlock) {
+  // 1e21 FLOP, the most a plan file may give a kernel, at the A100's 312 TFLOP/s bf16 peak (times
+  // its catalog efficiency, below 1) is over 3.2e6 s alone: more than the 26 days (2.3e6 s)
+  // simulated.
+  const RooflineModel compute(*Catalog::builtin().find("A100-SXM4-80GB"));
+  const Topology topology = Topology::custom(1, 0, {});
+  try {
+    simulate(one_rank_plan(1e21, 0), topology, compute, {});
+    FAIL() << "expected TimeOverflow";
+  } catch (const TimeOverflow& e) {
+    EXPECT_EQ(e.cause(), TimeOverflow::Cause::compute);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("compute block 'b' (1e+21 FLOP, 0 bytes) takes "), std::string::npos)
+        << what;
+    // Three significant digits, not the 300 of std::to_string(1e300).
+    EXPECT_LT(what.size(), 200u) << what;
+  }
+}
+
+TEST(Limits, AScenarioStepTooLongIsAnInputErrorAtItsKey) {
+  // gpt3-175b on one micro-batch of 2^24 sequences of 2048 tokens: 6 · 175e9 · 2^35 = 3.6e22
+  // FLOP over 8 A100s at 312 TFLOP/s is over 1.4e7 s, past the 2.3e6 s simulated; no single
+  // op is (the largest GEMM of a tp rank, 2 · 2^35 · 12288 · 4608 = 3.9e18 FLOP, takes hours).
+  const Scenario s =
+      parse_scenario(R"(cluster: {device: A100-SXM4-80GB, nodes: 1, devices_per_node: 8}
+model: {preset: gpt3-175b}
+training: {global_batch: 16777216, micro_batch: 16777216}
+parallelism: {tp: 8}
+)",
+                     "s.yaml", Catalog::builtin());
+  const PreparedRun run = prepare_run(s, Catalog::builtin());
+  try {
+    predict(s, run);
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what,
+              "s.yaml:3:26: training.global_batch: the step cannot be simulated: the simulated "
+              "step runs past 2.31e+06 s (about 26 days), beyond what the simulator represents; "
+              "lower training.global_batch (fewer micro-batches a step) or the model's sizes");
+  }
+}
+
+TEST(Limits, APlanThatFreesMemoryItNeverAllocatedIsRefused) {
+  // Op 0 allocates 100 bytes and op 1 frees them; op 2 frees a megabyte the rank never held, which
+  // would make its activation memory negative and its peak wrong.
+  const RooflineModel compute(*Catalog::builtin().find("H100-SXM5-80GB"));
+  const Topology topology = Topology::custom(1, 0, {});
+  Plan plan = one_rank_plan(1e9, 0);
+  plan.ranks[0].ops[0].activation_bytes = 100;
+  plan.ranks[0].ops[1].activation_bytes = -100;
+  EXPECT_NO_THROW(simulate(plan, topology, compute, {}));
+  plan.ranks[0].ops[2].activation_bytes = -1e6;
+  try {
+    simulate(plan, topology, compute, {});
+    FAIL() << "expected PlanError";
+  } catch (const PlanError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "plan: rank 0 op 2 frees 1000000 bytes of activations, but the rank holds 0 then (a "
+              "memory balance below zero)");
+    EXPECT_EQ(e.place().kind, PlanPlace::Kind::op);
+    EXPECT_EQ(e.place().op, 2u);
+  }
+}
+
 TEST(Limits, CrossedCollectivesAreADeadlockErrorNotAHang) {
   // Valid by validate_plan's rules (every member issues one collective on each group), but rank 0
   // waits in group 0 while rank 1 waits in group 1: the engine runs out of events and says which
@@ -304,6 +370,15 @@ TEST(Limits, RankOnADeviceOutsideTheClusterIsRefused) {
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
     EXPECT_EQ(std::string(e.what()), "rank 0 runs on device 7, but the cluster has 2 devices");
+  }
+  // A negative device is no device of any cluster: the plan itself is refused, as the plan
+  // format refuses it (found by fuzz_plan_replicas).
+  try {
+    simulate(one_rank_plan(1e9, -2147483610), topology, compute, {});
+    FAIL() << "expected PlanError";
+  } catch (const PlanError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "plan: rank 0 runs on device -2147483610, which is not a device index");
   }
 }
 

@@ -73,12 +73,13 @@ TEST(PlanIoErrors, NegativeSizesAreRefused) {
   const std::string e =
       errors_of(replace(replace(valid, "flops: 1, bytes: 1, m: 1", "flops: -1, bytes: 1, m: -4"),
                         "peer: 1, bytes: 8", "peer: 1, bytes: -8"));
-  EXPECT_NE(e.find("p.yaml:7:53: blocks[0].kernels[0].flops: must not be negative, got -1"),
+  EXPECT_NE(e.find("p.yaml:7:53: blocks[0].kernels[0].flops: must be from 0 to 1e+21, got -1"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("blocks[0].kernels[0].m: -4 is out of range; use 0 or more"), std::string::npos)
       << e;
-  EXPECT_NE(e.find("ranks[0].ops[1].bytes: must not be negative, got -8"), std::string::npos) << e;
+  EXPECT_NE(e.find("ranks[0].ops[1].bytes: must be from 0 to 1e+21, got -8"), std::string::npos)
+      << e;
 }
 
 TEST(PlanIoErrors, IndicesMustPointIntoTheTables) {
@@ -127,24 +128,28 @@ TEST(PlanIoErrors, IntegersPastIntAreRefusedNotWrapped) {
       << group_rank;
 }
 
-TEST(PlanIoErrors, ValidationFailuresNameTheOp) {
+TEST(PlanIoErrors, ValidationFailuresNameTheLineOfTheOp) {
+  // Each problem found by validate_plan points at the op (or rank, group) at fault: its line,
+  // column and place in the file.
   EXPECT_EQ(errors_of(replace(valid, "  - rank: 1", "  - rank: 2")),
-            "p.yaml: plan: rank 2 op 0: ranks must be listed in order 0, 1, 2, ...");
+            "p.yaml:17:5: ranks[1]: plan: rank 2: ranks must be listed in order 0, 1, 2, ...");
   EXPECT_EQ(errors_of(replace(valid, "peer: 0, bytes: 8}", "peer: 1, bytes: 8}")),
-            "p.yaml: plan: rank 1 op 0: peer rank 1 is not another rank");
+            "p.yaml:20:9: ranks[1].ops[0]: plan: rank 1 op 0: peer rank 1 is not another rank");
   EXPECT_EQ(errors_of(replace(valid, "ranks: [0, 1]", "ranks: [0, 1, 4]")),
-            "p.yaml: plan: group 0 names rank 4, which does not exist");
+            "p.yaml:9:5: groups[0]: plan: group 0 names rank 4, which does not exist");
   EXPECT_EQ(errors_of(replace(valid, "ranks: [0, 1]", "ranks: [0]")),
-            "p.yaml: plan: rank 1 op 1: collective on a group this rank is not in");
+            "p.yaml:21:9: ranks[1].ops[1]: plan: rank 1 op 1: collective on a group this rank is "
+            "not in");
   // Rank 1's collective removed: the group's members disagree on how many collectives they run.
   const std::string unmatched = valid.substr(0, valid.rfind("      - {kind: collective"));
   EXPECT_EQ(errors_of(unmatched),
-            "p.yaml: plan: group 0 (dp): rank 1 issues 0 collectives, rank 0 issues 1");
+            "p.yaml:9:5: groups[0]: plan: group 0 (dp): rank 1 issues 0 collectives, rank 0 "
+            "issues 1");
   // Rank 1's receive removed: rank 0's send has no partner.
   EXPECT_EQ(
       errors_of(replace(
           valid, "      - {kind: recv, stream: pp-recv-prev, label: 0, peer: 0, bytes: 8}\n", "")),
-      "p.yaml: plan: rank 0 sends more messages to rank 1 than it receives");
+      "p.yaml:11:5: ranks[0]: plan: rank 0 sends more messages to rank 1 than it receives");
 }
 
 TEST(PlanIoErrors, HostileStringsRoundTrip) {

@@ -84,6 +84,24 @@ TEST(PlanIo, RoundTripsExactly) {
   EXPECT_EQ(first.str(), second.str());
 }
 
+TEST(PlanIo, ValuesAreCountedWithoutWriting) {
+  // plan_yaml_values is what the YAML reader counts in the written file, for plans with and
+  // without replicas, with every kind of op, and for the hand-made plan of a test.
+  std::vector<Plan> plans = {build_plan(small_job(2, 2, 2, 2)),
+                             build_plan(small_job(2, 2, 4, 2), RankScope::one_replica),
+                             build_plan(small_job(1, 4, 1, 8))};
+  TrainingJob moe = small_job(1, 1, 2, 2);
+  moe.model = *transformer_preset("mixtral-8x7b");
+  moe.model.layers = 2;
+  moe.parallelism.ep = 2;
+  plans.push_back(build_plan(moe));
+  for (const Plan& plan : plans) {
+    std::ostringstream out;
+    write_plan(plan, out);
+    EXPECT_EQ(plan_yaml_values(plan), yaml_value_count(out.str(), "plan.yaml"));
+  }
+}
+
 TEST(PlanIo, OneReplicaPlansRoundTripWithTheirReplicas) {
   const Plan plan = build_plan(small_job(2, 2, 4, 2), RankScope::one_replica);
   EXPECT_EQ(plan.replicas.count, 4);
@@ -120,10 +138,19 @@ TEST(PlanIo, ReplicasThatDoNotTileAreInputErrors) {
             "p.yaml:4:19: replicas.count: 0 is out of range; use a value from 1 to 2147483647");
   // With stride 4 the listed rank 8 (stage 1) would belong to replica 2.
   EXPECT_EQ(with("replicas: {count: 4, rank_stride: 4}"),
-            "p.yaml: plan: rank 8 op 0: ranks must be replica 0's, listed in ascending order");
+            "p.yaml:219:5: ranks[2]: plan: rank 8: ranks must be replica 0's, listed in ascending "
+            "order");
   EXPECT_EQ(with("replicas: {count: 3, rank_stride: 8}"),
-            "p.yaml: plan: 4 listed ranks in 3 replicas of rank stride 8 do not make whole "
-            "replicas (the world size must be a multiple of stride x count)");
+            "p.yaml:4:11: replicas: plan: 4 listed ranks in 3 replicas of rank stride 8 do not "
+            "make whole replicas (the world size must be a multiple of stride x count)");
+  // 4 listed ranks × 2^30 replicas = 2^32 ranks: as an int, 0, which the world size check then
+  // divided by (SIGFPE). And stride × count = 2 · (2^31 − 1) wrapped to −2.
+  EXPECT_EQ(with("replicas: {count: 1073741824, rank_stride: 2}"),
+            "p.yaml:4:11: replicas: plan: 4 listed ranks in 1073741824 replicas make 4294967296 "
+            "ranks; a plan runs on at most 32768 devices");
+  EXPECT_EQ(with("replicas: {count: 2, rank_stride: 2147483647}"),
+            "p.yaml:4:11: replicas: plan: 4 listed ranks in 2 replicas of rank stride 2147483647 "
+            "do not make whole replicas (the world size must be a multiple of stride x count)");
 }
 
 TEST(PlanIo, CyclesAndBadIndicesAreInputErrors) {

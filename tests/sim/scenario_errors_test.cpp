@@ -2,6 +2,7 @@
 // ones are in scenario_test.cpp, the rest here.
 #include <gtest/gtest.h>
 
+#include "hardware/io/profile_io.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -205,7 +206,9 @@ TEST(ScenarioErrors, MoeAndLatentAttentionKeys) {
   EXPECT_ERROR(with("  moe: {expert: 4}"),
                "model.moe.expert: unknown key; did you mean 'experts'?");
   EXPECT_ERROR(with("  moe: {capacity_factor: 0}"),
-               "model.moe.capacity_factor: must be greater than 0");
+               "model.moe.capacity_factor: must be from 0.1 to 64, got 0");
+  EXPECT_ERROR(with("  moe: {capacity_factor: 1e-300}"),
+               "model.moe.capacity_factor: must be from 0.1 to 64, got 1e-300");
   EXPECT_ERROR(replace(good, "  seq_len: 2048", "  seq_len: 2048\n  moe: {top_k: 2}"),
                "model.moe.experts: required key is missing");
   EXPECT_ERROR(replace(good, "  seq_len: 2048", "  seq_len: 2048\n  mla: {kv_lora_rank: 0}"),
@@ -228,7 +231,7 @@ TEST(ScenarioErrors, ParallelismKeys) {
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  sequence_parallel: maybe"),
                "parallelism.sequence_parallel: expected true or false, got 'maybe'");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  grad_bucket_mb: -5"),
-               "parallelism.grad_bucket_mb: must be greater than 0 and at most 1000000, got -5");
+               "parallelism.grad_bucket_mb: must be from 0.001 to 1000000, got -5");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 2\n  zero: 4"),
                "parallelism.zero: 4 is out of range; use a value from 0 to 3");
   EXPECT_ERROR(replace(good, "  pp: 2", "  pp: 3"),
@@ -271,10 +274,12 @@ TEST(ScenarioErrors, PipelineShape) {
 
 TEST(ScenarioErrors, MemoryKeys) {
   EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: 1}\n",
-               "s.yaml:20:39: memory.allocator_headroom_fraction: must be at least 0 and less "
-               "than 1, got 1");
+               "s.yaml:20:39: memory.allocator_headroom_fraction: must be from 0 to 0.9, got 1");
+  // Just below 1 the headroom A·f/(1−f) would be 1e16 times the allocated memory.
+  EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: 0.9999999999999999}\n",
+               "memory.allocator_headroom_fraction: must be from 0 to 0.9");
   EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: -0.1}\n",
-               "memory.allocator_headroom_fraction: must be at least 0 and less than 1");
+               "memory.allocator_headroom_fraction: must be from 0 to 0.9");
   EXPECT_ERROR(good + "memory: {allocator_headroom_fraction: lots}\n",
                "memory.allocator_headroom_fraction: expected a number");
   EXPECT_ERROR(good + "memory: {allocator_headroom: 0.1}\n",
@@ -286,7 +291,28 @@ TEST(ScenarioErrors, MemoryKeys) {
 TEST(ScenarioErrors, MeasuredNeedsASource) {
   EXPECT_ERROR(good + "measured: {step_time_s: 1.5}\n", "measured.source: required key is missing");
   EXPECT_ERROR(good + "measured: {step_time_s: 0, source: x}\n",
-               "measured.step_time_s: must be greater than 0");
+               "measured.step_time_s: must be from 1e-06 to 1000000, got 0");
+  // A step of 1e-300 s would give a percentage error of 300 digits.
+  EXPECT_ERROR(good + "measured: {step_time_s: 1e-300, source: x}\n",
+               "measured.step_time_s: must be from 1e-06 to 1000000, got 1e-300");
+}
+
+TEST(ScenarioErrors, AProfileAboveTheDatasheetPeakIsAMismatch) {
+  // The A100 profile's bf16 GEMMs run at up to 0.869 of its 312 TFLOP/s peak; at a sustained
+  // fraction of 1.5 that is 1.3 times the datasheet peak: an MFU above 100 %.
+  Scenario s = parse_scenario(good, "s.yaml", Catalog::builtin());
+  s.job.training.dtype = Dtype::bf16;
+  Profile profile =
+      load_profile(std::string(SCALEPLAN_SOURCE_DIR) + "/scenarios/profiles/a100.yaml");
+  EXPECT_TRUE(calibration_mismatches(s, profile, "a100.yaml").empty());
+  profile.sustained_gemm_fraction = Figure{1.5, "test"};
+  const std::vector<std::string> mismatches = calibration_mismatches(s, profile, "a100.yaml");
+  ASSERT_EQ(mismatches.size(), 1u);
+  EXPECT_EQ(mismatches[0],
+            "the profile a100.yaml runs bf16 GEMMs at up to 4.068e+14 FLOP/s (1.3 times the "
+            "A100-SXM4-80GB datasheet peak of 3.12e+14): an efficiency above 1, which no "
+            "measurement gives; refit it with calibrate fit --device A100-SXM4-80GB or lower its "
+            "sustained_gemm_fraction (1.5)");
 }
 
 }  // namespace

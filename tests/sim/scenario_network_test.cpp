@@ -187,5 +187,60 @@ TEST(ScenarioNetwork, DragonflyAndPcieKeys) {
       << e;
 }
 
+TEST(ScenarioNetwork, NetworksTooLargeToBuildAreRefusedBeforeBuilding) {
+  // Each key is in range, but 32,768 NICs on routers of 1 NIC in groups of 1,024 routers make 32
+  // groups with 1024·1023/2 local links each and ⌊1024·1024/31⌋ = 33,825 global links between
+  // every two of them: 2·(32,768 + 32·523,776 + 496·33,825) = 6.71e7 directed links, 8 times
+  // the most built (about 11 GB); the build ran out of memory before the check.
+  const std::string dragonfly = errors_of(scenario(R"(  device: H100-SXM5-80GB
+  nodes: 4096
+  devices_per_node: 8
+  network:
+    topology: dragonfly
+    link_bandwidth_gbps: 400
+    routers_per_group: 1024
+    nics_per_router: 1
+    global_links_per_router: 1024
+)"));
+  EXPECT_EQ(dragonfly,
+            "s.yaml:9:24: cluster.network.routers_per_group: a dragonfly of 32 groups of 1024 "
+            "routers with 1024 global links each has 6.71e+07 links, more than the 8388608 "
+            "scaleplan builds (about 160 bytes each); lower routers_per_group or "
+            "global_links_per_router");
+  // The dragonfly counted is the one built.
+  DragonflySpec small{4, 2, 3};
+  ClusterSpec cluster;
+  cluster.device = *Catalog::builtin().find("H100-SXM5-80GB");
+  cluster.nodes = 8;
+  cluster.devices_per_node = 2;
+  cluster.network.topology = NetworkTopologyKind::dragonfly;
+  cluster.network.link_bandwidth_bytes_per_s = 50e9;
+  cluster.network.nics_per_node = 2;
+  cluster.network.dragonfly = small;
+  // Against the same nodes on one leaf switch (2 directed links per NIC): the dragonfly adds
+  // its 8 routers' links. 16 NICs, 8 routers, 2 groups of 4: 2·(16 + 2·6 + 1·⌊12/1⌋) = 80.
+  ClusterSpec one_leaf = cluster;
+  one_leaf.network.topology = NetworkTopologyKind::fat_tree;
+  one_leaf.network.switch_radix = 64;
+  one_leaf.network.tiers = 1;
+  EXPECT_EQ(dragonfly_links(16, small), 80.0);
+  EXPECT_EQ(static_cast<double>(Topology(cluster).link_count() - Topology(one_leaf).link_count()),
+            dragonfly_links(16, small) - 2 * 16);
+
+  // A mesh of 1,024 devices per node in 32 nodes: 32·1024·1023 = 3.35e7 directed links.
+  const std::string mesh = errors_of(scenario(R"(  device: H100-SXM5-80GB
+  nodes: 32
+  devices_per_node: 1024
+  node_fabric: nvlink-mesh
+  network:
+    link_bandwidth_gbps: 400
+)"));
+  EXPECT_NE(mesh.find("s.yaml:5:21: cluster.devices_per_node: an NVLink mesh of 1024 devices per "
+                      "node in 32 nodes has 3.35e+07 links, more than the 8388608 scaleplan "
+                      "builds"),
+            std::string::npos)
+      << mesh;
+}
+
 }  // namespace
 }  // namespace scaleplan

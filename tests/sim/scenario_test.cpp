@@ -107,7 +107,7 @@ TEST(Scenario, AbsurdSizesAreRefused) {
   EXPECT_NE(e.find("cluster.nodes: 1000000000 is out of range"), std::string::npos) << e;
   const std::string bw =
       errors_of(replace(good, "link_bandwidth_gbps: 200", "link_bandwidth_gbps: 0"));
-  EXPECT_NE(bw.find("cluster.network.link_bandwidth_gbps: must be greater than 0"),
+  EXPECT_NE(bw.find("cluster.network.link_bandwidth_gbps: must be from 0.001 to 1000000, got 0"),
             std::string::npos)
       << bw;
 }

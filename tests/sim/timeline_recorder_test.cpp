@@ -112,5 +112,70 @@ TEST(TimelineRecorder, RatesAtOneInstantLeaveTheLast) {
   EXPECT_EQ(rates[0][1].bytes_per_s, 0);
 }
 
+// Two ranks of one compute op each on the compute stream, the first allocating 100 bytes.
+Plan two_rank_plan() {
+  Plan plan;
+  plan.add_block({"b", {}});
+  for (int r = 0; r < 2; ++r) {
+    RankProgram program;
+    program.rank = r;
+    program.device = r;
+    Op op;
+    op.label = plan.label("op");
+    op.activation_bytes = r == 0 ? 100 : 0;
+    program.ops.push_back(op);
+    plan.ranks.push_back(program);
+  }
+  return plan;
+}
+
+TEST(TimelineRecorder, KeepsTheRanksAndTheWindowSelected) {
+  const Plan plan = two_rank_plan();
+  // Every rank: per rank a process name, its sort index and ten stream names, then its op, and
+  // rank 0's allocation: 2·12 + 2 + 1 = 27 events at most.
+  EXPECT_EQ(timeline_event_bound(plan, {}), 27u);
+  EXPECT_EQ(timeline_event_bound(plan, {{1}, std::nullopt}), 13u);
+  EXPECT_THROW(timeline_event_bound(plan, {{2}, std::nullopt}), TimelineSelectionError);
+
+  // Rank 1 only, from 10 to 20 ps: its op from 5 to 15 overlaps; rank 0's is left out.
+  TimelineRecorder ranks(plan, false, {{1}, std::pair<SimTime, SimTime>{10, 20}});
+  ranks.on_memory(0, 5, 100);
+  ranks.on_op(0, 0, 5, 15);
+  ranks.on_op(1, 0, 5, 15);
+  EXPECT_EQ(ranks.timeline().ranks, std::vector<int>{1});
+  ASSERT_EQ(ranks.timeline().ops.size(), 1u);
+  EXPECT_EQ(ranks.timeline().ops[0].rank, 0);  // the index of rank 1 in the timeline's ranks
+  EXPECT_TRUE(ranks.timeline().memory.empty());
+
+  // Rank 0 from 10 to 20 ps: memory held before the window shows at its start; an op that ended
+  // before it, a sample and an op after it are left out.
+  TimelineRecorder window(plan, true, {{0}, std::pair<SimTime, SimTime>{10, 20}});
+  window.on_memory(0, 2, 100);
+  window.on_link_rate(0, 3, 5e9);
+  window.on_op(0, 0, 2, 8);
+  window.on_memory(0, 12, 40);
+  window.on_memory(0, 25, 0);
+  window.on_op(0, 0, 21, 30);
+  const Timeline& t = window.timeline();
+  EXPECT_TRUE(t.ops.empty());
+  ASSERT_EQ(t.memory.size(), 2u);
+  EXPECT_EQ(t.memory[0].time_ps, 10);
+  EXPECT_EQ(t.memory[0].activation_bytes, 100);
+  EXPECT_EQ(t.memory[1].time_ps, 12);
+  ASSERT_EQ(t.link_rates.size(), 1u);
+  ASSERT_EQ(t.link_rates[0].size(), 1u);
+  EXPECT_EQ(t.link_rates[0][0].time_ps, 10);
+}
+
+TEST(TimelineRecorder, StopsAtItsLimitRatherThanGrowing) {
+  const Plan plan = two_rank_plan();
+  TimelineSelection selection;
+  selection.max_events = 2;
+  TimelineRecorder recorder(plan, false, selection);
+  recorder.on_memory(0, 1, 100);
+  recorder.on_op(0, 0, 0, 5);
+  EXPECT_THROW(recorder.on_op(1, 0, 0, 6), TimelineSelectionError);
+}
+
 }  // namespace
 }  // namespace scaleplan
