@@ -1,6 +1,5 @@
 // The scaleplan command line: a thin shell over the library.
 #include <iostream>
-#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -8,11 +7,11 @@
 #include "cli/capacity_command.hpp"
 #include "cli/catalog_command.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/output_file.hpp"
 #include "cli/plan_command.hpp"
 #include "cli/progress.hpp"
 #include "cli/run_command.hpp"
 #include "cli/shell_docs.hpp"
-#include "cli/output_file.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/report/validation.hpp"
 #include "version/version.hpp"
@@ -43,6 +42,7 @@ int validate_cases(const ValidateOptions& o) {
   } else {
     std::cout << format_text(report);
   }
+  check_standard_output();
   return exit_success;
 }
 
@@ -54,8 +54,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "scaleplan " + scaleplan_version_text(),
                        "Print the version and the git commit of this build, and exit");
 
-    std::cerr << "error: " << printable_text(e.what()) << "\n";
-    return exit_internal_error;
+  const auto run_step = add_run_commands(app);
 
   ValidateOptions validate_options;
   auto* validate_command = app.add_subcommand(
@@ -107,8 +106,7 @@ int main(int argc, char** argv) {
     std::cerr << e.what() << "\n";
     return exit_bad_input;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << printable_text(e.what()) << "
-";
+    std::cerr << "error: " << printable_text(e.what()) << "\n";
     return exit_internal_error;
   }
   return exit_success;

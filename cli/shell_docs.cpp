@@ -1,6 +1,5 @@
 #include "cli/shell_docs.hpp"
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -8,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/exit_codes.hpp"
+#include "cli/output_file.hpp"
 #include "hardware/input/diagnostics.hpp"
 #include "version/version.hpp"
 
@@ -357,12 +357,10 @@ std::function<int()> add_shell_docs_commands(CLI::App& app) {
                                  : man_page(app, scaleplan_version());
     if (o->output.empty()) {
       std::cout << text;
-      return exit_success;
+      check_standard_output();
+    } else {
+      write_output_file(o->output, text);
     }
-    std::ofstream out(o->output, std::ios::binary);
-    out << text;
-    if (!out)
-      throw InputError({{{o->output, 0, 0}, "", "cannot write the file"}});
     return exit_success;
   };
 }
