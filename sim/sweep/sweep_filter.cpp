@@ -44,7 +44,7 @@ struct Token {
 };
 
 bool key_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.';
 }
 
 std::vector<Token> tokenize(std::string_view s) {
@@ -84,8 +84,8 @@ std::vector<Token> tokenize(std::string_view s) {
       std::size_t j = i;
       while (j < s.size() && key_char(s[j]))
         ++j;
-      // A key does not end with a dot or a dash (a - b is a subtraction).
-      while (j > i + 1 && (s[j - 1] == '.' || s[j - 1] == '-'))
+      // A key does not end with a dot.
+      while (j > i + 1 && s[j - 1] == '.')
         --j;
       t.kind = Token::Kind::word;
       t.text = std::string(s.substr(i, j - i));
