@@ -3,6 +3,8 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -11,6 +13,9 @@
 #include "cli/progress.hpp"
 #include "sim/sweep/sweep_output.hpp"
 #include "sim/sweep/sweep_run.hpp"
+#ifdef SCALEPLAN_SWEEP_MPI
+#include "sim/sweep/sweep_mpi.hpp"
+#endif
 
 namespace scaleplan {
 
@@ -28,7 +33,85 @@ struct SweepCommandOptions {
 // A log's progress line at most this often (a batch job's output, a pipe).
 constexpr double plain_progress_every_s = 5;
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void print_summary(const sweep::Sweep& sweep, const sweep::SweepSummary& summary,
+                   const sweep::ResultStore& store, const std::string& output, double elapsed_s,
+                   const std::string& where) {
+  std::cout << fmt::format(
+      "sweep {}: {} scenarios, {} run now ({} failed), {} done before; {} rows in {} ({:.1f} s, "
+      "{:.3g} scenarios/s{})\n",
+      printable_text(sweep.name), summary.scenarios, summary.ran, summary.failed, summary.skipped,
+      store.rows(), printable_text(output), elapsed_s,
+      elapsed_s > 0 ? static_cast<double>(summary.ran) / elapsed_s : 0.0, where);
+  check_standard_output();
+}
+
+#ifdef SCALEPLAN_SWEEP_MPI
+// Under mpirun: every rank reads the sweep; rank 0 opens the results, hands out scenarios and
+// writes the rows; the others run them. Only rank 0 prints. An error on any rank stops them all
+// before the work starts (rank 0 reports its own, or that another rank failed).
+int run_across_ranks(const SweepCommandOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  const sweep::MpiSession session;
+  const bool coordinator = session.rank() == 0;
+  std::ostream quiet(nullptr);
+  std::optional<Catalog> catalog;
+  std::optional<sweep::Sweep> sweep;
+  std::unique_ptr<sweep::ResultStore> store;
+  std::exception_ptr error;
+  const auto agree = [&](const char* what) {
+    if (session.all(!error))
+      return;
+    if (coordinator && error)
+      std::rethrow_exception(error);
+    if (coordinator)
+      throw std::runtime_error(fmt::format("another rank could not {}; every rank must be able to "
+                                           "read the sweep file and the catalog",
+                                           what));
+    throw std::runtime_error("stopped with rank 0");
+  };
+  try {
+    catalog.emplace(load_catalog(o.catalog, coordinator ? std::cerr : quiet));
+    sweep.emplace(sweep::load_sweep(o.sweep, *catalog));
+  } catch (...) {
+    error = std::current_exception();
+  }
+  agree("read the sweep");
+  try {
+    if (coordinator)
+      store = sweep::open_results(o.output, *sweep, o.resume);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  agree("open the results");
+  TerminalProgress terminal(coordinator ? o.progress : ProgressMode::never, stderr,
+                            {true, plain_progress_every_s});
+  sweep::SweepRunner runner(*sweep, *catalog);
+  sweep::SweepOptions options;
+  options.threads = o.jobs;
+  if (coordinator)
+    options.done = store->done();
+  options.progress = terminal.sink();
+  const sweep::SweepSummary summary = sweep::run_sweep_mpi(session, runner, store.get(), options);
+  if (!coordinator)
+    return 0;
+  store->complete();
+  terminal.clear();
+  print_summary(*sweep, summary, *store, o.output, seconds_since(start),
+                fmt::format(", {} ranks: rank 0 writing, {} running", session.size(),
+                            session.size() - 1));
+  return 0;
+}
+#endif
+
 int run_sweep_command(const SweepCommandOptions& o) {
+#ifdef SCALEPLAN_SWEEP_MPI
+  if (sweep::launched_by_mpi())
+    return run_across_ranks(o);
+#endif
   const auto start = std::chrono::steady_clock::now();
   const Catalog catalog = load_catalog(o.catalog, std::cerr);
   const sweep::Sweep sweep = sweep::load_sweep(o.sweep, catalog);
@@ -43,16 +126,8 @@ int run_sweep_command(const SweepCommandOptions& o) {
       sweep::run_sweep(runner, options, [&](const sweep::SweepRow& row) { store->write(row); });
   store->complete();
   terminal.clear();
-  const double elapsed_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << fmt::format(
-      "sweep {}: {} scenarios, {} run now ({} failed), {} done before; {} rows in {} ({:.1f} s, "
-      "{:.3g} scenarios/s, {} clusters built)\n",
-      printable_text(sweep.name), summary.scenarios, summary.ran, summary.failed, summary.skipped,
-      store->rows(), printable_text(o.output), elapsed_s,
-      elapsed_s > 0 ? static_cast<double>(summary.ran) / elapsed_s : 0.0,
-      runner.clusters_prepared());
-  check_standard_output();
+  print_summary(sweep, summary, *store, o.output, seconds_since(start),
+                fmt::format(", {} clusters built", runner.clusters_prepared()));
   return 0;
 }
 
