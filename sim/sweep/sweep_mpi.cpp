@@ -169,7 +169,9 @@ SweepSummary work(const SweepRunner& runner, const SweepOptions& options) {
 }  // namespace
 
 bool launched_by_mpi() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
+  // mpirun (Open MPI, MPICH and Hydra), srun (a job step of several tasks).
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS",
+                           "SLURM_STEP_NUM_TASKS"}) {
     const char* value = std::getenv(name);
     if (value != nullptr && std::atoi(value) > 1)
       return true;

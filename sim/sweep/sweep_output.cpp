@@ -166,9 +166,25 @@ std::size_t check_row(const std::filesystem::path& path, int line, const Sweep& 
 // Lines of a text file that hold one row each, for CSV and JSON lines.
 class LineStore : public ResultStore {
  public:
-  LineStore(std::filesystem::path path, const Sweep& sweep, bool resume, bool header)
+  LineStore(std::filesystem::path path, const Sweep& sweep, bool header)
       : path_(std::move(path)), sweep_(sweep), columns_(result_columns(sweep)), header_(header) {
     done_.assign(sweep.size(), false);
+  }
+  ~LineStore() override {
+    if (file_ != nullptr)
+      std::fclose(file_);
+  }
+
+  void write(const SweepRow& row) override {
+    append(line_of(result_cells(row)) + "\n");
+    ++rows_;
+    done_[row.index] = true;
+  }
+
+ protected:
+  // Reads what a resumed file holds and opens it for appending; called by the formats'
+  // constructors, once their virtual functions exist.
+  void open(bool resume) {
     std::error_code ec;
     const bool exists = std::filesystem::exists(path_, ec);
     if (exists && !resume) {
@@ -209,17 +225,8 @@ class LineStore : public ResultStore {
     if (write_header)
       append(header_line() + "\n");
   }
-  ~LineStore() override {
-    if (file_ != nullptr)
-      std::fclose(file_);
-  }
 
-  void write(const SweepRow& row) override {
-    append(line_of(result_cells(row)) + "\n");
-    ++rows_;
-    done_[row.index] = true;
-  }
-
+ public:
   void complete() override {
     std::fclose(file_);
     file_ = nullptr;
@@ -275,7 +282,9 @@ class LineStore : public ResultStore {
 class CsvStore final : public LineStore {
  public:
   CsvStore(std::filesystem::path path, const Sweep& sweep, bool resume)
-      : LineStore(std::move(path), sweep, resume, true) {}
+      : LineStore(std::move(path), sweep, true) {
+    open(resume);
+  }
 
  private:
   std::string header_line() const override {
@@ -314,7 +323,9 @@ class CsvStore final : public LineStore {
 class JsonLinesStore final : public LineStore {
  public:
   JsonLinesStore(std::filesystem::path path, const Sweep& sweep, bool resume)
-      : LineStore(std::move(path), sweep, resume, false) {}
+      : LineStore(std::move(path), sweep, false) {
+    open(resume);
+  }
 
  private:
   std::string header_line() const override { return {}; }

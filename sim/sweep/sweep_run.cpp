@@ -84,6 +84,26 @@ std::size_t SweepRunner::clusters_prepared() const {
   return cache_->prepared;
 }
 
+namespace {
+
+YAML::Node scenario_tree(const Sweep& sweep, const std::vector<std::uint32_t>& indices,
+                         const YAML::Node& base,
+                         const std::vector<std::vector<YAML::Node>>& values) {
+  YAML::Node root = YAML::Clone(base);
+  for (std::size_t a = 0; a < sweep.axes.size(); ++a) {
+    if (auto problem = set_key(root, sweep.axes[a].key, values[a][indices[a]]))
+      throw InputError({{{sweep.file, 0, 0}, sweep.axes[a].key, *problem}});
+  }
+  return root;
+}
+
+}  // namespace
+
+Scenario SweepRunner::scenario(std::size_t index, Workspace& w) const {
+  const YAML::Node root = scenario_tree(sweep_, sweep_.value_indices(index), w.base, w.values);
+  return parse_scenario_node(root, sweep_.base_file, catalog_);
+}
+
 SweepRow SweepRunner::run(std::size_t index, Workspace& w) const {
   SweepRow row;
   row.index = index;
@@ -91,17 +111,12 @@ SweepRow SweepRunner::run(std::size_t index, Workspace& w) const {
   for (std::size_t a = 0; a < sweep_.axes.size(); ++a)
     row.values.push_back(sweep_.axes[a].values[indices[a]]);
   try {
-    YAML::Node root = YAML::Clone(w.base);
-    for (std::size_t a = 0; a < sweep_.axes.size(); ++a) {
-      if (auto problem = set_key(root, sweep_.axes[a].key, w.values[a][indices[a]]))
-        throw InputError({{{sweep_.file, 0, 0}, sweep_.axes[a].key, *problem}});
-    }
+    const YAML::Node root = scenario_tree(sweep_, indices, w.base, w.values);
     const Scenario scenario = parse_scenario_node(root, sweep_.base_file, catalog_);
 
     // The cluster as written (after the axes) and its calibration decide its network and compute
     // model: the same text, the same prepared cluster.
-    const YAML::Node& read_only = root;
-    std::string key = YAML::Dump(read_only["cluster"]);
+    std::string key = YAML::Dump(root["cluster"]);
     key += "\ncalibration: " + scenario.calibration.value_or("");
     std::shared_future<PreparedPtr> future;
     std::optional<std::promise<PreparedPtr>> build;
@@ -123,12 +138,11 @@ SweepRow SweepRunner::run(std::size_t index, Workspace& w) const {
     }
     if (build) {
       try {
-        auto prepared = std::make_shared<PreparedCluster>();
-        prepared->network = prepare_network(scenario, catalog_);
         const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
-        prepared->compute = make_compute_model(scenario.cluster.device, profile,
-                                               scenario.calibration.value_or("?"));
-        build->set_value(std::move(prepared));
+        build->set_value(std::make_shared<const PreparedCluster>(
+            PreparedCluster{prepare_network(scenario, catalog_),
+                            make_compute_model(scenario.cluster.device, profile,
+                                               scenario.calibration.value_or("?"))}));
       } catch (...) {
         build->set_exception(std::current_exception());
       }

@@ -73,6 +73,9 @@ class SweepRunner {
   // What one thread needs of its own (copies of the YAML trees, which are not shared between
   // threads).
   WorkspacePtr workspace() const;
+  // Scenario `index` (< sweep().size()) as the scenario reader reads it: the base with the axes'
+  // values set. Throws InputError for a scenario the rules refuse.
+  Scenario scenario(std::size_t index, Workspace& workspace) const;
   // Scenario `index` (< sweep().size()), predicted. Throws nothing the scenario causes.
   SweepRow run(std::size_t index, Workspace& workspace) const;
   // How many distinct clusters have been prepared so far (networks built).
