@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hardware/input/yaml_reader.hpp"
 #include "sim/scenario/scenario_node.hpp"
@@ -166,7 +167,7 @@ void read_dimensions(MapReader& top, Sweep& s) {
             top.diagnostics().error(group, path,
                                     fmt::format("zipped axes advance together, so they need as "
                                                 "many values each: {}",
-                                                join_alternatives(sizes)));
+                                                fmt::join(sizes, ", ")));
             break;
           }
         }
