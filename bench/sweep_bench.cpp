@@ -1,6 +1,6 @@
 // A sweep of 10,240 mid-size scenarios (64 to 1,024 GPUs) timed end to end, as `scaleplan sweep`
 // runs it: two models, two devices, five cluster sizes, and the parallelism, micro-batch,
-// recompute and ZeRO axes (bench/README.md). Prints the scenarios per second on the threads
+// recompute, ZeRO and batch axes (bench/README.md). Prints the scenarios per second on the threads
 // given, and what each scenario costs besides its simulation: building it from the base and the
 // axes (parsing) and, once per cluster, its network. A program, not Google Benchmark: one run is
 // minutes long.
@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "hardware/io/catalog.hpp"
+#include "sim/planner/parallel_for.hpp"
 #include "sim/sweep/sweep_run.hpp"
 
 namespace {
@@ -39,6 +40,7 @@ axes:
   training.micro_batch: [1, 2, 4, 8]
   parallelism.recompute: [none, full]
   parallelism.zero: [0, 1]
+  training.global_batch: [512, 1024]
 )";
 
 double cpu_s() {

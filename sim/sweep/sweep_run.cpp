@@ -91,7 +91,10 @@ YAML::Node scenario_tree(const Sweep& sweep, const std::vector<std::uint32_t>& i
                          const std::vector<std::vector<YAML::Node>>& values) {
   YAML::Node root = YAML::Clone(base);
   for (std::size_t a = 0; a < sweep.axes.size(); ++a) {
-    if (auto problem = set_key(root, sweep.axes[a].key, values[a][indices[a]]))
+    // A copy: a node set into another tree joins the two trees' memory for as long as either
+    // lives, so the workspace's values would gather every scenario's tree (and each clone and
+    // lookup would then walk them all).
+    if (auto problem = set_key(root, sweep.axes[a].key, YAML::Clone(values[a][indices[a]])))
       throw InputError({{{sweep.file, 0, 0}, sweep.axes[a].key, *problem}});
   }
   return root;
