@@ -1,6 +1,7 @@
 #include "cli/sweep_command.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "cli/progress.hpp"
 #include "sim/sweep/sweep_output.hpp"
 #include "sim/sweep/sweep_run.hpp"
+#include "sim/sweep/sweep_summary.hpp"
 #ifdef SCALEPLAN_SWEEP_MPI
 #include "sim/sweep/sweep_mpi.hpp"
 #endif
@@ -131,7 +133,36 @@ int run_sweep_command(const SweepCommandOptions& o) {
   return 0;
 }
 
+struct ReportOptions {
+  std::string results;
+  std::string directory;
+};
+
+int run_report(const ReportOptions& o) {
+  const std::string summary = sweep::format_summary(sweep::read_results(o.results));
+  if (!o.directory.empty()) {
+    std::filesystem::create_directories(o.directory);
+    write_output_file((std::filesystem::path(o.directory) / "summary.txt").string(), summary);
+  }
+  std::cout << summary;
+  check_standard_output();
+  return 0;
+}
+
 }  // namespace
+
+std::function<int()> add_report_command(CLI::App& app) {
+  auto o = std::make_shared<ReportOptions>();
+  auto* command = app.add_subcommand(
+      "report",
+      "Summarise a sweep's results: the fastest scenario that fits, the fastest for each value of "
+      "each axis, and how much step time moves with each axis");
+  command->add_option("results", o->results, "Results of scaleplan sweep: .csv, .jsonl or .sqlite")
+      ->required();
+  command->add_option("-o,--output", o->directory, "Also write summary.txt into this folder")
+      ->type_name("DIR");
+  return [o] { return run_report(*o); };
+}
 
 std::function<int()> add_sweep_command(CLI::App& app) {
   auto o = std::make_shared<SweepCommandOptions>();

@@ -15,4 +15,9 @@ namespace scaleplan {
 // or a results file that is not the sweep's, which main reports with exit code 2.
 std::function<int()> add_sweep_command(CLI::App& app);
 
+// Registers `scaleplan report RESULTS [-o DIR]`: what a sweep's results say (the fastest
+// scenario that fits, the fastest for each value of each axis, the sensitivity of step time to
+// each axis), printed, and written to DIR/summary.txt with -o.
+std::function<int()> add_report_command(CLI::App& app);
+
 }  // namespace scaleplan

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hardware/input/yaml_reader.hpp"
+#include "sim/sweep/sweep_csv.hpp"
 
 namespace scaleplan::sweep {
 
@@ -32,86 +33,9 @@ InputError file_error(const std::filesystem::path& path, int line, std::string m
   return InputError({{{path.string(), line, 0}, "", std::move(message)}});
 }
 
-std::string csv_field(const Cell& cell) {
-  if (std::holds_alternative<std::monostate>(cell))
-    return "";
-  if (const auto* i = std::get_if<std::int64_t>(&cell))
-    return fmt::format("{}", *i);
-  if (const auto* d = std::get_if<double>(&cell))
-    return fmt::format("{}", *d);
-  if (const auto* b = std::get_if<bool>(&cell))
-    return *b ? "true" : "false";
-  const std::string& text = std::get<std::string>(cell);
-  if (text.find_first_of(",\"\n\r") == std::string::npos && !text.empty())
-    return text;
-  std::string quoted = "\"";
-  for (const char c : text) {
-    if (c == '"')
-      quoted += '"';
-    quoted += (c == '\n' || c == '\r') ? ' ' : c;
-  }
-  return quoted + "\"";
-}
 
-// The fields of one CSV line (RFC 4180 quoting, no line breaks inside fields).
-std::optional<std::vector<std::string>> csv_fields(std::string_view line) {
-  std::vector<std::string> fields;
-  std::string field;
-  std::size_t i = 0;
-  for (;;) {
-    field.clear();
-    if (i < line.size() && line[i] == '"') {
-      ++i;
-      for (;;) {
-        if (i >= line.size())
-          return std::nullopt;  // an unclosed quote
-        if (line[i] == '"') {
-          if (i + 1 < line.size() && line[i + 1] == '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        field += line[i++];
-      }
-      if (i < line.size() && line[i] != ',')
-        return std::nullopt;
-    } else {
-      while (i < line.size() && line[i] != ',')
-        field += line[i++];
-    }
-    fields.push_back(field);
-    if (i >= line.size())
-      return fields;
-    ++i;  // the comma
-  }
-}
 
-Json json_value(const Cell& cell) {
-  if (std::holds_alternative<std::monostate>(cell))
-    return nullptr;
-  if (const auto* i = std::get_if<std::int64_t>(&cell))
-    return *i;
-  if (const auto* d = std::get_if<double>(&cell))
-    return *d;
-  if (const auto* b = std::get_if<bool>(&cell))
-    return *b;
-  return std::get<std::string>(cell);
-}
 
-Cell cell_of_json(const Json& value) {
-  if (value.is_number_integer())
-    return value.get<std::int64_t>();
-  if (value.is_number())
-    return value.get<double>();
-  if (value.is_boolean())
-    return value.get<bool>();
-  if (value.is_string())
-    return value.get<std::string>();
-  return std::monostate{};
-}
 
 // The same value: numbers compare as numbers (an axis written 1e3 reads back as 1000).
 bool same_cell(const Cell& a, const Cell& b) {
@@ -523,6 +447,86 @@ class SqliteStore final : public ResultStore {
 };
 
 }  // namespace
+
+std::string csv_field(const Cell& cell) {
+  if (std::holds_alternative<std::monostate>(cell))
+    return "";
+  if (const auto* i = std::get_if<std::int64_t>(&cell))
+    return fmt::format("{}", *i);
+  if (const auto* d = std::get_if<double>(&cell))
+    return fmt::format("{}", *d);
+  if (const auto* b = std::get_if<bool>(&cell))
+    return *b ? "true" : "false";
+  const std::string& text = std::get<std::string>(cell);
+  if (text.find_first_of(",\"\n\r") == std::string::npos && !text.empty())
+    return text;
+  std::string quoted = "\"";
+  for (const char c : text) {
+    if (c == '"')
+      quoted += '"';
+    quoted += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  return quoted + "\"";
+}
+
+std::optional<std::vector<std::string>> csv_fields(std::string_view line) {
+  std::vector<std::string> fields;
+  std::string field;
+  std::size_t i = 0;
+  for (;;) {
+    field.clear();
+    if (i < line.size() && line[i] == '"') {
+      ++i;
+      for (;;) {
+        if (i >= line.size())
+          return std::nullopt;  // an unclosed quote
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        field += line[i++];
+      }
+      if (i < line.size() && line[i] != ',')
+        return std::nullopt;
+    } else {
+      while (i < line.size() && line[i] != ',')
+        field += line[i++];
+    }
+    fields.push_back(field);
+    if (i >= line.size())
+      return fields;
+    ++i;  // the comma
+  }
+}
+
+Json json_value(const Cell& cell) {
+  if (std::holds_alternative<std::monostate>(cell))
+    return nullptr;
+  if (const auto* i = std::get_if<std::int64_t>(&cell))
+    return *i;
+  if (const auto* d = std::get_if<double>(&cell))
+    return *d;
+  if (const auto* b = std::get_if<bool>(&cell))
+    return *b;
+  return std::get<std::string>(cell);
+}
+
+Cell cell_of_json(const Json& value) {
+  if (value.is_number_integer())
+    return value.get<std::int64_t>();
+  if (value.is_number())
+    return value.get<double>();
+  if (value.is_boolean())
+    return value.get<bool>();
+  if (value.is_string())
+    return value.get<std::string>();
+  return std::monostate{};
+}
 
 std::optional<ResultFormat> result_format_of(const std::filesystem::path& path) {
   const std::string ext = extension_of(path);

@@ -183,6 +183,20 @@ TEST(SweepCli, ARunWritesEveryScenarioFailuresIncludedAndReportsProgressInALog) 
       << resumed.text;
 }
 
+TEST(SweepCli, ReportSummarisesTheResults) {
+  const std::string file = write_sweep("report.yaml");
+  const auto out = test_dir() / "report.sqlite";
+  remove_results(out);
+  ASSERT_EQ(sweep(file + " -o " + out.string()).status, 0);
+  const auto dir = test_dir() / "report";
+  const Output o = scaleplan::test::run_command(std::string(SCALEPLAN_BINARY) + " report " +
+                                                out.string() + " -o " + dir.string());
+  ASSERT_EQ(o.status, 0) << o.text;
+  EXPECT_NE(o.text.find("48 scenarios, 32 ok"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("sensitivity of step time to each axis"), std::string::npos) << o.text;
+  EXPECT_EQ(read(dir / "summary.txt"), o.text);
+}
+
 TEST(SweepCli, ABadSweepFileExitsTwoAtFileLineKey) {
   const auto path = test_dir() / "bad.yaml";
   std::ofstream(path) << "base: ../nowhere.yaml\naxes:\n  parallelism.tp: [1, 2]\n"
