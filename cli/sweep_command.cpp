@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/catalog_command.hpp"
+#include "cli/exit_codes.hpp"
 #include "cli/output_file.hpp"
 #include "cli/progress.hpp"
 #include "sim/sweep/sweep_output.hpp"
@@ -97,10 +98,19 @@ int run_across_ranks(const SweepCommandOptions& o) {
   if (coordinator)
     options.done = store->done();
   options.progress = terminal.sink();
-  const sweep::SweepSummary summary = sweep::run_sweep_mpi(session, runner, store.get(), options);
+  sweep::SweepSummary summary;
+  try {
+    summary = sweep::run_sweep_mpi(session, runner, store.get(), options);
+    if (coordinator)
+      store->complete();
+  } catch (const std::exception& e) {
+    // The other ranks wait for this one: end them all (the rows written stay; --resume).
+    terminal.clear();
+    std::cerr << "error: rank " << session.rank() << ": " << printable_text(e.what()) << "\n";
+    session.abort(exit_internal_error);
+  }
   if (!coordinator)
     return 0;
-  store->complete();
   terminal.clear();
   print_summary(*sweep, summary, *store, o.output, seconds_since(start),
                 fmt::format(", {} ranks: rank 0 writing, {} running", session.size(),

@@ -197,6 +197,11 @@ bool MpiSession::all(bool ok) const {
   return every == 1;
 }
 
+void MpiSession::abort(int code) const {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::abort();  // MPI_Abort does not return; this says so to the compiler
+}
+
 SweepSummary run_sweep_mpi(const MpiSession& session, const SweepRunner& runner,
                            ResultStore* store, const SweepOptions& options) {
   if (session.size() < 2) {

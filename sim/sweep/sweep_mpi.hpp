@@ -29,6 +29,9 @@ class MpiSession {
   int size() const { return size_; }
   // Whether every rank passes `ok` (a collective call: every rank must make it).
   bool all(bool ok) const;
+  // Ends every rank of the job with `code` (MPI_Abort): for an error on one rank while the others
+  // wait for it.
+  [[noreturn]] void abort(int code) const;
 
  private:
   int rank_ = 0;

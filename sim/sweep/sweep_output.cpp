@@ -118,7 +118,7 @@ class LineStore : public ResultStore {
     }
     bool write_header = header_;
     if (exists) {
-      const std::string text = read_input_file(path_);
+      const std::string text = read_results_file(path_);
       // A last line without its line break was cut short by a kill: it is dropped, and its
       // scenario runs again.
       const std::size_t complete = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
@@ -154,7 +154,7 @@ class LineStore : public ResultStore {
   void complete() override {
     std::fclose(file_);
     file_ = nullptr;
-    const std::string text = read_input_file(path_);
+    const std::string text = read_results_file(path_);
     std::vector<std::pair<std::size_t, std::string_view>> lines;
     std::string head;
     std::size_t start = 0;
@@ -526,6 +526,17 @@ Cell cell_of_json(const Json& value) {
   if (value.is_string())
     return value.get<std::string>();
   return std::monostate{};
+}
+
+std::string read_results_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw file_error(path, 0, fmt::format("cannot read: {}", std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad())
+    throw file_error(path, 0, "cannot read the file to its end");
+  return text.str();
 }
 
 std::optional<ResultFormat> result_format_of(const std::filesystem::path& path) {

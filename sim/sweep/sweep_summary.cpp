@@ -34,7 +34,7 @@ std::vector<std::string> axes_of(const ResultTable& t) {
 }
 
 void read_lines(const std::filesystem::path& path, bool csv, ResultTable& t) {
-  const std::string text = read_input_file(path);
+  const std::string text = read_results_file(path);
   std::size_t start = 0;
   int line = 0;
   while (start < text.size()) {
