@@ -91,11 +91,8 @@ SweepSummary coordinate(const MpiSession& session, const SweepRunner& runner, Re
   const Sweep& sweep = runner.sweep();
   SweepSummary summary;
   summary.scenarios = sweep.size();
-  std::deque<std::size_t> pending;
-  for (std::size_t i = 0; i < sweep.size(); ++i) {
-    if (i >= options.done.size() || !options.done[i])
-      pending.push_back(i);
-  }
+  const std::vector<std::size_t> scenarios = pending_scenarios(sweep, options.done);
+  std::deque<std::size_t> pending(scenarios.begin(), scenarios.end());
   summary.skipped = sweep.size() - pending.size();
   const std::size_t to_run = pending.size();
   ProgressCounter counter(options.progress, "sweep", "scenarios", to_run);

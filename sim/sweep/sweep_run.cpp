@@ -192,16 +192,21 @@ SweepRow SweepRunner::run(std::size_t index, Workspace& w) const {
   return row;
 }
 
+std::vector<std::size_t> pending_scenarios(const Sweep& sweep, const std::vector<bool>& done) {
+  std::vector<std::size_t> pending;
+  for (std::size_t i = 0; i < sweep.size(); ++i) {
+    if (i >= done.size() || !done[i])
+      pending.push_back(i);
+  }
+  return pending;
+}
+
 SweepSummary run_sweep(const SweepRunner& runner, const SweepOptions& options,
                        const std::function<void(const SweepRow&)>& write) {
   const Sweep& sweep = runner.sweep();
   SweepSummary summary;
   summary.scenarios = sweep.size();
-  std::vector<std::size_t> pending;
-  for (std::size_t i = 0; i < sweep.size(); ++i) {
-    if (i >= options.done.size() || !options.done[i])
-      pending.push_back(i);
-  }
+  const std::vector<std::size_t> pending = pending_scenarios(sweep, options.done);
   summary.skipped = sweep.size() - pending.size();
   const int threads = worker_threads(options.threads);
   std::vector<SweepRunner::WorkspacePtr> workspaces(static_cast<std::size_t>(threads));

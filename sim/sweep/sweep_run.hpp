@@ -106,6 +106,9 @@ struct SweepSummary {
   bool stopped = false;
 };
 
+// The scenarios of `sweep` that `done` (as SweepOptions::done) does not mark, in order.
+std::vector<std::size_t> pending_scenarios(const Sweep& sweep, const std::vector<bool>& done);
+
 // Runs every scenario of `runner`'s sweep not yet done on `options.threads` threads, handing each
 // row to `write` as it finishes: one call at a time, in the order they finish. An exception from
 // `write` stops the sweep and is rethrown.
