@@ -139,7 +139,7 @@ int run_sweep_command(const SweepCommandOptions& o) {
   store->complete();
   terminal.clear();
   print_summary(sweep, summary, *store, o.output, seconds_since(start),
-                fmt::format(", {} clusters built", runner.clusters_prepared()));
+                ", " + counted(static_cast<std::int64_t>(runner.clusters_prepared()), "cluster") + " built");
   return 0;
 }
 

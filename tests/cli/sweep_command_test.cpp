@@ -179,6 +179,14 @@ TEST(SweepCli, ARunWritesEveryScenarioFailuresIncludedAndReportsProgressInALog) 
   EXPECT_NE(again.text.find("pass --resume"), std::string::npos) << again.text;
   const Output resumed = sweep(file + " -o " + out.string() + " --resume");
   EXPECT_EQ(resumed.status, 0) << resumed.text;
+
+  // --progress always draws the terminal's line: a bar, done/total, the failures.
+  const auto drawn = test_dir() / "drawn.csv";
+  remove_results(drawn);
+  const Output bar = sweep(file + " -o " + drawn.string() + " -j 2 --progress always");
+  EXPECT_NE(bar.text.find("\rsweep [####################] 48/48 scenarios"), std::string::npos)
+      << bar.text;
+  EXPECT_NE(bar.text.find("16 failed\x1b[K"), std::string::npos) << bar.text;
   EXPECT_NE(resumed.text.find("0 run now (0 failed), 48 done before"), std::string::npos)
       << resumed.text;
 }
