@@ -85,24 +85,25 @@ int main(int argc, char** argv) {
   std::size_t devices = 0;
   const double cpu_start = cpu_s();
   start = std::chrono::steady_clock::now();
-  const sweep::SweepSummary summary = sweep::run_sweep(runner, options, [&](const sweep::SweepRow& row) {
-    if (row.ok()) {
-      ++ok;
-      devices += static_cast<std::size_t>(row.devices);
-    }
-  });
+  const sweep::SweepSummary summary =
+      sweep::run_sweep(runner, options, [&](const sweep::SweepRow& row) {
+        if (row.ok()) {
+          ++ok;
+          devices += static_cast<std::size_t>(row.devices);
+        }
+      });
   const double wall_s = since(start);
   const double cpu = cpu_s() - cpu_start;
   std::printf("%s", fmt::format("sweep of {} scenarios (of {}), {} threads: {} ok, {} failed\n",
                                 summary.ran, s.size(), worker_threads(threads), ok, summary.failed)
                         .c_str());
-  std::printf("%s", fmt::format("  wall {:.1f} s, CPU {:.1f} s: {:.1f} scenarios/s, {:.2f} ms of "
-                                "CPU a scenario; ok scenarios average {:.0f} devices\n",
-                                wall_s, cpu, static_cast<double>(summary.ran) / wall_s,
-                                1e3 * cpu / static_cast<double>(summary.ran),
-                                ok > 0 ? static_cast<double>(devices) / static_cast<double>(ok)
-                                       : 0.0)
-                        .c_str());
+  std::printf("%s",
+              fmt::format("  wall {:.1f} s, CPU {:.1f} s: {:.1f} scenarios/s, {:.2f} ms of "
+                          "CPU a scenario; ok scenarios average {:.0f} devices\n",
+                          wall_s, cpu, static_cast<double>(summary.ran) / wall_s,
+                          1e3 * cpu / static_cast<double>(summary.ran),
+                          ok > 0 ? static_cast<double>(devices) / static_cast<double>(ok) : 0.0)
+                  .c_str());
   std::printf("%s", fmt::format("  building and reading a scenario: {:.0f} us ({} of {} refused "
                                 "by the rules); {} clusters prepared\n",
                                 parse_s * 1e6, refused, parses, runner.clusters_prepared())

@@ -111,13 +111,12 @@ void TerminalProgress::report(const ProgressUpdate& u) {
   std::string line;
   if (style_.bar_and_rate && !plain_) {
     constexpr std::size_t width = 20;
-    const auto filled = static_cast<std::size_t>(
-        u.total > 0 ? static_cast<double>(width) * static_cast<double>(u.done) /
-                          static_cast<double>(u.total)
-                    : 0.0);
+    const auto filled = static_cast<std::size_t>(u.total > 0 ? static_cast<double>(width) *
+                                                                   static_cast<double>(u.done) /
+                                                                   static_cast<double>(u.total)
+                                                             : 0.0);
     line = fmt::format("{} [{}{}] {}/{} {}", u.task, std::string(filled, '#'),
-                       std::string(width - std::min(width, filled), '.'), u.done, u.total,
-                       u.units);
+                       std::string(width - std::min(width, filled), '.'), u.done, u.total, u.units);
   } else {
     line = fmt::format("{}: {}/{} {}", u.task, u.done, u.total, u.units);
   }

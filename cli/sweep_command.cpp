@@ -71,9 +71,10 @@ int run_across_ranks(const SweepCommandOptions& o) {
     if (coordinator && error)
       std::rethrow_exception(error);
     if (coordinator)
-      throw std::runtime_error(fmt::format("another rank could not {}; every rank must be able to "
-                                           "read the sweep file and the catalog",
-                                           what));
+      throw std::runtime_error(
+          fmt::format("another rank could not {}; every rank must be able to "
+                      "read the sweep file and the catalog",
+                      what));
     throw std::runtime_error("stopped with rank 0");
   };
   try {
@@ -112,9 +113,9 @@ int run_across_ranks(const SweepCommandOptions& o) {
   if (!coordinator)
     return 0;
   terminal.clear();
-  print_summary(*sweep, summary, *store, o.output, seconds_since(start),
-                fmt::format(", {} ranks: rank 0 writing, {} running", session.size(),
-                            session.size() - 1));
+  print_summary(
+      *sweep, summary, *store, o.output, seconds_since(start),
+      fmt::format(", {} ranks: rank 0 writing, {} running", session.size(), session.size() - 1));
   return 0;
 }
 #endif
@@ -138,8 +139,9 @@ int run_sweep_command(const SweepCommandOptions& o) {
       sweep::run_sweep(runner, options, [&](const sweep::SweepRow& row) { store->write(row); });
   store->complete();
   terminal.clear();
-  print_summary(sweep, summary, *store, o.output, seconds_since(start),
-                ", " + counted(static_cast<std::int64_t>(runner.clusters_prepared()), "cluster") + " built");
+  print_summary(
+      sweep, summary, *store, o.output, seconds_since(start),
+      ", " + counted(static_cast<std::int64_t>(runner.clusters_prepared()), "cluster") + " built");
   return 0;
 }
 

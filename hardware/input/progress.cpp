@@ -9,8 +9,7 @@ ProgressCounter::ProgressCounter(ProgressSink* sink, std::string task, std::stri
                                  std::uint64_t total)
     : sink_(sink), task_(std::move(task)), units_(std::move(units)), total_(total) {}
 
-void ProgressCounter::advance(std::string_view current, std::uint64_t items,
-                              std::uint64_t failed) {
+void ProgressCounter::advance(std::string_view current, std::uint64_t items, std::uint64_t failed) {
   done_ += items;
   failed_ += failed;
   if (!sink_)

@@ -46,8 +46,8 @@ void parallel_for(std::size_t count, int threads, Body&& body, Stop&& stop) {
       }
     }
   };
-  const int helpers_wanted =
-      static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), count));
+  const int helpers_wanted = static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), count));
   std::vector<std::thread> helpers;
   for (int t = 1; t < helpers_wanted; ++t)
     helpers.emplace_back(worker, t);

@@ -61,8 +61,9 @@ std::vector<Token> tokenize(std::string_view s) {
     if (std::isdigit(static_cast<unsigned char>(c)) != 0 ||
         (c == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])) != 0)) {
       std::size_t j = i;
-      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) != 0 || s[j] == '.' ||
-                              ((s[j] == '+' || s[j] == '-') && (s[j - 1] == 'e' || s[j - 1] == 'E'))))
+      while (j < s.size() &&
+             (std::isalnum(static_cast<unsigned char>(s[j])) != 0 || s[j] == '.' ||
+              ((s[j] == '+' || s[j] == '-') && (s[j - 1] == 'e' || s[j - 1] == 'E'))))
         ++j;
       std::string problem;
       const std::string text(s.substr(i, j - i));
@@ -242,9 +243,8 @@ class Parser {
           throw FilterError(fmt::format("expected a value before '{}'", t.text), t.offset);
         } else {
           if (!known_(t.text))
-            throw FilterError(fmt::format("'{}' is not an axis or a key of the base scenario",
-                                          t.text),
-                              t.offset);
+            throw FilterError(
+                fmt::format("'{}' is not an axis or a key of the base scenario", t.text), t.offset);
           node->kind = Node::Kind::key;
           const auto found = std::find(keys_.begin(), keys_.end(), t.text);
           node->key = static_cast<std::size_t>(found - keys_.begin());

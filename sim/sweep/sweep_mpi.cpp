@@ -28,9 +28,9 @@ Json encode(const SweepRow& r) {
   }
   j["device"] = r.device;
   j["ints"] = {r.devices, r.dp, r.microbatches};
-  j["reals"] = {r.step_time_s,       r.tokens_per_s,          r.model_tflops_per_device,
-                r.mfu,               r.peak_memory_bytes,     r.memory_capacity_bytes,
-                r.compute_s,         r.exposed_comm_s,        r.bubble_s};
+  j["reals"] = {r.step_time_s, r.tokens_per_s,      r.model_tflops_per_device,
+                r.mfu,         r.peak_memory_bytes, r.memory_capacity_bytes,
+                r.compute_s,   r.exposed_comm_s,    r.bubble_s};
   j["fits"] = r.fits;
   const auto optional = [](const std::optional<double>& v) { return v ? Json(*v) : Json(); };
   j["optional"] = {optional(r.power_w), optional(r.energy_per_step_j), optional(r.usd_per_hour),
@@ -52,9 +52,9 @@ SweepRow decode(const Json& j) {
   r.dp = ints.at(1).get<int>();
   r.microbatches = ints.at(2).get<int>();
   const auto& reals = j.at("reals");
-  double* fields[] = {&r.step_time_s,       &r.tokens_per_s,      &r.model_tflops_per_device,
-                      &r.mfu,               &r.peak_memory_bytes, &r.memory_capacity_bytes,
-                      &r.compute_s,         &r.exposed_comm_s,    &r.bubble_s};
+  double* fields[] = {&r.step_time_s, &r.tokens_per_s,      &r.model_tflops_per_device,
+                      &r.mfu,         &r.peak_memory_bytes, &r.memory_capacity_bytes,
+                      &r.compute_s,   &r.exposed_comm_s,    &r.bubble_s};
   for (std::size_t i = 0; i < std::size(fields); ++i)
     *fields[i] = reals.at(i).get<double>();
   r.fits = j.at("fits").get<bool>();
@@ -78,8 +78,7 @@ std::string receive_text(int from, int tag, int& source) {
   int count = 0;
   MPI_Get_count(&status, MPI_CHAR, &count);
   std::string text(static_cast<std::size_t>(count), '\0');
-  MPI_Recv(text.data(), count, MPI_CHAR, status.MPI_SOURCE, tag, MPI_COMM_WORLD,
-           MPI_STATUS_IGNORE);
+  MPI_Recv(text.data(), count, MPI_CHAR, status.MPI_SOURCE, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   source = status.MPI_SOURCE;
   return text;
 }
@@ -167,8 +166,8 @@ SweepSummary work(const SweepRunner& runner, const SweepOptions& options) {
 
 bool launched_by_mpi() {
   // mpirun (Open MPI, MPICH and Hydra), srun (a job step of several tasks).
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS",
-                           "SLURM_STEP_NUM_TASKS"}) {
+  for (const char* name :
+       {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"}) {
     const char* value = std::getenv(name);
     if (value != nullptr && std::atoi(value) > 1)
       return true;
@@ -199,8 +198,8 @@ void MpiSession::abort(int code) const {
   std::abort();  // MPI_Abort does not return; this says so to the compiler
 }
 
-SweepSummary run_sweep_mpi(const MpiSession& session, const SweepRunner& runner,
-                           ResultStore* store, const SweepOptions& options) {
+SweepSummary run_sweep_mpi(const MpiSession& session, const SweepRunner& runner, ResultStore* store,
+                           const SweepOptions& options) {
   if (session.size() < 2) {
     // One rank: no one to hand batches to; run here.
     return run_sweep(runner, options, [&](const SweepRow& row) { store->write(row); });

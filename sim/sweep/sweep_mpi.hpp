@@ -42,7 +42,7 @@ class MpiSession {
 // open results file) receives every row and `options.done` says what it holds already;
 // `options.progress` reports there. On the other ranks `store` is null and `options.threads`
 // threads run each batch. Returns rank 0's summary (the others' count what they ran).
-SweepSummary run_sweep_mpi(const MpiSession& session, const SweepRunner& runner,
-                           ResultStore* store, const SweepOptions& options);
+SweepSummary run_sweep_mpi(const MpiSession& session, const SweepRunner& runner, ResultStore* store,
+                           const SweepOptions& options);
 
 }  // namespace scaleplan::sweep

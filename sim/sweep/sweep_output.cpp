@@ -33,10 +33,6 @@ InputError file_error(const std::filesystem::path& path, int line, std::string m
   return InputError({{{path.string(), line, 0}, "", std::move(message)}});
 }
 
-
-
-
-
 // The same value: numbers compare as numbers (an axis written 1e3 reads back as 1000).
 bool same_cell(const Cell& a, const Cell& b) {
   const auto number = [](const Cell& c) -> std::optional<double> {
@@ -264,8 +260,9 @@ class JsonLinesStore final : public LineStore {
     try {
       row = Json::parse(content);
     } catch (const Json::exception&) {
-      throw file_error(path_, line, "not a JSON object; the file is damaged or not a sweep's "
-                                    "results");
+      throw file_error(path_, line,
+                       "not a JSON object; the file is damaged or not a sweep's "
+                       "results");
     }
     bool same = row.is_object() && row.size() == columns_.size();
     for (const Column& c : columns_)
@@ -551,9 +548,8 @@ std::optional<ResultFormat> result_format_of(const std::filesystem::path& path) 
 }
 
 std::vector<Column> result_columns(const Sweep& sweep) {
-  std::vector<Column> columns{{"index", ColumnType::integer},
-                              {"status", ColumnType::text},
-                              {"error", ColumnType::text}};
+  std::vector<Column> columns{
+      {"index", ColumnType::integer}, {"status", ColumnType::text}, {"error", ColumnType::text}};
   for (const Axis& axis : sweep.axes)
     columns.push_back({axis.key, ColumnType::value});
   for (const char* name : {"device"})

@@ -43,8 +43,9 @@ void read_base(MapReader& top, Sweep& s, YAML::Node& base) {
     return;
   }
   if (!node.IsScalar() || node.Scalar().empty()) {
-    top.error("base", "expected the path of a scenario file or a scenario as a mapping "
-                      "(cluster, model, training, parallelism)");
+    top.error("base",
+              "expected the path of a scenario file or a scenario as a mapping "
+              "(cluster, model, training, parallelism)");
     return;
   }
   std::filesystem::path path(node.Scalar());
@@ -74,8 +75,9 @@ void read_axes(MapReader& top, Sweep& s) {
     return;
   const YAML::Node axes = top.node()["axes"];
   if (!axes.IsMap() || axes.size() == 0) {
-    top.error("axes", "expected a mapping of scenario keys to lists of values, such as "
-                      "parallelism.tp: [1, 2, 4]");
+    top.error("axes",
+              "expected a mapping of scenario keys to lists of values, such as "
+              "parallelism.tp: [1, 2, 4]");
     return;
   }
   Diagnostics& d = top.diagnostics();
@@ -125,8 +127,9 @@ void read_dimensions(MapReader& top, Sweep& s) {
   if (top.has("zip")) {
     const YAML::Node zip = top.node()["zip"];
     if (!zip.IsSequence()) {
-      top.error("zip", "expected a list of groups of axes, such as [[parallelism.tp, "
-                       "parallelism.pp]]");
+      top.error("zip",
+                "expected a list of groups of axes, such as [[parallelism.tp, "
+                "parallelism.pp]]");
     } else {
       for (std::size_t g = 0; g < zip.size(); ++g) {
         const YAML::Node group = zip[g];

@@ -53,9 +53,9 @@ void read_lines(const std::filesystem::path& path, bool csv, ResultTable& t) {
         continue;
       }
       if (fields->size() != t.columns.size())
-        throw table_error(t.file, line,
-                          fmt::format("{} fields where the header has {}", fields->size(),
-                                      t.columns.size()));
+        throw table_error(
+            t.file, line,
+            fmt::format("{} fields where the header has {}", fields->size(), t.columns.size()));
       std::vector<Cell> row;
       for (const std::string& f : *fields) {
         if (f.empty())
@@ -207,9 +207,9 @@ std::string format_summary(const ResultTable& t) {
     if (truth(row[fits]) && number(row[step]))
       fitting.push_back(&row);
   }
-  std::string out = fmt::format("{}: {} scenarios, {} ok ({} fit in memory), {} failed\n",
-                                printable_text(t.file), t.rows.size(), ok, fitting.size(),
-                                t.rows.size() - ok);
+  std::string out =
+      fmt::format("{}: {} scenarios, {} ok ({} fit in memory), {} failed\n", printable_text(t.file),
+                  t.rows.size(), ok, fitting.size(), t.rows.size() - ok);
   if (fitting.empty())
     return out + "no scenario fits: nothing to rank\n";
   const auto faster = [&](const std::vector<Cell>* a, const std::vector<Cell>* b) {
@@ -259,15 +259,17 @@ std::string format_summary(const ResultTable& t) {
         means.emplace_back(value, sum / static_cast<double>(count));
     }
     if (means.size() >= 2) {
-      const auto [low, high] = std::minmax_element(
-          means.begin(), means.end(), [](const auto& x, const auto& y) { return x.second < y.second; });
+      const auto [low, high] =
+          std::minmax_element(means.begin(), means.end(),
+                              [](const auto& x, const auto& y) { return x.second < y.second; });
       sensitivities.push_back({t.axes[a], high->second / low->second, low->first, high->first});
     }
   }
   std::stable_sort(sensitivities.begin(), sensitivities.end(),
                    [](const Sensitivity& x, const Sensitivity& y) { return x.ratio > y.ratio; });
-  out += "\nsensitivity of step time to each axis: slowest over fastest mean step time across "
-         "its values (scenarios that fit)\n";
+  out +=
+      "\nsensitivity of step time to each axis: slowest over fastest mean step time across "
+      "its values (scenarios that fit)\n";
   for (const Sensitivity& s : sensitivities) {
     out += fmt::format("  {:<28} {:.3g}x  (fastest {}, slowest {})\n", printable_text(s.axis),
                        s.ratio, printable_text(s.fastest), printable_text(s.slowest));

@@ -20,8 +20,7 @@ std::vector<std::string> parts_of(std::string_view key) {
 
 }  // namespace
 
-std::optional<std::string> set_key(YAML::Node root, std::string_view key,
-                                   const YAML::Node& value) {
+std::optional<std::string> set_key(YAML::Node root, std::string_view key, const YAML::Node& value) {
   const std::vector<std::string> parts = parts_of(key);
   YAML::Node node = root;
   std::string path;

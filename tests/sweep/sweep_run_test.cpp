@@ -22,8 +22,8 @@ std::vector<SweepRow> run_all(const Sweep& s, int threads, SweepOptions options 
 }
 
 TEST(SweepRun, EachScenarioIsPredictedAsRunWouldAndFailuresAreRows) {
-  const Sweep s = test::parse_test_sweep(
-      "axes:\n  parallelism.tp: [1, 3]\n  training.micro_batch: [1, 2]\n");
+  const Sweep s =
+      test::parse_test_sweep("axes:\n  parallelism.tp: [1, 3]\n  training.micro_batch: [1, 2]\n");
   const std::vector<SweepRow> rows = run_all(s, 2);
   ASSERT_EQ(rows.size(), 4u);
   // tp 1: a valid plan, predicted as the same scenario read by parse_scenario.
@@ -113,9 +113,9 @@ TEST(SweepRun, AWriterThatFailsStopsTheSweep) {
   SweepRunner runner(s, Catalog::builtin());
   SweepOptions options;
   options.threads = 2;
-  EXPECT_THROW(run_sweep(runner, options,
-                         [](const SweepRow&) { throw std::runtime_error("disk full"); }),
-               std::runtime_error);
+  EXPECT_THROW(
+      run_sweep(runner, options, [](const SweepRow&) { throw std::runtime_error("disk full"); }),
+      std::runtime_error);
 }
 
 }  // namespace

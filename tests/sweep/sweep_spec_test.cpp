@@ -65,9 +65,10 @@ TEST(SweepSpec, AnUnknownAxisKeyIsAnErrorAtItsLine) {
 }
 
 TEST(SweepSpec, BadFilesGetEveryErrorAtFileLineKey) {
-  EXPECT_NE(errors_of("axes:\n  training.micro_batch: 4\n").find("sweep.yaml:7:25: "
-                                                                  "axes.training.micro_batch: "
-                                                                  "expected a list"),
+  EXPECT_NE(errors_of("axes:\n  training.micro_batch: 4\n")
+                .find("sweep.yaml:7:25: "
+                      "axes.training.micro_batch: "
+                      "expected a list"),
             std::string::npos);
   EXPECT_NE(errors_of("axes:\n  training.micro_batch: [1, 1]\n").find("listed twice"),
             std::string::npos);
@@ -91,10 +92,10 @@ TEST(SweepSpec, BadFilesGetEveryErrorAtFileLineKey) {
 TEST(SweepSpec, FilterErrorsNameTheCharacterAndTheCombination) {
   const std::string syntax =
       errors_of("axes:\n  parallelism.pp: [1, 2]\nfilter: parallelism.pp * (2\n");
-  EXPECT_NE(syntax.find("sweep.yaml:8:9: filter: expected ')' (at character 20"),
-            std::string::npos)
+  EXPECT_NE(syntax.find("sweep.yaml:8:9: filter: expected ')' (at character 20"), std::string::npos)
       << syntax;
-  const std::string key = errors_of("axes:\n  parallelism.pp: [1, 2]\nfilter: parallelism.qq > 1\n");
+  const std::string key =
+      errors_of("axes:\n  parallelism.pp: [1, 2]\nfilter: parallelism.qq > 1\n");
   EXPECT_NE(key.find("'parallelism.qq' is not an axis or a key of the base scenario"),
             std::string::npos)
       << key;
@@ -103,14 +104,15 @@ TEST(SweepSpec, FilterErrorsNameTheCharacterAndTheCombination) {
   EXPECT_NE(type.find("'>' takes numbers, got the text 'none' with parallelism.recompute none"),
             std::string::npos)
       << type;
-  const std::string none = errors_of("axes:\n  parallelism.pp: [1, 2]\nfilter: parallelism.pp > 2\n");
+  const std::string none =
+      errors_of("axes:\n  parallelism.pp: [1, 2]\nfilter: parallelism.pp > 2\n");
   EXPECT_NE(none.find("drops every combination"), std::string::npos) << none;
 }
 
 TEST(SweepSpec, ABaseByPathIsReadRelativeToTheSweep) {
-  const Sweep s = load_sweep(std::string(SCALEPLAN_SOURCE_DIR) +
-                                 "/scenarios/sweeps/micro-batch-x-recompute.yaml",
-                             Catalog::builtin());
+  const Sweep s = load_sweep(
+      std::string(SCALEPLAN_SOURCE_DIR) + "/scenarios/sweeps/micro-batch-x-recompute.yaml",
+      Catalog::builtin());
   EXPECT_EQ(s.size(), 18u);
   EXPECT_NE(s.base_yaml.find("gpt3-1.3b-8xa100"), std::string::npos);
   try {

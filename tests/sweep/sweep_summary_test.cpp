@@ -17,8 +17,7 @@ std::filesystem::path write_results(const std::string& format) {
   const Sweep s = test::parse_test_sweep(
       "axes:\n  training.micro_batch: [1, 2]\n  cluster.device: [A100-SXM4-80GB, "
       "H100-SXM5-80GB]\n");
-  const auto path =
-      test::scratch_dir("scaleplan-sweep-summary-test") / ("results." + format);
+  const auto path = test::scratch_dir("scaleplan-sweep-summary-test") / ("results." + format);
   std::filesystem::remove(path);
   const auto store = open_results(path, s, false);
   for (std::size_t i = 0; i < 4; ++i) {
