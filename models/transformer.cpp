@@ -616,8 +616,7 @@ double training_flops_per_token(const TransformerConfig& model, AttentionFlops c
   const LayerPartition whole;
   const LayerWork layer = transformer_layer(m, sequences, whole, Dtype::bf16);
   const Block head = output_block(m, sequences, whole, Dtype::bf16);
-  const double attention_share =
-      m.causal && convention == AttentionFlops::causal_half ? 0.5 : 1.0;
+  const double attention_share = m.causal && convention == AttentionFlops::causal_half ? 0.5 : 1.0;
   auto flops = [&](const Block& b) {
     double sum = 0;
     for (const auto* list : {&b.forward, &b.backward_input, &b.backward_weight}) {

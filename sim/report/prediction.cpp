@@ -227,7 +227,8 @@ Stream StepBreakdown::bound_by() const {
 namespace {
 
 // Each pipeline stage's busiest listed rank: the one that computed and communicated longest.
-std::vector<StepBreakdown> stage_breakdown(const SimulationResult& sim, const ParallelismSpec& par) {
+std::vector<StepBreakdown> stage_breakdown(const SimulationResult& sim,
+                                           const ParallelismSpec& par) {
   std::vector<StepBreakdown> stages(par.pp);
   std::vector<bool> seen(par.pp, false);
   for (const RankResult& r : sim.ranks) {
@@ -292,9 +293,9 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
                                      : ", weight all-gather after the optimizer step";
     }
     if (par.zero >= 3) {
-      text += f.zero3_prefetch_parameters
-                  ? fmt::format(", ZeRO-3 prefetching {:g} parameters", *f.zero3_prefetch_parameters)
-                  : ", ZeRO-3 prefetching the next layer";
+      text += f.zero3_prefetch_parameters ? fmt::format(", ZeRO-3 prefetching {:g} parameters",
+                                                        *f.zero3_prefetch_parameters)
+                                          : ", ZeRO-3 prefetching the next layer";
     }
     if (f.pipeline_scatter_gather && par.pp > 1 && par.tp > 1 && !par.sequence_parallel)
       text += ", pipeline messages scattered over tp and all-gathered";
@@ -510,11 +511,11 @@ std::string resource_text(Stream stream) {
 // stage's split.
 std::string step_split_text(const Prediction& p) {
   const auto& b = p.breakdown;
-  std::string out = "step split (" +
-                    (p.stage_breakdown.size() > 1
-                         ? "stage " + std::to_string(b.stage) + ", the busiest, "
-                         : std::string()) +
-                    "rank " + std::to_string(b.rank) + ")\n";
+  std::string out =
+      "step split (" +
+      (p.stage_breakdown.size() > 1 ? "stage " + std::to_string(b.stage) + ", the busiest, "
+                                    : std::string()) +
+      "rank " + std::to_string(b.rank) + ")\n";
   out += "  compute                  " + seconds_and_share(b.compute_s, p.step_time_s) + "\n";
   out += "  exposed communication    " + seconds_and_share(b.exposed_comm_s, p.step_time_s) + "\n";
   out += "  pipeline bubble / idle   " + seconds_and_share(b.bubble_s, p.step_time_s) + "\n";
@@ -525,13 +526,14 @@ std::string step_split_text(const Prediction& p) {
     }
   }
   const Stream bound = b.bound_by();
-  out += "  bound by                 " +
-         (p.stage_breakdown.size() > 1 ? "stage " + std::to_string(b.stage) + ", " : std::string()) +
-         resource_text(bound) + " (" +
-         fmt::format("{:.3f} s", bound == Stream::compute
-                                     ? b.compute_s
-                                     : b.exposed_by_stream_s[static_cast<std::size_t>(bound)]) +
-         (bound == Stream::compute ? "" : " exposed") + ")\n";
+  out +=
+      "  bound by                 " +
+      (p.stage_breakdown.size() > 1 ? "stage " + std::to_string(b.stage) + ", " : std::string()) +
+      resource_text(bound) + " (" +
+      fmt::format("{:.3f} s", bound == Stream::compute
+                                  ? b.compute_s
+                                  : b.exposed_by_stream_s[static_cast<std::size_t>(bound)]) +
+      (bound == Stream::compute ? "" : " exposed") + ")\n";
   if (p.stage_breakdown.size() > 1) {
     out += "  by stage                 compute   exposed   bubble    bound by\n";
     for (const StepBreakdown& stage : p.stage_breakdown) {

@@ -40,8 +40,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "allreduce_gradients, called from train_step)";
       param_source = "no distributed optimizer yet (added in 2022, without overlap)";
       s.grad_reduce_dtype = megatron_grad_reduce(dtype);
-      grad_source = "megatron/arguments.py: bf16 forces accumulate_allreduce_grads_in_fp32; fp16 "
-                    "reduces in fp16 by default";
+      grad_source =
+          "megatron/arguments.py: bf16 forces accumulate_allreduce_grads_in_fp32; fp16 "
+          "reduces in fp16 by default";
       s.pipeline_scatter_gather = true;
       scatter_source =
           "--scatter-gather-tensors-in-pipeline, on by default (megatron/p2p_communication.py; "
@@ -57,52 +58,63 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
             "Megatron-LM README, performance benchmarking runs: --overlap-grad-reduce "
             "--overlap-param-gather (DistributedDataParallelConfig; off unless passed)";
         s.grad_reduce_dtype = megatron_grad_reduce(dtype);
-        grad_source = "megatron/training/arguments.py: bf16 forces "
-                      "accumulate_allreduce_grads_in_fp32; fp16 reduces in fp16 by default";
+        grad_source =
+            "megatron/training/arguments.py: bf16 forces "
+            "accumulate_allreduce_grads_in_fp32; fp16 reduces in fp16 by default";
       } else {
         overlap_source = param_source =
             "NeMo 2 recipes' DistributedDataParallelConfig: overlap_grad_reduce and "
             "overlap_param_gather true (NeMo 1: overlap_grad_sync, overlap_param_sync)";
         s.grad_reduce_dtype =
             dtype == Dtype::fp16 ? GradReduceDtype::training : GradReduceDtype::fp32;
-        grad_source = "nemo/collections/llm/recipes/precision/mixed_precision.py: bf16_mixed sets "
-                      "grad_reduce_in_fp32=True";
+        grad_source =
+            "nemo/collections/llm/recipes/precision/mixed_precision.py: bf16_mixed sets "
+            "grad_reduce_in_fp32=True";
       }
-      scatter_source = "Megatron-Core's p2p_communication.py sends whole tensors (sequence "
-                       "parallelism already splits them)";
+      scatter_source =
+          "Megatron-Core's p2p_communication.py sends whole tensors (sequence "
+          "parallelism already splits them)";
       prefetch_source = "no ZeRO-3 in Megatron-Core (FSDP is a separate framework)";
       break;
     case Framework::deepspeed:
       d.overlap_grad_reduce = zero >= 3;
-      overlap_source = "DeepSpeedZeroConfig.overlap_comm: None becomes stage == 3 "
-                       "(deepspeed/runtime/zero/config.py)";
-      param_source = "ZeRO-1/2 all-gather the updated partitions after the optimizer step "
-                     "(stage_1_and_2.py, allgather_bucket_size)";
+      overlap_source =
+          "DeepSpeedZeroConfig.overlap_comm: None becomes stage == 3 "
+          "(deepspeed/runtime/zero/config.py)";
+      param_source =
+          "ZeRO-1/2 all-gather the updated partitions after the optimizer step "
+          "(stage_1_and_2.py, allgather_bucket_size)";
       s.zero3_prefetch_parameters = 5e7;
       s.zero3_max_live_parameters = 1e9;
-      prefetch_source = "stage3_prefetch_bucket_size 5e7, stage3_max_live_parameters 1e9 "
-                        "(deepspeed/runtime/zero/config.py; modules gathered by trace)";
+      prefetch_source =
+          "stage3_prefetch_bucket_size 5e7, stage3_max_live_parameters 1e9 "
+          "(deepspeed/runtime/zero/config.py; modules gathered by trace)";
       s.grad_reduce_dtype = GradReduceDtype::training;
-      grad_source = "DeepSpeedEngine.communication_data_type: fp16 or bf16 as trained unless "
-                    "communication_data_type is set (deepspeed/runtime/engine.py)";
+      grad_source =
+          "DeepSpeedEngine.communication_data_type: fp16 or bf16 as trained unless "
+          "communication_data_type is set (deepspeed/runtime/engine.py)";
       scatter_source = "DeepSpeed's pipeline engine sends whole activations";
       break;
     case Framework::fsdp:
       d.overlap_grad_reduce = true;
-      overlap_source = "FSDP reduce-scatters each unit's gradients from its post-backward hook "
-                       "on a separate stream (torch.distributed.fsdp)";
+      overlap_source =
+          "FSDP reduce-scatters each unit's gradients from its post-backward hook "
+          "on a separate stream (torch.distributed.fsdp)";
       param_source = "FSDP gathers every unit's weights before use (ZeRO-3); no ZeRO-1/2 gather";
-      prefetch_source = "limit_all_gathers=True, the default: the unit computing and the next "
-                        "one gathered (FullyShardedDataParallel docstring)";
+      prefetch_source =
+          "limit_all_gathers=True, the default: the unit computing and the next "
+          "one gathered (FullyShardedDataParallel docstring)";
       s.grad_reduce_dtype = GradReduceDtype::fp32;
-      grad_source = "MixedPrecision with reduce_dtype fp32, as torchtitan "
-                    "(mixed_precision_reduce: float32) and Composer's DEFAULT mode configure it";
+      grad_source =
+          "MixedPrecision with reduce_dtype fp32, as torchtitan "
+          "(mixed_precision_reduce: float32) and Composer's DEFAULT mode configure it";
       scatter_source = "no pipeline messages of Megatron's kind";
       break;
     case Framework::jax_gspmd:
       d.overlap_grad_reduce = true;
-      overlap_source = "XLA's latency-hiding scheduler overlaps the gradient reduce-scatters "
-                       "with backward (MaxText, PaLM)";
+      overlap_source =
+          "XLA's latency-hiding scheduler overlaps the gradient reduce-scatters "
+          "with backward (MaxText, PaLM)";
       param_source = "weights sharded as ZeRO-3 (fsdp axis) are gathered per layer by XLA";
       prefetch_source = "XLA's scheduler gathers the next layer while one computes";
       s.grad_reduce_dtype = GradReduceDtype::fp32;

@@ -378,9 +378,9 @@ void StageBuilder::gather_stepped_weights_ahead(const StageShape& k) {
   auto flush = [&](Fill& fill, std::uint32_t group, const std::string& what) {
     if (fill.params <= 0)
       return;
-    const auto op = b_.collective(group, CollectiveKind::all_gather, fill.params * per_.weights,
-                                  Stream::dp_comm, what + " weight all-gather (overlapped)", -1,
-                                  false);
+    const auto op =
+        b_.collective(group, CollectiveKind::all_gather, fill.params * per_.weights,
+                      Stream::dp_comm, what + " weight all-gather (overlapped)", -1, false);
     for (std::size_t g : fill.waiting)
       weight_gathers_ahead_[g].push_back(op);
     fill = {};

@@ -216,15 +216,16 @@ std::optional<std::uint32_t> StageBuilder::gather_weights(double params, const s
   const std::size_t done = recent_layer_computes_.size();
   if (done >= 2)
     deps.push_back(recent_layer_computes_[done - 2]);
-  auto gathered = b_.collective(groups_.dp, CollectiveKind::all_gather, ahead * per_.weights,
-                                Stream::param_gather, label + " weight all-gather", mb, false, deps);
+  auto gathered =
+      b_.collective(groups_.dp, CollectiveKind::all_gather, ahead * per_.weights,
+                    Stream::param_gather, label + " weight all-gather", mb, false, deps);
   if (ahead < params) {
     std::vector<std::uint32_t> on_demand;
     if (done >= 1)
       on_demand.push_back(recent_layer_computes_[done - 1]);
-    gathered = b_.collective(groups_.dp, CollectiveKind::all_gather, (params - ahead) * per_.weights,
-                             Stream::param_gather, label + " weight all-gather (on demand)", mb,
-                             false, on_demand);
+    gathered = b_.collective(groups_.dp, CollectiveKind::all_gather,
+                             (params - ahead) * per_.weights, Stream::param_gather,
+                             label + " weight all-gather (on demand)", mb, false, on_demand);
   }
   return gathered;
 }

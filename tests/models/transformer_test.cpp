@@ -226,7 +226,8 @@ TEST(Transformer, ModelFlopsCountHalfOfCausalAttention) {
   EXPECT_DOUBLE_EQ(whole - training_flops_per_token(m), 6 * l * h * s);
   // Without the mask the conventions agree.
   m.causal = false;
-  EXPECT_DOUBLE_EQ(training_flops_per_token(m), training_flops_per_token(m, AttentionFlops::whole_matrix));
+  EXPECT_DOUBLE_EQ(training_flops_per_token(m),
+                   training_flops_per_token(m, AttentionFlops::whole_matrix));
 }
 
 TEST(Transformer, TensorParallelSplitsGemms) {
@@ -328,9 +329,9 @@ TEST(Transformer, MixtralFlopsAreSixActiveParametersPlusAttention) {
   const double h = 4096, l = 32, s = static_cast<double>(m.seq_len);
   // Active parameters but the input embedding (a lookup) and the norms.
   const double matrices = active_parameters(m) - 32000 * h - (2 * l + 1) * h;
-  EXPECT_NEAR(training_flops_per_token(m, AttentionFlops::whole_matrix) /
-                  (6 * matrices + 12 * l * h * s),
-              1.0, 1e-12);
+  EXPECT_NEAR(
+      training_flops_per_token(m, AttentionFlops::whole_matrix) / (6 * matrices + 12 * l * h * s),
+      1.0, 1e-12);
 }
 
 TEST(Transformer, LatentAttentionScoresUseTheQueryKeyAndValueHeadWidths) {

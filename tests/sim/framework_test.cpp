@@ -182,9 +182,9 @@ TEST(Framework, Zero3PrefetchesWithinItsBudgetAndFetchesTheRestOnDemand) {
   auto bytes = layer_gathers(job);
   ASSERT_EQ(bytes.size(), 2u);
   EXPECT_DOUBLE_EQ(bytes[0], layer * 2);
-  EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).communication_buffer_bytes -
-                       gradient_bucket_bytes(job),
-                   2 * layer * 2);
+  EXPECT_DOUBLE_EQ(
+      static_memory_of_stage(job, 0).communication_buffer_bytes - gradient_bucket_bytes(job),
+      2 * layer * 2);
   // DeepSpeed's 5e7 would cover the layer (P ≈ 5.03e7 just exceeds it); a budget of 1e6 gathers
   // 1e6 parameters ahead and the other P - 1e6 on demand, each time; the buffer holds the layer
   // and the 1e6 ahead.
@@ -193,9 +193,9 @@ TEST(Framework, Zero3PrefetchesWithinItsBudgetAndFetchesTheRestOnDemand) {
   ASSERT_EQ(bytes.size(), 4u);
   EXPECT_DOUBLE_EQ(bytes[0], 1e6 * 2);
   EXPECT_DOUBLE_EQ(bytes[1], (layer - 1e6) * 2);
-  EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).communication_buffer_bytes -
-                       gradient_bucket_bytes(job),
-                   (layer + 1e6) * 2);
+  EXPECT_DOUBLE_EQ(
+      static_memory_of_stage(job, 0).communication_buffer_bytes - gradient_bucket_bytes(job),
+      (layer + 1e6) * 2);
   // A live-parameter budget below that caps the buffer, never below one layer.
   job.framework.zero3_max_live_parameters = 1.0;
   EXPECT_DOUBLE_EQ(zero3_gathered_parameters(job), layer);

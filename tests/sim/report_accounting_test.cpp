@@ -37,8 +37,7 @@ TEST(ReportAccounting, HardwareFlopsAddWhatRecomputeRunsAgain) {
   const Prediction full = run(scenario(model, "{tp: 2, pp: 2, dp: 2, recompute: full}"));
   const double tokens = 8.0 * 2048;
   const double head = 3 * 2 * 2048.0 * 51200 * tokens;
-  const double expected =
-      full.model_flops_per_step + (full.model_flops_per_step - head) / 3;
+  const double expected = full.model_flops_per_step + (full.model_flops_per_step - head) / 3;
   EXPECT_NEAR(full.hardware_flops_per_step / expected, 1.0, 1e-9);
   EXPECT_NEAR(full.hfu / full.mfu, expected / full.model_flops_per_step, 1e-9);
   const auto json = nlohmann::json::parse(format_json(full));
@@ -51,8 +50,7 @@ TEST(ReportAccounting, TheSplitIsThatOfTheStageThatBoundTheStep) {
   // 5 layers on 2 stages: the first gives one back for the embedding, so stage 0 runs 2 layers
   // and stage 1 runs 3 and the output head. Stage 1 computes longest: it binds the step, and
   // the other waits on it.
-  const Prediction p =
-      run(scenario("{preset: gpt3-1.3b, layers: 5}", "{tp: 2, pp: 2, dp: 2}"));
+  const Prediction p = run(scenario("{preset: gpt3-1.3b, layers: 5}", "{tp: 2, pp: 2, dp: 2}"));
   ASSERT_EQ(p.stage_breakdown.size(), 2u);
   for (int s = 0; s < 2; ++s) {
     EXPECT_EQ(p.stage_breakdown[s].stage, s);
@@ -92,13 +90,12 @@ TEST(ReportAccounting, SelectiveRecomputeWithFlashAttentionIsSaidToChangeNothing
   EXPECT_NE(format_text(flash).find("note: recompute: selective changes nothing"),
             std::string::npos);
   // The same plan without recompute takes the same time: nothing was recomputed.
-  const Prediction none =
-      run(scenario("{preset: gpt3-1.3b, layers: 4}", "{tp: 2, pp: 2, dp: 2}"));
+  const Prediction none = run(scenario("{preset: gpt3-1.3b, layers: 4}", "{tp: 2, pp: 2, dp: 2}"));
   EXPECT_EQ(flash.step_time_s, none.step_time_s);
   // Materialised attention keeps scores that selective recompute drops: no note.
-  const Prediction materialised = run(scenario(
-      "{preset: gpt3-1.3b, layers: 4, attention: materialized}",
-      "{tp: 2, pp: 2, dp: 2, recompute: selective}"));
+  const Prediction materialised =
+      run(scenario("{preset: gpt3-1.3b, layers: 4, attention: materialized}",
+                   "{tp: 2, pp: 2, dp: 2, recompute: selective}"));
   EXPECT_TRUE(materialised.notes.empty());
 }
 

@@ -180,9 +180,9 @@ TEST(StrategyCheck, TooManyMicroBatchesOrOpsAreRefused) {
   const auto problems = check_strategy(job);
   ASSERT_EQ(problems.size(), 1u) << text_of(problems);
   EXPECT_EQ(problems[0].key, "parallelism.dp");
-  EXPECT_NE(problems[0].message.find(
-                "(8 simulated ranks × 65536 micro-batches × 500 layers per stage)"),
-            std::string::npos)
+  EXPECT_NE(
+      problems[0].message.find("(8 simulated ranks × 65536 micro-batches × 500 layers per stage)"),
+      std::string::npos)
       << problems[0].message;
 }
 
