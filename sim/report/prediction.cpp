@@ -519,8 +519,9 @@ std::string step_split_text(const Prediction& p) {
   out += "  compute                  " + seconds_and_share(b.compute_s, p.step_time_s) + "\n";
   out += "  exposed communication    " + seconds_and_share(b.exposed_comm_s, p.step_time_s) + "\n";
   out += "  pipeline bubble / idle   " + seconds_and_share(b.bubble_s, p.step_time_s) + "\n";
+  // Streams exposed for at least a millisecond, as the lines round.
   for (std::size_t s = 0; s < b.exposed_by_stream_s.size(); ++s) {
-    if (b.exposed_by_stream_s[s] > 0) {
+    if (b.exposed_by_stream_s[s] >= 0.0005) {
       out += fmt::format("    exposed {:<18}{:.3f} s\n", to_string(static_cast<Stream>(s)),
                          b.exposed_by_stream_s[s]);
     }
