@@ -1,0 +1,407 @@
+#include "gui/app/main_window.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QFileDialog>
+#include <QHeaderView>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QUndoStack>
+#include <QVBoxLayout>
+#include <QtCharts/QChartView>
+
+#include "gui/app/scenario_editor.hpp"
+#include "gui/views/charts.hpp"
+#include "gui/views/render.hpp"
+#include "gui/views/sweep_view.hpp"
+#include "gui/views/timeline_view.hpp"
+#include "gui/views/topology_view.hpp"
+#include "hardware/input/yaml_reader.hpp"
+
+namespace scaleplan::gui {
+namespace {
+
+constexpr int max_recent_files = 8;
+
+QChartView* chart_view(QWidget* parent) {
+  auto* view = new QChartView(parent);
+  view->setRenderHint(QPainter::Antialiasing);
+  return view;
+}
+
+void replace_chart(QChartView* view, QChart* chart) {
+  QChart* old = view->chart();
+  view->setChart(chart);
+  delete old;
+}
+
+QTableView* table_view(QAbstractItemModel* model, QWidget* parent) {
+  auto* table = new QTableView(parent);
+  table->setModel(model);
+  table->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table->horizontalHeader()->setStretchLastSection(true);
+  table->verticalHeader()->setVisible(false);
+  table->setAlternatingRowColors(true);
+  return table;
+}
+
+// A view with a title line above it, saying what it shows.
+QWidget* titled(const QString& title, QWidget* content, QWidget* second = nullptr) {
+  auto* page = new QWidget;
+  auto* layout = new QVBoxLayout(page);
+  auto* label = new QLabel(title, page);
+  label->setWordWrap(true);
+  layout->addWidget(label);
+  if (second) {
+    auto* split = new QSplitter(Qt::Vertical, page);
+    split->addWidget(content);
+    split->addWidget(second);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    layout->addWidget(split, 1);
+  } else {
+    layout->addWidget(content, 1);
+  }
+  return page;
+}
+
+}  // namespace
+
+MainWindow::MainWindow(const Catalog& catalog, QWidget* parent)
+    : QMainWindow(parent), catalog_(catalog) {
+  undo_ = new QUndoStack(this);
+  jobs_ = new SimulationJobs(catalog_, this);
+  editor_ = new ScenarioEditor(catalog_, undo_, this);
+  auto* editor_scroll = new QScrollArea(this);
+  editor_scroll->setWidget(editor_);
+  editor_scroll->setWidgetResizable(true);
+  editor_scroll->setMinimumWidth(380);
+
+  tabs_ = new QTabWidget(this);
+  summary_ = new SummaryModel(this);
+  summary_table_ = table_view(summary_, this);
+  summary_table_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+  tabs_->addTab(titled("The prediction, as `scaleplan run` reports it.", summary_table_),
+                "Summary");
+  timeline_ = new TimelineView(this);
+  selection_ = new QLabel("Click an op to select it and draw its dependencies.", this);
+  selection_->setWordWrap(true);
+  selection_->setTextFormat(Qt::RichText);
+  auto* timeline_page = new QWidget(this);
+  auto* timeline_layout = new QVBoxLayout(timeline_page);
+  timeline_layout->addWidget(timeline_, 1);
+  timeline_layout->addWidget(selection_);
+  tabs_->addTab(timeline_page, "Timeline");
+  memory_chart_ = chart_view(this);
+  tabs_->addTab(memory_chart_, "Memory");
+  compare_ = new CompareModel(this);
+  compare_chart_ = chart_view(this);
+  compare_table_ = table_view(compare_, this);
+  tabs_->addTab(titled("Every run of this session, side by side (the latest run of each scenario).",
+                       compare_chart_, compare_table_),
+                "Compare");
+  plans_proxy_ = new QSortFilterProxyModel(this);
+  plans_proxy_->setSourceModel(compare_);
+  plans_proxy_->setSortRole(Qt::UserRole);
+  auto* plans_table = table_view(plans_proxy_, this);
+  plans_table->setSortingEnabled(true);
+  plans_table->sortByColumn(CompareModel::step_time, Qt::AscendingOrder);
+  pareto_chart_ = chart_view(this);
+  tabs_->addTab(titled("Plans ranked by step time (click a header to sort), and their time and "
+                       "cost per step. Scenarios run in this session stand for the planner's "
+                       "plans.",
+                       plans_table, pareto_chart_),
+                "Plans");
+  topology_ = new TopologyView(this);
+  tabs_->addTab(topology_, "Topology");
+  sweep_ = new SweepView(this);
+  tabs_->addTab(sweep_, "Sweep");
+
+  auto* split = new QSplitter(this);
+  split->addWidget(editor_scroll);
+  split->addWidget(tabs_);
+  split->setStretchFactor(1, 1);
+  setCentralWidget(split);
+
+  status_ = new QLabel("Ready", this);
+  progress_ = new QProgressBar(this);
+  progress_->setMaximumWidth(260);
+  progress_->setVisible(false);
+  cancel_button_ = new QPushButton("Cancel", this);
+  cancel_button_->setVisible(false);
+  statusBar()->addWidget(status_, 1);
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(cancel_button_);
+  connect(cancel_button_, &QPushButton::clicked, this, &MainWindow::cancel);
+
+  connect(jobs_, &SimulationJobs::started, this, [this] {
+    status_->setText("Simulating…");
+    progress_->setRange(0, 0);
+    progress_->setVisible(true);
+    cancel_button_->setVisible(true);
+  });
+  connect(jobs_, &SimulationJobs::progress, this,
+          [this](quint64, const QString& task, quint64 done, quint64 total, const QString& units) {
+            const int scale = total > 1000000 ? 1000 : 1;
+            progress_->setRange(0, int(total / quint64(scale)));
+            progress_->setValue(int(done / quint64(scale)));
+            status_->setText(QString("%1: %2 of %3 %4").arg(task).arg(done).arg(total).arg(units));
+          });
+  const auto idle = [this](const QString& text) {
+    status_->setText(text);
+    progress_->setVisible(false);
+    cancel_button_->setVisible(false);
+  };
+  connect(jobs_, &SimulationJobs::finished, this, [this, idle] {
+    const Prediction& p = jobs_->result()->prediction;
+    idle(QString("%1: step time %2, MFU %3 %")
+             .arg(QString::fromStdString(p.scenario))
+             .arg(format_duration(p.step_time_s))
+             .arg(p.mfu * 100, 0, 'f', 1));
+    show_result();
+  });
+  connect(jobs_, &SimulationJobs::failed, this,
+          [idle](quint64, const QString& message) { idle("Run failed: " + message); });
+  connect(jobs_, &SimulationJobs::cancelled, this, [idle] { idle("Run cancelled"); });
+  connect(timeline_, &TimelineView::op_selected, selection_, &QLabel::setText);
+  connect(editor_, &ScenarioEditor::text_changed, this, &MainWindow::update_title);
+  connect(undo_, &QUndoStack::cleanChanged, this, &MainWindow::update_title);
+
+  build_menus();
+  editor_->set_text("", "untitled.yaml");
+  update_title();
+  resize(1400, 900);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::build_menus() {
+  QMenu* file = menuBar()->addMenu("&File");
+  file->addAction("&Open…", QKeySequence::Open, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, "Open a scenario", QString(),
+                                                      "Scenarios (*.yaml *.yml);;All files (*)");
+    if (!path.isEmpty() && maybe_save())
+      open_file(path);
+  });
+  recent_menu_ = file->addMenu("Open &Recent");
+  rebuild_recent_menu();
+  file->addAction("Open S&weep Results…", this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, "Open sweep results", QString(),
+                                                      "CSV (*.csv);;All files (*)");
+    if (!path.isEmpty())
+      open_sweep(path);
+  });
+  file->addAction("&Save", QKeySequence::Save, this, [this] { save(); });
+  file->addAction("Save &As…", QKeySequence::SaveAs, this, [this] { save_as(); });
+  file->addAction("&Export View as Image…", QKeySequence(Qt::CTRL | Qt::Key_E), this,
+                  [this] { export_view(); });
+  file->addSeparator();
+  file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* edit = menuBar()->addMenu("&Edit");
+  QAction* undo = undo_->createUndoAction(this, "&Undo");
+  undo->setShortcut(QKeySequence::Undo);
+  QAction* redo = undo_->createRedoAction(this, "&Redo");
+  redo->setShortcut(QKeySequence::Redo);
+  edit->addAction(undo);
+  edit->addAction(redo);
+
+  QMenu* run = menuBar()->addMenu("&Run");
+  QAction* start = run->addAction("&Run Simulation", this, [this] { this->run(); });
+  start->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::Key_F5)});
+  QAction* stop = run->addAction("&Cancel Run", this, &MainWindow::cancel);
+  stop->setShortcut(QKeySequence(Qt::Key_Escape));
+  run->addAction("C&lear Comparison", this, [this] {
+    compare_->clear();
+    refresh_comparison();
+  });
+
+  QMenu* views = menuBar()->addMenu("&View");
+  const QStringList names = view_names();
+  for (int i = 0; i < names.size(); ++i) {
+    QAction* action = views->addAction(tabs_->tabText(i), this, [this, i] { tabs_->setCurrentIndex(i); });
+    action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+  }
+}
+
+QStringList MainWindow::view_names() {
+  return {"summary", "timeline", "memory", "compare", "plans", "topology", "sweep"};
+}
+
+bool MainWindow::show_view(const QString& name) {
+  const int index = int(view_names().indexOf(name));
+  if (index < 0)
+    return false;
+  tabs_->setCurrentIndex(index);
+  return true;
+}
+
+QWidget* MainWindow::view(const QString& name) const {
+  const int index = int(view_names().indexOf(name));
+  return index < 0 ? nullptr : tabs_->widget(index);
+}
+
+QString MainWindow::status_text() const {
+  return status_->text();
+}
+
+bool MainWindow::open_file(const QString& path, bool quiet) {
+  std::string text;
+  try {
+    text = read_input_file(path.toStdString());
+  } catch (const std::exception& e) {
+    if (!quiet)
+      QMessageBox::warning(this, "Cannot open", QString::fromStdString(printable_text(e.what())));
+    status_->setText(QString::fromStdString(printable_text(e.what())));
+    return false;
+  }
+  path_ = path;
+  editor_->set_text(text, path.toStdString());
+  undo_->clear();
+  undo_->setClean();
+  remember_recent(path);
+  update_title();
+  status_->setText(editor_->validation().ok()
+                       ? "Opened " + path + ". Run it with Ctrl+R."
+                       : "Opened " + path + ": the forms show what is wrong.");
+  return true;
+}
+
+bool MainWindow::save_file(const QString& path) {
+  std::ofstream out(path.toStdString(), std::ios::binary);
+  out << editor_->text();
+  out.close();
+  if (!out) {
+    QMessageBox::warning(this, "Cannot save", "Cannot write " + path);
+    return false;
+  }
+  path_ = path;
+  // The file's own path from now on: errors name it, a calibration resolves against it.
+  editor_->set_text(editor_->text(), path.toStdString());
+  undo_->setClean();
+  remember_recent(path);
+  update_title();
+  status_->setText("Saved " + path);
+  return true;
+}
+
+bool MainWindow::save() {
+  return path_.isEmpty() ? save_as() : save_file(path_);
+}
+
+bool MainWindow::save_as() {
+  const QString path = QFileDialog::getSaveFileName(this, "Save the scenario", path_,
+                                                    "Scenarios (*.yaml *.yml)");
+  return !path.isEmpty() && save_file(path);
+}
+
+bool MainWindow::maybe_save() {
+  if (undo_->isClean())
+    return true;
+  const auto answer = QMessageBox::question(
+      this, "Unsaved changes", "Save the changes to the scenario first?",
+      QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+  if (answer == QMessageBox::Save)
+    return save();
+  return answer == QMessageBox::Discard;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (maybe_save())
+    event->accept();
+  else
+    event->ignore();
+}
+
+bool MainWindow::open_sweep(const QString& path) {
+  QString error;
+  if (!sweep_->load_csv(path, &error)) {
+    status_->setText(error);
+    return false;
+  }
+  show_view("sweep");
+  return true;
+}
+
+std::uint64_t MainWindow::run() {
+  return jobs_->start({editor_->text(), editor_->file_label()});
+}
+
+void MainWindow::cancel() {
+  jobs_->cancel();
+}
+
+void MainWindow::show_result() {
+  std::shared_ptr<const RunResult> result = jobs_->result();
+  summary_->set_prediction(&result->prediction);
+  timeline_->set_run(result);
+  if (!result->timeline_note.empty())
+    selection_->setText(QString::fromStdString(result->timeline_note));
+  replace_chart(memory_chart_, make_memory_chart(result->prediction));
+  topology_->set_run(result);
+  compare_->add(result);
+  refresh_comparison();
+}
+
+void MainWindow::refresh_comparison() {
+  replace_chart(compare_chart_, make_compare_chart(compare_->runs()));
+  replace_chart(pareto_chart_, make_pareto_chart(compare_->runs()));
+}
+
+QStringList MainWindow::recent_files() const {
+  return QSettings().value("recent_files").toStringList();
+}
+
+void MainWindow::remember_recent(const QString& path) {
+  QStringList files = recent_files();
+  const QString absolute = QFileInfo(path).absoluteFilePath();
+  files.removeAll(absolute);
+  files.prepend(absolute);
+  while (files.size() > max_recent_files)
+    files.removeLast();
+  QSettings().setValue("recent_files", files);
+  rebuild_recent_menu();
+}
+
+void MainWindow::rebuild_recent_menu() {
+  recent_menu_->clear();
+  const QStringList files = recent_files();
+  for (const QString& file : files) {
+    recent_menu_->addAction(file, this, [this, file] {
+      if (maybe_save())
+        open_file(file);
+    });
+  }
+  recent_menu_->setEnabled(!files.isEmpty());
+}
+
+void MainWindow::update_title() {
+  const QString name = path_.isEmpty() ? "untitled" : QFileInfo(path_).fileName();
+  setWindowTitle(QString("%1%2 — scaleplan").arg(name).arg(undo_->isClean() ? "" : " *"));
+}
+
+void MainWindow::export_view() {
+  const QString path = QFileDialog::getSaveFileName(this, "Export the view", QString(),
+                                                    "PNG image (*.png);;SVG drawing (*.svg)");
+  if (path.isEmpty())
+    return;
+  QString error;
+  if (!render_widget(*tabs_->currentWidget(), path, &error))
+    QMessageBox::warning(this, "Cannot export", error);
+}
+
+}  // namespace scaleplan::gui

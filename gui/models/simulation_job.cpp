@@ -1,0 +1,190 @@
+#include "gui/models/simulation_job.hpp"
+
+#include <QMetaObject>
+#include <QPointer>
+
+#include "sim/simulate/simulation_progress.hpp"
+#include "sim/simulate/timeline_recorder.hpp"
+
+namespace scaleplan::gui {
+namespace {
+
+// Throws RunCancelled from inside the simulation once a stop is requested: the engine has no
+// cancel of its own, and an observer hears of every op.
+class StopObserver final : public SimulationObserver {
+ public:
+  explicit StopObserver(std::stop_token stop) : stop_(std::move(stop)) {}
+  void on_op(int, std::uint32_t, SimTime, SimTime) override {
+    if (stop_.stop_requested())
+      throw RunCancelled{};
+  }
+
+ private:
+  std::stop_token stop_;
+};
+
+void check(const std::stop_token& stop) {
+  if (stop.stop_requested())
+    throw RunCancelled{};
+}
+
+}  // namespace
+
+// Topology has no empty state of its own: a one-device network stands in until a run fills it.
+RunResult::RunResult() : topology(Topology::custom(1, 0, {})) {}
+
+std::vector<int> timeline_ranks(const Plan& plan, std::uint64_t max_events) {
+  if (plan.ranks.empty() || timeline_event_bound(plan, {}) <= max_events)
+    return {};
+  const std::uint64_t one = std::max<std::uint64_t>(
+      1, timeline_event_bound(plan, [&] {
+        TimelineSelection first;
+        first.ranks = {plan.ranks.front().rank};
+        return first;
+      }()));
+  const std::size_t fit = std::max<std::uint64_t>(1, max_events / one);
+  std::vector<int> ranks;
+  const std::size_t listed = plan.ranks.size();
+  for (std::size_t i = 0; i < fit && i < listed; ++i)
+    ranks.push_back(plan.ranks[i * listed / fit].rank);
+  return ranks;
+}
+
+RunResult run_scenario(const RunRequest& request, const Catalog& catalog, ProgressSink* progress,
+                       std::stop_token stop) {
+  auto result = std::make_unique<RunResult>();
+  ProgressCounter reading(progress, "reading the scenario", "steps", 3);
+  result->scenario = parse_scenario(request.yaml_text, request.file_label, catalog);
+  reading.advance("building the network");
+  check(stop);
+  PreparedRun run = prepare_run(result->scenario, catalog);
+  reading.advance("building the plan");
+  check(stop);
+  reading.finish();
+
+  const std::vector<int> ranks = timeline_ranks(run.plan, request.max_timeline_events);
+  if (!ranks.empty())
+    result->timeline_note = "timeline of " + std::to_string(ranks.size()) + " of the " +
+                            std::to_string(run.plan.ranks.size()) + " simulated ranks";
+  TimelineSelection selection;
+  selection.ranks = ranks;
+  selection.max_events = request.max_timeline_events;
+  TimelineRecorder recorder(run.plan, false, selection);
+  SimulationProgress simulating(run.plan, progress);
+  StopObserver stopper(stop);
+  result->prediction = predict(result->scenario, run, {&stopper, &recorder, &simulating});
+  simulating.finish();
+  result->timeline = std::move(recorder).timeline();
+  result->plan = std::move(run.plan);
+  result->topology = std::move(run.network.topology);
+  return std::move(*result);
+}
+
+namespace {
+
+// Posts each update to the GUI thread, at most one per percent.
+class QueuedProgress final : public ProgressSink {
+ public:
+  QueuedProgress(QPointer<SimulationJobs> jobs, std::uint64_t job, std::stop_token stop)
+      : jobs_(std::move(jobs)), job_(job), stop_(std::move(stop)) {}
+
+  void report(const ProgressUpdate& update) override {
+    const std::uint64_t percent = update.total ? update.done * 100 / update.total : 0;
+    if (update.task == last_task_ && percent == last_percent_ && update.done != update.total)
+      return;
+    last_task_ = update.task;
+    last_percent_ = percent;
+    if (stop_.stop_requested())
+      return;
+    QMetaObject::invokeMethod(
+        jobs_.data(),
+        [jobs = jobs_, job = job_, task = QString::fromUtf8(update.task.data(),
+                                                            qsizetype(update.task.size())),
+         done = update.done, total = update.total,
+         units = QString::fromUtf8(update.units.data(), qsizetype(update.units.size()))] {
+          if (jobs && jobs->current() == job)
+            emit jobs->progress(job, task, done, total, units);
+        },
+        Qt::QueuedConnection);
+  }
+
+ private:
+  QPointer<SimulationJobs> jobs_;
+  std::uint64_t job_;
+  std::stop_token stop_;
+  std::string last_task_;
+  std::uint64_t last_percent_ = 0;
+};
+
+}  // namespace
+
+SimulationJobs::SimulationJobs(const Catalog& catalog, QObject* parent)
+    : QObject(parent), catalog_(catalog) {}
+
+SimulationJobs::~SimulationJobs() {
+  stop_.request_stop();
+  threads_.clear();  // joins each thread
+}
+
+std::uint64_t SimulationJobs::start(RunRequest request) {
+  stop_.request_stop();  // the older run, if any: its result will be dropped
+  reap_threads();
+  stop_ = std::stop_source();
+  const std::uint64_t job = ++current_;
+  running_ = true;
+  emit started(job);
+  QPointer<SimulationJobs> self(this);
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  threads_.push_back({done, std::jthread([self, job, request = std::move(request),
+                                          &catalog = catalog_, stop = stop_.get_token(), done] {
+    QueuedProgress sink(self, job, stop);
+    std::shared_ptr<const RunResult> result;
+    std::optional<QString> error;
+    bool was_cancelled = false;
+    try {
+      result = std::make_shared<const RunResult>(run_scenario(request, catalog, &sink, stop));
+    } catch (const RunCancelled&) {
+      was_cancelled = true;
+    } catch (const std::exception& e) {
+      error = QString::fromStdString(printable_text(e.what()));
+    }
+    QMetaObject::invokeMethod(
+        self.data(),
+        [self, job, result, error, was_cancelled] {
+          if (self)
+            self->deliver(job, result, error, was_cancelled);
+        },
+        Qt::QueuedConnection);
+    done->store(true);
+  })});
+  return job;
+}
+
+void SimulationJobs::cancel() {
+  if (running_)
+    stop_.request_stop();
+}
+
+void SimulationJobs::deliver(std::uint64_t job, std::shared_ptr<const RunResult> result,
+                             std::optional<QString> error, bool was_cancelled) {
+  reap_threads();
+  if (job != current_)
+    return;  // a newer run replaced this one
+  running_ = false;
+  if (was_cancelled) {
+    emit cancelled(job);
+  } else if (error) {
+    emit failed(job, *error);
+  } else {
+    result_ = std::move(result);
+    emit finished(job);
+  }
+}
+
+void SimulationJobs::reap_threads() {
+  // Threads whose work is over (they have posted their result) are joined; one still running
+  // finishes on its own stop token and is joined later.
+  std::erase_if(threads_, [](const Worker& worker) { return worker.done->load(); });
+}
+
+}  // namespace scaleplan::gui

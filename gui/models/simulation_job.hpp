@@ -1,0 +1,103 @@
+// A simulation as a job for a window (after hotspot's JobTracker): the inputs are copied in, the
+// work runs on a thread of its own, progress arrives on the GUI thread by queued calls, a stop
+// token cancels it, and a newer run replaces an older one, whose result is then dropped. The
+// work itself is the library's: parse_scenario, prepare_run and predict, with a
+// TimelineRecorder, exactly what `scaleplan run` calls.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <QObject>
+#include <QString>
+
+#include "hardware/input/progress.hpp"
+#include "hardware/io/catalog.hpp"
+#include "sim/plan/plan.hpp"
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "hardware/topology.hpp"
+#include "sim/timeline/timeline.hpp"
+
+namespace scaleplan::gui {
+
+struct RunRequest {
+  std::string yaml_text;
+  std::string file_label;  // the scenario's path: errors name it, a calibration resolves by it
+  // The most events the recorded timeline may hold: past it, evenly spaced ranks are recorded.
+  std::uint64_t max_timeline_events = 1'000'000;
+};
+
+// What a finished run hands the views: all values, shared read-only between them.
+struct RunResult {
+  RunResult();
+  Scenario scenario;
+  Plan plan;
+  Prediction prediction;
+  Timeline timeline;
+  std::string timeline_note;
+  Topology topology;  // the cluster's network the run simulated on  // which ranks the timeline holds, when not all of them
+};
+
+// The ranks of `plan` whose timeline fits in `max_events` (timeline_event_bound): all of them
+// (empty) when it fits, else evenly spaced listed ranks, at least one.
+std::vector<int> timeline_ranks(const Plan& plan, std::uint64_t max_events);
+
+// Runs `request` on the calling thread; reports to `progress` (may be null); throws
+// RunCancelled once `stop` is requested, InputError for a bad scenario, std::exception else.
+struct RunCancelled {};
+RunResult run_scenario(const RunRequest& request, const Catalog& catalog,
+                       ProgressSink* progress, std::stop_token stop);
+
+class SimulationJobs : public QObject {
+  Q_OBJECT
+
+ public:
+  // `catalog` must outlive the jobs.
+  explicit SimulationJobs(const Catalog& catalog, QObject* parent = nullptr);
+  // Stops every run and waits for its thread.
+  ~SimulationJobs() override;
+
+  // Starts a run and returns its id; a run in progress is stopped and its result dropped.
+  std::uint64_t start(RunRequest request);
+  // Stops the current run; `cancelled` follows once its thread has stopped.
+  void cancel();
+  bool running() const { return running_; }
+  std::uint64_t current() const { return current_; }
+  // The last finished run's result; null before one.
+  std::shared_ptr<const RunResult> result() const { return result_; }
+
+ signals:
+  void started(quint64 job);
+  // The current job's progress: `done` of `total` `units` of `task`.
+  void progress(quint64 job, const QString& task, quint64 done, quint64 total,
+                const QString& units);
+  void finished(quint64 job);  // result() holds it
+  void failed(quint64 job, const QString& message);
+  void cancelled(quint64 job);
+
+ private:
+  void deliver(std::uint64_t job, std::shared_ptr<const RunResult> result,
+               std::optional<QString> error, bool was_cancelled);
+  void reap_threads();
+
+  const Catalog& catalog_;
+  std::uint64_t current_ = 0;
+  bool running_ = false;
+  std::stop_source stop_;
+  std::shared_ptr<const RunResult> result_;
+  struct Worker {
+    std::shared_ptr<std::atomic<bool>> done;
+    std::jthread thread;
+  };
+  std::vector<Worker> threads_;
+};
+
+}  // namespace scaleplan::gui

@@ -1,0 +1,212 @@
+// The window driven as a user would, offscreen: open a scenario, run it and find the library's
+// numbers in the widgets; type a bad value and see the reader's message beside the field, undo
+// it; cancel a long run from the status bar; keep the event loop turning while a 16,384-GPU
+// scenario is prepared; grab every view and check that it is not blank; --screenshot.
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QImage>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProcess>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+#include <QUndoStack>
+
+#include "gui/app/main_window.hpp"
+#include "gui/app/scenario_editor.hpp"
+#include "gui/app/screenshot.hpp"
+#include "gui/views/timeline_view.hpp"
+#include "hardware/input/yaml_reader.hpp"
+
+using namespace scaleplan;
+using namespace scaleplan::gui;
+
+namespace {
+
+const QString small_scenario = SCALEPLAN_SOURCE_DIR "/scenarios/gpt3-1.3b-8xa100.yaml";
+const QString long_scenario = SCALEPLAN_SOURCE_DIR "/scenarios/gpt3-175b-64xa100.yaml";
+const QString huge_scenario = SCALEPLAN_SOURCE_DIR "/tests/gui/llama3-405b-16384xh100.yaml";
+
+// How many distinct colours an image has, up to `enough`.
+int colours(const QImage& image, int enough = 16) {
+  QSet<QRgb> seen;
+  for (int y = 0; y < image.height(); y += 3) {
+    for (int x = 0; x < image.width(); x += 3) {
+      seen.insert(image.pixel(x, y));
+      if (seen.size() >= enough)
+        return int(seen.size());
+    }
+  }
+  return int(seen.size());
+}
+
+}  // namespace
+
+class GuiWindowTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+  void a_run_shows_the_librarys_numbers() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(small_scenario, true));
+    QVERIFY(window.recent_files().contains(QFileInfo(small_scenario).absoluteFilePath()));
+    QSignalSpy finished(window.jobs(), &SimulationJobs::finished);
+    QTest::keyClick(&window, Qt::Key_R, Qt::ControlModifier);  // the run shortcut
+    QVERIFY(finished.wait(60000));
+    const Scenario scenario = load_scenario(small_scenario.toStdString(), Catalog::builtin());
+    const Prediction expected = predict(scenario, prepare_run(scenario, Catalog::builtin()));
+    const QAbstractItemModel* summary = window.summary_model();
+    QStringList shown;
+    for (int r = 0; r < summary->rowCount(); ++r)
+      shown << summary->index(r, 0).data().toString() + "=" + summary->index(r, 1).data().toString();
+    QVERIFY2(shown.contains("step time=" + format_duration(expected.step_time_s)),
+             qPrintable(shown.join("; ")));
+    QVERIFY(shown.contains(QString("MFU=%1 %").arg(expected.mfu * 100, 0, 'f', 1)));
+    QVERIFY(window.status_text().contains(format_duration(expected.step_time_s)));
+    // The timeline holds the plan's ops, one row per rank and stream that ran something.
+    const RunResult& run = *window.jobs()->result();
+    std::size_t plan_ops = 0;
+    for (const RankProgram& rank : run.plan.ranks)
+      plan_ops += rank.ops.size();
+    QCOMPARE(run.timeline.ops.size(), plan_ops);
+    TimelineView* timeline = window.timeline_view();
+    QVERIFY(timeline->row_count() >= int(run.plan.ranks.size()));
+    QCOMPARE(window.compare_model()->rowCount(), 1);
+    // Clicking an op selects it and draws its dependencies; zooming narrows the window.
+    window.show_view("timeline");
+    timeline->resize(1200, 600);
+    std::optional<std::uint32_t> picked;
+    for (int x = 200; x < 1150 && !picked; x += 7)
+      picked = timeline->op_at_point(QPoint(x, 30));
+    QVERIFY(picked);
+    timeline->select(picked);
+    QVERIFY(timeline->describe(*picked).contains("duration"));
+    const std::int64_t span = timeline->window_end_ps() - timeline->window_start_ps();
+    timeline->zoom(4);
+    QVERIFY(timeline->window_end_ps() - timeline->window_start_ps() < span / 3);
+  }
+
+  void a_bad_value_shows_the_message_beside_the_field_and_undo_restores_it() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(small_scenario, true));
+    auto* tp = qobject_cast<QLineEdit*>(window.editor()->field_widget("parallelism.tp"));
+    QVERIFY(tp);
+    auto* message = window.findChild<QLabel*>("parallelism.tp.message");
+    QVERIFY(message);
+    QVERIFY(message->isHidden());
+    tp->setFocus();
+    tp->selectAll();
+    QTest::keyClicks(tp, "3");
+    // The reader's own message for the key, as `scaleplan run` prints it.
+    std::string cli_message;
+    try {
+      parse_scenario(window.editor()->text(), small_scenario.toStdString(), Catalog::builtin());
+    } catch (const InputError& error) {
+      for (const Diagnostic& d : error.diagnostics())
+        if (d.key == "parallelism.tp")
+          cli_message = d.message;
+    }
+    QVERIFY(!cli_message.empty());
+    QVERIFY(message->isVisible());
+    QVERIFY2(message->text().contains(QString::fromStdString(cli_message)),
+             qPrintable(message->text()));
+    QVERIFY(window.windowTitle().contains("*"));
+    window.undo_stack()->undo();
+    QCOMPARE(tp->text(), QString("1"));
+    QVERIFY(message->isHidden());
+    QVERIFY(window.editor()->validation().ok());
+  }
+
+  void cancel_stops_a_long_run_from_the_status_bar() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(long_scenario, true));
+    QSignalSpy cancelled(window.jobs(), &SimulationJobs::cancelled);
+    QSignalSpy progress(window.jobs(), &SimulationJobs::progress);
+    window.run();
+    QVERIFY(QTest::qWaitFor([&] { return progress.size() > 3; }, 60000));
+    auto* cancel = window.findChild<QPushButton*>();
+    QVERIFY(window.progress_bar()->isVisible());
+    QList<QPushButton*> buttons = window.findChildren<QPushButton*>();
+    auto it = std::find_if(buttons.begin(), buttons.end(),
+                           [](QPushButton* b) { return b->text() == "Cancel"; });
+    QVERIFY(it != buttons.end());
+    cancel = *it;
+    QTest::mouseClick(cancel, Qt::LeftButton);
+    QVERIFY(cancelled.wait(30000));
+    QCOMPARE(window.status_text(), QString("Run cancelled"));
+    QVERIFY(!window.progress_bar()->isVisible());
+  }
+
+  void the_window_stays_responsive_on_16384_gpus() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(huge_scenario, true));
+    QVERIFY2(window.editor()->validation().ok(), qPrintable(window.editor()->other_messages()));
+    // A timer of 20 ms keeps firing while the run is prepared and simulated in its worker.
+    QElapsedTimer clock;
+    qint64 last = 0, worst_gap_ms = 0;
+    int ticks = 0;
+    QTimer timer;
+    connect(&timer, &QTimer::timeout, [&] {
+      const qint64 now = clock.elapsed();
+      worst_gap_ms = std::max(worst_gap_ms, now - last);
+      last = now;
+      ++ticks;
+    });
+    clock.start();
+    timer.start(20);
+    window.run();
+    QTest::qWait(3000);
+    window.cancel();
+    QSignalSpy finished(window.jobs(), &SimulationJobs::finished);
+    QVERIFY(QTest::qWaitFor([&] { return !window.jobs()->running(); }, 120000));
+    QVERIFY2(worst_gap_ms < 500, qPrintable(QString("the UI thread stalled %1 ms").arg(worst_gap_ms)));
+    QVERIFY(ticks > 50);
+  }
+
+  void every_view_renders_something() {
+    MainWindow window(Catalog::builtin());
+    window.resize(1400, 900);
+    window.show();
+    QVERIFY(window.open_sweep(SCALEPLAN_SOURCE_DIR "/tests/gui/sweep-example.csv"));
+    QVERIFY(window.open_file(small_scenario, true));
+    QCOMPARE(run_and_wait(window), QString());
+    for (const QString& name : MainWindow::view_names()) {
+      QVERIFY(window.show_view(name));
+      QApplication::processEvents();
+      const QImage image = window.view(name)->grab().toImage();
+      QVERIFY2(!image.isNull() && colours(image) >= 8, qPrintable(name));
+    }
+  }
+
+  void screenshot_writes_the_view_and_exits() {
+    QTemporaryDir dir;
+    const QString png = dir.filePath("memory.png");
+    QProcess gui;
+    gui.start(SCALEPLAN_GUI_BINARY, {small_scenario, "--screenshot", png, "--view", "memory",
+                                     "--size", "800x600"});
+    QVERIFY(gui.waitForFinished(120000));
+    QCOMPARE(gui.exitCode(), 0);
+    const QImage image(png);
+    QCOMPARE(image.size(), QSize(800, 600));
+    QVERIFY(colours(image) >= 8);
+    gui.start(SCALEPLAN_GUI_BINARY, {small_scenario, "--screenshot", png, "--view", "nope"});
+    QVERIFY(gui.waitForFinished(120000));
+    QCOMPARE(gui.exitCode(), 1);
+    QVERIFY(gui.readAllStandardError().contains("use summary, timeline"));
+  }
+};
+
+QTEST_MAIN(GuiWindowTest)
+#include "gui_window_tests.moc"
