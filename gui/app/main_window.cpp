@@ -89,7 +89,7 @@ MainWindow::MainWindow(const Catalog& catalog, QWidget* parent)
   auto* editor_scroll = new QScrollArea(this);
   editor_scroll->setWidget(editor_);
   editor_scroll->setWidgetResizable(true);
-  editor_scroll->setMinimumWidth(380);
+  editor_scroll->setMinimumWidth(340);
 
   tabs_ = new QTabWidget(this);
   summary_ = new SummaryModel(this);

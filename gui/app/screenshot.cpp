@@ -41,7 +41,7 @@ QString run_and_screenshot(MainWindow& window, const QStringList& scenarios, con
       return scenario + ": " + error;
   }
   window.show_view(view);
-  window.resize(size);
+  window.setFixedSize(size);
   window.show();
   QApplication::processEvents();
   QString error;

@@ -30,7 +30,7 @@ YAML::Node find(YAML::Node node, const std::vector<std::string>& parts) {
     YAML::Node child = node[part];
     if (!child)
       return YAML::Node(YAML::NodeType::Undefined);
-    node = child;
+    node.reset(child);  // rebinds; `node = child` would overwrite the parent with the child
   }
   return node;
 }
@@ -103,7 +103,7 @@ std::string with_field_value(std::string_view yaml_text, const std::string& file
                              const std::string& key, const std::string& value) {
   YAML::Node root = load_yaml_string(yaml_text, file_label);
   if (!root.IsMap())
-    root = YAML::Node(YAML::NodeType::Map);
+    root.reset(YAML::Node(YAML::NodeType::Map));
   const std::vector<std::string> parts = split_key(key);
   std::vector<YAML::Node> path{root};
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -112,7 +112,7 @@ std::string with_field_value(std::string_view yaml_text, const std::string& file
       if (value.empty())
         return std::string(yaml_text);  // nothing to remove
       path.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
-      child = path.back()[parts[i]];
+      child.reset(path.back()[parts[i]]);
     }
     path.push_back(child);
   }
