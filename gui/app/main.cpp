@@ -1,12 +1,15 @@
 // scaleplan-gui [SCENARIO]: the window over the library (gui/app/main_window.hpp), or with
 // --screenshot, the picture of one view rendered offscreen.
 #include <cstdio>
+#include <optional>
+#include <utility>
 
 #include <QApplication>
 #include <QCommandLineParser>
 
 #include "gui/app/main_window.hpp"
 #include "gui/app/screenshot.hpp"
+#include "gui/views/timeline_view.hpp"
 #include "hardware/io/catalog.hpp"
 #include "version/version.hpp"
 
@@ -38,7 +41,9 @@ int main(int argc, char** argv) {
                               scaleplan::gui::MainWindow::view_names().join(", "),
                           "VIEW", "timeline");
   QCommandLineOption size("size", "the window's size for --screenshot", "WIDTHxHEIGHT", "1400x900");
-  parser.addOptions({compare, sweep, screenshot, view, size});
+  QCommandLineOption window_option("timeline-window",
+                                   "the part of the step the timeline shows, in seconds", "FROM,TO");
+  parser.addOptions({compare, sweep, screenshot, view, size, window_option});
   parser.process(app);
 
   const QStringList positional = parser.positionalArguments();
@@ -60,6 +65,25 @@ int main(int argc, char** argv) {
   if (parser.isSet(sweep) && !window.open_sweep(parser.value(sweep))) {
     std::fprintf(stderr, "scaleplan-gui: %s\n", qPrintable(window.status_text()));
     return 1;
+  }
+  std::optional<std::pair<double, double>> timeline_window;
+  if (parser.isSet(window_option)) {
+    const QStringList ends = parser.value(window_option).split(',');
+    bool from_ok = false, to_ok = false;
+    const double from = ends.value(0).toDouble(&from_ok), to = ends.value(1).toDouble(&to_ok);
+    if (ends.size() != 2 || !from_ok || !to_ok || from < 0 || to <= from) {
+      std::fprintf(stderr, "scaleplan-gui: --timeline-window: expected FROM,TO in seconds, "
+                           "0 <= FROM < TO\n");
+      return 2;
+    }
+    timeline_window = {from, to};
+  }
+  // Applied to each run's timeline as it arrives.
+  if (timeline_window) {
+    QObject::connect(window.jobs(), &scaleplan::gui::SimulationJobs::finished, &window, [&] {
+      window.timeline_view()->set_window(std::int64_t(timeline_window->first * 1e12),
+                                         std::int64_t(timeline_window->second * 1e12));
+    });
   }
   QStringList scenarios = parser.values(compare);
   scenarios += positional;

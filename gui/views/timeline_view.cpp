@@ -21,7 +21,7 @@ namespace {
 constexpr int label_width = 150;
 constexpr int row_height = 16;
 constexpr int axis_height = 22;
-constexpr int memory_height = 110;
+constexpr int memory_height = 150;
 
 QString seconds_label(double seconds) {
   return format_duration(seconds);
@@ -110,7 +110,7 @@ QRect TimelineView::plot_rect() const {
 
 QRect TimelineView::memory_rect() const {
   const QRect plot = plot_rect();
-  return QRect(plot.left(), plot.bottom() + 8, plot.width(), memory_height - 24);
+  return QRect(plot.left(), plot.bottom() + 42, plot.width(), memory_height - 50);
 }
 
 int TimelineView::visible_rows() const {
@@ -325,23 +325,27 @@ void TimelineView::paint_rows(QPainter& painter) {
     }
   }
   painter.restore();
-  if (int(drawn_.size()) > rows) {
-    painter.setPen(palette().text().color());
-    painter.drawText(QRect(4, plot.bottom() - row_height, label_width, row_height),
-                     Qt::AlignLeft | Qt::AlignVCenter,
-                     QString("rows %1–%2 of %3")
-                         .arg(first_row_ + 1)
-                         .arg(std::min<int>(first_row_ + rows, int(drawn_.size())))
-                         .arg(drawn_.size()));
-  }
+  painter.setPen(palette().text().color());
+  const QString shown = int(drawn_.size()) > rows
+                            ? QString("rows %1–%2 of %3 · ")
+                                  .arg(first_row_ + 1)
+                                  .arg(std::min<int>(first_row_ + rows, int(drawn_.size())))
+                                  .arg(drawn_.size())
+                            : QString();
+  painter.drawText(QRect(4, plot.bottom() + 4, label_width + plot.width(), 16),
+                   Qt::AlignLeft | Qt::AlignVCenter,
+                   shown + "wheel: scroll rows · Ctrl+wheel or +/−: zoom · drag or ←/→: pan · "
+                           "0: whole step · click: select an op and its dependencies");
 }
 
 void TimelineView::paint_memory(QPainter& painter) {
   const QRect area = memory_rect();
   const Timeline& timeline = run_->timeline;
   painter.setPen(palette().text().color());
-  painter.drawText(QRect(4, area.top(), label_width - 8, 2 * row_height),
-                   Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap, "memory per rank (GiB)");
+  painter.drawText(QRect(area.left(), area.top() - 18, area.width(), 16),
+                   Qt::AlignLeft | Qt::AlignVCenter,
+                   "memory per rank (GiB): static memory and activations in flight" +
+                       QString(timeline.ranks.size() > 32 ? ", first 32 ranks" : ""));
   painter.drawRect(area);
   if (timeline.ranks.empty())
     return;
@@ -367,7 +371,7 @@ void TimelineView::paint_memory(QPainter& painter) {
     painter.setPen(QColor(0, 0, 0, 40));
     painter.drawLine(area.left(), y, area.right(), y);
     painter.setPen(palette().text().color());
-    painter.drawText(QRect(area.left() - 60, y - 8, 56, 16), Qt::AlignRight | Qt::AlignVCenter,
+    painter.drawText(QRect(area.left() - 60, y - 2, 56, 16), Qt::AlignRight | Qt::AlignTop,
                      QString::number(top * g / gib, 'f', 1));
   }
   if (capacity > 0) {
