@@ -43,7 +43,9 @@ int main(int argc, char** argv) {
   QCommandLineOption size("size", "the window's size for --screenshot", "WIDTHxHEIGHT", "1400x900");
   QCommandLineOption window_option("timeline-window",
                                    "the part of the step the timeline shows, in seconds", "FROM,TO");
-  parser.addOptions({compare, sweep, screenshot, view, size, window_option});
+  QCommandLineOption search_option("search-plans",
+                                   "search the scenario's best plans (the planner) after its run");
+  parser.addOptions({compare, sweep, screenshot, view, size, window_option, search_option});
   parser.process(app);
 
   const QStringList positional = parser.positionalArguments();
@@ -90,7 +92,8 @@ int main(int argc, char** argv) {
 
   if (parser.isSet(screenshot)) {
     const QString error = scaleplan::gui::run_and_screenshot(
-        window, scenarios, parser.value(view), window_size, parser.value(screenshot));
+        window, scenarios, parser.value(view), window_size, parser.value(screenshot),
+        parser.isSet(search_option));
     if (!error.isEmpty()) {
       std::fprintf(stderr, "scaleplan-gui: %s\n", qPrintable(error));
       return 1;
@@ -102,8 +105,12 @@ int main(int argc, char** argv) {
     if (window.open_file(file))
       scaleplan::gui::run_and_wait(window);
   }
-  if (!positional.isEmpty() && window.open_file(positional.front()))
-    window.run();
+  if (!positional.isEmpty() && window.open_file(positional.front())) {
+    if (parser.isSet(search_option))
+      window.search_plans();
+    else
+      window.run();
+  }
   if (parser.isSet(view))
     window.show_view(parser.value(view));
   window.show();

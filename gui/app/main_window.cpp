@@ -54,6 +54,7 @@ QTableView* table_view(QAbstractItemModel* model, QWidget* parent) {
   table->setModel(model);
   table->setSelectionBehavior(QAbstractItemView::SelectRows);
   table->horizontalHeader()->setStretchLastSection(true);
+  table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table->verticalHeader()->setVisible(false);
   table->setAlternatingRowColors(true);
   return table;
@@ -114,18 +115,33 @@ MainWindow::MainWindow(const Catalog& catalog, QWidget* parent)
   tabs_->addTab(titled("Every run of this session, side by side (the latest run of each scenario).",
                        compare_chart_, compare_table_),
                 "Compare");
+  ranked_ = new RankedPlanModel(this);
   plans_proxy_ = new QSortFilterProxyModel(this);
   plans_proxy_->setSourceModel(compare_);
   plans_proxy_->setSortRole(Qt::UserRole);
   auto* plans_table = table_view(plans_proxy_, this);
   plans_table->setSortingEnabled(true);
   plans_table->sortByColumn(CompareModel::step_time, Qt::AscendingOrder);
+  connect(plans_table, &QTableView::doubleClicked, this, [this](const QModelIndex& index) {
+    if (plans_proxy_->sourceModel() == ranked_)
+      use_ranked_plan(plans_proxy_->mapToSource(index).row());
+  });
   pareto_chart_ = chart_view(this);
-  tabs_->addTab(titled("Plans ranked by step time (click a header to sort), and their time and "
-                       "cost per step. Scenarios run in this session stand for the planner's "
-                       "plans.",
-                       plans_table, pareto_chart_),
-                "Plans");
+  auto* plans_page = new QWidget(this);
+  auto* plans_layout = new QVBoxLayout(plans_page);
+  plans_title_ = new QLabel(
+      "Run ▸ Search Plans (Ctrl+P) ranks every plan of the scenario's cluster, model and batch, "
+      "as `scaleplan plan` does. Until then, the runs of this session stand here.",
+      this);
+  plans_title_->setWordWrap(true);
+  plans_layout->addWidget(plans_title_);
+  auto* plans_split = new QSplitter(Qt::Vertical, plans_page);
+  plans_split->addWidget(plans_table);
+  plans_split->addWidget(pareto_chart_);
+  plans_split->setStretchFactor(0, 1);
+  plans_split->setStretchFactor(1, 1);
+  plans_layout->addWidget(plans_split, 1);
+  tabs_->addTab(plans_page, "Plans");
   topology_ = new TopologyView(this);
   tabs_->addTab(topology_, "Topology");
   sweep_ = new SweepView(this);
@@ -173,6 +189,16 @@ MainWindow::MainWindow(const Catalog& catalog, QWidget* parent)
              .arg(format_duration(p.step_time_s))
              .arg(p.mfu * 100, 0, 'f', 1));
     show_result();
+  });
+  connect(jobs_, &SimulationJobs::search_finished, this, [this, idle] {
+    const PlanSearch& search = jobs_->search()->search;
+    idle(search.ranked.empty()
+             ? QString("Plan search: no plan fits")
+             : QString("Plan search: %1 plans ranked of %2; the best takes %3 a step")
+                   .arg(search.ranked.size())
+                   .arg(search.counts.enumerated)
+                   .arg(format_duration(search.ranked.front().step_time_s)));
+    show_search();
   });
   connect(jobs_, &SimulationJobs::failed, this,
           [idle](quint64, const QString& message) { idle("Run failed: " + message); });
@@ -223,7 +249,9 @@ void MainWindow::build_menus() {
   QMenu* run = menuBar()->addMenu("&Run");
   QAction* start = run->addAction("&Run Simulation", this, [this] { this->run(); });
   start->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::Key_F5)});
-  QAction* stop = run->addAction("&Cancel Run", this, &MainWindow::cancel);
+  QAction* plan = run->addAction("Search &Plans", this, [this] { search_plans(); });
+  plan->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+  QAction* stop = run->addAction("&Cancel", this, &MainWindow::cancel);
   stop->setShortcut(QKeySequence(Qt::Key_Escape));
   run->addAction("C&lear Comparison", this, [this] {
     compare_->clear();
@@ -341,6 +369,56 @@ std::uint64_t MainWindow::run() {
   return jobs_->start({editor_->text(), editor_->file_label()});
 }
 
+std::uint64_t MainWindow::search_plans() {
+  return jobs_->start_search({editor_->text(), editor_->file_label()});
+}
+
+void MainWindow::show_search() {
+  const std::shared_ptr<const SearchResult> result = jobs_->search();
+  ranked_->set_search(result);
+  plans_proxy_->setSourceModel(ranked_);
+  plans_proxy_->sort(RankedPlanModel::rank);
+  const SearchCounts& counts = result->search.counts;
+  plans_title_->setText(
+      QString("The planner's best %1 plans of %2 candidates for %3 (%4 pruned by the strategy "
+              "rules, %5 by memory), simulated in full and ranked by step time. Double-click a "
+              "plan to put it in the editor.")
+          .arg(result->search.ranked.size())
+          .arg(counts.enumerated)
+          .arg(QString::fromStdString(result->scenario.name))
+          .arg(counts.pruned_by_rule)
+          .arg(counts.pruned_by_memory));
+  replace_chart(pareto_chart_, make_search_pareto_chart(*result));
+  show_view("plans");
+}
+
+bool MainWindow::use_ranked_plan(int row) {
+  const std::shared_ptr<const SearchResult> result = jobs_->search();
+  if (!result || row < 0 || row >= int(result->search.ranked.size()))
+    return false;
+  const TrainingJob& job = result->search.ranked[std::size_t(row)].job;
+  const ParallelismSpec& p = job.parallelism;
+  undo_->beginMacro(QString("use plan %1").arg(row + 1));
+  const std::vector<std::pair<std::string, std::string>> values = {
+      {"training.micro_batch", std::to_string(job.training.micro_batch)},
+      {"parallelism.tp", std::to_string(p.tp)},
+      {"parallelism.pp", std::to_string(p.pp)},
+      {"parallelism.dp", std::to_string(p.dp)},
+      {"parallelism.cp", std::to_string(p.cp)},
+      {"parallelism.ep", std::to_string(p.ep)},
+      {"parallelism.schedule", std::string(to_string(p.schedule))},
+      {"parallelism.virtual_stages", std::to_string(p.virtual_stages)},
+      {"parallelism.zero", std::to_string(p.zero)},
+      {"parallelism.recompute", std::string(to_string(p.recompute))},
+      {"parallelism.sequence_parallel", p.sequence_parallel ? "true" : "false"}};
+  bool ok = true;
+  for (const auto& [key, value] : values)
+    ok = editor_->edit_field(key, value) && ok;
+  undo_->endMacro();
+  status_->setText(QString("Plan %1 is in the editor: run it with Ctrl+R").arg(row + 1));
+  return ok;
+}
+
 void MainWindow::cancel() {
   jobs_->cancel();
 }
@@ -359,7 +437,8 @@ void MainWindow::show_result() {
 
 void MainWindow::refresh_comparison() {
   replace_chart(compare_chart_, make_compare_chart(compare_->runs()));
-  replace_chart(pareto_chart_, make_pareto_chart(compare_->runs()));
+  if (plans_proxy_->sourceModel() == compare_)
+    replace_chart(pareto_chart_, make_runs_pareto_chart(compare_->runs()));
 }
 
 QStringList MainWindow::recent_files() const {

@@ -45,6 +45,11 @@ class MainWindow final : public QMainWindow {
   bool open_sweep(const QString& path);
   // Runs the editor's scenario; a run in progress is replaced. Returns the job id.
   std::uint64_t run();
+  // Searches the editor's scenario for its best plans (the planner), into the plans view.
+  std::uint64_t search_plans();
+  // Writes ranked plan `row` (0: the best) of the last search into the editor, as one undoable
+  // edit.
+  bool use_ranked_plan(int row);
   void cancel();
 
   // The views by name: summary, timeline, memory, compare, plans, topology, sweep.
@@ -57,6 +62,7 @@ class MainWindow final : public QMainWindow {
   QUndoStack* undo_stack() const { return undo_; }
   const SummaryModel* summary_model() const { return summary_; }
   CompareModel* compare_model() const { return compare_; }
+  RankedPlanModel* ranked_plans() const { return ranked_; }
   TimelineView* timeline_view() const { return timeline_; }
   QProgressBar* progress_bar() const { return progress_; }
   QString status_text() const;
@@ -68,6 +74,7 @@ class MainWindow final : public QMainWindow {
  private:
   void build_menus();
   void show_result();
+  void show_search();
   void refresh_comparison();
   void remember_recent(const QString& path);
   void rebuild_recent_menu();
@@ -90,6 +97,8 @@ class MainWindow final : public QMainWindow {
   QChartView* compare_chart_;
   QTableView* compare_table_;
   QSortFilterProxyModel* plans_proxy_;
+  RankedPlanModel* ranked_;
+  QLabel* plans_title_;
   QChartView* pareto_chart_;
   TopologyView* topology_;
   SweepView* sweep_;

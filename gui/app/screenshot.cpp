@@ -8,11 +8,13 @@
 
 namespace scaleplan::gui {
 
-QString run_and_wait(MainWindow& window) {
+QString run_and_wait(MainWindow& window, bool search) {
   QEventLoop loop;
   QString error;
   SimulationJobs* jobs = window.jobs();
-  const auto a = QObject::connect(jobs, &SimulationJobs::finished, &loop, &QEventLoop::quit);
+  const auto a = search ? QObject::connect(jobs, &SimulationJobs::search_finished, &loop,
+                                           &QEventLoop::quit)
+                        : QObject::connect(jobs, &SimulationJobs::finished, &loop, &QEventLoop::quit);
   const auto b = QObject::connect(jobs, &SimulationJobs::failed, &loop,
                                   [&](quint64, const QString& message) {
                                     error = message;
@@ -22,7 +24,10 @@ QString run_and_wait(MainWindow& window) {
     error = "cancelled";
     loop.quit();
   });
-  window.run();
+  if (search)
+    window.search_plans();
+  else
+    window.run();
   loop.exec();
   QObject::disconnect(a);
   QObject::disconnect(b);
@@ -31,7 +36,7 @@ QString run_and_wait(MainWindow& window) {
 }
 
 QString run_and_screenshot(MainWindow& window, const QStringList& scenarios, const QString& view,
-                           QSize size, const QString& path) {
+                           QSize size, const QString& path, bool search_plans) {
   if (!MainWindow::view_names().contains(view))
     return "--view: '" + view + "' is not a view; use " + MainWindow::view_names().join(", ");
   for (const QString& scenario : scenarios) {
@@ -39,6 +44,10 @@ QString run_and_screenshot(MainWindow& window, const QStringList& scenarios, con
       return window.status_text();
     if (const QString error = run_and_wait(window); !error.isEmpty())
       return scenario + ": " + error;
+  }
+  if (search_plans) {
+    if (const QString error = run_and_wait(window, true); !error.isEmpty())
+      return "plan search: " + error;
   }
   window.show_view(view);
   window.setFixedSize(size);

@@ -6,7 +6,9 @@ namespace scaleplan::gui {
 
 QString format_duration(double seconds) {
   const double magnitude = std::abs(seconds);
-  if (magnitude >= 1 || magnitude == 0)
+  if (magnitude < 1e-9)
+    return "0 s";  // below the simulator's resolution of interest: rounding, not time
+  if (magnitude >= 1)
     return QString::number(seconds, 'g', 4) + " s";
   if (magnitude >= 1e-3)
     return QString::number(seconds * 1e3, 'g', 3) + " ms";
@@ -147,6 +149,89 @@ QVariant CompareModel::headerData(int section, Qt::Orientation orientation, int 
   static const char* const names[column_count] = {
       "scenario", "devices", "strategy", "step time", "compute", "exposed comm.",
       "bubble",   "MFU",     "peak memory", "fits"};
+  return section >= 0 && section < column_count ? QString(names[section]) : QVariant();
+}
+
+void RankedPlanModel::set_search(std::shared_ptr<const SearchResult> search) {
+  beginResetModel();
+  search_ = std::move(search);
+  endResetModel();
+}
+
+int RankedPlanModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() || !search_ ? 0 : int(search_->search.ranked.size());
+}
+int RankedPlanModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : column_count;
+}
+
+QVariant RankedPlanModel::data(const QModelIndex& index, int role) const {
+  if (!checkIndex(index, CheckIndexOption::IndexIsValid))
+    return {};
+  const RankedPlan& plan = search_->search.ranked[std::size_t(index.row())];
+  const ParallelismSpec& p = plan.job.parallelism;
+  if (role == Qt::TextAlignmentRole)
+    return index.column() >= step_time || index.column() == rank
+               ? QVariant(Qt::AlignRight | Qt::AlignVCenter)
+               : QVariant();
+  if (role != Qt::DisplayRole && role != Qt::UserRole)
+    return {};
+  const bool raw = role == Qt::UserRole;
+  const Prediction* simulated = plan.simulated ? &*plan.simulated : nullptr;
+  const double compute_s = simulated ? simulated->breakdown.compute_s : plan.estimate.compute_s;
+  const double exposed_s =
+      simulated ? simulated->breakdown.exposed_comm_s : plan.estimate.exposed_comm_s;
+  const double bubble_s = simulated ? simulated->breakdown.bubble_s : plan.estimate.bubble_s;
+  const double peak = simulated ? simulated->memory.peak_bytes : plan.estimate.memory.peak_bytes;
+  switch (index.column()) {
+    case rank:
+      return index.row() + 1;
+    case strategy:
+      return format_strategy(p);
+    case micro_batch:
+      return qlonglong(plan.job.training.micro_batch);
+    case schedule: {
+      QString text = QString::fromUtf8(to_string(p.schedule).data());
+      if (p.schedule == PipelineSchedule::interleaved_1f1b)
+        text += QString(" ×%1").arg(p.virtual_stages);
+      return text;
+    }
+    case recompute:
+      return QString::fromUtf8(to_string(p.recompute).data());
+    case zero:
+      return p.zero;
+    case sequence_parallel:
+      return raw ? QVariant(p.sequence_parallel) : QVariant(p.sequence_parallel ? "yes" : "no");
+    case step_time:
+      return raw ? QVariant(plan.step_time_s) : QVariant(format_duration(plan.step_time_s));
+    case compute:
+      return raw ? QVariant(compute_s) : QVariant(format_duration(compute_s));
+    case exposed_comm:
+      return raw ? QVariant(exposed_s) : QVariant(format_duration(exposed_s));
+    case bubble:
+      return raw ? QVariant(bubble_s) : QVariant(format_duration(bubble_s));
+    case mfu:
+      if (!simulated)
+        return {};
+      return raw ? QVariant(simulated->mfu)
+                 : QVariant(QString::number(simulated->mfu * 100, 'f', 1) + " %");
+    case peak_memory:
+      return raw ? QVariant(peak) : QVariant(QString::fromStdString(format_bytes(peak)));
+    case cost:
+      if (plan.cost_usd <= 0)
+        return {};  // the catalog has no price for the device
+      return raw ? QVariant(plan.cost_usd) : QVariant(QString("$%1").arg(plan.cost_usd, 0, 'f', 2));
+    default:
+      return {};
+  }
+}
+
+QVariant RankedPlanModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    return {};
+  static const char* const names[column_count] = {
+      "#",       "strategy", "micro-batch", "schedule", "recompute",   "ZeRO",       "seq. par.",
+      "step time", "compute", "exposed comm.", "bubble", "MFU", "peak memory", "cost per step"};
   return section >= 0 && section < column_count ? QString(names[section]) : QVariant();
 }
 

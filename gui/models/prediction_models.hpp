@@ -78,4 +78,41 @@ class CompareModel final : public QAbstractTableModel {
   std::vector<std::shared_ptr<const RunResult>> runs_;
 };
 
+// The planner's ranked plans (a SearchResult), best first: their strategy, micro-batch, schedule,
+// recompute, ZeRO and sequence parallelism, and their simulated step time, split, MFU, peak
+// memory and cost per step, as `scaleplan plan` ranks them.
+class RankedPlanModel final : public QAbstractTableModel {
+  Q_OBJECT
+
+ public:
+  enum Column {
+    rank,
+    strategy,
+    micro_batch,
+    schedule,
+    recompute,
+    zero,
+    sequence_parallel,
+    step_time,
+    compute,
+    exposed_comm,
+    bubble,
+    mfu,
+    peak_memory,
+    cost,
+    column_count
+  };
+  using QAbstractTableModel::QAbstractTableModel;
+  void set_search(std::shared_ptr<const SearchResult> search);  // null: empty
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QVariant headerData(int section, Qt::Orientation orientation,
+                      int role = Qt::DisplayRole) const override;
+
+ private:
+  std::shared_ptr<const SearchResult> search_;
+};
+
 }  // namespace scaleplan::gui

@@ -4,6 +4,7 @@
 #include <QPointer>
 
 #include "sim/simulate/simulation_progress.hpp"
+#include "sim/planner/planner.hpp"
 #include "sim/simulate/timeline_recorder.hpp"
 
 namespace scaleplan::gui {
@@ -80,6 +81,34 @@ RunResult run_scenario(const RunRequest& request, const Catalog& catalog, Progre
   return std::move(*result);
 }
 
+SearchResult search_scenario(const RunRequest& request, const Catalog& catalog,
+                             ProgressSink* progress, std::stop_token stop) {
+  SearchResult result;
+  result.scenario = parse_scenario(request.yaml_text, request.file_label, catalog, ScenarioUse::plan);
+  const Scenario& scenario = result.scenario;
+  check(stop);
+  const ClusterNetwork network = prepare_network(scenario, catalog);
+  const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
+  const auto compute =
+      make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or(""));
+  check(stop);
+  SearchOptions options;
+  options.top_k = request.top_plans;
+  options.settings = run_settings(scenario);
+  options.stop = stop;
+  options.progress = [progress](const SearchProgress& p) {
+    if (!progress || p.phase == SearchPhase::done)
+      return;
+    progress->report({p.phase == SearchPhase::estimating ? "estimating plans" : "simulating plans",
+                      std::min(p.done, p.total), p.total, "plans", {}});
+  };
+  result.search = search_plans(scenario.search.value_or(SearchSpace{}), scenario.cluster, network,
+                               *compute, scenario.job, options);
+  if (result.search.cancelled)
+    throw RunCancelled{};
+  return result;
+}
+
 namespace {
 
 // Posts each update to the GUI thread, at most one per percent.
@@ -127,7 +156,21 @@ SimulationJobs::~SimulationJobs() {
 }
 
 std::uint64_t SimulationJobs::start(RunRequest request) {
-  stop_.request_stop();  // the older run, if any: its result will be dropped
+  return launch(Kind::run, [request = std::move(request), &catalog = catalog_](
+                               ProgressSink* sink, std::stop_token stop) -> Outcome {
+    return std::make_shared<const RunResult>(run_scenario(request, catalog, sink, stop));
+  });
+}
+
+std::uint64_t SimulationJobs::start_search(RunRequest request) {
+  return launch(Kind::search, [request = std::move(request), &catalog = catalog_](
+                                  ProgressSink* sink, std::stop_token stop) -> Outcome {
+    return std::make_shared<const SearchResult>(search_scenario(request, catalog, sink, stop));
+  });
+}
+
+std::uint64_t SimulationJobs::launch(Kind kind, Work work) {
+  stop_.request_stop();  // the older job, if any: its result will be dropped
   reap_threads();
   stop_ = std::stop_source();
   const std::uint64_t job = ++current_;
@@ -135,14 +178,14 @@ std::uint64_t SimulationJobs::start(RunRequest request) {
   emit started(job);
   QPointer<SimulationJobs> self(this);
   auto done = std::make_shared<std::atomic<bool>>(false);
-  threads_.push_back({done, std::jthread([self, job, request = std::move(request),
-                                          &catalog = catalog_, stop = stop_.get_token(), done] {
+  threads_.push_back({done, std::jthread([self, job, kind, work = std::move(work),
+                                          stop = stop_.get_token(), done] {
     QueuedProgress sink(self, job, stop);
-    std::shared_ptr<const RunResult> result;
+    Outcome outcome;
     std::optional<QString> error;
     bool was_cancelled = false;
     try {
-      result = std::make_shared<const RunResult>(run_scenario(request, catalog, &sink, stop));
+      outcome = work(&sink, stop);
     } catch (const RunCancelled&) {
       was_cancelled = true;
     } catch (const std::exception& e) {
@@ -150,9 +193,9 @@ std::uint64_t SimulationJobs::start(RunRequest request) {
     }
     QMetaObject::invokeMethod(
         self.data(),
-        [self, job, result, error, was_cancelled] {
+        [self, job, kind, outcome, error, was_cancelled] {
           if (self)
-            self->deliver(job, result, error, was_cancelled);
+            self->deliver(job, kind, outcome, error, was_cancelled);
         },
         Qt::QueuedConnection);
     done->store(true);
@@ -165,7 +208,7 @@ void SimulationJobs::cancel() {
     stop_.request_stop();
 }
 
-void SimulationJobs::deliver(std::uint64_t job, std::shared_ptr<const RunResult> result,
+void SimulationJobs::deliver(std::uint64_t job, Kind kind, Outcome outcome,
                              std::optional<QString> error, bool was_cancelled) {
   reap_threads();
   if (job != current_)
@@ -175,9 +218,12 @@ void SimulationJobs::deliver(std::uint64_t job, std::shared_ptr<const RunResult>
     emit cancelled(job);
   } else if (error) {
     emit failed(job, *error);
-  } else {
-    result_ = std::move(result);
+  } else if (kind == Kind::run) {
+    result_ = std::static_pointer_cast<const RunResult>(outcome);
     emit finished(job);
+  } else {
+    search_ = std::static_pointer_cast<const SearchResult>(outcome);
+    emit search_finished(job);
   }
 }
 

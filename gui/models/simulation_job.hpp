@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "hardware/input/progress.hpp"
 #include "hardware/io/catalog.hpp"
 #include "sim/plan/plan.hpp"
+#include "sim/planner/planner.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "hardware/topology.hpp"
@@ -33,6 +35,7 @@ struct RunRequest {
   std::string file_label;  // the scenario's path: errors name it, a calibration resolves by it
   // The most events the recorded timeline may hold: past it, evenly spaced ranks are recorded.
   std::uint64_t max_timeline_events = 1'000'000;
+  int top_plans = 20;  // a plan search: the plans simulated in full and ranked
 };
 
 // What a finished run hands the views: all values, shared read-only between them.
@@ -46,6 +49,13 @@ struct RunResult {
   Topology topology;  // the cluster's network the run simulated on  // which ranks the timeline holds, when not all of them
 };
 
+// A plan search over the scenario's cluster, model and batch (its search: section, if any,
+// limiting the axes): what `scaleplan plan` prints, as values.
+struct SearchResult {
+  Scenario scenario;
+  PlanSearch search;
+};
+
 // The ranks of `plan` whose timeline fits in `max_events` (timeline_event_bound): all of them
 // (empty) when it fits, else evenly spaced listed ranks, at least one.
 std::vector<int> timeline_ranks(const Plan& plan, std::uint64_t max_events);
@@ -55,6 +65,9 @@ std::vector<int> timeline_ranks(const Plan& plan, std::uint64_t max_events);
 struct RunCancelled {};
 RunResult run_scenario(const RunRequest& request, const Catalog& catalog,
                        ProgressSink* progress, std::stop_token stop);
+// The planner on the scenario (read as `scaleplan plan` reads it), the same way.
+SearchResult search_scenario(const RunRequest& request, const Catalog& catalog,
+                             ProgressSink* progress, std::stop_token stop);
 
 class SimulationJobs : public QObject {
   Q_OBJECT
@@ -65,27 +78,36 @@ class SimulationJobs : public QObject {
   // Stops every run and waits for its thread.
   ~SimulationJobs() override;
 
-  // Starts a run and returns its id; a run in progress is stopped and its result dropped.
+  // Starts a run and returns its id; a job in progress is stopped and its result dropped.
   std::uint64_t start(RunRequest request);
+  // Starts a plan search (search_scenario) the same way; search_finished reports it.
+  std::uint64_t start_search(RunRequest request);
   // Stops the current run; `cancelled` follows once its thread has stopped.
   void cancel();
   bool running() const { return running_; }
   std::uint64_t current() const { return current_; }
   // The last finished run's result; null before one.
   std::shared_ptr<const RunResult> result() const { return result_; }
+  // The last finished plan search; null before one.
+  std::shared_ptr<const SearchResult> search() const { return search_; }
 
  signals:
   void started(quint64 job);
   // The current job's progress: `done` of `total` `units` of `task`.
   void progress(quint64 job, const QString& task, quint64 done, quint64 total,
                 const QString& units);
-  void finished(quint64 job);  // result() holds it
+  void finished(quint64 job);         // result() holds it
+  void search_finished(quint64 job);  // search() holds it
   void failed(quint64 job, const QString& message);
   void cancelled(quint64 job);
 
  private:
-  void deliver(std::uint64_t job, std::shared_ptr<const RunResult> result,
-               std::optional<QString> error, bool was_cancelled);
+  enum class Kind { run, search };
+  using Outcome = std::shared_ptr<const void>;
+  using Work = std::function<Outcome(ProgressSink*, std::stop_token)>;
+  std::uint64_t launch(Kind kind, Work work);
+  void deliver(std::uint64_t job, Kind kind, Outcome outcome, std::optional<QString> error,
+               bool was_cancelled);
   void reap_threads();
 
   const Catalog& catalog_;
@@ -93,6 +115,7 @@ class SimulationJobs : public QObject {
   bool running_ = false;
   std::stop_source stop_;
   std::shared_ptr<const RunResult> result_;
+  std::shared_ptr<const SearchResult> search_;
   struct Worker {
     std::shared_ptr<std::atomic<bool>> done;
     std::jthread thread;

@@ -5,6 +5,8 @@
 #include <QtCharts/QBarCategoryAxis>
 #include <QtCharts/QBarSet>
 #include <QtCharts/QHorizontalStackedBarSeries>
+#include <QtCharts/QLegend>
+#include <QtCharts/QLegendMarker>
 #include <QtCharts/QLineSeries>
 #include <QtCharts/QScatterSeries>
 #include <QtCharts/QStackedBarSeries>
@@ -110,9 +112,10 @@ QChart* make_compare_chart(const std::vector<std::shared_ptr<const RunResult>>& 
   auto* bubble = bar_set("pipeline bubble", bubble_color());
   QStringList names;
   double top = 0;
-  for (const auto& run : runs) {
-    const Prediction& p = run->prediction;
-    names << QString("%1\n%2 · MFU %3 % · %4")
+  // Horizontal bars list their categories bottom up: the first run goes last, to show on top.
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
+    const Prediction& p = (*it)->prediction;
+    names << QString("%1<br>%2 · MFU %3 % · %4")
                  .arg(QString::fromStdString(p.scenario))
                  .arg(format_strategy(p.parallelism))
                  .arg(p.mfu * 100, 0, 'f', 1)
@@ -136,57 +139,94 @@ QChart* make_compare_chart(const std::vector<std::shared_ptr<const RunResult>>& 
   return chart;
 }
 
-std::vector<std::size_t> pareto_front(const std::vector<std::shared_ptr<const RunResult>>& runs) {
+std::vector<std::size_t> pareto_front(const std::vector<TradeOffPoint>& points) {
   std::vector<std::size_t> front;
-  const auto cost = [&](std::size_t i) {
-    return runs[i]->prediction.step_time_s * runs[i]->prediction.devices / 3600;
-  };
-  for (std::size_t i = 0; i < runs.size(); ++i) {
+  for (std::size_t i = 0; i < points.size(); ++i) {
     bool dominated = false;
-    for (std::size_t j = 0; j < runs.size() && !dominated; ++j) {
-      const double ti = runs[i]->prediction.step_time_s, tj = runs[j]->prediction.step_time_s;
-      dominated = j != i && tj <= ti && cost(j) <= cost(i) && (tj < ti || cost(j) < cost(i));
+    for (std::size_t j = 0; j < points.size() && !dominated; ++j) {
+      const TradeOffPoint& a = points[i];
+      const TradeOffPoint& b = points[j];
+      dominated = j != i && b.x <= a.x && b.y <= a.y && (b.x < a.x || b.y < a.y);
     }
     if (!dominated)
       front.push_back(i);
   }
-  std::sort(front.begin(), front.end(), [&](std::size_t a, std::size_t b) {
-    return runs[a]->prediction.step_time_s < runs[b]->prediction.step_time_s;
-  });
+  std::sort(front.begin(), front.end(),
+            [&](std::size_t a, std::size_t b) { return points[a].x < points[b].x; });
   return front;
 }
 
-QChart* make_pareto_chart(const std::vector<std::shared_ptr<const RunResult>>& runs) {
-  QChart* chart = new_chart("Time and cost of a training step");
-  auto* points = new QScatterSeries;
-  points->setName("plans (scenarios loaded)");
-  points->setMarkerSize(11);
-  points->setColor(compute_color());
-  double max_time = 0, max_cost = 0;
-  for (const auto& run : runs) {
-    const Prediction& p = run->prediction;
-    const double cost = p.step_time_s * p.devices / 3600;
-    points->append(p.step_time_s, cost);
-    max_time = std::max(max_time, p.step_time_s);
-    max_cost = std::max(max_cost, cost);
+QChart* make_pareto_chart(const QString& title, const QString& x_title, const QString& y_title,
+                          const std::vector<TradeOffPoint>& points) {
+  QChart* chart = new_chart(title);
+  auto* scatter = new QScatterSeries;
+  scatter->setName("plans");
+  scatter->setMarkerSize(10);
+  scatter->setColor(compute_color());
+  double min_x = points.empty() ? 0 : points.front().x, max_x = min_x;
+  double min_y = points.empty() ? 0 : points.front().y, max_y = min_y;
+  for (const TradeOffPoint& p : points) {
+    scatter->append(p.x, p.y);
+    min_x = std::min(min_x, p.x);
+    max_x = std::max(max_x, p.x);
+    min_y = std::min(min_y, p.y);
+    max_y = std::max(max_y, p.y);
   }
   auto* front = new QLineSeries;
-  front->setName("time/cost Pareto front");
-  front->setPen(QPen(QColor(200, 30, 30), 1.5));
-  for (std::size_t i : pareto_front(runs))
-    front->append(runs[i]->prediction.step_time_s,
-                  runs[i]->prediction.step_time_s * runs[i]->prediction.devices / 3600);
+  front->setName("Pareto front (nothing both faster and smaller)");
+  front->setPen(QPen(QColor(200, 30, 30), 2));
+  for (std::size_t i : pareto_front(points))
+    front->append(points[i].x, points[i].y);
+  auto* front_points = new QScatterSeries;
+  front_points->setMarkerSize(14);
+  front_points->setColor(Qt::transparent);
+  front_points->setBorderColor(QColor(200, 30, 30));
+  for (std::size_t i : pareto_front(points))
+    front_points->append(points[i].x, points[i].y);
   chart->addSeries(front);
-  chart->addSeries(points);
-  auto* time_axis = value_axis("step time (s)", max_time);
-  auto* cost_axis = value_axis("cost per step (GPU-hours)", max_cost);
-  chart->addAxis(time_axis, Qt::AlignBottom);
-  chart->addAxis(cost_axis, Qt::AlignLeft);
+  chart->addSeries(scatter);
+  chart->addSeries(front_points);
+  chart->legend()->markers(front_points).front()->setVisible(false);
+  // The axes span the points, not zero to them, so that a front of close plans spreads out.
+  const auto span_axis = [](const QString& axis_title, double low, double high) {
+    auto* axis = value_axis(axis_title, high);
+    const double margin = high > low ? 0.08 * (high - low) : std::max(0.05 * high, 1e-9);
+    axis->setRange(std::max(0.0, low - margin), high + margin);
+    axis->applyNiceNumbers();
+    return axis;
+  };
+  auto* x_axis = span_axis(x_title, min_x, max_x);
+  auto* y_axis = span_axis(y_title, min_y, max_y);
+  chart->addAxis(x_axis, Qt::AlignBottom);
+  chart->addAxis(y_axis, Qt::AlignLeft);
   for (QAbstractSeries* s : chart->series()) {
-    s->attachAxis(time_axis);
-    s->attachAxis(cost_axis);
+    s->attachAxis(x_axis);
+    s->attachAxis(y_axis);
   }
   return chart;
+}
+
+QChart* make_runs_pareto_chart(const std::vector<std::shared_ptr<const RunResult>>& runs) {
+  std::vector<TradeOffPoint> points;
+  for (const auto& run : runs) {
+    const Prediction& p = run->prediction;
+    points.push_back({p.step_time_s, p.step_time_s * p.devices / 3600});
+  }
+  return make_pareto_chart("Time and cost of a training step, the runs of this session",
+                           "step time (s)", "GPU-hours per step", points);
+}
+
+QChart* make_search_pareto_chart(const SearchResult& result) {
+  std::vector<TradeOffPoint> points;
+  for (const RankedPlan& plan : result.search.ranked) {
+    const double memory = plan.simulated ? plan.simulated->memory.peak_bytes
+                                         : plan.estimate.memory.peak_bytes;
+    points.push_back({plan.step_time_s, memory / gib});
+  }
+  return make_pareto_chart(QString("Step time and peak memory of the %1 best plans, %2")
+                               .arg(points.size())
+                               .arg(QString::fromStdString(result.scenario.name)),
+                           "step time (s)", "peak memory (GiB)", points);
 }
 
 }  // namespace scaleplan::gui

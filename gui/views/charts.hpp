@@ -21,12 +21,24 @@ QChart* make_memory_chart(const Prediction& prediction);
 // in seconds, labelled with its strategy, MFU and peak memory.
 QChart* make_compare_chart(const std::vector<std::shared_ptr<const RunResult>>& runs);
 
-// Runs as points of step time (s) against the cost of a step in GPU-hours (devices × step time),
-// the time/cost plane of the plans view; the Pareto front (no other run both faster and cheaper)
-// joined by a line.
-QChart* make_pareto_chart(const std::vector<std::shared_ptr<const RunResult>>& runs);
+// A point of a trade-off: two quantities, both to minimise.
+struct TradeOffPoint {
+  double x = 0;
+  double y = 0;
+};
+// Which points no other point beats on both quantities (and ties on neither), by x.
+std::vector<std::size_t> pareto_front(const std::vector<TradeOffPoint>& points);
 
-// Which runs are on the time/cost Pareto front, by index.
-std::vector<std::size_t> pareto_front(const std::vector<std::shared_ptr<const RunResult>>& runs);
+// The points as a scatter, the Pareto front joined by a line; axis titles name the quantities
+// and their units.
+QChart* make_pareto_chart(const QString& title, const QString& x_title, const QString& y_title,
+                          const std::vector<TradeOffPoint>& points);
+
+// Runs as step time (s) against the cost of a step in GPU-hours (devices × step time).
+QChart* make_runs_pareto_chart(const std::vector<std::shared_ptr<const RunResult>>& runs);
+
+// A plan search's ranked plans as step time (s) against peak memory per device (GiB): on one
+// cluster the cost of a step follows its time, and memory is what a faster plan spends.
+QChart* make_search_pareto_chart(const SearchResult& search);
 
 }  // namespace scaleplan::gui

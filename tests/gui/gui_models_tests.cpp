@@ -174,6 +174,37 @@ class GuiModelsTest : public QObject {
     QVERIFY(failed.front()[1].toString().contains("parallelism.tp"));
   }
 
+  void a_plan_search_ranks_what_the_planner_ranks() {
+    const std::string search_scenario_path =
+        SCALEPLAN_SOURCE_DIR "/scenarios/planner/gpt3-1.3b-16xa100-search.yaml";
+    SimulationJobs jobs(Catalog::builtin());
+    QSignalSpy finished(&jobs, &SimulationJobs::search_finished);
+    jobs.start_search({read(search_scenario_path), search_scenario_path});
+    QVERIFY(finished.wait(120000));
+    const PlanSearch& search = jobs.search()->search;
+    QVERIFY(!search.ranked.empty());
+    // The library's own search on the same values ranks the same plans.
+    const Scenario scenario =
+        load_scenario(search_scenario_path, Catalog::builtin(), ScenarioUse::plan);
+    const ClusterNetwork network = prepare_network(scenario, Catalog::builtin());
+    const auto compute = make_compute_model(scenario.cluster.device);
+    SearchOptions options;
+    options.settings = run_settings(scenario);
+    const PlanSearch expected = search_plans(scenario.search.value_or(SearchSpace{}),
+                                             scenario.cluster, network, *compute, scenario.job,
+                                             options);
+    QCOMPARE(search.ranked.size(), expected.ranked.size());
+    QCOMPARE(search.ranked.front().step_time_s, expected.ranked.front().step_time_s);
+    RankedPlanModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.set_search(jobs.search());
+    QCOMPARE(model.rowCount(), int(expected.ranked.size()));
+    QCOMPARE(model.index(0, RankedPlanModel::step_time).data().toString(),
+             format_duration(expected.ranked.front().step_time_s));
+    model.set_search(nullptr);
+    QCOMPARE(model.rowCount(), 0);
+  }
+
   void level_of_detail_costs_pixels_not_ops() {
     // One row of a million 1-ns ops and a long one after them, drawn on 1,000 pixels.
     Timeline timeline;

@@ -131,6 +131,28 @@ class GuiWindowTest : public QObject {
     QVERIFY(window.editor()->validation().ok());
   }
 
+  void a_searched_plan_goes_into_the_editor_as_one_undo_step() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(SCALEPLAN_SOURCE_DIR "/scenarios/planner/gpt3-1.3b-16xa100-search.yaml",
+                             true));
+    QCOMPARE(run_and_wait(window, true), QString());
+    QVERIFY(window.ranked_plans()->rowCount() > 0);
+    const std::string before = window.editor()->text();
+    QVERIFY(window.use_ranked_plan(0));
+    const TrainingJob& best = window.jobs()->search()->search.ranked.front().job;
+    QVERIFY(window.editor()->validation().ok());
+    QCOMPARE(window.editor()->validation().scenario->job.parallelism.tp, best.parallelism.tp);
+    QCOMPARE(window.editor()->validation().scenario->job.training.micro_batch,
+             best.training.micro_batch);
+    // Running it gives the planner's simulated step time.
+    QCOMPARE(run_and_wait(window), QString());
+    QCOMPARE(window.jobs()->result()->prediction.step_time_s,
+             window.jobs()->search()->search.ranked.front().step_time_s);
+    window.undo_stack()->undo();
+    QCOMPARE(window.editor()->text(), before);
+  }
+
   void cancel_stops_a_long_run_from_the_status_bar() {
     MainWindow window(Catalog::builtin());
     window.show();
