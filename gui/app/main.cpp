@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
                                    "the part of the step the timeline shows, in seconds", "FROM,TO");
   QCommandLineOption search_option("search-plans",
                                    "search the scenario's best plans (the planner) after its run");
-  parser.addOptions({compare, sweep, screenshot, view, size, window_option, search_option});
+  QCommandLineOption measured_option(
+      "measured", "show a measured step's Chrome trace beside the predicted timeline", "TRACE");
+  parser.addOptions(
+      {compare, sweep, screenshot, view, size, window_option, search_option, measured_option});
   parser.process(app);
 
   const QStringList positional = parser.positionalArguments();
@@ -80,7 +83,14 @@ int main(int argc, char** argv) {
     }
     timeline_window = {from, to};
   }
-  // Applied to each run's timeline as it arrives.
+  // Applied to each run's timeline as it arrives: the measured step, the window.
+  if (parser.isSet(measured_option)) {
+    const QString trace = parser.value(measured_option);
+    QObject::connect(window.jobs(), &scaleplan::gui::SimulationJobs::finished, &window, [&window, trace] {
+      if (!window.open_measured(trace))
+        std::fprintf(stderr, "scaleplan-gui: %s\n", qPrintable(window.status_text()));
+    });
+  }
   if (timeline_window) {
     QObject::connect(window.jobs(), &scaleplan::gui::SimulationJobs::finished, &window, [&] {
       window.timeline_view()->set_window(std::int64_t(timeline_window->first * 1e12),

@@ -31,6 +31,7 @@
 #include "gui/views/timeline_view.hpp"
 #include "gui/views/topology_view.hpp"
 #include "hardware/input/yaml_reader.hpp"
+#include "sim/timeline/chrome_trace_reader.hpp"
 
 namespace scaleplan::gui {
 namespace {
@@ -231,6 +232,12 @@ void MainWindow::build_menus() {
     if (!path.isEmpty())
       open_sweep(path);
   });
+  file->addAction("Open &Measured Trace…", this, [this] {
+    const QString path = QFileDialog::getOpenFileName(
+        this, "Open a measured step's trace", QString(), "Chrome traces (*.json);;All files (*)");
+    if (!path.isEmpty())
+      open_measured(path);
+  });
   file->addAction("&Save", QKeySequence::Save, this, [this] { save(); });
   file->addAction("Save &As…", QKeySequence::SaveAs, this, [this] { save_as(); });
   file->addAction("&Export View as Image…", QKeySequence(Qt::CTRL | Qt::Key_E), this,
@@ -353,6 +360,20 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     event->accept();
   else
     event->ignore();
+}
+
+bool MainWindow::open_measured(const QString& path) {
+  try {
+    auto measured = std::make_shared<const Timeline>(
+        read_chrome_trace(read_input_file(path.toStdString()), path.toStdString()));
+    timeline_->set_measured(std::move(measured));
+  } catch (const std::exception& e) {
+    status_->setText(QString::fromStdString(printable_text(e.what())));
+    return false;
+  }
+  status_->setText("Measured step " + path + " beside the prediction (rows marked measured)");
+  show_view("timeline");
+  return true;
 }
 
 bool MainWindow::open_sweep(const QString& path) {

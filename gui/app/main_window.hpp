@@ -41,6 +41,9 @@ class MainWindow final : public QMainWindow {
   // unless `quiet`, and returns false.
   bool open_file(const QString& path, bool quiet = false);
   bool save_file(const QString& path);
+  // Opens a measured step's Chrome trace (the executor's, or any in the same format) beside the
+  // predicted timeline.
+  bool open_measured(const QString& path);
   // Opens a sweep's results (CSV) into the sweep view.
   bool open_sweep(const QString& path);
   // Runs the editor's scenario; a run in progress is replaced. Returns the job id.

@@ -88,7 +88,9 @@ void TimelineView::rebuild_drawn_rows() {
 }
 
 void TimelineView::set_window(std::int64_t t0_ps, std::int64_t t1_ps) {
-  const std::int64_t end = run_ ? std::max<std::int64_t>(1, run_->timeline.end_ps()) : 1;
+  std::int64_t end = run_ ? std::max<std::int64_t>(1, run_->timeline.end_ps()) : 1;
+  if (measured_)
+    end = std::max(end, measured_->end_ps());
   const std::int64_t span = std::clamp<std::int64_t>(t1_ps - t0_ps, 1000, end);
   t0_ = std::clamp<std::int64_t>(t0_ps, 0, end - span);
   t1_ = t0_ + span;
@@ -267,7 +269,7 @@ void TimelineView::paint_rows(QPainter& painter) {
     painter.setPen(palette().text().color());
     const QString label =
         drawn.measured
-            ? "  measured"
+            ? QString::fromUtf8("  ↳ measured")
             : QString("rank %1 · %2")
                   .arg(drawn.timeline->ranks[std::size_t(drawn.row->rank)])
                   .arg(QString::fromUtf8(to_string(drawn.row->stream).data()));
@@ -332,9 +334,14 @@ void TimelineView::paint_rows(QPainter& painter) {
                                   .arg(std::min<int>(first_row_ + rows, int(drawn_.size())))
                                   .arg(drawn_.size())
                             : QString();
+  const QString measured =
+      measured_ ? QString("predicted step %1, measured %2 · ")
+                      .arg(format_duration(double(run_->timeline.end_ps()) * 1e-12))
+                      .arg(format_duration(double(measured_->end_ps()) * 1e-12))
+                : QString();
   painter.drawText(QRect(4, plot.bottom() + 4, label_width + plot.width(), 16),
                    Qt::AlignLeft | Qt::AlignVCenter,
-                   shown + "wheel: scroll rows · Ctrl+wheel or +/−: zoom · drag or ←/→: pan · "
+                   measured + shown + "wheel: scroll rows · Ctrl+wheel or +/−: zoom · drag or ←/→: pan · "
                            "0: whole step · click: select an op and its dependencies");
 }
 

@@ -36,6 +36,8 @@ class TimelineView final : public QWidget {
   void zoom(double factor, double anchor_fraction = 0.5);  // factor > 1 zooms in
 
   int row_count() const { return int(rows_.size()); }
+  // Rows drawn: the predicted ones and, under each, the measured row of its rank and stream.
+  int drawn_row_count() const { return int(drawn_.size()); }
   const std::vector<TimelineRow>& rows() const { return rows_; }
   // Index into the run's Timeline::ops of the op at widget point `point`, if any.
   std::optional<std::uint32_t> op_at_point(QPoint point) const;

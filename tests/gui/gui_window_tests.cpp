@@ -2,6 +2,8 @@
 // numbers in the widgets; type a bad value and see the reader's message beside the field, undo
 // it; cancel a long run from the status bar; keep the event loop turning while a 16,384-GPU
 // scenario is prepared; grab every view and check that it is not blank; --screenshot.
+#include <fstream>
+
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QImage>
@@ -23,6 +25,7 @@
 #include "gui/app/screenshot.hpp"
 #include "gui/views/timeline_view.hpp"
 #include "hardware/input/yaml_reader.hpp"
+#include "sim/timeline/chrome_trace.hpp"
 
 using namespace scaleplan;
 using namespace scaleplan::gui;
@@ -151,6 +154,32 @@ class GuiWindowTest : public QObject {
              window.jobs()->search()->search.ranked.front().step_time_s);
     window.undo_stack()->undo();
     QCOMPARE(window.editor()->text(), before);
+  }
+
+  void a_measured_trace_shows_beside_the_prediction() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(small_scenario, true));
+    QCOMPARE(run_and_wait(window), QString());
+    // A "measured" step: the predicted one 10 % slower, written as the executor would write it.
+    Timeline measured = window.jobs()->result()->timeline;
+    for (TimelineOp& op : measured.ops) {
+      op.start_ps = op.start_ps * 11 / 10;
+      op.end_ps = op.end_ps * 11 / 10;
+    }
+    QTemporaryDir dir;
+    const QString trace = dir.filePath("measured.json");
+    {
+      std::ofstream out(trace.toStdString());
+      write_chrome_trace(out, measured, {});
+    }
+    const int predicted_rows = window.timeline_view()->row_count();
+    QVERIFY(window.open_measured(trace));
+    QCOMPARE(window.timeline_view()->row_count(), predicted_rows);
+    QCOMPARE(window.timeline_view()->drawn_row_count(), 2 * predicted_rows);
+    QCOMPARE(window.timeline_view()->window_end_ps(), measured.end_ps());
+    QVERIFY(colours(window.timeline_view()->grab().toImage()) >= 8);
+    QVERIFY(!window.open_measured(dir.filePath("missing.json")));
   }
 
   void cancel_stops_a_long_run_from_the_status_bar() {
