@@ -24,6 +24,30 @@ class StopObserver final : public SimulationObserver {
   std::stop_token stop_;
 };
 
+// Integrates each link's rate over the step into the bytes it carried.
+class LinkBytes final : public SimulationObserver {
+ public:
+  explicit LinkBytes(std::size_t links) : bytes_(links, 0), rate_(links, 0), since_(links, 0) {}
+  bool observes_link_rates() const override { return true; }
+  void on_link_rate(LinkId link, SimTime time, double bytes_per_s) override {
+    if (link >= bytes_.size())
+      return;
+    bytes_[link] += rate_[link] * double(time - since_[link]) * 1e-12;
+    rate_[link] = bytes_per_s;
+    since_[link] = time;
+  }
+  std::vector<double> finish(SimTime end) {
+    for (std::size_t l = 0; l < bytes_.size(); ++l)
+      bytes_[l] += rate_[l] * double(std::max<SimTime>(0, end - since_[l])) * 1e-12;
+    return std::move(bytes_);
+  }
+
+ private:
+  std::vector<double> bytes_;
+  std::vector<double> rate_;
+  std::vector<SimTime> since_;
+};
+
 void check(const std::stop_token& stop) {
   if (stop.stop_requested())
     throw RunCancelled{};
@@ -33,6 +57,13 @@ void check(const std::stop_token& stop) {
 
 // Topology has no empty state of its own: a one-device network stands in until a run fills it.
 RunResult::RunResult() : topology(Topology::custom(1, 0, {})) {}
+
+double RunResult::link_utilization(LinkId link) const {
+  if (link >= link_bytes.size() || prediction.step_time_s <= 0)
+    return 0;
+  return link_bytes[link] /
+         (topology.link(link).bandwidth_bytes_per_s * prediction.step_time_s);
+}
 
 std::vector<int> timeline_ranks(const Plan& plan, std::uint64_t max_events) {
   if (plan.ranks.empty() || timeline_event_bound(plan, {}) <= max_events)
@@ -73,9 +104,12 @@ RunResult run_scenario(const RunRequest& request, const Catalog& catalog, Progre
   TimelineRecorder recorder(run.plan, false, selection);
   SimulationProgress simulating(run.plan, progress);
   StopObserver stopper(stop);
-  result->prediction = predict(result->scenario, run, {&stopper, &recorder, &simulating});
+  LinkBytes link_bytes(run.network.topology.link_count());
+  result->prediction =
+      predict(result->scenario, run, {&stopper, &recorder, &simulating, &link_bytes});
   simulating.finish();
   result->timeline = std::move(recorder).timeline();
+  result->link_bytes = link_bytes.finish(result->timeline.end_ps());
   result->plan = std::move(run.plan);
   result->topology = std::move(run.network.topology);
   return std::move(*result);

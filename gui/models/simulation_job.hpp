@@ -46,7 +46,12 @@ struct RunResult {
   Prediction prediction;
   Timeline timeline;
   std::string timeline_note;
-  Topology topology;  // the cluster's network the run simulated on  // which ranks the timeline holds, when not all of them
+  Topology topology;  // the cluster's network the run simulated on
+  // Bytes each link carried over the step (index: LinkId), flows and fast-path traffic alike:
+  // what `scaleplan run --links` ranks, for every link.
+  std::vector<double> link_bytes;
+  // The share of the step `link` was busy: its bytes over its bandwidth times the step time.
+  double link_utilization(LinkId link) const;  // which ranks the timeline holds, when not all of them
 };
 
 // A plan search over the scenario's cluster, model and batch (its search: section, if any,

@@ -9,10 +9,11 @@
 namespace scaleplan::gui {
 namespace {
 
-QColor utilisation_color(double u) {
-  // Green (idle) through yellow to red (busy the whole step).
-  u = std::clamp(u, 0.0, 1.0);
-  return QColor::fromHsvF(float((1 - u) * 120.0 / 360.0), 0.85f, 0.85f);
+// Pale yellow (barely used) through orange to dark red (the busiest), `t` from 0 to 1.
+QColor utilisation_color(double t) {
+  t = std::clamp(t, 0.0, 1.0);
+  return QColor::fromHsvF(float((55 - 55 * t) / 360.0), float(0.35 + 0.65 * t),
+                          float(0.95 - 0.35 * t));
 }
 
 const char* kind_name(VertexKind kind) {
@@ -107,14 +108,12 @@ void TopologyView::paintEvent(QPaintEvent*) {
   }
 
   // Links, once per pair of vertices, at the busier direction's utilisation.
-  std::unordered_map<LinkId, double> utilisation;
-  for (const LinkUsage& usage : run_->prediction.busiest_links)
-    utilisation[usage.link] = usage.utilization;
   struct Drawn {
     QPointF a, b;
     std::optional<double> u;
   };
   std::map<std::pair<VertexId, VertexId>, Drawn> pairs;
+  double busiest = 0;
   for (LinkId id = 0; id < topology.link_count(); ++id) {
     const Link& link = topology.link(id);
     auto a = position.find(link.from), b = position.find(link.to);
@@ -123,11 +122,15 @@ void TopologyView::paintEvent(QPaintEvent*) {
     auto key = std::minmax(link.from, link.to);
     Drawn& drawn = pairs.try_emplace({key.first, key.second}, Drawn{a->second, b->second, {}})
                        .first->second;
-    if (auto u = utilisation.find(id); u != utilisation.end())
-      drawn.u = std::max(drawn.u.value_or(0), u->second);
+    if (const double u = run_->link_utilization(id); u > 0)
+      drawn.u = std::max(drawn.u.value_or(0), u);
   }
+  for (LinkId id = 0; id < topology.link_count(); ++id)
+    busiest = std::max(busiest, run_->link_utilization(id));
+  const double scale = busiest > 0 ? busiest : 1;
   for (const auto& [key, drawn] : pairs) {
-    painter.setPen(drawn.u ? QPen(utilisation_color(*drawn.u), 2.5) : QPen(QColor(0, 0, 0, 50), 1));
+    painter.setPen(drawn.u ? QPen(utilisation_color(*drawn.u / scale), 1 + 2 * *drawn.u / scale)
+                           : QPen(QColor(0, 0, 0, 40), 1));
     painter.drawLine(drawn.a, drawn.b);
   }
   for (const auto& [v, p] : position) {
@@ -170,22 +173,23 @@ void TopologyView::paintEvent(QPaintEvent*) {
     painter.drawRect(QRectF(x, y, 10, 10));
     painter.setBrush(Qt::NoBrush);
     painter.drawText(QPointF(x + 14, y + 10), kind_name(kind));
-    x += 110;
+    x += 100;
   }
   x += 20;
-  painter.drawText(QPointF(x, y + 10), "link busy (share of the step):");
-  x += 200;
+  painter.drawText(QPointF(x, y + 10), "link busy, share of the step:");
+  x += 185;
   for (int i = 0; i <= 4; ++i) {
-    painter.setPen(QPen(utilisation_color(i / 4.0), 4));
+    painter.setPen(QPen(utilisation_color(i / 4.0), 1 + 2 * i / 4.0));
     painter.drawLine(QPointF(x, y + 5), QPointF(x + 24, y + 5));
     painter.setPen(palette().text().color());
-    painter.drawText(QPointF(x + 28, y + 10), QString("%1 %").arg(i * 25));
-    x += 70;
+    painter.drawText(QPointF(x + 28, y + 10),
+                     QString("%1 %").arg(busiest * 100 * i / 4.0, 0, 'f', busiest < 0.2 ? 1 : 0));
+    x += 72;
   }
-  painter.setPen(QPen(QColor(0, 0, 0, 50), 1));
+  painter.setPen(QPen(QColor(0, 0, 0, 40), 1));
   painter.drawLine(QPointF(x, y + 5), QPointF(x + 24, y + 5));
   painter.setPen(palette().text().color());
-  painter.drawText(QPointF(x + 28, y + 10), "not among the 10 busiest");
+  painter.drawText(QPointF(x + 28, y + 10), "idle");
 }
 
 }  // namespace scaleplan::gui

@@ -1,7 +1,7 @@
 // The cluster's network as a graph: switches in tiers at the top, each node's NICs and devices
-// below them, links coloured by the share of the step they were busy (the links `scaleplan run
-// --links` lists, from the prediction's busiest links; grey where not among them). A cluster
-// of many nodes shows its first nodes and says how many more there are.
+// below them, links coloured by the share of the step they were busy (their bytes over bandwidth
+// times step time, as `scaleplan run --links` ranks them; grey where idle). A cluster of many
+// nodes shows its first nodes and says how many more there are.
 #pragma once
 
 #include <memory>

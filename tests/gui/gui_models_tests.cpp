@@ -2,6 +2,7 @@
 // command line prints), the simulation job (a run completes with the library's numbers and the
 // plan's ops, cancel stops it, a newer run replaces an older one), the timeline's level of detail
 // and the item models under QAbstractItemModelTester.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -124,6 +125,11 @@ class GuiModelsTest : public QObject {
     QCOMPARE(run.timeline.ops.size(), plan_ops);
     QCOMPARE(run.timeline.ranks.size(), run.plan.ranks.size());
     QCOMPARE(double(run.timeline.end_ps()) * 1e-12, run.prediction.step_time_s);
+    // Every link's utilisation, integrated from its rates, is what `run --links` ranks.
+    QVERIFY(!run.prediction.busiest_links.empty());
+    for (const LinkUsage& busy : run.prediction.busiest_links)
+      QVERIFY(std::abs(run.link_utilization(busy.link) - busy.utilization) <=
+              1e-9 * busy.utilization);
   }
 
   void cancel_stops_a_long_run() {
