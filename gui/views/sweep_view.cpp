@@ -11,6 +11,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPainter>
+#include <QSet>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStandardItemModel>
@@ -61,8 +62,9 @@ HeatMap::HeatMap(QWidget* parent) : QWidget(parent) {
 }
 
 void HeatMap::set_data(const QStandardItemModel* model, int x_column, int y_column,
-                       int value_column) {
+                       int value_column, Aggregate aggregate) {
   model_ = model;
+  aggregate_ = aggregate;
   x_ = x_column;
   y_ = y_column;
   value_ = value_column;
@@ -85,7 +87,14 @@ void HeatMap::paintEvent(QPaintEvent*) {
     return a.toString() < b.toString();
   };
   std::vector<QVariant> xs, ys;
-  std::map<std::pair<int, int>, std::pair<double, int>> cells;
+  struct Cell {
+    double sum = 0, low = 0, high = 0;
+    int count = 0;
+    double value(Aggregate a) const {
+      return a == Aggregate::minimum ? low : a == Aggregate::maximum ? high : sum / count;
+    }
+  };
+  std::map<std::pair<int, int>, Cell> cells;
   const auto index_of = [&](std::vector<QVariant>& values, const QVariant& v) {
     auto it = std::find(values.begin(), values.end(), v);
     if (it == values.end()) {
@@ -108,12 +117,15 @@ void HeatMap::paintEvent(QPaintEvent*) {
       continue;
     const int xi = index_of(xs, model_->item(r, x_)->data(Qt::UserRole));
     const int yi = index_of(ys, model_->item(r, y_)->data(Qt::UserRole));
-    auto& cell = cells[{xi, yi}];
-    cell.first += v.toDouble();
-    cell.second += 1;
+    Cell& cell = cells[{xi, yi}];
+    const double d = v.toDouble();
+    cell.low = cell.count ? std::min(cell.low, d) : d;
+    cell.high = cell.count ? std::max(cell.high, d) : d;
+    cell.sum += d;
+    cell.count += 1;
   }
   for (auto& [key, cell] : cells) {
-    const double mean = cell.first / cell.second;
+    const double mean = cell.value(aggregate_);
     low = first ? mean : std::min(low, mean);
     high = first ? mean : std::max(high, mean);
     first = false;
@@ -124,10 +136,17 @@ void HeatMap::paintEvent(QPaintEvent*) {
   const QRectF area = QRectF(rect()).adjusted(90, 30, -20, -50);
   const double w = area.width() / double(std::max<std::size_t>(xs.size(), 1));
   const double h = area.height() / double(std::max<std::size_t>(ys.size(), 1));
+  const char* aggregate_name = aggregate_ == Aggregate::minimum   ? "lowest"
+                               : aggregate_ == Aggregate::maximum ? "highest"
+                                                                  : "mean";
   painter.drawText(QRectF(0, 4, width(), 20), Qt::AlignCenter,
-                   QString("%1 (mean) by %2 and %3; blank: no row").arg(value_name, x_name, y_name));
+                   QString("%1 (the %2 of the rows in each cell) by %3 and %4: blue %5, red %6; "
+                           "blank: no row")
+                       .arg(value_name, aggregate_name, x_name, y_name)
+                       .arg(low, 0, 'g', 4)
+                       .arg(high, 0, 'g', 4));
   for (const auto& [key, cell] : cells) {
-    const double mean = cell.first / cell.second;
+    const double mean = cell.value(aggregate_);
     const double t = high > low ? (mean - low) / (high - low) : 0.5;
     const QRectF box(area.left() + key.first * w, area.bottom() - (key.second + 1) * h, w, h);
     painter.fillRect(box, QColor::fromHsvF(float(0.66 * (1 - t)), 0.75f, 0.9f));
@@ -167,8 +186,10 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent) {
   x_axis_ = new QComboBox(this);
   y_axis_ = new QComboBox(this);
   value_ = new QComboBox(this);
+  aggregate_ = new QComboBox(this);
+  aggregate_->addItems({"lowest", "mean", "highest"});
   heat_map_ = new HeatMap(this);
-  for (QComboBox* combo : {x_axis_, y_axis_, value_})
+  for (QComboBox* combo : {x_axis_, y_axis_, value_, aggregate_})
     connect(combo, &QComboBox::currentIndexChanged, this, &SweepView::refresh_heat_map);
 
   auto* layout = new QVBoxLayout(this);
@@ -184,6 +205,8 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent) {
   choices->addWidget(y_axis_);
   choices->addWidget(new QLabel("value", this));
   choices->addWidget(value_);
+  choices->addWidget(new QLabel("of the rows in a cell, the", this));
+  choices->addWidget(aggregate_);
   choices->addStretch(1);
   map_layout->addLayout(choices);
   map_layout->addWidget(heat_map_, 1);
@@ -232,9 +255,48 @@ bool SweepView::load_csv_text(const QString& text, QString* error) {
     combo->clear();
     combo->addItems(header);
   }
-  const int columns = int(header.size());
-  set_heat_map_columns(0, std::min(1, columns - 1), columns - 1);
+  const auto [x, y, value] = default_heat_map_columns(*model_);
+  set_heat_map_columns(x, y, value);
+  table_->sortByColumn(-1, Qt::AscendingOrder);  // the file's order until a header is clicked
+  table_->resizeColumnsToContents();
   return true;
+}
+
+std::array<int, 3> SweepView::default_heat_map_columns(const QStandardItemModel& model) {
+  std::vector<int> axes, numbers;
+  int time = -1;
+  for (int c = 0; c < model.columnCount(); ++c) {
+    QSet<double> distinct;
+    bool numeric = model.rowCount() > 0;
+    for (int r = 0; r < model.rowCount() && numeric; ++r) {
+      const QVariant v = model.item(r, c)->data(Qt::UserRole);
+      numeric = v.typeId() == QMetaType::Double;
+      if (numeric && distinct.size() <= 12)
+        distinct.insert(v.toDouble());
+    }
+    if (!numeric)
+      continue;
+    const QString name = model.horizontalHeaderItem(c)->text();
+    if (distinct.size() >= 2 && distinct.size() <= 12 && name != "rank")
+      axes.push_back(c);
+    else if (distinct.size() > 12 || distinct.size() == 1)
+      numbers.push_back(c);
+    if (time < 0 && name.contains("time") && !(distinct.size() >= 2 && distinct.size() <= 12))
+      time = c;
+  }
+  const int columns = model.columnCount();
+  const int x = axes.size() > 0 ? axes[0] : 0;
+  const int y = axes.size() > 1 ? axes[1] : std::min(1, columns - 1);
+  int value = time >= 0 ? time : columns - 1;
+  if (time < 0) {
+    for (int c : numbers) {
+      if (model.horizontalHeaderItem(c)->text() != "rank") {
+        value = c;
+        break;
+      }
+    }
+  }
+  return {x, y, value};
 }
 
 void SweepView::set_heat_map_columns(int x, int y, int value) {
@@ -246,7 +308,7 @@ void SweepView::set_heat_map_columns(int x, int y, int value) {
 
 void SweepView::refresh_heat_map() {
   heat_map_->set_data(model_, x_axis_->currentIndex(), y_axis_->currentIndex(),
-                      value_->currentIndex());
+                      value_->currentIndex(), Aggregate(aggregate_->currentIndex()));
 }
 
 }  // namespace scaleplan::gui

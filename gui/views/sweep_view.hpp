@@ -4,6 +4,8 @@
 // that shape will do. The heat map is a widget of its own that a report renders offscreen.
 #pragma once
 
+#include <array>
+
 #include <QWidget>
 
 class QComboBox;
@@ -14,13 +16,18 @@ class QTableView;
 
 namespace scaleplan::gui {
 
-// The heat map: the mean of `value` at each pair of distinct `x` and `y` values of a table.
+// How the rows that share a cell make its value.
+enum class Aggregate { minimum, mean, maximum };
+
+// The heat map: `value` aggregated over the rows at each pair of distinct `x` and `y` values of
+// a table, coloured from its lowest (blue) to its highest (red) cell.
 class HeatMap final : public QWidget {
   Q_OBJECT
 
  public:
   explicit HeatMap(QWidget* parent = nullptr);
-  void set_data(const QStandardItemModel* model, int x_column, int y_column, int value_column);
+  void set_data(const QStandardItemModel* model, int x_column, int y_column, int value_column,
+                Aggregate aggregate = Aggregate::minimum);
   QSize sizeHint() const override { return {600, 400}; }
 
  protected:
@@ -29,6 +36,7 @@ class HeatMap final : public QWidget {
  private:
   const QStandardItemModel* model_ = nullptr;
   int x_ = -1, y_ = -1, value_ = -1;
+  Aggregate aggregate_ = Aggregate::minimum;
 };
 
 class SweepView final : public QWidget {
@@ -43,6 +51,9 @@ class SweepView final : public QWidget {
   QSortFilterProxyModel* proxy() const { return proxy_; }
   HeatMap* heat_map() const { return heat_map_; }
   void set_heat_map_columns(int x, int y, int value);
+  // The columns a table of results is best seen by: two axes (numbers taking 2 to 12 values),
+  // and the first time, else the first other number, as the value.
+  static std::array<int, 3> default_heat_map_columns(const QStandardItemModel& model);
 
  private:
   void refresh_heat_map();
@@ -54,6 +65,7 @@ class SweepView final : public QWidget {
   QComboBox* x_axis_;
   QComboBox* y_axis_;
   QComboBox* value_;
+  QComboBox* aggregate_;
   HeatMap* heat_map_;
 };
 

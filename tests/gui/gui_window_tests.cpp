@@ -13,6 +13,8 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QStandardItemModel>
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -23,6 +25,7 @@
 #include "gui/app/main_window.hpp"
 #include "gui/app/scenario_editor.hpp"
 #include "gui/app/screenshot.hpp"
+#include "gui/views/sweep_view.hpp"
 #include "gui/views/timeline_view.hpp"
 #include "hardware/input/yaml_reader.hpp"
 #include "sim/timeline/chrome_trace.hpp"
@@ -248,6 +251,34 @@ class GuiWindowTest : public QObject {
       const QImage image = window.view(name)->grab().toImage();
       QVERIFY2(!image.isNull() && colours(image) >= 8, qPrintable(name));
     }
+  }
+
+  void the_sweep_view_sorts_filters_and_maps_two_axes() {
+    SweepView sweep;
+    QVERIFY(sweep.load_csv(SCALEPLAN_SOURCE_DIR "/tests/gui/sweep-example.csv"));
+    QStandardItemModel* model = sweep.model();
+    QCOMPARE(model->rowCount(), 60);
+    const auto column = [&](const QString& name) {
+      for (int c = 0; c < model->columnCount(); ++c)
+        if (model->horizontalHeaderItem(c)->text() == name)
+          return c;
+      return -1;
+    };
+    // The heat map's axes: the first two columns of few numbers, its value the step time.
+    const auto [x, y, value] = SweepView::default_heat_map_columns(*model);
+    QCOMPARE(model->horizontalHeaderItem(x)->text(), QString("tp"));
+    QCOMPARE(model->horizontalHeaderItem(y)->text(), QString("pp"));
+    QCOMPARE(value, column("step_time_s"));
+    // Sorting by a number sorts numerically; filtering keeps the matching rows.
+    sweep.proxy()->sort(column("step_time_s"), Qt::DescendingOrder);
+    QVERIFY(sweep.proxy()->index(0, column("step_time_s")).data(Qt::UserRole).toDouble() >=
+            sweep.proxy()->index(59, column("step_time_s")).data(Qt::UserRole).toDouble());
+    sweep.proxy()->setFilterFixedString("interleaved");
+    QVERIFY(sweep.proxy()->rowCount() > 0);
+    QVERIFY(sweep.proxy()->rowCount() < 60);
+    QString error;
+    QVERIFY(!sweep.load_csv_text("", &error));
+    QVERIFY(error.contains("header"));
   }
 
   void screenshot_writes_the_view_and_exits() {
