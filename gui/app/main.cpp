@@ -16,7 +16,8 @@
 int main(int argc, char** argv) {
   // A screenshot needs no display: render offscreen unless the caller chose a platform.
   for (int i = 1; i < argc; ++i) {
-    if (std::string_view(argv[i]) == "--screenshot" && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+    if (std::string_view(argv[i]) == "--screenshot" &&
+        qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
       qputenv("QT_QPA_PLATFORM", "offscreen");
   }
   QApplication app(argc, argv);
@@ -33,16 +34,14 @@ int main(int argc, char** argv) {
   QCommandLineOption compare("compare", "also run FILE and show it in the compare and plans views",
                              "FILE");
   QCommandLineOption sweep("sweep", "open a sweep's results (CSV) in the sweep view", "CSV");
-  QCommandLineOption screenshot("screenshot",
-                                "run the scenarios, save VIEW as FILE (PNG, or SVG) and exit",
-                                "FILE");
-  QCommandLineOption view("view",
-                          "the view to show: " +
-                              scaleplan::gui::MainWindow::view_names().join(", "),
-                          "VIEW", "timeline");
+  QCommandLineOption screenshot(
+      "screenshot", "run the scenarios, save VIEW as FILE (PNG, or SVG) and exit", "FILE");
+  QCommandLineOption view(
+      "view", "the view to show: " + scaleplan::gui::MainWindow::view_names().join(", "), "VIEW",
+      "timeline");
   QCommandLineOption size("size", "the window's size for --screenshot", "WIDTHxHEIGHT", "1400x900");
-  QCommandLineOption window_option("timeline-window",
-                                   "the part of the step the timeline shows, in seconds", "FROM,TO");
+  QCommandLineOption window_option(
+      "timeline-window", "the part of the step the timeline shows, in seconds", "FROM,TO");
   QCommandLineOption search_option("search-plans",
                                    "search the scenario's best plans (the planner) after its run");
   QCommandLineOption measured_option(
@@ -61,7 +60,8 @@ int main(int argc, char** argv) {
   const QSize window_size(dims.value(0).toInt(&width_ok), dims.value(1).toInt(&height_ok));
   if (dims.size() != 2 || !width_ok || !height_ok || window_size.width() < 200 ||
       window_size.height() < 200 || window_size.width() > 8000 || window_size.height() > 8000) {
-    std::fprintf(stderr, "scaleplan-gui: --size: expected WIDTHxHEIGHT from 200x200 to 8000x8000\n");
+    std::fprintf(stderr,
+                 "scaleplan-gui: --size: expected WIDTHxHEIGHT from 200x200 to 8000x8000\n");
     return 2;
   }
 
@@ -77,8 +77,9 @@ int main(int argc, char** argv) {
     bool from_ok = false, to_ok = false;
     const double from = ends.value(0).toDouble(&from_ok), to = ends.value(1).toDouble(&to_ok);
     if (ends.size() != 2 || !from_ok || !to_ok || from < 0 || to <= from) {
-      std::fprintf(stderr, "scaleplan-gui: --timeline-window: expected FROM,TO in seconds, "
-                           "0 <= FROM < TO\n");
+      std::fprintf(stderr,
+                   "scaleplan-gui: --timeline-window: expected FROM,TO in seconds, "
+                   "0 <= FROM < TO\n");
       return 2;
     }
     timeline_window = {from, to};
@@ -86,10 +87,11 @@ int main(int argc, char** argv) {
   // Applied to each run's timeline as it arrives: the measured step, the window.
   if (parser.isSet(measured_option)) {
     const QString trace = parser.value(measured_option);
-    QObject::connect(window.jobs(), &scaleplan::gui::SimulationJobs::finished, &window, [&window, trace] {
-      if (!window.open_measured(trace))
-        std::fprintf(stderr, "scaleplan-gui: %s\n", qPrintable(window.status_text()));
-    });
+    QObject::connect(
+        window.jobs(), &scaleplan::gui::SimulationJobs::finished, &window, [&window, trace] {
+          if (!window.open_measured(trace))
+            std::fprintf(stderr, "scaleplan-gui: %s\n", qPrintable(window.status_text()));
+        });
   }
   if (timeline_window) {
     QObject::connect(window.jobs(), &scaleplan::gui::SimulationJobs::finished, &window, [&] {
@@ -101,9 +103,9 @@ int main(int argc, char** argv) {
   scenarios += positional;
 
   if (parser.isSet(screenshot)) {
-    const QString error = scaleplan::gui::run_and_screenshot(
-        window, scenarios, parser.value(view), window_size, parser.value(screenshot),
-        parser.isSet(search_option));
+    const QString error =
+        scaleplan::gui::run_and_screenshot(window, scenarios, parser.value(view), window_size,
+                                           parser.value(screenshot), parser.isSet(search_option));
     if (!error.isEmpty()) {
       std::fprintf(stderr, "scaleplan-gui: %s\n", qPrintable(error));
       return 1;

@@ -268,7 +268,8 @@ void MainWindow::build_menus() {
   QMenu* views = menuBar()->addMenu("&View");
   const QStringList names = view_names();
   for (int i = 0; i < names.size(); ++i) {
-    QAction* action = views->addAction(tabs_->tabText(i), this, [this, i] { tabs_->setCurrentIndex(i); });
+    QAction* action =
+        views->addAction(tabs_->tabText(i), this, [this, i] { tabs_->setCurrentIndex(i); });
     action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
   }
 }
@@ -339,17 +340,17 @@ bool MainWindow::save() {
 }
 
 bool MainWindow::save_as() {
-  const QString path = QFileDialog::getSaveFileName(this, "Save the scenario", path_,
-                                                    "Scenarios (*.yaml *.yml)");
+  const QString path =
+      QFileDialog::getSaveFileName(this, "Save the scenario", path_, "Scenarios (*.yaml *.yml)");
   return !path.isEmpty() && save_file(path);
 }
 
 bool MainWindow::maybe_save() {
   if (undo_->isClean())
     return true;
-  const auto answer = QMessageBox::question(
-      this, "Unsaved changes", "Save the changes to the scenario first?",
-      QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+  const auto answer =
+      QMessageBox::question(this, "Unsaved changes", "Save the changes to the scenario first?",
+                            QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
   if (answer == QMessageBox::Save)
     return save();
   return answer == QMessageBox::Discard;

@@ -18,7 +18,10 @@ namespace {
 class FieldEdit final : public QUndoCommand {
  public:
   FieldEdit(ScenarioEditor* editor, std::string key, std::string before, std::string after)
-      : editor_(editor), key_(std::move(key)), before_(std::move(before)), after_(std::move(after)) {
+      : editor_(editor),
+        key_(std::move(key)),
+        before_(std::move(before)),
+        after_(std::move(after)) {
     setText(QString("edit %1").arg(QString::fromStdString(key_)));
   }
   void undo() override { editor_->restore_text(before_); }

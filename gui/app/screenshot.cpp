@@ -12,14 +12,14 @@ QString run_and_wait(MainWindow& window, bool search) {
   QEventLoop loop;
   QString error;
   SimulationJobs* jobs = window.jobs();
-  const auto a = search ? QObject::connect(jobs, &SimulationJobs::search_finished, &loop,
-                                           &QEventLoop::quit)
-                        : QObject::connect(jobs, &SimulationJobs::finished, &loop, &QEventLoop::quit);
-  const auto b = QObject::connect(jobs, &SimulationJobs::failed, &loop,
-                                  [&](quint64, const QString& message) {
-                                    error = message;
-                                    loop.quit();
-                                  });
+  const auto a =
+      search ? QObject::connect(jobs, &SimulationJobs::search_finished, &loop, &QEventLoop::quit)
+             : QObject::connect(jobs, &SimulationJobs::finished, &loop, &QEventLoop::quit);
+  const auto b =
+      QObject::connect(jobs, &SimulationJobs::failed, &loop, [&](quint64, const QString& message) {
+        error = message;
+        loop.quit();
+      });
   const auto c = QObject::connect(jobs, &SimulationJobs::cancelled, &loop, [&] {
     error = "cancelled";
     loop.quit();

@@ -119,13 +119,15 @@ QVariant CompareModel::data(const QModelIndex& index, int role) const {
       return QString::fromStdString(p.scenario);
     case devices:
       return raw ? QVariant(p.devices)
-                 : QVariant(QString("%1 × %2").arg(p.devices).arg(QString::fromStdString(p.device)));
+                 : QVariant(
+                       QString("%1 × %2").arg(p.devices).arg(QString::fromStdString(p.device)));
     case strategy:
       return format_strategy(p.parallelism);
     case step_time:
       return raw ? QVariant(p.step_time_s) : QVariant(format_duration(p.step_time_s));
     case compute:
-      return raw ? QVariant(p.breakdown.compute_s) : QVariant(format_duration(p.breakdown.compute_s));
+      return raw ? QVariant(p.breakdown.compute_s)
+                 : QVariant(format_duration(p.breakdown.compute_s));
     case exposed_comm:
       return raw ? QVariant(p.breakdown.exposed_comm_s)
                  : QVariant(format_duration(p.breakdown.exposed_comm_s));
@@ -147,8 +149,8 @@ QVariant CompareModel::headerData(int section, Qt::Orientation orientation, int 
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
     return {};
   static const char* const names[column_count] = {
-      "scenario", "devices", "strategy", "step time", "compute", "exposed comm.",
-      "bubble",   "MFU",     "peak memory", "fits"};
+      "scenario",      "devices", "strategy", "step time",   "compute",
+      "exposed comm.", "bubble",  "MFU",      "peak memory", "fits"};
   return section >= 0 && section < column_count ? QString(names[section]) : QVariant();
 }
 
@@ -230,8 +232,9 @@ QVariant RankedPlanModel::headerData(int section, Qt::Orientation orientation, i
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
     return {};
   static const char* const names[column_count] = {
-      "#",       "strategy", "micro-batch", "schedule", "recompute",   "ZeRO",       "seq. par.",
-      "step time", "compute", "exposed comm.", "bubble", "MFU", "peak memory", "cost per step"};
+      "#",      "strategy",  "micro-batch", "schedule",     "recompute",
+      "ZeRO",   "seq. par.", "step time",   "compute",      "exposed comm.",
+      "bubble", "MFU",       "peak memory", "cost per step"};
   return section >= 0 && section < column_count ? QString(names[section]) : QVariant();
 }
 

@@ -47,10 +47,7 @@ std::vector<FieldSpec> scenario_fields(const Catalog& catalog) {
       {"cluster.nodes", "nodes", "cluster", K::integer, {}, "nodes"},
       {"cluster.devices_per_node", "devices per node", "cluster", K::integer, {}, "devices"},
       {"cluster.node_fabric", "node fabric", "cluster", K::choice, node_fabric_names.names(), ""},
-      {"cluster.network.topology",
-       "network topology",
-       "cluster",
-       K::choice,
+      {"cluster.network.topology", "network topology", "cluster", K::choice,
        [] {
          auto names = network_topology_names.names();
          names.insert(names.begin(), "");
@@ -80,8 +77,7 @@ std::vector<FieldSpec> scenario_fields(const Catalog& catalog) {
        pipeline_schedule_names.names(), ""},
       {"parallelism.virtual_stages", "virtual stages", "parallelism", K::integer, {}, ""},
       {"parallelism.zero", "ZeRO stage", "parallelism", K::integer, {}, ""},
-      {"parallelism.recompute", "recompute", "parallelism", K::choice, recompute_names.names(),
-       ""},
+      {"parallelism.recompute", "recompute", "parallelism", K::choice, recompute_names.names(), ""},
       {"parallelism.sequence_parallel", "sequence parallel", "parallelism", K::boolean, {}, ""},
   };
 }

@@ -52,7 +52,6 @@ struct FormValidation {
   bool ok() const { return scenario.has_value(); }
 };
 FormValidation validate_scenario_text(std::string_view yaml_text, const std::string& file_label,
-                                      const Catalog& catalog,
-                                      const std::vector<FieldSpec>& fields);
+                                      const Catalog& catalog, const std::vector<FieldSpec>& fields);
 
 }  // namespace scaleplan::gui

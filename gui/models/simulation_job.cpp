@@ -3,8 +3,8 @@
 #include <QMetaObject>
 #include <QPointer>
 
-#include "sim/simulate/simulation_progress.hpp"
 #include "sim/planner/planner.hpp"
+#include "sim/simulate/simulation_progress.hpp"
 #include "sim/simulate/timeline_recorder.hpp"
 
 namespace scaleplan::gui {
@@ -61,19 +61,17 @@ RunResult::RunResult() : topology(Topology::custom(1, 0, {})) {}
 double RunResult::link_utilization(LinkId link) const {
   if (link >= link_bytes.size() || prediction.step_time_s <= 0)
     return 0;
-  return link_bytes[link] /
-         (topology.link(link).bandwidth_bytes_per_s * prediction.step_time_s);
+  return link_bytes[link] / (topology.link(link).bandwidth_bytes_per_s * prediction.step_time_s);
 }
 
 std::vector<int> timeline_ranks(const Plan& plan, std::uint64_t max_events) {
   if (plan.ranks.empty() || timeline_event_bound(plan, {}) <= max_events)
     return {};
-  const std::uint64_t one = std::max<std::uint64_t>(
-      1, timeline_event_bound(plan, [&] {
-        TimelineSelection first;
-        first.ranks = {plan.ranks.front().rank};
-        return first;
-      }()));
+  const std::uint64_t one = std::max<std::uint64_t>(1, timeline_event_bound(plan, [&] {
+                                                      TimelineSelection first;
+                                                      first.ranks = {plan.ranks.front().rank};
+                                                      return first;
+                                                    }()));
   const std::size_t fit = std::max<std::uint64_t>(1, max_events / one);
   std::vector<int> ranks;
   const std::size_t listed = plan.ranks.size();
@@ -118,7 +116,8 @@ RunResult run_scenario(const RunRequest& request, const Catalog& catalog, Progre
 SearchResult search_scenario(const RunRequest& request, const Catalog& catalog,
                              ProgressSink* progress, std::stop_token stop) {
   SearchResult result;
-  result.scenario = parse_scenario(request.yaml_text, request.file_label, catalog, ScenarioUse::plan);
+  result.scenario =
+      parse_scenario(request.yaml_text, request.file_label, catalog, ScenarioUse::plan);
   const Scenario& scenario = result.scenario;
   check(stop);
   const ClusterNetwork network = prepare_network(scenario, catalog);
@@ -134,7 +133,10 @@ SearchResult search_scenario(const RunRequest& request, const Catalog& catalog,
     if (!progress || p.phase == SearchPhase::done)
       return;
     progress->report({p.phase == SearchPhase::estimating ? "estimating plans" : "simulating plans",
-                      std::min(p.done, p.total), p.total, "plans", {}});
+                      std::min(p.done, p.total),
+                      p.total,
+                      "plans",
+                      {}});
   };
   result.search = search_plans(scenario.search.value_or(SearchSpace{}), scenario.cluster, network,
                                *compute, scenario.job, options);
@@ -161,8 +163,8 @@ class QueuedProgress final : public ProgressSink {
       return;
     QMetaObject::invokeMethod(
         jobs_.data(),
-        [jobs = jobs_, job = job_, task = QString::fromUtf8(update.task.data(),
-                                                            qsizetype(update.task.size())),
+        [jobs = jobs_, job = job_,
+         task = QString::fromUtf8(update.task.data(), qsizetype(update.task.size())),
          done = update.done, total = update.total,
          units = QString::fromUtf8(update.units.data(), qsizetype(update.units.size()))] {
           if (jobs && jobs->current() == job)
@@ -190,17 +192,21 @@ SimulationJobs::~SimulationJobs() {
 }
 
 std::uint64_t SimulationJobs::start(RunRequest request) {
-  return launch(Kind::run, [request = std::move(request), &catalog = catalog_](
-                               ProgressSink* sink, std::stop_token stop) -> Outcome {
-    return std::make_shared<const RunResult>(run_scenario(request, catalog, sink, stop));
-  });
+  return launch(
+      Kind::run,
+      [request = std::move(request), &catalog = catalog_](ProgressSink* sink,
+                                                          std::stop_token stop) -> Outcome {
+        return std::make_shared<const RunResult>(run_scenario(request, catalog, sink, stop));
+      });
 }
 
 std::uint64_t SimulationJobs::start_search(RunRequest request) {
-  return launch(Kind::search, [request = std::move(request), &catalog = catalog_](
-                                  ProgressSink* sink, std::stop_token stop) -> Outcome {
-    return std::make_shared<const SearchResult>(search_scenario(request, catalog, sink, stop));
-  });
+  return launch(
+      Kind::search,
+      [request = std::move(request), &catalog = catalog_](ProgressSink* sink,
+                                                          std::stop_token stop) -> Outcome {
+        return std::make_shared<const SearchResult>(search_scenario(request, catalog, sink, stop));
+      });
 }
 
 std::uint64_t SimulationJobs::launch(Kind kind, Work work) {
@@ -214,26 +220,26 @@ std::uint64_t SimulationJobs::launch(Kind kind, Work work) {
   auto done = std::make_shared<std::atomic<bool>>(false);
   threads_.push_back({done, std::jthread([self, job, kind, work = std::move(work),
                                           stop = stop_.get_token(), done] {
-    QueuedProgress sink(self, job, stop);
-    Outcome outcome;
-    std::optional<QString> error;
-    bool was_cancelled = false;
-    try {
-      outcome = work(&sink, stop);
-    } catch (const RunCancelled&) {
-      was_cancelled = true;
-    } catch (const std::exception& e) {
-      error = QString::fromStdString(printable_text(e.what()));
-    }
-    QMetaObject::invokeMethod(
-        self.data(),
-        [self, job, kind, outcome, error, was_cancelled] {
-          if (self)
-            self->deliver(job, kind, outcome, error, was_cancelled);
-        },
-        Qt::QueuedConnection);
-    done->store(true);
-  })});
+                        QueuedProgress sink(self, job, stop);
+                        Outcome outcome;
+                        std::optional<QString> error;
+                        bool was_cancelled = false;
+                        try {
+                          outcome = work(&sink, stop);
+                        } catch (const RunCancelled&) {
+                          was_cancelled = true;
+                        } catch (const std::exception& e) {
+                          error = QString::fromStdString(printable_text(e.what()));
+                        }
+                        QMetaObject::invokeMethod(
+                            self.data(),
+                            [self, job, kind, outcome, error, was_cancelled] {
+                              if (self)
+                                self->deliver(job, kind, outcome, error, was_cancelled);
+                            },
+                            Qt::QueuedConnection);
+                        done->store(true);
+                      })});
   return job;
 }
 

@@ -21,11 +21,11 @@
 
 #include "hardware/input/progress.hpp"
 #include "hardware/io/catalog.hpp"
+#include "hardware/topology.hpp"
 #include "sim/plan/plan.hpp"
 #include "sim/planner/planner.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
-#include "hardware/topology.hpp"
 #include "sim/timeline/timeline.hpp"
 
 namespace scaleplan::gui {
@@ -51,7 +51,8 @@ struct RunResult {
   // what `scaleplan run --links` ranks, for every link.
   std::vector<double> link_bytes;
   // The share of the step `link` was busy: its bytes over its bandwidth times the step time.
-  double link_utilization(LinkId link) const;  // which ranks the timeline holds, when not all of them
+  double link_utilization(
+      LinkId link) const;  // which ranks the timeline holds, when not all of them
 };
 
 // A plan search over the scenario's cluster, model and batch (its search: section, if any,
@@ -68,8 +69,8 @@ std::vector<int> timeline_ranks(const Plan& plan, std::uint64_t max_events);
 // Runs `request` on the calling thread; reports to `progress` (may be null); throws
 // RunCancelled once `stop` is requested, InputError for a bad scenario, std::exception else.
 struct RunCancelled {};
-RunResult run_scenario(const RunRequest& request, const Catalog& catalog,
-                       ProgressSink* progress, std::stop_token stop);
+RunResult run_scenario(const RunRequest& request, const Catalog& catalog, ProgressSink* progress,
+                       std::stop_token stop);
 // The planner on the scenario (read as `scaleplan plan` reads it), the same way.
 SearchResult search_scenario(const RunRequest& request, const Catalog& catalog,
                              ProgressSink* progress, std::stop_token stop);

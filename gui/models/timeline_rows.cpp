@@ -57,10 +57,10 @@ std::vector<RowSegment> row_segments(const Timeline& timeline, const TimelineRow
     }
     // Narrower than two pixels: every op that starts within this pixel column joins it.
     const std::int64_t column_end = time_of(x0 + 1);
-    const std::size_t j = std::max(
-        i + 1, std::size_t(std::lower_bound(row.starts.begin() + std::ptrdiff_t(i),
-                                            row.starts.end(), column_end) -
-                           row.starts.begin()));
+    const std::size_t j =
+        std::max(i + 1, std::size_t(std::lower_bound(row.starts.begin() + std::ptrdiff_t(i),
+                                                     row.starts.end(), column_end) -
+                                    row.starts.begin()));
     segments.push_back({x0, std::max(x0 + 1, x1), row.ops[i], std::uint32_t(j - i)});
     i = j;
   }

@@ -15,8 +15,8 @@ namespace scaleplan::gui {
 struct TimelineRow {
   int rank = 0;  // index into Timeline::ranks
   Stream stream = Stream::compute;
-  std::vector<std::uint32_t> ops;     // indices into Timeline::ops, by start
-  std::vector<std::int64_t> starts;   // their starts, for binary search
+  std::vector<std::uint32_t> ops;    // indices into Timeline::ops, by start
+  std::vector<std::int64_t> starts;  // their starts, for binary search
 };
 
 // Rows in rank order, streams in enum order within a rank; streams that ran nothing are left out.
@@ -25,7 +25,7 @@ std::vector<TimelineRow> timeline_rows(const Timeline& timeline);
 struct RowSegment {
   int x0 = 0;  // pixels, [x0, x1)
   int x1 = 0;
-  std::uint32_t op = 0;  // the first op in it (index into Timeline::ops)
+  std::uint32_t op = 0;   // the first op in it (index into Timeline::ops)
   std::uint32_t ops = 1;  // how many ops it stands for
 };
 

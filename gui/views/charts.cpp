@@ -89,8 +89,8 @@ QChart* make_memory_chart(const Prediction& p) {
   if (p.memory.capacity_bytes > 0) {
     // The capacity as a line across the bars, on a hidden axis spanning the categories.
     auto* capacity = new QLineSeries;
-    capacity->setName(QString("device capacity (%1 GiB)")
-                          .arg(p.memory.capacity_bytes / gib, 0, 'f', 0));
+    capacity->setName(
+        QString("device capacity (%1 GiB)").arg(p.memory.capacity_bytes / gib, 0, 'f', 0));
     capacity->setPen(QPen(QColor(200, 30, 30), 2, Qt::DashLine));
     capacity->append(-0.5, p.memory.capacity_bytes / gib);
     capacity->append(double(memory.size()) - 0.5, p.memory.capacity_bytes / gib);
@@ -219,8 +219,8 @@ QChart* make_runs_pareto_chart(const std::vector<std::shared_ptr<const RunResult
 QChart* make_search_pareto_chart(const SearchResult& result) {
   std::vector<TradeOffPoint> points;
   for (const RankedPlan& plan : result.search.ranked) {
-    const double memory = plan.simulated ? plan.simulated->memory.peak_bytes
-                                         : plan.estimate.memory.peak_bytes;
+    const double memory =
+        plan.simulated ? plan.simulated->memory.peak_bytes : plan.estimate.memory.peak_bytes;
     points.push_back({plan.step_time_s, memory / gib});
   }
   return make_pareto_chart(QString("Step time and peak memory of the %1 best plans, %2")

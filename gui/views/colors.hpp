@@ -11,8 +11,14 @@ namespace scaleplan::gui {
 QColor stream_color(Stream stream);
 
 // The parts of a step time: compute, exposed communication, pipeline bubble.
-inline QColor compute_color() { return QColor(0x3b, 0x75, 0xaf); }
-inline QColor communication_color() { return QColor(0xef, 0x86, 0x36); }
-inline QColor bubble_color() { return QColor(0xaa, 0xaa, 0xaa); }
+inline QColor compute_color() {
+  return QColor(0x3b, 0x75, 0xaf);
+}
+inline QColor communication_color() {
+  return QColor(0xef, 0x86, 0x36);
+}
+inline QColor bubble_color() {
+  return QColor(0xaa, 0xaa, 0xaa);
+}
 
 }  // namespace scaleplan::gui

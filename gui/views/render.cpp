@@ -47,11 +47,13 @@ bool render_chart(QChart* chart, QSize size, const QString& path, QString* error
   view.setRenderHint(QPainter::Antialiasing);
   view.resize(size);
   chart->resize(size);
-  return write(path, size, [&](QPainter& painter) { view.render(&painter); }, error);
+  return write(
+      path, size, [&](QPainter& painter) { view.render(&painter); }, error);
 }
 
 bool render_widget(QWidget& widget, const QString& path, QString* error) {
-  return write(path, widget.size(), [&](QPainter& painter) { widget.render(&painter); }, error);
+  return write(
+      path, widget.size(), [&](QPainter& painter) { widget.render(&painter); }, error);
 }
 
 }  // namespace scaleplan::gui

@@ -153,8 +153,8 @@ void HeatMap::paintEvent(QPaintEvent*) {
     painter.drawText(box, Qt::AlignCenter, QString::number(mean, 'g', 4));
   }
   for (std::size_t i = 0; i < xs.size(); ++i)
-    painter.drawText(QRectF(area.left() + double(i) * w, area.bottom() + 2, w, 18),
-                     Qt::AlignCenter, axis_label(xs[i]));
+    painter.drawText(QRectF(area.left() + double(i) * w, area.bottom() + 2, w, 18), Qt::AlignCenter,
+                     axis_label(xs[i]));
   for (std::size_t i = 0; i < ys.size(); ++i)
     painter.drawText(QRectF(0, area.bottom() - double(i + 1) * h, 84, h),
                      Qt::AlignRight | Qt::AlignVCenter, axis_label(ys[i]));

@@ -267,17 +267,15 @@ void TimelineView::paint_rows(QPainter& painter) {
     if ((first_row_ + r) % 2)
       painter.fillRect(QRect(0, y, width(), row_height), QColor(0, 0, 0, 10));
     painter.setPen(palette().text().color());
-    const QString label =
-        drawn.measured
-            ? QString::fromUtf8("  ↳ measured")
-            : QString("rank %1 · %2")
-                  .arg(drawn.timeline->ranks[std::size_t(drawn.row->rank)])
-                  .arg(QString::fromUtf8(to_string(drawn.row->stream).data()));
+    const QString label = drawn.measured
+                              ? QString::fromUtf8("  ↳ measured")
+                              : QString("rank %1 · %2")
+                                    .arg(drawn.timeline->ranks[std::size_t(drawn.row->rank)])
+                                    .arg(QString::fromUtf8(to_string(drawn.row->stream).data()));
     painter.drawText(QRect(4, y, label_width - 8, row_height), Qt::AlignLeft | Qt::AlignVCenter,
                      label);
     const QColor base = stream_color(drawn.row->stream);
-    for (const RowSegment& s :
-         row_segments(*drawn.timeline, *drawn.row, t0_, t1_, plot.width())) {
+    for (const RowSegment& s : row_segments(*drawn.timeline, *drawn.row, t0_, t1_, plot.width())) {
       QColor color = s.ops > 1 ? base.darker(125) : base;
       if (drawn.measured)
         color.setAlpha(150);
@@ -334,15 +332,16 @@ void TimelineView::paint_rows(QPainter& painter) {
                                   .arg(std::min<int>(first_row_ + rows, int(drawn_.size())))
                                   .arg(drawn_.size())
                             : QString();
-  const QString measured =
-      measured_ ? QString("predicted step %1, measured %2 · ")
-                      .arg(format_duration(double(run_->timeline.end_ps()) * 1e-12))
-                      .arg(format_duration(double(measured_->end_ps()) * 1e-12))
-                : QString();
+  const QString measured = measured_
+                               ? QString("predicted step %1, measured %2 · ")
+                                     .arg(format_duration(double(run_->timeline.end_ps()) * 1e-12))
+                                     .arg(format_duration(double(measured_->end_ps()) * 1e-12))
+                               : QString();
   painter.drawText(QRect(4, plot.bottom() + 4, label_width + plot.width(), 16),
                    Qt::AlignLeft | Qt::AlignVCenter,
-                   measured + shown + "wheel: scroll rows · Ctrl+wheel or +/−: zoom · drag or ←/→: pan · "
-                           "0: whole step · click: select an op and its dependencies");
+                   measured + shown +
+                       "wheel: scroll rows · Ctrl+wheel or +/−: zoom · drag or ←/→: pan · "
+                       "0: whole step · click: select an op and its dependencies");
 }
 
 void TimelineView::paint_memory(QPainter& painter) {
@@ -419,7 +418,8 @@ void TimelineView::wheelEvent(QWheelEvent* event) {
   const QRect plot = plot_rect();
   const double steps = event->angleDelta().y() / 120.0;
   if (event->modifiers() & Qt::ControlModifier || event->position().y() < plot.top()) {
-    const double anchor = std::clamp((event->position().x() - plot.left()) / plot.width(), 0.0, 1.0);
+    const double anchor =
+        std::clamp((event->position().x() - plot.left()) / plot.width(), 0.0, 1.0);
     zoom(std::pow(1.25, steps), anchor);
   } else if (event->modifiers() & Qt::ShiftModifier) {
     const std::int64_t shift = std::int64_t(double(t1_ - t0_) * 0.1 * -steps);

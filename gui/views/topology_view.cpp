@@ -67,7 +67,9 @@ void TopologyView::paintEvent(QPaintEvent*) {
     if (vertex.kind == VertexKind::network_switch) {
       switches_by_tier[vertex.tier].push_back(v);
     } else if (vertex.node >= 0 && vertex.node < nodes) {
-      const int row = vertex.kind == VertexKind::device ? 2 : vertex.kind == VertexKind::nic ? 0 : 1;
+      const int row = vertex.kind == VertexKind::device ? 2
+                      : vertex.kind == VertexKind::nic  ? 0
+                                                        : 1;
       node_rows[std::size_t(vertex.node)][row].push_back(v);
     }
   }
@@ -103,7 +105,8 @@ void TopologyView::paintEvent(QPaintEvent*) {
     for (const auto& [row, vertices] : node_rows[std::size_t(n)]) {
       const double y = area.top() + (tiers + row + 0.6) * level_height;
       for (std::size_t i = 0; i < vertices.size(); ++i)
-        position[vertices[i]] = {left + (double(i) + 0.5) * node_width / double(vertices.size()), y};
+        position[vertices[i]] = {left + (double(i) + 0.5) * node_width / double(vertices.size()),
+                                 y};
     }
   }
 
@@ -120,8 +123,8 @@ void TopologyView::paintEvent(QPaintEvent*) {
     if (a == position.end() || b == position.end())
       continue;
     auto key = std::minmax(link.from, link.to);
-    Drawn& drawn = pairs.try_emplace({key.first, key.second}, Drawn{a->second, b->second, {}})
-                       .first->second;
+    Drawn& drawn =
+        pairs.try_emplace({key.first, key.second}, Drawn{a->second, b->second, {}}).first->second;
     if (const double u = run_->link_utilization(id); u > 0)
       drawn.u = std::max(drawn.u.value_or(0), u);
   }
@@ -135,10 +138,10 @@ void TopologyView::paintEvent(QPaintEvent*) {
   }
   for (const auto& [v, p] : position) {
     const Vertex& vertex = topology.vertex(v);
-    QColor fill = vertex.kind == VertexKind::device         ? QColor(0x3b, 0x75, 0xaf)
-                  : vertex.kind == VertexKind::nic          ? QColor(0x51, 0x9e, 0x3e)
+    QColor fill = vertex.kind == VertexKind::device           ? QColor(0x3b, 0x75, 0xaf)
+                  : vertex.kind == VertexKind::nic            ? QColor(0x51, 0x9e, 0x3e)
                   : vertex.kind == VertexKind::network_switch ? QColor(0x55, 0x55, 0x55)
-                                                            : QColor(0x8d, 0x69, 0xb8);
+                                                              : QColor(0x8d, 0x69, 0xb8);
     painter.setPen(fill.darker(140));
     painter.setBrush(fill);
     const double r = vertex.kind == VertexKind::device ? 6 : 5;
@@ -163,12 +166,12 @@ void TopologyView::paintEvent(QPaintEvent*) {
   // Legend: vertex kinds and the utilisation scale.
   const double y = height() - legend_height + 8;
   double x = 20;
-  for (VertexKind kind : {VertexKind::device, VertexKind::nic, VertexKind::node_switch,
-                          VertexKind::network_switch}) {
-    QColor fill = kind == VertexKind::device         ? QColor(0x3b, 0x75, 0xaf)
-                  : kind == VertexKind::nic          ? QColor(0x51, 0x9e, 0x3e)
+  for (VertexKind kind :
+       {VertexKind::device, VertexKind::nic, VertexKind::node_switch, VertexKind::network_switch}) {
+    QColor fill = kind == VertexKind::device           ? QColor(0x3b, 0x75, 0xaf)
+                  : kind == VertexKind::nic            ? QColor(0x51, 0x9e, 0x3e)
                   : kind == VertexKind::network_switch ? QColor(0x55, 0x55, 0x55)
-                                                     : QColor(0x8d, 0x69, 0xb8);
+                                                       : QColor(0x8d, 0x69, 0xb8);
     painter.setBrush(fill);
     painter.drawRect(QRectF(x, y, 10, 10));
     painter.setBrush(Qt::NoBrush);

@@ -107,8 +107,7 @@ Timeline read_chrome_trace(std::string_view json_text, const std::string& file_l
     if (!tid.is_number_integer())
       fail(file_label, where + "\"tid\" must be an integer (the op's stream)");
     std::optional<Stream> stream;
-    if (auto it = named_streams.find({process, tid.get<std::int64_t>()});
-        it != named_streams.end())
+    if (auto it = named_streams.find({process, tid.get<std::int64_t>()}); it != named_streams.end())
       stream = it->second;
     else if (tid.get<std::int64_t>() >= 0 && tid.get<std::int64_t>() < stream_count)
       stream = static_cast<Stream>(tid.get<std::int64_t>());
@@ -128,12 +127,13 @@ Timeline read_chrome_trace(std::string_view json_text, const std::string& file_l
     op.label = label->second;
     if (args.is_object()) {
       if (const json& o = args.value("op", json()); o.is_number_unsigned())
-        op.op = static_cast<std::uint32_t>(std::min<std::uint64_t>(o.get<std::uint64_t>(),
-                                                                    UINT32_MAX));
+        op.op =
+            static_cast<std::uint32_t>(std::min<std::uint64_t>(o.get<std::uint64_t>(), UINT32_MAX));
       if (const json& m = args.value("microbatch", json()); m.is_number_integer())
         op.microbatch = static_cast<std::int32_t>(
             std::clamp<std::int64_t>(m.get<std::int64_t>(), -1, INT32_MAX));
-      if (const json& b = args.value("bytes", json()); b.is_number() && std::isfinite(b.get<double>()))
+      if (const json& b = args.value("bytes", json());
+          b.is_number() && std::isfinite(b.get<double>()))
         op.bytes = b.get<double>();
     }
     rank_of_pid.emplace(process, 0);

@@ -9,8 +9,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    scaleplan::read_chrome_trace(
-        std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.json");
+    scaleplan::read_chrome_trace(std::string_view(reinterpret_cast<const char*>(data), size),
+                                 "fuzz.json");
   } catch (const scaleplan::InputError&) {
   }
   return 0;

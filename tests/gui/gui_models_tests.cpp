@@ -79,18 +79,18 @@ class GuiModelsTest : public QObject {
     QCOMPARE(field_values(network, "s.yaml", fields).at("cluster.network.topology"),
              std::string("fat-tree"));
     // Removing the only key of a section removes the section.
-    QVERIFY(with_field_value(network, "s.yaml", "cluster.network.topology", "")
-                .find("network") == std::string::npos);
+    QVERIFY(with_field_value(network, "s.yaml", "cluster.network.topology", "").find("network") ==
+            std::string::npos);
   }
 
   void a_bad_value_gets_the_command_lines_message_at_its_field() {
     QTemporaryDir dir;
     const auto fields = scenario_fields(Catalog::builtin());
     const std::string file = dir.filePath("edited.yaml").toStdString();
-    for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-             {"parallelism.tp", "3"},
-             {"training.micro_batch", "abc"},
-             {"cluster.device", "A100-SMX4-80GB"}}) {
+    for (const auto& [key, value] :
+         std::vector<std::pair<std::string, std::string>>{{"parallelism.tp", "3"},
+                                                          {"training.micro_batch", "abc"},
+                                                          {"cluster.device", "A100-SMX4-80GB"}}) {
       const std::string yaml = with_field_value(read(small_scenario), file, key, value);
       const FormValidation validation =
           validate_scenario_text(yaml, file, Catalog::builtin(), fields);
@@ -115,8 +115,7 @@ class GuiModelsTest : public QObject {
     QVERIFY(!progress.isEmpty());
     const RunResult& run = *jobs.result();
     const Scenario scenario = load_scenario(small_scenario, Catalog::builtin());
-    const Prediction expected =
-        predict(scenario, prepare_run(scenario, Catalog::builtin()));
+    const Prediction expected = predict(scenario, prepare_run(scenario, Catalog::builtin()));
     QCOMPARE(run.prediction.step_time_s, expected.step_time_s);
     QCOMPARE(run.prediction.mfu, expected.mfu);
     std::size_t plan_ops = 0;
@@ -173,8 +172,8 @@ class GuiModelsTest : public QObject {
   void a_bad_scenario_fails_with_the_readers_message() {
     SimulationJobs jobs(Catalog::builtin());
     QSignalSpy failed(&jobs, &SimulationJobs::failed);
-    jobs.start({with_field_value(read(small_scenario), "bad.yaml", "parallelism.tp", "3"),
-                "bad.yaml"});
+    jobs.start(
+        {with_field_value(read(small_scenario), "bad.yaml", "parallelism.tp", "3"), "bad.yaml"});
     QVERIFY(failed.wait(30000));
     QVERIFY(failed.front()[1].toString().contains("bad.yaml"));
     QVERIFY(failed.front()[1].toString().contains("parallelism.tp"));
@@ -196,9 +195,9 @@ class GuiModelsTest : public QObject {
     const auto compute = make_compute_model(scenario.cluster.device);
     SearchOptions options;
     options.settings = run_settings(scenario);
-    const PlanSearch expected = search_plans(scenario.search.value_or(SearchSpace{}),
-                                             scenario.cluster, network, *compute, scenario.job,
-                                             options);
+    const PlanSearch expected =
+        search_plans(scenario.search.value_or(SearchSpace{}), scenario.cluster, network, *compute,
+                     scenario.job, options);
     QCOMPARE(search.ranked.size(), expected.ranked.size());
     QCOMPARE(search.ranked.front().step_time_s, expected.ranked.front().step_time_s);
     RankedPlanModel model;
@@ -267,8 +266,8 @@ class GuiModelsTest : public QObject {
     compare.add(jobs.result());
     compare.add(jobs.result());  // the same scenario replaces its row
     QCOMPARE(compare.rowCount(), 1);
-    jobs.start({with_field_value(read(small_scenario), small_scenario, "name", "second"),
-                small_scenario});
+    jobs.start(
+        {with_field_value(read(small_scenario), small_scenario, "name", "second"), small_scenario});
     QVERIFY(finished.wait(60000));
     compare.add(jobs.result());
     QCOMPARE(compare.rowCount(), 2);

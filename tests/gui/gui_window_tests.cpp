@@ -77,7 +77,8 @@ class GuiWindowTest : public QObject {
     const QAbstractItemModel* summary = window.summary_model();
     QStringList shown;
     for (int r = 0; r < summary->rowCount(); ++r)
-      shown << summary->index(r, 0).data().toString() + "=" + summary->index(r, 1).data().toString();
+      shown << summary->index(r, 0).data().toString() + "=" +
+                   summary->index(r, 1).data().toString();
     QVERIFY2(shown.contains("step time=" + format_duration(expected.step_time_s)),
              qPrintable(shown.join("; ")));
     QVERIFY(shown.contains(QString("MFU=%1 %").arg(expected.mfu * 100, 0, 'f', 1)));
@@ -140,8 +141,8 @@ class GuiWindowTest : public QObject {
   void a_searched_plan_goes_into_the_editor_as_one_undo_step() {
     MainWindow window(Catalog::builtin());
     window.show();
-    QVERIFY(window.open_file(SCALEPLAN_SOURCE_DIR "/scenarios/planner/gpt3-1.3b-16xa100-search.yaml",
-                             true));
+    QVERIFY(window.open_file(
+        SCALEPLAN_SOURCE_DIR "/scenarios/planner/gpt3-1.3b-16xa100-search.yaml", true));
     QCOMPARE(run_and_wait(window, true), QString());
     QVERIFY(window.ranked_plans()->rowCount() > 0);
     const std::string before = window.editor()->text();
@@ -227,14 +228,16 @@ class GuiWindowTest : public QObject {
     QSignalSpy finished(window.jobs(), &SimulationJobs::finished);
     window.run();
     QVERIFY(finished.wait(120000));
-    QVERIFY2(worst_gap_ms < 500, qPrintable(QString("the UI thread stalled %1 ms").arg(worst_gap_ms)));
+    QVERIFY2(worst_gap_ms < 500,
+             qPrintable(QString("the UI thread stalled %1 ms").arg(worst_gap_ms)));
     QCOMPARE(window.jobs()->result()->prediction.devices, 16384);
     // Draw the timeline of its 128 simulated ranks, as a user switching to it would.
     window.show_view("timeline");
     QElapsedTimer paint;
     paint.start();
     window.timeline_view()->grab();
-    QVERIFY2(paint.elapsed() < 500, qPrintable(QString("painting took %1 ms").arg(paint.elapsed())));
+    QVERIFY2(paint.elapsed() < 500,
+             qPrintable(QString("painting took %1 ms").arg(paint.elapsed())));
     QVERIFY(ticks > 10);
   }
 
@@ -285,8 +288,8 @@ class GuiWindowTest : public QObject {
     QTemporaryDir dir;
     const QString png = dir.filePath("memory.png");
     QProcess gui;
-    gui.start(SCALEPLAN_GUI_BINARY, {small_scenario, "--screenshot", png, "--view", "memory",
-                                     "--size", "800x600"});
+    gui.start(SCALEPLAN_GUI_BINARY,
+              {small_scenario, "--screenshot", png, "--view", "memory", "--size", "800x600"});
     QVERIFY(gui.waitForFinished(120000));
     QCOMPARE(gui.exitCode(), 0);
     const QImage image(png);
