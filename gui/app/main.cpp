@@ -46,8 +46,10 @@ int main(int argc, char** argv) {
                                    "search the scenario's best plans (the planner) after its run");
   QCommandLineOption measured_option(
       "measured", "show a measured step's Chrome trace beside the predicted timeline", "TRACE");
-  parser.addOptions(
-      {compare, sweep, screenshot, view, size, window_option, search_option, measured_option});
+  QCommandLineOption capacity_option(
+      "capacity", "run the capacity planner on a capacity spec (docs/capacity.md)", "SPEC");
+  parser.addOptions({compare, sweep, screenshot, view, size, window_option, search_option,
+                     measured_option, capacity_option});
   parser.process(app);
 
   const QStringList positional = parser.positionalArguments();
@@ -103,9 +105,9 @@ int main(int argc, char** argv) {
   scenarios += positional;
 
   if (parser.isSet(screenshot)) {
-    const QString error =
-        scaleplan::gui::run_and_screenshot(window, scenarios, parser.value(view), window_size,
-                                           parser.value(screenshot), parser.isSet(search_option));
+    const QString error = scaleplan::gui::run_and_screenshot(
+        window, {scenarios, parser.value(view), window_size, parser.value(screenshot),
+                 parser.isSet(search_option), parser.value(capacity_option)});
     if (!error.isEmpty()) {
       std::fprintf(stderr, "scaleplan-gui: %s\n", qPrintable(error));
       return 1;
@@ -123,6 +125,8 @@ int main(int argc, char** argv) {
     else
       window.run();
   }
+  if (parser.isSet(capacity_option))
+    window.plan_capacity(parser.value(capacity_option));
   if (parser.isSet(view))
     window.show_view(parser.value(view));
   window.show();

@@ -117,6 +117,7 @@ MainWindow::MainWindow(const Catalog& catalog, QWidget* parent)
                        compare_chart_, compare_table_),
                 "Compare");
   ranked_ = new RankedPlanModel(this);
+  capacity_ = new CapacityModel(this);
   plans_proxy_ = new QSortFilterProxyModel(this);
   plans_proxy_->setSourceModel(compare_);
   plans_proxy_->setSortRole(Qt::UserRole);
@@ -201,6 +202,13 @@ MainWindow::MainWindow(const Catalog& catalog, QWidget* parent)
                    .arg(format_duration(search.ranked.front().step_time_s)));
     show_search();
   });
+  connect(jobs_, &SimulationJobs::capacity_finished, this, [this, idle] {
+    const capacity::CapacityReport& report = jobs_->capacity()->report;
+    idle(QString("Capacity: %1 clusters compared, %2 on the time/cost Pareto front")
+             .arg(report.rows.size())
+             .arg(report.front.size()));
+    show_capacity();
+  });
   connect(jobs_, &SimulationJobs::failed, this,
           [idle](quint64, const QString& message) { idle("Run failed: " + message); });
   connect(jobs_, &SimulationJobs::cancelled, this, [idle] { idle("Run cancelled"); });
@@ -258,6 +266,12 @@ void MainWindow::build_menus() {
   start->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::Key_F5)});
   QAction* plan = run->addAction("Search &Plans", this, [this] { search_plans(); });
   plan->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+  run->addAction("Plan &Capacity…", this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, "Open a capacity spec", QString(),
+                                                      "Capacity specs (*.yaml *.yml)");
+    if (!path.isEmpty())
+      plan_capacity(path);
+  });
   QAction* stop = run->addAction("&Cancel", this, &MainWindow::cancel);
   stop->setShortcut(QKeySequence(Qt::Key_Escape));
   run->addAction("C&lear Comparison", this, [this] {
@@ -411,6 +425,37 @@ void MainWindow::show_search() {
           .arg(counts.pruned_by_rule)
           .arg(counts.pruned_by_memory));
   replace_chart(pareto_chart_, make_search_pareto_chart(*result));
+  show_view("plans");
+}
+
+bool MainWindow::plan_capacity(const QString& spec_path) {
+  try {
+    jobs_->start_capacity({read_input_file(spec_path.toStdString()), spec_path.toStdString()});
+  } catch (const std::exception& e) {
+    status_->setText(QString::fromStdString(printable_text(e.what())));
+    return false;
+  }
+  return true;
+}
+
+void MainWindow::show_capacity() {
+  const std::shared_ptr<const CapacityResult> result = jobs_->capacity();
+  capacity_->set_capacity(result);
+  plans_proxy_->setSourceModel(capacity_);
+  plans_proxy_->sort(-1);
+  if (auto* table =
+          qobject_cast<QTableView*>(pareto_chart_->parentWidget()->findChild<QTableView*>()))
+    table->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+  const capacity::CapacityReport& report = result->report;
+  plans_title_->setText(
+      QString("The capacity planner on %1: %2, %3 B tokens in steps of %4 sequences. Each "
+              "cluster's fastest plan (the planner's), its time to train with failures and "
+              "checkpoints and its cost, rented and bought, as `scaleplan capacity` reports.")
+          .arg(QString::fromStdString(result->spec))
+          .arg(QString::fromStdString(report.model))
+          .arg(report.tokens / 1e9, 0, 'f', 0)
+          .arg(report.global_batch));
+  replace_chart(pareto_chart_, make_capacity_chart(*result));
   show_view("plans");
 }
 

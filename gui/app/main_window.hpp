@@ -50,6 +50,8 @@ class MainWindow final : public QMainWindow {
   std::uint64_t run();
   // Searches the editor's scenario for its best plans (the planner), into the plans view.
   std::uint64_t search_plans();
+  // Runs the capacity planner on a capacity spec (docs/capacity.md), into the plans view.
+  bool plan_capacity(const QString& spec_path);
   // Writes ranked plan `row` (0: the best) of the last search into the editor, as one undoable
   // edit.
   bool use_ranked_plan(int row);
@@ -78,6 +80,7 @@ class MainWindow final : public QMainWindow {
   void build_menus();
   void show_result();
   void show_search();
+  void show_capacity();
   void refresh_comparison();
   void remember_recent(const QString& path);
   void rebuild_recent_menu();
@@ -101,6 +104,7 @@ class MainWindow final : public QMainWindow {
   QTableView* compare_table_;
   QSortFilterProxyModel* plans_proxy_;
   RankedPlanModel* ranked_;
+  CapacityModel* capacity_;
   QLabel* plans_title_;
   QChartView* pareto_chart_;
   TopologyView* topology_;

@@ -171,7 +171,9 @@ QString ScenarioEditor::other_messages() const {
 }
 
 void ScenarioEditor::refresh() {
-  validation_ = validate_scenario_text(text_, file_label_, catalog_, fields_);
+  // A new, empty scenario is not an error yet: the reader judges it from the first edit on.
+  validation_ = text_.empty() ? FormValidation{}
+                              : validate_scenario_text(text_, file_label_, catalog_, fields_);
   std::map<std::string, std::string> values;
   try {
     values = field_values(text_, file_label_, fields_);

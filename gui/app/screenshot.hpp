@@ -11,16 +11,23 @@ namespace scaleplan::gui {
 
 class MainWindow;
 
-// Opens and runs each of `scenarios` in turn (the last stays in the editor), waiting for each
-// run; then renders `view` at `size` into `path`. Returns an empty string on success, else what
-// went wrong.
-// With `search_plans`, the last scenario's plans are searched (the planner) after its run.
-QString run_and_screenshot(MainWindow& window, const QStringList& scenarios, const QString& view,
-                           QSize size, const QString& path, bool search_plans = false);
+// Opens and runs the scenarios in turn, waiting for each run, then the plan search and the
+// capacity planner if asked; then renders the view at the size into the path. Returns an empty
+// string on success, else what went wrong.
+struct Screenshot {
+  QStringList scenarios;  // opened and run in turn; the last stays in the editor
+  QString view = "timeline";
+  QSize size{1400, 900};
+  QString path;
+  bool search_plans = false;  // the last scenario's plans searched (the planner) after its run
+  QString capacity_spec;      // the capacity planner run on this spec, if set
+};
+QString run_and_screenshot(MainWindow& window, const Screenshot& shot);
 
 // Runs the editor's scenario and waits for it to finish, fail or be cancelled; the error text or
 // an empty string.
-// With `search`, the plan search instead of the run.
-QString run_and_wait(MainWindow& window, bool search = false);
+// What runs: the editor's scenario, its plan search, or the capacity planner on a spec.
+enum class Work { run, search, capacity };
+QString run_and_wait(MainWindow& window, Work work = Work::run, const QString& spec = {});
 
 }  // namespace scaleplan::gui

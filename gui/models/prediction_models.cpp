@@ -15,6 +15,14 @@ QString format_duration(double seconds) {
   return QString::number(seconds * 1e6, 'g', 3) + QString::fromUtf8(" µs");
 }
 
+QString format_usd(double usd) {
+  if (usd >= 1e6)
+    return "$" + QString::number(usd / 1e6, 'f', 2) + " M";
+  if (usd >= 1e3)
+    return "$" + QString::number(usd / 1e3, 'f', 1) + " k";
+  return "$" + QString::number(usd, 'f', 0);
+}
+
 QString format_strategy(const ParallelismSpec& p) {
   QString numbers = QString("%1·%2·%3").arg(p.tp).arg(p.pp).arg(p.dp);
   QString names = "tp·pp·dp";
@@ -235,6 +243,81 @@ QVariant RankedPlanModel::headerData(int section, Qt::Orientation orientation, i
       "#",      "strategy",  "micro-batch", "schedule",     "recompute",
       "ZeRO",   "seq. par.", "step time",   "compute",      "exposed comm.",
       "bubble", "MFU",       "peak memory", "cost per step"};
+  return section >= 0 && section < column_count ? QString(names[section]) : QVariant();
+}
+
+void CapacityModel::set_capacity(std::shared_ptr<const CapacityResult> capacity) {
+  beginResetModel();
+  capacity_ = std::move(capacity);
+  endResetModel();
+}
+
+int CapacityModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() || !capacity_ ? 0 : int(capacity_->report.rows.size());
+}
+int CapacityModel::columnCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : column_count;
+}
+
+QVariant CapacityModel::data(const QModelIndex& index, int role) const {
+  if (!checkIndex(index, CheckIndexOption::IndexIsValid))
+    return {};
+  const capacity::OptionResult& row = capacity_->report.rows[std::size_t(index.row())];
+  if (role == Qt::TextAlignmentRole)
+    return index.column() >= step_time && index.column() <= cost
+               ? QVariant(Qt::AlignRight | Qt::AlignVCenter)
+               : QVariant();
+  if (role != Qt::DisplayRole && role != Qt::UserRole)
+    return {};
+  const bool raw = role == Qt::UserRole;
+  const capacity::ChosenPlan* plan = row.has_plan() ? &*row.outcome.plan : nullptr;
+  const double wall_days = row.goodput.wall_s / 86400;
+  switch (index.column()) {
+    case option:
+      return QString::fromStdString(row.option);
+    case pricing:
+      return QString::fromUtf8(capacity::pricing_names.name(row.pricing).data());
+    case devices:
+      return raw ? QVariant(row.size.devices)
+                 : QVariant(QString("%1 × %2")
+                                .arg(row.size.devices)
+                                .arg(QString::fromStdString(row.device)));
+    case strategy:
+      return plan ? format_strategy(plan->job.parallelism)
+                  : QString::fromStdString(printable_text(row.outcome.why_none));
+    case step_time:
+      if (!plan)
+        return {};
+      return raw ? QVariant(plan->prediction.step_time_s)
+                 : QVariant(format_duration(plan->prediction.step_time_s));
+    case days:
+      if (!plan)
+        return {};
+      return raw ? QVariant(wall_days) : QVariant(QString::number(wall_days, 'f', 1) + " days");
+    case cost:
+      if (!plan)
+        return {};
+      return raw ? QVariant(row.cost.usd) : QVariant(format_usd(row.cost.usd));
+    case on_front:
+      return raw ? QVariant(row.on_front) : QVariant(row.on_front ? "yes" : "");
+    case meets:
+      return raw ? QVariant(row.satisfies())
+                 : QVariant(row.satisfies()
+                                ? QString("yes")
+                                : QString::fromStdString(printable_text(
+                                      row.misses.empty() ? "no plan" : row.misses.front())));
+    default:
+      return {};
+  }
+}
+
+QVariant CapacityModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    return {};
+  static const char* const names[column_count] = {
+      "cluster",   "pricing",      "devices",
+      "best plan", "step time",    "time to train",
+      "cost",      "Pareto front", "meets deadline and budget"};
   return section >= 0 && section < column_count ? QString(names[section]) : QVariant();
 }
 

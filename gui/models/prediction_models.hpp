@@ -17,6 +17,8 @@ namespace scaleplan::gui {
 
 // "1.234 s", "12.3 ms", "45 µs": three significant digits in the unit that fits.
 QString format_duration(double seconds);
+// "$1.23 M", "$45.6 k", "$789": three significant digits in the unit that fits.
+QString format_usd(double usd);
 // "4·8·2 (tp·pp·dp)" with cp and ep where above 1.
 QString format_strategy(const ParallelismSpec& parallelism);
 
@@ -113,6 +115,38 @@ class RankedPlanModel final : public QAbstractTableModel {
 
  private:
   std::shared_ptr<const SearchResult> search_;
+};
+
+// The capacity planner's clusters, one row per cluster and pricing, in the spec's order: its
+// best plan, the time to train (with failures and checkpoints), the cost, and whether it is on
+// the time/cost Pareto front and meets the deadline and budget, as `scaleplan capacity` reports.
+class CapacityModel final : public QAbstractTableModel {
+  Q_OBJECT
+
+ public:
+  enum Column {
+    option,
+    pricing,
+    devices,
+    strategy,
+    step_time,
+    days,
+    cost,
+    on_front,
+    meets,
+    column_count
+  };
+  using QAbstractTableModel::QAbstractTableModel;
+  void set_capacity(std::shared_ptr<const CapacityResult> capacity);  // null: empty
+
+  int rowCount(const QModelIndex& parent = {}) const override;
+  int columnCount(const QModelIndex& parent = {}) const override;
+  QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  QVariant headerData(int section, Qt::Orientation orientation,
+                      int role = Qt::DisplayRole) const override;
+
+ private:
+  std::shared_ptr<const CapacityResult> capacity_;
 };
 
 }  // namespace scaleplan::gui

@@ -3,6 +3,8 @@
 #include <QMetaObject>
 #include <QPointer>
 
+#include "sim/capacity/capacity_search.hpp"
+#include "sim/capacity/capacity_spec.hpp"
 #include "sim/planner/planner.hpp"
 #include "sim/simulate/simulation_progress.hpp"
 #include "sim/simulate/timeline_recorder.hpp"
@@ -145,6 +147,25 @@ SearchResult search_scenario(const RunRequest& request, const Catalog& catalog,
   return result;
 }
 
+CapacityResult capacity_plan(const RunRequest& request, const Catalog& catalog,
+                             ProgressSink* progress, std::stop_token stop) {
+  const capacity::CapacitySpec spec =
+      capacity::parse_capacity_spec(request.yaml_text, request.file_label, catalog);
+  ProgressCounter counter(progress, "capacity", "clusters searched", spec.options.size());
+  const capacity::PlanFinder planner = capacity::planner_finder(catalog);
+  CapacityResult result;
+  result.spec = request.file_label;
+  result.report = capacity::evaluate_capacity(
+      spec, [&](const capacity::ClusterOption& option, const TrainingJob& base, int top_k) {
+        check(stop);
+        capacity::PlanOutcome outcome = planner(option, base, top_k);
+        counter.advance(option.name);
+        return outcome;
+      });
+  counter.finish();
+  return result;
+}
+
 namespace {
 
 // Posts each update to the GUI thread, at most one per percent.
@@ -209,6 +230,15 @@ std::uint64_t SimulationJobs::start_search(RunRequest request) {
       });
 }
 
+std::uint64_t SimulationJobs::start_capacity(RunRequest request) {
+  return launch(
+      Kind::capacity,
+      [request = std::move(request), &catalog = catalog_](ProgressSink* sink,
+                                                          std::stop_token stop) -> Outcome {
+        return std::make_shared<const CapacityResult>(capacity_plan(request, catalog, sink, stop));
+      });
+}
+
 std::uint64_t SimulationJobs::launch(Kind kind, Work work) {
   stop_.request_stop();  // the older job, if any: its result will be dropped
   reap_threads();
@@ -261,9 +291,12 @@ void SimulationJobs::deliver(std::uint64_t job, Kind kind, Outcome outcome,
   } else if (kind == Kind::run) {
     result_ = std::static_pointer_cast<const RunResult>(outcome);
     emit finished(job);
-  } else {
+  } else if (kind == Kind::search) {
     search_ = std::static_pointer_cast<const SearchResult>(outcome);
     emit search_finished(job);
+  } else {
+    capacity_ = std::static_pointer_cast<const CapacityResult>(outcome);
+    emit capacity_finished(job);
   }
 }
 

@@ -22,6 +22,7 @@
 #include "hardware/input/progress.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/topology.hpp"
+#include "sim/capacity/capacity.hpp"
 #include "sim/plan/plan.hpp"
 #include "sim/planner/planner.hpp"
 #include "sim/report/prediction.hpp"
@@ -62,6 +63,13 @@ struct SearchResult {
   PlanSearch search;
 };
 
+// The capacity planner over a capacity spec (docs/capacity.md): each cluster's best plan, time to
+// train, cost rented or bought, and the time/cost Pareto front, as `scaleplan capacity` reports.
+struct CapacityResult {
+  std::string spec;  // its file
+  capacity::CapacityReport report;
+};
+
 // The ranks of `plan` whose timeline fits in `max_events` (timeline_event_bound): all of them
 // (empty) when it fits, else evenly spaced listed ranks, at least one.
 std::vector<int> timeline_ranks(const Plan& plan, std::uint64_t max_events);
@@ -71,6 +79,10 @@ std::vector<int> timeline_ranks(const Plan& plan, std::uint64_t max_events);
 struct RunCancelled {};
 RunResult run_scenario(const RunRequest& request, const Catalog& catalog, ProgressSink* progress,
                        std::stop_token stop);
+// The capacity planner on a capacity spec (request.yaml_text), progress per cluster searched; a
+// stop ends it before the next cluster.
+CapacityResult capacity_plan(const RunRequest& request, const Catalog& catalog,
+                             ProgressSink* progress, std::stop_token stop);
 // The planner on the scenario (read as `scaleplan plan` reads it), the same way.
 SearchResult search_scenario(const RunRequest& request, const Catalog& catalog,
                              ProgressSink* progress, std::stop_token stop);
@@ -88,6 +100,8 @@ class SimulationJobs : public QObject {
   std::uint64_t start(RunRequest request);
   // Starts a plan search (search_scenario) the same way; search_finished reports it.
   std::uint64_t start_search(RunRequest request);
+  // Starts the capacity planner on a spec the same way; capacity_finished reports it.
+  std::uint64_t start_capacity(RunRequest request);
   // Stops the current run; `cancelled` follows once its thread has stopped.
   void cancel();
   bool running() const { return running_; }
@@ -96,19 +110,22 @@ class SimulationJobs : public QObject {
   std::shared_ptr<const RunResult> result() const { return result_; }
   // The last finished plan search; null before one.
   std::shared_ptr<const SearchResult> search() const { return search_; }
+  // The last finished capacity planner's report; null before one.
+  std::shared_ptr<const CapacityResult> capacity() const { return capacity_; }
 
  signals:
   void started(quint64 job);
   // The current job's progress: `done` of `total` `units` of `task`.
   void progress(quint64 job, const QString& task, quint64 done, quint64 total,
                 const QString& units);
-  void finished(quint64 job);         // result() holds it
-  void search_finished(quint64 job);  // search() holds it
+  void finished(quint64 job);           // result() holds it
+  void search_finished(quint64 job);    // search() holds it
+  void capacity_finished(quint64 job);  // capacity() holds it
   void failed(quint64 job, const QString& message);
   void cancelled(quint64 job);
 
  private:
-  enum class Kind { run, search };
+  enum class Kind { run, search, capacity };
   using Outcome = std::shared_ptr<const void>;
   using Work = std::function<Outcome(ProgressSink*, std::stop_token)>;
   std::uint64_t launch(Kind kind, Work work);
@@ -122,6 +139,7 @@ class SimulationJobs : public QObject {
   std::stop_source stop_;
   std::shared_ptr<const RunResult> result_;
   std::shared_ptr<const SearchResult> search_;
+  std::shared_ptr<const CapacityResult> capacity_;
   struct Worker {
     std::shared_ptr<std::atomic<bool>> done;
     std::jthread thread;

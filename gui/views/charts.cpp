@@ -157,10 +157,10 @@ std::vector<std::size_t> pareto_front(const std::vector<TradeOffPoint>& points) 
 }
 
 QChart* make_pareto_chart(const QString& title, const QString& x_title, const QString& y_title,
-                          const std::vector<TradeOffPoint>& points) {
+                          const std::vector<TradeOffPoint>& points, const QString& points_name) {
   QChart* chart = new_chart(title);
   auto* scatter = new QScatterSeries;
-  scatter->setName("plans");
+  scatter->setName(points_name);
   scatter->setMarkerSize(10);
   scatter->setColor(compute_color());
   double min_x = points.empty() ? 0 : points.front().x, max_x = min_x;
@@ -173,7 +173,7 @@ QChart* make_pareto_chart(const QString& title, const QString& x_title, const QS
     max_y = std::max(max_y, p.y);
   }
   auto* front = new QLineSeries;
-  front->setName("Pareto front (nothing both faster and smaller)");
+  front->setName("Pareto front (no other point lower on both axes)");
   front->setPen(QPen(QColor(200, 30, 30), 2));
   for (std::size_t i : pareto_front(points))
     front->append(points[i].x, points[i].y);
@@ -204,6 +204,26 @@ QChart* make_pareto_chart(const QString& title, const QString& x_title, const QS
     s->attachAxis(y_axis);
   }
   return chart;
+}
+
+QChart* make_capacity_chart(const CapacityResult& capacity) {
+  double most = 0;
+  for (const capacity::OptionResult& row : capacity.report.rows)
+    most = std::max(most, row.has_plan() ? row.cost.usd : 0.0);
+  const bool millions = most >= 1e6;
+  const double unit = millions ? 1e6 : most >= 1e3 ? 1e3 : 1;
+  std::vector<TradeOffPoint> points;
+  for (const capacity::OptionResult& row : capacity.report.rows) {
+    if (row.has_plan())
+      points.push_back({row.goodput.wall_s / 86400, row.cost.usd / unit});
+  }
+  return make_pareto_chart(QString("Time to train and cost, %1: each cluster rented or bought")
+                               .arg(QString::fromStdString(capacity.report.model)),
+                           "time to train (days, with failures and checkpoints)",
+                           millions      ? "cost (million USD)"
+                           : unit == 1e3 ? "cost (thousand USD)"
+                                         : "cost (USD)",
+                           points, "clusters");
 }
 
 QChart* make_runs_pareto_chart(const std::vector<std::shared_ptr<const RunResult>>& runs) {

@@ -32,7 +32,12 @@ std::vector<std::size_t> pareto_front(const std::vector<TradeOffPoint>& points);
 // The points as a scatter, the Pareto front joined by a line; axis titles name the quantities
 // and their units.
 QChart* make_pareto_chart(const QString& title, const QString& x_title, const QString& y_title,
-                          const std::vector<TradeOffPoint>& points);
+                          const std::vector<TradeOffPoint>& points,
+                          const QString& points_name = "plans");
+
+// The capacity planner's clusters that have a plan as time to train (days) against cost
+// (million USD), rented and bought alike, with the time/cost Pareto front.
+QChart* make_capacity_chart(const CapacityResult& capacity);
 
 // Runs as step time (s) against the cost of a step in GPU-hours (devices × step time).
 QChart* make_runs_pareto_chart(const std::vector<std::shared_ptr<const RunResult>>& runs);

@@ -28,6 +28,8 @@
 #include "gui/views/sweep_view.hpp"
 #include "gui/views/timeline_view.hpp"
 #include "hardware/input/yaml_reader.hpp"
+#include "sim/capacity/capacity_search.hpp"
+#include "sim/capacity/capacity_spec.hpp"
 #include "sim/timeline/chrome_trace.hpp"
 
 using namespace scaleplan;
@@ -143,7 +145,7 @@ class GuiWindowTest : public QObject {
     window.show();
     QVERIFY(window.open_file(
         SCALEPLAN_SOURCE_DIR "/scenarios/planner/gpt3-1.3b-16xa100-search.yaml", true));
-    QCOMPARE(run_and_wait(window, true), QString());
+    QCOMPARE(run_and_wait(window, Work::search), QString());
     QVERIFY(window.ranked_plans()->rowCount() > 0);
     const std::string before = window.editor()->text();
     QVERIFY(window.use_ranked_plan(0));
@@ -184,6 +186,22 @@ class GuiWindowTest : public QObject {
     QCOMPARE(window.timeline_view()->window_end_ps(), measured.end_ps());
     QVERIFY(colours(window.timeline_view()->grab().toImage()) >= 8);
     QVERIFY(!window.open_measured(dir.filePath("missing.json")));
+  }
+
+  void the_capacity_planners_clusters_and_front_are_the_librarys() {
+    const QString spec = SCALEPLAN_SOURCE_DIR "/tests/gui/capacity-gpt3-1.3b.yaml";
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QCOMPARE(run_and_wait(window, Work::capacity, spec), QString());
+    const capacity::CapacityReport expected = capacity::evaluate_capacity(
+        capacity::load_capacity_spec(spec.toStdString(), Catalog::builtin()),
+        capacity::planner_finder(Catalog::builtin()));
+    const capacity::CapacityReport& shown = window.jobs()->capacity()->report;
+    QCOMPARE(shown.rows.size(), expected.rows.size());
+    QCOMPARE(shown.front, expected.front);
+    for (std::size_t i = 0; i < expected.rows.size(); ++i)
+      QCOMPARE(shown.rows[i].cost.usd, expected.rows[i].cost.usd);
+    QVERIFY(window.view("plans")->isVisible());
   }
 
   void cancel_stops_a_long_run_from_the_status_bar() {
