@@ -246,7 +246,8 @@ class GuiWindowTest : public QObject {
     QSignalSpy finished(window.jobs(), &SimulationJobs::finished);
     window.run();
     QVERIFY(finished.wait(120000));
-    QVERIFY2(worst_gap_ms < 500,
+    // Under a second, so that a loaded CI machine (2 cores, tests side by side) passes too.
+    QVERIFY2(worst_gap_ms < 1000,
              qPrintable(QString("the UI thread stalled %1 ms").arg(worst_gap_ms)));
     QCOMPARE(window.jobs()->result()->prediction.devices, 16384);
     // Draw the timeline of its 128 simulated ranks, as a user switching to it would.
