@@ -103,7 +103,13 @@ void HeatMap::paintEvent(QPaintEvent*) {
     }
     return int(it - values.begin());
   };
+  const auto present = [&](int r) {
+    return model_->item(r, x_)->data(Qt::UserRole).isValid() &&
+           model_->item(r, y_)->data(Qt::UserRole).isValid();
+  };
   for (int r = 0; r < model_->rowCount(); ++r) {
+    if (!present(r))
+      continue;
     index_of(xs, model_->item(r, x_)->data(Qt::UserRole));
     index_of(ys, model_->item(r, y_)->data(Qt::UserRole));
   }
@@ -113,7 +119,7 @@ void HeatMap::paintEvent(QPaintEvent*) {
   bool first = true;
   for (int r = 0; r < model_->rowCount(); ++r) {
     const QVariant v = model_->item(r, value_)->data(Qt::UserRole);
-    if (v.typeId() != QMetaType::Double)
+    if (v.typeId() != QMetaType::Double || !present(r))
       continue;
     const int xi = index_of(xs, model_->item(r, x_)->data(Qt::UserRole));
     const int yi = index_of(ys, model_->item(r, y_)->data(Qt::UserRole));
@@ -242,7 +248,11 @@ bool SweepView::load_csv_text(const QString& text, QString* error) {
       auto* item = new QStandardItem(field);
       bool number = false;
       const double value = field.toDouble(&number);
-      item->setData(number ? QVariant(value) : QVariant(field), Qt::UserRole);
+      // An empty field (a failed row's results) is missing: it sorts first and maps nowhere.
+      item->setData(number            ? QVariant(value)
+                    : field.isEmpty() ? QVariant()
+                                      : QVariant(field),
+                    Qt::UserRole);
       item->setEditable(false);
       if (number)
         item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
@@ -270,14 +280,17 @@ std::array<int, 3> SweepView::default_heat_map_columns(const QStandardItemModel&
     bool numeric = model.rowCount() > 0;
     for (int r = 0; r < model.rowCount() && numeric; ++r) {
       const QVariant v = model.item(r, c)->data(Qt::UserRole);
+      if (!v.isValid())
+        continue;  // missing
       numeric = v.typeId() == QMetaType::Double;
       if (numeric && distinct.size() <= 12)
         distinct.insert(v.toDouble());
     }
-    if (!numeric)
+    if (!numeric || distinct.isEmpty())
       continue;
     const QString name = model.horizontalHeaderItem(c)->text();
-    if (distinct.size() >= 2 && distinct.size() <= 12 && name != "rank")
+    const bool counter = name == "rank" || name == "index";
+    if (distinct.size() >= 2 && distinct.size() <= 12 && !counter)
       axes.push_back(c);
     else if (distinct.size() > 12 || distinct.size() == 1)
       numbers.push_back(c);
@@ -290,7 +303,8 @@ std::array<int, 3> SweepView::default_heat_map_columns(const QStandardItemModel&
   int value = time >= 0 ? time : columns - 1;
   if (time < 0) {
     for (int c : numbers) {
-      if (model.horizontalHeaderItem(c)->text() != "rank") {
+      const QString name = model.horizontalHeaderItem(c)->text();
+      if (name != "rank" && name != "index") {
         value = c;
         break;
       }

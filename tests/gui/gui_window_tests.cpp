@@ -298,6 +298,13 @@ class GuiWindowTest : public QObject {
     sweep.proxy()->setFilterFixedString("interleaved");
     QVERIFY(sweep.proxy()->rowCount() > 0);
     QVERIFY(sweep.proxy()->rowCount() < 60);
+    // `scaleplan sweep`'s own results (scenarios/sweeps/tp-x-pp.yaml), a failed row among them:
+    // its empty results are missing values, not text, and the axes are the swept keys.
+    QVERIFY(sweep.load_csv(SCALEPLAN_SOURCE_DIR "/tests/gui/sweep-tp-x-pp.csv"));
+    const auto [sx, sy, svalue] = SweepView::default_heat_map_columns(*sweep.model());
+    QCOMPARE(sweep.model()->horizontalHeaderItem(sx)->text(), QString("parallelism.tp"));
+    QCOMPARE(sweep.model()->horizontalHeaderItem(sy)->text(), QString("parallelism.pp"));
+    QCOMPARE(sweep.model()->horizontalHeaderItem(svalue)->text(), QString("step_time_s"));
     QString error;
     QVERIFY(!sweep.load_csv_text("", &error));
     QVERIFY(error.contains("header"));
