@@ -1,0 +1,332 @@
+// The window driven as a user would, offscreen: open a scenario, run it and find the library's
+// numbers in the widgets; type a bad value and see the reader's message beside the field, undo
+// it; cancel a long run from the status bar; keep the event loop turning while a 16,384-GPU
+// scenario is prepared; grab every view and check that it is not blank; --screenshot.
+#include <fstream>
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QImage>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProcess>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QStandardItemModel>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+#include <QUndoStack>
+
+#include "gui/app/main_window.hpp"
+#include "gui/app/scenario_editor.hpp"
+#include "gui/app/screenshot.hpp"
+#include "gui/views/sweep_view.hpp"
+#include "gui/views/timeline_view.hpp"
+#include "hardware/input/yaml_reader.hpp"
+#include "sim/capacity/capacity_search.hpp"
+#include "sim/capacity/capacity_spec.hpp"
+#include "sim/timeline/chrome_trace.hpp"
+
+using namespace scaleplan;
+using namespace scaleplan::gui;
+
+namespace {
+
+const QString small_scenario = SCALEPLAN_SOURCE_DIR "/scenarios/gpt3-1.3b-8xa100.yaml";
+const QString long_scenario = SCALEPLAN_SOURCE_DIR "/scenarios/gpt3-175b-64xa100.yaml";
+const QString huge_scenario = SCALEPLAN_SOURCE_DIR "/tests/gui/llama3-405b-16384xh100.yaml";
+
+// How many distinct colours an image has, up to `enough`.
+int colours(const QImage& image, int enough = 16) {
+  QSet<QRgb> seen;
+  for (int y = 0; y < image.height(); y += 3) {
+    for (int x = 0; x < image.width(); x += 3) {
+      seen.insert(image.pixel(x, y));
+      if (seen.size() >= enough)
+        return int(seen.size());
+    }
+  }
+  return int(seen.size());
+}
+
+}  // namespace
+
+class GuiWindowTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+  void a_run_shows_the_librarys_numbers() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(small_scenario, true));
+    QVERIFY(window.recent_files().contains(QFileInfo(small_scenario).absoluteFilePath()));
+    QSignalSpy finished(window.jobs(), &SimulationJobs::finished);
+    window.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&window));
+    window.editor()->field_widget("parallelism.tp")->setFocus();
+    QTest::keyClick(window.editor()->field_widget("parallelism.tp"), Qt::Key_R,
+                    Qt::ControlModifier);  // the run shortcut
+    QVERIFY(finished.wait(60000));
+    const Scenario scenario = load_scenario(small_scenario.toStdString(), Catalog::builtin());
+    const Prediction expected = predict(scenario, prepare_run(scenario, Catalog::builtin()));
+    const QAbstractItemModel* summary = window.summary_model();
+    QStringList shown;
+    for (int r = 0; r < summary->rowCount(); ++r)
+      shown << summary->index(r, 0).data().toString() + "=" +
+                   summary->index(r, 1).data().toString();
+    QVERIFY2(shown.contains("step time=" + format_duration(expected.step_time_s)),
+             qPrintable(shown.join("; ")));
+    QVERIFY(shown.contains(QString("MFU=%1 %").arg(expected.mfu * 100, 0, 'f', 1)));
+    QVERIFY(window.status_text().contains(format_duration(expected.step_time_s)));
+    // The timeline holds the plan's ops, one row per rank and stream that ran something.
+    const RunResult& run = *window.jobs()->result();
+    std::size_t plan_ops = 0;
+    for (const RankProgram& rank : run.plan.ranks)
+      plan_ops += rank.ops.size();
+    QCOMPARE(run.timeline.ops.size(), plan_ops);
+    TimelineView* timeline = window.timeline_view();
+    QVERIFY(timeline->row_count() >= int(run.plan.ranks.size()));
+    QCOMPARE(window.compare_model()->rowCount(), 1);
+    // Clicking an op selects it and draws its dependencies; zooming narrows the window.
+    window.show_view("timeline");
+    timeline->resize(1200, 600);
+    std::optional<std::uint32_t> picked;
+    for (int x = 200; x < 1150 && !picked; x += 7)
+      picked = timeline->op_at_point(QPoint(x, 30));
+    QVERIFY(picked);
+    timeline->select(picked);
+    QVERIFY(timeline->describe(*picked).contains("duration"));
+    const std::int64_t span = timeline->window_end_ps() - timeline->window_start_ps();
+    timeline->zoom(4);
+    QVERIFY(timeline->window_end_ps() - timeline->window_start_ps() < span / 3);
+  }
+
+  void a_bad_value_shows_the_message_beside_the_field_and_undo_restores_it() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(small_scenario, true));
+    auto* tp = qobject_cast<QLineEdit*>(window.editor()->field_widget("parallelism.tp"));
+    QVERIFY(tp);
+    auto* message = window.findChild<QLabel*>("parallelism.tp.message");
+    QVERIFY(message);
+    QVERIFY(message->isHidden());
+    tp->setFocus();
+    tp->selectAll();
+    QTest::keyClicks(tp, "3");
+    // The reader's own message for the key, as `scaleplan run` prints it.
+    std::string cli_message;
+    try {
+      parse_scenario(window.editor()->text(), small_scenario.toStdString(), Catalog::builtin());
+    } catch (const InputError& error) {
+      for (const Diagnostic& d : error.diagnostics())
+        if (d.key == "parallelism.tp")
+          cli_message = d.message;
+    }
+    QVERIFY(!cli_message.empty());
+    QVERIFY(message->isVisible());
+    QVERIFY2(message->text().contains(QString::fromStdString(cli_message)),
+             qPrintable(message->text()));
+    QVERIFY(window.windowTitle().contains("*"));
+    window.undo_stack()->undo();
+    QVERIFY2(tp->text() == "1", window.editor()->text().c_str());
+    QVERIFY(message->isHidden());
+    QVERIFY(window.editor()->validation().ok());
+  }
+
+  void a_searched_plan_goes_into_the_editor_as_one_undo_step() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(
+        SCALEPLAN_SOURCE_DIR "/scenarios/planner/gpt3-1.3b-16xa100-search.yaml", true));
+    QCOMPARE(run_and_wait(window, Work::search), QString());
+    QVERIFY(window.ranked_plans()->rowCount() > 0);
+    const std::string before = window.editor()->text();
+    QVERIFY(window.use_ranked_plan(0));
+    const TrainingJob& best = window.jobs()->search()->search.ranked.front().job;
+    QVERIFY(window.editor()->validation().ok());
+    QCOMPARE(window.editor()->validation().scenario->job.parallelism.tp, best.parallelism.tp);
+    QCOMPARE(window.editor()->validation().scenario->job.training.micro_batch,
+             best.training.micro_batch);
+    // Running it gives the planner's simulated step time.
+    QCOMPARE(run_and_wait(window), QString());
+    QCOMPARE(window.jobs()->result()->prediction.step_time_s,
+             window.jobs()->search()->search.ranked.front().step_time_s);
+    window.undo_stack()->undo();
+    QCOMPARE(window.editor()->text(), before);
+  }
+
+  void a_measured_trace_shows_beside_the_prediction() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(small_scenario, true));
+    QCOMPARE(run_and_wait(window), QString());
+    // A "measured" step: the predicted one 10 % slower, written as the executor would write it.
+    Timeline measured = window.jobs()->result()->timeline;
+    for (TimelineOp& op : measured.ops) {
+      op.start_ps = op.start_ps * 11 / 10;
+      op.end_ps = op.end_ps * 11 / 10;
+    }
+    QTemporaryDir dir;
+    const QString trace = dir.filePath("measured.json");
+    {
+      std::ofstream out(trace.toStdString());
+      write_chrome_trace(out, measured, {});
+    }
+    const int predicted_rows = window.timeline_view()->row_count();
+    QVERIFY(window.open_measured(trace));
+    QCOMPARE(window.timeline_view()->row_count(), predicted_rows);
+    QCOMPARE(window.timeline_view()->drawn_row_count(), 2 * predicted_rows);
+    QCOMPARE(window.timeline_view()->window_end_ps(), measured.end_ps());
+    QVERIFY(colours(window.timeline_view()->grab().toImage()) >= 8);
+    QVERIFY(!window.open_measured(dir.filePath("missing.json")));
+  }
+
+  void the_capacity_planners_clusters_and_front_are_the_librarys() {
+    const QString spec = SCALEPLAN_SOURCE_DIR "/tests/gui/capacity-gpt3-1.3b.yaml";
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QCOMPARE(run_and_wait(window, Work::capacity, spec), QString());
+    const capacity::CapacityReport expected = capacity::evaluate_capacity(
+        capacity::load_capacity_spec(spec.toStdString(), Catalog::builtin()),
+        capacity::planner_finder(Catalog::builtin()));
+    const capacity::CapacityReport& shown = window.jobs()->capacity()->report;
+    QCOMPARE(shown.rows.size(), expected.rows.size());
+    QCOMPARE(shown.front, expected.front);
+    for (std::size_t i = 0; i < expected.rows.size(); ++i)
+      QCOMPARE(shown.rows[i].cost.usd, expected.rows[i].cost.usd);
+    QVERIFY(window.view("plans")->isVisible());
+  }
+
+  void cancel_stops_a_long_run_from_the_status_bar() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(long_scenario, true));
+    QSignalSpy cancelled(window.jobs(), &SimulationJobs::cancelled);
+    QSignalSpy progress(window.jobs(), &SimulationJobs::progress);
+    window.run();
+    QVERIFY(QTest::qWaitFor([&] { return progress.size() > 3; }, 60000));
+    auto* cancel = window.findChild<QPushButton*>();
+    QVERIFY(window.progress_bar()->isVisible());
+    QList<QPushButton*> buttons = window.findChildren<QPushButton*>();
+    auto it = std::find_if(buttons.begin(), buttons.end(),
+                           [](QPushButton* b) { return b->text() == "Cancel"; });
+    QVERIFY(it != buttons.end());
+    cancel = *it;
+    QTest::mouseClick(cancel, Qt::LeftButton);
+    QVERIFY(cancelled.wait(30000));
+    QCOMPARE(window.status_text(), QString("Run cancelled"));
+    QVERIFY(!window.progress_bar()->isVisible());
+  }
+
+  void the_window_stays_responsive_on_16384_gpus() {
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(huge_scenario, true));
+    QVERIFY2(window.editor()->validation().ok(), qPrintable(window.editor()->other_messages()));
+    // A timer of 20 ms keeps firing while the run is prepared and simulated in its worker.
+    QElapsedTimer clock;
+    qint64 last = 0, worst_gap_ms = 0;
+    int ticks = 0;
+    QTimer timer;
+    connect(&timer, &QTimer::timeout, [&] {
+      const qint64 now = clock.elapsed();
+      worst_gap_ms = std::max(worst_gap_ms, now - last);
+      last = now;
+      ++ticks;
+    });
+    clock.start();
+    timer.start(20);
+    QSignalSpy finished(window.jobs(), &SimulationJobs::finished);
+    window.run();
+    QVERIFY(finished.wait(120000));
+    // Under a second, so that a loaded CI machine (2 cores, tests side by side) passes too.
+    QVERIFY2(worst_gap_ms < 1000,
+             qPrintable(QString("the UI thread stalled %1 ms").arg(worst_gap_ms)));
+    QCOMPARE(window.jobs()->result()->prediction.devices, 16384);
+    // Draw the timeline of its 128 simulated ranks, as a user switching to it would.
+    window.show_view("timeline");
+    QElapsedTimer paint;
+    paint.start();
+    window.timeline_view()->grab();
+    QVERIFY2(paint.elapsed() < 500,
+             qPrintable(QString("painting took %1 ms").arg(paint.elapsed())));
+    QVERIFY(ticks > 10);
+  }
+
+  void every_view_renders_something() {
+    MainWindow window(Catalog::builtin());
+    window.resize(1400, 900);
+    window.show();
+    QVERIFY(window.open_sweep(SCALEPLAN_SOURCE_DIR "/tests/gui/sweep-example.csv"));
+    QVERIFY(window.open_file(small_scenario, true));
+    QCOMPARE(run_and_wait(window), QString());
+    for (const QString& name : MainWindow::view_names()) {
+      QVERIFY(window.show_view(name));
+      QApplication::processEvents();
+      const QImage image = window.view(name)->grab().toImage();
+      QVERIFY2(!image.isNull() && colours(image) >= 8, qPrintable(name));
+    }
+  }
+
+  void the_sweep_view_sorts_filters_and_maps_two_axes() {
+    SweepView sweep;
+    QVERIFY(sweep.load_csv(SCALEPLAN_SOURCE_DIR "/tests/gui/sweep-example.csv"));
+    QStandardItemModel* model = sweep.model();
+    QCOMPARE(model->rowCount(), 60);
+    const auto column = [&](const QString& name) {
+      for (int c = 0; c < model->columnCount(); ++c)
+        if (model->horizontalHeaderItem(c)->text() == name)
+          return c;
+      return -1;
+    };
+    // The heat map's axes: the first two columns of few numbers, its value the step time.
+    const auto [x, y, value] = SweepView::default_heat_map_columns(*model);
+    QCOMPARE(model->horizontalHeaderItem(x)->text(), QString("tp"));
+    QCOMPARE(model->horizontalHeaderItem(y)->text(), QString("pp"));
+    QCOMPARE(value, column("step_time_s"));
+    // Sorting by a number sorts numerically; filtering keeps the matching rows.
+    sweep.proxy()->sort(column("step_time_s"), Qt::DescendingOrder);
+    QVERIFY(sweep.proxy()->index(0, column("step_time_s")).data(Qt::UserRole).toDouble() >=
+            sweep.proxy()->index(59, column("step_time_s")).data(Qt::UserRole).toDouble());
+    sweep.proxy()->setFilterFixedString("interleaved");
+    QVERIFY(sweep.proxy()->rowCount() > 0);
+    QVERIFY(sweep.proxy()->rowCount() < 60);
+    // `scaleplan sweep`'s own results (scenarios/sweeps/tp-x-pp.yaml), a failed row among them:
+    // its empty results are missing values, not text, and the axes are the swept keys.
+    QVERIFY(sweep.load_csv(SCALEPLAN_SOURCE_DIR "/tests/gui/sweep-tp-x-pp.csv"));
+    const auto [sx, sy, svalue] = SweepView::default_heat_map_columns(*sweep.model());
+    QCOMPARE(sweep.model()->horizontalHeaderItem(sx)->text(), QString("parallelism.tp"));
+    QCOMPARE(sweep.model()->horizontalHeaderItem(sy)->text(), QString("parallelism.pp"));
+    QCOMPARE(sweep.model()->horizontalHeaderItem(svalue)->text(), QString("step_time_s"));
+    QString error;
+    QVERIFY(!sweep.load_csv_text("", &error));
+    QVERIFY(error.contains("header"));
+  }
+
+  void screenshot_writes_the_view_and_exits() {
+    QTemporaryDir dir;
+    const QString png = dir.filePath("memory.png");
+    QProcess gui;
+    gui.start(SCALEPLAN_GUI_BINARY,
+              {small_scenario, "--screenshot", png, "--view", "memory", "--size", "800x600"});
+    QVERIFY(gui.waitForFinished(120000));
+    QCOMPARE(gui.exitCode(), 0);
+    const QImage image(png);
+    QCOMPARE(image.size(), QSize(800, 600));
+    QVERIFY(colours(image) >= 8);
+    gui.start(SCALEPLAN_GUI_BINARY, {small_scenario, "--screenshot", png, "--view", "nope"});
+    QVERIFY(gui.waitForFinished(120000));
+    QCOMPARE(gui.exitCode(), 1);
+    QVERIFY(gui.readAllStandardError().contains("use summary, timeline"));
+  }
+};
+
+QTEST_MAIN(GuiWindowTest)
+#include "gui_window_tests.moc"

@@ -1,0 +1,95 @@
+// Reading a Chrome trace back into a Timeline: the simulator's own trace comes back as the
+// timeline it was written from, and what is not such a trace is refused with its reason.
+#include "sim/timeline/chrome_trace_reader.hpp"
+
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "sim/report/prediction.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/simulate/timeline_recorder.hpp"
+#include "sim/timeline/chrome_trace.hpp"
+
+namespace scaleplan {
+namespace {
+
+TEST(ChromeTraceReader, TheSimulatorsTraceReadsBackAsItsTimeline) {
+  const Scenario s =
+      load_scenario(SCALEPLAN_SOURCE_DIR "/scenarios/gpt3-1.3b-8xa100.yaml", Catalog::builtin());
+  const PreparedRun run = prepare_run(s, Catalog::builtin());
+  TimelineRecorder recorder(run.plan);
+  predict(s, run, {&recorder});
+  const Timeline& written = recorder.timeline();
+  std::ostringstream out;
+  write_chrome_trace(out, written, {});
+  const Timeline read = read_chrome_trace(out.str(), "step.json");
+
+  // Ranks are the processes 0..n-1; ops keep their stream, kind, times (to the picosecond: the
+  // trace prints microseconds with six decimals), label, op index, micro-batch and bytes.
+  ASSERT_EQ(read.ranks.size(), written.ranks.size());
+  ASSERT_EQ(read.ops.size(), written.ops.size());
+  EXPECT_EQ(read.end_ps(), written.end_ps());
+  for (int r = 0; r < int(written.ranks.size()); ++r) {
+    for (int st = 0; st < stream_count; ++st) {
+      const auto a = written.ops_on(r, Stream(st));
+      const auto b = read.ops_on(r, Stream(st));
+      ASSERT_EQ(a.size(), b.size());
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        const TimelineOp& x = written.ops[a[i]];
+        const TimelineOp& y = read.ops[b[i]];
+        EXPECT_EQ(x.start_ps, y.start_ps);
+        EXPECT_EQ(x.end_ps, y.end_ps);
+        EXPECT_EQ(x.kind, y.kind);
+        EXPECT_EQ(x.op, y.op);
+        EXPECT_EQ(x.microbatch, y.microbatch);
+        EXPECT_EQ(written.labels[x.label], read.labels[y.label]);
+        if (x.kind != OpKind::compute) {
+          EXPECT_EQ(x.bytes, y.bytes);
+        }
+      }
+    }
+  }
+  ASSERT_EQ(read.memory.size(), written.memory.size());
+  EXPECT_NEAR(read.memory.back().activation_bytes, written.memory.back().activation_bytes,
+              written.memory.back().activation_bytes * 1e-12 + 1);
+}
+
+TEST(ChromeTraceReader, AnArrayOfEventsWithoutThreadNamesUsesTheTidAsTheStream) {
+  const Timeline t = read_chrome_trace(
+      R"([{"name":"gemm","ph":"X","pid":3,"tid":0,"ts":1.5,"dur":2},
+          {"name":"allreduce","cat":"collective","ph":"X","pid":3,"tid":4,"ts":2,"dur":1},
+          {"name":"other","ph":"i","pid":3,"tid":0,"ts":1}])",
+      "measured.json");
+  ASSERT_EQ(t.ranks, std::vector<int>{3});
+  ASSERT_EQ(t.ops.size(), 2u);
+  EXPECT_EQ(t.ops[0].stream, Stream::dp_comm);  // ends first, at 3 µs
+  EXPECT_EQ(t.ops[0].kind, OpKind::collective);
+  EXPECT_EQ(t.ops[1].start_ps, 1'500'000);
+  EXPECT_EQ(t.ops[1].end_ps, 3'500'000);
+}
+
+TEST(ChromeTraceReader, WhatIsNotATraceIsRefusedWithItsReason) {
+  const auto message = [](std::string_view text) {
+    try {
+      read_chrome_trace(text, "bad.json");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(message("{not json").find("bad.json"), std::string::npos);
+  EXPECT_NE(message("{not json").find("not JSON"), std::string::npos);
+  EXPECT_NE(message(R"({"events":[]})").find("traceEvents"), std::string::npos);
+  EXPECT_NE(message(R"([{"ph":"X","pid":0,"tid":0,"ts":"soon","dur":1}])").find("\"ts\""),
+            std::string::npos);
+  EXPECT_NE(message(R"([{"ph":"X","pid":0,"tid":0,"ts":1,"dur":-1}])").find("\"dur\""),
+            std::string::npos);
+  EXPECT_NE(message(R"([{"ph":"X","pid":0,"tid":77,"ts":1,"dur":1}])").find("thread 77"),
+            std::string::npos);
+  EXPECT_NE(message(R"([{"ph":"X","pid":0,"tid":0,"ts":1e300,"dur":1}])").find("\"ts\""),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace scaleplan
