@@ -1,5 +1,6 @@
 #include "cli/run_command.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -34,7 +35,8 @@ struct StepOptions {
   std::string calibration;
   TraceOptions trace;
   bool json = false;
-  bool links = false;
+  // --links: empty when not given, "true" when given without N, else N.
+  std::string links;
   bool require_fit = false;
   std::string network_model = "auto";
   ProgressMode progress = ProgressMode::automatic;
@@ -67,6 +69,9 @@ RunSettings settings_of(const StepOptions& o, const Scenario& scenario, RankScop
   settings.ranks = ranks;
   // The command line accepts only the table's names (CLI::IsMember below).
   settings.network_model = network_model_names.parse(o.network_model).value();
+  // The validator of --links let only a positive count through.
+  if (!o.links.empty() && o.links != "true")
+    settings.busiest_links_per_tier = std::stoi(o.links);
   return run_settings(scenario, settings);
 }
 
@@ -100,7 +105,7 @@ int simulate_and_report(const StepOptions& o, TerminalProgress& terminal, const 
   }
   if (suggest_changes && !prediction.memory.fits)
     prediction.changes_that_fit = changes_that_fit(inputs);
-  std::cout << (o.json ? format_json(prediction) : format_text(prediction, o.links));
+  std::cout << (o.json ? format_json(prediction) : format_text(prediction, !o.links.empty()));
   check_standard_output();
   return o.require_fit && !prediction.memory.fits ? exit_does_not_fit : exit_success;
 }
@@ -201,7 +206,28 @@ int simulate_plan(const RunCommands& c) {
 
 void add_step_options(CLI::App& command, StepOptions& o) {
   command.add_flag("--json", o.json, "Print the prediction as JSON");
-  command.add_flag("--links", o.links, "Also print the busiest links and their utilisation");
+  command
+      .add_option("--links", o.links,
+                  "Also print the links of each tier of the network (NVLink, PCIe, device-NIC, "
+                  "NIC, leaf-spine, spine-core, ...), the N busiest of each with their "
+                  "utilisation (default " +
+                      std::to_string(RunSettings{}.busiest_links_per_tier) +
+                      "); the JSON report lists as many")
+      ->expected(0, 1)
+      ->type_name("[N]")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "true")
+              return {};
+            const bool digits = !value.empty() && value.size() < 7 &&
+                                std::all_of(value.begin(), value.end(),
+                                            [](char c) { return c >= '0' && c <= '9'; });
+            return digits && std::stoi(value) > 0 ? std::string()
+                                                  : "--links takes a count of links per tier "
+                                                    "above 0, not '" +
+                                                        value + "'";
+          },
+          "N"));
   add_trace_options(command, o.trace);
   add_catalog_options(command, o.catalog);
   command

@@ -46,20 +46,48 @@ std::optional<std::size_t> uniform_members_per_node(const std::vector<std::vecto
   return nodes.front().size();
 }
 
+Phase channel_ring_phase(const std::vector<int>& devices, double bytes_per_member, int steps,
+                         const Topology& topology) {
+  if (!topology.node_fabric() || !topology.torus_dims().empty())
+    return ring_phase(devices, bytes_per_member, steps);
+  const std::vector<std::vector<int>> nodes = members_by_node(devices, topology);
+  const auto per_node = uniform_members_per_node(nodes);
+  if (nodes.size() < 2 || !per_node || *per_node < 2)
+    return ring_phase(devices, bytes_per_member, steps);
+  const std::size_t m = *per_node;
+  const std::size_t n = nodes.size();
+  Phase phase;
+  phase.steps = steps;
+  // Channel c's ring runs through every node from its c-th member round to the one before it;
+  // every channel crosses each link inside a node once, 1/m of the bytes each time.
+  for (const auto& members : nodes) {
+    for (std::size_t j = 0; j < m; ++j)
+      phase.transfers.push_back({members[j], members[(j + 1) % m], bytes_per_member});
+  }
+  // Between nodes channel c goes from the c-th member of a node to the c-th of the next.
+  const double per_channel = bytes_per_member / static_cast<double>(m);
+  for (std::size_t c = 0; c < m; ++c) {
+    for (std::size_t k = 0; k < n; ++k)
+      phase.transfers.push_back({nodes[k][c], nodes[(k + 1) % n][c], per_channel});
+  }
+  return phase;
+}
+
 }  // namespace collective_detail
 
 namespace {
 
-std::vector<Phase> ring(CollectiveKind kind, const std::vector<int>& devices, double bytes) {
+std::vector<Phase> ring(CollectiveKind kind, const std::vector<int>& devices, double bytes,
+                        const Topology& topology) {
   const double nd = static_cast<double>(devices.size());
   const int n_steps = static_cast<int>(devices.size()) - 1;
   switch (kind) {
     case CollectiveKind::all_reduce:
       // Reduce-scatter then all-gather: 2(n-1) steps of S/n each.
-      return {ring_phase(devices, 2.0 * (nd - 1) / nd * bytes, 2 * n_steps)};
+      return {channel_ring_phase(devices, 2.0 * (nd - 1) / nd * bytes, 2 * n_steps, topology)};
     case CollectiveKind::reduce_scatter:
     case CollectiveKind::all_gather:
-      return {ring_phase(devices, (nd - 1) / nd * bytes, n_steps)};
+      return {channel_ring_phase(devices, (nd - 1) / nd * bytes, n_steps, topology)};
     case CollectiveKind::broadcast: {
       // Pipelined ring broadcast: the buffer streams once around the ring (n-1 hops).
       Phase phase;
@@ -206,7 +234,7 @@ std::vector<Phase> expand_collective(CollectiveKind kind, CollectiveAlgorithm al
   }
   switch (algorithm) {
     case CollectiveAlgorithm::ring:
-      return ring(kind, devices, bytes);
+      return ring(kind, devices, bytes, topology);
     case CollectiveAlgorithm::direct:
       return direct_all_to_all(devices, bytes);
     case CollectiveAlgorithm::double_binary_tree:
