@@ -1,5 +1,6 @@
 #include "sim/collective/collective.hpp"
 
+#include <map>
 #include <stdexcept>
 
 #include "sim/collective/collective_detail.hpp"
@@ -104,14 +105,45 @@ std::vector<Phase> ring(CollectiveKind kind, const std::vector<int>& devices, do
   return {};
 }
 
-std::vector<Phase> direct_all_to_all(const std::vector<int>& devices, double bytes) {
+// Every member sends S/n to every other. Between NVSwitch nodes a block for another node goes as
+// NCCL sends it with PXN (NCCL_P2P_PXN_LEVEL 2, its default since 2.12): over NVLink to the member
+// of its own node with the destination's local index, then from that member's NIC to the
+// destination, on the destination's rail, so no block crosses between rails in the network.
+// Blocks that take the same pair of devices are one transfer.
+std::vector<Phase> direct_all_to_all(const std::vector<int>& devices, double bytes,
+                                     const Topology& topology) {
   const std::size_t n = devices.size();
+  const double block = bytes / static_cast<double>(n);
+  const bool pxn = topology.node_fabric() == NodeFabric::nvswitch && topology.node_count() > 1;
+  const int per_node = topology.device_count() / topology.node_count();
+  std::vector<char> member(pxn ? static_cast<std::size_t>(topology.device_count()) : 0, 0);
+  for (int d : devices) {
+    if (pxn)
+      member[static_cast<std::size_t>(d)] = 1;
+  }
   Phase phase;
   phase.steps = 1;
+  std::map<std::pair<int, int>, std::size_t> index;
+  const auto add = [&](int src, int dst, double amount) {
+    const auto [it, inserted] = index.try_emplace({src, dst}, phase.transfers.size());
+    if (inserted)
+      phase.transfers.push_back({src, dst, amount});
+    else
+      phase.transfers[it->second].bytes += amount;
+  };
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
-      if (i != j)
-        phase.transfers.push_back({devices[i], devices[j], bytes / static_cast<double>(n)});
+      if (i == j)
+        continue;
+      const int src = devices[i], dst = devices[j];
+      const int src_node = topology.node_of(src), dst_node = topology.node_of(dst);
+      const int proxy = src_node * per_node + (dst - dst_node * per_node);
+      if (pxn && src_node != dst_node && proxy != src && member[static_cast<std::size_t>(proxy)]) {
+        add(src, proxy, block);
+        add(proxy, dst, block);
+      } else {
+        add(src, dst, block);
+      }
     }
   }
   return {phase};
@@ -236,7 +268,7 @@ std::vector<Phase> expand_collective(CollectiveKind kind, CollectiveAlgorithm al
     case CollectiveAlgorithm::ring:
       return ring(kind, devices, bytes, topology);
     case CollectiveAlgorithm::direct:
-      return direct_all_to_all(devices, bytes);
+      return direct_all_to_all(devices, bytes, topology);
     case CollectiveAlgorithm::double_binary_tree:
       return double_binary_tree(devices, bytes, topology);
     case CollectiveAlgorithm::hierarchical:
