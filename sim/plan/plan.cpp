@@ -30,15 +30,19 @@ std::uint32_t Plan::add_group(Group group) {
   return static_cast<std::uint32_t>(groups.size() - 1);
 }
 
-void validate_plan(const Plan& plan) {
-  using Kind = PlanPlace::Kind;
+namespace {
+
+using Kind = PlanPlace::Kind;
+
+// The ranks the plan stands for, its listed ranks times its replicas, checked before anything is
+// sized by it: a product that wrapped could be zero (and divide) or small (and index out of
+// bounds).
+int checked_world_size(const Plan& plan) {
   const Replicas& replicas = plan.replicas;
   if (replicas.count < 1 || replicas.rank_stride < 1) {
     throw PlanError("plan: replicas need a count and a rank stride of at least 1",
                     {Kind::replicas});
   }
-  // Checked before anything is sized by it: a product that wrapped could be zero (and divide) or
-  // small (and index out of bounds).
   const std::optional<std::int64_t> world_ranks =
       checked_product({static_cast<std::int64_t>(plan.ranks.size()), replicas.count});
   if (!world_ranks || *world_ranks > max_devices) {
@@ -58,12 +62,13 @@ void validate_plan(const Plan& plan) {
                     plan.ranks.size(), replicas.count, replicas.rank_stride),
         {Kind::replicas});
   }
-  auto fail = [&plan](std::size_t rank_index, std::size_t i, const std::string& what) {
-    throw PlanError("plan: rank " + std::to_string(plan.ranks[rank_index].rank) + " op " +
-                        std::to_string(i) + ": " + what,
-                    {Kind::op, rank_index, i});
-  };
-  // Listed ranks are replica 0's in ascending order; with one replica, exactly 0, 1, 2, ...
+  return world;
+}
+
+// Which of the `world` ranks the plan lists: replica 0's in ascending order; with one replica,
+// exactly 0, 1, 2, ...
+std::vector<bool> listed_ranks(const Plan& plan, int world) {
+  const Replicas& replicas = plan.replicas;
   std::vector<bool> listed(static_cast<std::size_t>(world), false);
   for (std::size_t i = 0; i < plan.ranks.size(); ++i) {
     const RankProgram& program = plan.ranks[i];
@@ -84,10 +89,24 @@ void validate_plan(const Plan& plan) {
                       {Kind::rank, i});
     }
   }
-  // Count per (group, member) and per (sender, receiver) so mismatches are caught up front
-  // instead of as a simulation that never ends.
+  return listed;
+}
+
+// Collectives counted per (group, member) and messages per (sender, receiver), so that
+// mismatches are caught up front instead of as a simulation that never ends.
+struct OpCounts {
   std::map<std::pair<std::uint32_t, int>, std::size_t> collectives;
   std::map<std::pair<int, int>, long> messages;
+};
+
+// Checks every op's indices, dependencies and peers, and counts them.
+OpCounts checked_op_counts(const Plan& plan, int world, const std::vector<bool>& listed) {
+  auto fail = [&plan](std::size_t rank_index, std::size_t i, const std::string& what) {
+    throw PlanError("plan: rank " + std::to_string(plan.ranks[rank_index].rank) + " op " +
+                        std::to_string(i) + ": " + what,
+                    {Kind::op, rank_index, i});
+  };
+  OpCounts counts;
   for (std::size_t rank_index = 0; rank_index < plan.ranks.size(); ++rank_index) {
     const RankProgram& program = plan.ranks[rank_index];
     const int r = program.rank;
@@ -113,12 +132,9 @@ void validate_plan(const Plan& plan) {
           if (op.group >= plan.groups.size())
             fail(rank_index, i, "group index out of range");
           const auto& members = plan.groups[op.group].ranks;
-          bool member = false;
-          for (int m : members)
-            member = member || m == r;
-          if (!member)
+          if (std::find(members.begin(), members.end(), r) == members.end())
             fail(rank_index, i, "collective on a group this rank is not in");
-          ++collectives[{op.group, r}];
+          ++counts.collectives[{op.group, r}];
           break;
         }
         case OpKind::send:
@@ -132,14 +148,21 @@ void validate_plan(const Plan& plan) {
                      " is in another data-parallel replica; messages stay inside one");
           }
           if (op.kind == OpKind::send) {
-            ++messages[{r, op.peer}];
+            ++counts.messages[{r, op.peer}];
           } else {
-            --messages[{op.peer, r}];
+            --counts.messages[{op.peer, r}];
           }
           break;
       }
     }
   }
+  return counts;
+}
+
+// Every group names existing ranks, tiles the replicas, and has each listed member issue as many
+// collectives.
+void check_groups(const Plan& plan, int world, const std::vector<bool>& listed, OpCounts& counts) {
+  const Replicas& replicas = plan.replicas;
   for (std::uint32_t g = 0; g < plan.groups.size(); ++g) {
     const auto& members = plan.groups[g].ranks;
     const std::string name = "plan: group " + std::to_string(g) + " (" + plan.groups[g].name + ")";
@@ -166,19 +189,23 @@ void validate_plan(const Plan& plan) {
                         {Kind::group, g});
       }
     }
-    const std::size_t expected = first_listed < 0 ? 0 : collectives[{g, first_listed}];
+    const std::size_t expected = first_listed < 0 ? 0 : counts.collectives[{g, first_listed}];
     for (int m : members) {
-      if (listed[m] && collectives[{g, m}] != expected) {
+      if (listed[m] && counts.collectives[{g, m}] != expected) {
         throw PlanError(name + ": rank " + std::to_string(m) + " issues " +
-                            std::to_string(collectives[{g, m}]) + " collectives, rank " +
+                            std::to_string(counts.collectives[{g, m}]) + " collectives, rank " +
                             std::to_string(first_listed) + " issues " + std::to_string(expected),
                         {Kind::group, g});
       }
     }
   }
-  for (const auto& [pair, balance] : messages) {
+}
+
+// Every rank receives as many messages from each peer as the peer sends it.
+void check_messages_balance(const Plan& plan, const OpCounts& counts) {
+  for (const auto& [pair, balance] : counts.messages) {
     if (balance != 0) {
-      // Listed ranks are in ascending order (checked above).
+      // Listed ranks are in ascending order (checked before).
       const auto sender = std::lower_bound(
           plan.ranks.begin(), plan.ranks.end(), pair.first,
           [](const RankProgram& program, int rank) { return program.rank < rank; });
@@ -188,6 +215,16 @@ void validate_plan(const Plan& plan) {
                       {Kind::rank, static_cast<std::size_t>(sender - plan.ranks.begin())});
     }
   }
+}
+
+}  // namespace
+
+void validate_plan(const Plan& plan) {
+  const int world = checked_world_size(plan);
+  const std::vector<bool> listed = listed_ranks(plan, world);
+  OpCounts counts = checked_op_counts(plan, world, listed);
+  check_groups(plan, world, listed, counts);
+  check_messages_balance(plan, counts);
 }
 
 }  // namespace scaleplan
