@@ -1,6 +1,5 @@
 #include "cli/run_command.hpp"
 
-#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -35,8 +34,8 @@ struct StepOptions {
   std::string calibration;
   TraceOptions trace;
   bool json = false;
-  // --links: empty when not given, "true" when given without N, else N.
-  std::string links;
+  // --links[=N]: the busiest links shown per tier; 0 when not given.
+  int links = 0;
   bool require_fit = false;
   std::string network_model = "auto";
   ProgressMode progress = ProgressMode::automatic;
@@ -69,9 +68,8 @@ RunSettings settings_of(const StepOptions& o, const Scenario& scenario, RankScop
   settings.ranks = ranks;
   // The command line accepts only the table's names (CLI::IsMember below).
   settings.network_model = network_model_names.parse(o.network_model).value();
-  // The validator of --links let only a positive count through.
-  if (!o.links.empty() && o.links != "true")
-    settings.busiest_links_per_tier = std::stoi(o.links);
+  if (o.links > 0)
+    settings.busiest_links_per_tier = o.links;
   return run_settings(scenario, settings);
 }
 
@@ -105,7 +103,7 @@ int simulate_and_report(const StepOptions& o, TerminalProgress& terminal, const 
   }
   if (suggest_changes && !prediction.memory.fits)
     prediction.changes_that_fit = changes_that_fit(inputs);
-  std::cout << (o.json ? format_json(prediction) : format_text(prediction, !o.links.empty()));
+  std::cout << (o.json ? format_json(prediction) : format_text(prediction, o.links > 0));
   check_standard_output();
   return o.require_fit && !prediction.memory.fits ? exit_does_not_fit : exit_success;
 }
@@ -206,26 +204,21 @@ int simulate_plan(const RunCommands& c) {
 
 void add_step_options(CLI::App& command, StepOptions& o) {
   command.add_flag("--json", o.json, "Print the prediction as JSON");
+  // A flag with an optional value (--links=N), so that `run --links SCENARIO` keeps working.
   command
-      .add_option("--links", o.links,
-                  "Also print the links of each tier of the network (NVLink, PCIe, device-NIC, "
-                  "NIC, leaf-spine, spine-core, ...), the N busiest of each with their "
-                  "utilisation (default " +
-                      std::to_string(RunSettings{}.busiest_links_per_tier) +
-                      "); the JSON report lists as many")
-      ->expected(0, 1)
-      ->type_name("[N]")
+      .add_flag("--links{" + std::to_string(RunSettings{}.busiest_links_per_tier) + "}", o.links,
+                "Also print the links of each tier of the network (NVLink, PCIe, device-NIC, NIC, "
+                "leaf-spine, spine-core, ...) and the busiest of each with their utilisation: " +
+                    std::to_string(RunSettings{}.busiest_links_per_tier) +
+                    ", or N with --links=N; the JSON report lists as many")
       ->check(CLI::Validator(
           [](std::string& value) -> std::string {
-            if (value == "true")
-              return {};
-            const bool digits = !value.empty() && value.size() < 7 &&
-                                std::all_of(value.begin(), value.end(),
-                                            [](char c) { return c >= '0' && c <= '9'; });
-            return digits && std::stoi(value) > 0 ? std::string()
-                                                  : "--links takes a count of links per tier "
-                                                    "above 0, not '" +
-                                                        value + "'";
+            const bool count = !value.empty() && value.size() < 7 &&
+                               value.find_first_not_of("0123456789") == std::string::npos &&
+                               std::stoi(value) > 0;
+            return count
+                       ? std::string()
+                       : "takes a count of links per tier above 0 (--links=3), not '" + value + "'";
           },
           "N"));
   add_trace_options(command, o.trace);

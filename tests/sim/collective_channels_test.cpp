@@ -27,9 +27,8 @@ TEST(ChannelRing, EveryNicOfANodeCarriesItsShare) {
   // 2 nodes of 4 members: 4 links inside each node with the ring's bytes per member B, and one
   // hop per channel and node between the nodes, each B / 4, from member c to member c.
   const Topology topology(test::cluster(2, 4, 4));
-  const std::vector<Phase> phases =
-      expand_collective(CollectiveKind::all_gather, CollectiveAlgorithm::ring, first_devices(8),
-                        8e6, topology);
+  const std::vector<Phase> phases = expand_collective(
+      CollectiveKind::all_gather, CollectiveAlgorithm::ring, first_devices(8), 8e6, topology);
   ASSERT_EQ(phases.size(), 1u);
   const double per_member = 7.0 / 8 * 8e6;
   int across = 0;
@@ -92,7 +91,8 @@ cluster:
   devices_per_node: 8
   node_fabric: nvswitch
   network:
-)" + network + R"(
+)" + network +
+         R"(
     link_bandwidth_gbps: 400
     nics_per_node: 8
 model:
