@@ -35,7 +35,8 @@ struct StepOptions {
   std::string calibration;
   TraceOptions trace;
   bool json = false;
-  bool links = false;
+  // --links[=N]: the busiest links shown per tier; 0 when not given.
+  int links = 0;
   bool require_fit = false;
   std::string network_model = "auto";
   ProgressMode progress = ProgressMode::automatic;
@@ -68,6 +69,8 @@ RunSettings settings_of(const StepOptions& o, const Scenario& scenario, RankScop
   settings.ranks = ranks;
   // The command line accepts only the table's names (CLI::IsMember below).
   settings.network_model = network_model_names.parse(o.network_model).value();
+  if (o.links > 0)
+    settings.busiest_links_per_tier = o.links;
   return run_settings(scenario, settings);
 }
 
@@ -101,7 +104,7 @@ int simulate_and_report(const StepOptions& o, TerminalProgress& terminal, const 
   }
   if (suggest_changes && !prediction.memory.fits)
     prediction.changes_that_fit = changes_that_fit(inputs);
-  std::cout << (o.json ? format_json(prediction) : format_text(prediction, o.links));
+  std::cout << (o.json ? format_json(prediction) : format_text(prediction, o.links > 0));
   check_standard_output();
   return o.require_fit && !prediction.memory.fits ? exit_does_not_fit : exit_success;
 }
@@ -210,7 +213,23 @@ int simulate_plan(const RunCommands& c) {
 
 void add_step_options(CLI::App& command, StepOptions& o) {
   command.add_flag("--json", o.json, "Print the prediction as JSON");
-  command.add_flag("--links", o.links, "Also print the busiest links and their utilisation");
+  // A flag with an optional value (--links=N), so that `run --links SCENARIO` keeps working.
+  command
+      .add_flag("--links{" + std::to_string(RunSettings{}.busiest_links_per_tier) + "}", o.links,
+                "Also print the links of each tier of the network (NVLink, PCIe, device-NIC, NIC, "
+                "leaf-spine, spine-core, ...) and the busiest of each with their utilisation: " +
+                    std::to_string(RunSettings{}.busiest_links_per_tier) +
+                    ", or N with --links=N; the JSON report lists as many")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            const bool count = !value.empty() && value.size() < 7 &&
+                               value.find_first_not_of("0123456789") == std::string::npos &&
+                               std::stoi(value) > 0;
+            return count
+                       ? std::string()
+                       : "takes a count of links per tier above 0 (--links=3), not '" + value + "'";
+          },
+          "N"));
   add_trace_options(command, o.trace);
   add_catalog_options(command, o.catalog);
   command

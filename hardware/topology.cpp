@@ -22,8 +22,22 @@ using BoostGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidire
                                          boost::no_property, EdgeProperties>;
 constexpr std::uint16_t unreachable = std::numeric_limits<std::uint16_t>::max();
 
-// Keeps the edges a route may take out of a vertex: none out of a device other than the source,
-// unless devices forward traffic.
+// Whether a route from `source` may take the edge from -> to: none out of a device other than
+// the source, unless devices forward traffic; and none from a NIC back into the source's own
+// node, so that two devices sharing a NIC never talk through it (NCCL takes NVLink or PCIe
+// inside a node; through the NIC the path would tie with the NVSwitch one in hops).
+bool may_take(const std::vector<Vertex>& vertices, VertexId from, VertexId to, VertexId source,
+              bool devices_forward) {
+  if (devices_forward)
+    return true;
+  const Vertex& f = vertices[from];
+  if (f.kind == VertexKind::device && from != source)
+    return false;
+  return !(f.kind == VertexKind::nic && vertices[to].kind == VertexKind::device &&
+           vertices[to].node == vertices[source].node);
+}
+
+// Keeps the edges a route may take (may_take).
 struct TransitFilter {
   const BoostGraph* graph = nullptr;
   const std::vector<Vertex>* vertices = nullptr;
@@ -31,8 +45,8 @@ struct TransitFilter {
   bool devices_forward = false;
   template <class Edge>
   bool operator()(const Edge& e) const {
-    const auto from = static_cast<VertexId>(boost::source(e, *graph));
-    return devices_forward || from == source || (*vertices)[from].kind != VertexKind::device;
+    return may_take(*vertices, static_cast<VertexId>(boost::source(e, *graph)),
+                    static_cast<VertexId>(boost::target(e, *graph)), source, devices_forward);
   }
 };
 
@@ -334,10 +348,6 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
   }
 }
 
-bool Topology::may_transit(VertexId v, VertexId source) const {
-  return devices_forward_ || v == source || vertices_[v].kind != VertexKind::device;
-}
-
 const Topology::RoutesFrom& Topology::routes_from(int src_device) const {
   if (const RoutesFrom* found = graph_->routes_from.find(static_cast<std::size_t>(src_device)))
     return *found;
@@ -402,7 +412,8 @@ const std::vector<LinkId>& Topology::route(int src_device, int dst_device) const
     candidates.clear();
     for (auto [e, end] = boost::in_edges(v, graph_->graph); e != end; ++e) {
       const VertexId u = static_cast<VertexId>(boost::source(*e, graph_->graph));
-      if (distance[u] != unreachable && distance[u] + 1 == distance[v] && may_transit(u, src))
+      if (distance[u] != unreachable && distance[u] + 1 == distance[v] &&
+          may_take(vertices_, u, v, src, devices_forward_))
         candidates.push_back(graph_->graph[*e].link);
     }
     const LinkId chosen = candidates[spread % candidates.size()];

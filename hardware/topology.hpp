@@ -199,7 +199,6 @@ class Topology {
   // checks that every device reaches device 0.
   void finish_building();
   EndpointPath summarize_route(int src_device, int dst_device) const;
-  bool may_transit(VertexId v, VertexId source) const;
 
   int device_count_ = 0;
   int node_count_ = 1;

@@ -1,5 +1,6 @@
 #include "sim/collective/collective.hpp"
 
+#include <map>
 #include <stdexcept>
 
 #include "sim/collective/collective_detail.hpp"
@@ -46,20 +47,48 @@ std::optional<std::size_t> uniform_members_per_node(const std::vector<std::vecto
   return nodes.front().size();
 }
 
+Phase channel_ring_phase(const std::vector<int>& devices, double bytes_per_member, int steps,
+                         const Topology& topology) {
+  if (!topology.node_fabric() || !topology.torus_dims().empty())
+    return ring_phase(devices, bytes_per_member, steps);
+  const std::vector<std::vector<int>> nodes = members_by_node(devices, topology);
+  const auto per_node = uniform_members_per_node(nodes);
+  if (nodes.size() < 2 || !per_node || *per_node < 2)
+    return ring_phase(devices, bytes_per_member, steps);
+  const std::size_t m = *per_node;
+  const std::size_t n = nodes.size();
+  Phase phase;
+  phase.steps = steps;
+  // Channel c's ring runs through every node from its c-th member round to the one before it;
+  // every channel crosses each link inside a node once, 1/m of the bytes each time.
+  for (const auto& members : nodes) {
+    for (std::size_t j = 0; j < m; ++j)
+      phase.transfers.push_back({members[j], members[(j + 1) % m], bytes_per_member});
+  }
+  // Between nodes channel c goes from the c-th member of a node to the c-th of the next.
+  const double per_channel = bytes_per_member / static_cast<double>(m);
+  for (std::size_t c = 0; c < m; ++c) {
+    for (std::size_t k = 0; k < n; ++k)
+      phase.transfers.push_back({nodes[k][c], nodes[(k + 1) % n][c], per_channel});
+  }
+  return phase;
+}
+
 }  // namespace collective_detail
 
 namespace {
 
-std::vector<Phase> ring(CollectiveKind kind, const std::vector<int>& devices, double bytes) {
+std::vector<Phase> ring(CollectiveKind kind, const std::vector<int>& devices, double bytes,
+                        const Topology& topology) {
   const double nd = static_cast<double>(devices.size());
   const int n_steps = static_cast<int>(devices.size()) - 1;
   switch (kind) {
     case CollectiveKind::all_reduce:
       // Reduce-scatter then all-gather: 2(n-1) steps of S/n each.
-      return {ring_phase(devices, 2.0 * (nd - 1) / nd * bytes, 2 * n_steps)};
+      return {channel_ring_phase(devices, 2.0 * (nd - 1) / nd * bytes, 2 * n_steps, topology)};
     case CollectiveKind::reduce_scatter:
     case CollectiveKind::all_gather:
-      return {ring_phase(devices, (nd - 1) / nd * bytes, n_steps)};
+      return {channel_ring_phase(devices, (nd - 1) / nd * bytes, n_steps, topology)};
     case CollectiveKind::broadcast: {
       // Pipelined ring broadcast: the buffer streams once around the ring (n-1 hops).
       Phase phase;
@@ -76,14 +105,45 @@ std::vector<Phase> ring(CollectiveKind kind, const std::vector<int>& devices, do
   return {};
 }
 
-std::vector<Phase> direct_all_to_all(const std::vector<int>& devices, double bytes) {
+// Every member sends S/n to every other. Between NVSwitch nodes a block for another node goes as
+// NCCL sends it with PXN (NCCL_P2P_PXN_LEVEL 2, its default since 2.12): over NVLink to the member
+// of its own node with the destination's local index, then from that member's NIC to the
+// destination, on the destination's rail, so no block crosses between rails in the network.
+// Blocks that take the same pair of devices are one transfer.
+std::vector<Phase> direct_all_to_all(const std::vector<int>& devices, double bytes,
+                                     const Topology& topology) {
   const std::size_t n = devices.size();
+  const double block = bytes / static_cast<double>(n);
+  const bool pxn = topology.node_fabric() == NodeFabric::nvswitch && topology.node_count() > 1;
+  const int per_node = topology.device_count() / topology.node_count();
+  std::vector<char> member(pxn ? static_cast<std::size_t>(topology.device_count()) : 0, 0);
+  for (int d : devices) {
+    if (pxn)
+      member[static_cast<std::size_t>(d)] = 1;
+  }
   Phase phase;
   phase.steps = 1;
+  std::map<std::pair<int, int>, std::size_t> index;
+  const auto add = [&](int src, int dst, double amount) {
+    const auto [it, inserted] = index.try_emplace({src, dst}, phase.transfers.size());
+    if (inserted)
+      phase.transfers.push_back({src, dst, amount});
+    else
+      phase.transfers[it->second].bytes += amount;
+  };
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
-      if (i != j)
-        phase.transfers.push_back({devices[i], devices[j], bytes / static_cast<double>(n)});
+      if (i == j)
+        continue;
+      const int src = devices[i], dst = devices[j];
+      const int src_node = topology.node_of(src), dst_node = topology.node_of(dst);
+      const int proxy = src_node * per_node + (dst - dst_node * per_node);
+      if (pxn && src_node != dst_node && proxy != src && member[static_cast<std::size_t>(proxy)]) {
+        add(src, proxy, block);
+        add(proxy, dst, block);
+      } else {
+        add(src, dst, block);
+      }
     }
   }
   return {phase};
@@ -206,9 +266,9 @@ std::vector<Phase> expand_collective(CollectiveKind kind, CollectiveAlgorithm al
   }
   switch (algorithm) {
     case CollectiveAlgorithm::ring:
-      return ring(kind, devices, bytes);
+      return ring(kind, devices, bytes, topology);
     case CollectiveAlgorithm::direct:
-      return direct_all_to_all(devices, bytes);
+      return direct_all_to_all(devices, bytes, topology);
     case CollectiveAlgorithm::double_binary_tree:
       return double_binary_tree(devices, bytes, topology);
     case CollectiveAlgorithm::hierarchical:

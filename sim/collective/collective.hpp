@@ -23,8 +23,11 @@
 
 namespace scaleplan {
 
-// ring: one ring through the members in group order (reductions, gathers, broadcast,
-//   all-to-all).
+// ring: a ring through the members in group order (reductions, gathers, broadcast,
+//   all-to-all). Reductions and gathers over several nodes with the same count on each open one
+//   channel per member of a node, as NCCL does, each leaving every node through its own
+//   member's NIC towards the same member of the next node (PXN keeps the hop on its rail), so
+//   every NIC of the group carries its share.
 // direct: every member sends to every other at once (all-to-all).
 // double_binary_tree: NCCL's two complementary binary trees over nodes (each carries half the
 //   data, pipelined in chunks), with a chain inside each node; one tree channel per member of a

@@ -1,5 +1,6 @@
 #include "sim/engine/maxmin.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
@@ -73,6 +74,80 @@ std::vector<double> max_min_rates(const std::vector<double>& link_capacity,
   }
   MaxMinSolver solver;
   return solver.solve(link_capacity, begin, flat);
+}
+
+const std::vector<double>& WeightedMaxMinSolver::solve(
+    const std::vector<double>& capacity, const std::vector<double>& cap,
+    const std::vector<std::uint32_t>& flow_begin, const std::vector<std::uint32_t>& flow_resources,
+    const std::vector<double>& weights) {
+  const std::size_t resources = capacity.size();
+  const std::size_t flows = flow_begin.empty() ? 0 : flow_begin.size() - 1;
+  remaining_.assign(capacity.begin(), capacity.end());
+  unfrozen_weight_.assign(resources, 0.0);
+  unfrozen_count_.assign(resources, 0);
+  for (std::size_t f = 0; f < flows; ++f) {
+    for (std::uint32_t k = flow_begin[f]; k < flow_begin[f + 1]; ++k) {
+      if (!(weights[k] > 0))
+        throw std::invalid_argument("a flow's weight on a resource must be above zero");
+      ++unfrozen_count_[flow_resources[k]];
+      unfrozen_weight_[flow_resources[k]] += weights[k];
+    }
+  }
+  resource_begin_.assign(resources + 1, 0);
+  for (std::size_t r = 0; r < resources; ++r)
+    resource_begin_[r + 1] = resource_begin_[r] + unfrozen_count_[r];
+  flows_on_resource_.resize(resource_begin_[resources]);
+  fill_.assign(resource_begin_.begin(), resource_begin_.end() - 1);
+  for (std::uint32_t f = 0; f < flows; ++f) {
+    for (std::uint32_t k = flow_begin[f]; k < flow_begin[f + 1]; ++k)
+      flows_on_resource_[fill_[flow_resources[k]]++] = f;
+  }
+  rate_.assign(flows, 0.0);
+  frozen_.assign(flows, 0);
+  std::size_t left = flows;
+  const auto freeze = [&](std::uint32_t f, double level) {
+    frozen_[f] = 1;
+    rate_[f] = level;
+    --left;
+    for (std::uint32_t j = flow_begin[f]; j < flow_begin[f + 1]; ++j) {
+      const std::uint32_t r = flow_resources[j];
+      remaining_[r] -= weights[j] * level;
+      unfrozen_weight_[r] -= weights[j];
+      --unfrozen_count_[r];
+    }
+  };
+  while (left > 0) {
+    // The lowest level at which an unfrozen flow reaches its cap ...
+    double level = std::numeric_limits<double>::infinity();
+    for (std::size_t f = 0; f < flows; ++f) {
+      if (!frozen_[f])
+        level = std::min(level, cap[f]);
+    }
+    // ... or a resource saturates.
+    std::size_t bottleneck = resources;
+    for (std::size_t r = 0; r < resources; ++r) {
+      if (unfrozen_count_[r] == 0)
+        continue;
+      const double s = std::max(0.0, remaining_[r]) / unfrozen_weight_[r];
+      if (s < level) {
+        level = s;
+        bottleneck = r;
+      }
+    }
+    if (bottleneck == resources) {
+      for (std::uint32_t f = 0; f < flows; ++f) {
+        if (!frozen_[f] && cap[f] <= level)
+          freeze(f, cap[f]);
+      }
+      continue;
+    }
+    for (std::uint32_t k = resource_begin_[bottleneck]; k < resource_begin_[bottleneck + 1]; ++k) {
+      const std::uint32_t f = flows_on_resource_[k];
+      if (!frozen_[f])
+        freeze(f, level);
+    }
+  }
+  return rate_;
 }
 
 }  // namespace scaleplan

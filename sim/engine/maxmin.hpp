@@ -36,4 +36,33 @@ class MaxMinSolver {
   std::vector<char> frozen_;
 };
 
+// Weighted max-min sharing with a cap per flow: flow f runs at rate r_f ≤ cap_f and takes
+// weight_fl · r_f of each resource l it uses (weights > 0); every resource l keeps
+// Σ_f weight_fl · r_f ≤ capacity_l. Progressive filling raises the rates of all unfrozen flows
+// together; a round ends at the lowest level where a resource saturates (ties to the lowest
+// index: its unfrozen flows freeze there) or where flows reach their caps (those freeze). So
+// flows limited by the same resource get the same rate, and the result is unique and
+// deterministic. O(rounds · resources), rounds ≤ flows. With all weights and caps 1 it is
+// MaxMinSolver's sharing, capped.
+class WeightedMaxMinSolver {
+ public:
+  // Flow f uses resources flow_resources[flow_begin[f]] .. [flow_begin[f + 1] - 1] with the
+  // weights at the same positions of `weights`. Returns the rates, valid until the next call.
+  const std::vector<double>& solve(const std::vector<double>& capacity,
+                                   const std::vector<double>& cap,
+                                   const std::vector<std::uint32_t>& flow_begin,
+                                   const std::vector<std::uint32_t>& flow_resources,
+                                   const std::vector<double>& weights);
+
+ private:
+  std::vector<double> remaining_;
+  std::vector<double> unfrozen_weight_;
+  std::vector<std::uint32_t> unfrozen_count_;
+  std::vector<std::uint32_t> resource_begin_;
+  std::vector<std::uint32_t> flows_on_resource_;
+  std::vector<std::uint32_t> fill_;
+  std::vector<double> rate_;
+  std::vector<char> frozen_;
+};
+
 }  // namespace scaleplan

@@ -1,6 +1,7 @@
 #include "sim/report/prediction.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <memory>
 
@@ -23,7 +24,90 @@ std::string measured_group(const CollectiveProfile& c) {
   return std::string(to_string(c.op)) + " " + group_text(c.ranks, c.nodes);
 }
 
+constexpr std::array<std::string_view, 10> tier_order = {
+    "ICI", "NVLink",     "PCIe",       "host",   "device-NIC",
+    "NIC", "leaf-spine", "spine-core", "router", "other"};
+
+// The network's tiers with the links of each, the busiest `per_tier` first; tiers without links
+// are left out.
+std::vector<LinkTier> tiers_of(const Topology& topology, const std::vector<double>& link_bytes,
+                               double step_time_s, int per_tier) {
+  std::vector<LinkTier> tiers(tier_order.size());
+  std::vector<std::vector<LinkUsage>> usage(tier_order.size());
+  for (std::size_t t = 0; t < tier_order.size(); ++t)
+    tiers[t].tier = std::string(tier_order[t]);
+  for (LinkId id = 0; id < topology.link_count(); ++id) {
+    const std::size_t t = static_cast<std::size_t>(
+        std::find(tier_order.begin(), tier_order.end(), link_tier(topology, id)) -
+        tier_order.begin());
+    LinkTier& tier = tiers[t];
+    ++tier.links;
+    const double bytes = id < link_bytes.size() ? link_bytes[id] : 0.0;
+    if (bytes <= 0)
+      continue;
+    ++tier.used;
+    tier.bytes += bytes;
+    const Link& link = topology.link(id);
+    usage[t].push_back({id, topology.link_name(id), link.bandwidth_bytes_per_s, bytes,
+                        bytes / (link.bandwidth_bytes_per_s * step_time_s)});
+  }
+  std::vector<LinkTier> out;
+  for (std::size_t t = 0; t < tiers.size(); ++t) {
+    if (tiers[t].links == 0)
+      continue;
+    // Busiest first; equal utilisations keep link order, so the table never changes between runs.
+    std::vector<LinkUsage>& links = usage[t];
+    const std::size_t keep =
+        std::min(links.size(), static_cast<std::size_t>(std::max(0, per_tier)));
+    std::partial_sort(links.begin(), links.begin() + static_cast<std::ptrdiff_t>(keep), links.end(),
+                      [](const LinkUsage& a, const LinkUsage& b) {
+                        return a.utilization != b.utilization ? a.utilization > b.utilization
+                                                              : a.link < b.link;
+                      });
+    links.resize(keep);
+    tiers[t].busiest = std::move(links);
+    out.push_back(std::move(tiers[t]));
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string_view link_tier(const Topology& topology, LinkId id) {
+  const Link& link = topology.link(id);
+  VertexKind a = topology.vertex(link.from).kind, b = topology.vertex(link.to).kind;
+  int tier_a = topology.vertex(link.from).tier, tier_b = topology.vertex(link.to).tier;
+  if (a > b) {
+    std::swap(a, b);
+    std::swap(tier_a, tier_b);
+  }
+  const auto fabric = topology.node_fabric();
+  using K = VertexKind;
+  if (a == K::device && b == K::device) {
+    if (!topology.torus_dims().empty())
+      return "ICI";
+    return fabric == NodeFabric::nvlink_mesh ? "NVLink" : "other";
+  }
+  if (a == K::device && b == K::node_switch)
+    return fabric == NodeFabric::pcie ? "PCIe" : "NVLink";
+  if (a == K::device && b == K::nic)
+    return "device-NIC";
+  if (a == K::nic && b == K::node_switch)
+    return "device-NIC";
+  if ((a == K::node_switch || a == K::host_bridge) && b == K::host_bridge)
+    return "host";
+  if (a == K::nic && b == K::network_switch)
+    return "NIC";
+  if (a == K::network_switch && b == K::network_switch) {
+    if (std::min(tier_a, tier_b) == 1 && std::max(tier_a, tier_b) == 2)
+      return "leaf-spine";
+    if (std::min(tier_a, tier_b) == 2 && std::max(tier_a, tier_b) == 3)
+      return "spine-core";
+    if (tier_a == 0 && tier_b == 0)
+      return "router";
+  }
+  return "other";
+}
 
 EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& catalog,
                                    const Profile* profile, const std::string& profile_name) {
@@ -37,16 +121,23 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
         time_s, fmt::format("{:.3g} us per ring step of ", 1e6 * time_s) + measured_group(fit) +
                     " alpha, " + of_profile};
   };
-  Figure& intra = effective.device.intra_node_link_bandwidth_bytes_per_s;
+  // A PCIe node joins its devices by their host links (Topology::build_node): those are the
+  // links inside the node that a measurement replaces and the report names.
+  const bool pcie = cluster.node_fabric == NodeFabric::pcie;
+  Figure& intra = pcie ? effective.device.host_link_bandwidth_bytes_per_s
+                       : effective.device.intra_node_link_bandwidth_bytes_per_s;
+  const std::string intra_name = pcie ? "PCIe links " : "intra-node links ";
   const CollectiveProfile* measured =
       profile ? profile->collective(CollectiveOp::all_reduce, cluster.devices_per_node, 1)
               : nullptr;
   if (measured && measured->nodes == 1) {
     intra = measured->bus_bandwidth_bytes_per_s;
-    out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (" +
-                      measured_group(*measured) + " bus bandwidth, " + of_profile + ")";
+    out.description = intra_name + gigabytes_per_s(intra.value) + " (" + measured_group(*measured) +
+                      " bus bandwidth, " + of_profile + ")";
     if (cluster.devices_per_node > 1)
       out.intra_node_ring_step = ring_step(*measured);
+  } else if (pcie) {
+    out.description = intra_name + gigabytes_per_s(intra.value) + " (catalog host link)";
   } else if (const auto& f = cluster.device.intra_node_link_efficiency) {
     intra.value *= f->value;
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog " +
@@ -402,6 +493,8 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   if (links.size() > 10)
     links.resize(10);
   p.busiest_links = std::move(links);
+  p.link_tiers = tiers_of(network.topology, sim.link_bytes, sim.step_time_s,
+                          inputs.settings.busiest_links_per_tier);
 
   const int listed = static_cast<int>(sim.ranks.size());
   p.stage_memory.resize(job.parallelism.pp);
@@ -619,13 +712,17 @@ std::string format_text(const Prediction& p, bool with_links) {
   if (p.changes_that_fit)
     out += changes_text(*p.changes_that_fit);
   if (with_links) {
-    out += "\nbusiest links (bytes carried / what the link could carry in the step)\n";
-    for (const auto& l : p.busiest_links) {
-      char line[256];
-      std::snprintf(line, sizeof line, "  %-40s %6.1f %%  %10.3f GB at %7.1f GB/s\n",
-                    l.name.c_str(), 100 * l.utilization, l.bytes / 1e9,
-                    l.bandwidth_bytes_per_s / 1e9);
-      out += line;
+    out += "\nbusiest links by tier (bytes carried / what the link could carry in the step)\n";
+    for (const LinkTier& tier : p.link_tiers) {
+      out += fmt::format("  {}: {} of {} links carried {:.3f} GB\n", tier.tier, tier.used,
+                         tier.links, tier.bytes / 1e9);
+      for (const auto& l : tier.busiest) {
+        char line[256];
+        std::snprintf(line, sizeof line, "    %-38s %6.1f %%  %10.3f GB at %7.1f GB/s\n",
+                      l.name.c_str(), 100 * l.utilization, l.bytes / 1e9,
+                      l.bandwidth_bytes_per_s / 1e9);
+        out += line;
+      }
     }
   }
   for (const std::string& note : p.notes)
@@ -644,6 +741,18 @@ nlohmann::json links_json(const std::vector<LinkUsage>& links) {
                    {"bandwidth_bytes_per_s", l.bandwidth_bytes_per_s},
                    {"bytes", l.bytes},
                    {"utilization", l.utilization}});
+  }
+  return out;
+}
+
+nlohmann::json tiers_json(const std::vector<LinkTier>& tiers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const LinkTier& t : tiers) {
+    out.push_back({{"tier", t.tier},
+                   {"links", t.links},
+                   {"links_used", t.used},
+                   {"bytes", t.bytes},
+                   {"busiest", links_json(t.busiest)}});
   }
   return out;
 }
@@ -731,6 +840,7 @@ nlohmann::json to_json(const Prediction& p) {
                         {"link_bandwidths", p.link_bandwidths},
                         {"collectives_by_algorithm", p.collectives_by_algorithm},
                         {"busiest_links", links_json(p.busiest_links)},
+                        {"links_by_tier", tiers_json(p.link_tiers)},
                         {"simulation",
                          {{"events", p.events},
                           {"flows", p.flows},

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hardware/input/diagnostics.hpp"
@@ -83,6 +84,22 @@ struct LinkUsage {
   double utilization = 0;  // bytes / (bandwidth · step time)
 };
 
+// The links of one tier of the network (link_tier) and the busiest of them.
+struct LinkTier {
+  std::string tier;
+  std::size_t links = 0;           // directed links of the tier in the network
+  std::size_t used = 0;            // of them, those that carried traffic
+  double bytes = 0;                // carried by all of them
+  std::vector<LinkUsage> busiest;  // busiest first, at most RunSettings::busiest_links_per_tier
+};
+
+// The tier a link belongs to, by what it joins: "ICI" (torus chips), "NVLink" (a device's port
+// into an NVSwitch, or an NVLink mesh), "PCIe" (a device's port into a PCIe switch), "host" (a
+// PCIe switch's uplink, sockets), "device-NIC", "NIC" (a NIC's link into the network),
+// "leaf-spine", "spine-core", "router" (dragonfly routers), "other" (custom networks). Tiers are
+// listed in that order.
+std::string_view link_tier(const Topology& topology, LinkId link);
+
 struct Prediction {
   std::string scenario;  // the scenario's name; empty from the value entry point unless set
   std::string device;
@@ -130,6 +147,7 @@ struct Prediction {
   std::size_t network_size = 0;    // vertices + links
   std::map<std::string, std::uint64_t> collectives_by_algorithm;
   std::vector<LinkUsage> busiest_links;  // at most 10, busiest first
+  std::vector<LinkTier> link_tiers;      // the network's tiers in link_tier's order
   // When the plan does not fit and the caller asked (changes_that_fit): what would make it fit,
   // fastest first; empty when nothing tried does. Absent when not asked.
   std::optional<std::vector<MemoryFitChange>> changes_that_fit;
@@ -142,6 +160,8 @@ struct RunSettings {
   // The share of the caching allocator's reserved memory left unallocated at the peak (the
   // scenario key memory.allocator_headroom_fraction).
   double allocator_headroom_fraction = default_allocator_headroom_fraction().value;
+  // The busiest links kept for each tier of the network (Prediction::link_tiers).
+  int busiest_links_per_tier = 3;
 };
 
 struct EffectiveCluster {
@@ -250,7 +270,7 @@ InputError time_overflow_error(const Scenario& scenario, const TimeOverflow& ove
 Prediction predict(const Scenario& scenario, const PreparedRun& run,
                    const std::vector<SimulationObserver*>& observers = {});
 
-// `with_links` adds the table of the busiest links.
+// `with_links` adds the busiest links of each tier of the network.
 std::string format_text(const Prediction& prediction, bool with_links = false);
 // Indented JSON (docs/scenario-format.md lists the keys), with a final newline.
 std::string format_json(const Prediction& prediction);

@@ -4,6 +4,21 @@
 
 namespace scaleplan {
 
+namespace {
+
+// An event's payload: the end of a latency part, or the end of a bandwidth part as scheduled at
+// one generation of the transaction's rate (a later rate makes it stale).
+constexpr std::uint64_t latency_end = std::uint64_t{1} << 63;
+constexpr std::uint32_t generation_mask = 0x7fffffff;
+// A port's demand above this is more than it holds (above 1 by more than rounding).
+constexpr double contended_demand = 1.0 + 1e-9;
+
+std::uint64_t bandwidth_end(std::uint32_t transaction, std::uint32_t generation) {
+  return (static_cast<std::uint64_t>(generation & generation_mask) << 32) | transaction;
+}
+
+}  // namespace
+
 AlphaBetaTransferModel::AlphaBetaTransferModel(Engine& engine, const Topology& topology,
                                                const CommRoutes& routes,
                                                double collective_step_latency_s,
@@ -20,23 +35,59 @@ AlphaBetaTransferModel::AlphaBetaTransferModel(Engine& engine, const Topology& t
 void AlphaBetaTransferModel::start(std::uint32_t transaction, std::uint32_t route) {
   ++transactions_;
   const Cost& cost = cost_of(route);
-  const Running running{route, queue_on_ports(cost)};
   for (const auto& [link, bytes] : cost.link_bytes)
     link_bytes_[link] += bytes;
-  if (link_rates_) {
-    if (transaction >= running_.size())
-      running_.resize(transaction + 1);
-    running_[transaction] = running;
-    show_rates(running, true);
+  if (transaction >= running_.size()) {
+    running_.resize(transaction + 1);
+    member_of_.resize(transaction + 1, 0);
   }
-  engine_.schedule_after(running.duration, this, transaction);
+  if (cost.bandwidth_s <= 0 || cost.port_share.empty()) {
+    engine_.schedule_after(to_sim_time(cost.latency_s, TimeOverflow::Cause::communication), this,
+                           latency_end | transaction);
+    return;
+  }
+  Running& r = running_[transaction];
+  r.route = route;
+  r.remaining_s = cost.bandwidth_s;
+  r.rate = 1;
+  r.since = engine_.now();
+  ++r.generation;
+  r.active = true;
+  if (link_rates_)
+    show_rates(r, 1, true);
+  bool contended = false;
+  join_ports(transaction, cost);
+  for (const auto& [port, share] : cost.port_share)
+    contended = contended || is_contended_[port];
+  if (contended) {
+    reshare();
+    if (running_[transaction].rate < 1)
+      return;  // reshare scheduled its end
+  }
+  schedule_end(transaction);
 }
 
-void AlphaBetaTransferModel::on_event(std::uint64_t transaction) {
-  const auto id = static_cast<std::uint32_t>(transaction);
+void AlphaBetaTransferModel::on_event(std::uint64_t payload) {
+  const auto transaction = static_cast<std::uint32_t>(payload & 0xffffffffu);
+  if (payload & latency_end) {
+    done_.on_transaction_done(transaction);
+    return;
+  }
+  Running& r = running_[transaction];
+  if (!r.active || ((payload >> 32) & generation_mask) != (r.generation & generation_mask))
+    return;  // rescheduled since
+  r.active = false;
+  const Cost& cost = *costs_[r.route];
   if (link_rates_)
-    show_rates(running_[id], false);
-  done_.on_transaction_done(id);
+    show_rates(r, r.rate, false);
+  bool contended = r.rate < 1;
+  for (const auto& [port, share] : cost.port_share)
+    contended = contended || is_contended_[port];
+  leave_ports(transaction, cost);
+  if (contended)
+    reshare();
+  engine_.schedule_after(to_sim_time(cost.latency_s, TimeOverflow::Cause::communication), this,
+                         latency_end | transaction);
 }
 
 const AlphaBetaTransferModel::Cost& AlphaBetaTransferModel::cost_of(std::uint32_t route) {
@@ -46,44 +97,140 @@ const AlphaBetaTransferModel::Cost& AlphaBetaTransferModel::cost_of(std::uint32_
   if (cost)
     return *cost;
   const std::vector<Phase>& phases = routes_[route].phases;
-  cost = Cost{estimate_collective_time_s(phases, topology_, step_latency_s_),
-              estimate_link_bytes(phases, topology_),
-              {}};
+  cost = Cost{};
+  // The split of estimate_collective_time_s: the busiest ports' seconds, stretched by the fill,
+  // move bytes; the steps' latencies do not.
+  for (const Phase& phase : phases) {
+    const PhaseLoad load = phase_load(phase, topology_);
+    cost->bandwidth_s += load.busiest_s * phase.fill_factor();
+    cost->latency_s +=
+        phase_time_s(phase, load, step_latency_s_) - load.busiest_s * phase.fill_factor();
+  }
+  cost->link_bytes = estimate_link_bytes(phases, topology_);
+  if (cost->bandwidth_s <= 0)
+    return *cost;
   for (const auto& [port, seconds] : estimate_port_seconds(phases, topology_)) {
+    if (!(seconds > 0))
+      continue;
     const auto [it, inserted] =
-        port_index_.try_emplace(port, static_cast<std::uint32_t>(port_busy_until_.size()));
-    if (inserted)
-      port_busy_until_.push_back(0);
-    cost->port_time.emplace_back(it->second,
-                                 to_sim_time(seconds, TimeOverflow::Cause::communication));
+        port_index_.try_emplace(port, static_cast<std::uint32_t>(ports_.size()));
+    if (inserted) {
+      ports_.emplace_back();
+      is_contended_.push_back(0);
+    }
+    // A port's seconds in a phase are at most the phase's busiest port's: a share of at most 1.
+    cost->port_share.emplace_back(it->second, std::min(1.0, seconds / cost->bandwidth_s));
   }
   return *cost;
 }
 
-// The ports serve fast-path traffic back to back, so concurrent collectives through a port take
-// as long in all as the port needs for all of them (the last one the longest, rather than all
-// the same as under fair sharing).
-SimTime AlphaBetaTransferModel::queue_on_ports(const Cost& cost) {
-  const SimTime now = engine_.now();
-  SimTime duration = to_sim_time(cost.time_s, TimeOverflow::Cause::communication);
-  for (const auto& [port, busy] : cost.port_time)
-    duration = std::max(duration, std::max<SimTime>(port_busy_until_[port] - now, 0) + busy);
-  for (const auto& [port, busy] : cost.port_time)
-    port_busy_until_[port] = std::max(port_busy_until_[port], now) + busy;
-  return duration;
+void AlphaBetaTransferModel::join_ports(std::uint32_t transaction, const Cost& cost) {
+  for (const auto& [port, share] : cost.port_share) {
+    Port& p = ports_[port];
+    p.demand += share;
+    p.transactions.push_back(transaction);
+    if (p.demand > contended_demand && !is_contended_[port]) {
+      is_contended_[port] = 1;
+      contended_.push_back(port);
+    }
+  }
 }
 
-// A transaction's links carry its bytes steadily from its start to its end.
-void AlphaBetaTransferModel::show_rates(const Running& running, bool starting) {
-  if (running.duration <= 0)
+void AlphaBetaTransferModel::leave_ports(std::uint32_t transaction, const Cost& cost) {
+  for (const auto& [port, share] : cost.port_share) {
+    Port& p = ports_[port];
+    p.transactions.erase(std::find(p.transactions.begin(), p.transactions.end(), transaction));
+    // The last one leaves exactly nothing, whatever rounding the sums left.
+    p.demand = p.transactions.empty() ? 0.0 : p.demand - share;
+  }
+}
+
+// Max-min over the contended ports and the transactions on them; the others run at their speed
+// alone. Everything is visited in the order it was added, so one input gives one result.
+void AlphaBetaTransferModel::reshare() {
+  std::size_t kept = 0;
+  for (const std::uint32_t port : contended_) {
+    if (ports_[port].demand > contended_demand)
+      contended_[kept++] = port;
+    else
+      is_contended_[port] = 0;
+  }
+  contended_.resize(kept);
+  std::sort(contended_.begin(), contended_.end());
+  local_port_.resize(ports_.size());
+  capacity_.assign(contended_.size(), 1.0);
+  members_.clear();
+  for (std::size_t i = 0; i < contended_.size(); ++i) {
+    local_port_[contended_[i]] = static_cast<std::uint32_t>(i);
+    for (const std::uint32_t t : ports_[contended_[i]].transactions) {
+      if (member_of_[t] == 0) {
+        members_.push_back(t);
+        member_of_[t] = static_cast<std::uint32_t>(members_.size());
+      }
+    }
+  }
+  begin_.assign(1, 0);
+  resources_.clear();
+  weights_.clear();
+  cap_.assign(members_.size(), 1.0);
+  for (const std::uint32_t t : members_) {
+    for (const auto& [port, share] : costs_[running_[t].route]->port_share) {
+      if (!is_contended_[port])
+        continue;
+      resources_.push_back(local_port_[port]);
+      weights_.push_back(share);
+    }
+    begin_.push_back(static_cast<std::uint32_t>(resources_.size()));
+  }
+  const std::vector<double>& rates = solver_.solve(capacity_, cap_, begin_, resources_, weights_);
+  next_slowed_.clear();
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    // Never quite 0: rounding cannot stop a transaction.
+    const double rate = std::clamp(rates[i], 1e-9, 1.0);
+    set_rate(members_[i], rate);
+    if (rate < 1)
+      next_slowed_.push_back(members_[i]);
+  }
+  for (const std::uint32_t t : slowed_) {
+    if (member_of_[t] == 0 && running_[t].active)
+      set_rate(t, 1);
+  }
+  for (const std::uint32_t t : members_)
+    member_of_[t] = 0;
+  slowed_.swap(next_slowed_);
+}
+
+void AlphaBetaTransferModel::set_rate(std::uint32_t transaction, double rate) {
+  Running& r = running_[transaction];
+  if (rate == r.rate)
     return;
-  const double duration_s = to_seconds(running.duration);
-  for (const auto& [link, bytes] : (*costs_[running.route]).link_bytes) {
-    const double rate = bytes / duration_s;
+  const SimTime now = engine_.now();
+  r.remaining_s = std::max(0.0, r.remaining_s - r.rate * to_seconds(now - r.since));
+  r.since = now;
+  if (link_rates_) {
+    show_rates(r, r.rate, false);
+    show_rates(r, rate, true);
+  }
+  r.rate = rate;
+  ++r.generation;
+  schedule_end(transaction);
+}
+
+void AlphaBetaTransferModel::schedule_end(std::uint32_t transaction) {
+  const Running& r = running_[transaction];
+  engine_.schedule_after(to_sim_time(r.remaining_s / r.rate, TimeOverflow::Cause::communication),
+                         this, bandwidth_end(transaction, r.generation));
+}
+
+// While a transaction runs at `rate`, its links carry their bytes at rate / bandwidth part.
+void AlphaBetaTransferModel::show_rates(const Running& running, double rate, bool starting) {
+  const Cost& cost = *costs_[running.route];
+  for (const auto& [link, bytes] : cost.link_bytes) {
+    const double bytes_per_s = bytes / cost.bandwidth_s * rate;
     if (starting) {
-      link_rates_->add_fast(link, engine_.now(), rate);
+      link_rates_->add_fast(link, engine_.now(), bytes_per_s);
     } else {
-      link_rates_->remove_fast(link, engine_.now(), rate);
+      link_rates_->remove_fast(link, engine_.now(), bytes_per_s);
     }
   }
 }

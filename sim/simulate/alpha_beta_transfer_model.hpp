@@ -1,7 +1,15 @@
-// Transactions on the alpha-beta fast path: no flows. A transaction takes its time alone on an
-// idle network (estimate_collective_time_s), or longer where one of its ports is still working
-// off earlier fast-path traffic, whose backlog it then joins; its bytes land on the links the
-// estimate can name (estimate_link_bytes).
+// Transactions on the alpha-beta fast path: no flows. A transaction alone on an idle network takes
+// its estimate (estimate_collective_time_s): a bandwidth part, its phases' busiest ports' seconds
+// stretched by their pipeline fill, then a latency part, its phases' steps. Transactions whose
+// bandwidth parts overlap share their ports by processor sharing: each port is a resource of
+// capacity one, a transaction running at a fraction f of its speed alone takes w/B · f of a port
+// it needs w seconds of (B its bandwidth part), and the fractions are max-min fair
+// (WeightedMaxMinSolver) with each at most 1. So a 6 MB message that reaches a NIC behind a 1.8 GB
+// reduce-scatter takes half the port beside it instead of waiting out its backlog, and
+// collectives that saturate a port take as long in all as the port needs for all of them, as
+// flows sharing a link do. Only ports asked for more than they hold are solved; a transaction
+// that needs none of them runs at its speed alone. Its bytes land on the links the estimate can
+// name (estimate_link_bytes).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +19,7 @@
 #include <vector>
 
 #include "sim/engine/engine.hpp"
+#include "sim/engine/maxmin.hpp"
 #include "sim/simulate/comm_routes.hpp"
 #include "sim/simulate/link_rate_sum.hpp"
 #include "sim/simulate/transfer_model.hpp"
@@ -29,26 +38,43 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   std::uint64_t transactions() const override { return transactions_; }
   void add_link_bytes(std::vector<double>& link_bytes) const override;
 
-  // A transaction's end.
-  void on_event(std::uint64_t transaction) override;
+  // The end of a transaction's bandwidth part (if still current) or of its latency part.
+  void on_event(std::uint64_t payload) override;
 
  private:
-  // What the fast path charges for a route: its time alone on the network, the bytes it puts on
-  // the links it can name, and the time it occupies each of its ports (estimate_port_seconds),
-  // by the model's own dense port index.
+  // What the fast path charges for a route: its bandwidth part and its latency part alone on
+  // the network, the bytes it puts on the links it can name, and its share of each of its ports
+  // while it runs alone (seconds the port spends on it over the bandwidth part), by the model's
+  // own dense port index.
   struct Cost {
-    double time_s = 0;
+    double bandwidth_s = 0;
+    double latency_s = 0;
     std::vector<std::pair<LinkId, double>> link_bytes;
-    std::vector<std::pair<std::uint32_t, SimTime>> port_time;
+    std::vector<std::pair<std::uint32_t, double>> port_share;
   };
+  // A transaction in its bandwidth part.
   struct Running {
     std::uint32_t route = 0;
-    SimTime duration = 0;
+    double remaining_s = 0;  // of its bandwidth part, at its speed alone
+    double rate = 1;         // the fraction of its speed alone it runs at
+    SimTime since = 0;       // when remaining_s was last brought up to date
+    std::uint32_t generation = 0;
+    bool active = false;
+  };
+  struct Port {
+    double demand = 0;  // the sum of the shares of the running transactions on it
+    std::vector<std::uint32_t> transactions;
   };
 
   const Cost& cost_of(std::uint32_t route);
-  SimTime queue_on_ports(const Cost& cost);
-  void show_rates(const Running& running, bool starting);
+  void join_ports(std::uint32_t transaction, const Cost& cost);
+  void leave_ports(std::uint32_t transaction, const Cost& cost);
+  // Brings every running transaction's rate up to date after ports' demands changed, and
+  // schedules the end of each whose rate changed.
+  void reshare();
+  void set_rate(std::uint32_t transaction, double rate);
+  void schedule_end(std::uint32_t transaction);
+  void show_rates(const Running& running, double rate, bool starting);
 
   Engine& engine_;
   const Topology& topology_;
@@ -58,12 +84,28 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   TransactionDoneHandler& done_;
   std::vector<std::optional<Cost>> costs_;  // by route, computed on first use
   std::vector<double> link_bytes_;          // bytes the fast path put on each link
-  // Each port the fast path has used (estimate_port_seconds' ids), densely numbered, and when it
-  // will have worked off the fast-path traffic given to it.
+  // Each port the fast path has used (estimate_port_seconds' ids), densely numbered.
   std::unordered_map<std::uint64_t, std::uint32_t> port_index_;
-  std::vector<SimTime> port_busy_until_;
-  std::vector<Running> running_;  // by transaction id, with link rates only
+  std::vector<Port> ports_;
+  std::vector<Running> running_;  // by transaction id
+  // Ports asked for more than they hold, and the transactions that were limited by one at the
+  // last reshare (their rate is below 1).
+  std::vector<std::uint32_t> contended_;
+  std::vector<char> is_contended_;
+  std::vector<std::uint32_t> slowed_;
   std::uint64_t transactions_ = 0;
+
+  // Scratch space for reshare.
+  WeightedMaxMinSolver solver_;
+  std::vector<std::uint32_t> members_;
+  std::vector<std::uint32_t> member_of_;  // by transaction id: index in members_ + 1, 0 if none
+  std::vector<std::uint32_t> local_port_;
+  std::vector<double> capacity_;
+  std::vector<double> cap_;
+  std::vector<std::uint32_t> begin_;
+  std::vector<std::uint32_t> resources_;
+  std::vector<double> weights_;
+  std::vector<std::uint32_t> next_slowed_;
 };
 
 }  // namespace scaleplan

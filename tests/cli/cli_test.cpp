@@ -271,6 +271,20 @@ TEST(Cli, LinksReportTheBusiestLinks) {
   }
   // Tensor-parallel all-reduces dominate: the busiest links are NVSwitch links.
   EXPECT_NE(j["busiest_links"][0]["link"].get<std::string>().find("switch"), std::string::npos);
+  // By tier: 8 DGX nodes on a two-tier fat-tree have NVLink, device-NIC, NIC and leaf-spine
+  // links, in that order, with the default 3 busiest of each.
+  std::vector<std::string> tiers;
+  for (const auto& tier : j["links_by_tier"]) {
+    tiers.push_back(tier["tier"]);
+    EXPECT_LE(tier["busiest"].size(), 3u);
+    EXPECT_LE(tier["links_used"].get<std::size_t>(), tier["links"].get<std::size_t>());
+  }
+  EXPECT_EQ(tiers, (std::vector<std::string>{"NVLink", "device-NIC", "NIC", "leaf-spine"}));
+  // --links=N shows N of each tier.
+  const Output one = run("run --links=1 " + scenario("gpt3-175b-64xa100.yaml"));
+  ASSERT_EQ(one.status, 0) << one.text;
+  EXPECT_NE(one.text.find("  leaf-spine: "), std::string::npos) << one.text;
+  EXPECT_NE(run("run --links=0 " + scenario("gpt3-175b-64xa100.yaml")).status, 0);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // generators. Every expected time is derived in the comment before its assertion.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "sim/collective/collective.hpp"
 #include "sim/simulate/simulator.hpp"
 #include "tests/hardware/topology_fixtures.hpp"
@@ -87,12 +89,14 @@ TEST(CollectiveAlgorithms, HierarchicalAllReduceOnNodesTimesGpus) {
   const auto r = run(collectives(16, {all(16)}, CollectiveKind::all_reduce, bytes), topology, step,
                      CollectiveAlgorithm::hierarchical);
   EXPECT_NEAR(r.step_time_s, 2 * intra + across, 1e-9);
-  // The flat ring over the same 16 GPUs crosses each node boundary on one NIC:
-  // 2·(15/16)·S/B_nic at least, far slower; the choice takes the hierarchy.
+  // The flat ring over the same 16 GPUs opens a channel per member of a node, so it too crosses
+  // the nodes on all four NICs: 2·(15/16)·(S/4) through each, a little more than the hierarchy's
+  // 2·(3/4)·(S/4), but without the two phases inside the nodes. The choice takes the faster.
+  const auto ring = run(collectives(16, {all(16)}, CollectiveKind::all_reduce, bytes), topology,
+                        step, CollectiveAlgorithm::ring);
   const auto chosen =
       run(collectives(16, {all(16)}, CollectiveKind::all_reduce, bytes), topology, step);
-  EXPECT_EQ(chosen.collectives_by_algorithm.at("hierarchical"), 1u);
-  EXPECT_NEAR(chosen.step_time_s, r.step_time_s, 1e-12);
+  EXPECT_NEAR(chosen.step_time_s, std::min(ring.step_time_s, r.step_time_s), 1e-12);
 }
 
 TEST(CollectiveAlgorithms, TreeBeatsRingForSmallMessagesAndLosesForLarge) {

@@ -34,5 +34,39 @@ TEST(MaxMin, NoLinkIsOverCapacity) {
   EXPECT_DOUBLE_EQ(rates[3], 1);
 }
 
+TEST(WeightedMaxMin, SharesInProportionToTheWeights) {
+  // One resource of capacity 1: flow 0 takes 1 of it per unit of rate, flow 1 takes 0.5. Both
+  // rise together until 1·r + 0.5·r = 1, r = 2/3; neither reaches its cap of 1.
+  WeightedMaxMinSolver solver;
+  const auto& rates = solver.solve({1.0}, {1.0, 1.0}, {0, 1, 2}, {0, 0}, {1.0, 0.5});
+  EXPECT_DOUBLE_EQ(rates[0], 2.0 / 3);
+  EXPECT_DOUBLE_EQ(rates[1], 2.0 / 3);
+}
+
+TEST(WeightedMaxMin, CapsFreezeFlowsAndLeaveTheRestToOthers) {
+  // Resource 0 (capacity 1) carries flow 0 (weight 0.25) and flow 1 (weight 1); resource 1
+  // (capacity 1) carries flow 1 (weight 1) and flow 2 (weight 1). Levels: resource 0 saturates
+  // at 1 / 1.25 = 0.8, resource 1 at 1 / 2 = 0.5, so resource 1 is first: flows 1 and 2 get 0.5.
+  // Resource 0 then has 1 − 0.5 = 0.5 left for flow 0, a level of 0.5 / 0.25 = 2, above its cap
+  // of 1: flow 0 runs at 1.
+  WeightedMaxMinSolver solver;
+  const auto& rates =
+      solver.solve({1.0, 1.0}, {1.0, 1.0, 1.0}, {0, 1, 3, 4}, {0, 0, 1, 1}, {0.25, 1, 1, 1});
+  EXPECT_DOUBLE_EQ(rates[0], 1.0);
+  EXPECT_DOUBLE_EQ(rates[1], 0.5);
+  EXPECT_DOUBLE_EQ(rates[2], 0.5);
+}
+
+TEST(WeightedMaxMin, WithUnitWeightsItIsTheUnweightedSharing) {
+  // The parking lot of NoLinkIsOverCapacity, with caps far above any share.
+  WeightedMaxMinSolver solver;
+  const auto& rates = solver.solve({4, 8, 2}, {100, 100, 100, 100}, {0, 3, 4, 5, 6},
+                                   {0, 1, 2, 0, 1, 2}, {1, 1, 1, 1, 1, 1});
+  EXPECT_DOUBLE_EQ(rates[0], 1);
+  EXPECT_DOUBLE_EQ(rates[1], 3);
+  EXPECT_DOUBLE_EQ(rates[2], 7);
+  EXPECT_DOUBLE_EQ(rates[3], 1);
+}
+
 }  // namespace
 }  // namespace scaleplan

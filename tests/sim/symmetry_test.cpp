@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <string>
 
 #include "hardware/io/catalog.hpp"
 #include "sim/collective/collective.hpp"
@@ -159,7 +160,10 @@ TEST(AlphaBeta, SeesTheOversubscribedUplinksItsTransfersShare) {
         one_collective(all_devices(topology.device_count()), CollectiveKind::all_to_all, 1e9);
     const double flows = step_time_s(plan, topology, NetworkModel::flows);
     const double fast = step_time_s(plan, topology, NetworkModel::alpha_beta);
-    EXPECT_NEAR(fast, flows, 0.02 * flows) << topology.device_count() << " devices";
+    // Within 3 %: PXN sends a node's blocks for a rail from one NIC, so fewer, larger flows
+    // climb the uplinks, and their max-min shares on single links differ a little from the
+    // bundle's.
+    EXPECT_NEAR(fast, flows, 0.03 * flows) << topology.device_count() << " devices";
     // The uplinks are what limits it: without oversubscription it runs faster.
     ClusterSpec nonblocking = spec;
     nonblocking.network.oversubscription = {1.0};
@@ -169,11 +173,11 @@ TEST(AlphaBeta, SeesTheOversubscribedUplinksItsTransfersShare) {
   }
 }
 
-TEST(AlphaBeta, ConcurrentCollectivesQueueOnTheirSharedPorts) {
+TEST(AlphaBeta, ConcurrentCollectivesShareTheirPorts) {
   // All-reduces of devices {0, 4} and {1, 5}: nodes 0 and 2, under different leaves (radix 5 at
   // 4:1: a leaf holds the 4 NICs of 2 nodes and has 1 uplink), so both cross leaf 0's one
-  // uplink. The flows share it; on the fast path the second queues behind the first there, and
-  // the two end when the uplink has carried both, as the flows do.
+  // uplink. The flows share it; on the fast path the two share the uplink bundle's port half and
+  // half, and both end when it has carried both, as the flows do.
   ClusterSpec spec = test::cluster(4, 2, 2, 5);
   spec.network.oversubscription = {4.0};
   const Topology topology(spec);
@@ -208,14 +212,30 @@ TEST(AlphaBeta, ConcurrentCollectivesQueueOnTheirSharedPorts) {
 }
 
 TEST(AlphaBeta, AgreesWithFlowsWhereReplicasContend) {
-  // The 256-GPU cases on the 2:1 fat-tree, one replica simulated: data-parallel groups of every
-  // pipeline and tensor rank run at once through the oversubscribed leaves.
+  // The 256-GPU cases, one replica simulated: data-parallel groups of every pipeline and tensor
+  // rank run at once. On a nonblocking fat-tree only the endpoints limit them, and the two models
+  // agree within 2 %. On the 2:1 fat-tree the rings' hops between nodes climb the leaves'
+  // uplinks: the fast path prices each leaf's uplinks as one bundle, as ECMP spreading traffic
+  // evenly would, while the flows' routes pick a spine by their source's index, which puts some
+  // pairs of hops on one uplink (a spine link at 96 % beside others at half that on the ZeRO-3
+  // case). So the flows come out slower there, by what those collisions cost, and never faster.
   for (const char* parallelism : {"parallelism: {tp: 8, pp: 4, dp: 8, schedule: 1f1b}\n",
                                   "parallelism: {tp: 4, pp: 2, dp: 32, zero: 3}\n"}) {
     const double flows = run(parallelism, RankScope::one_replica, NetworkModel::flows).step_time_s;
     const double fast =
         run(parallelism, RankScope::one_replica, NetworkModel::alpha_beta).step_time_s;
-    EXPECT_NEAR(fast, flows, 0.1 * flows) << parallelism;
+    EXPECT_LE(fast, flows * 1.02) << parallelism;
+    std::string open = std::string(cluster_256);
+    open.replace(open.find("oversubscription: 2.0"), 21, "oversubscription: 1.0");
+    const auto run_open = [&](NetworkModel model) {
+      const Scenario scenario =
+          parse_scenario(open + parallelism, "symmetry.yaml", Catalog::builtin());
+      return predict(scenario,
+                     prepare_run(scenario, Catalog::builtin(), {RankScope::one_replica, model}))
+          .step_time_s;
+    };
+    const double open_flows = run_open(NetworkModel::flows);
+    EXPECT_NEAR(run_open(NetworkModel::alpha_beta), open_flows, 0.02 * open_flows) << parallelism;
   }
 }
 
@@ -232,10 +252,11 @@ TEST(AlphaBeta, AutomaticTakesTheFastPathOverTheFlowBudget) {
   const SimulationResult within = simulate(plan, topology, compute, options);
   EXPECT_EQ(within.flow_transactions, 1u);
   EXPECT_EQ(within.alpha_beta_transactions, 0u);
-  // A ring all-reduce on 32 devices: one phase of 32 transfers, each member streaming to the
-  // next through the 2(n-1) steps.
-  EXPECT_EQ(within.flows_if_all_flows, 32u);
-  options.flow_budget = 31;
+  // A ring all-reduce on 32 devices in 4 nodes of 8: one phase through the 2(n-1) steps, of 32
+  // transfers inside the nodes (each member to the next, for all 8 channels) and 32 between them
+  // (each channel from its member of a node to the same member of the next).
+  EXPECT_EQ(within.flows_if_all_flows, 64u);
+  options.flow_budget = 63;
   const SimulationResult over = simulate(plan, topology, compute, options);
   EXPECT_EQ(over.flow_transactions, 0u);
   EXPECT_EQ(over.alpha_beta_transactions, 1u);
