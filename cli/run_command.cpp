@@ -172,7 +172,7 @@ void note_a_plan_of_another_job(const Plan& plan, const std::string& plan_file,
       scenario.job, plan.replicas.count > 1 ? RankScope::one_replica : RankScope::all_ranks);
   bool same = built.ranks.size() == plan.ranks.size();
   for (std::size_t i = 0; same && i < plan.ranks.size(); ++i)
-    same = built.ranks[i].ops.size() == plan.ranks[i].ops.size();
+    same = built.ops_of(i).size() == plan.ops_of(i).size();
   if (!same) {
     notes << "note: " << plan_file << " is not the plan of " << scenario.file
           << "'s job; it is simulated as written, and the report's model, tokens/s and MFU are "

@@ -30,6 +30,44 @@ std::uint32_t Plan::add_group(Group group) {
   return static_cast<std::uint32_t>(groups.size() - 1);
 }
 
+std::uint32_t Plan::group_of(std::size_t index, const Op& op) const {
+  const RankProgram& program = ranks[index];
+  if (program.shares < 0)
+    return op.group;
+  const auto& map = program.group_map;
+  const auto found = std::lower_bound(
+      map.begin(), map.end(), op.group,
+      [](const std::pair<std::uint32_t, std::uint32_t>& entry, std::uint32_t group) {
+        return entry.first < group;
+      });
+  if (found == map.end() || found->first != op.group) {
+    throw PlanError("plan: rank " + std::to_string(program.rank) + " shares the ops of rank " +
+                        std::to_string(ranks[static_cast<std::size_t>(program.shares)].rank) +
+                        " but maps no group of its for group " + std::to_string(op.group),
+                    {PlanPlace::Kind::rank, index});
+  }
+  return found->second;
+}
+
+void Plan::unshare() {
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    if (ranks[i].shares < 0)
+      continue;
+    std::vector<Op> ops = ops_of(i);
+    for (Op& op : ops) {
+      if (op.kind == OpKind::collective)
+        op.group = group_of(i, op);
+      else if (op.kind == OpKind::send || op.kind == OpKind::recv)
+        op.peer = peer_of(i, op);
+    }
+    RankProgram& program = ranks[i];
+    program.ops = std::move(ops);
+    program.shares = -1;
+    program.group_map.clear();
+    program.peer_offset = 0;
+  }
+}
+
 void validate_plan(const Plan& plan) {
   using Kind = PlanPlace::Kind;
   const Replicas& replicas = plan.replicas;
@@ -76,6 +114,37 @@ void validate_plan(const Plan& plan) {
           {Kind::rank, i});
     }
     listed[static_cast<std::size_t>(program.rank)] = true;
+    if (program.shares >= 0) {
+      const auto shared = static_cast<std::size_t>(program.shares);
+      if (shared >= i || plan.ranks[shared].shares >= 0 || !program.ops.empty()) {
+        throw PlanError("plan: rank " + std::to_string(program.rank) +
+                            ": a program shares the ops of an earlier program that holds its "
+                            "own, and holds none itself",
+                        {Kind::rank, i});
+      }
+      // One group of the rank for each of the shared program's, so that the rank's ops match
+      // on its channels in the order the shared program's do on theirs.
+      std::vector<std::uint32_t> mapped;
+      for (std::size_t k = 0; k < program.group_map.size(); ++k) {
+        if (program.group_map[k].second >= plan.groups.size() ||
+            (k > 0 && program.group_map[k - 1].first >= program.group_map[k].first)) {
+          throw PlanError("plan: rank " + std::to_string(program.rank) +
+                              ": its group map must name existing groups, sorted",
+                          {Kind::rank, i});
+        }
+        mapped.push_back(program.group_map[k].second);
+      }
+      std::sort(mapped.begin(), mapped.end());
+      if (std::adjacent_find(mapped.begin(), mapped.end()) != mapped.end()) {
+        throw PlanError("plan: rank " + std::to_string(program.rank) +
+                            ": its group map maps two groups to one",
+                        {Kind::rank, i});
+      }
+    } else if (!program.group_map.empty() || program.peer_offset != 0) {
+      throw PlanError("plan: rank " + std::to_string(program.rank) +
+                          ": a group map or peer offset without a shared program",
+                      {Kind::rank, i});
+    }
     // Which devices exist is the cluster's to say (the simulator checks); a negative index is
     // never one, and the plan format refuses it.
     if (program.device < 0) {
@@ -91,8 +160,9 @@ void validate_plan(const Plan& plan) {
   for (std::size_t rank_index = 0; rank_index < plan.ranks.size(); ++rank_index) {
     const RankProgram& program = plan.ranks[rank_index];
     const int r = program.rank;
-    for (std::size_t i = 0; i < program.ops.size(); ++i) {
-      const Op& op = program.ops[i];
+    const std::vector<Op>& ops = plan.ops_of(rank_index);
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
       if (op.label >= plan.labels.size())
         fail(rank_index, i, "label index out of range");
       for (std::uint32_t dep : op.deps) {
@@ -112,31 +182,34 @@ void validate_plan(const Plan& plan) {
         case OpKind::collective: {
           if (op.group >= plan.groups.size())
             fail(rank_index, i, "group index out of range");
-          const auto& members = plan.groups[op.group].ranks;
+          const std::uint32_t group = plan.group_of(rank_index, op);
+          const auto& members = plan.groups[group].ranks;
           bool member = false;
           for (int m : members)
             member = member || m == r;
           if (!member)
             fail(rank_index, i, "collective on a group this rank is not in");
-          ++collectives[{op.group, r}];
+          ++collectives[{group, r}];
           break;
         }
         case OpKind::send:
-        case OpKind::recv:
-          if (op.peer < 0 || op.peer >= world || op.peer == r) {
-            fail(rank_index, i, "peer rank " + std::to_string(op.peer) + " is not another rank");
+        case OpKind::recv: {
+          const std::int64_t peer = std::int64_t{op.peer} + program.peer_offset;
+          if (peer < 0 || peer >= world || peer == r) {
+            fail(rank_index, i, "peer rank " + std::to_string(peer) + " is not another rank");
           }
-          if (!listed[op.peer]) {
+          if (!listed[static_cast<std::size_t>(peer)]) {
             fail(rank_index, i,
-                 "peer rank " + std::to_string(op.peer) +
+                 "peer rank " + std::to_string(peer) +
                      " is in another data-parallel replica; messages stay inside one");
           }
           if (op.kind == OpKind::send) {
-            ++messages[{r, op.peer}];
+            ++messages[{r, static_cast<int>(peer)}];
           } else {
-            --messages[{op.peer, r}];
+            --messages[{static_cast<int>(peer), r}];
           }
           break;
+        }
       }
     }
   }

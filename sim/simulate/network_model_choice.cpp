@@ -34,17 +34,18 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
                                  const SimulationOptions& options, CommRoutes& routes) {
   Demand messages;
   std::vector<std::uint64_t> occurrences;  // per route: its collectives in the step
-  for (const RankProgram& program : plan.ranks) {
-    for (const Op& op : program.ops) {
+  for (std::size_t index = 0; index < plan.ranks.size(); ++index) {
+    const RankProgram& program = plan.ranks[index];
+    for (const Op& op : plan.ops_of(index)) {
       if (op.kind == OpKind::send) {
-        const Phase phase =
-            routes.message_phase(program.device, routes.device_of_rank(op.peer), op.bytes);
+        const Phase phase = routes.message_phase(
+            program.device, routes.device_of_rank(plan.peer_of(index, op)), op.bytes);
         messages.flows += phase.transfers.size();
         for (const Transfer& tr : phase.transfers)
           messages.sources.push_back(tr.src_device);
       } else if (op.kind == OpKind::collective &&
-                 routes.first_listed_member(op.group) == program.rank) {
-        const std::uint32_t id = routes.collective(op);
+                 routes.first_listed_member(plan.group_of(index, op)) == program.rank) {
+        const std::uint32_t id = routes.collective(op, plan.group_of(index, op));
         occurrences.resize(std::max<std::size_t>(occurrences.size(), id + 1), 0);
         ++occurrences[id];
       }

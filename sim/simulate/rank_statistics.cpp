@@ -64,11 +64,23 @@ RankStatistics::RankStatistics(const Plan& plan) : plan_(&plan), ranks_(plan.ran
 void RankStatistics::on_op(int rank, std::uint32_t op, SimTime start, SimTime end) {
   PerRank& r = ranks_[rank];
   r.finish = std::max(r.finish, end);
-  if (plan_->ranks[rank].ops[op].kind == OpKind::compute) {
-    r.compute_busy.emplace_back(start, end);
-  } else {
-    r.comm_busy.emplace_back(start, end);
+  add_busy(plan_->ops_of(static_cast<std::size_t>(rank))[op].kind == OpKind::compute
+               ? r.compute_busy
+               : r.comm_busy,
+           start, end);
+}
+
+// `end` is at or after every interval's end so far (the engine's time only moves forward): the
+// intervals that reach `start` join the new one. Empty intervals cover nothing and are dropped;
+// the time measured is that of the union, as before it was merged.
+void RankStatistics::add_busy(Intervals& busy, SimTime start, SimTime end) {
+  if (end <= start)
+    return;
+  while (!busy.empty() && busy.back().second >= start) {
+    start = std::min(start, busy.back().first);
+    busy.pop_back();
   }
+  busy.emplace_back(start, end);
 }
 
 void RankStatistics::on_memory(int rank, SimTime, double bytes) {
@@ -91,12 +103,8 @@ std::vector<RankResult> RankStatistics::results() const {
     RankResult r;
     r.rank = plan_->ranks[i].rank;
     r.finish_s = to_seconds(state.finish);
-    Intervals compute = state.compute_busy;
-    Intervals comm = state.comm_busy;
-    std::sort(compute.begin(), compute.end());
-    std::sort(comm.begin(), comm.end());
-    r.compute_s = measure(compute);
-    r.exposed_comm_s = measure_difference(comm, compute);
+    r.compute_s = measure(state.compute_busy);
+    r.exposed_comm_s = measure_difference(state.comm_busy, state.compute_busy);
     r.idle_s = std::max(0.0, step_time_s - r.compute_s - r.exposed_comm_s);
     r.peak_activation_bytes = state.peak_activation_bytes;
     results.push_back(r);

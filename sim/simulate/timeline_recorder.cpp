@@ -47,7 +47,7 @@ std::uint64_t timeline_event_bound(const Plan& plan, const TimelineSelection& se
       continue;
     // A process name, its sort index and a name per stream, as the trace writes them.
     events += 2 + stream_count;
-    for (const Op& op : plan.ranks[r].ops) {
+    for (const Op& op : plan.ops_of(r)) {
       // The op, and the memory sample of its allocation or its free.
       events += op.activation_bytes != 0 ? 2 : 1;
     }
@@ -100,7 +100,7 @@ void TimelineRecorder::on_op(int rank, std::uint32_t index, SimTime start, SimTi
   if (traced < 0 || end < from_ || start > to_)
     return;
   count_event();
-  const Op& op = plan_->ranks[rank].ops[index];
+  const Op& op = plan_->ops_of(static_cast<std::size_t>(rank))[index];
   const double bytes = op.kind == OpKind::compute ? 0.0 : op.bytes;
   timeline_.ops.push_back(
       {traced, index, op.label, op.microbatch, op.kind, op.stream, bytes, start, end});
