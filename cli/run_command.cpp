@@ -19,6 +19,7 @@
 #include "sim/simulate/simulation_progress.hpp"
 #include "sim/simulate/timeline_recorder.hpp"
 #include "sim/strategy/plan_builder.hpp"
+#include "sim/strategy/strategy_check.hpp"
 #include "sim/timeline/chrome_trace.hpp"
 #include "version/version.hpp"
 
@@ -119,6 +120,13 @@ int run_scenario(const RunCommands& c) {
   const Scenario scenario = load_step_scenario(o, catalog);
   const RunSettings settings =
       settings_of(o, scenario, c.all_ranks ? RankScope::all_ranks : RankScope::one_replica);
+  // The scenario reader checked one replica's size; every rank is checked here, at the option.
+  if (const auto too_big = plan_size_problem(scenario.job, settings.ranks)) {
+    throw InputError({{{"<command line>", 0, 0},
+                       "--all-ranks",
+                       std::string(too_big->key) + ": " + too_big->message +
+                           "; or simulate one data-parallel replica (without --all-ranks)"}});
+  }
   const ClusterNetwork network = prepare_network(scenario, catalog);
   const Plan plan = build_plan(scenario.job, settings.ranks);
   if (!c.dump_plan.empty()) {
@@ -168,9 +176,12 @@ void check_plan_fits_cluster(const Plan& plan, const std::string& plan_file,
 // job than the plan's, and a note on `notes` says so.
 void note_a_plan_of_another_job(const Plan& plan, const std::string& plan_file,
                                 const Scenario& scenario, std::ostream& notes) {
-  const Plan built = build_plan(
-      scenario.job, plan.replicas.count > 1 ? RankScope::one_replica : RankScope::all_ranks);
-  bool same = built.ranks.size() == plan.ranks.size();
+  const RankScope scope =
+      plan.replicas.count > 1 ? RankScope::one_replica : RankScope::all_ranks;
+  // A job too large to build is not the plan's job: the plan reader takes far fewer ops.
+  bool same = !plan_size_problem(scenario.job, scope);
+  const Plan built = same ? build_plan(scenario.job, scope) : Plan{};
+  same = same && built.ranks.size() == plan.ranks.size();
   for (std::size_t i = 0; same && i < plan.ranks.size(); ++i)
     same = built.ops_of(i).size() == plan.ops_of(i).size();
   if (!same) {

@@ -50,12 +50,10 @@ const AlphaBetaTransferModel::Cost& AlphaBetaTransferModel::cost_of(std::uint32_
               estimate_link_bytes(phases, topology_),
               {}};
   for (const auto& [port, seconds] : estimate_port_seconds(phases, topology_)) {
-    const auto [it, inserted] =
-        port_index_.try_emplace(port, static_cast<std::uint32_t>(port_busy_until_.size()));
+    const auto [index, inserted] = port_index_.insert(port);
     if (inserted)
       port_busy_until_.push_back(0);
-    cost->port_time.emplace_back(it->second,
-                                 to_sim_time(seconds, TimeOverflow::Cause::communication));
+    cost->port_time.emplace_back(index, to_sim_time(seconds, TimeOverflow::Cause::communication));
   }
   return *cost;
 }

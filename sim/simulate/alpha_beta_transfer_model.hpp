@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/engine/dense_ids.hpp"
 #include "sim/engine/engine.hpp"
 #include "sim/simulate/comm_routes.hpp"
 #include "sim/simulate/link_rate_sum.hpp"
@@ -60,7 +61,7 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   std::vector<double> link_bytes_;          // bytes the fast path put on each link
   // Each port the fast path has used (estimate_port_seconds' ids), densely numbered, and when it
   // will have worked off the fast-path traffic given to it.
-  std::unordered_map<std::uint64_t, std::uint32_t> port_index_;
+  DenseIds port_index_;  // port id to its index in port_busy_until_
   std::vector<SimTime> port_busy_until_;
   std::vector<Running> running_;  // by transaction id, with link rates only
   std::uint64_t transactions_ = 0;

@@ -1,6 +1,7 @@
 #include "sim/simulate/network_model_choice.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include <fmt/format.h>
@@ -57,10 +58,20 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
         collective_demand(routes[id], id < occurrences.size() ? occurrences[id] : 0, id));
   demands.push_back(std::move(messages));
   std::vector<std::uint32_t> users(topology.device_count(), 0);
+  // Each demand's distinct sources, kept in first-seen order (only counted below): a stamp per
+  // device rather than a sort of millions of transfers' sources.
+  std::vector<std::size_t> seen_by(topology.device_count(), SIZE_MAX);
   std::uint64_t flows = 0, sources = 0;
-  for (Demand& d : demands) {
-    std::sort(d.sources.begin(), d.sources.end());
-    d.sources.erase(std::unique(d.sources.begin(), d.sources.end()), d.sources.end());
+  for (std::size_t k = 0; k < demands.size(); ++k) {
+    Demand& d = demands[k];
+    std::size_t kept = 0;
+    for (const int src : d.sources) {
+      if (seen_by[src] != k) {
+        seen_by[src] = k;
+        d.sources[kept++] = src;
+      }
+    }
+    d.sources.resize(kept);
     flows += d.flows;
     for (int src : d.sources)
       sources += users[src]++ == 0 ? 1 : 0;

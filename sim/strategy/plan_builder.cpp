@@ -21,6 +21,10 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
       text += fmt::format("\n{}: {}", problem.key, problem.message);
     throw std::invalid_argument(text);
   }
+  if (const auto too_big = plan_size_problem(job, scope)) {
+    throw std::invalid_argument("build_plan: " + std::string(too_big->key) + ": " +
+                                too_big->message);
+  }
   const auto& p = job.parallelism;
   const auto& m = job.model;
   PlanParts parts;

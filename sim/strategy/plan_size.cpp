@@ -6,13 +6,26 @@
 
 namespace scaleplan {
 
-std::int64_t estimated_plan_ops(const TrainingJob& job) {
+std::int64_t listed_ranks(const TrainingJob& job, RankScope scope) {
+  const auto& p = job.parallelism;
+  const double world = std::max(1.0, static_cast<double>(p.tp)) * std::max(1, p.pp) *
+                       std::max(1, p.dp) * std::max(1, p.cp);
+  // build_plan's replicas: blocks of ep data-parallel ranks.
+  const double replicas = scope == RankScope::one_replica && p.dp > p.ep && p.ep >= 1
+                              ? static_cast<double>(p.dp / p.ep)
+                              : 1.0;
+  const double listed = std::ceil(world / replicas);
+  constexpr double limit = static_cast<double>(std::numeric_limits<std::int64_t>::max());
+  return listed >= limit ? std::numeric_limits<std::int64_t>::max()
+                         : static_cast<std::int64_t>(listed);
+}
+
+std::int64_t estimated_plan_ops(const TrainingJob& job, RankScope scope) {
   const auto& p = job.parallelism;
   const auto& t = job.training;
   // Doubles throughout: every factor is at most about 2^24, and a product of five of them would
   // overflow int64; a double holds it with room to spare and the result is only compared.
-  const double world = std::max(1.0, static_cast<double>(p.tp)) * std::max(1, p.pp) *
-                       std::max(1, p.dp) * std::max(1, p.cp);
+  const double world = static_cast<double>(listed_ranks(job, scope));
   const double replicas = std::max(1.0, static_cast<double>(p.dp));
   const double microbatches = std::max(
       1.0, std::ceil(static_cast<double>(t.global_batch) /

@@ -15,10 +15,15 @@ namespace scaleplan {
 // scenario (1T parameters on 3072 GPUs) needs well under a tenth of it.
 inline constexpr std::int64_t max_plan_ops = 50'000'000;
 
-// An upper bound on the number of ops build_plan(job) emits, over all ranks, computed in O(1)
-// without overflow (saturates at INT64_MAX). It counts every op the builder may emit per layer,
-// micro-batch and rank, so it stays an upper bound as the builder adds collectives for context
-// and expert parallelism and ZeRO; tests/sim/limits_test.cpp checks it against real plans.
-std::int64_t estimated_plan_ops(const TrainingJob& job);
+// An upper bound on the number of ops build_plan(job, scope) simulates, over the ranks it lists
+// (every rank, or one data-parallel replica's), computed in O(1) without overflow (saturates at
+// INT64_MAX). It counts every op the builder may emit per layer, micro-batch and rank, so it stays
+// an upper bound as the builder adds collectives for context and expert parallelism and ZeRO;
+// tests/sim/limits_test.cpp checks it against real plans. The plan holds one program per pipeline
+// stage (its ranks share it), so the count bounds the simulation's time and its per-rank state
+// (a few bytes per op), not the plan's size.
+std::int64_t estimated_plan_ops(const TrainingJob& job, RankScope scope = RankScope::all_ranks);
+// The ranks build_plan(job, scope) lists.
+std::int64_t listed_ranks(const TrainingJob& job, RankScope scope);
 
 }  // namespace scaleplan

@@ -174,18 +174,31 @@ void check_batch_and_size(const TrainingJob& job, Problems& problems) {
                                     microbatches, p.pp)});
     return;
   }
-  const std::int64_t ops = estimated_plan_ops(job);
-  if (ops > max_plan_ops) {
-    problems.push_back(
-        {"parallelism.dp",
-         {},
-         fmt::format("this job's plan would hold about {} ops ({} ranks × {} micro-batches × {} "
-                     "layers per stage), beyond the limit of {}; raise training.micro_batch, "
-                     "lower training.global_batch, or use fewer cluster.nodes or model.layers",
-                     product_text(ops), p.world_size(), microbatches, job.model.layers / p.pp,
-                     max_plan_ops)});
-  }
+  // One replica is what a run simulates unless asked for every rank (plan_size_problem).
+  if (auto problem = plan_size_problem(job, RankScope::one_replica))
+    problems.push_back(std::move(*problem));
 }
+
+}  // namespace
+
+std::optional<PlanProblem> plan_size_problem(const TrainingJob& job, RankScope scope) {
+  const std::int64_t ops = estimated_plan_ops(job, scope);
+  if (ops <= max_plan_ops)
+    return std::nullopt;
+  const auto& p = job.parallelism;
+  const std::int64_t microbatches =
+      job.training.global_batch / saturating_product({job.training.micro_batch, p.dp});
+  return PlanProblem{
+      "parallelism.dp",
+      {},
+      fmt::format("this job's plan would hold about {} ops ({} ranks × {} micro-batches × {} "
+                  "layers per stage), beyond the limit of {}; raise training.micro_batch, "
+                  "lower training.global_batch, or use fewer cluster.nodes or model.layers",
+                  product_text(ops), listed_ranks(job, scope), microbatches,
+                  job.model.layers / p.pp, max_plan_ops)};
+}
+
+namespace {
 
 void check_job(const TrainingJob& job, bool world_fits, Problems& problems) {
   check_degrees(job, world_fits, problems);

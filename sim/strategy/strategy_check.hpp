@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,12 @@ std::vector<PlanProblem> check_strategy(const TrainingJob& job);
 // Checks `job` on `cluster`: the world size must be the cluster's device count and the device
 // must have a peak for the training dtype, then everything check_strategy(job) checks.
 std::vector<PlanProblem> check_strategy(const ClusterSpec& cluster, const TrainingJob& job);
+
+// Whether simulating the job with `scope` stays within max_plan_ops (sim/strategy/plan_size.hpp):
+// the problem at parallelism.dp if not. check_strategy checks one replica, what a run simulates by
+// default; build_plan checks its own scope, and a caller that simulates every rank checks
+// RankScope::all_ranks first to report it at its own option.
+std::optional<PlanProblem> plan_size_problem(const TrainingJob& job, RankScope scope);
 
 // "1, 2, 4, 8": the first twelve divisors of `n` up to `limit`, for "use one of" hints.
 std::string divisor_hint(std::int64_t n, std::int64_t limit = 1 << 20);

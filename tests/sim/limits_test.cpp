@@ -138,7 +138,7 @@ parallelism: {tp: 8, pp: 4, dp: 512}
   EXPECT_NE(e.find("s.yaml:6:33: parallelism.dp: this job's plan would hold about "),
             std::string::npos)
       << e;
-  EXPECT_NE(e.find("ops (16384 ranks × 16384 micro-batches × 25 layers per stage), beyond the "
+  EXPECT_NE(e.find("ops (32 ranks × 16384 micro-batches × 25 layers per stage), beyond the "
                    "limit of 50000000; raise training.micro_batch, lower training.global_batch, "
                    "or use fewer cluster.nodes or model.layers"),
             std::string::npos)
