@@ -83,8 +83,8 @@ void Catalog::read(std::string_view yaml_text, const std::string& file_label, bo
     net.switch_latency_s = *f;
   if (auto f = read_figure(defaults, "nic_latency_s", defaults_required, physical::latency_s))
     net.nic_latency_s = *f;
-  if (auto f = read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false,
-                           physical::bytes_per_s))
+  if (auto f =
+          read_figure(defaults, "cross_socket_bandwidth_bytes_per_s", false, physical::bytes_per_s))
     net.cross_socket_bandwidth_bytes_per_s = f;
   else if (!extending)
     net.cross_socket_bandwidth_bytes_per_s.reset();

@@ -68,15 +68,19 @@ void Plan::unshare() {
   }
 }
 
-void validate_plan(const Plan& plan) {
-  using Kind = PlanPlace::Kind;
+namespace {
+
+using Kind = PlanPlace::Kind;
+
+// The ranks the plan stands for, its listed ranks times its replicas, checked before anything is
+// sized by it: a product that wrapped could be zero (and divide) or small (and index out of
+// bounds).
+int checked_world_size(const Plan& plan) {
   const Replicas& replicas = plan.replicas;
   if (replicas.count < 1 || replicas.rank_stride < 1) {
     throw PlanError("plan: replicas need a count and a rank stride of at least 1",
                     {Kind::replicas});
   }
-  // Checked before anything is sized by it: a product that wrapped could be zero (and divide) or
-  // small (and index out of bounds).
   const std::optional<std::int64_t> world_ranks =
       checked_product({static_cast<std::int64_t>(plan.ranks.size()), replicas.count});
   if (!world_ranks || *world_ranks > max_devices) {
@@ -96,12 +100,13 @@ void validate_plan(const Plan& plan) {
                     plan.ranks.size(), replicas.count, replicas.rank_stride),
         {Kind::replicas});
   }
-  auto fail = [&plan](std::size_t rank_index, std::size_t i, const std::string& what) {
-    throw PlanError("plan: rank " + std::to_string(plan.ranks[rank_index].rank) + " op " +
-                        std::to_string(i) + ": " + what,
-                    {Kind::op, rank_index, i});
-  };
-  // Listed ranks are replica 0's in ascending order; with one replica, exactly 0, 1, 2, ...
+  return world;
+}
+
+// Which of the `world` ranks the plan lists: replica 0's in ascending order; with one replica,
+// exactly 0, 1, 2, ...
+std::vector<bool> listed_ranks(const Plan& plan, int world) {
+  const Replicas& replicas = plan.replicas;
   std::vector<bool> listed(static_cast<std::size_t>(world), false);
   for (std::size_t i = 0; i < plan.ranks.size(); ++i) {
     const RankProgram& program = plan.ranks[i];
@@ -114,37 +119,6 @@ void validate_plan(const Plan& plan) {
           {Kind::rank, i});
     }
     listed[static_cast<std::size_t>(program.rank)] = true;
-    if (program.shares >= 0) {
-      const auto shared = static_cast<std::size_t>(program.shares);
-      if (shared >= i || plan.ranks[shared].shares >= 0 || !program.ops.empty()) {
-        throw PlanError("plan: rank " + std::to_string(program.rank) +
-                            ": a program shares the ops of an earlier program that holds its "
-                            "own, and holds none itself",
-                        {Kind::rank, i});
-      }
-      // One group of the rank for each of the shared program's, so that the rank's ops match
-      // on its channels in the order the shared program's do on theirs.
-      std::vector<std::uint32_t> mapped;
-      for (std::size_t k = 0; k < program.group_map.size(); ++k) {
-        if (program.group_map[k].second >= plan.groups.size() ||
-            (k > 0 && program.group_map[k - 1].first >= program.group_map[k].first)) {
-          throw PlanError("plan: rank " + std::to_string(program.rank) +
-                              ": its group map must name existing groups, sorted",
-                          {Kind::rank, i});
-        }
-        mapped.push_back(program.group_map[k].second);
-      }
-      std::sort(mapped.begin(), mapped.end());
-      if (std::adjacent_find(mapped.begin(), mapped.end()) != mapped.end()) {
-        throw PlanError("plan: rank " + std::to_string(program.rank) +
-                            ": its group map maps two groups to one",
-                        {Kind::rank, i});
-      }
-    } else if (!program.group_map.empty() || program.peer_offset != 0) {
-      throw PlanError("plan: rank " + std::to_string(program.rank) +
-                          ": a group map or peer offset without a shared program",
-                      {Kind::rank, i});
-    }
     // Which devices exist is the cluster's to say (the simulator checks); a negative index is
     // never one, and the plan format refuses it.
     if (program.device < 0) {
@@ -153,10 +127,54 @@ void validate_plan(const Plan& plan) {
                       {Kind::rank, i});
     }
   }
-  // Count per (group, member) and per (sender, receiver) so mismatches are caught up front
-  // instead of as a simulation that never ends.
+  return listed;
+}
+
+// A program that shares another's ops shares one that holds its own, earlier in the plan, and maps
+// each of that program's groups to a distinct existing group, so that its ops match on its
+// channels in the order the shared program's do on theirs; one that does not share maps nothing.
+void check_shared_programs(const Plan& plan) {
+  for (std::size_t i = 0; i < plan.ranks.size(); ++i) {
+    const RankProgram& program = plan.ranks[i];
+    auto fail = [&](const std::string& what) {
+      throw PlanError("plan: rank " + std::to_string(program.rank) + ": " + what, {Kind::rank, i});
+    };
+    if (program.shares < 0) {
+      if (!program.group_map.empty() || program.peer_offset != 0)
+        fail("a group map or peer offset without a shared program");
+      continue;
+    }
+    const auto shared = static_cast<std::size_t>(program.shares);
+    if (shared >= i || plan.ranks[shared].shares >= 0 || !program.ops.empty())
+      fail("a program shares the ops of an earlier program that holds its own, and holds none");
+    std::vector<std::uint32_t> mapped;
+    for (std::size_t k = 0; k < program.group_map.size(); ++k) {
+      if (program.group_map[k].second >= plan.groups.size() ||
+          (k > 0 && program.group_map[k - 1].first >= program.group_map[k].first))
+        fail("its group map must name existing groups, sorted");
+      mapped.push_back(program.group_map[k].second);
+    }
+    std::sort(mapped.begin(), mapped.end());
+    if (std::adjacent_find(mapped.begin(), mapped.end()) != mapped.end())
+      fail("its group map maps two groups to one");
+  }
+}
+
+// Collectives counted per (group, member) and messages per (sender, receiver), so that
+// mismatches are caught up front instead of as a simulation that never ends.
+struct OpCounts {
   std::map<std::pair<std::uint32_t, int>, std::size_t> collectives;
   std::map<std::pair<int, int>, long> messages;
+};
+
+// Checks every op's indices, dependencies and peers, and counts them.
+OpCounts checked_op_counts(const Plan& plan, int world, const std::vector<bool>& listed) {
+  auto fail = [&plan](std::size_t rank_index, std::size_t i, const std::string& what) {
+    throw PlanError("plan: rank " + std::to_string(plan.ranks[rank_index].rank) + " op " +
+                        std::to_string(i) + ": " + what,
+                    {Kind::op, rank_index, i});
+  };
+  OpCounts counts;
   for (std::size_t rank_index = 0; rank_index < plan.ranks.size(); ++rank_index) {
     const RankProgram& program = plan.ranks[rank_index];
     const int r = program.rank;
@@ -184,35 +202,38 @@ void validate_plan(const Plan& plan) {
             fail(rank_index, i, "group index out of range");
           const std::uint32_t group = plan.group_of(rank_index, op);
           const auto& members = plan.groups[group].ranks;
-          bool member = false;
-          for (int m : members)
-            member = member || m == r;
-          if (!member)
+          if (std::find(members.begin(), members.end(), r) == members.end())
             fail(rank_index, i, "collective on a group this rank is not in");
-          ++collectives[{group, r}];
+          ++counts.collectives[{group, r}];
           break;
         }
         case OpKind::send:
         case OpKind::recv: {
           const std::int64_t peer = std::int64_t{op.peer} + program.peer_offset;
-          if (peer < 0 || peer >= world || peer == r) {
+          if (peer < 0 || peer >= world || peer == r)
             fail(rank_index, i, "peer rank " + std::to_string(peer) + " is not another rank");
-          }
           if (!listed[static_cast<std::size_t>(peer)]) {
             fail(rank_index, i,
                  "peer rank " + std::to_string(peer) +
                      " is in another data-parallel replica; messages stay inside one");
           }
           if (op.kind == OpKind::send) {
-            ++messages[{r, static_cast<int>(peer)}];
+            ++counts.messages[{r, static_cast<int>(peer)}];
           } else {
-            --messages[{static_cast<int>(peer), r}];
+            --counts.messages[{static_cast<int>(peer), r}];
           }
           break;
         }
       }
     }
   }
+  return counts;
+}
+
+// Every group names existing ranks, tiles the replicas, and has each listed member issue as many
+// collectives.
+void check_groups(const Plan& plan, int world, const std::vector<bool>& listed, OpCounts& counts) {
+  const Replicas& replicas = plan.replicas;
   for (std::uint32_t g = 0; g < plan.groups.size(); ++g) {
     const auto& members = plan.groups[g].ranks;
     const std::string name = "plan: group " + std::to_string(g) + " (" + plan.groups[g].name + ")";
@@ -239,19 +260,23 @@ void validate_plan(const Plan& plan) {
                         {Kind::group, g});
       }
     }
-    const std::size_t expected = first_listed < 0 ? 0 : collectives[{g, first_listed}];
+    const std::size_t expected = first_listed < 0 ? 0 : counts.collectives[{g, first_listed}];
     for (int m : members) {
-      if (listed[m] && collectives[{g, m}] != expected) {
+      if (listed[m] && counts.collectives[{g, m}] != expected) {
         throw PlanError(name + ": rank " + std::to_string(m) + " issues " +
-                            std::to_string(collectives[{g, m}]) + " collectives, rank " +
+                            std::to_string(counts.collectives[{g, m}]) + " collectives, rank " +
                             std::to_string(first_listed) + " issues " + std::to_string(expected),
                         {Kind::group, g});
       }
     }
   }
-  for (const auto& [pair, balance] : messages) {
+}
+
+// Every rank receives as many messages from each peer as the peer sends it.
+void check_messages_balance(const Plan& plan, const OpCounts& counts) {
+  for (const auto& [pair, balance] : counts.messages) {
     if (balance != 0) {
-      // Listed ranks are in ascending order (checked above).
+      // Listed ranks are in ascending order (checked before).
       const auto sender = std::lower_bound(
           plan.ranks.begin(), plan.ranks.end(), pair.first,
           [](const RankProgram& program, int rank) { return program.rank < rank; });
@@ -261,6 +286,17 @@ void validate_plan(const Plan& plan) {
                       {Kind::rank, static_cast<std::size_t>(sender - plan.ranks.begin())});
     }
   }
+}
+
+}  // namespace
+
+void validate_plan(const Plan& plan) {
+  const int world = checked_world_size(plan);
+  const std::vector<bool> listed = listed_ranks(plan, world);
+  check_shared_programs(plan);
+  OpCounts counts = checked_op_counts(plan, world, listed);
+  check_groups(plan, world, listed, counts);
+  check_messages_balance(plan, counts);
 }
 
 }  // namespace scaleplan

@@ -48,8 +48,7 @@ void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& clu
   if (auto fabric = c.enumeration("node_fabric", node_fabric_names))
     cluster.node_fabric = *fabric;
   // A mesh joins every pair of a node's devices: links grow with the square of the node.
-  if (const double mesh = node_mesh_links(cluster);
-      mesh > static_cast<double>(max_network_links)) {
+  if (const double mesh = node_mesh_links(cluster); mesh > static_cast<double>(max_network_links)) {
     c.error("devices_per_node",
             fmt::format("an NVLink mesh of {} devices per node in {} nodes has {:.3g} links, more "
                         "than the {} scaleplan builds (about 160 bytes each); use fewer devices "
