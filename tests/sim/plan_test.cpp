@@ -324,6 +324,7 @@ TEST(PlanBuilder, SequenceParallelGathersTheLayerInputAgainBesideTheBackward) {
 
 #include "sim/report/prediction.hpp"
 #include "sim/simulate/compute_model.hpp"
+#include "sim/simulate/simulator.hpp"
 #include "tests/support/plans.hpp"
 
 namespace scaleplan {
@@ -533,6 +534,60 @@ TEST(PlanBuilder, RanksOfAStageRunOneProgramOnTheirOwnGroupsAndPeers) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace scaleplan
+
+namespace scaleplan {
+namespace {
+
+TEST(PlanBuilder, SharedProgramsWriteAndSimulateAsTheirCopies) {
+  // Ranks of a stage share the first's ops; written out or simulated (both network models, every
+  // rank), the plan is the one whose every rank holds a copy with its own groups and peers.
+  TrainingJob job = small_job(2, 2, 2, 4);
+  job.parallelism.schedule = PipelineSchedule::interleaved_1f1b;
+  job.parallelism.virtual_stages = 2;
+  job.model.layers = 8;
+  const Plan shared = build_plan(job, RankScope::all_ranks);
+  const Plan copies = test::unshared(shared);
+  validate_plan(shared);
+  validate_plan(copies);
+  std::ostringstream shared_text, copies_text;
+  write_plan(shared, shared_text);
+  write_plan(copies, copies_text);
+  EXPECT_EQ(shared_text.str(), copies_text.str());
+
+  const ClusterSpec cluster = a100_cluster(2, 8);
+  const Topology topology(cluster);
+  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  for (const NetworkModel model : {NetworkModel::flows, NetworkModel::alpha_beta}) {
+    SimulationOptions options;
+    options.network_model = model;
+    const SimulationResult a = simulate(shared, topology, *compute, options);
+    const SimulationResult b = simulate(copies, topology, *compute, options);
+    EXPECT_EQ(a.step_time_s, b.step_time_s);
+    EXPECT_EQ(a.events, b.events);
+    EXPECT_EQ(a.flows, b.flows);
+    EXPECT_EQ(a.link_bytes, b.link_bytes);
+    ASSERT_EQ(a.ranks.size(), b.ranks.size());
+    for (std::size_t r = 0; r < a.ranks.size(); ++r) {
+      EXPECT_EQ(a.ranks[r].finish_s, b.ranks[r].finish_s);
+      EXPECT_EQ(a.ranks[r].exposed_comm_s, b.ranks[r].exposed_comm_s);
+      EXPECT_EQ(a.ranks[r].peak_activation_bytes, b.ranks[r].peak_activation_bytes);
+    }
+  }
+}
+
+TEST(PlanBuilder, ABrokenGroupMapIsAPlanError) {
+  Plan plan = build_plan(small_job(2, 2, 2, 4), RankScope::all_ranks);
+  RankProgram& sharer = plan.ranks[1];
+  ASSERT_GE(sharer.shares, 0);
+  ASSERT_GE(sharer.group_map.size(), 2u);
+  sharer.group_map[1].second = sharer.group_map[0].second;
+  EXPECT_THROW(validate_plan(plan), PlanError);
+  sharer.group_map.pop_back();
+  EXPECT_THROW(validate_plan(plan), PlanError);
 }
 
 }  // namespace
