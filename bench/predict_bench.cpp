@@ -132,7 +132,8 @@ void BM_PredictRecorded(benchmark::State& state) {
   const Plan plan = build_plan(job, settings.ranks);
   for (auto _ : state) {
     TimelineRecorder recorder(plan, true);
-    benchmark::DoNotOptimize(predict({cluster, job, *compute, network, settings}, plan, {&recorder}));
+    benchmark::DoNotOptimize(
+        predict({cluster, job, *compute, network, settings}, plan, {&recorder}));
   }
   state.counters["plans_per_s"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);

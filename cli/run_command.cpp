@@ -176,8 +176,7 @@ void check_plan_fits_cluster(const Plan& plan, const std::string& plan_file,
 // job than the plan's, and a note on `notes` says so.
 void note_a_plan_of_another_job(const Plan& plan, const std::string& plan_file,
                                 const Scenario& scenario, std::ostream& notes) {
-  const RankScope scope =
-      plan.replicas.count > 1 ? RankScope::one_replica : RankScope::all_ranks;
+  const RankScope scope = plan.replicas.count > 1 ? RankScope::one_replica : RankScope::all_ranks;
   // A job too large to build is not the plan's job: the plan reader takes far fewer ops.
   bool same = !plan_size_problem(scenario.job, scope);
   const Plan built = same ? build_plan(scenario.job, scope) : Plan{};

@@ -35,11 +35,9 @@ std::uint32_t Plan::group_of(std::size_t index, const Op& op) const {
   if (program.shares < 0)
     return op.group;
   const auto& map = program.group_map;
-  const auto found = std::lower_bound(
-      map.begin(), map.end(), op.group,
-      [](const std::pair<std::uint32_t, std::uint32_t>& entry, std::uint32_t group) {
-        return entry.first < group;
-      });
+  const auto found = std::lower_bound(map.begin(), map.end(), op.group,
+                                      [](const std::pair<std::uint32_t, std::uint32_t>& entry,
+                                         std::uint32_t group) { return entry.first < group; });
   if (found == map.end() || found->first != op.group) {
     throw PlanError("plan: rank " + std::to_string(program.rank) + " shares the ops of rank " +
                         std::to_string(ranks[static_cast<std::size_t>(program.shares)].rank) +

@@ -154,9 +154,7 @@ struct Plan {
   // The group (an index into groups) and the peer rank of one of those ops, for that rank. O(log
   // groups a program names). group_of throws PlanError for a group a sharing rank does not map.
   std::uint32_t group_of(std::size_t index, const Op& op) const;
-  int peer_of(std::size_t index, const Op& op) const {
-    return op.peer + ranks[index].peer_offset;
-  }
+  int peer_of(std::size_t index, const Op& op) const { return op.peer + ranks[index].peer_offset; }
   // Gives every program its own ops (copies, with its groups and peers): for callers that edit a
   // rank's ops in place.
   void unshare();

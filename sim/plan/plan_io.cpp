@@ -100,8 +100,8 @@ void write_plan(const Plan& plan, std::ostream& out) {
             out << ", activation_bytes: " << number(op.activation_bytes);
           break;
         case OpKind::collective:
-          out << ", collective: " << to_string(op.collective) << ", group: " << plan.group_of(index, op)
-              << ", bytes: " << number(op.bytes);
+          out << ", collective: " << to_string(op.collective)
+              << ", group: " << plan.group_of(index, op) << ", bytes: " << number(op.bytes);
           break;
         case OpKind::send:
         case OpKind::recv:

@@ -41,8 +41,8 @@ RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engi
     const std::size_t holder = shares < 0 ? r : static_cast<std::size_t>(shares);
     if (shape_of_holder[holder] == SIZE_MAX) {
       shape_of_holder[holder] = shapes_.size();
-      shapes_.push_back(make_shape(static_cast<int>(holder),
-                                   communication_tags(static_cast<int>(holder))));
+      shapes_.push_back(
+          make_shape(static_cast<int>(holder), communication_tags(static_cast<int>(holder))));
     }
     shape_of_rank[r] = shape_of_holder[holder];
   }
@@ -184,11 +184,11 @@ void RankScheduler::check_finished() const {
         continue;
       const std::uint32_t index = stream_ops[q.head];
       const Op& op = ops[index];
-      stuck += "\n  rank " + std::to_string(plan_.ranks[r].rank) + " op " + std::to_string(index) +
-               " (" + plan_.labels[op.label] + ", " + std::string(to_string(op.kind)) + " on " +
-               std::string(to_string(op.stream)) + ")" +
-               (state.remaining_deps[index] ? " waits for its dependencies"
-                                                : " waits for its partners");
+      stuck +=
+          "\n  rank " + std::to_string(plan_.ranks[r].rank) + " op " + std::to_string(index) +
+          " (" + plan_.labels[op.label] + ", " + std::string(to_string(op.kind)) + " on " +
+          std::string(to_string(op.stream)) + ")" +
+          (state.remaining_deps[index] ? " waits for its dependencies" : " waits for its partners");
       ++reported;
       break;
     }

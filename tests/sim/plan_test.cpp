@@ -504,8 +504,8 @@ TEST(PlanBuilder, RanksOfAStageRunOneProgramOnTheirOwnGroupsAndPeers) {
   ASSERT_EQ(built.ranks.size(), 16u);
   // The others share the first's ops, held once.
   for (const RankProgram& program : built.ranks) {
-    const int first = rank_of({0, 0, 0, coordinates_of(program.rank, job.parallelism).pp},
-                              job.parallelism);
+    const int first =
+        rank_of({0, 0, 0, coordinates_of(program.rank, job.parallelism).pp}, job.parallelism);
     EXPECT_EQ(program.shares, program.rank == first ? -1 : first) << "rank " << program.rank;
     EXPECT_EQ(program.ops.empty(), program.rank != first) << "rank " << program.rank;
   }
