@@ -12,6 +12,7 @@
 #include "cli/progress.hpp"
 #include "cli/run_command.hpp"
 #include "cli/shell_docs.hpp"
+#include "cli/sweep_command.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/report/validation.hpp"
 #include "version/version.hpp"
@@ -78,6 +79,8 @@ int main(int argc, char** argv) {
   const auto run_calibrate = add_calibrate_commands(app);
   const auto run_plan = add_plan_command(app);
   const auto run_capacity = add_capacity_command(app);
+  const auto run_sweep = add_sweep_command(app);
+  const auto run_report = add_report_command(app);
 
   // Last, so that they describe every command above.
   const auto run_shell_docs = add_shell_docs_commands(app);
@@ -96,6 +99,10 @@ int main(int argc, char** argv) {
       return run_plan();
     if (app.got_subcommand("capacity"))
       return run_capacity();
+    if (app.got_subcommand("sweep"))
+      return run_sweep();
+    if (app.got_subcommand("report"))
+      return run_report();
     if (app.got_subcommand("catalog"))
       return run_catalog();
     if (*validate_command)

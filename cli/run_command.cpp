@@ -120,12 +120,13 @@ int run_scenario(const RunCommands& c) {
   const Scenario scenario = load_step_scenario(o, catalog);
   const RunSettings settings =
       settings_of(o, scenario, c.all_ranks ? RankScope::all_ranks : RankScope::one_replica);
-  // The scenario reader checked one replica's size; every rank is checked here, at the option.
-  if (const auto too_big = plan_size_problem(scenario.job, settings.ranks)) {
-    throw InputError({{{"<command line>", 0, 0},
+  // The scenario was checked for the one replica that stands for the others; every rank's plan
+  // may be beyond the limit.
+  if (const auto problem = plan_size_problem(scenario.job, settings.ranks)) {
+    throw InputError({{{o.scenario, 0, 0},
                        "--all-ranks",
-                       std::string(too_big->key) + ": " + too_big->message +
-                           "; or simulate one data-parallel replica (without --all-ranks)"}});
+                       problem->message + "; or run without --all-ranks, which simulates one " +
+                           "data-parallel replica for all of them"}});
   }
   const ClusterNetwork network = prepare_network(scenario, catalog);
   const Plan plan = build_plan(scenario.job, settings.ranks);

@@ -64,9 +64,9 @@ RankStatistics::RankStatistics(const Plan& plan) : plan_(&plan), ranks_(plan.ran
 void RankStatistics::on_op(int rank, std::uint32_t op, SimTime start, SimTime end) {
   PerRank& r = ranks_[rank];
   r.finish = std::max(r.finish, end);
-  add_busy(plan_->ops_of(static_cast<std::size_t>(rank))[op].kind == OpKind::compute
-               ? r.compute_busy
-               : r.comm_busy,
+  const Op& o = plan_->ops_of(static_cast<std::size_t>(rank))[op];
+  add_busy(o.kind == OpKind::compute ? r.compute_busy
+                                     : r.comm_busy_by_stream[static_cast<std::size_t>(o.stream)],
            start, end);
 }
 
@@ -103,8 +103,18 @@ std::vector<RankResult> RankStatistics::results() const {
     RankResult r;
     r.rank = plan_->ranks[i].rank;
     r.finish_s = to_seconds(state.finish);
-    r.compute_s = measure(state.compute_busy);
-    r.exposed_comm_s = measure_difference(state.comm_busy, state.compute_busy);
+    const Intervals& compute = state.compute_busy;  // sorted and merged as ops ended
+    r.compute_s = measure(compute);
+    Intervals comm;
+    for (std::size_t s = 0; s < state.comm_busy_by_stream.size(); ++s) {
+      const Intervals& busy = state.comm_busy_by_stream[s];
+      if (busy.empty())
+        continue;
+      comm.insert(comm.end(), busy.begin(), busy.end());
+      r.exposed_by_stream_s[s] = measure_difference(busy, compute);
+    }
+    std::sort(comm.begin(), comm.end());
+    r.exposed_comm_s = measure_difference(comm, compute);
     r.idle_s = std::max(0.0, step_time_s - r.compute_s - r.exposed_comm_s);
     r.peak_activation_bytes = state.peak_activation_bytes;
     results.push_back(r);

@@ -174,7 +174,6 @@ void check_batch_and_size(const TrainingJob& job, Problems& problems) {
                                     microbatches, p.pp)});
     return;
   }
-  // One replica is what a run simulates unless asked for every rank (plan_size_problem).
   if (auto problem = plan_size_problem(job, RankScope::one_replica))
     problems.push_back(std::move(*problem));
 }
@@ -186,16 +185,19 @@ std::optional<PlanProblem> plan_size_problem(const TrainingJob& job, RankScope s
   if (ops <= max_plan_ops)
     return std::nullopt;
   const auto& p = job.parallelism;
+  const auto& t = job.training;
   const std::int64_t microbatches =
-      job.training.global_batch / saturating_product({job.training.micro_batch, p.dp});
+      t.global_batch / std::max<std::int64_t>(1, saturating_product({t.micro_batch, p.dp}));
+  // One replica stands for the others: only the ranks it lists count.
+  const double ranks = listed_ranks(p, scope);
   return PlanProblem{
       "parallelism.dp",
       {},
-      fmt::format("this job's plan would hold about {} ops ({} ranks × {} micro-batches × {} "
-                  "layers per stage), beyond the limit of {}; raise training.micro_batch, "
-                  "lower training.global_batch, or use fewer cluster.nodes or model.layers",
-                  product_text(ops), listed_ranks(job, scope), microbatches,
-                  job.model.layers / p.pp, max_plan_ops)};
+      fmt::format("this job's plan would hold about {} ops ({:.0f} simulated ranks × {} "
+                  "micro-batches × {} layers per stage), beyond the limit of {}; raise "
+                  "training.micro_batch, lower training.global_batch, or use fewer "
+                  "cluster.nodes or model.layers",
+                  product_text(ops), ranks, microbatches, job.model.layers / p.pp, max_plan_ops)};
 }
 
 namespace {

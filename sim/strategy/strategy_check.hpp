@@ -43,10 +43,9 @@ std::vector<PlanProblem> check_strategy(const TrainingJob& job);
 // must have a peak for the training dtype, then everything check_strategy(job) checks.
 std::vector<PlanProblem> check_strategy(const ClusterSpec& cluster, const TrainingJob& job);
 
-// Whether simulating the job with `scope` stays within max_plan_ops (sim/strategy/plan_size.hpp):
-// the problem at parallelism.dp if not. check_strategy checks one replica, what a run simulates by
-// default; build_plan checks its own scope, and a caller that simulates every rank checks
-// RankScope::all_ranks first to report it at its own option.
+// The plan-size rule for a plan built with `scope`: a problem when build_plan(job, scope) could
+// hold more than max_plan_ops. check_strategy applies it to RankScope::one_replica, the plan that
+// `run`, `validate` and the planner simulate; a caller simulating every rank checks all_ranks too.
 std::optional<PlanProblem> plan_size_problem(const TrainingJob& job, RankScope scope);
 
 // "1, 2, 4, 8": the first twelve divisors of `n` up to `limit`, for "use one of" hints.
