@@ -4,9 +4,13 @@
 #include <benchmark/benchmark.h>
 
 #include <memory>
+#include <ostream>
+#include <streambuf>
 
 #include "hardware/io/catalog.hpp"
 #include "sim/report/prediction.hpp"
+#include "sim/simulate/timeline_recorder.hpp"
+#include "sim/timeline/chrome_trace.hpp"
 
 namespace scaleplan {
 namespace {
@@ -78,6 +82,89 @@ void BM_PredictBuiltPlan(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_PredictBuiltPlan)->Unit(benchmark::kMillisecond)->MinTime(3);
+
+// Every rank simulated (`run --all-ranks`): the 1,024 ranks' programs, each stage's shared by its
+// 128 ranks, and every replica's collectives and messages. Issue 20: at most 5 s a step (wall
+// time and peak memory: bench/scale_bench).
+void BM_PredictAllRanks(benchmark::State& state) {
+  const ClusterSpec cluster = a100_cluster_1024();
+  const TrainingJob job = gpt3_175b_job();
+  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
+  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  RunSettings settings;
+  settings.ranks = RankScope::all_ranks;
+  const Plan plan = build_plan(job, settings.ranks);
+  Prediction p;
+  for (auto _ : state) {
+    p = predict({cluster, job, *compute, network, settings}, plan);
+    benchmark::ClobberMemory();
+  }
+  state.counters["steps_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["step_time_s"] = benchmark::Counter(p.step_time_s);
+}
+BENCHMARK(BM_PredictAllRanks)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// A stream that counts what it is given and keeps none of it.
+class CountingBuffer final : public std::streambuf {
+ public:
+  std::uint64_t bytes = 0;
+
+ protected:
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    bytes += static_cast<std::uint64_t>(n);
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    ++bytes;
+    return traits_type::not_eof(c);
+  }
+};
+
+// The one-replica step recorded as `run --trace` records it (ops, memory, link rates): what the
+// recording adds to BM_PredictBuiltPlan.
+void BM_PredictRecorded(benchmark::State& state) {
+  const ClusterSpec cluster = a100_cluster_1024();
+  const TrainingJob job = gpt3_175b_job();
+  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
+  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  const RunSettings settings;
+  const Plan plan = build_plan(job, settings.ranks);
+  for (auto _ : state) {
+    TimelineRecorder recorder(plan, true);
+    benchmark::DoNotOptimize(
+        predict({cluster, job, *compute, network, settings}, plan, {&recorder}));
+  }
+  state.counters["plans_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PredictRecorded)->Unit(benchmark::kMillisecond)->MinTime(3);
+
+// Writing that step's Chrome trace (1.3 million events, 192 MB of JSON) into a stream that keeps
+// nothing, so that the formatting is timed and not the disk. Issue 20: no longer than the
+// simulation (BM_PredictBuiltPlan).
+void BM_WriteChromeTrace(benchmark::State& state) {
+  const ClusterSpec cluster = a100_cluster_1024();
+  const TrainingJob job = gpt3_175b_job();
+  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
+  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  const RunSettings settings;
+  const Plan plan = build_plan(job, settings.ranks);
+  TimelineRecorder recorder(plan, true);
+  predict({cluster, job, *compute, network, settings}, plan, {&recorder});
+  const Timeline& timeline = recorder.timeline();
+  CountingBuffer counted;
+  std::ostream out(&counted);
+  for (auto _ : state)
+    write_chrome_trace(out, timeline, {});
+  const auto events = static_cast<double>(timeline.ops.size() + timeline.memory.size());
+  state.counters["events"] = benchmark::Counter(events);
+  state.counters["events_per_s"] = benchmark::Counter(
+      events * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["MB"] = benchmark::Counter(static_cast<double>(counted.bytes) /
+                                            static_cast<double>(state.iterations()) / 1e6);
+}
+BENCHMARK(BM_WriteChromeTrace)->Unit(benchmark::kMillisecond)->MinTime(3);
 
 // What each evaluation would cost on top without the shared network: building it (graph, latency
 // calibration, the first route search).

@@ -89,11 +89,12 @@ struct NetworkSpec {
   }
 };
 
-// The most devices a cluster (and so a plan) has. Routing keeps a hop-distance table per source
-// device it routes from, so memory grows with devices × network vertices where every rank is
-// simulated; a larger cluster is refused rather than left to run out of memory
-// (docs/reliability.md has the measured cost).
-inline constexpr std::int64_t max_devices = 1 << 15;
+// The most devices a cluster (and so a plan) has: 131,072, the clusters being bought now. What
+// grows with devices is checked before it is built: the network's links (max_network_links), the
+// plan's ops (max_plan_ops), the trace's events, and routing, whose per-source hop tables the
+// flow model's route-search budget and limit bound (docs/reliability.md has the measured cost).
+// Ranks and devices fit in 32 bits wherever they are packed (event payloads, matcher channels).
+inline constexpr std::int64_t max_devices = 1 << 17;
 
 struct ClusterSpec {
   DeviceSpec device;

@@ -30,6 +30,42 @@ std::uint32_t Plan::add_group(Group group) {
   return static_cast<std::uint32_t>(groups.size() - 1);
 }
 
+std::uint32_t Plan::group_of(std::size_t index, const Op& op) const {
+  const RankProgram& program = ranks[index];
+  if (program.shares < 0)
+    return op.group;
+  const auto& map = program.group_map;
+  const auto found = std::lower_bound(map.begin(), map.end(), op.group,
+                                      [](const std::pair<std::uint32_t, std::uint32_t>& entry,
+                                         std::uint32_t group) { return entry.first < group; });
+  if (found == map.end() || found->first != op.group) {
+    throw PlanError("plan: rank " + std::to_string(program.rank) + " shares the ops of rank " +
+                        std::to_string(ranks[static_cast<std::size_t>(program.shares)].rank) +
+                        " but maps no group of its for group " + std::to_string(op.group),
+                    {PlanPlace::Kind::rank, index});
+  }
+  return found->second;
+}
+
+void Plan::unshare() {
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    if (ranks[i].shares < 0)
+      continue;
+    std::vector<Op> ops = ops_of(i);
+    for (Op& op : ops) {
+      if (op.kind == OpKind::collective)
+        op.group = group_of(i, op);
+      else if (op.kind == OpKind::send || op.kind == OpKind::recv)
+        op.peer = peer_of(i, op);
+    }
+    RankProgram& program = ranks[i];
+    program.ops = std::move(ops);
+    program.shares = -1;
+    program.group_map.clear();
+    program.peer_offset = 0;
+  }
+}
+
 namespace {
 
 using Kind = PlanPlace::Kind;
@@ -92,6 +128,36 @@ std::vector<bool> listed_ranks(const Plan& plan, int world) {
   return listed;
 }
 
+// A program that shares another's ops shares one that holds its own, earlier in the plan, and maps
+// each of that program's groups to a distinct existing group, so that its ops match on its
+// channels in the order the shared program's do on theirs; one that does not share maps nothing.
+void check_shared_programs(const Plan& plan) {
+  for (std::size_t i = 0; i < plan.ranks.size(); ++i) {
+    const RankProgram& program = plan.ranks[i];
+    auto fail = [&](const std::string& what) {
+      throw PlanError("plan: rank " + std::to_string(program.rank) + ": " + what, {Kind::rank, i});
+    };
+    if (program.shares < 0) {
+      if (!program.group_map.empty() || program.peer_offset != 0)
+        fail("a group map or peer offset without a shared program");
+      continue;
+    }
+    const auto shared = static_cast<std::size_t>(program.shares);
+    if (shared >= i || plan.ranks[shared].shares >= 0 || !program.ops.empty())
+      fail("a program shares the ops of an earlier program that holds its own, and holds none");
+    std::vector<std::uint32_t> mapped;
+    for (std::size_t k = 0; k < program.group_map.size(); ++k) {
+      if (program.group_map[k].second >= plan.groups.size() ||
+          (k > 0 && program.group_map[k - 1].first >= program.group_map[k].first))
+        fail("its group map must name existing groups, sorted");
+      mapped.push_back(program.group_map[k].second);
+    }
+    std::sort(mapped.begin(), mapped.end());
+    if (std::adjacent_find(mapped.begin(), mapped.end()) != mapped.end())
+      fail("its group map maps two groups to one");
+  }
+}
+
 // Collectives counted per (group, member) and messages per (sender, receiver), so that
 // mismatches are caught up front instead of as a simulation that never ends.
 struct OpCounts {
@@ -110,8 +176,9 @@ OpCounts checked_op_counts(const Plan& plan, int world, const std::vector<bool>&
   for (std::size_t rank_index = 0; rank_index < plan.ranks.size(); ++rank_index) {
     const RankProgram& program = plan.ranks[rank_index];
     const int r = program.rank;
-    for (std::size_t i = 0; i < program.ops.size(); ++i) {
-      const Op& op = program.ops[i];
+    const std::vector<Op>& ops = plan.ops_of(rank_index);
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
       if (op.label >= plan.labels.size())
         fail(rank_index, i, "label index out of range");
       for (std::uint32_t dep : op.deps) {
@@ -131,28 +198,30 @@ OpCounts checked_op_counts(const Plan& plan, int world, const std::vector<bool>&
         case OpKind::collective: {
           if (op.group >= plan.groups.size())
             fail(rank_index, i, "group index out of range");
-          const auto& members = plan.groups[op.group].ranks;
+          const std::uint32_t group = plan.group_of(rank_index, op);
+          const auto& members = plan.groups[group].ranks;
           if (std::find(members.begin(), members.end(), r) == members.end())
             fail(rank_index, i, "collective on a group this rank is not in");
-          ++counts.collectives[{op.group, r}];
+          ++counts.collectives[{group, r}];
           break;
         }
         case OpKind::send:
-        case OpKind::recv:
-          if (op.peer < 0 || op.peer >= world || op.peer == r) {
-            fail(rank_index, i, "peer rank " + std::to_string(op.peer) + " is not another rank");
-          }
-          if (!listed[op.peer]) {
+        case OpKind::recv: {
+          const std::int64_t peer = std::int64_t{op.peer} + program.peer_offset;
+          if (peer < 0 || peer >= world || peer == r)
+            fail(rank_index, i, "peer rank " + std::to_string(peer) + " is not another rank");
+          if (!listed[static_cast<std::size_t>(peer)]) {
             fail(rank_index, i,
-                 "peer rank " + std::to_string(op.peer) +
+                 "peer rank " + std::to_string(peer) +
                      " is in another data-parallel replica; messages stay inside one");
           }
           if (op.kind == OpKind::send) {
-            ++counts.messages[{r, op.peer}];
+            ++counts.messages[{r, static_cast<int>(peer)}];
           } else {
-            --counts.messages[{op.peer, r}];
+            --counts.messages[{static_cast<int>(peer), r}];
           }
           break;
+        }
       }
     }
   }
@@ -222,6 +291,7 @@ void check_messages_balance(const Plan& plan, const OpCounts& counts) {
 void validate_plan(const Plan& plan) {
   const int world = checked_world_size(plan);
   const std::vector<bool> listed = listed_ranks(plan, world);
+  check_shared_programs(plan);
   OpCounts counts = checked_op_counts(plan, world, listed);
   check_groups(plan, world, listed, counts);
   check_messages_balance(plan, counts);

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
@@ -107,7 +108,18 @@ struct RankProgram {
   int rank = 0;
   int device = 0;
   StaticMemory static_memory;
+  // The rank's ops; empty where the program shares another's (below). Read them through
+  // Plan::ops_of, and their groups and peers through Plan::group_of and Plan::peer_of.
   std::vector<Op> ops;
+  // Ranks of a pipeline stage run one program on their own groups and pipeline peers, so a
+  // program may run the ops of an earlier program of the plan rather than hold a copy (a plan of a
+  // thousand ranks then holds a few programs, not a thousand): `shares` is that program's index in
+  // Plan::ranks (-1: none; the program shared holds its own ops); each group its ops name maps to
+  // this rank's through `group_map` (pairs sorted by the shared program's group), and each peer
+  // is shifted by `peer_offset`.
+  std::int32_t shares = -1;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> group_map;
+  std::int32_t peer_offset = 0;
 };
 
 // Data-parallel symmetry: a plan may list the programs of one data-parallel replica and stand
@@ -133,6 +145,19 @@ struct Plan {
   // Ranks in the job: the listed ones and their copies in the other replicas, for a plan that
   // validate_plan accepts (at most max_devices ranks, so the product fits).
   int world_size() const { return static_cast<int>(ranks.size()) * replicas.count; }
+
+  // The ops of listed rank `index` (an index into ranks): its own, or those it shares.
+  const std::vector<Op>& ops_of(std::size_t index) const {
+    const RankProgram& program = ranks[index];
+    return program.shares < 0 ? program.ops : ranks[static_cast<std::size_t>(program.shares)].ops;
+  }
+  // The group (an index into groups) and the peer rank of one of those ops, for that rank. O(log
+  // groups a program names). group_of throws PlanError for a group a sharing rank does not map.
+  std::uint32_t group_of(std::size_t index, const Op& op) const;
+  int peer_of(std::size_t index, const Op& op) const { return op.peer + ranks[index].peer_offset; }
+  // Gives every program its own ops (copies, with its groups and peers): for callers that edit a
+  // rank's ops in place.
+  void unshare();
 
   // Index of a label, added if new.
   std::uint32_t label(std::string_view text);

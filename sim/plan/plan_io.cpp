@@ -80,7 +80,9 @@ void write_plan(const Plan& plan, std::ostream& out) {
     out << "]}\n";
   }
   out << "ranks:\n";
-  for (const auto& r : plan.ranks) {
+  for (std::size_t index = 0; index < plan.ranks.size(); ++index) {
+    // A program that shares another's ops is written out whole, with its own groups and peers.
+    const RankProgram& r = plan.ranks[index];
     const auto& m = r.static_memory;
     out << "  - rank: " << r.rank << "\n    device: " << r.device
         << "\n    static_memory: {weights_bytes: " << number(m.weights_bytes)
@@ -88,7 +90,7 @@ void write_plan(const Plan& plan, std::ostream& out) {
         << ", optimizer_bytes: " << number(m.optimizer_bytes)
         << ", communication_buffer_bytes: " << number(m.communication_buffer_bytes) << "}\n";
     out << "    ops:\n";
-    for (const auto& op : r.ops) {
+    for (const auto& op : plan.ops_of(index)) {
       out << "      - {kind: " << to_string(op.kind) << ", stream: " << to_string(op.stream)
           << ", label: " << op.label;
       switch (op.kind) {
@@ -98,12 +100,12 @@ void write_plan(const Plan& plan, std::ostream& out) {
             out << ", activation_bytes: " << number(op.activation_bytes);
           break;
         case OpKind::collective:
-          out << ", collective: " << to_string(op.collective) << ", group: " << op.group
-              << ", bytes: " << number(op.bytes);
+          out << ", collective: " << to_string(op.collective)
+              << ", group: " << plan.group_of(index, op) << ", bytes: " << number(op.bytes);
           break;
         case OpKind::send:
         case OpKind::recv:
-          out << ", peer: " << op.peer << ", bytes: " << number(op.bytes);
+          out << ", peer: " << plan.peer_of(index, op) << ", bytes: " << number(op.bytes);
           break;
       }
       if (op.microbatch >= 0)
@@ -137,9 +139,9 @@ std::uint64_t plan_yaml_values(const Plan& plan) {
   for (const Group& group : plan.groups)
     values += 1 + 2 + 2 + group.ranks.size();
   values += 2;
-  for (const RankProgram& rank : plan.ranks) {
+  for (std::size_t index = 0; index < plan.ranks.size(); ++index) {
     values += 1 + 2 + 2 + 2 + 8 + 2;
-    for (const Op& op : rank.ops) {
+    for (const Op& op : plan.ops_of(index)) {
       values += 1 + 6;
       switch (op.kind) {
         case OpKind::compute:

@@ -350,8 +350,8 @@ double hardware_flops_per_step(const Plan& plan) {
     }
   }
   double flops = 0;
-  for (const RankProgram& rank : plan.ranks) {
-    for (const Op& op : rank.ops) {
+  for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
+    for (const Op& op : plan.ops_of(r)) {
       if (op.kind == OpKind::compute)
         flops += block_flops[op.block];
     }

@@ -112,14 +112,13 @@ const AlphaBetaTransferModel::Cost& AlphaBetaTransferModel::cost_of(std::uint32_
   for (const auto& [port, seconds] : estimate_port_seconds(phases, topology_)) {
     if (!(seconds > 0))
       continue;
-    const auto [it, inserted] =
-        port_index_.try_emplace(port, static_cast<std::uint32_t>(ports_.size()));
+    const auto [index, inserted] = port_index_.insert(port);
     if (inserted) {
       ports_.emplace_back();
       is_contended_.push_back(0);
     }
     // A port's seconds in a phase are at most the phase's busiest port's: a share of at most 1.
-    cost->port_share.emplace_back(it->second, std::min(1.0, seconds / cost->bandwidth_s));
+    cost->port_share.emplace_back(index, std::min(1.0, seconds / cost->bandwidth_s));
   }
   return *cost;
 }

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/engine/dense_ids.hpp"
 #include "sim/engine/engine.hpp"
 #include "sim/engine/maxmin.hpp"
 #include "sim/simulate/comm_routes.hpp"
@@ -85,7 +86,7 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   std::vector<std::optional<Cost>> costs_;  // by route, computed on first use
   std::vector<double> link_bytes_;          // bytes the fast path put on each link
   // Each port the fast path has used (estimate_port_seconds' ids), densely numbered.
-  std::unordered_map<std::uint64_t, std::uint32_t> port_index_;
+  DenseIds port_index_;  // port id to its index in ports_
   std::vector<Port> ports_;
   std::vector<Running> running_;  // by transaction id
   // Ports asked for more than they hold, and the transactions that were limited by one at the

@@ -18,14 +18,14 @@ CommRoutes::CommRoutes(const Plan& plan, const Topology& topology, double collec
     slot_of_rank_[plan.ranks[i].rank] = static_cast<int>(i);
 }
 
-std::uint32_t CommRoutes::collective(const Op& op) {
-  std::vector<CollectiveRoute>& known = collective_routes_[op.group];
+std::uint32_t CommRoutes::collective(const Op& op, std::uint32_t group) {
+  std::vector<CollectiveRoute>& known = collective_routes_[group];
   for (const CollectiveRoute& r : known) {
     if (r.kind == op.collective && r.bytes == op.bytes)
       return r.route;
   }
   std::vector<int> devices;
-  for (int member : plan_.groups[op.group].ranks)
+  for (int member : plan_.groups[group].ranks)
     devices.push_back(device_of_rank(member));
   CommRoute route;
   route.collective = true;
@@ -34,7 +34,7 @@ std::uint32_t CommRoutes::collective(const Op& op) {
           ? *forced_algorithm_
           : choose_algorithm(op.collective, devices, op.bytes, topology_, step_latency_s_);
   route.phases = expand_collective(op.collective, route.algorithm, devices, op.bytes, topology_);
-  const int spanned = replicas_spanned(op.group);
+  const int spanned = replicas_spanned(group);
   for (Phase& phase : route.phases)
     add_replica_copies(phase, spanned);
   const auto id = static_cast<std::uint32_t>(routes_.size());

@@ -31,9 +31,10 @@ class CommRoutes {
   CommRoutes(const Plan& plan, const Topology& topology, double collective_step_latency_s,
              std::optional<CollectiveAlgorithm> forced_algorithm);
 
-  // The route of a collective op, expanded on first use: the forced algorithm where it applies,
-  // else choose_algorithm's choice.
-  std::uint32_t collective(const Op& op);
+  // The route of a collective op on `group` (the op's, or the group of a rank that shares its
+  // program, Plan::group_of), expanded on first use: the forced algorithm where it applies, else
+  // choose_algorithm's choice.
+  std::uint32_t collective(const Op& op, std::uint32_t group);
   // The route of a message between two devices.
   std::uint32_t message(int src_device, int dst_device, double bytes);
 

@@ -33,9 +33,14 @@ const NcclBufferFigures& nccl_buffer_figures() {
 std::vector<double> activation_peak_bytes(const Plan& plan) {
   std::vector<double> peaks;
   peaks.reserve(plan.ranks.size());
-  for (const RankProgram& program : plan.ranks) {
+  for (std::size_t index = 0; index < plan.ranks.size(); ++index) {
+    // Ranks that share a program have its peak.
+    if (const std::int32_t shares = plan.ranks[index].shares; shares >= 0) {
+      peaks.push_back(peaks[static_cast<std::size_t>(shares)]);
+      continue;
+    }
     double bytes = 0, peak = 0;
-    for (const Op& op : program.ops) {
+    for (const Op& op : plan.ops_of(index)) {
       if (op.kind != OpKind::compute || op.activation_bytes == 0)
         continue;
       bytes += op.activation_bytes;
@@ -67,9 +72,9 @@ std::vector<double> nccl_buffer_bytes(const Plan& plan) {
   std::vector<double> bytes(plan.ranks.size(), 0.0);
   for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
     std::set<int> senders;
-    for (const Op& op : plan.ranks[r].ops) {
+    for (const Op& op : plan.ops_of(r)) {
       if (op.kind == OpKind::recv)
-        senders.insert(op.peer);
+        senders.insert(plan.peer_of(r, op));
     }
     bytes[r] = nccl_buffer_bytes(communicators[r], static_cast<int>(senders.size()));
   }

@@ -1,6 +1,7 @@
 #include "sim/simulate/network_model_choice.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include <fmt/format.h>
@@ -34,17 +35,18 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
                                  const SimulationOptions& options, CommRoutes& routes) {
   Demand messages;
   std::vector<std::uint64_t> occurrences;  // per route: its collectives in the step
-  for (const RankProgram& program : plan.ranks) {
-    for (const Op& op : program.ops) {
+  for (std::size_t index = 0; index < plan.ranks.size(); ++index) {
+    const RankProgram& program = plan.ranks[index];
+    for (const Op& op : plan.ops_of(index)) {
       if (op.kind == OpKind::send) {
-        const Phase phase =
-            routes.message_phase(program.device, routes.device_of_rank(op.peer), op.bytes);
+        const Phase phase = routes.message_phase(
+            program.device, routes.device_of_rank(plan.peer_of(index, op)), op.bytes);
         messages.flows += phase.transfers.size();
         for (const Transfer& tr : phase.transfers)
           messages.sources.push_back(tr.src_device);
       } else if (op.kind == OpKind::collective &&
-                 routes.first_listed_member(op.group) == program.rank) {
-        const std::uint32_t id = routes.collective(op);
+                 routes.first_listed_member(plan.group_of(index, op)) == program.rank) {
+        const std::uint32_t id = routes.collective(op, plan.group_of(index, op));
         occurrences.resize(std::max<std::size_t>(occurrences.size(), id + 1), 0);
         ++occurrences[id];
       }
@@ -56,10 +58,20 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
         collective_demand(routes[id], id < occurrences.size() ? occurrences[id] : 0, id));
   demands.push_back(std::move(messages));
   std::vector<std::uint32_t> users(topology.device_count(), 0);
+  // Each demand's distinct sources, kept in first-seen order (only counted below): a stamp per
+  // device rather than a sort of millions of transfers' sources.
+  std::vector<std::size_t> seen_by(topology.device_count(), SIZE_MAX);
   std::uint64_t flows = 0, sources = 0;
-  for (Demand& d : demands) {
-    std::sort(d.sources.begin(), d.sources.end());
-    d.sources.erase(std::unique(d.sources.begin(), d.sources.end()), d.sources.end());
+  for (std::size_t k = 0; k < demands.size(); ++k) {
+    Demand& d = demands[k];
+    std::size_t kept = 0;
+    for (const int src : d.sources) {
+      if (seen_by[src] != k) {
+        seen_by[src] = k;
+        d.sources[kept++] = src;
+      }
+    }
+    d.sources.resize(kept);
     flows += d.flows;
     for (int src : d.sources)
       sources += users[src]++ == 0 ? 1 : 0;

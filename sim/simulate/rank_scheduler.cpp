@@ -1,6 +1,7 @@
 #include "sim/simulate/rank_scheduler.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -32,36 +33,58 @@ RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engi
                                      block.name, flops, bytes, seconds_text(seconds), e.what()));
     }
   }
+  // Ranks that share a program share its shape (the plan's `shares`), made once.
+  std::vector<std::size_t> shape_of_rank(plan.ranks.size(), 0);
+  std::vector<std::size_t> shape_of_holder(plan.ranks.size(), SIZE_MAX);
+  for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
+    const std::int32_t shares = plan.ranks[r].shares;
+    const std::size_t holder = shares < 0 ? r : static_cast<std::size_t>(shares);
+    if (shape_of_holder[holder] == SIZE_MAX) {
+      shape_of_holder[holder] = shapes_.size();
+      shapes_.push_back(
+          make_shape(static_cast<int>(holder), communication_tags(static_cast<int>(holder))));
+    }
+    shape_of_rank[r] = shape_of_holder[holder];
+  }
   ranks_.resize(plan.ranks.size());
-  for (std::size_t r = 0; r < plan.ranks.size(); ++r)
-    prepare(static_cast<int>(r), communication_tags(static_cast<int>(r)));
+  for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
+    RankState& state = ranks_[r];
+    state.shape = &shapes_[shape_of_rank[r]];
+    state.remaining_deps = state.shape->dependency_counts;
+  }
 }
 
-// Each op's dependency count, its dependents as compressed rows, and each stream's ops in
-// program order.
-void RankScheduler::prepare(int r, const std::vector<std::uint32_t>& communication_tags) {
-  const RankProgram& program = plan_.ranks[r];
-  RankState& state = ranks_[r];
-  const std::size_t n = program.ops.size();
-  state.ops.assign(n, OpState{});
+// Each op's dependency count, what is read of it as it runs, its dependents as compressed rows,
+// and each stream's ops in program order.
+RankScheduler::ProgramShape RankScheduler::make_shape(
+    int r, const std::vector<std::uint32_t>& communication_tags) const {
+  ProgramShape shape;
+  const std::vector<Op>& ops = plan_.ops_of(static_cast<std::size_t>(r));
+  shape.ops = &ops;
+  const std::size_t n = ops.size();
+  shape.op_shapes.resize(n);
+  shape.dependency_counts.resize(n);
   std::vector<std::uint32_t> count(n + 1, 0);
   for (std::uint32_t i = 0; i < n; ++i) {
-    const Op& op = program.ops[i];
-    state.ops[i].remaining_deps = static_cast<std::uint32_t>(op.deps.size());
-    state.ops[i].communication_tag = communication_tags[i];
+    const Op& op = ops[i];
+    shape.dependency_counts[i] = static_cast<std::uint32_t>(op.deps.size());
+    const bool compute = op.kind == OpKind::compute;
+    shape.op_shapes[i] = {compute ? op.block : communication_tags[i], op.kind, op.stream,
+                          compute && op.activation_bytes != 0};
     for (std::uint32_t d : op.deps)
       ++count[d + 1];
-    state.streams[static_cast<int>(op.stream)].ops.push_back(i);
+    shape.stream_ops[static_cast<int>(op.stream)].push_back(i);
   }
   for (std::size_t i = 1; i <= n; ++i)
     count[i] += count[i - 1];
-  state.dependents_begin = count;
-  state.dependents.assign(count[n], 0);
+  shape.dependents_begin = count;
+  shape.dependents.assign(count[n], 0);
   std::vector<std::uint32_t> fill(count.begin(), count.end() - 1);
   for (std::uint32_t i = 0; i < n; ++i) {
-    for (std::uint32_t d : program.ops[i].deps)
-      state.dependents[fill[d]++] = i;
+    for (std::uint32_t d : ops[i].deps)
+      shape.dependents[fill[d]++] = i;
   }
+  return shape;
 }
 
 void RankScheduler::start() {
@@ -73,22 +96,26 @@ void RankScheduler::start() {
 
 void RankScheduler::try_start(int rank, Stream stream) {
   RankState& state = ranks_[rank];
-  StreamQueue& q = state.streams[static_cast<int>(stream)];
-  if (q.busy || q.head >= q.ops.size())
+  StreamState& q = state.streams[static_cast<int>(stream)];
+  const std::vector<std::uint32_t>& stream_ops = state.shape->stream_ops[static_cast<int>(stream)];
+  if (q.busy || q.head >= stream_ops.size())
     return;
-  const std::uint32_t index = q.ops[q.head];
-  if (state.ops[index].remaining_deps != 0)
+  const std::uint32_t index = stream_ops[q.head];
+  if (state.remaining_deps[index] != 0)
     return;
   q.busy = true;
-  const Op& op = plan_.ranks[rank].ops[index];
+  const OpShape& op = state.shape->op_shapes[index];
   if (op.kind != OpKind::compute) {
-    communication_.on_communication_ready(rank, index, state.ops[index].communication_tag);
+    communication_.on_communication_ready(rank, index, op.communication_tag);
     return;
   }
-  state.ops[index].start = engine_.now();
-  if (op.activation_bytes > 0)
-    change_memory(rank, index, op.activation_bytes);
-  engine_.schedule_after(block_time_[op.block], this,
+  q.start = engine_.now();
+  if (op.changes_memory) {
+    const double bytes = (*state.shape->ops)[index].activation_bytes;
+    if (bytes > 0)
+      change_memory(rank, index, bytes);
+  }
+  engine_.schedule_after(block_time_[op.communication_tag], this,
                          (static_cast<std::uint64_t>(rank) << rank_shift) | index);
 }
 
@@ -97,7 +124,8 @@ void RankScheduler::on_event(std::uint64_t payload) {
 }
 
 void RankScheduler::communication_started(int rank, std::uint32_t op) {
-  ranks_[rank].ops[op].start = engine_.now();
+  RankState& state = ranks_[rank];
+  state.streams[static_cast<int>(state.shape->op_shapes[op].stream)].start = engine_.now();
 }
 
 void RankScheduler::change_memory(int rank, std::uint32_t op, double delta) {
@@ -120,19 +148,23 @@ void RankScheduler::change_memory(int rank, std::uint32_t op, double delta) {
 
 void RankScheduler::finish(int rank, std::uint32_t index) {
   RankState& state = ranks_[rank];
-  const Op& op = plan_.ranks[rank].ops[index];
+  const ProgramShape& shape = *state.shape;
+  const OpShape& op = shape.op_shapes[index];
   ++state.completed;
-  if (op.kind == OpKind::compute && op.activation_bytes < 0)
-    change_memory(rank, index, op.activation_bytes);
-  observers_.op(rank, index, state.ops[index].start, engine_.now());
-  StreamQueue& q = state.streams[static_cast<int>(op.stream)];
+  if (op.changes_memory) {
+    const double bytes = (*shape.ops)[index].activation_bytes;
+    if (bytes < 0)
+      change_memory(rank, index, bytes);
+  }
+  StreamState& q = state.streams[static_cast<int>(op.stream)];
+  observers_.op(rank, index, q.start, engine_.now());
   q.busy = false;
   ++q.head;
-  for (std::uint32_t k = state.dependents_begin[index]; k < state.dependents_begin[index + 1];
+  for (std::uint32_t k = shape.dependents_begin[index]; k < shape.dependents_begin[index + 1];
        ++k) {
-    const std::uint32_t dependent = state.dependents[k];
-    if (--state.ops[dependent].remaining_deps == 0)
-      try_start(rank, plan_.ranks[rank].ops[dependent].stream);
+    const std::uint32_t dependent = shape.dependents[k];
+    if (--state.remaining_deps[dependent] == 0)
+      try_start(rank, shape.op_shapes[dependent].stream);
   }
   try_start(rank, op.stream);
 }
@@ -142,19 +174,21 @@ void RankScheduler::check_finished() const {
   int reported = 0;
   for (std::size_t r = 0; r < ranks_.size() && reported < 8; ++r) {
     const RankState& state = ranks_[r];
-    if (state.completed == plan_.ranks[r].ops.size())
+    const std::vector<Op>& ops = *state.shape->ops;
+    if (state.completed == ops.size())
       continue;
     for (int s = 0; s < stream_count; ++s) {
-      const StreamQueue& q = state.streams[s];
-      if (q.head >= q.ops.size())
+      const StreamState& q = state.streams[s];
+      const std::vector<std::uint32_t>& stream_ops = state.shape->stream_ops[s];
+      if (q.head >= stream_ops.size())
         continue;
-      const std::uint32_t index = q.ops[q.head];
-      const Op& op = plan_.ranks[r].ops[index];
-      stuck += "\n  rank " + std::to_string(plan_.ranks[r].rank) + " op " + std::to_string(index) +
-               " (" + plan_.labels[op.label] + ", " + std::string(to_string(op.kind)) + " on " +
-               std::string(to_string(op.stream)) + ")" +
-               (state.ops[index].remaining_deps ? " waits for its dependencies"
-                                                : " waits for its partners");
+      const std::uint32_t index = stream_ops[q.head];
+      const Op& op = ops[index];
+      stuck +=
+          "\n  rank " + std::to_string(plan_.ranks[r].rank) + " op " + std::to_string(index) +
+          " (" + plan_.labels[op.label] + ", " + std::string(to_string(op.kind)) + " on " +
+          std::string(to_string(op.stream)) + ")" +
+          (state.remaining_deps[index] ? " waits for its dependencies" : " waits for its partners");
       ++reported;
       break;
     }

@@ -27,9 +27,10 @@ class CommunicationHandler {
 
 class RankScheduler final : public EventHandler {
  public:
-  // Gives, for each op of a rank, a number the scheduler keeps beside the op's state and hands
-  // back with a communication op (the TransactionMatcher's order); called once per rank, just
-  // before the scheduler reads that rank's program.
+  // Gives, for each op of a program, a number the scheduler keeps beside the op and hands back
+  // with a communication op (the TransactionMatcher's order); called once per program the plan
+  // holds (ranks that share a program share its numbers, Plan::ranks' `shares`), with the index
+  // of the rank that holds it, just before the scheduler reads it.
   using CommunicationTags = std::function<std::vector<std::uint32_t>(int rank)>;
 
   // `rank` arguments are indices into plan.ranks. All references must outlive the scheduler.
@@ -53,28 +54,41 @@ class RankScheduler final : public EventHandler {
   void on_event(std::uint64_t payload) override;
 
  private:
-  struct StreamQueue {
-    std::vector<std::uint32_t> ops;
-    std::size_t head = 0;
-    bool busy = false;
+  // What the scheduler reads of one op as it starts and finishes it, packed (a step of a
+  // thousand ranks runs tens of millions of ops).
+  struct OpShape {
+    std::uint32_t communication_tag = 0;  // communication ops: the tag; compute: the block
+    OpKind kind = OpKind::compute;
+    Stream stream = Stream::compute;
+    bool changes_memory = false;  // a compute op with activation bytes
   };
-  // What the scheduler tracks of one op, together so that starting and finishing it touches one
-  // cache line.
-  struct OpState {
-    std::uint32_t remaining_deps = 0;
-    std::uint32_t communication_tag = 0;
-    SimTime start = 0;
-  };
-  struct RankState {
-    std::vector<OpState> ops;
+  // What every rank running one program shares, read-only during the run: its ops, their
+  // dependents as compressed rows, and each stream's ops in program order.
+  struct ProgramShape {
+    const std::vector<Op>* ops = nullptr;
+    std::vector<OpShape> op_shapes;
+    std::vector<std::uint32_t> dependency_counts;
     std::vector<std::uint32_t> dependents_begin;  // CSR offsets, size ops + 1
     std::vector<std::uint32_t> dependents;
-    StreamQueue streams[stream_count];
+    std::vector<std::uint32_t> stream_ops[stream_count];
+  };
+  // A stream runs one op at a time: where it is in its list, whether its op is running, and
+  // since when.
+  struct StreamState {
+    std::uint32_t head = 0;
+    bool busy = false;
+    SimTime start = 0;
+  };
+  // Each rank's own state: its ops' dependencies still to finish and its streams.
+  struct RankState {
+    const ProgramShape* shape = nullptr;
+    std::vector<std::uint32_t> remaining_deps;
+    StreamState streams[stream_count];
     std::size_t completed = 0;
     double activation_bytes = 0;
   };
 
-  void prepare(int rank, const std::vector<std::uint32_t>& communication_tags);
+  ProgramShape make_shape(int rank, const std::vector<std::uint32_t>& communication_tags) const;
   void try_start(int rank, Stream stream);
   // Throws PlanError at `op` when the rank's activation memory would fall below zero.
   void change_memory(int rank, std::uint32_t op, double delta);
@@ -84,6 +98,7 @@ class RankScheduler final : public EventHandler {
   const ObserverList& observers_;
   CommunicationHandler& communication_;
   std::vector<SimTime> block_time_;
+  std::vector<ProgramShape> shapes_;
   std::vector<RankState> ranks_;
 };
 

@@ -64,12 +64,23 @@ RankStatistics::RankStatistics(const Plan& plan) : plan_(&plan), ranks_(plan.ran
 void RankStatistics::on_op(int rank, std::uint32_t op, SimTime start, SimTime end) {
   PerRank& r = ranks_[rank];
   r.finish = std::max(r.finish, end);
-  const Op& o = plan_->ranks[rank].ops[op];
-  if (o.kind == OpKind::compute) {
-    r.compute_busy.emplace_back(start, end);
-  } else {
-    r.comm_busy_by_stream[static_cast<std::size_t>(o.stream)].emplace_back(start, end);
+  const Op& o = plan_->ops_of(static_cast<std::size_t>(rank))[op];
+  add_busy(o.kind == OpKind::compute ? r.compute_busy
+                                     : r.comm_busy_by_stream[static_cast<std::size_t>(o.stream)],
+           start, end);
+}
+
+// `end` is at or after every interval's end so far (the engine's time only moves forward): the
+// intervals that reach `start` join the new one. Empty intervals cover nothing and are dropped;
+// the time measured is that of the union, as before it was merged.
+void RankStatistics::add_busy(Intervals& busy, SimTime start, SimTime end) {
+  if (end <= start)
+    return;
+  while (!busy.empty() && busy.back().second >= start) {
+    start = std::min(start, busy.back().first);
+    busy.pop_back();
   }
+  busy.emplace_back(start, end);
 }
 
 void RankStatistics::on_memory(int rank, SimTime, double bytes) {
@@ -92,16 +103,14 @@ std::vector<RankResult> RankStatistics::results() const {
     RankResult r;
     r.rank = plan_->ranks[i].rank;
     r.finish_s = to_seconds(state.finish);
-    Intervals compute = state.compute_busy;
-    std::sort(compute.begin(), compute.end());
+    const Intervals& compute = state.compute_busy;  // sorted and merged as ops ended
     r.compute_s = measure(compute);
     Intervals comm;
     for (std::size_t s = 0; s < state.comm_busy_by_stream.size(); ++s) {
-      Intervals busy = state.comm_busy_by_stream[s];
+      const Intervals& busy = state.comm_busy_by_stream[s];
       if (busy.empty())
         continue;
       comm.insert(comm.end(), busy.begin(), busy.end());
-      std::sort(busy.begin(), busy.end());
       r.exposed_by_stream_s[s] = measure_difference(busy, compute);
     }
     std::sort(comm.begin(), comm.end());

@@ -33,12 +33,16 @@ class RankStatistics final : public SimulationObserver {
 
   // When the last rank finished.
   SimTime step_end() const;
-  // The plan's listed ranks, in its order. O(ops log ops) per rank: the busy intervals are
-  // sorted and merged.
+  // The plan's listed ranks, in its order. O(busy intervals) per rank, and a sort of the
+  // communication streams' intervals together.
   std::vector<RankResult> results() const;
 
  private:
+  // Sorted, disjoint busy intervals, merged as ops end: ops end in time order, so an op's interval
+  // joins the last few of them at most (amortized O(1) per op, and memory per stretch of busy
+  // time rather than per op).
   using Intervals = std::vector<std::pair<SimTime, SimTime>>;
+  static void add_busy(Intervals& busy, SimTime start, SimTime end);
   struct PerRank {
     SimTime finish = 0;
     Intervals compute_busy;

@@ -8,8 +8,8 @@ namespace {
 
 std::uint64_t op_count(const Plan& plan) {
   std::uint64_t ops = 0;
-  for (const RankProgram& program : plan.ranks)
-    ops += program.ops.size();
+  for (std::size_t index = 0; index < plan.ranks.size(); ++index)
+    ops += plan.ops_of(index).size();
   return ops;
 }
 

@@ -113,18 +113,20 @@ class Simulation final : public CommunicationHandler, public TransactionDoneHand
     for (const Participant& p : participants)
       scheduler_.communication_started(p.rank, p.op);
     const Participant first = participants.front();
-    const Op& op = plan_.ranks[first.rank].ops[first.op];
+    const auto first_index = static_cast<std::size_t>(first.rank);
+    const Op& op = plan_.ops_of(first_index)[first.op];
     std::uint32_t route;
     if (op.kind == OpKind::collective) {
-      route = routes_.collective(op);
+      route = routes_.collective(op, plan_.group_of(first_index, op));
       ++routes_[route].launched;
     } else {
       // The sender's device and the receiver's, whichever of the two comes first.
       const bool sender_first = op.kind == OpKind::send;
       const Participant from = sender_first ? first : participants[1];
-      const Op& send = plan_.ranks[from.rank].ops[from.op];
-      route = routes_.message(plan_.ranks[from.rank].device, routes_.device_of_rank(send.peer),
-                              send.bytes);
+      const auto from_index = static_cast<std::size_t>(from.rank);
+      const Op& send = plan_.ops_of(from_index)[from.op];
+      route = routes_.message(plan_.ranks[from_index].device,
+                              routes_.device_of_rank(plan_.peer_of(from_index, send)), send.bytes);
     }
     TransferModel& model =
         routes_[route].alpha_beta ? static_cast<TransferModel&>(alpha_beta_) : flows_;

@@ -47,7 +47,7 @@ std::uint64_t timeline_event_bound(const Plan& plan, const TimelineSelection& se
       continue;
     // A process name, its sort index and a name per stream, as the trace writes them.
     events += 2 + stream_count;
-    for (const Op& op : plan.ranks[r].ops) {
+    for (const Op& op : plan.ops_of(r)) {
       // The op, and the memory sample of its allocation or its free.
       events += op.activation_bytes != 0 ? 2 : 1;
     }
@@ -100,7 +100,7 @@ void TimelineRecorder::on_op(int rank, std::uint32_t index, SimTime start, SimTi
   if (traced < 0 || end < from_ || start > to_)
     return;
   count_event();
-  const Op& op = plan_->ranks[rank].ops[index];
+  const Op& op = plan_->ops_of(static_cast<std::size_t>(rank))[index];
   const double bytes = op.kind == OpKind::compute ? 0.0 : op.bytes;
   timeline_.ops.push_back(
       {traced, index, op.label, op.microbatch, op.kind, op.stream, bytes, start, end});
@@ -125,13 +125,22 @@ void TimelineRecorder::on_link_rate(LinkId link, SimTime time, double bytes_per_
   // The rate before the window stands at its start: later changes before it replace it.
   time = std::max(time, from_);
   auto& all = timeline_.link_rates;
-  if (link >= all.size())
+  if (link >= all.size()) {
     all.resize(link + 1);
-  std::vector<LinkRateSample>& rates = all[link];
-  if (!rates.empty() && rates.back().time_ps == time)
+    last_rate_.resize(link + 1, no_sample);
+  }
+  // The last sample is read from the dense copy: a step reshares links millions of times, and
+  // each link's own list is elsewhere in memory.
+  LinkRateSample& last = last_rate_[link];
+  if (last.time_ps == time) {
+    std::vector<LinkRateSample>& rates = all[link];
     rates.pop_back();
-  if (rates.empty() || rates.back().bytes_per_s != bytes_per_s)
-    rates.push_back({time, bytes_per_s});
+    last = rates.empty() ? no_sample : rates.back();
+  }
+  if (last.time_ps == no_sample.time_ps || last.bytes_per_s != bytes_per_s) {
+    all[link].push_back({time, bytes_per_s});
+    last = {time, bytes_per_s};
+  }
 }
 
 }  // namespace scaleplan

@@ -71,6 +71,9 @@ class TimelineRecorder final : public SimulationObserver {
   std::vector<int> traced_;  // per plan index: the index into Timeline::ranks, -1 if not traced
   std::vector<std::optional<double>> memory_before_window_;  // per Timeline rank
   bool window_open_ = false;
+  // Per link: its last sample in timeline_.link_rates, or no_sample.
+  static constexpr LinkRateSample no_sample{-1, 0.0};
+  std::vector<LinkRateSample> last_rate_;
   std::uint64_t events_ = 0;
   Timeline timeline_;
 };

@@ -20,27 +20,30 @@ TransactionMatcher::TransactionMatcher(const Plan& plan)
   }
 }
 
-TransactionMatcher::Key TransactionMatcher::key_of(int self, const Op& op, std::uint32_t order) {
+TransactionMatcher::Key TransactionMatcher::key_of(std::size_t index, const Op& op,
+                                                   std::uint32_t order) const {
   if (op.kind == OpKind::collective)
-    return {group_channel | op.group, order};
+    return {group_channel | plan_.group_of(index, op), order};
   const bool send = op.kind == OpKind::send;
-  const auto from = static_cast<std::uint32_t>(send ? self : op.peer);
-  const auto to = static_cast<std::uint32_t>(send ? op.peer : self);
+  const int self = plan_.ranks[index].rank, peer = plan_.peer_of(index, op);
+  const auto from = static_cast<std::uint32_t>(send ? self : peer);
+  const auto to = static_cast<std::uint32_t>(send ? peer : self);
   return {(std::uint64_t{from} << 32) | to, order};
 }
 
 std::vector<std::uint32_t> TransactionMatcher::orders(int rank) const {
-  const RankProgram& program = plan_.ranks[rank];
-  std::vector<std::uint32_t> orders(program.ops.size(), 0);
+  const auto index = static_cast<std::size_t>(rank);
+  const std::vector<Op>& ops = plan_.ops_of(index);
+  std::vector<std::uint32_t> orders(ops.size(), 0);
   std::vector<std::uint32_t> per_group(plan_.groups.size(), 0);
   // A rank sends to and receives from few peers (its pipeline neighbours): a short list.
   std::vector<std::pair<std::uint64_t, std::uint32_t>> per_pair;
-  for (std::size_t i = 0; i < program.ops.size(); ++i) {
-    const Op& op = program.ops[i];
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
     if (op.kind == OpKind::collective) {
-      orders[i] = per_group[op.group]++;
+      orders[i] = per_group[plan_.group_of(index, op)]++;
     } else if (op.kind != OpKind::compute) {
-      const std::uint64_t channel = key_of(program.rank, op, 0).channel;
+      const std::uint64_t channel = key_of(index, op, 0).channel;
       auto known = std::find_if(per_pair.begin(), per_pair.end(),
                                 [&](const auto& pair) { return pair.first == channel; });
       if (known == per_pair.end())
@@ -53,13 +56,14 @@ std::vector<std::uint32_t> TransactionMatcher::orders(int rank) const {
 
 std::optional<std::uint32_t> TransactionMatcher::join(int rank, std::uint32_t op,
                                                       std::uint32_t order) {
-  const Op& planned = plan_.ranks[rank].ops[op];
-  const Key key = key_of(plan_.ranks[rank].rank, planned, order);
+  const auto index = static_cast<std::size_t>(rank);
+  const Op& planned = plan_.ops_of(index)[op];
+  const Key key = key_of(index, planned, order);
   std::uint32_t id = waiting_.find(key);
   if (id == none) {
     id = allocate();
     transactions_[id].expected =
-        planned.kind == OpKind::collective ? listed_members_[planned.group] : 2;
+        planned.kind == OpKind::collective ? listed_members_[plan_.group_of(index, planned)] : 2;
     if (transactions_[id].expected > 1)
       waiting_.insert(key, id);
   } else if (transactions_[id].participants.size() + 1 == transactions_[id].expected) {

@@ -29,8 +29,9 @@ class TransactionMatcher {
   explicit TransactionMatcher(const Plan& plan);
 
   // For each op of program `rank` (compute ops: 0), its order on its channel among the rank's
-  // ops. The caller keeps each beside the op's own state, where it is at hand when the op joins
-  // (computing it per rank, as the caller prepares that rank, reads the plan once).
+  // ops; ranks that share a program (RankProgram::shares) get the same orders. The caller keeps
+  // each beside the op's own state, where it is at hand when the op joins (computing it per rank,
+  // as the caller prepares that rank, reads the plan once).
   std::vector<std::uint32_t> orders(int rank) const;
 
   // Adds communication op `op` of program `rank`, whose order orders() gave, to its
@@ -79,7 +80,8 @@ class TransactionMatcher {
     std::size_t size_ = 0;
   };
 
-  static Key key_of(int self, const Op& op, std::uint32_t order);
+  // The key of op `op` of program `index` (an index into Plan::ranks).
+  Key key_of(std::size_t index, const Op& op, std::uint32_t order) const;
   std::uint32_t allocate();
 
   const Plan& plan_;

@@ -51,15 +51,16 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
   parts.groups = make_groups(plan, job);
 
   // Every rank of a stage runs the same program on its own groups and pipeline peers, so the
-  // first is built and the others copy it with those swapped: building (labels, dependencies) is
-  // most of the cost of a plan with a thousand ranks.
+  // first is built and the others share its ops with those swapped: building (labels,
+  // dependencies) was most of the cost of a plan with a thousand ranks, and copies of the ops
+  // most of its memory.
   std::vector<int> built_of_stage(p.pp, -1);  // index in plan.ranks of the stage's built program
   for (int r = 0; r < world; ++r) {
     if (!listed(r, p, plan.replicas))
       continue;
     const int stage = coordinates_of(r, p).pp;
     if (const int built = built_of_stage[stage]; built >= 0) {
-      plan.ranks.push_back(copy_program(plan, parts.groups, plan.ranks[built], r));
+      plan.ranks.push_back(share_program(plan, parts.groups, static_cast<std::size_t>(built), r));
       continue;
     }
     built_of_stage[stage] = static_cast<int>(plan.ranks.size());

@@ -32,10 +32,10 @@ struct GroupsOfRank {
 // Adds the groups of the ranks the plan lists (plan.replicas must be set); indexed by rank.
 std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job);
 
-// The program of `rank`: a copy of `built`, the program of a rank of the same stage, on rank's
-// own groups and pipeline peers.
-RankProgram copy_program(const Plan& plan, const std::vector<GroupsOfRank>& groups,
-                         const RankProgram& built, int rank);
+// The program of `rank`: the ops of plan.ranks[built_index], the program of a rank of the same
+// stage, shared (RankProgram::shares) on rank's own groups and pipeline peers.
+RankProgram share_program(const Plan& plan, const std::vector<GroupsOfRank>& groups,
+                          std::size_t built_index, int rank);
 
 struct MoeBlocks {
   std::uint32_t router_forward, router_backward, experts_forward, experts_backward;

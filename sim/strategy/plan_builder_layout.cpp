@@ -1,6 +1,6 @@
 // Where ranks and layers go: rank coordinates, the layers of each model chunk, the groups of
-// ranks, and the programs of a stage's ranks as copies of the first.
-#include <map>
+// ranks, and the programs of a stage's ranks sharing the first's ops.
+#include <algorithm>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -157,23 +157,25 @@ std::uint32_t counterpart(const Plan& plan, const std::vector<GroupsOfRank>& gro
 
 }  // namespace
 
-RankProgram copy_program(const Plan& plan, const std::vector<GroupsOfRank>& groups,
-                         const RankProgram& built, int rank) {
-  RankProgram copy = built;
-  std::map<std::uint32_t, std::uint32_t> group_of_copy;
-  for (Op& op : copy.ops) {
-    if (op.kind == OpKind::collective) {
-      auto [it, inserted] = group_of_copy.try_emplace(op.group, 0);
-      if (inserted)
-        it->second = counterpart(plan, groups, op.group, built.rank, rank);
-      op.group = it->second;
-    } else if (op.kind == OpKind::send || op.kind == OpKind::recv) {
-      op.peer += rank - built.rank;  // the peers differ from the rank in pp alone
-    }
+RankProgram share_program(const Plan& plan, const std::vector<GroupsOfRank>& groups,
+                          std::size_t built_index, int rank) {
+  const RankProgram& built = plan.ranks[built_index];
+  RankProgram shared;
+  shared.rank = rank;
+  shared.device = rank;
+  shared.static_memory = built.static_memory;
+  shared.shares = static_cast<std::int32_t>(built_index);
+  shared.peer_offset = rank - built.rank;  // the peers differ from the rank in pp alone
+  std::vector<std::uint32_t> named;
+  for (const Op& op : built.ops) {
+    if (op.kind == OpKind::collective)
+      named.push_back(op.group);
   }
-  copy.rank = rank;
-  copy.device = rank;
-  return copy;
+  std::sort(named.begin(), named.end());
+  named.erase(std::unique(named.begin(), named.end()), named.end());
+  for (std::uint32_t group : named)
+    shared.group_map.emplace_back(group, counterpart(plan, groups, group, built.rank, rank));
+  return shared;
 }
 
 }  // namespace plan_detail

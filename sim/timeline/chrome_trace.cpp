@@ -1,7 +1,10 @@
 #include "sim/timeline/chrome_trace.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -50,20 +53,74 @@ std::vector<LinkRateSample> mean_rates(const std::vector<LinkRateSample>& rates,
   return means;
 }
 
-// One line per event, separated by ",\n".
+// One line per event, separated by ",\n", gathered in a buffer that goes to the stream in large
+// pieces: a trace of a thousand ranks holds millions of events, and a string (and a stream
+// insertion) per field cost more than the simulation did.
 class EventWriter {
  public:
-  explicit EventWriter(std::ostream& out) : out_(out) {}
-  void operator()(const std::string& text) {
+  explicit EventWriter(std::ostream& out) : out_(out) { text_.reserve(flush_bytes + 4096); }
+  EventWriter(const EventWriter&) = delete;
+  EventWriter& operator=(const EventWriter&) = delete;
+  ~EventWriter() { flush(); }
+
+  // Starts the next event; its text is then appended to text().
+  std::string& next() {
+    if (text_.size() >= flush_bytes)
+      flush();
     if (!first_)
-      out_ << ",\n";
+      text_ += ",\n";
     first_ = false;
-    out_ << text;
+    return text_;
+  }
+  void operator()(const std::string& text) { next() += text; }
+  void flush() {
+    out_.write(text_.data(), static_cast<std::streamsize>(text_.size()));
+    text_.clear();
   }
 
  private:
+  static constexpr std::size_t flush_bytes = std::size_t{1} << 20;
   std::ostream& out_;
+  std::string text_;
   bool first_ = true;
+};
+
+void append_integer(std::string& text, std::int64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  text.append(digits, end);
+}
+
+// As microseconds() does, without a string per number.
+void append_microseconds(std::string& text, std::int64_t ps) {
+  if (ps < 0) {
+    text += microseconds(ps);
+    return;
+  }
+  append_integer(text, ps / 1'000'000);
+  char fraction[6];
+  std::int64_t rest = ps % 1'000'000;
+  for (int i = 5; i >= 0; --i, rest /= 10)
+    fraction[i] = static_cast<char>('0' + rest % 10);
+  text += '.';
+  text.append(fraction, sizeof fraction);
+}
+
+// Numbers as nlohmann::json writes them (the trace's format), each distinct value formatted once:
+// a step moves a few message sizes and memory levels millions of times.
+class NumberText {
+ public:
+  const std::string& operator()(double value) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &value, sizeof bits);
+    auto [it, inserted] = known_.try_emplace(bits);
+    if (inserted)
+      it->second = nlohmann::json(value).dump();
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::uint64_t, std::string> known_;
 };
 
 void write_processes(EventWriter& line, const Timeline& timeline,
@@ -87,21 +144,35 @@ void write_processes(EventWriter& line, const Timeline& timeline,
   }
 }
 
-void write_slices(EventWriter& line, const Timeline& timeline) {
+void write_slices(EventWriter& line, const Timeline& timeline, NumberText& number) {
+  // Each label's "{"name":<label>,"cat":"<kind>"" head, made once per label and kind.
+  std::vector<std::string> label_json;
+  label_json.reserve(timeline.labels.size());
+  for (const std::string& label : timeline.labels)
+    label_json.push_back("{\"name\":" + nlohmann::json(label).dump() + ",\"cat\":\"");
   for (const TimelineOp& op : timeline.ops) {
-    std::string text = "{\"name\":" + nlohmann::json(timeline.labels[op.label]).dump() +
-                       ",\"cat\":\"" + std::string(to_string(op.kind)) +
-                       "\",\"ph\":\"X\",\"pid\":" + std::to_string(op.rank) +
-                       ",\"tid\":" + std::to_string(static_cast<int>(op.stream)) +
-                       ",\"ts\":" + microseconds(op.start_ps) +
-                       ",\"dur\":" + microseconds(op.end_ps - op.start_ps) +
-                       ",\"args\":{\"op\":" + std::to_string(op.op);
-    if (op.microbatch >= 0)
-      text += ",\"microbatch\":" + std::to_string(op.microbatch);
-    if (op.kind != OpKind::compute)
-      text += ",\"bytes\":" + nlohmann::json(op.bytes).dump();
+    std::string& text = line.next();
+    text += label_json[op.label];
+    text += to_string(op.kind);
+    text += "\",\"ph\":\"X\",\"pid\":";
+    append_integer(text, op.rank);
+    text += ",\"tid\":";
+    append_integer(text, static_cast<int>(op.stream));
+    text += ",\"ts\":";
+    append_microseconds(text, op.start_ps);
+    text += ",\"dur\":";
+    append_microseconds(text, op.end_ps - op.start_ps);
+    text += ",\"args\":{\"op\":";
+    append_integer(text, op.op);
+    if (op.microbatch >= 0) {
+      text += ",\"microbatch\":";
+      append_integer(text, op.microbatch);
+    }
+    if (op.kind != OpKind::compute) {
+      text += ",\"bytes\":";
+      text += number(op.bytes);
+    }
     text += "}}";
-    line(text);
   }
 }
 
@@ -153,13 +224,20 @@ void write_chrome_trace(std::ostream& out, const Timeline& timeline,
       << ",\"traceEvents\":[\n";
   EventWriter line(out);
   write_processes(line, timeline, options.rank_names);
-  write_slices(line, timeline);
+  NumberText number;
+  write_slices(line, timeline, number);
   write_links(line, timeline, options.links);
   for (const MemorySample& m : timeline.memory) {
-    line("{\"name\":\"activation memory (GiB)\",\"ph\":\"C\",\"pid\":" + std::to_string(m.rank) +
-         ",\"ts\":" + microseconds(m.time_ps) + ",\"args\":{\"GiB\":" +
-         nlohmann::json(m.activation_bytes / (1024.0 * 1024 * 1024)).dump() + "}}");
+    std::string& text = line.next();
+    text += "{\"name\":\"activation memory (GiB)\",\"ph\":\"C\",\"pid\":";
+    append_integer(text, m.rank);
+    text += ",\"ts\":";
+    append_microseconds(text, m.time_ps);
+    text += ",\"args\":{\"GiB\":";
+    text += number(m.activation_bytes / (1024.0 * 1024 * 1024));
+    text += "}}";
   }
+  line.flush();
   out << "\n]}\n";
 }
 

@@ -90,9 +90,9 @@ TEST(Reliability, ATraceTooLargeIsRefusedBeforeTheRunNamingTheOption) {
             std::string::npos)
       << out.text;
   EXPECT_FALSE(std::filesystem::exists(trace));
-  out = run("run " + file + " --trace " + trace + " --trace-ranks 70000");
+  out = run("run " + file + " --trace " + trace + " --trace-ranks 200000");
   EXPECT_EQ(out.status, 2) << out.text;
-  EXPECT_NE(out.text.find("--trace-ranks: '70000' is not a rank or a range of ranks"),
+  EXPECT_NE(out.text.find("--trace-ranks: '200000' is not a rank or a range of ranks"),
             std::string::npos)
       << out.text;
   out = run("run " + small_trace + " --trace " + trace + " --trace-window nan 1");

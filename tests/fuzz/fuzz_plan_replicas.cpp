@@ -96,6 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   FuzzedDataProvider data(bytes, size);
   const std::vector<Plan>& bases = base_plans();
   Plan plan = bases[data.ConsumeIntegralInRange<std::size_t>(0, bases.size() - 1)];
+  plan.unshare();  // every program its own ops, for the mutations below
   const int edits = data.ConsumeIntegralInRange(1, 8);
   for (int e = 0; e < edits && data.remaining_bytes() > 0; ++e) {
     switch (data.ConsumeIntegralInRange(0, 5)) {

@@ -40,8 +40,8 @@ TrainingJob job(int tp, int pp, int dp, std::int64_t layers, std::int64_t microb
 
 std::int64_t ops_of(const Plan& plan) {
   std::int64_t n = 0;
-  for (const auto& r : plan.ranks)
-    n += static_cast<std::int64_t>(r.ops.size());
+  for (std::size_t r = 0; r < plan.ranks.size(); ++r)
+    n += static_cast<std::int64_t>(plan.ops_of(r).size());
   return n;
 }
 
@@ -179,7 +179,7 @@ model: {preset: gpt3-1.3b}
 training: {global_batch: 1}
 )");
   EXPECT_NE(e.find("s.yaml:1:42: cluster.nodes: 32768 nodes of 1000 devices is 32768000 "
-                   "devices; scaleplan simulates at most 32768"),
+                   "devices; scaleplan simulates at most 131072"),
             std::string::npos)
       << e;
   const std::string per_node = scenario_errors(R"(cluster: {device: H100-SXM5-80GB, nodes: 1000,

@@ -12,6 +12,7 @@
 #include "sim/simulate/compute_model.hpp"
 #include "sim/simulate/simulator.hpp"
 #include "sim/strategy/plan_builder.hpp"
+#include "tests/support/plans.hpp"
 
 namespace scaleplan {
 namespace {
@@ -72,7 +73,7 @@ std::vector<int> group_of(const Plan& plan, int rank, const std::string& name) {
 }
 
 TEST(MoePlan, TwoAllToAllsEachWayPerLayerAndMicroBatchOverTheExpertParallelGroup) {
-  const Plan plan = build_plan(moe_job(1, 4, 2, 3));
+  const Plan plan = test::unshared(build_plan(moe_job(1, 4, 2, 3)));
   validate_plan(plan);
   // Dispatch and combine forward, their mirrors backward: 2 layers × 3 micro-batches × 4; each
   // sends the rank's 256 tokens × top-2 copies of 512 bf16 elements.
@@ -94,7 +95,7 @@ TEST(MoePlan, TwoAllToAllsEachWayPerLayerAndMicroBatchOverTheExpertParallelGroup
 }
 
 TEST(MoePlan, ExpertsWaitForTheDispatchAndTheCombineForTheExperts) {
-  const Plan plan = build_plan(moe_job(1, 2, 2, 1));
+  const Plan plan = test::unshared(build_plan(moe_job(1, 2, 2, 1)));
   const auto& ops = plan.ranks[0].ops;
   auto index_of = [&](const std::string& label) {
     for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -123,7 +124,7 @@ TEST(MoePlan, ExpertsWaitForTheDispatchAndTheCombineForTheExperts) {
 }
 
 TEST(MoePlan, ExpertGradientsReduceOverRanksHoldingTheSameExperts) {
-  const Plan plan = build_plan(moe_job(1, 4, 2, 2));
+  const Plan plan = test::unshared(build_plan(moe_job(1, 4, 2, 2)));
   // Each rank holds 2 of the 4 experts in each of the 2 layers: fp32 gradients reduced over the
   // 2 ranks that hold the same experts; everything else over all 4 data-parallel ranks.
   const Collectives experts = collectives(plan, 0, "edp", CollectiveKind::all_reduce);
@@ -137,7 +138,7 @@ TEST(MoePlan, ExpertWeightsAreShardedByExpertParallelismAndZeroOverTheirReplicas
   for (int zero = 0; zero <= 2; ++zero) {
     auto job = moe_job(1, 4, 2, 1);
     job.parallelism.zero = zero;
-    const Plan plan = build_plan(job);
+    const Plan plan = test::unshared(build_plan(job));
     validate_plan(plan);
     const StaticMemory& m = plan.ranks[0].static_memory;
     // Dense state sharded over the 4 data-parallel ranks, expert state over the 2 with the same
@@ -165,7 +166,7 @@ TEST(MoePlan, ExpertWeightsAreShardedByExpertParallelismAndZeroOverTheirReplicas
 TEST(MoePlan, TensorParallelExpertsGatherTheDispatchedTokens) {
   auto job = moe_job(2, 2, 2, 1);
   job.model.moe.shared_experts = 1;
-  const Plan plan = build_plan(job);
+  const Plan plan = test::unshared(build_plan(job));
   validate_plan(plan);
   // Per MoE layer and pass: attention, experts and shared experts each have an all-gather and a
   // reduce-scatter, and the backward of the attention and of the shared experts all-gathers
@@ -295,7 +296,7 @@ double compute_flops(const Plan& plan, const RankProgram& rank) {
 
 TEST(MoePlan, ZeroBubbleRunsTheExpertsWeightGradientsInTheWeightGradientPass) {
   const TrainingJob job = pipelined_moe_job(PipelineSchedule::zero_bubble_h1);
-  const Plan plan = build_plan(job);
+  const Plan plan = test::unshared(build_plan(job));
   validate_plan(plan);
   for (const RankProgram& rank : plan.ranks) {
     const int layer = coordinates_of(rank.rank, job.parallelism).pp;
@@ -341,8 +342,8 @@ TEST(MoePlan, ZeroBubbleRunsTheExpertsWeightGradientsInTheWeightGradientPass) {
 
 TEST(MoePlan, ZeroBubbleSplitsTheMoeBackwardWithoutChangingItsWork) {
   // Every GEMM's backward is its dgrad in B and its wgrad in W: the same kernels as 1F1B's.
-  const Plan zb = build_plan(pipelined_moe_job(PipelineSchedule::zero_bubble_h1));
-  const Plan one_f = build_plan(pipelined_moe_job(PipelineSchedule::one_f_one_b));
+  const Plan zb = test::unshared(build_plan(pipelined_moe_job(PipelineSchedule::zero_bubble_h1)));
+  const Plan one_f = test::unshared(build_plan(pipelined_moe_job(PipelineSchedule::one_f_one_b)));
   ASSERT_EQ(zb.ranks.size(), one_f.ranks.size());
   for (std::size_t r = 0; r < zb.ranks.size(); ++r) {
     EXPECT_GT(compute_flops(zb, zb.ranks[r]), 0);

@@ -8,6 +8,7 @@
 #include "hardware/input/yaml_reader.hpp"
 #include "sim/plan/plan_io.hpp"
 #include "sim/strategy/plan_builder.hpp"
+#include "tests/support/plans.hpp"
 
 namespace scaleplan {
 namespace {
@@ -38,7 +39,7 @@ std::size_t count(const RankProgram& r, const Plan& plan, OpKind kind, const std
 
 TEST(PlanBuilder, MegatronTensorParallelHasTwoAllReducesPerLayerEachWay) {
   const auto job = small_job(2, 2, 1, 3);
-  const Plan plan = build_plan(job);
+  const Plan plan = test::unshared(build_plan(job));
   validate_plan(plan);
   ASSERT_EQ(plan.ranks.size(), 4u);
   // Stage 1 (ranks 2, 3): 2 layers × 3 micro-batches × (2 forward + 2 backward) all-reduces,
@@ -53,7 +54,7 @@ TEST(PlanBuilder, MegatronTensorParallelHasTwoAllReducesPerLayerEachWay) {
 
 TEST(PlanBuilder, DataParallelReducesEveryGradientOnce) {
   const auto job = small_job(1, 1, 4, 2);
-  const Plan plan = build_plan(job);
+  const Plan plan = test::unshared(build_plan(job));
   double reduced = 0;
   for (const auto& op : plan.ranks[0].ops) {
     if (op.kind == OpKind::collective && plan.groups[op.group].name == "dp")
@@ -75,7 +76,7 @@ TEST(PlanBuilder, RankLayoutPutsTensorParallelFastest) {
 }
 
 TEST(PlanIo, RoundTripsExactly) {
-  const Plan plan = build_plan(small_job(2, 2, 2, 2));
+  const Plan plan = test::unshared(build_plan(small_job(2, 2, 2, 2)));
   std::ostringstream first;
   write_plan(plan, first);
   const Plan back = parse_plan(first.str(), "plan.yaml");
@@ -103,7 +104,7 @@ TEST(PlanIo, ValuesAreCountedWithoutWriting) {
 }
 
 TEST(PlanIo, OneReplicaPlansRoundTripWithTheirReplicas) {
-  const Plan plan = build_plan(small_job(2, 2, 4, 2), RankScope::one_replica);
+  const Plan plan = test::unshared(build_plan(small_job(2, 2, 4, 2), RankScope::one_replica));
   EXPECT_EQ(plan.replicas.count, 4);
   EXPECT_EQ(plan.replicas.rank_stride, 2);
   EXPECT_EQ(plan.ranks.size(), 4u);  // tp 2 × pp 2 of replica 0
@@ -119,7 +120,7 @@ TEST(PlanIo, OneReplicaPlansRoundTripWithTheirReplicas) {
 }
 
 TEST(PlanIo, ReplicasThatDoNotTileAreInputErrors) {
-  const Plan plan = build_plan(small_job(2, 2, 4, 2), RankScope::one_replica);
+  const Plan plan = test::unshared(build_plan(small_job(2, 2, 4, 2), RankScope::one_replica));
   std::ostringstream out;
   write_plan(plan, out);
   const std::string text = out.str();
@@ -147,7 +148,7 @@ TEST(PlanIo, ReplicasThatDoNotTileAreInputErrors) {
   // divided by (SIGFPE). And stride × count = 2 · (2^31 − 1) wrapped to −2.
   EXPECT_EQ(with("replicas: {count: 1073741824, rank_stride: 2}"),
             "p.yaml:4:11: replicas: plan: 4 listed ranks in 1073741824 replicas make 4294967296 "
-            "ranks; a plan runs on at most 32768 devices");
+            "ranks; a plan runs on at most 131072 devices");
   EXPECT_EQ(with("replicas: {count: 2, rank_stride: 2147483647}"),
             "p.yaml:4:11: replicas: plan: 4 listed ranks in 2 replicas of rank stride 2147483647 "
             "do not make whole replicas (the world size must be a multiple of stride x count)");
@@ -207,7 +208,7 @@ TEST(PlanBuilder, ZeroStagesShardMemoryAndChangeCollectives) {
   const double n = total_parameters(job.model);
   for (int zero = 0; zero <= 3; ++zero) {
     job.parallelism.zero = zero;
-    const Plan plan = build_plan(job);
+    const Plan plan = test::unshared(build_plan(job));
     validate_plan(plan);
     const StaticMemory& m = plan.ranks[0].static_memory;
     // Stage 1 shards the 12 bytes of Adam state, stage 2 the 4 of gradients, stage 3 the 2 of
@@ -246,7 +247,7 @@ TEST(PlanBuilder, ContextParallelRingsKeysAndValuesAndShardsActivations) {
   // 2-way context parallel, 2-way data parallel, one micro-batch per replica.
   auto job = small_job(1, 1, 2, 1);
   job.parallelism.cp = 2;
-  const Plan plan = build_plan(job);
+  const Plan plan = test::unshared(build_plan(job));
   validate_plan(plan);
   ASSERT_EQ(plan.ranks.size(), 4u);
   std::size_t gathers = 0, scatters = 0;
@@ -292,7 +293,7 @@ TEST(PlanBuilder, SequenceParallelGathersTheLayerInputAgainBesideTheBackward) {
     auto job = small_job(2, 1, 1, 2);
     job.parallelism.sequence_parallel = true;
     job.parallelism.schedule = schedule;
-    const Plan plan = build_plan(job);
+    const Plan plan = test::unshared(build_plan(job));
     validate_plan(plan);
     const RankProgram& rank = plan.ranks[0];
     std::size_t regathers = 0;
@@ -323,6 +324,7 @@ TEST(PlanBuilder, SequenceParallelGathersTheLayerInputAgainBesideTheBackward) {
 
 #include "sim/report/prediction.hpp"
 #include "sim/simulate/compute_model.hpp"
+#include "sim/simulate/simulator.hpp"
 #include "tests/support/plans.hpp"
 
 namespace scaleplan {
@@ -498,8 +500,18 @@ TEST(PlanBuilder, RanksOfAStageRunOneProgramOnTheirOwnGroupsAndPeers) {
   job.parallelism.cp = 2;
   job.parallelism.schedule = PipelineSchedule::zero_bubble_h1;
   job.parallelism.zero = 1;
-  const Plan plan = build_plan(job, RankScope::all_ranks);
-  ASSERT_EQ(plan.ranks.size(), 16u);
+  const Plan built = build_plan(job, RankScope::all_ranks);
+  ASSERT_EQ(built.ranks.size(), 16u);
+  // The others share the first's ops, held once.
+  for (const RankProgram& program : built.ranks) {
+    const int first =
+        rank_of({0, 0, 0, coordinates_of(program.rank, job.parallelism).pp}, job.parallelism);
+    EXPECT_EQ(program.shares, program.rank == first ? -1 : first) << "rank " << program.rank;
+    EXPECT_EQ(program.ops.empty(), program.rank != first) << "rank " << program.rank;
+  }
+  Plan plan = built;
+  plan.unshare();
+  validate_plan(plan);
   for (const RankProgram& program : plan.ranks) {
     const RankCoordinates c = coordinates_of(program.rank, job.parallelism);
     const RankProgram& first = plan.ranks[rank_of({0, 0, 0, c.pp}, job.parallelism)];
@@ -522,6 +534,60 @@ TEST(PlanBuilder, RanksOfAStageRunOneProgramOnTheirOwnGroupsAndPeers) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace scaleplan
+
+namespace scaleplan {
+namespace {
+
+TEST(PlanBuilder, SharedProgramsWriteAndSimulateAsTheirCopies) {
+  // Ranks of a stage share the first's ops; written out or simulated (both network models, every
+  // rank), the plan is the one whose every rank holds a copy with its own groups and peers.
+  TrainingJob job = small_job(2, 2, 2, 4);
+  job.parallelism.schedule = PipelineSchedule::interleaved_1f1b;
+  job.parallelism.virtual_stages = 2;
+  job.model.layers = 8;
+  const Plan shared = build_plan(job, RankScope::all_ranks);
+  const Plan copies = test::unshared(shared);
+  validate_plan(shared);
+  validate_plan(copies);
+  std::ostringstream shared_text, copies_text;
+  write_plan(shared, shared_text);
+  write_plan(copies, copies_text);
+  EXPECT_EQ(shared_text.str(), copies_text.str());
+
+  const ClusterSpec cluster = a100_cluster(2, 8);
+  const Topology topology(cluster);
+  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  for (const NetworkModel model : {NetworkModel::flows, NetworkModel::alpha_beta}) {
+    SimulationOptions options;
+    options.network_model = model;
+    const SimulationResult a = simulate(shared, topology, *compute, options);
+    const SimulationResult b = simulate(copies, topology, *compute, options);
+    EXPECT_EQ(a.step_time_s, b.step_time_s);
+    EXPECT_EQ(a.events, b.events);
+    EXPECT_EQ(a.flows, b.flows);
+    EXPECT_EQ(a.link_bytes, b.link_bytes);
+    ASSERT_EQ(a.ranks.size(), b.ranks.size());
+    for (std::size_t r = 0; r < a.ranks.size(); ++r) {
+      EXPECT_EQ(a.ranks[r].finish_s, b.ranks[r].finish_s);
+      EXPECT_EQ(a.ranks[r].exposed_comm_s, b.ranks[r].exposed_comm_s);
+      EXPECT_EQ(a.ranks[r].peak_activation_bytes, b.ranks[r].peak_activation_bytes);
+    }
+  }
+}
+
+TEST(PlanBuilder, ABrokenGroupMapIsAPlanError) {
+  Plan plan = build_plan(small_job(2, 2, 2, 4), RankScope::all_ranks);
+  RankProgram& sharer = plan.ranks[1];
+  ASSERT_GE(sharer.shares, 0);
+  ASSERT_GE(sharer.group_map.size(), 2u);
+  sharer.group_map[1].second = sharer.group_map[0].second;
+  EXPECT_THROW(validate_plan(plan), PlanError);
+  sharer.group_map.pop_back();
+  EXPECT_THROW(validate_plan(plan), PlanError);
 }
 
 }  // namespace

@@ -222,7 +222,7 @@ TEST(ScenarioErrors, MoeAndLatentAttentionKeys) {
 
 TEST(ScenarioErrors, ParallelismKeys) {
   EXPECT_ERROR(replace(good, "  tp: 4", "  tp: 0"),
-               "parallelism.tp: 0 is out of range; use a value from 1 to 32768");
+               "parallelism.tp: 0 is out of range; use a value from 1 to 131072");
   EXPECT_ERROR(
       replace(good, "  pp: 2", "  pp: 2\n  schedule: zigzag"),
       "parallelism.schedule: 'zigzag' is not one of gpipe, 1f1b, interleaved-1f1b or zb-h1");

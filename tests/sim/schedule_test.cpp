@@ -216,8 +216,9 @@ TEST(Schedule, ZeroBubbleH1ReducesGradientsAfterTheWeightGradients) {
   job.parallelism.dp = 2;
   job.training.global_batch = 2 * m;
   job.parallelism.grad_bucket_bytes = 1;
-  const Plan plan = build_plan(job);
+  Plan plan = build_plan(job);
   validate_plan(plan);
+  plan.unshare();
   for (const RankProgram& rank : plan.ranks) {
     int reductions = 0;
     for (const Op& op : rank.ops) {

@@ -46,8 +46,8 @@ parallelism: {pp: 2, dp: 2}
 
   // Both observers heard every op and every memory change; without being asked, no link rates.
   std::size_t ops = 0;
-  for (const RankProgram& program : run.plan.ranks)
-    ops += program.ops.size();
+  for (std::size_t r = 0; r < run.plan.ranks.size(); ++r)
+    ops += run.plan.ops_of(r).size();
   EXPECT_EQ(timeline.ops.size(), ops);
   EXPECT_EQ(counter.ops, ops);
   EXPECT_EQ(timeline.memory.size(), counter.memory);
@@ -61,11 +61,12 @@ parallelism: {pp: 2, dp: 2}
   // Each stream's ops ran one at a time in program order, each described as the plan has it.
   for (std::size_t r = 0; r < run.plan.ranks.size(); ++r) {
     const RankProgram& program = run.plan.ranks[r];
+    const std::vector<Op>& planned_ops = run.plan.ops_of(r);
     EXPECT_EQ(timeline.ranks[r], program.rank);
     for (int stream = 0; stream < stream_count; ++stream) {
       std::vector<std::uint32_t> expected;
-      for (std::uint32_t i = 0; i < program.ops.size(); ++i) {
-        if (program.ops[i].stream == static_cast<Stream>(stream))
+      for (std::uint32_t i = 0; i < planned_ops.size(); ++i) {
+        if (planned_ops[i].stream == static_cast<Stream>(stream))
           expected.push_back(i);
       }
       const std::vector<std::uint32_t> on =
@@ -74,7 +75,7 @@ parallelism: {pp: 2, dp: 2}
       std::int64_t free_from = 0;
       for (std::size_t k = 0; k < on.size(); ++k) {
         const TimelineOp& op = timeline.ops[on[k]];
-        const Op& planned = program.ops[expected[k]];
+        const Op& planned = planned_ops[expected[k]];
         EXPECT_EQ(op.op, expected[k]);
         EXPECT_EQ(op.kind, planned.kind);
         EXPECT_EQ(op.label, planned.label);

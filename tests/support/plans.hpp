@@ -30,6 +30,13 @@ inline Plan one_collective(const std::vector<int>& devices, CollectiveKind kind,
   return plan;
 }
 
+// A plan whose every program holds its own ops (Plan::unshare), for tests that read a built plan's
+// ops rank by rank.
+inline Plan unshared(Plan plan) {
+  plan.unshare();
+  return plan;
+}
+
 // The same on devices 0..ranks-1.
 inline Plan one_collective(int ranks, CollectiveKind kind, double bytes) {
   std::vector<int> devices(ranks);
