@@ -1,9 +1,14 @@
 #include "sim/timeline/chrome_trace.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <map>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
+
+#include "hardware/input/diagnostics.hpp"
 
 namespace scaleplan {
 
@@ -161,6 +166,80 @@ void write_chrome_trace(std::ostream& out, const Timeline& timeline,
          nlohmann::json(m.activation_bytes / (1024.0 * 1024 * 1024)).dump() + "}}");
   }
   out << "\n]}\n";
+}
+
+namespace {
+
+[[noreturn]] void trace_error(const std::string& name, const std::string& message) {
+  throw InputError({Diagnostic{{name, 0, 0}, "traceEvents", message}});
+}
+
+std::int64_t to_ps(const nlohmann::json& microseconds) {
+  return std::llround(microseconds.get<double>() * 1e6);
+}
+
+}  // namespace
+
+Timeline read_chrome_trace(std::istream& in, const std::string& name) {
+  nlohmann::json trace;
+  try {
+    trace = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    trace_error(name, std::string("not JSON: ") + e.what());
+  }
+  if (!trace.is_object() || !trace.contains("traceEvents") || !trace["traceEvents"].is_array())
+    trace_error(name, "not a Chrome trace of scaleplan (no traceEvents array)");
+  Timeline t;
+  std::map<int, int> rank_of_pid;  // pid to rank number
+  for (const auto& e : trace["traceEvents"]) {
+    if (e.value("ph", "") == "M" && e.value("name", "") == "process_name" && e.contains("pid")) {
+      const std::string process = e["args"].value("name", "");
+      if (process.rfind("rank ", 0) == 0)
+        rank_of_pid[e["pid"].get<int>()] = std::atoi(process.c_str() + 5);
+    }
+  }
+  std::map<int, int> index_of_pid;  // pid to index into t.ranks
+  for (const auto& [pid, rank] : rank_of_pid) {
+    index_of_pid[pid] = static_cast<int>(t.ranks.size());
+    t.ranks.push_back(rank);
+  }
+  std::unordered_map<std::string, std::uint32_t> labels;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e.value("ph", "") != "X")
+      continue;
+    try {
+      const auto pid = index_of_pid.find(e.at("pid").get<int>());
+      if (pid == index_of_pid.end())
+        trace_error(name, "a slice of a process that is not a rank");
+      TimelineOp op;
+      op.rank = pid->second;
+      const int stream = e.at("tid").get<int>();
+      if (stream < 0 || stream >= stream_count)
+        trace_error(name, "a slice on thread " + std::to_string(stream) + ", not a stream");
+      op.stream = static_cast<Stream>(stream);
+      const auto kind = op_kind_names.parse(e.value("cat", ""));
+      if (!kind)
+        trace_error(name, "a slice of category '" + e.value("cat", "") + "', not an op kind");
+      op.kind = *kind;
+      const std::string label = e.at("name").get<std::string>();
+      const auto [it, added] = labels.emplace(label, static_cast<std::uint32_t>(t.labels.size()));
+      if (added)
+        t.labels.push_back(label);
+      op.label = it->second;
+      const auto& args = e.at("args");
+      op.op = args.at("op").get<std::uint32_t>();
+      op.microbatch = args.value("microbatch", -1);
+      op.bytes = args.value("bytes", 0.0);
+      op.start_ps = to_ps(e.at("ts"));
+      op.end_ps = op.start_ps + to_ps(e.at("dur"));
+      t.ops.push_back(op);
+    } catch (const nlohmann::json::exception& error) {
+      trace_error(name, std::string("a slice without its fields: ") + error.what());
+    }
+  }
+  std::stable_sort(t.ops.begin(), t.ops.end(),
+                   [](const TimelineOp& a, const TimelineOp& b) { return a.end_ps < b.end_ps; });
+  return t;
 }
 
 }  // namespace scaleplan

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -38,5 +39,12 @@ inline constexpr std::size_t chrome_trace_max_link_points = 1000;
 // give the same bytes.
 void write_chrome_trace(std::ostream& out, const Timeline& timeline,
                         const ChromeTraceOptions& options);
+
+// Reads back the ops of a trace that write_chrome_trace wrote (a simulated or a measured step):
+// each process named "rank N..." is rank N, each slice an op of it with its stream, label, op
+// index, micro-batch and bytes; times to the picosecond as written (microseconds with six
+// decimals). Labels are numbered in the order they first appear. Memory and link counters are
+// not read. Throws InputError naming `name` for what is not such a trace.
+Timeline read_chrome_trace(std::istream& in, const std::string& name);
 
 }  // namespace scaleplan

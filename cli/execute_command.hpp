@@ -1,0 +1,15 @@
+// `scaleplan execute` (run a plan or a scenario's plan on this machine's ranks under mpirun and
+// record the measured step) and `scaleplan compare` (a measured trace beside a predicted one);
+// docs/execute.md.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace scaleplan {
+
+// Registers both commands on `app`; the function runs whichever was given.
+std::function<int()> add_execute_commands(CLI::App& app);
+
+}  // namespace scaleplan
