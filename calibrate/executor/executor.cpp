@@ -138,6 +138,7 @@ class StepRunner {
       const bool interrupted = options_.interrupt && options_.interrupt->load();
       if (interrupted || now - last_progress_s > options_.timeout_s)
         stop(interrupted, state, times, in_flight, measured, now - last_progress_s);
+      backend_.idle();
     }
     return times;
   }

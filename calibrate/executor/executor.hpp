@@ -39,6 +39,9 @@ class ExecutionBackend {
   virtual void begin_step() = 0;
   virtual void start(std::uint32_t index, const Op& op) = 0;
   virtual std::optional<OpTimes> poll(std::uint32_t index, const Op& op) = 0;
+  // Called when a pass over the streams started and finished nothing: a CPU backend yields its
+  // core to the other ranks sharing it.
+  virtual void idle() {}
   // Seconds since begin_step(), on the clock of start() and poll().
   virtual double now_s() const = 0;
   // The ranks of the op's group (or its peer) that have not yet issued their part of it, for the

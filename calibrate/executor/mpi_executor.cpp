@@ -1,6 +1,6 @@
 #include "calibrate/executor/mpi_executor.hpp"
 
-#include <unistd.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <array>
@@ -213,6 +213,10 @@ class CpuMpiBackend final : public ExecutionBackend {
   std::vector<int> missing_ranks(std::uint32_t, const Op& op) override {
     return context_.missing_ranks(op);
   }
+
+  // A rank waiting on a message gives its core to the ranks still computing (more ranks than
+  // cores, under --oversubscribe).
+  void idle() override { sched_yield(); }
 
  private:
   const Plan& plan_;
