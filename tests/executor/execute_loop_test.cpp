@@ -134,10 +134,17 @@ TEST(ExecuteLoop, RefusesTooFewRanksAndDtypesTheBackendLacks) {
       << out.text;
   EXPECT_FALSE(std::filesystem::exists(output));
 
-  std::ifstream in(scenario);
+  // A plan file (the scenario reader would refuse bf16 on this device first): the 2-rank plan
+  // with its kernels in bf16.
+  const std::string plan = (dir / "plan.yaml").string();
+  out = run(scaleplan_binary + " run --catalog " + catalog + " " + scenario + " --dump-plan " +
+            plan);
+  ASSERT_EQ(out.status, 0) << out.text;
+  std::ifstream in(plan);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  text.replace(text.find("dtype: fp32"), 11, "dtype: bf16");
-  const std::string bf16 = (dir / "bf16.yaml").string();
+  for (auto at = text.find("dtype: fp32"); at != std::string::npos; at = text.find("dtype: fp32"))
+    text.replace(at, 11, "dtype: bf16");
+  const std::string bf16 = (dir / "bf16.plan.yaml").string();
   std::ofstream(bf16) << text;
   out = run(execute(2, bf16, output));
   EXPECT_EQ(out.status, 2) << out.text;
