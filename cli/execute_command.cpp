@@ -1,6 +1,9 @@
 #include "cli/execute_command.hpp"
 
+#include <unistd.h>
+
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -20,6 +23,9 @@
 #include "version/version.hpp"
 #ifdef SCALEPLAN_WITH_MPI
 #include "calibrate/executor/mpi_executor.hpp"
+#endif
+#ifdef SCALEPLAN_WITH_CUDA_EXECUTOR
+#include "calibrate/executor/cuda_executor.hpp"
 #endif
 
 namespace scaleplan {
@@ -43,6 +49,7 @@ struct ExecuteCommands {
   std::string predicted;
   std::string measured;
   bool json = false;
+  std::vector<std::string> argv;
 };
 
 std::atomic<bool> interrupted{false};
@@ -105,7 +112,31 @@ void write_trace_file(const std::string& path, const Timeline& t, const std::str
   write_output_file(path, [&](std::ostream& out) { write_chrome_trace(out, t, options); });
 }
 
+#ifndef SCALEPLAN_WITH_CUDA_EXECUTOR
+// scaleplan-execute-gpu beside this program, with the same command line; returns only when it
+// cannot be started.
+int hand_over_to_gpu_program(const ExecuteCommands& c) {
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  const std::string gpu = (self.parent_path() / "scaleplan-execute-gpu").string();
+  if (!error && ::access(gpu.c_str(), X_OK) == 0) {
+    std::vector<char*> args;
+    for (const std::string& a : c.argv)
+      args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(gpu.c_str(), args.data());
+  }
+  std::cerr << "scaleplan execute: this build has no CUDA backend (scaleplan-execute-gpu is built "
+               "where a CUDA compiler, cuBLAS, NCCL and MPI are found); use --backend cpu\n";
+  return exit_bad_input;
+}
+#endif
+
 int execute(const ExecuteCommands& c) {
+#ifndef SCALEPLAN_WITH_CUDA_EXECUTOR
+  if (c.backend == "cuda")
+    return hand_over_to_gpu_program(c);
+#endif
 #ifndef SCALEPLAN_WITH_MPI
   (void)c;
   std::cerr << "scaleplan execute: this build has no MPI (configure found none); install an MPI "
@@ -136,12 +167,15 @@ int execute(const ExecuteCommands& c) {
     request.limits.dtypes = {Dtype::fp32};
   } else {
 #ifdef SCALEPLAN_WITH_CUDA_EXECUTOR
+    if (!cuda_device_present()) {
+      if (mpi.rank() == 0)
+        std::cerr << "scaleplan execute: --backend cuda: no GPU is visible to this process "
+                     "(CUDA_VISIBLE_DEVICES, the driver); use --backend cpu\n";
+      return exit_bad_input;
+    }
     request.make_backend = make_cuda_backend;
 #else
-    if (mpi.rank() == 0)
-      std::cerr << "scaleplan execute: this build has no CUDA backend (no CUDA compiler or NCCL "
-                   "at configure time); use --backend cpu\n";
-    return exit_bad_input;
+    return exit_bad_input;  // handed over above
 #endif
   }
   request.stall = stall;
@@ -200,8 +234,9 @@ int compare(const ExecuteCommands& c) {
 
 }  // namespace
 
-std::function<int()> add_execute_commands(CLI::App& app) {
+std::function<int()> add_execute_commands(CLI::App& app, std::vector<std::string> argv) {
   auto c = std::make_shared<ExecuteCommands>();
+  c->argv = std::move(argv);
   c->execute = app.add_subcommand(
       "execute",
       "Run a plan (a --dump-plan file, or a scenario's) on this job's MPI ranks, one rank per "

@@ -4,12 +4,16 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 namespace scaleplan {
 
-// Registers both commands on `app`; the function runs whichever was given.
-std::function<int()> add_execute_commands(CLI::App& app);
+// Registers both commands on `app`; the function runs whichever was given. `argv`: the command
+// line, which `execute --backend cuda` passes on to scaleplan-execute-gpu in a build whose
+// scaleplan does not link CUDA.
+std::function<int()> add_execute_commands(CLI::App& app, std::vector<std::string> argv);
 
 }  // namespace scaleplan

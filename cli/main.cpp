@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   const auto run_calibrate = add_calibrate_commands(app);
   const auto run_plan = add_plan_command(app);
   const auto run_capacity = add_capacity_command(app);
-  const auto run_execute = add_execute_commands(app);
+  const auto run_execute = add_execute_commands(app, std::vector<std::string>(argv, argv + argc));
 
   // Last, so that they describe every command above.
   const auto run_shell_docs = add_shell_docs_commands(app);

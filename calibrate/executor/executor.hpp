@@ -39,6 +39,9 @@ class ExecutionBackend {
   virtual void begin_step() = 0;
   virtual void start(std::uint32_t index, const Op& op) = 0;
   virtual std::optional<OpTimes> poll(std::uint32_t index, const Op& op) = 0;
+  // Called on a rank that gives up on a hung op, before every rank is stopped: a GPU backend
+  // aborts its NCCL communicators (ncclCommAbort), whose kernels would otherwise spin for ever.
+  virtual void abort() {}
   // Called when a pass over the streams started and finished nothing: a CPU backend yields its
   // core to the other ranks sharing it.
   virtual void idle() {}

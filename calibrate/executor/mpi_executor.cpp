@@ -158,7 +158,12 @@ class CpuMpiBackend final : public ExecutionBackend {
   void start(std::uint32_t index, const Op& op) override {
     times_[index].start_s = now_s();
     if (op.kind == OpKind::compute) {
-      kernels_.run(plan_.blocks[op.block]);
+      // Between kernels, MPI moves the messages in flight (it progresses only inside its calls),
+      // as a GPU's communication kernels run beside its compute.
+      for (const Kernel& kernel : plan_.blocks[op.block].kernels) {
+        kernels_.run(kernel);
+        progress();
+      }
       times_[index].end_s = now_s();
       return;
     }
@@ -166,6 +171,7 @@ class CpuMpiBackend final : public ExecutionBackend {
     float* send = send_[static_cast<int>(op.stream)].data();
     float* recv = recv_[static_cast<int>(op.stream)].data();
     MPI_Request* request = &requests_[index];
+    in_flight_.push_back(index);
     const std::int64_t elements = elements_of(op.bytes);
     if (op.kind == OpKind::send) {
       MPI_Isend(send, static_cast<int>(elements), MPI_FLOAT, op.peer, tags_[index],
@@ -202,16 +208,35 @@ class CpuMpiBackend final : public ExecutionBackend {
   std::optional<OpTimes> poll(std::uint32_t index, const Op& op) override {
     if (op.kind == OpKind::compute)
       return times_[index];
-    int done = 0;
-    MPI_Test(&requests_[index], &done, MPI_STATUS_IGNORE);
-    if (!done)
-      return std::nullopt;
-    times_[index].end_s = now_s();
+    if (requests_[index] != MPI_REQUEST_NULL) {
+      int done = 0;
+      MPI_Test(&requests_[index], &done, MPI_STATUS_IGNORE);
+      if (!done)
+        return std::nullopt;
+      times_[index].end_s = now_s();
+      in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), index));
+    }
     return times_[index];
   }
 
   std::vector<int> missing_ranks(std::uint32_t, const Op& op) override {
     return context_.missing_ranks(op);
+  }
+
+  // Tests every request in flight, recording when each finished.
+  void progress() {
+    for (std::size_t k = 0; k < in_flight_.size();) {
+      const std::uint32_t i = in_flight_[k];
+      int done = 0;
+      MPI_Test(&requests_[i], &done, MPI_STATUS_IGNORE);  // sets a finished request to NULL
+      if (done) {
+        times_[i].end_s = now_s();
+        in_flight_[k] = in_flight_.back();
+        in_flight_.pop_back();
+      } else {
+        ++k;
+      }
+    }
   }
 
   // A rank waiting on a message gives its core to the ranks still computing (more ranks than
@@ -225,6 +250,7 @@ class CpuMpiBackend final : public ExecutionBackend {
   CpuKernels kernels_;
   std::array<std::vector<float>, stream_count> send_, recv_;
   std::vector<MPI_Request> requests_;
+  std::vector<std::uint32_t> in_flight_;  // posted, not yet seen finished
   std::vector<OpTimes> times_;
   std::vector<int> tags_;
   Clock::time_point step_start_ = Clock::now();
@@ -251,6 +277,7 @@ class StallingBackend final : public ExecutionBackend {
     return inner_->poll(index, op);
   }
   double now_s() const override { return inner_->now_s(); }
+  void abort() override { inner_->abort(); }
   std::vector<int> missing_ranks(std::uint32_t index, const Op& op) override {
     return inner_->missing_ranks(index, op);
   }
@@ -304,6 +331,7 @@ std::optional<MeasuredRun> execute_on_mpi(const Plan& plan, const MpiExecuteRequ
   try {
     measured = execute_program(plan, program, *backend, options);
   } catch (const ExecutionStopped& stopped) {
+    backend->abort();
     if (request.write_partial)
       request.write_partial(partial_timeline(plan, program, stopped.measured()));
     std::cerr << "scaleplan execute: " << stopped.what();
