@@ -179,6 +179,7 @@ int execute(const ExecuteCommands& c) {
 #endif
   }
   request.stall = stall;
+  request.abort_status = exit_execution_stopped;
   const std::string output = c.output, input = c.input, backend = c.backend;
   const int rank = mpi.rank();
   request.write_partial = [&](const Timeline& t) {

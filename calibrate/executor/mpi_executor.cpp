@@ -336,7 +336,7 @@ std::optional<MeasuredRun> execute_on_mpi(const Plan& plan, const MpiExecuteRequ
       request.write_partial(partial_timeline(plan, program, stopped.measured()));
     std::cerr << "scaleplan execute: " << stopped.what();
     std::cerr.flush();
-    MPI_Abort(MPI_COMM_WORLD, 3);
+    MPI_Abort(MPI_COMM_WORLD, request.abort_status);
     throw;  // MPI_Abort does not return
   }
 

@@ -83,6 +83,8 @@ struct MpiExecuteRequest {
   // Called on a rank that stops (an op hung past the timeout, or an interrupt) with what it
   // measured so far, before MPI_Abort ends every rank.
   std::function<void(const Timeline&)> write_partial;
+  // The error code of MPI_Abort when a rank stops (mpirun exits with it).
+  int abort_status = 4;
   // A test aid: this rank never issues this op index (a hang to detect).
   std::optional<std::pair<int, std::uint32_t>> stall;
 };
