@@ -13,6 +13,7 @@
 #include "cli/progress.hpp"
 #include "cli/run_command.hpp"
 #include "cli/shell_docs.hpp"
+#include "cli/sweep_command.hpp"
 #include "hardware/io/profile_io.hpp"
 #include "sim/report/validation.hpp"
 #include "version/version.hpp"
@@ -79,6 +80,8 @@ int main(int argc, char** argv) {
   const auto run_calibrate = add_calibrate_commands(app);
   const auto run_plan = add_plan_command(app);
   const auto run_capacity = add_capacity_command(app);
+  const auto run_sweep = add_sweep_command(app);
+  const auto run_report = add_report_command(app);
   const auto run_execute = add_execute_commands(app, std::vector<std::string>(argv, argv + argc));
 
   // Last, so that they describe every command above.
@@ -98,6 +101,10 @@ int main(int argc, char** argv) {
       return run_plan();
     if (app.got_subcommand("capacity"))
       return run_capacity();
+    if (app.got_subcommand("sweep"))
+      return run_sweep();
+    if (app.got_subcommand("report"))
+      return run_report();
     if (app.got_subcommand("execute") || app.got_subcommand("compare"))
       return run_execute();
     if (app.got_subcommand("catalog"))

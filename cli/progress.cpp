@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "hardware/input/diagnostics.hpp"
+
 namespace scaleplan {
 
 namespace {
@@ -55,10 +57,12 @@ void add_progress_option(CLI::App& command, ProgressMode& mode) {
       ->check(CLI::IsMember(names));
 }
 
-TerminalProgress::TerminalProgress(ProgressMode mode, std::FILE* stream)
+TerminalProgress::TerminalProgress(ProgressMode mode, std::FILE* stream, ProgressStyle style)
     : enabled_(mode == ProgressMode::always ||
                (mode == ProgressMode::automatic && isatty(fileno(stream)) == 1)),
       always_(mode == ProgressMode::always),
+      plain_(!enabled_ && mode == ProgressMode::automatic && style.plain_every_s > 0),
+      style_(style),
       stream_(stream),
       start_(Clock::now()),
       task_start_(start_),
@@ -68,13 +72,25 @@ TerminalProgress::~TerminalProgress() {
   clear();
 }
 
+ProgressSink* TerminalProgress::sink() {
+  return enabled_ || plain_ ? this : nullptr;
+}
+
 void TerminalProgress::announce(std::string_view what) {
   if (enabled_)
     draw(std::string(what), Clock::now());
+  else if (plain_)
+    write_plain(std::string(what), Clock::now());
+}
+
+void TerminalProgress::write_plain(const std::string& line, Clock::time_point now) {
+  std::fputs((printable_text(line) + "\n").c_str(), stream_);
+  std::fflush(stream_);
+  last_draw_ = now;
 }
 
 void TerminalProgress::report(const ProgressUpdate& u) {
-  if (!enabled_)
+  if (!enabled_ && !plain_)
     return;
   const Clock::time_point now = Clock::now();
   if (u.task != task_) {
@@ -82,17 +98,41 @@ void TerminalProgress::report(const ProgressUpdate& u) {
     task_start_ = now;
   }
   const bool last = u.done >= u.total;
-  if (!always_ && now - start_ < std::chrono::milliseconds(500))
-    return;
-  if (drawn_ && !last && now - last_draw_ < std::chrono::milliseconds(100))
-    return;
+  if (plain_) {
+    if (!last && now - last_draw_ < std::chrono::duration<double>(style_.plain_every_s))
+      return;
+  } else {
+    if (!always_ && now - start_ < std::chrono::milliseconds(500))
+      return;
+    if (drawn_ && !last && now - last_draw_ < std::chrono::milliseconds(100))
+      return;
+  }
   const double elapsed_s = std::chrono::duration<double>(now - task_start_).count();
-  std::string line = fmt::format("{}: {}/{} {}", u.task, u.done, u.total, u.units);
+  std::string line;
+  if (style_.bar_and_rate && !plain_) {
+    constexpr std::size_t width = 20;
+    const auto filled = static_cast<std::size_t>(u.total > 0 ? static_cast<double>(width) *
+                                                                   static_cast<double>(u.done) /
+                                                                   static_cast<double>(u.total)
+                                                             : 0.0);
+    line = fmt::format("{} [{}{}] {}/{} {}", u.task, std::string(filled, '#'),
+                       std::string(width - std::min(width, filled), '.'), u.done, u.total, u.units);
+  } else {
+    line = fmt::format("{}: {}/{} {}", u.task, u.done, u.total, u.units);
+  }
   // A rate measured over less than a second says little about the rest.
+  if (style_.bar_and_rate && u.done > 0 && elapsed_s >= 1)
+    line += fmt::format(", {:.3g}/s", static_cast<double>(u.done) / elapsed_s);
   if (u.done > 0 && !last && elapsed_s >= 1) {
     const double left_s =
         elapsed_s * static_cast<double>(u.total - u.done) / static_cast<double>(u.done);
     line += ", " + duration_text(left_s) + " left";
+  }
+  if (u.failed > 0)
+    line += fmt::format(", {} failed", u.failed);
+  if (plain_) {
+    write_plain(line, now);
+    return;
   }
   // A file's name alone: the folders before it would push it past the terminal's width.
   if (!u.current.empty())

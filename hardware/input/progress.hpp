@@ -20,6 +20,7 @@ struct ProgressUpdate {
   std::uint64_t total = 0;
   std::string_view units;    // "predictions", "ops"
   std::string_view current;  // may be empty
+  std::uint64_t failed = 0;  // of the done items, those that failed (a sweep's scenarios)
 };
 
 // Receives the updates of tasks, on the thread that does the work.
@@ -36,12 +37,13 @@ class ProgressCounter {
  public:
   ProgressCounter(ProgressSink* sink, std::string task, std::string units, std::uint64_t total);
 
-  // `items` more done, the last of them `current`.
-  void advance(std::string_view current = {}, std::uint64_t items = 1);
+  // `items` more done, the last of them `current`, `failed` of them failed.
+  void advance(std::string_view current = {}, std::uint64_t items = 1, std::uint64_t failed = 0);
   // The task is over: one last report with done == total, unless the last already said so.
   void finish();
 
   std::uint64_t done() const { return done_; }
+  std::uint64_t failed() const { return failed_; }
 
  private:
   ProgressSink* sink_;
@@ -49,6 +51,7 @@ class ProgressCounter {
   std::string units_;
   std::uint64_t total_;
   std::uint64_t done_ = 0;
+  std::uint64_t failed_ = 0;
   bool finished_ = false;
 };
 

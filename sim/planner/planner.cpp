@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/planner/parallel_for.hpp"
 #include "sim/planner/search_enumeration.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
@@ -114,9 +115,7 @@ class Search {
         base_(base),
         options_(options),
         rates_(rates_of(options, cluster)),
-        threads_(options.threads > 0
-                     ? options.threads
-                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
+        threads_(worker_threads(options.threads)),
         keep_(static_cast<std::size_t>(std::max(1, options.top_k)) * 3) {
     check_search_space(space);
     for (const SearchShape& shape : search_shapes(space, cluster, base)) {
@@ -251,35 +250,23 @@ void Search::estimate_worker(WorkerResult& result, bool reporting) {
 }
 
 void Search::simulate(std::vector<RankedPlan*> plans, bool& cancelled) {
-  std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> finished{0};
-  const auto worker = [&](bool reporting) {
-    for (;;) {
-      if (options_.stop.stop_requested())
-        return;
-      const std::size_t i = next.fetch_add(1);
-      if (i >= plans.size())
-        return;
-      RankedPlan& plan = *plans[i];
-      try {
-        plan.simulated = predict({cluster_, plan.job, compute_, network_, options_.settings});
-      } catch (const std::exception&) {
-        // A plan the simulator cannot run (a deadlock it reports) is left unsimulated; the
-        // search counts it and moves on.
-        plan.simulated.reset();
-      }
-      ++finished;
-      if (reporting)
-        report(SearchPhase::simulating, finished.load(), plans.size(), false);
-    }
-  };
-  std::vector<std::thread> helpers;
-  const int count = std::min<int>(threads_, static_cast<int>(plans.size()));
-  for (int t = 1; t < count; ++t)
-    helpers.emplace_back(worker, false);
-  worker(true);
-  for (std::thread& t : helpers)
-    t.join();
+  parallel_for(
+      plans.size(), threads_,
+      [&](std::size_t i, int worker) {
+        RankedPlan& plan = *plans[i];
+        try {
+          plan.simulated = predict({cluster_, plan.job, compute_, network_, options_.settings});
+        } catch (const std::exception&) {
+          // A plan the simulator cannot run (a deadlock it reports) is left unsimulated; the
+          // search counts it and moves on.
+          plan.simulated.reset();
+        }
+        ++finished;
+        if (worker == 0)
+          report(SearchPhase::simulating, finished.load(), plans.size(), false);
+      },
+      [&] { return options_.stop.stop_requested(); });
   cancelled = cancelled || options_.stop.stop_requested();
 }
 

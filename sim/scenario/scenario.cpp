@@ -5,6 +5,7 @@
 #include "hardware/io/profile_io.hpp"
 #include "hardware/topology.hpp"
 #include "sim/scenario/scenario_network.hpp"
+#include "sim/scenario/scenario_node.hpp"
 #include "sim/scenario/scenario_search.hpp"
 #include "sim/scenario/scenario_sections.hpp"
 #include "sim/strategy/strategy_check.hpp"
@@ -332,7 +333,11 @@ void read_memory(MapReader& top, Scenario& s) {
 
 Scenario parse_scenario(std::string_view yaml_text, const std::string& file_label,
                         const Catalog& catalog, ScenarioUse use) {
-  const YAML::Node root = load_yaml_string(yaml_text, file_label);
+  return parse_scenario_node(load_yaml_string(yaml_text, file_label), file_label, catalog, use);
+}
+
+Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_label,
+                             const Catalog& catalog, ScenarioUse use) {
   Diagnostics diagnostics(file_label);
   if (!root.IsMap()) {
     diagnostics.error(root, "",

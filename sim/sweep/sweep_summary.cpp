@@ -1,0 +1,280 @@
+#include "sim/sweep/sweep_summary.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "hardware/input/yaml_reader.hpp"
+#include "sim/sweep/sweep_csv.hpp"
+
+namespace scaleplan::sweep {
+
+namespace {
+
+InputError table_error(const std::string& file, int line, std::string message) {
+  return InputError({{{file, line, 0}, "", std::move(message)}});
+}
+
+// The columns of a results file: index, status, error, the axes, then "device" and the metrics.
+std::vector<std::string> axes_of(const ResultTable& t) {
+  const auto device = std::find(t.columns.begin(), t.columns.end(), "device");
+  if (t.columns.size() < 4 || t.columns[0] != "index" || t.columns[1] != "status" ||
+      t.columns[2] != "error" || device == t.columns.end() ||
+      std::find(t.columns.begin(), t.columns.end(), "step_time_s") == t.columns.end()) {
+    throw table_error(t.file, 1,
+                      "not a sweep's results: expected the columns index, status, error, the "
+                      "axes, device and the metrics (docs/sweep-format.md)");
+  }
+  return {t.columns.begin() + 3, device};
+}
+
+void read_lines(const std::filesystem::path& path, bool csv, ResultTable& t) {
+  const std::string text = read_results_file(path);
+  std::size_t start = 0;
+  int line = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos)
+      end = text.size();
+    const std::string_view content(text.data() + start, end - start);
+    start = end + 1;
+    ++line;
+    if (csv) {
+      const auto fields = csv_fields(content);
+      if (!fields)
+        throw table_error(t.file, line, "not a CSV line (a quote is not closed)");
+      if (line == 1) {
+        t.columns = *fields;
+        continue;
+      }
+      if (fields->size() != t.columns.size())
+        throw table_error(
+            t.file, line,
+            fmt::format("{} fields where the header has {}", fields->size(), t.columns.size()));
+      std::vector<Cell> row;
+      for (const std::string& f : *fields) {
+        if (f.empty())
+          row.emplace_back(std::monostate{});
+        else if (f == "true" || f == "false")
+          row.emplace_back(f == "true");
+        else
+          row.push_back(axis_cell(f));
+      }
+      t.rows.push_back(std::move(row));
+    } else {
+      nlohmann::ordered_json object;
+      try {
+        object = nlohmann::ordered_json::parse(content);
+      } catch (const nlohmann::json::exception&) {
+        throw table_error(t.file, line, "not a JSON object");
+      }
+      if (!object.is_object())
+        throw table_error(t.file, line, "not a JSON object");
+      if (t.columns.empty()) {
+        for (const auto& item : object.items())
+          t.columns.push_back(item.key());
+      }
+      std::vector<Cell> row;
+      for (const std::string& column : t.columns) {
+        if (!object.contains(column))
+          throw table_error(t.file, line, "the row has no " + column);
+        row.push_back(cell_of_json(object[column]));
+      }
+      t.rows.push_back(std::move(row));
+    }
+  }
+}
+
+void read_sqlite(const std::filesystem::path& path, ResultTable& t) {
+  sqlite3* db = nullptr;
+  if (!std::filesystem::exists(path))
+    throw table_error(t.file, 0, "no such file");
+  if (sqlite3_open_v2(path.string().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw table_error(t.file, 0, "cannot open the database");
+  }
+  sqlite3_stmt* q = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT * FROM results ORDER BY \"index\"", -1, &q, nullptr) !=
+      SQLITE_OK) {
+    const std::string message = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    throw table_error(t.file, 0, "not a sweep's results: " + message);
+  }
+  for (int c = 0; c < sqlite3_column_count(q); ++c)
+    t.columns.emplace_back(sqlite3_column_name(q, c));
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    std::vector<Cell> row;
+    for (int c = 0; c < sqlite3_column_count(q); ++c) {
+      switch (sqlite3_column_type(q, c)) {
+        case SQLITE_INTEGER:
+          row.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(q, c)));
+          break;
+        case SQLITE_FLOAT:
+          row.emplace_back(sqlite3_column_double(q, c));
+          break;
+        case SQLITE_TEXT:
+          row.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(q, c))));
+          break;
+        default:
+          row.emplace_back(std::monostate{});
+      }
+    }
+    t.rows.push_back(std::move(row));
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+std::optional<double> number(const Cell& c) {
+  if (const auto* i = std::get_if<std::int64_t>(&c))
+    return static_cast<double>(*i);
+  if (const auto* d = std::get_if<double>(&c))
+    return *d;
+  return std::nullopt;
+}
+
+bool truth(const Cell& c) {
+  if (const auto* b = std::get_if<bool>(&c))
+    return *b;
+  const auto n = number(c);  // SQLite keeps booleans as 0 and 1
+  return n && *n != 0;
+}
+
+std::string text(const Cell& c) {
+  if (const auto* s = std::get_if<std::string>(&c))
+    return *s;
+  if (const auto* i = std::get_if<std::int64_t>(&c))
+    return fmt::format("{}", *i);
+  if (const auto* d = std::get_if<double>(&c))
+    return fmt::format("{}", *d);
+  if (const auto* b = std::get_if<bool>(&c))
+    return *b ? "true" : "false";
+  return "";
+}
+
+// Values in the order they first appear (the sweep's order, for a file in scenario order).
+std::vector<std::string> values_in_order(const std::vector<std::vector<Cell>>& rows,
+                                         std::size_t column) {
+  std::vector<std::string> values;
+  for (const auto& row : rows) {
+    std::string v = text(row[column]);
+    if (std::find(values.begin(), values.end(), v) == values.end())
+      values.push_back(std::move(v));
+  }
+  return values;
+}
+
+}  // namespace
+
+ResultTable read_results(const std::filesystem::path& path) {
+  ResultTable t;
+  t.file = path.string();
+  const auto format = result_format_of(path);
+  if (!format) {
+    throw table_error(t.file, 0,
+                      "the extension does not say the format; use .csv, .jsonl (JSON lines) or "
+                      ".sqlite");
+  }
+  if (*format == ResultFormat::sqlite)
+    read_sqlite(path, t);
+  else
+    read_lines(path, *format == ResultFormat::csv, t);
+  t.axes = axes_of(t);
+  return t;
+}
+
+std::string format_summary(const ResultTable& t) {
+  const auto column = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(t.columns.begin(), t.columns.end(), name) -
+                                    t.columns.begin());
+  };
+  const std::size_t status = column("status");
+  const std::size_t step = column("step_time_s");
+  const std::size_t mfu = column("mfu");
+  const std::size_t fits = column("fits");
+  const std::size_t index = column("index");
+  std::vector<const std::vector<Cell>*> fitting;
+  std::size_t ok = 0;
+  for (const auto& row : t.rows) {
+    if (text(row[status]) != "ok")
+      continue;
+    ++ok;
+    if (truth(row[fits]) && number(row[step]))
+      fitting.push_back(&row);
+  }
+  std::string out =
+      fmt::format("{}: {} scenarios, {} ok ({} fit in memory), {} failed\n", printable_text(t.file),
+                  t.rows.size(), ok, fitting.size(), t.rows.size() - ok);
+  if (fitting.empty())
+    return out + "no scenario fits: nothing to rank\n";
+  const auto faster = [&](const std::vector<Cell>* a, const std::vector<Cell>* b) {
+    return *number((*a)[step]) < *number((*b)[step]);
+  };
+  const auto describe = [&](const std::vector<Cell>& row, std::size_t except) {
+    std::string values;
+    for (std::size_t a = 0; a < t.axes.size(); ++a) {
+      if (3 + a == except)
+        continue;
+      values += fmt::format("{}{} {}", values.empty() ? "" : ", ", t.axes[a], text(row[3 + a]));
+    }
+    return fmt::format("step {:.4g} s, MFU {:.1f} %{}", *number(row[step]),
+                       100 * number(row[mfu]).value_or(0),
+                       values.empty() ? "" : "  (" + values + ")");
+  };
+  const auto& best = **std::min_element(fitting.begin(), fitting.end(), faster);
+  out += fmt::format("\nfastest that fits: scenario {}, {}\n", text(best[index]),
+                     describe(best, t.columns.size()));
+
+  out += "\nfastest that fits, for each value of each axis\n";
+  struct Sensitivity {
+    std::string axis;
+    double ratio;
+    std::string fastest, slowest;
+  };
+  std::vector<Sensitivity> sensitivities;
+  for (std::size_t a = 0; a < t.axes.size(); ++a) {
+    const std::size_t c = 3 + a;
+    out += fmt::format("  {}\n", printable_text(t.axes[a]));
+    std::vector<std::pair<std::string, double>> means;
+    for (const std::string& value : values_in_order(t.rows, c)) {
+      const std::vector<Cell>* fastest = nullptr;
+      double sum = 0;
+      std::size_t count = 0;
+      for (const auto* row : fitting) {
+        if (text((*row)[c]) != value)
+          continue;
+        sum += *number((*row)[step]);
+        ++count;
+        if (fastest == nullptr || faster(row, fastest))
+          fastest = row;
+      }
+      out += fmt::format("    {:<16} {}\n", printable_text(value),
+                         fastest != nullptr ? describe(*fastest, c) : "no scenario fits");
+      if (count > 0)
+        means.emplace_back(value, sum / static_cast<double>(count));
+    }
+    if (means.size() >= 2) {
+      const auto [low, high] =
+          std::minmax_element(means.begin(), means.end(),
+                              [](const auto& x, const auto& y) { return x.second < y.second; });
+      sensitivities.push_back({t.axes[a], high->second / low->second, low->first, high->first});
+    }
+  }
+  std::stable_sort(sensitivities.begin(), sensitivities.end(),
+                   [](const Sensitivity& x, const Sensitivity& y) { return x.ratio > y.ratio; });
+  out +=
+      "\nsensitivity of step time to each axis: slowest over fastest mean step time across "
+      "its values (scenarios that fit)\n";
+  for (const Sensitivity& s : sensitivities) {
+    out += fmt::format("  {:<28} {:.3g}x  (fastest {}, slowest {})\n", printable_text(s.axis),
+                       s.ratio, printable_text(s.fastest), printable_text(s.slowest));
+  }
+  return out;
+}
+
+}  // namespace scaleplan::sweep
