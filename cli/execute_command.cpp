@@ -106,9 +106,8 @@ std::string summary_path(const ExecuteCommands& c) {
 void write_trace_file(const std::string& path, const Timeline& t, const std::string& input,
                       const std::string& backend) {
   ChromeTraceOptions options;
-  options.other_data = {{"scaleplan_version", scaleplan_version_text()},
-                        {"measured", input},
-                        {"backend", backend}};
+  options.other_data = {
+      {"scaleplan_version", scaleplan_version_text()}, {"measured", input}, {"backend", backend}};
   write_output_file(path, [&](std::ostream& out) { write_chrome_trace(out, t, options); });
 }
 
@@ -143,7 +142,7 @@ int execute(const ExecuteCommands& c) {
                "(Open MPI, MPICH) and rebuild\n";
   return exit_bad_input;
 #else
-  std::optional<std::pair<int, std::uint32_t>> stall;
+  std::optional<std::pair<int, std::uint32_t> > stall;
   if (!c.stall.empty()) {
     const auto colon = c.stall.find(':');
     if (colon == std::string::npos)
@@ -226,8 +225,7 @@ Timeline read_trace(const std::string& path) {
 }
 
 int compare(const ExecuteCommands& c) {
-  const Comparison comparison =
-      compare_timelines(read_trace(c.predicted), read_trace(c.measured));
+  const Comparison comparison = compare_timelines(read_trace(c.predicted), read_trace(c.measured));
   std::cout << (c.json ? format_json(comparison) : format_text(comparison));
   check_standard_output();
   return exit_success;
@@ -242,8 +240,9 @@ std::function<int()> add_execute_commands(CLI::App& app, std::vector<std::string
       "execute",
       "Run a plan (a --dump-plan file, or a scenario's) on this job's MPI ranks, one rank per "
       "plan rank, and record the measured step (run under mpirun or srun; docs/execute.md)");
-  c->execute->add_option("plan", c->input, "Plan file or scenario")->required()->type_name(
-      "PLAN_OR_SCENARIO");
+  c->execute->add_option("plan", c->input, "Plan file or scenario")
+      ->required()
+      ->type_name("PLAN_OR_SCENARIO");
   c->execute->add_option("--backend", c->backend, "cpu (Eigen and MPI) or cuda (cuBLAS and NCCL)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   c->execute->add_option("--steps", c->steps, "Measured steps")->check(CLI::Range(1, 100000));
@@ -263,17 +262,18 @@ std::function<int()> add_execute_commands(CLI::App& app, std::vector<std::string
                    ".summary.json)")
       ->type_name("FILE");
   add_catalog_options(*c->execute, c->catalog);
-  c->execute->add_option("--stall", c->stall, "Test aid: rank RANK never issues op OP")
-      ->group("");
+  c->execute->add_option("--stall", c->stall, "Test aid: rank RANK never issues op OP")->group("");
 
   c->compare = app.add_subcommand(
       "compare",
       "Compare a measured step (execute -o) with its prediction (run --all-ranks --trace): step "
       "time, per class of op, per stream, exposed communication and bubble");
-  c->compare->add_option("predicted", c->predicted, "Predicted trace")->required()->type_name(
-      "PREDICTED");
-  c->compare->add_option("measured", c->measured, "Measured trace")->required()->type_name(
-      "MEASURED");
+  c->compare->add_option("predicted", c->predicted, "Predicted trace")
+      ->required()
+      ->type_name("PREDICTED");
+  c->compare->add_option("measured", c->measured, "Measured trace")
+      ->required()
+      ->type_name("MEASURED");
   c->compare->add_flag("--json", c->json, "Print the comparison as JSON");
   return [c]() { return *c->execute ? execute(*c) : compare(*c); };
 }

@@ -32,7 +32,8 @@ std::string class_label(const std::string& label) {
       j = label.size();
     const std::string word = label.substr(i, j - i);
     std::size_t digits = 0;
-    while (digits < word.size() && std::isdigit(static_cast<unsigned char>(word[word.size() - 1 - digits])))
+    while (digits < word.size() &&
+           std::isdigit(static_cast<unsigned char>(word[word.size() - 1 - digits])))
       ++digits;
     const bool numbered = digits > 0 && digits + 2 >= word.size();  // "L3", "mb2", "7"
     if (!numbered && !word.empty())
@@ -169,8 +170,7 @@ Comparison compare_timelines(const Timeline& predicted, const Timeline& measured
       };
       const auto stream = static_cast<Stream>(s);
       if (order(predicted, p_index[rank], stream) != order(measured, m_index[rank], stream))
-        c.order_differences.push_back(
-            fmt::format("rank {} {}", rank, to_string(stream)));
+        c.order_differences.push_back(fmt::format("rank {} {}", rank, to_string(stream)));
     }
   }
   for (int s = 0; s < stream_count; ++s) {
@@ -183,7 +183,7 @@ Comparison compare_timelines(const Timeline& predicted, const Timeline& measured
 namespace {
 
 std::string row(const std::string& name, const Pair& p) {
-  return fmt::format("  {:<44} {:>12.6f} {:>12.6f} {:>+8.1f} %\n", name, p.predicted_s,
+  return fmt::format("  {:<58} {:>12.6f} {:>12.6f} {:>+8.1f} %\n", name, p.predicted_s,
                      p.measured_s, 100 * p.error());
 }
 
@@ -194,14 +194,15 @@ nlohmann::ordered_json pair_json(const Pair& p) {
 }  // namespace
 
 std::string format_text(const Comparison& c) {
-  std::string out = fmt::format("step time: predicted {:.6f} s, measured {:.6f} s, error {:+.1f} %\n",
-                                c.step.predicted_s, c.step.measured_s, 100 * c.step.error());
+  std::string out =
+      fmt::format("step time: predicted {:.6f} s, measured {:.6f} s, error {:+.1f} %\n",
+                  c.step.predicted_s, c.step.measured_s, 100 * c.step.error());
   out += fmt::format("ranks compared: {} ({} ops matched, {} unmatched); op order {}\n",
                      c.ranks.size(), c.matched_ops, c.unmatched_ops,
                      c.order_differences.empty()
                          ? std::string("the same on every stream")
                          : fmt::format("differs on {} streams", c.order_differences.size()));
-  out += fmt::format("  {:<44} {:>12} {:>12} {:>10}\n", "", "predicted s", "measured s", "error");
+  out += fmt::format("  {:<58} {:>12} {:>12} {:>10}\n", "", "predicted s", "measured s", "error");
   out += row("step", c.step);
   out += row("exposed communication (per rank)", c.exposed_communication);
   out += row("bubble: step less compute (per rank)", c.bubble);

@@ -35,7 +35,8 @@ std::int64_t CpuKernels::gemm_calls(const Kernel& k) {
   return std::max<std::int64_t>({1, by_flops, k.kind == KernelKind::gemm ? k.gemm.batch : 1});
 }
 
-CpuKernels::CpuKernels(const std::vector<ComputeBlock>& blocks) : buffers_(std::make_unique<Buffers>()) {
+CpuKernels::CpuKernels(const std::vector<ComputeBlock>& blocks)
+    : buffers_(std::make_unique<Buffers>()) {
   Eigen::Index m = 1, n = 1, k = 1, elements = 1;
   for (const ComputeBlock& block : blocks) {
     for (const Kernel& kernel : block.kernels) {

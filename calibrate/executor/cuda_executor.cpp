@@ -95,7 +95,8 @@ class CudaNcclBackend final : public ExecutionBackend {
     SCALEPLAN_CHECK(cudaGetDeviceCount(&devices));
     if (devices == 0)
       throw std::runtime_error("the cuda backend found no GPU");
-    SCALEPLAN_CHECK(cudaSetDevice(static_cast<int>(local_rank() % static_cast<std::size_t>(devices))));
+    SCALEPLAN_CHECK(
+        cudaSetDevice(static_cast<int>(local_rank() % static_cast<std::size_t>(devices))));
     for (cudaStream_t& s : streams_)
       SCALEPLAN_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     SCALEPLAN_CHECK(cublasCreate(&cublas_));
@@ -282,10 +283,10 @@ class CudaNcclBackend final : public ExecutionBackend {
       case CollectiveKind::all_to_all:
         SCALEPLAN_CHECK(ncclGroupStart());
         for (std::size_t r = 0; r < members; ++r) {
-          SCALEPLAN_CHECK(ncclSend(send + r * chunk, chunk, ncclFloat, static_cast<int>(r), comm,
-                                   stream));
-          SCALEPLAN_CHECK(ncclRecv(receive + r * chunk, chunk, ncclFloat, static_cast<int>(r),
-                                   comm, stream));
+          SCALEPLAN_CHECK(
+              ncclSend(send + r * chunk, chunk, ncclFloat, static_cast<int>(r), comm, stream));
+          SCALEPLAN_CHECK(
+              ncclRecv(receive + r * chunk, chunk, ncclFloat, static_cast<int>(r), comm, stream));
         }
         SCALEPLAN_CHECK(ncclGroupEnd());
         break;

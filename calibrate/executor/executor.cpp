@@ -55,8 +55,8 @@ constexpr std::array<Stream, stream_count> stream_visit_order{
 std::string describe_op(const Plan& plan, const RankProgram& program, std::uint32_t index) {
   const Op& op = program.ops[index];
   const std::string label = op.label < plan.labels.size() ? plan.labels[op.label] : "?";
-  std::string text = fmt::format("op {} \"{}\" of rank {} ({}", index, label, program.rank,
-                                 to_string(op.kind));
+  std::string text =
+      fmt::format("op {} \"{}\" of rank {} ({}", index, label, program.rank, to_string(op.kind));
   if (op.kind == OpKind::collective) {
     const Group& g = plan.groups[op.group];
     text += fmt::format(" {} on group {} [{}]", to_string(op.collective), g.name,
@@ -154,8 +154,8 @@ class StepRunner {
         so_far.partial_step.emplace_back(i, times[i]);
     }
     if (interrupted) {
-      throw ExecutionStopped(fmt::format("rank {}: interrupted; {} steps measured",
-                                         program_.rank, measured.steps.size()),
+      throw ExecutionStopped(fmt::format("rank {}: interrupted; {} steps measured", program_.rank,
+                                         measured.steps.size()),
                              std::move(so_far));
     }
     std::string message;
@@ -169,8 +169,8 @@ class StepRunner {
       message += "\n";
     }
     if (in_flight.empty())
-      message = fmt::format("rank {}: no op could start within {:.3g} s\n", program_.rank,
-                            waited_s);
+      message =
+          fmt::format("rank {}: no op could start within {:.3g} s\n", program_.rank, waited_s);
     throw ExecutionStopped(message, std::move(so_far));
   }
 
@@ -289,8 +289,7 @@ std::vector<std::string> execution_problems(const Plan& plan, const ExecutionLim
     std::string first;
     for (const ComputeBlock& block : plan.blocks) {
       for (const Kernel& k : block.kernels) {
-        if (std::find(limits.dtypes.begin(), limits.dtypes.end(), k.dtype) ==
-                limits.dtypes.end() &&
+        if (std::find(limits.dtypes.begin(), limits.dtypes.end(), k.dtype) == limits.dtypes.end() &&
             lacking.insert(k.dtype).second && first.empty())
           first = block.name + ": " + k.name;
       }

@@ -100,10 +100,9 @@ MeasuredRun assemble_run(const Plan& plan, const std::vector<RankMeasurement>& r
   }
   std::stable_sort(run.timeline.ops.begin(), run.timeline.ops.end(),
                    [](const TimelineOp& a, const TimelineOp& b) { return a.end_ps < b.end_ps; });
-  std::stable_sort(run.timeline.memory.begin(), run.timeline.memory.end(),
-                   [](const MemorySample& a, const MemorySample& b) {
-                     return a.time_ps < b.time_ps;
-                   });
+  std::stable_sort(
+      run.timeline.memory.begin(), run.timeline.memory.end(),
+      [](const MemorySample& a, const MemorySample& b) { return a.time_ps < b.time_ps; });
   return run;
 }
 
@@ -131,12 +130,11 @@ std::string summary_json(const MeasuredRun& run) {
   std::vector<double> sorted = run.step_times_s;
   std::sort(sorted.begin(), sorted.end());
   if (!sorted.empty()) {
-    j["step_time_s"] = {
-        {"median", run.step_times_s[run.trace_step]},
-        {"mean", std::accumulate(sorted.begin(), sorted.end(), 0.0) /
-                     static_cast<double>(sorted.size())},
-        {"min", sorted.front()},
-        {"max", sorted.back()}};
+    j["step_time_s"] = {{"median", run.step_times_s[run.trace_step]},
+                        {"mean", std::accumulate(sorted.begin(), sorted.end(), 0.0) /
+                                     static_cast<double>(sorted.size())},
+                        {"min", sorted.front()},
+                        {"max", sorted.back()}};
   }
   j["trace_step"] = run.trace_step;
   // Per rank and stream of the traced step: the time its ops ran.
@@ -146,8 +144,8 @@ std::string summary_json(const MeasuredRun& run) {
     for (int s = 0; s < stream_count; ++s) {
       double total = 0;
       for (const std::uint32_t i : run.timeline.ops_on(static_cast<int>(r), static_cast<Stream>(s)))
-        total += static_cast<double>(run.timeline.ops[i].end_ps - run.timeline.ops[i].start_ps) /
-                 1e12;
+        total +=
+            static_cast<double>(run.timeline.ops[i].end_ps - run.timeline.ops[i].start_ps) / 1e12;
       if (total > 0)
         streams[std::string(to_string(static_cast<Stream>(s)))] = total;
     }

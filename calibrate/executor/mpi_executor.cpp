@@ -51,7 +51,8 @@ MpiContext::MpiContext(const Plan& plan, int world_rank, int world_size)
     comms_.push_back(comm);
   }
   MPI_Group_free(&world_group);
-  const auto count = static_cast<MPI_Aint>(plan.groups.size() + 2 * static_cast<std::size_t>(size_));
+  const auto count =
+      static_cast<MPI_Aint>(plan.groups.size() + 2 * static_cast<std::size_t>(size_));
   MPI_Win_allocate(count * static_cast<MPI_Aint>(sizeof(std::int64_t)), sizeof(std::int64_t),
                    MPI_INFO_NULL, MPI_COMM_WORLD, &counters_, &window_);
   std::fill(counters_, counters_ + count, 0);
@@ -120,8 +121,12 @@ std::int64_t elements_of(double bytes) {
 class CpuMpiBackend final : public ExecutionBackend {
  public:
   CpuMpiBackend(const Plan& plan, const RankProgram& program, MpiContext& context)
-      : plan_(plan), program_(program), context_(context), kernels_(plan.blocks),
-        requests_(program.ops.size(), MPI_REQUEST_NULL), times_(program.ops.size()) {
+      : plan_(plan),
+        program_(program),
+        context_(context),
+        kernels_(plan.blocks),
+        requests_(program.ops.size(), MPI_REQUEST_NULL),
+        times_(program.ops.size()) {
     // One buffer pair per stream, as large as its largest op: a stream has one op in flight.
     std::array<std::int64_t, stream_count> largest{};
     for (const Op& op : program.ops) {
@@ -174,13 +179,13 @@ class CpuMpiBackend final : public ExecutionBackend {
     in_flight_.push_back(index);
     const std::int64_t elements = elements_of(op.bytes);
     if (op.kind == OpKind::send) {
-      MPI_Isend(send, static_cast<int>(elements), MPI_FLOAT, op.peer, tags_[index],
-                MPI_COMM_WORLD, request);
+      MPI_Isend(send, static_cast<int>(elements), MPI_FLOAT, op.peer, tags_[index], MPI_COMM_WORLD,
+                request);
       return;
     }
     if (op.kind == OpKind::recv) {
-      MPI_Irecv(recv, static_cast<int>(elements), MPI_FLOAT, op.peer, tags_[index],
-                MPI_COMM_WORLD, request);
+      MPI_Irecv(recv, static_cast<int>(elements), MPI_FLOAT, op.peer, tags_[index], MPI_COMM_WORLD,
+                request);
       return;
     }
     MPI_Comm comm = context_.comm(op.group);
@@ -354,8 +359,8 @@ std::optional<MeasuredRun> execute_on_mpi(const Plan& plan, const MpiExecuteRequ
     }
     all.resize(static_cast<std::size_t>(total));
   }
-  MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), offsets.data(),
-              MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE,
+              0, MPI_COMM_WORLD);
   if (rank != 0)
     return std::nullopt;
   std::vector<RankMeasurement> ranks(static_cast<std::size_t>(size));

@@ -71,8 +71,8 @@ class MpiContext {
 std::unique_ptr<ExecutionBackend> make_cpu_backend(const Plan& plan, const RankProgram& program,
                                                    MpiContext& context);
 
-using BackendFactory = std::function<std::unique_ptr<ExecutionBackend>(
-    const Plan&, const RankProgram&, MpiContext&)>;
+using BackendFactory =
+    std::function<std::unique_ptr<ExecutionBackend>(const Plan&, const RankProgram&, MpiContext&)>;
 
 struct MpiExecuteRequest {
   std::string backend = "cpu";  // named in messages and the summary

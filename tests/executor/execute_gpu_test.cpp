@@ -21,10 +21,9 @@ TEST(ExecuteGpu, OneGpuPlanRunsAndComparesOpForOp) {
   auto out = scaleplan::test::run_command(binary + " run " + scenario + " --all-ranks --trace " +
                                           predicted);
   ASSERT_EQ(out.status, 0) << out.text;
-  out = scaleplan::test::run_command(std::string(SCALEPLAN_MPIRUN) +
-                                     " --allow-run-as-root -np 1 " + binary + " execute " +
-                                     scenario + " --backend cuda --warmup 1 --steps 2 -o " +
-                                     measured);
+  out = scaleplan::test::run_command(std::string(SCALEPLAN_MPIRUN) + " --allow-run-as-root -np 1 " +
+                                     binary + " execute " + scenario +
+                                     " --backend cuda --warmup 1 --steps 2 -o " + measured);
   ASSERT_EQ(out.status, 0) << out.text;
   out = scaleplan::test::run_command(binary + " compare --json " + predicted + " " + measured);
   ASSERT_EQ(out.status, 0) << out.text;

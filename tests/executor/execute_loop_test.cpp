@@ -116,8 +116,7 @@ TEST(ExecuteLoop, ShippedCpuPlansPredictedExecutedCompared) {
     EXPECT_LT(p / m, 50.0) << out.text;
     const Output text = run(scaleplan_binary + " compare " + predicted + " " + measured);
     ASSERT_EQ(text.status, 0) << text.text;
-    EXPECT_NE(text.text.find("op order the same on every stream"), std::string::npos)
-        << text.text;
+    EXPECT_NE(text.text.find("op order the same on every stream"), std::string::npos) << text.text;
   }
   std::filesystem::remove_all(dir);
 }
@@ -137,8 +136,8 @@ TEST(ExecuteLoop, RefusesTooFewRanksAndDtypesTheBackendLacks) {
   // A plan file (the scenario reader would refuse bf16 on this device first): the 2-rank plan
   // with its kernels in bf16.
   const std::string plan = (dir / "plan.yaml").string();
-  out = run(scaleplan_binary + " run --catalog " + catalog + " " + scenario + " --dump-plan " +
-            plan);
+  out =
+      run(scaleplan_binary + " run --catalog " + catalog + " " + scenario + " --dump-plan " + plan);
   ASSERT_EQ(out.status, 0) << out.text;
   std::ifstream in(plan);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
