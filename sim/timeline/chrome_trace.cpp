@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -174,8 +175,13 @@ namespace {
   throw InputError({Diagnostic{{name, 0, 0}, "traceEvents", message}});
 }
 
-std::int64_t to_ps(const nlohmann::json& microseconds) {
-  return std::llround(microseconds.get<double>() * 1e6);
+// Microseconds to picoseconds; nullopt for what is not a time of a step (negative, not finite, or
+// beyond what picoseconds in 64 bits hold).
+std::optional<std::int64_t> to_ps(const nlohmann::json& microseconds) {
+  const double us = microseconds.get<double>();
+  if (!(us >= 0 && us < 9e12))
+    return std::nullopt;
+  return std::llround(us * 1e6);
 }
 
 }  // namespace
@@ -192,10 +198,14 @@ Timeline read_chrome_trace(std::istream& in, const std::string& name) {
   Timeline t;
   std::map<int, int> rank_of_pid;  // pid to rank number
   for (const auto& e : trace["traceEvents"]) {
-    if (e.value("ph", "") == "M" && e.value("name", "") == "process_name" && e.contains("pid")) {
-      const std::string process = e["args"].value("name", "");
-      if (process.rfind("rank ", 0) == 0)
-        rank_of_pid[e["pid"].get<int>()] = std::atoi(process.c_str() + 5);
+    try {
+      if (e.is_object() && e.value("ph", "") == "M" && e.value("name", "") == "process_name") {
+        const std::string process = e.at("args").value("name", "");
+        if (process.rfind("rank ", 0) == 0)
+          rank_of_pid[e.at("pid").get<int>()] = std::atoi(process.c_str() + 5);
+      }
+    } catch (const nlohmann::json::exception& error) {
+      trace_error(name, std::string("a process name without its fields: ") + error.what());
     }
   }
   std::map<int, int> index_of_pid;  // pid to index into t.ranks
@@ -205,9 +215,9 @@ Timeline read_chrome_trace(std::istream& in, const std::string& name) {
   }
   std::unordered_map<std::string, std::uint32_t> labels;
   for (const auto& e : trace["traceEvents"]) {
-    if (e.value("ph", "") != "X")
-      continue;
     try {
+      if (!e.is_object() || e.value("ph", "") != "X")
+        continue;
       const auto pid = index_of_pid.find(e.at("pid").get<int>());
       if (pid == index_of_pid.end())
         trace_error(name, "a slice of a process that is not a rank");
@@ -219,7 +229,8 @@ Timeline read_chrome_trace(std::istream& in, const std::string& name) {
       op.stream = static_cast<Stream>(stream);
       const auto kind = op_kind_names.parse(e.value("cat", ""));
       if (!kind)
-        trace_error(name, "a slice of category '" + e.value("cat", "") + "', not an op kind");
+        trace_error(name, "a slice of category '" + printable_text(e.value("cat", "")) +
+                              "', not an op kind");
       op.kind = *kind;
       const std::string label = e.at("name").get<std::string>();
       const auto [it, added] = labels.emplace(label, static_cast<std::uint32_t>(t.labels.size()));
@@ -230,8 +241,11 @@ Timeline read_chrome_trace(std::istream& in, const std::string& name) {
       op.op = args.at("op").get<std::uint32_t>();
       op.microbatch = args.value("microbatch", -1);
       op.bytes = args.value("bytes", 0.0);
-      op.start_ps = to_ps(e.at("ts"));
-      op.end_ps = op.start_ps + to_ps(e.at("dur"));
+      const auto start = to_ps(e.at("ts")), duration = to_ps(e.at("dur"));
+      if (!start || !duration)
+        trace_error(name, "a slice whose ts or dur is not a time from 0 to 9e12 us");
+      op.start_ps = *start;
+      op.end_ps = *start + *duration;
       t.ops.push_back(op);
     } catch (const nlohmann::json::exception& error) {
       trace_error(name, std::string("a slice without its fields: ") + error.what());

@@ -10,6 +10,7 @@
 #include "calibrate/executor/cpu_kernels.hpp"
 #include "calibrate/executor/executor.hpp"
 #include "calibrate/executor/measured_run.hpp"
+#include "hardware/input/diagnostics.hpp"
 #include "models/transformer.hpp"
 #include "sim/strategy/plan_builder.hpp"
 #include "sim/timeline/chrome_trace.hpp"
@@ -209,6 +210,22 @@ TEST(Executor, MeasuredRunTraceReadsBackAndComparesToItself) {
   EXPECT_NEAR(c.exposed_communication.measured_s, 2e-3, 1e-12);
   EXPECT_NE(format_text(c).find("error +0.0 %"), std::string::npos) << format_text(c);
   EXPECT_NE(summary_json(run).find("\"format\": \"scaleplan-measured/1\""), std::string::npos);
+}
+
+TEST(Executor, TraceReaderRefusesWhatIsNotATrace) {
+  for (const char* text :
+       {"not json", "[1, 2]", "{\"traceEvents\": 3}",
+        "{\"traceEvents\": [{\"ph\": \"X\", \"pid\": 0}]}",
+        "{\"traceEvents\": [{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": \"x\", "
+        "\"args\": {\"name\": \"rank 0\"}}]}",
+        "{\"traceEvents\": [{\"ph\": \"M\", \"name\": \"process_name\", \"pid\": 0, "
+        "\"args\": {\"name\": \"rank 0\"}}, {\"ph\": \"X\", \"pid\": 0, \"tid\": 0, "
+        "\"cat\": \"compute\", \"name\": \"a\", \"ts\": -1, \"dur\": 1, \"args\": "
+        "{\"op\": 0}}]}",
+        "[{\"ph\": 1}]"}) {
+    std::stringstream in(text);
+    EXPECT_THROW(read_chrome_trace(in, "t.json"), InputError) << text;
+  }
 }
 
 TEST(Executor, CpuKernelsRunAttentionAsGemmsOfItsFlops) {
