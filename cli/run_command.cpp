@@ -19,6 +19,7 @@
 #include "sim/simulate/simulation_progress.hpp"
 #include "sim/simulate/timeline_recorder.hpp"
 #include "sim/strategy/plan_builder.hpp"
+#include "sim/strategy/strategy_check.hpp"
 #include "sim/timeline/chrome_trace.hpp"
 #include "version/version.hpp"
 
@@ -119,6 +120,14 @@ int run_scenario(const RunCommands& c) {
   const Scenario scenario = load_step_scenario(o, catalog);
   const RunSettings settings =
       settings_of(o, scenario, c.all_ranks ? RankScope::all_ranks : RankScope::one_replica);
+  // The scenario was checked for the one replica that stands for the others; every rank's plan
+  // may be beyond the limit.
+  if (const auto problem = plan_size_problem(scenario.job, settings.ranks)) {
+    throw InputError({{{o.scenario, 0, 0},
+                       "--all-ranks",
+                       problem->message + "; or run without --all-ranks, which simulates one " +
+                           "data-parallel replica for all of them"}});
+  }
   const ClusterNetwork network = prepare_network(scenario, catalog);
   const Plan plan = build_plan(scenario.job, settings.ranks);
   if (!c.dump_plan.empty()) {

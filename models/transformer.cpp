@@ -162,8 +162,8 @@ std::vector<Kernel> ffn_kernels(const TransformerConfig& m, const std::string& p
   const double act_out = d(rows) * d(batch) * d(ffn / t);
   stored = act_in + act_out;
   return {make_gemm(prefix + "fc1", {rows, fc1_out, m.hidden, batch}, dtype),
-          memory_kernel(prefix + "mlp_activation", KernelKind::elementwise, dtype,
-                        (act_in + act_out) * bytes_per_element(dtype)),
+          memory_kernel(prefix + "mlp_activation", KernelKind::elementwise, non_gemm_dtype(dtype),
+                        (act_in + act_out) * bytes_per_element(non_gemm_dtype(dtype))),
           make_gemm(prefix + "fc2", {rows, m.hidden, ffn / t, batch}, dtype)};
 }
 
@@ -303,6 +303,10 @@ double activation_element_bytes(Dtype dtype) {
   return std::max(2.0, bytes_per_element(dtype));
 }
 
+Dtype non_gemm_dtype(Dtype dtype) {
+  return dtype == Dtype::fp8 ? Dtype::bf16 : dtype;
+}
+
 LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch,
                             const LayerPartition& p, Dtype dtype) {
   const std::int64_t t = p.tp;
@@ -311,7 +315,10 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   const std::int64_t s_kv = m.seq_len;            // keys each query attends to
   const std::int64_t tokens = b * s_local;
   const double sp = p.sequence_parallel ? static_cast<double>(t) : 1.0;
-  const double e = bytes_per_element(dtype);
+  // The linear layers' GEMMs run in `dtype`; attention, the memory-bound kernels and the
+  // tensor-parallel traffic in `other` (bf16 under fp8).
+  const Dtype other = non_gemm_dtype(dtype);
+  const double e = bytes_per_element(other);
   const double act = activation_element_bytes(dtype);
   const double h = d(m.hidden);
   const double tok = d(tokens);
@@ -321,7 +328,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   LayerWork w;
   Block& a = w.attention;
   a.name = "attention";
-  a.forward.push_back(memory_kernel("attn_norm", KernelKind::norm, dtype, 2 * tok * h * e / sp));
+  a.forward.push_back(memory_kernel("attn_norm", KernelKind::norm, other, 2 * tok * h * e / sp));
   // Widths of the queries, keys, values and attention output of all heads, per token.
   double q_width = h, k_width = d(m.kv_dim()), v_width = d(m.kv_dim()), out_width = h;
   std::int64_t proj_in = m.hidden / t;
@@ -345,7 +352,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
         make_gemm("kv_down", {tokens, mla.kv_lora_rank + mla.qk_rope_head_dim, m.hidden}, dtype));
     const double latents = d(mla.q_lora_rank + mla.kv_lora_rank);
     a.forward.push_back(
-        memory_kernel("latent_norm", KernelKind::norm, dtype, 2 * tok * latents * e));
+        memory_kernel("latent_norm", KernelKind::norm, other, 2 * tok * latents * e));
     a.forward.push_back(make_gemm(
         "kv_up", {tokens, heads_local * (mla.qk_nope_head_dim + mla.v_head_dim), mla.kv_lora_rank},
         dtype));
@@ -357,7 +364,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   const std::vector<Kernel> projections(a.forward.begin(), a.forward.end());
   const Kernel proj = make_gemm("attn_proj", {tokens, m.hidden, proj_in}, dtype);
   const Kernel residual =
-      memory_kernel("attn_residual", KernelKind::elementwise, dtype, tok * h * (3 * e + 1) / sp);
+      memory_kernel("attn_residual", KernelKind::elementwise, other, tok * h * (3 * e + 1) / sp);
   if (m.flash_attention) {
     // One fused kernel: QK^T and PV (2·s·s·d FLOPs each per head), only the unmasked part under
     // causal masking; reads Q, K, V and writes the output. Its backward recomputes the scores
@@ -365,7 +372,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     Kernel fused;
     fused.name = "flash_attention";
     fused.kind = KernelKind::attention;
-    fused.dtype = dtype;
+    fused.dtype = other;
     fused.flops = (m.causal ? 0.5 : 1.0) * 2 * scores * d(m.qk_head_dim() + m.v_head_dim());
     fused.bytes = tok * (q_width + k_width + v_width + out_width) / d(t) * e;
     fused.gemm = {s_local, s_kv, m.qk_head_dim(), b * heads_local};
@@ -380,20 +387,34 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     a.backward_input.push_back(fused_backward);
     add_backward(projections, a);
   } else {
-    Kernel qk = make_gemm("attn_scores", {s_local, s_kv, m.qk_head_dim(), b * heads_local}, dtype);
+    Kernel qk = make_gemm("attn_scores", {s_local, s_kv, m.qk_head_dim(), b * heads_local}, other);
     qk.kind = KernelKind::attention;
-    // Scale, mask, softmax and dropout: read and write the score matrix, write a one-byte mask.
-    Kernel softmax =
-        memory_kernel("attn_softmax", KernelKind::elementwise, dtype, scores * (2 * e + 1));
-    Kernel av = make_gemm("attn_values", {s_local, m.v_head_dim(), s_kv, b * heads_local}, dtype);
+    // Megatron-LM's fused scale-mask-softmax reads the scores and writes the probabilities; the
+    // attention dropout after it is a kernel of its own (torch.nn.Dropout in CoreAttention, not
+    // fused into the softmax), which reads the probabilities and writes its output and a one-byte
+    // mask: 2e + (2e + 1) bytes per score element, 9 in 16 bits.
+    Kernel softmax = memory_kernel("attn_softmax", KernelKind::elementwise, other, scores * 2 * e);
+    Kernel dropout =
+        memory_kernel("attn_dropout", KernelKind::elementwise, other, scores * (2 * e + 1));
+    Kernel av = make_gemm("attn_values", {s_local, m.v_head_dim(), s_kv, b * heads_local}, other);
     av.kind = KernelKind::attention;
     a.forward.push_back(qk);
     a.forward.push_back(softmax);
+    a.forward.push_back(dropout);
     a.forward.push_back(av);
-    a.recompute_selective = {qk, softmax, av};
+    a.recompute_selective = {qk, softmax, dropout, av};
     a.forward.push_back(proj);
     a.forward.push_back(residual);
     add_backward(a.forward, a);
+    // Their backward kernels move what they read and write, not twice the forward: the softmax's
+    // reads the probabilities and their gradient and writes the scores' gradient (3e per
+    // element), the dropout's reads the gradient and the mask and writes the gradient (2e + 1).
+    for (Kernel& k : a.backward_input) {
+      if (k.name == "attn_softmax_backward")
+        k.bytes = scores * 3 * e;
+      else if (k.name == "attn_dropout_backward")
+        k.bytes = scores * (2 * e + 1);
+    }
   }
   a.tp_collective_bytes = t > 1 ? tok * h * e : 0;
   a.input_bytes = tok * h * act / sp;
@@ -420,12 +441,12 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
 
   Block& f = w.mlp;
   f.name = "mlp";
-  f.forward.push_back(memory_kernel("mlp_norm", KernelKind::norm, dtype, 2 * tok * h * e / sp));
+  f.forward.push_back(memory_kernel("mlp_norm", KernelKind::norm, other, 2 * tok * h * e / sp));
   double ffn_stored = 0;
   for (Kernel& k : ffn_kernels(m, "", tokens, 1, m.ffn_hidden, t, dtype, ffn_stored))
     f.forward.push_back(std::move(k));
   f.forward.push_back(
-      memory_kernel("mlp_residual", KernelKind::elementwise, dtype, tok * h * (3 * e + 1) / sp));
+      memory_kernel("mlp_residual", KernelKind::elementwise, other, tok * h * (3 * e + 1) / sp));
   add_backward(f.forward, f);
   f.tp_collective_bytes = t > 1 ? tok * h * e : 0;
   f.input_bytes = tok * h * act / sp;
@@ -451,7 +472,10 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   const std::int64_t sp = p.sequence_parallel ? t : 1;
   const std::int64_t tokens = micro_batch * m.seq_len / p.cp;
   const std::int64_t routed_tokens = (tokens + sp - 1) / sp;  // this rank's sequence shard
-  const double e = bytes_per_element(dtype);
+  // Expert GEMMs run in `dtype`; the router (a plain linear layer in Megatron-Core, outside
+  // Transformer Engine), the memory-bound kernels and the token exchange in `other`.
+  const Dtype other = non_gemm_dtype(dtype);
+  const double e = bytes_per_element(other);
   const double act = activation_element_bytes(dtype);
   const double h = d(m.hidden);
   const double tok = d(tokens);
@@ -470,13 +494,13 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
 
   Block& r = w.router;
   r.name = "moe router";
-  r.forward.push_back(memory_kernel("mlp_norm", KernelKind::norm, dtype, 2 * local_tok * h * e));
-  r.forward.push_back(make_gemm("router", {routed_tokens, moe.experts, m.hidden}, dtype));
+  r.forward.push_back(memory_kernel("mlp_norm", KernelKind::norm, other, 2 * local_tok * h * e));
+  r.forward.push_back(make_gemm("router", {routed_tokens, moe.experts, m.hidden}, other));
   // Scores to fp32 probabilities and the top-k choice; then the copies laid out by expert.
   r.forward.push_back(
-      memory_kernel("router_top_k", KernelKind::elementwise, dtype, local_tok * experts * (e + 4)));
+      memory_kernel("router_top_k", KernelKind::elementwise, other, local_tok * experts * (e + 4)));
   r.forward.push_back(
-      memory_kernel("moe_permute", KernelKind::elementwise, dtype, (local_tok + copies) * h * e));
+      memory_kernel("moe_permute", KernelKind::elementwise, other, (local_tok + copies) * h * e));
   add_backward(r.forward, r);
   r.input_bytes = local_tok * h * act;
   // Norm input, router (and shared expert) input and dropout mask, as the dense MLP's, and the
@@ -524,9 +548,9 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   Block& c = w.combine;
   c.name = "moe combine";
   c.forward.push_back(
-      memory_kernel("moe_unpermute", KernelKind::elementwise, dtype, (copies + local_tok) * h * e));
+      memory_kernel("moe_unpermute", KernelKind::elementwise, other, (copies + local_tok) * h * e));
   c.forward.push_back(
-      memory_kernel("mlp_residual", KernelKind::elementwise, dtype, local_tok * h * (3 * e + 1)));
+      memory_kernel("mlp_residual", KernelKind::elementwise, other, local_tok * h * (3 * e + 1)));
   add_backward(c.forward, c);
   // The expert outputs, which the gradient of the routing probabilities needs.
   c.activation_bytes = copies * h * act;
@@ -536,15 +560,16 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
 Block embedding_block(const TransformerConfig& m, std::int64_t micro_batch, const LayerPartition& p,
                       Dtype dtype) {
   const double tok = d(micro_batch * m.seq_len / p.cp);
-  const double e = bytes_per_element(dtype);
+  const Dtype other = non_gemm_dtype(dtype);
+  const double e = bytes_per_element(other);
   const double h = d(m.hidden);
   Block block;
   block.name = "embedding";
   // Gather rows of the vocabulary-parallel table (and add positions): read and write tokens × h.
-  block.forward.push_back(memory_kernel("embedding_lookup", KernelKind::embedding, dtype,
+  block.forward.push_back(memory_kernel("embedding_lookup", KernelKind::embedding, other,
                                         tok * h * e * (m.learned_positions ? 3 : 2)));
   block.backward_weight.push_back(
-      memory_kernel("embedding_grad", KernelKind::embedding, dtype, 2 * tok * h * e));
+      memory_kernel("embedding_grad", KernelKind::embedding, other, 2 * tok * h * e));
   block.tp_collective_bytes = p.tp > 1 ? tok * h * e : 0;
   return block;
 }
@@ -553,7 +578,9 @@ Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const L
                    Dtype dtype) {
   const std::int64_t tokens = micro_batch * m.seq_len / p.cp;
   const double tok = d(tokens);
-  const double e = bytes_per_element(dtype);
+  // The output layer is outside the transformer block that fp8 autocasts: all of it in `other`.
+  const Dtype other = non_gemm_dtype(dtype);
+  const double e = bytes_per_element(other);
   const double act = activation_element_bytes(dtype);
   const double h = d(m.hidden);
   const double sp = p.sequence_parallel ? p.tp : 1.0;
@@ -561,10 +588,10 @@ Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const L
   Block block;
   block.name = "output";
   block.forward.push_back(
-      memory_kernel("final_norm", KernelKind::norm, dtype, 2 * tok * h * e / sp));
-  block.forward.push_back(make_gemm("lm_head", {tokens, vocab_local, m.hidden}, dtype));
+      memory_kernel("final_norm", KernelKind::norm, other, 2 * tok * h * e / sp));
+  block.forward.push_back(make_gemm("lm_head", {tokens, vocab_local, m.hidden}, other));
   // Cross-entropy in fp32 over the local vocabulary shard: read logits, write fp32 softmax.
-  block.forward.push_back(memory_kernel("cross_entropy", KernelKind::elementwise, dtype,
+  block.forward.push_back(memory_kernel("cross_entropy", KernelKind::elementwise, other,
                                         tok * d(vocab_local) * (e + 4)));
   add_backward(block.forward, block);
   block.tp_collective_bytes = p.tp > 1 ? tok * h * e : 0;
@@ -573,11 +600,15 @@ Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const L
   return block;
 }
 
-double training_flops_per_token(const TransformerConfig& model) {
-  // Model FLOPs count attention over the whole score matrix, forward and backward as two and
-  // four products, whatever the kernels do (the convention MFU is reported in), and MoE layers
-  // under balanced routing with no padding. A micro-batch of `experts` sequences gives every
-  // expert a whole number of tokens.
+double training_flops_per_token(const TransformerConfig& model, AttentionFlops convention) {
+  // Model FLOPs count attention as two products forward and four backward, whatever the kernels
+  // do (no recompute, no flash backward's recomputed scores), over the unmasked half of the score
+  // matrix under causal masking: the convention of FlashAttention's benchmarks
+  // (benchmarks/benchmark_flash_attention.py, flops divided by 2 when causal) and of
+  // Megatron-Bridge's flops calculator with causal_tflops, which keeps MFU below 100 % at long
+  // sequences. Megatron-LM's num_floating_point_operations (2021-2024) counts the whole matrix.
+  // MoE layers count balanced routing with no padding. A micro-batch of `experts` sequences gives
+  // every expert a whole number of tokens.
   TransformerConfig m = model;
   m.flash_attention = false;
   m.moe.capacity_factor = 1.0;
@@ -585,12 +616,15 @@ double training_flops_per_token(const TransformerConfig& model) {
   const LayerPartition whole;
   const LayerWork layer = transformer_layer(m, sequences, whole, Dtype::bf16);
   const Block head = output_block(m, sequences, whole, Dtype::bf16);
-  auto flops = [](const Block& b) {
+  const double attention_share = m.causal && convention == AttentionFlops::causal_half ? 0.5 : 1.0;
+  auto flops = [&](const Block& b) {
     double sum = 0;
     for (const auto* list : {&b.forward, &b.backward_input, &b.backward_weight}) {
       for (const auto& k : *list) {
-        if (k.kind == KernelKind::gemm || k.kind == KernelKind::attention)
+        if (k.kind == KernelKind::gemm)
           sum += k.flops;
+        else if (k.kind == KernelKind::attention)
+          sum += attention_share * k.flops;
       }
     }
     return sum;

@@ -179,6 +179,14 @@ struct MoeWork {
 // still store their inputs in 16 bits), fp32 and tf32 keep 32-bit ones.
 double activation_element_bytes(Dtype dtype);
 
+// The dtype of everything but the linear layers' GEMMs in training of `dtype`. fp8 training
+// (Transformer Engine's fp8_autocast, as Megatron-Core and NeMo run it) runs only the GEMMs of
+// te.Linear, LayerNormLinear and LayerNormMLP in fp8; attention (DotProductAttention), norms,
+// activations, softmax, the output layer and the tensor- and pipeline-parallel traffic stay in
+// bf16 (Transformer Engine user guide, "Using FP8 with Transformer Engine"; Megatron-Core wraps
+// only the transformer block in fp8_autocast). Every other dtype runs everything in itself.
+Dtype non_gemm_dtype(Dtype dtype);
+
 LayerWork transformer_layer(const TransformerConfig& model, std::int64_t micro_batch,
                             const LayerPartition& partition, Dtype dtype);
 MoeWork moe_mlp(const TransformerConfig& model, std::int64_t micro_batch,
@@ -191,8 +199,12 @@ Block output_block(const TransformerConfig& model, std::int64_t micro_batch,
                    const LayerPartition& partition, Dtype dtype);
 
 // FLOPs of one training step (forward and backward, no recompute) per token, summed over the
-// model's GEMM and attention kernels: the "model FLOPs" that MFU divides by. MoE layers count
-// the router and the top_k experts each token uses under balanced routing (active parameters).
-double training_flops_per_token(const TransformerConfig& model);
+// model's GEMM and attention kernels: the "model FLOPs" that MFU divides by. Causal attention
+// counts the unmasked half of the scores (FlashAttention's convention; Megatron-LM's formula
+// counts them all: `AttentionFlops::whole_matrix`). MoE layers count the router and the top_k
+// experts each token uses under balanced routing (active parameters).
+enum class AttentionFlops { causal_half, whole_matrix };
+double training_flops_per_token(const TransformerConfig& model,
+                                AttentionFlops convention = AttentionFlops::causal_half);
 
 }  // namespace scaleplan

@@ -245,8 +245,9 @@ LayerCosts layer_costs(const TrainingJob& job, const ComputeModel& compute,
     const double params = layer_parameters_per_rank(m, 0, p.tp, p.ep).total();
     costs.layer_gather_s = prices.collective_s(GroupKind::dp, CollectiveKind::all_gather,
                                                params * per.weights, p, Concurrency::world);
-    costs.layer_scatter_s = prices.collective_s(GroupKind::dp, CollectiveKind::reduce_scatter,
-                                                params * per.gradients, p, Concurrency::world);
+    costs.layer_scatter_s =
+        prices.collective_s(GroupKind::dp, CollectiveKind::reduce_scatter,
+                            params * gradient_reduction_bytes(job), p, Concurrency::world);
   }
   return costs;
 }

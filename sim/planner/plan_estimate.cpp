@@ -328,7 +328,7 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
     return c.layer_scatter_s;
   }
   const bool last_stage = s == p.pp - 1;
-  const double grad_bytes = bytes_per_parameter(job.training.dtype).gradients;
+  const double grad_bytes = gradient_reduction_bytes(job);
   const double bucket_bytes = gradient_bucket_bytes(job);
   const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
   const bool split = p.schedule == PipelineSchedule::zero_bubble_h1;
@@ -428,7 +428,8 @@ void PlanEstimator::Impl::finish_stages(const TrainingJob& job, std::vector<Stag
     const double reductions_s = reduction_end_s(job, static_cast<int>(s), stage);
     stage.optimizer_s = compute.kernel_time_s(optimizer_step_kernel(job, stage.params));
     double gathers_s = 0;
-    if (p.zero == 1 || p.zero == 2) {
+    // Overlapped with the next step's forward, the gathers are taken as hidden.
+    if ((p.zero == 1 || p.zero == 2) && !job.framework.overlap_param_gather) {
       const double dense_bytes = replicas.dense > 1 ? stage.params.dense * weight_bytes : 0;
       if (!last_gather || last_gather->first != dense_bytes)
         last_gather = {dense_bytes, gather_s(GroupKind::dp, dense_bytes)};
@@ -481,7 +482,8 @@ MemoryEstimate PlanEstimator::Impl::memory_of(const TrainingJob& job, int s, con
     memory.nccl_buffer_bytes = nccl_buffer_bytes(communicators, senders);
   }
   const double allocated = fixed.total() + memory.activations_bytes;
-  memory.allocator_headroom_bytes = allocator_headroom_bytes(allocated, headroom_fraction);
+  memory.allocator_headroom_bytes = allocator_headroom_bytes(
+      allocated, allocator_headroom_fraction_on(cluster.device.kind, headroom_fraction));
   memory.peak_bytes = allocated + memory.nccl_buffer_bytes + memory.allocator_headroom_bytes;
   memory.capacity_bytes = cluster.device.memory_bytes.value;
   memory.fits = memory.peak_bytes <= memory.capacity_bytes;

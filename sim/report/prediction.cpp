@@ -212,6 +212,106 @@ Prediction predict(const Scenario& scenario, const PreparedRun& run,
   }
 }
 
+Stream StepBreakdown::bound_by() const {
+  Stream bound = Stream::compute;
+  double longest = compute_s;
+  for (std::size_t s = 0; s < exposed_by_stream_s.size(); ++s) {
+    if (exposed_by_stream_s[s] > longest) {
+      longest = exposed_by_stream_s[s];
+      bound = static_cast<Stream>(s);
+    }
+  }
+  return bound;
+}
+
+namespace {
+
+// Each pipeline stage's busiest listed rank: the one that computed and communicated longest.
+std::vector<StepBreakdown> stage_breakdown(const SimulationResult& sim,
+                                           const ParallelismSpec& par) {
+  std::vector<StepBreakdown> stages(par.pp);
+  std::vector<bool> seen(par.pp, false);
+  for (const RankResult& r : sim.ranks) {
+    const int stage = coordinates_of(r.rank, par).pp;
+    StepBreakdown b;
+    b.rank = r.rank;
+    b.stage = stage;
+    b.compute_s = r.compute_s;
+    b.exposed_comm_s = r.exposed_comm_s;
+    b.bubble_s = r.idle_s;
+    b.exposed_by_stream_s = r.exposed_by_stream_s;
+    if (!seen[stage] || b.busy_s() > stages[stage].busy_s()) {
+      stages[stage] = b;
+      seen[stage] = true;
+    }
+  }
+  return stages;
+}
+
+// FLOPs of the GEMM and attention kernels of every compute op the plan runs, over all ranks: the
+// listed ones and the replicas they stand for. O(ops).
+double hardware_flops_per_step(const Plan& plan) {
+  std::vector<double> block_flops(plan.blocks.size(), 0.0);
+  for (std::size_t b = 0; b < plan.blocks.size(); ++b) {
+    for (const Kernel& k : plan.blocks[b].kernels) {
+      if (k.kind == KernelKind::gemm || k.kind == KernelKind::attention)
+        block_flops[b] += k.flops;
+    }
+  }
+  double flops = 0;
+  for (const RankProgram& rank : plan.ranks) {
+    for (const Op& op : rank.ops) {
+      if (op.kind == OpKind::compute)
+        flops += block_flops[op.block];
+    }
+  }
+  return flops * plan.replicas.count;
+}
+
+// What the report says of the modelling choices a reader might not expect.
+std::vector<std::string> modelling_notes(const TrainingJob& job) {
+  std::vector<std::string> notes;
+  const auto& par = job.parallelism;
+  if (par.recompute == Recompute::selective && job.model.flash_attention) {
+    notes.push_back(
+        "recompute: selective changes nothing with flash attention: selective recompute drops the "
+        "attention core's score matrix and recomputes it (Korthikanti et al. 2022), and the fused "
+        "kernel never stores it and recomputes it in its backward already");
+  }
+  if (const auto& f = job.framework; f.framework || f.overlap_param_gather ||
+                                     f.zero3_prefetch_parameters || f.pipeline_scatter_gather ||
+                                     f.grad_reduce_dtype != GradReduceDtype::fp32) {
+    std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
+                       ": gradient reduction " +
+                       (par.overlap_grad_reduce ? "overlapping backward" : "after backward") +
+                       " in " +
+                       std::string(to_string(f.grad_reduce_dtype == GradReduceDtype::fp32
+                                                 ? Dtype::fp32
+                                                 : non_gemm_dtype(job.training.dtype)));
+    if (par.zero == 1 || par.zero == 2) {
+      text += f.overlap_param_gather ? ", weight all-gather overlapping the next forward"
+                                     : ", weight all-gather after the optimizer step";
+    }
+    if (par.zero >= 3) {
+      text += f.zero3_prefetch_parameters ? fmt::format(", ZeRO-3 prefetching {:g} parameters",
+                                                        *f.zero3_prefetch_parameters)
+                                          : ", ZeRO-3 prefetching the next layer";
+    }
+    if (f.pipeline_scatter_gather && par.pp > 1 && par.tp > 1 && !par.sequence_parallel)
+      text += ", pipeline messages scattered over tp and all-gathered";
+    notes.push_back(text);
+  }
+  if (job.training.dtype == Dtype::fp8) {
+    notes.push_back(
+        "fp8: the linear layers' GEMMs run in fp8; attention, norms, elementwise kernels, the "
+        "output layer and the tensor-, context- and pipeline-parallel traffic in bf16 "
+        "(Transformer Engine)");
+  }
+  return notes;
+}
+
+}  // namespace
+
 std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
                                             const std::vector<double>& activation_peak_bytes,
                                             const DeviceSpec& device,
@@ -235,7 +335,8 @@ std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
     m.nccl_buffer_bytes = nccl[i];
     // Everything but NCCL's buffers comes from the framework's caching allocator.
     const double allocated = st.total() + m.activations_bytes;
-    m.allocator_headroom_bytes = allocator_headroom_bytes(allocated, allocator_headroom_fraction);
+    m.allocator_headroom_bytes = allocator_headroom_bytes(
+        allocated, allocator_headroom_fraction_on(device.kind, allocator_headroom_fraction));
     m.peak_bytes = allocated + m.nccl_buffer_bytes + m.allocator_headroom_bytes;
     m.capacity_bytes = device.memory_bytes.value;
     m.fits = m.peak_bytes <= m.capacity_bytes;
@@ -305,7 +406,7 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   const int listed = static_cast<int>(sim.ranks.size());
   p.stage_memory.resize(job.parallelism.pp);
   const double headroom_fraction = inputs.settings.allocator_headroom_fraction;
-  p.allocator_headroom_fraction = headroom_fraction;
+  p.allocator_headroom_fraction = allocator_headroom_fraction_on(device.kind, headroom_fraction);
   std::vector<double> activation_peaks;
   for (const RankResult& r : sim.ranks)
     activation_peaks.push_back(r.peak_activation_bytes);
@@ -320,15 +421,16 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
       p.stage_memory[stage] = m;
     }
   }
-  int last = 0;
-  for (int i = 1; i < listed; ++i) {
-    if (sim.ranks[i].finish_s > sim.ranks[last].finish_s)
-      last = i;
+  p.stage_breakdown = stage_breakdown(sim, job.parallelism);
+  for (const StepBreakdown& stage : p.stage_breakdown) {
+    // The first of the busiest: ties keep the earlier stage, so the report never changes.
+    if (stage.stage == 0 || stage.busy_s() > p.breakdown.busy_s())
+      p.breakdown = stage;
   }
-  p.breakdown.rank = sim.ranks[last].rank;
-  p.breakdown.compute_s = sim.ranks[last].compute_s;
-  p.breakdown.exposed_comm_s = sim.ranks[last].exposed_comm_s;
-  p.breakdown.bubble_s = sim.ranks[last].idle_s;
+  p.hardware_flops_per_step = hardware_flops_per_step(plan);
+  p.hfu = p.hardware_flops_per_step / sim.step_time_s / p.devices /
+          device.peak_flops(job.training.dtype);
+  p.notes = modelling_notes(job);
   return p;
 }
 
@@ -377,6 +479,73 @@ std::string simulation_text(const Prediction& p) {
   return out;
 }
 
+std::string seconds_and_share(double s, double step_s) {
+  return fmt::format("{:.3f} s", s) + "  " + share(s, step_s);
+}
+
+// The name of what bound a stage: compute, or a communication stream by what it carries.
+std::string resource_text(Stream stream) {
+  switch (stream) {
+    case Stream::compute:
+      return "compute";
+    case Stream::tp_comm:
+      return "tensor-parallel communication";
+    case Stream::cp_comm:
+      return "context-parallel communication";
+    case Stream::ep_comm:
+      return "expert-parallel all-to-alls";
+    case Stream::dp_comm:
+      return "data-parallel gradient reduction and weight gathers";
+    case Stream::pp_send_next:
+    case Stream::pp_recv_prev:
+    case Stream::pp_send_prev:
+    case Stream::pp_recv_next:
+      return "pipeline messages";
+    case Stream::param_gather:
+      return "ZeRO-3 weight gathers";
+  }
+  return "?";
+}
+
+// The split of the stage that bound the step, what bound it, and with several stages every
+// stage's split.
+std::string step_split_text(const Prediction& p) {
+  const auto& b = p.breakdown;
+  std::string out =
+      "step split (" +
+      (p.stage_breakdown.size() > 1 ? "stage " + std::to_string(b.stage) + ", the busiest, "
+                                    : std::string()) +
+      "rank " + std::to_string(b.rank) + ")\n";
+  out += "  compute                  " + seconds_and_share(b.compute_s, p.step_time_s) + "\n";
+  out += "  exposed communication    " + seconds_and_share(b.exposed_comm_s, p.step_time_s) + "\n";
+  out += "  pipeline bubble / idle   " + seconds_and_share(b.bubble_s, p.step_time_s) + "\n";
+  // Streams exposed for at least a millisecond, as the lines round.
+  for (std::size_t s = 0; s < b.exposed_by_stream_s.size(); ++s) {
+    if (b.exposed_by_stream_s[s] >= 0.0005) {
+      out += fmt::format("    exposed {:<18}{:.3f} s\n", to_string(static_cast<Stream>(s)),
+                         b.exposed_by_stream_s[s]);
+    }
+  }
+  const Stream bound = b.bound_by();
+  out +=
+      "  bound by                 " +
+      (p.stage_breakdown.size() > 1 ? "stage " + std::to_string(b.stage) + ", " : std::string()) +
+      resource_text(bound) + " (" +
+      fmt::format("{:.3f} s", bound == Stream::compute
+                                  ? b.compute_s
+                                  : b.exposed_by_stream_s[static_cast<std::size_t>(bound)]) +
+      (bound == Stream::compute ? "" : " exposed") + ")\n";
+  if (p.stage_breakdown.size() > 1) {
+    out += "  by stage                 compute   exposed   bubble    bound by\n";
+    for (const StepBreakdown& stage : p.stage_breakdown) {
+      out += fmt::format("    stage {:<4} rank {:<6} {:8.3f}  {:8.3f}  {:8.3f}  {}\n", stage.stage,
+                         stage.rank, stage.compute_s, stage.exposed_comm_s, stage.bubble_s,
+                         resource_text(stage.bound_by()));
+    }
+  }
+  return out + "\n";
+}
+
 // What would make a plan that does not fit fit.
 std::string changes_text(const std::vector<MemoryFitChange>& changes) {
   if (changes.empty()) {
@@ -420,15 +589,11 @@ std::string format_text(const Prediction& p, bool with_links) {
   };
   out += "tokens/s                   " + rate(0, p.tokens_per_s) + "\n";
   out += "model TFLOP/s per device   " + rate(1, p.model_tflops_per_device) + "\n";
-  out += "MFU                        " + rate(1, 100 * p.mfu) + " %\n\n";
-  const auto& b = p.breakdown;
-  out += "step split (rank " + std::to_string(b.rank) + ", last to finish)\n";
-  out += "  compute                  " + fmt::format("{:.3f} s", b.compute_s) + "  " +
-         share(b.compute_s, p.step_time_s) + "\n";
-  out += "  exposed communication    " + fmt::format("{:.3f} s", b.exposed_comm_s) + "  " +
-         share(b.exposed_comm_s, p.step_time_s) + "\n";
-  out += "  pipeline bubble / idle   " + fmt::format("{:.3f} s", b.bubble_s) + "  " +
-         share(b.bubble_s, p.step_time_s) + "\n\n";
+  out += "MFU                        " + rate(1, 100 * p.mfu) +
+         " %  (model FLOPs, causal attention counted half)\n";
+  out += "HFU                        " + rate(1, 100 * p.hfu) +
+         " %  (every FLOP run, recompute included)\n\n";
+  out += step_split_text(p);
   const auto& m = p.memory;
   out += "memory per rank (highest: rank " + std::to_string(m.rank) + ")\n";
   out += "  weights                  " + gib(m.weights_bytes) + "\n";
@@ -438,7 +603,10 @@ std::string format_text(const Prediction& p, bool with_links) {
   out += "  communication buffers    " + gib(m.communication_buffer_bytes) + "\n";
   out += "  NCCL buffers             " + gib(m.nccl_buffer_bytes) + "\n";
   out += "  allocator headroom       " + gib(m.allocator_headroom_bytes) +
-         fmt::format("  ({:.1f} % of reserved)", 100 * p.allocator_headroom_fraction) + "\n";
+         (p.allocator_headroom_fraction > 0
+              ? fmt::format("  ({:.1f} % of reserved)", 100 * p.allocator_headroom_fraction)
+              : std::string("  (no caching allocator on this device)")) +
+         "\n";
   out += "  peak                     " + gib(m.peak_bytes) + " of " + gib(m.capacity_bytes) +
          (m.fits ? "  fits\n" : "  DOES NOT FIT\n");
   if (p.stage_memory.size() > 1) {
@@ -460,6 +628,8 @@ std::string format_text(const Prediction& p, bool with_links) {
       out += line;
     }
   }
+  for (const std::string& note : p.notes)
+    out += "\nnote: " + note + "\n";
   out += "\ncompute model: " + p.compute_model + "\n";
   out += "links:         " + p.link_bandwidths + "\n";
   out += "simulated:     " + simulation_text(p) + "\n";
@@ -490,6 +660,21 @@ nlohmann::json changes_json(const std::vector<MemoryFitChange>& changes) {
 }  // namespace
 
 namespace {
+nlohmann::json breakdown_json(const StepBreakdown& b) {
+  nlohmann::json exposed = nlohmann::json::object();
+  for (std::size_t s = 0; s < b.exposed_by_stream_s.size(); ++s) {
+    if (b.exposed_by_stream_s[s] > 0)
+      exposed[std::string(to_string(static_cast<Stream>(s)))] = b.exposed_by_stream_s[s];
+  }
+  return {{"rank", b.rank},
+          {"stage", b.stage},
+          {"compute_s", b.compute_s},
+          {"exposed_comm_s", b.exposed_comm_s},
+          {"bubble_s", b.bubble_s},
+          {"exposed_by_stream_s", exposed},
+          {"bound_by", std::string(to_string(b.bound_by()))}};
+}
+
 nlohmann::json to_json(const Prediction& p) {
   auto memory = [](const MemoryBreakdown& m) {
     return nlohmann::json{{"rank", m.rank},
@@ -507,6 +692,9 @@ nlohmann::json to_json(const Prediction& p) {
   nlohmann::json stages = nlohmann::json::array();
   for (const auto& m : p.stage_memory)
     stages.push_back(memory(m));
+  nlohmann::json stage_breakdowns = nlohmann::json::array();
+  for (const auto& b : p.stage_breakdown)
+    stage_breakdowns.push_back(breakdown_json(b));
   const auto& par = p.parallelism;
   return nlohmann::json{{"scaleplan_version", scaleplan_version_text()},
                         {"scenario", p.scenario},
@@ -530,14 +718,15 @@ nlohmann::json to_json(const Prediction& p) {
                         {"model_flops_per_step", p.model_flops_per_step},
                         {"model_tflops_per_device", p.model_tflops_per_device},
                         {"mfu", p.mfu},
+                        {"mfu_convention", "model FLOPs, causal attention counted half"},
+                        {"hardware_flops_per_step", p.hardware_flops_per_step},
+                        {"hfu", p.hfu},
                         {"allocator_headroom_fraction", p.allocator_headroom_fraction},
                         {"memory", memory(p.memory)},
                         {"stage_memory", stages},
-                        {"breakdown",
-                         {{"rank", p.breakdown.rank},
-                          {"compute_s", p.breakdown.compute_s},
-                          {"exposed_comm_s", p.breakdown.exposed_comm_s},
-                          {"bubble_s", p.breakdown.bubble_s}}},
+                        {"breakdown", breakdown_json(p.breakdown)},
+                        {"stage_breakdown", stage_breakdowns},
+                        {"notes", p.notes},
                         {"compute_model", p.compute_model},
                         {"link_bandwidths", p.link_bandwidths},
                         {"collectives_by_algorithm", p.collectives_by_algorithm},

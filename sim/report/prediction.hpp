@@ -5,6 +5,7 @@
 // (prepare_run and predict(Scenario, ...) below, what `scaleplan run` calls).
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,11 +56,22 @@ struct MemoryFitChange {
   double step_time_s = 0;  // simulated
 };
 
+// How one rank's step split: busy computing, communicating while the compute stream idled, and
+// idle with nothing in flight (waiting on other stages: the pipeline bubble).
 struct StepBreakdown {
-  int rank = 0;  // the rank whose step this is: the one that finishes last
+  int rank = 0;
+  int stage = 0;  // its pipeline stage
   double compute_s = 0;
   double exposed_comm_s = 0;
   double bubble_s = 0;
+  // Exposed time per communication stream (index: Stream); streams in flight together each count
+  // it, so these may add up to more than exposed_comm_s.
+  std::array<double, stream_count> exposed_by_stream_s{};
+  // compute_s + exposed_comm_s: what the rank itself spent, bubble aside.
+  double busy_s() const { return compute_s + exposed_comm_s; }
+  // The resource the rank spent most of its busy time on: the compute stream, or the
+  // communication stream with the most exposed time.
+  Stream bound_by() const;
 };
 
 // How busy one link was over the step.
@@ -83,11 +95,24 @@ struct Prediction {
   double model_active_parameters = 0;  // used per token: fewer than the total with MoE
   double model_flops_per_step = 0;
   double model_tflops_per_device = 0;
+  // Model FLOPs utilisation: model FLOPs (training_flops_per_token, causal attention counted
+  // half) per second per device over the training dtype's peak.
   double mfu = 0;
+  // Hardware FLOPs utilisation: the FLOPs of every GEMM and attention kernel the plan runs
+  // (recompute, flash attention's backward recomputing the scores, MoE padding) over the same
+  // peak, as Korthikanti et al. 2022 and the PaLM paper quote it beside MFU.
+  double hardware_flops_per_step = 0;
+  double hfu = 0;
   double allocator_headroom_fraction = 0;     // of the reserved memory, from the scenario
   MemoryBreakdown memory;                     // the rank with the highest peak
   std::vector<MemoryBreakdown> stage_memory;  // one per pipeline stage
+  // One per pipeline stage, each of the stage's busiest listed rank, and the stage that bound the
+  // step: the one whose busiest rank was busy longest (the others wait on it in the bubble).
+  std::vector<StepBreakdown> stage_breakdown;
   StepBreakdown breakdown;
+  // What the reader should know about how the plan was modelled (recompute that changes nothing,
+  // fp8's reach).
+  std::vector<std::string> notes;
   std::string compute_model;
   std::string link_bandwidths;  // each link bandwidth the simulation used and where it came from
   std::uint64_t events = 0;

@@ -292,6 +292,47 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
   p.finish();
 }
 
+// `framework:` a framework's name, or a mapping of its name and the settings that override its
+// defaults one by one (sim/strategy/framework.hpp). The defaults depend on the training dtype and
+// the ZeRO stage, so it is read after both; parallelism.overlap_grad_reduce, when written, keeps
+// its value.
+void read_framework(MapReader& top, Scenario& s) {
+  if (!top.has("framework")) {
+    top.accept("framework");
+    return;
+  }
+  TrainingJob& job = s.job;
+  const bool overlap_written = written(top, "parallelism.overlap_grad_reduce");
+  auto apply_defaults = [&](Framework framework) {
+    const FrameworkDefaults d =
+        framework_defaults(framework, job.training.dtype, job.parallelism.zero);
+    job.framework = d.spec;
+    if (!overlap_written)
+      job.parallelism.overlap_grad_reduce = d.overlap_grad_reduce;
+  };
+  if (!top.node()["framework"].IsMap()) {
+    if (auto framework = top.enumeration("framework", framework_names))
+      apply_defaults(*framework);
+    return;
+  }
+  MapReader f = top.child("framework");
+  if (auto framework = f.enumeration("name", framework_names))
+    apply_defaults(*framework);
+  FrameworkSpec& spec = job.framework;
+  if (auto v = f.boolean("overlap_param_gather"))
+    spec.overlap_param_gather = *v;
+  // Parameter counts: from one to 10^15, beyond any model.
+  if (auto v = f.number("zero3_prefetch_parameters", NumberRange::closed(1, 1e15)))
+    spec.zero3_prefetch_parameters = *v;
+  if (auto v = f.number("zero3_max_live_parameters", NumberRange::closed(1, 1e15)))
+    spec.zero3_max_live_parameters = *v;
+  if (auto v = f.enumeration("grad_reduce_dtype", grad_reduce_dtype_names))
+    spec.grad_reduce_dtype = *v;
+  if (auto v = f.boolean("pipeline_scatter_gather"))
+    spec.pipeline_scatter_gather = *v;
+  f.finish();
+}
+
 // `calibration: PATH` names a profile (docs/calibration.md), relative to the scenario's folder.
 // Its own errors keep their file and line; a profile for another device, or without a GEMM fit
 // for the training dtype, is an error at the key.
@@ -354,6 +395,7 @@ Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_lab
   read_model(top, s);
   read_training(top, s);
   read_parallelism(top, s, use);
+  read_framework(top, s);
   // The search reads the cluster, model and training it checks its values against; it waits for
   // them to be read without an error.
   if (top.has("search") && diagnostics.empty())

@@ -101,4 +101,8 @@ double allocator_headroom_bytes(double allocated_bytes, double fraction) {
   return allocated_bytes * fraction / (1 - fraction);
 }
 
+double allocator_headroom_fraction_on(DeviceKind kind, double fraction) {
+  return kind == DeviceKind::gpu ? fraction : 0.0;
+}
+
 }  // namespace scaleplan

@@ -50,4 +50,9 @@ const Figure& default_allocator_headroom_fraction();
 // for a fraction outside [0, 1).
 double allocator_headroom_bytes(double allocated_bytes, double fraction);
 
+// The headroom fraction that applies on a device of `kind`: `fraction` on GPUs, where PyTorch's
+// CUDA caching allocator keeps freed blocks reserved; 0 elsewhere: XLA (TPU) assigns every
+// buffer of a compiled step ahead of time, and FPGA and CPU ranks allocate what they use.
+double allocator_headroom_fraction_on(DeviceKind kind, double fraction);
+
 }  // namespace scaleplan

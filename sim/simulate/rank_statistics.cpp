@@ -64,10 +64,11 @@ RankStatistics::RankStatistics(const Plan& plan) : plan_(&plan), ranks_(plan.ran
 void RankStatistics::on_op(int rank, std::uint32_t op, SimTime start, SimTime end) {
   PerRank& r = ranks_[rank];
   r.finish = std::max(r.finish, end);
-  if (plan_->ranks[rank].ops[op].kind == OpKind::compute) {
+  const Op& o = plan_->ranks[rank].ops[op];
+  if (o.kind == OpKind::compute) {
     r.compute_busy.emplace_back(start, end);
   } else {
-    r.comm_busy.emplace_back(start, end);
+    r.comm_busy_by_stream[static_cast<std::size_t>(o.stream)].emplace_back(start, end);
   }
 }
 
@@ -92,10 +93,18 @@ std::vector<RankResult> RankStatistics::results() const {
     r.rank = plan_->ranks[i].rank;
     r.finish_s = to_seconds(state.finish);
     Intervals compute = state.compute_busy;
-    Intervals comm = state.comm_busy;
     std::sort(compute.begin(), compute.end());
-    std::sort(comm.begin(), comm.end());
     r.compute_s = measure(compute);
+    Intervals comm;
+    for (std::size_t s = 0; s < state.comm_busy_by_stream.size(); ++s) {
+      Intervals busy = state.comm_busy_by_stream[s];
+      if (busy.empty())
+        continue;
+      comm.insert(comm.end(), busy.begin(), busy.end());
+      std::sort(busy.begin(), busy.end());
+      r.exposed_by_stream_s[s] = measure_difference(busy, compute);
+    }
+    std::sort(comm.begin(), comm.end());
     r.exposed_comm_s = measure_difference(comm, compute);
     r.idle_s = std::max(0.0, step_time_s - r.compute_s - r.exposed_comm_s);
     r.peak_activation_bytes = state.peak_activation_bytes;

@@ -2,6 +2,7 @@
 // into compute, exposed communication and idle (pipeline bubble), and its activation peak.
 #pragma once
 
+#include <array>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct RankResult {
   double exposed_comm_s = 0;  // compute idle while this rank's communication is in flight
   double idle_s = 0;          // compute idle, nothing in flight: waiting on other ranks
   double peak_activation_bytes = 0;
+  // Per communication stream (index: Stream; compute's entry stays 0): the time the stream had
+  // an op in flight while the compute stream was idle. Streams in flight together each count the
+  // time, so these may add up to more than exposed_comm_s.
+  std::array<double, stream_count> exposed_by_stream_s{};
 };
 
 class RankStatistics final : public SimulationObserver {
@@ -37,7 +42,7 @@ class RankStatistics final : public SimulationObserver {
   struct PerRank {
     SimTime finish = 0;
     Intervals compute_busy;
-    Intervals comm_busy;
+    std::array<Intervals, stream_count> comm_busy_by_stream;  // index: Stream
     double peak_activation_bytes = 0;
   };
 

@@ -21,6 +21,13 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
       text += fmt::format("\n{}: {}", problem.key, problem.message);
     throw std::invalid_argument(text);
   }
+  // check_strategy counts the one replica a plan usually lists; every rank may be far more.
+  if (scope == RankScope::all_ranks) {
+    if (const auto problem = plan_size_problem(job, scope)) {
+      throw std::invalid_argument(
+          fmt::format("build_plan: every rank's program: {}: {}", problem->key, problem->message));
+    }
+  }
   const auto& p = job.parallelism;
   const auto& m = job.model;
   PlanParts parts;
@@ -101,7 +108,8 @@ StageBuilder::StageBuilder(Plan& plan, RankProgram& program, const TrainingJob& 
       sharded_weights_(job.parallelism.zero >= 3 && replicas_.dense > 1),
       tp_on_(job.parallelism.tp > 1),
       tp_bytes_(tensor_parallel_bytes(job)),
-      grad_bucket_bytes_(gradient_bucket_bytes(job)) {}
+      grad_bucket_bytes_(gradient_bucket_bytes(job)),
+      grad_bytes_(gradient_reduction_bytes(job)) {}
 
 StageBuilder::StageShape StageBuilder::stage_shape() const {
   const auto& p = job_.parallelism;
@@ -126,6 +134,7 @@ StageBuilder::StageShape StageBuilder::stage_shape() const {
 void StageBuilder::build() {
   const auto& p = job_.parallelism;
   const StageShape k = stage_shape();
+  gather_stepped_weights_ahead(k);
   for (const PipelineStep& step :
        pipeline_order(p.schedule, k.stage, p.pp, k.microbatches, k.chunks)) {
     const int model_chunk = step.chunk * p.pp + k.stage;
@@ -154,9 +163,12 @@ void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
   const auto& m = job_.model;
   const Blocks& blocks = parts_.blocks;
   const int mb = at.microbatch;
-  if (!at.first_chunk)
+  if (!at.first_chunk) {
     b_.recv(k.prev, k.boundary_bytes, Stream::pp_recv_prev, "recv activations", mb);
+    gather_pipeline_message("activations", mb);
+  }
   if (at.first_chunk) {
+    wait_for_weights(0);
     b_.compute(blocks.embedding_forward, "embedding forward", mb, 0,
                gather_weights(k.embedding_params, "embedding", mb));
     if (tp_on_) {
@@ -169,6 +181,7 @@ void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
   for (std::int64_t l = at.first_layer; l < at.first_layer + at.layers; ++l) {
     const auto gathered =
         gather_weights(parts_.layer_params[l].total(), layer_label(l, "layer"), mb);
+    wait_for_weights(1 + static_cast<std::size_t>(l));
     tp_before(tp_bytes_, layer_label(l, "attention tp"), mb);
     ring_attention(true, l, mb);
     const auto attention_op =
@@ -186,6 +199,7 @@ void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
     }
   }
   if (at.last_chunk) {
+    wait_for_weights(1 + static_cast<std::size_t>(m.layers));
     b_.compute(blocks.output_forward, "output forward", mb, blocks.output.activation_bytes,
                gather_weights(k.output_params, "output", mb));
   } else {
@@ -228,8 +242,10 @@ void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool 
   const auto& attention = blocks.layer.attention;
   const auto& mlp = blocks.layer.mlp;
   const int mb = at.microbatch;
-  if (!at.last_chunk)
+  if (!at.last_chunk) {
     b_.recv(k.next, k.boundary_bytes, Stream::pp_recv_next, "recv gradients", mb);
+    gather_pipeline_message("gradients", mb);
+  }
   if (at.last_chunk) {
     // The output projection's weight gradient runs with its input gradient even under zero
     // bubble: deferring it would keep the logits' gradient (tokens × vocabulary) alive.
@@ -307,7 +323,7 @@ void StageBuilder::optimizer_step(const StageShape& k) {
   const int s = k.stage;
   std::vector<std::uint32_t> before_step = grad_reductions_;
   if (p.pp > 1 && m.tied_embeddings && (s == 0 || s == p.pp - 1)) {
-    const double bytes = static_cast<double>(m.vocab / p.tp * m.hidden) * per_.gradients;
+    const double bytes = static_cast<double>(m.vocab / p.tp * m.hidden) * grad_bytes_;
     std::vector<std::uint32_t> deps;
     if (b_.chain())
       deps.push_back(*b_.chain());
@@ -326,7 +342,7 @@ void StageBuilder::optimizer_step(const StageShape& k) {
   std::sort(op.deps.begin(), op.deps.end());
   op.deps.erase(std::unique(op.deps.begin(), op.deps.end()), op.deps.end());
   program_.ops.push_back(std::move(op));
-  if (p.zero == 1 || p.zero == 2) {
+  if ((p.zero == 1 || p.zero == 2) && !job_.framework.overlap_param_gather) {
     // Each rank stepped its shard; the updated weights are gathered back before the next step
     // (Megatron-LM's distributed optimizer without --overlap-param-gather).
     const auto stepped = static_cast<std::uint32_t>(program_.ops.size() - 1);
@@ -339,6 +355,75 @@ void StageBuilder::optimizer_step(const StageShape& k) {
       b_.collective(groups_.edp, CollectiveKind::all_gather, stage_params.expert * per_.weights,
                     Stream::dp_comm, "expert dp weight all-gather", -1, false, {stepped});
     }
+  }
+}
+
+// With --overlap-param-gather (Megatron-Core's distributed optimizer, NeMo's
+// overlap_param_sync) the weights stepped at the end of one step are all-gathered bucket by
+// bucket during the next step's forward, each bucket before the first forward of the layers it
+// holds. One step stands for all: the gathers start with the step, in forward order, in buckets
+// of the gradient buckets' size (Megatron-Core's ParamAndGradBuffer shares them).
+void StageBuilder::gather_stepped_weights_ahead(const StageShape& k) {
+  const auto& p = job_.parallelism;
+  const auto& m = job_.model;
+  weight_gathers_ahead_.assign(static_cast<std::size_t>(m.layers) + 2, {});
+  if (!(p.zero == 1 || p.zero == 2) || !job_.framework.overlap_param_gather)
+    return;
+  const double bucket_params = grad_bucket_bytes_ / grad_bytes_;
+  struct Fill {
+    double params = 0;
+    std::vector<std::size_t> waiting;  // parameter groups whose weights the bucket holds
+  };
+  Fill dense, expert;
+  auto flush = [&](Fill& fill, std::uint32_t group, const std::string& what) {
+    if (fill.params <= 0)
+      return;
+    const auto op =
+        b_.collective(group, CollectiveKind::all_gather, fill.params * per_.weights,
+                      Stream::dp_comm, what + " weight all-gather (overlapped)", -1, false);
+    for (std::size_t g : fill.waiting)
+      weight_gathers_ahead_[g].push_back(op);
+    fill = {};
+  };
+  auto add = [&](std::size_t index, const ParameterSplit& params) {
+    if (replicas_.dense > 1 && params.dense > 0) {
+      dense.params += params.dense;
+      dense.waiting.push_back(index);
+      if (dense.params >= bucket_params)
+        flush(dense, groups_.dp, "dp");
+    }
+    if (replicas_.expert > 1 && params.expert > 0) {
+      expert.params += params.expert;
+      expert.waiting.push_back(index);
+      if (expert.params >= bucket_params)
+        flush(expert, groups_.edp, "expert dp");
+    }
+  };
+  // The stage's model chunks in the order their first forward runs.
+  for (int c = 0; c < k.chunks; ++c) {
+    const int model_chunk = c * p.pp + k.stage;
+    if (model_chunk == 0)
+      add(0, {k.embedding_params, 0});
+    const std::int64_t first = parts_.first_layer_of_chunk[model_chunk];
+    for (std::int64_t l = first; l < first + parts_.layers_of_chunk[model_chunk]; ++l)
+      add(1 + static_cast<std::size_t>(l), parts_.layer_params[l]);
+    if (model_chunk == p.pp * k.chunks - 1)
+      add(1 + static_cast<std::size_t>(m.layers), {k.output_params, 0});
+  }
+  flush(dense, groups_.dp, "dp");
+  flush(expert, groups_.edp, "expert dp");
+}
+
+void StageBuilder::wait_for_weights(std::size_t group) {
+  for (std::uint32_t op : weight_gathers_ahead_[group])
+    b_.wait_for(op);
+  weight_gathers_ahead_[group].clear();
+}
+
+void StageBuilder::gather_pipeline_message(const std::string& label, int mb) {
+  if (pipeline_scatter_gather_on(job_)) {
+    b_.collective(groups_.tp, CollectiveKind::all_gather, tp_bytes_, Stream::tp_comm,
+                  label + " scatter-gather all-gather", mb, true);
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include "models/transformer.hpp"
 #include "sim/plan/plan.hpp"
+#include "sim/strategy/framework.hpp"
 #include "sim/strategy/strategy.hpp"
 
 namespace scaleplan {
@@ -13,6 +14,7 @@ struct TrainingJob {
   TransformerConfig model;
   TrainingSpec training;
   ParallelismSpec parallelism;
+  FrameworkSpec framework;
 };
 
 // Rank layout (Megatron-LM's default order, tensor parallel fastest):
@@ -45,8 +47,11 @@ enum class RankScope { all_ranks, one_replica };
 Plan build_plan(const TrainingJob& job, RankScope scope = RankScope::all_ranks);
 
 // Bytes of one data-parallel gradient bucket: the scenario's, or Megatron-LM's default of
-// max(40M, 1M·dp) parameters.
+// max(40M, 1M·dp) parameters, in the dtype gradients are reduced in.
 double gradient_bucket_bytes(const TrainingJob& job);
+
+// Bytes per parameter of the job's data-parallel gradient reduction (framework.grad_reduce_dtype).
+double gradient_reduction_bytes(const TrainingJob& job);
 
 // Static memory of a pipeline stage's rank: weights, gradients, optimizer state.
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage);

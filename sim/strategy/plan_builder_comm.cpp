@@ -8,14 +8,23 @@
 
 namespace scaleplan {
 
+// Tensor-, pipeline- and context-parallel traffic carries activations, which fp8 training keeps
+// in bf16 (non_gemm_dtype).
 double tensor_parallel_bytes(const TrainingJob& job) {
   return static_cast<double>(job.training.micro_batch * job.model.seq_len / job.parallelism.cp) *
-         static_cast<double>(job.model.hidden) * bytes_per_element(job.training.dtype);
+         static_cast<double>(job.model.hidden) *
+         bytes_per_element(non_gemm_dtype(job.training.dtype));
+}
+
+bool pipeline_scatter_gather_on(const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  return job.framework.pipeline_scatter_gather && p.tp > 1 && !p.sequence_parallel && p.pp > 1;
 }
 
 double stage_boundary_bytes(const TrainingJob& job) {
   const auto& p = job.parallelism;
-  return tensor_parallel_bytes(job) / (p.sequence_parallel ? p.tp : 1);
+  const bool split = p.sequence_parallel || pipeline_scatter_gather_on(job);
+  return tensor_parallel_bytes(job) / (split ? p.tp : 1);
 }
 
 double context_parallel_kv_bytes(const TrainingJob& job) {
@@ -24,7 +33,7 @@ double context_parallel_kv_bytes(const TrainingJob& job) {
       static_cast<double>(std::max<std::int64_t>(1, m.kv_heads / job.parallelism.tp));
   return static_cast<double>(job.training.micro_batch * m.seq_len) * kv_heads_local *
          static_cast<double>(m.qk_head_dim() + m.v_head_dim()) *
-         bytes_per_element(job.training.dtype);
+         bytes_per_element(non_gemm_dtype(job.training.dtype));
 }
 
 }  // namespace scaleplan
@@ -168,7 +177,7 @@ void StageBuilder::reduce_bucket(double& fill, double params, std::optional<std:
                                  const std::string& what) {
   if (replicas == 1 || sharded_weights_)
     return;
-  fill += params * per_.gradients;
+  fill += params * grad_bytes_;
   if (fill >= grad_bucket_bytes_ || (flush && fill > 0)) {
     std::vector<std::uint32_t> deps;
     if (after)
@@ -191,18 +200,34 @@ void StageBuilder::reduce_gradients(double params, std::optional<std::uint32_t> 
 }
 
 // ZeRO-3: a layer's weights are all-gathered before each use (forward, and again before
-// backward) on their own stream, at most two layers ahead of the compute that needs them, and
-// its gradients reduce-scattered right after its backward pass, every micro-batch.
+// backward) on their own stream and its gradients reduce-scattered right after its backward
+// pass, every micro-batch. The gather starts once the layer two back has computed, while the
+// one before computes (FSDP's limit_all_gathers: the unit computing and the next), for as many
+// parameters as the prefetch budget allows (DeepSpeed's stage3_prefetch_bucket_size); the rest
+// is fetched when the layer before is done, as DeepSpeed fetches a module it did not prefetch
+// when the module is called. Returns the last gather, which the layer's compute waits for (the
+// stream runs them in order).
 std::optional<std::uint32_t> StageBuilder::gather_weights(double params, const std::string& label,
                                                           int mb) {
   if (!sharded_weights_)
     return std::nullopt;
+  const double ahead = zero3_prefetched_parameters(job_, params);
   std::vector<std::uint32_t> deps;
-  if (recent_layer_computes_.size() >= 2) {
-    deps.push_back(recent_layer_computes_[recent_layer_computes_.size() - 2]);
+  const std::size_t done = recent_layer_computes_.size();
+  if (done >= 2)
+    deps.push_back(recent_layer_computes_[done - 2]);
+  auto gathered =
+      b_.collective(groups_.dp, CollectiveKind::all_gather, ahead * per_.weights,
+                    Stream::param_gather, label + " weight all-gather", mb, false, deps);
+  if (ahead < params) {
+    std::vector<std::uint32_t> on_demand;
+    if (done >= 1)
+      on_demand.push_back(recent_layer_computes_[done - 1]);
+    gathered = b_.collective(groups_.dp, CollectiveKind::all_gather,
+                             (params - ahead) * per_.weights, Stream::param_gather,
+                             label + " weight all-gather (on demand)", mb, false, on_demand);
   }
-  return b_.collective(groups_.dp, CollectiveKind::all_gather, params * per_.weights,
-                       Stream::param_gather, label + " weight all-gather", mb, false, deps);
+  return gathered;
 }
 
 void StageBuilder::scatter_gradients(double params, std::uint32_t after, const std::string& label,
@@ -210,7 +235,7 @@ void StageBuilder::scatter_gradients(double params, std::uint32_t after, const s
   if (!sharded_weights_)
     return;
   grad_reductions_.push_back(b_.collective(groups_.dp, CollectiveKind::reduce_scatter,
-                                           params * per_.gradients, Stream::dp_comm,
+                                           params * grad_bytes_, Stream::dp_comm,
                                            label + " gradient reduce-scatter", mb, false, {after}));
 }
 

@@ -89,6 +89,9 @@ class RankBuilder {
 
   std::optional<std::uint32_t> chain() const { return chain_; }
 
+  // Makes the next chained op wait for `op` as well.
+  void wait_for(std::uint32_t op) { pending_.push_back(op); }
+
   // Communication that runs beside the chain (overlapping the compute issued next) and that the
   // chained op after that waits for.
   void beside_chain(std::uint32_t group, CollectiveKind kind, double bytes, Stream stream,
@@ -157,6 +160,13 @@ class StageBuilder {
   void weight_gradient_step(const StageShape& k, const StepPlace& at);
   void backward_step(const StageShape& k, const StepPlace& at, bool split);
   void optimizer_step(const StageShape& k);
+  // The distributed optimizer's weight all-gathers, issued at the start of the step in buckets
+  // when they overlap the forward (framework.overlap_param_gather); each layer's first forward
+  // waits for the buckets holding its weights (wait_for_weights).
+  void gather_stepped_weights_ahead(const StageShape& k);
+  void wait_for_weights(std::size_t group);
+  // A pipeline message that arrived in tp pieces, all-gathered (Megatron's scatter-gather).
+  void gather_pipeline_message(const std::string& label, int mb);
 
   // Tensor-parallel communication around a block: all-reduce of the output, or with sequence
   // parallelism an all-gather of the input and a reduce-scatter of the output.
@@ -193,6 +203,11 @@ class StageBuilder {
   // Hidden states of a micro-batch's tokens on this rank's context-parallel shard.
   const double tp_bytes_;
   const double grad_bucket_bytes_;
+  const double grad_bytes_;  // per parameter, as the gradients are reduced
+  // Weight all-gathers issued ahead (gather_stepped_weights_ahead) by parameter group of the
+  // stage in forward order: the embedding (index 0), the layers (1 + layer), the output head
+  // (1 + layers); each is waited for once, then cleared.
+  std::vector<std::vector<std::uint32_t>> weight_gathers_ahead_;
 
   std::vector<std::uint32_t> grad_reductions_;
   // Gradients fill buckets, one for dense weights reduced over the data-parallel group and one

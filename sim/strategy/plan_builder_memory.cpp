@@ -59,11 +59,28 @@ double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
          params.expert * bytes_per_parameter / (shard ? replicas.expert : 1.0);
 }
 
+double gradient_reduction_bytes(const TrainingJob& job) {
+  return gradient_reduction_bytes(job.framework.grad_reduce_dtype, job.training.dtype);
+}
+
 double gradient_bucket_bytes(const TrainingJob& job) {
   const auto& p = job.parallelism;
-  return p.grad_bucket_bytes > 0
-             ? p.grad_bucket_bytes
-             : std::max(40e6, 1e6 * p.dp) * bytes_per_parameter(job.training.dtype).gradients;
+  return p.grad_bucket_bytes > 0 ? p.grad_bucket_bytes
+                                 : std::max(40e6, 1e6 * p.dp) * gradient_reduction_bytes(job);
+}
+
+double zero3_prefetched_parameters(const TrainingJob& job, double layer_parameters) {
+  const auto& budget = job.framework.zero3_prefetch_parameters;
+  return budget ? std::min(*budget, layer_parameters) : layer_parameters;
+}
+
+double zero3_gathered_parameters(const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  const double layer = layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total();
+  // The layer computing and what is gathered ahead of it, at most the live-parameter budget.
+  const double gathered = layer + zero3_prefetched_parameters(job, layer);
+  const auto& live = job.framework.zero3_max_live_parameters;
+  return live ? std::min(gathered, std::max(*live, layer)) : gathered;
 }
 
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
@@ -86,11 +103,8 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit
     // The bucket being reduced is held whole until its reduce-scatter ends.
     memory.communication_buffer_bytes += gradient_bucket_bytes(job);
   }
-  if (p.zero >= 3 && dp > 1) {
-    // Two layers' weights gathered at a time: the one computing and the one prefetched.
-    memory.communication_buffer_bytes +=
-        2 * layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total() * per.weights;
-  }
+  if (p.zero >= 3 && dp > 1)
+    memory.communication_buffer_bytes += zero3_gathered_parameters(job) * per.weights;
   return memory;
 }
 

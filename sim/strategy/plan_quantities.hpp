@@ -58,8 +58,18 @@ int group_leader(GroupKind kind, int rank, const ParallelismSpec& p);
 // tensor-parallel all-reduce (or all-gather and reduce-scatter) around a block moves.
 double tensor_parallel_bytes(const TrainingJob& job);
 // Bytes of the activations (and their gradients) a micro-batch sends across a stage boundary:
-// split along the sequence under sequence parallelism.
+// split along the sequence under sequence parallelism, or into tp pieces by Megatron's
+// scatter-gather (framework.pipeline_scatter_gather, pipeline_scatter_gather_on).
 double stage_boundary_bytes(const TrainingJob& job);
+// Whether the job's pipeline messages are scattered over the tensor-parallel ranks and
+// all-gathered over them again on arrival: scatter-gather on, tp > 1, no sequence parallelism.
+bool pipeline_scatter_gather_on(const TrainingJob& job);
+
+// ZeRO-3: the parameters of a layer of `layer_parameters` gathered while the layer before it
+// computes (all of them without a prefetch budget), and the most parameters gathered at once,
+// which the gathered-weights buffer holds.
+double zero3_prefetched_parameters(const TrainingJob& job, double layer_parameters);
+double zero3_gathered_parameters(const TrainingJob& job);
 // Bytes of a layer's keys and values that ring attention sends round the context-parallel group
 // (and, in backward, their gradients).
 double context_parallel_kv_bytes(const TrainingJob& job);

@@ -6,13 +6,22 @@
 
 namespace scaleplan {
 
-std::int64_t estimated_plan_ops(const TrainingJob& job) {
-  const auto& p = job.parallelism;
-  const auto& t = job.training;
+double listed_ranks(const ParallelismSpec& p, RankScope scope) {
   // Doubles throughout: every factor is at most about 2^24, and a product of five of them would
   // overflow int64; a double holds it with room to spare and the result is only compared.
   const double world = std::max(1.0, static_cast<double>(p.tp)) * std::max(1, p.pp) *
                        std::max(1, p.dp) * std::max(1, p.cp);
+  // build_plan lists one block of ep data-parallel replicas when there are more than ep of them
+  // (plan.replicas = {dp / ep, ...}).
+  const int ep = std::max(1, p.ep);
+  const bool one = scope == RankScope::one_replica && p.dp > ep;
+  return one ? world / std::floor(static_cast<double>(p.dp) / ep) : world;
+}
+
+std::int64_t estimated_plan_ops(const TrainingJob& job, RankScope scope) {
+  const auto& p = job.parallelism;
+  const auto& t = job.training;
+  const double world = listed_ranks(p, scope);
   const double replicas = std::max(1.0, static_cast<double>(p.dp));
   const double microbatches = std::max(
       1.0, std::ceil(static_cast<double>(t.global_batch) /

@@ -174,18 +174,33 @@ void check_batch_and_size(const TrainingJob& job, Problems& problems) {
                                     microbatches, p.pp)});
     return;
   }
-  const std::int64_t ops = estimated_plan_ops(job);
-  if (ops > max_plan_ops) {
-    problems.push_back(
-        {"parallelism.dp",
-         {},
-         fmt::format("this job's plan would hold about {} ops ({} ranks × {} micro-batches × {} "
-                     "layers per stage), beyond the limit of {}; raise training.micro_batch, "
-                     "lower training.global_batch, or use fewer cluster.nodes or model.layers",
-                     product_text(ops), p.world_size(), microbatches, job.model.layers / p.pp,
-                     max_plan_ops)});
-  }
+  if (auto problem = plan_size_problem(job, RankScope::one_replica))
+    problems.push_back(std::move(*problem));
 }
+
+}  // namespace
+
+std::optional<PlanProblem> plan_size_problem(const TrainingJob& job, RankScope scope) {
+  const std::int64_t ops = estimated_plan_ops(job, scope);
+  if (ops <= max_plan_ops)
+    return std::nullopt;
+  const auto& p = job.parallelism;
+  const auto& t = job.training;
+  const std::int64_t microbatches =
+      t.global_batch / std::max<std::int64_t>(1, saturating_product({t.micro_batch, p.dp}));
+  // One replica stands for the others: only the ranks it lists count.
+  const double ranks = listed_ranks(p, scope);
+  return PlanProblem{
+      "parallelism.dp",
+      {},
+      fmt::format("this job's plan would hold about {} ops ({:.0f} simulated ranks × {} "
+                  "micro-batches × {} layers per stage), beyond the limit of {}; raise "
+                  "training.micro_batch, lower training.global_batch, or use fewer "
+                  "cluster.nodes or model.layers",
+                  product_text(ops), ranks, microbatches, job.model.layers / p.pp, max_plan_ops)};
+}
+
+namespace {
 
 void check_job(const TrainingJob& job, bool world_fits, Problems& problems) {
   check_degrees(job, world_fits, problems);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,11 @@ std::vector<PlanProblem> check_strategy(const TrainingJob& job);
 // Checks `job` on `cluster`: the world size must be the cluster's device count and the device
 // must have a peak for the training dtype, then everything check_strategy(job) checks.
 std::vector<PlanProblem> check_strategy(const ClusterSpec& cluster, const TrainingJob& job);
+
+// The plan-size rule for a plan built with `scope`: a problem when build_plan(job, scope) could
+// hold more than max_plan_ops. check_strategy applies it to RankScope::one_replica, the plan that
+// `run`, `validate` and the planner simulate; a caller simulating every rank checks all_ranks too.
+std::optional<PlanProblem> plan_size_problem(const TrainingJob& job, RankScope scope);
 
 // "1, 2, 4, 8": the first twelve divisors of `n` up to `limit`, for "use one of" hints.
 std::string divisor_hint(std::int64_t n, std::int64_t limit = 1 << 20);

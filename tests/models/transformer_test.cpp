@@ -39,7 +39,8 @@ TEST(Transformer, TrainingFlopsMatchSixNPlusAttention) {
     if (!m.tied_embeddings)
       n -= static_cast<double>(m.vocab) * h;
     const double expected = 6 * n + 12 * l * h * static_cast<double>(m.seq_len);
-    EXPECT_NEAR(training_flops_per_token(m) / expected, 1.0, 1e-9) << name;
+    EXPECT_NEAR(training_flops_per_token(m, AttentionFlops::whole_matrix) / expected, 1.0, 1e-9)
+        << name;
   }
 }
 
@@ -48,7 +49,7 @@ TEST(Transformer, Gpt3FlopsMatchMegatronFormula) {
   const auto m = *transformer_preset("gpt3-175b");
   const double h = 12288, l = 96, s = 2048, v = 51200;
   const double per_token = 72 * l * h * h * (1 + s / (6 * h) + v / (12 * h * l));
-  EXPECT_NEAR(training_flops_per_token(m) / per_token, 1.0, 1e-6);
+  EXPECT_NEAR(training_flops_per_token(m, AttentionFlops::whole_matrix) / per_token, 1.0, 1e-6);
 }
 
 // Korthikanti et al. 2022, Table 2: activation bytes per layer, with t-way tensor parallelism:
@@ -156,6 +157,79 @@ TEST(Transformer, BackwardSplitsIntoInputAndWeightGradients) {
   EXPECT_DOUBLE_EQ(whole.mlp.weight_gradient_operands_bytes, 10 * unit);
 }
 
+// Finds the kernel named `name` among `kernels`.
+const Kernel& named(const std::vector<Kernel>& kernels, const std::string& name) {
+  for (const Kernel& k : kernels) {
+    if (k.name == name)
+      return k;
+  }
+  ADD_FAILURE() << "no kernel " << name;
+  return kernels.front();
+}
+
+TEST(Transformer, MaterialisedAttentionRunsDropoutAsItsOwnKernel) {
+  auto m = *transformer_preset("gpt3-175b");
+  m.flash_attention = false;
+  const LayerWork w = transformer_layer(m, 1, {8, 1, false}, Dtype::fp16);
+  // 96 / 8 = 12 heads of 2048 × 2048 scores on a rank.
+  const double scores = 12.0 * 2048 * 2048;
+  // Forward: the fused scale-mask-softmax reads the scores and writes the probabilities (2 + 2
+  // bytes per element); the dropout reads them and writes its output and a one-byte mask
+  // (2 + 2 + 1): 9 bytes per element where one kernel of 5 stood before.
+  const auto& f = w.attention.forward;
+  EXPECT_DOUBLE_EQ(named(f, "attn_softmax").bytes, 4 * scores);
+  EXPECT_DOUBLE_EQ(named(f, "attn_dropout").bytes, 5 * scores);
+  // Backward: the dropout's reads the gradient and the mask and writes the gradient (2 + 1 + 2);
+  // the softmax's reads the probabilities and their gradient and writes the scores' (2 + 2 + 2).
+  const auto& b = w.attention.backward_input;
+  EXPECT_DOUBLE_EQ(named(b, "attn_dropout_backward").bytes, 5 * scores);
+  EXPECT_DOUBLE_EQ(named(b, "attn_softmax_backward").bytes, 6 * scores);
+  // Selective recompute runs both again with the two products.
+  ASSERT_EQ(w.attention.recompute_selective.size(), 4u);
+  EXPECT_EQ(w.attention.recompute_selective[2].name, "attn_dropout");
+  // Fused attention has neither.
+  m.flash_attention = true;
+  for (const Kernel& k : transformer_layer(m, 1, {8, 1, false}, Dtype::fp16).attention.forward)
+    EXPECT_EQ(k.name.find("attn_dropout"), std::string::npos);
+}
+
+TEST(Transformer, Fp8RunsOnlyTheLinearLayersGemmsInFp8) {
+  const auto m = *transformer_preset("llama3-8b");
+  const LayerPartition p{2, 1, true};
+  const LayerWork fp8 = transformer_layer(m, 1, p, Dtype::fp8);
+  const LayerWork bf16 = transformer_layer(m, 1, p, Dtype::bf16);
+  // Transformer Engine: the linear layers' GEMMs in fp8, everything else in bf16.
+  for (const Block* block : {&fp8.attention, &fp8.mlp}) {
+    for (const auto* list : {&block->forward, &block->backward_input, &block->backward_weight}) {
+      for (const Kernel& k : *list)
+        EXPECT_EQ(k.dtype, k.kind == KernelKind::gemm ? Dtype::fp8 : Dtype::bf16) << k.name;
+    }
+  }
+  // Memory-bound kernels move the same bf16 bytes, and the tensor-parallel collectives carry
+  // bf16 activations: 8192 tokens × 4096 × 2 bytes.
+  EXPECT_DOUBLE_EQ(named(fp8.attention.forward, "attn_norm").bytes,
+                   named(bf16.attention.forward, "attn_norm").bytes);
+  EXPECT_DOUBLE_EQ(fp8.mlp.tp_collective_bytes, 8192.0 * 4096 * 2);
+  EXPECT_DOUBLE_EQ(fp8.attention.activation_bytes, bf16.attention.activation_bytes);
+  // The output layer is outside the fp8 region: its GEMM stays bf16.
+  EXPECT_EQ(named(output_block(m, 1, p, Dtype::fp8).forward, "lm_head").dtype, Dtype::bf16);
+  EXPECT_EQ(non_gemm_dtype(Dtype::fp8), Dtype::bf16);
+  EXPECT_EQ(non_gemm_dtype(Dtype::fp32), Dtype::fp32);
+}
+
+TEST(Transformer, ModelFlopsCountHalfOfCausalAttention) {
+  auto m = *transformer_preset("llama3-8b");
+  const double l = 32, h = 4096, s = 8192;
+  // The whole score matrix adds 12·l·h·s per token (two products forward, four backward, each
+  // 2·s·h per token and layer); causal masking leaves half of it: 6·l·h·s.
+  const double whole = training_flops_per_token(m, AttentionFlops::whole_matrix);
+  EXPECT_DOUBLE_EQ(whole - training_flops_per_token(m), 6 * l * h * s);
+  // Without the mask the conventions agree.
+  m.causal = false;
+  EXPECT_DOUBLE_EQ(training_flops_per_token(m),
+                   training_flops_per_token(m, AttentionFlops::whole_matrix));
+}
+
 TEST(Transformer, TensorParallelSplitsGemms) {
   const auto m = *transformer_preset("gpt3-175b");
   const LayerWork one = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
@@ -244,10 +318,10 @@ TEST(Transformer, MoeTrainingFlopsCountActiveParametersByHand) {
   const double weights = dense_layer + 3 * moe_layer + 1000 * 512;
   EXPECT_DOUBLE_EQ(weights, 11'403'264.0);
   const double expected = 6 * weights + 12 * 4 * 512.0 * 256;
-  EXPECT_DOUBLE_EQ(training_flops_per_token(m), expected);
+  EXPECT_DOUBLE_EQ(training_flops_per_token(m, AttentionFlops::whole_matrix), expected);
   // Padding to capacity is not model work.
   m.moe.capacity_factor = 1.25;
-  EXPECT_DOUBLE_EQ(training_flops_per_token(m), expected);
+  EXPECT_DOUBLE_EQ(training_flops_per_token(m, AttentionFlops::whole_matrix), expected);
 }
 
 TEST(Transformer, MixtralFlopsAreSixActiveParametersPlusAttention) {
@@ -255,23 +329,27 @@ TEST(Transformer, MixtralFlopsAreSixActiveParametersPlusAttention) {
   const double h = 4096, l = 32, s = static_cast<double>(m.seq_len);
   // Active parameters but the input embedding (a lookup) and the norms.
   const double matrices = active_parameters(m) - 32000 * h - (2 * l + 1) * h;
-  EXPECT_NEAR(training_flops_per_token(m) / (6 * matrices + 12 * l * h * s), 1.0, 1e-12);
+  EXPECT_NEAR(
+      training_flops_per_token(m, AttentionFlops::whole_matrix) / (6 * matrices + 12 * l * h * s),
+      1.0, 1e-12);
 }
 
 TEST(Transformer, LatentAttentionScoresUseTheQueryKeyAndValueHeadWidths) {
   auto m = *transformer_preset("deepseek-v3");
   m.flash_attention = false;
   const LayerWork w = transformer_layer(m, 1, {8, 1, true}, Dtype::bf16);
-  // q_down, q_up, kv_down, latent norm, kv_up, scores, softmax, values, projection, residual.
+  // Norm, q_down, q_up, kv_down, latent norm, kv_up, scores, softmax, dropout, values,
+  // projection, residual.
   const auto& f = w.attention.forward;
-  ASSERT_EQ(f.size(), 11u);
+  ASSERT_EQ(f.size(), 12u);
   EXPECT_EQ(f[1].name, "q_down");
   EXPECT_EQ(f[1].gemm.n, 1536);  // replicated over tensor-parallel ranks
   EXPECT_EQ(f[2].gemm.n, 16 * 192);
   EXPECT_EQ(f[5].gemm.n, 16 * 256);
   EXPECT_EQ(f[6].gemm.k, 192);
-  EXPECT_EQ(f[8].gemm.n, 128);
-  EXPECT_EQ(f[9].gemm.k, 16 * 128);
+  EXPECT_EQ(f[8].name, "attn_dropout");
+  EXPECT_EQ(f[9].gemm.n, 128);
+  EXPECT_EQ(f[10].gemm.k, 16 * 128);
   // Stored: norm and projection inputs and the dropout mask (sequence parallel), the latents
   // (whole), Q, K (192 wide), V and the projection input (128 wide) of 16 heads, and the scores.
   const double t = 4096, act = 2;

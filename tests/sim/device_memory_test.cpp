@@ -110,7 +110,7 @@ TEST(DeviceMemory, APlanThatDoesNotFitShowsItsBreakdownAndTheCapacity) {
   EXPECT_EQ(json["allocator_headroom_fraction"].get<double>(), 0.2);
 }
 
-TEST(DeviceMemory, TpusHoldNoNcclBuffers) {
+TEST(DeviceMemory, TpusHoldNoNcclBuffersAndNoAllocatorHeadroom) {
   std::string text = too_big;
   text.replace(
       text.find("cluster: {device: A100-SXM4-80GB, nodes: 1, devices_per_node: 2}"),
@@ -120,7 +120,15 @@ TEST(DeviceMemory, TpusHoldNoNcclBuffers) {
   const Scenario scenario = parse_scenario(text, "tpu.yaml", Catalog::builtin());
   const Prediction p = predict(scenario, prepare_run(scenario, Catalog::builtin()));
   EXPECT_EQ(p.memory.nccl_buffer_bytes, 0);
-  EXPECT_GT(p.memory.allocator_headroom_bytes, 0);
+  // The headroom is PyTorch's caching allocator's; XLA assigns a compiled step's buffers ahead
+  // of time: none, whatever the scenario's fraction, and the report says why.
+  EXPECT_EQ(p.memory.allocator_headroom_bytes, 0);
+  EXPECT_EQ(p.allocator_headroom_fraction, 0);
+  EXPECT_NE(format_text(p).find("(no caching allocator on this device)"), std::string::npos);
+  // The same job on GPUs keeps it.
+  const Scenario gpus = parse_scenario(too_big, "gpu.yaml", Catalog::builtin());
+  EXPECT_GT(predict(gpus, prepare_run(gpus, Catalog::builtin())).memory.allocator_headroom_bytes,
+            0);
 }
 
 }  // namespace

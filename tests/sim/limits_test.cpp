@@ -12,6 +12,7 @@
 #include "sim/simulate/simulator.hpp"
 #include "sim/strategy/plan_builder.hpp"
 #include "sim/strategy/plan_size.hpp"
+#include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
 namespace {
@@ -82,13 +83,15 @@ TEST(PlanSize, EstimateBoundsTheBuiltPlanClosely) {
     j.parallelism.sequence_parallel = c.sequence_parallel;
     j.parallelism.zero = c.zero;
     j.parallelism.cp = c.cp;
-    const std::int64_t actual = ops_of(build_plan(j));
-    const std::int64_t estimate = estimated_plan_ops(j);
-    // An upper bound, so that the guard never lets through a plan larger than the limit, and
-    // within a small factor of the truth, so that it does not refuse plans that would fit.
-    EXPECT_GE(estimate, actual) << "tp " << c.tp << " pp " << c.pp << " dp " << c.dp;
-    // (The constant covers the per-step ops that dominate only tiny plans.)
-    EXPECT_LE(estimate, 4 * actual + 64) << "tp " << c.tp << " pp " << c.pp << " dp " << c.dp;
+    for (RankScope scope : {RankScope::all_ranks, RankScope::one_replica}) {
+      const std::int64_t actual = ops_of(build_plan(j, scope));
+      const std::int64_t estimate = estimated_plan_ops(j, scope);
+      // An upper bound, so that the guard never lets through a plan larger than the limit, and
+      // within a small factor of the truth, so that it does not refuse plans that would fit.
+      EXPECT_GE(estimate, actual) << "tp " << c.tp << " pp " << c.pp << " dp " << c.dp;
+      // (The constant covers the per-step ops that dominate only tiny plans.)
+      EXPECT_LE(estimate, 4 * actual + 64) << "tp " << c.tp << " pp " << c.pp << " dp " << c.dp;
+    }
   }
 }
 
@@ -113,21 +116,44 @@ TEST(PlanSize, EstimateBoundsMoePlans) {
     j.parallelism.sequence_parallel = c.tp > 1;
     j.parallelism.recompute = c.recompute;
     j.parallelism.zero = c.zero;
-    const std::int64_t actual = ops_of(build_plan(j));
-    const std::int64_t estimate = estimated_plan_ops(j);
-    EXPECT_GE(estimate, actual) << "tp " << c.tp << " pp " << c.pp << " ep " << c.ep;
-    EXPECT_LE(estimate, 4 * actual + 64) << "tp " << c.tp << " pp " << c.pp << " ep " << c.ep;
+    for (RankScope scope : {RankScope::all_ranks, RankScope::one_replica}) {
+      const std::int64_t actual = ops_of(build_plan(j, scope));
+      const std::int64_t estimate = estimated_plan_ops(j, scope);
+      EXPECT_GE(estimate, actual) << "tp " << c.tp << " pp " << c.pp << " ep " << c.ep;
+      EXPECT_LE(estimate, 4 * actual + 64) << "tp " << c.tp << " pp " << c.pp << " ep " << c.ep;
+    }
   }
 }
 
 TEST(PlanSize, EstimateSaturatesInsteadOfOverflowing) {
   TrainingJob j = job(1 << 20, 1 << 20, 1 << 20, 10'000, 1 << 16);
-  EXPECT_EQ(estimated_plan_ops(j), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(estimated_plan_ops(j, RankScope::all_ranks), std::numeric_limits<std::int64_t>::max());
+}
+
+TEST(PlanSize, TheGuardCountsTheRanksThatAreSimulated) {
+  // 3072 GPUs as tp 8, pp 8, dp 48 (1T-parameter runs are laid out so), 128 layers and 128
+  // micro-batches. One data-parallel replica lists 64 of the 3072 ranks and stands for the other
+  // 47: its plan is 48 times smaller than every rank's, within the limit where every rank's is
+  // beyond it. check_strategy counts what run simulates; --all-ranks checks the whole world.
+  const TrainingJob j = job(8, 8, 48, 128, 128);
+  const std::int64_t one = estimated_plan_ops(j);
+  const std::int64_t all = estimated_plan_ops(j, RankScope::all_ranks);
+  EXPECT_NEAR(static_cast<double>(all) / static_cast<double>(one), 48.0, 1e-6);
+  EXPECT_LT(one, max_plan_ops);
+  EXPECT_GT(all, max_plan_ops);
+  EXPECT_TRUE(check_strategy(j).empty());
+  const auto problem = plan_size_problem(j, RankScope::all_ranks);
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_NE(problem->message.find("(3072 simulated ranks × 128 micro-batches"), std::string::npos)
+      << problem->message;
+  EXPECT_THROW((void)build_plan(j, RankScope::all_ranks), std::invalid_argument);
+  EXPECT_FALSE(build_plan(j, RankScope::one_replica).ranks.empty());
 }
 
 TEST(PlanSize, ScenarioBeyondTheLimitIsRefusedNamingTheKeys) {
-  // 16384 devices, 100 layers, 4096 micro-batches per replica: billions of ops, which would
-  // take hundreds of gigabytes to build. Refused while parsing, in microseconds.
+  // 16384 devices, 100 layers, 16384 micro-batches per replica: billions of ops, which would
+  // take hundreds of gigabytes to build, and still 177 million for the one replica of 32 ranks
+  // (of 512) that is simulated. Refused while parsing, in microseconds.
   const std::string e = scenario_errors(R"(name: huge
 cluster: {device: H100-SXM5-80GB, nodes: 2048, devices_per_node: 8,
           network: {link_bandwidth_gbps: 400}}
@@ -138,7 +164,8 @@ parallelism: {tp: 8, pp: 4, dp: 512}
   EXPECT_NE(e.find("s.yaml:6:33: parallelism.dp: this job's plan would hold about "),
             std::string::npos)
       << e;
-  EXPECT_NE(e.find("ops (16384 ranks × 16384 micro-batches × 25 layers per stage), beyond the "
+  EXPECT_NE(e.find("ops (32 simulated ranks × 16384 micro-batches × 25 layers per stage), "
+                   "beyond the "
                    "limit of 50000000; raise training.micro_batch, lower training.global_batch, "
                    "or use fewer cluster.nodes or model.layers"),
             std::string::npos)

@@ -72,7 +72,7 @@ TEST(ScenarioErrors, CalibrationIsAKeyLikeTheOthers) {
   // without it never reads it.
   EXPECT_ERROR("bogus: 1\n" + good,
                "s.yaml:1:1: bogus: unknown key; valid keys here: name, description, cluster, "
-               "model, training, parallelism, search, calibration, memory or measured");
+               "model, training, parallelism, framework, search, calibration, memory or measured");
   EXPECT_ERROR("calibraton: p.yaml\n" + good,
                "s.yaml:1:1: calibraton: unknown key; did you mean 'calibration'?");
 }

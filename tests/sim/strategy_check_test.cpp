@@ -173,14 +173,16 @@ TEST(StrategyCheck, TooManyMicroBatchesOrOpsAreRefused) {
   EXPECT_EQ(text_of(check_strategy(job)),
             "parallelism.dp: 65537 micro-batches per pipeline per step is beyond the limit of "
             "65536; raise micro_batch\n");
-  // 1000 layers over pp 2, 65536 micro-batches on 16 ranks: far beyond max_plan_ops.
+  // 1000 layers over pp 2, 65536 micro-batches: far beyond max_plan_ops even for the 8 ranks of
+  // the one data-parallel replica (of 2) that is simulated for both.
   job.training.global_batch = 2 * max_microbatches;
   job.model.layers = 1000;
   const auto problems = check_strategy(job);
   ASSERT_EQ(problems.size(), 1u) << text_of(problems);
   EXPECT_EQ(problems[0].key, "parallelism.dp");
-  EXPECT_NE(problems[0].message.find("(16 ranks × 65536 micro-batches × 500 layers per stage)"),
-            std::string::npos)
+  EXPECT_NE(
+      problems[0].message.find("(8 simulated ranks × 65536 micro-batches × 500 layers per stage)"),
+      std::string::npos)
       << problems[0].message;
 }
 

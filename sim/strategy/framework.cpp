@@ -1,0 +1,143 @@
+#include "sim/strategy/framework.hpp"
+
+#include <fmt/format.h>
+
+#include "models/transformer.hpp"
+
+namespace scaleplan {
+
+namespace {
+
+// Megatron-LM forces fp32 gradient accumulation and reduction for bf16
+// (megatron/training/arguments.py: "if args.bf16: args.accumulate_allreduce_grads_in_fp32 =
+// True"); fp16 keeps --accumulate-allreduce-grads-in-fp32 off by default.
+GradReduceDtype megatron_grad_reduce(Dtype dtype) {
+  return dtype == Dtype::fp16 ? GradReduceDtype::training : GradReduceDtype::fp32;
+}
+
+std::string line(std::string_view setting, std::string_view value, std::string_view source) {
+  return fmt::format("{}: {} ({})\n", setting, value, source);
+}
+
+std::string yes_no(bool value) {
+  return value ? "true" : "false";
+}
+
+}  // namespace
+
+FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero) {
+  FrameworkDefaults d;
+  d.spec.framework = framework;
+  FrameworkSpec& s = d.spec;
+  std::string grad_source, overlap_source, param_source, prefetch_source, scatter_source;
+  switch (framework) {
+    case Framework::megatron_lm_2021:
+      // Megatron-LM v2 (Narayanan et al. 2021) and v3 (Korthikanti et al. 2022).
+      d.overlap_grad_reduce = false;
+      overlap_source =
+          "Megatron-LM's local DistributedDataParallel of 2021-2022 all-reduces the gradient "
+          "buffer after the whole backward pass (megatron/model/distributed.py "
+          "allreduce_gradients, called from train_step)";
+      param_source = "no distributed optimizer yet (added in 2022, without overlap)";
+      s.grad_reduce_dtype = megatron_grad_reduce(dtype);
+      grad_source =
+          "megatron/arguments.py: bf16 forces accumulate_allreduce_grads_in_fp32; fp16 "
+          "reduces in fp16 by default";
+      s.pipeline_scatter_gather = true;
+      scatter_source =
+          "--scatter-gather-tensors-in-pipeline, on by default (megatron/p2p_communication.py; "
+          "Narayanan et al. 2021, section 4.1)";
+      prefetch_source = "no ZeRO-3 in Megatron-LM";
+      break;
+    case Framework::megatron_core:
+    case Framework::nemo:
+      d.overlap_grad_reduce = true;
+      s.overlap_param_gather = true;
+      if (framework == Framework::megatron_core) {
+        overlap_source = param_source =
+            "Megatron-LM README, performance benchmarking runs: --overlap-grad-reduce "
+            "--overlap-param-gather (DistributedDataParallelConfig; off unless passed)";
+        s.grad_reduce_dtype = megatron_grad_reduce(dtype);
+        grad_source =
+            "megatron/training/arguments.py: bf16 forces "
+            "accumulate_allreduce_grads_in_fp32; fp16 reduces in fp16 by default";
+      } else {
+        overlap_source = param_source =
+            "NeMo 2 recipes' DistributedDataParallelConfig: overlap_grad_reduce and "
+            "overlap_param_gather true (NeMo 1: overlap_grad_sync, overlap_param_sync)";
+        s.grad_reduce_dtype =
+            dtype == Dtype::fp16 ? GradReduceDtype::training : GradReduceDtype::fp32;
+        grad_source =
+            "nemo/collections/llm/recipes/precision/mixed_precision.py: bf16_mixed sets "
+            "grad_reduce_in_fp32=True";
+      }
+      scatter_source =
+          "Megatron-Core's p2p_communication.py sends whole tensors (sequence "
+          "parallelism already splits them)";
+      prefetch_source = "no ZeRO-3 in Megatron-Core (FSDP is a separate framework)";
+      break;
+    case Framework::deepspeed:
+      d.overlap_grad_reduce = zero >= 3;
+      overlap_source =
+          "DeepSpeedZeroConfig.overlap_comm: None becomes stage == 3 "
+          "(deepspeed/runtime/zero/config.py)";
+      param_source =
+          "ZeRO-1/2 all-gather the updated partitions after the optimizer step "
+          "(stage_1_and_2.py, allgather_bucket_size)";
+      s.zero3_prefetch_parameters = 5e7;
+      s.zero3_max_live_parameters = 1e9;
+      prefetch_source =
+          "stage3_prefetch_bucket_size 5e7, stage3_max_live_parameters 1e9 "
+          "(deepspeed/runtime/zero/config.py; modules gathered by trace)";
+      s.grad_reduce_dtype = GradReduceDtype::training;
+      grad_source =
+          "DeepSpeedEngine.communication_data_type: fp16 or bf16 as trained unless "
+          "communication_data_type is set (deepspeed/runtime/engine.py)";
+      scatter_source = "DeepSpeed's pipeline engine sends whole activations";
+      break;
+    case Framework::fsdp:
+      d.overlap_grad_reduce = true;
+      overlap_source =
+          "FSDP reduce-scatters each unit's gradients from its post-backward hook "
+          "on a separate stream (torch.distributed.fsdp)";
+      param_source = "FSDP gathers every unit's weights before use (ZeRO-3); no ZeRO-1/2 gather";
+      prefetch_source =
+          "limit_all_gathers=True, the default: the unit computing and the next "
+          "one gathered (FullyShardedDataParallel docstring)";
+      s.grad_reduce_dtype = GradReduceDtype::fp32;
+      grad_source =
+          "MixedPrecision with reduce_dtype fp32, as torchtitan "
+          "(mixed_precision_reduce: float32) and Composer's DEFAULT mode configure it";
+      scatter_source = "no pipeline messages of Megatron's kind";
+      break;
+    case Framework::jax_gspmd:
+      d.overlap_grad_reduce = true;
+      overlap_source =
+          "XLA's latency-hiding scheduler overlaps the gradient reduce-scatters "
+          "with backward (MaxText, PaLM)";
+      param_source = "weights sharded as ZeRO-3 (fsdp axis) are gathered per layer by XLA";
+      prefetch_source = "XLA's scheduler gathers the next layer while one computes";
+      s.grad_reduce_dtype = GradReduceDtype::fp32;
+      grad_source = "MaxText keeps fp32 weights and reduces their gradients in fp32";
+      scatter_source = "no pipeline messages of Megatron's kind";
+      break;
+  }
+  d.sources = line("overlap_grad_reduce", yes_no(d.overlap_grad_reduce), overlap_source) +
+              line("overlap_param_gather", yes_no(s.overlap_param_gather), param_source) +
+              line("zero3_prefetch_parameters",
+                   s.zero3_prefetch_parameters ? fmt::format("{:g}", *s.zero3_prefetch_parameters)
+                                               : "one layer",
+                   prefetch_source) +
+              line("grad_reduce_dtype", to_string(s.grad_reduce_dtype), grad_source) +
+              line("pipeline_scatter_gather", yes_no(s.pipeline_scatter_gather), scatter_source);
+  return d;
+}
+
+double gradient_reduction_bytes(GradReduceDtype reduce, Dtype dtype) {
+  if (reduce == GradReduceDtype::fp32)
+    return 4;
+  // fp8 training keeps 16-bit weights and gradients.
+  return bytes_per_element(non_gemm_dtype(dtype));
+}
+
+}  // namespace scaleplan

@@ -1,0 +1,84 @@
+// The training framework around a plan: the habits that differ between Megatron-LM, NeMo,
+// DeepSpeed, PyTorch FSDP and JAX, each a setting with a default per framework and the source of
+// that default (docs/scenario-format.md, "framework"). A scenario names a framework and may
+// override each setting one by one.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "hardware/device_spec.hpp"
+#include "hardware/input/enum_names.hpp"
+
+namespace scaleplan {
+
+enum class Framework { megatron_lm_2021, megatron_core, nemo, deepspeed, fsdp, jax_gspmd };
+
+inline constexpr EnumNames<Framework, 6> framework_names{{{
+    {Framework::megatron_lm_2021, "megatron-lm-2021"},
+    {Framework::megatron_core, "megatron-core"},
+    {Framework::nemo, "nemo"},
+    {Framework::deepspeed, "deepspeed"},
+    {Framework::fsdp, "fsdp"},
+    {Framework::jax_gspmd, "jax-gspmd"},
+}}};
+
+inline std::string_view to_string(Framework framework) {
+  return framework_names.name(framework);
+}
+
+// The dtype in which data-parallel gradients are reduced: fp32, or the training dtype (its
+// 16-bit type under fp8).
+enum class GradReduceDtype { fp32, training };
+
+inline constexpr EnumNames<GradReduceDtype, 2> grad_reduce_dtype_names{{{
+    {GradReduceDtype::fp32, "fp32"},
+    {GradReduceDtype::training, "training"},
+}}};
+
+inline std::string_view to_string(GradReduceDtype dtype) {
+  return grad_reduce_dtype_names.name(dtype);
+}
+
+// What the plan builder does differently by framework. The defaults of a default-constructed
+// value are scaleplan's before frameworks were named (no framework: key), so that a scenario
+// without one keeps its prediction. parallelism.overlap_grad_reduce (ParallelismSpec) is the
+// sixth setting; a framework sets its default too.
+struct FrameworkSpec {
+  std::optional<Framework> framework;  // none named: the defaults below
+  // The distributed optimizer (ZeRO 1 and 2) all-gathers the updated weights bucket by bucket
+  // while the next step's forward runs, each bucket before the first layer that uses it, instead
+  // of after the optimizer step.
+  bool overlap_param_gather = false;
+  // ZeRO-3: the parameters gathered ahead of the module computing (DeepSpeed's
+  // stage3_prefetch_bucket_size). A layer's gather starts while the layer before it computes;
+  // when the layer holds more than this, only this many of its parameters are gathered then and
+  // the rest when it is needed. None: the whole next layer (FSDP with limit_all_gathers).
+  std::optional<double> zero3_prefetch_parameters;
+  // ZeRO-3: the most parameters gathered at once (DeepSpeed's stage3_max_live_parameters); it
+  // bounds the gathered-weights buffer. None: two layers (the one computing, the next).
+  std::optional<double> zero3_max_live_parameters;
+  GradReduceDtype grad_reduce_dtype = GradReduceDtype::fp32;
+  // Megatron-LM's scatter-gather of pipeline messages (Narayanan et al. 2021, section 4.1):
+  // without sequence parallelism each tensor-parallel rank sends 1/tp of the boundary activation
+  // and the receiving stage all-gathers it over the tensor-parallel group.
+  bool pipeline_scatter_gather = false;
+};
+
+// One setting's default for a framework, with where it comes from.
+struct FrameworkDefaults {
+  FrameworkSpec spec;
+  bool overlap_grad_reduce = true;
+  // "setting: value (source)" lines, one per setting, for documentation and reports.
+  std::string sources;
+};
+
+// The defaults of `framework` for a job trained in `dtype` with ZeRO stage `zero` (DeepSpeed
+// overlaps gradient reduction only under ZeRO-3; Megatron-LM of 2021 reduced bf16 gradients in
+// fp32 and fp16 ones in fp16).
+FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero);
+
+// Bytes per parameter of the data-parallel gradient reduction of a job trained in `dtype`.
+double gradient_reduction_bytes(GradReduceDtype reduce, Dtype dtype);
+
+}  // namespace scaleplan

@@ -1,0 +1,262 @@
+// The framework around the plan (sim/strategy/framework.hpp): each framework's defaults, and what
+// each setting changes in the plan the builder lays out.
+#include "sim/strategy/framework.hpp"
+
+#include <gtest/gtest.h>
+
+#include "hardware/io/catalog.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/strategy/plan_builder.hpp"
+#include "sim/strategy/plan_quantities.hpp"
+
+namespace scaleplan {
+namespace {
+
+TrainingJob small_job(int tp, int pp, int dp, int microbatches) {
+  TrainingJob job;
+  job.model = *transformer_preset("gpt3-1.3b");
+  job.model.layers = 4;
+  job.training.micro_batch = 1;
+  job.training.global_batch = microbatches * dp;
+  job.parallelism.tp = tp;
+  job.parallelism.pp = pp;
+  job.parallelism.dp = dp;
+  return job;
+}
+
+bool in_group(const Plan& plan, const Op& op, const std::string& group) {
+  return op.kind == OpKind::collective && plan.groups[op.group].name == group;
+}
+
+bool labelled(const Plan& plan, const Op& op, const std::string& text) {
+  return plan.labels[op.label].find(text) != std::string::npos;
+}
+
+TEST(Framework, DefaultsAreTheDocumentedOnes) {
+  // Megatron-LM of 2021: reduction after backward, scatter-gather on, bf16 reduced in fp32, fp16
+  // in fp16.
+  FrameworkDefaults d = framework_defaults(Framework::megatron_lm_2021, Dtype::bf16, 0);
+  EXPECT_FALSE(d.overlap_grad_reduce);
+  EXPECT_TRUE(d.spec.pipeline_scatter_gather);
+  EXPECT_EQ(d.spec.grad_reduce_dtype, GradReduceDtype::fp32);
+  EXPECT_EQ(framework_defaults(Framework::megatron_lm_2021, Dtype::fp16, 0).spec.grad_reduce_dtype,
+            GradReduceDtype::training);
+  // Megatron-Core and NeMo overlap both the reduction and the distributed optimizer's gather.
+  for (Framework f : {Framework::megatron_core, Framework::nemo}) {
+    d = framework_defaults(f, Dtype::bf16, 1);
+    EXPECT_TRUE(d.overlap_grad_reduce);
+    EXPECT_TRUE(d.spec.overlap_param_gather);
+    EXPECT_FALSE(d.spec.pipeline_scatter_gather);
+    EXPECT_EQ(d.spec.grad_reduce_dtype, GradReduceDtype::fp32);
+  }
+  // DeepSpeed: overlap_comm only under ZeRO-3, its prefetch and live-parameter budgets, the
+  // training dtype on the wire.
+  EXPECT_FALSE(framework_defaults(Framework::deepspeed, Dtype::bf16, 1).overlap_grad_reduce);
+  d = framework_defaults(Framework::deepspeed, Dtype::bf16, 3);
+  EXPECT_TRUE(d.overlap_grad_reduce);
+  EXPECT_EQ(d.spec.zero3_prefetch_parameters, 5e7);
+  EXPECT_EQ(d.spec.zero3_max_live_parameters, 1e9);
+  EXPECT_EQ(d.spec.grad_reduce_dtype, GradReduceDtype::training);
+  // FSDP: one unit ahead (no budget), fp32 reduction.
+  d = framework_defaults(Framework::fsdp, Dtype::bf16, 3);
+  EXPECT_FALSE(d.spec.zero3_prefetch_parameters.has_value());
+  EXPECT_EQ(d.spec.grad_reduce_dtype, GradReduceDtype::fp32);
+  // Every framework names a source for every setting: five lines.
+  for (Framework f : {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
+                      Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd}) {
+    const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 5) << to_string(f);
+    EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
+  }
+}
+
+TEST(Framework, GradientsAreReducedInTheirDtype) {
+  // 4 data-parallel ranks reduce every gradient once: fp32 moves 4 bytes a parameter, bf16 two.
+  TrainingJob job = small_job(1, 1, 4, 2);
+  auto reduced = [&](const TrainingJob& j) {
+    const Plan plan = build_plan(j);
+    double bytes = 0;
+    for (const Op& op : plan.ranks[0].ops) {
+      if (in_group(plan, op, "dp"))
+        bytes += op.bytes;
+    }
+    return bytes;
+  };
+  const double fp32 = reduced(job);
+  job.framework.grad_reduce_dtype = GradReduceDtype::training;
+  EXPECT_DOUBLE_EQ(reduced(job), fp32 / 2);
+  EXPECT_EQ(gradient_reduction_bytes(GradReduceDtype::training, Dtype::fp8), 2);
+  EXPECT_EQ(gradient_reduction_bytes(GradReduceDtype::training, Dtype::fp32), 4);
+}
+
+TEST(Framework, ScatterGatherSendsATpthOfTheMessageAndGathersIt) {
+  // tp 2, pp 2, no sequence parallelism: a boundary activation is 2048 tokens × 2048 × 2 bytes.
+  TrainingJob job = small_job(2, 2, 1, 2);
+  const double whole = 2048.0 * 2048 * 2;
+  auto messages = [&](const TrainingJob& j, double& sent, int& gathers) {
+    const Plan plan = build_plan(j);
+    sent = 0;
+    gathers = 0;
+    for (const Op& op : plan.ranks[2].ops) {  // stage 1, tp rank 0
+      if (op.kind == OpKind::recv)
+        sent = op.bytes;
+      if (in_group(plan, op, "tp") && labelled(plan, op, "scatter-gather")) {
+        ++gathers;
+        EXPECT_EQ(op.collective, CollectiveKind::all_gather);
+        EXPECT_DOUBLE_EQ(op.bytes, whole);  // the gathered output
+      }
+    }
+  };
+  double sent = 0;
+  int gathers = 0;
+  messages(job, sent, gathers);
+  EXPECT_DOUBLE_EQ(sent, whole);
+  EXPECT_EQ(gathers, 0);
+  job.framework.pipeline_scatter_gather = true;
+  messages(job, sent, gathers);
+  EXPECT_DOUBLE_EQ(sent, whole / 2);
+  // Stage 1 receives activations only (it holds the output head): one gather per micro-batch.
+  EXPECT_EQ(gathers, 2);
+  // Sequence parallelism splits the message already: nothing more to scatter.
+  job.parallelism.sequence_parallel = true;
+  messages(job, sent, gathers);
+  EXPECT_DOUBLE_EQ(sent, whole / 2);
+  EXPECT_EQ(gathers, 0);
+}
+
+TEST(Framework, OverlappedParamGatherRunsBeforeTheFirstForwardOfItsLayers) {
+  // ZeRO-1 over 4 ranks: the updated weights are all-gathered once a step either way, the same
+  // bytes (every dense parameter of the stage in 16 bits).
+  TrainingJob job = small_job(1, 1, 4, 2);
+  job.parallelism.zero = 1;
+  const double weights = stage_parameters(job, 0).dense * 2;
+  auto gathers = [&](const TrainingJob& j, double& bytes, bool& before_forward) {
+    const Plan plan = build_plan(j);
+    const RankProgram& r = plan.ranks[0];
+    bytes = 0;
+    before_forward = false;
+    std::vector<std::uint32_t> ids;
+    for (std::uint32_t i = 0; i < r.ops.size(); ++i) {
+      if (in_group(plan, r.ops[i], "dp") && r.ops[i].collective == CollectiveKind::all_gather) {
+        bytes += r.ops[i].bytes;
+        ids.push_back(i);
+      }
+    }
+    // The first layer's attention forward waits for a gather.
+    for (const Op& op : r.ops) {
+      if (op.kind == OpKind::compute && labelled(plan, op, "L0 attention forward")) {
+        for (auto dep : op.deps)
+          before_forward |= std::find(ids.begin(), ids.end(), dep) != ids.end();
+        break;
+      }
+    }
+  };
+  double bytes = 0;
+  bool before_forward = false;
+  gathers(job, bytes, before_forward);
+  EXPECT_DOUBLE_EQ(bytes, weights);
+  EXPECT_FALSE(before_forward);
+  job.framework.overlap_param_gather = true;
+  gathers(job, bytes, before_forward);
+  EXPECT_DOUBLE_EQ(bytes, weights);
+  EXPECT_TRUE(before_forward);
+}
+
+TEST(Framework, Zero3PrefetchesWithinItsBudgetAndFetchesTheRestOnDemand) {
+  // ZeRO-3 over 4 ranks; a gpt3-1.3b layer holds P = 12·2048² + 13·2048 parameters.
+  TrainingJob job = small_job(1, 1, 4, 1);
+  job.parallelism.zero = 3;
+  const double layer = layer_parameters_per_rank(job.model, 0, 1, 1).total();
+  EXPECT_DOUBLE_EQ(layer, 12.0 * 2048 * 2048 + 13 * 2048);
+  auto layer_gathers = [&](const TrainingJob& j) {
+    const Plan plan = build_plan(j);
+    std::vector<double> bytes;
+    for (const Op& op : plan.ranks[0].ops) {
+      if (op.stream == Stream::param_gather && labelled(plan, op, "L1 layer weight all-gather"))
+        bytes.push_back(op.bytes);
+    }
+    return bytes;
+  };
+  // Without a budget the whole layer is gathered ahead, once before its forward and once before
+  // its backward; the buffer holds two layers.
+  auto bytes = layer_gathers(job);
+  ASSERT_EQ(bytes.size(), 2u);
+  EXPECT_DOUBLE_EQ(bytes[0], layer * 2);
+  EXPECT_DOUBLE_EQ(
+      static_memory_of_stage(job, 0).communication_buffer_bytes - gradient_bucket_bytes(job),
+      2 * layer * 2);
+  // DeepSpeed's 5e7 would cover the layer (P ≈ 5.03e7 just exceeds it); a budget of 1e6 gathers
+  // 1e6 parameters ahead and the other P - 1e6 on demand, each time; the buffer holds the layer
+  // and the 1e6 ahead.
+  job.framework.zero3_prefetch_parameters = 1e6;
+  bytes = layer_gathers(job);
+  ASSERT_EQ(bytes.size(), 4u);
+  EXPECT_DOUBLE_EQ(bytes[0], 1e6 * 2);
+  EXPECT_DOUBLE_EQ(bytes[1], (layer - 1e6) * 2);
+  EXPECT_DOUBLE_EQ(
+      static_memory_of_stage(job, 0).communication_buffer_bytes - gradient_bucket_bytes(job),
+      (layer + 1e6) * 2);
+  // A live-parameter budget below that caps the buffer, never below one layer.
+  job.framework.zero3_max_live_parameters = 1.0;
+  EXPECT_DOUBLE_EQ(zero3_gathered_parameters(job), layer);
+}
+
+const char* const scenario_text = R"(name: fw
+cluster: {device: A100-SXM4-80GB, nodes: 1, devices_per_node: 8}
+model: {preset: gpt3-1.3b}
+training: {global_batch: 16, micro_batch: 1, dtype: bf16}
+parallelism: {tp: 2, pp: 2, dp: 2, zero: 1}
+)";
+
+std::string errors_of(const std::string& text) {
+  try {
+    parse_scenario(text, "s.yaml", Catalog::builtin());
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
+  const Catalog& catalog = Catalog::builtin();
+  // No key: the settings of before.
+  Scenario s = parse_scenario(scenario_text, "s.yaml", catalog);
+  EXPECT_FALSE(s.job.framework.framework.has_value());
+  EXPECT_TRUE(s.job.parallelism.overlap_grad_reduce);
+  EXPECT_FALSE(s.job.framework.pipeline_scatter_gather);
+  // A name: its defaults.
+  s = parse_scenario(std::string(scenario_text) + "framework: megatron-lm-2021\n", "s.yaml",
+                     catalog);
+  EXPECT_EQ(s.job.framework.framework, Framework::megatron_lm_2021);
+  EXPECT_FALSE(s.job.parallelism.overlap_grad_reduce);
+  EXPECT_TRUE(s.job.framework.pipeline_scatter_gather);
+  // A mapping overrides one by one; parallelism.overlap_grad_reduce, written, keeps its value.
+  std::string text = scenario_text;
+  text.replace(text.find("zero: 1}"), 8, "zero: 1, overlap_grad_reduce: true}");
+  s = parse_scenario(text +
+                         "framework: {name: megatron-lm-2021, pipeline_scatter_gather: false,\n"
+                         "            grad_reduce_dtype: training}\n",
+                     "s.yaml", catalog);
+  EXPECT_TRUE(s.job.parallelism.overlap_grad_reduce);
+  EXPECT_FALSE(s.job.framework.pipeline_scatter_gather);
+  EXPECT_EQ(s.job.framework.grad_reduce_dtype, GradReduceDtype::training);
+}
+
+TEST(Framework, BadValuesAreErrorsAtTheirKeySayingWhatIsValid) {
+  std::string e = errors_of(std::string(scenario_text) + "framework: megatron\n");
+  EXPECT_NE(e.find("s.yaml:6:12: framework: "), std::string::npos) << e;
+  EXPECT_NE(e.find("megatron-lm-2021, megatron-core, nemo, deepspeed, fsdp or jax-gspmd"),
+            std::string::npos)
+      << e;
+  e = errors_of(std::string(scenario_text) + "framework: {name: nemo, grad_reduce_dtype: bf16}\n");
+  EXPECT_NE(e.find("s.yaml:6:44: framework.grad_reduce_dtype: "), std::string::npos) << e;
+  EXPECT_NE(e.find("fp32 or training"), std::string::npos) << e;
+  e = errors_of(std::string(scenario_text) +
+                "framework: {name: deepspeed, zero3_prefetch_parameters: 0}\n");
+  EXPECT_NE(e.find("framework.zero3_prefetch_parameters: "), std::string::npos) << e;
+  e = errors_of(std::string(scenario_text) + "framework: {name: fsdp, overlap: true}\n");
+  EXPECT_NE(e.find("framework.overlap: unknown key"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace scaleplan
