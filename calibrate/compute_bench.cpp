@@ -72,6 +72,8 @@ std::vector<GemmDims> gemm_sweep(const GemmSweepOptions& o) {
       }
     }
   }
+  for (const GemmDims& d : o.extra)
+    shapes.insert({d.m, d.n, d.k, d.batch});
   std::vector<GemmDims> result;
   for (const auto& [m, n, k, batch] : shapes) {
     const GemmDims dims{m, n, k, batch};

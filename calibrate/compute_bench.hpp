@@ -29,6 +29,8 @@ struct GemmSweepOptions {
   std::int64_t grid_max = 16384;
   std::int64_t grid_factor = 4;
   std::vector<std::int64_t> grid_batches{1};
+  // Shapes given by the caller (the GEMM and attention shapes of a plan, say).
+  std::vector<GemmDims> extra;
   // Shapes above this many FLOPs are left out (a CPU would take minutes on transformer shapes).
   double max_flops = std::numeric_limits<double>::infinity();
 };

@@ -8,6 +8,9 @@ inline constexpr int exit_internal_error = 1;  // a bug or an unexpected failure
 inline constexpr int exit_bad_input = 2;       // a file or an argument is wrong; stderr says why
 // `run` or `simulate` with --require-fit, when the plan does not fit in device memory.
 inline constexpr int exit_does_not_fit = 3;
+// `execute`: an op hung past --timeout, or the run was interrupted; every rank was stopped
+// (MPI_Abort) after writing what it had measured.
+inline constexpr int exit_execution_stopped = 4;
 
 struct ExitCode {
   int code;
@@ -23,6 +26,9 @@ inline constexpr ExitCode exit_codes[] = {
     {exit_does_not_fit,
      "run or simulate with --require-fit: the plan does not fit in device "
      "memory (the report is printed all the same)"},
+    {exit_execution_stopped,
+     "execute: an op hung past --timeout, or the run was interrupted; every rank was stopped "
+     "after writing what it had measured"},
 };
 
 }  // namespace scaleplan

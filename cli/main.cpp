@@ -6,6 +6,7 @@
 #include "cli/calibrate_command.hpp"
 #include "cli/capacity_command.hpp"
 #include "cli/catalog_command.hpp"
+#include "cli/execute_command.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/output_file.hpp"
 #include "cli/plan_command.hpp"
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   const auto run_capacity = add_capacity_command(app);
   const auto run_sweep = add_sweep_command(app);
   const auto run_report = add_report_command(app);
+  const auto run_execute = add_execute_commands(app, std::vector<std::string>(argv, argv + argc));
 
   // Last, so that they describe every command above.
   const auto run_shell_docs = add_shell_docs_commands(app);
@@ -103,6 +105,8 @@ int main(int argc, char** argv) {
       return run_sweep();
     if (app.got_subcommand("report"))
       return run_report();
+    if (app.got_subcommand("execute") || app.got_subcommand("compare"))
+      return run_execute();
     if (app.got_subcommand("catalog"))
       return run_catalog();
     if (*validate_command)

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/output_file.hpp"
+#include "sim/plan/plan_io.hpp"
 
 namespace scaleplan {
 
@@ -60,6 +61,10 @@ int compute_bench_main(int argc, char** argv, const std::string& program,
       ->check(CLI::PositiveNumber);
   app.add_flag("--no-transformer", no_transformer, "Leave out the transformer shapes");
   app.add_flag("--no-grid", no_grid, "Leave out the grid of shapes");
+  std::vector<std::string> plans;
+  app.add_option("--plan", plans,
+                 "Also time the GEMM and attention shapes of this plan file (run --dump-plan)")
+      ->type_name("FILE");
   app.add_option("--grid-min", o.sweep.grid_min, "Smallest grid dimension")
       ->check(CLI::PositiveNumber);
   app.add_option("--grid-max", o.sweep.grid_max, "Largest grid dimension")
@@ -100,6 +105,14 @@ int compute_bench_main(int argc, char** argv, const std::string& program,
   o.sweep.transformer = !no_transformer;
   o.sweep.grid = !no_grid;
   try {
+    for (const std::string& file : plans) {
+      for (const ComputeBlock& block : read_plan(file).blocks) {
+        for (const Kernel& k : block.kernels) {
+          if ((k.kind == KernelKind::gemm || k.kind == KernelKind::attention) && k.gemm.m > 0)
+            o.sweep.extra.push_back({k.gemm.m, k.gemm.n, k.gemm.k, k.gemm.batch});
+        }
+      }
+    }
     std::unique_ptr<ComputeBackend> backend = make_backend();
     Measurements measurements;
     measurements.runs.push_back(run_compute_bench(*backend, o, std::cerr));

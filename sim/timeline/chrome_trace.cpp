@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hardware/input/diagnostics.hpp"
+
 namespace scaleplan {
 
 namespace {

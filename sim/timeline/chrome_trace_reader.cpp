@@ -30,6 +30,18 @@ std::optional<std::int64_t> picoseconds(const json& value) {
   return std::llround(us * 1e6);
 }
 
+// The text of `key` in `object`, `fallback` when it is absent; a key that is there but not a
+// string is an error, not a default.
+std::string text_of(const json& object, const char* key, const std::string& fallback,
+                    const std::string& file_label) {
+  const auto it = object.find(key);
+  if (it == object.end())
+    return fallback;
+  if (!it->is_string())
+    fail(file_label, std::string("an event's \"") + key + "\" is not a string");
+  return it->get<std::string>();
+}
+
 }  // namespace
 
 Timeline read_chrome_trace(std::string_view json_text, const std::string& file_label) {
@@ -53,15 +65,15 @@ Timeline read_chrome_trace(std::string_view json_text, const std::string& file_l
   // First the streams that threads name, then the events.
   std::map<std::pair<std::int64_t, std::int64_t>, Stream> named_streams;
   for (const json& event : *events) {
-    if (!event.is_object() || event.value("ph", "") != "M" ||
-        event.value("name", "") != "thread_name")
+    if (!event.is_object() || text_of(event, "ph", "", file_label) != "M" ||
+        text_of(event, "name", "", file_label) != "thread_name")
       continue;
     const json& pid = event.value("pid", json());
     const json& tid = event.value("tid", json());
     const json args = event.value("args", json::object());
     if (!pid.is_number_integer() || !tid.is_number_integer() || !args.is_object())
       continue;
-    if (auto stream = stream_names.parse(args.value("name", "")))
+    if (auto stream = stream_names.parse(text_of(args, "name", "", file_label)))
       named_streams[{pid.get<std::int64_t>(), tid.get<std::int64_t>()}] = *stream;
   }
 
@@ -80,18 +92,18 @@ Timeline read_chrome_trace(std::string_view json_text, const std::string& file_l
     ++position;
     if (!event.is_object())
       continue;
-    const std::string phase = event.value("ph", "");
+    const std::string phase = text_of(event, "ph", "", file_label);
     const json& pid = event.value("pid", json());
     if ((phase != "X" && phase != "C") || !pid.is_number_integer())
       continue;
     const auto where = "event " + std::to_string(position) + ": ";
     const auto ts = picoseconds(event.value("ts", json()));
-    if (!ts)
-      fail(file_label, where + "\"ts\" must be a number of microseconds");
+    if (!ts || *ts < 0)
+      fail(file_label, where + "\"ts\" must be a number of microseconds, 0 or more");
     const std::int64_t process = pid.get<std::int64_t>();
     const json args = event.value("args", json::object());
     if (phase == "C") {
-      if (event.value("name", "") == "activation memory (GiB)" && args.is_object()) {
+      if (text_of(event, "name", "", file_label) == "activation memory (GiB)" && args.is_object()) {
         const json& gib = args.value("GiB", json());
         if (!gib.is_number() || !std::isfinite(gib.get<double>()))
           fail(file_label, where + "args.GiB must be a number");
@@ -117,10 +129,11 @@ Timeline read_chrome_trace(std::string_view json_text, const std::string& file_l
                            join_alternatives(stream_names.names()) + ")");
     TimelineOp op;
     op.stream = *stream;
-    op.kind = op_kind_names.parse(event.value("cat", "compute")).value_or(OpKind::compute);
+    op.kind =
+        op_kind_names.parse(text_of(event, "cat", "compute", file_label)).value_or(OpKind::compute);
     op.start_ps = *ts;
     op.end_ps = *ts + *dur;
-    const std::string name = event.value("name", "");
+    const std::string name = text_of(event, "name", "", file_label);
     auto [label, added] = label_index.try_emplace(name, std::uint32_t(timeline.labels.size()));
     if (added)
       timeline.labels.push_back(name);
@@ -139,6 +152,8 @@ Timeline read_chrome_trace(std::string_view json_text, const std::string& file_l
     rank_of_pid.emplace(process, 0);
     ops.emplace_back(process, op);
   }
+  if (ops.empty())
+    fail(file_label, "the trace holds no ops (complete events, \"ph\": \"X\", of a process)");
   for (auto& [pid, rank] : rank_of_pid) {
     rank = int(timeline.ranks.size());
     timeline.ranks.push_back(int(std::clamp<std::int64_t>(pid, INT32_MIN, INT32_MAX)));

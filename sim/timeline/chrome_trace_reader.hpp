@@ -25,7 +25,8 @@ namespace scaleplan {
 inline constexpr std::size_t max_trace_events = std::size_t(1) << 21;
 
 // Throws InputError naming `file_label` for text that is not such a trace (not JSON, no events
-// array, an event without a number where one is needed, a stream that cannot be told), or one of
+// array, an event without a number where one is needed or with a key of the wrong type, a
+// negative time, a stream that cannot be told, no op at all), or one of
 // more than max_trace_events events.
 Timeline read_chrome_trace(std::string_view json_text, const std::string& file_label);
 

@@ -34,7 +34,9 @@ TEST(ShellDocs, BashCompletesCommandsOptionsAndChoices) {
   const Output written = scaleplan::test::run_command(binary + " completion bash -o " + script);
   ASSERT_EQ(written.status, 0) << written.text;
   EXPECT_EQ(bash_completes(script, "scaleplan \"\""),
-            "run simulate validate catalog calibrate plan capacity sweep report completion man\n");
+            "run simulate validate catalog calibrate plan capacity sweep report execute compare "
+            "completion "
+            "man\n");
   EXPECT_EQ(bash_completes(script, "scaleplan calibrate f"), "fit fit-steps\n");
   EXPECT_EQ(bash_completes(script, "scaleplan run --network-model \"\""),
             "auto flows alpha-beta\n");
@@ -67,7 +69,9 @@ TEST(ShellDocs, ZshCompletesCommandsOptionsAndChoices) {
     return scaleplan::test::run_command("zsh " + harness + " " + words).text;
   };
   EXPECT_EQ(completes("scaleplan \"\""),
-            "run simulate validate catalog calibrate plan capacity sweep report completion man\n");
+            "run simulate validate catalog calibrate plan capacity sweep report execute compare "
+            "completion "
+            "man\n");
   EXPECT_EQ(completes("scaleplan calibrate \"\""), "import fit compare fit-steps\n");
   EXPECT_EQ(completes("scaleplan run --network-model \"\""), "auto flows alpha-beta\n");
   EXPECT_EQ(completes("scaleplan run --trace \"\""), "files\n");
