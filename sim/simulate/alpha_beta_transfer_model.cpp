@@ -60,7 +60,7 @@ void AlphaBetaTransferModel::start(std::uint32_t transaction, std::uint32_t rout
   for (const auto& [port, share] : cost.port_share)
     contended = contended || is_contended_[port];
   if (contended) {
-    reshare();
+    reshare(cost);
     if (running_[transaction].rate < 1)
       return;  // reshare scheduled its end
   }
@@ -85,7 +85,7 @@ void AlphaBetaTransferModel::on_event(std::uint64_t payload) {
     contended = contended || is_contended_[port];
   leave_ports(transaction, cost);
   if (contended)
-    reshare();
+    reshare(cost);
   engine_.schedule_after(to_sim_time(cost.latency_s, TimeOverflow::Cause::communication), this,
                          latency_end | transaction);
 }
@@ -128,10 +128,8 @@ void AlphaBetaTransferModel::join_ports(std::uint32_t transaction, const Cost& c
     Port& p = ports_[port];
     p.demand += share;
     p.transactions.push_back(transaction);
-    if (p.demand > contended_demand && !is_contended_[port]) {
+    if (p.demand > contended_demand)
       is_contended_[port] = 1;
-      contended_.push_back(port);
-    }
   }
 }
 
@@ -144,37 +142,64 @@ void AlphaBetaTransferModel::leave_ports(std::uint32_t transaction, const Cost& 
   }
 }
 
-// Max-min over the contended ports and the transactions on them; the others run at their speed
-// alone. Everything is visited in the order it was added, so one input gives one result.
-void AlphaBetaTransferModel::reshare() {
-  std::size_t kept = 0;
-  for (const std::uint32_t port : contended_) {
-    if (ports_[port].demand > contended_demand)
-      contended_[kept++] = port;
-    else
-      is_contended_[port] = 0;
-  }
-  contended_.resize(kept);
-  std::sort(contended_.begin(), contended_.end());
-  local_port_.resize(ports_.size());
-  capacity_.assign(contended_.size(), 1.0);
+// Max-min over the part of the ports that a change at `changed`'s ports can reach: its ports, the
+// transactions on them, and, through contended ports only, the transactions sharing those, and
+// so on. Rates elsewhere cannot change (max-min is decided per connected part), so a change costs
+// the size of its part, not of every contended port of the step. A transaction of the part on no
+// contended port runs at its speed alone. Everything is visited in the order it was added, so one
+// input gives one result.
+void AlphaBetaTransferModel::reshare(const Cost& changed) {
   members_.clear();
-  for (std::size_t i = 0; i < contended_.size(); ++i) {
-    local_port_[contended_[i]] = static_cast<std::uint32_t>(i);
-    for (const std::uint32_t t : ports_[contended_[i]].transactions) {
-      if (member_of_[t] == 0) {
-        members_.push_back(t);
-        member_of_[t] = static_cast<std::uint32_t>(members_.size());
+  part_ports_.clear();
+  auto visit_port = [&](std::uint32_t port) {
+    if (port_seen_[port])
+      return;
+    port_seen_[port] = 1;
+    part_ports_.push_back(port);
+  };
+  port_seen_.resize(ports_.size(), 0);
+  for (const auto& [port, share] : changed.port_share)
+    visit_port(port);
+  const std::size_t seeds = part_ports_.size();
+  for (std::size_t next = 0; next < part_ports_.size(); ++next) {
+    const std::uint32_t port = part_ports_[next];
+    is_contended_[port] = ports_[port].demand > contended_demand ? 1 : 0;
+    // The changed transaction's own ports are always opened: those that stopped being contended
+    // release the transactions they slowed.
+    if (!is_contended_[port] && next >= seeds)
+      continue;
+    for (const std::uint32_t t : ports_[port].transactions) {
+      if (member_of_[t] != 0)
+        continue;
+      members_.push_back(t);
+      member_of_[t] = static_cast<std::uint32_t>(members_.size());
+      for (const auto& [other, share] : costs_[running_[t].route]->port_share) {
+        if (ports_[other].demand > contended_demand)
+          visit_port(other);
       }
     }
   }
+  contended_.clear();
+  for (const std::uint32_t port : part_ports_) {
+    port_seen_[port] = 0;
+    if (is_contended_[port])
+      contended_.push_back(port);
+  }
+  std::sort(contended_.begin(), contended_.end());
+  std::sort(members_.begin(), members_.end());
+  for (std::size_t i = 0; i < members_.size(); ++i)
+    member_of_[members_[i]] = static_cast<std::uint32_t>(i + 1);
+  local_port_.resize(ports_.size());
+  capacity_.assign(contended_.size(), 1.0);
+  for (std::size_t i = 0; i < contended_.size(); ++i)
+    local_port_[contended_[i]] = static_cast<std::uint32_t>(i);
   begin_.assign(1, 0);
   resources_.clear();
   weights_.clear();
   cap_.assign(members_.size(), 1.0);
   for (const std::uint32_t t : members_) {
     for (const auto& [port, share] : costs_[running_[t].route]->port_share) {
-      if (!is_contended_[port])
+      if (!(ports_[port].demand > contended_demand))
         continue;
       resources_.push_back(local_port_[port]);
       weights_.push_back(share);
@@ -182,21 +207,14 @@ void AlphaBetaTransferModel::reshare() {
     begin_.push_back(static_cast<std::uint32_t>(resources_.size()));
   }
   const std::vector<double>& rates = solver_.solve(capacity_, cap_, begin_, resources_, weights_);
-  next_slowed_.clear();
   for (std::size_t i = 0; i < members_.size(); ++i) {
+    const std::uint32_t t = members_[i];
     // Never quite 0: rounding cannot stop a transaction.
-    const double rate = std::clamp(rates[i], 1e-9, 1.0);
-    set_rate(members_[i], rate);
-    if (rate < 1)
-      next_slowed_.push_back(members_[i]);
-  }
-  for (const std::uint32_t t : slowed_) {
-    if (member_of_[t] == 0 && running_[t].active)
-      set_rate(t, 1);
-  }
-  for (const std::uint32_t t : members_)
+    const double rate = begin_[i] == begin_[i + 1] ? 1.0 : std::clamp(rates[i], 1e-9, 1.0);
+    if (running_[t].active)
+      set_rate(t, rate);
     member_of_[t] = 0;
-  slowed_.swap(next_slowed_);
+  }
 }
 
 void AlphaBetaTransferModel::set_rate(std::uint32_t transaction, double rate) {

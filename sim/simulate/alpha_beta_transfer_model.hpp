@@ -70,9 +70,9 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   const Cost& cost_of(std::uint32_t route);
   void join_ports(std::uint32_t transaction, const Cost& cost);
   void leave_ports(std::uint32_t transaction, const Cost& cost);
-  // Brings every running transaction's rate up to date after ports' demands changed, and
-  // schedules the end of each whose rate changed.
-  void reshare();
+  // Brings the rates up to date after the demands of `changed`'s ports changed, and schedules
+  // the end of each transaction whose rate changed.
+  void reshare(const Cost& changed);
   void set_rate(std::uint32_t transaction, double rate);
   void schedule_end(std::uint32_t transaction);
   void show_rates(const Running& running, double rate, bool starting);
@@ -89,11 +89,9 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   DenseIds port_index_;  // port id to its index in ports_
   std::vector<Port> ports_;
   std::vector<Running> running_;  // by transaction id
-  // Ports asked for more than they hold, and the transactions that were limited by one at the
-  // last reshare (their rate is below 1).
-  std::vector<std::uint32_t> contended_;
+  // Whether each port was asked for more than it holds, as of the last reshare that reached it
+  // (join_ports sets it at once).
   std::vector<char> is_contended_;
-  std::vector<std::uint32_t> slowed_;
   std::uint64_t transactions_ = 0;
 
   // Scratch space for reshare.
@@ -106,7 +104,9 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   std::vector<std::uint32_t> begin_;
   std::vector<std::uint32_t> resources_;
   std::vector<double> weights_;
-  std::vector<std::uint32_t> next_slowed_;
+  std::vector<std::uint32_t> contended_;  // the part's contended ports
+  std::vector<std::uint32_t> part_ports_;
+  std::vector<char> port_seen_;
 };
 
 }  // namespace scaleplan
