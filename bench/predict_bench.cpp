@@ -49,13 +49,20 @@ TrainingJob gpt3_175b_job() {
   return job;
 }
 
+// What every benchmark of that job starts from, built before its timed loop: the cluster, the
+// job, the cluster's network and the device's compute model.
+struct Gpt3On1024A100 {
+  ClusterSpec cluster = a100_cluster_1024();
+  TrainingJob job = gpt3_175b_job();
+  ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
+  std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+};
+
 // What one plan evaluation costs once the network exists: build the plan, simulate the step
 // (one data-parallel replica standing for 16, the default), summarise it. Reported per plan.
 void BM_PredictFromValues(benchmark::State& state) {
-  const ClusterSpec cluster = a100_cluster_1024();
-  const TrainingJob job = gpt3_175b_job();
-  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
-  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  const Gpt3On1024A100 setup;
+  const auto& [cluster, job, network, compute] = setup;
   Prediction p;
   for (auto _ : state) {
     p = predict({cluster, job, *compute, network});
@@ -70,10 +77,8 @@ BENCHMARK(BM_PredictFromValues)->Unit(benchmark::kMillisecond)->MinTime(3);
 
 // The same with the plan built once too: the simulation and the summary alone.
 void BM_PredictBuiltPlan(benchmark::State& state) {
-  const ClusterSpec cluster = a100_cluster_1024();
-  const TrainingJob job = gpt3_175b_job();
-  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
-  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  const Gpt3On1024A100 setup;
+  const auto& [cluster, job, network, compute] = setup;
   const RunSettings settings;
   const Plan plan = build_plan(job, settings.ranks);
   for (auto _ : state)
@@ -87,10 +92,8 @@ BENCHMARK(BM_PredictBuiltPlan)->Unit(benchmark::kMillisecond)->MinTime(3);
 // 128 ranks, and every replica's collectives and messages. Issue 20: at most 5 s a step (wall
 // time and peak memory: bench/scale_bench).
 void BM_PredictAllRanks(benchmark::State& state) {
-  const ClusterSpec cluster = a100_cluster_1024();
-  const TrainingJob job = gpt3_175b_job();
-  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
-  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  const Gpt3On1024A100 setup;
+  const auto& [cluster, job, network, compute] = setup;
   RunSettings settings;
   settings.ranks = RankScope::all_ranks;
   const Plan plan = build_plan(job, settings.ranks);
@@ -124,10 +127,8 @@ class CountingBuffer final : public std::streambuf {
 // The one-replica step recorded as `run --trace` records it (ops, memory, link rates): what the
 // recording adds to BM_PredictBuiltPlan.
 void BM_PredictRecorded(benchmark::State& state) {
-  const ClusterSpec cluster = a100_cluster_1024();
-  const TrainingJob job = gpt3_175b_job();
-  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
-  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  const Gpt3On1024A100 setup;
+  const auto& [cluster, job, network, compute] = setup;
   const RunSettings settings;
   const Plan plan = build_plan(job, settings.ranks);
   for (auto _ : state) {
@@ -144,10 +145,8 @@ BENCHMARK(BM_PredictRecorded)->Unit(benchmark::kMillisecond)->MinTime(3);
 // nothing, so that the formatting is timed and not the disk. Issue 20: no longer than the
 // simulation (BM_PredictBuiltPlan).
 void BM_WriteChromeTrace(benchmark::State& state) {
-  const ClusterSpec cluster = a100_cluster_1024();
-  const TrainingJob job = gpt3_175b_job();
-  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
-  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  const Gpt3On1024A100 setup;
+  const auto& [cluster, job, network, compute] = setup;
   const RunSettings settings;
   const Plan plan = build_plan(job, settings.ranks);
   TimelineRecorder recorder(plan, true);
