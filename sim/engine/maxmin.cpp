@@ -1,6 +1,7 @@
 #include "sim/engine/maxmin.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 
@@ -104,6 +105,35 @@ const std::vector<double>& WeightedMaxMinSolver::solve(
   }
   rate_.assign(flows, 0.0);
   frozen_.assign(flows, 0);
+  // The flows by cap, lowest first (ties by index), so that the lowest cap of the unfrozen flows
+  // is found by skipping the frozen ones at the front.
+  by_cap_.resize(flows);
+  for (std::uint32_t f = 0; f < flows; ++f)
+    by_cap_[f] = f;
+  std::sort(by_cap_.begin(), by_cap_.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return cap[a] < cap[b] || (cap[a] == cap[b] && a < b);
+  });
+  std::size_t lowest_cap = 0;
+  // Each resource's fair share, remaining / unfrozen weight, in a heap ordered by (share,
+  // index), so that each round finds the resource that saturates first (ties to the lowest
+  // index) without scanning them all. A share changes only when a flow on it freezes; the
+  // resource is then pushed again and its older entries are skipped when they surface.
+  share_.assign(resources, 0.0);
+  heap_.clear();
+  const auto share_of = [&](std::uint32_t r) {
+    return std::max(0.0, remaining_[r]) / unfrozen_weight_[r];
+  };
+  const auto push_share = [&](std::uint32_t r) {
+    share_[r] = share_of(r);
+    heap_.emplace_back(share_[r], r);
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
+  };
+  for (std::uint32_t r = 0; r < resources; ++r) {
+    if (unfrozen_count_[r] > 0)
+      push_share(r);
+  }
+  touched_mark_.assign(resources, 0);
+  touched_.clear();
   std::size_t left = flows;
   const auto freeze = [&](std::uint32_t f, double level) {
     frozen_[f] = 1;
@@ -114,38 +144,47 @@ const std::vector<double>& WeightedMaxMinSolver::solve(
       remaining_[r] -= weights[j] * level;
       unfrozen_weight_[r] -= weights[j];
       --unfrozen_count_[r];
+      if (!touched_mark_[r]) {
+        touched_mark_[r] = 1;
+        touched_.push_back(r);
+      }
     }
   };
   while (left > 0) {
     // The lowest level at which an unfrozen flow reaches its cap ...
-    double level = std::numeric_limits<double>::infinity();
-    for (std::size_t f = 0; f < flows; ++f) {
-      if (!frozen_[f])
-        level = std::min(level, cap[f]);
-    }
+    while (frozen_[by_cap_[lowest_cap]])
+      ++lowest_cap;
+    double level = cap[by_cap_[lowest_cap]];
     // ... or a resource saturates.
+    while (!heap_.empty() && (unfrozen_count_[heap_.front().second] == 0 ||
+                              heap_.front().first != share_[heap_.front().second])) {
+      std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+      heap_.pop_back();
+    }
     std::size_t bottleneck = resources;
-    for (std::size_t r = 0; r < resources; ++r) {
-      if (unfrozen_count_[r] == 0)
-        continue;
-      const double s = std::max(0.0, remaining_[r]) / unfrozen_weight_[r];
-      if (s < level) {
-        level = s;
-        bottleneck = r;
-      }
+    if (!heap_.empty() && heap_.front().first < level) {
+      level = heap_.front().first;
+      bottleneck = heap_.front().second;
     }
     if (bottleneck == resources) {
       for (std::uint32_t f = 0; f < flows; ++f) {
         if (!frozen_[f] && cap[f] <= level)
           freeze(f, cap[f]);
       }
-      continue;
+    } else {
+      for (std::uint32_t k = resource_begin_[bottleneck]; k < resource_begin_[bottleneck + 1];
+           ++k) {
+        const std::uint32_t f = flows_on_resource_[k];
+        if (!frozen_[f])
+          freeze(f, level);
+      }
     }
-    for (std::uint32_t k = resource_begin_[bottleneck]; k < resource_begin_[bottleneck + 1]; ++k) {
-      const std::uint32_t f = flows_on_resource_[k];
-      if (!frozen_[f])
-        freeze(f, level);
+    for (const std::uint32_t r : touched_) {
+      touched_mark_[r] = 0;
+      if (unfrozen_count_[r] > 0)
+        push_share(r);
     }
+    touched_.clear();
   }
   return rate_;
 }

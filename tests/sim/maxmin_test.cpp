@@ -1,5 +1,8 @@
 #include "sim/engine/maxmin.hpp"
 
+#include <algorithm>
+#include <random>
+
 #include <gtest/gtest.h>
 
 namespace scaleplan {
@@ -66,6 +69,69 @@ TEST(WeightedMaxMin, WithUnitWeightsItIsTheUnweightedSharing) {
   EXPECT_DOUBLE_EQ(rates[1], 3);
   EXPECT_DOUBLE_EQ(rates[2], 7);
   EXPECT_DOUBLE_EQ(rates[3], 1);
+}
+
+TEST(WeightedMaxMin, ManyRandomProblemsMatchTheScanningSolverAndAreMaxMinFair) {
+  // The heap that picks each round's bottleneck must pick what a scan of every resource picks
+  // (the lowest share, ties to the lowest index): with unit weights and caps above every share
+  // the rates are MaxMinSolver's, bit for bit. With weights and caps, every flow is at its cap
+  // or crosses a saturated resource on which no flow runs faster (the max-min condition).
+  std::mt19937 random(7);
+  WeightedMaxMinSolver weighted;
+  MaxMinSolver scanning;
+  for (int trial = 0; trial < 300; ++trial) {
+    const int resources = 1 + static_cast<int>(random() % 40);
+    const int flows = 1 + static_cast<int>(random() % 80);
+    std::vector<double> capacity;
+    for (int r = 0; r < resources; ++r)
+      capacity.push_back(1 + static_cast<double>(random() % 8));
+    std::vector<std::uint32_t> begin{0};
+    std::vector<std::uint32_t> uses;
+    std::vector<double> unit, weights, caps, high_caps;
+    for (int f = 0; f < flows; ++f) {
+      const int count = 1 + static_cast<int>(random() % 4);
+      for (int k = 0; k < count; ++k) {
+        const auto r = static_cast<std::uint32_t>(random() % static_cast<unsigned>(resources));
+        if (std::find(uses.begin() + begin.back(), uses.end(), r) != uses.end())
+          continue;
+        uses.push_back(r);
+        unit.push_back(1);
+        weights.push_back(0.25 * static_cast<double>(1 + random() % 8));
+      }
+      begin.push_back(static_cast<std::uint32_t>(uses.size()));
+      caps.push_back(0.5 * static_cast<double>(1 + random() % 6));
+      high_caps.push_back(1e9);
+    }
+    const std::vector<double> expected = scanning.solve(capacity, begin, uses);
+    const std::vector<double> got = weighted.solve(capacity, high_caps, begin, uses, unit);
+    ASSERT_EQ(got, expected) << "trial " << trial;
+
+    const std::vector<double> rates = weighted.solve(capacity, caps, begin, uses, weights);
+    std::vector<double> load(capacity.size(), 0.0);
+    for (int f = 0; f < flows; ++f) {
+      for (std::uint32_t k = begin[f]; k < begin[f + 1]; ++k)
+        load[uses[k]] += weights[k] * rates[f];
+    }
+    for (int r = 0; r < resources; ++r)
+      EXPECT_LE(load[r], capacity[r] * (1 + 1e-9)) << "trial " << trial << " resource " << r;
+    for (int f = 0; f < flows; ++f) {
+      bool bound = rates[f] >= caps[f] * (1 - 1e-9);
+      for (std::uint32_t k = begin[f]; !bound && k < begin[f + 1]; ++k) {
+        const std::uint32_t r = uses[k];
+        if (load[r] < capacity[r] * (1 - 1e-9))
+          continue;
+        bool fastest = true;
+        for (int g = 0; g < flows; ++g) {
+          for (std::uint32_t j = begin[g]; j < begin[g + 1]; ++j) {
+            if (uses[j] == r && rates[g] > rates[f] * (1 + 1e-9))
+              fastest = false;
+          }
+        }
+        bound = fastest;
+      }
+      EXPECT_TRUE(bound) << "trial " << trial << " flow " << f << " at " << rates[f];
+    }
+  }
 }
 
 }  // namespace
