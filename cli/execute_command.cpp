@@ -224,7 +224,8 @@ Timeline read_trace(const std::string& path) {
 }
 
 int compare(const ExecuteCommands& c) {
-  const Comparison comparison = compare_timelines(read_trace(c.predicted), read_trace(c.measured));
+  const StepComparison comparison =
+      compare_timelines(read_trace(c.predicted), read_trace(c.measured));
   std::cout << (c.json ? format_json(comparison) : format_text(comparison));
   check_standard_output();
   return exit_success;

@@ -103,8 +103,8 @@ RankFigures figures(const Timeline& t, int index) {
 
 }  // namespace
 
-Comparison compare_timelines(const Timeline& predicted, const Timeline& measured) {
-  Comparison c;
+StepComparison compare_timelines(const Timeline& predicted, const Timeline& measured) {
+  StepComparison c;
   c.step = {seconds(predicted.end_ps()), seconds(measured.end_ps())};
   std::map<int, int> p_index, m_index;  // rank number to index
   for (std::size_t i = 0; i < predicted.ranks.size(); ++i)
@@ -193,7 +193,7 @@ nlohmann::ordered_json pair_json(const Pair& p) {
 
 }  // namespace
 
-std::string format_text(const Comparison& c) {
+std::string format_text(const StepComparison& c) {
   std::string out =
       fmt::format("step time: predicted {:.6f} s, measured {:.6f} s, error {:+.1f} %\n",
                   c.step.predicted_s, c.step.measured_s, 100 * c.step.error());
@@ -215,7 +215,7 @@ std::string format_text(const Comparison& c) {
   return out;
 }
 
-std::string format_json(const Comparison& c) {
+std::string format_json(const StepComparison& c) {
   nlohmann::ordered_json j;
   j["ranks"] = c.ranks;
   j["step"] = pair_json(c.step);

@@ -29,7 +29,7 @@ struct StreamComparison {
   Pair busy;  // per rank, mean over the common ranks
 };
 
-struct Comparison {
+struct StepComparison {
   std::vector<int> ranks;  // common to both
   Pair step;
   Pair exposed_communication;  // per rank, mean: communication not hidden under compute
@@ -42,10 +42,10 @@ struct Comparison {
   std::vector<std::string> order_differences;
 };
 
-Comparison compare_timelines(const Timeline& predicted, const Timeline& measured);
+StepComparison compare_timelines(const Timeline& predicted, const Timeline& measured);
 
 // A table for a terminal, and the same as JSON.
-std::string format_text(const Comparison& c);
-std::string format_json(const Comparison& c);
+std::string format_text(const StepComparison& c);
+std::string format_json(const StepComparison& c);
 
 }  // namespace scaleplan

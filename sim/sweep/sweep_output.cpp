@@ -303,21 +303,25 @@ class SqliteStore final : public ResultStore {
                        "the results database exists; pass --resume to continue the sweep it "
                        "holds, or remove it");
     }
-    if (sqlite3_open_v2(path_.string().c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                        nullptr) != SQLITE_OK) {
-      const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      db_ = nullptr;
-      throw file_error(path_, 0, "cannot open the database: " + message);
+    sqlite3* opened = nullptr;
+    const int status = sqlite3_open_v2(path_.string().c_str(), &opened,
+                                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    // Owned from here on: a throw later in this constructor still closes it.
+    db_.reset(opened);
+    if (status != SQLITE_OK) {
+      throw file_error(
+          path_, 0,
+          "cannot open the database: " +
+              std::string(opened != nullptr ? sqlite3_errmsg(opened) : "out of memory"));
     }
-    sqlite3_busy_timeout(db_, 10'000);
+    sqlite3_busy_timeout(db_.get(), 10'000);
     // WAL: each row is committed without rewriting the database, and a killed writer leaves
     // every committed row behind.
     execute("PRAGMA journal_mode=WAL");
     execute("PRAGMA synchronous=NORMAL");
     std::vector<std::string> existing;
     {
-      Statement info(db_, "PRAGMA table_info(results)");
+      Statement info(db_.get(), "PRAGMA table_info(results)");
       while (info.step())
         existing.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 1)));
     }
@@ -344,7 +348,7 @@ class SqliteStore final : public ResultStore {
       std::string select = "SELECT \"index\"";
       for (const Axis& axis : sweep_.axes)
         select += ", " + quoted_name(axis.key);
-      Statement rows(db_, select + " FROM results ORDER BY \"index\"");
+      Statement rows(db_.get(), select + " FROM results ORDER BY \"index\"");
       while (rows.step()) {
         std::vector<Cell> axes;
         for (std::size_t a = 0; a < sweep_.axes.size(); ++a)
@@ -357,13 +361,8 @@ class SqliteStore final : public ResultStore {
     std::string insert = "INSERT INTO results VALUES (";
     for (std::size_t i = 0; i < columns_.size(); ++i)
       insert += i > 0 ? ", ?" : "?";
-    insert_ = std::make_unique<Statement>(db_, insert + ")");
+    insert_ = std::make_unique<Statement>(db_.get(), insert + ")");
   }
-  ~SqliteStore() override {
-    insert_.reset();
-    sqlite3_close(db_);
-  }
-
   void write(const SweepRow& row) override {
     sqlite3_stmt* s = insert_->get();
     sqlite3_reset(s);
@@ -384,7 +383,7 @@ class SqliteStore final : public ResultStore {
     }
     if (sqlite3_step(s) != SQLITE_DONE)
       throw std::runtime_error(
-          fmt::format("cannot write {}: {}", path_.string(), sqlite3_errmsg(db_)));
+          fmt::format("cannot write {}: {}", path_.string(), sqlite3_errmsg(db_.get())));
     ++rows_;
     done_[row.index] = true;
   }
@@ -429,7 +428,7 @@ class SqliteStore final : public ResultStore {
 
   void execute(const std::string& sql) {
     char* error = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
       const std::string message = error != nullptr ? error : "unknown error";
       sqlite3_free(error);
       throw std::runtime_error(fmt::format("{}: {}: {}", path_.string(), sql, message));
@@ -439,7 +438,11 @@ class SqliteStore final : public ResultStore {
   std::filesystem::path path_;
   const Sweep& sweep_;
   std::vector<Column> columns_;
-  sqlite3* db_ = nullptr;
+  struct CloseDatabase {
+    void operator()(sqlite3* db) const { sqlite3_close(db); }
+  };
+  // Declared before insert_, so the statement is finalised before the database closes.
+  std::unique_ptr<sqlite3, CloseDatabase> db_;
   std::unique_ptr<Statement> insert_;
 };
 

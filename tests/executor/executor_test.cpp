@@ -203,7 +203,7 @@ TEST(Executor, MeasuredRunTraceReadsBackAndComparesToItself) {
   EXPECT_EQ(back.ranks, run.timeline.ranks);
   ASSERT_EQ(back.ops.size(), run.timeline.ops.size());
   EXPECT_EQ(back.end_ps(), run.timeline.end_ps());
-  const Comparison c = compare_timelines(back, run.timeline);
+  const StepComparison c = compare_timelines(back, run.timeline);
   EXPECT_DOUBLE_EQ(c.step.error(), 0.0);
   EXPECT_EQ(c.matched_ops, 8u);
   EXPECT_EQ(c.unmatched_ops, 0u);
