@@ -27,7 +27,9 @@
 
 namespace scaleplan {
 
-class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
+class AlphaBetaTransferModel final : public TransferModel,
+                                     public EventHandler,
+                                     public InstantEndHandler {
  public:
   // `link_rates`, when not null, is told the rate each transaction puts on its links while it
   // runs. All references must outlive the model.
@@ -41,6 +43,8 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
 
   // The end of a transaction's bandwidth part (if still current) or of its latency part.
   void on_event(std::uint64_t payload) override;
+  // Shares the ports again after this instant's starts and ends at contended ports, all at once.
+  void on_instant_end() override;
 
  private:
   // What the fast path charges for a route: its bandwidth part and its latency part alone on
@@ -61,6 +65,7 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
     SimTime since = 0;       // when remaining_s was last brought up to date
     std::uint32_t generation = 0;
     bool active = false;
+    bool unscheduled = false;  // started at a contended port: its end waits for the reshare
   };
   struct Port {
     double demand = 0;  // the sum of the shares of the running transactions on it
@@ -70,9 +75,11 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   const Cost& cost_of(std::uint32_t route);
   void join_ports(std::uint32_t transaction, const Cost& cost);
   void leave_ports(std::uint32_t transaction, const Cost& cost);
-  // Brings the rates up to date after the demands of `changed`'s ports changed, and schedules
-  // the end of each transaction whose rate changed.
-  void reshare(const Cost& changed);
+  // Marks `cost`'s ports as changed in this instant; on_instant_end reshares from them.
+  void defer_reshare(const Cost& cost);
+  // Brings the rates up to date after the demands of the changed ports (changed_ports_)
+  // changed, and schedules the end of each transaction whose rate changed or was unscheduled.
+  void reshare();
   void set_rate(std::uint32_t transaction, double rate);
   void schedule_end(std::uint32_t transaction);
   void show_rates(const Running& running, double rate, bool starting);
@@ -107,6 +114,10 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   std::vector<std::uint32_t> contended_;  // the part's contended ports
   std::vector<std::uint32_t> part_ports_;
   std::vector<char> port_seen_;
+  // This instant's changed ports (each once) and whether on_instant_end has been asked for.
+  std::vector<std::uint32_t> changed_ports_;
+  std::vector<char> port_changed_;
+  bool reshare_asked_ = false;
 };
 
 }  // namespace scaleplan
