@@ -125,19 +125,34 @@ const AlphaBetaTransferModel::Cost& AlphaBetaTransferModel::cost_of(std::uint32_
 }
 
 void AlphaBetaTransferModel::join_ports(std::uint32_t transaction, const Cost& cost) {
-  for (const auto& [port, share] : cost.port_share) {
+  std::vector<std::uint32_t>& position = running_[transaction].position;
+  position.resize(cost.port_share.size());
+  for (std::size_t k = 0; k < cost.port_share.size(); ++k) {
+    const auto [port, share] = cost.port_share[k];
     Port& p = ports_[port];
     p.demand += share;
+    position[k] = static_cast<std::uint32_t>(p.transactions.size());
     p.transactions.push_back(transaction);
+    p.slot.push_back(static_cast<std::uint32_t>(k));
     if (p.demand > contended_demand)
       is_contended_[port] = 1;
   }
 }
 
 void AlphaBetaTransferModel::leave_ports(std::uint32_t transaction, const Cost& cost) {
-  for (const auto& [port, share] : cost.port_share) {
+  const std::vector<std::uint32_t>& position = running_[transaction].position;
+  for (std::size_t k = 0; k < cost.port_share.size(); ++k) {
+    const auto [port, share] = cost.port_share[k];
     Port& p = ports_[port];
-    p.transactions.erase(std::find(p.transactions.begin(), p.transactions.end(), transaction));
+    // The last one in the list takes the leaving one's place.
+    const std::uint32_t at = position[k];
+    const std::uint32_t moved = p.transactions.back();
+    const std::uint32_t moved_slot = p.slot.back();
+    p.transactions[at] = moved;
+    p.slot[at] = moved_slot;
+    running_[moved].position[moved_slot] = at;
+    p.transactions.pop_back();
+    p.slot.pop_back();
     // The last one leaves exactly nothing, whatever rounding the sums left.
     p.demand = p.transactions.empty() ? 0.0 : p.demand - share;
   }
@@ -169,8 +184,9 @@ void AlphaBetaTransferModel::on_instant_end() {
 // the transactions on them, and, through contended ports only, the transactions sharing those, and
 // so on. Rates elsewhere cannot change (max-min is decided per connected part), so a change costs
 // the size of its part, not of every contended port of the step. A transaction of the part on no
-// contended port runs at its speed alone. Everything is visited in the order it was added, so one
-// input gives one result.
+// contended port runs at its speed alone. The part's transactions and ports are sorted by id before
+// the solve, so the order the ports' lists hold them in does not matter: one input gives one
+// result.
 void AlphaBetaTransferModel::reshare() {
   members_.clear();
   part_ports_.clear();

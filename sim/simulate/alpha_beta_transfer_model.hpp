@@ -66,10 +66,16 @@ class AlphaBetaTransferModel final : public TransferModel,
     std::uint32_t generation = 0;
     bool active = false;
     bool unscheduled = false;  // started at a contended port: its end waits for the reshare
+    // Where it stands in each of its ports' lists (index: its cost's port_share), so that it
+    // leaves each in O(1).
+    std::vector<std::uint32_t> position;
   };
   struct Port {
     double demand = 0;  // the sum of the shares of the running transactions on it
+    // The running transactions on it, in no particular order (a leaving one's place is taken by
+    // the last); reshare sorts what it gathers from them.
     std::vector<std::uint32_t> transactions;
+    std::vector<std::uint32_t> slot;  // beside each: the port's index in its cost's port_share
   };
 
   const Cost& cost_of(std::uint32_t route);
