@@ -188,6 +188,7 @@ void AlphaBetaTransferModel::on_instant_end() {
 // the solve, so the order the ports' lists hold them in does not matter: one input gives one
 // result.
 void AlphaBetaTransferModel::reshare() {
+  ++reshares_;
   members_.clear();
   part_ports_.clear();
   auto visit_port = [&](std::uint32_t port) {

@@ -10,6 +10,12 @@
 // flows sharing a link do. Only ports asked for more than they hold are solved; a transaction
 // that needs none of them runs at its speed alone. Its bytes land on the links the estimate can
 // name (estimate_link_bytes).
+//
+// The starts and ends of one simulated instant at contended ports are shared out once, when the
+// instant ends (Engine::at_instant_end), over the part their ports reach: a phase whose thousands
+// of transfers start together costs one solve, not one per transfer. The rates are those that
+// solving after each change would leave at the end of the instant (max-min is decided per
+// connected part, from the part's final state), so batching changes no prediction.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +45,9 @@ class AlphaBetaTransferModel final : public TransferModel,
 
   void start(std::uint32_t transaction, std::uint32_t route) override;
   std::uint64_t transactions() const override { return transactions_; }
+  // How many times contended ports were shared again: at most once per simulated instant, however
+  // many transactions started or ended at it (their changes are gathered until the instant ends).
+  std::uint64_t reshares() const { return reshares_; }
   void add_link_bytes(std::vector<double>& link_bytes) const override;
 
   // The end of a transaction's bandwidth part (if still current) or of its latency part.
@@ -106,6 +115,7 @@ class AlphaBetaTransferModel final : public TransferModel,
   // (join_ports sets it at once).
   std::vector<char> is_contended_;
   std::uint64_t transactions_ = 0;
+  std::uint64_t reshares_ = 0;
 
   // Scratch space for reshare.
   WeightedMaxMinSolver solver_;
