@@ -114,11 +114,12 @@ std::uint64_t op_records(const Plan& plan) {
 
 void print_rate(const char* what, std::uint64_t bytes, std::uint64_t ops, std::uint64_t records,
                 Timed t) {
-  std::printf("  %-22s %9.1f MB  %8.3f s CPU (%7.3f s wall)  %8.1f MB/s  %7.2f M ops/s  %7.2f "
-              "M records/s\n",
-              what, static_cast<double>(bytes) / 1e6, t.cpu_s, t.wall_s,
-              static_cast<double>(bytes) / 1e6 / t.cpu_s, static_cast<double>(ops) / 1e6 / t.cpu_s,
-              static_cast<double>(records) / 1e6 / t.cpu_s);
+  std::printf(
+      "  %-22s %9.1f MB  %8.3f s CPU (%7.3f s wall)  %8.1f MB/s  %7.2f M ops/s  %7.2f "
+      "M records/s\n",
+      what, static_cast<double>(bytes) / 1e6, t.cpu_s, t.wall_s,
+      static_cast<double>(bytes) / 1e6 / t.cpu_s, static_cast<double>(ops) / 1e6 / t.cpu_s,
+      static_cast<double>(records) / 1e6 / t.cpu_s);
 }
 
 std::uint64_t written_bytes(const Plan& plan, PlanFileFormat format, Timed& t) {

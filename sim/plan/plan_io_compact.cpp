@@ -82,7 +82,7 @@ constexpr std::string_view groups_tag = "GRPS";
 constexpr std::string_view ranks_tag = "RNKS";
 constexpr std::string_view end_tag = "END.";
 
-constexpr std::size_t header_bytes = 24;       // magic, version, flags, replicas
+constexpr std::size_t header_bytes = 24;        // magic, version, flags, replicas
 constexpr std::size_t kernel_fixed_bytes = 52;  // after its name
 constexpr std::size_t rank_fixed_bytes = 52;    // before its group map
 // The fewest bytes an entry of each table can take, to refuse a count the file cannot hold.
@@ -112,8 +112,8 @@ class CompactPlanWriter {
   void f64(double value) { put(std::bit_cast<std::uint64_t>(value)); }
   void count(std::size_t n, const char* what) {
     if (n > std::numeric_limits<std::uint32_t>::max())
-      throw std::length_error(fmt::format("plan: {} {}: the compact format counts to 2^32 - 1", n,
-                                          what));
+      throw std::length_error(
+          fmt::format("plan: {} {}: the compact format counts to 2^32 - 1", n, what));
     put(static_cast<std::uint32_t>(n));
   }
   void string(std::string_view s) {
@@ -325,11 +325,12 @@ class CompactPlanReader {
   double quantity(const char* p, std::uint64_t at, const Key& key, double low) {
     const double v = load_f64(p);
     if (std::isnan(v))
-      fail(key(), at, fmt::format("NaN is not a size; use a number from {} to {}", low, max_plan_quantity));
-    if (v < low || v > max_plan_quantity) {
       fail(key(), at,
-           fmt::format("{} is out of range; use a number from {} to {}", v, low,
-                       max_plan_quantity));
+           fmt::format("NaN is not a size; use a number from {} to {}", low, max_plan_quantity));
+    if (v < low || v > max_plan_quantity) {
+      fail(
+          key(), at,
+          fmt::format("{} is out of range; use a number from {} to {}", v, low, max_plan_quantity));
     }
     return v;
   }
@@ -391,8 +392,10 @@ class CompactPlanReader {
     }
     if (const auto flags = load<std::uint32_t>(p + 12); flags != 0)
       fail("flags", at + 12, fmt::format("flags {:#x}; version 1 defines none, use 0", flags));
-    plan_.replicas.count = at_least(p + 16, at + 16, [] { return "replicas.count"; }, 1);
-    plan_.replicas.rank_stride = at_least(p + 20, at + 20, [] { return "replicas.rank_stride"; }, 1);
+    plan_.replicas.count = at_least(
+        p + 16, at + 16, [] { return "replicas.count"; }, 1);
+    plan_.replicas.rank_stride = at_least(
+        p + 20, at + 20, [] { return "replicas.rank_stride"; }, 1);
   }
 
   void read_labels() {
@@ -517,7 +520,8 @@ class CompactPlanReader {
       fail(key(".shares")(), at + 40,
            fmt::format("ranks[{}] shares another rank's ops itself; share the ops of a rank that "
                        "holds its own (ranks[{}])",
-                       program.shares, plan_.ranks[static_cast<std::size_t>(program.shares)].shares));
+                       program.shares,
+                       plan_.ranks[static_cast<std::size_t>(program.shares)].shares));
     }
     program.peer_offset = load<std::int32_t>(p + 44);
     const std::uint32_t mapped = load<std::uint32_t>(p + 48);
@@ -567,8 +571,9 @@ class CompactPlanReader {
     op.stream = code(p + 1, at + 1, key(".stream"), stream_names, "a stream");
     op.collective = code(p + 2, at + 2, key(".collective"), collective_kind_names, "a collective");
     if (p[3] != 0)
-      fail(key("")(), at + 3, fmt::format("flags {:#x}; version 1 defines none, use 0",
-                                        static_cast<unsigned char>(p[3])));
+      fail(key("")(), at + 3,
+           fmt::format("flags {:#x}; version 1 defines none, use 0",
+                       static_cast<unsigned char>(p[3])));
     op.label = index(p + 4, at + 4, key(".label"), plan_.labels.size(), "label");
     op.block = load<std::uint32_t>(p + 8);
     if (op.kind == OpKind::compute)
@@ -588,10 +593,11 @@ class CompactPlanReader {
       const auto dep = load<std::uint32_t>(take(4, key(".deps")));
       if (dep >= i) {
         fail(key(".deps")(), dep_at,
-             fmt::format("op {} is not an earlier op of this rank (dependencies point backwards; "
-                         "a cycle cannot run): use 0 to {}",
-                         dep, i == 0 ? std::string("(none: op 0 has no earlier op)")
-                                     : std::to_string(i - 1)));
+             fmt::format(
+                 "op {} is not an earlier op of this rank (dependencies point backwards; "
+                 "a cycle cannot run): use 0 to {}",
+                 dep,
+                 i == 0 ? std::string("(none: op 0 has no earlier op)") : std::to_string(i - 1)));
       }
       op.deps.push_back(dep);
     }
@@ -655,7 +661,8 @@ class CompactPlanReader {
           for (std::size_t i = 0; i < place.op; ++i)
             at += compact_op_record_bytes + 4 * ops[i].deps.size();
           const std::string shared =
-              shares < 0 ? "" : fmt::format(" (the record of ranks[{}], whose ops it runs)", holder);
+              shares < 0 ? ""
+                         : fmt::format(" (the record of ranks[{}], whose ops it runs)", holder);
           fail(fmt::format("ranks[{}].ops[{}]", place.index, place.op), at,
                std::string(e.what()) + shared);
         }

@@ -67,8 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::size_t at = 0;
     while (at < again.size() && at < bytes.size() && again[at] == bytes[at])
       ++at;
-    std::fprintf(stderr, "compact plan round trip differs at byte %zu (%zu bytes read, %zu written)\n",
-                 at, bytes.size(), again.size());
+    std::fprintf(stderr,
+                 "compact plan round trip differs at byte %zu (%zu bytes read, %zu written)\n", at,
+                 bytes.size(), again.size());
     std::abort();
   }
 

@@ -181,8 +181,9 @@ TEST(PlanCompact, StreamsFromAStreamOfUnknownSize) {
 }
 
 TEST(PlanCompact, FilesAreReadByTheirBytesAndWrittenByTheirName) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("plan-compact-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("plan-compact-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
   std::filesystem::create_directories(dir);
   const Plan plan = sample_plans()[1];
   EXPECT_EQ(plan_format_for(dir / "p.splan"), PlanFileFormat::compact);
@@ -322,7 +323,7 @@ TEST(PlanCompactErrors, ChecksumsAndTrailingBytes) {
   // A size changed in a way every field accepts: only the checksum finds it.
   std::string changed = bytes;
   const std::size_t send_bytes = first_op(bytes) + 44 + 24;  // rank 0's send (op 1): bytes 8
-  changed[send_bytes + 6] = static_cast<char>(0x30);          // 8 → 16, as good a size
+  changed[send_bytes + 6] = static_cast<char>(0x30);         // 8 → 16, as good a size
   const std::string message = errors_of(changed);
   EXPECT_NE(message.find("the checksum is 0x"), std::string::npos) << message;
   EXPECT_NE(message.find("the file was changed or damaged after it was written"),
