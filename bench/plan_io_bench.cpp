@@ -14,6 +14,7 @@
 // "records" the op records a compact file holds. Rates are per CPU second; wall time is printed
 // beside (the machine may be shared). A program, not Google Benchmark: one run is a minute or so.
 //   plan_io_bench [--yaml-every-rank]   also write every rank's YAML (2.6 GB of text, a minute)
+//   plan_io_bench --compact-only        the compact format alone (seconds)
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -153,8 +154,11 @@ void bench_format(const std::string& name, const Plan& plan, PlanFileFormat form
   Plan back;
   const Timed read_time = timed([&] { back = read_plan(path); });
   print_rate((name + " read").c_str(), bytes, ops, records, read_time);
-  std::printf("  %-22s resident memory %+.0f MB for the plan read (%.0f MB in all)\n", "",
-              rss_mb() - rss_before, rss_mb());
+  const Timed validation = timed([&] { validate_plan(back); });
+  std::printf(
+      "  %-22s resident memory %+.0f MB for the plan read (%.0f MB in all); of the read, "
+      "validate_plan %.3f s CPU\n",
+      "", rss_mb() - rss_before, rss_mb(), validation.cpu_s);
   std::filesystem::remove(path);
 }
 
@@ -168,7 +172,9 @@ void describe(const char* title, const Plan& plan) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool yaml_every_rank = argc > 1 && std::string(argv[1]) == "--yaml-every-rank";
+  const std::string option = argc > 1 ? argv[1] : "";
+  const bool yaml_every_rank = option == "--yaml-every-rank";
+  const bool yaml = option != "--compact-only";
   const auto dir = std::filesystem::temp_directory_path() /
                    ("plan_io_bench-" + std::to_string(static_cast<long>(getpid())));
   std::filesystem::create_directories(dir);
@@ -179,7 +185,7 @@ int main(int argc, char** argv) {
     bench_format("compact", plan, PlanFileFormat::compact, dir / "every-rank.splan", true);
     if (yaml_every_rank)
       bench_format("yaml", plan, PlanFileFormat::yaml, dir / "every-rank.yaml", true);
-    else
+    else if (yaml)
       std::printf("  %-22s (--yaml-every-rank: about 2.6 GB of text; the reader refuses it)\n",
                   "yaml write");
   }
@@ -188,7 +194,8 @@ int main(int argc, char** argv) {
     plan.unshare();
     describe("GPT-3 175B, 1,024 A100, one replica of 64 ranks, every program its own", plan);
     bench_format("compact", plan, PlanFileFormat::compact, dir / "replica.splan", true);
-    bench_format("yaml", plan, PlanFileFormat::yaml, dir / "replica.yaml", true);
+    if (yaml)
+      bench_format("yaml", plan, PlanFileFormat::yaml, dir / "replica.yaml", true);
   }
   {
     // The largest batch (a multiple of dp) whose one-replica plan the YAML reader takes.
@@ -202,7 +209,8 @@ int main(int argc, char** argv) {
     describe(fmt::format("The same with batch {}, within the YAML reader's limit", batch).c_str(),
              plan);
     bench_format("compact", plan, PlanFileFormat::compact, dir / "small.splan", true);
-    bench_format("yaml", plan, PlanFileFormat::yaml, dir / "small.yaml", true);
+    if (yaml)
+      bench_format("yaml", plan, PlanFileFormat::yaml, dir / "small.yaml", true);
   }
   std::filesystem::remove_all(dir);
   rusage usage{};
