@@ -6,7 +6,7 @@
 //
 // Reading takes O(file) time and, besides the plan it builds, a fixed buffer (compact_read_buffer_
 // bytes): no parse tree, no limit on the plan's size but that of the plan in memory (an op record
-// of 44 bytes or more becomes an Op of about 64). Every count is checked against the bytes left
+// of 44 bytes or more becomes an Op of about 80). Every count is checked against the bytes left
 // before anything is sized by it, so a hostile count cannot allocate. The first problem found is
 // thrown as an InputError naming the file, the key ("ranks[3].ops[17].stream"), the byte offset
 // and what would be valid; a plan that reads is then checked by validate_plan, whose problems are
