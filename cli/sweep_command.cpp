@@ -19,6 +19,9 @@
 #ifdef SCALEPLAN_SWEEP_MPI
 #include "sim/sweep/sweep_mpi.hpp"
 #endif
+#ifdef SCALEPLAN_WITH_PLOTS
+#include "gui/report/sweep_plots.hpp"
+#endif
 
 namespace scaleplan {
 
@@ -148,15 +151,31 @@ int run_sweep_command(const SweepCommandOptions& o) {
 struct ReportOptions {
   std::string results;
   std::string directory;
+  bool plots = true;
 };
 
 int run_report(const ReportOptions& o) {
-  const std::string summary = sweep::format_summary(sweep::read_results(o.results));
+  const sweep::ResultTable table = sweep::read_results(o.results);
+  const std::string summary = sweep::format_summary(table);
+  std::cout << summary;
   if (!o.directory.empty()) {
     std::filesystem::create_directories(o.directory);
     write_output_file((std::filesystem::path(o.directory) / "summary.txt").string(), summary);
   }
-  std::cout << summary;
+  if (!o.directory.empty() && o.plots) {
+#ifdef SCALEPLAN_WITH_PLOTS
+    const auto plots = gui::write_sweep_plots(table, o.directory);
+    std::cout << fmt::format("\nplots in {}, each as .svg and .png:\n",
+                             printable_text(o.directory));
+    for (const gui::SweepPlot& plot : plots)
+      std::cout << fmt::format("  {:<40} {}\n", printable_text(plot.name),
+                               printable_text(plot.what));
+#else
+    std::cerr << "note: no plots: this scaleplan was built without Qt 6 (Widgets, Charts, Svg), "
+                 "whose charts draw them; build it where Qt 6 is installed (scripts/deps, "
+                 "SCALEPLAN_BUILD_GUI=ON) for SVG and PNG plots beside summary.txt\n";
+#endif
+  }
   check_standard_output();
   return 0;
 }
@@ -168,11 +187,16 @@ std::function<int()> add_report_command(CLI::App& app) {
   auto* command = app.add_subcommand(
       "report",
       "Summarise a sweep's results: the fastest scenario that fits, the fastest for each value of "
-      "each axis, and how much step time moves with each axis");
+      "each axis, and how much step time moves with each axis; with -o, also plot them");
   command->add_option("results", o->results, "Results of scaleplan sweep: .csv, .jsonl or .sqlite")
       ->required();
-  command->add_option("-o,--output", o->directory, "Also write summary.txt into this folder")
+  command
+      ->add_option("-o,--output", o->directory,
+                   "Also write summary.txt into this folder, and the plots as SVG and PNG (step "
+                   "time, throughput, MFU and cost against each axis, step time against cost with "
+                   "its Pareto front, a heat map of two axes; needs the build with Qt 6)")
       ->type_name("DIR");
+  command->add_flag("!--no-plots", o->plots, "With -o, write summary.txt only");
   return [o] { return run_report(*o); };
 }
 

@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   parser.addPositionalArgument("SCENARIO", "the scenario to open (and run)", "[SCENARIO]");
   QCommandLineOption compare("compare", "also run FILE and show it in the compare and plans views",
                              "FILE");
-  QCommandLineOption sweep("sweep", "open a sweep's results (CSV) in the sweep view", "CSV");
+  QCommandLineOption sweep(
+      "sweep", "open a sweep's results (.csv, .jsonl or .sqlite) in the sweep view", "RESULTS");
   QCommandLineOption screenshot(
       "screenshot", "run the scenarios, save VIEW as FILE (PNG, or SVG) and exit", "FILE");
   QCommandLineOption view(
