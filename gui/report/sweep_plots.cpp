@@ -1,5 +1,6 @@
 #include "gui/report/sweep_plots.hpp"
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -53,13 +54,29 @@ class Application {
     }
     // No window is ever shown: the offscreen platform needs no display, whatever the session.
     qputenv("QT_QPA_PLATFORM", "offscreen");
+    // Qt's notes on the platform (no XDG_RUNTIME_DIR, size hints the offscreen platform
+    // ignores) are not the command's to print; its errors are.
+    previous_ = qInstallMessageHandler(
+        [](QtMsgType type, const QMessageLogContext&, const QString& message) {
+          if (type == QtCriticalMsg || type == QtFatalMsg)
+            std::fprintf(stderr, "Qt: %s\n", qPrintable(message));
+        });
     own_.emplace(argc_, argv_);
   }
+  ~Application() {
+    if (own_) {
+      own_.reset();
+      qInstallMessageHandler(previous_);
+    }
+  }
+  Application(const Application&) = delete;
+  Application& operator=(const Application&) = delete;
 
  private:
   int argc_ = 1;
   char name_[10] = "scaleplan";
   char* argv_[2] = {name_, nullptr};
+  QtMessageHandler previous_ = nullptr;
   std::optional<QApplication> own_;
 };
 
@@ -115,6 +132,9 @@ std::vector<SweepPlot> write_sweep_plots(const sweep::ResultTable& table,
       return -1;
     };
     HeatMap map;
+    QFont font = map.font();
+    font.setPointSize(10);
+    map.setFont(font);
     map.set_data(&model, column(table.axes[0]), column(table.axes[1]), column("step_time_s"),
                  Aggregate::minimum);
     map.resize(size);

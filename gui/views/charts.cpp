@@ -203,6 +203,7 @@ QChart* make_pareto_chart(const QString& title, const QString& x_title, const QS
   // The axes span the points, not zero to them, so that a front of close plans spreads out.
   const auto span_axis = [](const QString& axis_title, double low, double high) {
     auto* axis = value_axis(axis_title, high);
+    axis->setTickCount(7);
     const double margin = high > low ? 0.08 * (high - low) : std::max(0.05 * high, 1e-9);
     axis->setRange(std::max(0.0, low - margin), high + margin);
     axis->applyNiceNumbers();
@@ -299,6 +300,7 @@ QString best_name(sweep::SweepMetric metric) {
   return {};
 }
 
+// Larger type, for charts that a report shows on their own.
 void enlarge_fonts(QChart* chart) {
   for (QAbstractAxis* axis : chart->axes()) {
     QFont labels = axis->labelsFont();
@@ -323,7 +325,9 @@ QChart* make_sweep_axis_chart(const sweep::SweepAxisSeries& series) {
       QString("%1 against %2: the %3 and the mean of the scenarios that fit")
           .arg(metric.front().isLower() ? metric.front().toUpper() + metric.mid(1) : metric)
           .arg(axis)
-          .arg(sweep::lower_is_better(series.metric) ? "best" : "highest"));
+          .arg(series.metric == sweep::SweepMetric::step_time ? "fastest"
+               : series.metric == sweep::SweepMetric::cost    ? "cheapest"
+                                                              : "highest"));
   double largest = 0;
   for (const sweep::SweepAxisPoint& p : series.points)
     largest = std::max({largest, p.best.value_or(0), p.mean.value_or(0)});
@@ -339,6 +343,9 @@ QChart* make_sweep_axis_chart(const sweep::SweepAxisSeries& series) {
   x_axis->append(categories);
   x_axis->setTitleText(axis);
   auto* y_axis = value_axis(scale.title, largest * scale.factor);
+  y_axis->setTickCount(7);  // six steps of nice numbers from zero
+  y_axis->setRange(0, largest > 0 ? largest * scale.factor * 1.05 : 1);
+  y_axis->applyNiceNumbers();
   chart->addAxis(x_axis, Qt::AlignBottom);
   chart->addAxis(y_axis, Qt::AlignLeft);
   // Each line in runs of values that have a point, so that a value without one breaks it; one

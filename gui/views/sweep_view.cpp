@@ -87,11 +87,14 @@ void HeatMap::paintEvent(QPaintEvent*) {
                      "Open a sweep's results (File ▸ Open Sweep Results) to see a heat map");
     return;
   }
-  // Distinct axis values, numbers in numeric order; the mean value at each cell.
+  // Distinct axis values: numbers in numeric order, then text in the order the rows hold it (a
+  // sweep's order).
   const auto less = [](const QVariant& a, const QVariant& b) {
-    if (a.typeId() == QMetaType::Double && b.typeId() == QMetaType::Double)
+    const bool a_number = a.typeId() == QMetaType::Double;
+    const bool b_number = b.typeId() == QMetaType::Double;
+    if (a_number && b_number)
       return a.toDouble() < b.toDouble();
-    return a.toString() < b.toString();
+    return a_number && !b_number;
   };
   std::vector<QVariant> xs, ys;
   struct Cell {
@@ -120,8 +123,8 @@ void HeatMap::paintEvent(QPaintEvent*) {
     index_of(xs, model_->item(r, x_)->data(Qt::UserRole));
     index_of(ys, model_->item(r, y_)->data(Qt::UserRole));
   }
-  std::sort(xs.begin(), xs.end(), less);
-  std::sort(ys.begin(), ys.end(), less);
+  std::stable_sort(xs.begin(), xs.end(), less);
+  std::stable_sort(ys.begin(), ys.end(), less);
   double low = 0, high = 0;
   bool first = true;
   for (int r = 0; r < model_->rowCount(); ++r) {

@@ -49,8 +49,8 @@ bool is_gzip(std::string_view bytes) {
 }
 
 // The bytes of a gzip file (RFC 1952; members one after another are read as one), refused past
-// max_unpacked_trace_bytes.
-std::string gunzip(std::string_view packed, const std::string& file_label) {
+// `limit`.
+std::string gunzip(std::string_view packed, const std::string& file_label, std::size_t limit) {
   z_stream z{};
   // 15 + 16: any window, a gzip header and trailer (not zlib's).
   if (inflateInit2(&z, 15 + 16) != Z_OK)
@@ -65,9 +65,9 @@ std::string gunzip(std::string_view packed, const std::string& file_label) {
     z.avail_out = sizeof buffer;
     const int status = inflate(&z, Z_NO_FLUSH);
     out.append(buffer, sizeof buffer - z.avail_out);
-    if (out.size() > max_unpacked_trace_bytes) {
-      error = "unpacks to more than " + std::to_string(max_unpacked_trace_bytes >> 20) +
-              " MiB, the most a trace may hold";
+    if (out.size() > limit) {
+      error =
+          "unpacks to more than " + std::to_string(limit >> 20) + " MiB, the most a trace may hold";
       break;
     }
     if (status == Z_STREAM_END) {
@@ -96,10 +96,11 @@ std::string gunzip(std::string_view packed, const std::string& file_label) {
 
 }  // namespace
 
-Timeline read_chrome_trace(std::string_view bytes, const std::string& file_label) {
+Timeline read_chrome_trace(std::string_view bytes, const std::string& file_label,
+                           std::size_t max_unpacked_bytes) {
   std::string unpacked;
   if (is_gzip(bytes))
-    unpacked = gunzip(bytes, file_label);
+    unpacked = gunzip(bytes, file_label, max_unpacked_bytes);
   const std::string_view json_text = is_gzip(bytes) ? std::string_view(unpacked) : bytes;
   const json root = json::parse(json_text.begin(), json_text.end(), nullptr, false);
   if (root.is_discarded())

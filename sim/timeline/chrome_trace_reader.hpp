@@ -34,7 +34,9 @@ inline constexpr std::size_t max_unpacked_trace_bytes = std::size_t(256) << 20;
 // `file_label` for bytes that are not such a trace (gzip data that is damaged, cut short or
 // unpacks past max_unpacked_trace_bytes; not JSON, no events array, an event without a number
 // where one is needed or with a key of the wrong type, a negative time, a stream that cannot be
-// told, no op at all), or one of more than max_trace_events events.
-Timeline read_chrome_trace(std::string_view bytes, const std::string& file_label);
+// told, no op at all), or one of more than max_trace_events events. `max_unpacked_bytes` is the
+// limit on gzip-compressed bytes unpacked (a test's smaller one).
+Timeline read_chrome_trace(std::string_view bytes, const std::string& file_label,
+                           std::size_t max_unpacked_bytes = max_unpacked_trace_bytes);
 
 }  // namespace scaleplan
