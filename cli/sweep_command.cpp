@@ -1,5 +1,7 @@
 #include "cli/sweep_command.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -18,9 +20,6 @@
 #include "sim/sweep/sweep_summary.hpp"
 #ifdef SCALEPLAN_SWEEP_MPI
 #include "sim/sweep/sweep_mpi.hpp"
-#endif
-#ifdef SCALEPLAN_WITH_PLOTS
-#include "gui/report/sweep_plots.hpp"
 #endif
 
 namespace scaleplan {
@@ -154,6 +153,25 @@ struct ReportOptions {
   bool plots = true;
 };
 
+// scaleplan-report-plots beside this program draws the plots (gui/report, with Qt); returns only
+// when it is not there (a build without Qt) or cannot be started.
+int hand_over_plots(const ReportOptions& o) {
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  const std::string plots = (self.parent_path() / "scaleplan-report-plots").string();
+  if (!error && ::access(plots.c_str(), X_OK) == 0) {
+    std::cout.flush();
+    std::string results = o.results, directory = o.directory;
+    char* args[] = {const_cast<char*>(plots.c_str()), results.data(), directory.data(), nullptr};
+    ::execv(plots.c_str(), args);
+  }
+  std::cerr << "note: no plots: scaleplan-report-plots, which draws them with Qt 6 (Widgets, "
+               "Charts, Svg), is not beside this scaleplan; build scaleplan where Qt 6 is "
+               "installed (scripts/deps, SCALEPLAN_BUILD_GUI=ON) for SVG and PNG plots beside "
+               "summary.txt\n";
+  return 0;
+}
+
 int run_report(const ReportOptions& o) {
   const sweep::ResultTable table = sweep::read_results(o.results);
   const std::string summary = sweep::format_summary(table);
@@ -162,21 +180,9 @@ int run_report(const ReportOptions& o) {
     std::filesystem::create_directories(o.directory);
     write_output_file((std::filesystem::path(o.directory) / "summary.txt").string(), summary);
   }
-  if (!o.directory.empty() && o.plots) {
-#ifdef SCALEPLAN_WITH_PLOTS
-    const auto plots = gui::write_sweep_plots(table, o.directory);
-    std::cout << fmt::format("\nplots in {}, each as .svg and .png:\n",
-                             printable_text(o.directory));
-    for (const gui::SweepPlot& plot : plots)
-      std::cout << fmt::format("  {:<40} {}\n", printable_text(plot.name),
-                               printable_text(plot.what));
-#else
-    std::cerr << "note: no plots: this scaleplan was built without Qt 6 (Widgets, Charts, Svg), "
-                 "whose charts draw them; build it where Qt 6 is installed (scripts/deps, "
-                 "SCALEPLAN_BUILD_GUI=ON) for SVG and PNG plots beside summary.txt\n";
-#endif
-  }
   check_standard_output();
+  if (!o.directory.empty() && o.plots)
+    return hand_over_plots(o);
   return 0;
 }
 

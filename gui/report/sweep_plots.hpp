@@ -1,7 +1,7 @@
 // A sweep's plots as files, drawn without a window by the GUI's own charts (gui/views/charts.hpp,
 // the heat map of gui/views/sweep_view.hpp) and rendered offscreen (gui/views/render.hpp): what
-// `scaleplan report -o DIR` writes beside its summary where scaleplan is built with Qt. No Qt in
-// this header, so that the command line that calls it does not see Qt.
+// `scaleplan report -o DIR` writes beside its summary where scaleplan is built with Qt, through
+// scaleplan-report-plots (report_plots_main.cpp). No Qt in this header.
 #pragma once
 
 #include <filesystem>
