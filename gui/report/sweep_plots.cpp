@@ -122,8 +122,14 @@ std::vector<SweepPlot> write_sweep_plots(const sweep::ResultTable& table,
           });
   }
   if (table.axes.size() >= 2) {
+    // The scenarios that ran and fit, as the other plots: a plan that does not fit has a step
+    // time, but no one can run it.
+    sweep::ResultTable fitting = table;
+    fitting.rows.clear();
+    for (std::size_t r : sweep::sweep_fitting_rows(table))
+      fitting.rows.push_back(table.rows[r]);
     QStandardItemModel model;
-    fill_results_model(model, table);
+    fill_results_model(model, fitting);
     const auto column = [&](const std::string& name) {
       for (int c = 0; c < model.columnCount(); ++c) {
         if (model.horizontalHeaderItem(c)->text().toStdString() == name)
@@ -138,8 +144,10 @@ std::vector<SweepPlot> write_sweep_plots(const sweep::ResultTable& table,
     map.set_data(&model, column(table.axes[0]), column(table.axes[1]), column("step_time_s"),
                  Aggregate::minimum);
     map.resize(size);
-    write("heat-map", "the lowest step time at each " + table.axes[0] + " and " + table.axes[1],
-          [&](const QString& path, QString* error) { return render_widget(map, path, error); });
+    write(
+        "heat-map",
+        "the lowest step time of those that fit at each " + table.axes[0] + " and " + table.axes[1],
+        [&](const QString& path, QString* error) { return render_widget(map, path, error); });
   }
   return plots;
 }

@@ -28,8 +28,8 @@ struct SweepPlot {
 //   mfu, cost): the best and the mean of the scenarios that fit, for each value of the axis;
 // - `cost-vs-step-time`: every scenario that fits, step time against the cost of a step, and
 //   their Pareto front;
-// - `heat-map`, with two axes or more: the lowest step time at each pair of values of the first
-//   two axes.
+// - `heat-map`, with two axes or more: the lowest step time of the scenarios that fit at each
+//   pair of values of the first two axes (blank where none fits).
 // Axis characters other than letters, digits, '.', '-' and '_' are '_' in file names. Renders
 // in this process's QApplication, or in one of its own on the offscreen platform (no display
 // needed) when there is none. Returns the plots written; throws std::runtime_error naming a

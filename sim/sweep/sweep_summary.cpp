@@ -300,8 +300,9 @@ const char* metric_column(SweepMetric metric) {
   return "step_time_s";
 }
 
-// The rows that ran and fit in memory.
-std::vector<std::size_t> fitting_rows(const ResultTable& t) {
+}  // namespace
+
+std::vector<std::size_t> sweep_fitting_rows(const ResultTable& t) {
   const auto status = find_column(t, "status");
   const auto fits = find_column(t, "fits");
   std::vector<std::size_t> rows;
@@ -313,8 +314,6 @@ std::vector<std::size_t> fitting_rows(const ResultTable& t) {
   }
   return rows;
 }
-
-}  // namespace
 
 std::string sweep_metric_name(SweepMetric metric) {
   switch (metric) {
@@ -343,7 +342,7 @@ std::optional<double> sweep_metric_value(const ResultTable& t, const std::vector
 }
 
 bool has_sweep_metric(const ResultTable& t, SweepMetric metric) {
-  for (std::size_t r : fitting_rows(t)) {
+  for (std::size_t r : sweep_fitting_rows(t)) {
     if (sweep_metric_value(t, t.rows[r], metric))
       return true;
   }
@@ -355,7 +354,7 @@ SweepAxisSeries sweep_axis_series(const ResultTable& t, std::size_t axis, SweepM
   series.axis = t.axes.at(axis);
   series.metric = metric;
   const std::size_t c = 3 + axis;  // index, status, error, then the axes
-  const std::vector<std::size_t> fitting = fitting_rows(t);
+  const std::vector<std::size_t> fitting = sweep_fitting_rows(t);
   std::vector<bool> fits(t.rows.size(), false);
   for (std::size_t r : fitting)
     fits[r] = true;
@@ -400,7 +399,7 @@ SweepAxisSeries sweep_axis_series(const ResultTable& t, std::size_t axis, SweepM
 
 SweepCostPoints sweep_cost_points(const ResultTable& t) {
   SweepCostPoints points;
-  const std::vector<std::size_t> fitting = fitting_rows(t);
+  const std::vector<std::size_t> fitting = sweep_fitting_rows(t);
   const auto devices = find_column(t, "devices");
   points.usd = !fitting.empty();
   for (std::size_t r : fitting)

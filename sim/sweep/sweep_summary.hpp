@@ -47,6 +47,8 @@ bool lower_is_better(SweepMetric metric);
 // price in the catalog).
 std::optional<double> sweep_metric_value(const ResultTable& table, const std::vector<Cell>& row,
                                          SweepMetric metric);
+// The rows of the scenarios that ran ("ok") and fit in memory, in the table's order.
+std::vector<std::size_t> sweep_fitting_rows(const ResultTable& table);
 // Whether a scenario that ran and fits has a value of `metric` (cost needs the catalog's prices).
 bool has_sweep_metric(const ResultTable& table, SweepMetric metric);
 

@@ -63,6 +63,7 @@ TEST(SweepSummary, EveryFormatReadsBackToTheSameSummary) {
 TEST(SweepSummary, AMetricAgainstAnAxisIsTheBestAndMeanOfTheScenariosThatFit) {
   const ResultTable t = read_results(write_results("csv"));
   ASSERT_EQ(t.axes.size(), 2u);
+  EXPECT_EQ(sweep_fitting_rows(t), (std::vector<std::size_t>{0, 2}));
   // training.micro_batch: 1 fits on the A100 only (2 s; the H100 row failed), 2 on the A100 only
   // (1 s; the H100 does not fit). Numbers: in numeric order.
   const SweepAxisSeries mb = sweep_axis_series(t, 0, SweepMetric::step_time);
