@@ -1,5 +1,7 @@
 #include "cli/sweep_command.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -148,16 +150,39 @@ int run_sweep_command(const SweepCommandOptions& o) {
 struct ReportOptions {
   std::string results;
   std::string directory;
+  bool plots = true;
 };
 
+// scaleplan-report-plots beside this program draws the plots (gui/report, with Qt); returns only
+// when it is not there (a build without Qt) or cannot be started.
+int hand_over_plots(const ReportOptions& o) {
+  std::error_code error;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+  const std::string plots = (self.parent_path() / "scaleplan-report-plots").string();
+  if (!error && ::access(plots.c_str(), X_OK) == 0) {
+    std::cout.flush();
+    std::string results = o.results, directory = o.directory;
+    char* args[] = {const_cast<char*>(plots.c_str()), results.data(), directory.data(), nullptr};
+    ::execv(plots.c_str(), args);
+  }
+  std::cerr << "note: no plots: scaleplan-report-plots, which draws them with Qt 6 (Widgets, "
+               "Charts, Svg), is not beside this scaleplan; build scaleplan where Qt 6 is "
+               "installed (scripts/deps, SCALEPLAN_BUILD_GUI=ON) for SVG and PNG plots beside "
+               "summary.txt\n";
+  return 0;
+}
+
 int run_report(const ReportOptions& o) {
-  const std::string summary = sweep::format_summary(sweep::read_results(o.results));
+  const sweep::ResultTable table = sweep::read_results(o.results);
+  const std::string summary = sweep::format_summary(table);
+  std::cout << summary;
   if (!o.directory.empty()) {
     std::filesystem::create_directories(o.directory);
     write_output_file((std::filesystem::path(o.directory) / "summary.txt").string(), summary);
   }
-  std::cout << summary;
   check_standard_output();
+  if (!o.directory.empty() && o.plots)
+    return hand_over_plots(o);
   return 0;
 }
 
@@ -168,11 +193,16 @@ std::function<int()> add_report_command(CLI::App& app) {
   auto* command = app.add_subcommand(
       "report",
       "Summarise a sweep's results: the fastest scenario that fits, the fastest for each value of "
-      "each axis, and how much step time moves with each axis");
+      "each axis, and how much step time moves with each axis; with -o, also plot them");
   command->add_option("results", o->results, "Results of scaleplan sweep: .csv, .jsonl or .sqlite")
       ->required();
-  command->add_option("-o,--output", o->directory, "Also write summary.txt into this folder")
+  command
+      ->add_option("-o,--output", o->directory,
+                   "Also write summary.txt into this folder, and the plots as SVG and PNG (step "
+                   "time, throughput, MFU and cost against each axis, step time against cost with "
+                   "its Pareto front, a heat map of two axes; needs the build with Qt 6)")
       ->type_name("DIR");
+  command->add_flag("!--no-plots", o->plots, "With -o, write summary.txt only");
   return [o] { return run_report(*o); };
 }
 

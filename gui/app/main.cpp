@@ -9,6 +9,7 @@
 
 #include "gui/app/main_window.hpp"
 #include "gui/app/screenshot.hpp"
+#include "gui/views/sweep_view.hpp"
 #include "gui/views/timeline_view.hpp"
 #include "hardware/io/catalog.hpp"
 #include "version/version.hpp"
@@ -33,7 +34,8 @@ int main(int argc, char** argv) {
   parser.addPositionalArgument("SCENARIO", "the scenario to open (and run)", "[SCENARIO]");
   QCommandLineOption compare("compare", "also run FILE and show it in the compare and plans views",
                              "FILE");
-  QCommandLineOption sweep("sweep", "open a sweep's results (CSV) in the sweep view", "CSV");
+  QCommandLineOption sweep(
+      "sweep", "open a sweep's results (.csv, .jsonl or .sqlite) in the sweep view", "RESULTS");
   QCommandLineOption screenshot(
       "screenshot", "run the scenarios, save VIEW as FILE (PNG, or SVG) and exit", "FILE");
   QCommandLineOption view(
@@ -48,8 +50,11 @@ int main(int argc, char** argv) {
       "measured", "show a measured step's Chrome trace beside the predicted timeline", "TRACE");
   QCommandLineOption capacity_option(
       "capacity", "run the capacity planner on a capacity spec (docs/capacity.md)", "SPEC");
+  QCommandLineOption sweep_page_option(
+      "sweep-page", "the sweep view's lower page: 'heat map', 'by axis' or 'time and cost'",
+      "PAGE");
   parser.addOptions({compare, sweep, screenshot, view, size, window_option, search_option,
-                     measured_option, capacity_option});
+                     measured_option, capacity_option, sweep_page_option});
   parser.process(app);
 
   const QStringList positional = parser.positionalArguments();
@@ -72,6 +77,17 @@ int main(int argc, char** argv) {
   if (parser.isSet(sweep) && !window.open_sweep(parser.value(sweep))) {
     std::fprintf(stderr, "scaleplan-gui: %s\n", qPrintable(window.status_text()));
     return 1;
+  }
+  if (parser.isSet(sweep_page_option)) {
+    const QString page = parser.value(sweep_page_option);
+    if (page != "heat map" && page != "by axis" && page != "time and cost") {
+      std::fprintf(stderr,
+                   "scaleplan-gui: --sweep-page: '%s' is not a page; use 'heat map', 'by axis' or "
+                   "'time and cost'\n",
+                   qPrintable(page));
+      return 2;
+    }
+    window.sweep_view()->show_page(page);
   }
   std::optional<std::pair<double, double>> timeline_window;
   if (parser.isSet(window_option)) {

@@ -235,14 +235,16 @@ void MainWindow::build_menus() {
   recent_menu_ = file->addMenu("Open &Recent");
   rebuild_recent_menu();
   file->addAction("Open S&weep Results…", this, [this] {
-    const QString path = QFileDialog::getOpenFileName(this, "Open sweep results", QString(),
-                                                      "CSV (*.csv);;All files (*)");
+    const QString path = QFileDialog::getOpenFileName(
+        this, "Open sweep results", QString(),
+        "Sweep results (*.csv *.jsonl *.ndjson *.json *.sqlite *.sqlite3 *.db);;All files (*)");
     if (!path.isEmpty())
       open_sweep(path);
   });
   file->addAction("Open &Measured Trace…", this, [this] {
-    const QString path = QFileDialog::getOpenFileName(
-        this, "Open a measured step's trace", QString(), "Chrome traces (*.json);;All files (*)");
+    const QString path =
+        QFileDialog::getOpenFileName(this, "Open a measured step's trace", QString(),
+                                     "Chrome traces (*.json *.json.gz);;All files (*)");
     if (!path.isEmpty())
       open_measured(path);
   });
@@ -393,7 +395,7 @@ bool MainWindow::open_measured(const QString& path) {
 
 bool MainWindow::open_sweep(const QString& path) {
   QString error;
-  if (!sweep_->load_csv(path, &error)) {
+  if (!sweep_->load_results(path, &error)) {
     status_->setText(error);
     return false;
   }

@@ -44,8 +44,9 @@ class MainWindow final : public QMainWindow {
   // Opens a measured step's Chrome trace (the executor's, or any in the same format) beside the
   // predicted timeline.
   bool open_measured(const QString& path);
-  // Opens a sweep's results (CSV) into the sweep view.
+  // Opens a sweep's results (.csv, .jsonl, .sqlite; or any CSV) into the sweep view.
   bool open_sweep(const QString& path);
+  SweepView* sweep_view() const { return sweep_; }
   // Runs the editor's scenario; a run in progress is replaced. Returns the job id.
   std::uint64_t run();
   // Searches the editor's scenario for its best plans (the planner), into the plans view.

@@ -36,16 +36,23 @@ std::map<std::string, std::string> field_values(std::string_view yaml_text,
                                                 const std::string& file_label,
                                                 const std::vector<FieldSpec>& fields);
 
-// `yaml_text` with `key` (dotted) set to `value`, written as a plain YAML scalar so that the
-// reader sees what a user would have typed; an empty value removes the key. Other keys are kept,
-// comments and layout are not. Throws InputError for text that is not YAML.
+// `yaml_text` with `key` (dotted) set to `value`, written as a plain YAML scalar (quoted only
+// where YAML needs it) so that the reader sees what a user would have typed; an empty value
+// removes the key, and the sections it leaves empty. The edit is made in the text where the key
+// stands (a key added goes after the last key of its section, indented as they are), so that
+// comments, blank lines, key order and quoting are kept, and it stands only when the text it
+// gives reads as the same tree as the whole document written again would. Where the text's
+// layout is not one it edits in place (flow collections such as `{tp: 2}`, block scalars, an
+// empty document), the whole document is written again, and its comments are lost. Throws
+// InputError for text that is not YAML.
 std::string with_field_value(std::string_view yaml_text, const std::string& file_label,
                              const std::string& key, const std::string& value);
 
 // What the scenario reader says about a text, sorted for the forms.
 struct FormValidation {
   std::optional<Scenario> scenario;  // read without error
-  // The reader's messages (Diagnostic::message) at each field's key or below it.
+  // The reader's messages at each field's key or below it, as the command line prints them
+  // ("file:line:column: key: message").
   std::map<std::string, std::vector<std::string>> by_field;
   // The rest, formatted as the command line prints them ("file:line:column: key: message").
   std::vector<std::string> other;

@@ -13,7 +13,9 @@
 #include <QtCharts/QValueAxis>
 
 #include "gui/models/prediction_models.hpp"
+#include "gui/models/sweep_results.hpp"
 #include "gui/views/colors.hpp"
+#include "hardware/input/diagnostics.hpp"
 
 namespace scaleplan::gui {
 namespace {
@@ -140,19 +142,30 @@ QChart* make_compare_chart(const std::vector<std::shared_ptr<const RunResult>>& 
 }
 
 std::vector<std::size_t> pareto_front(const std::vector<TradeOffPoint>& points) {
+  std::vector<std::size_t> order(points.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return points[a].x < points[b].x || (points[a].x == points[b].x && points[a].y < points[b].y);
+  });
+  // By x: a point is on the front when no point of smaller x is as low, and none of its own x is
+  // lower.
   std::vector<std::size_t> front;
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    bool dominated = false;
-    for (std::size_t j = 0; j < points.size() && !dominated; ++j) {
-      const TradeOffPoint& a = points[i];
-      const TradeOffPoint& b = points[j];
-      dominated = j != i && b.x <= a.x && b.y <= a.y && (b.x < a.x || b.y < a.y);
+  bool any = false;
+  double lowest = 0;  // the lowest y of the points of smaller x
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t end = i;
+    while (end < order.size() && points[order[end]].x == points[order[i]].x)
+      ++end;
+    const double y = points[order[i]].y;  // the lowest of this x
+    if (!any || y < lowest) {
+      for (std::size_t j = i; j < end && points[order[j]].y == y; ++j)
+        front.push_back(order[j]);
     }
-    if (!dominated)
-      front.push_back(i);
+    lowest = any ? std::min(lowest, y) : y;
+    any = true;
+    i = end;
   }
-  std::sort(front.begin(), front.end(),
-            [&](std::size_t a, std::size_t b) { return points[a].x < points[b].x; });
   return front;
 }
 
@@ -190,6 +203,7 @@ QChart* make_pareto_chart(const QString& title, const QString& x_title, const QS
   // The axes span the points, not zero to them, so that a front of close plans spreads out.
   const auto span_axis = [](const QString& axis_title, double low, double high) {
     auto* axis = value_axis(axis_title, high);
+    axis->setTickCount(7);
     const double margin = high > low ? 0.08 * (high - low) : std::max(0.05 * high, 1e-9);
     axis->setRange(std::max(0.0, low - margin), high + margin);
     axis->applyNiceNumbers();
@@ -247,6 +261,138 @@ QChart* make_search_pareto_chart(const SearchResult& result) {
                                .arg(points.size())
                                .arg(QString::fromStdString(result.scenario.name)),
                            "step time (s)", "peak memory (GiB)", points);
+}
+
+namespace {
+
+// A sweep metric's axis title and the factor its values are drawn at.
+struct MetricScale {
+  QString title;
+  double factor = 1;
+};
+
+MetricScale metric_scale(sweep::SweepMetric metric, double largest) {
+  switch (metric) {
+    case sweep::SweepMetric::step_time:
+      return {"step time (s)", 1};
+    case sweep::SweepMetric::throughput:
+      return largest >= 1e6   ? MetricScale{"throughput (million tokens/s)", 1e-6}
+             : largest >= 1e3 ? MetricScale{"throughput (thousand tokens/s)", 1e-3}
+                              : MetricScale{"throughput (tokens/s)", 1};
+    case sweep::SweepMetric::mfu:
+      return {"MFU (% of peak FLOP/s)", 100};
+    case sweep::SweepMetric::cost:
+      return {"cost of a step (USD, rented at catalog prices)", 1};
+  }
+  return {};
+}
+
+QString best_name(sweep::SweepMetric metric) {
+  switch (metric) {
+    case sweep::SweepMetric::step_time:
+      return "fastest that fits";
+    case sweep::SweepMetric::throughput:
+    case sweep::SweepMetric::mfu:
+      return "highest of those that fit";
+    case sweep::SweepMetric::cost:
+      return "cheapest that fits";
+  }
+  return {};
+}
+
+// Larger type, for charts that a report shows on their own.
+void enlarge_fonts(QChart* chart) {
+  for (QAbstractAxis* axis : chart->axes()) {
+    QFont labels = axis->labelsFont();
+    labels.setPointSize(10);
+    axis->setLabelsFont(labels);
+    QFont title = axis->titleFont();
+    title.setPointSize(10);
+    title.setBold(true);
+    axis->setTitleFont(title);
+  }
+  QFont legend = chart->legend()->font();
+  legend.setPointSize(10);
+  chart->legend()->setFont(legend);
+}
+
+}  // namespace
+
+QChart* make_sweep_axis_chart(const sweep::SweepAxisSeries& series) {
+  const QString axis = QString::fromStdString(series.axis);
+  const QString metric = QString::fromStdString(sweep::sweep_metric_name(series.metric));
+  QChart* chart = new_chart(
+      QString("%1 against %2: the %3 and the mean of the scenarios that fit")
+          .arg(metric.front().isLower() ? metric.front().toUpper() + metric.mid(1) : metric)
+          .arg(axis)
+          .arg(series.metric == sweep::SweepMetric::step_time ? "fastest"
+               : series.metric == sweep::SweepMetric::cost    ? "cheapest"
+                                                              : "highest"));
+  double largest = 0;
+  for (const sweep::SweepAxisPoint& p : series.points)
+    largest = std::max({largest, p.best.value_or(0), p.mean.value_or(0)});
+  const MetricScale scale = metric_scale(series.metric, largest);
+  QStringList categories;
+  for (const sweep::SweepAxisPoint& p : series.points) {
+    QString label = QString::fromStdString(printable_text(p.value));
+    if (p.fitting == 0)
+      label += p.scenarios == 1 ? "<br>(does not fit<br>or failed)" : "<br>(none fits)";
+    categories << label;
+  }
+  auto* x_axis = new QBarCategoryAxis;
+  x_axis->append(categories);
+  x_axis->setTitleText(axis);
+  auto* y_axis = value_axis(scale.title, largest * scale.factor);
+  y_axis->setTickCount(7);  // six steps of nice numbers from zero
+  y_axis->setRange(0, largest > 0 ? largest * scale.factor * 1.05 : 1);
+  y_axis->applyNiceNumbers();
+  chart->addAxis(x_axis, Qt::AlignBottom);
+  chart->addAxis(y_axis, Qt::AlignLeft);
+  // Each line in runs of values that have a point, so that a value without one breaks it; one
+  // legend entry per line.
+  const auto add_line = [&](const QString& name, QPen pen,
+                            std::optional<double> sweep::SweepAxisPoint::*value) {
+    QLineSeries* run = nullptr;
+    bool named = false;
+    for (std::size_t i = 0; i < series.points.size(); ++i) {
+      const std::optional<double>& v = series.points[i].*value;
+      if (!v) {
+        run = nullptr;
+        continue;
+      }
+      if (!run) {
+        run = new QLineSeries;
+        run->setName(name);
+        run->setPen(pen);
+        run->setPointsVisible(true);
+        chart->addSeries(run);
+        run->attachAxis(x_axis);
+        run->attachAxis(y_axis);
+        for (QLegendMarker* marker : chart->legend()->markers(run))
+          marker->setVisible(!named);
+        named = true;
+      }
+      run->append(double(i), *v * scale.factor);
+    }
+  };
+  add_line(best_name(series.metric), QPen(compute_color(), 3), &sweep::SweepAxisPoint::best);
+  QPen mean_pen(QColor(0x55, 0x55, 0x55), 2, Qt::DashLine);
+  add_line("mean of those that fit", mean_pen, &sweep::SweepAxisPoint::mean);
+  enlarge_fonts(chart);
+  return chart;
+}
+
+QChart* make_sweep_cost_chart(const sweep::SweepCostPoints& points) {
+  std::vector<TradeOffPoint> xy;
+  for (std::size_t i = 0; i < points.cost.size(); ++i)
+    xy.push_back({points.step_time_s[i], points.cost[i]});
+  QChart* chart = make_pareto_chart(
+      QString("Time and cost of a step, the %1 scenarios that fit").arg(xy.size()), "step time (s)",
+      points.usd ? "cost of a step (USD, rented at catalog prices)"
+                 : "device-hours per step (devices × step time)",
+      xy, "scenarios that fit");
+  enlarge_fonts(chart);
+  return chart;
 }
 
 }  // namespace scaleplan::gui

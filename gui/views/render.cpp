@@ -1,5 +1,6 @@
 #include "gui/views/render.hpp"
 
+#include <QCoreApplication>
 #include <QImage>
 #include <QPainter>
 #include <QSvgGenerator>
@@ -45,8 +46,14 @@ bool write(const QString& path, QSize size, const std::function<void(QPainter&)>
 bool render_chart(QChart* chart, QSize size, const QString& path, QString* error) {
   QChartView view(chart);  // owns the chart from here
   view.setRenderHint(QPainter::Antialiasing);
+  view.setFrameShape(QFrame::NoFrame);
+  // A chart lays itself out on the events of a view that is shown: show it (never on a screen)
+  // and let those events run, so that the file holds what a window would.
+  view.setAttribute(Qt::WA_DontShowOnScreen);
   view.resize(size);
-  chart->resize(size);
+  view.show();
+  QCoreApplication::sendPostedEvents();
+  QCoreApplication::processEvents();
   return write(
       path, size, [&](QPainter& painter) { view.render(&painter); }, error);
 }

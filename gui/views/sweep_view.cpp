@@ -5,6 +5,7 @@
 
 #include <QComboBox>
 #include <QFile>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -15,8 +16,14 @@
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStandardItemModel>
+#include <QTabWidget>
 #include <QTableView>
 #include <QVBoxLayout>
+#include <QtCharts/QChartView>
+
+#include "gui/models/sweep_results.hpp"
+#include "gui/views/charts.hpp"
+#include "hardware/input/diagnostics.hpp"
 
 namespace scaleplan::gui {
 namespace {
@@ -80,11 +87,14 @@ void HeatMap::paintEvent(QPaintEvent*) {
                      "Open a sweep's results (File ▸ Open Sweep Results) to see a heat map");
     return;
   }
-  // Distinct axis values, numbers in numeric order; the mean value at each cell.
+  // Distinct axis values: numbers in numeric order, then text in the order the rows hold it (a
+  // sweep's order).
   const auto less = [](const QVariant& a, const QVariant& b) {
-    if (a.typeId() == QMetaType::Double && b.typeId() == QMetaType::Double)
+    const bool a_number = a.typeId() == QMetaType::Double;
+    const bool b_number = b.typeId() == QMetaType::Double;
+    if (a_number && b_number)
       return a.toDouble() < b.toDouble();
-    return a.toString() < b.toString();
+    return a_number && !b_number;
   };
   std::vector<QVariant> xs, ys;
   struct Cell {
@@ -113,8 +123,8 @@ void HeatMap::paintEvent(QPaintEvent*) {
     index_of(xs, model_->item(r, x_)->data(Qt::UserRole));
     index_of(ys, model_->item(r, y_)->data(Qt::UserRole));
   }
-  std::sort(xs.begin(), xs.end(), less);
-  std::sort(ys.begin(), ys.end(), less);
+  std::stable_sort(xs.begin(), xs.end(), less);
+  std::stable_sort(ys.begin(), ys.end(), less);
   double low = 0, high = 0;
   bool first = true;
   for (int r = 0; r < model_->rowCount(); ++r) {
@@ -136,9 +146,9 @@ void HeatMap::paintEvent(QPaintEvent*) {
     high = first ? mean : std::max(high, mean);
     first = false;
   }
-  const QString x_name = model_->horizontalHeaderItem(x_)->text();
-  const QString y_name = model_->horizontalHeaderItem(y_)->text();
-  const QString value_name = model_->horizontalHeaderItem(value_)->text();
+  const QString x_name = result_column_title(model_->horizontalHeaderItem(x_)->text());
+  const QString y_name = result_column_title(model_->horizontalHeaderItem(y_)->text());
+  const QString value_name = result_column_title(model_->horizontalHeaderItem(value_)->text());
   const QRectF area = QRectF(rect()).adjusted(90, 30, -20, -50);
   const double w = area.width() / double(std::max<std::size_t>(xs.size(), 1));
   const double h = area.height() / double(std::max<std::size_t>(ys.size(), 1));
@@ -146,7 +156,7 @@ void HeatMap::paintEvent(QPaintEvent*) {
                                : aggregate_ == Aggregate::maximum ? "highest"
                                                                   : "mean";
   painter.drawText(QRectF(0, 4, width(), 20), Qt::AlignCenter,
-                   QString("%1 (the %2 of the rows in each cell) by %3 and %4: blue %5, red %6; "
+                   QString("%1, the %2 of the rows in each cell, by %3 and %4: blue %5, red %6; "
                            "blank: no row")
                        .arg(value_name, aggregate_name, x_name, y_name)
                        .arg(low, 0, 'g', 4)
@@ -216,8 +226,97 @@ SweepView::SweepView(QWidget* parent) : QWidget(parent) {
   choices->addStretch(1);
   map_layout->addLayout(choices);
   map_layout->addWidget(heat_map_, 1);
-  split->addWidget(map_page);
+  pages_ = new QTabWidget(this);
+  pages_->addTab(map_page, "heat map");
+
+  auto* axis_page = new QWidget(this);
+  auto* axis_layout = new QVBoxLayout(axis_page);
+  auto* axis_choices = new QHBoxLayout;
+  chart_axis_ = new QComboBox(this);
+  chart_metric_ = new QComboBox(this);
+  axis_choices->addWidget(new QLabel("metric", this));
+  axis_choices->addWidget(chart_metric_);
+  axis_choices->addWidget(new QLabel("against the axis", this));
+  axis_choices->addWidget(chart_axis_);
+  axis_choices->addStretch(1);
+  axis_layout->addLayout(axis_choices);
+  axis_chart_ = new QChartView(this);
+  axis_chart_->setRenderHint(QPainter::Antialiasing);
+  axis_layout->addWidget(axis_chart_, 1);
+  pages_->addTab(axis_page, "by axis");
+  cost_chart_ = new QChartView(this);
+  cost_chart_->setRenderHint(QPainter::Antialiasing);
+  pages_->addTab(cost_chart_, "time and cost");
+  for (QComboBox* combo : {chart_axis_, chart_metric_})
+    connect(combo, &QComboBox::currentIndexChanged, this, &SweepView::refresh_charts);
+
+  split->addWidget(pages_);
+  split->setStretchFactor(0, 2);
+  split->setStretchFactor(1, 3);
   layout->addWidget(split, 1);
+  refresh_charts();
+}
+
+bool SweepView::load_results(const QString& path, QString* error) {
+  try {
+    set_results(sweep::read_results(path.toStdString()));
+    return true;
+  } catch (const InputError& e) {
+    // Not a sweep's results: any CSV still shows as a table.
+    if (QFileInfo(path).suffix().compare("csv", Qt::CaseInsensitive) == 0 &&
+        load_csv(path, nullptr))
+      return true;
+    if (error)
+      *error = QString::fromStdString(printable_text(e.what()));
+    return false;
+  }
+}
+
+void SweepView::set_results(sweep::ResultTable table) {
+  fill_results_model(*model_, table);
+  results_ = std::move(table);
+  after_load();
+}
+
+void SweepView::show_page(const QString& name) {
+  for (int i = 0; i < pages_->count(); ++i) {
+    if (pages_->tabText(i) == name)
+      pages_->setCurrentIndex(i);
+  }
+}
+
+void SweepView::set_axis_chart(std::size_t axis, sweep::SweepMetric metric) {
+  chart_axis_->setCurrentIndex(int(axis));
+  chart_metric_->setCurrentIndex(chart_metric_->findData(int(metric)));
+  refresh_charts();
+}
+
+void SweepView::refresh_charts() {
+  const auto placeholder = [](const QString& text) {
+    auto* chart = new QChart;
+    chart->setTitle(text);
+    chart->legend()->hide();
+    return chart;
+  };
+  const bool sweep = results_ && !results_->axes.empty();
+  QChart* old_axis = axis_chart_->chart();
+  QChart* old_cost = cost_chart_->chart();
+  const int axis = chart_axis_->currentIndex();
+  const int metric = chart_metric_->currentData().toInt();
+  if (sweep && axis >= 0 && chart_metric_->currentIndex() >= 0) {
+    axis_chart_->setChart(make_sweep_axis_chart(
+        sweep::sweep_axis_series(*results_, std::size_t(axis), sweep::SweepMetric(metric))));
+    cost_chart_->setChart(make_sweep_cost_chart(sweep::sweep_cost_points(*results_)));
+  } else {
+    const QString text =
+        "Open a sweep's results (File ▸ Open Sweep Results: the .csv, .jsonl or "
+        ".sqlite of scaleplan sweep) to see its charts";
+    axis_chart_->setChart(placeholder(text));
+    cost_chart_->setChart(placeholder(text));
+  }
+  // setChart leaves the old chart to its owner: this view.
+  delete old_axis;
+  delete old_cost;
 }
 
 bool SweepView::load_csv(const QString& path, QString* error) {
@@ -238,6 +337,7 @@ bool SweepView::load_csv_text(const QString& text, QString* error) {
     return false;
   }
   const QStringList header = split_csv(lines.takeFirst().trimmed());
+  results_.reset();
   model_->clear();
   model_->setHorizontalHeaderLabels(header);
   for (const QString& line : lines) {
@@ -245,31 +345,48 @@ bool SweepView::load_csv_text(const QString& text, QString* error) {
     QList<QStandardItem*> row;
     for (qsizetype c = 0; c < header.size(); ++c) {
       const QString field = c < fields.size() ? fields[c] : QString();
-      auto* item = new QStandardItem(field);
       bool number = false;
       const double value = field.toDouble(&number);
       // An empty field (a failed row's results) is missing: it sorts first and maps nowhere.
-      item->setData(number            ? QVariant(value)
-                    : field.isEmpty() ? QVariant()
-                                      : QVariant(field),
-                    Qt::UserRole);
-      item->setEditable(false);
-      if (number)
-        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-      row << item;
+      row << result_item(field, number            ? QVariant(value)
+                                : field.isEmpty() ? QVariant()
+                                                  : QVariant(field));
     }
     model_->appendRow(row);
   }
+  after_load();
+  return true;
+}
+
+void SweepView::after_load() {
+  QStringList header;
+  for (int c = 0; c < model_->columnCount(); ++c)
+    header << model_->horizontalHeaderItem(c)->text();
   for (QComboBox* combo : {x_axis_, y_axis_, value_}) {
     const QSignalBlocker block(combo);
     combo->clear();
     combo->addItems(header);
   }
+  {
+    const QSignalBlocker block_axis(chart_axis_);
+    const QSignalBlocker block_metric(chart_metric_);
+    chart_axis_->clear();
+    chart_metric_->clear();
+    if (results_) {
+      for (const std::string& axis : results_->axes)
+        chart_axis_->addItem(QString::fromStdString(axis));
+      for (sweep::SweepMetric metric : sweep::sweep_metrics) {
+        if (sweep::has_sweep_metric(*results_, metric))
+          chart_metric_->addItem(QString::fromStdString(sweep::sweep_metric_name(metric)),
+                                 int(metric));
+      }
+    }
+  }
   const auto [x, y, value] = default_heat_map_columns(*model_);
   set_heat_map_columns(x, y, value);
+  refresh_charts();
   table_->sortByColumn(-1, Qt::AscendingOrder);  // the file's order until a header is clicked
   table_->resizeColumnsToContents();
-  return true;
 }
 
 std::array<int, 3> SweepView::default_heat_map_columns(const QStandardItemModel& model) {

@@ -277,4 +277,146 @@ std::string format_summary(const ResultTable& t) {
   return out;
 }
 
+namespace {
+
+std::optional<std::size_t> find_column(const ResultTable& t, const std::string& name) {
+  const auto it = std::find(t.columns.begin(), t.columns.end(), name);
+  if (it == t.columns.end())
+    return std::nullopt;
+  return static_cast<std::size_t>(it - t.columns.begin());
+}
+
+const char* metric_column(SweepMetric metric) {
+  switch (metric) {
+    case SweepMetric::step_time:
+      return "step_time_s";
+    case SweepMetric::throughput:
+      return "tokens_per_s";
+    case SweepMetric::mfu:
+      return "mfu";
+    case SweepMetric::cost:
+      return "usd_per_step";
+  }
+  return "step_time_s";
+}
+
+}  // namespace
+
+std::vector<std::size_t> sweep_fitting_rows(const ResultTable& t) {
+  const auto status = find_column(t, "status");
+  const auto fits = find_column(t, "fits");
+  std::vector<std::size_t> rows;
+  if (!status || !fits)
+    return rows;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    if (text(t.rows[r][*status]) == "ok" && truth(t.rows[r][*fits]))
+      rows.push_back(r);
+  }
+  return rows;
+}
+
+std::string sweep_metric_name(SweepMetric metric) {
+  switch (metric) {
+    case SweepMetric::step_time:
+      return "step time";
+    case SweepMetric::throughput:
+      return "throughput";
+    case SweepMetric::mfu:
+      return "MFU";
+    case SweepMetric::cost:
+      return "cost";
+  }
+  return "";
+}
+
+bool lower_is_better(SweepMetric metric) {
+  return metric == SweepMetric::step_time || metric == SweepMetric::cost;
+}
+
+std::optional<double> sweep_metric_value(const ResultTable& t, const std::vector<Cell>& row,
+                                         SweepMetric metric) {
+  const auto column = find_column(t, metric_column(metric));
+  if (!column || *column >= row.size())
+    return std::nullopt;
+  return number(row[*column]);
+}
+
+bool has_sweep_metric(const ResultTable& t, SweepMetric metric) {
+  for (std::size_t r : sweep_fitting_rows(t)) {
+    if (sweep_metric_value(t, t.rows[r], metric))
+      return true;
+  }
+  return false;
+}
+
+SweepAxisSeries sweep_axis_series(const ResultTable& t, std::size_t axis, SweepMetric metric) {
+  SweepAxisSeries series;
+  series.axis = t.axes.at(axis);
+  series.metric = metric;
+  const std::size_t c = 3 + axis;  // index, status, error, then the axes
+  const std::vector<std::size_t> fitting = sweep_fitting_rows(t);
+  std::vector<bool> fits(t.rows.size(), false);
+  for (std::size_t r : fitting)
+    fits[r] = true;
+  std::map<std::string, std::size_t> point_of;
+  std::vector<double> numbers;  // each point's value as a number, where it is one
+  std::vector<double> sums;     // of the metric over the scenarios that fit
+  series.numeric = !t.rows.empty();
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const Cell& cell = t.rows[r][c];
+    series.numeric = series.numeric && number(cell).has_value();
+    auto [it, added] = point_of.try_emplace(text(cell), series.points.size());
+    if (added) {
+      series.points.push_back({text(cell), std::nullopt, std::nullopt, 0, 0});
+      numbers.push_back(number(cell).value_or(0));
+      sums.push_back(0);
+    }
+    SweepAxisPoint& point = series.points[it->second];
+    ++point.scenarios;
+    const auto value = fits[r] ? sweep_metric_value(t, t.rows[r], metric) : std::nullopt;
+    if (!value)
+      continue;
+    sums[it->second] += *value;
+    ++point.fitting;
+    point.mean = sums[it->second] / static_cast<double>(point.fitting);
+    point.best = !point.best               ? *value
+                 : lower_is_better(metric) ? std::min(*point.best, *value)
+                                           : std::max(*point.best, *value);
+  }
+  if (series.numeric) {
+    std::vector<std::pair<double, std::size_t>> order;
+    for (std::size_t p = 0; p < series.points.size(); ++p)
+      order.emplace_back(numbers[p], p);
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<SweepAxisPoint> sorted;
+    for (const auto& [value, p] : order)
+      sorted.push_back(std::move(series.points[p]));
+    series.points = std::move(sorted);
+  }
+  return series;
+}
+
+SweepCostPoints sweep_cost_points(const ResultTable& t) {
+  SweepCostPoints points;
+  const std::vector<std::size_t> fitting = sweep_fitting_rows(t);
+  const auto devices = find_column(t, "devices");
+  points.usd = !fitting.empty();
+  for (std::size_t r : fitting)
+    points.usd = points.usd && sweep_metric_value(t, t.rows[r], SweepMetric::cost).has_value();
+  for (std::size_t r : fitting) {
+    const auto step = sweep_metric_value(t, t.rows[r], SweepMetric::step_time);
+    const auto count = devices ? number(t.rows[r][*devices]) : std::nullopt;
+    const auto cost = points.usd      ? sweep_metric_value(t, t.rows[r], SweepMetric::cost)
+                      : step && count ? std::optional(*count * *step / 3600)
+                                      : std::nullopt;
+    if (!step || !cost)
+      continue;
+    points.step_time_s.push_back(*step);
+    points.cost.push_back(*cost);
+    points.rows.push_back(r);
+  }
+  return points;
+}
+
 }  // namespace scaleplan::sweep

@@ -6,6 +6,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include <zlib.h>
 #include <nlohmann/json.hpp>
 
 #include "hardware/input/diagnostics.hpp"
@@ -42,9 +43,65 @@ std::string text_of(const json& object, const char* key, const std::string& fall
   return it->get<std::string>();
 }
 
+bool is_gzip(std::string_view bytes) {
+  return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+         static_cast<unsigned char>(bytes[1]) == 0x8b;
+}
+
+// The bytes of a gzip file (RFC 1952; members one after another are read as one), refused past
+// `limit`.
+std::string gunzip(std::string_view packed, const std::string& file_label, std::size_t limit) {
+  z_stream z{};
+  // 15 + 16: any window, a gzip header and trailer (not zlib's).
+  if (inflateInit2(&z, 15 + 16) != Z_OK)
+    fail(file_label, "cannot start gzip decompression");
+  std::string out;
+  char buffer[1 << 16];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(packed.data()));
+  z.avail_in = static_cast<uInt>(std::min<std::size_t>(packed.size(), UINT32_MAX));
+  std::string error;
+  for (;;) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof buffer;
+    const int status = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof buffer - z.avail_out);
+    if (out.size() > limit) {
+      error =
+          "unpacks to more than " + std::to_string(limit >> 20) + " MiB, the most a trace may hold";
+      break;
+    }
+    if (status == Z_STREAM_END) {
+      // Another member may follow (`cat a.gz b.gz`); other bytes after the last are ignored, as
+      // gzip -d ignores trailing zeros.
+      const auto rest = std::string_view(reinterpret_cast<const char*>(z.next_in), z.avail_in);
+      if (!is_gzip(rest))
+        break;
+      inflateReset(&z);
+      continue;
+    }
+    if (status == Z_OK)
+      continue;
+    if (status == Z_BUF_ERROR && z.avail_in == 0) {
+      error = "the gzip data ends early (a file cut short?)";
+      break;
+    }
+    error = std::string("not valid gzip data") + (z.msg ? std::string(": ") + z.msg : "");
+    break;
+  }
+  inflateEnd(&z);
+  if (!error.empty())
+    fail(file_label, error);
+  return out;
+}
+
 }  // namespace
 
-Timeline read_chrome_trace(std::string_view json_text, const std::string& file_label) {
+Timeline read_chrome_trace(std::string_view bytes, const std::string& file_label,
+                           std::size_t max_unpacked_bytes) {
+  std::string unpacked;
+  if (is_gzip(bytes))
+    unpacked = gunzip(bytes, file_label, max_unpacked_bytes);
+  const std::string_view json_text = is_gzip(bytes) ? std::string_view(unpacked) : bytes;
   const json root = json::parse(json_text.begin(), json_text.end(), nullptr, false);
   if (root.is_discarded())
     fail(file_label, "not JSON: expected a Chrome trace ({\"traceEvents\": [...]})");

@@ -202,7 +202,35 @@ TEST(SweepCli, ReportSummarisesTheResults) {
   ASSERT_EQ(o.status, 0) << o.text;
   EXPECT_NE(o.text.find("48 scenarios, 32 ok"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("sensitivity of step time to each axis"), std::string::npos) << o.text;
-  EXPECT_EQ(read(dir / "summary.txt"), o.text);
+  const std::string summary = read(dir / "summary.txt");
+  EXPECT_EQ(o.text.substr(0, summary.size()), summary);
+  // The plots, each as SVG and PNG, where scaleplan is built with Qt; a note that says why not
+  // where it is not.
+  const std::string axis = "training.micro_batch";
+#ifdef SCALEPLAN_WITH_PLOTS
+  EXPECT_NE(o.text.find("plots in " + dir.string() + ", each as .svg and .png:\n"),
+            std::string::npos)
+      << o.text;
+  for (const std::string& name : {"step-time-vs-" + axis, "mfu-vs-" + axis,
+                                  std::string("cost-vs-step-time"), std::string("heat-map")}) {
+    EXPECT_NE(o.text.find("  " + name + " "), std::string::npos) << name << o.text;
+    EXPECT_GT(std::filesystem::file_size(dir / (name + ".png")), 1000u) << name;
+    EXPECT_NE(read(dir / (name + ".svg")).find("<svg"), std::string::npos) << name;
+  }
+#else
+  EXPECT_NE(o.text.find("note: no plots: this scaleplan was built without Qt 6"), std::string::npos)
+      << o.text;
+  EXPECT_FALSE(std::filesystem::exists(dir / ("step-time-vs-" + axis + ".png")));
+#endif
+  // --no-plots: the summary only.
+  const auto quiet = test_dir() / "report-no-plots";
+  std::filesystem::remove_all(quiet);
+  const Output summary_only =
+      scaleplan::test::run_command(std::string(SCALEPLAN_BINARY) + " report " + out.string() +
+                                   " -o " + quiet.string() + " --no-plots");
+  ASSERT_EQ(summary_only.status, 0) << summary_only.text;
+  EXPECT_EQ(summary_only.text, summary);
+  EXPECT_FALSE(std::filesystem::exists(quiet / ("step-time-vs-" + axis + ".png")));
 }
 
 TEST(SweepCli, ABadSweepFileExitsTwoAtFileLineKey) {

@@ -83,6 +83,54 @@ class GuiModelsTest : public QObject {
             std::string::npos);
   }
 
+  void a_field_edit_keeps_the_comments_and_layout() {
+    const std::string text =
+        "# A scenario with comments.\n"
+        "name: \"commented\"   # quoted, with a comment\n"
+        "cluster:\n"
+        "    device: A100-SXM4-80GB\n"
+        "    nodes: 1  # one node\n"
+        "\n"
+        "# the model\n"
+        "model:\n"
+        "    preset: gpt3-1.3b\n"
+        "parallelism:\n"
+        "    tp: 1\n"
+        "    pp: 2 # two stages\n";
+    // A value replaced where it stands: the comment after it stays.
+    QCOMPARE(with_field_value(text, "s.yaml", "cluster.nodes", "4"),
+             std::string(text).replace(text.find("nodes: 1"), 8, "nodes: 4"));
+    QCOMPARE(with_field_value(text, "s.yaml", "parallelism.pp", "4"),
+             std::string(text).replace(text.find("pp: 2"), 5, "pp: 4"));
+    // A key added after the last of its section, indented as the file is (four spaces); the
+    // sections it needs are added with it.
+    const std::string added =
+        with_field_value(text, "s.yaml", "cluster.network.topology", "fat-tree");
+    QCOMPARE(added, std::string(text).insert(text.find("\n\n# the model") + 1,
+                                             "    network:\n        topology: fat-tree\n"));
+    const std::string cp = with_field_value(text, "s.yaml", "parallelism.cp", "2");
+    QCOMPARE(cp, text + "    cp: 2\n");
+    const std::string training = with_field_value(text, "s.yaml", "training.micro_batch", "4");
+    QCOMPARE(training, text + "training:\n    micro_batch: 4\n");
+    // Removed: the key's line, and a section left empty with it; what was added goes back.
+    QCOMPARE(with_field_value(added, "s.yaml", "cluster.network.topology", ""), text);
+    QCOMPARE(with_field_value(cp, "s.yaml", "parallelism.cp", ""), text);
+    QCOMPARE(with_field_value(text, "s.yaml", "model.preset", ""),
+             std::string(text).erase(text.find("model:"),
+                                     std::string("model:\n    preset: gpt3-1.3b\n").size()));
+    // A value YAML must quote is quoted; the text still reads as the value typed.
+    const std::string quoted = with_field_value(text, "s.yaml", "name", "a: b");
+    QVERIFY2(quoted.find("# quoted, with a comment") != std::string::npos, quoted.c_str());
+    QCOMPARE(field_values(quoted, "s.yaml", scenario_fields(Catalog::builtin())).at("name"),
+             std::string("a: b"));
+    // A flow section is written again as a whole: the value is right, the comments go.
+    const std::string flow = "# comment\nparallelism: {tp: 1, pp: 2}\n";
+    const std::string flowed = with_field_value(flow, "s.yaml", "parallelism.tp", "2");
+    QCOMPARE(
+        field_values(flowed, "s.yaml", scenario_fields(Catalog::builtin())).at("parallelism.tp"),
+        std::string("2"));
+  }
+
   void a_bad_value_gets_the_command_lines_message_at_its_field() {
     QTemporaryDir dir;
     const auto fields = scenario_fields(Catalog::builtin());
@@ -97,8 +145,12 @@ class GuiModelsTest : public QObject {
       QVERIFY2(!validation.ok(), key.c_str());
       QVERIFY2(validation.by_field.count(key), key.c_str());
       const std::string cli = cli_errors(yaml, dir);
-      for (const std::string& message : validation.by_field.at(key))
-        QVERIFY2(cli.find(key + ": " + message) != std::string::npos, (cli + message).c_str());
+      // The whole line, file:line:column and key first, as `scaleplan run` prints it.
+      for (const std::string& message : validation.by_field.at(key)) {
+        QVERIFY2(message.starts_with(file + ":"), message.c_str());
+        QVERIFY2(message.find(": " + key + ": ") != std::string::npos, message.c_str());
+        QVERIFY2(cli.find(message) != std::string::npos, (cli + message).c_str());
+      }
     }
     const FormValidation good =
         validate_scenario_text(read(small_scenario), file, Catalog::builtin(), fields);

@@ -3,7 +3,9 @@
 // it; cancel a long run from the status bar; keep the event loop turning while a 16,384-GPU
 // scenario is prepared; grab every view and check that it is not blank; --screenshot.
 #include <fstream>
+#include <sstream>
 
+#include <zlib.h>
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QImage>
@@ -21,10 +23,16 @@
 #include <QTest>
 #include <QTimer>
 #include <QUndoStack>
+#include <QtCharts/QBarCategoryAxis>
+#include <QtCharts/QChartView>
+#include <QtCharts/QLineSeries>
+#include <QtCharts/QScatterSeries>
+#include <QtCharts/QValueAxis>
 
 #include "gui/app/main_window.hpp"
 #include "gui/app/scenario_editor.hpp"
 #include "gui/app/screenshot.hpp"
+#include "gui/report/sweep_plots.hpp"
 #include "gui/views/sweep_view.hpp"
 #include "gui/views/timeline_view.hpp"
 #include "hardware/input/yaml_reader.hpp"
@@ -52,6 +60,32 @@ int colours(const QImage& image, int enough = 16) {
     }
   }
   return int(seen.size());
+}
+
+// `text` gzip-compressed, as `--trace step.json.gz` writes it.
+std::string gzip(const std::string& text) {
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, uLong(text.size())) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = uInt(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = uInt(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// The line series of a chart named `name`, in the order they were added.
+std::vector<QLineSeries*> lines_named(QChart* chart, const QString& name) {
+  std::vector<QLineSeries*> lines;
+  for (QAbstractSeries* series : chart->series()) {
+    if (auto* line = qobject_cast<QLineSeries*>(series);
+        line && series->type() == QAbstractSeries::SeriesTypeLine && line->name() == name)
+      lines.push_back(line);
+  }
+  return lines;
 }
 
 }  // namespace
@@ -120,19 +154,23 @@ class GuiWindowTest : public QObject {
     tp->setFocus();
     tp->selectAll();
     QTest::keyClicks(tp, "3");
-    // The reader's own message for the key, as `scaleplan run` prints it.
-    std::string cli_message;
+    // The reader's own message for the key, as `scaleplan run` prints it: file:line:column, the
+    // key, the message. The edit kept the file's comments, so tp is still on line 17.
+    QStringList cli_messages;
     try {
       parse_scenario(window.editor()->text(), small_scenario.toStdString(), Catalog::builtin());
     } catch (const InputError& error) {
       for (const Diagnostic& d : error.diagnostics())
         if (d.key == "parallelism.tp")
-          cli_message = d.message;
+          cli_messages << QString::fromStdString(d.format());
     }
-    QVERIFY(!cli_message.empty());
+    QVERIFY(!cli_messages.empty());
     QVERIFY(message->isVisible());
-    QVERIFY2(message->text().contains(QString::fromStdString(cli_message)),
+    QCOMPARE(message->text(), cli_messages.join("\n"));
+    QVERIFY2(message->text().startsWith(small_scenario + ":17:7: parallelism.tp: "),
              qPrintable(message->text()));
+    QVERIFY2(message->text().contains("3 does not divide"), qPrintable(message->text()));
+    QVERIFY(window.editor()->text().starts_with("# GPT-3 1.3B on one DGX A100 80 GB node"));
     QVERIFY(window.windowTitle().contains("*"));
     window.undo_stack()->undo();
     QVERIFY2(tp->text() == "1", window.editor()->text().c_str());
@@ -175,10 +213,9 @@ class GuiWindowTest : public QObject {
     }
     QTemporaryDir dir;
     const QString trace = dir.filePath("measured.json");
-    {
-      std::ofstream out(trace.toStdString());
-      write_chrome_trace(out, measured, {});
-    }
+    std::ostringstream text;
+    write_chrome_trace(text, measured, {});
+    std::ofstream(trace.toStdString()) << text.str();
     const int predicted_rows = window.timeline_view()->row_count();
     QVERIFY(window.open_measured(trace));
     QCOMPARE(window.timeline_view()->row_count(), predicted_rows);
@@ -186,6 +223,14 @@ class GuiWindowTest : public QObject {
     QCOMPARE(window.timeline_view()->window_end_ps(), measured.end_ps());
     QVERIFY(colours(window.timeline_view()->grab().toImage()) >= 8);
     QVERIFY(!window.open_measured(dir.filePath("missing.json")));
+    // The same trace gzip-compressed reads the same (a name without .gz too: the bytes tell).
+    for (const char* name : {"measured.json.gz", "packed-trace.json"}) {
+      std::ofstream(dir.filePath(name).toStdString(), std::ios::binary) << gzip(text.str());
+      window.timeline_view()->set_measured(nullptr);
+      QVERIFY2(window.open_measured(dir.filePath(name)), qPrintable(window.status_text()));
+      QCOMPARE(window.timeline_view()->drawn_row_count(), 2 * predicted_rows);
+      QCOMPARE(window.timeline_view()->window_end_ps(), measured.end_ps());
+    }
   }
 
   void the_capacity_planners_clusters_and_front_are_the_librarys() {
@@ -308,6 +353,100 @@ class GuiWindowTest : public QObject {
     QString error;
     QVERIFY(!sweep.load_csv_text("", &error));
     QVERIFY(error.contains("header"));
+  }
+
+  void the_sweep_charts_draw_the_librarys_series() {
+    SweepView view;
+    view.resize(1200, 800);
+    view.show();
+    QVERIFY(view.load_results(SCALEPLAN_SOURCE_DIR "/tests/gui/sweep-tp-x-pp.csv"));
+    QVERIFY(view.results().has_value());
+    const sweep::ResultTable& table = *view.results();
+    QCOMPARE(table.axes.size(), std::size_t(3));
+    // Step time against tp: the category axis holds tp's values, the best line the library's
+    // fastest step time for each that has a layout that fits (tp 1 has none).
+    view.set_axis_chart(0, sweep::SweepMetric::step_time);
+    QChart* chart = view.axis_chart()->chart();
+    const sweep::SweepAxisSeries expected =
+        sweep::sweep_axis_series(table, 0, sweep::SweepMetric::step_time);
+    auto* categories = qobject_cast<QBarCategoryAxis*>(chart->axes(Qt::Horizontal).front());
+    QVERIFY(categories);
+    QCOMPARE(categories->titleText(), QString("parallelism.tp"));
+    QCOMPARE(categories->count(), int(expected.points.size()));
+    // A value with no layout that fits (tp 1, 2) says so under it.
+    for (int i = 0; i < categories->count(); ++i) {
+      const sweep::SweepAxisPoint& point = expected.points[std::size_t(i)];
+      QCOMPARE(categories->at(i),
+               QString::fromStdString(point.value) + (point.fitting == 0 ? "<br>(none fits)" : ""));
+    }
+    QCOMPARE(categories->at(3), QString("8"));
+    QCOMPARE(chart->axes(Qt::Vertical).front()->titleText(), QString("step time (s)"));
+    const std::vector<QLineSeries*> best = lines_named(chart, "fastest that fits");
+    QVERIFY(!best.empty());
+    int drawn = 0;
+    for (QLineSeries* line : best) {
+      for (const QPointF& p : line->points()) {
+        const sweep::SweepAxisPoint& point = expected.points[std::size_t(p.x())];
+        QVERIFY(point.best.has_value());
+        QCOMPARE(p.y(), *point.best);
+        ++drawn;
+      }
+    }
+    QCOMPARE(drawn, int(std::count_if(expected.points.begin(), expected.points.end(),
+                                      [](const auto& p) { return p.best.has_value(); })));
+    // MFU is drawn in percent.
+    view.set_axis_chart(1, sweep::SweepMetric::mfu);
+    chart = view.axis_chart()->chart();
+    QCOMPARE(chart->axes(Qt::Vertical).front()->titleText(), QString("MFU (% of peak FLOP/s)"));
+    const sweep::SweepAxisSeries mfu = sweep::sweep_axis_series(table, 1, sweep::SweepMetric::mfu);
+    const QPointF first = lines_named(chart, "highest of those that fit").front()->at(0);
+    QCOMPARE(first.y(), *mfu.points[std::size_t(first.x())].best * 100);
+    // Time and cost: a point per scenario that fits, in USD (the H100 has a price).
+    const sweep::SweepCostPoints cost = sweep::sweep_cost_points(table);
+    QVERIFY(cost.usd);
+    QChart* cost_chart = view.cost_chart()->chart();
+    auto* scatter = qobject_cast<QScatterSeries*>(cost_chart->series().at(1));
+    QVERIFY(scatter);
+    QCOMPARE(scatter->count(), int(cost.rows.size()));
+    QCOMPARE(cost_chart->axes(Qt::Vertical).front()->titleText(),
+             QString("cost of a step (USD, rented at catalog prices)"));
+    for (const char* page : {"heat map", "by axis", "time and cost"}) {
+      view.show_page(page);
+      QApplication::processEvents();
+      QVERIFY2(colours(view.grab().toImage()) >= 8, qPrintable(page));
+    }
+    // Any other CSV is still a table, without the sweep's charts.
+    QVERIFY(view.load_results(SCALEPLAN_SOURCE_DIR "/tests/gui/sweep-example.csv"));
+    QVERIFY(!view.results().has_value());
+    QCOMPARE(view.model()->rowCount(), 60);
+    QString error;
+    QVERIFY(!view.load_results(SCALEPLAN_SOURCE_DIR "/tests/gui/missing.csv", &error));
+    QVERIFY2(error.contains("missing.csv"), qPrintable(error));
+  }
+
+  void a_sweeps_plots_are_written_as_svg_and_png() {
+    QTemporaryDir dir;
+    const sweep::ResultTable table =
+        sweep::read_results(SCALEPLAN_SOURCE_DIR "/tests/gui/sweep-tp-x-pp.csv");
+    const std::vector<SweepPlot> plots =
+        write_sweep_plots(table, dir.filePath("plots").toStdString(), {800, 500});
+    // Four metrics against each of three axes, time against cost, the heat map.
+    QCOMPARE(plots.size(), std::size_t(3 * 4 + 2));
+    QCOMPARE(plots.front().name, std::string("step-time-vs-parallelism.tp"));
+    for (const SweepPlot& plot : plots) {
+      const QString base = dir.filePath("plots/" + QString::fromStdString(plot.name));
+      const QImage png(base + ".png");
+      QCOMPARE(png.size(), QSize(800, 500));
+      QVERIFY2(colours(png) >= 8, plot.name.c_str());
+      QFile svg(base + ".svg");
+      QVERIFY(svg.open(QIODevice::ReadOnly));
+      QVERIFY(svg.readAll().startsWith("<?xml"));
+    }
+    QFile svg(dir.filePath("plots/step-time-vs-parallelism.pp.svg"));
+    QVERIFY(svg.open(QIODevice::ReadOnly));
+    const QByteArray text = svg.readAll();
+    QVERIFY(text.contains("step time (s)"));
+    QVERIFY(text.contains("parallelism.pp"));
   }
 
   void screenshot_writes_the_view_and_exits() {

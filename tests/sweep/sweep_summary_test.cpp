@@ -12,7 +12,7 @@ namespace scaleplan::sweep {
 namespace {
 
 // Step time: micro-batch 1 takes 2 s, 2 takes 1 s; the H100 halves it. Scenario 3 (2, H100)
-// does not fit, scenario 1 failed.
+// does not fit, scenario 1 failed. 8 devices; 1000 tokens a step; a step costs 3 USD a second.
 std::filesystem::path write_results(const std::string& format) {
   const Sweep s = test::parse_test_sweep(
       "axes:\n  training.micro_batch: [1, 2]\n  cluster.device: [A100-SXM4-80GB, "
@@ -29,8 +29,11 @@ std::filesystem::path write_results(const std::string& format) {
     } else {
       row.device = row.values[1];
       row.step_time_s = (row.values[0] == "1" ? 2.0 : 1.0) / (i % 2 == 1 ? 2 : 1);
-      row.mfu = 0.4;
+      row.mfu = i == 0 ? 0.3 : 0.4;
       row.fits = i != 3;
+      row.devices = 8;
+      row.tokens_per_s = 1000 / row.step_time_s;
+      row.usd_per_step = 3 * row.step_time_s;
     }
     store->write(row);
   }
@@ -55,6 +58,61 @@ TEST(SweepSummary, EveryFormatReadsBackToTheSameSummary) {
     const auto first_line = [](const std::string& text) { return text.substr(text.find('\n')); };
     EXPECT_EQ(first_line(other), first_line(csv)) << format;
   }
+}
+
+TEST(SweepSummary, AMetricAgainstAnAxisIsTheBestAndMeanOfTheScenariosThatFit) {
+  const ResultTable t = read_results(write_results("csv"));
+  ASSERT_EQ(t.axes.size(), 2u);
+  EXPECT_EQ(sweep_fitting_rows(t), (std::vector<std::size_t>{0, 2}));
+  // training.micro_batch: 1 fits on the A100 only (2 s; the H100 row failed), 2 on the A100 only
+  // (1 s; the H100 does not fit). Numbers: in numeric order.
+  const SweepAxisSeries mb = sweep_axis_series(t, 0, SweepMetric::step_time);
+  EXPECT_EQ(mb.axis, "training.micro_batch");
+  EXPECT_TRUE(mb.numeric);
+  ASSERT_EQ(mb.points.size(), 2u);
+  EXPECT_EQ(mb.points[0].value, "1");
+  EXPECT_EQ(mb.points[0].scenarios, 2u);
+  EXPECT_EQ(mb.points[0].fitting, 1u);
+  EXPECT_EQ(mb.points[0].best, 2.0);
+  EXPECT_EQ(mb.points[1].best, 1.0);
+  // cluster.device: the A100 fits twice (2 s and 1 s: best 1, mean 1.5), the H100 never; text
+  // values in the order the results hold them.
+  const SweepAxisSeries device = sweep_axis_series(t, 1, SweepMetric::step_time);
+  EXPECT_FALSE(device.numeric);
+  ASSERT_EQ(device.points.size(), 2u);
+  EXPECT_EQ(device.points[0].value, "A100-SXM4-80GB");
+  EXPECT_EQ(device.points[0].best, 1.0);
+  EXPECT_EQ(device.points[0].mean, 1.5);
+  EXPECT_EQ(device.points[1].fitting, 0u);
+  EXPECT_FALSE(device.points[1].best.has_value());
+  // Throughput and MFU are best high: 1000 tokens a step in 1 s; MFU 0.3 and 0.4.
+  EXPECT_EQ(sweep_axis_series(t, 1, SweepMetric::throughput).points[0].best, 1000.0);
+  EXPECT_EQ(sweep_axis_series(t, 1, SweepMetric::mfu).points[0].best, 0.4);
+  EXPECT_DOUBLE_EQ(*sweep_axis_series(t, 1, SweepMetric::mfu).points[0].mean, 0.35);
+  EXPECT_EQ(sweep_axis_series(t, 1, SweepMetric::cost).points[0].best, 3.0);
+  EXPECT_TRUE(has_sweep_metric(t, SweepMetric::cost));
+
+  // Step time against cost: the two that fit, in USD since both have a price.
+  const SweepCostPoints cost = sweep_cost_points(t);
+  EXPECT_TRUE(cost.usd);
+  EXPECT_EQ(cost.rows, (std::vector<std::size_t>{0, 2}));
+  EXPECT_EQ(cost.step_time_s, (std::vector<double>{2, 1}));
+  EXPECT_EQ(cost.cost, (std::vector<double>{6, 3}));
+}
+
+TEST(SweepSummary, WithoutPricesCostIsInDeviceHours) {
+  // A results file whose devices have no price: usd_per_step is empty.
+  const auto path = test::scratch_dir("scaleplan-sweep-summary-test") / "no-price.csv";
+  std::ofstream(path) << "index,status,error,cluster.nodes,device,devices,step_time_s,fits,"
+                         "usd_per_step\n"
+                         "0,ok,,1,X,8,900,true,\n"
+                         "1,ok,,2,X,16,450,true,\n";
+  const ResultTable t = read_results(path);
+  EXPECT_FALSE(has_sweep_metric(t, SweepMetric::cost));
+  const SweepCostPoints cost = sweep_cost_points(t);
+  EXPECT_FALSE(cost.usd);
+  // 8 devices × 900 s = 2 device-hours; 16 × 450 s, the same.
+  EXPECT_EQ(cost.cost, (std::vector<double>{2, 2}));
 }
 
 TEST(SweepSummary, AFileThatIsNotResultsIsRefused) {
