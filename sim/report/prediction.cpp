@@ -359,6 +359,19 @@ double hardware_flops_per_step(const Plan& plan) {
 std::vector<std::string> modelling_notes(const TrainingJob& job) {
   std::vector<std::string> notes;
   const auto& par = job.parallelism;
+  if (job.graph) {
+    notes.push_back("layer graph " + job.graph->name + " (" +
+                    std::to_string(job.graph->layers.size()) + " layers): tokens are " +
+                    job.graph->sample + "s");
+  }
+  if (!par.stage_layers.empty()) {
+    std::string split;
+    for (std::int64_t n : par.stage_layers)
+      split += (split.empty() ? "" : ", ") + std::to_string(n);
+    notes.push_back(std::string(par.balance_by_time ? "layers per stage balanced by time: "
+                                                    : "layers per stage: ") +
+                    split);
+  }
   if (par.recompute == Recompute::selective && job.model.flash_attention) {
     notes.push_back(
         "recompute: selective changes nothing with flash attention: selective recompute drops the "
@@ -454,9 +467,16 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   p.step_time_s = sim.step_time_s;
   const double tokens = static_cast<double>(job.training.global_batch * job.model.seq_len);
   p.tokens_per_s = tokens / sim.step_time_s;
-  p.model_parameters = total_parameters(job.model);
-  p.model_active_parameters = active_parameters(job.model);
-  p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
+  if (job.graph) {
+    // A sample (an image, a query) counts as a token; model FLOPs are three forwards (forward,
+    // and backward's input and weight gradients) of the GEMM, convolution and attention kernels.
+    p.model_parameters = p.model_active_parameters = graph_total_parameters(*job.graph);
+    p.model_flops_per_step = 3.0 * graph_forward_flops_per_sample(*job.graph) * tokens;
+  } else {
+    p.model_parameters = total_parameters(job.model);
+    p.model_active_parameters = active_parameters(job.model);
+    p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
+  }
   p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
   p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
   p.compute_model = inputs.compute.description(job.training.dtype);

@@ -4,10 +4,12 @@
 
 #include "hardware/io/profile_io.hpp"
 #include "hardware/topology.hpp"
+#include "sim/scenario/scenario_graph.hpp"
 #include "sim/scenario/scenario_network.hpp"
 #include "sim/scenario/scenario_node.hpp"
 #include "sim/scenario/scenario_search.hpp"
 #include "sim/scenario/scenario_sections.hpp"
+#include "sim/scenario/stage_balance.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
@@ -199,6 +201,10 @@ void read_model(MapReader& top, Scenario& s) {
   if (!top.require("model"))
     return;
   MapReader m = top.child("model");
+  if (is_graph_model(m)) {
+    read_graph_model(m, s.job);
+    return;
+  }
   read_model_section(m, s.job.model);
   if (s.job.model.name.empty())
     s.job.model.name = s.name;
@@ -283,6 +289,20 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
   // From a kilobyte (1e-300 made every gradient its own bucket) to a terabyte.
   if (auto v = p.number("grad_bucket_mb", NumberRange::closed(1e-3, 1e6)))
     par.grad_bucket_bytes = *v * 1e6;
+  if (auto v = p.integers("stage_layers", 1, max_layers, 1, max_devices))
+    par.stage_layers = *v;
+  if (auto balance = p.choice("balance", {"layers", "time"})) {
+    par.balance_by_time = *balance == "time";
+    if (par.balance_by_time && p.has("stage_layers"))
+      p.error("balance", "stage_layers sets the split; leave out balance: time, or stage_layers");
+  }
+  // balance: time splits the layers by their time on the cluster's device (its catalog
+  // roofline; a calibration profile is read later and does not change the split).
+  if (par.balance_by_time && par.stage_layers.empty() && par.pp > 1 && p.diagnostics().empty() &&
+      s.job.model.layers >= par.pp && !s.cluster.device.name.empty() &&
+      s.cluster.device.supports(s.job.training.dtype)) {
+    par.stage_layers = balanced_stage_layers(s.job, RooflineModel(s.cluster.device));
+  }
   // The strategy rules relate values of every section; one that was not read still holds its
   // default, so they wait until everything before them has been read without an error.
   if (use == ScenarioUse::run && p.diagnostics().empty()) {
