@@ -114,8 +114,8 @@ GraphLayerWork graph_layer_work(const GraphLayer& layer, std::int64_t batch, int
       // reads Q, K, V and writes the output; its backward recomputes the scores (2.5 times the
       // forward's FLOPs) and keeps the four tensors.
       const double qkvo = 4.0 * b * d(layer.seq) * d(layer.heads) * d(layer.head_dim);
-      const double flops = 4.0 * b * d(layer.heads) * d(layer.seq) * d(layer.seq) *
-                           d(layer.head_dim);
+      const double flops =
+          4.0 * b * d(layer.heads) * d(layer.seq) * d(layer.seq) * d(layer.head_dim);
       Kernel f = memory_kernel(name, KernelKind::attention, other, flops, qkvo * e);
       f.gemm = {layer.seq, layer.head_dim, layer.seq, batch * layer.heads};
       Kernel bw = f;
@@ -179,7 +179,8 @@ GraphLayerWork graph_layer_work(const GraphLayer& layer, std::int64_t batch, int
     }
     case LayerKind::transformer: {
       if (!layer.encoder)
-        throw std::invalid_argument("graph layer " + name + ": a transformer layer needs its encoder");
+        throw std::invalid_argument("graph layer " + name +
+                                    ": a transformer layer needs its encoder");
       const TransformerConfig& m = *layer.encoder;
       const LayerWork lw = transformer_layer(m, batch, LayerPartition{}, dtype);
       for (const Block* block : {&lw.attention, &lw.mlp}) {
@@ -334,8 +335,7 @@ LayerGraph resnet_graph(int depth, std::int64_t image_size, std::int64_t classes
   for (int stage = 0; stage < 4; ++stage) {
     const std::int64_t width = std::int64_t{64} << stage;
     for (int block = 0; block < blocks[stage]; ++block) {
-      const std::string p =
-          "layer" + std::to_string(stage + 1) + "." + std::to_string(block) + ".";
+      const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(block) + ".";
       const std::int64_t stride = stage > 0 && block == 0 ? 2 : 1;
       const std::int64_t in_c = n.channels(), in_h = n.height(), in_w = n.width();
       if (bottleneck) {
@@ -435,8 +435,7 @@ LayerGraph dlrm_graph(const DlrmConfig& c) {
   LayerGraph g;
   g.name = c.name.empty() ? "dlrm" : c.name;
   g.sample = "query";
-  const auto linear = [&](const std::string& name, std::int64_t in, std::int64_t out,
-                          bool relu) {
+  const auto linear = [&](const std::string& name, std::int64_t in, std::int64_t out, bool relu) {
     GraphLayer l;
     l.name = name;
     l.kind = LayerKind::gemm;
@@ -502,12 +501,12 @@ DlrmConfig dlrm_dcnv2_config() {
   c.dense_features = 13;
   c.bottom_mlp = {512, 256, 128};
   c.top_mlp = {1024, 1024, 512, 256, 1};
-  const std::int64_t rows[] = {40000000, 39060,    17295,    7424,     20265, 3,     7122,
-                               1543,     63,       40000000, 3067956,  405282, 10,    2209,
-                               11938,    155,      4,        976,      14,    40000000,
-                               40000000, 40000000, 590152,   12973,    108,   36};
-  const int pooling[] = {3, 2, 1, 2, 6, 1, 1, 1, 1, 7, 3, 8, 1, 6, 9, 5, 1, 1, 1, 12, 100, 27, 10,
-                         3, 1, 1};
+  const std::int64_t rows[] = {40000000, 39060,  17295,    7424,    20265,  3,        7122,
+                               1543,     63,     40000000, 3067956, 405282, 10,       2209,
+                               11938,    155,    4,        976,     14,     40000000, 40000000,
+                               40000000, 590152, 12973,    108,     36};
+  const int pooling[] = {3, 2, 1, 2, 6, 1, 1,  1,   1,  7,  3, 8, 1,
+                         6, 9, 5, 1, 1, 1, 12, 100, 27, 10, 3, 1, 1};
   for (std::size_t t = 0; t < 26; ++t)
     c.tables.push_back({rows[t], 128, static_cast<double>(pooling[t])});
   c.cross_layers = 3;

@@ -361,8 +361,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
   const auto& par = job.parallelism;
   if (job.graph) {
     notes.push_back("layer graph " + job.graph->name + " (" +
-                    std::to_string(job.graph->layers.size()) + " layers): tokens are " +
-                    job.graph->sample + "s");
+                    std::to_string(job.graph->layers.size()) + " layers): a token is one " +
+                    job.graph->sample);
   }
   if (!par.stage_layers.empty()) {
     std::string split;

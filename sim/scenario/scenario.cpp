@@ -413,6 +413,11 @@ Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_lab
   top.accept("description");
   read_cluster(top, catalog, s);
   read_model(top, s);
+  if (s.job.graph && (use == ScenarioUse::plan || top.has("search"))) {
+    top.error("model",
+              "the plan search (scaleplan plan, search:) covers transformers only; run a "
+              "layer-graph model with scaleplan run, or leave out search:");
+  }
   read_training(top, s);
   read_parallelism(top, s, use);
   read_framework(top, s);

@@ -37,8 +37,8 @@ void read_vit(MapReader& v, LayerGraph& graph, const std::optional<std::string>&
   bool ok = true;
   const auto get = [&](std::string_view key, std::int64_t& field, std::int64_t high,
                        std::optional<std::int64_t> fallback) {
-    const auto value = fallback ? v.integer(key, 1, high, *fallback)
-                                : v.integer(key, 1, high, required_key);
+    const auto value =
+        fallback ? v.integer(key, 1, high, *fallback) : v.integer(key, 1, high, required_key);
     if (value)
       field = *value;
     else
@@ -96,7 +96,11 @@ void read_dlrm(MapReader& r, LayerGraph& graph, const std::optional<std::string>
     rows = *v;
   else if (r.has("table_rows"))
     ok = false;
-  if (auto v = r.numbers("pooling", NumberRange::closed(1, 1e6), 1, 4096)) {
+  const bool one_pooling = r.has("pooling") && r.node()["pooling"].IsScalar();
+  if (auto one = one_pooling ? r.number("pooling", NumberRange::closed(1, 1e6)) : std::nullopt) {
+    pooling.assign(rows.size(), *one);
+  } else if (auto v = one_pooling ? std::nullopt
+                                  : r.numbers("pooling", NumberRange::closed(1, 1e6), 1, 4096)) {
     pooling = *v;
   } else if (r.has("pooling")) {
     ok = false;
@@ -221,8 +225,8 @@ void read_layer(MapReader& l, std::size_t index, LayerGraph& graph) {
         m.tied_embeddings = false;
         m.causal = l.boolean("causal").value_or(false);
         if (ok && m.hidden % m.heads != 0) {
-          l.error("heads", fmt::format("{} heads do not divide hidden ({}); use one of {}",
-                                       m.heads, m.hidden, divisor_hint(m.hidden)));
+          l.error("heads", fmt::format("{} heads do not divide hidden ({}); use one of {}", m.heads,
+                                       m.hidden, divisor_hint(m.hidden)));
           ok = false;
         }
         layer.encoder = m;
@@ -289,12 +293,11 @@ void read_graph_model(MapReader& m, TrainingJob& job) {
     if (items.empty())
       m.error("layers", "expected a list of at least one layer");
     if (items.size() > static_cast<std::size_t>(max_layers)) {
-      m.error("layers", fmt::format("{} layers is beyond the limit of {}", items.size(),
-                                    max_layers));
+      m.error("layers",
+              fmt::format("{} layers is beyond the limit of {}", items.size(), max_layers));
     } else {
       for (std::size_t i = 0; i < items.size(); ++i) {
-        MapReader l(items[i], m.path_of("layers") + "[" + std::to_string(i) + "]",
-                    m.diagnostics());
+        MapReader l(items[i], m.path_of("layers") + "[" + std::to_string(i) + "]", m.diagnostics());
         read_layer(l, i, graph);
       }
     }

@@ -32,8 +32,8 @@ std::vector<double> layer_times_s(const TrainingJob& job, const ComputeModel& co
   times.assign(static_cast<std::size_t>(job.model.layers), dense);
   if (job.model.is_moe()) {
     const MoeWork moe = moe_mlp(job.model, t.micro_batch, partition, t.dtype);
-    double moe_time = time_of(layer.attention.forward, compute) +
-                      time_of(layer.attention.backward(), compute);
+    double moe_time =
+        time_of(layer.attention.forward, compute) + time_of(layer.attention.backward(), compute);
     for (const Block* b : {&moe.router, &moe.experts, &moe.shared, &moe.combine})
       moe_time += time_of(b->forward, compute) + time_of(b->backward(), compute);
     for (std::int64_t l = 0; l < job.model.layers; ++l) {

@@ -31,7 +31,7 @@ namespace {
 struct GraphParts {
   std::vector<GraphLayerWork> work;  // by layer, for one micro-batch
   std::vector<std::uint32_t> forward_block, backward_block;
-  std::vector<std::uint32_t> optimizer_block;  // by stage
+  std::vector<std::uint32_t> optimizer_block;     // by stage
   std::vector<std::int64_t> first_layer, layers;  // by stage
   std::vector<GroupsOfRank> groups;
 };
