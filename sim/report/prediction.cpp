@@ -250,13 +250,17 @@ ClusterNetwork prepare_network(const Scenario& scenario, const Catalog& catalog)
 
 RunSettings run_settings(const Scenario& scenario, RunSettings settings) {
   settings.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+  // A slowed device breaks the replicas' symmetry: every rank is simulated.
+  if (!scenario.cluster.slowdowns.empty())
+    settings.ranks = RankScope::all_ranks;
   return settings;
 }
 
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                         const RunSettings& settings) {
-  return PreparedRun{prepare_network(scenario, catalog), build_plan(scenario.job, settings.ranks),
-                     run_settings(scenario, settings)};
+  const RunSettings effective = run_settings(scenario, settings);
+  return PreparedRun{prepare_network(scenario, catalog), build_plan(scenario.job, effective.ranks),
+                     effective};
 }
 
 InputError time_overflow_error(const Scenario& scenario, const TimeOverflow& overflow) {
@@ -355,6 +359,36 @@ double hardware_flops_per_step(const Plan& plan) {
   return flops * plan.replicas.count;
 }
 
+// Which rank bounds a step with slowed devices, and what the others lose waiting for it: the
+// rank with the most compute and exposed communication, and the mean over the other ranks of
+// the step less their own busy time.
+std::string straggler_note(const SimulationResult& sim, const Plan& plan,
+                           const ClusterSpec& cluster) {
+  std::string slowed;
+  for (const DeviceSlowdown& s : cluster.slowdowns)
+    slowed += fmt::format("{}device {} x{:.3g}", slowed.empty() ? "" : ", ", s.device, s.factor);
+  std::size_t bound = 0;
+  double busiest = -1;
+  for (std::size_t i = 0; i < sim.ranks.size(); ++i) {
+    const double busy = sim.ranks[i].compute_s + sim.ranks[i].exposed_comm_s;
+    if (busy > busiest) {
+      busiest = busy;
+      bound = i;
+    }
+  }
+  double waited = 0;
+  for (std::size_t i = 0; i < sim.ranks.size(); ++i) {
+    if (i != bound)
+      waited += sim.step_time_s - (sim.ranks[i].compute_s + sim.ranks[i].exposed_comm_s);
+  }
+  const double others = static_cast<double>(sim.ranks.size()) - 1;
+  return fmt::format(
+      "slowed devices ({}): every rank simulated; rank {} (device {}) bounds the step, busy "
+      "{:.4g} s; the other ranks wait {:.4g} s on average",
+      slowed, plan.ranks[bound].rank, plan.ranks[bound].device, busiest,
+      others > 0 ? waited / others : 0.0);
+}
+
 // What the report says of the modelling choices a reader might not expect.
 std::vector<std::string> modelling_notes(const TrainingJob& job) {
   std::vector<std::string> notes;
@@ -446,7 +480,10 @@ std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
 }
 
 Prediction predict(const PredictionInputs& inputs) {
-  return predict(inputs, build_plan(inputs.job, inputs.settings.ranks));
+  // A slowed device breaks the replicas' symmetry: every rank is simulated.
+  return predict(inputs,
+                 build_plan(inputs.job, inputs.cluster.slowdowns.empty() ? inputs.settings.ranks
+                                                                         : RankScope::all_ranks));
 }
 
 Prediction predict(const PredictionInputs& inputs, const Plan& plan,
@@ -456,6 +493,13 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   SimulationOptions options;
   options.collective_step_latency_s = network.collective_step_latency_s;
   options.network_model = inputs.settings.network_model;
+  const auto& slowdowns = inputs.cluster.slowdowns;
+  if (!slowdowns.empty()) {
+    options.compute_factor_by_device.assign(static_cast<std::size_t>(inputs.cluster.device_count()),
+                                            1.0);
+    for (const DeviceSlowdown& s : slowdowns)
+      options.compute_factor_by_device[static_cast<std::size_t>(s.device)] = s.factor;
+  }
   const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observers);
 
   const TrainingJob& job = inputs.job;
@@ -540,6 +584,8 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   p.hfu = p.hardware_flops_per_step / sim.step_time_s / p.devices /
           device.peak_flops(job.training.dtype);
   p.notes = modelling_notes(job);
+  if (!slowdowns.empty())
+    p.notes.push_back(straggler_note(sim, plan, inputs.cluster));
   return p;
 }
 

@@ -26,6 +26,48 @@ std::optional<std::int64_t> integer_or(MapReader& map, std::string_view key, std
 
 }  // namespace
 
+namespace {
+
+// `slow_devices: [{device: 3, factor: 1.5}, {node: 1, factor: 1.2}]`: stragglers, by device
+// index or whole nodes; a device named twice is an error.
+void read_slow_devices(MapReader& c, ClusterSpec& cluster) {
+  const auto items = c.sequence("slow_devices");
+  std::vector<double> factor(static_cast<std::size_t>(cluster.device_count()), 0.0);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    MapReader s(items[i], c.path_of("slow_devices") + "[" + std::to_string(i) + "]",
+                c.diagnostics());
+    // From no slowdown to a hundred times: beyond that the device is down, not slow.
+    const auto f = s.number("factor", NumberRange::closed(1, 100), required_key);
+    int first = 0, count = 0;
+    if (s.has("device") == s.has("node")) {
+      s.error(s.has("device") ? "node" : "device",
+              "name one device (device: INDEX) or one node (node: INDEX)");
+    } else if (s.has("device")) {
+      if (auto d = s.integer("device", 0, cluster.device_count() - 1)) {
+        first = static_cast<int>(*d);
+        count = 1;
+      }
+    } else if (auto n = s.integer("node", 0, cluster.nodes - 1)) {
+      first = static_cast<int>(*n) * cluster.devices_per_node;
+      count = cluster.devices_per_node;
+    }
+    s.finish();
+    if (!f)
+      continue;
+    for (int d = first; d < first + count; ++d) {
+      if (factor[static_cast<std::size_t>(d)] != 0) {
+        c.diagnostics().error(items[i], c.path_of("slow_devices"),
+                              fmt::format("device {} is slowed twice; name it once", d));
+        continue;
+      }
+      factor[static_cast<std::size_t>(d)] = *f;
+      cluster.slowdowns.push_back({d, *f});
+    }
+  }
+}
+
+}  // namespace
+
 void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& cluster) {
   if (c.require("device")) {
     if (auto name = c.string("device")) {
@@ -60,6 +102,7 @@ void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& clu
   }
 
   read_network(c, catalog, cluster);
+  read_slow_devices(c, cluster);
   c.finish();
 }
 

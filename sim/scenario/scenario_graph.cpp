@@ -234,6 +234,15 @@ void read_layer(MapReader& l, std::size_t index, LayerGraph& graph) {
       }
     }
   }
+  if (!kind) {
+    // The kind decides the keys; without one, the rest is not reported as unknown.
+    for (const char* key :
+         {"m",         "n",        "k",          "bias",           "in_channels", "out_channels",
+          "kernel",    "stride",   "padding",    "height",         "width",       "seq",
+          "heads",     "head_dim", "elements",   "input_elements", "channels",    "tables",
+          "optimizer", "hidden",   "ffn_hidden", "seq_len",        "causal"})
+      l.accept(key);
+  }
   if (auto v = l.number("parameters", NumberRange::closed(0, 1e15)))
     layer.parameters = *v;
   if (auto v = l.boolean("input_gradient"))

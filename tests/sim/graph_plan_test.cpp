@@ -68,16 +68,16 @@ TEST(GraphScenario, ErrorsNameTheirKeys) {
                                      "kernel: 9, height: 4}\n"
                                      "    - {kind: gemm, n: 10}\n"
                                      "    - {kind: norm, elements: 10, chanels: 4}\n");
-  EXPECT_ERROR(layers, "s.yaml:9:13: model.layers[1].kind:");
+  EXPECT_ERROR(layers, "s.yaml:9:14: model.layers[1].kind: 'matmul' is not one of gemm, conv");
   EXPECT_ERROR(layers, "model.layers[2].kernel: a 9×9 kernel leaves no output");
   EXPECT_ERROR(layers, "model.layers[3].k:");
   EXPECT_ERROR(layers, "model.layers[4].chanels:");
   EXPECT_ERROR(replace(resnet, "preset: resnet-50", "preset: resnet-51"), "model.preset:");
   EXPECT_ERROR(replace(resnet, "  preset: resnet-50\n", "  resnet: {depth: 42}\n"),
                "model.resnet.depth: 42 is not a ResNet depth");
-  EXPECT_ERROR(replace(resnet, "  preset: resnet-50\n",
-                       "  vit: {layers: 2, hidden: 100, heads: 3}\n"),
-               "model.vit.heads: 3 heads do not divide hidden (100)");
+  EXPECT_ERROR(
+      replace(resnet, "  preset: resnet-50\n", "  vit: {layers: 2, hidden: 100, heads: 3}\n"),
+      "model.vit.heads: 3 heads do not divide hidden (100)");
   EXPECT_ERROR(replace(resnet, "  preset: resnet-50\n",
                        "  dlrm: {table_rows: [10, 20, 30], pooling: [1, 2]}\n"),
                "model.dlrm.pooling: 2 poolings for 3 tables");
@@ -121,8 +121,8 @@ TEST(GraphPlan, DlrmExchangesPooledVectorsByAllToAll) {
 TEST(GraphPlan, ResnetReducesGradientsInBucketsDuringBackward) {
   // ResNet-50's 25.6 M parameters in fp32 gradients are 102 MB: 25 MB buckets make four or five
   // all-reduces, the first issued while backward still runs.
-  const Scenario s = parse_scenario(resnet + "  grad_bucket_mb: 25\n", "s.yaml",
-                                    Catalog::builtin());
+  const Scenario s =
+      parse_scenario(resnet + "  grad_bucket_mb: 25\n", "s.yaml", Catalog::builtin());
   const Plan plan = build_plan(s.job, RankScope::one_replica);
   EXPECT_EQ(plan.replicas.count, 8);
   double reduced = 0;
@@ -162,10 +162,9 @@ TEST(GraphPlan, BalancedSplitBeatsTheUniformOne) {
   const Prediction balanced = predict_text(vit + "  balance: time\n");
   EXPECT_LT(balanced.step_time_s, uniform.step_time_s * 0.95);
   // An explicit split is taken as given.
-  const Scenario explicit_split = parse_scenario(vit + "  stage_layers: [5, 3, 3, 5]\n", "s.yaml",
-                                                 Catalog::builtin());
-  EXPECT_EQ(explicit_split.job.parallelism.stage_layers,
-            (std::vector<std::int64_t>{5, 3, 3, 5}));
+  const Scenario explicit_split =
+      parse_scenario(vit + "  stage_layers: [5, 3, 3, 5]\n", "s.yaml", Catalog::builtin());
+  EXPECT_EQ(explicit_split.job.parallelism.stage_layers, (std::vector<std::int64_t>{5, 3, 3, 5}));
 }
 
 TEST(GraphPlan, TransformerStageLayersMoveTheSplit) {
@@ -191,6 +190,42 @@ parallelism:
             static_memory_of_stage(even.job, 0).weights_bytes);
   EXPECT_GT(static_memory_of_stage(split.job, 1).weights_bytes,
             static_memory_of_stage(even.job, 1).weights_bytes);
+}
+
+TEST(Stragglers, ASlowDeviceSlowsTheDataParallelStepByItsOwnFactor) {
+  // ResNet-50 on 8 data-parallel GPUs is compute-bound: every rank waits for the slowest at the
+  // gradient all-reduce, so one device 1.5 times slower makes the step about 1.5 times longer,
+  // not 1 + 0.5/8 (the average device's slowdown).
+  const std::string slowed = replace(resnet, "  devices_per_node: 8\n",
+                                     "  devices_per_node: 8\n"
+                                     "  slow_devices: [{device: 3, factor: 1.5}]\n");
+  const Prediction even = predict_text(resnet);
+  const Prediction straggler = predict_text(slowed);
+  const double ratio = straggler.step_time_s / even.step_time_s;
+  EXPECT_GT(ratio, 1.4);
+  EXPECT_LT(ratio, 1.55);
+  EXPECT_EQ(straggler.replicas_simulated_as_one, 1);  // every rank simulated
+  bool named = false;
+  for (const std::string& note : straggler.notes)
+    named = named || note.find("rank 3 (device 3) bounds the step") != std::string::npos;
+  EXPECT_TRUE(named);
+  // A whole node slowed by 1.2.
+  const Prediction node = predict_text(replace(resnet, "  devices_per_node: 8\n",
+                                               "  devices_per_node: 8\n"
+                                               "  slow_devices: [{node: 0, factor: 1.2}]\n"));
+  EXPECT_NEAR(node.step_time_s / even.step_time_s, 1.2, 0.05);
+}
+
+TEST(Stragglers, ErrorsNameTheirKeys) {
+  const auto with = [&](const std::string& list) {
+    return replace(resnet, "  devices_per_node: 8\n",
+                   "  devices_per_node: 8\n  slow_devices: " + list + "\n");
+  };
+  EXPECT_ERROR(with("[{device: 8, factor: 2}]"),
+               "cluster.slow_devices[0].device: 8 is out of range");
+  EXPECT_ERROR(with("[{device: 1, factor: 0.5}]"), "cluster.slow_devices[0].factor:");
+  EXPECT_ERROR(with("[{device: 1, node: 0, factor: 2}]"), "name one device");
+  EXPECT_ERROR(with("[{device: 1, factor: 2}, {node: 0, factor: 2}]"), "device 1 is slowed twice");
 }
 
 }  // namespace
