@@ -96,6 +96,13 @@ struct NetworkSpec {
 // Ranks and devices fit in 32 bits wherever they are packed (event payloads, matcher channels).
 inline constexpr std::int64_t max_devices = 1 << 17;
 
+// A device slower than its kind (a straggler: throttled, degraded memory, a noisy neighbour):
+// its compute takes `factor` times as long (cluster.slow_devices).
+struct DeviceSlowdown {
+  int device = 0;  // index in the cluster, node-major
+  double factor = 1;
+};
+
 struct ClusterSpec {
   DeviceSpec device;
   int nodes = 1;
@@ -103,6 +110,8 @@ struct ClusterSpec {
   NodeFabric node_fabric = NodeFabric::nvswitch;
   PcieLayout pcie;
   NetworkSpec network;
+  // Slowed devices, at most one entry per device; empty: every device runs at its kind's speed.
+  std::vector<DeviceSlowdown> slowdowns;
 
   int device_count() const { return nodes * devices_per_node; }
 };

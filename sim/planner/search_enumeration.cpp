@@ -121,7 +121,12 @@ std::vector<SearchVariant> search_variants(const SearchSpace& space, const Searc
     for (int v = 2; v <= max_default_virtual_stages && shape.pp * v <= base.model.layers; ++v)
       chunks.push_back(v);
   }
-  const ParallelismSpec degrees{shape.tp, shape.pp, shape.dp, shape.cp, shape.ep};
+  ParallelismSpec degrees;
+  degrees.tp = shape.tp;
+  degrees.pp = shape.pp;
+  degrees.dp = shape.dp;
+  degrees.cp = shape.cp;
+  degrees.ep = shape.ep;
   const bool replicated = replica_counts(degrees).dense > 1;
   const std::vector<int> zeros =
       or_defaults(space.zero, replicated ? std::vector{0, 1, 2, 3} : std::vector{0});

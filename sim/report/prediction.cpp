@@ -250,13 +250,17 @@ ClusterNetwork prepare_network(const Scenario& scenario, const Catalog& catalog)
 
 RunSettings run_settings(const Scenario& scenario, RunSettings settings) {
   settings.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
+  // A slowed device breaks the replicas' symmetry: every rank is simulated.
+  if (!scenario.cluster.slowdowns.empty())
+    settings.ranks = RankScope::all_ranks;
   return settings;
 }
 
 PreparedRun prepare_run(const Scenario& scenario, const Catalog& catalog,
                         const RunSettings& settings) {
-  return PreparedRun{prepare_network(scenario, catalog), build_plan(scenario.job, settings.ranks),
-                     run_settings(scenario, settings)};
+  const RunSettings effective = run_settings(scenario, settings);
+  return PreparedRun{prepare_network(scenario, catalog), build_plan(scenario.job, effective.ranks),
+                     effective};
 }
 
 InputError time_overflow_error(const Scenario& scenario, const TimeOverflow& overflow) {
@@ -355,10 +359,53 @@ double hardware_flops_per_step(const Plan& plan) {
   return flops * plan.replicas.count;
 }
 
+// Which rank bounds a step with slowed devices, and what the others lose waiting for it: the
+// rank with the most compute and exposed communication, and the mean over the other ranks of
+// the step less their own busy time.
+std::string straggler_note(const SimulationResult& sim, const Plan& plan,
+                           const ClusterSpec& cluster) {
+  std::string slowed;
+  for (const DeviceSlowdown& s : cluster.slowdowns)
+    slowed += fmt::format("{}device {} x{:.3g}", slowed.empty() ? "" : ", ", s.device, s.factor);
+  std::size_t bound = 0;
+  double busiest = -1;
+  for (std::size_t i = 0; i < sim.ranks.size(); ++i) {
+    const double busy = sim.ranks[i].compute_s + sim.ranks[i].exposed_comm_s;
+    if (busy > busiest) {
+      busiest = busy;
+      bound = i;
+    }
+  }
+  double waited = 0;
+  for (std::size_t i = 0; i < sim.ranks.size(); ++i) {
+    if (i != bound)
+      waited += sim.step_time_s - (sim.ranks[i].compute_s + sim.ranks[i].exposed_comm_s);
+  }
+  const double others = static_cast<double>(sim.ranks.size()) - 1;
+  return fmt::format(
+      "slowed devices ({}): every rank simulated; rank {} (device {}) bounds the step, busy "
+      "{:.4g} s; the other ranks wait {:.4g} s on average",
+      slowed, plan.ranks[bound].rank, plan.ranks[bound].device, busiest,
+      others > 0 ? waited / others : 0.0);
+}
+
 // What the report says of the modelling choices a reader might not expect.
 std::vector<std::string> modelling_notes(const TrainingJob& job) {
   std::vector<std::string> notes;
   const auto& par = job.parallelism;
+  if (job.graph) {
+    notes.push_back("layer graph " + job.graph->name + " (" +
+                    std::to_string(job.graph->layers.size()) + " layers): a token is one " +
+                    job.graph->sample);
+  }
+  if (!par.stage_layers.empty()) {
+    std::string split;
+    for (std::int64_t n : par.stage_layers)
+      split += (split.empty() ? "" : ", ") + std::to_string(n);
+    notes.push_back(std::string(par.balance_by_time ? "layers per stage balanced by time: "
+                                                    : "layers per stage: ") +
+                    split);
+  }
   if (par.recompute == Recompute::selective && job.model.flash_attention) {
     notes.push_back(
         "recompute: selective changes nothing with flash attention: selective recompute drops the "
@@ -433,7 +480,10 @@ std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
 }
 
 Prediction predict(const PredictionInputs& inputs) {
-  return predict(inputs, build_plan(inputs.job, inputs.settings.ranks));
+  // A slowed device breaks the replicas' symmetry: every rank is simulated.
+  return predict(inputs,
+                 build_plan(inputs.job, inputs.cluster.slowdowns.empty() ? inputs.settings.ranks
+                                                                         : RankScope::all_ranks));
 }
 
 Prediction predict(const PredictionInputs& inputs, const Plan& plan,
@@ -443,6 +493,13 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   SimulationOptions options;
   options.collective_step_latency_s = network.collective_step_latency_s;
   options.network_model = inputs.settings.network_model;
+  const auto& slowdowns = inputs.cluster.slowdowns;
+  if (!slowdowns.empty()) {
+    options.compute_factor_by_device.assign(static_cast<std::size_t>(inputs.cluster.device_count()),
+                                            1.0);
+    for (const DeviceSlowdown& s : slowdowns)
+      options.compute_factor_by_device[static_cast<std::size_t>(s.device)] = s.factor;
+  }
   const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observers);
 
   const TrainingJob& job = inputs.job;
@@ -454,9 +511,16 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   p.step_time_s = sim.step_time_s;
   const double tokens = static_cast<double>(job.training.global_batch * job.model.seq_len);
   p.tokens_per_s = tokens / sim.step_time_s;
-  p.model_parameters = total_parameters(job.model);
-  p.model_active_parameters = active_parameters(job.model);
-  p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
+  if (job.graph) {
+    // A sample (an image, a query) counts as a token; model FLOPs are three forwards (forward,
+    // and backward's input and weight gradients) of the GEMM, convolution and attention kernels.
+    p.model_parameters = p.model_active_parameters = graph_total_parameters(*job.graph);
+    p.model_flops_per_step = 3.0 * graph_forward_flops_per_sample(*job.graph) * tokens;
+  } else {
+    p.model_parameters = total_parameters(job.model);
+    p.model_active_parameters = active_parameters(job.model);
+    p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
+  }
   p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
   p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
   p.compute_model = inputs.compute.description(job.training.dtype);
@@ -520,6 +584,8 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   p.hfu = p.hardware_flops_per_step / sim.step_time_s / p.devices /
           device.peak_flops(job.training.dtype);
   p.notes = modelling_notes(job);
+  if (!slowdowns.empty())
+    p.notes.push_back(straggler_note(sim, plan, inputs.cluster));
   return p;
 }
 

@@ -4,10 +4,12 @@
 
 #include "hardware/io/profile_io.hpp"
 #include "hardware/topology.hpp"
+#include "sim/scenario/scenario_graph.hpp"
 #include "sim/scenario/scenario_network.hpp"
 #include "sim/scenario/scenario_node.hpp"
 #include "sim/scenario/scenario_search.hpp"
 #include "sim/scenario/scenario_sections.hpp"
+#include "sim/scenario/stage_balance.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
@@ -20,6 +22,48 @@ std::optional<std::int64_t> integer_or(MapReader& map, std::string_view key, std
                                        std::int64_t high, std::optional<std::int64_t> if_absent) {
   return if_absent ? map.integer(key, low, high, *if_absent)
                    : map.integer(key, low, high, required_key);
+}
+
+}  // namespace
+
+namespace {
+
+// `slow_devices: [{device: 3, factor: 1.5}, {node: 1, factor: 1.2}]`: stragglers, by device
+// index or whole nodes; a device named twice is an error.
+void read_slow_devices(MapReader& c, ClusterSpec& cluster) {
+  const auto items = c.sequence("slow_devices");
+  std::vector<double> factor(static_cast<std::size_t>(cluster.device_count()), 0.0);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    MapReader s(items[i], c.path_of("slow_devices") + "[" + std::to_string(i) + "]",
+                c.diagnostics());
+    // From no slowdown to a hundred times: beyond that the device is down, not slow.
+    const auto f = s.number("factor", NumberRange::closed(1, 100), required_key);
+    int first = 0, count = 0;
+    if (s.has("device") == s.has("node")) {
+      s.error(s.has("device") ? "node" : "device",
+              "name one device (device: INDEX) or one node (node: INDEX)");
+    } else if (s.has("device")) {
+      if (auto d = s.integer("device", 0, cluster.device_count() - 1)) {
+        first = static_cast<int>(*d);
+        count = 1;
+      }
+    } else if (auto n = s.integer("node", 0, cluster.nodes - 1)) {
+      first = static_cast<int>(*n) * cluster.devices_per_node;
+      count = cluster.devices_per_node;
+    }
+    s.finish();
+    if (!f)
+      continue;
+    for (int d = first; d < first + count; ++d) {
+      if (factor[static_cast<std::size_t>(d)] != 0) {
+        c.diagnostics().error(items[i], c.path_of("slow_devices"),
+                              fmt::format("device {} is slowed twice; name it once", d));
+        continue;
+      }
+      factor[static_cast<std::size_t>(d)] = *f;
+      cluster.slowdowns.push_back({d, *f});
+    }
+  }
 }
 
 }  // namespace
@@ -58,6 +102,7 @@ void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& clu
   }
 
   read_network(c, catalog, cluster);
+  read_slow_devices(c, cluster);
   c.finish();
 }
 
@@ -199,6 +244,10 @@ void read_model(MapReader& top, Scenario& s) {
   if (!top.require("model"))
     return;
   MapReader m = top.child("model");
+  if (is_graph_model(m)) {
+    read_graph_model(m, s.job);
+    return;
+  }
   read_model_section(m, s.job.model);
   if (s.job.model.name.empty())
     s.job.model.name = s.name;
@@ -283,6 +332,20 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
   // From a kilobyte (1e-300 made every gradient its own bucket) to a terabyte.
   if (auto v = p.number("grad_bucket_mb", NumberRange::closed(1e-3, 1e6)))
     par.grad_bucket_bytes = *v * 1e6;
+  if (auto v = p.integers("stage_layers", 1, max_layers, 1, max_devices))
+    par.stage_layers = *v;
+  if (auto balance = p.choice("balance", {"layers", "time"})) {
+    par.balance_by_time = *balance == "time";
+    if (par.balance_by_time && p.has("stage_layers"))
+      p.error("balance", "stage_layers sets the split; leave out balance: time, or stage_layers");
+  }
+  // balance: time splits the layers by their time on the cluster's device (its catalog
+  // roofline; a calibration profile is read later and does not change the split).
+  if (par.balance_by_time && par.stage_layers.empty() && par.pp > 1 && p.diagnostics().empty() &&
+      s.job.model.layers >= par.pp && !s.cluster.device.name.empty() &&
+      s.cluster.device.supports(s.job.training.dtype)) {
+    par.stage_layers = balanced_stage_layers(s.job, RooflineModel(s.cluster.device));
+  }
   // The strategy rules relate values of every section; one that was not read still holds its
   // default, so they wait until everything before them has been read without an error.
   if (use == ScenarioUse::run && p.diagnostics().empty()) {
@@ -393,6 +456,11 @@ Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_lab
   top.accept("description");
   read_cluster(top, catalog, s);
   read_model(top, s);
+  if (s.job.graph && (use == ScenarioUse::plan || top.has("search"))) {
+    top.error("model",
+              "the plan search (scaleplan plan, search:) covers transformers only; run a "
+              "layer-graph model with scaleplan run, or leave out search:");
+  }
   read_training(top, s);
   read_parallelism(top, s, use);
   read_framework(top, s);

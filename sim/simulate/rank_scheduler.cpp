@@ -15,7 +15,8 @@ constexpr int rank_shift = 32;
 
 RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engine& engine,
                              const ObserverList& observers, CommunicationHandler& communication,
-                             const CommunicationTags& communication_tags)
+                             const CommunicationTags& communication_tags,
+                             const std::vector<double>& compute_factor_by_device)
     : plan_(plan), engine_(engine), observers_(observers), communication_(communication) {
   block_time_.reserve(plan.blocks.size());
   for (const auto& block : plan.blocks) {
@@ -51,6 +52,9 @@ RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engi
     RankState& state = ranks_[r];
     state.shape = &shapes_[shape_of_rank[r]];
     state.remaining_deps = state.shape->dependency_counts;
+    const auto device = static_cast<std::size_t>(plan.ranks[r].device);
+    if (device < compute_factor_by_device.size())
+      state.compute_factor = compute_factor_by_device[device];
   }
 }
 
@@ -115,8 +119,12 @@ void RankScheduler::try_start(int rank, Stream stream) {
     if (bytes > 0)
       change_memory(rank, index, bytes);
   }
-  engine_.schedule_after(block_time_[op.communication_tag], this,
-                         (static_cast<std::uint64_t>(rank) << rank_shift) | index);
+  const SimTime duration = block_time_[op.communication_tag];
+  engine_.schedule_after(
+      state.compute_factor == 1
+          ? duration
+          : static_cast<SimTime>(static_cast<double>(duration) * state.compute_factor),
+      this, (static_cast<std::uint64_t>(rank) << rank_shift) | index);
 }
 
 void RankScheduler::on_event(std::uint64_t payload) {

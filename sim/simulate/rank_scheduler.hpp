@@ -36,7 +36,8 @@ class RankScheduler final : public EventHandler {
   // `rank` arguments are indices into plan.ranks. All references must outlive the scheduler.
   RankScheduler(const Plan& plan, const ComputeModel& compute, Engine& engine,
                 const ObserverList& observers, CommunicationHandler& communication,
-                const CommunicationTags& communication_tags);
+                const CommunicationTags& communication_tags,
+                const std::vector<double>& compute_factor_by_device = {});
 
   // Starts what can start at time zero: the first op of every stream without dependencies.
   void start();
@@ -86,6 +87,7 @@ class RankScheduler final : public EventHandler {
     StreamState streams[stream_count];
     std::size_t completed = 0;
     double activation_bytes = 0;
+    double compute_factor = 1;  // its device's slowdown
   };
 
   ProgramShape make_shape(int rank, const std::vector<std::uint32_t>& communication_tags) const;

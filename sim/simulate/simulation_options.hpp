@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <vector>
 
 #include "hardware/input/enum_names.hpp"
 #include "sim/collective/collective.hpp"
@@ -47,6 +48,8 @@ struct SimulationOptions {
   // million). Beyond either, choose_network_models throws NetworkModelError.
   double route_search_limit = 1e9;
   std::uint64_t flow_limit = 50'000'000;
+  // Compute time multipliers by device index (stragglers); empty, or 1 for a device: as timed.
+  std::vector<double> compute_factor_by_device = {};
 };
 
 // A network model that cannot carry the step within the limits above.

@@ -28,10 +28,12 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           fmt::format("build_plan: every rank's program: {}: {}", problem->key, problem->message));
     }
   }
+  if (job.graph)
+    return build_graph_plan(job, scope);
   const auto& p = job.parallelism;
   const auto& m = job.model;
   PlanParts parts;
-  parts.layers_of_chunk = chunk_layers(m.layers, model_chunks(p));
+  parts.layers_of_chunk = layers_of_chunks(job);
   parts.first_layer_of_chunk.assign(parts.layers_of_chunk.size(), 0);
   for (std::size_t c = 1; c < parts.layers_of_chunk.size(); ++c) {
     parts.first_layer_of_chunk[c] =

@@ -3,6 +3,11 @@
 // data parallelism (gradient all-reduce in buckets, overlapped with the last backward pass).
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "models/layer_graph.hpp"
 #include "models/transformer.hpp"
 #include "sim/plan/plan.hpp"
 #include "sim/strategy/framework.hpp"
@@ -11,7 +16,12 @@
 namespace scaleplan {
 
 struct TrainingJob {
+  // A decoder-only transformer, or (graph set) placeholders that keep the transformer's rules
+  // quiet: layers is the graph's layer count, seq_len 1 (a sample counts as a token), the other
+  // dimensions 1 (graph_job_model).
   TransformerConfig model;
+  // A model given as a layer graph (models/layer_graph.hpp): ResNet, ViT, DLRM or a user's list.
+  std::optional<LayerGraph> graph;
   TrainingSpec training;
   ParallelismSpec parallelism;
   FrameworkSpec framework;
@@ -29,6 +39,13 @@ RankCoordinates coordinates_of(int rank, const ParallelismSpec& p);
 int rank_of(const RankCoordinates& c, const ParallelismSpec& p);
 
 int microbatches_per_replica(const TrainingJob& job);
+
+// The placeholder transformer of a graph job (TrainingJob::model), and a job for `graph`.
+TransformerConfig graph_job_model(const LayerGraph& graph);
+void set_graph(TrainingJob& job, LayerGraph graph);
+
+// Layers of each model chunk: parallelism.stage_layers when set, else chunk_layers.
+std::vector<std::int64_t> layers_of_chunks(const TrainingJob& job);
 
 // Layers of each model chunk (pipeline stages times virtual stages, in model order). When they
 // do not divide evenly, every chunk gets the rounded-up share and the chunks holding the
@@ -52,6 +69,10 @@ double gradient_bucket_bytes(const TrainingJob& job);
 
 // Bytes per parameter of the job's data-parallel gradient reduction (framework.grad_reduce_dtype).
 double gradient_reduction_bytes(const TrainingJob& job);
+
+// The plan of a layer-graph job (job.graph set): data and pipeline parallelism, the embedding
+// tables' all-to-all over the data-parallel group; build_plan calls it for such jobs.
+Plan build_graph_plan(const TrainingJob& job, RankScope scope);
 
 // Static memory of a pipeline stage's rank: weights, gradients, optimizer state.
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage);

@@ -29,6 +29,27 @@ int microbatches_per_replica(const TrainingJob& job) {
                           (job.training.micro_batch * job.parallelism.dp));
 }
 
+std::vector<std::int64_t> layers_of_chunks(const TrainingJob& job) {
+  if (!job.parallelism.stage_layers.empty())
+    return job.parallelism.stage_layers;
+  return chunk_layers(job.model.layers, plan_detail::model_chunks(job.parallelism));
+}
+
+TransformerConfig graph_job_model(const LayerGraph& graph) {
+  TransformerConfig m;
+  m.name = graph.name;
+  m.layers = static_cast<std::int64_t>(graph.layers.size());
+  m.hidden = m.ffn_hidden = m.heads = m.kv_heads = m.vocab = m.seq_len = 1;
+  m.tied_embeddings = false;
+  m.learned_positions = false;
+  return m;
+}
+
+void set_graph(TrainingJob& job, LayerGraph graph) {
+  job.model = graph_job_model(graph);
+  job.graph = std::move(graph);
+}
+
 std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks) {
   if (chunks < 1 || layers < chunks)
     throw std::invalid_argument("every pipeline chunk needs at least one layer");

@@ -18,8 +18,10 @@ BytesPerParameter bytes_per_parameter(Dtype dtype) {
 ParameterSplit stage_parameters(const TrainingJob& job, int stage) {
   const auto& m = job.model;
   const auto& p = job.parallelism;
+  if (job.graph)
+    return {graph_stage_dense_parameters(job, stage), 0};
   // Model chunk c runs on stage c mod pp.
-  const auto layers = chunk_layers(m.layers, model_chunks(p));
+  const auto layers = layers_of_chunks(job);
   ParameterSplit params;
   std::int64_t first = 0;
   for (std::size_t c = 0; c < layers.size(); first += layers[c], ++c) {
@@ -84,7 +86,22 @@ double zero3_gathered_parameters(const TrainingJob& job) {
 }
 
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
-  return static_memory_of_stage(job, stage_parameters(job, stage));
+  StaticMemory memory = static_memory_of_stage(job, stage_parameters(job, stage));
+  if (job.graph) {
+    // Embedding tables sharded over the data-parallel ranks, with their optimizer state; their
+    // gradients never exist whole (the update is fused into their backward).
+    const std::vector<std::int64_t> layers = layers_of_chunks(job);
+    std::int64_t first = 0;
+    for (int s = 0; s < stage; ++s)
+      first += layers[static_cast<std::size_t>(s)];
+    for (std::int64_t l = first; l < first + layers[static_cast<std::size_t>(stage)]; ++l) {
+      const GraphLayer& layer = job.graph->layers[static_cast<std::size_t>(l)];
+      const double params = graph_embedding_parameters(layer) / job.parallelism.dp;
+      memory.weights_bytes += params * 4.0;
+      memory.optimizer_bytes += params * (embedding_bytes_per_parameter(layer) - 4.0);
+    }
+  }
+  return memory;
 }
 
 StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit& params) {

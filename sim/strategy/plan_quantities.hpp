@@ -25,8 +25,10 @@ struct BytesPerParameter {
 };
 BytesPerParameter bytes_per_parameter(Dtype dtype);
 
-// Parameters a rank of the stage holds, over all its model chunks. O(layers).
+// Parameters a rank of the stage holds, over all its model chunks. O(layers). For a layer graph,
+// the dense (data-parallel) ones; the embedding tables' shards are in static_memory_of_stage.
 ParameterSplit stage_parameters(const TrainingJob& job, int stage);
+double graph_stage_dense_parameters(const TrainingJob& job, int stage);
 
 // Ranks that hold the same weights, over which gradients are reduced and ZeRO shards: data and
 // context parallel ranks for dense weights, and for routed experts those among them with the

@@ -54,6 +54,12 @@ struct ParallelismSpec {
   // still runs. Megatron-LM's default bucket is max(40M, 1M·dp) parameters.
   bool overlap_grad_reduce = true;
   double grad_bucket_bytes = 0;  // 0: Megatron's default for the dtype
+  // Layers of each pipeline stage, first to last (parallelism.stage_layers); empty: the even
+  // split of chunk_layers. Transformer layers for a transformer, graph layers for a layer graph.
+  std::vector<std::int64_t> stage_layers;
+  // parallelism.balance: time asks the prediction to set stage_layers to the split whose slowest
+  // stage is fastest (balanced_stage_layers, sim/report), when stage_layers is not written.
+  bool balance_by_time = false;
 
   int world_size() const { return tp * pp * dp * cp; }
 };

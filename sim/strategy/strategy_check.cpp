@@ -71,11 +71,87 @@ void must_divide(Problems& problems, std::string_view key, std::int64_t degree, 
                    divisor_hint(value, 4096), advice.empty() ? "" : ", or ", advice)});
 }
 
+// parallelism.stage_layers: one positive count per stage, adding up to the model's layers.
+void check_stage_layers(const TrainingJob& job, Problems& problems) {
+  const auto& p = job.parallelism;
+  if (p.stage_layers.empty())
+    return;
+  const std::int64_t layers = job.model.layers;
+  if (p.schedule == PipelineSchedule::interleaved_1f1b) {
+    problems.push_back({"parallelism.stage_layers",
+                        {},
+                        "stage_layers splits the layers over pipeline stages without virtual "
+                        "stages; use another schedule or leave stage_layers out"});
+    return;
+  }
+  if (static_cast<std::int64_t>(p.stage_layers.size()) != p.pp) {
+    problems.push_back({"parallelism.stage_layers",
+                        {},
+                        fmt::format("{} counts for {} pipeline stages; give one count per stage "
+                                    "(pp: {})",
+                                    p.stage_layers.size(), p.pp, p.pp)});
+    return;
+  }
+  std::int64_t sum = 0;
+  for (std::int64_t n : p.stage_layers) {
+    if (n < 1) {
+      problems.push_back({"parallelism.stage_layers",
+                          {},
+                          fmt::format("{} layers on a stage; every stage needs at least one", n)});
+      return;
+    }
+    sum += n;
+  }
+  if (sum != layers) {
+    problems.push_back(
+        {"parallelism.stage_layers",
+         {},
+         fmt::format("the stages hold {} layers but the model has {}; make the counts add up to {}",
+                     sum, layers, layers)});
+  }
+}
+
+// A layer graph runs under data and pipeline parallelism (GPipe or 1F1B) with its tables
+// sharded over the data-parallel ranks; the rest is not modelled for it.
+void check_graph_degrees(const TrainingJob& job, Problems& problems) {
+  const auto& p = job.parallelism;
+  const auto not_modelled = [&](std::string_view key, bool broken, std::string_view what) {
+    if (broken) {
+      problems.push_back(
+          {key, {}, fmt::format("{} is not modelled for layer-graph models; {}", key, what)});
+    }
+  };
+  not_modelled("parallelism.tp", p.tp != 1, "use tp: 1");
+  not_modelled("parallelism.cp", p.cp != 1, "use cp: 1");
+  not_modelled("parallelism.ep", p.ep != 1, "use ep: 1 (embedding tables are sharded over dp)");
+  not_modelled("parallelism.zero", p.zero != 0, "use zero: 0");
+  not_modelled("parallelism.recompute", p.recompute != Recompute::none, "use recompute: none");
+  not_modelled("parallelism.sequence_parallel", p.sequence_parallel,
+               "use sequence_parallel: false");
+  not_modelled("parallelism.schedule",
+               p.schedule != PipelineSchedule::gpipe && p.schedule != PipelineSchedule::one_f_one_b,
+               "use gpipe or 1f1b");
+  not_modelled("parallelism.virtual_stages", p.virtual_stages != 1, "use virtual_stages: 1");
+  if (job.model.layers < p.pp) {
+    problems.push_back({"parallelism.pp",
+                        {},
+                        fmt::format("{} pipeline stages need at least one layer each, but the "
+                                    "model has {}; use pp of at most {}",
+                                    p.pp, job.model.layers, job.model.layers)});
+  }
+  check_stage_layers(job, problems);
+}
+
 // Rules 2 to 9 of the header's list: what each degree splits, and the pipeline's chunks.
 // `world_fits`: tp·pp·cp·dp is the device count, so that dp is the one the job runs with.
 void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) {
   const auto& p = job.parallelism;
   const auto& m = job.model;
+  if (job.graph) {
+    check_graph_degrees(job, problems);
+    return;
+  }
+  check_stage_layers(job, problems);
   must_divide(problems, "parallelism.tp", p.tp, m.heads, "heads");
   if (m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
     problems.push_back(
