@@ -52,26 +52,8 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
   plan.ranks.reserve(world / plan.replicas.count);
   parts.groups = make_groups(plan, job);
 
-  // Every rank of a stage runs the same program on its own groups and pipeline peers, so the
-  // first is built and the others share its ops with those swapped: building (labels,
-  // dependencies) was most of the cost of a plan with a thousand ranks, and copies of the ops
-  // most of its memory.
-  std::vector<int> built_of_stage(p.pp, -1);  // index in plan.ranks of the stage's built program
-  for (int r = 0; r < world; ++r) {
-    if (!listed(r, p, plan.replicas))
-      continue;
-    const int stage = coordinates_of(r, p).pp;
-    if (const int built = built_of_stage[stage]; built >= 0) {
-      plan.ranks.push_back(share_program(plan, parts.groups, static_cast<std::size_t>(built), r));
-      continue;
-    }
-    built_of_stage[stage] = static_cast<int>(plan.ranks.size());
-    RankProgram& program = plan.ranks.emplace_back();
-    program.rank = r;
-    program.device = r;
-    program.static_memory = static_memory_of_stage(job, stage);
-    StageBuilder(plan, program, job, parts).build();
-  }
+  add_rank_programs(plan, job, parts.groups,
+                    [&](RankProgram& program) { StageBuilder(plan, program, job, parts).build(); });
   return plan;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job);
 // stage, shared (RankProgram::shares) on rank's own groups and pipeline peers.
 RankProgram share_program(const Plan& plan, const std::vector<GroupsOfRank>& groups,
                           std::size_t built_index, int rank);
+
+// Adds the program of every rank the plan lists (plan.replicas and groups set): the first rank
+// of each pipeline stage gets its static memory and the ops `build_stage` adds to it, the others
+// share that program (share_program).
+void add_rank_programs(Plan& plan, const TrainingJob& job, const std::vector<GroupsOfRank>& groups,
+                       const std::function<void(RankProgram&)>& build_stage);
 
 struct MoeBlocks {
   std::uint32_t router_forward, router_backward, experts_forward, experts_backward;

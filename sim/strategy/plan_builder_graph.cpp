@@ -191,23 +191,9 @@ Plan build_graph_plan(const TrainingJob& job, RankScope scope) {
   if (scope == RankScope::one_replica && p.dp > 1 && !all_to_all)
     plan.replicas = {p.dp, p.tp * p.cp};
   parts.groups = make_groups(plan, job);
-  const int world = p.world_size();
-  std::vector<int> built_of_stage(p.pp, -1);
-  for (int r = 0; r < world; ++r) {
-    if (!listed(r, p, plan.replicas))
-      continue;
-    const int stage = coordinates_of(r, p).pp;
-    if (const int built = built_of_stage[stage]; built >= 0) {
-      plan.ranks.push_back(share_program(plan, parts.groups, static_cast<std::size_t>(built), r));
-      continue;
-    }
-    built_of_stage[stage] = static_cast<int>(plan.ranks.size());
-    RankProgram& program = plan.ranks.emplace_back();
-    program.rank = r;
-    program.device = r;
-    program.static_memory = static_memory_of_stage(job, stage);
+  add_rank_programs(plan, job, parts.groups, [&](RankProgram& program) {
     GraphStageBuilder(plan, program, job, parts).build();
-  }
+  });
   return plan;
 }
 

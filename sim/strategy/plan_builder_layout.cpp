@@ -199,5 +199,30 @@ RankProgram share_program(const Plan& plan, const std::vector<GroupsOfRank>& gro
   return shared;
 }
 
+void add_rank_programs(Plan& plan, const TrainingJob& job, const std::vector<GroupsOfRank>& groups,
+                       const std::function<void(RankProgram&)>& build_stage) {
+  // Every rank of a stage runs the same program on its own groups and pipeline peers, so the
+  // first is built and the others share its ops with those swapped: building (labels,
+  // dependencies) was most of the cost of a plan with a thousand ranks, and copies of the ops
+  // most of its memory.
+  const ParallelismSpec& p = job.parallelism;
+  std::vector<int> built_of_stage(p.pp, -1);  // index in plan.ranks of the stage's built program
+  for (int r = 0; r < p.world_size(); ++r) {
+    if (!listed(r, p, plan.replicas))
+      continue;
+    const int stage = coordinates_of(r, p).pp;
+    if (const int built = built_of_stage[stage]; built >= 0) {
+      plan.ranks.push_back(share_program(plan, groups, static_cast<std::size_t>(built), r));
+      continue;
+    }
+    built_of_stage[stage] = static_cast<int>(plan.ranks.size());
+    RankProgram& program = plan.ranks.emplace_back();
+    program.rank = r;
+    program.device = r;
+    program.static_memory = static_memory_of_stage(job, stage);
+    build_stage(program);
+  }
+}
+
 }  // namespace plan_detail
 }  // namespace scaleplan
