@@ -14,35 +14,10 @@
 #include <string>
 
 #include "hardware/input/diagnostics.hpp"
-#include "hardware/io/catalog.hpp"
-#include "hardware/topology.hpp"
 #include "sim/plan/plan_io_compact.hpp"
-#include "sim/simulate/compute_model.hpp"
-#include "sim/simulate/simulator.hpp"
+#include "tests/fuzz/small_plan_simulation.hpp"
 
-namespace {
-
-constexpr std::size_t max_fuzz_ranks = 16;
-constexpr std::size_t max_fuzz_ops = 4096;
-
-// Ranks on one switch: the simplest network every plan can run on.
-const scaleplan::Topology& star(std::size_t ranks) {
-  static std::vector<scaleplan::Topology> topologies = [] {
-    std::vector<scaleplan::Topology> t;
-    for (std::size_t n = 1; n <= max_fuzz_ranks; ++n) {
-      std::vector<scaleplan::Topology::DuplexLink> links;
-      for (std::size_t d = 0; d < n; ++d) {
-        links.push_back(
-            {static_cast<scaleplan::VertexId>(d), static_cast<scaleplan::VertexId>(n), 50e9, 1e-6});
-      }
-      t.push_back(scaleplan::Topology::custom(static_cast<int>(n), 1, links));
-    }
-    return t;
-  }();
-  return topologies[ranks - 1];
-}
-
-}  // namespace
+namespace {}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace scaleplan;
@@ -73,22 +48,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::abort();
   }
 
-  std::size_t ops = 0;
-  for (std::size_t i = 0; i < plan.ranks.size(); ++i)
-    ops += plan.ops_of(i).size();
-  const auto world = static_cast<std::size_t>(plan.world_size());
-  if (plan.ranks.empty() || world > max_fuzz_ranks || ops > max_fuzz_ops)
-    return 0;
-  for (const auto& rank : plan.ranks) {
-    if (rank.device < 0 || static_cast<std::size_t>(rank.device) >= world)
-      return 0;  // the simulator refuses it (tested elsewhere); here only the engine is fuzzed
-  }
-  const RooflineModel compute(*Catalog::builtin().find("H100-SXM5-80GB"));
-  try {
-    (void)simulate(plan, star(world), compute, SimulationOptions{1e-6});
-  } catch (const std::exception&) {
-    // Deadlocks, durations beyond the simulated range and dtypes the device lacks are reported
-    // as exceptions; that is the contract.
-  }
+  fuzz::simulate_if_small(plan);
   return 0;
 }
