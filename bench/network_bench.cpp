@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "hardware/topology.hpp"
@@ -41,7 +42,7 @@ struct Count final : FlowObserver {
   void on_flow_done(std::uint64_t) override { ++done; }
 };
 
-ClusterSpec fat_tree(int nodes) {
+ClusterSpec fat_tree(int nodes, int radix = 32) {
   ClusterSpec c;
   c.device.name = "bench";
   c.device.intra_node_link_bandwidth_bytes_per_s = {300e9, "bench"};
@@ -51,7 +52,7 @@ ClusterSpec fat_tree(int nodes) {
   c.devices_per_node = 8;
   c.network.link_bandwidth_bytes_per_s = 25e9;
   c.network.nics_per_node = 8;
-  c.network.switch_radix = 32;
+  c.network.switch_radix = radix;
   return c;
 }
 
@@ -186,6 +187,44 @@ void BM_TopologyEndpointPath(benchmark::State& state) {
   });
 }
 BENCHMARK(BM_TopologyEndpointPath)->Arg(4)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+// Args: nodes of 8 GPUs, switch radix. Route search from every device of a fat-tree (one NIC per
+// GPU, as bench/scenarios' 131,072-H100 cluster): each routes to the same GPU of the next node
+// (a data-parallel ring) and to the next GPU of its node, on a topology built fresh (its build not
+// timed). Counters: the hop tables built and their MB; what a table per source device over every
+// vertex (the search before route classes) would hold for the same sources, in MB.
+void BM_RouteTables(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  const int radix = static_cast<int>(state.range(1));
+  Topology::RouteTableUse use;
+  std::size_t vertices = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto topology = std::make_unique<Topology>(fat_tree(nodes, radix));
+    vertices = topology->vertex_count();
+    state.ResumeTiming();
+    const int devices = topology->device_count();
+    for (int d = 0; d < devices; ++d) {
+      benchmark::DoNotOptimize(topology->route(d, (d + 8) % devices).data());
+      benchmark::DoNotOptimize(topology->route(d, d / 8 * 8 + (d + 1) % 8).data());
+    }
+    state.PauseTiming();  // not the topology's destruction
+    use = topology->route_table_use();
+    topology.reset();
+    state.ResumeTiming();
+  }
+  const double devices = 8.0 * nodes;
+  state.counters["devices"] = devices;
+  state.counters["tables"] = static_cast<double>(use.tables);
+  state.counters["table_MB"] = static_cast<double>(use.bytes) / 1e6;
+  state.counters["per_device_MB"] = devices * static_cast<double>(vertices) * 2 / 1e6;
+}
+BENCHMARK(BM_RouteTables)
+    ->Args({1024, 64})
+    ->Args({4096, 64})
+    ->Args({16384, 128})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace scaleplan

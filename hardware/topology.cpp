@@ -7,131 +7,11 @@
 #include <limits>
 #include <utility>
 
-#include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/breadth_first_search.hpp>
-#include <boost/graph/filtered_graph.hpp>
-#include <boost/graph/visitors.hpp>
+#include "hardware/topology_graph.hpp"
 
 namespace scaleplan {
 
-namespace {
-struct EdgeProperties {
-  LinkId link = 0;
-};
-using BoostGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS,
-                                         boost::no_property, EdgeProperties>;
-constexpr std::uint16_t unreachable = std::numeric_limits<std::uint16_t>::max();
-
-// Whether a route from `source` may take the edge from -> to: none out of a device other than
-// the source, unless devices forward traffic; and none from a NIC back into the source's own
-// node, so that two devices sharing a NIC never talk through it (NCCL takes NVLink or PCIe
-// inside a node; through the NIC the path would tie with the NVSwitch one in hops).
-bool may_take(const std::vector<Vertex>& vertices, VertexId from, VertexId to, VertexId source,
-              bool devices_forward) {
-  if (devices_forward)
-    return true;
-  const Vertex& f = vertices[from];
-  if (f.kind == VertexKind::device && from != source)
-    return false;
-  return !(f.kind == VertexKind::nic && vertices[to].kind == VertexKind::device &&
-           vertices[to].node == vertices[source].node);
-}
-
-// Keeps the edges a route may take (may_take).
-struct TransitFilter {
-  const BoostGraph* graph = nullptr;
-  const std::vector<Vertex>* vertices = nullptr;
-  VertexId source = 0;
-  bool devices_forward = false;
-  template <class Edge>
-  bool operator()(const Edge& e) const {
-    return may_take(*vertices, static_cast<VertexId>(boost::source(e, *graph)),
-                    static_cast<VertexId>(boost::target(e, *graph)), source, devices_forward);
-  }
-};
-
-// Slots each filled at most once and then only read, safely from any number of threads (the
-// header's contract): a reader takes a slot with one acquire load; a writer publishes a value with
-// a compare-exchange, and when two race the first wins and the other's value, computed from the
-// same graph and so equal, is dropped. Values never move once published.
-template <class T>
-const T& publish_once(std::atomic<T*>& slot, std::unique_ptr<T> value) {
-  T* expected = nullptr;
-  if (slot.compare_exchange_strong(expected, value.get(), std::memory_order_acq_rel,
-                                   std::memory_order_acquire))
-    return *value.release();
-  return *expected;
-}
-
-// A number of such slots fixed when made (made, moved and assigned only while the Topology is
-// built; then only read and filled).
-template <class T>
-class OnceSlots {
- public:
-  OnceSlots() = default;
-  explicit OnceSlots(std::size_t size)
-      : slots_(std::make_unique<std::atomic<T*>[]>(size)), size_(size) {}
-  OnceSlots(OnceSlots&& other) noexcept
-      : slots_(std::move(other.slots_)), size_(std::exchange(other.size_, 0)) {}
-  OnceSlots& operator=(OnceSlots&& other) noexcept {
-    OnceSlots(std::move(other)).swap(*this);
-    return *this;
-  }
-  ~OnceSlots() {
-    for (std::size_t i = 0; i < size_; ++i)
-      delete slots_[i].load(std::memory_order_relaxed);
-  }
-  // The value in slot i, or null while none is published.
-  const T* find(std::size_t i) const { return slots_[i].load(std::memory_order_acquire); }
-  // Publishes `value` in slot i unless a value is there already; returns the one in the slot.
-  const T& publish(std::size_t i, std::unique_ptr<T> value) const {
-    return publish_once(slots_[i], std::move(value));
-  }
-
- private:
-  void swap(OnceSlots& other) noexcept {
-    std::swap(slots_, other.slots_);
-    std::swap(size_, other.size_);
-  }
-  std::unique_ptr<std::atomic<T*>[]> slots_;
-  std::size_t size_ = 0;
-};
-
-// Routes from a source are kept in chunks of this many destinations, made when first used: a
-// source that routes to a few peers (a ring's neighbours) costs a few chunks, not a slot per
-// device of a cluster of tens of thousands.
-constexpr std::size_t route_chunk = 64;
-struct RouteChunk {
-  RouteChunk() = default;
-  RouteChunk(const RouteChunk&) = delete;
-  RouteChunk& operator=(const RouteChunk&) = delete;
-  ~RouteChunk() {
-    for (auto& slot : routes)
-      delete slot.load(std::memory_order_relaxed);
-  }
-  // Filled through const chunks, as OnceSlots are.
-  mutable std::array<std::atomic<std::vector<LinkId>*>, route_chunk> routes{};
-};
-}  // namespace
-
-struct Topology::RoutesFrom {
-  RoutesFrom(std::vector<std::uint16_t> hops, int device_count)
-      : distance(std::move(hops)),
-        chunks((static_cast<std::size_t>(device_count) + route_chunk - 1) / route_chunk) {}
-  std::vector<std::uint16_t> distance;  // hops from the source to each vertex
-  // The route to destination d: slot d % route_chunk of chunk d / route_chunk.
-  OnceSlots<RouteChunk> chunks;
-};
-
-struct Topology::Graph {
-  BoostGraph graph;
-  // Made by finish_building, once the devices are known; filled as routes are asked for.
-  OnceSlots<RoutesFrom> routes_from;  // per source device
-  // endpoint_path's and endpoint_links' routes from node 0: [local source · devices per node +
-  // local destination] inside the node, [local source] out of it.
-  OnceSlots<InsideNode> inside_node;
-  OnceSlots<WayOut> way_out;
-};
+using namespace topology_detail;
 
 Topology::Topology() : graph_(std::make_unique<Graph>()) {}
 Topology::~Topology() = default;
@@ -348,81 +228,16 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
   }
 }
 
-const Topology::RoutesFrom& Topology::routes_from(int src_device) const {
-  if (const RoutesFrom* found = graph_->routes_from.find(static_cast<std::size_t>(src_device)))
-    return *found;
-  const VertexId source = device_vertex(src_device);
-  std::vector<std::uint16_t> distance(vertices_.size(), unreachable);
-  distance[source] = 0;
-  const TransitFilter filter{&graph_->graph, &vertices_, source, devices_forward_};
-  const boost::filtered_graph<BoostGraph, TransitFilter> graph(graph_->graph, filter);
-  boost::breadth_first_search(
-      graph, source,
-      boost::visitor(boost::make_bfs_visitor(boost::record_distances(
-          boost::make_iterator_property_map(distance.begin(),
-                                            boost::get(boost::vertex_index, graph_->graph)),
-          boost::on_tree_edge()))));
-  return graph_->routes_from.publish(
-      static_cast<std::size_t>(src_device),
-      std::make_unique<RoutesFrom>(std::move(distance), device_count_));
-}
-
 void Topology::finish_building() {
   const auto devices = static_cast<std::size_t>(device_count_);
-  graph_->routes_from = OnceSlots<RoutesFrom>(devices);
+  graph_->routes_from = OnceSlots<RoutesFromSource>(devices);
   if (!devices_forward_) {
     // Where devices forward, endpoint_path and endpoint_links take whole routes instead.
     const auto per_node = devices / static_cast<std::size_t>(node_count_);
     graph_->inside_node = OnceSlots<InsideNode>(per_node * per_node);
     graph_->way_out = OnceSlots<WayOut>(per_node);
   }
-  const auto& distance = routes_from(0).distance;
-  for (int d = 0; d < device_count_; ++d) {
-    if (distance[device_vertex(d)] == unreachable) {
-      throw TopologyError(vertex_name(device_vertex(d)) + " cannot reach " +
-                          vertex_name(device_vertex(0)) + ": the network is disconnected");
-    }
-  }
-}
-
-const std::vector<LinkId>& Topology::route(int src_device, int dst_device) const {
-  const auto destination = static_cast<std::size_t>(dst_device);
-  const std::size_t chunk_index = destination / route_chunk, slot = destination % route_chunk;
-  const RoutesFrom* from = graph_->routes_from.find(static_cast<std::size_t>(src_device));
-  const RouteChunk* chunk = from ? from->chunks.find(chunk_index) : nullptr;
-  if (chunk) {
-    if (const std::vector<LinkId>* cached = chunk->routes[slot].load(std::memory_order_acquire))
-      return *cached;
-  } else {
-    if (!from)
-      from = &routes_from(src_device);
-    chunk = &from->chunks.publish(chunk_index, std::make_unique<RouteChunk>());
-  }
-
-  const VertexId src = device_vertex(src_device);
-  const VertexId dst = device_vertex(dst_device);
-  const auto& distance = from->distance;
-  std::vector<LinkId> path;
-  VertexId v = dst;
-  std::vector<LinkId> candidates;
-  // The source's digits pick the branches, least significant first (see the header).
-  std::uint64_t spread = static_cast<std::uint64_t>(src_device);
-  while (v != src) {
-    // Walk back along any in-edge one hop closer to the source.
-    candidates.clear();
-    for (auto [e, end] = boost::in_edges(v, graph_->graph); e != end; ++e) {
-      const VertexId u = static_cast<VertexId>(boost::source(*e, graph_->graph));
-      if (distance[u] != unreachable && distance[u] + 1 == distance[v] &&
-          may_take(vertices_, u, v, src, devices_forward_))
-        candidates.push_back(graph_->graph[*e].link);
-    }
-    const LinkId chosen = candidates[spread % candidates.size()];
-    spread /= candidates.size();
-    path.push_back(chosen);
-    v = links_[chosen].from;
-  }
-  std::reverse(path.begin(), path.end());
-  return publish_once(chunk->routes[slot], std::make_unique<std::vector<LinkId>>(std::move(path)));
+  prepare_route_search();
 }
 
 double Topology::route_latency_s(int src_device, int dst_device) const {

@@ -7,16 +7,17 @@
 //
 // Generators (one file each): node fabrics and PCIe host bridges (topology.cpp), fat-tree and
 // rail-optimized fabrics (fat_tree.cpp), 2D/3D torus (torus.cpp), dragonfly (dragonfly.cpp).
+// Route search, by classes of sources that share their hop distances: route_search.cpp.
 //
 // Sharing between threads: a Topology is built once and then only read. Its const methods may
 // be called from any number of threads at once on one shared Topology (a planner or a sweep
 // builds it once and simulates many plans on it in parallel); they give every thread the same
-// results as a single thread would. What they route is remembered (routes, hop distances,
-// endpoint paths) in slots that are each filled at most once and never change after: a lookup is
-// one atomic load, with no lock; two threads that reach an empty slot at once may both compute
-// its value, which is the same, and the first to publish it wins. References returned (route())
-// stay valid as long as the Topology. Moving or destroying a Topology while another thread reads
-// it is a data race, as for any object.
+// results as a single thread would. What they route is remembered (routes, route classes' hop
+// distances, endpoint paths) in slots that are each filled at most once and never change after: a
+// lookup is one atomic load, with no lock; two threads that reach an empty slot at once may both
+// compute its value, which is the same, and the first to publish it wins. References returned
+// (route()) stay valid as long as the Topology. Moving or destroying a Topology while another
+// thread reads it is a data race, as for any object.
 #pragma once
 
 #include <array>
@@ -112,11 +113,31 @@ class Topology {
   const std::vector<int>& torus_dims() const { return torus_dims_; }
   std::vector<int> torus_coordinates(int device) const;
 
-  // Links from one device to another, in order. Cached; O(V + E) on the first route from a
-  // source, O(path length) on the first to a destination, O(1) after. A device is never a
-  // transit hop unless devices forward (torus, custom networks).
+  // Links from one device to another, in order. Cached: O(path length × links into its
+  // vertices) on the first route to a destination, O(1) after. A device is never a transit hop
+  // unless devices forward (torus, custom networks).
   const std::vector<LinkId>& route(int src_device, int dst_device) const;
   double route_latency_s(int src_device, int dst_device) const;
+
+  // Route search. A route follows hop distances from its source, which the source reads from a
+  // table it shares with every device of its route class, built on its first route. Where the
+  // network is alike nodes hung from switches (fat-tree, rail-optimized, dragonfly), a class is
+  // the switches and hops through which a device leaves its node, so that the devices of a leaf
+  // share one table (and the leaves with the same neighbours, as those of a pod, share theirs);
+  // the table holds hops to the switches only (2 bytes a switch), the hops to a node's own
+  // vertices coming from node 0's. A torus needs no table (hops add up along its axes: one
+  // class); a custom network has one class per device, whose table covers every vertex.
+  std::size_t route_class_count() const;
+  std::size_t route_class(int src_device) const;
+  // The vertices and links one class's table search visits, and its bytes.
+  double route_class_search_work() const;
+  std::size_t route_class_table_bytes() const;
+  // Tables built so far and their bytes (for benchmarks; O(route_class_count())).
+  struct RouteTableUse {
+    std::size_t tables = 0;
+    std::size_t bytes = 0;
+  };
+  RouteTableUse route_table_use() const;
 
   // A transfer from one device to another as estimates see it, without routing it: its route's
   // bottleneck bandwidth and latency, and the two endpoint ports it occupies (equal ids for
@@ -171,9 +192,14 @@ class Topology {
     bool direct = false;
   };
   const InsideNode& inside_node_0(int src_local, int dst_local) const;
-  // What has been routed from one source device: its hop distances and its routes (topology.cpp).
-  struct RoutesFrom;
-  const RoutesFrom& routes_from(int src_device) const;
+  // Hops from one source to any vertex, as route search reads them (route_search.cpp).
+  struct SourceHops;
+  SourceHops source_hops(int src_device) const;
+  // Finds what route search needs to know of the built network (route_search.cpp).
+  void prepare_route_search();
+  // The switch (counted from the first switch vertex) that NIC `nic_local` (a node-local
+  // vertex index) of a node hangs from.
+  std::uint32_t nic_switch(int node, int nic_local) const;
   // Per leaf switch of a folded Clos: its uplinks' total bandwidth, its pod (the lowest of its
   // aggregation switches, the same for every leaf of the pod) and the pod's uplinks' total.
   struct LeafUplinks {

@@ -533,8 +533,10 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   p.alpha_beta_transactions = sim.alpha_beta_transactions;
   p.flows_if_all_flows = sim.flows_if_all_flows;
   p.routed_sources_if_all_flows = sim.routed_sources_if_all_flows;
+  p.route_classes_if_all_flows = sim.route_classes_if_all_flows;
   p.flow_budget = options.flow_budget;
   p.route_search_budget = options.route_search_budget;
+  p.flow_source_budget = options.flow_source_budget;
   p.network_size = network.topology.vertex_count() + network.topology.link_count();
   p.collectives_by_algorithm = sim.collectives_by_algorithm;
   std::vector<LinkUsage> links;

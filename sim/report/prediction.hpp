@@ -142,8 +142,10 @@ struct Prediction {
   std::uint64_t alpha_beta_transactions = 0;
   std::uint64_t flows_if_all_flows = 0;
   std::uint64_t routed_sources_if_all_flows = 0;
+  std::uint64_t route_classes_if_all_flows = 0;  // their route classes (Topology::route_class)
   std::uint64_t flow_budget = 0;
   double route_search_budget = 0;  // see SimulationOptions
+  double flow_source_budget = 0;   // see SimulationOptions
   std::size_t network_size = 0;    // vertices + links
   std::map<std::string, std::uint64_t> collectives_by_algorithm;
   std::vector<LinkUsage> busiest_links;  // at most 10, busiest first

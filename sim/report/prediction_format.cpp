@@ -48,7 +48,7 @@ std::string simulation_text(const Prediction& p) {
   if (p.alpha_beta_transactions > 0) {
     out += ", " + std::to_string(p.alpha_beta_transactions) + " on the alpha-beta fast path";
     if (p.network_model == NetworkModel::automatic) {
-      const double budget_sources = p.route_search_budget / static_cast<double>(p.network_size);
+      const double budget_sources = p.flow_source_budget / static_cast<double>(p.network_size);
       out += " (as flows the step would start " + std::to_string(p.flows_if_all_flows) +
              " flows from " + std::to_string(p.routed_sources_if_all_flows) +
              " devices; the budget is " + std::to_string(p.flow_budget) + " flows from " +

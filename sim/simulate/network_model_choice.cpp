@@ -57,11 +57,22 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
     demands.push_back(
         collective_demand(routes[id], id < occurrences.size() ? occurrences[id] : 0, id));
   demands.push_back(std::move(messages));
+  // Devices routed from, and the route classes whose tables they read (topology.hpp): a class's
+  // table is searched once, whichever of its devices routes first.
   std::vector<std::uint32_t> users(topology.device_count(), 0);
+  std::vector<std::uint32_t> class_users(topology.route_class_count(), 0);
   // Each demand's distinct sources, kept in first-seen order (only counted below): a stamp per
   // device rather than a sort of millions of transfers' sources.
   std::vector<std::size_t> seen_by(topology.device_count(), SIZE_MAX);
-  std::uint64_t flows = 0, sources = 0;
+  std::uint64_t flows = 0, sources = 0, classes = 0;
+  const auto use = [&](int src) {
+    sources += users[src]++ == 0 ? 1 : 0;
+    classes += class_users[topology.route_class(src)]++ == 0 ? 1 : 0;
+  };
+  const auto release = [&](int src) {
+    sources -= --users[src] == 0 ? 1 : 0;
+    classes -= --class_users[topology.route_class(src)] == 0 ? 1 : 0;
+  };
   for (std::size_t k = 0; k < demands.size(); ++k) {
     Demand& d = demands[k];
     std::size_t kept = 0;
@@ -74,21 +85,23 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
     d.sources.resize(kept);
     flows += d.flows;
     for (int src : d.sources)
-      sources += users[src]++ == 0 ? 1 : 0;
+      use(src);
   }
-  const FlowDemand all_flows{flows, sources};
+  const FlowDemand all_flows{flows, sources, classes};
   const NetworkModel model = options.network_model;
-  const auto network_size = static_cast<double>(topology.vertex_count() + topology.link_count());
+  const double class_work = topology.route_class_search_work();
   if (model == NetworkModel::flows) {
-    const double search_work = static_cast<double>(sources) * network_size;
+    const double search_work = static_cast<double>(classes) * class_work;
     if (flows > options.flow_limit || search_work > options.route_search_limit) {
       throw NetworkModelError(fmt::format(
-          "as flows the step would start {} flows from {} devices, each routed across a network "
-          "of {} vertices and links (about {:.2g} GB of route tables); flows carry at most {} "
-          "flows and {:.3g} of route search, and the automatic model puts what is beyond its "
-          "budget on the alpha-beta fast path",
-          flows, sources, topology.vertex_count() + topology.link_count(),
-          static_cast<double>(sources) * static_cast<double>(topology.vertex_count()) * 2 / 1e9,
+          "as flows the step would start {} flows from {} devices, whose routes read the hop "
+          "tables of {} route classes, each a search of {:.0f} vertices and links of the network "
+          "({:.3g} of route search, about {:.2g} GB of tables); flows carry at most {} flows and "
+          "{:.3g} of route search, and the automatic model puts what is beyond its budget on the "
+          "alpha-beta fast path",
+          flows, sources, classes, class_work, search_work,
+          static_cast<double>(classes) * static_cast<double>(topology.route_class_table_bytes()) /
+              1e9,
           options.flow_limit, options.route_search_limit));
     }
     return all_flows;
@@ -96,10 +109,12 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
   // Most flows first; equal ones in key order, the messages after the collectives.
   std::stable_sort(demands.begin(), demands.end(),
                    [](const Demand& a, const Demand& b) { return a.flows > b.flows; });
+  const auto network_size = static_cast<double>(topology.vertex_count() + topology.link_count());
   for (const Demand& d : demands) {
-    const double search_work = static_cast<double>(sources) * network_size;
+    const double search_work = static_cast<double>(classes) * class_work;
+    const double spread = static_cast<double>(sources) * network_size;
     if (model == NetworkModel::automatic && flows <= options.flow_budget &&
-        search_work <= options.route_search_budget)
+        search_work <= options.route_search_budget && spread <= options.flow_source_budget)
       break;
     if (d.route) {
       routes[*d.route].alpha_beta = true;
@@ -108,7 +123,7 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
     }
     flows -= d.flows;
     for (int src : d.sources)
-      sources -= --users[src] == 0 ? 1 : 0;
+      release(src);
   }
   return all_flows;
 }

@@ -12,14 +12,19 @@ namespace scaleplan {
 struct FlowDemand {
   std::uint64_t flows = 0;
   std::uint64_t routed_sources = 0;  // devices the flows start from, each routed once
+  // The route classes of those devices: each class's hop table is searched once
+  // (Topology::route_class, route_class_search_work).
+  std::uint64_t route_classes = 0;
 };
 
 // Expands every collective of the plan into `routes` and marks those that take the fast path:
 // none under NetworkModel::flows, all under alpha_beta; under automatic, while the step would
 // start more flows than options.flow_budget or search more routes than
-// options.route_search_budget, the collectives of one (group, kind, size), or all the messages
-// as one, that would start the most flows (ties in key order, the messages last). Under flows,
-// a step beyond options.flow_limit or options.route_search_limit throws NetworkModelError.
+// options.route_search_budget (route classes routed from × Topology::route_class_search_work), or
+// spread wider than options.flow_source_budget (devices routed from × vertices and links), the
+// collectives of one (group, kind, size), or all the messages as one, that would start the most
+// flows (ties in key order, the messages last). Under flows, a step beyond options.flow_limit or
+// options.route_search_limit throws NetworkModelError.
 FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
                                  const SimulationOptions& options, CommRoutes& routes);
 

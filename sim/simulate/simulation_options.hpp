@@ -38,14 +38,25 @@ struct SimulationOptions {
   // Flows a step may start before `automatic` takes the fast path: a million flows simulate in
   // seconds on one core (bench/), contended fabrics slower.
   std::uint64_t flow_budget = 1'000'000;
-  // Route search work (devices routed from × (vertices + links)) before `automatic` takes the
-  // fast path: about 0.2 s on one core (2,048 searches of a 16,384-GPU fat-tree, 3e8, took 1.3 s).
+  // Route search work (the route classes routed from × the vertices and links one class's table
+  // search visits, Topology::route_class_search_work) before `automatic` takes the fast path.
+  // Where devices share no table (one class per device, as on a custom network) 5e7 is about
+  // 0.2 s on one core (2,048 searches of a 16,384-GPU fat-tree, 3e8, took 1.3 s); on the
+  // generated fabrics a class is the switches a device leaves its node through and its table
+  // covers the switches only: every device of a 131,072-GPU fat-tree reads 32 tables, 8.6e6.
   double route_search_budget = 5e7;
-  // What `flows`, which has no fast path to fall back to, may ask for: each device routed from
-  // keeps 2 bytes of hop distance per network vertex (every rank of 32,768 A100s as flows would
-  // route from 32,768 devices across 336,000 vertices and links: 11 GB, still growing at 5.6 GB
-  // after 5 minutes), and flows run one after the other (the largest golden case starts 5.8
-  // million). Beyond either, choose_network_models throws NetworkModelError.
+  // The spread of the flows `automatic` keeps, as devices routed from × (vertices + links) of the
+  // network: 5e7 is flows from 9,557 devices of a 512-GPU fat-tree, 149 of a 16,384-GPU one, 37
+  // of a 131,072-GPU one. Until route classes (issue 20) this was the route search budget, per
+  // device; it stays the bound on how widely flows spread because the flow model's time grows
+  // with it (lifted, Llama 3 405B on 16,384 H100 takes all of its 800,000 flows as flows: 4.5 s
+  // of CPU rather than 0.8 s, bench/README.md, "Route tables"), and so that predictions stay the
+  // same. A step beyond it, or beyond flow_budget or route_search_budget, takes the fast path.
+  double flow_source_budget = 5e7;
+  // What `flows`, which has no fast path to fall back to, may ask for: each route class routed
+  // from keeps 2 bytes of hop distance per switch (per vertex on a custom network), and flows run
+  // one after the other (the largest golden case starts 5.8 million). Beyond either,
+  // choose_network_models throws NetworkModelError.
   double route_search_limit = 1e9;
   std::uint64_t flow_limit = 50'000'000;
   // Compute time multipliers by device index (stragglers); empty, or 1 for a device: as timed.

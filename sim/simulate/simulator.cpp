@@ -87,6 +87,7 @@ class Simulation final : public CommunicationHandler, public TransactionDoneHand
     result.alpha_beta_transactions = alpha_beta_.transactions();
     result.flows_if_all_flows = demand_.flows;
     result.routed_sources_if_all_flows = demand_.routed_sources;
+    result.route_classes_if_all_flows = demand_.route_classes;
     result.link_bytes.assign(network_.topology().link_count(), 0.0);
     flows_.add_link_bytes(result.link_bytes);
     alpha_beta_.add_link_bytes(result.link_bytes);

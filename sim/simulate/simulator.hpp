@@ -37,6 +37,7 @@ struct SimulationResult {
   std::uint64_t alpha_beta_transactions = 0;
   std::uint64_t flows_if_all_flows = 0;
   std::uint64_t routed_sources_if_all_flows = 0;
+  std::uint64_t route_classes_if_all_flows = 0;  // their route classes (Topology::route_class)
   std::map<std::string, std::uint64_t> collectives_by_algorithm;  // algorithm name: collectives
   std::vector<double> link_bytes;  // bytes each link carried during the step (index: LinkId)
 };
