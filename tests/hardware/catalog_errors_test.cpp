@@ -144,18 +144,18 @@ TEST(CatalogErrors, GemmTilingAndDtypeEfficienciesParse) {
 TEST(CatalogErrors, ADtypeEfficiencyNeedsThePeakOfThatDtype) {
   EXPECT_EQ(errors_of(valid + "    compute_efficiency_by_dtype:\n"
                               "      fp8: {value: 0.4, source: \"s\"}\n"),
-            "c.yaml:20:7: devices[0].compute_efficiency_by_dtype.fp8: the device has no fp8 peak; "
+            "c.yaml:20:12: devices[0].compute_efficiency_by_dtype.fp8: the device has no fp8 peak; "
             "use one of its dtypes: bf16");
   EXPECT_EQ(errors_of(valid + "    compute_efficiency_by_dtype:\n"
                               "      bf16: {value: 1.2, source: \"s\"}\n"),
-            "c.yaml:20:20: devices[0].compute_efficiency_by_dtype.bf16.value: must be from 0.001 "
+            "c.yaml:20:21: devices[0].compute_efficiency_by_dtype.bf16.value: must be from 0.001 "
             "to 1, got 1.2");
 }
 
 TEST(CatalogErrors, GemmTilingIsCheckedKeyByKey) {
   // Every key required.
   EXPECT_EQ(errors_of(valid + replace(tiling, "      min_tile: {value: 64, source: \"s\"}\n", "")),
-            "c.yaml:19:5: devices[0].gemm_tiling.min_tile: required key is missing");
+            "c.yaml:20:7: devices[0].gemm_tiling.min_tile: required key is missing");
   // Tile sides are powers of two.
   EXPECT_EQ(errors_of(valid + replace(tiling, "max_tile_m: {value: 128", "max_tile_m: {value: 96")),
             "c.yaml:21:19: devices[0].gemm_tiling.max_tile_m: must be a power of two (64, 128, "
