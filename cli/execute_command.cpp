@@ -4,7 +4,6 @@
 
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -58,16 +57,6 @@ std::atomic<bool> interrupted{false};
 
 extern "C" void on_signal(int) {
   interrupted.store(true);
-}
-
-bool is_plan_file(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  for (int i = 0; i < 20 && std::getline(in, line); ++i) {
-    if (line.rfind("format:", 0) == 0)
-      return line.find("scaleplan-plan") != std::string::npos;
-  }
-  return false;
 }
 
 struct PlanToRun {

@@ -16,7 +16,17 @@ void Engine::schedule_at(SimTime at, EventHandler* handler, std::uint64_t payloa
 }
 
 SimTime Engine::run() {
-  while (!queue_.empty()) {
+  for (;;) {
+    if (!instant_end_.empty() && (queue_.empty() || queue_.top().time != now_)) {
+      // In the order asked; requests made while serving wait for the next round.
+      serving_.swap(instant_end_);
+      for (InstantEndHandler* handler : serving_)
+        handler->on_instant_end();
+      serving_.clear();
+      continue;
+    }
+    if (queue_.empty())
+      break;
     const Event event = queue_.top();
     queue_.pop();
     now_ = event.time;

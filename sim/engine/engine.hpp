@@ -22,6 +22,16 @@ class EventHandler {
   ~EventHandler() = default;
 };
 
+// Asked once the last event of an instant has run, before time moves on: models that gather the
+// changes of one instant (transfers starting and ending together) handle them there, at once.
+class InstantEndHandler {
+ public:
+  virtual void on_instant_end() = 0;
+
+ protected:
+  ~InstantEndHandler() = default;
+};
+
 class Engine {
  public:
   SimTime now() const { return now_; }
@@ -35,6 +45,13 @@ class Engine {
   void schedule_after(SimTime delay, EventHandler* handler, std::uint64_t payload) {
     schedule_at(delay > sim_time_max - now_ ? sim_time_max + 1 : now_ + delay, handler, payload);
   }
+
+  // Calls `handler->on_instant_end()` after the last event at now() has run, before the first
+  // event at a later time (or before run() returns). Ask once per instant: each request is one
+  // call. A handler may schedule events at now(); they run before time moves on, and their
+  // requests are served after them. O(1) per request; an instant without requests costs one
+  // comparison.
+  void at_instant_end(InstantEndHandler* handler) { instant_end_.push_back(handler); }
 
   // Runs until no event is left. Returns the time of the last event.
   SimTime run();
@@ -56,6 +73,8 @@ class Engine {
   std::uint64_t next_sequence_ = 0;
   std::uint64_t events_processed_ = 0;
   std::priority_queue<Event, std::vector<Event>, Later> queue_;
+  std::vector<InstantEndHandler*> instant_end_;  // requests for the current instant
+  std::vector<InstantEndHandler*> serving_;
 };
 
 }  // namespace scaleplan

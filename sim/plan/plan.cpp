@@ -199,10 +199,13 @@ OpCounts checked_op_counts(const Plan& plan, int world, const std::vector<bool>&
           if (op.group >= plan.groups.size())
             fail(rank_index, i, "group index out of range");
           const std::uint32_t group = plan.group_of(rank_index, op);
+          // Membership is searched once per (group, rank), at the rank's first collective there:
+          // a data-parallel group of thousands of ranks sees hundreds of collectives from each.
+          const auto [count, first] = counts.collectives.try_emplace({group, r}, 0);
           const auto& members = plan.groups[group].ranks;
-          if (std::find(members.begin(), members.end(), r) == members.end())
+          if (first && std::find(members.begin(), members.end(), r) == members.end())
             fail(rank_index, i, "collective on a group this rank is not in");
-          ++counts.collectives[{group, r}];
+          ++count->second;
           break;
         }
         case OpKind::send:

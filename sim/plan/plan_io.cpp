@@ -1,6 +1,7 @@
 #include "sim/plan/plan_io.hpp"
 
 #include <cstdio>
+#include <fstream>
 #include <limits>
 
 #include <fmt/format.h>
@@ -207,11 +208,7 @@ std::optional<std::int32_t> list_item(const YAML::Node& item, Diagnostics& diagn
   return static_cast<std::int32_t>(*v);
 }
 
-// Sizes in a plan: FLOPs of a kernel, bytes it moves or an op sends, memory a rank holds. Up to
-// 1e21 (a zettaFLOP, a zettabyte): far beyond any step, small enough that a time computed from
-// one stays a number; what is still too long for the simulator is an error at its op.
-constexpr double max_plan_quantity = 1e21;
-
+// Sizes up to max_plan_quantity; what is still too long for the simulator is an error at its op.
 double quantity(MapReader& map, std::string_view key) {
   return map.number(key, NumberRange::non_negative(max_plan_quantity), 0.0).value_or(0);
 }
@@ -239,7 +236,21 @@ std::pair<SourceLocation, std::string> locate(const YAML::Node& root, const Plan
 
 }  // namespace
 
-Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
+PlanFileFormat plan_format_for(const std::filesystem::path& path) {
+  return path.extension() == compact_plan_extension ? PlanFileFormat::compact
+                                                    : PlanFileFormat::yaml;
+}
+
+void write_plan(const Plan& plan, std::ostream& out, PlanFileFormat format) {
+  if (format == PlanFileFormat::compact)
+    write_plan_compact(plan, out);
+  else
+    write_plan(plan, out);
+}
+
+namespace {
+
+Plan parse_plan_yaml(std::string_view yaml_text, const std::string& file_label) {
   const YAML::Node root = load_yaml_string(yaml_text, file_label);
   Diagnostics diagnostics(file_label);
   MapReader top(root, "", diagnostics);
@@ -370,8 +381,62 @@ Plan parse_plan(std::string_view yaml_text, const std::string& file_label) {
   return plan;
 }
 
+// The first bytes of a file, to tell its format; empty when it cannot be read (the reader then
+// says why).
+std::string first_bytes(const std::filesystem::path& path, std::size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(n, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(n));
+  bytes.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  return bytes;
+}
+
+}  // namespace
+
+Plan parse_plan(std::string_view text, const std::string& file_label) {
+  if (starts_as_compact_plan(text))
+    return parse_plan_compact(text, file_label);
+  return parse_plan_yaml(text, file_label);
+}
+
+PlanFileFormat plan_format_of_file(const std::filesystem::path& path) {
+  return starts_as_compact_plan(first_bytes(path, compact_plan_magic.size()))
+             ? PlanFileFormat::compact
+             : PlanFileFormat::yaml;
+}
+
 Plan read_plan(const std::filesystem::path& path) {
-  return parse_plan(read_input_file(path), path.string());
+  if (plan_format_of_file(path) == PlanFileFormat::yaml)
+    return parse_plan_yaml(read_input_file(path), path.string());
+  std::ifstream in(path, std::ios::binary);
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (!in || error) {
+    throw InputError({{{path.string(), 0, 0},
+                       "",
+                       "cannot read the file: " +
+                           (error ? error.message() : std::string("it cannot be opened"))}});
+  }
+  Plan plan = read_plan_compact(in, path.string(), size);
+  if (in.bad())
+    throw InputError({{{path.string(), 0, 0}, "", "cannot read the file: a read failed"}});
+  return plan;
+}
+
+bool is_plan_file(const std::filesystem::path& path) {
+  const std::string head = first_bytes(path, 4096);
+  if (starts_as_compact_plan(head))
+    return true;
+  // A YAML plan says so in its first lines (after a comment).
+  std::size_t line = 0;
+  for (int i = 0; i < 20 && line < head.size(); ++i) {
+    const std::size_t next = std::min(head.find('\n', line), head.size());
+    const std::string_view text(head.data() + line, next - line);
+    if (text.starts_with("format:"))
+      return text.find("scaleplan-plan") != std::string_view::npos;
+    line = next + 1;
+  }
+  return false;
 }
 
 }  // namespace scaleplan

@@ -60,9 +60,10 @@ void AlphaBetaTransferModel::start(std::uint32_t transaction, std::uint32_t rout
   for (const auto& [port, share] : cost.port_share)
     contended = contended || is_contended_[port];
   if (contended) {
-    reshare(cost);
-    if (running_[transaction].rate < 1)
-      return;  // reshare scheduled its end
+    // Its rate, and so its end, comes from the reshare at the end of the instant.
+    r.unscheduled = true;
+    defer_reshare(cost);
+    return;
   }
   schedule_end(transaction);
 }
@@ -85,7 +86,7 @@ void AlphaBetaTransferModel::on_event(std::uint64_t payload) {
     contended = contended || is_contended_[port];
   leave_ports(transaction, cost);
   if (contended)
-    reshare(cost);
+    defer_reshare(cost);
   engine_.schedule_after(to_sim_time(cost.latency_s, TimeOverflow::Cause::communication), this,
                          latency_end | transaction);
 }
@@ -124,31 +125,70 @@ const AlphaBetaTransferModel::Cost& AlphaBetaTransferModel::cost_of(std::uint32_
 }
 
 void AlphaBetaTransferModel::join_ports(std::uint32_t transaction, const Cost& cost) {
-  for (const auto& [port, share] : cost.port_share) {
+  std::vector<std::uint32_t>& position = running_[transaction].position;
+  position.resize(cost.port_share.size());
+  for (std::size_t k = 0; k < cost.port_share.size(); ++k) {
+    const auto [port, share] = cost.port_share[k];
     Port& p = ports_[port];
     p.demand += share;
+    position[k] = static_cast<std::uint32_t>(p.transactions.size());
     p.transactions.push_back(transaction);
+    p.slot.push_back(static_cast<std::uint32_t>(k));
     if (p.demand > contended_demand)
       is_contended_[port] = 1;
   }
 }
 
 void AlphaBetaTransferModel::leave_ports(std::uint32_t transaction, const Cost& cost) {
-  for (const auto& [port, share] : cost.port_share) {
+  const std::vector<std::uint32_t>& position = running_[transaction].position;
+  for (std::size_t k = 0; k < cost.port_share.size(); ++k) {
+    const auto [port, share] = cost.port_share[k];
     Port& p = ports_[port];
-    p.transactions.erase(std::find(p.transactions.begin(), p.transactions.end(), transaction));
+    // The last one in the list takes the leaving one's place.
+    const std::uint32_t at = position[k];
+    const std::uint32_t moved = p.transactions.back();
+    const std::uint32_t moved_slot = p.slot.back();
+    p.transactions[at] = moved;
+    p.slot[at] = moved_slot;
+    running_[moved].position[moved_slot] = at;
+    p.transactions.pop_back();
+    p.slot.pop_back();
     // The last one leaves exactly nothing, whatever rounding the sums left.
     p.demand = p.transactions.empty() ? 0.0 : p.demand - share;
   }
 }
 
-// Max-min over the part of the ports that a change at `changed`'s ports can reach: its ports, the
-// transactions on them, and, through contended ports only, the transactions sharing those, and
+void AlphaBetaTransferModel::defer_reshare(const Cost& cost) {
+  port_changed_.resize(ports_.size(), 0);
+  for (const auto& [port, share] : cost.port_share) {
+    if (!port_changed_[port]) {
+      port_changed_[port] = 1;
+      changed_ports_.push_back(port);
+    }
+  }
+  if (!reshare_asked_) {
+    reshare_asked_ = true;
+    engine_.at_instant_end(this);
+  }
+}
+
+void AlphaBetaTransferModel::on_instant_end() {
+  reshare_asked_ = false;
+  reshare();
+  for (const std::uint32_t port : changed_ports_)
+    port_changed_[port] = 0;
+  changed_ports_.clear();
+}
+
+// Max-min over the part of the ports that the changes at the changed ports can reach: its ports,
+// the transactions on them, and, through contended ports only, the transactions sharing those, and
 // so on. Rates elsewhere cannot change (max-min is decided per connected part), so a change costs
 // the size of its part, not of every contended port of the step. A transaction of the part on no
-// contended port runs at its speed alone. Everything is visited in the order it was added, so one
-// input gives one result.
-void AlphaBetaTransferModel::reshare(const Cost& changed) {
+// contended port runs at its speed alone. The part's transactions and ports are sorted by id before
+// the solve, so the order the ports' lists hold them in does not matter: one input gives one
+// result.
+void AlphaBetaTransferModel::reshare() {
+  ++reshares_;
   members_.clear();
   part_ports_.clear();
   auto visit_port = [&](std::uint32_t port) {
@@ -158,14 +198,14 @@ void AlphaBetaTransferModel::reshare(const Cost& changed) {
     part_ports_.push_back(port);
   };
   port_seen_.resize(ports_.size(), 0);
-  for (const auto& [port, share] : changed.port_share)
+  for (const std::uint32_t port : changed_ports_)
     visit_port(port);
   const std::size_t seeds = part_ports_.size();
   for (std::size_t next = 0; next < part_ports_.size(); ++next) {
     const std::uint32_t port = part_ports_[next];
     is_contended_[port] = ports_[port].demand > contended_demand ? 1 : 0;
-    // The changed transaction's own ports are always opened: those that stopped being contended
-    // release the transactions they slowed.
+    // The changed ports are always opened: those that stopped being contended release the
+    // transactions they slowed.
     if (!is_contended_[port] && next >= seeds)
       continue;
     for (const std::uint32_t t : ports_[port].transactions) {
@@ -211,8 +251,19 @@ void AlphaBetaTransferModel::reshare(const Cost& changed) {
     const std::uint32_t t = members_[i];
     // Never quite 0: rounding cannot stop a transaction.
     const double rate = begin_[i] == begin_[i + 1] ? 1.0 : std::clamp(rates[i], 1e-9, 1.0);
-    if (running_[t].active)
+    Running& r = running_[t];
+    if (r.active && r.unscheduled) {
+      // Started this instant: nothing has run at its provisional rate 1.
+      r.unscheduled = false;
+      if (link_rates_ && rate != r.rate) {
+        show_rates(r, r.rate, false);
+        show_rates(r, rate, true);
+      }
+      r.rate = rate;
+      schedule_end(t);
+    } else if (r.active) {
       set_rate(t, rate);
+    }
     member_of_[t] = 0;
   }
 }

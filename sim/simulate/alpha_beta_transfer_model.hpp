@@ -10,6 +10,12 @@
 // flows sharing a link do. Only ports asked for more than they hold are solved; a transaction
 // that needs none of them runs at its speed alone. Its bytes land on the links the estimate can
 // name (estimate_link_bytes).
+//
+// The starts and ends of one simulated instant at contended ports are shared out once, when the
+// instant ends (Engine::at_instant_end), over the part their ports reach: a phase whose thousands
+// of transfers start together costs one solve, not one per transfer. The rates are those that
+// solving after each change would leave at the end of the instant (max-min is decided per
+// connected part, from the part's final state), so batching changes no prediction.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +33,9 @@
 
 namespace scaleplan {
 
-class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
+class AlphaBetaTransferModel final : public TransferModel,
+                                     public EventHandler,
+                                     public InstantEndHandler {
  public:
   // `link_rates`, when not null, is told the rate each transaction puts on its links while it
   // runs. All references must outlive the model.
@@ -37,10 +45,15 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
 
   void start(std::uint32_t transaction, std::uint32_t route) override;
   std::uint64_t transactions() const override { return transactions_; }
+  // How many times contended ports were shared again: at most once per simulated instant, however
+  // many transactions started or ended at it (their changes are gathered until the instant ends).
+  std::uint64_t reshares() const { return reshares_; }
   void add_link_bytes(std::vector<double>& link_bytes) const override;
 
   // The end of a transaction's bandwidth part (if still current) or of its latency part.
   void on_event(std::uint64_t payload) override;
+  // Shares the ports again after this instant's starts and ends at contended ports, all at once.
+  void on_instant_end() override;
 
  private:
   // What the fast path charges for a route: its bandwidth part and its latency part alone on
@@ -61,18 +74,27 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
     SimTime since = 0;       // when remaining_s was last brought up to date
     std::uint32_t generation = 0;
     bool active = false;
+    bool unscheduled = false;  // started at a contended port: its end waits for the reshare
+    // Where it stands in each of its ports' lists (index: its cost's port_share), so that it
+    // leaves each in O(1).
+    std::vector<std::uint32_t> position;
   };
   struct Port {
     double demand = 0;  // the sum of the shares of the running transactions on it
+    // The running transactions on it, in no particular order (a leaving one's place is taken by
+    // the last); reshare sorts what it gathers from them.
     std::vector<std::uint32_t> transactions;
+    std::vector<std::uint32_t> slot;  // beside each: the port's index in its cost's port_share
   };
 
   const Cost& cost_of(std::uint32_t route);
   void join_ports(std::uint32_t transaction, const Cost& cost);
   void leave_ports(std::uint32_t transaction, const Cost& cost);
-  // Brings the rates up to date after the demands of `changed`'s ports changed, and schedules
-  // the end of each transaction whose rate changed.
-  void reshare(const Cost& changed);
+  // Marks `cost`'s ports as changed in this instant; on_instant_end reshares from them.
+  void defer_reshare(const Cost& cost);
+  // Brings the rates up to date after the demands of the changed ports (changed_ports_)
+  // changed, and schedules the end of each transaction whose rate changed or was unscheduled.
+  void reshare();
   void set_rate(std::uint32_t transaction, double rate);
   void schedule_end(std::uint32_t transaction);
   void show_rates(const Running& running, double rate, bool starting);
@@ -93,6 +115,7 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   // (join_ports sets it at once).
   std::vector<char> is_contended_;
   std::uint64_t transactions_ = 0;
+  std::uint64_t reshares_ = 0;
 
   // Scratch space for reshare.
   WeightedMaxMinSolver solver_;
@@ -107,6 +130,10 @@ class AlphaBetaTransferModel final : public TransferModel, public EventHandler {
   std::vector<std::uint32_t> contended_;  // the part's contended ports
   std::vector<std::uint32_t> part_ports_;
   std::vector<char> port_seen_;
+  // This instant's changed ports (each once) and whether on_instant_end has been asked for.
+  std::vector<std::uint32_t> changed_ports_;
+  std::vector<char> port_changed_;
+  bool reshare_asked_ = false;
 };
 
 }  // namespace scaleplan

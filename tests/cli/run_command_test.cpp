@@ -65,6 +65,29 @@ TEST(RunCommand, ADumpedPlanSimulatesAsTheRunDid) {
   EXPECT_EQ(simulated.text, ran.text);
   EXPECT_EQ(nlohmann::json::parse(ran.text)["simulation"]["replicas_simulated_as_one"], 2);
 
+  // The same in the compact format (a .splan name), and every rank's plan, whose pipeline stages
+  // share their programs in the file: the run's report again.
+  for (const std::string ranks : {"", " --all-ranks"}) {
+    const std::string compact = (dir / "plan.splan").string();
+    const Output dumped = run("run --json " + small + ranks + " --dump-plan " + compact);
+    ASSERT_EQ(dumped.status, 0) << dumped.text;
+    const Output read_back = run("simulate --json " + compact + " --cluster " + small);
+    ASSERT_EQ(read_back.status, 0) << read_back.text;
+    EXPECT_EQ(read_back.text, dumped.text) << ranks;
+    EXPECT_EQ(slurp(compact).substr(0, 8), std::string("\x89SPLAN\r\n", 8));
+  }
+  // A damaged one is refused with the byte.
+  {
+    std::string bytes = slurp(dir / "plan.splan");
+    bytes.resize(bytes.size() / 2);
+    const auto damaged = dir / "damaged.splan";
+    std::ofstream(damaged, std::ios::binary) << bytes;
+    const Output refused = run("simulate " + damaged.string() + " --cluster " + small);
+    EXPECT_EQ(refused.status, 2) << refused.text;
+    EXPECT_NE(refused.text.find(damaged.string() + ": "), std::string::npos) << refused.text;
+    EXPECT_NE(refused.text.find(": at byte "), std::string::npos) << refused.text;
+  }
+
   // The plan on the cluster of a scenario of another size: refused, with the sizes.
   const std::string gpt3 = source("scenarios/gpt3-175b-64xa100.yaml");
   const Output other = run("simulate " + plan + " --cluster " + gpt3);

@@ -155,6 +155,25 @@ TEST(ExecuteLoop, RefusesTooFewRanksAndDtypesTheBackendLacks) {
   std::filesystem::remove_all(dir);
 }
 
+// A compact plan file (`--dump-plan *.splan`, its stages' programs shared) runs as the scenario's
+// plan does: the same ops on the same ranks.
+TEST(ExecuteLoop, ACompactPlanFileRuns) {
+  const auto dir = scaleplan::test::scratch_dir("scaleplan-execute-compact");
+  const std::string scenario = source + "/scenarios/cpu/4rank-tp2-pp2.yaml";
+  const std::string plan = (dir / "plan.splan").string();
+  Output out = run(scaleplan_binary + " run --catalog " + catalog + " " + scenario +
+                   " --all-ranks --dump-plan " + plan);
+  ASSERT_EQ(out.status, 0) << out.text;
+  const std::string output = (dir / "m.json").string();
+  out = run(execute(4, plan, output, " --warmup 0 --steps 1"));
+  ASSERT_EQ(out.status, 0) << out.text;
+  EXPECT_NE(out.text.find("executed " + plan + " on 4 ranks (cpu backend)"), std::string::npos)
+      << out.text;
+  std::ifstream summary_file(dir / "m.summary.json");
+  EXPECT_EQ(nlohmann::json::parse(summary_file)["ranks"], 4);
+  std::filesystem::remove_all(dir);
+}
+
 // Rank 1 never issues its first tensor-parallel all-reduce: rank 0 gives up after the timeout,
 // names the op, its group and rank 1, writes what it measured and stops every rank.
 TEST(ExecuteLoop, HungCollectiveIsAbortedNamingTheOpGroupAndMissingRank) {

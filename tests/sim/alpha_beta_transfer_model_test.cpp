@@ -10,6 +10,8 @@
 #include "hardware/io/catalog.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/simulate/alpha_beta_transfer_model.hpp"
+#include "sim/simulate/comm_routes.hpp"
 #include "sim/simulate/simulator.hpp"
 #include "tests/hardware/topology_fixtures.hpp"
 
@@ -84,6 +86,52 @@ TEST(AlphaBetaPorts, ASmallSendBehindALargeReduceScatterFinishesEarly) {
   const SimulationResult flows = simulate(plan, topology, compute, options);
   EXPECT_NEAR(flows.ranks[2].finish_s, message_end_s, 0.05 * message_end_s);
   EXPECT_NEAR(flows.ranks[0].finish_s, fast.ranks[0].finish_s, 0.01 * fast.ranks[0].finish_s);
+}
+
+// Records when each transaction arrives.
+struct Arrivals final : TransactionDoneHandler {
+  const Engine* engine = nullptr;
+  std::vector<SimTime> at;
+  void on_transaction_done(std::uint32_t transaction) override {
+    at.resize(std::max<std::size_t>(at.size(), transaction + 1), -1);
+    at[transaction] = engine->now();
+  }
+};
+
+TEST(AlphaBetaPorts, TransfersStartingAndEndingTogetherAreSharedOnceAnInstant) {
+  // Two nodes of 8 test devices and one 25 GB/s NIC each: device i of node 0 sends 25 MB to
+  // device i of node 1, all 8 at time 0. Each message alone takes 25e6 / 25e9 = 1 ms of both
+  // NICs (a share of 1 of each); sharing them by processor sharing, each runs at 1/8 of its
+  // speed, so all 8 end their bandwidth parts together at 8 ms and arrive after the same latency.
+  // The starts (7 of them at a contended port) are shared out once when instant 0 ends, and the
+  // 8 ends once when instant 8 ms ends: 2 reshares, where one per change at a contended port
+  // would take about 14.
+  const Topology topology(test::cluster(2, 8, 1));
+  Plan plan;
+  plan.ranks.resize(16);
+  for (int r = 0; r < 16; ++r) {
+    plan.ranks[static_cast<std::size_t>(r)].rank = r;
+    plan.ranks[static_cast<std::size_t>(r)].device = r;
+  }
+  CommRoutes routes(plan, topology, 3e-6, std::nullopt);
+  Engine engine;
+  Arrivals arrivals;
+  arrivals.engine = &engine;
+  AlphaBetaTransferModel model(engine, topology, routes, 3e-6, nullptr, arrivals);
+  const double bytes = 25e6;
+  for (std::uint32_t i = 0; i < 8; ++i)
+    model.start(i, routes.message(static_cast<int>(i), static_cast<int>(i) + 8, bytes));
+  engine.run();
+  ASSERT_EQ(arrivals.at.size(), 8u);
+  const double alone_s = bytes / 25e9;
+  for (const SimTime at : arrivals.at) {
+    EXPECT_EQ(at, arrivals.at[0]);
+    // 8 ms of shared NICs, then the message's latency (a few microseconds).
+    EXPECT_GT(to_seconds(at), 8 * alone_s);
+    EXPECT_LT(to_seconds(at), 8 * alone_s + 20e-6);
+  }
+  EXPECT_EQ(model.reshares(), 2u);
+  EXPECT_EQ(model.transactions(), 8u);
 }
 
 // The shipped scenarios whose every collective and message fit in the flow budget, simulated

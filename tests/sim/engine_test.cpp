@@ -53,6 +53,48 @@ TEST(Engine, SameInputSameOrder) {
   EXPECT_EQ(run(), run());
 }
 
+// Records when it is asked and, the first time, schedules an event at the same instant and asks
+// again, as a model that starts work at the end of an instant does.
+struct InstantEnds final : InstantEndHandler {
+  Engine* engine = nullptr;
+  Recorder* events = nullptr;
+  std::vector<SimTime> seen;
+  void on_instant_end() override {
+    seen.push_back(engine->now());
+    if (seen.size() == 1) {
+      engine->schedule_after(0, events, 7);
+      engine->at_instant_end(this);
+    }
+  }
+};
+
+TEST(Engine, AsksForTheEndOfAnInstantAfterItsLastEvent) {
+  Engine engine;
+  Recorder r;
+  r.engine = &engine;
+  InstantEnds ends;
+  ends.engine = &engine;
+  ends.events = &r;
+  struct Asker final : EventHandler {
+    Engine* engine = nullptr;
+    InstantEndHandler* handler = nullptr;
+    void on_event(std::uint64_t) override { engine->at_instant_end(handler); }
+  } asker;
+  asker.engine = &engine;
+  asker.handler = &ends;
+  engine.schedule_at(10, &asker, 0);
+  engine.schedule_at(10, &r, 1);  // schedules 99 at 10
+  engine.schedule_at(10, &r, 2);
+  engine.schedule_at(20, &r, 3);
+  EXPECT_EQ(engine.run(), 20);
+  // Asked at 10 after every event of 10 (1, 2 and the 99 that 1 scheduled), before 20; the event
+  // it scheduled at 10 runs before time moves on, and the second request is served after it.
+  const std::vector<std::pair<SimTime, std::uint64_t>> expected{
+      {10, 1}, {10, 2}, {10, 99}, {10, 7}, {20, 3}};
+  EXPECT_EQ(r.seen, expected);
+  EXPECT_EQ(ends.seen, (std::vector<SimTime>{10, 10}));
+}
+
 TEST(Time, ConversionRoundsUpAndRefusesAbsurdDurations) {
   EXPECT_EQ(to_sim_time(1e-12), 1);
   EXPECT_EQ(to_sim_time(0.4e-12), 1);
