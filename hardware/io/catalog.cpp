@@ -33,8 +33,8 @@ void read_efficiency_by_dtype(MapReader& map, DeviceSpec& d) {
       std::vector<std::string> have;
       for (const auto& [known, figure] : d.peak_flops_per_s)
         have.emplace_back(to_string(known));
-      by_dtype.error(name, fmt::format("the device has no {} peak; use one of its dtypes: {}",
-                                       name, join_alternatives(have)));
+      by_dtype.error(name, fmt::format("the device has no {} peak; use one of its dtypes: {}", name,
+                                       join_alternatives(have)));
       continue;
     }
     d.compute_efficiency_by_dtype[dtype] = *f;
@@ -55,22 +55,24 @@ void read_gemm_tiling(MapReader& map, DeviceSpec& d) {
   auto max_n = read_figure(tiling, "max_tile_n", true, physical::tile_side);
   auto min_tile = read_figure(tiling, "min_tile", true, physical::tile_side);
   bool valid = sm_count && max_m && max_n && min_tile;
-  if (sm_count && sm_count->value != static_cast<double>(static_cast<std::int64_t>(sm_count->value))) {
-    tiling.error("sm_count", fmt::format("must be a whole number of processors, got {}",
-                                         sm_count->value));
+  if (sm_count &&
+      sm_count->value != static_cast<double>(static_cast<std::int64_t>(sm_count->value))) {
+    tiling.error("sm_count",
+                 fmt::format("must be a whole number of processors, got {}", sm_count->value));
     valid = false;
   }
   for (auto [key, figure] : {std::pair{"max_tile_m", &max_m}, std::pair{"max_tile_n", &max_n},
                              std::pair{"min_tile", &min_tile}}) {
     if (*figure && !is_power_of_two((*figure)->value)) {
-      tiling.error(key, fmt::format("must be a power of two (64, 128, 256, ...), got {}",
-                                    (*figure)->value));
+      tiling.error(
+          key, fmt::format("must be a power of two (64, 128, 256, ...), got {}", (*figure)->value));
       valid = false;
     }
   }
   if (valid && min_tile->value > std::min(max_m->value, max_n->value)) {
-    tiling.error("min_tile", fmt::format("must be at most the largest tile's sides ({} x {}), got {}",
-                                         max_m->value, max_n->value, min_tile->value));
+    tiling.error("min_tile",
+                 fmt::format("must be at most the largest tile's sides ({} x {}), got {}",
+                             max_m->value, max_n->value, min_tile->value));
     valid = false;
   }
   tiling.finish();

@@ -72,14 +72,14 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
   else
     out += absent("GEMM size at half that efficiency");
   for (const auto& [dtype, figure] : d.compute_efficiency_by_dtype) {
-    out += line(fmt::format("GEMM efficiency, {}", to_string(dtype)), fraction(figure.value),
-                figure);
+    out +=
+        line(fmt::format("GEMM efficiency, {}", to_string(dtype)), fraction(figure.value), figure);
   }
   if (const auto& f = d.attention_efficiency)
     out += line("fused attention efficiency", fraction(f->value), *f);
   if (const auto& t = d.gemm_tiling) {
-    out += line("GEMM tiles spread over", fmt::format("{:.0f} SMs", t->sm_count.value),
-                t->sm_count);
+    out +=
+        line("GEMM tiles spread over", fmt::format("{:.0f} SMs", t->sm_count.value), t->sm_count);
     out += line("largest GEMM tile",
                 fmt::format("{:.0f} x {:.0f}", t->max_tile_m.value, t->max_tile_n.value),
                 t->max_tile_m);

@@ -234,11 +234,12 @@ TEST(ProfiledComputeModel, GemmsOfADtypeWithoutAFitRunAsTheCatalogSays) {
     EXPECT_EQ(model.kernel_time_s(k), catalog.kernel_time_s(k)) << k.name;
   }
   // Every part of the model says where it comes from.
-  EXPECT_EQ(model.description(Dtype::bf16),
-            "calibration profile nccl.yaml of H100-SXM5-80GB: memory from the catalog, launch "
-            "overhead from the catalog; no bf16 GEMM fit, so bf16 GEMMs from the catalog's "
-            "roofline of H100-SXM5-80GB: bf16 GEMMs up to 0.845 of peak, half of that at 4.8 GFLOP, "
-            "tiles in waves over 132 SMs");
+  EXPECT_EQ(
+      model.description(Dtype::bf16),
+      "calibration profile nccl.yaml of H100-SXM5-80GB: memory from the catalog, launch "
+      "overhead from the catalog; no bf16 GEMM fit, so bf16 GEMMs from the catalog's "
+      "roofline of H100-SXM5-80GB: bf16 GEMMs up to 0.845 of peak, half of that at 4.8 GFLOP, "
+      "tiles in waves over 132 SMs");
 }
 
 }  // namespace

@@ -131,7 +131,8 @@ const std::string tiling = R"(    gemm_tiling:
 
 TEST(CatalogErrors, GemmTilingAndDtypeEfficienciesParse) {
   const std::string text =
-      valid + tiling + "    compute_efficiency_by_dtype:\n      bf16: {value: 0.4, source: \"s\"}\n";
+      valid + tiling +
+      "    compute_efficiency_by_dtype:\n      bf16: {value: 0.4, source: \"s\"}\n";
   const Catalog catalog = Catalog::parse(text, "c.yaml");
   const DeviceSpec& d = *catalog.find("X");
   ASSERT_TRUE(d.gemm_tiling);

@@ -51,8 +51,8 @@ TEST(CatalogComputeEfficiency, AGemmOneColumnPastATileMultipleIsSlowerPerFlopOnH
   // 0.8892 (128 x 256: 143 tiles in 2 waves, 0.546; 128 x 128: 275 tiles in 3 waves, 0.667).
   const GemmTiling& t = *h100().gemm_tiling;
   EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {1408, 3072, 8192, 1}), 1.0);
-  EXPECT_NEAR(gemm_wave_efficiency(t, {1408, 3073, 8192, 1}),
-              1408.0 * 3073 / (9 * 132 * 64 * 64), 1e-12);
+  EXPECT_NEAR(gemm_wave_efficiency(t, {1408, 3073, 8192, 1}), 1408.0 * 3073 / (9 * 132 * 64 * 64),
+              1e-12);
   const RooflineModel model(h100());
   const Kernel whole = make_gemm("whole", {1408, 3072, 8192, 1}, Dtype::bf16);
   const Kernel past = make_gemm("past", {1408, 3073, 8192, 1}, Dtype::bf16);
@@ -75,8 +75,8 @@ TEST(CatalogComputeEfficiency, H100Fp8GemmsReachLessOfTheirPeakThanBf16) {
   const double f = bf16.flops;
   const double q = gemm_wave_efficiency(*d.gemm_tiling, bf16.gemm);
   EXPECT_NEAR(catalog_compute_efficiency(d, bf16), 0.845 * f / (f + 4.8e9) * q, 1e-12);
-  EXPECT_NEAR(catalog_compute_efficiency(d, fp8),
-              0.740 * f / (f + 4.8e9 * 1978.9 / 989.4) * q, 1e-12);
+  EXPECT_NEAR(catalog_compute_efficiency(d, fp8), 0.740 * f / (f + 4.8e9 * 1978.9 / 989.4) * q,
+              1e-12);
   EXPECT_LT(catalog_compute_efficiency(d, fp8), 0.88 * catalog_compute_efficiency(d, bf16));
   // Still faster in time: 2 x 0.740 / 0.845 = 1.75 x the bf16 rate, less the curve.
   const RooflineModel model(d);
