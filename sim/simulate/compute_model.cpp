@@ -61,12 +61,11 @@ double gemm_wave_efficiency(const GemmTiling& tiling, const GemmShape& shape) {
       // Split-K: a GEMM whose tiles do not fill one wave (a weight gradient of few rows and
       // columns and a long reduction: convolutions' filters, thin MLPs) has its reduction split
       // so that more processors work on it, as cuBLAS's and cuDNN's heuristics do.
-      for (double slices = 1; slices == 1 || (slices <= most_slices && tiles * slices <= processors);
-           slices *= 2) {
+      for (double slices = 1;
+           slices == 1 || (slices <= most_slices && tiles * slices <= processors); slices *= 2) {
         const double waves = std::ceil(tiles * slices / processors);
         const double slice_k = std::ceil(k / slices);
-        best = std::max(best, m * n * batch * k /
-                                  (waves * processors * tile_m * tile_n * slice_k));
+        best = std::max(best, m * n * batch * k / (waves * processors * tile_m * tile_n * slice_k));
       }
     }
   }
