@@ -43,10 +43,10 @@ struct SimulationOptions {
   // Where devices share no table (one class per device, as on a custom network) 5e7 is about
   // 0.2 s on one core (2,048 searches of a 16,384-GPU fat-tree, 3e8, took 1.3 s); on the
   // generated fabrics a class is the switches a device leaves its node through and its table
-  // covers the switches only: every device of a 131,072-GPU fat-tree reads 32 tables, 8.6e6.
+  // covers the switches only: the devices of a 131,072-GPU fat-tree read 32 tables, 8.6e6.
   double route_search_budget = 5e7;
   // The spread of the flows `automatic` keeps, as devices routed from × (vertices + links) of the
-  // network: 5e7 is flows from 9,557 devices of a 512-GPU fat-tree, 149 of a 16,384-GPU one, 37
+  // network: 5e7 is flows from 9,557 devices of a 512-GPU fat-tree, 297 of a 16,384-GPU one, 37
   // of a 131,072-GPU one. Until route classes (issue 20) this was the route search budget, per
   // device; it stays the bound on how widely flows spread because the flow model's time grows
   // with it (lifted, Llama 3 405B on 16,384 H100 takes all of its 800,000 flows as flows: 4.5 s
