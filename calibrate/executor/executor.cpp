@@ -131,14 +131,15 @@ class StepRunner {
         }
       }
       const double now = backend_.now_s();
-      if (progressed) {
-        last_progress_s = now;
-        continue;
-      }
+      // Checked after every pass, busy or not: a rank that always has an op to start (a long
+      // stretch of compute) still stops within one op of a Ctrl-C.
       const bool interrupted = options_.interrupt && options_.interrupt->load();
+      if (progressed)
+        last_progress_s = now;
       if (interrupted || now - last_progress_s > options_.timeout_s)
         stop(interrupted, state, times, in_flight, measured, now - last_progress_s);
-      backend_.idle();
+      if (!progressed)
+        backend_.idle();
     }
     return times;
   }
