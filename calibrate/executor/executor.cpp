@@ -155,7 +155,7 @@ class StepRunner {
         so_far.partial_step.emplace_back(i, times[i]);
     }
     if (interrupted) {
-      throw ExecutionStopped(fmt::format("rank {}: interrupted; {} steps measured", program_.rank,
+      throw ExecutionStopped(fmt::format("rank {}: interrupted; {} steps measured\n", program_.rank,
                                          measured.steps.size()),
                              std::move(so_far));
     }
