@@ -189,11 +189,15 @@ MeasurementRun run_collective_bench(CollectiveBackend& backend, const Collective
     }
     std::unique_ptr<CollectiveGroup> g =
         backend.make_group(group, static_cast<std::size_t>(o.max_bytes));
+    std::vector<double> targets = o.extra_bytes;
+    for (double target = o.min_bytes; target <= o.max_bytes; target *= o.factor)
+      targets.push_back(target);
+    std::sort(targets.begin(), targets.end());
     for (CollectiveOp op : o.ops) {
       std::size_t previous = 0;
-      for (double target = o.min_bytes; target <= o.max_bytes; target *= o.factor) {
+      for (const double target : targets) {
         const std::size_t bytes = round_bytes(op, target, ranks);
-        if (bytes == 0 || bytes == previous)
+        if (bytes == 0 || bytes == previous || static_cast<double>(bytes) > o.max_bytes)
           continue;
         previous = bytes;
         for (int i = 0; i < o.warmup; ++i)

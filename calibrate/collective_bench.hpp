@@ -43,6 +43,9 @@ struct CollectiveBenchOptions {
   double min_bytes = 8;
   double max_bytes = 8.0 * (1ull << 30);
   double factor = 2;
+  // Sizes timed besides the geometric sweep from min_bytes to max_bytes (a plan's own messages,
+  // --plan); each at most max_bytes.
+  std::vector<double> extra_bytes;
   std::vector<CollectiveOp> ops{CollectiveOp::all_reduce,     CollectiveOp::all_gather,
                                 CollectiveOp::reduce_scatter, CollectiveOp::all_to_all,
                                 CollectiveOp::broadcast,      CollectiveOp::send_recv};

@@ -108,19 +108,6 @@ std::string join(const std::set<std::string>& words) {
   return text;
 }
 
-// Fits time = intercept + slope·x on relative error, both non-negative, slope required.
-std::pair<double, double> fit_alpha_beta(const std::vector<double>& x,
-                                         const std::vector<double>& time_s) {
-  const Eigen::Index n = static_cast<Eigen::Index>(x.size());
-  Eigen::MatrixXd a(n, 2);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    a(i, 0) = 1 / time_s[i];
-    a(i, 1) = x[i] / time_s[i];
-  }
-  const Eigen::VectorXd c = nonnegative_least_squares(a, Eigen::VectorXd::Ones(n), 0b10);
-  return {c(0), c(1)};
-}
-
 using DimsKey = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
 
 struct GemmPoints {
@@ -202,29 +189,6 @@ void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, 
                         (capped ? " (asymptote capped at the datasheet peak)" : "");
   out.lines.push_back({"gemm " + std::string(to_string(dtype)), summary, g.fit});
   out.profile.gemm[dtype] = std::move(g);
-}
-
-void fit_memory(const std::vector<std::pair<double, double>>& points,
-                const std::set<std::string>& sources, FitResult& out) {
-  std::vector<double> bytes, time_s;
-  for (const auto& [b, t] : points) {
-    bytes.push_back(b);
-    time_s.push_back(t);
-  }
-  const auto [latency, seconds_per_byte] = fit_alpha_beta(bytes, time_s);
-  const std::string source = "fit of time = latency + bytes / bandwidth to " +
-                             std::to_string(points.size()) +
-                             " copy/triad points from: " + join(sources);
-  BandwidthProfile b{{1 / seconds_per_byte, source}, {latency, source}, std::nullopt};
-  std::vector<double> predicted_time;
-  for (double x : bytes)
-    predicted_time.push_back(b.time_s(x));
-  b.fit = quality(time_s, predicted_time);
-  out.lines.push_back({"memory",
-                       fmt::format("{:.1f} GB/s", b.bandwidth_bytes_per_s.value / 1e9) +
-                           ", latency " + fmt::format("{:.2f} us", latency * 1e6),
-                       b.fit});
-  out.profile.memory = b;
 }
 
 using GroupKey = std::tuple<CollectiveOp, std::string, int, int>;
@@ -384,6 +348,58 @@ void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResu
                                                : std::string()),
                        c.fit});
   out.profile.collectives.push_back(c);
+}
+
+// Streaming kernels run from the caches up to their size and from DRAM beyond (a CPU's last-level
+// cache of tens of MiB is where the plans' small norms and residuals live, its DRAM where an
+// optimizer's state does): the size regimes of the collectives' fit, so that one line does not
+// average the two.
+void fit_memory(std::vector<std::pair<double, double>> points, const std::set<std::string>& sources,
+                FitResult& out) {
+  std::sort(points.begin(), points.end());
+  std::vector<std::size_t> starts;
+  std::vector<RegimeFit> regimes;
+  try {
+    regimes = fit_regimes(points, starts);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("memory: ") + e.what() + "; measure larger arrays");
+  }
+  std::string regime_text;
+  for (std::size_t r = 0; r < regimes.size(); ++r)
+    regime_text += (r ? ", " : "") + format_bytes(points[starts[r]].first);
+  const std::string source =
+      (regimes.size() == 1 ? std::string("fit of time = latency + bytes / bandwidth to ")
+                           : "fit of time = latency + bytes / bandwidth per size regime (from " +
+                                 regime_text + ") to ") +
+      std::to_string(points.size()) + " copy/triad points from: " + join(sources);
+  const double latency = regimes.front().latency_s;
+  BandwidthProfile b{
+      {1 / regimes.back().seconds_per_byte, source}, {latency, source}, std::nullopt, {}};
+  if (regimes.size() > 1) {
+    for (std::size_t r = 0; r < regimes.size(); ++r) {
+      b.segments.push_back({r == 0 ? 0.0 : points[starts[r]].first, regimes[r].latency_s,
+                            regimes[r].seconds_per_byte});
+    }
+  }
+  std::vector<double> time_s, predicted_time;
+  for (const auto& [bytes, t] : points) {
+    time_s.push_back(t);
+    predicted_time.push_back(b.time_s(bytes));
+  }
+  b.fit = quality(time_s, predicted_time);
+  std::string regime_summary;
+  for (std::size_t r = 0; regimes.size() > 1 && r < regimes.size(); ++r) {
+    const double per_byte = regimes[r].seconds_per_byte;
+    regime_summary += fmt::format(
+        "{}{} from {}", r ? ", " : "; ",
+        per_byte > 0 ? fmt::format("{:.1f} GB/s", 1e-9 / per_byte) : std::string("flat"),
+        format_bytes(points[starts[r]].first));
+  }
+  out.lines.push_back({"memory",
+                       fmt::format("{:.1f} GB/s", b.bandwidth_bytes_per_s.value / 1e9) +
+                           ", latency " + fmt::format("{:.2f} us", latency * 1e6) + regime_summary,
+                       b.fit});
+  out.profile.memory = b;
 }
 
 // A GEMM measured faster than the datasheet peak it is fitted against would be stored as an

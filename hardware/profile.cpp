@@ -95,7 +95,22 @@ double GemmProfile::highest_flops_per_s() const {
   return best * peak_flops_per_s.value;
 }
 
+namespace {
+
+// The last regime that starts at or below the size; sizes below the first take the first.
+double regime_time_s(const std::vector<CollectiveSegment>& segments, double bytes) {
+  auto regime = std::upper_bound(
+      segments.begin(), segments.end(), bytes,
+      [](double b, const CollectiveSegment& segment) { return b < segment.from_bytes; });
+  const CollectiveSegment& s = regime == segments.begin() ? segments.front() : *std::prev(regime);
+  return s.latency_s + bytes * s.seconds_per_byte;
+}
+
+}  // namespace
+
 double BandwidthProfile::time_s(double bytes) const {
+  if (!segments.empty())
+    return regime_time_s(segments, bytes);
   return latency_s.value + bytes / bandwidth_bytes_per_s.value;
 }
 
@@ -108,12 +123,7 @@ double CollectiveProfile::time_s(double bytes) const {
     return latency_s.value +
            bytes * bus_bandwidth_factor(op, ranks) / bus_bandwidth_bytes_per_s.value;
   }
-  // The last regime that starts at or below the size; sizes below the first take the first.
-  auto regime = std::upper_bound(
-      segments.begin(), segments.end(), bytes,
-      [](double b, const CollectiveSegment& segment) { return b < segment.from_bytes; });
-  const CollectiveSegment& s = regime == segments.begin() ? segments.front() : *std::prev(regime);
-  return s.latency_s + bytes * s.seconds_per_byte;
+  return regime_time_s(segments, bytes);
 }
 
 namespace {

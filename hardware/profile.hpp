@@ -114,23 +114,28 @@ struct GemmProfile {
   double highest_flops_per_s() const;
 };
 
-// time_s = latency_s + bytes / bandwidth_bytes_per_s, for streaming kernels (bytes read plus
-// written).
-struct BandwidthProfile {
-  Figure bandwidth_bytes_per_s;
-  Figure latency_s;
-  std::optional<FitQuality> fit;
-
-  double time_s(double bytes) const;
-};
-
-// One size regime of a collective: from `from_bytes` up to the next regime, time = latency_s +
-// bytes · seconds_per_byte. NCCL changes protocol (LL, LL128, Simple), algorithm and channel
-// count with the message size, so one line rarely follows the whole curve.
+// One size regime of a collective or of streaming memory kernels: from `from_bytes` up to the
+// next regime, time = latency_s + bytes · seconds_per_byte. NCCL changes protocol (LL, LL128,
+// Simple), algorithm and channel count with the message size, and a CPU's streaming kernels run
+// from its caches up to their size and from DRAM beyond, so one line rarely follows the whole
+// curve.
 struct CollectiveSegment {
   double from_bytes = 0;
   double latency_s = 0;
   double seconds_per_byte = 0;
+};
+
+// time_s = latency_s + bytes / bandwidth_bytes_per_s, for streaming kernels (bytes read plus
+// written). A fitted profile may carry size regimes instead (a CPU's caches, then its DRAM): time
+// then follows the regime of the size, latency_s is the first regime's and the bandwidth the
+// last's (what the largest arrays reach).
+struct BandwidthProfile {
+  Figure bandwidth_bytes_per_s;
+  Figure latency_s;
+  std::optional<FitQuality> fit;
+  std::vector<CollectiveSegment> segments;  // smallest first; empty: one line
+
+  double time_s(double bytes) const;
 };
 
 // time_s = latency_s + bytes · bus_bandwidth_factor(op, ranks) / bus_bandwidth_bytes_per_s, where

@@ -131,14 +131,15 @@ class StepRunner {
         }
       }
       const double now = backend_.now_s();
-      if (progressed) {
-        last_progress_s = now;
-        continue;
-      }
+      // Checked after every pass, busy or not: a rank that always has an op to start (a long
+      // stretch of compute) still stops within one op of a Ctrl-C.
       const bool interrupted = options_.interrupt && options_.interrupt->load();
+      if (progressed)
+        last_progress_s = now;
       if (interrupted || now - last_progress_s > options_.timeout_s)
         stop(interrupted, state, times, in_flight, measured, now - last_progress_s);
-      backend_.idle();
+      if (!progressed)
+        backend_.idle();
     }
     return times;
   }
@@ -154,7 +155,7 @@ class StepRunner {
         so_far.partial_step.emplace_back(i, times[i]);
     }
     if (interrupted) {
-      throw ExecutionStopped(fmt::format("rank {}: interrupted; {} steps measured", program_.rank,
+      throw ExecutionStopped(fmt::format("rank {}: interrupted; {} steps measured\n", program_.rank,
                                          measured.steps.size()),
                              std::move(so_far));
     }

@@ -1,5 +1,6 @@
 #include "cli/bench/collective_bench_cli.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -7,6 +8,7 @@
 #include "cli/output_file.hpp"
 
 #include "cli/bench/bench_cli.hpp"
+#include "sim/plan/plan_io.hpp"
 
 namespace scaleplan {
 
@@ -39,6 +41,11 @@ int collective_bench_main(int argc, char** argv, const std::string& program,
   app.add_option("-e,--max-bytes", max_bytes, "Largest message (default 8G)");
   app.add_option("-f,--factor", o.factor, "Ratio of successive sizes (default 2)")
       ->check(CLI::Range(1.001, 1e6));
+  std::vector<std::string> plans;
+  app.add_option("--plan", plans,
+                 "Also time the collective and message sizes of this plan file (run "
+                 "--dump-plan), raising --max-bytes to its largest")
+      ->type_name("FILE");
   app.add_option("--collectives", ops, "Collectives to time (default: all)")
       ->delimiter(',')
       ->check(CLI::IsMember(collective_op_names.names()));
@@ -78,6 +85,26 @@ int collective_bench_main(int argc, char** argv, const std::string& program,
     MPI_Finalize();
     return 2;
   }
+  try {
+    // Every rank reads the plans, so that each sweeps the same sizes.
+    for (const std::string& file : plans) {
+      for (const RankProgram& listed : read_plan(file).ranks) {
+        for (const Op& op : listed.ops) {
+          if (op.kind != OpKind::compute && op.bytes > 0)
+            o.extra_bytes.push_back(op.bytes);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    if (rank == 0)
+      std::cerr << program << ": " << e.what() << "\n";
+    MPI_Finalize();
+    return 2;
+  }
+  std::sort(o.extra_bytes.begin(), o.extra_bytes.end());
+  o.extra_bytes.erase(std::unique(o.extra_bytes.begin(), o.extra_bytes.end()), o.extra_bytes.end());
+  if (!o.extra_bytes.empty())
+    o.max_bytes = std::max(o.max_bytes, o.extra_bytes.back());
   if (!ops.empty()) {
     o.ops.clear();
     for (const auto& name : ops)

@@ -93,6 +93,30 @@ GemmProfile read_gemm(MapReader& g) {
   return p;
 }
 
+// The size regimes of a fit (collectives, memory), smallest first.
+std::vector<CollectiveSegment> read_segments(MapReader& c) {
+  std::vector<CollectiveSegment> segments;
+  for (const YAML::Node& item : c.sequence("segments")) {
+    MapReader r(item, c.path_of("segments[]"), c.diagnostics());
+    CollectiveSegment segment;
+    segment.from_bytes = read_number(r, "from_bytes", 0, 1e18).value_or(0);
+    segment.latency_s = read_number(r, "latency_s", 0, physical::latency_s.high).value_or(0);
+    // 0: the regime's time does not grow with size. A regime of small sizes has a slope that is
+    // a marginal cost dominated by noise, not a link's bandwidth (4.6e-6 s/B between 8 and 64
+    // bytes, measured with MPI on a loaded host): bounded at a marginal 1 kB/s.
+    segment.seconds_per_byte =
+        read_number(r, "seconds_per_byte", 0, max_segment_seconds_per_byte).value_or(0);
+    if (!segments.empty() && !(segment.from_bytes > segments.back().from_bytes)) {
+      r.error("from_bytes", fmt::format("regimes go from small to large sizes: {} does not exceed "
+                                        "the previous {}",
+                                        segment.from_bytes, segments.back().from_bytes));
+    }
+    r.finish();
+    segments.push_back(segment);
+  }
+  return segments;
+}
+
 CollectiveProfile read_collective(MapReader& c) {
   CollectiveProfile p;
   if (c.require("collective")) {
@@ -118,24 +142,7 @@ CollectiveProfile read_collective(MapReader& c) {
   p.bus_bandwidth_bytes_per_s =
       read_figure(c, "bus_bandwidth_bytes_per_s", true, physical::bytes_per_s)
           .value_or(Figure{1, ""});
-  for (const YAML::Node& item : c.sequence("segments")) {
-    MapReader r(item, c.path_of("segments[]"), c.diagnostics());
-    CollectiveSegment segment;
-    segment.from_bytes = read_number(r, "from_bytes", 0, 1e18).value_or(0);
-    segment.latency_s = read_number(r, "latency_s", 0, physical::latency_s.high).value_or(0);
-    // 0: the regime's time does not grow with size. A regime of small sizes has a slope that is
-    // a marginal cost dominated by noise, not a link's bandwidth (4.6e-6 s/B between 8 and 64
-    // bytes, measured with MPI on a loaded host): bounded at a marginal 1 kB/s.
-    segment.seconds_per_byte =
-        read_number(r, "seconds_per_byte", 0, max_segment_seconds_per_byte).value_or(0);
-    if (!p.segments.empty() && !(segment.from_bytes > p.segments.back().from_bytes)) {
-      r.error("from_bytes", fmt::format("regimes go from small to large sizes: {} does not exceed "
-                                        "the previous {}",
-                                        segment.from_bytes, p.segments.back().from_bytes));
-    }
-    r.finish();
-    p.segments.push_back(segment);
-  }
+  p.segments = read_segments(c);
   p.fit = read_fit(c);
   c.finish();
   return p;
@@ -185,6 +192,7 @@ Profile parse_profile(std::string_view yaml_text, const std::string& file_label)
     b.bandwidth_bytes_per_s = read_figure(m, "bandwidth_bytes_per_s", true, physical::bytes_per_s)
                                   .value_or(Figure{1, ""});
     b.latency_s = read_figure(m, "latency_s", true, physical::latency_s).value_or(Figure{});
+    b.segments = read_segments(m);
     b.fit = read_fit(m);
     m.finish();
     p.memory = b;
@@ -249,6 +257,19 @@ std::string fit_line(const std::optional<FitQuality>& q, const std::string& inde
          ", points: " + std::to_string(q->points) + "}\n";
 }
 
+std::string segment_lines(const std::vector<CollectiveSegment>& segments,
+                          const std::string& indent) {
+  if (segments.empty())
+    return "";
+  std::string out = indent + "segments:\n";
+  for (const CollectiveSegment& segment : segments) {
+    out += indent + "  - {from_bytes: " + yaml_number(segment.from_bytes) +
+           ", latency_s: " + yaml_number(segment.latency_s) +
+           ", seconds_per_byte: " + yaml_number(segment.seconds_per_byte) + "}\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string write_profile(const Profile& p) {
@@ -290,6 +311,7 @@ std::string write_profile(const Profile& p) {
     out += "memory:\n";
     out += "  bandwidth_bytes_per_s: " + figure(p.memory->bandwidth_bytes_per_s) + "\n";
     out += "  latency_s: " + figure(p.memory->latency_s) + "\n";
+    out += segment_lines(p.memory->segments, "  ");
     out += fit_line(p.memory->fit, "  ");
   }
   if (p.kernel_launch_overhead_s)
@@ -307,13 +329,7 @@ std::string write_profile(const Profile& p) {
       out += "    nics_per_node: " + std::to_string(*c.nics_per_node) + "\n";
     out += "    latency_s: " + figure(c.latency_s) + "\n";
     out += "    bus_bandwidth_bytes_per_s: " + figure(c.bus_bandwidth_bytes_per_s) + "\n";
-    if (!c.segments.empty())
-      out += "    segments:\n";
-    for (const CollectiveSegment& segment : c.segments) {
-      out += "      - {from_bytes: " + yaml_number(segment.from_bytes) +
-             ", latency_s: " + yaml_number(segment.latency_s) +
-             ", seconds_per_byte: " + yaml_number(segment.seconds_per_byte) + "}\n";
-    }
+    out += segment_lines(c.segments, "    ");
     out += fit_line(c.fit, "    ");
   }
   return out;

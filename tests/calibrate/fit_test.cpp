@@ -244,6 +244,33 @@ TEST(Fit, CollectiveSizeRegimesAreFoundWhereTheCurveBends) {
   EXPECT_NEAR(one.bus_bandwidth_bytes_per_s.value, 300e9, 0.02 * 300e9);
 }
 
+// A CPU's copy and triad: 60 GB/s from its caches below 32 MiB, 8 GB/s (and 0.2 ms) from DRAM
+// beyond. The fit finds the two regimes, so that a 1 MiB norm and a 193 MB optimizer step each
+// take their own; one line through all the points would give both one bandwidth.
+TEST(Fit, MemorySizeRegimesSplitTheCachesFromDram) {
+  MeasurementRun run;
+  run.source = "synthetic";
+  const auto time_s = [](double bytes) {
+    return bytes < 33554432 ? 1e-6 + bytes / 60e9 : 2e-4 + bytes / 8e9;
+  };
+  for (double bytes = 262144; bytes <= 536870912; bytes *= 2) {
+    run.memory.push_back({"copy", bytes, time_s(bytes), 1});
+    run.memory.push_back({"triad", bytes, time_s(bytes), 1});
+  }
+  const FitResult result = fit_profile({Measurements{{run}}}, {});
+  const BandwidthProfile& m = *result.profile.memory;
+  ASSERT_EQ(m.segments.size(), 2u);
+  EXPECT_EQ(m.segments[1].from_bytes, 33554432);
+  // The smallest arrays' latency and the largest arrays' bandwidth, exactly.
+  EXPECT_NEAR(m.latency_s.value, 1e-6, 1e-12);
+  EXPECT_NEAR(m.bandwidth_bytes_per_s.value, 8e9, 1e-3);
+  for (const double bytes : {1048576.0, 193077248.0})
+    EXPECT_NEAR(m.time_s(bytes) / time_s(bytes), 1, 1e-9) << bytes;
+  EXPECT_NE(format_fit_report(result).find("60.0 GB/s from 256 KiB, 8.0 GB/s from 32 MiB"),
+            std::string::npos)
+      << format_fit_report(result);
+}
+
 TEST(Fit, ComparisonNamesWhatTheProfileCannotPredict) {
   Profile p;
   MeasurementRun run;

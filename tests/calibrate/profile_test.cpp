@@ -82,7 +82,11 @@ TEST(Profile, WriteThenParseRoundTrips) {
   p.measured_on = {"NVIDIA H100 80GB HBM3", "550.54.15", "12.4", "2.21.5", {"a", "b"}};
   p.gemm[Dtype::bf16] = sample_gemm();
   p.gemm[Dtype::bf16].fit = FitQuality{0.99, 0.12, 64};
-  p.memory = BandwidthProfile{{3e12, "fit"}, {2e-6, "fit"}, FitQuality{0.9, 0.1, 8}};
+  // A CPU's streaming kernels: from its caches up to 32 MiB, from DRAM beyond.
+  p.memory = BandwidthProfile{{8e9, "fit"},
+                              {2e-6, "fit"},
+                              FitQuality{0.9, 0.1, 8},
+                              {{0, 2e-6, 1 / 60e9}, {33554432, 2e-4, 1 / 8e9}}};
   p.kernel_launch_overhead_s = Figure{2.5e-6, "median"};
   CollectiveProfile c;
   c.op = CollectiveOp::reduce_scatter;
@@ -117,6 +121,10 @@ TEST(Profile, WriteThenParseRoundTrips) {
   EXPECT_DOUBLE_EQ(q.collectives.at(1).time_s(1024), 3.22e-5 + 1024 * 1e-9);
   EXPECT_DOUBLE_EQ(q.collectives.at(1).time_s(65536), 5e-5 + 65536 * 1.2e-11);
   EXPECT_DOUBLE_EQ(q.collectives.at(1).time_s(1e9), 5e-5 + 1e9 * 1.2e-11);
+  // The memory's regimes alike: a 1 MiB array from the caches, 193 MB from DRAM.
+  ASSERT_EQ(q.memory->segments.size(), 2u);
+  EXPECT_DOUBLE_EQ(q.memory->time_s(1048576), 2e-6 + 1048576 / 60e9);
+  EXPECT_DOUBLE_EQ(q.memory->time_s(193e6), 2e-4 + 193e6 / 8e9);
 }
 
 TEST(Profile, ErrorsNameFileLineAndKey) {

@@ -39,7 +39,7 @@ TEST(ProfiledComputeModel, GemmsFromTheProfileStreamsFromItsBandwidth) {
             std::string::npos);
 
   Profile with_memory = profile;
-  with_memory.memory = BandwidthProfile{{2e12, "t"}, {3e-6, "t"}, std::nullopt};
+  with_memory.memory = BandwidthProfile{{2e12, "t"}, {3e-6, "t"}, std::nullopt, {}};
   const ProfiledComputeModel measured(device, with_memory, "m");
   EXPECT_NEAR(measured.kernel_time_s(norm), 3e-6 + 1e9 / 2e12, 1e-15);
 

@@ -1,7 +1,9 @@
 // `scaleplan execute` under mpirun on this machine's CPU: the closed loop on the shipped CPU plans
 // (calibrate, predict, execute, compare) with a bound loose enough for a busy machine, the same
 // ops in the same order in both traces, and the safety rails (too few ranks, a dtype the backend
-// lacks, a hung collective).
+// lacks, a plan larger than the device's memory, a hung collective, Ctrl-C).
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -197,6 +199,105 @@ TEST(ExecuteLoop, HungCollectiveIsAbortedNamingTheOpGroupAndMissingRank) {
       << out.text;
   EXPECT_NE(out.text.find("ranks that had not arrived: 1"), std::string::npos) << out.text;
   EXPECT_TRUE(std::filesystem::exists(output + ".rank0.partial.json")) << out.text;
+  std::filesystem::remove_all(dir);
+}
+
+// The collective benchmark with --plan times the plan's own message sizes, beyond the last size of
+// its sweep: the data-parallel plan's gradient all-reduce (27.6 MB, past this machine's caches)
+// would otherwise be extrapolated from messages a thousand times smaller.
+TEST(ExecuteLoop, CollectiveBenchTimesThePlansMessageSizes) {
+  const auto dir = scaleplan::test::scratch_dir("scaleplan-execute-bench-sizes");
+  const std::string plan_file = (dir / "plan.yaml").string();
+  Output out = run(scaleplan_binary + " run --catalog " + catalog + " " + source +
+                   "/scenarios/cpu/2rank-dp2.yaml --all-ranks --dump-plan " + plan_file);
+  ASSERT_EQ(out.status, 0) << out.text;
+  double largest = 0;
+  for (const auto& rank : scaleplan::read_plan(plan_file).ranks) {
+    for (const auto& op : rank.ops) {
+      if (op.kind == scaleplan::OpKind::collective)
+        largest = std::max(largest, op.bytes);
+    }
+  }
+  ASSERT_GT(largest, 1e6);
+  const std::string measurements = (dir / "mpi.yaml").string();
+  out = run(mpirun(2) + SCALEPLAN_BENCH_MPI + " -o " + measurements +
+            " -b 8 -e 64 -f 8 --collectives all-reduce --groups world --warmup 0 --iterations 1 "
+            "--repeats 1 --plan " +
+            plan_file);
+  ASSERT_EQ(out.status, 0) << out.text;
+  std::ifstream in(measurements);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The plan's size itself (fp32 elements: a multiple of 4 bytes), and the sweep carried on by
+  // its factor up to it: 8, 64, then 512 B ... 16 MiB.
+  EXPECT_NE(text.find("bytes: " + std::to_string(std::llround(largest)) + ","), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("bytes: 16777216,"), std::string::npos) << text;
+  std::filesystem::remove_all(dir);
+}
+
+// A scenario whose ranks need more memory than its device holds is refused before any rank
+// starts: the 2-rank data-parallel plan (weights, gradients and Adam state of 27.6 MB of
+// parameters: 110 MB a rank, and activations) on a device of 64 MiB.
+TEST(ExecuteLoop, RefusesAPlanLargerThanTheDevicesMemory) {
+  const auto dir = scaleplan::test::scratch_dir("scaleplan-execute-memory");
+  std::ifstream in(catalog);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string from = "memory_bytes: {value: 4294967296,";
+  const auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, from.size(), "memory_bytes: {value: 67108864,");
+  const std::string small = (dir / "small-catalog.yaml").string();
+  std::ofstream(small) << text;
+  const std::string output = (dir / "m.json").string();
+  const Output out =
+      run(mpirun(2) + scaleplan_binary + " execute " + source +
+          "/scenarios/cpu/2rank-dp2.yaml --catalog " + small + " --backend cpu -o " + output);
+  EXPECT_EQ(out.status, 2) << out.text;
+  EXPECT_NE(out.text.find("but a cpu device holds 0.06711 GB"), std::string::npos) << out.text;
+  EXPECT_FALSE(std::filesystem::exists(output));
+  std::filesystem::remove_all(dir);
+}
+
+// Ctrl-C on mpirun (SIGINT; mpirun passes SIGTERM on to the ranks, as srun does): every rank
+// stops between ops, writes what it measured and the job ends, long before its 100,000 steps.
+// The signal is sent once both ranks have installed their handlers (SigCgt in /proc).
+TEST(ExecuteLoop, CtrlCStopsEveryRankAndKeepsTheirMeasurements) {
+  const auto dir = scaleplan::test::scratch_dir("scaleplan-execute-interrupt");
+  const std::string output = (dir / "m.json").string();
+  const std::string job =
+      execute(2, source + "/scenarios/cpu/2rank-tp2.yaml", output, " --warmup 0 --steps 100000");
+  const std::string script = "(" + job +
+                             ") & m=$!\n"
+                             "ready=0\n"
+                             "for i in $(seq 600); do\n"
+                             "  ready=0\n"
+                             "  for p in $(pgrep -P $m); do\n"
+                             "    mask=$(awk '/^SigCgt/ {print $2}' /proc/$p/status 2>/dev/null)\n"
+                             "    [ -n \"$mask\" ] && [ $(( 0x$mask & 0x4002 )) -eq $(( 0x4002 )) "
+                             "] && ready=$((ready+1))\n"
+                             "  done\n"
+                             "  [ $ready -ge 2 ] && break\n"
+                             "  sleep 0.1\n"
+                             "done\n"
+                             "echo \"ranks ready: $ready\"\n"
+                             "sleep 1\n"
+                             "kill -INT $m\n"
+                             "wait $m\n"
+                             "echo \"status $?\"\n";
+  const std::string script_file = (dir / "interrupt.sh").string();
+  std::ofstream(script_file) << script;
+  const Output out = run("timeout 120 bash " + script_file);
+  EXPECT_NE(out.text.find("ranks ready: 2"), std::string::npos) << out.text;
+  EXPECT_EQ(out.text.find("status 0"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("interrupted"), std::string::npos) << out.text;
+  // Each rank writes its partial trace before it ends the job; mpirun kills a rank that has not
+  // ended a second after the signal, which a rank descheduled on a loaded machine may miss, so
+  // one of the two must have written.
+  int written = 0;
+  for (const int rank : {0, 1})
+    written += std::filesystem::exists(output + ".rank" + std::to_string(rank) + ".partial.json");
+  EXPECT_GE(written, 1) << out.text;
+  EXPECT_FALSE(std::filesystem::exists(output)) << out.text;
   std::filesystem::remove_all(dir);
 }
 

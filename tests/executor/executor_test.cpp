@@ -131,6 +131,53 @@ TEST(Executor, HangStopsNamingTheOpGroupAndMissingRanks) {
   }
 }
 
+// A rank that never waits (one chain of compute ops, each finished when polled) still stops
+// between ops at a Ctrl-C: the interrupt is set while the third op starts; the pass that started
+// it stops the rank, so no fourth op starts and the three finished ones are the partial step.
+TEST(Executor, InterruptStopsARankThatNeverWaits) {
+  Plan plan;
+  plan.label("compute");
+  plan.add_block({"block", {make_gemm("g", {8, 8, 8, 1}, Dtype::fp32)}});
+  RankProgram p;
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    Op c;
+    if (i > 0)
+      c.deps = {i - 1};
+    p.ops.push_back(c);
+  }
+  plan.ranks.push_back(p);
+  std::atomic<bool> stop{false};
+  class InterruptingBackend final : public ExecutionBackend {
+   public:
+    explicit InterruptingBackend(std::atomic<bool>& stop) : stop_(stop) {}
+    bool orders_dependencies() const override { return false; }
+    void begin_step() override {}
+    void start(std::uint32_t, const Op&) override {
+      if (++started == 3)
+        stop_ = true;
+    }
+    std::optional<OpTimes> poll(std::uint32_t, const Op&) override { return OpTimes{}; }
+    double now_s() const override { return 0; }
+    std::vector<int> missing_ranks(std::uint32_t, const Op&) override { return {}; }
+    int started = 0;
+
+   private:
+    std::atomic<bool>& stop_;
+  } backend(stop);
+  ExecuteOptions options;
+  options.warmup_steps = 0;
+  options.measured_steps = 1;
+  options.interrupt = &stop;
+  try {
+    execute_program(plan, plan.ranks[0], backend, options);
+    FAIL() << "no stop";
+  } catch (const ExecutionStopped& e) {
+    EXPECT_NE(std::string(e.what()).find("interrupted"), std::string::npos) << e.what();
+    EXPECT_EQ(backend.started, 3);
+    EXPECT_EQ(e.measured().partial_step.size(), 3u);
+  }
+}
+
 TEST(Executor, ExpandsReplicasWithTheirGroupsPeersAndDevices) {
   TrainingJob job;
   job.model = *transformer_preset("gpt3-1.3b");
