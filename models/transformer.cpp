@@ -574,6 +574,14 @@ Block embedding_block(const TransformerConfig& m, std::int64_t micro_batch, cons
   return block;
 }
 
+double cross_entropy_forward_bytes(double logit_bytes) {
+  return (logit_bytes + 4) + 4 + 8 + 8 + 4 + 8;
+}
+
+double cross_entropy_backward_bytes(double logit_bytes) {
+  return 8 + (4 + logit_bytes);
+}
+
 Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const LayerPartition& p,
                    Dtype dtype) {
   const std::int64_t tokens = micro_batch * m.seq_len / p.cp;
@@ -590,10 +598,21 @@ Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const L
   block.forward.push_back(
       memory_kernel("final_norm", KernelKind::norm, other, 2 * tok * h * e / sp));
   block.forward.push_back(make_gemm("lm_head", {tokens, vocab_local, m.hidden}, other));
-  // Cross-entropy in fp32 over the local vocabulary shard: read logits, write fp32 softmax.
+  // Cross-entropy in fp32 over the local vocabulary shard, pass by pass as Megatron-LM's
+  // vocab-parallel cross-entropy runs it (megatron/core/tensor_parallel/cross_entropy.py, and
+  // megatron/mpu/cross_entropy.py of 2021, on logits.float()): the copy to fp32 (e + 4 bytes per
+  // logit), the max (4), the subtraction in place (8), exp in place (8), the sum (4) and the
+  // division in place (8). Backward multiplies the saved softmax by the loss gradient in place
+  // (8) and casts it back to the logits' dtype (4 + e). PyTorch's cross_entropy under autocast
+  // (fp32 copy, log_softmax, nll_loss and their backward) moves about as much.
+  const double logits = tok * d(vocab_local);
   block.forward.push_back(memory_kernel("cross_entropy", KernelKind::elementwise, other,
-                                        tok * d(vocab_local) * (e + 4)));
+                                        logits * cross_entropy_forward_bytes(e)));
   add_backward(block.forward, block);
+  for (Kernel& k : block.backward_input) {
+    if (k.name == "cross_entropy_backward")
+      k.bytes = logits * cross_entropy_backward_bytes(e);
+  }
   block.tp_collective_bytes = p.tp > 1 ? tok * h * e : 0;
   block.input_bytes = tok * h * act / sp;
   block.activation_bytes = tok * h * act / sp + tok * h * act + tok * d(vocab_local) * 4;

@@ -194,6 +194,12 @@ MoeWork moe_mlp(const TransformerConfig& model, std::int64_t micro_batch,
 // Word (and position) embedding of the first pipeline stage.
 Block embedding_block(const TransformerConfig& model, std::int64_t micro_batch,
                       const LayerPartition& partition, Dtype dtype);
+// Bytes the fp32 cross-entropy moves per logit of `logit_bytes` (the logits' element size), in
+// its forward passes (the fp32 copy, max, subtraction, exp, sum, division: 36 + logit_bytes) and
+// in its backward (the in-place product with the loss gradient, the cast back: 12 +
+// logit_bytes), as Megatron-LM's vocab-parallel cross-entropy runs them.
+double cross_entropy_forward_bytes(double logit_bytes);
+double cross_entropy_backward_bytes(double logit_bytes);
 // Final norm, output projection and cross-entropy loss of the last pipeline stage.
 Block output_block(const TransformerConfig& model, std::int64_t micro_batch,
                    const LayerPartition& partition, Dtype dtype);

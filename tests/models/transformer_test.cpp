@@ -217,6 +217,26 @@ TEST(Transformer, Fp8RunsOnlyTheLinearLayersGemmsInFp8) {
   EXPECT_EQ(non_gemm_dtype(Dtype::fp32), Dtype::fp32);
 }
 
+TEST(Transformer, CrossEntropyMovesEveryFp32PassOverTheLogits) {
+  // Megatron-LM's vocab-parallel cross-entropy on bf16 logits (2 bytes), pass by pass over the
+  // tokens x local vocabulary: forward the fp32 copy (read 2, write 4), max (read 4), subtraction
+  // in place (8), exp in place (8), sum (read 4), division in place (8); backward the product
+  // with the loss gradient in place (8) and the cast back to bf16 (read 4, write 2).
+  const auto m = *transformer_preset("llama3-8b");
+  const LayerPartition p{2, 1, true};
+  const double logits = 2.0 * 8192 * (128256 / 2);  // micro-batch 2, vocabulary over tp 2
+  const Block out = output_block(m, 2, p, Dtype::bf16);
+  EXPECT_DOUBLE_EQ(named(out.forward, "cross_entropy").bytes, logits * (6 + 4 + 8 + 8 + 4 + 8));
+  EXPECT_DOUBLE_EQ(named(out.backward_input, "cross_entropy_backward").bytes, logits * (8 + 6));
+  // Under fp8 the logits stay bf16 (the output layer is outside the fp8 region): the same bytes.
+  const Block fp8 = output_block(m, 2, p, Dtype::fp8);
+  EXPECT_DOUBLE_EQ(named(fp8.forward, "cross_entropy").bytes,
+                   named(out.forward, "cross_entropy").bytes);
+  // fp32 logits skip nothing but move 4-byte elements where bf16 ones move 2.
+  EXPECT_DOUBLE_EQ(cross_entropy_forward_bytes(4) - cross_entropy_forward_bytes(2), 2);
+  EXPECT_DOUBLE_EQ(cross_entropy_backward_bytes(4) - cross_entropy_backward_bytes(2), 2);
+}
+
 TEST(Transformer, ModelFlopsCountHalfOfCausalAttention) {
   auto m = *transformer_preset("llama3-8b");
   const double l = 32, h = 4096, s = 8192;
