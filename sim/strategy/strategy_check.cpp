@@ -58,8 +58,7 @@ bool check_ranges(const TrainingJob& job, Problems& problems) {
   return problems.size() == before;
 }
 
-// `advice`, when given, is a second way out beside the divisors: "pad the vocabulary to a
-// multiple of tp".
+// `advice`, when given, is a second way out beside the divisors.
 void must_divide(Problems& problems, std::string_view key, std::int64_t degree, std::int64_t value,
                  std::string_view what, std::string_view advice = {}) {
   if (value % degree == 0)
