@@ -56,6 +56,11 @@ struct TorusSpec {
   // 4×4×4). An OCS steers light with mirrors and adds no switching hop, so links between cube
   // faces are direct links like the ones inside a cube. Empty: no cube structure.
   std::vector<int> cube;
+  // The order in which consecutive device indices, and so consecutive ranks (tp fastest, then
+  // cp, dp, pp: RankCoordinates), fill the axes, fastest first: a permutation of 0 .. axes − 1.
+  // [2, 0, 1] puts a tensor-parallel group of dims[2] ranks on axis 2, its wrap-around ring.
+  // Empty: axis 0 first, then 1, then 2.
+  std::vector<int> rank_axes;
   double link_bandwidth_bytes_per_s = 0;  // per link, per direction
   double link_latency_s = 0;
 };

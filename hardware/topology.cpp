@@ -408,12 +408,22 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
 }
 
 std::vector<int> Topology::torus_coordinates(int device) const {
-  std::vector<int> coordinates;
-  for (int extent : torus_dims_) {
-    coordinates.push_back(device % extent);
+  std::vector<int> coordinates(torus_dims_.size());
+  for (int axis : torus_rank_axes_) {
+    const int extent = torus_dims_[static_cast<std::size_t>(axis)];
+    coordinates[static_cast<std::size_t>(axis)] = device % extent;
     device /= extent;
   }
   return coordinates;
+}
+
+int Topology::torus_device(const std::vector<int>& coordinates) const {
+  int device = 0;
+  for (std::size_t i = torus_rank_axes_.size(); i-- > 0;) {
+    const auto axis = static_cast<std::size_t>(torus_rank_axes_[i]);
+    device = device * torus_dims_[axis] + coordinates[axis];
+  }
+  return device;
 }
 
 std::string Topology::vertex_name(VertexId v) const {

@@ -108,10 +108,12 @@ class Topology {
   // for a custom network, about which nothing is assumed.
   std::optional<NodeFabric> node_fabric() const { return node_fabric_; }
   bool in_network_reduction() const { return in_network_reduction_; }
-  // Torus networks: devices along each axis, and a device's coordinates (axis 0 varies fastest
-  // with the device index). Empty for other networks.
+  // Torus networks: devices along each axis, and a device's coordinates: the axes of
+  // TorusSpec::rank_axes vary with the device index, the first fastest (axis 0 first when it is
+  // not given). Empty for other networks. torus_device is the inverse.
   const std::vector<int>& torus_dims() const { return torus_dims_; }
   std::vector<int> torus_coordinates(int device) const;
+  int torus_device(const std::vector<int>& coordinates) const;
 
   // Links from one device to another, in order. Cached: O(path length × links into its
   // vertices) on the first route to a destination, O(1) after. A device is never a transit hop
@@ -238,6 +240,7 @@ class Topology {
   bool in_network_reduction_ = false;
   std::optional<NodeFabric> node_fabric_;
   std::vector<int> torus_dims_;
+  std::vector<int> torus_rank_axes_;  // the axes in the order device indices fill them
   std::vector<Vertex> vertices_;
   std::vector<Link> links_;
   std::unique_ptr<Graph> graph_;

@@ -1,5 +1,6 @@
 // 2D and 3D tori of devices linked chip to chip (TPU ICI), with wrap-around per axis, and
 // slices of several cubes joined through optical circuit switches.
+#include <algorithm>
 #include <numeric>
 
 #include "hardware/topology.hpp"
@@ -38,21 +39,34 @@ void Topology::build_torus(const ClusterSpec& cluster) {
   if (wrap_given && torus.wraparound.size() != axes)
     throw TopologyError("wraparound needs one value per torus axis");
   torus_dims_ = torus.dims;
+  torus_rank_axes_.resize(axes);
+  std::iota(torus_rank_axes_.begin(), torus_rank_axes_.end(), 0);
+  if (!torus.rank_axes.empty()) {
+    std::vector<int> sorted = torus.rank_axes;
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted != torus_rank_axes_) {
+      throw TopologyError("rank_axes must name each torus axis once, from 0 to " +
+                          std::to_string(axes - 1));
+    }
+    torus_rank_axes_ = torus.rank_axes;
+  }
   const double bw = torus.link_bandwidth_bytes_per_s;
   const double latency = torus.link_latency_s;
   for (int d = 0; d < device_count_; ++d) {
     const std::vector<int> c = torus_coordinates(d);
-    int stride = 1;
     for (std::size_t a = 0; a < axes; ++a) {
       const int extent = torus.dims[a];
       // Link to the +1 neighbour; the last device of the axis wraps to the first where the axis
       // wraps around. Along an axis of two the wrap-around would duplicate the one link.
+      std::vector<int> next = c;
       if (c[a] + 1 < extent) {
-        add_duplex_link(device_vertex(d), device_vertex(d + stride), bw, latency);
+        next[a] = c[a] + 1;
       } else if (extent > 2 && (!wrap_given || torus.wraparound[a])) {
-        add_duplex_link(device_vertex(d), device_vertex(d - (extent - 1) * stride), bw, latency);
+        next[a] = 0;
+      } else {
+        continue;
       }
-      stride *= extent;
+      add_duplex_link(device_vertex(d), device_vertex(torus_device(next)), bw, latency);
     }
   }
 }

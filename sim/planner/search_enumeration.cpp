@@ -160,6 +160,7 @@ TrainingJob candidate_job(const TrainingJob& base, const SearchShape& shape,
   p.recompute = variant.recompute;
   p.zero = variant.zero;
   job.training.micro_batch = shape.micro_batch;
+  pad_vocabulary(job);  // as the candidate's tp asks, from the written vocabulary
   return job;
 }
 

@@ -406,6 +406,15 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
                                                     : "layers per stage: ") +
                     split);
   }
+  if (job.unpadded_vocab && !job.graph) {
+    const bool gspmd = job.framework.framework == Framework::jax_gspmd;
+    notes.push_back(fmt::format(
+        "vocabulary {} padded to {}, a multiple of {} that tp {} divides ({}); the padded rows "
+        "are computed, stored and counted in the model FLOPs",
+        *job.unpadded_vocab, job.model.vocab, vocab_padding_multiple(job), par.tp,
+        gspmd ? "GSPMD pads an uneven shard to a multiple of the shard count"
+              : "Megatron-LM's make_vocab_size_divisible_by 128 times tp"));
+  }
   if (par.recompute == Recompute::selective && job.model.flash_attention) {
     notes.push_back(
         "recompute: selective changes nothing with flash attention: selective recompute drops the "
@@ -502,7 +511,9 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   }
   const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observers);
 
-  const TrainingJob& job = inputs.job;
+  // The job as the plan was built from it: its vocabulary padded where tp does not divide it.
+  TrainingJob job = inputs.job;
+  pad_vocabulary(job);
   Prediction p;
   p.device = device.name;
   p.devices = inputs.cluster.device_count();
@@ -586,6 +597,8 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   p.hfu = p.hardware_flops_per_step / sim.step_time_s / p.devices /
           device.peak_flops(job.training.dtype);
   p.notes = modelling_notes(job);
+  if (job.unpadded_vocab && !job.graph)
+    p.vocab_padding = Prediction::VocabPadding{*job.unpadded_vocab, job.model.vocab};
   if (!slowdowns.empty())
     p.notes.push_back(straggler_note(sim, plan, inputs.cluster));
   return p;

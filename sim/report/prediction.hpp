@@ -127,6 +127,13 @@ struct Prediction {
   // step: the one whose busiest rank was busy longest (the others wait on it in the bubble).
   std::vector<StepBreakdown> stage_breakdown;
   StepBreakdown breakdown;
+  // The vocabulary padded to a multiple that tp divides (pad_vocabulary, sim/strategy), where
+  // tp does not divide the written one: the written size and the padded size simulated.
+  struct VocabPadding {
+    std::int64_t written = 0;
+    std::int64_t padded = 0;
+  };
+  std::optional<VocabPadding> vocab_padding;
   // What the reader should know about how the plan was modelled (recompute that changes nothing,
   // fp8's reach).
   std::vector<std::string> notes;

@@ -347,6 +347,8 @@ std::string format_json(const Prediction& prediction) {
   nlohmann::json j = to_json(prediction);
   if (prediction.changes_that_fit)
     j["changes_that_fit"] = changes_json(*prediction.changes_that_fit);
+  if (const auto& v = prediction.vocab_padding)
+    j["vocab_padding"] = {{"written", v->written}, {"padded", v->padded}};
   return j.dump(2) + "\n";
 }
 

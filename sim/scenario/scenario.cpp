@@ -464,6 +464,9 @@ Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_lab
   read_training(top, s);
   read_parallelism(top, s, use);
   read_framework(top, s);
+  // A vocabulary that tp does not divide is padded as the framework pads it (the framework read
+  // above); the report says so.
+  pad_vocabulary(s.job);
   // The search reads the cluster, model and training it checks its values against; it waits for
   // them to be read without an error.
   if (top.has("search") && diagnostics.empty())

@@ -1,5 +1,6 @@
 #include "sim/scenario/scenario_network.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -119,6 +120,21 @@ void read_torus(MapReader& n, const ClusterSpec& cluster, NetworkSpec& net) {
       }
     }
     torus.cube = *cube;
+  }
+  // rank_axes: the order in which consecutive ranks (tp fastest) fill the axes, fastest first.
+  if (auto order = n.integers("rank_axes", 0, static_cast<std::int64_t>(axes) - 1, axes, axes)) {
+    std::vector<int> sorted(order->begin(), order->end());
+    std::sort(sorted.begin(), sorted.end());
+    bool permutation = true;
+    for (std::size_t a = 0; a < sorted.size(); ++a)
+      permutation = permutation && sorted[a] == static_cast<int>(a);
+    if (!permutation) {
+      n.error("rank_axes", fmt::format("name each of the {} torus axes once (0 to {}), the one "
+                                       "the tensor-parallel ranks fill first: e.g. [{}]",
+                                       axes, axes - 1, axes == 2 ? "1, 0" : "2, 0, 1"));
+    } else {
+      torus.rank_axes.assign(order->begin(), order->end());
+    }
   }
   const DeviceSpec& d = cluster.device;
   torus.link_latency_s = d.intra_node_link_latency_s.value;

@@ -15,6 +15,13 @@ namespace scaleplan {
 using namespace plan_detail;
 
 Plan build_plan(const TrainingJob& job, RankScope scope) {
+  if (!job.graph && job.parallelism.tp >= 1 && job.model.vocab % job.parallelism.tp != 0) {
+    // The vocabulary padded as the framework pads it (the scenario reader and the planner pad
+    // theirs already; a job made in code may not have).
+    TrainingJob padded = job;
+    pad_vocabulary(padded);
+    return build_plan(padded, scope);
+  }
   if (const auto problems = check_strategy(job); !problems.empty()) {
     std::string text = "build_plan: the job breaks the strategy rules:";
     for (const PlanProblem& problem : problems)

@@ -25,7 +25,25 @@ struct TrainingJob {
   TrainingSpec training;
   ParallelismSpec parallelism;
   FrameworkSpec framework;
+  // The vocabulary as written, where pad_vocabulary padded model.vocab to a multiple that tp
+  // divides; none: model.vocab is as written.
+  std::optional<std::int64_t> unpadded_vocab;
 };
+
+// The multiple the vocabulary is padded to when tp does not divide it, as the job's framework
+// pads it: Megatron-LM (and NeMo, DeepSpeed-Megatron, and no framework named) rounds up to a
+// multiple of make_vocab_size_divisible_by × tp, 128 × tp by default
+// (megatron/training/tokenizer/tokenizer.py, _vocab_size_with_padding; the --make-vocab-size-
+// divisible-by argument, default 128, in megatron/training/arguments.py); JAX under GSPMD pads an
+// unevenly sharded dimension to a multiple of its shard count (Xu et al. 2021, "GSPMD", arXiv:
+// 2105.04663, the handling of uneven partitions by padding), so tp.
+std::int64_t vocab_padding_multiple(const TrainingJob& job);
+
+// Where tp does not divide the written vocabulary (unpadded_vocab, else model.vocab), sets
+// model.vocab to it rounded up to vocab_padding_multiple and records the written size in
+// unpadded_vocab; where tp divides it, restores the written size (no padding: scenarios whose
+// vocabulary tp divides keep their prediction). Idempotent; a layer-graph job is left alone.
+void pad_vocabulary(TrainingJob& job);
 
 // Rank layout (Megatron-LM's default order, tensor parallel fastest):
 // rank = tp_rank + tp · (cp_rank + cp · (dp_rank + dp · pp_rank)); rank r runs on device r.

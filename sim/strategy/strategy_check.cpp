@@ -58,8 +58,7 @@ bool check_ranges(const TrainingJob& job, Problems& problems) {
   return problems.size() == before;
 }
 
-// `advice`, when given, is a second way out beside the divisors: "pad the vocabulary to a
-// multiple of tp".
+// `advice`, when given, is a second way out beside the divisors.
 void must_divide(Problems& problems, std::string_view key, std::int64_t degree, std::int64_t value,
                  std::string_view what, std::string_view advice = {}) {
   if (value % degree == 0)
@@ -190,8 +189,8 @@ void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) 
                      "data-parallel ranks; use one of {}",
                      p.ep, p.dp, divisor_hint(p.dp))});
   }
-  must_divide(problems, "parallelism.tp", p.tp, m.vocab, "vocab",
-              "pad the vocabulary to a multiple of tp");
+  // A vocabulary that tp does not divide is padded as the framework pads it (pad_vocabulary in
+  // plan_builder.hpp), not refused.
   const bool interleaved = p.schedule == PipelineSchedule::interleaved_1f1b;
   const std::int64_t chunks = interleaved ? p.virtual_stages : 1;
   if (!interleaved && p.virtual_stages != 1) {

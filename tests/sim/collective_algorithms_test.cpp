@@ -170,6 +170,39 @@ TEST(CollectiveAlgorithms, TorusAllReduceMatchesPerAxisRings) {
               1e-9);
 }
 
+TEST(CollectiveAlgorithms, GroupOnOneTorusAxisRingsOverThatAxis) {
+  // 4×4×4 torus, 45 GB/s per link per direction, 1 µs per hop, α = 2 µs; rank_axes [2, 0, 1]
+  // puts consecutive ranks on axis 2, so ranks 4g .. 4g + 3 (a tensor-parallel group of 4) are
+  // one axis-2 line of the torus, its wrap-around link included.
+  const double link = 45e9, alpha = 2e-6, bytes = 1e9;
+  ClusterSpec c = test::torus_cluster({4, 4, 4}, 4, link);
+  c.network.torus.rank_axes = {2, 0, 1};
+  const Topology topology(c);
+  EXPECT_EQ(topology.torus_coordinates(1), (std::vector<int>{0, 0, 1}));
+  EXPECT_EQ(topology.torus_coordinates(4), (std::vector<int>{1, 0, 0}));
+  EXPECT_EQ(topology.torus_device({1, 0, 3}), 7);
+  EXPECT_EQ(topology.link_count(), 384u);      // the same torus, numbered otherwise
+  EXPECT_EQ(topology.route(0, 3).size(), 1u);  // (0,0,0) to (0,0,3): the wrap-around link
+  // A bidirectional ring over the k = 4 chips of the axis: each member sends (k−1)/k · S/2 each
+  // way in the reduce-scatter and again in the all-gather, every direction of every link of the
+  // line carrying one flow at B: 2 · (3/4) · S / (2B), plus 2 phases of k − 1 = 3 one-hop steps
+  // of (α + 1 µs). The 16 groups are 16 disjoint lines, so running all of them at once changes
+  // nothing.
+  const double expected = 2 * 3.0 / 4 * bytes / (2 * link) + 2 * 3 * (alpha + 1e-6);
+  std::vector<std::vector<int>> groups;
+  for (int g = 0; g < 16; ++g)
+    groups.push_back({4 * g, 4 * g + 1, 4 * g + 2, 4 * g + 3});
+  const auto plan = collectives(64, groups, CollectiveKind::all_reduce, bytes);
+  EXPECT_NEAR(run(plan, topology, alpha, CollectiveAlgorithm::torus).step_time_s, expected, 1e-9);
+  // Chosen unforced: the plain ring of 4 would run one direction only, half the bandwidth.
+  const auto unforced = run(plan, topology, alpha);
+  EXPECT_EQ(unforced.collectives_by_algorithm.at("torus"), 16u);
+  EXPECT_NEAR(unforced.step_time_s, expected, 1e-9);
+  // A permutation that misses an axis is refused.
+  c.network.torus.rank_axes = {2, 0, 0};
+  EXPECT_THROW(Topology{c}, TopologyError);
+}
+
 TEST(CollectiveAlgorithms, InNetworkReductionSendsAndReceivesOnce) {
   ClusterSpec c = cluster(1, 8, 0);
   c.network.in_network_reduction = true;

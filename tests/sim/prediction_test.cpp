@@ -45,6 +45,36 @@ TEST(Prediction, ValuesBuiltInCodePredictWhatTheScenarioDoes) {
   EXPECT_TRUE(from_values.memory.fits);
 }
 
+TEST(Prediction, AVocabularyTpDoesNotDivideIsPaddedSimulatedAndReported) {
+  const Catalog& catalog = Catalog::builtin();
+  const ClusterSpec cluster = test::a100_cluster(4);
+  const ClusterNetwork network = prepare_network(cluster, catalog);
+  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  TrainingJob job = test::gpt3_1_3b_job(2, 2, 8, 32);  // tp 2
+  job.model.vocab = 50257;                             // GPT-2's tokenizer, odd
+  const Prediction padded = predict({cluster, job, *compute, network});
+  // Megatron-LM pads to a multiple of 128 · tp = 256: ⌈50257 / 256⌉ = 197, 197 · 256 = 50432,
+  // and simulates that vocabulary: the step of a job written with 50,432 is the same.
+  job.model.vocab = 50432;
+  const Prediction written = predict({cluster, job, *compute, network});
+  EXPECT_EQ(padded.step_time_s, written.step_time_s);
+  EXPECT_EQ(padded.model_flops_per_step, written.model_flops_per_step);
+  ASSERT_TRUE(padded.vocab_padding);
+  EXPECT_EQ(padded.vocab_padding->written, 50257);
+  EXPECT_EQ(padded.vocab_padding->padded, 50432);
+  EXPECT_FALSE(written.vocab_padding);
+  const std::string text = format_text(padded);
+  EXPECT_NE(text.find("note: vocabulary 50257 padded to 50432, a multiple of 256 that tp 2 "
+                      "divides (Megatron-LM's make_vocab_size_divisible_by 128 times tp)"),
+            std::string::npos)
+      << text;
+  const std::string json = format_json(padded);
+  EXPECT_NE(json.find("\"vocab_padding\": {\n    \"padded\": 50432,\n    \"written\": 50257"),
+            std::string::npos)
+      << json;
+  EXPECT_EQ(format_json(written).find("vocab_padding"), std::string::npos);
+}
+
 TEST(Prediction, OneNetworkServesManyJobsAsFreshOnesDo) {
   // Predicting a job on a network that has routed other jobs first (warm caches) gives what a
   // network built for that job alone gives, bit for bit.

@@ -239,9 +239,8 @@ TEST(ScenarioErrors, ParallelismKeys) {
                "degree fits");
   EXPECT_ERROR(replace(good, "  heads: 16", "  heads: 16\n  ffn_hidden: 4098"),
                "parallelism.tp: 4 does not divide ffn_hidden (4098); use one of 1, 2, 3, 6");
-  EXPECT_ERROR(replace(good, "  vocab: 32000", "  vocab: 32001"),
-               "parallelism.tp: 4 does not divide vocab (32001); use one of 1, 3, or pad the "
-               "vocabulary to a multiple of tp");
+  // A vocabulary tp does not divide is padded (pad_vocabulary), not refused.
+  EXPECT_EQ(errors_of(replace(good, "  vocab: 32000", "  vocab: 32001")), "");
   // kv_heads 8 with tp 4 is fine: tp divides it.
   EXPECT_EQ(errors_of(replace(good, "  heads: 16", "  heads: 16\n  kv_heads: 8")), "");
   EXPECT_ERROR(replace(replace(good, "  heads: 16", "  heads: 12\n  kv_heads: 6"), "  hidden: 1024",

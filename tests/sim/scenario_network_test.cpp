@@ -110,6 +110,37 @@ TEST(ScenarioNetwork, TpuTorusTakesItsLinksFromTheCatalog) {
   EXPECT_EQ(Topology(s.cluster).link_count(), 384u);
 }
 
+TEST(ScenarioNetwork, TorusRankAxesPlaceTheGroups) {
+  const auto text = [](const std::string& order) {
+    return scenario(R"(  device: TPU-v4
+  nodes: 16
+  devices_per_node: 4
+  node_fabric: ici
+  network:
+    topology: torus
+    dims: [4, 4, 4]
+    rank_axes: )" + order +
+                    "\n");
+  };
+  const Scenario s = parse_scenario(text("[2, 0, 1]"), "s.yaml", Catalog::builtin());
+  EXPECT_EQ(s.cluster.network.torus.rank_axes, (std::vector<int>{2, 0, 1}));
+  EXPECT_EQ(Topology(s.cluster).torus_coordinates(1), (std::vector<int>{0, 0, 1}));
+  const auto error = [&](const std::string& order) {
+    try {
+      parse_scenario(text(order), "s.yaml", Catalog::builtin());
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string twice = error("[2, 0, 0]");
+  EXPECT_NE(twice.find("cluster.network.rank_axes: name each of the 3 torus axes once (0 to 2)"),
+            std::string::npos)
+      << twice;
+  EXPECT_NE(error("[0, 1]").find("cluster.network.rank_axes"), std::string::npos);
+  EXPECT_NE(error("[3, 0, 1]").find("cluster.network.rank_axes"), std::string::npos);
+}
+
 TEST(ScenarioNetwork, TorusErrorsNameTheKey) {
   const std::string cluster = R"(  device: TPU-v4
   nodes: 16

@@ -2,6 +2,7 @@
 // of the rules, and a valid job's empty answer.
 #include <gtest/gtest.h>
 
+#include "sim/strategy/plan_builder.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
@@ -67,10 +68,48 @@ TEST(StrategyCheck, TensorParallelDegreeMustDivideHeads) {
   job.parallelism.tp = 6;       // 6·2·2 = 24 devices, and 6 divides none of heads, ffn or vocab
   job.model.kv_heads = 2;       // 6 is a multiple of 2
   job.model.ffn_hidden = 4104;  // a multiple of 6, so that only heads and vocab are left
-  job.model.vocab = 32004;      // likewise
+  job.model.vocab = 32004;      // likewise (one tp does not divide is padded, not refused)
   // Divisors of 16 up to 4096: 1, 2, 4, 8, 16.
   EXPECT_EQ(text_of(check_strategy(job)),
             "parallelism.tp: 6 does not divide heads (16); use one of 1, 2, 4, 8, 16\n");
+}
+
+TEST(StrategyCheck, AVocabularyThatTpDoesNotDivideIsPaddedNotRefused) {
+  TrainingJob job = dense_job();  // tp 4
+  job.model.vocab = 32001;
+  EXPECT_TRUE(check_strategy(job).empty()) << text_of(check_strategy(job));
+  // Megatron-LM (no framework named): a multiple of 128 · tp = 512; ⌈32001 / 512⌉ = 63, and
+  // 63 · 512 = 32256.
+  EXPECT_EQ(vocab_padding_multiple(job), 512);
+  pad_vocabulary(job);
+  EXPECT_EQ(job.model.vocab, 32256);
+  EXPECT_EQ(job.unpadded_vocab, 32001);
+  // Idempotent, and from the written size when tp changes: tp 2 pads 32001 to a multiple of
+  // 256, ⌈32001 / 256⌉ = 126, 126 · 256 = 32256 again; tp 1 divides it, which restores it.
+  pad_vocabulary(job);
+  EXPECT_EQ(job.model.vocab, 32256);
+  job.parallelism.tp = 2;
+  pad_vocabulary(job);
+  EXPECT_EQ(job.model.vocab, 32256);
+  job.parallelism.tp = 1;
+  pad_vocabulary(job);
+  EXPECT_EQ(job.model.vocab, 32001);
+  EXPECT_FALSE(job.unpadded_vocab);
+  // JAX under GSPMD pads to a multiple of the shard count: PaLM's 256,000 over tp 12 is
+  // ⌈256000 / 12⌉ · 12 = 21334 · 12 = 256008; Megatron-LM's 1536 would give 167 · 1536 = 256512.
+  job.model.vocab = 256000;
+  job.parallelism.tp = 12;
+  job.framework.framework = Framework::jax_gspmd;
+  pad_vocabulary(job);
+  EXPECT_EQ(job.model.vocab, 256008);
+  job.framework.framework = Framework::megatron_core;
+  pad_vocabulary(job);
+  EXPECT_EQ(job.model.vocab, 256512);
+  // A vocabulary tp divides is left as written (GPT cases keep their prediction).
+  TrainingJob divided = dense_job();
+  pad_vocabulary(divided);
+  EXPECT_EQ(divided.model.vocab, 32000);
+  EXPECT_FALSE(divided.unpadded_vocab);
 }
 
 TEST(StrategyCheck, DegreesMustFillTheCluster) {
