@@ -32,4 +32,22 @@ double DeviceSpec::peak_flops(Dtype dtype) const {
                               " peak in the catalog; it has " + have);
 }
 
+const Figure& DeviceSpec::compute_efficiency_of(Dtype dtype) const {
+  auto it = compute_efficiency_by_dtype.find(dtype);
+  return it != compute_efficiency_by_dtype.end() ? it->second : compute_efficiency;
+}
+
+std::optional<double> DeviceSpec::gemm_half_efficiency_flops_of(Dtype dtype) const {
+  if (!gemm_half_efficiency_flops)
+    return std::nullopt;
+  const double f0 = gemm_half_efficiency_flops->value;
+  auto own = peak_flops_per_s.find(dtype);
+  auto reference = peak_flops_per_s.find(Dtype::bf16);
+  if (reference == peak_flops_per_s.end())
+    reference = peak_flops_per_s.find(Dtype::fp16);
+  if (own == peak_flops_per_s.end() || reference == peak_flops_per_s.end())
+    return f0;
+  return f0 * own->second.value / reference->second.value;
+}
+
 }  // namespace scaleplan

@@ -47,6 +47,18 @@ struct Figure {
   std::string source;
 };
 
+// How the device's GEMM library divides a GEMM among its processors (NVIDIA: CTA tiles on SMs):
+// C is cut into tiles of tile_m × tile_n, one tile per processor at a time, so a GEMM runs in
+// waves of sm_count tiles. The library picks among tiles whose sides are powers of two from
+// min_tile to the largest (max_tile_m × max_tile_n, no larger in area) the one that wastes least:
+// wave_efficiency (sim/simulate/compute_model.hpp). Every figure carries its source.
+struct GemmTiling {
+  Figure sm_count;
+  Figure max_tile_m;
+  Figure max_tile_n;
+  Figure min_tile;
+};
+
 struct DeviceSpec {
   std::string name;
   DeviceKind kind = DeviceKind::gpu;
@@ -69,6 +81,16 @@ struct DeviceSpec {
   // Bought: the price of one device (list or street price; "estimate:" where none is public).
   std::optional<Figure> purchase_price_usd;
   Figure compute_efficiency;  // fraction of peak large GEMMs approach (the curve's asymptote)
+  // The same fraction for GEMMs of one dtype where it differs from compute_efficiency (H100's fp8
+  // GEMMs reach less of the fp8 peak than bf16 GEMMs of the bf16 peak). Only dtypes the device
+  // has a peak for.
+  std::map<Dtype, Figure> compute_efficiency_by_dtype;
+  // Fraction of the dtype's peak a fused attention kernel (FlashAttention-style: QK^T, softmax
+  // and PV in one kernel) reaches on long sequences, in place of compute_efficiency_of for
+  // attention kernels. Absent: attention runs as a GEMM of its FLOPs.
+  std::optional<Figure> attention_efficiency;
+  // The GEMM library's tiles and processors; absent: no tile or wave quantisation.
+  std::optional<GemmTiling> gemm_tiling;
   // GEMM size, in FLOPs, at which a GEMM reaches half of compute_efficiency: efficiency(F) =
   // compute_efficiency · F / (F + this). Absent: every GEMM runs at compute_efficiency.
   std::optional<Figure> gemm_half_efficiency_flops;
@@ -82,6 +104,13 @@ struct DeviceSpec {
   bool supports(Dtype dtype) const { return peak_flops_per_s.count(dtype) != 0; }
   // Throws std::invalid_argument naming the dtypes the device has when it lacks `dtype`.
   double peak_flops(Dtype dtype) const;
+  // compute_efficiency_by_dtype's figure for `dtype`, else compute_efficiency.
+  const Figure& compute_efficiency_of(Dtype dtype) const;
+  // The size at which a GEMM in `dtype` reaches half its efficiency: gemm_half_efficiency_flops
+  // (stated for the 16-bit rate: bf16, else fp16) scaled by the dtype's peak over that rate, as a
+  // faster unit needs proportionally more work to amortise the same fixed time. Absent with
+  // gemm_half_efficiency_flops.
+  std::optional<double> gemm_half_efficiency_flops_of(Dtype dtype) const;
 };
 
 }  // namespace scaleplan

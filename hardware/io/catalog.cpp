@@ -13,6 +13,73 @@ extern const char* const builtin_catalog_yaml;
 
 namespace {
 
+bool is_power_of_two(double value) {
+  const auto whole = static_cast<std::int64_t>(value);
+  return static_cast<double>(whole) == value && whole > 0 && (whole & (whole - 1)) == 0;
+}
+
+// compute_efficiency_by_dtype: {DTYPE: FIGURE, ...}, each a dtype the device has a peak for.
+void read_efficiency_by_dtype(MapReader& map, DeviceSpec& d) {
+  if (!map.has("compute_efficiency_by_dtype")) {
+    map.accept("compute_efficiency_by_dtype");
+    return;
+  }
+  MapReader by_dtype = map.child("compute_efficiency_by_dtype");
+  for (const auto& [dtype, name] : dtype_names.entries()) {
+    auto f = read_figure(by_dtype, name, false, physical::efficiency);
+    if (!f)
+      continue;
+    if (!d.peak_flops_per_s.empty() && !d.supports(dtype)) {
+      std::vector<std::string> have;
+      for (const auto& [known, figure] : d.peak_flops_per_s)
+        have.emplace_back(to_string(known));
+      by_dtype.error(name, fmt::format("the device has no {} peak; use one of its dtypes: {}", name,
+                                       join_alternatives(have)));
+      continue;
+    }
+    d.compute_efficiency_by_dtype[dtype] = *f;
+  }
+  by_dtype.finish();
+}
+
+// gemm_tiling: {sm_count, max_tile_m, max_tile_n, min_tile}, all four, the tile sides powers of
+// two with min_tile at most the smaller of the largest tile's sides.
+void read_gemm_tiling(MapReader& map, DeviceSpec& d) {
+  if (!map.has("gemm_tiling")) {
+    map.accept("gemm_tiling");
+    return;
+  }
+  MapReader tiling = map.child("gemm_tiling");
+  auto sm_count = read_figure(tiling, "sm_count", true, physical::processor_count);
+  auto max_m = read_figure(tiling, "max_tile_m", true, physical::tile_side);
+  auto max_n = read_figure(tiling, "max_tile_n", true, physical::tile_side);
+  auto min_tile = read_figure(tiling, "min_tile", true, physical::tile_side);
+  bool valid = sm_count && max_m && max_n && min_tile;
+  if (sm_count &&
+      sm_count->value != static_cast<double>(static_cast<std::int64_t>(sm_count->value))) {
+    tiling.error("sm_count",
+                 fmt::format("must be a whole number of processors, got {}", sm_count->value));
+    valid = false;
+  }
+  for (auto [key, figure] : {std::pair{"max_tile_m", &max_m}, std::pair{"max_tile_n", &max_n},
+                             std::pair{"min_tile", &min_tile}}) {
+    if (*figure && !is_power_of_two((*figure)->value)) {
+      tiling.error(
+          key, fmt::format("must be a power of two (64, 128, 256, ...), got {}", (*figure)->value));
+      valid = false;
+    }
+  }
+  if (valid && min_tile->value > std::min(max_m->value, max_n->value)) {
+    tiling.error("min_tile",
+                 fmt::format("must be at most the largest tile's sides ({} x {}), got {}",
+                             max_m->value, max_n->value, min_tile->value));
+    valid = false;
+  }
+  tiling.finish();
+  if (valid)
+    d.gemm_tiling = GemmTiling{*sm_count, *max_m, *max_n, *min_tile};
+}
+
 DeviceSpec read_device(MapReader& map) {
   DeviceSpec d;
   if (map.require("name"))
@@ -54,8 +121,11 @@ DeviceSpec read_device(MapReader& map) {
   d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false, physical::usd_per_hour);
   d.purchase_price_usd = read_figure(map, "purchase_price_usd", false, physical::usd_purchase);
   assign("compute_efficiency", physical::efficiency, d.compute_efficiency);
+  read_efficiency_by_dtype(map, d);
   d.gemm_half_efficiency_flops =
       read_figure(map, "gemm_half_efficiency_flops", false, physical::gemm_flops);
+  read_gemm_tiling(map, d);
+  d.attention_efficiency = read_figure(map, "attention_efficiency", false, physical::efficiency);
   d.intra_node_link_efficiency =
       read_figure(map, "intra_node_link_efficiency", false, physical::efficiency);
   assign("memory_efficiency", physical::efficiency, d.memory_efficiency);

@@ -71,6 +71,22 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
         line("GEMM size at half that efficiency", fmt::format("{:.3g} GFLOP", f->value / 1e9), *f);
   else
     out += absent("GEMM size at half that efficiency");
+  for (const auto& [dtype, figure] : d.compute_efficiency_by_dtype) {
+    out +=
+        line(fmt::format("GEMM efficiency, {}", to_string(dtype)), fraction(figure.value), figure);
+  }
+  if (const auto& f = d.attention_efficiency)
+    out += line("fused attention efficiency", fraction(f->value), *f);
+  if (const auto& t = d.gemm_tiling) {
+    out +=
+        line("GEMM tiles spread over", fmt::format("{:.0f} SMs", t->sm_count.value), t->sm_count);
+    out += line("largest GEMM tile",
+                fmt::format("{:.0f} x {:.0f}", t->max_tile_m.value, t->max_tile_n.value),
+                t->max_tile_m);
+    out += line("smallest GEMM tile side", fmt::format("{:.0f}", t->min_tile.value), t->min_tile);
+  } else {
+    out += absent("GEMM tiles spread over");
+  }
   out += line("kernel launch overhead", microseconds(d.kernel_launch_overhead_s.value),
               d.kernel_launch_overhead_s);
 

@@ -35,6 +35,10 @@ inline constexpr NumberRange usd_per_hour = NumberRange::positive(1e4);
 inline constexpr NumberRange usd_purchase = NumberRange::positive(1e7);
 // Links a device's bandwidth is split over.
 inline constexpr NumberRange link_count = NumberRange::closed(1, 1024);
+// Processors a GEMM's tiles are spread over (SMs, CUs): up to a million.
+inline constexpr NumberRange processor_count = NumberRange::closed(1, 1e6);
+// A side of a GEMM tile, in elements.
+inline constexpr NumberRange tile_side = NumberRange::closed(1, 4096);
 // FLOPs of one GEMM: up to 1e21.
 inline constexpr NumberRange gemm_flops = NumberRange::positive(1e21);
 }  // namespace physical

@@ -1,6 +1,7 @@
 #include "sim/simulate/compute_model.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -14,22 +15,55 @@ bool is_matrix(const Kernel& kernel) {
   return kernel.kind == KernelKind::gemm || kernel.kind == KernelKind::attention;
 }
 
-// "GEMMs up to 0.77 of peak, half of that at 20.7 GFLOP": the catalog's curve.
-std::string catalog_gemm_curve(const DeviceSpec& device) {
-  if (device.gemm_half_efficiency_flops) {
-    return fmt::format("GEMMs up to {:.3g} of peak, half of that at {:.3g} GFLOP",
-                       device.compute_efficiency.value,
-                       device.gemm_half_efficiency_flops->value / 1e9);
+// "bf16 GEMMs up to 0.77 of peak, half of that at 20.7 GFLOP, tiles in waves over 108 SMs":
+// the catalog's curve for GEMMs in `dtype`.
+std::string catalog_gemm_curve(const DeviceSpec& device, Dtype dtype) {
+  std::string text = fmt::format("{} GEMMs {} {:.3g} of peak", to_string(dtype),
+                                 device.gemm_half_efficiency_flops ? "up to" : "at",
+                                 device.compute_efficiency_of(dtype).value);
+  if (auto f0 = device.gemm_half_efficiency_flops_of(dtype))
+    text += fmt::format(", half of that at {:.3g} GFLOP", *f0 / 1e9);
+  if (device.gemm_tiling) {
+    text += fmt::format(", tiles in waves over {} SMs",
+                        static_cast<long long>(device.gemm_tiling->sm_count.value));
   }
-  return fmt::format("GEMMs at {:.3g} of peak", device.compute_efficiency.value);
+  return text;
 }
 
 }  // namespace
 
+double gemm_wave_efficiency(const GemmTiling& tiling, const GemmShape& shape) {
+  if (shape.m <= 0 || shape.n <= 0 || shape.batch <= 0)
+    return 1;
+  const double m = static_cast<double>(shape.m);
+  const double n = static_cast<double>(shape.n);
+  const double batch = static_cast<double>(shape.batch);
+  const double processors = tiling.sm_count.value;
+  const double largest_area = tiling.max_tile_m.value * tiling.max_tile_n.value;
+  const double largest_side = std::max(tiling.max_tile_m.value, tiling.max_tile_n.value);
+  double best = 0;
+  for (double tile_m = tiling.min_tile.value; tile_m <= largest_side; tile_m *= 2) {
+    for (double tile_n = tiling.min_tile.value; tile_n <= largest_side; tile_n *= 2) {
+      if (tile_m * tile_n > largest_area)
+        continue;
+      const double tiles = std::ceil(m / tile_m) * std::ceil(n / tile_n) * batch;
+      const double waves = std::ceil(tiles / processors);
+      best = std::max(best, m * n * batch / (waves * processors * tile_m * tile_n));
+    }
+  }
+  return best > 0 ? std::min(best, 1.0) : 1.0;
+}
+
 double catalog_compute_efficiency(const DeviceSpec& device, const Kernel& kernel) {
-  double efficiency = device.compute_efficiency.value;
-  if (is_matrix(kernel) && device.gemm_half_efficiency_flops)
-    efficiency *= kernel.flops / (kernel.flops + device.gemm_half_efficiency_flops->value);
+  double efficiency = device.compute_efficiency_of(kernel.dtype).value;
+  if (!is_matrix(kernel))
+    return efficiency;
+  if (kernel.kind == KernelKind::attention && device.attention_efficiency)
+    efficiency = device.attention_efficiency->value;
+  if (auto f0 = device.gemm_half_efficiency_flops_of(kernel.dtype))
+    efficiency *= kernel.flops / (kernel.flops + *f0);
+  if (kernel.kind == KernelKind::gemm && device.gemm_tiling)
+    efficiency *= gemm_wave_efficiency(*device.gemm_tiling, kernel.gemm);
   return efficiency;
 }
 
@@ -44,8 +78,8 @@ double RooflineModel::kernel_time_s(const Kernel& kernel) const {
   return std::max(arithmetic_s, memory_s) + device_.kernel_launch_overhead_s.value;
 }
 
-std::string RooflineModel::description(Dtype /*dtype*/) const {
-  return "roofline of " + device_.name + " from the catalog: " + catalog_gemm_curve(device_);
+std::string RooflineModel::description(Dtype dtype) const {
+  return "roofline of " + device_.name + " from the catalog: " + catalog_gemm_curve(device_, dtype);
 }
 
 ProfiledComputeModel::ProfiledComputeModel(DeviceSpec device, Profile profile,
@@ -111,7 +145,7 @@ std::string ProfiledComputeModel::description(Dtype dtype) const {
               : std::string(", launch overhead from the catalog");
   if (!profile_.gemm.count(dtype)) {
     text += fmt::format("; no {0} GEMM fit, so {0} GEMMs from the catalog's roofline of {1}: {2}",
-                        to_string(dtype), device_.name, catalog_gemm_curve(device_));
+                        to_string(dtype), device_.name, catalog_gemm_curve(device_, dtype));
   }
   return text;
 }

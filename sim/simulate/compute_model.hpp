@@ -19,9 +19,18 @@ class ComputeModel {
   virtual std::string description(Dtype dtype) const = 0;
 };
 
-// The catalog's efficiency for a kernel's arithmetic: compute_efficiency, and for GEMM and
-// attention kernels the size curve F / (F + gemm_half_efficiency_flops) on top where the device
-// has one.
+// The share of the tile slots a GEMM of `shape` keeps busy on a device with `tiling`: C cut into
+// tiles (tile quantisation: a partial tile costs a whole one), the tiles run in waves of
+// sm_count (wave quantisation: the last wave leaves processors idle), the library choosing the
+// tile that wastes least among those of power-of-two sides from min_tile up to the largest tile's
+// area. 1 when every tile is full and every wave is whole; in (0, 1] always. O(log² tile) time.
+double gemm_wave_efficiency(const GemmTiling& tiling, const GemmShape& shape);
+
+// The catalog's efficiency for a kernel's arithmetic: compute_efficiency_of(dtype), and for GEMM
+// and attention kernels the size curve F / (F + gemm_half_efficiency_flops_of(dtype)) on top
+// where the device has one, and for GEMM kernels gemm_wave_efficiency where it has a tiling.
+// (Attention kernels are left out of the tiling: a fused attention kernel is not one GEMM of the
+// shape it is named by.)
 double catalog_compute_efficiency(const DeviceSpec& device, const Kernel& kernel);
 
 // Roofline with the catalog's single efficiency figures: the larger of arithmetic time at

@@ -214,8 +214,9 @@ TEST_F(ScenarioCalibration, GemmsWithoutAFitComeFromTheCatalog) {
                                  " of A100-SXM4-80GB: GEMM bf16 (2 shapes) fp16 (1 shape), "
                                  "memory from the catalog, launch overhead from the catalog; no "
                                  "tf32 GEMM fit, so tf32 GEMMs from "
-                                 "the catalog's roofline of A100-SXM4-80GB: GEMMs up to 0.77 of "
-                                 "peak, half of that at 20.7 GFLOP"),
+                                 "the catalog's roofline of A100-SXM4-80GB: tf32 GEMMs up to 0.785 "
+                                 "of peak, half of that at 10.3 GFLOP, tiles in waves over 108 "
+                                 "SMs"),
             std::string::npos)
       << p.compute_model;
 }
@@ -233,10 +234,12 @@ TEST(ProfiledComputeModel, GemmsOfADtypeWithoutAFitRunAsTheCatalogSays) {
     EXPECT_EQ(model.kernel_time_s(k), catalog.kernel_time_s(k)) << k.name;
   }
   // Every part of the model says where it comes from.
-  EXPECT_EQ(model.description(Dtype::bf16),
-            "calibration profile nccl.yaml of H100-SXM5-80GB: memory from the catalog, launch "
-            "overhead from the catalog; no bf16 GEMM fit, so bf16 GEMMs from the catalog's "
-            "roofline of H100-SXM5-80GB: GEMMs up to 0.82 of peak, half of that at 4.8 GFLOP");
+  EXPECT_EQ(
+      model.description(Dtype::bf16),
+      "calibration profile nccl.yaml of H100-SXM5-80GB: memory from the catalog, launch "
+      "overhead from the catalog; no bf16 GEMM fit, so bf16 GEMMs from the catalog's "
+      "roofline of H100-SXM5-80GB: bf16 GEMMs up to 0.845 of peak, half of that at 4.8 GFLOP, "
+      "tiles in waves over 132 SMs");
 }
 
 }  // namespace

@@ -47,7 +47,11 @@ TEST(CatalogCommand, ADeviceShowsEveryFigureWithItsSource) {
         "  bandwidth                                  450.0 GB/s  [NVIDIA H100 Tensor Core GPU "
         "datasheet (2023), H100 SXM: NVLink 900 GB/s",
         "  collective efficiency (nccl-tests)              0.822  [NVIDIA/nccl-tests issue #212",
-        "  GEMM efficiency (large GEMMs)                    0.82  [XLA's measured H100 GEMM table",
+        "  GEMM efficiency (large GEMMs)                   0.845  [XLA's measured H100 GEMM table",
+        "  GEMM efficiency, fp8                             0.74  [derived: the bf16 "
+        "compute_efficiency",
+        "  GEMM tiles spread over                        132 SMs  [NVIDIA H100 Tensor Core GPU "
+        "Architecture whitepaper (2022): H100 SXM5 has 132 SMs",
         "  power                                           700 W  [NVIDIA H100",
         "  price per device-hour                       12.29 USD  [AWS EC2 on-demand price of "
         "p5.48xlarge",

@@ -120,6 +120,63 @@ TEST(CatalogErrors, DuplicateNamesAreRefused) {
             "c.yaml:19:11: devices[1].name: 'X' appears twice in the catalog");
 }
 
+// The GEMM figures by dtype and the tiling (issue 12 points 8 and 9): each bad value is named at
+// its key with what would be valid.
+const std::string tiling = R"(    gemm_tiling:
+      sm_count: {value: 132, source: "s"}
+      max_tile_m: {value: 128, source: "s"}
+      max_tile_n: {value: 256, source: "s"}
+      min_tile: {value: 64, source: "s"}
+)";
+
+TEST(CatalogErrors, GemmTilingAndDtypeEfficienciesParse) {
+  const std::string text =
+      valid + tiling +
+      "    compute_efficiency_by_dtype:\n      bf16: {value: 0.4, source: \"s\"}\n";
+  const Catalog catalog = Catalog::parse(text, "c.yaml");
+  const DeviceSpec& d = *catalog.find("X");
+  ASSERT_TRUE(d.gemm_tiling);
+  EXPECT_EQ(d.gemm_tiling->sm_count.value, 132);
+  EXPECT_EQ(d.gemm_tiling->max_tile_n.value, 256);
+  EXPECT_EQ(d.compute_efficiency_of(Dtype::bf16).value, 0.4);
+  EXPECT_EQ(d.compute_efficiency_of(Dtype::fp8).value, 0.5);  // compute_efficiency
+}
+
+TEST(CatalogErrors, ADtypeEfficiencyNeedsThePeakOfThatDtype) {
+  EXPECT_EQ(errors_of(valid + "    compute_efficiency_by_dtype:\n"
+                              "      fp8: {value: 0.4, source: \"s\"}\n"),
+            "c.yaml:20:12: devices[0].compute_efficiency_by_dtype.fp8: the device has no fp8 peak; "
+            "use one of its dtypes: bf16");
+  EXPECT_EQ(errors_of(valid + "    compute_efficiency_by_dtype:\n"
+                              "      bf16: {value: 1.2, source: \"s\"}\n"),
+            "c.yaml:20:21: devices[0].compute_efficiency_by_dtype.bf16.value: must be from 0.001 "
+            "to 1, got 1.2");
+}
+
+TEST(CatalogErrors, GemmTilingIsCheckedKeyByKey) {
+  // Every key required.
+  EXPECT_EQ(errors_of(valid + replace(tiling, "      min_tile: {value: 64, source: \"s\"}\n", "")),
+            "c.yaml:20:7: devices[0].gemm_tiling.min_tile: required key is missing");
+  // Tile sides are powers of two.
+  EXPECT_EQ(errors_of(valid + replace(tiling, "max_tile_m: {value: 128", "max_tile_m: {value: 96")),
+            "c.yaml:21:19: devices[0].gemm_tiling.max_tile_m: must be a power of two (64, 128, "
+            "256, ...), got 96");
+  // The smallest tile is no larger than the largest.
+  EXPECT_EQ(errors_of(valid + replace(tiling, "min_tile: {value: 64", "min_tile: {value: 512")),
+            "c.yaml:23:17: devices[0].gemm_tiling.min_tile: must be at most the largest tile's "
+            "sides (128 x 256), got 512");
+  // A whole, positive number of processors.
+  EXPECT_EQ(errors_of(valid + replace(tiling, "sm_count: {value: 132", "sm_count: {value: 13.5")),
+            "c.yaml:20:17: devices[0].gemm_tiling.sm_count: must be a whole number of "
+            "processors, got 13.5");
+  EXPECT_EQ(errors_of(valid + replace(tiling, "sm_count: {value: 132", "sm_count: {value: 0")),
+            "c.yaml:20:25: devices[0].gemm_tiling.sm_count.value: must be from 1 to 1000000, "
+            "got 0");
+  EXPECT_NE(errors_of(valid + replace(tiling, "min_tile:", "min_tiles:"))
+                .find("devices[0].gemm_tiling.min_tiles: unknown key; did you mean 'min_tile'?"),
+            std::string::npos);
+}
+
 TEST(CatalogErrors, LoadReportsTheFile) {
   try {
     Catalog::load("/nonexistent/catalog.yaml");

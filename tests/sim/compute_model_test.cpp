@@ -1,0 +1,119 @@
+// The catalog's compute model (sim/simulate/compute_model.hpp): GEMM efficiency by shape (tile
+// and wave quantisation) and by dtype. Each expectation is derived in the comment before it.
+#include <gtest/gtest.h>
+
+#include "hardware/io/catalog.hpp"
+#include "models/kernel.hpp"
+#include "sim/simulate/compute_model.hpp"
+
+namespace scaleplan {
+namespace {
+
+GemmTiling tiling(double sms, double max_m, double max_n, double min_tile) {
+  return {{sms, "test"}, {max_m, "test"}, {max_n, "test"}, {min_tile, "test"}};
+}
+
+const DeviceSpec& h100() {
+  return *Catalog::builtin().find("H100-SXM5-80GB");
+}
+
+double seconds_per_flop(const ComputeModel& model, const Kernel& kernel) {
+  return model.kernel_time_s(kernel) / kernel.flops;
+}
+
+TEST(GemmWaveEfficiency, FullTilesInWholeWavesWasteNothing) {
+  // 4 processors, tiles of 128 x 128 only: 256 x 256 is 2 x 2 = 4 full tiles, one whole wave.
+  const GemmTiling t = tiling(4, 128, 128, 128);
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {256, 256, 4096, 1}), 1.0);
+  // A batch of 3 of them: 12 tiles, 3 whole waves.
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {256, 256, 4096, 3}), 1.0);
+}
+
+TEST(GemmWaveEfficiency, OneColumnPastATileCostsAWholeTileAndAWave) {
+  // n = 257 needs 3 tile columns: 2 x 3 = 6 tiles on 4 processors, 2 waves of 4 slots of
+  // 128 x 128, of which 256 x 257 elements are useful: 65792 / 131072.
+  const GemmTiling t = tiling(4, 128, 128, 128);
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {256, 257, 4096, 1}), 256.0 * 257 / (2 * 4 * 128 * 128));
+}
+
+TEST(GemmWaveEfficiency, TheLibraryPicksTheTileThatWastesLeast) {
+  // Tiles 64 x 64 to 128 x 128 on 4 processors. m = n = 192: with 128 x 128, 2 x 2 = 4 tiles in
+  // one wave of 4 x 16384 slots (36864 useful: 0.5625); with 64 x 64, 3 x 3 = 9 tiles in 3 waves
+  // of 4 x 4096 (0.75); 64 x 128 and 128 x 64, 3 x 2 = 6 tiles in 2 waves of 4 x 8192 (0.5625).
+  const GemmTiling t = tiling(4, 128, 128, 64);
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {192, 192, 64, 1}), 0.75);
+}
+
+TEST(CatalogComputeEfficiency, AGemmOneColumnPastATileMultipleIsSlowerPerFlopOnH100) {
+  // H100 SXM5: 132 SMs, tiles from 64 x 64 to 128 x 256. m = 1408 = 11 x 128, n = 3072 =
+  // 12 x 256: 132 tiles of 128 x 256, one whole wave, nothing wasted. n = 3073: the best tile is
+  // 64 x 64, 22 x 49 = 1078 tiles in 9 waves of 132 x 4096 slots, 1408 x 3073 useful:
+  // 0.8892 (128 x 256: 143 tiles in 2 waves, 0.546; 128 x 128: 275 tiles in 3 waves, 0.667).
+  const GemmTiling& t = *h100().gemm_tiling;
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {1408, 3072, 8192, 1}), 1.0);
+  EXPECT_NEAR(gemm_wave_efficiency(t, {1408, 3073, 8192, 1}), 1408.0 * 3073 / (9 * 132 * 64 * 64),
+              1e-12);
+  const RooflineModel model(h100());
+  const Kernel whole = make_gemm("whole", {1408, 3072, 8192, 1}, Dtype::bf16);
+  const Kernel past = make_gemm("past", {1408, 3073, 8192, 1}, Dtype::bf16);
+  // Per FLOP, 1/0.8892 = 12.5 % slower, less the size curve's slight gain for the larger GEMM.
+  EXPECT_GT(seconds_per_flop(model, past), 1.10 * seconds_per_flop(model, whole));
+}
+
+TEST(CatalogComputeEfficiency, H100Fp8GemmsReachLessOfTheirPeakThanBf16) {
+  // The catalog: bf16 0.845 of 989.4 TFLOP/s, fp8 0.740 of 1978.9 (0.876 x 0.845, the median
+  // fp8/bf16 ratio of the shapes measured in both on one H100), and the size curve's half point
+  // 4.8 GFLOP at the bf16 rate, twice that at fp8's twice-as-fast rate (1978.9 / 989.4).
+  const DeviceSpec& d = h100();
+  EXPECT_DOUBLE_EQ(d.compute_efficiency_of(Dtype::bf16).value, 0.845);
+  EXPECT_DOUBLE_EQ(d.compute_efficiency_of(Dtype::fp8).value, 0.740);
+  EXPECT_DOUBLE_EQ(*d.gemm_half_efficiency_flops_of(Dtype::fp8), 4.8e9 * 1978.9e12 / 989.4e12);
+  // 8192^3: F = 1.0995e12 FLOPs, 2048 tiles of 128 x 256 in 16 waves of 132 (0.970), or 64 x 64
+  // in 124.1 -> 125 waves (0.993): the same wave efficiency q in both dtypes.
+  const Kernel bf16 = make_gemm("g", {8192, 8192, 8192, 1}, Dtype::bf16);
+  const Kernel fp8 = make_gemm("g", {8192, 8192, 8192, 1}, Dtype::fp8);
+  const double f = bf16.flops;
+  const double q = gemm_wave_efficiency(*d.gemm_tiling, bf16.gemm);
+  EXPECT_NEAR(catalog_compute_efficiency(d, bf16), 0.845 * f / (f + 4.8e9) * q, 1e-12);
+  EXPECT_NEAR(catalog_compute_efficiency(d, fp8), 0.740 * f / (f + 4.8e9 * 1978.9 / 989.4) * q,
+              1e-12);
+  EXPECT_LT(catalog_compute_efficiency(d, fp8), 0.88 * catalog_compute_efficiency(d, bf16));
+  // Still faster in time: 2 x 0.740 / 0.845 = 1.75 x the bf16 rate, less the curve.
+  const RooflineModel model(d);
+  EXPECT_LT(model.kernel_time_s(fp8), 0.6 * model.kernel_time_s(bf16));
+}
+
+TEST(CatalogComputeEfficiency, SmallGemmsOfAFasterDtypeNeedMoreWorkToFillTheDevice) {
+  // At F = F0(bf16) = 4.8 GFLOP a bf16 GEMM is at half its asymptote; an fp8 GEMM of the same
+  // FLOPs at 4.8 / (4.8 + 9.6) = 1/3 of its own. A device without fp8-specific figures would run
+  // both at the same fraction of their peaks.
+  const DeviceSpec& d = h100();
+  const double f0 = 4.8e9;
+  const double fp8_f0 = *d.gemm_half_efficiency_flops_of(Dtype::fp8);
+  EXPECT_NEAR(f0 / (f0 + fp8_f0), 1.0 / 3.0, 1e-4);
+}
+
+TEST(CatalogComputeEfficiency, FusedAttentionIsNotTiledAsOneGemm) {
+  // A fused attention kernel is named by the shape of Q K^T but is not that one GEMM: it runs at
+  // the device's fused-attention figure (H100: 0.535, cuDNN's causal forward in the
+  // FlashAttention-3 paper) with the size curve, not the tiling: an N one past a tile multiple
+  // costs it nothing.
+  const DeviceSpec& d = h100();
+  Kernel attention = make_gemm("flash_attention", {1408, 3073, 128, 1}, Dtype::bf16);
+  attention.kind = KernelKind::attention;
+  const double f = attention.flops;
+  EXPECT_DOUBLE_EQ(catalog_compute_efficiency(d, attention), 0.535 * f / (f + 4.8e9));
+}
+
+TEST(CatalogComputeEfficiency, ADeviceWithoutTilingOrDtypeFiguresKeepsItsOneCurve) {
+  // B200 has neither: every GEMM runs at compute_efficiency x F / (F + F0(dtype)).
+  const DeviceSpec& d = *Catalog::builtin().find("B200-SXM-180GB");
+  ASSERT_FALSE(d.gemm_tiling);
+  const Kernel g = make_gemm("g", {1408, 3073, 8192, 1}, Dtype::bf16);
+  const double f0 = d.gemm_half_efficiency_flops->value;
+  EXPECT_DOUBLE_EQ(catalog_compute_efficiency(d, g),
+                   d.compute_efficiency.value * g.flops / (g.flops + f0));
+}
+
+}  // namespace
+}  // namespace scaleplan
