@@ -37,18 +37,36 @@ double gemm_wave_efficiency(const GemmTiling& tiling, const GemmShape& shape) {
     return 1;
   const double m = static_cast<double>(shape.m);
   const double n = static_cast<double>(shape.n);
+  const double k = static_cast<double>(std::max<std::int64_t>(shape.k, 1));
   const double batch = static_cast<double>(shape.batch);
   const double processors = tiling.sm_count.value;
   const double largest_area = tiling.max_tile_m.value * tiling.max_tile_n.value;
   const double largest_side = std::max(tiling.max_tile_m.value, tiling.max_tile_n.value);
+  // The reduction is split in slices of at least one block of min_tile, so that a slice still
+  // runs the tile's main loop; the slices' fp32 partial sums are added by a short second kernel
+  // (m·n elements per slice) whose time is left out: it matters only where m·n is small.
+  const double most_slices = std::max(1.0, std::floor(k / tiling.min_tile.value));
+  // A side shorter than the smallest tile (an MLP's one output, a GEMV) runs in a kernel of
+  // narrow tiles, as the libraries keep for thin GEMMs, not padded to min_tile: such a GEMM is
+  // bound by reading its operands, which the roofline's memory term then decides.
+  const auto smallest_side = [&](double extent) {
+    return std::min(tiling.min_tile.value, std::exp2(std::ceil(std::log2(extent))));
+  };
   double best = 0;
-  for (double tile_m = tiling.min_tile.value; tile_m <= largest_side; tile_m *= 2) {
-    for (double tile_n = tiling.min_tile.value; tile_n <= largest_side; tile_n *= 2) {
+  for (double tile_m = smallest_side(m); tile_m <= largest_side; tile_m *= 2) {
+    for (double tile_n = smallest_side(n); tile_n <= largest_side; tile_n *= 2) {
       if (tile_m * tile_n > largest_area)
         continue;
       const double tiles = std::ceil(m / tile_m) * std::ceil(n / tile_n) * batch;
-      const double waves = std::ceil(tiles / processors);
-      best = std::max(best, m * n * batch / (waves * processors * tile_m * tile_n));
+      // Split-K: a GEMM whose tiles do not fill one wave (a weight gradient of few rows and
+      // columns and a long reduction: convolutions' filters, thin MLPs) has its reduction split
+      // so that more processors work on it, as cuBLAS's and cuDNN's heuristics do.
+      for (double slices = 1;
+           slices == 1 || (slices <= most_slices && tiles * slices <= processors); slices *= 2) {
+        const double waves = std::ceil(tiles * slices / processors);
+        const double slice_k = std::ceil(k / slices);
+        best = std::max(best, m * n * batch * k / (waves * processors * tile_m * tile_n * slice_k));
+      }
     }
   }
   return best > 0 ? std::min(best, 1.0) : 1.0;

@@ -22,8 +22,11 @@ class ComputeModel {
 // The share of the tile slots a GEMM of `shape` keeps busy on a device with `tiling`: C cut into
 // tiles (tile quantisation: a partial tile costs a whole one), the tiles run in waves of
 // sm_count (wave quantisation: the last wave leaves processors idle), the library choosing the
-// tile that wastes least among those of power-of-two sides from min_tile up to the largest tile's
-// area. 1 when every tile is full and every wave is whole; in (0, 1] always. O(log² tile) time.
+// tile that wastes least among those of power-of-two sides from min_tile (or the side's own
+// extent rounded up to a power of two, where that is less) up to the largest tile's area. A GEMM
+// whose tiles fill less than one wave has its reduction split (split-K) into up to as many slices
+// as fill the wave, each at least min_tile deep. 1 when every tile is full and every wave is whole;
+// in (0, 1] always. O(log² tile · log sm_count) time.
 double gemm_wave_efficiency(const GemmTiling& tiling, const GemmShape& shape);
 
 // The catalog's efficiency for a kernel's arithmetic: compute_efficiency_of(dtype), and for GEMM

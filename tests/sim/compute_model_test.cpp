@@ -44,6 +44,31 @@ TEST(GemmWaveEfficiency, TheLibraryPicksTheTileThatWastesLeast) {
   EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {192, 192, 64, 1}), 0.75);
 }
 
+TEST(GemmWaveEfficiency, AGemmUnderOneWaveSplitsItsReduction) {
+  // A weight gradient of a 64 -> 64 channel 1 x 1 convolution: C is 64 x 64, one tile, and the
+  // reduction runs over the batch's pixels (k = 2^20). On 108 processors the library splits k:
+  // 64 slices of 16384 fill 64 of the 108 slots of one wave (128 slices would take two waves for
+  // the same work), so 64 / 108 of the slots do useful work; without the split, 1 / 108.
+  const GemmTiling t = tiling(108, 256, 128, 64);
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {64, 64, 1 << 20, 1}), 64.0 / 108);
+  // A short reduction cannot be split below one block of min_tile: k = 256 gives 4 slices.
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {64, 64, 256, 1}), 4.0 / 108);
+  // A GEMM whose tiles fill a wave is not split: 2 x 3 = 6 tiles of 128 x 128 on 4 processors
+  // keeps its 2 waves (splitting them would only add waves).
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(tiling(4, 128, 128, 128), {256, 257, 1 << 20, 1}),
+                   256.0 * 257 / (2 * 4 * 128 * 128));
+}
+
+TEST(GemmWaveEfficiency, AThinGemmIsNotPaddedToTheSmallestTile) {
+  // An MLP's single output: n = 1. Padded to 64 x 64 tiles it would use 1/64 of each; a narrow
+  // kernel's tiles are 1 wide, so m = 1024 x 64 rows make 1024 full tiles of 64 x 1 (or 512 of
+  // 128 x 1...) in whole waves of 4.
+  const GemmTiling t = tiling(4, 128, 128, 64);
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {65536, 1, 256, 1}), 1.0);
+  // n = 24 runs in tiles 32 wide: 24 / 32 of each tile is useful.
+  EXPECT_DOUBLE_EQ(gemm_wave_efficiency(t, {65536, 24, 256, 1}), 24.0 / 32);
+}
+
 TEST(CatalogComputeEfficiency, AGemmOneColumnPastATileMultipleIsSlowerPerFlopOnH100) {
   // H100 SXM5: 132 SMs, tiles from 64 x 64 to 128 x 256. m = 1408 = 11 x 128, n = 3072 =
   // 12 x 256: 132 tiles of 128 x 256, one whole wave, nothing wasted. n = 3073: the best tile is
