@@ -101,14 +101,47 @@ struct NetworkSpec {
 // Ranks and devices fit in 32 bits wherever they are packed (event payloads, matcher channels).
 inline constexpr std::int64_t max_devices = 1 << 17;
 
+// How each compute op's time on a jittered device varies (cluster.slow_devices[].jitter): the
+// op's time is multiplied by a draw X from the distribution, independent between ops and
+// devices, and the same for a given seed, bit for bit (sim/simulate/op_jitter.hpp draws it).
+// lognormal: X = exp(sigma·Z), Z standard normal (median 1, mean exp(sigma²/2));
+// normal: X = max(0, 1 + sigma·Z) (mean 1).
+enum class JitterDistribution { lognormal, normal };
+inline constexpr EnumNames<JitterDistribution, 2> jitter_distribution_names{{{
+    {JitterDistribution::lognormal, "lognormal"},
+    {JitterDistribution::normal, "normal"},
+}}};
+inline std::string_view to_string(JitterDistribution d) {
+  return jitter_distribution_names.name(d);
+}
+
+struct OpJitter {
+  JitterDistribution distribution = JitterDistribution::lognormal;
+  double sigma = 0;
+  std::uint64_t seed = 0;
+};
+
 // A device slower than its kind (a straggler: throttled, degraded memory, a noisy neighbour):
-// its compute takes `factor` times as long (cluster.slow_devices).
+// its compute takes `factor` times as long, and each op a jitter draw longer still where one is
+// given (cluster.slow_devices).
 struct DeviceSlowdown {
   int device = 0;  // index in the cluster, node-major
   double factor = 1;
+  std::optional<OpJitter> jitter;
+};
+
+// Consecutive nodes of one device kind (cluster.node_groups): a cluster that mixes device
+// generations, 32 H100 nodes and 32 A100 nodes say. Every group has the cluster's node shape
+// (devices_per_node, node_fabric, NICs); each node is built with its group's device's links.
+struct NodeGroup {
+  std::string name;  // unique in the cluster; for reports and slow_devices' `group:`
+  DeviceSpec device;
+  int nodes = 1;
 };
 
 struct ClusterSpec {
+  // The device of every node; with node groups, the first group's device (whose figures the
+  // cluster-wide settings take: the collective step latency, the torus links).
   DeviceSpec device;
   int nodes = 1;
   int devices_per_node = 1;
@@ -117,8 +150,39 @@ struct ClusterSpec {
   NetworkSpec network;
   // Slowed devices, at most one entry per device; empty: every device runs at its kind's speed.
   std::vector<DeviceSlowdown> slowdowns;
+  // Empty: every node has `device`. Otherwise the groups in node order, their nodes adding up
+  // to `nodes`, the first group's device in `device`.
+  std::vector<NodeGroup> node_groups;
 
   int device_count() const { return nodes * devices_per_node; }
+  // The node group of a node (index into node_groups); 0 without groups. O(groups).
+  std::size_t group_of_node(int node) const {
+    int end = 0;
+    for (std::size_t g = 0; g < node_groups.size(); ++g) {
+      end += node_groups[g].nodes;
+      if (node < end)
+        return g;
+    }
+    return 0;
+  }
+  const DeviceSpec& device_of_node(int node) const {
+    return node_groups.empty() ? device : node_groups[group_of_node(node)].device;
+  }
+  // The device at a device index (node-major).
+  const DeviceSpec& device_at(int device_index) const {
+    return device_of_node(device_index / devices_per_node);
+  }
+  // Whether some node's device is not `device` (by catalog name).
+  bool mixes_devices() const {
+    for (const NodeGroup& g : node_groups) {
+      if (g.device.name != device.name)
+        return true;
+    }
+    return false;
+  }
+  // Whether ranks differ in speed: mixed devices or slowed devices. Such a cluster is simulated
+  // rank by rank (the data-parallel replicas are not alike).
+  bool ranks_differ() const { return mixes_devices() || !slowdowns.empty(); }
 };
 
 }  // namespace scaleplan

@@ -27,6 +27,7 @@ Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>(
   node_count_ = cluster.nodes;
   node_fabric_ = cluster.node_fabric;
   in_network_reduction_ = net.in_network_reduction;
+  nodes_alike_ = !cluster.mixes_devices();
   add_devices(cluster);
   const bool torus = net.topology == NetworkTopologyKind::torus;
   if (torus != (cluster.node_fabric == NodeFabric::ici)) {
@@ -140,7 +141,7 @@ void Topology::add_devices(const ClusterSpec& cluster) {
 
 void Topology::build_node(const ClusterSpec& cluster, int node,
                           std::vector<VertexId>& nic_vertices) {
-  const DeviceSpec& d = cluster.device;
+  const DeviceSpec& d = cluster.device_of_node(node);
   const int n = cluster.devices_per_node;
   const auto first_device = static_cast<VertexId>(node * n);
   const double nvlink_bw = d.intra_node_link_bandwidth_bytes_per_s.value;
@@ -358,6 +359,8 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
   if (src_node == dst_node) {
     const InsideNode& inside = inside_node_0(src_local, dst_local);
     EndpointPath path = inside.path;
+    if (!nodes_alike_)
+      set_route_figures(path, src_device, dst_device);
     // A directly linked pair owns its link; through a switch or a PCIe tree, a device's traffic
     // shares its own port.
     if (inside.direct) {
@@ -376,6 +379,8 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
   EndpointPath path;
   path.bandwidth_bytes_per_s = leaving.bandwidth_bytes_per_s;
   path.latency_s = leaving.latency_s;
+  if (!nodes_alike_)
+    set_route_figures(path, src_device, dst_device);
   constexpr int node_shift = 24;  // NICs per node stay far below 2^24
   const auto nic_index = [&](const WayOut& w) {
     return static_cast<std::uint64_t>(vertices_[w.nic].index);
@@ -405,6 +410,12 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
     }
   }
   return path;
+}
+
+void Topology::set_route_figures(EndpointPath& path, int src_device, int dst_device) const {
+  const EndpointPath whole = summarize_route(src_device, dst_device);
+  path.bandwidth_bytes_per_s = whole.bandwidth_bytes_per_s;
+  path.latency_s = whole.latency_s;
 }
 
 std::vector<int> Topology::torus_coordinates(int device) const {

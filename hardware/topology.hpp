@@ -148,8 +148,11 @@ class Topology {
   // destination) pair inside a node, and each local device's way out of its node, is routed
   // once, from node 0 (out of the node: to the last node, the longest way). Exact where only the
   // endpoints limit traffic, as in nonblocking fabrics; costs no routing per device, so it
-  // serves clusters of any size. Where devices forward traffic (tori, custom networks) there are
-  // no such ports: `routed` is set and the caller takes route(src, dst) instead.
+  // serves clusters of any size. Nodes of different devices (node groups) share the node's
+  // shape but not its links' figures: there the bandwidth and latency come from the transfer's
+  // own route (routed once per source device, as route() does). Where devices forward traffic
+  // (tori, custom networks) there are no such ports: `routed` is set and the caller takes
+  // route(src, dst) instead.
   struct EndpointPath {
     double bandwidth_bytes_per_s = 0;
     double latency_s = 0;
@@ -227,6 +230,8 @@ class Topology {
   // checks that every device reaches device 0.
   void finish_building();
   EndpointPath summarize_route(int src_device, int dst_device) const;
+  // Sets the bandwidth and latency of `path` to those of the route between the two devices.
+  void set_route_figures(EndpointPath& path, int src_device, int dst_device) const;
 
   int device_count_ = 0;
   int node_count_ = 1;
@@ -237,6 +242,9 @@ class Topology {
   std::vector<LinkId> nic_uplink_;         // per vertex: a NIC's link into the network
   std::vector<LeafUplinks> leaf_uplinks_;  // per vertex: a leaf switch's
   bool devices_forward_ = false;
+  // Every node has the same links' figures (no node groups of different devices): endpoint_path
+  // takes node 0's.
+  bool nodes_alike_ = true;
   bool in_network_reduction_ = false;
   std::optional<NodeFabric> node_fabric_;
   std::vector<int> torus_dims_;

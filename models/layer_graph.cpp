@@ -579,4 +579,60 @@ std::vector<std::int64_t> balance_layers(const std::vector<double>& costs, int s
   return layers;
 }
 
+std::vector<std::int64_t> balance_layers_by_stage(
+    const std::vector<std::vector<std::vector<double>>>& costs) {
+  const std::size_t s_count = costs.size();
+  if (s_count == 0 || costs.front().empty())
+    throw std::invalid_argument("balance_layers_by_stage: every stage needs a device's costs");
+  const std::size_t n = costs.front().front().size();
+  if (n < s_count)
+    throw std::invalid_argument("balance_layers_by_stage: every stage needs at least one layer");
+  // prefix[s][d][i]: the first i layers on device d of stage s.
+  std::vector<std::vector<std::vector<double>>> prefix(s_count);
+  for (std::size_t s = 0; s < s_count; ++s) {
+    if (costs[s].empty())
+      throw std::invalid_argument("balance_layers_by_stage: every stage needs a device's costs");
+    for (const std::vector<double>& device : costs[s]) {
+      if (device.size() != n)
+        throw std::invalid_argument("balance_layers_by_stage: one cost per layer on every device");
+      std::vector<double> p(n + 1, 0.0);
+      for (std::size_t i = 0; i < n; ++i)
+        p[i + 1] = p[i] + device[i];
+      prefix[s].push_back(std::move(p));
+    }
+  }
+  // The time of layers [j, i) on stage s: its slowest device's.
+  const auto stage_cost = [&](std::size_t s, std::size_t j, std::size_t i) {
+    double most = 0;
+    for (const std::vector<double>& p : prefix[s])
+      most = std::max(most, p[i] - p[j]);
+    return most;
+  };
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  std::vector<std::vector<double>> best(s_count, std::vector<double>(n + 1, inf));
+  std::vector<std::vector<std::size_t>> cut(s_count, std::vector<std::size_t>(n + 1, 0));
+  for (std::size_t i = 1; i <= n; ++i)
+    best[0][i] = stage_cost(0, 0, i);
+  for (std::size_t s = 1; s < s_count; ++s) {
+    for (std::size_t i = s + 1; i <= n; ++i) {
+      for (std::size_t j = s; j < i; ++j) {
+        const double largest = std::max(best[s - 1][j], stage_cost(s, j, i));
+        if (largest < best[s][i]) {
+          best[s][i] = largest;
+          cut[s][i] = j;
+        }
+      }
+    }
+  }
+  std::vector<std::int64_t> layers(s_count);
+  std::size_t end = n;
+  for (std::size_t s = s_count; s-- > 1;) {
+    const std::size_t start = cut[s][end];
+    layers[s] = static_cast<std::int64_t>(end - start);
+    end = start;
+  }
+  layers[0] = static_cast<std::int64_t>(end);
+  return layers;
+}
+
 }  // namespace scaleplan

@@ -191,4 +191,12 @@ DlrmConfig dlrm_dcnv2_config();  // MLPerf Training DLRM-DCNv2
 // each, minimising the largest run's sum (the pipeline's slowest stage). O(layers² · stages).
 std::vector<std::int64_t> balance_layers(const std::vector<double>& costs, int stages);
 
+// The same for stages that run at different speeds (devices of different kinds, slowed
+// devices): `costs[s]` lists the layer costs on each device of stage s that may be its slowest,
+// one vector per such device (each with one cost per layer), and a stage costs the most any of
+// its devices takes for the layers it holds. Returns layers per stage (costs.size() of them)
+// minimising the largest stage; ties keep the earliest cut. O(stages · layers² · devices).
+std::vector<std::int64_t> balance_layers_by_stage(
+    const std::vector<std::vector<std::vector<double>>>& costs);
+
 }  // namespace scaleplan

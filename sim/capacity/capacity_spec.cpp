@@ -85,7 +85,7 @@ ClusterSpec read_size(YAML::Node cluster_node, const YAML::Node& nodes, const st
   Diagnostics own(diagnostics.file());
   MapReader c(cluster_node, path, own);
   ClusterSpec cluster;
-  read_cluster_section(c, catalog, cluster);
+  read_cluster_section(c, catalog, cluster, ClusterSectionUse::capacity);
   try {
     own.throw_if_any();
   } catch (const InputError& e) {

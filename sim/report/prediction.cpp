@@ -143,6 +143,28 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
     out.description = "intra-node links " + gigabytes_per_s(intra.value) + " (catalog)";
   }
 
+  // Other groups' devices: their own catalog links, scaled alike (a profile times one device,
+  // and scenarios with mixed devices take none).
+  for (NodeGroup& g : effective.node_groups) {
+    if (g.device.name == cluster.device.name) {
+      g.device = effective.device;
+      continue;
+    }
+    if (pcie)
+      continue;
+    Figure& links = g.device.intra_node_link_bandwidth_bytes_per_s;
+    const double catalog_bytes_per_s = links.value;
+    if (const auto& f = g.device.intra_node_link_efficiency) {
+      links.value *= f->value;
+      out.description += "; " + g.name + " intra-node links " + gigabytes_per_s(links.value) +
+                         " (catalog " + gigabytes_per_s(catalog_bytes_per_s) +
+                         fmt::format(" x nccl-tests efficiency {:.3g})", f->value);
+    } else {
+      out.description +=
+          "; " + g.name + " intra-node links " + gigabytes_per_s(links.value) + " (catalog)";
+    }
+  }
+
   NetworkSpec& net = effective.network;
   const bool nics =
       cluster.nodes > 1 && net.nics_per_node > 0 && net.topology != NetworkTopologyKind::torus;
@@ -250,8 +272,8 @@ ClusterNetwork prepare_network(const Scenario& scenario, const Catalog& catalog)
 
 RunSettings run_settings(const Scenario& scenario, RunSettings settings) {
   settings.allocator_headroom_fraction = scenario.allocator_headroom_fraction;
-  // A slowed device breaks the replicas' symmetry: every rank is simulated.
-  if (!scenario.cluster.slowdowns.empty())
+  // Ranks that differ break the replicas' symmetry: every rank is simulated.
+  if (scenario.cluster.ranks_differ())
     settings.ranks = RankScope::all_ranks;
   return settings;
 }
@@ -359,34 +381,114 @@ double hardware_flops_per_step(const Plan& plan) {
   return flops * plan.replicas.count;
 }
 
-// Which rank bounds a step with slowed devices, and what the others lose waiting for it: the
-// rank with the most compute and exposed communication, and the mean over the other ranks of
-// the step less their own busy time.
-std::string straggler_note(const SimulationResult& sim, const Plan& plan,
-                           const ClusterSpec& cluster) {
-  std::string slowed;
-  for (const DeviceSlowdown& s : cluster.slowdowns)
-    slowed += fmt::format("{}device {} x{:.3g}", slowed.empty() ? "" : ", ", s.device, s.factor);
-  std::size_t bound = 0;
-  double busiest = -1;
-  for (std::size_t i = 0; i < sim.ranks.size(); ++i) {
-    const double busy = sim.ranks[i].compute_s + sim.ranks[i].exposed_comm_s;
-    if (busy > busiest) {
-      busiest = busy;
-      bound = i;
-    }
+// The cluster's device names: one, or each group's in node order, each once.
+std::string device_names(const ClusterSpec& cluster) {
+  if (!cluster.mixes_devices())
+    return cluster.device.name;
+  std::vector<std::string> names;
+  for (const NodeGroup& g : cluster.node_groups) {
+    if (std::find(names.begin(), names.end(), g.device.name) == names.end())
+      names.push_back(g.device.name);
   }
+  std::string out;
+  for (const std::string& n : names)
+    out += (out.empty() ? "" : " + ") + n;
+  return out;
+}
+
+// The mean of the devices' peaks in `dtype`: the device's own without node groups.
+double mean_peak_flops(const ClusterSpec& cluster, Dtype dtype) {
+  if (!cluster.mixes_devices())
+    return cluster.device.peak_flops(dtype);
+  double sum = 0;
+  for (const NodeGroup& g : cluster.node_groups)
+    sum += g.device.peak_flops(dtype) * g.nodes;
+  return sum / cluster.nodes;
+}
+
+std::string slowdown_text(const DeviceSlowdown& s) {
+  std::string out = s.factor != 1 ? fmt::format("x{:.3g}", s.factor) : "";
+  if (s.jitter) {
+    out += fmt::format("{}jitter {} sigma {:.3g} seed {}", out.empty() ? "" : ", ",
+                       to_string(s.jitter->distribution), s.jitter->sigma, s.jitter->seed);
+  }
+  return out;
+}
+
+// Why the ranks were simulated one by one.
+std::string why_ranks_differ(const ClusterSpec& cluster) {
+  std::vector<std::string> reasons;
+  if (cluster.mixes_devices())
+    reasons.push_back("node groups of " + device_names(cluster));
+  int slowed = 0, jittered = 0;
+  for (const DeviceSlowdown& s : cluster.slowdowns) {
+    slowed += s.factor != 1 ? 1 : 0;
+    jittered += s.jitter ? 1 : 0;
+  }
+  if (slowed > 0)
+    reasons.push_back(fmt::format("{} slowed device{}", slowed, slowed == 1 ? "" : "s"));
+  if (jittered > 0)
+    reasons.push_back(fmt::format("{} jittered device{}", jittered, jittered == 1 ? "" : "s"));
+  std::string out;
+  for (std::size_t i = 0; i < reasons.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == reasons.size() ? " and " : ", ") + reasons[i];
+  return out;
+}
+
+// Which rank bounds a step whose ranks differ, and what the others lose waiting for it: the
+// rank with the most compute and exposed communication (the first of equals), and over the
+// other ranks the step less their own busy time.
+StepBound step_bound(const SimulationResult& sim, const Plan& plan, const ClusterSpec& cluster) {
+  const auto busy = [&](std::size_t i) {
+    return sim.ranks[i].compute_s + sim.ranks[i].exposed_comm_s;
+  };
+  std::size_t bound = 0;
+  for (std::size_t i = 1; i < sim.ranks.size(); ++i) {
+    if (busy(i) > busy(bound))
+      bound = i;
+  }
+  StepBound b;
+  b.rank = plan.ranks[bound].rank;
+  b.device = plan.ranks[bound].device;
+  b.device_name = cluster.device_at(b.device).name;
+  for (const DeviceSlowdown& s : cluster.slowdowns) {
+    if (s.device == b.device)
+      b.slowed = slowdown_text(s);
+  }
+  const int node_of_bound = b.device / cluster.devices_per_node;
+  if (!cluster.node_groups.empty())
+    b.group = cluster.node_groups[cluster.group_of_node(node_of_bound)].name;
+  b.busy_s = busy(bound);
   double waited = 0;
   for (std::size_t i = 0; i < sim.ranks.size(); ++i) {
-    if (i != bound)
-      waited += sim.step_time_s - (sim.ranks[i].compute_s + sim.ranks[i].exposed_comm_s);
+    if (i == bound)
+      continue;
+    const double wait = sim.step_time_s - busy(i);
+    waited += wait;
+    b.max_wait_s = std::max(b.max_wait_s, wait);
+    ++b.other_ranks;
   }
-  const double others = static_cast<double>(sim.ranks.size()) - 1;
-  return fmt::format(
-      "slowed devices ({}): every rank simulated; rank {} (device {}) bounds the step, busy "
-      "{:.4g} s; the other ranks wait {:.4g} s on average",
-      slowed, plan.ranks[bound].rank, plan.ranks[bound].device, busiest,
-      others > 0 ? waited / others : 0.0);
+  b.mean_wait_s = b.other_ranks > 0 ? waited / b.other_ranks : 0.0;
+  b.groups.resize(cluster.node_groups.size());
+  for (std::size_t g = 0; g < cluster.node_groups.size(); ++g) {
+    b.groups[g].group = cluster.node_groups[g].name;
+    b.groups[g].device = cluster.node_groups[g].device.name;
+  }
+  if (!b.groups.empty()) {
+    for (std::size_t i = 0; i < sim.ranks.size(); ++i) {
+      NodeGroupTime& g =
+          b.groups[cluster.group_of_node(plan.ranks[i].device / cluster.devices_per_node)];
+      ++g.ranks;
+      g.mean_busy_s += busy(i);
+    }
+    for (NodeGroupTime& g : b.groups) {
+      if (g.ranks > 0) {
+        g.mean_busy_s /= g.ranks;
+        g.mean_wait_s = sim.step_time_s - g.mean_busy_s;
+      }
+    }
+  }
+  return b;
 }
 
 // What the report says of the modelling choices a reader might not expect.
@@ -455,18 +557,24 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
 
 }  // namespace
 
-std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
-                                            const std::vector<double>& activation_peak_bytes,
-                                            const DeviceSpec& device,
-                                            double allocator_headroom_fraction) {
+namespace {
+
+template <class DeviceOf>
+std::vector<MemoryBreakdown> memory_of_ranks(const Plan& plan,
+                                             const std::vector<double>& activation_peak_bytes,
+                                             DeviceOf device_of,
+                                             double allocator_headroom_fraction) {
+  bool any_gpu = false;
+  for (std::size_t i = 0; i < plan.ranks.size(); ++i)
+    any_gpu = any_gpu || device_of(i).kind == DeviceKind::gpu;
   // NCCL runs on GPUs; TPUs, FPGAs and CPU ranks (MPI on host memory) communicate without its
   // buffers.
-  const std::vector<double> nccl = device.kind == DeviceKind::gpu
-                                       ? nccl_buffer_bytes(plan)
-                                       : std::vector<double>(plan.ranks.size(), 0.0);
+  const std::vector<double> nccl =
+      any_gpu ? nccl_buffer_bytes(plan) : std::vector<double>(plan.ranks.size(), 0.0);
   std::vector<MemoryBreakdown> out;
   out.reserve(plan.ranks.size());
   for (std::size_t i = 0; i < plan.ranks.size(); ++i) {
+    const DeviceSpec& device = device_of(i);
     const StaticMemory& st = plan.ranks[i].static_memory;
     MemoryBreakdown m;
     m.rank = plan.ranks[i].rank;
@@ -475,7 +583,7 @@ std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
     m.optimizer_bytes = st.optimizer_bytes;
     m.communication_buffer_bytes = st.communication_buffer_bytes;
     m.activations_bytes = activation_peak_bytes[i];
-    m.nccl_buffer_bytes = nccl[i];
+    m.nccl_buffer_bytes = device.kind == DeviceKind::gpu ? nccl[i] : 0.0;
     // Everything but NCCL's buffers comes from the framework's caching allocator.
     const double allocated = st.total() + m.activations_bytes;
     m.allocator_headroom_bytes = allocator_headroom_bytes(
@@ -488,26 +596,84 @@ std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
   return out;
 }
 
-Prediction predict(const PredictionInputs& inputs) {
-  // A slowed device breaks the replicas' symmetry: every rank is simulated.
-  return predict(inputs,
-                 build_plan(inputs.job, inputs.cluster.slowdowns.empty() ? inputs.settings.ranks
-                                                                         : RankScope::all_ranks));
+}  // namespace
+
+std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
+                                            const std::vector<double>& activation_peak_bytes,
+                                            const DeviceSpec& device,
+                                            double allocator_headroom_fraction) {
+  return memory_of_ranks(
+      plan, activation_peak_bytes, [&](std::size_t) -> const DeviceSpec& { return device; },
+      allocator_headroom_fraction);
 }
 
-Prediction predict(const PredictionInputs& inputs, const Plan& plan,
+std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
+                                            const std::vector<double>& activation_peak_bytes,
+                                            const ClusterSpec& cluster,
+                                            double allocator_headroom_fraction) {
+  return memory_of_ranks(
+      plan, activation_peak_bytes,
+      [&](std::size_t i) -> const DeviceSpec& { return cluster.device_at(plan.ranks[i].device); },
+      allocator_headroom_fraction);
+}
+
+Prediction predict(const PredictionInputs& inputs) {
+  // Ranks that differ (mixed devices, slowed devices) break the replicas' symmetry: every rank
+  // is simulated.
+  return predict(inputs,
+                 build_plan(inputs.job, inputs.cluster.ranks_differ() ? RankScope::all_ranks
+                                                                      : inputs.settings.ranks));
+}
+
+Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
                    const std::vector<SimulationObserver*>& observers) {
-  const DeviceSpec& device = inputs.cluster.device;
+  const ClusterSpec& cluster = inputs.cluster;
+  const bool ranks_differ = cluster.ranks_differ();
+  // A replica standing for others that are not like it would hide the slow ones.
+  std::optional<Plan> every_rank;
+  if (ranks_differ && given_plan.replicas.count > 1)
+    every_rank = build_plan(inputs.job, RankScope::all_ranks);
+  const Plan& plan = every_rank ? *every_rank : given_plan;
+  const DeviceSpec& device = cluster.device;
   const ClusterNetwork& network = inputs.network;
   SimulationOptions options;
   options.collective_step_latency_s = network.collective_step_latency_s;
   options.network_model = inputs.settings.network_model;
-  const auto& slowdowns = inputs.cluster.slowdowns;
+  const auto devices = static_cast<std::size_t>(cluster.device_count());
+  const auto& slowdowns = cluster.slowdowns;
   if (!slowdowns.empty()) {
-    options.compute_factor_by_device.assign(static_cast<std::size_t>(inputs.cluster.device_count()),
-                                            1.0);
-    for (const DeviceSlowdown& s : slowdowns)
+    options.compute_factor_by_device.assign(devices, 1.0);
+    for (const DeviceSlowdown& s : slowdowns) {
       options.compute_factor_by_device[static_cast<std::size_t>(s.device)] = s.factor;
+      if (s.jitter) {
+        options.jitter_by_device.resize(devices);
+        options.jitter_by_device[static_cast<std::size_t>(s.device)] = s.jitter;
+      }
+    }
+  }
+  // The other groups' devices, each timed by its catalog roofline.
+  std::vector<std::unique_ptr<ComputeModel>> group_models;
+  if (cluster.mixes_devices()) {
+    options.compute_by_device.assign(devices, nullptr);
+    std::vector<std::string> names;
+    int node = 0;
+    for (const NodeGroup& g : cluster.node_groups) {
+      const ComputeModel* model = &inputs.compute;
+      if (g.device.name != device.name) {
+        const auto known = std::find(names.begin(), names.end(), g.device.name);
+        if (known == names.end()) {
+          names.push_back(g.device.name);
+          group_models.push_back(std::make_unique<RooflineModel>(g.device));
+          model = group_models.back().get();
+        } else {
+          model = group_models[static_cast<std::size_t>(known - names.begin())].get();
+        }
+      }
+      for (int d = node * cluster.devices_per_node; d < (node + g.nodes) * cluster.devices_per_node;
+           ++d)
+        options.compute_by_device[static_cast<std::size_t>(d)] = model;
+      node += g.nodes;
+    }
   }
   const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observers);
 
@@ -515,8 +681,8 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   TrainingJob job = inputs.job;
   pad_vocabulary(job);
   Prediction p;
-  p.device = device.name;
-  p.devices = inputs.cluster.device_count();
+  p.device = device_names(cluster);
+  p.devices = cluster.device_count();
   p.parallelism = job.parallelism;
   p.microbatches = microbatches_per_replica(job);
   p.step_time_s = sim.step_time_s;
@@ -533,8 +699,16 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
     p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
   }
   p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;
-  p.mfu = p.model_tflops_per_device * 1e12 / device.peak_flops(job.training.dtype);
+  // With node groups, over the mean of the devices' peaks.
+  const double peak_flops_per_s = mean_peak_flops(cluster, job.training.dtype);
+  p.mfu = p.model_tflops_per_device * 1e12 / peak_flops_per_s;
   p.compute_model = inputs.compute.description(job.training.dtype);
+  for (const NodeGroup& g : cluster.node_groups) {
+    if (g.device.name != device.name) {
+      p.compute_model +=
+          "; group " + g.name + ": " + RooflineModel(g.device).description(job.training.dtype);
+    }
+  }
   p.link_bandwidths = network.link_bandwidths;
   p.events = sim.events;
   p.flows = sim.flows;
@@ -577,13 +751,21 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
   for (const RankResult& r : sim.ranks)
     activation_peaks.push_back(r.peak_activation_bytes);
   const std::vector<MemoryBreakdown> memory =
-      memory_by_rank(plan, activation_peaks, device, headroom_fraction);
+      cluster.mixes_devices() ? memory_by_rank(plan, activation_peaks, cluster, headroom_fraction)
+                              : memory_by_rank(plan, activation_peaks, device, headroom_fraction);
+  // The rank of highest peak; with devices of different capacities, the rank closest to its
+  // capacity (or furthest past it).
+  const auto fuller = [&](const MemoryBreakdown& a, const MemoryBreakdown& b) {
+    return cluster.mixes_devices()
+               ? a.peak_bytes / a.capacity_bytes > b.peak_bytes / b.capacity_bytes
+               : a.peak_bytes > b.peak_bytes;
+  };
   for (int i = 0; i < listed; ++i) {
     const MemoryBreakdown& m = memory[i];
     const int stage = coordinates_of(m.rank, job.parallelism).pp;
-    if (i == 0 || m.peak_bytes > p.memory.peak_bytes)
+    if (i == 0 || fuller(m, p.memory))
       p.memory = m;
-    if (m.peak_bytes > p.stage_memory[stage].peak_bytes || p.stage_memory[stage].peak_bytes == 0) {
+    if (fuller(m, p.stage_memory[stage]) || p.stage_memory[stage].peak_bytes == 0) {
       p.stage_memory[stage] = m;
     }
   }
@@ -594,13 +776,14 @@ Prediction predict(const PredictionInputs& inputs, const Plan& plan,
       p.breakdown = stage;
   }
   p.hardware_flops_per_step = hardware_flops_per_step(plan);
-  p.hfu = p.hardware_flops_per_step / sim.step_time_s / p.devices /
-          device.peak_flops(job.training.dtype);
+  p.hfu = p.hardware_flops_per_step / sim.step_time_s / p.devices / peak_flops_per_s;
   p.notes = modelling_notes(job);
   if (job.unpadded_vocab && !job.graph)
     p.vocab_padding = Prediction::VocabPadding{*job.unpadded_vocab, job.model.vocab};
-  if (!slowdowns.empty())
-    p.notes.push_back(straggler_note(sim, plan, inputs.cluster));
+  if (ranks_differ) {
+    p.ranks_differ = why_ranks_differ(cluster);
+    p.step_bound = step_bound(sim, plan, cluster);
+  }
   return p;
 }
 

@@ -48,6 +48,11 @@ std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
                                             const std::vector<double>& activation_peak_bytes,
                                             const DeviceSpec& device,
                                             double allocator_headroom_fraction);
+// The same with each rank on its own device of `cluster` (node groups).
+std::vector<MemoryBreakdown> memory_by_rank(const Plan& plan,
+                                            const std::vector<double>& activation_peak_bytes,
+                                            const ClusterSpec& cluster,
+                                            double allocator_headroom_fraction);
 
 // A change of strategy that makes a job fit that did not (sim/report/memory_fit.hpp).
 struct MemoryFitChange {
@@ -100,6 +105,32 @@ struct LinkTier {
 // listed in that order.
 std::string_view link_tier(const Topology& topology, LinkId link);
 
+// The ranks of one node group, when ranks differ (StepBound::groups).
+struct NodeGroupTime {
+  std::string group;   // its name (cluster.node_groups[].name)
+  std::string device;  // its device's catalog name
+  int ranks = 0;
+  double mean_busy_s = 0;  // compute and exposed communication, averaged over its ranks
+  double mean_wait_s = 0;  // the step less that
+};
+
+// Which rank bounds a step whose ranks differ (node groups of different devices, slowed or
+// jittered devices), every rank simulated: the rank busy longest (computing and communicating
+// while its compute stream idled), and how long the others wait for it (the step less their own
+// busy time: at the gradient all-reduce under data parallelism, in the bubble under pipelining).
+struct StepBound {
+  int rank = 0;
+  int device = 0;           // its device index
+  std::string device_name;  // its device's catalog name
+  std::string slowed;       // how it is slowed ("x1.5, jitter lognormal sigma 0.1"); empty: not
+  std::string group;        // its node group's name; empty without node groups
+  double busy_s = 0;
+  int other_ranks = 0;     // the ranks simulated besides it
+  double mean_wait_s = 0;  // over the other ranks
+  double max_wait_s = 0;
+  std::vector<NodeGroupTime> groups;  // one per node group, in node order; empty without
+};
+
 struct Prediction {
   std::string scenario;  // the scenario's name; empty from the value entry point unless set
   std::string device;
@@ -138,6 +169,11 @@ struct Prediction {
   // fp8's reach).
   std::vector<std::string> notes;
   std::string compute_model;
+  // Why the ranks differ, so that every rank was simulated ("node groups of H100-SXM5-80GB and
+  // A100-SXM4-80GB, 1 slowed device"); empty when they do not.
+  std::string ranks_differ;
+  // Set when the ranks differ: the rank that bounds the step.
+  std::optional<StepBound> step_bound;
   std::string link_bandwidths;  // each link bandwidth the simulation used and where it came from
   std::uint64_t events = 0;
   std::uint64_t flows = 0;
@@ -248,9 +284,14 @@ struct PredictionInputs {
   RunSettings settings = {};
 };
 // Builds the job's plan (build_plan(job, settings.ranks)), simulates one step and summarises it.
+// A cluster whose ranks differ (ClusterSpec::ranks_differ: node groups of different devices,
+// slowed devices) is simulated rank by rank whatever settings.ranks says. With node groups,
+// `compute` times the first group's device (cluster.device); the other groups' devices are
+// timed by their catalog rooflines.
 Prediction predict(const PredictionInputs& inputs);
 // The same for a plan the caller built from the job with build_plan(job, settings.ranks), to
-// write it out, trace it or predict it again. `observers` (null entries ignored) watch the
+// write it out, trace it or predict it again (a one-replica plan of a cluster whose ranks differ
+// is rebuilt with every rank). `observers` (null entries ignored) watch the
 // simulation: a TimelineRecorder, say.
 Prediction predict(const PredictionInputs& inputs, const Plan& plan,
                    const std::vector<SimulationObserver*>& observers = {});

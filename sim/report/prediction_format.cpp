@@ -44,6 +44,8 @@ std::string simulation_text(const Prediction& p) {
                               std::to_string(p.replicas_simulated_as_one) +
                               " (--all-ranks simulates each)"
                         : "every rank";
+  if (!p.ranks_differ.empty())
+    out += " (the ranks differ: " + p.ranks_differ + "; the one-replica shortcut is off)";
   out += "; " + std::to_string(p.flow_transactions) + " collectives and messages as flows";
   if (p.alpha_beta_transactions > 0) {
     out += ", " + std::to_string(p.alpha_beta_transactions) + " on the alpha-beta fast path";
@@ -125,6 +127,31 @@ std::string step_split_text(const Prediction& p) {
   return out + "\n";
 }
 
+// The rank that bounds a step whose ranks differ, and how long the others wait for it.
+std::string step_bound_text(const StepBound& b) {
+  std::string where = "device " + std::to_string(b.device) + ", " + b.device_name;
+  if (!b.group.empty())
+    where += ", group " + b.group;
+  if (!b.slowed.empty())
+    where += ", slowed " + b.slowed;
+  std::string out = "bound by rank " + std::to_string(b.rank) + " (" + where + "), busy " +
+                    fmt::format("{:.3f} s", b.busy_s) + "\n";
+  if (b.other_ranks > 0) {
+    out += fmt::format("  the other {} {} for it {:.3f} s on average, {:.3f} s at most\n",
+                       counted(b.other_ranks, "rank"), b.other_ranks == 1 ? "waits" : "wait",
+                       b.mean_wait_s, b.max_wait_s);
+  }
+  if (!b.groups.empty()) {
+    out += fmt::format("  {:<25}{:>5}   {:>9}  {:>9}\n", "by node group", "ranks", "busy", "waits");
+    for (const NodeGroupTime& g : b.groups) {
+      out += fmt::format("    {:<22} {:>5}   {:>7.3f} s  {:>7.3f} s\n",
+                         g.group == g.device ? g.group : g.group + " (" + g.device + ")", g.ranks,
+                         g.mean_busy_s, g.mean_wait_s);
+    }
+  }
+  return out + "\n";
+}
+
 // What would make a plan that does not fit fit.
 std::string changes_text(const std::vector<MemoryFitChange>& changes) {
   if (changes.empty()) {
@@ -145,7 +172,17 @@ std::string format_text(const Prediction& p, bool with_links) {
   const auto& par = p.parallelism;
   std::string out;
   out += "scenario   " + p.scenario + "\n";
-  out += "cluster    " + std::to_string(p.devices) + " x " + p.device + "\n";
+  if (p.step_bound && !p.step_bound->groups.empty()) {
+    // Node groups: each group's devices.
+    std::string groups;
+    for (const NodeGroupTime& g : p.step_bound->groups) {
+      groups += (groups.empty() ? "" : " + ") + std::to_string(g.ranks) + " x " + g.device +
+                (g.group == g.device ? "" : " (" + g.group + ")");
+    }
+    out += "cluster    " + groups + "\n";
+  } else {
+    out += "cluster    " + std::to_string(p.devices) + " x " + p.device + "\n";
+  }
   out += "model      " + parameter_count(p.model_parameters) + " parameters";
   if (p.model_active_parameters < p.model_parameters)
     out += ", " + parameter_count(p.model_active_parameters) + " active per token";
@@ -173,6 +210,8 @@ std::string format_text(const Prediction& p, bool with_links) {
   out += "HFU                        " + rate(1, 100 * p.hfu) +
          " %  (every FLOP run, recompute included)\n\n";
   out += step_split_text(p);
+  if (p.step_bound)
+    out += step_bound_text(*p.step_bound);
   const auto& m = p.memory;
   out += "memory per rank (highest: rank " + std::to_string(m.rank) + ")\n";
   out += "  weights                  " + gib(m.weights_bytes) + "\n";
@@ -345,6 +384,28 @@ nlohmann::json to_json(const Prediction& p) {
 
 std::string format_json(const Prediction& prediction) {
   nlohmann::json j = to_json(prediction);
+  if (!prediction.ranks_differ.empty())
+    j["simulation"]["ranks_differ"] = prediction.ranks_differ;
+  if (const auto& b = prediction.step_bound) {
+    nlohmann::json groups = nlohmann::json::array();
+    for (const NodeGroupTime& g : b->groups) {
+      groups.push_back({{"group", g.group},
+                        {"device", g.device},
+                        {"ranks", g.ranks},
+                        {"mean_busy_s", g.mean_busy_s},
+                        {"mean_wait_s", g.mean_wait_s}});
+    }
+    j["step_bound"] = {{"rank", b->rank},
+                       {"device", b->device},
+                       {"device_name", b->device_name},
+                       {"group", b->group},
+                       {"slowed", b->slowed},
+                       {"busy_s", b->busy_s},
+                       {"other_ranks", b->other_ranks},
+                       {"mean_wait_s", b->mean_wait_s},
+                       {"max_wait_s", b->max_wait_s},
+                       {"groups", groups}};
+  }
   if (prediction.changes_that_fit)
     j["changes_that_fit"] = changes_json(*prediction.changes_that_fit);
   if (const auto& v = prediction.vocab_padding)

@@ -28,57 +28,202 @@ std::optional<std::int64_t> integer_or(MapReader& map, std::string_view key, std
 
 namespace {
 
-// `slow_devices: [{device: 3, factor: 1.5}, {node: 1, factor: 1.2}]`: stragglers, by device
-// index or whole nodes; a device named twice is an error.
+// `jitter: {distribution: lognormal, sigma: 0.1, seed: 7}` of a slow_devices entry.
+std::optional<OpJitter> read_jitter(MapReader& entry) {
+  if (!entry.has("jitter")) {
+    entry.accept("jitter");
+    return std::nullopt;
+  }
+  MapReader j = entry.child("jitter");
+  OpJitter jitter;
+  bool read = true;
+  if (auto d = j.enumeration("distribution", jitter_distribution_names))
+    jitter.distribution = *d;
+  else if (j.has("distribution"))
+    read = false;
+  // A normal draw 1 + sigma·Z is cut at zero; up to 0.25 that is four standard deviations away
+  // (one op in 30,000). A lognormal one of sigma 1 is already ten times slower one op in 100.
+  const bool normal = jitter.distribution == JitterDistribution::normal;
+  if (auto v = j.number("sigma", NumberRange::positive(normal ? 0.25 : 1), required_key))
+    jitter.sigma = *v;
+  else
+    read = false;
+  if (auto v = j.integer("seed", 0, std::int64_t{1} << 53, required_key))
+    jitter.seed = static_cast<std::uint64_t>(*v);
+  else
+    read = false;
+  j.finish();
+  return read ? std::optional<OpJitter>(jitter) : std::nullopt;
+}
+
+// `slow_devices: [{device: 3, factor: 1.5}, {node: 1, factor: 1.2}, {group: a100, jitter: ...}]`:
+// stragglers, by device index, whole nodes or whole node groups, each slowed by a factor, a
+// per-op jitter, or both; a device named twice is an error.
 void read_slow_devices(MapReader& c, ClusterSpec& cluster) {
   const auto items = c.sequence("slow_devices");
-  std::vector<double> factor(static_cast<std::size_t>(cluster.device_count()), 0.0);
+  std::vector<bool> slowed(static_cast<std::size_t>(cluster.device_count()), false);
   for (std::size_t i = 0; i < items.size(); ++i) {
     MapReader s(items[i], c.path_of("slow_devices") + "[" + std::to_string(i) + "]",
                 c.diagnostics());
     // From no slowdown to a hundred times: beyond that the device is down, not slow.
-    const auto f = s.number("factor", NumberRange::closed(1, 100), required_key);
+    const bool has_jitter = s.has("jitter");
+    const auto f = has_jitter ? s.number("factor", NumberRange::closed(1, 100), 1.0)
+                              : s.number("factor", NumberRange::closed(1, 100), required_key);
+    const auto jitter = read_jitter(s);
     int first = 0, count = 0;
-    if (s.has("device") == s.has("node")) {
-      s.error(s.has("device") ? "node" : "device",
-              "name one device (device: INDEX) or one node (node: INDEX)");
+    const int named = int{s.has("device")} + int{s.has("node")} + int{s.has("group")};
+    if (named != 1) {
+      for (const char* key : {"device", "node", "group"})
+        s.accept(key);
+      s.error(named == 0 ? "device" : "node",
+              "name one device (device: INDEX), one node (node: INDEX) or one node group "
+              "(group: NAME)");
     } else if (s.has("device")) {
       if (auto d = s.integer("device", 0, cluster.device_count() - 1)) {
         first = static_cast<int>(*d);
         count = 1;
       }
-    } else if (auto n = s.integer("node", 0, cluster.nodes - 1)) {
-      first = static_cast<int>(*n) * cluster.devices_per_node;
-      count = cluster.devices_per_node;
+    } else if (s.has("node")) {
+      if (auto n = s.integer("node", 0, cluster.nodes - 1)) {
+        first = static_cast<int>(*n) * cluster.devices_per_node;
+        count = cluster.devices_per_node;
+      }
+    } else if (auto name = s.string("group")) {
+      int node = 0;
+      std::string names;
+      for (const NodeGroup& g : cluster.node_groups) {
+        if (g.name == *name) {
+          first = node * cluster.devices_per_node;
+          count = g.nodes * cluster.devices_per_node;
+        }
+        node += g.nodes;
+        names += (names.empty() ? "" : ", ") + g.name;
+      }
+      if (count == 0) {
+        s.error("group", cluster.node_groups.empty()
+                             ? "the cluster has no node_groups; name a device or a node"
+                             : fmt::format("no node group is named '{}'; use one of {}",
+                                           printable_text(*name), names));
+      }
     }
     s.finish();
-    if (!f)
+    if (!f || (has_jitter && !jitter))
       continue;
     for (int d = first; d < first + count; ++d) {
-      if (factor[static_cast<std::size_t>(d)] != 0) {
+      if (slowed[static_cast<std::size_t>(d)]) {
         c.diagnostics().error(items[i], c.path_of("slow_devices"),
                               fmt::format("device {} is slowed twice; name it once", d));
-        continue;
+        break;
       }
-      factor[static_cast<std::size_t>(d)] = *f;
-      cluster.slowdowns.push_back({d, *f});
+      slowed[static_cast<std::size_t>(d)] = true;
+      cluster.slowdowns.push_back({d, *f, jitter});
     }
   }
+  std::sort(cluster.slowdowns.begin(), cluster.slowdowns.end(),
+            [](const DeviceSlowdown& a, const DeviceSlowdown& b) { return a.device < b.device; });
+}
+
+// `node_groups: [{name: h100, device: H100-SXM5-80GB, nodes: 32}, ...]`: consecutive nodes of
+// one device each, in node order, in place of cluster.device and cluster.nodes.
+void read_node_groups(MapReader& c, const Catalog& catalog, ClusterSpec& cluster) {
+  for (const char* key : {"device", "nodes"}) {
+    c.accept(key);
+    if (c.has(key)) {
+      c.error(key, fmt::format("node_groups give each group's device and nodes; leave out "
+                               "cluster.{}",
+                               key));
+    }
+  }
+  const auto items = c.sequence("node_groups");
+  if (items.empty() && c.node()["node_groups"].IsSequence())
+    c.error("node_groups", "lists no group; give at least one {name, device, nodes}");
+  std::int64_t nodes = 0;
+  bool read = !items.empty();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    MapReader g(items[i], c.path_of("node_groups") + "[" + std::to_string(i) + "]",
+                c.diagnostics());
+    NodeGroup group;
+    if (g.require("device")) {
+      if (auto name = g.string("device")) {
+        if (const DeviceSpec* device = catalog.find(*name))
+          group.device = *device;
+        else
+          g.error("device", unknown_device_message(catalog, *name));
+      }
+    }
+    if (group.device.name.empty())
+      read = false;
+    if (auto n = g.integer("nodes", 1, max_devices, required_key)) {
+      group.nodes = static_cast<int>(*n);
+      nodes += *n;
+    } else {
+      read = false;
+    }
+    group.name = g.string("name").value_or(group.device.name);
+    if (g.has("name") && group.name.empty())
+      g.error("name", "expected a name for the group (h100, say)");
+    for (const NodeGroup& other : cluster.node_groups) {
+      if (!group.name.empty() && other.name == group.name) {
+        g.error(g.has("name") ? "name" : "device",
+                fmt::format("two node groups are named '{}'; give each a different name:",
+                            printable_text(group.name)));
+      }
+    }
+    for (const char* key : {"devices_per_node", "nics_per_node", "node_fabric"}) {
+      g.accept(key);
+      if (g.has(key)) {
+        g.error(key, fmt::format("every node group has the cluster's {}: node groups of "
+                                 "different node shapes are not modelled yet; set it once in "
+                                 "the cluster section",
+                                 key));
+      }
+    }
+    g.finish();
+    cluster.node_groups.push_back(std::move(group));
+  }
+  if (!read) {
+    cluster.node_groups.clear();
+    return;
+  }
+  if (nodes > max_devices) {
+    c.error("node_groups", fmt::format("the groups have {} nodes; scaleplan simulates at most {} "
+                                       "devices",
+                                       nodes, max_devices));
+    cluster.node_groups.clear();
+    return;
+  }
+  cluster.nodes = static_cast<int>(nodes);
+  cluster.device = cluster.node_groups.front().device;
 }
 
 }  // namespace
 
-void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& cluster) {
-  if (c.require("device")) {
-    if (auto name = c.string("device")) {
-      if (const DeviceSpec* device = catalog.find(*name)) {
-        cluster.device = *device;
-      } else {
-        c.error("device", unknown_device_message(catalog, *name));
+void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& cluster,
+                          ClusterSectionUse use) {
+  std::optional<std::int64_t> nodes;
+  if (c.has("node_groups") && use == ClusterSectionUse::capacity) {
+    c.accept("node_groups");
+    c.error("node_groups",
+            "the capacity planner prices one device kind per option; give "
+            "cluster.device and nodes, and compare options of each kind");
+  }
+  if (c.has("node_groups") && use == ClusterSectionUse::scenario) {
+    read_node_groups(c, catalog, cluster);
+    if (!cluster.node_groups.empty())
+      nodes = cluster.nodes;
+  } else {
+    c.accept("node_groups");
+    if (c.has("node_groups") || c.require("device")) {
+      if (auto name = c.string("device")) {
+        if (const DeviceSpec* device = catalog.find(*name)) {
+          cluster.device = *device;
+        } else {
+          c.error("device", unknown_device_message(catalog, *name));
+        }
       }
     }
+    nodes = c.integer("nodes", 1, max_devices, required_key);
   }
-  const auto nodes = c.integer("nodes", 1, max_devices, required_key);
   const auto per_node = c.integer("devices_per_node", 1, 1024, required_key);
   if (nodes && per_node) {
     if (*nodes * *per_node > max_devices) {
@@ -92,6 +237,12 @@ void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& clu
   }
   if (auto fabric = c.enumeration("node_fabric", node_fabric_names))
     cluster.node_fabric = *fabric;
+  if (cluster.node_fabric == NodeFabric::ici && cluster.mixes_devices()) {
+    c.error("node_groups",
+            "a torus joins chips of one kind; node groups of different devices "
+            "need a network of switches (node_fabric nvswitch, nvlink-mesh or "
+            "pcie)");
+  }
   // A mesh joins every pair of a node's devices: links grow with the square of the node.
   if (const double mesh = node_mesh_links(cluster); mesh > static_cast<double>(max_network_links)) {
     c.error("devices_per_node",
@@ -253,6 +404,35 @@ void read_model(MapReader& top, Scenario& s) {
     s.job.model.name = s.name;
 }
 
+bool every_device_supports(const ClusterSpec& cluster, Dtype dtype) {
+  for (const NodeGroup& g : cluster.node_groups) {
+    if (!g.device.supports(dtype))
+      return false;
+  }
+  return cluster.device.supports(dtype);
+}
+
+// Each node group's device must run the training dtype (the first group's, cluster.device, is
+// checked with the strategy).
+void check_group_dtypes(const YAML::Node& root, const std::string& file, const Scenario& s,
+                        Diagnostics& diagnostics) {
+  const auto& groups = s.cluster.node_groups;
+  const Dtype dtype = s.job.training.dtype;
+  for (std::size_t g = 1; g < groups.size(); ++g) {
+    const DeviceSpec& device = groups[g].device;
+    if (device.supports(dtype))
+      continue;
+    std::string have;
+    for (const auto& [d, peak] : device.peak_flops_per_s)
+      have += (have.empty() ? "" : ", ") + std::string(to_string(d));
+    diagnostics.error(location_of(root["cluster"]["node_groups"][g]["device"], file),
+                      "cluster.node_groups[" + std::to_string(g) + "].device",
+                      fmt::format("{} has no {} peak in the catalog, and training.dtype is {}; "
+                                  "use a device with one, or a dtype all groups have ({})",
+                                  device.name, to_string(dtype), to_string(dtype), have));
+  }
+}
+
 void read_training(MapReader& top, Scenario& s) {
   if (!top.require("training"))
     return;
@@ -339,12 +519,14 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
     if (par.balance_by_time && p.has("stage_layers"))
       p.error("balance", "stage_layers sets the split; leave out balance: time, or stage_layers");
   }
-  // balance: time splits the layers by their time on the cluster's device (its catalog
-  // roofline; a calibration profile is read later and does not change the split).
+  // balance: time splits the layers by their time on the cluster's devices (their catalog
+  // rooflines, slowed devices' factors; a calibration profile is read later and does not change
+  // the split). Stages of slower devices get fewer layers.
   if (par.balance_by_time && par.stage_layers.empty() && par.pp > 1 && p.diagnostics().empty() &&
       s.job.model.layers >= par.pp && !s.cluster.device.name.empty() &&
-      s.cluster.device.supports(s.job.training.dtype)) {
-    par.stage_layers = balanced_stage_layers(s.job, RooflineModel(s.cluster.device));
+      every_device_supports(s.cluster, s.job.training.dtype) &&
+      s.cluster.device_count() % par.pp == 0) {
+    par.stage_layers = balanced_stage_layers(s.job, s.cluster);
   }
   // The strategy rules relate values of every section; one that was not read still holds its
   // default, so they wait until everything before them has been read without an error.
@@ -462,6 +644,14 @@ Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_lab
               "layer-graph model with scaleplan run, or leave out search:");
   }
   read_training(top, s);
+  if (diagnostics.empty())
+    check_group_dtypes(root, file_label, s, diagnostics);
+  if (s.cluster.mixes_devices() && (use == ScenarioUse::plan || top.has("search"))) {
+    top.error("cluster",
+              "the plan search (scaleplan plan, search:) estimates plans on one device kind; "
+              "run a cluster of node groups of different devices with scaleplan run, or leave "
+              "out search:");
+  }
   read_parallelism(top, s, use);
   read_framework(top, s);
   // A vocabulary that tp does not divide is padded as the framework pads it (the framework read
@@ -502,6 +692,13 @@ std::vector<std::string> calibration_mismatches(const Scenario& scenario, const 
                                                 const std::string& profile_name) {
   std::vector<std::string> mismatches;
   const std::string& device = scenario.cluster.device.name;
+  if (scenario.cluster.mixes_devices()) {
+    mismatches.push_back("the profile " + profile_name +
+                         " times one device, but the cluster's "
+                         "node groups mix several; leave out the calibration profile (each "
+                         "group is timed by its device's catalog roofline)");
+    return mismatches;
+  }
   if (!device.empty() && profile.device != device) {
     mismatches.push_back("the profile " + profile_name + " refines " +
                          (profile.device.empty()

@@ -9,9 +9,15 @@
 
 namespace scaleplan {
 
-// Reads a `cluster` mapping (device, nodes, devices_per_node, node_fabric, the PCIe and network
-// keys) into `cluster`, reporting every problem to the map's diagnostics; finishes the map.
-void read_cluster_section(MapReader& cluster_map, const Catalog& catalog, ClusterSpec& cluster);
+// Who reads a cluster section: a scenario, or the capacity planner, whose options each price one
+// device kind (node_groups is an error there).
+enum class ClusterSectionUse { scenario, capacity };
+
+// Reads a `cluster` mapping (device and nodes or node_groups, devices_per_node, node_fabric, the
+// PCIe and network keys, slow_devices) into `cluster`, reporting every problem to the map's
+// diagnostics; finishes the map.
+void read_cluster_section(MapReader& cluster_map, const Catalog& catalog, ClusterSpec& cluster,
+                          ClusterSectionUse use = ClusterSectionUse::scenario);
 
 // Reads a `model` mapping (a preset and the dimensions that override it, moe, mla) into `model`,
 // reporting every problem to the map's diagnostics; finishes the map. The model keeps its

@@ -1,5 +1,12 @@
 #include "sim/scenario/stage_balance.hpp"
 
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "sim/simulate/op_jitter.hpp"
+
 namespace scaleplan {
 
 namespace {
@@ -51,6 +58,46 @@ std::vector<double> layer_times_s(const TrainingJob& job, const ComputeModel& co
 std::vector<std::int64_t> balanced_stage_layers(const TrainingJob& job,
                                                 const ComputeModel& compute) {
   return balance_layers(layer_times_s(job, compute), job.parallelism.pp);
+}
+
+std::vector<std::int64_t> balanced_stage_layers(const TrainingJob& job,
+                                                const ClusterSpec& cluster) {
+  if (!cluster.ranks_differ())
+    return balanced_stage_layers(job, RooflineModel(cluster.device));
+  const auto devices = static_cast<std::size_t>(cluster.device_count());
+  std::vector<double> factor(devices, 1.0);
+  for (const DeviceSlowdown& s : cluster.slowdowns) {
+    factor[static_cast<std::size_t>(s.device)] =
+        s.factor * (s.jitter ? op_jitter_mean(*s.jitter) : 1.0);
+  }
+  // Layer times per device kind, computed once each.
+  std::map<std::string, std::vector<double>> times_of_kind;
+  const auto times_on = [&](const DeviceSpec& device) -> const std::vector<double>& {
+    auto found = times_of_kind.find(device.name);
+    if (found == times_of_kind.end())
+      found = times_of_kind.emplace(device.name, layer_times_s(job, RooflineModel(device))).first;
+    return found->second;
+  };
+  const int pp = job.parallelism.pp;
+  const int per_stage = cluster.device_count() / pp;
+  std::vector<std::vector<std::vector<double>>> costs(static_cast<std::size_t>(pp));
+  for (int stage = 0; stage < pp; ++stage) {
+    // The slowest factor of each device kind in the stage: the others of its kind are faster.
+    std::map<std::string, std::pair<const DeviceSpec*, double>> slowest;
+    for (int d = stage * per_stage; d < (stage + 1) * per_stage; ++d) {
+      const DeviceSpec& device = cluster.device_at(d);
+      auto& entry = slowest[device.name];
+      entry.first = &device;
+      entry.second = std::max(entry.second, factor[static_cast<std::size_t>(d)]);
+    }
+    for (const auto& [name, entry] : slowest) {
+      std::vector<double> times = times_on(*entry.first);
+      for (double& t : times)
+        t *= entry.second;
+      costs[static_cast<std::size_t>(stage)].push_back(std::move(times));
+    }
+  }
+  return balance_layers_by_stage(costs);
 }
 
 }  // namespace scaleplan

@@ -7,22 +7,23 @@
 
 #include <fmt/format.h>
 
+#include "sim/simulate/op_jitter.hpp"
+
 namespace scaleplan {
 
 namespace {
 constexpr int rank_shift = 32;
 }  // namespace
 
-RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engine& engine,
-                             const ObserverList& observers, CommunicationHandler& communication,
-                             const CommunicationTags& communication_tags,
-                             const std::vector<double>& compute_factor_by_device)
-    : plan_(plan), engine_(engine), observers_(observers), communication_(communication) {
-  block_time_.reserve(plan.blocks.size());
+namespace {
+
+std::vector<SimTime> block_times(const Plan& plan, const ComputeModel& compute) {
+  std::vector<SimTime> times;
+  times.reserve(plan.blocks.size());
   for (const auto& block : plan.blocks) {
     const double seconds = block_time_s(compute, block);
     try {
-      block_time_.push_back(to_sim_time(seconds, TimeOverflow::Cause::compute));
+      times.push_back(to_sim_time(seconds, TimeOverflow::Cause::compute));
     } catch (const TimeOverflow& e) {
       double flops = 0, bytes = 0;
       for (const Kernel& k : block.kernels) {
@@ -34,6 +35,21 @@ RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engi
                                      block.name, flops, bytes, seconds_text(seconds), e.what()));
     }
   }
+  return times;
+}
+
+}  // namespace
+
+RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engine& engine,
+                             const ObserverList& observers, CommunicationHandler& communication,
+                             const CommunicationTags& communication_tags,
+                             const SimulationOptions& options)
+    : plan_(plan),
+      engine_(engine),
+      observers_(observers),
+      communication_(communication),
+      jitter_by_device_(options.jitter_by_device) {
+  block_times_.push_back(block_times(plan, compute));
   // Ranks that share a program share its shape (the plan's `shares`), made once.
   std::vector<std::size_t> shape_of_rank(plan.ranks.size(), 0);
   std::vector<std::size_t> shape_of_holder(plan.ranks.size(), SIZE_MAX);
@@ -47,15 +63,33 @@ RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engi
     }
     shape_of_rank[r] = shape_of_holder[holder];
   }
+  std::vector<const ComputeModel*> models{&compute};
+  const auto& factors = options.compute_factor_by_device;
+  const auto& by_device = options.compute_by_device;
   ranks_.resize(plan.ranks.size());
+  std::vector<std::size_t> model_of_rank(plan.ranks.size(), 0);
   for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
     RankState& state = ranks_[r];
     state.shape = &shapes_[shape_of_rank[r]];
     state.remaining_deps = state.shape->dependency_counts;
+    state.device = plan.ranks[r].device;
     const auto device = static_cast<std::size_t>(plan.ranks[r].device);
-    if (device < compute_factor_by_device.size())
-      state.compute_factor = compute_factor_by_device[device];
+    if (device < factors.size())
+      state.compute_factor = factors[device];
+    if (device < jitter_by_device_.size() && jitter_by_device_[device])
+      state.jitter = &*jitter_by_device_[device];
+    if (device < by_device.size() && by_device[device] != nullptr) {
+      const auto known = std::find(models.begin(), models.end(), by_device[device]);
+      model_of_rank[r] = static_cast<std::size_t>(known - models.begin());
+      if (known == models.end()) {
+        models.push_back(by_device[device]);
+        block_times_.push_back(block_times(plan, *by_device[device]));
+      }
+    }
   }
+  // Pointers into block_times_ once it no longer grows.
+  for (std::size_t r = 0; r < plan.ranks.size(); ++r)
+    ranks_[r].block_time = &block_times_[model_of_rank[r]];
 }
 
 // Each op's dependency count, what is read of it as it runs, its dependents as compressed rows,
@@ -119,12 +153,23 @@ void RankScheduler::try_start(int rank, Stream stream) {
     if (bytes > 0)
       change_memory(rank, index, bytes);
   }
-  const SimTime duration = block_time_[op.communication_tag];
-  engine_.schedule_after(
-      state.compute_factor == 1
-          ? duration
-          : static_cast<SimTime>(static_cast<double>(duration) * state.compute_factor),
-      this, (static_cast<std::uint64_t>(rank) << rank_shift) | index);
+  const SimTime duration = (*state.block_time)[op.communication_tag];
+  double factor = state.compute_factor;
+  if (state.jitter)
+    factor *= op_jitter_factor(*state.jitter, state.device, state.compute_ops_started++);
+  SimTime slowed = duration;
+  if (factor != 1) {
+    const double ps = static_cast<double>(duration) * factor;
+    // A slowed, jittered op past what the simulator represents (sim_time_max, sim/engine).
+    if (!(ps < static_cast<double>(sim_time_max))) {
+      throw TimeOverflow(
+          TimeOverflow::Cause::compute,
+          fmt::format("a compute op of rank {} slowed {:.3g} times takes {}",
+                      plan_.ranks[rank].rank, factor, seconds_text(to_seconds(duration) * factor)));
+    }
+    slowed = static_cast<SimTime>(ps);
+  }
+  engine_.schedule_after(slowed, this, (static_cast<std::uint64_t>(rank) << rank_shift) | index);
 }
 
 void RankScheduler::on_event(std::uint64_t payload) {

@@ -12,6 +12,7 @@
 #include "sim/plan/plan.hpp"
 #include "sim/simulate/compute_model.hpp"
 #include "sim/simulate/simulation_observer.hpp"
+#include "sim/simulate/simulation_options.hpp"
 
 namespace scaleplan {
 
@@ -34,10 +35,11 @@ class RankScheduler final : public EventHandler {
   using CommunicationTags = std::function<std::vector<std::uint32_t>(int rank)>;
 
   // `rank` arguments are indices into plan.ranks. All references must outlive the scheduler.
+  // Of `options`, the scheduler reads what changes compute times by device: the factors, the
+  // jitter and the compute models by device.
   RankScheduler(const Plan& plan, const ComputeModel& compute, Engine& engine,
                 const ObserverList& observers, CommunicationHandler& communication,
-                const CommunicationTags& communication_tags,
-                const std::vector<double>& compute_factor_by_device = {});
+                const CommunicationTags& communication_tags, const SimulationOptions& options = {});
 
   // Starts what can start at time zero: the first op of every stream without dependencies.
   void start();
@@ -88,6 +90,11 @@ class RankScheduler final : public EventHandler {
     std::size_t completed = 0;
     double activation_bytes = 0;
     double compute_factor = 1;  // its device's slowdown
+    // Its device's block times (block_times_ of its compute model).
+    const std::vector<SimTime>* block_time = nullptr;
+    const OpJitter* jitter = nullptr;  // its device's, if any
+    int device = 0;
+    std::uint64_t compute_ops_started = 0;  // the jitter's op index
   };
 
   ProgramShape make_shape(int rank, const std::vector<std::uint32_t>& communication_tags) const;
@@ -99,7 +106,10 @@ class RankScheduler final : public EventHandler {
   Engine& engine_;
   const ObserverList& observers_;
   CommunicationHandler& communication_;
-  std::vector<SimTime> block_time_;
+  // Each block's time on each compute model the ranks use: [0] the one given, then the others
+  // of SimulationOptions::compute_by_device in order of first use.
+  std::vector<std::vector<SimTime>> block_times_;
+  std::vector<std::optional<OpJitter>> jitter_by_device_;
   std::vector<ProgramShape> shapes_;
   std::vector<RankState> ranks_;
 };

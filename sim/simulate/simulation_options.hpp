@@ -8,10 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "hardware/cluster.hpp"
 #include "hardware/input/enum_names.hpp"
 #include "sim/collective/collective.hpp"
 
 namespace scaleplan {
+
+class ComputeModel;
 
 // How collectives and messages cross the network: as flows sharing links max-min fairly, or on
 // the alpha-beta fast path (estimate_collective_time_s: its time alone on an idle network, ports
@@ -61,6 +64,13 @@ struct SimulationOptions {
   std::uint64_t flow_limit = 50'000'000;
   // Compute time multipliers by device index (stragglers); empty, or 1 for a device: as timed.
   std::vector<double> compute_factor_by_device = {};
+  // Per-op jitter by device index (op_jitter.hpp): each compute op of a device with one takes
+  // its time × its factor × a draw; empty, or absent for a device: no jitter.
+  std::vector<std::optional<OpJitter>> jitter_by_device = {};
+  // Compute models by device index, for clusters that mix devices (node groups): a device's
+  // kernels are timed by its entry. Empty, or null for a device: the model simulate() is given.
+  // The models must outlive the simulation.
+  std::vector<const ComputeModel*> compute_by_device = {};
 };
 
 // A network model that cannot carry the step within the limits above.

@@ -62,7 +62,7 @@ class Simulation final : public CommunicationHandler, public TransactionDoneHand
         matcher_(plan),
         scheduler_(
             plan, compute, engine_, observers_, *this,
-            [this](int rank) { return matcher_.orders(rank); }, options.compute_factor_by_device),
+            [this](int rank) { return matcher_.orders(rank); }, options),
         flows_(engine_, network_, routes_, options.collective_step_latency_s, *this),
         link_rates_(observers_.observes_link_rates() ? topology.link_count() : 0, observers_),
         alpha_beta_(engine_, topology, routes_, options.collective_step_latency_s,
