@@ -87,7 +87,8 @@ struct Topology::SourceHops {
         return as_int((*all)[v]);
       case RouteSymmetry::Kind::torus: {
         int device = static_cast<int>(v), hops = 0;
-        for (std::size_t a = 0; a < s.torus_extent.size(); ++a) {
+        for (int axis : s.torus_fill_order) {
+          const auto a = static_cast<std::size_t>(axis);
           const int extent = s.torus_extent[a];
           const int along = std::abs(device % extent - coordinates[a]);
           hops += s.torus_wraps[a] ? std::min(along, extent - along) : along;
@@ -166,17 +167,19 @@ void Topology::prepare_route_search() {
     // Wrap-around links, as build_torus makes them: device 0 to the last of an axis of three or
     // more.
     s.kind = RouteSymmetry::Kind::torus;
-    int stride = 1;
-    for (int extent : torus_dims_) {
+    s.torus_fill_order = torus_rank_axes_;
+    for (std::size_t axis = 0; axis < torus_dims_.size(); ++axis) {
+      const int extent = torus_dims_[axis];
       bool wraps = false;
       if (extent > 2) {
-        const auto last = static_cast<VertexId>((extent - 1) * stride);
+        std::vector<int> coordinates(torus_dims_.size(), 0);
+        coordinates[axis] = extent - 1;
+        const auto last = device_vertex(torus_device(coordinates));
         for (auto [e, end] = boost::out_edges(0, graph_->graph); e != end; ++e)
           wraps = wraps || boost::target(*e, graph_->graph) == last;
       }
       s.torus_extent.push_back(extent);
       s.torus_wraps.push_back(wraps);
-      stride *= extent;
     }
     return;
   }

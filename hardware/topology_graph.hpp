@@ -160,8 +160,11 @@ struct RouteSymmetry {
   std::vector<std::uint32_t> class_of_device;
   OnceSlots<SwitchHops> tables;
   // torus: per axis, its extent and whether it wraps around.
-  std::vector<int> torus_extent;
-  std::vector<bool> torus_wraps;
+  std::vector<int> torus_extent;  // by axis
+  std::vector<bool> torus_wraps;  // by axis
+  // The axes in the order device indices fill them (the torus's rank_axes): a device's
+  // coordinate on the first is its index modulo that axis's extent, and so on.
+  std::vector<int> torus_fill_order;
 };
 
 }  // namespace scaleplan::topology_detail

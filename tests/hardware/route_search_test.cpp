@@ -157,6 +157,13 @@ TEST(RouteSearch, ToriRouteAsAPlainSearchDoes) {
   ClusterSpec open = test::torus_cluster({4, 3, 5}, 4, 50e9);
   open.network.torus.wraparound = {true, false, false};  // a slice: two axes do not wrap
   expect_plain_routes(Topology(open), true);
+  // Devices placed on the axes in another order (rank_axes): the hops along each axis follow the
+  // placement, not the index's digits in axis order.
+  ClusterSpec placed = test::torus_cluster({4, 3, 5}, 4, 50e9);
+  placed.network.torus.rank_axes = {2, 0, 1};
+  expect_plain_routes(Topology(placed), true);
+  placed.network.torus.wraparound = {false, true, true};
+  expect_plain_routes(Topology(placed), true);
 }
 
 TEST(RouteSearch, CustomNetworksRouteAsAPlainSearchDoes) {
