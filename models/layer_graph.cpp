@@ -542,25 +542,24 @@ std::optional<LayerGraph> graph_preset(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<std::int64_t> balance_layers(const std::vector<double>& costs, int stages) {
-  const std::size_t n = costs.size();
-  if (stages < 1 || n < static_cast<std::size_t>(stages))
-    throw std::invalid_argument("balance_layers: every stage needs at least one layer");
-  std::vector<double> prefix(n + 1, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    prefix[i + 1] = prefix[i] + costs[i];
+namespace {
+
+// The split of `layers` layers over `stages` stages whose largest stage is least, where
+// stage_cost(s, j, i) is the time of layers [j, i) on stage s. best[s][i]: the least largest
+// stage of the first i layers on s + 1 stages; cut[s][i] where the last of them starts. Ties keep
+// the earliest cut, so one input gives one split.
+template <typename StageCost>
+std::vector<std::int64_t> least_largest_stage_split(std::size_t layers, std::size_t stages,
+                                                    const StageCost& stage_cost) {
   constexpr double inf = std::numeric_limits<double>::infinity();
-  const auto s_count = static_cast<std::size_t>(stages);
-  // best[s][i]: the least largest stage of the first i layers on s + 1 stages; cut[s][i] where
-  // the last of them starts. Ties keep the earliest cut, so one input gives one split.
-  std::vector<std::vector<double>> best(s_count, std::vector<double>(n + 1, inf));
-  std::vector<std::vector<std::size_t>> cut(s_count, std::vector<std::size_t>(n + 1, 0));
-  for (std::size_t i = 1; i <= n; ++i)
-    best[0][i] = prefix[i];
-  for (std::size_t s = 1; s < s_count; ++s) {
-    for (std::size_t i = s + 1; i <= n; ++i) {
+  std::vector<std::vector<double>> best(stages, std::vector<double>(layers + 1, inf));
+  std::vector<std::vector<std::size_t>> cut(stages, std::vector<std::size_t>(layers + 1, 0));
+  for (std::size_t i = 1; i <= layers; ++i)
+    best[0][i] = stage_cost(0, 0, i);
+  for (std::size_t s = 1; s < stages; ++s) {
+    for (std::size_t i = s + 1; i <= layers; ++i) {
       for (std::size_t j = s; j < i; ++j) {
-        const double largest = std::max(best[s - 1][j], prefix[i] - prefix[j]);
+        const double largest = std::max(best[s - 1][j], stage_cost(s, j, i));
         if (largest < best[s][i]) {
           best[s][i] = largest;
           cut[s][i] = j;
@@ -568,15 +567,34 @@ std::vector<std::int64_t> balance_layers(const std::vector<double>& costs, int s
       }
     }
   }
-  std::vector<std::int64_t> layers(s_count);
-  std::size_t end = n;
-  for (std::size_t s = s_count; s-- > 1;) {
+  std::vector<std::int64_t> split(stages);
+  std::size_t end = layers;
+  for (std::size_t s = stages; s-- > 1;) {
     const std::size_t start = cut[s][end];
-    layers[s] = static_cast<std::int64_t>(end - start);
+    split[s] = static_cast<std::int64_t>(end - start);
     end = start;
   }
-  layers[0] = static_cast<std::int64_t>(end);
-  return layers;
+  split[0] = static_cast<std::int64_t>(end);
+  return split;
+}
+
+std::vector<double> prefix_sums(const std::vector<double>& costs) {
+  std::vector<double> prefix(costs.size() + 1, 0.0);
+  for (std::size_t i = 0; i < costs.size(); ++i)
+    prefix[i + 1] = prefix[i] + costs[i];
+  return prefix;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> balance_layers(const std::vector<double>& costs, int stages) {
+  const std::size_t n = costs.size();
+  if (stages < 1 || n < static_cast<std::size_t>(stages))
+    throw std::invalid_argument("balance_layers: every stage needs at least one layer");
+  const std::vector<double> prefix = prefix_sums(costs);
+  return least_largest_stage_split(
+      n, static_cast<std::size_t>(stages),
+      [&](std::size_t, std::size_t j, std::size_t i) { return prefix[i] - prefix[j]; });
 }
 
 std::vector<std::int64_t> balance_layers_by_stage(
@@ -595,44 +613,16 @@ std::vector<std::int64_t> balance_layers_by_stage(
     for (const std::vector<double>& device : costs[s]) {
       if (device.size() != n)
         throw std::invalid_argument("balance_layers_by_stage: one cost per layer on every device");
-      std::vector<double> p(n + 1, 0.0);
-      for (std::size_t i = 0; i < n; ++i)
-        p[i + 1] = p[i] + device[i];
-      prefix[s].push_back(std::move(p));
+      prefix[s].push_back(prefix_sums(device));
     }
   }
   // The time of layers [j, i) on stage s: its slowest device's.
-  const auto stage_cost = [&](std::size_t s, std::size_t j, std::size_t i) {
+  return least_largest_stage_split(n, s_count, [&](std::size_t s, std::size_t j, std::size_t i) {
     double most = 0;
     for (const std::vector<double>& p : prefix[s])
       most = std::max(most, p[i] - p[j]);
     return most;
-  };
-  constexpr double inf = std::numeric_limits<double>::infinity();
-  std::vector<std::vector<double>> best(s_count, std::vector<double>(n + 1, inf));
-  std::vector<std::vector<std::size_t>> cut(s_count, std::vector<std::size_t>(n + 1, 0));
-  for (std::size_t i = 1; i <= n; ++i)
-    best[0][i] = stage_cost(0, 0, i);
-  for (std::size_t s = 1; s < s_count; ++s) {
-    for (std::size_t i = s + 1; i <= n; ++i) {
-      for (std::size_t j = s; j < i; ++j) {
-        const double largest = std::max(best[s - 1][j], stage_cost(s, j, i));
-        if (largest < best[s][i]) {
-          best[s][i] = largest;
-          cut[s][i] = j;
-        }
-      }
-    }
-  }
-  std::vector<std::int64_t> layers(s_count);
-  std::size_t end = n;
-  for (std::size_t s = s_count; s-- > 1;) {
-    const std::size_t start = cut[s][end];
-    layers[s] = static_cast<std::int64_t>(end - start);
-    end = start;
-  }
-  layers[0] = static_cast<std::int64_t>(end);
-  return layers;
+  });
 }
 
 }  // namespace scaleplan
