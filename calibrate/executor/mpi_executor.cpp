@@ -122,7 +122,6 @@ class CpuMpiBackend final : public ExecutionBackend {
  public:
   CpuMpiBackend(const Plan& plan, const RankProgram& program, MpiContext& context)
       : plan_(plan),
-        program_(program),
         context_(context),
         kernels_(plan.blocks),
         requests_(program.ops.size(), MPI_REQUEST_NULL),
@@ -250,7 +249,6 @@ class CpuMpiBackend final : public ExecutionBackend {
 
  private:
   const Plan& plan_;
-  const RankProgram& program_;
   MpiContext& context_;
   CpuKernels kernels_;
   std::array<std::vector<float>, stream_count> send_, recv_;
