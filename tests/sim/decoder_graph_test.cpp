@@ -82,7 +82,8 @@ cluster:
   node_fabric: nvswitch
   network: {topology: fat-tree, link_bandwidth_gbps: 400, nics_per_node: 8}
 model:
-)" + model + R"(training:
+)" + model +
+         R"(training:
   global_batch: 64
   micro_batch: 1
   dtype: bf16
@@ -177,8 +178,7 @@ TEST(DecoderGraph, ErrorsNameTheLayer) {
   } catch (const InputError& e) {
     error = e.what();
   }
-  EXPECT_NE(error.find("model.layers: layer 0 (layer0): its hidden"), std::string::npos)
-      << error;
+  EXPECT_NE(error.find("model.layers: layer 0 (layer0): its hidden"), std::string::npos) << error;
 }
 
 }  // namespace
