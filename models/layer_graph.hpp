@@ -1,10 +1,12 @@
-// A model as a chain of layers (a layer graph): what every family that is not a decoder-only
-// language model is made of (ResNet, ViT, DLRM, or a list a user writes). Each layer has a kind
-// that says how it runs (a GEMM, a convolution run as an implicit GEMM, attention, a norm, an
-// elementwise or pooling kernel, embedding tables, or a whole transformer encoder layer), and
-// shapes per sample, from which its kernels, parameters and activations follow for any
-// micro-batch and dtype. The plan builder turns it into ops as it does the transformer
-// (sim/strategy/plan_builder_graph.cpp).
+// A model as a chain of layers (a layer graph): what every family is made of (decoder-only
+// language models, ResNet, ViT, DLRM, or a list a user writes). Each layer has a kind that says
+// how it runs (a GEMM, a convolution run as an implicit GEMM, attention, a norm, an elementwise
+// or pooling kernel, embedding tables, a whole transformer layer, a language model's token
+// embedding and output head), and shapes per sample, from which its kernels, parameters and
+// activations follow for any micro-batch and dtype. A decoder graph (a token embedding,
+// transformer layers, an output head: decoder_graph, decoder_config) runs with the transformer's
+// kernels and tensor, sequence, context and expert parallelism (sim/strategy/plan_builder.cpp);
+// any other graph layer by layer (sim/strategy/plan_builder_graph.cpp).
 //
 // Units: FLOPs count a multiply-add as two; elements and bytes are per sample (one image, one
 // recommendation query) unless a function takes a batch.
@@ -23,9 +25,20 @@
 
 namespace scaleplan {
 
-enum class LayerKind { gemm, conv, attention, norm, elementwise, pool, embedding, transformer };
+enum class LayerKind {
+  gemm,
+  conv,
+  attention,
+  norm,
+  elementwise,
+  pool,
+  embedding,
+  transformer,
+  token_embedding,
+  output
+};
 
-inline constexpr EnumNames<LayerKind, 8> layer_kind_names{{{
+inline constexpr EnumNames<LayerKind, 10> layer_kind_names{{{
     {LayerKind::gemm, "gemm"},
     {LayerKind::conv, "conv"},
     {LayerKind::attention, "attention"},
@@ -34,6 +47,8 @@ inline constexpr EnumNames<LayerKind, 8> layer_kind_names{{{
     {LayerKind::pool, "pool"},
     {LayerKind::embedding, "embedding"},
     {LayerKind::transformer, "transformer"},
+    {LayerKind::token_embedding, "token-embedding"},
+    {LayerKind::output, "output"},
 }}};
 
 inline std::string_view to_string(LayerKind kind) {
@@ -103,7 +118,12 @@ struct GraphLayer {
   // by all-to-all; their optimizer.
   std::vector<EmbeddingTable> tables;
   EmbeddingOptimizer embedding_optimizer = EmbeddingOptimizer::rowwise_adagrad;
-  // transformer: one encoder layer of this configuration (seq_len: tokens per sample).
+  // transformer: one layer of this configuration (seq_len: tokens per sample; `layers` 1; an
+  // MoE layer has experts, a dense one none; moe.dense_layers 0). token_embedding (the
+  // vocabulary's word embedding, and learned positions when learned_positions) and output (the
+  // final norm, the projection to the vocabulary unless tied_embeddings, the vocabulary-parallel
+  // cross-entropy): the language model's configuration, of which they read vocab, hidden,
+  // seq_len, learned_positions, tied_embeddings and norm_parameters_per_hidden.
   std::optional<TransformerConfig> encoder;
 };
 
@@ -181,9 +201,34 @@ struct DlrmConfig {
 };
 LayerGraph dlrm_graph(const DlrmConfig& config);
 
+// A decoder-only language model as a layer graph: "embedding" (token_embedding), its layers
+// "layer.0", ... (transformer, each with its own configuration: the first moe.dense_layers dense,
+// the rest with experts), "output" (the final norm, the output projection, the cross-entropy).
+// Every layer's configuration is `model`'s (`layers` 1, moe.dense_layers 0, experts only on MoE
+// layers), so decoder_config gives `model` back.
+LayerGraph decoder_graph(const TransformerConfig& model);
+
+// Whether the graph has a decoder's shape: a token_embedding first, an output last, and only
+// transformer layers (at least one) between.
+bool is_decoder_graph(const LayerGraph& graph);
+
+// The transformer a decoder-shaped graph is: layers, vocabulary and positions, tied embeddings
+// and the MoE layers' configuration gathered from its layers, named after the graph. Without a
+// config, `problem` says why the graph is not one (the layers disagree on a dimension, a dense
+// layer follows an MoE one, ...), and `layer` is the index of the layer it is about.
+struct DecoderReading {
+  std::optional<TransformerConfig> config;
+  std::string problem;
+  std::size_t layer = 0;
+};
+DecoderReading decoder_config(const LayerGraph& graph);
+
 // Shipped graphs: "resnet-50", "vit-b/16", "vit-l/16", "vit-h/14", "dlrm-dcnv2".
 const std::vector<std::string>& graph_preset_names();
 std::optional<LayerGraph> graph_preset(std::string_view name);
+// Every shipped model as a layer graph: graph_preset's, and the transformer presets
+// (transformer_preset_names) as decoder_graph of theirs.
+std::optional<LayerGraph> model_preset_graph(std::string_view name);
 std::optional<VitConfig> vit_preset(std::string_view name);
 DlrmConfig dlrm_dcnv2_config();  // MLPerf Training DLRM-DCNv2
 

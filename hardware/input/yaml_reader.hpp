@@ -29,6 +29,7 @@ class Diagnostics {
   void error(SourceLocation where, std::string key, std::string message);
   const std::string& file() const { return file_; }
   bool empty() const { return diagnostics_.empty(); }
+  std::size_t size() const { return diagnostics_.size(); }
   void throw_if_any() const;
 
  private:

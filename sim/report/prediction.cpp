@@ -495,7 +495,7 @@ StepBound step_bound(const SimulationResult& sim, const Plan& plan, const Cluste
 std::vector<std::string> modelling_notes(const TrainingJob& job) {
   std::vector<std::string> notes;
   const auto& par = job.parallelism;
-  if (job.graph) {
+  if (is_layer_graph_job(job)) {
     notes.push_back("layer graph " + job.graph->name + " (" +
                     std::to_string(job.graph->layers.size()) + " layers): a token is one " +
                     job.graph->sample);
@@ -508,7 +508,7 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
                                                     : "layers per stage: ") +
                     split);
   }
-  if (job.unpadded_vocab && !job.graph) {
+  if (job.unpadded_vocab && !is_layer_graph_job(job)) {
     const bool gspmd = job.framework.framework == Framework::jax_gspmd;
     notes.push_back(fmt::format(
         "vocabulary {} padded to {}, a multiple of {} that tp {} divides ({}); the padded rows "
@@ -688,7 +688,7 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
   p.step_time_s = sim.step_time_s;
   const double tokens = static_cast<double>(job.training.global_batch * job.model.seq_len);
   p.tokens_per_s = tokens / sim.step_time_s;
-  if (job.graph) {
+  if (is_layer_graph_job(job)) {
     // A sample (an image, a query) counts as a token; model FLOPs are three forwards (forward,
     // and backward's input and weight gradients) of the GEMM, convolution and attention kernels.
     p.model_parameters = p.model_active_parameters = graph_total_parameters(*job.graph);
@@ -778,7 +778,7 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
   p.hardware_flops_per_step = hardware_flops_per_step(plan);
   p.hfu = p.hardware_flops_per_step / sim.step_time_s / p.devices / peak_flops_per_s;
   p.notes = modelling_notes(job);
-  if (job.unpadded_vocab && !job.graph)
+  if (job.unpadded_vocab && !is_layer_graph_job(job))
     p.vocab_padding = Prediction::VocabPadding{*job.unpadded_vocab, job.model.vocab};
   if (ranks_differ) {
     p.ranks_differ = why_ranks_differ(cluster);

@@ -269,6 +269,8 @@ void read_cluster(MapReader& top, const Catalog& catalog, Scenario& s) {
   read_cluster_section(c, catalog, s.cluster);
 }
 
+}  // namespace
+
 // model.moe: the preset's values (if it has experts) or the defaults below stand for keys left out.
 void read_moe(MapReader& m, TransformerConfig& model) {
   if (!m.has("moe")) {
@@ -335,8 +337,6 @@ void read_latent_attention(MapReader& m, TransformerConfig& model) {
   a.finish();
 }
 
-}  // namespace
-
 void read_model_section(MapReader& m, TransformerConfig& model) {
   if (m.has("preset")) {
     if (auto preset_name = m.choice("preset", transformer_preset_names()))
@@ -399,9 +399,16 @@ void read_model(MapReader& top, Scenario& s) {
     read_graph_model(m, s.job);
     return;
   }
-  read_model_section(m, s.job.model);
-  if (s.job.model.name.empty())
-    s.job.model.name = s.name;
+  TransformerConfig model;
+  read_model_section(m, model);
+  if (model.name.empty())
+    model.name = s.name;
+  // The language model as the layer graph it is (a preset is a shipped graph), whose
+  // configuration the job then reads back from it.
+  if (m.diagnostics().empty())
+    set_graph(s.job, decoder_graph(model));
+  else
+    s.job.model = model;
 }
 
 bool every_device_supports(const ClusterSpec& cluster, Dtype dtype) {
@@ -638,7 +645,7 @@ Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_lab
   top.accept("description");
   read_cluster(top, catalog, s);
   read_model(top, s);
-  if (s.job.graph && (use == ScenarioUse::plan || top.has("search"))) {
+  if (is_layer_graph_job(s.job) && (use == ScenarioUse::plan || top.has("search"))) {
     top.error("model",
               "the plan search (scaleplan plan, search:) covers transformers only; run a "
               "layer-graph model with scaleplan run, or leave out search:");

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_sections.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
@@ -124,6 +125,18 @@ void read_dlrm(MapReader& r, LayerGraph& graph, const std::optional<std::string>
   r.finish();
 }
 
+// `family: gpt | llama` of a transformer, token-embedding or output layer: GPT's learned positions,
+// biases, LayerNorm and embedding tied to the output layer (the default), or Llama's rotary
+// positions, SwiGLU MLP without biases, RMSNorm and untied output layer.
+void read_family(MapReader& l, TransformerConfig& m) {
+  const bool llama = l.choice("family", {"gpt", "llama"}).value_or("gpt") == "llama";
+  m.gated_mlp = llama;
+  m.biases = !llama;
+  m.learned_positions = !llama;
+  m.tied_embeddings = !llama;
+  m.norm_parameters_per_hidden = llama ? 1 : 2;
+}
+
 // One item of `layers:`; appends it `repeat` times.
 void read_layer(MapReader& l, std::size_t index, LayerGraph& graph) {
   GraphLayer layer;
@@ -219,16 +232,52 @@ void read_layer(MapReader& l, std::size_t index, LayerGraph& graph) {
         ok &= dim("hidden", m.hidden, 1, std::nullopt);
         ok &= dim("heads", m.heads, 1, std::nullopt);
         ok &= dim("ffn_hidden", m.ffn_hidden, 1, m.hidden > 0 ? 4 * m.hidden : 1);
+        ok &= dim("kv_heads", m.kv_heads, 1, m.heads > 0 ? m.heads : 1);
         ok &= dim("seq_len", m.seq_len, 1, std::nullopt);
-        m.kv_heads = m.heads;
         m.learned_positions = false;
         m.tied_embeddings = false;
         m.causal = l.boolean("causal").value_or(false);
+        read_family(l, m);
+        if (auto attention = l.choice("attention", {"flash", "materialized"}))
+          m.flash_attention = *attention == "flash";
         if (ok && m.hidden % m.heads != 0) {
           l.error("heads", fmt::format("{} heads do not divide hidden ({}); use one of {}", m.heads,
                                        m.hidden, divisor_hint(m.hidden)));
           ok = false;
         }
+        if (ok && m.heads % m.kv_heads != 0) {
+          l.error("kv_heads", fmt::format("{} does not divide heads ({}); use one of {}",
+                                          m.kv_heads, m.heads, divisor_hint(m.heads)));
+          ok = false;
+        }
+        if (ok) {
+          const std::size_t before = l.diagnostics().size();
+          read_moe(l, m);
+          read_latent_attention(l, m);
+          ok = l.diagnostics().size() == before;
+        } else {
+          l.accept("moe");
+          l.accept("mla");
+        }
+        layer.encoder = m;
+        break;
+      }
+      case LayerKind::token_embedding:
+      case LayerKind::output: {
+        // The language model's vocabulary side: its configuration holds what these layers read.
+        TransformerConfig m;
+        m.name = layer.name;
+        m.layers = 1;
+        ok &= dim("vocab", m.vocab, 1, std::nullopt);
+        ok &= dim("hidden", m.hidden, 1, std::nullopt);
+        ok &= dim("seq_len", m.seq_len, 1, std::nullopt);
+        read_family(l, m);
+        if (*kind == LayerKind::output) {
+          if (auto tied = l.boolean("tied_embeddings"))
+            m.tied_embeddings = *tied;
+        }
+        m.heads = m.kv_heads = 1;
+        m.ffn_hidden = m.hidden;
         layer.encoder = m;
         break;
       }
@@ -236,11 +285,21 @@ void read_layer(MapReader& l, std::size_t index, LayerGraph& graph) {
   }
   if (!kind) {
     // The kind decides the keys; without one, the rest is not reported as unknown.
-    for (const char* key :
-         {"m",         "n",        "k",          "bias",           "in_channels", "out_channels",
-          "kernel",    "stride",   "padding",    "height",         "width",       "seq",
-          "heads",     "head_dim", "elements",   "input_elements", "channels",    "tables",
-          "optimizer", "hidden",   "ffn_hidden", "seq_len",        "causal"})
+    for (const char* key : {"m",           "n",
+                            "k",           "bias",
+                            "in_channels", "out_channels",
+                            "kernel",      "stride",
+                            "padding",     "height",
+                            "width",       "seq",
+                            "heads",       "head_dim",
+                            "elements",    "input_elements",
+                            "channels",    "tables",
+                            "optimizer",   "hidden",
+                            "ffn_hidden",  "seq_len",
+                            "causal",      "kv_heads",
+                            "family",      "attention",
+                            "moe",         "mla",
+                            "vocab",       "tied_embeddings"})
       l.accept(key);
   }
   if (auto v = l.number("parameters", NumberRange::closed(0, 1e15)))
@@ -260,6 +319,24 @@ void read_layer(MapReader& l, std::size_t index, LayerGraph& graph) {
       copy.input_gradient = true;
     graph.layers.push_back(std::move(copy));
   }
+}
+
+// A list with a token-embedding or an output layer is a language model: it must be one whole
+// (decoder_config), which then runs as the transformer of its dimensions does.
+void check_decoder(MapReader& m, LayerGraph& graph) {
+  const auto language = [](const GraphLayer& l) {
+    return l.kind == LayerKind::token_embedding || l.kind == LayerKind::output;
+  };
+  if (graph.layers.empty() || std::none_of(graph.layers.begin(), graph.layers.end(), language))
+    return;
+  const DecoderReading decoder = decoder_config(graph);
+  if (decoder.config)
+    return;
+  m.error("layers", fmt::format("layer {} ({}): {}; a language model is one token-embedding layer, "
+                                "transformer layers and one output layer, with one hidden, "
+                                "seq_len, vocab and family",
+                                decoder.layer, graph.layers[decoder.layer].name, decoder.problem));
+  graph.layers.clear();
 }
 
 }  // namespace
@@ -315,6 +392,7 @@ void read_graph_model(MapReader& m, TrainingJob& job) {
                                     graph.layers.size(), max_layers));
       graph.layers.clear();
     }
+    check_decoder(m, graph);
   }
   if (name)
     graph.name = *name;

@@ -24,4 +24,9 @@ void read_cluster_section(MapReader& cluster_map, const Catalog& catalog, Cluste
 // preset's name, or none.
 void read_model_section(MapReader& model_map, TransformerConfig& model);
 
+// The `moe` and `mla` keys of a model mapping (or of a transformer layer of a layer graph) into
+// `model`, whose values stand for keys left out; each accepts its key when it is absent.
+void read_moe(MapReader& model_map, TransformerConfig& model);
+void read_latent_attention(MapReader& model_map, TransformerConfig& model);
+
 }  // namespace scaleplan

@@ -15,7 +15,8 @@ namespace scaleplan {
 using namespace plan_detail;
 
 Plan build_plan(const TrainingJob& job, RankScope scope) {
-  if (!job.graph && job.parallelism.tp >= 1 && job.model.vocab % job.parallelism.tp != 0) {
+  if (!is_layer_graph_job(job) && job.parallelism.tp >= 1 &&
+      job.model.vocab % job.parallelism.tp != 0) {
     // The vocabulary padded as the framework pads it (the scenario reader and the planner pad
     // theirs already; a job made in code may not have).
     TrainingJob padded = job;
@@ -35,7 +36,7 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           fmt::format("build_plan: every rank's program: {}: {}", problem->key, problem->message));
     }
   }
-  if (job.graph)
+  if (is_layer_graph_job(job))
     return build_graph_plan(job, scope);
   const auto& p = job.parallelism;
   const auto& m = job.model;

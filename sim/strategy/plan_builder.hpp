@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -16,12 +17,17 @@
 namespace scaleplan {
 
 struct TrainingJob {
-  // A decoder-only transformer, or (graph set) placeholders that keep the transformer's rules
-  // quiet: layers is the graph's layer count, seq_len 1 (a sample counts as a token), the other
-  // dimensions 1 (graph_job_model).
+  // The decoder-only transformer the job trains: its configuration, which the transformer's
+  // kernels and the strategy rules read. Where `graph` is a decoder graph (is_decoder_graph),
+  // decoder_config of it; where it is another graph, placeholders that keep the transformer's
+  // rules quiet: layers is the graph's layer count, seq_len 1 (a sample counts as a token), the
+  // other dimensions 1 (graph_job_model).
   TransformerConfig model;
-  // A model given as a layer graph (models/layer_graph.hpp): ResNet, ViT, DLRM or a user's list.
-  std::optional<LayerGraph> graph;
+  // The model as a layer graph (models/layer_graph.hpp), as every scenario gives it: a language
+  // model (a preset or one by its dimensions) as decoder_graph of `model`, ResNet, ViT, DLRM or a
+  // user's list. Shared, never changed after set_graph: copies of a job (the planner's
+  // candidates) share it. Jobs made in code may leave it out; they train `model`.
+  std::shared_ptr<const LayerGraph> graph;
   TrainingSpec training;
   ParallelismSpec parallelism;
   FrameworkSpec framework;
@@ -58,9 +64,15 @@ int rank_of(const RankCoordinates& c, const ParallelismSpec& p);
 
 int microbatches_per_replica(const TrainingJob& job);
 
-// The placeholder transformer of a graph job (TrainingJob::model), and a job for `graph`.
+// The placeholder transformer of a graph job (TrainingJob::model), and a job for `graph`: a
+// decoder graph sets `model` to its decoder_config (std::invalid_argument with the problem when
+// its layers disagree), any other graph to the placeholders.
 TransformerConfig graph_job_model(const LayerGraph& graph);
 void set_graph(TrainingJob& job, LayerGraph graph);
+
+// Whether the job runs layer by layer (build_graph_plan): a graph that is not a decoder graph.
+// A decoder graph, and a job without a graph, run as the transformer `model` is.
+bool is_layer_graph_job(const TrainingJob& job);
 
 // Layers of each model chunk: parallelism.stage_layers when set, else chunk_layers.
 std::vector<std::int64_t> layers_of_chunks(const TrainingJob& job);
@@ -88,7 +100,7 @@ double gradient_bucket_bytes(const TrainingJob& job);
 // Bytes per parameter of the job's data-parallel gradient reduction (framework.grad_reduce_dtype).
 double gradient_reduction_bytes(const TrainingJob& job);
 
-// The plan of a layer-graph job (job.graph set): data and pipeline parallelism, the embedding
+// The plan of a layer-graph job (is_layer_graph_job): data and pipeline parallelism, the embedding
 // tables' all-to-all over the data-parallel group; build_plan calls it for such jobs.
 Plan build_graph_plan(const TrainingJob& job, RankScope scope);
 

@@ -1,7 +1,9 @@
 // Where ranks and layers go: rank coordinates, the layers of each model chunk, the groups of
 // ranks, and the programs of a stage's ranks sharing the first's ops.
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -46,8 +48,21 @@ TransformerConfig graph_job_model(const LayerGraph& graph) {
 }
 
 void set_graph(TrainingJob& job, LayerGraph graph) {
-  job.model = graph_job_model(graph);
-  job.graph = std::move(graph);
+  if (is_decoder_graph(graph)) {
+    DecoderReading decoder = decoder_config(graph);
+    if (!decoder.config) {
+      throw std::invalid_argument("set_graph: layer " + std::to_string(decoder.layer) + " of " +
+                                  graph.name + ": " + decoder.problem);
+    }
+    job.model = std::move(*decoder.config);
+  } else {
+    job.model = graph_job_model(graph);
+  }
+  job.graph = std::make_shared<const LayerGraph>(std::move(graph));
+}
+
+bool is_layer_graph_job(const TrainingJob& job) {
+  return job.graph && !is_decoder_graph(*job.graph);
 }
 
 std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks) {

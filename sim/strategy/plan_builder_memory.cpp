@@ -18,7 +18,7 @@ BytesPerParameter bytes_per_parameter(Dtype dtype) {
 ParameterSplit stage_parameters(const TrainingJob& job, int stage) {
   const auto& m = job.model;
   const auto& p = job.parallelism;
-  if (job.graph)
+  if (is_layer_graph_job(job))
     return {graph_stage_dense_parameters(job, stage), 0};
   // Model chunk c runs on stage c mod pp.
   const auto layers = layers_of_chunks(job);
@@ -87,7 +87,7 @@ double zero3_gathered_parameters(const TrainingJob& job) {
 
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
   StaticMemory memory = static_memory_of_stage(job, stage_parameters(job, stage));
-  if (job.graph) {
+  if (is_layer_graph_job(job)) {
     // Embedding tables sharded over the data-parallel ranks, with their optimizer state; their
     // gradients never exist whole (the update is fused into their backward).
     const std::vector<std::int64_t> layers = layers_of_chunks(job);

@@ -146,7 +146,7 @@ void check_graph_degrees(const TrainingJob& job, Problems& problems) {
 void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) {
   const auto& p = job.parallelism;
   const auto& m = job.model;
-  if (job.graph) {
+  if (is_layer_graph_job(job)) {
     check_graph_degrees(job, problems);
     return;
   }

@@ -13,7 +13,7 @@ std::int64_t vocab_padding_multiple(const TrainingJob& job) {
 }
 
 void pad_vocabulary(TrainingJob& job) {
-  if (job.graph || job.parallelism.tp < 1)
+  if (is_layer_graph_job(job) || job.parallelism.tp < 1)
     return;
   const std::int64_t written = job.unpadded_vocab.value_or(job.model.vocab);
   if (written % job.parallelism.tp == 0) {

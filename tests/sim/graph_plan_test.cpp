@@ -53,7 +53,7 @@ Prediction predict_text(const std::string& text) {
 
 TEST(GraphScenario, PresetReadsAsALayerGraph) {
   const Scenario s = parse_scenario(resnet, "s.yaml", Catalog::builtin());
-  ASSERT_TRUE(s.job.graph.has_value());
+  ASSERT_TRUE(s.job.graph != nullptr);
   EXPECT_EQ(s.job.graph->name, "resnet-50");
   EXPECT_EQ(s.job.model.layers, static_cast<std::int64_t>(s.job.graph->layers.size()));
   EXPECT_EQ(s.job.model.seq_len, 1);
