@@ -47,12 +47,11 @@ int run_balance(const BalanceOptions& o) {
   }
   const ClusterNetwork network = prepare_network(scenario, catalog);
   const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
-  const auto compute = make_compute_model(scenario.cluster.device, profile,
-                                          scenario.calibration.value_or(""));
-  const StageSplitProposal proposal =
-      propose_stage_split({scenario.cluster, scenario.job, *compute, network,
-                           run_settings(scenario)},
-                          o.max_simulations);
+  const auto compute =
+      make_compute_model(scenario.cluster.device, profile, scenario.calibration.value_or(""));
+  const StageSplitProposal proposal = propose_stage_split(
+      {scenario.cluster, scenario.job, *compute, network, run_settings(scenario)},
+      o.max_simulations);
   std::cout << (o.json ? format_stage_split_json(proposal, scenario.name)
                        : format_stage_split_text(proposal, scenario.name, scenario.cluster,
                                                  scenario.job.parallelism));

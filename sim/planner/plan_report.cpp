@@ -105,15 +105,15 @@ std::string splits_text(const PlanSearch& s) {
 nlohmann::json parallelism_json(const TrainingJob& job) {
   const ParallelismSpec& p = job.parallelism;
   nlohmann::json out{{"tp", p.tp},
-          {"pp", p.pp},
-          {"dp", p.dp},
-          {"cp", p.cp},
-          {"ep", p.ep},
-          {"schedule", std::string(to_string(p.schedule))},
-          {"virtual_stages", p.virtual_stages},
-          {"zero", p.zero},
-          {"recompute", std::string(to_string(p.recompute))},
-          {"sequence_parallel", p.sequence_parallel}};
+                     {"pp", p.pp},
+                     {"dp", p.dp},
+                     {"cp", p.cp},
+                     {"ep", p.ep},
+                     {"schedule", std::string(to_string(p.schedule))},
+                     {"virtual_stages", p.virtual_stages},
+                     {"zero", p.zero},
+                     {"recompute", std::string(to_string(p.recompute))},
+                     {"sequence_parallel", p.sequence_parallel}};
   // The split balanced by layer time, where the planner kept it; absent: the even split.
   if (!p.stage_layers.empty())
     out["stage_layers"] = p.stage_layers;

@@ -501,7 +501,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
                     job.graph->sample);
   }
   if (job.training.replica_micro_batches_differ()) {
-    // Runs of equal micro-batches over the replicas, in dp order: "176 on replicas 0-7, 80 on 8-15".
+    // Runs of equal micro-batches over the replicas, in dp order: "176 on replicas 0-7, 80 on
+    // 8-15".
     const auto& batches = job.training.replica_micro_batch;
     std::string runs;
     for (std::size_t first = 0; first < batches.size();) {

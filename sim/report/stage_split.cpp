@@ -56,8 +56,7 @@ class SplitSearch {
         predict({inputs_.cluster, job, inputs_.compute, inputs_.network, inputs_.settings});
     ++simulations_;
     StageSplitTrial t = trial_of(layers, p);
-    return seen_.emplace(layers, std::make_pair(std::move(t), std::move(p)))
-        .first->second.first;
+    return seen_.emplace(layers, std::make_pair(std::move(t), std::move(p))).first->second.first;
   }
   bool can_simulate() const { return simulations_ < budget_; }
   int simulations() const { return simulations_; }
@@ -158,35 +157,34 @@ std::string format_stage_split_text(const StageSplitProposal& proposal, const st
   std::string out;
   out += "scenario   " + scenario + "\n";
   out += fmt::format("pipeline   {} stages (tp {}, pp {}, dp {}, {}), {} layers\n\n", p.pp, p.tp,
-                     p.pp, p.dp, to_string(p.schedule),
-                     [&] {
+                     p.pp, p.dp, to_string(p.schedule), [&] {
                        std::int64_t n = 0;
                        for (const std::int64_t l : proposal.uniform.stage_layers)
                          n += l;
                        return n;
                      }());
-  out += fmt::format("{:<16} {:>10} {:>10} {:>10}  {}\n", "split", "step", "imbalance",
-                     "faster", "layers per stage");
+  out += fmt::format("{:<16} {:>10} {:>10} {:>10}  {}\n", "split", "step", "imbalance", "faster",
+                     "layers per stage");
   const auto row = [&](std::string_view name, const StageSplitTrial& t) {
-    out += fmt::format("{:<16} {:>8.3f} s {:>8.1f} % {:>10}  {}{}\n", name, t.step_time_s,
-                       100 * t.imbalance, percent_faster(proposal.uniform.step_time_s, t.step_time_s),
-                       fmt::join(t.stage_layers, " "), t.fits ? "" : "  DOES NOT FIT");
+    out +=
+        fmt::format("{:<16} {:>8.3f} s {:>8.1f} % {:>10}  {}{}\n", name, t.step_time_s,
+                    100 * t.imbalance, percent_faster(proposal.uniform.step_time_s, t.step_time_s),
+                    fmt::join(t.stage_layers, " "), t.fits ? "" : "  DOES NOT FIT");
   };
   row("uniform", proposal.uniform);
   row("by layer time", proposal.estimated);
   row("proposed", proposal.proposed);
-  out += fmt::format("\nstages of the proposed split (step {:.3f} s)\n", proposal.proposed.step_time_s);
+  out += fmt::format("\nstages of the proposed split (step {:.3f} s)\n",
+                     proposal.proposed.step_time_s);
   out += fmt::format("  {:>5} {:>6} {:>10} {:>10}  {}\n", "stage", "layers", "busy", "uniform",
                      "devices");
   const std::vector<std::string> devices = stage_devices(cluster, p);
   for (std::size_t s = 0; s < proposal.proposed.stage_layers.size(); ++s) {
-    out += fmt::format("  {:>5} {:>6} {:>8.3f} s {:>8.3f} s  {}\n", s,
-                       proposal.proposed.stage_layers[s],
-                       s < proposal.proposed.stage_busy_s.size() ? proposal.proposed.stage_busy_s[s]
-                                                                  : 0.0,
-                       s < proposal.uniform.stage_busy_s.size() ? proposal.uniform.stage_busy_s[s]
-                                                                : 0.0,
-                       s < devices.size() ? devices[s] : "");
+    out += fmt::format(
+        "  {:>5} {:>6} {:>8.3f} s {:>8.3f} s  {}\n", s, proposal.proposed.stage_layers[s],
+        s < proposal.proposed.stage_busy_s.size() ? proposal.proposed.stage_busy_s[s] : 0.0,
+        s < proposal.uniform.stage_busy_s.size() ? proposal.uniform.stage_busy_s[s] : 0.0,
+        s < devices.size() ? devices[s] : "");
   }
   out += fmt::format(
       "\n{} splits simulated. A stage's time: its busiest rank's compute and exposed\n"

@@ -518,9 +518,8 @@ void resolve_replica_micro_batches(MapReader& top, Scenario& s) {
     const NodeGroup& group =
         cluster.node_groups[cluster.group_of_node(rank / cluster.devices_per_node)];
     const auto found = s.micro_batch_by_group.find(group.name);
-    return std::make_pair(&group, found != s.micro_batch_by_group.end()
-                                      ? found->second
-                                      : s.job.training.micro_batch);
+    return std::make_pair(
+        &group, found != s.micro_batch_by_group.end() ? found->second : s.job.training.micro_batch);
   };
   std::vector<std::int64_t> batches;
   for (int d = 0; d < p.dp; ++d) {
@@ -532,8 +531,7 @@ void resolve_replica_micro_batches(MapReader& top, Scenario& s) {
                   fmt::format("data-parallel replica {} runs on node groups {} and {}, whose "
                               "micro-batches differ ({} and {}); a replica runs one micro-batch "
                               "size: give them the same one, or place each pipeline in one group",
-                              d, first.first->name, other.first->name, first.second,
-                              other.second));
+                              d, first.first->name, other.first->name, first.second, other.second));
         return;
       }
     }

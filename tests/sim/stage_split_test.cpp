@@ -93,9 +93,8 @@ TEST(StageSplit, TheBalancedSplitBeatsTheUniformOneWhenTheEndsCarryTheEmbeddingA
     layers += l;
   EXPECT_EQ(layers, 16);
   // The proposal is what `run` gives with its stage_layers written.
-  const Prediction written = predict_text(
-      replace(heavy_ends, "  dp: 1\n", "  dp: 1\n  " + stage_layers_yaml(p.proposed.stage_layers) +
-                                           "\n"));
+  const Prediction written = predict_text(replace(
+      heavy_ends, "  dp: 1\n", "  dp: 1\n  " + stage_layers_yaml(p.proposed.stage_layers) + "\n"));
   EXPECT_EQ(written.step_time_s, p.proposed.step_time_s);
   EXPECT_EQ(p.proposed_prediction.step_time_s, p.proposed.step_time_s);
   // Each stage's time is its busiest rank's busy time; the imbalance the slowest over the mean.
@@ -154,9 +153,10 @@ TEST(StageSplit, TheSearchStaysWithinItsBudgetAndIsDeterministic) {
 TEST(StageSplit, RefusesOneStageAndInterleaving) {
   EXPECT_THROW(propose_text(replace(replace(heavy_ends, "pp: 4", "pp: 1"), "dp: 1", "dp: 4")),
                std::invalid_argument);
-  EXPECT_THROW(propose_text(replace(heavy_ends, "  dp: 1\n",
-                                    "  dp: 1\n  schedule: interleaved-1f1b\n  virtual_stages: 2\n")),
-               std::invalid_argument);
+  EXPECT_THROW(
+      propose_text(replace(heavy_ends, "  dp: 1\n",
+                           "  dp: 1\n  schedule: interleaved-1f1b\n  virtual_stages: 2\n")),
+      std::invalid_argument);
 }
 
 TEST(StageSplit, OnMixedGroupsTheSlowerGroupsStageGetsFewerLayers) {
@@ -252,8 +252,7 @@ TEST(ReplicaMicroBatches, TheSlowerGroupsProportionalShareShortensTheStep) {
   // proportional one for the slower of the two shares; the gradient all-reduce is the same in
   // both (within 10 %: it overlaps backward differently).
   const double expected_ratio =
-      std::max(compute_s_on(s.job, h100_share, h100), compute_s_on(s.job, a100_share, a100)) /
-      t_a;
+      std::max(compute_s_on(s.job, h100_share, h100), compute_s_on(s.job, a100_share, a100)) / t_a;
   EXPECT_NEAR(shared.step_time_s / equal.step_time_s, expected_ratio, 0.1 * expected_ratio);
   // The H100s wait less for the A100s: the groups' busy times are closer than with equal shares.
   ASSERT_TRUE(shared.step_bound.has_value() && equal.step_bound.has_value());
@@ -277,19 +276,20 @@ TEST(ReplicaMicroBatches, ErrorsNameTheirKeys) {
                "training.micro_batch_by_group: the replicas' micro-batches add up to 1824, which "
                "does not divide global_batch (2048)");
   // Without node groups there is no group to name.
-  EXPECT_ERROR(replace(replace(mixed_dp,
-                               "  node_groups:\n"
-                               "    - {name: h100, device: H100-SXM5-80GB, nodes: 1}\n"
-                               "    - {name: a100, device: A100-SXM4-80GB, nodes: 1}\n",
-                               "  device: H100-SXM5-80GB\n  nodes: 2\n"),
-                       "  micro_batch: 128\n",
-                       "  micro_batch: 128\n  micro_batch_by_group: {a100: 64}\n"),
-               "training.micro_batch_by_group: the cluster has no node_groups");
+  EXPECT_ERROR(
+      replace(replace(mixed_dp,
+                      "  node_groups:\n"
+                      "    - {name: h100, device: H100-SXM5-80GB, nodes: 1}\n"
+                      "    - {name: a100, device: A100-SXM4-80GB, nodes: 1}\n",
+                      "  device: H100-SXM5-80GB\n  nodes: 2\n"),
+              "  micro_batch: 128\n", "  micro_batch: 128\n  micro_batch_by_group: {a100: 64}\n"),
+      "training.micro_batch_by_group: the cluster has no node_groups");
   // A replica whose pipeline crosses both groups runs one micro-batch size.
-  EXPECT_ERROR(replace(replace(mixed_dp, "  dp: 16\n", "  dp: 8\n  pp: 2\n"), "  micro_batch: 128\n",
-                       "  micro_batch: 128\n  micro_batch_by_group: {a100: 64}\n"),
-               "training.micro_batch_by_group: data-parallel replica 0 runs on node groups h100 "
-               "and a100");
+  EXPECT_ERROR(
+      replace(replace(mixed_dp, "  dp: 16\n", "  dp: 8\n  pp: 2\n"), "  micro_batch: 128\n",
+              "  micro_batch: 128\n  micro_batch_by_group: {a100: 64}\n"),
+      "training.micro_batch_by_group: data-parallel replica 0 runs on node groups h100 "
+      "and a100");
 }
 
 }  // namespace
