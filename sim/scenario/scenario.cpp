@@ -707,12 +707,6 @@ Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_lab
   read_training(top, s);
   if (diagnostics.empty())
     check_group_dtypes(root, file_label, s, diagnostics);
-  if (s.cluster.mixes_devices() && (use == ScenarioUse::plan || top.has("search"))) {
-    top.error("cluster",
-              "the plan search (scaleplan plan, search:) estimates plans on one device kind; "
-              "run a cluster of node groups of different devices with scaleplan run, or leave "
-              "out search:");
-  }
   read_parallelism(top, s, use);
   read_framework(top, s);
   // A vocabulary that tp does not divide is padded as the framework pads it (the framework read

@@ -142,6 +142,52 @@ TEST(StageSplit, ThePlannerRanksPipelinePlansWithTheBalancedSplitWhereItIsFaster
   EXPECT_NE(text.find("pipeline splits balanced by layer time"), std::string::npos) << text;
 }
 
+TEST(StageSplit, ThePlannerSearchesAMixedClusterSimulatingEveryRank) {
+  const std::string mixed = R"(name: mixed
+cluster:
+  node_groups:
+    - {name: h100, device: H100-SXM5-80GB, nodes: 1}
+    - {name: a100, device: A100-SXM4-80GB, nodes: 1}
+  devices_per_node: 8
+  network: {topology: fat-tree, link_bandwidth_gbps: 400}
+model:
+  preset: gpt3-1.3b
+training:
+  global_batch: 16
+  micro_batch: 1
+  dtype: bf16
+search:
+  tp: [8]
+  micro_batch: [1]
+  recompute: [none]
+  zero: [0]
+  sequence_parallel: [false]
+)";
+  const Catalog& catalog = Catalog::builtin();
+  const Scenario s = parse_scenario(mixed, "s.yaml", catalog, ScenarioUse::plan);
+  ASSERT_TRUE(s.search.has_value());
+  const ClusterNetwork network = prepare_network(s, catalog);
+  const auto compute = make_compute_model(s.cluster.device);
+  SearchOptions options;
+  options.threads = 1;
+  const PlanSearch search = search_plans(*s.search, s.cluster, network, *compute, s.job, options);
+  ASSERT_FALSE(search.ranked.empty());
+  for (const RankedPlan& plan : search.ranked) {
+    ASSERT_TRUE(plan.simulated.has_value());
+    // Every rank simulated, and the step is what `run` gives for the plan.
+    EXPECT_TRUE(plan.simulated->step_bound.has_value());
+    EXPECT_EQ(plan.simulated->step_time_s,
+              predict({s.cluster, plan.job, *compute, network, run_settings(s)}).step_time_s);
+  }
+  // A pipeline across the groups keeps the split that gives the A100 stage fewer layers.
+  for (const RankedPlan& plan : search.ranked) {
+    const auto& split = plan.job.parallelism.stage_layers;
+    if (plan.job.parallelism.pp == 2 && !split.empty()) {
+      EXPECT_GT(split[0], split[1]);
+    }
+  }
+}
+
 TEST(StageSplit, TheSearchStaysWithinItsBudgetAndIsDeterministic) {
   const StageSplitProposal a = propose_text(heavy_ends, 3);
   EXPECT_LE(a.simulations, 3);
