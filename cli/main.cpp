@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/balance_command.hpp"
 #include "cli/calibrate_command.hpp"
 #include "cli/capacity_command.hpp"
 #include "cli/catalog_command.hpp"
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
 
   const auto run_calibrate = add_calibrate_commands(app);
   const auto run_plan = add_plan_command(app);
+  const auto run_balance = add_balance_command(app);
   const auto run_capacity = add_capacity_command(app);
   const auto run_sweep = add_sweep_command(app);
   const auto run_report = add_report_command(app);
@@ -99,6 +101,8 @@ int main(int argc, char** argv) {
       return run_calibrate();
     if (app.got_subcommand("plan"))
       return run_plan();
+    if (app.got_subcommand("balance"))
+      return run_balance();
     if (app.got_subcommand("capacity"))
       return run_capacity();
     if (app.got_subcommand("sweep"))

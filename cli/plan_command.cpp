@@ -47,6 +47,12 @@ int run_plan(const PlanOptions& o) {
   options.settings = run_settings(scenario);
   options.settings.network_model = network_model_names.parse(o.network_model).value();
   const DeviceSpec& device = scenario.cluster.device;
+  const bool mixed = scenario.cluster.mixes_devices();
+  if (mixed && options.objective != PlanObjective::time) {
+    bad_option("--objective",
+               "a cluster of node groups of different devices is ranked by time only (cost and "
+               "energy take one device's price and power); use --objective time");
+  }
   if (options.objective == PlanObjective::cost && !device.price_usd_per_hour)
     bad_option("--objective", device.name +
                                   " has no price per hour in the catalog; use time or "
@@ -72,6 +78,18 @@ int run_plan(const PlanOptions& o) {
   const PlanReportContext context{scenario.name, device.name, scenario.cluster.device_count(),
                                   scenario.job, options.objective};
   std::cout << (o.json ? format_plan_json(search, context) : format_plan_text(search, context));
+  if (mixed && !o.json) {
+    std::string groups;
+    for (const NodeGroup& g : scenario.cluster.node_groups) {
+      groups += fmt::format("{}{} x {} ({})", groups.empty() ? "" : " + ",
+                            g.nodes * scenario.cluster.devices_per_node, g.device.name, g.name);
+    }
+    std::cout << fmt::format(
+        "note: node groups of different devices ({}): every candidate is estimated on {}, the "
+        "first group's device, and the best are simulated rank by rank, each rank on its own "
+        "device; the ranking is by the simulated step\n",
+        groups, device.name);
+  }
   if (!o.csv.empty())
     write_output_file(o.csv, format_plan_csv(search));
   if (emit_rank > 0) {

@@ -1,6 +1,7 @@
 #include "sim/planner/plan_report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
 
@@ -76,18 +77,47 @@ std::string timings_text(const PlanSearch& s) {
       s.cancelled ? " (stopped before the end)" : "");
 }
 
+// Which ranked pipeline plans run the split balanced by layer time (the planner keeps it where
+// it simulates faster than the even split).
+std::string splits_text(const PlanSearch& s) {
+  std::string balanced;
+  int pipelines = 0;
+  for (std::size_t i = 0; i < s.ranked.size(); ++i) {
+    const ParallelismSpec& p = s.ranked[i].job.parallelism;
+    if (p.pp < 2 || p.schedule == PipelineSchedule::interleaved_1f1b)
+      continue;
+    ++pipelines;
+    if (!p.stage_layers.empty()) {
+      balanced += fmt::format("{}#{} [{}]", balanced.empty() ? "" : ", ", i + 1,
+                              fmt::join(p.stage_layers, " "));
+    }
+  }
+  if (pipelines == 0)
+    return "";
+  return balanced.empty()
+             ? "\npipeline splits: even in every plan (the split balanced by layer time, "
+               "simulated too, was no faster)\n"
+             : "\npipeline splits balanced by layer time (simulated faster than the even split; "
+               "scaleplan balance): " +
+                   balanced + "\n";
+}
+
 nlohmann::json parallelism_json(const TrainingJob& job) {
   const ParallelismSpec& p = job.parallelism;
-  return {{"tp", p.tp},
-          {"pp", p.pp},
-          {"dp", p.dp},
-          {"cp", p.cp},
-          {"ep", p.ep},
-          {"schedule", std::string(to_string(p.schedule))},
-          {"virtual_stages", p.virtual_stages},
-          {"zero", p.zero},
-          {"recompute", std::string(to_string(p.recompute))},
-          {"sequence_parallel", p.sequence_parallel}};
+  nlohmann::json out{{"tp", p.tp},
+                     {"pp", p.pp},
+                     {"dp", p.dp},
+                     {"cp", p.cp},
+                     {"ep", p.ep},
+                     {"schedule", std::string(to_string(p.schedule))},
+                     {"virtual_stages", p.virtual_stages},
+                     {"zero", p.zero},
+                     {"recompute", std::string(to_string(p.recompute))},
+                     {"sequence_parallel", p.sequence_parallel}};
+  // The split balanced by layer time, where the planner kept it; absent: the even split.
+  if (!p.stage_layers.empty())
+    out["stage_layers"] = p.stage_layers;
+  return out;
 }
 
 nlohmann::json plan_json(const RankedPlan& plan, std::size_t rank) {
@@ -143,6 +173,7 @@ std::string format_plan_text(const PlanSearch& search, const PlanReportContext& 
   }
   if (search.ranked.empty())
     out += "no plan fits: every candidate broke a rule or ran out of memory\n";
+  out += splits_text(search);
   if (search.ranked.size() >= 2)
     out += "\nwhy 1 beats 2: " + explain_difference(search.ranked[0], search.ranked[1]) + "\n";
   if (context.objective != PlanObjective::time && !search.ranked.empty()) {

@@ -13,6 +13,7 @@
 
 #include "sim/planner/parallel_for.hpp"
 #include "sim/planner/search_enumeration.hpp"
+#include "sim/scenario/stage_balance.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
@@ -137,6 +138,10 @@ class Search {
                       WorkerResult& result);
   // Simulates `plans` (in place) on every thread.
   void simulate(std::vector<RankedPlan*> plans, bool& cancelled);
+  // A pipeline plan (pp > 1, not interleaved) simulated with the even split is simulated again
+  // with the split balanced by layer time (balanced_stage_layers), and keeps it where its step is
+  // shorter and it fits as well.
+  void use_balanced_split(RankedPlan& plan) const;
   void report(SearchPhase phase, std::uint64_t done, std::uint64_t total, bool force);
 
   const ClusterSpec& cluster_;
@@ -249,6 +254,25 @@ void Search::estimate_worker(WorkerResult& result, bool reporting) {
   result.cpu_s = thread_cpu_s() - cpu_start;
 }
 
+void Search::use_balanced_split(RankedPlan& plan) const {
+  const ParallelismSpec& p = plan.job.parallelism;
+  if (p.pp < 2 || p.schedule == PipelineSchedule::interleaved_1f1b || !p.stage_layers.empty())
+    return;
+  TrainingJob balanced = plan.job;
+  balanced.parallelism.stage_layers = cluster_.ranks_differ()
+                                          ? balanced_stage_layers(plan.job, cluster_)
+                                          : balanced_stage_layers(plan.job, compute_);
+  if (balanced.parallelism.stage_layers == chunk_layers(plan.job.model.layers, p.pp) ||
+      !check_strategy(cluster_, balanced).empty())
+    return;
+  Prediction simulated = predict({cluster_, balanced, compute_, network_, options_.settings});
+  const bool fits_as_well = simulated.memory.fits || !plan.simulated->memory.fits;
+  if (fits_as_well && simulated.step_time_s < plan.simulated->step_time_s) {
+    plan.job = std::move(balanced);
+    plan.simulated = std::move(simulated);
+  }
+}
+
 void Search::simulate(std::vector<RankedPlan*> plans, bool& cancelled) {
   std::atomic<std::size_t> finished{0};
   parallel_for(
@@ -257,6 +281,7 @@ void Search::simulate(std::vector<RankedPlan*> plans, bool& cancelled) {
         RankedPlan& plan = *plans[i];
         try {
           plan.simulated = predict({cluster_, plan.job, compute_, network_, options_.settings});
+          use_balanced_split(plan);
         } catch (const std::exception&) {
           // A plan the simulator cannot run (a deadlock it reports) is left unsimulated; the
           // search counts it and moves on.

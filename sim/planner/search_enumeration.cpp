@@ -159,7 +159,12 @@ TrainingJob candidate_job(const TrainingJob& base, const SearchShape& shape,
   p.virtual_stages = variant.virtual_stages;
   p.recompute = variant.recompute;
   p.zero = variant.zero;
+  // The search chooses the pipeline split (the even one, or the one balanced by layer time
+  // where it simulates faster): a split written for another pp does not apply.
+  p.stage_layers.clear();
+  p.balance_by_time = false;
   job.training.micro_batch = shape.micro_batch;
+  job.training.replica_micro_batch.clear();  // one micro-batch for every replica
   pad_vocabulary(job);  // as the candidate's tp asks, from the written vocabulary
   return job;
 }

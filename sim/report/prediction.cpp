@@ -500,6 +500,23 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
                     std::to_string(job.graph->layers.size()) + " layers): a token is one " +
                     job.graph->sample);
   }
+  if (job.training.replica_micro_batches_differ()) {
+    // Runs of equal micro-batches over the replicas, in dp order: "176 on replicas 0-7, 80 on
+    // 8-15".
+    const auto& batches = job.training.replica_micro_batch;
+    std::string runs;
+    for (std::size_t first = 0; first < batches.size();) {
+      std::size_t last = first;
+      while (last + 1 < batches.size() && batches[last + 1] == batches[first])
+        ++last;
+      runs += fmt::format("{}{} on replica{} {}", runs.empty() ? "" : ", ", batches[first],
+                          last > first ? "s" : "",
+                          last > first ? fmt::format("{}-{}", first, last) : std::to_string(first));
+      first = last + 1;
+    }
+    notes.push_back("data-parallel replicas' micro-batches (training.micro_batch_by_group): " +
+                    runs);
+  }
   if (!par.stage_layers.empty()) {
     std::string split;
     for (std::int64_t n : par.stage_layers)

@@ -440,6 +440,29 @@ void check_group_dtypes(const YAML::Node& root, const std::string& file, const S
   }
 }
 
+// `micro_batch_by_group: {a100: 2}`: the micro-batch of the replicas on a node group, keyed by
+// the groups' names (a group left out takes training.micro_batch).
+void read_group_micro_batches(MapReader& t, Scenario& s) {
+  if (!t.has("micro_batch_by_group")) {
+    t.accept("micro_batch_by_group");
+    return;
+  }
+  if (s.cluster.node_groups.empty()) {
+    t.accept("micro_batch_by_group");
+    t.error("micro_batch_by_group",
+            "the cluster has no node_groups; name groups in cluster.node_groups, or leave "
+            "micro_batch_by_group out");
+    return;
+  }
+  MapReader g = t.child("micro_batch_by_group");
+  s.locations["training.micro_batch_by_group"] = t.location("micro_batch_by_group");
+  for (const NodeGroup& group : s.cluster.node_groups) {
+    if (auto v = g.integer(group.name, 1, max_global_batch))
+      s.micro_batch_by_group[group.name] = *v;
+  }
+  g.finish();
+}
+
 void read_training(MapReader& top, Scenario& s) {
   if (!top.require("training"))
     return;
@@ -457,6 +480,7 @@ void read_training(MapReader& top, Scenario& s) {
     training.micro_batch = *v;
   if (auto dtype = t.enumeration("dtype", dtype_names))
     training.dtype = *dtype;
+  read_group_micro_batches(t, s);
   t.finish();
 }
 
@@ -489,8 +513,43 @@ void report(MapReader& top, const PlanProblem& problem) {
   report_at(top, instead ? problem.key_if_unwritten : problem.key, problem.message);
 }
 
+// Each data-parallel replica's micro-batch: that of the node group its ranks run on (rank r on
+// device r). A replica across groups of different micro-batches is an error at the key.
+void resolve_replica_micro_batches(MapReader& top, Scenario& s) {
+  const ParallelismSpec& p = s.job.parallelism;
+  const ClusterSpec& cluster = s.cluster;
+  if (s.micro_batch_by_group.empty() ||
+      static_cast<std::int64_t>(p.tp) * p.cp * p.dp * p.pp != cluster.device_count())
+    return;
+  const auto micro_batch_of = [&](int rank) {
+    const NodeGroup& group =
+        cluster.node_groups[cluster.group_of_node(rank / cluster.devices_per_node)];
+    const auto found = s.micro_batch_by_group.find(group.name);
+    return std::make_pair(
+        &group, found != s.micro_batch_by_group.end() ? found->second : s.job.training.micro_batch);
+  };
+  std::vector<std::int64_t> batches;
+  for (int d = 0; d < p.dp; ++d) {
+    const auto first = micro_batch_of(rank_of({0, 0, d, 0}, p));
+    for (int stage = 0; stage < p.pp; ++stage) {
+      const auto other = micro_batch_of(rank_of({0, 0, d, stage}, p));
+      if (other.second != first.second) {
+        report_at(top, "training.micro_batch_by_group",
+                  fmt::format("data-parallel replica {} runs on node groups {} and {}, whose "
+                              "micro-batches differ ({} and {}); a replica runs one micro-batch "
+                              "size: give them the same one, or place each pipeline in one group",
+                              d, first.first->name, other.first->name, first.second, other.second));
+        return;
+      }
+    }
+    batches.push_back(first.second);
+  }
+  s.job.training.replica_micro_batch = std::move(batches);
+}
+
 void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
   MapReader p = top.child("parallelism");
+  s.locations["parallelism"] = top.location("parallelism");
   ParallelismSpec& par = s.job.parallelism;
   auto degree = [&](std::string_view key, int& field) {
     if (auto v = p.integer(key, 1, max_devices, 1))
@@ -537,6 +596,8 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
   }
   // The strategy rules relate values of every section; one that was not read still holds its
   // default, so they wait until everything before them has been read without an error.
+  if (use == ScenarioUse::run && p.diagnostics().empty())
+    resolve_replica_micro_batches(top, s);
   if (use == ScenarioUse::run && p.diagnostics().empty()) {
     for (const PlanProblem& problem : check_strategy(s.cluster, s.job))
       report(top, problem);
@@ -653,12 +714,6 @@ Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_lab
   read_training(top, s);
   if (diagnostics.empty())
     check_group_dtypes(root, file_label, s, diagnostics);
-  if (s.cluster.mixes_devices() && (use == ScenarioUse::plan || top.has("search"))) {
-    top.error("cluster",
-              "the plan search (scaleplan plan, search:) estimates plans on one device kind; "
-              "run a cluster of node groups of different devices with scaleplan run, or leave "
-              "out search:");
-  }
   read_parallelism(top, s, use);
   read_framework(top, s);
   // A vocabulary that tp does not divide is padded as the framework pads it (the framework read

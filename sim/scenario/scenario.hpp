@@ -41,6 +41,9 @@ struct Scenario {
   // memory.allocator_headroom_fraction: the share of the caching allocator's reserved memory
   // left unallocated at the peak.
   double allocator_headroom_fraction = default_allocator_headroom_fraction().value;
+  // training.micro_batch_by_group: the micro-batch of the data-parallel replicas on each named
+  // node group (job.training.replica_micro_batch holds it per replica once the plan is read).
+  std::map<std::string, std::int64_t> micro_batch_by_group;
   // Where sections start, for errors found after parsing (a topology that cannot be built).
   std::map<std::string, SourceLocation> locations;
 };

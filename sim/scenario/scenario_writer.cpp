@@ -29,6 +29,14 @@ std::string scenario_with_plan(std::string_view yaml_text, const std::string& fi
   parallelism["zero"] = p.zero;
   parallelism["recompute"] = std::string(to_string(p.recompute));
   parallelism["sequence_parallel"] = p.sequence_parallel;
+  // The plan's split: balanced (stage_layers written, balance left out) or even (neither).
+  parallelism.remove("balance");
+  if (p.stage_layers.empty()) {
+    parallelism.remove("stage_layers");
+  } else {
+    parallelism["stage_layers"] = p.stage_layers;
+    parallelism["stage_layers"].SetStyle(YAML::EmitterStyle::Flow);
+  }
   YAML::Emitter out;
   out << root;
   return std::string(out.c_str()) + "\n";

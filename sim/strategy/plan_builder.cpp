@@ -36,6 +36,8 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
           fmt::format("build_plan: every rank's program: {}: {}", problem->key, problem->message));
     }
   }
+  if (job.training.replica_micro_batches_differ())
+    return build_replica_batch_plan(job);
   if (is_layer_graph_job(job))
     return build_graph_plan(job, scope);
   const auto& p = job.parallelism;

@@ -12,6 +12,14 @@
 #include "sim/strategy/plan_builder.hpp"
 #include "sim/strategy/plan_quantities.hpp"
 
+namespace scaleplan {
+
+// The plan of a job whose data-parallel replicas run different micro-batches
+// (TrainingSpec::replica_micro_batch), every rank listed (plan_builder_replica_batch.cpp).
+Plan build_replica_batch_plan(const TrainingJob& job);
+
+}  // namespace scaleplan
+
 namespace scaleplan::plan_detail {
 
 // Pipeline stages times virtual stages.

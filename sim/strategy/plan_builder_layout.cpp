@@ -28,7 +28,7 @@ int rank_of(const RankCoordinates& c, const ParallelismSpec& p) {
 
 int microbatches_per_replica(const TrainingJob& job) {
   return static_cast<int>(job.training.global_batch /
-                          (job.training.micro_batch * job.parallelism.dp));
+                          job.training.micro_batches_sum(job.parallelism.dp));
 }
 
 std::vector<std::int64_t> layers_of_chunks(const TrainingJob& job) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "hardware/device_spec.hpp"
+#include "hardware/input/checked_math.hpp"
 #include "hardware/input/enum_names.hpp"
 
 namespace scaleplan {
@@ -37,6 +38,27 @@ struct TrainingSpec {
   std::int64_t global_batch = 1;  // sequences per step
   std::int64_t micro_batch = 1;   // sequences per micro-batch
   Dtype dtype = Dtype::bf16;
+  // The micro-batch of each data-parallel replica (index: dp rank), where replicas on slower
+  // node groups take smaller ones (training.micro_batch_by_group); every replica runs the same
+  // number of micro-batches, global_batch over their sum. Empty: every replica's is micro_batch.
+  std::vector<std::int64_t> replica_micro_batch;
+  // Whether the replicas' micro-batches differ (the plan then lists every rank).
+  bool replica_micro_batches_differ() const {
+    for (const std::int64_t mb : replica_micro_batch) {
+      if (mb != replica_micro_batch.front())
+        return true;
+    }
+    return false;
+  }
+  // Sequences of one micro-batch of every replica together: micro_batch·dp, or the replicas' sum.
+  std::int64_t micro_batches_sum(int dp) const {
+    if (replica_micro_batch.empty())
+      return saturating_product({micro_batch, dp});
+    std::int64_t sum = 0;
+    for (const std::int64_t mb : replica_micro_batch)
+      sum += mb;
+    return sum;
+  }
 };
 
 struct ParallelismSpec {

@@ -224,7 +224,33 @@ void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) 
 void check_batch_and_size(const TrainingJob& job, Problems& problems) {
   const auto& p = job.parallelism;
   const auto& t = job.training;
-  const std::int64_t per_step = saturating_product({t.micro_batch, p.dp});
+  if (!t.replica_micro_batch.empty()) {
+    if (static_cast<std::int64_t>(t.replica_micro_batch.size()) != p.dp) {
+      problems.push_back({"training.micro_batch_by_group",
+                          {},
+                          fmt::format("{} replica micro-batches for {} data-parallel replicas; "
+                                      "give one per replica",
+                                      t.replica_micro_batch.size(), p.dp)});
+      return;
+    }
+    if (t.replica_micro_batches_differ() && p.ep > 1) {
+      problems.push_back({"training.micro_batch_by_group",
+                          {},
+                          "replicas of different micro-batches exchange tokens of different "
+                          "sizes under expert parallelism, which is not modelled; use ep: 1 or "
+                          "one micro_batch"});
+      return;
+    }
+  }
+  const std::int64_t per_step = t.micro_batches_sum(p.dp);
+  if (!t.replica_micro_batch.empty() && t.global_batch % per_step != 0) {
+    problems.push_back({"training.micro_batch_by_group",
+                        {},
+                        fmt::format("the replicas' micro-batches add up to {}, which does not "
+                                    "divide global_batch ({}); use a global_batch multiple of {}",
+                                    per_step, t.global_batch, per_step)});
+    return;
+  }
   if (t.global_batch % per_step != 0) {
     problems.push_back({"parallelism.dp",
                         {},

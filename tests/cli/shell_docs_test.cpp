@@ -33,10 +33,11 @@ TEST(ShellDocs, BashCompletesCommandsOptionsAndChoices) {
   const std::string script = (dir / "scaleplan.bash").string();
   const Output written = scaleplan::test::run_command(binary + " completion bash -o " + script);
   ASSERT_EQ(written.status, 0) << written.text;
-  EXPECT_EQ(bash_completes(script, "scaleplan \"\""),
-            "run simulate validate catalog calibrate plan capacity sweep report execute compare "
-            "completion "
-            "man\n");
+  EXPECT_EQ(
+      bash_completes(script, "scaleplan \"\""),
+      "run simulate validate catalog calibrate plan balance capacity sweep report execute compare "
+      "completion "
+      "man\n");
   EXPECT_EQ(bash_completes(script, "scaleplan calibrate f"), "fit fit-steps\n");
   EXPECT_EQ(bash_completes(script, "scaleplan run --network-model \"\""),
             "auto flows alpha-beta\n");
@@ -68,10 +69,11 @@ TEST(ShellDocs, ZshCompletesCommandsOptionsAndChoices) {
   const auto completes = [&](const std::string& words) {
     return scaleplan::test::run_command("zsh " + harness + " " + words).text;
   };
-  EXPECT_EQ(completes("scaleplan \"\""),
-            "run simulate validate catalog calibrate plan capacity sweep report execute compare "
-            "completion "
-            "man\n");
+  EXPECT_EQ(
+      completes("scaleplan \"\""),
+      "run simulate validate catalog calibrate plan balance capacity sweep report execute compare "
+      "completion "
+      "man\n");
   EXPECT_EQ(completes("scaleplan calibrate \"\""), "import fit compare fit-steps\n");
   EXPECT_EQ(completes("scaleplan run --network-model \"\""), "auto flows alpha-beta\n");
   EXPECT_EQ(completes("scaleplan run --trace \"\""), "files\n");
