@@ -21,9 +21,9 @@ std::string measured_group(const CollectiveProfile& c) {
   return std::string(to_string(c.op)) + " " + group_text(c.ranks, c.nodes);
 }
 
-constexpr std::array<std::string_view, 10> tier_order = {
-    "ICI", "NVLink",     "PCIe",       "host",   "device-NIC",
-    "NIC", "leaf-spine", "spine-core", "router", "other"};
+constexpr std::array<std::string_view, 11> tier_order = {
+    "ICI",        "NVLink",     "PCIe",   "host",  "device-NIC", "NIC",
+    "leaf-spine", "spine-core", "router", "DCN",   "other"};
 
 // The network's tiers with the links of each, the busiest `per_tier` first; tiers without links
 // are left out.

@@ -139,7 +139,8 @@ int model_chunks(const ParallelismSpec& p) {
 }
 
 bool listed(int rank, const ParallelismSpec& p, const Replicas& replicas) {
-  return replicas.count == 1 || coordinates_of(rank, p).dp < p.ep;
+  (void)p;
+  return replicas.count == 1 || replicas.replica_of(rank) == 0;
 }
 
 std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
@@ -165,7 +166,7 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
       const int block = p.dp / p.dcn_dp;
       if (c.dp % block == 0 && c.cp == 0)
         add(GroupKind::dp_shard, r, "dp_shard", &GroupsOfRank::dp_shard);
-      if (c.dp < block)
+      if (c.dp < block && is_listed)
         add(GroupKind::dp_cross, r, "dp_cross", &GroupsOfRank::dp_cross);
     }
     if (c.cp == 0 && p.cp > 1 && is_listed)
