@@ -477,8 +477,7 @@ const std::vector<LinkId>& Topology::route(int src_device, int dst_device) const
     const auto s = static_cast<std::size_t>(src_device), d = static_cast<std::size_t>(dst_device);
     path = {dcn_device_up_[s], dcn_nic_up_[static_cast<std::size_t>(node_of(src_device))],
             dcn_nic_down_[static_cast<std::size_t>(node_of(dst_device))], dcn_device_down_[d]};
-    return publish_once(chunk->slots[slot],
-                        std::make_unique<std::vector<LinkId>>(std::move(path)));
+    return publish_once(chunk->slots[slot], std::make_unique<std::vector<LinkId>>(std::move(path)));
   }
   const SourceHops hops = source_hops(src_device);
   VertexId v = dst;

@@ -180,9 +180,8 @@ std::optional<std::vector<std::vector<std::vector<int>>>> torus_lines(
       by_rest[rest].push_back(d);
     }
     for (auto& [rest, members] : by_rest) {
-      std::sort(members.begin(), members.end(), [&](int x, int y) {
-        return coordinates_of(x)[a] < coordinates_of(y)[a];
-      });
+      std::sort(members.begin(), members.end(),
+                [&](int x, int y) { return coordinates_of(x)[a] < coordinates_of(y)[a]; });
       lines[a].push_back(std::move(members));
     }
   }

@@ -22,8 +22,8 @@ std::string measured_group(const CollectiveProfile& c) {
 }
 
 constexpr std::array<std::string_view, 11> tier_order = {
-    "ICI",        "NVLink",     "PCIe",   "host",  "device-NIC", "NIC",
-    "leaf-spine", "spine-core", "router", "DCN",   "other"};
+    "ICI",        "NVLink",     "PCIe",   "host", "device-NIC", "NIC",
+    "leaf-spine", "spine-core", "router", "DCN",  "other"};
 
 // The network's tiers with the links of each, the busiest `per_tier` first; tiers without links
 // are left out.
@@ -207,10 +207,10 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
     out.description =
         "torus links " + gigabytes_per_s(torus.link_bandwidth_bytes_per_s) + " per direction";
     if (!torus.rank_axes.empty()) {
-      out.description += fmt::format("; ranks fill axes [{}] ({})", fmt::join(torus.rank_axes, ", "),
-                                     torus.rank_axes_automatic
-                                         ? "automatic: tensor-parallel groups on the fewest axes"
-                                         : "rank_axes");
+      out.description += fmt::format(
+          "; ranks fill axes [{}] ({})", fmt::join(torus.rank_axes, ", "),
+          torus.rank_axes_automatic ? "automatic: tensor-parallel groups on the fewest axes"
+                                    : "rank_axes");
     }
     if (torus.slices > 1) {
       out.description += fmt::format("; {} slices joined by DCN at {} per host", torus.slices,

@@ -502,8 +502,9 @@ void read_weight_sharding(MapReader& p, const ClusterSpec& cluster, ParallelismS
   if (par.sharding != WeightSharding::two_d) {
     p.accept("dcn_dp");
     if (p.has("dcn_dp"))
-      p.error("dcn_dp", "applies only to sharding: 2d (plain data parallelism across slices "
-                        "needs no key: its all-reduce crosses the DCN on the slice axis)");
+      p.error("dcn_dp",
+              "applies only to sharding: 2d (plain data parallelism across slices "
+              "needs no key: its all-reduce crosses the DCN on the slice axis)");
     return;
   }
   if (p.has("zero") && par.zero != 3) {

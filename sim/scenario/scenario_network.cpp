@@ -92,9 +92,8 @@ void read_slices(MapReader& n, const Catalog& catalog, const ClusterSpec& cluste
                           "dcn_bandwidth_gbps (per host, per direction) to join the slices");
   }
   // Host to host: each NIC and its PCIe hop, one switch between (the catalog's figures).
-  torus.dcn_latency_s =
-      2 * catalog.network_defaults().nic_latency_s.value +
-      catalog.network_defaults().switch_latency_s.value;
+  torus.dcn_latency_s = 2 * catalog.network_defaults().nic_latency_s.value +
+                        catalog.network_defaults().switch_latency_s.value;
 }
 
 void read_torus(MapReader& n, const Catalog& catalog, const ClusterSpec& cluster,
@@ -117,8 +116,7 @@ void read_torus(MapReader& n, const Catalog& catalog, const ClusterSpec& cluster
                                         "({} × {}); slices × the product of dims must be the "
                                         "device count",
                                         torus.slices, size, cluster.device_count(),
-                                        counted(cluster.nodes, "node"),
-                                        cluster.devices_per_node));
+                                        counted(cluster.nodes, "node"), cluster.devices_per_node));
     } else if (torus.slices > 1 && size % cluster.devices_per_node != 0) {
       n.error("dims", fmt::format("a slice of {} devices does not hold whole hosts of {} "
                                   "(devices_per_node); every host belongs to one slice",

@@ -256,10 +256,9 @@ void StageBuilder::reduce_across_slices(double params, const std::string& label)
     return;
   const double shard_bytes =
       params * grad_bytes_ / static_cast<double>(job_.parallelism.shard_ways());
-  grad_reductions_.push_back(b_.collective(groups_.dp_cross, CollectiveKind::all_reduce,
-                                           shard_bytes, Stream::dp_comm,
-                                           label + " gradient all-reduce across slices", -1, false,
-                                           {grad_reductions_.back()}));
+  grad_reductions_.push_back(b_.collective(
+      groups_.dp_cross, CollectiveKind::all_reduce, shard_bytes, Stream::dp_comm,
+      label + " gradient all-reduce across slices", -1, false, {grad_reductions_.back()}));
 }
 
 // A block's gradients are whole once its weight gradient has run: ZeRO-3 scatters them every

@@ -187,10 +187,14 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
 namespace {
 
 constexpr std::pair<std::string_view, std::uint32_t GroupsOfRank::*> groups_by_name[] = {
-    {"tp", &GroupsOfRank::tp},   {"dp", &GroupsOfRank::dp},
-    {"cp", &GroupsOfRank::cp},   {"ep", &GroupsOfRank::ep},
-    {"edp", &GroupsOfRank::edp}, {"embedding", &GroupsOfRank::embedding},
-    {"dp_shard", &GroupsOfRank::dp_shard}, {"dp_cross", &GroupsOfRank::dp_cross}};
+    {"tp", &GroupsOfRank::tp},
+    {"dp", &GroupsOfRank::dp},
+    {"cp", &GroupsOfRank::cp},
+    {"ep", &GroupsOfRank::ep},
+    {"edp", &GroupsOfRank::edp},
+    {"embedding", &GroupsOfRank::embedding},
+    {"dp_shard", &GroupsOfRank::dp_shard},
+    {"dp_cross", &GroupsOfRank::dp_cross}};
 
 // The group of `rank` that stands where `group_of_built` stands for `built`.
 std::uint32_t counterpart(const Plan& plan, const std::vector<GroupsOfRank>& groups,

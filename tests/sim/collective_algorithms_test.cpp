@@ -223,8 +223,7 @@ TEST(CollectiveAlgorithms, CrossSliceTrafficTakesTheDcn) {
   // Inside a slice: the torus only (device 0 to 3 over the wrap-around, one ICI link).
   EXPECT_EQ(topology.route(0, 3).size(), 1u);
   EXPECT_EQ(topology.route(16, 19).size(), 1u);
-  EXPECT_EQ(topology.vertex(topology.link(topology.route(16, 19)[0]).to).kind,
-            VertexKind::device);
+  EXPECT_EQ(topology.vertex(topology.link(topology.route(16, 19)[0]).to).kind, VertexKind::device);
   // Between slices: device, host NIC, DCN switch, host NIC, device.
   const auto& across = topology.route(5, 21);
   ASSERT_EQ(across.size(), 4u);

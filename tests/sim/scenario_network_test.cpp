@@ -193,7 +193,8 @@ cluster:
   network:
     topology: torus
     dims: [4, 4, 4]
-)" + network + R"(model:
+)" + network +
+           R"(model:
   preset: gpt3-1.3b
   layers: 4
 training:
@@ -203,8 +204,8 @@ parallelism:
   dp: 32
 )" + parallelism;
   };
-  const Scenario s = parse_scenario(text("    slices: 2\n", "  sharding: 2d\n"), "s.yaml",
-                                    Catalog::builtin());
+  const Scenario s =
+      parse_scenario(text("    slices: 2\n", "  sharding: 2d\n"), "s.yaml", Catalog::builtin());
   const TorusSpec& torus = s.cluster.network.torus;
   EXPECT_EQ(torus.slices, 2);
   // The catalog's TPU v4 figure: 2.5e10 bytes/s per host.
@@ -216,8 +217,8 @@ parallelism:
   const Topology topology(s.cluster);
   EXPECT_EQ(topology.torus_slices(), 2);
   EXPECT_EQ(topology.route(0, 64).size(), 4u);  // device, NIC, DCN switch, NIC, device
-  const Scenario given = parse_scenario(
-      text("    slices: 2\n    dcn_bandwidth_gbps: 100\n", ""), "s.yaml", Catalog::builtin());
+  const Scenario given = parse_scenario(text("    slices: 2\n    dcn_bandwidth_gbps: 100\n", ""),
+                                        "s.yaml", Catalog::builtin());
   EXPECT_DOUBLE_EQ(given.cluster.network.torus.dcn_bandwidth_per_host_bytes_per_s, 12.5e9);
 
   // Errors name the file, line and key, and what would be valid.
