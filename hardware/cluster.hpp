@@ -61,8 +61,17 @@ struct TorusSpec {
   // [2, 0, 1] puts a tensor-parallel group of dims[2] ranks on axis 2, its wrap-around ring.
   // Empty: axis 0 first, then 1, then 2.
   std::vector<int> rank_axes;
+  // Whether rank_axes was chosen by place_tensor_parallel_on_torus rather than written.
+  bool rank_axes_automatic = false;
   double link_bandwidth_bytes_per_s = 0;  // per link, per direction
   double link_latency_s = 0;
+  // Multi-slice: `slices` tori of `dims` each (TPU pods), device indices slice after slice, each
+  // node (host) inside one slice. Slices reach each other only over the data-centre network
+  // (DCN): every host has one NIC, reached from its devices over their host links (PCIe), on a
+  // non-blocking DCN switch, at dcn_bandwidth_per_host_bytes_per_s per direction.
+  int slices = 1;
+  double dcn_bandwidth_per_host_bytes_per_s = 0;
+  double dcn_latency_s = 0;  // one way, host to host
 };
 
 struct DragonflySpec {

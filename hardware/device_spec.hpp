@@ -76,6 +76,9 @@ struct DeviceSpec {
   // ports that leave the node: its scale-out traffic reaches them without the host link. Absent:
   // the NICs sit on PCIe, behind host_link_bandwidth.
   std::optional<Figure> on_chip_nic_bandwidth_bytes_per_s;
+  // TPU hosts: the data-centre network (DCN) bandwidth of one host (a node), per direction, which
+  // joins slices (pods) of a multi-slice cluster; absent where the catalog has no figure.
+  std::optional<Figure> dcn_bandwidth_per_host_bytes_per_s;
   Figure power_w;
   std::optional<Figure> price_usd_per_hour;  // rented: cloud price per device-hour
   // Bought: the price of one device (list or street price; "estimate:" where none is public).

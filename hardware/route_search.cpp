@@ -86,6 +86,12 @@ struct Topology::SourceHops {
       case RouteSymmetry::Kind::per_source:
         return as_int((*all)[v]);
       case RouteSymmetry::Kind::torus: {
+        // Inside the source's slice only: the host NICs and the DCN switch, and other slices,
+        // are reached by the routes between slices (route()).
+        const Topology& t = *topology;
+        if (v >= static_cast<VertexId>(t.device_count_) ||
+            t.torus_slice_of(static_cast<int>(v)) != t.torus_slice_of(src))
+          return far;
         int device = static_cast<int>(v), hops = 0;
         for (int axis : s.torus_fill_order) {
           const auto a = static_cast<std::size_t>(axis);
@@ -466,8 +472,14 @@ const std::vector<LinkId>& Topology::route(int src_device, int dst_device) const
 
   const VertexId src = device_vertex(src_device);
   const VertexId dst = device_vertex(dst_device);
-  const SourceHops hops = source_hops(src_device);
   std::vector<LinkId> path;
+  if (torus_slice_of(src_device) != torus_slice_of(dst_device)) {
+    const auto s = static_cast<std::size_t>(src_device), d = static_cast<std::size_t>(dst_device);
+    path = {dcn_device_up_[s], dcn_nic_up_[static_cast<std::size_t>(node_of(src_device))],
+            dcn_nic_down_[static_cast<std::size_t>(node_of(dst_device))], dcn_device_down_[d]};
+    return publish_once(chunk->slots[slot], std::make_unique<std::vector<LinkId>>(std::move(path)));
+  }
+  const SourceHops hops = source_hops(src_device);
   VertexId v = dst;
   std::vector<LinkId> candidates;
   // The source's digits pick the branches, least significant first (see the header).

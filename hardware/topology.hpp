@@ -66,6 +66,16 @@ double node_mesh_links(const ClusterSpec& cluster);
 // all joined, and the global links between groups (build_dragonfly). Counted, not built.
 double dragonfly_links(double nics, const DragonflySpec& dragonfly);
 
+// The order in which consecutive device indices fill a torus's axes (TorusSpec::rank_axes) that
+// puts each group of `group` consecutive ranks (a tensor-parallel group: tp is the fastest rank
+// coordinate) on the fewest axes: one axis where `group` divides its extent, as a closed ring
+// (with its wrap-around) where it equals it; else two or three whole axes and a part of the
+// next; a group that cuts axes unevenly last. Ties keep the lower axes first, so [0, 1, 2] where
+// nothing is gained. O(axes!), axes ≤ 3.
+std::vector<int> torus_fill_order_for_group(const std::vector<int>& dims, int group);
+// The axes (in fill order) each group of `group` consecutive ranks spans under `order`.
+int torus_axes_spanned(const std::vector<int>& dims, const std::vector<int>& order, int group);
+
 // Thrown when a cluster description cannot be built into a connected network.
 class TopologyError : public std::runtime_error {
  public:
@@ -114,6 +124,14 @@ class Topology {
   const std::vector<int>& torus_dims() const { return torus_dims_; }
   std::vector<int> torus_coordinates(int device) const;
   int torus_device(const std::vector<int>& coordinates) const;
+  // Multi-slice tori (TorusSpec::slices): the slices, and a device's slice. Coordinates are
+  // within the device's slice; torus_device gives the device of slice 0. A route between slices
+  // leaves through the source's host NIC, crosses the DCN switch and enters through the
+  // destination's host NIC; a route inside a slice stays on its torus.
+  int torus_slices() const { return torus_slice_size_ > 0 ? device_count_ / torus_slice_size_ : 1; }
+  int torus_slice_of(int device) const {
+    return torus_slice_size_ > 0 ? device / torus_slice_size_ : 0;
+  }
 
   // Links from one device to another, in order. Cached: O(path length × links into its
   // vertices) on the first route to a destination, O(1) after. A device is never a transit hop
@@ -225,6 +243,7 @@ class Topology {
   void build_folded_clos(const NetworkSpec& net,
                          const std::vector<std::vector<VertexId>>& leaf_nics);
   void build_torus(const ClusterSpec& cluster);
+  void build_dcn(const ClusterSpec& cluster);
   void build_dragonfly(const ClusterSpec& cluster, const std::vector<VertexId>& nic_vertices);
   // The last step of every constructor: makes the (empty) caches for the built network, then
   // checks that every device reaches device 0.
@@ -249,6 +268,10 @@ class Topology {
   std::optional<NodeFabric> node_fabric_;
   std::vector<int> torus_dims_;
   std::vector<int> torus_rank_axes_;  // the axes in the order device indices fill them
+  int torus_slice_size_ = 0;          // devices per slice of a torus; 0 for other networks
+  // Multi-slice: per device its links to and from its host's NIC, per node its NIC's links to
+  // and from the DCN switch.
+  std::vector<LinkId> dcn_device_up_, dcn_device_down_, dcn_nic_up_, dcn_nic_down_;
   std::vector<Vertex> vertices_;
   std::vector<Link> links_;
   std::unique_ptr<Graph> graph_;

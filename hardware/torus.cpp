@@ -2,10 +2,66 @@
 // slices of several cubes joined through optical circuit switches.
 #include <algorithm>
 #include <numeric>
+#include <tuple>
 
 #include "hardware/topology.hpp"
 
 namespace scaleplan {
+
+namespace {
+
+// How a group of consecutive ranks lies on the axes under a fill order: whether it cuts an axis
+// unevenly (neither whole axes nor a divisor of the next), the axes it spans, and whether its
+// first axis is whole (so its ring closes over the wrap-around).
+struct GroupLayout {
+  bool uneven = false;
+  int axes = 0;
+  bool open_ring = false;
+  auto key() const { return std::tuple(uneven, axes, open_ring); }
+};
+
+GroupLayout group_layout(const std::vector<int>& dims, const std::vector<int>& order, int group) {
+  GroupLayout layout;
+  int remaining = group;
+  for (std::size_t i = 0; i < order.size() && remaining > 1; ++i) {
+    const int extent = dims[static_cast<std::size_t>(order[i])];
+    if (extent == 1)
+      continue;
+    ++layout.axes;
+    if (i == 0 || layout.axes == 1)
+      layout.open_ring = remaining < extent;
+    if (remaining % extent == 0) {
+      remaining /= extent;
+    } else if (extent % remaining == 0) {
+      remaining = 1;
+    } else {
+      layout.uneven = true;
+      remaining = (remaining + extent - 1) / extent;
+    }
+  }
+  return layout;
+}
+
+}  // namespace
+
+int torus_axes_spanned(const std::vector<int>& dims, const std::vector<int>& order, int group) {
+  return group_layout(dims, order, group).axes;
+}
+
+std::vector<int> torus_fill_order_for_group(const std::vector<int>& dims, int group) {
+  std::vector<int> order(dims.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<int> best = order;
+  auto best_key = group_layout(dims, best, group).key();
+  while (std::next_permutation(order.begin(), order.end())) {
+    const auto key = group_layout(dims, order, group).key();
+    if (key < best_key) {
+      best = order;
+      best_key = key;
+    }
+  }
+  return best;
+}
 
 void Topology::build_torus(const ClusterSpec& cluster) {
   const TorusSpec& torus = cluster.network.torus;
@@ -18,10 +74,19 @@ void Topology::build_torus(const ClusterSpec& cluster) {
       throw TopologyError("every torus axis needs at least one device");
     size *= extent;
   }
-  if (size != device_count_) {
-    throw TopologyError("a torus of " + std::to_string(size) + " devices cannot hold the " +
+  if (torus.slices < 1)
+    throw TopologyError("a cluster needs at least one slice");
+  if (size * torus.slices != device_count_) {
+    throw TopologyError(std::to_string(torus.slices) + " slice(s) of a torus of " +
+                        std::to_string(size) + " devices cannot hold the " +
                         std::to_string(device_count_) + " devices of the cluster");
   }
+  if (torus.slices > 1 && size % cluster.devices_per_node != 0) {
+    throw TopologyError("a slice of " + std::to_string(size) +
+                        " devices does not hold whole hosts of " +
+                        std::to_string(cluster.devices_per_node));
+  }
+  torus_slice_size_ = static_cast<int>(size);
   if (!torus.cube.empty()) {
     if (torus.cube.size() != axes)
       throw TopologyError("the cube needs one extent per torus axis");
@@ -53,6 +118,7 @@ void Topology::build_torus(const ClusterSpec& cluster) {
   const double bw = torus.link_bandwidth_bytes_per_s;
   const double latency = torus.link_latency_s;
   for (int d = 0; d < device_count_; ++d) {
+    const int slice_first = d - d % torus_slice_size_;
     const std::vector<int> c = torus_coordinates(d);
     for (std::size_t a = 0; a < axes; ++a) {
       const int extent = torus.dims[a];
@@ -66,8 +132,42 @@ void Topology::build_torus(const ClusterSpec& cluster) {
       } else {
         continue;
       }
-      add_duplex_link(device_vertex(d), device_vertex(torus_device(next)), bw, latency);
+      add_duplex_link(device_vertex(d), device_vertex(slice_first + torus_device(next)), bw,
+                      latency);
     }
+  }
+  if (torus.slices > 1)
+    build_dcn(cluster);
+}
+
+// Every host's NIC on one non-blocking DCN switch; a device reaches its host's NIC over its host
+// link (PCIe). Only routes between slices take these links (route()).
+void Topology::build_dcn(const ClusterSpec& cluster) {
+  const TorusSpec& torus = cluster.network.torus;
+  if (!(torus.dcn_bandwidth_per_host_bytes_per_s > 0))
+    throw TopologyError("a multi-slice cluster needs a DCN bandwidth per host");
+  const VertexId dcn_switch = add_vertex({VertexKind::network_switch, -1, 0, 1});
+  const auto devices = static_cast<std::size_t>(device_count_);
+  dcn_device_up_.resize(devices);
+  dcn_device_down_.resize(devices);
+  dcn_nic_up_.resize(static_cast<std::size_t>(cluster.nodes));
+  dcn_nic_down_.resize(static_cast<std::size_t>(cluster.nodes));
+  // Half the DCN latency at each host's NIC (the switch hop is in the catalog's figure).
+  const double nic_latency = torus.dcn_latency_s / 2;
+  for (int node = 0; node < cluster.nodes; ++node) {
+    const VertexId nic = add_vertex({VertexKind::nic, node, 0, 0});
+    const DeviceSpec& d = cluster.device_of_node(node);
+    for (int i = 0; i < cluster.devices_per_node; ++i) {
+      const int device = node * cluster.devices_per_node + i;
+      const auto up = static_cast<LinkId>(links_.size());
+      add_duplex_link(device_vertex(device), nic, d.host_link_bandwidth_bytes_per_s.value, 0.0);
+      dcn_device_up_[static_cast<std::size_t>(device)] = up;
+      dcn_device_down_[static_cast<std::size_t>(device)] = up + 1;
+    }
+    const auto up = static_cast<LinkId>(links_.size());
+    add_duplex_link(nic, dcn_switch, torus.dcn_bandwidth_per_host_bytes_per_s, nic_latency);
+    dcn_nic_up_[static_cast<std::size_t>(node)] = up;
+    dcn_nic_down_[static_cast<std::size_t>(node)] = up + 1;
   }
 }
 

@@ -117,6 +117,8 @@ DeviceSpec read_device(MapReader& map) {
   d.intra_node_link_count = read_figure(map, "intra_node_link_count", false, physical::link_count);
   d.on_chip_nic_bandwidth_bytes_per_s =
       read_figure(map, "on_chip_nic_bandwidth_bytes_per_s", false, physical::bytes_per_s);
+  d.dcn_bandwidth_per_host_bytes_per_s =
+      read_figure(map, "dcn_bandwidth_per_host_bytes_per_s", false, physical::bytes_per_s);
   assign("power_w", physical::power_w, d.power_w);
   d.price_usd_per_hour = read_figure(map, "price_usd_per_hour", false, physical::usd_per_hour);
   d.purchase_price_usd = read_figure(map, "purchase_price_usd", false, physical::usd_purchase);

@@ -103,6 +103,8 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
       line("latency", microseconds(d.intra_node_link_latency_s.value), d.intra_node_link_latency_s);
   out += line("host link (PCIe) bandwidth", bytes_per_s(d.host_link_bandwidth_bytes_per_s.value),
               d.host_link_bandwidth_bytes_per_s);
+  if (const auto& f = d.dcn_bandwidth_per_host_bytes_per_s)
+    out += line("DCN bandwidth per host", bytes_per_s(f->value), *f);
   out += line("collective step latency", microseconds(d.collective_step_latency_s.value),
               d.collective_step_latency_s);
 

@@ -140,12 +140,21 @@ std::optional<std::vector<std::vector<std::vector<int>>>> torus_lines(
   const std::vector<int>& dims = topology.torus_dims();
   if (dims.empty())
     return std::nullopt;
-  const std::size_t axes = dims.size();
+  // Several slices: the slice is one more axis, last, whose rings cross the DCN; reducing axis
+  // by axis, the DCN rings work on the smallest shard (multi-slice data parallelism).
+  const bool sliced = topology.torus_slices() > 1;
+  const std::size_t axes = dims.size() + (sliced ? 1 : 0);
+  const auto coordinates_of = [&](int d) {
+    std::vector<int> c = topology.torus_coordinates(d);
+    if (sliced)
+      c.push_back(topology.torus_slice_of(d));
+    return c;
+  };
   // The members must be every combination of their coordinates on each axis: a box.
   std::vector<std::vector<int>> used(axes);
   std::map<std::vector<int>, int> at;
   for (int d : devices) {
-    const std::vector<int> c = topology.torus_coordinates(d);
+    const std::vector<int> c = coordinates_of(d);
     for (std::size_t a = 0; a < axes; ++a)
       used[a].push_back(c[a]);
     if (!at.emplace(c, d).second)
@@ -171,9 +180,8 @@ std::optional<std::vector<std::vector<std::vector<int>>>> torus_lines(
       by_rest[rest].push_back(d);
     }
     for (auto& [rest, members] : by_rest) {
-      std::sort(members.begin(), members.end(), [&](int x, int y) {
-        return topology.torus_coordinates(x)[a] < topology.torus_coordinates(y)[a];
-      });
+      std::sort(members.begin(), members.end(),
+                [&](int x, int y) { return coordinates_of(x)[a] < coordinates_of(y)[a]; });
       lines[a].push_back(std::move(members));
     }
   }

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hardware/input/diagnostics.hpp"
 
@@ -20,9 +21,9 @@ std::string measured_group(const CollectiveProfile& c) {
   return std::string(to_string(c.op)) + " " + group_text(c.ranks, c.nodes);
 }
 
-constexpr std::array<std::string_view, 10> tier_order = {
-    "ICI", "NVLink",     "PCIe",       "host",   "device-NIC",
-    "NIC", "leaf-spine", "spine-core", "router", "other"};
+constexpr std::array<std::string_view, 11> tier_order = {
+    "ICI",        "NVLink",     "PCIe",   "host", "device-NIC", "NIC",
+    "leaf-spine", "spine-core", "router", "DCN",  "other"};
 
 // The network's tiers with the links of each, the busiest `per_tier` first; tiers without links
 // are left out.
@@ -93,7 +94,7 @@ std::string_view link_tier(const Topology& topology, LinkId id) {
   if ((a == K::node_switch || a == K::host_bridge) && b == K::host_bridge)
     return "host";
   if (a == K::nic && b == K::network_switch)
-    return "NIC";
+    return topology.torus_dims().empty() ? "NIC" : "DCN";
   if (a == K::network_switch && b == K::network_switch) {
     if (std::min(tier_a, tier_b) == 1 && std::max(tier_a, tier_b) == 2)
       return "leaf-spine";
@@ -202,9 +203,19 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
   }
   if (cluster.network.topology == NetworkTopologyKind::torus) {
     // Torus links are the scenario's (or the catalog's per-link share), untouched here.
-    out.description = "torus links " +
-                      gigabytes_per_s(cluster.network.torus.link_bandwidth_bytes_per_s) +
-                      " per direction";
+    const TorusSpec& torus = cluster.network.torus;
+    out.description =
+        "torus links " + gigabytes_per_s(torus.link_bandwidth_bytes_per_s) + " per direction";
+    if (!torus.rank_axes.empty()) {
+      out.description += fmt::format(
+          "; ranks fill axes [{}] ({})", fmt::join(torus.rank_axes, ", "),
+          torus.rank_axes_automatic ? "automatic: tensor-parallel groups on the fewest axes"
+                                    : "rank_axes");
+    }
+    if (torus.slices > 1) {
+      out.description += fmt::format("; {} slices joined by DCN at {} per host", torus.slices,
+                                     gigabytes_per_s(torus.dcn_bandwidth_per_host_bytes_per_s));
+    }
   }
   return out;
 }

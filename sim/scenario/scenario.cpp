@@ -547,6 +547,61 @@ void resolve_replica_micro_batches(MapReader& top, Scenario& s) {
   s.job.training.replica_micro_batch = std::move(batches);
 }
 
+// A torus whose scenario leaves out rank_axes: the fill order that keeps each tensor-parallel
+// group on the fewest axes (torus_fill_order_for_group), marked as chosen.
+void place_tensor_parallel_on_torus(ClusterSpec& cluster, int tp) {
+  TorusSpec& torus = cluster.network.torus;
+  if (cluster.network.topology != NetworkTopologyKind::torus || !torus.rank_axes.empty() ||
+      torus.dims.empty())
+    return;
+  torus.rank_axes = torus_fill_order_for_group(torus.dims, tp);
+  torus.rank_axes_automatic = true;
+}
+
+// parallelism.sharding: 2d (GSPMD's 2D weight sharding: ZeRO-3 over the data axis of a slice and
+// the activations' all-gather and reduce-scatter over the model axis) and parallelism.dcn_dp,
+// the data-parallel ways across slices (the cluster's slices unless written).
+void read_weight_sharding(MapReader& p, const ClusterSpec& cluster, ParallelismSpec& par) {
+  if (auto v = p.enumeration("sharding", weight_sharding_names))
+    par.sharding = *v;
+  if (par.sharding != WeightSharding::two_d) {
+    p.accept("dcn_dp");
+    if (p.has("dcn_dp"))
+      p.error("dcn_dp",
+              "applies only to sharding: 2d (plain data parallelism across slices "
+              "needs no key: its all-reduce crosses the DCN on the slice axis)");
+    return;
+  }
+  if (p.has("zero") && par.zero != 3) {
+    p.error("zero", fmt::format("sharding: 2d shards the weights over the data axis (ZeRO stage "
+                                "3), not stage {}; write zero: 3 or leave it out",
+                                par.zero));
+  }
+  par.zero = 3;
+  if (p.has("sequence_parallel") && !par.sequence_parallel && par.tp > 1) {
+    p.error("sequence_parallel",
+            "sharding: 2d all-gathers and reduce-scatters the activations over the model axis "
+            "(tp) as sequence parallelism does; write true or leave it out");
+  }
+  par.sequence_parallel = par.tp > 1;
+  const bool torus = cluster.network.topology == NetworkTopologyKind::torus;
+  const int slices = torus ? cluster.network.torus.slices : 1;
+  par.dcn_dp = slices;
+  if (auto v = p.integer("dcn_dp", 1, max_devices))
+    par.dcn_dp = static_cast<int>(*v);
+  if (par.dp % par.dcn_dp != 0 || par.dp == par.dcn_dp) {
+    p.error(p.has("dcn_dp") ? "dcn_dp" : "dp",
+            fmt::format("dcn_dp {} must divide dp {} and leave at least 2 data-parallel ranks "
+                        "in a slice to shard over",
+                        par.dcn_dp, par.dp));
+  } else if (slices > 1 && par.dcn_dp != slices) {
+    p.error("dcn_dp", fmt::format("the cluster has {} slices (network.slices): dcn_dp must be {}",
+                                  slices, slices));
+  } else if (par.dcn_dp > 1 && par.pp > 1) {
+    p.error("dcn_dp", "data parallelism across slices with pp > 1 is not modelled; use pp: 1");
+  }
+}
+
 void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
   MapReader p = top.child("parallelism");
   s.locations["parallelism"] = top.location("parallelism");
@@ -556,6 +611,7 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
       field = static_cast<int>(*v);
   };
   degree("tp", par.tp);
+  place_tensor_parallel_on_torus(s.cluster, par.tp);
   degree("pp", par.pp);
   degree("cp", par.cp);
   degree("ep", par.ep);
@@ -575,6 +631,7 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
     par.sequence_parallel = *v;
   if (auto v = p.boolean("overlap_grad_reduce"))
     par.overlap_grad_reduce = *v;
+  read_weight_sharding(p, s.cluster, par);
   // From a kilobyte (1e-300 made every gradient its own bucket) to a terabyte.
   if (auto v = p.number("grad_bucket_mb", NumberRange::closed(1e-3, 1e6)))
     par.grad_bucket_bytes = *v * 1e6;

@@ -71,19 +71,56 @@ std::optional<std::vector<int>> axis_list(MapReader& map, std::string_view key,
   return std::vector<int>(values->begin(), values->end());
 }
 
-void read_torus(MapReader& n, const ClusterSpec& cluster, NetworkSpec& net) {
+// network.slices and network.dcn_bandwidth_gbps: several tori (TPU pods) joined by the
+// data-centre network, each host on it at the catalog's (or the given) bandwidth.
+void read_slices(MapReader& n, const Catalog& catalog, const ClusterSpec& cluster,
+                 TorusSpec& torus) {
+  if (auto slices = small_integer(n, "slices", 1, 1 << 16))
+    torus.slices = *slices;
+  if (torus.slices == 1) {
+    only_for(n, "dcn_bandwidth_gbps", false, "several slices (network.slices above 1)");
+    return;
+  }
+  const DeviceSpec& d = cluster.device;
+  if (auto gbps = n.number("dcn_bandwidth_gbps", gigabits_per_s)) {
+    torus.dcn_bandwidth_per_host_bytes_per_s = *gbps * 1e9 / 8;
+  } else if (d.dcn_bandwidth_per_host_bytes_per_s) {
+    torus.dcn_bandwidth_per_host_bytes_per_s = d.dcn_bandwidth_per_host_bytes_per_s->value;
+  } else if (!d.name.empty() && !n.has("dcn_bandwidth_gbps")) {
+    n.error("slices", d.name +
+                          " has no dcn_bandwidth_per_host_bytes_per_s in the catalog; give "
+                          "dcn_bandwidth_gbps (per host, per direction) to join the slices");
+  }
+  // Host to host: each NIC and its PCIe hop, one switch between (the catalog's figures).
+  torus.dcn_latency_s = 2 * catalog.network_defaults().nic_latency_s.value +
+                        catalog.network_defaults().switch_latency_s.value;
+}
+
+void read_torus(MapReader& n, const Catalog& catalog, const ClusterSpec& cluster,
+                NetworkSpec& net) {
   TorusSpec& torus = net.torus;
+  read_slices(n, catalog, cluster, torus);
   if (!n.require("dims"))
     return;
   if (auto dims = axis_list(n, "dims", 2, 3)) {
     std::int64_t size = 1;
     for (int d : *dims)
       size *= d;
-    if (size != cluster.device_count()) {
-      n.error("dims", fmt::format("a torus of {} devices for a cluster of {} ({} × {}); the "
-                                  "product of dims must be the device count",
-                                  size, cluster.device_count(), counted(cluster.nodes, "node"),
-                                  cluster.devices_per_node));
+    if (size * torus.slices != cluster.device_count()) {
+      n.error("dims", torus.slices == 1
+                          ? fmt::format("a torus of {} devices for a cluster of {} ({} × {}); "
+                                        "the product of dims must be the device count",
+                                        size, cluster.device_count(),
+                                        counted(cluster.nodes, "node"), cluster.devices_per_node)
+                          : fmt::format("{} slices of a torus of {} devices for a cluster of {} "
+                                        "({} × {}); slices × the product of dims must be the "
+                                        "device count",
+                                        torus.slices, size, cluster.device_count(),
+                                        counted(cluster.nodes, "node"), cluster.devices_per_node));
+    } else if (torus.slices > 1 && size % cluster.devices_per_node != 0) {
+      n.error("dims", fmt::format("a slice of {} devices does not hold whole hosts of {} "
+                                  "(devices_per_node); every host belongs to one slice",
+                                  size, cluster.devices_per_node));
     }
     torus.dims = *dims;
   }
@@ -242,6 +279,8 @@ void read_network(MapReader& c, const Catalog& catalog, ClusterSpec& cluster) {
   only_for(n, "dims", torus, "topology: torus");
   only_for(n, "wraparound", torus, "topology: torus");
   only_for(n, "cube", torus, "topology: torus");
+  only_for(n, "slices", torus, "topology: torus");
+  only_for(n, "dcn_bandwidth_gbps", torus, "topology: torus");
   for (const char* key : {"oversubscription", "tiers"})
     only_for(n, key, clos, "topology: fat-tree or rail-optimized");
   for (const char* key : {"routers_per_group", "nics_per_router", "global_links_per_router"})
@@ -250,7 +289,7 @@ void read_network(MapReader& c, const Catalog& catalog, ClusterSpec& cluster) {
   if (torus) {
     only_for(n, "nics_per_node", false, "networks of switches (a torus has no NICs)");
     net.nics_per_node = 0;
-    read_torus(n, cluster, net);
+    read_torus(n, catalog, cluster, net);
     n.finish();
     return;
   }

@@ -56,8 +56,12 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
   parts.blocks = make_blocks(plan, job);
   // With expert parallelism the replicas are blocks of ep data-parallel ranks (the ep groups,
   // identical to each other), so that every group spans whole replicas from the first on.
-  if (scope == RankScope::one_replica && p.dp > p.ep)
-    plan.replicas = {p.dp / p.ep, p.tp * p.cp * p.ep};
+  // Sharding 2d across slices: a replica is a block of ep indices of a slice's data axis, and
+  // the first of each slice is listed, so that the groups across slices (dp_cross) join listed
+  // ranks and the slice's data axis (dp_shard) spans the replicas from the first on.
+  const int blocks = p.sharding == WeightSharding::two_d ? p.dcn_dp : 1;
+  if (scope == RankScope::one_replica && p.dp / blocks > p.ep)
+    plan.replicas = {p.dp / blocks / p.ep, p.tp * p.cp * p.ep};
   const int world = p.world_size();
   plan.ranks.reserve(world / plan.replicas.count);
   parts.groups = make_groups(plan, job);

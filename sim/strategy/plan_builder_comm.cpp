@@ -217,13 +217,13 @@ std::optional<std::uint32_t> StageBuilder::gather_weights(double params, const s
   if (done >= 2)
     deps.push_back(recent_layer_computes_[done - 2]);
   auto gathered =
-      b_.collective(groups_.dp, CollectiveKind::all_gather, ahead * per_.weights,
+      b_.collective(zero_group(), CollectiveKind::all_gather, ahead * per_.weights,
                     Stream::param_gather, label + " weight all-gather", mb, false, deps);
   if (ahead < params) {
     std::vector<std::uint32_t> on_demand;
     if (done >= 1)
       on_demand.push_back(recent_layer_computes_[done - 1]);
-    gathered = b_.collective(groups_.dp, CollectiveKind::all_gather,
+    gathered = b_.collective(zero_group(), CollectiveKind::all_gather,
                              (params - ahead) * per_.weights, Stream::param_gather,
                              label + " weight all-gather (on demand)", mb, false, on_demand);
   }
@@ -234,9 +234,31 @@ void StageBuilder::scatter_gradients(double params, std::uint32_t after, const s
                                      int mb) {
   if (!sharded_weights_)
     return;
-  grad_reductions_.push_back(b_.collective(groups_.dp, CollectiveKind::reduce_scatter,
+  grad_reductions_.push_back(b_.collective(zero_group(), CollectiveKind::reduce_scatter,
                                            params * grad_bytes_, Stream::dp_comm,
                                            label + " gradient reduce-scatter", mb, false, {after}));
+}
+
+std::uint32_t StageBuilder::zero_group() const {
+  return across_slices() ? groups_.dp_shard : groups_.dp;
+}
+
+bool StageBuilder::across_slices() const {
+  const auto& p = job_.parallelism;
+  return p.sharding == WeightSharding::two_d && p.dcn_dp > 1;
+}
+
+// Sharding 2d across slices: once the last micro-batch's gradients of a block are reduced over
+// the slice's data axis, each rank's shard (1/shard_ways of them) is all-reduced with the ranks
+// holding the same shard in the other slices (PaLM's cross-pod gradient transfer).
+void StageBuilder::reduce_across_slices(double params, const std::string& label) {
+  if (!across_slices() || !sharded_weights_ || grad_reductions_.empty())
+    return;
+  const double shard_bytes =
+      params * grad_bytes_ / static_cast<double>(job_.parallelism.shard_ways());
+  grad_reductions_.push_back(b_.collective(
+      groups_.dp_cross, CollectiveKind::all_reduce, shard_bytes, Stream::dp_comm,
+      label + " gradient all-reduce across slices", -1, false, {grad_reductions_.back()}));
 }
 
 // A block's gradients are whole once its weight gradient has run: ZeRO-3 scatters them every
@@ -246,6 +268,7 @@ void StageBuilder::gradients_ready(const ParameterSplit& params, std::uint32_t o
   scatter_gradients(params.total(), op, label, mb);
   if (!last_microbatch)
     return;
+  reduce_across_slices(params.total(), label);
   if (job_.parallelism.overlap_grad_reduce) {
     reduce_gradients(params.dense, op, false, params.expert);
   } else {

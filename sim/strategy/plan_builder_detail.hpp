@@ -36,6 +36,8 @@ struct GroupsOfRank {
   std::uint32_t ep = 0;
   std::uint32_t edp = 0;        // expert data parallel: the ranks holding the same experts
   std::uint32_t embedding = 0;  // first and last stage, with tied embeddings
+  std::uint32_t dp_shard = 0;   // sharding 2d across slices: the ranks a shard is split over
+  std::uint32_t dp_cross = 0;   // and the ranks holding the same shard in the other slices
 };
 
 // Adds the groups of the ranks the plan lists (plan.replicas must be set); indexed by rank.
@@ -195,6 +197,11 @@ class StageBuilder {
                         double expert_params = 0);
   std::optional<std::uint32_t> gather_weights(double params, const std::string& label, int mb);
   void scatter_gradients(double params, std::uint32_t after, const std::string& label, int mb);
+  // The group ZeRO-3 gathers and scatters over: the data axis of a slice with sharding 2d across
+  // slices (dp_shard), else every data- and context-parallel rank (dp).
+  std::uint32_t zero_group() const;
+  bool across_slices() const;
+  void reduce_across_slices(double params, const std::string& label);
   void gradients_ready(const ParameterSplit& params, std::uint32_t op, const std::string& label,
                        int mb, bool last_microbatch);
 

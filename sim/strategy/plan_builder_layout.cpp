@@ -108,6 +108,20 @@ std::vector<int> group_ranks(GroupKind kind, int rank, const ParallelismSpec& p)
           ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
       }
       break;
+    case GroupKind::dp_shard: {
+      const int block = p.dp / p.dcn_dp;
+      for (int k = 0; k < p.cp; ++k) {
+        for (int d = c.dp - c.dp % block; d < c.dp - c.dp % block + block; ++d)
+          ranks.push_back(rank_of({c.tp, k, d, c.pp}, p));
+      }
+      break;
+    }
+    case GroupKind::dp_cross: {
+      const int block = p.dp / p.dcn_dp;
+      for (int d = c.dp % block; d < p.dp; d += block)
+        ranks.push_back(rank_of({c.tp, c.cp, d, c.pp}, p));
+      break;
+    }
   }
   return ranks;
 }
@@ -125,6 +139,10 @@ int group_leader(GroupKind kind, int rank, const ParallelismSpec& p) {
       return rank_of({c.tp, c.cp, c.dp - c.dp % p.ep, c.pp}, p);
     case GroupKind::edp:
       return rank_of({c.tp, 0, c.dp % p.ep, c.pp}, p);
+    case GroupKind::dp_shard:
+      return rank_of({c.tp, 0, c.dp - c.dp % (p.dp / p.dcn_dp), c.pp}, p);
+    case GroupKind::dp_cross:
+      return rank_of({c.tp, c.cp, c.dp % (p.dp / p.dcn_dp), c.pp}, p);
   }
   return rank;
 }
@@ -136,7 +154,8 @@ int model_chunks(const ParallelismSpec& p) {
 }
 
 bool listed(int rank, const ParallelismSpec& p, const Replicas& replicas) {
-  return replicas.count == 1 || coordinates_of(rank, p).dp < p.ep;
+  (void)p;
+  return replicas.count == 1 || replicas.replica_of(rank) == 0;
 }
 
 std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
@@ -158,6 +177,13 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
       add(GroupKind::tp, r, "tp", &GroupsOfRank::tp);
     if (c.dp == 0 && c.cp == 0 && replicas.dense > 1)
       add(GroupKind::dp, r, "dp", &GroupsOfRank::dp);
+    if (p.sharding == WeightSharding::two_d && p.dcn_dp > 1) {
+      const int block = p.dp / p.dcn_dp;
+      if (c.dp % block == 0 && c.cp == 0)
+        add(GroupKind::dp_shard, r, "dp_shard", &GroupsOfRank::dp_shard);
+      if (c.dp < block && is_listed)
+        add(GroupKind::dp_cross, r, "dp_cross", &GroupsOfRank::dp_cross);
+    }
     if (c.cp == 0 && p.cp > 1 && is_listed)
       add(GroupKind::cp, r, "cp", &GroupsOfRank::cp);
     if (c.dp % p.ep == 0 && p.ep > 1 && is_listed)
@@ -176,9 +202,14 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
 namespace {
 
 constexpr std::pair<std::string_view, std::uint32_t GroupsOfRank::*> groups_by_name[] = {
-    {"tp", &GroupsOfRank::tp},   {"dp", &GroupsOfRank::dp},
-    {"cp", &GroupsOfRank::cp},   {"ep", &GroupsOfRank::ep},
-    {"edp", &GroupsOfRank::edp}, {"embedding", &GroupsOfRank::embedding}};
+    {"tp", &GroupsOfRank::tp},
+    {"dp", &GroupsOfRank::dp},
+    {"cp", &GroupsOfRank::cp},
+    {"ep", &GroupsOfRank::ep},
+    {"edp", &GroupsOfRank::edp},
+    {"embedding", &GroupsOfRank::embedding},
+    {"dp_shard", &GroupsOfRank::dp_shard},
+    {"dp_cross", &GroupsOfRank::dp_cross}};
 
 // The group of `rank` that stands where `group_of_built` stands for `built`.
 std::uint32_t counterpart(const Plan& plan, const std::vector<GroupsOfRank>& groups,

@@ -57,7 +57,8 @@ double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
                      const ParallelismSpec& p, int zero_stage) {
   const ReplicaCounts replicas = replica_counts(p);
   const bool shard = p.zero >= zero_stage;
-  return params.dense * bytes_per_parameter / (shard ? replicas.dense : 1.0) +
+  // Across slices (sharding 2d) each block of dp / dcn_dp data-parallel indices holds a copy.
+  return params.dense * bytes_per_parameter / (shard ? replicas.dense / p.dcn_dp : 1.0) +
          params.expert * bytes_per_parameter / (shard ? replicas.expert : 1.0);
 }
 
@@ -110,7 +111,7 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit
   const auto& p = job.parallelism;
   // Gradients are reduced, and ZeRO shards, over data and context parallel ranks together: both
   // hold the same weights.
-  const double dp = static_cast<double>(p.dp) * p.cp;
+  const double dp = static_cast<double>(p.shard_ways());
   // ZeRO shards the optimizer state (stage 1), the gradients (2) and the weights (3) over the
   // data-parallel group (the expert data-parallel group for routed experts).
   memory.weights_bytes = sharded_bytes(params, per.weights, p, 3);

@@ -49,7 +49,10 @@ double sharded_bytes(const ParameterSplit& params, double bytes_per_parameter,
 // weights (gradients and ZeRO), context index outer; cp: the context-parallel ranks; ep: a block
 // of ep consecutive data-parallel indices; edp: the ranks holding the same experts, the same
 // index in every ep block over every context rank.
-enum class GroupKind { tp, dp, cp, ep, edp };
+// dp_shard: with sharding 2d, the data- and context-parallel ranks of one block of dp / dcn_dp
+// data-parallel indices (a slice's data axis); dp_cross: the ranks holding the same shard in
+// every block (across slices).
+enum class GroupKind { tp, dp, cp, ep, edp, dp_shard, dp_cross };
 // The members of the `kind` group that `rank` belongs to, in ring order; a single rank where the
 // job has no such group (its degree is 1).
 std::vector<int> group_ranks(GroupKind kind, int rank, const ParallelismSpec& p);

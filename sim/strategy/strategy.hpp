@@ -13,6 +13,22 @@
 namespace scaleplan {
 
 enum class PipelineSchedule { gpipe, one_f_one_b, interleaved_1f1b, zero_bubble_h1 };
+// How weights are laid out over the ranks (parallelism.sharding). none: as tp and zero say.
+// two_d: GSPMD's 2D weight sharding as PaLM trained (Chowdhery et al. 2022, section 4; Xu et al.
+// 2021, GSPMD, section 3.5): each weight split over the model axis (tp) and the data axis of its
+// slice (dp / dcn_dp ranks), so a layer's weights are all-gathered over the data axis before each
+// use and its gradients reduce-scattered over it (ZeRO-3 on the data axis), the activations
+// all-gathered over the model axis before each tp block and reduce-scattered after it (the
+// bytes of sequence parallelism), and across slices (dcn_dp) the reduced gradient shards
+// all-reduced once a step.
+enum class WeightSharding { none, two_d };
+inline constexpr EnumNames<WeightSharding, 2> weight_sharding_names{{{
+    {WeightSharding::none, "none"},
+    {WeightSharding::two_d, "2d"},
+}}};
+inline std::string_view to_string(WeightSharding sharding) {
+  return weight_sharding_names.name(sharding);
+}
 enum class Recompute { none, selective, full };
 
 inline constexpr EnumNames<PipelineSchedule, 4> pipeline_schedule_names{{{
@@ -82,6 +98,12 @@ struct ParallelismSpec {
   // parallelism.balance: time asks the prediction to set stage_layers to the split whose slowest
   // stage is fastest (balanced_stage_layers, sim/report), when stage_layers is not written.
   bool balance_by_time = false;
+  WeightSharding sharding = WeightSharding::none;
+  // Data-parallel ways across slices (parallelism.dcn_dp, with sharding 2d): blocks of dp / dcn_dp
+  // consecutive data-parallel indices shard the weights, the blocks hold the same shards.
+  int dcn_dp = 1;
+  // Ranks a ZeRO shard is split over: the data- and context-parallel ranks of one block.
+  int shard_ways() const { return dp * cp / dcn_dp; }
 
   int world_size() const { return tp * pp * dp * cp; }
 };

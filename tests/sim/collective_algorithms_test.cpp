@@ -203,6 +203,81 @@ TEST(CollectiveAlgorithms, GroupOnOneTorusAxisRingsOverThatAxis) {
   EXPECT_THROW(Topology{c}, TopologyError);
 }
 
+// Two slices (pods) of a 4×4 torus of 16 chips, 4 chips to a host, joined by the DCN at
+// `dcn` per host per direction; host links (PCIe) of the test device, 32 GB/s.
+ClusterSpec two_slices(double link, double dcn) {
+  ClusterSpec c = test::torus_cluster({4, 4}, 4, link);
+  c.nodes = 8;
+  c.network.torus.slices = 2;
+  c.network.torus.dcn_bandwidth_per_host_bytes_per_s = dcn;
+  c.network.torus.dcn_latency_s = 0;
+  return c;
+}
+
+TEST(CollectiveAlgorithms, CrossSliceTrafficTakesTheDcn) {
+  const Topology topology(two_slices(45e9, 25e9));
+  EXPECT_EQ(topology.torus_slices(), 2);
+  EXPECT_EQ(topology.torus_slice_of(15), 0);
+  EXPECT_EQ(topology.torus_slice_of(16), 1);
+  EXPECT_EQ(topology.torus_coordinates(17), topology.torus_coordinates(1));
+  // Inside a slice: the torus only (device 0 to 3 over the wrap-around, one ICI link).
+  EXPECT_EQ(topology.route(0, 3).size(), 1u);
+  EXPECT_EQ(topology.route(16, 19).size(), 1u);
+  EXPECT_EQ(topology.vertex(topology.link(topology.route(16, 19)[0]).to).kind, VertexKind::device);
+  // Between slices: device, host NIC, DCN switch, host NIC, device.
+  const auto& across = topology.route(5, 21);
+  ASSERT_EQ(across.size(), 4u);
+  EXPECT_EQ(topology.vertex(topology.link(across[0]).to).kind, VertexKind::nic);
+  EXPECT_EQ(topology.vertex(topology.link(across[1]).to).kind, VertexKind::network_switch);
+  EXPECT_DOUBLE_EQ(topology.link(across[1]).bandwidth_bytes_per_s, 25e9);
+  EXPECT_EQ(topology.link(across[3]).to, topology.device_vertex(21));
+}
+
+TEST(CollectiveAlgorithms, CrossSliceAllReduceIsDcnBound) {
+  // An all-reduce of S over all 32 chips of two 4×4 slices, α = 2 µs, no DCN latency. The
+  // torus algorithm treats the slice as a third axis, last: bidirectional rings on axis 0 and 1
+  // inside each slice reduce-scatter S then S/4 (each 2·(3/4)·S_d/(2B) with the all-gather, over
+  // 3 steps of α + 1 µs), leaving S/16 per chip; across the slices (k = 2) each chip sends
+  // (1/2)·(S/16) to its counterpart in the reduce-scatter and again in the all-gather. A host's 4
+  // chips share its NIC: 4 · S/32 = S/8 per direction per phase at D, two phases: S/(4D) (the
+  // chip's PCIe hop carries S/32 at 32 GB/s, less than the NIC's time), plus 2 steps of α (no hop
+  // latency: the host links and the DCN are set to 0 here).
+  const double link = 45e9, alpha = 2e-6, bytes = 1e9;
+  const auto time = [&](double dcn) {
+    const Topology topology(two_slices(link, dcn));
+    const auto plan = collectives(32, {all(32)}, CollectiveKind::all_reduce, bytes);
+    const auto r = run(plan, topology, alpha);
+    EXPECT_EQ(r.collectives_by_algorithm.at("torus"), 1u);
+    return r.step_time_s;
+  };
+  const double ici = 2 * 3.0 / 4 * bytes / (2 * link) + 2 * 3.0 / 4 * bytes / 4 / (2 * link) +
+                     4 * 3 * (alpha + 1e-6);
+  const double dcn = 5e9;
+  const double expected = ici + bytes / (4 * dcn) + 2 * alpha;
+  EXPECT_NEAR(time(dcn), expected, 1e-9);
+  // DCN-bound: the DCN phases are most of the step, and halving the DCN bandwidth adds exactly
+  // their time again: S/(4·D/2) − S/(4D) = S/(4D).
+  EXPECT_GT(bytes / (4 * dcn), ici);
+  EXPECT_NEAR(time(dcn / 2) - time(dcn), bytes / (4 * dcn), 1e-9);
+}
+
+TEST(CollectiveAlgorithms, TensorParallelGroupsPlacedOnOneTorusAxis) {
+  // tp 8 on a 4×8 torus: axis 0 first would split a group over 4 + 2 (two axes, no closed
+  // ring); axis 1 first holds it whole, a ring over its wrap-around.
+  EXPECT_EQ(torus_fill_order_for_group({4, 8}, 8), (std::vector<int>{1, 0}));
+  EXPECT_EQ(torus_axes_spanned({4, 8}, {0, 1}, 8), 2);
+  EXPECT_EQ(torus_axes_spanned({4, 8}, {1, 0}, 8), 1);
+  // Nothing to gain: the default order.
+  EXPECT_EQ(torus_fill_order_for_group({4, 4, 4}, 4), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(torus_fill_order_for_group({4, 4, 4}, 1), (std::vector<int>{0, 1, 2}));
+  // tp 12 on 16×12×16 (PaLM's 12-way model axis): the axis of 12, a closed ring.
+  EXPECT_EQ(torus_fill_order_for_group({16, 12, 16}, 12), (std::vector<int>{1, 0, 2}));
+  // tp 4 on 8×4×8: axis 1 (a ring of 4) beats a half of axis 0 (a line of 4 without its wrap).
+  EXPECT_EQ(torus_fill_order_for_group({8, 4, 8}, 4), (std::vector<int>{1, 0, 2}));
+  // tp 32 on 4×8×4: two whole axes (0 and 1), as the default order already does.
+  EXPECT_EQ(torus_fill_order_for_group({4, 8, 4}, 32), (std::vector<int>{0, 1, 2}));
+}
+
 TEST(CollectiveAlgorithms, InNetworkReductionSendsAndReceivesOnce) {
   ClusterSpec c = cluster(1, 8, 0);
   c.network.in_network_reduction = true;

@@ -141,6 +141,114 @@ TEST(ScenarioNetwork, TorusRankAxesPlaceTheGroups) {
   EXPECT_NE(error("[3, 0, 1]").find("cluster.network.rank_axes"), std::string::npos);
 }
 
+TEST(ScenarioNetwork, TorusPlacesTensorParallelGroupsWhenRankAxesIsLeftOut) {
+  // tp 8 on a 4 × 8 × 2 torus of 64 TPU v4 chips: axis 1 holds each group whole, a ring.
+  const std::string text = R"(name: t
+cluster:
+  device: TPU-v4
+  nodes: 16
+  devices_per_node: 4
+  node_fabric: ici
+  network:
+    topology: torus
+    dims: [4, 8, 2]
+model:
+  preset: gpt3-1.3b
+  layers: 4
+training:
+  global_batch: 8
+parallelism:
+  tp: 8
+  dp: 8
+)";
+  const Scenario s = parse_scenario(text, "s.yaml", Catalog::builtin());
+  const TorusSpec& torus = s.cluster.network.torus;
+  EXPECT_EQ(torus.rank_axes, (std::vector<int>{1, 0, 2}));
+  EXPECT_TRUE(torus.rank_axes_automatic);
+  // Ranks 0..7 (tp group 0) lie on axis 1: coordinates (0, k, 0).
+  const Topology topology(s.cluster);
+  for (int r = 0; r < 8; ++r)
+    EXPECT_EQ(topology.torus_coordinates(r), (std::vector<int>{0, r, 0}));
+  // The report names the order and that it was chosen.
+  const EffectiveCluster effective = effective_cluster(s.cluster, Catalog::builtin());
+  EXPECT_NE(effective.description.find("ranks fill axes [1, 0, 2] (automatic"), std::string::npos)
+      << effective.description;
+  // rank_axes written stays the override.
+  std::string written = text;
+  written.replace(written.find("    dims: [4, 8, 2]\n"), 20,
+                  "    dims: [4, 8, 2]\n    rank_axes: [0, 1, 2]\n");
+  const Scenario w = parse_scenario(written, "s.yaml", Catalog::builtin());
+  EXPECT_EQ(w.cluster.network.torus.rank_axes, (std::vector<int>{0, 1, 2}));
+  EXPECT_FALSE(w.cluster.network.torus.rank_axes_automatic);
+}
+
+TEST(ScenarioNetwork, SlicesJoinToriOverTheDcn) {
+  const auto text = [](const std::string& network, const std::string& parallelism) {
+    return R"(name: t
+cluster:
+  device: TPU-v4
+  nodes: 32
+  devices_per_node: 4
+  node_fabric: ici
+  network:
+    topology: torus
+    dims: [4, 4, 4]
+)" + network +
+           R"(model:
+  preset: gpt3-1.3b
+  layers: 4
+training:
+  global_batch: 32
+parallelism:
+  tp: 4
+  dp: 32
+)" + parallelism;
+  };
+  const Scenario s =
+      parse_scenario(text("    slices: 2\n", "  sharding: 2d\n"), "s.yaml", Catalog::builtin());
+  const TorusSpec& torus = s.cluster.network.torus;
+  EXPECT_EQ(torus.slices, 2);
+  // The catalog's TPU v4 figure: 2.5e10 bytes/s per host.
+  EXPECT_DOUBLE_EQ(torus.dcn_bandwidth_per_host_bytes_per_s, 2.5e10);
+  EXPECT_EQ(s.job.parallelism.sharding, WeightSharding::two_d);
+  EXPECT_EQ(s.job.parallelism.dcn_dp, 2);  // the slices
+  EXPECT_EQ(s.job.parallelism.zero, 3);
+  EXPECT_TRUE(s.job.parallelism.sequence_parallel);
+  const Topology topology(s.cluster);
+  EXPECT_EQ(topology.torus_slices(), 2);
+  EXPECT_EQ(topology.route(0, 64).size(), 4u);  // device, NIC, DCN switch, NIC, device
+  const Scenario given = parse_scenario(text("    slices: 2\n    dcn_bandwidth_gbps: 100\n", ""),
+                                        "s.yaml", Catalog::builtin());
+  EXPECT_DOUBLE_EQ(given.cluster.network.torus.dcn_bandwidth_per_host_bytes_per_s, 12.5e9);
+
+  // Errors name the file, line and key, and what would be valid.
+  const std::string wrong = errors_of(text("    slices: 3\n", ""));
+  EXPECT_NE(wrong.find("s.yaml:9:11: cluster.network.dims: 3 slices of a torus of 64 devices for "
+                       "a cluster of 128"),
+            std::string::npos)
+      << wrong;
+  const std::string one = errors_of(text("    dcn_bandwidth_gbps: 100\n", ""));
+  EXPECT_NE(one.find("cluster.network.dcn_bandwidth_gbps: applies only to several slices"),
+            std::string::npos)
+      << one;
+  const std::string zero = errors_of(text("    slices: 2\n", "  sharding: 2d\n  zero: 1\n"));
+  EXPECT_NE(zero.find("parallelism.zero: sharding: 2d shards the weights over the data axis (ZeRO "
+                      "stage 3), not stage 1"),
+            std::string::npos)
+      << zero;
+  const std::string cross = errors_of(text("    slices: 2\n", "  sharding: 2d\n  dcn_dp: 4\n"));
+  EXPECT_NE(cross.find("parallelism.dcn_dp: the cluster has 2 slices (network.slices): dcn_dp "
+                       "must be 2"),
+            std::string::npos)
+      << cross;
+  const std::string plain = errors_of(text("", "  dcn_dp: 2\n"));
+  EXPECT_NE(plain.find("parallelism.dcn_dp: applies only to sharding: 2d"), std::string::npos)
+      << plain;
+  const std::string layout = errors_of(text("", "  sharding: 3d\n"));
+  EXPECT_NE(layout.find("parallelism.sharding"), std::string::npos) << layout;
+  EXPECT_NE(layout.find("2d"), std::string::npos) << layout;
+}
+
 TEST(ScenarioNetwork, TorusErrorsNameTheKey) {
   const std::string cluster = R"(  device: TPU-v4
   nodes: 16
