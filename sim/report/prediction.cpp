@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "hardware/input/diagnostics.hpp"
+#include "sim/strategy/plan_quantities.hpp"
 
 namespace scaleplan {
 
@@ -553,6 +554,7 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
   }
   if (const auto& f = job.framework; f.framework || f.overlap_param_gather ||
                                      f.zero3_prefetch_parameters || f.pipeline_scatter_gather ||
+                                     f.tp_comm_overlap ||
                                      f.grad_reduce_dtype != GradReduceDtype::fp32) {
     std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
                        ": gradient reduction " +
@@ -572,6 +574,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
     }
     if (f.pipeline_scatter_gather && par.pp > 1 && par.tp > 1 && !par.sequence_parallel)
       text += ", pipeline messages scattered over tp and all-gathered";
+    if (tp_comm_overlap_on(job))
+      text += ", tensor-parallel all-gathers and reduce-scatters overlapping the GEMMs";
     notes.push_back(text);
   }
   if (job.training.dtype == Dtype::fp8) {

@@ -30,6 +30,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
   d.spec.framework = framework;
   FrameworkSpec& s = d.spec;
   std::string grad_source, overlap_source, param_source, prefetch_source, scatter_source;
+  std::string tp_overlap_source =
+      "no userbuffers overlap: the tensor-parallel collectives run between the GEMMs";
   switch (framework) {
     case Framework::megatron_lm_2021:
       // Megatron-LM v2 (Narayanan et al. 2021) and v3 (Korthikanti et al. 2022).
@@ -61,6 +63,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
         grad_source =
             "megatron/training/arguments.py: bf16 forces "
             "accumulate_allreduce_grads_in_fp32; fp16 reduces in fp16 by default";
+        tp_overlap_source =
+            "Megatron-LM README, performance benchmarking runs: --tp-comm-overlap "
+            "(Transformer Engine userbuffers; off unless passed)";
       } else {
         overlap_source = param_source =
             "NeMo 2 recipes' DistributedDataParallelConfig: overlap_grad_reduce and "
@@ -70,7 +75,12 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
         grad_source =
             "nemo/collections/llm/recipes/precision/mixed_precision.py: bf16_mixed sets "
             "grad_reduce_in_fp32=True";
+        tp_overlap_source =
+            "NeMo 2 recipes with tensor parallelism (llama3_70b, llama31_405b, gpt3_175b, "
+            "nemotron4_340b): CommOverlapConfig(tp_comm_overlap=True); NeMo 1: "
+            "ub_tp_comm_overlap";
       }
+      s.tp_comm_overlap = true;
       scatter_source =
           "Megatron-Core's p2p_communication.py sends whole tensors (sequence "
           "parallelism already splits them)";
@@ -129,7 +139,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
                                                : "one layer",
                    prefetch_source) +
               line("grad_reduce_dtype", to_string(s.grad_reduce_dtype), grad_source) +
-              line("pipeline_scatter_gather", yes_no(s.pipeline_scatter_gather), scatter_source);
+              line("pipeline_scatter_gather", yes_no(s.pipeline_scatter_gather), scatter_source) +
+              line("tp_comm_overlap", yes_no(s.tp_comm_overlap), tp_overlap_source);
   return d;
 }
 

@@ -63,6 +63,12 @@ struct FrameworkSpec {
   // without sequence parallelism each tensor-parallel rank sends 1/tp of the boundary activation
   // and the receiving stage all-gathers it over the tensor-parallel group.
   bool pipeline_scatter_gather = false;
+  // Transformer Engine's userbuffers overlap of sequence parallelism's tensor-parallel traffic
+  // with the GEMMs beside it (Megatron-Core's --tp-comm-overlap, NeMo's tp_comm_overlap; it
+  // needs sequence parallelism): an all-gather before a block runs beside the block's compute
+  // (ring exchange: each GEMM chunk starts on the piece already there), and a reduce-scatter
+  // after a block runs beside the compute that produces it, in tp chunks, the last one exposed.
+  bool tp_comm_overlap = false;
 };
 
 // One setting's default for a framework, with where it comes from.

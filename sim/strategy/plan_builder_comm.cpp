@@ -21,6 +21,11 @@ bool pipeline_scatter_gather_on(const TrainingJob& job) {
   return job.framework.pipeline_scatter_gather && p.tp > 1 && !p.sequence_parallel && p.pp > 1;
 }
 
+bool tp_comm_overlap_on(const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  return job.framework.tp_comm_overlap && p.tp > 1 && p.sequence_parallel;
+}
+
 double stage_boundary_bytes(const TrainingJob& job) {
   const auto& p = job.parallelism;
   const bool split = p.sequence_parallel || pipeline_scatter_gather_on(job);
@@ -129,17 +134,40 @@ std::uint32_t RankBuilder::append(Op op, const std::string& label, int microbatc
   return static_cast<std::uint32_t>(program_.ops.size() - 1);
 }
 
+// With tp_comm_overlap (Transformer Engine's ring exchange) the all-gather runs beside the block
+// it feeds: each GEMM chunk starts on the piece already there, and the op after the block waits
+// for the whole gather.
 void StageBuilder::tp_before(double bytes, const std::string& label, int mb) {
-  if (tp_on_ && job_.parallelism.sequence_parallel) {
-    b_.collective(groups_.tp, CollectiveKind::all_gather, bytes, Stream::tp_comm,
-                  label + " all-gather", mb, true);
+  if (!tp_on_ || !job_.parallelism.sequence_parallel)
+    return;
+  if (tp_comm_overlap_on(job_)) {
+    b_.beside_chain(groups_.tp, CollectiveKind::all_gather, bytes, Stream::tp_comm,
+                    label + " all-gather (overlapped)", mb);
+    return;
   }
+  b_.collective(groups_.tp, CollectiveKind::all_gather, bytes, Stream::tp_comm,
+                label + " all-gather", mb, true);
 }
 
+// With tp_comm_overlap the reduce-scatter is pipelined with the block that produces it (TE's
+// split GEMM with a reduce-scatter per chunk, or the bulk overlap with the weight gradient in
+// backward): tp - 1 of its tp chunks run beside the block, from when the block may start, and the
+// last chunk after it, on the chain.
 void StageBuilder::tp_after(double bytes, const std::string& label, int mb) {
   if (!tp_on_)
     return;
   const auto& p = job_.parallelism;
+  if (tp_comm_overlap_on(job_) && b_.chain()) {
+    const double tp = p.tp;
+    const auto& chained_deps = program_.ops[*b_.chain()].deps;
+    std::vector<std::uint32_t> block_deps(chained_deps.begin(), chained_deps.end());
+    b_.wait_for(b_.collective(groups_.tp, CollectiveKind::reduce_scatter, bytes * (tp - 1) / tp,
+                              Stream::tp_comm, label + " reduce-scatter (overlapped)", mb, false,
+                              block_deps));
+    b_.collective(groups_.tp, CollectiveKind::reduce_scatter, bytes / tp, Stream::tp_comm,
+                  label + " reduce-scatter (last chunk)", mb, true);
+    return;
+  }
   b_.collective(groups_.tp,
                 p.sequence_parallel ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
                 bytes, Stream::tp_comm,
