@@ -42,8 +42,8 @@ class ExecutionBackend {
   // Called on a rank that gives up on a hung op, before every rank is stopped: a GPU backend
   // aborts its NCCL communicators (ncclCommAbort), whose kernels would otherwise spin for ever.
   virtual void abort() {}
-  // Called when a pass over the streams started and finished nothing (the CPU backend keeps
-  // polling: see mpi_executor.cpp).
+  // Called when a pass over the streams started and finished nothing: a CPU backend yields its
+  // core to the other ranks sharing it.
   virtual void idle() {}
   // Seconds since begin_step(), on the clock of start() and poll().
   virtual double now_s() const = 0;
