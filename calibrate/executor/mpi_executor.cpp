@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "calibrate/executor/core_share.hpp"
 #include "calibrate/executor/cpu_kernels.hpp"
 
 namespace scaleplan {
@@ -151,41 +152,6 @@ double core_share_of_host() {
     cores += __builtin_popcountl(w);
   return cores > 0 && cores < ranks ? static_cast<double>(cores) / ranks : 1.0;
 }
-
-// Holds a rank that shares cores with more ranks than there are cores (--oversubscribe) to its
-// share of a core, as if it were a device of that size: the prediction takes each rank for a
-// device of its own, calibrated with as many benchmark processes busy at once as the plan has
-// ranks, each getting its share. Without the hold, a rank that waits (a pipeline stage in its
-// bubble) yields its core and the ranks still computing run up to ranks / cores times faster
-// than calibrated: the 4-rank tp 2 · pp 2 plan on 2 cores measured 5 to 26 % faster than
-// predicted. A token bucket: the rank earns `share` seconds of compute per second of the step,
-// banks at most max_bank_s of it, and spends the thread's CPU time of each kernel.
-class CoreShare {
- public:
-  explicit CoreShare(double share) : share_(share) {}
-  void restart(double now_s) {
-    bank_s_ = 0;
-    last_s_ = now_s;
-  }
-  // Seconds to wait before the next kernel (0: none).
-  double wait_s(double now_s) {
-    if (share_ >= 1)
-      return 0;
-    bank_s_ = std::min(max_bank_s, bank_s_ + share_ * (now_s - last_s_));
-    last_s_ = now_s;
-    return bank_s_ >= 0 ? 0 : -bank_s_ / share_;
-  }
-  void spent(double cpu_s) {
-    if (share_ < 1)
-      bank_s_ -= cpu_s;
-  }
-
- private:
-  static constexpr double max_bank_s = 1e-3;
-  double share_ = 1;
-  double bank_s_ = 0;
-  double last_s_ = 0;
-};
 
 class CpuMpiBackend final : public ExecutionBackend {
  public:
