@@ -292,7 +292,7 @@ class CpuMpiBackend final : public ExecutionBackend {
   // cores, under --oversubscribe), as Open MPI's own waits do there (mpi_yield_when_idle): a rank
   // that kept polling would hold a core that the rank it waits for needs, and a collective
   // between ranks sharing cores would last a scheduler slice per message (90 ms instead of 15 us
-  // for a 4-rank all-reduce on 2 cores). What it gives up does not make the others compute
+  // for a 4-rank all-reduce on 2 loaded cores). What it gives up does not make the others compute
   // faster than their share: see CoreShare.
   void idle() override { sched_yield(); }
 
