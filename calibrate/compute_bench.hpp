@@ -42,6 +42,11 @@ std::vector<GemmDims> gemm_sweep(const GemmSweepOptions& options);
 struct TimingOptions {
   int warmup = 3;
   int repeats = 10;
+  // A timed sample repeats the call until this much time has passed (a backend that times calls
+  // one by one, as the CPU's does): calls shorter than the clock's overhead are timed in bulk,
+  // and a sample of several scheduler slices (tens of milliseconds) measures the share of a core
+  // a process gets where more processes than cores run at once, not a call that ran alone.
+  double min_sample_s = 20e-6;
 };
 
 struct ComputeBenchOptions {

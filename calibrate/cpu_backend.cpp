@@ -51,10 +51,10 @@ std::optional<std::string> CpuBackend::unsupported(Dtype dtype) const {
 namespace {
 
 // Median seconds per call of `body` after `warmup` untimed calls. A sample repeats the body for
-// at least min_sample_s, so calls shorter than the clock's overhead are timed in bulk.
+// at least timing.min_sample_s, so calls shorter than the clock's overhead are timed in bulk.
 template <class Body>
 double time_calls(const TimingOptions& timing, Body&& body) {
-  constexpr double min_sample_s = 20e-6;
+  const double min_sample_s = timing.min_sample_s;
   for (int i = 0; i < timing.warmup; ++i)
     body();
   std::vector<double> samples;

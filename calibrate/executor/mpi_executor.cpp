@@ -1,6 +1,7 @@
 #include "calibrate/executor/mpi_executor.hpp"
 
 #include <sched.h>
+#include <time.h>
 
 #include <algorithm>
 #include <array>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "calibrate/executor/core_share.hpp"
 #include "calibrate/executor/cpu_kernels.hpp"
 
 namespace scaleplan {
@@ -118,12 +120,46 @@ std::int64_t elements_of(double bytes) {
   return std::max<std::int64_t>(1, std::llround(bytes / sizeof(float)));
 }
 
+double thread_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// The share of a core each rank of this host may compute on: the cores the host's ranks may run
+// on (the union of their affinity masks), over the ranks; 1 where there are as many cores as
+// ranks. Collective over MPI_COMM_WORLD.
+double core_share_of_host() {
+  MPI_Comm host = MPI_COMM_NULL;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &host);
+  int ranks = 1;
+  MPI_Comm_size(host, &ranks);
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  constexpr int words = sizeof(cpu_set_t) / sizeof(unsigned long);
+  std::array<unsigned long, words> local{}, all{};
+  if (sched_getaffinity(0, sizeof mine, &mine) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &mine))
+        local[static_cast<std::size_t>(cpu) / (8 * sizeof(unsigned long))] |=
+            1ul << (static_cast<unsigned>(cpu) % (8 * sizeof(unsigned long)));
+    }
+  }
+  MPI_Allreduce(local.data(), all.data(), words, MPI_UNSIGNED_LONG, MPI_BOR, host);
+  MPI_Comm_free(&host);
+  int cores = 0;
+  for (const unsigned long w : all)
+    cores += __builtin_popcountl(w);
+  return cores > 0 && cores < ranks ? static_cast<double>(cores) / ranks : 1.0;
+}
+
 class CpuMpiBackend final : public ExecutionBackend {
  public:
   CpuMpiBackend(const Plan& plan, const RankProgram& program, MpiContext& context)
       : plan_(plan),
         context_(context),
         kernels_(plan.blocks),
+        share_(core_share_of_host()),
         requests_(program.ops.size(), MPI_REQUEST_NULL),
         times_(program.ops.size()) {
     // One buffer pair per stream, as large as its largest op: a stream has one op in flight.
@@ -153,6 +189,7 @@ class CpuMpiBackend final : public ExecutionBackend {
   void begin_step() override {
     MPI_Barrier(MPI_COMM_WORLD);
     step_start_ = Clock::now();
+    share_.restart(now_s());
   }
 
   double now_s() const override {
@@ -165,7 +202,14 @@ class CpuMpiBackend final : public ExecutionBackend {
       // Between kernels, MPI moves the messages in flight (it progresses only inside its calls),
       // as a GPU's communication kernels run beside its compute.
       for (const Kernel& kernel : plan_.blocks[op.block].kernels) {
+        while (const double wait_s = share_.wait_s(now_s())) {
+          progress();
+          if (wait_s > 50e-6)
+            sched_yield();
+        }
+        const double cpu_s = thread_cpu_s();
         kernels_.run(kernel);
+        share_.spent(thread_cpu_s() - cpu_s);
         progress();
       }
       times_[index].end_s = now_s();
@@ -244,13 +288,18 @@ class CpuMpiBackend final : public ExecutionBackend {
   }
 
   // A rank waiting on a message gives its core to the ranks still computing (more ranks than
-  // cores, under --oversubscribe).
+  // cores, under --oversubscribe), as Open MPI's own waits do there (mpi_yield_when_idle): a rank
+  // that kept polling would hold a core that the rank it waits for needs, and a collective
+  // between ranks sharing cores would last a scheduler slice per message (90 ms instead of 15 us
+  // for a 4-rank all-reduce on 2 loaded cores). What it gives up does not make the others compute
+  // faster than their share: see CoreShare.
   void idle() override { sched_yield(); }
 
  private:
   const Plan& plan_;
   MpiContext& context_;
   CpuKernels kernels_;
+  CoreShare share_;
   std::array<std::vector<float>, stream_count> send_, recv_;
   std::vector<MPI_Request> requests_;
   std::vector<std::uint32_t> in_flight_;  // posted, not yet seen finished

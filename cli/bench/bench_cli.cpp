@@ -87,6 +87,10 @@ int compute_bench_main(int argc, char** argv, const std::string& program,
       ->check(CLI::NonNegativeNumber);
   app.add_option("--repeats", o.timing.repeats, "Timed calls; the median is kept")
       ->check(CLI::PositiveNumber);
+  app.add_option("--min-sample-s", o.timing.min_sample_s,
+                 "Repeat a call within one timed sample for at least this long (default 20e-6; "
+                 "tens of milliseconds where processes share cores)")
+      ->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
     o.memory_min_elements = bytes_option(memory_min, "--memory-min-bytes") / 4;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "calibrate/executor/comparison.hpp"
+#include "calibrate/executor/core_share.hpp"
 #include "calibrate/executor/cpu_kernels.hpp"
 #include "calibrate/executor/executor.hpp"
 #include "calibrate/executor/measured_run.hpp"
@@ -96,6 +97,31 @@ TEST(Executor, RunsOpsInStreamAndGroupOrder) {
             one_step);
   for (const OpTimes& t : m.steps[0])
     EXPECT_LE(t.start_s, t.end_s);
+}
+
+// A rank of 4 on 2 cores computes on half a core: a kernel of 2 ms of CPU time is paid for by
+// 4 ms of the step; what a waiting rank banks is capped at 1 ms.
+TEST(Executor, CoreShareHoldsARankToItsShareOfACore) {
+  CoreShare half(0.5);
+  half.restart(10.0);
+  EXPECT_EQ(half.wait_s(10.0), 0);
+  half.spent(2e-3);  // bank -2 ms: 4 ms of the step at half a core
+  EXPECT_NEAR(half.wait_s(10.0), 4e-3, 1e-12);
+  EXPECT_NEAR(half.wait_s(10.003), 1e-3, 1e-12);  // 1.5 ms earned, 0.5 ms still owed
+  EXPECT_NEAR(half.wait_s(10.004), 0, 1e-12);
+  // A second waited earns 0.5 s, of which 1 ms is kept: a 3 ms kernel then owes 2 ms, 4 ms.
+  EXPECT_EQ(half.wait_s(11.004), 0);
+  half.spent(3e-3);
+  EXPECT_NEAR(half.wait_s(11.004), 4e-3, 1e-12);
+  // A new step starts with nothing banked.
+  half.restart(20.0);
+  half.spent(1e-3);
+  EXPECT_NEAR(half.wait_s(20.0), 2e-3, 1e-12);
+
+  CoreShare whole(1.0);  // as many cores as ranks: nothing held back
+  whole.restart(0);
+  whole.spent(5.0);
+  EXPECT_EQ(whole.wait_s(0), 0);
 }
 
 TEST(Executor, HangStopsNamingTheOpGroupAndMissingRanks) {
