@@ -202,7 +202,7 @@ class CpuMpiBackend final : public ExecutionBackend {
       // Between kernels, MPI moves the messages in flight (it progresses only inside its calls),
       // as a GPU's communication kernels run beside its compute.
       for (const Kernel& kernel : plan_.blocks[op.block].kernels) {
-        while (const double wait_s = share_.wait_s(now_s())) {
+        for (double wait_s = share_.wait_s(now_s()); wait_s > 0; wait_s = share_.wait_s(now_s())) {
           progress();
           if (wait_s > 50e-6)
             sched_yield();
