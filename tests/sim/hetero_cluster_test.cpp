@@ -9,33 +9,13 @@
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/simulate/op_jitter.hpp"
+#include "tests/support/scenario_text.hpp"
 
 namespace scaleplan {
 namespace {
 
-// ResNet-50, data parallel over one H100 node and one A100 node.
-const std::string mixed = R"(name: mixed
-cluster:
-  node_groups:
-    - {name: h100, device: H100-SXM5-80GB, nodes: 1}
-    - {name: a100, device: A100-SXM4-80GB, nodes: 1}
-  devices_per_node: 8
-  network: {topology: fat-tree, link_bandwidth_gbps: 400}
-model:
-  preset: resnet-50
-training:
-  global_batch: 2048
-  micro_batch: 128
-  dtype: bf16
-parallelism:
-  dp: 16
-)";
-
-std::string replace(std::string text, const std::string& from, const std::string& to) {
-  const auto at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  return at == std::string::npos ? text : text.replace(at, from.size(), to);
-}
+using test::replace;
+const std::string& mixed = test::mixed_resnet50_dp;
 
 // The same cluster section with one device everywhere.
 std::string uniform(const std::string& device) {
@@ -46,21 +26,6 @@ std::string uniform(const std::string& device) {
                          "  device: " + device + "\n  nodes: 2\n"),
                  "name: mixed", "name: uniform");
 }
-
-std::string errors_of(const std::string& text) {
-  try {
-    parse_scenario(text, "s.yaml", Catalog::builtin());
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-#define EXPECT_ERROR(text, expected)                                   \
-  do {                                                                 \
-    const std::string e_ = errors_of(text);                            \
-    EXPECT_NE(e_.find(expected), std::string::npos) << "got:\n" << e_; \
-  } while (0)
 
 Prediction predict_text(const std::string& text) {
   const Catalog& catalog = Catalog::builtin();
@@ -98,30 +63,32 @@ TEST(NodeGroups, ReadAsConsecutiveNodesOfTheirDevices) {
 }
 
 TEST(NodeGroups, ErrorsNameTheirKeys) {
-  EXPECT_ERROR(replace(mixed, "  devices_per_node: 8\n",
-                       "  devices_per_node: 8\n  device: A100-SXM4-80GB\n"),
-               "cluster.device: node_groups give each group's device and nodes");
-  EXPECT_ERROR(replace(mixed, "device: A100-SXM4-80GB", "device: A100-SXM9"),
-               "cluster.node_groups[1].device:");
-  EXPECT_ERROR(replace(mixed, "nodes: 1}\n    - {name: a100", "nodes: 0}\n    - {name: a100"),
-               "cluster.node_groups[0].nodes: 0 is out of range");
-  EXPECT_ERROR(replace(mixed, "name: a100", "name: h100"),
-               "cluster.node_groups[1].name: two node groups are named 'h100'");
-  EXPECT_ERROR(replace(mixed, "nodes: 1}\n  devices", "nodes: 1, devices_per_node: 4}\n  devices"),
-               "cluster.node_groups[1].devices_per_node: every node group has the cluster's "
-               "devices_per_node");
-  EXPECT_ERROR(replace(mixed, "name: a100, ", "name: a100, nics: 2, "),
-               "cluster.node_groups[1].nics");
-  EXPECT_ERROR(replace(mixed,
-                       "    - {name: h100, device: H100-SXM5-80GB, nodes: 1}\n"
-                       "    - {name: a100, device: A100-SXM4-80GB, nodes: 1}\n",
-                       "    []\n"),
-               "cluster.node_groups: lists no group");
+  EXPECT_SCENARIO_ERROR(replace(mixed, "  devices_per_node: 8\n",
+                                "  devices_per_node: 8\n  device: A100-SXM4-80GB\n"),
+                        "cluster.device: node_groups give each group's device and nodes");
+  EXPECT_SCENARIO_ERROR(replace(mixed, "device: A100-SXM4-80GB", "device: A100-SXM9"),
+                        "cluster.node_groups[1].device:");
+  EXPECT_SCENARIO_ERROR(
+      replace(mixed, "nodes: 1}\n    - {name: a100", "nodes: 0}\n    - {name: a100"),
+      "cluster.node_groups[0].nodes: 0 is out of range");
+  EXPECT_SCENARIO_ERROR(replace(mixed, "name: a100", "name: h100"),
+                        "cluster.node_groups[1].name: two node groups are named 'h100'");
+  EXPECT_SCENARIO_ERROR(
+      replace(mixed, "nodes: 1}\n  devices", "nodes: 1, devices_per_node: 4}\n  devices"),
+      "cluster.node_groups[1].devices_per_node: every node group has the cluster's "
+      "devices_per_node");
+  EXPECT_SCENARIO_ERROR(replace(mixed, "name: a100, ", "name: a100, nics: 2, "),
+                        "cluster.node_groups[1].nics");
+  EXPECT_SCENARIO_ERROR(replace(mixed,
+                                "    - {name: h100, device: H100-SXM5-80GB, nodes: 1}\n"
+                                "    - {name: a100, device: A100-SXM4-80GB, nodes: 1}\n",
+                                "    []\n"),
+                        "cluster.node_groups: lists no group");
   // The second group's device must run the training dtype: A100s have no fp8.
-  EXPECT_ERROR(replace(mixed, "dtype: bf16", "dtype: fp8"),
-               "cluster.node_groups[1].device: A100-SXM4-80GB has no fp8 peak");
+  EXPECT_SCENARIO_ERROR(replace(mixed, "dtype: bf16", "dtype: fp8"),
+                        "cluster.node_groups[1].device: A100-SXM4-80GB has no fp8 peak");
   // The plan search takes mixed clusters (tests/sim/stage_split_test.cpp), not layer graphs.
-  EXPECT_ERROR(mixed + "search: {tp: [1]}\n", "covers transformers only");
+  EXPECT_SCENARIO_ERROR(mixed + "search: {tp: [1]}\n", "covers transformers only");
 }
 
 TEST(NodeGroups, EachNodeIsBuiltWithItsDevicesLinks) {
@@ -253,20 +220,21 @@ TEST(Jitter, ScenarioErrorsNameTheirKeys) {
     return replace(mixed, "  devices_per_node: 8\n",
                    "  devices_per_node: 8\n  slow_devices: " + list + "\n");
   };
-  EXPECT_ERROR(with("[{device: 1, jitter: {distribution: lognormal, sigma: 0.1}}]"),
-               "cluster.slow_devices[0].jitter.seed: required key");
-  EXPECT_ERROR(with("[{device: 1, jitter: {distribution: gamma, sigma: 0.1, seed: 1}}]"),
-               "cluster.slow_devices[0].jitter.distribution:");
-  EXPECT_ERROR(with("[{device: 1, jitter: {distribution: normal, sigma: 0.5, seed: 1}}]"),
-               "cluster.slow_devices[0].jitter.sigma:");
-  EXPECT_ERROR(with("[{device: 1, jitter: {sigma: 0, seed: 1}}]"),
-               "cluster.slow_devices[0].jitter.sigma:");
-  EXPECT_ERROR(with("[{device: 1}]"), "cluster.slow_devices[0].factor: required key");
-  EXPECT_ERROR(with("[{group: b200, factor: 2}]"),
-               "cluster.slow_devices[0].group: no node group is named 'b200'; use one of h100, "
-               "a100");
-  EXPECT_ERROR(with("[{group: a100, factor: 2}, {device: 9, factor: 2}]"),
-               "device 9 is slowed twice");
+  EXPECT_SCENARIO_ERROR(with("[{device: 1, jitter: {distribution: lognormal, sigma: 0.1}}]"),
+                        "cluster.slow_devices[0].jitter.seed: required key");
+  EXPECT_SCENARIO_ERROR(with("[{device: 1, jitter: {distribution: gamma, sigma: 0.1, seed: 1}}]"),
+                        "cluster.slow_devices[0].jitter.distribution:");
+  EXPECT_SCENARIO_ERROR(with("[{device: 1, jitter: {distribution: normal, sigma: 0.5, seed: 1}}]"),
+                        "cluster.slow_devices[0].jitter.sigma:");
+  EXPECT_SCENARIO_ERROR(with("[{device: 1, jitter: {sigma: 0, seed: 1}}]"),
+                        "cluster.slow_devices[0].jitter.sigma:");
+  EXPECT_SCENARIO_ERROR(with("[{device: 1}]"), "cluster.slow_devices[0].factor: required key");
+  EXPECT_SCENARIO_ERROR(
+      with("[{group: b200, factor: 2}]"),
+      "cluster.slow_devices[0].group: no node group is named 'b200'; use one of h100, "
+      "a100");
+  EXPECT_SCENARIO_ERROR(with("[{group: a100, factor: 2}, {device: 9, factor: 2}]"),
+                        "device 9 is slowed twice");
   // A whole group, slowed and jittered.
   const Scenario s =
       parse_scenario(with("[{group: a100, factor: 1.1, jitter: {sigma: 0.05, seed: 3}}]"), "s.yaml",

@@ -12,30 +12,12 @@
 #include "sim/report/stage_split.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/simulate/compute_model.hpp"
+#include "tests/support/scenario_text.hpp"
 
 namespace scaleplan {
 namespace {
 
-std::string replace(std::string text, const std::string& from, const std::string& to) {
-  const auto at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  return at == std::string::npos ? text : text.replace(at, from.size(), to);
-}
-
-std::string errors_of(const std::string& text) {
-  try {
-    parse_scenario(text, "s.yaml", Catalog::builtin());
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-#define EXPECT_ERROR(text, expected)                                   \
-  do {                                                                 \
-    const std::string e_ = errors_of(text);                            \
-    EXPECT_NE(e_.find(expected), std::string::npos) << "got:\n" << e_; \
-  } while (0)
+using test::replace;
 
 StageSplitProposal propose_text(const std::string& text, int max_simulations = 40) {
   const Catalog& catalog = Catalog::builtin();
@@ -233,22 +215,7 @@ parallelism:
 
 // ResNet-50 data parallel over one H100 node and one A100 node: 16 replicas, one micro-batch
 // each per step.
-const std::string mixed_dp = R"(name: mixed-dp
-cluster:
-  node_groups:
-    - {name: h100, device: H100-SXM5-80GB, nodes: 1}
-    - {name: a100, device: A100-SXM4-80GB, nodes: 1}
-  devices_per_node: 8
-  network: {topology: fat-tree, link_bandwidth_gbps: 400}
-model:
-  preset: resnet-50
-training:
-  global_batch: 2048
-  micro_batch: 128
-  dtype: bf16
-parallelism:
-  dp: 16
-)";
+const std::string& mixed_dp = test::mixed_resnet50_dp;
 
 // Seconds of compute of rank 0's program on `device` with micro-batch `mb`, as the simulator
 // times it.
@@ -282,7 +249,7 @@ TEST(ReplicaMicroBatches, TheSlowerGroupsProportionalShareShortensTheStep) {
       replace(replace(mixed_dp, "  micro_batch: 128\n",
                       "  micro_batch: " + std::to_string(h100_share) +
                           "\n  micro_batch_by_group: {a100: " + std::to_string(a100_share) + "}\n"),
-              "name: mixed-dp", "name: proportional");
+              "name: mixed", "name: proportional");
   const Scenario ps = parse_scenario(proportional, "s.yaml", catalog);
   std::vector<std::int64_t> expected(8, h100_share);
   expected.resize(16, a100_share);
@@ -310,19 +277,20 @@ TEST(ReplicaMicroBatches, TheSlowerGroupsProportionalShareShortensTheStep) {
 }
 
 TEST(ReplicaMicroBatches, ErrorsNameTheirKeys) {
-  EXPECT_ERROR(replace(mixed_dp, "  micro_batch: 128\n",
-                       "  micro_batch: 128\n  micro_batch_by_group: {a10: 64}\n"),
-               "training.micro_batch_by_group.a10");
-  EXPECT_ERROR(replace(mixed_dp, "  micro_batch: 128\n",
-                       "  micro_batch: 128\n  micro_batch_by_group: {a100: 0}\n"),
-               "training.micro_batch_by_group.a100: 0 is out of range");
+  EXPECT_SCENARIO_ERROR(replace(mixed_dp, "  micro_batch: 128\n",
+                                "  micro_batch: 128\n  micro_batch_by_group: {a10: 64}\n"),
+                        "training.micro_batch_by_group.a10");
+  EXPECT_SCENARIO_ERROR(replace(mixed_dp, "  micro_batch: 128\n",
+                                "  micro_batch: 128\n  micro_batch_by_group: {a100: 0}\n"),
+                        "training.micro_batch_by_group.a100: 0 is out of range");
   // 8·128 + 8·100 = 1824 does not divide 2048.
-  EXPECT_ERROR(replace(mixed_dp, "  micro_batch: 128\n",
-                       "  micro_batch: 128\n  micro_batch_by_group: {a100: 100}\n"),
-               "training.micro_batch_by_group: the replicas' micro-batches add up to 1824, which "
-               "does not divide global_batch (2048)");
+  EXPECT_SCENARIO_ERROR(
+      replace(mixed_dp, "  micro_batch: 128\n",
+              "  micro_batch: 128\n  micro_batch_by_group: {a100: 100}\n"),
+      "training.micro_batch_by_group: the replicas' micro-batches add up to 1824, which "
+      "does not divide global_batch (2048)");
   // Without node groups there is no group to name.
-  EXPECT_ERROR(
+  EXPECT_SCENARIO_ERROR(
       replace(replace(mixed_dp,
                       "  node_groups:\n"
                       "    - {name: h100, device: H100-SXM5-80GB, nodes: 1}\n"
@@ -331,7 +299,7 @@ TEST(ReplicaMicroBatches, ErrorsNameTheirKeys) {
               "  micro_batch: 128\n", "  micro_batch: 128\n  micro_batch_by_group: {a100: 64}\n"),
       "training.micro_batch_by_group: the cluster has no node_groups");
   // A replica whose pipeline crosses both groups runs one micro-batch size.
-  EXPECT_ERROR(
+  EXPECT_SCENARIO_ERROR(
       replace(replace(mixed_dp, "  dp: 16\n", "  dp: 8\n  pp: 2\n"), "  micro_batch: 128\n",
               "  micro_batch: 128\n  micro_batch_by_group: {a100: 64}\n"),
       "training.micro_batch_by_group: data-parallel replica 0 runs on node groups h100 "
