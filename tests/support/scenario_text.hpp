@@ -27,10 +27,10 @@ inline std::string scenario_errors_of(const std::string& text) {
   return "";
 }
 
-#define EXPECT_SCENARIO_ERROR(text, expected)                                  \
-  do {                                                                         \
-    const std::string e_ = ::scaleplan::test::scenario_errors_of(text);        \
-    EXPECT_NE(e_.find(expected), std::string::npos) << "got:\n" << e_;         \
+#define EXPECT_SCENARIO_ERROR(text, expected)                           \
+  do {                                                                  \
+    const std::string e_ = ::scaleplan::test::scenario_errors_of(text); \
+    EXPECT_NE(e_.find(expected), std::string::npos) << "got:\n" << e_;  \
   } while (0)
 
 // ResNet-50, data parallel over one H100 node and one A100 node: 16 replicas.
