@@ -1,0 +1,96 @@
+#include "sim/report/modelling_notes.hpp"
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include "hardware/input/diagnostics.hpp"
+#include "sim/strategy/plan_quantities.hpp"
+
+namespace scaleplan {
+
+std::vector<std::string> modelling_notes(const TrainingJob& job) {
+  std::vector<std::string> notes;
+  const auto& par = job.parallelism;
+  if (is_layer_graph_job(job)) {
+    notes.push_back("layer graph " + job.graph->name + " (" +
+                    std::to_string(job.graph->layers.size()) + " layers): a token is one " +
+                    job.graph->sample);
+  }
+  if (job.training.replica_micro_batches_differ()) {
+    // Runs of equal micro-batches over the replicas, in dp order: "176 on replicas 0-7, 80 on
+    // 8-15".
+    const auto& batches = job.training.replica_micro_batch;
+    std::string runs;
+    for (std::size_t first = 0; first < batches.size();) {
+      std::size_t last = first;
+      while (last + 1 < batches.size() && batches[last + 1] == batches[first])
+        ++last;
+      runs += fmt::format("{}{} on replica{} {}", runs.empty() ? "" : ", ", batches[first],
+                          last > first ? "s" : "",
+                          last > first ? fmt::format("{}-{}", first, last) : std::to_string(first));
+      first = last + 1;
+    }
+    notes.push_back("data-parallel replicas' micro-batches (training.micro_batch_by_group): " +
+                    runs);
+  }
+  if (!par.stage_layers.empty()) {
+    std::string split;
+    for (std::int64_t n : par.stage_layers)
+      split += (split.empty() ? "" : ", ") + std::to_string(n);
+    notes.push_back(std::string(par.balance_by_time ? "layers per stage balanced by time: "
+                                                    : "layers per stage: ") +
+                    split);
+  }
+  if (job.unpadded_vocab && !is_layer_graph_job(job)) {
+    const bool gspmd = job.framework.framework == Framework::jax_gspmd;
+    notes.push_back(fmt::format(
+        "vocabulary {} padded to {}, a multiple of {} that tp {} divides ({}); the padded rows "
+        "are computed, stored and counted in the model FLOPs",
+        *job.unpadded_vocab, job.model.vocab, vocab_padding_multiple(job), par.tp,
+        gspmd ? "GSPMD pads an uneven shard to a multiple of the shard count"
+              : "Megatron-LM's make_vocab_size_divisible_by 128 times tp"));
+  }
+  if (par.recompute == Recompute::selective && job.model.flash_attention) {
+    notes.push_back(
+        "recompute: selective changes nothing with flash attention: selective recompute drops the "
+        "attention core's score matrix and recomputes it (Korthikanti et al. 2022), and the fused "
+        "kernel never stores it and recomputes it in its backward already");
+  }
+  if (const auto& f = job.framework; f.framework || f.overlap_param_gather ||
+                                     f.zero3_prefetch_parameters || f.pipeline_scatter_gather ||
+                                     f.tp_comm_overlap ||
+                                     f.grad_reduce_dtype != GradReduceDtype::fp32) {
+    std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
+                       ": gradient reduction " +
+                       (par.overlap_grad_reduce ? "overlapping backward" : "after backward") +
+                       " in " +
+                       std::string(to_string(f.grad_reduce_dtype == GradReduceDtype::fp32
+                                                 ? Dtype::fp32
+                                                 : non_gemm_dtype(job.training.dtype)));
+    if (par.zero == 1 || par.zero == 2) {
+      text += f.overlap_param_gather ? ", weight all-gather overlapping the next forward"
+                                     : ", weight all-gather after the optimizer step";
+    }
+    if (par.zero >= 3) {
+      text += f.zero3_prefetch_parameters ? fmt::format(", ZeRO-3 prefetching {:g} parameters",
+                                                        *f.zero3_prefetch_parameters)
+                                          : ", ZeRO-3 prefetching the next layer";
+    }
+    if (f.pipeline_scatter_gather && par.pp > 1 && par.tp > 1 && !par.sequence_parallel)
+      text += ", pipeline messages scattered over tp and all-gathered";
+    if (tp_comm_overlap_on(job))
+      text += ", tensor-parallel all-gathers and reduce-scatters overlapping the GEMMs";
+    notes.push_back(text);
+  }
+  if (job.training.dtype == Dtype::fp8) {
+    notes.push_back(
+        "fp8: the linear layers' GEMMs run in fp8; attention, norms, elementwise kernels, the "
+        "output layer and the tensor-, context- and pipeline-parallel traffic in bf16 "
+        "(Transformer Engine)");
+  }
+  return notes;
+}
+
+}  // namespace scaleplan
