@@ -1,10 +1,10 @@
 #include "sim/report/modelling_notes.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <algorithm>
 #include <array>
 #include <memory>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include "hardware/input/diagnostics.hpp"
 #include "sim/strategy/plan_quantities.hpp"
 
