@@ -60,7 +60,7 @@ void print_summary(const sweep::Sweep& sweep, const sweep::SweepSummary& summary
 // before the work starts (rank 0 reports its own, or that another rank failed).
 int run_across_ranks(const SweepCommandOptions& o) {
   const auto start = std::chrono::steady_clock::now();
-  const sweep::MpiSession session;
+  const MpiSession session;
   const bool coordinator = session.rank() == 0;
   std::ostream quiet(nullptr);
   std::optional<Catalog> catalog;
@@ -124,7 +124,7 @@ int run_across_ranks(const SweepCommandOptions& o) {
 
 int run_sweep_command(const SweepCommandOptions& o) {
 #ifdef SCALEPLAN_SWEEP_MPI
-  if (sweep::launched_by_mpi())
+  if (launched_by_mpi())
     return run_across_ranks(o);
 #endif
   const auto start = std::chrono::steady_clock::now();

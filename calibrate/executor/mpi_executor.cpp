@@ -18,22 +18,6 @@
 
 namespace scaleplan {
 
-MpiSession::MpiSession() {
-  int initialized = 0;
-  MPI_Initialized(&initialized);
-  if (!initialized) {
-    MPI_Init(nullptr, nullptr);
-    finalize_ = true;
-  }
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-  MPI_Comm_size(MPI_COMM_WORLD, &size_);
-}
-
-MpiSession::~MpiSession() {
-  if (finalize_)
-    MPI_Finalize();
-}
-
 MpiContext::MpiContext(const Plan& plan, int world_rank, int world_size)
     : plan_(plan), rank_(world_rank), size_(world_size) {
   MPI_Group world_group;

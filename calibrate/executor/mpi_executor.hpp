@@ -15,24 +15,9 @@
 
 #include "calibrate/executor/executor.hpp"
 #include "calibrate/executor/measured_run.hpp"
+#include "sim/mpi/mpi_session.hpp"
 
 namespace scaleplan {
-
-// MPI_Init on construction (unless already initialised) and MPI_Finalize on destruction.
-class MpiSession {
- public:
-  MpiSession();
-  ~MpiSession();
-  MpiSession(const MpiSession&) = delete;
-  MpiSession& operator=(const MpiSession&) = delete;
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-
- private:
-  int rank_ = 0;
-  int size_ = 1;
-  bool finalize_ = false;
-};
 
 // What a backend needs of MPI: the world, each group's communicator, and the record of what
 // this rank has issued, which other ranks read to say who has not arrived at a hung op.

@@ -264,12 +264,20 @@ Plan parse_plan_yaml(std::string_view yaml_text, const std::string& file_label) 
     plan.replicas.rank_stride = int_key(replicas, "rank_stride", 1).value_or(1);
     replicas.finish();
   }
-  for (const auto& item : top.sequence("labels")) {
+  const auto labels = top.sequence("labels");
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const YAML::Node& item = labels[i];
     if (!item.IsScalar()) {
       diagnostics.error(item, "labels", "expected a string");
       continue;
     }
-    plan.label(item.Scalar());
+    // Ops name labels by index: a repeated label, interned once, would shift every later index.
+    if (const std::uint32_t index = plan.label(item.Scalar()); index != plan.labels.size() - 1) {
+      diagnostics.error(item, "labels",
+                        fmt::format("{} repeats labels[{}]; labels are distinct (ops name them "
+                                    "by index)",
+                                    quoted(item.Scalar()), index));
+    }
   }
   const auto blocks = top.sequence("blocks");
   for (std::size_t b = 0; b < blocks.size(); ++b) {

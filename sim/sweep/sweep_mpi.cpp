@@ -3,7 +3,6 @@
 #include <mpi.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <deque>
 #include <thread>
 
@@ -163,40 +162,6 @@ SweepSummary work(const SweepRunner& runner, const SweepOptions& options) {
 }
 
 }  // namespace
-
-bool launched_by_mpi() {
-  // mpirun (Open MPI, MPICH and Hydra), srun (a job step of several tasks).
-  for (const char* name :
-       {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"}) {
-    const char* value = std::getenv(name);
-    if (value != nullptr && std::atoi(value) > 1)
-      return true;
-  }
-  return false;
-}
-
-MpiSession::MpiSession() {
-  int provided = 0;
-  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-  MPI_Comm_size(MPI_COMM_WORLD, &size_);
-}
-
-MpiSession::~MpiSession() {
-  MPI_Finalize();
-}
-
-bool MpiSession::all(bool ok) const {
-  int mine = ok ? 1 : 0;
-  int every = 0;
-  MPI_Allreduce(&mine, &every, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  return every == 1;
-}
-
-void MpiSession::abort(int code) const {
-  MPI_Abort(MPI_COMM_WORLD, code);
-  std::abort();  // MPI_Abort does not return; this says so to the compiler
-}
 
 SweepSummary run_sweep_mpi(const MpiSession& session, const SweepRunner& runner, ResultStore* store,
                            const SweepOptions& options) {

@@ -9,34 +9,11 @@
 #include <functional>
 #include <string>
 
+#include "sim/mpi/mpi_session.hpp"
 #include "sim/sweep/sweep_output.hpp"
 #include "sim/sweep/sweep_run.hpp"
 
 namespace scaleplan::sweep {
-
-// Whether this process was started by an MPI launcher with more than one rank (mpirun, srun).
-bool launched_by_mpi();
-
-// MPI for the life of the object: MPI_Init_thread (funneled: only the thread that made it calls
-// MPI) and MPI_Finalize.
-class MpiSession {
- public:
-  MpiSession();
-  ~MpiSession();
-  MpiSession(const MpiSession&) = delete;
-  MpiSession& operator=(const MpiSession&) = delete;
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-  // Whether every rank passes `ok` (a collective call: every rank must make it).
-  bool all(bool ok) const;
-  // Ends every rank of the job with `code` (MPI_Abort): for an error on one rank while the others
-  // wait for it.
-  [[noreturn]] void abort(int code) const;
-
- private:
-  int rank_ = 0;
-  int size_ = 1;
-};
 
 // Runs `runner`'s sweep across the session's ranks; every rank calls it. On rank 0, `store` (the
 // open results file) receives every row and `options.done` says what it holds already;

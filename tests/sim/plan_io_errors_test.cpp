@@ -64,9 +64,12 @@ TEST(PlanIoErrors, NotAPlanFile) {
             "p.yaml:1:1: version: required key is missing");
 }
 
-TEST(PlanIoErrors, LabelsMustBeStrings) {
+TEST(PlanIoErrors, LabelsAreDistinctStrings) {
   EXPECT_EQ(errors_of(replace(valid, "labels: [\"op\"]", "labels: [\"op\", [1]]")),
             "p.yaml:3:16: labels: expected a string");
+  EXPECT_EQ(errors_of(replace(valid, "labels: [\"op\"]", "labels: [\"op\", \"x\", \"op\"]")),
+            "p.yaml:3:21: labels: \"op\" repeats labels[0]; labels are distinct (ops name them by "
+            "index)");
 }
 
 TEST(PlanIoErrors, NegativeSizesAreRefused) {
