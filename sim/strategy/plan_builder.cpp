@@ -40,12 +40,11 @@ void place_chunks(const TrainingJob& job, PlanParts& parts) {
   for (std::size_t c = 0; c < counted.size(); ++c) {
     const bool first_chunk = c == 0;
     const bool last_chunk = c + 1 == counted.size();
-    const std::int64_t start = riders && !first_chunk ? first + 1 : first;
     const std::int64_t count =
         counted[c] + (riders && first_chunk ? 1 : 0) + (riders && last_chunk ? 1 : 0);
-    parts.first_layer_of_chunk.push_back(start);
+    parts.first_layer_of_chunk.push_back(first);
     parts.layers_of_chunk.push_back(count);
-    first = start + count;
+    first += count;
   }
 }
 
