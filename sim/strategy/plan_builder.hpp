@@ -1,6 +1,8 @@
-// Builds the plan of one training step of a dense transformer under tensor (Megatron style, with
-// optional sequence parallelism), pipeline (GPipe, 1F1B, interleaved 1F1B, zero bubble ZB-H1) and
-// data parallelism (gradient all-reduce in buckets, overlapped with the last backward pass).
+// Builds the plan of one training step of any model, given as a layer graph, with one builder:
+// a decoder's transformer layers under tensor (Megatron style, with optional sequence
+// parallelism), context and expert parallelism, any graph under pipeline (GPipe, 1F1B; a decoder
+// also interleaved 1F1B and zero bubble ZB-H1) and data parallelism (gradient all-reduce in
+// buckets, overlapped with the last backward pass).
 #pragma once
 
 #include <cstdint>
