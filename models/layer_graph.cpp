@@ -229,6 +229,11 @@ GraphLayerWork graph_layer_work(const GraphLayer& layer, std::int64_t batch, int
   return w;
 }
 
+bool has_layer_kind(const LayerGraph& graph, LayerKind kind) {
+  return std::any_of(graph.layers.begin(), graph.layers.end(),
+                     [kind](const GraphLayer& l) { return l.kind == kind; });
+}
+
 double graph_forward_flops_per_sample(const LayerGraph& graph) {
   double flops = 0;
   for (const GraphLayer& layer : graph.layers) {

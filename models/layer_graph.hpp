@@ -3,10 +3,10 @@
 // how it runs (a GEMM, a convolution run as an implicit GEMM, attention, a norm, an elementwise
 // or pooling kernel, embedding tables, a whole transformer layer, a language model's token
 // embedding and output head), and shapes per sample, from which its kernels, parameters and
-// activations follow for any micro-batch and dtype. A decoder graph (a token embedding,
-// transformer layers, an output head: decoder_graph, decoder_config) runs with the transformer's
-// kernels and tensor, sequence, context and expert parallelism (sim/strategy/plan_builder.cpp);
-// any other graph layer by layer (sim/strategy/plan_builder_graph.cpp).
+// activations follow for any micro-batch and dtype. One plan builder runs every graph
+// (sim/strategy/plan_builder.cpp): a decoder graph (a token embedding, transformer layers, an
+// output head: decoder_graph, decoder_config) with the transformer's blocks and tensor, sequence,
+// context and expert parallelism; any other graph's layers whole.
 //
 // Units: FLOPs count a multiply-add as two; elements and bytes are per sample (one image, one
 // recommendation query) unless a function takes a batch.
@@ -207,6 +207,9 @@ LayerGraph dlrm_graph(const DlrmConfig& config);
 // Every layer's configuration is `model`'s (`layers` 1, moe.dense_layers 0, experts only on MoE
 // layers), so decoder_config gives `model` back.
 LayerGraph decoder_graph(const TransformerConfig& model);
+
+// Whether the graph has a layer of this kind.
+bool has_layer_kind(const LayerGraph& graph, LayerKind kind);
 
 // Whether the graph has a decoder's shape: a token_embedding first, an output last, and only
 // transformer layers (at least one) between.

@@ -13,7 +13,7 @@ namespace scaleplan {
 std::vector<std::string> modelling_notes(const TrainingJob& job) {
   std::vector<std::string> notes;
   const auto& par = job.parallelism;
-  if (is_layer_graph_job(job)) {
+  if (job.graph && !is_decoder_graph(*job.graph)) {
     notes.push_back("layer graph " + job.graph->name + " (" +
                     std::to_string(job.graph->layers.size()) + " layers): a token is one " +
                     job.graph->sample);
@@ -43,7 +43,7 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
                                                     : "layers per stage: ") +
                     split);
   }
-  if (job.unpadded_vocab && !is_layer_graph_job(job)) {
+  if (job.unpadded_vocab) {
     const bool gspmd = job.framework.framework == Framework::jax_gspmd;
     notes.push_back(fmt::format(
         "vocabulary {} padded to {}, a multiple of {} that tp {} divides ({}); the padded rows "

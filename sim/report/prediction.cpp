@@ -637,9 +637,10 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
   p.step_time_s = sim.step_time_s;
   const double tokens = static_cast<double>(job.training.global_batch * job.model.seq_len);
   p.tokens_per_s = tokens / sim.step_time_s;
-  if (is_layer_graph_job(job)) {
-    // A sample (an image, a query) counts as a token; model FLOPs are three forwards (forward,
-    // and backward's input and weight gradients) of the GEMM, convolution and attention kernels.
+  if (job.graph && !is_decoder_graph(*job.graph)) {
+    // Not a language model: a sample (an image, a query) counts as a token; model FLOPs are three
+    // forwards (forward, and backward's input and weight gradients) of the GEMM, convolution and
+    // attention kernels.
     p.model_parameters = p.model_active_parameters = graph_total_parameters(*job.graph);
     p.model_flops_per_step = 3.0 * graph_forward_flops_per_sample(*job.graph) * tokens;
   } else {
@@ -727,7 +728,7 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
   p.hardware_flops_per_step = hardware_flops_per_step(plan);
   p.hfu = p.hardware_flops_per_step / sim.step_time_s / p.devices / peak_flops_per_s;
   p.notes = modelling_notes(job);
-  if (job.unpadded_vocab && !is_layer_graph_job(job))
+  if (job.unpadded_vocab)
     p.vocab_padding = Prediction::VocabPadding{*job.unpadded_vocab, job.model.vocab};
   if (ranks_differ) {
     p.ranks_differ = why_ranks_differ(cluster);

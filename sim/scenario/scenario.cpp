@@ -534,10 +534,14 @@ Scenario parse_scenario_node(const YAML::Node& root, const std::string& file_lab
   top.accept("description");
   read_cluster(top, catalog, s);
   read_model(top, s);
-  if (is_layer_graph_job(s.job) && (use == ScenarioUse::plan || top.has("search"))) {
+  if (!runs_partitioned(s.job) && (use == ScenarioUse::plan || top.has("search"))) {
+    // The search enumerates tp, cp, ep, ZeRO, recompute and schedules, and its fast estimate
+    // reads the transformer's closed forms (plan_quantities.hpp): a graph whose layers run whole
+    // has only dp and pp to choose and no estimate yet.
     top.error("model",
-              "the plan search (scaleplan plan, search:) covers transformers only; run a "
-              "layer-graph model with scaleplan run, or leave out search:");
+              "the plan search (scaleplan plan, search:) covers transformers only (decoder "
+              "graphs: a token embedding, transformer layers, an output head); run a layer-graph "
+              "model with scaleplan run, or leave out search:");
   }
   read_training(top, s);
   if (diagnostics.empty())

@@ -24,7 +24,7 @@ std::vector<double> layer_times_s(const TrainingJob& job, const ComputeModel& co
   const auto& p = job.parallelism;
   const auto& t = job.training;
   std::vector<double> times;
-  if (is_layer_graph_job(job)) {
+  if (!runs_partitioned(job)) {
     for (const GraphLayer& layer : job.graph->layers) {
       const GraphLayerWork w = graph_layer_work(layer, t.micro_batch, p.dp, t.dtype);
       times.push_back(time_of(w.forward, compute) + time_of(w.backward, compute));

@@ -1,7 +1,15 @@
+// The plan builder: one for every model. It walks the job's layer graph, model chunk by model
+// chunk in the pipeline schedule's order, and makes each layer's ops by its kind and by how the
+// graph runs (runs_partitioned): a decoder's token embedding, transformer layers and output head
+// as the transformer's blocks split over tp, cp and ep; any other layer whole. Around the layers,
+// every graph gets the same pipeline messages, gradient buckets, ZeRO gathers and scatters, and
+// optimizer step.
 #include "sim/strategy/plan_builder.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include <fmt/format.h>
@@ -14,14 +22,72 @@ namespace scaleplan {
 
 using namespace plan_detail;
 
+namespace {
+
+// The graph the plan walks: the job's, or (a job made in code without one) its model's decoder
+// graph.
+std::shared_ptr<const LayerGraph> graph_of(const TrainingJob& job) {
+  return job.graph ? job.graph : std::make_shared<const LayerGraph>(decoder_graph(job.model));
+}
+
+// The graph layers of each model chunk. A partitioned graph's chunks are counted in transformer
+// layers (layers_of_chunks), the token embedding riding with the first chunk and the output head
+// with the last; any other graph's in its layers.
+void place_chunks(const TrainingJob& job, PlanParts& parts) {
+  const std::vector<std::int64_t> counted = layers_of_chunks(job);
+  const bool riders = parts.blocks.has_value();
+  std::int64_t first = 0;
+  for (std::size_t c = 0; c < counted.size(); ++c) {
+    const bool first_chunk = c == 0;
+    const bool last_chunk = c + 1 == counted.size();
+    const std::int64_t count =
+        counted[c] + (riders && first_chunk ? 1 : 0) + (riders && last_chunk ? 1 : 0);
+    parts.first_layer_of_chunk.push_back(first);
+    parts.layers_of_chunk.push_back(count);
+    first += count;
+  }
+}
+
+// What a rank holds of each layer: a partitioned layer's shard (the embedding's and the output
+// head's as the transformer splits them), a whole layer's dense parameters.
+void place_parameters(const TrainingJob& job, PlanParts& parts) {
+  const auto& p = job.parallelism;
+  const auto& m = job.model;
+  const auto& layers = parts.graph->layers;
+  std::int64_t transformers = 0;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    parts.transformer_index.push_back(transformers);
+    if (parts.whole[i]) {
+      parts.layer_params.push_back({parts.whole[i]->work.dense_parameters, 0});
+    } else if (layers[i].kind == LayerKind::token_embedding) {
+      parts.layer_params.push_back(
+          {static_cast<double>(m.vocab / p.tp * m.hidden) +
+               (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0),
+           0});
+    } else if (layers[i].kind == LayerKind::output) {
+      parts.layer_params.push_back(
+          {static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
+               (m.tied_embeddings && p.pp == 1 ? 0.0
+                                               : static_cast<double>(m.vocab / p.tp * m.hidden)),
+           0});
+    } else {
+      parts.layer_params.push_back(layer_parameters_per_rank(m, transformers, p.tp, p.ep));
+    }
+    if (layers[i].kind == LayerKind::transformer)
+      ++transformers;
+  }
+}
+
+}  // namespace
+
 Plan build_plan(const TrainingJob& job, RankScope scope) {
-  if (!is_layer_graph_job(job) && job.parallelism.tp >= 1 &&
-      job.model.vocab % job.parallelism.tp != 0) {
+  if (job.parallelism.tp >= 1 && job.model.vocab % job.parallelism.tp != 0) {
     // The vocabulary padded as the framework pads it (the scenario reader and the planner pad
     // theirs already; a job made in code may not have).
     TrainingJob padded = job;
     pad_vocabulary(padded);
-    return build_plan(padded, scope);
+    if (padded.model.vocab != job.model.vocab)
+      return build_plan(padded, scope);
   }
   if (const auto problems = check_strategy(job); !problems.empty()) {
     std::string text = "build_plan: the job breaks the strategy rules:";
@@ -38,29 +104,38 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
   }
   if (job.training.replica_micro_batches_differ())
     return build_replica_batch_plan(job);
-  if (is_layer_graph_job(job))
-    return build_graph_plan(job, scope);
   const auto& p = job.parallelism;
-  const auto& m = job.model;
+  const std::shared_ptr<const LayerGraph> graph = graph_of(job);
   PlanParts parts;
-  parts.layers_of_chunk = layers_of_chunks(job);
-  parts.first_layer_of_chunk.assign(parts.layers_of_chunk.size(), 0);
-  for (std::size_t c = 1; c < parts.layers_of_chunk.size(); ++c) {
-    parts.first_layer_of_chunk[c] =
-        parts.first_layer_of_chunk[c - 1] + parts.layers_of_chunk[c - 1];
-  }
-  for (std::int64_t l = 0; l < m.layers; ++l)
-    parts.layer_params.push_back(layer_parameters_per_rank(m, l, p.tp, p.ep));
-
+  parts.graph = graph.get();
   Plan plan;
-  parts.blocks = make_blocks(plan, job);
+  if (runs_partitioned(*graph)) {
+    parts.blocks = make_blocks(plan, job);
+    parts.whole.resize(graph->layers.size());
+  } else {
+    for (const GraphLayer& layer : graph->layers) {
+      WholeLayer w{graph_layer_work(layer, job.training.micro_batch, p.dp, job.training.dtype)};
+      parts.all_to_all = parts.all_to_all || w.work.all_to_all_bytes > 0;
+      w.forward_block = plan.add_block({layer.name + " forward", w.work.forward});
+      w.backward_block = plan.add_block({layer.name + " backward", w.work.backward});
+      parts.whole.emplace_back(std::move(w));
+    }
+  }
+  for (int stage = 0; stage < p.pp; ++stage) {
+    parts.optimizer_block.push_back(
+        plan.add_block({"optimizer step stage " + std::to_string(stage),
+                        {optimizer_step_kernel(job, stage_parameters(job, stage))}}));
+  }
+  place_chunks(job, parts);
+  place_parameters(job, parts);
   // With expert parallelism the replicas are blocks of ep data-parallel ranks (the ep groups,
   // identical to each other), so that every group spans whole replicas from the first on.
   // Sharding 2d across slices: a replica is a block of ep indices of a slice's data axis, and
   // the first of each slice is listed, so that the groups across slices (dp_cross) join listed
-  // ranks and the slice's data axis (dp_shard) spans the replicas from the first on.
+  // ranks and the slice's data axis (dp_shard) spans the replicas from the first on. An
+  // embedding table's all-to-all joins the replicas: then every rank is listed.
   const int blocks = p.sharding == WeightSharding::two_d ? p.dcn_dp : 1;
-  if (scope == RankScope::one_replica && p.dp / blocks > p.ep)
+  if (scope == RankScope::one_replica && p.dp / blocks > p.ep && !parts.all_to_all)
     plan.replicas = {p.dp / blocks / p.ep, p.tp * p.cp * p.ep};
   const int world = p.world_size();
   plan.ranks.reserve(world / plan.replicas.count);
@@ -112,7 +187,6 @@ StageBuilder::StageBuilder(Plan& plan, RankProgram& program, const TrainingJob& 
 
 StageBuilder::StageShape StageBuilder::stage_shape() const {
   const auto& p = job_.parallelism;
-  const auto& m = job_.model;
   const RankCoordinates c = coordinates_of(program_.rank, p);
   StageShape k;
   k.stage = c.pp;
@@ -120,13 +194,8 @@ StageBuilder::StageShape StageBuilder::stage_shape() const {
   k.prev = rank_of({c.tp, c.cp, c.dp, (k.stage + p.pp - 1) % p.pp}, p);
   k.chunks = model_chunks(p) / p.pp;
   k.microbatches = microbatches_per_replica(job_);
-  k.boundary_bytes = stage_boundary_bytes(job_);
-  k.embedding_params = static_cast<double>(m.vocab / p.tp * m.hidden) +
-                       (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0);
-  k.output_params =
-      static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
-      (m.tied_embeddings && p.pp == 1 ? 0.0 : static_cast<double>(m.vocab / p.tp * m.hidden));
-  k.activations = layer_activations(parts_.blocks.layer, p.recompute);
+  if (parts_.blocks)
+    k.activations = layer_activations(parts_.blocks->layer, p.recompute);
   return k;
 }
 
@@ -157,77 +226,28 @@ void StageBuilder::build() {
   optimizer_step(k);
 }
 
+double StageBuilder::boundary_bytes_after(std::int64_t i) const {
+  const auto& whole = parts_.whole[static_cast<std::size_t>(i)];
+  return whole ? whole->work.output_bytes : stage_boundary_bytes(job_);
+}
+
 void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
-  const auto& p = job_.parallelism;
-  const auto& m = job_.model;
-  const Blocks& blocks = parts_.blocks;
   const int mb = at.microbatch;
+  const std::int64_t end = at.first_layer + at.layers;
   if (!at.first_chunk) {
-    b_.recv(k.prev, k.boundary_bytes, Stream::pp_recv_prev, "recv activations", mb);
+    b_.recv(k.prev, boundary_bytes_after(at.first_layer - 1), Stream::pp_recv_prev,
+            "recv activations", mb);
     gather_pipeline_message("activations", mb);
   }
-  if (at.first_chunk) {
-    wait_for_weights(0);
-    b_.compute(blocks.embedding_forward, "embedding forward", mb, 0,
-               gather_weights(k.embedding_params, "embedding", mb));
-    if (tp_on_) {
-      b_.collective(
-          groups_.tp,
-          p.sequence_parallel ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce,
-          tp_bytes_, Stream::tp_comm, "embedding tp", mb, true);
-    }
-  }
-  for (std::int64_t l = at.first_layer; l < at.first_layer + at.layers; ++l) {
-    const auto gathered =
-        gather_weights(parts_.layer_params[l].total(), layer_label(l, "layer"), mb);
-    wait_for_weights(1 + static_cast<std::size_t>(l));
-    tp_before(tp_bytes_, layer_label(l, "attention tp"), mb);
-    ring_attention(true, l, mb);
-    const auto attention_op =
-        b_.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
-                   k.activations.attention_stored, gathered);
-    if (sharded_weights_)
-      recent_layer_computes_.push_back(attention_op);
-    tp_after(tp_bytes_, layer_label(l, "attention tp"), mb);
-    if (m.is_moe_layer(l)) {
-      moe_forward(l, mb, false);
-    } else {
-      tp_before(tp_bytes_, layer_label(l, "mlp tp"), mb);
-      b_.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, k.activations.mlp_stored);
-      tp_after(tp_bytes_, layer_label(l, "mlp tp"), mb);
-    }
-  }
-  if (at.last_chunk) {
-    wait_for_weights(1 + static_cast<std::size_t>(m.layers));
-    b_.compute(blocks.output_forward, "output forward", mb, blocks.output.activation_bytes,
-               gather_weights(k.output_params, "output", mb));
-  } else {
-    b_.send(k.next, k.boundary_bytes, Stream::pp_send_next, "send activations", mb);
-  }
+  for (std::int64_t i = at.first_layer; i < end; ++i)
+    layer_forward(k, i, mb);
+  if (!at.last_chunk)
+    b_.send(k.next, boundary_bytes_after(end - 1), Stream::pp_send_next, "send activations", mb);
 }
 
 void StageBuilder::weight_gradient_step(const StageShape& k, const StepPlace& at) {
-  const auto& m = job_.model;
-  const Blocks& blocks = parts_.blocks;
-  const int mb = at.microbatch;
-  for (std::int64_t l = at.first_layer + at.layers - 1; l >= at.first_layer; --l) {
-    if (m.is_moe_layer(l)) {
-      moe_weight_gradient(l, mb);
-    } else {
-      b_.compute(blocks.mlp_weight_gradient, layer_label(l, "mlp weight gradient"), mb,
-                 -k.activations.mlp_kept);
-    }
-    const auto op =
-        b_.compute(blocks.attention_weight_gradient, layer_label(l, "attention weight gradient"),
-                   mb, -k.activations.attention_kept);
-    gradients_ready(parts_.layer_params[l], op, layer_label(l, "layer"), mb, at.last_microbatch);
-  }
-  if (at.first_chunk) {
-    // The embedding's backward is its weight gradient alone.
-    const auto op = b_.compute(blocks.embedding_backward, "embedding backward", mb, 0,
-                               gather_weights(k.embedding_params, "embedding", mb));
-    gradients_ready({k.embedding_params, 0}, op, "embedding", mb, at.last_microbatch);
-  }
+  for (std::int64_t i = at.first_layer + at.layers - 1; i >= at.first_layer; --i)
+    layer_weight_gradient(k, at, i);
   if (at.last_microbatch && job_.parallelism.overlap_grad_reduce)
     reduce_gradients(0, b_.chain(), true);
 }
@@ -235,83 +255,219 @@ void StageBuilder::weight_gradient_step(const StageShape& k, const StepPlace& at
 // The whole backward, or (zero bubble, `split`) its input gradient, which the previous stage
 // waits for; the weight gradient follows in its own step.
 void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool split) {
-  const auto& p = job_.parallelism;
-  const auto& m = job_.model;
-  const Blocks& blocks = parts_.blocks;
-  const auto& attention = blocks.layer.attention;
-  const auto& mlp = blocks.layer.mlp;
   const int mb = at.microbatch;
+  const std::int64_t end = at.first_layer + at.layers;
   if (!at.last_chunk) {
-    b_.recv(k.next, k.boundary_bytes, Stream::pp_recv_next, "recv gradients", mb);
+    b_.recv(k.next, boundary_bytes_after(end - 1), Stream::pp_recv_next, "recv gradients", mb);
     gather_pipeline_message("gradients", mb);
   }
-  if (at.last_chunk) {
+  for (std::int64_t i = end - 1; i >= at.first_layer; --i)
+    layer_backward(k, at, i, split);
+  if (!at.first_chunk) {
+    b_.send(k.prev, boundary_bytes_after(at.first_layer - 1), Stream::pp_send_prev,
+            "send gradients", mb);
+  }
+  if (!split && at.last_microbatch && job_.parallelism.overlap_grad_reduce)
+    reduce_gradients(0, b_.chain(), true);
+}
+
+void StageBuilder::layer_forward(const StageShape& k, std::int64_t i, int mb) {
+  const auto index = static_cast<std::size_t>(i);
+  const LayerKind kind = parts_.graph->layers[index].kind;
+  if (parts_.whole[index]) {
+    whole_forward(i, mb);
+  } else if (kind == LayerKind::token_embedding) {
+    wait_for_weights(index);
+    b_.compute(parts_.blocks->embedding_forward, "embedding forward", mb, 0,
+               gather_weights(parts_.layer_params[index].total(), "embedding", mb));
+    if (tp_on_) {
+      b_.collective(groups_.tp,
+                    job_.parallelism.sequence_parallel ? CollectiveKind::reduce_scatter
+                                                       : CollectiveKind::all_reduce,
+                    tp_bytes_, Stream::tp_comm, "embedding tp", mb, true);
+    }
+  } else if (kind == LayerKind::output) {
+    wait_for_weights(index);
+    b_.compute(parts_.blocks->output_forward, "output forward", mb,
+               parts_.blocks->output.activation_bytes,
+               gather_weights(parts_.layer_params[index].total(), "output", mb));
+  } else {
+    transformer_forward(k, i, mb);
+  }
+}
+
+void StageBuilder::layer_backward(const StageShape& k, const StepPlace& at, std::int64_t i,
+                                  bool split) {
+  const auto index = static_cast<std::size_t>(i);
+  const LayerKind kind = parts_.graph->layers[index].kind;
+  const int mb = at.microbatch;
+  if (parts_.whole[index]) {
+    // Whole layers run on schedules without a split backward (check_strategy).
+    whole_backward(at, i);
+  } else if (kind == LayerKind::token_embedding) {
+    // The embedding's backward is its weight gradient alone: under zero bubble it runs in the
+    // weight-gradient step.
+    if (!split)
+      embedding_backward(at, index);
+  } else if (kind == LayerKind::output) {
     // The output projection's weight gradient runs with its input gradient even under zero
     // bubble: deferring it would keep the logits' gradient (tokens × vocabulary) alive.
+    const Blocks& blocks = *parts_.blocks;
     const auto op =
         b_.compute(blocks.output_backward, "output backward", mb, -blocks.output.activation_bytes,
-                   gather_weights(k.output_params, "output", mb));
+                   gather_weights(parts_.layer_params[index].total(), "output", mb));
     tp_after(tp_bytes_, "output tp", mb);
-    gradients_ready({k.output_params, 0}, op, "output", mb, at.last_microbatch);
+    gradients_ready(parts_.layer_params[index], op, "output", mb, at.last_microbatch);
+  } else {
+    transformer_backward(k, at, i, split);
   }
-  for (std::int64_t l = at.first_layer + at.layers - 1; l >= at.first_layer; --l) {
-    auto gathered = gather_weights(parts_.layer_params[l].total(), layer_label(l, "layer"), mb);
-    if (p.recompute == Recompute::full) {
-      tp_before(tp_bytes_, layer_label(l, "recompute attention tp"), mb);
-      ring_attention(true, l, mb);
-      b_.compute(blocks.attention_forward, layer_label(l, "recompute attention"), mb,
-                 attention.activation_bytes, std::exchange(gathered, std::nullopt));
-      tp_after(tp_bytes_, layer_label(l, "recompute attention tp"), mb);
-      if (m.is_moe_layer(l)) {
-        moe_forward(l, mb, true);
-      } else {
-        tp_before(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
-        b_.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb, mlp.activation_bytes);
-        tp_after(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
-      }
-    }
-    if (m.is_moe_layer(l)) {
-      moe_backward(l, mb, split);  // ZeRO-3 (gathered weights) is refused for MoE models
+}
+
+void StageBuilder::layer_weight_gradient(const StageShape& k, const StepPlace& at, std::int64_t i) {
+  const auto index = static_cast<std::size_t>(i);
+  const LayerKind kind = parts_.graph->layers[index].kind;
+  // Whole layers and the output head ran their weight gradient with their input gradient.
+  if (parts_.whole[index] || kind == LayerKind::output)
+    return;
+  if (kind == LayerKind::token_embedding)
+    embedding_backward(at, index);
+  else
+    transformer_weight_gradient(k, at, i);
+}
+
+void StageBuilder::embedding_backward(const StepPlace& at, std::size_t index) {
+  const int mb = at.microbatch;
+  const auto op = b_.compute(parts_.blocks->embedding_backward, "embedding backward", mb, 0,
+                             gather_weights(parts_.layer_params[index].total(), "embedding", mb));
+  gradients_ready(parts_.layer_params[index], op, "embedding", mb, at.last_microbatch);
+}
+
+void StageBuilder::transformer_forward(const StageShape& k, std::int64_t i, int mb) {
+  const auto index = static_cast<std::size_t>(i);
+  const Blocks& blocks = *parts_.blocks;
+  const std::int64_t l = parts_.transformer_index[index];
+  const auto gathered =
+      gather_weights(parts_.layer_params[index].total(), layer_label(l, "layer"), mb);
+  wait_for_weights(index);
+  tp_before(tp_bytes_, layer_label(l, "attention tp"), mb);
+  ring_attention(true, l, mb);
+  const auto attention_op =
+      b_.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
+                 k.activations.attention_stored, gathered);
+  if (sharded_weights_)
+    recent_layer_computes_.push_back(attention_op);
+  tp_after(tp_bytes_, layer_label(l, "attention tp"), mb);
+  if (job_.model.is_moe_layer(l)) {
+    moe_forward(l, mb, false);
+  } else {
+    tp_before(tp_bytes_, layer_label(l, "mlp tp"), mb);
+    b_.compute(blocks.mlp_forward, layer_label(l, "mlp forward"), mb, k.activations.mlp_stored);
+    tp_after(tp_bytes_, layer_label(l, "mlp tp"), mb);
+  }
+}
+
+void StageBuilder::transformer_weight_gradient(const StageShape& k, const StepPlace& at,
+                                               std::int64_t i) {
+  const auto index = static_cast<std::size_t>(i);
+  const Blocks& blocks = *parts_.blocks;
+  const std::int64_t l = parts_.transformer_index[index];
+  const int mb = at.microbatch;
+  if (job_.model.is_moe_layer(l)) {
+    moe_weight_gradient(l, mb);
+  } else {
+    b_.compute(blocks.mlp_weight_gradient, layer_label(l, "mlp weight gradient"), mb,
+               -k.activations.mlp_kept);
+  }
+  const auto op =
+      b_.compute(blocks.attention_weight_gradient, layer_label(l, "attention weight gradient"), mb,
+                 -k.activations.attention_kept);
+  gradients_ready(parts_.layer_params[index], op, layer_label(l, "layer"), mb, at.last_microbatch);
+}
+
+void StageBuilder::transformer_backward(const StageShape& k, const StepPlace& at, std::int64_t i,
+                                        bool split) {
+  const auto& p = job_.parallelism;
+  const auto index = static_cast<std::size_t>(i);
+  const Blocks& blocks = *parts_.blocks;
+  const auto& attention = blocks.layer.attention;
+  const auto& mlp = blocks.layer.mlp;
+  const std::int64_t l = parts_.transformer_index[index];
+  const int mb = at.microbatch;
+  const bool moe = job_.model.is_moe_layer(l);
+  auto gathered = gather_weights(parts_.layer_params[index].total(), layer_label(l, "layer"), mb);
+  if (p.recompute == Recompute::full) {
+    tp_before(tp_bytes_, layer_label(l, "recompute attention tp"), mb);
+    ring_attention(true, l, mb);
+    b_.compute(blocks.attention_forward, layer_label(l, "recompute attention"), mb,
+               attention.activation_bytes, std::exchange(gathered, std::nullopt));
+    tp_after(tp_bytes_, layer_label(l, "recompute attention tp"), mb);
+    if (moe) {
+      moe_forward(l, mb, true);
     } else {
-      tp_before(tp_bytes_, layer_label(l, "mlp backward tp"), mb);
-      regather_input(layer_label(l, "mlp backward"), mb);
-      if (split) {
-        b_.compute(blocks.mlp_input_gradient, layer_label(l, "mlp input gradient"), mb,
-                   k.activations.mlp_kept - mlp.activation_bytes, gathered);
-      } else {
-        b_.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb, -mlp.activation_bytes,
-                   gathered);
-      }
-      tp_after(tp_bytes_, layer_label(l, "mlp backward tp"), mb);
+      tp_before(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
+      b_.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb, mlp.activation_bytes);
+      tp_after(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
     }
-    if (p.recompute == Recompute::selective) {
-      b_.compute(blocks.attention_core_recompute, layer_label(l, "recompute attention core"), mb,
-                 attention.selective_recompute_saved_bytes);
+  }
+  if (moe) {
+    moe_backward(l, mb, split);  // ZeRO-3 (gathered weights) is refused for MoE models
+  } else {
+    tp_before(tp_bytes_, layer_label(l, "mlp backward tp"), mb);
+    regather_input(layer_label(l, "mlp backward"), mb);
+    if (split) {
+      b_.compute(blocks.mlp_input_gradient, layer_label(l, "mlp input gradient"), mb,
+                 k.activations.mlp_kept - mlp.activation_bytes, gathered);
+    } else {
+      b_.compute(blocks.mlp_backward, layer_label(l, "mlp backward"), mb, -mlp.activation_bytes,
+                 gathered);
     }
-    tp_before(tp_bytes_, layer_label(l, "attention backward tp"), mb);
-    ring_attention(false, l, mb);
-    regather_input(layer_label(l, "attention backward"), mb);
-    const auto op =
-        split ? b_.compute(blocks.attention_input_gradient,
-                           layer_label(l, "attention input gradient"), mb,
-                           k.activations.attention_kept - k.activations.attention_freed)
-              : b_.compute(blocks.attention_backward, layer_label(l, "attention backward"), mb,
-                           -k.activations.attention_freed);
-    tp_after(tp_bytes_, layer_label(l, "attention backward tp"), mb);
-    if (sharded_weights_)
-      recent_layer_computes_.push_back(op);
-    if (!split)
-      gradients_ready(parts_.layer_params[l], op, layer_label(l, "layer"), mb, at.last_microbatch);
+    tp_after(tp_bytes_, layer_label(l, "mlp backward tp"), mb);
   }
-  if (!at.first_chunk) {
-    b_.send(k.prev, k.boundary_bytes, Stream::pp_send_prev, "send gradients", mb);
-  } else if (!split) {
-    const auto op = b_.compute(blocks.embedding_backward, "embedding backward", mb, 0,
-                               gather_weights(k.embedding_params, "embedding", mb));
-    gradients_ready({k.embedding_params, 0}, op, "embedding", mb, at.last_microbatch);
+  if (p.recompute == Recompute::selective) {
+    b_.compute(blocks.attention_core_recompute, layer_label(l, "recompute attention core"), mb,
+               attention.selective_recompute_saved_bytes);
   }
-  if (!split && at.last_microbatch && p.overlap_grad_reduce)
-    reduce_gradients(0, b_.chain(), true);
+  tp_before(tp_bytes_, layer_label(l, "attention backward tp"), mb);
+  ring_attention(false, l, mb);
+  regather_input(layer_label(l, "attention backward"), mb);
+  const auto op =
+      split
+          ? b_.compute(blocks.attention_input_gradient, layer_label(l, "attention input gradient"),
+                       mb, k.activations.attention_kept - k.activations.attention_freed)
+          : b_.compute(blocks.attention_backward, layer_label(l, "attention backward"), mb,
+                       -k.activations.attention_freed);
+  tp_after(tp_bytes_, layer_label(l, "attention backward tp"), mb);
+  if (sharded_weights_)
+    recent_layer_computes_.push_back(op);
+  if (!split)
+    gradients_ready(parts_.layer_params[index], op, layer_label(l, "layer"), mb,
+                    at.last_microbatch);
+}
+
+// A whole layer: its forward, and an embedding table's pooled vectors exchanged by all-to-all
+// over the data-parallel group (the tables are sharded over it).
+void StageBuilder::whole_forward(std::int64_t i, int mb) {
+  const WholeLayer& layer = *parts_.whole[static_cast<std::size_t>(i)];
+  const std::string& name = parts_.graph->layers[static_cast<std::size_t>(i)].name;
+  b_.compute(layer.forward_block, name + " forward", mb, layer.work.activation_bytes);
+  if (layer.work.all_to_all_bytes > 0) {
+    b_.collective(groups_.dp, CollectiveKind::all_to_all, layer.work.all_to_all_bytes,
+                  Stream::ep_comm, name + " all-to-all", mb, true);
+  }
+}
+
+void StageBuilder::whole_backward(const StepPlace& at, std::int64_t i) {
+  const auto index = static_cast<std::size_t>(i);
+  const WholeLayer& layer = *parts_.whole[index];
+  const std::string& name = parts_.graph->layers[index].name;
+  const int mb = at.microbatch;
+  if (layer.work.all_to_all_bytes > 0) {
+    b_.collective(groups_.dp, CollectiveKind::all_to_all, layer.work.all_to_all_bytes,
+                  Stream::ep_comm, name + " all-to-all backward", mb, true);
+  }
+  const auto op =
+      b_.compute(layer.backward_block, name + " backward", mb, -layer.work.activation_bytes);
+  gradients_ready(parts_.layer_params[index], op, name, mb, at.last_microbatch);
 }
 
 // The tied embedding's gradient all-reduce between the first and last stages, the optimizer
@@ -333,7 +489,7 @@ void StageBuilder::optimizer_step(const StageShape& k) {
   Op op;
   op.kind = OpKind::compute;
   op.stream = Stream::compute;
-  op.block = parts_.blocks.optimizer_step[s];
+  op.block = parts_.optimizer_block[static_cast<std::size_t>(s)];
   op.label = plan_.label("optimizer step");
   op.deps.assign(before_step.begin(), before_step.end());
   if (b_.chain())
@@ -364,8 +520,7 @@ void StageBuilder::optimizer_step(const StageShape& k) {
 // of the gradient buckets' size (Megatron-Core's ParamAndGradBuffer shares them).
 void StageBuilder::gather_stepped_weights_ahead(const StageShape& k) {
   const auto& p = job_.parallelism;
-  const auto& m = job_.model;
-  weight_gathers_ahead_.assign(static_cast<std::size_t>(m.layers) + 2, {});
+  weight_gathers_ahead_.assign(parts_.graph->layers.size(), {});
   if (!(p.zero == 1 || p.zero == 2) || !job_.framework.overlap_param_gather)
     return;
   const double bucket_params = grad_bucket_bytes_ / grad_bytes_;
@@ -401,13 +556,9 @@ void StageBuilder::gather_stepped_weights_ahead(const StageShape& k) {
   // The stage's model chunks in the order their first forward runs.
   for (int c = 0; c < k.chunks; ++c) {
     const int model_chunk = c * p.pp + k.stage;
-    if (model_chunk == 0)
-      add(0, {k.embedding_params, 0});
     const std::int64_t first = parts_.first_layer_of_chunk[model_chunk];
-    for (std::int64_t l = first; l < first + parts_.layers_of_chunk[model_chunk]; ++l)
-      add(1 + static_cast<std::size_t>(l), parts_.layer_params[l]);
-    if (model_chunk == p.pp * k.chunks - 1)
-      add(1 + static_cast<std::size_t>(m.layers), {k.output_params, 0});
+    for (std::int64_t i = first; i < first + parts_.layers_of_chunk[model_chunk]; ++i)
+      add(static_cast<std::size_t>(i), parts_.layer_params[static_cast<std::size_t>(i)]);
   }
   flush(dense, groups_.dp, "dp");
   flush(expert, groups_.edp, "expert dp");

@@ -1,6 +1,8 @@
-// Builds the plan of one training step of a dense transformer under tensor (Megatron style, with
-// optional sequence parallelism), pipeline (GPipe, 1F1B, interleaved 1F1B, zero bubble ZB-H1) and
-// data parallelism (gradient all-reduce in buckets, overlapped with the last backward pass).
+// Builds the plan of one training step of any model, given as a layer graph, with one builder:
+// a decoder's transformer layers under tensor (Megatron style, with optional sequence
+// parallelism), context and expert parallelism, any graph under pipeline (GPipe, 1F1B; a decoder
+// also interleaved 1F1B and zero bubble ZB-H1) and data parallelism (gradient all-reduce in
+// buckets, overlapped with the last backward pass).
 #pragma once
 
 #include <cstdint>
@@ -48,7 +50,8 @@ std::int64_t vocab_padding_multiple(const TrainingJob& job);
 // Where tp does not divide the written vocabulary (unpadded_vocab, else model.vocab), sets
 // model.vocab to it rounded up to vocab_padding_multiple and records the written size in
 // unpadded_vocab; where tp divides it, restores the written size (no padding: scenarios whose
-// vocabulary tp divides keep their prediction). Idempotent; a layer-graph job is left alone.
+// vocabulary tp divides keep their prediction). Idempotent; a job whose graph has no token
+// embedding is left alone (nothing else reads the vocabulary).
 void pad_vocabulary(TrainingJob& job);
 
 // Rank layout (Megatron-LM's default order, tensor parallel fastest):
@@ -70,9 +73,17 @@ int microbatches_per_replica(const TrainingJob& job);
 TransformerConfig graph_job_model(const LayerGraph& graph);
 void set_graph(TrainingJob& job, LayerGraph graph);
 
-// Whether the job runs layer by layer (build_graph_plan): a graph that is not a decoder graph.
-// A decoder graph, and a job without a graph, run as the transformer `model` is.
-bool is_layer_graph_job(const TrainingJob& job);
+// Whether the graph's layers run partitioned: a decoder graph's token embedding, transformer
+// layers and output head run as the transformer's blocks (shared by its identical layers), split
+// over tp, cp and ep with their collectives, with sequence parallelism, recompute, ZeRO and zero
+// bubble's split backward; its pipeline stages count transformer layers (stage_layers), the
+// embedding riding with the first and the output head with the last. Every layer of any other
+// graph runs whole, over dp and pp: its own forward and backward block (graph_layer_work), its
+// stages counting graph layers. A ViT's transformer layers run whole too: split, they would make
+// other ops than the one per layer and pass that its plans have had.
+bool runs_partitioned(const LayerGraph& graph);
+// A job's graph's; a job without a graph trains `model`, a decoder, partitioned.
+bool runs_partitioned(const TrainingJob& job);
 
 // Layers of each model chunk: parallelism.stage_layers when set, else chunk_layers.
 std::vector<std::int64_t> layers_of_chunks(const TrainingJob& job);
@@ -99,10 +110,6 @@ double gradient_bucket_bytes(const TrainingJob& job);
 
 // Bytes per parameter of the job's data-parallel gradient reduction (framework.grad_reduce_dtype).
 double gradient_reduction_bytes(const TrainingJob& job);
-
-// The plan of a layer-graph job (is_layer_graph_job): data and pipeline parallelism, the embedding
-// tables' all-to-all over the data-parallel group; build_plan calls it for such jobs.
-Plan build_graph_plan(const TrainingJob& job, RankScope scope);
 
 // Static memory of a pipeline stage's rank: weights, gradients, optimizer state.
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage);

@@ -1,6 +1,6 @@
-// The compute blocks a job's programs run: a layer's attention and MLP (whole, and split into
-// input and weight gradients for zero bubble), the embedding, the output head, and each stage's
-// optimizer step.
+// The compute blocks of a partitioned graph's layers: a transformer layer's attention and MLP
+// (whole, and split into input and weight gradients for zero bubble), the embedding, the output
+// head; and each stage's optimizer step kernel.
 #include <string>
 
 #include "sim/strategy/plan_builder_detail.hpp"
@@ -51,11 +51,6 @@ Blocks make_blocks(Plan& plan, const TrainingJob& job) {
         plan.add_block({"mlp backward input gradient", b.layer.mlp.backward_input});
     b.mlp_weight_gradient =
         plan.add_block({"mlp backward weight gradient", b.layer.mlp.backward_weight});
-  }
-  for (int stage = 0; stage < p.pp; ++stage) {
-    b.optimizer_step.push_back(
-        plan.add_block({"optimizer step stage " + std::to_string(stage),
-                        {optimizer_step_kernel(job, stage_parameters(job, stage))}}));
   }
   return b;
 }

@@ -74,13 +74,13 @@ struct Blocks {
   // Zero-bubble schedules only: the layer's backward in its input- and weight-gradient parts.
   std::uint32_t attention_input_gradient = 0, attention_weight_gradient = 0;
   std::uint32_t mlp_input_gradient = 0, mlp_weight_gradient = 0;
-  std::vector<std::uint32_t> optimizer_step;  // by stage
   LayerWork layer;
   Block embedding;
   Block output;
   std::optional<MoeBlocks> moe;
 };
 
+// The transformer's blocks (not the optimizer step's), shared by a decoder graph's layers.
 Blocks make_blocks(Plan& plan, const TrainingJob& job);
 MoeBlocks make_moe_blocks(Plan& plan, const TrainingJob& job, const LayerPartition& partition);
 
@@ -130,13 +130,28 @@ class RankBuilder {
   std::vector<std::uint32_t> pending_after_next_;  // ... and the one after it
 };
 
-// What build_plan makes once for the programs of every stage.
+// A layer that runs whole (runs_partitioned, plan_builder.hpp): its work for one micro-batch and
+// its own forward and backward blocks.
+struct WholeLayer {
+  GraphLayerWork work;
+  std::uint32_t forward_block = 0;
+  std::uint32_t backward_block = 0;
+};
+
+// What build_plan makes once for the programs of every stage. Layers are the graph's, by index.
 struct PlanParts {
-  Blocks blocks;
+  const LayerGraph* graph = nullptr;
+  std::optional<Blocks> blocks;                  // where the graph runs partitioned
+  std::vector<std::optional<WholeLayer>> whole;  // by layer, where it runs whole
+  std::vector<std::uint32_t> optimizer_block;    // by stage
   std::vector<GroupsOfRank> groups;
-  std::vector<std::int64_t> layers_of_chunk;  // model chunks in model order
+  std::vector<std::int64_t> layers_of_chunk;  // graph layers of each model chunk, in model order
   std::vector<std::int64_t> first_layer_of_chunk;
   std::vector<ParameterSplit> layer_params;  // what a rank holds of each layer
+  // A transformer layer's index among the graph's transformer layers (its label "L<index>").
+  std::vector<std::int64_t> transformer_index;
+  // Whether an embedding table's all-to-all joins the data-parallel replicas.
+  bool all_to_all = false;
 };
 
 // Builds the program of one rank (program.rank, whose static memory and identity are set): its
@@ -155,19 +170,16 @@ class StageBuilder {
     int prev = 0;
     int chunks = 1;  // model chunks per stage (virtual stages)
     int microbatches = 1;
-    double boundary_bytes = 0;  // activations crossing a stage boundary
-    double embedding_params = 0;
-    double output_params = 0;
-    // Activation bytes a layer's attention and MLP keep for backward, a whole backward frees,
-    // and a split input gradient leaves for the weight gradient.
+    // Activation bytes a partitioned transformer layer's attention and MLP keep for backward, a
+    // whole backward frees, and a split input gradient leaves for the weight gradient.
     LayerActivations activations;
   };
   // Where one step of the pipeline order falls in the model.
   struct StepPlace {
     int microbatch = 0;
-    bool first_chunk = false;  // holds the embedding
-    bool last_chunk = false;   // holds the output head
-    std::int64_t first_layer = 0;
+    bool first_chunk = false;      // holds the first layer
+    bool last_chunk = false;       // holds the last layer
+    std::int64_t first_layer = 0;  // graph layers
     std::int64_t layers = 0;
     bool last_microbatch = false;
   };
@@ -176,6 +188,19 @@ class StageBuilder {
   void forward_step(const StageShape& k, const StepPlace& at);
   void weight_gradient_step(const StageShape& k, const StepPlace& at);
   void backward_step(const StageShape& k, const StepPlace& at, bool split);
+  // One layer's ops in a pass, by its kind and how it runs (runs_partitioned).
+  void layer_forward(const StageShape& k, std::int64_t i, int mb);
+  void layer_backward(const StageShape& k, const StepPlace& at, std::int64_t i, bool split);
+  void layer_weight_gradient(const StageShape& k, const StepPlace& at, std::int64_t i);
+  void transformer_forward(const StageShape& k, std::int64_t i, int mb);
+  void transformer_backward(const StageShape& k, const StepPlace& at, std::int64_t i, bool split);
+  void transformer_weight_gradient(const StageShape& k, const StepPlace& at, std::int64_t i);
+  // The embedding's backward: its weight gradient alone.
+  void embedding_backward(const StepPlace& at, std::size_t index);
+  void whole_forward(std::int64_t i, int mb);
+  void whole_backward(const StepPlace& at, std::int64_t i);
+  // Bytes of the activations a pipeline stage boundary after layer i carries.
+  double boundary_bytes_after(std::int64_t i) const;
   void optimizer_step(const StageShape& k);
   // The distributed optimizer's weight all-gathers, issued at the start of the step in buckets
   // when they overlap the forward (framework.overlap_param_gather); each layer's first forward

@@ -61,8 +61,12 @@ void set_graph(TrainingJob& job, LayerGraph graph) {
   job.graph = std::make_shared<const LayerGraph>(std::move(graph));
 }
 
-bool is_layer_graph_job(const TrainingJob& job) {
-  return job.graph && !is_decoder_graph(*job.graph);
+bool runs_partitioned(const LayerGraph& graph) {
+  return is_decoder_graph(graph);
+}
+
+bool runs_partitioned(const TrainingJob& job) {
+  return !job.graph || runs_partitioned(*job.graph);
 }
 
 std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks) {

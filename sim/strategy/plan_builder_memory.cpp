@@ -18,7 +18,7 @@ BytesPerParameter bytes_per_parameter(Dtype dtype) {
 ParameterSplit stage_parameters(const TrainingJob& job, int stage) {
   const auto& m = job.model;
   const auto& p = job.parallelism;
-  if (is_layer_graph_job(job))
+  if (!runs_partitioned(job))
     return {graph_stage_dense_parameters(job, stage), 0};
   // Model chunk c runs on stage c mod pp.
   const auto layers = layers_of_chunks(job);
@@ -46,6 +46,17 @@ ParameterSplit stage_parameters(const TrainingJob& job, int stage) {
     if (!m.tied_embeddings || p.pp > 1)
       params.dense += vocab_shard;
   }
+  return params;
+}
+
+double graph_stage_dense_parameters(const TrainingJob& job, int stage) {
+  const std::vector<std::int64_t> layers = layers_of_chunks(job);
+  std::int64_t first = 0;
+  for (int s = 0; s < stage; ++s)
+    first += layers[static_cast<std::size_t>(s)];
+  double params = 0;
+  for (std::int64_t l = first; l < first + layers[static_cast<std::size_t>(stage)]; ++l)
+    params += graph_dense_parameters(job.graph->layers[static_cast<std::size_t>(l)]);
   return params;
 }
 
@@ -88,7 +99,7 @@ double zero3_gathered_parameters(const TrainingJob& job) {
 
 StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
   StaticMemory memory = static_memory_of_stage(job, stage_parameters(job, stage));
-  if (is_layer_graph_job(job)) {
+  if (job.graph && has_layer_kind(*job.graph, LayerKind::embedding)) {
     // Embedding tables sharded over the data-parallel ranks, with their optimizer state; their
     // gradients never exist whole (the update is fused into their backward).
     const std::vector<std::int64_t> layers = layers_of_chunks(job);

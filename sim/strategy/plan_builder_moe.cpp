@@ -42,21 +42,21 @@ MoeBlocks make_moe_blocks(Plan& plan, const TrainingJob& job, const LayerPartiti
 
 void StageBuilder::ep_all_to_all(const std::string& label, int mb) {
   if (job_.parallelism.ep > 1) {
-    b_.collective(groups_.ep, CollectiveKind::all_to_all, parts_.blocks.moe->work.dispatch_bytes,
+    b_.collective(groups_.ep, CollectiveKind::all_to_all, parts_.blocks->moe->work.dispatch_bytes,
                   Stream::ep_comm, label + " all-to-all", mb, true);
   }
 }
 
 void StageBuilder::expert_tp(CollectiveKind kind, const std::string& label, int mb) {
   if (tp_on_) {
-    b_.collective(groups_.tp, kind, parts_.blocks.moe->work.expert_tp_bytes, Stream::tp_comm,
+    b_.collective(groups_.tp, kind, parts_.blocks->moe->work.expert_tp_bytes, Stream::tp_comm,
                   label + (kind == CollectiveKind::all_gather ? " all-gather" : " reduce-scatter"),
                   mb, true);
   }
 }
 
 void StageBuilder::moe_forward(std::int64_t l, int mb, bool recompute) {
-  const MoeBlocks& x = *parts_.blocks.moe;
+  const MoeBlocks& x = *parts_.blocks->moe;
   const std::string pass = recompute ? "recompute moe " : "moe ";
   // Full recompute keeps nothing in the forward pass; the recompute keeps it all.
   const bool keep = recompute || job_.parallelism.recompute != Recompute::full;
@@ -77,7 +77,7 @@ void StageBuilder::moe_forward(std::int64_t l, int mb, bool recompute) {
 }
 
 void StageBuilder::moe_backward(std::int64_t l, int mb, bool split) {
-  const MoeBlocks& x = *parts_.blocks.moe;
+  const MoeBlocks& x = *parts_.blocks->moe;
   // Run whole, a block's backward frees everything its forward kept; split, its input gradient
   // frees all but what its weight gradient reads and adds the output gradients it makes for it.
   auto backward = [&](std::uint32_t whole, std::uint32_t input_gradient, const Block& block,
@@ -107,7 +107,7 @@ void StageBuilder::moe_backward(std::int64_t l, int mb, bool split) {
 
 // Nothing waits for these but the gradient reduction; each frees what its input gradient left.
 void StageBuilder::moe_weight_gradient(std::int64_t l, int mb) {
-  const MoeBlocks& x = *parts_.blocks.moe;
+  const MoeBlocks& x = *parts_.blocks->moe;
   if (!x.work.shared.forward.empty()) {
     b_.compute(x.shared_weight_gradient, layer_label(l, "moe shared experts weight gradient"), mb,
                -weight_gradient_kept_bytes(x.work.shared));

@@ -110,14 +110,22 @@ void check_stage_layers(const TrainingJob& job, Problems& problems) {
   }
 }
 
-// A layer graph runs under data and pipeline parallelism (GPipe or 1F1B) with its tables
-// sharded over the data-parallel ranks; the rest is not modelled for it.
+// A graph whose layers run whole (runs_partitioned) runs under data and pipeline parallelism
+// (GPipe or 1F1B) with its tables sharded over the data-parallel ranks. The rest partitions a
+// layer (tp, cp, ep, sequence parallelism), keeps part of its activations (recompute), splits its
+// backward (zero bubble) or its weights (ZeRO), which the builder does for a decoder's
+// transformer layers, not for a whole layer.
 void check_graph_degrees(const TrainingJob& job, Problems& problems) {
   const auto& p = job.parallelism;
   const auto not_modelled = [&](std::string_view key, bool broken, std::string_view what) {
     if (broken) {
       problems.push_back(
-          {key, {}, fmt::format("{} is not modelled for layer-graph models; {}", key, what)});
+          {key,
+           {},
+           fmt::format("{} is not modelled for layer-graph models: their layers run whole, and "
+                       "only a decoder graph's (a token embedding, transformer layers, an output "
+                       "head) run partitioned; {}",
+                       key, what)});
     }
   };
   not_modelled("parallelism.tp", p.tp != 1, "use tp: 1");
@@ -146,7 +154,7 @@ void check_graph_degrees(const TrainingJob& job, Problems& problems) {
 void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) {
   const auto& p = job.parallelism;
   const auto& m = job.model;
-  if (is_layer_graph_job(job)) {
+  if (!runs_partitioned(job)) {
     check_graph_degrees(job, problems);
     return;
   }

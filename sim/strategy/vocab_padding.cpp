@@ -13,7 +13,9 @@ std::int64_t vocab_padding_multiple(const TrainingJob& job) {
 }
 
 void pad_vocabulary(TrainingJob& job) {
-  if (is_layer_graph_job(job) || job.parallelism.tp < 1)
+  // Only a token embedding reads the vocabulary (a job without a graph trains a decoder).
+  if ((job.graph && !has_layer_kind(*job.graph, LayerKind::token_embedding)) ||
+      job.parallelism.tp < 1)
     return;
   const std::int64_t written = job.unpadded_vocab.value_or(job.model.vocab);
   if (written % job.parallelism.tp == 0) {

@@ -7,8 +7,10 @@
 #include <sstream>
 
 #include "models/layer_graph.hpp"
+#include "sim/plan/plan_io.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/strategy/plan_builder.hpp"
 
 namespace scaleplan {
 namespace {
@@ -163,6 +165,56 @@ TEST(DecoderGraph, TheShippedLayerListPredictsWhatThePresetScenarioDoes) {
   layers.replace(layers.find(name), name.size(), "name: gpt3-1.3b-8xa100");
   EXPECT_EQ(report_of(layers, false), report_of(preset, false));
   EXPECT_EQ(report_of(layers, true), report_of(preset, true));
+}
+
+std::string plan_text(const TrainingJob& job) {
+  std::ostringstream out;
+  write_plan(build_plan(job, RankScope::one_replica), out);
+  return out.str();
+}
+
+TEST(DecoderGraph, AJobWithoutAGraphBuildsThePlanOfItsDecoderGraph) {
+  // One builder walks the graph: a job made in code trains its model as the model's decoder
+  // graph, op for op, under every kind of parallelism the transformer's layers take.
+  TrainingJob job;
+  job.model = *transformer_preset("deepseek-v3");
+  job.model.layers = 4;
+  job.model.moe.dense_layers = 1;
+  job.training.global_batch = 16;
+  job.training.micro_batch = 1;
+  job.parallelism.tp = 2;
+  job.parallelism.sequence_parallel = true;
+  job.parallelism.pp = 2;
+  job.parallelism.dp = 4;
+  job.parallelism.ep = 2;
+  job.parallelism.schedule = PipelineSchedule::zero_bubble_h1;
+  TrainingJob as_graph = job;
+  set_graph(as_graph, decoder_graph(job.model));
+  EXPECT_EQ(plan_text(as_graph), plan_text(job));
+}
+
+TEST(DecoderGraph, AVitsTransformerLayersRunWholeUnderTheSameBuilder) {
+  // A ViT is not a decoder graph: each of its layers, the transformer ones too, is one op per
+  // pass, and pipeline stages count its graph layers.
+  TrainingJob job;
+  set_graph(job, *graph_preset("vit-b/16"));
+  EXPECT_FALSE(runs_partitioned(job));
+  job.training.global_batch = 8;
+  job.training.micro_batch = 2;
+  job.parallelism.pp = 2;
+  job.parallelism.dp = 2;
+  const Plan plan = build_plan(job, RankScope::one_replica);
+  int encoder_forwards = 0;
+  for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
+    for (const Op& op : plan.ops_of(r)) {
+      const std::string& label = plan.labels[op.label];
+      EXPECT_EQ(label.find("attention"), std::string::npos) << label;
+      if (label == "encoder.0 forward")
+        ++encoder_forwards;
+    }
+  }
+  // The first stage's listed rank runs encoder.0 once per micro-batch (2 of them).
+  EXPECT_EQ(encoder_forwards, 2);
 }
 
 TEST(DecoderGraph, ErrorsNameTheLayer) {
