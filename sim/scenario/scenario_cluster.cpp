@@ -243,6 +243,7 @@ void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& clu
       c.error("node_groups", fmt::format("the groups' nodes hold {} devices; scaleplan "
                                          "simulates at most {}",
                                          devices, max_devices));
+      cluster.node_groups.clear();  // not counted again in an int, nor built
     } else {
       cluster.nodes = sized.nodes;
       cluster.devices_per_node = sized.devices_per_node;

@@ -121,9 +121,8 @@ TEST(NodeShapes, TransfersIntoASmallerNodeShareItsNics) {
   const double nic_bytes_per_s = 100e9 / 8;
   const double bytes = 1e9;
   for (int k : {1, 2, 4}) {
-    const ClusterSpec c = read(replace(shapes, "nics_per_node: 2", "nics_per_node: " +
-                                                                       std::to_string(k)))
-                              .cluster;
+    const ClusterSpec c =
+        read(replace(shapes, "nics_per_node: 2", "nics_per_node: " + std::to_string(k))).cluster;
     ASSERT_LT(nic_bytes_per_s, c.device_at(0).host_link_bandwidth_bytes_per_s.value);
     ASSERT_LT(nic_bytes_per_s, c.device_at(16).host_link_bandwidth_bytes_per_s.value);
     const Topology t(c);
@@ -209,9 +208,8 @@ TEST(NodeShapes, ErrorsNameTheirKeysAndWhatIsValid) {
   // cluster.devices_per_node may be left out only when every group gives its own.
   EXPECT_SCENARIO_ERROR(replace(shapes, "  devices_per_node: 8\n", ""),
                         "cluster.devices_per_node: required key");
-  const Scenario every_group =
-      read(replace(replace(shapes, "  devices_per_node: 8\n", ""), "nodes: 2}",
-                   "nodes: 2, devices_per_node: 8}"));
+  const Scenario every_group = read(replace(replace(shapes, "  devices_per_node: 8\n", ""),
+                                            "nodes: 2}", "nodes: 2, devices_per_node: 8}"));
   EXPECT_EQ(every_group.cluster.device_count(), 32);
 }
 
