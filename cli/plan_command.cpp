@@ -81,8 +81,9 @@ int run_plan(const PlanOptions& o) {
   if (mixed && !o.json) {
     std::string groups;
     for (const NodeGroup& g : scenario.cluster.node_groups) {
-      groups += fmt::format("{}{} x {} ({})", groups.empty() ? "" : " + ",
-                            g.nodes * scenario.cluster.devices_per_node, g.device.name, g.name);
+      groups +=
+          fmt::format("{}{} x {} ({})", groups.empty() ? "" : " + ",
+                      g.nodes * scenario.cluster.shape_of_group(g).devices, g.device.name, g.name);
     }
     std::cout << fmt::format(
         "note: node groups of different devices ({}): every candidate is estimated on {}, the "

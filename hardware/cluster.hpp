@@ -139,13 +139,27 @@ struct DeviceSlowdown {
   std::optional<OpJitter> jitter;
 };
 
+// What one node is made of: its devices, the fabric that joins them, its NICs.
+struct NodeShape {
+  int devices = 1;
+  NodeFabric fabric = NodeFabric::nvswitch;
+  int nics = 0;
+  bool operator==(const NodeShape&) const = default;
+};
+
 // Consecutive nodes of one device kind (cluster.node_groups): a cluster that mixes device
-// generations, 32 H100 nodes and 32 A100 nodes say. Every group has the cluster's node shape
-// (devices_per_node, node_fabric, NICs); each node is built with its group's device's links.
+// generations, 32 H100 nodes and 32 A100 nodes say. A group may have its own node shape (4-GPU
+// A100 nodes beside 8-GPU H100 nodes, PCIe beside NVSwitch); each node is built with its group's
+// shape and its group's device's links.
 struct NodeGroup {
   std::string name;  // unique in the cluster; for reports and slow_devices' `group:`
   DeviceSpec device;
   int nodes = 1;
+  // The group's own shape; absent: the cluster's (devices_per_node, node_fabric,
+  // network.nics_per_node).
+  std::optional<int> devices_per_node;
+  std::optional<NodeFabric> node_fabric;
+  std::optional<int> nics_per_node;
 };
 
 struct ClusterSpec {
@@ -153,6 +167,8 @@ struct ClusterSpec {
   // cluster-wide settings take: the collective step latency, the torus links).
   DeviceSpec device;
   int nodes = 1;
+  // Every node's shape without node groups; with them, the shape of the groups that do not give
+  // their own (shape_of_node).
   int devices_per_node = 1;
   NodeFabric node_fabric = NodeFabric::nvswitch;
   PcieLayout pcie;
@@ -163,7 +179,55 @@ struct ClusterSpec {
   // to `nodes`, the first group's device in `device`.
   std::vector<NodeGroup> node_groups;
 
-  int device_count() const { return nodes * devices_per_node; }
+  // Devices are numbered node after node, each node's devices consecutively (node-major).
+  // With node groups these are O(groups).
+  int device_count() const {
+    if (node_groups.empty())
+      return nodes * devices_per_node;
+    int count = 0;
+    for (const NodeGroup& g : node_groups)
+      count += g.nodes * g.devices_per_node.value_or(devices_per_node);
+    return count;
+  }
+  NodeShape shape_of_group(const NodeGroup& g) const {
+    return {g.devices_per_node.value_or(devices_per_node), g.node_fabric.value_or(node_fabric),
+            g.nics_per_node.value_or(network.nics_per_node)};
+  }
+  NodeShape shape_of_node(int node) const {
+    return node_groups.empty() ? NodeShape{devices_per_node, node_fabric, network.nics_per_node}
+                               : shape_of_group(node_groups[group_of_node(node)]);
+  }
+  // Whether some node's shape is not another's: devices, fabric or NICs.
+  bool mixes_shapes() const {
+    for (const NodeGroup& g : node_groups) {
+      if (!(shape_of_group(g) == shape_of_group(node_groups.front())))
+        return true;
+    }
+    return false;
+  }
+  // The node of a device index, and a node's first device index.
+  int node_of_device(int device_index) const {
+    int node = 0, first = 0;
+    for (const NodeGroup& g : node_groups) {
+      const int per_node = g.devices_per_node.value_or(devices_per_node);
+      if (device_index < first + g.nodes * per_node)
+        return node + (device_index - first) / per_node;
+      node += g.nodes;
+      first += g.nodes * per_node;
+    }
+    return node_groups.empty() ? device_index / devices_per_node : node;
+  }
+  int first_device_of_node(int node) const {
+    int first = 0, start = 0;
+    for (const NodeGroup& g : node_groups) {
+      const int per_node = g.devices_per_node.value_or(devices_per_node);
+      if (node < start + g.nodes)
+        return first + (node - start) * per_node;
+      start += g.nodes;
+      first += g.nodes * per_node;
+    }
+    return node_groups.empty() ? node * devices_per_node : first;
+  }
   // The node group of a node (index into node_groups); 0 without groups. O(groups).
   std::size_t group_of_node(int node) const {
     int end = 0;
@@ -179,7 +243,7 @@ struct ClusterSpec {
   }
   // The device at a device index (node-major).
   const DeviceSpec& device_at(int device_index) const {
-    return device_of_node(device_index / devices_per_node);
+    return device_of_node(node_of_device(device_index));
   }
   // Whether some node's device is not `device` (by catalog name).
   bool mixes_devices() const {
@@ -189,9 +253,10 @@ struct ClusterSpec {
     }
     return false;
   }
-  // Whether ranks differ in speed: mixed devices or slowed devices. Such a cluster is simulated
-  // rank by rank (the data-parallel replicas are not alike).
-  bool ranks_differ() const { return mixes_devices() || !slowdowns.empty(); }
+  // Whether ranks differ: in speed (mixed or slowed devices) or in the way out of their node
+  // (mixed node shapes). Such a cluster is simulated rank by rank (the data-parallel replicas are
+  // not alike).
+  bool ranks_differ() const { return mixes_devices() || mixes_shapes() || !slowdowns.empty(); }
 };
 
 }  // namespace scaleplan

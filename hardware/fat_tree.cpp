@@ -47,19 +47,24 @@ void Topology::build_fat_tree(const ClusterSpec& cluster,
 
 void Topology::build_rail_optimized(const ClusterSpec& cluster,
                                     const std::vector<VertexId>& nic_vertices) {
-  // Rail k: NIC k of every node. A rail of more nodes than a leaf's downlinks spans several
-  // leaves; the leaves of a group of nodes sit side by side (one pod per group where they fit),
-  // so that traffic between rails of nearby nodes stays low in the tree.
-  const int nics = cluster.network.nics_per_node;
+  // Rail k: NIC k of every node (that has one: nodes of fewer NICs, in node groups of their own
+  // shape, are on the first rails only). A rail of more nodes than a leaf's downlinks spans
+  // several leaves; the leaves of a group of nodes sit side by side (one pod per group where they
+  // fit), so that traffic between rails of nearby nodes stays low in the tree.
+  int rails = 0;
+  for (VertexId nic : nic_vertices)
+    rails = std::max(rails, vertices_[nic].index + 1);
   const int down = split_ports(cluster.network, 1).down;
   const int groups = (cluster.nodes + down - 1) / down;
+  std::vector<std::vector<VertexId>> by_rail(static_cast<std::size_t>(groups) * rails);
+  for (VertexId nic : nic_vertices) {
+    const Vertex& v = vertices_[nic];
+    by_rail[static_cast<std::size_t>(v.node / down) * rails + v.index].push_back(nic);
+  }
   std::vector<std::vector<VertexId>> leaves;
-  for (int g = 0; g < groups; ++g) {
-    for (int k = 0; k < nics; ++k) {
-      leaves.emplace_back();
-      for (int node = g * down; node < std::min(cluster.nodes, (g + 1) * down); ++node)
-        leaves.back().push_back(nic_vertices[static_cast<std::size_t>(node) * nics + k]);
-    }
+  for (auto& rail : by_rail) {
+    if (!rail.empty())
+      leaves.push_back(std::move(rail));
   }
   build_folded_clos(cluster.network, leaves);
 }

@@ -21,8 +21,9 @@
 //   two-tier tree) are twins: hops from one are hops from the other but at the two themselves,
 //   so they share the table of the lowest-numbered (the representative).
 // - A torus: a product of rings and lines, where hops add up along the axes: no table.
-// - Anything else (custom networks, or a generated one that breaks the assumptions above, which
-//   prepare_route_search checks): a breadth-first search over every vertex per source device.
+// - Anything else (custom networks, nodes of different shapes, or a generated network that breaks
+//   the assumptions above, which prepare_route_search checks): a breadth-first search over every
+//   vertex per source device.
 //
 // The routes are the ones the per-source search found, link for link: the walk is the same and
 // reads the same hops (tests/hardware/route_search_test.cpp compares them with a plain search).
@@ -208,8 +209,8 @@ void Topology::prepare_route_search() {
   };
   // Nodes hung from switches: checked, not assumed. Devices, then each node's other vertices
   // node after node, then the switches; a link leaves a node only from a NIC to a switch, one per
-  // NIC.
-  if (devices_forward_ || node_count_ < 1 || device_count_ % node_count_ != 0)
+  // NIC. Nodes of different shapes (node groups) are searched per source.
+  if (devices_forward_ || !shapes_alike_ || node_count_ < 1 || device_count_ % node_count_ != 0)
     return fall_back();
   const int per_node = device_count_ / node_count_;
   const VertexId first_switch = static_cast<VertexId>(device_count_) +

@@ -19,21 +19,33 @@ Topology::Topology(Topology&&) noexcept = default;
 Topology& Topology::operator=(Topology&&) noexcept = default;
 
 Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>()) {
-  if (cluster.nodes < 1 || cluster.devices_per_node < 1) {
+  if (cluster.nodes < 1) {
     throw TopologyError("a cluster needs at least one node with at least one device");
   }
   const NetworkSpec& net = cluster.network;
-  device_count_ = cluster.device_count();
   node_count_ = cluster.nodes;
   node_fabric_ = cluster.node_fabric;
   in_network_reduction_ = net.in_network_reduction;
-  nodes_alike_ = !cluster.mixes_devices();
+  shapes_alike_ = !cluster.mixes_shapes();
+  nodes_alike_ = !cluster.mixes_devices() && shapes_alike_;
   add_devices(cluster);
   const bool torus = net.topology == NetworkTopologyKind::torus;
+  for (const NodeGroup& g : cluster.node_groups) {
+    if (g.node_fabric && torus != (*g.node_fabric == NodeFabric::ici)) {
+      throw TopologyError(
+          torus ? "a torus joins devices chip to chip: use node_fabric ici in every node group"
+                : "an ici node fabric is part of a torus: use network topology torus");
+    }
+  }
   if (torus != (cluster.node_fabric == NodeFabric::ici)) {
     throw TopologyError(torus
                             ? "a torus joins devices chip to chip: use node_fabric ici"
                             : "an ici node fabric is part of a torus: use network topology torus");
+  }
+  if (torus && !shapes_alike_) {
+    throw TopologyError(
+        "a torus numbers its chips by coordinates, one host shape throughout: "
+        "give every node group the cluster's devices_per_node");
   }
   if (torus) {
     // Chips route ICI traffic for their neighbours: a device is a router.
@@ -43,12 +55,27 @@ Topology::Topology(const ClusterSpec& cluster) : graph_(std::make_unique<Graph>(
     return;
   }
   std::vector<VertexId> nic_vertices;
-  for (int node = 0; node < cluster.nodes; ++node)
+  // Each node's shape's first node: the first node whose shape is its own.
+  std::vector<std::pair<NodeShape, int>> shapes;
+  for (int node = 0; node < cluster.nodes; ++node) {
+    const NodeShape shape = cluster.shape_of_node(node);
+    auto known =
+        std::find_if(shapes.begin(), shapes.end(), [&](const auto& s) { return s.first == shape; });
+    if (known == shapes.end())
+      known = shapes.insert(shapes.end(), {shape, node});
+    node_shape_node_.push_back(known->second);
+    node_first_vertex_.push_back(static_cast<VertexId>(vertices_.size()));
+    node_first_link_.push_back(static_cast<LinkId>(links_.size()));
     build_node(cluster, node, nic_vertices);
-  node_link_stride_ = static_cast<LinkId>(links_.size()) / static_cast<LinkId>(cluster.nodes);
-  node_vertex_stride_ =
-      static_cast<VertexId>(vertices_.size() - static_cast<std::size_t>(device_count_)) /
-      static_cast<VertexId>(cluster.nodes);
+  }
+  node_first_vertex_.push_back(static_cast<VertexId>(vertices_.size()));
+  node_first_link_.push_back(static_cast<LinkId>(links_.size()));
+  if (shapes_alike_) {
+    node_link_stride_ = static_cast<LinkId>(links_.size()) / static_cast<LinkId>(cluster.nodes);
+    node_vertex_stride_ =
+        static_cast<VertexId>(vertices_.size() - static_cast<std::size_t>(device_count_)) /
+        static_cast<VertexId>(cluster.nodes);
+  }
   if (cluster.nodes > 1) {
     if (nic_vertices.empty()) {
       throw TopologyError(std::to_string(cluster.nodes) +
@@ -84,6 +111,7 @@ Topology Topology::custom(int device_count, int switch_count,
     throw TopologyError("a network needs at least one device");
   Topology t;
   t.device_count_ = device_count;
+  t.node_first_device_ = {0, device_count};
   t.devices_forward_ = true;
   for (int d = 0; d < device_count; ++d)
     t.add_vertex({VertexKind::device, 0, d, 0});
@@ -101,10 +129,16 @@ Topology Topology::custom(int device_count, int switch_count,
 }
 
 double node_mesh_links(const ClusterSpec& cluster) {
-  if (cluster.node_fabric != NodeFabric::nvlink_mesh)
-    return 0;
-  const double n = cluster.devices_per_node;
-  return static_cast<double>(cluster.nodes) * n * (n - 1);
+  const auto mesh_links = [](const NodeShape& shape, int nodes) {
+    const double n = shape.devices;
+    return shape.fabric == NodeFabric::nvlink_mesh ? static_cast<double>(nodes) * n * (n - 1) : 0.0;
+  };
+  if (cluster.node_groups.empty())
+    return mesh_links(cluster.shape_of_node(0), cluster.nodes);
+  double links = 0;
+  for (const NodeGroup& g : cluster.node_groups)
+    links += mesh_links(cluster.shape_of_group(g), g.nodes);
+  return links;
 }
 
 VertexId Topology::add_vertex(Vertex v) {
@@ -133,24 +167,36 @@ void Topology::add_duplex_link(VertexId a, VertexId b, double bandwidth_bytes_pe
 void Topology::add_devices(const ClusterSpec& cluster) {
   // Devices first, so that device d is vertex d.
   for (int node = 0; node < cluster.nodes; ++node) {
-    for (int i = 0; i < cluster.devices_per_node; ++i) {
-      add_vertex({VertexKind::device, node, i, 0});
+    const int devices = cluster.shape_of_node(node).devices;
+    if (devices < 1)
+      throw TopologyError("node " + std::to_string(node) + " has no devices; give it at least one");
+    if (static_cast<std::int64_t>(vertices_.size()) + devices > max_devices) {
+      throw TopologyError("the cluster has more than " + std::to_string(max_devices) +
+                          " devices, the most scaleplan simulates");
     }
+    node_first_device_.push_back(static_cast<int>(vertices_.size()));
+    node_fabrics_.push_back(cluster.shape_of_node(node).fabric);
+    for (int i = 0; i < devices; ++i)
+      add_vertex({VertexKind::device, node, i, 0});
   }
+  device_count_ = static_cast<int>(vertices_.size());
+  node_first_device_.push_back(device_count_);
 }
 
 void Topology::build_node(const ClusterSpec& cluster, int node,
                           std::vector<VertexId>& nic_vertices) {
   const DeviceSpec& d = cluster.device_of_node(node);
-  const int n = cluster.devices_per_node;
-  const auto first_device = static_cast<VertexId>(node * n);
+  const NodeShape shape = cluster.shape_of_node(node);
+  const int n = shape.devices;
+  const auto first_device =
+      static_cast<VertexId>(node_first_device_[static_cast<std::size_t>(node)]);
   const double nvlink_bw = d.intra_node_link_bandwidth_bytes_per_s.value;
   const double nvlink_latency = d.intra_node_link_latency_s.value;
   const double pcie_bw = d.host_link_bandwidth_bytes_per_s.value;
   const double nic_latency = cluster.network.nic_latency_s;
 
   std::vector<VertexId> pcie_switches;
-  switch (cluster.node_fabric) {
+  switch (shape.fabric) {
     case NodeFabric::nvswitch: {
       const VertexId sw = add_vertex({VertexKind::node_switch, node, 0, 0});
       for (int i = 0; i < n; ++i)
@@ -206,7 +252,7 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
     case NodeFabric::ici:
       break;  // a torus, built by build_torus
   }
-  const int nics = cluster.network.nics_per_node;
+  const int nics = shape.nics;
   if (cluster.nodes == 1 || nics == 0)
     return;
   for (int k = 0; k < nics; ++k) {
@@ -233,10 +279,22 @@ void Topology::finish_building() {
   const auto devices = static_cast<std::size_t>(device_count_);
   graph_->routes_from = OnceSlots<RoutesFromSource>(devices);
   if (!devices_forward_) {
-    // Where devices forward, endpoint_path and endpoint_links take whole routes instead.
-    const auto per_node = devices / static_cast<std::size_t>(node_count_);
-    graph_->inside_node = OnceSlots<InsideNode>(per_node * per_node);
-    graph_->way_out = OnceSlots<WayOut>(per_node);
+    // Where devices forward, endpoint_path and endpoint_links take whole routes instead. Paths
+    // from each shape's first node: inside it, every pair of its devices; out of it, by its
+    // devices' indices.
+    std::size_t inside = 0, way_out = 0;
+    inside_node_slot_.assign(static_cast<std::size_t>(node_count_), 0);
+    for (int node = 0; node < node_count_; ++node) {
+      if (node_shape_node_[static_cast<std::size_t>(node)] != node)
+        continue;
+      const auto first = static_cast<std::size_t>(node_first_device_[node]);
+      const auto end = static_cast<std::size_t>(node_first_device_[node + 1]);
+      inside_node_slot_[static_cast<std::size_t>(node)] = inside;
+      inside += (end - first) * (end - first);
+      way_out = end;
+    }
+    graph_->inside_node = OnceSlots<InsideNode>(inside);
+    graph_->way_out = OnceSlots<WayOut>(way_out);
   }
   prepare_route_search();
 }
@@ -279,16 +337,25 @@ void Topology::find_leaf_uplinks() {
   }
 }
 
-const Topology::WayOut& Topology::way_out_of_node_0(int local_device) const {
-  const auto slot = static_cast<std::size_t>(local_device);
+const Topology::WayOut& Topology::way_out(int shape_node, int local_device) const {
+  const int source = node_first_device_[static_cast<std::size_t>(shape_node)] + local_device;
+  const auto slot = static_cast<std::size_t>(source);
   if (const WayOut* cached = graph_->way_out.find(slot))
     return *cached;
   auto made = std::make_unique<WayOut>();
-  const int far = (node_count_ - 1) * (device_count_ / node_count_) + local_device;
-  const EndpointPath whole = summarize_route(local_device, far);
+  int far_node = node_count_ - 1;
+  while (far_node > shape_node &&
+         node_shape_node_[static_cast<std::size_t>(far_node)] != shape_node)
+    --far_node;
+  if (far_node == shape_node)
+    far_node = shape_node == node_count_ - 1 ? 0 : node_count_ - 1;
+  const int far_first = node_first_device_[static_cast<std::size_t>(far_node)];
+  const int far_devices = node_first_device_[static_cast<std::size_t>(far_node) + 1] - far_first;
+  const int far = far_first + std::min(local_device, far_devices - 1);
+  const EndpointPath whole = summarize_route(source, far);
   made->bandwidth_bytes_per_s = whole.bandwidth_bytes_per_s;
   made->latency_s = whole.latency_s;
-  for (LinkId id : route(local_device, far)) {
+  for (LinkId id : route(source, far)) {
     made->links.push_back(id);
     if (vertices_[links_[id].to].kind == VertexKind::nic) {
       made->nic = links_[id].to;
@@ -298,14 +365,19 @@ const Topology::WayOut& Topology::way_out_of_node_0(int local_device) const {
   return graph_->way_out.publish(slot, std::move(made));
 }
 
-const Topology::InsideNode& Topology::inside_node_0(int src_local, int dst_local) const {
-  const auto per_node = static_cast<std::size_t>(device_count_ / node_count_);
-  const std::size_t slot = static_cast<std::size_t>(src_local) * per_node + dst_local;
+const Topology::InsideNode& Topology::inside_node(int shape_node, int src_local,
+                                                  int dst_local) const {
+  const auto node = static_cast<std::size_t>(shape_node);
+  const int first = node_first_device_[node];
+  const auto per_node = static_cast<std::size_t>(node_first_device_[node + 1] - first);
+  const std::size_t slot =
+      inside_node_slot_[node] + static_cast<std::size_t>(src_local) * per_node + dst_local;
   if (const InsideNode* cached = graph_->inside_node.find(slot))
     return *cached;
+  const int src = first + src_local, dst = first + dst_local;
   return graph_->inside_node.publish(
-      slot, std::make_unique<InsideNode>(InsideNode{summarize_route(src_local, dst_local),
-                                                    route(src_local, dst_local).size() == 1}));
+      slot, std::make_unique<InsideNode>(
+                InsideNode{summarize_route(src, dst), route(src, dst).size() == 1}));
 }
 
 void Topology::endpoint_links(int src_device, int dst_device, std::vector<LinkId>& out) const {
@@ -316,29 +388,25 @@ void Topology::endpoint_links(int src_device, int dst_device, std::vector<LinkId
     out.insert(out.end(), links.begin(), links.end());
     return;
   }
-  const int per_node = device_count_ / node_count_;
   const int src_node = node_of(src_device), dst_node = node_of(dst_device);
-  const int src_local = src_device - src_node * per_node;
-  const int dst_local = dst_device - dst_node * per_node;
-  const auto in_node = [&](LinkId node_0_link, int node) {
-    return node_0_link + static_cast<LinkId>(node) * node_link_stride_;
-  };
+  const int src_local = vertices_[device_vertex(src_device)].index;
+  const int dst_local = vertices_[device_vertex(dst_device)].index;
+  const int src_shape = node_shape_node_[static_cast<std::size_t>(src_node)];
+  const int dst_shape = node_shape_node_[static_cast<std::size_t>(dst_node)];
   if (src_node == dst_node) {
-    for (LinkId id : route(src_local, dst_local))
+    const int first = node_first_device_[static_cast<std::size_t>(src_shape)];
+    for (LinkId id : route(first + src_local, first + dst_local))
       out.push_back(in_node(id, src_node));
     return;
   }
-  const auto nic_of = [&](const WayOut& w, int node) {
-    return w.nic + static_cast<VertexId>(node) * node_vertex_stride_;
-  };
-  const WayOut& leaving = way_out_of_node_0(src_local);
+  const WayOut& leaving = way_out(src_shape, src_local);
   for (LinkId id : leaving.links)
     out.push_back(in_node(id, src_node));
-  out.push_back(nic_uplink_[nic_of(leaving, src_node)]);
+  out.push_back(nic_uplink_[in_node_vertex(leaving.nic, src_node)]);
   // The way in is the destination's way out, backwards: a duplex link's two directions are
   // consecutive ids 2k and 2k + 1.
-  const WayOut& entering = way_out_of_node_0(dst_local);
-  out.push_back(nic_uplink_[nic_of(entering, dst_node)] ^ 1u);
+  const WayOut& entering = way_out(dst_shape, dst_local);
+  out.push_back(nic_uplink_[in_node_vertex(entering.nic, dst_node)] ^ 1u);
   for (auto it = entering.links.rbegin(); it != entering.links.rend(); ++it)
     out.push_back(in_node(*it, dst_node) ^ 1u);
 }
@@ -352,12 +420,13 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
   // Port ids: the kind in the top bits, then a device, a device pair, a node's NIC or a switch.
   constexpr int kind_shift = 60;
   const std::uint64_t out_port = 0, in_port = 1, pair_port = 2, nic_out = 3, nic_in = 4;
-  const int per_node = device_count_ / node_count_;
   const int src_node = node_of(src_device), dst_node = node_of(dst_device);
-  const int src_local = src_device - src_node * per_node;
-  const int dst_local = dst_device - dst_node * per_node;
+  const int src_local = vertices_[device_vertex(src_device)].index;
+  const int dst_local = vertices_[device_vertex(dst_device)].index;
+  const int src_shape = node_shape_node_[static_cast<std::size_t>(src_node)];
+  const int dst_shape = node_shape_node_[static_cast<std::size_t>(dst_node)];
   if (src_node == dst_node) {
-    const InsideNode& inside = inside_node_0(src_local, dst_local);
+    const InsideNode& inside = inside_node(src_shape, src_local, dst_local);
     EndpointPath path = inside.path;
     if (!nodes_alike_)
       set_route_figures(path, src_device, dst_device);
@@ -374,8 +443,8 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
     return path;
   }
   // Each end leaves or enters its node through the first NIC on its way out.
-  const WayOut& leaving = way_out_of_node_0(src_local);
-  const WayOut& entering = way_out_of_node_0(dst_local);
+  const WayOut& leaving = way_out(src_shape, src_local);
+  const WayOut& entering = way_out(dst_shape, dst_local);
   EndpointPath path;
   path.bandwidth_bytes_per_s = leaving.bandwidth_bytes_per_s;
   path.latency_s = leaving.latency_s;
@@ -391,7 +460,7 @@ Topology::EndpointPath Topology::endpoint_path(int src_device, int dst_device) c
                       (static_cast<std::uint64_t>(dst_node) << node_shift) | nic_index(entering);
   // The switches the two NICs hang from: their uplink bundles, if they differ.
   const auto leaf_of = [&](const WayOut& w, int node) {
-    return links_[nic_uplink_[w.nic + static_cast<VertexId>(node) * node_vertex_stride_]].to;
+    return links_[nic_uplink_[in_node_vertex(w.nic, node)]].to;
   };
   const VertexId src_leaf = leaf_of(leaving, src_node), dst_leaf = leaf_of(entering, dst_node);
   const LeafUplinks& up = leaf_uplinks_[src_leaf];

@@ -106,6 +106,15 @@ class Topology {
   int device_count() const { return device_count_; }
   int node_count() const { return node_count_; }
   int node_of(int device) const { return vertices_[device_vertex(device)].node; }
+  // A node's first device and its devices (node groups may differ in size): devices are numbered
+  // node after node.
+  int node_first_device(int node) const {
+    return node_first_device_[static_cast<std::size_t>(node)];
+  }
+  int node_device_count(int node) const {
+    return node_first_device_[static_cast<std::size_t>(node) + 1] -
+           node_first_device_[static_cast<std::size_t>(node)];
+  }
   std::size_t vertex_count() const { return vertices_.size(); }
   std::size_t link_count() const { return links_.size(); }
   const Vertex& vertex(VertexId v) const { return vertices_[v]; }
@@ -116,7 +125,12 @@ class Topology {
 
   // What the cluster was built from, for collective algorithms that follow the hardware; absent
   // for a custom network, about which nothing is assumed.
+  // The cluster's node fabric; node groups may give their nodes their own (node_fabric_of).
   std::optional<NodeFabric> node_fabric() const { return node_fabric_; }
+  std::optional<NodeFabric> node_fabric_of(int node) const {
+    return node_fabrics_.empty() ? std::nullopt
+                                 : std::optional(node_fabrics_[static_cast<std::size_t>(node)]);
+  }
   bool in_network_reduction() const { return in_network_reduction_; }
   // Torus networks: devices along each axis, and a device's coordinates: the axes of
   // TorusSpec::rank_axes vary with the device index, the first fastest (axis 0 first when it is
@@ -164,11 +178,12 @@ class Topology {
   // transfers that share a device's port into its node fabric, a directly linked pair, or a
   // NIC). Every node of a generated cluster is built alike, so each (local source, local
   // destination) pair inside a node, and each local device's way out of its node, is routed
-  // once, from node 0 (out of the node: to the last node, the longest way). Exact where only the
-  // endpoints limit traffic, as in nonblocking fabrics; costs no routing per device, so it
-  // serves clusters of any size. Nodes of different devices (node groups) share the node's
-  // shape but not its links' figures: there the bandwidth and latency come from the transfer's
-  // own route (routed once per source device, as route() does). Where devices forward traffic
+  // once, from the first node of that shape (out of the node: to the last node, the longest
+  // way). Exact where only the endpoints limit traffic, as in nonblocking fabrics; costs no
+  // routing per device, so it serves clusters of any size. Nodes of different devices or shapes
+  // (node groups) do not share their links' figures: there the bandwidth and latency come from
+  // the transfer's own route (routed once per source device, as route() does). Where devices
+  // forward traffic
   // (tori, custom networks) there are no such ports: `routed` is set and the caller takes
   // route(src, dst) instead.
   struct EndpointPath {
@@ -199,22 +214,32 @@ class Topology {
 
  private:
   struct Graph;
-  // A local device's way out of node 0, to the same device of the last node (the longest way):
-  // its links up to and including the one into its NIC, that NIC, and the whole route's
-  // bottleneck bandwidth and latency.
+  // A local device's way out of a shape's first node (`shape_node`), to the same device of the
+  // last node of that shape (the longest way; another node where it has none): its links up to
+  // and including the one into its NIC, that NIC, and the whole route's bottleneck bandwidth and
+  // latency.
   struct WayOut {
     std::vector<LinkId> links;
     VertexId nic = 0;
     double bandwidth_bytes_per_s = 0;
     double latency_s = 0;
   };
-  const WayOut& way_out_of_node_0(int local_device) const;
-  // A path inside node 0 and whether it is a single link (a directly linked pair).
+  const WayOut& way_out(int shape_node, int local_device) const;
+  // A path inside a shape's first node and whether it is a single link (a directly linked pair).
   struct InsideNode {
     EndpointPath path;
     bool direct = false;
   };
-  const InsideNode& inside_node_0(int src_local, int dst_local) const;
+  const InsideNode& inside_node(int shape_node, int src_local, int dst_local) const;
+  // A link or vertex of a shape's first node moved to the same one of `node` (of that shape).
+  LinkId in_node(LinkId shape_node_link, int node) const {
+    return shape_node_link + node_first_link_[static_cast<std::size_t>(node)] -
+           node_first_link_[static_cast<std::size_t>(node_shape_node_[node])];
+  }
+  VertexId in_node_vertex(VertexId shape_node_vertex, int node) const {
+    return shape_node_vertex + node_first_vertex_[static_cast<std::size_t>(node)] -
+           node_first_vertex_[static_cast<std::size_t>(node_shape_node_[node])];
+  }
   // Hops from one source to any vertex, as route search reads them (route_search.cpp).
   struct SourceHops;
   SourceHops source_hops(int src_device) const;
@@ -254,18 +279,30 @@ class Topology {
 
   int device_count_ = 0;
   int node_count_ = 1;
-  // Every node of a generated cluster is built alike, node after node: node n's links are node
-  // 0's plus n · node_link_stride_, and the same holds for its vertices after the devices.
+  // Where every node of a generated cluster has one shape, they are built alike, node after
+  // node: node n's links are node 0's plus n · node_link_stride_, and the same holds for its
+  // vertices after the devices (route search's node symmetry reads these). Zero where shapes mix.
   LinkId node_link_stride_ = 0;
   VertexId node_vertex_stride_ = 0;
+  // Per node, and one past the last: its first device, its first vertex after the devices and its
+  // first link; and per node the first node of its shape, built alike, whose paths it reuses
+  // (node 0 for every node where shapes do not mix).
+  std::vector<int> node_first_device_;
+  std::vector<VertexId> node_first_vertex_;
+  std::vector<LinkId> node_first_link_;
+  std::vector<int> node_shape_node_;
+  // Per shape's first node: where its paths inside the node start among the cached ones.
+  std::vector<std::size_t> inside_node_slot_;
   std::vector<LinkId> nic_uplink_;         // per vertex: a NIC's link into the network
   std::vector<LeafUplinks> leaf_uplinks_;  // per vertex: a leaf switch's
   bool devices_forward_ = false;
-  // Every node has the same links' figures (no node groups of different devices): endpoint_path
-  // takes node 0's.
+  // Every node has the same links' figures (no node groups of different devices or shapes):
+  // endpoint_path takes the first node's.
   bool nodes_alike_ = true;
+  bool shapes_alike_ = true;
   bool in_network_reduction_ = false;
   std::optional<NodeFabric> node_fabric_;
+  std::vector<NodeFabric> node_fabrics_;  // per node; empty for a custom network
   std::vector<int> torus_dims_;
   std::vector<int> torus_rank_axes_;  // the axes in the order device indices fill them
   int torus_slice_size_ = 0;          // devices per slice of a torus; 0 for other networks

@@ -178,8 +178,9 @@ struct Topology::Graph {
   topology_detail::OnceSlots<topology_detail::RoutesFromSource> routes_from;  // per source
   // Per source device, where symmetry.kind is per_source: hops to every vertex.
   topology_detail::OnceSlots<std::vector<std::uint16_t>> hops_from;
-  // endpoint_path's and endpoint_links' routes from node 0: [local source · devices per node +
-  // local destination] inside the node, [local source] out of it.
+  // endpoint_path's and endpoint_links' routes from each shape's first node: [its first slot
+  // (inside_node_slot_) + local source · its devices + local destination] inside the node,
+  // [its first device + local source] out of it.
   topology_detail::OnceSlots<InsideNode> inside_node;
   topology_detail::OnceSlots<WayOut> way_out;
 };

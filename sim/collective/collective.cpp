@@ -114,8 +114,7 @@ std::vector<Phase> direct_all_to_all(const std::vector<int>& devices, double byt
                                      const Topology& topology) {
   const std::size_t n = devices.size();
   const double block = bytes / static_cast<double>(n);
-  const bool pxn = topology.node_fabric() == NodeFabric::nvswitch && topology.node_count() > 1;
-  const int per_node = topology.device_count() / topology.node_count();
+  const bool pxn = topology.node_fabric() && topology.node_count() > 1;
   std::vector<char> member(pxn ? static_cast<std::size_t>(topology.device_count()) : 0, 0);
   for (int d : devices) {
     if (pxn)
@@ -137,8 +136,14 @@ std::vector<Phase> direct_all_to_all(const std::vector<int>& devices, double byt
         continue;
       const int src = devices[i], dst = devices[j];
       const int src_node = topology.node_of(src), dst_node = topology.node_of(dst);
-      const int proxy = src_node * per_node + (dst - dst_node * per_node);
-      if (pxn && src_node != dst_node && proxy != src && member[static_cast<std::size_t>(proxy)]) {
+      // The proxy: the member of the source's node with the destination's local index, where
+      // the source's node is an NVSwitch node that has one (node groups differ in size).
+      const int dst_local = dst - topology.node_first_device(dst_node);
+      const int proxy = topology.node_first_device(src_node) + dst_local;
+      const bool has_proxy = pxn && src_node != dst_node &&
+                             topology.node_fabric_of(src_node) == NodeFabric::nvswitch &&
+                             dst_local < topology.node_device_count(src_node) && proxy != src;
+      if (has_proxy && member[static_cast<std::size_t>(proxy)]) {
         add(src, proxy, block);
         add(proxy, dst, block);
       } else {
@@ -211,7 +216,7 @@ bool in_network_fits(const std::vector<int>& devices, const Topology& topology) 
   // Inside one NVSwitch node (NVLS), or one member on each of several nodes (SHARP in the
   // network switches).
   if (nodes.size() == 1)
-    return *topology.node_fabric() == NodeFabric::nvswitch;
+    return topology.node_fabric_of(topology.node_of(devices.front())) == NodeFabric::nvswitch;
   return nodes.size() == devices.size() && topology.torus_dims().empty();
 }
 

@@ -8,20 +8,20 @@ namespace {
 
 // Whether the devices of a node each have their own port into its fabric, so that transfers
 // between them never meet other transfers (the simulator's test for leaving out replica copies).
-bool private_ports(const Topology& topology) {
-  const auto fabric = topology.node_fabric();
+bool private_ports(const Topology& topology, int node) {
+  const auto fabric = topology.node_fabric_of(node);
   return fabric && (*fabric == NodeFabric::nvswitch || *fabric == NodeFabric::nvlink_mesh);
 }
 
 // Appends to `phase` its transfers moved by each offset, but those that stay inside a node with
 // private ports.
-void add_copies(Phase& phase, const std::vector<int>& offsets, const Topology& topology,
-                bool private_inside) {
+void add_copies(Phase& phase, const std::vector<int>& offsets, const Topology& topology) {
   const std::size_t own = phase.transfers.size();
   for (int offset : offsets) {
     for (std::size_t i = 0; i < own; ++i) {
       const Transfer t = phase.transfers[i];
-      if (private_inside && topology.node_of(t.src_device) == topology.node_of(t.dst_device))
+      const int node = topology.node_of(t.src_device);
+      if (node == topology.node_of(t.dst_device) && private_ports(topology, node))
         continue;
       phase.transfers.push_back({t.src_device + offset, t.dst_device + offset, t.bytes});
     }
@@ -126,17 +126,16 @@ double CollectivePrices::price(Layout& l, CollectiveKind kind, double bytes) {
     phases = std::move(expanded);
   }
   Loads& per_byte = loads(l, kind, algorithm);
-  const bool private_inside = private_ports(topology_);
   if (per_byte.together.empty()) {
     for (Phase& phase : expand_collective(kind, algorithm, l.devices, 1.0, topology_)) {
-      add_copies(phase, l.offsets, topology_, private_inside);
+      add_copies(phase, l.offsets, topology_);
       per_byte.together.push_back(phase_load(phase, topology_));
     }
   }
   std::optional<double> seconds = seconds_of(phases, per_byte, per_byte.together, bytes);
   if (!seconds) {
     for (Phase& phase : phases)
-      add_copies(phase, l.offsets, topology_, private_inside);
+      add_copies(phase, l.offsets, topology_);
     seconds = estimate_collective_time_s(phases, topology_, step_latency_s_);
   }
   l.seconds.emplace(key, *seconds);
@@ -155,7 +154,7 @@ double CollectivePrices::message_s(const ParallelismSpec& p, double bytes) {
     std::vector<int> offsets;
     for (int r = 1; r < stage_ranks * (p.pp - 1); ++r)
       offsets.push_back(r);
-    add_copies(phase, offsets, topology_, private_ports(topology_));
+    add_copies(phase, offsets, topology_);
     found = messages_.emplace(key, phase_load(phase, topology_)).first;
   }
   return phase_time_s(Phase{}, {found->second.busiest_s * bytes, found->second.latency_s},

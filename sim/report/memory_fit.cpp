@@ -78,9 +78,12 @@ std::vector<Candidate> doubled_degree(const ClusterSpec& cluster, const Training
   return out;
 }
 
+// tp up to a node's devices: the smallest node's where node groups differ in size.
 std::vector<Candidate> tensor_parallel(const ClusterSpec& cluster, const TrainingJob& job) {
-  return doubled_degree(cluster, job, &ParallelismSpec::tp, "parallelism.tp",
-                        cluster.devices_per_node);
+  int per_node = cluster.node_groups.empty() ? cluster.devices_per_node : 1024;
+  for (const NodeGroup& g : cluster.node_groups)
+    per_node = std::min(per_node, cluster.shape_of_group(g).devices);
+  return doubled_degree(cluster, job, &ParallelismSpec::tp, "parallelism.tp", per_node);
 }
 
 std::vector<Candidate> pipeline_parallel(const ClusterSpec& cluster, const TrainingJob& job) {

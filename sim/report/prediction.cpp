@@ -80,7 +80,11 @@ std::string_view link_tier(const Topology& topology, LinkId id) {
     std::swap(a, b);
     std::swap(tier_a, tier_b);
   }
-  const auto fabric = topology.node_fabric();
+  // A link inside a node is named by that node's fabric.
+  const Vertex& inner =
+      topology.vertex(link.from).node >= 0 ? topology.vertex(link.from) : topology.vertex(link.to);
+  const auto fabric =
+      inner.node >= 0 ? topology.node_fabric_of(inner.node) : topology.node_fabric();
   using K = VertexKind;
   if (a == K::device && b == K::device) {
     if (!topology.torus_dims().empty())
@@ -149,11 +153,12 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
   // Other groups' devices: their own catalog links, scaled alike (a profile times one device,
   // and scenarios with mixed devices take none).
   for (NodeGroup& g : effective.node_groups) {
-    if (g.device.name == cluster.device.name) {
+    const bool group_pcie = cluster.shape_of_group(g).fabric == NodeFabric::pcie;
+    if (g.device.name == cluster.device.name && group_pcie == pcie) {
       g.device = effective.device;
       continue;
     }
-    if (pcie)
+    if (group_pcie)
       continue;
     Figure& links = g.device.intra_node_link_bandwidth_bytes_per_s;
     const double catalog_bytes_per_s = links.value;
@@ -245,7 +250,7 @@ Topology calibrate_latencies(EffectiveCluster& effective, Topology topology) {
     NetworkSpec& net = effective.cluster.network;
     // The route crosses two NICs; the rest of it (switches, cables, PCIe) stays as built.
     const double rest_s =
-        topology.route_latency_s(0, effective.cluster.devices_per_node) - 2 * net.nic_latency_s;
+        topology.route_latency_s(0, topology.node_first_device(1)) - 2 * net.nic_latency_s;
     const auto [both_nics_s, source] =
         split(*step, effective.collective_step_latency_s + rest_s,
               "step latency, switches and cables", ", longer than the measured step");
@@ -415,8 +420,8 @@ double mean_peak_flops(const ClusterSpec& cluster, Dtype dtype) {
     return cluster.device.peak_flops(dtype);
   double sum = 0;
   for (const NodeGroup& g : cluster.node_groups)
-    sum += g.device.peak_flops(dtype) * g.nodes;
-  return sum / cluster.nodes;
+    sum += g.device.peak_flops(dtype) * g.nodes * cluster.shape_of_group(g).devices;
+  return sum / cluster.device_count();
 }
 
 std::string slowdown_text(const DeviceSlowdown& s) {
@@ -433,6 +438,8 @@ std::string why_ranks_differ(const ClusterSpec& cluster) {
   std::vector<std::string> reasons;
   if (cluster.mixes_devices())
     reasons.push_back("node groups of " + device_names(cluster));
+  if (cluster.mixes_shapes())
+    reasons.push_back("node groups of different node shapes");
   int slowed = 0, jittered = 0;
   for (const DeviceSlowdown& s : cluster.slowdowns) {
     slowed += s.factor != 1 ? 1 : 0;
@@ -468,7 +475,7 @@ StepBound step_bound(const SimulationResult& sim, const Plan& plan, const Cluste
     if (s.device == b.device)
       b.slowed = slowdown_text(s);
   }
-  const int node_of_bound = b.device / cluster.devices_per_node;
+  const int node_of_bound = cluster.node_of_device(b.device);
   if (!cluster.node_groups.empty())
     b.group = cluster.node_groups[cluster.group_of_node(node_of_bound)].name;
   b.busy_s = busy(bound);
@@ -486,11 +493,14 @@ StepBound step_bound(const SimulationResult& sim, const Plan& plan, const Cluste
   for (std::size_t g = 0; g < cluster.node_groups.size(); ++g) {
     b.groups[g].group = cluster.node_groups[g].name;
     b.groups[g].device = cluster.node_groups[g].device.name;
+    b.groups[g].nodes = cluster.node_groups[g].nodes;
+    if (cluster.mixes_shapes())
+      b.groups[g].shape = cluster.shape_of_group(cluster.node_groups[g]);
   }
   if (!b.groups.empty()) {
     for (std::size_t i = 0; i < sim.ranks.size(); ++i) {
       NodeGroupTime& g =
-          b.groups[cluster.group_of_node(plan.ranks[i].device / cluster.devices_per_node)];
+          b.groups[cluster.group_of_node(cluster.node_of_device(plan.ranks[i].device))];
       ++g.ranks;
       g.mean_busy_s += busy(i);
     }
@@ -618,8 +628,8 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
           model = group_models[static_cast<std::size_t>(known - names.begin())].get();
         }
       }
-      for (int d = node * cluster.devices_per_node; d < (node + g.nodes) * cluster.devices_per_node;
-           ++d)
+      for (int d = cluster.first_device_of_node(node);
+           d < cluster.first_device_of_node(node + g.nodes); ++d)
         options.compute_by_device[static_cast<std::size_t>(d)] = model;
       node += g.nodes;
     }

@@ -110,6 +110,9 @@ struct NodeGroupTime {
   std::string group;   // its name (cluster.node_groups[].name)
   std::string device;  // its device's catalog name
   int ranks = 0;
+  int nodes = 0;
+  // Where node groups differ in shape, the group's, which the reports show.
+  std::optional<NodeShape> shape;
   double mean_busy_s = 0;  // compute and exposed communication, averaged over its ranks
   double mean_wait_s = 0;  // the step less that
 };

@@ -178,6 +178,11 @@ std::string format_text(const Prediction& p, bool with_links) {
     for (const NodeGroupTime& g : p.step_bound->groups) {
       groups += (groups.empty() ? "" : " + ") + std::to_string(g.ranks) + " x " + g.device +
                 (g.group == g.device ? "" : " (" + g.group + ")");
+      if (g.shape) {
+        // Groups of different node shapes: each group's nodes as built.
+        groups += fmt::format(" in {} of {}, {}, {}", counted(g.nodes, "node"), g.shape->devices,
+                              to_string(g.shape->fabric), counted(g.shape->nics, "NIC"));
+      }
     }
     out += "cluster    " + groups + "\n";
   } else {
@@ -394,6 +399,12 @@ std::string format_json(const Prediction& prediction) {
                         {"ranks", g.ranks},
                         {"mean_busy_s", g.mean_busy_s},
                         {"mean_wait_s", g.mean_wait_s}});
+      if (g.shape) {
+        groups.back()["nodes"] = g.nodes;
+        groups.back()["devices_per_node"] = g.shape->devices;
+        groups.back()["node_fabric"] = to_string(g.shape->fabric);
+        groups.back()["nics_per_node"] = g.shape->nics;
+      }
     }
     j["step_bound"] = {{"rank", b->rank},
                        {"device", b->device},

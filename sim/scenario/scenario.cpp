@@ -292,7 +292,7 @@ void resolve_replica_micro_batches(MapReader& top, Scenario& s) {
     return;
   const auto micro_batch_of = [&](int rank) {
     const NodeGroup& group =
-        cluster.node_groups[cluster.group_of_node(rank / cluster.devices_per_node)];
+        cluster.node_groups[cluster.group_of_node(cluster.node_of_device(rank))];
     const auto found = s.micro_batch_by_group.find(group.name);
     return std::make_pair(
         &group, found != s.micro_batch_by_group.end() ? found->second : s.job.training.micro_batch);
@@ -591,6 +591,12 @@ std::vector<std::string> calibration_mismatches(const Scenario& scenario, const 
                          " times one device, but the cluster's "
                          "node groups mix several; leave out the calibration profile (each "
                          "group is timed by its device's catalog roofline)");
+    return mismatches;
+  }
+  if (scenario.cluster.mixes_shapes()) {
+    mismatches.push_back("the profile " + profile_name +
+                         " was measured on nodes of one shape, but the cluster's node groups "
+                         "have nodes of different shapes; leave out the calibration profile");
     return mismatches;
   }
   if (!device.empty() && profile.device != device) {

@@ -1,5 +1,7 @@
 // The `cluster` section of a scenario (and of a capacity spec's options): devices and nodes or
 // node groups, the node's fabric, the network, slowed devices.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "hardware/topology.hpp"
@@ -11,6 +13,15 @@
 namespace scaleplan {
 
 namespace {
+
+// Devices in the groups' nodes, in 64 bits: checked against max_devices before they are counted
+// in an int.
+std::int64_t devices_of_groups(const ClusterSpec& cluster) {
+  std::int64_t devices = 0;
+  for (const NodeGroup& g : cluster.node_groups)
+    devices += std::int64_t{g.nodes} * cluster.shape_of_group(g).devices;
+  return devices;
+}
 
 // `jitter: {distribution: lognormal, sigma: 0.1, seed: 7}` of a slow_devices entry.
 std::optional<OpJitter> read_jitter(MapReader& entry) {
@@ -69,16 +80,16 @@ void read_slow_devices(MapReader& c, ClusterSpec& cluster) {
       }
     } else if (s.has("node")) {
       if (auto n = s.integer("node", 0, cluster.nodes - 1)) {
-        first = static_cast<int>(*n) * cluster.devices_per_node;
-        count = cluster.devices_per_node;
+        first = cluster.first_device_of_node(static_cast<int>(*n));
+        count = cluster.shape_of_node(static_cast<int>(*n)).devices;
       }
     } else if (auto name = s.string("group")) {
       int node = 0;
       std::string names;
       for (const NodeGroup& g : cluster.node_groups) {
         if (g.name == *name) {
-          first = node * cluster.devices_per_node;
-          count = g.nodes * cluster.devices_per_node;
+          first = cluster.first_device_of_node(node);
+          count = g.nodes * cluster.shape_of_group(g).devices;
         }
         node += g.nodes;
         names += (names.empty() ? "" : ", ") + g.name;
@@ -153,15 +164,20 @@ void read_node_groups(MapReader& c, const Catalog& catalog, ClusterSpec& cluster
                             printable_text(group.name)));
       }
     }
-    for (const char* key : {"devices_per_node", "nics_per_node", "node_fabric"}) {
-      g.accept(key);
-      if (g.has(key)) {
-        g.error(key, fmt::format("every node group has the cluster's {}: node groups of "
-                                 "different node shapes are not modelled yet; set it once in "
-                                 "the cluster section",
-                                 key));
+    // The group's own node shape, where it differs from the cluster's.
+    if (auto v = g.integer("devices_per_node", 1, 1024))
+      group.devices_per_node = static_cast<int>(*v);
+    if (auto fabric = g.enumeration("node_fabric", node_fabric_names)) {
+      if (*fabric == NodeFabric::ici) {
+        g.error("node_fabric",
+                "ici is the chip-to-chip link of a torus, which has one host shape "
+                "throughout; a node group takes nvswitch, nvlink-mesh or pcie");
+      } else {
+        group.node_fabric = *fabric;
       }
     }
+    if (auto v = g.integer("nics_per_node", 1, 64))
+      group.nics_per_node = static_cast<int>(*v);
     g.finish();
     cluster.node_groups.push_back(std::move(group));
   }
@@ -208,32 +224,53 @@ void read_cluster_section(MapReader& c, const Catalog& catalog, ClusterSpec& clu
     }
     nodes = c.integer("nodes", 1, max_devices, required_key);
   }
-  const auto per_node = c.integer("devices_per_node", 1, 1024, required_key);
-  if (nodes && per_node) {
-    if (*nodes * *per_node > max_devices) {
+  // Node groups that all give their own devices_per_node need none from the cluster.
+  const bool every_group_shaped =
+      !cluster.node_groups.empty() &&
+      std::all_of(cluster.node_groups.begin(), cluster.node_groups.end(),
+                  [](const NodeGroup& g) { return g.devices_per_node.has_value(); });
+  const auto per_node = every_group_shaped ? c.integer("devices_per_node", 1, 1024)
+                                           : c.integer("devices_per_node", 1, 1024, required_key);
+  if (nodes && (per_node || every_group_shaped)) {
+    ClusterSpec sized = cluster;
+    sized.nodes = static_cast<int>(*nodes);
+    sized.devices_per_node = static_cast<int>(per_node.value_or(1));
+    if (sized.node_groups.empty() && *nodes * *per_node > max_devices) {
       c.error("nodes", fmt::format("{} nodes of {} devices is {} devices; scaleplan simulates at "
                                    "most {}",
                                    *nodes, *per_node, *nodes * *per_node, max_devices));
+    } else if (const std::int64_t devices = devices_of_groups(sized); devices > max_devices) {
+      c.error("node_groups", fmt::format("the groups' nodes hold {} devices; scaleplan "
+                                         "simulates at most {}",
+                                         devices, max_devices));
+      cluster.node_groups.clear();  // not counted again in an int, nor built
     } else {
-      cluster.nodes = static_cast<int>(*nodes);
-      cluster.devices_per_node = static_cast<int>(*per_node);
+      cluster.nodes = sized.nodes;
+      cluster.devices_per_node = sized.devices_per_node;
     }
   }
   if (auto fabric = c.enumeration("node_fabric", node_fabric_names))
     cluster.node_fabric = *fabric;
-  if (cluster.node_fabric == NodeFabric::ici && cluster.mixes_devices()) {
+  if (cluster.node_fabric == NodeFabric::ici &&
+      (cluster.mixes_devices() || cluster.mixes_shapes())) {
     c.error("node_groups",
-            "a torus joins chips of one kind; node groups of different devices "
-            "need a network of switches (node_fabric nvswitch, nvlink-mesh or "
-            "pcie)");
+            "a torus joins chips of one kind in hosts of one shape; node groups of different "
+            "devices or node shapes need a network of switches (node_fabric nvswitch, "
+            "nvlink-mesh or pcie)");
   }
   // A mesh joins every pair of a node's devices: links grow with the square of the node.
   if (const double mesh = node_mesh_links(cluster); mesh > static_cast<double>(max_network_links)) {
-    c.error("devices_per_node",
-            fmt::format("an NVLink mesh of {} devices per node in {} nodes has {:.3g} links, more "
-                        "than the {} scaleplan builds (about 160 bytes each); use fewer devices "
-                        "per node or node_fabric: nvswitch",
-                        cluster.devices_per_node, cluster.nodes, mesh, max_network_links));
+    c.error(cluster.mixes_shapes() ? "node_groups" : "devices_per_node",
+            cluster.mixes_shapes()
+                ? fmt::format("the node groups' NVLink meshes have {:.3g} links, more than the {} "
+                              "scaleplan builds (about 160 bytes each); use fewer devices per "
+                              "node or node_fabric: nvswitch",
+                              mesh, max_network_links)
+                : fmt::format(
+                      "an NVLink mesh of {} devices per node in {} nodes has {:.3g} links, more "
+                      "than the {} scaleplan builds (about 160 bytes each); use fewer devices "
+                      "per node or node_fabric: nvswitch",
+                      cluster.devices_per_node, cluster.nodes, mesh, max_network_links));
   }
 
   read_network(c, catalog, cluster);

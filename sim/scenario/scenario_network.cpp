@@ -28,7 +28,19 @@ void only_for(MapReader& map, std::string_view key, bool applies, std::string_vi
 }
 
 void read_pcie(MapReader& c, const Catalog& catalog, ClusterSpec& cluster) {
-  const bool pcie = cluster.node_fabric == NodeFabric::pcie;
+  // The PCIe layout is every PCIe node's: the cluster's, or its node groups' of that fabric.
+  bool pcie = false;
+  int per_node = 1024;  // the fewest devices of a PCIe node
+  const auto take = [&](const NodeShape& shape) {
+    if (shape.fabric == NodeFabric::pcie) {
+      pcie = true;
+      per_node = std::min(per_node, shape.devices);
+    }
+  };
+  if (cluster.node_groups.empty())
+    take(cluster.shape_of_node(0));
+  for (const NodeGroup& g : cluster.node_groups)
+    take(cluster.shape_of_group(g));
   for (const char* key :
        {"pcie_switches_per_node", "sockets_per_node", "cross_socket_bandwidth_gbps"}) {
     if (!pcie && c.has(key)) {
@@ -40,7 +52,6 @@ void read_pcie(MapReader& c, const Catalog& catalog, ClusterSpec& cluster) {
   // The catalog's NIC figure is an RDMA endpoint's NIC plus PCIe hop; a device's own hop to its
   // switch is taken to cost the same.
   layout.device_link_latency_s = catalog.network_defaults().nic_latency_s.value;
-  const int per_node = cluster.devices_per_node;
   if (auto v = small_integer(c, "pcie_switches_per_node", 1, std::max(1, per_node)))
     layout.switches = *v;
   if (auto v = small_integer(c, "sockets_per_node", 1, 8)) {
@@ -229,7 +240,12 @@ void read_dragonfly(MapReader& n, const ClusterSpec& cluster, NetworkSpec& net) 
   }
   if (!read || net.nics_per_node == 0)
     return;
-  const std::int64_t nics = std::int64_t{cluster.nodes} * net.nics_per_node;
+  std::int64_t nics = std::int64_t{cluster.nodes} * net.nics_per_node;
+  if (!cluster.node_groups.empty()) {
+    nics = 0;
+    for (const NodeGroup& g : cluster.node_groups)
+      nics += std::int64_t{g.nodes} * cluster.shape_of_group(g).nics;
+  }
   const std::int64_t routers = (nics + df.nics_per_router - 1) / df.nics_per_router;
   const std::int64_t groups = (routers + df.routers_per_group - 1) / df.routers_per_group;
   const std::int64_t reach = std::int64_t{df.routers_per_group} * df.global_links_per_router;
@@ -308,6 +324,13 @@ void read_network(MapReader& c, const Catalog& catalog, ClusterSpec& cluster) {
     if (multi_node && *nics == 0) {
       n.error("nics_per_node",
               fmt::format("0 NICs leave the {} nodes disconnected; use at least 1", cluster.nodes));
+    }
+  } else if (!n.has("nics_per_node")) {
+    // A node group of its own size has, like the cluster's nodes, one NIC per device unless
+    // the network or the group says otherwise.
+    for (NodeGroup& g : cluster.node_groups) {
+      if (g.devices_per_node && !g.nics_per_node)
+        g.nics_per_node = *g.devices_per_node;
     }
   }
   if (clos)

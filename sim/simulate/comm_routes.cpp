@@ -105,15 +105,17 @@ void CommRoutes::add_replica_copies(Phase& phase, int spanned) const {
   const Replicas& replicas = plan_.replicas;
   if (replicas.count <= spanned)
     return;
-  const auto fabric = topology_.node_fabric();
-  const bool private_ports =
-      fabric && (*fabric == NodeFabric::nvswitch || *fabric == NodeFabric::nvlink_mesh);
+  const auto private_ports = [&](int node) {
+    const auto fabric = topology_.node_fabric_of(node);
+    return fabric && (*fabric == NodeFabric::nvswitch || *fabric == NodeFabric::nvlink_mesh);
+  };
   const std::size_t listed = phase.transfers.size();
   for (int copy = spanned; copy < replicas.count; copy += spanned) {
     const int offset = copy * replicas.rank_stride;
     for (std::size_t i = 0; i < listed; ++i) {
       const Transfer tr = phase.transfers[i];
-      if (private_ports && topology_.node_of(tr.src_device) == topology_.node_of(tr.dst_device))
+      const int node = topology_.node_of(tr.src_device);
+      if (node == topology_.node_of(tr.dst_device) && private_ports(node))
         continue;
       phase.transfers.push_back({tr.src_device + offset, tr.dst_device + offset, tr.bytes});
     }

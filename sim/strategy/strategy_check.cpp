@@ -1,6 +1,8 @@
 #include "sim/strategy/strategy_check.hpp"
 
 #include <limits>
+#include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -337,6 +339,51 @@ std::vector<PlanProblem> check_strategy(const TrainingJob& job) {
   return problems;
 }
 
+namespace {
+
+// "2 nodes × 8": the cluster's nodes and their devices, each node group's where they differ.
+std::string nodes_text(const ClusterSpec& cluster) {
+  if (!cluster.mixes_shapes())
+    return fmt::format("{} × {}", counted(cluster.nodes, "node"), cluster.devices_per_node);
+  std::string out;
+  for (const NodeGroup& g : cluster.node_groups) {
+    out += fmt::format("{}{} × {}", out.empty() ? "" : " + ", counted(g.nodes, "node"),
+                       cluster.shape_of_group(g).devices);
+  }
+  return out;
+}
+
+// Ranks fill devices in order, tp fastest, so a tensor-parallel group stays inside one node
+// where tp divides its node's devices. Where node groups differ in size, one that tp does not
+// divide would straddle two nodes, perhaps of two device kinds: that is refused, naming the
+// group and the degrees that divide every group's nodes.
+std::optional<PlanProblem> tensor_parallel_across_shapes(const ClusterSpec& cluster, int tp) {
+  if (!cluster.mixes_shapes() || tp < 1)
+    return std::nullopt;
+  int common = 0;
+  for (const NodeGroup& g : cluster.node_groups)
+    common = std::gcd(common, cluster.shape_of_group(g).devices);
+  for (const NodeGroup& g : cluster.node_groups) {
+    const int per_node = cluster.shape_of_group(g).devices;
+    if (per_node % tp == 0)
+      continue;
+    std::string valid;
+    for (int d = 1; d <= common; ++d) {
+      if (common % d == 0)
+        valid += fmt::format("{}{}", valid.empty() ? "" : ", ", d);
+    }
+    return PlanProblem{"parallelism.tp",
+                       {},
+                       fmt::format("{} does not divide the {} devices of a node of node group "
+                                   "'{}'; a tensor-parallel group stays inside one node, so tp "
+                                   "divides every group's devices_per_node: use one of {}",
+                                   tp, per_node, printable_text(g.name), valid)};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::vector<PlanProblem> check_strategy(const ClusterSpec& cluster, const TrainingJob& job) {
   Problems problems;
   const auto& p = job.parallelism;
@@ -354,12 +401,13 @@ std::vector<PlanProblem> check_strategy(const ClusterSpec& cluster, const Traini
       problems.push_back(
           {"parallelism.dp",
            {},
-           fmt::format("tp·pp·cp·dp = {}·{}·{}·{} = {}, but the cluster has {} devices ({} "
-                       "× {}); use dp: {}",
-                       p.tp, p.pp, p.cp, p.dp, product_text(world), devices,
-                       counted(cluster.nodes, "node"), cluster.devices_per_node,
+           fmt::format("tp·pp·cp·dp = {}·{}·{}·{} = {}, but the cluster has {} devices ({}); "
+                       "use dp: {}",
+                       p.tp, p.pp, p.cp, p.dp, product_text(world), devices, nodes_text(cluster),
                        devices / model_parallel)});
     }
+    if (auto problem = tensor_parallel_across_shapes(cluster, p.tp))
+      problems.push_back(std::move(*problem));
     check_job(job, world == devices, problems);
   }
   const DeviceSpec& device = cluster.device;

@@ -74,9 +74,8 @@ TEST(NodeGroups, ErrorsNameTheirKeys) {
   EXPECT_SCENARIO_ERROR(replace(mixed, "name: a100", "name: h100"),
                         "cluster.node_groups[1].name: two node groups are named 'h100'");
   EXPECT_SCENARIO_ERROR(
-      replace(mixed, "nodes: 1}\n  devices", "nodes: 1, devices_per_node: 4}\n  devices"),
-      "cluster.node_groups[1].devices_per_node: every node group has the cluster's "
-      "devices_per_node");
+      replace(mixed, "nodes: 1}\n  devices", "nodes: 1, devices_per_node: 0}\n  devices"),
+      "cluster.node_groups[1].devices_per_node: 0 is out of range");
   EXPECT_SCENARIO_ERROR(replace(mixed, "name: a100, ", "name: a100, nics: 2, "),
                         "cluster.node_groups[1].nics");
   EXPECT_SCENARIO_ERROR(replace(mixed,
