@@ -77,8 +77,8 @@ TEST(PlanEstimate, TensorParallelOverlapLeavesEachBlocksLastReduceScatterChunk) 
   // each reduce-scatter run beside the block; the last chunk (1/tp of the bytes) follows it: four
   // blocks per layer and the output head's backward. The embedding's reduce-scatter stays on the
   // chain.
-  const double expected_s = 2 * 4 * c.reduce_scatter_last_chunk_s + c.reduce_scatter_s +
-                            c.reduce_scatter_last_chunk_s;
+  const double expected_s =
+      2 * 4 * c.reduce_scatter_last_chunk_s + c.reduce_scatter_s + c.reduce_scatter_last_chunk_s;
   const PlanEstimate overlapped = estimator.estimate(job);
   EXPECT_NEAR(overlapped.exposed_comm_s, expected_s, 1e-12);
   // The same estimator, asked about the job without the overlap, does not reuse these costs.
