@@ -1,8 +1,10 @@
 // What one micro-batch costs per layer, following the plan builder's order of ops
 // (plan_builder.cpp, plan_builder_moe.cpp, plan_builder_comm.cpp): tensor-parallel collectives
-// on the chain around each block, ring attention's exchanges and sequence parallelism's input
-// all-gather beside the compute they overlap (only what outlasts that compute is exposed), MoE's
-// all-to-alls and expert tensor-parallel collectives on the chain.
+// on the chain around each block, or with the framework's tp_comm_overlap beside it but for the
+// reduce-scatter's last chunk, as the simulator runs them; ring attention's exchanges and
+// sequence parallelism's input all-gather beside the compute they overlap (only what outlasts
+// that compute is exposed), MoE's all-to-alls and expert tensor-parallel collectives on the
+// chain.
 #include "sim/planner/layer_costs.hpp"
 
 #include <algorithm>
@@ -43,6 +45,10 @@ struct CommTimes {
   double ep_all_to_all_s = 0;
   double expert_tp_all_gather_s = 0;
   double expert_tp_reduce_scatter_s = 0;
+  // With tp_comm_overlap: the reduce-scatter's tp - 1 chunks that run beside the block that
+  // produces them, and its last chunk, which runs after the block (StageBuilder::tp_after).
+  double tp_reduce_scatter_beside_s = 0;
+  double tp_reduce_scatter_last_chunk_s = 0;
 };
 
 CommTimes comm_times(const TrainingJob& job, const std::optional<MoeWork>& moe,
@@ -59,6 +65,13 @@ CommTimes comm_times(const TrainingJob& job, const std::optional<MoeWork>& moe,
   c.tp_reduce_scatter_s = price(GroupKind::tp, CollectiveKind::reduce_scatter, tp_bytes);
   c.cp_all_gather_s = price(GroupKind::cp, CollectiveKind::all_gather, kv_bytes);
   c.cp_reduce_scatter_s = price(GroupKind::cp, CollectiveKind::reduce_scatter, kv_bytes);
+  if (tp_comm_overlap_on(job)) {
+    const double tp = p.tp;
+    c.tp_reduce_scatter_beside_s =
+        price(GroupKind::tp, CollectiveKind::reduce_scatter, tp_bytes * (tp - 1) / tp);
+    c.tp_reduce_scatter_last_chunk_s =
+        price(GroupKind::tp, CollectiveKind::reduce_scatter, tp_bytes / tp);
+  }
   if (moe) {
     c.ep_all_to_all_s = price(GroupKind::ep, CollectiveKind::all_to_all, moe->dispatch_bytes);
     c.expert_tp_all_gather_s =
@@ -83,22 +96,37 @@ PassCost pass(double compute_s, const Around& around) {
 }
 
 // Attention and dense MLP, forward and backward, with what tensor and context parallelism add
-// around each (plan_builder.cpp: forward_step and backward_step).
+// around each (plan_builder.cpp: forward_step and backward_step; plan_builder_comm.cpp:
+// tp_before, tp_after, regather_input).
 struct DenseArounds {
   Around attention_forward, mlp_forward, attention_backward, mlp_backward;
 };
 
-DenseArounds dense_arounds(const ParallelismSpec& p, const CommTimes& c) {
+DenseArounds dense_arounds(const TrainingJob& job, const CommTimes& c) {
+  const ParallelismSpec& p = job.parallelism;
   DenseArounds a;
   const bool tp = p.tp > 1;
   const bool sp = tp && p.sequence_parallel;
-  const double before = sp ? c.tp_all_gather_s : 0;
-  const double after = !tp ? 0 : sp ? c.tp_reduce_scatter_s : c.tp_all_reduce_s;
   const double regather = sp ? c.tp_all_gather_s : 0;
-  // Ring attention's exchanges run one after the other on their stream, beside the attention;
-  // the input all-gather runs beside it on the tensor-parallel stream.
+  // Ring attention's exchanges run one after the other on their stream, beside the attention.
   const double cp_forward = p.cp > 1 ? c.cp_all_gather_s : 0;
   const double cp_backward = p.cp > 1 ? c.cp_all_gather_s + c.cp_reduce_scatter_s : 0;
+  if (tp_comm_overlap_on(job)) {
+    // The all-gather, the backward's input all-gather and tp - 1 chunks of the reduce-scatter
+    // run one after the other on the tensor-parallel stream beside the block; only the
+    // reduce-scatter's last chunk follows it on the chain.
+    const double forward_beside = c.tp_all_gather_s + c.tp_reduce_scatter_beside_s;
+    const double backward_beside = forward_beside + regather;
+    const double after = c.tp_reduce_scatter_last_chunk_s;
+    a.attention_forward = {0, after, std::max(cp_forward, forward_beside)};
+    a.mlp_forward = {0, after, forward_beside};
+    a.attention_backward = {0, after, std::max(cp_backward, backward_beside)};
+    a.mlp_backward = {0, after, backward_beside};
+    return a;
+  }
+  const double before = sp ? c.tp_all_gather_s : 0;
+  const double after = !tp ? 0 : sp ? c.tp_reduce_scatter_s : c.tp_all_reduce_s;
+  // The input all-gather runs beside the backward on the tensor-parallel stream.
   a.attention_forward = {before, after, cp_forward};
   a.mlp_forward = {before, after, 0};
   a.attention_backward = {before, after, std::max(cp_backward, regather)};
@@ -204,7 +232,7 @@ LayerCosts layer_costs(const TrainingJob& job, const ComputeModel& compute,
   if (m.is_moe())
     moe = moe_mlp(m, mb, partition, dtype);
   const CommTimes c = comm_times(job, moe, prices);
-  const DenseArounds arounds = dense_arounds(p, c);
+  const DenseArounds arounds = dense_arounds(job, c);
   const BlockTimes attention = block_times(compute, work.attention);
   const BlockTimes mlp = block_times(compute, work.mlp);
 
@@ -234,7 +262,11 @@ LayerCosts layer_costs(const TrainingJob& job, const ComputeModel& compute,
   const Block output = output_block(m, mb, partition, dtype);
   const BlockTimes o = block_times(compute, output);
   costs.output.forward = {o.forward_s, 0};
-  costs.output.backward = {o.backward_s(), embedding_collective};
+  // The output head's collective follows its backward as any block's (tp_after).
+  costs.output.backward = tp_comm_overlap_on(job)
+                              ? pass(o.backward_s(), {0, c.tp_reduce_scatter_last_chunk_s,
+                                                      c.tp_reduce_scatter_beside_s})
+                              : PassCost{o.backward_s(), embedding_collective};
   costs.output.input_gradient = costs.output.backward;
   costs.output.stored_bytes = output.activation_bytes;
 

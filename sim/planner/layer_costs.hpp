@@ -52,7 +52,8 @@ struct LayerCosts {
 };
 
 // Works out `job`'s layer costs; its parallelism's recompute, schedule, virtual stages and ZeRO
-// stage are not read, so one result serves every choice of them.
+// stage are not read, so one result serves every choice of them. Its framework is (tp_comm_overlap,
+// the gradient and pipeline message bytes).
 LayerCosts layer_costs(const TrainingJob& job, const ComputeModel& compute,
                        CollectivePrices& prices);
 

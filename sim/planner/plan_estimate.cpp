@@ -134,8 +134,9 @@ struct PlanEstimator::Impl {
   const ComputeModel& compute;
   double headroom_fraction;
   CollectivePrices prices;
-  // Layer costs by tp, pp, cp, dp, ep, sequence parallelism and micro-batch.
-  using CostKey = std::tuple<int, int, int, int, int, bool, std::int64_t>;
+  // Layer costs by tp, pp, cp, dp, ep, sequence parallelism, micro-batch and whether the
+  // tensor-parallel traffic overlaps the GEMMs (tp_comm_overlap_on).
+  using CostKey = std::tuple<int, int, int, int, int, bool, std::int64_t, bool>;
   std::map<CostKey, LayerCosts> costs;
   // By schedule, stages, micro-batches and chunks per stage.
   std::map<std::tuple<PipelineSchedule, int, int, int>, std::vector<Holding>> holdings;
@@ -149,8 +150,14 @@ struct PlanEstimator::Impl {
 
   const LayerCosts& costs_of(const TrainingJob& job) {
     const ParallelismSpec& p = job.parallelism;
-    const CostKey key{
-        p.tp, p.pp, p.cp, p.dp, p.ep, p.sequence_parallel && p.tp > 1, job.training.micro_batch};
+    const CostKey key{p.tp,
+                      p.pp,
+                      p.cp,
+                      p.dp,
+                      p.ep,
+                      p.sequence_parallel && p.tp > 1,
+                      job.training.micro_batch,
+                      tp_comm_overlap_on(job)};
     auto found = costs.find(key);
     if (found == costs.end())
       found = costs.emplace(key, layer_costs(job, compute, prices)).first;

@@ -256,7 +256,10 @@ void Search::estimate_worker(WorkerResult& result, bool reporting) {
 
 void Search::use_balanced_split(RankedPlan& plan) const {
   const ParallelismSpec& p = plan.job.parallelism;
-  if (p.pp < 2 || p.schedule == PipelineSchedule::interleaved_1f1b || !p.stage_layers.empty())
+  // With more stages than layers the end stages hold the embedding or the head alone: nothing
+  // to move.
+  if (p.pp < 2 || p.schedule == PipelineSchedule::interleaved_1f1b || !p.stage_layers.empty() ||
+      plan.job.model.layers < p.pp)
     return;
   TrainingJob balanced = plan.job;
   balanced.parallelism.stage_layers = cluster_.ranks_differ()

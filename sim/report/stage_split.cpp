@@ -79,6 +79,10 @@ StageSplitProposal propose_stage_split(const PredictionInputs& inputs, int max_s
     throw std::invalid_argument("one pipeline stage: there is no split to balance");
   if (p.schedule == PipelineSchedule::interleaved_1f1b)
     throw std::invalid_argument("stage_layers does not apply to the interleaved schedule");
+  if (inputs.job.model.layers < p.pp)
+    throw std::invalid_argument(
+        "more stages than layers: the end stages hold the embedding or "
+        "the output head alone, there is no split to balance");
   SplitSearch search(inputs, std::max(2, max_simulations));
   StageSplitProposal out;
   const std::vector<std::int64_t> uniform = chunk_layers(inputs.job.model.layers, p.pp);

@@ -92,7 +92,12 @@ std::vector<std::int64_t> layers_of_chunks(const TrainingJob& job);
 // do not divide evenly, every chunk gets the rounded-up share and the chunks holding the
 // embedding and the output head give one back each, first and last, then the next ones inward:
 // Llama 3 405B's 126 layers on 16 stages run 7 on the first and last stages and 8 elsewhere
-// (Llama 3 herd paper, arXiv:2407.21783, section 3.3.2). Needs at least one layer per chunk.
+// (Llama 3 herd paper, arXiv:2407.21783, section 3.3.2). With one or two chunks more than
+// layers the first (and last) chunk holds the embedding (the output head and loss) alone, as
+// Megatron-Core's --account-for-embedding-in-pipeline-split and --account-for-loss-in-pipeline-
+// split count each as a layer, and as Llama 3 405B ran 126 layers in 16 x 8 chunks ("the first
+// model chunk on the first stage has only the embedding", same section). Every other chunk
+// needs a layer.
 std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks);
 
 // Which ranks a plan lists: every rank, or one data-parallel replica standing for all of them

@@ -70,8 +70,8 @@ bool runs_partitioned(const TrainingJob& job) {
 }
 
 std::vector<std::int64_t> chunk_layers(std::int64_t layers, int chunks) {
-  if (chunks < 1 || layers < chunks)
-    throw std::invalid_argument("every pipeline chunk needs at least one layer");
+  if (chunks < 1 || layers < 1 || layers < static_cast<std::int64_t>(chunks) - 2)
+    throw std::invalid_argument("every pipeline chunk but the first and last needs a layer");
   const std::int64_t share = (layers + chunks - 1) / chunks;
   std::vector<std::int64_t> counts(chunks, share);
   std::int64_t surplus = share * chunks - layers;

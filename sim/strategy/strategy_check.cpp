@@ -217,14 +217,16 @@ void check_degrees(const TrainingJob& job, bool world_fits, Problems& problems) 
                         "virtual stages interleave the layers of several pipeline stages; "
                         "with pp: 1 use virtual_stages: 1 (or pp of 2 or more)"});
   }
+  // The first and last chunks may hold the embedding and the output head alone (chunk_layers).
   const std::int64_t model_chunks = saturating_product({p.pp, chunks});
-  if (m.layers < model_chunks) {
+  if (m.layers + 2 < model_chunks) {
     problems.push_back(
         {chunks > 1 ? "parallelism.virtual_stages" : "parallelism.pp",
          {},
-         fmt::format("pp·virtual_stages = {} model chunks need at least one layer each, but the "
+         fmt::format("pp·virtual_stages = {} model chunks need a layer each but the first and "
+                     "last (which may hold the embedding and the output head alone), but the "
                      "model has {}; use pp·virtual_stages of at most {}",
-                     product_text(model_chunks), m.layers, m.layers)});
+                     product_text(model_chunks), m.layers, m.layers + 2)});
   }
 }
 

@@ -126,6 +126,22 @@ TEST(Planner, FindsTheExhaustiveBestOfAnMoeModelOnTwoNodes) {
   expect_exhaustive_best(s, space, small_moe(32));
 }
 
+// Three layers on four stages: the first stage holds the embedding alone (chunk_layers), and the
+// search, which tries a split balanced by layer time for each plan it simulates, leaves such a
+// plan's split as it is rather than asking every stage for a layer.
+TEST(Planner, SimulatesAPlanWithMoreStagesThanLayers) {
+  const Fixture s(test::a100_cluster(1));
+  TrainingJob job = small_gpt(32);
+  job.model.layers = 3;
+  SearchSpace space;
+  space.pp = {4};
+  space.schedule = {PipelineSchedule::one_f_one_b};
+  const PlanSearch search = search_plans(space, s.cluster, s.network, *s.compute, job);
+  ASSERT_FALSE(search.ranked.empty());
+  EXPECT_EQ(search.ranked.front().job.parallelism.pp, 4);
+  EXPECT_TRUE(search.ranked.front().job.parallelism.stage_layers.empty());
+}
+
 TEST(Planner, RanksOnlyPlansThatFitWhenMemoryIsTight) {
   ClusterSpec cluster = test::a100_cluster(1);
   // 3 GiB per device: the small model's plans without sharding or recompute run out.

@@ -2,6 +2,9 @@
 // built in code, without a scenario file, is the scenario path's.
 #include "sim/report/prediction.hpp"
 
+#include <set>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/prediction_values.hpp"
@@ -110,6 +113,50 @@ TEST(Prediction, SettingsReachTheReport) {
   const MemoryBreakdown& m = p.memory;
   const double allocated = m.peak_bytes - m.nccl_buffer_bytes - m.allocator_headroom_bytes;
   EXPECT_DOUBLE_EQ(m.allocator_headroom_bytes, allocated / 3);
+}
+
+}  // namespace
+}  // namespace scaleplan
+
+namespace scaleplan {
+namespace {
+
+// The layers whose forward a listed rank runs ("L<n> attention forward").
+std::set<int> forward_layers_of(const Plan& plan, std::size_t rank) {
+  std::set<int> layers;
+  for (const Op& op : plan.ops_of(rank)) {
+    const std::string& label = plan.labels[op.label];
+    const auto space = label.find(' ');
+    if (label.starts_with('L') && label.substr(space + 1) == "attention forward")
+      layers.insert(std::stoi(label.substr(1, space - 1)));
+  }
+  return layers;
+}
+
+// GPT-3 1.3B's 24 layers in 2 stages x 13 chunks (26 = 24 + 2): chunk_layers gives the first and
+// last chunk no layer and every other one layer, chunk k holding layer k - 1. Stage 0 runs the
+// even chunks 0, 2, ..., 24 (the embedding alone, then layers 1, 3, ..., 23), stage 1 the odd
+// ones 1, ..., 25 (layers 0, 2, ..., 22, then the output head alone): Llama 3's layout.
+TEST(Prediction, TheFirstAndLastChunksMayHoldTheEmbeddingAndTheHeadAlone) {
+  const ClusterSpec cluster = test::a100_cluster(4);
+  const TrainingJob job = test::gpt3_1_3b_job(2, 2, 8, 32, PipelineSchedule::interleaved_1f1b, 13);
+  std::set<int> odd, even;
+  for (int l = 0; l < 24; ++l)
+    (l % 2 == 0 ? even : odd).insert(l);
+  const Plan plan = build_plan(job, RankScope::one_replica);
+  // Listed ranks: stage 0's two tensor-parallel ranks, then stage 1's.
+  EXPECT_EQ(forward_layers_of(plan, 0), odd);
+  EXPECT_EQ(forward_layers_of(plan, 2), even);
+  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
+  const std::unique_ptr<ComputeModel> compute = make_compute_model(cluster.device);
+  for (const PipelineSchedule schedule :
+       {PipelineSchedule::gpipe, PipelineSchedule::one_f_one_b, PipelineSchedule::zero_bubble_h1}) {
+    // One stage more than layers: the first holds the embedding alone.
+    TrainingJob one_layer = test::gpt3_1_3b_job(2, 2, 8, 32, schedule);
+    one_layer.model.layers = 1;
+    EXPECT_GT(predict({cluster, one_layer, *compute, network}).step_time_s, 0);
+  }
+  EXPECT_GT(predict({cluster, job, *compute, network}).step_time_s, 0);
 }
 
 }  // namespace

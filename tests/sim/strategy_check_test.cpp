@@ -183,10 +183,11 @@ TEST(StrategyCheck, VirtualStagesGoWithTheInterleavedSchedule) {
   job.parallelism.virtual_stages = 2;
   EXPECT_EQ(check_strategy(job).at(0).key, "parallelism.virtual_stages");
   job.parallelism.schedule = PipelineSchedule::interleaved_1f1b;
-  job.parallelism.virtual_stages = 5;  // 2·5 = 10 chunks for 8 layers
+  job.parallelism.virtual_stages = 6;  // 2·6 = 12 chunks for 8 layers
   EXPECT_EQ(text_of(check_strategy(job)),
-            "parallelism.virtual_stages: pp·virtual_stages = 10 model chunks need at least one "
-            "layer each, but the model has 8; use pp·virtual_stages of at most 8\n");
+            "parallelism.virtual_stages: pp·virtual_stages = 12 model chunks need a layer each "
+            "but the first and last (which may hold the embedding and the output head alone), "
+            "but the model has 8; use pp·virtual_stages of at most 10\n");
   job.parallelism.virtual_stages = 2;
   job.training.global_batch = 6;  // 6 / (1·2) = 3 micro-batches, not a multiple of pp 2
   EXPECT_EQ(text_of(check_strategy(job)),

@@ -278,7 +278,14 @@ TEST(ChunkLayers, UnevenSplitsGiveBackLayersAtTheEnds) {
   EXPECT_EQ(chunk_layers(126, 16), llama);
   EXPECT_EQ(chunk_layers(10, 4), (std::vector<std::int64_t>{2, 3, 3, 2}));
   EXPECT_EQ(chunk_layers(9, 4), (std::vector<std::int64_t>{2, 2, 3, 2}));
-  EXPECT_THROW(chunk_layers(3, 4), std::invalid_argument);
+  // One or two chunks more than layers: the first (and last) chunk holds the embedding (the
+  // output head) alone, as Llama 3 405B ran 126 layers in 16 x 8 chunks of one.
+  EXPECT_EQ(chunk_layers(3, 4), (std::vector<std::int64_t>{0, 1, 1, 1}));
+  std::vector<std::int64_t> llama_interleaved(128, 1);
+  llama_interleaved.front() = llama_interleaved.back() = 0;
+  EXPECT_EQ(chunk_layers(126, 128), llama_interleaved);
+  EXPECT_THROW(chunk_layers(2, 5), std::invalid_argument);
+  EXPECT_THROW(chunk_layers(0, 1), std::invalid_argument);
 }
 
 }  // namespace
