@@ -106,6 +106,7 @@ StageBuilder::StageBuilder(Plan& plan, RankProgram& program, const TrainingJob& 
       replicas_(replica_counts(job.parallelism)),
       sharded_weights_(job.parallelism.zero >= 3 && replicas_.dense > 1),
       tp_on_(job.parallelism.tp > 1),
+      blocking_p2p_(pipeline_blocking_p2p_on(job)),
       tp_bytes_(tensor_parallel_bytes(job)),
       grad_bucket_bytes_(gradient_bucket_bytes(job)),
       grad_bytes_(gradient_reduction_bytes(job)) {}
@@ -151,6 +152,7 @@ void StageBuilder::build() {
       backward_step(k, at, step.pass == PipelinePass::input_gradient);
     }
   }
+  issue_deferred_send();
   for (const ParameterSplit& params : deferred_gradient_params_)
     reduce_gradients(params.dense, b_.chain(), false, params.expert);
   reduce_gradients(0, b_.chain(), true);
@@ -162,8 +164,10 @@ void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
   const auto& m = job_.model;
   const Blocks& blocks = parts_.blocks;
   const int mb = at.microbatch;
+  // TrainSchedule's forward step sends the previous backward's gradient, then receives.
+  issue_deferred_send();
   if (!at.first_chunk) {
-    b_.recv(k.prev, k.boundary_bytes, Stream::pp_recv_prev, "recv activations", mb);
+    receive_boundary({k.prev, Stream::pp_recv_prev, "recv activations", mb, k.boundary_bytes});
     gather_pipeline_message("activations", mb);
   }
   if (at.first_chunk) {
@@ -202,7 +206,7 @@ void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
     b_.compute(blocks.output_forward, "output forward", mb, blocks.output.activation_bytes,
                gather_weights(k.output_params, "output", mb));
   } else {
-    b_.send(k.next, k.boundary_bytes, Stream::pp_send_next, "send activations", mb);
+    send_boundary({k.next, Stream::pp_send_next, "send activations", mb, k.boundary_bytes});
   }
 }
 
@@ -241,10 +245,16 @@ void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool 
   const auto& attention = blocks.layer.attention;
   const auto& mlp = blocks.layer.mlp;
   const int mb = at.microbatch;
-  if (!at.last_chunk) {
-    b_.recv(k.next, k.boundary_bytes, Stream::pp_recv_next, "recv gradients", mb);
+  // TrainSchedule's backward step receives its gradient, then sends the previous forward's
+  // output; after another backward (an empty forward step between them) that one's gradient
+  // goes first.
+  if (deferred_send_ && deferred_send_->stream == Stream::pp_send_prev)
+    issue_deferred_send();
+  if (!at.last_chunk)
+    receive_boundary({k.next, Stream::pp_recv_next, "recv gradients", mb, k.boundary_bytes});
+  issue_deferred_send();
+  if (!at.last_chunk)
     gather_pipeline_message("gradients", mb);
-  }
   if (at.last_chunk) {
     // The output projection's weight gradient runs with its input gradient even under zero
     // bubble: deferring it would keep the logits' gradient (tokens × vocabulary) alive.
@@ -304,7 +314,7 @@ void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool 
       gradients_ready(parts_.layer_params[l], op, layer_label(l, "layer"), mb, at.last_microbatch);
   }
   if (!at.first_chunk) {
-    b_.send(k.prev, k.boundary_bytes, Stream::pp_send_prev, "send gradients", mb);
+    send_boundary({k.prev, Stream::pp_send_prev, "send gradients", mb, k.boundary_bytes});
   } else if (!split) {
     const auto op = b_.compute(blocks.embedding_backward, "embedding backward", mb, 0,
                                gather_weights(k.embedding_params, "embedding", mb));
@@ -417,6 +427,30 @@ void StageBuilder::wait_for_weights(std::size_t group) {
   for (std::uint32_t op : weight_gathers_ahead_[group])
     b_.wait_for(op);
   weight_gathers_ahead_[group].clear();
+}
+
+void StageBuilder::receive_boundary(const BoundaryMessage& message) {
+  if (blocking_p2p_) {
+    b_.blocking_message(OpKind::recv, message.peer, message.bytes, message.stream, message.label,
+                        message.microbatch);
+  } else {
+    b_.recv(message.peer, message.bytes, message.stream, message.label, message.microbatch);
+  }
+}
+
+void StageBuilder::send_boundary(BoundaryMessage message) {
+  if (blocking_p2p_)
+    deferred_send_ = std::move(message);
+  else
+    b_.send(message.peer, message.bytes, message.stream, message.label, message.microbatch);
+}
+
+void StageBuilder::issue_deferred_send() {
+  if (!deferred_send_)
+    return;
+  b_.blocking_message(OpKind::send, deferred_send_->peer, deferred_send_->bytes,
+                      deferred_send_->stream, deferred_send_->label, deferred_send_->microbatch);
+  deferred_send_.reset();
 }
 
 void StageBuilder::gather_pipeline_message(const std::string& label, int mb) {
