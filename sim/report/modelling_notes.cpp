@@ -60,7 +60,7 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
   }
   if (const auto& f = job.framework; f.framework || f.overlap_param_gather ||
                                      f.zero3_prefetch_parameters || f.pipeline_scatter_gather ||
-                                     f.tp_comm_overlap ||
+                                     f.pipeline_blocking_p2p || f.tp_comm_overlap ||
                                      f.grad_reduce_dtype != GradReduceDtype::fp32) {
     std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
                        ": gradient reduction " +
@@ -80,6 +80,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
     }
     if (f.pipeline_scatter_gather && par.pp > 1 && par.tp > 1 && !par.sequence_parallel)
       text += ", pipeline messages scattered over tp and all-gathered";
+    if (pipeline_blocking_p2p_on(job))
+      text += ", pipeline sends and receives holding up the compute (DeepSpeed's TrainSchedule)";
     if (tp_comm_overlap_on(job))
       text += ", tensor-parallel all-gathers and reduce-scatters overlapping the GEMMs";
     notes.push_back(text);

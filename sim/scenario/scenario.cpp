@@ -469,6 +469,8 @@ void read_framework(MapReader& top, Scenario& s) {
     spec.grad_reduce_dtype = *v;
   if (auto v = f.boolean("pipeline_scatter_gather"))
     spec.pipeline_scatter_gather = *v;
+  if (auto v = f.boolean("pipeline_blocking_p2p"))
+    spec.pipeline_blocking_p2p = *v;
   if (auto v = f.boolean("tp_comm_overlap"))
     spec.tp_comm_overlap = *v;
   f.finish();

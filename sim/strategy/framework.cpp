@@ -30,6 +30,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
   d.spec.framework = framework;
   FrameworkSpec& s = d.spec;
   std::string grad_source, overlap_source, param_source, prefetch_source, scatter_source;
+  std::string blocking_source =
+      "each step's sends and receives issued together beside the compute, the computation "
+      "waiting for its input only";
   std::string tp_overlap_source =
       "no userbuffers overlap: the tensor-parallel collectives run between the GEMMs";
   switch (framework) {
@@ -103,7 +106,17 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       grad_source =
           "DeepSpeedEngine.communication_data_type: fp16 or bf16 as trained unless "
           "communication_data_type is set (deepspeed/runtime/engine.py)";
-      scatter_source = "DeepSpeed's pipeline engine sends whole activations";
+      s.pipeline_scatter_gather = true;
+      scatter_source =
+          "PipelineEngine partitions a boundary activation and its gradient over the "
+          "tensor-parallel group and all-gathers them on arrival (is_pipe_partitioned, "
+          "is_grad_partitioned: the pipeline config's pipe_partitioned and grad_partitioned, "
+          "default true, when tp > 1; deepspeed/runtime/pipe/engine.py)";
+      s.pipeline_blocking_p2p = true;
+      blocking_source =
+          "PipelineEngine's _exec_send_activations, _exec_recv_grads, ... call p2p.send and "
+          "p2p.recv without async_op (deepspeed/runtime/pipe/p2p.py), in the order of "
+          "TrainSchedule.steps (deepspeed/runtime/pipe/schedule.py)";
       break;
     case Framework::fsdp:
       d.overlap_grad_reduce = true;
@@ -140,6 +153,7 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
                    prefetch_source) +
               line("grad_reduce_dtype", to_string(s.grad_reduce_dtype), grad_source) +
               line("pipeline_scatter_gather", yes_no(s.pipeline_scatter_gather), scatter_source) +
+              line("pipeline_blocking_p2p", yes_no(s.pipeline_blocking_p2p), blocking_source) +
               line("tp_comm_overlap", yes_no(s.tp_comm_overlap), tp_overlap_source);
   return d;
 }

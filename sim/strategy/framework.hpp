@@ -43,7 +43,7 @@ inline std::string_view to_string(GradReduceDtype dtype) {
 // What the plan builder does differently by framework. The defaults of a default-constructed
 // value are scaleplan's before frameworks were named (no framework: key), so that a scenario
 // without one keeps its prediction. parallelism.overlap_grad_reduce (ParallelismSpec) is the
-// sixth setting; a framework sets its default too.
+// one more setting; a framework sets its default too.
 struct FrameworkSpec {
   std::optional<Framework> framework;  // none named: the defaults below
   // The distributed optimizer (ZeRO 1 and 2) all-gathers the updated weights bucket by bucket
@@ -63,6 +63,12 @@ struct FrameworkSpec {
   // without sequence parallelism each tensor-parallel rank sends 1/tp of the boundary activation
   // and the receiving stage all-gathers it over the tensor-parallel group.
   bool pipeline_scatter_gather = false;
+  // DeepSpeed's pipeline engine: every boundary send and receive holds up the compute (blocking
+  // p2p.send and p2p.recv, one tensor after another), issued in TrainSchedule's order: a
+  // backward step receives its output's gradient and then sends the previous forward's output; a
+  // forward step sends the previous backward's gradient and then receives its input. It acts on
+  // the plain 1F1B schedule (one model chunk), DeepSpeed's only training schedule.
+  bool pipeline_blocking_p2p = false;
   // Transformer Engine's userbuffers overlap of sequence parallelism's tensor-parallel traffic
   // with the GEMMs beside it (Megatron-Core's --tp-comm-overlap, NeMo's tp_comm_overlap; it
   // needs sequence parallelism): an all-gather before a block runs beside the block's compute

@@ -181,6 +181,7 @@ StageBuilder::StageBuilder(Plan& plan, RankProgram& program, const TrainingJob& 
       replicas_(replica_counts(job.parallelism)),
       sharded_weights_(job.parallelism.zero >= 3 && replicas_.dense > 1),
       tp_on_(job.parallelism.tp > 1),
+      blocking_p2p_(pipeline_blocking_p2p_on(job)),
       tp_bytes_(tensor_parallel_bytes(job)),
       grad_bucket_bytes_(gradient_bucket_bytes(job)),
       grad_bytes_(gradient_reduction_bytes(job)) {}
@@ -220,6 +221,7 @@ void StageBuilder::build() {
       backward_step(k, at, step.pass == PipelinePass::input_gradient);
     }
   }
+  issue_deferred_send();
   for (const ParameterSplit& params : deferred_gradient_params_)
     reduce_gradients(params.dense, b_.chain(), false, params.expert);
   reduce_gradients(0, b_.chain(), true);
@@ -234,15 +236,19 @@ double StageBuilder::boundary_bytes_after(std::int64_t i) const {
 void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
   const int mb = at.microbatch;
   const std::int64_t end = at.first_layer + at.layers;
+  // TrainSchedule's forward step sends the previous backward's gradient, then receives.
+  issue_deferred_send();
   if (!at.first_chunk) {
-    b_.recv(k.prev, boundary_bytes_after(at.first_layer - 1), Stream::pp_recv_prev,
-            "recv activations", mb);
+    receive_boundary({k.prev, Stream::pp_recv_prev, "recv activations", mb,
+                      boundary_bytes_after(at.first_layer - 1)});
     gather_pipeline_message("activations", mb);
   }
   for (std::int64_t i = at.first_layer; i < end; ++i)
     layer_forward(k, i, mb);
-  if (!at.last_chunk)
-    b_.send(k.next, boundary_bytes_after(end - 1), Stream::pp_send_next, "send activations", mb);
+  if (!at.last_chunk) {
+    send_boundary(
+        {k.next, Stream::pp_send_next, "send activations", mb, boundary_bytes_after(end - 1)});
+  }
 }
 
 void StageBuilder::weight_gradient_step(const StageShape& k, const StepPlace& at) {
@@ -257,15 +263,23 @@ void StageBuilder::weight_gradient_step(const StageShape& k, const StepPlace& at
 void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool split) {
   const int mb = at.microbatch;
   const std::int64_t end = at.first_layer + at.layers;
+  // TrainSchedule's backward step receives its gradient, then sends the previous forward's
+  // output; after another backward (an empty forward step between them) that one's gradient
+  // goes first.
+  if (deferred_send_ && deferred_send_->stream == Stream::pp_send_prev)
+    issue_deferred_send();
   if (!at.last_chunk) {
-    b_.recv(k.next, boundary_bytes_after(end - 1), Stream::pp_recv_next, "recv gradients", mb);
-    gather_pipeline_message("gradients", mb);
+    receive_boundary(
+        {k.next, Stream::pp_recv_next, "recv gradients", mb, boundary_bytes_after(end - 1)});
   }
+  issue_deferred_send();
+  if (!at.last_chunk)
+    gather_pipeline_message("gradients", mb);
   for (std::int64_t i = end - 1; i >= at.first_layer; --i)
     layer_backward(k, at, i, split);
   if (!at.first_chunk) {
-    b_.send(k.prev, boundary_bytes_after(at.first_layer - 1), Stream::pp_send_prev,
-            "send gradients", mb);
+    send_boundary({k.prev, Stream::pp_send_prev, "send gradients", mb,
+                   boundary_bytes_after(at.first_layer - 1)});
   }
   if (!split && at.last_microbatch && job_.parallelism.overlap_grad_reduce)
     reduce_gradients(0, b_.chain(), true);
@@ -568,6 +582,30 @@ void StageBuilder::wait_for_weights(std::size_t group) {
   for (std::uint32_t op : weight_gathers_ahead_[group])
     b_.wait_for(op);
   weight_gathers_ahead_[group].clear();
+}
+
+void StageBuilder::receive_boundary(const BoundaryMessage& message) {
+  if (blocking_p2p_) {
+    b_.blocking_message(OpKind::recv, message.peer, message.bytes, message.stream, message.label,
+                        message.microbatch);
+  } else {
+    b_.recv(message.peer, message.bytes, message.stream, message.label, message.microbatch);
+  }
+}
+
+void StageBuilder::send_boundary(BoundaryMessage message) {
+  if (blocking_p2p_)
+    deferred_send_ = std::move(message);
+  else
+    b_.send(message.peer, message.bytes, message.stream, message.label, message.microbatch);
+}
+
+void StageBuilder::issue_deferred_send() {
+  if (!deferred_send_)
+    return;
+  b_.blocking_message(OpKind::send, deferred_send_->peer, deferred_send_->bytes,
+                      deferred_send_->stream, deferred_send_->label, deferred_send_->microbatch);
+  deferred_send_.reset();
 }
 
 void StageBuilder::gather_pipeline_message(const std::string& label, int mb) {

@@ -21,6 +21,12 @@ bool pipeline_scatter_gather_on(const TrainingJob& job) {
   return job.framework.pipeline_scatter_gather && p.tp > 1 && !p.sequence_parallel && p.pp > 1;
 }
 
+bool pipeline_blocking_p2p_on(const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  return job.framework.pipeline_blocking_p2p && p.pp > 1 &&
+         p.schedule == PipelineSchedule::one_f_one_b && p.virtual_stages == 1;
+}
+
 bool tp_comm_overlap_on(const TrainingJob& job) {
   const auto& p = job.parallelism;
   return job.framework.tp_comm_overlap && p.tp > 1 && p.sequence_parallel;
@@ -76,6 +82,11 @@ void RankBuilder::recv(int peer, double bytes, Stream stream, const std::string&
 void RankBuilder::send(int peer, double bytes, Stream stream, const std::string& label,
                        int microbatch) {
   after_chain(message_op(OpKind::send, peer, bytes, stream), label, microbatch);
+}
+
+void RankBuilder::blocking_message(OpKind kind, int peer, double bytes, Stream stream,
+                                   const std::string& label, int microbatch) {
+  chained(message_op(kind, peer, bytes, stream), label, microbatch);
 }
 
 void RankBuilder::beside_chain(std::uint32_t group, CollectiveKind kind, double bytes,

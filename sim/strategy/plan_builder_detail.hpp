@@ -104,6 +104,11 @@ class RankBuilder {
   // A send of what the chain has produced so far; the chain does not wait for it.
   void send(int peer, double bytes, Stream stream, const std::string& label, int microbatch);
 
+  // A send or receive (`kind`) on the chain: it starts after what the chain has issued, as
+  // PyTorch's NCCL stream waits for the compute stream, and the chain waits for it to complete.
+  void blocking_message(OpKind kind, int peer, double bytes, Stream stream,
+                        const std::string& label, int microbatch);
+
   std::optional<std::uint32_t> chain() const { return chain_; }
 
   // Makes the next chained op wait for `op` as well.
@@ -209,6 +214,20 @@ class StageBuilder {
   void wait_for_weights(std::size_t group);
   // A pipeline message that arrived in tp pieces, all-gathered (Megatron's scatter-gather).
   void gather_pipeline_message(const std::string& label, int mb);
+  // A pipeline message to or from a neighbour stage.
+  struct BoundaryMessage {
+    int peer = 0;
+    Stream stream = Stream::pp_send_next;
+    std::string label;
+    int microbatch = 0;
+    double bytes = 0;
+  };
+  // Beside the compute, or with blocking p2p (pipeline_blocking_p2p_on) on the chain, a receive
+  // at once and a send in the step after the one that produced it (issue_deferred_send), as
+  // DeepSpeed's TrainSchedule orders them.
+  void receive_boundary(const BoundaryMessage& message);
+  void send_boundary(BoundaryMessage message);
+  void issue_deferred_send();
 
   // Tensor-parallel communication around a block: all-reduce of the output, or with sequence
   // parallelism an all-gather of the input and a reduce-scatter of the output.
@@ -247,6 +266,8 @@ class StageBuilder {
   const ReplicaCounts replicas_;
   const bool sharded_weights_;  // ZeRO-3 over more than one rank
   const bool tp_on_;
+  const bool blocking_p2p_;
+  std::optional<BoundaryMessage> deferred_send_;  // blocking p2p: the send the next step issues
   // Hidden states of a micro-batch's tokens on this rank's context-parallel shard.
   const double tp_bytes_;
   const double grad_bucket_bytes_;

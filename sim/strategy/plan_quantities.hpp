@@ -69,6 +69,9 @@ double stage_boundary_bytes(const TrainingJob& job);
 // Whether the job's pipeline messages are scattered over the tensor-parallel ranks and
 // all-gathered over them again on arrival: scatter-gather on, tp > 1, no sequence parallelism.
 bool pipeline_scatter_gather_on(const TrainingJob& job);
+// Whether the job's pipeline sends and receives hold up the compute in DeepSpeed's order
+// (framework.pipeline_blocking_p2p): pp > 1 on plain 1F1B with one model chunk.
+bool pipeline_blocking_p2p_on(const TrainingJob& job);
 // Whether the job's sequence-parallel tensor-parallel traffic overlaps its GEMMs
 // (framework.tp_comm_overlap, which needs tp > 1 and sequence parallelism).
 bool tp_comm_overlap_on(const TrainingJob& job);

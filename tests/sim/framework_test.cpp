@@ -9,6 +9,7 @@
 #include "hardware/io/catalog.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/simulate/timeline_recorder.hpp"
 #include "sim/strategy/plan_builder.hpp"
 #include "sim/strategy/plan_quantities.hpp"
 
@@ -60,6 +61,12 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(d.spec.zero3_prefetch_parameters, 5e7);
   EXPECT_EQ(d.spec.zero3_max_live_parameters, 1e9);
   EXPECT_EQ(d.spec.grad_reduce_dtype, GradReduceDtype::training);
+  // DeepSpeed's pipeline engine partitions its messages over tp and blocks on each of them.
+  EXPECT_TRUE(d.spec.pipeline_scatter_gather);
+  EXPECT_TRUE(d.spec.pipeline_blocking_p2p);
+  for (Framework f : {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
+                      Framework::fsdp, Framework::jax_gspmd})
+    EXPECT_FALSE(framework_defaults(f, Dtype::bf16, 1).spec.pipeline_blocking_p2p);
   // FSDP: one unit ahead (no budget), fp32 reduction.
   d = framework_defaults(Framework::fsdp, Dtype::bf16, 3);
   EXPECT_FALSE(d.spec.zero3_prefetch_parameters.has_value());
@@ -71,11 +78,11 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd})
     EXPECT_FALSE(framework_defaults(f, Dtype::bf16, 1).spec.tp_comm_overlap);
-  // Every framework names a source for every setting: six lines.
+  // Every framework names a source for every setting: seven lines.
   for (Framework f : {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
                       Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 6) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 7) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -132,6 +139,92 @@ TEST(Framework, ScatterGatherSendsATpthOfTheMessageAndGathersIt) {
   messages(job, sent, gathers);
   EXPECT_DOUBLE_EQ(sent, whole / 2);
   EXPECT_EQ(gathers, 0);
+}
+
+TEST(Framework, BlockingP2pIssuesTrainSchedulesMessagesOnTheChain) {
+  // pp 2, two micro-batches: 1F1B runs F0 F1 B0 B1 on stage 0 and F0 B0 F1 B1 on stage 1.
+  // DeepSpeed's TrainSchedule (deepspeed/runtime/pipe/schedule.py) puts the messages between
+  // them: stage 0 sends F0's output in the (empty) backward step after F0, and before B0 receives
+  // B0's gradient and then sends F1's output; stage 1 sends a backward's gradient before it
+  // receives the next forward's input, and its last gradient after B1.
+  TrainingJob job = small_job(1, 2, 1, 2);
+  job.framework.pipeline_blocking_p2p = true;
+  const Plan plan = build_plan(job);
+  auto messages = [&](int rank) {
+    std::vector<std::string> order;
+    const auto& ops = plan.ranks[static_cast<std::size_t>(rank)].ops;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
+      if (op.kind != OpKind::send && op.kind != OpKind::recv)
+        continue;
+      order.push_back(plan.labels[op.label] + " " + std::to_string(op.microbatch));
+      // On the chain: it waits for the op issued before it, and the op after it waits for it.
+      if (i > 0) {
+        EXPECT_EQ(op.deps.size(), 1U);
+        EXPECT_EQ(op.deps.empty() ? 0 : op.deps[0], i - 1);
+      }
+      const Op& next = ops[i + 1];
+      EXPECT_NE(std::find(next.deps.begin(), next.deps.end(), i), next.deps.end())
+          << plan.labels[next.label];
+    }
+    return order;
+  };
+  EXPECT_EQ(messages(0), (std::vector<std::string>{"send activations 0", "recv gradients 0",
+                                                   "send activations 1", "recv gradients 1"}));
+  EXPECT_EQ(messages(1), (std::vector<std::string>{"recv activations 0", "send gradients 0",
+                                                   "recv activations 1", "send gradients 1"}));
+  // Interleaving is not DeepSpeed's schedule: the messages stay beside the compute there.
+  job.parallelism.schedule = PipelineSchedule::interleaved_1f1b;
+  job.parallelism.virtual_stages = 2;
+  for (const Op& op : build_plan(job).ranks[0].ops) {
+    if (op.kind == OpKind::send) {
+      EXPECT_LE(op.deps.size(), 1U);
+    }
+  }
+}
+
+TEST(Framework, BlockingP2pPutsTwoMoreTransfersOnATwoStageStep) {
+  // Two stages on one node, two micro-batches; stage s runs a forward in f_s and a backward in
+  // b_s, a message takes c, and stage 1 (two layers and the output head) is the heavier:
+  // f_1 + b_1 >= f_0 and b_1 >= b_0.
+  // Beside the compute: stage 1 starts F0 at f0 + c; after F0 B0 its gradient arrives at stage
+  // 0 at f0 + c + f1 + b1 + c, while F1's input (sent at 2 f0) is long there; stage 1 runs F1 B1
+  // and the last gradient arrives at f0 + 2c + 2 f1 + 2 b1, after stage 0's B0; stage 0's B1
+  // ends at f0 + 2 f1 + 2 b1 + b0 + 2c.
+  // Blocking, in TrainSchedule's order: stage 0 sends F0's output (c) before F1; stage 1's
+  // gradient of B0 (c) and then F1's input (c) pass one after the other, both stages waiting;
+  // then stage 0 runs B0 while stage 1 runs F1 B1 and sends the last gradient (c): stage 0's B1
+  // ends at f0 + 2 f1 + 2 b1 + b0 + 4c. The step is longer by exactly 2c.
+  const std::string text = R"(name: blocking
+cluster: {device: A100-SXM4-80GB, nodes: 1, devices_per_node: 2}
+model: {preset: gpt3-1.3b, layers: 4}
+training: {global_batch: 2, micro_batch: 1, dtype: bf16}
+parallelism: {tp: 1, pp: 2, dp: 1}
+)";
+  const Catalog& catalog = Catalog::builtin();
+  auto run = [&](const std::string& framework, Timeline* timeline) {
+    const Scenario s = parse_scenario(text + framework, "s.yaml", catalog);
+    const PreparedRun prepared = prepare_run(s, catalog);
+    TimelineRecorder recorder(prepared.plan);
+    const Prediction prediction = predict(s, prepared, {&recorder});
+    if (timeline)
+      *timeline = recorder.timeline();
+    return prediction;
+  };
+  Timeline beside_timeline;
+  const Prediction beside =
+      run("framework: {name: deepspeed, pipeline_blocking_p2p: false}\n", &beside_timeline);
+  const Prediction blocking = run("framework: deepspeed\n", nullptr);
+  // c: the first activation's transfer, which nothing else shares a link with.
+  double c = 0;
+  for (const TimelineOp& op : beside_timeline.ops) {
+    if (op.kind == OpKind::send && op.microbatch == 0 &&
+        beside_timeline.labels[op.label] == "send activations")
+      c = static_cast<double>(op.end_ps - op.start_ps) * 1e-12;
+  }
+  ASSERT_GT(c, 0);
+  EXPECT_DOUBLE_EQ(blocking.breakdown.compute_s, beside.breakdown.compute_s);
+  EXPECT_NEAR(blocking.step_time_s - beside.step_time_s, 2 * c, 1e-9);
 }
 
 TEST(Framework, OverlappedParamGatherRunsBeforeTheFirstForwardOfItsLayers) {
@@ -364,6 +457,11 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
   EXPECT_FALSE(s.job.framework.tp_comm_overlap);
   EXPECT_TRUE(parse_scenario(std::string(scenario_text) + "framework: nemo\n", "s.yaml", catalog)
                   .job.framework.tp_comm_overlap);
+  s = parse_scenario(
+      std::string(scenario_text) + "framework: {name: deepspeed, pipeline_blocking_p2p: false}\n",
+      "s.yaml", catalog);
+  EXPECT_FALSE(s.job.framework.pipeline_blocking_p2p);
+  EXPECT_TRUE(s.job.framework.pipeline_scatter_gather);
 }
 
 TEST(Framework, BadValuesAreErrorsAtTheirKeySayingWhatIsValid) {
