@@ -227,7 +227,7 @@ LayerCosts layer_costs(const TrainingJob& job, const ComputeModel& compute,
   const Dtype dtype = job.training.dtype;
   const std::int64_t mb = job.training.micro_batch;
   const LayerPartition partition{p.tp, p.cp, p.sequence_parallel, p.ep};
-  const LayerWork work = transformer_layer(m, mb, partition, dtype);
+  const LayerWork work = framework_transformer_layer(job);
   std::optional<MoeWork> moe;
   if (m.is_moe())
     moe = moe_mlp(m, mb, partition, dtype);

@@ -58,10 +58,11 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
         "attention core's score matrix and recomputes it (Korthikanti et al. 2022), and the fused "
         "kernel never stores it and recomputes it in its backward already");
   }
-  if (const auto& f = job.framework; f.framework || f.overlap_param_gather ||
-                                     f.zero3_prefetch_parameters || f.pipeline_scatter_gather ||
-                                     f.pipeline_blocking_p2p || f.tp_comm_overlap ||
-                                     f.grad_reduce_dtype != GradReduceDtype::fp32) {
+  if (const auto& f = job.framework;
+      f.framework || f.overlap_param_gather || f.zero3_prefetch_parameters ||
+      f.pipeline_scatter_gather || f.pipeline_blocking_p2p || f.tp_comm_overlap ||
+      f.flat_parameter_gradient_copy || f.optimizer_step != OptimizerStep::fused ||
+      f.grad_reduce_dtype != GradReduceDtype::fp32) {
     std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
                        ": gradient reduction " +
                        (par.overlap_grad_reduce ? "overlapping backward" : "after backward") +
@@ -84,6 +85,10 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       text += ", pipeline sends and receives holding up the compute (DeepSpeed's TrainSchedule)";
     if (tp_comm_overlap_on(job))
       text += ", tensor-parallel all-gathers and reduce-scatters overlapping the GEMMs";
+    if (f.flat_parameter_gradient_copy)
+      text += ", each layer's gradients copied into its flat gradient (FSDP1)";
+    if (f.optimizer_step == OptimizerStep::unfused)
+      text += ", the optimizer step unfused";
     notes.push_back(text);
   }
   if (job.training.dtype == Dtype::fp8) {

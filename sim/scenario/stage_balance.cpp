@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "sim/simulate/op_jitter.hpp"
+#include "sim/strategy/plan_quantities.hpp"
 
 namespace scaleplan {
 
@@ -32,7 +33,7 @@ std::vector<double> layer_times_s(const TrainingJob& job, const ComputeModel& co
     return times;
   }
   const LayerPartition partition{p.tp, p.cp, p.sequence_parallel, p.ep};
-  const LayerWork layer = transformer_layer(job.model, t.micro_batch, partition, t.dtype);
+  const LayerWork layer = framework_transformer_layer(job);
   const double dense = time_of(layer.attention.forward, compute) +
                        time_of(layer.attention.backward(), compute) +
                        time_of(layer.mlp.forward, compute) + time_of(layer.mlp.backward(), compute);

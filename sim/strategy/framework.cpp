@@ -35,6 +35,12 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       "waiting for its input only";
   std::string tp_overlap_source =
       "no userbuffers overlap: the tensor-parallel collectives run between the GEMMs";
+  std::string flat_copy_source =
+      "no FlatParameter: each gradient lands where it is reduced (Megatron's main_grad views "
+      "of the gradient buffer)";
+  std::string optimizer_source =
+      "fused Adam over all parameters (Apex / Transformer Engine "
+      "FusedAdam, multi-tensor apply)";
   switch (framework) {
     case Framework::megatron_lm_2021:
       // Megatron-LM v2 (Narayanan et al. 2021) and v3 (Korthikanti et al. 2022).
@@ -117,6 +123,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "PipelineEngine's _exec_send_activations, _exec_recv_grads, ... call p2p.send and "
           "p2p.recv without async_op (deepspeed/runtime/pipe/p2p.py), in the order of "
           "TrainSchedule.steps (deepspeed/runtime/pipe/schedule.py)";
+      flat_copy_source = "not FSDP's FlatParameter (ZeRO's own bucket copies are not modelled)";
+      optimizer_source = "DeepSpeed's FusedAdam (multi_tensor_adam)";
       break;
     case Framework::fsdp:
       d.overlap_grad_reduce = true;
@@ -132,6 +140,39 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "MixedPrecision with reduce_dtype fp32, as torchtitan "
           "(mixed_precision_reduce: float32) and Composer's DEFAULT mode configure it";
       scatter_source = "no pipeline messages of Megatron's kind";
+      flat_copy_source =
+          "FSDP2 (torchtitan, NeMo AutoModel) shards each parameter as a DTensor: no "
+          "FlatParameter views";
+      optimizer_source =
+          "torch.optim.AdamW's fused kernels (torchtitan's optimizer.implementation)";
+      break;
+    case Framework::composer:
+      // Composer (v0.17, torch 2.1) wrapping the model in FSDP1, as llm-foundry trains MPT.
+      d.overlap_grad_reduce = true;
+      overlap_source =
+          "FSDP1 reduce-scatters each unit's gradients from its post-backward hook on its "
+          "post_backward stream (torch/distributed/fsdp/_runtime_utils.py, _post_backward_hook)";
+      param_source = "FSDP gathers every unit's weights before use (ZeRO-3); no ZeRO-1/2 gather";
+      prefetch_source =
+          "Composer's limit_all_gathers True (composer/trainer/dist_strategy.py, "
+          "set_fsdp_default): the unit computing and the next one gathered";
+      s.grad_reduce_dtype = GradReduceDtype::fp32;
+      grad_source =
+          "Composer's mixed_precision DEFAULT: reduce_dtype fp32, parameters and buffers in the "
+          "autocast precision (composer/trainer/mosaic_fsdp_utils.py, get_mixed_precision); "
+          "PURE reduces in the training dtype";
+      scatter_source = "no pipeline messages of Megatron's kind";
+      s.flat_parameter_gradient_copy = true;
+      flat_copy_source =
+          "FSDP1 with use_orig_params (Composer's default): the forward's parameters are "
+          "torch.split views of the unit's flat parameter (torch/distributed/fsdp/flat_param.py, "
+          "_get_unflat_views), whose backward concatenates their gradients "
+          "(split_with_sizes_backward)";
+      s.optimizer_step = OptimizerStep::unfused;
+      optimizer_source =
+          "Composer's DecoupledAdamW, which llm-foundry's yamls name, loops over the parameters "
+          "running eight tensor operations each (composer/optim/decoupled_weight_decay.py, "
+          "DecoupledAdamW.adamw)";
       break;
     case Framework::jax_gspmd:
       d.overlap_grad_reduce = true;
@@ -143,6 +184,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       s.grad_reduce_dtype = GradReduceDtype::fp32;
       grad_source = "MaxText keeps fp32 weights and reduces their gradients in fp32";
       scatter_source = "no pipeline messages of Megatron's kind";
+      flat_copy_source = "XLA lays out the gradients itself: no FlatParameter views";
+      optimizer_source = "XLA fuses optax's update into few kernels";
       break;
   }
   d.sources = line("overlap_grad_reduce", yes_no(d.overlap_grad_reduce), overlap_source) +
@@ -154,7 +197,10 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
               line("grad_reduce_dtype", to_string(s.grad_reduce_dtype), grad_source) +
               line("pipeline_scatter_gather", yes_no(s.pipeline_scatter_gather), scatter_source) +
               line("pipeline_blocking_p2p", yes_no(s.pipeline_blocking_p2p), blocking_source) +
-              line("tp_comm_overlap", yes_no(s.tp_comm_overlap), tp_overlap_source);
+              line("tp_comm_overlap", yes_no(s.tp_comm_overlap), tp_overlap_source) +
+              line("flat_parameter_gradient_copy", yes_no(s.flat_parameter_gradient_copy),
+                   flat_copy_source) +
+              line("optimizer_step", to_string(s.optimizer_step), optimizer_source);
   return d;
 }
 

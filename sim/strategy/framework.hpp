@@ -12,15 +12,24 @@
 
 namespace scaleplan {
 
-enum class Framework { megatron_lm_2021, megatron_core, nemo, deepspeed, fsdp, jax_gspmd };
+enum class Framework {
+  megatron_lm_2021,
+  megatron_core,
+  nemo,
+  deepspeed,
+  fsdp,
+  jax_gspmd,
+  composer
+};
 
-inline constexpr EnumNames<Framework, 6> framework_names{{{
+inline constexpr EnumNames<Framework, 7> framework_names{{{
     {Framework::megatron_lm_2021, "megatron-lm-2021"},
     {Framework::megatron_core, "megatron-core"},
     {Framework::nemo, "nemo"},
     {Framework::deepspeed, "deepspeed"},
     {Framework::fsdp, "fsdp"},
     {Framework::jax_gspmd, "jax-gspmd"},
+    {Framework::composer, "composer"},
 }}};
 
 inline std::string_view to_string(Framework framework) {
@@ -38,6 +47,19 @@ inline constexpr EnumNames<GradReduceDtype, 2> grad_reduce_dtype_names{{{
 
 inline std::string_view to_string(GradReduceDtype dtype) {
   return grad_reduce_dtype_names.name(dtype);
+}
+
+// How the optimizer's update runs: one fused kernel over all the state, or each tensor operation
+// of the update a kernel of its own that reads and writes whole fp32 tensors.
+enum class OptimizerStep { fused, unfused };
+
+inline constexpr EnumNames<OptimizerStep, 2> optimizer_step_names{{{
+    {OptimizerStep::fused, "fused"},
+    {OptimizerStep::unfused, "unfused"},
+}}};
+
+inline std::string_view to_string(OptimizerStep step) {
+  return optimizer_step_names.name(step);
 }
 
 // What the plan builder does differently by framework. The defaults of a default-constructed
@@ -75,6 +97,12 @@ struct FrameworkSpec {
   // (ring exchange: each GEMM chunk starts on the piece already there), and a reduce-scatter
   // after a block runs beside the compute that produces it, in tp chunks, the last one exposed.
   bool tp_comm_overlap = false;
+  // PyTorch FSDP1's FlatParameter: each wrapped unit's parameters are views of one flat tensor,
+  // so autograd concatenates the unit's parameter gradients into the flat gradient (the backward
+  // of the split into views) after the unit's backward, on the compute stream, every micro-batch:
+  // a memory-bound kernel that reads and writes the unit's gradient in the parameters' dtype.
+  bool flat_parameter_gradient_copy = false;
+  OptimizerStep optimizer_step = OptimizerStep::fused;
 };
 
 // One setting's default for a framework, with where it comes from.

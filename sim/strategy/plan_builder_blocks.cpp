@@ -14,9 +14,40 @@ Kernel optimizer_step_kernel(const TrainingJob& job, const ParameterSplit& stage
   step.dtype = Dtype::fp32;
   // With ZeRO each rank steps only its shard of the optimizer state.
   step.bytes =
-      sharded_bytes(stage_params, bytes_per_parameter(job.training.dtype).optimizer_step_traffic,
-                    job.parallelism, 1);
+      sharded_bytes(stage_params, optimizer_step_bytes_per_parameter(job), job.parallelism, 1);
   return step;
+}
+
+double optimizer_step_bytes_per_parameter(const TrainingJob& job) {
+  if (job.framework.optimizer_step == OptimizerStep::fused)
+    return bytes_per_parameter(job.training.dtype).optimizer_step_traffic;
+  // Composer's DecoupledAdamW.adamw, on fp32 parameters, gradients and moments (FSDP casts the
+  // 16-bit copies at each gather, not in the step), 4 bytes an element per tensor touched:
+  // exp_avg.mul_ (read 1, write 1), .add_(grad) (2, 1), exp_avg_sq.mul_ (1, 1),
+  // .addcmul_(grad, grad) (2, 1), .sqrt() (1, 1), / sqrt(bias correction) (1, 1), .add_(eps)
+  // (1, 1), param.addcdiv_(exp_avg, denom) (3, 1): 12 reads and 8 writes. Weight decay, which
+  // llm-foundry's MPT yamls set to 0, would add param.mul_.
+  return (12 + 8) * 4.0;
+}
+
+Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters) {
+  Kernel copy;
+  copy.name = "flat_gradient_copy";
+  copy.kind = KernelKind::elementwise;
+  copy.dtype = non_gemm_dtype(job.training.dtype);
+  copy.bytes = 2 * unit_parameters * bytes_per_element(copy.dtype);
+  return copy;
+}
+
+LayerWork framework_transformer_layer(const TrainingJob& job) {
+  const ParallelismSpec& p = job.parallelism;
+  LayerWork work = transformer_layer(job.model, job.training.micro_batch,
+                                     {p.tp, p.cp, p.sequence_parallel, p.ep}, job.training.dtype);
+  if (job.framework.flat_parameter_gradient_copy && !job.model.is_moe()) {
+    work.attention.backward_weight.push_back(flat_gradient_copy_kernel(
+        job, layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total()));
+  }
+  return work;
 }
 
 }  // namespace scaleplan
@@ -27,7 +58,7 @@ Blocks make_blocks(Plan& plan, const TrainingJob& job) {
   const auto& p = job.parallelism;
   const LayerPartition partition{p.tp, p.cp, p.sequence_parallel, p.ep};
   Blocks b;
-  b.layer = transformer_layer(job.model, job.training.micro_batch, partition, job.training.dtype);
+  b.layer = framework_transformer_layer(job);
   b.embedding = embedding_block(job.model, job.training.micro_batch, partition, job.training.dtype);
   b.output = output_block(job.model, job.training.micro_batch, partition, job.training.dtype);
   b.attention_forward = plan.add_block({"attention forward", b.layer.attention.forward});

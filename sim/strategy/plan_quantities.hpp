@@ -106,8 +106,23 @@ struct LayerActivations {
 LayerActivations layer_activations(const LayerWork& layer, Recompute recompute);
 
 // The optimizer step of a rank of a stage that holds `stage_params` (stage_parameters): one
-// kernel streaming its shard of the optimizer state.
+// kernel streaming its shard of the optimizer state, optimizer_step_bytes_per_parameter a
+// parameter.
 Kernel optimizer_step_kernel(const TrainingJob& job, const ParameterSplit& stage_params);
+// Bytes the optimizer step reads and writes per parameter of the rank's shard: the fused
+// kernel's (bytes_per_parameter), or, with framework.optimizer_step unfused, those of AdamW's
+// eight tensor operations, each a kernel of its own over fp32 tensors.
+double optimizer_step_bytes_per_parameter(const TrainingJob& job);
+
+// FSDP1's copy of a unit's parameter gradients into its flat gradient
+// (framework.flat_parameter_gradient_copy): `unit_parameters` (as the rank holds them unsharded)
+// read and written once in the parameters' dtype, the 16-bit one in mixed precision.
+Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters);
+// A transformer layer of the job (transformer_layer of its model, micro-batch, partition and
+// dtype) as its framework runs it: with framework.flat_parameter_gradient_copy, a dense layer
+// (one FSDP unit) ends its backward with the copy of its gradients, the last kernel of its
+// attention block's weight gradient. MoE layers' expert weights are not counted.
+LayerWork framework_transformer_layer(const TrainingJob& job);
 
 // Static memory of a rank of a stage that holds `stage_params` (static_memory_of_stage).
 StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit& stage_params);
