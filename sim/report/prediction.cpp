@@ -507,7 +507,9 @@ StepBound step_bound(const SimulationResult& sim, const Plan& plan, const Cluste
     for (NodeGroupTime& g : b.groups) {
       if (g.ranks > 0) {
         g.mean_busy_s /= g.ranks;
-        g.mean_wait_s = sim.step_time_s - g.mean_busy_s;
+        // A group whose every rank is busy the whole step waits for none: the mean of its busy
+        // times can round above the step by an ulp, which would print as -0.000 s.
+        g.mean_wait_s = std::max(0.0, sim.step_time_s - g.mean_busy_s);
       }
     }
   }
