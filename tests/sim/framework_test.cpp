@@ -274,7 +274,8 @@ TEST(Framework, BlockingP2pIssuesTrainSchedulesMessagesOnTheChain) {
   // Interleaving is not DeepSpeed's schedule: the messages stay beside the compute there.
   job.parallelism.schedule = PipelineSchedule::interleaved_1f1b;
   job.parallelism.virtual_stages = 2;
-  for (const Op& op : build_plan(job).ranks[0].ops) {
+  const Plan interleaved = build_plan(job);
+  for (const Op& op : interleaved.ranks[0].ops) {
     if (op.kind == OpKind::send) {
       EXPECT_LE(op.deps.size(), 1U);
     }
