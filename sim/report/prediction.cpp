@@ -158,8 +158,12 @@ EffectiveCluster effective_cluster(const ClusterSpec& cluster, const Catalog& ca
       g.device = effective.device;
       continue;
     }
-    if (group_pcie)
+    if (group_pcie) {
+      out.description += "; " + g.name + " PCIe links " +
+                         gigabytes_per_s(g.device.host_link_bandwidth_bytes_per_s.value) +
+                         " (catalog host link)";
       continue;
+    }
     Figure& links = g.device.intra_node_link_bandwidth_bytes_per_s;
     const double catalog_bytes_per_s = links.value;
     if (const auto& f = g.device.intra_node_link_efficiency) {

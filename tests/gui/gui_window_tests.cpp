@@ -278,19 +278,20 @@ class GuiWindowTest : public QObject {
     // A timer of 20 ms keeps firing while the run is prepared and simulated in its worker.
     QElapsedTimer clock;
     qint64 last = 0, worst_gap_ms = 0;
-    int ticks = 0;
     QTimer timer;
     connect(&timer, &QTimer::timeout, [&] {
       const qint64 now = clock.elapsed();
       worst_gap_ms = std::max(worst_gap_ms, now - last);
       last = now;
-      ++ticks;
     });
     clock.start();
     timer.start(20);
     QSignalSpy finished(window.jobs(), &SimulationJobs::finished);
     window.run();
     QVERIFY(finished.wait(120000));
+    // The time from the last tick to the end counts too, so that a run the timer never
+    // interrupted is judged by its whole length (a fast machine may finish in a few ticks).
+    worst_gap_ms = std::max(worst_gap_ms, clock.elapsed() - last);
     // Under a second, so that a loaded CI machine (2 cores, tests side by side) passes too.
     QVERIFY2(worst_gap_ms < 1000,
              qPrintable(QString("the UI thread stalled %1 ms").arg(worst_gap_ms)));
@@ -302,7 +303,6 @@ class GuiWindowTest : public QObject {
     window.timeline_view()->grab();
     QVERIFY2(paint.elapsed() < 500,
              qPrintable(QString("painting took %1 ms").arg(paint.elapsed())));
-    QVERIFY(ticks > 10);
   }
 
   void every_view_renders_something() {
