@@ -186,7 +186,7 @@ struct ClusterSpec {
       return nodes * devices_per_node;
     int count = 0;
     for (const NodeGroup& g : node_groups)
-      count += g.nodes * g.devices_per_node.value_or(devices_per_node);
+      count += g.nodes * shape_of_group(g).devices;
     return count;
   }
   NodeShape shape_of_group(const NodeGroup& g) const {
@@ -209,7 +209,7 @@ struct ClusterSpec {
   int node_of_device(int device_index) const {
     int node = 0, first = 0;
     for (const NodeGroup& g : node_groups) {
-      const int per_node = g.devices_per_node.value_or(devices_per_node);
+      const int per_node = shape_of_group(g).devices;
       if (device_index < first + g.nodes * per_node)
         return node + (device_index - first) / per_node;
       node += g.nodes;
@@ -220,7 +220,7 @@ struct ClusterSpec {
   int first_device_of_node(int node) const {
     int first = 0, start = 0;
     for (const NodeGroup& g : node_groups) {
-      const int per_node = g.devices_per_node.value_or(devices_per_node);
+      const int per_node = shape_of_group(g).devices;
       if (node < start + g.nodes)
         return first + (node - start) * per_node;
       start += g.nodes;
