@@ -60,9 +60,9 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
   }
   if (const auto& f = job.framework;
       f.framework || f.overlap_param_gather || f.zero3_prefetch_parameters ||
-      f.pipeline_scatter_gather || f.pipeline_blocking_p2p || f.tp_comm_overlap ||
-      f.flat_parameter_gradient_copy || f.optimizer_step != OptimizerStep::fused ||
-      f.grad_reduce_dtype != GradReduceDtype::fp32) {
+      f.pipeline_scatter_gather || f.pipeline_blocking_p2p || f.pipeline_output_regather ||
+      f.bf16_optimizer || f.tp_comm_overlap || f.flat_parameter_gradient_copy ||
+      f.optimizer_step != OptimizerStep::fused || f.grad_reduce_dtype != GradReduceDtype::fp32) {
     std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
                        ": gradient reduction " +
                        (par.overlap_grad_reduce ? "overlapping backward" : "after backward") +
@@ -83,6 +83,13 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       text += ", pipeline messages scattered over tp and all-gathered";
     if (pipeline_blocking_p2p_on(job))
       text += ", pipeline sends and receives holding up the compute (DeepSpeed's TrainSchedule)";
+    if (pipeline_output_regather_on(job))
+      text += ", each stage's output all-gathered again before its backward";
+    if (bf16_optimizer_on(job)) {
+      text +=
+          ", DeepSpeed's BF16_Optimizer (gradients all-reduced, added into fp32 after each "
+          "micro-batch)";
+    }
     if (tp_comm_overlap_on(job))
       text += ", tensor-parallel all-gathers and reduce-scatters overlapping the GEMMs";
     if (f.flat_parameter_gradient_copy)

@@ -471,6 +471,10 @@ void read_framework(MapReader& top, Scenario& s) {
     spec.pipeline_scatter_gather = *v;
   if (auto v = f.boolean("pipeline_blocking_p2p"))
     spec.pipeline_blocking_p2p = *v;
+  if (auto v = f.boolean("pipeline_output_regather"))
+    spec.pipeline_output_regather = *v;
+  if (auto v = f.boolean("bf16_optimizer"))
+    spec.bf16_optimizer = *v;
   if (auto v = f.boolean("tp_comm_overlap"))
     spec.tp_comm_overlap = *v;
   if (auto v = f.boolean("flat_parameter_gradient_copy"))

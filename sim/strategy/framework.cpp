@@ -41,6 +41,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
   std::string optimizer_source =
       "fused Adam over all parameters (Apex / Transformer Engine "
       "FusedAdam, multi-tensor apply)";
+  std::string regather_source = "the pipeline's output is kept whole until its backward";
+  std::string bf16_optimizer_source =
+      "a ZeRO-1 optimizer reduce-scatters the gradients; no separate fp32 gradient copy";
   switch (framework) {
     case Framework::megatron_lm_2021:
       // Megatron-LM v2 (Narayanan et al. 2021) and v3 (Korthikanti et al. 2022).
@@ -123,6 +126,18 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "PipelineEngine's _exec_send_activations, _exec_recv_grads, ... call p2p.send and "
           "p2p.recv without async_op (deepspeed/runtime/pipe/p2p.py), in the order of "
           "TrainSchedule.steps (deepspeed/runtime/pipe/schedule.py)";
+      s.pipeline_output_regather = true;
+      regather_source =
+          "PipelineEngine._exec_backward_pass all-gathers the stage's partitioned output "
+          "(part_output.full) before the gradient's, on every stage but the last "
+          "(deepspeed/runtime/pipe/engine.py, v0.5 to v0.16)";
+      s.bf16_optimizer = dtype == Dtype::bf16 && zero <= 1;
+      bf16_optimizer_source =
+          "bf16 with ZeRO stage 0 in DeepSpeed's config runs BF16_Optimizer, the pipeline "
+          "engine's only bf16 path (since v0.6.2, April 2022): the fp32 gradients all-reduced "
+          "(_bf16_reduce_grads) in bf16 (communication_data_type), the tied embedding's fp32 "
+          "gradient all-reduced (_exec_reduce_tied_grads), the bf16 gradients added into fp32 "
+          "after each micro-batch (update_hp_grads; deepspeed/runtime/bf16_optimizer.py)";
       flat_copy_source = "not FSDP's FlatParameter (ZeRO's own bucket copies are not modelled)";
       optimizer_source = "DeepSpeed's FusedAdam (multi_tensor_adam)";
       break;
@@ -188,19 +203,22 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       optimizer_source = "XLA fuses optax's update into few kernels";
       break;
   }
-  d.sources = line("overlap_grad_reduce", yes_no(d.overlap_grad_reduce), overlap_source) +
-              line("overlap_param_gather", yes_no(s.overlap_param_gather), param_source) +
-              line("zero3_prefetch_parameters",
-                   s.zero3_prefetch_parameters ? fmt::format("{:g}", *s.zero3_prefetch_parameters)
-                                               : "one layer",
-                   prefetch_source) +
-              line("grad_reduce_dtype", to_string(s.grad_reduce_dtype), grad_source) +
-              line("pipeline_scatter_gather", yes_no(s.pipeline_scatter_gather), scatter_source) +
-              line("pipeline_blocking_p2p", yes_no(s.pipeline_blocking_p2p), blocking_source) +
-              line("tp_comm_overlap", yes_no(s.tp_comm_overlap), tp_overlap_source) +
-              line("flat_parameter_gradient_copy", yes_no(s.flat_parameter_gradient_copy),
-                   flat_copy_source) +
-              line("optimizer_step", to_string(s.optimizer_step), optimizer_source);
+  d.sources =
+      line("overlap_grad_reduce", yes_no(d.overlap_grad_reduce), overlap_source) +
+      line("overlap_param_gather", yes_no(s.overlap_param_gather), param_source) +
+      line("zero3_prefetch_parameters",
+           s.zero3_prefetch_parameters ? fmt::format("{:g}", *s.zero3_prefetch_parameters)
+                                       : "one layer",
+           prefetch_source) +
+      line("grad_reduce_dtype", to_string(s.grad_reduce_dtype), grad_source) +
+      line("pipeline_scatter_gather", yes_no(s.pipeline_scatter_gather), scatter_source) +
+      line("pipeline_blocking_p2p", yes_no(s.pipeline_blocking_p2p), blocking_source) +
+      line("pipeline_output_regather", yes_no(s.pipeline_output_regather), regather_source) +
+      line("bf16_optimizer", yes_no(s.bf16_optimizer), bf16_optimizer_source) +
+      line("tp_comm_overlap", yes_no(s.tp_comm_overlap), tp_overlap_source) +
+      line("flat_parameter_gradient_copy", yes_no(s.flat_parameter_gradient_copy),
+           flat_copy_source) +
+      line("optimizer_step", to_string(s.optimizer_step), optimizer_source);
   return d;
 }
 

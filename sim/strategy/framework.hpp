@@ -91,6 +91,20 @@ struct FrameworkSpec {
   // forward step sends the previous backward's gradient and then receives its input. It acts on
   // the plain 1F1B schedule (one model chunk), DeepSpeed's only training schedule.
   bool pipeline_blocking_p2p = false;
+  // DeepSpeed's pipeline engine frees its partitioned output after sending it and all-gathers it
+  // again over the tensor-parallel group before the backward that needs it
+  // (PipelineEngine._exec_backward_pass: part_output.full()), beside the all-gather of the
+  // gradient received: one more tensor-parallel all-gather of the boundary activation per
+  // backward on every stage but the last. Acts with pipeline_scatter_gather.
+  bool pipeline_output_regather = false;
+  // DeepSpeed's BF16_Optimizer (deepspeed/runtime/bf16_optimizer.py), which DeepSpeed runs for
+  // bf16 without a ZeRO stage in its config, its pipeline engine's only bf16 path: it shards the
+  // fp32 optimizer state over data parallelism (ZeRO-1) but all-reduces the whole gradient
+  // (_bf16_reduce_grads) instead of reduce-scattering it, all-reduces the tied embedding's fp32
+  // gradient (_exec_reduce_tied_grads: weight._hp_grad), and after every micro-batch's backward
+  // adds the bf16 gradients into fp32 ones (update_hp_grads): read 2 + 4 bytes, write 4, per
+  // parameter the rank holds. Acts on bf16 jobs with zero 0 or 1.
+  bool bf16_optimizer = false;
   // Transformer Engine's userbuffers overlap of sequence parallelism's tensor-parallel traffic
   // with the GEMMs beside it (Megatron-Core's --tp-comm-overlap, NeMo's tp_comm_overlap; it
   // needs sequence parallelism): an all-gather before a block runs beside the block's compute

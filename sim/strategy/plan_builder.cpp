@@ -125,6 +125,11 @@ Plan build_plan(const TrainingJob& job, RankScope scope) {
     parts.optimizer_block.push_back(
         plan.add_block({"optimizer step stage " + std::to_string(stage),
                         {optimizer_step_kernel(job, stage_parameters(job, stage))}}));
+    if (bf16_optimizer_on(job)) {
+      parts.hp_grad_block.push_back(
+          plan.add_block({"bf16 optimizer gradient accumulation stage " + std::to_string(stage),
+                          {hp_grad_accumulation_kernel(stage_parameters(job, stage).total())}}));
+    }
   }
   place_chunks(job, parts);
   place_parameters(job, parts);
@@ -254,8 +259,19 @@ void StageBuilder::forward_step(const StageShape& k, const StepPlace& at) {
 void StageBuilder::weight_gradient_step(const StageShape& k, const StepPlace& at) {
   for (std::int64_t i = at.first_layer + at.layers - 1; i >= at.first_layer; --i)
     layer_weight_gradient(k, at, i);
+  accumulate_hp_gradients(k, at.microbatch);
   if (at.last_microbatch && job_.parallelism.overlap_grad_reduce)
     reduce_gradients(0, b_.chain(), true);
+}
+
+// BF16_Optimizer adds a micro-batch's bf16 gradients into the fp32 ones once its backward is
+// done (update_hp_grads), over all the stage's parameters; with one model chunk, DeepSpeed's
+// only schedule.
+void StageBuilder::accumulate_hp_gradients(const StageShape& k, int mb) {
+  if (!bf16_optimizer_on(job_) || k.chunks != 1)
+    return;
+  b_.compute(parts_.hp_grad_block[static_cast<std::size_t>(k.stage)],
+             "bf16 optimizer gradient accumulation", mb, 0);
 }
 
 // The whole backward, or (zero bubble, `split`) its input gradient, which the previous stage
@@ -273,10 +289,17 @@ void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool 
         {k.next, Stream::pp_recv_next, "recv gradients", mb, boundary_bytes_after(end - 1)});
   }
   issue_deferred_send();
+  if (!at.last_chunk && pipeline_output_regather_on(job_)) {
+    // _exec_backward_pass restores the output it partitioned before the gradient.
+    b_.collective(groups_.tp, CollectiveKind::all_gather, tp_bytes_, Stream::tp_comm,
+                  "output re-gather all-gather", mb, true);
+  }
   if (!at.last_chunk)
     gather_pipeline_message("gradients", mb);
   for (std::int64_t i = end - 1; i >= at.first_layer; --i)
     layer_backward(k, at, i, split);
+  if (!split)
+    accumulate_hp_gradients(k, mb);
   if (!at.first_chunk) {
     send_boundary({k.prev, Stream::pp_send_prev, "send gradients", mb,
                    boundary_bytes_after(at.first_layer - 1)});
@@ -492,7 +515,9 @@ void StageBuilder::optimizer_step(const StageShape& k) {
   const int s = k.stage;
   std::vector<std::uint32_t> before_step = grad_reductions_;
   if (p.pp > 1 && m.tied_embeddings && (s == 0 || s == p.pp - 1)) {
-    const double bytes = static_cast<double>(m.vocab / p.tp * m.hidden) * grad_bytes_;
+    // BF16_Optimizer all-reduces the fp32 gradient (weight._hp_grad).
+    const double bytes = static_cast<double>(m.vocab / p.tp * m.hidden) *
+                         (bf16_optimizer_on(job_) ? bytes_per_element(Dtype::fp32) : grad_bytes_);
     std::vector<std::uint32_t> deps;
     if (b_.chain())
       deps.push_back(*b_.chain());

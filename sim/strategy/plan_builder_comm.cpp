@@ -27,6 +27,24 @@ bool pipeline_blocking_p2p_on(const TrainingJob& job) {
          p.schedule == PipelineSchedule::one_f_one_b && p.virtual_stages == 1;
 }
 
+bool pipeline_output_regather_on(const TrainingJob& job) {
+  return job.framework.pipeline_output_regather && pipeline_scatter_gather_on(job);
+}
+
+bool bf16_optimizer_on(const TrainingJob& job) {
+  return job.framework.bf16_optimizer && job.training.dtype == Dtype::bf16 &&
+         job.parallelism.zero <= 1;
+}
+
+Kernel hp_grad_accumulation_kernel(double parameters) {
+  Kernel add;
+  add.name = "hp_grad_accumulation";
+  add.kind = KernelKind::elementwise;
+  add.dtype = Dtype::fp32;
+  add.bytes = parameters * (bytes_per_element(Dtype::bf16) + 2 * bytes_per_element(Dtype::fp32));
+  return add;
+}
+
 bool tp_comm_overlap_on(const TrainingJob& job) {
   const auto& p = job.parallelism;
   return job.framework.tp_comm_overlap && p.tp > 1 && p.sequence_parallel;
@@ -221,8 +239,9 @@ void StageBuilder::reduce_bucket(double& fill, double params, std::optional<std:
     std::vector<std::uint32_t> deps;
     if (after)
       deps.push_back(*after);
-    // ZeRO reduce-scatters: each rank keeps the reduced shard it will step.
-    const bool scatter = job_.parallelism.zero >= 1;
+    // ZeRO reduce-scatters: each rank keeps the reduced shard it will step. DeepSpeed's
+    // BF16_Optimizer all-reduces the whole gradient and steps its shard of it.
+    const bool scatter = job_.parallelism.zero >= 1 && !bf16_optimizer_on(job_);
     grad_reductions_.push_back(b_.collective(
         group, scatter ? CollectiveKind::reduce_scatter : CollectiveKind::all_reduce, fill,
         Stream::dp_comm, what + (scatter ? " gradient reduce-scatter" : " gradient all-reduce"), -1,

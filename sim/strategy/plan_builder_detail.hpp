@@ -149,6 +149,7 @@ struct PlanParts {
   std::optional<Blocks> blocks;                  // where the graph runs partitioned
   std::vector<std::optional<WholeLayer>> whole;  // by layer, where it runs whole
   std::vector<std::uint32_t> optimizer_block;    // by stage
+  std::vector<std::uint32_t> hp_grad_block;      // by stage, with bf16_optimizer_on
   std::vector<GroupsOfRank> groups;
   std::vector<std::int64_t> layers_of_chunk;  // graph layers of each model chunk, in model order
   std::vector<std::int64_t> first_layer_of_chunk;
@@ -192,6 +193,7 @@ class StageBuilder {
   StageShape stage_shape() const;
   void forward_step(const StageShape& k, const StepPlace& at);
   void weight_gradient_step(const StageShape& k, const StepPlace& at);
+  void accumulate_hp_gradients(const StageShape& k, int mb);
   void backward_step(const StageShape& k, const StepPlace& at, bool split);
   // One layer's ops in a pass, by its kind and how it runs (runs_partitioned).
   void layer_forward(const StageShape& k, std::int64_t i, int mb);

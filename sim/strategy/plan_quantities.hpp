@@ -72,6 +72,14 @@ bool pipeline_scatter_gather_on(const TrainingJob& job);
 // Whether the job's pipeline sends and receives hold up the compute in DeepSpeed's order
 // (framework.pipeline_blocking_p2p): pp > 1 on plain 1F1B with one model chunk.
 bool pipeline_blocking_p2p_on(const TrainingJob& job);
+// Whether a stage's partitioned pipeline output is all-gathered again before its backward
+// (framework.pipeline_output_regather, with pipeline_scatter_gather_on).
+bool pipeline_output_regather_on(const TrainingJob& job);
+// Whether DeepSpeed's BF16_Optimizer runs the job (framework.bf16_optimizer): bf16, zero 0 or 1.
+bool bf16_optimizer_on(const TrainingJob& job);
+// BF16_Optimizer's update_hp_grads after a micro-batch's backward: each of `parameters` (as the
+// rank holds them) read in bf16 and added into its fp32 gradient, read and written: 10 bytes.
+Kernel hp_grad_accumulation_kernel(double parameters);
 // Whether the job's sequence-parallel tensor-parallel traffic overlaps its GEMMs
 // (framework.tp_comm_overlap, which needs tp > 1 and sequence parallelism).
 bool tp_comm_overlap_on(const TrainingJob& job);

@@ -68,6 +68,19 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
   for (Framework f : {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
                       Framework::fsdp, Framework::jax_gspmd})
     EXPECT_FALSE(framework_defaults(f, Dtype::bf16, 1).spec.pipeline_blocking_p2p);
+  // It all-gathers a stage's own output again before the backward; bf16 with ZeRO stage 0 or 1
+  // runs the BF16_Optimizer, fp16 and ZeRO-2/3 do not.
+  EXPECT_TRUE(d.spec.pipeline_output_regather);
+  EXPECT_TRUE(framework_defaults(Framework::deepspeed, Dtype::bf16, 1).spec.bf16_optimizer);
+  EXPECT_TRUE(framework_defaults(Framework::deepspeed, Dtype::bf16, 0).spec.bf16_optimizer);
+  EXPECT_FALSE(framework_defaults(Framework::deepspeed, Dtype::fp16, 1).spec.bf16_optimizer);
+  EXPECT_FALSE(framework_defaults(Framework::deepspeed, Dtype::bf16, 2).spec.bf16_optimizer);
+  EXPECT_FALSE(d.spec.bf16_optimizer);  // ZeRO-3
+  for (Framework f : {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
+                      Framework::fsdp, Framework::composer, Framework::jax_gspmd}) {
+    EXPECT_FALSE(framework_defaults(f, Dtype::bf16, 1).spec.pipeline_output_regather);
+    EXPECT_FALSE(framework_defaults(f, Dtype::bf16, 1).spec.bf16_optimizer);
+  }
   // FSDP: one unit ahead (no budget), fp32 reduction.
   d = framework_defaults(Framework::fsdp, Dtype::bf16, 3);
   EXPECT_FALSE(d.spec.zero3_prefetch_parameters.has_value());
@@ -92,12 +105,12 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
     EXPECT_FALSE(framework_defaults(f, Dtype::bf16, 3).spec.flat_parameter_gradient_copy);
     EXPECT_EQ(framework_defaults(f, Dtype::bf16, 3).spec.optimizer_step, OptimizerStep::fused);
   }
-  // Every framework names a source for every setting: nine lines.
+  // Every framework names a source for every setting: eleven lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 9) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 11) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -238,6 +251,107 @@ TEST(Framework, ScatterGatherSendsATpthOfTheMessageAndGathersIt) {
   messages(job, sent, gathers);
   EXPECT_DOUBLE_EQ(sent, whole / 2);
   EXPECT_EQ(gathers, 0);
+}
+
+TEST(Framework, OutputRegatherAllGathersTheStagesOutputBeforeEachBackward) {
+  // tp 2, pp 2, two micro-batches, scatter-gather on: stage 0 sends half of each 2048 × 2048 × 2
+  // byte output and keeps half; DeepSpeed's _exec_backward_pass all-gathers the whole output
+  // again before each backward, before the gradient's all-gather: two more all-gathers of the
+  // whole output per step on stage 0, none on stage 1 (the last stage sends nothing).
+  TrainingJob job = small_job(2, 2, 1, 2);
+  job.framework.pipeline_scatter_gather = true;
+  const double whole = 2048.0 * 2048 * 2;
+  auto regathers = [whole](const TrainingJob& j, int rank) {
+    const Plan plan = build_plan(j);
+    std::vector<int> microbatches;
+    const auto& ops = plan.ranks[static_cast<std::size_t>(rank)].ops;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
+      if (!(in_group(plan, op, "tp") && labelled(plan, op, "output re-gather")))
+        continue;
+      EXPECT_EQ(op.collective, CollectiveKind::all_gather);
+      EXPECT_DOUBLE_EQ(op.bytes, whole);
+      microbatches.push_back(op.microbatch);
+      // The gradient's all-gather follows it.
+      EXPECT_TRUE(labelled(plan, ops[i + 1], "gradients scatter-gather all-gather"));
+    }
+    return microbatches;
+  };
+  EXPECT_TRUE(regathers(job, 0).empty());
+  job.framework.pipeline_output_regather = true;
+  EXPECT_EQ(regathers(job, 0), (std::vector<int>{0, 1}));
+  EXPECT_TRUE(regathers(job, 2).empty());
+  // Without the scatter the output is never freed: nothing to gather.
+  job.framework.pipeline_scatter_gather = false;
+  EXPECT_TRUE(regathers(job, 0).empty());
+}
+
+TEST(Framework, Bf16OptimizerAllReducesTheGradientsAndAddsThemIntoFp32) {
+  // pp 2, dp 2, ZeRO-1, bf16, two micro-batches, 4 layers of GPT-3 1.3B; gradients reduced in
+  // the training dtype (DeepSpeed's communication_data_type).
+  TrainingJob job = small_job(1, 2, 2, 2);
+  job.training.dtype = Dtype::bf16;
+  job.parallelism.zero = 1;
+  job.parallelism.overlap_grad_reduce = false;
+  job.framework.grad_reduce_dtype = GradReduceDtype::training;
+  struct Seen {
+    std::vector<CollectiveKind> dp_kinds;
+    double dp_bytes = 0;
+    double embedding_bytes = 0;
+    std::vector<int> accumulations;
+    double accumulation_bytes = 0;
+  };
+  auto seen = [](const TrainingJob& j, int rank) {
+    const Plan plan = build_plan(j);
+    Seen out;
+    for (const Op& op : plan.ranks[static_cast<std::size_t>(rank)].ops) {
+      if (in_group(plan, op, "dp") && labelled(plan, op, "gradient")) {
+        out.dp_kinds.push_back(op.collective);
+        out.dp_bytes += op.bytes;
+      }
+      if (labelled(plan, op, "embedding gradient all-reduce"))
+        out.embedding_bytes = op.bytes;
+      if (op.kind == OpKind::compute && labelled(plan, op, "bf16 optimizer gradient")) {
+        out.accumulations.push_back(op.microbatch);
+        const ComputeBlock& block = plan.blocks[op.block];
+        EXPECT_EQ(block.kernels.size(), 1U);
+        out.accumulation_bytes = block.kernels.front().bytes;
+      }
+    }
+    return out;
+  };
+  const double stage0 = stage_parameters(job, 0).total();
+  const double table = static_cast<double>(job.model.vocab * job.model.hidden);
+  // Off: ZeRO-1 reduce-scatters; the tied embedding's gradient is all-reduced in bf16.
+  Seen off = seen(job, 0);
+  ASSERT_FALSE(off.dp_kinds.empty());
+  for (CollectiveKind kind : off.dp_kinds)
+    EXPECT_EQ(kind, CollectiveKind::reduce_scatter);
+  EXPECT_DOUBLE_EQ(off.dp_bytes, 2 * stage0);
+  EXPECT_DOUBLE_EQ(off.embedding_bytes, 2 * table);
+  EXPECT_TRUE(off.accumulations.empty());
+  // On: the same bytes all-reduced, the embedding's gradient in fp32, and after each
+  // micro-batch's backward its 2-byte gradients read and added into 4-byte ones: 10 bytes a
+  // parameter of the stage.
+  job.framework.bf16_optimizer = true;
+  Seen on = seen(job, 0);
+  ASSERT_FALSE(on.dp_kinds.empty());
+  for (CollectiveKind kind : on.dp_kinds)
+    EXPECT_EQ(kind, CollectiveKind::all_reduce);
+  EXPECT_DOUBLE_EQ(on.dp_bytes, 2 * stage0);
+  EXPECT_DOUBLE_EQ(on.embedding_bytes, 4 * table);
+  EXPECT_EQ(on.accumulations, (std::vector<int>{0, 1}));
+  EXPECT_DOUBLE_EQ(on.accumulation_bytes, 10 * stage0);
+  // The last stage (rank 2: dp 2 ranks a stage) accumulates its own parameters.
+  EXPECT_DOUBLE_EQ(seen(job, 2).accumulation_bytes, 10 * stage_parameters(job, 1).total());
+  // fp16 (FP16_Optimizer) and ZeRO-2 are not the BF16_Optimizer's.
+  job.training.dtype = Dtype::fp16;
+  EXPECT_TRUE(seen(job, 0).accumulations.empty());
+  job.training.dtype = Dtype::bf16;
+  job.parallelism.zero = 2;
+  Seen zero2 = seen(job, 0);
+  EXPECT_TRUE(zero2.accumulations.empty());
+  EXPECT_DOUBLE_EQ(zero2.embedding_bytes, 2 * table);
 }
 
 TEST(Framework, BlockingP2pIssuesTrainSchedulesMessagesOnTheChain) {
@@ -553,6 +667,15 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
       "s.yaml", catalog);
   EXPECT_FALSE(s.job.framework.pipeline_blocking_p2p);
   EXPECT_TRUE(s.job.framework.pipeline_scatter_gather);
+  EXPECT_TRUE(s.job.framework.pipeline_output_regather);
+  EXPECT_TRUE(s.job.framework.bf16_optimizer);
+  s = parse_scenario(std::string(scenario_text) +
+                         "framework: {name: deepspeed, pipeline_output_regather: false,\n"
+                         "            bf16_optimizer: false}\n",
+                     "s.yaml", catalog);
+  EXPECT_FALSE(s.job.framework.pipeline_output_regather);
+  EXPECT_FALSE(s.job.framework.bf16_optimizer);
+  EXPECT_TRUE(s.job.framework.pipeline_blocking_p2p);
   s = parse_scenario(std::string(scenario_text) + "framework: composer\n", "s.yaml", catalog);
   EXPECT_TRUE(s.job.framework.flat_parameter_gradient_copy);
   EXPECT_EQ(s.job.framework.optimizer_step, OptimizerStep::unfused);
