@@ -62,7 +62,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       f.framework || f.overlap_param_gather || f.zero3_prefetch_parameters ||
       f.pipeline_scatter_gather || f.pipeline_blocking_p2p || f.pipeline_output_regather ||
       f.bf16_optimizer || f.tp_comm_overlap || f.flat_parameter_gradient_copy ||
-      f.optimizer_step != OptimizerStep::fused || f.grad_reduce_dtype != GradReduceDtype::fp32) {
+      f.optimizer_step != OptimizerStep::fused || f.optimizer_wrapper_passes ||
+      f.grad_reduce_dtype != GradReduceDtype::fp32) {
     std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
                        ": gradient reduction " +
                        (par.overlap_grad_reduce ? "overlapping backward" : "after backward") +
@@ -96,6 +97,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       text += ", each layer's gradients copied into its flat gradient (FSDP1)";
     if (f.optimizer_step == OptimizerStep::unfused)
       text += ", the optimizer step unfused";
+    if (f.optimizer_wrapper_passes)
+      text += ", the optimizer wrapper's gradient copy, unscaling, norm and weight copy counted";
     notes.push_back(text);
   }
   if (job.training.dtype == Dtype::fp8) {

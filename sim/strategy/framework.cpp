@@ -44,6 +44,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
   std::string regather_source = "the pipeline's output is kept whole until its backward";
   std::string bf16_optimizer_source =
       "a ZeRO-1 optimizer reduce-scatters the gradients; no separate fp32 gradient copy";
+  std::string wrapper_source =
+      "the fused step's traffic only (the wrapper's passes of Megatron-LM 2021 not modelled "
+      "for this framework)";
   switch (framework) {
     case Framework::megatron_lm_2021:
       // Megatron-LM v2 (Narayanan et al. 2021) and v3 (Korthikanti et al. 2022).
@@ -62,6 +65,12 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "--scatter-gather-tensors-in-pipeline, on by default (megatron/p2p_communication.py; "
           "Narayanan et al. 2021, section 4.1)";
       prefetch_source = "no ZeRO-3 in Megatron-LM";
+      s.optimizer_wrapper_passes = true;
+      wrapper_source =
+          "Float16OptimizerWithFloat16Params.step and FP32Optimizer.step "
+          "(megatron/optimizer/optimizer.py, 2021): _copy_model_grads_to_main_grads, "
+          "_unscale_main_grads_and_check_for_nan, clip_grad_norm_fp32 (multi_tensor_l2norm), "
+          "_copy_main_params_to_model_params, each a multi-tensor kernel over every parameter";
       break;
     case Framework::megatron_core:
     case Framework::nemo:
@@ -218,8 +227,20 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("tp_comm_overlap", yes_no(s.tp_comm_overlap), tp_overlap_source) +
       line("flat_parameter_gradient_copy", yes_no(s.flat_parameter_gradient_copy),
            flat_copy_source) +
-      line("optimizer_step", to_string(s.optimizer_step), optimizer_source);
+      line("optimizer_step", to_string(s.optimizer_step), optimizer_source) +
+      line("optimizer_wrapper_passes", yes_no(s.optimizer_wrapper_passes), wrapper_source);
   return d;
+}
+
+double optimizer_wrapper_bytes_per_parameter(GradReduceDtype reduce, Dtype dtype) {
+  const bool full_precision = dtype == Dtype::fp32 || dtype == Dtype::tf32;
+  const double norm = 4;
+  if (full_precision)
+    return norm;
+  const double copy_back = 2;
+  const double unscale = dtype == Dtype::fp16 ? 8 : 0;
+  const double gradient_copy = reduce == GradReduceDtype::training ? 2 + 4 : 0;
+  return norm + copy_back + unscale + gradient_copy;
 }
 
 double gradient_reduction_bytes(GradReduceDtype reduce, Dtype dtype) {

@@ -117,6 +117,13 @@ struct FrameworkSpec {
   // a memory-bound kernel that reads and writes the unit's gradient in the parameters' dtype.
   bool flat_parameter_gradient_copy = false;
   OptimizerStep optimizer_step = OptimizerStep::fused;
+  // Megatron-LM's optimizer wrapper around its fused Adam (Float16OptimizerWithFloat16Params and
+  // FP32Optimizer, megatron/optimizer/optimizer.py of 2021), each pass a multi-tensor kernel over
+  // every parameter of the rank: 16-bit gradients copied into fp32 main gradients (when they are
+  // reduced in 16 bits), unscaled and checked for inf or nan (fp16's loss scaling), their l2 norm
+  // for clipping (clip_grad 1.0 by default), and the fp32 main weights copied back into the
+  // 16-bit ones (optimizer_wrapper_bytes_per_parameter). Not a scenario key yet.
+  bool optimizer_wrapper_passes = false;
 };
 
 // One setting's default for a framework, with where it comes from.
@@ -134,5 +141,14 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
 
 // Bytes per parameter of the data-parallel gradient reduction of a job trained in `dtype`.
 double gradient_reduction_bytes(GradReduceDtype reduce, Dtype dtype);
+
+// Bytes per parameter the optimizer wrapper's passes (FrameworkSpec::optimizer_wrapper_passes)
+// move beyond the fused Adam step's bytes_per_parameter, for a job trained in `dtype` whose
+// gradients are reduced as `reduce`: the l2 norm reads the fp32 gradients (4); in mixed
+// precision the copy back reads the fp32 weights and writes the 16-bit ones where the fused
+// figure reads and writes the 16-bit ones (6 - 4 = 2); fp16 unscales the fp32 gradients in place
+// (4 read, 4 written); gradients reduced in 16 bits are copied into fp32 ones first (2 read, 4
+// written). fp16 reduced in fp16: 20; bf16 (gradients accumulated in fp32): 6; fp32: 4.
+double optimizer_wrapper_bytes_per_parameter(GradReduceDtype reduce, Dtype dtype);
 
 }  // namespace scaleplan

@@ -19,15 +19,19 @@ Kernel optimizer_step_kernel(const TrainingJob& job, const ParameterSplit& stage
 }
 
 double optimizer_step_bytes_per_parameter(const TrainingJob& job) {
+  const double wrapper = job.framework.optimizer_wrapper_passes
+                             ? optimizer_wrapper_bytes_per_parameter(
+                                   job.framework.grad_reduce_dtype, job.training.dtype)
+                             : 0.0;
   if (job.framework.optimizer_step == OptimizerStep::fused)
-    return bytes_per_parameter(job.training.dtype).optimizer_step_traffic;
+    return bytes_per_parameter(job.training.dtype).optimizer_step_traffic + wrapper;
   // Composer's DecoupledAdamW.adamw, on fp32 parameters, gradients and moments (FSDP casts the
   // 16-bit copies at each gather, not in the step), 4 bytes an element per tensor touched:
   // exp_avg.mul_ (read 1, write 1), .add_(grad) (2, 1), exp_avg_sq.mul_ (1, 1),
   // .addcmul_(grad, grad) (2, 1), .sqrt() (1, 1), / sqrt(bias correction) (1, 1), .add_(eps)
   // (1, 1), param.addcdiv_(exp_avg, denom) (3, 1): 12 reads and 8 writes. Weight decay, which
   // llm-foundry's MPT yamls set to 0, would add param.mul_.
-  return (12 + 8) * 4.0;
+  return (12 + 8) * 4.0 + wrapper;
 }
 
 Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters) {

@@ -105,12 +105,16 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
     EXPECT_FALSE(framework_defaults(f, Dtype::bf16, 3).spec.flat_parameter_gradient_copy);
     EXPECT_EQ(framework_defaults(f, Dtype::bf16, 3).spec.optimizer_step, OptimizerStep::fused);
   }
-  // Every framework names a source for every setting: eleven lines.
+  // Megatron-LM of 2021 alone runs its optimizer wrapper's passes.
+  for (Framework f : {Framework::megatron_core, Framework::nemo, Framework::deepspeed,
+                      Framework::fsdp, Framework::jax_gspmd, Framework::composer})
+    EXPECT_FALSE(framework_defaults(f, Dtype::bf16, 3).spec.optimizer_wrapper_passes);
+  // Every framework names a source for every setting: twelve lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 11) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 12) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -187,6 +191,33 @@ TEST(Framework, UnfusedOptimizerStepMovesEightyBytesAParameter) {
   job.framework.optimizer_step = OptimizerStep::unfused;
   EXPECT_DOUBLE_EQ(optimizer_step_bytes_per_parameter(job), 80);
   EXPECT_DOUBLE_EQ(optimizer_step_kernel(job, params).bytes, 80 * 1e9 / 2);
+}
+
+TEST(Framework, MegatronOptimizerWrapperPassesAddTheirBytes) {
+  // Megatron-LM 2021's Float16OptimizerWithFloat16Params.step around its fused Adam, by hand per
+  // parameter: fp16 gradients copied into fp32 main gradients (read 2, write 4), unscaled and
+  // checked for inf in place (read 4, write 4), their l2 norm (read 4), and the fp32 weights
+  // copied back into the fp16 ones (read 4, write 2), where the fused figure of 32 already reads
+  // and writes the 16-bit weight (2 + 2): 6 + 8 + 4 + (6 - 4) = 20, 52 in all.
+  TrainingJob job = small_job(1, 1, 2, 2);
+  job.training.dtype = Dtype::fp16;
+  const FrameworkDefaults megatron =
+      framework_defaults(Framework::megatron_lm_2021, Dtype::fp16, 0);
+  EXPECT_TRUE(megatron.spec.optimizer_wrapper_passes);
+  EXPECT_NE(megatron.sources.find("optimizer_wrapper_passes: true"), std::string::npos);
+  job.framework = megatron.spec;
+  EXPECT_DOUBLE_EQ(optimizer_step_bytes_per_parameter(job), 32 + 20);
+  const ParameterSplit params{1e9, 0};
+  EXPECT_DOUBLE_EQ(optimizer_step_kernel(job, params).bytes, 52 * 1e9);
+  // bf16: gradients accumulated and reduced in fp32 (no copy), no loss scale (no unscaling):
+  // the norm (4) and the copy back (2). fp32: the norm alone on top of the 28 of fp32 Adam.
+  EXPECT_DOUBLE_EQ(optimizer_wrapper_bytes_per_parameter(GradReduceDtype::fp32, Dtype::bf16), 6);
+  EXPECT_DOUBLE_EQ(optimizer_wrapper_bytes_per_parameter(GradReduceDtype::fp32, Dtype::fp32), 4);
+  // The other frameworks keep the fused step's figure.
+  EXPECT_FALSE(
+      framework_defaults(Framework::megatron_core, Dtype::fp16, 0).spec.optimizer_wrapper_passes);
+  job.framework = framework_defaults(Framework::megatron_core, Dtype::fp16, 0).spec;
+  EXPECT_DOUBLE_EQ(optimizer_step_bytes_per_parameter(job), 32);
 }
 
 TEST(Framework, ComposerRunsTakeTheCopyAndTheUnfusedStep) {
