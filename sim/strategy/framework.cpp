@@ -47,7 +47,7 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       "Megatron-Bridge's FP8-CS (bf16_with_fp8_current_scaling_mixed: fp8_recipe "
       "'tensorwise'), written as fp8_recipe: current";
   std::string weight_cache_source =
-      "Megatron-Core's forward_step calls set_is_first_microbatch() on a step's first "
+      "Megatron-Core's forward_step calls set_is_first_microbatch on a step's first "
       "micro-batch (megatron/core/pipeline_parallel/schedules.py) and its TE modules pass "
       "is_first_microbatch, so Transformer Engine casts the weights once per step "
       "(megatron/core/extensions/transformer_engine.py)";
