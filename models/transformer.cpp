@@ -307,6 +307,32 @@ Dtype non_gemm_dtype(Dtype dtype) {
   return dtype == Dtype::fp8 ? Dtype::bf16 : dtype;
 }
 
+double fp8_cast_bytes_per_element(Fp8Recipe recipe) {
+  const double cast_transpose = 2 + 1 + 1;
+  return recipe == Fp8Recipe::current ? cast_transpose + 2 : cast_transpose;
+}
+
+void add_fp8_casts(Block& block, const Fp8CastSettings& settings) {
+  const double per = fp8_cast_bytes_per_element(settings.recipe);
+  std::vector<Kernel> forward, backward;
+  for (const Kernel& k : block.forward) {
+    if (k.kind != KernelKind::gemm || k.dtype != Dtype::fp8)
+      continue;
+    const GemmShape& g = k.gemm;
+    const double rows = d(g.m) * d(g.batch);
+    const double shard = g.k == settings.hidden ? d(settings.sequence_shards) : 1.0;
+    forward.push_back(memory_kernel(k.name + "_input_fp8_cast", KernelKind::elementwise,
+                                    Dtype::bf16, rows * d(g.k) / shard * per));
+    forward.push_back(
+        memory_kernel(k.name + "_weight_fp8_cast", KernelKind::elementwise, Dtype::bf16,
+                      d(g.n) * d(g.k) * d(g.batch) * per * settings.weight_casts_per_micro_batch));
+    backward.push_back(memory_kernel(k.name + "_grad_fp8_cast", KernelKind::elementwise,
+                                     Dtype::bf16, rows * d(g.n) * per));
+  }
+  block.forward.insert(block.forward.end(), forward.begin(), forward.end());
+  block.backward_input.insert(block.backward_input.end(), backward.begin(), backward.end());
+}
+
 LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch,
                             const LayerPartition& p, Dtype dtype) {
   const std::int64_t t = p.tp;

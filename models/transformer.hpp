@@ -187,6 +187,47 @@ double activation_element_bytes(Dtype dtype);
 // only the transformer block in fp8_autocast). Every other dtype runs everything in itself.
 Dtype non_gemm_dtype(Dtype dtype);
 
+// Transformer Engine's fp8 scaling recipes (transformer_engine/common/recipe.py): `delayed`
+// (DelayedScaling: each tensor's scale comes from the amax history of earlier steps, and the
+// cast computes the new amax in the same pass) and `current` (Float8CurrentScaling, per-tensor
+// current scaling, Megatron-Bridge's "FP8-CS": Float8CurrentScalingQuantizer::quantize_impl
+// runs nvte_compute_amax over the input, then the cast: one more read of the input).
+enum class Fp8Recipe { delayed, current };
+
+inline constexpr EnumNames<Fp8Recipe, 2> fp8_recipe_names{{{
+    {Fp8Recipe::delayed, "delayed"},
+    {Fp8Recipe::current, "current"},
+}}};
+
+inline std::string_view to_string(Fp8Recipe recipe) {
+  return fp8_recipe_names.name(recipe);
+}
+
+// Bytes Transformer Engine moves per element of a 16-bit tensor it casts for an fp8 GEMM: the
+// fused cast-transpose reads it (2) and writes the fp8 copy the GEMM reads (1) and its transpose
+// (1), which Hopper's fp8 GEMMs need for the other product of the backward (only the TN layout
+// runs in fp8); current scaling reads it once more for the amax first (2).
+double fp8_cast_bytes_per_element(Fp8Recipe recipe);
+
+// How a block's fp8 GEMMs get their fp8 operands.
+struct Fp8CastSettings {
+  Fp8Recipe recipe = Fp8Recipe::delayed;
+  // Weight casts per micro-batch: 1 where every call casts the weights (te.Linear without
+  // is_first_microbatch), 1/micro-batches where they are cast once per step and cached.
+  double weight_casts_per_micro_batch = 1;
+  // The model's hidden size and the sequence-parallel degree: a GEMM reading the hidden-wide
+  // normed input (QKV, FC1) has it cast on the rank's sequence shard before the all-gather.
+  std::int64_t hidden = 0;
+  std::int64_t sequence_shards = 1;
+};
+
+// The quantisation kernels of `block`'s fp8 GEMMs, added to it: in the forward, each GEMM's
+// input (tokens x k) and its weights (n x k, at settings.weight_casts_per_micro_batch); in the
+// backward (input gradient), each GEMM's output gradient (tokens x n). Each moves
+// fp8_cast_bytes_per_element per element (memory-bound, in bf16). Blocks without fp8 GEMMs are
+// left as they are. The amax all-reduces and scale updates (a few scalars) are not counted.
+void add_fp8_casts(Block& block, const Fp8CastSettings& settings);
+
 LayerWork transformer_layer(const TransformerConfig& model, std::int64_t micro_batch,
                             const LayerPartition& partition, Dtype dtype);
 MoeWork moe_mlp(const TransformerConfig& model, std::int64_t micro_batch,

@@ -102,10 +102,14 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
     notes.push_back(text);
   }
   if (job.training.dtype == Dtype::fp8) {
+    const FrameworkSpec& f = job.framework;
     notes.push_back(
         "fp8: the linear layers' GEMMs run in fp8; attention, norms, elementwise kernels, the "
         "output layer and the tensor-, context- and pipeline-parallel traffic in bf16 "
-        "(Transformer Engine)");
+        "(Transformer Engine); each fp8 GEMM's input, weights and output gradient cast to fp8 "
+        "with " +
+        std::string(to_string(f.fp8_recipe)) + " scaling, the weights " +
+        (f.fp8_weight_cache ? "once per step" : "every micro-batch"));
   }
   return notes;
 }

@@ -47,6 +47,16 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
   std::string wrapper_source =
       "the fused step's traffic only (the wrapper's passes of Megatron-LM 2021 not modelled "
       "for this framework)";
+  std::string recipe_source =
+      "Transformer Engine's default recipe, DelayedScaling (transformer_engine/common/"
+      "recipe.py; Megatron-Core's --fp8-recipe default 'delayed'); current scaling is "
+      "Megatron-Bridge's FP8-CS (bf16_with_fp8_current_scaling_mixed: fp8_recipe "
+      "'tensorwise'), written as fp8_recipe: current";
+  std::string weight_cache_source =
+      "Megatron-Core's forward_step calls set_is_first_microbatch on a step's first "
+      "micro-batch (megatron/core/pipeline_parallel/schedules.py) and its TE modules pass "
+      "is_first_microbatch, so Transformer Engine casts the weights once per step "
+      "(megatron/core/extensions/transformer_engine.py)";
   switch (framework) {
     case Framework::megatron_lm_2021:
       // Megatron-LM v2 (Narayanan et al. 2021) and v3 (Korthikanti et al. 2022).
@@ -197,6 +207,15 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "Composer's DecoupledAdamW, which llm-foundry's yamls name, loops over the parameters "
           "running eight tensor operations each (composer/optim/decoupled_weight_decay.py, "
           "DecoupledAdamW.adamw)";
+      recipe_source =
+          "Composer v0.17's amp_fp8 runs te.fp8_autocast with DelayedScaling (HYBRID, amax "
+          "history 16; composer/core/precision.py, get_precision_context)";
+      s.fp8_weight_cache = false;
+      weight_cache_source =
+          "llm-foundry's fc_type te (submit_benchmarks.py sets it for fp8 on H100) builds "
+          "Wqkv, out_proj, up_proj and down_proj as te.Linear and calls them without "
+          "is_first_microbatch (llmfoundry/models/layers/attention.py, ffn.py at b2a43a147): "
+          "Transformer Engine casts the weights at every call";
       break;
     case Framework::jax_gspmd:
       d.overlap_grad_reduce = true;
@@ -228,7 +247,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("flat_parameter_gradient_copy", yes_no(s.flat_parameter_gradient_copy),
            flat_copy_source) +
       line("optimizer_step", to_string(s.optimizer_step), optimizer_source) +
-      line("optimizer_wrapper_passes", yes_no(s.optimizer_wrapper_passes), wrapper_source);
+      line("optimizer_wrapper_passes", yes_no(s.optimizer_wrapper_passes), wrapper_source) +
+      line("fp8_recipe", to_string(s.fp8_recipe), recipe_source) +
+      line("fp8_weight_cache", yes_no(s.fp8_weight_cache), weight_cache_source);
   return d;
 }
 

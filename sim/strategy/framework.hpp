@@ -9,6 +9,7 @@
 
 #include "hardware/device_spec.hpp"
 #include "hardware/input/enum_names.hpp"
+#include "models/transformer.hpp"
 
 namespace scaleplan {
 
@@ -124,6 +125,13 @@ struct FrameworkSpec {
   // for clipping (clip_grad 1.0 by default), and the fp32 main weights copied back into the
   // 16-bit ones (optimizer_wrapper_bytes_per_parameter). Not a scenario key yet.
   bool optimizer_wrapper_passes = false;
+  // fp8 training (dtype fp8) only: Transformer Engine's scaling recipe, which sets the bytes of
+  // the casts before every fp8 GEMM (models/transformer.hpp, add_fp8_casts).
+  Fp8Recipe fp8_recipe = Fp8Recipe::delayed;
+  // fp8 training only: the weights are cast to fp8 once per step and the cast reused by the
+  // step's other micro-batches (Transformer Engine's is_first_microbatch, which Megatron-Core
+  // passes); without it every micro-batch casts them again.
+  bool fp8_weight_cache = true;
 };
 
 // One setting's default for a framework, with where it comes from.

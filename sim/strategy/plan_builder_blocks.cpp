@@ -1,6 +1,8 @@
 // The compute blocks of a partitioned graph's layers: a transformer layer's attention and MLP
 // (whole, and split into input and weight gradients for zero bubble), the embedding, the output
 // head; and each stage's optimizer step kernel.
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "sim/strategy/plan_builder_detail.hpp"
@@ -43,6 +45,20 @@ Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters)
   return copy;
 }
 
+Fp8CastSettings fp8_cast_settings(const TrainingJob& job) {
+  const ParallelismSpec& p = job.parallelism;
+  Fp8CastSettings casts;
+  casts.recipe = job.framework.fp8_recipe;
+  // Cached: cast on the first of the pipeline's micro-batches, spread here over all of them.
+  const std::int64_t micro_batches =
+      std::max<std::int64_t>(1, job.training.global_batch / job.training.micro_batches_sum(p.dp));
+  casts.weight_casts_per_micro_batch =
+      job.framework.fp8_weight_cache ? 1.0 / static_cast<double>(micro_batches) : 1.0;
+  casts.hidden = job.model.hidden;
+  casts.sequence_shards = p.sequence_parallel ? p.tp : 1;
+  return casts;
+}
+
 LayerWork framework_transformer_layer(const TrainingJob& job) {
   const ParallelismSpec& p = job.parallelism;
   LayerWork work = transformer_layer(job.model, job.training.micro_batch,
@@ -50,6 +66,11 @@ LayerWork framework_transformer_layer(const TrainingJob& job) {
   if (job.framework.flat_parameter_gradient_copy && !job.model.is_moe()) {
     work.attention.backward_weight.push_back(flat_gradient_copy_kernel(
         job, layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total()));
+  }
+  if (job.training.dtype == Dtype::fp8) {
+    const Fp8CastSettings casts = fp8_cast_settings(job);
+    add_fp8_casts(work.attention, casts);
+    add_fp8_casts(work.mlp, casts);
   }
   return work;
 }

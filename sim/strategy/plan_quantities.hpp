@@ -129,8 +129,14 @@ Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters)
 // A transformer layer of the job (transformer_layer of its model, micro-batch, partition and
 // dtype) as its framework runs it: with framework.flat_parameter_gradient_copy, a dense layer
 // (one FSDP unit) ends its backward with the copy of its gradients, the last kernel of its
-// attention block's weight gradient. MoE layers' expert weights are not counted.
+// attention block's weight gradient. MoE layers' expert weights are not counted. Under fp8, its
+// attention and MLP blocks carry the casts of their fp8 GEMMs' operands (add_fp8_casts with
+// fp8_cast_settings); the MoE experts' GEMMs (moe_mlp) are not given them.
 LayerWork framework_transformer_layer(const TrainingJob& job);
+// How fp8 training of `job` casts its GEMMs' operands (framework.fp8_recipe and
+// fp8_weight_cache): with the cache, the weights' cast of the step's first micro-batch spread
+// over the pipeline's micro-batches (the step's total is the same).
+Fp8CastSettings fp8_cast_settings(const TrainingJob& job);
 
 // Static memory of a rank of a stage that holds `stage_params` (static_memory_of_stage).
 StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit& stage_params);

@@ -218,6 +218,55 @@ TEST(Transformer, Fp8RunsOnlyTheLinearLayersGemmsInFp8) {
   EXPECT_EQ(non_gemm_dtype(Dtype::fp32), Dtype::fp32);
 }
 
+TEST(Transformer, Fp8CastsEachGemmsInputWeightsAndOutputGradient) {
+  // Llama 3 8B (h 4096, 8 KV heads of 128: QKV width 4096 + 2 x 1024 = 6144; gated FFN 14336:
+  // FC1 width 28672), micro-batch 1 of 8192 tokens, no tensor parallelism. Delayed scaling's
+  // cast-transpose reads 2 bytes and writes 1 + 1 per element: 4.
+  const auto m = *transformer_preset("llama3-8b");
+  const double tokens = 8192;
+  LayerWork w = transformer_layer(m, 1, {1, 1, false}, Dtype::fp8);
+  const std::size_t forward = w.mlp.forward.size();
+  const std::size_t backward = w.mlp.backward_input.size();
+  add_fp8_casts(w.mlp, {Fp8Recipe::delayed, 1.0, 4096, 1});
+  // Two fp8 GEMMs (FC1, FC2): an input and a weight cast each forward, an output-gradient cast
+  // each backward; the weight gradients' list is untouched.
+  EXPECT_EQ(w.mlp.forward.size(), forward + 4);
+  EXPECT_EQ(w.mlp.backward_input.size(), backward + 2);
+  EXPECT_DOUBLE_EQ(named(w.mlp.forward, "fc1_input_fp8_cast").bytes, tokens * 4096 * 4);
+  EXPECT_DOUBLE_EQ(named(w.mlp.forward, "fc1_weight_fp8_cast").bytes, 28672.0 * 4096 * 4);
+  EXPECT_DOUBLE_EQ(named(w.mlp.forward, "fc2_input_fp8_cast").bytes, tokens * 14336 * 4);
+  EXPECT_DOUBLE_EQ(named(w.mlp.forward, "fc2_weight_fp8_cast").bytes, 4096.0 * 14336 * 4);
+  EXPECT_DOUBLE_EQ(named(w.mlp.backward_input, "fc1_grad_fp8_cast").bytes, tokens * 28672 * 4);
+  EXPECT_DOUBLE_EQ(named(w.mlp.backward_input, "fc2_grad_fp8_cast").bytes, tokens * 4096 * 4);
+  EXPECT_EQ(named(w.mlp.forward, "fc1_input_fp8_cast").kind, KernelKind::elementwise);
+  EXPECT_EQ(named(w.mlp.forward, "fc1_input_fp8_cast").flops, 0);
+  // Current scaling reads each tensor once more for its amax: 6 bytes an element. Weights cast
+  // once per step of 16 micro-batches: a sixteenth per micro-batch.
+  EXPECT_DOUBLE_EQ(fp8_cast_bytes_per_element(Fp8Recipe::delayed), 4);
+  EXPECT_DOUBLE_EQ(fp8_cast_bytes_per_element(Fp8Recipe::current), 6);
+  LayerWork cs = transformer_layer(m, 1, {1, 1, false}, Dtype::fp8);
+  add_fp8_casts(cs.attention, {Fp8Recipe::current, 1.0 / 16, 4096, 1});
+  EXPECT_DOUBLE_EQ(named(cs.attention.forward, "qkv_input_fp8_cast").bytes, tokens * 4096 * 6);
+  EXPECT_DOUBLE_EQ(named(cs.attention.forward, "qkv_weight_fp8_cast").bytes,
+                   6144.0 * 4096 * 6 / 16);
+  EXPECT_DOUBLE_EQ(named(cs.attention.backward_input, "qkv_grad_fp8_cast").bytes,
+                   tokens * 6144 * 6);
+  EXPECT_DOUBLE_EQ(named(cs.attention.backward_input, "attn_proj_grad_fp8_cast").bytes,
+                   tokens * 4096 * 6);
+  // Sequence parallelism over tp 2: QKV's normed input is cast on the rank's half of the
+  // sequence (before the all-gather); the output projection's input (k = 4096 / 2) is whole.
+  LayerWork sp = transformer_layer(m, 1, {2, 1, true}, Dtype::fp8);
+  add_fp8_casts(sp.attention, {Fp8Recipe::delayed, 1.0, 4096, 2});
+  EXPECT_DOUBLE_EQ(named(sp.attention.forward, "qkv_input_fp8_cast").bytes, tokens / 2 * 4096 * 4);
+  EXPECT_DOUBLE_EQ(named(sp.attention.forward, "attn_proj_input_fp8_cast").bytes,
+                   tokens * 2048 * 4);
+  // bf16 GEMMs get no casts.
+  LayerWork bf16 = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
+  const std::size_t bf16_forward = bf16.mlp.forward.size();
+  add_fp8_casts(bf16.mlp, {Fp8Recipe::current, 1.0, 4096, 1});
+  EXPECT_EQ(bf16.mlp.forward.size(), bf16_forward);
+}
+
 TEST(Transformer, CrossEntropyMovesEveryFp32PassOverTheLogits) {
   // Megatron-LM's vocab-parallel cross-entropy on bf16 logits (2 bytes), pass by pass over the
   // tokens x local vocabulary: forward the fp32 copy (read 2, write 4), max (read 4), subtraction

@@ -109,12 +109,21 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
   for (Framework f : {Framework::megatron_core, Framework::nemo, Framework::deepspeed,
                       Framework::fsdp, Framework::jax_gspmd, Framework::composer})
     EXPECT_FALSE(framework_defaults(f, Dtype::bf16, 3).spec.optimizer_wrapper_passes);
-  // Every framework names a source for every setting: twelve lines.
+  // fp8: delayed scaling (Transformer Engine's default) everywhere; the weights' fp8 cast
+  // cached for the step (is_first_microbatch) but under Composer, whose te.Linear layers cast
+  // them at every call.
+  for (Framework f :
+       {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
+        Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
+    EXPECT_EQ(framework_defaults(f, Dtype::fp8, 1).spec.fp8_recipe, Fp8Recipe::delayed);
+    EXPECT_EQ(framework_defaults(f, Dtype::fp8, 1).spec.fp8_weight_cache, f != Framework::composer);
+  }
+  // Every framework names a source for every setting: fourteen lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 12) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 14) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -716,6 +725,36 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
                      "s.yaml", catalog);
   EXPECT_FALSE(s.job.framework.flat_parameter_gradient_copy);
   EXPECT_EQ(s.job.framework.optimizer_step, OptimizerStep::fused);
+  EXPECT_FALSE(s.job.framework.fp8_weight_cache);
+  s = parse_scenario(std::string(scenario_text) +
+                         "framework: {name: megatron-core, fp8_recipe: current,\n"
+                         "            fp8_weight_cache: false}\n",
+                     "s.yaml", catalog);
+  EXPECT_EQ(s.job.framework.fp8_recipe, Fp8Recipe::current);
+  EXPECT_FALSE(s.job.framework.fp8_weight_cache);
+}
+
+TEST(Framework, Fp8CastsFollowTheRecipeAndTheWeightCache) {
+  // 8 ranks of micro-batch 1 and a global batch of 128: 16 micro-batches a step. With the cache
+  // the weights' cast of the first is spread over the 16; without it each casts them.
+  TrainingJob job = small_job(1, 1, 8, 1);
+  job.training.dtype = Dtype::fp8;
+  job.training.global_batch = 128;
+  job.training.micro_batch = 1;
+  Fp8CastSettings casts = fp8_cast_settings(job);
+  EXPECT_EQ(casts.recipe, Fp8Recipe::delayed);
+  EXPECT_DOUBLE_EQ(casts.weight_casts_per_micro_batch, 1.0 / 16);
+  EXPECT_EQ(casts.hidden, job.model.hidden);
+  EXPECT_EQ(casts.sequence_shards, 1);
+  job.framework.fp8_weight_cache = false;
+  job.framework.fp8_recipe = Fp8Recipe::current;
+  casts = fp8_cast_settings(job);
+  EXPECT_DOUBLE_EQ(casts.weight_casts_per_micro_batch, 1.0);
+  EXPECT_EQ(casts.recipe, Fp8Recipe::current);
+  // The layer as the framework runs it carries the casts under fp8 only.
+  const std::size_t fp8_kernels = framework_transformer_layer(job).mlp.forward.size();
+  job.training.dtype = Dtype::bf16;
+  EXPECT_EQ(framework_transformer_layer(job).mlp.forward.size() + 4, fp8_kernels);
 }
 
 TEST(Framework, BadValuesAreErrorsAtTheirKeySayingWhatIsValid) {
