@@ -3,11 +3,22 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 
 #include <Eigen/Dense>
 
 namespace scaleplan {
+
+double steady_clock_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double thread_cpu_clock_s() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 std::string host_name() {
   char name[256] = {};
@@ -50,26 +61,12 @@ std::optional<std::string> CpuBackend::unsupported(Dtype dtype) const {
 
 namespace {
 
-// Median seconds per call of `body` after `warmup` untimed calls. A sample repeats the body for
-// at least timing.min_sample_s, so calls shorter than the clock's overhead are timed in bulk.
+// One trial of `body` on the clock the timing options name.
 template <class Body>
 double time_calls(const TimingOptions& timing, Body&& body) {
-  const double min_sample_s = timing.min_sample_s;
-  for (int i = 0; i < timing.warmup; ++i)
-    body();
-  std::vector<double> samples;
-  for (int i = 0; i < timing.repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    double elapsed_s = 0;
-    int calls = 0;
-    do {
-      body();
-      ++calls;
-      elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    } while (elapsed_s < min_sample_s);
-    samples.push_back(elapsed_s / calls);
-  }
-  return median_of(samples);
+  if (timing.clock == SampleClock::thread_cpu)
+    return time_trial(timing, thread_cpu_clock_s, body);
+  return time_trial(timing, steady_clock_s, body);
 }
 
 // Reading one element of the result after timing keeps the compiler from dropping the work.

@@ -2,6 +2,9 @@
 // lets the measure → fit → predict loop run where there is no GPU (CI, laptops).
 #pragma once
 
+#include <algorithm>
+#include <limits>
+
 #include "calibrate/compute_bench.hpp"
 
 namespace scaleplan {
@@ -17,6 +20,35 @@ class CpuBackend final : public ComputeBackend {
   // dispatch.
   double launch_time_s(const TimingOptions& timing) override;
 };
+
+// One trial of `body`: `timing.warmup` untimed calls, then `timing.repeats` samples, each
+// repeating the body until `timing.min_sample_s` has passed on `clock_s` (calls shorter than the
+// clock's overhead are timed in bulk); the fastest sample's seconds per call, over
+// timing.core_share when the clock is the thread's CPU time. The fastest: interference (another
+// process's slice, its cache misses) only ever lengthens a sample.
+template <class Clock, class Body>
+double time_trial(const TimingOptions& timing, Clock&& clock_s, Body&& body) {
+  for (int i = 0; i < timing.warmup; ++i)
+    body();
+  double fastest = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < std::max(1, timing.repeats); ++i) {
+    const double start = clock_s();
+    double elapsed_s = 0;
+    int calls = 0;
+    do {
+      body();
+      ++calls;
+      elapsed_s = clock_s() - start;
+    } while (elapsed_s < timing.min_sample_s);
+    fastest = std::min(fastest, elapsed_s / calls);
+  }
+  const bool share = timing.clock == SampleClock::thread_cpu && timing.core_share > 0;
+  return share ? fastest / timing.core_share : fastest;
+}
+
+// The clocks of a sample: the steady clock, and this thread's CPU time, in seconds.
+double steady_clock_s();
+double thread_cpu_clock_s();
 
 // The host's name, and the CPU model from /proc/cpuinfo ("unknown CPU" elsewhere).
 std::string host_name();
