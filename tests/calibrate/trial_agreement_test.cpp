@@ -144,7 +144,8 @@ TEST(ComputeBench, TwoCalibrationsOfADeterministicTimerAgreeExactly) {
   const Measurements c{{run_compute_bench(third, small_sweep(), log)}};
   const Measurements d{{run_compute_bench(fourth, small_sweep(), log)}};
   EXPECT_EQ(write_measurements(c), write_measurements(d));
-  EXPECT_EQ(write_profile(fit_profile({c}, {}).profile), write_profile(fit_profile({d}, {}).profile));
+  EXPECT_EQ(write_profile(fit_profile({c}, {}).profile),
+            write_profile(fit_profile({d}, {}).profile));
 }
 
 TEST(ComputeBench, TheSpreadGoesIntoTheFileTheProfileAndTheReport) {
