@@ -93,18 +93,32 @@ double CpuBackend::gemm_time_s(Dtype dtype, const GemmDims& d, const TimingOptio
   return t;
 }
 
+void CpuBackend::reserve_streams(std::int64_t elements) {
+  const auto n = static_cast<std::size_t>(elements);
+  if (a_.size() >= n)
+    return;
+  a_.assign(n, 0.0f);
+  b_.resize(n);
+  c_.resize(n);
+  Eigen::Map<Eigen::VectorXf>(b_.data(), static_cast<Eigen::Index>(n)).setRandom();
+  Eigen::Map<Eigen::VectorXf>(c_.data(), static_cast<Eigen::Index>(n)).setRandom();
+}
+
 double CpuBackend::copy_time_s(std::int64_t elements, const TimingOptions& timing) {
-  Eigen::VectorXf a = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(elements));
-  const Eigen::VectorXf b = Eigen::VectorXf::Random(static_cast<Eigen::Index>(elements));
+  reserve_streams(elements);
+  const auto e = static_cast<Eigen::Index>(elements);
+  Eigen::Map<Eigen::VectorXf> a(a_.data(), e);
+  const Eigen::Map<const Eigen::VectorXf> b(b_.data(), e);
   const double t = time_calls(timing, [&] { a = b; });
   sink = a(0);
   return t;
 }
 
 double CpuBackend::triad_time_s(std::int64_t elements, const TimingOptions& timing) {
-  Eigen::VectorXf a = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(elements));
-  const Eigen::VectorXf b = Eigen::VectorXf::Random(static_cast<Eigen::Index>(elements));
-  const Eigen::VectorXf c = Eigen::VectorXf::Random(static_cast<Eigen::Index>(elements));
+  reserve_streams(elements);
+  const auto e = static_cast<Eigen::Index>(elements);
+  Eigen::Map<Eigen::VectorXf> a(a_.data(), e);
+  const Eigen::Map<const Eigen::VectorXf> b(b_.data(), e), c(c_.data(), e);
   const float scalar = 3;
   const double t = time_calls(timing, [&] { a = b + scalar * c; });
   sink = a(0);

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "calibrate/compute_bench.hpp"
 
@@ -19,6 +21,12 @@ class CpuBackend final : public ComputeBackend {
   // A 1×1×1 Eigen GEMM: a CPU has no kernel launch, so its fixed cost per call is the library's
   // dispatch.
   double launch_time_s(const TimingOptions& timing) override;
+
+ private:
+  // The streams' arrays, kept between trials and sizes (filled once, as large as the largest
+  // asked for), each kernel on their first elements, as the executor runs its triads.
+  void reserve_streams(std::int64_t elements);
+  std::vector<float> a_, b_, c_;
 };
 
 // One trial of `body`: `timing.warmup` untimed calls, then `timing.repeats` samples, each

@@ -11,6 +11,7 @@
 #include "calibrate/cpu_backend.hpp"
 #include "calibrate/fit.hpp"
 #include "calibrate/measurements.hpp"
+#include "hardware/input/yaml_reader.hpp"
 #include "hardware/io/profile_io.hpp"
 
 namespace scaleplan {
@@ -136,8 +137,9 @@ TEST(ComputeBench, TwoCalibrationsOfADeterministicTimerAgreeExactly) {
     const double ta = a.runs[0].gemm[i].time_s, tb = b.runs[0].gemm[i].time_s;
     EXPECT_NEAR(ta / tb, 1, 0.0021) << i;
     if (a.runs[0].gemm[i].dims.n != 256 || a.runs[0].gemm[i].dims.m != 64 ||
-        a.runs[0].gemm[i].dims.k != 64)
+        a.runs[0].gemm[i].dims.k != 64) {
       EXPECT_EQ(ta, tb) << i;
+    }
   }
   // Without the interference the two files, and the profiles fitted from them, are the same bytes.
   FakeTimer third, fourth;
