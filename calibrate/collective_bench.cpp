@@ -204,7 +204,11 @@ MeasurementRun run_collective_bench(CollectiveBackend& backend, const Collective
           g->start(op, bytes);
         g->synchronize();
         std::vector<double> samples;
-        for (int r = 0; r < o.repeats; ++r) {
+        TrialAgreement agreement;
+        // Every rank sees the same samples (the slowest rank's), so all decide alike when to stop.
+        for (int r = 0; r < std::max(o.repeats, o.max_repeats); ++r) {
+          if (r >= o.repeats && agreement.spread <= o.tolerance)
+            break;
           MPI_Barrier(group);
           const double start = MPI_Wtime();
           for (int i = 0; i < o.iterations; ++i)
@@ -213,6 +217,7 @@ MeasurementRun run_collective_bench(CollectiveBackend& backend, const Collective
           double local = (MPI_Wtime() - start) / o.iterations, slowest = 0;
           MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, group);
           samples.push_back(slowest);
+          agreement = agreeing_trials(samples, o.agreeing);
         }
         if (!root)
           continue;
@@ -227,10 +232,12 @@ MeasurementRun run_collective_bench(CollectiveBackend& backend, const Collective
         const bool reduces = op == CollectiveOp::all_reduce || op == CollectiveOp::reduce_scatter;
         m.redop = reduces ? "sum" : "none";
         m.root = op == CollectiveOp::broadcast ? 0 : -1;
-        m.time_s = median_of(samples);
+        m.time_s = agreement.time_s;
         m.algbw_bytes_per_s = m.bytes / m.time_s;
         m.busbw_bytes_per_s = m.algbw_bytes_per_s * bus_bandwidth_factor(op, ranks);
-        m.repeats = o.repeats;
+        m.repeats = static_cast<int>(samples.size());
+        if (o.agreeing >= 2)
+          m.agreement = {agreement.spread, agreement.trials};
         run.collectives.push_back(m);
       }
       if (root)

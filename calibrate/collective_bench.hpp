@@ -57,7 +57,13 @@ struct CollectiveBenchOptions {
   std::optional<int> ranks_per_node;
   int warmup = 5;
   int iterations = 20;  // per timed sample
-  int repeats = 5;      // timed samples; the median is kept
+  int repeats = 5;      // timed samples at first
+  // The kept time is the median of the `agreeing` samples that agree best (agreeing_trials, on
+  // the slowest rank's time of each sample, which every rank knows); while they disagree by more
+  // than `tolerance` (range over median), more samples are taken, up to `max_repeats` in all.
+  int agreeing = 3;
+  int max_repeats = 15;
+  double tolerance = 0.05;
 };
 
 // Throws std::invalid_argument, naming the option, the world size and the values that would be

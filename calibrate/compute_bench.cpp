@@ -1,6 +1,8 @@
 #include "calibrate/compute_bench.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <limits>
 #include <ostream>
 #include <set>
 #include <stdexcept>
@@ -89,6 +91,59 @@ double median_of(std::vector<double> samples) {
   return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
 }
 
+TrialAgreement agreeing_trials(std::vector<double> trials, int window) {
+  std::sort(trials.begin(), trials.end());
+  const auto n = static_cast<int>(trials.size());
+  const int w = std::clamp(window, 1, n);
+  TrialAgreement best{0, std::numeric_limits<double>::infinity(), n};
+  for (int first = 0; first + w <= n; ++first) {
+    const auto begin = trials.begin() + first;
+    const double median = median_of({begin, begin + w});
+    const double spread = median > 0 ? (trials[first + w - 1] - trials[first]) / median : 0;
+    // Ties keep the faster window: interference only ever slows a trial down.
+    if (spread < best.spread) {
+      best.time_s = median;
+      best.spread = spread;
+    }
+  }
+  return best;
+}
+
+namespace {
+
+// One measurement of the sweep: how to take a trial of it, and its trials so far.
+struct PendingMeasurement {
+  std::function<double()> trial;
+  std::vector<double> times;
+  TrialAgreement agreement;
+};
+
+// Takes `options.trials` trials of every measurement in passes over all of them, then passes over
+// those whose agreeing trials still disagree by more than the tolerance, until they agree or have
+// `max_trials` trials.
+void take_trials(std::vector<PendingMeasurement>& pending, const TimingOptions& o,
+                 std::ostream& log) {
+  const int trials = std::max(1, o.trials);
+  const int most = std::max(trials, o.max_trials);
+  for (int pass = 0; pass < most; ++pass) {
+    int taken = 0;
+    for (PendingMeasurement& p : pending) {
+      if (pass >= trials && p.agreement.spread <= o.tolerance)
+        continue;
+      p.times.push_back(p.trial());
+      p.agreement = agreeing_trials(p.times, trials);
+      ++taken;
+    }
+    if (taken == 0)
+      break;
+    if (pass >= trials)
+      log << "  pass " << pass + 1 << ": " << taken << " measurement(s) whose trials disagreed by "
+          << "more than " << 100 * o.tolerance << " %\n";
+  }
+}
+
+}  // namespace
+
 MeasurementRun run_compute_bench(ComputeBackend& backend, const ComputeBenchOptions& o,
                                  std::ostream& log) {
   MeasurementRun run;
@@ -96,6 +151,13 @@ MeasurementRun run_compute_bench(ComputeBackend& backend, const ComputeBenchOpti
   run.source = run.environment.tool + " on " + run.environment.device +
                (run.environment.hosts.empty() ? "" : " (" + run.environment.hosts.front() + ")");
   const int repeats = o.timing.repeats;
+  // Each measurement's record and how to take a trial of it, in the order of the file.
+  std::vector<PendingMeasurement> pending;
+  std::vector<TrialSpread*> agreements;
+  std::vector<double*> times;
+  std::vector<GemmMeasurement> gemm;
+  std::vector<MemoryMeasurement> memory;
+  std::vector<LaunchMeasurement> launch;
   if (o.gemm) {
     const std::vector<GemmDims> shapes = gemm_sweep(o.sweep);
     for (Dtype dtype : o.dtypes) {
@@ -110,7 +172,11 @@ MeasurementRun run_compute_bench(ComputeBackend& backend, const ComputeBenchOpti
               << " batch " << dims.batch << ": " << *why << "\n";
           continue;
         }
-        run.gemm.push_back({dtype, dims, backend.gemm_time_s(dtype, dims, o.timing), repeats});
+        gemm.push_back({dtype, dims, 0, repeats, {}});
+        pending.push_back(
+            {[&backend, dtype, dims, &o] { return backend.gemm_time_s(dtype, dims, o.timing); },
+             {},
+             {}});
       }
     }
   }
@@ -121,14 +187,39 @@ MeasurementRun run_compute_bench(ComputeBackend& backend, const ComputeBenchOpti
     log << "timing copy and triad\n";
     for (std::int64_t e = o.memory_min_elements; e <= o.memory_max_elements; e *= o.memory_factor) {
       const double bytes = 4.0 * static_cast<double>(e);
-      run.memory.push_back({"copy", 2 * bytes, backend.copy_time_s(e, o.timing), repeats});
-      run.memory.push_back({"triad", 3 * bytes, backend.triad_time_s(e, o.timing), repeats});
+      memory.push_back({"copy", 2 * bytes, 0, repeats, {}});
+      pending.push_back({[&backend, e, &o] { return backend.copy_time_s(e, o.timing); }, {}, {}});
+      memory.push_back({"triad", 3 * bytes, 0, repeats, {}});
+      pending.push_back({[&backend, e, &o] { return backend.triad_time_s(e, o.timing); }, {}, {}});
     }
   }
   if (o.launch) {
     log << "timing kernel launches\n";
-    run.launch.push_back({"empty", backend.launch_time_s(o.timing), repeats});
+    launch.push_back({"empty", 0, repeats, {}});
+    pending.push_back({[&backend, &o] { return backend.launch_time_s(o.timing); }, {}, {}});
   }
+  for (auto& g : gemm)
+    times.push_back(&g.time_s), agreements.push_back(&g.agreement);
+  for (auto& m : memory)
+    times.push_back(&m.time_s), agreements.push_back(&m.agreement);
+  for (auto& l : launch)
+    times.push_back(&l.time_s), agreements.push_back(&l.agreement);
+  take_trials(pending, o.timing, log);
+  double worst = 0;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    const TrialAgreement& a = pending[i].agreement;
+    *times[i] = a.time_s;
+    // One trial has no spread to record.
+    if (o.timing.trials >= 2) {
+      *agreements[i] = {a.spread, a.trials};
+      worst = std::max(worst, a.spread);
+    }
+  }
+  if (!pending.empty() && o.timing.trials >= 2)
+    log << "trials agree within " << 100 * worst << " % (worst measurement)\n";
+  run.gemm = std::move(gemm);
+  run.memory = std::move(memory);
+  run.launch = std::move(launch);
   return run;
 }
 

@@ -39,15 +39,49 @@ struct GemmSweepOptions {
 // does not grow.
 std::vector<GemmDims> gemm_sweep(const GemmSweepOptions& options);
 
+// Which clock a CPU sample is timed with.
+enum class SampleClock {
+  // The steady clock: what the caller waits, including the time other processes take the core.
+  wall,
+  // The calling thread's CPU time, over TimingOptions::core_share: what the call costs on the
+  // share of a core the executor gives a rank (calibrate/executor/core_share.hpp), whatever else
+  // runs. Other processes then lengthen a sample only through the caches and memory they share.
+  thread_cpu,
+};
+
 struct TimingOptions {
   int warmup = 3;
+  // Timed samples per trial; a trial keeps its fastest (the CPU backend) or median (the GPU
+  // backend) sample.
   int repeats = 10;
   // A timed sample repeats the call until this much time has passed (a backend that times calls
-  // one by one, as the CPU's does): calls shorter than the clock's overhead are timed in bulk,
-  // and a sample of several scheduler slices (tens of milliseconds) measures the share of a core
-  // a process gets where more processes than cores run at once, not a call that ran alone.
+  // one by one, as the CPU's does): calls shorter than the clock's overhead are timed in bulk.
   double min_sample_s = 20e-6;
+  // Trials per measurement, taken in separate passes over the whole sweep so that a burst of
+  // interference meets one trial of several measurements rather than every trial of one. The
+  // kept time is the median of the `trials` trials that agree best (agreeing_trials); while
+  // those disagree by more than `tolerance` (their range over their median), another pass
+  // re-measures such measurements, up to `max_trials` trials in all.
+  int trials = 1;
+  int max_trials = 1;
+  double tolerance = 0.03;
+  // The CPU backend's clock, and the share of a core a rank computes on (thread_cpu only: the
+  // thread's CPU time over the share is the time a rank held to that share takes).
+  SampleClock clock = SampleClock::wall;
+  double core_share = 1;
 };
+
+// What several trials of one measurement agree on: the `window` trials whose range is the
+// smallest relative to their median (sorted, consecutive), that median, and that range over it.
+// An outlier among more than `window` trials is left out; with exactly `window` trials the
+// spread says how far they disagree.
+struct TrialAgreement {
+  double time_s = 0;
+  double spread = 0;  // (largest - smallest) / median of the agreeing trials
+  int trials = 0;     // trials taken in all
+};
+// `trials` not empty; `window` is clamped to 1..trials.size().
+TrialAgreement agreeing_trials(std::vector<double> trials, int window);
 
 struct ComputeBenchOptions {
   GemmSweepOptions sweep;
@@ -62,8 +96,8 @@ struct ComputeBenchOptions {
   TimingOptions timing;
 };
 
-// Where the benchmarks run. Every time is the median of `repeats` timed calls after `warmup`
-// untimed ones, in seconds per call.
+// Where the benchmarks run. Each call is one trial: `warmup` untimed calls, then `repeats` timed
+// samples, in seconds per call; run_compute_bench takes the trials and keeps what they agree on.
 class ComputeBackend {
  public:
   virtual ~ComputeBackend() = default;
@@ -83,7 +117,9 @@ class ComputeBackend {
   virtual double launch_time_s(const TimingOptions& timing) = 0;
 };
 
-// Runs the sweep, writing progress and skipped dtypes to `log`.
+// Runs the sweep, writing progress and skipped dtypes to `log`: options.timing.trials passes
+// over every measurement, then more passes over those whose trials still disagree by more than
+// the tolerance (up to max_trials). Each measurement records its spread and trials.
 MeasurementRun run_compute_bench(ComputeBackend& backend, const ComputeBenchOptions& options,
                                  std::ostream& log);
 

@@ -3,11 +3,22 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 
 #include <Eigen/Dense>
 
 namespace scaleplan {
+
+double steady_clock_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double thread_cpu_clock_s() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 std::string host_name() {
   char name[256] = {};
@@ -50,26 +61,12 @@ std::optional<std::string> CpuBackend::unsupported(Dtype dtype) const {
 
 namespace {
 
-// Median seconds per call of `body` after `warmup` untimed calls. A sample repeats the body for
-// at least timing.min_sample_s, so calls shorter than the clock's overhead are timed in bulk.
+// One trial of `body` on the clock the timing options name.
 template <class Body>
 double time_calls(const TimingOptions& timing, Body&& body) {
-  const double min_sample_s = timing.min_sample_s;
-  for (int i = 0; i < timing.warmup; ++i)
-    body();
-  std::vector<double> samples;
-  for (int i = 0; i < timing.repeats; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    double elapsed_s = 0;
-    int calls = 0;
-    do {
-      body();
-      ++calls;
-      elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    } while (elapsed_s < min_sample_s);
-    samples.push_back(elapsed_s / calls);
-  }
-  return median_of(samples);
+  if (timing.clock == SampleClock::thread_cpu)
+    return time_trial(timing, thread_cpu_clock_s, body);
+  return time_trial(timing, steady_clock_s, body);
 }
 
 // Reading one element of the result after timing keeps the compiler from dropping the work.
@@ -96,18 +93,32 @@ double CpuBackend::gemm_time_s(Dtype dtype, const GemmDims& d, const TimingOptio
   return t;
 }
 
+void CpuBackend::reserve_streams(std::int64_t elements) {
+  const auto n = static_cast<std::size_t>(elements);
+  if (a_.size() >= n)
+    return;
+  a_.assign(n, 0.0f);
+  b_.resize(n);
+  c_.resize(n);
+  Eigen::Map<Eigen::VectorXf>(b_.data(), static_cast<Eigen::Index>(n)).setRandom();
+  Eigen::Map<Eigen::VectorXf>(c_.data(), static_cast<Eigen::Index>(n)).setRandom();
+}
+
 double CpuBackend::copy_time_s(std::int64_t elements, const TimingOptions& timing) {
-  Eigen::VectorXf a = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(elements));
-  const Eigen::VectorXf b = Eigen::VectorXf::Random(static_cast<Eigen::Index>(elements));
+  reserve_streams(elements);
+  const auto e = static_cast<Eigen::Index>(elements);
+  Eigen::Map<Eigen::VectorXf> a(a_.data(), e);
+  const Eigen::Map<const Eigen::VectorXf> b(b_.data(), e);
   const double t = time_calls(timing, [&] { a = b; });
   sink = a(0);
   return t;
 }
 
 double CpuBackend::triad_time_s(std::int64_t elements, const TimingOptions& timing) {
-  Eigen::VectorXf a = Eigen::VectorXf::Zero(static_cast<Eigen::Index>(elements));
-  const Eigen::VectorXf b = Eigen::VectorXf::Random(static_cast<Eigen::Index>(elements));
-  const Eigen::VectorXf c = Eigen::VectorXf::Random(static_cast<Eigen::Index>(elements));
+  reserve_streams(elements);
+  const auto e = static_cast<Eigen::Index>(elements);
+  Eigen::Map<Eigen::VectorXf> a(a_.data(), e);
+  const Eigen::Map<const Eigen::VectorXf> b(b_.data(), e), c(c_.data(), e);
   const float scalar = 3;
   const double t = time_calls(timing, [&] { a = b + scalar * c; });
   sink = a(0);

@@ -101,6 +101,20 @@ double median(std::vector<double> values) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
+// The measurements' own noise beside the fit's quality: the median and worst spread of the trials
+// of the points that recorded one.
+void add_spread(FitQuality& q, const std::vector<double>& spreads) {
+  if (spreads.empty())
+    return;
+  q.median_spread = median(spreads);
+  q.worst_spread = *std::max_element(spreads.begin(), spreads.end());
+}
+
+void note_spread(const TrialSpread& a, std::vector<double>& spreads) {
+  if (a.trials > 0)
+    spreads.push_back(a.spread);
+}
+
 std::string join(const std::set<std::string>& words) {
   std::string text;
   for (const auto& w : words)
@@ -113,6 +127,7 @@ using DimsKey = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_
 struct GemmPoints {
   std::map<DimsKey, std::vector<double>> times;  // repeated shapes: their median is the point
   std::set<std::string> sources;
+  std::vector<double> spreads;
 };
 
 void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, FitResult& out) {
@@ -178,6 +193,7 @@ void fit_gemm(Dtype dtype, const GemmPoints& points, const FitOptions& options, 
     predicted_time.push_back(gemm_flops(dims[i]) / (g.model_efficiency(dims[i]) * peak));
   }
   g.fit = quality(time_s, predicted_time);
+  add_spread(*g.fit, points.spreads);
   g.source = "least-squares fit and table of " + std::to_string(dims.size()) + " " +
              std::string(to_string(dtype)) + " GEMM shapes from: " + sources;
   std::string summary = "peak efficiency " + fmt::format("{:.3f}", g.model.peak_efficiency) +
@@ -196,6 +212,7 @@ using GroupKey = std::tuple<CollectiveOp, std::string, int, int>;
 struct CollectivePoints {
   std::vector<double> bytes, time_s;
   std::set<std::string> sources;
+  std::vector<double> spreads;
 };
 
 // A line through points[from, to) of a collective, on relative error: its coefficients and the
@@ -340,6 +357,7 @@ void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResu
   for (double x : points.bytes)
     predicted_time.push_back(c.time_s(x));
   c.fit = quality(points.time_s, predicted_time);
+  add_spread(*c.fit, points.spreads);
   out.lines.push_back({group,
                        "alpha " + fmt::format("{:.2f} us", smallest.latency_s * 1e6) + ", busbw " +
                            fmt::format("{:.2f} GB/s", c.bus_bandwidth_bytes_per_s.value / 1e9) +
@@ -355,7 +373,7 @@ void fit_collective(const GroupKey& key, const CollectivePoints& points, FitResu
 // optimizer's state does): the size regimes of the collectives' fit, so that one line does not
 // average the two.
 void fit_memory(std::vector<std::pair<double, double>> points, const std::set<std::string>& sources,
-                FitResult& out) {
+                const std::vector<double>& spreads, FitResult& out) {
   std::sort(points.begin(), points.end());
   std::vector<std::size_t> starts;
   std::vector<RegimeFit> regimes;
@@ -387,6 +405,7 @@ void fit_memory(std::vector<std::pair<double, double>> points, const std::set<st
     predicted_time.push_back(b.time_s(bytes));
   }
   b.fit = quality(time_s, predicted_time);
+  add_spread(*b.fit, spreads);
   std::string regime_summary;
   for (std::size_t r = 0; regimes.size() > 1 && r < regimes.size(); ++r) {
     const double per_byte = regimes[r].seconds_per_byte;
@@ -445,6 +464,7 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
   FitResult out;
   std::map<Dtype, GemmPoints> gemm;
   std::vector<std::pair<double, double>> memory;
+  std::vector<double> memory_spreads;
   std::set<std::string> memory_sources, launch_sources;
   std::vector<double> launch;
   std::map<GroupKey, CollectivePoints> collectives;
@@ -464,10 +484,12 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
         check_below_datasheet_peak(g, run.source, options, problems);
         gemm[g.dtype].times[{g.dims.m, g.dims.n, g.dims.k, g.dims.batch}].push_back(g.time_s);
         gemm[g.dtype].sources.insert(run.source);
+        note_spread(g.agreement, gemm[g.dtype].spreads);
       }
       for (const MemoryMeasurement& m : run.memory) {
         memory.emplace_back(m.bytes, m.time_s);
         memory_sources.insert(run.source);
+        note_spread(m.agreement, memory_spreads);
       }
       for (const LaunchMeasurement& l : run.launch) {
         launch.push_back(l.time_s);
@@ -478,6 +500,7 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
         p.bytes.push_back(c.bytes);
         p.time_s.push_back(c.time_s);
         p.sources.insert(run.source);
+        note_spread(c.agreement, p.spreads);
       }
     }
   }
@@ -493,7 +516,7 @@ FitResult fit_profile(const std::vector<Measurements>& inputs, const FitOptions&
   for (const auto& [dtype, points] : gemm)
     fit_gemm(dtype, points, options, out);
   if (!memory.empty())
-    fit_memory(memory, memory_sources, out);
+    fit_memory(memory, memory_sources, memory_spreads, out);
   if (!launch.empty()) {
     const double m = median(launch);
     p.kernel_launch_overhead_s =
@@ -515,9 +538,15 @@ std::string format_fit_report(const FitResult& result) {
   for (const FitLine& line : result.lines) {
     text += "  " + line.what + std::string(width - line.what.size() + 2, ' ');
     if (line.quality) {
-      text += "R² " + fmt::format("{:.4f}", line.quality->r_squared) + ", worst error " +
-              fmt::format("{:.1f} %", 100 * line.quality->worst_relative_error) + ", " +
-              std::to_string(line.quality->points) + " points: ";
+      const FitQuality& q = *line.quality;
+      text += "R² " + fmt::format("{:.4f}", q.r_squared) + ", worst error " +
+              fmt::format("{:.1f} %", 100 * q.worst_relative_error) + ", " +
+              std::to_string(q.points) + " points";
+      if (q.median_spread && q.worst_spread) {
+        text += fmt::format(" (trials agree within {:.1f} %, worst {:.1f} %)",
+                            100 * *q.median_spread, 100 * *q.worst_spread);
+      }
+      text += ": ";
     }
     text += line.summary + "\n";
   }

@@ -34,6 +34,25 @@ int optional_repeats(MapReader& map) {
   return static_cast<int>(map.integer("repeats", 1, int_max, 0).value_or(0));
 }
 
+// `spread` (the agreeing trials' range over their median) and `trials`, both optional; a spread
+// without its trials is refused, since it would say nothing of how it was measured.
+TrialSpread optional_agreement(MapReader& map) {
+  TrialSpread a;
+  a.trials = static_cast<int>(map.integer("trials", 1, int_max, 0).value_or(0));
+  a.spread = map.number("spread", NumberRange::closed(0, 1e6), 0.0).value_or(0);
+  if (map.has("spread") && a.trials == 0)
+    map.error("spread", "a spread needs the number of trials it is of (trials)");
+  return a;
+}
+
+// ", repeats: R, trials: T, spread: S}" for the fields recorded, and the line's end.
+std::string repeats_and_agreement(int repeats, const TrialSpread& a) {
+  std::string out = repeats > 0 ? ", repeats: " + std::to_string(repeats) : std::string();
+  if (a.trials > 0)
+    out += ", trials: " + std::to_string(a.trials) + ", spread: " + yaml_number(a.spread);
+  return out + "}\n";
+}
+
 Environment read_environment(MapReader& e) {
   Environment env;
   env.tool = e.string("tool").value_or("");
@@ -67,6 +86,7 @@ GemmMeasurement read_gemm(MapReader& g) {
   m.dims.batch = g.integer("batch", 1, max_gemm_dimension, 1).value_or(1);
   m.time_s = required_number(g, "time_s", measured_time_s);
   m.repeats = optional_repeats(g);
+  m.agreement = optional_agreement(g);
   g.finish();
   return m;
 }
@@ -101,6 +121,7 @@ CollectiveMeasurement read_collective(MapReader& c) {
   m.algbw_bytes_per_s = c.number("algbw_bytes_per_s", bandwidth, 0.0).value_or(0);
   m.busbw_bytes_per_s = c.number("busbw_bytes_per_s", bandwidth, 0.0).value_or(0);
   m.repeats = optional_repeats(c);
+  m.agreement = optional_agreement(c);
   c.finish();
   return m;
 }
@@ -136,6 +157,7 @@ Measurements parse_measurements(std::string_view yaml_text, const std::string& f
       mm.bytes = required_number(m, "bytes", measured_bytes);
       mm.time_s = required_number(m, "time_s", measured_time_s);
       mm.repeats = optional_repeats(m);
+      mm.agreement = optional_agreement(m);
       m.finish();
       run.memory.push_back(mm);
     }
@@ -146,6 +168,7 @@ Measurements parse_measurements(std::string_view yaml_text, const std::string& f
         lm.kernel = l.string("kernel").value_or("");
       lm.time_s = required_number(l, "time_s", measured_time_s);
       lm.repeats = optional_repeats(l);
+      lm.agreement = optional_agreement(l);
       l.finish();
       run.launch.push_back(lm);
     }
@@ -194,20 +217,20 @@ std::string write_measurements(const Measurements& measurements) {
              ", m: " + std::to_string(g.dims.m) + ", n: " + std::to_string(g.dims.n) +
              ", k: " + std::to_string(g.dims.k) + ", batch: " + std::to_string(g.dims.batch) +
              ", time_s: " + yaml_number(g.time_s);
-      out += g.repeats > 0 ? ", repeats: " + std::to_string(g.repeats) + "}\n" : "}\n";
+      out += repeats_and_agreement(g.repeats, g.agreement);
     }
     if (!run.memory.empty())
       out += "    memory:\n";
     for (const MemoryMeasurement& m : run.memory) {
       out += "      - {kernel: " + yaml_quoted(m.kernel) + ", bytes: " + yaml_number(m.bytes) +
              ", time_s: " + yaml_number(m.time_s);
-      out += m.repeats > 0 ? ", repeats: " + std::to_string(m.repeats) + "}\n" : "}\n";
+      out += repeats_and_agreement(m.repeats, m.agreement);
     }
     if (!run.launch.empty())
       out += "    launch:\n";
     for (const LaunchMeasurement& l : run.launch) {
       out += "      - {kernel: " + yaml_quoted(l.kernel) + ", time_s: " + yaml_number(l.time_s);
-      out += l.repeats > 0 ? ", repeats: " + std::to_string(l.repeats) + "}\n" : "}\n";
+      out += repeats_and_agreement(l.repeats, l.agreement);
     }
     if (!run.collectives.empty())
       out += "    collectives:\n";
@@ -228,7 +251,7 @@ std::string write_measurements(const Measurements& measurements) {
         out += ", algbw_bytes_per_s: " + yaml_number(c.algbw_bytes_per_s);
       if (c.busbw_bytes_per_s > 0)
         out += ", busbw_bytes_per_s: " + yaml_number(c.busbw_bytes_per_s);
-      out += c.repeats > 0 ? ", repeats: " + std::to_string(c.repeats) + "}\n" : "}\n";
+      out += repeats_and_agreement(c.repeats, c.agreement);
     }
   }
   return out;

@@ -26,11 +26,19 @@ struct Environment {
   std::vector<std::string> hosts;
 };
 
+// How far the trials of a measurement agreed (TrialAgreement): their range over their median,
+// and how many trials were taken. Absent (trials 0) where the tool did not record it.
+struct TrialSpread {
+  double spread = 0;
+  int trials = 0;
+};
+
 struct GemmMeasurement {
   Dtype dtype = Dtype::fp32;
   GemmDims dims;
-  double time_s = 0;  // median over repeats
+  double time_s = 0;  // what the trials agree on (the median of repeats where trials is 0)
   int repeats = 0;
+  TrialSpread agreement{};
 };
 
 // A streaming kernel: copy (a = b) or triad (a = b + s·c); bytes counts reads plus writes.
@@ -39,6 +47,7 @@ struct MemoryMeasurement {
   double bytes = 0;
   double time_s = 0;
   int repeats = 0;
+  TrialSpread agreement{};
 };
 
 // The cost of one empty kernel launched back to back.
@@ -46,6 +55,7 @@ struct LaunchMeasurement {
   std::string kernel;
   double time_s = 0;
   int repeats = 0;
+  TrialSpread agreement{};
 };
 
 // One collective at one size, with nccl-tests' columns. bytes is nccl-tests' size (see
@@ -65,6 +75,7 @@ struct CollectiveMeasurement {
   double algbw_bytes_per_s = 0;
   double busbw_bytes_per_s = 0;
   int repeats = 0;
+  TrialSpread agreement{};
 };
 
 struct MeasurementRun {

@@ -62,6 +62,11 @@ struct FitQuality {
   double r_squared = 0;
   double worst_relative_error = 0;
   int points = 0;
+  // How far the repeated trials of the points agreed (each point's range over its median), the
+  // median and the worst over the points that recorded it: the noise of the measurements, beside
+  // the fit's error. Absent where the measurements did not record it.
+  std::optional<double> median_spread{};
+  std::optional<double> worst_spread{};
 };
 
 // The largest GEMM dimension (m, n, k or batch) a measurement or a profile holds: what GEMM

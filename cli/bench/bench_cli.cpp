@@ -1,5 +1,6 @@
 #include "cli/bench/bench_cli.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -39,11 +40,13 @@ std::int64_t bytes_option(const std::string& text, const char* name) {
 }  // namespace
 
 int compute_bench_main(int argc, char** argv, const std::string& program,
-                       const std::function<std::unique_ptr<ComputeBackend>()>& make_backend) {
+                       const std::function<std::unique_ptr<ComputeBackend>()>& make_backend,
+                       TimingOptions timing) {
   CLI::App app{program +
                ": time GEMMs, memory streams and kernel launches into a scaleplan "
                "measurements file (docs/calibration.md)"};
   ComputeBenchOptions o;
+  o.timing = timing;
   std::string output;
   std::vector<std::string> dtypes;
   std::string memory_min = "1M", memory_max = "1G";
@@ -85,8 +88,32 @@ int compute_bench_main(int argc, char** argv, const std::string& program,
       ->check(CLI::Range(2, 1 << 20));
   app.add_option("--warmup", o.timing.warmup, "Untimed calls before timing")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--repeats", o.timing.repeats, "Timed calls; the median is kept")
+  app.add_option("--repeats", o.timing.repeats,
+                 "Timed samples per trial (the CPU keeps the fastest, the GPU the median)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--trials", o.timing.trials,
+                 "Trials per measurement, each in its own pass over the sweep; the median of "
+                 "those that agree best is kept")
+      ->default_val(o.timing.trials)
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--max-trials", o.timing.max_trials,
+                 "Trials at most: more passes re-measure what disagrees beyond --tolerance")
+      ->default_val(o.timing.max_trials)
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--tolerance", o.timing.tolerance,
+                 "How far (range over median) the agreeing trials may disagree")
+      ->default_val(o.timing.tolerance)
+      ->check(CLI::Range(0.0, 10.0));
+  std::string clock = o.timing.clock == SampleClock::thread_cpu ? "cpu" : "wall";
+  app.add_option("--clock", clock,
+                 "CPU samples: cpu (the thread's CPU time over --core-share) or wall")
+      ->default_val(clock)
+      ->check(CLI::IsMember({"cpu", "wall"}));
+  app.add_option("--core-share", o.timing.core_share,
+                 "With --clock cpu: the share of a core a rank computes on (cores over the "
+                 "ranks that share them, as scaleplan execute holds a rank to)")
+      ->default_val(o.timing.core_share)
+      ->check(CLI::Range(1e-3, 1.0));
   app.add_option("--min-sample-s", o.timing.min_sample_s,
                  "Repeat a call within one timed sample for at least this long (default 20e-6; "
                  "tens of milliseconds where processes share cores)")
@@ -98,6 +125,8 @@ int compute_bench_main(int argc, char** argv, const std::string& program,
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  o.timing.max_trials = std::max(o.timing.max_trials, o.timing.trials);
+  o.timing.clock = clock == "cpu" ? SampleClock::thread_cpu : SampleClock::wall;
   if (!dtypes.empty()) {
     o.dtypes.clear();
     for (const auto& d : dtypes)

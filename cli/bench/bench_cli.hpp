@@ -16,8 +16,10 @@ namespace scaleplan {
 std::optional<double> parse_byte_size(const std::string& text);
 
 // Parses the command line, builds the backend, runs the sweep and writes the measurements file.
-// Returns the process exit code: 0 done, 1 failure, 2 bad arguments.
+// Returns the process exit code: 0 done, 1 failure, 2 bad arguments. `timing` holds the
+// program's defaults for the timing options (trials, clock).
 int compute_bench_main(int argc, char** argv, const std::string& program,
-                       const std::function<std::unique_ptr<ComputeBackend>()>& make_backend);
+                       const std::function<std::unique_ptr<ComputeBackend>()>& make_backend,
+                       TimingOptions timing = {});
 
 }  // namespace scaleplan

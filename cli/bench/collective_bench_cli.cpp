@@ -58,8 +58,18 @@ int collective_bench_main(int argc, char** argv, const std::string& program,
       ->check(CLI::NonNegativeNumber);
   app.add_option("--iterations", o.iterations, "Collectives per timed sample")
       ->check(CLI::PositiveNumber);
-  app.add_option("--repeats", o.repeats, "Timed samples per size; the median is kept")
+  app.add_option("--repeats", o.repeats, "Timed samples per size at first")
       ->check(CLI::PositiveNumber);
+  app.add_option("--agreeing", o.agreeing,
+                 "Samples that must agree within --tolerance; the median of those that agree "
+                 "best is kept (default 3)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--max-repeats", o.max_repeats,
+                 "Samples per size at most, while the agreeing ones disagree (default 15)")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--tolerance", o.tolerance,
+                 "How far (range over median) the agreeing samples may disagree (default 0.05)")
+      ->check(CLI::Range(0.0, 10.0));
   try {
     app.parse(argc, argv);
     o.min_bytes = size_option(min_bytes, "--min-bytes");

@@ -45,6 +45,13 @@ std::optional<FitQuality> read_fit(MapReader& parent) {
   q.r_squared = read_number(f, "r_squared", -1e300, 1).value_or(0);
   q.worst_relative_error = read_number(f, "worst_relative_error", 0, 1e300).value_or(0);
   q.points = read_count(f, "points").value_or(0);
+  q.median_spread = f.number("median_spread", NumberRange::closed(0, 1e6));
+  q.worst_spread = f.number("worst_spread", NumberRange::closed(0, 1e6));
+  if (q.median_spread.has_value() != q.worst_spread.has_value())
+    f.error(q.median_spread ? "median_spread" : "worst_spread",
+            "median_spread and worst_spread go together");
+  else if (q.median_spread && *q.median_spread > *q.worst_spread)
+    f.error("median_spread", "the median spread is above the worst");
   f.finish();
   return q;
 }
@@ -254,7 +261,12 @@ std::string fit_line(const std::optional<FitQuality>& q, const std::string& inde
     return "";
   return indent + "fit: {r_squared: " + yaml_number(q->r_squared) +
          ", worst_relative_error: " + yaml_number(q->worst_relative_error) +
-         ", points: " + std::to_string(q->points) + "}\n";
+         ", points: " + std::to_string(q->points) +
+         (q->median_spread && q->worst_spread
+              ? ", median_spread: " + yaml_number(*q->median_spread) +
+                    ", worst_spread: " + yaml_number(*q->worst_spread)
+              : std::string()) +
+         "}\n";
 }
 
 std::string segment_lines(const std::vector<CollectiveSegment>& segments,
