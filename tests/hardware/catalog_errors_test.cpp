@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "hardware/io/catalog.hpp"
+#include "tests/support/input_errors.hpp"
 
 namespace scaleplan {
 namespace {
@@ -27,18 +28,7 @@ devices:
 )";
 
 std::string errors_of(const std::string& text) {
-  try {
-    Catalog::parse(text, "c.yaml");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::string replace(std::string text, const std::string& from, const std::string& to) {
-  const auto at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+  return test::input_error_of([&] { Catalog::parse(text, "c.yaml"); });
 }
 
 TEST(CatalogErrors, ValidCatalogParses) {
@@ -57,13 +47,14 @@ TEST(CatalogErrors, MissingSections) {
 }
 
 TEST(CatalogErrors, ZeroBandwidthIsRefused) {
-  const std::string e = errors_of(replace(valid, "memory_bandwidth_bytes_per_s: {value: 1.0e9",
-                                          "memory_bandwidth_bytes_per_s: {value: 0"));
+  const std::string e =
+      errors_of(test::replace(valid, "memory_bandwidth_bytes_per_s: {value: 1.0e9",
+                              "memory_bandwidth_bytes_per_s: {value: 0"));
   EXPECT_EQ(e,
             "c.yaml:10:43: devices[0].memory_bandwidth_bytes_per_s.value: must be from 1000000 to "
             "1000000000000000, got 0");
-  const std::string negative =
-      errors_of(replace(valid, "memory_bytes: {value: 1.0e9", "memory_bytes: {value: -1.0e9"));
+  const std::string negative = errors_of(
+      test::replace(valid, "memory_bytes: {value: 1.0e9", "memory_bytes: {value: -1.0e9"));
   EXPECT_EQ(
       negative,
       "c.yaml:9:27: devices[0].memory_bytes.value: must be from 1048576 to 1125899906842624, got "
@@ -71,39 +62,40 @@ TEST(CatalogErrors, ZeroBandwidthIsRefused) {
 }
 
 TEST(CatalogErrors, FiguresNeedASource) {
-  EXPECT_EQ(errors_of(replace(valid, "power_w: {value: 300, source: \"s\"}", "power_w: 300")),
+  EXPECT_EQ(errors_of(test::replace(valid, "power_w: {value: 300, source: \"s\"}", "power_w: 300")),
             "c.yaml:14:14: devices[0].power_w: expected {value: NUMBER, source: \"where the figure "
             "comes from\"}");
-  EXPECT_EQ(errors_of(replace(valid, "power_w: {value: 300, source: \"s\"}",
-                              "power_w: {value: 300, source: \"\"}")),
+  EXPECT_EQ(errors_of(test::replace(valid, "power_w: {value: 300, source: \"s\"}",
+                                    "power_w: {value: 300, source: \"\"}")),
             "c.yaml:14:35: devices[0].power_w.source: must name where the figure comes from");
-  EXPECT_EQ(
-      errors_of(replace(valid, "power_w: {value: 300, source: \"s\"}", "power_w: {source: \"s\"}")),
-      "c.yaml:14:14: devices[0].power_w.value: required key is missing");
-  EXPECT_EQ(errors_of(replace(valid, "      bf16: {value: 1.0e12, source: \"s\"}\n", "")),
+  EXPECT_EQ(errors_of(test::replace(valid, "power_w: {value: 300, source: \"s\"}",
+                                    "power_w: {source: \"s\"}")),
+            "c.yaml:14:14: devices[0].power_w.value: required key is missing");
+  EXPECT_EQ(errors_of(test::replace(valid, "      bf16: {value: 1.0e12, source: \"s\"}\n", "")),
             "c.yaml:7:5: devices[0].peak_flops_per_s: needs the peak of at least one dtype: fp32, "
             "tf32, bf16, fp16 or fp8");
-  EXPECT_EQ(errors_of(replace(
+  EXPECT_EQ(errors_of(test::replace(
                 valid, "    peak_flops_per_s:\n      bf16: {value: 1.0e12, source: \"s\"}\n", "")),
             "c.yaml:5:5: devices[0].peak_flops_per_s: required key is missing");
 }
 
 TEST(CatalogErrors, EfficienciesAreFractions) {
-  EXPECT_EQ(errors_of(replace(valid, "compute_efficiency: {value: 0.5",
-                              "compute_efficiency: {value: 1.5")),
+  EXPECT_EQ(errors_of(test::replace(valid, "compute_efficiency: {value: 0.5",
+                                    "compute_efficiency: {value: 1.5")),
             "c.yaml:15:33: devices[0].compute_efficiency.value: must be from 0.001 to 1, got 1.5");
 }
 
 TEST(CatalogErrors, EveryDeviceKindParses) {
   for (DeviceKind kind : {DeviceKind::gpu, DeviceKind::tpu, DeviceKind::fpga, DeviceKind::cpu}) {
-    const std::string text = replace(valid, "kind: gpu", "kind: " + std::string(to_string(kind)));
+    const std::string text =
+        test::replace(valid, "kind: gpu", "kind: " + std::string(to_string(kind)));
     EXPECT_EQ(Catalog::parse(text, "c.yaml").devices().front().kind, kind) << to_string(kind);
   }
 }
 
 TEST(CatalogErrors, KindAndDtypeAreChecked) {
-  const std::string e =
-      errors_of(replace(replace(valid, "kind: gpu", "kind: gpuu"), "      bf16:", "      bf17:"));
+  const std::string e = errors_of(
+      test::replace(test::replace(valid, "kind: gpu", "kind: gpuu"), "      bf16:", "      bf17:"));
   EXPECT_NE(e.find("c.yaml:6:11: devices[0].kind: 'gpuu' is not one of gpu, tpu, fpga or cpu; "
                    "did you mean 'gpu'?"),
             std::string::npos)
@@ -155,24 +147,29 @@ TEST(CatalogErrors, ADtypeEfficiencyNeedsThePeakOfThatDtype) {
 
 TEST(CatalogErrors, GemmTilingIsCheckedKeyByKey) {
   // Every key required.
-  EXPECT_EQ(errors_of(valid + replace(tiling, "      min_tile: {value: 64, source: \"s\"}\n", "")),
-            "c.yaml:20:7: devices[0].gemm_tiling.min_tile: required key is missing");
+  EXPECT_EQ(
+      errors_of(valid + test::replace(tiling, "      min_tile: {value: 64, source: \"s\"}\n", "")),
+      "c.yaml:20:7: devices[0].gemm_tiling.min_tile: required key is missing");
   // Tile sides are powers of two.
-  EXPECT_EQ(errors_of(valid + replace(tiling, "max_tile_m: {value: 128", "max_tile_m: {value: 96")),
-            "c.yaml:21:19: devices[0].gemm_tiling.max_tile_m: must be a power of two (64, 128, "
-            "256, ...), got 96");
+  EXPECT_EQ(
+      errors_of(valid + test::replace(tiling, "max_tile_m: {value: 128", "max_tile_m: {value: 96")),
+      "c.yaml:21:19: devices[0].gemm_tiling.max_tile_m: must be a power of two (64, 128, "
+      "256, ...), got 96");
   // The smallest tile is no larger than the largest.
-  EXPECT_EQ(errors_of(valid + replace(tiling, "min_tile: {value: 64", "min_tile: {value: 512")),
-            "c.yaml:23:17: devices[0].gemm_tiling.min_tile: must be at most the largest tile's "
-            "sides (128 x 256), got 512");
+  EXPECT_EQ(
+      errors_of(valid + test::replace(tiling, "min_tile: {value: 64", "min_tile: {value: 512")),
+      "c.yaml:23:17: devices[0].gemm_tiling.min_tile: must be at most the largest tile's "
+      "sides (128 x 256), got 512");
   // A whole, positive number of processors.
-  EXPECT_EQ(errors_of(valid + replace(tiling, "sm_count: {value: 132", "sm_count: {value: 13.5")),
-            "c.yaml:20:17: devices[0].gemm_tiling.sm_count: must be a whole number of "
-            "processors, got 13.5");
-  EXPECT_EQ(errors_of(valid + replace(tiling, "sm_count: {value: 132", "sm_count: {value: 0")),
-            "c.yaml:20:25: devices[0].gemm_tiling.sm_count.value: must be from 1 to 1000000, "
-            "got 0");
-  EXPECT_NE(errors_of(valid + replace(tiling, "min_tile:", "min_tiles:"))
+  EXPECT_EQ(
+      errors_of(valid + test::replace(tiling, "sm_count: {value: 132", "sm_count: {value: 13.5")),
+      "c.yaml:20:17: devices[0].gemm_tiling.sm_count: must be a whole number of "
+      "processors, got 13.5");
+  EXPECT_EQ(
+      errors_of(valid + test::replace(tiling, "sm_count: {value: 132", "sm_count: {value: 0")),
+      "c.yaml:20:25: devices[0].gemm_tiling.sm_count.value: must be from 1 to 1000000, "
+      "got 0");
+  EXPECT_NE(errors_of(valid + test::replace(tiling, "min_tile:", "min_tiles:"))
                 .find("devices[0].gemm_tiling.min_tiles: unknown key; did you mean 'min_tile'?"),
             std::string::npos);
 }

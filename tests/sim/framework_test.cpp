@@ -13,6 +13,7 @@
 #include "sim/strategy/plan_builder.hpp"
 #include "sim/strategy/plan_quantities.hpp"
 #include "sim/strategy/schedule.hpp"
+#include "tests/support/scenario_text.hpp"
 
 namespace scaleplan {
 namespace {
@@ -519,15 +520,6 @@ training: {global_batch: 16, micro_batch: 1, dtype: bf16}
 parallelism: {tp: 2, pp: 2, dp: 2, zero: 1}
 )";
 
-std::string errors_of(const std::string& text) {
-  try {
-    parse_scenario(text, "s.yaml", Catalog::builtin());
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
   const Catalog& catalog = Catalog::builtin();
   // No key: the settings of before.
@@ -574,24 +566,27 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
 }
 
 TEST(Framework, BadValuesAreErrorsAtTheirKeySayingWhatIsValid) {
-  std::string e = errors_of(std::string(scenario_text) + "framework: megatron\n");
+  std::string e = test::scenario_errors_of(std::string(scenario_text) + "framework: megatron\n");
   EXPECT_NE(e.find("s.yaml:6:12: framework: "), std::string::npos) << e;
   EXPECT_NE(e.find("megatron-lm-2021, megatron-core, nemo, deepspeed, fsdp, jax-gspmd or composer"),
             std::string::npos)
       << e;
-  e = errors_of(std::string(scenario_text) + "framework: {name: nemo, grad_reduce_dtype: bf16}\n");
+  e = test::scenario_errors_of(std::string(scenario_text) +
+                               "framework: {name: nemo, grad_reduce_dtype: bf16}\n");
   EXPECT_NE(e.find("s.yaml:6:44: framework.grad_reduce_dtype: "), std::string::npos) << e;
   EXPECT_NE(e.find("fp32 or training"), std::string::npos) << e;
-  e = errors_of(std::string(scenario_text) +
-                "framework: {name: deepspeed, zero3_prefetch_parameters: 0}\n");
+  e = test::scenario_errors_of(std::string(scenario_text) +
+                               "framework: {name: deepspeed, zero3_prefetch_parameters: 0}\n");
   EXPECT_NE(e.find("framework.zero3_prefetch_parameters: "), std::string::npos) << e;
-  e = errors_of(std::string(scenario_text) + "framework: {name: nemo, tp_comm_overlap: 2}\n");
+  e = test::scenario_errors_of(std::string(scenario_text) +
+                               "framework: {name: nemo, tp_comm_overlap: 2}\n");
   EXPECT_NE(e.find("s.yaml:6:42: framework.tp_comm_overlap: "), std::string::npos) << e;
-  e = errors_of(std::string(scenario_text) +
-                "framework: {name: composer, optimizer_step: foreach}\n");
+  e = test::scenario_errors_of(std::string(scenario_text) +
+                               "framework: {name: composer, optimizer_step: foreach}\n");
   EXPECT_NE(e.find("framework.optimizer_step: "), std::string::npos) << e;
   EXPECT_NE(e.find("fused or unfused"), std::string::npos) << e;
-  e = errors_of(std::string(scenario_text) + "framework: {name: fsdp, overlap: true}\n");
+  e = test::scenario_errors_of(std::string(scenario_text) +
+                               "framework: {name: fsdp, overlap: true}\n");
   EXPECT_NE(e.find("framework.overlap: unknown key"), std::string::npos) << e;
   EXPECT_NE(e.find("tp_comm_overlap"), std::string::npos) << e;
 }

@@ -5,6 +5,7 @@
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/strategy/strategy_check.hpp"
+#include "tests/support/scenario_text.hpp"
 
 namespace scaleplan {
 namespace {
@@ -24,27 +25,6 @@ parallelism:
   dp: 8
 )";
 
-std::string errors_of(const std::string& text) {
-  try {
-    parse_scenario(text, "s.yaml", Catalog::builtin());
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::string replace(std::string text, const std::string& from, const std::string& to) {
-  const auto at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  return at == std::string::npos ? text : text.replace(at, from.size(), to);
-}
-
-#define EXPECT_ERROR(text, expected)                                   \
-  do {                                                                 \
-    const std::string e_ = errors_of(text);                            \
-    EXPECT_NE(e_.find(expected), std::string::npos) << "got:\n" << e_; \
-  } while (0)
-
 Prediction predict_text(const std::string& text) {
   const Catalog& catalog = Catalog::builtin();
   const Scenario s = parse_scenario(text, "s.yaml", catalog);
@@ -60,42 +40,46 @@ TEST(GraphScenario, PresetReadsAsALayerGraph) {
 }
 
 TEST(GraphScenario, ErrorsNameTheirKeys) {
-  const std::string layers = replace(resnet, "  preset: resnet-50\n",
-                                     "  layers:\n"
-                                     "    - {kind: gemm, n: 10, k: 10}\n"
-                                     "    - {kind: matmul, n: 10, k: 10}\n"
-                                     "    - {kind: conv, in_channels: 3, out_channels: 8, "
-                                     "kernel: 9, height: 4}\n"
-                                     "    - {kind: gemm, n: 10}\n"
-                                     "    - {kind: norm, elements: 10, chanels: 4}\n");
-  EXPECT_ERROR(layers, "s.yaml:9:14: model.layers[1].kind: 'matmul' is not one of gemm, conv");
-  EXPECT_ERROR(layers, "model.layers[2].kernel: a 9×9 kernel leaves no output");
-  EXPECT_ERROR(layers, "model.layers[3].k:");
-  EXPECT_ERROR(layers, "model.layers[4].chanels:");
-  EXPECT_ERROR(replace(resnet, "preset: resnet-50", "preset: resnet-51"), "model.preset:");
-  EXPECT_ERROR(replace(resnet, "  preset: resnet-50\n", "  resnet: {depth: 42}\n"),
-               "model.resnet.depth: 42 is not a ResNet depth");
-  EXPECT_ERROR(
-      replace(resnet, "  preset: resnet-50\n", "  vit: {layers: 2, hidden: 100, heads: 3}\n"),
+  const std::string layers = test::replace(resnet, "  preset: resnet-50\n",
+                                           "  layers:\n"
+                                           "    - {kind: gemm, n: 10, k: 10}\n"
+                                           "    - {kind: matmul, n: 10, k: 10}\n"
+                                           "    - {kind: conv, in_channels: 3, out_channels: 8, "
+                                           "kernel: 9, height: 4}\n"
+                                           "    - {kind: gemm, n: 10}\n"
+                                           "    - {kind: norm, elements: 10, chanels: 4}\n");
+  EXPECT_SCENARIO_ERROR(layers,
+                        "s.yaml:9:14: model.layers[1].kind: 'matmul' is not one of gemm, conv");
+  EXPECT_SCENARIO_ERROR(layers, "model.layers[2].kernel: a 9×9 kernel leaves no output");
+  EXPECT_SCENARIO_ERROR(layers, "model.layers[3].k:");
+  EXPECT_SCENARIO_ERROR(layers, "model.layers[4].chanels:");
+  EXPECT_SCENARIO_ERROR(test::replace(resnet, "preset: resnet-50", "preset: resnet-51"),
+                        "model.preset:");
+  EXPECT_SCENARIO_ERROR(test::replace(resnet, "  preset: resnet-50\n", "  resnet: {depth: 42}\n"),
+                        "model.resnet.depth: 42 is not a ResNet depth");
+  EXPECT_SCENARIO_ERROR(
+      test::replace(resnet, "  preset: resnet-50\n", "  vit: {layers: 2, hidden: 100, heads: 3}\n"),
       "model.vit.heads: 3 heads do not divide hidden (100)");
-  EXPECT_ERROR(replace(resnet, "  preset: resnet-50\n",
-                       "  dlrm: {table_rows: [10, 20, 30], pooling: [1, 2]}\n"),
-               "model.dlrm.pooling: 2 poolings for 3 tables");
-  EXPECT_ERROR(replace(resnet, "  dp: 8\n", "  dp: 4\n  tp: 2\n"),
-               "parallelism.tp: parallelism.tp is not modelled for layer-graph models");
-  EXPECT_ERROR(replace(resnet, "  dp: 8\n", "  dp: 4\n  pp: 2\n  stage_layers: [1, 2]\n"),
-               "parallelism.stage_layers: the stages hold 3 layers but the model has");
-  EXPECT_ERROR(replace(resnet, "  dp: 8\n", "  dp: 4\n  pp: 2\n  stage_layers: [1, 2, 3]\n"),
-               "parallelism.stage_layers: 3 counts for 2 pipeline stages");
-  EXPECT_ERROR(resnet + "search:\n  tp: [1]\n", "model: the plan search");
+  EXPECT_SCENARIO_ERROR(test::replace(resnet, "  preset: resnet-50\n",
+                                      "  dlrm: {table_rows: [10, 20, 30], pooling: [1, 2]}\n"),
+                        "model.dlrm.pooling: 2 poolings for 3 tables");
+  EXPECT_SCENARIO_ERROR(test::replace(resnet, "  dp: 8\n", "  dp: 4\n  tp: 2\n"),
+                        "parallelism.tp: parallelism.tp is not modelled for layer-graph models");
+  EXPECT_SCENARIO_ERROR(
+      test::replace(resnet, "  dp: 8\n", "  dp: 4\n  pp: 2\n  stage_layers: [1, 2]\n"),
+      "parallelism.stage_layers: the stages hold 3 layers but the model has");
+  EXPECT_SCENARIO_ERROR(
+      test::replace(resnet, "  dp: 8\n", "  dp: 4\n  pp: 2\n  stage_layers: [1, 2, 3]\n"),
+      "parallelism.stage_layers: 3 counts for 2 pipeline stages");
+  EXPECT_SCENARIO_ERROR(resnet + "search:\n  tp: [1]\n", "model: the plan search");
 }
 
 TEST(GraphPlan, DlrmExchangesPooledVectorsByAllToAll) {
   // 8 ranks, 512 queries each per micro-batch: each all-to-all sends 512 · 26 tables · 128 ·
   // 2 bytes = 3,407,872 bytes per rank; one forward and one backward per micro-batch (2 each).
-  const std::string dlrm = replace(replace(resnet, "preset: resnet-50", "preset: dlrm-dcnv2"),
-                                   "  global_batch: 512\n  micro_batch: 64\n",
-                                   "  global_batch: 8192\n  micro_batch: 512\n");
+  const std::string dlrm = test::replace(
+      test::replace(resnet, "preset: resnet-50", "preset: dlrm-dcnv2"),
+      "  global_batch: 512\n  micro_batch: 64\n", "  global_batch: 8192\n  micro_batch: 512\n");
   const Scenario s = parse_scenario(dlrm, "s.yaml", Catalog::builtin());
   const Plan plan = build_plan(s.job, RankScope::one_replica);
   ASSERT_EQ(plan.ranks.size(), 8u);  // the exchange joins the replicas: every rank is listed
@@ -152,8 +136,9 @@ TEST(GraphPlan, BalancedSplitBeatsTheUniformOne) {
   // even split over 4 stages puts the cheap patch embedding, positions and two encoder layers on
   // the first stage and one encoder layer with the norm and head on the last; balancing by
   // time gives each stage three encoder layers.
-  const std::string vit = replace(replace(resnet, "preset: resnet-50", "preset: vit-b/16"),
-                                  "  dp: 8\n", "  dp: 2\n  pp: 4\n");
+  const std::string vit =
+      test::replace(test::replace(resnet, "preset: resnet-50", "preset: vit-b/16"), "  dp: 8\n",
+                    "  dp: 2\n  pp: 4\n");
   const Prediction uniform = predict_text(vit);
   const Scenario balanced_scenario =
       parse_scenario(vit + "  balance: time\n", "s.yaml", Catalog::builtin());
@@ -196,9 +181,9 @@ TEST(Stragglers, ASlowDeviceSlowsTheDataParallelStepByItsOwnFactor) {
   // ResNet-50 on 8 data-parallel GPUs is compute-bound: every rank waits for the slowest at the
   // gradient all-reduce, so one device 1.5 times slower makes the step about 1.5 times longer,
   // not 1 + 0.5/8 (the average device's slowdown).
-  const std::string slowed = replace(resnet, "  devices_per_node: 8\n",
-                                     "  devices_per_node: 8\n"
-                                     "  slow_devices: [{device: 3, factor: 1.5}]\n");
+  const std::string slowed = test::replace(resnet, "  devices_per_node: 8\n",
+                                           "  devices_per_node: 8\n"
+                                           "  slow_devices: [{device: 3, factor: 1.5}]\n");
   const Prediction even = predict_text(resnet);
   const Prediction straggler = predict_text(slowed);
   const double ratio = straggler.step_time_s / even.step_time_s;
@@ -211,22 +196,23 @@ TEST(Stragglers, ASlowDeviceSlowsTheDataParallelStepByItsOwnFactor) {
   EXPECT_EQ(straggler.step_bound->slowed, "x1.5");
   EXPECT_EQ(straggler.step_bound->other_ranks, 7);
   // A whole node slowed by 1.2.
-  const Prediction node = predict_text(replace(resnet, "  devices_per_node: 8\n",
-                                               "  devices_per_node: 8\n"
-                                               "  slow_devices: [{node: 0, factor: 1.2}]\n"));
+  const Prediction node = predict_text(test::replace(resnet, "  devices_per_node: 8\n",
+                                                     "  devices_per_node: 8\n"
+                                                     "  slow_devices: [{node: 0, factor: 1.2}]\n"));
   EXPECT_NEAR(node.step_time_s / even.step_time_s, 1.2, 0.05);
 }
 
 TEST(Stragglers, ErrorsNameTheirKeys) {
   const auto with = [&](const std::string& list) {
-    return replace(resnet, "  devices_per_node: 8\n",
-                   "  devices_per_node: 8\n  slow_devices: " + list + "\n");
+    return test::replace(resnet, "  devices_per_node: 8\n",
+                         "  devices_per_node: 8\n  slow_devices: " + list + "\n");
   };
-  EXPECT_ERROR(with("[{device: 8, factor: 2}]"),
-               "cluster.slow_devices[0].device: 8 is out of range");
-  EXPECT_ERROR(with("[{device: 1, factor: 0.5}]"), "cluster.slow_devices[0].factor:");
-  EXPECT_ERROR(with("[{device: 1, node: 0, factor: 2}]"), "name one device");
-  EXPECT_ERROR(with("[{device: 1, factor: 2}, {node: 0, factor: 2}]"), "device 1 is slowed twice");
+  EXPECT_SCENARIO_ERROR(with("[{device: 8, factor: 2}]"),
+                        "cluster.slow_devices[0].device: 8 is out of range");
+  EXPECT_SCENARIO_ERROR(with("[{device: 1, factor: 0.5}]"), "cluster.slow_devices[0].factor:");
+  EXPECT_SCENARIO_ERROR(with("[{device: 1, node: 0, factor: 2}]"), "name one device");
+  EXPECT_SCENARIO_ERROR(with("[{device: 1, factor: 2}, {node: 0, factor: 2}]"),
+                        "device 1 is slowed twice");
 }
 
 }  // namespace

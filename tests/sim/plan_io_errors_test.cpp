@@ -6,6 +6,7 @@
 
 #include "hardware/input/yaml_reader.hpp"
 #include "sim/plan/plan_io.hpp"
+#include "tests/support/input_errors.hpp"
 
 namespace scaleplan {
 namespace {
@@ -35,18 +36,7 @@ ranks:
 )";
 
 std::string errors_of(const std::string& text) {
-  try {
-    parse_plan(text, "p.yaml");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::string replace(std::string text, const std::string& from, const std::string& to) {
-  const auto at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+  return test::input_error_of([&] { parse_plan(text, "p.yaml"); });
 }
 
 TEST(PlanIoErrors, ValidPlanParses) {
@@ -65,17 +55,17 @@ TEST(PlanIoErrors, NotAPlanFile) {
 }
 
 TEST(PlanIoErrors, LabelsAreDistinctStrings) {
-  EXPECT_EQ(errors_of(replace(valid, "labels: [\"op\"]", "labels: [\"op\", [1]]")),
+  EXPECT_EQ(errors_of(test::replace(valid, "labels: [\"op\"]", "labels: [\"op\", [1]]")),
             "p.yaml:3:16: labels: expected a string");
-  EXPECT_EQ(errors_of(replace(valid, "labels: [\"op\"]", "labels: [\"op\", \"x\", \"op\"]")),
+  EXPECT_EQ(errors_of(test::replace(valid, "labels: [\"op\"]", "labels: [\"op\", \"x\", \"op\"]")),
             "p.yaml:3:21: labels: \"op\" repeats labels[0]; labels are distinct (ops name them by "
             "index)");
 }
 
 TEST(PlanIoErrors, NegativeSizesAreRefused) {
-  const std::string e =
-      errors_of(replace(replace(valid, "flops: 1, bytes: 1, m: 1", "flops: -1, bytes: 1, m: -4"),
-                        "peer: 1, bytes: 8", "peer: 1, bytes: -8"));
+  const std::string e = errors_of(
+      test::replace(test::replace(valid, "flops: 1, bytes: 1, m: 1", "flops: -1, bytes: 1, m: -4"),
+                    "peer: 1, bytes: 8", "peer: 1, bytes: -8"));
   EXPECT_NE(e.find("p.yaml:7:53: blocks[0].kernels[0].flops: must be from 0 to 1e+21, got -1"),
             std::string::npos)
       << e;
@@ -86,9 +76,9 @@ TEST(PlanIoErrors, NegativeSizesAreRefused) {
 }
 
 TEST(PlanIoErrors, IndicesMustPointIntoTheTables) {
-  const std::string e =
-      errors_of(replace(replace(valid, "label: 0, block: 0", "label: 3, block: 2"),
-                        "group: 0, bytes: 8}\n  - rank: 1", "group: 5, bytes: 8}\n  - rank: 1"));
+  const std::string e = errors_of(
+      test::replace(test::replace(valid, "label: 0, block: 0", "label: 3, block: 2"),
+                    "group: 0, bytes: 8}\n  - rank: 1", "group: 5, bytes: 8}\n  - rank: 1"));
   EXPECT_NE(e.find("ranks[0].ops[0].label: 3 is not a valid label index (there are 1)"),
             std::string::npos)
       << e;
@@ -102,31 +92,32 @@ TEST(PlanIoErrors, IndicesMustPointIntoTheTables) {
 
 TEST(PlanIoErrors, ACycleIsRefused) {
   // deps point backwards only; an op depending on itself or a later op could never start.
-  const std::string e = errors_of(replace(valid, "bytes: 8, deps: [0]}", "bytes: 8, deps: [1]}"));
+  const std::string e =
+      errors_of(test::replace(valid, "bytes: 8, deps: [0]}", "bytes: 8, deps: [1]}"));
   EXPECT_NE(e.find("ranks[0].ops[1].deps: op 1 is not an earlier op of this rank (dependencies "
                    "point backwards; a cycle cannot run)"),
             std::string::npos)
       << e;
-  const std::string not_index = errors_of(replace(valid, "deps: [0]", "deps: [first]"));
+  const std::string not_index = errors_of(test::replace(valid, "deps: [0]", "deps: [first]"));
   EXPECT_NE(not_index.find("ranks[0].ops[1].deps: expected an op index"), std::string::npos)
       << not_index;
 }
 
 TEST(PlanIoErrors, IntegersPastIntAreRefusedNotWrapped) {
   // 4294967297 = 2^32 + 1 would wrap to peer 1, a valid rank, if narrowed silently.
-  const std::string e = errors_of(replace(valid, "peer: 1,", "peer: 4294967297,"));
+  const std::string e = errors_of(test::replace(valid, "peer: 1,", "peer: 4294967297,"));
   EXPECT_NE(e.find("ranks[0].ops[1].peer: 4294967297 is out of range; use a value from 0 to "
                    "2147483647"),
             std::string::npos)
       << e;
-  const std::string device = errors_of(replace(valid, "device: 1", "device: -2"));
+  const std::string device = errors_of(test::replace(valid, "device: 1", "device: -2"));
   EXPECT_NE(device.find("ranks[1].device: -2 is out of range; use a value from 0 to 2147483647"),
             std::string::npos)
       << device;
-  const std::string missing = errors_of(replace(valid, "    device: 1\n", ""));
+  const std::string missing = errors_of(test::replace(valid, "    device: 1\n", ""));
   EXPECT_NE(missing.find("ranks[1].device: must be a device index, 0 or more"), std::string::npos)
       << missing;
-  const std::string group_rank = errors_of(replace(valid, "ranks: [0, 1]", "ranks: [0, x]"));
+  const std::string group_rank = errors_of(test::replace(valid, "ranks: [0, 1]", "ranks: [0, x]"));
   EXPECT_NE(group_rank.find("groups[0].ranks: expected a rank number"), std::string::npos)
       << group_rank;
 }
@@ -134,13 +125,13 @@ TEST(PlanIoErrors, IntegersPastIntAreRefusedNotWrapped) {
 TEST(PlanIoErrors, ValidationFailuresNameTheLineOfTheOp) {
   // Each problem found by validate_plan points at the op (or rank, group) at fault: its line,
   // column and place in the file.
-  EXPECT_EQ(errors_of(replace(valid, "  - rank: 1", "  - rank: 2")),
+  EXPECT_EQ(errors_of(test::replace(valid, "  - rank: 1", "  - rank: 2")),
             "p.yaml:17:5: ranks[1]: plan: rank 2: ranks must be listed in order 0, 1, 2, ...");
-  EXPECT_EQ(errors_of(replace(valid, "peer: 0, bytes: 8}", "peer: 1, bytes: 8}")),
+  EXPECT_EQ(errors_of(test::replace(valid, "peer: 0, bytes: 8}", "peer: 1, bytes: 8}")),
             "p.yaml:20:9: ranks[1].ops[0]: plan: rank 1 op 0: peer rank 1 is not another rank");
-  EXPECT_EQ(errors_of(replace(valid, "ranks: [0, 1]", "ranks: [0, 1, 4]")),
+  EXPECT_EQ(errors_of(test::replace(valid, "ranks: [0, 1]", "ranks: [0, 1, 4]")),
             "p.yaml:9:5: groups[0]: plan: group 0 names rank 4, which does not exist");
-  EXPECT_EQ(errors_of(replace(valid, "ranks: [0, 1]", "ranks: [0]")),
+  EXPECT_EQ(errors_of(test::replace(valid, "ranks: [0, 1]", "ranks: [0]")),
             "p.yaml:21:9: ranks[1].ops[1]: plan: rank 1 op 1: collective on a group this rank is "
             "not in");
   // Rank 1's collective removed: the group's members disagree on how many collectives they run.
@@ -150,7 +141,7 @@ TEST(PlanIoErrors, ValidationFailuresNameTheLineOfTheOp) {
             "issues 1");
   // Rank 1's receive removed: rank 0's send has no partner.
   EXPECT_EQ(
-      errors_of(replace(
+      errors_of(test::replace(
           valid, "      - {kind: recv, stream: pp-recv-prev, label: 0, peer: 0, bytes: 8}\n", "")),
       "p.yaml:11:5: ranks[0]: plan: rank 0 sends more messages to rank 1 than it receives");
 }
@@ -159,9 +150,9 @@ TEST(PlanIoErrors, HostileStringsRoundTrip) {
   // The writer once left control characters raw, so a label with a newline read back with a
   // space instead (found by the plan fuzzer).
   const std::string text =
-      replace(valid, "labels: [\"op\"]",
-              "labels: [\"op\", \"a\\nb\", \"tab\\there\", \"nul\\x00\\x7f\", \"c1\\u0085\", "
-              "\"quote \\\" back \\\\\", \"ünï 𝛼\"]");
+      test::replace(valid, "labels: [\"op\"]",
+                    "labels: [\"op\", \"a\\nb\", \"tab\\there\", \"nul\\x00\\x7f\", \"c1\\u0085\", "
+                    "\"quote \\\" back \\\\\", \"ünï 𝛼\"]");
   const Plan plan = parse_plan(text, "p.yaml");
   ASSERT_EQ(plan.labels.size(), 7u);
   EXPECT_EQ(plan.labels[1], "a\nb");

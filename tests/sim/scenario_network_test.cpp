@@ -6,6 +6,7 @@
 #include "hardware/topology.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "tests/support/scenario_text.hpp"
 
 namespace scaleplan {
 namespace {
@@ -22,15 +23,6 @@ const std::string gpu_cluster = R"(  device: A100-SXM4-80GB
     link_bandwidth_gbps: 200
 )";
 
-std::string errors_of(const std::string& text) {
-  try {
-    parse_scenario(text, "s.yaml", Catalog::builtin());
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(ScenarioNetwork, OversubscriptionIsANumberOrAListPerTier) {
   Scenario s = parse_scenario(scenario(gpu_cluster + "    oversubscription: [2, 1.5]\n"), "s.yaml",
                               Catalog::builtin());
@@ -40,13 +32,13 @@ TEST(ScenarioNetwork, OversubscriptionIsANumberOrAListPerTier) {
                      Catalog::builtin());
   EXPECT_EQ(s.cluster.network.oversubscription, (std::vector<double>{3}));
   // Line 8 is the oversubscription key (name, cluster, device, nodes, per node, network, bw).
-  const std::string e =
-      errors_of(scenario(gpu_cluster + "    oversubscription: [2, 0.5]\n    tiers: 3\n"));
+  const std::string e = test::scenario_errors_of(
+      scenario(gpu_cluster + "    oversubscription: [2, 0.5]\n    tiers: 3\n"));
   EXPECT_NE(e.find("s.yaml:8:23: cluster.network.oversubscription: every value must be from 1"),
             std::string::npos)
       << e;
-  const std::string tiers =
-      errors_of(scenario(gpu_cluster + "    oversubscription: [2, 2]\n    tiers: 2\n"));
+  const std::string tiers = test::scenario_errors_of(
+      scenario(gpu_cluster + "    oversubscription: [2, 2]\n    tiers: 2\n"));
   EXPECT_NE(tiers.find("cluster.network.oversubscription: lists 2 tiers but the network has 2"),
             std::string::npos)
       << tiers;
@@ -85,7 +77,8 @@ training:
 }
 
 TEST(ScenarioNetwork, UnknownTopologySuggestsTheClosest) {
-  const std::string e = errors_of(scenario(gpu_cluster + "    topology: rail-optimised\n"));
+  const std::string e =
+      test::scenario_errors_of(scenario(gpu_cluster + "    topology: rail-optimised\n"));
   EXPECT_NE(e.find("s.yaml:8:15: cluster.network.topology: 'rail-optimised' is not one of "
                    "fat-tree, rail-optimized, torus or dragonfly; did you mean 'rail-optimized'?"),
             std::string::npos)
@@ -222,29 +215,31 @@ parallelism:
   EXPECT_DOUBLE_EQ(given.cluster.network.torus.dcn_bandwidth_per_host_bytes_per_s, 12.5e9);
 
   // Errors name the file, line and key, and what would be valid.
-  const std::string wrong = errors_of(text("    slices: 3\n", ""));
+  const std::string wrong = test::scenario_errors_of(text("    slices: 3\n", ""));
   EXPECT_NE(wrong.find("s.yaml:9:11: cluster.network.dims: 3 slices of a torus of 64 devices for "
                        "a cluster of 128"),
             std::string::npos)
       << wrong;
-  const std::string one = errors_of(text("    dcn_bandwidth_gbps: 100\n", ""));
+  const std::string one = test::scenario_errors_of(text("    dcn_bandwidth_gbps: 100\n", ""));
   EXPECT_NE(one.find("cluster.network.dcn_bandwidth_gbps: applies only to several slices"),
             std::string::npos)
       << one;
-  const std::string zero = errors_of(text("    slices: 2\n", "  sharding: 2d\n  zero: 1\n"));
+  const std::string zero =
+      test::scenario_errors_of(text("    slices: 2\n", "  sharding: 2d\n  zero: 1\n"));
   EXPECT_NE(zero.find("parallelism.zero: sharding: 2d shards the weights over the data axis (ZeRO "
                       "stage 3), not stage 1"),
             std::string::npos)
       << zero;
-  const std::string cross = errors_of(text("    slices: 2\n", "  sharding: 2d\n  dcn_dp: 4\n"));
+  const std::string cross =
+      test::scenario_errors_of(text("    slices: 2\n", "  sharding: 2d\n  dcn_dp: 4\n"));
   EXPECT_NE(cross.find("parallelism.dcn_dp: the cluster has 2 slices (network.slices): dcn_dp "
                        "must be 2"),
             std::string::npos)
       << cross;
-  const std::string plain = errors_of(text("", "  dcn_dp: 2\n"));
+  const std::string plain = test::scenario_errors_of(text("", "  dcn_dp: 2\n"));
   EXPECT_NE(plain.find("parallelism.dcn_dp: applies only to sharding: 2d"), std::string::npos)
       << plain;
-  const std::string layout = errors_of(text("", "  sharding: 3d\n"));
+  const std::string layout = test::scenario_errors_of(text("", "  sharding: 3d\n"));
   EXPECT_NE(layout.find("parallelism.sharding"), std::string::npos) << layout;
   EXPECT_NE(layout.find("2d"), std::string::npos) << layout;
 }
@@ -259,7 +254,7 @@ TEST(ScenarioNetwork, TorusErrorsNameTheKey) {
     dims: [4, 4, 2]
     switch_radix: 64
 )";
-  const std::string e = errors_of(scenario(cluster));
+  const std::string e = test::scenario_errors_of(scenario(cluster));
   EXPECT_NE(e.find("s.yaml:9:11: cluster.network.dims: a torus of 32 devices for a cluster of 64"),
             std::string::npos)
       << e;
@@ -267,7 +262,7 @@ TEST(ScenarioNetwork, TorusErrorsNameTheKey) {
                    "rail-optimized"),
             std::string::npos)
       << e;
-  const std::string fabric = errors_of(scenario(R"(  device: TPU-v4
+  const std::string fabric = test::scenario_errors_of(scenario(R"(  device: TPU-v4
   nodes: 16
   devices_per_node: 4
   network:
@@ -306,7 +301,7 @@ TEST(ScenarioNetwork, DragonflyAndPcieKeys) {
   EXPECT_NO_THROW(Topology{s.cluster});
   // 8 NICs on 2-NIC routers in groups of 2 routers: 2 groups, one global link each: fine. With
   // 16 NICs: 4 groups, but 2 routers × 1 global link reach only 3 groups.
-  const std::string e = errors_of(scenario(R"(  device: A100-SXM4-80GB
+  const std::string e = test::scenario_errors_of(scenario(R"(  device: A100-SXM4-80GB
   nodes: 8
   devices_per_node: 8
   pcie_switches_per_node: 2
@@ -331,7 +326,7 @@ TEST(ScenarioNetwork, NetworksTooLargeToBuildAreRefusedBeforeBuilding) {
   // groups with 1024·1023/2 local links each and ⌊1024·1024/31⌋ = 33,825 global links between
   // every two of them: 2·(32,768 + 32·523,776 + 496·33,825) = 6.71e7 directed links, 8 times
   // the most built (about 11 GB); the build ran out of memory before the check.
-  const std::string dragonfly = errors_of(scenario(R"(  device: H100-SXM5-80GB
+  const std::string dragonfly = test::scenario_errors_of(scenario(R"(  device: H100-SXM5-80GB
   nodes: 4096
   devices_per_node: 8
   network:
@@ -367,7 +362,7 @@ TEST(ScenarioNetwork, NetworksTooLargeToBuildAreRefusedBeforeBuilding) {
             dragonfly_links(16, small) - 2 * 16);
 
   // A mesh of 1,024 devices per node in 32 nodes: 32·1024·1023 = 3.35e7 directed links.
-  const std::string mesh = errors_of(scenario(R"(  device: H100-SXM5-80GB
+  const std::string mesh = test::scenario_errors_of(scenario(R"(  device: H100-SXM5-80GB
   nodes: 32
   devices_per_node: 1024
   node_fabric: nvlink-mesh

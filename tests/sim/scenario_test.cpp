@@ -1,4 +1,5 @@
 #include "sim/scenario/scenario.hpp"
+#include "tests/support/scenario_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,21 +22,6 @@ parallelism:
   pp: 8
 )";
 
-std::string errors_of(const std::string& text) {
-  try {
-    parse_scenario(text, "s.yaml", Catalog::builtin());
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::string replace(std::string text, const std::string& from, const std::string& to) {
-  const auto at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  return text.replace(at, from.size(), to);
-}
-
 TEST(Scenario, GoodScenarioParses) {
   const Scenario s = parse_scenario(good, "s.yaml", Catalog::builtin());
   EXPECT_EQ(s.job.parallelism.dp, 1);  // inferred from 64 / (8·8)
@@ -46,30 +32,33 @@ TEST(Scenario, GoodScenarioParses) {
 
 TEST(Scenario, ScheduleNamesEachSchedule) {
   for (const std::string& name : pipeline_schedule_names.names()) {
-    const Scenario s = parse_scenario(replace(good, "  pp: 8", "  pp: 8\n  schedule: " + name),
-                                      "s.yaml", Catalog::builtin());
+    const Scenario s =
+        parse_scenario(test::replace(good, "  pp: 8", "  pp: 8\n  schedule: " + name), "s.yaml",
+                       Catalog::builtin());
     EXPECT_EQ(to_string(s.job.parallelism.schedule), name);
   }
-  const Scenario zb = parse_scenario(replace(good, "  pp: 8", "  pp: 8\n  schedule: zb-h1"),
+  const Scenario zb = parse_scenario(test::replace(good, "  pp: 8", "  pp: 8\n  schedule: zb-h1"),
                                      "s.yaml", Catalog::builtin());
   EXPECT_EQ(zb.job.parallelism.schedule, PipelineSchedule::zero_bubble_h1);
 }
 
 TEST(Scenario, MalformedYamlNamesTheLine) {
-  const std::string e = errors_of("name: t\ncluster: [unclosed\n  nodes: 3\n");
+  const std::string e = test::scenario_errors_of("name: t\ncluster: [unclosed\n  nodes: 3\n");
   EXPECT_NE(e.find("s.yaml:"), std::string::npos) << e;
   EXPECT_NE(e.find("malformed YAML"), std::string::npos) << e;
 }
 
 TEST(Scenario, UnknownKeySuggestsTheRightOne) {
-  const std::string e = errors_of(replace(good, "  tp: 8", "  tpp: 8\n  tp: 8"));
+  const std::string e =
+      test::scenario_errors_of(test::replace(good, "  tp: 8", "  tpp: 8\n  tp: 8"));
   EXPECT_NE(e.find("s.yaml:13:3: parallelism.tpp: unknown key; did you mean 'tp'?"),
             std::string::npos)
       << e;
 }
 
 TEST(Scenario, TpMustDivideHeads) {
-  const std::string e = errors_of(replace(good, "  tp: 8\n  pp: 8", "  tp: 5\n  pp: 8\n  dp: 1"));
+  const std::string e = test::scenario_errors_of(
+      test::replace(good, "  tp: 8\n  pp: 8", "  tp: 5\n  pp: 8\n  dp: 1"));
   EXPECT_NE(
       e.find(
           "s.yaml:13:7: parallelism.tp: 5 does not divide heads (96); use one of 1, 2, 3, 4, 6, 8"),
@@ -78,7 +67,8 @@ TEST(Scenario, TpMustDivideHeads) {
 }
 
 TEST(Scenario, DegreesMustMatchTheDeviceCount) {
-  const std::string e = errors_of(replace(good, "  pp: 8", "  pp: 8\n  dp: 2"));
+  const std::string e =
+      test::scenario_errors_of(test::replace(good, "  pp: 8", "  pp: 8\n  dp: 2"));
   EXPECT_NE(e.find("s.yaml:15:7: parallelism.dp: tp·pp·cp·dp = 8·8·1·2 = 128, but the cluster has "
                    "64 devices (8 nodes × 8); use dp: 1"),
             std::string::npos)
@@ -86,7 +76,8 @@ TEST(Scenario, DegreesMustMatchTheDeviceCount) {
 }
 
 TEST(Scenario, UnknownDeviceSuggestsACatalogName) {
-  const std::string e = errors_of(replace(good, "A100-SXM4-80GB", "A100-SXM4-80G"));
+  const std::string e =
+      test::scenario_errors_of(test::replace(good, "A100-SXM4-80GB", "A100-SXM4-80G"));
   EXPECT_NE(e.find("s.yaml:3:11: cluster.device: 'A100-SXM4-80G' is not in the device catalog; "
                    "did you mean 'A100-SXM4-80GB'?"),
             std::string::npos)
@@ -94,33 +85,34 @@ TEST(Scenario, UnknownDeviceSuggestsACatalogName) {
 }
 
 TEST(Scenario, AllErrorsAreReportedTogether) {
-  std::string text = replace(good, "  nodes: 8", "  nodes: -3");
-  text = replace(text, "  global_batch: 64", "  global_batch: lots");
-  const std::string e = errors_of(text);
+  std::string text = test::replace(good, "  nodes: 8", "  nodes: -3");
+  text = test::replace(text, "  global_batch: 64", "  global_batch: lots");
+  const std::string e = test::scenario_errors_of(text);
   EXPECT_NE(e.find("cluster.nodes: -3 is out of range"), std::string::npos) << e;
   EXPECT_NE(e.find("training.global_batch: expected an integer, got 'lots'"), std::string::npos)
       << e;
 }
 
 TEST(Scenario, AbsurdSizesAreRefused) {
-  const std::string e = errors_of(replace(good, "  nodes: 8", "  nodes: 1000000000"));
+  const std::string e =
+      test::scenario_errors_of(test::replace(good, "  nodes: 8", "  nodes: 1000000000"));
   EXPECT_NE(e.find("cluster.nodes: 1000000000 is out of range"), std::string::npos) << e;
-  const std::string bw =
-      errors_of(replace(good, "link_bandwidth_gbps: 200", "link_bandwidth_gbps: 0"));
+  const std::string bw = test::scenario_errors_of(
+      test::replace(good, "link_bandwidth_gbps: 200", "link_bandwidth_gbps: 0"));
   EXPECT_NE(bw.find("cluster.network.link_bandwidth_gbps: must be from 0.001 to 1000000, got 0"),
             std::string::npos)
       << bw;
 }
 
 TEST(Scenario, DtypeMustBeOnTheDevice) {
-  const std::string e =
-      errors_of(replace(good, "  global_batch: 64", "  global_batch: 64\n  dtype: fp8"));
+  const std::string e = test::scenario_errors_of(
+      test::replace(good, "  global_batch: 64", "  global_batch: 64\n  dtype: fp8"));
   EXPECT_NE(e.find("training.dtype: A100-SXM4-80GB has no fp8 peak"), std::string::npos) << e;
 }
 
 TEST(Scenario, NoNicsMeansDisconnected) {
-  const std::string e = errors_of(replace(good, "    link_bandwidth_gbps: 200",
-                                          "    link_bandwidth_gbps: 200\n    nics_per_node: 0"));
+  const std::string e = test::scenario_errors_of(test::replace(
+      good, "    link_bandwidth_gbps: 200", "    link_bandwidth_gbps: 200\n    nics_per_node: 0"));
   EXPECT_NE(e.find("cluster.network.nics_per_node: 0 NICs leave the 8 nodes disconnected"),
             std::string::npos)
       << e;

@@ -1,4 +1,5 @@
-// What the readers of the YAML layer report, as text, for tests of their messages.
+// What the readers of the YAML layer report, as text, for tests of their messages, and edits of a
+// valid text. Knows only hardware/input, so tests of every layer can use it.
 #pragma once
 
 #include <functional>
@@ -10,15 +11,30 @@
 
 namespace scaleplan::test {
 
-// The message of the InputError `f` throws; a test failure when it throws none.
-inline std::string message_of(const std::function<void()>& f) {
+// `text` with the first `from` replaced by `to`; a test failure when `from` is not there.
+inline std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? text : text.replace(at, from.size(), to);
+}
+
+// The message of the InputError `f` throws; empty when it throws none. Any other exception
+// escapes, so a reader that fails some other way fails the test.
+inline std::string input_error_of(const std::function<void()>& f) {
   try {
     f();
   } catch (const InputError& e) {
     return e.what();
   }
-  ADD_FAILURE() << "expected an InputError";
   return "";
+}
+
+// The message of the InputError `f` throws; a test failure when it throws none.
+inline std::string message_of(const std::function<void()>& f) {
+  std::string message = input_error_of(f);
+  if (message.empty())
+    ADD_FAILURE() << "expected an InputError";
+  return message;
 }
 
 // Reads `text` (file f.yaml) as the mapping at `path` and returns every diagnostic the reader

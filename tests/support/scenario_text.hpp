@@ -7,24 +7,13 @@
 #include <gtest/gtest.h>
 
 #include "sim/scenario/scenario.hpp"
+#include "tests/support/input_errors.hpp"
 
 namespace scaleplan::test {
 
-// `text` with the first `from` replaced by `to`; a test failure when `from` is not there.
-inline std::string replace(std::string text, const std::string& from, const std::string& to) {
-  const auto at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  return at == std::string::npos ? text : text.replace(at, from.size(), to);
-}
-
 // The InputError parsing `text` (file s.yaml) with the built-in catalog gives; empty for none.
 inline std::string scenario_errors_of(const std::string& text) {
-  try {
-    parse_scenario(text, "s.yaml", Catalog::builtin());
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return input_error_of([&] { parse_scenario(text, "s.yaml", Catalog::builtin()); });
 }
 
 #define EXPECT_SCENARIO_ERROR(text, expected)                           \
