@@ -628,7 +628,7 @@ TEST(Framework, MoeExpertParallelOverlapHidesTheAllToAllsOfPairedSteps) {
   // overlap every expert-parallel all-to-all holds up the compute: each step (forward or
   // backward) exposes the same all-to-all time c (a dispatch and a combine per layer, the same
   // bytes each way), 8c in all. With it the steps pair as F0 | B0+F1 | B1+F2 | B2+F3 | B3, and a
-  // pair's all-to-alls (4 ms of compute beside well under 1 ms of NVLink traffic here) hide
+  // pair's all-to-alls (about 1 ms of NVLink traffic beside some 50 ms of compute here) hide
   // behind its compute: only F0's and B3's stay exposed, 2c, a quarter. The compute is the same,
   // so the step shortens by what is hidden.
   const std::string text = R"(name: epo
