@@ -46,8 +46,11 @@ int run_plan(const PlanOptions& o) {
   options.threads = o.threads;
   options.settings = run_settings(scenario);
   options.settings.network_model = network_model_names.parse(o.network_model).value();
-  const DeviceSpec& device = scenario.cluster.device;
-  const bool mixed = scenario.cluster.mixes_devices();
+  const ClusterSpec& cluster = scenario.cluster;
+  const bool mixed = cluster.mixes_devices();
+  // Mixed devices: candidates are estimated on the slowest device, which bounds a replica that
+  // spans every group; the finalists are simulated each rank on its own device.
+  const DeviceSpec& device = cluster.slowest_device(scenario.job.training.dtype);
   if (mixed && options.objective != PlanObjective::time) {
     bad_option("--objective",
                "a cluster of node groups of different devices is ranked by time only (cost and "
@@ -75,21 +78,23 @@ int run_plan(const PlanOptions& o) {
   const PlanSearch search =
       search_plans(space, scenario.cluster, network, *compute, scenario.job, options);
 
-  const PlanReportContext context{scenario.name, device.name, scenario.cluster.device_count(),
-                                  scenario.job, options.objective};
+  std::string groups;
+  for (const NodeGroup& g : cluster.node_groups) {
+    groups += fmt::format("{}{} x {} ({})", groups.empty() ? "" : " + ",
+                          g.nodes * cluster.shape_of_group(g).devices, g.device.name, g.name);
+  }
+  const PlanReportContext context{
+      scenario.name, mixed ? groups : fmt::format("{} x {}", cluster.device_count(), device.name),
+      device.name,   cluster.device_count(),
+      scenario.job,  options.objective};
   std::cout << (o.json ? format_plan_json(search, context) : format_plan_text(search, context));
   if (mixed && !o.json) {
-    std::string groups;
-    for (const NodeGroup& g : scenario.cluster.node_groups) {
-      groups +=
-          fmt::format("{}{} x {} ({})", groups.empty() ? "" : " + ",
-                      g.nodes * scenario.cluster.shape_of_group(g).devices, g.device.name, g.name);
-    }
     std::cout << fmt::format(
-        "note: node groups of different devices ({}): every candidate is estimated on {}, the "
-        "first group's device, and the best are simulated rank by rank, each rank on its own "
-        "device; the ranking is by the simulated step\n",
-        groups, device.name);
+        "note: node groups of different devices: every candidate is estimated on {}, the slowest "
+        "in {}, with {:.0f} GiB, the least memory of any device; the best are simulated rank by "
+        "rank, each rank on its own device, and ranked by the simulated step\n",
+        device.name, to_string(scenario.job.training.dtype),
+        cluster.smallest_memory_bytes() / (1024.0 * 1024 * 1024));
   }
   if (!o.csv.empty())
     write_output_file(o.csv, format_plan_csv(search));

@@ -2,6 +2,7 @@
 // inter-node network.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -244,6 +245,23 @@ struct ClusterSpec {
   // The device at a device index (node-major).
   const DeviceSpec& device_at(int device_index) const {
     return device_of_node(node_of_device(device_index));
+  }
+  // The device of the cluster slowest at `dtype` (the lowest peak; the first of equals), and the
+  // least memory any device has: what bounds a step whose data-parallel replicas span every
+  // group, so the planner's estimate of a mixed cluster takes them.
+  const DeviceSpec& slowest_device(Dtype dtype) const {
+    const DeviceSpec* slowest = &device;
+    for (const NodeGroup& g : node_groups) {
+      if (g.device.peak_flops(dtype) < slowest->peak_flops(dtype))
+        slowest = &g.device;
+    }
+    return *slowest;
+  }
+  double smallest_memory_bytes() const {
+    double smallest = device.memory_bytes.value;
+    for (const NodeGroup& g : node_groups)
+      smallest = std::min(smallest, g.device.memory_bytes.value);
+    return smallest;
   }
   // Whether some node's device is not `device` (by catalog name).
   bool mixes_devices() const {

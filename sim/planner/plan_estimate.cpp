@@ -492,7 +492,7 @@ MemoryEstimate PlanEstimator::Impl::memory_of(const TrainingJob& job, int s, con
   memory.allocator_headroom_bytes = allocator_headroom_bytes(
       allocated, allocator_headroom_fraction_on(cluster.device.kind, headroom_fraction));
   memory.peak_bytes = allocated + memory.nccl_buffer_bytes + memory.allocator_headroom_bytes;
-  memory.capacity_bytes = cluster.device.memory_bytes.value;
+  memory.capacity_bytes = cluster.smallest_memory_bytes();
   memory.fits = memory.peak_bytes <= memory.capacity_bytes;
   return memory;
 }

@@ -149,7 +149,7 @@ std::string format_plan_text(const PlanSearch& search, const PlanReportContext& 
   const TrainingJob& base = context.base;
   std::string out;
   out += "scenario   " + context.scenario + "\n";
-  out += fmt::format("cluster    {} x {}\n", context.devices, context.device);
+  out += "cluster    " + context.cluster + "\n";
   out +=
       fmt::format("model      {}, {} sequences of {} tokens per step, {}\n", base.model.name,
                   base.training.global_batch, base.model.seq_len, to_string(base.training.dtype));
@@ -195,6 +195,7 @@ std::string format_plan_json(const PlanSearch& search, const PlanReportContext& 
   const SearchCounts& c = search.counts;
   const SearchTimings& t = search.timings;
   nlohmann::json out{{"scenario", context.scenario},
+                     {"cluster", context.cluster},
                      {"device", context.device},
                      {"devices", context.devices},
                      {"objective", std::string(to_string(context.objective))},

@@ -12,7 +12,8 @@ namespace scaleplan {
 // What the search was for, for the report's header.
 struct PlanReportContext {
   std::string scenario;
-  std::string device;
+  std::string cluster;  // its devices as the report's cluster line shows them
+  std::string device;   // the device the candidates were estimated on
   int devices = 0;
   TrainingJob base;
   PlanObjective objective = PlanObjective::time;

@@ -90,6 +90,22 @@ TEST(NodeGroups, ErrorsNameTheirKeys) {
   EXPECT_SCENARIO_ERROR(mixed + "search: {tp: [1]}\n", "covers transformers only");
 }
 
+TEST(NodeGroups, TheSlowestDeviceAndTheLeastMemoryAreEachGroups) {
+  const Catalog& catalog = Catalog::builtin();
+  const Scenario s = parse_scenario(
+      test::replace(test::mixed_resnet50_dp, "device: A100-SXM4-80GB", "device: A100-SXM4-40GB"),
+      "s.yaml", catalog);
+  // The A100 is the slower in bf16 (312 against 989 TFLOP/s) and has the least memory, 40 GB.
+  EXPECT_EQ(s.cluster.slowest_device(Dtype::bf16).name, "A100-SXM4-40GB");
+  EXPECT_EQ(s.cluster.smallest_memory_bytes(), 40.0 * 1024 * 1024 * 1024);
+  // One device kind: that device.
+  const Scenario one = parse_scenario(
+      test::replace(test::mixed_resnet50_dp, "device: A100-SXM4-80GB", "device: H100-SXM5-80GB"),
+      "s.yaml", catalog);
+  EXPECT_EQ(one.cluster.slowest_device(Dtype::bf16).name, "H100-SXM5-80GB");
+  EXPECT_EQ(one.cluster.smallest_memory_bytes(), 80.0 * 1024 * 1024 * 1024);
+}
+
 TEST(NodeGroups, EachNodeIsBuiltWithItsDevicesLinks) {
   const Scenario s = parse_scenario(mixed, "s.yaml", Catalog::builtin());
   const Topology topology(s.cluster);
