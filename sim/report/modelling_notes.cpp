@@ -61,9 +61,9 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
   if (const auto& f = job.framework;
       f.framework || f.overlap_param_gather || f.zero3_prefetch_parameters ||
       f.pipeline_scatter_gather || f.pipeline_blocking_p2p || f.pipeline_output_regather ||
-      f.bf16_optimizer || f.tp_comm_overlap || f.flat_parameter_gradient_copy ||
-      f.optimizer_step != OptimizerStep::fused || f.optimizer_wrapper_passes ||
-      f.grad_reduce_dtype != GradReduceDtype::fp32) {
+      f.bf16_optimizer || f.tp_comm_overlap || f.overlap_moe_expert_parallel_comm ||
+      f.flat_parameter_gradient_copy || f.optimizer_step != OptimizerStep::fused ||
+      f.optimizer_wrapper_passes || f.grad_reduce_dtype != GradReduceDtype::fp32) {
     std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
                        ": gradient reduction " +
                        (par.overlap_grad_reduce ? "overlapping backward" : "after backward") +
@@ -93,6 +93,11 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
     }
     if (tp_comm_overlap_on(job))
       text += ", tensor-parallel all-gathers and reduce-scatters overlapping the GEMMs";
+    if (moe_a2a_overlap_on(job)) {
+      text +=
+          ", expert-parallel all-to-alls of paired forward and backward steps beside their "
+          "compute (Megatron-Core's combined 1F1B)";
+    }
     if (f.flat_parameter_gradient_copy)
       text += ", each layer's gradients copied into its flat gradient (FSDP1)";
     if (f.optimizer_step == OptimizerStep::unfused)

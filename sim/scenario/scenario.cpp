@@ -477,6 +477,8 @@ void read_framework(MapReader& top, Scenario& s) {
     spec.bf16_optimizer = *v;
   if (auto v = f.boolean("tp_comm_overlap"))
     spec.tp_comm_overlap = *v;
+  if (auto v = f.boolean("overlap_moe_expert_parallel_comm"))
+    spec.overlap_moe_expert_parallel_comm = *v;
   if (auto v = f.boolean("flat_parameter_gradient_copy"))
     spec.flat_parameter_gradient_copy = *v;
   if (auto v = f.enumeration("optimizer_step", optimizer_step_names))

@@ -35,6 +35,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       "waiting for its input only";
   std::string tp_overlap_source =
       "no userbuffers overlap: the tensor-parallel collectives run between the GEMMs";
+  std::string moe_overlap_source =
+      "no combined 1F1B schedule: each expert-parallel all-to-all holds up the compute that "
+      "needs it";
   std::string flat_copy_source =
       "no FlatParameter: each gradient lands where it is reduced (Megatron's main_grad views "
       "of the gradient buffer)";
@@ -112,6 +115,11 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
             "ub_tp_comm_overlap";
       }
       s.tp_comm_overlap = true;
+      moe_overlap_source =
+          "off unless passed: --overlap-moe-expert-parallel-comm "
+          "(megatron/core/model_parallel_config.py, overlap_moe_expert_parallel_comm = False; "
+          "Megatron-Bridge's DeepSeek-V3 H100 benchmark turns it on, "
+          "scripts/performance/run_script.py)";
       scatter_source =
           "Megatron-Core's p2p_communication.py sends whole tensors (sequence "
           "parallelism already splits them)";
@@ -244,6 +252,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("pipeline_output_regather", yes_no(s.pipeline_output_regather), regather_source) +
       line("bf16_optimizer", yes_no(s.bf16_optimizer), bf16_optimizer_source) +
       line("tp_comm_overlap", yes_no(s.tp_comm_overlap), tp_overlap_source) +
+      line("overlap_moe_expert_parallel_comm", yes_no(s.overlap_moe_expert_parallel_comm),
+           moe_overlap_source) +
       line("flat_parameter_gradient_copy", yes_no(s.flat_parameter_gradient_copy),
            flat_copy_source) +
       line("optimizer_step", to_string(s.optimizer_step), optimizer_source) +

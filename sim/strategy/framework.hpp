@@ -112,6 +112,13 @@ struct FrameworkSpec {
   // (ring exchange: each GEMM chunk starts on the piece already there), and a reduce-scatter
   // after a block runs beside the compute that produces it, in tp chunks, the last one exposed.
   bool tp_comm_overlap = false;
+  // Megatron-Core's EP A2A overlap (--overlap-moe-expert-parallel-comm, the combined 1F1B
+  // schedule of megatron/core/pipeline_parallel/combined_1f1b.py): in the 1F1B phase a forward
+  // step and the backward step of another micro-batch (or model chunk) beside it in the order run
+  // as one step, layer by layer, the expert-parallel all-to-alls of each on a communication
+  // stream while the other computes. It acts with ep > 1, without full recompute, and with one
+  // pipeline stage or the interleaved schedule (the combinations Megatron-Core accepts).
+  bool overlap_moe_expert_parallel_comm = false;
   // PyTorch FSDP1's FlatParameter: each wrapped unit's parameters are views of one flat tensor,
   // so autograd concatenates the unit's parameter gradients into the flat gradient (the backward
   // of the split into views) after the unit's backward, on the compute stream, every micro-batch:

@@ -209,8 +209,14 @@ void StageBuilder::build() {
   const auto& p = job_.parallelism;
   const StageShape k = stage_shape();
   gather_stepped_weights_ahead(k);
-  for (const PipelineStep& step :
-       pipeline_order(p.schedule, k.stage, p.pp, k.microbatches, k.chunks)) {
+  const std::vector<PipelineStep> order =
+      pipeline_order(p.schedule, k.stage, p.pp, k.microbatches, k.chunks);
+  const std::vector<bool> pair_ends = moe_a2a_overlap_on(job_)
+                                          ? combined_1f1b_pair_ends(order)
+                                          : std::vector<bool>(order.size(), false);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const PipelineStep& step = order[i];
+    in_combined_pair_ = pair_ends[i] || (i + 1 < order.size() && pair_ends[i + 1]);
     const int model_chunk = step.chunk * p.pp + k.stage;
     const StepPlace at{step.microbatch,
                        model_chunk == 0,
@@ -225,7 +231,13 @@ void StageBuilder::build() {
     } else {
       backward_step(k, at, step.pass == PipelinePass::input_gradient);
     }
+    if (pair_ends[i]) {
+      for (std::uint32_t op : overlapped_all_to_alls_)
+        b_.wait_for(op);
+      overlapped_all_to_alls_.clear();
+    }
   }
+  in_combined_pair_ = false;
   issue_deferred_send();
   for (const ParameterSplit& params : deferred_gradient_params_)
     reduce_gradients(params.dense, b_.chain(), false, params.expert);

@@ -50,6 +50,14 @@ bool tp_comm_overlap_on(const TrainingJob& job) {
   return job.framework.tp_comm_overlap && p.tp > 1 && p.sequence_parallel;
 }
 
+bool moe_a2a_overlap_on(const TrainingJob& job) {
+  const auto& p = job.parallelism;
+  const bool schedule_fits = p.pp == 1 ? p.schedule != PipelineSchedule::zero_bubble_h1
+                                       : p.schedule == PipelineSchedule::interleaved_1f1b;
+  return job.framework.overlap_moe_expert_parallel_comm && job.model.is_moe() && p.ep > 1 &&
+         p.recompute != Recompute::full && schedule_fits;
+}
+
 double stage_boundary_bytes(const TrainingJob& job) {
   const auto& p = job.parallelism;
   const bool split = p.sequence_parallel || pipeline_scatter_gather_on(job);

@@ -286,6 +286,11 @@ class StageBuilder {
   double expert_bucket_fill_ = 0;
   std::vector<ParameterSplit> deferred_gradient_params_;
   std::vector<std::uint32_t> recent_layer_computes_;
+  // Megatron-Core's combined 1F1B (moe_a2a_overlap_on): while a step of a paired forward and
+  // backward is built, its expert-parallel all-to-alls run beside the chain, and the chain after
+  // the pair waits for them (overlapped_all_to_alls_).
+  bool in_combined_pair_ = false;
+  std::vector<std::uint32_t> overlapped_all_to_alls_;
 };
 
 }  // namespace scaleplan::plan_detail

@@ -7,6 +7,8 @@
 // all of that communication, which the previous layer's gradient needs, and the weight gradients
 // of the router, experts and shared experts run later in the weight-gradient pass.
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "sim/strategy/plan_builder_detail.hpp"
 
@@ -40,11 +42,30 @@ MoeBlocks make_moe_blocks(Plan& plan, const TrainingJob& job, const LayerPartiti
   return x;
 }
 
+// In a combined 1F1B pair (framework.overlap_moe_expert_parallel_comm) the all-to-all starts
+// once the compute before it has produced its tokens and runs on the expert-parallel stream
+// beside the chain: the pair's other step computes meanwhile. Nothing in the pair waits for it;
+// the chain after the pair waits for all of the pair's all-to-alls (StageBuilder::build). The
+// pair thus takes the longer of its compute and its all-to-alls (with the order of both kept),
+// where Megatron-Core overlaps them layer by layer in three phases (combine backward beside the
+// attention forward; dispatch forward and backward beside the MLP backward and forward; combine
+// forward beside the attention backward): a lower bound where one phase's all-to-all outlasts
+// the compute beside it.
 void StageBuilder::ep_all_to_all(const std::string& label, int mb) {
-  if (job_.parallelism.ep > 1) {
-    b_.collective(groups_.ep, CollectiveKind::all_to_all, parts_.blocks->moe->work.dispatch_bytes,
-                  Stream::ep_comm, label + " all-to-all", mb, true);
+  if (job_.parallelism.ep <= 1)
+    return;
+  const double bytes = parts_.blocks->moe->work.dispatch_bytes;
+  if (in_combined_pair_) {
+    std::vector<std::uint32_t> after;
+    if (b_.chain())
+      after.push_back(*b_.chain());
+    overlapped_all_to_alls_.push_back(
+        b_.collective(groups_.ep, CollectiveKind::all_to_all, bytes, Stream::ep_comm,
+                      label + " all-to-all (overlapped)", mb, false, std::move(after)));
+    return;
   }
+  b_.collective(groups_.ep, CollectiveKind::all_to_all, bytes, Stream::ep_comm,
+                label + " all-to-all", mb, true);
 }
 
 void StageBuilder::expert_tp(CollectiveKind kind, const std::string& label, int mb) {

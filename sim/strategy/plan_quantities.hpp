@@ -83,6 +83,10 @@ Kernel hp_grad_accumulation_kernel(double parameters);
 // Whether the job's sequence-parallel tensor-parallel traffic overlaps its GEMMs
 // (framework.tp_comm_overlap, which needs tp > 1 and sequence parallelism).
 bool tp_comm_overlap_on(const TrainingJob& job);
+// Whether the job's expert-parallel all-to-alls run in Megatron-Core's combined 1F1B schedule
+// (framework.overlap_moe_expert_parallel_comm): an MoE model with ep > 1, recompute not full,
+// and one pipeline stage (not zero bubble) or the interleaved schedule.
+bool moe_a2a_overlap_on(const TrainingJob& job);
 
 // ZeRO-3: the parameters of a layer of `layer_parameters` gathered while the layer before it
 // computes (all of them without a prefetch budget), and the most parameters gathered at once,

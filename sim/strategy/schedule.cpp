@@ -93,4 +93,20 @@ std::vector<PipelineStep> pipeline_order(PipelineSchedule schedule, int stage, i
   return order;
 }
 
+std::vector<bool> combined_1f1b_pair_ends(const std::vector<PipelineStep>& order) {
+  std::vector<bool> ends(order.size(), false);
+  auto whole = [](const PipelineStep& s) {
+    return s.pass == PipelinePass::forward || s.pass == PipelinePass::backward;
+  };
+  for (std::size_t i = 1; i < order.size(); ++i) {
+    const PipelineStep& a = order[i - 1];
+    const PipelineStep& b = order[i];
+    if (ends[i - 1] || !whole(a) || !whole(b) || a.pass == b.pass)
+      continue;
+    if (a.microbatch != b.microbatch || a.chunk != b.chunk)
+      ends[i] = true;
+  }
+  return ends;
+}
+
 }  // namespace scaleplan
