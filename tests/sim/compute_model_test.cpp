@@ -21,7 +21,7 @@ const DeviceSpec& h100() {
 // number fitted to them (docs/validation.md). It scales the GH100 devices' tensor-core figures
 // alike: the bf16 GEMM asymptote 0.845 (XLA's measured table), fp8's 0.740 (0.876 of it, the
 // median measured ratio) and fused attention's 0.535 (cuDNN in the FlashAttention-3 paper).
-constexpr double h100_sustained = 0.66;
+constexpr double h100_sustained = 0.68;
 
 double seconds_per_flop(const ComputeModel& model, const Kernel& kernel) {
   return model.kernel_time_s(kernel) / kernel.flops;
