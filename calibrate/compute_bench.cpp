@@ -151,10 +151,8 @@ MeasurementRun run_compute_bench(ComputeBackend& backend, const ComputeBenchOpti
   run.source = run.environment.tool + " on " + run.environment.device +
                (run.environment.hosts.empty() ? "" : " (" + run.environment.hosts.front() + ")");
   const int repeats = o.timing.repeats;
-  // Each measurement's record and how to take a trial of it, in the order of the file.
+  // How to take a trial of each measurement, in the order of the records below.
   std::vector<PendingMeasurement> pending;
-  std::vector<TrialSpread*> agreements;
-  std::vector<double*> times;
   std::vector<GemmMeasurement> gemm;
   std::vector<MemoryMeasurement> memory;
   std::vector<LaunchMeasurement> launch;
@@ -198,23 +196,24 @@ MeasurementRun run_compute_bench(ComputeBackend& backend, const ComputeBenchOpti
     launch.push_back({"empty", 0, repeats, {}});
     pending.push_back({[&backend, &o] { return backend.launch_time_s(o.timing); }, {}, {}});
   }
-  for (auto& g : gemm)
-    times.push_back(&g.time_s), agreements.push_back(&g.agreement);
-  for (auto& m : memory)
-    times.push_back(&m.time_s), agreements.push_back(&m.agreement);
-  for (auto& l : launch)
-    times.push_back(&l.time_s), agreements.push_back(&l.agreement);
   take_trials(pending, o.timing, log);
   double worst = 0;
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    const TrialAgreement& a = pending[i].agreement;
-    *times[i] = a.time_s;
+  std::size_t next = 0;
+  auto record = [&](auto& measurement) {
+    const TrialAgreement& a = pending[next++].agreement;
+    measurement.time_s = a.time_s;
     // One trial has no spread to record.
     if (o.timing.trials >= 2) {
-      *agreements[i] = {a.spread, a.trials};
+      measurement.agreement = {a.spread, a.trials};
       worst = std::max(worst, a.spread);
     }
-  }
+  };
+  for (auto& g : gemm)
+    record(g);
+  for (auto& m : memory)
+    record(m);
+  for (auto& l : launch)
+    record(l);
   if (!pending.empty() && o.timing.trials >= 2)
     log << "trials agree within " << 100 * worst << " % (worst measurement)\n";
   run.gemm = std::move(gemm);

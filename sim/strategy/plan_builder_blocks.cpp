@@ -2,7 +2,6 @@
 // (whole, and split into input and weight gradients for zero bubble), the embedding, the output
 // head; and each stage's optimizer step kernel.
 #include <algorithm>
-#include <cstdint>
 #include <string>
 
 #include "sim/strategy/plan_builder_detail.hpp"
@@ -50,10 +49,10 @@ Fp8CastSettings fp8_cast_settings(const TrainingJob& job) {
   Fp8CastSettings casts;
   casts.recipe = job.framework.fp8_recipe;
   // Cached: cast on the first of the pipeline's micro-batches, spread here over all of them.
-  const std::int64_t micro_batches =
-      std::max<std::int64_t>(1, job.training.global_batch / job.training.micro_batches_sum(p.dp));
   casts.weight_casts_per_micro_batch =
-      job.framework.fp8_weight_cache ? 1.0 / static_cast<double>(micro_batches) : 1.0;
+      job.framework.fp8_weight_cache
+          ? 1.0 / static_cast<double>(std::max(1, microbatches_per_replica(job)))
+          : 1.0;
   casts.hidden = job.model.hidden;
   casts.sequence_shards = p.sequence_parallel ? p.tp : 1;
   return casts;
