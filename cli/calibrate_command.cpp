@@ -26,6 +26,7 @@ struct CalibrateOptions {
   CLI::App* fit = nullptr;
   CLI::App* compare = nullptr;
   CLI::App* fit_steps = nullptr;
+  CLI::App* fit_catalog = nullptr;
 
   std::vector<std::string> inputs;  // import: nccl-tests outputs; fit: measurements
   std::string output;
@@ -41,7 +42,8 @@ struct CalibrateOptions {
 
   std::string profile;
   std::string measurements;
-  std::vector<std::string> runs;  // fit-steps: scenarios with measured steps, or folders of them
+  // fit-steps, fit-catalog: scenarios with measured steps, or folders of them
+  std::vector<std::string> runs;
 };
 
 int run_import(const CalibrateOptions& o) {
@@ -143,6 +145,30 @@ int run_fit_steps(const CalibrateOptions& o) {
   return 0;
 }
 
+int run_fit_catalog(const CalibrateOptions& o) {
+  const Catalog catalog = load_catalog(o.catalog, std::cerr);
+  const std::vector<ValidationFile> files = validation_files(o.runs);
+  TerminalProgress progress(o.progress);
+  const SustainedFractionFit fit = fit_catalog_sustained_share(files, catalog, progress.sink());
+  progress.clear();
+  std::string cases;
+  for (const ValidationCase& c : fit.before.cases)
+    cases += (cases.empty() ? "" : ", ") + c.file;
+  std::cout << "with the catalog's sustained share:\n"
+            << format_text(fit.before) << "\nsustained share "
+            << fmt::format("{:.3f}", fit.fraction) << ":\n"
+            << format_text(fit.after)
+            << fmt::format(
+                   "\nfor the catalog: sustained_share: {{value: {:.3f}, source: \"fitted by "
+                   "scaleplan calibrate fit-catalog to {} measured steps ({}): MAPE {:.2f} "
+                   "% with the share before, {:.2f} % with it\"}}\n",
+                   fit.fraction, fit.before.cases.size(), cases,
+                   fit.before.mean_absolute_percentage_error,
+                   fit.after.mean_absolute_percentage_error);
+  check_standard_output();
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> add_calibrate_commands(CLI::App& app) {
@@ -207,6 +233,16 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
   add_catalog_options(*o->fit_steps, o->catalog);
   add_progress_option(*o->fit_steps, o->progress);
 
+  o->fit_catalog = calibrate->add_subcommand(
+      "fit-catalog",
+      "Fit the share of the catalog's single-kernel tensor-core figures that training steps "
+      "sustain (the cases' devices' sustained_share) to measured steps, and print the error "
+      "before and after");
+  o->fit_catalog->add_option("runs", o->runs, "Scenario files or directories with measured steps")
+      ->required();
+  add_catalog_options(*o->fit_catalog, o->catalog);
+  add_progress_option(*o->fit_catalog, o->progress);
+
   return [o]() -> int {
     if (*o->import)
       return run_import(*o);
@@ -214,6 +250,8 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
       return run_fit(*o);
     if (*o->fit_steps)
       return run_fit_steps(*o);
+    if (*o->fit_catalog)
+      return run_fit_catalog(*o);
     return run_compare(*o);
   };
 }

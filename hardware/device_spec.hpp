@@ -92,6 +92,11 @@ struct DeviceSpec {
   // and PV in one kernel) reaches on long sequences, in place of compute_efficiency_of for
   // attention kernels. Absent: attention runs as a GEMM of its FLOPs.
   std::optional<Figure> attention_efficiency;
+  // The share of the figures above (compute_efficiency, compute_efficiency_by_dtype and
+  // attention_efficiency, single-kernel benchmark figures) that kernels sustain inside training
+  // steps, fitted to measured steps where a benchmark is all the catalog has (`scaleplan
+  // calibrate fit-catalog`). Absent: those figures are already what steps sustain.
+  std::optional<Figure> sustained_share;
   // The GEMM library's tiles and processors; absent: no tile or wave quantisation.
   std::optional<GemmTiling> gemm_tiling;
   // GEMM size, in FLOPs, at which a GEMM reaches half of compute_efficiency: efficiency(F) =
@@ -109,6 +114,8 @@ struct DeviceSpec {
   double peak_flops(Dtype dtype) const;
   // compute_efficiency_by_dtype's figure for `dtype`, else compute_efficiency.
   const Figure& compute_efficiency_of(Dtype dtype) const;
+  // sustained_share's value, 1 without it.
+  double sustained_share_value() const { return sustained_share ? sustained_share->value : 1.0; }
   // The size at which a GEMM in `dtype` reaches half its efficiency: gemm_half_efficiency_flops
   // (stated for the 16-bit rate: bf16, else fp16) scaled by the dtype's peak over that rate, as a
   // faster unit needs proportionally more work to amortise the same fixed time. Absent with

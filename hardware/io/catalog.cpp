@@ -128,6 +128,7 @@ DeviceSpec read_device(MapReader& map) {
       read_figure(map, "gemm_half_efficiency_flops", false, physical::gemm_flops);
   read_gemm_tiling(map, d);
   d.attention_efficiency = read_figure(map, "attention_efficiency", false, physical::efficiency);
+  d.sustained_share = read_figure(map, "sustained_share", false, physical::efficiency);
   d.intra_node_link_efficiency =
       read_figure(map, "intra_node_link_efficiency", false, physical::efficiency);
   assign("memory_efficiency", physical::efficiency, d.memory_efficiency);

@@ -77,6 +77,8 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
   }
   if (const auto& f = d.attention_efficiency)
     out += line("fused attention efficiency", fraction(f->value), *f);
+  if (const auto& f = d.sustained_share)
+    out += line("share of those sustained in steps", fraction(f->value), *f);
   if (const auto& t = d.gemm_tiling) {
     out +=
         line("GEMM tiles spread over", fmt::format("{:.0f} SMs", t->sm_count.value), t->sm_count);

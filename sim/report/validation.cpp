@@ -160,21 +160,89 @@ ValidationReport validate(const std::vector<ValidationFile>& files, const Catalo
   return report;
 }
 
+namespace {
+
+// Tries of least_mape_fraction at most, for the progress total: the grid from `lowest` to
+// `highest`, the golden section's two starting points, one a step while it narrows two grid steps
+// down to the tolerance, and the last step's new point, compared after the loop.
+constexpr double fraction_grid_step = 0.05, lowest_fraction = 0.3, fraction_tolerance = 0.001;
+const double golden_ratio = (std::sqrt(5.0) - 1) / 2;
+
+std::size_t fraction_search_tries(double highest) {
+  const auto grid_points = static_cast<int>((highest - lowest_fraction) / fraction_grid_step);
+  const auto golden_steps = static_cast<std::size_t>(
+      std::ceil(std::log(fraction_tolerance / (2 * fraction_grid_step)) / std::log(golden_ratio)));
+  return static_cast<std::size_t>(grid_points + 1) + 2 + golden_steps + 1;
+}
+
+// The fraction in [lowest_fraction, highest] of least `mape(fraction)`, starting from `first`: a
+// grid of fraction_grid_step, then golden section to fraction_tolerance around the best grid
+// point. Every prediction scales monotonically with the fraction, so the MAPE has one valley near
+// the best grid point.
+template <class MapeOf>
+double least_mape_fraction(double first, double highest, MapeOf mape) {
+  double best = first;
+  const auto grid_points = static_cast<int>((highest - lowest_fraction) / fraction_grid_step);
+  for (int i = 0; i <= grid_points; ++i) {
+    const double f = lowest_fraction + i * fraction_grid_step;
+    if (mape(f) < mape(best))
+      best = f;
+  }
+  double a = std::max(lowest_fraction, best - fraction_grid_step);
+  double b = std::min(highest, best + fraction_grid_step);
+  double c = b - golden_ratio * (b - a), d = a + golden_ratio * (b - a);
+  while (b - a > fraction_tolerance) {
+    if (mape(c) < mape(d)) {
+      b = d;
+      d = c;
+      c = b - golden_ratio * (b - a);
+    } else {
+      a = c;
+      c = d;
+      d = a + golden_ratio * (b - a);
+    }
+  }
+  for (double f : {c, d}) {
+    if (mape(f) < mape(best))
+      best = f;
+  }
+  return best;
+}
+
+// `visit` on the cluster's device and each node group's (its own copy of its device).
+template <class Cluster, class Visit>
+void for_each_device(Cluster& cluster, Visit visit) {
+  visit(cluster.device);
+  for (auto& group : cluster.node_groups)
+    visit(group.device);
+}
+
+// Reads every file that is a validation case, timed with `calibration` when given; the others
+// go to `skipped`. Throws when none is a case.
+std::vector<LoadedCase> load_cases(const std::vector<ValidationFile>& files, const Catalog& catalog,
+                                   const NamedProfile* calibration,
+                                   std::vector<SkippedFile>& skipped) {
+  std::vector<LoadedCase> cases;
+  for (const auto& file : files) {
+    if (std::optional<LoadedCase> loaded = load_case(file, catalog, calibration))
+      cases.push_back(std::move(*loaded));
+    else
+      skipped.push_back({file.path.string(), no_measured_block});
+  }
+  require_cases(cases.size(), skipped);
+  return cases;
+}
+
+}  // namespace
+
 SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFile>& files,
                                                  const Catalog& catalog,
                                                  const NamedProfile& calibration,
                                                  ProgressSink* progress) {
   // The fraction changes only how long GEMMs take: every case is read, and its network built,
   // once for all the tries.
-  std::vector<LoadedCase> cases;
   std::vector<SkippedFile> skipped;
-  for (const auto& file : files) {
-    if (std::optional<LoadedCase> loaded = load_case(file, catalog, &calibration))
-      cases.push_back(std::move(*loaded));
-    else
-      skipped.push_back({file.path.string(), no_measured_block});
-  }
-  require_cases(cases.size(), skipped);
+  const std::vector<LoadedCase> cases = load_cases(files, catalog, &calibration, skipped);
   // The fraction may not lift any case's GEMMs above its device's datasheet peak (the scenario
   // reader refuses such a profile): at most datasheet / highest throughput of the profile. A case
   // whose dtype the profile lacks times its GEMMs from the catalog, which the fraction leaves be.
@@ -187,16 +255,9 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
                                       gemm->second.highest_flops_per_s());
     }
   }
-  constexpr double grid_step = 0.05, lowest = 0.3, tolerance = 0.001;
-  const auto grid_points = static_cast<int>((highest - lowest) / grid_step);
-  const double golden = (std::sqrt(5.0) - 1) / 2;
-  // Tries at most: the profile as given, the fraction 1, the grid, the golden section's two
-  // starting points, one a step while it narrows 2·grid_step down to the tolerance, and the last
-  // step's new point, compared after the loop.
-  const auto golden_steps =
-      static_cast<std::size_t>(std::ceil(std::log(tolerance / (2 * grid_step)) / std::log(golden)));
-  const std::size_t tries = 2 + static_cast<std::size_t>(grid_points + 1) + 2 + golden_steps + 1;
-  ProgressCounter counter(progress, "calibrate fit-steps", "predictions", cases.size() * tries);
+  // Tries: the profile as given and the fraction 1 besides the search.
+  ProgressCounter counter(progress, "calibrate fit-steps", "predictions",
+                          cases.size() * (2 + fraction_search_tries(highest)));
   const auto evaluate = [&](const NamedProfile& profile) {
     return report_on(cases.size(), &profile, [&](std::size_t i) {
       ValidationCase c = predict_case(cases[i], &profile);
@@ -218,35 +279,83 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
     }
     return found->second.mean_absolute_percentage_error;
   };
-  double best = std::min(1.0, highest);
-  for (int i = 0; i <= grid_points; ++i) {
-    const double f = lowest + i * grid_step;
-    if (mape(f) < mape(best))
-      best = f;
-  }
-  // Every prediction scales monotonically with the fraction, so the MAPE has one valley near the
-  // best grid point; golden section narrows it, one new try a step.
-  double a = std::max(lowest, best - grid_step);
-  double b = std::min(highest, best + grid_step);
-  double c = b - golden * (b - a), d = a + golden * (b - a);
-  while (b - a > tolerance) {
-    if (mape(c) < mape(d)) {
-      b = d;
-      d = c;
-      c = b - golden * (b - a);
-    } else {
-      a = c;
-      c = d;
-      d = a + golden * (b - a);
-    }
-  }
-  for (double f : {c, d}) {
-    if (mape(f) < mape(best))
-      best = f;
-  }
+  fit.fraction = least_mape_fraction(std::min(1.0, highest), highest, mape);
   counter.finish();
-  fit.fraction = best;
-  fit.after = tried.at(best);
+  fit.after = tried.at(fit.fraction);
+  return fit;
+}
+
+SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFile>& files,
+                                                 const Catalog& catalog, ProgressSink* progress) {
+  std::vector<SkippedFile> skipped;
+  std::vector<LoadedCase> cases = load_cases(files, catalog, nullptr, skipped);
+  // One share for every device of the cases, as the catalog gives one to a family of devices
+  // (the GH100 devices share theirs): each must carry it, and carry the same.
+  std::optional<Figure> share;
+  std::string share_device;
+  // The share may not lift any catalog efficiency above 1.
+  double highest = max_sustained_gemm_fraction;
+  for (const LoadedCase& c : cases) {
+    const SourceLocation where{c.file.string(), 0, 0};
+    if (c.scenario.profile) {
+      throw InputError({{where, "calibration",
+                         "the case is timed by its calibration profile, not by the catalog: "
+                         "fit-catalog fits the catalog's sustained_share (fit-steps fits a "
+                         "profile's)"}});
+    }
+    for_each_device(c.scenario.cluster, [&](const DeviceSpec& d) {
+      const DeviceSpec* device = &d;
+      if (!device->sustained_share) {
+        throw InputError(
+            {{where, "cluster.device",
+              "the catalog gives " + device->name +
+                  " no sustained_share: fit-catalog fits the share the cases' devices carry"}});
+      }
+      if (!share) {
+        share = device->sustained_share;
+        share_device = device->name;
+      } else if (device->sustained_share->value != share->value) {
+        throw InputError({{where, "cluster.device",
+                           fmt::format("{} has sustained_share {} but {} has {}: fit-catalog "
+                                       "fits one share, so fit the two devices' cases apart",
+                                       device->name, device->sustained_share->value, share_device,
+                                       share->value)}});
+      }
+      double largest = std::max(device->compute_efficiency.value,
+                                device->attention_efficiency.value_or(Figure{}).value);
+      for (const auto& [dtype, figure] : device->compute_efficiency_by_dtype)
+        largest = std::max(largest, figure.value);
+      highest = std::min(highest, 1 / largest);
+    });
+  }
+  ProgressCounter counter(progress, "calibrate fit-catalog", "predictions",
+                          cases.size() * (1 + fraction_search_tries(highest)));
+  std::map<double, ValidationReport> tried;
+  const auto mape = [&](double fraction) {
+    auto found = tried.find(fraction);
+    if (found == tried.end()) {
+      for (LoadedCase& c : cases) {
+        for_each_device(c.scenario.cluster,
+                        [&](DeviceSpec& device) { device.sustained_share->value = fraction; });
+      }
+      found = tried
+                  .emplace(fraction, report_on(cases.size(), nullptr,
+                                               [&](std::size_t i) {
+                                                 ValidationCase v = predict_case(cases[i], nullptr);
+                                                 counter.advance(v.file);
+                                                 return v;
+                                               }))
+                  .first;
+    }
+    return found->second.mean_absolute_percentage_error;
+  };
+  SustainedFractionFit fit;
+  mape(share->value);
+  fit.before = tried.at(share->value);
+  fit.before.skipped = std::move(skipped);
+  fit.fraction = least_mape_fraction(share->value, highest, mape);
+  counter.finish();
+  fit.after = tried.at(fit.fraction);
   return fit;
 }
 

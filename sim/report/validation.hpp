@@ -83,6 +83,16 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
                                                  const NamedProfile& calibration,
                                                  ProgressSink* progress = nullptr);
 
+// The catalog's sustained_share (DeviceSpec) that best predicts measured steps: the one of least
+// MAPE over the cases, searched as fit_sustained_gemm_fraction searches, up to the share that
+// lifts one of the devices' efficiency figures to 1. One share for every device of the cases:
+// each must carry one, the same, and no case may name a calibration profile (InputError naming
+// the case otherwise). `before` is the catalog's share; `progress` as above (task "calibrate
+// fit-catalog").
+SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFile>& files,
+                                                 const Catalog& catalog,
+                                                 ProgressSink* progress = nullptr);
+
 std::string format_text(const ValidationReport& report);
 // Indented JSON (docs/scenario-format.md lists the keys), with a final newline.
 std::string format_json(const ValidationReport& report);

@@ -18,9 +18,10 @@ bool is_matrix(const Kernel& kernel) {
 // "bf16 GEMMs up to 0.77 of peak, half of that at 20.7 GFLOP, tiles in waves over 108 SMs":
 // the catalog's curve for GEMMs in `dtype`.
 std::string catalog_gemm_curve(const DeviceSpec& device, Dtype dtype) {
-  std::string text = fmt::format("{} GEMMs {} {:.3g} of peak", to_string(dtype),
-                                 device.gemm_half_efficiency_flops ? "up to" : "at",
-                                 device.compute_efficiency_of(dtype).value);
+  std::string text =
+      fmt::format("{} GEMMs {} {:.3g} of peak", to_string(dtype),
+                  device.gemm_half_efficiency_flops ? "up to" : "at",
+                  device.compute_efficiency_of(dtype).value * device.sustained_share_value());
   if (auto f0 = device.gemm_half_efficiency_flops_of(dtype))
     text += fmt::format(", half of that at {:.3g} GFLOP", *f0 / 1e9);
   if (device.gemm_tiling) {
@@ -73,11 +74,12 @@ double gemm_wave_efficiency(const GemmTiling& tiling, const GemmShape& shape) {
 }
 
 double catalog_compute_efficiency(const DeviceSpec& device, const Kernel& kernel) {
-  double efficiency = device.compute_efficiency_of(kernel.dtype).value;
+  const double share = device.sustained_share_value();
+  double efficiency = device.compute_efficiency_of(kernel.dtype).value * share;
   if (!is_matrix(kernel))
     return efficiency;
   if (kernel.kind == KernelKind::attention && device.attention_efficiency)
-    efficiency = device.attention_efficiency->value;
+    efficiency = device.attention_efficiency->value * share;
   if (auto f0 = device.gemm_half_efficiency_flops_of(kernel.dtype))
     efficiency *= kernel.flops / (kernel.flops + *f0);
   if (kernel.kind == KernelKind::gemm && device.gemm_tiling)

@@ -47,8 +47,11 @@ TEST(CatalogCommand, ADeviceShowsEveryFigureWithItsSource) {
         "  bandwidth                                  450.0 GB/s  [NVIDIA H100 Tensor Core GPU "
         "datasheet (2023), H100 SXM: NVLink 900 GB/s",
         "  collective efficiency (nccl-tests)              0.822  [NVIDIA/nccl-tests issue #212",
-        "  GEMM efficiency (large GEMMs)                   0.575  [fitted: 0.845 x 0.68, the share",
-        "  GEMM efficiency, fp8                            0.503  [fitted: 0.740 x 0.68, the share",
+        "  GEMM efficiency (large GEMMs)                   0.845  [XLA's measured H100 GEMM table",
+        "  GEMM efficiency, fp8                             0.74  [derived: the bf16 "
+        "compute_efficiency",
+        "  share of those sustained in steps                0.68  [fitted: the share of the "
+        "single-kernel tensor-core figures",
         "  GEMM tiles spread over                        132 SMs  [NVIDIA H100 Tensor Core GPU "
         "Architecture whitepaper (2022): H100 SXM5 has 132 SMs",
         "  power                                           700 W  [NVIDIA H100",

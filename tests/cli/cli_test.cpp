@@ -225,6 +225,30 @@ TEST(Cli, FitStepsFitsTheSustainedGemmFractionToMeasuredSteps) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, FitCatalogFitsTheSustainedShareOfTheCatalogsDevices) {
+  // One H100 run: a share exists that predicts it to within the search's tolerance (0.001 of the
+  // share, about 0.15 % of the step), and the report names the share the catalog had.
+  const std::string case_file = scenario("validation/published/nemo2407-llama2-7b-8xh100.yaml");
+  const Output fit = run("calibrate fit-catalog " + case_file);
+  ASSERT_EQ(fit.status, 0) << fit.text;
+  EXPECT_NE(fit.text.find("with the catalog's sustained share:"), std::string::npos) << fit.text;
+  const auto share_at = fit.text.find("\nsustained share 0.");
+  ASSERT_NE(share_at, std::string::npos) << fit.text;
+  const auto mape_at = fit.text.find("MAPE", share_at);
+  ASSERT_NE(mape_at, std::string::npos) << fit.text;
+  EXPECT_LT(std::stod(fit.text.substr(fit.text.find_first_of("0123456789", mape_at))), 0.3)
+      << fit.text;
+  EXPECT_NE(fit.text.find("for the catalog: sustained_share: {value: 0."), std::string::npos);
+  // An A100 run: its catalog figures were fitted to steps directly and carry no share.
+  const std::string a100 = scenario("validation/korthikanti2022-22b-full-recompute.yaml");
+  const Output refused = run("calibrate fit-catalog " + a100);
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.text.find(a100 + ": cluster.device: the catalog gives A100-SXM4-80GB no "
+                                     "sustained_share"),
+            std::string::npos)
+      << refused.text;
+}
+
 TEST(Cli, ValidateRefusesCasesWithoutMeasurements) {
   const Output out = run("validate " + scenario("gpt3-175b-64xa100.yaml"));
   EXPECT_EQ(out.status, 2);

@@ -38,7 +38,7 @@ TEST(ShellDocs, BashCompletesCommandsOptionsAndChoices) {
       "run simulate validate catalog calibrate plan balance capacity sweep report execute compare "
       "completion "
       "man\n");
-  EXPECT_EQ(bash_completes(script, "scaleplan calibrate f"), "fit fit-steps\n");
+  EXPECT_EQ(bash_completes(script, "scaleplan calibrate f"), "fit fit-steps fit-catalog\n");
   EXPECT_EQ(bash_completes(script, "scaleplan run --network-model \"\""),
             "auto flows alpha-beta\n");
   // After a flag comes an option again, not its value.
@@ -74,7 +74,7 @@ TEST(ShellDocs, ZshCompletesCommandsOptionsAndChoices) {
       "run simulate validate catalog calibrate plan balance capacity sweep report execute compare "
       "completion "
       "man\n");
-  EXPECT_EQ(completes("scaleplan calibrate \"\""), "import fit compare fit-steps\n");
+  EXPECT_EQ(completes("scaleplan calibrate \"\""), "import fit compare fit-steps fit-catalog\n");
   EXPECT_EQ(completes("scaleplan run --network-model \"\""), "auto flows alpha-beta\n");
   EXPECT_EQ(completes("scaleplan run --trace \"\""), "files\n");
   EXPECT_EQ(completes("scaleplan catalog --json --"), "--help -h --catalog --replace-catalog\n");

@@ -98,8 +98,9 @@ TEST(CatalogComputeEfficiency, H100Fp8GemmsReachLessOfTheirPeakThanBf16) {
   // fp8's twice-as-fast rate (1978.9 / 989.4).
   const DeviceSpec& d = h100();
   const double bf16_eta = 0.845 * h100_sustained, fp8_eta = 0.740 * h100_sustained;
-  EXPECT_NEAR(d.compute_efficiency_of(Dtype::bf16).value, bf16_eta, 1e-12);
-  EXPECT_NEAR(d.compute_efficiency_of(Dtype::fp8).value, fp8_eta, 1e-12);
+  EXPECT_NEAR(d.compute_efficiency_of(Dtype::bf16).value, 0.845, 1e-12);
+  EXPECT_NEAR(d.compute_efficiency_of(Dtype::fp8).value, 0.740, 1e-12);
+  EXPECT_NEAR(d.sustained_share_value(), h100_sustained, 1e-12);
   EXPECT_DOUBLE_EQ(*d.gemm_half_efficiency_flops_of(Dtype::fp8), 4.8e9 * 1978.9e12 / 989.4e12);
   // 8192^3: F = 1.0995e12 FLOPs, 2048 tiles of 128 x 256 in 16 waves of 132 (0.970), or 64 x 64
   // in 124.1 -> 125 waves (0.993): the same wave efficiency q in both dtypes.
@@ -140,27 +141,52 @@ TEST(CatalogComputeEfficiency, FusedAttentionIsNotTiledAsOneGemm) {
 }
 
 TEST(CatalogComputeEfficiency, OneSustainedShareScalesEveryGh100TensorCoreFigure) {
-  // The fit to training steps scales the single-kernel figures of H100 SXM5, H200 (the same
-  // GH100 at the same clocks and power) and H100 PCIe (defined as H100 SXM5's share) alike, so
-  // their ratios stay those the benchmarks measured: fp8/bf16 0.740/0.845, attention/bf16
-  // 0.535/0.845, PCIe/SXM5 0.79/0.845.
+  // The fit to training steps is one figure, sustained_share, for H100 SXM5, H200 (the same
+  // GH100 at the same clocks and power) and H100 PCIe (defined as H100 SXM5's share): their
+  // single-kernel figures keep the ratios the benchmarks measured (fp8/bf16 0.740/0.845,
+  // attention/bf16 0.535/0.845, PCIe/SXM5 0.79/0.845), and every GEMM and attention kernel runs
+  // at the share of them.
   const Catalog& c = Catalog::builtin();
   const DeviceSpec& sxm = h100();
   const DeviceSpec& h200 = *c.find("H200-SXM-141GB");
   const DeviceSpec& pcie = *c.find("H100-PCIe-80GB");
-  for (const DeviceSpec* d : {&sxm, &h200}) {
-    const double bf16 = d->compute_efficiency_of(Dtype::bf16).value;
-    EXPECT_NEAR(bf16, 0.845 * h100_sustained, 1e-12) << d->name;
-    EXPECT_NEAR(d->compute_efficiency_of(Dtype::fp8).value / bf16, 0.740 / 0.845, 1e-12);
-    EXPECT_NEAR(d->attention_efficiency->value / bf16, 0.535 / 0.845, 1e-12) << d->name;
+  for (const DeviceSpec* d : {&sxm, &h200, &pcie}) {
+    ASSERT_TRUE(d->sustained_share) << d->name;
+    EXPECT_EQ(d->sustained_share->value, h100_sustained) << d->name;
+    EXPECT_EQ(d->sustained_share->source, sxm.sustained_share->source) << d->name;
   }
-  EXPECT_NEAR(pcie.compute_efficiency_of(Dtype::bf16).value,
-              0.79 / 0.845 * sxm.compute_efficiency_of(Dtype::bf16).value, 1e-12);
-  EXPECT_NEAR(pcie.compute_efficiency_of(Dtype::fp8).value, 0.692 * h100_sustained, 1e-12);
-  // A100's asymptote was fitted to its steps too (0.785 against the benchmarks' 0.886): a step
-  // sustains less than a benchmark on both generations.
+  for (const DeviceSpec* d : {&sxm, &h200}) {
+    EXPECT_NEAR(d->compute_efficiency_of(Dtype::bf16).value, 0.845, 1e-12) << d->name;
+    EXPECT_NEAR(d->compute_efficiency_of(Dtype::fp8).value, 0.740, 1e-12) << d->name;
+    EXPECT_NEAR(d->attention_efficiency->value, 0.535, 1e-12) << d->name;
+  }
+  EXPECT_NEAR(pcie.compute_efficiency_of(Dtype::bf16).value, 0.79, 1e-12);
+  EXPECT_NEAR(pcie.compute_efficiency_of(Dtype::fp8).value, 0.692, 1e-12);
+  // An elementwise kernel of FLOPs (no curve, no tiling) shows the product alone.
+  Kernel scale = make_gemm("scale", {8, 8, 8, 1}, Dtype::bf16);
+  scale.kind = KernelKind::elementwise;
+  EXPECT_NEAR(catalog_compute_efficiency(pcie, scale), 0.79 * h100_sustained, 1e-12);
+  // A100's asymptote was fitted to its steps directly (0.785 against the benchmarks' 0.886), so
+  // it carries no share: a step sustains less than a benchmark on both generations.
+  const DeviceSpec& a100 = *c.find("A100-SXM4-80GB");
   EXPECT_LT(h100_sustained, 1.0);
-  EXPECT_LT(c.find("A100-SXM4-80GB")->compute_efficiency_of(Dtype::bf16).value, 0.886);
+  EXPECT_FALSE(a100.sustained_share);
+  EXPECT_EQ(a100.sustained_share_value(), 1.0);
+  EXPECT_LT(a100.compute_efficiency_of(Dtype::bf16).value, 0.886);
+}
+
+TEST(CatalogComputeEfficiency, TheSustainedShareScalesGemmsAndAttentionAlike) {
+  // Halving the share halves every tensor-core efficiency, curve and tiling unchanged: a GEMM
+  // and a fused attention kernel take twice as long in their arithmetic.
+  DeviceSpec half = h100();
+  half.sustained_share->value = h100_sustained / 2;
+  Kernel attention = make_gemm("flash_attention", {4096, 4096, 128, 16}, Dtype::bf16);
+  attention.kind = KernelKind::attention;
+  for (const Kernel& k : {make_gemm("g", {8192, 8192, 8192, 1}, Dtype::fp8), attention}) {
+    EXPECT_NEAR(catalog_compute_efficiency(half, k), catalog_compute_efficiency(h100(), k) / 2,
+                1e-12)
+        << k.name;
+  }
 }
 
 TEST(CatalogComputeEfficiency, ADeviceWithoutTilingOrDtypeFiguresKeepsItsOneCurve) {
