@@ -213,7 +213,7 @@ Plan tiny_plan() {
   Plan plan;
   plan.label("op");
   plan.add_block({"b", {make_gemm("g", {4, 4, 4, 1}, Dtype::bf16)}});
-  plan.add_group({"dp", {0, 1}});
+  plan.add_group({"dp", {0, 1}, {}});
   plan.ranks.resize(2);
   for (int r = 0; r < 2; ++r) {
     plan.ranks[r].rank = r;
