@@ -6,6 +6,8 @@
 
 #include <stdexcept>
 
+#include "models/transformer.hpp"
+
 namespace scaleplan {
 namespace {
 
@@ -51,6 +53,15 @@ TEST(ExpertRouting, RoundRobinTakesConsecutiveExpertsTokenByToken) {
   // 1} is hit by tokens 0, 2, 3 and 5: missed 4/8.
   EXPECT_DOUBLE_EQ(
       expert_set_missed_probability(routing(ExpertRoutingKind::round_robin, 8, 3), {0, 1}), 0.5);
+}
+
+TEST(ExpertRouting, DeepSeekV3RoutesToFourOfEightGroups) {
+  // The released config.json: n_group 8, topk_group 4; Mixtral routes over all its experts.
+  const MoeConfig v3 = transformer_preset("deepseek-v3")->moe;
+  EXPECT_EQ(v3.routing, ExpertRoutingKind::group_limited);
+  EXPECT_EQ(v3.router_groups, 8);
+  EXPECT_EQ(v3.router_group_topk, 4);
+  EXPECT_EQ(transformer_preset("mixtral-8x7b")->moe.routing, ExpertRoutingKind::uniform);
 }
 
 TEST(ExpertRouting, RefusesRoutingsThatBreakTheRules) {
