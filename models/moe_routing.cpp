@@ -48,8 +48,9 @@ void check(const ExpertRouting& r, const std::vector<std::int64_t>& held) {
       (r.router_groups < 1 || r.router_group_topk < 1 || r.router_group_topk > r.router_groups ||
        r.experts % r.router_groups != 0 || r.top_k % r.router_group_topk != 0 ||
        r.top_k / r.router_group_topk > r.experts / r.router_groups)) {
-    fail("group-limited routing needs router_groups dividing experts, router_group_topk dividing "
-         "top_k and at most router_groups, and top_k / router_group_topk experts in a group");
+    fail(
+        "group-limited routing needs router_groups dividing experts, router_group_topk dividing "
+        "top_k and at most router_groups, and top_k / router_group_topk experts in a group");
   }
   std::vector<char> seen(static_cast<std::size_t>(r.experts), 0);
   for (std::int64_t e : held) {

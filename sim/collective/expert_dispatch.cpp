@@ -33,7 +33,8 @@ ExpertReach expert_reach(const ExpertRouting& routing, const std::vector<int>& d
   for (std::int64_t j = 0; j < members; ++j) {
     std::vector<std::int64_t> held;
     for (std::int64_t i = 0; i < members; ++i) {
-      if (node_of_member[static_cast<std::size_t>(i)] == node_of_member[static_cast<std::size_t>(j)])
+      if (node_of_member[static_cast<std::size_t>(i)] ==
+          node_of_member[static_cast<std::size_t>(j)])
         experts_of(i, held);
     }
     reach.node_of_member.push_back(1 - expert_set_missed_probability(routing, held));
@@ -49,7 +50,9 @@ std::vector<Phase> expand_expert_dispatch(const ExpertDispatch& dispatch,
   std::vector<int> index_of(static_cast<std::size_t>(topology.device_count()), -1);
   for (std::size_t j = 0; j < devices.size(); ++j)
     index_of[static_cast<std::size_t>(devices[j])] = static_cast<int>(j);
-  auto reach_of = [&](int device) { return reach.member[static_cast<std::size_t>(index_of[device])]; };
+  auto reach_of = [&](int device) {
+    return reach.member[static_cast<std::size_t>(index_of[device])];
+  };
   Phase phase;
   auto add = [&](int src, int dst, double amount) {
     if (amount > 0)
@@ -58,7 +61,8 @@ std::vector<Phase> expand_expert_dispatch(const ExpertDispatch& dispatch,
   const std::vector<std::vector<int>> nodes = members_by_node(devices, topology);
   bool relay = uniform_members_per_node(nodes).has_value();
   for (const auto& members : nodes) {
-    relay = relay && topology.node_fabric_of(topology.node_of(members.front())) == NodeFabric::nvswitch;
+    relay =
+        relay && topology.node_fabric_of(topology.node_of(members.front())) == NodeFabric::nvswitch;
   }
   if (!relay) {
     for (int src : devices) {

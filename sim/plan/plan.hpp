@@ -75,8 +75,9 @@ struct ComputeBlock {
 
 // How an expert-parallel group's all-to-alls move tokens (framework.moe_dispatcher).
 // all_to_all: one copy per (token, expert) to the rank holding the expert, as an all-to-all of
-//   the permuted tokens sends them (Megatron-Core's alltoall dispatcher, MoEAlltoAllTokenDispatcher:
-//   permute by the routing map, num_out_tokens = the routing map's sum, then all_to_all).
+//   the permuted tokens sends them (Megatron-Core's alltoall dispatcher,
+//   MoEAlltoAllTokenDispatcher: permute by the routing map, num_out_tokens = the routing map's sum,
+//   then all_to_all).
 // deepep: DeepEP's normal kernels (deepseek-ai/DeepEP, csrc/kernels/internode.cu dispatch and
 //   intranode.cu): one copy per (token, destination node) over RDMA, to the rank with the
 //   sender's local index there, then one per (token, destination rank) over NVLink inside the

@@ -76,9 +76,9 @@ void read_moe(MapReader& m, TransformerConfig& model) {
   const bool preset_groups = preset && moe.routing == ExpertRoutingKind::group_limited;
   if (auto v = e.enumeration("routing", expert_routing_kind_names))
     moe.routing = *v;
-  for (auto [key, field] : {std::pair<std::string_view, std::int64_t*>{"router_groups",
-                                                                       &moe.router_groups},
-                            {"router_group_topk", &moe.router_group_topk}}) {
+  for (auto [key, field] :
+       {std::pair<std::string_view, std::int64_t*>{"router_groups", &moe.router_groups},
+        {"router_group_topk", &moe.router_group_topk}}) {
     if (moe.routing == ExpertRoutingKind::group_limited) {
       if (auto v = integer_or(e, key, 1, max_dimension,
                               preset_groups ? std::optional(*field) : std::nullopt))
@@ -96,7 +96,8 @@ void read_moe(MapReader& m, TransformerConfig& model) {
       e.error("router_groups", fmt::format("{} groups do not split {} experts evenly; use a "
                                            "divisor of {}",
                                            moe.router_groups, moe.experts, moe.experts));
-    } else if (moe.router_group_topk > moe.router_groups || moe.top_k % moe.router_group_topk != 0 ||
+    } else if (moe.router_group_topk > moe.router_groups ||
+               moe.top_k % moe.router_group_topk != 0 ||
                moe.top_k / moe.router_group_topk > moe.experts / moe.router_groups) {
       e.error("router_group_topk",
               fmt::format("{} groups per token must divide top_k {} (each chosen group gives "

@@ -67,12 +67,12 @@ TEST(ExpertRouting, DeepSeekV3RoutesToFourOfEightGroups) {
 TEST(ExpertRouting, RefusesRoutingsThatBreakTheRules) {
   // 16 experts do not split into 3 blocks; 3 blocks per token do not divide top 4; the held
   // experts must be distinct indices below 16.
-  EXPECT_THROW(expert_set_missed_probability(
-                   routing(ExpertRoutingKind::group_limited, 16, 4, 3, 1), {0}),
-               std::invalid_argument);
-  EXPECT_THROW(expert_set_missed_probability(
-                   routing(ExpertRoutingKind::group_limited, 16, 4, 4, 3), {0}),
-               std::invalid_argument);
+  EXPECT_THROW(
+      expert_set_missed_probability(routing(ExpertRoutingKind::group_limited, 16, 4, 3, 1), {0}),
+      std::invalid_argument);
+  EXPECT_THROW(
+      expert_set_missed_probability(routing(ExpertRoutingKind::group_limited, 16, 4, 4, 3), {0}),
+      std::invalid_argument);
   EXPECT_THROW(expert_set_missed_probability(routing(ExpertRoutingKind::uniform, 16, 4), {16}),
                std::invalid_argument);
   EXPECT_THROW(expert_set_missed_probability(routing(ExpertRoutingKind::uniform, 16, 4), {1, 1}),

@@ -85,9 +85,9 @@ TEST(ExpertDispatch, DeepEpSendsOncePerNodeThenOncePerDevice) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(to_string(c.dispatch.routing.kind)));
-    const TierBytes t = tiers(
-        expand_expert_dispatch(c.dispatch, first_devices(8), send_buffer_bytes, topology),
-        topology);
+    const TierBytes t =
+        tiers(expand_expert_dispatch(c.dispatch, first_devices(8), send_buffer_bytes, topology),
+              topology);
     // RDMA: each of 8 members sends T · reach(node) to its index on the other node: 8 sends.
     EXPECT_EQ(t.across_transfers, 8);
     EXPECT_DOUBLE_EQ(t.across, 8 * token_bytes * c.node_reach);
@@ -103,10 +103,9 @@ TEST(ExpertDispatch, OneNodeIsNvlinkAloneOncePerDevice) {
   // 4 members on one node, 16 experts (4 each), uniform top 4: a member is missed with C(12, 4) /
   // C(16, 4) = 495 / 1820 = 99/364; each member sends T · 265/364 to each of the 3 others.
   const Topology topology(test::cluster(1, 4, 1));
-  const TierBytes t =
-      tiers(expand_expert_dispatch(deepep(ExpertRoutingKind::uniform), first_devices(4),
-                                   send_buffer_bytes, topology),
-            topology);
+  const TierBytes t = tiers(expand_expert_dispatch(deepep(ExpertRoutingKind::uniform),
+                                                   first_devices(4), send_buffer_bytes, topology),
+                            topology);
   EXPECT_EQ(t.across_transfers, 0);
   EXPECT_EQ(t.inside_transfers, 12);
   EXPECT_DOUBLE_EQ(t.inside, 12 * token_bytes * 265.0 / 364);
@@ -119,9 +118,8 @@ TEST(ExpertDispatch, MembersUnevenlySpreadSendOncePerDeviceDirectly) {
   const Topology topology(test::cluster(2, 4, 4));
   ExpertDispatch d = deepep(ExpertRoutingKind::uniform);
   d.routing.experts = 20;
-  const TierBytes t =
-      tiers(expand_expert_dispatch(d, {0, 1, 2, 3, 4}, send_buffer_bytes, topology), topology,
-            false);
+  const TierBytes t = tiers(expand_expert_dispatch(d, {0, 1, 2, 3, 4}, send_buffer_bytes, topology),
+                            topology, false);
   EXPECT_EQ(t.across_transfers + t.inside_transfers, 20);
   EXPECT_DOUBLE_EQ(t.across + t.inside, 20 * token_bytes * 605.0 / 969);
 }
@@ -142,8 +140,8 @@ TEST(ExpertDispatch, TheSimulatorCarriesAGroupsAllToAllByItsDispatcher) {
   const RooflineModel compute(test::test_device());
   SimulationOptions options;
   options.collective_step_latency_s = 0;
-  Plan plain = test::one_collective(first_devices(8), CollectiveKind::all_to_all,
-                                    send_buffer_bytes);
+  Plan plain =
+      test::one_collective(first_devices(8), CollectiveKind::all_to_all, send_buffer_bytes);
   Plan relayed = plain;
   relayed.groups[0].expert_dispatch = deepep(ExpertRoutingKind::round_robin);
   const double plain_s = simulate(plain, topology, compute, options).step_time_s;

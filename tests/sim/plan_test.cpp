@@ -105,8 +105,7 @@ TEST(PlanIo, ExpertDispatchRoundTrips) {
       continue;
     ++ep_groups;
     EXPECT_EQ(g.expert_dispatch->dispatcher, MoeDispatcher::deepep);
-    EXPECT_EQ(g.expert_dispatch->routing,
-              (ExpertRouting{ExpertRoutingKind::uniform, 8, 2, 1, 1}));
+    EXPECT_EQ(g.expert_dispatch->routing, (ExpertRouting{ExpertRoutingKind::uniform, 8, 2, 1, 1}));
     EXPECT_DOUBLE_EQ(g.expert_dispatch->copies_per_token, 3.0);
   }
   EXPECT_GT(ep_groups, 0);
