@@ -175,14 +175,7 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
       groups[member].*of = id;
     return id;
   };
-  // The expert-parallel groups' dispatcher, where it is not a plain all-to-all: each member's
-  // all-to-all send buffer holds top_k · capacity_factor copies of each of its tokens
-  // (moe_mlp's dispatch_bytes).
-  std::optional<ExpertDispatch> dispatch;
-  if (m.is_moe() && job.framework.moe_dispatcher != MoeDispatcher::all_to_all) {
-    dispatch = ExpertDispatch{job.framework.moe_dispatcher, m.moe.expert_routing(),
-                              static_cast<double>(m.moe.top_k) * m.moe.capacity_factor};
-  }
+  const std::optional<ExpertDispatch> dispatch = expert_dispatch_of(job);
   for (int r = 0; r < world; ++r) {
     const RankCoordinates c = coordinates_of(r, p);
     const bool is_listed = listed(r, p, plan.replicas);
