@@ -229,7 +229,8 @@ ExpertDispatch read_expert_dispatch(MapReader& group) {
   ExpertRouting& r = dispatch.routing;
   if (auto v = x.enumeration("routing", expert_routing_kind_names))
     r.kind = *v;
-  const std::int64_t most = std::numeric_limits<std::int32_t>::max();
+  // As the scenario's dimensions: at most 2^20 (the routing's work grows with the experts).
+  const std::int64_t most = std::int64_t{1} << 20;
   for (auto [key, field] : {std::pair<const char*, std::int64_t*>{"experts", &r.experts},
                             {"top_k", &r.top_k},
                             {"router_groups", &r.router_groups},

@@ -445,12 +445,13 @@ class CompactPlanReader {
     x.routing.kind = code(p + 1, r_at + 1, key, expert_routing_kind_names, "a routing");
     std::int64_t* counts[] = {&x.routing.experts, &x.routing.top_k, &x.routing.router_groups,
                               &x.routing.router_group_topk};
+    // As the YAML reader: at most 2^20 (the routing's work grows with the experts).
+    const std::int64_t most = std::int64_t{1} << 20;
     for (std::size_t i = 0; i < 4; ++i) {
       *counts[i] = load<std::int64_t>(p + 8 + 8 * i);
-      if (*counts[i] < 1 || *counts[i] > std::numeric_limits<std::int32_t>::max()) {
+      if (*counts[i] < 1 || *counts[i] > most) {
         fail(key(), r_at + 8 + 8 * i,
-             fmt::format("{} is out of range; use a value from 1 to {}", *counts[i],
-                         std::numeric_limits<std::int32_t>::max()));
+             fmt::format("{} is out of range; use a value from 1 to {}", *counts[i], most));
       }
     }
     x.copies_per_token = quantity(p + 40, r_at + 40, key, 0);

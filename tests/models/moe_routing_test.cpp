@@ -64,6 +64,20 @@ TEST(ExpertRouting, DeepSeekV3RoutesToFourOfEightGroups) {
   EXPECT_EQ(transformer_preset("mixtral-8x7b")->moe.routing, ExpertRoutingKind::uniform);
 }
 
+TEST(ExpertRouting, LargeRoutingsStayCheap) {
+  // 2^20 experts in 2^19 groups of 2, a token picking 2^18 of them, one expert each (top 2^18):
+  // a held expert's block is picked with 2^18 / 2^19 = 1/2, then its expert with 1/2: missed
+  // 3/4. Only the held blocks are worked through, not all 2^19.
+  const ExpertRouting r =
+      routing(ExpertRoutingKind::group_limited, 1 << 20, 1 << 18, 1 << 19, 1 << 18);
+  EXPECT_NEAR(expert_set_missed_probability(r, {5}), 0.75, 1e-9);
+  // Round-robin over 2^20 experts, top 2^10: a held expert is in one token's range of 2^10
+  // tokens per period: missed 1 − 1/1024.
+  EXPECT_NEAR(
+      expert_set_missed_probability(routing(ExpertRoutingKind::round_robin, 1 << 20, 1 << 10), {7}),
+      1 - 1.0 / 1024, 1e-12);
+}
+
 TEST(ExpertRouting, RefusesRoutingsThatBreakTheRules) {
   // 16 experts do not split into 3 blocks; 3 blocks per token do not divide top 4; the held
   // experts must be distinct indices below 16.
