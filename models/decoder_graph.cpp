@@ -79,7 +79,7 @@ std::string layer_difference(const TransformerConfig& a, const TransformerConfig
 bool same_moe(const MoeConfig& a, const MoeConfig& b) {
   return a.experts == b.experts && a.top_k == b.top_k && a.shared_experts == b.shared_experts &&
          a.expert_ffn_hidden == b.expert_ffn_hidden && a.capacity_factor == b.capacity_factor &&
-         a.dense_layers == b.dense_layers;
+         a.dense_layers == b.dense_layers && a.expert_routing() == b.expert_routing();
 }
 
 }  // namespace

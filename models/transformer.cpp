@@ -67,6 +67,12 @@ TransformerConfig deepseek_v3() {
   c.moe.shared_experts = 1;
   c.moe.expert_ffn_hidden = 2048;
   c.moe.dense_layers = 3;
+  // Node-limited routing (section 2.1.2): the released config.json's n_group 8 and topk_group 4,
+  // which Megatron-Bridge's DeepSeekV3Provider copies (moe_router_num_groups 8,
+  // moe_router_group_topk 4).
+  c.moe.routing = ExpertRoutingKind::group_limited;
+  c.moe.router_groups = 8;
+  c.moe.router_group_topk = 4;
   return c;
 }
 

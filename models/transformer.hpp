@@ -12,6 +12,7 @@
 
 #include "hardware/device_spec.hpp"
 #include "models/kernel.hpp"
+#include "models/moe_routing.hpp"
 
 namespace scaleplan {
 
@@ -31,6 +32,15 @@ struct MoeConfig {
   // expert sets the pace. Model FLOPs (MFU) count balanced routing whatever this is.
   double capacity_factor = 1.0;
   std::int64_t dense_layers = 0;
+  // How the router picks a token's experts (models/moe_routing.hpp); router_groups and
+  // router_group_topk only for group_limited.
+  ExpertRoutingKind routing = ExpertRoutingKind::uniform;
+  std::int64_t router_groups = 1;
+  std::int64_t router_group_topk = 1;
+
+  ExpertRouting expert_routing() const {
+    return {routing, experts, top_k, router_groups, router_group_topk};
+  }
 };
 
 // Multi-head latent attention (DeepSeek-V2, arXiv:2405.04434, section 2.1): queries and

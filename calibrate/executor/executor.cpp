@@ -231,7 +231,7 @@ Plan expand_replicas(const Plan& shared) {
     const Group& group = plan.groups[g];
     const int span = static_cast<int>(replicas_of(group, r).size());
     const int shift = (replica / span) * span * r.rank_stride;
-    Group copy{group.name, group.ranks};
+    Group copy = group;
     for (int& rank : copy.ranks)
       rank += shift;
     const auto [it, added] = group_index.emplace(copy.ranks, 0);

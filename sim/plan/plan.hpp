@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 
 #include "hardware/input/enum_names.hpp"
 #include "models/kernel.hpp"
+#include "models/moe_routing.hpp"
 #include "sim/plan/collective_kind.hpp"
 
 namespace scaleplan {
@@ -71,9 +73,45 @@ struct ComputeBlock {
   std::vector<Kernel> kernels;
 };
 
+// How an expert-parallel group's all-to-alls move tokens (framework.moe_dispatcher).
+// all_to_all: one copy per (token, expert) to the rank holding the expert, as an all-to-all of
+//   the permuted tokens sends them (Megatron-Core's alltoall dispatcher,
+//   MoEAlltoAllTokenDispatcher: permute by the routing map, num_out_tokens = the routing map's sum,
+//   then all_to_all).
+// deepep: DeepEP's normal kernels (deepseek-ai/DeepEP, csrc/kernels/internode.cu dispatch and
+//   intranode.cu): one copy per (token, destination node) over RDMA, to the rank with the
+//   sender's local index there, then one per (token, destination rank) over NVLink inside the
+//   node; the combine reverses it (Megatron-Core's flex dispatcher with --moe-enable-deepep, NeMo
+//   AutoModel's enable_deepep).
+enum class MoeDispatcher { all_to_all, deepep };
+
+inline constexpr EnumNames<MoeDispatcher, 2> moe_dispatcher_names{{{
+    {MoeDispatcher::all_to_all, "all-to-all"},
+    {MoeDispatcher::deepep, "deepep"},
+}}};
+
+inline std::string_view to_string(MoeDispatcher dispatcher) {
+  return moe_dispatcher_names.name(dispatcher);
+}
+
+// An expert-parallel group whose all-to-alls a dispatcher other than a plain all-to-all carries:
+// its members hold the experts in order (member j the j-th block of experts / members), the
+// routing says where a token's experts fall, and each all-to-all's bytes count copies_per_token
+// copies of each of the member's tokens (top_k · capacity_factor: a plain all-to-all's send
+// buffer), so that bytes / copies_per_token is the member's tokens once.
+struct ExpertDispatch {
+  MoeDispatcher dispatcher = MoeDispatcher::deepep;
+  ExpertRouting routing;
+  double copies_per_token = 1;
+
+  bool operator==(const ExpertDispatch&) const = default;
+};
+
 struct Group {
   std::string name;        // "tp", "dp", ...
   std::vector<int> ranks;  // in ring order
+  // Set only on an expert-parallel group whose dispatcher is not a plain all-to-all.
+  std::optional<ExpertDispatch> expert_dispatch;
 };
 
 struct Op {

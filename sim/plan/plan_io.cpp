@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -78,7 +79,15 @@ void write_plan(const Plan& plan, std::ostream& out) {
     out << "  - {name: " << quoted(g.name) << ", ranks: [";
     for (std::size_t i = 0; i < g.ranks.size(); ++i)
       out << (i ? ", " : "") << g.ranks[i];
-    out << "]}\n";
+    out << "]";
+    if (const auto& x = g.expert_dispatch) {
+      out << ", expert_dispatch: {dispatcher: " << to_string(x->dispatcher)
+          << ", routing: " << to_string(x->routing.kind) << ", experts: " << x->routing.experts
+          << ", top_k: " << x->routing.top_k << ", router_groups: " << x->routing.router_groups
+          << ", router_group_topk: " << x->routing.router_group_topk
+          << ", copies_per_token: " << number(x->copies_per_token) << "}";
+    }
+    out << "}\n";
   }
   out << "ranks:\n";
   for (std::size_t index = 0; index < plan.ranks.size(); ++index) {
@@ -138,7 +147,7 @@ std::uint64_t plan_yaml_values(const Plan& plan) {
   }
   values += 2;
   for (const Group& group : plan.groups)
-    values += 1 + 2 + 2 + group.ranks.size();
+    values += 1 + 2 + 2 + group.ranks.size() + (group.expert_dispatch ? 2 + 7 * 2 : 0);
   values += 2;
   for (std::size_t index = 0; index < plan.ranks.size(); ++index) {
     values += 1 + 2 + 2 + 2 + 8 + 2;
@@ -206,6 +215,40 @@ std::optional<std::int32_t> list_item(const YAML::Node& item, Diagnostics& diagn
     return std::nullopt;
   }
   return static_cast<std::int32_t>(*v);
+}
+
+// A group's expert_dispatch: the dispatcher, a routing that expert_set_missed_probability
+// accepts, and the copies of each token an all-to-all's bytes count (more than 0).
+ExpertDispatch read_expert_dispatch(MapReader& group) {
+  MapReader x = group.child("expert_dispatch");
+  ExpertDispatch dispatch;
+  if (auto v = x.enumeration("dispatcher", moe_dispatcher_names))
+    dispatch.dispatcher = *v;
+  else if (!x.has("dispatcher"))
+    x.error("dispatcher", "is required: " + join_alternatives(moe_dispatcher_names.names()));
+  ExpertRouting& r = dispatch.routing;
+  if (auto v = x.enumeration("routing", expert_routing_kind_names))
+    r.kind = *v;
+  // As the scenario's dimensions: at most 2^20 (the routing's work grows with the experts).
+  const std::int64_t most = std::int64_t{1} << 20;
+  for (auto [key, field] : {std::pair<const char*, std::int64_t*>{"experts", &r.experts},
+                            {"top_k", &r.top_k},
+                            {"router_groups", &r.router_groups},
+                            {"router_group_topk", &r.router_group_topk}}) {
+    if (auto v = x.integer(key, 1, most, 1))
+      *field = *v;
+  }
+  if (auto v = x.number("copies_per_token", NumberRange::positive(max_plan_quantity), 1.0))
+    dispatch.copies_per_token = *v;
+  if (x.diagnostics().empty()) {
+    try {
+      expert_set_missed_probability(r, {});
+    } catch (const std::invalid_argument& e) {
+      x.error("routing", e.what());
+    }
+  }
+  x.finish();
+  return dispatch;
 }
 
 // Sizes up to max_plan_quantity; what is still too long for the simulator is an error at its op.
@@ -318,6 +361,8 @@ Plan parse_plan_yaml(std::string_view yaml_text, const std::string& file_label) 
       if (auto r = list_item(rank, diagnostics, gr.path_of("ranks"), "a rank number"))
         group.ranks.push_back(*r);
     }
+    if (gr.has("expert_dispatch"))
+      group.expert_dispatch = read_expert_dispatch(gr);
     gr.finish();
     plan.add_group(std::move(group));
   }

@@ -6,6 +6,8 @@
 #include <concepts>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <stdexcept>
 #include <streambuf>
 #include <type_traits>
 #include <vector>
@@ -248,8 +250,14 @@ class CompactPlanReader {
                        "again with this build's `scaleplan run --dump-plan`)",
                        version, compact_plan_version));
     }
-    if (const auto flags = load<std::uint32_t>(p + 12); flags != 0)
-      fail("flags", at + 12, fmt::format("flags {:#x}; version 1 defines none, use 0", flags));
+    const auto flags = load<std::uint32_t>(p + 12);
+    if ((flags & ~expert_dispatch_flag) != 0) {
+      fail("flags", at + 12,
+           fmt::format("flags {:#x}; version 1 defines only {:#x} (groups carry an expert "
+                       "dispatch), use 0 or {:#x}",
+                       flags, expert_dispatch_flag, expert_dispatch_flag));
+    }
+    dispatches_ = flags == expert_dispatch_flag;
     plan_.replicas.count = at_least(
         p + 16, at + 16, [] { return "replicas.count"; }, 1);
     plan_.replicas.rank_stride = at_least(
@@ -335,6 +343,8 @@ class CompactPlanReader {
         const auto rank_key = [g, j] { return fmt::format("groups[{}].ranks[{}]", g, j); };
         group.ranks.push_back(at_least(take(4, rank_key), at, rank_key, 0));
       }
+      if (dispatches_)
+        group.expert_dispatch = read_expert_dispatch(key(".expert_dispatch"));
       plan_.add_group(std::move(group));
     }
   }
@@ -416,6 +426,43 @@ class CompactPlanReader {
       program.ops.push_back(read_op(r, i));
     op_records_ += ops;
     return program;
+  }
+
+  // A group's u8 0 (none) or 1 and the dispatch record: codes within their names, counts 1 or
+  // more, a routing expert_set_missed_probability accepts, copies more than 0.
+  template <KeyOf Key>
+  std::optional<ExpertDispatch> read_expert_dispatch(const Key& key) {
+    const std::uint64_t at = offset();
+    const auto present = static_cast<unsigned char>(*take(1, key));
+    if (present > 1)
+      fail(key(), at, fmt::format("{} is not 0 (no expert dispatch) or 1", present));
+    if (present == 0)
+      return std::nullopt;
+    const std::uint64_t r_at = offset();
+    const char* p = take(expert_dispatch_bytes, key);
+    ExpertDispatch x;
+    x.dispatcher = code(p, r_at, key, moe_dispatcher_names, "a dispatcher");
+    x.routing.kind = code(p + 1, r_at + 1, key, expert_routing_kind_names, "a routing");
+    std::int64_t* counts[] = {&x.routing.experts, &x.routing.top_k, &x.routing.router_groups,
+                              &x.routing.router_group_topk};
+    // As the YAML reader: at most 2^20 (the routing's work grows with the experts).
+    const std::int64_t most = std::int64_t{1} << 20;
+    for (std::size_t i = 0; i < 4; ++i) {
+      *counts[i] = load<std::int64_t>(p + 8 + 8 * i);
+      if (*counts[i] < 1 || *counts[i] > most) {
+        fail(key(), r_at + 8 + 8 * i,
+             fmt::format("{} is out of range; use a value from 1 to {}", *counts[i], most));
+      }
+    }
+    x.copies_per_token = quantity(p + 40, r_at + 40, key, 0);
+    if (x.copies_per_token <= 0)
+      fail(key(), r_at + 40, "copies per token must be more than 0");
+    try {
+      expert_set_missed_probability(x.routing, {});
+    } catch (const std::invalid_argument& e) {
+      fail(key(), r_at, e.what());
+    }
+    return x;
   }
 
   Op read_op(std::uint32_t r, std::uint32_t i) {
@@ -540,6 +587,7 @@ class CompactPlanReader {
   std::uint32_t crc_ = 0;
   std::uint64_t op_records_ = 0;
   std::vector<std::uint64_t> group_offsets_, rank_offsets_, ops_offsets_;
+  bool dispatches_ = false;  // the header's expert_dispatch_flag
   Plan plan_;
 };
 

@@ -64,6 +64,10 @@ constexpr std::size_t min_string_bytes = 4;
 constexpr std::size_t min_block_bytes = 8;
 constexpr std::size_t min_kernel_bytes = 4 + kernel_fixed_bytes;
 constexpr std::size_t min_group_bytes = 8;
+// Header flag: every group record ends with a u8 0 (no expert dispatch) or 1 and the dispatch's
+// fixed record.
+constexpr std::uint32_t expert_dispatch_flag = 1;
+constexpr std::size_t expert_dispatch_bytes = 48;  // u8, u8, u16, u32, 4 x i64, f64
 constexpr std::size_t min_rank_bytes = rank_fixed_bytes + 4;
 
 }  // namespace scaleplan::compact_detail

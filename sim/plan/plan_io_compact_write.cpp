@@ -1,4 +1,5 @@
 // The compact plan format's writer and its checksum (the reader is plan_io_compact.cpp).
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <limits>
@@ -127,7 +128,9 @@ void write_plan_compact(const Plan& plan, std::ostream& out) {
   CompactPlanWriter w(out);
   w.bytes(compact_plan_magic);
   w.put(compact_plan_version);
-  w.put(std::uint32_t{0});
+  const bool dispatches = std::any_of(plan.groups.begin(), plan.groups.end(),
+                                      [](const Group& g) { return g.expert_dispatch.has_value(); });
+  w.put(dispatches ? expert_dispatch_flag : std::uint32_t{0});
   w.put(std::int32_t{plan.replicas.count});
   w.put(std::int32_t{plan.replicas.rank_stride});
 
@@ -164,6 +167,22 @@ void write_plan_compact(const Plan& plan, std::ostream& out) {
     w.count(group.ranks.size(), "ranks in a group");
     for (int rank : group.ranks)
       w.put(std::int32_t{rank});
+    if (!dispatches)
+      continue;
+    w.put(static_cast<std::uint8_t>(group.expert_dispatch ? 1 : 0));
+    if (const auto& x = group.expert_dispatch) {
+      char r[expert_dispatch_bytes];
+      r[0] = static_cast<char>(x->dispatcher);
+      r[1] = static_cast<char>(x->routing.kind);
+      store(r + 2, std::uint16_t{0});
+      store(r + 4, std::uint32_t{0});
+      store(r + 8, x->routing.experts);
+      store(r + 16, x->routing.top_k);
+      store(r + 24, x->routing.router_groups);
+      store(r + 32, x->routing.router_group_topk);
+      store_f64(r + 40, x->copies_per_token);
+      w.bytes({r, sizeof r});
+    }
   }
 
   w.bytes(ranks_tag);

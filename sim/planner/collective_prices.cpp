@@ -1,6 +1,7 @@
 #include "sim/planner/collective_prices.hpp"
 
 #include "sim/collective/collective.hpp"
+#include "sim/collective/expert_dispatch.hpp"
 
 namespace scaleplan {
 
@@ -50,6 +51,25 @@ CollectivePrices::Layout& CollectivePrices::layout(GroupKind group, const Parall
 double CollectivePrices::collective_s(GroupKind group, CollectiveKind kind, double bytes,
                                       const ParallelismSpec& p, Concurrency concurrency) {
   return price(layout(group, p, concurrency), kind, bytes);
+}
+
+double CollectivePrices::expert_dispatch_s(const ParallelismSpec& p, const ExpertDispatch& dispatch,
+                                           double bytes) {
+  Layout& l = layout(GroupKind::ep, p, Concurrency::world);
+  if (l.devices.size() < 2 || bytes <= 0)
+    return 0;
+  const ExpertRouting& r = dispatch.routing;
+  const auto key = std::make_tuple(
+      p.tp, p.pp, p.cp, p.dp, p.ep, static_cast<int>(dispatch.dispatcher), static_cast<int>(r.kind),
+      r.experts, r.top_k, r.router_groups, r.router_group_topk, dispatch.copies_per_token, bytes);
+  if (auto found = dispatches_.find(key); found != dispatches_.end())
+    return found->second;
+  std::vector<Phase> phases = expand_expert_dispatch(dispatch, l.devices, bytes, topology_);
+  for (Phase& phase : phases)
+    add_copies(phase, l.offsets, topology_);
+  const double seconds = estimate_collective_time_s(phases, topology_, step_latency_s_);
+  dispatches_.emplace(key, seconds);
+  return seconds;
 }
 
 double CollectivePrices::embedding_all_reduce_s(const ParallelismSpec& p, double bytes) {

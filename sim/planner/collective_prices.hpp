@@ -14,6 +14,7 @@
 #include "hardware/topology.hpp"
 #include "sim/collective/collective.hpp"
 #include "sim/plan/collective_kind.hpp"
+#include "sim/plan/plan.hpp"
 #include "sim/strategy/plan_quantities.hpp"
 
 namespace scaleplan {
@@ -45,6 +46,11 @@ class CollectivePrices {
   double collective_s(GroupKind group, CollectiveKind kind, double bytes, const ParallelismSpec& p,
                       Concurrency concurrency);
 
+  // Seconds an expert-parallel all-to-all of `bytes` per member takes under `dispatch` on every
+  // expert-parallel group of `p` at once: the first group's transfers as the simulator expands
+  // them (expand_expert_dispatch) with the other groups' copies beside them, timed as
+  // estimate_collective_time_s times them; remembered by layout, dispatch and size.
+  double expert_dispatch_s(const ParallelismSpec& p, const ExpertDispatch& dispatch, double bytes);
   // Seconds the all-reduce of a tied embedding's gradient takes between each rank of the first
   // pipeline stage and its peer in the last, all at once.
   double embedding_all_reduce_s(const ParallelismSpec& p, double bytes);
@@ -93,6 +99,11 @@ class CollectivePrices {
   // By group kind, concurrency, tp, pp, cp, dp, ep.
   std::map<std::tuple<GroupKind, Concurrency, int, int, int, int, int>, Layout> layouts_;
   std::map<std::tuple<int, int, int, int>, Layout> embedding_layouts_;  // tp, cp, dp, pp
+  // Expert dispatches priced, by tp, pp, cp, dp, ep, the dispatch's fields and the bytes.
+  std::map<std::tuple<int, int, int, int, int, int, int, std::int64_t, std::int64_t, std::int64_t,
+                      std::int64_t, double, double>,
+           double>
+      dispatches_;
   // A stage-boundary message's load per byte, by tp, cp, dp, pp.
   std::map<std::tuple<int, int, int, int>, PhaseLoad> messages_;
 };

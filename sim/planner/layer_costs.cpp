@@ -73,7 +73,10 @@ CommTimes comm_times(const TrainingJob& job, const std::optional<MoeWork>& moe,
         price(GroupKind::tp, CollectiveKind::reduce_scatter, tp_bytes / tp);
   }
   if (moe) {
-    c.ep_all_to_all_s = price(GroupKind::ep, CollectiveKind::all_to_all, moe->dispatch_bytes);
+    const std::optional<ExpertDispatch> dispatch = expert_dispatch_of(job);
+    c.ep_all_to_all_s = dispatch
+                            ? prices.expert_dispatch_s(p, *dispatch, moe->dispatch_bytes)
+                            : price(GroupKind::ep, CollectiveKind::all_to_all, moe->dispatch_bytes);
     c.expert_tp_all_gather_s =
         price(GroupKind::tp, CollectiveKind::all_gather, moe->expert_tp_bytes);
     c.expert_tp_reduce_scatter_s =

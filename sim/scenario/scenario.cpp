@@ -70,8 +70,43 @@ void read_moe(MapReader& m, TransformerConfig& model) {
                         preset ? moe.capacity_factor : 1.0)) {
     moe.capacity_factor = *v;
   }
+  // Where a token's experts fall (models/moe_routing.hpp): the preset's routing, or uniform. The
+  // blocks of group-limited routing come from the preset where it routes so, else they must be
+  // given; other routings have none.
+  const bool preset_groups = preset && moe.routing == ExpertRoutingKind::group_limited;
+  if (auto v = e.enumeration("routing", expert_routing_kind_names))
+    moe.routing = *v;
+  for (auto [key, field] :
+       {std::pair<std::string_view, std::int64_t*>{"router_groups", &moe.router_groups},
+        {"router_group_topk", &moe.router_group_topk}}) {
+    if (moe.routing == ExpertRoutingKind::group_limited) {
+      if (auto v = integer_or(e, key, 1, max_dimension,
+                              preset_groups ? std::optional(*field) : std::nullopt))
+        *field = *v;
+    } else if (e.has(key)) {
+      e.accept(key);
+      e.error(key, fmt::format("applies to routing: group-limited only (routing is {})",
+                               to_string(moe.routing)));
+    }
+  }
   // Checked only when every value above was read: one that was not still holds its default.
   const bool values_read = e.diagnostics().empty();
+  if (values_read && moe.routing == ExpertRoutingKind::group_limited) {
+    if (moe.experts % moe.router_groups != 0 || moe.router_groups > moe.experts) {
+      e.error("router_groups", fmt::format("{} groups do not split {} experts evenly; use a "
+                                           "divisor of {}",
+                                           moe.router_groups, moe.experts, moe.experts));
+    } else if (moe.router_group_topk > moe.router_groups ||
+               moe.top_k % moe.router_group_topk != 0 ||
+               moe.top_k / moe.router_group_topk > moe.experts / moe.router_groups) {
+      e.error("router_group_topk",
+              fmt::format("{} groups per token must divide top_k {} (each chosen group gives "
+                          "top_k / router_group_topk experts, at most its {}) and be at most "
+                          "router_groups {}",
+                          moe.router_group_topk, moe.top_k, moe.experts / moe.router_groups,
+                          moe.router_groups));
+    }
+  }
   if (values_read && moe.top_k > moe.experts) {
     e.error("top_k", fmt::format("{} experts per token, but the layer has {}; use at most {}",
                                  moe.top_k, moe.experts, moe.experts));
@@ -479,6 +514,8 @@ void read_framework(MapReader& top, Scenario& s) {
     spec.tp_comm_overlap = *v;
   if (auto v = f.boolean("overlap_moe_expert_parallel_comm"))
     spec.overlap_moe_expert_parallel_comm = *v;
+  if (auto v = f.enumeration("moe_dispatcher", moe_dispatcher_names))
+    spec.moe_dispatcher = *v;
   if (auto v = f.boolean("flat_parameter_gradient_copy"))
     spec.flat_parameter_gradient_copy = *v;
   if (auto v = f.enumeration("optimizer_step", optimizer_step_names))

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "sim/collective/expert_dispatch.hpp"
+
 namespace scaleplan {
 
 CommRoutes::CommRoutes(const Plan& plan, const Topology& topology, double collective_step_latency_s,
@@ -29,11 +31,19 @@ std::uint32_t CommRoutes::collective(const Op& op, std::uint32_t group) {
     devices.push_back(device_of_rank(member));
   CommRoute route;
   route.collective = true;
-  route.algorithm =
-      forced_algorithm_ && algorithm_applies(op.collective, *forced_algorithm_, devices, topology_)
-          ? *forced_algorithm_
-          : choose_algorithm(op.collective, devices, op.bytes, topology_, step_latency_s_);
-  route.phases = expand_collective(op.collective, route.algorithm, devices, op.bytes, topology_);
+  const std::optional<ExpertDispatch>& dispatch = plan_.groups[group].expert_dispatch;
+  if (dispatch && op.collective == CollectiveKind::all_to_all) {
+    // Every member sends straight to others, as a direct all-to-all does (counted as one).
+    route.algorithm = CollectiveAlgorithm::direct;
+    route.phases = expand_expert_dispatch(*dispatch, devices, op.bytes, topology_);
+  } else {
+    route.algorithm =
+        forced_algorithm_ &&
+                algorithm_applies(op.collective, *forced_algorithm_, devices, topology_)
+            ? *forced_algorithm_
+            : choose_algorithm(op.collective, devices, op.bytes, topology_, step_latency_s_);
+    route.phases = expand_collective(op.collective, route.algorithm, devices, op.bytes, topology_);
+  }
   const int spanned = replicas_spanned(group);
   for (Phase& phase : route.phases)
     add_replica_copies(phase, spanned);

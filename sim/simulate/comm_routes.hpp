@@ -33,7 +33,8 @@ class CommRoutes {
 
   // The route of a collective op on `group` (the op's, or the group of a rank that shares its
   // program, Plan::group_of), expanded on first use: the forced algorithm where it applies, else
-  // choose_algorithm's choice.
+  // choose_algorithm's choice; an all-to-all on a group with an expert dispatch as that
+  // dispatcher carries it (expand_expert_dispatch).
   std::uint32_t collective(const Op& op, std::uint32_t group);
   // The route of a message between two devices.
   std::uint32_t message(int src_device, int dst_device, double bytes);

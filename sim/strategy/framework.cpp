@@ -38,6 +38,11 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
   std::string moe_overlap_source =
       "no combined 1F1B schedule: each expert-parallel all-to-all holds up the compute that "
       "needs it";
+  const std::string dispatcher_source =
+      "a plain all-to-all, one copy per (token, expert), unless the run names DeepEP: "
+      "Megatron-Core's alltoall dispatcher (moe_token_dispatcher_type; its own default "
+      "allgather is not modelled; flex with --moe-enable-deepep for DeepEP), NeMo AutoModel's "
+      "BackendConfig.enable_deepep (on where DeepEP is installed, set by each config)";
   std::string flat_copy_source =
       "no FlatParameter: each gradient lands where it is reduced (Megatron's main_grad views "
       "of the gradient buffer)";
@@ -254,6 +259,7 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("tp_comm_overlap", yes_no(s.tp_comm_overlap), tp_overlap_source) +
       line("overlap_moe_expert_parallel_comm", yes_no(s.overlap_moe_expert_parallel_comm),
            moe_overlap_source) +
+      line("moe_dispatcher", to_string(s.moe_dispatcher), dispatcher_source) +
       line("flat_parameter_gradient_copy", yes_no(s.flat_parameter_gradient_copy),
            flat_copy_source) +
       line("optimizer_step", to_string(s.optimizer_step), optimizer_source) +

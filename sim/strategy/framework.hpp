@@ -10,6 +10,7 @@
 #include "hardware/device_spec.hpp"
 #include "hardware/input/enum_names.hpp"
 #include "models/transformer.hpp"
+#include "sim/plan/plan.hpp"
 
 namespace scaleplan {
 
@@ -119,6 +120,10 @@ struct FrameworkSpec {
   // stream while the other computes. It acts with ep > 1, without full recompute, and with one
   // pipeline stage or the interleaved schedule (the combinations Megatron-Core accepts).
   bool overlap_moe_expert_parallel_comm = false;
+  // How the expert-parallel all-to-alls move tokens (MoeDispatcher, sim/plan/plan.hpp): a plain
+  // all-to-all by default; deepep where the run names it (Megatron-Core's flex dispatcher with
+  // --moe-enable-deepep, NeMo AutoModel's backend.enable_deepep).
+  MoeDispatcher moe_dispatcher = MoeDispatcher::all_to_all;
   // PyTorch FSDP1's FlatParameter: each wrapped unit's parameters are views of one flat tensor,
   // so autograd concatenates the unit's parameter gradients into the flat gradient (the backward
   // of the split into views) after the unit's backward, on the compute stream, every micro-batch:

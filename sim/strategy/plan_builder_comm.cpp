@@ -50,6 +50,14 @@ bool tp_comm_overlap_on(const TrainingJob& job) {
   return job.framework.tp_comm_overlap && p.tp > 1 && p.sequence_parallel;
 }
 
+std::optional<ExpertDispatch> expert_dispatch_of(const TrainingJob& job) {
+  const MoeConfig& moe = job.model.moe;
+  if (!job.model.is_moe() || job.framework.moe_dispatcher == MoeDispatcher::all_to_all)
+    return std::nullopt;
+  return ExpertDispatch{job.framework.moe_dispatcher, moe.expert_routing(),
+                        static_cast<double>(moe.top_k) * moe.capacity_factor};
+}
+
 bool moe_a2a_overlap_on(const TrainingJob& job) {
   const auto& p = job.parallelism;
   const bool schedule_fits = p.pp == 1 ? p.schedule != PipelineSchedule::zero_bubble_h1

@@ -170,10 +170,12 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
   std::vector<GroupsOfRank> groups(world);
   // Adds the `kind` group of rank r, named `name`, and records it for every member.
   const auto add = [&](GroupKind kind, int r, const char* name, std::uint32_t GroupsOfRank::*of) {
-    const auto id = plan.add_group({name, group_ranks(kind, r, p)});
+    const auto id = plan.add_group({name, group_ranks(kind, r, p), std::nullopt});
     for (int member : plan.groups[id].ranks)
       groups[member].*of = id;
+    return id;
   };
+  const std::optional<ExpertDispatch> dispatch = expert_dispatch_of(job);
   for (int r = 0; r < world; ++r) {
     const RankCoordinates c = coordinates_of(r, p);
     const bool is_listed = listed(r, p, plan.replicas);
@@ -191,12 +193,12 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
     if (c.cp == 0 && p.cp > 1 && is_listed)
       add(GroupKind::cp, r, "cp", &GroupsOfRank::cp);
     if (c.dp % p.ep == 0 && p.ep > 1 && is_listed)
-      add(GroupKind::ep, r, "ep", &GroupsOfRank::ep);
+      plan.groups[add(GroupKind::ep, r, "ep", &GroupsOfRank::ep)].expert_dispatch = dispatch;
     if (m.is_moe() && c.dp < p.ep && c.cp == 0 && replicas.expert > 1)
       add(GroupKind::edp, r, "edp", &GroupsOfRank::edp);
     if (c.pp == 0 && p.pp > 1 && m.tied_embeddings && is_listed) {
       const int last = rank_of({c.tp, c.cp, c.dp, p.pp - 1}, p);
-      const auto id = plan.add_group({"embedding", {r, last}});
+      const auto id = plan.add_group({"embedding", {r, last}, {}});
       groups[r].embedding = groups[last].embedding = id;
     }
   }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "models/kernel.hpp"
@@ -87,6 +88,11 @@ bool tp_comm_overlap_on(const TrainingJob& job);
 // (framework.overlap_moe_expert_parallel_comm): an MoE model with ep > 1, recompute not full,
 // and one pipeline stage (not zero bubble) or the interleaved schedule.
 bool moe_a2a_overlap_on(const TrainingJob& job);
+// How the job's expert-parallel groups dispatch tokens where it is not a plain all-to-all
+// (framework.moe_dispatcher): the model's routing, and top_k · capacity_factor copies of each
+// token in an all-to-all's bytes (moe_mlp's dispatch_bytes). None for a dense model or a plain
+// all-to-all.
+std::optional<ExpertDispatch> expert_dispatch_of(const TrainingJob& job);
 
 // ZeRO-3: the parameters of a layer of `layer_parameters` gathered while the layer before it
 // computes (all of them without a prefetch budget), and the most parameters gathered at once,

@@ -55,7 +55,7 @@ Plan two_rank_plan() {
   plan.label("compute");
   plan.label("all-reduce");
   plan.add_block({"block", {make_gemm("g", {8, 8, 8, 1}, Dtype::fp32)}});
-  plan.add_group({"tp", {0, 1}});
+  plan.add_group({"tp", {0, 1}, {}});
   for (int r = 0; r < 2; ++r) {
     RankProgram p;
     p.rank = r;

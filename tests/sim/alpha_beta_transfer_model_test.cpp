@@ -49,8 +49,8 @@ TEST(AlphaBetaPorts, ASmallSendBehindALargeReduceScatterFinishesEarly) {
     plan.ranks[r].rank = static_cast<int>(r);
     plan.ranks[r].device = devices[r];
   }
-  const std::uint32_t scatter = plan.add_group({"dp", {0, 1}});
-  const std::uint32_t local = plan.add_group({"local", {2, 3}});
+  const std::uint32_t scatter = plan.add_group({"dp", {0, 1}, {}});
+  const std::uint32_t local = plan.add_group({"local", {2, 3}, {}});
   const double big = 1.8e9, small = 6e6;
   plan.ranks[0].ops.push_back(collective_op(plan, scatter, CollectiveKind::reduce_scatter, big));
   plan.ranks[1].ops.push_back(collective_op(plan, scatter, CollectiveKind::reduce_scatter, big));

@@ -23,7 +23,7 @@ Plan collectives(int ranks, const std::vector<std::vector<int>>& groups, Collect
     plan.ranks[r].device = r;
   }
   for (const auto& members : groups) {
-    const std::uint32_t g = plan.add_group({"g" + std::to_string(plan.groups.size()), members});
+    const std::uint32_t g = plan.add_group({"g" + std::to_string(plan.groups.size()), members, {}});
     for (int r : members) {
       Op op;
       op.kind = OpKind::collective;

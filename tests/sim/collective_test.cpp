@@ -54,8 +54,8 @@ TEST(Collective, TwoCollectivesShareALinkMaxMinFairly) {
       4, 2,
       {{0, 4, 100e9, 0}, {2, 4, 100e9, 0}, {1, 5, 100e9, 0}, {3, 5, 100e9, 0}, {4, 5, 10e9, 0}});
   Plan plan;
-  plan.add_group({"a", {0, 1}});
-  plan.add_group({"b", {2, 3}});
+  plan.add_group({"a", {0, 1}, {}});
+  plan.add_group({"b", {2, 3}, {}});
   plan.ranks.resize(4);
   for (int r = 0; r < 4; ++r) {
     plan.ranks[r].rank = r;

@@ -118,12 +118,17 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
     EXPECT_EQ(framework_defaults(f, Dtype::fp8, 1).spec.fp8_recipe, Fp8Recipe::delayed);
     EXPECT_EQ(framework_defaults(f, Dtype::fp8, 1).spec.fp8_weight_cache, f != Framework::composer);
   }
-  // Every framework names a source for every setting: fifteen lines.
+  // Every framework dispatches MoE tokens by a plain all-to-all unless the run names DeepEP.
+  for (Framework f :
+       {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
+        Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer})
+    EXPECT_EQ(framework_defaults(f, Dtype::bf16, 1).spec.moe_dispatcher, MoeDispatcher::all_to_all);
+  // Every framework names a source for every setting: sixteen lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 15) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 16) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }

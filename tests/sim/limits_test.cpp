@@ -361,8 +361,8 @@ TEST(Limits, CrossedCollectivesAreADeadlockErrorNotAHang) {
   Plan plan;
   plan.label("first");
   plan.label("second");
-  plan.add_group({"a", {0, 1}});
-  plan.add_group({"b", {0, 1}});
+  plan.add_group({"a", {0, 1}, {}});
+  plan.add_group({"b", {0, 1}, {}});
   for (int r = 0; r < 2; ++r) {
     RankProgram program;
     program.rank = r;

@@ -22,7 +22,7 @@ Plan ring_over_every_device(int devices) {
     plan.ranks[static_cast<std::size_t>(r)].device = r;
     members.push_back(r);
   }
-  const std::uint32_t group = plan.add_group({"dp", members});
+  const std::uint32_t group = plan.add_group({"dp", members, {}});
   for (auto& rank : plan.ranks) {
     Op op;
     op.kind = OpKind::collective;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sim/collective/expert_dispatch.hpp"
 #include "sim/planner/collective_prices.hpp"
 #include "sim/strategy/plan_quantities.hpp"
 #include "tests/support/prediction_values.hpp"
@@ -84,6 +85,33 @@ TEST(PlanEstimate, TensorParallelOverlapLeavesEachBlocksLastReduceScatterChunk) 
   // The same estimator, asked about the job without the overlap, does not reuse these costs.
   EXPECT_GT(estimator.estimate(wide_two_layer_job(false)).exposed_comm_s,
             overlapped.exposed_comm_s);
+}
+
+TEST(PlanEstimate, ExpertDispatchIsPricedAsTheSimulatorExpandsIt) {
+  // ep 16 over 2 DGX A100 nodes (one group, no copies beside it): the estimate's price of a
+  // DeepEP dispatch is the alpha-beta time of expand_expert_dispatch's transfers. 16 experts
+  // (1 a rank), round-robin top 4: a token reaches 4 ranks of one node, so each rank's NIC
+  // carries T / 2 where the plain all-to-all puts 4T · 8/16 = 2T on it (PXN): about a quarter of
+  // the time, the NICs (200 Gb/s) being the bottleneck over NVLink (T / 2 to each of 7 ranks).
+  const ClusterSpec cluster = test::a100_cluster(2);
+  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
+  CollectivePrices prices(network.topology, network.collective_step_latency_s);
+  ParallelismSpec p;
+  p.dp = 16;
+  p.ep = 16;
+  const ExpertDispatch dispatch{
+      MoeDispatcher::deepep, {ExpertRoutingKind::round_robin, 16, 4, 1, 1}, 4.0};
+  const double bytes = 4e8;  // T = 1e8 bytes
+  std::vector<int> devices(16);
+  for (int d = 0; d < 16; ++d)
+    devices[static_cast<std::size_t>(d)] = d;
+  const double deepep_s = prices.expert_dispatch_s(p, dispatch, bytes);
+  EXPECT_DOUBLE_EQ(deepep_s, estimate_collective_time_s(
+                                 expand_expert_dispatch(dispatch, devices, bytes, network.topology),
+                                 network.topology, network.collective_step_latency_s));
+  const double plain_s =
+      prices.collective_s(GroupKind::ep, CollectiveKind::all_to_all, bytes, p, Concurrency::world);
+  EXPECT_NEAR(plain_s / deepep_s, 4.0, 0.1);
 }
 
 }  // namespace

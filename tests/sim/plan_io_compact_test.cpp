@@ -62,6 +62,7 @@ void expect_same_plan(const Plan& a, const Plan& b) {
   for (std::size_t g = 0; g < a.groups.size(); ++g) {
     EXPECT_EQ(a.groups[g].name, b.groups[g].name);
     EXPECT_EQ(a.groups[g].ranks, b.groups[g].ranks);
+    EXPECT_EQ(a.groups[g].expert_dispatch, b.groups[g].expert_dispatch);
   }
   ASSERT_EQ(a.ranks.size(), b.ranks.size());
   for (std::size_t r = 0; r < a.ranks.size(); ++r) {
@@ -117,6 +118,9 @@ std::vector<Plan> sample_plans() {
   moe.model = *transformer_preset("mixtral-8x7b");
   moe.model.layers = 2;
   moe.parallelism.ep = 2;
+  plans.push_back(build_plan(moe));
+  // DeepEP: the expert-parallel groups carry their dispatch (the header's flag).
+  moe.framework.moe_dispatcher = MoeDispatcher::deepep;
   plans.push_back(build_plan(moe));
   return plans;
 }
@@ -213,7 +217,7 @@ Plan tiny_plan() {
   Plan plan;
   plan.label("op");
   plan.add_block({"b", {make_gemm("g", {4, 4, 4, 1}, Dtype::bf16)}});
-  plan.add_group({"dp", {0, 1}});
+  plan.add_group({"dp", {0, 1}, {}});
   plan.ranks.resize(2);
   for (int r = 0; r < 2; ++r) {
     plan.ranks[r].rank = r;
@@ -339,6 +343,9 @@ TEST(PlanCompactErrors, HeaderProblemsSayWhatIsRead) {
   EXPECT_EQ(errors_of(with_u32(bytes, 8, 2)),
             "p.splan: version: at byte 8: compact plan version 2; this build reads version 1 "
             "(write the plan again with this build's `scaleplan run --dump-plan`)");
+  EXPECT_EQ(errors_of(with_u32(bytes, 12, 2)),
+            "p.splan: flags: at byte 12: flags 0x2; version 1 defines only 0x1 (groups carry an "
+            "expert dispatch), use 0 or 0x1");
   EXPECT_EQ(errors_of(with_u32(bytes, 16, 0)),
             "p.splan: replicas.count: at byte 16: 0 is out of range; use a value from 1 to "
             "2147483647");
@@ -401,6 +408,35 @@ TEST(PlanCompactErrors, FieldsOutOfRangeNameTheValidOnes) {
             fmt::format("p.splan: ranks[0].ops[0].bytes: at byte {}: NaN is not a size; use a "
                         "number from 0 to 1e+21",
                         op + 24));
+}
+
+TEST(PlanCompactErrors, ExpertDispatchRecordsAreChecked) {
+  // The DeepEP sample plan's first dispatch record: present 1, dispatcher 1 (deepep), routing 0
+  // (uniform), 7 bytes 0, then experts 8 as an i64.
+  const std::string bytes = compact(sample_plans().back());
+  const std::string record("\x01\x01\x00\x00\x00\x00\x00\x00\x00\x08", 10);
+  const std::size_t at = bytes.find(record);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(errors_of(resealed(bytes)), "");
+  std::string present = bytes;
+  present[at] = 2;
+  EXPECT_NE(errors_of(resealed(present)).find("2 is not 0 (no expert dispatch) or 1"),
+            std::string::npos);
+  std::string routing = bytes;
+  routing[at + 2] = 7;
+  EXPECT_NE(errors_of(resealed(routing))
+                .find("7 is not a routing; use 0 (uniform), 1 (group-limited) or 2 (round-robin)"),
+            std::string::npos);
+  std::string experts = bytes;
+  experts[at + 9] = 0;
+  EXPECT_NE(errors_of(resealed(experts)).find("0 is out of range; use a value from 1 to"),
+            std::string::npos);
+  // Group-limited routing over 8 experts in 3 groups: refused by the routing's rules.
+  std::string groups = bytes;
+  groups[at + 2] = 1;
+  groups[at + 1 + 24] = 3;
+  EXPECT_NE(errors_of(resealed(groups)).find("expert routing: group-limited routing needs"),
+            std::string::npos);
 }
 
 TEST(PlanCompactErrors, ValidationProblemsPointAtTheRecord) {

@@ -90,6 +90,27 @@ TEST(PlanIoErrors, IndicesMustPointIntoTheTables) {
       << e;
 }
 
+TEST(PlanIoErrors, ExpertDispatchNeedsAValidRouting) {
+  auto with = [](const std::string& dispatch) {
+    return test::replace(valid, "{name: \"dp\", ranks: [0, 1]}",
+                         "{name: \"dp\", ranks: [0, 1], expert_dispatch: " + dispatch + "}");
+  };
+  EXPECT_EQ(errors_of(with("{dispatcher: deepep, routing: uniform, experts: 8, top_k: 2}")), "");
+  EXPECT_NE(errors_of(with("{routing: uniform}"))
+                .find("expert_dispatch.dispatcher: is required: all-to-all or deepep"),
+            std::string::npos);
+  EXPECT_NE(errors_of(with("{dispatcher: hybridep}"))
+                .find("expert_dispatch.dispatcher: 'hybridep' is not one of all-to-all or deepep"),
+            std::string::npos);
+  EXPECT_NE(errors_of(with("{dispatcher: deepep, routing: group-limited, experts: 8, top_k: 2, "
+                           "router_groups: 3}"))
+                .find("expert_dispatch.routing: expert routing: group-limited routing needs"),
+            std::string::npos);
+  EXPECT_NE(errors_of(with("{dispatcher: deepep, experts: 8, top_k: 2, copies_per_token: 0}"))
+                .find("expert_dispatch.copies_per_token:"),
+            std::string::npos);
+}
+
 TEST(PlanIoErrors, ACycleIsRefused) {
   // deps point backwards only; an op depending on itself or a later op could never start.
   const std::string e =

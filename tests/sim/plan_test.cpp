@@ -85,6 +85,40 @@ TEST(PlanIo, RoundTripsExactly) {
   EXPECT_EQ(first.str(), second.str());
 }
 
+TEST(PlanIo, ExpertDispatchRoundTrips) {
+  // DeepEP on the expert-parallel groups of a Mixtral job (top 2, capacity 1.5): each EP group
+  // carries the dispatcher, the preset's uniform routing over 8 experts and 2 · 1.5 copies of
+  // each token; the other groups none; a plain all-to-all leaves every group without.
+  TrainingJob job = small_job(1, 1, 2, 2);
+  job.model = *transformer_preset("mixtral-8x7b");
+  job.model.layers = 2;
+  job.model.moe.capacity_factor = 1.5;
+  job.parallelism.ep = 2;
+  for (const Group& g : build_plan(job).groups)
+    EXPECT_FALSE(g.expert_dispatch) << g.name;
+  job.framework.moe_dispatcher = MoeDispatcher::deepep;
+  const Plan plan = build_plan(job);
+  int ep_groups = 0;
+  for (const Group& g : plan.groups) {
+    ASSERT_EQ(g.expert_dispatch.has_value(), g.name == "ep") << g.name;
+    if (!g.expert_dispatch)
+      continue;
+    ++ep_groups;
+    EXPECT_EQ(g.expert_dispatch->dispatcher, MoeDispatcher::deepep);
+    EXPECT_EQ(g.expert_dispatch->routing, (ExpertRouting{ExpertRoutingKind::uniform, 8, 2, 1, 1}));
+    EXPECT_DOUBLE_EQ(g.expert_dispatch->copies_per_token, 3.0);
+  }
+  EXPECT_GT(ep_groups, 0);
+  std::ostringstream first;
+  write_plan(plan, first);
+  const Plan back = parse_plan(first.str(), "plan.yaml");
+  for (std::size_t g = 0; g < plan.groups.size(); ++g)
+    EXPECT_EQ(back.groups[g].expert_dispatch, plan.groups[g].expert_dispatch);
+  std::ostringstream second;
+  write_plan(back, second);
+  EXPECT_EQ(first.str(), second.str());
+}
+
 TEST(PlanIo, ValuesAreCountedWithoutWriting) {
   // plan_yaml_values is what the YAML reader counts in the written file, for plans with and
   // without replicas, with every kind of op, and for the hand-made plan of a test.
@@ -95,6 +129,8 @@ TEST(PlanIo, ValuesAreCountedWithoutWriting) {
   moe.model = *transformer_preset("mixtral-8x7b");
   moe.model.layers = 2;
   moe.parallelism.ep = 2;
+  plans.push_back(build_plan(moe));
+  moe.framework.moe_dispatcher = MoeDispatcher::deepep;
   plans.push_back(build_plan(moe));
   for (const Plan& plan : plans) {
     std::ostringstream out;

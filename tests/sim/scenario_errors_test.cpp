@@ -193,6 +193,39 @@ TEST(ScenarioErrors, ExpertParallelism) {
       "11, 13, 77, 91, 143, 1001");
 }
 
+TEST(ScenarioErrors, MoeRoutingAndDispatcherKeys) {
+  auto with = [](const std::string& keys) {
+    return test::replace(moe, "  seq_len: 4096", "  seq_len: 4096\n" + keys);
+  };
+  const Scenario grouped = parse_scenario(
+      with("  moe: {routing: group-limited, router_groups: 4, router_group_topk: 2}") +
+          "framework:\n  name: megatron-core\n  moe_dispatcher: deepep\n",
+      "s.yaml", Catalog::builtin());
+  EXPECT_EQ(grouped.job.model.moe.routing, ExpertRoutingKind::group_limited);
+  EXPECT_EQ(grouped.job.model.moe.router_groups, 4);
+  EXPECT_EQ(grouped.job.model.moe.router_group_topk, 2);
+  EXPECT_EQ(grouped.job.framework.moe_dispatcher, MoeDispatcher::deepep);
+  EXPECT_EQ(parse_scenario(moe, "s.yaml", Catalog::builtin()).job.framework.moe_dispatcher,
+            MoeDispatcher::all_to_all);
+  EXPECT_SCENARIO_ERROR(with("  moe: {routing: random}"),
+                        "model.moe.routing: 'random' is not one of uniform, group-limited or "
+                        "round-robin");
+  // The preset (Mixtral) routes uniformly: group-limited routing needs its blocks.
+  EXPECT_SCENARIO_ERROR(with("  moe: {routing: group-limited}"),
+                        "model.moe.router_groups: required key is missing");
+  EXPECT_SCENARIO_ERROR(with("  moe: {router_groups: 4}"),
+                        "model.moe.router_groups: applies to routing: group-limited only "
+                        "(routing is uniform)");
+  EXPECT_SCENARIO_ERROR(
+      with("  moe: {routing: group-limited, router_groups: 3, router_group_topk: 1}"),
+      "model.moe.router_groups: 3 groups do not split 8 experts evenly; use a divisor of 8");
+  EXPECT_SCENARIO_ERROR(
+      with("  moe: {routing: group-limited, router_groups: 4, router_group_topk: 3}"),
+      "model.moe.router_group_topk: 3 groups per token must divide top_k 2");
+  EXPECT_SCENARIO_ERROR(moe + "framework:\n  moe_dispatcher: nccl\n",
+                        "framework.moe_dispatcher: 'nccl' is not one of all-to-all or deepep");
+}
+
 TEST(ScenarioErrors, MoeAndLatentAttentionKeys) {
   auto with = [](const std::string& keys) {
     return test::replace(moe, "  seq_len: 4096", "  seq_len: 4096\n" + keys);

@@ -191,7 +191,7 @@ TEST(AlphaBeta, ConcurrentCollectivesShareTheirPorts) {
     }
     for (int ring = 0; ring < count; ++ring) {
       const std::vector<int> members = {ring, ring + 2};
-      const std::uint32_t g = plan.add_group({"g" + std::to_string(ring), members});
+      const std::uint32_t g = plan.add_group({"g" + std::to_string(ring), members, {}});
       for (int r : members) {
         Op op;
         op.kind = OpKind::collective;

@@ -49,7 +49,7 @@ class Matching {
 // twice; rank 2 also computes once.
 Plan three_ranks() {
   Plan plan;
-  plan.add_group({"all", {0, 1, 2}});
+  plan.add_group({"all", {0, 1, 2}, {}});
   plan.ranks.resize(3);
   for (int r = 0; r < 3; ++r) {
     plan.ranks[r].rank = r;
@@ -118,7 +118,7 @@ TEST(TransactionMatcher, AGroupWaitsOnlyForItsListedMembers) {
   // 0's copy), so the listed rank 0 completes its collective alone.
   Plan plan;
   plan.replicas = {2, 1};
-  plan.add_group({"dp", {0, 1}});
+  plan.add_group({"dp", {0, 1}, {}});
   plan.ranks.resize(1);
   plan.ranks[0].ops.push_back(collective(0));
   Matching matcher(plan);
@@ -133,7 +133,7 @@ TEST(TransactionMatcher, ManyTransactionsWaitAtOnce) {
   // to the first, and each pairs its op with rank 0's op of the same order.
   constexpr std::uint32_t count = 500;
   Plan plan;
-  plan.add_group({"pair", {0, 1}});
+  plan.add_group({"pair", {0, 1}, {}});
   plan.ranks.resize(2);
   for (int r = 0; r < 2; ++r) {
     plan.ranks[r].rank = r;

@@ -11,7 +11,7 @@ namespace scaleplan::test {
 // One collective of `bytes` over a group of ranks on `devices`, as every member's only op.
 inline Plan one_collective(const std::vector<int>& devices, CollectiveKind kind, double bytes) {
   Plan plan;
-  Group group{"all", {}};
+  Group group{"all", {}, {}};
   for (std::size_t r = 0; r < devices.size(); ++r)
     group.ranks.push_back(static_cast<int>(r));
   plan.add_group(group);
