@@ -322,6 +322,22 @@ TEST(Transformer, Fp8InputsOfLayerNormLinearComeFromTheNorm) {
     EXPECT_NE(k.name, "qkv_input_fp8_cast");
     EXPECT_NE(k.name, "qkv_input_fp8_transpose");
   }
+  // MLA (DeepSeek-V3: q_lora_rank 1536, kv_lora_rank 512, 4096 tokens): q_up and kv_up are
+  // LayerNormLinear after the latent norms (one latent_norm kernel, 2 + 2 bytes over 1536 + 512
+  // elements a token): it writes fp8 (3 bytes), their inputs' transposes are passes of their
+  // own; the down-projections read the input norm's output through a te.Linear: a cast, 4.
+  const auto ds = *transformer_preset("deepseek-v3");
+  const double ds_tokens = 4096;
+  LayerWork mla = transformer_layer(ds, 1, {1, 1, false}, Dtype::fp8);
+  ASSERT_DOUBLE_EQ(named(mla.attention.forward, "latent_norm").bytes, ds_tokens * 2048 * 4);
+  add_fp8_casts(mla.attention, {Fp8Recipe::delayed, 1.0, 7168, 1, Fp8CastFusion::norm});
+  EXPECT_DOUBLE_EQ(named(mla.attention.forward, "latent_norm").bytes, ds_tokens * 2048 * 3);
+  EXPECT_DOUBLE_EQ(named(mla.attention.forward, "q_up_input_fp8_transpose").bytes,
+                   ds_tokens * 1536 * 2);
+  EXPECT_DOUBLE_EQ(named(mla.attention.forward, "kv_up_input_fp8_transpose").bytes,
+                   ds_tokens * 512 * 2);
+  EXPECT_DOUBLE_EQ(named(mla.attention.forward, "q_down_input_fp8_cast").bytes,
+                   ds_tokens * 7168 * 4);
   // Without fp8 GEMMs nothing changes, the norm included.
   LayerWork bf16 = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
   add_fp8_casts(bf16.mlp, {Fp8Recipe::delayed, 1.0, 4096, 1, Fp8CastFusion::norm});

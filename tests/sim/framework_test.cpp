@@ -805,8 +805,9 @@ TEST(Framework, TheOutputHeadRunsTheFrameworksLoss) {
   }();
   job.framework.cross_entropy_fusion = CrossEntropyFusion::te;
   for (const Kernel& k : framework_output_block(job).forward) {
-    if (k.name == "cross_entropy")
+    if (k.name == "cross_entropy") {
       EXPECT_DOUBLE_EQ(k.bytes, plain * 6 / 38);
+    }
   }
 }
 
