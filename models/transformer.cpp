@@ -318,25 +318,86 @@ double fp8_cast_bytes_per_element(Fp8Recipe recipe) {
   return recipe == Fp8Recipe::current ? cast_transpose + 2 : cast_transpose;
 }
 
+namespace {
+
+// The norm whose output each norm-fed GEMM of transformer_layer reads (Megatron-Core's
+// TELayerNormColumnParallelLinear: linear_qkv after the input norm, linear_fc1 after the
+// pre-MLP norm, MLA's linear_q_up_proj and linear_kv_up_proj after q_layernorm and
+// kv_layernorm, one latent_norm kernel here).
+std::string_view norm_feeding(std::string_view gemm) {
+  if (gemm == "qkv")
+    return "attn_norm";
+  if (gemm == "fc1")
+    return "mlp_norm";
+  if (gemm == "q_up" || gemm == "kv_up")
+    return "latent_norm";
+  return {};
+}
+
+Kernel* kernel_named(std::vector<Kernel>& kernels, std::string_view name) {
+  for (Kernel& k : kernels) {
+    if (k.name == name)
+      return &k;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 void add_fp8_casts(Block& block, const Fp8CastSettings& settings) {
-  const double per = fp8_cast_bytes_per_element(settings.recipe);
-  std::vector<Kernel> forward, backward;
+  const bool current = settings.recipe == Fp8Recipe::current;
+  const double amax_read = current ? 2 : 0;
+  const double rowwise_cast = 2 + 1;    // read 16 bits, write the fp8 copy the GEMM reads
+  const double transpose_in_cast = 1;   // the cast-transpose's second write
+  const double transpose_pass = 1 + 1;  // read the fp8 copy, write its transpose
+  const double shards = d(settings.sequence_shards);
+  std::vector<Kernel> forward, backward_input, backward_weight;
+  // One operand of `elements` (whole, as the GEMM reads it): cast on the rank's shard where
+  // sequence parallelism all-gathers it (`gathered`), its transpose then a pass over the whole.
+  // A norm that writes it (`fused_norm`) replaces the cast under delayed scaling, and saves the
+  // cast's amax read under current scaling.
+  auto cast = [&](const std::string& name, double elements, bool gathered, Kernel* fused_norm,
+                  std::vector<Kernel>& cast_into) {
+    const double local = gathered ? elements / shards : elements;
+    const bool norm_writes_fp8 = fused_norm != nullptr && !current;
+    if (norm_writes_fp8) {
+      fused_norm->bytes -= local * (bytes_per_element(Dtype::bf16) - bytes_per_element(Dtype::fp8));
+    } else {
+      const double amax = fused_norm != nullptr ? 0 : amax_read;
+      const double per = amax + rowwise_cast + (gathered ? 0 : transpose_in_cast);
+      cast_into.push_back(
+          memory_kernel(name + "_fp8_cast", KernelKind::elementwise, Dtype::bf16, local * per));
+    }
+    if (gathered) {
+      backward_weight.push_back(memory_kernel(name + "_fp8_transpose", KernelKind::elementwise,
+                                              Dtype::bf16, elements * transpose_pass));
+    } else if (norm_writes_fp8) {
+      cast_into.push_back(memory_kernel(name + "_fp8_transpose", KernelKind::elementwise,
+                                        Dtype::bf16, elements * transpose_pass));
+    }
+  };
   for (const Kernel& k : block.forward) {
     if (k.kind != KernelKind::gemm || k.dtype != Dtype::fp8)
       continue;
     const GemmShape& g = k.gemm;
     const double rows = d(g.m) * d(g.batch);
-    const double shard = g.k == settings.hidden ? d(settings.sequence_shards) : 1.0;
-    forward.push_back(memory_kernel(k.name + "_input_fp8_cast", KernelKind::elementwise,
-                                    Dtype::bf16, rows * d(g.k) / shard * per));
+    const bool sharded = settings.sequence_shards > 1;
+    Kernel* norm = settings.fusion == Fp8CastFusion::norm
+                       ? kernel_named(block.forward, norm_feeding(k.name))
+                       : nullptr;
+    cast(k.name + "_input", rows * d(g.k), sharded && g.k == settings.hidden, norm, forward);
     forward.push_back(
         memory_kernel(k.name + "_weight_fp8_cast", KernelKind::elementwise, Dtype::bf16,
-                      d(g.n) * d(g.k) * d(g.batch) * per * settings.weight_casts_per_micro_batch));
-    backward.push_back(memory_kernel(k.name + "_grad_fp8_cast", KernelKind::elementwise,
-                                     Dtype::bf16, rows * d(g.n) * per));
+                      d(g.n) * d(g.k) * d(g.batch) * fp8_cast_bytes_per_element(settings.recipe) *
+                          settings.weight_casts_per_micro_batch));
+    cast(k.name + "_grad", rows * d(g.n), sharded && g.n == settings.hidden, nullptr,
+         backward_input);
   }
   block.forward.insert(block.forward.end(), forward.begin(), forward.end());
-  block.backward_input.insert(block.backward_input.end(), backward.begin(), backward.end());
+  block.backward_input.insert(block.backward_input.end(), backward_input.begin(),
+                              backward_input.end());
+  block.backward_weight.insert(block.backward_weight.end(), backward_weight.begin(),
+                               backward_weight.end());
 }
 
 LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch,
@@ -606,16 +667,32 @@ Block embedding_block(const TransformerConfig& m, std::int64_t micro_batch, cons
   return block;
 }
 
-double cross_entropy_forward_bytes(double logit_bytes) {
+double cross_entropy_forward_bytes(CrossEntropyFusion fusion, double logit_bytes) {
+  switch (fusion) {
+    case CrossEntropyFusion::native:
+      return (logit_bytes + 4) + 8 + 8;
+    case CrossEntropyFusion::te:
+      return logit_bytes + 2 * logit_bytes;
+    case CrossEntropyFusion::none:
+      break;
+  }
   return (logit_bytes + 4) + 4 + 8 + 8 + 4 + 8;
 }
 
-double cross_entropy_backward_bytes(double logit_bytes) {
+double cross_entropy_backward_bytes(CrossEntropyFusion fusion, double logit_bytes) {
+  switch (fusion) {
+    case CrossEntropyFusion::native:
+      return 4 + logit_bytes;
+    case CrossEntropyFusion::te:
+      return 2 * logit_bytes;
+    case CrossEntropyFusion::none:
+      break;
+  }
   return 8 + (4 + logit_bytes);
 }
 
 Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const LayerPartition& p,
-                   Dtype dtype) {
+                   Dtype dtype, CrossEntropyFusion loss) {
   const std::int64_t tokens = micro_batch * m.seq_len / p.cp;
   const double tok = d(tokens);
   // The output layer is outside the transformer block that fp8 autocasts: all of it in `other`.
@@ -630,20 +707,21 @@ Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const L
   block.forward.push_back(
       memory_kernel("final_norm", KernelKind::norm, other, 2 * tok * h * e / sp));
   block.forward.push_back(make_gemm("lm_head", {tokens, vocab_local, m.hidden}, other));
-  // Cross-entropy in fp32 over the local vocabulary shard, pass by pass as Megatron-LM's
-  // vocab-parallel cross-entropy runs it (megatron/core/tensor_parallel/cross_entropy.py, and
-  // megatron/mpu/cross_entropy.py of 2021, on logits.float()): the copy to fp32 (e + 4 bytes per
-  // logit), the max (4), the subtraction in place (8), exp in place (8), the sum (4) and the
-  // division in place (8). Backward multiplies the saved softmax by the loss gradient in place
-  // (8) and casts it back to the logits' dtype (4 + e). PyTorch's cross_entropy under autocast
-  // (fp32 copy, log_softmax, nll_loss and their backward) moves about as much.
+  // Cross-entropy over the local vocabulary shard, by default in fp32 pass by pass as
+  // Megatron-LM's vocab-parallel cross-entropy runs it (megatron/core/tensor_parallel/
+  // cross_entropy.py, and megatron/mpu/cross_entropy.py of 2021, on logits.float()): the copy to
+  // fp32 (e + 4 bytes per logit), the max (4), the subtraction in place (8), exp in place (8),
+  // the sum (4) and the division in place (8). Backward multiplies the saved softmax by the loss
+  // gradient in place (8) and casts it back to the logits' dtype (4 + e). PyTorch's
+  // cross_entropy under autocast (fp32 copy, log_softmax, nll_loss and their backward) moves
+  // about as much. The fused kernels move less (cross_entropy_forward_bytes).
   const double logits = tok * d(vocab_local);
   block.forward.push_back(memory_kernel("cross_entropy", KernelKind::elementwise, other,
-                                        logits * cross_entropy_forward_bytes(e)));
+                                        logits * cross_entropy_forward_bytes(loss, e)));
   add_backward(block.forward, block);
   for (Kernel& k : block.backward_input) {
     if (k.name == "cross_entropy_backward")
-      k.bytes = logits * cross_entropy_backward_bytes(e);
+      k.bytes = logits * cross_entropy_backward_bytes(loss, e);
   }
   block.tp_collective_bytes = p.tp > 1 ? tok * h * e : 0;
   block.input_bytes = tok * h * act / sp;

@@ -219,6 +219,28 @@ inline std::string_view to_string(Fp8Recipe recipe) {
 // runs in fp8); current scaling reads it once more for the amax first (2).
 double fp8_cast_bytes_per_element(Fp8Recipe recipe);
 
+// Which kernels write an fp8 GEMM's input themselves, instead of a cast of its own after them.
+// `none`: every fp8 GEMM is a te.Linear, which casts its 16-bit input. `norm`: the GEMMs that
+// read a norm's output (QKV and FC1; MLA's q_up and kv_up after their latent norms) are
+// Transformer Engine's LayerNormLinear, whose norm kernel writes the fp8 copy
+// (transformer_engine/pytorch/module/layernorm_linear.py, `with_quantized_norm`; csrc/extensions/
+// normalization.cpp, `layernorm_fwd`): under delayed scaling the norm writes fp8 in place of
+// 16 bits (Impl::FULLY_FUSED) and its transpose is a pass of its own (nvte_transpose after the
+// norm, common/normalization/layernorm/ln_api.cpp; TE 1.x: tex.fp8_transpose in the backward);
+// under current scaling the norm still writes 16 bits but computes the amax in the same pass
+// (Impl::FUSED_NORM_AMAX_FP8), and the cast-transpose that follows
+// (Float8CurrentScalingQuantizer::quantize_with_amax) skips the amax read.
+enum class Fp8CastFusion { none, norm };
+
+inline constexpr EnumNames<Fp8CastFusion, 2> fp8_cast_fusion_names{{{
+    {Fp8CastFusion::none, "none"},
+    {Fp8CastFusion::norm, "norm"},
+}}};
+
+inline std::string_view to_string(Fp8CastFusion fusion) {
+  return fp8_cast_fusion_names.name(fusion);
+}
+
 // How a block's fp8 GEMMs get their fp8 operands.
 struct Fp8CastSettings {
   Fp8Recipe recipe = Fp8Recipe::delayed;
@@ -229,13 +251,25 @@ struct Fp8CastSettings {
   // normed input (QKV, FC1) has it cast on the rank's sequence shard before the all-gather.
   std::int64_t hidden = 0;
   std::int64_t sequence_shards = 1;
+  Fp8CastFusion fusion = Fp8CastFusion::none;
 };
 
 // The quantisation kernels of `block`'s fp8 GEMMs, added to it: in the forward, each GEMM's
 // input (tokens x k) and its weights (n x k, at settings.weight_casts_per_micro_batch); in the
-// backward (input gradient), each GEMM's output gradient (tokens x n). Each moves
-// fp8_cast_bytes_per_element per element (memory-bound, in bf16). Blocks without fp8 GEMMs are
-// left as they are. The amax all-reduces and scale updates (a few scalars) are not counted.
+// backward (input gradient), each GEMM's output gradient (tokens x n). A cast of its own moves
+// fp8_cast_bytes_per_element per element (memory-bound, in bf16). An operand that sequence
+// parallelism all-gathers (the hidden-wide input of QKV and FC1, the hidden-wide output gradient
+// of the output projection and FC2) is cast without its transpose on the rank's shard (2 read,
+// 1 written, and the amax read under current scaling), all-gathered in fp8, and transposed whole
+// where the weight gradient needs it (1 read, 1 written per element, in the backward's weight
+// gradient): Transformer Engine cannot all-gather a transpose
+// (transformer_engine/pytorch/distributed.py, _all_gather_fp8: quantize rowwise, gather, then
+// _create_transpose; layernorm_linear.py's backward "computes FP8 transposes manually"). With
+// settings.fusion `norm` the norm-fed GEMMs' inputs come from their norm (Fp8CastFusion): under
+// delayed scaling the norm kernel writes 1 byte less per element and no cast runs, the transpose
+// a pass of its own (2 bytes per element) where it is not gathered; under current scaling the
+// cast runs without its amax read. Blocks without fp8 GEMMs are left as they are. The amax
+// all-reduces and scale updates (a few scalars) are not counted.
 void add_fp8_casts(Block& block, const Fp8CastSettings& settings);
 
 LayerWork transformer_layer(const TransformerConfig& model, std::int64_t micro_batch,
@@ -245,15 +279,41 @@ MoeWork moe_mlp(const TransformerConfig& model, std::int64_t micro_batch,
 // Word (and position) embedding of the first pipeline stage.
 Block embedding_block(const TransformerConfig& model, std::int64_t micro_batch,
                       const LayerPartition& partition, Dtype dtype);
-// Bytes the fp32 cross-entropy moves per logit of `logit_bytes` (the logits' element size), in
-// its forward passes (the fp32 copy, max, subtraction, exp, sum, division: 36 + logit_bytes) and
-// in its backward (the in-place product with the loss gradient, the cast back: 12 +
-// logit_bytes), as Megatron-LM's vocab-parallel cross-entropy runs them.
-double cross_entropy_forward_bytes(double logit_bytes);
-double cross_entropy_backward_bytes(double logit_bytes);
+// How the loss runs (Megatron-Core's --cross-entropy-loss-fusion and
+// --cross-entropy-fusion-impl): `none`, Megatron's vocab-parallel cross-entropy pass by pass in
+// fp32 (megatron/core/tensor_parallel/cross_entropy.py); `native`, the same passes fused by
+// jit_fuser (megatron/core/fusions/fused_cross_entropy.py); `te`, Transformer Engine's Triton
+// kernels (transformer_engine/pytorch/triton/cross_entropy.py, through
+// te_parallel_cross_entropy).
+enum class CrossEntropyFusion { none, native, te };
+
+inline constexpr EnumNames<CrossEntropyFusion, 3> cross_entropy_fusion_names{{{
+    {CrossEntropyFusion::none, "none"},
+    {CrossEntropyFusion::native, "native"},
+    {CrossEntropyFusion::te, "te"},
+}}};
+
+inline std::string_view to_string(CrossEntropyFusion fusion) {
+  return cross_entropy_fusion_names.name(fusion);
+}
+
+// Bytes the cross-entropy moves per logit of `logit_bytes` (the logits' element size), forward
+// and backward. `none`: the fp32 copy, max, subtraction, exp, sum, division (36 + logit_bytes)
+// and the in-place product with the loss gradient and the cast back (12 + logit_bytes).
+// `native`: calculate_logits_max returns the fp32 copy it takes the max of (logit_bytes + 4),
+// calculate_predicted_logits subtracts and exponentiates in one pass with the sum (8),
+// calculate_cross_entropy_loss divides in place (8); calculate_gradients reads the softmax and
+// writes the 16-bit gradient (4 + logit_bytes). `te`: online_softmax_kernel reads the logits
+// (logit_bytes), cross_entropy_kernel reads them again and writes the gradient over them (2 x
+// logit_bytes); the backward's element_mul_kernel scales it in place by the per-token loss
+// gradient (2 x logit_bytes; it is skipped only for a scalar gradient of 1, and Megatron-Core
+// passes reduce_loss False).
+double cross_entropy_forward_bytes(CrossEntropyFusion fusion, double logit_bytes);
+double cross_entropy_backward_bytes(CrossEntropyFusion fusion, double logit_bytes);
 // Final norm, output projection and cross-entropy loss of the last pipeline stage.
 Block output_block(const TransformerConfig& model, std::int64_t micro_batch,
-                   const LayerPartition& partition, Dtype dtype);
+                   const LayerPartition& partition, Dtype dtype,
+                   CrossEntropyFusion loss = CrossEntropyFusion::none);
 
 // FLOPs of one training step (forward and backward, no recompute) per token, summed over the
 // model's GEMM and attention kernels: the "model FLOPs" that MFU divides by. Causal attention

@@ -262,7 +262,7 @@ LayerCosts layer_costs(const TrainingJob& job, const ComputeModel& compute,
   costs.embedding.forward = {e.forward_s, embedding_collective};
   costs.embedding.backward = {e.backward_s(), 0};
   costs.embedding.weight_gradient = costs.embedding.backward;
-  const Block output = output_block(m, mb, partition, dtype);
+  const Block output = framework_output_block(job);
   const BlockTimes o = block_times(compute, output);
   costs.output.forward = {o.forward_s, 0};
   // The output head's collective follows its backward as any block's (tp_after).

@@ -114,7 +114,14 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
         "(Transformer Engine); each fp8 GEMM's input, weights and output gradient cast to fp8 "
         "with " +
         std::string(to_string(f.fp8_recipe)) + " scaling, the weights " +
-        (f.fp8_weight_cache ? "once per step" : "every micro-batch"));
+        (f.fp8_weight_cache ? "once per step" : "every micro-batch") +
+        (f.fp8_cast_fusion == Fp8CastFusion::norm
+             ? ", the QKV and FC1 inputs written by their norm (LayerNormLinear)"
+             : ""));
+  }
+  if (job.framework.cross_entropy_fusion != CrossEntropyFusion::none) {
+    notes.push_back("the loss: fused cross-entropy (" +
+                    std::string(to_string(job.framework.cross_entropy_fusion)) + ")");
   }
   return notes;
 }

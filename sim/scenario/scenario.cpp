@@ -524,6 +524,10 @@ void read_framework(MapReader& top, Scenario& s) {
     spec.fp8_recipe = *v;
   if (auto v = f.boolean("fp8_weight_cache"))
     spec.fp8_weight_cache = *v;
+  if (auto v = f.enumeration("fp8_cast_fusion", fp8_cast_fusion_names))
+    spec.fp8_cast_fusion = *v;
+  if (auto v = f.enumeration("cross_entropy_fusion", cross_entropy_fusion_names))
+    spec.cross_entropy_fusion = *v;
   f.finish();
 }
 

@@ -50,7 +50,7 @@ std::vector<double> layer_times_s(const TrainingJob& job, const ComputeModel& co
     }
   }
   const Block embedding = embedding_block(job.model, t.micro_batch, partition, t.dtype);
-  const Block output = output_block(job.model, t.micro_batch, partition, t.dtype);
+  const Block output = framework_output_block(job);
   times.front() += time_of(embedding.forward, compute) + time_of(embedding.backward(), compute);
   times.back() += time_of(output.forward, compute) + time_of(output.backward(), compute);
   return times;

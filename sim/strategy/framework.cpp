@@ -65,6 +65,13 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       "micro-batch (megatron/core/pipeline_parallel/schedules.py) and its TE modules pass "
       "is_first_microbatch, so Transformer Engine casts the weights once per step "
       "(megatron/core/extensions/transformer_engine.py)";
+  std::string cast_fusion_source =
+      "every fp8 GEMM a te.Linear, which casts its input itself "
+      "(transformer_engine/pytorch/module/linear.py)";
+  std::string cross_entropy_source =
+      "the loss in fp32 pass by pass (Megatron's vocab_parallel_cross_entropy, "
+      "megatron/core/tensor_parallel/cross_entropy.py; PyTorch's cross_entropy moves about as "
+      "much)";
   switch (framework) {
     case Framework::megatron_lm_2021:
       // Megatron-LM v2 (Narayanan et al. 2021) and v3 (Korthikanti et al. 2022).
@@ -129,6 +136,23 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "Megatron-Core's p2p_communication.py sends whole tensors (sequence "
           "parallelism already splits them)";
       prefetch_source = "no ZeRO-3 in Megatron-Core (FSDP is a separate framework)";
+      s.fp8_cast_fusion = Fp8CastFusion::norm;
+      cast_fusion_source =
+          "Megatron-Core's Transformer Engine layer spec (megatron/core/models/gpt/"
+          "gpt_layer_specs.py, get_gpt_layer_with_transformer_engine_spec) builds linear_qkv and "
+          "linear_fc1 as TELayerNormColumnParallelLinear (Transformer Engine's LayerNormLinear: "
+          "the norm writes the fp8 input), linear_proj and linear_fc2 as TERowParallelLinear "
+          "(te.Linear: a cast of their input), the activation as Megatron's own bf16 kernel "
+          "(bias_swiglu_impl, bias_gelu_impl), so no activation writes fp8; Megatron-Bridge's "
+          "performance scripts turn off use_transformer_engine_op_fuser "
+          "(scripts/performance/utils/helpers.py)";
+      cross_entropy_source =
+          "off unless passed: cross_entropy_loss_fusion False, cross_entropy_fusion_impl "
+          "'native' (megatron/core/model_parallel_config.py); Megatron-Bridge's GPTModelProvider "
+          "turns it on and its Llama and DeepSeek providers and performance scripts set "
+          "cross_entropy_fusion_impl 'te' (src/megatron/bridge/models/gpt_provider.py, "
+          "scripts/performance/utils/helpers.py at 023702a1d), written as cross_entropy_fusion: "
+          "te";
       break;
     case Framework::deepspeed:
       d.overlap_grad_reduce = zero >= 3;
@@ -224,6 +248,14 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "Composer v0.17's amp_fp8 runs te.fp8_autocast with DelayedScaling (HYBRID, amax "
           "history 16; composer/core/precision.py, get_precision_context)";
       s.fp8_weight_cache = false;
+      cast_fusion_source =
+          "llm-foundry's fc_type te makes every linear layer a te.Linear, its ffn_type mptmlp "
+          "(the default; submit_benchmarks.py sets only fc_type) and its norm "
+          "low_precision_layernorm are PyTorch's: each fp8 GEMM casts its input "
+          "(llmfoundry/models/layers/ffn.py, attention.py at b2a43a147)";
+      cross_entropy_source =
+          "MPT's loss_fn fused_crossentropy is flash-attn's xentropy kernel, not modelled: "
+          "counted as the fp32 passes";
       weight_cache_source =
           "llm-foundry's fc_type te (submit_benchmarks.py sets it for fp8 on H100) builds "
           "Wqkv, out_proj, up_proj and down_proj as te.Linear and calls them without "
@@ -265,7 +297,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("optimizer_step", to_string(s.optimizer_step), optimizer_source) +
       line("optimizer_wrapper_passes", yes_no(s.optimizer_wrapper_passes), wrapper_source) +
       line("fp8_recipe", to_string(s.fp8_recipe), recipe_source) +
-      line("fp8_weight_cache", yes_no(s.fp8_weight_cache), weight_cache_source);
+      line("fp8_weight_cache", yes_no(s.fp8_weight_cache), weight_cache_source) +
+      line("fp8_cast_fusion", to_string(s.fp8_cast_fusion), cast_fusion_source) +
+      line("cross_entropy_fusion", to_string(s.cross_entropy_fusion), cross_entropy_source);
   return d;
 }
 

@@ -144,6 +144,13 @@ struct FrameworkSpec {
   // step's other micro-batches (Transformer Engine's is_first_microbatch, which Megatron-Core
   // passes); without it every micro-batch casts them again.
   bool fp8_weight_cache = true;
+  // fp8 training only: which kernels write their fp8 GEMMs' inputs themselves (Fp8CastFusion,
+  // models/transformer.hpp): `norm` where the transformer layer is built from Transformer
+  // Engine's LayerNormLinear, `none` where every linear layer is a te.Linear.
+  Fp8CastFusion fp8_cast_fusion = Fp8CastFusion::none;
+  // The loss's kernels (CrossEntropyFusion, models/transformer.hpp): Megatron's fp32 passes, or
+  // the fused kernels of --cross-entropy-loss-fusion with --cross-entropy-fusion-impl.
+  CrossEntropyFusion cross_entropy_fusion = CrossEntropyFusion::none;
 };
 
 // One setting's default for a framework, with where it comes from.

@@ -53,6 +53,7 @@ Fp8CastSettings fp8_cast_settings(const TrainingJob& job) {
       job.framework.fp8_weight_cache
           ? 1.0 / static_cast<double>(std::max(1, microbatches_per_replica(job)))
           : 1.0;
+  casts.fusion = job.framework.fp8_cast_fusion;
   casts.hidden = job.model.hidden;
   casts.sequence_shards = p.sequence_parallel ? p.tp : 1;
   return casts;
@@ -74,6 +75,12 @@ LayerWork framework_transformer_layer(const TrainingJob& job) {
   return work;
 }
 
+Block framework_output_block(const TrainingJob& job) {
+  const ParallelismSpec& p = job.parallelism;
+  return output_block(job.model, job.training.micro_batch, {p.tp, p.cp, p.sequence_parallel, p.ep},
+                      job.training.dtype, job.framework.cross_entropy_fusion);
+}
+
 }  // namespace scaleplan
 
 namespace scaleplan::plan_detail {
@@ -84,7 +91,7 @@ Blocks make_blocks(Plan& plan, const TrainingJob& job) {
   Blocks b;
   b.layer = framework_transformer_layer(job);
   b.embedding = embedding_block(job.model, job.training.micro_batch, partition, job.training.dtype);
-  b.output = output_block(job.model, job.training.micro_batch, partition, job.training.dtype);
+  b.output = framework_output_block(job);
   b.attention_forward = plan.add_block({"attention forward", b.layer.attention.forward});
   b.attention_backward = plan.add_block({"attention backward", b.layer.attention.backward()});
   b.attention_core_recompute =

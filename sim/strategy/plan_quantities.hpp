@@ -143,10 +143,13 @@ Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters)
 // attention and MLP blocks carry the casts of their fp8 GEMMs' operands (add_fp8_casts with
 // fp8_cast_settings); the MoE experts' GEMMs (moe_mlp) are not given them.
 LayerWork framework_transformer_layer(const TrainingJob& job);
-// How fp8 training of `job` casts its GEMMs' operands (framework.fp8_recipe and
-// fp8_weight_cache): with the cache, the weights' cast of the step's first micro-batch spread
+// How fp8 training of `job` casts its GEMMs' operands (framework.fp8_recipe, fp8_weight_cache
+// and fp8_cast_fusion): with the cache, the weights' cast of the step's first micro-batch spread
 // over the pipeline's micro-batches (the step's total is the same).
 Fp8CastSettings fp8_cast_settings(const TrainingJob& job);
+// The output head of the job's last stage (output_block) with its framework's loss kernels
+// (framework.cross_entropy_fusion).
+Block framework_output_block(const TrainingJob& job);
 
 // Static memory of a rank of a stage that holds `stage_params` (static_memory_of_stage).
 StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit& stage_params);

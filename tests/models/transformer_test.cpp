@@ -253,18 +253,118 @@ TEST(Transformer, Fp8CastsEachGemmsInputWeightsAndOutputGradient) {
                    tokens * 6144 * 6);
   EXPECT_DOUBLE_EQ(named(cs.attention.backward_input, "attn_proj_grad_fp8_cast").bytes,
                    tokens * 4096 * 6);
-  // Sequence parallelism over tp 2: QKV's normed input is cast on the rank's half of the
-  // sequence (before the all-gather); the output projection's input (k = 4096 / 2) is whole.
+  // Sequence parallelism over tp 2: QKV's normed input is cast without its transpose on the
+  // rank's half of the sequence (read 2, write 1), all-gathered in fp8 and transposed whole in
+  // the weight gradient (read 1, write 1); so is the output projection's output gradient
+  // (n = 4096, reduce-scattered forward, all-gathered backward). The output projection's input
+  // (k = 4096 / 2) and QKV's output gradient (n = 6144 / 2) are whole: cast-transposed, 4.
   LayerWork sp = transformer_layer(m, 1, {2, 1, true}, Dtype::fp8);
+  const std::size_t sp_weight_gradient = sp.attention.backward_weight.size();
   add_fp8_casts(sp.attention, {Fp8Recipe::delayed, 1.0, 4096, 2});
-  EXPECT_DOUBLE_EQ(named(sp.attention.forward, "qkv_input_fp8_cast").bytes, tokens / 2 * 4096 * 4);
+  EXPECT_DOUBLE_EQ(named(sp.attention.forward, "qkv_input_fp8_cast").bytes, tokens / 2 * 4096 * 3);
+  EXPECT_DOUBLE_EQ(named(sp.attention.backward_weight, "qkv_input_fp8_transpose").bytes,
+                   tokens * 4096 * 2);
   EXPECT_DOUBLE_EQ(named(sp.attention.forward, "attn_proj_input_fp8_cast").bytes,
                    tokens * 2048 * 4);
+  EXPECT_DOUBLE_EQ(named(sp.attention.backward_input, "attn_proj_grad_fp8_cast").bytes,
+                   tokens / 2 * 4096 * 3);
+  EXPECT_DOUBLE_EQ(named(sp.attention.backward_weight, "attn_proj_grad_fp8_transpose").bytes,
+                   tokens * 4096 * 2);
+  EXPECT_DOUBLE_EQ(named(sp.attention.backward_input, "qkv_grad_fp8_cast").bytes,
+                   tokens * 3072 * 4);
+  EXPECT_EQ(sp.attention.backward_weight.size(), sp_weight_gradient + 2);
   // bf16 GEMMs get no casts.
   LayerWork bf16 = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
   const std::size_t bf16_forward = bf16.mlp.forward.size();
   add_fp8_casts(bf16.mlp, {Fp8Recipe::current, 1.0, 4096, 1});
   EXPECT_EQ(bf16.mlp.forward.size(), bf16_forward);
+}
+
+TEST(Transformer, Fp8InputsOfLayerNormLinearComeFromTheNorm) {
+  // Llama 3 8B's MLP (h 4096, FC1 width 28672, FC2 input 14336 wide), 8192 tokens, no tensor
+  // parallelism, FC1 a LayerNormLinear (fusion `norm`), FC2 a te.Linear.
+  const auto m = *transformer_preset("llama3-8b");
+  const double tokens = 8192, h = 4096;
+  const LayerWork plain = transformer_layer(m, 1, {1, 1, false}, Dtype::fp8);
+  // The bf16 norm reads 2 and writes 2 bytes an element.
+  ASSERT_DOUBLE_EQ(named(plain.mlp.forward, "mlp_norm").bytes, tokens * h * 4);
+  // Delayed scaling: the norm writes fp8 (read 2, write 1: 3 bytes an element), no cast of
+  // FC1's input runs, its transpose is a pass of its own (read 1, write 1). FC1's input costs
+  // 3 + 2 = 5 bytes an element with the norm where the norm and a cast cost 4 + 4 = 8. FC2's
+  // input (written by Megatron's bf16 activation) keeps its cast-transpose, 4.
+  LayerWork fused = plain;
+  add_fp8_casts(fused.mlp, {Fp8Recipe::delayed, 1.0, 4096, 1, Fp8CastFusion::norm});
+  EXPECT_DOUBLE_EQ(named(fused.mlp.forward, "mlp_norm").bytes, tokens * h * 3);
+  for (const Kernel& k : fused.mlp.forward)
+    EXPECT_NE(k.name, "fc1_input_fp8_cast");
+  EXPECT_DOUBLE_EQ(named(fused.mlp.forward, "fc1_input_fp8_transpose").bytes, tokens * h * 2);
+  EXPECT_DOUBLE_EQ(named(fused.mlp.forward, "fc2_input_fp8_cast").bytes, tokens * 14336 * 4);
+  // The weights and the output gradients are cast as before: 4 bytes an element.
+  EXPECT_DOUBLE_EQ(named(fused.mlp.forward, "fc1_weight_fp8_cast").bytes, 28672.0 * h * 4);
+  EXPECT_DOUBLE_EQ(named(fused.mlp.backward_input, "fc1_grad_fp8_cast").bytes, tokens * 28672 * 4);
+  // Current scaling: the norm writes bf16 and its amax in one pass (4 bytes, as bf16); the
+  // cast-transpose after it skips the amax read: 2 + 1 + 1 = 4 where a te.Linear's is 6.
+  LayerWork current = plain;
+  add_fp8_casts(current.mlp, {Fp8Recipe::current, 1.0, 4096, 1, Fp8CastFusion::norm});
+  EXPECT_DOUBLE_EQ(named(current.mlp.forward, "mlp_norm").bytes, tokens * h * 4);
+  EXPECT_DOUBLE_EQ(named(current.mlp.forward, "fc1_input_fp8_cast").bytes, tokens * h * 4);
+  EXPECT_DOUBLE_EQ(named(current.mlp.forward, "fc2_input_fp8_cast").bytes, tokens * 14336 * 6);
+  // Sequence parallelism over tp 2, delayed: the norm on the rank's half writes fp8 (2 x 2 / 2
+  // - 1 / 2 = 1.5 bytes per element of the whole), gathered in fp8, transposed whole in the
+  // weight gradient (2): QKV's input 3.5 bytes an element of the whole where a te.Linear's
+  // costs 2 (norm) + 1.5 (cast) + 2 (transpose) = 5.5.
+  LayerWork sp = transformer_layer(m, 1, {2, 1, true}, Dtype::fp8);
+  add_fp8_casts(sp.attention, {Fp8Recipe::delayed, 1.0, 4096, 2, Fp8CastFusion::norm});
+  EXPECT_DOUBLE_EQ(named(sp.attention.forward, "attn_norm").bytes, tokens * h * 1.5);
+  EXPECT_DOUBLE_EQ(named(sp.attention.backward_weight, "qkv_input_fp8_transpose").bytes,
+                   tokens * h * 2);
+  for (const Kernel& k : sp.attention.forward) {
+    EXPECT_NE(k.name, "qkv_input_fp8_cast");
+    EXPECT_NE(k.name, "qkv_input_fp8_transpose");
+  }
+  // MLA (DeepSeek-V3: q_lora_rank 1536, kv_lora_rank 512, 4096 tokens): q_up and kv_up are
+  // LayerNormLinear after the latent norms (one latent_norm kernel, 2 + 2 bytes over 1536 + 512
+  // elements a token): it writes fp8 (3 bytes), their inputs' transposes are passes of their
+  // own; the down-projections read the input norm's output through a te.Linear: a cast, 4.
+  const auto ds = *transformer_preset("deepseek-v3");
+  const double ds_tokens = 4096;
+  LayerWork mla = transformer_layer(ds, 1, {1, 1, false}, Dtype::fp8);
+  ASSERT_DOUBLE_EQ(named(mla.attention.forward, "latent_norm").bytes, ds_tokens * 2048 * 4);
+  add_fp8_casts(mla.attention, {Fp8Recipe::delayed, 1.0, 7168, 1, Fp8CastFusion::norm});
+  EXPECT_DOUBLE_EQ(named(mla.attention.forward, "latent_norm").bytes, ds_tokens * 2048 * 3);
+  EXPECT_DOUBLE_EQ(named(mla.attention.forward, "q_up_input_fp8_transpose").bytes,
+                   ds_tokens * 1536 * 2);
+  EXPECT_DOUBLE_EQ(named(mla.attention.forward, "kv_up_input_fp8_transpose").bytes,
+                   ds_tokens * 512 * 2);
+  EXPECT_DOUBLE_EQ(named(mla.attention.forward, "q_down_input_fp8_cast").bytes,
+                   ds_tokens * 7168 * 4);
+  // Without fp8 GEMMs nothing changes, the norm included.
+  LayerWork bf16 = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
+  add_fp8_casts(bf16.mlp, {Fp8Recipe::delayed, 1.0, 4096, 1, Fp8CastFusion::norm});
+  EXPECT_DOUBLE_EQ(named(bf16.mlp.forward, "mlp_norm").bytes, tokens * h * 4);
+}
+
+TEST(Transformer, FusedCrossEntropyMovesLessPerLogit) {
+  // bf16 logits (2 bytes). Megatron-Core's native fusion (fused_cross_entropy.py): the fp32
+  // copy with its max (read 2, write 4), the subtraction, exp and sum in one pass (read 4, write
+  // 4), the division in place (8): 22 forward; the gradient read in fp32 and written in bf16:
+  // 6 backward. Transformer Engine's Triton kernels: the logits read for the online softmax
+  // (2), read again and the gradient written over them (2 + 2): 6 forward; the gradient scaled
+  // in place by the per-token loss gradient (read 2, write 2): 4 backward. Megatron's passes:
+  // 38 and 14.
+  EXPECT_DOUBLE_EQ(cross_entropy_forward_bytes(CrossEntropyFusion::none, 2), 38);
+  EXPECT_DOUBLE_EQ(cross_entropy_backward_bytes(CrossEntropyFusion::none, 2), 14);
+  EXPECT_DOUBLE_EQ(cross_entropy_forward_bytes(CrossEntropyFusion::native, 2), 22);
+  EXPECT_DOUBLE_EQ(cross_entropy_backward_bytes(CrossEntropyFusion::native, 2), 6);
+  EXPECT_DOUBLE_EQ(cross_entropy_forward_bytes(CrossEntropyFusion::te, 2), 6);
+  EXPECT_DOUBLE_EQ(cross_entropy_backward_bytes(CrossEntropyFusion::te, 2), 4);
+  // In the output head, over tokens x the local vocabulary (micro-batch 2 of 8192 tokens,
+  // 128256 / 2 entries on each of tp 2).
+  const auto m = *transformer_preset("llama3-8b");
+  const double logits = 2.0 * 8192 * (128256 / 2);
+  const Block te = output_block(m, 2, {2, 1, true}, Dtype::fp8, CrossEntropyFusion::te);
+  EXPECT_DOUBLE_EQ(named(te.forward, "cross_entropy").bytes, logits * 6);
+  EXPECT_DOUBLE_EQ(named(te.backward_input, "cross_entropy_backward").bytes, logits * 4);
 }
 
 TEST(Transformer, CrossEntropyMovesEveryFp32PassOverTheLogits) {
@@ -283,8 +383,12 @@ TEST(Transformer, CrossEntropyMovesEveryFp32PassOverTheLogits) {
   EXPECT_DOUBLE_EQ(named(fp8.forward, "cross_entropy").bytes,
                    named(out.forward, "cross_entropy").bytes);
   // fp32 logits skip nothing but move 4-byte elements where bf16 ones move 2.
-  EXPECT_DOUBLE_EQ(cross_entropy_forward_bytes(4) - cross_entropy_forward_bytes(2), 2);
-  EXPECT_DOUBLE_EQ(cross_entropy_backward_bytes(4) - cross_entropy_backward_bytes(2), 2);
+  EXPECT_DOUBLE_EQ(cross_entropy_forward_bytes(CrossEntropyFusion::none, 4) -
+                       cross_entropy_forward_bytes(CrossEntropyFusion::none, 2),
+                   2);
+  EXPECT_DOUBLE_EQ(cross_entropy_backward_bytes(CrossEntropyFusion::none, 4) -
+                       cross_entropy_backward_bytes(CrossEntropyFusion::none, 2),
+                   2);
 }
 
 TEST(Transformer, ModelFlopsCountHalfOfCausalAttention) {

@@ -123,12 +123,27 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer})
     EXPECT_EQ(framework_defaults(f, Dtype::bf16, 1).spec.moe_dispatcher, MoeDispatcher::all_to_all);
-  // Every framework names a source for every setting: sixteen lines.
+  // fp8 GEMM inputs written by their norm where Megatron-Core builds the layer from Transformer
+  // Engine's LayerNormLinear (Megatron-Core, NeMo), not where every layer is a te.Linear. The
+  // fused cross-entropy is off by default everywhere (Megatron-Core's default; Megatron-Bridge's
+  // files turn it on).
+  for (Framework f :
+       {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
+        Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
+    const bool layernorm_linear = f == Framework::megatron_core || f == Framework::nemo;
+    EXPECT_EQ(framework_defaults(f, Dtype::fp8, 1).spec.fp8_cast_fusion,
+              layernorm_linear ? Fp8CastFusion::norm : Fp8CastFusion::none)
+        << to_string(f);
+    EXPECT_EQ(framework_defaults(f, Dtype::fp8, 1).spec.cross_entropy_fusion,
+              CrossEntropyFusion::none);
+  }
+  EXPECT_EQ(FrameworkSpec{}.fp8_cast_fusion, Fp8CastFusion::none);
+  // Every framework names a source for every setting: eighteen lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 16) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 18) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -737,6 +752,20 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
                      "s.yaml", catalog);
   EXPECT_EQ(s.job.framework.fp8_recipe, Fp8Recipe::current);
   EXPECT_FALSE(s.job.framework.fp8_weight_cache);
+  EXPECT_EQ(s.job.framework.fp8_cast_fusion, Fp8CastFusion::norm);
+  EXPECT_EQ(s.job.framework.cross_entropy_fusion, CrossEntropyFusion::none);
+  s = parse_scenario(std::string(scenario_text) +
+                         "framework: {name: megatron-core, fp8_cast_fusion: none,\n"
+                         "            cross_entropy_fusion: te}\n",
+                     "s.yaml", catalog);
+  EXPECT_EQ(s.job.framework.fp8_cast_fusion, Fp8CastFusion::none);
+  EXPECT_EQ(s.job.framework.cross_entropy_fusion, CrossEntropyFusion::te);
+  s = parse_scenario(std::string(scenario_text) +
+                         "framework: {name: composer, fp8_cast_fusion: norm,\n"
+                         "            cross_entropy_fusion: native}\n",
+                     "s.yaml", catalog);
+  EXPECT_EQ(s.job.framework.fp8_cast_fusion, Fp8CastFusion::norm);
+  EXPECT_EQ(s.job.framework.cross_entropy_fusion, CrossEntropyFusion::native);
 }
 
 TEST(Framework, Fp8CastsFollowTheRecipeAndTheWeightCache) {
@@ -756,10 +785,35 @@ TEST(Framework, Fp8CastsFollowTheRecipeAndTheWeightCache) {
   casts = fp8_cast_settings(job);
   EXPECT_DOUBLE_EQ(casts.weight_casts_per_micro_batch, 1.0);
   EXPECT_EQ(casts.recipe, Fp8Recipe::current);
+  EXPECT_EQ(casts.fusion, Fp8CastFusion::none);
+  job.framework.fp8_cast_fusion = Fp8CastFusion::norm;
+  EXPECT_EQ(fp8_cast_settings(job).fusion, Fp8CastFusion::norm);
   // The layer as the framework runs it carries the casts under fp8 only.
+  job.framework.fp8_cast_fusion = Fp8CastFusion::none;
   const std::size_t fp8_kernels = framework_transformer_layer(job).mlp.forward.size();
   job.training.dtype = Dtype::bf16;
   EXPECT_EQ(framework_transformer_layer(job).mlp.forward.size() + 4, fp8_kernels);
+}
+
+TEST(Framework, TheOutputHeadRunsTheFrameworksLoss) {
+  // The last stage's loss kernel follows framework.cross_entropy_fusion: Transformer Engine's
+  // Triton kernels move 3 bf16 elements a logit forward (read, read, write) against Megatron's
+  // fp32 passes' 2 + 4 + 4 + 8 + 8 + 4 + 8 = 38 bytes.
+  TrainingJob job = small_job(1, 1, 8, 1);
+  job.training.dtype = Dtype::bf16;
+  const double plain = [&] {
+    for (const Kernel& k : framework_output_block(job).forward) {
+      if (k.name == "cross_entropy")
+        return k.bytes;
+    }
+    return 0.0;
+  }();
+  job.framework.cross_entropy_fusion = CrossEntropyFusion::te;
+  for (const Kernel& k : framework_output_block(job).forward) {
+    if (k.name == "cross_entropy") {
+      EXPECT_DOUBLE_EQ(k.bytes, plain * 6 / 38);
+    }
+  }
 }
 
 TEST(Framework, BadValuesAreErrorsAtTheirKeySayingWhatIsValid) {
@@ -782,6 +836,14 @@ TEST(Framework, BadValuesAreErrorsAtTheirKeySayingWhatIsValid) {
                                "framework: {name: composer, optimizer_step: foreach}\n");
   EXPECT_NE(e.find("framework.optimizer_step: "), std::string::npos) << e;
   EXPECT_NE(e.find("fused or unfused"), std::string::npos) << e;
+  e = test::scenario_errors_of(std::string(scenario_text) +
+                               "framework: {name: nemo, fp8_cast_fusion: activation}\n");
+  EXPECT_NE(e.find("s.yaml:6:42: framework.fp8_cast_fusion: "), std::string::npos) << e;
+  EXPECT_NE(e.find("none or norm"), std::string::npos) << e;
+  e = test::scenario_errors_of(std::string(scenario_text) +
+                               "framework: {name: nemo, cross_entropy_fusion: true}\n");
+  EXPECT_NE(e.find("framework.cross_entropy_fusion: "), std::string::npos) << e;
+  EXPECT_NE(e.find("none, native or te"), std::string::npos) << e;
   e = test::scenario_errors_of(std::string(scenario_text) +
                                "framework: {name: fsdp, overlap: true}\n");
   EXPECT_NE(e.find("framework.overlap: unknown key"), std::string::npos) << e;
