@@ -118,8 +118,8 @@ CollectiveFitOutcome CollectiveCalibration::time(CollectiveOp op, const Collecti
   const double latency_s = (1 - weight) * lower.latency_s + weight * upper.latency_s;
   const double seconds_per_bus_byte =
       (1 - weight) * lower.seconds_per_bus_byte + weight * upper.seconds_per_bus_byte;
-  return {FittedCollectiveTime{latency_s, bytes * bus_bandwidth_factor(op, shape.ranks) *
-                                              seconds_per_bus_byte},
+  return {FittedCollectiveTime{
+              latency_s, bytes * bus_bandwidth_factor(op, shape.ranks) * seconds_per_bus_byte},
           "between the " + fit_name(*b.lower) + " and the " + fit_name(*b.upper)};
 }
 

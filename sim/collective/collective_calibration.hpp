@@ -62,8 +62,7 @@ class CollectiveCalibration {
   // the all-gather output, the reduce-scatter input, the all-to-all send buffer, the broadcast
   // buffer, the send/recv message). A shape measured by several fits (other algorithms) takes the
   // first in the profile's order. `shape.ranks` must be at least 2.
-  CollectiveFitOutcome time(CollectiveOp op, const CollectiveGroupShape& shape,
-                            double bytes) const;
+  CollectiveFitOutcome time(CollectiveOp op, const CollectiveGroupShape& shape, double bytes) const;
 
   bool empty() const { return fits_.empty(); }
 

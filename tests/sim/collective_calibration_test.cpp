@@ -81,9 +81,8 @@ TEST(CollectiveCalibration, InterpolatingBetweenTwoRingsGivesTheRingBetweenThem)
   // whatever n. Measured at 2 ranks (latency 4 us) and 8 ranks (28 us); at 5 ranks the weight is
   // (5 − 2) / (8 − 2) = 0.5: latency 16 us = 2 · 4 · 2 us, and 1 MB · 2·4/5 / 5 GB/s = 320 us, the
   // ring of 5 ranks itself.
-  const CollectiveCalibration calibration(
-      {line_fit(CollectiveOp::all_reduce, 2, 1, 4e-6, 5e9),
-       line_fit(CollectiveOp::all_reduce, 8, 1, 28e-6, 5e9)});
+  const CollectiveCalibration calibration({line_fit(CollectiveOp::all_reduce, 2, 1, 4e-6, 5e9),
+                                           line_fit(CollectiveOp::all_reduce, 8, 1, 28e-6, 5e9)});
   CollectiveFitOutcome five = calibration.time(CollectiveOp::all_reduce, {5, 1, true}, 1e6);
   ASSERT_TRUE(five.time);
   EXPECT_NEAR(five.time->latency_s, 16e-6, 1e-18);
@@ -218,9 +217,8 @@ TEST(CollectiveCalibration, MessagesTakeTheTwoRankSendRecvFitAndOtherKindsTheNet
   recv.stream = Stream::pp_recv_prev;
   recv.peer = 0;
   plan.ranks[1].ops.push_back(recv);
-  const CollectiveCalibration calibration(
-      {line_fit(CollectiveOp::send_recv, 2, 1, 5e-6, 2e9),
-       line_fit(CollectiveOp::all_reduce, 2, 1, 10e-6, 2e9)});
+  const CollectiveCalibration calibration({line_fit(CollectiveOp::send_recv, 2, 1, 5e-6, 2e9),
+                                           line_fit(CollectiveOp::all_reduce, 2, 1, 10e-6, 2e9)});
   const RooflineModel compute(test::test_device());
   SimulationOptions options;
   options.collective_calibration = &calibration;
@@ -235,11 +233,11 @@ TEST(CollectiveCalibration, MessagesTakeTheTwoRankSendRecvFitAndOtherKindsTheNet
     plan.ranks[static_cast<std::size_t>(r)].ops.push_back(gather);
   }
   const SimulationResult both = simulate(plan, topology, compute, options);
-  EXPECT_EQ(both.communication_by_fit,
-            (std::map<std::string, std::uint64_t>{
-                {"all-gather on 2 ranks / 1 node: network model, no all-gather fit in the profile",
-                 1},
-                {"send-recv on 2 ranks / 1 node: fit mpi 2 ranks / 1 node", 1}}));
+  EXPECT_EQ(
+      both.communication_by_fit,
+      (std::map<std::string, std::uint64_t>{
+          {"all-gather on 2 ranks / 1 node: network model, no all-gather fit in the profile", 1},
+          {"send-recv on 2 ranks / 1 node: fit mpi 2 ranks / 1 node", 1}}));
   EXPECT_GT(both.step_time_s, 529.288e-6);
   EXPECT_LT(both.step_time_s, 529.288e-6 + 100e-6);
 }
