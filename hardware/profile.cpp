@@ -98,11 +98,15 @@ double GemmProfile::highest_flops_per_s() const {
 namespace {
 
 // The last regime that starts at or below the size; sizes below the first take the first.
-double regime_time_s(const std::vector<CollectiveSegment>& segments, double bytes) {
+const CollectiveSegment& size_regime(const std::vector<CollectiveSegment>& segments, double bytes) {
   auto regime = std::upper_bound(
       segments.begin(), segments.end(), bytes,
       [](double b, const CollectiveSegment& segment) { return b < segment.from_bytes; });
-  const CollectiveSegment& s = regime == segments.begin() ? segments.front() : *std::prev(regime);
+  return regime == segments.begin() ? segments.front() : *std::prev(regime);
+}
+
+double regime_time_s(const std::vector<CollectiveSegment>& segments, double bytes) {
+  const CollectiveSegment& s = size_regime(segments, bytes);
   return s.latency_s + bytes * s.seconds_per_byte;
 }
 
@@ -116,6 +120,13 @@ double BandwidthProfile::time_s(double bytes) const {
 
 std::string group_text(int ranks, int nodes) {
   return counted(ranks, "rank") + " / " + counted(nodes, "node");
+}
+
+CollectiveSegment CollectiveProfile::regime(double bytes) const {
+  if (segments.empty()) {
+    return {0, latency_s.value, bus_bandwidth_factor(op, ranks) / bus_bandwidth_bytes_per_s.value};
+  }
+  return size_regime(segments, bytes);
 }
 
 double CollectiveProfile::time_s(double bytes) const {

@@ -162,6 +162,9 @@ struct CollectiveProfile {
   std::optional<int> nics_per_node;
   std::vector<CollectiveSegment> segments;  // smallest first; empty: one line
 
+  // The line that times `bytes`: its size regime (the first for sizes below it), or the one line
+  // of a fit without regimes (seconds_per_byte: the bus-bandwidth factor over the bus bandwidth).
+  CollectiveSegment regime(double bytes) const;
   double time_s(double bytes) const;
 };
 

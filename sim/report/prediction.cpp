@@ -269,8 +269,9 @@ ClusterNetwork prepare_network(const ClusterSpec& cluster, const Catalog& catalo
                                const Profile* profile, const std::string& profile_name) {
   EffectiveCluster effective = effective_cluster(cluster, catalog, profile, profile_name);
   Topology topology = calibrate_latencies(effective, Topology(effective.cluster));
-  return ClusterNetwork{std::move(topology), std::move(effective.description),
-                        effective.collective_step_latency_s};
+  return ClusterNetwork{
+      std::move(topology), std::move(effective.description), effective.collective_step_latency_s,
+      CollectiveCalibration(profile ? profile->collectives : std::vector<CollectiveProfile>{})};
 }
 
 std::unique_ptr<ComputeModel> make_compute_model(const DeviceSpec& device, const Profile* profile,
@@ -603,6 +604,7 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
   const ClusterNetwork& network = inputs.network;
   SimulationOptions options;
   options.collective_step_latency_s = network.collective_step_latency_s;
+  options.collective_calibration = &network.collective_calibration;
   options.network_model = inputs.settings.network_model;
   const auto devices = static_cast<std::size_t>(cluster.device_count());
   const auto& slowdowns = cluster.slowdowns;
@@ -690,6 +692,7 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
   p.flow_source_budget = options.flow_source_budget;
   p.network_size = network.topology.vertex_count() + network.topology.link_count();
   p.collectives_by_algorithm = sim.collectives_by_algorithm;
+  p.communication_by_fit = sim.communication_by_fit;
   std::vector<LinkUsage> links;
   for (LinkId id = 0; id < sim.link_bytes.size(); ++id) {
     if (sim.link_bytes[id] <= 0)

@@ -194,6 +194,9 @@ struct Prediction {
   double flow_source_budget = 0;   // see SimulationOptions
   std::size_t network_size = 0;    // vertices + links
   std::map<std::string, std::uint64_t> collectives_by_algorithm;
+  // With a profile's collective fits: the collectives and messages by what timed them, a fit or
+  // the network model and why (SimulationResult::communication_by_fit). Empty otherwise.
+  std::map<std::string, std::uint64_t> communication_by_fit;
   std::vector<LinkUsage> busiest_links;  // at most 10, busiest first
   std::vector<LinkTier> link_tiers;      // the network's tiers in link_tier's order
   // When the plan does not fit and the caller asked (changes_that_fit): what would make it fit,
@@ -262,6 +265,9 @@ struct ClusterNetwork {
   Topology topology;
   std::string link_bandwidths;  // EffectiveCluster::description
   double collective_step_latency_s = 0;
+  // The profile's collective fits, which time the collectives and messages whose kind and group
+  // shape they cover (SimulationOptions::collective_calibration); empty without a profile.
+  CollectiveCalibration collective_calibration;
 };
 // Throws TopologyError when the cluster's network cannot be built.
 ClusterNetwork prepare_network(const ClusterSpec& cluster, const Catalog& catalog,

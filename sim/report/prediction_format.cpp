@@ -259,6 +259,12 @@ std::string format_text(const Prediction& p, bool with_links) {
     out += "\nnote: " + note + "\n";
   out += "\ncompute model: " + p.compute_model + "\n";
   out += "links:         " + p.link_bandwidths + "\n";
+  if (!p.communication_by_fit.empty()) {
+    std::string timed;
+    for (const auto& [basis, launched] : p.communication_by_fit)
+      timed += (timed.empty() ? "" : "; ") + basis + fmt::format(", {} launched", launched);
+    out += "collectives:   " + timed + "\n";
+  }
   out += "simulated:     " + simulation_text(p) + "\n";
   return printable_text(out);
 }
@@ -389,6 +395,8 @@ nlohmann::json to_json(const Prediction& p) {
 
 std::string format_json(const Prediction& prediction) {
   nlohmann::json j = to_json(prediction);
+  if (!prediction.communication_by_fit.empty())
+    j["communication_by_fit"] = prediction.communication_by_fit;
   if (!prediction.ranks_differ.empty())
     j["simulation"]["ranks_differ"] = prediction.ranks_differ;
   if (const auto& b = prediction.step_bound) {

@@ -108,18 +108,29 @@ const AlphaBetaTransferModel::Cost& AlphaBetaTransferModel::cost_of(std::uint32_
         phase_time_s(phase, load, step_latency_s_) - load.busiest_s * phase.fill_factor();
   }
   cost->link_bytes = estimate_link_bytes(phases, topology_);
-  if (cost->bandwidth_s <= 0)
-    return *cost;
-  for (const auto& [port, seconds] : estimate_port_seconds(phases, topology_)) {
-    if (!(seconds > 0))
-      continue;
-    const auto [index, inserted] = port_index_.insert(port);
-    if (inserted) {
-      ports_.emplace_back();
-      is_contended_.push_back(0);
+  if (cost->bandwidth_s > 0) {
+    for (const auto& [port, seconds] : estimate_port_seconds(phases, topology_)) {
+      if (!(seconds > 0))
+        continue;
+      const auto [index, inserted] = port_index_.insert(port);
+      if (inserted) {
+        ports_.emplace_back();
+        is_contended_.push_back(0);
+      }
+      // A port's seconds in a phase are at most the phase's busiest port's: a share of at most 1.
+      cost->port_share.emplace_back(index, std::min(1.0, seconds / cost->bandwidth_s));
     }
-    // A port's seconds in a phase are at most the phase's busiest port's: a share of at most 1.
-    cost->port_share.emplace_back(index, std::min(1.0, seconds / cost->bandwidth_s));
+  }
+  if (const auto& fitted = routes_[route].fitted) {
+    // The calibration's time replaces the network model's. Its ports stay busy for the same share
+    // of its bandwidth part as the model has them, so that traffic beside it still slows it;
+    // without ports to share, the whole fitted time is waited out.
+    cost->latency_s = fitted->latency_s;
+    cost->bandwidth_s = fitted->bandwidth_s;
+    if (cost->port_share.empty()) {
+      cost->latency_s += cost->bandwidth_s;
+      cost->bandwidth_s = 0;
+    }
   }
   return *cost;
 }

@@ -8,14 +8,16 @@
 namespace scaleplan {
 
 CommRoutes::CommRoutes(const Plan& plan, const Topology& topology, double collective_step_latency_s,
-                       std::optional<CollectiveAlgorithm> forced_algorithm)
+                       std::optional<CollectiveAlgorithm> forced_algorithm,
+                       const CollectiveCalibration* calibration)
     : plan_(plan),
       topology_(topology),
       step_latency_s_(collective_step_latency_s),
       forced_algorithm_(forced_algorithm),
       slot_of_rank_(plan.world_size(), -1),
       collective_routes_(plan.groups.size()),
-      message_routes_(topology.device_count()) {
+      message_routes_(topology.device_count()),
+      calibration_(calibration && !calibration->empty() ? calibration : nullptr) {
   for (std::size_t i = 0; i < plan.ranks.size(); ++i)
     slot_of_rank_[plan.ranks[i].rank] = static_cast<int>(i);
 }
@@ -47,6 +49,8 @@ std::uint32_t CommRoutes::collective(const Op& op, std::uint32_t group) {
   const int spanned = replicas_spanned(group);
   for (Phase& phase : route.phases)
     add_replica_copies(phase, spanned);
+  std::tie(route.fitted, route.fit_basis) = fit(measured_op(op.collective), devices, op.bytes);
+  route.alpha_beta = route.fitted.has_value();
   const auto id = static_cast<std::uint32_t>(routes_.size());
   routes_.push_back(std::move(route));
   known.push_back({op.collective, op.bytes, id});
@@ -61,7 +65,9 @@ std::uint32_t CommRoutes::message(int src_device, int dst_device, double bytes) 
   }
   CommRoute route;
   route.phases = {message_phase(src_device, dst_device, bytes)};
-  route.alpha_beta = messages_alpha_beta_;
+  std::tie(route.fitted, route.fit_basis) =
+      fit(CollectiveOp::send_recv, {src_device, dst_device}, bytes);
+  route.alpha_beta = messages_alpha_beta_ || route.fitted.has_value();
   const auto id = static_cast<std::uint32_t>(routes_.size());
   routes_.push_back(std::move(route));
   from.push_back({dst_device, bytes, id});
@@ -85,6 +91,29 @@ Phase CommRoutes::message_phase(int src_device, int dst_device, double bytes) co
   phase.transfers.push_back({src_device, dst_device, bytes});
   add_replica_copies(phase, 1);
   return phase;
+}
+
+bool CommRoutes::message_fitted(int src_device, int dst_device, double bytes) const {
+  return calibration_ && calibration_
+                             ->time(CollectiveOp::send_recv,
+                                    group_shape({src_device, dst_device}, topology_), bytes)
+                             .time.has_value();
+}
+
+std::pair<std::optional<FittedCollectiveTime>, int> CommRoutes::fit(CollectiveOp op,
+                                                                    const std::vector<int>& devices,
+                                                                    double bytes) {
+  // A group of one moves nothing: no fit times it.
+  if (!calibration_ || devices.size() < 2)
+    return {std::nullopt, -1};
+  const CollectiveGroupShape shape = group_shape(devices, topology_);
+  CollectiveFitOutcome outcome = calibration_->time(op, shape, bytes);
+  std::string basis = std::string(to_string(op)) + " on " + group_text(shape.ranks, shape.nodes) +
+                      ": " + (outcome.time ? "" : "network model, ") + outcome.basis;
+  auto known = std::find(fit_bases_.begin(), fit_bases_.end(), basis);
+  if (known == fit_bases_.end())
+    known = fit_bases_.insert(known, std::move(basis));
+  return {outcome.time, static_cast<int>(known - fit_bases_.begin())};
 }
 
 int CommRoutes::device_of_rank(int rank) const {
@@ -137,6 +166,15 @@ std::map<std::string, std::uint64_t> CommRoutes::launched_by_algorithm() const {
   for (const CommRoute& route : routes_) {
     if (route.collective && route.launched > 0)
       counts[std::string(to_string(route.algorithm))] += route.launched;
+  }
+  return counts;
+}
+
+std::map<std::string, std::uint64_t> CommRoutes::launched_by_fit() const {
+  std::map<std::string, std::uint64_t> counts;
+  for (const CommRoute& route : routes_) {
+    if (route.fit_basis >= 0 && route.launched > 0)
+      counts[fit_bases_[static_cast<std::size_t>(route.fit_basis)]] += route.launched;
   }
   return counts;
 }

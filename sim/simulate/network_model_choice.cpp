@@ -21,6 +21,9 @@ struct Demand {
 Demand collective_demand(const CommRoute& route, std::uint64_t occurrences, std::uint32_t id) {
   Demand d;
   d.route = id;
+  // A fitted collective is timed by its fit on the fast path: it starts no flows.
+  if (route.fitted)
+    return d;
   for (const Phase& phase : route.phases) {
     d.flows += phase.transfers.size() * occurrences;
     for (const Transfer& tr : phase.transfers)
@@ -39,8 +42,10 @@ FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
     const RankProgram& program = plan.ranks[index];
     for (const Op& op : plan.ops_of(index)) {
       if (op.kind == OpKind::send) {
-        const Phase phase = routes.message_phase(
-            program.device, routes.device_of_rank(plan.peer_of(index, op)), op.bytes);
+        const int peer_device = routes.device_of_rank(plan.peer_of(index, op));
+        if (routes.message_fitted(program.device, peer_device, op.bytes))
+          continue;
+        const Phase phase = routes.message_phase(program.device, peer_device, op.bytes);
         messages.flows += phase.transfers.size();
         for (const Transfer& tr : phase.transfers)
           messages.sources.push_back(tr.src_device);

@@ -24,7 +24,9 @@ struct FlowDemand {
 // spread wider than options.flow_source_budget (devices routed from × vertices and links), the
 // collectives of one (group, kind, size), or all the messages as one, that would start the most
 // flows (ties in key order, the messages last). Under flows, a step beyond options.flow_limit or
-// options.route_search_limit throws NetworkModelError.
+// options.route_search_limit throws NetworkModelError. Collectives and messages that a calibration
+// times (CommRoutes, CommRoute::fitted) take the fast path under every model and are not counted:
+// they would start no flows.
 FlowDemand choose_network_models(const Plan& plan, const Topology& topology,
                                  const SimulationOptions& options, CommRoutes& routes);
 

@@ -11,6 +11,7 @@
 #include "hardware/cluster.hpp"
 #include "hardware/input/enum_names.hpp"
 #include "sim/collective/collective.hpp"
+#include "sim/collective/collective_calibration.hpp"
 
 namespace scaleplan {
 
@@ -38,6 +39,10 @@ struct SimulationOptions {
   // all when absent, take choose_algorithm's choice.
   std::optional<CollectiveAlgorithm> collective_algorithm = std::nullopt;
   NetworkModel network_model = NetworkModel::automatic;
+  // A calibration profile's collective fits: the collectives and messages they cover take their
+  // fitted time on the fast path, whatever the network model (CommRoutes); null: none. Must
+  // outlive the simulation.
+  const CollectiveCalibration* collective_calibration = nullptr;
   // Flows a step may start before `automatic` takes the fast path: a million flows simulate in
   // seconds on one core (bench/), contended fabrics slower.
   std::uint64_t flow_budget = 1'000'000;

@@ -58,7 +58,8 @@ class Simulation final : public CommunicationHandler, public TransactionDoneHand
         statistics_(plan),
         observers_(with_statistics(observers)),
         network_(engine_, topology),
-        routes_(plan, topology, options.collective_step_latency_s, options.collective_algorithm),
+        routes_(plan, topology, options.collective_step_latency_s, options.collective_algorithm,
+                options.collective_calibration),
         matcher_(plan),
         scheduler_(
             plan, compute, engine_, observers_, *this,
@@ -83,6 +84,7 @@ class Simulation final : public CommunicationHandler, public TransactionDoneHand
     result.events = engine_.events_processed();
     result.flows = network_.flows_started();
     result.collectives_by_algorithm = routes_.launched_by_algorithm();
+    result.communication_by_fit = routes_.launched_by_fit();
     result.flow_transactions = flows_.transactions();
     result.alpha_beta_transactions = alpha_beta_.transactions();
     result.flows_if_all_flows = demand_.flows;
@@ -120,7 +122,6 @@ class Simulation final : public CommunicationHandler, public TransactionDoneHand
     std::uint32_t route;
     if (op.kind == OpKind::collective) {
       route = routes_.collective(op, plan_.group_of(first_index, op));
-      ++routes_[route].launched;
     } else {
       // The sender's device and the receiver's, whichever of the two comes first.
       const bool sender_first = op.kind == OpKind::send;
@@ -130,6 +131,7 @@ class Simulation final : public CommunicationHandler, public TransactionDoneHand
       route = routes_.message(plan_.ranks[from_index].device,
                               routes_.device_of_rank(plan_.peer_of(from_index, send)), send.bytes);
     }
+    ++routes_[route].launched;
     TransferModel& model =
         routes_[route].alpha_beta ? static_cast<TransferModel&>(alpha_beta_) : flows_;
     model.start(transaction, route);

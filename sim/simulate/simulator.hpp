@@ -32,13 +32,16 @@ struct SimulationResult {
   std::uint64_t events = 0;
   std::uint64_t flows = 0;
   // Collectives and messages run as flows and on the alpha-beta fast path, and the flows the
-  // step would have started with every one of them as flows.
+  // step would have started with every one of them as flows (but those a calibration times).
   std::uint64_t flow_transactions = 0;
   std::uint64_t alpha_beta_transactions = 0;
   std::uint64_t flows_if_all_flows = 0;
   std::uint64_t routed_sources_if_all_flows = 0;
   std::uint64_t route_classes_if_all_flows = 0;  // their route classes (Topology::route_class)
   std::map<std::string, std::uint64_t> collectives_by_algorithm;  // algorithm name: collectives
+  // With a calibration (SimulationOptions::collective_calibration): collectives and messages by
+  // what timed them, its fits or the network model and why (CommRoutes::launched_by_fit).
+  std::map<std::string, std::uint64_t> communication_by_fit;
   std::vector<double> link_bytes;  // bytes each link carried during the step (index: LinkId)
 };
 
