@@ -151,7 +151,7 @@ TEST(CollectiveCalibration, TheSimulatorTimesAFittedCollectiveByItsFitUnderEvery
   // latencies), as flows, on the fast path or either as the budget decides.
   const Topology topology(test::cluster(1, 4, 1));
   Plan plan = two_rank_plan();
-  const std::uint32_t group = plan.add_group({"tp", {0, 1}});
+  const std::uint32_t group = plan.add_group({"tp", {0, 1}, std::nullopt});
   for (int r = 0; r < 2; ++r)
     plan.ranks[static_cast<std::size_t>(r)].ops.push_back(
         collective_op(plan, group, Stream::tp_comm, 1048576));
@@ -184,8 +184,8 @@ TEST(CollectiveCalibration, FittedCollectivesStillShareTheirPorts) {
   // their 30 us latencies: 1078.576 us.
   const Topology topology(test::cluster(1, 4, 1));
   Plan plan = two_rank_plan();
-  const std::uint32_t tp = plan.add_group({"tp", {0, 1}});
-  const std::uint32_t dp = plan.add_group({"dp", {0, 1}});
+  const std::uint32_t tp = plan.add_group({"tp", {0, 1}, std::nullopt});
+  const std::uint32_t dp = plan.add_group({"dp", {0, 1}, std::nullopt});
   for (int r = 0; r < 2; ++r) {
     auto& ops = plan.ranks[static_cast<std::size_t>(r)].ops;
     ops.push_back(collective_op(plan, tp, Stream::tp_comm, 1048576));
@@ -225,7 +225,7 @@ TEST(CollectiveCalibration, MessagesTakeTheTwoRankSendRecvFitAndOtherKindsTheNet
   const SimulationResult message = simulate(plan, topology, compute, options);
   EXPECT_NEAR(message.step_time_s, 529.288e-6, 1e-9);
 
-  const std::uint32_t group = plan.add_group({"dp", {0, 1}});
+  const std::uint32_t group = plan.add_group({"dp", {0, 1}, std::nullopt});
   for (int r = 0; r < 2; ++r) {
     Op gather = collective_op(plan, group, Stream::dp_comm, 4096);
     gather.collective = CollectiveKind::all_gather;
