@@ -12,22 +12,13 @@
 #include "sim/simulate/timeline_recorder.hpp"
 #include "sim/strategy/plan_builder.hpp"
 #include "sim/strategy/plan_quantities.hpp"
+#include "tests/support/framework_jobs.hpp"
 #include "tests/support/scenario_text.hpp"
 
 namespace scaleplan {
 namespace {
 
-TrainingJob small_job(int tp, int pp, int dp, int microbatches) {
-  TrainingJob job;
-  job.model = *transformer_preset("gpt3-1.3b");
-  job.model.layers = 4;
-  job.training.micro_batch = 1;
-  job.training.global_batch = microbatches * dp;
-  job.parallelism.tp = tp;
-  job.parallelism.pp = pp;
-  job.parallelism.dp = dp;
-  return job;
-}
+using test::small_job;
 
 bool in_group(const Plan& plan, const Op& op, const std::string& group) {
   return op.kind == OpKind::collective && plan.groups[op.group].name == group;
@@ -766,54 +757,6 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
                      "s.yaml", catalog);
   EXPECT_EQ(s.job.framework.fp8_cast_fusion, Fp8CastFusion::norm);
   EXPECT_EQ(s.job.framework.cross_entropy_fusion, CrossEntropyFusion::native);
-}
-
-TEST(Framework, Fp8CastsFollowTheRecipeAndTheWeightCache) {
-  // 8 ranks of micro-batch 1 and a global batch of 128: 16 micro-batches a step. With the cache
-  // the weights' cast of the first is spread over the 16; without it each casts them.
-  TrainingJob job = small_job(1, 1, 8, 1);
-  job.training.dtype = Dtype::fp8;
-  job.training.global_batch = 128;
-  job.training.micro_batch = 1;
-  Fp8CastSettings casts = fp8_cast_settings(job);
-  EXPECT_EQ(casts.recipe, Fp8Recipe::delayed);
-  EXPECT_DOUBLE_EQ(casts.weight_casts_per_micro_batch, 1.0 / 16);
-  EXPECT_EQ(casts.hidden, job.model.hidden);
-  EXPECT_EQ(casts.sequence_shards, 1);
-  job.framework.fp8_weight_cache = false;
-  job.framework.fp8_recipe = Fp8Recipe::current;
-  casts = fp8_cast_settings(job);
-  EXPECT_DOUBLE_EQ(casts.weight_casts_per_micro_batch, 1.0);
-  EXPECT_EQ(casts.recipe, Fp8Recipe::current);
-  EXPECT_EQ(casts.fusion, Fp8CastFusion::none);
-  job.framework.fp8_cast_fusion = Fp8CastFusion::norm;
-  EXPECT_EQ(fp8_cast_settings(job).fusion, Fp8CastFusion::norm);
-  // The layer as the framework runs it carries the casts under fp8 only.
-  job.framework.fp8_cast_fusion = Fp8CastFusion::none;
-  const std::size_t fp8_kernels = framework_transformer_layer(job).mlp.forward.size();
-  job.training.dtype = Dtype::bf16;
-  EXPECT_EQ(framework_transformer_layer(job).mlp.forward.size() + 4, fp8_kernels);
-}
-
-TEST(Framework, TheOutputHeadRunsTheFrameworksLoss) {
-  // The last stage's loss kernel follows framework.cross_entropy_fusion: Transformer Engine's
-  // Triton kernels move 3 bf16 elements a logit forward (read, read, write) against Megatron's
-  // fp32 passes' 2 + 4 + 4 + 8 + 8 + 4 + 8 = 38 bytes.
-  TrainingJob job = small_job(1, 1, 8, 1);
-  job.training.dtype = Dtype::bf16;
-  const double plain = [&] {
-    for (const Kernel& k : framework_output_block(job).forward) {
-      if (k.name == "cross_entropy")
-        return k.bytes;
-    }
-    return 0.0;
-  }();
-  job.framework.cross_entropy_fusion = CrossEntropyFusion::te;
-  for (const Kernel& k : framework_output_block(job).forward) {
-    if (k.name == "cross_entropy") {
-      EXPECT_DOUBLE_EQ(k.bytes, plain * 6 / 38);
-    }
-  }
 }
 
 TEST(Framework, BadValuesAreErrorsAtTheirKeySayingWhatIsValid) {
