@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 
 #include "hardware/io/catalog.hpp"
-#include "sim/planner/parallel_for.hpp"
+#include "hardware/input/parallel_for.hpp"
 #include "sim/sweep/sweep_run.hpp"
 
 namespace {

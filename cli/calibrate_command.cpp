@@ -42,9 +42,17 @@ struct CalibrateOptions {
 
   std::string profile;
   std::string measurements;
-  // fit-steps, fit-catalog: scenarios with measured steps, or folders of them
+  // fit-steps, fit-catalog: scenarios with measured steps, or folders of them, predicted on
+  // `threads` threads
   std::vector<std::string> runs;
+  int threads = 0;
 };
+
+void add_case_threads_option(CLI::App& command, int& threads) {
+  command
+      .add_option("--threads", threads, "Cases predicted at once in each try (default: every core)")
+      ->check(CLI::Range(1, 1024));
+}
 
 int run_import(const CalibrateOptions& o) {
   NcclTestsImportOptions options;
@@ -124,7 +132,7 @@ int run_fit_steps(const CalibrateOptions& o) {
   const std::vector<ValidationFile> files = validation_files(o.runs);
   TerminalProgress progress(o.progress);
   const SustainedFractionFit fit =
-      fit_sustained_gemm_fraction(files, catalog, calibration, progress.sink());
+      fit_sustained_gemm_fraction(files, catalog, calibration, progress.sink(), o.threads);
   progress.clear();
   Profile fitted = calibration.profile;
   std::string cases;
@@ -149,7 +157,8 @@ int run_fit_catalog(const CalibrateOptions& o) {
   const Catalog catalog = load_catalog(o.catalog, std::cerr);
   const std::vector<ValidationFile> files = validation_files(o.runs);
   TerminalProgress progress(o.progress);
-  const SustainedFractionFit fit = fit_catalog_sustained_share(files, catalog, progress.sink());
+  const SustainedFractionFit fit =
+      fit_catalog_sustained_share(files, catalog, progress.sink(), o.threads);
   progress.clear();
   std::string cases;
   for (const ValidationCase& c : fit.before.cases)
@@ -232,6 +241,7 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
       ->type_name("FILE");
   add_catalog_options(*o->fit_steps, o->catalog);
   add_progress_option(*o->fit_steps, o->progress);
+  add_case_threads_option(*o->fit_steps, o->threads);
 
   o->fit_catalog = calibrate->add_subcommand(
       "fit-catalog",
@@ -242,6 +252,7 @@ std::function<int()> add_calibrate_commands(CLI::App& app) {
       ->required();
   add_catalog_options(*o->fit_catalog, o->catalog);
   add_progress_option(*o->fit_catalog, o->progress);
+  add_case_threads_option(*o->fit_catalog, o->threads);
 
   return [o]() -> int {
     if (*o->import)

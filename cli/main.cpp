@@ -29,6 +29,7 @@ struct ValidateOptions {
   std::string calibration;
   bool json = false;
   ProgressMode progress = ProgressMode::automatic;
+  int threads = 0;
 };
 
 int validate_cases(const ValidateOptions& o) {
@@ -38,7 +39,8 @@ int validate_cases(const ValidateOptions& o) {
     profile = NamedProfile{load_profile(o.calibration), o.calibration};
   TerminalProgress progress(o.progress);
   const ValidationReport report =
-      validate(validation_files(o.paths), catalog, profile ? &*profile : nullptr, progress.sink());
+      validate(validation_files(o.paths), catalog, profile ? &*profile : nullptr,
+               progress.sink(), o.threads);
   progress.clear();
   if (o.json) {
     std::cout << format_json(report);
@@ -75,6 +77,10 @@ int main(int argc, char** argv) {
                    "case's own)")
       ->type_name("FILE");
   add_progress_option(*validate_command, validate_options.progress);
+  validate_command
+      ->add_option("--threads", validate_options.threads,
+                   "Cases predicted at once (default: every core)")
+      ->check(CLI::Range(1, 1024));
 
   const auto run_catalog = add_catalog_command(app);
 

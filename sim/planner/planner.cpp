@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "sim/planner/parallel_for.hpp"
+#include "hardware/input/parallel_for.hpp"
 #include "sim/planner/search_enumeration.hpp"
 #include "sim/scenario/stage_balance.hpp"
 #include "sim/strategy/strategy_check.hpp"

@@ -4,10 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <mutex>
+#include <variant>
 
 #include <fmt/format.h>
 
 #include "hardware/input/diagnostics.hpp"
+#include "hardware/input/parallel_for.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "version/version.hpp"
@@ -113,16 +116,27 @@ ValidationCase predict_case(const LoadedCase& loaded, const NamedProfile* calibr
   return c;
 }
 
-// The report on `cases` cases, case i predicted by `predict_one(i)`.
-template <class PredictCase>
-ValidationReport report_on(std::size_t cases, const NamedProfile* calibration,
-                           PredictCase predict_one) {
+// `counter` advanced from the threads that predict cases side by side.
+class SharedCounter {
+ public:
+  explicit SharedCounter(ProgressCounter& counter) : counter_(counter) {}
+  void advance(std::string_view current) {
+    const std::lock_guard lock(mutex_);
+    counter_.advance(current);
+  }
+
+ private:
+  ProgressCounter& counter_;
+  std::mutex mutex_;
+};
+
+// The report on `cases`, in their order, with the mean and the worst.
+ValidationReport report_on(std::vector<ValidationCase> cases, const NamedProfile* calibration) {
   ValidationReport report;
   if (calibration)
     report.calibration = calibration->name;
   double sum = 0;
-  for (std::size_t i = 0; i < cases; ++i) {
-    ValidationCase c = predict_one(i);
+  for (ValidationCase& c : cases) {
     const double absolute_percent = 100 * std::abs(c.relative_error);
     sum += absolute_percent;
     if (absolute_percent >= report.worst_absolute_percentage_error) {
@@ -137,25 +151,48 @@ ValidationReport report_on(std::size_t cases, const NamedProfile* calibration,
   return report;
 }
 
+// The report on `cases` timed with `calibration` (or each its own profile), predicted on
+// `threads` threads.
+ValidationReport predict_cases(const std::vector<LoadedCase>& cases,
+                               const NamedProfile* calibration, int threads,
+                               SharedCounter& counter) {
+  return report_on(parallel_map(cases.size(), threads,
+                                [&](std::size_t i) {
+                                  ValidationCase c = predict_case(cases[i], calibration);
+                                  counter.advance(c.file);
+                                  return c;
+                                }),
+                   calibration);
+}
+
 }  // namespace
 
 ValidationReport validate(const std::vector<ValidationFile>& files, const Catalog& catalog,
-                          const NamedProfile* calibration, ProgressSink* progress) {
+                          const NamedProfile* calibration, ProgressSink* progress, int threads) {
   ProgressCounter counter(progress, "validate", "files", files.size());
-  std::vector<SkippedFile> skipped;
-  std::vector<ValidationCase> cases;
-  for (const ValidationFile& file : files) {
-    std::optional<LoadedCase> loaded = load_case(file, catalog, calibration);
-    if (loaded)
-      cases.push_back(predict_case(*loaded, calibration));
-    else
-      skipped.push_back({file.path.string(), no_measured_block});
-    counter.advance(file.path.string());
-  }
+  SharedCounter shared(counter);
+  // Each file is read and predicted on its own; a file that is not a case stays a SkippedFile.
+  std::vector<std::variant<ValidationCase, SkippedFile>> outcomes =
+      parallel_map(files.size(), threads,
+                   [&](std::size_t i) -> std::variant<ValidationCase, SkippedFile> {
+                     const ValidationFile& file = files[i];
+                     std::optional<LoadedCase> loaded = load_case(file, catalog, calibration);
+                     shared.advance(file.path.string());
+                     if (!loaded)
+                       return SkippedFile{file.path.string(), no_measured_block};
+                     return predict_case(*loaded, calibration);
+                   });
   counter.finish();
+  std::vector<ValidationCase> cases;
+  std::vector<SkippedFile> skipped;
+  for (auto& outcome : outcomes) {
+    if (auto* c = std::get_if<ValidationCase>(&outcome))
+      cases.push_back(std::move(*c));
+    else
+      skipped.push_back(std::move(std::get<SkippedFile>(outcome)));
+  }
   require_cases(cases.size(), skipped);
-  ValidationReport report =
-      report_on(cases.size(), calibration, [&](std::size_t i) { return std::move(cases[i]); });
+  ValidationReport report = report_on(std::move(cases), calibration);
   report.skipped = std::move(skipped);
   return report;
 }
@@ -221,13 +258,15 @@ void for_each_device(Cluster& cluster, Visit visit) {
 // go to `skipped`. Throws when none is a case.
 std::vector<LoadedCase> load_cases(const std::vector<ValidationFile>& files, const Catalog& catalog,
                                    const NamedProfile* calibration,
-                                   std::vector<SkippedFile>& skipped) {
+                                   std::vector<SkippedFile>& skipped, int threads) {
+  std::vector<std::optional<LoadedCase>> loaded = parallel_map(
+      files.size(), threads, [&](std::size_t i) { return load_case(files[i], catalog, calibration); });
   std::vector<LoadedCase> cases;
-  for (const auto& file : files) {
-    if (std::optional<LoadedCase> loaded = load_case(file, catalog, calibration))
-      cases.push_back(std::move(*loaded));
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (loaded[i])
+      cases.push_back(std::move(*loaded[i]));
     else
-      skipped.push_back({file.path.string(), no_measured_block});
+      skipped.push_back({files[i].path.string(), no_measured_block});
   }
   require_cases(cases.size(), skipped);
   return cases;
@@ -238,11 +277,12 @@ std::vector<LoadedCase> load_cases(const std::vector<ValidationFile>& files, con
 SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFile>& files,
                                                  const Catalog& catalog,
                                                  const NamedProfile& calibration,
-                                                 ProgressSink* progress) {
+                                                 ProgressSink* progress, int threads) {
   // The fraction changes only how long GEMMs take: every case is read, and its network built,
   // once for all the tries.
   std::vector<SkippedFile> skipped;
-  const std::vector<LoadedCase> cases = load_cases(files, catalog, &calibration, skipped);
+  const std::vector<LoadedCase> cases =
+      load_cases(files, catalog, &calibration, skipped, threads);
   // The fraction may not lift any case's GEMMs above its device's datasheet peak (the scenario
   // reader refuses such a profile): at most datasheet / highest throughput of the profile. A case
   // whose dtype the profile lacks times its GEMMs from the catalog, which the fraction leaves be.
@@ -258,12 +298,9 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
   // Tries: the profile as given and the fraction 1 besides the search.
   ProgressCounter counter(progress, "calibrate fit-steps", "predictions",
                           cases.size() * (2 + fraction_search_tries(highest)));
+  SharedCounter shared(counter);
   const auto evaluate = [&](const NamedProfile& profile) {
-    return report_on(cases.size(), &profile, [&](std::size_t i) {
-      ValidationCase c = predict_case(cases[i], &profile);
-      counter.advance(c.file);
-      return c;
-    });
+    return predict_cases(cases, &profile, threads, shared);
   };
   SustainedFractionFit fit;
   fit.before = evaluate(calibration);
@@ -286,9 +323,10 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
 }
 
 SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFile>& files,
-                                                 const Catalog& catalog, ProgressSink* progress) {
+                                                 const Catalog& catalog, ProgressSink* progress,
+                                                 int threads) {
   std::vector<SkippedFile> skipped;
-  std::vector<LoadedCase> cases = load_cases(files, catalog, nullptr, skipped);
+  std::vector<LoadedCase> cases = load_cases(files, catalog, nullptr, skipped, threads);
   // One share for every device of the cases, as the catalog gives one to a family of devices
   // (the GH100 devices share theirs): each must carry it, and carry the same.
   std::optional<Figure> share;
@@ -330,6 +368,7 @@ SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFil
   }
   ProgressCounter counter(progress, "calibrate fit-catalog", "predictions",
                           cases.size() * (1 + fraction_search_tries(highest)));
+  SharedCounter shared(counter);
   std::map<double, ValidationReport> tried;
   const auto mape = [&](double fraction) {
     auto found = tried.find(fraction);
@@ -338,14 +377,7 @@ SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFil
         for_each_device(c.scenario.cluster,
                         [&](DeviceSpec& device) { device.sustained_share->value = fraction; });
       }
-      found = tried
-                  .emplace(fraction, report_on(cases.size(), nullptr,
-                                               [&](std::size_t i) {
-                                                 ValidationCase v = predict_case(cases[i], nullptr);
-                                                 counter.advance(v.file);
-                                                 return v;
-                                               }))
-                  .first;
+      found = tried.emplace(fraction, predict_cases(cases, nullptr, threads, shared)).first;
     }
     return found->second.mean_absolute_percentage_error;
   };

@@ -61,10 +61,12 @@ struct NamedProfile {
 // directory without a `measured:` block is skipped (ValidationReport::skipped). Throws
 // InputError for a named file without a `measured:` block, and for a profile that cannot time a
 // case (another device). `progress`, when given, hears of each file read (task "validate", units
-// "files", the file's path).
+// "files", the file's path). The files are read and predicted on `threads` threads (every core
+// for 0); the report is the same, case for case and bit for bit, whatever their number, and of
+// several bad files the first in `files` is the one named.
 ValidationReport validate(const std::vector<ValidationFile>& files, const Catalog& catalog,
                           const NamedProfile* calibration = nullptr,
-                          ProgressSink* progress = nullptr);
+                          ProgressSink* progress = nullptr, int threads = 0);
 
 // The sustained GEMM fraction (Profile::sustained_gemm_fraction) that best predicts measured
 // steps with `calibration`: the one of least MAPE over the cases, searched on a grid of 0.05 from
@@ -72,7 +74,8 @@ ValidationReport validate(const std::vector<ValidationFile>& files, const Catalo
 // Each try predicts every case, so it takes some twenty validations; each case is read, and its
 // network built, once for all of them. `progress` hears of every prediction (task "calibrate
 // fit-steps", units "predictions"); its total is an upper bound (the tries that the golden section
-// needs are not known beforehand) until the last report, whose `done` equals its `total`.
+// needs are not known beforehand) until the last report, whose `done` equals its `total`. The
+// cases of a try are predicted on `threads` threads, as validate's.
 struct SustainedFractionFit {
   double fraction = 1;
   ValidationReport before;  // the profile as given, with the files skipped
@@ -81,17 +84,19 @@ struct SustainedFractionFit {
 SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFile>& files,
                                                  const Catalog& catalog,
                                                  const NamedProfile& calibration,
-                                                 ProgressSink* progress = nullptr);
+                                                 ProgressSink* progress = nullptr,
+                                                 int threads = 0);
 
 // The catalog's sustained_share (DeviceSpec) that best predicts measured steps: the one of least
 // MAPE over the cases, searched as fit_sustained_gemm_fraction searches, up to the share that
 // lifts one of the devices' efficiency figures to 1. One share for every device of the cases:
 // each must carry one, the same, and no case may name a calibration profile (InputError naming
-// the case otherwise). `before` is the catalog's share; `progress` as above (task "calibrate
-// fit-catalog").
+// the case otherwise). `before` is the catalog's share; `progress` and `threads` as above (task
+// "calibrate fit-catalog").
 SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFile>& files,
                                                  const Catalog& catalog,
-                                                 ProgressSink* progress = nullptr);
+                                                 ProgressSink* progress = nullptr,
+                                                 int threads = 0);
 
 std::string format_text(const ValidationReport& report);
 // Indented JSON (docs/scenario-format.md lists the keys), with a final newline.

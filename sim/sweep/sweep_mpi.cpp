@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/planner/parallel_for.hpp"
+#include "hardware/input/parallel_for.hpp"
 
 namespace scaleplan::sweep {
 

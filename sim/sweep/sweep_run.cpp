@@ -9,7 +9,7 @@
 
 #include "sim/capacity/economics.hpp"
 #include "sim/engine/time.hpp"
-#include "sim/planner/parallel_for.hpp"
+#include "hardware/input/parallel_for.hpp"
 #include "sim/scenario/scenario_node.hpp"
 #include "sim/sweep/sweep_yaml.hpp"
 

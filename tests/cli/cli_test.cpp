@@ -256,6 +256,28 @@ TEST(Cli, ValidateRefusesCasesWithoutMeasurements) {
       << out.text;
 }
 
+TEST(Cli, ValidateGivesTheSameReportOnAnyNumberOfThreads) {
+  // Cases predicted side by side come back in the order given, with the same figures to the bit.
+  const std::string cases = scenario("validation/korthikanti2022-22b-full-recompute.yaml") + " " +
+                            scenario("validation/korthikanti2022-22b-selective-recompute-sp.yaml") +
+                            " " +
+                            scenario("validation/korthikanti2022-175b-full-recompute.yaml");
+  const Output one = run("validate --json --threads 1 " + cases);
+  const Output three = run("validate --json --threads 3 " + cases);
+  ASSERT_EQ(one.status, 0) << one.text;
+  EXPECT_EQ(one.text, three.text);
+  const auto report = nlohmann::json::parse(three.text);
+  ASSERT_EQ(report["cases"].size(), 3u);
+  EXPECT_EQ(report["cases"][2]["case"], "korthikanti2022-175b-full-recompute");
+
+  // Of two files that are not cases, the error names the first given, whichever thread reads it.
+  const Output refused = run("validate --threads 2 " + scenario("gpt3-175b-64xa100.yaml") + " " +
+                             scenario("gpt3-1.3b-8xa100.yaml"));
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_NE(refused.text.find("gpt3-175b-64xa100.yaml"), std::string::npos) << refused.text;
+  EXPECT_EQ(refused.text.find("gpt3-1.3b-8xa100.yaml"), std::string::npos) << refused.text;
+}
+
 TEST(Cli, ValidateSkipsScenariosWithoutMeasurementsInADirectory) {
   // A directory of one validation case and one plain scenario: the case is validated, the
   // scenario skipped with a note in the report.

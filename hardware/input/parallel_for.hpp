@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -61,6 +62,32 @@ void parallel_for(std::size_t count, int threads, Body&& body, Stop&& stop) {
 template <class Body>
 void parallel_for(std::size_t count, int threads, Body&& body) {
   parallel_for(count, threads, std::forward<Body>(body), [] { return false; });
+}
+
+// make(i) for every i in [0, count) on `threads` threads (every core for 0 or less), the results
+// in index order. Every item runs even when one throws; then the exception of the lowest index is
+// rethrown, so that the same inputs give the same error whatever the threads' timing.
+template <class Make>
+auto parallel_map(std::size_t count, int threads, Make&& make) {
+  using Result = decltype(make(std::size_t{0}));
+  std::vector<std::optional<Result>> results(count);
+  std::vector<std::exception_ptr> errors(count);
+  parallel_for(count, worker_threads(threads), [&](std::size_t i, int) {
+    try {
+      results[i].emplace(make(i));
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  });
+  for (const std::exception_ptr& error : errors) {
+    if (error)
+      std::rethrow_exception(error);
+  }
+  std::vector<Result> ordered;
+  ordered.reserve(count);
+  for (std::optional<Result>& r : results)
+    ordered.push_back(std::move(*r));
+  return ordered;
 }
 
 }  // namespace scaleplan
