@@ -14,8 +14,8 @@
 
 #include <fmt/format.h>
 
-#include "hardware/io/catalog.hpp"
 #include "hardware/input/parallel_for.hpp"
+#include "hardware/io/catalog.hpp"
 #include "sim/sweep/sweep_run.hpp"
 
 namespace {

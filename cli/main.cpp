@@ -39,8 +39,8 @@ int validate_cases(const ValidateOptions& o) {
     profile = NamedProfile{load_profile(o.calibration), o.calibration};
   TerminalProgress progress(o.progress);
   const ValidationReport report =
-      validate(validation_files(o.paths), catalog, profile ? &*profile : nullptr,
-               progress.sink(), o.threads);
+      validate(validation_files(o.paths), catalog, profile ? &*profile : nullptr, progress.sink(),
+               o.threads);
   progress.clear();
   if (o.json) {
     std::cout << format_json(report);

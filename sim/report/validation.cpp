@@ -172,16 +172,15 @@ ValidationReport validate(const std::vector<ValidationFile>& files, const Catalo
   ProgressCounter counter(progress, "validate", "files", files.size());
   SharedCounter shared(counter);
   // Each file is read and predicted on its own; a file that is not a case stays a SkippedFile.
-  std::vector<std::variant<ValidationCase, SkippedFile>> outcomes =
-      parallel_map(files.size(), threads,
-                   [&](std::size_t i) -> std::variant<ValidationCase, SkippedFile> {
-                     const ValidationFile& file = files[i];
-                     std::optional<LoadedCase> loaded = load_case(file, catalog, calibration);
-                     shared.advance(file.path.string());
-                     if (!loaded)
-                       return SkippedFile{file.path.string(), no_measured_block};
-                     return predict_case(*loaded, calibration);
-                   });
+  std::vector<std::variant<ValidationCase, SkippedFile>> outcomes = parallel_map(
+      files.size(), threads, [&](std::size_t i) -> std::variant<ValidationCase, SkippedFile> {
+        const ValidationFile& file = files[i];
+        std::optional<LoadedCase> loaded = load_case(file, catalog, calibration);
+        shared.advance(file.path.string());
+        if (!loaded)
+          return SkippedFile{file.path.string(), no_measured_block};
+        return predict_case(*loaded, calibration);
+      });
   counter.finish();
   std::vector<ValidationCase> cases;
   std::vector<SkippedFile> skipped;
@@ -259,8 +258,9 @@ void for_each_device(Cluster& cluster, Visit visit) {
 std::vector<LoadedCase> load_cases(const std::vector<ValidationFile>& files, const Catalog& catalog,
                                    const NamedProfile* calibration,
                                    std::vector<SkippedFile>& skipped, int threads) {
-  std::vector<std::optional<LoadedCase>> loaded = parallel_map(
-      files.size(), threads, [&](std::size_t i) { return load_case(files[i], catalog, calibration); });
+  std::vector<std::optional<LoadedCase>> loaded =
+      parallel_map(files.size(), threads,
+                   [&](std::size_t i) { return load_case(files[i], catalog, calibration); });
   std::vector<LoadedCase> cases;
   for (std::size_t i = 0; i < files.size(); ++i) {
     if (loaded[i])
@@ -281,8 +281,7 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
   // The fraction changes only how long GEMMs take: every case is read, and its network built,
   // once for all the tries.
   std::vector<SkippedFile> skipped;
-  const std::vector<LoadedCase> cases =
-      load_cases(files, catalog, &calibration, skipped, threads);
+  const std::vector<LoadedCase> cases = load_cases(files, catalog, &calibration, skipped, threads);
   // The fraction may not lift any case's GEMMs above its device's datasheet peak (the scenario
   // reader refuses such a profile): at most datasheet / highest throughput of the profile. A case
   // whose dtype the profile lacks times its GEMMs from the catalog, which the fraction leaves be.

@@ -84,8 +84,7 @@ struct SustainedFractionFit {
 SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFile>& files,
                                                  const Catalog& catalog,
                                                  const NamedProfile& calibration,
-                                                 ProgressSink* progress = nullptr,
-                                                 int threads = 0);
+                                                 ProgressSink* progress = nullptr, int threads = 0);
 
 // The catalog's sustained_share (DeviceSpec) that best predicts measured steps: the one of least
 // MAPE over the cases, searched as fit_sustained_gemm_fraction searches, up to the share that
@@ -95,8 +94,7 @@ SustainedFractionFit fit_sustained_gemm_fraction(const std::vector<ValidationFil
 // "calibrate fit-catalog").
 SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFile>& files,
                                                  const Catalog& catalog,
-                                                 ProgressSink* progress = nullptr,
-                                                 int threads = 0);
+                                                 ProgressSink* progress = nullptr, int threads = 0);
 
 std::string format_text(const ValidationReport& report);
 // Indented JSON (docs/scenario-format.md lists the keys), with a final newline.

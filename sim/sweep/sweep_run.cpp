@@ -7,9 +7,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "hardware/input/parallel_for.hpp"
 #include "sim/capacity/economics.hpp"
 #include "sim/engine/time.hpp"
-#include "hardware/input/parallel_for.hpp"
 #include "sim/scenario/scenario_node.hpp"
 #include "sim/sweep/sweep_yaml.hpp"
 

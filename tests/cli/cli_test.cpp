@@ -260,8 +260,7 @@ TEST(Cli, ValidateGivesTheSameReportOnAnyNumberOfThreads) {
   // Cases predicted side by side come back in the order given, with the same figures to the bit.
   const std::string cases = scenario("validation/korthikanti2022-22b-full-recompute.yaml") + " " +
                             scenario("validation/korthikanti2022-22b-selective-recompute-sp.yaml") +
-                            " " +
-                            scenario("validation/korthikanti2022-175b-full-recompute.yaml");
+                            " " + scenario("validation/korthikanti2022-175b-full-recompute.yaml");
   const Output one = run("validate --json --threads 1 " + cases);
   const Output three = run("validate --json --threads 3 " + cases);
   ASSERT_EQ(one.status, 0) << one.text;
