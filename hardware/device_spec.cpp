@@ -32,6 +32,12 @@ double DeviceSpec::peak_flops(Dtype dtype) const {
                               " peak in the catalog; it has " + have);
 }
 
+std::optional<Figure> DeviceSpec::attention_efficiency_of(AttentionLibrary library) const {
+  if (library == AttentionLibrary::flash_attention_2 && attention_efficiency_flash_attention_2)
+    return attention_efficiency_flash_attention_2;
+  return attention_efficiency;
+}
+
 const Figure& DeviceSpec::compute_efficiency_of(Dtype dtype) const {
   auto it = compute_efficiency_by_dtype.find(dtype);
   return it != compute_efficiency_by_dtype.end() ? it->second : compute_efficiency;

@@ -16,6 +16,10 @@ namespace scaleplan {
 // so that a profile measured on a CPU machine can drive a scenario.
 enum class DeviceKind { gpu, tpu, fpga, cpu };
 enum class Dtype { fp32, tf32, bf16, fp16, fp8 };
+// The library a fused attention kernel comes from: the catalog's attention_efficiency is
+// cuDNN's, and a device may give FlashAttention-2's apart (on H100 it reaches some 0.6 of
+// cuDNN's: FlashAttention-3 paper, Shah et al. 2024, figures 5 and 6).
+enum class AttentionLibrary { cudnn, flash_attention_2 };
 
 inline constexpr EnumNames<DeviceKind, 4> device_kind_names{{{
     {DeviceKind::gpu, "gpu"},
@@ -23,6 +27,13 @@ inline constexpr EnumNames<DeviceKind, 4> device_kind_names{{{
     {DeviceKind::fpga, "fpga"},
     {DeviceKind::cpu, "cpu"},
 }}};
+inline constexpr EnumNames<AttentionLibrary, 2> attention_library_names{{{
+    {AttentionLibrary::cudnn, "cudnn"},
+    {AttentionLibrary::flash_attention_2, "flash-attention-2"},
+}}};
+inline std::string_view to_string(AttentionLibrary library) {
+  return attention_library_names.name(library);
+}
 inline constexpr EnumNames<Dtype, 5> dtype_names{{{
     {Dtype::fp32, "fp32"},
     {Dtype::tf32, "tf32"},
@@ -92,6 +103,9 @@ struct DeviceSpec {
   // and PV in one kernel) reaches on long sequences, in place of compute_efficiency_of for
   // attention kernels. Absent: attention runs as a GEMM of its FLOPs.
   std::optional<Figure> attention_efficiency;
+  // The same for FlashAttention-2's kernels where they reach less than cuDNN's (H100); absent:
+  // attention_efficiency for every library.
+  std::optional<Figure> attention_efficiency_flash_attention_2;
   // The share of the figures above (compute_efficiency, compute_efficiency_by_dtype and
   // attention_efficiency, single-kernel benchmark figures) that kernels sustain inside training
   // steps, fitted to measured steps where a benchmark is all the catalog has (`scaleplan
@@ -113,6 +127,9 @@ struct DeviceSpec {
   // Throws std::invalid_argument naming the dtypes the device has when it lacks `dtype`.
   double peak_flops(Dtype dtype) const;
   // compute_efficiency_by_dtype's figure for `dtype`, else compute_efficiency.
+  // The fused attention efficiency of kernels from `library`: attention_efficiency (cuDNN's), or
+  // the library's own figure where the catalog gives one.
+  std::optional<Figure> attention_efficiency_of(AttentionLibrary library) const;
   const Figure& compute_efficiency_of(Dtype dtype) const;
   // sustained_share's value, 1 without it.
   double sustained_share_value() const { return sustained_share ? sustained_share->value : 1.0; }

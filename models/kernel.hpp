@@ -40,6 +40,9 @@ struct Kernel {
   double flops = 0;
   double bytes = 0;  // read plus written in device memory
   GemmShape gemm;    // meaningful for gemm and attention kernels
+  // The library of a fused attention kernel (FrameworkSpec::attention_library), whose figure
+  // the device gives (DeviceSpec::attention_efficiency_of); read for no other kernel.
+  AttentionLibrary attention_library = AttentionLibrary::cudnn;
 };
 
 // A GEMM kernel with its FLOPs (2·m·n·k per batch) and the bytes of its operands and result.

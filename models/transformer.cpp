@@ -344,6 +344,17 @@ Kernel* kernel_named(std::vector<Kernel>& kernels, std::string_view name) {
 
 }  // namespace
 
+void use_attention_library(Block& block, AttentionLibrary library) {
+  for (std::vector<Kernel>* kernels :
+       {&block.forward, &block.backward_input, &block.backward_weight, &block.recompute_selective}) {
+    for (Kernel& k : *kernels) {
+      if (k.kind == KernelKind::attention && (k.name == fused_attention_kernel_name ||
+                                              k.name == fused_attention_backward_kernel_name))
+        k.attention_library = library;
+    }
+  }
+}
+
 void add_fp8_casts(Block& block, const Fp8CastSettings& settings) {
   const bool current = settings.recipe == Fp8Recipe::current;
   const double amax_read = current ? 2 : 0;
@@ -463,14 +474,14 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     // causal masking; reads Q, K, V and writes the output. Its backward recomputes the scores
     // and runs five products to the forward's two: 2.5 times the work.
     Kernel fused;
-    fused.name = "flash_attention";
+    fused.name = fused_attention_kernel_name;
     fused.kind = KernelKind::attention;
     fused.dtype = other;
     fused.flops = (m.causal ? 0.5 : 1.0) * 2 * scores * d(m.qk_head_dim() + m.v_head_dim());
     fused.bytes = tok * (q_width + k_width + v_width + out_width) / d(t) * e;
     fused.gemm = {s_local, s_kv, m.qk_head_dim(), b * heads_local};
     Kernel fused_backward = fused;
-    fused_backward.name = "flash_attention_backward";
+    fused_backward.name = fused_attention_backward_kernel_name;
     fused_backward.flops = 2.5 * fused.flops;
     fused_backward.bytes = 2 * fused.bytes;
     a.forward.push_back(fused);

@@ -272,6 +272,14 @@ struct Fp8CastSettings {
 // all-reduces and scale updates (a few scalars) are not counted.
 void add_fp8_casts(Block& block, const Fp8CastSettings& settings);
 
+// The fused attention kernels' names (the FlashAttention-style path of transformer_layer).
+inline constexpr std::string_view fused_attention_kernel_name = "flash_attention";
+inline constexpr std::string_view fused_attention_backward_kernel_name = "flash_attention_backward";
+
+// Marks the block's fused attention kernels as `library`'s (FrameworkSpec::attention_library);
+// materialised attention's products are left as they are.
+void use_attention_library(Block& block, AttentionLibrary library);
+
 LayerWork transformer_layer(const TransformerConfig& model, std::int64_t micro_batch,
                             const LayerPartition& partition, Dtype dtype);
 MoeWork moe_mlp(const TransformerConfig& model, std::int64_t micro_batch,

@@ -128,6 +128,12 @@ DeviceSpec read_device(MapReader& map) {
       read_figure(map, "gemm_half_efficiency_flops", false, physical::gemm_flops);
   read_gemm_tiling(map, d);
   d.attention_efficiency = read_figure(map, "attention_efficiency", false, physical::efficiency);
+  d.attention_efficiency_flash_attention_2 =
+      read_figure(map, "attention_efficiency_flash_attention_2", false, physical::efficiency);
+  if (d.attention_efficiency_flash_attention_2 && !d.attention_efficiency) {
+    map.error("attention_efficiency_flash_attention_2",
+              "a library's own attention figure needs attention_efficiency (cuDNN's) beside it");
+  }
   d.sustained_share = read_figure(map, "sustained_share", false, physical::efficiency);
   d.intra_node_link_efficiency =
       read_figure(map, "intra_node_link_efficiency", false, physical::efficiency);

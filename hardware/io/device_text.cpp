@@ -77,6 +77,8 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
   }
   if (const auto& f = d.attention_efficiency)
     out += line("fused attention efficiency", fraction(f->value), *f);
+  if (const auto& f = d.attention_efficiency_flash_attention_2)
+    out += line("fused attention, FlashAttention-2", fraction(f->value), *f);
   if (const auto& f = d.sustained_share)
     out += line("share of those sustained in steps", fraction(f->value), *f);
   if (const auto& t = d.gemm_tiling) {

@@ -71,6 +71,8 @@ void write_plan(const Plan& plan, std::ostream& out) {
         out << ", m: " << k.gemm.m << ", n: " << k.gemm.n << ", k: " << k.gemm.k
             << ", batch: " << k.gemm.batch;
       }
+      if (k.attention_library != AttentionLibrary::cudnn)
+        out << ", attention_library: " << to_string(k.attention_library);
       out << "}\n";
     }
   }
@@ -346,6 +348,8 @@ Plan parse_plan_yaml(std::string_view yaml_text, const std::string& file_label) 
         if (auto v = kr.integer(key, 0, std::numeric_limits<std::int64_t>::max()))
           *field = *v;
       }
+      if (auto library = kr.enumeration("attention_library", attention_library_names))
+        kernel.attention_library = *library;
       kr.finish();
       cb.kernels.push_back(std::move(kernel));
     }

@@ -301,8 +301,10 @@ class CompactPlanReader {
         const char* p = take(kernel_fixed_bytes, key(""));
         kernel.kind = code(p, at, key(".kind"), kernel_kind_names, "a kernel kind");
         kernel.dtype = code(p + 1, at + 1, key(".dtype"), dtype_names, "a dtype");
-        if (const auto reserved = load<std::uint16_t>(p + 2); reserved != 0)
-          fail(key("")(), at + 2, fmt::format("reserved bytes {:#x}; use 0", reserved));
+        kernel.attention_library = code(p + 2, at + 2, key(".attention_library"),
+                                        attention_library_names, "an attention library");
+        if (const auto reserved = static_cast<unsigned char>(p[3]); reserved != 0)
+          fail(key("")(), at + 3, fmt::format("reserved byte {:#x}; use 0", reserved));
         kernel.flops = quantity(p + 4, at + 4, key(".flops"), 0);
         kernel.bytes = quantity(p + 12, at + 12, key(".bytes"), 0);
         std::size_t field = 20;

@@ -149,7 +149,8 @@ void write_plan_compact(const Plan& plan, std::ostream& out) {
       char r[kernel_fixed_bytes];
       r[0] = static_cast<char>(k.kind);
       r[1] = static_cast<char>(k.dtype);
-      store(r + 2, std::uint16_t{0});
+      r[2] = static_cast<char>(k.attention_library);
+      r[3] = 0;
       store_f64(r + 4, k.flops);
       store_f64(r + 12, k.bytes);
       store(r + 20, k.gemm.m);

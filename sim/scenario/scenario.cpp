@@ -528,6 +528,8 @@ void read_framework(MapReader& top, Scenario& s) {
     spec.fp8_cast_fusion = *v;
   if (auto v = f.enumeration("cross_entropy_fusion", cross_entropy_fusion_names))
     spec.cross_entropy_fusion = *v;
+  if (auto v = f.enumeration("attention_library", attention_library_names))
+    spec.attention_library = *v;
   f.finish();
 }
 

@@ -78,8 +78,10 @@ double catalog_compute_efficiency(const DeviceSpec& device, const Kernel& kernel
   double efficiency = device.compute_efficiency_of(kernel.dtype).value * share;
   if (!is_matrix(kernel))
     return efficiency;
-  if (kernel.kind == KernelKind::attention && device.attention_efficiency)
-    efficiency = device.attention_efficiency->value * share;
+  if (kernel.kind == KernelKind::attention) {
+    if (auto fused = device.attention_efficiency_of(kernel.attention_library))
+      efficiency = fused->value * share;
+  }
   if (auto f0 = device.gemm_half_efficiency_flops_of(kernel.dtype))
     efficiency *= kernel.flops / (kernel.flops + *f0);
   if (kernel.kind == KernelKind::gemm && device.gemm_tiling)

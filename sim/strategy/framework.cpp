@@ -72,6 +72,10 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       "the loss in fp32 pass by pass (Megatron's vocab_parallel_cross_entropy, "
       "megatron/core/tensor_parallel/cross_entropy.py; PyTorch's cross_entropy moves about as "
       "much)";
+  std::string attention_library_source =
+      "cuDNN's fused attention, the catalog's attention figure (Transformer Engine's "
+      "DotProductAttention, FusedAttention backend); flash-attention-2 where a run calls the "
+      "flash-attn package's kernels";
   switch (framework) {
     case Framework::megatron_lm_2021:
       // Megatron-LM v2 (Narayanan et al. 2021) and v3 (Korthikanti et al. 2022).
@@ -256,6 +260,11 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       cross_entropy_source =
           "MPT's loss_fn fused_crossentropy is flash-attn's xentropy kernel, not modelled: "
           "counted as the fp32 passes";
+      s.attention_library = AttentionLibrary::flash_attention_2;
+      attention_library_source =
+          "llm-foundry's attn_impl flash calls flash_attn_func of the flash-attn 2 package "
+          "(llmfoundry/models/layers/attention.py; setup.py extra gpu-flash2, flash-attn 2.4.2 "
+          "in the benchmark rows' image)";
       weight_cache_source =
           "llm-foundry's fc_type te (submit_benchmarks.py sets it for fp8 on H100) builds "
           "Wqkv, out_proj, up_proj and down_proj as te.Linear and calls them without "
@@ -299,7 +308,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("fp8_recipe", to_string(s.fp8_recipe), recipe_source) +
       line("fp8_weight_cache", yes_no(s.fp8_weight_cache), weight_cache_source) +
       line("fp8_cast_fusion", to_string(s.fp8_cast_fusion), cast_fusion_source) +
-      line("cross_entropy_fusion", to_string(s.cross_entropy_fusion), cross_entropy_source);
+      line("cross_entropy_fusion", to_string(s.cross_entropy_fusion), cross_entropy_source) +
+      line("attention_library", to_string(s.attention_library), attention_library_source);
   return d;
 }
 

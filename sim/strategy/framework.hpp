@@ -151,6 +151,10 @@ struct FrameworkSpec {
   // The loss's kernels (CrossEntropyFusion, models/transformer.hpp): Megatron's fp32 passes, or
   // the fused kernels of --cross-entropy-loss-fusion with --cross-entropy-fusion-impl.
   CrossEntropyFusion cross_entropy_fusion = CrossEntropyFusion::none;
+  // The library of fused attention (flash attention) kernels, whose throughput the catalog
+  // gives per device (DeviceSpec::attention_efficiency_of): cuDNN's, which Transformer Engine's
+  // DotProductAttention runs, or FlashAttention-2 (the flash-attn package).
+  AttentionLibrary attention_library = AttentionLibrary::cudnn;
 };
 
 // One setting's default for a framework, with where it comes from.

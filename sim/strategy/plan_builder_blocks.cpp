@@ -67,6 +67,7 @@ LayerWork framework_transformer_layer(const TrainingJob& job) {
     work.attention.backward_weight.push_back(flat_gradient_copy_kernel(
         job, layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total()));
   }
+  use_attention_library(work.attention, job.framework.attention_library);
   if (job.training.dtype == Dtype::fp8) {
     const Fp8CastSettings casts = fp8_cast_settings(job);
     add_fp8_casts(work.attention, casts);

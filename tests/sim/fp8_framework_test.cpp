@@ -58,5 +58,31 @@ TEST(Framework, TheOutputHeadRunsTheFrameworksLoss) {
   }
 }
 
+TEST(Framework, TheFusedAttentionKernelsAreTheFrameworksLibrarys) {
+  // Composer runs llm-foundry's flash-attn 2 kernels; the others Transformer Engine's cuDNN
+  // attention. The library marks the fused kernels, forward and backward, and nothing else.
+  EXPECT_EQ(framework_defaults(Framework::composer, Dtype::bf16, 3).spec.attention_library,
+            AttentionLibrary::flash_attention_2);
+  EXPECT_EQ(framework_defaults(Framework::megatron_core, Dtype::bf16, 1).spec.attention_library,
+            AttentionLibrary::cudnn);
+  TrainingJob job = small_job(1, 1, 8, 1);
+  job.framework.attention_library = AttentionLibrary::flash_attention_2;
+  const LayerWork work = framework_transformer_layer(job);
+  int marked = 0;
+  for (const Kernel& k : work.attention.forward) {
+    if (k.attention_library == AttentionLibrary::flash_attention_2) {
+      EXPECT_EQ(k.kind, KernelKind::attention);
+      ++marked;
+    }
+  }
+  for (const Kernel& k : work.attention.backward()) {
+    if (k.attention_library == AttentionLibrary::flash_attention_2)
+      ++marked;
+  }
+  EXPECT_EQ(marked, 2);
+  for (const Kernel& k : work.mlp.forward)
+    EXPECT_EQ(k.attention_library, AttentionLibrary::cudnn) << k.name;
+}
+
 }  // namespace
 }  // namespace scaleplan

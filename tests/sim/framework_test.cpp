@@ -129,12 +129,12 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
               CrossEntropyFusion::none);
   }
   EXPECT_EQ(FrameworkSpec{}.fp8_cast_fusion, Fp8CastFusion::none);
-  // Every framework names a source for every setting: eighteen lines.
+  // Every framework names a source for every setting: nineteen lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 18) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 19) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -757,6 +757,18 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
                      "s.yaml", catalog);
   EXPECT_EQ(s.job.framework.fp8_cast_fusion, Fp8CastFusion::norm);
   EXPECT_EQ(s.job.framework.cross_entropy_fusion, CrossEntropyFusion::native);
+  EXPECT_EQ(s.job.framework.attention_library, AttentionLibrary::flash_attention_2);
+  s = parse_scenario(std::string(scenario_text) +
+                         "framework: {name: composer, attention_library: cudnn}\n",
+                     "s.yaml", catalog);
+  EXPECT_EQ(s.job.framework.attention_library, AttentionLibrary::cudnn);
+}
+
+TEST(Framework, AnUnknownAttentionLibraryIsAnErrorNamingTheLibraries) {
+  const std::string e = test::scenario_errors_of(
+      std::string(scenario_text) + "framework: {name: composer, attention_library: flash3}\n");
+  EXPECT_NE(e.find("s.yaml:6:48: framework.attention_library: "), std::string::npos) << e;
+  EXPECT_NE(e.find("cudnn or flash-attention-2"), std::string::npos) << e;
 }
 
 TEST(Framework, BadValuesAreErrorsAtTheirKeySayingWhatIsValid) {

@@ -56,6 +56,7 @@ void expect_same_plan(const Plan& a, const Plan& b) {
       EXPECT_EQ(x.gemm.n, y.gemm.n);
       EXPECT_EQ(x.gemm.k, y.gemm.k);
       EXPECT_EQ(x.gemm.batch, y.gemm.batch);
+      EXPECT_EQ(x.attention_library, y.attention_library);
     }
   }
   ASSERT_EQ(a.groups.size(), b.groups.size());
@@ -122,6 +123,10 @@ std::vector<Plan> sample_plans() {
   // DeepEP: the expert-parallel groups carry their dispatch (the header's flag).
   moe.framework.moe_dispatcher = MoeDispatcher::deepep;
   plans.push_back(build_plan(moe));
+  // FlashAttention-2's fused attention kernels: their library byte.
+  TrainingJob flash2 = small_job(1, 1, 2, 2);
+  flash2.framework.attention_library = AttentionLibrary::flash_attention_2;
+  plans.push_back(build_plan(flash2));
   return plans;
 }
 
@@ -411,9 +416,9 @@ TEST(PlanCompactErrors, FieldsOutOfRangeNameTheValidOnes) {
 }
 
 TEST(PlanCompactErrors, ExpertDispatchRecordsAreChecked) {
-  // The DeepEP sample plan's first dispatch record: present 1, dispatcher 1 (deepep), routing 0
+  // The DeepEP sample plan's (the fifth's) first dispatch record: present 1, dispatcher 1 (deepep), routing 0
   // (uniform), 7 bytes 0, then experts 8 as an i64.
-  const std::string bytes = compact(sample_plans().back());
+  const std::string bytes = compact(sample_plans()[4]);
   const std::string record("\x01\x01\x00\x00\x00\x00\x00\x00\x00\x08", 10);
   const std::size_t at = bytes.find(record);
   ASSERT_NE(at, std::string::npos);
