@@ -345,11 +345,11 @@ Kernel* kernel_named(std::vector<Kernel>& kernels, std::string_view name) {
 }  // namespace
 
 void use_attention_library(Block& block, AttentionLibrary library) {
-  for (std::vector<Kernel>* kernels :
-       {&block.forward, &block.backward_input, &block.backward_weight, &block.recompute_selective}) {
+  for (std::vector<Kernel>* kernels : {&block.forward, &block.backward_input,
+                                       &block.backward_weight, &block.recompute_selective}) {
     for (Kernel& k : *kernels) {
-      if (k.kind == KernelKind::attention && (k.name == fused_attention_kernel_name ||
-                                              k.name == fused_attention_backward_kernel_name))
+      if (k.kind == KernelKind::attention &&
+          (k.name == fused_attention_kernel_name || k.name == fused_attention_backward_kernel_name))
         k.attention_library = library;
     }
   }

@@ -49,19 +49,19 @@ TEST(CatalogErrors, MissingSections) {
 TEST(CatalogErrors, ALibrarysAttentionFigureNeedsTheCudnnOne) {
   // FlashAttention-2's figure is read against cuDNN's: alone it would leave cuDNN's kernels (the
   // default library) at the GEMM figure while the slower library ran at its own.
-  const std::string e = errors_of(test::replace(
-      valid, "    memory_efficiency: {value: 0.9, source: \"s\"}",
-      "    memory_efficiency: {value: 0.9, source: \"s\"}\n"
-      "    attention_efficiency_flash_attention_2: {value: 0.3, source: \"s\"}"));
+  const std::string e = errors_of(
+      test::replace(valid, "    memory_efficiency: {value: 0.9, source: \"s\"}",
+                    "    memory_efficiency: {value: 0.9, source: \"s\"}\n"
+                    "    attention_efficiency_flash_attention_2: {value: 0.3, source: \"s\"}"));
   EXPECT_NE(e.find("devices[0].attention_efficiency_flash_attention_2: a library's own attention "
                    "figure needs attention_efficiency (cuDNN's) beside it"),
             std::string::npos)
       << e;
-  const std::string both = errors_of(test::replace(
-      valid, "    memory_efficiency: {value: 0.9, source: \"s\"}",
-      "    memory_efficiency: {value: 0.9, source: \"s\"}\n"
-      "    attention_efficiency: {value: 0.5, source: \"s\"}\n"
-      "    attention_efficiency_flash_attention_2: {value: 0.3, source: \"s\"}"));
+  const std::string both = errors_of(
+      test::replace(valid, "    memory_efficiency: {value: 0.9, source: \"s\"}",
+                    "    memory_efficiency: {value: 0.9, source: \"s\"}\n"
+                    "    attention_efficiency: {value: 0.5, source: \"s\"}\n"
+                    "    attention_efficiency_flash_attention_2: {value: 0.3, source: \"s\"}"));
   EXPECT_EQ(both, "");
 }
 

@@ -758,9 +758,9 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
   EXPECT_EQ(s.job.framework.fp8_cast_fusion, Fp8CastFusion::norm);
   EXPECT_EQ(s.job.framework.cross_entropy_fusion, CrossEntropyFusion::native);
   EXPECT_EQ(s.job.framework.attention_library, AttentionLibrary::flash_attention_2);
-  s = parse_scenario(std::string(scenario_text) +
-                         "framework: {name: composer, attention_library: cudnn}\n",
-                     "s.yaml", catalog);
+  s = parse_scenario(
+      std::string(scenario_text) + "framework: {name: composer, attention_library: cudnn}\n",
+      "s.yaml", catalog);
   EXPECT_EQ(s.job.framework.attention_library, AttentionLibrary::cudnn);
 }
 

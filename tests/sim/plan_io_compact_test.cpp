@@ -416,8 +416,8 @@ TEST(PlanCompactErrors, FieldsOutOfRangeNameTheValidOnes) {
 }
 
 TEST(PlanCompactErrors, ExpertDispatchRecordsAreChecked) {
-  // The DeepEP sample plan's (the fifth's) first dispatch record: present 1, dispatcher 1 (deepep), routing 0
-  // (uniform), 7 bytes 0, then experts 8 as an i64.
+  // The DeepEP sample plan's (the fifth's) first dispatch record: present 1, dispatcher 1 (deepep),
+  // routing 0 (uniform), 7 bytes 0, then experts 8 as an i64.
   const std::string bytes = compact(sample_plans()[4]);
   const std::string record("\x01\x01\x00\x00\x00\x00\x00\x00\x00\x08", 10);
   const std::size_t at = bytes.find(record);
