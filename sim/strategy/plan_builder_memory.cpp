@@ -127,6 +127,12 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit
   // data-parallel group (the expert data-parallel group for routed experts).
   memory.weights_bytes = sharded_bytes(params, per.weights, p, 3);
   memory.gradients_bytes = sharded_bytes(params, per.gradients, p, 2);
+  if (bf16_optimizer_on(job)) {
+    // BF16_Optimizer keeps the fp32 gradients above (fp32_groups_gradients_flat, the whole of
+    // the rank's parameters, which it all-reduces) beside the bf16 ones that backward writes into
+    // param.grad and update_hp_grads adds into them (deepspeed/runtime/bf16_optimizer.py).
+    memory.gradients_bytes += params.total() * bytes_per_element(job.training.dtype);
+  }
   memory.optimizer_bytes = sharded_bytes(params, per.optimizer, p, 1);
   if (p.zero >= 2 && dp > 1) {
     // The bucket being reduced is held whole until its reduce-scatter ends.

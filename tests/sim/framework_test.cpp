@@ -764,6 +764,20 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
   EXPECT_EQ(s.job.framework.attention_library, AttentionLibrary::cudnn);
 }
 
+TEST(Framework, Bf16OptimizerHoldsTheBf16GradientsBesideTheFp32Ones) {
+  // DeepSpeed's BF16_Optimizer keeps fp32 gradients of every parameter the rank holds (4 bytes,
+  // not sharded under ZeRO-1) and backward writes bf16 ones (2 bytes) that update_hp_grads adds
+  // into them: 6 bytes a parameter where Megatron's fp32 main gradients are 4.
+  TrainingJob job = small_job(1, 1, 8, 1);
+  job.training.dtype = Dtype::bf16;
+  job.parallelism.zero = 1;
+  const double params = stage_parameters(job, 0).total();
+  EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).gradients_bytes, params * 4);
+  job.framework.bf16_optimizer = true;
+  ASSERT_TRUE(bf16_optimizer_on(job));
+  EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).gradients_bytes, params * 6);
+}
+
 TEST(Framework, AnUnknownAttentionLibraryIsAnErrorNamingTheLibraries) {
   const std::string e = test::scenario_errors_of(
       std::string(scenario_text) + "framework: {name: composer, attention_library: flash3}\n");
