@@ -31,6 +31,17 @@ void add_copies(Phase& phase, const std::vector<int>& offsets, const Topology& t
 
 }  // namespace
 
+std::optional<double> CollectivePrices::fitted_s(CollectiveOp op, const std::vector<int>& devices,
+                                                 double bytes) const {
+  if (!calibration_ || calibration_->empty() || devices.size() < 2)
+    return std::nullopt;
+  const CollectiveFitOutcome outcome =
+      calibration_->time(op, group_shape(devices, topology_), bytes);
+  if (!outcome.time)
+    return std::nullopt;
+  return outcome.time->latency_s + outcome.time->bandwidth_s;
+}
+
 CollectivePrices::Layout& CollectivePrices::layout(GroupKind group, const ParallelismSpec& p,
                                                    Concurrency concurrency) {
   const auto key = std::make_tuple(group, concurrency, p.tp, p.pp, p.cp, p.dp, p.ep);
@@ -64,6 +75,10 @@ double CollectivePrices::expert_dispatch_s(const ParallelismSpec& p, const Exper
       r.experts, r.top_k, r.router_groups, r.router_group_topk, dispatch.copies_per_token, bytes);
   if (auto found = dispatches_.find(key); found != dispatches_.end())
     return found->second;
+  if (auto fitted = fitted_s(CollectiveOp::all_to_all, l.devices, bytes)) {
+    dispatches_.emplace(key, *fitted);
+    return *fitted;
+  }
   std::vector<Phase> phases = expand_expert_dispatch(dispatch, l.devices, bytes, topology_);
   for (Phase& phase : phases)
     add_copies(phase, l.offsets, topology_);
@@ -124,6 +139,10 @@ double CollectivePrices::price(Layout& l, CollectiveKind kind, double bytes) {
   auto found = l.seconds.find(key);
   if (found != l.seconds.end())
     return found->second;
+  if (auto fitted = fitted_s(measured_op(kind), l.devices, bytes)) {
+    l.seconds.emplace(key, *fitted);
+    return *fitted;
+  }
   auto candidates = l.candidates.find(kind);
   if (candidates == l.candidates.end())
     candidates = l.candidates.emplace(kind, algorithm_candidates(kind, l.devices, topology_)).first;
@@ -167,6 +186,8 @@ double CollectivePrices::message_s(const ParallelismSpec& p, double bytes) {
   // Rank r sends to r + stage_ranks, the same rank of the next stage; every rank of every stage
   // but the last at once.
   const int stage_ranks = p.tp * p.cp * p.dp;
+  if (auto fitted = fitted_s(CollectiveOp::send_recv, {0, stage_ranks}, bytes))
+    return *fitted;
   auto found = messages_.find(key);
   if (found == messages_.end()) {
     Phase phase;

@@ -13,6 +13,7 @@
 
 #include "hardware/topology.hpp"
 #include "sim/collective/collective.hpp"
+#include "sim/collective/collective_calibration.hpp"
 #include "sim/plan/collective_kind.hpp"
 #include "sim/plan/plan.hpp"
 #include "sim/strategy/plan_quantities.hpp"
@@ -27,8 +28,12 @@ enum class Concurrency { stage, world };
 
 class CollectivePrices {
  public:
-  CollectivePrices(const Topology& topology, double step_latency_s)
-      : topology_(topology), step_latency_s_(step_latency_s) {}
+  // With `calibration` (a profile's collective fits), a collective or message whose kind and
+  // group shape a fit covers costs what the fit says, latency and bus traffic, as the simulator
+  // times it (CommRoutes); the others are priced from the network as without.
+  CollectivePrices(const Topology& topology, double step_latency_s,
+                   const CollectiveCalibration* calibration = nullptr)
+      : topology_(topology), step_latency_s_(step_latency_s), calibration_(calibration) {}
 
   // Seconds a `kind` collective of `bytes` per member takes on the `group` groups under `p`,
   // all of those `concurrency` names at once: the algorithm the simulator would choose for the
@@ -94,8 +99,13 @@ class CollectivePrices {
   std::optional<double> seconds_of(const std::vector<Phase>& phases, const Loads& loads,
                                    const std::vector<PhaseLoad>& per_byte, double bytes) const;
 
+  // The fit's seconds for `op` on `devices`, or nullopt where no fit covers them.
+  std::optional<double> fitted_s(CollectiveOp op, const std::vector<int>& devices,
+                                 double bytes) const;
+
   const Topology& topology_;
   double step_latency_s_;
+  const CollectiveCalibration* calibration_;
   // By group kind, concurrency, tp, pp, cp, dp, ep.
   std::map<std::tuple<GroupKind, Concurrency, int, int, int, int, int>, Layout> layouts_;
   std::map<std::tuple<int, int, int, int>, Layout> embedding_layouts_;  // tp, cp, dp, pp

@@ -146,7 +146,7 @@ struct PlanEstimator::Impl {
         network(n),
         compute(m),
         headroom_fraction(headroom),
-        prices(n.topology, n.collective_step_latency_s) {}
+        prices(n.topology, n.collective_step_latency_s, &n.collective_calibration) {}
 
   const LayerCosts& costs_of(const TrainingJob& job) {
     const ParallelismSpec& p = job.parallelism;

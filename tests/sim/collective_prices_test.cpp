@@ -39,6 +39,34 @@ double alone_s(const Network& n, CollectiveKind kind, const std::vector<int>& de
       n.step_latency_s());
 }
 
+TEST(CollectivePrices, AFittedGroupCostsWhatTheProfilesFitSays) {
+  // A profile measured all-reduce on 2 and 4 ranks of one node: the planner prices a dp group of
+  // 4 there as the simulator times it, 30 us + 1.5 ns per byte (the fit's bus bandwidth of 1 GB/s
+  // over the factor 2·3/4), and a message between two ranks by no fit (the profile has no
+  // send/recv). A group of 8 lies beyond the measured shapes: it keeps the network's price,
+  // never extrapolated.
+  const Network n(test::a100_cluster(1));
+  CollectiveProfile four;
+  four.op = CollectiveOp::all_reduce;
+  four.algorithm = "nccl";
+  four.ranks = 4;
+  four.nodes = 1;
+  four.latency_s = {30e-6, "test"};
+  four.bus_bandwidth_bytes_per_s = {1e9, "test"};
+  const CollectiveCalibration calibration({four});
+  CollectivePrices fitted(n.topology(), n.step_latency_s(), &calibration);
+  CollectivePrices plain(n.topology(), n.step_latency_s());
+  const double bytes = 64e6;
+  EXPECT_NEAR(fitted.collective_s(GroupKind::dp, CollectiveKind::all_reduce, bytes,
+                                  degrees(1, 1, 4), Concurrency::stage),
+              30e-6 + 1.5e-9 * bytes, 1e-12);
+  EXPECT_EQ(fitted.collective_s(GroupKind::dp, CollectiveKind::all_reduce, bytes, degrees(1, 1, 8),
+                                Concurrency::stage),
+            plain.collective_s(GroupKind::dp, CollectiveKind::all_reduce, bytes, degrees(1, 1, 8),
+                               Concurrency::stage));
+  EXPECT_EQ(fitted.message_s(degrees(1, 2, 4), bytes), plain.message_s(degrees(1, 2, 4), bytes));
+}
+
 TEST(CollectivePrices, AGroupAloneCostsWhatTheAlphaBetaPathSays) {
   // 4 nodes of 8: dp 32 is one group over every device; a stage's groups are all of them.
   const Network n(test::a100_cluster(4));
