@@ -72,6 +72,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       "the loss in fp32 pass by pass (Megatron's vocab_parallel_cross_entropy, "
       "megatron/core/tensor_parallel/cross_entropy.py; PyTorch's cross_entropy moves about as "
       "much)";
+  std::string gradient_buffer_source =
+      "fp32 gradients (4 bytes a parameter) for 16-bit training, whatever the reduction's dtype";
   std::string attention_library_source =
       "cuDNN's fused attention, the catalog's attention figure (Transformer Engine's "
       "DotProductAttention, FusedAttention backend); flash-attention-2 where a run calls the "
@@ -105,6 +107,10 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
     case Framework::nemo:
       d.overlap_grad_reduce = true;
       s.overlap_param_gather = true;
+      s.gradient_buffer_in_reduce_dtype = true;
+      gradient_buffer_source =
+          "megatron/core/distributed/distributed_data_parallel.py: the gradient buffers are "
+          "torch.float with grad_reduce_in_fp32, the parameters' dtype otherwise";
       if (framework == Framework::megatron_core) {
         overlap_source = param_source =
             "Megatron-LM README, performance benchmarking runs: --overlap-grad-reduce "
@@ -305,6 +311,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
            flat_copy_source) +
       line("optimizer_step", to_string(s.optimizer_step), optimizer_source) +
       line("optimizer_wrapper_passes", yes_no(s.optimizer_wrapper_passes), wrapper_source) +
+      line("gradient_buffer_in_reduce_dtype", yes_no(s.gradient_buffer_in_reduce_dtype),
+           gradient_buffer_source) +
       line("fp8_recipe", to_string(s.fp8_recipe), recipe_source) +
       line("fp8_weight_cache", yes_no(s.fp8_weight_cache), weight_cache_source) +
       line("fp8_cast_fusion", to_string(s.fp8_cast_fusion), cast_fusion_source) +

@@ -137,6 +137,10 @@ struct FrameworkSpec {
   // for clipping (clip_grad 1.0 by default), and the fp32 main weights copied back into the
   // 16-bit ones (optimizer_wrapper_bytes_per_parameter). Not a scenario key yet.
   bool optimizer_wrapper_passes = false;
+  // Megatron-Core's DistributedDataParallel keeps the gradients in one buffer of the dtype they
+  // are reduced in (grad_reduce_dtype): 2 bytes a parameter for bf16 reduction, not the 4 of
+  // fp32 main gradients. Not a scenario key.
+  bool gradient_buffer_in_reduce_dtype = false;
   // fp8 training (dtype fp8) only: Transformer Engine's scaling recipe, which sets the bytes of
   // the casts before every fp8 GEMM (models/transformer.hpp, add_fp8_casts).
   Fp8Recipe fp8_recipe = Fp8Recipe::delayed;

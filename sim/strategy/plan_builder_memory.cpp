@@ -126,7 +126,9 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit
   // ZeRO shards the optimizer state (stage 1), the gradients (2) and the weights (3) over the
   // data-parallel group (the expert data-parallel group for routed experts).
   memory.weights_bytes = sharded_bytes(params, per.weights, p, 3);
-  memory.gradients_bytes = sharded_bytes(params, per.gradients, p, 2);
+  const double gradient_bytes =
+      job.framework.gradient_buffer_in_reduce_dtype ? gradient_reduction_bytes(job) : per.gradients;
+  memory.gradients_bytes = sharded_bytes(params, gradient_bytes, p, 2);
   if (bf16_optimizer_on(job)) {
     // BF16_Optimizer keeps the fp32 gradients above (fp32_groups_gradients_flat, the whole of
     // the rank's parameters, which it all-reduces) beside the bf16 ones that backward writes into

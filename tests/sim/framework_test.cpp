@@ -129,12 +129,12 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
               CrossEntropyFusion::none);
   }
   EXPECT_EQ(FrameworkSpec{}.fp8_cast_fusion, Fp8CastFusion::none);
-  // Every framework names a source for every setting: nineteen lines.
+  // Every framework names a source for every setting: twenty lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 19) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 20) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -776,6 +776,23 @@ TEST(Framework, Bf16OptimizerHoldsTheBf16GradientsBesideTheFp32Ones) {
   job.framework.bf16_optimizer = true;
   ASSERT_TRUE(bf16_optimizer_on(job));
   EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).gradients_bytes, params * 6);
+}
+
+TEST(Framework, MegatronCoreKeepsItsGradientsInTheDtypeItReducesThem) {
+  // Megatron-Core's gradient buffer is fp32 when gradients are reduced in fp32 and bf16 when
+  // they are reduced in bf16 (Megatron-Bridge's configs): 4 or 2 bytes a parameter. Other
+  // frameworks keep fp32 gradients (4) either way.
+  TrainingJob job = small_job(1, 1, 8, 1);
+  job.training.dtype = Dtype::bf16;
+  job.parallelism.zero = 1;
+  const double params = stage_parameters(job, 0).total();
+  job.framework = framework_defaults(Framework::megatron_core, Dtype::bf16, 1).spec;
+  EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).gradients_bytes, params * 4);
+  job.framework.grad_reduce_dtype = GradReduceDtype::training;
+  EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).gradients_bytes, params * 2);
+  job.framework = framework_defaults(Framework::fsdp, Dtype::bf16, 1).spec;
+  job.framework.grad_reduce_dtype = GradReduceDtype::training;
+  EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).gradients_bytes, params * 4);
 }
 
 TEST(Framework, AnUnknownAttentionLibraryIsAnErrorNamingTheLibraries) {
