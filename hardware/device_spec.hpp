@@ -127,10 +127,10 @@ struct DeviceSpec {
   // Throws std::invalid_argument naming the dtypes the device has when it lacks `dtype`.
   double peak_flops(Dtype dtype) const;
   // compute_efficiency_by_dtype's figure for `dtype`, else compute_efficiency.
+  const Figure& compute_efficiency_of(Dtype dtype) const;
   // The fused attention efficiency of kernels from `library`: attention_efficiency (cuDNN's), or
   // the library's own figure where the catalog gives one.
   std::optional<Figure> attention_efficiency_of(AttentionLibrary library) const;
-  const Figure& compute_efficiency_of(Dtype dtype) const;
   // sustained_share's value, 1 without it.
   double sustained_share_value() const { return sustained_share ? sustained_share->value : 1.0; }
   // The size at which a GEMM in `dtype` reaches half its efficiency: gemm_half_efficiency_flops

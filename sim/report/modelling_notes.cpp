@@ -123,6 +123,11 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
     notes.push_back("the loss: fused cross-entropy (" +
                     std::string(to_string(job.framework.cross_entropy_fusion)) + ")");
   }
+  if (job.model.flash_attention && job.framework.attention_library != AttentionLibrary::cudnn) {
+    notes.push_back("fused attention: " + std::string(to_string(job.framework.attention_library)) +
+                    "'s kernels, timed at the catalog's figure for them where the device has one "
+                    "(cuDNN's otherwise)");
+  }
   return notes;
 }
 

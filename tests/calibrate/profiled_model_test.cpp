@@ -11,6 +11,7 @@
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/simulate/compute_model.hpp"
+#include "tests/support/collective_fits.hpp"
 
 namespace scaleplan {
 namespace {
@@ -138,14 +139,8 @@ Prediction predict_data_parallel(const std::filesystem::path& dir,
                                  double bus_bandwidth_bytes_per_s) {
   Profile profile = load_profile(source_dir() + "/scenarios/profiles/a100.yaml");
   std::erase_if(profile.collectives, [](const CollectiveProfile& c) { return c.nodes > 1; });
-  CollectiveProfile inter;
-  inter.op = CollectiveOp::all_reduce;
-  inter.algorithm = "nccl";
-  inter.ranks = 4;
-  inter.nodes = 4;
-  inter.latency_s = {1e-4, "test"};
-  inter.bus_bandwidth_bytes_per_s = {bus_bandwidth_bytes_per_s, "test"};
-  profile.collectives.push_back(inter);
+  profile.collectives.push_back(
+      test::collective_fit(CollectiveOp::all_reduce, 4, 4, 1e-4, bus_bandwidth_bytes_per_s));
   std::ofstream(dir / "profiles" / "inter.yaml") << write_profile(profile);
   const auto path = dir / "dp.yaml";
   std::ofstream(path) << R"(name: dp

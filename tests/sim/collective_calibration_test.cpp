@@ -9,20 +9,14 @@
 
 #include "sim/simulate/simulator.hpp"
 #include "tests/hardware/topology_fixtures.hpp"
+#include "tests/support/collective_fits.hpp"
 
 namespace scaleplan {
 namespace {
 
 CollectiveProfile line_fit(CollectiveOp op, int ranks, int nodes, double latency_s,
                            double bus_bytes_per_s) {
-  CollectiveProfile c;
-  c.op = op;
-  c.algorithm = "mpi";
-  c.ranks = ranks;
-  c.nodes = nodes;
-  c.latency_s = {latency_s, "test"};
-  c.bus_bandwidth_bytes_per_s = {bus_bytes_per_s, "test"};
-  return c;
+  return test::collective_fit(op, ranks, nodes, latency_s, bus_bytes_per_s, "mpi");
 }
 
 // All-reduce on 2 ranks / 1 node in two regimes: below 64 KiB 10 us + 1 ns per byte, from 64 KiB

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/report/prediction.hpp"
+#include "tests/support/collective_fits.hpp"
 #include "tests/support/prediction_values.hpp"
 
 namespace scaleplan {
@@ -46,14 +47,8 @@ TEST(CollectivePrices, AFittedGroupCostsWhatTheProfilesFitSays) {
   // send/recv). A group of 8 lies beyond the measured shapes: it keeps the network's price,
   // never extrapolated.
   const Network n(test::a100_cluster(1));
-  CollectiveProfile four;
-  four.op = CollectiveOp::all_reduce;
-  four.algorithm = "nccl";
-  four.ranks = 4;
-  four.nodes = 1;
-  four.latency_s = {30e-6, "test"};
-  four.bus_bandwidth_bytes_per_s = {1e9, "test"};
-  const CollectiveCalibration calibration({four});
+  const CollectiveCalibration calibration(
+      {test::collective_fit(CollectiveOp::all_reduce, 4, 1, 30e-6, 1e9)});
   CollectivePrices fitted(n.topology(), n.step_latency_s(), &calibration);
   CollectivePrices plain(n.topology(), n.step_latency_s());
   const double bytes = 64e6;

@@ -1,6 +1,8 @@
-// Transformer Engine's fp8 casts and the fused loss, as the framework settings choose them.
+// The kernels the framework settings choose: Transformer Engine's fp8 casts, the fused loss and
+// the library of the fused attention.
 #include <gtest/gtest.h>
 
+#include "sim/report/modelling_notes.hpp"
 #include "sim/strategy/framework.hpp"
 #include "sim/strategy/plan_quantities.hpp"
 #include "tests/support/framework_jobs.hpp"
@@ -82,6 +84,17 @@ TEST(Framework, TheFusedAttentionKernelsAreTheFrameworksLibrarys) {
   EXPECT_EQ(marked, 2);
   for (const Kernel& k : work.mlp.forward)
     EXPECT_EQ(k.attention_library, AttentionLibrary::cudnn) << k.name;
+  // The report says which library timed the attention, where it is not cuDNN's.
+  const auto says_library = [](const TrainingJob& j) {
+    for (const std::string& note : modelling_notes(j)) {
+      if (note.find("fused attention: flash-attention-2's kernels") != std::string::npos)
+        return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(says_library(job));
+  job.framework.attention_library = AttentionLibrary::cudnn;
+  EXPECT_FALSE(says_library(job));
 }
 
 }  // namespace

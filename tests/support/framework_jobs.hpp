@@ -1,5 +1,8 @@
-// A small training job for the framework tests: GPT-3 1.3B cut to four layers, micro-batch 1.
+// For the framework tests: a small training job (GPT-3 1.3B cut to four layers, micro-batch 1)
+// and what to ask of the ops of its plan.
 #pragma once
+
+#include <string>
 
 #include "models/transformer.hpp"
 #include "sim/strategy/plan_builder.hpp"
@@ -16,6 +19,16 @@ inline TrainingJob small_job(int tp, int pp, int dp, int microbatches) {
   job.parallelism.pp = pp;
   job.parallelism.dp = dp;
   return job;
+}
+
+// Whether `op` is a collective of the group named `group` ("tp", "dp", ...).
+inline bool in_group(const Plan& plan, const Op& op, const std::string& group) {
+  return op.kind == OpKind::collective && plan.groups[op.group].name == group;
+}
+
+// Whether `op`'s label holds `text`.
+inline bool labelled(const Plan& plan, const Op& op, const std::string& text) {
+  return plan.labels[op.label].find(text) != std::string::npos;
 }
 
 }  // namespace scaleplan::test
