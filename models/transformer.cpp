@@ -158,15 +158,18 @@ double gemm_output_elements(const std::vector<Kernel>& kernels) {
 }
 
 // FC1, activation and FC2 of `batch` FFNs of width `ffn`, split over `t` tensor-parallel ranks,
-// each over `rows` tokens. `stored` gets the activation elements backward keeps beyond the FC1
-// input: the activation's input and output (FC2's input).
+// each over `rows` tokens. `stored_bytes` gets what backward keeps beyond the FC1 input: the
+// activation's input and output (FC2's input).
 std::vector<Kernel> ffn_kernels(const TransformerConfig& m, const std::string& prefix,
                                 std::int64_t rows, std::int64_t batch, std::int64_t ffn,
-                                std::int64_t t, Dtype dtype, double& stored) {
+                                std::int64_t t, Dtype dtype, double& stored_bytes) {
   const std::int64_t fc1_out = (m.gated_mlp ? 2 : 1) * ffn / t;
   const double act_in = d(rows) * d(batch) * d(fc1_out);
   const double act_out = d(rows) * d(batch) * d(ffn / t);
-  stored = act_in + act_out;
+  // The activation function keeps its input (FC1's output) for its backward; FC2 keeps its
+  // input (the activation's output) as its GEMM read it.
+  stored_bytes =
+      act_in * activation_element_bytes(dtype) + act_out * gemm_input_element_bytes(dtype);
   return {make_gemm(prefix + "fc1", {rows, fc1_out, m.hidden, batch}, dtype),
           memory_kernel(prefix + "mlp_activation", KernelKind::elementwise, non_gemm_dtype(dtype),
                         (act_in + act_out) * bytes_per_element(non_gemm_dtype(dtype))),
@@ -309,6 +312,10 @@ double activation_element_bytes(Dtype dtype) {
   return std::max(2.0, bytes_per_element(dtype));
 }
 
+double gemm_input_element_bytes(Dtype dtype) {
+  return dtype == Dtype::fp8 ? bytes_per_element(Dtype::fp8) : activation_element_bytes(dtype);
+}
+
 Dtype non_gemm_dtype(Dtype dtype) {
   return dtype == Dtype::fp8 ? Dtype::bf16 : dtype;
 }
@@ -424,6 +431,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   const Dtype other = non_gemm_dtype(dtype);
   const double e = bytes_per_element(other);
   const double act = activation_element_bytes(dtype);
+  const double gin = gemm_input_element_bytes(dtype);
   const double h = d(m.hidden);
   const double tok = d(tokens);
   const std::int64_t heads_local = m.heads / t;
@@ -525,29 +533,33 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   // Korthikanti et al. 2022, section 4.1: norm input and QKV input (replicated without sequence
   // parallelism), Q, K, V and projection input (split), softmax output, dropout mask and dropout
   // output (split), and the output dropout mask (replicated). MLA keeps its latents (replicated)
-  // and its Q, K, V and projection input of their own widths.
-  const double replicated = tok * h * (2 * act + 1) / sp + latent_bytes;
+  // and its Q, K, V and projection input of their own widths. The GEMMs' inputs are kept as they
+  // read them (fp8 copies under fp8); fused attention keeps its output, the projection's input,
+  // in 16 bits for its own backward, so under fp8 the projection's copy is kept beside it.
+  const double replicated = tok * h * (act + gin + 1) / sp + latent_bytes;
+  const double projection_input_element_bytes = m.flash_attention && gin != act ? act + gin : gin;
   const double split = m.latent_attention()
-                           ? tok * act * (q_width + k_width + v_width + out_width) / d(t)
-                           : tok * h * act * (2 + 2 * d(m.kv_dim()) / h) / d(t);
+                           ? tok * act * (q_width + k_width + v_width) / d(t)
+                           : tok * act * (h + 2 * d(m.kv_dim())) / d(t);
+  const double projection_input = tok * out_width / d(t) * projection_input_element_bytes;
   // Materialised attention keeps the softmax output, its dropout mask and the dropout output;
   // fused attention only the softmax statistics (fp32, one per query and head).
   const double core =
       m.flash_attention ? d(b) * d(heads_local) * d(s_local) * 4 : scores * (2 * act + 1);
-  a.activation_bytes = replicated + split + core;
+  a.activation_bytes = replicated + split + projection_input + core;
   a.selective_recompute_saved_bytes = m.flash_attention ? 0.0 : core;
   // The weight gradients of the projections read their inputs as stored (the normed input, MLA's
   // latents, the output projection's input) and their output gradients; with sequence
   // parallelism the normed input is all-gathered again for them.
-  const double regathered_input = p.sequence_parallel && t > 1 ? tok * h * act : 0.0;
-  a.weight_gradient_inputs_bytes = tok * h * act / sp + latent_bytes + tok * d(proj_in) * act;
+  const double regathered_input = p.sequence_parallel && t > 1 ? tok * h * gin : 0.0;
+  a.weight_gradient_inputs_bytes = tok * h * gin / sp + latent_bytes + tok * d(proj_in) * gin;
   a.weight_gradient_operands_bytes = gemm_output_elements(a.forward) * act + regathered_input;
 
   Block& f = w.mlp;
   f.name = "mlp";
   f.forward.push_back(memory_kernel("mlp_norm", KernelKind::norm, other, 2 * tok * h * e / sp));
-  double ffn_stored = 0;
-  for (Kernel& k : ffn_kernels(m, "", tokens, 1, m.ffn_hidden, t, dtype, ffn_stored))
+  double ffn_stored_bytes = 0;
+  for (Kernel& k : ffn_kernels(m, "", tokens, 1, m.ffn_hidden, t, dtype, ffn_stored_bytes))
     f.forward.push_back(std::move(k));
   f.forward.push_back(
       memory_kernel("mlp_residual", KernelKind::elementwise, other, tok * h * (3 * e + 1) / sp));
@@ -555,12 +567,12 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   f.tp_collective_bytes = t > 1 ? tok * h * e : 0;
   f.input_bytes = tok * h * act / sp;
   // Norm input, FC1 input and dropout mask (replicated); activation input and FC2 input (split).
-  f.activation_bytes = tok * h * (2 * act + 1) / sp + ffn_stored * act;
+  f.activation_bytes = tok * h * (act + gin + 1) / sp + ffn_stored_bytes;
   // FC1's weight gradient reads its input as stored, FC2's its input; both their output
   // gradients; sequence parallelism all-gathers FC1's input again.
   const Kernel& fc2 = f.forward[3];  // after the norm, FC1 and the activation
   f.weight_gradient_inputs_bytes =
-      tok * h * act / sp + d(fc2.gemm.m) * d(fc2.gemm.k) * d(fc2.gemm.batch) * act;
+      (tok * h / sp + d(fc2.gemm.m) * d(fc2.gemm.k) * d(fc2.gemm.batch)) * gin;
   f.weight_gradient_operands_bytes = gemm_output_elements(f.forward) * act + regathered_input;
   return w;
 }
@@ -581,6 +593,7 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   const Dtype other = non_gemm_dtype(dtype);
   const double e = bytes_per_element(other);
   const double act = activation_element_bytes(dtype);
+  const double gin = gemm_input_element_bytes(dtype);
   const double h = d(m.hidden);
   const double tok = d(tokens);
   const double local_tok = tok / d(sp);
@@ -617,36 +630,39 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
 
   Block& x = w.experts;
   x.name = "moe experts";
-  double expert_stored = 0;
+  double expert_stored_bytes = 0;
   x.forward = ffn_kernels(m, "expert_", w.tokens_per_expert, w.local_experts, moe.expert_ffn_hidden,
-                          t, dtype, expert_stored);
+                          t, dtype, expert_stored_bytes);
   add_backward(x.forward, x);
-  // FC1 input (the gathered copies), activation input and FC2 input.
-  x.activation_bytes = (slots * h + expert_stored) * act;
+  // FC1 input (the gathered copies, as FC1 read them), activation input and FC2 input.
+  x.activation_bytes = slots * h * gin + expert_stored_bytes;
   // FC1's weight gradient reads the gathered copies as stored (no all-gather again: the
   // dispatcher gathered them), FC2's its input; both their output gradients.
   const Kernel& expert_fc2 = x.forward[2];  // after FC1 and the activation
   x.weight_gradient_inputs_bytes =
-      (slots * h + d(expert_fc2.gemm.m) * d(expert_fc2.gemm.k) * d(expert_fc2.gemm.batch)) * act;
+      (slots * h + d(expert_fc2.gemm.m) * d(expert_fc2.gemm.k) * d(expert_fc2.gemm.batch)) * gin;
   x.weight_gradient_operands_bytes = gemm_output_elements(x.forward) * act;
 
   Block& s = w.shared;
   s.name = "moe shared experts";
   if (moe.shared_experts > 0) {
-    double shared_stored = 0;
+    double shared_stored_bytes = 0;
     s.forward = ffn_kernels(m, "shared_", tokens, 1, moe.shared_experts * moe.expert_ffn_hidden, t,
-                            dtype, shared_stored);
+                            dtype, shared_stored_bytes);
     add_backward(s.forward, s);
     s.tp_collective_bytes = t > 1 ? tok * h * e : 0;
-    s.activation_bytes = shared_stored * act;  // its input is the router's
-    // FC2's weight gradient reads its input, FC1's the router's input (counted by the router);
-    // both their output gradients; sequence parallelism all-gathers FC1's input again, as for
-    // the dense FFN.
+    // Its input is the router's, which the router keeps in 16 bits; under fp8 FC1 keeps its own
+    // copy of this rank's shard beside it.
+    const double fc1_copy = gin != act ? local_tok * h * gin : 0.0;
+    s.activation_bytes = shared_stored_bytes + fc1_copy;
+    // FC2's weight gradient reads its input, FC1's its fp8 copy or else the router's input
+    // (counted by the router); both their output gradients; sequence parallelism all-gathers
+    // FC1's input again, as for the dense FFN.
     const Kernel& shared_fc2 = s.forward[2];
     s.weight_gradient_inputs_bytes =
-        d(shared_fc2.gemm.m) * d(shared_fc2.gemm.k) * d(shared_fc2.gemm.batch) * act;
+        d(shared_fc2.gemm.m) * d(shared_fc2.gemm.k) * d(shared_fc2.gemm.batch) * gin + fc1_copy;
     s.weight_gradient_operands_bytes = gemm_output_elements(s.forward) * act +
-                                       (p.sequence_parallel && t > 1 ? tok * h * act : 0.0);
+                                       (p.sequence_parallel && t > 1 ? tok * h * gin : 0.0);
   }
 
   Block& c = w.combine;

@@ -185,9 +185,16 @@ struct MoeWork {
   std::int64_t tokens_per_expert = 0;  // token slots each local expert computes
 };
 
-// Bytes of one stored activation element: 16-bit training keeps 16-bit activations (fp8 GEMMs
-// still store their inputs in 16 bits), fp32 and tf32 keep 32-bit ones.
+// Bytes of one stored activation element: 16-bit training (fp8's included) keeps 16-bit
+// activations, fp32 and tf32 keep 32-bit ones.
 double activation_element_bytes(Dtype dtype);
+
+// Bytes of one element of a linear layer's input as kept for its weight gradient. Under fp8,
+// Transformer Engine keeps the fp8 copy its GEMM read, not the 16-bit input
+// (transformer_engine/pytorch/module/linear.py, layernorm_linear.py and grouped_linear.py save the
+// quantized input: `inputmat` or its transpose in 1.x, a quantized tensor with column-wise usage
+// in 2.x): 1 byte. Other training keeps the input itself (activation_element_bytes).
+double gemm_input_element_bytes(Dtype dtype);
 
 // The dtype of everything but the linear layers' GEMMs in training of `dtype`. fp8 training
 // (Transformer Engine's fp8_autocast, as Megatron-Core and NeMo run it) runs only the GEMMs of

@@ -211,7 +211,27 @@ TEST(Transformer, Fp8RunsOnlyTheLinearLayersGemmsInFp8) {
   EXPECT_DOUBLE_EQ(named(fp8.attention.forward, "attn_norm").bytes,
                    named(bf16.attention.forward, "attn_norm").bytes);
   EXPECT_DOUBLE_EQ(fp8.mlp.tp_collective_bytes, 8192.0 * 4096 * 2);
-  EXPECT_DOUBLE_EQ(fp8.attention.activation_bytes, bf16.attention.activation_bytes);
+  // Transformer Engine keeps each GEMM's input as the GEMM read it, in fp8: 1 byte an element
+  // where bf16 training keeps 2. Per token, that is the QKV input and the FC1 input (the norms'
+  // outputs, sequence shards of 4096 / 2) and the FC2 input (14336 / 2). Fused attention keeps
+  // its output, the projection's input, in bf16 for its own backward, so the projection's fp8
+  // copy (4096 / 2) comes on top; materialised attention needs no output of its own.
+  const double tokens = 8192;
+  EXPECT_DOUBLE_EQ(bf16.attention.activation_bytes - fp8.attention.activation_bytes,
+                   tokens * (4096.0 / 2 - 4096.0 / 2));
+  EXPECT_DOUBLE_EQ(bf16.mlp.activation_bytes - fp8.mlp.activation_bytes,
+                   tokens * (4096.0 / 2 + 14336.0 / 2));
+  auto materialised = m;
+  materialised.flash_attention = false;
+  EXPECT_DOUBLE_EQ(transformer_layer(materialised, 1, p, Dtype::bf16).attention.activation_bytes -
+                       transformer_layer(materialised, 1, p, Dtype::fp8).attention.activation_bytes,
+                   tokens * (4096.0 / 2 + 4096.0 / 2));
+  // A deferred weight gradient reads those copies: the QKV and projection inputs, the FC1 and FC2
+  // inputs, at half the bytes.
+  EXPECT_DOUBLE_EQ(fp8.attention.weight_gradient_inputs_bytes,
+                   0.5 * bf16.attention.weight_gradient_inputs_bytes);
+  EXPECT_DOUBLE_EQ(fp8.mlp.weight_gradient_inputs_bytes,
+                   0.5 * bf16.mlp.weight_gradient_inputs_bytes);
   // The output layer is outside the fp8 region: its GEMM stays bf16.
   EXPECT_EQ(named(output_block(m, 1, p, Dtype::fp8).forward, "lm_head").dtype, Dtype::bf16);
   EXPECT_EQ(non_gemm_dtype(Dtype::fp8), Dtype::bf16);
