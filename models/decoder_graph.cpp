@@ -62,6 +62,7 @@ std::string layer_difference(const TransformerConfig& a, const TransformerConfig
       {"family (gated MLP)", a.gated_mlp != b.gated_mlp},
       {"family (biases)", a.biases != b.biases},
       {"family (norm)", a.norm_parameters_per_hidden != b.norm_parameters_per_hidden},
+      {"family (dropout)", a.dropout != b.dropout},
       {"attention", a.flash_attention != b.flash_attention},
       {"causal", a.causal != b.causal},
       {"mla", a.mla.q_lora_rank != b.mla.q_lora_rank || a.mla.kv_lora_rank != b.mla.kv_lora_rank ||

@@ -39,6 +39,7 @@ TransformerConfig llama(std::string name, std::int64_t layers, std::int64_t hidd
   c.learned_positions = false;
   c.tied_embeddings = false;
   c.norm_parameters_per_hidden = 1;
+  c.dropout = false;
   return c;
 }
 
@@ -312,6 +313,10 @@ double activation_element_bytes(Dtype dtype) {
   return std::max(2.0, bytes_per_element(dtype));
 }
 
+double dropout_mask_element_bytes(const TransformerConfig& m) {
+  return m.dropout ? 1.0 : 0.0;
+}
+
 double gemm_input_element_bytes(Dtype dtype) {
   return dtype == Dtype::fp8 ? bytes_per_element(Dtype::fp8) : activation_element_bytes(dtype);
 }
@@ -432,6 +437,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   const double e = bytes_per_element(other);
   const double act = activation_element_bytes(dtype);
   const double gin = gemm_input_element_bytes(dtype);
+  const double mask = dropout_mask_element_bytes(m);
   const double h = d(m.hidden);
   const double tok = d(tokens);
   const std::int64_t heads_local = m.heads / t;
@@ -476,7 +482,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   const std::vector<Kernel> projections(a.forward.begin(), a.forward.end());
   const Kernel proj = make_gemm("attn_proj", {tokens, m.hidden, proj_in}, dtype);
   const Kernel residual =
-      memory_kernel("attn_residual", KernelKind::elementwise, other, tok * h * (3 * e + 1) / sp);
+      memory_kernel("attn_residual", KernelKind::elementwise, other, tok * h * (3 * e + mask) / sp);
   if (m.flash_attention) {
     // One fused kernel: QK^T and PV (2·s·s·d FLOPs each per head), only the unmasked part under
     // causal masking; reads Q, K, V and writes the output. Its backward recomputes the scores
@@ -512,9 +518,13 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     av.kind = KernelKind::attention;
     a.forward.push_back(qk);
     a.forward.push_back(softmax);
-    a.forward.push_back(dropout);
+    if (m.dropout)
+      a.forward.push_back(dropout);
     a.forward.push_back(av);
-    a.recompute_selective = {qk, softmax, dropout, av};
+    a.recompute_selective = {qk, softmax};
+    if (m.dropout)
+      a.recompute_selective.push_back(dropout);
+    a.recompute_selective.push_back(av);
     a.forward.push_back(proj);
     a.forward.push_back(residual);
     add_backward(a.forward, a);
@@ -532,20 +542,21 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   a.input_bytes = tok * h * act / sp;
   // Korthikanti et al. 2022, section 4.1: norm input and QKV input (replicated without sequence
   // parallelism), Q, K, V and projection input (split), softmax output, dropout mask and dropout
-  // output (split), and the output dropout mask (replicated). MLA keeps its latents (replicated)
+  // output (split), and the output dropout mask (replicated); the masks and the dropout output
+  // only with dropout. MLA keeps its latents (replicated)
   // and its Q, K, V and projection input of their own widths. The GEMMs' inputs are kept as they
   // read them (fp8 copies under fp8); fused attention keeps its output, the projection's input,
   // in 16 bits for its own backward, so under fp8 the projection's copy is kept beside it.
-  const double replicated = tok * h * (act + gin + 1) / sp + latent_bytes;
+  const double replicated = tok * h * (act + gin + mask) / sp + latent_bytes;
   const double projection_input_element_bytes = m.flash_attention && gin != act ? act + gin : gin;
   const double split = m.latent_attention()
                            ? tok * act * (q_width + k_width + v_width) / d(t)
                            : tok * act * (h + 2 * d(m.kv_dim())) / d(t);
   const double projection_input = tok * out_width / d(t) * projection_input_element_bytes;
-  // Materialised attention keeps the softmax output, its dropout mask and the dropout output;
+  // Materialised attention keeps the softmax output (and with dropout its mask and output);
   // fused attention only the softmax statistics (fp32, one per query and head).
   const double core =
-      m.flash_attention ? d(b) * d(heads_local) * d(s_local) * 4 : scores * (2 * act + 1);
+      m.flash_attention ? d(b) * d(heads_local) * d(s_local) * 4 : scores * (act + mask * (act + 1));
   a.activation_bytes = replicated + split + projection_input + core;
   a.selective_recompute_saved_bytes = m.flash_attention ? 0.0 : core;
   // The weight gradients of the projections read their inputs as stored (the normed input, MLA's
@@ -562,12 +573,13 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   for (Kernel& k : ffn_kernels(m, "", tokens, 1, m.ffn_hidden, t, dtype, ffn_stored_bytes))
     f.forward.push_back(std::move(k));
   f.forward.push_back(
-      memory_kernel("mlp_residual", KernelKind::elementwise, other, tok * h * (3 * e + 1) / sp));
+      memory_kernel("mlp_residual", KernelKind::elementwise, other, tok * h * (3 * e + mask) / sp));
   add_backward(f.forward, f);
   f.tp_collective_bytes = t > 1 ? tok * h * e : 0;
   f.input_bytes = tok * h * act / sp;
-  // Norm input, FC1 input and dropout mask (replicated); activation input and FC2 input (split).
-  f.activation_bytes = tok * h * (act + gin + 1) / sp + ffn_stored_bytes;
+  // Norm input, FC1 input and dropout mask if any (replicated); activation input and FC2 input
+  // (split).
+  f.activation_bytes = tok * h * (act + gin + mask) / sp + ffn_stored_bytes;
   // FC1's weight gradient reads its input as stored, FC2's its input; both their output
   // gradients; sequence parallelism all-gathers FC1's input again.
   const Kernel& fc2 = f.forward[3];  // after the norm, FC1 and the activation
@@ -594,6 +606,7 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   const double e = bytes_per_element(other);
   const double act = activation_element_bytes(dtype);
   const double gin = gemm_input_element_bytes(dtype);
+  const double mask = dropout_mask_element_bytes(m);
   const double h = d(m.hidden);
   const double tok = d(tokens);
   const double local_tok = tok / d(sp);
@@ -622,7 +635,7 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   r.input_bytes = local_tok * h * act;
   // Norm input, router (and shared expert) input and dropout mask, as the dense MLP's, and the
   // fp32 routing probabilities.
-  r.activation_bytes = local_tok * h * (2 * act + 1) + local_tok * experts * 4;
+  r.activation_bytes = local_tok * h * (2 * act + mask) + local_tok * experts * 4;
   // The router's weight gradient reads its input (the normed input, which the shared experts'
   // FC1 reads too and which is counted here once) and its output gradient.
   r.weight_gradient_inputs_bytes = local_tok * h * act;
@@ -670,7 +683,7 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   c.forward.push_back(
       memory_kernel("moe_unpermute", KernelKind::elementwise, other, (copies + local_tok) * h * e));
   c.forward.push_back(
-      memory_kernel("mlp_residual", KernelKind::elementwise, other, local_tok * h * (3 * e + 1)));
+      memory_kernel("mlp_residual", KernelKind::elementwise, other, local_tok * h * (3 * e + mask)));
   add_backward(c.forward, c);
   // The expert outputs, which the gradient of the routing probabilities needs.
   c.activation_bytes = copies * h * act;

@@ -68,6 +68,10 @@ struct TransformerConfig {
   bool learned_positions = true;       // GPT learns position embeddings; Llama uses rotary
   bool tied_embeddings = true;         // output projection shares the input embedding
   int norm_parameters_per_hidden = 2;  // LayerNorm: gain and bias; RMSNorm: gain only
+  // Hidden and attention dropout (GPT-3 and Megatron-LM's GPT recipes: 0.1). Without it (Llama,
+  // Mixtral, DeepSeek: probability 0) no mask is drawn or kept: PyTorch's dropout at p = 0
+  // returns its input (aten/src/ATen/native/Dropout.cpp), and the residual add writes no mask.
+  bool dropout = true;
   // Fused attention (FlashAttention) never writes the score matrix; materialised attention
   // (Megatron-LM before 2023) runs two batched GEMMs and a softmax over it and keeps it for
   // backward.
@@ -195,6 +199,10 @@ double activation_element_bytes(Dtype dtype);
 // quantized input: `inputmat` or its transpose in 1.x, a quantized tensor with column-wise usage
 // in 2.x): 1 byte. Other training keeps the input itself (activation_element_bytes).
 double gemm_input_element_bytes(Dtype dtype);
+
+// Bytes of the dropout mask kept per element of a dropped-out tensor: 1 (a byte mask), or 0 for
+// a model trained without dropout.
+double dropout_mask_element_bytes(const TransformerConfig& m);
 
 // The dtype of everything but the linear layers' GEMMs in training of `dtype`. fp8 training
 // (Transformer Engine's fp8_autocast, as Megatron-Core and NeMo run it) runs only the GEMMs of

@@ -158,7 +158,10 @@ void read_model_section(MapReader& m, TransformerConfig& model) {
     model.learned_positions = !llama;
     model.tied_embeddings = !llama;
     model.norm_parameters_per_hidden = llama ? 1 : 2;
+    model.dropout = !llama;
   }
+  if (auto dropout = m.boolean("dropout"))
+    model.dropout = *dropout;
   auto dimension = [&](std::string_view key, std::int64_t& field, std::int64_t high,
                        std::optional<std::int64_t> fallback) {
     if (auto v =

@@ -127,7 +127,7 @@ void read_dlrm(MapReader& r, LayerGraph& graph, const std::optional<std::string>
 
 // `family: gpt | llama` of a transformer, token-embedding or output layer: GPT's learned positions,
 // biases, LayerNorm and embedding tied to the output layer (the default), or Llama's rotary
-// positions, SwiGLU MLP without biases, RMSNorm and untied output layer.
+// positions, SwiGLU MLP without biases, RMSNorm, untied output layer and no dropout.
 void read_family(MapReader& l, TransformerConfig& m) {
   const bool llama = l.choice("family", {"gpt", "llama"}).value_or("gpt") == "llama";
   m.gated_mlp = llama;
@@ -135,6 +135,7 @@ void read_family(MapReader& l, TransformerConfig& m) {
   m.learned_positions = !llama;
   m.tied_embeddings = !llama;
   m.norm_parameters_per_hidden = llama ? 1 : 2;
+  m.dropout = !llama;
 }
 
 // One item of `layers:`; appends it `repeat` times.

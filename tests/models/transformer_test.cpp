@@ -194,6 +194,39 @@ TEST(Transformer, MaterialisedAttentionRunsDropoutAsItsOwnKernel) {
     EXPECT_EQ(k.name.find("attn_dropout"), std::string::npos);
 }
 
+TEST(Transformer, WithoutDropoutNoMaskIsDrawnOrKept) {
+  auto with = *transformer_preset("gpt3-175b");
+  ASSERT_TRUE(with.dropout);
+  auto without = with;
+  without.dropout = false;
+  EXPECT_FALSE(transformer_preset("llama3-8b")->dropout);
+  const LayerPartition p{8, 1, true};
+  const LayerWork a = transformer_layer(with, 1, p, Dtype::bf16);
+  const LayerWork b = transformer_layer(without, 1, p, Dtype::bf16);
+  // A one-byte mask per element of each block's output (2048 tokens x 12288, a sequence shard
+  // of 1/8): kept for backward, and written by the residual add.
+  const double mask_bytes = 2048.0 * 12288 / 8;
+  EXPECT_DOUBLE_EQ(a.attention.activation_bytes - b.attention.activation_bytes, mask_bytes);
+  EXPECT_DOUBLE_EQ(a.mlp.activation_bytes - b.mlp.activation_bytes, mask_bytes);
+  EXPECT_DOUBLE_EQ(named(a.mlp.forward, "mlp_residual").bytes -
+                       named(b.mlp.forward, "mlp_residual").bytes,
+                   mask_bytes);
+  // Materialised attention loses its dropout kernel, and keeps the probabilities alone: 12 heads
+  // of 2048 x 2048 scores, where dropout kept its one-byte mask and its 2-byte output too.
+  with.flash_attention = without.flash_attention = false;
+  const LayerWork c = transformer_layer(with, 1, p, Dtype::bf16);
+  const LayerWork d = transformer_layer(without, 1, p, Dtype::bf16);
+  const double scores = 12.0 * 2048 * 2048;
+  EXPECT_DOUBLE_EQ(c.attention.activation_bytes - d.attention.activation_bytes,
+                   mask_bytes + scores * 3);
+  for (const auto* kernels :
+       {&d.attention.forward, &d.attention.backward_input, &d.attention.recompute_selective}) {
+    for (const Kernel& k : *kernels)
+      EXPECT_EQ(k.name.find("dropout"), std::string::npos) << k.name;
+  }
+  EXPECT_EQ(c.attention.recompute_selective.size(), d.attention.recompute_selective.size() + 1);
+}
+
 TEST(Transformer, Fp8RunsOnlyTheLinearLayersGemmsInFp8) {
   const auto m = *transformer_preset("llama3-8b");
   const LayerPartition p{2, 1, true};
@@ -532,24 +565,24 @@ TEST(Transformer, LatentAttentionScoresUseTheQueryKeyAndValueHeadWidths) {
   auto m = *transformer_preset("deepseek-v3");
   m.flash_attention = false;
   const LayerWork w = transformer_layer(m, 1, {8, 1, true}, Dtype::bf16);
-  // Norm, q_down, q_up, kv_down, latent norm, kv_up, scores, softmax, dropout, values,
-  // projection, residual.
+  // Norm, q_down, q_up, kv_down, latent norm, kv_up, scores, softmax, values, projection,
+  // residual (DeepSeek-V3 trains without dropout).
   const auto& f = w.attention.forward;
-  ASSERT_EQ(f.size(), 12u);
+  ASSERT_EQ(f.size(), 11u);
   EXPECT_EQ(f[1].name, "q_down");
   EXPECT_EQ(f[1].gemm.n, 1536);  // replicated over tensor-parallel ranks
   EXPECT_EQ(f[2].gemm.n, 16 * 192);
   EXPECT_EQ(f[5].gemm.n, 16 * 256);
   EXPECT_EQ(f[6].gemm.k, 192);
-  EXPECT_EQ(f[8].name, "attn_dropout");
-  EXPECT_EQ(f[9].gemm.n, 128);
-  EXPECT_EQ(f[10].gemm.k, 16 * 128);
-  // Stored: norm and projection inputs and the dropout mask (sequence parallel), the latents
-  // (whole), Q, K (192 wide), V and the projection input (128 wide) of 16 heads, and the scores.
+  EXPECT_EQ(f[7].name, "attn_softmax");
+  EXPECT_EQ(f[8].gemm.n, 128);
+  EXPECT_EQ(f[9].gemm.k, 16 * 128);
+  // Stored: norm and QKV inputs (sequence parallel), the latents (whole), Q, K (192 wide), V and
+  // the projection input (128 wide) of 16 heads, and the probabilities.
   const double t = 4096, act = 2;
   const double scores = 16 * t * t;
-  const double expected = t * 7168 * (2 * act + 1) / 8 + t * (1536 + 512) * act +
-                          t * act * 16 * (192 + 192 + 128 + 128) + scores * (2 * act + 1);
+  const double expected = t * 7168 * (2 * act) / 8 + t * (1536 + 512) * act +
+                          t * act * 16 * (192 + 192 + 128 + 128) + scores * act;
   EXPECT_DOUBLE_EQ(w.attention.activation_bytes, expected);
 }
 
@@ -567,11 +600,11 @@ TEST(Transformer, MoeMlpDispatchesTopKCopiesToTheLocalExperts) {
   EXPECT_EQ(fc1.gemm.m, 8192);
   EXPECT_EQ(fc1.gemm.n, 2 * 14336);
   EXPECT_EQ(fc1.gemm.batch, 1);
-  // Stored for backward: norm input, router input and dropout mask; fp32 routing
-  // probabilities; expert FC1 input, activation input (2·14336) and FC2 input (14336); the
-  // returned expert outputs.
+  // Stored for backward: norm input and router input (no dropout mask: Mixtral trains without);
+  // fp32 routing probabilities; expert FC1 input, activation input (2·14336) and FC2 input
+  // (14336); the returned expert outputs.
   const double t = 4096, act = 2, copies = 8192;
-  EXPECT_DOUBLE_EQ(one.router.activation_bytes, t * 4096 * (2 * act + 1) + t * 8 * 4);
+  EXPECT_DOUBLE_EQ(one.router.activation_bytes, t * 4096 * (2 * act) + t * 8 * 4);
   EXPECT_DOUBLE_EQ(one.experts.activation_bytes, copies * (4096 + 3 * 14336) * act);
   EXPECT_DOUBLE_EQ(one.combine.activation_bytes, copies * 4096 * act);
   EXPECT_TRUE(one.shared.forward.empty());

@@ -42,6 +42,21 @@ TEST(Scenario, ScheduleNamesEachSchedule) {
   EXPECT_EQ(zb.job.parallelism.schedule, PipelineSchedule::zero_bubble_h1);
 }
 
+TEST(Scenario, DropoutFollowsTheFamilyAndItsKey) {
+  auto model_of = [](const std::string& model_lines) {
+    return parse_scenario(test::replace(good, "  preset: gpt3-175b", model_lines), "s.yaml",
+                          Catalog::builtin())
+        .job.model;
+  };
+  EXPECT_TRUE(model_of("  preset: gpt3-175b").dropout);
+  EXPECT_FALSE(model_of("  preset: llama2-70b").dropout);
+  EXPECT_FALSE(model_of("  preset: gpt3-175b\n  family: llama").dropout);
+  EXPECT_FALSE(model_of("  preset: gpt3-175b\n  dropout: false").dropout);
+  EXPECT_TRUE(model_of("  preset: llama2-70b\n  dropout: true").dropout);
+  EXPECT_SCENARIO_ERROR(test::replace(good, "  preset: gpt3-175b", "  preset: gpt3-175b\n  dropout: 0.1"),
+                        "model.dropout");
+}
+
 TEST(Scenario, MalformedYamlNamesTheLine) {
   const std::string e = test::scenario_errors_of("name: t\ncluster: [unclosed\n  nodes: 3\n");
   EXPECT_NE(e.find("s.yaml:"), std::string::npos) << e;
