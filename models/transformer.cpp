@@ -549,14 +549,13 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   // in 16 bits for its own backward, so under fp8 the projection's copy is kept beside it.
   const double replicated = tok * h * (act + gin + mask) / sp + latent_bytes;
   const double projection_input_element_bytes = m.flash_attention && gin != act ? act + gin : gin;
-  const double split = m.latent_attention()
-                           ? tok * act * (q_width + k_width + v_width) / d(t)
-                           : tok * act * (h + 2 * d(m.kv_dim())) / d(t);
+  const double split = m.latent_attention() ? tok * act * (q_width + k_width + v_width) / d(t)
+                                            : tok * act * (h + 2 * d(m.kv_dim())) / d(t);
   const double projection_input = tok * out_width / d(t) * projection_input_element_bytes;
   // Materialised attention keeps the softmax output (and with dropout its mask and output);
   // fused attention only the softmax statistics (fp32, one per query and head).
-  const double core =
-      m.flash_attention ? d(b) * d(heads_local) * d(s_local) * 4 : scores * (act + mask * (act + 1));
+  const double core = m.flash_attention ? d(b) * d(heads_local) * d(s_local) * 4
+                                        : scores * (act + mask * (act + 1));
   a.activation_bytes = replicated + split + projection_input + core;
   a.selective_recompute_saved_bytes = m.flash_attention ? 0.0 : core;
   // The weight gradients of the projections read their inputs as stored (the normed input, MLA's
@@ -682,8 +681,8 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   c.name = "moe combine";
   c.forward.push_back(
       memory_kernel("moe_unpermute", KernelKind::elementwise, other, (copies + local_tok) * h * e));
-  c.forward.push_back(
-      memory_kernel("mlp_residual", KernelKind::elementwise, other, local_tok * h * (3 * e + mask)));
+  c.forward.push_back(memory_kernel("mlp_residual", KernelKind::elementwise, other,
+                                    local_tok * h * (3 * e + mask)));
   add_backward(c.forward, c);
   // The expert outputs, which the gradient of the routing probabilities needs.
   c.activation_bytes = copies * h * act;

@@ -208,9 +208,9 @@ TEST(Transformer, WithoutDropoutNoMaskIsDrawnOrKept) {
   const double mask_bytes = 2048.0 * 12288 / 8;
   EXPECT_DOUBLE_EQ(a.attention.activation_bytes - b.attention.activation_bytes, mask_bytes);
   EXPECT_DOUBLE_EQ(a.mlp.activation_bytes - b.mlp.activation_bytes, mask_bytes);
-  EXPECT_DOUBLE_EQ(named(a.mlp.forward, "mlp_residual").bytes -
-                       named(b.mlp.forward, "mlp_residual").bytes,
-                   mask_bytes);
+  EXPECT_DOUBLE_EQ(
+      named(a.mlp.forward, "mlp_residual").bytes - named(b.mlp.forward, "mlp_residual").bytes,
+      mask_bytes);
   // Materialised attention loses its dropout kernel, and keeps the probabilities alone: 12 heads
   // of 2048 x 2048 scores, where dropout kept its one-byte mask and its 2-byte output too.
   with.flash_attention = without.flash_attention = false;

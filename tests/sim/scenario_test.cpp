@@ -53,8 +53,9 @@ TEST(Scenario, DropoutFollowsTheFamilyAndItsKey) {
   EXPECT_FALSE(model_of("  preset: gpt3-175b\n  family: llama").dropout);
   EXPECT_FALSE(model_of("  preset: gpt3-175b\n  dropout: false").dropout);
   EXPECT_TRUE(model_of("  preset: llama2-70b\n  dropout: true").dropout);
-  EXPECT_SCENARIO_ERROR(test::replace(good, "  preset: gpt3-175b", "  preset: gpt3-175b\n  dropout: 0.1"),
-                        "model.dropout");
+  EXPECT_SCENARIO_ERROR(
+      test::replace(good, "  preset: gpt3-175b", "  preset: gpt3-175b\n  dropout: 0.1"),
+      "model.dropout");
 }
 
 TEST(Scenario, MalformedYamlNamesTheLine) {
