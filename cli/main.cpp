@@ -30,6 +30,7 @@ struct ValidateOptions {
   bool json = false;
   ProgressMode progress = ProgressMode::automatic;
   int threads = 0;
+  std::string by;
 };
 
 int validate_cases(const ValidateOptions& o) {
@@ -42,10 +43,15 @@ int validate_cases(const ValidateOptions& o) {
       validate(validation_files(o.paths), catalog, profile ? &*profile : nullptr, progress.sink(),
                o.threads);
   progress.clear();
+  const std::optional<ValidationGrouping> by = validation_grouping_names.parse(o.by);
+  const std::vector<ValidationGroup> groups =
+      by ? group_cases(report, *by) : std::vector<ValidationGroup>{};
   if (o.json) {
-    std::cout << format_json(report);
+    std::cout << format_json(report, groups, by.value_or(ValidationGrouping::device));
   } else {
     std::cout << format_text(report);
+    if (by)
+      std::cout << format_groups_text(groups, *by);
   }
   check_standard_output();
   return exit_success;
@@ -81,6 +87,10 @@ int main(int argc, char** argv) {
       ->add_option("--threads", validate_options.threads,
                    "Cases predicted at once (default: every core)")
       ->check(CLI::Range(1, 1024));
+  validate_command
+      ->add_option("--by", validate_options.by,
+                   "Also give the MAPE and the worst case of each device, framework or dtype")
+      ->check(CLI::IsMember(validation_grouping_names.names()));
 
   const auto run_catalog = add_catalog_command(app);
 

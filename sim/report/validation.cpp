@@ -90,6 +90,21 @@ std::optional<LoadedCase> load_case(const ValidationFile& validation_file, const
   return LoadedCase{file, std::move(scenario), std::move(network)};
 }
 
+// The device a case runs on: the cluster's, or its node groups' joined by " + ".
+std::string case_device(const ClusterSpec& cluster) {
+  if (cluster.node_groups.empty())
+    return cluster.device.name;
+  std::vector<std::string> names;
+  std::string joined;
+  for (const NodeGroup& g : cluster.node_groups) {
+    if (std::find(names.begin(), names.end(), g.device.name) != names.end())
+      continue;
+    joined += (names.empty() ? "" : " + ") + g.device.name;
+    names.push_back(g.device.name);
+  }
+  return joined;
+}
+
 // Predicts a case, timed with `calibration` when given (its collective fits are the ones the case
 // was loaded with; only its compute curves may differ), with the case's own profile otherwise.
 ValidationCase predict_case(const LoadedCase& loaded, const NamedProfile* calibration) {
@@ -113,6 +128,10 @@ ValidationCase predict_case(const LoadedCase& loaded, const NamedProfile* calibr
   c.measured_step_time_s = scenario.measured->step_time_s;
   c.predicted_step_time_s = prediction.step_time_s;
   c.relative_error = (c.predicted_step_time_s - c.measured_step_time_s) / c.measured_step_time_s;
+  c.device = case_device(scenario.cluster);
+  const std::optional<Framework>& framework = scenario.job.framework.framework;
+  c.framework = framework ? std::string(to_string(*framework)) : "none";
+  c.dtype = std::string(to_string(scenario.job.training.dtype));
   return c;
 }
 
@@ -391,6 +410,38 @@ SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFil
   return fit;
 }
 
+std::vector<ValidationGroup> group_cases(const ValidationReport& report, ValidationGrouping by) {
+  std::map<std::string, std::vector<ValidationCase>> cases_by_name;
+  for (const ValidationCase& c : report.cases) {
+    const std::string& name = by == ValidationGrouping::device      ? c.device
+                              : by == ValidationGrouping::framework ? c.framework
+                                                                    : c.dtype;
+    cases_by_name[name].push_back(c);
+  }
+  std::vector<ValidationGroup> groups;
+  for (auto& [name, cases] : cases_by_name)
+    groups.push_back({name, report_on(std::move(cases), nullptr)});
+  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+    return a.report.cases.size() > b.report.cases.size();
+  });
+  return groups;
+}
+
+std::string format_groups_text(const std::vector<ValidationGroup>& groups, ValidationGrouping by) {
+  const std::string heading(validation_grouping_names.name(by));
+  std::size_t width = heading.size();
+  for (const ValidationGroup& g : groups)
+    width = std::max(width, g.name.size());
+  std::string out = fmt::format("\n{:<{}}  {:>5}  {:>7}  {:>7}  {}\n", heading, width, "cases",
+                                "MAPE", "worst", "worst case");
+  for (const ValidationGroup& g : groups) {
+    out += fmt::format("{:<{}}  {:>5}  {:>5.2f} %  {:>5.2f} %  {}\n", g.name, width,
+                       g.report.cases.size(), g.report.mean_absolute_percentage_error,
+                       g.report.worst_absolute_percentage_error, g.report.worst_case);
+  }
+  return printable_text(out);
+}
+
 std::string format_text(const ValidationReport& report) {
   std::size_t width = 4;
   for (const auto& c : report.cases)
@@ -426,6 +477,9 @@ nlohmann::json to_json(const ValidationReport& report) {
     cases.push_back({{"case", c.name},
                      {"file", c.file},
                      {"source", c.source},
+                     {"device", c.device},
+                     {"framework", c.framework},
+                     {"dtype", c.dtype},
                      {"measured_step_time_s", c.measured_step_time_s},
                      {"predicted_step_time_s", c.predicted_step_time_s},
                      {"relative_error", c.relative_error}});
@@ -444,8 +498,21 @@ nlohmann::json to_json(const ValidationReport& report) {
 
 }  // namespace
 
-std::string format_json(const ValidationReport& report) {
-  return to_json(report).dump(2) + "\n";
+std::string format_json(const ValidationReport& report, const std::vector<ValidationGroup>& groups,
+                        ValidationGrouping by) {
+  nlohmann::json json = to_json(report);
+  if (!groups.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const ValidationGroup& g : groups) {
+      rows.push_back({{std::string(validation_grouping_names.name(by)), g.name},
+                      {"cases", g.report.cases.size()},
+                      {"mape_percent", g.report.mean_absolute_percentage_error},
+                      {"worst_percent", g.report.worst_absolute_percentage_error},
+                      {"worst_case", g.report.worst_case}});
+    }
+    json["groups"] = rows;
+  }
+  return json.dump(2) + "\n";
 }
 
 }  // namespace scaleplan

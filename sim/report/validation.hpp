@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "hardware/input/enum_names.hpp"
 #include "hardware/input/progress.hpp"
 #include "hardware/io/catalog.hpp"
 #include "hardware/profile.hpp"
@@ -20,6 +21,12 @@ struct ValidationCase {
   double measured_step_time_s = 0;
   double predicted_step_time_s = 0;
   double relative_error = 0;  // (predicted - measured) / measured
+  // What cases are grouped by (ValidationGrouping): the device ("H100-SXM5-80GB"; a cluster of
+  // node groups joins their devices with " + "), the framework the scenario names ("none" where
+  // it names none), and the training dtype.
+  std::string device;
+  std::string framework;
+  std::string dtype;
 };
 
 // A scenario file found in a directory without a `measured:` block: not a validation case, left
@@ -96,8 +103,31 @@ SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFil
                                                  const Catalog& catalog,
                                                  ProgressSink* progress = nullptr, int threads = 0);
 
+// The error by device, framework or dtype: where a model is off on one kind of run and right on
+// another (docs/validation-sources.md's tables per device, framework and dtype).
+enum class ValidationGrouping { device, framework, dtype };
+
+inline constexpr EnumNames<ValidationGrouping, 3> validation_grouping_names{{{
+    {ValidationGrouping::device, "device"},
+    {ValidationGrouping::framework, "framework"},
+    {ValidationGrouping::dtype, "dtype"},
+}}};
+
+struct ValidationGroup {
+  std::string name;         // the device, framework or dtype the cases share
+  ValidationReport report;  // its cases, in the report's order, with their MAPE and worst
+};
+
+// The report's cases in groups, most cases first, then by name.
+std::vector<ValidationGroup> group_cases(const ValidationReport& report, ValidationGrouping by);
+
 std::string format_text(const ValidationReport& report);
-// Indented JSON (docs/scenario-format.md lists the keys), with a final newline.
-std::string format_json(const ValidationReport& report);
+// A table of `groups`: cases, MAPE and worst (with its case) of each, under the heading `by`.
+std::string format_groups_text(const std::vector<ValidationGroup>& groups, ValidationGrouping by);
+// Indented JSON (docs/scenario-format.md lists the keys), with a final newline; with `groups`,
+// a "groups" array of them, grouped by `by`.
+std::string format_json(const ValidationReport& report,
+                        const std::vector<ValidationGroup>& groups = {},
+                        ValidationGrouping by = ValidationGrouping::device);
 
 }  // namespace scaleplan

@@ -277,6 +277,40 @@ TEST(Cli, ValidateGivesTheSameReportOnAnyNumberOfThreads) {
   EXPECT_EQ(refused.text.find("gpt3-1.3b-8xa100.yaml"), std::string::npos) << refused.text;
 }
 
+TEST(Cli, ValidateGroupsTheErrorByDeviceFrameworkOrDtype) {
+  // Two A100 runs of Megatron-LM (2021) in fp16 and one H100 run of NeMo in fp8: each group's
+  // MAPE is the mean of its cases' absolute errors, its worst their largest.
+  const std::string cases = scenario("validation/korthikanti2022-22b-full-recompute.yaml") + " " +
+                            scenario("validation/published/nemo2407-llama2-7b-8xh100.yaml") + " " +
+                            scenario("validation/published/narayanan2021-1.7b-32xa100.yaml");
+  const Output out = run("validate --json --by device " + cases);
+  ASSERT_EQ(out.status, 0) << out.text;
+  const auto report = nlohmann::json::parse(out.text);
+  const auto& c = report["cases"];
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0]["device"], "A100-SXM4-80GB");
+  EXPECT_EQ(c[1]["framework"], "nemo");
+  EXPECT_EQ(c[2]["dtype"], "fp16");
+  const auto percent = [&](int i) { return 100 * std::abs(c[i]["relative_error"].get<double>()); };
+  const auto& groups = report["groups"];
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0]["device"], "A100-SXM4-80GB");  // most cases first
+  EXPECT_EQ(groups[0]["cases"], 2);
+  EXPECT_NEAR(groups[0]["mape_percent"].get<double>(), (percent(0) + percent(2)) / 2, 1e-9);
+  EXPECT_NEAR(groups[0]["worst_percent"].get<double>(), std::max(percent(0), percent(2)), 1e-9);
+  EXPECT_EQ(groups[1]["device"], "H100-SXM5-80GB");
+  EXPECT_NEAR(groups[1]["mape_percent"].get<double>(), percent(1), 1e-9);
+  EXPECT_EQ(groups[1]["worst_case"], "nemo2407-llama2-7b-8xh100");
+
+  const Output text = run("validate --by dtype " + cases);
+  ASSERT_EQ(text.status, 0) << text.text;
+  EXPECT_NE(text.text.find("\ndtype  cases     MAPE    worst  worst case\nfp16       2  "),
+            std::string::npos)
+      << text.text;
+  EXPECT_NE(text.text.find("\nfp8        1  "), std::string::npos) << text.text;
+  EXPECT_EQ(run("validate --by source " + cases).status, 2);
+}
+
 TEST(Cli, ValidateSkipsScenariosWithoutMeasurementsInADirectory) {
   // A directory of one validation case and one plain scenario: the case is validated, the
   // scenario skipped with a note in the report.
