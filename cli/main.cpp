@@ -43,15 +43,15 @@ int validate_cases(const ValidateOptions& o) {
       validate(validation_files(o.paths), catalog, profile ? &*profile : nullptr, progress.sink(),
                o.threads);
   progress.clear();
-  const std::optional<ValidationGrouping> by = validation_grouping_names.parse(o.by);
-  const std::vector<ValidationGroup> groups =
-      by ? group_cases(report, *by) : std::vector<ValidationGroup>{};
+  std::optional<ValidationGroups> grouped;
+  if (auto by = validation_grouping_names.parse(o.by))
+    grouped = group_cases(report, *by);
   if (o.json) {
-    std::cout << format_json(report, groups, by.value_or(ValidationGrouping::device));
+    std::cout << format_json(report, grouped ? &*grouped : nullptr);
   } else {
     std::cout << format_text(report);
-    if (by)
-      std::cout << format_groups_text(groups, *by);
+    if (grouped)
+      std::cout << format_groups_text(*grouped);
   }
   check_standard_output();
   return exit_success;

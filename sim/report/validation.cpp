@@ -410,7 +410,7 @@ SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFil
   return fit;
 }
 
-std::vector<ValidationGroup> group_cases(const ValidationReport& report, ValidationGrouping by) {
+ValidationGroups group_cases(const ValidationReport& report, ValidationGrouping by) {
   std::map<std::string, std::vector<ValidationCase>> cases_by_name;
   for (const ValidationCase& c : report.cases) {
     const std::string& name = by == ValidationGrouping::device      ? c.device
@@ -418,23 +418,23 @@ std::vector<ValidationGroup> group_cases(const ValidationReport& report, Validat
                                                                     : c.dtype;
     cases_by_name[name].push_back(c);
   }
-  std::vector<ValidationGroup> groups;
+  ValidationGroups grouped{by, {}};
   for (auto& [name, cases] : cases_by_name)
-    groups.push_back({name, report_on(std::move(cases), nullptr)});
-  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+    grouped.groups.push_back({name, report_on(std::move(cases), nullptr)});
+  std::stable_sort(grouped.groups.begin(), grouped.groups.end(), [](const auto& a, const auto& b) {
     return a.report.cases.size() > b.report.cases.size();
   });
-  return groups;
+  return grouped;
 }
 
-std::string format_groups_text(const std::vector<ValidationGroup>& groups, ValidationGrouping by) {
-  const std::string heading(validation_grouping_names.name(by));
+std::string format_groups_text(const ValidationGroups& grouped) {
+  const std::string heading(validation_grouping_names.name(grouped.by));
   std::size_t width = heading.size();
-  for (const ValidationGroup& g : groups)
+  for (const ValidationGroup& g : grouped.groups)
     width = std::max(width, g.name.size());
   std::string out = fmt::format("\n{:<{}}  {:>5}  {:>7}  {:>7}  {}\n", heading, width, "cases",
                                 "MAPE", "worst", "worst case");
-  for (const ValidationGroup& g : groups) {
+  for (const ValidationGroup& g : grouped.groups) {
     out += fmt::format("{:<{}}  {:>5}  {:>5.2f} %  {:>5.2f} %  {}\n", g.name, width,
                        g.report.cases.size(), g.report.mean_absolute_percentage_error,
                        g.report.worst_absolute_percentage_error, g.report.worst_case);
@@ -498,13 +498,12 @@ nlohmann::json to_json(const ValidationReport& report) {
 
 }  // namespace
 
-std::string format_json(const ValidationReport& report, const std::vector<ValidationGroup>& groups,
-                        ValidationGrouping by) {
+std::string format_json(const ValidationReport& report, const ValidationGroups* grouped) {
   nlohmann::json json = to_json(report);
-  if (!groups.empty()) {
+  if (grouped) {
     nlohmann::json rows = nlohmann::json::array();
-    for (const ValidationGroup& g : groups) {
-      rows.push_back({{std::string(validation_grouping_names.name(by)), g.name},
+    for (const ValidationGroup& g : grouped->groups) {
+      rows.push_back({{std::string(validation_grouping_names.name(grouped->by)), g.name},
                       {"cases", g.report.cases.size()},
                       {"mape_percent", g.report.mean_absolute_percentage_error},
                       {"worst_percent", g.report.worst_absolute_percentage_error},

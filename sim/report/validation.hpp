@@ -118,16 +118,20 @@ struct ValidationGroup {
   ValidationReport report;  // its cases, in the report's order, with their MAPE and worst
 };
 
-// The report's cases in groups, most cases first, then by name.
-std::vector<ValidationGroup> group_cases(const ValidationReport& report, ValidationGrouping by);
+struct ValidationGroups {
+  ValidationGrouping by = ValidationGrouping::device;
+  std::vector<ValidationGroup> groups;  // most cases first, then by name
+};
+
+// The report's cases grouped `by` their device, framework or dtype.
+ValidationGroups group_cases(const ValidationReport& report, ValidationGrouping by);
 
 std::string format_text(const ValidationReport& report);
-// A table of `groups`: cases, MAPE and worst (with its case) of each, under the heading `by`.
-std::string format_groups_text(const std::vector<ValidationGroup>& groups, ValidationGrouping by);
-// Indented JSON (docs/scenario-format.md lists the keys), with a final newline; with `groups`,
-// a "groups" array of them, grouped by `by`.
-std::string format_json(const ValidationReport& report,
-                        const std::vector<ValidationGroup>& groups = {},
-                        ValidationGrouping by = ValidationGrouping::device);
+// A table of the groups: cases, MAPE and worst (with its case) of each, under the heading of what
+// they are grouped by.
+std::string format_groups_text(const ValidationGroups& groups);
+// Indented JSON (docs/scenario-format.md lists the keys), with a final newline; with `groups`, a
+// "groups" array of them.
+std::string format_json(const ValidationReport& report, const ValidationGroups* groups = nullptr);
 
 }  // namespace scaleplan
