@@ -32,10 +32,18 @@ double DeviceSpec::peak_flops(Dtype dtype) const {
                               " peak in the catalog; it has " + have);
 }
 
-std::optional<Figure> DeviceSpec::attention_efficiency_of(AttentionLibrary library) const {
-  if (library == AttentionLibrary::flash_attention_2 && attention_efficiency_flash_attention_2)
-    return attention_efficiency_flash_attention_2;
-  return attention_efficiency;
+double AttentionFigures::efficiency_at(double keys) const {
+  if (!half_efficiency_keys || keys <= 0)
+    return efficiency.value;
+  return efficiency.value * keys / (keys + half_efficiency_keys->value);
+}
+
+const AttentionFigures* DeviceSpec::attention_of(AttentionLibrary library) const {
+  auto own = attention.find(library);
+  if (own != attention.end())
+    return &own->second;
+  auto cudnn = attention.find(AttentionLibrary::cudnn);
+  return cudnn != attention.end() ? &cudnn->second : nullptr;
 }
 
 const Figure& DeviceSpec::compute_efficiency_of(Dtype dtype) const {

@@ -17,9 +17,11 @@ namespace scaleplan {
 enum class DeviceKind { gpu, tpu, fpga, cpu };
 enum class Dtype { fp32, tf32, bf16, fp16, fp8 };
 // The library a fused attention kernel comes from: the catalog's attention_efficiency is
-// cuDNN's, and a device may give FlashAttention-2's apart (on H100 it reaches some 0.6 of
-// cuDNN's: FlashAttention-3 paper, Shah et al. 2024, figures 5 and 6).
-enum class AttentionLibrary { cudnn, flash_attention_2 };
+// cuDNN's, and a device may give another library's apart (on H100 FlashAttention-2 reaches some
+// 0.6 of cuDNN's: FlashAttention-3 paper, Shah et al. 2024, figures 5 and 6). flash-attention-
+// triton is Tri Dao's FlashAttention in Triton (flash_attn/flash_attn_triton.py), which
+// llm-foundry's attn_impl: triton runs.
+enum class AttentionLibrary { cudnn, flash_attention_2, flash_attention_triton };
 
 inline constexpr EnumNames<DeviceKind, 4> device_kind_names{{{
     {DeviceKind::gpu, "gpu"},
@@ -27,9 +29,10 @@ inline constexpr EnumNames<DeviceKind, 4> device_kind_names{{{
     {DeviceKind::fpga, "fpga"},
     {DeviceKind::cpu, "cpu"},
 }}};
-inline constexpr EnumNames<AttentionLibrary, 2> attention_library_names{{{
+inline constexpr EnumNames<AttentionLibrary, 3> attention_library_names{{{
     {AttentionLibrary::cudnn, "cudnn"},
     {AttentionLibrary::flash_attention_2, "flash-attention-2"},
+    {AttentionLibrary::flash_attention_triton, "flash-attention-triton"},
 }}};
 inline std::string_view to_string(AttentionLibrary library) {
   return attention_library_names.name(library);
@@ -70,6 +73,19 @@ struct GemmTiling {
   Figure min_tile;
 };
 
+// What one library's fused attention kernels reach: `efficiency` of the dtype's peak on long
+// sequences, less on short ones, where each query row's fixed work (its softmax rescaling, the
+// causal diagonal's part-masked tiles) weighs more: efficiency · keys / (keys +
+// half_efficiency_keys), keys per query counted as the sequence the kernel attends over (the
+// published benchmarks' x axis). Without half_efficiency_keys the figure holds at every length.
+struct AttentionFigures {
+  Figure efficiency;
+  std::optional<Figure> half_efficiency_keys;
+
+  // keys ≤ 0 (a kernel without its shape) reads the long-sequence figure.
+  double efficiency_at(double keys) const;
+};
+
 struct DeviceSpec {
   std::string name;
   DeviceKind kind = DeviceKind::gpu;
@@ -99,13 +115,11 @@ struct DeviceSpec {
   // GEMMs reach less of the fp8 peak than bf16 GEMMs of the bf16 peak). Only dtypes the device
   // has a peak for.
   std::map<Dtype, Figure> compute_efficiency_by_dtype;
-  // Fraction of the dtype's peak a fused attention kernel (FlashAttention-style: QK^T, softmax
-  // and PV in one kernel) reaches on long sequences, in place of compute_efficiency_of for
-  // attention kernels. Absent: attention runs as a GEMM of its FLOPs.
-  std::optional<Figure> attention_efficiency;
-  // The same for FlashAttention-2's kernels where they reach less than cuDNN's (H100); absent:
-  // attention_efficiency for every library.
-  std::optional<Figure> attention_efficiency_flash_attention_2;
+  // What the fused attention kernels (FlashAttention-style: QK^T, softmax and PV in one kernel)
+  // of each library reach, in place of compute_efficiency_of for attention kernels. cuDNN's
+  // stands for a library the device gives no figure of; with neither, attention runs as a GEMM
+  // of its FLOPs.
+  std::map<AttentionLibrary, AttentionFigures> attention;
   // The share of the figures above (compute_efficiency, compute_efficiency_by_dtype and
   // attention_efficiency, single-kernel benchmark figures) that kernels sustain inside training
   // steps, fitted to measured steps where a benchmark is all the catalog has (`scaleplan
@@ -128,9 +142,9 @@ struct DeviceSpec {
   double peak_flops(Dtype dtype) const;
   // compute_efficiency_by_dtype's figure for `dtype`, else compute_efficiency.
   const Figure& compute_efficiency_of(Dtype dtype) const;
-  // The fused attention efficiency of kernels from `library`: attention_efficiency (cuDNN's), or
-  // the library's own figure where the catalog gives one.
-  std::optional<Figure> attention_efficiency_of(AttentionLibrary library) const;
+  // The fused attention figures of kernels from `library`: its own where the catalog gives them,
+  // else cuDNN's; null with neither.
+  const AttentionFigures* attention_of(AttentionLibrary library) const;
   // sustained_share's value, 1 without it.
   double sustained_share_value() const { return sustained_share ? sustained_share->value : 1.0; }
   // The size at which a GEMM in `dtype` reaches half its efficiency: gemm_half_efficiency_flops

@@ -131,7 +131,9 @@ GraphLayerWork graph_layer_work(const GraphLayer& layer, std::int64_t batch, int
       const double flops =
           4.0 * b * d(layer.heads) * d(layer.seq) * d(layer.seq) * d(layer.head_dim);
       Kernel f = memory_kernel(name, KernelKind::attention, other, flops, qkvo * e);
-      f.gemm = {layer.seq, layer.head_dim, layer.seq, batch * layer.heads};
+      // Named by the shape of QK^T, as the transformer's fused kernel: n is the keys a query
+      // attends over, which the catalog's attention figures are read at.
+      f.gemm = {layer.seq, layer.seq, layer.head_dim, batch * layer.heads};
       Kernel bw = f;
       bw.name = name + "_backward";
       bw.flops = 2.5 * flops;

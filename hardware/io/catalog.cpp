@@ -42,6 +42,28 @@ void read_efficiency_by_dtype(MapReader& map, DeviceSpec& d) {
   by_dtype.finish();
 }
 
+// attention_efficiency and attention_half_efficiency_keys for cuDNN's fused attention, and the
+// same keys ending in _flash_attention_2 or _flash_attention_triton for those libraries' kernels.
+void read_attention_figures(MapReader& map, DeviceSpec& d) {
+  for (const auto& [library, name] : attention_library_names.entries()) {
+    std::string suffix;
+    if (library != AttentionLibrary::cudnn) {
+      suffix = "_" + std::string(name);
+      std::replace(suffix.begin(), suffix.end(), '-', '_');
+    }
+    const std::string efficiency_key = "attention_efficiency" + suffix;
+    const std::string half_key = "attention_half_efficiency_keys" + suffix;
+    auto efficiency = read_figure(map, efficiency_key, false, physical::efficiency);
+    auto half = read_figure(map, half_key, false, physical::sequence_length);
+    if (half && !efficiency) {
+      map.error(half_key, "the length at half the efficiency needs " + efficiency_key +
+                              " beside it (the efficiency on long sequences)");
+    }
+    if (efficiency)
+      d.attention[library] = AttentionFigures{*efficiency, half};
+  }
+}
+
 // gemm_tiling: {sm_count, max_tile_m, max_tile_n, min_tile}, all four, the tile sides powers of
 // two with min_tile at most the smaller of the largest tile's sides.
 void read_gemm_tiling(MapReader& map, DeviceSpec& d) {
@@ -127,13 +149,7 @@ DeviceSpec read_device(MapReader& map) {
   d.gemm_half_efficiency_flops =
       read_figure(map, "gemm_half_efficiency_flops", false, physical::gemm_flops);
   read_gemm_tiling(map, d);
-  d.attention_efficiency = read_figure(map, "attention_efficiency", false, physical::efficiency);
-  d.attention_efficiency_flash_attention_2 =
-      read_figure(map, "attention_efficiency_flash_attention_2", false, physical::efficiency);
-  if (d.attention_efficiency_flash_attention_2 && !d.attention_efficiency) {
-    map.error("attention_efficiency_flash_attention_2",
-              "a library's own attention figure needs attention_efficiency (cuDNN's) beside it");
-  }
+  read_attention_figures(map, d);
   d.sustained_share = read_figure(map, "sustained_share", false, physical::efficiency);
   d.intra_node_link_efficiency =
       read_figure(map, "intra_node_link_efficiency", false, physical::efficiency);

@@ -75,10 +75,15 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
     out +=
         line(fmt::format("GEMM efficiency, {}", to_string(dtype)), fraction(figure.value), figure);
   }
-  if (const auto& f = d.attention_efficiency)
-    out += line("fused attention efficiency", fraction(f->value), *f);
-  if (const auto& f = d.attention_efficiency_flash_attention_2)
-    out += line("fused attention, FlashAttention-2", fraction(f->value), *f);
+  for (const auto& [library, figures] : d.attention) {
+    const std::string who = library == AttentionLibrary::cudnn
+                                ? std::string("fused attention")
+                                : "fused attention, " + std::string(to_string(library));
+    out += line(who + " efficiency", fraction(figures.efficiency.value), figures.efficiency);
+    if (const auto& half = figures.half_efficiency_keys) {
+      out += line(who + ", half of that at", fmt::format("{:.0f} keys", half->value), *half);
+    }
+  }
   if (const auto& f = d.sustained_share)
     out += line("share of those sustained in steps", fraction(f->value), *f);
   if (const auto& t = d.gemm_tiling) {

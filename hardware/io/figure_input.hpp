@@ -41,6 +41,8 @@ inline constexpr NumberRange processor_count = NumberRange::closed(1, 1e6);
 inline constexpr NumberRange tile_side = NumberRange::closed(1, 4096);
 // FLOPs of one GEMM: up to 1e21.
 inline constexpr NumberRange gemm_flops = NumberRange::positive(1e21);
+// Tokens of a sequence (keys an attention query attends over): up to 100 million.
+inline constexpr NumberRange sequence_length = NumberRange::positive(1e8);
 }  // namespace physical
 
 // Reads `key` of `map` as {value: NUMBER, source: TEXT}. A bare number, an empty source or a

@@ -377,9 +377,9 @@ SustainedFractionFit fit_catalog_sustained_share(const std::vector<ValidationFil
                                        device->name, device->sustained_share->value, share_device,
                                        share->value)}});
       }
-      double largest = std::max(
-          {device->compute_efficiency.value, device->attention_efficiency.value_or(Figure{}).value,
-           device->attention_efficiency_flash_attention_2.value_or(Figure{}).value});
+      double largest = device->compute_efficiency.value;
+      for (const auto& [library, figures] : device->attention)
+        largest = std::max(largest, figures.efficiency.value);
       for (const auto& [dtype, figure] : device->compute_efficiency_by_dtype)
         largest = std::max(largest, figure.value);
       highest = std::min(highest, 1 / largest);

@@ -79,8 +79,9 @@ double catalog_compute_efficiency(const DeviceSpec& device, const Kernel& kernel
   if (!is_matrix(kernel))
     return efficiency;
   if (kernel.kind == KernelKind::attention) {
-    if (auto fused = device.attention_efficiency_of(kernel.attention_library))
-      efficiency = fused->value * share;
+    // A fused kernel is named by the shape of QK^T: its n is the keys each query attends over.
+    if (const AttentionFigures* fused = device.attention_of(kernel.attention_library))
+      efficiency = fused->efficiency_at(static_cast<double>(kernel.gemm.n)) * share;
   }
   if (auto f0 = device.gemm_half_efficiency_flops_of(kernel.dtype))
     efficiency *= kernel.flops / (kernel.flops + *f0);

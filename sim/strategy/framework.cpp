@@ -268,9 +268,10 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "counted as the fp32 passes";
       s.attention_library = AttentionLibrary::flash_attention_2;
       attention_library_source =
-          "llm-foundry's attn_impl flash calls flash_attn_func of the flash-attn 2 package "
-          "(llmfoundry/models/layers/attention.py; setup.py extra gpu-flash2, flash-attn 2.4.2 "
-          "in the benchmark rows' image)";
+          "llm-foundry's attn_impl flash, its pretraining yamls' setting "
+          "(scripts/train/yamls/pretrain/mpt-*.yaml), calls flash_attn_func of the flash-attn 2 "
+          "package (llmfoundry/models/layers/attention.py, setup.py extra gpu-flash2); its "
+          "benchmark script's default attn_impl triton runs flash-attention-triton";
       weight_cache_source =
           "llm-foundry's fc_type te (submit_benchmarks.py sets it for fp8 on H100) builds "
           "Wqkv, out_proj, up_proj and down_proj as te.Linear and calls them without "

@@ -46,23 +46,33 @@ TEST(CatalogErrors, MissingSections) {
       std::string::npos);
 }
 
-TEST(CatalogErrors, ALibrarysAttentionFigureNeedsTheCudnnOne) {
-  // FlashAttention-2's figure is read against cuDNN's: alone it would leave cuDNN's kernels (the
-  // default library) at the GEMM figure while the slower library ran at its own.
-  const std::string e = errors_of(
-      test::replace(valid, "    memory_efficiency: {value: 0.9, source: \"s\"}",
-                    "    memory_efficiency: {value: 0.9, source: \"s\"}\n"
-                    "    attention_efficiency_flash_attention_2: {value: 0.3, source: \"s\"}"));
-  EXPECT_NE(e.find("devices[0].attention_efficiency_flash_attention_2: a library's own attention "
-                   "figure needs attention_efficiency (cuDNN's) beside it"),
+TEST(CatalogErrors, AnAttentionCurvesLengthNeedsItsEfficiency) {
+  // The length at half the efficiency means nothing without the efficiency it halves; each
+  // library's pair is read apart, and the length is a sequence, not a fraction.
+  const std::string e = errors_of(test::replace(
+      valid, "    memory_efficiency: {value: 0.9, source: \"s\"}",
+      "    memory_efficiency: {value: 0.9, source: \"s\"}\n"
+      "    attention_efficiency: {value: 0.5, source: \"s\"}\n"
+      "    attention_half_efficiency_keys_flash_attention_2: {value: 300, source: \"s\"}"));
+  EXPECT_NE(e.find("devices[0].attention_half_efficiency_keys_flash_attention_2: the length at "
+                   "half the efficiency needs attention_efficiency_flash_attention_2 beside it"),
             std::string::npos)
       << e;
-  const std::string both = errors_of(
+  const std::string library_alone = errors_of(
       test::replace(valid, "    memory_efficiency: {value: 0.9, source: \"s\"}",
                     "    memory_efficiency: {value: 0.9, source: \"s\"}\n"
-                    "    attention_efficiency: {value: 0.5, source: \"s\"}\n"
-                    "    attention_efficiency_flash_attention_2: {value: 0.3, source: \"s\"}"));
-  EXPECT_EQ(both, "");
+                    "    attention_efficiency_flash_attention_triton: {value: 0.3, source: \"s\"}\n"
+                    "    attention_half_efficiency_keys_flash_attention_triton: {value: 400, "
+                    "source: \"s\"}"));
+  EXPECT_EQ(library_alone, "");
+  const std::string zero =
+      errors_of(test::replace(valid, "    memory_efficiency: {value: 0.9, source: \"s\"}",
+                              "    memory_efficiency: {value: 0.9, source: \"s\"}\n"
+                              "    attention_efficiency: {value: 0.5, source: \"s\"}\n"
+                              "    attention_half_efficiency_keys: {value: 0, source: \"s\"}"));
+  EXPECT_NE(zero.find("devices[0].attention_half_efficiency_keys.value: must be"),
+            std::string::npos)
+      << zero;
 }
 
 TEST(CatalogErrors, ZeroBandwidthIsRefused) {

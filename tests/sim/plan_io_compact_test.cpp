@@ -123,10 +123,13 @@ std::vector<Plan> sample_plans() {
   // DeepEP: the expert-parallel groups carry their dispatch (the header's flag).
   moe.framework.moe_dispatcher = MoeDispatcher::deepep;
   plans.push_back(build_plan(moe));
-  // FlashAttention-2's fused attention kernels: their library byte.
-  TrainingJob flash2 = small_job(1, 1, 2, 2);
-  flash2.framework.attention_library = AttentionLibrary::flash_attention_2;
-  plans.push_back(build_plan(flash2));
+  // FlashAttention-2's and the Triton kernel's fused attention kernels: their library byte.
+  for (AttentionLibrary library :
+       {AttentionLibrary::flash_attention_2, AttentionLibrary::flash_attention_triton}) {
+    TrainingJob fused = small_job(1, 1, 2, 2);
+    fused.framework.attention_library = library;
+    plans.push_back(build_plan(fused));
+  }
   return plans;
 }
 
