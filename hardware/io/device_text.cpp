@@ -76,14 +76,12 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
         line(fmt::format("GEMM efficiency, {}", to_string(dtype)), fraction(figure.value), figure);
   }
   for (const auto& [library, figures] : d.attention) {
-    const std::string who = library == AttentionLibrary::cudnn
-                                ? std::string("fused attention")
-                                : "fused attention, " + std::string(to_string(library));
-    out += line(who + " efficiency", fraction(figures.efficiency.value), figures.efficiency);
-    if (const auto& half = figures.half_efficiency_keys) {
-      out += line(who + ", half of that at", fmt::format("{:.0f} keys", half->value), *half);
-    }
+    out += line("attention: " + std::string(to_string(library)), fraction(figures.efficiency.value),
+                figures.efficiency);
+    if (const auto& half = figures.half_efficiency_keys)
+      out += line("  half of that at", fmt::format("{:.0f} keys", half->value), *half);
   }
+
   if (const auto& f = d.sustained_share)
     out += line("share of those sustained in steps", fraction(f->value), *f);
   if (const auto& t = d.gemm_tiling) {
