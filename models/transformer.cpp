@@ -382,7 +382,10 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     fused.dtype = other;
     fused.flops = (m.causal ? 0.5 : 1.0) * 2 * scores * d(m.qk_head_dim() + m.v_head_dim());
     fused.bytes = tok * (q_width + k_width + v_width + out_width) / d(t) * e;
-    fused.gemm = {s_local, s_kv, m.qk_head_dim(), b * heads_local};
+    // Context parallelism runs it as cp calls, one per chunk of keys passed round the ring
+    // (Transformer Engine's AttnFuncWithCPAndKVP2P): each call attends over s / cp keys, the
+    // length its efficiency is read at.
+    fused.gemm = {s_local, s_kv / p.cp, m.qk_head_dim(), b * heads_local * p.cp};
     Kernel fused_backward = fused;
     fused_backward.name = fused_attention_backward_kernel_name;
     fused_backward.flops = 2.5 * fused.flops;

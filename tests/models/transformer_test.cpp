@@ -113,6 +113,31 @@ TEST(Transformer, FlashAttentionKeepsNoScoresAndSkipsTheMaskedHalf) {
                    training_flops_per_token(*transformer_preset("llama3-8b")));
 }
 
+TEST(Transformer, ContextParallelAttentionRunsOneCallPerChunkOfKeys) {
+  // Ring attention over cp 4: a rank's 2048 queries of an 8192-token sequence meet the keys in
+  // four chunks of 2048, one fused call each, so the kernel is named by a 2048 × 2048 QK^T four
+  // times over; its FLOPs are a quarter of the whole sequence's, as its queries are.
+  const auto m = *transformer_preset("llama3-8b");
+  const LayerWork whole = transformer_layer(m, 1, {1, 1, false}, Dtype::bf16);
+  const LayerWork ring = transformer_layer(m, 1, {1, 4, false}, Dtype::bf16);
+  auto fused = [](const LayerWork& w) {
+    for (const Kernel& k : w.attention.forward) {
+      if (k.name == fused_attention_kernel_name)
+        return k;
+    }
+    ADD_FAILURE() << "no fused attention kernel";
+    return Kernel{};
+  };
+  const Kernel one = fused(whole);
+  const Kernel chunked = fused(ring);
+  EXPECT_EQ(one.gemm.m, 8192);
+  EXPECT_EQ(one.gemm.n, 8192);
+  EXPECT_EQ(chunked.gemm.m, 2048);
+  EXPECT_EQ(chunked.gemm.n, 2048);
+  EXPECT_EQ(chunked.gemm.batch, 4 * one.gemm.batch);
+  EXPECT_DOUBLE_EQ(chunked.flops, one.flops / 4);
+}
+
 TEST(Transformer, BackwardSplitsIntoInputAndWeightGradients) {
   const auto m = *transformer_preset("gpt3-175b");
   const LayerWork layer = transformer_layer(m, 1, {8, 1, true}, Dtype::bf16);
