@@ -81,7 +81,6 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
     if (const auto& half = figures.half_efficiency_keys)
       out += line("  half of that at", fmt::format("{:.0f} keys", half->value), *half);
   }
-
   if (const auto& f = d.sustained_share)
     out += line("share of those sustained in steps", fraction(f->value), *f);
   if (const auto& t = d.gemm_tiling) {
