@@ -41,8 +41,12 @@ struct Kernel {
   double bytes = 0;  // read plus written in device memory
   GemmShape gemm;    // meaningful for gemm and attention kernels
   // The library of a fused attention kernel (FrameworkSpec::attention_library), whose figure
-  // the device gives (DeviceSpec::attention_efficiency_of); read for no other kernel.
+  // the device gives (DeviceSpec::attention_of); read for no other kernel.
   AttentionLibrary attention_library = AttentionLibrary::cudnn;
+  // An attention kernel that is one of materialised attention's products (QK^T, PV and their
+  // gradients): a batched GEMM of its shape, not a fused kernel, so no library's attention figure
+  // times it. Attention FLOPs all the same (model FLOPs count them as attention).
+  bool attention_product = false;
 };
 
 // A GEMM kernel with its FLOPs (2·m·n·k per batch) and the bytes of its operands and result.

@@ -29,6 +29,7 @@ void add_gemm_backward(const Kernel& forward, Block& block) {
   Kernel wgrad = make_gemm(forward.name + "_wgrad", {s.k, s.n, s.m, s.batch}, forward.dtype);
   if (forward.kind == KernelKind::attention) {
     dgrad.kind = wgrad.kind = KernelKind::attention;
+    dgrad.attention_product = wgrad.attention_product = forward.attention_product;
     block.backward_input.push_back(std::move(dgrad));
     block.backward_input.push_back(std::move(wgrad));
     return;
@@ -399,6 +400,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   } else {
     Kernel qk = make_gemm("attn_scores", {s_local, s_kv, m.qk_head_dim(), b * heads_local}, other);
     qk.kind = KernelKind::attention;
+    qk.attention_product = true;
     // Megatron-LM's fused scale-mask-softmax reads the scores and writes the probabilities; the
     // attention dropout after it is a kernel of its own (torch.nn.Dropout in CoreAttention, not
     // fused into the softmax), which reads the probabilities and writes its output and a one-byte
@@ -408,6 +410,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
         memory_kernel("attn_dropout", KernelKind::elementwise, other, scores * (2 * e + 1));
     Kernel av = make_gemm("attn_values", {s_local, m.v_head_dim(), s_kv, b * heads_local}, other);
     av.kind = KernelKind::attention;
+    av.attention_product = true;
     a.recompute_selective = {qk, softmax};
     if (m.dropout)
       a.recompute_selective.push_back(dropout);

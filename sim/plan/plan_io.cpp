@@ -73,6 +73,8 @@ void write_plan(const Plan& plan, std::ostream& out) {
       }
       if (k.attention_library != AttentionLibrary::cudnn)
         out << ", attention_library: " << to_string(k.attention_library);
+      if (k.attention_product)
+        out << ", attention_product: true";
       out << "}\n";
     }
   }
@@ -350,6 +352,8 @@ Plan parse_plan_yaml(std::string_view yaml_text, const std::string& file_label) 
       }
       if (auto library = kr.enumeration("attention_library", attention_library_names))
         kernel.attention_library = *library;
+      if (auto product = kr.boolean("attention_product"))
+        kernel.attention_product = *product;
       kr.finish();
       cb.kernels.push_back(std::move(kernel));
     }

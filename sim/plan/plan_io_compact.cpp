@@ -303,8 +303,13 @@ class CompactPlanReader {
         kernel.dtype = code(p + 1, at + 1, key(".dtype"), dtype_names, "a dtype");
         kernel.attention_library = code(p + 2, at + 2, key(".attention_library"),
                                         attention_library_names, "an attention library");
-        if (const auto reserved = static_cast<unsigned char>(p[3]); reserved != 0)
-          fail(key("")(), at + 3, fmt::format("reserved byte {:#x}; use 0", reserved));
+        if (const auto flags = static_cast<unsigned char>(p[3]); flags > 1) {
+          fail(key(".attention_product")(), at + 3,
+               fmt::format("flag byte {:#x}; use 0 (a fused or other kernel) or 1 (materialised "
+                           "attention's product)",
+                           flags));
+        }
+        kernel.attention_product = p[3] == 1;
         kernel.flops = quantity(p + 4, at + 4, key(".flops"), 0);
         kernel.bytes = quantity(p + 12, at + 12, key(".bytes"), 0);
         std::size_t field = 20;

@@ -150,7 +150,7 @@ void write_plan_compact(const Plan& plan, std::ostream& out) {
       r[0] = static_cast<char>(k.kind);
       r[1] = static_cast<char>(k.dtype);
       r[2] = static_cast<char>(k.attention_library);
-      r[3] = 0;
+      r[3] = static_cast<char>(k.attention_product ? 1 : 0);
       store_f64(r + 4, k.flops);
       store_f64(r + 12, k.bytes);
       store(r + 20, k.gemm.m);

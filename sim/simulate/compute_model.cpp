@@ -78,7 +78,7 @@ double catalog_compute_efficiency(const DeviceSpec& device, const Kernel& kernel
   double efficiency = device.compute_efficiency_of(kernel.dtype).value * share;
   if (!is_matrix(kernel))
     return efficiency;
-  if (kernel.kind == KernelKind::attention) {
+  if (kernel.kind == KernelKind::attention && !kernel.attention_product) {
     // A fused kernel is named by the shape of QK^T: its n is the keys each query attends over.
     if (const AttentionFigures* fused = device.attention_of(kernel.attention_library))
       efficiency = fused->efficiency_at(static_cast<double>(kernel.gemm.n)) * share;

@@ -57,6 +57,7 @@ void expect_same_plan(const Plan& a, const Plan& b) {
       EXPECT_EQ(x.gemm.k, y.gemm.k);
       EXPECT_EQ(x.gemm.batch, y.gemm.batch);
       EXPECT_EQ(x.attention_library, y.attention_library);
+      EXPECT_EQ(x.attention_product, y.attention_product);
     }
   }
   ASSERT_EQ(a.groups.size(), b.groups.size());
@@ -130,6 +131,10 @@ std::vector<Plan> sample_plans() {
     fused.framework.attention_library = library;
     plans.push_back(build_plan(fused));
   }
+  // Materialised attention: its products carry their flag.
+  TrainingJob materialised = small_job(1, 1, 2, 2);
+  materialised.model.flash_attention = false;
+  plans.push_back(build_plan(materialised));
   return plans;
 }
 
@@ -416,6 +421,28 @@ TEST(PlanCompactErrors, FieldsOutOfRangeNameTheValidOnes) {
             fmt::format("p.splan: ranks[0].ops[0].bytes: at byte {}: NaN is not a size; use a "
                         "number from 0 to 1e+21",
                         op + 24));
+}
+
+TEST(PlanCompactErrors, TheAttentionProductFlagIsZeroOrOne) {
+  // Block "b" of one kernel "g": the kernel's fixed record follows its name; its fourth byte is
+  // the flag of materialised attention's products.
+  const std::string bytes = compact(tiny_plan());
+  const std::string record_start = std::string("\x01\0\0\0b\x01\0\0\0\x01\0\0\0g", 14);
+  const std::size_t at = bytes.find(record_start);
+  ASSERT_NE(at, std::string::npos);
+  const std::size_t flag = at + record_start.size() + 3;
+  ASSERT_EQ(bytes[flag], 0);
+  std::string product = bytes;
+  product[flag] = 1;
+  EXPECT_TRUE(
+      parse_plan_compact(resealed(product), "p.splan").blocks[0].kernels[0].attention_product);
+  std::string bad = bytes;
+  bad[flag] = 2;
+  EXPECT_EQ(errors_of(resealed(bad)),
+            fmt::format("p.splan: blocks[0].kernels[0].attention_product: at byte {}: flag byte "
+                        "0x2; use 0 (a fused or other kernel) or 1 (materialised attention's "
+                        "product)",
+                        flag));
 }
 
 TEST(PlanCompactErrors, ExpertDispatchRecordsAreChecked) {

@@ -85,6 +85,30 @@ TEST(PlanIo, RoundTripsExactly) {
   EXPECT_EQ(first.str(), second.str());
 }
 
+TEST(PlanIo, MaterialisedAttentionsProductsKeepTheirFlag) {
+  // QK^T and PV of materialised attention and their gradients say so in the file, and read back
+  // so: timed as GEMMs, not at a fused kernel's figure.
+  TrainingJob job = small_job(1, 1, 1, 1);
+  job.model.flash_attention = false;
+  const Plan plan = build_plan(job);
+  std::ostringstream text;
+  write_plan(plan, text);
+  EXPECT_NE(text.str().find("{name: \"attn_scores\", kind: attention"), std::string::npos);
+  const Plan back = parse_plan(text.str(), "plan.yaml");
+  int products = 0;
+  for (const ComputeBlock& block : back.blocks) {
+    for (const Kernel& k : block.kernels) {
+      EXPECT_EQ(k.attention_product,
+                k.name.rfind("attn_scores", 0) == 0 || k.name.rfind("attn_values", 0) == 0)
+          << k.name;
+      products += k.attention_product ? 1 : 0;
+    }
+  }
+  // QK^T and PV forward, in the selective-recompute block that the plan carries, and their two
+  // gradients each in the backward.
+  EXPECT_EQ(products, 8);
+}
+
 TEST(PlanIo, ExpertDispatchRoundTrips) {
   // DeepEP on the expert-parallel groups of a Mixtral job (top 2, capacity 1.5): each EP group
   // carries the dispatcher, the preset's uniform routing over 8 experts and 2 · 1.5 copies of
