@@ -121,7 +121,7 @@ struct DeviceSpec {
   // of its FLOPs.
   std::map<AttentionLibrary, AttentionFigures> attention;
   // The share of the figures above (compute_efficiency, compute_efficiency_by_dtype and
-  // attention_efficiency, single-kernel benchmark figures) that kernels sustain inside training
+  // attention's efficiencies, single-kernel benchmark figures) that kernels sustain inside training
   // steps, fitted to measured steps where a benchmark is all the catalog has (`scaleplan
   // calibrate fit-catalog`). Absent: those figures are already what steps sustain.
   std::optional<Figure> sustained_share;

@@ -29,10 +29,9 @@ class ComputeModel {
 // in (0, 1] always. O(log² tile · log sm_count) time.
 double gemm_wave_efficiency(const GemmTiling& tiling, const GemmShape& shape);
 
-// The catalog's efficiency for a kernel's arithmetic: compute_efficiency_of(dtype) (attention
-// kernels: their library's attention figure at their keys per query, where the device has one;
-// materialised attention's products run as GEMMs)
-// times the device's sustained_share,
+// The catalog's efficiency for a kernel's arithmetic: compute_efficiency_of(dtype) (fused
+// attention kernels: their library's attention figure at their keys per query, where the device
+// has one; materialised attention's products run as GEMMs) times the device's sustained_share,
 // and for GEMM and attention kernels the size curve F / (F + gemm_half_efficiency_flops_of(dtype))
 // on top where the device has one, and for GEMM kernels gemm_wave_efficiency where it has a tiling.
 // (Attention kernels are left out of the tiling: a fused attention kernel is not one GEMM of the

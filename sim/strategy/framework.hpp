@@ -156,8 +156,9 @@ struct FrameworkSpec {
   // the fused kernels of --cross-entropy-loss-fusion with --cross-entropy-fusion-impl.
   CrossEntropyFusion cross_entropy_fusion = CrossEntropyFusion::none;
   // The library of fused attention (flash attention) kernels, whose throughput the catalog
-  // gives per device (DeviceSpec::attention_efficiency_of): cuDNN's, which Transformer Engine's
-  // DotProductAttention runs, or FlashAttention-2 (the flash-attn package).
+  // gives per device (DeviceSpec::attention_of): cuDNN's, which Transformer Engine's
+  // DotProductAttention runs, FlashAttention-2 (the flash-attn package), or Tri Dao's
+  // FlashAttention in Triton (llm-foundry's attn_impl: triton).
   AttentionLibrary attention_library = AttentionLibrary::cudnn;
 };
 
