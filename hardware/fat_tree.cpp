@@ -2,6 +2,7 @@
 // (NIC k of every node on the rail-k leaf), both with per-tier oversubscription.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "hardware/topology.hpp"
 
@@ -110,6 +111,7 @@ void Topology::build_folded_clos(const NetworkSpec& net,
     for (VertexId nic : leaf_nics[l])
       add_duplex_link(nic, leaf[l], bw, latency);
   }
+  key_routes_by_leaf_port(leaf_nics);
   if (tiers == 1)
     return;
   if (tiers == 2) {
@@ -136,6 +138,37 @@ void Topology::build_folded_clos(const NetworkSpec& net,
         add_duplex_link(leaf[l], agg, bw, latency);
       add_duplex_link(agg, core[j], bw * agg_ports.up, latency);
     }
+  }
+}
+
+void Topology::key_routes_by_leaf_port(const std::vector<std::vector<VertexId>>& leaf_nics) {
+  // NICs are numbered leaf by leaf, each leaf's from l times the most NICs a leaf holds (a fat
+  // tree's numbering is then its devices'). A rail puts NIC k of every node on its leaf, so the
+  // devices under one leaf are numbered devices-per-node apart, and their indices modulo a leaf's
+  // uplinks took a few of the spines (4 of 32 for 8 devices a node); their leaf ports take each a
+  // spine of its own. A NIC that serves several devices leaves them their indices.
+  key_routes_by_device_index();
+  std::size_t ports_per_leaf = 0;
+  for (const auto& nics : leaf_nics)
+    ports_per_leaf = std::max(ports_per_leaf, nics.size());
+  std::vector<std::uint64_t> port_of(vertices_.size(), std::numeric_limits<std::uint64_t>::max());
+  for (std::size_t l = 0; l < leaf_nics.size(); ++l) {
+    for (std::size_t i = 0; i < leaf_nics[l].size(); ++i)
+      port_of[leaf_nics[l][i]] = l * ports_per_leaf + i;
+  }
+  std::vector<int> devices_of_nic(vertices_.size(), 0);
+  const auto device_to_nic = [&](const Link& link) {
+    return link.from < static_cast<VertexId>(device_count_) &&
+           vertices_[link.to].kind == VertexKind::nic;
+  };
+  for (const Link& link : links_) {
+    if (device_to_nic(link))
+      ++devices_of_nic[link.to];
+  }
+  for (const Link& link : links_) {
+    if (device_to_nic(link) && devices_of_nic[link.to] == 1 &&
+        port_of[link.to] != std::numeric_limits<std::uint64_t>::max())
+      route_key_[link.from] = port_of[link.to];
   }
 }
 

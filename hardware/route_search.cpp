@@ -483,8 +483,8 @@ const std::vector<LinkId>& Topology::route(int src_device, int dst_device) const
   const SourceHops hops = source_hops(src_device);
   VertexId v = dst;
   std::vector<LinkId> candidates;
-  // The source's digits pick the branches, least significant first (see the header).
-  std::uint64_t spread = static_cast<std::uint64_t>(src_device);
+  // The source's key's digits pick the branches, least significant first (see the header).
+  std::uint64_t spread = route_key_[static_cast<std::size_t>(src_device)];
   while (v != src) {
     // Walk back along any in-edge one hop closer to the source.
     candidates.clear();

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <utility>
 
 #include "hardware/topology_graph.hpp"
@@ -277,6 +278,7 @@ void Topology::build_node(const ClusterSpec& cluster, int node,
 
 void Topology::finish_building() {
   const auto devices = static_cast<std::size_t>(device_count_);
+  key_routes_by_device_index();
   graph_->routes_from = OnceSlots<RoutesFromSource>(devices);
   if (!devices_forward_) {
     // Where devices forward, endpoint_path and endpoint_links take whole routes instead. Paths
@@ -335,6 +337,13 @@ void Topology::find_leaf_uplinks() {
     leaf.pod = std::min(leaf.pod, l.to);
     leaf.pod_bytes_per_s += aggregation_up[l.to];
   }
+}
+
+void Topology::key_routes_by_device_index() {
+  if (route_key_.size() == static_cast<std::size_t>(device_count_))
+    return;
+  route_key_.resize(static_cast<std::size_t>(device_count_));
+  std::iota(route_key_.begin(), route_key_.end(), std::uint64_t{0});
 }
 
 const Topology::WayOut& Topology::way_out(int shape_node, int local_device) const {

@@ -1,9 +1,9 @@
 // The cluster network as a Boost.Graph graph: vertices are devices, NICs, host bridges and
 // switches; every edge is one direction of a link, with its bandwidth and latency. Routes are
 // shortest paths in hops. Among equal-cost paths a route takes, at each branch, the branch its
-// source device selects (source modulo the number of branches, then the quotient for the next
-// branch: D-mod-k routing keyed on the source, deterministic and free of collisions for the
-// shifted permutations that rings and tree levels produce).
+// source device selects (its key modulo the number of branches, then the quotient for the next
+// branch: D-mod-k routing keyed on the source's leaf port, deterministic and free of collisions
+// for the shifted permutations that rings and tree levels produce).
 //
 // Generators (one file each): node fabrics and PCIe host bridges (topology.cpp), fat-tree and
 // rail-optimized fabrics (fat_tree.cpp), 2D/3D torus (torus.cpp), dragonfly (dragonfly.cpp).
@@ -267,6 +267,10 @@ class Topology {
   // `leaf_nics[l]`: the NICs on leaf l; consecutive leaves share a pod.
   void build_folded_clos(const NetworkSpec& net,
                          const std::vector<std::vector<VertexId>>& leaf_nics);
+  // Keys the routes of each device wired to a NIC of its own by that NIC's leaf port.
+  void key_routes_by_leaf_port(const std::vector<std::vector<VertexId>>& leaf_nics);
+  // Gives every device its index as its route key, where no generator keyed it otherwise.
+  void key_routes_by_device_index();
   void build_torus(const ClusterSpec& cluster);
   void build_dcn(const ClusterSpec& cluster);
   void build_dragonfly(const ClusterSpec& cluster, const std::vector<VertexId>& nic_vertices);
@@ -293,7 +297,10 @@ class Topology {
   std::vector<int> node_shape_node_;
   // Per shape's first node: where its paths inside the node start among the cached ones.
   std::vector<std::size_t> inside_node_slot_;
-  std::vector<LinkId> nic_uplink_;         // per vertex: a NIC's link into the network
+  std::vector<LinkId> nic_uplink_;  // per vertex: a NIC's link into the network
+  // Per device, the number D-mod-k routing spreads its routes by (route()): in a folded Clos the
+  // leaf port of the NIC it is wired to alone, counted leaf by leaf; elsewhere its index.
+  std::vector<std::uint64_t> route_key_;
   std::vector<LeafUplinks> leaf_uplinks_;  // per vertex: a leaf switch's
   bool devices_forward_ = false;
   // Every node has the same links' figures (no node groups of different devices or shapes):

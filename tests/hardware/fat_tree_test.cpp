@@ -1,3 +1,4 @@
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -106,6 +107,36 @@ TEST(RailOptimized, LongRailsSpanSeveralLeaves) {
   // Rail 1 of node 0 and node 3 share a leaf (4 links); node 0 and node 4 do not (6).
   EXPECT_EQ(t.route(1, 7).size(), 4u);
   EXPECT_EQ(t.route(1, 9).size(), 6u);
+}
+
+TEST(RailOptimized, TrafficBetweenGroupsOfNodesTakesEverySpine) {
+  // 8 nodes of 4 devices and 4 NICs, leaves of 4 down and 4 up: two groups of 4 nodes, a leaf
+  // per group and rail, 4 spines. Every device sends to its peer of the same rail in the other
+  // group (pipeline stages a group apart): a rail leaf's 4 sources leave over 4 uplinks, one
+  // route each. (Keyed by the device's index, 4·node + rail, the 4 sources of a rail agreed
+  // modulo 4 and shared one uplink, the others idle: a quarter of the fabric's bisection.)
+  ClusterSpec c = cluster(8, 4, 4, 8);
+  c.network.topology = NetworkTopologyKind::rail_optimized;
+  const Topology t(c);
+  std::map<LinkId, int> routes_on_uplink;
+  int uplinks = 0;
+  for (LinkId id = 0; id < t.link_count(); ++id) {
+    const Link& l = t.link(id);
+    uplinks += t.vertex(l.from).kind == VertexKind::network_switch && t.vertex(l.from).tier == 1 &&
+               t.vertex(l.to).tier == 2;
+  }
+  EXPECT_EQ(uplinks, 8 * 4);
+  for (int src = 0; src < 32; ++src) {
+    for (LinkId id : t.route(src, (src + 16) % 32)) {
+      const Link& l = t.link(id);
+      if (t.vertex(l.from).kind == VertexKind::network_switch && t.vertex(l.from).tier == 1 &&
+          t.vertex(l.to).tier == 2)
+        ++routes_on_uplink[id];
+    }
+  }
+  EXPECT_EQ(routes_on_uplink.size(), 32u);
+  for (const auto& [link, routes] : routes_on_uplink)
+    EXPECT_EQ(routes, 1) << t.link_name(link);
 }
 
 }  // namespace

@@ -17,11 +17,50 @@ namespace {
 
 using test::cluster;
 
+// The key D-mod-k routing takes for a source: where it is wired to a NIC of its own that hangs
+// from a leaf switch, that NIC's leaf port, numbering the NICs leaf by leaf (each leaf's from its
+// index times the most NICs a leaf holds, in the order they were linked); else its index.
+std::uint64_t route_key(const Topology& t, int src) {
+  const auto is_device = [&](VertexId v) { return t.vertex(v).kind == VertexKind::device; };
+  const auto is_nic = [&](VertexId v) { return t.vertex(v).kind == VertexKind::nic; };
+  const auto is_leaf = [&](VertexId v) {
+    return t.vertex(v).kind == VertexKind::network_switch && t.vertex(v).tier == 1;
+  };
+  std::vector<std::vector<VertexId>> leaf_nics;
+  std::vector<int> devices_of(t.vertex_count(), 0);
+  std::vector<VertexId> nics_of_src;
+  for (LinkId id = 0; id < t.link_count(); ++id) {
+    const Link& l = t.link(id);
+    if (is_nic(l.from) && is_leaf(l.to)) {
+      const auto leaf = static_cast<std::size_t>(t.vertex(l.to).index);
+      leaf_nics.resize(std::max(leaf_nics.size(), leaf + 1));
+      leaf_nics[leaf].push_back(l.from);
+    }
+    if (is_device(l.from) && is_nic(l.to)) {
+      ++devices_of[l.to];
+      if (l.from == t.device_vertex(src))
+        nics_of_src.push_back(l.to);
+    }
+  }
+  std::size_t most = 0;
+  for (const auto& nics : leaf_nics)
+    most = std::max(most, nics.size());
+  if (nics_of_src.size() == 1 && devices_of[nics_of_src.front()] == 1) {
+    for (std::size_t leaf = 0; leaf < leaf_nics.size(); ++leaf) {
+      const auto& nics = leaf_nics[leaf];
+      const auto at = std::find(nics.begin(), nics.end(), nics_of_src.front());
+      if (at != nics.end())
+        return leaf * most + static_cast<std::uint64_t>(at - nics.begin());
+    }
+  }
+  return static_cast<std::uint64_t>(src);
+}
+
 // The routing rule of hardware/topology.hpp, done the plain way: hops from the source to every
 // vertex by breadth-first search, no edge out of a device but the source's (unless devices
 // forward) and none from a NIC to a device of the source's node; then back from the destination,
 // at each vertex along the links into it one hop closer to the source, in the order they were
-// added, the source's digits choosing (least significant first).
+// added, the digits of the source's key choosing (least significant first).
 std::vector<LinkId> plain_route(const Topology& t, int src, int dst, bool devices_forward) {
   const std::size_t n = t.vertex_count();
   std::vector<std::vector<LinkId>> out(n), in(n);
@@ -53,7 +92,7 @@ std::vector<LinkId> plain_route(const Topology& t, int src, int dst, bool device
     }
   }
   std::vector<LinkId> path;
-  std::uint64_t spread = static_cast<std::uint64_t>(src);
+  std::uint64_t spread = route_key(t, src);
   for (VertexId v = t.device_vertex(dst); v != source;) {
     std::vector<LinkId> candidates;
     for (LinkId id : in[v]) {
