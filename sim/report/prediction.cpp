@@ -670,12 +670,21 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
   // With node groups, over the mean of the devices' peaks.
   const double peak_flops_per_s = mean_peak_flops(cluster, job.training.dtype);
   p.mfu = p.model_tflops_per_device * 1e12 / peak_flops_per_s;
-  p.compute_model = inputs.compute.description(job.training.dtype);
-  for (const NodeGroup& g : cluster.node_groups) {
-    if (g.device.name != device.name) {
-      p.compute_model +=
-          "; group " + g.name + ": " + RooflineModel(g.device).description(job.training.dtype);
+  // Fused attention runs at a figure of its own, which the line names beside the GEMMs'.
+  const bool fused_attention =
+      (!job.graph || is_decoder_graph(*job.graph)) && job.model.flash_attention;
+  const auto with_attention = [&](const ComputeModel& model) {
+    std::string text = model.description(job.training.dtype);
+    if (fused_attention) {
+      if (std::string a = model.attention_description(job.framework.attention_library); !a.empty())
+        text += "; " + a;
     }
+    return text;
+  };
+  p.compute_model = with_attention(inputs.compute);
+  for (const NodeGroup& g : cluster.node_groups) {
+    if (g.device.name != device.name)
+      p.compute_model += "; group " + g.name + ": " + with_attention(RooflineModel(g.device));
   }
   p.link_bandwidths = network.link_bandwidths;
   p.events = sim.events;

@@ -2,6 +2,8 @@
 // and wave quantisation) and by dtype. Each expectation is derived in the comment before it.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "hardware/io/catalog.hpp"
 #include "models/kernel.hpp"
 #include "sim/simulate/compute_model.hpp"
@@ -322,6 +324,31 @@ TEST(CatalogComputeEfficiency, BlackwellKeepsTheGh100ShareOfItsBenchmarksAndCudn
               0.5 * RooflineModel(h100()).kernel_time_s(attention))
         << name;
   }
+}
+
+TEST(CatalogComputeEfficiency, TheDescriptionNamesTheAttentionFigureAKernelRunsAt) {
+  // The report's compute model line says which figure timed a job's fused attention: the
+  // library's own curve (its share of the benchmark and its half length), cuDNN's where the
+  // device has no figure of the library, or the GEMM curve where it has none at all.
+  const Catalog& c = Catalog::builtin();
+  const RooflineModel h100_model(h100());
+  EXPECT_EQ(h100_model.attention_description(AttentionLibrary::cudnn),
+            fmt::format("fused attention (cudnn) up to {:.3g} of peak, half of that at 262 keys",
+                        0.552 * h100_sustained));
+  EXPECT_NE(h100_model.attention_description(AttentionLibrary::flash_attention_2)
+                .find("fused attention (flash-attention-2) up to 0.238 of peak, half of that at "
+                      "334 keys"),
+            std::string::npos);
+  const RooflineModel b200(*c.find("B200-SXM-180GB"));
+  EXPECT_NE(b200.attention_description(AttentionLibrary::flash_attention_2)
+                .find("(flash-attention-2, at cudnn's figure) up to 0.375 of peak"),
+            std::string::npos)
+      << b200.attention_description(AttentionLibrary::flash_attention_2);
+  const DeviceSpec& mi300x = *c.find("MI300X-192GB");
+  ASSERT_TRUE(mi300x.attention.empty());
+  EXPECT_EQ(
+      RooflineModel(mi300x).attention_description(AttentionLibrary::cudnn),
+      "fused attention at the GEMM curve: the catalog gives MI300X-192GB no attention figure");
 }
 
 TEST(CatalogComputeEfficiency, TheSustainedShareScalesGemmsAndAttentionAlike) {
