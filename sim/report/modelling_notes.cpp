@@ -63,7 +63,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       f.pipeline_scatter_gather || f.pipeline_blocking_p2p || f.pipeline_output_regather ||
       f.bf16_optimizer || f.tp_comm_overlap || f.overlap_moe_expert_parallel_comm ||
       f.flat_parameter_gradient_copy || f.optimizer_step != OptimizerStep::fused ||
-      f.optimizer_wrapper_passes || f.grad_reduce_dtype != GradReduceDtype::fp32) {
+      f.optimizer_wrapper_passes || f.grad_reduce_dtype != GradReduceDtype::fp32 ||
+      f.gradient_accumulation != GradientAccumulation::fused) {
     std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
                        ": gradient reduction " +
                        (par.overlap_grad_reduce ? "overlapping backward" : "after backward") +
@@ -100,6 +101,12 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
     }
     if (f.flat_parameter_gradient_copy)
       text += ", each layer's gradients copied into its flat gradient (FSDP1)";
+    if (gradient_accumulation_kernel(job, 1)) {
+      text += f.gradient_accumulation == GradientAccumulation::main_grad_hook
+                  ? ", each micro-batch's gradients added into the main_grad buffers by a hook"
+                  : ", each micro-batch's gradients after the first added into param.grad "
+                    "(autograd)";
+    }
     if (f.optimizer_step == OptimizerStep::unfused)
       text += ", the optimizer step unfused";
     if (f.optimizer_wrapper_passes)

@@ -523,6 +523,8 @@ void read_framework(MapReader& top, Scenario& s) {
     spec.flat_parameter_gradient_copy = *v;
   if (auto v = f.enumeration("optimizer_step", optimizer_step_names))
     spec.optimizer_step = *v;
+  if (auto v = f.enumeration("gradient_accumulation", gradient_accumulation_names))
+    spec.gradient_accumulation = *v;
   if (auto v = f.enumeration("fp8_recipe", fp8_recipe_names))
     spec.fp8_recipe = *v;
   if (auto v = f.boolean("fp8_weight_cache"))

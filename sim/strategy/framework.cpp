@@ -49,6 +49,10 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
   std::string optimizer_source =
       "fused Adam over all parameters (Apex / Transformer Engine "
       "FusedAdam, multi-tensor apply)";
+  std::string accumulation_source =
+      "the weight-gradient GEMM adds into the fp32 gradient buffer (Megatron-LM's "
+      "gradient_accumulation_fusion, default since 2022-02, and Transformer Engine's "
+      "fuse_wgrad_accumulation; FSDP and ZeRO-2/3 add reduced shards, not counted)";
   std::string regather_source = "the pipeline's output is kept whole until its backward";
   std::string bf16_optimizer_source =
       "a ZeRO-1 optimizer reduce-scatters the gradients; no separate fp32 gradient copy";
@@ -96,6 +100,18 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "--scatter-gather-tensors-in-pipeline, on by default (megatron/p2p_communication.py; "
           "Narayanan et al. 2021, section 4.1)";
       prefetch_source = "no ZeRO-3 in Megatron-LM";
+      // accumulate_allreduce_grads_in_fp32, forced for bf16, needs the contiguous main_grad
+      // buffers; fp16 kept them off by default (--use-contiguous-buffers-in-ddp) and let autograd
+      // accumulate into param.grad.
+      s.gradient_accumulation = dtype == Dtype::bf16 ? GradientAccumulation::main_grad_hook
+                                                     : GradientAccumulation::autograd;
+      accumulation_source =
+          "no gradient_accumulation_fusion before 2022-02 (merged into main 2022-02-22; "
+          "Korthikanti et al. 2022 ran with it, written as gradient_accumulation: fused): bf16's "
+          "fp32 main_grad buffers take each micro-batch's gradient from a backward hook "
+          "(param.main_grad.add_(param.grad.data), megatron/model/distributed.py, 2021), fp16 "
+          "without contiguous buffers (--use-contiguous-buffers-in-ddp off by default) "
+          "accumulates in param.grad through autograd";
       s.optimizer_wrapper_passes = true;
       wrapper_source =
           "Float16OptimizerWithFloat16Params.step and FP32Optimizer.step "
@@ -205,6 +221,13 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "gradient all-reduced (_exec_reduce_tied_grads), the bf16 gradients added into fp32 "
           "after each micro-batch (update_hp_grads; deepspeed/runtime/bf16_optimizer.py)";
       flat_copy_source = "not FSDP's FlatParameter (ZeRO's own bucket copies are not modelled)";
+      s.gradient_accumulation = GradientAccumulation::autograd;
+      accumulation_source =
+          "ZeRO 0 and 1 leave the micro-batches' gradients to autograd, which adds them into "
+          "param.grad in the training dtype, reduced at the accumulation boundary "
+          "(DeepSpeedZeroOptimizer registers its reduce hooks only for ZeRO-2 or overlap_comm; "
+          "deepspeed/runtime/zero/stage_1_and_2.py); BF16_Optimizer's update_hp_grads stands in "
+          "its place; ZeRO-2 and 3 reduce each micro-batch";
       optimizer_source = "DeepSpeed's FusedAdam (multi_tensor_adam)";
       break;
     case Framework::fsdp:
@@ -311,6 +334,7 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("flat_parameter_gradient_copy", yes_no(s.flat_parameter_gradient_copy),
            flat_copy_source) +
       line("optimizer_step", to_string(s.optimizer_step), optimizer_source) +
+      line("gradient_accumulation", to_string(s.gradient_accumulation), accumulation_source) +
       line("optimizer_wrapper_passes", yes_no(s.optimizer_wrapper_passes), wrapper_source) +
       line("gradient_buffer_in_reduce_dtype", yes_no(s.gradient_buffer_in_reduce_dtype),
            gradient_buffer_source) +

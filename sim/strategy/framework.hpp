@@ -64,6 +64,26 @@ inline std::string_view to_string(OptimizerStep step) {
   return optimizer_step_names.name(step);
 }
 
+// How a step's micro-batches add their weight gradients together. `fused`: no kernel of its
+// own, the weight-gradient GEMM adds into the accumulated gradient (Megatron's
+// gradient_accumulation_fusion, Transformer Engine's fuse_wgrad_accumulation), or the framework
+// reduces and accumulates a shard (FSDP, ZeRO-2/3). `main_grad_hook`: Megatron-LM's
+// DistributedDataParallel of 2021 adds each micro-batch's 16-bit gradient into the parameter's
+// main_grad buffer, in the reduction's dtype, from a backward hook (every micro-batch).
+// `autograd`: PyTorch's AccumulateGrad adds the second and later micro-batches' gradients into
+// param.grad in the parameters' dtype.
+enum class GradientAccumulation { fused, main_grad_hook, autograd };
+
+inline constexpr EnumNames<GradientAccumulation, 3> gradient_accumulation_names{{{
+    {GradientAccumulation::fused, "fused"},
+    {GradientAccumulation::main_grad_hook, "main-grad-hook"},
+    {GradientAccumulation::autograd, "autograd"},
+}}};
+
+inline std::string_view to_string(GradientAccumulation accumulation) {
+  return gradient_accumulation_names.name(accumulation);
+}
+
 // What the plan builder does differently by framework. The defaults of a default-constructed
 // value are scaleplan's before frameworks were named (no framework: key), so that a scenario
 // without one keeps its prediction. parallelism.overlap_grad_reduce (ParallelismSpec) is the
@@ -130,6 +150,9 @@ struct FrameworkSpec {
   // a memory-bound kernel that reads and writes the unit's gradient in the parameters' dtype.
   bool flat_parameter_gradient_copy = false;
   OptimizerStep optimizer_step = OptimizerStep::fused;
+  // How the weight gradients of a step's micro-batches are added together
+  // (gradient_accumulation_kernel).
+  GradientAccumulation gradient_accumulation = GradientAccumulation::fused;
   // Megatron-LM's optimizer wrapper around its fused Adam (Float16OptimizerWithFloat16Params and
   // FP32Optimizer, megatron/optimizer/optimizer.py of 2021), each pass a multi-tensor kernel over
   // every parameter of the rank: 16-bit gradients copied into fp32 main gradients (when they are

@@ -44,6 +44,30 @@ Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters)
   return copy;
 }
 
+std::optional<Kernel> gradient_accumulation_kernel(const TrainingJob& job,
+                                                   double layer_parameters) {
+  const GradientAccumulation accumulation = job.framework.gradient_accumulation;
+  if (accumulation == GradientAccumulation::fused || job.parallelism.zero >= 2 ||
+      bf16_optimizer_on(job))
+    return std::nullopt;
+  Kernel add;
+  add.name = "gradient_accumulation";
+  add.kind = KernelKind::elementwise;
+  add.dtype = non_gemm_dtype(job.training.dtype);
+  const double gradient_bytes = bytes_per_element(add.dtype);
+  if (accumulation == GradientAccumulation::main_grad_hook) {
+    const double buffer_bytes =
+        gradient_reduction_bytes(job.framework.grad_reduce_dtype, job.training.dtype);
+    add.bytes = layer_parameters * (gradient_bytes + 2 * buffer_bytes);
+    return add;
+  }
+  const double micro_batches = std::max(1, microbatches_per_replica(job));
+  add.bytes = layer_parameters * 3 * gradient_bytes * (micro_batches - 1) / micro_batches;
+  if (add.bytes == 0)
+    return std::nullopt;
+  return add;
+}
+
 Fp8CastSettings fp8_cast_settings(const TrainingJob& job) {
   const ParallelismSpec& p = job.parallelism;
   Fp8CastSettings casts;
@@ -63,9 +87,12 @@ LayerWork framework_transformer_layer(const TrainingJob& job) {
   const ParallelismSpec& p = job.parallelism;
   LayerWork work = transformer_layer(job.model, job.training.micro_batch,
                                      {p.tp, p.cp, p.sequence_parallel, p.ep}, job.training.dtype);
-  if (job.framework.flat_parameter_gradient_copy && !job.model.is_moe()) {
-    work.attention.backward_weight.push_back(flat_gradient_copy_kernel(
-        job, layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total()));
+  if (!job.model.is_moe()) {
+    const double layer_parameters = layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total();
+    if (job.framework.flat_parameter_gradient_copy)
+      work.attention.backward_weight.push_back(flat_gradient_copy_kernel(job, layer_parameters));
+    if (auto add = gradient_accumulation_kernel(job, layer_parameters))
+      work.attention.backward_weight.push_back(*add);
   }
   use_attention_library(work.attention, job.framework.attention_library);
   if (job.training.dtype == Dtype::fp8) {

@@ -136,10 +136,20 @@ double optimizer_step_bytes_per_parameter(const TrainingJob& job);
 // (framework.flat_parameter_gradient_copy): `unit_parameters` (as the rank holds them unsharded)
 // read and written once in the parameters' dtype, the 16-bit one in mixed precision.
 Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters);
+// The kernel that adds a micro-batch's weight gradients of `layer_parameters` (as the rank holds
+// them) into the gradients accumulated over the step (framework.gradient_accumulation), per
+// micro-batch; none when the accumulation is fused, under ZeRO-2 and 3 (which reduce each
+// micro-batch) and under BF16_Optimizer (its update_hp_grads does it). main_grad_hook reads the
+// 16-bit gradient and reads and writes the buffer in the reduction's dtype, every micro-batch:
+// 2 + 4 + 4 bytes a parameter in bf16. autograd reads both and writes the sum in the parameters'
+// dtype on every micro-batch but the first (6 bytes in 16 bits), its step's total spread over
+// the pipeline's micro-batches as the fp8 weight cast is.
+std::optional<Kernel> gradient_accumulation_kernel(const TrainingJob& job, double layer_parameters);
 // A transformer layer of the job (transformer_layer of its model, micro-batch, partition and
 // dtype) as its framework runs it: with framework.flat_parameter_gradient_copy, a dense layer
 // (one FSDP unit) ends its backward with the copy of its gradients, the last kernel of its
-// attention block's weight gradient. MoE layers' expert weights are not counted. Under fp8, its
+// attention block's weight gradient, and so does the addition of its gradients into the step's
+// (gradient_accumulation_kernel). MoE layers' expert weights are not counted. Under fp8, its
 // attention and MLP blocks carry the casts of their fp8 GEMMs' operands (add_fp8_casts with
 // fp8_cast_settings); the MoE experts' GEMMs (moe_mlp) are not given them.
 LayerWork framework_transformer_layer(const TrainingJob& job);

@@ -32,6 +32,21 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(d.spec.grad_reduce_dtype, GradReduceDtype::fp32);
   EXPECT_EQ(framework_defaults(Framework::megatron_lm_2021, Dtype::fp16, 0).spec.grad_reduce_dtype,
             GradReduceDtype::training);
+  // Without gradient accumulation fusion (before 2022-02): bf16's fp32 main_grad buffers take
+  // each micro-batch's gradient from a hook, fp16 accumulates through autograd; DeepSpeed leaves
+  // it to autograd; the others fuse it into the weight-gradient GEMM or accumulate shards.
+  EXPECT_EQ(d.spec.gradient_accumulation, GradientAccumulation::main_grad_hook);
+  EXPECT_EQ(
+      framework_defaults(Framework::megatron_lm_2021, Dtype::fp16, 0).spec.gradient_accumulation,
+      GradientAccumulation::autograd);
+  EXPECT_EQ(framework_defaults(Framework::deepspeed, Dtype::bf16, 1).spec.gradient_accumulation,
+            GradientAccumulation::autograd);
+  for (Framework f : {Framework::megatron_core, Framework::nemo, Framework::fsdp,
+                      Framework::composer, Framework::jax_gspmd}) {
+    EXPECT_EQ(framework_defaults(f, Dtype::bf16, 1).spec.gradient_accumulation,
+              GradientAccumulation::fused);
+  }
+  EXPECT_EQ(FrameworkSpec{}.gradient_accumulation, GradientAccumulation::fused);
   // Megatron-Core and NeMo overlap both the reduction and the distributed optimizer's gather.
   for (Framework f : {Framework::megatron_core, Framework::nemo}) {
     d = framework_defaults(f, Dtype::bf16, 1);
@@ -124,12 +139,12 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
               CrossEntropyFusion::none);
   }
   EXPECT_EQ(FrameworkSpec{}.fp8_cast_fusion, Fp8CastFusion::none);
-  // Every framework names a source for every setting: twenty lines.
+  // Every framework names a source for every setting: twenty-one lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 20) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 21) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -194,6 +209,58 @@ TEST(Framework, FlatParameterGradientCopyEndsEachLayersBackward) {
   const Plan on = build_plan(job);
   for (const std::string name : {"mlp backward", "attention forward", "mlp forward"})
     EXPECT_EQ(block_named(on, name).kernels.size(), block_named(off, name).kernels.size()) << name;
+}
+
+TEST(Framework, GradientAccumulationWithoutFusionAddsEachMicroBatchsGradients) {
+  // GPT-3 1.3B's layer: 12h² + 13h parameters (h = 2048), 4 micro-batches per step.
+  TrainingJob job = small_job(1, 1, 2, 4);
+  const double h = 2048;
+  const double layer = 12 * h * h + 13 * h;
+  const ComputeBlock fused = block_named(build_plan(job), "attention backward");
+  // Megatron-LM 2021's hook in bf16: main_grad.add_(grad) reads the bf16 gradient (2) and reads
+  // and writes the fp32 buffer (4 + 4), every micro-batch.
+  job.training.dtype = Dtype::bf16;
+  job.framework.gradient_accumulation = GradientAccumulation::main_grad_hook;
+  job.framework.grad_reduce_dtype = GradReduceDtype::fp32;
+  const ComputeBlock hooked = block_named(build_plan(job), "attention backward");
+  ASSERT_EQ(hooked.kernels.size(), fused.kernels.size() + 1);
+  const Kernel& add = hooked.kernels.back();  // the layer's last weight gradient is done first
+  EXPECT_EQ(add.name, "gradient_accumulation");
+  EXPECT_EQ(add.flops, 0);
+  EXPECT_DOUBLE_EQ(add.bytes, (2 + 4 + 4) * layer);
+  // A buffer in fp16 (reduced in fp16): 2 + 2 + 2.
+  job.training.dtype = Dtype::fp16;
+  job.framework.grad_reduce_dtype = GradReduceDtype::training;
+  EXPECT_DOUBLE_EQ(gradient_accumulation_kernel(job, layer)->bytes, 6 * layer);
+  // Autograd adds the later 3 of 4 micro-batches' fp16 gradients into param.grad (read 2 + 2,
+  // write 2): over the step 3 · 6 bytes a parameter, a quarter of that per micro-batch.
+  job.framework.gradient_accumulation = GradientAccumulation::autograd;
+  const double per_micro_batch = gradient_accumulation_kernel(job, layer)->bytes;
+  EXPECT_DOUBLE_EQ(4 * per_micro_batch, 3 * 6 * layer);
+  // The step's backward kernels add up to that: 4 micro-batches × 4 layers.
+  double step_bytes = 0;
+  const Plan plan = build_plan(job);
+  for (const Op& op : plan.ranks[0].ops) {
+    if (op.kind != OpKind::compute)
+      continue;
+    for (const Kernel& k : plan.blocks[op.block].kernels) {
+      if (k.name == "gradient_accumulation")
+        step_bytes += k.bytes;
+    }
+  }
+  EXPECT_DOUBLE_EQ(step_bytes, 4 * 3 * 6 * layer);
+  // One micro-batch per step has nothing to add; nor do ZeRO-2 and 3 (a reduce each
+  // micro-batch) and BF16_Optimizer (its update_hp_grads), nor fused accumulation.
+  EXPECT_FALSE(gradient_accumulation_kernel(small_job(1, 1, 2, 1), layer).has_value());
+  TrainingJob sharded = job;
+  sharded.parallelism.zero = 2;
+  EXPECT_FALSE(gradient_accumulation_kernel(sharded, layer).has_value());
+  TrainingJob bf16_optimizer = job;
+  bf16_optimizer.training.dtype = Dtype::bf16;
+  bf16_optimizer.framework.bf16_optimizer = true;
+  EXPECT_FALSE(gradient_accumulation_kernel(bf16_optimizer, layer).has_value());
+  job.framework.gradient_accumulation = GradientAccumulation::fused;
+  EXPECT_FALSE(gradient_accumulation_kernel(job, layer).has_value());
 }
 
 TEST(Framework, UnfusedOptimizerStepMovesEightyBytesAParameter) {
@@ -651,6 +718,13 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
       std::string(scenario_text) + "framework: {name: composer, attention_library: cudnn}\n",
       "s.yaml", catalog);
   EXPECT_EQ(s.job.framework.attention_library, AttentionLibrary::cudnn);
+  s = parse_scenario(std::string(scenario_text) + "framework: megatron-lm-2021\n", "s.yaml",
+                     catalog);
+  EXPECT_NE(s.job.framework.gradient_accumulation, GradientAccumulation::fused);
+  s = parse_scenario(std::string(scenario_text) +
+                         "framework: {name: megatron-lm-2021, gradient_accumulation: fused}\n",
+                     "s.yaml", catalog);
+  EXPECT_EQ(s.job.framework.gradient_accumulation, GradientAccumulation::fused);
 }
 
 TEST(Framework, Bf16OptimizerHoldsTheBf16GradientsBesideTheFp32Ones) {
