@@ -676,7 +676,9 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
   const auto with_attention = [&](const ComputeModel& model) {
     std::string text = model.description(job.training.dtype);
     if (fused_attention) {
-      if (std::string a = model.attention_description(job.framework.attention_library); !a.empty())
+      if (std::string a = model.attention_description(job.framework.attention_library,
+                                                      non_gemm_dtype(job.training.dtype));
+          !a.empty())
         text += "; " + a;
     }
     return text;

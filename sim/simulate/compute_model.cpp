@@ -34,7 +34,8 @@ std::string catalog_gemm_curve(const DeviceSpec& device, Dtype dtype) {
 // The figure a fused attention kernel of `library` runs at on the device, as catalog_compute_
 // efficiency reads it: its own curve, cuDNN's in its place, or (neither in the catalog) the GEMM
 // curve, which the text then says.
-std::string catalog_attention_curve(const DeviceSpec& device, AttentionLibrary library) {
+std::string catalog_attention_curve(const DeviceSpec& device, AttentionLibrary library,
+                                    Dtype dtype) {
   const AttentionFigures* figures = device.attention_of(library);
   if (!figures) {
     return fmt::format(
@@ -42,9 +43,9 @@ std::string catalog_attention_curve(const DeviceSpec& device, AttentionLibrary l
   }
   const bool own = device.attention.count(library) > 0;
   std::string text =
-      fmt::format("fused attention ({}{}) up to {:.3g} of peak", to_string(library),
+      fmt::format("fused attention ({}{}) in {} up to {:.3g} of peak", to_string(library),
                   own ? "" : fmt::format(", at {}'s figure", to_string(AttentionLibrary::cudnn)),
-                  figures->efficiency.value * device.sustained_share_value());
+                  to_string(dtype), figures->efficiency.value * device.sustained_share_value());
   if (figures->half_efficiency_keys)
     text += fmt::format(", half of that at {:.0f} keys", figures->half_efficiency_keys->value);
   return text;
@@ -124,8 +125,8 @@ std::string RooflineModel::description(Dtype dtype) const {
   return "roofline of " + device_.name + " from the catalog: " + catalog_gemm_curve(device_, dtype);
 }
 
-std::string RooflineModel::attention_description(AttentionLibrary library) const {
-  return catalog_attention_curve(device_, library);
+std::string RooflineModel::attention_description(AttentionLibrary library, Dtype dtype) const {
+  return catalog_attention_curve(device_, library, dtype);
 }
 
 ProfiledComputeModel::ProfiledComputeModel(DeviceSpec device, Profile profile,
@@ -196,18 +197,14 @@ std::string ProfiledComputeModel::description(Dtype dtype) const {
   return text;
 }
 
-std::string ProfiledComputeModel::attention_description(AttentionLibrary library) const {
-  // Every dtype the profile fits runs attention by its GEMM fit (kernel_time_s); the others by
-  // the catalog's figure.
-  std::string fitted;
-  for (const auto& [dtype, gemm] : profile_.gemm)
-    fitted += (fitted.empty() ? "" : ", ") + std::string(to_string(dtype));
-  if (fitted.empty())
-    return catalog_attention_curve(device_, library);
-  return fmt::format(
-      "fused attention in {} at the profile's GEMM fit for the shape of QK^T; in "
-      "other dtypes {}",
-      fitted, catalog_attention_curve(device_, library));
+std::string ProfiledComputeModel::attention_description(AttentionLibrary library,
+                                                        Dtype dtype) const {
+  // A dtype the profile fits runs attention by its GEMM fit (kernel_time_s); another by the
+  // catalog's figure.
+  if (!profile_.gemm.count(dtype))
+    return catalog_attention_curve(device_, library, dtype);
+  return fmt::format("fused attention in {} at the profile's GEMM fit for the shape of QK^T",
+                     to_string(dtype));
 }
 
 double block_time_s(const ComputeModel& model, const ComputeBlock& block) {

@@ -17,9 +17,10 @@ class ComputeModel {
   // One line saying where the figures come from, for reports on a job whose GEMMs run in
   // `dtype` (training.dtype).
   virtual std::string description(Dtype dtype) const = 0;
-  // Where the figure of a fused attention kernel of `library` comes from, for reports on jobs
-  // that run one; empty where the model has nothing to say beyond description().
-  virtual std::string attention_description(AttentionLibrary) const { return {}; }
+  // Where the figure of a fused attention kernel of `library` in `dtype` (the training dtype's
+  // 16-bit type under fp8) comes from, for reports on jobs that run one; empty where the model
+  // has nothing to say beyond description().
+  virtual std::string attention_description(AttentionLibrary, Dtype) const { return {}; }
 };
 
 // The share of the tile slots a GEMM of `shape` keeps busy on a device with `tiling`: C cut into
@@ -49,7 +50,7 @@ class RooflineModel final : public ComputeModel {
   explicit RooflineModel(DeviceSpec device) : device_(std::move(device)) {}
   double kernel_time_s(const Kernel& kernel) const override;
   std::string description(Dtype dtype) const override;
-  std::string attention_description(AttentionLibrary library) const override;
+  std::string attention_description(AttentionLibrary library, Dtype dtype) const override;
 
  private:
   DeviceSpec device_;
@@ -68,7 +69,7 @@ class ProfiledComputeModel final : public ComputeModel {
   ProfiledComputeModel(DeviceSpec device, Profile profile, std::string profile_name);
   double kernel_time_s(const Kernel& kernel) const override;
   std::string description(Dtype dtype) const override;
-  std::string attention_description(AttentionLibrary library) const override;
+  std::string attention_description(AttentionLibrary library, Dtype dtype) const override;
 
  private:
   DeviceSpec device_;

@@ -235,17 +235,17 @@ TEST(ProfiledComputeModel, GemmsOfADtypeWithoutAFitRunAsTheCatalogSays) {
       "overhead from the catalog; no bf16 GEMM fit, so bf16 GEMMs from the catalog's "
       "roofline of H100-SXM5-80GB: bf16 GEMMs up to 0.575 of peak, half of that at 4.8 GFLOP, "
       "tiles in waves over 132 SMs");
-  // So is fused attention: without a GEMM fit, at the catalog's curve of its library; with one,
-  // at the fit in the dtypes it has and the catalog's in the others.
-  EXPECT_EQ(model.attention_description(AttentionLibrary::cudnn),
-            catalog.attention_description(AttentionLibrary::cudnn));
+  // So is fused attention: without a GEMM fit for its dtype, at the catalog's curve of its
+  // library; with one, at the fit.
+  EXPECT_EQ(model.attention_description(AttentionLibrary::cudnn, Dtype::bf16),
+            catalog.attention_description(AttentionLibrary::cudnn, Dtype::bf16));
   Profile fitted = collectives_only;
   fitted.gemm.emplace(Dtype::bf16, GemmProfile{});
-  EXPECT_EQ(ProfiledComputeModel(device, fitted, "h100.yaml")
-                .attention_description(AttentionLibrary::cudnn),
-            "fused attention in bf16 at the profile's GEMM fit for the shape of QK^T; in other "
-            "dtypes " +
-                catalog.attention_description(AttentionLibrary::cudnn));
+  const ProfiledComputeModel fitted_model(device, fitted, "h100.yaml");
+  EXPECT_EQ(fitted_model.attention_description(AttentionLibrary::cudnn, Dtype::bf16),
+            "fused attention in bf16 at the profile's GEMM fit for the shape of QK^T");
+  EXPECT_EQ(fitted_model.attention_description(AttentionLibrary::cudnn, Dtype::fp16),
+            catalog.attention_description(AttentionLibrary::cudnn, Dtype::fp16));
 }
 
 }  // namespace

@@ -332,22 +332,23 @@ TEST(CatalogComputeEfficiency, TheDescriptionNamesTheAttentionFigureAKernelRunsA
   // device has no figure of the library, or the GEMM curve where it has none at all.
   const Catalog& c = Catalog::builtin();
   const RooflineModel h100_model(h100());
-  EXPECT_EQ(h100_model.attention_description(AttentionLibrary::cudnn),
-            fmt::format("fused attention (cudnn) up to {:.3g} of peak, half of that at 262 keys",
+  EXPECT_EQ(h100_model.attention_description(AttentionLibrary::cudnn, Dtype::bf16),
+            fmt::format("fused attention (cudnn) in bf16 up to {:.3g} of peak, half of that at "
+                        "262 keys",
                         0.552 * h100_sustained));
-  EXPECT_NE(h100_model.attention_description(AttentionLibrary::flash_attention_2)
-                .find("fused attention (flash-attention-2) up to 0.238 of peak, half of that at "
-                      "334 keys"),
+  EXPECT_NE(h100_model.attention_description(AttentionLibrary::flash_attention_2, Dtype::fp16)
+                .find("fused attention (flash-attention-2) in fp16 up to 0.238 of peak, half of "
+                      "that at 334 keys"),
             std::string::npos);
   const RooflineModel b200(*c.find("B200-SXM-180GB"));
-  EXPECT_NE(b200.attention_description(AttentionLibrary::flash_attention_2)
-                .find("(flash-attention-2, at cudnn's figure) up to 0.375 of peak"),
+  EXPECT_NE(b200.attention_description(AttentionLibrary::flash_attention_2, Dtype::bf16)
+                .find("(flash-attention-2, at cudnn's figure) in bf16 up to 0.375 of peak"),
             std::string::npos)
-      << b200.attention_description(AttentionLibrary::flash_attention_2);
+      << b200.attention_description(AttentionLibrary::flash_attention_2, Dtype::bf16);
   const DeviceSpec& mi300x = *c.find("MI300X-192GB");
   ASSERT_TRUE(mi300x.attention.empty());
   EXPECT_EQ(
-      RooflineModel(mi300x).attention_description(AttentionLibrary::cudnn),
+      RooflineModel(mi300x).attention_description(AttentionLibrary::cudnn, Dtype::bf16),
       "fused attention at the GEMM curve: the catalog gives MI300X-192GB no attention figure");
 }
 
