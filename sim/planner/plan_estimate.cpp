@@ -325,7 +325,12 @@ double PlanEstimator::Impl::pipeline_s(const TrainingJob& job, std::vector<Stage
 // chunk's last backward, the last chunk's first, pp chunk passes apart); they fill buckets that
 // reduce one after the other on the data-parallel stream, the last when the backward ends
 // (StageBuilder::reduce_bucket). ZeRO-3 scatters every micro-batch instead; its last scatter
-// follows the last backward.
+// follows the last backward. ZeRO-2, as DeepSpeed and FSDP run it, reduces its buckets every
+// micro-batch (zero_two_reduces_every_micro_batch): the earlier micro-batches' reductions run
+// while the later ones compute, and what a micro-batch's reductions take beyond its forward and
+// backward compute delays the last one's (all of it when they do not overlap the backward). The
+// micro-batch's own collectives are not counted as room: they may share the reductions' links
+// (it errs slow where they do not).
 double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const Stage& stage) {
   const ParallelismSpec& p = job.parallelism;
   const TransformerConfig& m = job.model;
@@ -403,6 +408,7 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
   double last_bytes = -1;
   GroupKind last_group = GroupKind::tp;
   double last_s = 0;
+  double micro_batch_reductions_s = 0;
   for (const Bucket& b : buckets) {
     if (b.bytes != last_bytes || b.group != last_group) {
       last_s = prices.collective_s(b.group, kind, b.bytes, p, Concurrency::stage);
@@ -410,8 +416,17 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
       last_group = b.group;
     }
     end_s = std::max(end_s, b.ready_s) + last_s;
+    micro_batch_reductions_s += last_s;
   }
   end_s = std::max(0.0, end_s);
+  if (zero_two_reduces_every_micro_batch(job)) {
+    const double earlier = std::max(0, microbatches_per_replica(job) - 1);
+    const double hidden_s =
+        p.overlap_grad_reduce
+            ? stage.forward.compute_s + stage.backward.compute_s + stage.weight_gradient.compute_s
+            : 0.0;
+    end_s += earlier * std::max(0.0, micro_batch_reductions_s - hidden_s);
+  }
   if (p.pp > 1 && m.tied_embeddings && (s == 0 || last_stage))
     end_s += prices.embedding_all_reduce_s(p, vocab_shard * grad_bytes);
   return end_s;

@@ -64,7 +64,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       f.bf16_optimizer || f.tp_comm_overlap || f.overlap_moe_expert_parallel_comm ||
       f.flat_parameter_gradient_copy || f.optimizer_step != OptimizerStep::fused ||
       f.optimizer_wrapper_passes || f.grad_reduce_dtype != GradReduceDtype::fp32 ||
-      f.gradient_accumulation != GradientAccumulation::fused) {
+      f.gradient_accumulation != GradientAccumulation::fused ||
+      f.zero2_gradient_reduction != Zero2GradientReduction::step) {
     std::string text = "framework " + (f.framework ? std::string(to_string(*f.framework)) : "-") +
                        ": gradient reduction " +
                        (par.overlap_grad_reduce ? "overlapping backward" : "after backward") +
@@ -76,6 +77,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       text += f.overlap_param_gather ? ", weight all-gather overlapping the next forward"
                                      : ", weight all-gather after the optimizer step";
     }
+    if (zero_two_reduces_every_micro_batch(job))
+      text += ", ZeRO-2's gradients reduce-scattered after every micro-batch";
     if (par.zero >= 3) {
       text += f.zero3_prefetch_parameters ? fmt::format(", ZeRO-3 prefetching {:g} parameters",
                                                         *f.zero3_prefetch_parameters)

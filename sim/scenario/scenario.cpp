@@ -525,6 +525,8 @@ void read_framework(MapReader& top, Scenario& s) {
     spec.optimizer_step = *v;
   if (auto v = f.enumeration("gradient_accumulation", gradient_accumulation_names))
     spec.gradient_accumulation = *v;
+  if (auto v = f.enumeration("zero2_gradient_reduction", zero2_gradient_reduction_names))
+    spec.zero2_gradient_reduction = *v;
   if (auto v = f.enumeration("fp8_recipe", fp8_recipe_names))
     spec.fp8_recipe = *v;
   if (auto v = f.boolean("fp8_weight_cache"))

@@ -53,6 +53,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       "the weight-gradient GEMM adds into the fp32 gradient buffer (Megatron-LM's "
       "gradient_accumulation_fusion, default since 2022-02, and Transformer Engine's "
       "fuse_wgrad_accumulation; FSDP and ZeRO-2/3 add reduced shards, not counted)";
+  std::string zero2_source =
+      "no ZeRO-2 of its own: gradients reduced once a step, after the last micro-batch";
   std::string regather_source = "the pipeline's output is kept whole until its backward";
   std::string bf16_optimizer_source =
       "a ZeRO-1 optimizer reduce-scatters the gradients; no separate fp32 gradient copy";
@@ -221,6 +223,11 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "gradient all-reduced (_exec_reduce_tied_grads), the bf16 gradients added into fp32 "
           "after each micro-batch (update_hp_grads; deepspeed/runtime/bf16_optimizer.py)";
       flat_copy_source = "not FSDP's FlatParameter (ZeRO's own bucket copies are not modelled)";
+      s.zero2_gradient_reduction = Zero2GradientReduction::micro_batch;
+      zero2_source =
+          "stage 2 keeps only the rank's partition of the gradients and reduces each bucket from "
+          "its backward hooks at every micro-step (deepspeed/runtime/zero/stage_1_and_2.py, "
+          "reduce_independent_p_g_buckets_and_remove_grads, reduce_ipg_grads)";
       s.gradient_accumulation = GradientAccumulation::autograd;
       accumulation_source =
           "ZeRO 0 and 1 leave the micro-batches' gradients to autograd, which adds them into "
@@ -249,6 +256,13 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "FlatParameter views";
       optimizer_source =
           "torch.optim.AdamW's fused kernels (torchtitan's optimizer.implementation)";
+      s.zero2_gradient_reduction = Zero2GradientReduction::micro_batch_unless_pipelined;
+      zero2_source =
+          "FSDP reduce-scatters from each unit's post-backward hook at every backward "
+          "(requires_gradient_sync, True by default); a pipeline stage of "
+          "torch.distributed.pipelining syncs only on its last backward "
+          "(_PipelineStageBase.backward_maybe_with_nosync: set_requires_gradient_sync("
+          "last_backward))";
       break;
     case Framework::composer:
       // Composer (v0.17, torch 2.1) wrapping the model in FSDP1, as llm-foundry trains MPT.
@@ -266,6 +280,11 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "autocast precision (composer/trainer/mosaic_fsdp_utils.py, get_mixed_precision); "
           "PURE reduces in the training dtype";
       scatter_source = "no pipeline messages of Megatron's kind";
+      s.zero2_gradient_reduction = Zero2GradientReduction::micro_batch;
+      zero2_source =
+          "FSDP1's post-backward hook reduce-scatters at every backward: Composer wraps no "
+          "micro-batch of an FSDP model in no_sync (ddp_sync_context acts on "
+          "DistributedDataParallel only, composer/distributed/dist_strategy.py)";
       s.flat_parameter_gradient_copy = true;
       flat_copy_source =
           "FSDP1 with use_orig_params (Composer's default): the forward's parameters are "
@@ -335,6 +354,7 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
            flat_copy_source) +
       line("optimizer_step", to_string(s.optimizer_step), optimizer_source) +
       line("gradient_accumulation", to_string(s.gradient_accumulation), accumulation_source) +
+      line("zero2_gradient_reduction", to_string(s.zero2_gradient_reduction), zero2_source) +
       line("optimizer_wrapper_passes", yes_no(s.optimizer_wrapper_passes), wrapper_source) +
       line("gradient_buffer_in_reduce_dtype", yes_no(s.gradient_buffer_in_reduce_dtype),
            gradient_buffer_source) +

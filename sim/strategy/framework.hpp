@@ -84,6 +84,21 @@ inline std::string_view to_string(GradientAccumulation accumulation) {
   return gradient_accumulation_names.name(accumulation);
 }
 
+// When ZeRO-2's ranks reduce-scatter their gradients: once a step, after the last micro-batch
+// (whole gradients kept and added up until then), after every micro-batch's backward (only the
+// rank's shard kept), or after every micro-batch unless the stage is one of a pipeline.
+enum class Zero2GradientReduction { step, micro_batch, micro_batch_unless_pipelined };
+
+inline constexpr EnumNames<Zero2GradientReduction, 3> zero2_gradient_reduction_names{{{
+    {Zero2GradientReduction::step, "step"},
+    {Zero2GradientReduction::micro_batch, "micro-batch"},
+    {Zero2GradientReduction::micro_batch_unless_pipelined, "micro-batch-unless-pipelined"},
+}}};
+
+inline std::string_view to_string(Zero2GradientReduction reduction) {
+  return zero2_gradient_reduction_names.name(reduction);
+}
+
 // What the plan builder does differently by framework. The defaults of a default-constructed
 // value are scaleplan's before frameworks were named (no framework: key), so that a scenario
 // without one keeps its prediction. parallelism.overlap_grad_reduce (ParallelismSpec) is the
@@ -153,6 +168,8 @@ struct FrameworkSpec {
   // How the weight gradients of a step's micro-batches are added together
   // (gradient_accumulation_kernel).
   GradientAccumulation gradient_accumulation = GradientAccumulation::fused;
+  // zero 2 only: when the gradients are reduce-scattered (zero_two_reduces_every_micro_batch).
+  Zero2GradientReduction zero2_gradient_reduction = Zero2GradientReduction::step;
   // Megatron-LM's optimizer wrapper around its fused Adam (Float16OptimizerWithFloat16Params and
   // FP32Optimizer, megatron/optimizer/optimizer.py of 2021), each pass a multi-tensor kernel over
   // every parameter of the rank: 16-bit gradients copied into fp32 main gradients (when they are

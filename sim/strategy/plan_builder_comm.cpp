@@ -45,6 +45,19 @@ Kernel hp_grad_accumulation_kernel(double parameters) {
   return add;
 }
 
+bool zero_two_reduces_every_micro_batch(const TrainingJob& job) {
+  const ParallelismSpec& p = job.parallelism;
+  switch (job.framework.zero2_gradient_reduction) {
+    case Zero2GradientReduction::step:
+      return false;
+    case Zero2GradientReduction::micro_batch:
+      return p.zero == 2;
+    case Zero2GradientReduction::micro_batch_unless_pipelined:
+      return p.zero == 2 && p.pp == 1;
+  }
+  return false;
+}
+
 bool tp_comm_overlap_on(const TrainingJob& job) {
   const auto& p = job.parallelism;
   return job.framework.tp_comm_overlap && p.tp > 1 && p.sequence_parallel;
@@ -313,6 +326,10 @@ void StageBuilder::scatter_gradients(double params, std::uint32_t after, const s
                                            label + " gradient reduce-scatter", mb, false, {after}));
 }
 
+bool StageBuilder::reduces_every_micro_batch() const {
+  return zero_two_reduces_every_micro_batch(job_);
+}
+
 std::uint32_t StageBuilder::zero_group() const {
   return across_slices() ? groups_.dp_shard : groups_.dp;
 }
@@ -336,13 +353,15 @@ void StageBuilder::reduce_across_slices(double params, const std::string& label)
 }
 
 // A block's gradients are whole once its weight gradient has run: ZeRO-3 scatters them every
-// micro-batch, data parallelism reduces them after the last.
+// micro-batch, ZeRO-2 reduces them every micro-batch too (reduces_every_micro_batch), data
+// parallelism otherwise reduces them after the last.
 void StageBuilder::gradients_ready(const ParameterSplit& params, std::uint32_t op,
                                    const std::string& label, int mb, bool last_microbatch) {
   scatter_gradients(params.total(), op, label, mb);
-  if (!last_microbatch)
+  if (!last_microbatch && !reduces_every_micro_batch())
     return;
-  reduce_across_slices(params.total(), label);
+  if (last_microbatch)
+    reduce_across_slices(params.total(), label);
   if (job_.parallelism.overlap_grad_reduce) {
     reduce_gradients(params.dense, op, false, params.expert);
   } else {

@@ -84,6 +84,10 @@ Kernel hp_grad_accumulation_kernel(double parameters);
 // Whether the job's sequence-parallel tensor-parallel traffic overlaps its GEMMs
 // (framework.tp_comm_overlap, which needs tp > 1 and sequence parallelism).
 bool tp_comm_overlap_on(const TrainingJob& job);
+// Whether the job reduce-scatters its gradients after every micro-batch's backward rather than
+// once after the last: ZeRO-2 as its framework runs it (framework.zero2_gradient_reduction).
+// ZeRO-3 scatters each layer's every micro-batch whatever this says.
+bool zero_two_reduces_every_micro_batch(const TrainingJob& job);
 // Whether the job's expert-parallel all-to-alls run in Megatron-Core's combined 1F1B schedule
 // (framework.overlap_moe_expert_parallel_comm): an MoE model with ep > 1, recompute not full,
 // and one pipeline stage (not zero bubble) or the interleaved schedule.

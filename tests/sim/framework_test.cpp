@@ -47,6 +47,20 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
               GradientAccumulation::fused);
   }
   EXPECT_EQ(FrameworkSpec{}.gradient_accumulation, GradientAccumulation::fused);
+  // ZeRO-2 reduces every micro-batch under DeepSpeed and Composer's FSDP1, and under FSDP2
+  // unless the stage is a pipeline's; the others (and no framework) once a step.
+  EXPECT_EQ(framework_defaults(Framework::deepspeed, Dtype::bf16, 2).spec.zero2_gradient_reduction,
+            Zero2GradientReduction::micro_batch);
+  EXPECT_EQ(framework_defaults(Framework::composer, Dtype::bf16, 2).spec.zero2_gradient_reduction,
+            Zero2GradientReduction::micro_batch);
+  EXPECT_EQ(framework_defaults(Framework::fsdp, Dtype::bf16, 2).spec.zero2_gradient_reduction,
+            Zero2GradientReduction::micro_batch_unless_pipelined);
+  for (Framework f : {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
+                      Framework::jax_gspmd}) {
+    EXPECT_EQ(framework_defaults(f, Dtype::bf16, 2).spec.zero2_gradient_reduction,
+              Zero2GradientReduction::step);
+  }
+  EXPECT_EQ(FrameworkSpec{}.zero2_gradient_reduction, Zero2GradientReduction::step);
   // Megatron-Core and NeMo overlap both the reduction and the distributed optimizer's gather.
   for (Framework f : {Framework::megatron_core, Framework::nemo}) {
     d = framework_defaults(f, Dtype::bf16, 1);
@@ -139,12 +153,12 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
               CrossEntropyFusion::none);
   }
   EXPECT_EQ(FrameworkSpec{}.fp8_cast_fusion, Fp8CastFusion::none);
-  // Every framework names a source for every setting: twenty-one lines.
+  // Every framework names a source for every setting: twenty-two lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 21) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 22) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -725,6 +739,10 @@ TEST(Framework, ScenarioKeySetsTheDefaultsAndEachOverrides) {
                          "framework: {name: megatron-lm-2021, gradient_accumulation: fused}\n",
                      "s.yaml", catalog);
   EXPECT_EQ(s.job.framework.gradient_accumulation, GradientAccumulation::fused);
+  s = parse_scenario(
+      std::string(scenario_text) + "framework: {name: deepspeed, zero2_gradient_reduction: step}\n",
+      "s.yaml", catalog);
+  EXPECT_EQ(s.job.framework.zero2_gradient_reduction, Zero2GradientReduction::step);
 }
 
 TEST(Framework, Bf16OptimizerHoldsTheBf16GradientsBesideTheFp32Ones) {

@@ -8,6 +8,7 @@
 #include "hardware/input/yaml_reader.hpp"
 #include "sim/plan/plan_io.hpp"
 #include "sim/strategy/plan_builder.hpp"
+#include "sim/strategy/plan_quantities.hpp"
 #include "tests/support/plans.hpp"
 
 namespace scaleplan {
@@ -295,6 +296,59 @@ TEST(PlanBuilder, ZeroStagesShardMemoryAndChangeCollectives) {
       EXPECT_NEAR(gathered / (2 * n * 2), 1, 1e-9);
     }
   }
+}
+
+TEST(PlanBuilder, ShardedGradientsAreReducedEveryMicroBatch) {
+  // With 3 micro-batches per replica ZeRO 0 and 1 keep whole gradients, add the micro-batches
+  // into them and reduce once. ZeRO-3 keeps only its shard, so each micro-batch's gradients are
+  // reduce-scattered as its backward produces them: three times the bytes. ZeRO-2 does the same
+  // where its framework does (DeepSpeed's stage 2, FSDP's SHARD_GRAD_OP), and reduces once where
+  // it keeps whole gradients until the last micro-batch (zero2_gradient_reduction: step).
+  auto job = small_job(1, 1, 4, 3);
+  const double n = total_parameters(job.model);
+  const auto reduced = [&] {
+    const Plan plan = test::unshared(build_plan(job));
+    validate_plan(plan);
+    return (dp_bytes(plan, 0, CollectiveKind::all_reduce) +
+            dp_bytes(plan, 0, CollectiveKind::reduce_scatter)) /
+           (n * 4);
+  };
+  for (bool overlap : {true, false}) {
+    job.parallelism.overlap_grad_reduce = overlap;
+    for (auto when : {Zero2GradientReduction::step, Zero2GradientReduction::micro_batch,
+                      Zero2GradientReduction::micro_batch_unless_pipelined}) {
+      job.framework.zero2_gradient_reduction = when;
+      for (int zero = 0; zero <= 3; ++zero) {
+        job.parallelism.zero = zero;
+        const bool every = zero == 3 || (zero == 2 && when != Zero2GradientReduction::step);
+        EXPECT_NEAR(reduced(), every ? 3 : 1, 1e-9) << zero << " " << overlap;
+      }
+    }
+  }
+  // A pipeline stage of torch.distributed.pipelining syncs FSDP's gradients on its last
+  // backward only: 2 stages of 3 micro-batches, each stage reducing its half once.
+  job = small_job(1, 2, 4, 3);
+  job.parallelism.zero = 2;
+  job.framework.zero2_gradient_reduction = Zero2GradientReduction::micro_batch_unless_pipelined;
+  EXPECT_FALSE(zero_two_reduces_every_micro_batch(job));
+  job.framework.zero2_gradient_reduction = Zero2GradientReduction::micro_batch;
+  EXPECT_TRUE(zero_two_reduces_every_micro_batch(job));
+  // Overlapped, ZeRO-2's reductions start during the step: the first micro-batch's backward
+  // ends before the last one's forward begins, and its gradients are on their way by then.
+  job = small_job(1, 1, 4, 3);
+  job.parallelism.zero = 2;
+  job.framework.zero2_gradient_reduction = Zero2GradientReduction::micro_batch;
+  const Plan plan = test::unshared(build_plan(job));
+  const auto& ops = plan.ranks[0].ops;
+  const auto first_scatter = std::find_if(ops.begin(), ops.end(), [&](const Op& op) {
+    return op.kind == OpKind::collective && op.collective == CollectiveKind::reduce_scatter;
+  });
+  const auto last_forward = std::find_if(ops.rbegin(), ops.rend(), [&](const Op& op) {
+    return op.kind == OpKind::compute && plan.labels[op.label].find("forward") != std::string::npos;
+  });
+  ASSERT_NE(first_scatter, ops.end());
+  ASSERT_NE(last_forward, ops.rend());
+  EXPECT_LT(first_scatter - ops.begin(), ops.rend() - last_forward - 1);
 }
 
 }  // namespace
