@@ -47,8 +47,8 @@ Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters)
 std::optional<Kernel> gradient_accumulation_kernel(const TrainingJob& job,
                                                    double layer_parameters) {
   const GradientAccumulation accumulation = job.framework.gradient_accumulation;
-  if (accumulation == GradientAccumulation::fused || job.parallelism.zero >= 2 ||
-      bf16_optimizer_on(job))
+  if (accumulation == GradientAccumulation::fused || job.parallelism.zero >= 3 ||
+      zero_two_reduces_every_micro_batch(job) || bf16_optimizer_on(job))
     return std::nullopt;
   Kernel add;
   add.name = "gradient_accumulation";

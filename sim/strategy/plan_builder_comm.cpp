@@ -353,7 +353,7 @@ void StageBuilder::reduce_across_slices(double params, const std::string& label)
 }
 
 // A block's gradients are whole once its weight gradient has run: ZeRO-3 scatters them every
-// micro-batch, ZeRO-2 reduces them every micro-batch too (reduces_every_micro_batch), data
+// micro-batch, ZeRO-2 too where its framework does (reduces_every_micro_batch), data
 // parallelism otherwise reduces them after the last.
 void StageBuilder::gradients_ready(const ParameterSplit& params, std::uint32_t op,
                                    const std::string& label, int mb, bool last_microbatch) {

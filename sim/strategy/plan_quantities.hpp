@@ -142,8 +142,9 @@ double optimizer_step_bytes_per_parameter(const TrainingJob& job);
 Kernel flat_gradient_copy_kernel(const TrainingJob& job, double unit_parameters);
 // The kernel that adds a micro-batch's weight gradients of `layer_parameters` (as the rank holds
 // them) into the gradients accumulated over the step (framework.gradient_accumulation), per
-// micro-batch; none when the accumulation is fused, under ZeRO-2 and 3 (which reduce each
-// micro-batch) and under BF16_Optimizer (its update_hp_grads does it). main_grad_hook reads the
+// micro-batch; none when the accumulation is fused, where each micro-batch's gradients are
+// reduced as they come (ZeRO-3, and ZeRO-2 where zero_two_reduces_every_micro_batch) and under
+// BF16_Optimizer (its update_hp_grads does it). main_grad_hook reads the
 // 16-bit gradient and reads and writes the buffer in the reduction's dtype, every micro-batch:
 // 2 + 4 + 4 bytes a parameter in bf16. autograd reads both and writes the sum in the parameters'
 // dtype on every micro-batch but the first (6 bytes in 16 bits), its step's total spread over

@@ -263,12 +263,18 @@ TEST(Framework, GradientAccumulationWithoutFusionAddsEachMicroBatchsGradients) {
     }
   }
   EXPECT_DOUBLE_EQ(step_bytes, 4 * 3 * 6 * layer);
-  // One micro-batch per step has nothing to add; nor do ZeRO-2 and 3 (a reduce each
-  // micro-batch) and BF16_Optimizer (its update_hp_grads), nor fused accumulation.
+  // One micro-batch per step has nothing to add; nor do ZeRO-3 and a ZeRO-2 that reduces each
+  // micro-batch, nor BF16_Optimizer (its update_hp_grads), nor fused accumulation. A ZeRO-2
+  // that keeps whole gradients until the last micro-batch adds them as ZeRO-1 does.
   EXPECT_FALSE(gradient_accumulation_kernel(small_job(1, 1, 2, 1), layer).has_value());
   TrainingJob sharded = job;
-  sharded.parallelism.zero = 2;
+  sharded.parallelism.zero = 3;
   EXPECT_FALSE(gradient_accumulation_kernel(sharded, layer).has_value());
+  sharded.parallelism.zero = 2;
+  sharded.framework.zero2_gradient_reduction = Zero2GradientReduction::micro_batch;
+  EXPECT_FALSE(gradient_accumulation_kernel(sharded, layer).has_value());
+  sharded.framework.zero2_gradient_reduction = Zero2GradientReduction::step;
+  EXPECT_DOUBLE_EQ(gradient_accumulation_kernel(sharded, layer)->bytes, per_micro_batch);
   TrainingJob bf16_optimizer = job;
   bf16_optimizer.training.dtype = Dtype::bf16;
   bf16_optimizer.framework.bf16_optimizer = true;
