@@ -652,7 +652,8 @@ std::optional<std::string> MapReader::string(std::string_view key) {
 
 std::optional<std::string> MapReader::choice(std::string_view key,
                                              const std::vector<std::string>& allowed) {
-  auto value = string(key);
+  const std::string expected = "one of " + join_alternatives(allowed);
+  auto value = scalar<std::string>(key, expected.c_str());
   if (!value)
     return std::nullopt;
   if (std::find(allowed.begin(), allowed.end(), *value) != allowed.end())

@@ -79,7 +79,8 @@ TEST(InputErrors, TopLevelMustBeAMapping) {
 
 TEST(InputErrors, EveryTypeErrorNamesTheKey) {
   const std::string e = diagnostics_of(
-      "n: [1]\nx: .inf\nb: perhaps\ns: {a: 1}\nl: 3\nc: ringg\nm: 5\nr: 1\n", [](MapReader& m) {
+      "n: [1]\nx: .inf\nb: perhaps\ns: {a: 1}\nl: 3\nc: ringg\nm: 5\nr: 1\nk: [ring]\n",
+      [](MapReader& m) {
         (void)m.integer("n");
         (void)m.number("x");
         (void)m.boolean("b");
@@ -89,6 +90,7 @@ TEST(InputErrors, EveryTypeErrorNamesTheKey) {
         (void)m.child("m");
         (void)m.require("absent");
         (void)m.number("r");
+        (void)m.choice("k", {"ring", "tree"});
       });
   EXPECT_EQ(e,
             "f.yaml:1:4: section.n: expected an integer\n"
@@ -98,7 +100,8 @@ TEST(InputErrors, EveryTypeErrorNamesTheKey) {
             "f.yaml:5:4: section.l: expected a list\n"
             "f.yaml:6:4: section.c: 'ringg' is not one of ring or tree; did you mean 'ring'?\n"
             "f.yaml:7:4: section.m: expected a mapping of keys to values\n"
-            "f.yaml:1:1: section.absent: required key is missing");
+            "f.yaml:1:1: section.absent: required key is missing\n"
+            "f.yaml:9:4: section.k: expected one of ring or tree");
 }
 
 TEST(InputErrors, UnknownKeyWithoutANearMatchListsTheValidOnes) {
