@@ -272,7 +272,8 @@ void StageBuilder::weight_gradient_step(const StageShape& k, const StepPlace& at
   for (std::int64_t i = at.first_layer + at.layers - 1; i >= at.first_layer; --i)
     layer_weight_gradient(k, at, i);
   accumulate_hp_gradients(k, at.microbatch);
-  if ((at.last_microbatch || reduces_every_micro_batch()) && job_.parallelism.overlap_grad_reduce)
+  if ((at.last_microbatch || zero_two_reduces_every_micro_batch(job_)) &&
+      job_.parallelism.overlap_grad_reduce)
     reduce_gradients(0, b_.chain(), true);
 }
 
@@ -316,7 +317,7 @@ void StageBuilder::backward_step(const StageShape& k, const StepPlace& at, bool 
     send_boundary({k.prev, Stream::pp_send_prev, "send gradients", mb,
                    boundary_bytes_after(at.first_layer - 1)});
   }
-  if (!split && (at.last_microbatch || reduces_every_micro_batch()) &&
+  if (!split && (at.last_microbatch || zero_two_reduces_every_micro_batch(job_)) &&
       job_.parallelism.overlap_grad_reduce)
     reduce_gradients(0, b_.chain(), true);
 }

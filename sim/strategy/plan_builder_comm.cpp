@@ -326,10 +326,6 @@ void StageBuilder::scatter_gradients(double params, std::uint32_t after, const s
                                            label + " gradient reduce-scatter", mb, false, {after}));
 }
 
-bool StageBuilder::reduces_every_micro_batch() const {
-  return zero_two_reduces_every_micro_batch(job_);
-}
-
 std::uint32_t StageBuilder::zero_group() const {
   return across_slices() ? groups_.dp_shard : groups_.dp;
 }
@@ -353,12 +349,12 @@ void StageBuilder::reduce_across_slices(double params, const std::string& label)
 }
 
 // A block's gradients are whole once its weight gradient has run: ZeRO-3 scatters them every
-// micro-batch, ZeRO-2 too where its framework does (reduces_every_micro_batch), data
+// micro-batch, ZeRO-2 too where its framework does (zero_two_reduces_every_micro_batch), data
 // parallelism otherwise reduces them after the last.
 void StageBuilder::gradients_ready(const ParameterSplit& params, std::uint32_t op,
                                    const std::string& label, int mb, bool last_microbatch) {
   scatter_gradients(params.total(), op, label, mb);
-  if (!last_microbatch && !reduces_every_micro_batch())
+  if (!last_microbatch && !zero_two_reduces_every_micro_batch(job_))
     return;
   if (last_microbatch)
     reduce_across_slices(params.total(), label);

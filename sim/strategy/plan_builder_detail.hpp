@@ -250,7 +250,6 @@ class StageBuilder {
   void reduce_across_slices(double params, const std::string& label);
   void gradients_ready(const ParameterSplit& params, std::uint32_t op, const std::string& label,
                        int mb, bool last_microbatch);
-  bool reduces_every_micro_batch() const;
 
   void ep_all_to_all(const std::string& label, int mb);
   void expert_tp(CollectiveKind kind, const std::string& label, int mb);
