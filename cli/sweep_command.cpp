@@ -51,7 +51,20 @@ void print_summary(const sweep::Sweep& sweep, const sweep::SweepSummary& summary
       printable_text(sweep.name), summary.scenarios, summary.ran, summary.failed, summary.skipped,
       store.rows(), printable_text(output), elapsed_s,
       elapsed_s > 0 ? static_cast<double>(summary.ran) / elapsed_s : 0.0, where);
+  if (summary.failed > 0) {
+    std::cout << fmt::format("`scaleplan report {}` lists why {} failed\n", printable_text(output),
+                             summary.failed == 1 ? "it" : "they");
+  }
   check_standard_output();
+}
+
+// A sweep none of whose scenarios ran is a mistake in the sweep (an axis value of the wrong
+// type, a base scenario that does not load): scripts see it in the exit status.
+int sweep_exit_code(const sweep::SweepSummary& summary) {
+  if (summary.ran == 0 || summary.failed < summary.ran)
+    return exit_success;
+  std::cerr << "error: every scenario of the sweep failed\n";
+  return exit_bad_input;
 }
 
 #ifdef SCALEPLAN_SWEEP_MPI
@@ -118,7 +131,7 @@ int run_across_ranks(const SweepCommandOptions& o) {
   print_summary(
       *sweep, summary, *store, o.output, seconds_since(start),
       fmt::format(", {} ranks: rank 0 writing, {} running", session.size(), session.size() - 1));
-  return 0;
+  return sweep_exit_code(summary);
 }
 #endif
 
@@ -144,7 +157,7 @@ int run_sweep_command(const SweepCommandOptions& o) {
   print_summary(
       sweep, summary, *store, o.output, seconds_since(start),
       ", " + counted(static_cast<std::int64_t>(runner.clusters_prepared()), "cluster") + " built");
-  return 0;
+  return sweep_exit_code(summary);
 }
 
 struct ReportOptions {

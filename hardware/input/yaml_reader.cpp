@@ -247,10 +247,37 @@ class TextBuffer final : public std::streambuf {
   }
 };
 
-[[noreturn]] void throw_malformed(const YAML::Exception& e, const std::string& file_label) {
+// The first line up to `last_line` (1-based) whose indentation holds a tab, or 0: YAML indents
+// with spaces only, and yaml-cpp's message for a tab ("illegal map value", "end of map not
+// found") does not say so.
+int first_tab_indented_line(std::string_view text, int last_line) {
+  int line = 1;
+  bool indentation = true;
+  for (const char c : text) {
+    if (line > last_line)
+      break;
+    if (c == '\n') {
+      ++line;
+      indentation = true;
+    } else if (indentation && c == '\t') {
+      return line;
+    } else if (c != ' ') {
+      indentation = false;
+    }
+  }
+  return 0;
+}
+
+[[noreturn]] void throw_malformed(const YAML::Exception& e, std::string_view text,
+                                  const std::string& file_label) {
   SourceLocation where{file_label, e.mark.is_null() ? 0 : e.mark.line + 1,
                        e.mark.is_null() ? 0 : e.mark.column + 1};
-  throw InputError({{where, "", "malformed YAML: " + e.msg}});
+  std::string message = "malformed YAML: " + e.msg;
+  const int last_line = e.mark.is_null() ? std::numeric_limits<int>::max() : e.mark.line + 1;
+  if (const int tab = first_tab_indented_line(text, last_line); tab > 0) {
+    message += fmt::format(" (line {} is indented with a tab; YAML indents with spaces only)", tab);
+  }
+  throw InputError({{where, "", message}});
 }
 
 // The first pass over `text`'s events (InputShape), before any node is built.
@@ -273,7 +300,7 @@ YAML::Node parse_yaml(std::string_view text, const std::string& file_label) {
     std::istream nodes(&nodes_text);
     return YAML::Load(nodes);
   } catch (const YAML::Exception& e) {
-    throw_malformed(e, file_label);
+    throw_malformed(e, text, file_label);
   }
 }
 }  // namespace
@@ -282,7 +309,7 @@ std::uint64_t yaml_value_count(std::string_view text, const std::string& file_la
   try {
     return scan_shape(text, file_label, std::numeric_limits<std::uint64_t>::max());
   } catch (const YAML::Exception& e) {
-    throw_malformed(e, file_label);
+    throw_malformed(e, text, file_label);
   }
 }
 

@@ -188,6 +188,46 @@ ResultTable read_results(const std::filesystem::path& path) {
   return t;
 }
 
+namespace {
+
+// The errors of the failed rows, most frequent first (ties in the order they first appear), so
+// that a sweep whose every scenario failed says why without opening its file.
+std::string failure_reasons(const std::vector<std::vector<Cell>>& rows, std::size_t status,
+                            std::size_t error) {
+  constexpr std::size_t shown = 5;
+  std::vector<std::pair<std::string, std::size_t>> reasons;
+  std::map<std::string, std::size_t> position;
+  for (const auto& row : rows) {
+    if (text(row[status]) == "ok")
+      continue;
+    const std::string message = error < row.size() ? text(row[error]) : std::string();
+    const auto [it, added] = position.emplace(message, reasons.size());
+    if (added)
+      reasons.emplace_back(message, 0);
+    ++reasons[it->second].second;
+  }
+  if (reasons.empty())
+    return {};
+  std::stable_sort(reasons.begin(), reasons.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out = "why they failed, most frequent first\n";
+  for (std::size_t i = 0; i < std::min(shown, reasons.size()); ++i) {
+    out += fmt::format(
+        "  {:>8} x  {}\n", reasons[i].second,
+        reasons[i].first.empty() ? "(no error recorded)" : printable_text(reasons[i].first));
+  }
+  if (reasons.size() > shown) {
+    std::size_t rest = 0;
+    for (std::size_t i = shown; i < reasons.size(); ++i)
+      rest += reasons[i].second;
+    out += fmt::format("  {:>8} x  for {} other reasons (the error column of each row)\n", rest,
+                       reasons.size() - shown);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string format_summary(const ResultTable& t) {
   const auto column = [&](const std::string& name) {
     return static_cast<std::size_t>(std::find(t.columns.begin(), t.columns.end(), name) -
@@ -210,6 +250,7 @@ std::string format_summary(const ResultTable& t) {
   std::string out =
       fmt::format("{}: {} scenarios, {} ok ({} fit in memory), {} failed\n", printable_text(t.file),
                   t.rows.size(), ok, fitting.size(), t.rows.size() - ok);
+  out += failure_reasons(t.rows, status, column("error"));
   if (fitting.empty())
     return out + "no scenario fits: nothing to rank\n";
   const auto faster = [&](const std::vector<Cell>* a, const std::vector<Cell>* b) {

@@ -201,6 +201,16 @@ TEST(SweepCli, ReportSummarisesTheResults) {
                                                 out.string() + " -o " + dir.string());
   ASSERT_EQ(o.status, 0) << o.text;
   EXPECT_NE(o.text.find("48 scenarios, 32 ok"), std::string::npos) << o.text;
+  // The 16 failures grouped by their error, four of each: tp 3 with pp 1, 2 and 4 (tp·pp 3, 6
+  // and 12 devices, and 3 divides neither the heads nor the FFN), tp 4 with pp 4 (16 devices).
+  const auto reasons = o.text.find("why they failed, most frequent first\n");
+  ASSERT_NE(reasons, std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("         4 x  parallelism.tp: tp·pp·cp = 16 does not divide the 8 "
+                        "devices, so no data-parallel degree fits\n",
+                        reasons),
+            std::string::npos)
+      << o.text;
+  EXPECT_EQ(o.text.find("other reasons"), std::string::npos) << o.text;
   EXPECT_NE(o.text.find("sensitivity of step time to each axis"), std::string::npos) << o.text;
   const std::string summary = read(dir / "summary.txt");
   EXPECT_EQ(o.text.substr(0, summary.size()), summary);
@@ -252,6 +262,28 @@ TEST(SweepCli, ABadSweepFileExitsTwoAtFileLineKey) {
   EXPECT_NE(typo.text.find(file + ":8:3: axes.training.micro_bach:"), std::string::npos)
       << typo.text;
   EXPECT_NE(typo.text.find("micro_batch"), std::string::npos) << typo.text;
+}
+
+TEST(SweepCli, ASweepWhoseEveryScenarioFailsExitsTwoAndSaysWhereTheReasonsAre) {
+  const std::string file = write_sweep("all-fail.yaml");
+  std::string text = read(file);
+  text.replace(text.find("[1, 2, 3, 4]"), 12, "[3, five]");
+  std::ofstream(file, std::ios::trunc) << text;
+  const auto out = test_dir() / "all-fail.csv";
+  remove_results(out);
+  const Output o = sweep(file + " -o " + out.string());
+  EXPECT_EQ(o.status, 2) << o.text;
+  EXPECT_NE(o.text.find("24 run now (24 failed)"), std::string::npos) << o.text;
+  EXPECT_NE(o.text.find("`scaleplan report " + out.string() + "` lists why they failed"),
+            std::string::npos)
+      << o.text;
+  EXPECT_NE(o.text.find("error: every scenario of the sweep failed"), std::string::npos) << o.text;
+  const Output report =
+      scaleplan::test::run_command(std::string(SCALEPLAN_BINARY) + " report " + out.string());
+  EXPECT_EQ(report.status, 0) << report.text;
+  EXPECT_NE(report.text.find("        12 x  parallelism.tp: expected an integer, got 'five'"),
+            std::string::npos)
+      << report.text;
 }
 
 TEST(SweepCli, TheShippedSweepsRead) {

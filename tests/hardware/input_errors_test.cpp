@@ -69,6 +69,21 @@ TEST(InputErrors, MalformedYamlNamesLineAndColumn) {
             "bad.yaml:3:1: malformed YAML: end of sequence flow not found");
 }
 
+TEST(InputErrors, ATabInTheIndentationIsNamed) {
+  // yaml-cpp's own message does not say that the tab is the fault.
+  const std::string e =
+      message_of([] { load_yaml_string("parallelism:\n  pp: 1\n\ttp: 2\n", "tab.yaml"); });
+  EXPECT_EQ(e.find("tab.yaml:3:"), 0u) << e;
+  EXPECT_NE(e.find("malformed YAML: "), std::string::npos) << e;
+  EXPECT_NE(e.find("(line 3 is indented with a tab; YAML indents with spaces only)"),
+            std::string::npos)
+      << e;
+  // A tab inside a value, or a malformed file without tabs, gets no such note.
+  const std::string other =
+      message_of([] { load_yaml_string("a: \"x\ty\"\nb: [1, 2\n", "bad.yaml"); });
+  EXPECT_EQ(other.find("tab"), std::string::npos) << other;
+}
+
 TEST(InputErrors, TopLevelMustBeAMapping) {
   const YAML::Node node = load_yaml_string("- 1\n- 2\n", "f.yaml");
   Diagnostics diagnostics("f.yaml");

@@ -115,6 +115,30 @@ TEST(SweepSummary, WithoutPricesCostIsInDeviceHours) {
   EXPECT_EQ(cost.cost, (std::vector<double>{2, 2}));
 }
 
+TEST(SweepSummary, FailuresAreGroupedByTheirErrorMostFrequentFirst) {
+  // Seven distinct errors: "e1" three times, "e2" twice, "e3" to "e7" once each (ties keep the
+  // order in which they first appear); five are shown, the last two counted together.
+  const auto path = test::scratch_dir("scaleplan-sweep-summary-test") / "failures.csv";
+  std::ofstream file(path);
+  file << "index,status,error,parallelism.tp,device,step_time_s,fits\n0,ok,,1,X,2,true\n";
+  const char* errors[] = {"e3", "e1", "e2", "e1", "e4", "e2", "e1", "e5", "e6", "e7"};
+  int index = 1;
+  for (const char* e : errors)
+    file << index++ << ",failed," << e << ",2,,,\n";
+  file.close();
+  const std::string summary = format_summary(read_results(path));
+  EXPECT_NE(summary.find("11 scenarios, 1 ok (1 fit in memory), 10 failed\n"
+                         "why they failed, most frequent first\n"
+                         "         3 x  e1\n"
+                         "         2 x  e2\n"
+                         "         1 x  e3\n"
+                         "         1 x  e4\n"
+                         "         1 x  e5\n"
+                         "         2 x  for 2 other reasons (the error column of each row)\n"),
+            std::string::npos)
+      << summary;
+}
+
 TEST(SweepSummary, AFileThatIsNotResultsIsRefused) {
   const auto path = test::scratch_dir("scaleplan-sweep-summary-test") / "other.csv";
   std::ofstream(path) << "a,b\n1,2\n";
