@@ -11,6 +11,7 @@
 #include "sim/planner/plan_report.hpp"
 #include "sim/planner/planner.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_search.hpp"
 #include "sim/scenario/scenario_writer.hpp"
 
 namespace scaleplan {
@@ -40,6 +41,9 @@ int run_plan(const PlanOptions& o) {
   SearchSpace space = scenario.search.value_or(SearchSpace{});
   for (const std::string& fix : o.fix)
     fix_axes(space, fix);
+  // The search section's own degrees were checked as it was read: what breaks a rule now, --fix
+  // set.
+  check_search_degrees(space, scenario.cluster, scenario.job, "--fix");
   SearchOptions options;
   options.top_k = o.top;
   options.objective = *plan_objective_names.parse(o.objective);
@@ -84,9 +88,13 @@ int run_plan(const PlanOptions& o) {
                           g.nodes * cluster.shape_of_group(g).devices, g.device.name, g.name);
   }
   const PlanReportContext context{
-      scenario.name, mixed ? groups : fmt::format("{} x {}", cluster.device_count(), device.name),
-      device.name,   cluster.device_count(),
-      scenario.job,  options.objective};
+      scenario.name,
+      mixed ? groups : fmt::format("{} x {}", cluster.device_count(), device.name),
+      device.name,
+      cluster.device_count(),
+      cluster.smallest_memory_bytes(),
+      scenario.job,
+      options.objective};
   std::cout << (o.json ? format_plan_json(search, context) : format_plan_text(search, context));
   if (mixed && !o.json) {
     std::cout << fmt::format(

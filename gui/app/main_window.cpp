@@ -195,7 +195,9 @@ MainWindow::MainWindow(const Catalog& catalog, QWidget* parent)
   connect(jobs_, &SimulationJobs::search_finished, this, [this, idle] {
     const PlanSearch& search = jobs_->search()->search;
     idle(search.ranked.empty()
-             ? QString("Plan search: no plan fits")
+             ? QString("Plan search: no plan fits: %1")
+                   .arg(QString::fromStdString(why_no_plan(
+                       search.counts, jobs_->search()->scenario.cluster.smallest_memory_bytes())))
              : QString("Plan search: %1 plans ranked of %2; the best takes %3 a step")
                    .arg(search.ranked.size())
                    .arg(search.counts.enumerated)

@@ -27,12 +27,7 @@ PlanOutcome find_plan_with_planner(const ClusterOption& option, const TrainingJo
   outcome.candidates = search.counts.estimated;
   outcome.search_s = search.timings.total_s;
   if (search.ranked.empty()) {
-    const SearchCounts& n = search.counts;
-    outcome.why_none = fmt::format(
-        "of {} plans, {} break a strategy rule, {} need more than {:.0f} GiB by the estimate "
-        "and {} by the full simulation",
-        n.enumerated, n.pruned_by_rule, n.pruned_by_memory,
-        option.cluster.device.memory_bytes.value / (1u << 30), n.simulated_over_memory);
+    outcome.why_none = why_no_plan(search.counts, option.cluster.device.memory_bytes.value);
     return outcome;
   }
   const RankedPlan& best = search.ranked.front();

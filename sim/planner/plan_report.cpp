@@ -172,7 +172,7 @@ std::string format_plan_text(const PlanSearch& search, const PlanReportContext& 
         f.capacity_bytes / gib, f.exposed_comm_s, f.bubble_s);
   }
   if (search.ranked.empty())
-    out += "no plan fits: every candidate broke a rule or ran out of memory\n";
+    out += "no plan fits: " + why_no_plan(search.counts, context.device_memory_bytes) + "\n";
   out += splits_text(search);
   if (search.ranked.size() >= 2)
     out += "\nwhy 1 beats 2: " + explain_difference(search.ranked[0], search.ranked[1]) + "\n";
@@ -218,6 +218,8 @@ std::string format_plan_json(const PlanSearch& search, const PlanReportContext& 
                      {"cancelled", search.cancelled}};
   if (search.ranked.size() >= 2)
     out["why_first"] = explain_difference(search.ranked[0], search.ranked[1]);
+  if (search.ranked.empty())
+    out["why_none"] = why_no_plan(search.counts, context.device_memory_bytes);
   return out.dump(2) + "\n";
 }
 

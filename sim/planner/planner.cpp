@@ -407,6 +407,18 @@ PlanSearch search_plans(const SearchSpace& space, const ClusterSpec& cluster,
   return Search(space, cluster, network, compute, base, options).run();
 }
 
+std::string why_no_plan(const SearchCounts& counts, double device_memory_bytes) {
+  if (counts.enumerated == 0) {
+    return "the search space holds no candidate: every degree must divide the devices, and the "
+           "scenario's search: section and the fixed axes leave none that do";
+  }
+  return fmt::format(
+      "of {} plans, {} break a strategy rule, {} need more than {:.0f} GiB by the estimate and "
+      "{} by the full simulation",
+      counts.enumerated, counts.pruned_by_rule, counts.pruned_by_memory,
+      device_memory_bytes / (1u << 30), counts.simulated_over_memory);
+}
+
 std::string explain_difference(const RankedPlan& first, const RankedPlan& second) {
   struct Part {
     const char* name;

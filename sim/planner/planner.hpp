@@ -126,6 +126,12 @@ PlanSearch search_plans(const SearchSpace& space, const ClusterSpec& cluster,
                         const ClusterNetwork& network, const ComputeModel& compute,
                         const TrainingJob& base, const SearchOptions& options = {});
 
+// Why a search ranked no plan, from its counts, for a device of `device_memory_bytes`: that its
+// space held no candidate (every degree must divide the devices; the scenario's search: section
+// and --fix narrow it), or how many of its candidates broke a strategy rule and how many needed
+// more memory than a device has, by the estimate and by the full simulation.
+std::string why_no_plan(const SearchCounts& counts, double device_memory_bytes);
+
 // One line on why `first` beats `second`: the part of the step (compute, exposed
 // communication, bubble) that differs most, by how much, and the settings that differ; or, when
 // their step times are within 0.05 %, that they tie.

@@ -65,34 +65,43 @@ std::vector<Enum> choices(MapReader& map, std::string_view key, const EnumNames<
 
 // The rules a degree breaks on its own: it must divide the devices, and whatever the other axes,
 // what check_strategy says of a job with only that degree set at its key.
-void check_degrees(MapReader& map, std::string_view key, const std::vector<int>& values,
-                   const ClusterSpec& cluster, const TrainingJob& job) {
-  const std::string parallelism_key = "parallelism." + std::string(key);
-  for (int v : values) {
-    if (cluster.device_count() % v != 0) {
-      map.error(key, fmt::format("{} does not divide the {} devices; use one of {}", v,
-                                 cluster.device_count(), divisor_hint(cluster.device_count())));
-      continue;
-    }
-    if (key == "dp")
-      continue;
-    TrainingJob probe = job;
-    probe.parallelism = ParallelismSpec{};
-    probe.parallelism.sequence_parallel = true;
-    if (key == "tp")
-      probe.parallelism.tp = v;
-    else if (key == "pp")
-      probe.parallelism.pp = v;
-    else if (key == "cp")
-      probe.parallelism.cp = v;
-    else
-      probe.parallelism.ep = probe.parallelism.dp = v;
-    for (const PlanProblem& problem : check_strategy(probe)) {
-      if (problem.key == parallelism_key)
-        map.error(key, problem.message);
-    }
+std::vector<std::string> degree_problems(std::string_view key, int v, const ClusterSpec& cluster,
+                                         const TrainingJob& job) {
+  if (cluster.device_count() % v != 0) {
+    return {fmt::format("{} does not divide the {} devices; use one of {}", v,
+                        cluster.device_count(), divisor_hint(cluster.device_count()))};
   }
+  if (key == "dp")
+    return {};
+  TrainingJob probe = job;
+  probe.parallelism = ParallelismSpec{};
+  probe.parallelism.sequence_parallel = true;
+  if (key == "tp")
+    probe.parallelism.tp = v;
+  else if (key == "pp")
+    probe.parallelism.pp = v;
+  else if (key == "cp")
+    probe.parallelism.cp = v;
+  else
+    probe.parallelism.ep = probe.parallelism.dp = v;
+  const std::string parallelism_key = "parallelism." + std::string(key);
+  std::vector<std::string> out;
+  for (const PlanProblem& problem : check_strategy(probe)) {
+    if (problem.key == parallelism_key)
+      out.push_back(problem.message);
+  }
+  return out;
 }
+
+const std::vector<int>& degrees_of(const SearchSpace& space, std::string_view key) {
+  return key == "tp"   ? space.tp
+         : key == "pp" ? space.pp
+         : key == "dp" ? space.dp
+         : key == "cp" ? space.cp
+                       : space.ep;
+}
+
+constexpr std::string_view degree_axes[] = {"tp", "pp", "dp", "cp", "ep"};
 
 }  // namespace
 
@@ -110,14 +119,13 @@ SearchSpace read_search(MapReader& top, const ClusterSpec& cluster, const Traini
   space.cp = degrees(map, "cp", max_degree);
   space.ep = degrees(map, "ep", max_degree);
   space.virtual_stages = degrees(map, "virtual_stages", max_degree);
-  for (const std::string_view key : {"tp", "pp", "dp", "cp", "ep"}) {
-    const auto& values = key == "tp"   ? space.tp
-                         : key == "pp" ? space.pp
-                         : key == "dp" ? space.dp
-                         : key == "cp" ? space.cp
-                                       : space.ep;
-    if (cluster.device_count() > 0 && job.model.layers > 0)
-      check_degrees(map, key, values, cluster, job);
+  if (cluster.device_count() > 0 && job.model.layers > 0) {
+    for (const std::string_view key : degree_axes) {
+      for (const int v : degrees_of(space, key)) {
+        for (const std::string& problem : degree_problems(key, v, cluster, job))
+          map.error(key, problem);
+      }
+    }
   }
   for (int v : space.virtual_stages) {
     if (v < 2)
@@ -162,6 +170,19 @@ SearchSpace read_search(MapReader& top, const ClusterSpec& cluster, const Traini
       });
   map.finish();
   return space;
+}
+
+void check_search_degrees(const SearchSpace& space, const ClusterSpec& cluster,
+                          const TrainingJob& job, const std::string& source) {
+  std::vector<Diagnostic> problems;
+  for (const std::string_view key : degree_axes) {
+    for (const int v : degrees_of(space, key)) {
+      for (std::string& problem : degree_problems(key, v, cluster, job))
+        problems.push_back({{source, 0, 0}, std::string(key), std::move(problem)});
+    }
+  }
+  if (!problems.empty())
+    throw InputError(std::move(problems));
 }
 
 }  // namespace scaleplan

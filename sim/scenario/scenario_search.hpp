@@ -16,4 +16,9 @@ namespace scaleplan {
 // that does not divide the global batch.
 SearchSpace read_search(MapReader& top, const ClusterSpec& cluster, const TrainingJob& job);
 
+// The same rules for the degrees of a space from elsewhere (`scaleplan plan --fix`): throws
+// InputError naming `source` and the axis for each degree that breaks one.
+void check_search_degrees(const SearchSpace& space, const ClusterSpec& cluster,
+                          const TrainingJob& job, const std::string& source);
+
 }  // namespace scaleplan

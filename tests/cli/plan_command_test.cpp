@@ -108,6 +108,16 @@ TEST(PlanCommand, BadFixAndBadSearchSectionExitWithTwoAndNameTheKey) {
   EXPECT_NE(fix.text.find("--fix: zero: '5' is not a whole number from 0 to 3"), std::string::npos)
       << fix.text;
 
+  // A fixed degree no plan of the cluster and model can take is refused as the search section's
+  // would be: tp 3 divides neither the 16 devices nor the 16 heads.
+  const Output three = run("plan --fix tp=3,pp=32 " + example);
+  EXPECT_EQ(three.status, 2) << three.text;
+  for (const char* error :
+       {"--fix: tp: 3 does not divide the 16 devices; use one of 1, 2, 4, 8, 16",
+        "--fix: pp: 32 does not divide the 16 devices"}) {
+    EXPECT_NE(three.text.find(error), std::string::npos) << error << "\n" << three.text;
+  }
+
   const auto bad = test_dir() / "bad-search.yaml";
   std::ofstream(bad) << "name: x\ncluster:\n  device: A100-SXM4-80GB\n  nodes: 2\n"
                         "  devices_per_node: 8\n  network: {link_bandwidth_gbps: 200}\n"
@@ -123,6 +133,23 @@ TEST(PlanCommand, BadFixAndBadSearchSectionExitWithTwoAndNameTheKey) {
         "bad-search.yaml:13:3: search.pipeline: unknown key"}) {
     EXPECT_NE(out.text.find(error), std::string::npos) << error << "\n" << out.text;
   }
+}
+
+TEST(PlanCommand, WhenNoPlanFitsItSaysWhy) {
+  // GPT-3 175B on the 16 A100 of the example, whole batch of 64: every plan needs more memory.
+  const auto big = test_dir() / "too-big.yaml";
+  std::ofstream(big) << "name: too-big\ncluster:\n  device: A100-SXM4-80GB\n  nodes: 2\n"
+                        "  devices_per_node: 8\n  network: {link_bandwidth_gbps: 200}\n"
+                        "model: {preset: gpt3-175b}\ntraining: {global_batch: 64}\n"
+                        "search: {zero: 0, recompute: none}\n";
+  const Output out = run("plan " + big.string());
+  ASSERT_EQ(out.status, 0) << out.text;
+  EXPECT_NE(out.text.find("no plan fits: of "), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find(" need more than 80 GiB by the estimate"), std::string::npos) << out.text;
+  const Output json = run("plan --json " + big.string());
+  ASSERT_EQ(json.status, 0) << json.text;
+  const auto why = nlohmann::json::parse(json.text).at("why_none").get<std::string>();
+  EXPECT_NE(why.find("need more than 80 GiB"), std::string::npos) << why;
 }
 
 TEST(PlanCommand, CostNeedsACatalogPrice) {

@@ -121,7 +121,7 @@ TEST(StageSplit, ThePlannerRanksPipelinePlansWithTheBalancedSplitWhereItIsFaster
   // The report says so.
   const std::string text =
       format_plan_text(search, {s.name, "8 x " + s.cluster.device.name, s.cluster.device.name, 8,
-                                s.job, PlanObjective::time});
+                                s.cluster.device.memory_bytes.value, s.job, PlanObjective::time});
   EXPECT_NE(text.find("pipeline splits balanced by layer time"), std::string::npos) << text;
 }
 
