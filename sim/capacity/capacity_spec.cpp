@@ -1,6 +1,7 @@
 #include "sim/capacity/capacity_spec.hpp"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -300,9 +301,25 @@ CapacitySpec parse_capacity_spec(std::string_view yaml_text, const std::string& 
     const auto items = top.sequence("options");
     if (items.empty() && top.node()["options"].IsSequence())
       top.error("options", "lists no clusters; give at least one");
+    // A report row is named by its option and device count: two options giving the same row
+    // (one name, or both defaulted to one device, at the same size) could not be told apart.
+    std::map<std::pair<std::string, int>, std::size_t> option_of_row;
     for (std::size_t i = 0; i < items.size(); ++i) {
       MapReader option(items[i], "options[" + std::to_string(i) + "]", diagnostics);
+      const std::size_t before = spec.options.size();
       read_option(option, spec, catalog, reported, spec.options);
+      for (std::size_t o = before; o < spec.options.size(); ++o) {
+        const ClusterOption& row = spec.options[o];
+        const int devices = row.cluster.device_count();
+        const auto [first, added] = option_of_row.emplace(std::pair{row.name, devices}, i);
+        if (added || first->second == i)
+          continue;
+        option.error(option.has("name") ? "name" : "cluster",
+                     fmt::format("options[{}] is also {} on {} devices; give the two options "
+                                 "names of their own to tell their rows apart",
+                                 first->second, row.name, devices));
+        break;
+      }
     }
   }
   top.finish();

@@ -131,6 +131,34 @@ TEST(CapacitySpec, PaymentAndSizesAreChecked) {
       << what;
 }
 
+TEST(CapacitySpec, TwoOptionsGivingTheSameRowAreAnError) {
+  // A second TPU option unnamed and of the same 64 devices: both rows would read TPU-v5p x64.
+  const std::string tpu =
+      R"(  - cluster: {device: TPU-v5p, nodes: 16, devices_per_node: 4, node_fabric: ici,
+              network: {topology: torus, dims: [4, 4, 4], cube: [4, 4, 4]}}
+    rent: {usd_per_device_hour: 3.5}
+)";
+  const std::string twice = std::string(spec_text) + tpu;
+  EXPECT_NE(errors_of(twice).find("bad.yaml:21:14: options[2].cluster: options[1] is also TPU-v5p "
+                                  "on 64 devices; give the two options names of their own"),
+            std::string::npos)
+      << errors_of(twice);
+  // Named alike, the same: the error is at the second name. The first h100 option has rows of
+  // 16 and 32 devices.
+  const std::string h100 =
+      "  - name: h100\n    cluster: {device: H100-SXM5-80GB, nodes: 4, "
+      "devices_per_node: 8, network: {link_bandwidth_gbps: 400}}\n"
+      "    rent: {}\n";
+  const std::string named = std::string(spec_text) + h100;
+  EXPECT_NE(errors_of(named).find("options[2].name: options[0] is also h100 on 32 devices"),
+            std::string::npos)
+      << errors_of(named);
+  // The same name on another size is another row (the shipped example's two TPU v5p slices).
+  std::string sized = named;
+  sized.replace(sized.rfind("nodes: 4"), 8, "nodes: 8");
+  EXPECT_EQ(errors_of(sized), "");
+}
+
 TEST(CapacitySpec, AnUnpricedDeviceNeedsAPrice) {
   std::string text = spec_text;
   text.replace(text.find("    rent: {usd_per_device_hour: 3.5}\n"), 36,
