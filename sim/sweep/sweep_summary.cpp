@@ -190,6 +190,14 @@ ResultTable read_results(const std::filesystem::path& path) {
 
 namespace {
 
+// A row's cell in column `c`, empty where the file has no such column: read_results guarantees
+// index, status, error, the axes and step_time_s, not the rest (a file written by hand or cut
+// down).
+const Cell& cell_at(const std::vector<Cell>& row, std::size_t c) {
+  static const Cell empty;
+  return c < row.size() ? row[c] : empty;
+}
+
 // The errors of the failed rows, most frequent first (ties in the order they first appear), so
 // that a sweep whose every scenario failed says why without opening its file.
 std::string failure_reasons(const std::vector<std::vector<Cell>>& rows, std::size_t status,
@@ -200,7 +208,7 @@ std::string failure_reasons(const std::vector<std::vector<Cell>>& rows, std::siz
   for (const auto& row : rows) {
     if (text(row[status]) == "ok")
       continue;
-    const std::string message = error < row.size() ? text(row[error]) : std::string();
+    const std::string message = text(cell_at(row, error));
     const auto [it, added] = position.emplace(message, reasons.size());
     if (added)
       reasons.emplace_back(message, 0);
@@ -244,7 +252,7 @@ std::string format_summary(const ResultTable& t) {
     if (text(row[status]) != "ok")
       continue;
     ++ok;
-    if (truth(row[fits]) && number(row[step]))
+    if (truth(cell_at(row, fits)) && number(row[step]))
       fitting.push_back(&row);
   }
   std::string out =
@@ -264,7 +272,7 @@ std::string format_summary(const ResultTable& t) {
       values += fmt::format("{}{} {}", values.empty() ? "" : ", ", t.axes[a], text(row[3 + a]));
     }
     return fmt::format("step {:.4g} s, MFU {:.1f} %{}", *number(row[step]),
-                       100 * number(row[mfu]).value_or(0),
+                       100 * number(cell_at(row, mfu)).value_or(0),
                        values.empty() ? "" : "  (" + values + ")");
   };
   const auto& best = **std::min_element(fitting.begin(), fitting.end(), faster);

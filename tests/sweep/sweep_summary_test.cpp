@@ -117,7 +117,8 @@ TEST(SweepSummary, WithoutPricesCostIsInDeviceHours) {
 
 TEST(SweepSummary, FailuresAreGroupedByTheirErrorMostFrequentFirst) {
   // Seven distinct errors: "e1" three times, "e2" twice, "e3" to "e7" once each (ties keep the
-  // order in which they first appear); five are shown, the last two counted together.
+  // order in which they first appear); five are shown, the last two counted together. The file
+  // has no mfu column (and its metrics are read as empty).
   const auto path = test::scratch_dir("scaleplan-sweep-summary-test") / "failures.csv";
   std::ofstream file(path);
   file << "index,status,error,parallelism.tp,device,step_time_s,fits\n0,ok,,1,X,2,true\n";
