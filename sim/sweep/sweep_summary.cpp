@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -33,7 +34,9 @@ std::vector<std::string> axes_of(const ResultTable& t) {
   return {t.columns.begin() + 3, device};
 }
 
-void read_lines(const std::filesystem::path& path, bool csv, ResultTable& t) {
+// Reads a CSV or JSON lines file into `t`, and the line each row is on into `lines`.
+void read_lines(const std::filesystem::path& path, bool csv, ResultTable& t,
+                std::vector<int>& lines) {
   const std::string text = read_results_file(path);
   std::size_t start = 0;
   int line = 0;
@@ -66,6 +69,7 @@ void read_lines(const std::filesystem::path& path, bool csv, ResultTable& t) {
           row.push_back(axis_cell(f));
       }
       t.rows.push_back(std::move(row));
+      lines.push_back(line);
     } else {
       nlohmann::ordered_json object;
       try {
@@ -86,6 +90,7 @@ void read_lines(const std::filesystem::path& path, bool csv, ResultTable& t) {
         row.push_back(cell_of_json(object[column]));
       }
       t.rows.push_back(std::move(row));
+      lines.push_back(line);
     }
   }
 }
@@ -169,6 +174,45 @@ std::vector<std::string> values_in_order(const std::vector<std::vector<Cell>>& r
   return values;
 }
 
+// What `report` and the plots rely on in every row: a status of ok or failed, the step time of a
+// scenario that ran a positive number, `fits` (where the file has it) true or false. `lines`
+// holds each row's line (text formats); SQLite rows are named by their index.
+void check_rows(const ResultTable& t, const std::vector<int>& lines) {
+  const auto column = [&](const char* name) {
+    return static_cast<std::size_t>(std::find(t.columns.begin(), t.columns.end(), name) -
+                                    t.columns.begin());
+  };
+  const std::size_t status = column("status");
+  const std::size_t step = column("step_time_s");
+  const std::size_t fits = column("fits");
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const std::vector<Cell>& row = t.rows[r];
+    const int line = r < lines.size() ? lines[r] : 0;
+    const std::string where = line > 0 ? "" : fmt::format("the row of index {}: ", text(row[0]));
+    const std::string state = text(row[status]);
+    if (state != "ok" && state != "failed") {
+      throw table_error(t.file, line,
+                        where + fmt::format("status: expected ok or failed, got '{}'",
+                                            printable_text(state)));
+    }
+    const auto seconds = number(row[step]);
+    if (state == "ok" && !(seconds && std::isfinite(*seconds) && *seconds > 0)) {
+      throw table_error(
+          t.file, line,
+          where + fmt::format("step_time_s: a scenario that ran needs a positive step time, got "
+                              "'{}'",
+                              printable_text(text(row[step]))));
+    }
+    if (fits < row.size() && !std::holds_alternative<std::monostate>(row[fits]) &&
+        !std::holds_alternative<bool>(row[fits]) && text(row[fits]) != "0" &&
+        text(row[fits]) != "1") {
+      throw table_error(t.file, line,
+                        where + fmt::format("fits: expected true or false, got '{}'",
+                                            printable_text(text(row[fits]))));
+    }
+  }
+}
+
 }  // namespace
 
 ResultTable read_results(const std::filesystem::path& path) {
@@ -180,11 +224,13 @@ ResultTable read_results(const std::filesystem::path& path) {
                       "the extension does not say the format; use .csv, .jsonl (JSON lines) or "
                       ".sqlite");
   }
+  std::vector<int> lines;
   if (*format == ResultFormat::sqlite)
     read_sqlite(path, t);
   else
-    read_lines(path, *format == ResultFormat::csv, t);
+    read_lines(path, *format == ResultFormat::csv, t, lines);
   t.axes = axes_of(t);
+  check_rows(t, lines);
   return t;
 }
 

@@ -140,6 +140,35 @@ TEST(SweepSummary, FailuresAreGroupedByTheirErrorMostFrequentFirst) {
       << summary;
 }
 
+TEST(SweepSummary, ARowNoSweepWritesIsRefusedAtItsLine) {
+  const auto dir = test::scratch_dir("scaleplan-sweep-summary-test");
+  const std::string header = "index,status,error,tp,device,step_time_s,fits\n";
+  const std::pair<const char*, const char*> cases[] = {
+      {"0,ok,,1,X,2,true\n1,ok,,2,X,-5,true\n",
+       "bad.csv:3: step_time_s: a scenario that ran needs a positive step time, got '-5'"},
+      {"0,ok,,1,X,fast,true\n",
+       "bad.csv:2: step_time_s: a scenario that ran needs a positive step time, got 'fast'"},
+      {"0,done,,1,X,2,true\n", "bad.csv:2: status: expected ok or failed, got 'done'"},
+      {"0,ok,,1,X,2,maybe\n", "bad.csv:2: fits: expected true or false, got 'maybe'"},
+  };
+  for (const auto& [rows, expected] : cases) {
+    std::ofstream(dir / "bad.csv") << header << rows;
+    try {
+      read_results(dir / "bad.csv");
+      ADD_FAILURE() << "accepted: " << rows;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  }
+  // A failed row needs no step time; JSON lines are checked the same way.
+  std::ofstream(dir / "failed.csv") << header << "0,failed,broken,1,X,,\n";
+  EXPECT_NO_THROW(read_results(dir / "failed.csv"));
+  std::ofstream(dir / "bad.jsonl") << R"({"index": 0, "status": "ok", "error": null, "tp": 1, )"
+                                      R"("device": "X", "step_time_s": 0, "fits": true})"
+                                   << "\n";
+  EXPECT_THROW(read_results(dir / "bad.jsonl"), InputError);
+}
+
 TEST(SweepSummary, AFileThatIsNotResultsIsRefused) {
   const auto path = test::scratch_dir("scaleplan-sweep-summary-test") / "other.csv";
   std::ofstream(path) << "a,b\n1,2\n";
