@@ -191,9 +191,9 @@ void check_rows(const ResultTable& t, const std::vector<int>& lines) {
     const std::string where = line > 0 ? "" : fmt::format("the row of index {}: ", text(row[0]));
     const std::string state = text(row[status]);
     if (state != "ok" && state != "failed") {
-      throw table_error(t.file, line,
-                        where + fmt::format("status: expected ok or failed, got '{}'",
-                                            printable_text(state)));
+      throw table_error(
+          t.file, line,
+          where + fmt::format("status: expected ok or failed, got '{}'", printable_text(state)));
     }
     const auto seconds = number(row[step]);
     if (state == "ok" && !(seconds && std::isfinite(*seconds) && *seconds > 0)) {
