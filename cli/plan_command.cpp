@@ -7,6 +7,7 @@
 
 #include "cli/catalog_command.hpp"
 #include "cli/output_file.hpp"
+#include "cli/progress.hpp"
 #include "hardware/input/yaml_reader.hpp"
 #include "sim/planner/plan_report.hpp"
 #include "sim/planner/planner.hpp"
@@ -29,6 +30,7 @@ struct PlanOptions {
   std::vector<std::string> emit;  // N FILE
   int threads = 0;
   std::string network_model = "auto";
+  ProgressMode progress = ProgressMode::automatic;
 };
 
 [[noreturn]] void bad_option(const std::string& option, const std::string& message) {
@@ -79,8 +81,11 @@ int run_plan(const PlanOptions& o) {
   const ClusterNetwork network = prepare_network(scenario, catalog);
   const Profile* profile = scenario.profile ? &*scenario.profile : nullptr;
   const auto compute = make_compute_model(device, profile, scenario.calibration.value_or(""));
+  TerminalProgress terminal(o.progress);
+  options.progress = search_progress_to(terminal.sink());
   const PlanSearch search =
       search_plans(space, scenario.cluster, network, *compute, scenario.job, options);
+  terminal.clear();
 
   std::string groups;
   for (const NodeGroup& g : cluster.node_groups) {
@@ -150,6 +155,7 @@ std::function<int()> add_plan_command(CLI::App& app) {
   plan->add_option("--network-model", o->network_model,
                    "How the top plans are simulated: flows, alpha-beta or auto")
       ->check(CLI::IsMember(network_model_names.names()));
+  add_progress_option(*plan, o->progress);
   return [o] { return run_plan(*o); };
 }
 

@@ -131,15 +131,7 @@ SearchResult search_scenario(const RunRequest& request, const Catalog& catalog,
   options.top_k = request.top_plans;
   options.settings = run_settings(scenario);
   options.stop = stop;
-  options.progress = [progress](const SearchProgress& p) {
-    if (!progress || p.phase == SearchPhase::done)
-      return;
-    progress->report({p.phase == SearchPhase::estimating ? "estimating plans" : "simulating plans",
-                      std::min(p.done, p.total),
-                      p.total,
-                      "plans",
-                      {}});
-  };
+  options.progress = search_progress_to(progress);
   result.search = search_plans(scenario.search.value_or(SearchSpace{}), scenario.cluster, network,
                                *compute, scenario.job, options);
   if (result.search.cancelled)

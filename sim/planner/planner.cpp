@@ -407,6 +407,18 @@ PlanSearch search_plans(const SearchSpace& space, const ClusterSpec& cluster,
   return Search(space, cluster, network, compute, base, options).run();
 }
 
+std::function<void(const SearchProgress&)> search_progress_to(ProgressSink* sink) {
+  return [sink](const SearchProgress& p) {
+    if (!sink || p.phase == SearchPhase::done)
+      return;
+    sink->report({p.phase == SearchPhase::estimating ? "estimating plans" : "simulating plans",
+                  std::min(p.done, p.total),
+                  p.total,
+                  "plans",
+                  {}});
+  };
+}
+
 std::string why_no_plan(const SearchCounts& counts, double device_memory_bytes) {
   if (counts.enumerated == 0) {
     return "the search space holds no candidate: every degree must divide the devices, and the "

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "hardware/cluster.hpp"
+#include "hardware/input/progress.hpp"
 #include "sim/planner/plan_estimate.hpp"
 #include "sim/report/prediction.hpp"
 #include "sim/strategy/search_space.hpp"
@@ -50,6 +51,11 @@ struct SearchProgress {
   std::uint64_t done = 0;
   std::uint64_t total = 0;
 };
+
+// Hands a search's progress to `sink` as a task of plans: "estimating plans" then "simulating
+// plans", done of total (the GUI's status line and the command line's). A null sink reports
+// nothing.
+std::function<void(const SearchProgress&)> search_progress_to(ProgressSink* sink);
 
 struct SearchOptions {
   int top_k = 20;  // plans simulated in full and ranked

@@ -152,6 +152,17 @@ TEST(PlanCommand, WhenNoPlanFitsItSaysWhy) {
   EXPECT_NE(why.find("need more than 80 GiB"), std::string::npos) << why;
 }
 
+TEST(PlanCommand, ProgressShowsTheEstimatesAndTheSimulations) {
+  // stderr is not a terminal here: --progress always draws the line anyway, never draws nothing.
+  const Output drawn = run("plan --top 2 --progress always " + example);
+  ASSERT_EQ(drawn.status, 0) << drawn.text;
+  EXPECT_NE(drawn.text.find("estimating plans: "), std::string::npos) << drawn.text;
+  EXPECT_NE(drawn.text.find("simulating plans: 2/2 plans"), std::string::npos) << drawn.text;
+  const Output quiet = run("plan --top 2 --progress never " + example);
+  ASSERT_EQ(quiet.status, 0) << quiet.text;
+  EXPECT_EQ(quiet.text.find("estimating plans"), std::string::npos) << quiet.text;
+}
+
 TEST(PlanCommand, CostNeedsACatalogPrice) {
   // The catalog prices the A100 per hour: cost ranks as time does on one cluster.
   const Output cost = run("plan --top 2 --objective cost " + example);
