@@ -309,6 +309,10 @@ QWidget* MainWindow::view(const QString& name) const {
   return index < 0 ? nullptr : tabs_->widget(index);
 }
 
+QString MainWindow::plans_title() const {
+  return plans_title_->text();
+}
+
 QString MainWindow::status_text() const {
   return status_->text();
 }
@@ -419,15 +423,24 @@ void MainWindow::show_search() {
   plans_proxy_->setSourceModel(ranked_);
   plans_proxy_->sort(RankedPlanModel::rank);
   const SearchCounts& counts = result->search.counts;
-  plans_title_->setText(
-      QString("The planner's best %1 plans of %2 candidates for %3 (%4 pruned by the strategy "
-              "rules, %5 by memory), simulated in full and ranked by step time. Double-click a "
-              "plan to put it in the editor.")
-          .arg(result->search.ranked.size())
-          .arg(counts.enumerated)
-          .arg(QString::fromStdString(result->scenario.name))
-          .arg(counts.pruned_by_rule)
-          .arg(counts.pruned_by_memory));
+  if (result->search.ranked.empty()) {
+    plans_title_->setText(
+        QString("No plan for %1 fits: %2. A larger cluster, a smaller batch or a wider search: "
+                "section may.")
+            .arg(QString::fromStdString(result->scenario.name))
+            .arg(QString::fromStdString(
+                why_no_plan(counts, result->scenario.cluster.smallest_memory_bytes()))));
+  } else {
+    plans_title_->setText(
+        QString("The planner's best %1 plans of %2 candidates for %3 (%4 pruned by the strategy "
+                "rules, %5 by memory), simulated in full and ranked by step time. Double-click a "
+                "plan to put it in the editor.")
+            .arg(result->search.ranked.size())
+            .arg(counts.enumerated)
+            .arg(QString::fromStdString(result->scenario.name))
+            .arg(counts.pruned_by_rule)
+            .arg(counts.pruned_by_memory));
+  }
   replace_chart(pareto_chart_, make_search_pareto_chart(*result));
   show_view("plans");
 }

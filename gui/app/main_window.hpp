@@ -72,6 +72,7 @@ class MainWindow final : public QMainWindow {
   TimelineView* timeline_view() const { return timeline_; }
   QProgressBar* progress_bar() const { return progress_; }
   QString status_text() const;
+  QString plans_title() const;  // the line above the ranked plans
   QStringList recent_files() const;
 
  protected:

@@ -8,6 +8,7 @@
 #include <zlib.h>
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QImage>
 #include <QLabel>
 #include <QLineEdit>
@@ -198,6 +199,31 @@ class GuiWindowTest : public QObject {
              window.jobs()->search()->search.ranked.front().step_time_s);
     window.undo_stack()->undo();
     QCOMPARE(window.editor()->text(), before);
+  }
+
+  void a_search_that_ranks_no_plan_says_why() {
+    // GPT-3 175B on 16 A100 without ZeRO or recompute: every plan needs more memory.
+    QTemporaryDir dir;
+    const QString file = dir.filePath("too-big.yaml");
+    QFile out(file);
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(
+        "name: too-big\ncluster:\n  device: A100-SXM4-80GB\n  nodes: 2\n"
+        "  devices_per_node: 8\n  network: {link_bandwidth_gbps: 200}\n"
+        "model: {preset: gpt3-175b}\ntraining: {global_batch: 64}\n"
+        "search: {zero: 0, recompute: none}\n");
+    out.close();
+    MainWindow window(Catalog::builtin());
+    window.show();
+    QVERIFY(window.open_file(file, true));
+    QCOMPARE(run_and_wait(window, Work::search), QString());
+    QCOMPARE(window.ranked_plans()->rowCount(), 0);
+    QVERIFY2(window.status_text().startsWith("Plan search: no plan fits: of "),
+             qPrintable(window.status_text()));
+    QVERIFY2(window.plans_title().startsWith("No plan for too-big fits: of "),
+             qPrintable(window.plans_title()));
+    QVERIFY2(window.plans_title().contains("need more than 80 GiB by the estimate"),
+             qPrintable(window.plans_title()));
   }
 
   void a_measured_trace_shows_beside_the_prediction() {
