@@ -314,7 +314,8 @@ void add_fp8_casts(Block& block, const Fp8CastSettings& settings) {
 }
 
 LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch,
-                            const LayerPartition& p, Dtype dtype) {
+                            const LayerPartition& p, Dtype dtype,
+                            const SelectiveRecompute& recompute) {
   const std::int64_t t = p.tp;
   const std::int64_t b = micro_batch;
   const std::int64_t s_local = m.seq_len / p.cp;  // queries on this rank
@@ -342,6 +343,8 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   std::int64_t proj_in = m.hidden / t;
   // Activations the projections keep besides their input: the normed latents of MLA.
   double latent_bytes = 0;
+  // MLA's up-projections from the latents, which mla_up_proj recompute runs again.
+  std::vector<Kernel> up_projections;
   if (!m.latent_attention()) {
     a.forward.push_back(
         make_gemm("qkv", {tokens, (m.hidden + 2 * m.kv_dim()) / t, m.hidden}, dtype));
@@ -353,6 +356,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     if (mla.q_lora_rank > 0) {
       a.forward.push_back(make_gemm("q_down", {tokens, mla.q_lora_rank, m.hidden}, dtype));
       a.forward.push_back(make_gemm("q_up", {tokens, q_local, mla.q_lora_rank}, dtype));
+      up_projections.push_back(a.forward.back());
     } else {
       a.forward.push_back(make_gemm("q", {tokens, q_local, m.hidden}, dtype));
     }
@@ -364,6 +368,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     a.forward.push_back(make_gemm(
         "kv_up", {tokens, heads_local * (mla.qk_nope_head_dim + mla.v_head_dim), mla.kv_lora_rank},
         dtype));
+    up_projections.push_back(a.forward.back());
     q_width = k_width = d(m.heads) * d(m.qk_head_dim());
     v_width = out_width = d(m.heads) * d(m.v_head_dim());
     proj_in = heads_local * m.v_head_dim();
@@ -411,11 +416,13 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     Kernel av = make_gemm("attn_values", {s_local, m.v_head_dim(), s_kv, b * heads_local}, other);
     av.kind = KernelKind::attention;
     av.attention_product = true;
-    a.recompute_selective = {qk, softmax};
+    std::vector<Kernel> core = {qk, softmax};
     if (m.dropout)
-      a.recompute_selective.push_back(dropout);
-    a.recompute_selective.push_back(av);
-    a.forward.insert(a.forward.end(), a.recompute_selective.begin(), a.recompute_selective.end());
+      core.push_back(dropout);
+    core.push_back(av);
+    a.forward.insert(a.forward.end(), core.begin(), core.end());
+    if (recompute.core_attention)
+      a.recompute_selective = core;
     a.forward.push_back(proj);
     a.forward.push_back(residual);
     add_backward(a.forward, a);
@@ -448,7 +455,15 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   const double core = m.flash_attention ? d(b) * d(heads_local) * d(s_local) * 4
                                         : scores * (act + (m.dropout ? mask + act : 0.0));
   a.activation_bytes = replicated + split + projection_input + core;
-  a.selective_recompute_saved_bytes = m.flash_attention ? 0.0 : core;
+  a.selective_recompute_saved_bytes = recompute.core_attention && !m.flash_attention ? core : 0.0;
+  if (recompute.mla_up_projection && m.latent_attention()) {
+    // The up-projections' outputs are not kept: the keys and values, and the queries where they
+    // come up from a latent (without one they are projected from the kept input, not recomputed).
+    const double remade_width = (m.mla.q_lora_rank > 0 ? q_width : 0.0) + k_width + v_width;
+    a.selective_recompute_saved_bytes += tok * act * remade_width / d(t);
+    a.recompute_selective.insert(a.recompute_selective.begin(), up_projections.begin(),
+                                 up_projections.end());
+  }
   // The weight gradients of the projections read their inputs as stored (the normed input, MLA's
   // latents, the output projection's input) and their output gradients; with sequence
   // parallelism the normed input is all-gathered again for them.

@@ -139,8 +139,8 @@ struct Block {
   // which nothing in the backward pass waits for (every GEMM's wgrad, the embedding's gradient).
   std::vector<Kernel> backward_input;
   std::vector<Kernel> backward_weight;
-  // Kernels of `forward` that selective recompute runs again before backward (the attention
-  // core: scores, softmax, dropout, values).
+  // Kernels of `forward` that selective recompute runs again before backward (the modules of
+  // SelectiveRecompute: by default the attention core, scores, softmax, dropout and values).
   std::vector<Kernel> recompute_selective;
   // Bytes of the activation tensor that tensor parallelism all-reduces at this block's output in
   // forward and at its input gradient in backward (reduce-scatter / all-gather with sequence
@@ -295,8 +295,23 @@ inline constexpr std::string_view fused_attention_backward_kernel_name = "flash_
 // materialised attention's products are left as they are.
 void use_attention_library(Block& block, AttentionLibrary library);
 
+// The parts of a layer that selective recompute runs again before the layer's backward instead
+// of keeping what they made, named as Megatron-Core's --recompute-modules names them: the
+// attention core (core_attn, its default: the scores, softmax, dropout and values of
+// materialised attention; fused attention keeps nothing of its own to drop), and MLA's
+// up-projections (mla_up_proj: the queries, keys and values made again from the latents the
+// layer keeps anyway).
+struct SelectiveRecompute {
+  bool core_attention = true;
+  bool mla_up_projection = false;
+  bool operator==(const SelectiveRecompute&) const = default;
+};
+
+// `recompute` fills Block::recompute_selective and selective_recompute_saved_bytes of the
+// attention block.
 LayerWork transformer_layer(const TransformerConfig& model, std::int64_t micro_batch,
-                            const LayerPartition& partition, Dtype dtype);
+                            const LayerPartition& partition, Dtype dtype,
+                            const SelectiveRecompute& recompute = {});
 MoeWork moe_mlp(const TransformerConfig& model, std::int64_t micro_batch,
                 const LayerPartition& partition, Dtype dtype);
 // Word (and position) embedding of the first pipeline stage.

@@ -52,11 +52,22 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
         gspmd ? "GSPMD pads an uneven shard to a multiple of the shard count"
               : "Megatron-LM's make_vocab_size_divisible_by 128 times tp"));
   }
-  if (par.recompute == Recompute::selective && job.model.flash_attention) {
+  const bool mla_up_projection =
+      par.recompute_modules.mla_up_projection && job.model.latent_attention();
+  if (par.recompute == Recompute::selective && job.model.flash_attention && !mla_up_projection) {
     notes.push_back(
         "recompute: selective changes nothing with flash attention: selective recompute drops the "
         "attention core's score matrix and recomputes it (Korthikanti et al. 2022), and the fused "
         "kernel never stores it and recomputes it in its backward already");
+  }
+  if (par.recompute == Recompute::selective && mla_up_projection) {
+    notes.push_back(
+        "recompute: selective runs latent attention's up-projections again before each layer's "
+        "backward (recompute_modules mla_up_proj) and keeps the latents instead of the queries, "
+        "keys and values" +
+        std::string(par.recompute_modules.core_attention && !job.model.flash_attention
+                        ? ", and the attention core"
+                        : ""));
   }
   if (const auto& f = job.framework;
       f.framework || f.overlap_param_gather || f.zero3_prefetch_parameters ||

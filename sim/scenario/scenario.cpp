@@ -409,6 +409,37 @@ void read_weight_sharding(MapReader& p, const ClusterSpec& cluster, ParallelismS
   }
 }
 
+// parallelism.recompute_modules: Megatron-Core's --recompute-modules, the parts of each layer
+// that recompute: selective runs again (core_attn when left out).
+void read_recompute_modules(MapReader& p, const TransformerConfig& model, ParallelismSpec& par) {
+  if (!p.has("recompute_modules"))
+    return;
+  SelectiveRecompute modules{false, false};
+  for (const YAML::Node& item : p.sequence("recompute_modules")) {
+    const std::string name = item.IsScalar() ? item.Scalar() : std::string();
+    if (name == "core_attn") {
+      modules.core_attention = true;
+    } else if (name == "mla_up_proj") {
+      modules.mla_up_projection = true;
+    } else {
+      p.diagnostics().error(item, p.path_of("recompute_modules"),
+                            "expected core_attn or mla_up_proj (Megatron-Core's mlp, moe_act, "
+                            "layernorm, moe and shared_experts are not modelled)");
+    }
+  }
+  par.recompute_modules = modules;
+  if (par.recompute != Recompute::selective) {
+    p.error("recompute_modules",
+            "the modules are what recompute: selective runs again; set recompute: selective or "
+            "leave recompute_modules out");
+  }
+  if (modules.mla_up_projection && !model.latent_attention()) {
+    p.error("recompute_modules",
+            "mla_up_proj recomputes latent attention's up-projections, and the model has no "
+            "latent attention (model.mla)");
+  }
+}
+
 void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
   MapReader p = top.child("parallelism");
   s.locations["parallelism"] = top.location("parallelism");
@@ -434,6 +465,7 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
     par.zero = static_cast<int>(*v);
   if (auto recompute = p.enumeration("recompute", recompute_names))
     par.recompute = *recompute;
+  read_recompute_modules(p, s.job.model, par);
   if (auto v = p.boolean("sequence_parallel"))
     par.sequence_parallel = *v;
   if (auto v = p.boolean("overlap_grad_reduce"))

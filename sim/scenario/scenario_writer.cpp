@@ -28,6 +28,16 @@ std::string scenario_with_plan(std::string_view yaml_text, const std::string& fi
   parallelism["virtual_stages"] = p.virtual_stages;
   parallelism["zero"] = p.zero;
   parallelism["recompute"] = std::string(to_string(p.recompute));
+  parallelism.remove("recompute_modules");
+  if (p.recompute == Recompute::selective && p.recompute_modules != SelectiveRecompute{}) {
+    YAML::Node modules(YAML::NodeType::Sequence);
+    if (p.recompute_modules.core_attention)
+      modules.push_back("core_attn");
+    if (p.recompute_modules.mla_up_projection)
+      modules.push_back("mla_up_proj");
+    modules.SetStyle(YAML::EmitterStyle::Flow);
+    parallelism["recompute_modules"] = modules;
+  }
   parallelism["sequence_parallel"] = p.sequence_parallel;
   // The plan's split: balanced (stage_layers written, balance left out) or even (neither).
   parallelism.remove("balance");

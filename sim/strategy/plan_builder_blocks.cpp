@@ -86,7 +86,8 @@ Fp8CastSettings fp8_cast_settings(const TrainingJob& job) {
 LayerWork framework_transformer_layer(const TrainingJob& job) {
   const ParallelismSpec& p = job.parallelism;
   LayerWork work = transformer_layer(job.model, job.training.micro_batch,
-                                     {p.tp, p.cp, p.sequence_parallel, p.ep}, job.training.dtype);
+                                     {p.tp, p.cp, p.sequence_parallel, p.ep}, job.training.dtype,
+                                     p.recompute_modules);
   if (!job.model.is_moe()) {
     const double layer_parameters = layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total();
     if (job.framework.flat_parameter_gradient_copy)

@@ -9,6 +9,7 @@
 #include "hardware/device_spec.hpp"
 #include "hardware/input/checked_math.hpp"
 #include "hardware/input/enum_names.hpp"
+#include "models/transformer.hpp"
 
 namespace scaleplan {
 
@@ -87,6 +88,8 @@ struct ParallelismSpec {
   int virtual_stages = 1;
   int zero = 0;
   Recompute recompute = Recompute::none;
+  // What recompute: selective recomputes (parallelism.recompute_modules).
+  SelectiveRecompute recompute_modules;
   bool sequence_parallel = false;
   // Data-parallel gradient reduction: bucket size and whether buckets reduce while backward
   // still runs. Megatron-LM's default bucket is max(40M, 1M·dp) parameters.

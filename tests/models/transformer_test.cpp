@@ -611,6 +611,38 @@ TEST(Transformer, LatentAttentionScoresUseTheQueryKeyAndValueHeadWidths) {
   EXPECT_DOUBLE_EQ(w.attention.activation_bytes, expected);
 }
 
+TEST(Transformer, MlaUpProjectionRecomputeKeepsTheLatentsInsteadOfTheQueriesKeysAndValues) {
+  const TransformerConfig m = *transformer_preset("deepseek-v3");  // fused attention
+  const LayerWork core = transformer_layer(m, 1, {8, 1, true}, Dtype::bf16);
+  // Fused attention keeps no scores: the default module, core_attn, drops nothing.
+  EXPECT_TRUE(core.attention.recompute_selective.empty());
+  EXPECT_EQ(core.attention.selective_recompute_saved_bytes, 0);
+  const LayerWork up = transformer_layer(m, 1, {8, 1, true}, Dtype::bf16, {true, true});
+  // q_up and kv_up run again from the kept latents; their outputs, Q and K (192 wide) and V
+  // (128 wide) of the rank's 16 heads, are not kept.
+  const auto& again = up.attention.recompute_selective;
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].name, "q_up");
+  EXPECT_EQ(again[1].name, "kv_up");
+  const double t = 4096, act = 2;
+  EXPECT_DOUBLE_EQ(up.attention.selective_recompute_saved_bytes, t * act * 16 * (192 + 192 + 128));
+  EXPECT_DOUBLE_EQ(up.attention.activation_bytes, core.attention.activation_bytes);
+  // Without a query latent the queries come from the kept input and stay: K and V only.
+  TransformerConfig lite = m;
+  lite.mla.q_lora_rank = 0;
+  const LayerWork no_q = transformer_layer(lite, 1, {8, 1, true}, Dtype::bf16, {true, true});
+  ASSERT_EQ(no_q.attention.recompute_selective.size(), 1u);
+  EXPECT_EQ(no_q.attention.recompute_selective[0].name, "kv_up");
+  EXPECT_DOUBLE_EQ(no_q.attention.selective_recompute_saved_bytes, t * act * 16 * (192 + 128));
+  // Materialised attention without core_attn keeps its scores.
+  TransformerConfig materialised = m;
+  materialised.flash_attention = false;
+  const LayerWork only_up =
+      transformer_layer(materialised, 1, {8, 1, true}, Dtype::bf16, {false, true});
+  EXPECT_DOUBLE_EQ(only_up.attention.selective_recompute_saved_bytes,
+                   t * act * 16 * (192 + 192 + 128));
+}
+
 TEST(Transformer, MoeMlpDispatchesTopKCopiesToTheLocalExperts) {
   auto m = *transformer_preset("mixtral-8x7b");
   m.seq_len = 4096;

@@ -412,5 +412,42 @@ TEST(MoePlan, ZeroBubbleIsFasterThan1F1BWhenThePipelineIdles) {
     EXPECT_LT(zb.ranks[r].idle_s, one_f.ranks[r].idle_s) << "rank " << r;
 }
 
+TEST(MoePlan, MlaUpProjectionRecomputeTradesTheQueriesKeysAndValuesForTwoGemms) {
+  // DeepSeek-V3's first four layers (three dense, one MoE) on one H100 node, no pipeline.
+  const std::string base = R"(name: mla
+cluster: {device: H100-SXM5-80GB, nodes: 1, devices_per_node: 8}
+model: {preset: deepseek-v3, layers: 4}
+training: {global_batch: 8, micro_batch: 1, dtype: bf16}
+parallelism: {tp: 2, ep: 4, sequence_parallel: true, recompute: selective)";
+  const auto predict_text = [](const std::string& text) {
+    const Scenario s = parse_scenario(text, "mla.yaml", Catalog::builtin());
+    const PreparedRun run = prepare_run(s, Catalog::builtin(), {});
+    return std::pair{predict(s, run), run.plan};
+  };
+  const auto [core, core_plan] = predict_text(base + "}\n");
+  const auto [up, up_plan] = predict_text(base + ", recompute_modules: [mla_up_proj]}\n");
+  // The recompute op before each layer's attention backward runs q_up and kv_up again.
+  const auto recomputed = [](const Plan& plan) {
+    std::vector<std::string> names;
+    for (const auto& op : plan.ranks[0].ops) {
+      if (op.kind == OpKind::compute &&
+          plan.labels[op.label].find("recompute attention core") != std::string::npos) {
+        for (const Kernel& k : plan.blocks[op.block].kernels)
+          names.push_back(k.name);
+        break;
+      }
+    }
+    return names;
+  };
+  EXPECT_TRUE(recomputed(core_plan).empty());
+  EXPECT_EQ(recomputed(up_plan), (std::vector<std::string>{"q_up", "kv_up"}));
+  // Each layer of the micro-batch in flight keeps its latents, not its Q, K and V: 4096 tokens
+  // of the rank's 64 heads (128 over tp 2), Q and K 192 wide, V 128, in bf16: at least one
+  // layer's worth less at the peak.
+  const double per_layer = 4096.0 * 2 * 64 * (192 + 192 + 128);
+  EXPECT_LT(up.memory.activations_bytes, core.memory.activations_bytes - per_layer);
+  EXPECT_GT(up.step_time_s, core.step_time_s);
+}
+
 }  // namespace
 }  // namespace scaleplan

@@ -125,6 +125,24 @@ TEST(ScenarioErrors, TrainingKeys) {
       "65536; raise micro_batch");
 }
 
+TEST(ScenarioErrors, RecomputeModules) {
+  const std::string selective =
+      test::replace(good, "  pp: 2\n", "  pp: 2\n  recompute: selective\n");
+  EXPECT_EQ(test::scenario_errors_of(selective + "  recompute_modules: [core_attn]\n"), "");
+  EXPECT_SCENARIO_ERROR(selective + "  recompute_modules: [core_attn, moe_act]\n",
+                        "s.yaml:21:34: parallelism.recompute_modules: expected core_attn or "
+                        "mla_up_proj (Megatron-Core's mlp, moe_act, layernorm, moe and "
+                        "shared_experts are not modelled)");
+  EXPECT_SCENARIO_ERROR(selective + "  recompute_modules: [mla_up_proj]\n",
+                        "parallelism.recompute_modules: mla_up_proj recomputes latent attention's "
+                        "up-projections, and the model has no latent attention (model.mla)");
+  EXPECT_SCENARIO_ERROR(good + "  recompute_modules: [core_attn]\n",
+                        "parallelism.recompute_modules: the modules are what recompute: selective "
+                        "runs again; set recompute: selective or leave recompute_modules out");
+  EXPECT_SCENARIO_ERROR(selective + "  recompute_modules: core_attn\n",
+                        "parallelism.recompute_modules: expected a list");
+}
+
 // Mixtral 8x7B's layers on 16 devices: 2 pipeline stages, dp 8, the 8 experts over 8 ranks.
 const std::string moe = R"(name: t
 cluster:

@@ -1,4 +1,5 @@
 #include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_writer.hpp"
 #include "tests/support/scenario_text.hpp"
 
 #include <gtest/gtest.h>
@@ -132,6 +133,42 @@ TEST(Scenario, NoNicsMeansDisconnected) {
   EXPECT_NE(e.find("cluster.network.nics_per_node: 0 NICs leave the 8 nodes disconnected"),
             std::string::npos)
       << e;
+}
+
+TEST(Scenario, RecomputeModulesAreReadAndWrittenBackWithThePlan) {
+  // DeepSeek-V3's layers, four of them (three dense, one MoE), with MLA's up-projections
+  // recomputed.
+  const std::string text = R"(name: mla
+cluster:
+  device: H100-SXM5-80GB
+  nodes: 1
+  devices_per_node: 8
+model:
+  preset: deepseek-v3
+  layers: 4
+training:
+  global_batch: 8
+  dtype: bf16
+parallelism:
+  tp: 2
+  ep: 4
+  sequence_parallel: true
+  recompute: selective
+  recompute_modules: [mla_up_proj]
+)";
+  const Scenario s = parse_scenario(text, "mla.yaml", Catalog::builtin());
+  EXPECT_EQ(s.job.parallelism.recompute_modules, (SelectiveRecompute{false, true}));
+  // Written back with a plan that recomputes selectively, the modules stay; with another
+  // recompute they go (they apply to selective only).
+  TrainingJob plan = s.job;
+  const std::string kept = scenario_with_plan(text, "mla.yaml", plan, "kept", std::nullopt);
+  EXPECT_NE(kept.find("recompute_modules: [mla_up_proj]"), std::string::npos) << kept;
+  EXPECT_EQ(parse_scenario(kept, "kept.yaml", Catalog::builtin()).job.parallelism.recompute_modules,
+            s.job.parallelism.recompute_modules);
+  plan.parallelism.recompute = Recompute::full;
+  const std::string full = scenario_with_plan(text, "mla.yaml", plan, "full", std::nullopt);
+  EXPECT_EQ(full.find("recompute_modules"), std::string::npos) << full;
+  EXPECT_NO_THROW(parse_scenario(full, "full.yaml", Catalog::builtin()));
 }
 
 }  // namespace
