@@ -485,6 +485,11 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   // Norm input, FC1 input and dropout mask if any (replicated); activation input and FC2 input
   // (split).
   f.activation_bytes = tok * h * (act + gin + mask) / sp + ffn_stored_bytes;
+  if (recompute.mlp) {
+    // Its forward but the residual add, which is outside the module; everything but its input.
+    f.recompute_selective.assign(f.forward.begin(), f.forward.end() - 1);
+    f.selective_recompute_saved_bytes = f.activation_bytes - f.input_bytes;
+  }
   // FC1's weight gradient reads its input as stored, FC2's its input; both their output
   // gradients; sequence parallelism all-gathers FC1's input again.
   const Kernel& fc2 = f.forward[3];  // after the norm, FC1 and the activation

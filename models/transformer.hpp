@@ -298,17 +298,19 @@ void use_attention_library(Block& block, AttentionLibrary library);
 // The parts of a layer that selective recompute runs again before the layer's backward instead
 // of keeping what they made, named as Megatron-Core's --recompute-modules names them: the
 // attention core (core_attn, its default: the scores, softmax, dropout and values of
-// materialised attention; fused attention keeps nothing of its own to drop), and MLA's
+// materialised attention; fused attention keeps nothing of its own to drop), MLA's
 // up-projections (mla_up_proj: the queries, keys and values made again from the latents the
-// layer keeps anyway).
+// layer keeps anyway), and the dense MLP (mlp: run again from its input, which it keeps; not the
+// experts of an MoE layer).
 struct SelectiveRecompute {
   bool core_attention = true;
   bool mla_up_projection = false;
+  bool mlp = false;
   bool operator==(const SelectiveRecompute&) const = default;
 };
 
 // `recompute` fills Block::recompute_selective and selective_recompute_saved_bytes of the
-// attention block.
+// attention and MLP blocks.
 LayerWork transformer_layer(const TransformerConfig& model, std::int64_t micro_batch,
                             const LayerPartition& partition, Dtype dtype,
                             const SelectiveRecompute& recompute = {});

@@ -143,10 +143,13 @@ LayerCost dense_layer(const LayerWork& work, const BlockTimes& attention, const 
   cost.forward = pass(attention.forward_s, a.attention_forward);
   cost.forward += pass(mlp.forward_s, a.mlp_forward);
   PassCost redo;
-  if (recompute == Recompute::full)
+  if (recompute == Recompute::full) {
     redo = cost.forward;
-  else if (recompute == Recompute::selective)
+  } else if (recompute == Recompute::selective) {
     redo.compute_s = attention.selective_recompute_s;
+    if (!work.mlp.recompute_selective.empty())
+      redo += pass(mlp.selective_recompute_s, a.mlp_forward);
+  }
   cost.backward = redo;
   cost.backward += pass(mlp.backward_s(), a.mlp_backward);
   cost.backward += pass(attention.backward_s(), a.attention_backward);
@@ -157,9 +160,11 @@ LayerCost dense_layer(const LayerWork& work, const BlockTimes& attention, const 
   const LayerActivations activations = layer_activations(work, recompute);
   cost.stored_bytes = activations.attention_stored + activations.mlp_stored;
   cost.kept_bytes = activations.attention_kept + activations.mlp_kept;
+  // The MLP's recompute is freed by its backward before the attention's runs.
   cost.transient_bytes =
       recompute == Recompute::full ? work.attention.activation_bytes + work.mlp.activation_bytes
-      : recompute == Recompute::selective ? work.attention.selective_recompute_saved_bytes
+      : recompute == Recompute::selective ? std::max(work.attention.selective_recompute_saved_bytes,
+                                                     work.mlp.selective_recompute_saved_bytes)
                                           : 0.0;
   return cost;
 }

@@ -54,20 +54,30 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
   }
   const bool mla_up_projection =
       par.recompute_modules.mla_up_projection && job.model.latent_attention();
-  if (par.recompute == Recompute::selective && job.model.flash_attention && !mla_up_projection) {
+  const bool dense_mlp =
+      par.recompute_modules.mlp && job.model.moe_layers_in(0, job.model.layers) < job.model.layers;
+  if (par.recompute == Recompute::selective && job.model.flash_attention && !mla_up_projection &&
+      !dense_mlp) {
     notes.push_back(
         "recompute: selective changes nothing with flash attention: selective recompute drops the "
         "attention core's score matrix and recomputes it (Korthikanti et al. 2022), and the fused "
         "kernel never stores it and recomputes it in its backward already");
   }
-  if (par.recompute == Recompute::selective && mla_up_projection) {
-    notes.push_back(
-        "recompute: selective runs latent attention's up-projections again before each layer's "
-        "backward (recompute_modules mla_up_proj) and keeps the latents instead of the queries, "
-        "keys and values" +
-        std::string(par.recompute_modules.core_attention && !job.model.flash_attention
-                        ? ", and the attention core"
-                        : ""));
+  if (par.recompute == Recompute::selective && (mla_up_projection || dense_mlp)) {
+    std::vector<std::string> parts;
+    if (par.recompute_modules.core_attention && !job.model.flash_attention)
+      parts.emplace_back("the attention core");
+    if (mla_up_projection) {
+      parts.emplace_back(
+          "latent attention's up-projections (keeping the latents instead of the queries, keys "
+          "and values)");
+    }
+    if (dense_mlp)
+      parts.emplace_back("the dense layers' MLP (keeping its input)");
+    std::string list;
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+    notes.push_back("recompute: selective runs again before each layer's backward " + list);
   }
   if (const auto& f = job.framework;
       f.framework || f.overlap_param_gather || f.zero3_prefetch_parameters ||

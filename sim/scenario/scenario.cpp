@@ -421,9 +421,11 @@ void read_recompute_modules(MapReader& p, const TransformerConfig& model, Parall
       modules.core_attention = true;
     } else if (name == "mla_up_proj") {
       modules.mla_up_projection = true;
+    } else if (name == "mlp") {
+      modules.mlp = true;
     } else {
       p.diagnostics().error(item, p.path_of("recompute_modules"),
-                            "expected core_attn or mla_up_proj (Megatron-Core's mlp, moe_act, "
+                            "expected core_attn, mla_up_proj or mlp (Megatron-Core's moe_act, "
                             "layernorm, moe and shared_experts are not modelled)");
     }
   }

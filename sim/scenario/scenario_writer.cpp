@@ -35,6 +35,8 @@ std::string scenario_with_plan(std::string_view yaml_text, const std::string& fi
       modules.push_back("core_attn");
     if (p.recompute_modules.mla_up_projection)
       modules.push_back("mla_up_proj");
+    if (p.recompute_modules.mlp)
+      modules.push_back("mlp");
     modules.SetStyle(YAML::EmitterStyle::Flow);
     parallelism["recompute_modules"] = modules;
   }

@@ -164,7 +164,10 @@ LayerActivations layer_activations(const LayerWork& layer, Recompute recompute) 
                        : recompute == Recompute::selective
                            ? attention.activation_bytes - attention.selective_recompute_saved_bytes
                            : attention.activation_bytes;
-  a.mlp_stored = recompute == Recompute::full ? 0 : mlp.activation_bytes;
+  a.mlp_stored = recompute == Recompute::full ? 0
+                 : recompute == Recompute::selective
+                     ? mlp.activation_bytes - mlp.selective_recompute_saved_bytes
+                     : mlp.activation_bytes;
   a.attention_freed =
       attention.activation_bytes + (recompute == Recompute::full ? attention.input_bytes : 0.0);
   a.attention_kept = weight_gradient_kept_bytes(attention);
@@ -459,6 +462,13 @@ void StageBuilder::transformer_backward(const StageShape& k, const StepPlace& at
       b_.compute(blocks.mlp_forward, layer_label(l, "recompute mlp"), mb, mlp.activation_bytes);
       tp_after(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
     }
+  }
+  if (p.recompute == Recompute::selective && !moe && !mlp.recompute_selective.empty()) {
+    // recompute_modules mlp: the module runs again whole, its tensor-parallel traffic with it.
+    tp_before(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
+    b_.compute(blocks.mlp_recompute, layer_label(l, "recompute mlp"), mb,
+               mlp.selective_recompute_saved_bytes);
+    tp_after(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
   }
   if (moe) {
     moe_backward(l, mb, split);  // ZeRO-3 (gathered weights) is refused for MoE models

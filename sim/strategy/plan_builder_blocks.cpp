@@ -125,6 +125,8 @@ Blocks make_blocks(Plan& plan, const TrainingJob& job) {
   b.attention_backward = plan.add_block({"attention backward", b.layer.attention.backward()});
   b.attention_core_recompute =
       plan.add_block({"attention core recompute", b.layer.attention.recompute_selective});
+  if (!b.layer.mlp.recompute_selective.empty())
+    b.mlp_recompute = plan.add_block({"mlp recompute", b.layer.mlp.recompute_selective});
   b.mlp_forward = plan.add_block({"mlp forward", b.layer.mlp.forward});
   b.mlp_backward = plan.add_block({"mlp backward", b.layer.mlp.backward()});
   b.embedding_forward = plan.add_block({"embedding forward", b.embedding.forward});

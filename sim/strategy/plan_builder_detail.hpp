@@ -68,6 +68,8 @@ struct MoeBlocks {
 // Indices into Plan::blocks of every compute block the job runs, with the work they stand for.
 struct Blocks {
   std::uint32_t attention_forward, attention_backward, attention_core_recompute;
+  // Only where recompute_modules has mlp (else no such block is in the plan).
+  std::uint32_t mlp_recompute = 0;
   std::uint32_t mlp_forward, mlp_backward;
   std::uint32_t embedding_forward, embedding_backward;
   std::uint32_t output_forward, output_backward;

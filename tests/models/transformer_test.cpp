@@ -643,6 +643,20 @@ TEST(Transformer, MlaUpProjectionRecomputeKeepsTheLatentsInsteadOfTheQueriesKeys
                    t * act * 16 * (192 + 192 + 128));
 }
 
+TEST(Transformer, MlpRecomputeRunsTheModuleButItsResidualAndKeepsItsInput) {
+  const TransformerConfig m = *transformer_preset("llama3-8b");
+  const LayerWork kept = transformer_layer(m, 1, {4, 1, true}, Dtype::bf16);
+  EXPECT_TRUE(kept.mlp.recompute_selective.empty());
+  const LayerWork redo = transformer_layer(m, 1, {4, 1, true}, Dtype::bf16, {true, false, true});
+  const auto& again = redo.mlp.recompute_selective;
+  ASSERT_EQ(again.size(), redo.mlp.forward.size() - 1);
+  EXPECT_EQ(again.front().name, "mlp_norm");
+  EXPECT_EQ(again.back().name, "fc2");
+  EXPECT_DOUBLE_EQ(redo.mlp.selective_recompute_saved_bytes,
+                   redo.mlp.activation_bytes - redo.mlp.input_bytes);
+  EXPECT_DOUBLE_EQ(redo.mlp.input_bytes, 8192.0 * 4096 * 2 / 4);
+}
+
 TEST(Transformer, MoeMlpDispatchesTopKCopiesToTheLocalExperts) {
   auto m = *transformer_preset("mixtral-8x7b");
   m.seq_len = 4096;

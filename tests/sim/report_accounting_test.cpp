@@ -99,5 +99,27 @@ TEST(ReportAccounting, SelectiveRecomputeWithFlashAttentionIsSaidToChangeNothing
   EXPECT_TRUE(materialised.notes.empty());
 }
 
+TEST(ReportAccounting, RecomputingTheMlpKeepsOnlyItsInputAndRunsItAgain) {
+  const std::string model = "{preset: gpt3-1.3b, layers: 4}";
+  const Prediction core = run(scenario(model, "{tp: 2, pp: 2, dp: 2, recompute: selective}"));
+  const Prediction mlp = run(scenario(
+      model, "{tp: 2, pp: 2, dp: 2, recompute: selective, recompute_modules: [core_attn, mlp]}"));
+  const Prediction full = run(scenario(model, "{tp: 2, pp: 2, dp: 2, recompute: full}"));
+  // Between none (the same as selective with fused attention) and full, in memory and in time.
+  EXPECT_LT(mlp.memory.activations_bytes, core.memory.activations_bytes);
+  EXPECT_GT(mlp.memory.activations_bytes, full.memory.activations_bytes);
+  EXPECT_GT(mlp.step_time_s, core.step_time_s);
+  EXPECT_LT(mlp.step_time_s, full.step_time_s);
+  // The hardware FLOPs add the MLP's forward once more: its two GEMMs, 2 · 2 · tokens · h · 4h
+  // per layer (1.3B: h 2048; 8 sequences of 2048 tokens; 4 layers).
+  const double mlp_forward_flops = 2.0 * 2 * 8 * 2048 * 2048 * 8192 * 4;
+  EXPECT_NEAR(mlp.hardware_flops_per_step - core.hardware_flops_per_step, mlp_forward_flops,
+              1e-9 * mlp_forward_flops);
+  EXPECT_NE(format_text(mlp).find("note: recompute: selective runs again before each layer's "
+                                  "backward the dense layers' MLP (keeping its input)"),
+            std::string::npos)
+      << format_text(mlp);
+}
+
 }  // namespace
 }  // namespace scaleplan

@@ -129,9 +129,10 @@ TEST(ScenarioErrors, RecomputeModules) {
   const std::string selective =
       test::replace(good, "  pp: 2\n", "  pp: 2\n  recompute: selective\n");
   EXPECT_EQ(test::scenario_errors_of(selective + "  recompute_modules: [core_attn]\n"), "");
+  EXPECT_EQ(test::scenario_errors_of(selective + "  recompute_modules: [core_attn, mlp]\n"), "");
   EXPECT_SCENARIO_ERROR(selective + "  recompute_modules: [core_attn, moe_act]\n",
-                        "s.yaml:21:34: parallelism.recompute_modules: expected core_attn or "
-                        "mla_up_proj (Megatron-Core's mlp, moe_act, layernorm, moe and "
+                        "s.yaml:21:34: parallelism.recompute_modules: expected core_attn, "
+                        "mla_up_proj or mlp (Megatron-Core's moe_act, layernorm, moe and "
                         "shared_experts are not modelled)");
   EXPECT_SCENARIO_ERROR(selective + "  recompute_modules: [mla_up_proj]\n",
                         "parallelism.recompute_modules: mla_up_proj recomputes latent attention's "
