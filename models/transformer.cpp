@@ -500,7 +500,7 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
 }
 
 MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const LayerPartition& p,
-                Dtype dtype) {
+                Dtype dtype, const SelectiveRecompute& recompute) {
   const MoeConfig& moe = m.moe;
   if (!m.is_moe() || moe.experts % p.ep != 0 || (p.tp > 1 && !p.sequence_parallel)) {
     throw std::invalid_argument(
@@ -559,6 +559,11 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   add_backward(x.forward, x);
   // FC1 input (the gathered copies, as FC1 read them), activation input and FC2 input.
   x.activation_bytes = slots * h * gin + expert_stored_bytes;
+  if (recompute.moe_activation) {
+    // FC2's input, as FC2 read it, is made again from FC1's output.
+    x.recompute_selective = {x.forward[1]};
+    x.selective_recompute_saved_bytes = slots * d(moe.expert_ffn_hidden / t) * gin;
+  }
   // FC1's weight gradient reads the gathered copies as stored (no all-gather again: the
   // dispatcher gathered them), FC2's its input; both their output gradients.
   const Kernel& expert_fc2 = x.forward[2];  // after FC1 and the activation

@@ -300,12 +300,14 @@ void use_attention_library(Block& block, AttentionLibrary library);
 // attention core (core_attn, its default: the scores, softmax, dropout and values of
 // materialised attention; fused attention keeps nothing of its own to drop), MLA's
 // up-projections (mla_up_proj: the queries, keys and values made again from the latents the
-// layer keeps anyway), and the dense MLP (mlp: run again from its input, which it keeps; not the
-// experts of an MoE layer).
+// layer keeps anyway), the dense MLP (mlp: run again from its input, which it keeps; not the
+// experts of an MoE layer), and the routed experts' activation function (moe_act: FC2's input
+// made again from FC1's output, which the activation keeps anyway).
 struct SelectiveRecompute {
   bool core_attention = true;
   bool mla_up_projection = false;
   bool mlp = false;
+  bool moe_activation = false;
   bool operator==(const SelectiveRecompute&) const = default;
 };
 
@@ -314,8 +316,11 @@ struct SelectiveRecompute {
 LayerWork transformer_layer(const TransformerConfig& model, std::int64_t micro_batch,
                             const LayerPartition& partition, Dtype dtype,
                             const SelectiveRecompute& recompute = {});
+// `recompute` (its moe_activation) fills Block::recompute_selective and
+// selective_recompute_saved_bytes of the experts block.
 MoeWork moe_mlp(const TransformerConfig& model, std::int64_t micro_batch,
-                const LayerPartition& partition, Dtype dtype);
+                const LayerPartition& partition, Dtype dtype,
+                const SelectiveRecompute& recompute = {});
 // Word (and position) embedding of the first pipeline stage.
 Block embedding_block(const TransformerConfig& model, std::int64_t micro_batch,
                       const LayerPartition& partition, Dtype dtype);

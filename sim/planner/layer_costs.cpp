@@ -194,7 +194,7 @@ LayerCost moe_layer(const LayerWork& work, const MoeWork& moe, const BlockTimes&
   if (recompute == Recompute::full)
     redo = cost.forward;
   else if (recompute == Recompute::selective)
-    redo.compute_s = attention.selective_recompute_s;
+    redo.compute_s = attention.selective_recompute_s + t.experts.selective_recompute_s;
   // The combine has no weights: its backward is all input gradient.
   const auto backward = [&](bool split) {
     const auto part = [&](const BlockTimes& b) {
@@ -214,15 +214,18 @@ LayerCost moe_layer(const LayerWork& work, const MoeWork& moe, const BlockTimes&
   const LayerActivations activations = layer_activations(work, recompute);
   const double mlp_stored = moe.router.activation_bytes + moe.experts.activation_bytes +
                             moe.shared.activation_bytes + moe.combine.activation_bytes;
-  cost.stored_bytes =
-      activations.attention_stored + (recompute == Recompute::full ? 0.0 : mlp_stored);
+  const double experts_dropped =
+      recompute == Recompute::selective ? moe.experts.selective_recompute_saved_bytes : 0.0;
+  cost.stored_bytes = activations.attention_stored +
+                      (recompute == Recompute::full ? 0.0 : mlp_stored - experts_dropped);
   cost.kept_bytes = activations.attention_kept + weight_gradient_kept_bytes(moe.router) +
                     weight_gradient_kept_bytes(moe.experts) +
                     weight_gradient_kept_bytes(moe.shared);
-  cost.transient_bytes = recompute == Recompute::full ? work.attention.activation_bytes + mlp_stored
-                         : recompute == Recompute::selective
-                             ? work.attention.selective_recompute_saved_bytes
-                             : 0.0;
+  cost.transient_bytes =
+      recompute == Recompute::full ? work.attention.activation_bytes + mlp_stored
+      : recompute == Recompute::selective
+          ? std::max(work.attention.selective_recompute_saved_bytes, experts_dropped)
+          : 0.0;
   return cost;
 }
 
@@ -238,7 +241,7 @@ LayerCosts layer_costs(const TrainingJob& job, const ComputeModel& compute,
   const LayerWork work = framework_transformer_layer(job);
   std::optional<MoeWork> moe;
   if (m.is_moe())
-    moe = moe_mlp(m, mb, partition, dtype);
+    moe = moe_mlp(m, mb, partition, dtype, p.recompute_modules);
   const CommTimes c = comm_times(job, moe, prices);
   const DenseArounds arounds = dense_arounds(job, c);
   const BlockTimes attention = block_times(compute, work.attention);

@@ -56,14 +56,15 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       par.recompute_modules.mla_up_projection && job.model.latent_attention();
   const bool dense_mlp =
       par.recompute_modules.mlp && job.model.moe_layers_in(0, job.model.layers) < job.model.layers;
+  const bool moe_activation = par.recompute_modules.moe_activation && job.model.is_moe();
   if (par.recompute == Recompute::selective && job.model.flash_attention && !mla_up_projection &&
-      !dense_mlp) {
+      !dense_mlp && !moe_activation) {
     notes.push_back(
         "recompute: selective changes nothing with flash attention: selective recompute drops the "
         "attention core's score matrix and recomputes it (Korthikanti et al. 2022), and the fused "
         "kernel never stores it and recomputes it in its backward already");
   }
-  if (par.recompute == Recompute::selective && (mla_up_projection || dense_mlp)) {
+  if (par.recompute == Recompute::selective && (mla_up_projection || dense_mlp || moe_activation)) {
     std::vector<std::string> parts;
     if (par.recompute_modules.core_attention && !job.model.flash_attention)
       parts.emplace_back("the attention core");
@@ -74,6 +75,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
     }
     if (dense_mlp)
       parts.emplace_back("the dense layers' MLP (keeping its input)");
+    if (moe_activation)
+      parts.emplace_back("the routed experts' activation (keeping FC1's output)");
     std::string list;
     for (std::size_t i = 0; i < parts.size(); ++i)
       list += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];

@@ -423,9 +423,11 @@ void read_recompute_modules(MapReader& p, const TransformerConfig& model, Parall
       modules.mla_up_projection = true;
     } else if (name == "mlp") {
       modules.mlp = true;
+    } else if (name == "moe_act") {
+      modules.moe_activation = true;
     } else {
       p.diagnostics().error(item, p.path_of("recompute_modules"),
-                            "expected core_attn, mla_up_proj or mlp (Megatron-Core's moe_act, "
+                            "expected core_attn, mla_up_proj, mlp or moe_act (Megatron-Core's "
                             "layernorm, moe and shared_experts are not modelled)");
     }
   }
@@ -434,6 +436,11 @@ void read_recompute_modules(MapReader& p, const TransformerConfig& model, Parall
     p.error("recompute_modules",
             "the modules are what recompute: selective runs again; set recompute: selective or "
             "leave recompute_modules out");
+  }
+  if (modules.moe_activation && !model.is_moe()) {
+    p.error("recompute_modules",
+            "moe_act recomputes the routed experts' activation, and the model has no experts "
+            "(model.moe)");
   }
   if (modules.mla_up_projection && !model.latent_attention()) {
     p.error("recompute_modules",

@@ -37,6 +37,8 @@ std::string scenario_with_plan(std::string_view yaml_text, const std::string& fi
       modules.push_back("mla_up_proj");
     if (p.recompute_modules.mlp)
       modules.push_back("mlp");
+    if (p.recompute_modules.moe_activation)
+      modules.push_back("moe_act");
     modules.SetStyle(YAML::EmitterStyle::Flow);
     parallelism["recompute_modules"] = modules;
   }

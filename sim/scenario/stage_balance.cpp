@@ -39,7 +39,7 @@ std::vector<double> layer_times_s(const TrainingJob& job, const ComputeModel& co
                        time_of(layer.mlp.forward, compute) + time_of(layer.mlp.backward(), compute);
   times.assign(static_cast<std::size_t>(job.model.layers), dense);
   if (job.model.is_moe()) {
-    const MoeWork moe = moe_mlp(job.model, t.micro_batch, partition, t.dtype);
+    const MoeWork moe = moe_mlp(job.model, t.micro_batch, partition, t.dtype, p.recompute_modules);
     double moe_time =
         time_of(layer.attention.forward, compute) + time_of(layer.attention.backward(), compute);
     for (const Block* b : {&moe.router, &moe.experts, &moe.shared, &moe.combine})

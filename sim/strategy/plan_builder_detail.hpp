@@ -62,6 +62,8 @@ struct MoeBlocks {
   std::uint32_t router_input_gradient = 0, router_weight_gradient = 0;
   std::uint32_t experts_input_gradient = 0, experts_weight_gradient = 0;
   std::uint32_t shared_input_gradient = 0, shared_weight_gradient = 0;
+  // Only where recompute_modules has moe_act.
+  std::uint32_t experts_recompute = 0;
   MoeWork work;
 };
 

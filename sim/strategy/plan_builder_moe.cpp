@@ -16,7 +16,12 @@ namespace scaleplan::plan_detail {
 
 MoeBlocks make_moe_blocks(Plan& plan, const TrainingJob& job, const LayerPartition& partition) {
   MoeBlocks x;
-  x.work = moe_mlp(job.model, job.training.micro_batch, partition, job.training.dtype);
+  x.work = moe_mlp(job.model, job.training.micro_batch, partition, job.training.dtype,
+                   job.parallelism.recompute_modules);
+  if (!x.work.experts.recompute_selective.empty()) {
+    x.experts_recompute =
+        plan.add_block({"moe experts recompute", x.work.experts.recompute_selective});
+  }
   x.router_forward = plan.add_block({"moe router forward", x.work.router.forward});
   x.router_backward = plan.add_block({"moe router backward", x.work.router.backward()});
   x.experts_forward = plan.add_block({"moe experts forward", x.work.experts.forward});
@@ -79,9 +84,15 @@ void StageBuilder::expert_tp(CollectiveKind kind, const std::string& label, int 
 void StageBuilder::moe_forward(std::int64_t l, int mb, bool recompute) {
   const MoeBlocks& x = *parts_.blocks->moe;
   const std::string pass = recompute ? "recompute moe " : "moe ";
-  // Full recompute keeps nothing in the forward pass; the recompute keeps it all.
+  // Full recompute keeps nothing in the forward pass; the recompute keeps it all. Selective
+  // recompute keeps all but what its modules make again (moe_act: the experts' FC2 input).
   const bool keep = recompute || job_.parallelism.recompute != Recompute::full;
-  auto stored = [&](const Block& block) { return keep ? block.activation_bytes : 0.0; };
+  const bool selective = !recompute && job_.parallelism.recompute == Recompute::selective;
+  auto stored = [&](const Block& block) {
+    return !keep       ? 0.0
+           : selective ? block.activation_bytes - block.selective_recompute_saved_bytes
+                       : block.activation_bytes;
+  };
   b_.compute(x.router_forward, layer_label(l, (pass + "router")), mb, stored(x.work.router));
   ep_all_to_all(layer_label(l, (pass + "dispatch")), mb);
   expert_tp(CollectiveKind::all_gather, layer_label(l, (pass + "experts tp")), mb);
@@ -119,6 +130,11 @@ void StageBuilder::moe_backward(std::int64_t l, int mb, bool split) {
     tp_after(tp_bytes_, layer_label(l, "moe shared experts backward tp"), mb);
   }
   ep_all_to_all(layer_label(l, "moe combine backward"), mb);
+  if (job_.parallelism.recompute == Recompute::selective &&
+      !x.work.experts.recompute_selective.empty()) {
+    b_.compute(x.experts_recompute, layer_label(l, "recompute moe experts activation"), mb,
+               x.work.experts.selective_recompute_saved_bytes);
+  }
   expert_tp(CollectiveKind::all_gather, layer_label(l, "moe experts backward tp"), mb);
   backward(x.experts_backward, x.experts_input_gradient, x.work.experts, "moe experts");
   expert_tp(CollectiveKind::reduce_scatter, layer_label(l, "moe experts backward tp"), mb);

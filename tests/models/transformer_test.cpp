@@ -657,6 +657,22 @@ TEST(Transformer, MlpRecomputeRunsTheModuleButItsResidualAndKeepsItsInput) {
   EXPECT_DOUBLE_EQ(redo.mlp.input_bytes, 8192.0 * 4096 * 2 / 4);
 }
 
+TEST(Transformer, MoeActivationRecomputeDropsTheExpertsFc2Input) {
+  TransformerConfig m = *transformer_preset("mixtral-8x7b");
+  m.seq_len = 4096;
+  // One expert a rank of eight, 8192 token copies; SwiGLU's output, FC2's input, is 14336 wide.
+  const MoeWork kept = moe_mlp(m, 1, {1, 1, false, 8}, Dtype::bf16);
+  EXPECT_TRUE(kept.experts.recompute_selective.empty());
+  const MoeWork act = moe_mlp(m, 1, {1, 1, false, 8}, Dtype::bf16, {true, false, false, true});
+  ASSERT_EQ(act.experts.recompute_selective.size(), 1u);
+  EXPECT_EQ(act.experts.recompute_selective[0].name, "expert_mlp_activation");
+  EXPECT_DOUBLE_EQ(act.experts.selective_recompute_saved_bytes, 8192.0 * 14336 * 2);
+  EXPECT_DOUBLE_EQ(act.experts.activation_bytes, kept.experts.activation_bytes);
+  // Under fp8 FC2 keeps its input as the fp8 copy it read: one byte an element.
+  const MoeWork fp8 = moe_mlp(m, 1, {1, 1, false, 8}, Dtype::fp8, {true, false, false, true});
+  EXPECT_DOUBLE_EQ(fp8.experts.selective_recompute_saved_bytes, 8192.0 * 14336 * 1);
+}
+
 TEST(Transformer, MoeMlpDispatchesTopKCopiesToTheLocalExperts) {
   auto m = *transformer_preset("mixtral-8x7b");
   m.seq_len = 4096;

@@ -449,5 +449,37 @@ parallelism: {tp: 2, ep: 4, sequence_parallel: true, recompute: selective)";
   EXPECT_GT(up.step_time_s, core.step_time_s);
 }
 
+TEST(MoePlan, MoeActivationRecomputeKeepsLessAndRunsTheActivationAgain) {
+  const std::string base = R"(name: act
+cluster: {device: H100-SXM5-80GB, nodes: 1, devices_per_node: 8}
+model: {preset: mixtral-8x7b, layers: 4, seq_len: 4096}
+training: {global_batch: 16, micro_batch: 1, dtype: bf16}
+parallelism: {tp: 1, pp: 2, ep: 4, recompute: selective)";
+  const auto run_text = [](const std::string& text) {
+    const Scenario s = parse_scenario(text, "act.yaml", Catalog::builtin());
+    const PreparedRun run = prepare_run(s, Catalog::builtin(), {});
+    return std::pair{predict(s, run), run.plan};
+  };
+  const auto [core, core_plan] = run_text(base + "}\n");
+  const auto [act, act_plan] = run_text(base + ", recompute_modules: [core_attn, moe_act]}\n");
+  const auto recomputes = [](const Plan& plan) {
+    int count = 0;
+    for (const auto& op : plan.ranks[0].ops) {
+      if (op.kind == OpKind::compute &&
+          plan.labels[op.label].find("recompute moe experts activation") != std::string::npos)
+        ++count;
+    }
+    return count;
+  };
+  EXPECT_EQ(recomputes(core_plan), 0);
+  // Rank 0 holds 2 MoE layers; each of its 4 micro-batches (16 sequences over dp 4) recomputes
+  // each once.
+  EXPECT_EQ(recomputes(act_plan), 2 * 4);
+  // The rank's 2 experts compute 4096 · 2 token copies a layer: at the peak at least one layer's
+  // FC2 input less (8192 copies of 14336 in bf16).
+  EXPECT_LT(act.memory.activations_bytes, core.memory.activations_bytes - 8192.0 * 14336 * 2);
+  EXPECT_GT(act.step_time_s, core.step_time_s);
+}
+
 }  // namespace
 }  // namespace scaleplan
