@@ -412,6 +412,13 @@ TEST(MoePlan, ZeroBubbleIsFasterThan1F1BWhenThePipelineIdles) {
     EXPECT_LT(zb.ranks[r].idle_s, one_f.ranks[r].idle_s) << "rank " << r;
 }
 
+// A scenario's prediction and the plan it simulated.
+std::pair<Prediction, Plan> predict_with_plan(const std::string& text) {
+  const Scenario s = parse_scenario(text, "s.yaml", Catalog::builtin());
+  const PreparedRun run = prepare_run(s, Catalog::builtin(), {});
+  return {predict(s, run), run.plan};
+}
+
 TEST(MoePlan, MlaUpProjectionRecomputeTradesTheQueriesKeysAndValuesForTwoGemms) {
   // DeepSeek-V3's first four layers (three dense, one MoE) on one H100 node, no pipeline.
   const std::string base = R"(name: mla
@@ -419,13 +426,8 @@ cluster: {device: H100-SXM5-80GB, nodes: 1, devices_per_node: 8}
 model: {preset: deepseek-v3, layers: 4}
 training: {global_batch: 8, micro_batch: 1, dtype: bf16}
 parallelism: {tp: 2, ep: 4, sequence_parallel: true, recompute: selective)";
-  const auto predict_text = [](const std::string& text) {
-    const Scenario s = parse_scenario(text, "mla.yaml", Catalog::builtin());
-    const PreparedRun run = prepare_run(s, Catalog::builtin(), {});
-    return std::pair{predict(s, run), run.plan};
-  };
-  const auto [core, core_plan] = predict_text(base + "}\n");
-  const auto [up, up_plan] = predict_text(base + ", recompute_modules: [mla_up_proj]}\n");
+  const auto [core, core_plan] = predict_with_plan(base + "}\n");
+  const auto [up, up_plan] = predict_with_plan(base + ", recompute_modules: [mla_up_proj]}\n");
   // The recompute op before each layer's attention backward runs q_up and kv_up again.
   const auto recomputed = [](const Plan& plan) {
     std::vector<std::string> names;
@@ -455,13 +457,9 @@ cluster: {device: H100-SXM5-80GB, nodes: 1, devices_per_node: 8}
 model: {preset: mixtral-8x7b, layers: 4, seq_len: 4096}
 training: {global_batch: 16, micro_batch: 1, dtype: bf16}
 parallelism: {tp: 1, pp: 2, ep: 4, recompute: selective)";
-  const auto run_text = [](const std::string& text) {
-    const Scenario s = parse_scenario(text, "act.yaml", Catalog::builtin());
-    const PreparedRun run = prepare_run(s, Catalog::builtin(), {});
-    return std::pair{predict(s, run), run.plan};
-  };
-  const auto [core, core_plan] = run_text(base + "}\n");
-  const auto [act, act_plan] = run_text(base + ", recompute_modules: [core_attn, moe_act]}\n");
+  const auto [core, core_plan] = predict_with_plan(base + "}\n");
+  const auto [act, act_plan] =
+      predict_with_plan(base + ", recompute_modules: [core_attn, moe_act]}\n");
   const auto recomputes = [](const Plan& plan) {
     int count = 0;
     for (const auto& op : plan.ranks[0].ops) {
