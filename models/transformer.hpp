@@ -311,6 +311,18 @@ struct SelectiveRecompute {
   bool operator==(const SelectiveRecompute&) const = default;
 };
 
+// Each module's name in parallelism.recompute_modules (Megatron-Core's) and its flag.
+struct RecomputeModuleName {
+  std::string_view name;
+  bool SelectiveRecompute::*flag;
+};
+inline constexpr RecomputeModuleName recompute_module_names[] = {
+    {"core_attn", &SelectiveRecompute::core_attention},
+    {"mla_up_proj", &SelectiveRecompute::mla_up_projection},
+    {"mlp", &SelectiveRecompute::mlp},
+    {"moe_act", &SelectiveRecompute::moe_activation},
+};
+
 // `recompute` fills Block::recompute_selective and selective_recompute_saved_bytes of the
 // attention and MLP blocks.
 LayerWork transformer_layer(const TransformerConfig& model, std::int64_t micro_batch,

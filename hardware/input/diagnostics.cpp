@@ -108,14 +108,26 @@ std::string format_bytes(double bytes) {
                                     : fmt::format("{:.2f} {}", bytes, units[unit]);
 }
 
-std::string join_alternatives(const std::vector<std::string>& words) {
+namespace {
+
+std::string join_words(const std::vector<std::string>& words, std::string_view last) {
   std::string text;
   for (std::size_t i = 0; i < words.size(); ++i) {
     if (i > 0)
-      text += (i + 1 == words.size()) ? " or " : ", ";
+      text += (i + 1 == words.size()) ? last : ", ";
     text += words[i];
   }
   return text;
+}
+
+}  // namespace
+
+std::string join_alternatives(const std::vector<std::string>& words) {
+  return join_words(words, " or ");
+}
+
+std::string join_all(const std::vector<std::string>& words) {
+  return join_words(words, " and ");
 }
 
 std::string counted(std::int64_t count, std::string_view noun, std::string_view plural) {

@@ -52,6 +52,8 @@ std::optional<std::string> closest_match(std::string_view word,
 
 // Joins words as "a, b or c".
 std::string join_alternatives(const std::vector<std::string>& words);
+// Joins words as "a, b and c".
+std::string join_all(const std::vector<std::string>& words);
 
 // A count and its noun, plural unless the count is 1: "1 node", "8 nodes", "1 micro-batch".
 // `plural` defaults to the noun with an "s".

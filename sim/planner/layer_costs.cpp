@@ -212,20 +212,19 @@ LayerCost moe_layer(const LayerWork& work, const MoeWork& moe, const BlockTimes&
   cost.weight_gradient.compute_s = attention.weight_gradient_s + t.router.weight_gradient_s +
                                    t.experts.weight_gradient_s + t.shared.weight_gradient_s;
   const LayerActivations activations = layer_activations(work, recompute);
-  const double mlp_stored = moe.router.activation_bytes + moe.experts.activation_bytes +
-                            moe.shared.activation_bytes + moe.combine.activation_bytes;
-  const double experts_dropped =
-      recompute == Recompute::selective ? moe.experts.selective_recompute_saved_bytes : 0.0;
-  cost.stored_bytes = activations.attention_stored +
-                      (recompute == Recompute::full ? 0.0 : mlp_stored - experts_dropped);
+  double mlp_stored = 0;
+  for (const Block* b : {&moe.router, &moe.experts, &moe.shared, &moe.combine})
+    mlp_stored += forward_kept_bytes(*b, recompute);
+  cost.stored_bytes =
+      activations.attention_stored + (recompute == Recompute::full ? 0.0 : mlp_stored);
   cost.kept_bytes = activations.attention_kept + weight_gradient_kept_bytes(moe.router) +
                     weight_gradient_kept_bytes(moe.experts) +
                     weight_gradient_kept_bytes(moe.shared);
-  cost.transient_bytes =
-      recompute == Recompute::full ? work.attention.activation_bytes + mlp_stored
-      : recompute == Recompute::selective
-          ? std::max(work.attention.selective_recompute_saved_bytes, experts_dropped)
-          : 0.0;
+  cost.transient_bytes = recompute == Recompute::full ? work.attention.activation_bytes + mlp_stored
+                         : recompute == Recompute::selective
+                             ? std::max(work.attention.selective_recompute_saved_bytes,
+                                        moe.experts.selective_recompute_saved_bytes)
+                             : 0.0;
   return cost;
 }
 

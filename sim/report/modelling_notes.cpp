@@ -77,10 +77,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       parts.emplace_back("the dense layers' MLP (keeping its input)");
     if (moe_activation)
       parts.emplace_back("the routed experts' activation (keeping FC1's output)");
-    std::string list;
-    for (std::size_t i = 0; i < parts.size(); ++i)
-      list += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
-    notes.push_back("recompute: selective runs again before each layer's backward " + list);
+    notes.push_back("recompute: selective runs again before each layer's backward: " +
+                    join_all(parts));
   }
   if (const auto& f = job.framework;
       f.framework || f.overlap_param_gather || f.zero3_prefetch_parameters ||

@@ -454,10 +454,7 @@ std::string why_ranks_differ(const ClusterSpec& cluster) {
     reasons.push_back(fmt::format("{} slowed device{}", slowed, slowed == 1 ? "" : "s"));
   if (jittered > 0)
     reasons.push_back(fmt::format("{} jittered device{}", jittered, jittered == 1 ? "" : "s"));
-  std::string out;
-  for (std::size_t i = 0; i < reasons.size(); ++i)
-    out += (i == 0 ? "" : i + 1 == reasons.size() ? " and " : ", ") + reasons[i];
-  return out;
+  return join_all(reasons);
 }
 
 // Which rank bounds a step whose ranks differ, and what the others lose waiting for it: the

@@ -1,5 +1,8 @@
 #include "sim/scenario/scenario.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "hardware/io/profile_io.hpp"
@@ -414,21 +417,22 @@ void read_weight_sharding(MapReader& p, const ClusterSpec& cluster, ParallelismS
 void read_recompute_modules(MapReader& p, const TransformerConfig& model, ParallelismSpec& par) {
   if (!p.has("recompute_modules"))
     return;
-  SelectiveRecompute modules{false, false};
+  SelectiveRecompute modules{false, false, false, false};
+  std::vector<std::string> names;
+  for (const RecomputeModuleName& m : recompute_module_names)
+    names.emplace_back(m.name);
   for (const YAML::Node& item : p.sequence("recompute_modules")) {
     const std::string name = item.IsScalar() ? item.Scalar() : std::string();
-    if (name == "core_attn") {
-      modules.core_attention = true;
-    } else if (name == "mla_up_proj") {
-      modules.mla_up_projection = true;
-    } else if (name == "mlp") {
-      modules.mlp = true;
-    } else if (name == "moe_act") {
-      modules.moe_activation = true;
+    const auto* known =
+        std::find_if(std::begin(recompute_module_names), std::end(recompute_module_names),
+                     [&](const RecomputeModuleName& m) { return m.name == name; });
+    if (known != std::end(recompute_module_names)) {
+      modules.*(known->flag) = true;
     } else {
       p.diagnostics().error(item, p.path_of("recompute_modules"),
-                            "expected core_attn, mla_up_proj, mlp or moe_act (Megatron-Core's "
-                            "layernorm, moe and shared_experts are not modelled)");
+                            fmt::format("expected {} (Megatron-Core's layernorm, moe and "
+                                        "shared_experts are not modelled)",
+                                        join_alternatives(names)));
     }
   }
   par.recompute_modules = modules;

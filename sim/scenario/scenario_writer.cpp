@@ -31,14 +31,10 @@ std::string scenario_with_plan(std::string_view yaml_text, const std::string& fi
   parallelism.remove("recompute_modules");
   if (p.recompute == Recompute::selective && p.recompute_modules != SelectiveRecompute{}) {
     YAML::Node modules(YAML::NodeType::Sequence);
-    if (p.recompute_modules.core_attention)
-      modules.push_back("core_attn");
-    if (p.recompute_modules.mla_up_projection)
-      modules.push_back("mla_up_proj");
-    if (p.recompute_modules.mlp)
-      modules.push_back("mlp");
-    if (p.recompute_modules.moe_activation)
-      modules.push_back("moe_act");
+    for (const RecomputeModuleName& m : recompute_module_names) {
+      if (p.recompute_modules.*(m.flag))
+        modules.push_back(std::string(m.name));
+    }
     modules.SetStyle(YAML::EmitterStyle::Flow);
     parallelism["recompute_modules"] = modules;
   }

@@ -161,13 +161,8 @@ LayerActivations layer_activations(const LayerWork& layer, Recompute recompute) 
   const Block& mlp = layer.mlp;
   LayerActivations a;
   a.attention_stored = recompute == Recompute::full ? attention.input_bytes
-                       : recompute == Recompute::selective
-                           ? attention.activation_bytes - attention.selective_recompute_saved_bytes
-                           : attention.activation_bytes;
-  a.mlp_stored = recompute == Recompute::full ? 0
-                 : recompute == Recompute::selective
-                     ? mlp.activation_bytes - mlp.selective_recompute_saved_bytes
-                     : mlp.activation_bytes;
+                                                    : forward_kept_bytes(attention, recompute);
+  a.mlp_stored = recompute == Recompute::full ? 0 : forward_kept_bytes(mlp, recompute);
   a.attention_freed =
       attention.activation_bytes + (recompute == Recompute::full ? attention.input_bytes : 0.0);
   a.attention_kept = weight_gradient_kept_bytes(attention);

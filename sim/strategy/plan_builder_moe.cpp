@@ -86,12 +86,11 @@ void StageBuilder::moe_forward(std::int64_t l, int mb, bool recompute) {
   const std::string pass = recompute ? "recompute moe " : "moe ";
   // Full recompute keeps nothing in the forward pass; the recompute keeps it all. Selective
   // recompute keeps all but what its modules make again (moe_act: the experts' FC2 input).
-  const bool keep = recompute || job_.parallelism.recompute != Recompute::full;
-  const bool selective = !recompute && job_.parallelism.recompute == Recompute::selective;
+  const Recompute mode = job_.parallelism.recompute;
   auto stored = [&](const Block& block) {
-    return !keep       ? 0.0
-           : selective ? block.activation_bytes - block.selective_recompute_saved_bytes
-                       : block.activation_bytes;
+    return recompute                 ? block.activation_bytes
+           : mode == Recompute::full ? 0.0
+                                     : forward_kept_bytes(block, mode);
   };
   b_.compute(x.router_forward, layer_label(l, (pass + "router")), mb, stored(x.work.router));
   ep_all_to_all(layer_label(l, (pass + "dispatch")), mb);

@@ -113,6 +113,14 @@ inline double weight_gradient_kept_bytes(const Block& block) {
   return block.weight_gradient_inputs_bytes + block.weight_gradient_operands_bytes;
 }
 
+// What a block's forward keeps for its backward, as run in the forward pass under `recompute`
+// other than full (or in full recompute's own recompute pass): everything, less what selective
+// recompute's modules make again before the backward (Block::selective_recompute_saved_bytes).
+inline double forward_kept_bytes(const Block& block, Recompute recompute) {
+  return block.activation_bytes -
+         (recompute == Recompute::selective ? block.selective_recompute_saved_bytes : 0.0);
+}
+
 // Activation bytes of one micro-batch that a layer keeps from its forward to its backward, and
 // what its backward frees, by recompute (dense layers; an MoE layer's MLP keeps its blocks'
 // activation_bytes, or nothing under full recompute).

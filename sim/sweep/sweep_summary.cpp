@@ -174,17 +174,28 @@ std::vector<std::string> values_in_order(const std::vector<std::vector<Cell>>& r
   return values;
 }
 
+std::optional<std::size_t> find_column(const ResultTable& t, const std::string& name) {
+  const auto it = std::find(t.columns.begin(), t.columns.end(), name);
+  if (it == t.columns.end())
+    return std::nullopt;
+  return static_cast<std::size_t>(it - t.columns.begin());
+}
+
+// A row's cell in column `c`, empty where the file has no such column: read_results guarantees
+// index, status, error, the axes and step_time_s, not the rest (a file written by hand or cut
+// down).
+const Cell& cell_at(const std::vector<Cell>& row, std::optional<std::size_t> c) {
+  static const Cell empty;
+  return c ? row[*c] : empty;
+}
+
 // What `report` and the plots rely on in every row: a status of ok or failed, the step time of a
 // scenario that ran a positive number, `fits` (where the file has it) true or false. `lines`
 // holds each row's line (text formats); SQLite rows are named by their index.
 void check_rows(const ResultTable& t, const std::vector<int>& lines) {
-  const auto column = [&](const char* name) {
-    return static_cast<std::size_t>(std::find(t.columns.begin(), t.columns.end(), name) -
-                                    t.columns.begin());
-  };
-  const std::size_t status = column("status");
-  const std::size_t step = column("step_time_s");
-  const std::size_t fits = column("fits");
+  const std::size_t status = *find_column(t, "status");
+  const std::size_t step = *find_column(t, "step_time_s");
+  const std::optional<std::size_t> fits = find_column(t, "fits");
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     const std::vector<Cell>& row = t.rows[r];
     const int line = r < lines.size() ? lines[r] : 0;
@@ -203,12 +214,14 @@ void check_rows(const ResultTable& t, const std::vector<int>& lines) {
                               "'{}'",
                               printable_text(text(row[step]))));
     }
-    if (fits < row.size() && !std::holds_alternative<std::monostate>(row[fits]) &&
-        !std::holds_alternative<bool>(row[fits]) && text(row[fits]) != "0" &&
-        text(row[fits]) != "1") {
-      throw table_error(t.file, line,
-                        where + fmt::format("fits: expected true or false, got '{}'",
-                                            printable_text(text(row[fits]))));
+    // Empty, a boolean, or SQLite's 0 or 1.
+    const Cell& fit = cell_at(row, fits);
+    const auto fit_number = number(fit);
+    if (!std::holds_alternative<std::monostate>(fit) && !std::holds_alternative<bool>(fit) &&
+        !(fit_number && (*fit_number == 0 || *fit_number == 1))) {
+      throw table_error(
+          t.file, line,
+          where + fmt::format("fits: expected true or false, got '{}'", printable_text(text(fit))));
     }
   }
 }
@@ -236,14 +249,6 @@ ResultTable read_results(const std::filesystem::path& path) {
 
 namespace {
 
-// A row's cell in column `c`, empty where the file has no such column: read_results guarantees
-// index, status, error, the axes and step_time_s, not the rest (a file written by hand or cut
-// down).
-const Cell& cell_at(const std::vector<Cell>& row, std::size_t c) {
-  static const Cell empty;
-  return c < row.size() ? row[c] : empty;
-}
-
 // The errors of the failed rows, most frequent first (ties in the order they first appear), so
 // that a sweep whose every scenario failed says why without opening its file.
 std::string failure_reasons(const std::vector<std::vector<Cell>>& rows, std::size_t status,
@@ -254,7 +259,7 @@ std::string failure_reasons(const std::vector<std::vector<Cell>>& rows, std::siz
   for (const auto& row : rows) {
     if (text(row[status]) == "ok")
       continue;
-    const std::string message = text(cell_at(row, error));
+    const std::string message = text(row[error]);
     const auto [it, added] = position.emplace(message, reasons.size());
     if (added)
       reasons.emplace_back(message, 0);
@@ -283,15 +288,11 @@ std::string failure_reasons(const std::vector<std::vector<Cell>>& rows, std::siz
 }  // namespace
 
 std::string format_summary(const ResultTable& t) {
-  const auto column = [&](const std::string& name) {
-    return static_cast<std::size_t>(std::find(t.columns.begin(), t.columns.end(), name) -
-                                    t.columns.begin());
-  };
-  const std::size_t status = column("status");
-  const std::size_t step = column("step_time_s");
-  const std::size_t mfu = column("mfu");
-  const std::size_t fits = column("fits");
-  const std::size_t index = column("index");
+  const std::size_t status = *find_column(t, "status");
+  const std::size_t step = *find_column(t, "step_time_s");
+  const std::size_t index = *find_column(t, "index");
+  const std::optional<std::size_t> mfu = find_column(t, "mfu");
+  const std::optional<std::size_t> fits = find_column(t, "fits");
   std::vector<const std::vector<Cell>*> fitting;
   std::size_t ok = 0;
   for (const auto& row : t.rows) {
@@ -304,7 +305,7 @@ std::string format_summary(const ResultTable& t) {
   std::string out =
       fmt::format("{}: {} scenarios, {} ok ({} fit in memory), {} failed\n", printable_text(t.file),
                   t.rows.size(), ok, fitting.size(), t.rows.size() - ok);
-  out += failure_reasons(t.rows, status, column("error"));
+  out += failure_reasons(t.rows, status, *find_column(t, "error"));
   if (fitting.empty())
     return out + "no scenario fits: nothing to rank\n";
   const auto faster = [&](const std::vector<Cell>* a, const std::vector<Cell>* b) {
@@ -373,13 +374,6 @@ std::string format_summary(const ResultTable& t) {
 }
 
 namespace {
-
-std::optional<std::size_t> find_column(const ResultTable& t, const std::string& name) {
-  const auto it = std::find(t.columns.begin(), t.columns.end(), name);
-  if (it == t.columns.end())
-    return std::nullopt;
-  return static_cast<std::size_t>(it - t.columns.begin());
-}
 
 const char* metric_column(SweepMetric metric) {
   switch (metric) {

@@ -116,7 +116,7 @@ TEST(ReportAccounting, RecomputingTheMlpKeepsOnlyItsInputAndRunsItAgain) {
   EXPECT_NEAR(mlp.hardware_flops_per_step - core.hardware_flops_per_step, mlp_forward_flops,
               1e-9 * mlp_forward_flops);
   EXPECT_NE(format_text(mlp).find("note: recompute: selective runs again before each layer's "
-                                  "backward the dense layers' MLP (keeping its input)"),
+                                  "backward: the dense layers' MLP (keeping its input)"),
             std::string::npos)
       << format_text(mlp);
 }
