@@ -15,6 +15,7 @@ LayerGraph decoder_graph(const TransformerConfig& model) {
   TransformerConfig whole = model;
   whole.layers = 1;
   whole.moe.dense_layers = 0;
+  whole.mtp_layers = 0;
   TransformerConfig dense = whole;
   dense.moe = MoeConfig{};
   GraphLayer embedding;
@@ -30,10 +31,21 @@ LayerGraph decoder_graph(const TransformerConfig& model) {
     layer.encoder = model.is_moe_layer(l) ? whole : dense;
     g.layers.push_back(std::move(layer));
   }
+  // The multi-token prediction modules' layers follow the decoder's; the output layer, which
+  // carries their count, runs the rest of each module.
+  for (std::int64_t k = 0; k < model.mtp_layers; ++k) {
+    GraphLayer layer;
+    layer.name = "mtp." + std::to_string(k);
+    layer.kind = LayerKind::transformer;
+    layer.encoder = model.is_moe_layer(model.layers + k) ? whole : dense;
+    g.layers.push_back(std::move(layer));
+  }
   GraphLayer output;
   output.name = "output";
   output.kind = LayerKind::output;
-  output.encoder = dense;
+  TransformerConfig head = dense;
+  head.mtp_layers = model.mtp_layers;
+  output.encoder = head;
   g.layers.push_back(std::move(output));
   return g;
 }
@@ -145,8 +157,16 @@ DecoderReading decoder_config(const LayerGraph& graph) {
     r.layer = layers.size() - 1;
     return r;
   }
+  if (output.mtp_layers < 0 || output.mtp_layers >= static_cast<std::int64_t>(layers.size()) - 2) {
+    r.problem =
+        "its multi-token prediction modules need as many transformer layers after the "
+        "decoder's";
+    r.layer = layers.size() - 1;
+    return r;
+  }
   m.name = graph.name;
-  m.layers = static_cast<std::int64_t>(layers.size()) - 2;
+  m.mtp_layers = output.mtp_layers;
+  m.layers = static_cast<std::int64_t>(layers.size()) - 2 - m.mtp_layers;
   m.moe.dense_layers = first_moe < layers.size() - 1 ? static_cast<std::int64_t>(first_moe) - 1 : 0;
   m.vocab = embedding.vocab;
   m.learned_positions = embedding.learned_positions;

@@ -173,14 +173,17 @@ double embedding_parameters(const TransformerConfig& m) {
 
 namespace {
 
-// Sums layers by kind: dense layers come first, all alike, and so do the MoE layers after them.
+// Sums layers by kind: dense layers come first, all alike, and so do the MoE layers after them,
+// the multi-token prediction modules' last.
 double model_parameters(const TransformerConfig& m, double routed) {
-  const std::int64_t moe_layers = m.moe_layers_in(0, m.layers);
-  const std::int64_t dense_layers = m.layers - moe_layers;
+  const std::int64_t layers = m.layers + m.mtp_layers;
+  const std::int64_t moe_layers = m.moe_layers_in(0, layers);
+  const std::int64_t dense_layers = layers - moe_layers;
   double params = d(dense_layers) * layer_parameters_with(m, false, 1, 0).total();
   if (moe_layers > 0)
     params += d(moe_layers) * layer_parameters_with(m, true, 1, routed).total();
-  return params + embedding_parameters(m) + m.norm_parameters_per_hidden * d(m.hidden);
+  return params + d(m.mtp_layers) * mtp_extra_parameters_per_rank(m, 1) + embedding_parameters(m) +
+         m.norm_parameters_per_hidden * d(m.hidden);
 }
 
 }  // namespace
@@ -191,6 +194,10 @@ double total_parameters(const TransformerConfig& m) {
 
 double active_parameters(const TransformerConfig& m) {
   return model_parameters(m, d(m.moe.top_k));
+}
+
+double mtp_extra_parameters_per_rank(const TransformerConfig& m, int tp) {
+  return 2 * d(m.hidden) * d(m.hidden) / tp + 3 * d(m.norm_parameters_per_hidden) * d(m.hidden);
 }
 
 std::vector<Kernel> Block::backward() const {
@@ -657,30 +664,65 @@ Block output_block(const TransformerConfig& m, std::int64_t micro_batch, const L
   const double h = d(m.hidden);
   const double sp = p.sequence_parallel ? p.tp : 1.0;
   const std::int64_t vocab_local = m.vocab / p.tp;
+  const double logits = tok * d(vocab_local);
+  // Final norm, output projection and loss, for the main output and each prediction module's.
+  auto head = [&](const std::string& prefix) {
+    // Cross-entropy over the local vocabulary shard, by default in fp32 pass by pass as
+    // Megatron-LM's vocab-parallel cross-entropy runs it (megatron/core/tensor_parallel/
+    // cross_entropy.py, and megatron/mpu/cross_entropy.py of 2021, on logits.float()): the copy
+    // to fp32 (e + 4 bytes per logit), the max (4), the subtraction in place (8), exp in place
+    // (8), the sum (4) and the division in place (8). Backward multiplies the saved softmax by the
+    // loss gradient in place (8) and casts it back to the logits' dtype (4 + e). PyTorch's
+    // cross_entropy under autocast (fp32 copy, log_softmax, nll_loss and their backward) moves
+    // about as much. The fused kernels move less (cross_entropy_forward_bytes).
+    return std::vector<Kernel>{
+        memory_kernel(prefix + "final_norm", KernelKind::norm, other, 2 * tok * h * e / sp),
+        make_gemm(prefix + "lm_head", {tokens, vocab_local, m.hidden}, other),
+        memory_kernel(prefix + "cross_entropy", KernelKind::elementwise, other,
+                      logits * cross_entropy_forward_bytes(loss, e))};
+  };
   Block block;
   block.name = "output";
-  block.forward.push_back(
-      memory_kernel("final_norm", KernelKind::norm, other, 2 * tok * h * e / sp));
-  block.forward.push_back(make_gemm("lm_head", {tokens, vocab_local, m.hidden}, other));
-  // Cross-entropy over the local vocabulary shard, by default in fp32 pass by pass as
-  // Megatron-LM's vocab-parallel cross-entropy runs it (megatron/core/tensor_parallel/
-  // cross_entropy.py, and megatron/mpu/cross_entropy.py of 2021, on logits.float()): the copy to
-  // fp32 (e + 4 bytes per logit), the max (4), the subtraction in place (8), exp in place (8),
-  // the sum (4) and the division in place (8). Backward multiplies the saved softmax by the loss
-  // gradient in place (8) and casts it back to the logits' dtype (4 + e). PyTorch's
-  // cross_entropy under autocast (fp32 copy, log_softmax, nll_loss and their backward) moves
-  // about as much. The fused kernels move less (cross_entropy_forward_bytes).
-  const double logits = tok * d(vocab_local);
-  block.forward.push_back(memory_kernel("cross_entropy", KernelKind::elementwise, other,
-                                        logits * cross_entropy_forward_bytes(loss, e)));
+  block.forward = head("");
+  block.activation_bytes = tok * h * act / sp + tok * h * act + logits * 4;
+  block.tp_collective_bytes = p.tp > 1 ? tok * h * e : 0;
+  std::vector<Kernel> lookups;
+  for (std::int64_t depth = 1; depth <= m.mtp_layers; ++depth) {
+    // The module's work besides its transformer layer, which runs as a layer of its own before
+    // this block (eh_proj runs before that layer in Megatron-Core; on one rank's stream the order
+    // changes no time). Both norms read and write the rank's sequence shard; the concatenation
+    // copies both halves into eh_proj's input; eh_proj runs under the fp8 recipe as the layers'
+    // linear layers do.
+    const std::string prefix = "mtp" + std::to_string(depth) + "_";
+    lookups.push_back(
+        memory_kernel(prefix + "embedding_lookup", KernelKind::embedding, other, 2 * tok * h * e));
+    block.forward.push_back(
+        memory_kernel(prefix + "norms", KernelKind::norm, other, 2 * 2 * tok * h * e / sp));
+    block.forward.push_back(
+        memory_kernel(prefix + "concat", KernelKind::elementwise, other, 2 * 2 * tok * h * e / sp));
+    block.forward.push_back(
+        make_gemm(prefix + "eh_proj", {tokens, m.hidden / p.tp, 2 * m.hidden}, dtype));
+    for (Kernel& k : head(prefix))
+      block.forward.push_back(std::move(k));
+    // The norms' inputs, eh_proj's input as its GEMM reads it, and the head's as the main one's.
+    block.activation_bytes += 2 * tok * h * act / sp +
+                              2 * tok * h * gemm_input_element_bytes(dtype) + tok * h * act / sp +
+                              tok * h * act + logits * 4;
+    // eh_proj's input all-gathered under sequence parallelism, its output gathered from the
+    // tensor-parallel region, and the head's input as the main head's.
+    block.tp_collective_bytes += p.tp > 1 ? (p.sequence_parallel ? 4 : 2) * tok * h * e : 0;
+  }
   add_backward(block.forward, block);
   for (Kernel& k : block.backward_input) {
-    if (k.name == "cross_entropy_backward")
+    if (k.name.ends_with("cross_entropy_backward"))
       k.bytes = logits * cross_entropy_backward_bytes(loss, e);
   }
-  block.tp_collective_bytes = p.tp > 1 ? tok * h * e : 0;
+  for (Kernel& k : lookups) {
+    block.backward_weight.push_back(memory_kernel(k.name.substr(0, k.name.size() - 6) + "grad",
+                                                  KernelKind::embedding, other, k.bytes));
+    block.forward.push_back(std::move(k));
+  }
   block.input_bytes = tok * h * act / sp;
-  block.activation_bytes = tok * h * act / sp + tok * h * act + tok * d(vocab_local) * 4;
   return block;
 }
 
@@ -713,8 +755,9 @@ double training_flops_per_token(const TransformerConfig& model, AttentionFlops c
     }
     return sum;
   };
-  const std::int64_t moe_layers = m.moe_layers_in(0, m.layers);
-  double per_step = d(m.layers - moe_layers) * (flops(layer.attention) + flops(layer.mlp));
+  const std::int64_t layers = m.layers + m.mtp_layers;
+  const std::int64_t moe_layers = m.moe_layers_in(0, layers);
+  double per_step = d(layers - moe_layers) * (flops(layer.attention) + flops(layer.mlp));
   if (moe_layers > 0) {
     const MoeWork moe = moe_mlp(m, sequences, whole, Dtype::bf16);
     per_step += d(moe_layers) * (flops(layer.attention) + flops(moe.router) + flops(moe.experts) +

@@ -79,6 +79,13 @@ struct TransformerConfig {
   bool causal = true;  // decoder masking; fused kernels skip the masked half of the scores
   MoeConfig moe;
   LatentAttentionConfig mla;
+  // Multi-token prediction (DeepSeek-V3, arXiv:2412.19437, section 2.2; Megatron-Core's
+  // --mtp-num-layers): modules after the last layer, each predicting one token further. A module
+  // normalises the previous depth's hidden state and the embedding of the shifted tokens, projects
+  // their concatenation from 2·hidden to hidden (eh_proj), runs one more transformer layer (an MoE
+  // one in an MoE model) and a final norm, and shares the output head and its loss. Megatron-Core
+  // places them on the last pipeline stage, which then also keeps a copy of the word embedding.
+  std::int64_t mtp_layers = 0;
 
   std::int64_t head_dim() const { return hidden / heads; }
   std::int64_t kv_dim() const { return kv_heads * head_dim(); }
@@ -89,7 +96,12 @@ struct TransformerConfig {
   }
   std::int64_t v_head_dim() const { return latent_attention() ? mla.v_head_dim : head_dim(); }
   bool is_moe() const { return moe.experts > 0; }
+  // Layers from `layers` on are the multi-token prediction modules' (MoE ones in an MoE model).
   bool is_moe_layer(std::int64_t layer) const { return is_moe() && layer >= moe.dense_layers; }
+  // The last pipeline stage keeps a copy of the word embedding, kept in step with the first
+  // stage's by a gradient all-reduce: for a tied output head, and for the prediction modules'
+  // embedding lookup.
+  bool embedding_on_last_stage() const { return tied_embeddings || mtp_layers > 0; }
   // Layers among [first, first + count) with an MoE MLP.
   std::int64_t moe_layers_in(std::int64_t first, std::int64_t count) const;
 };
@@ -110,6 +122,10 @@ struct ParameterSplit {
 double layer_parameters(const TransformerConfig& model, std::int64_t layer);
 double embedding_parameters(const TransformerConfig& model);  // word, position, untied output
 double total_parameters(const TransformerConfig& model);
+// What each multi-token prediction module adds besides its transformer layer, on one of `tp`
+// tensor-parallel ranks: eh_proj (2·hidden x hidden, no bias, column-parallel) and its three
+// norms (the embedding's, the hidden state's and its final one).
+double mtp_extra_parameters_per_rank(const TransformerConfig& model, int tp);
 // The weights one token's computation uses: every parameter but the routed experts the router
 // did not pick (top_k of them per MoE layer are used). Counts the input embedding, as Mistral's
 // 12.9B for Mixtral 8x7B does (DeepSeek's 37B, 36.6B without it, does not).
@@ -367,7 +383,9 @@ inline std::string_view to_string(CrossEntropyFusion fusion) {
 // passes reduce_loss False).
 double cross_entropy_forward_bytes(CrossEntropyFusion fusion, double logit_bytes);
 double cross_entropy_backward_bytes(CrossEntropyFusion fusion, double logit_bytes);
-// Final norm, output projection and cross-entropy loss of the last pipeline stage.
+// Final norm, output projection and cross-entropy loss of the last pipeline stage, and with
+// multi-token prediction each module's embedding lookup, norms, eh_proj and its own pass through
+// the shared head and loss (its transformer layer is a layer of its own).
 Block output_block(const TransformerConfig& model, std::int64_t micro_batch,
                    const LayerPartition& partition, Dtype dtype,
                    CrossEntropyFusion loss = CrossEntropyFusion::none);

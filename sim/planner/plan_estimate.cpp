@@ -201,11 +201,14 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
   const std::vector<std::int64_t> layers_of_chunk = chunk_layers(m.layers, p.pp * chunks);
   for (std::size_t k = 0; k < layers_of_chunk.size(); ++k) {
     Stage& stage = stages[k % stages.size()];
-    const std::int64_t moe_layers = m.moe_layers_in(first, layers_of_chunk[k]);
-    const std::int64_t dense_layers = layers_of_chunk[k] - moe_layers;
+    // The multi-token prediction layers run with the last chunk.
+    const std::int64_t count =
+        layers_of_chunk[k] + (k + 1 == layers_of_chunk.size() ? m.mtp_layers : 0);
+    const std::int64_t moe_layers = m.moe_layers_in(first, count);
+    const std::int64_t dense_layers = count - moe_layers;
     stage.moe_layers += moe_layers;
     stage.dense_layers += dense_layers;
-    first += layers_of_chunk[k];
+    first += count;
     double stored = static_cast<double>(dense_layers) * dense.stored_bytes +
                     static_cast<double>(moe_layers) * moe.stored_bytes;
     if (k + 1 == layers_of_chunk.size())
@@ -371,11 +374,8 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
       }
     }
   };
-  if (last_stage) {
-    const double output = static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
-                          (m.tied_embeddings && p.pp == 1 ? 0.0 : vocab_shard);
-    add(-pass_s, {output, 0});
-  }
+  if (last_stage)
+    add(-pass_s, {output_parameters_per_rank(m, p), 0});
   // The layers per chunk, in the order of the last backward: the last chunk first, each from its
   // last layer down.
   const double layers = static_cast<double>(stage.dense_layers + stage.moe_layers);
@@ -427,13 +427,12 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
             : 0.0;
     end_s += earlier * std::max(0.0, micro_batch_reductions_s - hidden_s);
   }
-  if (p.pp > 1 && m.tied_embeddings && (s == 0 || last_stage))
-    end_s += prices.embedding_all_reduce_s(p, vocab_shard * grad_bytes);
   return end_s;
 }
 
-// After its last backward each stage finishes its gradient reductions (and the tied embedding's),
-// steps its optimizer, and under ZeRO 1 and 2 all-gathers the updated weights.
+// After its last backward each stage finishes its gradient reductions (the first and last stages
+// also the shared embedding's, together: the earlier of the two waits for the other), steps its
+// optimizer, and under ZeRO 1 and 2 all-gathers the updated weights.
 void PlanEstimator::Impl::finish_stages(const TrainingJob& job, std::vector<Stage>& stages) {
   const ParallelismSpec& p = job.parallelism;
   const ReplicaCounts replicas = replica_counts(p);
@@ -445,9 +444,26 @@ void PlanEstimator::Impl::finish_stages(const TrainingJob& job, std::vector<Stag
       return 0.0;
     return prices.collective_s(group, CollectiveKind::all_gather, bytes, p, Concurrency::stage);
   };
+  std::vector<double> reductions_end_s(stages.size());
+  for (std::size_t s = 0; s < stages.size(); ++s) {
+    reductions_end_s[s] =
+        stages[s].backward_end_s + reduction_end_s(job, static_cast<int>(s), stages[s]);
+  }
+  const bool shared_embedding = p.pp > 1 && job.model.embedding_on_last_stage();
+  const double embedding_s =
+      shared_embedding ? prices.embedding_all_reduce_s(
+                             p, static_cast<double>(job.model.vocab / p.tp * job.model.hidden) *
+                                    gradient_reduction_bytes(job))
+                       : 0.0;
+  // It starts when both stages have run their last backward, beside their other reductions.
+  const double embedding_end_s =
+      std::max(stages.front().backward_end_s, stages.back().backward_end_s) + embedding_s;
   for (std::size_t s = 0; s < stages.size(); ++s) {
     Stage& stage = stages[s];
-    const double reductions_s = reduction_end_s(job, static_cast<int>(s), stage);
+    const bool pair = shared_embedding && (s == 0 || s + 1 == stages.size());
+    const double reduced_s =
+        pair ? std::max(reductions_end_s[s], embedding_end_s) : reductions_end_s[s];
+    const double reductions_s = reduced_s - stage.backward_end_s;
     stage.optimizer_s = compute.kernel_time_s(optimizer_step_kernel(job, stage.params));
     double gathers_s = 0;
     // Overlapped with the next step's forward, the gathers are taken as hidden.
@@ -460,7 +476,7 @@ void PlanEstimator::Impl::finish_stages(const TrainingJob& job, std::vector<Stag
         gathers_s += gather_s(GroupKind::edp, stage.params.expert * weight_bytes);
     }
     stage.tail_comm_s = reductions_s + gathers_s;
-    stage.finish_s = stage.backward_end_s + reductions_s + stage.optimizer_s + gathers_s;
+    stage.finish_s = reduced_s + stage.optimizer_s + gathers_s;
   }
 }
 
@@ -494,7 +510,7 @@ MemoryEstimate PlanEstimator::Impl::memory_of(const TrainingJob& job, int s, con
   memory.communication_buffer_bytes = fixed.communication_buffer_bytes;
   memory.activations_bytes = activations;
   if (cluster.device.kind == DeviceKind::gpu) {
-    const bool tied_pair = p.pp > 1 && m.tied_embeddings && (s == 0 || s == p.pp - 1);
+    const bool tied_pair = p.pp > 1 && m.embedding_on_last_stage() && (s == 0 || s == p.pp - 1);
     const int communicators = (p.tp > 1) + (replicas.dense > 1) + (p.cp > 1) + (p.ep > 1) +
                               (m.is_moe() && replicas.expert > 1) + tied_pair;
     const bool from_previous = p.pp > 1 && (s > 0 || chunks > 1);

@@ -52,6 +52,17 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
         gspmd ? "GSPMD pads an uneven shard to a multiple of the shard count"
               : "Megatron-LM's make_vocab_size_divisible_by 128 times tp"));
   }
+  if (job.model.mtp_layers > 0) {
+    notes.push_back(fmt::format(
+        "multi-token prediction: {} module{} after the last layer, on the last pipeline stage, "
+        "each one more {} layer, eh_proj and a pass through the shared output head and loss{}; "
+        "counted in the model FLOPs",
+        job.model.mtp_layers, job.model.mtp_layers == 1 ? "" : "s",
+        job.model.is_moe() ? "MoE" : "transformer",
+        par.pp > 1 && !job.model.tied_embeddings
+            ? "; that stage keeps a copy of the word embedding for their lookup"
+            : ""));
+  }
   const bool mla_up_projection =
       par.recompute_modules.mla_up_projection && job.model.latent_attention();
   const bool dense_mlp =

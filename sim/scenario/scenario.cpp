@@ -175,7 +175,8 @@ void read_model_section(MapReader& m, TransformerConfig& model) {
   dimension("hidden", model.hidden, max_dimension, std::nullopt);
   dimension("heads", model.heads, max_dimension, std::nullopt);
   if (model.hidden <= 0 || model.heads <= 0) {
-    for (const char* key : {"ffn_hidden", "kv_heads", "vocab", "seq_len", "moe", "mla"})
+    for (const char* key :
+         {"ffn_hidden", "kv_heads", "vocab", "seq_len", "moe", "mla", "mtp_layers"})
       m.accept(key);
     m.finish();
     return;
@@ -196,6 +197,15 @@ void read_model_section(MapReader& m, TransformerConfig& model) {
   }
   read_moe(m, model);
   read_latent_attention(m, model);
+  // More prediction modules than layers is no model anyone trains (DeepSeek-V3 trained with 1).
+  if (auto v = integer_or(m, "mtp_layers", 0, model.layers > 0 ? model.layers : max_layers,
+                          model.mtp_layers))
+    model.mtp_layers = *v;
+  if (model.mtp_layers > 0 && !model.causal) {
+    m.error("mtp_layers",
+            "multi-token prediction predicts the next tokens of a causal decoder; "
+            "leave mtp_layers out or at 0, or set causal: true");
+  }
   m.finish();
 }
 

@@ -52,7 +52,10 @@ std::vector<double> layer_times_s(const TrainingJob& job, const ComputeModel& co
   const Block embedding = embedding_block(job.model, t.micro_batch, partition, t.dtype);
   const Block output = framework_output_block(job);
   times.front() += time_of(embedding.forward, compute) + time_of(embedding.backward(), compute);
-  times.back() += time_of(output.forward, compute) + time_of(output.backward(), compute);
+  // The multi-token prediction layers (MoE ones in an MoE model) ride with the output head.
+  const double mtp_layer = job.model.is_moe() ? times.back() : dense;
+  times.back() += static_cast<double>(job.model.mtp_layers) * mtp_layer +
+                  time_of(output.forward, compute) + time_of(output.backward(), compute);
   return times;
 }
 

@@ -31,8 +31,8 @@ std::shared_ptr<const LayerGraph> graph_of(const TrainingJob& job) {
 }
 
 // The graph layers of each model chunk. A partitioned graph's chunks are counted in transformer
-// layers (layers_of_chunks), the token embedding riding with the first chunk and the output head
-// with the last; any other graph's in its layers.
+// layers (layers_of_chunks), the token embedding riding with the first chunk and the multi-token
+// prediction layers and the output head with the last; any other graph's in its layers.
 void place_chunks(const TrainingJob& job, PlanParts& parts) {
   const std::vector<std::int64_t> counted = layers_of_chunks(job);
   const bool riders = parts.blocks.has_value();
@@ -40,8 +40,8 @@ void place_chunks(const TrainingJob& job, PlanParts& parts) {
   for (std::size_t c = 0; c < counted.size(); ++c) {
     const bool first_chunk = c == 0;
     const bool last_chunk = c + 1 == counted.size();
-    const std::int64_t count =
-        counted[c] + (riders && first_chunk ? 1 : 0) + (riders && last_chunk ? 1 : 0);
+    const std::int64_t count = counted[c] + (riders && first_chunk ? 1 : 0) +
+                               (riders && last_chunk ? 1 + job.model.mtp_layers : 0);
     parts.first_layer_of_chunk.push_back(first);
     parts.layers_of_chunk.push_back(count);
     first += count;
@@ -65,11 +65,7 @@ void place_parameters(const TrainingJob& job, PlanParts& parts) {
                (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0),
            0});
     } else if (layers[i].kind == LayerKind::output) {
-      parts.layer_params.push_back(
-          {static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
-               (m.tied_embeddings && p.pp == 1 ? 0.0
-                                               : static_cast<double>(m.vocab / p.tp * m.hidden)),
-           0});
+      parts.layer_params.push_back({output_parameters_per_rank(m, p), 0});
     } else {
       parts.layer_params.push_back(layer_parameters_per_rank(m, transformers, p.tp, p.ep));
     }
@@ -526,14 +522,20 @@ void StageBuilder::whole_backward(const StepPlace& at, std::int64_t i) {
   gradients_ready(parts_.layer_params[index], op, name, mb, at.last_microbatch);
 }
 
-// The tied embedding's gradient all-reduce between the first and last stages, the optimizer
+std::string StageBuilder::layer_label(std::int64_t layer, const std::string& what) const {
+  const std::int64_t decoder_layers = job_.model.layers;
+  return layer < decoder_layers ? "L" + std::to_string(layer) + " " + what
+                                : "MTP" + std::to_string(layer - decoder_layers + 1) + " " + what;
+}
+
+// The shared embedding's gradient all-reduce between the first and last stages, the optimizer
 // step after every gradient reduction, and with a sharded optimizer the weights' all-gather.
 void StageBuilder::optimizer_step(const StageShape& k) {
   const auto& p = job_.parallelism;
   const auto& m = job_.model;
   const int s = k.stage;
   std::vector<std::uint32_t> before_step = grad_reductions_;
-  if (p.pp > 1 && m.tied_embeddings && (s == 0 || s == p.pp - 1)) {
+  if (p.pp > 1 && m.embedding_on_last_stage() && (s == 0 || s == p.pp - 1)) {
     // BF16_Optimizer all-reduces the fp32 gradient (weight._hp_grad).
     const double bytes = static_cast<double>(m.vocab / p.tp * m.hidden) *
                          (bf16_optimizer_on(job_) ? bytes_per_element(Dtype::fp32) : grad_bytes_);

@@ -88,10 +88,6 @@ struct Blocks {
 Blocks make_blocks(Plan& plan, const TrainingJob& job);
 MoeBlocks make_moe_blocks(Plan& plan, const TrainingJob& job, const LayerPartition& partition);
 
-inline std::string layer_label(std::int64_t layer, const std::string& what) {
-  return "L" + std::to_string(layer) + " " + what;
-}
-
 // Appends ops to one rank's program. Compute and tensor-parallel communication form one chain,
 // as they do on a GPU where the TP collective sits on the critical path.
 class RankBuilder {
@@ -173,6 +169,8 @@ class StageBuilder {
   void build();
 
  private:
+  // "L3 mlp forward"; the multi-token prediction modules' layers are "MTP1", "MTP2", ...
+  std::string layer_label(std::int64_t layer, const std::string& what) const;
   // What every step of this rank's stage uses, worked out once.
   struct StageShape {
     int stage = 0;

@@ -196,7 +196,7 @@ std::vector<GroupsOfRank> make_groups(Plan& plan, const TrainingJob& job) {
       plan.groups[add(GroupKind::ep, r, "ep", &GroupsOfRank::ep)].expert_dispatch = dispatch;
     if (m.is_moe() && c.dp < p.ep && c.cp == 0 && replicas.expert > 1)
       add(GroupKind::edp, r, "edp", &GroupsOfRank::edp);
-    if (c.pp == 0 && p.pp > 1 && m.tied_embeddings && is_listed) {
+    if (c.pp == 0 && p.pp > 1 && m.embedding_on_last_stage() && is_listed) {
       const int last = rank_of({c.tp, c.cp, c.dp, p.pp - 1}, p);
       const auto id = plan.add_group({"embedding", {r, last}, {}});
       groups[r].embedding = groups[last].embedding = id;

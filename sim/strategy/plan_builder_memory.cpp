@@ -40,12 +40,27 @@ ParameterSplit stage_parameters(const TrainingJob& job, int stage) {
       params.dense += static_cast<double>(m.seq_len * m.hidden);
   }
   if (stage == p.pp - 1) {
-    params.dense += static_cast<double>(m.norm_parameters_per_hidden * m.hidden);
-    // The output projection: its own matrix, or (tied) a copy of the embedding that the last
-    // stage keeps in step with the first through a gradient all-reduce.
-    if (!m.tied_embeddings || p.pp > 1)
-      params.dense += vocab_shard;
+    for (std::int64_t k = 0; k < m.mtp_layers; ++k) {
+      const ParameterSplit layer = layer_parameters_per_rank(m, m.layers + k, p.tp, p.ep);
+      params.dense += layer.dense;
+      params.expert += layer.expert;
+    }
+    params.dense += output_parameters_per_rank(m, p);
   }
+  return params;
+}
+
+double output_parameters_per_rank(const TransformerConfig& m, const ParallelismSpec& p) {
+  const double vocab_shard = static_cast<double>(m.vocab) / p.tp * static_cast<double>(m.hidden);
+  double params = static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +
+                  static_cast<double>(m.mtp_layers) * mtp_extra_parameters_per_rank(m, p.tp);
+  // The output projection: its own matrix, or (tied) a copy of the embedding that the last stage
+  // keeps in step with the first through a gradient all-reduce.
+  if (!m.tied_embeddings || p.pp > 1)
+    params += vocab_shard;
+  // The prediction modules' embedding lookup keeps such a copy beside an untied projection.
+  if (!m.tied_embeddings && p.pp > 1 && m.mtp_layers > 0)
+    params += vocab_shard;
   return params;
 }
 

@@ -29,6 +29,10 @@ BytesPerParameter bytes_per_parameter(Dtype dtype);
 // Parameters a rank of the stage holds, over all its model chunks. O(layers). For a layer graph,
 // the dense (data-parallel) ones; the embedding tables' shards are in static_memory_of_stage.
 ParameterSplit stage_parameters(const TrainingJob& job, int stage);
+// The output layer's parameters on a rank of the last stage: final norm, output projection (or
+// the tied embedding's copy), and the multi-token prediction modules' eh_proj, norms and
+// embedding copy (their transformer layers are layers of their own).
+double output_parameters_per_rank(const TransformerConfig& model, const ParallelismSpec& p);
 double graph_stage_dense_parameters(const TrainingJob& job, int stage);
 
 // Ranks that hold the same weights, over which gradients are reduced and ZeRO shards: data and

@@ -133,5 +133,25 @@ TEST(LayerGraph, PresetsAndNames) {
   EXPECT_THROW(resnet_graph(51), std::invalid_argument);
 }
 
+TEST(LayerGraph, DecoderGraphPutsThePredictionModulesLayersBeforeTheOutputAndReadsThemBack) {
+  TransformerConfig m = *transformer_preset("deepseek-v3");
+  m.mtp_layers = 2;
+  const LayerGraph g = decoder_graph(m);
+  ASSERT_EQ(g.layers.size(), 1u + 61 + 2 + 1);
+  EXPECT_EQ(g.layers[62].name, "mtp.0");
+  EXPECT_EQ(g.layers[63].name, "mtp.1");
+  EXPECT_TRUE(g.layers[63].encoder->is_moe());
+  EXPECT_EQ(g.layers.back().encoder->mtp_layers, 2);
+  const DecoderReading back = decoder_config(g);
+  ASSERT_TRUE(back.config) << back.problem;
+  EXPECT_EQ(back.config->layers, 61);
+  EXPECT_EQ(back.config->mtp_layers, 2);
+  EXPECT_EQ(back.config->moe.dense_layers, 3);
+  // Prediction modules that would leave the decoder no layer are refused.
+  LayerGraph bad = g;
+  bad.layers.back().encoder->mtp_layers = 63;
+  EXPECT_FALSE(decoder_config(bad).config);
+}
+
 }  // namespace
 }  // namespace scaleplan

@@ -530,6 +530,53 @@ TEST(Transformer, DeepSeekV3ParameterCountsMatchPublished) {
                    3 * layer_parameters(m, 2) + 58 * layer_parameters(m, 3) + 2 * embedding + 7168);
 }
 
+TEST(Transformer, MultiTokenPredictionAddsAnMoeLayerEhProjAndThreeNormsPerModule) {
+  // DeepSeek-V3 with its one MTP module (arXiv:2412.19437, section 2.2): one more MoE layer,
+  // eh_proj (2 x 7168 -> 7168, no bias) and the embedding's, hidden state's and final RMSNorms;
+  // embedding and output head shared with the main model.
+  const auto main_model = *transformer_preset("deepseek-v3");
+  auto m = main_model;
+  m.mtp_layers = 1;
+  EXPECT_TRUE(m.is_moe_layer(61));
+  EXPECT_DOUBLE_EQ(mtp_extra_parameters_per_rank(m, 1), 2 * 7168.0 * 7168 + 3 * 7168.0);
+  EXPECT_DOUBLE_EQ(total_parameters(m) - total_parameters(main_model),
+                   layer_parameters(m, 3) + 2 * 7168.0 * 7168 + 3 * 7168.0);
+  // The released checkpoint's 685B counts the module's own copies of the embedding and head
+  // (its "14B of the Multi-Token Prediction Module weights").
+  const double embedding = 129280.0 * 7168;
+  EXPECT_NEAR((total_parameters(m) + 2 * embedding) / 685e9, 1.0, 0.005);
+  // A token's training FLOPs: one more MoE layer (as a 62-layer model's), eh_proj's
+  // 2 x (2h x h) forward and twice that backward, and the head's 2 x h x vocab likewise.
+  auto deeper = main_model;
+  deeper.layers = 62;
+  EXPECT_NEAR(training_flops_per_token(m) - training_flops_per_token(deeper),
+              6 * (2 * 7168.0 * 7168) + 6 * 7168.0 * 129280, 1e-6 * training_flops_per_token(m));
+}
+
+TEST(Transformer, MultiTokenPredictionRunsEhProjAndTheSharedHeadAgainInTheOutputBlock) {
+  auto m = *transformer_preset("deepseek-v3");
+  m.mtp_layers = 1;
+  const LayerPartition p{2, 1, true, 64};
+  const Block out = output_block(m, 1, p, Dtype::fp8);
+  const Block main_head = output_block(*transformer_preset("deepseek-v3"), 1, p, Dtype::fp8);
+  const double tok = 4096, h = 7168;
+  // eh_proj: every token's 2h-wide concatenation into the rank's h / tp columns, in fp8 as the
+  // layers' linear layers run.
+  const Kernel& eh = named(out.forward, "mtp1_eh_proj");
+  EXPECT_EQ(eh.dtype, Dtype::fp8);
+  EXPECT_DOUBLE_EQ(eh.flops, 2 * tok * (2 * h) * (h / 2));
+  // The module's own pass through the head and loss: the same kernels as the main one's.
+  EXPECT_DOUBLE_EQ(named(out.forward, "mtp1_lm_head").flops,
+                   named(main_head.forward, "lm_head").flops);
+  EXPECT_DOUBLE_EQ(named(out.backward_input, "mtp1_cross_entropy_backward").bytes,
+                   named(main_head.backward_input, "cross_entropy_backward").bytes);
+  EXPECT_DOUBLE_EQ(named(out.backward_weight, "mtp1_embedding_grad").bytes, 2 * tok * h * 2);
+  // Tensor-parallel traffic under sequence parallelism: eh_proj's 2h-wide input all-gathered,
+  // its output gathered, and the module's head input, beside the main head's.
+  EXPECT_DOUBLE_EQ(out.tp_collective_bytes, main_head.tp_collective_bytes + 4 * tok * h * 2);
+  EXPECT_GT(out.activation_bytes, 2 * main_head.activation_bytes);
+}
+
 TEST(Transformer, ParametersPerRankSplitExpertsOverExpertParallelRanks) {
   const auto m = *transformer_preset("mixtral-8x7b");
   const ParameterSplit whole = layer_parameters_per_rank(m, 5, 1, 1);

@@ -12,7 +12,9 @@
 #include "sim/simulate/compute_model.hpp"
 #include "sim/simulate/simulator.hpp"
 #include "sim/strategy/plan_builder.hpp"
+#include "sim/strategy/plan_quantities.hpp"
 #include "tests/support/plans.hpp"
+#include "tests/support/prediction_values.hpp"
 
 namespace scaleplan {
 namespace {
@@ -292,6 +294,52 @@ double compute_flops(const Plan& plan, const RankProgram& rank) {
       flops += k.flops;
   }
   return flops;
+}
+
+TEST(MoePlan, MultiTokenPredictionRunsAnMoeLayerAndTheHeadAgainOnTheLastStage) {
+  // pp 2 (one layer a stage), dp 2 = ep 2, two micro-batches, one prediction module.
+  TrainingJob plain = moe_job(1, 2, 2, 2);
+  plain.parallelism.pp = 2;
+  TrainingJob job = plain;
+  job.model.mtp_layers = 1;
+  const Plan plan = test::unshared(build_plan(job));
+  validate_plan(plan);
+  const int last = 2;  // rank of stage 1, dp 0
+  auto count = [&](int rank, const std::string& label) {
+    return std::count_if(plan.ranks[rank].ops.begin(), plan.ranks[rank].ops.end(),
+                         [&](const Op& op) { return plan.labels[op.label] == label; });
+  };
+  // The module's layer, an MoE layer with its all-to-alls, runs once a micro-batch on the last
+  // stage and nowhere else.
+  EXPECT_EQ(count(last, "MTP1 attention forward"), 2);
+  EXPECT_EQ(count(0, "MTP1 attention forward"), 0);
+  EXPECT_EQ(collectives(plan, last, "ep", CollectiveKind::all_to_all).count,
+            2 * collectives(plan, 0, "ep", CollectiveKind::all_to_all).count);
+  // Its embedding lookup keeps a copy of the (untied) word embedding on the last stage, kept in
+  // step with the first stage's by an all-reduce of its gradient, which the plain model has none
+  // of.
+  EXPECT_EQ(
+      collectives(test::unshared(build_plan(plain)), 0, "embedding", CollectiveKind::all_reduce)
+          .count,
+      0u);
+  const Collectives shared = collectives(plan, 0, "embedding", CollectiveKind::all_reduce);
+  EXPECT_EQ(shared.count, 1u);
+  EXPECT_DOUBLE_EQ(shared.bytes, 1000.0 * 512 * gradient_reduction_bytes(job));
+  EXPECT_EQ(collectives(plan, last, "embedding", CollectiveKind::all_reduce).count, 1u);
+  // The last stage holds the module: an MoE layer (two of the four experts), eh_proj 2·512·512,
+  // three norms of 512 and the embedding copy 1000·512.
+  const ParameterSplit added = {
+      stage_parameters(job, 1).dense - stage_parameters(plain, 1).dense,
+      stage_parameters(job, 1).expert - stage_parameters(plain, 1).expert};
+  EXPECT_DOUBLE_EQ(added.dense, dense_per_layer + 2 * 512.0 * 512 + 3 * 512 + 1000.0 * 512);
+  EXPECT_DOUBLE_EQ(added.expert, 2 * expert_weights);
+  EXPECT_DOUBLE_EQ(stage_parameters(job, 0).total(), stage_parameters(plain, 0).total());
+  // The step grows by what the last stage adds.
+  const ClusterSpec cluster = test::a100_cluster(1);
+  const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
+  const auto compute = make_compute_model(cluster.device);
+  EXPECT_GT(predict({cluster, job, *compute, network}).step_time_s,
+            predict({cluster, plain, *compute, network}).step_time_s);
 }
 
 TEST(MoePlan, ZeroBubbleRunsTheExpertsWeightGradientsInTheWeightGradientPass) {

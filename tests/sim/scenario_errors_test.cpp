@@ -147,6 +147,20 @@ TEST(ScenarioErrors, RecomputeModules) {
                         "parallelism.recompute_modules: expected a list");
 }
 
+TEST(ScenarioErrors, MultiTokenPredictionLayers) {
+  const auto with = [](const std::string& line) {
+    return test::replace(good, "  seq_len: 2048\n", "  seq_len: 2048\n" + line);
+  };
+  EXPECT_EQ(test::scenario_errors_of(with("  mtp_layers: 1\n")), "");
+  EXPECT_SCENARIO_ERROR(with("  mtp_layers: 9\n"),
+                        "s.yaml:15:15: model.mtp_layers: 9 is out of range; use a value from 0 "
+                        "to 8");
+  EXPECT_SCENARIO_ERROR(with("  mtp_layers: -1\n"), "model.mtp_layers:");
+  EXPECT_SCENARIO_ERROR(with("  mtp_layers: 1\n  causal: false\n"),
+                        "model.mtp_layers: multi-token prediction predicts the next tokens of a "
+                        "causal decoder; leave mtp_layers out or at 0, or set causal: true");
+}
+
 // Mixtral 8x7B's layers on 16 devices: 2 pipeline stages, dp 8, the 8 experts over 8 ranks.
 const std::string moe = R"(name: t
 cluster:
