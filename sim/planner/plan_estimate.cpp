@@ -193,12 +193,11 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
   const TransformerConfig& m = job.model;
   const auto r = static_cast<std::size_t>(p.recompute);
   const bool split = p.schedule == PipelineSchedule::zero_bubble_h1;
-  const int chunks = p.schedule == PipelineSchedule::interleaved_1f1b ? p.virtual_stages : 1;
   std::vector<Stage> stages(static_cast<std::size_t>(p.pp));
   const LayerCost& dense = c.dense[r];
   const LayerCost& moe = c.moe[r];
   std::int64_t first = 0;
-  const std::vector<std::int64_t> layers_of_chunk = chunk_layers(m.layers, p.pp * chunks);
+  const std::vector<std::int64_t> layers_of_chunk = layers_of_chunks(job);
   for (std::size_t k = 0; k < layers_of_chunk.size(); ++k) {
     Stage& stage = stages[k % stages.size()];
     // The multi-token prediction layers run with the last chunk.

@@ -40,7 +40,9 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
     for (std::int64_t n : par.stage_layers)
       split += (split.empty() ? "" : ", ") + std::to_string(n);
     notes.push_back(std::string(par.balance_by_time ? "layers per stage balanced by time: "
-                                                    : "layers per stage: ") +
+                                : par.schedule == PipelineSchedule::interleaved_1f1b
+                                    ? "layers per model chunk (chunk c on stage c mod pp): "
+                                    : "layers per stage: ") +
                     split);
   }
   if (job.unpadded_vocab) {
@@ -54,11 +56,11 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
   }
   if (job.model.mtp_layers > 0) {
     notes.push_back(fmt::format(
-        "multi-token prediction: {} module{} after the last layer, on the last pipeline stage, "
-        "each one more {} layer, eh_proj and a pass through the shared output head and loss{}; "
+        "multi-token prediction: {} module{} after the last layer, on the last pipeline stage: "
+        "{}one more {} layer, eh_proj and a pass through the shared output head and loss{}; "
         "counted in the model FLOPs",
         job.model.mtp_layers, job.model.mtp_layers == 1 ? "" : "s",
-        job.model.is_moe() ? "MoE" : "transformer",
+        job.model.mtp_layers == 1 ? "" : "each ", job.model.is_moe() ? "MoE" : "transformer",
         par.pp > 1 && !job.model.tied_embeddings
             ? "; that stage keeps a copy of the word embedding for their lookup"
             : ""));

@@ -497,7 +497,7 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
   // From a kilobyte (1e-300 made every gradient its own bucket) to a terabyte.
   if (auto v = p.number("grad_bucket_mb", NumberRange::closed(1e-3, 1e6)))
     par.grad_bucket_bytes = *v * 1e6;
-  if (auto v = p.integers("stage_layers", 1, max_layers, 1, max_devices))
+  if (auto v = p.integers("stage_layers", 0, max_layers, 1, max_devices))
     par.stage_layers = *v;
   if (auto balance = p.choice("balance", {"layers", "time"})) {
     par.balance_by_time = *balance == "time";

@@ -72,33 +72,42 @@ void must_divide(Problems& problems, std::string_view key, std::int64_t degree, 
                    divisor_hint(value, 4096), advice.empty() ? "" : ", or ", advice)});
 }
 
-// parallelism.stage_layers: one positive count per stage, adding up to the model's layers.
+// parallelism.stage_layers: one count per model chunk (per stage without interleaving), adding
+// up to the model's layers; a transformer's first and last chunks may hold none (the embedding,
+// the output head alone), as Megatron-Core's pipeline layouts allow.
 void check_stage_layers(const TrainingJob& job, Problems& problems) {
   const auto& p = job.parallelism;
   if (p.stage_layers.empty())
     return;
   const std::int64_t layers = job.model.layers;
-  if (p.schedule == PipelineSchedule::interleaved_1f1b) {
-    problems.push_back({"parallelism.stage_layers",
-                        {},
-                        "stage_layers splits the layers over pipeline stages without virtual "
-                        "stages; use another schedule or leave stage_layers out"});
+  const bool interleaved = p.schedule == PipelineSchedule::interleaved_1f1b;
+  const std::int64_t chunks =
+      static_cast<std::int64_t>(p.pp) * (interleaved ? p.virtual_stages : 1);
+  if (static_cast<std::int64_t>(p.stage_layers.size()) != chunks) {
+    problems.push_back(
+        {"parallelism.stage_layers",
+         {},
+         interleaved
+             ? fmt::format("{} counts for {} model chunks; give one count per chunk in model order "
+                           "(pp·virtual_stages: {}; chunk c runs on stage c mod pp)",
+                           p.stage_layers.size(), chunks, chunks)
+             : fmt::format("{} counts for {} pipeline stages; give one count per stage (pp: {})",
+                           p.stage_layers.size(), p.pp, p.pp)});
     return;
   }
-  if (static_cast<std::int64_t>(p.stage_layers.size()) != p.pp) {
-    problems.push_back({"parallelism.stage_layers",
-                        {},
-                        fmt::format("{} counts for {} pipeline stages; give one count per stage "
-                                    "(pp: {})",
-                                    p.stage_layers.size(), p.pp, p.pp)});
-    return;
-  }
+  const bool riders = runs_partitioned(job);
   std::int64_t sum = 0;
-  for (std::int64_t n : p.stage_layers) {
-    if (n < 1) {
-      problems.push_back({"parallelism.stage_layers",
-                          {},
-                          fmt::format("{} layers on a stage; every stage needs at least one", n)});
+  for (std::size_t c = 0; c < p.stage_layers.size(); ++c) {
+    const std::int64_t n = p.stage_layers[c];
+    const bool end = c == 0 || c + 1 == p.stage_layers.size();
+    if (n < (riders && end ? 0 : 1)) {
+      problems.push_back(
+          {"parallelism.stage_layers",
+           {},
+           fmt::format("{} layers on {} {}; {}", n, interleaved ? "chunk" : "stage", c,
+                       riders ? "every one but the first and last (which may hold the embedding "
+                                "and the output head alone) needs at least one"
+                              : "every one needs at least one")});
       return;
     }
     sum += n;

@@ -1,9 +1,12 @@
 // Layer-graph jobs end to end: the scenario forms and their errors, the plans they build (the
 // tables' all-to-all, the data-parallel gradient buckets, pipeline splits) and predictions.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "sim/report/prediction.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/strategy/plan_builder.hpp"
 #include "sim/strategy/strategy_check.hpp"
 #include "tests/support/scenario_text.hpp"
 
@@ -175,6 +178,52 @@ parallelism:
             static_memory_of_stage(even.job, 0).weights_bytes);
   EXPECT_GT(static_memory_of_stage(split.job, 1).weights_bytes,
             static_memory_of_stage(even.job, 1).weights_bytes);
+}
+
+TEST(GraphPlan, InterleavedStageLayersGiveEachModelChunkItsCount) {
+  // GPT-3 1.3B's 24 layers in pp 2 x 2 virtual stages as Megatron-Core's layout
+  // "E|t*12|t*12|L" would place them: the first chunk holds the embedding alone, the last the
+  // output head alone, stage 0 runs chunks 0 and 2 (layers 12-23), stage 1 chunks 1 and 3.
+  const std::string gpt = R"(name: g
+cluster:
+  device: A100-SXM4-80GB
+  nodes: 1
+  devices_per_node: 8
+model:
+  preset: gpt3-1.3b
+training:
+  global_batch: 64
+parallelism:
+  pp: 2
+  dp: 4
+  schedule: interleaved-1f1b
+  virtual_stages: 2
+)";
+  const Scenario split =
+      parse_scenario(gpt + "  stage_layers: [0, 12, 12, 0]\n", "s.yaml", Catalog::builtin());
+  const Plan plan = build_plan(split.job);
+  const auto runs = [&](int rank, const std::string& label) {
+    const auto& ops = plan.ranks[static_cast<std::size_t>(rank)].ops;
+    return std::any_of(ops.begin(), ops.end(),
+                       [&](const Op& op) { return plan.labels[op.label] == label; });
+  };
+  const int stage1 = 4;  // tp 1, dp 4: ranks 4-7 are stage 1
+  EXPECT_TRUE(runs(0, "embedding forward"));
+  EXPECT_FALSE(runs(0, "L0 attention forward"));
+  EXPECT_TRUE(runs(0, "L12 attention forward"));
+  EXPECT_TRUE(runs(0, "L23 attention forward"));
+  EXPECT_TRUE(runs(stage1, "L0 attention forward"));
+  EXPECT_TRUE(runs(stage1, "output forward"));
+  EXPECT_FALSE(runs(stage1, "L12 attention forward"));
+  EXPECT_EQ(test::scenario_errors_of(gpt + "  stage_layers: [1, 11, 12, 0]\n"), "");
+  EXPECT_SCENARIO_ERROR(gpt + "  stage_layers: [12, 12]\n",
+                        "parallelism.stage_layers: 2 counts for 4 model chunks; give one count per "
+                        "chunk in model order (pp·virtual_stages: 4; chunk c runs on stage c mod "
+                        "pp)");
+  EXPECT_SCENARIO_ERROR(gpt + "  stage_layers: [12, 0, 12, 0]\n",
+                        "parallelism.stage_layers: 0 layers on chunk 1; every one but the first "
+                        "and last (which may hold the embedding and the output head alone) needs "
+                        "at least one");
 }
 
 TEST(Stragglers, ASlowDeviceSlowsTheDataParallelStepByItsOwnFactor) {
