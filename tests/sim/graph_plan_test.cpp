@@ -224,6 +224,9 @@ parallelism:
                         "parallelism.stage_layers: 0 layers on chunk 1; every one but the first "
                         "and last (which may hold the embedding and the output head alone) needs "
                         "at least one");
+  EXPECT_SCENARIO_ERROR(gpt + "  balance: time\n",
+                        "parallelism.balance: balance: time splits the layers over pipeline "
+                        "stages, not over the interleaved schedule's model chunks");
 }
 
 TEST(Stragglers, ASlowDeviceSlowsTheDataParallelStepByItsOwnFactor) {
