@@ -504,9 +504,10 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
     if (par.balance_by_time && p.has("stage_layers")) {
       p.error("balance", "stage_layers sets the split; leave out balance: time, or stage_layers");
     } else if (par.balance_by_time && par.schedule == PipelineSchedule::interleaved_1f1b) {
-      p.error("balance", "balance: time splits the layers over pipeline stages, not over the "
-                         "interleaved schedule's model chunks; give stage_layers, one count per "
-                         "chunk, or leave balance out");
+      p.error("balance",
+              "balance: time splits the layers over pipeline stages, not over the "
+              "interleaved schedule's model chunks; give stage_layers, one count per "
+              "chunk, or leave balance out");
     }
   }
   // balance: time splits the layers by their time on the cluster's devices (their catalog
