@@ -13,6 +13,7 @@
 #include "sim/scenario/scenario_search.hpp"
 #include "sim/scenario/scenario_sections.hpp"
 #include "sim/scenario/stage_balance.hpp"
+#include "sim/strategy/pipeline_layout.hpp"
 #include "sim/strategy/strategy_check.hpp"
 
 namespace scaleplan {
@@ -499,10 +500,26 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
     par.grad_bucket_bytes = *v * 1e6;
   if (auto v = p.integers("stage_layers", 0, max_layers, 1, max_devices))
     par.stage_layers = *v;
+  if (auto layout = p.string("pipeline_layout")) {
+    const std::int64_t chunks =
+        static_cast<std::int64_t>(par.pp) *
+        (par.schedule == PipelineSchedule::interleaved_1f1b ? par.virtual_stages : 1);
+    const PipelineLayout read =
+        parse_pipeline_layout(*layout, chunks, s.job.model.layers, s.job.model.mtp_layers);
+    if (p.has("stage_layers")) {
+      p.error("pipeline_layout", "stage_layers sets the split already; give one of the two");
+    } else if (!read.problem.empty()) {
+      p.error("pipeline_layout", read.problem);
+    } else {
+      par.stage_layers = read.layers_per_chunk;
+    }
+  }
   if (auto balance = p.choice("balance", {"layers", "time"})) {
     par.balance_by_time = *balance == "time";
-    if (par.balance_by_time && p.has("stage_layers")) {
-      p.error("balance", "stage_layers sets the split; leave out balance: time, or stage_layers");
+    if (par.balance_by_time && (p.has("stage_layers") || p.has("pipeline_layout"))) {
+      p.error("balance",
+              "stage_layers (or pipeline_layout) sets the split; leave out balance: "
+              "time, or the split");
     } else if (par.balance_by_time && par.schedule == PipelineSchedule::interleaved_1f1b) {
       p.error("balance",
               "balance: time splits the layers over pipeline stages, not over the "

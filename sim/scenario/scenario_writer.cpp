@@ -39,8 +39,10 @@ std::string scenario_with_plan(std::string_view yaml_text, const std::string& fi
     parallelism["recompute_modules"] = modules;
   }
   parallelism["sequence_parallel"] = p.sequence_parallel;
-  // The plan's split: balanced (stage_layers written, balance left out) or even (neither).
+  // The plan's split: balanced or given (stage_layers written, balance and a Megatron layout left
+  // out) or even (none of them).
   parallelism.remove("balance");
+  parallelism.remove("pipeline_layout");
   if (p.stage_layers.empty()) {
     parallelism.remove("stage_layers");
   } else {

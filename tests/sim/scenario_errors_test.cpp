@@ -161,6 +161,22 @@ TEST(ScenarioErrors, MultiTokenPredictionLayers) {
                         "causal decoder; leave mtp_layers out or at 0, or set causal: true");
 }
 
+TEST(ScenarioErrors, PipelineLayout) {
+  // good: 8 layers on pp 2.
+  EXPECT_EQ(test::scenario_errors_of(good + "  pipeline_layout: \"Et*3|t*5L\"\n"), "");
+  EXPECT_SCENARIO_ERROR(good + "  pipeline_layout: \"Et*3|t*4L\"\n",
+                        "s.yaml:20:20: parallelism.pipeline_layout: 7 layers (t), and the model "
+                        "has 8");
+  EXPECT_SCENARIO_ERROR(good + "  pipeline_layout: \"Et*4|t*4|L\"\n",
+                        "parallelism.pipeline_layout: 3 chunks, and pp·virtual_stages is 2");
+  EXPECT_SCENARIO_ERROR(good + "  pipeline_layout: \"Et*4|t*4L\"\n  stage_layers: [4, 4]\n",
+                        "parallelism.pipeline_layout: stage_layers sets the split already; give "
+                        "one of the two");
+  EXPECT_SCENARIO_ERROR(good + "  pipeline_layout: \"Et*4|t*4L\"\n  balance: time\n",
+                        "parallelism.balance: stage_layers (or pipeline_layout) sets the split");
+  EXPECT_SCENARIO_ERROR(good + "  pipeline_layout: [E, L]\n", "parallelism.pipeline_layout:");
+}
+
 // Mixtral 8x7B's layers on 16 devices: 2 pipeline stages, dp 8, the 8 experts over 8 ranks.
 const std::string moe = R"(name: t
 cluster:
