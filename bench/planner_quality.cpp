@@ -166,7 +166,16 @@ int main(int argc, char** argv) {
       verbose = true;
     else if (arg == "--threads" && i + 1 < argc)
       threads = std::max(1, std::stoi(argv[++i]));
-    else
+    else if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "usage: planner_quality [--plans N] [--threads T] [--verbose] [SCENARIO...]\n"
+          "  default: every file of bench/scenarios/planner-quality, 40 plans each, "
+          "every core\n");
+      return 0;
+    } else if (arg.starts_with("-")) {
+      std::fprintf(stderr, "planner_quality: unknown option %s (try --help)\n", arg.c_str());
+      return 2;
+    } else
       files.emplace_back(arg);
   }
   if (files.empty()) {

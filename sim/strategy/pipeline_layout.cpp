@@ -94,8 +94,8 @@ Unrolled unroll(std::string_view s) {
       times = *n;
     }
     if (out.text.size() + unit.size() * times > max_unrolled_characters) {
-      out.problem = fmt::format("it unrolls to more than {} layers and separators",
-                                max_unrolled_characters);
+      out.problem =
+          fmt::format("it unrolls to more than {} layers and separators", max_unrolled_characters);
       return out;
     }
     for (std::size_t k = 0; k < times; ++k)
@@ -135,9 +135,10 @@ PipelineLayout parse_pipeline_layout(std::string_view layout, std::int64_t chunk
     return std::count(unrolled.text.begin(), unrolled.text.end(), c);
   };
   if (static_cast<std::int64_t>(parts.size()) != chunks) {
-    r.problem = fmt::format("{} chunks, and pp·virtual_stages is {}; give one chunk a model "
-                            "chunk, chunk c on stage c mod pp",
-                            parts.size(), chunks);
+    r.problem = fmt::format(
+        "{} chunks, and pp·virtual_stages is {}; give one chunk a model "
+        "chunk, chunk c on stage c mod pp",
+        parts.size(), chunks);
   } else if (count('E') != 1 || parts.front().empty() || parts.front().front() != 'E') {
     r.problem = "the embedding (E) comes once, first in the first chunk";
   } else if (count('L') != 1 || parts.back().empty() || parts.back().back() != 'L') {
@@ -145,14 +146,15 @@ PipelineLayout parse_pipeline_layout(std::string_view layout, std::int64_t chunk
   } else if (count('t') != layers) {
     r.problem = fmt::format("{} layers (t), and the model has {}", count('t'), layers);
   } else if (count('m') != mtp_layers) {
-    r.problem = fmt::format("{} prediction layers (m), and model.mtp_layers is {}", count('m'),
-                            mtp_layers);
+    r.problem =
+        fmt::format("{} prediction layers (m), and model.mtp_layers is {}", count('m'), mtp_layers);
   } else if (std::count(parts.back().begin(), parts.back().end(), 'm') != mtp_layers ||
              parts.back().find('t', parts.back().find('m') == std::string::npos
-                                            ? parts.back().size()
-                                            : parts.back().find('m')) != std::string::npos) {
-    r.problem = "the prediction layers (m) run with the loss in the last chunk, after its layers "
-                "(Megatron-Core's standalone MTP chunk is not modelled)";
+                                        ? parts.back().size()
+                                        : parts.back().find('m')) != std::string::npos) {
+    r.problem =
+        "the prediction layers (m) run with the loss in the last chunk, after its layers "
+        "(Megatron-Core's standalone MTP chunk is not modelled)";
   }
   if (!r.problem.empty())
     return r;
