@@ -508,6 +508,10 @@ void read_parallelism(MapReader& top, Scenario& s, ScenarioUse use) {
         parse_pipeline_layout(*layout, chunks, s.job.model.layers, s.job.model.mtp_layers);
     if (p.has("stage_layers")) {
       p.error("pipeline_layout", "stage_layers sets the split already; give one of the two");
+    } else if (!runs_partitioned(s.job)) {
+      p.error("pipeline_layout",
+              "the layout places a decoder's embedding, layers and loss; this "
+              "model's layers run whole: give stage_layers instead");
     } else if (!read.problem.empty()) {
       p.error("pipeline_layout", read.problem);
     } else {

@@ -74,6 +74,10 @@ TEST(GraphScenario, ErrorsNameTheirKeys) {
   EXPECT_SCENARIO_ERROR(
       test::replace(resnet, "  dp: 8\n", "  dp: 4\n  pp: 2\n  stage_layers: [1, 2, 3]\n"),
       "parallelism.stage_layers: 3 counts for 2 pipeline stages");
+  EXPECT_SCENARIO_ERROR(
+      test::replace(resnet, "  dp: 8\n", "  dp: 4\n  pp: 2\n  pipeline_layout: \"Et|tL\"\n"),
+      "parallelism.pipeline_layout: the layout places a decoder's embedding, layers and loss; "
+      "this model's layers run whole: give stage_layers instead");
   EXPECT_SCENARIO_ERROR(resnet + "search:\n  tp: [1]\n", "model: the plan search");
 }
 
