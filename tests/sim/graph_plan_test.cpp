@@ -159,10 +159,8 @@ TEST(GraphPlan, BalancedSplitBeatsTheUniformOne) {
   EXPECT_EQ(explicit_split.job.parallelism.stage_layers, (std::vector<std::int64_t>{5, 3, 3, 5}));
 }
 
-TEST(GraphPlan, TransformerStageLayersMoveTheSplit) {
-  // GPT-3 1.3B's 24 layers on 2 stages: 10 and 14 instead of 12 and 12 changes the plan and
-  // the stage memory.
-  const std::string gpt = R"(name: g
+// GPT-3 1.3B's 24 layers on 2 stages of a DGX A100, dp 4.
+const std::string gpt_1_3b_pp2 = R"(name: g
 cluster:
   device: A100-SXM4-80GB
   nodes: 1
@@ -175,9 +173,13 @@ parallelism:
   pp: 2
   dp: 4
 )";
-  const Scenario even = parse_scenario(gpt, "s.yaml", Catalog::builtin());
+
+TEST(GraphPlan, TransformerStageLayersMoveTheSplit) {
+  // GPT-3 1.3B's 24 layers on 2 stages: 10 and 14 instead of 12 and 12 changes the plan and
+  // the stage memory.
+  const Scenario even = parse_scenario(gpt_1_3b_pp2, "s.yaml", Catalog::builtin());
   const Scenario split =
-      parse_scenario(gpt + "  stage_layers: [10, 14]\n", "s.yaml", Catalog::builtin());
+      parse_scenario(gpt_1_3b_pp2 + "  stage_layers: [10, 14]\n", "s.yaml", Catalog::builtin());
   EXPECT_LT(static_memory_of_stage(split.job, 0).weights_bytes,
             static_memory_of_stage(even.job, 0).weights_bytes);
   EXPECT_GT(static_memory_of_stage(split.job, 1).weights_bytes,
@@ -188,21 +190,7 @@ TEST(GraphPlan, InterleavedStageLayersGiveEachModelChunkItsCount) {
   // GPT-3 1.3B's 24 layers in pp 2 x 2 virtual stages as Megatron-Core's layout
   // "E|t*12|t*12|L" would place them: the first chunk holds the embedding alone, the last the
   // output head alone, stage 0 runs chunks 0 and 2 (layers 12-23), stage 1 chunks 1 and 3.
-  const std::string gpt = R"(name: g
-cluster:
-  device: A100-SXM4-80GB
-  nodes: 1
-  devices_per_node: 8
-model:
-  preset: gpt3-1.3b
-training:
-  global_batch: 64
-parallelism:
-  pp: 2
-  dp: 4
-  schedule: interleaved-1f1b
-  virtual_stages: 2
-)";
+  const std::string gpt = gpt_1_3b_pp2 + "  schedule: interleaved-1f1b\n  virtual_stages: 2\n";
   const Scenario split =
       parse_scenario(gpt + "  stage_layers: [0, 12, 12, 0]\n", "s.yaml", Catalog::builtin());
   const Plan plan = build_plan(split.job);
