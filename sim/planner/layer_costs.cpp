@@ -209,6 +209,7 @@ LayerCost moe_layer(const LayerWork& work, const MoeWork& moe, const BlockTimes&
   };
   cost.backward = backward(false);
   cost.input_gradient = backward(true);
+  cost.all_to_all_s = 4 * a2a;
   cost.weight_gradient.compute_s = attention.weight_gradient_s + t.router.weight_gradient_s +
                                    t.experts.weight_gradient_s + t.shared.weight_gradient_s;
   const LayerActivations activations = layer_activations(work, recompute);

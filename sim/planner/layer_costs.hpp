@@ -35,6 +35,10 @@ struct LayerCost {
   double kept_bytes = 0;     // zero bubble: what an input gradient leaves for its weight gradient
   // Allocated during the backward on top of what is stored: the recomputed activations.
   double transient_bytes = 0;
+  // The expert-parallel all-to-alls among forward's and backward's communication (MoE layers),
+  // which Megatron-Core's combined 1F1B runs beside the paired step's compute
+  // (moe_a2a_overlap_on).
+  double all_to_all_s = 0;
 };
 
 // The costs of everything that depends on the layer partition (tp, cp, ep, sequence

@@ -49,6 +49,8 @@ struct Stage {
   double finish_s = 0;
   double tail_comm_s = 0;  // exposed after the last backward: reductions, ZeRO's gather
   double optimizer_s = 0;
+  // A micro-batch's all-to-alls that a combined 1F1B pair runs beside its compute (0 without).
+  double overlapped_all_to_all_s = 0;
 };
 
 // A gradient bucket's reduction: when it may start (relative to the end of the stage's last
@@ -215,6 +217,7 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
     stage.chunk_stored_bytes.push_back(stored);
   }
   const bool zero3 = p.zero >= 3 && c.layer_gather_s > 0;
+  const bool a2a_overlap = moe_a2a_overlap_on(job);
   for (std::size_t s = 0; s < stages.size(); ++s) {
     Stage& stage = stages[s];
     const auto nd = static_cast<double>(stage.dense_layers);
@@ -227,6 +230,8 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
       stage.kept_bytes += cost.kept_bytes * n;
       if (n > 0)
         stage.transient_bytes = std::max(stage.transient_bytes, cost.transient_bytes);
+      if (a2a_overlap)
+        stage.overlapped_all_to_all_s += cost.all_to_all_s * n;
     };
     add(dense, nd);
     add(moe, nm);
@@ -268,7 +273,9 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
 // loop that holds as many micro-batches as the stage has in flight: each pass then waits for
 // its message, 2 per model chunk per micro-batch (c each), and the slowest stage's period is
 // F+B+2vc. Zero bubble's deferred weight gradients fill up to W of that wait; GPipe's forwards
-// and backwards form no such loop.
+// and backwards form no such loop. Under Megatron-Core's combined 1F1B (moe_a2a_overlap_on) the
+// steady state's passes run as forward-backward pairs, each the longer of its compute and its
+// all-to-alls plus its other communication.
 double PlanEstimator::Impl::pipeline_s(const TrainingJob& job, std::vector<Stage>& stages,
                                        double message_s) const {
   const ParallelismSpec& p = job.parallelism;
@@ -282,8 +289,13 @@ double PlanEstimator::Impl::pipeline_s(const TrainingJob& job, std::vector<Stage
   for (const Stage& stage : stages) {
     const double pass_s = stage.forward.total_s() + stage.backward.total_s();
     sum_s += pass_s;
-    slowest_s = std::max(
-        slowest_s, pass_s + (split ? std::max(stage.weight_gradient.total_s(), waits_s) : waits_s));
+    // A combined 1F1B pair takes the longer of its compute and its all-to-alls (the fill and
+    // drain run unpaired).
+    const double paired_s = pass_s - std::min(stage.overlapped_all_to_all_s,
+                                              stage.forward.compute_s + stage.backward.compute_s);
+    slowest_s =
+        std::max(slowest_s,
+                 paired_s + (split ? std::max(stage.weight_gradient.total_s(), waits_s) : waits_s));
     sum_forward_s += stage.forward.total_s();
     sum_backward_s += stage.backward.total_s();
     slowest_forward_s = std::max(slowest_forward_s, stage.forward.total_s());
