@@ -33,72 +33,92 @@ std::optional<std::size_t> repeat_count(std::string_view s, std::size_t& i) {
   return n;
 }
 
-// "(X)*n" and "x*n" written out, commas dropped: Megatron-Core's unrolling, which does not nest
-// groups.
-Unrolled unroll(std::string_view s) {
-  Unrolled out;
+// Appends `s` (which starts at character `offset` of the layout) to `out` with its x*n repeats
+// written out and its commas dropped; a problem names the character that breaks the syntax.
+std::string expand_repeats(std::string_view s, std::size_t offset, std::string& out) {
   for (std::size_t i = 0; i < s.size();) {
     const char c = s[i];
     if (c == ',') {
       ++i;
       continue;
     }
-    std::string unit;
-    const std::size_t unit_start = i;
-    if (c == '(') {
-      const std::size_t close = s.find(')', i);
-      if (close == std::string_view::npos) {
-        out.problem = fmt::format("the group opened at character {} is not closed", i + 1);
-        return out;
-      }
-      for (std::size_t k = i + 1; k < close; ++k) {
-        if (s[k] == '(') {
-          out.problem = fmt::format(
-              "character {}: groups do not nest (Megatron-Core unrolls one level)", k + 1);
-          return out;
-        }
-        if (s[k] != ',')
-          unit += s[k];
-      }
-      if (unit.empty()) {
-        out.problem = fmt::format("character {}: an empty group", i + 1);
-        return out;
-      }
-      i = close + 1;
-      if (i >= s.size() || s[i] != '*') {
-        out.problem = fmt::format(
-            "character {}: a group is a repeat, (...)*n; write its layers without the brackets",
-            unit_start + 1);
-        return out;
-      }
-    } else if (c == ')') {
-      out.problem = fmt::format("character {}: ')' closes no group", i + 1);
-      return out;
-    } else if (c == '*') {
-      out.problem = fmt::format("character {}: '*' repeats nothing", i + 1);
-      return out;
-    } else {
-      unit = std::string(1, c);
-      ++i;
+    if (c == '*' || (c >= '0' && c <= '9')) {
+      return fmt::format(
+          "character {}: '{}' repeats nothing; a count follows '*' after a "
+          "layer or a group",
+          offset + i + 1, c);
     }
+    if (c == '(' || c == ')')
+      return fmt::format("character {}: groups do not nest (Megatron-Core unrolls one level)",
+                         offset + i + 1);
+    ++i;
     std::size_t times = 1;
     if (i < s.size() && s[i] == '*') {
       ++i;
       const std::size_t count_at = i;
       const auto n = repeat_count(s, i);
       if (!n) {
-        out.problem = fmt::format("character {}: '*' needs a count from 0 to {}", count_at + 1,
-                                  max_unrolled_characters);
-        return out;
+        return fmt::format("character {}: '*' needs a count from 0 to {}", offset + count_at + 1,
+                           max_unrolled_characters);
       }
       times = *n;
     }
-    if (out.text.size() + unit.size() * times > max_unrolled_characters) {
+    if (out.size() + times > max_unrolled_characters)
+      return fmt::format("it unrolls to more than {} layers and separators",
+                         max_unrolled_characters);
+    out.append(times, c);
+  }
+  return {};
+}
+
+// "(X)*n" and "x*n" written out, commas dropped: Megatron-Core's unrolling, groups first (one
+// level, their content's x*n repeats then), then the x*n repeats outside them.
+Unrolled unroll(std::string_view s) {
+  Unrolled out;
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t open = s.find_first_of("()", i);
+    const std::size_t plain_end = open == std::string_view::npos ? s.size() : open;
+    out.problem = expand_repeats(s.substr(i, plain_end - i), i, out.text);
+    if (!out.problem.empty() || plain_end == s.size())
+      return out;
+    if (s[open] == ')') {
+      out.problem = fmt::format("character {}: ')' closes no group", open + 1);
+      return out;
+    }
+    const std::size_t close = s.find(')', open);
+    if (close == std::string_view::npos) {
+      out.problem = fmt::format("the group opened at character {} is not closed", open + 1);
+      return out;
+    }
+    std::string unit;
+    out.problem = expand_repeats(s.substr(open + 1, close - open - 1), open + 1, unit);
+    if (!out.problem.empty())
+      return out;
+    if (unit.empty()) {
+      out.problem = fmt::format("character {}: an empty group", open + 1);
+      return out;
+    }
+    i = close + 1;
+    if (i >= s.size() || s[i] != '*') {
+      out.problem = fmt::format(
+          "character {}: a group is a repeat, (...)*n; write its layers without the brackets",
+          open + 1);
+      return out;
+    }
+    ++i;
+    const std::size_t count_at = i;
+    const auto n = repeat_count(s, i);
+    if (!n) {
+      out.problem = fmt::format("character {}: '*' needs a count from 0 to {}", count_at + 1,
+                                max_unrolled_characters);
+      return out;
+    }
+    if (out.text.size() + unit.size() * *n > max_unrolled_characters) {
       out.problem =
           fmt::format("it unrolls to more than {} layers and separators", max_unrolled_characters);
       return out;
     }
-    for (std::size_t k = 0; k < times; ++k)
+    for (std::size_t k = 0; k < *n; ++k)
       out.text += unit;
   }
   return out;

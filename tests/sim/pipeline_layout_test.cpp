@@ -20,6 +20,9 @@ TEST(PipelineLayout, DeepSeekV3RecipeUnrollsIntoChunks) {
   EXPECT_EQ(parse_pipeline_layout("Et*3|(tt|)*29,t*2L", 31, 63, 0).layers_per_chunk.front(), 3);
   EXPECT_EQ(parse_pipeline_layout("E|t*4|t*4|L", 4, 8, 0).layers_per_chunk,
             (std::vector<std::int64_t>{0, 4, 4, 0}));
+  // A group's own x*n repeats are written out too, as Megatron-Core's second pass does.
+  EXPECT_EQ(parse_pipeline_layout("E|(t*2|)*2,tL", 4, 5, 0).layers_per_chunk,
+            (std::vector<std::int64_t>{0, 2, 2, 1}));
 }
 
 TEST(PipelineLayout, RefusesWhatTheModelOrPipelineCannotHold) {
@@ -50,6 +53,12 @@ TEST(PipelineLayout, RefusesWhatTheModelOrPipelineCannotHold) {
   EXPECT_EQ(problem("E(t|)L", 2, 1, 0),
             "character 2: a group is a repeat, (...)*n; write its layers without the brackets");
   EXPECT_EQ(problem("E*|tL", 2, 1, 0), "character 3: '*' needs a count from 0 to 1000000");
+  EXPECT_EQ(problem("E2t|tL", 2, 2, 0),
+            "character 2: '2' repeats nothing; a count follows '*' after a layer or a group");
+  EXPECT_EQ(problem("E|(t2)*2L", 2, 2, 0),
+            "character 5: '2' repeats nothing; a count follows '*' after a layer or a group");
+  EXPECT_EQ(problem("E|t)L", 2, 1, 0), "character 4: ')' closes no group");
+  EXPECT_EQ(problem("E|()*2L", 2, 0, 0), "character 3: an empty group");
   EXPECT_EQ(problem("E|t*99999999999L", 2, 1, 0),
             "character 5: '*' needs a count from 0 to 1000000");
   EXPECT_EQ(problem("E|(t|)*999999L", 2, 1, 0),
