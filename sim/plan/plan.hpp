@@ -100,6 +100,12 @@ inline std::string_view to_string(MoeDispatcher dispatcher) {
 // copies of each of the member's tokens (top_k · capacity_factor: a plain all-to-all's send
 // buffer), so that bytes / copies_per_token is the member's tokens once.
 struct ExpertDispatch {
+  // The SMs DeepEP's dispatch and combine kernels hold while they run, taken from the compute
+  // beside them: Megatron-Core sets DeepEP's Buffer to 20 unless moe_flex_dispatcher_num_sms says
+  // otherwise (megatron/core/transformer/moe/token_dispatcher.py, "DeepEP's historical mcore
+  // default").
+  static constexpr double deepep_sms = 20;
+
   MoeDispatcher dispatcher = MoeDispatcher::deepep;
   ExpertRouting routing;
   double copies_per_token = 1;

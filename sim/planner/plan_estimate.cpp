@@ -286,13 +286,20 @@ double PlanEstimator::Impl::pipeline_s(const TrainingJob& job, std::vector<Stage
   double sum_s = 0;
   double slowest_s = 0;
   double sum_forward_s = 0, slowest_forward_s = 0, sum_backward_s = 0, slowest_backward_s = 0;
+  // DeepEP's kernels slow the compute beside them by the share of the SMs they hold.
+  const std::optional<ExpertDispatch> dispatch = expert_dispatch_of(job);
+  const auto& tiling = cluster.device.gemm_tiling;
+  const double slowed_share = dispatch && dispatch->dispatcher == MoeDispatcher::deepep && tiling
+                                  ? ExpertDispatch::deepep_sms / tiling->sm_count.value
+                                  : 0.0;
   for (const Stage& stage : stages) {
     const double pass_s = stage.forward.total_s() + stage.backward.total_s();
     sum_s += pass_s;
     // A combined 1F1B pair takes the longer of its compute and its all-to-alls (the fill and
-    // drain run unpaired).
-    const double paired_s = pass_s - std::min(stage.overlapped_all_to_all_s,
-                                              stage.forward.compute_s + stage.backward.compute_s);
+    // drain run unpaired), its compute slowed while DeepEP's kernels run beside it.
+    const double hidden_s =
+        std::min(stage.overlapped_all_to_all_s, stage.forward.compute_s + stage.backward.compute_s);
+    const double paired_s = pass_s - hidden_s * (1 - slowed_share);
     slowest_s =
         std::max(slowest_s,
                  paired_s + (split ? std::max(stage.weight_gradient.total_s(), waits_s) : waits_s));

@@ -639,6 +639,17 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
       node += g.nodes;
     }
   }
+  // DeepEP's kernels take SMs from the compute beside them (RankScheduler).
+  const bool deepep = std::any_of(plan.groups.begin(), plan.groups.end(), [](const Group& g) {
+    return g.expert_dispatch && g.expert_dispatch->dispatcher == MoeDispatcher::deepep;
+  });
+  if (deepep) {
+    options.sm_count_by_device.resize(devices);
+    for (std::size_t d = 0; d < devices; ++d) {
+      const auto& tiling = cluster.device_at(static_cast<int>(d)).gemm_tiling;
+      options.sm_count_by_device[d] = tiling ? tiling->sm_count.value : 0.0;
+    }
+  }
   const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observers);
 
   // The job as the plan was built from it: its vocabulary padded where tp does not divide it.

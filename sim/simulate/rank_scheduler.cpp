@@ -1,6 +1,7 @@
 #include "sim/simulate/rank_scheduler.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -76,6 +77,8 @@ RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engi
     const auto device = static_cast<std::size_t>(plan.ranks[r].device);
     if (device < factors.size())
       state.compute_factor = factors[device];
+    if (device < options.sm_count_by_device.size())
+      state.sm_count = options.sm_count_by_device[device];
     if (device < jitter_by_device_.size() && jitter_by_device_[device])
       state.jitter = &*jitter_by_device_[device];
     if (device < by_device.size() && by_device[device] != nullptr) {
@@ -107,8 +110,10 @@ RankScheduler::ProgramShape RankScheduler::make_shape(
     const Op& op = ops[i];
     shape.dependency_counts[i] = static_cast<std::uint32_t>(op.deps.size());
     const bool compute = op.kind == OpKind::compute;
+    const bool deepep = op.kind == OpKind::collective && plan_.groups[op.group].expert_dispatch &&
+                        plan_.groups[op.group].expert_dispatch->dispatcher == MoeDispatcher::deepep;
     shape.op_shapes[i] = {compute ? op.block : communication_tags[i], op.kind, op.stream,
-                          compute && op.activation_bytes != 0};
+                          compute && op.activation_bytes != 0, deepep};
     for (std::uint32_t d : op.deps)
       ++count[d + 1];
     shape.stream_ops[static_cast<int>(op.stream)].push_back(i);
@@ -169,16 +174,74 @@ void RankScheduler::try_start(int rank, Stream stream) {
     }
     slowed = static_cast<SimTime>(ps);
   }
-  engine_.schedule_after(slowed, this, (static_cast<std::uint64_t>(rank) << rank_shift) | index);
+  state.compute_op = index;
+  state.compute_left_ps = static_cast<double>(slowed);
+  state.compute_rate = compute_rate(state);
+  state.compute_since = engine_.now();
+  if (state.compute_rate == 1) {
+    // At the full rate the end is exact in integer time (past sim_time_max as the engine puts it).
+    const SimTime now = engine_.now();
+    state.compute_end = slowed > sim_time_max - now ? sim_time_max + 1 : now + slowed;
+    engine_.schedule_at(state.compute_end, this,
+                        (static_cast<std::uint64_t>(rank) << rank_shift) | index);
+  } else {
+    schedule_compute_end(rank);
+  }
+}
+
+double RankScheduler::compute_rate(const RankState& state) const {
+  if (state.sm_count <= 0 || state.communication_sms <= 0)
+    return 1;
+  return std::max(0.0, state.sm_count - state.communication_sms) / state.sm_count;
+}
+
+void RankScheduler::schedule_compute_end(int rank) {
+  RankState& state = ranks_[rank];
+  const double ps = state.compute_left_ps / state.compute_rate;
+  if (!(ps < static_cast<double>(sim_time_max - engine_.now()))) {
+    throw TimeOverflow(TimeOverflow::Cause::compute,
+                       fmt::format("a compute op of rank {} slowed by the SMs its communication "
+                                   "holds takes {}",
+                                   plan_.ranks[rank].rank, seconds_text(ps * 1e-12)));
+  }
+  state.compute_end = engine_.now() + static_cast<SimTime>(std::llround(ps));
+  engine_.schedule_at(state.compute_end, this,
+                      (static_cast<std::uint64_t>(rank) << rank_shift) | state.compute_op);
+}
+
+void RankScheduler::hold_sms(int rank, double delta) {
+  RankState& state = ranks_[rank];
+  state.communication_sms += delta;
+  if (state.compute_op == no_compute_op || state.sm_count <= 0)
+    return;
+  const double rate = compute_rate(state);
+  if (rate == state.compute_rate)
+    return;
+  const SimTime now = engine_.now();
+  state.compute_left_ps =
+      std::max(0.0, state.compute_left_ps -
+                        static_cast<double>(now - state.compute_since) * state.compute_rate);
+  state.compute_since = now;
+  state.compute_rate = rate;
+  schedule_compute_end(rank);
 }
 
 void RankScheduler::on_event(std::uint64_t payload) {
-  finish(static_cast<int>(payload >> rank_shift), static_cast<std::uint32_t>(payload & 0xffffffff));
+  const int rank = static_cast<int>(payload >> rank_shift);
+  const auto index = static_cast<std::uint32_t>(payload & 0xffffffff);
+  RankState& state = ranks_[rank];
+  // An end scheduled before the op's rate changed.
+  if (state.compute_op != index || state.compute_end != engine_.now())
+    return;
+  state.compute_op = no_compute_op;
+  finish(rank, index);
 }
 
 void RankScheduler::communication_started(int rank, std::uint32_t op) {
   RankState& state = ranks_[rank];
   state.streams[static_cast<int>(state.shape->op_shapes[op].stream)].start = engine_.now();
+  if (state.shape->op_shapes[op].holds_sms)
+    hold_sms(rank, ExpertDispatch::deepep_sms);
 }
 
 void RankScheduler::change_memory(int rank, std::uint32_t op, double delta) {
@@ -209,6 +272,8 @@ void RankScheduler::finish(int rank, std::uint32_t index) {
     if (bytes < 0)
       change_memory(rank, index, bytes);
   }
+  if (op.holds_sms)
+    hold_sms(rank, -ExpertDispatch::deepep_sms);
   StreamState& q = state.streams[static_cast<int>(op.stream)];
   observers_.op(rank, index, q.start, engine_.now());
   q.busy = false;

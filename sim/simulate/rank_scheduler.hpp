@@ -64,6 +64,7 @@ class RankScheduler final : public EventHandler {
     OpKind kind = OpKind::compute;
     Stream stream = Stream::compute;
     bool changes_memory = false;  // a compute op with activation bytes
+    bool holds_sms = false;       // a DeepEP dispatch or combine: ExpertDispatch::deepep_sms SMs
   };
   // What every rank running one program shares, read-only during the run: its ops, their
   // dependents as compressed rows, and each stream's ops in program order.
@@ -95,12 +96,27 @@ class RankScheduler final : public EventHandler {
     const OpJitter* jitter = nullptr;  // its device's, if any
     int device = 0;
     std::uint64_t compute_ops_started = 0;  // the jitter's op index
+    double sm_count = 0;                    // its device's; 0: no slowdown by communication
+    double communication_sms = 0;           // held by its running communication kernels
+    // The running compute op, re-timed whenever its rate changes: its work left (picoseconds at
+    // the full rate), since when at which rate, and when it ends; stale end events are ignored.
+    std::uint32_t compute_op = no_compute_op;
+    double compute_left_ps = 0;
+    double compute_rate = 1;
+    SimTime compute_since = 0;
+    SimTime compute_end = 0;
   };
+  static constexpr std::uint32_t no_compute_op = 0xffffffff;
 
   ProgramShape make_shape(int rank, const std::vector<std::uint32_t>& communication_tags) const;
   void try_start(int rank, Stream stream);
   // Throws PlanError at `op` when the rank's activation memory would fall below zero.
   void change_memory(int rank, std::uint32_t op, double delta);
+  // The rank's communication kernels now hold `delta` more SMs: its running compute op goes on at
+  // the new rate.
+  void hold_sms(int rank, double delta);
+  double compute_rate(const RankState& state) const;
+  void schedule_compute_end(int rank);
 
   const Plan& plan_;
   Engine& engine_;

@@ -76,6 +76,10 @@ struct SimulationOptions {
   // kernels are timed by its entry. Empty, or null for a device: the model simulate() is given.
   // The models must outlive the simulation.
   std::vector<const ComputeModel*> compute_by_device = {};
+  // Streaming multiprocessors by device index (the catalog's GEMM tiling): a compute op runs
+  // slower by the share of them that communication kernels beside it hold (DeepEP's). Empty, or
+  // 0 for a device: no slowdown.
+  std::vector<double> sm_count_by_device = {};
 };
 
 // A network model that cannot carry the step within the limits above.

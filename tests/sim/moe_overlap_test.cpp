@@ -93,6 +93,39 @@ TEST(MoeOverlap, MoeExpertParallelOverlapHidesTheAllToAllsOfPairedSteps) {
   EXPECT_FALSE(moe_a2a_overlap_on(s.job));
 }
 
+TEST(MoeOverlap, DeepEpKernelsTakeTheirSmsFromTheComputeBesideThem) {
+  // The same model with DeepEP's dispatcher. Megatron-Core gives DeepEP's kernels 20 SMs
+  // (token_dispatcher.py), of H100's 132: while a hidden all-to-all runs beside the pair's
+  // compute, the compute goes at 112/132 of its rate, so it lasts longer by 20/132 of the time
+  // the all-to-alls ran beside it, which is the all-to-all time the overlap hides. Without the
+  // overlap nothing runs beside the compute and it is not slowed.
+  const Catalog& catalog = Catalog::builtin();
+  auto run = [&](bool overlap) {
+    const Scenario s = parse_scenario(
+        std::string(mixtral_ep8) + "framework: {name: megatron-core, moe_dispatcher: deepep, " +
+            "overlap_moe_expert_parallel_comm: " + (overlap ? "true" : "false") + "}\n",
+        "s.yaml", catalog);
+    return predict(s, prepare_run(s, catalog));
+  };
+  const Prediction serial = run(false);
+  const Prediction overlapped = run(true);
+  const auto ep = static_cast<std::size_t>(Stream::ep_comm);
+  const double hidden_s =
+      serial.breakdown.exposed_by_stream_s[ep] - overlapped.breakdown.exposed_by_stream_s[ep];
+  EXPECT_GT(hidden_s, 0);
+  EXPECT_NEAR(overlapped.breakdown.compute_s - serial.breakdown.compute_s, 20.0 / 132 * hidden_s,
+              0.05 * 20.0 / 132 * hidden_s);
+  // A plain all-to-all dispatcher (NCCL's) takes no SMs in the model.
+  const Scenario plain = parse_scenario(
+      std::string(mixtral_ep8) +
+          "framework: {name: megatron-core, overlap_moe_expert_parallel_comm: true}\n",
+      "s.yaml", catalog);
+  const Scenario plain_serial =
+      parse_scenario(std::string(mixtral_ep8) + "framework: megatron-core\n", "s.yaml", catalog);
+  EXPECT_DOUBLE_EQ(predict(plain, prepare_run(plain, catalog)).breakdown.compute_s,
+                   predict(plain_serial, prepare_run(plain_serial, catalog)).breakdown.compute_s);
+}
+
 TEST(MoeOverlap, MoeExpertParallelOverlapIsOffByDefaultAndOverridable) {
   for (Framework f :
        {Framework::megatron_core, Framework::nemo, Framework::megatron_lm_2021,
