@@ -123,6 +123,22 @@ TEST(PlanEstimate, ZeroTwoReducesEveryMicroBatchAsTheSimulatorDoes) {
   EXPECT_LT(added([&] { return estimator.estimate(job).step_time_s; }), 0.2 * simulated_s);
 }
 
+// DeepSeek-V3's first `layers` layers (the first dense), bf16, a micro-batch of one sequence,
+// pp 2 with dp = ep.
+TrainingJob deepseek_layers(std::int64_t layers, std::int64_t global_batch, int dp) {
+  TrainingJob job;
+  job.model = *transformer_preset("deepseek-v3");
+  job.model.layers = layers;
+  job.model.moe.dense_layers = 1;
+  job.training.global_batch = global_batch;
+  job.training.micro_batch = 1;
+  job.training.dtype = Dtype::bf16;
+  job.parallelism.pp = 2;
+  job.parallelism.dp = dp;
+  job.parallelism.ep = dp;
+  return job;
+}
+
 TEST(PlanEstimate, MultiTokenPredictionAddsWhatTheSimulatorAdds) {
   // Four DeepSeek-V3 layers (one dense) of 1,024 tokens on a DGX A100, pp 2, ep 4, two
   // micro-batches: its prediction module (an MoE layer, eh_proj and a second pass through the
@@ -131,17 +147,8 @@ TEST(PlanEstimate, MultiTokenPredictionAddsWhatTheSimulatorAdds) {
   const ClusterSpec cluster = test::a100_cluster(1);
   const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
   const auto compute = make_compute_model(cluster.device);
-  TrainingJob job;
-  job.model = *transformer_preset("deepseek-v3");
-  job.model.layers = 4;
-  job.model.moe.dense_layers = 1;
+  TrainingJob job = deepseek_layers(4, 8, 4);
   job.model.seq_len = 1024;
-  job.training.global_batch = 8;
-  job.training.micro_batch = 1;
-  job.training.dtype = Dtype::bf16;
-  job.parallelism.pp = 2;
-  job.parallelism.dp = 4;
-  job.parallelism.ep = 4;
   const auto added = [&](auto time_s) {
     job.model.mtp_layers = 0;
     const double plain_s = time_s();
@@ -168,16 +175,7 @@ TEST(PlanEstimate, CombinedOneFOneBHidesTheAllToAllsAsTheSimulatorDoes) {
   const ClusterSpec cluster = test::a100_cluster(2);
   const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
   const auto compute = make_compute_model(cluster.device);
-  TrainingJob job;
-  job.model = *transformer_preset("deepseek-v3");
-  job.model.layers = 8;
-  job.model.moe.dense_layers = 1;
-  job.training.global_batch = 64;
-  job.training.micro_batch = 1;
-  job.training.dtype = Dtype::bf16;
-  job.parallelism.pp = 2;
-  job.parallelism.dp = 8;
-  job.parallelism.ep = 8;
+  TrainingJob job = deepseek_layers(8, 64, 8);
   job.parallelism.schedule = PipelineSchedule::interleaved_1f1b;
   job.parallelism.virtual_stages = 2;
   const auto saved = [&](auto time_s) {
