@@ -672,6 +672,12 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
   } else {
     p.model_parameters = total_parameters(job.model);
     p.model_active_parameters = active_parameters(job.model);
+    if (job.model.mtp_layers > 0) {
+      TransformerConfig main_model = job.model;
+      main_model.mtp_layers = 0;
+      p.mtp_modules = job.model.mtp_layers;
+      p.mtp_parameters = p.model_parameters - total_parameters(main_model);
+    }
     p.model_flops_per_step = training_flops_per_token(job.model) * tokens;
   }
   p.model_tflops_per_device = p.model_flops_per_step / sim.step_time_s / p.devices / 1e12;

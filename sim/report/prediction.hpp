@@ -144,6 +144,9 @@ struct Prediction {
   double tokens_per_s = 0;
   double model_parameters = 0;         // total_parameters of the model
   double model_active_parameters = 0;  // used per token: fewer than the total with MoE
+  // Of model_parameters, the multi-token prediction modules' (their layers, eh_proj, norms).
+  std::int64_t mtp_modules = 0;
+  double mtp_parameters = 0;
   double model_flops_per_step = 0;
   double model_tflops_per_device = 0;
   // Model FLOPs utilisation: model FLOPs (training_flops_per_token, causal attention counted

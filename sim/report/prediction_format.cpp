@@ -189,6 +189,10 @@ std::string format_text(const Prediction& p, bool with_links) {
     out += "cluster    " + std::to_string(p.devices) + " x " + p.device + "\n";
   }
   out += "model      " + parameter_count(p.model_parameters) + " parameters";
+  if (p.mtp_modules > 0) {
+    out += " (" + parameter_count(p.mtp_parameters) + " of them in " +
+           counted(p.mtp_modules, "multi-token prediction module") + ")";
+  }
   if (p.model_active_parameters < p.model_parameters)
     out += ", " + parameter_count(p.model_active_parameters) + " active per token";
   out += "\n";
@@ -395,6 +399,10 @@ nlohmann::json to_json(const Prediction& p) {
 
 std::string format_json(const Prediction& prediction) {
   nlohmann::json j = to_json(prediction);
+  if (prediction.mtp_modules > 0) {
+    j["mtp_modules"] = prediction.mtp_modules;
+    j["mtp_parameters"] = prediction.mtp_parameters;
+  }
   if (!prediction.communication_by_fit.empty())
     j["communication_by_fit"] = prediction.communication_by_fit;
   if (!prediction.ranks_differ.empty())

@@ -121,5 +121,30 @@ TEST(ReportAccounting, RecomputingTheMlpKeepsOnlyItsInputAndRunsItAgain) {
       << format_text(mlp);
 }
 
+TEST(ReportAccounting, MultiTokenPredictionIsNamedInTheModelLineTheNoteAndTheJson) {
+  // GPT-3 1.3B (4 layers, tied head) with one module: one more of its layers, eh_proj
+  // (2·2048 → 2048, no bias) and three LayerNorms of 2·2048 (gain and bias).
+  const Prediction p =
+      run(scenario("{preset: gpt3-1.3b, layers: 4, mtp_layers: 1}", "{pp: 2, dp: 4}"));
+  TransformerConfig m = *transformer_preset("gpt3-1.3b");
+  m.layers = 4;
+  const double module = layer_parameters(m, 4) + 2 * 2048.0 * 2048 + 3 * 2 * 2048.0;
+  EXPECT_EQ(p.mtp_modules, 1);
+  EXPECT_DOUBLE_EQ(p.mtp_parameters, module);
+  const std::string text = format_text(p);
+  EXPECT_NE(text.find("of them in 1 multi-token prediction module)"), std::string::npos) << text;
+  EXPECT_NE(text.find("note: multi-token prediction: 1 module after the last layer, on the last "
+                      "pipeline stage: one more transformer layer"),
+            std::string::npos)
+      << text;
+  const nlohmann::json j = nlohmann::json::parse(format_json(p));
+  EXPECT_EQ(j.at("mtp_modules"), 1);
+  EXPECT_DOUBLE_EQ(j.at("mtp_parameters").get<double>(), module);
+  // A model without modules says nothing of them.
+  const Prediction plain = run(scenario("{preset: gpt3-1.3b, layers: 4}", "{pp: 2, dp: 4}"));
+  EXPECT_FALSE(nlohmann::json::parse(format_json(plain)).contains("mtp_modules"));
+  EXPECT_EQ(format_text(plain).find("multi-token"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace scaleplan
