@@ -118,6 +118,11 @@ struct Group {
   std::vector<int> ranks;  // in ring order
   // Set only on an expert-parallel group whose dispatcher is not a plain all-to-all.
   std::optional<ExpertDispatch> expert_dispatch;
+
+  // Whether its collectives run DeepEP's kernels, which hold ExpertDispatch::deepep_sms SMs.
+  bool dispatches_by_deepep() const {
+    return expert_dispatch && expert_dispatch->dispatcher == MoeDispatcher::deepep;
+  }
 };
 
 struct Op {

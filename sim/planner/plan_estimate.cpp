@@ -528,9 +528,10 @@ MemoryEstimate PlanEstimator::Impl::memory_of(const TrainingJob& job, int s, con
   memory.communication_buffer_bytes = fixed.communication_buffer_bytes;
   memory.activations_bytes = activations;
   if (cluster.device.kind == DeviceKind::gpu) {
-    const bool tied_pair = p.pp > 1 && m.embedding_on_last_stage() && (s == 0 || s == p.pp - 1);
+    const bool embedding_pair =
+        p.pp > 1 && m.embedding_on_last_stage() && (s == 0 || s == p.pp - 1);
     const int communicators = (p.tp > 1) + (replicas.dense > 1) + (p.cp > 1) + (p.ep > 1) +
-                              (m.is_moe() && replicas.expert > 1) + tied_pair;
+                              (m.is_moe() && replicas.expert > 1) + embedding_pair;
     const bool from_previous = p.pp > 1 && (s > 0 || chunks > 1);
     const bool from_next = p.pp > 1 && (s < p.pp - 1 || chunks > 1);
     const int senders = p.pp == 2 ? (from_previous || from_next ? 1 : 0)

@@ -640,9 +640,8 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
     }
   }
   // DeepEP's kernels take SMs from the compute beside them (RankScheduler).
-  const bool deepep = std::any_of(plan.groups.begin(), plan.groups.end(), [](const Group& g) {
-    return g.expert_dispatch && g.expert_dispatch->dispatcher == MoeDispatcher::deepep;
-  });
+  const bool deepep = std::any_of(plan.groups.begin(), plan.groups.end(),
+                                  [](const Group& g) { return g.dispatches_by_deepep(); });
   if (deepep) {
     options.sm_count_by_device.resize(devices);
     for (std::size_t d = 0; d < devices; ++d) {

@@ -110,8 +110,8 @@ RankScheduler::ProgramShape RankScheduler::make_shape(
     const Op& op = ops[i];
     shape.dependency_counts[i] = static_cast<std::uint32_t>(op.deps.size());
     const bool compute = op.kind == OpKind::compute;
-    const bool deepep = op.kind == OpKind::collective && plan_.groups[op.group].expert_dispatch &&
-                        plan_.groups[op.group].expert_dispatch->dispatcher == MoeDispatcher::deepep;
+    const bool deepep =
+        op.kind == OpKind::collective && plan_.groups[op.group].dispatches_by_deepep();
     shape.op_shapes[i] = {compute ? op.block : communication_tags[i], op.kind, op.stream,
                           compute && op.activation_bytes != 0, deepep};
     for (std::uint32_t d : op.deps)
