@@ -169,6 +169,29 @@ TEST(Cli, ValidationCasesMeetTheAccuracyBar) {
   EXPECT_LE(report["worst_percent"].get<double>(), 10.0) << out.text;
 }
 
+// llm-foundry's MPT tables (216 rows: 125M to 70B, sequences of 512 to 65,536 tokens, 8 to 512
+// A100 and H100): the Triton attention figures were fitted to the rows of 16k tokens and more, so
+// those rows, where attention is most of the step, must each stay within 10 % (they reached +72 %
+// at the figures the catalog had before), and the whole table within its MAPE.
+TEST(Cli, LlmFoundryTablesStayWithinTheirBar) {
+  const Output out = run("validate --json " + std::string(SCALEPLAN_SOURCE_DIR) +
+                         "/scenarios/validation/llm-foundry");
+  ASSERT_EQ(out.status, 0) << out.text;
+  const auto report = nlohmann::json::parse(out.text);
+  ASSERT_EQ(report["cases"].size(), 216u);
+  EXPECT_LE(report["mape_percent"].get<double>(), 6.0) << out.text;
+  int long_sequences = 0;
+  for (const auto& c : report["cases"]) {
+    const std::string name = c["case"].get<std::string>();
+    const std::size_t at = name.find("-s") + 2;
+    if (std::stoll(name.substr(at, name.find('-', at) - at)) < 16384)
+      continue;
+    ++long_sequences;
+    EXPECT_LE(std::abs(c["relative_error"].get<double>()), 0.10) << name;
+  }
+  EXPECT_EQ(long_sequences, 45);
+}
+
 TEST(Cli, ValidateTimesEveryCaseWithTheProfileGiven) {
   const std::string profile = scenario("profiles/a100.yaml");
   const std::string case_file = scenario("validation/korthikanti2022-22b-full-recompute.yaml");

@@ -159,7 +159,7 @@ TEST(CatalogComputeEfficiency, FusedAttentionReachesTheBenchmarksFiguresAtTheirS
   // the points it was not drawn through are its test. H100, forward (FlashAttention-3 paper,
   // figure 5): cuDNN 484, 529, 539 TFLOP/s and FlashAttention-2 298, 333, 335 at 2k, 8k, 16k of
   // 989.4. A100, forward + backward (FlashAttention-2 README, figure 4d): FlashAttention-2 99,
-  // 133, 155, 173, 182, 189 and FlashAttention Triton 50, 61, 68, 74, 78, 80 at 512 to 16k of 312.
+  // 133, 155, 173, 182, 189 at 512 to 16k of 312.
   struct Point {
     const char* device;
     AttentionLibrary library;
@@ -180,11 +180,6 @@ TEST(CatalogComputeEfficiency, FusedAttentionReachesTheBenchmarksFiguresAtTheirS
       {"A100-SXM4-80GB", AttentionLibrary::flash_attention_2, 4096, 173, 312, 0.01},
       {"A100-SXM4-80GB", AttentionLibrary::flash_attention_2, 8192, 182, 312, 0.005},
       {"A100-SXM4-80GB", AttentionLibrary::flash_attention_2, 16384, 189, 312, 0.01},
-      {"A100-SXM4-40GB", AttentionLibrary::flash_attention_triton, 1024, 61, 312, 0.05},
-      {"A100-SXM4-40GB", AttentionLibrary::flash_attention_triton, 2048, 68, 312, 0.005},
-      {"A100-SXM4-40GB", AttentionLibrary::flash_attention_triton, 4096, 74, 312, 0.01},
-      {"A100-SXM4-40GB", AttentionLibrary::flash_attention_triton, 8192, 78, 312, 0.005},
-      {"A100-SXM4-40GB", AttentionLibrary::flash_attention_triton, 16384, 80, 312, 0.01},
   };
   // What a step keeps of a benchmark: H100's sustained_share; A100's GEMM figure was fitted to
   // steps (0.785 of its single-GEMM asymptote 0.886), and its attention figures keep the same.
@@ -198,6 +193,27 @@ TEST(CatalogComputeEfficiency, FusedAttentionReachesTheBenchmarksFiguresAtTheirS
     EXPECT_NEAR(benchmark, p.tflops / p.peak_tflops, p.tolerance * p.tflops / p.peak_tflops)
         << p.device << " " << to_string(p.library) << " at " << p.keys << " keys";
   }
+}
+
+TEST(CatalogComputeEfficiency,
+     TritonAttentionKeepsItsBenchmarksShapeAtTheLevelTrainingStepsShowed) {
+  // The FlashAttention-2 README's benchmark of the Triton kernel (figure 4d, A100, forward +
+  // backward, causal, head dim 128) gives its shape over the sequence: 61, 68, 74, 78, 80 TFLOP/s
+  // at 1k, 2k, 4k, 8k and 16k. llm-foundry's long-sequence steps give its level, 1.34 times the
+  // benchmark's (kept at A100's step share 0.785 / 0.886), since the runs' kernel beat the
+  // benchmark's (docs/validation.md, llm-foundry's tables).
+  const DeviceSpec& a100 = *Catalog::builtin().find("A100-SXM4-40GB");
+  const auto efficiency = [&](std::int64_t keys) {
+    const Kernel k = fused_attention(keys, AttentionLibrary::flash_attention_triton);
+    const double size_curve =
+        k.flops / (k.flops + *a100.gemm_half_efficiency_flops_of(Dtype::bf16));
+    return catalog_compute_efficiency(a100, k) / size_curve;
+  };
+  const std::pair<std::int64_t, double> benchmark[] = {
+      {1024, 61}, {2048, 68}, {4096, 74}, {16384, 80}};
+  for (const auto& [keys, tflops] : benchmark)
+    EXPECT_NEAR(efficiency(keys) / efficiency(8192), tflops / 78.0, 0.05 * tflops / 78.0) << keys;
+  EXPECT_NEAR(efficiency(8192), 78.0 / 312 * (0.785 / 0.886) * 1.34, 0.01 * 78.0 / 312);
 }
 
 TEST(CatalogComputeEfficiency, EachAttentionLibraryRunsAtItsOwnFigureWhereTheDeviceHasOne) {
@@ -225,13 +241,12 @@ TEST(CatalogComputeEfficiency, EachAttentionLibraryRunsAtItsOwnFigureWhereTheDev
         catalog_compute_efficiency(*d, gemm) / gemm_wave_efficiency(*d->gemm_tiling, gemm.gemm);
     EXPECT_NEAR(catalog_compute_efficiency(*d, product), as_gemm, 1e-12) << d->name;
   }
-  // FlashAttention-2 README, figure 4d, at 8k: 182 against the Triton kernel's 78.
-  EXPECT_NEAR(catalog_compute_efficiency(a100, flash2) / catalog_compute_efficiency(a100, triton),
-              182.0 / 78.0, 0.02);
-  // H100 has no measured figure of the Triton kernel: the assumption keeps A100's ratio of the
-  // two kernels' asymptotes, so it runs slower than FlashAttention-2 there too.
-  EXPECT_LT(catalog_compute_efficiency(h100(), triton),
-            0.5 * catalog_compute_efficiency(h100(), flash2));
+  // The Triton kernel, at the level llm-foundry's long-sequence steps showed on each device,
+  // still runs well below FlashAttention-2 on both (A100 at 8k: 78 x 1.34 against 182 TFLOP/s).
+  for (const DeviceSpec* d : {&h100(), &a100}) {
+    EXPECT_LT(catalog_compute_efficiency(*d, triton), 0.8 * catalog_compute_efficiency(*d, flash2))
+        << d->name;
+  }
 }
 
 TEST(CatalogComputeEfficiency, ASmallerDeviceRunsTheSameAttentionKernelSlower) {
