@@ -70,6 +70,8 @@ std::string layer_difference(const TransformerConfig& a, const TransformerConfig
       {"ffn_hidden", a.ffn_hidden != b.ffn_hidden},
       {"heads", a.heads != b.heads},
       {"kv_heads", a.kv_heads != b.kv_heads},
+      {"head_dim", a.head_dim() != b.head_dim()},
+      {"qk_norm", a.qk_norm != b.qk_norm},
       {"seq_len", a.seq_len != b.seq_len},
       {"family (gated MLP)", a.gated_mlp != b.gated_mlp},
       {"family (biases)", a.biases != b.biases},

@@ -102,10 +102,13 @@ namespace {
 double attention_parameters_per_rank(const TransformerConfig& m, double t) {
   const double h = d(m.hidden);
   if (!m.latent_attention()) {
-    const double kv = d(m.kv_dim());
-    double params = (h * (h + 2 * kv) + h * h) / t;
+    const double q = d(m.q_dim()), kv = d(m.kv_dim());
+    double params = (h * (q + 2 * kv) + q * h) / t;
     if (m.biases)
-      params += (h + 2 * kv) / t + h;
+      params += (q + 2 * kv) / t + h;
+    // The query and key norms' gains, one per head dimension each, on every rank.
+    if (m.qk_norm)
+      params += 2 * d(m.head_dim()) * d(m.norm_parameters_per_hidden);
     return params;
   }
   const LatentAttentionConfig& a = m.mla;
@@ -346,15 +349,24 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   a.name = "attention";
   a.forward.push_back(memory_kernel("attn_norm", KernelKind::norm, other, 2 * tok * h * e / sp));
   // Widths of the queries, keys, values and attention output of all heads, per token.
-  double q_width = h, k_width = d(m.kv_dim()), v_width = d(m.kv_dim()), out_width = h;
-  std::int64_t proj_in = m.hidden / t;
+  double q_width = d(m.q_dim()), k_width = d(m.kv_dim()), v_width = d(m.kv_dim());
+  double out_width = d(m.q_dim());
+  std::int64_t proj_in = m.q_dim() / t;
   // Activations the projections keep besides their input: the normed latents of MLA.
   double latent_bytes = 0;
+  // The query and key norm's input, which its backward reads.
+  double qk_norm_input_bytes = 0;
   // MLA's up-projections from the latents, which mla_up_proj recompute runs again.
   std::vector<Kernel> up_projections;
   if (!m.latent_attention()) {
     a.forward.push_back(
-        make_gemm("qkv", {tokens, (m.hidden + 2 * m.kv_dim()) / t, m.hidden}, dtype));
+        make_gemm("qkv", {tokens, (m.q_dim() + 2 * m.kv_dim()) / t, m.hidden}, dtype));
+    if (m.qk_norm) {
+      // Reads this rank's queries and keys and writes them normalised; keeps its input.
+      const double qk_elements = tok * d(m.q_dim() + m.kv_dim()) / d(t);
+      a.forward.push_back(memory_kernel("qk_norm", KernelKind::norm, other, 2 * qk_elements * e));
+      qk_norm_input_bytes = qk_elements * act;
+    }
   } else {
     // Down-projections to the latents (replicated over tensor-parallel ranks), their norms, and
     // per-head up-projections (split by heads).
@@ -455,13 +467,13 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
   const double replicated = tok * h * (act + gin + mask) / sp + latent_bytes;
   const double projection_input_element_bytes = m.flash_attention && gin != act ? act + gin : gin;
   const double split = m.latent_attention() ? tok * act * (q_width + k_width + v_width) / d(t)
-                                            : tok * act * (h + 2 * d(m.kv_dim())) / d(t);
+                                            : tok * act * (q_width + 2 * k_width) / d(t);
   const double projection_input = tok * out_width / d(t) * projection_input_element_bytes;
   // Materialised attention keeps the softmax output (and with dropout its mask and output);
   // fused attention only the softmax statistics (fp32, one per query and head).
   const double core = m.flash_attention ? d(b) * d(heads_local) * d(s_local) * 4
                                         : scores * (act + (m.dropout ? mask + act : 0.0));
-  a.activation_bytes = replicated + split + projection_input + core;
+  a.activation_bytes = replicated + split + projection_input + core + qk_norm_input_bytes;
   a.selective_recompute_saved_bytes = recompute.core_attention && !m.flash_attention ? core : 0.0;
   if (recompute.mla_up_projection && m.latent_attention()) {
     // The up-projections' outputs are not kept: the keys and values, and the queries where they

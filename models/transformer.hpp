@@ -61,6 +61,9 @@ struct TransformerConfig {
   std::int64_t ffn_hidden = 0;
   std::int64_t heads = 0;
   std::int64_t kv_heads = 0;
+  // Width of one attention head where it is not hidden / heads (Qwen3: 32 heads of 128 on a
+  // hidden of 2048; Gemma: 256; Mistral NeMo: 128 on 5120 with 32 heads). 0: hidden / heads.
+  std::int64_t attention_head_dim = 0;
   std::int64_t vocab = 0;
   std::int64_t seq_len = 0;
   bool gated_mlp = false;              // SwiGLU (Llama): three FFN matrices instead of two
@@ -68,6 +71,9 @@ struct TransformerConfig {
   bool learned_positions = true;       // GPT learns position embeddings; Llama uses rotary
   bool tied_embeddings = true;         // output projection shares the input embedding
   int norm_parameters_per_hidden = 2;  // LayerNorm: gain and bias; RMSNorm: gain only
+  // Each head's queries and keys normalised (RMSNorm over head_dim) before attention: Qwen3,
+  // Gemma 3, OLMo 2 (Megatron-Core's qk_layernorm).
+  bool qk_norm = false;
   // Hidden and attention dropout (GPT-3 and Megatron-LM's GPT recipes: 0.1). Without it (Llama,
   // Mixtral, DeepSeek: probability 0) no mask is drawn or kept: PyTorch's dropout at p = 0
   // returns its input (aten/src/ATen/native/Dropout.cpp), and the residual add writes no mask.
@@ -87,7 +93,11 @@ struct TransformerConfig {
   // places them on the last pipeline stage, which then also keeps a copy of the word embedding.
   std::int64_t mtp_layers = 0;
 
-  std::int64_t head_dim() const { return hidden / heads; }
+  std::int64_t head_dim() const {
+    return attention_head_dim > 0 ? attention_head_dim : hidden / heads;
+  }
+  // Widths of all heads' queries (and attention output) and keys (and values), per token.
+  std::int64_t q_dim() const { return heads * head_dim(); }
   std::int64_t kv_dim() const { return kv_heads * head_dim(); }
   bool latent_attention() const { return mla.kv_lora_rank > 0; }
   // Per-head widths of queries and keys, and of values: head_dim without latent attention.

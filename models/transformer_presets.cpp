@@ -77,6 +77,24 @@ TransformerConfig deepseek_v3() {
   return c;
 }
 
+// Qwen Team 2025, "Qwen3 Technical Report" (arXiv:2505.09388), Table 2: the MoE models, 128
+// experts of which 8 are routed per token, no shared expert, grouped-query attention (32 query and
+// 4 key/value heads for 30B-A3B over 48 layers, 64 and 4 for 235B-A22B over 94), QK-norm, untied
+// embeddings; pre-training's first stage at 4,096 tokens (section 3.2). Widths from the released
+// config.json (hidden 2048 and 4096, head_dim 128, so each head is wider than hidden / heads;
+// moe_intermediate_size 768 and 1536; vocabulary 151,936), as Megatron-Bridge's Qwen3 MoE bridge
+// reads them (qk_layernorm set). The model cards count 30.5B (3.3B active) and 235B (22B active).
+TransformerConfig qwen3_moe(std::string name, std::int64_t layers, std::int64_t hidden,
+                            std::int64_t heads, std::int64_t expert_ffn_hidden) {
+  TransformerConfig c = llama(std::move(name), layers, hidden, 3 * hidden, heads, 4, 151936, 4096);
+  c.attention_head_dim = 128;
+  c.qk_norm = true;
+  c.moe.experts = 128;
+  c.moe.top_k = 8;
+  c.moe.expert_ffn_hidden = expert_ffn_hidden;
+  return c;
+}
+
 // Dimensions from: Brown et al. 2020 (GPT-3, Table 2.1) with Megatron's vocabulary padded to
 // 51200; Korthikanti et al. 2022 (Table 3) for the 22B, 530B and 1T models; Touvron et al. 2023
 // (Llama 2, Table 1 and the released configs); Llama Team 2024 (The Llama 3 Herd of Models,
@@ -97,6 +115,8 @@ const std::vector<TransformerConfig>& presets() {
       llama("llama3-405b", 126, 16384, 53248, 128, 8, 128256, 8192),
       mixtral_8x7b(),
       deepseek_v3(),
+      qwen3_moe("qwen3-30b-a3b", 48, 2048, 32, 768),
+      qwen3_moe("qwen3-235b-a22b", 94, 4096, 64, 1536),
   };
   return all;
 }

@@ -166,6 +166,8 @@ void read_model_section(MapReader& m, TransformerConfig& model) {
   }
   if (auto dropout = m.boolean("dropout"))
     model.dropout = *dropout;
+  if (auto qk_norm = m.boolean("qk_norm"))
+    model.qk_norm = *qk_norm;
   auto dimension = [&](std::string_view key, std::int64_t& field, std::int64_t high,
                        std::optional<std::int64_t> fallback) {
     if (auto v =
@@ -177,7 +179,7 @@ void read_model_section(MapReader& m, TransformerConfig& model) {
   dimension("heads", model.heads, max_dimension, std::nullopt);
   if (model.hidden <= 0 || model.heads <= 0) {
     for (const char* key :
-         {"ffn_hidden", "kv_heads", "vocab", "seq_len", "moe", "mla", "mtp_layers"})
+         {"ffn_hidden", "kv_heads", "head_dim", "vocab", "seq_len", "moe", "mla", "mtp_layers"})
       m.accept(key);
     m.finish();
     return;
@@ -188,9 +190,12 @@ void read_model_section(MapReader& m, TransformerConfig& model) {
             preset ? std::nullopt : std::optional<std::int64_t>(model.heads));
   dimension("vocab", model.vocab, 16 * max_dimension, std::nullopt);
   dimension("seq_len", model.seq_len, max_sequence, std::nullopt);
-  if (model.hidden % model.heads != 0) {
-    m.error("heads", fmt::format("{} heads do not divide hidden ({}); use one of {}", model.heads,
-                                 model.hidden, divisor_hint(model.hidden)));
+  if (auto v = m.integer("head_dim", 1, max_dimension))
+    model.attention_head_dim = *v;
+  if (model.attention_head_dim == 0 && model.hidden % model.heads != 0) {
+    m.error("heads", fmt::format("{} heads do not divide hidden ({}); use one of {}, or give "
+                                 "head_dim (the width of one head) where it is not hidden / heads",
+                                 model.heads, model.hidden, divisor_hint(model.hidden)));
   }
   if (model.kv_heads > 0 && model.heads % model.kv_heads != 0) {
     m.error("kv_heads", fmt::format("{} does not divide heads ({}); use one of {}", model.kv_heads,
@@ -198,6 +203,11 @@ void read_model_section(MapReader& m, TransformerConfig& model) {
   }
   read_moe(m, model);
   read_latent_attention(m, model);
+  if (model.attention_head_dim > 0 && model.latent_attention()) {
+    m.error("head_dim",
+            "latent attention sets its heads' widths in mla (qk_nope_head_dim, "
+            "qk_rope_head_dim, v_head_dim); leave head_dim out");
+  }
   // More prediction modules than layers is no model anyone trains (DeepSeek-V3 trained with 1).
   if (auto v = integer_or(m, "mtp_layers", 0, model.layers > 0 ? model.layers : max_layers,
                           model.mtp_layers))

@@ -100,6 +100,21 @@ TEST(ScenarioErrors, ModelKeys) {
   EXPECT_SCENARIO_ERROR(
       test::replace(good, "  heads: 16", "  heads: 24"),
       "model.heads: 24 heads do not divide hidden (1024); use one of 1, 2, 4, 8, 16, 32");
+  EXPECT_SCENARIO_ERROR(
+      test::replace(good, "  heads: 16", "  heads: 24"),
+      ", or give head_dim (the width of one head) where it is not hidden / heads");
+  // With head_dim the heads need not divide hidden (Qwen3: 32 heads of 128 on 2048).
+  EXPECT_EQ(
+      test::scenario_errors_of(test::replace(good, "  heads: 16", "  heads: 24\n  head_dim: 128")),
+      "");
+  EXPECT_SCENARIO_ERROR(test::replace(good, "  heads: 16", "  heads: 16\n  head_dim: 0"),
+                        "model.head_dim: 0 is out of range; use a value from 1 to");
+  EXPECT_SCENARIO_ERROR(test::replace(good, "  seq_len: 2048",
+                                      "  seq_len: 2048\n  head_dim: 128\n  mla: {kv_lora_rank: 64, "
+                                      "qk_nope_head_dim: 64, v_head_dim: 64}"),
+                        "model.head_dim: latent attention sets its heads' widths in mla");
+  EXPECT_SCENARIO_ERROR(test::replace(good, "  heads: 16", "  heads: 16\n  qk_norm: maybe"),
+                        "model.qk_norm:");
   EXPECT_SCENARIO_ERROR(test::replace(good, "  heads: 16", "  heads: 16\n  kv_heads: 3"),
                         "model.kv_heads: 3 does not divide heads (16); use one of 1, 2, 4, 8, 16");
   EXPECT_SCENARIO_ERROR(test::replace(good, "  layers: 8", "  layers: 0"),
