@@ -46,6 +46,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
   std::string flat_copy_source =
       "no FlatParameter: each gradient lands where it is reduced (Megatron's main_grad views "
       "of the gradient buffer)";
+  std::string shards_source =
+      "16-bit weights beside the fp32 master copy (Megatron's Float16Module and distributed "
+      "optimizer, DeepSpeed's fp16 partitions)";
   std::string optimizer_source =
       "fused Adam over all parameters (Apex / Transformer Engine "
       "FusedAdam, multi-tensor apply)";
@@ -254,6 +257,10 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       flat_copy_source =
           "FSDP2 (torchtitan, NeMo AutoModel) shards each parameter as a DTensor: no "
           "FlatParameter views";
+      s.fp32_parameter_shards = true;
+      shards_source =
+          "FSDP2's MixedPrecisionPolicy: each sharded parameter keeps its original dtype (fp32) "
+          "and is cast to param_dtype for the all-gather (torch.distributed.fsdp.fully_shard)";
       optimizer_source =
           "torch.optim.AdamW's fused kernels (torchtitan's optimizer.implementation)";
       s.zero2_gradient_reduction = Zero2GradientReduction::micro_batch_unless_pipelined;
@@ -286,6 +293,11 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "micro-batch of an FSDP model in no_sync (ddp_sync_context acts on "
           "DistributedDataParallel only, composer/distributed/dist_strategy.py)";
       s.flat_parameter_gradient_copy = true;
+      s.fp32_parameter_shards = true;
+      shards_source =
+          "FSDP1's MixedPrecision: outside forward and backward the sharded parameters are kept "
+          "in full precision; a low-precision shard is made for each all-gather and freed "
+          "(torch.distributed.fsdp.MixedPrecision, param_dtype)";
       flat_copy_source =
           "FSDP1 with use_orig_params (Composer's default): the forward's parameters are "
           "torch.split views of the unit's flat parameter (torch/distributed/fsdp/flat_param.py, "
@@ -331,6 +343,10 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       grad_source = "MaxText keeps fp32 weights and reduces their gradients in fp32";
       scatter_source = "no pipeline messages of Megatron's kind";
       flat_copy_source = "XLA lays out the gradients itself: no FlatParameter views";
+      s.fp32_parameter_shards = true;
+      shards_source =
+          "MaxText's weight_dtype float32: the sharded weights are fp32, cast to the training "
+          "dtype where used";
       optimizer_source = "XLA fuses optax's update into few kernels";
       break;
   }
@@ -358,6 +374,7 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("optimizer_wrapper_passes", yes_no(s.optimizer_wrapper_passes), wrapper_source) +
       line("gradient_buffer_in_reduce_dtype", yes_no(s.gradient_buffer_in_reduce_dtype),
            gradient_buffer_source) +
+      line("fp32_parameter_shards", yes_no(s.fp32_parameter_shards), shards_source) +
       line("fp8_recipe", to_string(s.fp8_recipe), recipe_source) +
       line("fp8_weight_cache", yes_no(s.fp8_weight_cache), weight_cache_source) +
       line("fp8_cast_fusion", to_string(s.fp8_cast_fusion), cast_fusion_source) +

@@ -181,6 +181,11 @@ struct FrameworkSpec {
   // are reduced in (grad_reduce_dtype): 2 bytes a parameter for bf16 reduction, not the 4 of
   // fp32 main gradients. Not a scenario key.
   bool gradient_buffer_in_reduce_dtype = false;
+  // Fully sharded weights (zero 3) kept as fp32 shards and cast to the training dtype for each
+  // gather, with no lasting 16-bit copy: PyTorch FSDP's MixedPrecision (the sharded parameters
+  // stay in full precision outside forward and backward) and JAX programs that keep fp32 weights.
+  // Megatron and DeepSpeed keep 16-bit weights beside the fp32 master. Not a scenario key.
+  bool fp32_parameter_shards = false;
   // fp8 training (dtype fp8) only: Transformer Engine's scaling recipe, which sets the bytes of
   // the casts before every fp8 GEMM (models/transformer.hpp, add_fp8_casts).
   Fp8Recipe fp8_recipe = Fp8Recipe::delayed;

@@ -24,8 +24,11 @@ double optimizer_step_bytes_per_parameter(const TrainingJob& job) {
                              ? optimizer_wrapper_bytes_per_parameter(
                                    job.framework.grad_reduce_dtype, job.training.dtype)
                              : 0.0;
-  if (job.framework.optimizer_step == OptimizerStep::fused)
-    return bytes_per_parameter(job.training.dtype).optimizer_step_traffic + wrapper;
+  if (job.framework.optimizer_step == OptimizerStep::fused) {
+    // Over fp32 weight shards the step reads and writes no 16-bit copy: fp32 training's traffic.
+    const Dtype weights = fp32_parameter_shards_on(job) ? Dtype::fp32 : job.training.dtype;
+    return bytes_per_parameter(weights).optimizer_step_traffic + wrapper;
+  }
   // Composer's DecoupledAdamW.adamw, on fp32 parameters, gradients and moments (FSDP casts the
   // 16-bit copies at each gather, not in the step), 4 bytes an element per tensor touched:
   // exp_avg.mul_ (read 1, write 1), .add_(grad) (2, 1), exp_avg_sq.mul_ (1, 1),

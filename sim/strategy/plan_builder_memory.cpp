@@ -131,6 +131,11 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, int stage) {
   return memory;
 }
 
+bool fp32_parameter_shards_on(const TrainingJob& job) {
+  return job.framework.fp32_parameter_shards && job.parallelism.zero >= 3 &&
+         bytes_per_parameter(job.training.dtype).weights < bytes_per_element(Dtype::fp32);
+}
+
 StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit& params) {
   const BytesPerParameter per = bytes_per_parameter(job.training.dtype);
   StaticMemory memory;
@@ -140,7 +145,11 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit
   const double dp = static_cast<double>(p.shard_ways());
   // ZeRO shards the optimizer state (stage 1), the gradients (2) and the weights (3) over the
   // data-parallel group (the expert data-parallel group for routed experts).
-  memory.weights_bytes = sharded_bytes(params, per.weights, p, 3);
+  // Kept as fp32 shards (FrameworkSpec::fp32_parameter_shards), the fully sharded weights are
+  // the master copy itself: the optimizer state holds the two moments alone.
+  const bool fp32_shards = fp32_parameter_shards_on(job);
+  const double master_bytes = fp32_shards ? bytes_per_element(Dtype::fp32) : 0.0;
+  memory.weights_bytes = sharded_bytes(params, fp32_shards ? master_bytes : per.weights, p, 3);
   const double gradient_bytes =
       job.framework.gradient_buffer_in_reduce_dtype ? gradient_reduction_bytes(job) : per.gradients;
   memory.gradients_bytes = sharded_bytes(params, gradient_bytes, p, 2);
@@ -150,7 +159,7 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit
     // param.grad and update_hp_grads adds into them (deepspeed/runtime/bf16_optimizer.py).
     memory.gradients_bytes += params.total() * bytes_per_element(job.training.dtype);
   }
-  memory.optimizer_bytes = sharded_bytes(params, per.optimizer, p, 1);
+  memory.optimizer_bytes = sharded_bytes(params, per.optimizer - master_bytes, p, 1);
   if (p.zero >= 2 && dp > 1) {
     // The bucket being reduced is held whole until its reduce-scatter ends.
     memory.communication_buffer_bytes += gradient_bucket_bytes(job);

@@ -82,6 +82,9 @@ bool pipeline_blocking_p2p_on(const TrainingJob& job);
 bool pipeline_output_regather_on(const TrainingJob& job);
 // Whether DeepSpeed's BF16_Optimizer runs the job (framework.bf16_optimizer): bf16, zero 0 or 1.
 bool bf16_optimizer_on(const TrainingJob& job);
+// FrameworkSpec::fp32_parameter_shards in effect: fully sharded (zero 3) 16-bit training whose
+// weight shards are the fp32 master copy.
+bool fp32_parameter_shards_on(const TrainingJob& job);
 // BF16_Optimizer's update_hp_grads after a micro-batch's backward: each of `parameters` (as the
 // rank holds them) read in bf16 and added into its fp32 gradient, read and written: 10 bytes.
 Kernel hp_grad_accumulation_kernel(double parameters);

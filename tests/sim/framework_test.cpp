@@ -153,12 +153,12 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
               CrossEntropyFusion::none);
   }
   EXPECT_EQ(FrameworkSpec{}.fp8_cast_fusion, Fp8CastFusion::none);
-  // Every framework names a source for every setting: twenty-two lines.
+  // Every framework names a source for every setting: twenty-three lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 22) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 23) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -181,17 +181,45 @@ parallelism: {tp: 1, pp: 1, dp: 8, zero: 3}
   // the optimizer differ.
   const double fsdp = step_s("framework: {name: fsdp, attention_library: flash-attention-2}\n");
   const double composer = step_s("framework: composer\n");
-  // 24 layers, one micro-batch: 24 copies of 4 · 50,358,272 bytes, and the step's 48 extra bytes
-  // a parameter over its 1/8 shard of 1.3B: about 4.8 GB and 7.9 GB at 0.9 · 2.039 TB/s, some
-  // 7 ms. Communication is hidden behind the compute on one node, so the step grows by about
-  // that; kernel launches add nothing beyond 0.9 us each.
+  // 24 layers, one micro-batch: 24 copies of 4 · 50,358,272 bytes, and the step's 52 extra bytes
+  // a parameter over its 1/8 shard of 1.3B (80 unfused against the fused step's 28 over fp32
+  // shards): about 4.8 GB and 8.6 GB at 0.9 · 2.039 TB/s, some 7 ms. Communication is hidden behind
+  // the compute on one node, so the step grows by about that; kernel launches add nothing beyond
+  // 0.9 us each.
   const DeviceSpec& a100 = *catalog.find("A100-SXM4-80GB");
   const double bandwidth = a100.memory_bandwidth_bytes_per_s.value * a100.memory_efficiency.value;
   const double h = 2048;
   const double copies = 24 * 4 * (12 * h * h + 13 * h);
-  const double optimizer = 48 * total_parameters(*transformer_preset("gpt3-1.3b")) / 8;
+  const double optimizer = 52 * total_parameters(*transformer_preset("gpt3-1.3b")) / 8;
   const double expected = (copies + optimizer) / bandwidth;
   EXPECT_NEAR(composer - fsdp, expected, 0.05 * expected);
+}
+
+TEST(Framework, FsdpKeepsFp32WeightShardsAndNoSixteenBitCopy) {
+  // The same fully sharded job under FSDP (fp32 shards cast for each gather) and DeepSpeed
+  // (16-bit partitions beside the fp32 master): 4 + 8 bytes a parameter's shard against 2 + 12,
+  // the same gradients; with ZeRO-2 both keep whole 16-bit weights.
+  const Catalog& catalog = Catalog::builtin();
+  const std::string text = R"(name: fw
+cluster: {device: A100-SXM4-80GB, nodes: 1, devices_per_node: 8}
+model: {preset: gpt3-1.3b}
+training: {global_batch: 8, micro_batch: 1, dtype: bf16}
+)";
+  auto memory = [&](const std::string& rest) {
+    const Scenario s = parse_scenario(text + rest, "s.yaml", catalog);
+    return predict(s, prepare_run(s, catalog)).memory;
+  };
+  const std::string zero3 = "parallelism: {tp: 1, pp: 1, dp: 8, zero: 3}\n";
+  const auto fsdp = memory(zero3 + "framework: fsdp\n");
+  const auto deepspeed = memory(zero3 + "framework: deepspeed\n");
+  EXPECT_NEAR(fsdp.weights_bytes / deepspeed.weights_bytes, 2.0, 1e-9);
+  EXPECT_NEAR(fsdp.optimizer_bytes / deepspeed.optimizer_bytes, 8.0 / 12.0, 1e-9);
+  EXPECT_NEAR((deepspeed.weights_bytes + deepspeed.optimizer_bytes) -
+                  (fsdp.weights_bytes + fsdp.optimizer_bytes),
+              fsdp.weights_bytes / 2, 1.0);
+  const std::string zero2 = "parallelism: {tp: 1, pp: 1, dp: 8, zero: 2}\n";
+  EXPECT_EQ(memory(zero2 + "framework: fsdp\n").weights_bytes,
+            memory(zero2 + "framework: deepspeed\n").weights_bytes);
 }
 
 TEST(Framework, ScatterGatherSendsATpthOfTheMessageAndGathersIt) {
