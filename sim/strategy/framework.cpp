@@ -46,6 +46,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
   std::string flat_copy_source =
       "no FlatParameter: each gradient lands where it is reduced (Megatron's main_grad views "
       "of the gradient buffer)";
+  std::string reduce_copy_source =
+      "no ZeRO-3 cast copy: the gradients are reduced as backward writes them, or the cast is "
+      "fused into the collective (XLA)";
   std::string shards_source =
       "16-bit weights beside the fp32 master copy (Megatron's Float16Module and distributed "
       "optimizer, DeepSpeed's fp16 partitions)";
@@ -257,6 +260,10 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       flat_copy_source =
           "FSDP2 (torchtitan, NeMo AutoModel) shards each parameter as a DTensor: no "
           "FlatParameter views";
+      s.zero3_reduce_dtype_copy = true;
+      reduce_copy_source =
+          "FSDP's _reduce_grad casts a unit's unsharded gradient to reduce_dtype before its "
+          "reduce-scatter (torch/distributed/fsdp/_runtime_utils.py)";
       s.fp32_parameter_shards = true;
       shards_source =
           "FSDP2's MixedPrecisionPolicy: each sharded parameter keeps its original dtype (fp32) "
@@ -293,6 +300,10 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "micro-batch of an FSDP model in no_sync (ddp_sync_context acts on "
           "DistributedDataParallel only, composer/distributed/dist_strategy.py)";
       s.flat_parameter_gradient_copy = true;
+      s.zero3_reduce_dtype_copy = true;
+      reduce_copy_source =
+          "FSDP's _reduce_grad casts a unit's unsharded gradient to reduce_dtype before its "
+          "reduce-scatter (torch/distributed/fsdp/_runtime_utils.py)";
       s.fp32_parameter_shards = true;
       shards_source =
           "FSDP1's MixedPrecision: outside forward and backward the sharded parameters are kept "
@@ -375,6 +386,7 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("gradient_buffer_in_reduce_dtype", yes_no(s.gradient_buffer_in_reduce_dtype),
            gradient_buffer_source) +
       line("fp32_parameter_shards", yes_no(s.fp32_parameter_shards), shards_source) +
+      line("zero3_reduce_dtype_copy", yes_no(s.zero3_reduce_dtype_copy), reduce_copy_source) +
       line("fp8_recipe", to_string(s.fp8_recipe), recipe_source) +
       line("fp8_weight_cache", yes_no(s.fp8_weight_cache), weight_cache_source) +
       line("fp8_cast_fusion", to_string(s.fp8_cast_fusion), cast_fusion_source) +

@@ -186,6 +186,10 @@ struct FrameworkSpec {
   // stay in full precision outside forward and backward) and JAX programs that keep fp32 weights.
   // Megatron and DeepSpeed keep 16-bit weights beside the fp32 master. Not a scenario key.
   bool fp32_parameter_shards = false;
+  // ZeRO-3: each layer's unsharded gradients are cast to grad_reduce_dtype into a copy of their
+  // own before the reduce-scatter (PyTorch FSDP's _reduce_grad), which holds it beside them until
+  // the reduce-scatter ends; XLA fuses the cast into the collective. Not a scenario key.
+  bool zero3_reduce_dtype_copy = false;
   // fp8 training (dtype fp8) only: Transformer Engine's scaling recipe, which sets the bytes of
   // the casts before every fp8 GEMM (models/transformer.hpp, add_fp8_casts).
   Fp8Recipe fp8_recipe = Fp8Recipe::delayed;

@@ -161,8 +161,18 @@ StaticMemory static_memory_of_stage(const TrainingJob& job, const ParameterSplit
   }
   memory.optimizer_bytes = sharded_bytes(params, per.optimizer - master_bytes, p, 1);
   if (p.zero >= 2 && dp > 1) {
-    // The bucket being reduced is held whole until its reduce-scatter ends.
-    memory.communication_buffer_bytes += gradient_bucket_bytes(job);
+    // The gradients being reduced are held whole until their reduce-scatter ends: a bucket of
+    // them under ZeRO-2; under ZeRO-3, which reduce-scatters each layer's gradients right after
+    // its backward (FSDP's post-backward hook, XLA's per-layer reduce-scatters), one layer's as
+    // backward writes them, and their copy in the reduce dtype where the framework makes one.
+    const double written = bytes_per_element(non_gemm_dtype(job.training.dtype));
+    const double copy =
+        job.framework.zero3_reduce_dtype_copy && gradient_reduction_bytes(job) != written
+            ? gradient_reduction_bytes(job)
+            : 0.0;
+    memory.communication_buffer_bytes +=
+        p.zero >= 3 ? layer_parameters_per_rank(job.model, 0, p.tp, p.ep).total() * (written + copy)
+                    : gradient_bucket_bytes(job);
   }
   if (p.zero >= 3 && dp > 1)
     memory.communication_buffer_bytes += zero3_gathered_parameters(job) * per.weights;

@@ -153,12 +153,12 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
               CrossEntropyFusion::none);
   }
   EXPECT_EQ(FrameworkSpec{}.fp8_cast_fusion, Fp8CastFusion::none);
-  // Every framework names a source for every setting: twenty-three lines.
+  // Every framework names a source for every setting: twenty-four lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 23) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 24) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -503,9 +503,20 @@ TEST(Framework, Zero3PrefetchesWithinItsBudgetAndFetchesTheRestOnDemand) {
   auto bytes = layer_gathers(job);
   ASSERT_EQ(bytes.size(), 2u);
   EXPECT_DOUBLE_EQ(bytes[0], layer * 2);
-  EXPECT_DOUBLE_EQ(
-      static_memory_of_stage(job, 0).communication_buffer_bytes - gradient_bucket_bytes(job),
-      2 * layer * 2);
+  // Beside them, the gradients in flight: one layer's as backward writes them (bf16), whatever
+  // dp is, not Megatron's bucket of max(40M, 1M·dp) parameters (32 GB at dp 8,192).
+  EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).communication_buffer_bytes - layer * 2,
+                   2 * layer * 2);
+  TrainingJob wide = job;
+  wide.parallelism.dp = 8192;
+  EXPECT_DOUBLE_EQ(static_memory_of_stage(wide, 0).communication_buffer_bytes,
+                   static_memory_of_stage(job, 0).communication_buffer_bytes);
+  // PyTorch FSDP casts them to the reduce dtype (fp32) into a copy first: 4 bytes more.
+  TrainingJob fsdp = job;
+  fsdp.framework.zero3_reduce_dtype_copy = true;
+  EXPECT_DOUBLE_EQ(static_memory_of_stage(fsdp, 0).communication_buffer_bytes -
+                       static_memory_of_stage(job, 0).communication_buffer_bytes,
+                   layer * 4);
   // DeepSpeed's 5e7 would cover the layer (P ≈ 5.03e7 just exceeds it); a budget of 1e6 gathers
   // 1e6 parameters ahead and the other P - 1e6 on demand, each time; the buffer holds the layer
   // and the 1e6 ahead.
@@ -514,9 +525,8 @@ TEST(Framework, Zero3PrefetchesWithinItsBudgetAndFetchesTheRestOnDemand) {
   ASSERT_EQ(bytes.size(), 4u);
   EXPECT_DOUBLE_EQ(bytes[0], 1e6 * 2);
   EXPECT_DOUBLE_EQ(bytes[1], (layer - 1e6) * 2);
-  EXPECT_DOUBLE_EQ(
-      static_memory_of_stage(job, 0).communication_buffer_bytes - gradient_bucket_bytes(job),
-      (layer + 1e6) * 2);
+  EXPECT_DOUBLE_EQ(static_memory_of_stage(job, 0).communication_buffer_bytes - layer * 2,
+                   (layer + 1e6) * 2);
   // A live-parameter budget below that caps the buffer, never below one layer.
   job.framework.zero3_max_live_parameters = 1.0;
   EXPECT_DOUBLE_EQ(zero3_gathered_parameters(job), layer);
