@@ -50,6 +50,8 @@ std::vector<ValidationFile> validation_files(const std::vector<std::string>& pat
 
 namespace {
 
+constexpr double gib = 1024.0 * 1024 * 1024;
+
 // A validation case read once: its scenario and its network, ready to predict as many times as a
 // fit asks. Each prediction builds the plan again, a fraction of a percent of its time, so that
 // only one plan at a time is in memory.
@@ -128,6 +130,9 @@ ValidationCase predict_case(const LoadedCase& loaded, const NamedProfile* calibr
   c.measured_step_time_s = scenario.measured->step_time_s;
   c.predicted_step_time_s = prediction.step_time_s;
   c.relative_error = (c.predicted_step_time_s - c.measured_step_time_s) / c.measured_step_time_s;
+  c.predicted_peak_bytes = prediction.memory.peak_bytes;
+  c.capacity_bytes = prediction.memory.capacity_bytes;
+  c.fits = prediction.memory.fits;
   c.device = case_device(scenario.cluster);
   const std::optional<Framework>& framework = scenario.job.framework.framework;
   c.framework = framework ? std::string(to_string(*framework)) : "none";
@@ -457,6 +462,19 @@ std::string format_text(const ValidationReport& report) {
                   100 * c.relative_error);
     out += line;
   }
+  std::string not_fitting;
+  for (const auto& c : report.cases) {
+    if (!c.fits) {
+      not_fitting += fmt::format("  {}: {:.1f} of {:.1f} GiB\n", c.name,
+                                 c.predicted_peak_bytes / gib, c.capacity_bytes / gib);
+    }
+  }
+  if (!not_fitting.empty()) {
+    out +=
+        "\npredicted not to fit in device memory, though the run ran (the memory model's "
+        "error):\n" +
+        not_fitting;
+  }
   if (!report.calibration.empty())
     out += "\nevery case timed with the calibration profile " + report.calibration + "\n";
   if (!report.skipped.empty())
@@ -482,7 +500,10 @@ nlohmann::json to_json(const ValidationReport& report) {
                      {"dtype", c.dtype},
                      {"measured_step_time_s", c.measured_step_time_s},
                      {"predicted_step_time_s", c.predicted_step_time_s},
-                     {"relative_error", c.relative_error}});
+                     {"relative_error", c.relative_error},
+                     {"predicted_peak_bytes", c.predicted_peak_bytes},
+                     {"capacity_bytes", c.capacity_bytes},
+                     {"fits", c.fits}});
   }
   nlohmann::json skipped = nlohmann::json::array();
   for (const SkippedFile& f : report.skipped)

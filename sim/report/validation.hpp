@@ -21,6 +21,11 @@ struct ValidationCase {
   double measured_step_time_s = 0;
   double predicted_step_time_s = 0;
   double relative_error = 0;  // (predicted - measured) / measured
+  // The predicted memory peak of the busiest rank and the device's capacity: a measured run
+  // ran, so a prediction that it does not fit is an error of the memory model.
+  double predicted_peak_bytes = 0;
+  double capacity_bytes = 0;
+  bool fits = true;
   // What cases are grouped by (ValidationGrouping): the device ("H100-SXM5-80GB"; a cluster of
   // node groups joins their devices with " + "), the framework the scenario names ("none" where
   // it names none), and the training dtype.

@@ -167,6 +167,8 @@ TEST(Cli, ValidationCasesMeetTheAccuracyBar) {
   ASSERT_EQ(report["cases"].size(), 8u);
   EXPECT_LE(report["mape_percent"].get<double>(), 5.0) << out.text;
   EXPECT_LE(report["worst_percent"].get<double>(), 10.0) << out.text;
+  for (const auto& c : report["cases"])
+    EXPECT_TRUE(c["fits"].get<bool>()) << c["case"];
 }
 
 // llm-foundry's MPT tables (216 rows: 125M to 70B, sequences of 512 to 65,536 tokens, 8 to 512
@@ -183,6 +185,9 @@ TEST(Cli, LlmFoundryTablesStayWithinTheirBar) {
   int long_sequences = 0;
   for (const auto& c : report["cases"]) {
     const std::string name = c["case"].get<std::string>();
+    // Every row ran, so each must fit: a check of the memory model on 216 configurations.
+    EXPECT_TRUE(c["fits"].get<bool>())
+        << name << ": " << c["predicted_peak_bytes"] << " of " << c["capacity_bytes"];
     const std::size_t at = name.find("-s") + 2;
     if (std::stoll(name.substr(at, name.find('-', at) - at)) < 16384)
       continue;
@@ -204,6 +209,8 @@ TEST(Cli, MaxTextV5eTableStaysWithinItsBar) {
   int one_slice = 0;
   for (const auto& c : report["cases"]) {
     const std::string name = c["case"].get<std::string>();
+    EXPECT_TRUE(c["fits"].get<bool>())
+        << name << ": " << c["predicted_peak_bytes"] << " of " << c["capacity_bytes"];
     if (name.find("-1xv5e") == std::string::npos || name.find("128b") != std::string::npos)
       continue;
     ++one_slice;
