@@ -262,8 +262,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "FlatParameter views";
       s.zero3_reduce_dtype_copy = true;
       reduce_copy_source =
-          "FSDP's _reduce_grad casts a unit's unsharded gradient to reduce_dtype before its "
-          "reduce-scatter (torch/distributed/fsdp/_runtime_utils.py)";
+          "FSDP2's foreach_reduce copies the unsharded gradients into a reduce-scatter input "
+          "of reduce_dtype (torch/distributed/fsdp/_fully_shard/_fsdp_collectives.py)";
       s.fp32_parameter_shards = true;
       shards_source =
           "FSDP2's MixedPrecisionPolicy: each sharded parameter keeps its original dtype (fp32) "
@@ -302,8 +302,8 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       s.flat_parameter_gradient_copy = true;
       s.zero3_reduce_dtype_copy = true;
       reduce_copy_source =
-          "FSDP's _reduce_grad casts a unit's unsharded gradient to reduce_dtype before its "
-          "reduce-scatter (torch/distributed/fsdp/_runtime_utils.py)";
+          "FSDP1's _reduce_grad casts a unit's unsharded flat gradient to reduce_dtype before "
+          "its reduce-scatter (torch/distributed/fsdp/_runtime_utils.py)";
       s.fp32_parameter_shards = true;
       shards_source =
           "FSDP1's MixedPrecision: outside forward and backward the sharded parameters are kept "
