@@ -450,13 +450,17 @@ std::string explain_difference(const RankedPlan& first, const RankedPlan& second
   const Part parts[] = {{"compute", a[0], b[0]},
                         {"exposed communication", a[1], b[1]},
                         {"pipeline bubble", a[2], b[2]}};
-  const Part* most = &parts[0];
+  // The part that gains plan 1 the most, and the one that costs it the most where one does:
+  // plan 1 may be faster in spite of, say, more exposed communication.
+  const Part* gain = &parts[0];
+  const Part* cost = &parts[0];
   for (const Part& part : parts) {
-    if (std::abs(part.second_s - part.first_s) > std::abs(most->second_s - most->first_s))
-      most = &part;
+    if (part.second_s - part.first_s > gain->second_s - gain->first_s)
+      gain = &part;
+    if (part.second_s - part.first_s < cost->second_s - cost->first_s)
+      cost = &part;
   }
   const double gap = second.step_time_s - first.step_time_s;
-  const double delta = most->second_s - most->first_s;
   const std::string differ = differences(first.job, second.job);
   // A gap under 0.05 % is below what the models resolve: say they tie rather than name a part.
   if (gap < 5e-4 * second.step_time_s) {
@@ -466,10 +470,14 @@ std::string explain_difference(const RankedPlan& first, const RankedPlan& second
         first.step_time_s, second.step_time_s, differ.empty() ? "" : "; they differ in " + differ);
   }
   std::string text = fmt::format(
-      "plan 1 is {:.3f} s ({:.1f} %) faster per step than plan 2: its {} is {:.3f} s {} "
+      "plan 1 is {:.3f} s ({:.1f} %) faster per step than plan 2: its {} is {:.3f} s shorter "
       "({:.3f} s against {:.3f} s)",
-      gap, second.step_time_s > 0 ? 100 * gap / second.step_time_s : 0.0, most->name,
-      std::abs(delta), delta >= 0 ? "shorter" : "longer", most->first_s, most->second_s);
+      gap, second.step_time_s > 0 ? 100 * gap / second.step_time_s : 0.0, gain->name,
+      gain->second_s - gain->first_s, gain->first_s, gain->second_s);
+  if (cost->first_s - cost->second_s >= 5e-4 * second.step_time_s) {
+    text += fmt::format(", though its {} is {:.3f} s longer ({:.3f} s against {:.3f} s)",
+                        cost->name, cost->first_s - cost->second_s, cost->first_s, cost->second_s);
+  }
   if (!differ.empty())
     text += "; they differ in " + differ;
   return text;

@@ -241,7 +241,7 @@ TEST(Planner, ExplainsWhyTheFirstPlanBeatsTheSecond) {
   EXPECT_NE(why.find("they differ in"), std::string::npos) << why;
 }
 
-TEST(Planner, ExplainsATieAsATieAndAGapByThePartThatDiffersMost) {
+TEST(Planner, ExplainsATieAsATieAndAGapByThePartsThatGainAndCostTheMost) {
   RankedPlan first;
   first.job = small_gpt(32);
   first.job.parallelism.tp = 2;
@@ -254,12 +254,24 @@ TEST(Planner, ExplainsATieAsATieAndAGapByThePartThatDiffersMost) {
   EXPECT_EQ(explain_difference(first, second),
             "plans 1 and 2 take the same time per step to within 0.05 % (1.0000 s against "
             "1.0002 s); they differ in dp 1 against 2");
-  // 1 % apart: the part that differs most.
+  // 1 % apart: the part that gains plan 1 the most.
   second.step_time_s = 1.01;
   second.estimate.exposed_comm_s = 0.01;
   EXPECT_EQ(explain_difference(first, second),
             "plan 1 is 0.010 s (1.0 %) faster per step than plan 2: its exposed communication is "
             "0.010 s shorter (0.000 s against 0.010 s); they differ in dp 1 against 2");
+  // Faster in spite of more exposed communication: the compute it gains is named first, the
+  // communication it loses after (the part that differs most is the one against it).
+  first.estimate.exposed_comm_s = 2.0;
+  first.estimate.compute_s = 0.5;
+  second.estimate.exposed_comm_s = 0.2;
+  second.estimate.compute_s = 2.3;
+  second.step_time_s = 2.5;
+  first.step_time_s = 2.49;
+  EXPECT_EQ(explain_difference(first, second),
+            "plan 1 is 0.010 s (0.4 %) faster per step than plan 2: its compute is 1.800 s "
+            "shorter (0.500 s against 2.300 s), though its exposed communication is 1.800 s "
+            "longer (2.000 s against 0.200 s); they differ in dp 1 against 2");
 }
 
 TEST(Planner, CostNeedsAPrice) {
