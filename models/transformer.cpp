@@ -475,6 +475,12 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
                                         : scores * (act + (m.dropout ? mask + act : 0.0));
   a.activation_bytes = replicated + split + projection_input + core + qk_norm_input_bytes;
   a.selective_recompute_saved_bytes = recompute.core_attention && !m.flash_attention ? core : 0.0;
+  if (recompute.layernorm) {
+    // The norm's output, the QKV projection's input as stored, is made again from the layer's
+    // input, which is kept anyway.
+    a.recompute_selective.insert(a.recompute_selective.begin(), a.forward.front());
+    a.selective_recompute_saved_bytes += tok * h * gin / sp;
+  }
   if (recompute.mla_up_projection && m.latent_attention()) {
     // The up-projections' outputs are not kept: the keys and values, and the queries where they
     // come up from a latent (without one they are projected from the kept input, not recomputed).
@@ -508,6 +514,10 @@ LayerWork transformer_layer(const TransformerConfig& m, std::int64_t micro_batch
     // Its forward but the residual add, which is outside the module; everything but its input.
     f.recompute_selective.assign(f.forward.begin(), f.forward.end() - 1);
     f.selective_recompute_saved_bytes = f.activation_bytes - f.input_bytes;
+  } else if (recompute.layernorm) {
+    // The norm alone: FC1's input as stored is made again from the module's input.
+    f.recompute_selective = {f.forward.front()};
+    f.selective_recompute_saved_bytes = tok * h * gin / sp;
   }
   // FC1's weight gradient reads its input as stored, FC2's its input; both their output
   // gradients; sequence parallelism all-gathers FC1's input again.
@@ -565,6 +575,11 @@ MoeWork moe_mlp(const TransformerConfig& m, std::int64_t micro_batch, const Laye
   // Norm input, router (and shared expert) input and dropout mask, as the dense MLP's, and the
   // fp32 routing probabilities.
   r.activation_bytes = local_tok * h * (2 * act + mask) + local_tok * experts * 4;
+  if (recompute.layernorm) {
+    // The norm's output, the router's and shared experts' input as stored, made again.
+    r.recompute_selective = {r.forward.front()};
+    r.selective_recompute_saved_bytes = local_tok * h * act;
+  }
   // The router's weight gradient reads its input (the normed input, which the shared experts'
   // FC1 reads too and which is counted here once) and its output gradient.
   r.weight_gradient_inputs_bytes = local_tok * h * act;

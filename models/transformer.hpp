@@ -334,6 +334,10 @@ struct SelectiveRecompute {
   bool mla_up_projection = false;
   bool mlp = false;
   bool moe_activation = false;
+  // The norms before attention and before the MLP (Megatron-Core's "layernorm": output-discarding
+  // checkpoints of input_layernorm and pre_mlp_layernorm): their outputs are not kept but made
+  // again from their inputs before backward.
+  bool layernorm = false;
   bool operator==(const SelectiveRecompute&) const = default;
 };
 
@@ -347,6 +351,7 @@ inline constexpr RecomputeModuleName recompute_module_names[] = {
     {"mla_up_proj", &SelectiveRecompute::mla_up_projection},
     {"mlp", &SelectiveRecompute::mlp},
     {"moe_act", &SelectiveRecompute::moe_activation},
+    {"layernorm", &SelectiveRecompute::layernorm},
 };
 
 // `recompute` fills Block::recompute_selective and selective_recompute_saved_bytes of the

@@ -138,7 +138,7 @@ DenseArounds dense_arounds(const TrainingJob& job, const CommTimes& c) {
 }
 
 LayerCost dense_layer(const LayerWork& work, const BlockTimes& attention, const BlockTimes& mlp,
-                      const DenseArounds& a, Recompute recompute) {
+                      const DenseArounds& a, Recompute recompute, bool mlp_recompute_whole) {
   LayerCost cost;
   cost.forward = pass(attention.forward_s, a.attention_forward);
   cost.forward += pass(mlp.forward_s, a.mlp_forward);
@@ -147,8 +147,10 @@ LayerCost dense_layer(const LayerWork& work, const BlockTimes& attention, const 
     redo = cost.forward;
   } else if (recompute == Recompute::selective) {
     redo.compute_s = attention.selective_recompute_s;
+    // The whole MLP with its tensor-parallel traffic (mlp), or its norm alone (layernorm).
     if (!work.mlp.recompute_selective.empty())
-      redo += pass(mlp.selective_recompute_s, a.mlp_forward);
+      redo += mlp_recompute_whole ? pass(mlp.selective_recompute_s, a.mlp_forward)
+                                  : PassCost{mlp.selective_recompute_s, 0.0};
   }
   cost.backward = redo;
   cost.backward += pass(mlp.backward_s(), a.mlp_backward);
@@ -194,7 +196,8 @@ LayerCost moe_layer(const LayerWork& work, const MoeWork& moe, const BlockTimes&
   if (recompute == Recompute::full)
     redo = cost.forward;
   else if (recompute == Recompute::selective)
-    redo.compute_s = attention.selective_recompute_s + t.experts.selective_recompute_s;
+    redo.compute_s = attention.selective_recompute_s + t.router.selective_recompute_s +
+                     t.experts.selective_recompute_s;
   // The combine has no weights: its backward is all input gradient.
   const auto backward = [&](bool split) {
     const auto part = [&](const BlockTimes& b) {
@@ -223,8 +226,9 @@ LayerCost moe_layer(const LayerWork& work, const MoeWork& moe, const BlockTimes&
                     weight_gradient_kept_bytes(moe.shared);
   cost.transient_bytes = recompute == Recompute::full ? work.attention.activation_bytes + mlp_stored
                          : recompute == Recompute::selective
-                             ? std::max(work.attention.selective_recompute_saved_bytes,
-                                        moe.experts.selective_recompute_saved_bytes)
+                             ? std::max({work.attention.selective_recompute_saved_bytes,
+                                         moe.router.selective_recompute_saved_bytes,
+                                         moe.experts.selective_recompute_saved_bytes})
                              : 0.0;
   return cost;
 }
@@ -249,7 +253,8 @@ LayerCosts layer_costs(const TrainingJob& job, const ComputeModel& compute,
 
   LayerCosts costs;
   for (Recompute r : {Recompute::none, Recompute::selective, Recompute::full})
-    costs.dense[static_cast<std::size_t>(r)] = dense_layer(work, attention, mlp, arounds, r);
+    costs.dense[static_cast<std::size_t>(r)] =
+        dense_layer(work, attention, mlp, arounds, r, p.recompute_modules.mlp);
   if (moe) {
     const MoeTimes t{block_times(compute, moe->router), block_times(compute, moe->experts),
                      block_times(compute, moe->shared), block_times(compute, moe->combine)};

@@ -70,14 +70,16 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
   const bool dense_mlp =
       par.recompute_modules.mlp && job.model.moe_layers_in(0, job.model.layers) < job.model.layers;
   const bool moe_activation = par.recompute_modules.moe_activation && job.model.is_moe();
+  const bool layernorm = par.recompute_modules.layernorm;
   if (par.recompute == Recompute::selective && job.model.flash_attention && !mla_up_projection &&
-      !dense_mlp && !moe_activation) {
+      !dense_mlp && !moe_activation && !layernorm) {
     notes.push_back(
         "recompute: selective changes nothing with flash attention: selective recompute drops the "
         "attention core's score matrix and recomputes it (Korthikanti et al. 2022), and the fused "
         "kernel never stores it and recomputes it in its backward already");
   }
-  if (par.recompute == Recompute::selective && (mla_up_projection || dense_mlp || moe_activation)) {
+  if (par.recompute == Recompute::selective &&
+      (mla_up_projection || dense_mlp || moe_activation || layernorm)) {
     std::vector<std::string> parts;
     if (par.recompute_modules.core_attention && !job.model.flash_attention)
       parts.emplace_back("the attention core");
@@ -90,6 +92,8 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
       parts.emplace_back("the dense layers' MLP (keeping its input)");
     if (moe_activation)
       parts.emplace_back("the routed experts' activation (keeping FC1's output)");
+    if (layernorm)
+      parts.emplace_back("the norms before attention and the MLP (keeping their inputs)");
     notes.push_back("recompute: selective runs again before each layer's backward: " +
                     join_all(parts));
   }

@@ -438,7 +438,7 @@ void read_weight_sharding(MapReader& p, const ClusterSpec& cluster, ParallelismS
 void read_recompute_modules(MapReader& p, const TransformerConfig& model, ParallelismSpec& par) {
   if (!p.has("recompute_modules"))
     return;
-  SelectiveRecompute modules{false, false, false, false};
+  SelectiveRecompute modules{false, false, false, false, false};
   std::vector<std::string> names;
   for (const RecomputeModuleName& m : recompute_module_names)
     names.emplace_back(m.name);
@@ -451,8 +451,8 @@ void read_recompute_modules(MapReader& p, const TransformerConfig& model, Parall
       modules.*(known->flag) = true;
     } else {
       p.diagnostics().error(item, p.path_of("recompute_modules"),
-                            fmt::format("expected {} (Megatron-Core's layernorm, moe and "
-                                        "shared_experts are not modelled)",
+                            fmt::format("expected {} (Megatron-Core's moe and shared_experts "
+                                        "are not modelled)",
                                         join_alternatives(names)));
     }
   }

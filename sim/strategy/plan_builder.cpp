@@ -455,11 +455,15 @@ void StageBuilder::transformer_backward(const StageShape& k, const StepPlace& at
     }
   }
   if (p.recompute == Recompute::selective && !moe && !mlp.recompute_selective.empty()) {
-    // recompute_modules mlp: the module runs again whole, its tensor-parallel traffic with it.
-    tp_before(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
-    b_.compute(blocks.mlp_recompute, layer_label(l, "recompute mlp"), mb,
-               mlp.selective_recompute_saved_bytes);
-    tp_after(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
+    // recompute_modules mlp: the module runs again whole, its tensor-parallel traffic with it;
+    // layernorm alone: only the norm, before any of that traffic.
+    const bool whole = p.recompute_modules.mlp;
+    if (whole)
+      tp_before(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
+    b_.compute(blocks.mlp_recompute, layer_label(l, whole ? "recompute mlp" : "recompute mlp norm"),
+               mb, mlp.selective_recompute_saved_bytes);
+    if (whole)
+      tp_after(tp_bytes_, layer_label(l, "recompute mlp tp"), mb);
   }
   if (moe) {
     moe_backward(l, mb, split);  // ZeRO-3 (gathered weights) is refused for MoE models

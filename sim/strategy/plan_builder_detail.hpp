@@ -64,13 +64,14 @@ struct MoeBlocks {
   std::uint32_t shared_input_gradient = 0, shared_weight_gradient = 0;
   // Only where recompute_modules has moe_act.
   std::uint32_t experts_recompute = 0;
+  std::uint32_t router_recompute = 0;  // the pre-MLP norm (recompute_modules layernorm)
   MoeWork work;
 };
 
 // Indices into Plan::blocks of every compute block the job runs, with the work they stand for.
 struct Blocks {
   std::uint32_t attention_forward, attention_backward, attention_core_recompute;
-  // Only where recompute_modules has mlp (else no such block is in the plan).
+  // Only where recompute_modules has mlp or layernorm (else no such block is in the plan).
   std::uint32_t mlp_recompute = 0;
   std::uint32_t mlp_forward, mlp_backward;
   std::uint32_t embedding_forward, embedding_backward;

@@ -22,6 +22,8 @@ MoeBlocks make_moe_blocks(Plan& plan, const TrainingJob& job, const LayerPartiti
     x.experts_recompute =
         plan.add_block({"moe experts recompute", x.work.experts.recompute_selective});
   }
+  if (!x.work.router.recompute_selective.empty())
+    x.router_recompute = plan.add_block({"moe norm recompute", x.work.router.recompute_selective});
   x.router_forward = plan.add_block({"moe router forward", x.work.router.forward});
   x.router_backward = plan.add_block({"moe router backward", x.work.router.backward()});
   x.experts_forward = plan.add_block({"moe experts forward", x.work.experts.forward});
@@ -120,6 +122,13 @@ void StageBuilder::moe_backward(std::int64_t l, int mb, bool split) {
       b_.compute(whole, layer_label(l, what + " backward"), mb, -block.activation_bytes);
     }
   };
+  const bool selective = job_.parallelism.recompute == Recompute::selective;
+  if (selective && !x.work.router.recompute_selective.empty()) {
+    // The pre-MLP norm's output, which the shared experts' and the router's weight gradients
+    // read, made again before the first of them.
+    b_.compute(x.router_recompute, layer_label(l, "recompute moe norm"), mb,
+               x.work.router.selective_recompute_saved_bytes);
+  }
   b_.compute(x.combine_backward, layer_label(l, "moe combine backward"), mb,
              -x.work.combine.activation_bytes);
   if (!x.work.shared.forward.empty()) {
@@ -129,8 +138,7 @@ void StageBuilder::moe_backward(std::int64_t l, int mb, bool split) {
     tp_after(tp_bytes_, layer_label(l, "moe shared experts backward tp"), mb);
   }
   ep_all_to_all(layer_label(l, "moe combine backward"), mb);
-  if (job_.parallelism.recompute == Recompute::selective &&
-      !x.work.experts.recompute_selective.empty()) {
+  if (selective && !x.work.experts.recompute_selective.empty()) {
     b_.compute(x.experts_recompute, layer_label(l, "recompute moe experts activation"), mb,
                x.work.experts.selective_recompute_saved_bytes);
   }

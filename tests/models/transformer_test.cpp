@@ -771,6 +771,33 @@ TEST(Transformer, MlpRecomputeRunsTheModuleButItsResidualAndKeepsItsInput) {
   EXPECT_DOUBLE_EQ(redo.mlp.input_bytes, 8192.0 * 4096 * 2 / 4);
 }
 
+TEST(Transformer, LayernormRecomputeRunsTheTwoNormsAgainAndKeepsNotTheirOutputs) {
+  // Megatron-Core's recompute_modules layernorm: input_layernorm and pre_mlp_layernorm behind
+  // output-discarding checkpoints. Llama 3 8B, 8,192 tokens, tp 4 with sequence parallelism: each
+  // norm's output is the next GEMM's input as stored, 8192 · 4096 · 2 / 4 bytes, made again
+  // from the input kept anyway; with mlp the MLP's norm is already in the module run again.
+  const TransformerConfig m = *transformer_preset("llama3-8b");
+  SelectiveRecompute norms{false, false, false, false, true};
+  const LayerWork w = transformer_layer(m, 1, {4, 1, true}, Dtype::bf16, norms);
+  const double output = 8192.0 * 4096 * 2 / 4;
+  ASSERT_EQ(w.attention.recompute_selective.size(), 1u);
+  EXPECT_EQ(w.attention.recompute_selective[0].name, "attn_norm");
+  EXPECT_DOUBLE_EQ(w.attention.selective_recompute_saved_bytes, output);
+  ASSERT_EQ(w.mlp.recompute_selective.size(), 1u);
+  EXPECT_EQ(w.mlp.recompute_selective[0].name, "mlp_norm");
+  EXPECT_DOUBLE_EQ(w.mlp.selective_recompute_saved_bytes, output);
+  SelectiveRecompute with_mlp = norms;
+  with_mlp.mlp = true;
+  const LayerWork both = transformer_layer(m, 1, {4, 1, true}, Dtype::bf16, with_mlp);
+  EXPECT_EQ(both.mlp.recompute_selective.size(), both.mlp.forward.size() - 1);
+  // An MoE layer's pre-MLP norm sits in its router block, whose input the shared experts read.
+  const TransformerConfig mixtral = *transformer_preset("mixtral-8x7b");
+  const MoeWork moe = moe_mlp(mixtral, 1, {4, 1, true, 8}, Dtype::bf16, norms);
+  ASSERT_EQ(moe.router.recompute_selective.size(), 1u);
+  EXPECT_EQ(moe.router.recompute_selective[0].name, "mlp_norm");
+  EXPECT_DOUBLE_EQ(moe.router.selective_recompute_saved_bytes, 32768.0 * 4096 * 2 / 4);
+}
+
 TEST(Transformer, MoeActivationRecomputeDropsTheExpertsFc2Input) {
   TransformerConfig m = *transformer_preset("mixtral-8x7b");
   m.seq_len = 4096;

@@ -121,6 +121,22 @@ TEST(ReportAccounting, RecomputingTheMlpKeepsOnlyItsInputAndRunsItAgain) {
       << format_text(mlp);
 }
 
+TEST(ReportAccounting, LayernormRecomputeKeepsLessAndRunsTheNormsAgain) {
+  // The two norms' outputs not kept, made again before each layer's backward: fewer activations,
+  // a slightly longer step, no tensor-parallel traffic of their own, and the note says so.
+  const std::string model = "{preset: gpt3-1.3b, layers: 4}";
+  const Prediction core = run(scenario(model, "{tp: 2, pp: 2, dp: 2, recompute: selective}"));
+  const Prediction norms = run(scenario(
+      model, "{tp: 2, pp: 2, dp: 2, recompute: selective, recompute_modules: [layernorm]}"));
+  EXPECT_LT(norms.memory.activations_bytes, core.memory.activations_bytes);
+  EXPECT_GT(norms.step_time_s, core.step_time_s);
+  EXPECT_DOUBLE_EQ(norms.hardware_flops_per_step, core.hardware_flops_per_step);
+  EXPECT_NE(format_text(norms).find("the norms before attention and the MLP (keeping their "
+                                    "inputs)"),
+            std::string::npos)
+      << format_text(norms);
+}
+
 TEST(ReportAccounting, MultiTokenPredictionIsNamedInTheModelLineTheNoteAndTheJson) {
   // GPT-3 1.3B (4 layers, tied head) with one module: one more of its layers, eh_proj
   // (2·2048 → 2048, no bias) and three LayerNorms of 2·2048 (gain and bias).

@@ -145,9 +145,11 @@ TEST(ScenarioErrors, RecomputeModules) {
       test::replace(good, "  pp: 2\n", "  pp: 2\n  recompute: selective\n");
   EXPECT_EQ(test::scenario_errors_of(selective + "  recompute_modules: [core_attn]\n"), "");
   EXPECT_EQ(test::scenario_errors_of(selective + "  recompute_modules: [core_attn, mlp]\n"), "");
-  EXPECT_SCENARIO_ERROR(selective + "  recompute_modules: [core_attn, layernorm]\n",
+  EXPECT_EQ(test::scenario_errors_of(selective + "  recompute_modules: [core_attn, layernorm]\n"),
+            "");
+  EXPECT_SCENARIO_ERROR(selective + "  recompute_modules: [core_attn, moe]\n",
                         "s.yaml:21:34: parallelism.recompute_modules: expected core_attn, "
-                        "mla_up_proj, mlp or moe_act (Megatron-Core's layernorm, moe and "
+                        "mla_up_proj, mlp, moe_act or layernorm (Megatron-Core's moe and "
                         "shared_experts are not modelled)");
   EXPECT_SCENARIO_ERROR(selective + "  recompute_modules: [moe_act]\n",
                         "parallelism.recompute_modules: moe_act recomputes the routed experts' "
