@@ -285,6 +285,9 @@ void add_fp8_casts(Block& block, const Fp8CastSettings& settings) {
     const bool norm_writes_fp8 = fused_norm != nullptr && !current;
     if (norm_writes_fp8) {
       fused_norm->bytes -= local * (bytes_per_element(Dtype::bf16) - bytes_per_element(Dtype::fp8));
+      // The same norm run again before backward (recompute_modules layernorm) writes the same.
+      if (Kernel* again = kernel_named(block.recompute_selective, fused_norm->name))
+        again->bytes = fused_norm->bytes;
     } else {
       const double amax = fused_norm != nullptr ? 0 : amax_read;
       const double per = amax + rowwise_cast + (gathered ? 0 : transpose_in_cast);

@@ -108,6 +108,8 @@ struct ExpertDispatch {
 
   MoeDispatcher dispatcher = MoeDispatcher::deepep;
   ExpertRouting routing;
+  // Whether its kernels are DeepEP's, which hold deepep_sms SMs while they run.
+  bool runs_deepep() const { return dispatcher == MoeDispatcher::deepep; }
   double copies_per_token = 1;
 
   bool operator==(const ExpertDispatch&) const = default;
@@ -120,9 +122,7 @@ struct Group {
   std::optional<ExpertDispatch> expert_dispatch;
 
   // Whether its collectives run DeepEP's kernels, which hold ExpertDispatch::deepep_sms SMs.
-  bool dispatches_by_deepep() const {
-    return expert_dispatch && expert_dispatch->dispatcher == MoeDispatcher::deepep;
-  }
+  bool dispatches_by_deepep() const { return expert_dispatch && expert_dispatch->runs_deepep(); }
 };
 
 struct Op {

@@ -289,7 +289,7 @@ double PlanEstimator::Impl::pipeline_s(const TrainingJob& job, std::vector<Stage
   // DeepEP's kernels slow the compute beside them by the share of the SMs they hold.
   const std::optional<ExpertDispatch> dispatch = expert_dispatch_of(job);
   const auto& tiling = cluster.device.gemm_tiling;
-  const double slowed_share = dispatch && dispatch->dispatcher == MoeDispatcher::deepep && tiling
+  const double slowed_share = dispatch && dispatch->runs_deepep() && tiling
                                   ? ExpertDispatch::deepep_sms / tiling->sm_count.value
                                   : 0.0;
   for (const Stage& stage : stages) {

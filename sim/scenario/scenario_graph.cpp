@@ -235,21 +235,12 @@ void read_layer(MapReader& l, std::size_t index, LayerGraph& graph) {
         ok &= dim("ffn_hidden", m.ffn_hidden, 1, m.hidden > 0 ? 4 * m.hidden : 1);
         ok &= dim("kv_heads", m.kv_heads, 1, m.heads > 0 ? m.heads : 1);
         ok &= dim("seq_len", m.seq_len, 1, std::nullopt);
-        if (auto v = l.integer("head_dim", 1, max_dimension))
-          m.attention_head_dim = *v;
-        m.qk_norm = l.boolean("qk_norm").value_or(false);
         m.learned_positions = false;
         m.tied_embeddings = false;
         m.causal = l.boolean("causal").value_or(false);
         read_family(l, m);
         if (auto attention = l.choice("attention", {"flash", "materialized"}))
           m.flash_attention = *attention == "flash";
-        if (ok && m.attention_head_dim == 0 && m.hidden % m.heads != 0) {
-          l.error("heads", fmt::format("{} heads do not divide hidden ({}); use one of {}, or give "
-                                       "head_dim where a head is not hidden / heads wide",
-                                       m.heads, m.hidden, divisor_hint(m.hidden)));
-          ok = false;
-        }
         if (ok && m.heads % m.kv_heads != 0) {
           l.error("kv_heads", fmt::format("{} does not divide heads ({}); use one of {}",
                                           m.kv_heads, m.heads, divisor_hint(m.heads)));
@@ -259,10 +250,11 @@ void read_layer(MapReader& l, std::size_t index, LayerGraph& graph) {
           const std::size_t before = l.diagnostics().size();
           read_moe(l, m);
           read_latent_attention(l, m);
+          read_head_width(l, m);
           ok = l.diagnostics().size() == before;
         } else {
-          l.accept("moe");
-          l.accept("mla");
+          for (const char* key : {"moe", "mla", "head_dim", "qk_norm"})
+            l.accept(key);
         }
         layer.encoder = m;
         break;
@@ -290,37 +282,22 @@ void read_layer(MapReader& l, std::size_t index, LayerGraph& graph) {
   }
   if (!kind) {
     // The kind decides the keys; without one, the rest is not reported as unknown.
-    for (const char* key : {"m",
-                            "n",
-                            "k",
-                            "bias",
-                            "in_channels",
-                            "out_channels",
-                            "kernel",
-                            "stride",
-                            "padding",
-                            "height",
-                            "width",
-                            "seq",
-                            "heads",
-                            "head_dim",
-                            "elements",
-                            "input_elements",
-                            "channels",
-                            "tables",
-                            "optimizer",
-                            "hidden",
-                            "ffn_hidden",
-                            "seq_len",
-                            "causal",
-                            "kv_heads",
-                            "qk_norm",
-                            "family",
-                            "attention",
-                            "moe",
-                            "mla",
-                            "vocab",
-                            "tied_embeddings"})
+    for (const char* key : {"m",           "n",
+                            "k",           "bias",
+                            "in_channels", "out_channels",
+                            "kernel",      "stride",
+                            "padding",     "height",
+                            "width",       "seq",
+                            "heads",       "head_dim",
+                            "elements",    "input_elements",
+                            "channels",    "tables",
+                            "optimizer",   "hidden",
+                            "ffn_hidden",  "seq_len",
+                            "causal",      "kv_heads",
+                            "family",      "attention",
+                            "moe",         "mla",
+                            "vocab",       "tied_embeddings",
+                            "qk_norm"})
       l.accept(key);
   }
   if (auto v = l.number("parameters", NumberRange::closed(0, 1e15)))

@@ -28,5 +28,8 @@ void read_model_section(MapReader& model_map, TransformerConfig& model);
 // `model`, whose values stand for keys left out; each accepts its key when it is absent.
 void read_moe(MapReader& model_map, TransformerConfig& model);
 void read_latent_attention(MapReader& model_map, TransformerConfig& model);
+// The `head_dim` and `qk_norm` keys, read after the heads, hidden and mla: heads must divide
+// hidden unless head_dim gives their width, which latent attention sets in mla instead.
+void read_head_width(MapReader& model_map, TransformerConfig& model);
 
 }  // namespace scaleplan

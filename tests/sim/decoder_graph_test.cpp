@@ -147,6 +147,21 @@ TEST(DecoderGraph, AnMoeModelWrittenAsLayersPredictsWhatItsPresetDoes) {
   expect_same_reports(preset, layers, "  tp: 2\n  sequence_parallel: true\n  ep: 4\n");
 }
 
+TEST(DecoderGraph, HeadsOfTheirOwnWidthWithQkNormWrittenAsLayersPredictWhatTheirPresetDoes) {
+  // Qwen3-30B-A3B shortened to 4 layers: 32 query and 4 key/value heads of 128 on a hidden of
+  // 2048, query and key norms, 128 experts; the layer keys head_dim and qk_norm as the model's.
+  const std::string preset = "  preset: qwen3-30b-a3b\n  layers: 4\n";
+  const std::string layers = R"(  name: qwen3-30b-a3b
+  layers:
+    - {kind: token-embedding, vocab: 151936, hidden: 2048, seq_len: 4096, family: llama}
+    - {kind: transformer, repeat: 4, hidden: 2048, heads: 32, kv_heads: 4, head_dim: 128,
+       qk_norm: true, ffn_hidden: 6144, seq_len: 4096, causal: true, family: llama,
+       moe: {experts: 128, top_k: 8, expert_ffn_hidden: 768}}
+    - {kind: output, vocab: 151936, hidden: 2048, seq_len: 4096, family: llama}
+)";
+  expect_same_reports(preset, layers, "  tp: 2\n  sequence_parallel: true\n  ep: 4\n");
+}
+
 std::string file_text(const std::string& path) {
   std::ifstream in(std::string(SCALEPLAN_SOURCE_DIR) + "/" + path);
   std::stringstream text;
