@@ -71,6 +71,9 @@ struct GemmTiling {
   Figure max_tile_m;
   Figure max_tile_n;
   Figure min_tile;
+  // The SMs an NCCL collective's kernel holds while it runs, a thread block per channel that a
+  // GEMM's tiles cannot share: the compute beside it runs on the rest. Absent: no slowdown.
+  std::optional<Figure> collective_kernel_sms;
 };
 
 // What one library's fused attention kernels reach: `efficiency` of the dtype's peak on long

@@ -65,7 +65,8 @@ void read_attention_figures(MapReader& map, DeviceSpec& d) {
 }
 
 // gemm_tiling: {sm_count, max_tile_m, max_tile_n, min_tile}, all four, the tile sides powers of
-// two with min_tile at most the smaller of the largest tile's sides.
+// two with min_tile at most the smaller of the largest tile's sides; collective_kernel_sms, if
+// given, fewer than sm_count.
 void read_gemm_tiling(MapReader& map, DeviceSpec& d) {
   if (!map.has("gemm_tiling")) {
     map.accept("gemm_tiling");
@@ -76,7 +77,20 @@ void read_gemm_tiling(MapReader& map, DeviceSpec& d) {
   auto max_m = read_figure(tiling, "max_tile_m", true, physical::tile_side);
   auto max_n = read_figure(tiling, "max_tile_n", true, physical::tile_side);
   auto min_tile = read_figure(tiling, "min_tile", true, physical::tile_side);
+  auto collective_sms =
+      read_figure(tiling, "collective_kernel_sms", false, physical::processor_count);
   bool valid = sm_count && max_m && max_n && min_tile;
+  if (collective_sms && collective_sms->value !=
+                            static_cast<double>(static_cast<std::int64_t>(collective_sms->value))) {
+    tiling.error(
+        "collective_kernel_sms",
+        fmt::format("must be a whole number of processors, got {}", collective_sms->value));
+    valid = false;
+  } else if (sm_count && collective_sms && !(collective_sms->value < sm_count->value)) {
+    tiling.error("collective_kernel_sms", fmt::format("must be fewer than sm_count ({}), got {}",
+                                                      sm_count->value, collective_sms->value));
+    valid = false;
+  }
   if (sm_count &&
       sm_count->value != static_cast<double>(static_cast<std::int64_t>(sm_count->value))) {
     tiling.error("sm_count",
@@ -99,7 +113,7 @@ void read_gemm_tiling(MapReader& map, DeviceSpec& d) {
   }
   tiling.finish();
   if (valid)
-    d.gemm_tiling = GemmTiling{*sm_count, *max_m, *max_n, *min_tile};
+    d.gemm_tiling = GemmTiling{*sm_count, *max_m, *max_n, *min_tile, collective_sms};
 }
 
 DeviceSpec read_device(MapReader& map) {

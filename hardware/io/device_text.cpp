@@ -90,6 +90,9 @@ std::string format_device(const DeviceSpec& d, const NetworkDefaults& defaults) 
                 fmt::format("{:.0f} x {:.0f}", t->max_tile_m.value, t->max_tile_n.value),
                 t->max_tile_m);
     out += line("smallest GEMM tile side", fmt::format("{:.0f}", t->min_tile.value), t->min_tile);
+    if (const auto& sms = t->collective_kernel_sms) {
+      out += line("SMs a collective's kernel holds", fmt::format("{:.0f} SMs", sms->value), *sms);
+    }
   } else {
     out += absent("GEMM tiles spread over");
   }

@@ -143,6 +143,15 @@ struct PlanEstimator::Impl {
   // By schedule, stages, micro-batches and chunks per stage.
   std::map<std::tuple<PipelineSchedule, int, int, int>, std::vector<Holding>> holdings;
 
+  // The share of the device's SMs an NCCL collective's kernel holds: the compute beside one runs
+  // that much slower (RankScheduler).
+  double collective_sms_share() const {
+    const auto& tiling = cluster.device.gemm_tiling;
+    return tiling && tiling->collective_kernel_sms
+               ? tiling->collective_kernel_sms->value / tiling->sm_count.value
+               : 0.0;
+  }
+
   Impl(const ClusterSpec& c, const ClusterNetwork& n, const ComputeModel& m, double headroom)
       : cluster(c),
         network(n),
@@ -244,15 +253,21 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
     if (zero3) {
       // Each layer's weights are gathered before its forward and its backward, two layers
       // ahead, and its gradients scattered after its backward, on the data-parallel links.
+      // The compute beside them runs slower by the SMs their kernels hold.
       const double g = c.layer_gather_s;
       const double x = c.layer_scatter_s;
+      const double slowed = collective_sms_share();
       const auto& pass_b = split ? dense.input_gradient : dense.backward;
-      stage.forward.comm_s += nd * std::max(0.0, g - dense.forward.compute_s);
+      const auto beside = [&](double comm_s, const PassCost& pass, PassCost& into) {
+        into.comm_s += nd * std::max(0.0, comm_s - pass.compute_s);
+        into.compute_s += nd * slowed * std::min(comm_s, pass.compute_s);
+      };
+      beside(g, dense.forward, stage.forward);
       if (split) {
-        stage.backward.comm_s += nd * std::max(0.0, g - pass_b.compute_s);
-        stage.weight_gradient.comm_s += nd * std::max(0.0, x - dense.weight_gradient.compute_s);
+        beside(g, pass_b, stage.backward);
+        beside(x, dense.weight_gradient, stage.weight_gradient);
       } else {
-        stage.backward.comm_s += nd * std::max(0.0, g + x - pass_b.compute_s);
+        beside(g + x, pass_b, stage.backward);
       }
     }
   }
@@ -286,12 +301,12 @@ double PlanEstimator::Impl::pipeline_s(const TrainingJob& job, std::vector<Stage
   double sum_s = 0;
   double slowest_s = 0;
   double sum_forward_s = 0, slowest_forward_s = 0, sum_backward_s = 0, slowest_backward_s = 0;
-  // DeepEP's kernels slow the compute beside them by the share of the SMs they hold.
+  // DeepEP's kernels, or NCCL's, slow the compute beside them by the share of the SMs they hold.
   const std::optional<ExpertDispatch> dispatch = expert_dispatch_of(job);
   const auto& tiling = cluster.device.gemm_tiling;
   const double slowed_share = dispatch && dispatch->runs_deepep() && tiling
                                   ? ExpertDispatch::deepep_sms / tiling->sm_count.value
-                                  : 0.0;
+                                  : collective_sms_share();
   for (const Stage& stage : stages) {
     const double pass_s = stage.forward.total_s() + stage.backward.total_s();
     sum_s += pass_s;
@@ -436,14 +451,19 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
     end_s = std::max(end_s, b.ready_s) + last_s;
     micro_batch_reductions_s += last_s;
   }
-  end_s = std::max(0.0, end_s);
+  // What ran beside the last backward slowed it by the SMs the reductions' kernels hold.
+  const double slowed = collective_sms_share();
+  const double exposed_s = std::max(0.0, end_s);
+  end_s = exposed_s +
+          slowed * (micro_batch_reductions_s - std::min(micro_batch_reductions_s, exposed_s));
   if (zero_two_reduces_every_micro_batch(job)) {
     const double earlier = std::max(0, microbatches_per_replica(job) - 1);
     const double hidden_s =
         p.overlap_grad_reduce
             ? stage.forward.compute_s + stage.backward.compute_s + stage.weight_gradient.compute_s
             : 0.0;
-    end_s += earlier * std::max(0.0, micro_batch_reductions_s - hidden_s);
+    end_s += earlier * (std::max(0.0, micro_batch_reductions_s - hidden_s) +
+                        slowed * std::min(micro_batch_reductions_s, hidden_s));
   }
   return end_s;
 }

@@ -639,16 +639,18 @@ Prediction predict(const PredictionInputs& inputs, const Plan& given_plan,
       node += g.nodes;
     }
   }
-  // DeepEP's kernels take SMs from the compute beside them (RankScheduler).
-  const bool deepep = std::any_of(plan.groups.begin(), plan.groups.end(),
-                                  [](const Group& g) { return g.dispatches_by_deepep(); });
-  if (deepep) {
-    options.sm_count_by_device.resize(devices);
-    for (std::size_t d = 0; d < devices; ++d) {
-      const auto& tiling = cluster.device_at(static_cast<int>(d)).gemm_tiling;
-      options.sm_count_by_device[d] = tiling ? tiling->sm_count.value : 0.0;
+  // Communication kernels (NCCL's, DeepEP's, Transformer Engine's userbuffers) take SMs from the
+  // compute beside them (RankScheduler).
+  options.sm_count_by_device.assign(devices, 0.0);
+  options.collective_kernel_sms_by_device.assign(devices, 0.0);
+  for (std::size_t d = 0; d < devices; ++d) {
+    if (const auto& tiling = cluster.device_at(static_cast<int>(d)).gemm_tiling) {
+      options.sm_count_by_device[d] = tiling->sm_count.value;
+      options.collective_kernel_sms_by_device[d] =
+          tiling->collective_kernel_sms ? tiling->collective_kernel_sms->value : 0.0;
     }
   }
+  options.tensor_parallel_userbuffers = tp_comm_overlap_on(inputs.job);
   const SimulationResult sim = simulate(plan, network.topology, inputs.compute, options, observers);
 
   // The job as the plan was built from it: its vocabulary padded where tp does not divide it.

@@ -49,7 +49,8 @@ RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engi
       engine_(engine),
       observers_(observers),
       communication_(communication),
-      jitter_by_device_(options.jitter_by_device) {
+      jitter_by_device_(options.jitter_by_device),
+      tensor_parallel_userbuffers_(options.tensor_parallel_userbuffers) {
   block_times_.push_back(block_times(plan, compute));
   // Ranks that share a program share its shape (the plan's `shares`), made once.
   std::vector<std::size_t> shape_of_rank(plan.ranks.size(), 0);
@@ -79,6 +80,8 @@ RankScheduler::RankScheduler(const Plan& plan, const ComputeModel& compute, Engi
       state.compute_factor = factors[device];
     if (device < options.sm_count_by_device.size())
       state.sm_count = options.sm_count_by_device[device];
+    if (device < options.collective_kernel_sms_by_device.size())
+      state.collective_kernel_sms = options.collective_kernel_sms_by_device[device];
     if (device < jitter_by_device_.size() && jitter_by_device_[device])
       state.jitter = &*jitter_by_device_[device];
     if (device < by_device.size() && by_device[device] != nullptr) {
@@ -110,10 +113,8 @@ RankScheduler::ProgramShape RankScheduler::make_shape(
     const Op& op = ops[i];
     shape.dependency_counts[i] = static_cast<std::uint32_t>(op.deps.size());
     const bool compute = op.kind == OpKind::compute;
-    const bool deepep =
-        op.kind == OpKind::collective && plan_.groups[op.group].dispatches_by_deepep();
     shape.op_shapes[i] = {compute ? op.block : communication_tags[i], op.kind, op.stream,
-                          compute && op.activation_bytes != 0, deepep};
+                          compute && op.activation_bytes != 0, sm_holder(op)};
     for (std::uint32_t d : op.deps)
       ++count[d + 1];
     shape.stream_ops[static_cast<int>(op.stream)].push_back(i);
@@ -189,6 +190,34 @@ void RankScheduler::try_start(int rank, Stream stream) {
   }
 }
 
+RankScheduler::SmHolder RankScheduler::sm_holder(const Op& op) const {
+  if (op.kind != OpKind::collective)
+    return SmHolder::none;
+  if (plan_.groups[op.group].dispatches_by_deepep())
+    return SmHolder::deepep;
+  if (op.stream == Stream::tp_comm && tensor_parallel_userbuffers_) {
+    return op.collective == CollectiveKind::all_gather ? SmHolder::userbuffers_all_gather
+                                                       : SmHolder::userbuffers_reduce_scatter;
+  }
+  return SmHolder::nccl;
+}
+
+double RankScheduler::held_sms(const RankState& state, SmHolder holder) const {
+  switch (holder) {
+    case SmHolder::none:
+      return 0;
+    case SmHolder::deepep:
+      return ExpertDispatch::deepep_sms;
+    case SmHolder::nccl:
+      return state.collective_kernel_sms;
+    case SmHolder::userbuffers_reduce_scatter:
+      return SimulationOptions::userbuffers_reduce_scatter_sms;
+    case SmHolder::userbuffers_all_gather:
+      return SimulationOptions::userbuffers_all_gather_sms;
+  }
+  return 0;
+}
+
 double RankScheduler::compute_rate(const RankState& state) const {
   if (state.sm_count <= 0 || state.communication_sms <= 0)
     return 1;
@@ -240,8 +269,8 @@ void RankScheduler::on_event(std::uint64_t payload) {
 void RankScheduler::communication_started(int rank, std::uint32_t op) {
   RankState& state = ranks_[rank];
   state.streams[static_cast<int>(state.shape->op_shapes[op].stream)].start = engine_.now();
-  if (state.shape->op_shapes[op].holds_sms)
-    hold_sms(rank, ExpertDispatch::deepep_sms);
+  if (const SmHolder holder = state.shape->op_shapes[op].sm_holder; holder != SmHolder::none)
+    hold_sms(rank, held_sms(state, holder));
 }
 
 void RankScheduler::change_memory(int rank, std::uint32_t op, double delta) {
@@ -272,8 +301,8 @@ void RankScheduler::finish(int rank, std::uint32_t index) {
     if (bytes < 0)
       change_memory(rank, index, bytes);
   }
-  if (op.holds_sms)
-    hold_sms(rank, -ExpertDispatch::deepep_sms);
+  if (op.sm_holder != SmHolder::none)
+    hold_sms(rank, -held_sms(state, op.sm_holder));
   StreamState& q = state.streams[static_cast<int>(op.stream)];
   observers_.op(rank, index, q.start, engine_.now());
   q.busy = false;

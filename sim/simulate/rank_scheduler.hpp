@@ -57,14 +57,25 @@ class RankScheduler final : public EventHandler {
   void on_event(std::uint64_t payload) override;
 
  private:
+  // Which kernels a communication op runs, by the SMs they hold: none (compute, sends and
+  // receives), DeepEP's (ExpertDispatch::deepep_sms), an NCCL collective's (the device's
+  // collective_kernel_sms), and Transformer Engine's userbuffers overlapping a tensor-parallel
+  // reduce-scatter or all-gather with its GEMM (SimulationOptions).
+  enum class SmHolder : std::uint8_t {
+    none,
+    deepep,
+    nccl,
+    userbuffers_reduce_scatter,
+    userbuffers_all_gather
+  };
   // What the scheduler reads of one op as it starts and finishes it, packed (a step of a
   // thousand ranks runs tens of millions of ops).
   struct OpShape {
     std::uint32_t communication_tag = 0;  // communication ops: the tag; compute: the block
     OpKind kind = OpKind::compute;
     Stream stream = Stream::compute;
-    bool changes_memory = false;  // a compute op with activation bytes
-    bool holds_sms = false;       // a DeepEP dispatch or combine: ExpertDispatch::deepep_sms SMs
+    bool changes_memory = false;          // a compute op with activation bytes
+    SmHolder sm_holder = SmHolder::none;  // the SMs its kernel holds while it runs
   };
   // What every rank running one program shares, read-only during the run: its ops, their
   // dependents as compressed rows, and each stream's ops in program order.
@@ -97,6 +108,7 @@ class RankScheduler final : public EventHandler {
     int device = 0;
     std::uint64_t compute_ops_started = 0;  // the jitter's op index
     double sm_count = 0;                    // its device's; 0: no slowdown by communication
+    double collective_kernel_sms = 0;       // its device's NCCL kernels'
     double communication_sms = 0;           // held by its running communication kernels
     // The running compute op, re-timed whenever its rate changes: its work left (picoseconds at
     // the full rate), since when at which rate, and when it ends; stale end events are ignored.
@@ -109,6 +121,7 @@ class RankScheduler final : public EventHandler {
   static constexpr std::uint32_t no_compute_op = 0xffffffff;
 
   ProgramShape make_shape(int rank, const std::vector<std::uint32_t>& communication_tags) const;
+  SmHolder sm_holder(const Op& op) const;
   void try_start(int rank, Stream stream);
   // Throws PlanError at `op` when the rank's activation memory would fall below zero.
   void change_memory(int rank, std::uint32_t op, double delta);
@@ -116,6 +129,8 @@ class RankScheduler final : public EventHandler {
   // the new rate.
   void hold_sms(int rank, double delta);
   double compute_rate(const RankState& state) const;
+  // The SMs a communication op's kernel holds on the rank's device.
+  double held_sms(const RankState& state, SmHolder holder) const;
   void schedule_compute_end(int rank);
 
   const Plan& plan_;
@@ -126,6 +141,7 @@ class RankScheduler final : public EventHandler {
   // of SimulationOptions::compute_by_device in order of first use.
   std::vector<std::vector<SimTime>> block_times_;
   std::vector<std::optional<OpJitter>> jitter_by_device_;
+  bool tensor_parallel_userbuffers_ = false;
   std::vector<ProgramShape> shapes_;
   std::vector<RankState> ranks_;
 };

@@ -77,9 +77,20 @@ struct SimulationOptions {
   // The models must outlive the simulation.
   std::vector<const ComputeModel*> compute_by_device = {};
   // Streaming multiprocessors by device index (the catalog's GEMM tiling): a compute op runs
-  // slower by the share of them that communication kernels beside it hold (DeepEP's). Empty, or
-  // 0 for a device: no slowdown.
+  // slower by the share of them that communication kernels beside it hold. Empty, or 0 for a
+  // device: no slowdown.
   std::vector<double> sm_count_by_device = {};
+  // The SMs an NCCL collective's kernel holds by device index (the catalog's
+  // collective_kernel_sms); empty, or 0 for a device: DeepEP's kernels alone hold any.
+  std::vector<double> collective_kernel_sms_by_device = {};
+  // Whether collectives on the tensor-parallel stream are Transformer Engine's userbuffers
+  // overlapping them with their GEMMs (tp_comm_overlap) rather than NCCL's: its default
+  // configuration (transformer_engine/pytorch/module/base.py, initialize_ub) runs the
+  // reduce-scatters' "pipeline" and "bulk" overlaps on 16 SMs and the all-gathers' ring exchange
+  // on the copy engines with 1.
+  bool tensor_parallel_userbuffers = false;
+  static constexpr double userbuffers_reduce_scatter_sms = 16;
+  static constexpr double userbuffers_all_gather_sms = 1;
 };
 
 // A network model that cannot carry the step within the limits above.

@@ -233,7 +233,7 @@ TEST(ProfiledComputeModel, GemmsOfADtypeWithoutAFitRunAsTheCatalogSays) {
       model.description(Dtype::bf16),
       "calibration profile nccl.yaml of H100-SXM5-80GB: memory from the catalog, launch "
       "overhead from the catalog; no bf16 GEMM fit, so bf16 GEMMs from the catalog's "
-      "roofline of H100-SXM5-80GB: bf16 GEMMs up to 0.575 of peak, half of that at 4.8 GFLOP, "
+      "roofline of H100-SXM5-80GB: bf16 GEMMs up to 0.593 of peak, half of that at 4.8 GFLOP, "
       "tiles in waves over 132 SMs");
   // So is fused attention: without a GEMM fit for its dtype, at the catalog's curve of its
   // library; with one, at the fit.

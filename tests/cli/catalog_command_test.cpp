@@ -50,7 +50,7 @@ TEST(CatalogCommand, ADeviceShowsEveryFigureWithItsSource) {
         "  GEMM efficiency (large GEMMs)                   0.845  [XLA's measured H100 GEMM table",
         "  GEMM efficiency, fp8                             0.74  [derived: the bf16 "
         "compute_efficiency",
-        "  share of those sustained in steps                0.68  [fitted: the share of the "
+        "  share of those sustained in steps               0.702  [fitted: the share of the "
         "single-kernel tensor-core figures",
         "  GEMM tiles spread over                        132 SMs  [NVIDIA H100 Tensor Core GPU "
         "Architecture whitepaper (2022): H100 SXM5 has 132 SMs",

@@ -131,7 +131,7 @@ TEST(RunCommand, APlanThatDoesNotFitGetsTheChangesThatWouldMakeItFit) {
       << report.text;
   EXPECT_NE(report.text.find("changes that fit, fastest first (each simulated)\n"
                              "  parallelism.sequence_parallel: true                  peak 64.73 "
-                             "GiB, step 13.475 s\n"
+                             "GiB, step 13.569 s\n"
                              "  parallelism.recompute: full"),
             std::string::npos)
       << report.text;

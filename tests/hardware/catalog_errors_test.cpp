@@ -194,6 +194,18 @@ TEST(CatalogErrors, GemmTilingIsCheckedKeyByKey) {
       errors_of(valid + test::replace(tiling, "sm_count: {value: 132", "sm_count: {value: 13.5")),
       "c.yaml:20:17: devices[0].gemm_tiling.sm_count: must be a whole number of "
       "processors, got 13.5");
+  // The SMs a collective's kernel holds leave the GEMMs some, and are a whole number too.
+  const std::string held = "      collective_kernel_sms: {value: 24, source: \"s\"}\n";
+  EXPECT_EQ(Catalog::parse(valid + tiling + held, "c.yaml")
+                .find("X")
+                ->gemm_tiling->collective_kernel_sms->value,
+            24);
+  EXPECT_EQ(errors_of(valid + tiling + test::replace(held, "24", "132")),
+            "c.yaml:24:30: devices[0].gemm_tiling.collective_kernel_sms: must be fewer than "
+            "sm_count (132), got 132");
+  EXPECT_EQ(errors_of(valid + tiling + test::replace(held, "24", "2.5")),
+            "c.yaml:24:30: devices[0].gemm_tiling.collective_kernel_sms: must be a whole number "
+            "of processors, got 2.5");
   EXPECT_EQ(
       errors_of(valid + test::replace(tiling, "sm_count: {value: 132", "sm_count: {value: 0")),
       "c.yaml:20:25: devices[0].gemm_tiling.sm_count.value: must be from 1 to 1000000, "

@@ -12,7 +12,7 @@ namespace scaleplan {
 namespace {
 
 GemmTiling tiling(double sms, double max_m, double max_n, double min_tile) {
-  return {{sms, "test"}, {max_m, "test"}, {max_n, "test"}, {min_tile, "test"}};
+  return {{sms, "test"}, {max_m, "test"}, {max_n, "test"}, {min_tile, "test"}, std::nullopt};
 }
 
 const DeviceSpec& h100() {
@@ -23,8 +23,10 @@ const DeviceSpec& h100() {
 // number fitted to them (docs/validation.md). It scales the GH100 devices' tensor-core figures
 // alike: the bf16 GEMM asymptote 0.845 (XLA's measured table), fp8's 0.740 (0.876 of it, the
 // median measured ratio) and fused attention's 0.552 (cuDNN in the FlashAttention-3 paper, its
-// curve's asymptote).
-constexpr double h100_sustained = 0.68;
+// curve's asymptote). Blackwell keeps the share as fitted before the compute beside NCCL's
+// kernels was slowed by the SMs they hold (its catalog gives no SM count for that), 0.68.
+constexpr double h100_sustained = 0.702;
+constexpr double blackwell_sustained = 0.68;
 
 double seconds_per_flop(const ComputeModel& model, const Kernel& kernel) {
   return model.kernel_time_s(kernel) / kernel.flops;
@@ -308,8 +310,9 @@ TEST(CatalogComputeEfficiency, OneSustainedShareScalesEveryGh100TensorCoreFigure
 TEST(CatalogComputeEfficiency, BlackwellKeepsTheGh100ShareOfItsBenchmarksAndCudnnsCurve) {
   // B200 and GB200 have single-kernel GEMM figures only (ml-engineering's best shapes, 0.776 and
   // 0.729 of peak). A training step sustains less than such a benchmark: Blackwell takes GH100's
-  // fitted share, and its fused attention runs on H100's cuDNN curve as a fraction of its own
-  // peak. Without them a Llama 3 8B step on 8 B200 came out 31 % faster than measured, its
+  // fitted share (as fitted before the SMs NCCL's kernels hold were modelled, which Blackwell's
+  // catalog cannot time), and its fused attention runs on H100's cuDNN curve as a fraction of its
+  // own peak. Without them a Llama 3 8B step on 8 B200 came out 31 % faster than measured, its
   // attention timed at the GEMM figure.
   const Catalog& c = Catalog::builtin();
   const Kernel attention = fused_attention(8192, AttentionLibrary::cudnn);
@@ -317,10 +320,11 @@ TEST(CatalogComputeEfficiency, BlackwellKeepsTheGh100ShareOfItsBenchmarksAndCudn
   for (const char* name : {"B200-SXM-180GB", "GB200-NVL72-186GB"}) {
     const DeviceSpec& d = *c.find(name);
     ASSERT_TRUE(d.sustained_share) << name;
-    EXPECT_EQ(d.sustained_share_value(), h100().sustained_share_value()) << name;
+    EXPECT_EQ(d.sustained_share_value(), blackwell_sustained) << name;
+    EXPECT_FALSE(d.gemm_tiling) << name;
     const Kernel gemm = make_gemm("g", {8192, 8192, 8192, 1}, Dtype::bf16);
     EXPECT_NEAR(catalog_compute_efficiency(d, gemm),
-                d.compute_efficiency.value * h100_sustained * gemm.flops /
+                d.compute_efficiency.value * blackwell_sustained * gemm.flops /
                     (gemm.flops + *d.gemm_half_efficiency_flops_of(Dtype::bf16)),
                 1e-12)
         << name;
@@ -330,7 +334,7 @@ TEST(CatalogComputeEfficiency, BlackwellKeepsTheGh100ShareOfItsBenchmarksAndCudn
              (attention.flops + *device.gemm_half_efficiency_flops_of(Dtype::bf16));
     };
     EXPECT_NEAR(catalog_compute_efficiency(d, attention) / size_curve(d),
-                h100_fraction / size_curve(h100()), 1e-12)
+                h100_fraction / size_curve(h100()) * blackwell_sustained / h100_sustained, 1e-12)
         << name;
     EXPECT_LT(catalog_compute_efficiency(d, attention), catalog_compute_efficiency(d, gemm))
         << name;
@@ -352,7 +356,7 @@ TEST(CatalogComputeEfficiency, TheDescriptionNamesTheAttentionFigureAKernelRunsA
                         "262 keys",
                         0.552 * h100_sustained));
   EXPECT_NE(h100_model.attention_description(AttentionLibrary::flash_attention_2, Dtype::fp16)
-                .find("fused attention (flash-attention-2) in fp16 up to 0.238 of peak, half of "
+                .find("fused attention (flash-attention-2) in fp16 up to 0.246 of peak, half of "
                       "that at 334 keys"),
             std::string::npos);
   const RooflineModel b200(*c.find("B200-SXM-180GB"));

@@ -114,13 +114,15 @@ TEST(PlanEstimate, ZeroTwoReducesEveryMicroBatchAsTheSimulatorDoes) {
   EXPECT_GT(simulated_s, 0);
   EXPECT_NEAR(estimated_s / simulated_s, 1, 0.1) << estimated_s << " " << simulated_s;
   // Overlapped with the backward, the earlier micro-batches' reductions hide behind the later
-  // ones' compute here: ZeRO-2 costs about what ZeRO-1 does.
+  // ones' compute here: ZeRO-2 then costs only the compute their NCCL kernels slow, 24 of A100's
+  // 108 SMs for the time they run, about 0.22 of what they cost exposed; the estimate adds the
+  // same, within a tenth.
   job.parallelism.overlap_grad_reduce = true;
   const double overlapped_s = added([&] {
     return predict({cluster, job, *compute, network}).step_time_s;
   });
-  EXPECT_LT(overlapped_s, 0.2 * simulated_s) << overlapped_s;
-  EXPECT_LT(added([&] { return estimator.estimate(job).step_time_s; }), 0.2 * simulated_s);
+  EXPECT_NEAR(overlapped_s / simulated_s, 24.0 / 108, 0.03) << overlapped_s;
+  EXPECT_NEAR(added([&] { return estimator.estimate(job).step_time_s; }) / overlapped_s, 1, 0.1);
 }
 
 // DeepSeek-V3's first `layers` layers (the first dense), bf16, a micro-batch of one sequence,
@@ -143,7 +145,9 @@ TEST(PlanEstimate, MultiTokenPredictionAddsWhatTheSimulatorAdds) {
   // Four DeepSeek-V3 layers (one dense) of 1,024 tokens on a DGX A100, pp 2, ep 4, two
   // micro-batches: its prediction module (an MoE layer, eh_proj and a second pass through the
   // head) on the last stage lengthens the step by as much in the estimate as in the simulation,
-  // within a fifth.
+  // within a quarter (a fifth before the compute beside NCCL's kernels was slowed: the estimate
+  // takes that slowdown as spread over the last backward, the simulation where each bucket's
+  // reduction runs).
   const ClusterSpec cluster = test::a100_cluster(1);
   const ClusterNetwork network = prepare_network(cluster, Catalog::builtin());
   const auto compute = make_compute_model(cluster.device);
@@ -162,7 +166,7 @@ TEST(PlanEstimate, MultiTokenPredictionAddsWhatTheSimulatorAdds) {
     return predict({cluster, job, *compute, network}).step_time_s;
   });
   EXPECT_GT(simulated_s, 0);
-  EXPECT_NEAR(estimated_s / simulated_s, 1, 0.2) << estimated_s << " " << simulated_s;
+  EXPECT_NEAR(estimated_s / simulated_s, 1, 0.25) << estimated_s << " " << simulated_s;
 }
 
 TEST(PlanEstimate, CombinedOneFOneBHidesTheAllToAllsAsTheSimulatorDoes) {

@@ -97,10 +97,12 @@ TEST(Framework, TpCommOverlapRunsTheTensorParallelTrafficBesideTheGemms) {
 }
 
 TEST(Framework, TpCommOverlapSavesTheTensorParallelTimeItHides) {
-  // GPT-3 175B's width on 8 H100 with tp 8 and sequence parallelism, one stage: the compute is
-  // the same with and without the overlap, so the step shortens by exactly the exposed
-  // tensor-parallel time the overlap removes, and what stays exposed is less than the last
-  // chunks' share of it and their latency.
+  // GPT-3 175B's width on 8 H100 with tp 8 and sequence parallelism, one stage: the step
+  // shortens by the exposed tensor-parallel time the overlap removes less what the compute loses
+  // to the SMs Transformer Engine's overlapping kernels hold (16 of 132 beside a reduce-scatter,
+  // 1 beside an all-gather's ring exchange), at most 16/132 of the time they ran beside it, which
+  // the time they no longer expose bounds; what stays exposed is less than the last chunks'
+  // share of it and their latency.
   const std::string text = R"(name: tpo
 cluster: {device: H100-SXM5-80GB, nodes: 1, devices_per_node: 8}
 model: {preset: gpt3-175b, layers: 4}
@@ -118,9 +120,11 @@ parallelism: {tp: 8, pp: 1, dp: 1, sequence_parallel: true}
   const double exposed_before = serial.breakdown.exposed_by_stream_s[tp];
   const double exposed_after = overlapped.breakdown.exposed_by_stream_s[tp];
   EXPECT_GT(exposed_before, 0);
-  EXPECT_DOUBLE_EQ(overlapped.breakdown.compute_s, serial.breakdown.compute_s);
-  EXPECT_NEAR(serial.step_time_s - overlapped.step_time_s, exposed_before - exposed_after,
-              1e-6 * serial.step_time_s);
+  const double longer_s = overlapped.breakdown.compute_s - serial.breakdown.compute_s;
+  EXPECT_GT(longer_s, 0);
+  EXPECT_LT(longer_s, 16.0 / 132 * (exposed_before - exposed_after));
+  EXPECT_NEAR(serial.step_time_s - overlapped.step_time_s,
+              exposed_before - exposed_after - longer_s, 1e-6 * serial.step_time_s);
   EXPECT_LT(exposed_after, exposed_before / 4);
 }
 
