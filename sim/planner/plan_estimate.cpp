@@ -226,6 +226,8 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
     stage.chunk_stored_bytes.push_back(stored);
   }
   const bool zero3 = p.zero >= 3 && c.layer_gather_s > 0;
+  // FSDP's SHARD_GRAD_OP gathers each layer's weights before its forward only.
+  const bool forward_gathers = zero_two_gathers_per_layer(job) && c.layer_gather_s > 0;
   const bool a2a_overlap = moe_a2a_overlap_on(job);
   for (std::size_t s = 0; s < stages.size(); ++s) {
     Stage& stage = stages[s];
@@ -249,6 +251,11 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
     if (s + 1 == stages.size()) {
       stage.forward += c.output.forward;
       stage.backward += c.output.backward;
+    }
+    if (forward_gathers) {
+      const double g = c.layer_gather_s;
+      stage.forward.comm_s += nd * std::max(0.0, g - dense.forward.compute_s);
+      stage.forward.compute_s += nd * collective_sms_share() * std::min(g, dense.forward.compute_s);
     }
     if (zero3) {
       // Each layer's weights are gathered before its forward and its backward, two layers
@@ -389,12 +396,14 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
   std::vector<Bucket> buckets;
   double dense_fill = 0;
   double expert_fill = 0;
+  // FSDP reduce-scatters each unit's gradients on their own.
+  const bool per_layer = zero_two_gathers_per_layer(job);
   const auto add = [&](double ready_s, const ParameterSplit& params) {
     if (!p.overlap_grad_reduce)
       ready_s = 0;
     if (replicas.dense > 1) {
       dense_fill += params.dense * grad_bytes;
-      if (dense_fill >= bucket_bytes) {
+      if (dense_fill >= bucket_bytes || (per_layer && dense_fill > 0)) {
         buckets.push_back({ready_s, dense_fill, GroupKind::dp});
         dense_fill = 0;
       }
@@ -505,7 +514,8 @@ void PlanEstimator::Impl::finish_stages(const TrainingJob& job, std::vector<Stag
     stage.optimizer_s = compute.kernel_time_s(optimizer_step_kernel(job, stage.params));
     double gathers_s = 0;
     // Overlapped with the next step's forward, the gathers are taken as hidden.
-    if ((p.zero == 1 || p.zero == 2) && !job.framework.overlap_param_gather) {
+    if ((p.zero == 1 || p.zero == 2) && !job.framework.overlap_param_gather &&
+        !zero_two_gathers_per_layer(job)) {
       const double dense_bytes = replicas.dense > 1 ? stage.params.dense * weight_bytes : 0;
       if (!last_gather || last_gather->first != dense_bytes)
         last_gather = {dense_bytes, gather_s(GroupKind::dp, dense_bytes)};

@@ -112,7 +112,11 @@ std::vector<std::string> modelling_notes(const TrainingJob& job) {
                        std::string(to_string(f.grad_reduce_dtype == GradReduceDtype::fp32
                                                  ? Dtype::fp32
                                                  : non_gemm_dtype(job.training.dtype)));
-    if (par.zero == 1 || par.zero == 2) {
+    if (zero_two_gathers_per_layer(job)) {
+      text +=
+          ", each layer's weights all-gathered before its forward and its gradients "
+          "reduce-scattered after its backward (FSDP's SHARD_GRAD_OP)";
+    } else if (par.zero == 1 || par.zero == 2) {
       text += f.overlap_param_gather ? ", weight all-gather overlapping the next forward"
                                      : ", weight all-gather after the optimizer step";
     }

@@ -61,6 +61,9 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       "fuse_wgrad_accumulation; FSDP and ZeRO-2/3 add reduced shards, not counted)";
   std::string zero2_source =
       "no ZeRO-2 of its own: gradients reduced once a step, after the last micro-batch";
+  std::string zero2_layout_source =
+      "the distributed optimizer's: gradient buckets, the stepped weights all-gathered after "
+      "the step (or before the next forward's, overlap_param_gather)";
   std::string regather_source = "the pipeline's output is kept whole until its backward";
   std::string bf16_optimizer_source =
       "a ZeRO-1 optimizer reduce-scatters the gradients; no separate fp32 gradient copy";
@@ -271,6 +274,12 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       optimizer_source =
           "torch.optim.AdamW's fused kernels (torchtitan's optimizer.implementation)";
       s.zero2_gradient_reduction = Zero2GradientReduction::micro_batch_unless_pipelined;
+      s.zero2_gathers_per_layer = true;
+      zero2_layout_source =
+          "fully_shard(reshard_after_forward=False) all-gathers each module's parameters in its "
+          "pre-forward hook, keeps them through the backward and reshards after it; each "
+          "module's gradients are reduce-scattered in its post-backward hook "
+          "(torch/distributed/fsdp/_fully_shard/_fsdp_state.py, _fsdp_param_group.py)";
       zero2_source =
           "FSDP reduce-scatters from each unit's post-backward hook at every backward "
           "(requires_gradient_sync, True by default); a pipeline stage of "
@@ -295,6 +304,12 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
           "PURE reduces in the training dtype";
       scatter_source = "no pipeline messages of Megatron's kind";
       s.zero2_gradient_reduction = Zero2GradientReduction::micro_batch;
+      s.zero2_gathers_per_layer = true;
+      zero2_layout_source =
+          "ShardingStrategy.SHARD_GRAD_OP: each unit's flat parameter is unsharded in its "
+          "pre-forward hook, not resharded after the forward, resharded after the backward, and "
+          "its gradient reduce-scattered in its post-backward hook "
+          "(torch/distributed/fsdp/_runtime_utils.py, _pre_forward_unshard, _post_backward_hook)";
       zero2_source =
           "FSDP1's post-backward hook reduce-scatters at every backward: Composer wraps no "
           "micro-batch of an FSDP model in no_sync (ddp_sync_context acts on "
@@ -382,6 +397,7 @@ FrameworkDefaults framework_defaults(Framework framework, Dtype dtype, int zero)
       line("optimizer_step", to_string(s.optimizer_step), optimizer_source) +
       line("gradient_accumulation", to_string(s.gradient_accumulation), accumulation_source) +
       line("zero2_gradient_reduction", to_string(s.zero2_gradient_reduction), zero2_source) +
+      line("zero2_gathers_per_layer", yes_no(s.zero2_gathers_per_layer), zero2_layout_source) +
       line("optimizer_wrapper_passes", yes_no(s.optimizer_wrapper_passes), wrapper_source) +
       line("gradient_buffer_in_reduce_dtype", yes_no(s.gradient_buffer_in_reduce_dtype),
            gradient_buffer_source) +

@@ -170,6 +170,11 @@ struct FrameworkSpec {
   GradientAccumulation gradient_accumulation = GradientAccumulation::fused;
   // zero 2 only: when the gradients are reduce-scattered (zero_two_reduces_every_micro_batch).
   Zero2GradientReduction zero2_gradient_reduction = Zero2GradientReduction::step;
+  // zero 2 only: the layout of PyTorch FSDP's SHARD_GRAD_OP (FSDP2's reshard_after_forward
+  // False): each unit's weights are all-gathered before its forward and kept through its
+  // backward, its gradients reduce-scattered on their own after it, rather than the
+  // distributed optimizer's buckets and its one all-gather after the step. Not a scenario key.
+  bool zero2_gathers_per_layer = false;
   // Megatron-LM's optimizer wrapper around its fused Adam (Float16OptimizerWithFloat16Params and
   // FP32Optimizer, megatron/optimizer/optimizer.py of 2021), each pass a multi-tensor kernel over
   // every parameter of the rank: 16-bit gradients copied into fp32 main gradients (when they are

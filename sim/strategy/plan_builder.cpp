@@ -179,6 +179,7 @@ StageBuilder::StageBuilder(Plan& plan, RankProgram& program, const TrainingJob& 
       per_(bytes_per_parameter(job.training.dtype)),
       replicas_(replica_counts(job.parallelism)),
       sharded_weights_(job.parallelism.zero >= 3 && replicas_.dense > 1),
+      gathered_for_forward_(sharded_weights_ || zero_two_gathers_per_layer(job)),
       tp_on_(job.parallelism.tp > 1),
       blocking_p2p_(pipeline_blocking_p2p_on(job)),
       tp_bytes_(tensor_parallel_bytes(job)),
@@ -323,8 +324,9 @@ void StageBuilder::layer_forward(const StageShape& k, std::int64_t i, int mb) {
     whole_forward(i, mb);
   } else if (kind == LayerKind::token_embedding) {
     wait_for_weights(index);
-    b_.compute(parts_.blocks->embedding_forward, "embedding forward", mb, 0,
-               gather_weights(parts_.layer_params[index].total(), "embedding", mb));
+    b_.compute(
+        parts_.blocks->embedding_forward, "embedding forward", mb, 0,
+        gather_weights(parts_.layer_params[index].total(), "embedding", mb, WeightUse::forward));
     if (tp_on_) {
       b_.collective(groups_.tp,
                     job_.parallelism.sequence_parallel ? CollectiveKind::reduce_scatter
@@ -333,9 +335,9 @@ void StageBuilder::layer_forward(const StageShape& k, std::int64_t i, int mb) {
     }
   } else if (kind == LayerKind::output) {
     wait_for_weights(index);
-    b_.compute(parts_.blocks->output_forward, "output forward", mb,
-               parts_.blocks->output.activation_bytes,
-               gather_weights(parts_.layer_params[index].total(), "output", mb));
+    b_.compute(
+        parts_.blocks->output_forward, "output forward", mb, parts_.blocks->output.activation_bytes,
+        gather_weights(parts_.layer_params[index].total(), "output", mb, WeightUse::forward));
   } else {
     transformer_forward(k, i, mb);
   }
@@ -358,9 +360,9 @@ void StageBuilder::layer_backward(const StageShape& k, const StepPlace& at, std:
     // The output projection's weight gradient runs with its input gradient even under zero
     // bubble: deferring it would keep the logits' gradient (tokens × vocabulary) alive.
     const Blocks& blocks = *parts_.blocks;
-    const auto op =
-        b_.compute(blocks.output_backward, "output backward", mb, -blocks.output.activation_bytes,
-                   gather_weights(parts_.layer_params[index].total(), "output", mb));
+    const auto op = b_.compute(
+        blocks.output_backward, "output backward", mb, -blocks.output.activation_bytes,
+        gather_weights(parts_.layer_params[index].total(), "output", mb, WeightUse::backward));
     tp_after(tp_bytes_, "output tp", mb);
     gradients_ready(parts_.layer_params[index], op, "output", mb, at.last_microbatch);
   } else {
@@ -382,8 +384,9 @@ void StageBuilder::layer_weight_gradient(const StageShape& k, const StepPlace& a
 
 void StageBuilder::embedding_backward(const StepPlace& at, std::size_t index) {
   const int mb = at.microbatch;
-  const auto op = b_.compute(parts_.blocks->embedding_backward, "embedding backward", mb, 0,
-                             gather_weights(parts_.layer_params[index].total(), "embedding", mb));
+  const auto op = b_.compute(
+      parts_.blocks->embedding_backward, "embedding backward", mb, 0,
+      gather_weights(parts_.layer_params[index].total(), "embedding", mb, WeightUse::backward));
   gradients_ready(parts_.layer_params[index], op, "embedding", mb, at.last_microbatch);
 }
 
@@ -391,15 +394,15 @@ void StageBuilder::transformer_forward(const StageShape& k, std::int64_t i, int 
   const auto index = static_cast<std::size_t>(i);
   const Blocks& blocks = *parts_.blocks;
   const std::int64_t l = parts_.transformer_index[index];
-  const auto gathered =
-      gather_weights(parts_.layer_params[index].total(), layer_label(l, "layer"), mb);
+  const auto gathered = gather_weights(parts_.layer_params[index].total(), layer_label(l, "layer"),
+                                       mb, WeightUse::forward);
   wait_for_weights(index);
   tp_before(tp_bytes_, layer_label(l, "attention tp"), mb);
   ring_attention(true, l, mb);
   const auto attention_op =
       b_.compute(blocks.attention_forward, layer_label(l, "attention forward"), mb,
                  k.activations.attention_stored, gathered);
-  if (sharded_weights_)
+  if (gathered_for_forward_)
     recent_layer_computes_.push_back(attention_op);
   tp_after(tp_bytes_, layer_label(l, "attention tp"), mb);
   if (job_.model.is_moe_layer(l)) {
@@ -439,7 +442,8 @@ void StageBuilder::transformer_backward(const StageShape& k, const StepPlace& at
   const std::int64_t l = parts_.transformer_index[index];
   const int mb = at.microbatch;
   const bool moe = job_.model.is_moe_layer(l);
-  auto gathered = gather_weights(parts_.layer_params[index].total(), layer_label(l, "layer"), mb);
+  auto gathered = gather_weights(parts_.layer_params[index].total(), layer_label(l, "layer"), mb,
+                                 WeightUse::backward);
   if (p.recompute == Recompute::full) {
     tp_before(tp_bytes_, layer_label(l, "recompute attention tp"), mb);
     ring_attention(true, l, mb);
@@ -561,7 +565,8 @@ void StageBuilder::optimizer_step(const StageShape& k) {
   std::sort(op.deps.begin(), op.deps.end());
   op.deps.erase(std::unique(op.deps.begin(), op.deps.end()), op.deps.end());
   program_.ops.push_back(std::move(op));
-  if ((p.zero == 1 || p.zero == 2) && !job_.framework.overlap_param_gather) {
+  if ((p.zero == 1 || p.zero == 2) && !job_.framework.overlap_param_gather &&
+      !zero_two_gathers_per_layer(job_)) {
     // Each rank stepped its shard; the updated weights are gathered back before the next step
     // (Megatron-LM's distributed optimizer without --overlap-param-gather).
     const auto stepped = static_cast<std::uint32_t>(program_.ops.size() - 1);
@@ -585,7 +590,8 @@ void StageBuilder::optimizer_step(const StageShape& k) {
 void StageBuilder::gather_stepped_weights_ahead(const StageShape& k) {
   const auto& p = job_.parallelism;
   weight_gathers_ahead_.assign(parts_.graph->layers.size(), {});
-  if (!(p.zero == 1 || p.zero == 2) || !job_.framework.overlap_param_gather)
+  if (!(p.zero == 1 || p.zero == 2) || !job_.framework.overlap_param_gather ||
+      zero_two_gathers_per_layer(job_))
     return;
   const double bucket_params = grad_bucket_bytes_ / grad_bytes_;
   struct Fill {

@@ -45,6 +45,11 @@ Kernel hp_grad_accumulation_kernel(double parameters) {
   return add;
 }
 
+bool zero_two_gathers_per_layer(const TrainingJob& job) {
+  return job.parallelism.zero == 2 && job.framework.zero2_gathers_per_layer &&
+         replica_counts(job.parallelism).dense > 1;
+}
+
 bool zero_two_reduces_every_micro_batch(const TrainingJob& job) {
   const ParallelismSpec& p = job.parallelism;
   switch (job.framework.zero2_gradient_reduction) {
@@ -292,11 +297,12 @@ void StageBuilder::reduce_gradients(double params, std::optional<std::uint32_t> 
 // one before computes (FSDP's limit_all_gathers: the unit computing and the next), for as many
 // parameters as the prefetch budget allows (DeepSpeed's stage3_prefetch_bucket_size); the rest
 // is fetched when the layer before is done, as DeepSpeed fetches a module it did not prefetch
-// when the module is called. Returns the last gather, which the layer's compute waits for (the
-// stream runs them in order).
+// when the module is called. FSDP's SHARD_GRAD_OP (zero_two_gathers_per_layer) gathers the same
+// way before the forward only and keeps the weights through the backward. Returns the last
+// gather, which the layer's compute waits for (the stream runs them in order).
 std::optional<std::uint32_t> StageBuilder::gather_weights(double params, const std::string& label,
-                                                          int mb) {
-  if (!sharded_weights_)
+                                                          int mb, WeightUse use) {
+  if (!(use == WeightUse::forward ? gathered_for_forward_ : sharded_weights_))
     return std::nullopt;
   const double ahead = zero3_prefetched_parameters(job_, params);
   std::vector<std::uint32_t> deps;
@@ -359,7 +365,8 @@ void StageBuilder::gradients_ready(const ParameterSplit& params, std::uint32_t o
   if (last_microbatch)
     reduce_across_slices(params.total(), label);
   if (job_.parallelism.overlap_grad_reduce) {
-    reduce_gradients(params.dense, op, false, params.expert);
+    // FSDP reduce-scatters each unit's gradients on their own, not in buckets.
+    reduce_gradients(params.dense, op, zero_two_gathers_per_layer(job_), params.expert);
   } else {
     deferred_gradient_params_.push_back(params);
   }

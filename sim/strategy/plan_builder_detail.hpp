@@ -244,7 +244,11 @@ class StageBuilder {
                      int replicas, std::uint32_t group, const std::string& what);
   void reduce_gradients(double params, std::optional<std::uint32_t> after, bool flush,
                         double expert_params = 0);
-  std::optional<std::uint32_t> gather_weights(double params, const std::string& label, int mb);
+  // Which pass a layer's weights are gathered for: ZeRO-3 gathers them for both, FSDP's
+  // SHARD_GRAD_OP for the forward only.
+  enum class WeightUse { forward, backward };
+  std::optional<std::uint32_t> gather_weights(double params, const std::string& label, int mb,
+                                              WeightUse use);
   void scatter_gradients(double params, std::uint32_t after, const std::string& label, int mb);
   // The group ZeRO-3 gathers and scatters over: the data axis of a slice with sharding 2d across
   // slices (dp_shard), else every data- and context-parallel rank (dp).
@@ -270,6 +274,8 @@ class StageBuilder {
   const BytesPerParameter per_;
   const ReplicaCounts replicas_;
   const bool sharded_weights_;  // ZeRO-3 over more than one rank
+  // ZeRO-2 as FSDP's SHARD_GRAD_OP: weights gathered before each layer's forward only.
+  const bool gathered_for_forward_;
   const bool tp_on_;
   const bool blocking_p2p_;
   std::optional<BoundaryMessage> deferred_send_;  // blocking p2p: the send the next step issues

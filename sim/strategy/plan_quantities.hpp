@@ -95,6 +95,9 @@ bool tp_comm_overlap_on(const TrainingJob& job);
 // once after the last: ZeRO-2 as its framework runs it (framework.zero2_gradient_reduction).
 // ZeRO-3 scatters each layer's every micro-batch whatever this says.
 bool zero_two_reduces_every_micro_batch(const TrainingJob& job);
+// Whether ZeRO-2 runs as PyTorch FSDP's SHARD_GRAD_OP (framework.zero2_gathers_per_layer): each
+// layer's weights all-gathered before its forward, its gradients reduce-scattered on their own.
+bool zero_two_gathers_per_layer(const TrainingJob& job);
 // Whether the job's expert-parallel all-to-alls run in Megatron-Core's combined 1F1B schedule
 // (framework.overlap_moe_expert_parallel_comm): an MoE model with ep > 1, recompute not full,
 // and one pipeline stage (not zero bubble) or the interleaved schedule.

@@ -3,6 +3,7 @@
 #include "sim/strategy/framework.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <gtest/gtest.h>
 
@@ -153,12 +154,21 @@ TEST(Framework, DefaultsAreTheDocumentedOnes) {
               CrossEntropyFusion::none);
   }
   EXPECT_EQ(FrameworkSpec{}.fp8_cast_fusion, Fp8CastFusion::none);
-  // Every framework names a source for every setting: twenty-four lines.
+  // ZeRO-2 runs as FSDP's SHARD_GRAD_OP under the two FSDP frameworks only.
+  for (Framework f :
+       {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
+        Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
+    EXPECT_EQ(framework_defaults(f, Dtype::bf16, 2).spec.zero2_gathers_per_layer,
+              f == Framework::fsdp || f == Framework::composer)
+        << to_string(f);
+  }
+  EXPECT_FALSE(FrameworkSpec{}.zero2_gathers_per_layer);
+  // Every framework names a source for every setting: twenty-five lines.
   for (Framework f :
        {Framework::megatron_lm_2021, Framework::megatron_core, Framework::nemo,
         Framework::deepspeed, Framework::fsdp, Framework::jax_gspmd, Framework::composer}) {
     const std::string sources = framework_defaults(f, Dtype::bf16, 3).sources;
-    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 24) << to_string(f);
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), '\n'), 25) << to_string(f);
     EXPECT_EQ(sources.find("()"), std::string::npos) << sources;
   }
 }
@@ -669,6 +679,45 @@ TEST(Framework, BadValuesAreErrorsAtTheirKeySayingWhatIsValid) {
                                "framework: {name: fsdp, overlap: true}\n");
   EXPECT_NE(e.find("framework.overlap: unknown key"), std::string::npos) << e;
   EXPECT_NE(e.find("tp_comm_overlap"), std::string::npos) << e;
+}
+
+TEST(Framework, FsdpShardGradOpGathersEachLayerBeforeItsForwardAndScattersItsGradients) {
+  // Four layers, dp 4, two micro-batches, ZeRO-2. Megatron-Core's distributed optimizer reduces
+  // the gradients in buckets once a step (here one: the 1.3B model's ~1.3e9 parameters exceed no
+  // 40M-parameter bucket but the last) and gathers the stepped weights once, after the step.
+  // FSDP's SHARD_GRAD_OP (Composer's zero 2) gathers each of the 4 layers' weights before its
+  // forward in both micro-batches (8 gathers, none before a backward), and reduce-scatters each
+  // layer's gradients on their own after its backward, every micro-batch (8), with no gather
+  // after the step.
+  TrainingJob job = small_job(1, 1, 4, 2);
+  job.parallelism.zero = 2;
+  auto count = [](const TrainingJob& j, const std::string& text, CollectiveKind kind) {
+    const Plan plan = build_plan(j);
+    int n = 0;
+    for (const Op& op : plan.ranks[0].ops) {
+      if (in_group(plan, op, "dp") && op.collective == kind && labelled(plan, op, text))
+        ++n;
+    }
+    return n;
+  };
+  job.framework = framework_defaults(Framework::megatron_core, Dtype::bf16, 2).spec;
+  job.framework.overlap_param_gather = false;
+  EXPECT_EQ(count(job, "L", CollectiveKind::all_gather), 0);
+  EXPECT_EQ(count(job, "dp weight all-gather", CollectiveKind::all_gather), 1);
+  job.framework = framework_defaults(Framework::composer, Dtype::bf16, 2).spec;
+  EXPECT_EQ(count(job, "layer weight all-gather", CollectiveKind::all_gather), 8);
+  EXPECT_EQ(count(job, "dp weight all-gather", CollectiveKind::all_gather), 0);
+  // Each layer's fp32 gradient (12 h^2 weights and the biases and norms, h = 2048) on its own,
+  // in each micro-batch.
+  const Plan plan = build_plan(job);
+  int layer_scatters = 0;
+  for (const Op& op : plan.ranks[0].ops) {
+    if (in_group(plan, op, "dp") && op.collective == CollectiveKind::reduce_scatter &&
+        std::abs(op.bytes - 4.0 * 12 * 2048 * 2048) < 0.01 * 4.0 * 12 * 2048 * 2048) {
+      ++layer_scatters;
+    }
+  }
+  EXPECT_EQ(layer_scatters, 8);
 }
 
 }  // namespace
