@@ -221,7 +221,10 @@ double RankScheduler::held_sms(const RankState& state, SmHolder holder) const {
 double RankScheduler::compute_rate(const RankState& state) const {
   if (state.sm_count <= 0 || state.communication_sms <= 0)
     return 1;
-  return std::max(0.0, state.sm_count - state.communication_sms) / state.sm_count;
+  // Kernels asking for more SMs than are left wait for them: communication never holds the
+  // last one, so the compute goes on, at worst one SM's pace, until a collective ends.
+  const double held = std::min(state.communication_sms, state.sm_count - 1);
+  return std::max(1.0, state.sm_count - held) / state.sm_count;
 }
 
 void RankScheduler::schedule_compute_end(int rank) {
