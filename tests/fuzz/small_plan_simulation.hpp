@@ -45,9 +45,16 @@ inline void simulate_if_small(const Plan& plan) {
     if (rank.device < 0 || static_cast<std::size_t>(rank.device) >= world)
       return;  // the simulator refuses it (tested elsewhere); here only the engine is fuzzed
   }
-  const RooflineModel compute(*Catalog::builtin().find("H100-SXM5-80GB"));
+  const DeviceSpec& h100 = *Catalog::builtin().find("H100-SXM5-80GB");
+  const RooflineModel compute(h100);
+  // The communication kernels hold SMs as H100's do, so that every plan also runs the compute's
+  // rate changes (RankScheduler::hold_sms).
+  SimulationOptions options{1e-6};
+  options.sm_count_by_device.assign(world, h100.gemm_tiling->sm_count.value);
+  options.collective_kernel_sms_by_device.assign(world,
+                                                 h100.gemm_tiling->collective_kernel_sms->value);
   try {
-    (void)simulate(plan, star(world), compute, SimulationOptions{1e-6});
+    (void)simulate(plan, star(world), compute, options);
   } catch (const std::exception&) {
     // Deadlocks, durations beyond the simulated range and dtypes the device lacks are reported
     // as exceptions; that is the contract.
