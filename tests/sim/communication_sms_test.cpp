@@ -4,6 +4,7 @@
 #include "hardware/io/catalog.hpp"
 #include "sim/simulate/compute_model.hpp"
 #include "sim/simulate/simulator.hpp"
+#include "tests/support/plans.hpp"
 
 namespace scaleplan {
 namespace {
@@ -12,12 +13,7 @@ namespace {
 // collectives of 1 GB each, one per stream, all started at time zero.
 Plan compute_beside_collectives(double flops, const std::vector<Stream>& streams) {
   Plan plan;
-  Kernel k;
-  k.name = "k";
-  k.kind = KernelKind::gemm;
-  k.dtype = Dtype::bf16;
-  k.flops = flops;
-  plan.add_block({"b", {k}});
+  test::add_gemm_block(plan, flops);
   plan.add_group({"dp", {0, 1}, {}});
   const std::uint32_t label = plan.label("op");
   for (int r = 0; r < 2; ++r) {

@@ -13,6 +13,7 @@
 #include "sim/strategy/plan_builder.hpp"
 #include "sim/strategy/plan_size.hpp"
 #include "sim/strategy/strategy_check.hpp"
+#include "tests/support/plans.hpp"
 
 namespace scaleplan {
 namespace {
@@ -259,12 +260,7 @@ TEST(Limits, SimulatedTimeNeverWrapsAround) {
 
 Plan one_rank_plan(double flops, int device) {
   Plan plan;
-  Kernel k;
-  k.name = "k";
-  k.kind = KernelKind::gemm;
-  k.dtype = Dtype::bf16;
-  k.flops = flops;
-  plan.add_block({"b", {k}});
+  test::add_gemm_block(plan, flops);
   RankProgram r;
   r.device = device;
   Op op;

@@ -8,6 +8,16 @@
 
 namespace scaleplan::test {
 
+// A block of one bf16 GEMM kernel of `flops`, added to the plan; returns its index.
+inline std::uint32_t add_gemm_block(Plan& plan, double flops) {
+  Kernel k;
+  k.name = "k";
+  k.kind = KernelKind::gemm;
+  k.dtype = Dtype::bf16;
+  k.flops = flops;
+  return plan.add_block({"b", {k}});
+}
+
 // One collective of `bytes` over a group of ranks on `devices`, as every member's only op.
 inline Plan one_collective(const std::vector<int>& devices, CollectiveKind kind, double bytes) {
   Plan plan;
