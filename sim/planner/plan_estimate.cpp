@@ -276,6 +276,26 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
       } else {
         beside(g + x, pass_b, stage.backward);
       }
+      // The embedding's and the output head's weights are gathered and their gradients
+      // scattered as a layer's are, beside the stage's compute.
+      double vocab_params = 0;
+      if (s == 0) {
+        vocab_params += static_cast<double>(m.vocab / p.tp * m.hidden) +
+                        (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0);
+      }
+      if (s + 1 == stages.size())
+        vocab_params += output_parameters_per_rank(m, p);
+      if (vocab_params > 0) {
+        const double vocab_comm_s =
+            2 * prices.collective_s(GroupKind::dp, CollectiveKind::all_gather,
+                                    vocab_params * bytes_per_parameter(job.training.dtype).weights,
+                                    p, Concurrency::world) +
+            prices.collective_s(GroupKind::dp, CollectiveKind::reduce_scatter,
+                                vocab_params * gradient_reduction_bytes(job), p,
+                                Concurrency::world);
+        const double compute_s = stage.forward.compute_s + stage.backward.compute_s;
+        stage.backward.compute_s += slowed * std::min(vocab_comm_s, compute_s);
+      }
     }
   }
   return stages;
