@@ -15,8 +15,9 @@ bool is_matrix(const Kernel& kernel) {
   return kernel.kind == KernelKind::gemm || kernel.kind == KernelKind::attention;
 }
 
-// "bf16 GEMMs up to 0.77 of peak, half of that at 20.7 GFLOP, tiles in waves over 108 SMs":
-// the catalog's curve for GEMMs in `dtype`.
+// "bf16 GEMMs up to 0.77 of peak, half of that at 20.7 GFLOP, tiles in waves over 108 SMs, 24
+// of them held by each NCCL collective running beside": the catalog's curve for GEMMs in `dtype`
+// and what communication kernels take from it (RankScheduler).
 std::string catalog_gemm_curve(const DeviceSpec& device, Dtype dtype) {
   std::string text =
       fmt::format("{} GEMMs {} {:.3g} of peak", to_string(dtype),
@@ -27,6 +28,10 @@ std::string catalog_gemm_curve(const DeviceSpec& device, Dtype dtype) {
   if (device.gemm_tiling) {
     text += fmt::format(", tiles in waves over {} SMs",
                         static_cast<long long>(device.gemm_tiling->sm_count.value));
+    if (const auto& held = device.gemm_tiling->collective_kernel_sms) {
+      text += fmt::format(", {} of them held by each NCCL collective running beside",
+                          static_cast<long long>(held->value));
+    }
   }
   return text;
 }

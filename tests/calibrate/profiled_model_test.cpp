@@ -234,7 +234,7 @@ TEST(ProfiledComputeModel, GemmsOfADtypeWithoutAFitRunAsTheCatalogSays) {
       "calibration profile nccl.yaml of H100-SXM5-80GB: memory from the catalog, launch "
       "overhead from the catalog; no bf16 GEMM fit, so bf16 GEMMs from the catalog's "
       "roofline of H100-SXM5-80GB: bf16 GEMMs up to 0.593 of peak, half of that at 4.8 GFLOP, "
-      "tiles in waves over 132 SMs");
+      "tiles in waves over 132 SMs, 24 of them held by each NCCL collective running beside");
   // So is fused attention: without a GEMM fit for its dtype, at the catalog's curve of its
   // library; with one, at the fit.
   EXPECT_EQ(model.attention_description(AttentionLibrary::cudnn, Dtype::bf16),
