@@ -80,21 +80,19 @@ void read_gemm_tiling(MapReader& map, DeviceSpec& d) {
   auto collective_sms =
       read_figure(tiling, "collective_kernel_sms", false, physical::processor_count);
   bool valid = sm_count && max_m && max_n && min_tile;
-  if (collective_sms && collective_sms->value !=
-                            static_cast<double>(static_cast<std::int64_t>(collective_sms->value))) {
-    tiling.error(
-        "collective_kernel_sms",
-        fmt::format("must be a whole number of processors, got {}", collective_sms->value));
-    valid = false;
-  } else if (sm_count && collective_sms && !(collective_sms->value < sm_count->value)) {
+  bool whole = true;
+  for (auto [key, figure] :
+       {std::pair{"sm_count", &sm_count}, std::pair{"collective_kernel_sms", &collective_sms}}) {
+    if (*figure &&
+        (*figure)->value != static_cast<double>(static_cast<std::int64_t>((*figure)->value))) {
+      tiling.error(key,
+                   fmt::format("must be a whole number of processors, got {}", (*figure)->value));
+      valid = whole = false;
+    }
+  }
+  if (whole && sm_count && collective_sms && !(collective_sms->value < sm_count->value)) {
     tiling.error("collective_kernel_sms", fmt::format("must be fewer than sm_count ({}), got {}",
                                                       sm_count->value, collective_sms->value));
-    valid = false;
-  }
-  if (sm_count &&
-      sm_count->value != static_cast<double>(static_cast<std::int64_t>(sm_count->value))) {
-    tiling.error("sm_count",
-                 fmt::format("must be a whole number of processors, got {}", sm_count->value));
     valid = false;
   }
   for (auto [key, figure] : {std::pair{"max_tile_m", &max_m}, std::pair{"max_tile_n", &max_n},

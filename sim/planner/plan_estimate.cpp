@@ -252,23 +252,21 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
       stage.forward += c.output.forward;
       stage.backward += c.output.backward;
     }
-    if (forward_gathers) {
-      const double g = c.layer_gather_s;
-      stage.forward.comm_s += nd * std::max(0.0, g - dense.forward.compute_s);
-      stage.forward.compute_s += nd * collective_sms_share() * std::min(g, dense.forward.compute_s);
-    }
+    // A layer's gathers and scatters run on the data-parallel links beside its compute: what
+    // outlasts the compute is exposed, and the compute runs slower by the SMs their kernels hold.
+    const double slowed = collective_sms_share();
+    const auto beside = [&](double comm_s, const PassCost& pass, PassCost& into) {
+      into.comm_s += nd * std::max(0.0, comm_s - pass.compute_s);
+      into.compute_s += nd * slowed * std::min(comm_s, pass.compute_s);
+    };
+    const double g = c.layer_gather_s;
+    if (forward_gathers)
+      beside(g, dense.forward, stage.forward);
     if (zero3) {
       // Each layer's weights are gathered before its forward and its backward, two layers
-      // ahead, and its gradients scattered after its backward, on the data-parallel links.
-      // The compute beside them runs slower by the SMs their kernels hold.
-      const double g = c.layer_gather_s;
+      // ahead, and its gradients scattered after its backward.
       const double x = c.layer_scatter_s;
-      const double slowed = collective_sms_share();
       const auto& pass_b = split ? dense.input_gradient : dense.backward;
-      const auto beside = [&](double comm_s, const PassCost& pass, PassCost& into) {
-        into.comm_s += nd * std::max(0.0, comm_s - pass.compute_s);
-        into.compute_s += nd * slowed * std::min(comm_s, pass.compute_s);
-      };
       beside(g, dense.forward, stage.forward);
       if (split) {
         beside(g, pass_b, stage.backward);
@@ -279,10 +277,8 @@ std::vector<Stage> PlanEstimator::Impl::stages_of(const TrainingJob& job, const 
       // The embedding's and the output head's weights are gathered and their gradients
       // scattered as a layer's are, beside the stage's compute.
       double vocab_params = 0;
-      if (s == 0) {
-        vocab_params += static_cast<double>(m.vocab / p.tp * m.hidden) +
-                        (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0);
-      }
+      if (s == 0)
+        vocab_params += embedding_parameters_per_rank(m, p);
       if (s + 1 == stages.size())
         vocab_params += output_parameters_per_rank(m, p);
       if (vocab_params > 0) {
@@ -411,7 +407,6 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
       (split ? stage.weight_gradient.total_s() : stage.backward.total_s()) / chunks;
   const ParameterSplit dense_layer = layer_parameters_per_rank(m, 0, p.tp, p.ep);
   const ParameterSplit moe_layer = layer_parameters_per_rank(m, m.layers - 1, p.tp, p.ep);
-  const double vocab_shard = static_cast<double>(m.vocab / p.tp * m.hidden);
 
   std::vector<Bucket> buckets;
   double dense_fill = 0;
@@ -453,10 +448,8 @@ double PlanEstimator::Impl::reduction_end_s(const TrainingJob& job, int s, const
           is_moe ? moe_layer : dense_layer);
     }
   }
-  if (s == 0) {
-    add(0,
-        {vocab_shard + (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0), 0});
-  }
+  if (s == 0)
+    add(0, {embedding_parameters_per_rank(m, p), 0});
   if (dense_fill > 0)
     buckets.push_back({0, dense_fill, GroupKind::dp});
   if (expert_fill > 0)

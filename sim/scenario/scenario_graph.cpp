@@ -125,17 +125,10 @@ void read_dlrm(MapReader& r, LayerGraph& graph, const std::optional<std::string>
   r.finish();
 }
 
-// `family: gpt | llama` of a transformer, token-embedding or output layer: GPT's learned positions,
-// biases, LayerNorm and embedding tied to the output layer (the default), or Llama's rotary
-// positions, SwiGLU MLP without biases, RMSNorm, untied output layer and no dropout.
+// `family: gpt | llama` of a transformer, token-embedding or output layer (set_family), gpt by
+// default.
 void read_family(MapReader& l, TransformerConfig& m) {
-  const bool llama = l.choice("family", {"gpt", "llama"}).value_or("gpt") == "llama";
-  m.gated_mlp = llama;
-  m.biases = !llama;
-  m.learned_positions = !llama;
-  m.tied_embeddings = !llama;
-  m.norm_parameters_per_hidden = llama ? 1 : 2;
-  m.dropout = !llama;
+  set_family(m, l.choice("family", {"gpt", "llama"}).value_or("gpt") == "llama");
 }
 
 // One item of `layers:`; appends it `repeat` times.

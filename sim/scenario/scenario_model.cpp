@@ -138,6 +138,15 @@ void read_head_width(MapReader& m, TransformerConfig& model) {
   }
 }
 
+void set_family(TransformerConfig& model, bool llama) {
+  model.gated_mlp = llama;
+  model.biases = !llama;
+  model.learned_positions = !llama;
+  model.tied_embeddings = !llama;
+  model.norm_parameters_per_hidden = llama ? 1 : 2;
+  model.dropout = !llama;
+}
+
 void read_model_section(MapReader& m, TransformerConfig& model) {
   if (m.has("preset")) {
     if (auto preset_name = m.choice("preset", transformer_preset_names()))
@@ -148,15 +157,8 @@ void read_model_section(MapReader& m, TransformerConfig& model) {
     model.flash_attention = *attention == "flash";
   if (auto causal = m.boolean("causal"))
     model.causal = *causal;
-  if (auto family = m.choice("family", {"gpt", "llama"})) {
-    const bool llama = *family == "llama";
-    model.gated_mlp = llama;
-    model.biases = !llama;
-    model.learned_positions = !llama;
-    model.tied_embeddings = !llama;
-    model.norm_parameters_per_hidden = llama ? 1 : 2;
-    model.dropout = !llama;
-  }
+  if (auto family = m.choice("family", {"gpt", "llama"}))
+    set_family(model, *family == "llama");
   if (auto dropout = m.boolean("dropout"))
     model.dropout = *dropout;
   auto dimension = [&](std::string_view key, std::int64_t& field, std::int64_t high,

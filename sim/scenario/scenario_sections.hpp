@@ -31,5 +31,9 @@ void read_latent_attention(MapReader& model_map, TransformerConfig& model);
 // The `head_dim` and `qk_norm` keys, read after the heads, hidden and mla: heads must divide
 // hidden unless head_dim gives their width, which latent attention sets in mla instead.
 void read_head_width(MapReader& model_map, TransformerConfig& model);
+// `family: gpt | llama`: GPT's learned positions, biases, LayerNorm, embedding tied to the output
+// layer and dropout, or Llama's rotary positions, SwiGLU MLP without biases, RMSNorm, untied output
+// layer and no dropout.
+void set_family(TransformerConfig& model, bool llama);
 
 }  // namespace scaleplan

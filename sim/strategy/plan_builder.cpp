@@ -60,10 +60,7 @@ void place_parameters(const TrainingJob& job, PlanParts& parts) {
     if (parts.whole[i]) {
       parts.layer_params.push_back({parts.whole[i]->work.dense_parameters, 0});
     } else if (layers[i].kind == LayerKind::token_embedding) {
-      parts.layer_params.push_back(
-          {static_cast<double>(m.vocab / p.tp * m.hidden) +
-               (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0),
-           0});
+      parts.layer_params.push_back({embedding_parameters_per_rank(m, p), 0});
     } else if (layers[i].kind == LayerKind::output) {
       parts.layer_params.push_back({output_parameters_per_rank(m, p), 0});
     } else {

@@ -50,6 +50,11 @@ ParameterSplit stage_parameters(const TrainingJob& job, int stage) {
   return params;
 }
 
+double embedding_parameters_per_rank(const TransformerConfig& m, const ParallelismSpec& p) {
+  return static_cast<double>(m.vocab / p.tp * m.hidden) +
+         (m.learned_positions ? static_cast<double>(m.seq_len * m.hidden) : 0.0);
+}
+
 double output_parameters_per_rank(const TransformerConfig& m, const ParallelismSpec& p) {
   const double vocab_shard = static_cast<double>(m.vocab) / p.tp * static_cast<double>(m.hidden);
   double params = static_cast<double>(m.norm_parameters_per_hidden * m.hidden) +

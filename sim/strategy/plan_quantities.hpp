@@ -33,6 +33,9 @@ ParameterSplit stage_parameters(const TrainingJob& job, int stage);
 // the tied embedding's copy), and the multi-token prediction modules' eh_proj, norms and
 // embedding copy (their transformer layers are layers of their own).
 double output_parameters_per_rank(const TransformerConfig& model, const ParallelismSpec& p);
+// The token embedding's parameters on a rank of the first stage: its tensor-parallel shard of the
+// (padded) vocabulary's rows and, with learned positions, the position table.
+double embedding_parameters_per_rank(const TransformerConfig& model, const ParallelismSpec& p);
 double graph_stage_dense_parameters(const TrainingJob& job, int stage);
 
 // Ranks that hold the same weights, over which gradients are reduced and ZeRO shards: data and
